@@ -1,0 +1,23 @@
+//! Lianxin's web client: the yew app compiled to WebAssembly, which the server ships from the
+//! site folder that `cargo xtask build-client` writes.
+//!
+//! `components/` holds one file per screen or widget; `infra/` holds the browser plumbing
+//! (server calls, stored preferences, the document, the UI's words).
+
+mod components;
+mod infra;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Mounts the app into `<div id="app">` (or `<body>` if the page has none). wasm-bindgen runs it
+/// when the page's `boot.js` calls `init()`.
+#[wasm_bindgen(start)]
+fn start() {
+    let root = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.get_element_by_id("app"));
+    match root {
+        Some(root) => yew::Renderer::<components::app::App>::with_root(root).render(),
+        None => yew::Renderer::<components::app::App>::new().render(),
+    };
+}

@@ -1,0 +1,34 @@
+//! The HTTP surface: [`app`] assembles one router per concern, the site fallback and the layers
+//! every response goes through.
+
+pub mod api;
+pub mod error;
+pub mod health;
+pub mod security;
+pub mod site;
+
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+
+/// The whole HTTP application, ready to serve; binds nothing, so tests can serve it on any port.
+///
+/// - `GET /healthz`: liveness and version ([`health`]);
+/// - `GET /metrics`: Prometheus counters of the sync endpoint;
+/// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]);
+/// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
+/// - anything else: the built web client from the site folder, with the app page as the
+///   fallback for client-side routes ([`site`]).
+///
+/// Every response carries the [`security`] headers.
+pub fn app(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(health::router())
+        .route("/metrics", axum::routing::get(crate::sync::metrics_handler))
+        .nest("/api", crate::sync::router().merge(api::router()))
+        .merge(site::router(state.site_dir()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    security::with_headers(router)
+}

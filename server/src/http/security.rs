@@ -1,0 +1,29 @@
+//! Security headers put on every response, whatever produced it.
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The Content-Security-Policy: only our own origin, plus what the wasm app needs
+/// (`'wasm-unsafe-eval'` to compile WebAssembly, inline styles set by the UI, `data:` images).
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+                       style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+
+/// Wraps `router` so every response, including fallbacks and errors, carries the security headers.
+pub fn with_headers(router: Router) -> Router {
+    let headers = [
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (REFERRER_POLICY, "no-referrer"),
+        (X_FRAME_OPTIONS, "DENY"),
+        (CONTENT_SECURITY_POLICY, CSP),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}

@@ -1,0 +1,18 @@
+//! Lianxin's HTTP server: the router (health check, JSON API, the built web client) and serving
+//! it on a TCP address until shutdown.
+//!
+//! [`app`] builds the whole [`axum::Router`] from an [`AppState`] without binding a socket, so
+//! tests can serve it in-process; [`serve::run`] is what the `lianxin-server` binary calls.
+
+pub mod cli;
+pub mod http;
+pub mod serve;
+mod state;
+pub mod store;
+pub mod sync;
+
+pub use http::app;
+pub use state::AppState;
+
+/// The server's version, as reported by `GET /healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

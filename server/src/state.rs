@@ -1,0 +1,47 @@
+//! The state every request handler can reach.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::sync::SyncService;
+
+/// Everything the router needs from the outside world, shared by all handlers.
+///
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    site_dir: Arc<Path>,
+    sync: Arc<SyncService>,
+}
+
+impl AppState {
+    /// State serving the built web client from `site_dir` (the output of
+    /// `cargo xtask build-client`, normally `target/site`) and syncing through `sync`.
+    ///
+    /// The folder need not exist yet: until it holds an `index.html`, page requests get a
+    /// 503 that says how to build the client.
+    pub fn new(site_dir: impl Into<PathBuf>, sync: Arc<SyncService>) -> Self {
+        Self {
+            site_dir: Arc::from(site_dir.into()),
+            sync,
+        }
+    }
+
+    /// The folder the web client is served from.
+    pub fn site_dir(&self) -> &Path {
+        &self.site_dir
+    }
+
+    /// The sync service (store, configuration, push channel, counters).
+    pub fn sync(&self) -> &Arc<SyncService> {
+        &self.sync
+    }
+}
+
+impl FromRef<AppState> for Arc<SyncService> {
+    fn from_ref(state: &AppState) -> Self {
+        state.sync.clone()
+    }
+}

@@ -1,0 +1,866 @@
+//! The SQLite store: one database file in WAL mode with `synchronous=FULL`, so a commit that
+//! returned survives a power cut; schema migrations embedded in the binary.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{
+    Connection, MAIN_DB, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+    params_from_iter,
+};
+use shared::model::{
+    DeviceId, Enterprise, EnterpriseId, LogEntry, Monitoring, PositionFix, Problem, ProblemId,
+    Visit,
+};
+use shared::sync::protocol::DocId;
+use shared::sync::server::{Commit, DocCommit, ServerStore, StoredDoc};
+use shared::sync::validate::{Projection, Scope};
+use shared::workflow::Outcome;
+
+use super::StoreError;
+
+/// One embedded schema step: `migrations/NNNN_name.sql`, applied once, in order.
+struct Migration {
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order; the database's `user_version` counts how many were applied.
+const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_initial",
+    sql: include_str!("migrations/0001_initial.sql"),
+}];
+
+/// The schema version this build creates and understands (the number of migrations).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Most bound parameters in one `IN (…)` list; larger scopes are queried in chunks.
+const IN_CHUNK: usize = 500;
+
+/// Bytes of one change hash.
+const HASH_LEN: usize = 32;
+
+/// Query tables, in the order [`SqliteStore::projection_dump`] lists them.
+const PROJECTION_TABLES: &[&str] = &[
+    "enterprises",
+    "visits",
+    "visit_officers",
+    "problems",
+    "problem_units",
+    "progress",
+    "problem_events",
+    "ratings",
+    "monitoring_power",
+    "monitoring_prices",
+    "monitoring_operation",
+];
+
+/// The server's documents, change feed, device delivery state and query tables in one SQLite
+/// file. Every method runs on one connection; share it behind a lock.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+/// A problem's row in the `problems` query table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemRow {
+    /// The problem.
+    pub id: String,
+    /// Its enterprise.
+    pub enterprise: String,
+    /// The visit it was raised on.
+    pub visit: Option<String>,
+    /// Category code.
+    pub category: String,
+    /// Class code.
+    pub class: String,
+    /// Effective tier code (after escalations).
+    pub tier: String,
+    /// Tier code as set by people.
+    pub set_tier: String,
+    /// Owner.
+    pub owner: String,
+    /// Effective deadline, ms.
+    pub deadline: i64,
+    /// Workflow state code.
+    pub state: String,
+    /// The answer to the enterprise.
+    pub response: String,
+    /// Rating level 1–5, when rated.
+    pub rating: Option<i64>,
+    /// Events replay did not apply.
+    pub superseded_events: i64,
+}
+
+/// A visit's row in the `visits` query table, with its officers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRow {
+    /// The visit.
+    pub id: String,
+    /// The enterprise visited.
+    pub enterprise: String,
+    /// Method code.
+    pub method: String,
+    /// Operating status code.
+    pub operating_status: String,
+    /// Notes.
+    pub notes: String,
+    /// Creation time by the device's clock, ms.
+    pub device_time: i64,
+    /// Creator.
+    pub created_by: String,
+    /// Check-in outcome: `fixed`, `permission_refused`, `unavailable`, or none.
+    pub check_in_outcome: Option<String>,
+    /// Whether the enterprise confirmed it.
+    pub confirmed: bool,
+    /// Officers, sorted.
+    pub officers: Vec<String>,
+}
+
+/// One line of a problem's progress log or supervision instructions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressRow {
+    /// `progress` or `supervision`.
+    pub kind: String,
+    /// What was written.
+    pub text: String,
+    /// Who wrote it.
+    pub by: String,
+    /// When, by the device's clock, ms.
+    pub at: i64,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, sets WAL, `synchronous=FULL`, foreign keys
+    /// and a busy timeout, and applies pending migrations. A database written by a newer
+    /// server is refused.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::JournalMode(mode));
+        }
+        // In WAL mode FULL syncs the log at every commit: an acknowledged commit is durable.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` when the file is sound, else SQLite's findings, one a
+    /// line.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
+    /// Copies the whole database to `dest` with SQLite's online backup, consistent even while
+    /// the server keeps writing.
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        self.conn
+            .backup(MAIN_DB, dest, None::<fn(rusqlite::backup::Progress)>)?;
+        Ok(())
+    }
+
+    /// The connection, for tests that inspect per-connection settings or tamper with rows.
+    #[cfg(test)]
+    pub(super) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// How many documents are stored.
+    pub fn doc_count(&self) -> Result<u64, StoreError> {
+        count(&self.conn, "SELECT COUNT(*) FROM docs", "docs")
+    }
+
+    /// How many changes are stored, over all documents.
+    pub fn change_count(&self) -> Result<u64, StoreError> {
+        count(&self.conn, "SELECT COUNT(*) FROM changes", "changes")
+    }
+
+    /// The hashes of a document's stored changes, sorted.
+    pub fn change_hashes(&self, doc: &DocId) -> Result<Vec<[u8; 32]>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM changes WHERE doc_id = ?1 ORDER BY hash")?;
+        let blobs = stmt
+            .query_map([doc.as_str()], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        blobs
+            .iter()
+            .map(|b| {
+                <[u8; HASH_LEN]>::try_from(b.as_slice()).map_err(|_| StoreError::Corrupt {
+                    table: "changes",
+                    detail: format!("a hash of {} bytes", b.len()),
+                })
+            })
+            .collect()
+    }
+
+    /// A problem's query row, if the problem is stored.
+    pub fn problem_row(&self, id: ProblemId) -> Result<Option<ProblemRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, enterprise, visit, category, class, tier, set_tier, owner, deadline, \
+             state, response, rating, superseded_events FROM problems WHERE id = ?1",
+        )?;
+        let row = stmt
+            .query_row([id.to_string()], |r| {
+                Ok(ProblemRow {
+                    id: r.get(0)?,
+                    enterprise: r.get(1)?,
+                    visit: r.get(2)?,
+                    category: r.get(3)?,
+                    class: r.get(4)?,
+                    tier: r.get(5)?,
+                    set_tier: r.get(6)?,
+                    owner: r.get(7)?,
+                    deadline: r.get(8)?,
+                    state: r.get(9)?,
+                    response: r.get(10)?,
+                    rating: r.get(11)?,
+                    superseded_events: r.get(12)?,
+                })
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    /// A problem's progress log and supervision instructions, oldest first.
+    pub fn progress_rows(&self, problem: ProblemId) -> Result<Vec<ProgressRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, text, \"by\", at FROM progress WHERE problem = ?1 ORDER BY at, kind, id",
+        )?;
+        let rows = stmt
+            .query_map([problem.to_string()], |r| {
+                Ok(ProgressRow {
+                    kind: r.get(0)?,
+                    text: r.get(1)?,
+                    by: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The visits of an enterprise, by creation time then id.
+    pub fn visit_rows_for(&self, enterprise: EnterpriseId) -> Result<Vec<VisitRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, enterprise, method, operating_status, notes, device_time, created_by, \
+             check_in_outcome, confirmed FROM visits WHERE enterprise = ?1 \
+             ORDER BY device_time, id",
+        )?;
+        let mut visits = stmt
+            .query_map([enterprise.to_string()], |r| {
+                Ok(VisitRow {
+                    id: r.get(0)?,
+                    enterprise: r.get(1)?,
+                    method: r.get(2)?,
+                    operating_status: r.get(3)?,
+                    notes: r.get(4)?,
+                    device_time: r.get(5)?,
+                    created_by: r.get(6)?,
+                    check_in_outcome: r.get(7)?,
+                    confirmed: r.get(8)?,
+                    officers: Vec::new(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut officers = self.conn.prepare_cached(
+            "SELECT officer FROM visit_officers WHERE visit = ?1 ORDER BY officer",
+        )?;
+        for v in &mut visits {
+            v.officers = officers
+                .query_map([&v.id], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(visits)
+    }
+
+    /// Every row of every query table as a line `table|col|col…`, sorted: two stores that
+    /// hold the same documents give equal dumps.
+    pub fn projection_dump(&self) -> Result<Vec<String>, StoreError> {
+        let mut lines = Vec::new();
+        for table in PROJECTION_TABLES {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM {table}"))?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let mut line = (*table).to_string();
+                for i in 0..columns {
+                    line.push('|');
+                    line.push_str(&render(row.get_ref(i)?));
+                }
+                lines.push(line);
+            }
+        }
+        lines.sort();
+        Ok(lines)
+    }
+}
+
+/// Applies pending migrations, each in its own immediate transaction that re-reads the
+/// version, so two processes opening the same new file cannot both apply a step.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let index = usize::try_from(found).map_err(|_| StoreError::Corrupt {
+            table: "user_version",
+            detail: format!("negative schema version {found}"),
+        })?;
+        let Some(step) = MIGRATIONS.get(index) else {
+            tx.commit()?;
+            return Ok(());
+        };
+        let failed = |source| StoreError::Migration {
+            name: step.name,
+            source,
+        };
+        tx.execute_batch(step.sql).map_err(failed)?;
+        tx.pragma_update(None, "user_version", found + 1)
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+    }
+}
+
+fn count(conn: &Connection, sql: &str, table: &'static str) -> Result<u64, StoreError> {
+    let n: i64 = conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?;
+    to_u64(n, table)
+}
+
+fn to_u64(n: i64, table: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt {
+        table,
+        detail: format!("negative number {n}"),
+    })
+}
+
+/// A `u64` from the protocol as an SQLite integer; values past `i64::MAX` saturate (no stored
+/// number is that large).
+fn to_sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Heads as stored: sorted, each hash once, concatenated.
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    let sorted: BTreeSet<&ChangeHash> = heads.iter().collect();
+    let mut out = Vec::with_capacity(sorted.len() * HASH_LEN);
+    for h in sorted {
+        out.extend_from_slice(&h.0);
+    }
+    out
+}
+
+fn decode_heads(blob: &[u8], table: &'static str) -> Result<Vec<ChangeHash>, StoreError> {
+    let corrupt = || StoreError::Corrupt {
+        table,
+        detail: format!(
+            "heads of {} bytes, not a multiple of {HASH_LEN}",
+            blob.len()
+        ),
+    };
+    if !blob.len().is_multiple_of(HASH_LEN) {
+        return Err(corrupt());
+    }
+    blob.chunks_exact(HASH_LEN)
+        .map(|c| {
+            <[u8; HASH_LEN]>::try_from(c)
+                .map(ChangeHash)
+                .map_err(|_| corrupt())
+        })
+        .collect()
+}
+
+fn parse_doc_id(text: &str, table: &'static str) -> Result<DocId, StoreError> {
+    DocId::parse(text).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+fn parse_enterprise(text: &str, table: &'static str) -> Result<EnterpriseId, StoreError> {
+    EnterpriseId::parse(text).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: e.to_string(),
+    })
+}
+
+/// One column value as dump text: unambiguous and equal exactly when the values are.
+fn render(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => format!("{f:?}"),
+        ValueRef::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!("x'{hex}'")
+        }
+    }
+}
+
+fn doc_and_seq(r: &Row<'_>) -> rusqlite::Result<(String, i64)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+/// Stores one document of a commit: the document row under `seq`, its new changes, what the
+/// pushing device now has, and its query rows.
+fn commit_doc(
+    tx: &Transaction<'_>,
+    commit: &Commit,
+    doc: &DocCommit,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let device = commit.device.to_string();
+    tx.prepare_cached(
+        "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, \
+         enterprise = excluded.enterprise, seq = excluded.seq, snapshot = excluded.snapshot, \
+         heads = excluded.heads, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        doc.doc.as_str(),
+        doc.doc.kind().code(),
+        doc.projection.enterprise().to_string(),
+        seq,
+        doc.snapshot,
+        encode_heads(&doc.heads),
+        commit.received_at.0,
+    ])?;
+    let mut insert_change = tx.prepare_cached(
+        "INSERT OR IGNORE INTO changes \
+         (doc_id, hash, bytes, actor, device, device_time, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for c in &doc.changes {
+        insert_change.execute(params![
+            doc.doc.as_str(),
+            c.hash.0.as_slice(),
+            c.bytes,
+            c.actor,
+            device,
+            c.device_time.0,
+            commit.received_at.0,
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO device_docs (device, doc_id, heads) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (device, doc_id) DO UPDATE SET heads = excluded.heads",
+    )?
+    .execute(params![
+        device,
+        doc.doc.as_str(),
+        encode_heads(&doc.device_heads)
+    ])?;
+    project(tx, &doc.projection)
+}
+
+/// Replaces a document's rows in the query tables by its current projection.
+fn project(tx: &Transaction<'_>, projection: &Projection) -> Result<(), StoreError> {
+    match projection {
+        Projection::Enterprise(e) => project_enterprise(tx, e),
+        Projection::Visit(v) => project_visit(tx, v),
+        Projection::Problem(p, outcome) => project_problem(tx, p, outcome),
+        Projection::Monitoring(m) => project_monitoring(tx, m),
+    }
+}
+
+fn project_enterprise(tx: &Transaction<'_>, e: &Enterprise) -> Result<(), StoreError> {
+    let id = e.id.to_string();
+    tx.prepare_cached("DELETE FROM enterprises WHERE id = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached(
+        "INSERT INTO enterprises \
+         (id, credit_code, name, address, town, industry, size, key_enterprise, lat, lon) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        e.credit_code.as_str(),
+        e.name,
+        e.address,
+        e.town.to_string(),
+        e.industry,
+        e.size.code(),
+        e.key_enterprise,
+        e.position.map(|p| p.lat),
+        e.position.map(|p| p.lon),
+    ])?;
+    Ok(())
+}
+
+fn project_visit(tx: &Transaction<'_>, v: &Visit) -> Result<(), StoreError> {
+    let id = v.id.to_string();
+    tx.prepare_cached("DELETE FROM visit_officers WHERE visit = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
+        .execute([&id])?;
+    let (check_in_outcome, position) = match v.check_in.as_ref().map(|c| &c.position) {
+        None => (None, None),
+        Some(PositionFix::Fixed(p)) => (Some("fixed"), Some(*p)),
+        Some(PositionFix::PermissionRefused) => (Some("permission_refused"), None),
+        Some(PositionFix::Unavailable(_)) => (Some("unavailable"), None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
+         created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        id,
+        v.enterprise.to_string(),
+        v.method.code(),
+        v.operating_status.code(),
+        v.notes,
+        v.created.at.0,
+        v.created.by.to_string(),
+        v.created.device.to_string(),
+        check_in_outcome,
+        position.map(|p| p.lat),
+        position.map(|p| p.lon),
+        position.map(|p| p.accuracy_m),
+        v.confirmation.is_some(),
+    ])?;
+    let mut officer =
+        tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;
+    for o in &v.officers {
+        officer.execute(params![id, o.to_string()])?;
+    }
+    Ok(())
+}
+
+fn project_problem(tx: &Transaction<'_>, p: &Problem, outcome: &Outcome) -> Result<(), StoreError> {
+    let id = p.id.to_string();
+    for table in ["problem_units", "progress", "problem_events", "ratings"] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE problem = ?1"))?
+            .execute([&id])?;
+    }
+    tx.prepare_cached("DELETE FROM problems WHERE id = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached(
+        "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
+         owner, leader, deadline, state, description, expectation, response, rating, \
+         created_at, created_by, superseded_events) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19)",
+    )?
+    .execute(params![
+        id,
+        p.enterprise.to_string(),
+        p.visit.map(|v| v.to_string()),
+        p.source.code(),
+        p.category,
+        p.class.code(),
+        outcome.tier.code(),
+        p.tier.code(),
+        p.owner.to_string(),
+        p.leader.map(|l| l.to_string()),
+        outcome.deadline.0,
+        outcome.state.code(),
+        p.description,
+        p.expectation,
+        p.response,
+        p.rating.as_ref().map(|r| r.rating.level()),
+        p.created.at.0,
+        p.created.by.to_string(),
+        i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
+    ])?;
+    let mut unit =
+        tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;
+    for u in &p.handling_units {
+        unit.execute(params![id, u.to_string()])?;
+    }
+    let mut log = tx.prepare_cached(
+        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let logs: [(&str, &[LogEntry]); 2] =
+        [("progress", &p.progress), ("supervision", &p.supervision)];
+    for (kind, entries) in logs {
+        for e in entries {
+            log.execute(params![
+                e.id.to_string(),
+                id,
+                kind,
+                e.text,
+                e.stamp.by.to_string(),
+                e.stamp.device.to_string(),
+                e.stamp.at.0,
+            ])?;
+        }
+    }
+    let applied: BTreeSet<_> = outcome.applied.iter().collect();
+    let mut event = tx.prepare_cached(
+        "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
+         applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in &p.events {
+        event.execute(params![
+            e.id.to_string(),
+            id,
+            e.action.code(),
+            e.stamp.by.to_string(),
+            e.stamp.device.to_string(),
+            e.role.code(),
+            e.stamp.at.0,
+            e.reason,
+            applied.contains(&e.id),
+        ])?;
+    }
+    if let Some(r) = &p.rating {
+        tx.prepare_cached(
+            "INSERT INTO ratings (problem, level, comment, \"by\", at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            id,
+            r.rating.level(),
+            r.comment,
+            r.stamp.by.to_string(),
+            r.stamp.at.0,
+        ])?;
+    }
+    Ok(())
+}
+
+fn project_monitoring(tx: &Transaction<'_>, m: &Monitoring) -> Result<(), StoreError> {
+    let enterprise = m.enterprise.to_string();
+    for table in [
+        "monitoring_power",
+        "monitoring_prices",
+        "monitoring_operation",
+    ] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE enterprise = ?1"))?
+            .execute([&enterprise])?;
+    }
+    let mut power = tx.prepare_cached(
+        "INSERT INTO monitoring_power (enterprise, day, kwh) VALUES (?1, ?2, ?3)",
+    )?;
+    for (day, kwh) in &m.power {
+        power.execute(params![enterprise, day.to_string(), kwh])?;
+    }
+    let mut price = tx.prepare_cached(
+        "INSERT INTO monitoring_prices (enterprise, week, product, price) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (week, products) in &m.prices {
+        for (product, value) in products {
+            price.execute(params![enterprise, week.to_string(), product, value])?;
+        }
+    }
+    let mut operation = tx.prepare_cached(
+        "INSERT INTO monitoring_operation (enterprise, month, output_value, revenue, employees) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (month, f) in &m.operation {
+        operation.execute(params![
+            enterprise,
+            month.to_string(),
+            f.output_value,
+            f.revenue,
+            f.employees,
+        ])?;
+    }
+    Ok(())
+}
+
+fn read_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'seq'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    seq.ok_or_else(|| StoreError::Corrupt {
+        table: "meta",
+        detail: "the sequence counter is missing".into(),
+    })
+}
+
+impl ServerStore for SqliteStore {
+    type Error = StoreError;
+
+    fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT enterprise, snapshot, heads FROM docs WHERE doc_id = ?1")?
+            .query_row([doc.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((enterprise, bytes, heads)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredDoc {
+            enterprise: parse_enterprise(&enterprise, "docs")?,
+            bytes,
+            heads: decode_heads(&heads, "docs")?,
+        }))
+    }
+
+    fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut seq = read_seq(&tx)?;
+        for doc in &commit.docs {
+            seq = seq.checked_add(1).ok_or_else(|| StoreError::Corrupt {
+                table: "meta",
+                detail: "the sequence counter overflowed".into(),
+            })?;
+            commit_doc(&tx, commit, doc, seq)?;
+        }
+        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'seq'")?
+            .execute([seq])?;
+        tx.prepare_cached(
+            "INSERT INTO device_sync (device, last_seen, last_device_time) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
+             last_device_time = excluded.last_device_time",
+        )?
+        .execute(params![
+            commit.device.to_string(),
+            commit.received_at.0,
+            commit.device_time.0
+        ])?;
+        // With WAL and synchronous=FULL, COMMIT returns after the log is synced to disk.
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn changed_since(
+        &mut self,
+        scope: &Scope,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(DocId, u64)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let after = to_sql_int(after);
+        let sql_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows: Vec<(String, i64)> = match scope {
+            Scope::All => self
+                .conn
+                .prepare_cached(
+                    "SELECT doc_id, seq FROM docs WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map([after, sql_limit], doc_and_seq)?
+                .collect::<Result<_, _>>()?,
+            Scope::Enterprises(set) => {
+                let ids: Vec<String> = set.iter().map(ToString::to_string).collect();
+                let mut rows = Vec::new();
+                // Each chunk yields its own first `limit`; together they hold the first `limit`
+                // of the whole scope.
+                for chunk in ids.chunks(IN_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(", ");
+                    let sql = format!(
+                        "SELECT doc_id, seq FROM docs WHERE enterprise IN ({marks}) AND seq > ? \
+                         ORDER BY seq LIMIT ?"
+                    );
+                    let params = chunk
+                        .iter()
+                        .map(|id| Value::Text(id.clone()))
+                        .chain([Value::Integer(after), Value::Integer(sql_limit)]);
+                    let mut stmt = self.conn.prepare_cached(&sql)?;
+                    let found = stmt
+                        .query_map(params_from_iter(params), doc_and_seq)?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    rows.extend(found);
+                }
+                rows
+            }
+        };
+        rows.sort_by_key(|(_, seq)| *seq);
+        rows.truncate(limit);
+        rows.into_iter()
+            .map(|(doc, seq)| Ok((parse_doc_id(&doc, "docs")?, to_u64(seq, "docs")?)))
+            .collect()
+    }
+
+    fn latest_seq(&mut self) -> Result<u64, StoreError> {
+        to_u64(read_seq(&self.conn)?, "meta")
+    }
+
+    fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
+        let device = device.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Per document, the latest acknowledged delivery's heads become known.
+        tx.prepare_cached(
+            "INSERT INTO device_docs (device, doc_id, heads) \
+             SELECT d.device, d.doc_id, d.heads FROM deliveries d \
+             WHERE d.device = ?1 AND d.delivery = (SELECT MAX(m.delivery) FROM deliveries m \
+             WHERE m.device = ?1 AND m.doc_id = d.doc_id AND m.delivery <= ?2) \
+             ON CONFLICT (device, doc_id) DO UPDATE SET heads = excluded.heads",
+        )?
+        .execute(params![device, to_sql_int(ack)])?;
+        // Acknowledged ones are now known; later ones never reached the device.
+        tx.prepare_cached("DELETE FROM deliveries WHERE device = ?1")?
+            .execute([&device])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn known_heads(
+        &mut self,
+        device: DeviceId,
+        doc: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT heads FROM device_docs WHERE device = ?1 AND doc_id = ?2")?
+            .query_row(params![device.to_string(), doc.as_str()], |r| r.get(0))
+            .optional()?;
+        blob.map(|b| decode_heads(&b, "device_docs")).transpose()
+    }
+
+    fn record_delivery(
+        &mut self,
+        device: DeviceId,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<u64, StoreError> {
+        let device = device.to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let delivery: i64 = tx
+            .prepare_cached(
+                "INSERT INTO delivery_counters (device, last) VALUES (?1, 1) \
+                 ON CONFLICT (device) DO UPDATE SET last = last + 1 RETURNING last",
+            )?
+            .query_row([&device], |r| r.get(0))?;
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO deliveries (device, delivery, doc_id, heads) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (doc, heads) in docs {
+            insert.execute(params![device, delivery, doc.as_str(), encode_heads(heads)])?;
+        }
+        drop(insert);
+        tx.commit()?;
+        to_u64(delivery, "delivery_counters")
+    }
+}

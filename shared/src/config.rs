@@ -1,0 +1,441 @@
+//! District configuration as data (配置): the problem categories of the collection guide, the
+//! A–D class labels, tier names, the SLA policy and the flag rules. Loaded from TOML over
+//! built-in defaults and validated once; the rest of the code takes a valid [`Config`].
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Flag, ProblemClass, ProblemState, Tier};
+
+/// A label in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    /// Simplified Chinese.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+fn label(zh: &str, en: &str) -> Label {
+    Label {
+        zh: zh.into(),
+        en: en.into(),
+    }
+}
+
+/// One category of the problem collection guide (重点问题收集指导清单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Stable code stored in documents, `[a-z0-9_]+`.
+    pub code: String,
+    /// Simplified Chinese label.
+    pub zh: String,
+    /// English label.
+    pub en: String,
+}
+
+/// Labels of the "ABCD" problem list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(non_snake_case)]
+pub struct ClassLabels {
+    /// Class A.
+    pub A: Label,
+    /// Class B.
+    pub B: Label,
+    /// Class C.
+    pub C: Label,
+    /// Class D.
+    pub D: Label,
+}
+
+impl ClassLabels {
+    /// The label of a class.
+    pub fn of(&self, class: ProblemClass) -> &Label {
+        match class {
+            ProblemClass::A => &self.A,
+            ProblemClass::B => &self.B,
+            ProblemClass::C => &self.C,
+            ProblemClass::D => &self.D,
+        }
+    }
+}
+
+/// Names of the three tiers (分级解决).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierNames {
+    /// 当场办.
+    pub on_site: Label,
+    /// 部门办.
+    pub department: Label,
+    /// 市领导办.
+    pub city_leader: Label,
+}
+
+impl TierNames {
+    /// The name of a tier.
+    pub fn of(&self, tier: Tier) -> &Label {
+        match tier {
+            Tier::OnSite => &self.on_site,
+            Tier::Department => &self.department,
+            Tier::CityLeader => &self.city_leader,
+        }
+    }
+}
+
+/// Time limits (限时办结), in days from submission. The default follows Jiaozuo's "13710":
+/// routed in 1 day, first feedback in 3, routine problems solved in 7, major ones in 30.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPolicy {
+    /// Days to route (triage and hand out).
+    pub route_days: u32,
+    /// Days to the first feedback to the enterprise.
+    pub first_feedback_days: u32,
+    /// Days to solve an on-the-spot problem.
+    pub on_site_days: u32,
+    /// Days to solve a routine (department) problem.
+    pub routine_days: u32,
+    /// Days to solve a major (city leader) problem.
+    pub major_days: u32,
+}
+
+impl SlaPolicy {
+    /// Days allowed to solve a problem of a tier.
+    pub fn days_for(&self, tier: Tier) -> u32 {
+        match tier {
+            Tier::OnSite => self.on_site_days,
+            Tier::Department => self.routine_days,
+            Tier::CityLeader => self.major_days,
+        }
+    }
+}
+
+/// One row of the flag rule table: when every given condition holds, the problem gets `flag`.
+/// Rules are tried in order; the first match wins.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRule {
+    /// The flag this rule gives.
+    pub flag: Option<Flag>,
+    /// The state is one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<ProblemState>,
+    /// The problem is closed (`true`) or open (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<bool>,
+    /// The problem is overdue (`true`) or not (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
+    /// The deadline is at most this many days away (and the problem is awaiting its result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_within_days: Option<u32>,
+    /// The enterprise's rating is at most this level (1–5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_at_most: Option<u8>,
+}
+
+/// The whole district configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The problem categories, in display order.
+    pub categories: Vec<Category>,
+    /// A–D labels.
+    pub classes: ClassLabels,
+    /// Tier names.
+    pub tiers: TierNames,
+    /// Time limits.
+    pub sla: SlaPolicy,
+    /// Flag rules, tried in order.
+    pub flag_rules: Vec<FlagRule>,
+    /// The flag when no rule matches.
+    pub default_flag: Flag,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cat = |code: &str, zh: &str, en: &str| Category {
+            code: code.into(),
+            zh: zh.into(),
+            en: en.into(),
+        };
+        Config {
+            categories: vec![
+                cat("land", "用地", "Land"),
+                cat("funds", "资金", "Funds"),
+                cat("power", "电力能源", "Power and energy"),
+                cat("labour", "用工", "Labour"),
+                cat("approvals", "审批手续", "Approvals"),
+                cat("environment", "环保", "Environment"),
+                cat(
+                    "infrastructure",
+                    "基础设施与交通",
+                    "Infrastructure and transport",
+                ),
+                cat("market", "市场与订单", "Market and orders"),
+                cat("technology", "科技创新", "Technology"),
+                cat("policy", "政策落实", "Policy implementation"),
+                cat("safety", "安全生产", "Work safety"),
+                cat("other", "其他", "Other"),
+            ],
+            classes: ClassLabels {
+                A: label("A类 政策咨询", "A: policy questions"),
+                B: label("B类 协调服务", "B: coordination"),
+                C: label("C类 要素保障", "C: production factors"),
+                D: label("D类 重大事项", "D: major matters"),
+            },
+            tiers: TierNames {
+                on_site: label("当场办", "On the spot"),
+                department: label("部门办", "By a department"),
+                city_leader: label("市领导办", "By a city leader"),
+            },
+            sla: SlaPolicy {
+                route_days: 1,
+                first_feedback_days: 3,
+                on_site_days: 1,
+                routine_days: 7,
+                major_days: 30,
+            },
+            flag_rules: vec![
+                FlagRule {
+                    flag: Some(Flag::Black),
+                    states: vec![ProblemState::Reopened, ProblemState::Disputed],
+                    ..FlagRule::default()
+                },
+                FlagRule {
+                    flag: Some(Flag::Black),
+                    overdue: Some(true),
+                    ..FlagRule::default()
+                },
+                FlagRule {
+                    flag: Some(Flag::Black),
+                    closed: Some(false),
+                    rating_at_most: Some(2),
+                    ..FlagRule::default()
+                },
+                FlagRule {
+                    flag: Some(Flag::Green),
+                    states: vec![
+                        ProblemState::Confirmed,
+                        ProblemState::SignedOff,
+                        ProblemState::LookBackPassed,
+                        ProblemState::ResolvedOnSite,
+                    ],
+                    ..FlagRule::default()
+                },
+                FlagRule {
+                    flag: Some(Flag::Green),
+                    closed: Some(true),
+                    ..FlagRule::default()
+                },
+            ],
+            default_flag: Flag::Red,
+        }
+    }
+}
+
+impl Default for ClassLabels {
+    fn default() -> Self {
+        Config::default().classes
+    }
+}
+
+impl Default for TierNames {
+    fn default() -> Self {
+        Config::default().tiers
+    }
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        Config::default().sla
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML, or a field of the wrong type or name.
+    #[error("configuration is not valid TOML for Lianxin: {0}")]
+    Parse(String),
+    /// Parsed, but breaks the rules; every problem found is listed.
+    #[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Parses TOML over the defaults (absent sections keep their defaults) and validates.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration as TOML (what `config show` prints).
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string_pretty(self).map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+
+    /// Checks the rules a configuration must keep, reporting every violation at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut errors = Vec::new();
+        if self.categories.is_empty() {
+            errors.push("at least one problem category is needed".to_string());
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            let valid_code = !c.code.is_empty()
+                && c.code.len() <= 32
+                && c.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid_code {
+                errors.push(format!(
+                    "category {} has code {:?}: use 1-32 of a-z, 0-9 and _",
+                    i + 1,
+                    c.code
+                ));
+            }
+            if !seen.insert(c.code.as_str()) {
+                errors.push(format!("category code {:?} appears twice", c.code));
+            }
+            if c.zh.trim().is_empty() || c.en.trim().is_empty() {
+                errors.push(format!(
+                    "category {:?} needs both a Chinese and an English label",
+                    c.code
+                ));
+            }
+        }
+        let labels = [
+            ("class A", &self.classes.A),
+            ("class B", &self.classes.B),
+            ("class C", &self.classes.C),
+            ("class D", &self.classes.D),
+            ("tier on_site", &self.tiers.on_site),
+            ("tier department", &self.tiers.department),
+            ("tier city_leader", &self.tiers.city_leader),
+        ];
+        for (what, l) in labels {
+            if l.zh.trim().is_empty() || l.en.trim().is_empty() {
+                errors.push(format!("{what} needs both a Chinese and an English label"));
+            }
+        }
+        let s = &self.sla;
+        let days = [
+            ("route_days", s.route_days),
+            ("first_feedback_days", s.first_feedback_days),
+            ("on_site_days", s.on_site_days),
+            ("routine_days", s.routine_days),
+            ("major_days", s.major_days),
+        ];
+        for (name, d) in days {
+            if d == 0 || d > 366 {
+                errors.push(format!("sla.{name} is {d}: use 1 to 366 days"));
+            }
+        }
+        if !(s.route_days <= s.first_feedback_days
+            && s.on_site_days <= s.routine_days
+            && s.routine_days <= s.major_days)
+        {
+            errors.push(
+                "sla days must grow: route ≤ first feedback, on site ≤ routine ≤ major".to_string(),
+            );
+        }
+        for (i, rule) in self.flag_rules.iter().enumerate() {
+            if rule.flag.is_none() {
+                errors.push(format!("flag rule {} names no flag", i + 1));
+            }
+            if rule.rating_at_most.is_some_and(|r| !(1..=5).contains(&r)) {
+                errors.push(format!(
+                    "flag rule {}: rating_at_most must be 1 to 5",
+                    i + 1
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(errors))
+        }
+    }
+
+    /// The category with this code, if configured.
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_have_twelve_categories() {
+        let c = Config::default();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.categories.len(), 12);
+        assert_eq!(c.category("labour").map(|c| c.zh.as_str()), Some("用工"));
+    }
+
+    #[test]
+    fn the_defaults_survive_a_round_trip_through_toml() {
+        let c = Config::default();
+        let text = c.to_toml().expect("serializable");
+        assert_eq!(Config::from_toml(&text), Ok(c));
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_defaults_for_what_it_omits() {
+        let c = Config::from_toml("[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n")
+            .expect("valid");
+        assert_eq!(c.sla.routine_days, 5);
+        assert_eq!(c.categories.len(), 12);
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let text = r#"
+            default_flag = "red"
+            [[categories]]
+            code = "Land Use"
+            zh = "用地"
+            en = ""
+            [[categories]]
+            code = "Land Use"
+            zh = "用地"
+            en = "Land"
+            [sla]
+            route_days = 0
+            first_feedback_days = 3
+            on_site_days = 1
+            routine_days = 40
+            major_days = 30
+        "#;
+        let Err(ConfigError::Invalid(errors)) = Config::from_toml(text) else {
+            panic!("expected an invalid configuration");
+        };
+        for expected in [
+            "category 1 has code",
+            "category \"Land Use\" needs both",
+            "category 2 has code",
+            "appears twice",
+            "sla.route_days is 0",
+            "sla days must grow",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.contains(expected)),
+                "{expected:?} missing from {errors:#?}"
+            );
+        }
+        assert_eq!(errors.len(), 6, "{errors:#?}");
+    }
+
+    #[test]
+    fn unknown_states_and_fields_are_parse_errors_naming_the_problem() {
+        let err = Config::from_toml("[[flag_rules]]\nflag = \"black\"\nstates = [\"lost\"]\n")
+            .expect_err("unknown state");
+        assert!(err.to_string().contains("lost"), "{err}");
+        let err = Config::from_toml("colour = 1\n").expect_err("unknown field");
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}

@@ -1,0 +1,314 @@
+//! The only place that touches raw Automerge paths: typed reads (with concurrent values
+//! surfaced) and writes of scalars, text, sets and keyed entries.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+use super::DocError;
+use crate::model::NeedsDecision;
+
+/// Reads fields of one document, collecting scalar fields that hold concurrent values.
+pub(crate) struct Reader<'a> {
+    pub doc: &'a AutoCommit,
+    pub needs_decision: Vec<NeedsDecision>,
+}
+
+fn render(value: &Value<'_>) -> String {
+    match value {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            other => other.to_string(),
+        },
+        Value::Object(t) => format!("<{t:?}>"),
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(doc: &'a AutoCommit) -> Self {
+        Reader {
+            doc,
+            needs_decision: Vec::new(),
+        }
+    }
+
+    /// The winning value of a field, noting any concurrent losers under `label`.
+    fn winner(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+    ) -> Result<Option<Value<'a>>, DocError> {
+        let all = self.doc.get_all(obj, key)?;
+        let Some((value, id)) = self.doc.get(obj, key)? else {
+            return Ok(None);
+        };
+        if all.len() > 1 {
+            let others = all
+                .iter()
+                .filter(|(_, other)| *other != id)
+                .map(|(v, _)| render(v))
+                .collect();
+            self.needs_decision.push(NeedsDecision {
+                field: label.to_string(),
+                shown: render(&value),
+                others,
+            });
+        }
+        Ok(Some(value))
+    }
+
+    /// A child object (map or text) under `key`, if present.
+    pub fn obj(&self, obj: &ObjId, key: &str) -> Result<Option<ObjId>, DocError> {
+        match self.doc.get(obj, key)? {
+            Some((Value::Object(_), id)) => Ok(Some(id)),
+            Some(_) => Err(DocError::WrongType {
+                field: key.to_string(),
+                expected: "object",
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// An optional string scalar; `label` names it in `needs_decision`.
+    pub fn opt_str(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+    ) -> Result<Option<String>, DocError> {
+        match self.winner(obj, key, label)? {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(|s| Some(s.to_string()))
+                .ok_or(DocError::WrongType {
+                    field: label.to_string(),
+                    expected: "string",
+                }),
+        }
+    }
+
+    /// A required string scalar.
+    pub fn str(&mut self, obj: &ObjId, key: &str, label: &str) -> Result<String, DocError> {
+        self.opt_str(obj, key, label)?
+            .ok_or_else(|| DocError::MissingField(label.to_string()))
+    }
+
+    /// A required string scalar parsed into a domain type.
+    pub fn parse<T, E: std::fmt::Display>(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, DocError> {
+        let s = self.str(obj, key, label)?;
+        parse(&s).map_err(|e| DocError::BadValue {
+            field: label.to_string(),
+            error: e.to_string(),
+        })
+    }
+
+    /// An optional string scalar parsed into a domain type.
+    pub fn opt_parse<T, E: std::fmt::Display>(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, DocError> {
+        match self.opt_str(obj, key, label)? {
+            None => Ok(None),
+            Some(s) => parse(&s).map(Some).map_err(|e| DocError::BadValue {
+                field: label.to_string(),
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// An optional integer scalar.
+    pub fn opt_i64(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+    ) -> Result<Option<i64>, DocError> {
+        match self.winner(obj, key, label)? {
+            None => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or(DocError::WrongType {
+                field: label.to_string(),
+                expected: "integer",
+            }),
+        }
+    }
+
+    /// A required integer scalar.
+    pub fn i64(&mut self, obj: &ObjId, key: &str, label: &str) -> Result<i64, DocError> {
+        self.opt_i64(obj, key, label)?
+            .ok_or_else(|| DocError::MissingField(label.to_string()))
+    }
+
+    /// An optional float scalar.
+    pub fn opt_f64(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        label: &str,
+    ) -> Result<Option<f64>, DocError> {
+        match self.winner(obj, key, label)? {
+            None => Ok(None),
+            Some(v) => v.as_f64().map(Some).ok_or(DocError::WrongType {
+                field: label.to_string(),
+                expected: "number",
+            }),
+        }
+    }
+
+    /// A required float scalar.
+    pub fn f64(&mut self, obj: &ObjId, key: &str, label: &str) -> Result<f64, DocError> {
+        self.opt_f64(obj, key, label)?
+            .ok_or_else(|| DocError::MissingField(label.to_string()))
+    }
+
+    /// A boolean scalar, `false` when absent.
+    pub fn bool(&mut self, obj: &ObjId, key: &str, label: &str) -> Result<bool, DocError> {
+        match self.winner(obj, key, label)? {
+            None => Ok(false),
+            Some(v) => v.as_bool().ok_or(DocError::WrongType {
+                field: label.to_string(),
+                expected: "boolean",
+            }),
+        }
+    }
+
+    /// A text object's content, empty when absent.
+    pub fn text(&self, obj: &ObjId, key: &str) -> Result<String, DocError> {
+        match self.obj(obj, key)? {
+            Some(id) => Ok(self.doc.text(&id)?),
+            None => Ok(String::new()),
+        }
+    }
+
+    /// The keys of a set (a map whose keys are the members).
+    pub fn set(&self, obj: &ObjId, key: &str) -> Result<Vec<String>, DocError> {
+        match self.obj(obj, key)? {
+            Some(id) => Ok(self.doc.keys(&id).collect()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The keys of an object.
+    pub fn doc_keys(&self, obj: &ObjId) -> Vec<String> {
+        self.doc.keys(obj).collect()
+    }
+
+    /// The entries of a keyed map of maps, as (key, entry object) pairs in key order.
+    pub fn entries(&self, obj: &ObjId, key: &str) -> Result<Vec<(String, ObjId)>, DocError> {
+        let Some(id) = self.obj(obj, key)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for k in self.doc.keys(&id) {
+            match self.doc.get(&id, k.as_str())? {
+                Some((Value::Object(_), entry)) => out.push((k, entry)),
+                _ => {
+                    return Err(DocError::WrongType {
+                        field: format!("{key}.{k}"),
+                        expected: "map",
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Writes fields of one document inside an open (auto) transaction.
+pub(crate) struct Writer<'a> {
+    pub doc: &'a mut AutoCommit,
+}
+
+impl Writer<'_> {
+    /// Puts a scalar, unless it already holds exactly that value with no conflict (so a no-op
+    /// edit makes no change).
+    pub fn put<V: Into<ScalarValue>>(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        value: V,
+    ) -> Result<(), DocError> {
+        let value = value.into();
+        let all = self.doc.get_all(obj, key)?;
+        if let [(Value::Scalar(current), _)] = all.as_slice()
+            && current.as_ref() == &value
+        {
+            return Ok(());
+        }
+        self.doc.put(obj, key, value)?;
+        Ok(())
+    }
+
+    /// Removes a field if present.
+    pub fn delete(&mut self, obj: &ObjId, key: &str) -> Result<(), DocError> {
+        if self.doc.get(obj, key)?.is_some() {
+            self.doc.delete(obj, key)?;
+        }
+        Ok(())
+    }
+
+    /// The child map under `key`, created when missing.
+    pub fn map(&mut self, obj: &ObjId, key: &str) -> Result<ObjId, DocError> {
+        match self.doc.get(obj, key)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            Some(_) => Err(DocError::WrongType {
+                field: key.to_string(),
+                expected: "map",
+            }),
+            None => Ok(self.doc.put_object(obj, key, ObjType::Map)?),
+        }
+    }
+
+    /// Makes a text field hold `value`, as a minimal edit of the text already there, so
+    /// concurrent edits elsewhere in the text merge.
+    pub fn text(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), DocError> {
+        let id = match self.doc.get(obj, key)? {
+            Some((Value::Object(ObjType::Text), id)) => id,
+            Some(_) => {
+                return Err(DocError::WrongType {
+                    field: key.to_string(),
+                    expected: "text",
+                });
+            }
+            None => self.doc.put_object(obj, key, ObjType::Text)?,
+        };
+        self.doc.update_text(&id, value)?;
+        Ok(())
+    }
+
+    /// Adds a member to a set.
+    pub fn set_add(&mut self, obj: &ObjId, key: &str, member: &str) -> Result<(), DocError> {
+        let set = self.map(obj, key)?;
+        if self.doc.get(&set, member)?.is_none() {
+            self.doc.put(&set, member, true)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a member from a set (a concurrent re-add wins).
+    pub fn set_remove(&mut self, obj: &ObjId, key: &str, member: &str) -> Result<(), DocError> {
+        let set = self.map(obj, key)?;
+        self.delete(&set, member)
+    }
+
+    /// A new entry map `key.id`, for logs whose entries are written once.
+    pub fn new_entry(&mut self, obj: &ObjId, key: &str, id: &str) -> Result<ObjId, DocError> {
+        let parent = self.map(obj, key)?;
+        if self.doc.get(&parent, id)?.is_some() {
+            return Err(DocError::DuplicateEntry {
+                field: key.to_string(),
+                id: id.to_string(),
+            });
+        }
+        Ok(self.doc.put_object(&parent, id, ObjType::Map)?)
+    }
+}

@@ -1,0 +1,401 @@
+//! The problem document: one per problem, edited by officers, handlers and leaders over weeks.
+
+use std::collections::BTreeSet;
+
+use automerge::{ObjId, ROOT};
+
+use super::fields::{Reader, Writer};
+use super::{ActorId, DocError, DocKind, RecordDoc, read_stamp, write_header, write_stamp};
+use crate::config::Config;
+use crate::model::{
+    Actor, EnterpriseId, EntryId, LogEntry, OrgUnitId, Problem, ProblemClass, ProblemId,
+    ProblemSource, ProblemState, Rating, RatingRecord, Role, Tier, Timestamp, UserId, VisitId,
+};
+use crate::workflow::{self, Action, Event};
+
+/// What is needed to create a problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProblem {
+    /// Identity, made on the device.
+    pub id: ProblemId,
+    /// The enterprise.
+    pub enterprise: EnterpriseId,
+    /// The visit it was raised on, if any.
+    pub visit: Option<VisitId>,
+    /// Where it came from.
+    pub source: ProblemSource,
+    /// Category code (must be configured).
+    pub category: String,
+    /// A–D class.
+    pub class: ProblemClass,
+    /// Tier.
+    pub tier: Tier,
+    /// Owning officer.
+    pub owner: UserId,
+    /// Responsible leader, if known.
+    pub leader: Option<UserId>,
+    /// Deadline; usually `derive::initial_deadline`.
+    pub deadline: Timestamp,
+    /// What the problem is.
+    pub description: String,
+    /// What the enterprise expects.
+    pub expectation: String,
+}
+
+/// A problem's Automerge document.
+#[derive(Debug, Clone)]
+pub struct ProblemDoc {
+    inner: RecordDoc,
+}
+
+/// Typed edits of a problem, all inside one change.
+pub struct ProblemEdit<'a, 'w> {
+    w: &'a mut Writer<'w>,
+    config: &'a Config,
+    actor: &'a Actor,
+    now: Timestamp,
+}
+
+fn check_category(config: &Config, code: &str) -> Result<(), DocError> {
+    if config.category(code).is_none() {
+        return Err(DocError::NotConfigured {
+            field: "category".into(),
+            error: format!("{code:?} is not one of the configured categories"),
+        });
+    }
+    Ok(())
+}
+
+impl ProblemEdit<'_, '_> {
+    /// Sets the category (must be configured).
+    pub fn set_category(&mut self, code: &str) -> Result<(), DocError> {
+        check_category(self.config, code)?;
+        self.w.put(&ROOT, "category", code)
+    }
+    /// Sets the A–D class.
+    pub fn set_class(&mut self, class: ProblemClass) -> Result<(), DocError> {
+        self.w.put(&ROOT, "class", class.code())
+    }
+    /// Sets the tier.
+    pub fn set_tier(&mut self, tier: Tier) -> Result<(), DocError> {
+        self.w.put(&ROOT, "tier", tier.code())
+    }
+    /// Sets the owning officer.
+    pub fn set_owner(&mut self, owner: UserId) -> Result<(), DocError> {
+        self.w.put(&ROOT, "owner", owner.to_string())
+    }
+    /// Sets or clears the responsible leader.
+    pub fn set_leader(&mut self, leader: Option<UserId>) -> Result<(), DocError> {
+        match leader {
+            Some(l) => self.w.put(&ROOT, "leader", l.to_string()),
+            None => self.w.delete(&ROOT, "leader"),
+        }
+    }
+    /// Sets the deadline.
+    pub fn set_deadline(&mut self, deadline: Timestamp) -> Result<(), DocError> {
+        self.w.put(&ROOT, "deadline", deadline.0)
+    }
+    /// Rewrites the description (merged as text).
+    pub fn set_description(&mut self, text: &str) -> Result<(), DocError> {
+        self.w.text(&ROOT, "description", text)
+    }
+    /// Rewrites the enterprise's expectation (merged as text).
+    pub fn set_expectation(&mut self, text: &str) -> Result<(), DocError> {
+        self.w.text(&ROOT, "expectation", text)
+    }
+    /// Rewrites the response to the enterprise (merged as text).
+    pub fn set_response(&mut self, text: &str) -> Result<(), DocError> {
+        self.w.text(&ROOT, "response", text)
+    }
+    /// Hands the problem to one more department as well.
+    pub fn add_handling_unit(&mut self, unit: OrgUnitId) -> Result<(), DocError> {
+        self.w.set_add(&ROOT, "handling_units", &unit.to_string())
+    }
+    /// Takes a department off the problem.
+    pub fn remove_handling_unit(&mut self, unit: OrgUnitId) -> Result<(), DocError> {
+        self.w
+            .set_remove(&ROOT, "handling_units", &unit.to_string())
+    }
+    /// Attaches a file by hash.
+    pub fn add_attachment(&mut self, hash: &str) -> Result<(), DocError> {
+        self.w.set_add(&ROOT, "attachments", hash)
+    }
+    /// Appends a progress entry (办理进展).
+    pub fn add_progress(&mut self, id: EntryId, text: &str) -> Result<(), DocError> {
+        self.log_entry("progress", id, text)
+    }
+    /// Appends a supervision instruction (督办).
+    pub fn add_supervision(&mut self, id: EntryId, text: &str) -> Result<(), DocError> {
+        self.log_entry("supervision", id, text)
+    }
+    fn log_entry(&mut self, log: &str, id: EntryId, text: &str) -> Result<(), DocError> {
+        let entry = self.w.new_entry(&ROOT, log, &id.to_string())?;
+        self.w.put(&entry, "text", text)?;
+        write_stamp(self.w, &entry, "", &self.actor.stamp(self.now))
+    }
+    /// Records the enterprise's rating (好差评).
+    pub fn set_rating(&mut self, rating: Rating, comment: &str) -> Result<(), DocError> {
+        self.w.put(&ROOT, "rating", rating.code())?;
+        self.w.put(&ROOT, "rating_comment", comment)?;
+        write_stamp(self.w, &ROOT, "rated_", &self.actor.stamp(self.now))
+    }
+}
+
+impl ProblemDoc {
+    /// Creates a problem document; the first change holds every initial field.
+    pub fn create(
+        new: &NewProblem,
+        config: &Config,
+        actor: &Actor,
+        actor_id: ActorId,
+        now: Timestamp,
+    ) -> Result<ProblemDoc, DocError> {
+        check_category(config, &new.category)?;
+        let mut inner = RecordDoc::new(DocKind::Problem, actor_id);
+        inner.edit(actor, now, |w| {
+            write_header(w, DocKind::Problem, &new.id.to_string())?;
+            w.put(&ROOT, "enterprise", new.enterprise.to_string())?;
+            if let Some(v) = new.visit {
+                w.put(&ROOT, "visit", v.to_string())?;
+            }
+            w.put(&ROOT, "source", new.source.code())?;
+            w.put(&ROOT, "category", new.category.as_str())?;
+            w.put(&ROOT, "class", new.class.code())?;
+            w.put(&ROOT, "tier", new.tier.code())?;
+            w.put(&ROOT, "owner", new.owner.to_string())?;
+            if let Some(l) = new.leader {
+                w.put(&ROOT, "leader", l.to_string())?;
+            }
+            w.put(&ROOT, "deadline", new.deadline.0)?;
+            w.text(&ROOT, "description", &new.description)?;
+            w.text(&ROOT, "expectation", &new.expectation)?;
+            w.text(&ROOT, "response", "")?;
+            for log in [
+                "handling_units",
+                "attachments",
+                "progress",
+                "supervision",
+                "events",
+            ] {
+                w.map(&ROOT, log)?;
+            }
+            write_stamp(w, &ROOT, "created_", &actor.stamp(now))
+        })?;
+        Ok(ProblemDoc { inner })
+    }
+
+    /// Loads a saved problem document.
+    pub fn load(bytes: &[u8], actor_id: ActorId) -> Result<ProblemDoc, DocError> {
+        Ok(ProblemDoc {
+            inner: RecordDoc::load_kind(bytes, actor_id, DocKind::Problem)?,
+        })
+    }
+
+    /// Wraps a record document, checking its kind.
+    pub fn from_record(inner: RecordDoc) -> Result<ProblemDoc, DocError> {
+        if inner.kind() != DocKind::Problem {
+            return Err(DocError::WrongKind {
+                expected: DocKind::Problem.code(),
+                found: inner.kind().code().into(),
+            });
+        }
+        Ok(ProblemDoc { inner })
+    }
+
+    /// Gives back the record document.
+    pub fn into_record(self) -> RecordDoc {
+        self.inner
+    }
+
+    /// The underlying record document (save, merge, heads, sync).
+    pub fn record(&mut self) -> &mut RecordDoc {
+        &mut self.inner
+    }
+
+    /// Applies typed edits as one change by `actor` at `now`.
+    pub fn edit<F>(
+        &mut self,
+        config: &Config,
+        actor: &Actor,
+        now: Timestamp,
+        f: F,
+    ) -> Result<(), DocError>
+    where
+        F: FnOnce(&mut ProblemEdit<'_, '_>) -> Result<(), DocError>,
+    {
+        self.inner.edit(actor, now, |w| {
+            f(&mut ProblemEdit {
+                w,
+                config,
+                actor,
+                now,
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Takes a workflow action: checks its guard against the current (merged) problem and
+    /// records it as an event after the current tip. Returns the state it leads to.
+    pub fn act(
+        &mut self,
+        actor: &Actor,
+        now: Timestamp,
+        event_id: EntryId,
+        action: Action,
+        reason: &str,
+    ) -> Result<ProblemState, DocError> {
+        let problem = self.read()?;
+        let to = workflow::check(&problem, &action, actor.role, reason)?;
+        let tip = workflow::replay(&problem).tip();
+        self.inner.edit(actor, now, |w| {
+            let e = w.new_entry(&ROOT, "events", &event_id.to_string())?;
+            w.put(&e, "action", action.code())?;
+            if let Some(t) = tip {
+                w.put(&e, "after", t.to_string())?;
+            }
+            w.put(&e, "role", actor.role.code())?;
+            w.put(&e, "reason", reason)?;
+            match &action {
+                Action::Assign { unit } => {
+                    w.put(&e, "unit", unit.to_string())?;
+                    w.set_add(&ROOT, "handling_units", &unit.to_string())?;
+                }
+                Action::SignOff { waiver } => w.put(&e, "waiver", *waiver)?,
+                Action::Extend { deadline } => w.put(&e, "deadline", deadline.0)?,
+                Action::Escalate { to } => w.put(&e, "to", to.code())?,
+                Action::MergeDuplicate { into } => w.put(&e, "into", into.to_string())?,
+                _ => {}
+            }
+            write_stamp(w, &e, "", &actor.stamp(now))
+        })?;
+        Ok(to)
+    }
+
+    /// Reads the document into a [`Problem`], checking every field.
+    pub fn read(&self) -> Result<Problem, DocError> {
+        let mut r = self.inner.reader();
+        let p = read_problem(&mut r)?;
+        Ok(Problem {
+            needs_decision: r.needs_decision,
+            ..p
+        })
+    }
+}
+
+fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {
+    let mut out = Vec::new();
+    for (key, obj) in r.entries(&ROOT, log)? {
+        let id = EntryId::parse(&key).map_err(|e| DocError::BadValue {
+            field: log.into(),
+            error: e.to_string(),
+        })?;
+        let text = r.str(&obj, "text", &format!("{log}.{key}.text"))?;
+        let stamp = read_stamp(r, &obj, "")?;
+        out.push(LogEntry { id, text, stamp });
+    }
+    out.sort_by_key(|e| (e.stamp.at, e.id));
+    Ok(out)
+}
+
+fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocError> {
+    let id = EntryId::parse(key).map_err(|err| DocError::BadValue {
+        field: "events".into(),
+        error: err.to_string(),
+    })?;
+    let label = |f: &str| format!("events.{key}.{f}");
+    let code = r.str(e, "action", &label("action"))?;
+    let action = match code.as_str() {
+        "triage" => Action::Triage,
+        "assign" => Action::Assign {
+            unit: r.parse(e, "unit", &label("unit"), OrgUnitId::parse)?,
+        },
+        "accept" => Action::Accept,
+        "return" => Action::Return,
+        "start" => Action::Start,
+        "respond" => Action::Respond,
+        "resolve_on_site" => Action::ResolveOnSite,
+        "confirm" => Action::Confirm,
+        "dispute" => Action::Dispute,
+        "sign_off" => Action::SignOff {
+            waiver: r.bool(e, "waiver", &label("waiver"))?,
+        },
+        "look_back_pass" => Action::LookBackPass,
+        "look_back_reopen" => Action::LookBackReopen,
+        "extend" => Action::Extend {
+            deadline: Timestamp(r.i64(e, "deadline", &label("deadline"))?),
+        },
+        "escalate" => Action::Escalate {
+            to: r.parse(e, "to", &label("to"), Tier::from_code)?,
+        },
+        "merge_duplicate" => Action::MergeDuplicate {
+            into: r.parse(e, "into", &label("into"), ProblemId::parse)?,
+        },
+        "withdraw" => Action::Withdraw,
+        "not_resolvable" => Action::NotResolvable,
+        other => {
+            return Err(DocError::BadValue {
+                field: label("action"),
+                error: format!("unknown action {other:?}"),
+            });
+        }
+    };
+    Ok(Event {
+        id,
+        after: r.opt_parse(e, "after", &label("after"), EntryId::parse)?,
+        action,
+        stamp: read_stamp(r, e, "")?,
+        role: r.parse(e, "role", &label("role"), Role::from_code)?,
+        reason: r.str(e, "reason", &label("reason"))?,
+    })
+}
+
+fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
+    let parse_set = |r: &Reader<'_>, key: &str| -> Result<BTreeSet<OrgUnitId>, DocError> {
+        r.set(&ROOT, key)?
+            .iter()
+            .map(|s| {
+                OrgUnitId::parse(s).map_err(|e| DocError::BadValue {
+                    field: key.into(),
+                    error: e.to_string(),
+                })
+            })
+            .collect()
+    };
+    let mut events = Vec::new();
+    for (key, obj) in r.entries(&ROOT, "events")? {
+        events.push(read_event(r, &key, &obj)?);
+    }
+    let rating = match r.opt_parse(&ROOT, "rating", "rating", Rating::from_code)? {
+        Some(rating) => Some(RatingRecord {
+            rating,
+            comment: r
+                .opt_str(&ROOT, "rating_comment", "rating_comment")?
+                .unwrap_or_default(),
+            stamp: read_stamp(r, &ROOT, "rated_")?,
+        }),
+        None => None,
+    };
+    Ok(Problem {
+        id: r.parse(&ROOT, "id", "id", ProblemId::parse)?,
+        enterprise: r.parse(&ROOT, "enterprise", "enterprise", EnterpriseId::parse)?,
+        visit: r.opt_parse(&ROOT, "visit", "visit", VisitId::parse)?,
+        source: r.parse(&ROOT, "source", "source", ProblemSource::from_code)?,
+        category: r.str(&ROOT, "category", "category")?,
+        class: r.parse(&ROOT, "class", "class", ProblemClass::from_code)?,
+        tier: r.parse(&ROOT, "tier", "tier", Tier::from_code)?,
+        owner: r.parse(&ROOT, "owner", "owner", UserId::parse)?,
+        handling_units: parse_set(r, "handling_units")?,
+        leader: r.opt_parse(&ROOT, "leader", "leader", UserId::parse)?,
+        deadline: Timestamp(r.i64(&ROOT, "deadline", "deadline")?),
+        description: r.text(&ROOT, "description")?,
+        expectation: r.text(&ROOT, "expectation")?,
+        response: r.text(&ROOT, "response")?,
+        progress: read_log(r, "progress")?,
+        supervision: read_log(r, "supervision")?,
+        events,
+        rating,
+        attachments: r.set(&ROOT, "attachments")?.into_iter().collect(),
+        created: read_stamp(r, &ROOT, "created_")?,
+        needs_decision: Vec::new(),
+    })
+}

@@ -1,0 +1,94 @@
+//! Positions on the earth and the check-in evidence of a visit.
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+
+/// A position is outside the earth or its accuracy is not a distance.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PositionError {
+    /// Latitude outside −90..=90.
+    #[error("latitude {0} is outside -90..90")]
+    Latitude(f64),
+    /// Longitude outside −180..=180.
+    #[error("longitude {0} is outside -180..180")]
+    Longitude(f64),
+    /// Accuracy negative or not finite.
+    #[error("accuracy {0} m is not a distance")]
+    Accuracy(f64),
+}
+
+/// A WGS-84 position with the device's reported accuracy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    /// Degrees north.
+    pub lat: f64,
+    /// Degrees east.
+    pub lon: f64,
+    /// Radius of the 68% confidence circle, in metres.
+    pub accuracy_m: f64,
+}
+
+impl Position {
+    /// Checks ranges; the only way to build a `Position`.
+    pub fn new(lat: f64, lon: f64, accuracy_m: f64) -> Result<Self, PositionError> {
+        if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+            return Err(PositionError::Latitude(lat));
+        }
+        if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+            return Err(PositionError::Longitude(lon));
+        }
+        if !(accuracy_m.is_finite() && accuracy_m >= 0.0) {
+            return Err(PositionError::Accuracy(accuracy_m));
+        }
+        Ok(Position {
+            lat,
+            lon,
+            accuracy_m,
+        })
+    }
+}
+
+/// What the device could tell about where it was at check-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PositionFix {
+    /// A position was obtained.
+    Fixed(Position),
+    /// The person refused location permission: recorded, not fatal.
+    PermissionRefused,
+    /// No position could be had (timeout, no hardware), with the device's reason.
+    Unavailable(String),
+}
+
+/// 签到: on-site check-in evidence of a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckIn {
+    /// The device's clock at check-in (not trusted for ordering; the server records its own).
+    pub device_time: Timestamp,
+    /// Where the device was, or why it could not tell.
+    pub position: PositionFix,
+    /// Hash of an optional photo taken at check-in.
+    pub photo_hash: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_outside_the_earth_are_refused() {
+        assert!(Position::new(35.07, 112.6, 12.0).is_ok());
+        assert_eq!(
+            Position::new(91.0, 0.0, 1.0),
+            Err(PositionError::Latitude(91.0))
+        );
+        assert_eq!(
+            Position::new(0.0, -181.0, 1.0),
+            Err(PositionError::Longitude(-181.0))
+        );
+        assert!(matches!(
+            Position::new(0.0, 0.0, f64::NAN),
+            Err(PositionError::Accuracy(_))
+        ));
+    }
+}

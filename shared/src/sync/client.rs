@@ -1,0 +1,407 @@
+//! The device's side of sync as a state machine: inputs (a local edit, a response, a failure,
+//! a timer, connectivity) with the time and a random number passed in; effects (a request to
+//! send, a batch to persist, a time to wake up) returned as plain data.
+//!
+//! Life of a round: `Send` a request holding a chunk of the outbox → the driver answers with
+//! `Response` or `Failed` → on a response the engine applies it to the replica and asks to
+//! `Persist` one atomic batch (documents, acknowledgements, refusals, cursor) → the driver
+//! answers `Persisted` → the engine sends the next chunk, or goes idle. Nothing leaves the
+//! outbox before the server's acknowledgement has been persisted.
+
+use automerge::ChangeHash;
+
+use super::policy::{ChunkSizer, RetryPolicy};
+use super::protocol::{
+    self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
+};
+use super::replica::Replica;
+use crate::model::Timestamp;
+
+/// How often an idle, online device checks for news without a push.
+pub const PERIODIC_MS: i64 = 5 * 60 * 1000;
+
+/// Something that happened to the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The app started (or the engine was created).
+    Start,
+    /// The browser says the network went on or off.
+    Online(bool),
+    /// A local edit was saved to the device.
+    LocalEdit,
+    /// A timer the engine asked for fired (or any periodic tick).
+    Tick,
+    /// The person pressed "sync now".
+    SyncNow,
+    /// The server's push channel said changes are waiting.
+    PushNotice,
+    /// The response to the request in flight.
+    Response {
+        /// The response body.
+        body: Vec<u8>,
+        /// How long the round trip took, in ms.
+        elapsed_ms: i64,
+    },
+    /// The request in flight failed.
+    Failed(Failure),
+    /// The driver stored the last `Persist` batch durably.
+    Persisted,
+}
+
+/// How a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer: connection refused or cut, timeout, a truncated body. Retried with backoff
+    /// and a smaller chunk.
+    Network,
+    /// The server answered with an error status.
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+}
+
+/// A refusal and the heads it concerns; `None` clears an earlier refusal.
+pub type RefusalMark = Option<(Vec<ChangeHash>, Refusal)>;
+
+/// A batch for the driver to store atomically (one IndexedDB or SQLite transaction).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersistBatch {
+    /// Documents whose bytes changed, saved.
+    pub docs: Vec<(DocId, Vec<u8>)>,
+    /// New acknowledged heads.
+    pub acked: Vec<(DocId, Vec<ChangeHash>)>,
+    /// Refusals set (`Some`) or cleared (`None`), with the heads they concern.
+    pub refused: Vec<(DocId, RefusalMark)>,
+    /// The new change-feed cursor.
+    pub cursor: u64,
+    /// The new delivery acknowledgement.
+    pub ack: u64,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// POST this body to the sync endpoint and report `Response` or `Failed`.
+    Send {
+        /// The encoded request.
+        body: Vec<u8>,
+        /// Documents pushed in it.
+        pushed: usize,
+    },
+    /// Store this batch, then report `Persisted`.
+    Persist(PersistBatch),
+    /// Report `Tick` at (or after) this time.
+    WakeAt(Timestamp),
+}
+
+/// What the person sees about sync (on every screen).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// The browser believes it is online.
+    pub online: bool,
+    /// A request is in flight or being stored.
+    pub syncing: bool,
+    /// Documents waiting to upload.
+    pub waiting: usize,
+    /// When the last round finished.
+    pub last_success: Option<Timestamp>,
+    /// Refused documents and why.
+    pub refused: Vec<(DocId, Refusal)>,
+    /// A blocking error (e.g. the app must be updated), if any.
+    pub error: Option<String>,
+    /// Server clock minus device clock at the last response, in ms.
+    pub clock_skew_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Idle,
+    Sending { started: Timestamp, bytes: usize },
+    Persisting { more: bool },
+    Waiting { until: Timestamp },
+    Stopped,
+}
+
+/// The device's sync engine.
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    replica: Replica,
+    phase: Phase,
+    online: bool,
+    attempt: u32,
+    chunk: ChunkSizer,
+    retry: RetryPolicy,
+    status: Status,
+    /// A trigger arrived while busy: run another round afterwards.
+    again: bool,
+}
+
+impl SyncClient {
+    /// An engine over a replica restored from the device's storage.
+    pub fn new(replica: Replica) -> Self {
+        SyncClient {
+            replica,
+            phase: Phase::Idle,
+            online: true,
+            attempt: 0,
+            chunk: ChunkSizer::default(),
+            retry: RetryPolicy::default(),
+            status: Status {
+                online: true,
+                ..Status::default()
+            },
+            again: false,
+        }
+    }
+
+    /// Uses another retry policy (tests use short delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The replica, to read documents.
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// The replica, to edit documents (follow an edit with [`Input::LocalEdit`]).
+    pub fn replica_mut(&mut self) -> &mut Replica {
+        &mut self.replica
+    }
+
+    /// What to show the person.
+    pub fn status(&mut self) -> Status {
+        self.status.online = self.online;
+        self.status.waiting = self.replica.pending().len();
+        self.status.refused = self.replica.refused();
+        self.status.syncing =
+            matches!(self.phase, Phase::Sending { .. } | Phase::Persisting { .. });
+        self.status.clone()
+    }
+
+    /// The current chunk size, in bytes.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk.size()
+    }
+
+    /// Whether the engine has nothing in flight and nothing to send.
+    pub fn is_settled(&mut self) -> bool {
+        matches!(self.phase, Phase::Idle) && self.replica.pending().is_empty()
+    }
+
+    /// Handles one input at `now`; `random` is a fresh random number for jitter.
+    pub fn handle(&mut self, input: Input, now: Timestamp, random: u32) -> Vec<Effect> {
+        match input {
+            Input::Online(on) => {
+                self.online = on;
+                if on { self.trigger(now) } else { Vec::new() }
+            }
+            Input::Start | Input::LocalEdit | Input::SyncNow | Input::PushNotice => {
+                if input == Input::SyncNow && matches!(self.phase, Phase::Stopped) {
+                    self.phase = Phase::Idle;
+                    self.status.error = None;
+                }
+                if input == Input::SyncNow {
+                    self.attempt = 0;
+                }
+                self.trigger(now)
+            }
+            Input::Tick => match self.phase {
+                Phase::Waiting { until } if now >= until => {
+                    self.phase = Phase::Idle;
+                    self.send(now)
+                }
+                Phase::Idle => self.send(now),
+                _ => Vec::new(),
+            },
+            Input::Response { body, elapsed_ms } => self.on_response(&body, elapsed_ms, now),
+            Input::Failed(failure) => self.on_failure(failure, now, random),
+            Input::Persisted => match self.phase {
+                Phase::Persisting { more } => {
+                    self.phase = Phase::Idle;
+                    let again = std::mem::take(&mut self.again);
+                    if more || again || !self.replica.pending().is_empty() {
+                        self.send(now)
+                    } else {
+                        vec![Effect::WakeAt(Timestamp(now.0 + PERIODIC_MS))]
+                    }
+                }
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    fn trigger(&mut self, now: Timestamp) -> Vec<Effect> {
+        match self.phase {
+            Phase::Idle => self.send(now),
+            Phase::Waiting { .. } if self.online => {
+                self.phase = Phase::Idle;
+                self.send(now)
+            }
+            Phase::Sending { .. } | Phase::Persisting { .. } => {
+                self.again = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Builds the next request from the outbox, up to one chunk.
+    fn send(&mut self, now: Timestamp) -> Vec<Effect> {
+        if !self.online {
+            return Vec::new();
+        }
+        let budget = self.chunk.size() as usize;
+        let mut push = Vec::new();
+        let mut used = 0usize;
+        for id in self.replica.pending() {
+            let Some(entry) = self.replica.get_mut(&id) else {
+                continue;
+            };
+            let heads = entry.doc.heads();
+            let data = if entry.acked.is_empty() {
+                entry.doc.save()
+            } else {
+                entry.doc.automerge().save_after(&entry.acked)
+            };
+            if !push.is_empty() && used + data.len() > budget {
+                break;
+            }
+            used += data.len();
+            push.push(DocPush {
+                doc: id,
+                base: to_wire(&entry.acked),
+                heads: to_wire(&heads),
+                data,
+            });
+        }
+        let pushed = push.len();
+        let req = SyncRequest {
+            cursor: self.replica.cursor,
+            ack: self.replica.ack,
+            device_time: now,
+            push,
+            max_response_bytes: self.chunk.size().saturating_mul(2),
+        };
+        let body = protocol::encode(&req);
+        // The chunk sizer judges how full a round was by document bytes, before compression.
+        self.phase = Phase::Sending {
+            started: now,
+            bytes: used.max(body.len()),
+        };
+        vec![Effect::Send { body, pushed }]
+    }
+
+    fn on_response(&mut self, body: &[u8], elapsed_ms: i64, now: Timestamp) -> Vec<Effect> {
+        let Phase::Sending { bytes, .. } = self.phase else {
+            return Vec::new();
+        };
+        let resp: SyncResponse = match protocol::decode(body) {
+            Ok(r) => r,
+            Err(WireError::Version { .. }) => {
+                return self
+                    .stop("the server speaks another protocol version: update the app".into());
+            }
+            Err(_) => return self.on_failure(Failure::Network, now, 0),
+        };
+        let mut batch = PersistBatch {
+            cursor: resp.cursor,
+            ack: resp.delivery,
+            ..PersistBatch::default()
+        };
+        for result in &resp.results {
+            let Some(entry) = self.replica.get_mut(&result.doc) else {
+                continue;
+            };
+            match &result.outcome {
+                Outcome::Accepted { heads } => {
+                    entry.acked = protocol::from_wire(heads);
+                    batch.acked.push((result.doc.clone(), entry.acked.clone()));
+                    if entry.refused.take().is_some() {
+                        batch.refused.push((result.doc.clone(), None));
+                    }
+                }
+                Outcome::Refused(reason) => {
+                    let heads = entry.doc.heads();
+                    entry.refused = Some((heads.clone(), reason.clone()));
+                    batch
+                        .refused
+                        .push((result.doc.clone(), Some((heads, reason.clone()))));
+                }
+                Outcome::Resend { server_heads } => {
+                    let server = protocol::from_wire(server_heads);
+                    let have_all = server
+                        .iter()
+                        .all(|h| entry.doc.automerge().get_change_by_hash(h).is_some());
+                    entry.acked = if have_all { server } else { Vec::new() };
+                    batch.acked.push((result.doc.clone(), entry.acked.clone()));
+                }
+            }
+        }
+        for pull in &resp.pulls {
+            match self.replica.apply_pull(pull) {
+                Ok(_) => {
+                    if let Some(entry) = self.replica.get_mut(&pull.doc) {
+                        batch.docs.push((pull.doc.clone(), entry.doc.save()));
+                        batch.acked.push((pull.doc.clone(), entry.acked.clone()));
+                    }
+                }
+                Err(e) => {
+                    // A document the device cannot read is left out; the cursor still moves so
+                    // one bad document cannot stall the feed. It is shown as refused locally.
+                    if let Some(entry) = self.replica.get_mut(&pull.doc) {
+                        let heads = entry.doc.heads();
+                        entry.refused = Some((heads.clone(), Refusal::Malformed(e.to_string())));
+                        batch.refused.push((
+                            pull.doc.clone(),
+                            Some((heads, Refusal::Malformed(e.to_string()))),
+                        ));
+                    }
+                }
+            }
+        }
+        self.replica.cursor = resp.cursor;
+        self.replica.ack = resp.delivery;
+        let pulled: usize = resp.pulls.iter().map(|p| p.data.len()).sum();
+        self.chunk
+            .on_success(bytes.max(pulled / 2).max(body.len()), elapsed_ms);
+        self.attempt = 0;
+        self.status.last_success = Some(now);
+        self.status.error = None;
+        self.status.clock_skew_ms = Some(resp.server_time.0 - now.0);
+        self.phase = Phase::Persisting { more: resp.more };
+        vec![Effect::Persist(batch)]
+    }
+
+    fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
+        if !matches!(self.phase, Phase::Sending { .. }) {
+            return Vec::new();
+        }
+        match failure {
+            Failure::Http { status, message }
+                if (400..500).contains(&status) && status != 408 && status != 429 =>
+            {
+                self.stop(format!(
+                    "the server refused the sync request ({status}): {message}"
+                ))
+            }
+            _ => {
+                self.chunk.on_cut();
+                self.attempt += 1;
+                let until = Timestamp(now.0 + self.retry.delay_ms(self.attempt, random));
+                self.phase = Phase::Waiting { until };
+                vec![Effect::WakeAt(until)]
+            }
+        }
+    }
+
+    fn stop(&mut self, error: String) -> Vec<Effect> {
+        self.status.error = Some(error);
+        self.phase = Phase::Stopped;
+        Vec::new()
+    }
+}

@@ -1,0 +1,18 @@
+//! The sans-IO sync engine (同步引擎). The same code runs in the browser, in native test
+//! clients and on the server; it never reads a clock, never draws randomness of its own and
+//! never does I/O. Drivers (tokio on the server, `spawn_local` in the browser, plain loops in
+//! tests) move bytes, persist what the engine asks, and pass the time in.
+//!
+//! - [`protocol`]: versioned wire messages.
+//! - [`server`]: the server's side of one sync request over a [`server::ServerStore`].
+//! - [`client`]: the device's side: a state machine from inputs to effects over a [`replica::Replica`].
+//! - [`validate`]: the checks every merged document passes before it is stored.
+//! - [`policy`]: retry backoff and adaptive chunk sizing.
+
+pub mod client;
+pub mod memory;
+pub mod policy;
+pub mod protocol;
+pub mod replica;
+pub mod server;
+pub mod validate;

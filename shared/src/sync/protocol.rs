@@ -1,0 +1,371 @@
+//! The sync protocol's wire messages (同步协议), version 1.
+//!
+//! A message on the wire is `b"LX"`, one byte of protocol version, one byte of flags (bit 0:
+//! the payload is deflate-compressed), then the payload: the message encoded with postcard.
+//! The version sits in the clear so a server can tell an old or new client to update before
+//! trying to decode anything.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use automerge::ChangeHash;
+use serde::{Deserialize, Serialize};
+
+use crate::doc::DocKind;
+use crate::model::Timestamp;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+const MAGIC: &[u8; 2] = b"LX";
+const FLAG_DEFLATE: u8 = 1;
+/// The largest decoded message accepted, whatever the compressed size (a decompression bomb
+/// guard).
+pub const MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
+
+/// A document's identity on the wire and in stores: its kind and its id, `kind/id`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId(String);
+
+/// A text that is not a document id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a document id (kind/uuid)")]
+pub struct DocIdError(String);
+
+impl DocId {
+    /// The id of a document of `kind` whose root `id` field is `id`.
+    pub fn new(kind: DocKind, id: &str) -> Self {
+        DocId(format!("{}/{}", kind.code(), id))
+    }
+
+    /// Parses `kind/id`.
+    pub fn parse(s: &str) -> Result<Self, DocIdError> {
+        let bad = || DocIdError(s.chars().take(80).collect());
+        let (kind, id) = s.split_once('/').ok_or_else(bad)?;
+        let kind = DocKind::from_code(kind).ok_or_else(bad)?;
+        let valid = match kind {
+            DocKind::Monitoring => id
+                .strip_prefix("monitoring-")
+                .is_some_and(|u| uuid::Uuid::parse_str(u).is_ok()),
+            _ => uuid::Uuid::parse_str(id).is_ok(),
+        };
+        if !valid {
+            return Err(bad());
+        }
+        Ok(DocId(s.to_string()))
+    }
+
+    /// The document's kind.
+    pub fn kind(&self) -> DocKind {
+        self.0
+            .split_once('/')
+            .and_then(|(k, _)| DocKind::from_code(k))
+            .unwrap_or(DocKind::Problem)
+    }
+
+    /// The id stored in the document's root.
+    pub fn root_id(&self) -> &str {
+        self.0.split_once('/').map(|(_, id)| id).unwrap_or("")
+    }
+
+    /// The text form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = DocIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        DocId::parse(&value)
+    }
+}
+
+impl From<DocId> for String {
+    fn from(value: DocId) -> Self {
+        value.0
+    }
+}
+
+/// A change hash on the wire (32 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Hash(pub [u8; 32]);
+
+impl From<ChangeHash> for Hash {
+    fn from(h: ChangeHash) -> Self {
+        Hash(h.0)
+    }
+}
+
+impl From<Hash> for ChangeHash {
+    fn from(h: Hash) -> Self {
+        ChangeHash(h.0)
+    }
+}
+
+/// Converts heads to their wire form, sorted.
+pub fn to_wire(heads: &[ChangeHash]) -> Vec<Hash> {
+    let mut v: Vec<Hash> = heads.iter().map(|h| Hash::from(*h)).collect();
+    v.sort();
+    v
+}
+
+/// Converts wire heads back, sorted.
+pub fn from_wire(heads: &[Hash]) -> Vec<ChangeHash> {
+    let mut v: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash::from(*h)).collect();
+    v.sort();
+    v
+}
+
+/// One document's local changes sent to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// The document.
+    pub doc: DocId,
+    /// Heads the device knows the server has (its last acknowledgement); `data` holds every
+    /// change after them.
+    pub base: Vec<Hash>,
+    /// The device's heads: after applying `data` the server has at least these.
+    pub heads: Vec<Hash>,
+    /// The changes after `base`, as Automerge bytes (a saved document when `base` is empty).
+    pub data: Vec<u8>,
+}
+
+/// A device's sync request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The change-feed cursor of the last response the device applied durably (0 at first).
+    pub cursor: u64,
+    /// The `delivery` number of the last response the device applied durably (0 at first).
+    pub ack: u64,
+    /// The device's clock when sending (to report clock skew, never to order).
+    pub device_time: Timestamp,
+    /// Local changes, a chunk of them.
+    pub push: Vec<DocPush>,
+    /// How many bytes of documents the response may carry (the device's link budget).
+    pub max_response_bytes: u32,
+}
+
+/// Why the server refused a document. The device keeps the record and shows the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The bytes are not Automerge changes of this document.
+    Malformed(String),
+    /// The merged document breaks the schema, the workflow or a field rule.
+    Invalid(String),
+    /// The document is outside what this device may write.
+    OutOfScope,
+    /// A change claims another user's or device's authorship, or a rule forbids the role.
+    Forbidden(String),
+    /// The document is larger than the server accepts.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u32,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Malformed(m) => write!(f, "malformed: {m}"),
+            Refusal::Invalid(m) => write!(f, "invalid: {m}"),
+            Refusal::OutOfScope => f.write_str("outside your assigned enterprises"),
+            Refusal::Forbidden(m) => write!(f, "forbidden: {m}"),
+            Refusal::TooLarge { limit } => {
+                write!(f, "larger than the server's limit of {limit} bytes")
+            }
+        }
+    }
+}
+
+/// What happened to one pushed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Stored durably; the server's heads after the merge.
+    Accepted {
+        /// Heads on the server.
+        heads: Vec<Hash>,
+    },
+    /// Refused whole; nothing of it was stored.
+    Refused(Refusal),
+    /// The server lacks changes `data` depends on (e.g. restored from a backup): send
+    /// everything after these heads instead.
+    Resend {
+        /// Heads the server has.
+        server_heads: Vec<Hash>,
+    },
+}
+
+/// The outcome of one pushed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocResult {
+    /// The document.
+    pub doc: DocId,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Changes the device lacks for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPull {
+    /// The document.
+    pub doc: DocId,
+    /// The server's heads: after applying `data` the device has at least these.
+    pub heads: Vec<Hash>,
+    /// Automerge bytes: a saved document, or the changes after what the device has.
+    pub data: Vec<u8>,
+}
+
+/// The server's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Send this as `cursor` once everything below is stored on the device.
+    pub cursor: u64,
+    /// This response's delivery number, to send back as `ack` once applied; the server counts
+    /// what it delivered as known to the device only then.
+    pub delivery: u64,
+    /// More documents are waiting: ask again at once.
+    pub more: bool,
+    /// One outcome per pushed document, in request order.
+    pub results: Vec<DocResult>,
+    /// Documents the device lacks (including server-side changes to pushed documents).
+    pub pulls: Vec<DocPull>,
+    /// The server's clock, to show skew.
+    pub server_time: Timestamp,
+}
+
+/// A message that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Not a Lianxin sync message.
+    #[error("not a Lianxin sync message")]
+    NotSync,
+    /// A protocol version this build does not speak.
+    #[error(
+        "protocol version {found} is not supported (this side speaks {supported}): update the app"
+    )]
+    Version {
+        /// The message's version.
+        found: u8,
+        /// Ours.
+        supported: u8,
+    },
+    /// The message is cut short or corrupt.
+    #[error("the message is truncated or corrupt: {0}")]
+    Corrupt(String),
+    /// The decoded message is too large.
+    #[error("the message decodes to more than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Encodes a message: header, then the deflated postcard payload.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let payload = postcard::to_allocvec(msg).unwrap_or_default();
+    let mut out = Vec::with_capacity(payload.len() / 2 + 8);
+    out.extend_from_slice(MAGIC);
+    out.push(PROTOCOL_VERSION);
+    out.push(FLAG_DEFLATE);
+    let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(&payload);
+    enc.finish().unwrap_or_default()
+}
+
+/// Checks only the header: is this a sync message of our version?
+pub fn check_header(bytes: &[u8]) -> Result<(), WireError> {
+    if bytes.len() < 4 || &bytes[..2] != MAGIC {
+        return Err(WireError::NotSync);
+    }
+    if bytes[2] != PROTOCOL_VERSION {
+        return Err(WireError::Version {
+            found: bytes[2],
+            supported: PROTOCOL_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a message, refusing wrong versions, corrupt bytes and decompression bombs.
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireError> {
+    check_header(bytes)?;
+    let body = &bytes[4..];
+    let payload = if bytes[3] & FLAG_DEFLATE != 0 {
+        let mut out = Vec::new();
+        let mut dec = flate2::read::DeflateDecoder::new(body).take(MAX_DECODED_BYTES as u64 + 1);
+        dec.read_to_end(&mut out)
+            .map_err(|e| WireError::Corrupt(e.to_string()))?;
+        if out.len() > MAX_DECODED_BYTES {
+            return Err(WireError::TooLarge(MAX_DECODED_BYTES));
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    postcard::from_bytes(&payload).map_err(|e| WireError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> SyncRequest {
+        SyncRequest {
+            cursor: 7,
+            ack: 3,
+            device_time: Timestamp(1),
+            push: vec![DocPush {
+                doc: DocId::parse("visit/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").expect("valid"),
+                base: vec![],
+                heads: vec![Hash([3; 32])],
+                data: vec![1, 2, 3],
+            }],
+            max_response_bytes: 32 * 1024,
+        }
+    }
+
+    #[test]
+    fn a_request_round_trips_through_the_wire_form() {
+        let bytes = encode(&request());
+        assert_eq!(decode::<SyncRequest>(&bytes), Ok(request()));
+    }
+
+    #[test]
+    fn every_truncation_of_a_message_is_refused_not_misread() {
+        let bytes = encode(&request());
+        for cut in 0..bytes.len() {
+            assert!(
+                decode::<SyncRequest>(&bytes[..cut]).is_err(),
+                "cut at {cut} decoded"
+            );
+        }
+    }
+
+    #[test]
+    fn another_protocol_version_is_refused_with_an_update_message() {
+        let mut bytes = encode(&request());
+        bytes[2] = 9;
+        let err = decode::<SyncRequest>(&bytes).expect_err("version 9");
+        assert_eq!(
+            err,
+            WireError::Version {
+                found: 9,
+                supported: 1
+            }
+        );
+        assert!(err.to_string().contains("update the app"));
+    }
+
+    #[test]
+    fn document_ids_name_a_kind_and_a_uuid() {
+        assert!(DocId::parse("problem/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").is_ok());
+        assert!(DocId::parse("monitoring/monitoring-0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").is_ok());
+        assert!(DocId::parse("problem/../../etc").is_err());
+        assert!(DocId::parse("secret/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").is_err());
+    }
+}

@@ -1,0 +1,412 @@
+//! The server's side of a sync request: merge each pushed document, validate it, commit every
+//! accepted one durably in one transaction, then answer with per-document outcomes and the
+//! documents the device lacks. Storage is behind [`ServerStore`]; the caller passes the time.
+
+use std::collections::BTreeSet;
+
+use automerge::{AutoCommit, ChangeHash};
+
+use super::protocol::{
+    DocId, DocPull, DocPush, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, from_wire,
+    to_wire,
+};
+use super::validate::{Projection, Scope, validate};
+use crate::config::Config;
+use crate::doc::{ActorId, RecordDoc};
+use crate::model::{DeviceId, EnterpriseId, Timestamp};
+
+/// A document as the server stores it.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    /// The enterprise it belongs to (its scope key).
+    pub enterprise: EnterpriseId,
+    /// Loadable Automerge bytes (a snapshot, possibly followed by later changes).
+    pub bytes: Vec<u8>,
+    /// Its heads.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// One change new to the server.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    /// Its hash: storing a hash twice is a no-op.
+    pub hash: ChangeHash,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Hex of its Automerge actor.
+    pub actor: String,
+    /// The device clock it carries.
+    pub device_time: Timestamp,
+}
+
+/// One document's part of a commit.
+#[derive(Debug, Clone)]
+pub struct DocCommit {
+    /// The document.
+    pub doc: DocId,
+    /// Changes the server did not have.
+    pub changes: Vec<NewChange>,
+    /// The merged document, saved (the compacted snapshot).
+    pub snapshot: Vec<u8>,
+    /// Heads after the merge.
+    pub heads: Vec<ChangeHash>,
+    /// Heads the pushing device is now known to have.
+    pub device_heads: Vec<ChangeHash>,
+    /// Rows for the query tables.
+    pub projection: Projection,
+}
+
+/// Everything one request stores, in one durable transaction.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The pushing device.
+    pub device: DeviceId,
+    /// Server clock at receipt.
+    pub received_at: Timestamp,
+    /// The device's clock at sending.
+    pub device_time: Timestamp,
+    /// The documents.
+    pub docs: Vec<DocCommit>,
+}
+
+/// Storage the sync engine needs on the server, named for its use cases. Implementations:
+/// SQLite in `server::store` (PostgreSQL can follow for multi-node deployments).
+///
+/// Calls of [`handle_sync`] on one store must be serialized (the server holds one lock for the
+/// whole call): the merge reads a document and the commit overwrites its snapshot, and the
+/// response cursor is read after the feed.
+pub trait ServerStore {
+    /// The store's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// A stored document, or `None` if the server has never seen it.
+    fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, Self::Error>;
+
+    /// Stores every document of the commit atomically; returns only once it is durable. Each
+    /// document gets a new sequence number larger than every earlier one.
+    fn commit(&mut self, commit: &Commit) -> Result<(), Self::Error>;
+
+    /// Documents in `scope` whose sequence number is above `after`, in sequence order, at most
+    /// `limit` of them.
+    fn changed_since(
+        &mut self,
+        scope: &Scope,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(DocId, u64)>, Self::Error>;
+
+    /// The largest sequence number given out so far.
+    fn latest_seq(&mut self) -> Result<u64, Self::Error>;
+
+    /// The device has durably applied every response up to delivery number `ack`: what those
+    /// responses delivered becomes known; deliveries numbered above `ack` were lost and are
+    /// forgotten.
+    fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), Self::Error>;
+
+    /// Heads the device is known to have of a document.
+    fn known_heads(
+        &mut self,
+        device: DeviceId,
+        doc: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, Self::Error>;
+
+    /// Records what a response delivers, under a new delivery number larger than every earlier
+    /// one of this device; it becomes known once the device acknowledges that number.
+    fn record_delivery(
+        &mut self,
+        device: DeviceId,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<u64, Self::Error>;
+}
+
+/// Checks one new change's authorship; `Err` says why it is refused.
+pub type AuthorshipCheck<'a> = &'a dyn Fn(&automerge::Change) -> Result<(), String>;
+
+/// Who is syncing and what they may touch.
+#[derive(Clone)]
+pub struct SyncContext<'a> {
+    /// The authenticated device.
+    pub device: DeviceId,
+    /// Documents it may receive.
+    pub read: &'a Scope,
+    /// Documents it may change.
+    pub write: &'a Scope,
+    /// District configuration.
+    pub config: &'a Config,
+    /// Server clock.
+    pub now: Timestamp,
+    /// Largest document accepted, in bytes.
+    pub max_doc_bytes: u32,
+    /// Checks each new change's authorship (actor bound to this device); `None` accepts all.
+    pub authorship: Option<AuthorshipCheck<'a>>,
+}
+
+/// A failed sync request (the store failed); nothing was acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError<E: std::error::Error + 'static> {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[source] E),
+}
+
+/// Most documents one response lists from the change feed.
+const FEED_LIMIT: usize = 2000;
+
+fn server_actor() -> ActorId {
+    ActorId::from([0u8; 16])
+}
+
+/// A pushed document merged and checked, ready to commit.
+struct Merged {
+    commit: Option<DocCommit>,
+    heads: Vec<ChangeHash>,
+    /// What the device lacks of the merged document.
+    pull: Option<Vec<u8>>,
+}
+
+fn merge_push<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+) -> Result<Result<Merged, Outcome>, S::Error> {
+    let refuse = |r: Refusal| Ok(Err(Outcome::Refused(r)));
+    if push.data.len() > ctx.max_doc_bytes as usize {
+        return refuse(Refusal::TooLarge {
+            limit: ctx.max_doc_bytes,
+        });
+    }
+    let stored = store.load_doc(&push.doc)?;
+    let mut doc = match &stored {
+        Some(s) => match AutoCommit::load(&s.bytes) {
+            Ok(d) => d,
+            Err(e) => return refuse(Refusal::Invalid(format!("stored copy unreadable: {e}"))),
+        },
+        None => AutoCommit::new(),
+    }
+    .with_actor(server_actor());
+    if let Some(s) = &stored
+        && !ctx.write.contains(&s.enterprise)
+    {
+        return refuse(Refusal::OutOfScope);
+    }
+    let before = doc.get_heads();
+    if let Err(e) = doc.load_incremental(&push.data) {
+        return refuse(Refusal::Malformed(e.to_string()));
+    }
+    let claimed = from_wire(&push.heads);
+    if !doc.get_missing_deps(&[]).is_empty()
+        || !claimed.iter().all(|h| doc.get_change_by_hash(h).is_some())
+    {
+        let mut server_heads = before.clone();
+        server_heads.sort();
+        return Ok(Err(Outcome::Resend {
+            server_heads: to_wire(&server_heads),
+        }));
+    }
+    let new_changes = doc.get_changes(&before);
+    if let Some(check) = ctx.authorship {
+        for c in &new_changes {
+            if let Err(why) = check(c) {
+                return refuse(Refusal::Forbidden(why));
+            }
+        }
+    }
+    let mut heads = doc.get_heads();
+    heads.sort();
+    let record = match RecordDoc::load(&doc.save(), server_actor()) {
+        Ok(r) => r,
+        Err(e) => return refuse(Refusal::Invalid(e.to_string())),
+    };
+    let projection = match validate(&push.doc, &record, ctx.config) {
+        Ok(p) => p,
+        Err(r) => return refuse(r),
+    };
+    if !ctx.write.contains(&projection.enterprise()) {
+        return refuse(Refusal::OutOfScope);
+    }
+    if let Some(s) = &stored
+        && s.enterprise != projection.enterprise()
+    {
+        return refuse(Refusal::Invalid(
+            "a record cannot move to another enterprise".into(),
+        ));
+    }
+    let pull = if heads == claimed {
+        None
+    } else {
+        Some(doc.save_after(&claimed))
+    };
+    let commit = if new_changes.is_empty() {
+        None
+    } else {
+        Some(DocCommit {
+            doc: push.doc.clone(),
+            changes: new_changes
+                .iter()
+                .map(|c| NewChange {
+                    hash: c.hash(),
+                    bytes: c.raw_bytes().to_vec(),
+                    actor: c.actor_id().to_hex_string(),
+                    device_time: Timestamp(c.timestamp()),
+                })
+                .collect(),
+            snapshot: doc.save(),
+            heads: heads.clone(),
+            device_heads: claimed,
+            projection,
+        })
+    };
+    Ok(Ok(Merged {
+        commit,
+        heads,
+        pull,
+    }))
+}
+
+/// Handles one sync request. Every `Accepted` outcome in the response refers to data that was
+/// durably committed before this function returned.
+pub fn handle_sync<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    req: &SyncRequest,
+) -> Result<SyncResponse, SyncError<S::Error>> {
+    // A cursor beyond anything this store gave out means the store went back in time (restored
+    // from a backup): the device gets its whole scope again rather than silently skipping.
+    let mut req_cursor = req.cursor;
+    if req_cursor > store.latest_seq().map_err(SyncError::Store)? {
+        req_cursor = 0;
+    }
+    let req = &SyncRequest {
+        cursor: req_cursor,
+        ..req.clone()
+    };
+    store
+        .confirm_delivery(ctx.device, req.ack)
+        .map_err(SyncError::Store)?;
+    let mut results = Vec::with_capacity(req.push.len());
+    let mut commits = Vec::new();
+    let mut pulls = Vec::new();
+    let mut delivered: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
+    let mut handled: BTreeSet<DocId> = BTreeSet::new();
+    let mut seen_in_request: BTreeSet<&DocId> = BTreeSet::new();
+    for push in &req.push {
+        if !seen_in_request.insert(&push.doc) {
+            results.push(DocResult {
+                doc: push.doc.clone(),
+                outcome: Outcome::Refused(Refusal::Malformed(
+                    "the same document twice in one request".into(),
+                )),
+            });
+            continue;
+        }
+        let outcome = match merge_push(store, ctx, push).map_err(SyncError::Store)? {
+            Ok(merged) => {
+                handled.insert(push.doc.clone());
+                if let Some(data) = merged.pull {
+                    pulls.push(DocPull {
+                        doc: push.doc.clone(),
+                        heads: to_wire(&merged.heads),
+                        data,
+                    });
+                    delivered.push((push.doc.clone(), merged.heads.clone()));
+                }
+                commits.extend(merged.commit);
+                Outcome::Accepted {
+                    heads: to_wire(&merged.heads),
+                }
+            }
+            Err(outcome) => outcome,
+        };
+        results.push(DocResult {
+            doc: push.doc.clone(),
+            outcome,
+        });
+    }
+    if !commits.is_empty() {
+        let commit = Commit {
+            device: ctx.device,
+            received_at: ctx.now,
+            device_time: req.device_time,
+            docs: commits,
+        };
+        store.commit(&commit).map_err(SyncError::Store)?;
+    }
+
+    // Then what changed on the server since the device's cursor, within the response budget.
+    let budget = req.max_response_bytes.max(4096) as usize;
+    let mut used: usize = pulls.iter().map(|p| p.data.len()).sum();
+    let feed = store
+        .changed_since(ctx.read, req.cursor, FEED_LIMIT)
+        .map_err(SyncError::Store)?;
+    let mut cursor = None;
+    let mut more = feed.len() == FEED_LIMIT;
+    for (i, (doc, _)) in feed.iter().enumerate() {
+        if handled.contains(doc) {
+            continue;
+        }
+        let Some(stored) = store.load_doc(doc).map_err(SyncError::Store)? else {
+            continue;
+        };
+        let known = store
+            .known_heads(ctx.device, doc)
+            .map_err(SyncError::Store)?;
+        if known.as_ref() == Some(&stored.heads) {
+            continue;
+        }
+        let data = match &known {
+            Some(k) => match AutoCommit::load(&stored.bytes) {
+                Ok(mut d) => {
+                    if k.iter().all(|h| d.get_change_by_hash(h).is_some()) {
+                        d.save_after(k)
+                    } else {
+                        stored.bytes.clone()
+                    }
+                }
+                Err(_) => stored.bytes.clone(),
+            },
+            None => stored.bytes.clone(),
+        };
+        if used > 0 && used + data.len() > budget {
+            more = true;
+            cursor = Some(
+                feed[..i]
+                    .iter()
+                    .map(|(_, s)| *s)
+                    .max()
+                    .unwrap_or(req.cursor)
+                    .max(req.cursor),
+            );
+            break;
+        }
+        used += data.len();
+        pulls.push(DocPull {
+            doc: doc.clone(),
+            heads: to_wire(&stored.heads),
+            data,
+        });
+        delivered.push((doc.clone(), stored.heads));
+    }
+    let cursor = match cursor {
+        Some(c) => c,
+        None if more => feed.last().map(|(_, s)| *s).unwrap_or(req.cursor),
+        None => store
+            .latest_seq()
+            .map_err(SyncError::Store)?
+            .max(req.cursor),
+    };
+    let delivery = if delivered.is_empty() {
+        req.ack
+    } else {
+        store
+            .record_delivery(ctx.device, &delivered)
+            .map_err(SyncError::Store)?
+    };
+    Ok(SyncResponse {
+        cursor,
+        delivery,
+        more,
+        results,
+        pulls,
+        server_time: ctx.now,
+    })
+}

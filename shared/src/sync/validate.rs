@@ -1,0 +1,117 @@
+//! Validation of a merged document before the server stores it: schema, identity, workflow and
+//! configuration. A failing document is refused whole with a typed reason.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::protocol::{DocId, Refusal};
+use crate::config::Config;
+use crate::doc::{DocKind, EnterpriseDoc, MonitoringDoc, ProblemDoc, RecordDoc, VisitDoc};
+use crate::model::{Enterprise, EnterpriseId, Monitoring, Problem, Visit};
+use crate::workflow::{Outcome, replay};
+
+/// Which enterprises a device may read or write. Who gets which scope is decided by the
+/// identity layer; the engine and stores take it as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every document (the single test scope, and server-internal use).
+    All,
+    /// The documents of these enterprises.
+    Enterprises(BTreeSet<EnterpriseId>),
+}
+
+impl Scope {
+    /// Whether the scope holds an enterprise's documents.
+    pub fn contains(&self, enterprise: &EnterpriseId) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Enterprises(set) => set.contains(enterprise),
+        }
+    }
+}
+
+/// What a document projects into the server's query tables.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Projection {
+    /// An enterprise profile.
+    Enterprise(Enterprise),
+    /// A visit.
+    Visit(Visit),
+    /// A problem with its replayed workflow.
+    Problem(Box<Problem>, Outcome),
+    /// Monitoring figures.
+    Monitoring(Monitoring),
+}
+
+impl Projection {
+    /// The enterprise whose scope the document belongs to.
+    pub fn enterprise(&self) -> EnterpriseId {
+        match self {
+            Projection::Enterprise(e) => e.id,
+            Projection::Visit(v) => v.enterprise,
+            Projection::Problem(p, _) => p.enterprise,
+            Projection::Monitoring(m) => m.enterprise,
+        }
+    }
+}
+
+/// Checks a merged document and returns its projection, or the reason to refuse it.
+pub fn validate(id: &DocId, doc: &RecordDoc, config: &Config) -> Result<Projection, Refusal> {
+    if doc.kind() != id.kind() {
+        return Err(Refusal::Invalid(format!(
+            "a {} document sent as {}",
+            doc.kind().code(),
+            id
+        )));
+    }
+    let invalid = |e: crate::doc::DocError| Refusal::Invalid(e.to_string());
+    let root_id = doc.root_id().map_err(invalid)?;
+    if root_id != id.root_id() {
+        return Err(Refusal::Invalid(format!(
+            "document id {root_id} does not match {id}"
+        )));
+    }
+    let projection = match id.kind() {
+        DocKind::Enterprise => Projection::Enterprise(
+            EnterpriseDoc::from_record(doc.clone())
+                .map_err(invalid)?
+                .read()
+                .map_err(invalid)?,
+        ),
+        DocKind::Visit => Projection::Visit(
+            VisitDoc::from_record(doc.clone())
+                .map_err(invalid)?
+                .read()
+                .map_err(invalid)?,
+        ),
+        DocKind::Monitoring => {
+            let m = MonitoringDoc::from_record(doc.clone())
+                .map_err(invalid)?
+                .read()
+                .map_err(invalid)?;
+            if root_id != crate::doc::monitoring_id(m.enterprise) {
+                return Err(Refusal::Invalid(format!(
+                    "monitoring document {root_id} does not belong to enterprise {}",
+                    m.enterprise
+                )));
+            }
+            Projection::Monitoring(m)
+        }
+        DocKind::Problem => {
+            let problem = ProblemDoc::from_record(doc.clone())
+                .map_err(invalid)?
+                .read()
+                .map_err(invalid)?;
+            if config.category(&problem.category).is_none() {
+                return Err(Refusal::Invalid(format!(
+                    "category {:?} is not configured",
+                    problem.category
+                )));
+            }
+            let outcome = replay(&problem);
+            Projection::Problem(Box::new(problem), outcome)
+        }
+    };
+    Ok(projection)
+}

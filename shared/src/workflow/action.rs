@@ -1,0 +1,279 @@
+//! Workflow actions, the events that record them, and the guards that refuse them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    EntryId, OrgUnitId, Problem, ProblemId, ProblemState, Role, Stamp, Tier, Timestamp,
+};
+
+/// Something a person does to a problem's workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// 分类: category, class and tier checked; ready to hand out.
+    Triage,
+    /// 交办: hand out to a department.
+    Assign {
+        /// The handling department.
+        unit: OrgUnitId,
+    },
+    /// 受理: the department accepts.
+    Accept,
+    /// 退回: the department returns it, with a reason.
+    Return,
+    /// 开始办理.
+    Start,
+    /// 答复: an answer is given to the enterprise (the response text must be written).
+    Respond,
+    /// 当场办结: solved on the spot (on-site tier, response written).
+    ResolveOnSite,
+    /// 企业确认: the enterprise confirms the result.
+    Confirm,
+    /// 企业异议: the enterprise disputes the result, with a reason.
+    Dispute,
+    /// 销号: signed off; needs a response and the enterprise's confirmation, or a waiver.
+    SignOff {
+        /// A recorded waiver of the enterprise's confirmation (the reason explains it).
+        waiver: bool,
+    },
+    /// 回头看通过: the look-back found the problem still solved.
+    LookBackPass,
+    /// 回头看重新打开: the look-back found it not solved.
+    LookBackReopen,
+    /// 延期: a later deadline, with a reason.
+    Extend {
+        /// The new deadline.
+        deadline: Timestamp,
+    },
+    /// 升级: one tier up, with a reason.
+    Escalate {
+        /// The tier it goes to.
+        to: Tier,
+    },
+    /// 合并重复: merged into another problem.
+    MergeDuplicate {
+        /// The problem it duplicates.
+        into: ProblemId,
+    },
+    /// 撤回: withdrawn, with a reason.
+    Withdraw,
+    /// 无法解决: closed as not resolvable, by a leader, with an explanation.
+    NotResolvable,
+}
+
+impl Action {
+    /// Stable code of the action's kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Action::Triage => "triage",
+            Action::Assign { .. } => "assign",
+            Action::Accept => "accept",
+            Action::Return => "return",
+            Action::Start => "start",
+            Action::Respond => "respond",
+            Action::ResolveOnSite => "resolve_on_site",
+            Action::Confirm => "confirm",
+            Action::Dispute => "dispute",
+            Action::SignOff { .. } => "sign_off",
+            Action::LookBackPass => "look_back_pass",
+            Action::LookBackReopen => "look_back_reopen",
+            Action::Extend { .. } => "extend",
+            Action::Escalate { .. } => "escalate",
+            Action::MergeDuplicate { .. } => "merge_duplicate",
+            Action::Withdraw => "withdraw",
+            Action::NotResolvable => "not_resolvable",
+        }
+    }
+
+    /// Whether the action must carry a reason.
+    pub fn needs_reason(&self) -> bool {
+        matches!(
+            self,
+            Action::Return
+                | Action::Dispute
+                | Action::LookBackReopen
+                | Action::Extend { .. }
+                | Action::Escalate { .. }
+                | Action::Withdraw
+                | Action::NotResolvable
+                | Action::SignOff { waiver: true }
+        )
+    }
+}
+
+/// A recorded action: who did what, after which earlier event, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Identity, made on the device.
+    pub id: EntryId,
+    /// The last applied event the actor saw; `None` for the first.
+    pub after: Option<EntryId>,
+    /// What was done.
+    pub action: Action,
+    /// Who, where, when.
+    pub stamp: Stamp,
+    /// The role the actor acted in.
+    pub role: Role,
+    /// Why (required for some actions).
+    pub reason: String,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum TransitionError {
+    /// The action is not possible from the current state.
+    #[error("{action} is not possible while the problem is {state}")]
+    NotAllowedFrom {
+        /// The action's code.
+        action: &'static str,
+        /// The current state.
+        state: ProblemState,
+    },
+    /// The action needs a reason and none was given.
+    #[error("{action} needs a reason")]
+    ReasonRequired {
+        /// The action's code.
+        action: &'static str,
+    },
+    /// Responding, resolving on site and signing off need the response to the enterprise.
+    #[error("{action} needs the response to the enterprise to be written first")]
+    ResponseMissing {
+        /// The action's code.
+        action: &'static str,
+    },
+    /// Sign-off needs the enterprise's confirmation or a recorded waiver.
+    #[error("sign-off needs the enterprise's confirmation or a recorded waiver")]
+    ConfirmationOrWaiverMissing,
+    /// Only a leader may close a problem as not resolvable.
+    #[error("only a leader may close a problem as not resolvable")]
+    LeaderRequired,
+    /// Resolving on the spot is only for on-site-tier problems.
+    #[error("only on-the-spot tier problems can be resolved on site; this one is {0}")]
+    TierNotOnSite(Tier),
+    /// Escalation goes exactly one tier up.
+    #[error("escalation goes one tier up from {from}, not to {to}")]
+    TierNotNext {
+        /// Effective tier now.
+        from: Tier,
+        /// Requested tier.
+        to: Tier,
+    },
+    /// An extension must move the deadline later.
+    #[error("an extension must move the deadline later than {current}")]
+    DeadlineNotLater {
+        /// Effective deadline now.
+        current: Timestamp,
+    },
+    /// A problem cannot be merged into itself.
+    #[error("a problem cannot be merged into itself")]
+    SameProblem,
+}
+
+/// What a guard looks at besides the action: the state reached so far and the effective tier
+/// and deadline, plus the problem's current data.
+pub(crate) struct GuardContext<'a> {
+    pub state: ProblemState,
+    pub tier: Tier,
+    pub deadline: Timestamp,
+    pub problem: &'a Problem,
+}
+
+/// The states an action may start from, and the state it leads to (`None`: unchanged).
+fn route(action: &Action, from: ProblemState) -> Option<Option<ProblemState>> {
+    use ProblemState as S;
+    let open = !from.is_closed();
+    let to = match action {
+        Action::Triage if matches!(from, S::Submitted | S::Returned) => Some(S::Triaged),
+        Action::Assign { .. } if matches!(from, S::Triaged | S::Returned | S::Reopened) => {
+            Some(S::Assigned)
+        }
+        Action::Accept if from == S::Assigned => Some(S::Accepted),
+        Action::Return if matches!(from, S::Assigned | S::Accepted) => Some(S::Returned),
+        Action::Start if matches!(from, S::Accepted | S::Reopened) => Some(S::InProgress),
+        Action::Respond if matches!(from, S::Accepted | S::InProgress | S::Disputed) => {
+            Some(S::Responded)
+        }
+        Action::ResolveOnSite if matches!(from, S::Submitted | S::Triaged) => {
+            Some(S::ResolvedOnSite)
+        }
+        Action::Confirm if matches!(from, S::Responded | S::ResolvedOnSite) => Some(S::Confirmed),
+        Action::Dispute if matches!(from, S::Responded | S::ResolvedOnSite | S::Confirmed) => {
+            Some(S::Disputed)
+        }
+        Action::SignOff { .. }
+            if matches!(from, S::Confirmed | S::Responded | S::ResolvedOnSite) =>
+        {
+            Some(S::SignedOff)
+        }
+        Action::LookBackPass if from == S::SignedOff => Some(S::LookBackPassed),
+        Action::LookBackReopen if matches!(from, S::SignedOff | S::LookBackPassed) => {
+            Some(S::Reopened)
+        }
+        Action::Extend { .. }
+            if matches!(
+                from,
+                S::Assigned | S::Accepted | S::InProgress | S::Reopened
+            ) =>
+        {
+            return Some(None);
+        }
+        Action::Escalate { .. } if open && from != S::ResolvedOnSite => return Some(None),
+        Action::MergeDuplicate { .. } if open => Some(S::MergedDuplicate),
+        Action::Withdraw if open => Some(S::Withdrawn),
+        Action::NotResolvable if open => Some(S::NotResolvable),
+        _ => return None,
+    };
+    to.map(Some)
+}
+
+/// Checks an action against the guards; on success returns the state it leads to.
+pub(crate) fn guard(
+    ctx: &GuardContext<'_>,
+    action: &Action,
+    role: Role,
+    reason: &str,
+) -> Result<ProblemState, TransitionError> {
+    let to = route(action, ctx.state).ok_or(TransitionError::NotAllowedFrom {
+        action: action.code(),
+        state: ctx.state,
+    })?;
+    if action.needs_reason() && reason.trim().is_empty() {
+        return Err(TransitionError::ReasonRequired {
+            action: action.code(),
+        });
+    }
+    let response_written = !ctx.problem.response.trim().is_empty();
+    match action {
+        Action::Respond | Action::ResolveOnSite | Action::SignOff { .. } if !response_written => {
+            return Err(TransitionError::ResponseMissing {
+                action: action.code(),
+            });
+        }
+        Action::ResolveOnSite if ctx.tier != Tier::OnSite => {
+            return Err(TransitionError::TierNotOnSite(ctx.tier));
+        }
+        Action::SignOff { waiver: false } if ctx.state != ProblemState::Confirmed => {
+            return Err(TransitionError::ConfirmationOrWaiverMissing);
+        }
+        Action::NotResolvable if role != Role::Leader => {
+            return Err(TransitionError::LeaderRequired);
+        }
+        Action::Escalate { to } if Some(*to) != ctx.tier.next() => {
+            return Err(TransitionError::TierNotNext {
+                from: ctx.tier,
+                to: *to,
+            });
+        }
+        Action::Extend { deadline } if *deadline <= ctx.deadline => {
+            return Err(TransitionError::DeadlineNotLater {
+                current: ctx.deadline,
+            });
+        }
+        Action::MergeDuplicate { into } if *into == ctx.problem.id => {
+            return Err(TransitionError::SameProblem);
+        }
+        _ => {}
+    }
+    Ok(to.unwrap_or(ctx.state))
+}

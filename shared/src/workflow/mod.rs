@@ -1,0 +1,26 @@
+//! The problem workflow (问题办理流程): actions with guards, and the replay that turns a
+//! problem's merged events into its current state.
+//!
+//! A problem's state is never stored. Each action is recorded as an [`Event`] that names the
+//! event it followed (`after`). [`replay`] orders all events — parents first; among events that
+//! are ready at the same time the one with the higher [`precedence`] first, then by id — and
+//! applies each one whose guard still passes; the others are kept and reported as superseded.
+//! Because replay is a pure function of the merged document, every replica computes the same
+//! state after a merge, and the guards are re-checked on every merge.
+//!
+//! Resolution table for concurrent actions (higher precedence goes first and so wins whenever
+//! the two cannot both apply):
+//!
+//! | precedence | actions | why |
+//! |---|---|---|
+//! | 4 | look-back reopen, dispute | the enterprise's voice and the look-back keep a problem open: no fake closures |
+//! | 3 | return, escalate, extend | a handler's or leader's correction of the route or deadline |
+//! | 2 | triage, assign, accept, start, respond, resolve on site, confirm | ordinary progress |
+//! | 1 | sign-off, look-back passed | closing |
+//! | 0 | withdraw, merge as duplicate, not resolvable | closing without a solution |
+
+mod action;
+mod replay;
+
+pub use action::{Action, Event, TransitionError};
+pub use replay::{Outcome, Superseded, check, precedence, replay};

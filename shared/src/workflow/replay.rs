@@ -1,0 +1,133 @@
+//! Replay: from a problem's merged events to its state, deterministically on every replica.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use serde::Serialize;
+
+use super::action::{Action, Event, GuardContext, TransitionError, guard};
+use crate::model::{EntryId, Problem, ProblemState, Role, Tier, Timestamp};
+
+/// The resolution rank of an action: when concurrent actions are ready together, the higher
+/// rank is applied first, so the lower one applies only if it still can (see the module table).
+pub fn precedence(action: &Action) -> u8 {
+    match action {
+        Action::LookBackReopen | Action::Dispute => 4,
+        Action::Return | Action::Escalate { .. } | Action::Extend { .. } => 3,
+        Action::Triage
+        | Action::Assign { .. }
+        | Action::Accept
+        | Action::Start
+        | Action::Respond
+        | Action::ResolveOnSite
+        | Action::Confirm => 2,
+        Action::SignOff { .. } | Action::LookBackPass => 1,
+        Action::MergeDuplicate { .. } | Action::Withdraw | Action::NotResolvable => 0,
+    }
+}
+
+/// An event that replay did not apply, and why: a concurrent action got there first, or the
+/// merged data no longer satisfies its guard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Superseded {
+    /// The event.
+    pub event: EntryId,
+    /// The guard that refused it on replay.
+    pub error: TransitionError,
+}
+
+/// The result of replaying a problem's events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Current state.
+    pub state: ProblemState,
+    /// Effective tier: the set tier raised by applied escalations.
+    pub tier: Tier,
+    /// Effective deadline: the set deadline moved by applied extensions.
+    pub deadline: Timestamp,
+    /// Applied events, in replay order.
+    pub applied: Vec<EntryId>,
+    /// Events not applied, in replay order.
+    pub superseded: Vec<Superseded>,
+}
+
+impl Outcome {
+    /// The last applied event: a new event records it as `after`.
+    pub fn tip(&self) -> Option<EntryId> {
+        self.applied.last().copied()
+    }
+}
+
+/// Replays a problem's events into its state. Pure and deterministic: equal documents give
+/// equal outcomes on every replica.
+pub fn replay(problem: &Problem) -> Outcome {
+    let by_id: BTreeMap<EntryId, &Event> = problem.events.iter().map(|e| (e.id, e)).collect();
+    let mut children: BTreeMap<Option<EntryId>, Vec<&Event>> = BTreeMap::new();
+    for event in by_id.values() {
+        // An `after` that names no known event can only come from a malformed document;
+        // such an event is treated as a first event rather than dropped.
+        let parent = event
+            .after
+            .filter(|p| by_id.contains_key(p) && *p != event.id);
+        children.entry(parent).or_default().push(event);
+    }
+
+    let mut ready: BinaryHeap<(u8, Reverse<EntryId>)> = BinaryHeap::new();
+    let push_children = |ready: &mut BinaryHeap<_>, parent: Option<EntryId>| {
+        for child in children.get(&parent).into_iter().flatten() {
+            ready.push((precedence(&child.action), Reverse(child.id)));
+        }
+    };
+    push_children(&mut ready, None);
+
+    let mut out = Outcome {
+        state: ProblemState::Submitted,
+        tier: problem.tier,
+        deadline: problem.deadline,
+        applied: Vec::new(),
+        superseded: Vec::new(),
+    };
+    while let Some((_, Reverse(id))) = ready.pop() {
+        let Some(event) = by_id.get(&id) else {
+            continue;
+        };
+        let ctx = GuardContext {
+            state: out.state,
+            tier: out.tier,
+            deadline: out.deadline,
+            problem,
+        };
+        match guard(&ctx, &event.action, event.role, &event.reason) {
+            Ok(to) => {
+                out.state = to;
+                match event.action {
+                    Action::Escalate { to } => out.tier = out.tier.max(to),
+                    Action::Extend { deadline } => out.deadline = deadline,
+                    _ => {}
+                }
+                out.applied.push(id);
+            }
+            Err(error) => out.superseded.push(Superseded { event: id, error }),
+        }
+        push_children(&mut ready, Some(id));
+    }
+    out
+}
+
+/// Checks whether `action` may be taken now by someone in `role`; returns the state it leads
+/// to, or the guard's typed refusal.
+pub fn check(
+    problem: &Problem,
+    action: &Action,
+    role: Role,
+    reason: &str,
+) -> Result<ProblemState, TransitionError> {
+    let outcome = replay(problem);
+    let ctx = GuardContext {
+        state: outcome.state,
+        tier: outcome.tier,
+        deadline: outcome.deadline,
+        problem,
+    };
+    guard(&ctx, action, role, reason)
+}

@@ -1,0 +1,428 @@
+//! The sync engine, driven deterministically: named devices, a server core over the in-memory
+//! store, a simulated network that can lose requests and responses, and a simulated clock.
+
+mod common;
+
+use common::*;
+use shared::config::Config;
+use shared::doc::{DocKind, NewProblem, NewVisit, ProblemDoc, VisitDoc};
+use shared::model::*;
+use shared::sync::client::{Effect, Failure, Input, PersistBatch, SyncClient};
+use shared::sync::memory::MemoryStore;
+use shared::sync::protocol::{DocId, Refusal};
+use shared::sync::replica::Replica;
+use shared::sync::server::{SyncContext, handle_sync};
+use shared::sync::validate::Scope;
+
+/// What happens to one request on the simulated network.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fate {
+    Delivered,
+    /// Lost before the server saw it.
+    RequestLost,
+    /// The server handled it, the answer was lost.
+    ResponseLost,
+}
+
+struct Server {
+    store: MemoryStore,
+    config: Config,
+}
+
+#[derive(Default, Debug)]
+struct Counters {
+    requests: usize,
+    bytes_up: usize,
+    bytes_down: usize,
+    persisted: Vec<PersistBatch>,
+}
+
+struct Device {
+    person: Person,
+    client: SyncClient,
+    now: Timestamp,
+    counters: Counters,
+}
+
+impl Device {
+    fn new(person: Person) -> Self {
+        Device {
+            person,
+            client: SyncClient::new(Replica::new(person.actor_id())),
+            now: T0,
+            counters: Counters::default(),
+        }
+    }
+
+    fn new_visit(&mut self, n: u64) -> DocId {
+        let id = VisitId::from_random_bytes(bytes(20 + self.person.n, n));
+        let visit = NewVisit {
+            id,
+            enterprise: enterprise(),
+            method: VisitMethod::OnSite,
+            check_in: Some(CheckIn {
+                device_time: T0,
+                position: PositionFix::PermissionRefused,
+                photo_hash: None,
+            }),
+            operating_status: OperatingStatus::Normal,
+            notes: format!("第{n}次走访：企业反映用电、用工情况，需协调供电公司"),
+        };
+        let doc = VisitDoc::create(&visit, &self.person.actor, self.person.actor_id(), at(0))
+            .expect("create");
+        let doc_id = DocId::new(DocKind::Visit, &id.to_string());
+        self.client
+            .replica_mut()
+            .insert_new(doc_id.clone(), doc.into_record());
+        doc_id
+    }
+
+    fn edit_visit(&mut self, id: &DocId, notes: &str) {
+        let entry = self.client.replica_mut().get_mut(id).expect("present");
+        let mut visit = VisitDoc::from_record(entry.doc.clone()).expect("a visit");
+        visit
+            .edit(&self.person.actor, self.now, |e| e.set_notes(notes))
+            .expect("edit");
+        entry.doc = visit.into_record();
+    }
+
+    fn visit_notes(&self, id: &DocId) -> String {
+        let entry = self.client.replica().get(id).expect("present");
+        VisitDoc::from_record(entry.doc.clone())
+            .expect("a visit")
+            .read()
+            .expect("reads")
+            .notes
+    }
+
+    /// Feeds `input` and carries out effects until the engine is idle with nothing to send,
+    /// deciding each request's fate with `fate`. Bounded.
+    fn run(&mut self, server: &mut Server, input: Input, fate: &mut dyn FnMut(usize) -> Fate) {
+        let mut queue = vec![input];
+        for _ in 0..10_000 {
+            let Some(input) = queue.pop() else { return };
+            for effect in self.client.handle(input, self.now, 12_345) {
+                match effect {
+                    Effect::Send { body, .. } => {
+                        self.counters.requests += 1;
+                        self.counters.bytes_up += body.len();
+                        self.now = Timestamp(self.now.0 + 100);
+                        match fate(self.counters.requests) {
+                            Fate::RequestLost => queue.push(Input::Failed(Failure::Network)),
+                            f => {
+                                let resp = server.handle(self.person.actor.device, &body, self.now);
+                                if f == Fate::ResponseLost {
+                                    queue.push(Input::Failed(Failure::Network));
+                                } else {
+                                    self.counters.bytes_down += resp.len();
+                                    queue.push(Input::Response {
+                                        body: resp,
+                                        elapsed_ms: 100,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    Effect::Persist(batch) => {
+                        self.counters.persisted.push(batch);
+                        queue.push(Input::Persisted);
+                    }
+                    Effect::WakeAt(t) => {
+                        if self.client.is_settled() {
+                            return;
+                        }
+                        self.now = t.max(self.now);
+                        queue.push(Input::Tick);
+                    }
+                }
+            }
+        }
+        panic!("sync did not settle within 10,000 steps");
+    }
+
+    fn sync(&mut self, server: &mut Server) {
+        self.run(server, Input::SyncNow, &mut |_| Fate::Delivered);
+    }
+}
+
+impl Server {
+    fn new() -> Self {
+        Server {
+            store: MemoryStore::new(),
+            config: Config::default(),
+        }
+    }
+
+    fn handle(&mut self, device: DeviceId, body: &[u8], now: Timestamp) -> Vec<u8> {
+        let req = shared::sync::protocol::decode(body).expect("a valid request");
+        let ctx = SyncContext {
+            device,
+            read: &Scope::All,
+            write: &Scope::All,
+            config: &self.config,
+            now,
+            max_doc_bytes: 1 << 20,
+            authorship: None,
+        };
+        let resp = handle_sync(&mut self.store, &ctx, &req).expect("the memory store cannot fail");
+        shared::sync::protocol::encode(&resp)
+    }
+}
+
+#[test]
+fn a_cold_upload_of_200_visits_goes_in_link_sized_chunks_and_lands_whole() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..200).map(|n| wang.new_visit(n)).collect();
+    let doc_bytes: usize = ids
+        .iter()
+        .map(|id| {
+            wang.client
+                .replica_mut()
+                .get_mut(id)
+                .expect("present")
+                .doc
+                .save()
+                .len()
+        })
+        .sum();
+    wang.sync(&mut server);
+    assert_eq!(server.store.doc_count(), 200);
+    assert!(
+        wang.client.replica_mut().pending().is_empty(),
+        "the outbox is empty once acknowledged"
+    );
+    // Chunks start at 32 KiB and double on fast rounds: 200 visits need only a few requests,
+    // plus the final one that learns there is nothing more.
+    assert!(
+        wang.counters.requests <= 2 + doc_bytes.div_ceil(32 * 1024),
+        "{} requests",
+        wang.counters.requests
+    );
+    assert!(
+        wang.counters.bytes_up <= doc_bytes + 200 * 120,
+        "{} bytes up for {doc_bytes} bytes of documents",
+        wang.counters.bytes_up
+    );
+}
+
+#[test]
+fn a_second_device_catches_up_and_sees_the_same_records() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..50).map(|n| wang.new_visit(n)).collect();
+    wang.sync(&mut server);
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    assert_eq!(li.client.replica().len(), 50);
+    for id in &ids {
+        assert_eq!(li.visit_notes(id), wang.visit_notes(id));
+    }
+    assert!(
+        li.client.replica_mut().pending().is_empty(),
+        "pulled documents are not pushed back"
+    );
+}
+
+#[test]
+fn small_edits_propagate_and_only_the_edits_travel() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..100).map(|n| wang.new_visit(n)).collect();
+    wang.sync(&mut server);
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    let (up0, down0) = (wang.counters.bytes_up, li.counters.bytes_down);
+    for id in &ids {
+        wang.edit_visit(id, "已复查：用电问题解决");
+    }
+    wang.sync(&mut server);
+    li.sync(&mut server);
+    for id in &ids {
+        assert_eq!(li.visit_notes(id), "已复查：用电问题解决");
+    }
+    let (up, down) = (wang.counters.bytes_up - up0, li.counters.bytes_down - down0);
+    assert!(up < 100 * 400, "{up} bytes up for 100 small edits");
+    assert!(down < 100 * 400, "{down} bytes down for 100 small edits");
+}
+
+#[test]
+fn an_up_to_date_device_learns_nothing_to_do_in_one_request_whose_size_does_not_grow() {
+    let mut sizes = Vec::new();
+    for n in [10u64, 400] {
+        let mut server = Server::new();
+        let mut wang = Device::new(officer_wang());
+        for i in 0..n {
+            wang.new_visit(i);
+        }
+        wang.sync(&mut server);
+        let before = (
+            wang.counters.requests,
+            wang.counters.bytes_up,
+            wang.counters.bytes_down,
+        );
+        wang.sync(&mut server);
+        let requests = wang.counters.requests - before.0;
+        assert_eq!(requests, 1, "{n} documents");
+        sizes.push((
+            wang.counters.bytes_up - before.1,
+            wang.counters.bytes_down - before.2,
+        ));
+    }
+    // Only the cursor's varint width may differ (it is a number, not a list of documents).
+    for (small, large) in [(sizes[0].0, sizes[1].0), (sizes[0].1, sizes[1].1)] {
+        assert!(
+            large <= small + 2,
+            "sizes with 10 and 400 documents: {sizes:?}"
+        );
+    }
+    assert!(sizes[1].0 + sizes[1].1 < 100, "{sizes:?}");
+}
+
+#[test]
+fn lost_requests_and_responses_are_retried_without_loss_or_duplicates() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..120).map(|n| wang.new_visit(n)).collect();
+    // Every request's fate cycles: delivered, request lost, response lost.
+    let mut fate = |n: usize| match n % 3 {
+        0 => Fate::Delivered,
+        1 => Fate::RequestLost,
+        _ => Fate::ResponseLost,
+    };
+    wang.run(&mut server, Input::SyncNow, &mut fate);
+    assert_eq!(server.store.doc_count(), 120);
+    assert_eq!(server.store.change_rows, 120, "each change stored once");
+    assert!(wang.client.replica_mut().pending().is_empty());
+
+    // A second device whose responses are lost half the time still ends with everything.
+    let mut li = Device::new(officer_li());
+    let mut fate = |n: usize| {
+        if n.is_multiple_of(2) {
+            Fate::ResponseLost
+        } else {
+            Fate::Delivered
+        }
+    };
+    li.run(&mut server, Input::SyncNow, &mut fate);
+    li.sync(&mut server);
+    assert_eq!(li.client.replica().len(), 120);
+    for id in &ids {
+        assert_eq!(li.visit_notes(id), wang.visit_notes(id));
+    }
+}
+
+#[test]
+fn a_refused_document_stays_on_the_device_with_its_reason_and_blocks_nothing() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let good: Vec<DocId> = (0..49).map(|n| wang.new_visit(n)).collect();
+    // A problem in a category this district does not configure.
+    let mut local_config = Config::default();
+    local_config.categories.push(shared::config::Category {
+        code: "weather".into(),
+        zh: "天气".into(),
+        en: "Weather".into(),
+    });
+    let pid = ProblemId::from_random_bytes(bytes(30, 1));
+    let new = NewProblem {
+        id: pid,
+        category: "weather".into(),
+        ..new_problem(&wang.person, Tier::Department)
+    };
+    let doc = ProblemDoc::create(
+        &new,
+        &local_config,
+        &wang.person.actor,
+        wang.person.actor_id(),
+        T0,
+    )
+    .expect("create");
+    let bad = DocId::new(DocKind::Problem, &pid.to_string());
+    wang.client
+        .replica_mut()
+        .insert_new(bad.clone(), doc.into_record());
+
+    wang.sync(&mut server);
+    assert_eq!(
+        server.store.doc_count(),
+        49,
+        "the 49 good documents are stored"
+    );
+    let status = wang.client.status();
+    assert_eq!(status.refused.len(), 1);
+    assert_eq!(status.refused[0].0, bad);
+    assert!(
+        matches!(&status.refused[0].1, Refusal::Invalid(m) if m.contains("weather")),
+        "{:?}",
+        status.refused
+    );
+    assert!(
+        wang.client.replica().get(&bad).is_some(),
+        "the refused record is kept"
+    );
+    assert_eq!(
+        status.waiting, 0,
+        "a refused record is not retried until it is corrected"
+    );
+    let before = wang.counters.requests;
+    wang.sync(&mut server);
+    assert_eq!(
+        wang.counters.requests - before,
+        1,
+        "no queue stall, no retry storm"
+    );
+    assert!(good.iter().all(|id| {
+        wang.client
+            .replica()
+            .get(id)
+            .is_some_and(|e| e.refused.is_none())
+    }));
+}
+
+#[test]
+fn a_server_restored_from_an_older_backup_asks_for_what_it_lost() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let id = wang.new_visit(1);
+    wang.sync(&mut server);
+    server.store.forget(&id);
+    wang.edit_visit(&id, "补充：企业已恢复生产");
+    wang.sync(&mut server);
+    wang.sync(&mut server);
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    assert_eq!(li.visit_notes(&id), "补充：企业已恢复生产");
+}
+
+#[test]
+fn two_devices_editing_the_same_documents_offline_converge_in_either_order() {
+    for wang_first in [true, false] {
+        let mut server = Server::new();
+        let mut wang = Device::new(officer_wang());
+        let ids: Vec<DocId> = (0..20).map(|n| wang.new_visit(n)).collect();
+        wang.sync(&mut server);
+        let mut li = Device::new(officer_li());
+        li.sync(&mut server);
+        for id in &ids {
+            let base = wang.visit_notes(id);
+            wang.edit_visit(id, &format!("王：{base}"));
+            li.edit_visit(id, &format!("{base}（李补充）"));
+        }
+        // Each syncs in turn, then the first one once more to receive the second's edits.
+        if wang_first {
+            wang.sync(&mut server);
+            li.sync(&mut server);
+            wang.sync(&mut server);
+        } else {
+            li.sync(&mut server);
+            wang.sync(&mut server);
+            li.sync(&mut server);
+        }
+        for id in &ids {
+            let (a, b) = (wang.visit_notes(id), li.visit_notes(id));
+            assert_eq!(a, b, "wang first: {wang_first}");
+            assert!(a.starts_with("王：") && a.ends_with("（李补充）"), "{a}");
+        }
+    }
+}

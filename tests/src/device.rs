@@ -1,0 +1,236 @@
+//! A native device for tests: the shared sync engine driven over real HTTP with reqwest, as the
+//! browser drives it with fetch. It keeps what the engine asks to persist, counts requests and
+//! bytes, and can report a fixed round-trip time so chunk sizes — and so request counts and
+//! bytes — are deterministic on loopback.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use shared::doc::{ActorId, DocKind, NewVisit, VisitDoc};
+use shared::model::{
+    Actor, CheckIn, DeviceId, EnterpriseId, OperatingStatus, PositionFix, Role, Timestamp, UserId,
+    VisitId, VisitMethod,
+};
+use shared::sync::client::{Effect, Failure, Input, PersistBatch, Status, SyncClient};
+use shared::sync::policy::RetryPolicy;
+use shared::sync::protocol::DocId;
+use shared::sync::replica::Replica;
+
+/// The wall clock, as the engine's input.
+pub fn wall_clock() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
+/// Deterministic 16 bytes from a tag and a number.
+pub fn id_bytes(tag: u8, n: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[0] = tag;
+    b[8..].copy_from_slice(&n.to_be_bytes());
+    b
+}
+
+/// Requests, bytes and rounds seen by one device.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Traffic {
+    /// Sync requests sent (including failed ones).
+    pub requests: usize,
+    /// Request bytes sent (bodies).
+    pub bytes_up: usize,
+    /// Response bytes received (bodies).
+    pub bytes_down: usize,
+    /// Requests that failed.
+    pub failures: usize,
+}
+
+/// A device: an officer's phone, natively.
+pub struct NativeDevice {
+    /// Who uses it.
+    pub actor: Actor,
+    /// Its Automerge actor.
+    pub actor_id: ActorId,
+    /// The engine.
+    pub client: SyncClient,
+    /// Traffic so far.
+    pub traffic: Traffic,
+    /// Every batch the engine asked to persist, in order.
+    pub persisted: Vec<PersistBatch>,
+    /// Report this round-trip time to the engine instead of the measured one.
+    pub fixed_elapsed_ms: Option<i64>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    base_url: String,
+    http: reqwest::Client,
+    number: u8,
+    n: u64,
+}
+
+impl NativeDevice {
+    /// A device numbered `n` of an officer, syncing with the server at `base_url`.
+    pub fn new(n: u8, base_url: &str) -> Self {
+        let actor = Actor {
+            user: UserId::from_random_bytes(id_bytes(1, u64::from(n))),
+            device: DeviceId::from_random_bytes(id_bytes(2, u64::from(n))),
+            role: Role::Officer,
+        };
+        let actor_id = ActorId::from(id_bytes(3, u64::from(n)));
+        let client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
+            base_ms: 100,
+            cap_ms: 2_000,
+        });
+        NativeDevice {
+            actor,
+            actor_id,
+            client,
+            traffic: Traffic::default(),
+            persisted: Vec::new(),
+            fixed_elapsed_ms: Some(100),
+            timeout: Duration::from_secs(20),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder().build().unwrap_or_default(),
+            number: n,
+            n: 0,
+        }
+    }
+
+    /// Records a new visit offline; returns its document id.
+    pub fn record_visit(&mut self, enterprise: EnterpriseId, notes: &str) -> anyhow::Result<DocId> {
+        self.n += 1;
+        let id = VisitId::from_random_bytes(id_bytes(40u8.wrapping_add(self.number), self.n));
+        let visit = NewVisit {
+            id,
+            enterprise,
+            method: VisitMethod::OnSite,
+            check_in: Some(CheckIn {
+                device_time: Timestamp(1_793_491_200_000),
+                position: PositionFix::PermissionRefused,
+                photo_hash: None,
+            }),
+            operating_status: OperatingStatus::Normal,
+            notes: notes.to_string(),
+        };
+        let doc = VisitDoc::create(
+            &visit,
+            &self.actor,
+            self.actor_id.clone(),
+            Timestamp(1_793_491_200_000),
+        )?;
+        let doc_id = DocId::new(DocKind::Visit, &id.to_string());
+        self.client
+            .replica_mut()
+            .insert_new(doc_id.clone(), doc.into_record());
+        Ok(doc_id)
+    }
+
+    /// Rewrites a visit's notes offline.
+    pub fn edit_visit_notes(&mut self, id: &DocId, notes: &str) -> anyhow::Result<()> {
+        let actor = self.actor;
+        let entry = self
+            .client
+            .replica_mut()
+            .get_mut(id)
+            .context("no such document on the device")?;
+        let mut visit = VisitDoc::from_record(entry.doc.clone())?;
+        visit.edit(&actor, wall_clock(), |e| e.set_notes(notes))?;
+        entry.doc = visit.into_record();
+        Ok(())
+    }
+
+    /// A visit's notes as the device has them.
+    pub fn visit_notes(&self, id: &DocId) -> anyhow::Result<String> {
+        let entry = self
+            .client
+            .replica()
+            .get(id)
+            .context("no such document on the device")?;
+        Ok(VisitDoc::from_record(entry.doc.clone())?.read()?.notes)
+    }
+
+    /// What the person would see.
+    pub fn status(&mut self) -> Status {
+        self.client.status()
+    }
+
+    async fn post(&mut self, body: Vec<u8>) -> Result<(Vec<u8>, i64), Failure> {
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(format!("{}/api/sync", self.base_url))
+            .header("x-lianxin-device", self.actor.device.to_string())
+            .header("content-type", "application/x-lianxin-sync")
+            .timeout(self.timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|_| Failure::Network)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|_| Failure::Network)?;
+        if !status.is_success() {
+            return Err(Failure::Http {
+                status: status.as_u16(),
+                message: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        Ok((bytes.to_vec(), started.elapsed().as_millis() as i64))
+    }
+
+    /// Feeds `input`, then carries out effects until the engine settles (or stops with an
+    /// error), for at most `budget` of wall time.
+    pub async fn run(&mut self, input: Input, budget: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + budget;
+        let mut queue = vec![input];
+        let mut random: u32 = 0x9e37_79b9;
+        while Instant::now() < deadline {
+            let Some(input) = queue.pop() else {
+                return Ok(());
+            };
+            random = random.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            for effect in self.client.handle(input, wall_clock(), random) {
+                match effect {
+                    Effect::Send { body, .. } => {
+                        self.traffic.requests += 1;
+                        self.traffic.bytes_up += body.len();
+                        match self.post(body).await {
+                            Ok((resp, elapsed)) => {
+                                self.traffic.bytes_down += resp.len();
+                                let elapsed_ms = self.fixed_elapsed_ms.unwrap_or(elapsed);
+                                queue.push(Input::Response {
+                                    body: resp,
+                                    elapsed_ms,
+                                });
+                            }
+                            Err(f) => {
+                                self.traffic.failures += 1;
+                                queue.push(Input::Failed(f));
+                            }
+                        }
+                    }
+                    Effect::Persist(batch) => {
+                        self.persisted.push(batch);
+                        queue.push(Input::Persisted);
+                    }
+                    Effect::WakeAt(t) => {
+                        if self.client.is_settled() {
+                            return Ok(());
+                        }
+                        let wait = (t.0 - wall_clock().0).max(0) as u64;
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                        queue.push(Input::Tick);
+                    }
+                }
+            }
+            if let Some(error) = self.client.status().error {
+                anyhow::bail!("sync stopped: {error}");
+            }
+        }
+        anyhow::bail!("sync did not settle within {budget:?}")
+    }
+
+    /// One "sync now" until settled.
+    pub async fn sync(&mut self) -> anyhow::Result<()> {
+        self.run(Input::SyncNow, Duration::from_secs(120)).await
+    }
+}

@@ -1,0 +1,65 @@
+//! Helpers shared by Lianxin's integration tests: the real server, started in-process on a free
+//! loopback port.
+
+pub mod device;
+pub mod proxy;
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use server::AppState;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A running [`server::app`], stopped when dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+/// A sync service on a fresh SQLite file in `dir`, with the default configuration.
+///
+/// # Errors
+/// When the database cannot be created.
+pub fn sync_service(
+    dir: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<server::sync::SyncService>> {
+    let service =
+        server::sync::SyncService::open(&dir.join("lianxin.db"), shared::config::Config::default())
+            .context("opening the test database")?;
+    Ok(std::sync::Arc::new(service))
+}
+
+impl TestServer {
+    /// Serves `server::app(state)` on `127.0.0.1:0`, returning once the socket is listening.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding a free loopback port for the test server")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the test server's address")?;
+        let task = tokio::spawn(async move {
+            let forever = std::future::pending::<()>();
+            if let Err(error) = server::serve::serve_on(listener, state, forever).await {
+                eprintln!("test server stopped: {error}");
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// The absolute URL of `path` (which starts with `/`) on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

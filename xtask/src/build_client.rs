@@ -1,0 +1,425 @@
+//! `cargo xtask build-client`: compiles the yew client to wasm, binds it with wasm-bindgen, shrinks
+//! it with wasm-opt, adds the static files and precompressed siblings, and swaps the result into
+//! `target/site` (so a running server never sees a half-written folder), then reports the sizes.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use wasm_bindgen_cli_support::Bindgen;
+
+use crate::workspace::{Workspace, cargo, run_checked, show};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The binaryen release whose wasm-opt reads what today's rustc writes (Debian's v108 cannot).
+const BINARYEN_VERSION: &str = "132";
+/// Brotli bytes of wasm + js + css a phone downloads on first visit.
+const BUDGET_BYTES: u64 = 450_000;
+/// Files that get `.br` and `.gz` siblings.
+const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "webmanifest", "json"];
+
+/// Flags of `cargo xtask build-client`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// Quick build for development: dev profile, no wasm-opt, light compression.
+    #[arg(long)]
+    pub dev: bool,
+}
+
+/// Builds the client into the site folder and returns that folder.
+pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBuf> {
+    let started = Instant::now();
+    let profile = if args.dev { "dev" } else { "release-wasm" };
+
+    ensure_wasm_target()?;
+    // Find wasm-opt before the long compile, so a missing npm fails fast.
+    let wasm_opt = if args.dev {
+        eprintln!();
+        eprintln!("WARNING: --dev: wasm-opt is skipped; the wasm is unoptimised and several");
+        eprintln!("WARNING: times larger than a release build. Never ship a --dev build.");
+        eprintln!();
+        None
+    } else {
+        Some(ensure_wasm_opt(&workspace.tools_dir())?)
+    };
+
+    step(&format!("compiling the client ({profile} profile)"));
+    run_checked(
+        cargo()
+            .current_dir(&workspace.root)
+            .args(["build", "--package", "client", "--target", WASM_TARGET])
+            .args(["--profile", profile]),
+    )?;
+    let profile_dir = if args.dev { "debug" } else { profile };
+    let wasm = workspace
+        .target_dir
+        .join(WASM_TARGET)
+        .join(profile_dir)
+        .join("client.wasm");
+
+    let site = workspace.site_dir();
+    let staging = sibling(&site, "new");
+    remove_dir_if_present(&staging)?;
+    fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+
+    step("generating JS bindings (wasm-bindgen)");
+    Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .context("selecting wasm-bindgen's --target web")?
+        .typescript(false)
+        // The library, unlike the CLI, leaves out `init()`'s default wasm URL.
+        .omit_default_module_path(false)
+        .debug(args.dev)
+        .remove_name_section(!args.dev)
+        .remove_producers_section(!args.dev)
+        .generate(&staging)
+        .with_context(|| format!("running wasm-bindgen on {}", wasm.display()))?;
+
+    let bound_wasm = staging.join("client_bg.wasm");
+    if let Some(wasm_opt) = &wasm_opt {
+        step("shrinking the wasm (wasm-opt -Oz)");
+        shrink(wasm_opt, &bound_wasm)?;
+    }
+
+    step("copying static files");
+    copy_dir(&workspace.root.join("client").join("static"), &staging)?;
+
+    // Maximum compression takes minutes on a multi-megabyte dev wasm; dev builds go fast instead.
+    let level = if args.dev { Level::Fast } else { Level::Best };
+    step(&format!("precompressing (brotli, gzip; {level:?})"));
+    let report = precompress(&staging, level)?;
+
+    replace_dir(&staging, &site)?;
+    print_report(&report, args.dev);
+    eprintln!(
+        "\nclient built into {} in {:.1} s",
+        site.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(site)
+}
+
+fn step(what: &str) {
+    eprintln!("==> {what}");
+}
+
+/// Installs the wasm32 target with rustup unless the toolchain already has it.
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context(
+            "cannot run `rustup`: install the Rust toolchain with rustup (https://rustup.rs), or \
+             otherwise add the wasm32-unknown-unknown target to your toolchain",
+        )?;
+    if !output.status.success() {
+        bail!(
+            "`rustup target list --installed` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let installed = String::from_utf8_lossy(&output.stdout);
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    step(&format!("installing the {WASM_TARGET} target (rustup)"));
+    run_checked(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Returns binaryen's wasm-opt script, installing `binaryen@132` from npm into `tools` first if
+/// that version is not there.
+fn ensure_wasm_opt(tools: &Path) -> anyhow::Result<PathBuf> {
+    let package = tools.join("node_modules").join("binaryen");
+    let script = package.join("bin").join("wasm-opt");
+    if installed_major(&package).as_deref() == Some(BINARYEN_VERSION) && script.is_file() {
+        return Ok(script);
+    }
+
+    let npm_works = Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !npm_works {
+        bail!(
+            "`npm` was not found. build-client needs Node.js and npm to install wasm-opt \
+             (binaryen@{BINARYEN_VERSION}, into {}). Install Node.js with npm (on Debian/Ubuntu: \
+             `apt-get install nodejs npm`) and run it again, or use `--dev` to skip wasm-opt.",
+            tools.display()
+        );
+    }
+    step(&format!(
+        "installing wasm-opt (npm binaryen@{BINARYEN_VERSION}) into {}",
+        tools.display()
+    ));
+    fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
+    run_checked(
+        Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(tools)
+            .args(["--no-audit", "--no-fund", "--loglevel", "error"])
+            .arg(format!("binaryen@{BINARYEN_VERSION}")),
+    )
+    .context("installing binaryen from npm")?;
+    if !script.is_file() {
+        bail!(
+            "npm installed binaryen, but {} is missing",
+            script.display()
+        );
+    }
+    Ok(script)
+}
+
+/// The major version of the npm package in `package`, if it is installed.
+fn installed_major(package: &Path) -> Option<String> {
+    let manifest = fs::read(package.join("package.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).ok()?;
+    let version = manifest["version"].as_str()?;
+    version.split('.').next().map(str::to_owned)
+}
+
+/// Runs `wasm-opt -Oz` on `wasm` in place.
+fn shrink(wasm_opt: &Path, wasm: &Path) -> anyhow::Result<()> {
+    let optimised = wasm.with_extension("opt.wasm");
+    let mut command = Command::new("node");
+    command
+        .arg(wasm_opt)
+        .arg(wasm)
+        .arg("-Oz")
+        // Features rustc enables by default for wasm32-unknown-unknown.
+        .args([
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg("--strip-debug")
+        .arg("--strip-producers")
+        .arg("-o")
+        .arg(&optimised);
+    run_checked(&mut command).with_context(|| format!("shrinking with `{}`", show(&command)))?;
+    fs::rename(&optimised, wasm)
+        .with_context(|| format!("moving {} to {}", optimised.display(), wasm.display()))
+}
+
+/// Copies the files under `from` into `to`, keeping sub-folders.
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let entries = fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", source.display()))?;
+        if kind.is_dir() {
+            fs::create_dir_all(&target)
+                .with_context(|| format!("creating {}", target.display()))?;
+            copy_dir(&source, &target)?;
+        } else {
+            fs::copy(&source, &target)
+                .with_context(|| format!("copying {} to {}", source.display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// One shipped file's sizes in bytes.
+struct FileSizes {
+    name: String,
+    raw: u64,
+    gzip: Option<u64>,
+    brotli: Option<u64>,
+}
+
+/// How hard to compress.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// What ships: brotli 11, gzip 9.
+    Best,
+    /// For dev builds: brotli 4, gzip 1.
+    Fast,
+}
+
+/// Writes `.br` and `.gz` siblings for every compressible file under `dir`; returns each
+/// shipped file's sizes, sorted by name.
+fn precompress(dir: &Path, level: Level) -> anyhow::Result<Vec<FileSizes>> {
+    let mut sizes = Vec::new();
+    for path in files_under(dir)? {
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let compressible = path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| COMPRESSIBLE.contains(&extension));
+        let (gzip, brotli) = if compressible {
+            let gzip = gzip(&bytes, level).with_context(|| format!("gzipping {name}"))?;
+            let brotli =
+                brotli(&bytes, level).with_context(|| format!("brotli-compressing {name}"))?;
+            write_sibling(&path, "gz", &gzip)?;
+            write_sibling(&path, "br", &brotli)?;
+            (Some(len(&gzip)), Some(len(&brotli)))
+        } else {
+            (None, None)
+        };
+        sizes.push(FileSizes {
+            name,
+            raw: len(&bytes),
+            gzip,
+            brotli,
+        });
+    }
+    sizes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sizes)
+}
+
+fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let entries = fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+fn gzip(bytes: &[u8], level: Level) -> std::io::Result<Vec<u8>> {
+    let compression = match level {
+        Level::Best => Compression::best(),
+        Level::Fast => Compression::fast(),
+    };
+    let mut encoder = GzEncoder::new(Vec::new(), compression);
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
+fn brotli(bytes: &[u8], level: Level) -> std::io::Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: match level {
+            Level::Best => 11,
+            Level::Fast => 4,
+        },
+        lgwin: 22,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
+}
+
+fn write_sibling(path: &Path, extension: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut sibling = path.as_os_str().to_owned();
+    sibling.push(".");
+    sibling.push(extension);
+    let sibling = PathBuf::from(sibling);
+    fs::write(&sibling, bytes).with_context(|| format!("writing {}", sibling.display()))
+}
+
+/// `target/site` → `target/site.<suffix>`.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("removing {}", dir.display())),
+    }
+}
+
+/// Puts `staging` where `site` was with two renames, so a running server sees either the old
+/// client or the new one.
+fn replace_dir(staging: &Path, site: &Path) -> anyhow::Result<()> {
+    let old = sibling(site, "old");
+    remove_dir_if_present(&old)?;
+    if site.exists() {
+        fs::rename(site, &old)
+            .with_context(|| format!("moving {} to {}", site.display(), old.display()))?;
+    }
+    fs::rename(staging, site)
+        .with_context(|| format!("moving {} to {}", staging.display(), site.display()))?;
+    remove_dir_if_present(&old)
+}
+
+fn kb(bytes: u64) -> String {
+    // Display only: precision lost above 2^52 bytes does not matter.
+    let kb = bytes as f64 / 1000.0;
+    format!("{kb:.1} KB")
+}
+
+fn print_report(files: &[FileSizes], dev: bool) {
+    let optional = |size: Option<u64>| size.map_or_else(|| "-".to_owned(), kb);
+    println!();
+    println!(
+        "{:<28} {:>12} {:>12} {:>12}",
+        "file", "raw", "gzip", "brotli"
+    );
+    println!("{}", "-".repeat(67));
+    for file in files {
+        println!(
+            "{:<28} {:>12} {:>12} {:>12}",
+            file.name,
+            kb(file.raw),
+            optional(file.gzip),
+            optional(file.brotli)
+        );
+    }
+    println!("{}", "-".repeat(67));
+
+    let counted = |file: &&FileSizes| {
+        Path::new(&file.name)
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| matches!(extension, "wasm" | "js" | "css"))
+    };
+    let total: u64 = files
+        .iter()
+        .filter(counted)
+        .map(|file| file.brotli.unwrap_or(file.raw))
+        .sum();
+    let verdict = if dev {
+        "not checked for --dev builds"
+    } else if total <= BUDGET_BYTES {
+        "within budget"
+    } else {
+        "OVER BUDGET"
+    };
+    println!(
+        "wasm + js + css, brotli: {} of the {} budget: {verdict}",
+        kb(total),
+        kb(BUDGET_BYTES)
+    );
+    if !dev && total > BUDGET_BYTES {
+        eprintln!(
+            "WARNING: the client is {} over its {} budget",
+            kb(total - BUDGET_BYTES),
+            kb(BUDGET_BYTES)
+        );
+    }
+}
