@@ -229,6 +229,18 @@ impl NativeDevice {
         anyhow::bail!("sync did not settle within {budget:?}")
     }
 
+    /// Tells the engine the request in flight was lost (its future was dropped).
+    pub fn connection_lost(&mut self) {
+        let _ = self
+            .client
+            .handle(Input::Failed(Failure::Network), wall_clock(), 7);
+    }
+
+    /// Points the device at another server address.
+    pub fn set_base_url(&mut self, base_url: &str) {
+        self.base_url = base_url.trim_end_matches('/').to_string();
+    }
+
     /// One "sync now" until settled.
     pub async fn sync(&mut self) -> anyhow::Result<()> {
         self.run(Input::SyncNow, Duration::from_secs(120)).await

@@ -2,6 +2,7 @@
 //! loopback port.
 
 pub mod device;
+pub mod process;
 pub mod proxy;
 
 use std::net::SocketAddr;

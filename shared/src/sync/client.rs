@@ -6,7 +6,9 @@
 //! `Response` or `Failed` → on a response the engine applies it to the replica and asks to
 //! `Persist` one atomic batch (documents, acknowledgements, refusals, cursor) → the driver
 //! answers `Persisted` → the engine sends the next chunk, or goes idle. Nothing leaves the
-//! outbox before the server's acknowledgement has been persisted.
+//! outbox before the server's acknowledgement has been persisted. After a failed round the
+//! next request is a document-less probe, so a link that is still down costs bytes of headers,
+//! not a chunk.
 
 use automerge::ChangeHash;
 
@@ -258,7 +260,14 @@ impl SyncClient {
         let budget = self.chunk.size() as usize;
         let mut push = Vec::new();
         let mut used = 0usize;
-        for id in self.replica.pending() {
+        // After a failure the first request carries no documents: a ~20-byte probe finds out
+        // whether the link is back before a whole chunk is spent on a link that is still down.
+        let pending = if self.attempt > 0 {
+            Vec::new()
+        } else {
+            self.replica.pending()
+        };
+        for id in pending {
             let Some(entry) = self.replica.get_mut(&id) else {
                 continue;
             };

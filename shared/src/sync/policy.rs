@@ -45,9 +45,9 @@ pub const START_CHUNK: u32 = 32 * 1024;
 /// Largest chunk, in bytes.
 pub const MAX_CHUNK: u32 = 1024 * 1024;
 /// A request that finishes within this many ms lets the chunk grow.
-pub const FAST_MS: i64 = 1_500;
+pub const FAST_MS: i64 = 800;
 /// A request slower than this many ms shrinks the chunk.
-pub const SLOW_MS: i64 = 4_000;
+pub const SLOW_MS: i64 = 3_000;
 
 impl Default for ChunkSizer {
     fn default() -> Self {

@@ -1,0 +1,103 @@
+//! The real `lianxin-server` binary as a child process, for tests that kill it with SIGKILL and
+//! restart it on the same database file. `cargo xtask test` builds the binary first.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+/// Where Cargo put `lianxin-server` for this build of the tests.
+pub fn server_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test binary")?;
+    // target/debug/deps/<test> → target/debug/lianxin-server
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test binary has no grandparent folder")?;
+    let bin = dir.join("lianxin-server");
+    if !bin.exists() {
+        bail!(
+            "{} is missing: build it with `cargo build -p server --bin lianxin-server` (cargo xtask test does)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A running server process, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the server on `db`, listening on `listen` (port 0 picks a free port), and waits
+    /// until it answers `/healthz`.
+    pub fn start(db: &Path, listen: SocketAddr) -> anyhow::Result<ServerProcess> {
+        let mut child = Command::new(server_binary()?)
+            .args(["serve", "--listen", &listen.to_string(), "--site"])
+            .arg(db.with_extension("no-site"))
+            .arg("--db")
+            .arg(db)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting lianxin-server")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest
+                        .split(|c: char| c == '/' || c.is_whitespace())
+                        .next()
+                        .unwrap_or("");
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a
+                .parse()
+                .with_context(|| format!("parsing the listen address {a:?}"))?,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("lianxin-server did not start listening within 20 s");
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(ServerProcess { child, addr });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        bail!("lianxin-server at {addr} did not accept connections within 20 s")
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no shutdown, no flush, like a power cut for the process.
+    pub fn kill9(mut self) -> anyhow::Result<()> {
+        self.child.kill().context("sending SIGKILL")?;
+        self.child.wait().context("reaping the killed server")?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

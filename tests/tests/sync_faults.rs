@@ -1,0 +1,175 @@
+//! Sync through a hostile network: a proxy that drops, truncates, duplicates and delays
+//! requests and responses (seeded, bounded), and a weak, flapping mobile link (300 ms one way,
+//! 256 kbit/s, cut every 3–10 s and down for 1–5 s, seeded). Documents converge, nothing is
+//! stored twice, and on the weak link the bytes sent stay within 1.5× of loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use server::AppState;
+use server::sync::SyncService;
+use shared::model::EnterpriseId;
+use shared::sync::client::Input;
+use shared::sync::protocol::DocId;
+use shared::sync::server::ServerStore;
+use tests::TestServer;
+use tests::device::{NativeDevice, id_bytes};
+use tests::proxy::{CountingProxy, FaultConfig, FaultProxy, ShapeConfig, ShapingProxy};
+
+async fn start() -> anyhow::Result<(TestServer, Arc<SyncService>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    Ok((server, service, dir))
+}
+
+fn enterprise(n: u64) -> EnterpriseId {
+    EnterpriseId::from_random_bytes(id_bytes(5, n % 40))
+}
+
+fn notes(n: u64) -> String {
+    format!("第{n}次走访：企业反映用电紧张，新增生产线需要增容，用工缺口约30人，已记录连心卡。")
+}
+
+/// Every document of `dev` is stored with exactly the device's heads, each change once.
+async fn stored_exactly_once(service: &Arc<SyncService>, dev: &NativeDevice) -> anyhow::Result<()> {
+    let ids: Vec<DocId> = dev.client.replica().ids().cloned().collect();
+    let mut expected = Vec::new();
+    for id in &ids {
+        let mut doc = dev.client.replica().get(id).expect("listed").doc.clone();
+        expected.push((
+            id.clone(),
+            doc.heads(),
+            doc.automerge().get_changes(&[]).len(),
+        ));
+    }
+    let problems = service
+        .with_store(move |store| -> anyhow::Result<Vec<String>> {
+            let mut problems = Vec::new();
+            for (id, heads, changes) in expected {
+                match store.load_doc(&id)? {
+                    Some(stored) if stored.heads == heads => {}
+                    Some(_) => problems.push(format!("{id}: other heads")),
+                    None => problems.push(format!("{id}: missing")),
+                }
+                let rows = store.change_hashes(&id)?.len();
+                if rows != changes {
+                    problems.push(format!("{id}: {rows} change rows for {changes} changes"));
+                }
+            }
+            Ok(problems)
+        })
+        .await
+        .expect("the store thread ran")?;
+    assert!(problems.is_empty(), "{problems:#?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_truncated_duplicated_and_delayed_messages_still_converge_without_duplicates()
+-> anyhow::Result<()> {
+    let (server, service, _dir) = start().await?;
+    let proxy = FaultProxy::start(
+        server_addr(&server)?,
+        FaultConfig {
+            drop_request: 0.15,
+            drop_response: 0.15,
+            truncate_response: 0.15,
+            duplicate_request: 0.15,
+            delay: (0.2, 300),
+            seed: 7,
+            max_faults: Some(60),
+        },
+    )
+    .await?;
+    let mut wang = NativeDevice::new(1, &proxy.url(""));
+    for n in 0..300 {
+        wang.record_visit(enterprise(n), &notes(n))?;
+    }
+    wang.run(Input::SyncNow, Duration::from_secs(180)).await?;
+    let mut li = NativeDevice::new(2, &proxy.url(""));
+    li.run(Input::SyncNow, Duration::from_secs(180)).await?;
+    // Concurrent edits by both, through the same faults.
+    let ids: Vec<DocId> = wang.client.replica().ids().cloned().collect();
+    for id in ids.iter().take(40) {
+        wang.edit_visit_notes(id, "王：已协调供电公司")?;
+    }
+    for id in ids.iter().skip(20).take(40) {
+        li.edit_visit_notes(id, "李：用工问题已对接人社局")?;
+    }
+    wang.run(Input::SyncNow, Duration::from_secs(180)).await?;
+    li.run(Input::SyncNow, Duration::from_secs(180)).await?;
+    wang.run(Input::SyncNow, Duration::from_secs(180)).await?;
+    for id in &ids {
+        assert_eq!(wang.visit_notes(id)?, li.visit_notes(id)?, "{id}");
+    }
+    stored_exactly_once(&service, &wang).await?;
+    stored_exactly_once(&service, &li).await?;
+    let stats = proxy.stats();
+    assert!(
+        stats.dropped_requests > 0 && stats.dropped_responses > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.truncated_responses > 0 && stats.duplicated_requests > 0,
+        "{stats:?}"
+    );
+    assert!(wang.traffic.failures + li.traffic.failures > 0);
+    Ok(())
+}
+
+fn server_addr(server: &TestServer) -> anyhow::Result<std::net::SocketAddr> {
+    let url = server.url("");
+    Ok(url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_upload_of_1000_visits_completes_on_a_weak_flapping_link_within_1_5x_the_loopback_bytes()
+-> anyhow::Result<()> {
+    // Loopback, through a counting proxy: the reference.
+    let (server, _service, _dir) = start().await?;
+    let counting = CountingProxy::start(server_addr(&server)?).await?;
+    let mut reference = NativeDevice::new(1, &counting.url(""));
+    reference.fixed_elapsed_ms = None;
+    for n in 0..1000 {
+        reference.record_visit(enterprise(n), &notes(n))?;
+    }
+    reference.sync().await?;
+    let loopback_up = counting.stats().bytes_up;
+
+    // The same upload on a weak, flapping link.
+    let (server, service, _dir2) = start().await?;
+    let link = ShapingProxy::start(
+        server_addr(&server)?,
+        ShapeConfig {
+            one_way_delay_ms: 300,
+            kbit_per_s: 256,
+            cut_every_ms: Some((3_000, 10_000)),
+            down_for_ms: (1_000, 5_000),
+            seed: 42,
+            max_cuts: Some(40),
+        },
+    )
+    .await?;
+    let mut phone = NativeDevice::new(1, &link.url(""));
+    phone.fixed_elapsed_ms = None;
+    phone.timeout = Duration::from_secs(15);
+    for n in 0..1000 {
+        phone.record_visit(enterprise(n), &notes(n))?;
+    }
+    phone.run(Input::SyncNow, Duration::from_secs(400)).await?;
+    stored_exactly_once(&service, &phone).await?;
+    let stats = link.stats();
+    assert!(stats.cuts >= 1, "the link never flapped: {stats:?}");
+    let ratio = stats.bytes_up as f64 / loopback_up as f64;
+    eprintln!(
+        "weak link: {} bytes up vs {loopback_up} on loopback ({ratio:.2}×), {} requests, {} failed, {} cuts",
+        stats.bytes_up, phone.traffic.requests, phone.traffic.failures, stats.cuts
+    );
+    assert!(ratio <= 1.5, "{ratio:.2}× the loopback bytes");
+    Ok(())
+}
