@@ -768,27 +768,40 @@ impl ServerStore for SqliteStore {
                 )?
                 .query_map([after, sql_limit], doc_and_seq)?
                 .collect::<Result<_, _>>()?,
-            Scope::Enterprises(set) => {
-                let ids: Vec<String> = set.iter().map(ToString::to_string).collect();
-                let mut rows = Vec::new();
-                // Each chunk yields its own first `limit`; together they hold the first `limit`
-                // of the whole scope.
-                for chunk in ids.chunks(IN_CHUNK) {
-                    let marks = vec!["?"; chunk.len()].join(", ");
-                    let sql = format!(
-                        "SELECT doc_id, seq FROM docs WHERE enterprise IN ({marks}) AND seq > ? \
-                         ORDER BY seq LIMIT ?"
-                    );
-                    let params = chunk
+            Scope::Enterprises(set) => self.feed_in(
+                "enterprise IN",
+                &set.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                after,
+                sql_limit,
+            )?,
+            Scope::Grants {
+                enterprises,
+                profiles,
+                docs,
+            } => {
+                let mut rows = self.feed_in(
+                    "enterprise IN",
+                    &enterprises
                         .iter()
-                        .map(|id| Value::Text(id.clone()))
-                        .chain([Value::Integer(after), Value::Integer(sql_limit)]);
-                    let mut stmt = self.conn.prepare_cached(&sql)?;
-                    let found = stmt
-                        .query_map(params_from_iter(params), doc_and_seq)?
-                        .collect::<Result<Vec<_>, _>>()?;
-                    rows.extend(found);
-                }
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>(),
+                    after,
+                    sql_limit,
+                )?;
+                rows.extend(self.feed_in(
+                    "kind IN ('enterprise', 'monitoring') AND enterprise IN",
+                    &profiles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    after,
+                    sql_limit,
+                )?);
+                rows.extend(self.feed_in(
+                    "doc_id IN",
+                    &docs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    after,
+                    sql_limit,
+                )?);
+                rows.sort();
+                rows.dedup();
                 rows
             }
         };
@@ -862,5 +875,36 @@ impl ServerStore for SqliteStore {
         drop(insert);
         tx.commit()?;
         to_u64(delivery, "delivery_counters")
+    }
+}
+
+impl SqliteStore {
+    /// Feed rows whose `column_in` (an SQL condition ending in `IN`) holds one of `values`,
+    /// queried in chunks of bound parameters; each chunk yields its own first `limit`, so
+    /// together they hold the first `limit` of the whole set.
+    fn feed_in(
+        &mut self,
+        column_in: &str,
+        values: &[String],
+        after: i64,
+        sql_limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut rows = Vec::new();
+        for chunk in values.chunks(IN_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT doc_id, seq FROM docs WHERE {column_in} ({marks}) AND seq > ? ORDER BY seq LIMIT ?"
+            );
+            let params = chunk
+                .iter()
+                .map(|id| Value::Text(id.clone()))
+                .chain([Value::Integer(after), Value::Integer(sql_limit)]);
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let found = stmt
+                .query_map(params_from_iter(params), doc_and_seq)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.extend(found);
+        }
+        Ok(rows)
     }
 }

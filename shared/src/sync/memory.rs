@@ -94,7 +94,7 @@ impl ServerStore for MemoryStore {
         let mut v: Vec<(DocId, u64)> = self
             .docs
             .iter()
-            .filter(|(_, d)| d.seq > after && scope.contains(&d.enterprise))
+            .filter(|(id, d)| d.seq > after && scope.allows(id, &d.enterprise))
             .map(|(id, d)| (id.clone(), d.seq))
             .collect();
         v.sort_by_key(|(_, s)| *s);

@@ -185,7 +185,7 @@ fn merge_push<S: ServerStore>(
     }
     .with_actor(server_actor());
     if let Some(s) = &stored
-        && !ctx.write.contains(&s.enterprise)
+        && !ctx.write.allows(&push.doc, &s.enterprise)
     {
         return refuse(Refusal::OutOfScope);
     }
@@ -221,7 +221,7 @@ fn merge_push<S: ServerStore>(
         Ok(p) => p,
         Err(r) => return refuse(r),
     };
-    if !ctx.write.contains(&projection.enterprise()) {
+    if !ctx.write.allows(&push.doc, &projection.enterprise()) {
         return refuse(Refusal::OutOfScope);
     }
     if let Some(s) = &stored

@@ -11,22 +11,56 @@ use crate::doc::{DocKind, EnterpriseDoc, MonitoringDoc, ProblemDoc, RecordDoc, V
 use crate::model::{Enterprise, EnterpriseId, Monitoring, Problem, Visit};
 use crate::workflow::{Outcome, replay};
 
-/// Which enterprises a device may read or write. Who gets which scope is decided by the
+/// Which documents a device may read or write. Who gets which scope is decided by the
 /// identity layer; the engine and stores take it as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Every document (the single test scope, and server-internal use).
     All,
-    /// The documents of these enterprises.
+    /// Every document of these enterprises.
     Enterprises(BTreeSet<EnterpriseId>),
+    /// Finer grants, for roles that see part of an enterprise's records.
+    Grants {
+        /// Every document of these enterprises.
+        enterprises: BTreeSet<EnterpriseId>,
+        /// Only the profile and monitoring documents of these enterprises.
+        profiles: BTreeSet<EnterpriseId>,
+        /// These single documents (e.g. problems handed to a department).
+        docs: BTreeSet<DocId>,
+    },
 }
 
 impl Scope {
-    /// Whether the scope holds an enterprise's documents.
+    /// The empty scope (an administrator's: no records by default).
+    pub fn none() -> Scope {
+        Scope::Enterprises(BTreeSet::new())
+    }
+
+    /// Whether the scope holds any document of an enterprise (used where the kind is not
+    /// known; prefer [`Scope::allows`]).
     pub fn contains(&self, enterprise: &EnterpriseId) -> bool {
         match self {
             Scope::All => true,
             Scope::Enterprises(set) => set.contains(enterprise),
+            Scope::Grants { enterprises, .. } => enterprises.contains(enterprise),
+        }
+    }
+
+    /// Whether the scope holds this document of this enterprise.
+    pub fn allows(&self, doc: &DocId, enterprise: &EnterpriseId) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Enterprises(set) => set.contains(enterprise),
+            Scope::Grants {
+                enterprises,
+                profiles,
+                docs,
+            } => {
+                enterprises.contains(enterprise)
+                    || docs.contains(doc)
+                    || (matches!(doc.kind(), DocKind::Enterprise | DocKind::Monitoring)
+                        && profiles.contains(enterprise))
+            }
         }
     }
 }
