@@ -5,6 +5,7 @@
 //! tests can serve it in-process; [`serve::run`] is what the `lianxin-server` binary calls.
 
 pub mod cli;
+pub mod demo;
 pub mod http;
 pub mod serve;
 mod state;
