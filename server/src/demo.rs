@@ -212,7 +212,7 @@ fn actor(u: &DemoUser) -> Actor {
 
 /// Builds the demo district as of `now`: records dated over the 90 days before it.
 pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoError> {
-    let mut rng = Lcg(0x6c69_616e_7869_6e);
+    let mut rng = Lcg(0x006c_6961_6e78_696e);
     let zone = org(&mut rng, "济源示范区", OrgUnitKind::Zone, None);
     let towns: Vec<OrgUnit> = TOWNS
         .iter()
