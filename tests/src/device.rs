@@ -14,7 +14,17 @@ use shared::model::{
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, Status, SyncClient};
 use shared::sync::policy::RetryPolicy;
 use shared::sync::protocol::DocId;
-use shared::sync::replica::Replica;
+use shared::sync::replica::{LocalStore, MemoryLocalStore, Replica};
+
+/// Runs a future that completes without waiting (the in-memory disk never waits).
+fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => unreachable!("the in-memory disk never waits"),
+    }
+}
 
 /// The wall clock, as the engine's input.
 pub fn wall_clock() -> Timestamp {
@@ -58,6 +68,8 @@ pub struct NativeDevice {
     pub traffic: Traffic,
     /// Every batch the engine asked to persist, in order.
     pub persisted: Vec<PersistBatch>,
+    /// What the device would find on its disk after a restart.
+    pub disk: MemoryLocalStore,
     /// Report this round-trip time to the engine instead of the measured one.
     pub fixed_elapsed_ms: Option<i64>,
     /// Per-request timeout.
@@ -87,6 +99,7 @@ impl NativeDevice {
             client,
             traffic: Traffic::default(),
             persisted: Vec::new(),
+            disk: MemoryLocalStore::default(),
             fixed_elapsed_ms: Some(100),
             timeout: Duration::from_secs(20),
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -136,6 +149,8 @@ impl NativeDevice {
         let mut visit = VisitDoc::from_record(entry.doc.clone())?;
         visit.edit(&actor, wall_clock(), |e| e.set_notes(notes))?;
         entry.doc = visit.into_record();
+        let bytes = entry.doc.save();
+        ready(self.disk.save_local(id, &bytes))?;
         Ok(())
     }
 
@@ -209,6 +224,7 @@ impl NativeDevice {
                         }
                     }
                     Effect::Persist(batch) => {
+                        ready(self.disk.persist(&batch))?;
                         self.persisted.push(batch);
                         queue.push(Input::Persisted);
                     }
@@ -227,6 +243,16 @@ impl NativeDevice {
             }
         }
         anyhow::bail!("sync did not settle within {budget:?}")
+    }
+
+    /// Restarts the app: a new engine over what the device's disk holds.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        let replica = ready(self.disk.load(self.actor_id.clone()))?;
+        self.client = SyncClient::new(replica).with_retry(RetryPolicy {
+            base_ms: 100,
+            cap_ms: 2_000,
+        });
+        Ok(())
     }
 
     /// Tells the engine the request in flight was lost (its future was dropped).

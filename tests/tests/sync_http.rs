@@ -370,3 +370,61 @@ async fn one_invalid_document_in_a_batch_of_50_is_refused_and_the_49_are_stored(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_device_restarted_from_its_disk_sends_nothing_already_acknowledged() -> anyhow::Result<()>
+{
+    let s = setup().await?;
+    let mut dev = NativeDevice::new(5, &s.server.url(""));
+    let ids: Vec<DocId> = (0..100)
+        .map(|n| dev.record_visit(enterprise(n), &notes(n as usize)))
+        .collect::<Result<_, _>>()?;
+    dev.sync().await?;
+
+    // An edit saved to disk, then the app is closed before it could sync.
+    dev.edit_visit_notes(&ids[3], "重启前的修改")?;
+    dev.restart()?;
+    assert_eq!(dev.status().waiting, 1, "the outbox survives the restart");
+    let before = dev.traffic;
+    dev.sync().await?;
+    assert_eq!(
+        dev.traffic.requests - before.requests,
+        1,
+        "offline edits converge in one round trip"
+    );
+    assert!(
+        dev.traffic.bytes_up - before.bytes_up < 600,
+        "only the one edit travels: {} bytes",
+        dev.traffic.bytes_up - before.bytes_up
+    );
+
+    let mut li = NativeDevice::new(6, &s.server.url(""));
+    li.sync().await?;
+    assert_eq!(li.visit_notes(&ids[3])?, "重启前的修改");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_push_channel_announces_committed_changes() -> anyhow::Result<()> {
+    let s = setup().await?;
+    let mut events = reqwest::get(s.server.url("/api/events")).await?;
+    assert_eq!(
+        events
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let mut dev = NativeDevice::new(8, &s.server.url(""));
+    dev.record_visit(enterprise(1), "推送测试")?;
+    dev.sync().await?;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !seen.contains("event: changed") {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk()).await??;
+        let Some(chunk) = chunk else { break };
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: changed\ndata: 1"), "{seen:?}");
+    Ok(())
+}

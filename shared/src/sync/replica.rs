@@ -147,3 +147,76 @@ impl Replica {
         }
     }
 }
+
+/// The device's storage behind the engine (IndexedDB in the browser, memory or files in
+/// native clients): it restores the replica at start, stores each [`PersistBatch`] atomically,
+/// and stores local edits before the app says "saved".
+///
+/// [`PersistBatch`]: super::client::PersistBatch
+#[allow(async_fn_in_trait)]
+pub trait LocalStore {
+    /// The store's error.
+    type Error: std::error::Error;
+
+    /// Restores the replica as last stored (empty at first start).
+    async fn load(&mut self, actor: ActorId) -> Result<Replica, Self::Error>;
+
+    /// Stores one batch atomically: all of it or none of it.
+    async fn persist(&mut self, batch: &super::client::PersistBatch) -> Result<(), Self::Error>;
+
+    /// Stores a document after a local edit (its bytes; it joins the outbox).
+    async fn save_local(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), Self::Error>;
+}
+
+/// A [`LocalStore`] in memory: what a device would find on its disk after a restart.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLocalStore {
+    docs: BTreeMap<DocId, Vec<u8>>,
+    acked: BTreeMap<DocId, Vec<ChangeHash>>,
+    refused: BTreeMap<DocId, (Vec<ChangeHash>, Refusal)>,
+    cursor: u64,
+    ack: u64,
+}
+
+impl LocalStore for MemoryLocalStore {
+    type Error = DocError;
+
+    async fn load(&mut self, actor: ActorId) -> Result<Replica, DocError> {
+        let mut replica = Replica::new(actor.clone());
+        for (id, bytes) in &self.docs {
+            let doc = RecordDoc::load(bytes, actor.clone())?;
+            let entry = Entry {
+                doc,
+                acked: self.acked.get(id).cloned().unwrap_or_default(),
+                refused: self.refused.get(id).cloned(),
+            };
+            replica.restore(id.clone(), entry);
+        }
+        replica.cursor = self.cursor;
+        replica.ack = self.ack;
+        Ok(replica)
+    }
+
+    async fn persist(&mut self, batch: &super::client::PersistBatch) -> Result<(), DocError> {
+        for (id, bytes) in &batch.docs {
+            self.docs.insert(id.clone(), bytes.clone());
+        }
+        for (id, heads) in &batch.acked {
+            self.acked.insert(id.clone(), heads.clone());
+        }
+        for (id, mark) in &batch.refused {
+            match mark {
+                Some(m) => self.refused.insert(id.clone(), m.clone()),
+                None => self.refused.remove(id),
+            };
+        }
+        self.cursor = batch.cursor;
+        self.ack = batch.ack;
+        Ok(())
+    }
+
+    async fn save_local(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), DocError> {
+        self.docs.insert(id.clone(), bytes.to_vec());
+        Ok(())
+    }
+}
