@@ -2,10 +2,12 @@
 //! site folder that `cargo xtask build-client` writes.
 //!
 //! `components/` holds one file per screen or widget; `infra/` holds the browser plumbing
-//! (server calls, stored preferences, the document, the UI's words).
+//! (server calls, IndexedDB, the clock, routes, stored preferences, the UI's words); `sync/`
+//! is the browser driver of the shared sync engine and the device's records around it.
 
 mod components;
 mod infra;
+mod sync;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

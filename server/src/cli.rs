@@ -19,24 +19,217 @@ pub struct Cli {
 pub enum Command {
     /// Serve the health check, the API and the built web client over HTTP.
     Serve(ServeArgs),
+    /// Manage users: add, list, disable, reset a password.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage devices: list, revoke a lost phone.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Org units (zone, towns, departments) from CSV.
+    #[command(subcommand, name = "org-units")]
+    OrgUnits(OrgUnitsCommand),
+    /// Enterprises from CSV (stored as enterprise profile documents).
+    #[command(subcommand)]
+    Enterprises(ImportCommand),
+    /// Assignments (包联) from CSV.
+    #[command(subcommand)]
+    Assignments(ImportCommand),
+    /// Show or validate the district configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Copy the database with SQLite's online backup (safe while the server runs).
+    Backup(BackupArgs),
+    /// Replace the database by a backup (after checking the backup).
+    Restore(RestoreArgs),
+    /// Seed a demo district (3 towns, 4 departments, 40 enterprises, visits and problems).
+    Demo(DbArg),
+}
+
+/// The database every admin subcommand works on.
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// The SQLite database file (created when missing).
+    #[arg(long, env = "LIANXIN_DB", default_value = "lianxin.db")]
+    pub db: PathBuf,
+}
+
+/// `lianxin-server users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; the password comes from `--password-stdin` or a prompt, never a flag.
+    Add(UserAddArgs),
+    /// List users.
+    List(DbArg),
+    /// Disable a user: no more logins, and every device of theirs is revoked.
+    Disable(LoginArgs),
+    /// Set a new password (sessions end; devices stay registered).
+    ResetPassword(PasswordArgs),
+}
+
+/// Flags of `users add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Login name.
+    #[arg(long)]
+    pub login: String,
+    /// Display name, e.g. 王芳.
+    #[arg(long)]
+    pub name: String,
+    /// officer, department_handler, window_clerk, leader, supervisor or admin.
+    #[arg(long)]
+    pub role: String,
+    /// The code of the user's org unit (town for officers, department for handlers …).
+    #[arg(long)]
+    pub org_unit: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// A subcommand naming one user.
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The user's login.
+    pub login: String,
+}
+
+/// Flags of `users reset-password`.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The user's login.
+    pub login: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `lianxin-server devices …`.
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// List devices, most recently seen first.
+    List(DevicesListArgs),
+    /// Revoke a device: its next request is refused and it wipes its local data.
+    Revoke(DeviceArgs),
+}
+
+/// Flags of `devices list`.
+#[derive(Debug, Clone, Args)]
+pub struct DevicesListArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only this user's devices.
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+/// Flags of `devices revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The device id (from `devices list`).
+    pub device: String,
+}
+
+/// `lianxin-server org-units …`.
+#[derive(Debug, Subcommand)]
+pub enum OrgUnitsCommand {
+    /// Import `code,name,kind,parent` rows; all or nothing.
+    Import(ImportArgs),
+    /// List org units.
+    List(DbArg),
+}
+
+/// `lianxin-server enterprises|assignments import FILE.csv`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a CSV file; every error is reported with its line number and nothing is stored
+    /// unless the whole file is good.
+    Import(ImportArgs),
+}
+
+/// Flags of an import.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The CSV file (UTF-8, with a header row).
+    pub file: PathBuf,
+}
+
+/// `lianxin-server config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML.
+    Show(ConfigArgs),
+    /// Check a configuration file; every problem is listed.
+    Validate(ConfigArgs),
+}
+
+/// Flags of `config show|validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// A district configuration file (TOML); the built-in defaults when absent.
+    #[arg(long, env = "LIANXIN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Where to write the copy.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+/// Flags of `restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The database to replace.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The backup to restore.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Replace the file even though a server is serving it (restart that server afterwards).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags of `lianxin-server serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "LIANXIN_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address and port to listen on [default: the config file's, else 127.0.0.1:8080].
+    #[arg(long, env = "LIANXIN_LISTEN")]
+    pub listen: Option<SocketAddr>,
 
-    /// Folder holding the built web client (written by `cargo xtask build-client`).
-    #[arg(long, env = "LIANXIN_SITE", default_value = "target/site")]
-    pub site: PathBuf,
+    /// Folder holding the built web client (written by `cargo xtask build-client`)
+    /// [default: the config file's, else target/site].
+    #[arg(long, env = "LIANXIN_SITE")]
+    pub site: Option<PathBuf>,
 
-    /// The SQLite database file (created when missing).
-    #[arg(long, env = "LIANXIN_DB", default_value = "lianxin.db")]
-    pub db: PathBuf,
+    /// The SQLite database file, created when missing [default: the config file's, else
+    /// lianxin.db].
+    #[arg(long, env = "LIANXIN_DB")]
+    pub db: Option<PathBuf>,
 
-    /// A district configuration file (TOML); the built-in defaults when absent.
+    /// A configuration file (TOML): an optional `[server]` table (listen, db, site) and the
+    /// district configuration; built-in defaults for what it omits.
     #[arg(long, env = "LIANXIN_CONFIG")]
     pub config: Option<PathBuf>,
 }

@@ -11,10 +11,11 @@ use shared::doc::{
     ProblemDoc, RecordDoc, VisitDoc, monitoring_id,
 };
 use shared::model::*;
-use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
-use shared::sync::server::{ServerStore, SyncContext, handle_sync};
-use shared::sync::validate::Scope;
+use shared::sync::protocol::DocId;
 use shared::workflow::Action;
+
+use crate::store::{Device, NewUser, SqliteStore};
+pub use crate::writer::commit_documents;
 
 /// The password of every demo login (documented in the README).
 pub const DEMO_PASSWORD: &str = "lianxin-demo";
@@ -72,7 +73,13 @@ pub enum DemoError {
     Doc(#[from] DocError),
     /// The store refused or failed.
     #[error("storing the demo documents: {0}")]
-    Store(String),
+    Store(#[from] crate::writer::WriteError),
+    /// The directory (org units, users, devices, assignments) refused or failed.
+    #[error("loading the demo directory: {0}")]
+    Directory(String),
+    /// The database already holds the demo (or other users).
+    #[error("this database already holds the demo district (officer1 exists)")]
+    AlreadySeeded,
 }
 
 /// A small deterministic generator (the demo must be the same on every machine).
@@ -524,7 +531,7 @@ fn drive(
                     reason: &str,
                     rng: &mut Lcg|
      -> Result<(), DemoError> {
-        day += 1;
+        day += 1 + rng.below(3) as i64;
         p.act(
             who,
             Timestamp(at.0 + day * DAY_MS),
@@ -643,61 +650,84 @@ fn drive(
     }
 }
 
-/// A device id standing for the server itself when it stores demo documents.
-fn seed_device() -> DeviceId {
-    DeviceId::from_random_bytes(bytes_for(0x5eed, 0))
+/// Short codes of the demo's org units, for CSV files and the admin CLI.
+fn unit_code(unit: &OrgUnit) -> String {
+    let known = [
+        ("济源示范区", "zone"),
+        ("玉泉街道", "yuquan"),
+        ("济源经济技术开发区", "jingkai"),
+        ("克井镇", "kejing"),
+        ("工业和信息化局", "gongxin"),
+        ("自然资源和规划局", "ziran"),
+        ("人力资源和社会保障局", "renshe"),
+        ("生态环境局", "shengtai"),
+    ];
+    known
+        .iter()
+        .find(|(n, _)| *n == unit.name)
+        .map(|(_, c)| (*c).to_string())
+        .unwrap_or_else(|| unit.id.to_string())
 }
 
-/// Stores the district's documents through the normal sync path (merge, validate, project,
-/// commit), in batches; returns how many were stored.
-pub fn commit_documents<S: ServerStore>(
-    store: &mut S,
-    district: &mut DemoDistrict,
+/// Seeds the demo district into an empty database: org units, users (password
+/// [`DEMO_PASSWORD`]) with the devices their demo records name, assignments, every document,
+/// and the problems the monitoring rule raises from the demo's power figures.
+pub fn seed(
+    store: &mut SqliteStore,
     config: &Config,
     now: Timestamp,
-) -> Result<usize, DemoError> {
-    let mut stored = 0;
-    for chunk in district.documents.chunks_mut(100) {
-        let push: Vec<DocPush> = chunk
-            .iter_mut()
-            .map(|(id, doc)| DocPush {
-                doc: id.clone(),
-                base: Vec::new(),
-                heads: protocol::to_wire(&doc.heads()),
-                data: doc.save(),
-            })
-            .collect();
-        let request = SyncRequest {
-            cursor: 0,
-            ack: 0,
-            device_time: now,
-            push,
-            max_response_bytes: 0,
-        };
-        let ctx = SyncContext {
-            device: seed_device(),
-            read: &Scope::none(),
-            write: &Scope::All,
-            config,
-            now,
-            max_doc_bytes: u32::MAX,
-            authorship: None,
-        };
-        let response =
-            handle_sync(store, &ctx, &request).map_err(|e| DemoError::Store(e.to_string()))?;
-        for r in &response.results {
-            match &r.outcome {
-                Outcome::Accepted { .. } => stored += 1,
-                other => {
-                    return Err(DemoError::Store(format!(
-                        "{} was not accepted: {other:?}",
-                        r.doc
-                    )));
-                }
-            }
-        }
+) -> Result<DemoSummary, DemoError> {
+    if store
+        .find_user_by_login("officer1")
+        .map_err(store_err)?
+        .is_some()
+    {
+        return Err(DemoError::AlreadySeeded);
     }
-    Ok(stored)
+    let mut district = generate(now, config)?;
+    for unit in &district.org_units {
+        store
+            .add_org_unit(&unit_code(unit), unit)
+            .map_err(store_err)?;
+    }
+    // One hash for every demo login: argon2 is slow on purpose, and the demo shares a password.
+    let hash = crate::auth::password::hash(&crate::auth::Secret::new(DEMO_PASSWORD))
+        .map_err(|e| DemoError::Directory(e.to_string()))?;
+    for u in &district.users {
+        store
+            .add_user(
+                &NewUser {
+                    user: u.user.clone(),
+                    password_hash: hash.clone(),
+                },
+                now,
+            )
+            .map_err(store_err)?;
+        store
+            .add_device(&Device {
+                id: u.device,
+                user: u.user.id,
+                name: format!("{}的演示手机", u.user.name),
+                actor_id: u.actor_id.iter().map(|b| format!("{b:02x}")).collect(),
+                registered_at: now,
+                revoked_at: None,
+                last_seen: now,
+            })
+            .map_err(store_err)?;
+    }
+    store
+        .import_assignments(&district.assignments)
+        .map_err(store_err)?;
+    let stored = commit_documents(store, &mut district.documents, config, now)?;
+    let raised = crate::monitoring::run_power_rule(store, config, now)
+        .map_err(|e| DemoError::Directory(e.to_string()))?;
+    let mut s = summary(&district, stored + raised.len());
+    s.problems += raised.len();
+    Ok(s)
+}
+
+fn store_err(e: crate::store::StoreError) -> DemoError {
+    DemoError::Directory(e.to_string())
 }
 
 /// Counts of a generated district.
@@ -796,7 +826,7 @@ mod tests {
         let config = Config::default();
         let mut d = generate(NOW, &config).expect("generates");
         let mut store = shared::sync::memory::MemoryStore::new();
-        let n = commit_documents(&mut store, &mut d, &config, NOW).expect("stored");
+        let n = commit_documents(&mut store, &mut d.documents, &config, NOW).expect("stored");
         assert_eq!(n, d.documents.len());
         assert_eq!(store.doc_count(), n);
     }

@@ -4,13 +4,18 @@
 //! [`app`] builds the whole [`axum::Router`] from an [`AppState`] without binding a socket, so
 //! tests can serve it in-process; [`serve::run`] is what the `lianxin-server` binary calls.
 
+pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod export;
 pub mod http;
+pub mod monitoring;
 pub mod serve;
 mod state;
 pub mod store;
 pub mod sync;
+pub mod writer;
 
 pub use http::app;
 pub use state::AppState;

@@ -1,4 +1,5 @@
-//! `lianxin-server`: parses the command line, sets up logging and runs the chosen subcommand.
+//! `lianxin-server`: parses the command line, sets up logging and runs the chosen subcommand
+//! (`serve`, or one of the administrator's commands in [`server::admin`]).
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -14,5 +15,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => server::serve::run(args)
             .await
             .context("lianxin-server serve failed"),
+        admin => {
+            let mut out = std::io::stdout().lock();
+            // Admin commands do blocking work (SQLite, argon2, a password prompt).
+            tokio::task::block_in_place(|| server::admin::run(admin, &mut out))
+                .map_err(anyhow::Error::from)
+        }
     }
 }

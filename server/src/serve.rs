@@ -42,19 +42,56 @@ pub enum ServeError {
     },
 }
 
+/// Settings after flags, environment, the configuration file and defaults, in that order.
+struct ResolvedArgs {
+    listen: SocketAddr,
+    site: std::path::PathBuf,
+    db: std::path::PathBuf,
+}
+
+/// Server settings a configuration file may give in its `[server]` table; flags and
+/// `LIANXIN_*` environment variables take precedence over them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// Address and port to listen on.
+    pub listen: Option<SocketAddr>,
+    /// The SQLite database file.
+    pub db: Option<std::path::PathBuf>,
+    /// Folder holding the built web client.
+    pub site: Option<std::path::PathBuf>,
+}
+
+/// Loads a configuration file: the optional `[server]` table and the district configuration
+/// (every other section, over the built-in defaults). No file: defaults throughout.
+pub fn load_settings(
+    path: Option<&std::path::Path>,
+) -> Result<(shared::config::Config, FileSettings), ServeError> {
+    let Some(path) = path else {
+        return Ok((shared::config::Config::default(), FileSettings::default()));
+    };
+    let fail = |message: String| ServeError::Config {
+        path: path.into(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| fail(e.to_string()))?;
+    let settings = match table.remove("server") {
+        Some(v) => v
+            .try_into::<FileSettings>()
+            .map_err(|e| fail(format!("[server]: {e}")))?,
+        None => FileSettings::default(),
+    };
+    let rest = toml::to_string(&table).map_err(|e| fail(e.to_string()))?;
+    let config = shared::config::Config::from_toml(&rest).map_err(|e| fail(e.to_string()))?;
+    Ok((config, settings))
+}
+
 /// Loads the district configuration from `path`, or the defaults.
 pub fn load_config(path: Option<&std::path::Path>) -> Result<shared::config::Config, ServeError> {
-    let Some(path) = path else {
-        return Ok(shared::config::Config::default());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| ServeError::Config {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
-    shared::config::Config::from_toml(&text).map_err(|e| ServeError::Config {
-        path: path.into(),
-        message: e.to_string(),
-    })
+    load_settings(path).map(|(config, _)| config)
 }
 
 /// Serves the app as `args` say until Ctrl-C or SIGTERM.
@@ -62,6 +99,18 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<shared::config::Con
 /// # Errors
 /// When the address cannot be bound or the server fails while running.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let (config, file) = load_settings(args.config.as_deref())?;
+    let args = ResolvedArgs {
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+        site: args
+            .site
+            .or(file.site)
+            .unwrap_or_else(|| "target/site".into()),
+        db: args.db.or(file.db).unwrap_or_else(|| "lianxin.db".into()),
+    };
     let index = args.site.join("index.html");
     if tokio::fs::try_exists(&index).await.unwrap_or(false) {
         tracing::info!(site = %args.site.display(), "serving the web client");
@@ -82,7 +131,6 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
 
-    let config = load_config(args.config.as_deref())?;
     let sync =
         crate::sync::SyncService::open(&args.db, config).map_err(|source| ServeError::Store {
             path: args.db.clone(),
@@ -110,9 +158,13 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connect info gives the login rate limiter the client's address.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on the first Ctrl-C (SIGINT) or, on Unix, SIGTERM.
@@ -148,4 +200,41 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received, finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_gives_server_settings_and_the_district_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lianxin.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"0.0.0.0:9000\"\ndb = \"/var/lib/lianxin/lianxin.db\"\n\n[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n",
+        )
+        .expect("write");
+        let (config, settings) = load_settings(Some(&path)).expect("loads");
+        assert_eq!(
+            settings.listen,
+            Some(SocketAddr::from(([0, 0, 0, 0], 9000)))
+        );
+        assert_eq!(
+            settings.db.as_deref(),
+            Some(std::path::Path::new("/var/lib/lianxin/lianxin.db"))
+        );
+        assert_eq!(settings.site, None);
+        assert_eq!(config.sla.routine_days, 5);
+        assert_eq!(config.categories.len(), 12);
+    }
+
+    #[test]
+    fn an_unknown_server_setting_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lianxin.toml");
+        std::fs::write(&path, "[server]\nport = 9000\n").expect("write");
+        let err = load_settings(Some(&path)).expect_err("unknown key");
+        assert!(err.to_string().contains("port"), "{err}");
+    }
 }

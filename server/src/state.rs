@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::auth::{AuthConfig, AuthService};
 use crate::sync::SyncService;
 
 /// Everything the router needs from the outside world, shared by all handlers.
@@ -14,6 +15,7 @@ use crate::sync::SyncService;
 pub struct AppState {
     site_dir: Arc<Path>,
     sync: Arc<SyncService>,
+    auth: Arc<AuthService>,
 }
 
 impl AppState {
@@ -26,7 +28,20 @@ impl AppState {
         Self {
             site_dir: Arc::from(site_dir.into()),
             sync,
+            auth: Arc::new(AuthService::default()),
         }
+    }
+
+    /// The same state with other token lifetimes and login limits (tests shorten them).
+    #[must_use]
+    pub fn with_auth_config(mut self, config: AuthConfig) -> Self {
+        self.auth = Arc::new(AuthService::new(config));
+        self
+    }
+
+    /// Authentication: token lifetimes and the login rate limiter.
+    pub fn auth(&self) -> &Arc<AuthService> {
+        &self.auth
     }
 
     /// The folder the web client is served from.

@@ -150,7 +150,37 @@ pub struct Config {
     pub flag_rules: Vec<FlagRule>,
     /// The flag when no rule matches.
     pub default_flag: Flag,
+    /// Economic-monitoring rules that turn anomalies into problems.
+    pub monitoring: MonitoringRules,
 }
+
+/// 电量日监测: a key enterprise whose daily power use stays below `drop_ratio` of the median of
+/// the `baseline_days` before for `consecutive_days` days gets a problem (source: monitoring).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringRules {
+    /// E.g. 0.7: below 70% of the baseline median.
+    pub power_drop_ratio: f64,
+    /// Days of history the baseline median is taken over (e.g. 28: four weeks).
+    pub baseline_days: u32,
+    /// Fewest days of history needed before a day is judged.
+    pub min_baseline_days: u32,
+    /// Consecutive low days that make an anomaly.
+    pub consecutive_days: u32,
+}
+
+impl Default for MonitoringRules {
+    fn default() -> Self {
+        MonitoringRules {
+            power_drop_ratio: 0.7,
+            baseline_days: 28,
+            min_baseline_days: 14,
+            consecutive_days: 3,
+        }
+    }
+}
+
+impl Eq for MonitoringRules {}
 
 impl Default for Config {
     fn default() -> Self {
@@ -230,6 +260,7 @@ impl Default for Config {
                 },
             ],
             default_flag: Flag::Red,
+            monitoring: MonitoringRules::default(),
         }
     }
 }

@@ -5,7 +5,9 @@
 pub mod config;
 pub mod derive;
 pub mod doc;
+pub mod forms;
 pub mod model;
+pub mod monitoring;
 pub mod sync;
 pub mod workflow;
 

@@ -1,5 +1,5 @@
 //! A native device for tests: the shared sync engine driven over real HTTP with reqwest, as the
-//! browser drives it with fetch. It keeps what the engine asks to persist, counts requests and
+//! browser drives it with fetch, after logging in for a bearer token and a server-made actor. It keeps what the engine asks to persist, counts requests and
 //! bytes, and can report a fixed round-trip time so chunk sizes — and so request counts and
 //! bytes — are deterministic on loopback.
 
@@ -74,10 +74,23 @@ pub struct NativeDevice {
     pub fixed_elapsed_ms: Option<i64>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The access token from the last login or refresh.
+    pub token: Option<String>,
+    /// The refresh token from the last login.
+    pub refresh_token: Option<String>,
     base_url: String,
     http: reqwest::Client,
     number: u8,
     n: u64,
+}
+
+/// What `POST /api/login` and `POST /api/refresh` answered.
+#[derive(Debug, Clone)]
+pub struct LoginInfo {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: serde_json::Value,
 }
 
 impl NativeDevice {
@@ -102,11 +115,110 @@ impl NativeDevice {
             disk: MemoryLocalStore::default(),
             fixed_elapsed_ms: Some(100),
             timeout: Duration::from_secs(20),
+            token: None,
+            refresh_token: None,
             base_url: base_url.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder().build().unwrap_or_default(),
             number: n,
             n: 0,
         }
+    }
+
+    /// A device numbered `n` that logged in as `login` with `password`.
+    ///
+    /// # Errors
+    /// When the login is refused.
+    pub async fn logged_in(
+        n: u8,
+        base_url: &str,
+        login: &str,
+        password: &str,
+    ) -> anyhow::Result<Self> {
+        let mut dev = NativeDevice::new(n, base_url);
+        let info = dev.login(login, password).await?;
+        anyhow::ensure!(
+            info.status == 200,
+            "login as {login} refused: {}",
+            info.body
+        );
+        Ok(dev)
+    }
+
+    /// `POST /api/login` with this device's id. On success the device takes the user, role,
+    /// device id and Automerge actor the server gave it (a device with no documents yet gets a
+    /// fresh replica with that actor) and keeps the tokens.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or answers something that is not JSON.
+    pub async fn login(&mut self, login: &str, password: &str) -> anyhow::Result<LoginInfo> {
+        let response = self
+            .http
+            .post(format!("{}/api/login", self.base_url))
+            .json(&serde_json::json!({
+                "login": login,
+                "password": password,
+                "device_id": self.actor.device.to_string(),
+                "device_name": format!("test device {}", self.number),
+            }))
+            .send()
+            .await?;
+        let info = LoginInfo {
+            status: response.status().as_u16(),
+            body: response.json().await?,
+        };
+        if info.status == 200 {
+            self.adopt(&info.body)?;
+        }
+        Ok(info)
+    }
+
+    /// `POST /api/refresh` with the refresh token; keeps the new access token.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or answers something that is not JSON.
+    pub async fn refresh(&mut self) -> anyhow::Result<LoginInfo> {
+        let response = self
+            .http
+            .post(format!("{}/api/refresh", self.base_url))
+            .json(&serde_json::json!({ "refresh_token": self.refresh_token }))
+            .send()
+            .await?;
+        let info = LoginInfo {
+            status: response.status().as_u16(),
+            body: response.json().await?,
+        };
+        if info.status == 200 {
+            self.adopt(&info.body)?;
+        }
+        Ok(info)
+    }
+
+    fn adopt(&mut self, body: &serde_json::Value) -> anyhow::Result<()> {
+        let text = |v: &serde_json::Value| -> anyhow::Result<String> {
+            Ok(v.as_str().context("a string in the session")?.to_string())
+        };
+        self.token = Some(text(&body["token"])?);
+        self.refresh_token = Some(text(&body["refresh_token"])?);
+        self.actor = Actor {
+            user: UserId::parse(&text(&body["user"]["id"])?)?,
+            device: DeviceId::parse(&text(&body["device"]["id"])?)?,
+            role: Role::from_code(&text(&body["user"]["role"])?)?,
+        };
+        let hex = text(&body["device"]["actor_id"])?;
+        let actor_id = ActorId::from(
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()?,
+        );
+        if actor_id != self.actor_id && self.client.replica().is_empty() {
+            self.client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
+                base_ms: 100,
+                cap_ms: 2_000,
+            });
+        }
+        self.actor_id = actor_id;
+        Ok(())
     }
 
     /// Records a new visit offline; returns its document id.
@@ -171,10 +283,11 @@ impl NativeDevice {
 
     async fn post(&mut self, body: Vec<u8>) -> Result<(Vec<u8>, i64), Failure> {
         let started = Instant::now();
-        let response = self
-            .http
-            .post(format!("{}/api/sync", self.base_url))
-            .header("x-lianxin-device", self.actor.device.to_string())
+        let mut request = self.http.post(format!("{}/api/sync", self.base_url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .header("content-type", "application/x-lianxin-sync")
             .timeout(self.timeout)
             .body(body)

@@ -1,9 +1,12 @@
 //! Helpers shared by Lianxin's integration tests: the real server, started in-process on a free
 //! loopback port.
 
+pub mod browser;
 pub mod device;
+pub mod district;
 pub mod process;
 pub mod proxy;
+pub mod raw;
 
 use std::net::SocketAddr;
 

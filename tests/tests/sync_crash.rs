@@ -55,9 +55,14 @@ async fn sigkill_during_20_sync_batches_loses_no_acknowledged_change() -> anyhow
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lianxin.db");
     let mut rng = ChaCha8Rng::seed_from_u64(20261128);
+    {
+        let mut store = SqliteStore::open(&db)?;
+        tests::district::officer_in(&mut store, "wang", 0..7)?;
+    }
     let mut server = ServerProcess::start(&db, "127.0.0.1:0".parse()?)?;
     let addr = server.addr;
-    let mut dev = NativeDevice::new(7, &server.url());
+    let mut dev =
+        NativeDevice::logged_in(7, &server.url(), "wang", tests::district::PASSWORD).await?;
     dev.timeout = Duration::from_secs(5);
     let mut docs: Vec<DocId> = Vec::new();
     let mut kills = 0;

@@ -14,6 +14,7 @@ use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes};
+use tests::district::{self, PASSWORD};
 use tests::proxy::{CountingProxy, FaultConfig, FaultProxy, ShapeConfig, ShapingProxy};
 
 async fn start() -> anyhow::Result<(TestServer, Arc<SyncService>, tempfile::TempDir)> {
@@ -22,6 +23,21 @@ async fn start() -> anyhow::Result<(TestServer, Arc<SyncService>, tempfile::Temp
     let server =
         TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
     Ok((server, service, dir))
+}
+
+/// A device of officer `login` (assigned the test enterprises 0..40), logged in directly at
+/// `server`, then syncing through `sync_url`.
+async fn officer(
+    service: &Arc<SyncService>,
+    server: &TestServer,
+    n: u8,
+    login: &str,
+    sync_url: &str,
+) -> anyhow::Result<NativeDevice> {
+    district::officer(service, login, 0..40).await?;
+    let mut dev = NativeDevice::logged_in(n, &server.url(""), login, PASSWORD).await?;
+    dev.set_base_url(sync_url);
+    Ok(dev)
 }
 
 fn enterprise(n: u64) -> EnterpriseId {
@@ -83,12 +99,12 @@ async fn dropped_truncated_duplicated_and_delayed_messages_still_converge_withou
         },
     )
     .await?;
-    let mut wang = NativeDevice::new(1, &proxy.url(""));
+    let mut wang = officer(&service, &server, 1, "wang", &proxy.url("")).await?;
     for n in 0..300 {
         wang.record_visit(enterprise(n), &notes(n))?;
     }
     wang.run(Input::SyncNow, Duration::from_secs(180)).await?;
-    let mut li = NativeDevice::new(2, &proxy.url(""));
+    let mut li = officer(&service, &server, 2, "li", &proxy.url("")).await?;
     li.run(Input::SyncNow, Duration::from_secs(180)).await?;
     // Concurrent edits by both, through the same faults.
     let ids: Vec<DocId> = wang.client.replica().ids().cloned().collect();
@@ -131,9 +147,9 @@ fn server_addr(server: &TestServer) -> anyhow::Result<std::net::SocketAddr> {
 async fn a_cold_upload_of_1000_visits_completes_on_a_weak_flapping_link_within_1_5x_the_loopback_bytes()
 -> anyhow::Result<()> {
     // Loopback, through a counting proxy: the reference.
-    let (server, _service, _dir) = start().await?;
+    let (server, service, _dir) = start().await?;
     let counting = CountingProxy::start(server_addr(&server)?).await?;
-    let mut reference = NativeDevice::new(1, &counting.url(""));
+    let mut reference = officer(&service, &server, 1, "wang", &counting.url("")).await?;
     reference.fixed_elapsed_ms = None;
     for n in 0..1000 {
         reference.record_visit(enterprise(n), &notes(n))?;
@@ -155,7 +171,7 @@ async fn a_cold_upload_of_1000_visits_completes_on_a_weak_flapping_link_within_1
         },
     )
     .await?;
-    let mut phone = NativeDevice::new(1, &link.url(""));
+    let mut phone = officer(&service, &server, 1, "wang", &link.url("")).await?;
     phone.fixed_elapsed_ms = None;
     phone.timeout = Duration::from_secs(15);
     for n in 0..1000 {

@@ -13,6 +13,7 @@ use shared::sync::protocol::{self, DocId, Refusal, SyncRequest};
 use tempfile::TempDir;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes};
+use tests::district::{self, PASSWORD};
 
 struct Setup {
     server: TestServer,
@@ -30,6 +31,12 @@ async fn setup() -> anyhow::Result<Setup> {
         service,
         _dir: dir,
     })
+}
+
+/// A device of officer `login`, who is assigned the test enterprises 0..50.
+async fn officer(s: &Setup, n: u8, login: &str) -> anyhow::Result<NativeDevice> {
+    district::officer(&s.service, login, 0..50).await?;
+    NativeDevice::logged_in(n, &s.server.url(""), login, PASSWORD).await
 }
 
 fn enterprise(n: u64) -> EnterpriseId {
@@ -59,10 +66,9 @@ fn notes(n: usize) -> String {
 #[tokio::test]
 async fn cold_upload_of_1000_visits_then_catch_up_then_100_small_edits() -> anyhow::Result<()> {
     let s = setup().await?;
-    let base = s.server.url("");
 
     // Cold upload from an offline device.
-    let mut wang = NativeDevice::new(1, &base);
+    let mut wang = officer(&s, 1, "wang").await?;
     let ids: Vec<DocId> = (0..1000)
         .map(|n| wang.record_visit(enterprise(n as u64 % 40), &notes(n)))
         .collect::<Result<_, _>>()?;
@@ -99,7 +105,7 @@ async fn cold_upload_of_1000_visits_then_catch_up_then_100_small_edits() -> anyh
     );
 
     // Catch-up of a fresh device.
-    let mut li = NativeDevice::new(2, &base);
+    let mut li = officer(&s, 2, "li").await?;
     li.sync().await?;
     assert_eq!(li.client.replica().len(), 1000);
     for id in ids.iter().step_by(97) {
@@ -150,7 +156,7 @@ async fn a_no_change_sync_is_one_request_whose_response_does_not_grow_with_docum
     let mut sizes = Vec::new();
     for n in [20usize, 2000] {
         let s = setup().await?;
-        let mut dev = NativeDevice::new(1, &s.server.url(""));
+        let mut dev = officer(&s, 1, "wang").await?;
         for i in 0..n {
             dev.record_visit(enterprise(i as u64 % 40), &notes(i))?;
         }
@@ -179,13 +185,12 @@ async fn two_devices_editing_offline_end_identical_in_either_order_with_identica
     let mut texts = Vec::new();
     for wang_first in [true, false] {
         let s = setup().await?;
-        let base = s.server.url("");
-        let mut wang = NativeDevice::new(1, &base);
+        let mut wang = officer(&s, 1, "wang").await?;
         let ids: Vec<DocId> = (0..30)
             .map(|n| wang.record_visit(enterprise(n), &notes(n as usize)))
             .collect::<Result<_, _>>()?;
         wang.sync().await?;
-        let mut li = NativeDevice::new(2, &base);
+        let mut li = officer(&s, 2, "li").await?;
         li.sync().await?;
         for id in &ids {
             let base_text = wang.visit_notes(id)?;
@@ -227,11 +232,11 @@ async fn two_devices_editing_offline_end_identical_in_either_order_with_identica
 async fn post_raw(
     url: &str,
     body: Vec<u8>,
-    device: Option<&str>,
+    token: Option<&str>,
 ) -> anyhow::Result<(u16, serde_json::Value)> {
     let mut req = reqwest::Client::new().post(url).body(body);
-    if let Some(d) = device {
-        req = req.header("x-lianxin-device", d);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
     }
     let resp = req.send().await?;
     let status = resp.status().as_u16();
@@ -244,7 +249,9 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
 -> anyhow::Result<()> {
     let s = setup().await?;
     let url = s.server.url("/api/sync");
-    let device = "0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11";
+    let sun = officer(&s, 9, "sun").await?;
+    let token = sun.token.clone().unwrap_or_default();
+    let device = token.as_str();
     let good = protocol::encode(&SyncRequest {
         cursor: 0,
         ack: 0,
@@ -294,10 +301,13 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
     );
 
     let (status, body) = post_raw(&url, good.clone(), None).await?;
-    assert_eq!((status, body["error"].as_str()), (400, Some("no_device")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthenticated"))
+    );
 
     // Still serving.
-    let mut dev = NativeDevice::new(3, &s.server.url(""));
+    let mut dev = officer(&s, 3, "zhao").await?;
     dev.record_visit(enterprise(1), "仍可同步")?;
     dev.sync().await?;
     assert_eq!(doc_count(&s.service).await, 1);
@@ -308,7 +318,7 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
 async fn one_invalid_document_in_a_batch_of_50_is_refused_and_the_49_are_stored()
 -> anyhow::Result<()> {
     let s = setup().await?;
-    let mut dev = NativeDevice::new(4, &s.server.url(""));
+    let mut dev = officer(&s, 4, "wang").await?;
     for n in 0..49 {
         dev.record_visit(enterprise(n), &notes(n as usize))?;
     }
@@ -375,7 +385,7 @@ async fn one_invalid_document_in_a_batch_of_50_is_refused_and_the_49_are_stored(
 async fn a_device_restarted_from_its_disk_sends_nothing_already_acknowledged() -> anyhow::Result<()>
 {
     let s = setup().await?;
-    let mut dev = NativeDevice::new(5, &s.server.url(""));
+    let mut dev = officer(&s, 5, "wang").await?;
     let ids: Vec<DocId> = (0..100)
         .map(|n| dev.record_visit(enterprise(n), &notes(n as usize)))
         .collect::<Result<_, _>>()?;
@@ -398,7 +408,7 @@ async fn a_device_restarted_from_its_disk_sends_nothing_already_acknowledged() -
         dev.traffic.bytes_up - before.bytes_up
     );
 
-    let mut li = NativeDevice::new(6, &s.server.url(""));
+    let mut li = officer(&s, 6, "li").await?;
     li.sync().await?;
     assert_eq!(li.visit_notes(&ids[3])?, "重启前的修改");
     Ok(())
@@ -407,7 +417,14 @@ async fn a_device_restarted_from_its_disk_sends_nothing_already_acknowledged() -
 #[tokio::test]
 async fn the_push_channel_announces_committed_changes() -> anyhow::Result<()> {
     let s = setup().await?;
-    let mut events = reqwest::get(s.server.url("/api/events")).await?;
+    let mut dev = officer(&s, 8, "wang").await?;
+    let unauthenticated = reqwest::get(s.server.url("/api/events")).await?;
+    assert_eq!(unauthenticated.status(), 401);
+    let mut events = reqwest::Client::new()
+        .get(s.server.url("/api/events"))
+        .bearer_auth(dev.token.clone().unwrap_or_default())
+        .send()
+        .await?;
     assert_eq!(
         events
             .headers()
@@ -415,7 +432,6 @@ async fn the_push_channel_announces_committed_changes() -> anyhow::Result<()> {
             .and_then(|v| v.to_str().ok()),
         Some("text/event-stream")
     );
-    let mut dev = NativeDevice::new(8, &s.server.url(""));
     dev.record_visit(enterprise(1), "推送测试")?;
     dev.sync().await?;
     let mut seen = String::new();

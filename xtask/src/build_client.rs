@@ -90,6 +90,12 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
     step("copying static files");
     copy_dir(&workspace.root.join("client").join("static"), &staging)?;
 
+    let build = build_id(&staging)?;
+    step(&format!(
+        "stamping build {build} into the service worker and the page"
+    ));
+    stamp_build(&staging, &build)?;
+
     // Maximum compression takes minutes on a multi-megabyte dev wasm; dev builds go fast instead.
     let level = if args.dev { Level::Fast } else { Level::Best };
     step(&format!("precompressing (brotli, gzip; {level:?})"));
@@ -103,6 +109,48 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
         started.elapsed().as_secs_f64()
     );
     Ok(site)
+}
+
+/// The placeholder in `sw.js` and `index.html` that becomes the build id.
+const BUILD_PLACEHOLDER: &str = "__LIANXIN_BUILD__";
+
+/// A build id from the content of every shipped file: the same sources give the same id (no
+/// needless update), any change gives a new one, so the service worker's cache name changes
+/// with every deploy that changes anything.
+fn build_id(dir: &Path) -> anyhow::Result<String> {
+    let mut files = files_under(dir)?;
+    files.sort();
+    // FNV-1a, 64 bits: not for security, only to tell builds apart.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for path in files {
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for byte in name.bytes().chain([0]).chain(bytes).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(format!("{hash:016x}"))
+}
+
+/// Writes the build id into `sw.js` (its cache name) and `index.html` (a meta tag the app and
+/// the tests read).
+fn stamp_build(dir: &Path, build: &str) -> anyhow::Result<()> {
+    for name in ["sw.js", "index.html"] {
+        let path = dir.join(name);
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if !text.contains(BUILD_PLACEHOLDER) {
+            bail!("{} has no {BUILD_PLACEHOLDER} placeholder", path.display());
+        }
+        fs::write(&path, text.replace(BUILD_PLACEHOLDER, build))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn step(what: &str) {

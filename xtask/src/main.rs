@@ -4,6 +4,7 @@
 //! Each task is one module with an `Args` struct and a function taking the [`Workspace`]; adding
 //! a task is one `mod` line, one [`Task`] variant and one match arm.
 
+mod bench;
 mod build_client;
 mod run;
 mod test;
@@ -25,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// Benchmark Lianxin beside automerge-repo and PouchDB, and at scale; writes BENCHMARKS.md.
+    Bench(bench::Args),
     /// Build the web client (wasm) into target/site, precompressed, and report its size.
     BuildClient(build_client::Args),
     /// Build the client and the server, then serve the app (default http://127.0.0.1:8080/).
@@ -36,6 +39,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = Workspace::locate().and_then(|workspace| match &cli.task {
+        Task::Bench(args) => bench::bench(&workspace, args),
         Task::BuildClient(args) => build_client::build_client(&workspace, args).map(|_| ()),
         Task::Run(args) => run::run(&workspace, args),
         Task::Test(args) => test::test(&workspace, args),

@@ -37,9 +37,18 @@ pub fn run(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         .join("debug")
         .join(format!("lianxin-server{}", std::env::consts::EXE_SUFFIX));
 
+    // A newcomer's first run gets the demo district to click through.
+    let db = workspace.root.join("lianxin.db");
+    if !db.exists() {
+        eprintln!("==> seeding the demo district into {}", db.display());
+        run_checked(Command::new(&server).arg("demo").arg("--db").arg(&db))?;
+    }
+
     let mut command = Command::new(&server);
     command
         .arg("serve")
+        .arg("--db")
+        .arg(&db)
         .arg("--listen")
         .arg(args.listen.to_string())
         .arg("--site")
@@ -53,6 +62,10 @@ pub fn run(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     };
     eprintln!();
     eprintln!("    Lianxin is starting: open http://{shown}/  (Ctrl-C stops it)");
+    eprintln!(
+        "    demo logins: officer1 … officer6, leader1, leader2, handler1 … handler4, window1;"
+    );
+    eprintln!("    password: lianxin-demo (see README.md)");
     eprintln!();
     exec(command)
 }

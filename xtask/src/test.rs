@@ -1,13 +1,67 @@
 //! `cargo xtask test`: the whole test suite, exactly as CI runs it — formatting, lints on both
-//! targets, the wasm32 build of the shared core and the client, then every test in the
-//! workspace (unit, property, integration and fault tests against real servers and files).
+//! targets, the wasm32 build of the shared core and the client, the web client into
+//! `target/site`, Debian's headless Chromium (installed when missing), then every test in the
+//! workspace (unit, property, integration, fault and browser tests against real servers, files
+//! and browsers).
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
 
+use crate::build_client::{self, build_client};
 use crate::workspace::{Workspace, cargo, run_checked};
+
+/// Debian's Chromium, its chromedriver and a CJK font, which the browser tests need.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CJK_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+/// Installs Debian's `chromium`, `chromium-driver` and `fonts-noto-cjk` with apt-get when any
+/// is missing; fails with what to install by hand when that is impossible (not root, no apt).
+fn ensure_chromium() -> anyhow::Result<()> {
+    let missing: Vec<&str> = [
+        (CHROMIUM, "chromium"),
+        (CHROMEDRIVER, "chromium-driver"),
+        (CJK_FONT, "fonts-noto-cjk"),
+    ]
+    .into_iter()
+    .filter(|(path, _)| !std::path::Path::new(path).exists())
+    .map(|(_, package)| package)
+    .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let manual = || {
+        format!(
+            "the browser tests need Debian's {} (missing: {}); install them with \
+             `apt-get update && apt-get install -y {}` as root and run the tests again",
+            "chromium, chromium-driver and fonts-noto-cjk",
+            missing.join(", "),
+            missing.join(" ")
+        )
+    };
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        anyhow::bail!("{} (this user is not root)", manual());
+    }
+    println!("installing {} with apt-get", missing.join(" "));
+    run_checked(std::process::Command::new("apt-get").arg("update")).with_context(manual)?;
+    run_checked(
+        std::process::Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+    .with_context(manual)?;
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        anyhow::bail!("apt-get finished but {CHROMIUM} or {CHROMEDRIVER} is still missing");
+    }
+    Ok(())
+}
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, ClapArgs)]
@@ -88,6 +142,14 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             "lianxin-server",
         ]))
     })?;
+    step(
+        "web client (build-client: the browser tests load target/site)",
+        || build_client(workspace, &build_client::Args::default()).map(|_| ()),
+    )?;
+    step(
+        "headless Chromium and chromedriver (browser tests)",
+        ensure_chromium,
+    )?;
     step("cargo test --workspace", || {
         run_checked(
             cargo()

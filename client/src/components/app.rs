@@ -1,17 +1,81 @@
-//! The root component: owns the chosen language and lays out the header and the current screen.
+//! The root component: opens the device's storage, owns the language and the current screen,
+//! and lays out the header, the sync status bar, the screen and any blocking notice.
 
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::Closure;
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::header::Header;
-use super::landing::Landing;
-use crate::infra::{page, prefs};
+use super::enterprise::EnterprisePage;
+use super::enterprises::EnterpriseList;
+use super::header::{Header, SyncBar};
+use super::history::HistoryPage;
+use super::intake::IntakePage;
+use super::login::Login;
+use super::problem::ProblemPage;
+use super::sync_page::SyncPage;
+use super::visit::VisitPage;
+use super::visit_form::NewVisit;
+use super::widgets::Ctx;
+use crate::infra::i18n::Key;
+use crate::infra::route::{self, Route};
+use crate::infra::{page, platform, prefs};
+use crate::sync::{AuthTrouble, Core};
+
+enum Boot {
+    Opening,
+    Ready(Rc<Core>),
+    Failed(String),
+}
 
 /// The whole app.
 #[component]
 pub fn App() -> Html {
     let lang = use_state(prefs::load_lang);
+    let boot = use_state(|| Boot::Opening);
+    let route = use_state(route::current);
+    let update = use_force_update();
+    let update_ready = use_state(|| false);
 
     use_effect_with(*lang, |lang| page::apply_lang(*lang));
+
+    {
+        let boot = boot.clone();
+        let route = route.clone();
+        let update = update.clone();
+        let update_ready = update_ready.clone();
+        use_effect_with((), move |()| {
+            route::on_change(move |r| route.set(r));
+            if let Some(window) = web_sys::window() {
+                // boot.js sets the flag too, in case the new version took over before this ran.
+                if js_sys::Reflect::get(&window, &"__lianxinUpdate".into())
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    == Some(true)
+                {
+                    update_ready.set(true);
+                }
+                let ready = update_ready.clone();
+                let closure = Closure::<dyn Fn()>::new(move || ready.set(true));
+                let _ = window.add_event_listener_with_callback(
+                    "lianxin-update",
+                    closure.as_ref().unchecked_ref(),
+                );
+                closure.forget();
+            }
+            spawn_local(async move {
+                match Core::open().await {
+                    Ok(core) => {
+                        core.set_listener(Callback::from(move |()| update.force_update()));
+                        boot.set(Boot::Ready(core));
+                    }
+                    Err(e) => boot.set(Boot::Failed(e.to_string())),
+                }
+            });
+        });
+    }
 
     let on_switch_lang = {
         let lang = lang.clone();
@@ -22,10 +86,123 @@ pub fn App() -> Html {
         })
     };
 
+    let lang = *lang;
+    let core = match &*boot {
+        Boot::Opening => {
+            return html! {
+                <div class="app">
+                    <Header {lang} on_switch_lang={on_switch_lang} user={None::<String>} />
+                    <p class="loading">{ lang.t(Key::Opening) }</p>
+                </div>
+            };
+        }
+        Boot::Failed(error) => {
+            return html! {
+                <div class="app">
+                    <Header {lang} on_switch_lang={on_switch_lang} user={None::<String>} />
+                    <div class="notice blocking" role="alert">
+                        <h2>{ lang.t(Key::StorageUnavailableTitle) }</h2>
+                        <p>{ lang.t(Key::StorageUnavailableBody) }</p>
+                        <p class="muted">{ error }</p>
+                    </div>
+                </div>
+            };
+        }
+        Boot::Ready(core) => core.clone(),
+    };
+
+    let ctx = Ctx {
+        core: core.clone(),
+        lang,
+        generation: core.generation(),
+    };
+    let session = core.session();
+    let notices = core.notices();
+    let user = session.as_ref().map(|s| s.user.name.clone());
+
+    let screen = if session.is_none() || notices.auth == Some(AuthTrouble::Expired) {
+        html! { <Login /> }
+    } else {
+        let screen = match &*route {
+            Route::Enterprises => html! { <EnterpriseList /> },
+            Route::Enterprise(id) => html! { <EnterprisePage id={*id} /> },
+            Route::NewVisit(id) => html! { <NewVisit enterprise={*id} /> },
+            Route::Visit(id) => html! { <VisitPage id={*id} /> },
+            Route::Problem(id) => html! { <ProblemPage id={*id} /> },
+            Route::Intake(enterprise) => html! { <IntakePage enterprise={*enterprise} /> },
+            Route::History(doc) => html! { <HistoryPage doc={doc.clone()} /> },
+            Route::Sync => html! { <SyncPage /> },
+        };
+        html! { <><SyncBar />{ screen }</> }
+    };
+
+    let revoked = (notices.auth == Some(AuthTrouble::Revoked)).then(|| {
+        let unsynced = core.unsynced();
+        let wipe = {
+            let core = core.clone();
+            Callback::from(move |_: MouseEvent| {
+                let core = core.clone();
+                spawn_local(async move {
+                    core.wipe_revoked().await;
+                    route::go(&Route::Enterprises);
+                });
+            })
+        };
+        html! {
+            <div class="overlay" role="alertdialog" aria-modal="true">
+                <div class="notice blocking">
+                    <h2>{ lang.t(Key::RevokedTitle) }</h2>
+                    <p>{ lang.t(Key::RevokedBody) }</p>
+                    if unsynced > 0 {
+                        <p class="warn"><strong>{ i18n_count(lang, Key::RevokedUnsynced, unsynced) }</strong></p>
+                    }
+                    <button type="button" class="danger" onclick={wipe}>{ lang.t(Key::RevokedWipe) }</button>
+                </div>
+            </div>
+        }
+    });
+
+    let quota = notices.quota_full.as_ref().map(|detail| {
+        let dismiss = {
+            let core = core.clone();
+            Callback::from(move |_: MouseEvent| core.dismiss_quota())
+        };
+        html! {
+            <div class="overlay" role="alertdialog" aria-modal="true">
+                <div class="notice blocking">
+                    <h2>{ lang.t(Key::QuotaTitle) }</h2>
+                    <p>{ lang.t(Key::QuotaBody) }</p>
+                    <p class="muted">{ detail }</p>
+                    <button type="button" class="primary" onclick={dismiss}>{ lang.t(Key::QuotaUnderstood) }</button>
+                </div>
+            </div>
+        }
+    });
+
+    let update_banner = (*update_ready).then(|| {
+        html! {
+            <div class="update-banner" role="status">
+                { lang.t(Key::UpdateReady) }
+                <button type="button" class="secondary" onclick={Callback::from(|_: MouseEvent| platform::reload())}>
+                    { lang.t(Key::Reload) }
+                </button>
+            </div>
+        }
+    });
+
     html! {
-        <div class="app">
-            <Header lang={*lang} on_switch_lang={on_switch_lang} />
-            <Landing lang={*lang} />
-        </div>
+        <ContextProvider<Ctx> context={ctx}>
+            <div class="app">
+                <Header {lang} on_switch_lang={on_switch_lang} {user} />
+                { for update_banner }
+                { screen }
+                { for revoked }
+                { for quota }
+            </div>
+        </ContextProvider<Ctx>>
     }
+}
+
+fn i18n_count(lang: crate::infra::i18n::Lang, key: Key, n: usize) -> String {
+    lang.t(key).replace("{n}", &n.to_string())
 }

@@ -1,8 +1,13 @@
-//! The top bar: the product's name and the language switch.
+//! The top bar (product name, who is logged in, settings, language switch) and the sync status
+//! bar shown on every screen: online or offline, changes waiting, last successful sync, refused
+//! records with a way to open them, and the "sync now" button.
 
 use yew::prelude::*;
 
+use super::widgets::use_ctx;
 use crate::infra::i18n::{Key, Lang};
+use crate::infra::route::Route;
+use crate::infra::{page, platform};
 
 /// Properties of [`Header`].
 #[derive(Debug, PartialEq, Properties)]
@@ -11,6 +16,8 @@ pub struct HeaderProps {
     pub lang: Lang,
     /// Called when the person taps the language switch.
     pub on_switch_lang: Callback<()>,
+    /// The logged-in person's name.
+    pub user: Option<String>,
 }
 
 /// The top bar.
@@ -20,16 +27,80 @@ pub fn Header(props: &HeaderProps) -> Html {
     let onclick = props.on_switch_lang.reform(|_: MouseEvent| ());
     html! {
         <header class="app-header">
-            <span class="brand">{ shared::PRODUCT_NAME }</span>
-            <button
-                type="button"
-                class="lang-switch"
-                lang={other.tag()}
-                aria-label={props.lang.t(Key::SwitchLanguage)}
-                {onclick}
-            >
-                { other.native_name() }
-            </button>
+            <a class="brand" href={Route::Enterprises.hash()}>{ shared::PRODUCT_NAME }</a>
+            <span class="header-actions">
+                if let Some(user) = &props.user {
+                    <a class="header-link" href={Route::Sync.hash()} aria-label={props.lang.t(Key::SettingsLabel)}>
+                        { user.clone() }
+                    </a>
+                }
+                <button
+                    type="button"
+                    class="lang-switch"
+                    lang={other.tag()}
+                    aria-label={props.lang.t(Key::SwitchLanguage)}
+                    {onclick}
+                >
+                    { other.native_name() }
+                </button>
+            </span>
         </header>
+    }
+}
+
+/// The sync status bar.
+#[component]
+pub fn SyncBar() -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let status = ctx.core.status();
+    let notices = ctx.core.notices();
+    let sync_now = {
+        let core = ctx.core.clone();
+        Callback::from(move |_: MouseEvent| core.sync_now())
+    };
+    let (class, state) = if status.syncing {
+        ("sync-state syncing", lang.t(Key::Syncing))
+    } else if status.online {
+        ("sync-state online", lang.t(Key::Online))
+    } else {
+        ("sync-state offline", lang.t(Key::Offline))
+    };
+    let waiting = lang
+        .t(Key::WaitingCount)
+        .replace("{n}", &status.waiting.to_string());
+    let last = match status.last_success {
+        Some(t) => format!("{} {}", lang.t(Key::LastSync), platform::format_time(t)),
+        None => lang.t(Key::NeverSynced).to_string(),
+    };
+    html! {
+        <section class="sync-bar" aria-live="polite" data-waiting={status.waiting.to_string()}
+            data-refused={status.refused.len().to_string()} data-online={status.online.to_string()}>
+            <div class="sync-line">
+                <span class={class}><span class="dot" aria-hidden="true"></span>{ state }</span>
+                <span class="sync-waiting">{ waiting }</span>
+                <button type="button" class="sync-now secondary" onclick={sync_now} disabled={status.syncing}>
+                    { lang.t(Key::SyncNow) }
+                </button>
+            </div>
+            <div class="sync-line small">
+                <span class="sync-last">{ last }</span>
+            </div>
+            if let Some(text) = page::current_flash() {
+                <p class="flash" role="status">{ text }</p>
+            }
+            if !status.refused.is_empty() {
+                <a class="sync-refused" href={Route::Sync.hash()}>
+                    { lang.t(Key::RefusedCount).replace("{n}", &status.refused.len().to_string()) }
+                </a>
+            }
+            // An account problem has its own dialog; the engine's stop message would repeat it.
+            if let Some(error) = status.error.as_ref().filter(|_| notices.auth.is_none()) {
+                <p class="sync-error" role="alert">{ lang.t(Key::SyncStopped) }{ error.clone() }</p>
+            }
+            if let Some(error) = &notices.storage_error {
+                <p class="sync-error" role="alert">{ lang.t(Key::StorageError) }{ error.clone() }</p>
+            }
+        </section>
     }
 }

@@ -1,6 +1,15 @@
 //! The app's screens and widgets, one file each.
 
 pub mod app;
+pub mod enterprise;
+pub mod enterprises;
 pub mod header;
-pub mod landing;
-pub mod server_status;
+pub mod history;
+pub mod intake;
+pub mod login;
+pub mod problem;
+pub mod problem_fields;
+pub mod sync_page;
+pub mod visit;
+pub mod visit_form;
+pub mod widgets;

@@ -1,7 +1,11 @@
-//! Browser plumbing: every server call, stored preferences, the document around the app and the
-//! UI's words. Components use these and never touch `web_sys` themselves.
+//! Browser plumbing: every server call, IndexedDB, the clock and other browser services, the
+//! URL's screens, stored preferences, the document around the app and the UI's words.
+//! Components use these and never touch `web_sys` themselves (except reading form events).
 
 pub mod api;
+pub mod db;
 pub mod i18n;
 pub mod page;
+pub mod platform;
 pub mod prefs;
+pub mod route;

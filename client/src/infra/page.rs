@@ -13,3 +13,23 @@ pub fn apply_lang(lang: Lang) {
     }
     document.set_title(lang.t(Key::PageTitle));
 }
+
+thread_local! {
+    static FLASH: std::cell::RefCell<Option<(String, f64)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Shows a short confirmation ("saved on this device") on the next screens for a few seconds.
+pub fn flash(text: &str) {
+    let until = js_sys::Date::now() + 6_000.0;
+    FLASH.with(|f| *f.borrow_mut() = Some((text.to_string(), until)));
+}
+
+/// The confirmation to show now, if any.
+pub fn current_flash() -> Option<String> {
+    FLASH.with(|f| {
+        f.borrow()
+            .as_ref()
+            .filter(|(_, until)| js_sys::Date::now() < *until)
+            .map(|(text, _)| text.clone())
+    })
+}

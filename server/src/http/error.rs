@@ -15,6 +15,15 @@ pub enum ApiError {
     /// The web client has not been built into the site folder yet.
     #[error("client not built: run `cargo xtask build-client`")]
     ClientNotBuilt,
+    /// The person's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request's parameters are invalid; the text says which and why.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The server failed; the details are in its log, not in the answer.
+    #[error("the server could not answer; try again")]
+    Internal,
 }
 
 impl ApiError {
@@ -23,6 +32,9 @@ impl ApiError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::ClientNotBuilt => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -31,6 +43,9 @@ impl ApiError {
         match self {
             Self::NotFound(_) => "not_found",
             Self::ClientNotBuilt => "client_not_built",
+            Self::Forbidden(_) => "forbidden",
+            Self::BadRequest(_) => "bad_request",
+            Self::Internal => "internal",
         }
     }
 }

@@ -2,6 +2,8 @@
 //! every response goes through.
 
 pub mod api;
+pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod security;
@@ -16,7 +18,10 @@ use crate::AppState;
 ///
 /// - `GET /healthz`: liveness and version ([`health`]);
 /// - `GET /metrics`: Prometheus counters of the sync endpoint;
-/// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]);
+/// - `POST /api/login`, `POST /api/refresh`, `GET /api/me`, `POST /api/logout`: sessions
+///   ([`auth`]);
+/// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]), with a
+///   bearer token;
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
@@ -26,7 +31,13 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
         .route("/metrics", axum::routing::get(crate::sync::metrics_handler))
-        .nest("/api", crate::sync::router().merge(api::router()))
+        .nest(
+            "/api",
+            crate::sync::router()
+                .merge(auth::router())
+                .merge(dashboard::router())
+                .merge(api::router()),
+        )
         .merge(site::router(state.site_dir()))
         .layer(TraceLayer::new_for_http())
         .with_state(state);

@@ -1,8 +1,21 @@
-//! Durable storage of the server's documents, change feed, device delivery state and query
-//! tables: the SQLite implementation of [`shared::sync::server::ServerStore`] and its migrations.
+//! Durable storage of the server's documents, change feed, device delivery state, query tables
+//! and directory (org units, users, assignments, devices, tokens): the SQLite implementation of
+//! [`shared::sync::server::ServerStore`] and its migrations.
 
+mod bulletin;
+mod directory;
+mod kpi;
+mod queries;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod test_support;
 
+pub use bulletin::{Bulletin, RankRow};
+pub use directory::{
+    AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
+    TokenHash, TokenKind, TokenLookup, UserRecord,
+};
+pub use kpi::{Kpis, Unit};
 pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
 
 /// A storage failure.
@@ -34,6 +47,28 @@ pub enum StoreError {
     /// The database refused write-ahead logging (e.g. an in-memory or read-only file).
     #[error("the database cannot use write-ahead logging (journal mode is {0:?})")]
     JournalMode(String),
+    /// Nothing of that kind has that key (an unknown login, device or org unit code).
+    #[error("no {what} {key:?}")]
+    NotFound {
+        /// What was looked for: "user", "device", "org unit" …
+        what: &'static str,
+        /// The key given.
+        key: String,
+    },
+    /// The key is taken already (a login, an org unit code).
+    #[error("{what} {key:?} exists already")]
+    Duplicate {
+        /// What was being added.
+        what: &'static str,
+        /// The key.
+        key: String,
+    },
+    /// The request contradicts what is stored (e.g. a device id bound to another user).
+    #[error("{0}")]
+    Conflict(String),
+    /// The values given cannot be stored (e.g. an assignment that ends before it starts).
+    #[error("{0}")]
+    Invalid(String),
     /// A stored value is not what this build wrote (bad heads, id or number).
     #[error("corrupt data in {table}: {detail}")]
     Corrupt {

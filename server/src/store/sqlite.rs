@@ -29,10 +29,20 @@ struct Migration {
 }
 
 /// Every migration, in order; the database's `user_version` counts how many were applied.
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_initial",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        name: "0002_directory",
+        sql: include_str!("migrations/0002_directory.sql"),
+    },
+    Migration {
+        name: "0003_bulletins",
+        sql: include_str!("migrations/0003_bulletins.sql"),
+    },
+];
 
 /// The schema version this build creates and understands (the number of migrations).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -65,7 +75,7 @@ const PROJECTION_TABLES: &[&str] = &[
 /// file. Every method runs on one connection; share it behind a lock.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 /// A problem's row in the `problems` query table.

@@ -1,5 +1,6 @@
 //! The server's sync driver: the tokio side of the sans-IO engine. `POST /api/sync` takes a
-//! binary request, runs `shared::sync::server::handle_sync` on a blocking thread against the
+//! binary request from a device authenticated by its bearer token, runs
+//! `shared::sync::server::handle_sync` within the user's scopes on a blocking thread against the
 //! SQLite store, and answers only after the store's commit is durable. `GET /api/events` is the
 //! push channel (server-sent events) telling online devices and browsers that changes wait.
 
@@ -13,19 +14,20 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use shared::config::Config;
-use shared::model::{DeviceId, Timestamp};
+use shared::model::Timestamp;
 use shared::sync::protocol::{self, Outcome, WireError};
-use shared::sync::server::{SyncContext, handle_sync};
-use shared::sync::validate::Scope;
+use shared::sync::server::{SyncContext, SyncError, handle_sync};
 use tokio::sync::broadcast;
 
 use crate::AppState;
+use crate::auth::scope::fingerprint;
+use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
 use crate::store::{SqliteStore, StoreError};
 use metrics::Metrics;
@@ -42,6 +44,8 @@ pub struct SyncService {
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
+    /// Tells `lianxin-server restore` that a server is using the file.
+    _lock: Option<crate::admin::DbLock>,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -56,9 +60,6 @@ pub enum SyncApiError {
     /// The body is not a sync message of a version we speak, or is corrupt.
     #[error("{0}")]
     Wire(#[from] WireError),
-    /// The request names no valid device.
-    #[error("the X-Lianxin-Device header must hold the device id")]
-    NoDevice,
     /// The body is larger than the server accepts.
     #[error(
         "the request is larger than {MAX_REQUEST_BYTES} bytes: send fewer documents per request"
@@ -76,7 +77,6 @@ impl IntoResponse for SyncApiError {
                 (StatusCode::BAD_REQUEST, "protocol_version")
             }
             SyncApiError::Wire(_) => (StatusCode::BAD_REQUEST, "malformed"),
-            SyncApiError::NoDevice => (StatusCode::BAD_REQUEST, "no_device"),
             SyncApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             SyncApiError::Store => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         };
@@ -103,12 +103,24 @@ impl SyncService {
     /// Opens (or creates) the database file and the service around it.
     pub fn open(db: &Path, config: Config) -> Result<SyncService, StoreError> {
         let store = SqliteStore::open(db)?;
+        let lock = match crate::admin::lock_db(db) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => {
+                tracing::warn!(db = %db.display(), "another process holds this database's lock");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, db = %db.display(), "cannot lock the database file");
+                None
+            }
+        };
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
             config,
             changes,
             metrics: Metrics::default(),
+            _lock: lock,
         })
     }
 
@@ -129,10 +141,19 @@ impl SyncService {
         .ok()
     }
 
-    /// Handles one encoded sync request from `device`; returns the encoded response.
+    /// Handles one encoded sync request from an authenticated device; returns the encoded
+    /// response. The device reads and writes within its user's scopes, and every change it
+    /// pushes must be its own ([`crate::auth::RoleRules`]).
+    ///
+    /// Re-scoping: the store remembers a fingerprint of the read scope each device's cursor
+    /// counts in. When the scope changed (an assignment ended or moved, a problem was handed
+    /// to the department …), the request is served as if its cursor were 0, so documents that
+    /// entered the scope arrive with their full history; known heads keep what the device has
+    /// from being sent again. The new fingerprint is confirmed once the device acknowledges
+    /// the delivery that served it, so a lost response is served from 0 again.
     pub async fn sync(
         self: &Arc<Self>,
-        device: DeviceId,
+        who: Authenticated,
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
         let request: protocol::SyncRequest = protocol::decode(&body)?;
@@ -143,16 +164,7 @@ impl SyncService {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let before = shared::sync::server::ServerStore::latest_seq(&mut *store).ok();
-            let ctx = SyncContext {
-                device,
-                read: &Scope::All,
-                write: &Scope::All,
-                config: &this.config,
-                now: now(),
-                max_doc_bytes: MAX_DOC_BYTES,
-                authorship: None,
-            };
-            let response = handle_sync(&mut *store, &ctx, &request);
+            let response = scoped_sync(&mut store, &this.config, &who, request);
             let after = shared::sync::server::ServerStore::latest_seq(&mut *store).ok();
             (response, before, after)
         })
@@ -193,6 +205,56 @@ impl SyncService {
     }
 }
 
+/// One sync request within the device's scopes, with the re-scoping rule (see
+/// [`SyncService::sync`]). Runs under the store lock.
+fn scoped_sync(
+    store: &mut SqliteStore,
+    config: &Config,
+    who: &Authenticated,
+    mut request: protocol::SyncRequest,
+) -> Result<protocol::SyncResponse, StoreError> {
+    let now = now();
+    let device = who.device.id;
+    let access = access_for(store, &who.user, &who.device, now)?;
+    let current = fingerprint(&access.read);
+    let mut state = store.scope_state(device)?;
+    if let Some((pending, since)) = &state.pending
+        && *pending == current
+        && request.ack >= *since
+    {
+        state.confirmed = Some(current.clone());
+        state.pending = None;
+        store.set_scope_state(device, &state)?;
+    }
+    let rescoped = state.confirmed.as_deref() != Some(current.as_str());
+    if rescoped {
+        request.cursor = 0;
+    }
+    let ctx = SyncContext {
+        device,
+        read: &access.read,
+        write: &access.write,
+        config,
+        now,
+        max_doc_bytes: MAX_DOC_BYTES,
+        authorship: Some(&access.rules),
+    };
+    let mut response = match handle_sync(store, &ctx, &request) {
+        Ok(r) => r,
+        Err(SyncError::Store(e)) => return Err(e),
+    };
+    if rescoped {
+        if response.delivery == request.ack {
+            // Nothing was delivered, but the device must still say it applied this response.
+            response.delivery =
+                shared::sync::server::ServerStore::record_delivery(store, device, &[])?;
+        }
+        state.pending = Some((current, response.delivery));
+        store.set_scope_state(device, &state)?;
+    }
+    Ok(response)
+}
+
 /// Routes of the sync API, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -203,19 +265,14 @@ pub fn router() -> Router<AppState> {
 
 async fn sync_handler(
     State(service): State<Arc<SyncService>>,
-    headers: HeaderMap,
+    who: Authenticated,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let result = async {
         let body = body.map_err(|_| SyncApiError::TooLarge)?;
         service.metrics.bytes_in(body.len() as u64);
-        let device = headers
-            .get("x-lianxin-device")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DeviceId::parse(v).ok())
-            .ok_or(SyncApiError::NoDevice)?;
-        service.sync(device, body).await
+        service.sync(who, body).await
     }
     .await;
     let response = match result {
@@ -246,6 +303,7 @@ pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl In
 
 async fn events_handler(
     State(service): State<Arc<SyncService>>,
+    _who: Authenticated,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = service.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

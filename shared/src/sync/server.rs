@@ -119,8 +119,41 @@ pub trait ServerStore {
     ) -> Result<u64, Self::Error>;
 }
 
-/// Checks one new change's authorship; `Err` says why it is refused.
-pub type AuthorshipCheck<'a> = &'a dyn Fn(&automerge::Change) -> Result<(), String>;
+/// What the identity layer checks of a device's writes, beyond its write scope: who wrote each
+/// new change, which new documents it may create, and the role rules a merged document must
+/// keep. The engine calls it; the server implements it (a closure over changes is the simplest
+/// implementation, checking authorship only).
+pub trait WriteCheck {
+    /// Checks one change new to the server; `Err` says why the document is refused
+    /// ([`Refusal::Forbidden`]).
+    fn change(&self, change: &automerge::Change) -> Result<(), String>;
+
+    /// Whether a document the server does not have yet may be created although the write scope
+    /// does not hold it (e.g. a window clerk taking in a problem for any enterprise).
+    fn may_create(&self, _doc: &DocId, _enterprise: &EnterpriseId) -> bool {
+        false
+    }
+
+    /// Role rules of a merged, valid document in scope: `before` is the stored document's
+    /// projection (`None` when it is new), `after` the merged one. `Err` refuses it whole.
+    fn document(
+        &self,
+        _doc: &DocId,
+        _before: Option<&Projection>,
+        _after: &Projection,
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+impl<F: Fn(&automerge::Change) -> Result<(), String>> WriteCheck for F {
+    fn change(&self, change: &automerge::Change) -> Result<(), String> {
+        self(change)
+    }
+}
+
+/// Checks a device's writes: authorship of each new change and role rules.
+pub type AuthorshipCheck<'a> = &'a dyn WriteCheck;
 
 /// Who is syncing and what they may touch.
 #[derive(Clone)]
@@ -137,7 +170,8 @@ pub struct SyncContext<'a> {
     pub now: Timestamp,
     /// Largest document accepted, in bytes.
     pub max_doc_bytes: u32,
-    /// Checks each new change's authorship (actor bound to this device); `None` accepts all.
+    /// Checks each new change's authorship (actor bound to this device) and the role rules
+    /// of each merged document; `None` accepts all (server-internal writes and tests).
     pub authorship: Option<AuthorshipCheck<'a>>,
 }
 
@@ -206,7 +240,7 @@ fn merge_push<S: ServerStore>(
     let new_changes = doc.get_changes(&before);
     if let Some(check) = ctx.authorship {
         for c in &new_changes {
-            if let Err(why) = check(c) {
+            if let Err(why) = check.change(c) {
                 return refuse(Refusal::Forbidden(why));
             }
         }
@@ -221,7 +255,11 @@ fn merge_push<S: ServerStore>(
         Ok(p) => p,
         Err(r) => return refuse(r),
     };
-    if !ctx.write.allows(&push.doc, &projection.enterprise()) {
+    let creatable = stored.is_none()
+        && ctx
+            .authorship
+            .is_some_and(|check| check.may_create(&push.doc, &projection.enterprise()));
+    if !ctx.write.allows(&push.doc, &projection.enterprise()) && !creatable {
         return refuse(Refusal::OutOfScope);
     }
     if let Some(s) = &stored
@@ -230,6 +268,18 @@ fn merge_push<S: ServerStore>(
         return refuse(Refusal::Invalid(
             "a record cannot move to another enterprise".into(),
         ));
+    }
+    if let Some(check) = ctx.authorship {
+        // The stored document was valid when stored; if it no longer reads (e.g. the
+        // configuration changed), the rules see it as new, which is the stricter reading.
+        let before = stored.as_ref().and_then(|s| {
+            RecordDoc::load(&s.bytes, server_actor())
+                .ok()
+                .and_then(|r| validate(&push.doc, &r, ctx.config).ok())
+        });
+        if let Err(r) = check.document(&push.doc, before.as_ref(), &projection) {
+            return refuse(r);
+        }
     }
     let pull = if heads == claimed {
         None

@@ -1,0 +1,121 @@
+//! One enterprise: its profile, the timeline of visits and its problems with state and flag.
+
+use shared::derive::derive;
+use shared::forms::visit_time;
+use shared::model::EnterpriseId;
+use yew::prelude::*;
+
+use super::widgets::{back, flag_badge, state_badge, use_ctx};
+use crate::infra::i18n::{self, Key};
+use crate::infra::platform;
+use crate::infra::route::Route;
+
+/// Properties of [`EnterprisePage`].
+#[derive(Debug, PartialEq, Properties)]
+pub struct EnterprisePageProps {
+    /// The enterprise.
+    pub id: EnterpriseId,
+}
+
+/// The enterprise page.
+#[component]
+pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let snapshot = ctx.core.snapshot();
+    let Some(e) = snapshot.enterprises.iter().find(|e| e.id == props.id) else {
+        return html! {
+            <main class="screen">
+                { back(lang, &Route::Enterprises) }
+                <p class="empty">{ lang.t(Key::NotOnDevice) }</p>
+            </main>
+        };
+    };
+    let now = platform::now();
+    let mut visits: Vec<_> = snapshot
+        .visits
+        .iter()
+        .filter(|v| v.enterprise == e.id)
+        .collect();
+    visits.sort_by_key(|v| std::cmp::Reverse(visit_time(v)));
+    let mut problems: Vec<_> = snapshot
+        .problems
+        .iter()
+        .filter(|p| p.enterprise == e.id)
+        .map(|p| (p, derive(p, &ctx.core.config, now)))
+        .collect();
+    problems.sort_by_key(|(p, d)| (d.outcome.state.is_closed(), std::cmp::Reverse(p.created.at)));
+
+    html! {
+        <main class="screen enterprise">
+            { back(lang, &Route::Enterprises) }
+            <h1 class="enterprise-name">{ e.name.clone() }</h1>
+            <dl class="facts">
+                <dt>{ lang.t(Key::CreditCode) }</dt><dd class="mono">{ e.credit_code.as_str() }</dd>
+                <dt>{ lang.t(Key::Address) }</dt><dd>{ e.address.clone() }</dd>
+                <dt>{ lang.t(Key::Industry) }</dt><dd>{ e.industry.clone() }</dd>
+                <dt>{ lang.t(Key::Size) }</dt><dd>{ lang.pick(e.size.zh(), e.size.en()) }
+                    if e.key_enterprise { { " · " }{ lang.t(Key::ImportantEnterprise) } }</dd>
+                { for e.contacts.values().map(|c| html! {
+                    <><dt>{ lang.t(Key::Contact) }</dt><dd>{ format!("{} {} {}", c.name, c.title, c.phone) }</dd></>
+                }) }
+            </dl>
+            <div class="actions-row">
+                <a class="button primary" href={Route::NewVisit(e.id).hash()}>{ lang.t(Key::NewVisit) }</a>
+                <a class="button secondary" href={Route::Intake(Some(e.id)).hash()}>{ lang.t(Key::NewProblem) }</a>
+            </div>
+
+            <h2>{ lang.t(Key::Problems) }{ format!(" ({})", problems.len()) }</h2>
+            if problems.is_empty() { <p class="empty">{ lang.t(Key::NoProblems) }</p> }
+            <ul class="cards">
+                { for problems.iter().map(|(p, d)| html! {
+                    <li class="card problem-card">
+                        <a href={Route::Problem(p.id).hash()}>
+                            <div class="card-title">
+                                <strong>{ i18n::category(lang, &ctx.core.config, &p.category) }</strong>
+                                { flag_badge(lang, d.flag) }
+                                { state_badge(lang, d.outcome.state) }
+                            </div>
+                            <p class="excerpt problem-description">{ excerpt(&p.description, 60) }</p>
+                            <div class="card-facts">
+                                <span>{ lang.t(Key::Deadline) }{ platform::format_date(d.outcome.deadline) }</span>
+                                if d.overdue {
+                                    <span class="overdue">{ lang.t(Key::DaysOverdue).replace("{n}", &d.days_overdue.to_string()) }</span>
+                                }
+                            </div>
+                        </a>
+                    </li>
+                }) }
+            </ul>
+
+            <h2>{ lang.t(Key::Visits) }{ format!(" ({})", visits.len()) }</h2>
+            if visits.is_empty() { <p class="empty">{ lang.t(Key::NoVisits) }</p> }
+            <ol class="timeline">
+                { for visits.iter().map(|v| html! {
+                    <li class="card visit-card">
+                        <a href={Route::Visit(v.id).hash()}>
+                            <div class="card-title">
+                                <strong>{ platform::format_time(visit_time(v)) }</strong>
+                                <span class="muted">{ lang.pick(v.method.zh(), v.method.en()) }</span>
+                            </div>
+                            <p class="excerpt visit-notes">{ excerpt(&v.notes, 80) }</p>
+                            <div class="card-facts">
+                                <span>{ lang.t(Key::ProblemsRaised) }{ v.problems.len() }</span>
+                                <span>{ lang.pick(v.operating_status.zh(), v.operating_status.en()) }</span>
+                            </div>
+                        </a>
+                    </li>
+                }) }
+            </ol>
+        </main>
+    }
+}
+
+/// The first `chars` characters of a text, with an ellipsis when cut.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let mut out: String = text.chars().take(chars).collect();
+    if text.chars().count() > chars {
+        out.push('…');
+    }
+    out
+}

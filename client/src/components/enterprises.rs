@@ -1,0 +1,68 @@
+//! "My enterprises": the enterprises this device received, searchable, each with its last
+//! visit, open problems, worst flag and overdue count. Works offline: the list is read from the
+//! device's records.
+
+use shared::forms::{matches_search, summarize};
+use yew::prelude::*;
+
+use super::widgets::{bind, flag_badge, use_ctx};
+use crate::infra::i18n::Key;
+use crate::infra::platform;
+use crate::infra::route::Route;
+
+/// The enterprise list.
+#[component]
+pub fn EnterpriseList() -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let query = use_state(String::new);
+    let snapshot = ctx.core.snapshot();
+    let now = platform::now();
+    let shown: Vec<_> = snapshot
+        .enterprises
+        .iter()
+        .filter(|e| matches_search(e, &query))
+        .collect();
+
+    html! {
+        <main class="screen enterprises">
+            <div class="title-row">
+                <h1>{ lang.t(Key::MyEnterprises) }</h1>
+                <a class="button secondary" href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
+            </div>
+            <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
+                aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />
+            if snapshot.enterprises.is_empty() {
+                <p class="empty">{ lang.t(Key::NoEnterprises) }</p>
+            } else if shown.is_empty() {
+                <p class="empty">{ lang.t(Key::NoMatch) }</p>
+            }
+            <ul class="cards">
+                { for shown.into_iter().map(|e| {
+                    let s = summarize(e.id, &snapshot.visits, &snapshot.problems, &ctx.core.config, now);
+                    let last = match s.last_visit {
+                        Some(t) => platform::format_date(t),
+                        None => lang.t(Key::NotVisited).to_string(),
+                    };
+                    html! {
+                        <li class="card enterprise-card">
+                            <a href={Route::Enterprise(e.id).hash()}>
+                                <div class="card-title">
+                                    <strong class="enterprise-name">{ e.name.clone() }</strong>
+                                    if let Some(flag) = s.worst_flag { { flag_badge(lang, flag) } }
+                                </div>
+                                <div class="card-facts">
+                                    <span>{ lang.t(Key::LastVisit) }{ last }</span>
+                                    <span>{ lang.t(Key::OpenProblems) }{ s.open_problems }</span>
+                                    if s.overdue > 0 {
+                                        <span class="overdue">{ lang.t(Key::Overdue) }{ s.overdue }</span>
+                                    }
+                                </div>
+                            </a>
+                        </li>
+                    }
+                }) }
+            </ul>
+        </main>
+    }
+}

@@ -1,0 +1,86 @@
+//! The login screen. A device that logged in once works offline without logging in again; this
+//! screen also comes back when the session expired, keeping every local record.
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use super::widgets::{bind, use_ctx};
+use crate::infra::api::ApiError;
+use crate::infra::i18n::Key;
+
+/// The login screen.
+#[component]
+pub fn Login() -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let previous = ctx.core.session();
+    let login = use_state(|| {
+        previous
+            .as_ref()
+            .map(|s| s.login.clone())
+            .unwrap_or_default()
+    });
+    let password = use_state(String::new);
+    let error = use_state(|| None::<Key>);
+    let busy = use_state(|| false);
+
+    let onsubmit = {
+        let core = ctx.core.clone();
+        let (login, password, error, busy) =
+            (login.clone(), password.clone(), error.clone(), busy.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if login.trim().is_empty() || password.is_empty() {
+                error.set(Some(Key::LoginMissing));
+                return;
+            }
+            busy.set(true);
+            error.set(None);
+            let core = core.clone();
+            let (login, password, error, busy) =
+                (login.clone(), password.clone(), error.clone(), busy.clone());
+            spawn_local(async move {
+                let result = core.login(&login, &password).await;
+                busy.set(false);
+                if let Err(e) = result {
+                    error.set(Some(match e {
+                        ApiError::BadCredentials => Key::LoginBadCredentials,
+                        ApiError::RateLimited => Key::LoginRateLimited,
+                        ApiError::Unreachable => Key::LoginOffline,
+                        ApiError::DeviceRevoked => Key::LoginRevoked,
+                        ApiError::Status(409, _) => Key::LoginOtherUserUnsynced,
+                        _ => Key::LoginFailed,
+                    }));
+                } else {
+                    password.set(String::new());
+                }
+            });
+        })
+    };
+
+    html! {
+        <main class="screen login">
+            <h1>{ lang.t(Key::LoginTitle) }</h1>
+            if previous.is_some() {
+                <p class="notice">{ lang.t(Key::SessionExpired) }</p>
+            } else {
+                <p class="muted">{ lang.t(Key::LoginIntro) }</p>
+            }
+            <form class="form" {onsubmit}>
+                <label for="login">{ lang.t(Key::LoginName) }</label>
+                <input id="login" name="login" type="text" autocomplete="username" autocapitalize="off"
+                    value={(*login).clone()} oninput={bind(&login)} />
+                <label for="password">{ lang.t(Key::Password) }</label>
+                <input id="password" name="password" type="password" autocomplete="current-password"
+                    value={(*password).clone()} oninput={bind(&password)} />
+                if let Some(key) = *error {
+                    <p class="field-error" role="alert">{ lang.t(key) }</p>
+                }
+                <button type="submit" class="primary" disabled={*busy}>
+                    { if *busy { lang.t(Key::LoggingIn) } else { lang.t(Key::LogIn) } }
+                </button>
+            </form>
+            <p class="muted small">{ lang.t(Key::DeviceLabel) }{ ctx.core.device().to_string() }</p>
+        </main>
+    }
+}

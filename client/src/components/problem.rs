@@ -1,0 +1,463 @@
+//! One problem: where it stands (state, flag, effective tier and deadline, overdue), edits of
+//! its fields, the response to the enterprise, progress entries, the enterprise's rating, the
+//! workflow actions the person's role may take — with the guard's reason when one is refused —
+//! and links to its visit and per-field history.
+
+use shared::derive::derive;
+use shared::doc::{DocKind, ProblemDoc};
+use shared::forms::{
+    ActionKind, FieldError, FormError, ProblemInput, actions_for, build_action, parse_date_end,
+    parse_problem, parse_rating,
+};
+use shared::model::{EntryId, ProblemId, Rating};
+use shared::sync::protocol::DocId;
+use shared::workflow;
+use yew::prelude::*;
+
+use super::problem_fields::ProblemFields;
+use super::widgets::{back, bind, bind_select, flag_badge, select, state_badge, use_ctx};
+use crate::infra::i18n::{self, Key, Lang};
+use crate::infra::platform;
+use crate::infra::route::Route;
+use crate::sync::{Core, SaveError};
+
+/// Properties of [`ProblemPage`].
+#[derive(Debug, PartialEq, Properties)]
+pub struct ProblemPageProps {
+    /// The problem.
+    pub id: ProblemId,
+}
+
+fn input_of(p: &shared::model::Problem) -> ProblemInput {
+    ProblemInput {
+        category: p.category.clone(),
+        class: p.class.code().into(),
+        tier: p.tier.code().into(),
+        description: p.description.clone(),
+        expectation: p.expectation.clone(),
+    }
+}
+
+/// Applies `f` to a copy of the problem document and saves it; reports through `message`.
+fn edit_problem(
+    core: &std::rc::Rc<Core>,
+    lang: Lang,
+    doc_id: &DocId,
+    message: &UseStateHandle<Option<(bool, String)>>,
+    f: impl FnOnce(&mut ProblemDoc, &shared::model::Actor) -> Result<(), shared::doc::DocError>,
+) -> bool {
+    let (Some(actor), Some(record)) = (core.actor(), core.doc(doc_id)) else {
+        message.set(Some((false, lang.t(Key::NotLoggedIn).into())));
+        return false;
+    };
+    let edited = ProblemDoc::from_record(record).and_then(|mut d| f(&mut d, &actor).map(|()| d));
+    match edited {
+        Ok(doc) => {
+            let message = message.clone();
+            core.save(
+                vec![(doc_id.clone(), doc.into_record())],
+                Callback::from(move |r: Result<(), SaveError>| {
+                    message.set(Some(match r {
+                        Ok(()) => (true, lang.t(Key::SavedOnDevice).to_string()),
+                        Err(e) => (false, i18n::save_error(lang, &e)),
+                    }));
+                }),
+            );
+            true
+        }
+        Err(e) => {
+            message.set(Some((false, i18n::doc_error(lang, &e))));
+            false
+        }
+    }
+}
+
+fn message_line(message: &Option<(bool, String)>) -> Html {
+    match message {
+        Some((true, m)) => html! { <p class="hint saved" role="status">{ m.clone() }</p> },
+        Some((false, m)) => html! { <p class="field-error" role="alert">{ m.clone() }</p> },
+        None => html! {},
+    }
+}
+
+/// The problem page.
+#[component]
+pub fn ProblemPage(props: &ProblemPageProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let core = ctx.core.clone();
+    let snapshot = core.snapshot();
+    let problem = snapshot.problems.iter().find(|p| p.id == props.id).cloned();
+
+    let initial = use_state(|| problem.as_ref().map(input_of).unwrap_or_default());
+    let form = use_state(|| (*initial).clone());
+    let form_errors = use_state(Vec::<FieldError>::new);
+    let edit_message = use_state(|| None::<(bool, String)>);
+    let response = use_state(|| {
+        problem
+            .as_ref()
+            .map(|p| p.response.clone())
+            .unwrap_or_default()
+    });
+    let response_message = use_state(|| None::<(bool, String)>);
+    let progress = use_state(String::new);
+    let progress_message = use_state(|| None::<(bool, String)>);
+    let rating = use_state(String::new);
+    let rating_comment = use_state(String::new);
+    let rating_message = use_state(|| None::<(bool, String)>);
+    let chosen = use_state(|| None::<ActionKind>);
+    let reason = use_state(String::new);
+    let date = use_state(String::new);
+    let action_message = use_state(|| None::<(bool, String)>);
+
+    // The form follows the record (others' edits arriving by sync) until the person types.
+    {
+        let current = problem.as_ref().map(input_of);
+        let (initial, form) = (initial.clone(), form.clone());
+        use_effect_with(current, move |current| {
+            if let Some(current) = current
+                && *form == *initial
+                && *current != *initial
+            {
+                initial.set(current.clone());
+                form.set(current.clone());
+            }
+        });
+    }
+    let Some(problem) = problem else {
+        return html! {
+            <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
+        };
+    };
+    let doc_id = DocId::new(DocKind::Problem, &props.id.to_string());
+    let derived = derive(&problem, &core.config, platform::now());
+    let refusal = core.refusal(&doc_id);
+    let actor = core.actor();
+
+    // Field edits: only the fields the person changed are written, so concurrent edits of the
+    // others by other people are kept.
+    let save_edits = {
+        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (initial, form, form_errors, edit_message) = (
+            initial.clone(),
+            form.clone(),
+            form_errors.clone(),
+            edit_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let parsed = match parse_problem(&form, &core.config) {
+                Ok(p) => p,
+                Err(errs) => {
+                    form_errors.set(errs);
+                    return;
+                }
+            };
+            form_errors.set(Vec::new());
+            let before = (*initial).clone();
+            let after = (*form).clone();
+            let config = core.config.clone();
+            let saved = edit_problem(&core, lang, &doc_id, &edit_message, |doc, actor| {
+                doc.edit(&config, actor, platform::now(), |p| {
+                    if after.category != before.category {
+                        p.set_category(&parsed.category)?;
+                    }
+                    if after.class != before.class {
+                        p.set_class(parsed.class)?;
+                    }
+                    if after.tier != before.tier {
+                        p.set_tier(parsed.tier)?;
+                    }
+                    if after.description != before.description {
+                        p.set_description(&parsed.description)?;
+                    }
+                    if after.expectation != before.expectation {
+                        p.set_expectation(&parsed.expectation)?;
+                    }
+                    Ok(())
+                })
+            });
+            if saved {
+                initial.set(after);
+            }
+        })
+    };
+
+    let save_response = {
+        let (core, doc_id, response, response_message) = (
+            core.clone(),
+            doc_id.clone(),
+            response.clone(),
+            response_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let config = core.config.clone();
+            let text = response.trim().to_string();
+            edit_problem(&core, lang, &doc_id, &response_message, |doc, actor| {
+                doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
+            });
+        })
+    };
+
+    let add_progress = {
+        let (core, doc_id, progress, progress_message) = (
+            core.clone(),
+            doc_id.clone(),
+            progress.clone(),
+            progress_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = progress.trim().to_string();
+            if text.is_empty() {
+                progress_message.set(Some((false, i18n::form_error(lang, &FormError::Required))));
+                return;
+            }
+            let config = core.config.clone();
+            let id = EntryId::from_random_bytes(platform::random_bytes());
+            if edit_problem(&core, lang, &doc_id, &progress_message, |doc, actor| {
+                doc.edit(&config, actor, platform::now(), |p| {
+                    p.add_progress(id, &text)
+                })
+            }) {
+                progress.set(String::new());
+            }
+        })
+    };
+
+    let save_rating = {
+        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (rating, rating_comment, rating_message) = (
+            rating.clone(),
+            rating_comment.clone(),
+            rating_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = match parse_rating(&rating) {
+                Ok(r) => r,
+                Err(err) => {
+                    rating_message.set(Some((false, i18n::form_error(lang, &err.error))));
+                    return;
+                }
+            };
+            let config = core.config.clone();
+            let comment = rating_comment.trim().to_string();
+            edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
+                doc.edit(&config, actor, platform::now(), |p| {
+                    p.set_rating(value, &comment)
+                })
+            });
+        })
+    };
+
+    let take_action = {
+        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (chosen, reason, date, action_message) = (
+            chosen.clone(),
+            reason.clone(),
+            date.clone(),
+            action_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(kind) = *chosen else { return };
+            let Some(actor) = core.actor() else { return };
+            let Some(record) = core.doc(&doc_id) else {
+                return;
+            };
+            let Ok(current) = ProblemDoc::from_record(record).and_then(|d| d.read()) else {
+                return;
+            };
+            let outcome = workflow::replay(&current);
+            let deadline = if kind.needs_date() {
+                match parse_date_end(&date, platform::utc_offset_minutes()) {
+                    Ok(d) => Some(d),
+                    Err(err) => {
+                        action_message.set(Some((false, i18n::form_error(lang, &err))));
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            let Some(action) = build_action(kind, outcome.tier, deadline) else {
+                action_message.set(Some((false, lang.t(Key::ActionImpossible).into())));
+                return;
+            };
+            if let Err(refused) = workflow::check(&current, &action, actor.role, &reason) {
+                action_message.set(Some((false, i18n::transition_error(lang, &refused))));
+                return;
+            }
+            let text = reason.trim().to_string();
+            let event = EntryId::from_random_bytes(platform::random_bytes());
+            if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
+                doc.act(actor, platform::now(), event, action, &text)
+                    .map(|_| ())
+            }) {
+                chosen.set(None);
+                reason.set(String::new());
+                date.set(String::new());
+            }
+        })
+    };
+
+    let actions = actor.map(|a| actions_for(a.role)).unwrap_or_default();
+    let ratings = Rating::ALL
+        .iter()
+        .map(|r| (r.code().to_string(), lang.pick(r.zh(), r.en()).to_string()))
+        .collect();
+    let config = &core.config;
+    let tier_label = config.tiers.of(derived.outcome.tier);
+    let class_label = config.classes.of(problem.class);
+    let by = |user: shared::model::UserId| i18n::person(lang, &core, user);
+
+    html! {
+        <main class="screen problem">
+            { back(lang, &Route::Enterprise(problem.enterprise)) }
+            <h1>{ i18n::category(lang, config, &problem.category) }</h1>
+            <div class="badges">
+                { flag_badge(lang, derived.flag) }
+                { state_badge(lang, derived.outcome.state) }
+                if derived.overdue {
+                    <span class="badge overdue">{ lang.t(Key::DaysOverdue).replace("{n}", &derived.days_overdue.to_string()) }</span>
+                }
+            </div>
+            if let Some(r) = &refusal {
+                <div class="notice refused" role="alert">
+                    <strong>{ lang.t(Key::RefusedByServer) }</strong>
+                    <span class="refusal-reason">{ i18n::refusal(lang, r) }</span>
+                    <p>{ lang.t(Key::RefusedFixHint) }</p>
+                </div>
+            }
+            <dl class="facts">
+                <dt>{ lang.t(Key::Class) }</dt><dd>{ lang.pick(&class_label.zh, &class_label.en) }</dd>
+                <dt>{ lang.t(Key::Tier) }</dt><dd>{ lang.pick(&tier_label.zh, &tier_label.en) }</dd>
+                <dt>{ lang.t(Key::Deadline) }</dt><dd>{ platform::format_date(derived.outcome.deadline) }</dd>
+                <dt>{ lang.t(Key::Source) }</dt><dd>{ lang.pick(problem.source.zh(), problem.source.en()) }</dd>
+                <dt>{ lang.t(Key::CreatedBy) }</dt>
+                <dd>{ by(problem.created.by) }{ " · " }{ platform::format_time(problem.created.at) }</dd>
+                if let Some(v) = problem.visit {
+                    <dt>{ lang.t(Key::Visit) }</dt><dd><a href={Route::Visit(v).hash()}>{ lang.t(Key::Open) }</a></dd>
+                }
+            </dl>
+            <div class="text-block">
+                <h3>{ lang.t(Key::Description) }</h3>
+                <p class="problem-description">{ problem.description.clone() }</p>
+                <h3>{ lang.t(Key::Expectation) }</h3>
+                <p class="problem-expectation">{ problem.expectation.clone() }</p>
+            </div>
+            if !problem.needs_decision.is_empty() {
+                <div class="notice needs-decision" role="status">
+                    <strong>{ lang.t(Key::NeedsDecision) }</strong>
+                    { for problem.needs_decision.iter().map(|n| html! {
+                        <p>{ i18n::field_name(lang, &n.field) }{ ": " }
+                            { i18n::field_value(lang, config, &n.field, &n.shown) }{ " / " }
+                            { n.others.iter().map(|o| i18n::field_value(lang, config, &n.field, o)).collect::<Vec<_>>().join(" / ") }</p>
+                    }) }
+                </div>
+            }
+
+            <details class="card" open={refusal.is_some()}>
+                <summary>{ lang.t(Key::EditProblem) }</summary>
+                <form class="form" onsubmit={save_edits}>
+                    <ProblemFields value={(*form).clone()} onchange={Callback::from({ let form = form.clone(); move |v| form.set(v) })}
+                        errors={(*form_errors).clone()} show_deadline={false} />
+                    { message_line(&edit_message) }
+                    <button type="submit" class="primary">{ lang.t(Key::SaveChanges) }</button>
+                </form>
+            </details>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Actions) }</h2>
+                <div class="action-buttons">
+                    { for actions.iter().map(|kind| {
+                        let possible = actor.is_some_and(|a| {
+                            build_action(*kind, derived.outcome.tier, Some(shared::model::Timestamp(i64::MAX)))
+                                .is_some_and(|action| workflow::check(&problem, &action, a.role, "-").is_ok())
+                        });
+                        let class = if possible { "secondary action" } else { "secondary action unavailable" };
+                        let onclick = {
+                            let (chosen, action_message) = (chosen.clone(), action_message.clone());
+                            let kind = *kind;
+                            Callback::from(move |_: MouseEvent| { chosen.set(Some(kind)); action_message.set(None); })
+                        };
+                        html! { <button type="button" {class} {onclick}>{ i18n::action(lang, *kind) }</button> }
+                    }) }
+                </div>
+                if let Some(kind) = *chosen {
+                    <form class="form action-form" onsubmit={take_action}>
+                        <p><strong>{ i18n::action(lang, kind) }</strong></p>
+                        if kind.needs_date() {
+                            <label for="new_deadline">{ lang.t(Key::NewDeadline) }</label>
+                            <input id="new_deadline" type="date" value={(*date).clone()} oninput={bind(&date)} />
+                        }
+                        <label for="reason">{ if kind.needs_reason() { lang.t(Key::ReasonRequired) } else { lang.t(Key::ReasonOptional) } }</label>
+                        <textarea id="reason" rows="2" value={(*reason).clone()} oninput={bind(&reason)} />
+                        <button type="submit" class="primary">{ lang.t(Key::Confirm) }</button>
+                    </form>
+                }
+                { message_line(&action_message) }
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Response) }</h2>
+                <form class="form" onsubmit={save_response}>
+                    <textarea id="response" rows="3" value={(*response).clone()} oninput={bind(&response)} />
+                    { message_line(&response_message) }
+                    <button type="submit" class="secondary">{ lang.t(Key::SaveResponse) }</button>
+                </form>
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Progress) }</h2>
+                <ol class="log">
+                    { for problem.progress.iter().map(|entry| html! {
+                        <li><span class="muted">{ platform::format_time(entry.stamp.at) }{ " · " }{ by(entry.stamp.by) }</span>
+                            <p>{ entry.text.clone() }</p></li>
+                    }) }
+                </ol>
+                <form class="form" onsubmit={add_progress}>
+                    <textarea id="progress" rows="2" placeholder={lang.t(Key::ProgressHint)} value={(*progress).clone()} oninput={bind(&progress)} />
+                    { message_line(&progress_message) }
+                    <button type="submit" class="secondary">{ lang.t(Key::AddProgress) }</button>
+                </form>
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Rating) }</h2>
+                if let Some(r) = &problem.rating {
+                    <p>{ lang.pick(r.rating.zh(), r.rating.en()) }{ " · " }{ r.comment.clone() }</p>
+                }
+                <form class="form" onsubmit={save_rating}>
+                    { select("rating", &rating, ratings, Some(lang.t(Key::Choose)), bind_select(&rating)) }
+                    <input type="text" placeholder={lang.t(Key::RatingComment)} value={(*rating_comment).clone()} oninput={bind(&rating_comment)} />
+                    { message_line(&rating_message) }
+                    <button type="submit" class="secondary">{ lang.t(Key::SaveRating) }</button>
+                </form>
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Workflow) }</h2>
+                <ol class="log">
+                    { for problem.events.iter().map(|ev| {
+                        let superseded = derived.outcome.superseded.iter().find(|s| s.event == ev.id);
+                        html! {
+                            <li>
+                                <span class="muted">{ platform::format_time(ev.stamp.at) }{ " · " }{ by(ev.stamp.by) }</span>
+                                <p>{ i18n::action_code(lang, ev.action.code()) }
+                                    if !ev.reason.is_empty() { { " · " }{ ev.reason.clone() } }</p>
+                                if let Some(s) = superseded {
+                                    <p class="muted">{ lang.t(Key::Superseded) }{ i18n::transition_error(lang, &s.error) }</p>
+                                }
+                            </li>
+                        }
+                    }) }
+                </ol>
+            </section>
+
+            <a class="button secondary" href={Route::History(doc_id).hash()}>{ lang.t(Key::History) }</a>
+        </main>
+    }
+}

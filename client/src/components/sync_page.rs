@@ -1,0 +1,102 @@
+//! Sync, storage and account: what waits to upload, records the server refused (with the
+//! reason and a link to fix each), whether the browser keeps storage persistently, this device,
+//! the app's build, and logout — blocked, with the reason, while changes are unsynced.
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use super::widgets::use_ctx;
+use crate::infra::i18n::{self, Key};
+use crate::infra::platform;
+use crate::infra::route::{self, Route};
+
+/// The sync and account page.
+#[component]
+pub fn SyncPage() -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let core = ctx.core.clone();
+    let status = core.status();
+    let notices = core.notices();
+    let session = core.session();
+    let logout_blocked = use_state(|| None::<usize>);
+
+    let logout = {
+        let core = core.clone();
+        let logout_blocked = logout_blocked.clone();
+        Callback::from(move |_: MouseEvent| {
+            let core = core.clone();
+            let logout_blocked = logout_blocked.clone();
+            spawn_local(async move {
+                match core.logout().await {
+                    Ok(()) => route::go(&Route::Enterprises),
+                    Err(n) => logout_blocked.set(Some(n)),
+                }
+            });
+        })
+    };
+    let persisted = match notices.persisted {
+        Some(true) => lang.t(Key::PersistGranted),
+        Some(false) => lang.t(Key::PersistDenied),
+        None => lang.t(Key::PersistUnknown),
+    };
+    let snapshot = core.snapshot();
+
+    html! {
+        <main class="screen sync-page">
+            <h1>{ lang.t(Key::SyncAndAccount) }</h1>
+            <section class="card">
+                <h2>{ lang.t(Key::SyncStatus) }</h2>
+                <p>{ if status.online { lang.t(Key::Online) } else { lang.t(Key::Offline) } }</p>
+                <p>{ lang.t(Key::WaitingCount).replace("{n}", &status.waiting.to_string()) }</p>
+                <p>{ match status.last_success {
+                    Some(t) => format!("{} {}", lang.t(Key::LastSync), platform::format_time(t)),
+                    None => lang.t(Key::NeverSynced).to_string(),
+                } }</p>
+                if let Some(skew) = status.clock_skew_ms.filter(|s| s.abs() > 5 * 60 * 1000) {
+                    <p class="warn">{ lang.t(Key::ClockSkew).replace("{m}", &(skew / 60_000).to_string()) }</p>
+                }
+            </section>
+
+            <section class="card refused-list">
+                <h2>{ lang.t(Key::RefusedRecords) }</h2>
+                if status.refused.is_empty() { <p class="muted">{ lang.t(Key::NoneRefused) }</p> }
+                <ul>
+                    { for status.refused.iter().map(|(doc, refusal)| html! {
+                        <li class="refused-item">
+                            <p><strong>{ i18n::doc_kind(lang, doc.kind()) }</strong>{ " · " }
+                                <span class="refusal-reason">{ i18n::refusal(lang, refusal) }</span></p>
+                            <a class="button secondary" href={Route::of_doc(doc).hash()}>{ lang.t(Key::OpenAndFix) }</a>
+                        </li>
+                    }) }
+                </ul>
+                { for snapshot.unreadable.iter().map(|(doc, e)| html! {
+                    <p class="warn">{ lang.t(Key::Unreadable) }{ doc.to_string() }{ ": " }{ e.clone() }</p>
+                }) }
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Storage) }</h2>
+                <p class="persisted">{ persisted }</p>
+                if let Some((usage, quota)) = notices.estimate {
+                    <p>{ lang.t(Key::StorageUse)
+                        .replace("{used}", &format!("{:.1}", usage as f64 / 1e6))
+                        .replace("{quota}", &format!("{:.0}", quota as f64 / 1e6)) }</p>
+                }
+            </section>
+
+            <section class="card">
+                <h2>{ lang.t(Key::Account) }</h2>
+                if let Some(s) = &session {
+                    <p>{ s.user.name.clone() }{ " · " }{ lang.pick(s.user.role.zh(), s.user.role.en()) }</p>
+                }
+                <p class="muted small">{ lang.t(Key::DeviceLabel) }{ core.device().to_string() }</p>
+                <p class="muted small build-id">{ lang.t(Key::Build) }{ platform::build_id() }</p>
+                if let Some(n) = *logout_blocked {
+                    <p class="field-error" role="alert">{ lang.t(Key::LogoutBlocked).replace("{n}", &n.to_string()) }</p>
+                }
+                <button type="button" class="danger" onclick={logout}>{ lang.t(Key::LogOut) }</button>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,110 @@
+//! One visit: its check-in evidence, method, people met, notes, operating status and the
+//! problems raised, with its notes editable (merged as text with others' edits) and a link to
+//! its per-field history.
+
+use shared::doc::{DocKind, VisitDoc};
+use shared::model::VisitId;
+use shared::sync::protocol::DocId;
+use yew::prelude::*;
+
+use super::visit_form::position_text;
+use super::widgets::{back, bind, use_ctx};
+use crate::infra::i18n::{self, Key};
+use crate::infra::platform;
+use crate::infra::route::Route;
+use crate::sync::SaveError;
+
+/// Properties of [`VisitPage`].
+#[derive(Debug, PartialEq, Properties)]
+pub struct VisitPageProps {
+    /// The visit.
+    pub id: VisitId,
+}
+
+/// The visit page.
+#[component]
+pub fn VisitPage(props: &VisitPageProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let snapshot = ctx.core.snapshot();
+    let visit = snapshot.visits.iter().find(|v| v.id == props.id).cloned();
+    let notes = use_state(|| visit.as_ref().map(|v| v.notes.clone()).unwrap_or_default());
+    let message = use_state(|| None::<String>);
+    let Some(visit) = visit else {
+        return html! {
+            <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
+        };
+    };
+    let doc_id = DocId::new(DocKind::Visit, &props.id.to_string());
+    let refusal = ctx.core.refusal(&doc_id);
+
+    let save = {
+        let core = ctx.core.clone();
+        let (notes, message, doc_id) = (notes.clone(), message.clone(), doc_id.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (Some(actor), Some(record)) = (core.actor(), core.doc(&doc_id)) else {
+                return;
+            };
+            let edited = VisitDoc::from_record(record).and_then(|mut d| {
+                d.edit(&actor, platform::now(), |v| v.set_notes(notes.trim()))
+                    .map(|()| d)
+            });
+            match edited {
+                Ok(doc) => {
+                    let message = message.clone();
+                    core.save(
+                        vec![(doc_id.clone(), doc.into_record())],
+                        Callback::from(move |r: Result<(), SaveError>| {
+                            message.set(Some(match r {
+                                Ok(()) => lang.t(Key::SavedOnDevice).to_string(),
+                                Err(e) => i18n::save_error(lang, &e),
+                            }));
+                        }),
+                    );
+                }
+                Err(e) => message.set(Some(i18n::doc_error(lang, &e))),
+            }
+        })
+    };
+
+    html! {
+        <main class="screen visit">
+            { back(lang, &Route::Enterprise(visit.enterprise)) }
+            <h1>{ lang.t(Key::Visit) }{ " · " }{ platform::format_time(shared::forms::visit_time(&visit)) }</h1>
+            if let Some(r) = refusal {
+                <div class="notice refused" role="alert">
+                    <strong>{ lang.t(Key::RefusedByServer) }</strong>{ i18n::refusal(lang, &r) }
+                    <p>{ lang.t(Key::RefusedFixHint) }</p>
+                </div>
+            }
+            <dl class="facts">
+                <dt>{ lang.t(Key::Method) }</dt><dd>{ lang.pick(visit.method.zh(), visit.method.en()) }</dd>
+                if let Some(c) = &visit.check_in {
+                    <dt>{ lang.t(Key::CheckIn) }</dt>
+                    <dd>{ platform::format_time(c.device_time) }{ " · " }{ position_text(lang, Some(&c.position)) }</dd>
+                }
+                <dt>{ lang.t(Key::OperatingStatus) }</dt>
+                <dd>{ lang.pick(visit.operating_status.zh(), visit.operating_status.en()) }</dd>
+                <dt>{ lang.t(Key::Attendees) }</dt>
+                <dd>{ visit.attendees.iter().cloned().collect::<Vec<_>>().join("、") }</dd>
+            </dl>
+            <form class="form" onsubmit={save}>
+                <label for="notes">{ lang.t(Key::Notes) }</label>
+                <textarea id="notes" name="notes" rows="4" value={(*notes).clone()} oninput={bind(&notes)} />
+                if let Some(m) = &*message { <p class="hint" role="status">{ m.clone() }</p> }
+                <button type="submit" class="primary">{ lang.t(Key::Save) }</button>
+            </form>
+            <h2>{ lang.t(Key::ProblemsRaised) }{ visit.problems.len() }</h2>
+            <ul class="cards">
+                { for visit.problems.iter().map(|p| {
+                    let label = snapshot.problems.iter().find(|x| x.id == *p)
+                        .map(|x| i18n::category(lang, &ctx.core.config, &x.category))
+                        .unwrap_or_else(|| lang.t(Key::NotOnDevice).to_string());
+                    html! { <li class="card"><a href={Route::Problem(*p).hash()}>{ label }</a></li> }
+                }) }
+            </ul>
+            <a class="button secondary" href={Route::History(doc_id).hash()}>{ lang.t(Key::History) }</a>
+        </main>
+    }
+}

@@ -1,0 +1,116 @@
+//! Small pieces every screen uses: the app context, form controls bound to state, badges for
+//! flags and states, and field-error lines.
+
+use std::rc::Rc;
+
+use js_sys::Reflect;
+use shared::forms::FieldError;
+use shared::model::{Flag, ProblemState};
+use wasm_bindgen::JsValue;
+use yew::prelude::*;
+
+use crate::infra::i18n::{self, Key, Lang};
+use crate::sync::Core;
+
+/// What every component reads: the device, the language, and a number that changes with any
+/// change to show.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The device.
+    pub core: Rc<Core>,
+    /// The language shown.
+    pub lang: Lang,
+    /// Changes whenever the records or the sync status changed.
+    pub generation: u64,
+}
+
+impl PartialEq for Ctx {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.core, &other.core)
+            && self.lang == other.lang
+            && self.generation == other.generation
+    }
+}
+
+/// The app context; every screen is rendered inside its provider.
+#[hook]
+pub fn use_ctx() -> Ctx {
+    use_context::<Ctx>().expect("screens are rendered inside the context provider")
+}
+
+/// The `value` of the element an event came from (input, textarea or select).
+pub fn event_value(e: &Event) -> String {
+    e.target()
+        .and_then(|t| Reflect::get(&t, &JsValue::from_str("value")).ok())
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// A callback that writes an input's text into `state`.
+pub fn bind(state: &UseStateHandle<String>) -> Callback<InputEvent> {
+    let state = state.clone();
+    Callback::from(move |e: InputEvent| state.set(event_value(&e)))
+}
+
+/// A callback that writes a select's choice into `state`.
+pub fn bind_select(state: &UseStateHandle<String>) -> Callback<Event> {
+    let state = state.clone();
+    Callback::from(move |e: Event| state.set(event_value(&e)))
+}
+
+/// A `<select>` of `(code, label)` options with `value` chosen.
+pub fn select(
+    id: &str,
+    value: &str,
+    options: Vec<(String, String)>,
+    placeholder: Option<&str>,
+    onchange: Callback<Event>,
+) -> Html {
+    html! {
+        <select id={id.to_string()} name={id.to_string()} {onchange}>
+            if let Some(p) = placeholder {
+                <option value="" selected={value.is_empty()} disabled=true>{ p }</option>
+            }
+            { for options.into_iter().map(|(code, label)| {
+                let selected = code == value;
+                html! { <option value={code} {selected}>{ label }</option> }
+            }) }
+        </select>
+    }
+}
+
+/// The error lines of `field` (of problem sub-form `problem`, if any).
+pub fn field_errors(
+    lang: Lang,
+    errors: &[FieldError],
+    field: &str,
+    problem: Option<usize>,
+) -> Html {
+    html! {
+        { for errors.iter().filter(|e| e.field == field && e.problem == problem).map(|e| html! {
+            <p class="field-error" role="alert">{ i18n::form_error(lang, &e.error) }</p>
+        }) }
+    }
+}
+
+/// A flag badge (红旗/绿旗/黑旗).
+pub fn flag_badge(lang: Lang, flag: Flag) -> Html {
+    let class = format!("badge flag-{}", flag.code());
+    html! { <span {class}>{ lang.pick(flag.zh(), flag.en()) }</span> }
+}
+
+/// A problem-state badge.
+pub fn state_badge(lang: Lang, state: ProblemState) -> Html {
+    let class = if state.is_closed() {
+        "badge state closed"
+    } else {
+        "badge state"
+    };
+    html! { <span {class}>{ lang.pick(state.zh(), state.en()) }</span> }
+}
+
+/// A "back" link line.
+pub fn back(lang: Lang, route: &crate::infra::route::Route) -> Html {
+    let href = route.hash();
+    html! { <a class="back" {href}>{ "‹ " }{ lang.t(Key::Back) }</a> }
+}

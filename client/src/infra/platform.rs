@@ -1,0 +1,163 @@
+//! Small browser facts and services: the clock, randomness, whether the browser is online,
+//! local time for display, geolocation for check-in, persistent storage and its estimate.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Date, Promise, Reflect};
+use shared::model::{Position, PositionFix, Timestamp};
+use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// The device's clock as an engine input (never `SystemTime`: it panics on wasm32).
+pub fn now() -> Timestamp {
+    Timestamp(Date::now() as i64)
+}
+
+/// 16 fresh random bytes for ids made on the device.
+pub fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No crypto source: fall back to Math.random, still unique enough for ids.
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+/// A fresh random number for the engine's jitter.
+pub fn random_u32() -> u32 {
+    let b = random_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Whether the browser believes it has a network.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Minutes the device's time zone is east of UTC (480 in China).
+pub fn utc_offset_minutes() -> i64 {
+    -(Date::new_0().get_timezone_offset() as i64)
+}
+
+fn two(n: u32) -> String {
+    format!("{n:02}")
+}
+
+/// `YYYY-MM-DD HH:MM` in the device's time zone.
+pub fn format_time(t: Timestamp) -> String {
+    let d = Date::new(&JsValue::from_f64(t.0 as f64));
+    format!(
+        "{}-{}-{} {}:{}",
+        d.get_full_year(),
+        two(d.get_month() + 1),
+        two(d.get_date()),
+        two(d.get_hours()),
+        two(d.get_minutes())
+    )
+}
+
+/// `YYYY-MM-DD` in the device's time zone.
+pub fn format_date(t: Timestamp) -> String {
+    let d = Date::new(&JsValue::from_f64(t.0 as f64));
+    format!(
+        "{}-{}-{}",
+        d.get_full_year(),
+        two(d.get_month() + 1),
+        two(d.get_date())
+    )
+}
+
+/// Asks for one position fix. A refused permission and an unavailable position are results
+/// to record, not errors.
+pub async fn locate() -> PositionFix {
+    let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) else {
+        return PositionFix::Unavailable("no geolocation in this browser".into());
+    };
+    let slot: Rc<RefCell<Option<PositionFix>>> = Rc::new(RefCell::new(None));
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let ok_slot = slot.clone();
+        let ok_resolve = resolve.clone();
+        let success = Closure::once_into_js(move |position: web_sys::Position| {
+            let c = position.coords();
+            let fix = match Position::new(c.latitude(), c.longitude(), c.accuracy()) {
+                Ok(p) => PositionFix::Fixed(p),
+                Err(e) => PositionFix::Unavailable(e.to_string()),
+            };
+            *ok_slot.borrow_mut() = Some(fix);
+            let _ = ok_resolve.call0(&JsValue::NULL);
+        });
+        let err_slot = slot.clone();
+        let err_resolve = resolve.clone();
+        let failure = Closure::once_into_js(move |error: web_sys::PositionError| {
+            let fix = if error.code() == web_sys::PositionError::PERMISSION_DENIED {
+                PositionFix::PermissionRefused
+            } else {
+                PositionFix::Unavailable(error.message())
+            };
+            *err_slot.borrow_mut() = Some(fix);
+            let _ = err_resolve.call0(&JsValue::NULL);
+        });
+        let options = web_sys::PositionOptions::new();
+        options.set_enable_high_accuracy(true);
+        options.set_timeout(20_000);
+        options.set_maximum_age(60_000);
+        if geo
+            .get_current_position_with_error_callback_and_options(
+                success.unchecked_ref(),
+                Some(failure.unchecked_ref()),
+                &options,
+            )
+            .is_err()
+        {
+            *slot.borrow_mut() = Some(PositionFix::Unavailable("geolocation failed".into()));
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+    slot.take()
+        .unwrap_or_else(|| PositionFix::Unavailable("no answer".into()))
+}
+
+/// Asks the browser to keep this site's storage under pressure; `None` when it cannot say.
+pub async fn request_persistent_storage() -> Option<bool> {
+    let storage = web_sys::window()?.navigator().storage();
+    if let Ok(p) = storage.persisted()
+        && JsFuture::from(p).await.ok()?.as_bool() == Some(true)
+    {
+        return Some(true);
+    }
+    let answer = JsFuture::from(storage.persist().ok()?).await.ok()?;
+    answer.as_bool()
+}
+
+/// Bytes used and the quota, as the browser estimates them.
+pub async fn storage_estimate() -> Option<(f64, f64)> {
+    let storage = web_sys::window()?.navigator().storage();
+    let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
+    let get = |name: &str| {
+        Reflect::get(&estimate, &JsValue::from_str(name))
+            .ok()?
+            .as_f64()
+    };
+    Some((get("usage")?, get("quota")?))
+}
+
+/// The build id written into the page by `cargo xtask build-client`.
+pub fn build_id() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("meta[name=lianxin-build]").ok().flatten())
+        .and_then(|m| m.get_attribute("content"))
+        .unwrap_or_default()
+}
+
+/// Reloads the page.
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}

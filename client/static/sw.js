@@ -1,0 +1,77 @@
+// Lianxin's service worker: keeps the app shell (page, script, wasm, styles, icon, manifest) in a
+// cache named after the build, so the app opens with no network after the first visit.
+//
+// Updates: `cargo xtask build-client` writes the build id below, so every deploy changes this
+// file. The browser then installs the new worker, which downloads the new shell into a new cache
+// (all or nothing: a failed download keeps the old worker), takes over at once, and deletes the
+// old caches. The page is told (`lianxin-update`), and the next load uses the new shell.
+// API calls (/api/…, /healthz, /metrics) always go to the network: records live in IndexedDB.
+'use strict';
+
+const BUILD = '__LIANXIN_BUILD__';
+const PREFIX = 'lianxin-shell-';
+const CACHE = PREFIX + BUILD;
+const SHELL = [
+  '/',
+  '/boot.js',
+  '/client.js',
+  '/client_bg.wasm',
+  '/style.css',
+  '/manifest.webmanifest',
+  '/icon.svg',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) =>
+        Promise.all(
+          keys
+            .filter((key) => key.startsWith(PREFIX) && key !== CACHE)
+            .map((key) => caches.delete(key)),
+        ),
+      )
+      .then(() => self.clients.claim()),
+  );
+});
+
+function isApi(url) {
+  return (
+    url.pathname.startsWith('/api/') || url.pathname === '/healthz' || url.pathname === '/metrics'
+  );
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin || isApi(url)) {
+    return;
+  }
+  // Client-side routes (/, /enterprises/…) all get the app page.
+  const key = request.mode === 'navigate' ? '/' : url.pathname;
+  event.respondWith(
+    caches.open(CACHE).then((cache) =>
+      cache.match(key).then((cached) => {
+        if (cached) {
+          return cached;
+        }
+        return fetch(request).then((response) => {
+          if (response.ok && SHELL.includes(key)) {
+            cache.put(key, response.clone());
+          }
+          return response;
+        });
+      }),
+    ),
+  );
+});

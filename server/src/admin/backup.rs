@@ -1,0 +1,122 @@
+//! Backup (SQLite's online backup, consistent while the server writes) and restore (checked
+//! first, refused over a running server's file without `--force`). A running server holds an
+//! advisory lock on `<db>.lock`; the operating system releases it when the process dies.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+use super::AdminError;
+use crate::store::SqliteStore;
+
+/// The held lock of a database file; released when dropped.
+#[derive(Debug)]
+pub struct DbLock {
+    _file: File,
+}
+
+fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the database's lock; `Ok(None)` when another process (a running server) holds it.
+///
+/// # Errors
+/// When the lock file cannot be created.
+pub fn lock_db(db: &Path) -> std::io::Result<Option<DbLock>> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(db))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(DbLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Copies `db` to `to` with SQLite's online backup.
+///
+/// # Errors
+/// When the database cannot be opened or the copy fails.
+pub fn backup(db: &Path, to: &Path) -> Result<(), AdminError> {
+    if !db.exists() {
+        return Err(AdminError::Invalid(format!(
+            "no database at {}",
+            db.display()
+        )));
+    }
+    let store = SqliteStore::open(db)?;
+    store.backup_to(to)?;
+    let copy = SqliteStore::open(to)?;
+    let check = copy.integrity_check()?;
+    if check != "ok" {
+        return Err(AdminError::Invalid(format!(
+            "the backup at {} fails the integrity check: {check}",
+            to.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces `db` by the backup `from`: the backup is copied beside `db`, opened (and migrated
+/// if older) and checked with `PRAGMA integrity_check`; only then does it replace `db`.
+///
+/// # Errors
+/// When the backup is unreadable or damaged, or a server is running on `db` and `force` is
+/// not set; `db` is untouched then.
+pub fn restore(db: &Path, from: &Path, force: bool) -> Result<(), AdminError> {
+    if !from.exists() {
+        return Err(AdminError::Invalid(format!(
+            "no backup at {}",
+            from.display()
+        )));
+    }
+    let lock = lock_db(db)?;
+    if lock.is_none() && !force {
+        return Err(AdminError::Invalid(format!(
+            "a server is running on {}: stop it first, or pass --force and restart it after",
+            db.display()
+        )));
+    }
+    let mut staged = db.as_os_str().to_owned();
+    staged.push(".restoring");
+    let staged = PathBuf::from(staged);
+    remove_with_sidecars(&staged)?;
+    std::fs::copy(from, &staged)?;
+    let checked = (|| -> Result<(), AdminError> {
+        let store = SqliteStore::open(&staged)
+            .map_err(|e| AdminError::Invalid(format!("the backup does not open: {e}")))?;
+        let check = store.integrity_check()?;
+        if check != "ok" {
+            return Err(AdminError::Invalid(format!(
+                "the backup fails the integrity check: {check}"
+            )));
+        }
+        Ok(())
+    })();
+    if let Err(e) = checked {
+        remove_with_sidecars(&staged)?;
+        return Err(e);
+    }
+    remove_with_sidecars(db)?;
+    std::fs::rename(&staged, db)?;
+    drop(lock);
+    Ok(())
+}
+
+/// Removes a database file and its `-wal` and `-shm` files, when present.
+fn remove_with_sidecars(db: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(PathBuf::from(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,482 @@
+//! CSV imports of org units, enterprises and assignments. Each file is read whole and checked
+//! row by row; every problem is reported with its line number, and nothing is stored unless
+//! the whole file is good (then it is stored in one transaction). Enterprises become enterprise
+//! profile documents, committed through the sync engine like any device's, so devices in scope
+//! receive them at their next sync.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::NaiveDate;
+use shared::config::Config;
+use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise};
+use shared::model::{
+    Assignment, CreditCode, EnterpriseId, EnterpriseSize, OrgUnitId, OrgUnitKind, Position, Role,
+    Timestamp,
+};
+use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
+use shared::sync::server::{SyncContext, handle_sync};
+use shared::sync::validate::{Scope, validate};
+
+use super::AdminError;
+use crate::auth::token::random_id_bytes;
+use crate::store::{OrgUnitImport, SqliteStore};
+
+/// One problem in an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line of the file (the header is line 1).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// A parsed CSV file: its rows by column name, each with its line number.
+struct Table {
+    rows: Vec<(u64, BTreeMap<String, String>)>,
+}
+
+fn parse_csv(text: &str, required: &[&str], optional: &[&str]) -> Result<Table, AdminError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            AdminError::Lines(vec![LineError {
+                line: 1,
+                message: format!("unreadable header: {e}"),
+            }])
+        })?
+        .clone();
+    let names: Vec<String> = headers.iter().map(str::to_lowercase).collect();
+    let mut errors = Vec::new();
+    for r in required {
+        if !names.iter().any(|n| n == r) {
+            errors.push(LineError {
+                line: 1,
+                message: format!(
+                    "the header has no column {r:?} (columns: {})",
+                    [required, optional].concat().join(",")
+                ),
+            });
+        }
+    }
+    for n in &names {
+        if !required.contains(&n.as_str()) && !optional.contains(&n.as_str()) {
+            errors.push(LineError {
+                line: 1,
+                message: format!("unknown column {n:?}"),
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(rec) => {
+                let line = rec.position().map_or(0, csv::Position::line);
+                if rec.iter().all(str::is_empty) {
+                    continue;
+                }
+                if rec.len() != names.len() {
+                    errors.push(LineError {
+                        line,
+                        message: format!("{} fields, the header has {}", rec.len(), names.len()),
+                    });
+                    continue;
+                }
+                let map = names
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(str::to_string))
+                    .collect();
+                rows.push((line, map));
+            }
+            Err(e) => errors.push(LineError {
+                line: e.position().map_or(0, csv::Position::line),
+                message: format!("unreadable row: {e}"),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Table { rows })
+    } else {
+        Err(AdminError::Lines(errors))
+    }
+}
+
+fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    row.get(name).map_or("", String::as_str)
+}
+
+/// Imports org units (`code,name,kind,parent`); a parent is defined on an earlier line or is
+/// already stored. An existing code is updated. Returns how many rows were imported.
+///
+/// # Errors
+/// [`AdminError::Lines`] listing every bad row; nothing is stored then.
+pub fn import_org_units(store: &mut SqliteStore, text: &str) -> Result<usize, AdminError> {
+    let table = parse_csv(text, &["code", "name", "kind"], &["parent"])?;
+    let mut errors = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut rows = Vec::new();
+    for (line, row) in &table.rows {
+        let mut err = |message: String| {
+            errors.push(LineError {
+                line: *line,
+                message,
+            })
+        };
+        let code = field(row, "code");
+        let name = field(row, "name");
+        let parent = field(row, "parent");
+        if code.is_empty() || code.chars().any(char::is_whitespace) {
+            err(format!("code {code:?} must be one word"));
+            continue;
+        }
+        if !seen.insert(code.to_string()) {
+            err(format!("code {code:?} appears twice"));
+        }
+        if name.is_empty() {
+            err("the name is empty".into());
+        }
+        let kind = match OrgUnitKind::from_code(field(row, "kind")) {
+            Ok(k) => k,
+            Err(e) => {
+                err(format!("{e}: use zone, town or department"));
+                continue;
+            }
+        };
+        match (kind, parent.is_empty()) {
+            (OrgUnitKind::Zone, false) => err("a zone has no parent".into()),
+            (OrgUnitKind::Town | OrgUnitKind::Department, true) => {
+                err(format!("a {} needs a parent", kind.code()));
+            }
+            _ => {}
+        }
+        if !parent.is_empty() && !seen.contains(parent) && store.org_unit_by_code(parent)?.is_none()
+        {
+            err(format!(
+                "parent {parent:?} is neither on an earlier line nor in the database"
+            ));
+        }
+        rows.push(OrgUnitImport {
+            code: code.to_string(),
+            name: name.to_string(),
+            kind,
+            parent: (!parent.is_empty()).then(|| parent.to_string()),
+            new_id: OrgUnitId::from_random_bytes(random_id_bytes()),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(AdminError::Lines(errors));
+    }
+    store.import_org_units(&rows)?;
+    Ok(rows.len())
+}
+
+/// What an enterprise import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnterpriseReport {
+    /// New enterprise profiles stored.
+    pub imported: usize,
+    /// Rows whose credit code was already stored (left as they are).
+    pub present: usize,
+}
+
+fn parse_size(s: &str) -> Option<EnterpriseSize> {
+    match s.to_lowercase().as_str() {
+        "above" | "规上" => Some(EnterpriseSize::AboveDesignated),
+        "below" | "规下" | "" => Some(EnterpriseSize::BelowDesignated),
+        _ => None,
+    }
+}
+
+fn parse_flag(s: &str) -> Option<bool> {
+    match s.to_lowercase().as_str() {
+        "yes" | "true" | "1" | "是" | "y" => Some(true),
+        "no" | "false" | "0" | "否" | "n" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Imports enterprises (`credit_code,name,address,town,industry,size,key_enterprise,lat,lon`;
+/// `town` is an org unit code, `size` above/below (规上/规下), `key_enterprise` yes/no).
+/// Credit codes are checked (both check characters); rows whose code is already stored are
+/// left as they are. The profiles are committed as documents in one transaction.
+///
+/// # Errors
+/// [`AdminError::Lines`] listing every bad row; nothing is stored then.
+pub fn import_enterprises(
+    store: &mut SqliteStore,
+    text: &str,
+    now: Timestamp,
+) -> Result<EnterpriseReport, AdminError> {
+    let table = parse_csv(
+        text,
+        &["credit_code", "name", "town"],
+        &[
+            "address",
+            "industry",
+            "size",
+            "key_enterprise",
+            "lat",
+            "lon",
+        ],
+    )?;
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut new = Vec::new();
+    let mut present = 0;
+    for (line, row) in &table.rows {
+        let mut err = |message: String| {
+            errors.push(LineError {
+                line: *line,
+                message,
+            })
+        };
+        let code = match CreditCode::parse(field(row, "credit_code")) {
+            Ok(c) => c,
+            Err(e) => {
+                err(format!("credit code {:?}: {e}", field(row, "credit_code")));
+                continue;
+            }
+        };
+        if !seen.insert(code.as_str().to_string()) {
+            err(format!("credit code {} appears twice", code.as_str()));
+            continue;
+        }
+        let name = field(row, "name");
+        if name.is_empty() {
+            err("the name is empty".into());
+        }
+        let town = field(row, "town");
+        let town_id = match store.org_unit_by_code(town)? {
+            Some(u) if u.unit.kind == OrgUnitKind::Town => Some(u.unit.id),
+            Some(u) => {
+                err(format!("{town:?} is a {}, not a town", u.unit.kind.code()));
+                None
+            }
+            None => {
+                err(format!("no town {town:?} (import the org units first)"));
+                None
+            }
+        };
+        let size = parse_size(field(row, "size"));
+        if size.is_none() {
+            err(format!("size {:?}: use above or below", field(row, "size")));
+        }
+        let key = parse_flag(field(row, "key_enterprise"));
+        if key.is_none() {
+            err(format!(
+                "key_enterprise {:?}: use yes or no",
+                field(row, "key_enterprise")
+            ));
+        }
+        let position = match (field(row, "lat"), field(row, "lon")) {
+            ("", "") => Ok(None),
+            (lat, lon) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
+                (Ok(lat), Ok(lon)) => Position::new(lat, lon, 0.0)
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
+                _ => Err(format!("lat {lat:?} and lon {lon:?} must both be numbers")),
+            },
+        };
+        let position = match position {
+            Ok(p) => p,
+            Err(e) => {
+                err(e);
+                None
+            }
+        };
+        if store.enterprise_by_credit_code(code.as_str())?.is_some() {
+            present += 1;
+            continue;
+        }
+        if let (Some(town), Some(size), Some(key_enterprise)) = (town_id, size, key) {
+            new.push(NewEnterprise {
+                id: EnterpriseId::from_random_bytes(random_id_bytes()),
+                credit_code: code,
+                name: name.to_string(),
+                address: field(row, "address").to_string(),
+                town,
+                industry: field(row, "industry").to_string(),
+                size,
+                key_enterprise,
+                position,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AdminError::Lines(errors));
+    }
+    commit_enterprises(store, &new, now)?;
+    Ok(EnterpriseReport {
+        imported: new.len(),
+        present,
+    })
+}
+
+/// Stores enterprise profiles through the sync engine in one request, hence one transaction;
+/// each is validated first so the request cannot be partly refused.
+fn commit_enterprises(
+    store: &mut SqliteStore,
+    new: &[NewEnterprise],
+    now: Timestamp,
+) -> Result<(), AdminError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let config = Config::default();
+    // Signed by the system identity every server-written record carries (`crate::writer`).
+    let actor = crate::writer::system_actor();
+    let actor_id = crate::writer::system_actor_id();
+    let mut push = Vec::with_capacity(new.len());
+    for e in new {
+        let mut doc = EnterpriseDoc::create(e, &actor, actor_id.clone(), now)
+            .map_err(|err| AdminError::Invalid(format!("{}: {err}", e.credit_code.as_str())))?;
+        let id = DocId::new(DocKind::Enterprise, &e.id.to_string());
+        let record = doc.record();
+        validate(&id, record, &config)
+            .map_err(|r| AdminError::Invalid(format!("{}: {r}", e.credit_code.as_str())))?;
+        push.push(DocPush {
+            doc: id,
+            base: Vec::new(),
+            heads: protocol::to_wire(&record.heads()),
+            data: record.save(),
+        });
+    }
+    let request = SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: now,
+        push,
+        max_response_bytes: 0,
+    };
+    let ctx = SyncContext {
+        device: actor.device,
+        read: &Scope::none(),
+        write: &Scope::All,
+        config: &config,
+        now,
+        max_doc_bytes: u32::MAX,
+        authorship: None,
+    };
+    let response = handle_sync(store, &ctx, &request)
+        .map_err(|e| AdminError::Invalid(format!("storing the enterprises: {e}")))?;
+    let refused: Vec<String> = response
+        .results
+        .iter()
+        .filter(|r| !matches!(r.outcome, Outcome::Accepted { .. }))
+        .map(|r| format!("{}: {:?}", r.doc, r.outcome))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "the store refused: {}",
+            refused.join("; ")
+        )))
+    }
+}
+
+/// A date `YYYY-MM-DD` as the instant its day starts in China (UTC+8).
+pub fn parse_date(s: &str) -> Option<Timestamp> {
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let midnight = day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+    Some(Timestamp(midnight - 8 * 60 * 60 * 1000))
+}
+
+/// Imports assignments (`credit_code,login,valid_from,valid_to`; dates `YYYY-MM-DD`, the end
+/// exclusive and optional). The enterprise must be stored and the user an officer or leader.
+///
+/// # Errors
+/// [`AdminError::Lines`] listing every bad row; nothing is stored then.
+pub fn import_assignments(store: &mut SqliteStore, text: &str) -> Result<usize, AdminError> {
+    let table = parse_csv(text, &["credit_code", "login", "valid_from"], &["valid_to"])?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    for (line, row) in &table.rows {
+        let mut err = |message: String| {
+            errors.push(LineError {
+                line: *line,
+                message,
+            })
+        };
+        let code = field(row, "credit_code");
+        let enterprise = match CreditCode::parse(code) {
+            Ok(c) => match store.enterprise_by_credit_code(c.as_str())? {
+                Some(e) => Some(e),
+                None => {
+                    err(format!(
+                        "no enterprise with credit code {code} (import it first)"
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                err(format!("credit code {code:?}: {e}"));
+                None
+            }
+        };
+        let login = field(row, "login");
+        let user = match store.find_user_by_login(login)? {
+            Some(u) if matches!(u.user.role, Role::Officer | Role::Leader) => Some(u.user.id),
+            Some(u) => {
+                err(format!(
+                    "{login} is a {}: only officers and leaders are assigned enterprises",
+                    u.user.role.code()
+                ));
+                None
+            }
+            None => {
+                err(format!("no user {login:?}"));
+                None
+            }
+        };
+        let from = parse_date(field(row, "valid_from"));
+        if from.is_none() {
+            err(format!(
+                "valid_from {:?} is not a date YYYY-MM-DD",
+                field(row, "valid_from")
+            ));
+        }
+        let to = match field(row, "valid_to") {
+            "" => Ok(None),
+            s => parse_date(s)
+                .map(Some)
+                .ok_or_else(|| format!("valid_to {s:?} is not a date YYYY-MM-DD")),
+        };
+        let to = match to {
+            Ok(t) => t,
+            Err(e) => {
+                err(e);
+                None
+            }
+        };
+        if let (Some(f), Some(t)) = (from, to)
+            && t <= f
+        {
+            err("valid_to must be after valid_from".into());
+        }
+        if let (Some(enterprise), Some(user), Some(valid_from)) = (enterprise, user, from) {
+            rows.push(Assignment {
+                enterprise,
+                user,
+                valid_from,
+                valid_to: to,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AdminError::Lines(errors));
+    }
+    store.import_assignments(&rows)?;
+    Ok(rows.len())
+}

@@ -1,0 +1,321 @@
+//! The administrator's command line (`lianxin-server users|devices|org-units|enterprises|
+//! assignments|config|backup|restore|demo`): each subcommand opens the database named by
+//! `--db`, does one job through the store's use-case methods, and prints what it did.
+//! Imports are all-or-nothing and report every error with its line number.
+
+mod backup;
+mod import;
+
+use std::io::{BufRead as _, Write};
+use std::path::Path;
+
+pub use backup::{DbLock, backup, lock_db, restore};
+pub use import::{LineError, import_assignments, import_enterprises, import_org_units, parse_date};
+
+use shared::model::{DeviceId, OrgUnitKind, Role, User, UserId};
+
+use crate::auth::{self, Secret, password};
+use crate::cli::{
+    Command, ConfigCommand, DevicesCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
+};
+use crate::store::{NewUser, SqliteStore, StoreError};
+
+/// Why an admin command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The store failed or refused (unknown login, duplicate …).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// An import file has errors; nothing was stored.
+    #[error("{} error(s), nothing was imported:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Lines(Vec<LineError>),
+    /// The input given is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Runs an admin subcommand, printing to `out`. `serve` is not handled here.
+///
+/// # Errors
+/// [`AdminError`], with a message for the administrator.
+pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
+    let now = auth::now();
+    match command {
+        Command::Serve(_) => Err(AdminError::Invalid("serve is not an admin command".into())),
+        Command::Users(UsersCommand::Add(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let role = Role::from_code(&a.role).map_err(|e| {
+                AdminError::Invalid(format!(
+                    "{e}: use one of officer, department_handler, window_clerk, leader, \
+                     supervisor, admin"
+                ))
+            })?;
+            let unit = store
+                .org_unit_by_code(&a.org_unit)?
+                .ok_or_else(|| AdminError::Invalid(format!("no org unit {:?}", a.org_unit)))?;
+            check_unit_for_role(role, unit.unit.kind)?;
+            let login = a.login.trim().to_string();
+            if login.is_empty() || login.chars().any(char::is_whitespace) {
+                return Err(AdminError::Invalid(
+                    "a login is one word without spaces".into(),
+                ));
+            }
+            let secret = read_password(a.password_stdin)?;
+            let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let user = User {
+                id: UserId::from_random_bytes(auth::token::random_id_bytes()),
+                login,
+                name: a.name.trim().to_string(),
+                role,
+                org_unit: unit.unit.id,
+            };
+            store.add_user(
+                &NewUser {
+                    user: user.clone(),
+                    password_hash: hash,
+                },
+                now,
+            )?;
+            writeln!(
+                out,
+                "added {} ({}, {}) in {} as user {}",
+                user.login,
+                user.name,
+                role.code(),
+                unit.code,
+                user.id
+            )?;
+            Ok(())
+        }
+        Command::Users(UsersCommand::List(db)) => {
+            let store = SqliteStore::open(&db.db)?;
+            let units = store.list_org_units()?;
+            writeln!(out, "login\tname\trole\torg_unit\tstatus\tid")?;
+            for u in store.list_users()? {
+                let unit = units
+                    .iter()
+                    .find(|o| o.unit.id == u.user.org_unit)
+                    .map_or("?", |o| o.code.as_str());
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    u.user.login,
+                    u.user.name,
+                    u.user.role.code(),
+                    unit,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.user.id
+                )?;
+            }
+            Ok(())
+        }
+        Command::Users(UsersCommand::Disable(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let revoked = store.disable_user(&a.login, now)?;
+            writeln!(out, "disabled {}; {revoked} device(s) revoked", a.login)?;
+            Ok(())
+        }
+        Command::Users(UsersCommand::ResetPassword(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            if store.find_user_by_login(&a.login)?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "user",
+                    key: a.login,
+                }
+                .into());
+            }
+            let secret = read_password(a.password_stdin)?;
+            let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            store.set_password(&a.login, &hash)?;
+            writeln!(out, "password of {} reset; their sessions ended", a.login)?;
+            Ok(())
+        }
+        Command::Devices(DevicesCommand::List(a)) => {
+            let store = SqliteStore::open(&a.db.db)?;
+            writeln!(out, "device\tuser\tname\tregistered\tlast_seen\tstatus")?;
+            for (d, login) in store.list_devices(a.user.as_deref())? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    d.id,
+                    login,
+                    d.name,
+                    d.registered_at,
+                    d.last_seen,
+                    d.revoked_at
+                        .map_or_else(|| "active".to_string(), |t| format!("revoked {t}"))
+                )?;
+            }
+            Ok(())
+        }
+        Command::Devices(DevicesCommand::Revoke(a)) => {
+            let id = DeviceId::parse(&a.device).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let mut store = SqliteStore::open(&a.db.db)?;
+            store.revoke_device(id, now)?;
+            writeln!(
+                out,
+                "revoked {id}: its next request is refused and it wipes its local data"
+            )?;
+            Ok(())
+        }
+        Command::OrgUnits(OrgUnitsCommand::Import(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let n = import_org_units(&mut store, &read(&a.file)?)?;
+            writeln!(out, "imported {n} org unit(s)")?;
+            Ok(())
+        }
+        Command::OrgUnits(OrgUnitsCommand::List(db)) => {
+            let store = SqliteStore::open(&db.db)?;
+            let units = store.list_org_units()?;
+            writeln!(out, "code\tname\tkind\tparent\tid")?;
+            for u in &units {
+                let parent = u
+                    .unit
+                    .parent
+                    .and_then(|p| units.iter().find(|o| o.unit.id == p))
+                    .map_or("", |o| o.code.as_str());
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.code,
+                    u.unit.name,
+                    u.unit.kind.code(),
+                    parent,
+                    u.unit.id
+                )?;
+            }
+            Ok(())
+        }
+        Command::Enterprises(ImportCommand::Import(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let report = import_enterprises(&mut store, &read(&a.file)?, now)?;
+            writeln!(
+                out,
+                "imported {} enterprise(s); {} already present",
+                report.imported, report.present
+            )?;
+            Ok(())
+        }
+        Command::Assignments(ImportCommand::Import(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let n = import_assignments(&mut store, &read(&a.file)?)?;
+            writeln!(out, "imported {n} assignment(s)")?;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show(a)) => {
+            let config = crate::serve::load_config(a.config.as_deref())
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let text = config
+                .to_toml()
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            write!(out, "{text}")?;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Validate(a)) => {
+            crate::serve::load_config(a.config.as_deref())
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            writeln!(
+                out,
+                "{} is valid",
+                a.config.as_deref().map_or_else(
+                    || "the default configuration".into(),
+                    |p| p.display().to_string()
+                )
+            )?;
+            Ok(())
+        }
+        Command::Backup(a) => {
+            backup(&a.db.db, &a.to)?;
+            writeln!(out, "backed up {} to {}", a.db.db.display(), a.to.display())?;
+            Ok(())
+        }
+        Command::Restore(a) => {
+            restore(&a.db.db, &a.from, a.force)?;
+            writeln!(
+                out,
+                "restored {} from {}",
+                a.db.db.display(),
+                a.from.display()
+            )?;
+            Ok(())
+        }
+        Command::Demo(db) => demo(&db.db, out),
+    }
+}
+
+/// `demo --db FILE`: seeds the demo district (see [`crate::demo`]) into the database.
+fn demo(db: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
+    let mut store = crate::store::SqliteStore::open(db)?;
+    let now = shared::model::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    );
+    let s = crate::demo::seed(&mut store, &shared::config::Config::default(), now)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    writeln!(
+        out,
+        "seeded the demo district into {}: {} org units, {} users, {} enterprises, {} assignments, {} visits, {} problems ({} documents)",
+        db.display(),
+        s.org_units,
+        s.users,
+        s.enterprises,
+        s.assignments,
+        s.visits,
+        s.problems,
+        s.documents
+    )?;
+    writeln!(
+        out,
+        "log in as officer1..officer6, leader1, leader2, handler1..handler4, window1 or admin; password: {}",
+        crate::demo::DEMO_PASSWORD
+    )?;
+    Ok(())
+}
+
+/// Officers and leaders belong to a town or the zone, handlers to a department.
+fn check_unit_for_role(role: Role, kind: OrgUnitKind) -> Result<(), AdminError> {
+    let ok = match role {
+        Role::DepartmentHandler => kind == OrgUnitKind::Department,
+        Role::Officer | Role::Leader | Role::Supervisor => kind != OrgUnitKind::Department,
+        Role::WindowClerk | Role::Admin => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "a {} belongs to {}",
+            role.code(),
+            if role == Role::DepartmentHandler {
+                "a department"
+            } else {
+                "a town or the zone"
+            }
+        )))
+    }
+}
+
+fn read(path: &Path) -> Result<String, AdminError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The password from standard input's first line, or typed twice at a prompt.
+fn read_password(from_stdin: bool) -> Result<Secret, AdminError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        return Ok(Secret::new(line));
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Password again: ")?;
+    if first != again {
+        return Err(AdminError::Invalid("the passwords differ".into()));
+    }
+    Ok(Secret::new(first))
+}

@@ -1,0 +1,73 @@
+//! The bearer-token extractor: a handler that takes [`Authenticated`] runs only for a valid,
+//! unexpired access token of a device that is not revoked.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use shared::model::User;
+
+use super::{AuthError, Secret, token};
+use crate::AppState;
+use crate::store::{Device, TokenHash, TokenKind};
+
+/// Refresh `last_seen` at most this often per device, ms.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The user and device behind a request's access token.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user.
+    pub user: User,
+    /// Their device.
+    pub device: Device,
+    /// The token's hash (for logout).
+    pub token: TokenHash,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AuthError::Unauthenticated)?;
+        let (scheme, value) = header.split_once(' ').ok_or(AuthError::Unauthenticated)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || value.trim().is_empty() {
+            return Err(AuthError::Unauthenticated);
+        }
+        let hash = token::hash(&Secret::new(value.trim()));
+        let now = super::now();
+        state
+            .sync()
+            .with_store(move |s| -> Result<Authenticated, AuthError> {
+                let found = s.lookup_token(&hash)?;
+                let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
+                    return Err(AuthError::Unauthenticated);
+                };
+                if t.device.revoked_at.is_some() {
+                    return Err(AuthError::DeviceRevoked);
+                }
+                if t.revoked || t.user.disabled {
+                    return Err(AuthError::Unauthenticated);
+                }
+                if now >= t.expires_at {
+                    return Err(AuthError::TokenExpired);
+                }
+                if now.0 - t.device.last_seen.0 > TOUCH_EVERY_MS {
+                    s.touch_device(t.device.id, now)?;
+                }
+                Ok(Authenticated {
+                    user: t.user.user,
+                    device: t.device,
+                    token: hash,
+                })
+            })
+            .await
+            .ok_or(AuthError::Unavailable)?
+    }
+}

@@ -1,0 +1,107 @@
+//! Who is asking and what they may do: passwords (argon2), session tokens (random, stored as
+//! SHA-256, with expiry and revocation), the login rate limiter, the bearer-token extractor,
+//! each role's read and write scopes, and the authorship and role rules every pushed change
+//! must pass.
+//!
+//! **Invariant:** no password, token or hash is ever logged or shown by `Debug`: secrets are
+//! [`Secret`]s, stored hashes are redacted types.
+
+mod extract;
+mod limiter;
+pub mod password;
+mod rules;
+pub mod scope;
+pub mod session;
+pub mod token;
+
+use std::fmt;
+
+pub use extract::Authenticated;
+pub use limiter::RateLimiter;
+pub use rules::RoleRules;
+pub use scope::{Access, access_for};
+pub use session::{AuthError, Session, login, refresh};
+
+use shared::model::Timestamp;
+
+/// A secret from outside (a password, a token): kept out of `Debug` and logs.
+/// Serializing it is deliberate: the one response that hands a token to its owner.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for hashing or sending once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Token lifetimes and login limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// How long an access token is valid, ms (1 h).
+    pub access_ttl_ms: i64,
+    /// How long a refresh token is valid, ms (30 days).
+    pub refresh_ttl_ms: i64,
+    /// Failed logins allowed per account and per client address within the window (5).
+    pub max_failures: usize,
+    /// The failure window, ms (15 min).
+    pub failure_window_ms: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            access_ttl_ms: 60 * 60 * 1000,
+            refresh_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+            max_failures: 5,
+            failure_window_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// The authentication state shared by handlers: configuration and the rate limiter.
+#[derive(Debug)]
+pub struct AuthService {
+    /// Lifetimes and limits.
+    pub config: AuthConfig,
+    /// Failed logins per account and address.
+    pub limiter: RateLimiter,
+}
+
+impl AuthService {
+    /// A service with `config`.
+    pub fn new(config: AuthConfig) -> AuthService {
+        AuthService {
+            config,
+            limiter: RateLimiter::new(config.max_failures, config.failure_window_ms),
+        }
+    }
+}
+
+impl Default for AuthService {
+    fn default() -> Self {
+        AuthService::new(AuthConfig::default())
+    }
+}
+
+/// The server's wall clock (the only place auth reads it; everything below takes `now`).
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(ms)
+}

@@ -1,0 +1,349 @@
+//! Logging in and refreshing: checks a password (or a refresh token), registers the device
+//! with its own Automerge actor, and issues tokens. Every failure is an [`AuthError`], answered
+//! as a stable JSON error.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use shared::model::{DeviceId, Timestamp, User};
+
+use super::{AuthService, Secret, password, token};
+use crate::http::error::ErrorBody;
+use crate::store::{Device, SqliteStore, StoreError, TokenKind};
+use crate::sync::SyncService;
+
+/// Why a login, a refresh or an authenticated request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown login, wrong password or disabled account (never said which).
+    #[error("the login or the password is wrong")]
+    BadCredentials,
+    /// Too many failed logins for this account or from this address.
+    #[error("too many failed logins: wait a few minutes and try again")]
+    RateLimited,
+    /// The access token expired: refresh it.
+    #[error("the access token expired: refresh it")]
+    TokenExpired,
+    /// The device was revoked by an administrator: wipe local data.
+    #[error("this device was revoked by an administrator")]
+    DeviceRevoked,
+    /// No valid token.
+    #[error("log in first")]
+    Unauthenticated,
+    /// The request body is not what the endpoint takes.
+    #[error("{0}")]
+    Malformed(String),
+    /// The store failed.
+    #[error("the server could not reach its database; try again")]
+    Unavailable,
+}
+
+impl AuthError {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::BadCredentials => "bad_credentials",
+            AuthError::RateLimited => "rate_limited",
+            AuthError::TokenExpired => "token_expired",
+            AuthError::DeviceRevoked => "device_revoked",
+            AuthError::Unauthenticated => "unauthenticated",
+            AuthError::Malformed(_) => "malformed",
+            AuthError::Unavailable => "store_unavailable",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::BadCredentials
+            | AuthError::TokenExpired
+            | AuthError::DeviceRevoked
+            | AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AuthError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Malformed(_) => StatusCode::BAD_REQUEST,
+            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "auth store failure");
+        AuthError::Unavailable
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = Json(ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+        });
+        if status == StatusCode::UNAUTHORIZED {
+            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            (status, [(header::RETRY_AFTER, "900")], body).into_response()
+        } else {
+            (status, body).into_response()
+        }
+    }
+}
+
+/// `POST /api/login` body.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    /// Login name.
+    pub login: String,
+    /// Password.
+    pub password: Secret,
+    /// The device's id, made by the client once and remembered.
+    pub device_id: DeviceId,
+    /// A name for the device, e.g. "王芳的手机".
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// `POST /api/refresh` body.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token from the login.
+    pub refresh_token: Secret,
+}
+
+/// The user part of a session.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserBody {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role code.
+    pub role: &'static str,
+    /// Org unit id.
+    pub org_unit: String,
+}
+
+impl From<&User> for UserBody {
+    fn from(u: &User) -> Self {
+        UserBody {
+            id: u.id.to_string(),
+            name: u.name.clone(),
+            role: u.role.code(),
+            org_unit: u.org_unit.to_string(),
+        }
+    }
+}
+
+/// The device part of a session.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeviceBody {
+    /// The device id to use from now on (a new one when the client's id was taken).
+    pub id: String,
+    /// Its Automerge actor, hex.
+    pub actor_id: String,
+}
+
+impl From<&Device> for DeviceBody {
+    fn from(d: &Device) -> Self {
+        DeviceBody {
+            id: d.id.to_string(),
+            actor_id: d.actor_id.clone(),
+        }
+    }
+}
+
+/// What login and refresh answer. `Debug` hides the tokens.
+#[derive(Serialize)]
+pub struct Session {
+    /// The access token (`Authorization: Bearer …`).
+    pub token: Secret,
+    /// The refresh token.
+    pub refresh_token: Secret,
+    /// When the access token expires, ms since the epoch.
+    pub expires_at: i64,
+    /// Who logged in.
+    pub user: UserBody,
+    /// Their device.
+    pub device: DeviceBody,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most characters kept of a device name.
+const DEVICE_NAME_CHARS: usize = 100;
+
+/// Logs in: rate limit, password, device registration, tokens.
+///
+/// # Errors
+/// [`AuthError::RateLimited`] after too many failures for the account or the address;
+/// [`AuthError::BadCredentials`] for an unknown login, a wrong password or a disabled account.
+pub async fn login(
+    sync: &Arc<SyncService>,
+    auth: &Arc<AuthService>,
+    req: LoginRequest,
+    client: Option<IpAddr>,
+) -> Result<Session, AuthError> {
+    let now = super::now();
+    let login = req.login.trim().to_string();
+    let account_key = format!("login:{}", login.to_lowercase());
+    let address_key = format!(
+        "addr:{}",
+        client.map_or_else(|| "unknown".to_string(), |a| a.to_string())
+    );
+    let keys = [account_key.as_str(), address_key.as_str()];
+    if auth.limiter.is_limited(&keys, now.0) {
+        tracing::warn!(login = %login, "login rate limited");
+        return Err(AuthError::RateLimited);
+    }
+    let lookup = login.clone();
+    let user = sync
+        .with_store(move |s| s.find_user_by_login(&lookup))
+        .await
+        .ok_or(AuthError::Unavailable)??;
+    let password = req.password;
+    let verified = tokio::task::spawn_blocking(move || match user {
+        Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
+        _ => {
+            password::verify_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(|_| AuthError::Unavailable)?;
+    let Some(user) = verified else {
+        auth.limiter.record_failure(&keys, now.0);
+        tracing::info!(login = %login, "failed login");
+        return Err(AuthError::BadCredentials);
+    };
+    auth.limiter.clear(&account_key);
+    let mut name: String = req
+        .device_name
+        .trim()
+        .chars()
+        .take(DEVICE_NAME_CHARS)
+        .collect();
+    if name.is_empty() {
+        name = "unnamed device".into();
+    }
+    let config = auth.config;
+    let device_id = req.device_id;
+    let session = sync
+        .with_store(move |s| -> Result<Session, StoreError> {
+            let device = register(s, device_id, &user.user, &name, now)?;
+            s.purge_expired_tokens(now)?;
+            let (refresh, refresh_hash) = token::new_token();
+            s.store_token(
+                &refresh_hash,
+                device.id,
+                TokenKind::Refresh,
+                now,
+                Timestamp(now.0.saturating_add(config.refresh_ttl_ms)),
+            )?;
+            issue(s, &user.user, &device, refresh, config.access_ttl_ms, now)
+        })
+        .await
+        .ok_or(AuthError::Unavailable)??;
+    tracing::info!(login = %login, device = %session.device.id, "logged in");
+    Ok(session)
+}
+
+/// Registers the client's device id, or a fresh one when that id belongs to someone else or
+/// was revoked.
+fn register(
+    s: &mut SqliteStore,
+    id: DeviceId,
+    user: &User,
+    name: &str,
+    now: Timestamp,
+) -> Result<Device, StoreError> {
+    let mut id = id;
+    for _ in 0..4 {
+        match s.register_device(id, user.id, name, token::new_actor(), now) {
+            Err(StoreError::Conflict(_) | StoreError::Duplicate { .. }) => {
+                id = DeviceId::from_random_bytes(token::random_id_bytes());
+            }
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict(
+        "could not find a free device id".into(),
+    ))
+}
+
+/// A new access token for `device`, with `refresh` handed back as it is.
+fn issue(
+    s: &mut SqliteStore,
+    user: &User,
+    device: &Device,
+    refresh: Secret,
+    access_ttl_ms: i64,
+    now: Timestamp,
+) -> Result<Session, StoreError> {
+    let (access, access_hash) = token::new_token();
+    let expires_at = now.0.saturating_add(access_ttl_ms);
+    s.store_token(
+        &access_hash,
+        device.id,
+        TokenKind::Access,
+        now,
+        Timestamp(expires_at),
+    )?;
+    Ok(Session {
+        token: access,
+        refresh_token: refresh,
+        expires_at,
+        user: UserBody::from(user),
+        device: DeviceBody::from(device),
+    })
+}
+
+/// Exchanges a refresh token for a new access token. The refresh token itself is not rotated:
+/// a response lost on a weak link must not log the officer out; it expires 30 days after login.
+///
+/// # Errors
+/// [`AuthError::DeviceRevoked`] for a revoked device; [`AuthError::Unauthenticated`] for an
+/// unknown, expired or revoked refresh token.
+pub async fn refresh(
+    sync: &Arc<SyncService>,
+    auth: &Arc<AuthService>,
+    req: RefreshRequest,
+) -> Result<Session, AuthError> {
+    let now = super::now();
+    let config = auth.config;
+    sync.with_store(move |s| -> Result<Session, AuthError> {
+        let found = s.lookup_token(&token::hash(&req.refresh_token))?;
+        let Some(t) = found.filter(|t| t.kind == TokenKind::Refresh) else {
+            return Err(AuthError::Unauthenticated);
+        };
+        if t.device.revoked_at.is_some() {
+            return Err(AuthError::DeviceRevoked);
+        }
+        if t.revoked || t.user.disabled || now >= t.expires_at {
+            return Err(AuthError::Unauthenticated);
+        }
+        s.touch_device(t.device.id, now)?;
+        Ok(issue(
+            s,
+            &t.user.user,
+            &t.device,
+            req.refresh_token,
+            config.access_ttl_ms,
+            now,
+        )?)
+    })
+    .await
+    .ok_or(AuthError::Unavailable)?
+}

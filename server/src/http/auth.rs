@@ -1,0 +1,101 @@
+//! `POST /api/login`, `POST /api/refresh`, `GET /api/me` and `POST /api/logout`: sessions of
+//! users on their devices (the logic is in [`crate::auth`]).
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::auth::session::{DeviceBody, LoginRequest, RefreshRequest, UserBody};
+use crate::auth::{self, AuthError, Authenticated, Session};
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/refresh", post(refresh))
+        .route("/me", get(me))
+        .route("/logout", post(logout))
+}
+
+/// The client's address, when the server was started with connect info.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+fn no_store(session: Session) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], Json(session))
+}
+
+fn malformed(e: &JsonRejection) -> AuthError {
+    AuthError::Malformed(format!(
+        "the body is not the expected JSON: {}",
+        e.body_text()
+    ))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    body: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<impl IntoResponse, AuthError> {
+    let Json(req) = body.map_err(|e| malformed(&e))?;
+    let session = auth::login(state.sync(), state.auth(), req, addr).await?;
+    Ok(no_store(session))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    body: Result<Json<RefreshRequest>, JsonRejection>,
+) -> Result<impl IntoResponse, AuthError> {
+    let Json(req) = body.map_err(|e| malformed(&e))?;
+    let session = auth::refresh(state.sync(), state.auth(), req).await?;
+    Ok(no_store(session))
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    /// Who is logged in.
+    pub user: UserBody,
+    /// On which device.
+    pub device: DeviceBody,
+}
+
+async fn me(who: Authenticated) -> Json<Me> {
+    Json(Me {
+        user: UserBody::from(&who.user),
+        device: DeviceBody::from(&who.device),
+    })
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<StatusCode, AuthError> {
+    let token = who.token;
+    state
+        .sync()
+        .with_store(move |s| s.revoke_token(&token))
+        .await
+        .ok_or(AuthError::Unavailable)??;
+    Ok(StatusCode::NO_CONTENT)
+}

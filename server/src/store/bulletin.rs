@@ -1,0 +1,165 @@
+//! Bulletins (通报): a KPI snapshot of a period for the zone, with rankings of towns and of
+//! departments, stored immutably once issued (the table refuses updates and deletes).
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use shared::model::{OrgUnitId, OrgUnitKind, Timestamp, UserId};
+
+use super::kpi::{Kpis, Unit};
+use super::{SqliteStore, StoreError};
+
+/// One ranked unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankRow {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The unit.
+    pub unit: OrgUnitId,
+    /// Its name.
+    pub name: String,
+    /// Its KPIs.
+    pub kpis: Kpis,
+}
+
+/// An issued bulletin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bulletin {
+    /// Number.
+    pub id: i64,
+    /// Title, e.g. 2026年11月“万人助万企”活动通报.
+    pub title: String,
+    /// First instant of the period.
+    pub period_from: Timestamp,
+    /// First instant after the period.
+    pub period_to: Timestamp,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// Who issued it.
+    pub issued_by: UserId,
+    /// The zone's KPIs.
+    pub zone: Kpis,
+    /// Towns ranked.
+    pub towns: Vec<RankRow>,
+    /// Departments ranked.
+    pub departments: Vec<RankRow>,
+}
+
+/// Higher resolution rate first, then satisfaction, then on-time rate, then name; a unit with
+/// no problems ranks after those with some.
+fn rank(mut rows: Vec<(OrgUnitId, String, Kpis)>) -> Vec<RankRow> {
+    let key = |r: Option<f64>| r.unwrap_or(-1.0);
+    rows.sort_by(|a, b| {
+        key(b.2.resolution_rate)
+            .total_cmp(&key(a.2.resolution_rate))
+            .then(key(b.2.satisfaction_rate).total_cmp(&key(a.2.satisfaction_rate)))
+            .then(key(b.2.on_time_rate).total_cmp(&key(a.2.on_time_rate)))
+            .then(a.1.cmp(&b.1))
+    });
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (unit, name, kpis))| RankRow {
+            rank: i + 1,
+            unit,
+            name,
+            kpis,
+        })
+        .collect()
+}
+
+impl SqliteStore {
+    fn units_of_kind(&self, kind: OrgUnitKind) -> Result<Vec<(OrgUnitId, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM org_units WHERE kind = ?1 ORDER BY name")?;
+        let rows = stmt
+            .query_map([kind.code()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, name)| {
+                OrgUnitId::parse(&id)
+                    .map(|id| (id, name))
+                    .map_err(|e| StoreError::Corrupt {
+                        table: "org_units",
+                        detail: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Computes and stores a bulletin for `[from, to)`; it can never change afterwards.
+    pub fn issue_bulletin(
+        &mut self,
+        title: &str,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        by: UserId,
+    ) -> Result<Bulletin, StoreError> {
+        let zone = self.kpis(Unit::Zone, from, to, now)?;
+        let towns = self
+            .units_of_kind(OrgUnitKind::Town)?
+            .into_iter()
+            .map(|(id, name)| Ok((id, name, self.kpis(Unit::Town(id), from, to, now)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let departments = self
+            .units_of_kind(OrgUnitKind::Department)?
+            .into_iter()
+            .map(|(id, name)| Ok((id, name, self.kpis(Unit::Department(id), from, to, now)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut bulletin = Bulletin {
+            id: 0,
+            title: title.to_string(),
+            period_from: from,
+            period_to: to,
+            issued_at: now,
+            issued_by: by,
+            zone,
+            towns: rank(towns),
+            departments: rank(departments),
+        };
+        let body = serde_json::to_string(&bulletin).map_err(|e| StoreError::Corrupt {
+            table: "bulletins",
+            detail: e.to_string(),
+        })?;
+        self.conn.execute(
+            "INSERT INTO bulletins (title, unit, period_from, period_to, issued_at, issued_by, body) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
+            params![title, from.0, to.0, now.0, by.to_string(), body],
+        )?;
+        bulletin.id = self.conn.last_insert_rowid();
+        Ok(bulletin)
+    }
+
+    /// An issued bulletin, as it was issued.
+    pub fn bulletin(&self, id: i64) -> Result<Option<Bulletin>, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM bulletins WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        body.map(|b| {
+            serde_json::from_str::<Bulletin>(&b)
+                .map(|mut x| {
+                    x.id = id;
+                    x
+                })
+                .map_err(|e| StoreError::Corrupt {
+                    table: "bulletins",
+                    detail: e.to_string(),
+                })
+        })
+        .transpose()
+    }
+
+    /// Tries to change an issued bulletin's title (always refused: for the immutability test
+    /// and for anyone tempted).
+    pub fn retitle_bulletin(&mut self, id: i64, title: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE bulletins SET title = ?1 WHERE id = ?2",
+            params![title, id],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,464 @@
+//! Campaign KPIs (考核指标) for a period and an org unit, computed in SQL over the projection
+//! tables: resolution, on-time and satisfaction rates, overdue count, look-back pass and reopen
+//! rates, visit coverage and visits per officer, and times to first response and sign-off.
+
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+use serde::{Deserialize, Serialize};
+use shared::model::{OrgUnitId, Timestamp};
+
+use super::{SqliteStore, StoreError};
+
+/// Which problems and visits a KPI query covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// The whole zone.
+    Zone,
+    /// One town/street/park: its enterprises.
+    Town(OrgUnitId),
+    /// One department: the problems handed to it (visit KPIs do not apply).
+    Department(OrgUnitId),
+}
+
+/// KPIs of one period and unit. Rates are `None` when their denominator is zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kpis {
+    /// Problems created in the period (withdrawn and merged duplicates excluded).
+    pub problems: u64,
+    /// Of those, signed off (with or without a passed look-back).
+    pub resolved: u64,
+    /// 问题解决率: resolved / problems.
+    pub resolution_rate: Option<f64>,
+    /// Of those, answered (responded or resolved on site).
+    pub answered: u64,
+    /// Of the answered, answered by their effective deadline.
+    pub on_time: u64,
+    /// 按时办结率: on_time / answered.
+    pub on_time_rate: Option<f64>,
+    /// Still awaiting their result past the effective deadline, at `now`.
+    pub overdue: u64,
+    /// Rated by the enterprise.
+    pub rated: u64,
+    /// Rated 3 (fairly satisfied) or better.
+    pub satisfied: u64,
+    /// 企业满意率: satisfied / rated.
+    pub satisfaction_rate: Option<f64>,
+    /// Look-backs passed in the period.
+    pub look_backs_passed: u64,
+    /// Look-backs that reopened a problem in the period.
+    pub look_backs_reopened: u64,
+    /// 回头看通过率.
+    pub look_back_pass_rate: Option<f64>,
+    /// Enterprises assigned (包联) during the period.
+    pub assigned_enterprises: u64,
+    /// Of those, visited in the period.
+    pub visited_enterprises: u64,
+    /// 走访覆盖率: visited / assigned.
+    pub visit_coverage: Option<f64>,
+    /// Visits in the period.
+    pub visits: u64,
+    /// Officers with an assignment in the period.
+    pub officers: u64,
+    /// visits / officers.
+    pub visits_per_officer: Option<f64>,
+    /// Hours from submission to the first answer: median and 90th percentile.
+    pub first_response_hours: Option<(f64, f64)>,
+    /// Hours from submission to sign-off: median and 90th percentile.
+    pub sign_off_hours: Option<(f64, f64)>,
+}
+
+fn rate(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// Median and 90th percentile (nearest rank) of hours.
+fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+    Some((rank(0.5), rank(0.9)))
+}
+
+const AWAITING: &str =
+    "'submitted','triaged','assigned','accepted','in_progress','returned','disputed','reopened'";
+
+impl SqliteStore {
+    /// KPIs of problems created and visits made in `[from, to)`, for `unit`, with overdue
+    /// status as of `now`.
+    pub fn kpis(
+        &self,
+        unit: Unit,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+    ) -> Result<Kpis, StoreError> {
+        // The problems in scope, as a reusable SQL condition on table alias `p`.
+        let (unit_sql, unit_param): (&str, Option<String>) = match unit {
+            Unit::Zone => ("1 = 1", None),
+            Unit::Town(t) => (
+                "p.enterprise IN (SELECT id FROM enterprises WHERE town = ?)",
+                Some(t.to_string()),
+            ),
+            Unit::Department(d) => (
+                "p.id IN (SELECT problem FROM problem_units WHERE unit = ?)",
+                Some(d.to_string()),
+            ),
+        };
+        let base = format!(
+            "FROM problems p WHERE {unit_sql} AND p.created_at >= ? AND p.created_at < ? \
+             AND p.state NOT IN ('withdrawn', 'merged_duplicate')"
+        );
+        let params = |extra: &[Value]| -> Vec<Value> {
+            let mut v: Vec<Value> = unit_param.iter().map(|u| Value::Text(u.clone())).collect();
+            v.push(Value::Integer(from.0));
+            v.push(Value::Integer(to.0));
+            v.extend_from_slice(extra);
+            v
+        };
+        let count = |sql: String, extra: &[Value]| -> Result<u64, StoreError> {
+            let n: i64 = self
+                .conn
+                .query_row(&sql, params_from_iter(params(extra)), |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        let problems = count(format!("SELECT COUNT(*) {base}"), &[])?;
+        let resolved = count(
+            format!("SELECT COUNT(*) {base} AND p.state IN ('signed_off', 'look_back_passed')"),
+            &[],
+        )?;
+        let overdue = count(
+            format!("SELECT COUNT(*) {base} AND p.state IN ({AWAITING}) AND p.deadline < ?"),
+            &[Value::Integer(now.0)],
+        )?;
+        let rated = count(
+            format!("SELECT COUNT(*) {base} AND p.rating IS NOT NULL"),
+            &[],
+        )?;
+        let satisfied = count(format!("SELECT COUNT(*) {base} AND p.rating >= 3"), &[])?;
+
+        // First answer and sign-off per problem, from applied workflow events.
+        let first_at = |actions: &str| -> Result<Vec<(i64, i64, i64)>, StoreError> {
+            let sql = format!(
+                "SELECT p.created_at, p.deadline, MIN(e.at) {base_join} AND e.applied = 1 AND e.action IN ({actions}) GROUP BY p.id",
+                base_join = base.replacen(
+                    "FROM problems p WHERE",
+                    "FROM problems p JOIN problem_events e ON e.problem = p.id WHERE",
+                    1
+                )
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map(params_from_iter(params(&[])), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        };
+        let answers = first_at("'respond', 'resolve_on_site'")?;
+        let sign_offs = first_at("'sign_off'")?;
+        let hours = |rows: &[(i64, i64, i64)]| {
+            rows.iter()
+                .map(|(c, _, at)| (at - c) as f64 / 3_600_000.0)
+                .collect::<Vec<_>>()
+        };
+        let answered = answers.len() as u64;
+        let on_time = answers
+            .iter()
+            .filter(|(_, deadline, at)| at <= deadline)
+            .count() as u64;
+
+        // Look-backs in the period, by when they happened.
+        let look_back = |action: &str| -> Result<u64, StoreError> {
+            let sql = format!(
+                "SELECT COUNT(*) FROM problem_events e JOIN problems p ON p.id = e.problem \
+                 WHERE {unit_sql} AND e.applied = 1 AND e.action = '{action}' AND e.at >= ? AND e.at < ?"
+            );
+            let mut v: Vec<Value> = unit_param.iter().map(|u| Value::Text(u.clone())).collect();
+            v.push(Value::Integer(from.0));
+            v.push(Value::Integer(to.0));
+            let n: i64 = self
+                .conn
+                .query_row(&sql, params_from_iter(v), |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        let look_backs_passed = look_back("look_back_pass")?;
+        let look_backs_reopened = look_back("look_back_reopen")?;
+
+        // Visits and coverage: enterprises assigned during the period within the unit.
+        let (ent_sql, ent_param): (&str, Option<String>) = match unit {
+            Unit::Zone => ("1 = 1", None),
+            Unit::Town(t) => (
+                "a.enterprise IN (SELECT id FROM enterprises WHERE town = ?)",
+                Some(t.to_string()),
+            ),
+            Unit::Department(_) => ("0 = 1", None),
+        };
+        let assigned_where = format!(
+            "{ent_sql} AND a.valid_from < ? AND (a.valid_to IS NULL OR a.valid_to > ?) \
+             AND a.user IN (SELECT id FROM users WHERE role = 'officer')"
+        );
+        let vparams = |extra: &[Value]| -> Vec<Value> {
+            let mut v: Vec<Value> = ent_param.iter().map(|u| Value::Text(u.clone())).collect();
+            v.push(Value::Integer(to.0));
+            v.push(Value::Integer(from.0));
+            v.extend_from_slice(extra);
+            v
+        };
+        let vcount = |sql: String, extra: &[Value]| -> Result<u64, StoreError> {
+            let n: i64 = self
+                .conn
+                .query_row(&sql, params_from_iter(vparams(extra)), |r| r.get(0))?;
+            Ok(n.max(0) as u64)
+        };
+        let assigned_enterprises = vcount(
+            format!(
+                "SELECT COUNT(DISTINCT a.enterprise) FROM assignments a WHERE {assigned_where}"
+            ),
+            &[],
+        )?;
+        let officers = vcount(
+            format!("SELECT COUNT(DISTINCT a.user) FROM assignments a WHERE {assigned_where}"),
+            &[],
+        )?;
+        let period = [Value::Integer(from.0), Value::Integer(to.0)];
+        let visited_enterprises = vcount(
+            format!(
+                "SELECT COUNT(DISTINCT a.enterprise) FROM assignments a WHERE {assigned_where} AND a.enterprise IN \
+                 (SELECT enterprise FROM visits WHERE device_time >= ? AND device_time < ?)"
+            ),
+            &period,
+        )?;
+        let visits = vcount(
+            format!(
+                "SELECT COUNT(*) FROM visits v WHERE v.enterprise IN \
+                 (SELECT a.enterprise FROM assignments a WHERE {assigned_where}) \
+                 AND v.device_time >= ? AND v.device_time < ?"
+            ),
+            &period,
+        )?;
+
+        Ok(Kpis {
+            problems,
+            resolved,
+            resolution_rate: rate(resolved, problems),
+            answered,
+            on_time,
+            on_time_rate: rate(on_time, answered),
+            overdue,
+            rated,
+            satisfied,
+            satisfaction_rate: rate(satisfied, rated),
+            look_backs_passed,
+            look_backs_reopened,
+            look_back_pass_rate: rate(look_backs_passed, look_backs_passed + look_backs_reopened),
+            assigned_enterprises,
+            visited_enterprises,
+            visit_coverage: rate(visited_enterprises, assigned_enterprises),
+            visits,
+            officers,
+            visits_per_officer: rate(visits, officers),
+            first_response_hours: percentiles(hours(&answers)),
+            sign_off_hours: percentiles(hours(&sign_offs)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use shared::derive::awaiting_result;
+    use shared::doc::{DocKind, EnterpriseDoc, ProblemDoc, VisitDoc};
+    use shared::model::{DAY_MS, EnterpriseId, OrgUnitKind, ProblemState, Role, Timestamp};
+    use shared::workflow::{Action, replay};
+
+    use super::*;
+    use crate::demo;
+    use crate::store::test_support::demo_store;
+
+    const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    /// The same KPIs computed in Rust straight from the documents, independently of SQL.
+    fn expected(
+        district: &demo::DemoDistrict,
+        town: Option<shared::model::OrgUnitId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Kpis {
+        let mut towns: BTreeMap<EnterpriseId, shared::model::OrgUnitId> = BTreeMap::new();
+        for (id, doc) in &district.documents {
+            if id.kind() == DocKind::Enterprise {
+                let e = EnterpriseDoc::from_record(doc.clone())
+                    .expect("enterprise")
+                    .read()
+                    .expect("reads");
+                towns.insert(e.id, e.town);
+            }
+        }
+        let in_unit = |e: &EnterpriseId| town.is_none_or(|t| towns.get(e) == Some(&t));
+        let (
+            mut problems,
+            mut resolved,
+            mut answered,
+            mut on_time,
+            mut overdue,
+            mut rated,
+            mut satisfied,
+        ) = (0, 0, 0, 0, 0, 0, 0);
+        let (mut passed, mut reopened) = (0, 0);
+        let (mut answer_hours, mut sign_off_hours) = (Vec::new(), Vec::new());
+        for (id, doc) in &district.documents {
+            if id.kind() != DocKind::Problem {
+                continue;
+            }
+            let p = ProblemDoc::from_record(doc.clone())
+                .expect("problem")
+                .read()
+                .expect("reads");
+            if !in_unit(&p.enterprise) {
+                continue;
+            }
+            let outcome = replay(&p);
+            let applied: Vec<&shared::workflow::Event> = p
+                .events
+                .iter()
+                .filter(|e| outcome.applied.contains(&e.id))
+                .collect();
+            for e in &applied {
+                let in_period = e.stamp.at >= from && e.stamp.at < to;
+                match e.action {
+                    Action::LookBackPass if in_period => passed += 1,
+                    Action::LookBackReopen if in_period => reopened += 1,
+                    _ => {}
+                }
+            }
+            let created = p.created.at;
+            if created < from
+                || created >= to
+                || matches!(
+                    outcome.state,
+                    ProblemState::Withdrawn | ProblemState::MergedDuplicate
+                )
+            {
+                continue;
+            }
+            problems += 1;
+            if outcome.state.is_resolved() {
+                resolved += 1;
+            }
+            if awaiting_result(outcome.state) && outcome.deadline < NOW {
+                overdue += 1;
+            }
+            if let Some(r) = &p.rating {
+                rated += 1;
+                if r.rating.is_satisfied() {
+                    satisfied += 1;
+                }
+            }
+            let first = |f: &dyn Fn(&Action) -> bool| {
+                applied
+                    .iter()
+                    .filter(|e| f(&e.action))
+                    .map(|e| e.stamp.at)
+                    .min()
+            };
+            if let Some(at) = first(&|a| matches!(a, Action::Respond | Action::ResolveOnSite)) {
+                answered += 1;
+                if at <= outcome.deadline {
+                    on_time += 1;
+                }
+                answer_hours.push((at.0 - created.0) as f64 / 3_600_000.0);
+            }
+            if let Some(at) = first(&|a| matches!(a, Action::SignOff { .. })) {
+                sign_off_hours.push((at.0 - created.0) as f64 / 3_600_000.0);
+            }
+        }
+        // Visits and coverage from the assignments and visit documents.
+        let officers: std::collections::BTreeSet<_> = district
+            .users
+            .iter()
+            .filter(|u| u.user.role == Role::Officer)
+            .map(|u| u.user.id)
+            .collect();
+        let active: Vec<_> = district
+            .assignments
+            .iter()
+            .filter(|a| {
+                officers.contains(&a.user)
+                    && a.valid_from < to
+                    && a.valid_to.is_none_or(|t| t > from)
+                    && in_unit(&a.enterprise)
+            })
+            .collect();
+        let assigned: std::collections::BTreeSet<_> = active.iter().map(|a| a.enterprise).collect();
+        let officer_count = active
+            .iter()
+            .map(|a| a.user)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        let mut visits = 0u64;
+        let mut visited = std::collections::BTreeSet::new();
+        for (id, doc) in &district.documents {
+            if id.kind() == DocKind::Visit {
+                let v = VisitDoc::from_record(doc.clone())
+                    .expect("visit")
+                    .read()
+                    .expect("reads");
+                if v.created.at >= from && v.created.at < to && assigned.contains(&v.enterprise) {
+                    visits += 1;
+                    visited.insert(v.enterprise);
+                }
+            }
+        }
+        Kpis {
+            problems,
+            resolved,
+            resolution_rate: rate(resolved, problems),
+            answered,
+            on_time,
+            on_time_rate: rate(on_time, answered),
+            overdue,
+            rated,
+            satisfied,
+            satisfaction_rate: rate(satisfied, rated),
+            look_backs_passed: passed,
+            look_backs_reopened: reopened,
+            look_back_pass_rate: rate(passed, passed + reopened),
+            assigned_enterprises: assigned.len() as u64,
+            visited_enterprises: visited.len() as u64,
+            visit_coverage: rate(visited.len() as u64, assigned.len() as u64),
+            visits,
+            officers: officer_count,
+            visits_per_officer: rate(visits, officer_count),
+            first_response_hours: percentiles(answer_hours),
+            sign_off_hours: percentiles(sign_off_hours),
+        }
+    }
+
+    #[test]
+    fn demo_district_kpis_match_an_independent_computation_from_the_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, district) = demo_store(dir.path(), NOW);
+        let quarter = (Timestamp(NOW.0 - 90 * DAY_MS), NOW);
+        let month = (Timestamp(NOW.0 - 30 * DAY_MS), NOW);
+        let town = district
+            .org_units
+            .iter()
+            .find(|o| o.kind == OrgUnitKind::Town)
+            .expect("a town")
+            .id;
+        for (from, to) in [quarter, month] {
+            let zone = store.kpis(Unit::Zone, from, to, NOW).expect("kpis");
+            assert_eq!(zone, expected(&district, None, from, to));
+            assert!(
+                zone.problems > 10 && zone.resolved > 0 && zone.overdue > 0,
+                "{zone:?}"
+            );
+            let t = store.kpis(Unit::Town(town), from, to, NOW).expect("kpis");
+            assert_eq!(t, expected(&district, Some(town), from, to));
+            assert!(t.problems < zone.problems);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Test fixtures over a real SQLite file: the demo district with its directory rows.
+
+use rusqlite::params;
+use shared::config::Config;
+use shared::model::Timestamp;
+
+use super::SqliteStore;
+use crate::demo;
+
+/// The demo district in a real SQLite file, with its directory rows.
+pub(crate) fn demo_store(
+    dir: &std::path::Path,
+    now: Timestamp,
+) -> (SqliteStore, demo::DemoDistrict) {
+    let config = Config::default();
+    let mut district = demo::generate(now, &config).expect("generates");
+    let mut store = SqliteStore::open(&dir.join("kpi.db")).expect("opens");
+    demo::commit_documents(&mut store, &mut district.documents, &config, now).expect("stores");
+    for o in &district.org_units {
+        store
+            .conn
+            .execute(
+                "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?1, ?2, ?3, ?4)",
+                params![
+                    o.id.to_string(),
+                    o.name,
+                    o.kind.code(),
+                    o.parent.map(|p| p.to_string())
+                ],
+            )
+            .expect("org unit");
+    }
+    for u in &district.users {
+        store
+            .conn
+            .execute(
+                "INSERT INTO users (id, login, name, role, org_unit, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'x', 0)",
+                params![u.user.id.to_string(), u.user.login, u.user.name, u.user.role.code(), u.user.org_unit.to_string()],
+            )
+            .expect("user");
+    }
+    for a in &district.assignments {
+        store
+            .conn
+            .execute(
+                "INSERT INTO assignments (enterprise, user, valid_from, valid_to) VALUES (?1, ?2, ?3, ?4)",
+                params![a.enterprise.to_string(), a.user.to_string(), a.valid_from.0, a.valid_to.map(|t| t.0)],
+            )
+            .expect("assignment");
+    }
+    (store, district)
+}

@@ -1,0 +1,896 @@
+//! The officer app's screen logic, kept here so it is tested natively (the app crate is a
+//! wasm-only `cdylib`): parsing and validating what people type into forms, the actions a
+//! role is offered on a problem, and the per-enterprise summary of the "my enterprises" list.
+//! Nothing here touches the browser; the app turns each [`FieldError`] into words.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+
+use crate::config::Config;
+use crate::derive::{derive, initial_deadline};
+use crate::model::{
+    CreditCode, CreditCodeError, DAY_MS, Enterprise, EnterpriseId, EnterpriseSize, Flag,
+    OperatingStatus, Problem, ProblemClass, ProblemSource, Rating, Role, Tier, Timestamp, Visit,
+    VisitMethod,
+};
+use crate::workflow::Action;
+
+/// The longest free text accepted in one field, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// The longest short text (a name, an address, an industry), in characters.
+pub const MAX_LINE_CHARS: usize = 200;
+
+/// What is wrong with one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormError {
+    /// The field must be filled in.
+    Required,
+    /// The text is longer than allowed.
+    TooLong {
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// The choice is not one of those offered (or not configured in this district).
+    UnknownChoice(String),
+    /// The credit code does not check out.
+    CreditCode(CreditCodeError),
+    /// Not a date (`YYYY-MM-DD`).
+    BadDate,
+    /// The date must be later than the current deadline.
+    DateNotLater,
+}
+
+/// A form field that failed, with the index of the problem sub-form it belongs to, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name (`notes`, `category`, `credit_code` …).
+    pub field: &'static str,
+    /// For a visit's problems: which one (0-based).
+    pub problem: Option<usize>,
+    /// What is wrong.
+    pub error: FormError,
+}
+
+impl FieldError {
+    fn new(field: &'static str, error: FormError) -> Self {
+        FieldError {
+            field,
+            problem: None,
+            error,
+        }
+    }
+}
+
+/// Collects field errors while a form is parsed.
+#[derive(Debug, Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn text(&mut self, field: &'static str, value: &str, required: bool, max: usize) -> String {
+        let value = value.trim();
+        if required && value.is_empty() {
+            self.0.push(FieldError::new(field, FormError::Required));
+        } else if value.chars().count() > max {
+            self.0
+                .push(FieldError::new(field, FormError::TooLong { max }));
+        }
+        value.to_string()
+    }
+
+    fn code<T>(
+        &mut self,
+        field: &'static str,
+        value: &str,
+        parse: impl Fn(&str) -> Result<T, crate::model::UnknownCode>,
+    ) -> Option<T> {
+        if value.trim().is_empty() {
+            self.0.push(FieldError::new(field, FormError::Required));
+            return None;
+        }
+        match parse(value.trim()) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.0.push(FieldError::new(
+                    field,
+                    FormError::UnknownChoice(value.chars().take(64).collect()),
+                ));
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: Option<T>) -> Result<T, Vec<FieldError>> {
+        match value {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(self.0),
+        }
+    }
+}
+
+/// A problem form as typed: every value a string from the UI (codes for the choices).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProblemInput {
+    /// Category code from the configuration.
+    pub category: String,
+    /// A–D class code.
+    pub class: String,
+    /// Tier code.
+    pub tier: String,
+    /// What the problem is.
+    pub description: String,
+    /// What the enterprise expects.
+    pub expectation: String,
+}
+
+/// A valid problem form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedProblem {
+    /// A configured category code.
+    pub category: String,
+    /// A–D class.
+    pub class: ProblemClass,
+    /// Tier.
+    pub tier: Tier,
+    /// What the problem is (trimmed, not empty).
+    pub description: String,
+    /// What the enterprise expects (trimmed, may be empty).
+    pub expectation: String,
+}
+
+impl ParsedProblem {
+    /// The deadline the SLA policy gives a problem of this tier created at `now`.
+    pub fn deadline(&self, config: &Config, now: Timestamp) -> Timestamp {
+        initial_deadline(config, self.tier, now)
+    }
+}
+
+/// Parses a problem form against the district's configuration.
+pub fn parse_problem(
+    input: &ProblemInput,
+    config: &Config,
+) -> Result<ParsedProblem, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let category = input.category.trim();
+    let category = if category.is_empty() {
+        errors
+            .0
+            .push(FieldError::new("category", FormError::Required));
+        None
+    } else if config.category(category).is_none() {
+        errors.0.push(FieldError::new(
+            "category",
+            FormError::UnknownChoice(category.chars().take(64).collect()),
+        ));
+        None
+    } else {
+        Some(category.to_string())
+    };
+    let class = errors.code("class", &input.class, ProblemClass::from_code);
+    let tier = errors.code("tier", &input.tier, Tier::from_code);
+    let description = errors.text("description", &input.description, true, MAX_TEXT_CHARS);
+    let expectation = errors.text("expectation", &input.expectation, false, MAX_TEXT_CHARS);
+    let parsed = match (category, class, tier) {
+        (Some(category), Some(class), Some(tier)) => Some(ParsedProblem {
+            category,
+            class,
+            tier,
+            description,
+            expectation,
+        }),
+        _ => None,
+    };
+    errors.finish(parsed)
+}
+
+/// A visit form as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VisitInput {
+    /// Visit method code.
+    pub method: String,
+    /// Operating status code.
+    pub operating_status: String,
+    /// People met, separated by commas, 、 or new lines.
+    pub attendees: String,
+    /// Notes.
+    pub notes: String,
+    /// Problems raised on the visit.
+    pub problems: Vec<ProblemInput>,
+}
+
+/// A valid visit form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedVisit {
+    /// How the visit was made.
+    pub method: VisitMethod,
+    /// Operating status seen.
+    pub operating_status: OperatingStatus,
+    /// People met, trimmed, without duplicates, in the order typed.
+    pub attendees: Vec<String>,
+    /// Notes.
+    pub notes: String,
+    /// Problems raised.
+    pub problems: Vec<ParsedProblem>,
+}
+
+/// Splits the attendees field into names: commas (, ，), 、, semicolons and new lines separate
+/// them; blanks and repeats are dropped.
+pub fn parse_attendees(text: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    text.split([',', '，', '、', ';', '；', '\n'])
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && seen.insert(name.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses a visit form and each of its problem sub-forms; every error is reported at once.
+pub fn parse_visit(input: &VisitInput, config: &Config) -> Result<ParsedVisit, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let method = errors.code("method", &input.method, VisitMethod::from_code);
+    let operating_status = errors.code(
+        "operating_status",
+        &input.operating_status,
+        OperatingStatus::from_code,
+    );
+    let attendees = parse_attendees(&input.attendees);
+    if attendees.iter().any(|a| a.chars().count() > MAX_LINE_CHARS) {
+        errors.0.push(FieldError::new(
+            "attendees",
+            FormError::TooLong {
+                max: MAX_LINE_CHARS,
+            },
+        ));
+    }
+    let notes = errors.text("notes", &input.notes, false, MAX_TEXT_CHARS);
+    let mut problems = Vec::new();
+    for (i, p) in input.problems.iter().enumerate() {
+        match parse_problem(p, config) {
+            Ok(p) => problems.push(p),
+            Err(errs) => errors.0.extend(errs.into_iter().map(|mut e| {
+                e.problem = Some(i);
+                e
+            })),
+        }
+    }
+    let parsed = match (method, operating_status) {
+        (Some(method), Some(operating_status)) => Some(ParsedVisit {
+            method,
+            operating_status,
+            attendees,
+            notes,
+            problems,
+        }),
+        _ => None,
+    };
+    errors.finish(parsed)
+}
+
+/// An enterprise registered on the spot, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnterpriseInput {
+    /// 统一社会信用代码.
+    pub credit_code: String,
+    /// Registered name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Industry.
+    pub industry: String,
+    /// Size code (`above` / `below`).
+    pub size: String,
+}
+
+/// A valid new enterprise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedEnterprise {
+    /// The checked credit code.
+    pub credit_code: CreditCode,
+    /// Registered name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Industry.
+    pub industry: String,
+    /// 规上/规下.
+    pub size: EnterpriseSize,
+}
+
+/// Parses a new enterprise; the credit code must pass both of its check characters.
+pub fn parse_enterprise(input: &EnterpriseInput) -> Result<ParsedEnterprise, Vec<FieldError>> {
+    let mut errors = Errors::default();
+    let credit_code = if input.credit_code.trim().is_empty() {
+        errors
+            .0
+            .push(FieldError::new("credit_code", FormError::Required));
+        None
+    } else {
+        match CreditCode::parse(&input.credit_code) {
+            Ok(code) => Some(code),
+            Err(e) => {
+                errors
+                    .0
+                    .push(FieldError::new("credit_code", FormError::CreditCode(e)));
+                None
+            }
+        }
+    };
+    let name = errors.text("name", &input.name, true, MAX_LINE_CHARS);
+    let address = errors.text("address", &input.address, false, MAX_LINE_CHARS);
+    let industry = errors.text("industry", &input.industry, false, MAX_LINE_CHARS);
+    let size = errors.code("size", &input.size, EnterpriseSize::from_code);
+    let parsed = match (credit_code, size) {
+        (Some(credit_code), Some(size)) => Some(ParsedEnterprise {
+            credit_code,
+            name,
+            address,
+            industry,
+            size,
+        }),
+        _ => None,
+    };
+    errors.finish(parsed)
+}
+
+/// The sources an intake without a visit may record.
+pub const INTAKE_SOURCES: &[ProblemSource] = &[
+    ProblemSource::Window,
+    ProblemSource::Hotline,
+    ProblemSource::SelfReport,
+];
+
+/// Parses the source of an intake: the service window, the hotline or the enterprise itself.
+pub fn parse_intake_source(code: &str) -> Result<ProblemSource, FieldError> {
+    match ProblemSource::from_code(code.trim()) {
+        Ok(source) if INTAKE_SOURCES.contains(&source) => Ok(source),
+        Ok(_) | Err(_) => Err(FieldError::new(
+            "source",
+            FormError::UnknownChoice(code.chars().take(64).collect()),
+        )),
+    }
+}
+
+/// Parses a date typed as `YYYY-MM-DD` into the last millisecond of that day where the device
+/// is (`utc_offset_minutes` east of UTC, e.g. 480 in China).
+pub fn parse_date_end(text: &str, utc_offset_minutes: i64) -> Result<Timestamp, FormError> {
+    // Parsed by hand: chrono's format parser would add kilobytes to the app's download.
+    let mut parts = text.trim().splitn(3, '-');
+    let mut number = |digits: usize| -> Result<u32, FormError> {
+        let part = parts.next().ok_or(FormError::BadDate)?;
+        if part.len() != digits || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FormError::BadDate);
+        }
+        part.parse().map_err(|_| FormError::BadDate)
+    };
+    let (year, month, day) = (number(4)?, number(2)?, number(2)?);
+    let day = NaiveDate::from_ymd_opt(
+        i32::try_from(year).map_err(|_| FormError::BadDate)?,
+        month,
+        day,
+    )
+    .ok_or(FormError::BadDate)?;
+    let midnight_utc = day
+        .and_hms_opt(0, 0, 0)
+        .ok_or(FormError::BadDate)?
+        .and_utc()
+        .timestamp_millis();
+    Ok(Timestamp(
+        midnight_utc + DAY_MS - 1 - utc_offset_minutes * 60_000,
+    ))
+}
+
+/// The workflow actions (and edits shaped like actions) a screen offers on a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// 分类.
+    Triage,
+    /// 受理.
+    Accept,
+    /// 退回.
+    Return,
+    /// 开始办理.
+    Start,
+    /// 答复 (the response text must be written first).
+    Respond,
+    /// 当场办结.
+    ResolveOnSite,
+    /// 企业确认.
+    Confirm,
+    /// 企业异议.
+    Dispute,
+    /// 销号 with the enterprise's confirmation.
+    SignOff,
+    /// 销号 with a recorded waiver of the confirmation.
+    SignOffWaiver,
+    /// 回头看通过.
+    LookBackPass,
+    /// 回头看重新打开.
+    LookBackReopen,
+    /// 升级 one tier.
+    Escalate,
+    /// 延期 to a later date.
+    Extend,
+    /// 撤回.
+    Withdraw,
+    /// 无法解决 (leaders).
+    NotResolvable,
+}
+
+impl ActionKind {
+    /// Whether the screen must ask for a reason (the guard refuses an empty one).
+    pub fn needs_reason(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Return
+                | ActionKind::Dispute
+                | ActionKind::LookBackReopen
+                | ActionKind::Escalate
+                | ActionKind::Extend
+                | ActionKind::Withdraw
+                | ActionKind::NotResolvable
+                | ActionKind::SignOffWaiver
+        )
+    }
+
+    /// Whether the screen must ask for a new deadline.
+    pub fn needs_date(self) -> bool {
+        self == ActionKind::Extend
+    }
+}
+
+/// The actions a role is offered on a problem, in the order a screen lists them. The guards
+/// (`workflow::check`) still decide whether each is possible now; the server's per-role rules
+/// have the last word.
+pub fn actions_for(role: Role) -> &'static [ActionKind] {
+    use ActionKind as A;
+    match role {
+        Role::Officer => &[
+            A::Respond,
+            A::ResolveOnSite,
+            A::Confirm,
+            A::Dispute,
+            A::SignOff,
+            A::SignOffWaiver,
+            A::LookBackPass,
+            A::LookBackReopen,
+            A::Escalate,
+            A::Withdraw,
+        ],
+        Role::WindowClerk => &[A::Triage, A::Withdraw],
+        Role::DepartmentHandler => &[
+            A::Accept,
+            A::Return,
+            A::Start,
+            A::Respond,
+            A::Extend,
+            A::Escalate,
+        ],
+        Role::Leader | Role::Supervisor => &[
+            A::Triage,
+            A::Escalate,
+            A::Extend,
+            A::SignOff,
+            A::SignOffWaiver,
+            A::LookBackReopen,
+            A::NotResolvable,
+            A::Withdraw,
+        ],
+        Role::Admin => &[],
+    }
+}
+
+/// Builds the workflow action for `kind` on a problem whose effective tier is `tier`;
+/// `deadline` is the new deadline an extension asks for. `None` when the action cannot be
+/// built (escalating from the top tier, extending without a date).
+pub fn build_action(kind: ActionKind, tier: Tier, deadline: Option<Timestamp>) -> Option<Action> {
+    Some(match kind {
+        ActionKind::Triage => Action::Triage,
+        ActionKind::Accept => Action::Accept,
+        ActionKind::Return => Action::Return,
+        ActionKind::Start => Action::Start,
+        ActionKind::Respond => Action::Respond,
+        ActionKind::ResolveOnSite => Action::ResolveOnSite,
+        ActionKind::Confirm => Action::Confirm,
+        ActionKind::Dispute => Action::Dispute,
+        ActionKind::SignOff => Action::SignOff { waiver: false },
+        ActionKind::SignOffWaiver => Action::SignOff { waiver: true },
+        ActionKind::LookBackPass => Action::LookBackPass,
+        ActionKind::LookBackReopen => Action::LookBackReopen,
+        ActionKind::Escalate => Action::Escalate { to: tier.next()? },
+        ActionKind::Extend => Action::Extend {
+            deadline: deadline?,
+        },
+        ActionKind::Withdraw => Action::Withdraw,
+        ActionKind::NotResolvable => Action::NotResolvable,
+    })
+}
+
+/// Parses a rating code (`1`–`5`).
+pub fn parse_rating(code: &str) -> Result<Rating, FieldError> {
+    Rating::from_code(code.trim()).map_err(|_| {
+        FieldError::new(
+            "rating",
+            FormError::UnknownChoice(code.chars().take(8).collect()),
+        )
+    })
+}
+
+/// How bad a flag is, for "worst flag": black > red > green.
+pub fn flag_rank(flag: Flag) -> u8 {
+    match flag {
+        Flag::Green => 0,
+        Flag::Red => 1,
+        Flag::Black => 2,
+    }
+}
+
+/// One line of the "my enterprises" list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EnterpriseSummary {
+    /// When the latest visit was made (check-in time, else creation time).
+    pub last_visit: Option<Timestamp>,
+    /// Problems not yet closed.
+    pub open_problems: usize,
+    /// The worst flag among open problems (closed ones count only when none is open).
+    pub worst_flag: Option<Flag>,
+    /// Open problems past their effective deadline.
+    pub overdue: usize,
+}
+
+/// When a visit was made: its check-in time, else when it was recorded.
+pub fn visit_time(visit: &Visit) -> Timestamp {
+    visit
+        .check_in
+        .as_ref()
+        .map_or(visit.created.at, |c| c.device_time)
+}
+
+/// Summarizes an enterprise's visits and problems at `now`; records of other enterprises in
+/// the slices are ignored.
+pub fn summarize(
+    enterprise: EnterpriseId,
+    visits: &[Visit],
+    problems: &[Problem],
+    config: &Config,
+    now: Timestamp,
+) -> EnterpriseSummary {
+    let last_visit = visits
+        .iter()
+        .filter(|v| v.enterprise == enterprise)
+        .map(visit_time)
+        .max();
+    let mut summary = EnterpriseSummary {
+        last_visit,
+        ..EnterpriseSummary::default()
+    };
+    let mut worst_open: Option<Flag> = None;
+    let mut worst_closed: Option<Flag> = None;
+    for p in problems.iter().filter(|p| p.enterprise == enterprise) {
+        let d = derive(p, config, now);
+        let slot = if d.outcome.state.is_closed() {
+            &mut worst_closed
+        } else {
+            summary.open_problems += 1;
+            if d.overdue {
+                summary.overdue += 1;
+            }
+            &mut worst_open
+        };
+        if slot.is_none_or(|w| flag_rank(d.flag) > flag_rank(w)) {
+            *slot = Some(d.flag);
+        }
+    }
+    summary.worst_flag = worst_open.or(worst_closed);
+    summary
+}
+
+/// Whether an enterprise matches a search: every word of `query` appears in its name, credit
+/// code, address or industry (case-insensitive); an empty query matches everything.
+pub fn matches_search(enterprise: &Enterprise, query: &str) -> bool {
+    let haystack = format!(
+        "{} {} {} {}",
+        enterprise.name,
+        enterprise.credit_code.as_str(),
+        enterprise.address,
+        enterprise.industry
+    )
+    .to_lowercase();
+    query
+        .split_whitespace()
+        .all(|word| haystack.contains(&word.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem_input() -> ProblemInput {
+        ProblemInput {
+            category: "land".into(),
+            class: "B".into(),
+            tier: "department".into(),
+            description: "  厂房扩建用地指标不足  ".into(),
+            expectation: "年底前落实".into(),
+        }
+    }
+
+    #[test]
+    fn a_complete_problem_form_parses_and_gets_its_deadline_from_the_sla() {
+        let config = Config::default();
+        let p = parse_problem(&problem_input(), &config).expect("valid");
+        assert_eq!(p.category, "land");
+        assert_eq!(p.class, ProblemClass::B);
+        assert_eq!(p.tier, Tier::Department);
+        assert_eq!(p.description, "厂房扩建用地指标不足");
+        let now = Timestamp(1_000 * DAY_MS);
+        assert_eq!(p.deadline(&config, now), now.plus_days(7));
+        let major = ParsedProblem {
+            tier: Tier::CityLeader,
+            ..p
+        };
+        assert_eq!(major.deadline(&config, now), now.plus_days(30));
+    }
+
+    #[test]
+    fn every_problem_error_is_reported_at_once() {
+        let input = ProblemInput {
+            category: "casino".into(),
+            class: String::new(),
+            tier: "mayor".into(),
+            description: "   ".into(),
+            expectation: "x".repeat(MAX_TEXT_CHARS + 1),
+        };
+        let errors = parse_problem(&input, &Config::default()).expect_err("invalid");
+        let fields: Vec<_> = errors.iter().map(|e| (e.field, e.error.clone())).collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("category", FormError::UnknownChoice("casino".into())),
+                ("class", FormError::Required),
+                ("tier", FormError::UnknownChoice("mayor".into())),
+                ("description", FormError::Required),
+                (
+                    "expectation",
+                    FormError::TooLong {
+                        max: MAX_TEXT_CHARS
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_category_the_district_does_not_configure_is_refused() {
+        let mut config = Config::default();
+        config.categories.retain(|c| c.code != "other");
+        let input = ProblemInput {
+            category: "other".into(),
+            ..problem_input()
+        };
+        assert!(parse_problem(&input, &config).is_err());
+        assert!(parse_problem(&input, &Config::default()).is_ok());
+    }
+
+    #[test]
+    fn attendees_split_on_chinese_and_latin_separators_without_repeats() {
+        assert_eq!(
+            parse_attendees("张总，李会计、王工; 张总\n\n  赵主任 ,"),
+            vec!["张总", "李会计", "王工", "赵主任"]
+        );
+        assert!(parse_attendees("  ").is_empty());
+    }
+
+    #[test]
+    fn a_visit_reports_errors_of_its_problems_with_their_index() {
+        let input = VisitInput {
+            method: "on_site".into(),
+            operating_status: "normal".into(),
+            attendees: "张总".into(),
+            notes: "生产正常".into(),
+            problems: vec![
+                problem_input(),
+                ProblemInput {
+                    description: String::new(),
+                    ..problem_input()
+                },
+            ],
+        };
+        let errors = parse_visit(&input, &Config::default()).expect_err("second problem");
+        assert_eq!(
+            errors,
+            vec![FieldError {
+                field: "description",
+                problem: Some(1),
+                error: FormError::Required
+            }]
+        );
+        let ok = VisitInput {
+            problems: vec![problem_input()],
+            ..input
+        };
+        let visit = parse_visit(&ok, &Config::default()).expect("valid");
+        assert_eq!(visit.method, VisitMethod::OnSite);
+        assert_eq!(visit.attendees, vec!["张总"]);
+        assert_eq!(visit.problems.len(), 1);
+    }
+
+    #[test]
+    fn a_visit_needs_a_method_and_an_operating_status() {
+        let errors = parse_visit(&VisitInput::default(), &Config::default()).expect_err("empty");
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["method", "operating_status"]);
+    }
+
+    #[test]
+    fn a_new_enterprise_needs_a_credit_code_that_checks_out() {
+        let good = EnterpriseInput {
+            credit_code: "91410881MA9F8KXY2L".into(),
+            name: "济源市示例钢铁有限公司".into(),
+            address: "济源市玉泉街道".into(),
+            industry: "钢铁".into(),
+            size: "above".into(),
+        };
+        let code = CreditCode::from_parts('9', '1', "419001", "MA9F8KXY").expect("valid parts");
+        let good = EnterpriseInput {
+            credit_code: code.as_str().to_lowercase(),
+            ..good
+        };
+        let parsed = parse_enterprise(&good).expect("valid");
+        assert_eq!(parsed.credit_code, code);
+        assert_eq!(parsed.size, EnterpriseSize::AboveDesignated);
+
+        let mut bad_check = code.as_str().to_string();
+        let last = bad_check.pop().expect("18 chars");
+        bad_check.push(if last == '0' { '1' } else { '0' });
+        let errors = parse_enterprise(&EnterpriseInput {
+            credit_code: bad_check,
+            name: String::new(),
+            ..good.clone()
+        })
+        .expect_err("bad check character and no name");
+        assert!(matches!(
+            errors[0].error,
+            FormError::CreditCode(CreditCodeError::Check { .. })
+        ));
+        assert_eq!(errors[1].field, "name");
+        let short = parse_enterprise(&EnterpriseInput {
+            credit_code: "9141".into(),
+            ..good
+        })
+        .expect_err("short");
+        assert_eq!(
+            short[0].error,
+            FormError::CreditCode(CreditCodeError::Length(4))
+        );
+    }
+
+    #[test]
+    fn intake_takes_window_hotline_or_self_report_only() {
+        assert_eq!(parse_intake_source("window"), Ok(ProblemSource::Window));
+        assert_eq!(parse_intake_source("hotline"), Ok(ProblemSource::Hotline));
+        assert!(parse_intake_source("visit").is_err());
+        assert!(parse_intake_source("").is_err());
+    }
+
+    #[test]
+    fn a_typed_date_ends_at_the_last_millisecond_of_that_local_day() {
+        // 2026-12-01 in China (UTC+8) ends at 2026-12-01T15:59:59.999Z.
+        let end = parse_date_end("2026-12-01", 480).expect("valid");
+        let utc = chrono::DateTime::from_timestamp_millis(end.0).expect("in range");
+        assert_eq!(utc.to_rfc3339(), "2026-12-01T15:59:59.999+00:00");
+        assert_eq!(parse_date_end("2026-13-01", 0), Err(FormError::BadDate));
+        assert_eq!(parse_date_end("soon", 0), Err(FormError::BadDate));
+        assert_eq!(parse_date_end("2026-2-1", 0), Err(FormError::BadDate));
+        assert_eq!(parse_date_end("2026-02-30", 0), Err(FormError::BadDate));
+    }
+
+    #[test]
+    fn escalation_is_built_one_tier_up_and_not_from_the_top() {
+        assert_eq!(
+            build_action(ActionKind::Escalate, Tier::OnSite, None),
+            Some(Action::Escalate {
+                to: Tier::Department
+            })
+        );
+        assert_eq!(
+            build_action(ActionKind::Escalate, Tier::CityLeader, None),
+            None
+        );
+        assert_eq!(build_action(ActionKind::Extend, Tier::OnSite, None), None);
+        assert!(ActionKind::SignOffWaiver.needs_reason());
+        assert!(!ActionKind::SignOff.needs_reason());
+        assert!(actions_for(Role::Officer).contains(&ActionKind::Respond));
+        assert!(actions_for(Role::Admin).is_empty());
+    }
+
+    #[test]
+    fn ratings_parse_from_their_level() {
+        assert_eq!(parse_rating("5"), Ok(Rating::VerySatisfied));
+        assert!(parse_rating("6").is_err());
+    }
+
+    fn actor() -> crate::model::Actor {
+        crate::model::Actor {
+            user: crate::model::UserId::from_random_bytes([1; 16]),
+            device: crate::model::DeviceId::from_random_bytes([2; 16]),
+            role: Role::Officer,
+        }
+    }
+
+    fn problem_of(enterprise: EnterpriseId, n: u8, created: Timestamp) -> Problem {
+        let config = Config::default();
+        let new = crate::doc::NewProblem {
+            id: crate::model::ProblemId::from_random_bytes([n; 16]),
+            enterprise,
+            visit: None,
+            source: ProblemSource::Visit,
+            category: "land".into(),
+            class: ProblemClass::B,
+            tier: Tier::Department,
+            owner: actor().user,
+            leader: None,
+            deadline: initial_deadline(&config, Tier::Department, created),
+            description: "用地".into(),
+            expectation: String::new(),
+        };
+        crate::doc::ProblemDoc::create(
+            &new,
+            &config,
+            &actor(),
+            crate::doc::ActorId::from([n; 16]),
+            created,
+        )
+        .expect("create")
+        .read()
+        .expect("read")
+    }
+
+    #[test]
+    fn the_summary_counts_open_and_overdue_problems_and_shows_the_worst_flag() {
+        let config = Config::default();
+        let e = EnterpriseId::from_random_bytes([9; 16]);
+        let other = EnterpriseId::from_random_bytes([8; 16]);
+        let start = Timestamp(20_000 * DAY_MS);
+        let problems = vec![
+            problem_of(e, 1, start),
+            problem_of(e, 2, start.plus_days(20)),
+            problem_of(other, 3, start),
+        ];
+        let now = start.plus_days(21);
+        let s = summarize(e, &[], &problems, &config, now);
+        assert_eq!(s.open_problems, 2);
+        assert_eq!(s.overdue, 1, "only the first is past its 7 days");
+        assert_eq!(s.worst_flag, Some(Flag::Black));
+        assert_eq!(s.last_visit, None);
+        let none = summarize(
+            EnterpriseId::from_random_bytes([7; 16]),
+            &[],
+            &problems,
+            &config,
+            now,
+        );
+        assert_eq!(none, EnterpriseSummary::default());
+    }
+
+    #[test]
+    fn search_matches_every_word_in_name_code_or_address() {
+        let code = CreditCode::from_parts('9', '1', "419001", "MA9F8KXY").expect("valid");
+        let e = Enterprise {
+            id: EnterpriseId::from_random_bytes([1; 16]),
+            credit_code: code,
+            name: "济源示例钢铁有限公司".into(),
+            address: "玉泉街道".into(),
+            town: crate::model::OrgUnitId::from_random_bytes([2; 16]),
+            industry: "钢铁".into(),
+            size: EnterpriseSize::AboveDesignated,
+            key_enterprise: true,
+            position: None,
+            contacts: Default::default(),
+            needs_decision: Vec::new(),
+        };
+        assert!(matches_search(&e, ""));
+        assert!(matches_search(&e, "钢铁 玉泉"));
+        assert!(matches_search(&e, "ma9f8"));
+        assert!(!matches_search(&e, "钢铁 化工"));
+    }
+}

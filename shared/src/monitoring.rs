@@ -1,0 +1,191 @@
+//! Economic-monitoring rules (经济运行监测): finding anomalies in a key enterprise's figures and
+//! the problem each anomaly becomes. Pure: the server's job decides when to run them and stores
+//! the problems; a problem's id is derived from its anomaly, so running a rule twice creates
+//! it once.
+
+use chrono::NaiveDate;
+
+use crate::config::{Config, MonitoringRules};
+use crate::derive::initial_deadline;
+use crate::doc::NewProblem;
+use crate::model::{
+    EnterpriseId, Monitoring, ProblemClass, ProblemId, ProblemSource, Tier, Timestamp, UserId,
+};
+
+/// A run of days with power use well below its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerAnomaly {
+    /// The enterprise.
+    pub enterprise: EnterpriseId,
+    /// The first low day.
+    pub first_day: NaiveDate,
+    /// Every low day of the run.
+    pub days: Vec<NaiveDate>,
+    /// The baseline median on the first day, kWh.
+    pub baseline_kwh: f64,
+    /// The lowest use in the run, kWh.
+    pub lowest_kwh: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Runs of at least `consecutive_days` consecutive days below `power_drop_ratio` of the median
+/// of the preceding `baseline_days` (judged only with `min_baseline_days` of history).
+pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnomaly> {
+    let days: Vec<(NaiveDate, f64)> = m.power.iter().map(|(d, k)| (*d, *k)).collect();
+    let mut out = Vec::new();
+    let mut run: Vec<(NaiveDate, f64, f64)> = Vec::new();
+    let flush = |run: &mut Vec<(NaiveDate, f64, f64)>, out: &mut Vec<PowerAnomaly>| {
+        if run.len() >= rules.consecutive_days as usize {
+            out.push(PowerAnomaly {
+                enterprise: m.enterprise,
+                first_day: run[0].0,
+                days: run.iter().map(|r| r.0).collect(),
+                baseline_kwh: run[0].2,
+                lowest_kwh: run.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
+            });
+        }
+        run.clear();
+    };
+    for (i, (day, kwh)) in days.iter().enumerate() {
+        let window: Vec<f64> = days[..i]
+            .iter()
+            .filter(|(d, _)| (*day - *d).num_days() <= i64::from(rules.baseline_days))
+            .filter(|(d, _)| !run.iter().any(|r| r.0 == *d))
+            .map(|(_, k)| *k)
+            .collect();
+        if window.len() < rules.min_baseline_days as usize {
+            flush(&mut run, &mut out);
+            continue;
+        }
+        let baseline = median(window);
+        let consecutive = run.last().is_none_or(|r| (*day - r.0).num_days() == 1);
+        if *kwh < rules.power_drop_ratio * baseline && consecutive {
+            run.push((*day, *kwh, baseline));
+        } else {
+            flush(&mut run, &mut out);
+            if *kwh < rules.power_drop_ratio * baseline {
+                run.push((*day, *kwh, baseline));
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The id of the problem an anomaly becomes: the same anomaly always gives the same id.
+pub fn anomaly_problem_id(anomaly: &PowerAnomaly) -> ProblemId {
+    let mut b = *anomaly.enterprise.as_bytes();
+    let day = anomaly.first_day.to_epoch_days().to_be_bytes();
+    for (i, x) in day.iter().enumerate() {
+        b[12 + i] ^= *x;
+    }
+    b[0] ^= 0x6d; // 'm': monitoring
+    ProblemId::from_random_bytes(b)
+}
+
+/// The problem an anomaly becomes, owned by the enterprise's officer.
+pub fn anomaly_problem(
+    anomaly: &PowerAnomaly,
+    owner: UserId,
+    config: &Config,
+    now: Timestamp,
+) -> NewProblem {
+    let days = anomaly.days.len();
+    NewProblem {
+        id: anomaly_problem_id(anomaly),
+        enterprise: anomaly.enterprise,
+        visit: None,
+        source: ProblemSource::Monitoring,
+        category: if config.category("power").is_some() {
+            "power".into()
+        } else {
+            config.categories[0].code.clone()
+        },
+        class: ProblemClass::C,
+        tier: Tier::Department,
+        owner,
+        leader: None,
+        deadline: initial_deadline(config, Tier::Department, now),
+        description: format!(
+            "电量监测异常：自{}起连续{days}天用电量低于前四周中位数（{:.0} kWh）的{:.0}%，最低{:.0} kWh，请走访了解原因。",
+            anomaly.first_day,
+            anomaly.baseline_kwh,
+            config.monitoring.power_drop_ratio * 100.0,
+            anomaly.lowest_kwh
+        ),
+        expectation: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn monitoring(values: &[f64]) -> Monitoring {
+        let start = NaiveDate::from_ymd_opt(2026, 10, 1).expect("date");
+        Monitoring {
+            enterprise: EnterpriseId::from_random_bytes([7; 16]),
+            power: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (start + chrono::Days::new(i as u64), *v))
+                .collect(),
+            prices: BTreeMap::new(),
+            operation: BTreeMap::new(),
+            needs_decision: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn three_low_days_after_four_normal_weeks_are_one_anomaly() {
+        let mut v = vec![10_000.0; 28];
+        v.extend([6_000.0, 6_500.0, 6_900.0, 10_000.0]);
+        let found = power_anomalies(&monitoring(&v), &MonitoringRules::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].days.len(), 3);
+        assert_eq!(found[0].baseline_kwh, 10_000.0);
+        assert_eq!(found[0].lowest_kwh, 6_000.0);
+    }
+
+    #[test]
+    fn two_low_days_or_a_mild_dip_are_not_anomalies() {
+        let mut v = vec![10_000.0; 28];
+        v.extend([6_000.0, 6_000.0, 10_000.0, 7_500.0, 7_500.0, 7_500.0]);
+        assert!(power_anomalies(&monitoring(&v), &MonitoringRules::default()).is_empty());
+    }
+
+    #[test]
+    fn too_little_history_judges_nothing() {
+        let v = [10_000.0, 10_000.0, 1_000.0, 1_000.0, 1_000.0, 1_000.0];
+        assert!(power_anomalies(&monitoring(&v), &MonitoringRules::default()).is_empty());
+    }
+
+    #[test]
+    fn the_same_anomaly_always_becomes_the_same_problem_id() {
+        let mut v = vec![10_000.0; 28];
+        v.extend([1.0, 1.0, 1.0]);
+        let a = power_anomalies(&monitoring(&v), &MonitoringRules::default());
+        let b = power_anomalies(&monitoring(&v), &MonitoringRules::default());
+        assert_eq!(anomaly_problem_id(&a[0]), anomaly_problem_id(&b[0]));
+        v[1] = 9_000.0;
+        let mut later = v.clone();
+        later.extend([1.0; 5]);
+        let c = power_anomalies(&monitoring(&later), &MonitoringRules::default());
+        assert_eq!(
+            anomaly_problem_id(&c[0]),
+            anomaly_problem_id(&a[0]),
+            "a longer run is the same anomaly"
+        );
+    }
+}

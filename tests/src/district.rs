@@ -1,0 +1,165 @@
+//! A directory for tests: a zone with towns and departments, users with passwords and
+//! assignments, written straight into the store (as `lianxin-server users add` would).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use server::auth::{Secret, password};
+use server::store::{NewUser, SqliteStore, StoreError};
+use server::sync::SyncService;
+use shared::model::{
+    Assignment, EnterpriseId, OrgUnit, OrgUnitId, OrgUnitKind, Role, Timestamp, User, UserId,
+};
+
+use crate::device::id_bytes;
+
+/// The password of every test user.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The zone's code.
+pub const ZONE: &str = "zone";
+
+/// The org unit with `code`, created under `parent` (or as the zone) when missing.
+///
+/// # Errors
+/// When the store fails.
+pub fn org_unit(
+    store: &mut SqliteStore,
+    code: &str,
+    kind: OrgUnitKind,
+    parent: Option<&str>,
+) -> anyhow::Result<OrgUnitId> {
+    if let Some(u) = store.org_unit_by_code(code)? {
+        return Ok(u.unit.id);
+    }
+    let parent = match parent {
+        Some(p) => Some(org_unit(store, p, OrgUnitKind::Zone, None)?),
+        None => None,
+    };
+    let mut bytes = [0u8; 16];
+    for (i, b) in code.bytes().enumerate() {
+        bytes[i % 16] ^= b.wrapping_add(i as u8);
+    }
+    bytes[15] ^= 0x55;
+    let id = OrgUnitId::from_random_bytes(bytes);
+    store.add_org_unit(
+        code,
+        &OrgUnit {
+            id,
+            name: code.to_string(),
+            kind,
+            parent,
+        },
+    )?;
+    Ok(id)
+}
+
+/// The town with `code` (under the zone).
+///
+/// # Errors
+/// When the store fails.
+pub fn town(store: &mut SqliteStore, code: &str) -> anyhow::Result<OrgUnitId> {
+    org_unit(store, ZONE, OrgUnitKind::Zone, None)?;
+    org_unit(store, code, OrgUnitKind::Town, Some(ZONE))
+}
+
+/// The department with `code` (under the zone).
+///
+/// # Errors
+/// When the store fails.
+pub fn department(store: &mut SqliteStore, code: &str) -> anyhow::Result<OrgUnitId> {
+    org_unit(store, ZONE, OrgUnitKind::Zone, None)?;
+    org_unit(store, code, OrgUnitKind::Department, Some(ZONE))
+}
+
+/// Adds a user with [`PASSWORD`] (or returns the existing one with that login).
+///
+/// # Errors
+/// When the store fails.
+pub fn user(
+    store: &mut SqliteStore,
+    login: &str,
+    role: Role,
+    org_unit: OrgUnitId,
+) -> anyhow::Result<User> {
+    if let Some(u) = store.find_user_by_login(login)? {
+        return Ok(u.user);
+    }
+    let mut bytes = [7u8; 16];
+    for (i, b) in login.bytes().enumerate() {
+        bytes[i % 16] = bytes[i % 16].wrapping_mul(31).wrapping_add(b);
+    }
+    let user = User {
+        id: UserId::from_random_bytes(bytes),
+        login: login.to_string(),
+        name: login.to_string(),
+        role,
+        org_unit,
+    };
+    let hash = password::hash(&Secret::new(PASSWORD)).context("hashing the test password")?;
+    store.add_user(
+        &NewUser {
+            user: user.clone(),
+            password_hash: hash,
+        },
+        Timestamp(0),
+    )?;
+    Ok(user)
+}
+
+/// Assigns `enterprises` to `user` from the epoch on.
+///
+/// # Errors
+/// When the store fails.
+pub fn assign(
+    store: &mut SqliteStore,
+    user: UserId,
+    enterprises: impl IntoIterator<Item = EnterpriseId>,
+) -> Result<(), StoreError> {
+    let rows: Vec<Assignment> = enterprises
+        .into_iter()
+        .map(|enterprise| Assignment {
+            enterprise,
+            user,
+            valid_from: Timestamp(0),
+            valid_to: None,
+        })
+        .collect();
+    store.import_assignments(&rows)
+}
+
+/// The test enterprise numbered `n` (the ids the sync tests write visits for).
+pub fn enterprise(n: u64) -> EnterpriseId {
+    EnterpriseId::from_random_bytes(id_bytes(5, n))
+}
+
+/// An officer `login` in town `town-1`, assigned the test enterprises `numbers`.
+///
+/// # Errors
+/// When the store fails.
+pub fn officer_in(
+    store: &mut SqliteStore,
+    login: &str,
+    numbers: impl IntoIterator<Item = u64>,
+) -> anyhow::Result<User> {
+    let town = town(store, "town-1")?;
+    let u = user(store, login, Role::Officer, town)?;
+    assign(store, u.id, numbers.into_iter().map(enterprise))?;
+    Ok(u)
+}
+
+/// [`officer_in`] through a running service's store.
+///
+/// # Errors
+/// When the store fails.
+pub async fn officer(
+    service: &Arc<SyncService>,
+    login: &str,
+    numbers: impl IntoIterator<Item = u64> + Send + 'static,
+) -> anyhow::Result<User> {
+    let login = login.to_string();
+    service
+        .with_store(move |s| officer_in(s, &login, numbers))
+        .await
+        .context("the store thread stopped")?
+}

@@ -1,0 +1,121 @@
+//! Leaders' dashboard and bulletins over HTTP, on the demo district: KPIs match the store's,
+//! only leaders and supervisors see them, a town's leader sees only their town, and an issued
+//! bulletin exports to .xlsx and CSV that a spreadsheet reader opens.
+
+use calamine::{Reader, Xlsx};
+use server::AppState;
+use shared::config::Config;
+use shared::model::{DAY_MS, DeviceId, Timestamp};
+use tests::TestServer;
+use tests::raw::login_raw;
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+async fn token(base: &str, login: &str, n: u8) -> anyhow::Result<String> {
+    let (status, body) = login_raw(
+        base,
+        login,
+        server::demo::DEMO_PASSWORD,
+        DeviceId::from_random_bytes([n; 16]),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "login {login}: {status} {body}");
+    Ok(body["token"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let seeded_at = now();
+    service
+        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
+        .await
+        .expect("the store thread ran")?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let http = reqwest::Client::new();
+    let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
+
+    // The zone leader sees the zone's KPIs, equal to the store's own computation.
+    let leader = token(&base, "leader1", 1).await?;
+    let resp = http
+        .get(server.url(&format!("/api/dashboard/kpis?from={from}&to={to}")))
+        .bearer_auth(&leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    let kpis: serde_json::Value = resp.json().await?;
+    assert!(kpis["problems"].as_u64().is_some_and(|n| n > 50), "{kpis}");
+    assert_eq!(kpis["assigned_enterprises"], 40);
+
+    // Officers may not; a town's leader may not look at another town.
+    let officer = token(&base, "officer1", 2).await?;
+    let resp = http
+        .get(server.url(&format!("/api/dashboard/kpis?from={from}&to={to}")))
+        .bearer_auth(&officer)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 403);
+    let town_leader = token(&base, "leader2", 3).await?;
+    let resp = http
+        .get(server.url(&format!("/api/dashboard/kpis?from={from}&to={to}")))
+        .bearer_auth(&town_leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    let town: serde_json::Value = resp.json().await?;
+    assert!(town["problems"].as_u64() < kpis["problems"].as_u64());
+    let resp = http
+        .get(server.url(&format!("/api/dashboard/kpis?from={to}&to={from}")))
+        .bearer_auth(&leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 400, "an inverted period is a clear 400");
+
+    // Issue a bulletin and export it.
+    let resp = http
+        .post(server.url("/api/bulletins"))
+        .bearer_auth(&leader)
+        .json(&serde_json::json!({"title": "第四季度通报", "from": from, "to": to}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    let bulletin: serde_json::Value = resp.json().await?;
+    let id = bulletin["id"].as_i64().unwrap_or_default();
+    assert_eq!(bulletin["towns"].as_array().map(Vec::len), Some(3));
+    let bytes = http
+        .get(server.url(&format!("/api/bulletins/{id}/xlsx")))
+        .bearer_auth(&leader)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))?;
+    assert_eq!(book.worksheet_range("镇街排名")?.rows().count(), 4);
+    assert_eq!(book.worksheet_range("部门排名")?.rows().count(), 5);
+    let csv = http
+        .get(server.url(&format!("/api/bulletins/{id}/csv")))
+        .bearer_auth(&leader)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert_eq!(csv.lines().count(), 8);
+    let resp = http
+        .post(server.url("/api/bulletins"))
+        .bearer_auth(&officer)
+        .json(&serde_json::json!({"title": "x", "from": from, "to": to}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 403);
+    Ok(())
+}

@@ -1,0 +1,1161 @@
+//! `cargo xtask bench`: Lianxin side by side with automerge-repo and PouchDB on the peer
+//! harness of `../shared/bench/peers` (copied into `target/bench/harness`, our adapter from
+//! `bench/` added), then Lianxin's own scale scenarios (`tests/src/bin/lianxin-scale.rs`), and
+//! the report: `BENCHMARKS.md` at the workspace root. Not part of the CI test run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+use crate::workspace::{Workspace, cargo, run_checked, show};
+
+/// The peers, in report order.
+const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
+/// Scenarios in the order the harness opens their windows.
+const WINDOWS: &[&str] = &["S1", "S2", "S3", "S4-setup", "S4"];
+/// The weak link of the issue: 300 ms one way, 256 kbit/s.
+const SHAPE: &str = "300,256";
+
+/// Flags of `cargo xtask bench`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// One repetition; weak-link runs of Lianxin only; smaller scale scenarios.
+    #[arg(long)]
+    pub quick: bool,
+    /// Only these peers (comma-separated: automerge,pouchdb,lianxin).
+    #[arg(long, value_delimiter = ',')]
+    pub peers: Option<Vec<String>>,
+    /// Skip the peer harness (keep its last results) and run only the scale scenarios.
+    #[arg(long)]
+    pub skip_peers: bool,
+    /// Skip the scale scenarios (keep their last results).
+    #[arg(long)]
+    pub skip_scale: bool,
+    /// Where the peer harness is (default: ../shared/bench/peers beside the workspace).
+    #[arg(long)]
+    pub harness: Option<PathBuf>,
+}
+
+fn step(what: &str) {
+    eprintln!("==> {what}");
+}
+
+/// Runs the whole benchmark and writes BENCHMARKS.md.
+pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let load_before = load_average();
+    let command_line = std::iter::once("cargo xtask bench".to_string())
+        .chain(std::env::args().skip(2))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let bench_dir = workspace.target_dir.join("bench");
+    let harness = bench_dir.join("harness");
+    let bin_dir = workspace.target_dir.join("release");
+
+    step("building release binaries (lianxin-server, lianxin-bench-client, lianxin-scale)");
+    run_checked(cargo().current_dir(&workspace.root).args([
+        "build",
+        "--release",
+        "--package",
+        "server",
+        "--bin",
+        "lianxin-server",
+        "--package",
+        "tests",
+        "--bin",
+        "lianxin-bench-client",
+        "--bin",
+        "lianxin-scale",
+    ]))?;
+
+    let source = match &args.harness {
+        Some(p) => p.clone(),
+        None => workspace.root.join("..").join("shared/bench/peers"),
+    };
+    let peers: Vec<String> = match &args.peers {
+        Some(p) => p.clone(),
+        None => PEERS.iter().map(|s| s.to_string()).collect(),
+    };
+    let reps = if args.quick { 1 } else { 3 };
+    if !args.skip_peers {
+        step(&format!("copying the harness from {}", source.display()));
+        prepare_harness(workspace, &source, &harness)?;
+        let results = harness.join("results");
+        let _ = fs::remove_dir_all(&results);
+        let _ = fs::remove_dir_all(harness.join("data"));
+        fs::create_dir_all(&results)?;
+        for peer in &peers {
+            step(&format!("{peer}: loopback, {reps} repetition(s), S1-S4"));
+            let run = start_harness(&harness, &bin_dir, peer, reps, None, "S1,S2,S3,S4")?;
+            wait_harness(run, Duration::from_secs(1200))?;
+        }
+        // The weak-link runs wait on the shaped link, not on the CPU: they run side by side,
+        // each with its own server, proxy and 256 kbit/s link (ports 17400, 17410, …).
+        let shaped: Vec<&String> = peers
+            .iter()
+            .filter(|p| !args.quick || p.as_str() == "lianxin")
+            .collect();
+        step(&format!(
+            "weak link ({SHAPE}), 1 repetition, S1-S3, side by side: {}",
+            shaped
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let mut runs = Vec::new();
+        for (i, peer) in shaped.iter().enumerate() {
+            let port = 17400 + 10 * i as u16;
+            runs.push(start_harness(
+                &harness,
+                &bin_dir,
+                peer,
+                1,
+                Some((SHAPE, port)),
+                "S1,S2,S3",
+            )?);
+        }
+        for run in runs {
+            wait_harness(run, Duration::from_secs(1500))?;
+        }
+        step("Lianxin's wire encoding, two ways (lianxin-bench-client sizes)");
+        let out = Command::new("node")
+            .current_dir(&harness)
+            .arg("peers/lianxin-sizes.mjs")
+            .env("LIANXIN_BIN_DIR", &bin_dir)
+            .output()
+            .context("running node peers/lianxin-sizes.mjs")?;
+        fs::write(bench_dir.join("sizes.json"), &out.stdout)?;
+        step("the harness's own report (target/bench/harness/RESULTS.md)");
+        let out = Command::new("node")
+            .current_dir(&harness)
+            .args(["report.mjs", "--baseline", "automerge"])
+            .output()
+            .context("running node report.mjs")?;
+        fs::write(harness.join("RESULTS.md"), &out.stdout)?;
+    }
+    let scale_json = bench_dir.join(if args.quick {
+        "scale-quick.json"
+    } else {
+        "scale.json"
+    });
+    if !args.skip_scale {
+        step("Lianxin's scale scenarios (lianxin-scale)");
+        let mut cmd = Command::new(bin_dir.join("lianxin-scale"));
+        cmd.arg("--out").arg(&scale_json);
+        if args.quick {
+            cmd.arg("--quick");
+        }
+        run_checked(&mut cmd)?;
+    }
+
+    step("writing BENCHMARKS.md");
+    let report = Report::load(workspace, &harness, &scale_json)?;
+    let markdown = report.render(&RunInfo {
+        command: command_line,
+        quick: args.quick,
+        minutes: started.elapsed().as_secs_f64() / 60.0,
+        load_before,
+        load_after: load_average(),
+        reps,
+    })?;
+    fs::write(workspace.root.join("BENCHMARKS.md"), markdown)?;
+    eprintln!(
+        "\nwrote BENCHMARKS.md in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// Copies the harness (read-only in shared/) into `dest`, installs its pinned packages when
+/// its lock file changed, and adds our adapter.
+fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow::Result<()> {
+    if !source.join("bench.mjs").exists() {
+        bail!(
+            "{} is not the peer harness (no bench.mjs)",
+            source.display()
+        );
+    }
+    fs::create_dir_all(dest.join("peers"))?;
+    copy_files(source, dest)?;
+    copy_files(&source.join("peers"), &dest.join("peers"))?;
+    for (file, name) in [
+        ("lianxin.mjs", "lianxin.mjs"),
+        ("lianxin-server.mjs", "lianxin-server.mjs"),
+        ("sizes.mjs", "lianxin-sizes.mjs"),
+    ] {
+        let to = dest.join("peers").join(name);
+        let _ = fs::remove_file(&to);
+        fs::copy(workspace.root.join("bench").join(file), &to)
+            .with_context(|| format!("copying bench/{file}"))?;
+    }
+    let lock = fs::read(dest.join("package-lock.json"))?;
+    let stamp = dest.join("node_modules").join(".lianxin-lock");
+    if fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
+        return Ok(());
+    }
+    step("npm ci (the harness's pinned packages)");
+    let ci = Command::new("npm")
+        .current_dir(dest)
+        .args(["ci", "--no-audit", "--no-fund"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !ci.is_ok_and(|s| s.success()) {
+        // npm 11 refuses this lock file (written by npm 10: optional platform packages of
+        // cbor-extract are not listed); npm 10 installs exactly what it pins.
+        step("npm ci failed; retrying with npm 10 (npx npm@10 ci)");
+        run_checked(Command::new("npx").current_dir(dest).args([
+            "-y",
+            "npm@10",
+            "ci",
+            "--no-audit",
+            "--no-fund",
+        ]))?;
+    }
+    fs::write(&stamp, lock)?;
+    Ok(())
+}
+
+fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let target = to.join(entry.file_name());
+            let _ = fs::remove_file(&target);
+            fs::copy(entry.path(), &target)?;
+            let mut perms = fs::metadata(&target)?.permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            fs::set_permissions(&target, perms)?;
+        }
+    }
+    Ok(())
+}
+
+/// One `node bench.mjs` run; a failed run is reported in BENCHMARKS.md, not fatal.
+fn start_harness(
+    harness: &Path,
+    bin_dir: &Path,
+    peer: &str,
+    reps: u32,
+    shape: Option<(&str, u16)>,
+    scenarios: &str,
+) -> anyhow::Result<(std::process::Child, String)> {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(harness)
+        .args(["bench.mjs", "--peer", peer, "--reps", &reps.to_string()])
+        .args(["--scenarios", scenarios])
+        .env("LIANXIN_BIN_DIR", bin_dir)
+        .stdin(Stdio::null());
+    if let Some((shape, port)) = shape {
+        cmd.args(["--shape", shape, "--server-port", &port.to_string()])
+            .env("AM_FIND_CONCURRENCY", "100");
+    }
+    let shown = show(&cmd);
+    let child = cmd.spawn().with_context(|| format!("starting `{shown}`"))?;
+    Ok((child, shown))
+}
+
+fn wait_harness(run: (std::process::Child, String), limit: Duration) -> anyhow::Result<()> {
+    let (mut child, shown) = run;
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                eprintln!("warning: `{shown}` exited with {status} (recorded in the report)");
+            }
+            return Ok(());
+        }
+        if t.elapsed() > limit {
+            eprintln!("warning: `{shown}` ran past {limit:?}; stopped");
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------------------------
+
+struct RunInfo {
+    command: String,
+    quick: bool,
+    minutes: f64,
+    load_before: String,
+    load_after: String,
+    reps: u32,
+}
+
+/// Medians of one scenario for one peer on one link.
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    n: usize,
+    ms: f64,
+    min_ms: f64,
+    up: f64,
+    down: f64,
+    msgs_up: f64,
+    msgs_down: f64,
+    conns: f64,
+    rss_kb: f64,
+    disk: f64,
+    verify: Vec<String>,
+}
+
+struct Report {
+    /// (tag, scenario, peer) → cell.
+    cells: BTreeMap<(String, String, String), Cell>,
+    errors: Vec<String>,
+    scale: Option<Value>,
+    sizes: Option<Value>,
+    versions: Vec<(String, String)>,
+    notes: String,
+    site: Option<String>,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+impl Report {
+    fn load(workspace: &Workspace, harness: &Path, scale_json: &Path) -> anyhow::Result<Report> {
+        let mut records: Vec<Value> = Vec::new();
+        let mut errors = Vec::new();
+        let results = harness.join("results");
+        if let Ok(dir) = fs::read_dir(&results) {
+            let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for f in files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "raw"))
+            {
+                for line in fs::read_to_string(f)?
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                {
+                    let v: Value = serde_json::from_str(line)
+                        .with_context(|| format!("a line of {}", f.display()))?;
+                    if let Some(e) = v.get("error") {
+                        errors.push(format!(
+                            "{} {} rep {}: {}",
+                            v["peer"].as_str().unwrap_or("?"),
+                            v["tag"].as_str().unwrap_or("?"),
+                            v["rep"],
+                            e.as_str().unwrap_or("?")
+                        ));
+                    } else {
+                        records.push(v);
+                    }
+                }
+            }
+        }
+        // Lianxin's server RSS: the wrapper's per-window log, windows in harness order.
+        let mut lianxin_rss: BTreeMap<(String, u64, String), f64> = BTreeMap::new();
+        for tag in ["loopback", "shaped"] {
+            for rep in 1..=3u64 {
+                let log = harness
+                    .join("data")
+                    .join(format!("lianxin-{tag}-{rep}.server-rss.jsonl"));
+                let Ok(text) = fs::read_to_string(&log) else {
+                    continue;
+                };
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let v: Value = serde_json::from_str(line)?;
+                    let window = v["window"].as_u64().unwrap_or(0) as usize;
+                    if let Some(sc) = window.checked_sub(1).and_then(|i| WINDOWS.get(i)) {
+                        lianxin_rss.insert((tag.into(), rep, sc.to_string()), num(&v, "peakKB"));
+                    }
+                }
+            }
+        }
+        let mut groups: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
+        for r in records {
+            let key = (
+                r["tag"].as_str().unwrap_or("?").to_string(),
+                r["scenario"].as_str().unwrap_or("?").to_string(),
+                r["peer"].as_str().unwrap_or("?").to_string(),
+            );
+            groups.entry(key).or_default().push(r);
+        }
+        let mut cells = BTreeMap::new();
+        for (key, rs) in groups {
+            let m = |f: &dyn Fn(&Value) -> f64| median(rs.iter().map(f).collect());
+            let rss = |r: &Value| {
+                if key.2 == "lianxin" {
+                    let rep = r["rep"].as_u64().unwrap_or(0);
+                    lianxin_rss
+                        .get(&(key.0.clone(), rep, key.1.clone()))
+                        .copied()
+                        .unwrap_or(f64::NAN)
+                } else {
+                    num(r, "serverPeakRssKB")
+                }
+            };
+            let cell = Cell {
+                n: rs.len(),
+                ms: m(&|r| num(r, "ms")),
+                min_ms: rs
+                    .iter()
+                    .map(|r| num(r, "ms"))
+                    .fold(f64::INFINITY, f64::min),
+                up: m(&|r| num(r, "bytesUp")),
+                down: m(&|r| num(r, "bytesDown")),
+                msgs_up: m(&|r| num(r, "messagesUp")),
+                msgs_down: m(&|r| num(r, "messagesDown")),
+                conns: m(&|r| num(r, "connections")),
+                rss_kb: m(&rss),
+                disk: m(&|r| num(&r["disk"], "apparent")),
+                verify: rs
+                    .iter()
+                    .filter_map(|r| r.get("verify"))
+                    .map(|v| {
+                        format!(
+                            "{} ({} replicas, {} mismatches, {} docs with conflicts)",
+                            if v["converged"].as_bool() == Some(true) {
+                                "converged"
+                            } else {
+                                "NOT converged"
+                            },
+                            v["replicasChecked"],
+                            v["mismatches"],
+                            v["conflictedDocs"]
+                        )
+                    })
+                    .collect(),
+            };
+            cells.insert(key, cell);
+        }
+        let sizes = fs::read_to_string(harness.join("..").join("sizes.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let scale = fs::read_to_string(scale_json)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let mut versions = Vec::new();
+        for pkg in [
+            "@automerge/automerge",
+            "@automerge/automerge-repo",
+            "@automerge/automerge-repo-network-websocket",
+            "@automerge/automerge-repo-storage-nodefs",
+            "ws",
+            "pouchdb-node",
+            "pouchdb-adapter-memory",
+            "express-pouchdb",
+            "leveldown",
+        ] {
+            let v = fs::read_to_string(harness.join("node_modules").join(pkg).join("package.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|v| v["version"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "?".into());
+            versions.push((pkg.to_string(), v));
+        }
+        let lock = fs::read_to_string(workspace.root.join("Cargo.lock")).unwrap_or_default();
+        for krate in ["automerge", "axum", "rusqlite", "tokio", "reqwest"] {
+            versions.push((format!("{krate} (crate)"), locked_version(&lock, krate)));
+        }
+        let server_version = fs::read_to_string(workspace.root.join("Cargo.toml"))
+            .ok()
+            .and_then(|t| {
+                t.lines().find(|l| l.starts_with("version = ")).map(|l| {
+                    l.trim_start_matches("version = ")
+                        .trim_matches('"')
+                        .to_string()
+                })
+            })
+            .unwrap_or_else(|| "?".into());
+        let commit = Command::new("git")
+            .current_dir(&workspace.root)
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let dirty = Command::new("git")
+            .current_dir(&workspace.root)
+            .args(["status", "--porcelain"])
+            .output()
+            .ok()
+            .is_some_and(|o| !o.stdout.is_empty());
+        versions.push((
+            "lianxin-server".into(),
+            format!(
+                "{server_version} (git {commit}{})",
+                if dirty { ", uncommitted changes" } else { "" }
+            ),
+        ));
+        versions.push(("node".into(), output_of("node", &["--version"])));
+        versions.push(("rustc".into(), output_of("rustc", &["--version"])));
+        let notes =
+            fs::read_to_string(workspace.root.join("bench").join("NOTES.md")).unwrap_or_default();
+        Ok(Report {
+            cells,
+            errors,
+            scale,
+            sizes,
+            versions,
+            notes,
+            site: site_size(&workspace.site_dir()),
+        })
+    }
+
+    fn cell(&self, tag: &str, sc: &str, peer: &str) -> Option<&Cell> {
+        self.cells
+            .get(&(tag.to_string(), sc.to_string(), peer.to_string()))
+    }
+
+    /// The best of the other peers by `f` (lowest), with its name.
+    fn best_peer(&self, tag: &str, sc: &str, f: impl Fn(&Cell) -> f64) -> Option<(String, f64)> {
+        PEERS
+            .iter()
+            .filter(|p| **p != "lianxin")
+            .filter_map(|p| self.cell(tag, sc, p).map(|c| (p.to_string(), f(c))))
+            .filter(|(_, v)| v.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    fn render(&self, run: &RunInfo) -> anyhow::Result<String> {
+        let mut o = String::new();
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let mem_gib = fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+        writeln!(o, "# Benchmarks")?;
+        writeln!(o)?;
+        if run.quick {
+            writeln!(
+                o,
+                "> **QUICK RUN** (`--quick`): one repetition, weak-link runs of Lianxin only, \
+                 smaller scale scenarios. Figures are indicative; rerun `cargo xtask bench` for \
+                 the full report."
+            )?;
+            writeln!(o)?;
+        }
+        writeln!(
+            o,
+            "Lianxin beside automerge-repo and PouchDB on the same workload, in the same run, \
+             plus Lianxin's own scale scenarios. Generated by `{}` in {:.1} min. Analysis, the \
+             field mapping and what is missing are in the sections after the tables \
+             (hand-written in `bench/NOTES.md`).",
+            run.command, run.minutes
+        )?;
+        writeln!(o)?;
+        writeln!(
+            o,
+            "Machine: {cpus} cores, {mem_gib:.0} GiB RAM, Linux {}. Load average {} before, \
+             {} after: other engineers' builds share these 2 cores, so times are noisy; bytes \
+             and message counts are not. Clients, proxy and server each run in their own \
+             process on the same cores.",
+            fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim(),
+            run.load_before,
+            run.load_after
+        )?;
+        writeln!(o)?;
+        writeln!(o, "## Versions")?;
+        writeln!(o)?;
+        writeln!(o, "| component | version |")?;
+        writeln!(o, "| --- | --- |")?;
+        for (k, v) in &self.versions {
+            writeln!(o, "| {k} | {v} |")?;
+        }
+        writeln!(o)?;
+        self.render_goals(&mut o)?;
+        for (tag, title) in [
+            (
+                "loopback",
+                "Loopback (127.0.0.1, through the harness's counting proxy)",
+            ),
+            (
+                "shaped",
+                "Weak link (the harness's userspace shaper: 300 ms one way, 256 kbit/s each \
+                 way, no loss)",
+            ),
+        ] {
+            if !self.cells.keys().any(|(t, _, _)| t == tag) {
+                continue;
+            }
+            let reps = if tag == "loopback" { run.reps } else { 1 };
+            writeln!(o, "## {title}")?;
+            writeln!(o)?;
+            writeln!(
+                o,
+                "Medians of {reps} repetition(s) (time also shows the fastest). Bytes: TCP \
+                 payload through the proxy, up = client → server. Messages: WebSocket data \
+                 frames (automerge) or HTTP requests (PouchDB, Lianxin: sync rounds plus one \
+                 login and one event-stream request per device going online). Server RSS: peak \
+                 during the window (Lianxin: of `lianxin-server` itself, see notes). Disk: the \
+                 server's data folder after the window. Ratios: Lianxin ÷ the best peer of \
+                 that column (< 1 is better)."
+            )?;
+            writeln!(o)?;
+            writeln!(
+                o,
+                "| scenario | peer | n | time (fastest) | up | down | messages up/down | conns | server RSS | disk |"
+            )?;
+            writeln!(
+                o,
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            )?;
+            for sc in WINDOWS {
+                for peer in PEERS {
+                    let Some(c) = self.cell(tag, sc, peer) else {
+                        continue;
+                    };
+                    writeln!(
+                        o,
+                        "| {sc} | {peer} | {} | {} ({}) | {} | {} | {} / {} | {} | {} | {} |",
+                        c.n,
+                        ms(c.ms),
+                        ms(c.min_ms),
+                        kib(c.up),
+                        kib(c.down),
+                        c.msgs_up,
+                        c.msgs_down,
+                        c.conns,
+                        mib(c.rss_kb * 1024.0),
+                        kib(c.disk)
+                    )?;
+                }
+            }
+            writeln!(o)?;
+            writeln!(
+                o,
+                "| scenario | time ÷ fastest peer | up ÷ fewest | down ÷ fewest | RSS ÷ smallest | disk ÷ smallest |"
+            )?;
+            writeln!(o, "| --- | --- | --- | --- | --- | --- |")?;
+            for sc in WINDOWS {
+                let Some(l) = self.cell(tag, sc, "lianxin") else {
+                    continue;
+                };
+                let ratio = |f: &dyn Fn(&Cell) -> f64| -> String {
+                    match self.best_peer(tag, sc, f) {
+                        Some((p, v)) if v > 0.0 => format!("{:.2} ({p})", f(l) / v),
+                        _ => "–".into(),
+                    }
+                };
+                writeln!(
+                    o,
+                    "| {sc} | {} | {} | {} | {} | {} |",
+                    ratio(&|c| c.ms),
+                    ratio(&|c| c.up),
+                    ratio(&|c| c.down),
+                    ratio(&|c| c.rss_kb),
+                    ratio(&|c| c.disk)
+                )?;
+            }
+            writeln!(o)?;
+            let verify: Vec<String> = PEERS
+                .iter()
+                .filter_map(|p| {
+                    self.cell(tag, "S4", p)
+                        .filter(|c| !c.verify.is_empty())
+                        .map(|c| format!("- {p}: {}", c.verify.join("; ")))
+                })
+                .collect();
+            if !verify.is_empty() {
+                writeln!(
+                    o,
+                    "S4 verification (after the window: every replica and the server compared \
+                     by version and content):"
+                )?;
+                writeln!(o)?;
+                for v in verify {
+                    writeln!(o, "{v}")?;
+                }
+                writeln!(o)?;
+            }
+        }
+        if !self.errors.is_empty() {
+            writeln!(o, "### Failed repetitions")?;
+            writeln!(o)?;
+            for e in &self.errors {
+                writeln!(o, "- {e}")?;
+            }
+            writeln!(o)?;
+        }
+        self.render_scale(&mut o)?;
+        if let Some(z) = &self.sizes {
+            writeln!(o, "## Wire encoding experiment")?;
+            writeln!(o)?;
+            writeln!(
+                o,
+                "The workload's {} records ({} Lianxin documents) pushed as the engine pushes \
+                 them, encoded as on the wire (`lianxin-bench-client sizes`): documents as \
+                 `save()` writes them today (columns deflated per document), and as \
+                 `save_nocompress()` with the same request-level deflate. The workload as JSON \
+                 is {}.",
+                z["records"],
+                z["documents"],
+                kib(num(z, "workloadJsonBytes"))
+            )?;
+            writeln!(o)?;
+            writeln!(
+                o,
+                "| documents as | document bytes | wire, 32 KiB chunks | wire, 1 MiB chunks |"
+            )?;
+            writeln!(o, "| --- | --- | --- | --- |")?;
+            for k in ["save", "save_nocompress"] {
+                let v = &z[k];
+                writeln!(
+                    o,
+                    "| `{k}()` | {} | {} in {} requests | {} in {} requests |",
+                    kib(num(v, "documentBytes")),
+                    kib(num(&v["wire32KiB"], "bytes")),
+                    v["wire32KiB"]["requests"],
+                    kib(num(&v["wire1MiB"], "bytes")),
+                    v["wire1MiB"]["requests"]
+                )?;
+            }
+            writeln!(o)?;
+        }
+        writeln!(o, "## Browser")?;
+        writeln!(o)?;
+        match &self.site {
+            Some(s) => writeln!(o, "{s}")?,
+            None => writeln!(o, "No built client in target/site.")?,
+        }
+        writeln!(o)?;
+        writeln!(o, "## Rerun")?;
+        writeln!(o)?;
+        writeln!(o, "```")?;
+        writeln!(
+            o,
+            "cargo xtask bench            # full: about 25 min on this machine"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --quick    # 1 repetition, smaller scale scenarios"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --peers lianxin --skip-scale   # only our peer, for iteration"
+        )?;
+        writeln!(o, "```")?;
+        writeln!(o)?;
+        writeln!(
+            o,
+            "Raw figures: `target/bench/harness/results/*.raw` (one JSON object per window), \
+             `target/bench/harness/data/lianxin-*.server-rss.jsonl`, `target/bench/scale*.json`; \
+             the harness's own report: `target/bench/harness/RESULTS.md`."
+        )?;
+        writeln!(o)?;
+        o.push_str(&self.notes);
+        Ok(o)
+    }
+
+    fn render_goals(&self, o: &mut String) -> anyhow::Result<()> {
+        writeln!(o, "## Goals of issue 7, as measured in this run")?;
+        writeln!(o)?;
+        writeln!(o, "| goal | measured | verdict |")?;
+        writeln!(o, "| --- | --- | --- |")?;
+        for (tag, want) in [("loopback", 3.0), ("shaped", 5.0)] {
+            for sc in ["S1", "S2", "S3", "S4"] {
+                let Some(l) = self.cell(tag, sc, "lianxin") else {
+                    continue;
+                };
+                if let Some((p, v)) = self.best_peer(tag, sc, |c| c.ms) {
+                    let factor = v / l.ms;
+                    writeln!(
+                        o,
+                        "| {tag} {sc}: ≥ {want}× faster than the best peer | {} vs {p} {} = {factor:.2}× | {} |",
+                        ms(l.ms),
+                        ms(v),
+                        verdict(factor >= want, &format!("{:.1}× short", want / factor))
+                    )?;
+                }
+                for (dir, f) in [
+                    ("up", (|c: &Cell| c.up) as fn(&Cell) -> f64),
+                    ("down", |c: &Cell| c.down),
+                ] {
+                    let (target, label) = if sc == "S2" && dir == "down" {
+                        (
+                            self.cell(tag, sc, "pouchdb")
+                                .map(|c| (c.down * 0.5, "½ of PouchDB (gzip)".to_string())),
+                            "",
+                        )
+                    } else {
+                        (
+                            self.best_peer(tag, sc, f)
+                                .map(|(p, v)| (v * 0.25, format!("¼ of {p}"))),
+                            "",
+                        )
+                    };
+                    let _ = label;
+                    if let Some((limit, what)) = target {
+                        let got = f(l);
+                        writeln!(
+                            o,
+                            "| {tag} {sc} bytes {dir} ≤ {what} ({}) | {} | {} |",
+                            kib(limit),
+                            kib(got),
+                            verdict(got <= limit, &format!("{:.1}× over", got / limit))
+                        )?;
+                    }
+                }
+            }
+        }
+        if let Some(s) = &self.scale {
+            if let Some(d) = s.get("district").filter(|d| d.get("error").is_none()) {
+                let all = num(d, "allMergedMs");
+                let p99 = num(d, "syncP99Ms");
+                let errors = num(d, "errors") + num(d, "notMerged");
+                writeln!(
+                    o,
+                    "| {} devices × {} edits: all merged ≤ 30 s | {} | {} |",
+                    d["devices"],
+                    d["editsPerDevice"],
+                    ms(all),
+                    verdict(all <= 30_000.0, &format!("{:.1}× over", all / 30_000.0))
+                )?;
+                writeln!(
+                    o,
+                    "| … p99 per sync < 1 s | p50 {}, p99 {} | {} |",
+                    ms(num(d, "syncP50Ms")),
+                    ms(p99),
+                    verdict(p99 < 1000.0, &format!("{:.1}× over", p99 / 1000.0))
+                )?;
+                writeln!(
+                    o,
+                    "| … 0 errors | {errors} | {} |",
+                    verdict(errors == 0.0, "errors")
+                )?;
+            }
+            if let Some(p) = s.get("province").filter(|d| d.get("error").is_none()) {
+                let rss = num(p, "serverPeakRssKB") * 1024.0;
+                writeln!(
+                    o,
+                    "| {} documents: server RSS < 200 MB | peak {} | {} |",
+                    p["docs"],
+                    mib(rss),
+                    verdict(rss < 200e6, &format!("{:.1}× over", rss / 200e6))
+                )?;
+                let nc = &p["noChange"];
+                let bytes = num(nc, "bytesUp") + num(nc, "bytesDown");
+                let reqs = num(nc, "requests");
+                writeln!(
+                    o,
+                    "| no-change sync of {} documents: 1 round trip, < 1 KB | {reqs} request(s), {bytes} B | {} |",
+                    nc["docsHeld"],
+                    verdict(reqs <= 1.0 && bytes < 1024.0, "missed")
+                )?;
+            }
+        }
+        writeln!(o)?;
+        Ok(())
+    }
+
+    fn render_scale(&self, o: &mut String) -> anyhow::Result<()> {
+        let Some(s) = &self.scale else {
+            writeln!(o, "## Scale scenarios\n\nNot run.\n")?;
+            return Ok(());
+        };
+        writeln!(
+            o,
+            "## Scale scenarios (Lianxin only: `lianxin-scale`, the real server binary on a real \
+             SQLite file, native devices on the sync engine over HTTP)"
+        )?;
+        writeln!(o)?;
+        if let Some(d) = s.get("district") {
+            writeln!(o, "### District: many devices sync at once")?;
+            writeln!(o)?;
+            if let Some(e) = d.get("error") {
+                writeln!(o, "Failed: {e}")?;
+            } else {
+                writeln!(
+                    o,
+                    "{} officers' devices (one officer each, one enterprise assigned each) hold \
+                     {} visits each that the server already has; each edits every visit once \
+                     offline, then all start syncing at the same instant.",
+                    d["devices"], d["editsPerDevice"]
+                )?;
+                writeln!(o)?;
+                writeln!(
+                    o,
+                    "| all merged | sync p50 | sync p99 | slowest | requests | failed requests | errors | not merged | up | down | server peak RSS | disk |"
+                )?;
+                writeln!(
+                    o,
+                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+                )?;
+                writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    ms(num(d, "allMergedMs")),
+                    ms(num(d, "syncP50Ms")),
+                    ms(num(d, "syncP99Ms")),
+                    ms(num(d, "syncMaxMs")),
+                    d["requests"],
+                    d["failedRequests"],
+                    d["errors"],
+                    d["notMerged"],
+                    kib(num(d, "bytesUp")),
+                    kib(num(d, "bytesDown")),
+                    mib(num(d, "serverPeakRssKB") * 1024.0),
+                    disk_text(&d["diskBytes"])
+                )?;
+                writeln!(o)?;
+                writeln!(
+                    o,
+                    "\"Sync\" is one device's whole sync: from \"sync now\" until its outbox is \
+                     acknowledged and nothing is left to pull."
+                )?;
+                writeln!(o)?;
+            }
+        }
+        if let Some(p) = s.get("province") {
+            writeln!(o, "### Province: a server holding many documents")?;
+            writeln!(o)?;
+            if let Some(e) = p.get("error") {
+                writeln!(o, "Failed: {e}")?;
+            } else {
+                let c = &p["catchUp"];
+                let b = &p["bigCatchUp"];
+                let n = &p["noChange"];
+                writeln!(
+                    o,
+                    "{} visit documents (500-character notes, 10 per enterprise), seeded \
+                     through the store's commit in {:.0} s. On disk: {}. Server RSS: \
+                     {} idle after start, peak {} during the syncs below.",
+                    p["docs"],
+                    num(p, "seedSeconds"),
+                    disk_text(&p["diskBytes"]),
+                    mib(num(p, "serverIdleRssKB") * 1024.0),
+                    mib(num(p, "serverPeakRssKB") * 1024.0)
+                )?;
+                writeln!(o)?;
+                writeln!(o, "| what | documents | time | requests | up | down |")?;
+                writeln!(o, "| --- | --- | --- | --- | --- | --- |")?;
+                writeln!(
+                    o,
+                    "| fresh device catches up its enterprises | {} | {} | {} | {} B | {} |",
+                    c["docs"],
+                    ms(num(c, "ms")),
+                    c["requests"],
+                    c["bytesUp"],
+                    kib(num(c, "bytesDown"))
+                )?;
+                writeln!(
+                    o,
+                    "| fresh device catches up (larger scope) | {} | {} | – | – | – |",
+                    b["docs"],
+                    ms(num(b, "ms"))
+                )?;
+                writeln!(
+                    o,
+                    "| no-change sync of that device | {} held | {} | {} | {} B | {} B |",
+                    n["docsHeld"],
+                    ms(num(n, "ms")),
+                    n["requests"],
+                    n["bytesUp"],
+                    n["bytesDown"]
+                )?;
+                writeln!(o)?;
+            }
+        }
+        if let Some(w) = s.get("weak") {
+            writeln!(
+                o,
+                "### Weak link with loss (Lianxin only: `tests::proxy::ShapingProxy`, 300 ms \
+                 one way, 256 kbit/s, cut every 3–10 s for 1–5 s)"
+            )?;
+            writeln!(o)?;
+            if let Some(e) = w.get("error") {
+                writeln!(o, "Failed: {e}")?;
+            } else {
+                writeln!(
+                    o,
+                    "| link | visits | time | stored | requests | failed requests | cuts | up | down | result |"
+                )?;
+                writeln!(
+                    o,
+                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+                )?;
+                for label in ["stable", "cut"] {
+                    let r = &w[label];
+                    writeln!(
+                        o,
+                        "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        r["visits"],
+                        ms(num(r, "ms")),
+                        r["stored"],
+                        r["requests"],
+                        r["failedRequests"],
+                        r["cuts"],
+                        kib(num(r, "bytesUp")),
+                        kib(num(r, "bytesDown")),
+                        if r["ok"].as_bool() == Some(true) {
+                            "settled".to_string()
+                        } else {
+                            r["error"].as_str().unwrap_or("failed").to_string()
+                        }
+                    )?;
+                }
+                writeln!(o)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's civil-from-days).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+fn disk_text(v: &Value) -> String {
+    format!(
+        "{} database + {} WAL",
+        mib(num(v, "db")),
+        mib(num(v, "wal"))
+    )
+}
+
+fn verdict(ok: bool, miss: &str) -> String {
+    if ok {
+        "**met**".into()
+    } else {
+        format!("missed ({miss})")
+    }
+}
+
+fn ms(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v >= 10_000.0 {
+        format!("{:.1} s", v / 1000.0)
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+fn kib(b: f64) -> String {
+    if !b.is_finite() {
+        "–".into()
+    } else if b < 10_240.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{:.0} KiB", b / 1024.0)
+    }
+}
+
+fn mib(b: f64) -> String {
+    if !b.is_finite() {
+        "–".into()
+    } else {
+        format!("{:.0} MiB", b / 1024.0 / 1024.0)
+    }
+}
+
+fn locked_version(lock: &str, krate: &str) -> String {
+    let needle = format!("name = \"{krate}\"\nversion = \"");
+    lock.find(&needle)
+        .map(|i| {
+            lock[i + needle.len()..]
+                .split('"')
+                .next()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn output_of(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The shipped client's compressed size, as `cargo xtask build-client` left it in target/site.
+fn site_size(site: &Path) -> Option<String> {
+    let wasm = site.join("client_bg.wasm");
+    let raw = fs::metadata(&wasm).ok()?.len();
+    let mut brotli = 0u64;
+    let mut files = Vec::new();
+    for entry in fs::read_dir(site).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if let Some(base) = name.strip_suffix(".br")
+            && [".wasm", ".js", ".css"].iter().any(|e| base.ends_with(e))
+        {
+            let len = entry.metadata().ok()?.len();
+            brotli += len;
+            files.push(format!("{base} {}", kib(len as f64)));
+        }
+    }
+    files.sort();
+    let built = fs::metadata(&wasm)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    let release = raw < 3 * 1024 * 1024;
+    Some(format!(
+        "Shipped app as found in `target/site` (written by `cargo xtask build-client`{}; the \
+         wasm is {} uncompressed, so this is {}): **{} brotli** in total over wasm + js + css \
+         ({}). Goal: at most 450 KB. Time to the enterprise list offline at 4× CPU throttle \
+         and time to save a visit: pending — they need the officer app (issue 5, another \
+         engineer) and a Chromium run; not measured here.",
+        built
+            .map(|s| format!(", at {}", utc(s)))
+            .unwrap_or_default(),
+        mib(raw as f64),
+        if release {
+            "a release build"
+        } else {
+            "a dev build (`--dev`), NOT the shipped size: run `cargo xtask build-client` first"
+        },
+        kib(brotli as f64),
+        files.join(", ")
+    ))
+}
