@@ -131,21 +131,68 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
 
-    let sync =
-        crate::sync::SyncService::open(&args.db, config).map_err(|source| ServeError::Store {
+    let sync = crate::sync::SyncService::open(&args.db, config.clone()).map_err(|source| {
+        ServeError::Store {
             path: args.db.clone(),
             source,
-        })?;
+        }
+    })?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
-    serve_on(
-        listener,
-        AppState::new(args.site, std::sync::Arc::new(sync)),
-        shutdown_signal(),
-    )
-    .await
-    .map_err(ServeError::Serve)?;
+    let sync = std::sync::Arc::new(sync);
+    spawn_background_jobs(sync.clone(), config);
+    serve_on(listener, AppState::new(args.site, sync), shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often documents with appended changes are compacted.
+const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often the economic-monitoring rules run.
+const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Background work on the store, each step a short hold of the store lock: compaction of
+/// appended changes, and the monitoring rules that raise problems from anomalies.
+fn spawn_background_jobs(
+    sync: std::sync::Arc<crate::sync::SyncService>,
+    config: shared::config::Config,
+) {
+    let compactor = sync.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(COMPACT_EVERY);
+        loop {
+            tick.tick().await;
+            match compactor.with_store(|s| s.compact_pending(200)).await {
+                Some(Ok(0)) | None => {}
+                Some(Ok(n)) => tracing::debug!(documents = n, "compacted"),
+                Some(Err(error)) => tracing::warn!(%error, "compaction failed"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(MONITOR_EVERY);
+        loop {
+            tick.tick().await;
+            let config = config.clone();
+            let now = shared::model::Timestamp(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0),
+            );
+            match sync
+                .with_store(move |s| crate::monitoring::run_power_rule(s, &config, now))
+                .await
+            {
+                Some(Ok(raised)) if !raised.is_empty() => {
+                    tracing::info!(problems = raised.len(), "monitoring raised problems")
+                }
+                Some(Err(error)) => tracing::warn!(%error, "monitoring rule failed"),
+                _ => {}
+            }
+        }
+    });
 }
 
 /// Serves [`app`] on an already bound `listener` until `shutdown` resolves, then lets requests

@@ -3,8 +3,10 @@
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
 mod bulletin;
+mod compaction;
 mod directory;
 mod kpi;
+mod problems_query;
 mod queries;
 mod sqlite;
 #[cfg(test)]
@@ -16,6 +18,10 @@ pub use directory::{
     TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use kpi::{Kpis, Unit};
+pub use problems_query::{
+    EnterpriseProfile, MAX_PAGE, OfficerFreshness, ProblemFilter, ProblemListRow, ProblemPage,
+    ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
+};
 pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
 
 /// A storage failure.

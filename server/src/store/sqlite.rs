@@ -42,6 +42,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_bulletins",
         sql: include_str!("migrations/0003_bulletins.sql"),
     },
+    Migration {
+        name: "0004_compaction",
+        sql: include_str!("migrations/0004_compaction.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).
@@ -442,11 +446,12 @@ fn commit_doc(
 ) -> Result<(), StoreError> {
     let device = commit.device.to_string();
     tx.prepare_cached(
-        "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+        "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, \
          enterprise = excluded.enterprise, seq = excluded.seq, snapshot = excluded.snapshot, \
-         heads = excluded.heads, updated_at = excluded.updated_at",
+         heads = excluded.heads, updated_at = excluded.updated_at, \
+         appended = CASE WHEN ?9 THEN 0 ELSE docs.appended + 1 END",
     )?
     .execute(params![
         doc.doc.as_str(),
@@ -456,6 +461,8 @@ fn commit_doc(
         doc.snapshot,
         encode_heads(&doc.heads),
         commit.received_at.0,
+        i64::from(!doc.compacted),
+        doc.compacted,
     ])?;
     let mut insert_change = tx.prepare_cached(
         "INSERT OR IGNORE INTO changes \

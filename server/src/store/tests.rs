@@ -190,6 +190,7 @@ fn doc_commit(record: &mut RecordDoc) -> DocCommit {
         doc: id,
         changes,
         snapshot: record.save(),
+        compacted: true,
         heads: heads.clone(),
         device_heads: heads,
         projection,
@@ -889,4 +890,90 @@ fn sync_a_pushed_visit_is_accepted_stored_and_pulled_by_another_device() {
 fn the_store_can_move_to_another_thread() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<SqliteStore>();
+}
+
+#[test]
+fn appended_changes_are_compacted_in_the_background_without_changing_the_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
+    let wang = officer_wang();
+    let config = shared::config::Config::default();
+    let device = DeviceId::from_random_bytes([9; 16]);
+    let visit_id = VisitId::from_random_bytes([7; 16]);
+    let id = DocId::new(shared::doc::DocKind::Visit, &visit_id.to_string());
+    let mut dev = shared::doc::VisitDoc::create(
+        &shared::doc::NewVisit {
+            id: visit_id,
+            enterprise: shared::model::EnterpriseId::from_random_bytes([5; 16]),
+            method: shared::model::VisitMethod::OnSite,
+            check_in: None,
+            operating_status: shared::model::OperatingStatus::Normal,
+            notes: "初次走访".into(),
+        },
+        &wang.actor,
+        wang.actor_id(),
+        Timestamp(1),
+    )
+    .expect("create");
+    let ctx_scope = shared::sync::validate::Scope::All;
+    let mut acked = Vec::new();
+    for round in 0..6 {
+        if round > 0 {
+            dev.edit(&wang.actor, Timestamp(round), |e| {
+                e.set_notes(&format!("第{round}次修改备注"))
+            })
+            .expect("edit");
+        }
+        let record = dev.record();
+        let data = if acked.is_empty() {
+            record.save()
+        } else {
+            record.automerge().save_after(&acked)
+        };
+        let req = shared::sync::protocol::SyncRequest {
+            cursor: 0,
+            ack: 0,
+            device_time: Timestamp(round),
+            push: vec![shared::sync::protocol::DocPush {
+                doc: id.clone(),
+                base: shared::sync::protocol::to_wire(&acked),
+                heads: shared::sync::protocol::to_wire(&record.heads()),
+                data,
+            }],
+            max_response_bytes: 1 << 20,
+        };
+        let ctx = shared::sync::server::SyncContext {
+            device,
+            read: &ctx_scope,
+            write: &ctx_scope,
+            config: &config,
+            now: Timestamp(round),
+            max_doc_bytes: 1 << 20,
+            authorship: None,
+        };
+        shared::sync::server::handle_sync(&mut store, &ctx, &req).expect("sync");
+        acked = record.heads();
+    }
+    let before = store.load_doc(&id).expect("loads").expect("stored");
+    assert_eq!(store.compact_pending(10).expect("compacts"), 1);
+    assert_eq!(
+        store.compact_pending(10).expect("compacts"),
+        0,
+        "nothing left to compact"
+    );
+    let after = store.load_doc(&id).expect("loads").expect("stored");
+    assert_eq!(after.heads, before.heads, "compaction changes no content");
+    assert!(
+        after.bytes.len() < before.bytes.len(),
+        "{} → {} bytes",
+        before.bytes.len(),
+        after.bytes.len()
+    );
+    let notes = shared::doc::VisitDoc::load(&after.bytes, wang.actor_id())
+        .expect("loads")
+        .read()
+        .expect("reads")
+        .notes;
+    assert_eq!(notes, "第5次修改备注");
+    assert_eq!(store.integrity_check().expect("check"), "ok");
 }

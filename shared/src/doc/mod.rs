@@ -242,6 +242,20 @@ impl RecordDoc {
         Ok(RecordDoc { doc, kind })
     }
 
+    /// Wraps an Automerge document already in memory, checking its kind and upgrading its
+    /// schema like [`RecordDoc::load`].
+    pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {
+        let mut r = Reader::new(&doc);
+        let kind_code = r.str(&ROOT, "kind", "kind")?;
+        let kind = DocKind::from_code(&kind_code).ok_or(DocError::WrongKind {
+            expected: "record",
+            found: kind_code.clone(),
+        })?;
+        let schema = r.i64(&ROOT, "schema", "schema")?;
+        upgrade(&mut doc, schema)?;
+        Ok(RecordDoc { doc, kind })
+    }
+
     fn load_kind(bytes: &[u8], actor: ActorId, expected: DocKind) -> Result<Self, DocError> {
         let doc = RecordDoc::load(bytes, actor)?;
         if doc.kind != expected {

@@ -46,8 +46,12 @@ pub struct DocCommit {
     pub doc: DocId,
     /// Changes the server did not have.
     pub changes: Vec<NewChange>,
-    /// The merged document, saved (the compacted snapshot).
+    /// Loadable bytes of the merged document: a fresh `save()` when `compacted`, otherwise
+    /// the stored bytes followed by the new changes (cheap to write; compacted later in the
+    /// background).
     pub snapshot: Vec<u8>,
+    /// Whether `snapshot` is a fresh, compacted save.
+    pub compacted: bool,
     /// Heads after the merge.
     pub heads: Vec<ChangeHash>,
     /// Heads the pushing device is now known to have.
@@ -247,7 +251,7 @@ fn merge_push<S: ServerStore>(
     }
     let mut heads = doc.get_heads();
     heads.sort();
-    let record = match RecordDoc::load(&doc.save(), server_actor()) {
+    let record = match RecordDoc::from_automerge(doc.clone()) {
         Ok(r) => r,
         Err(e) => return refuse(Refusal::Invalid(e.to_string())),
     };
@@ -286,6 +290,18 @@ fn merge_push<S: ServerStore>(
     } else {
         Some(doc.save_after(&claimed))
     };
+    // A new document is saved compacted; an existing one gets its new changes appended to the
+    // stored bytes, which costs no re-encoding on the request path.
+    let (snapshot_bytes, compacted) = match &stored {
+        Some(s) => {
+            let mut bytes = s.bytes.clone();
+            for c in &new_changes {
+                bytes.extend_from_slice(c.raw_bytes());
+            }
+            (bytes, false)
+        }
+        None => (doc.save(), true),
+    };
     let commit = if new_changes.is_empty() {
         None
     } else {
@@ -300,7 +316,8 @@ fn merge_push<S: ServerStore>(
                     device_time: Timestamp(c.timestamp()),
                 })
                 .collect(),
-            snapshot: doc.save(),
+            snapshot: snapshot_bytes,
+            compacted,
             heads: heads.clone(),
             device_heads: claimed,
             projection,

@@ -426,6 +426,7 @@ fn seed(db: &Path, docs: u64, author: &User, device: DeviceId) -> anyhow::Result
                 doc: DocId::new(DocKind::Visit, &id.to_string()),
                 changes,
                 snapshot: record.save(),
+                compacted: true,
                 heads: heads.clone(),
                 device_heads: heads,
                 projection: Projection::Visit(visit),
