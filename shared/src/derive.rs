@@ -48,12 +48,12 @@ pub fn awaiting_result(state: ProblemState) -> bool {
 
 fn rule_matches(
     rule: &FlagRule,
-    problem: &Problem,
-    outcome: &Outcome,
+    state: ProblemState,
+    deadline: Timestamp,
+    rating: Option<u8>,
     overdue: bool,
     now: Timestamp,
 ) -> bool {
-    let state = outcome.state;
     if !rule.states.is_empty() && !rule.states.contains(&state) {
         return false;
     }
@@ -64,35 +64,51 @@ fn rule_matches(
         return false;
     }
     if let Some(days) = rule.due_within_days {
-        let near = awaiting_result(state) && now.days_until(outcome.deadline) < i64::from(days);
+        let near = awaiting_result(state) && now.days_until(deadline) < i64::from(days);
         if !near {
             return false;
         }
     }
     if let Some(max) = rule.rating_at_most {
-        match &problem.rating {
-            Some(r) if r.rating.level() <= max => {}
+        match rating {
+            Some(level) if level <= max => {}
             _ => return false,
         }
     }
     true
 }
 
-/// Derives a problem's values at `now`.
-pub fn derive(problem: &Problem, config: &Config, now: Timestamp) -> Derived {
-    let outcome = replay(problem);
-    let overdue = awaiting_result(outcome.state) && now > outcome.deadline;
+/// Overdue status, whole days overdue and flag of a problem known only by its state,
+/// effective deadline and rating level (1–5) — a query row — with the same rule table as
+/// [`derive`].
+pub fn flag_of(
+    config: &Config,
+    state: ProblemState,
+    deadline: Timestamp,
+    rating: Option<u8>,
+    now: Timestamp,
+) -> (bool, i64, Flag) {
+    let overdue = awaiting_result(state) && now > deadline;
     let days_overdue = if overdue {
-        outcome.deadline.days_until(now).max(0)
+        deadline.days_until(now).max(0)
     } else {
         0
     };
     let flag = config
         .flag_rules
         .iter()
-        .find(|rule| rule_matches(rule, problem, &outcome, overdue, now))
+        .find(|rule| rule_matches(rule, state, deadline, rating, overdue, now))
         .and_then(|rule| rule.flag)
         .unwrap_or(config.default_flag);
+    (overdue, days_overdue, flag)
+}
+
+/// Derives a problem's values at `now`.
+pub fn derive(problem: &Problem, config: &Config, now: Timestamp) -> Derived {
+    let outcome = replay(problem);
+    let rating = problem.rating.as_ref().map(|r| r.rating.level());
+    let (overdue, days_overdue, flag) =
+        flag_of(config, outcome.state, outcome.deadline, rating, now);
     Derived {
         route_due: problem.created.at.plus_days(config.sla.route_days),
         first_feedback_due: problem.created.at.plus_days(config.sla.first_feedback_days),

@@ -1,5 +1,5 @@
-//! Leaders' read APIs: `GET /api/dashboard/kpis` (campaign KPIs of a period and unit) and
-//! bulletins — `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
+//! Leaders' read APIs: `GET /api/dashboard/kpis` (campaign KPIs of a period and unit),
+//! `GET /api/dashboard/freshness` (last sync and clock skew per officer) and bulletins — `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
 //! `GET /api/bulletins/{id}/xlsx|csv` exports it. Leaders and supervisors only; a town's leader
 //! sees their town, a zone leader any unit.
 
@@ -15,12 +15,13 @@ use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 use super::error::ApiError;
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::store::{Bulletin, Kpis, SqliteStore, StoreError, Unit};
+use crate::store::{Bulletin, Kpis, OfficerFreshness, SqliteStore, StoreError, Unit};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/kpis", get(kpis))
+        .route("/dashboard/freshness", get(freshness))
         .route("/bulletins", post(issue))
         .route("/bulletins/{id}", get(read))
         .route("/bulletins/{id}/xlsx", get(xlsx))
@@ -125,6 +126,37 @@ async fn kpis(
         .await
         .ok_or(ApiError::Internal)??;
     Ok(Json(result))
+}
+
+/// `GET /api/dashboard/freshness`: data freshness of every officer in the caller's unit (the
+/// zone: every officer), or in `unit` when a zone leader asks for one.
+async fn freshness(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<FreshnessQuery>,
+) -> Result<Json<Vec<OfficerFreshness>>, ApiError> {
+    require_leader(&auth.user)?;
+    let user = auth.user.clone();
+    let rows = state
+        .sync()
+        .with_store(move |s| -> Result<Vec<OfficerFreshness>, ApiError> {
+            let unit = resolve_unit(s, &user, q.unit)?;
+            let units = match unit {
+                Unit::Zone => None,
+                Unit::Town(id) | Unit::Department(id) => Some(s.org_subtree(id).map_err(internal)?),
+            };
+            s.officer_freshness(units.as_ref()).map_err(internal)
+        })
+        .await
+        .ok_or(ApiError::Internal)??;
+    Ok(Json(rows))
+}
+
+/// `GET /api/dashboard/freshness` parameters.
+#[derive(Debug, Deserialize)]
+pub struct FreshnessQuery {
+    /// A town or department; the person's own unit when absent.
+    pub unit: Option<OrgUnitId>,
 }
 
 async fn issue(

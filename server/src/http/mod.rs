@@ -6,6 +6,8 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod health;
+pub mod openapi;
+pub mod problems;
 pub mod security;
 pub mod site;
 
@@ -22,6 +24,10 @@ use crate::AppState;
 ///   ([`auth`]);
 /// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]), with a
 ///   bearer token;
+/// - `GET /api/dashboard/...`, `/api/bulletins...`: leaders' dashboards ([`dashboard`]);
+/// - `GET /api/problems`, `GET /api/enterprises/{id}/timeline`: lists and timelines
+///   ([`problems`]);
+/// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
@@ -36,6 +42,8 @@ pub fn app(state: AppState) -> Router {
             crate::sync::router()
                 .merge(auth::router())
                 .merge(dashboard::router())
+                .merge(problems::router())
+                .merge(openapi::router())
                 .merge(api::router()),
         )
         .merge(site::router(state.site_dir()))

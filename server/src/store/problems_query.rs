@@ -357,20 +357,7 @@ impl SqliteStore {
                 .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
                 .take(limit as usize)
                 .collect();
-            let position: BTreeMap<&str, usize> = page
-                .iter()
-                .enumerate()
-                .map(|(i, id)| (id.as_str(), i))
-                .collect();
-            let ids = Value::Text(serde_json::Value::from(page.clone()).to_string());
-            let mut rows = self.problem_rows(
-                "p.id IN (SELECT value FROM json_each(?))",
-                vec![ids],
-                "p.id",
-                config,
-                now,
-            )?;
-            rows.sort_by_key(|r| position.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+            let rows = self.rows_in_order(page, config, now)?;
             return Ok(ProblemPage {
                 total,
                 offset: filter.offset,
@@ -384,25 +371,51 @@ impl SqliteStore {
             params_from_iter(params.iter()),
             |r| r.get(0),
         )?;
+        // The page's ids first, so the joins and handling units are read for its rows only
+        // (a sorter would otherwise carry every column of every skipped row).
         let mut all = params;
         all.extend(order_params);
         all.push(Value::Integer(i64::from(limit)));
         all.push(Value::Integer(
             i64::try_from(filter.offset).unwrap_or(i64::MAX),
         ));
-        let rows = self.problem_rows(
-            &cond,
-            all,
-            &format!("{order} LIMIT ? OFFSET ?"),
-            config,
-            now,
-        )?;
+        let sql = format!("SELECT p.id {from} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?");
+        let page: Vec<String> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(all), |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let rows = self.rows_in_order(page, config, now)?;
         Ok(ProblemPage {
             total: total.max(0) as u64,
             offset: filter.offset,
             limit,
             rows,
         })
+    }
+
+    /// The list rows of `ids`, in that order.
+    fn rows_in_order(
+        &self,
+        ids: Vec<String>,
+        config: &Config,
+        now: Timestamp,
+    ) -> Result<Vec<ProblemListRow>, StoreError> {
+        let position: BTreeMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        let ids = Value::Text(serde_json::Value::from(ids).to_string());
+        let mut rows = self.problem_rows(
+            "p.id IN (SELECT value FROM json_each(?))",
+            vec![ids],
+            "p.id",
+            config,
+            now,
+        )?;
+        rows.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
+        Ok(rows)
     }
 
     fn problem_rows(
@@ -800,7 +813,10 @@ mod tests {
             let want = expect_ids(problems.iter().filter(|(_, d)| d.overdue == overdue));
             assert_eq!(ids(&page), want, "overdue {overdue}");
         }
-        assert!(problems.iter().any(|(_, d)| d.overdue), "the demo has overdue problems");
+        assert!(
+            problems.iter().any(|(_, d)| d.overdue),
+            "the demo has overdue problems"
+        );
 
         let states = vec![ProblemState::Assigned, ProblemState::InProgress];
         let page = list(ProblemFilter {
@@ -827,11 +843,10 @@ mod tests {
             category: Some(category.clone()),
             ..Default::default()
         });
-        let want = expect_ids(
-            problems
-                .iter()
-                .filter(|(p, _)| towns.get(&p.enterprise) == Some(&town) && p.category == category),
-        );
+        let want =
+            expect_ids(problems.iter().filter(|(p, _)| {
+                towns.get(&p.enterprise) == Some(&town) && p.category == category
+            }));
         assert_eq!(ids(&page), want);
 
         let dept = district
@@ -900,10 +915,9 @@ mod tests {
                 let key = |r: &ProblemListRow| match sort {
                     ProblemSort::Deadline => (r.deadline, 0),
                     ProblemSort::Created => (r.created_at, 0),
-                    ProblemSort::DaysOverdue => (
-                        if r.overdue { NOW.0 - r.deadline } else { 0 },
-                        r.deadline,
-                    ),
+                    ProblemSort::DaysOverdue => {
+                        (if r.overdue { NOW.0 - r.deadline } else { 0 }, r.deadline)
+                    }
                 };
                 for w in seen.windows(2) {
                     let (a, b) = ((key(&w[0]), &w[0].id), (key(&w[1]), &w[1].id));
@@ -942,7 +956,11 @@ mod tests {
                 NOW,
             )
             .expect("lists");
-        let want = expect_ids(problems.iter().filter(|(p, _)| mine.contains(&p.enterprise)));
+        let want = expect_ids(
+            problems
+                .iter()
+                .filter(|(p, _)| mine.contains(&p.enterprise)),
+        );
         assert!(!want.is_empty() && want.len() < problems.len());
         assert_eq!(ids(&page), want);
         // Asking for another town inside that scope finds nothing.

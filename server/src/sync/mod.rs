@@ -124,6 +124,11 @@ impl SyncService {
         })
     }
 
+    /// The district configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Runs `f` with the store on a blocking thread.
     pub async fn with_store<T: Send + 'static>(
         self: &Arc<Self>,

@@ -1,0 +1,390 @@
+//! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
+//! department's integrations. [`ROUTES`] is the one list of routes: the document is built from
+//! it, and a test checks it against every `.route(...)` the API routers register.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(document_handler))
+}
+
+/// One query or path parameter.
+pub struct Param {
+    /// Name.
+    pub name: &'static str,
+    /// `query` or `path`.
+    pub location: &'static str,
+    /// JSON schema type: `string`, `integer` or `boolean`.
+    pub kind: &'static str,
+    /// Required.
+    pub required: bool,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// One API route.
+pub struct Route {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path under `/api`, axum style (`{id}`), which is also OpenAPI style.
+    pub path: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: &'static str,
+    /// Parameters.
+    pub params: &'static [Param],
+    /// Request body media type, if any.
+    pub body: Option<&'static str>,
+    /// Response media type.
+    pub response: &'static str,
+}
+
+const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+    Param {
+        name,
+        location: "query",
+        kind,
+        required: false,
+        description,
+    }
+}
+
+const fn path_id(description: &'static str) -> Param {
+    Param {
+        name: "id",
+        location: "path",
+        kind: "string",
+        required: true,
+        description,
+    }
+}
+
+const PERIOD: [Param; 3] = [
+    Param {
+        name: "from",
+        location: "query",
+        kind: "integer",
+        required: true,
+        description: "first instant of the period, ms since the epoch",
+    },
+    Param {
+        name: "to",
+        location: "query",
+        kind: "integer",
+        required: true,
+        description: "first instant after the period, ms since the epoch",
+    },
+    q(
+        "unit",
+        "string",
+        "org unit id (town or department); the caller's own unit when absent",
+    ),
+];
+
+const JSON: &str = "application/json";
+const BEARER: &str = "bearer access token";
+const LEADERS: &str = "bearer access token; leaders and supervisors";
+
+/// Every route under `/api`.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "post",
+        path: "/sync",
+        summary: "One sync round: push changes, pull what the device lacks (binary wire format)",
+        auth: BEARER,
+        params: &[],
+        body: Some("application/octet-stream"),
+        response: "application/octet-stream",
+    },
+    Route {
+        method: "get",
+        path: "/events",
+        summary: "Server-sent events: `changed` whenever the change feed moves",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: "text/event-stream",
+    },
+    Route {
+        method: "post",
+        path: "/login",
+        summary: "Log in: {login, password, device_id, device_name} → access and refresh tokens",
+        auth: "none",
+        params: &[],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/refresh",
+        summary: "A new access token for a refresh token",
+        auth: "refresh token in the body",
+        params: &[],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/me",
+        summary: "The caller: user, role, org unit, device",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/logout",
+        summary: "Revoke the caller's tokens on this device",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/dashboard/kpis",
+        summary: "Campaign KPIs of a period and org unit",
+        auth: LEADERS,
+        params: &PERIOD,
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/dashboard/freshness",
+        summary: "Per officer of the unit: last sync, last contact, clock skew",
+        auth: LEADERS,
+        params: &[q(
+            "unit",
+            "string",
+            "org unit id; the caller's own unit when absent",
+        )],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/bulletins",
+        summary: "Issue a bulletin {title, from, to}: a KPI snapshot with rankings, immutable",
+        auth: "bearer access token; leaders",
+        params: &[],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/bulletins/{id}",
+        summary: "An issued bulletin",
+        auth: LEADERS,
+        params: &[path_id("bulletin number")],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/bulletins/{id}/xlsx",
+        summary: "An issued bulletin as an Excel workbook",
+        auth: LEADERS,
+        params: &[path_id("bulletin number")],
+        body: None,
+        response: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    },
+    Route {
+        method: "get",
+        path: "/bulletins/{id}/csv",
+        summary: "An issued bulletin as CSV",
+        auth: LEADERS,
+        params: &[path_id("bulletin number")],
+        body: None,
+        response: "text/csv",
+    },
+    Route {
+        method: "get",
+        path: "/problems",
+        summary: "Problems in the caller's scope (a handler's: their department's inbox), \
+                  filtered, sorted and paginated, with flags at the time of the request",
+        auth: "bearer access token; leaders, supervisors and department handlers",
+        params: &[
+            q("state", "string", "comma-separated state codes"),
+            q("flag", "string", "red, green or black"),
+            q("town", "string", "town org unit id"),
+            q("department", "string", "handling department's org unit id"),
+            q("category", "string", "category code"),
+            q("tier", "string", "effective tier code"),
+            q("overdue", "boolean", "overdue (true) or not (false)"),
+            q("source", "string", "source code"),
+            q("created_from", "integer", "created at or after, ms"),
+            q("created_to", "integer", "created before, ms"),
+            q(
+                "sort",
+                "string",
+                "deadline (default), created or days_overdue",
+            ),
+            q("order", "string", "asc (default) or desc"),
+            q("limit", "integer", "rows per page, 1..=200, default 50"),
+            q("offset", "integer", "rows skipped, default 0"),
+        ],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/enterprises/{id}/timeline",
+        summary: "An enterprise's profile, visits and problems with their events, progress, \
+                  supervision and ratings in time order; 404 outside the caller's scope",
+        auth: BEARER,
+        params: &[path_id("enterprise id")],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/openapi.json",
+        summary: "This document",
+        auth: "none",
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+];
+
+/// The OpenAPI 3.1 document of [`ROUTES`].
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let params: Vec<Value> = r
+            .params
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "in": p.location,
+                    "required": p.required,
+                    "description": p.description,
+                    "schema": {"type": p.kind},
+                })
+            })
+            .collect();
+        let mut op = json!({
+            "summary": r.summary,
+            "description": format!("Authentication: {}.", r.auth),
+            "parameters": params,
+            "responses": {
+                "200": {"description": "success", "content": {r.response: {}}},
+                "default": {
+                    "description": "an error",
+                    "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            },
+        });
+        if r.auth != "none" {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        if let Some(body) = r.body {
+            op["requestBody"] = json!({"required": true, "content": {body: {}}});
+        }
+        let path = format!("/api{}", r.path);
+        let entry = paths.entry(path).or_insert_with(|| json!({}));
+        entry[r.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lianxin (连心) API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Reads for leaders' dashboards, department inboxes and integrations. \
+                            Every write is a CRDT change through POST /api/sync.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {"type": "string", "description": "stable code"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    })
+}
+
+async fn document_handler() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `.route("PATH", METHOD(...))` in the sources of the routers nested under `/api`.
+    fn registered() -> Vec<(String, String)> {
+        let sources = [
+            include_str!("../sync/mod.rs"),
+            include_str!("auth.rs"),
+            include_str!("dashboard.rs"),
+            include_str!("problems.rs"),
+            include_str!("api.rs"),
+            include_str!("openapi.rs"),
+        ];
+        let mut out = Vec::new();
+        for src in sources {
+            for piece in src.split(".route(\"").skip(1) {
+                let Some((path, rest)) = piece.split_once('"') else {
+                    continue;
+                };
+                let method = rest
+                    .trim_start_matches(',')
+                    .trim_start()
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                out.push((method, path.to_string()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_api_route_is_documented_and_every_documented_route_exists() {
+        let routes = registered();
+        // Sanity: the scan sees the routers (the string above is not a real route).
+        assert!(routes.len() >= 15, "{routes:?}");
+        for (method, path) in &routes {
+            if path == "PATH" {
+                continue;
+            }
+            assert!(
+                ROUTES.iter().any(|r| r.method == method && r.path == path),
+                "{method} {path} is registered but missing from ROUTES"
+            );
+        }
+        let doc = document();
+        for r in ROUTES {
+            assert!(
+                routes.iter().any(|(m, p)| m == r.method && p == r.path),
+                "{} {} is documented but not registered",
+                r.method,
+                r.path
+            );
+            assert!(
+                doc["paths"][format!("/api{}", r.path)][r.method].is_object(),
+                "{} {} missing from the document",
+                r.method,
+                r.path
+            );
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

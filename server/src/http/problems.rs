@@ -1,0 +1,176 @@
+//! Problem lists and enterprise timelines: `GET /api/problems` (leaders and supervisors see
+//! their unit's problems, department handlers their inbox — problems handed to their
+//! department) and `GET /api/enterprises/{id}/timeline`. Both are limited to the caller's read
+//! scope exactly as sync is (`auth::scope`); what lies outside it answers like a missing record.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::model::{
+    EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Role, Tier, Timestamp,
+};
+
+use super::error::ApiError;
+use crate::AppState;
+use crate::auth::{Authenticated, access_for};
+use crate::store::{MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, StoreError, Timeline};
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/problems", get(list))
+        .route("/enterprises/{id}/timeline", get(timeline))
+}
+
+/// `GET /api/problems` parameters; every one is optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Comma-separated state codes, e.g. `assigned,accepted`.
+    pub state: Option<String>,
+    /// `red`, `green` or `black`.
+    pub flag: Option<String>,
+    /// Town org unit id.
+    pub town: Option<OrgUnitId>,
+    /// Department org unit id (handling unit).
+    pub department: Option<OrgUnitId>,
+    /// Category code.
+    pub category: Option<String>,
+    /// Effective tier code.
+    pub tier: Option<String>,
+    /// `true` or `false`.
+    pub overdue: Option<bool>,
+    /// Source code.
+    pub source: Option<String>,
+    /// Created at or after (ms).
+    pub created_from: Option<i64>,
+    /// Created before (ms).
+    pub created_to: Option<i64>,
+    /// `deadline` (default), `created` or `days_overdue`.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub order: Option<String>,
+    /// Rows per page, 1..=200 (default 50).
+    pub limit: Option<u32>,
+    /// Rows skipped (default 0).
+    pub offset: Option<u64>,
+}
+
+fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "problem query store failure");
+    ApiError::Internal
+}
+
+fn bad(what: &str, value: &str) -> ApiError {
+    ApiError::BadRequest(format!("unknown {what} {value:?}"))
+}
+
+impl ListQuery {
+    /// Parses the query into a filter, reporting the first invalid parameter.
+    pub fn into_filter(self) -> Result<ProblemFilter, ApiError> {
+        let states = match &self.state {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| ProblemState::from_code(s).map_err(|_| bad("state", s)))
+                .collect::<Result<_, _>>()?,
+        };
+        let flag = self
+            .flag
+            .as_deref()
+            .map(|f| Flag::from_code(f).map_err(|_| bad("flag", f)))
+            .transpose()?;
+        let tier = self
+            .tier
+            .as_deref()
+            .map(|t| Tier::from_code(t).map_err(|_| bad("tier", t)))
+            .transpose()?;
+        let source = self
+            .source
+            .as_deref()
+            .map(|s| ProblemSource::from_code(s).map_err(|_| bad("source", s)))
+            .transpose()?;
+        let sort = match self.sort.as_deref() {
+            None | Some("deadline") => ProblemSort::Deadline,
+            Some("created") => ProblemSort::Created,
+            Some("days_overdue") => ProblemSort::DaysOverdue,
+            Some(other) => return Err(bad("sort", other)),
+        };
+        let desc = match self.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => return Err(bad("order", other)),
+        };
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be 1..={MAX_PAGE}, not {limit}"
+            )));
+        }
+        Ok(ProblemFilter {
+            states,
+            flag,
+            town: self.town,
+            department: self.department,
+            category: self.category,
+            tier,
+            overdue: self.overdue,
+            source,
+            created_from: self.created_from.map(Timestamp),
+            created_to: self.created_to.map(Timestamp),
+            sort,
+            desc,
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ProblemPage>, ApiError> {
+    if !matches!(
+        auth.user.role,
+        Role::Leader | Role::Supervisor | Role::DepartmentHandler
+    ) {
+        return Err(ApiError::Forbidden(
+            "problem lists are for leaders, supervisors and department handlers".into(),
+        ));
+    }
+    let filter = q.into_filter()?;
+    let sync = state.sync().clone();
+    let page = state
+        .sync()
+        .with_store(move |s| -> Result<ProblemPage, StoreError> {
+            let now = crate::auth::now();
+            let access = access_for(s, &auth.user, &auth.device, now)?;
+            s.list_problems(&access.read, &filter, sync.config(), now)
+        })
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    Ok(Json(page))
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
+    let missing = || ApiError::NotFound(format!("no enterprise {id}"));
+    let enterprise = EnterpriseId::parse(&id).map_err(|_| missing())?;
+    let found = state
+        .sync()
+        .with_store(move |s| -> Result<Option<Timeline>, StoreError> {
+            let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
+            s.enterprise_timeline(enterprise, &access.read)
+        })
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    found.map(Json).ok_or_else(missing)
+}
