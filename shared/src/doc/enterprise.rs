@@ -121,34 +121,6 @@ impl EnterpriseDoc {
         Ok(EnterpriseDoc { inner })
     }
 
-    /// Loads a saved enterprise document.
-    pub fn load(bytes: &[u8], actor_id: ActorId) -> Result<EnterpriseDoc, DocError> {
-        Ok(EnterpriseDoc {
-            inner: RecordDoc::load_kind(bytes, actor_id, DocKind::Enterprise)?,
-        })
-    }
-
-    /// Wraps a record document, checking its kind.
-    pub fn from_record(inner: RecordDoc) -> Result<EnterpriseDoc, DocError> {
-        if inner.kind() != DocKind::Enterprise {
-            return Err(DocError::WrongKind {
-                expected: DocKind::Enterprise.code(),
-                found: inner.kind().code().into(),
-            });
-        }
-        Ok(EnterpriseDoc { inner })
-    }
-
-    /// Gives back the record document.
-    pub fn into_record(self) -> RecordDoc {
-        self.inner
-    }
-
-    /// The underlying record document.
-    pub fn record(&mut self) -> &mut RecordDoc {
-        &mut self.inner
-    }
-
     /// Applies typed edits as one change by `actor` at `now`.
     pub fn edit<F>(&mut self, actor: &Actor, now: Timestamp, f: F) -> Result<(), DocError>
     where
@@ -219,3 +191,5 @@ fn read_enterprise(r: &mut Reader<'_>) -> Result<Enterprise, DocError> {
         needs_decision: Vec::new(),
     })
 }
+
+super::typed_doc!(EnterpriseDoc, DocKind::Enterprise, "enterprise");

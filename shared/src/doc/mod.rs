@@ -6,6 +6,43 @@
 //! whose time is the device's clock (ms) and whose message names the person and device
 //! ([`Author`]). This module and its children are the only code that touches Automerge paths.
 
+/// The methods every typed document wrapper shares: load a saved document of its kind, wrap
+/// or unwrap a record document, reach the record (save, merge, heads, sync).
+macro_rules! typed_doc {
+    ($name:ident, $kind:expr, $what:literal) => {
+        impl $name {
+            #[doc = concat!("Loads a saved ", $what, " document.")]
+            pub fn load(bytes: &[u8], actor_id: super::ActorId) -> Result<$name, super::DocError> {
+                Ok($name {
+                    inner: super::RecordDoc::load_kind(bytes, actor_id, $kind)?,
+                })
+            }
+
+            /// Wraps a record document, checking its kind.
+            pub fn from_record(inner: super::RecordDoc) -> Result<$name, super::DocError> {
+                if inner.kind() != $kind {
+                    return Err(super::DocError::WrongKind {
+                        expected: $kind.code(),
+                        found: inner.kind().code().into(),
+                    });
+                }
+                Ok($name { inner })
+            }
+
+            /// Gives back the record document.
+            pub fn into_record(self) -> super::RecordDoc {
+                self.inner
+            }
+
+            /// The underlying record document (save, merge, heads, sync).
+            pub fn record(&mut self) -> &mut super::RecordDoc {
+                &mut self.inner
+            }
+        }
+    };
+}
+pub(crate) use typed_doc;
+
 mod enterprise;
 mod fields;
 pub mod history;

@@ -92,34 +92,6 @@ impl MonitoringDoc {
         Ok(MonitoringDoc { inner })
     }
 
-    /// Loads a saved monitoring document.
-    pub fn load(bytes: &[u8], actor_id: ActorId) -> Result<MonitoringDoc, DocError> {
-        Ok(MonitoringDoc {
-            inner: RecordDoc::load_kind(bytes, actor_id, DocKind::Monitoring)?,
-        })
-    }
-
-    /// Wraps a record document, checking its kind.
-    pub fn from_record(inner: RecordDoc) -> Result<MonitoringDoc, DocError> {
-        if inner.kind() != DocKind::Monitoring {
-            return Err(DocError::WrongKind {
-                expected: DocKind::Monitoring.code(),
-                found: inner.kind().code().into(),
-            });
-        }
-        Ok(MonitoringDoc { inner })
-    }
-
-    /// Gives back the record document.
-    pub fn into_record(self) -> RecordDoc {
-        self.inner
-    }
-
-    /// The underlying record document.
-    pub fn record(&mut self) -> &mut RecordDoc {
-        &mut self.inner
-    }
-
     /// Applies typed edits as one change by `actor` at `now`.
     pub fn edit<F>(&mut self, actor: &Actor, now: Timestamp, f: F) -> Result<(), DocError>
     where
@@ -188,3 +160,5 @@ fn read_monitoring(r: &mut Reader<'_>) -> Result<Monitoring, DocError> {
         needs_decision: Vec::new(),
     })
 }
+
+super::typed_doc!(MonitoringDoc, DocKind::Monitoring, "monitoring");

@@ -184,34 +184,6 @@ impl ProblemDoc {
         Ok(ProblemDoc { inner })
     }
 
-    /// Loads a saved problem document.
-    pub fn load(bytes: &[u8], actor_id: ActorId) -> Result<ProblemDoc, DocError> {
-        Ok(ProblemDoc {
-            inner: RecordDoc::load_kind(bytes, actor_id, DocKind::Problem)?,
-        })
-    }
-
-    /// Wraps a record document, checking its kind.
-    pub fn from_record(inner: RecordDoc) -> Result<ProblemDoc, DocError> {
-        if inner.kind() != DocKind::Problem {
-            return Err(DocError::WrongKind {
-                expected: DocKind::Problem.code(),
-                found: inner.kind().code().into(),
-            });
-        }
-        Ok(ProblemDoc { inner })
-    }
-
-    /// Gives back the record document.
-    pub fn into_record(self) -> RecordDoc {
-        self.inner
-    }
-
-    /// The underlying record document (save, merge, heads, sync).
-    pub fn record(&mut self) -> &mut RecordDoc {
-        &mut self.inner
-    }
-
     /// Applies typed edits as one change by `actor` at `now`.
     pub fn edit<F>(
         &mut self,
@@ -399,3 +371,5 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         needs_decision: Vec::new(),
     })
 }
+
+super::typed_doc!(ProblemDoc, DocKind::Problem, "problem");

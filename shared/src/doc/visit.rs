@@ -129,34 +129,6 @@ impl VisitDoc {
         Ok(VisitDoc { inner })
     }
 
-    /// Loads a saved visit document.
-    pub fn load(bytes: &[u8], actor_id: ActorId) -> Result<VisitDoc, DocError> {
-        Ok(VisitDoc {
-            inner: RecordDoc::load_kind(bytes, actor_id, DocKind::Visit)?,
-        })
-    }
-
-    /// Wraps a record document, checking its kind.
-    pub fn from_record(inner: RecordDoc) -> Result<VisitDoc, DocError> {
-        if inner.kind() != DocKind::Visit {
-            return Err(DocError::WrongKind {
-                expected: DocKind::Visit.code(),
-                found: inner.kind().code().into(),
-            });
-        }
-        Ok(VisitDoc { inner })
-    }
-
-    /// Gives back the record document.
-    pub fn into_record(self) -> RecordDoc {
-        self.inner
-    }
-
-    /// The underlying record document.
-    pub fn record(&mut self) -> &mut RecordDoc {
-        &mut self.inner
-    }
-
     /// Applies typed edits as one change by `actor` at `now`.
     pub fn edit<F>(&mut self, actor: &Actor, now: Timestamp, f: F) -> Result<(), DocError>
     where
@@ -262,3 +234,5 @@ fn read_visit(r: &mut Reader<'_>) -> Result<Visit, DocError> {
         needs_decision: Vec::new(),
     })
 }
+
+super::typed_doc!(VisitDoc, DocKind::Visit, "visit");
