@@ -34,7 +34,8 @@ pub struct Args {
     /// Skip the peer harness (keep its last results) and run only the scale scenarios.
     #[arg(long)]
     pub skip_peers: bool,
-    /// Skip the scale scenarios (keep their last results).
+    /// Skip the scale scenarios (keep their last results). With --skip-peers: only rewrite
+    /// BENCHMARKS.md from the last run's results (e.g. after editing bench/NOTES.md).
     #[arg(long)]
     pub skip_scale: bool,
     /// Where the peer harness is (default: ../shared/bench/peers beside the workspace).
@@ -50,6 +51,7 @@ fn step(what: &str) {
 pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let load_before = load_average();
+    let server_at_start = tree_version(workspace);
     let command_line = std::iter::once("cargo xtask bench".to_string())
         .chain(std::env::args().skip(2))
         .collect::<Vec<_>>()
@@ -121,8 +123,10 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
                 "S1,S2,S3",
             )?);
         }
+        // PouchDB's catch-up on this link has taken from 2 to over 20 minutes (retries after
+        // "socket hang up"); 15 minutes per run keeps the whole command under 30.
         for run in runs {
-            wait_harness(run, Duration::from_secs(1500))?;
+            wait_harness(run, Duration::from_secs(900))?;
         }
         step("Lianxin's wire encoding, two ways (lianxin-bench-client sizes)");
         let out = Command::new("node")
@@ -157,14 +161,42 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
 
     step("writing BENCHMARKS.md");
     let report = Report::load(workspace, &harness, &scale_json)?;
-    let markdown = report.render(&RunInfo {
-        command: command_line,
-        quick: args.quick,
-        minutes: started.elapsed().as_secs_f64() / 60.0,
-        load_before,
-        load_after: load_average(),
-        reps,
-    })?;
+    let run_file = bench_dir.join("run.json");
+    let run = if args.skip_peers && args.skip_scale {
+        // Only the report is rewritten (e.g. after editing bench/NOTES.md): it keeps saying
+        // which run measured the figures.
+        let saved: Value = fs::read_to_string(&run_file)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .context("no earlier run to report on (target/bench/run.json)")?;
+        RunInfo {
+            command: saved["command"].as_str().unwrap_or("?").to_string(),
+            quick: saved["quick"].as_bool().unwrap_or(false),
+            minutes: num(&saved, "minutes"),
+            load_before: saved["loadBefore"].as_str().unwrap_or("?").to_string(),
+            load_after: saved["loadAfter"].as_str().unwrap_or("?").to_string(),
+            reps: saved["reps"].as_u64().unwrap_or(1) as u32,
+            server: saved["server"].as_str().unwrap_or("?").to_string(),
+        }
+    } else {
+        let run = RunInfo {
+            command: command_line,
+            server: server_at_start,
+            quick: args.quick,
+            minutes: started.elapsed().as_secs_f64() / 60.0,
+            load_before,
+            load_after: load_average(),
+            reps,
+        };
+        let saved = serde_json::json!({
+            "command": run.command, "quick": run.quick, "minutes": run.minutes,
+            "loadBefore": run.load_before, "loadAfter": run.load_after, "reps": run.reps,
+            "server": run.server,
+        });
+        fs::write(&run_file, saved.to_string())?;
+        run
+    };
+    let markdown = report.render(&run)?;
     fs::write(workspace.root.join("BENCHMARKS.md"), markdown)?;
     eprintln!(
         "\nwrote BENCHMARKS.md in {:.1} min",
@@ -247,7 +279,7 @@ fn start_harness(
     reps: u32,
     shape: Option<(&str, u16)>,
     scenarios: &str,
-) -> anyhow::Result<(std::process::Child, String)> {
+) -> anyhow::Result<HarnessRun> {
     let mut cmd = Command::new("node");
     cmd.current_dir(harness)
         .args(["bench.mjs", "--peer", peer, "--reps", &reps.to_string()])
@@ -260,16 +292,57 @@ fn start_harness(
     }
     let shown = show(&cmd);
     let child = cmd.spawn().with_context(|| format!("starting `{shown}`"))?;
-    Ok((child, shown))
+    Ok(HarnessRun {
+        child,
+        shown,
+        peer: peer.to_string(),
+        tag: if shape.is_some() {
+            "shaped"
+        } else {
+            "loopback"
+        },
+        results: harness.join("results"),
+    })
 }
 
-fn wait_harness(run: (std::process::Child, String), limit: Duration) -> anyhow::Result<()> {
-    let (mut child, shown) = run;
+/// A run of the harness: the process, its command line, and where it writes its results.
+struct HarnessRun {
+    child: std::process::Child,
+    shown: String,
+    peer: String,
+    tag: &'static str,
+    results: PathBuf,
+}
+
+/// Waits for a run; one that outlives `limit` is stopped, and a run stopped by a signal is
+/// recorded as a failed repetition, so the report says so.
+fn wait_harness(run: HarnessRun, limit: Duration) -> anyhow::Result<()> {
+    let HarnessRun {
+        mut child,
+        shown,
+        peer,
+        tag,
+        results,
+    } = run;
     let t = Instant::now();
+    let note = |what: String| {
+        let line = serde_json::json!({"peer": peer, "tag": tag, "rep": "-", "error": what});
+        let path = results.join(format!("{peer}-{tag}.raw"));
+        let mut text = fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!("{line}\n"));
+        let _ = fs::write(&path, text);
+    };
     loop {
         if let Some(status) = child.try_wait()? {
             if !status.success() {
                 eprintln!("warning: `{shown}` exited with {status} (recorded in the report)");
+                if status.code().is_none() {
+                    note(format!(
+                        "the run was stopped ({status}) after {:.0} s; windows not reached \
+                         are missing",
+                        t.elapsed().as_secs_f64()
+                    ));
+                }
             }
             return Ok(());
         }
@@ -277,10 +350,52 @@ fn wait_harness(run: (std::process::Child, String), limit: Duration) -> anyhow::
             eprintln!("warning: `{shown}` ran past {limit:?}; stopped");
             let _ = child.kill();
             let _ = child.wait();
+            note(format!(
+                "stopped at the command's limit of {} s for one run; windows not reached are \
+                 missing",
+                limit.as_secs()
+            ));
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The workspace's version, commit and state when the run started.
+fn tree_version(workspace: &Workspace) -> String {
+    let version = fs::read_to_string(workspace.root.join("Cargo.toml"))
+        .ok()
+        .and_then(|t| {
+            t.lines().find(|l| l.starts_with("version = ")).map(|l| {
+                l.trim_start_matches("version = ")
+                    .trim_matches('"')
+                    .to_string()
+            })
+        })
+        .unwrap_or_else(|| "?".into());
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(&workspace.root)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"]);
+    let dirty = !git(&["status", "--porcelain"]).is_empty();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{version} (git {commit}{}, built {})",
+        if dirty {
+            " plus uncommitted changes"
+        } else {
+            ""
+        },
+        utc(now)
+    )
 }
 
 fn load_average() -> String {
@@ -295,6 +410,8 @@ fn load_average() -> String {
 
 struct RunInfo {
     command: String,
+    /// What was measured: the workspace's commit and whether the tree had changes, at the start.
+    server: String,
     quick: bool,
     minutes: f64,
     load_before: String,
@@ -366,7 +483,9 @@ impl Report {
                             "{} {} rep {}: {}",
                             v["peer"].as_str().unwrap_or("?"),
                             v["tag"].as_str().unwrap_or("?"),
-                            v["rep"],
+                            v["rep"]
+                                .as_str()
+                                .map_or_else(|| v["rep"].to_string(), str::to_string),
                             e.as_str().unwrap_or("?")
                         ));
                     } else {
@@ -480,36 +599,6 @@ impl Report {
         for krate in ["automerge", "axum", "rusqlite", "tokio", "reqwest"] {
             versions.push((format!("{krate} (crate)"), locked_version(&lock, krate)));
         }
-        let server_version = fs::read_to_string(workspace.root.join("Cargo.toml"))
-            .ok()
-            .and_then(|t| {
-                t.lines().find(|l| l.starts_with("version = ")).map(|l| {
-                    l.trim_start_matches("version = ")
-                        .trim_matches('"')
-                        .to_string()
-                })
-            })
-            .unwrap_or_else(|| "?".into());
-        let commit = Command::new("git")
-            .current_dir(&workspace.root)
-            .args(["rev-parse", "--short", "HEAD"])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        let dirty = Command::new("git")
-            .current_dir(&workspace.root)
-            .args(["status", "--porcelain"])
-            .output()
-            .ok()
-            .is_some_and(|o| !o.stdout.is_empty());
-        versions.push((
-            "lianxin-server".into(),
-            format!(
-                "{server_version} (git {commit}{})",
-                if dirty { ", uncommitted changes" } else { "" }
-            ),
-        ));
         versions.push(("node".into(), output_of("node", &["--version"])));
         versions.push(("rustc".into(), output_of("rustc", &["--version"])));
         let notes =
@@ -589,6 +678,7 @@ impl Report {
         writeln!(o)?;
         writeln!(o, "| component | version |")?;
         writeln!(o, "| --- | --- |")?;
+        writeln!(o, "| lianxin-server | {} |", run.server)?;
         for (k, v) in &self.versions {
             writeln!(o, "| {k} | {v} |")?;
         }
