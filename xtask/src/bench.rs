@@ -388,7 +388,7 @@ fn tree_version(workspace: &Workspace) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     format!(
-        "{version} (git {commit}{}, built {})",
+        "{version} (git {commit}{}, tree as of {})",
         if dirty {
             " plus uncommitted changes"
         } else {
