@@ -175,12 +175,7 @@ fn spawn_background_jobs(
         loop {
             tick.tick().await;
             let config = config.clone();
-            let now = shared::model::Timestamp(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0),
-            );
+            let now = crate::auth::now();
             match sync
                 .with_store(move |s| crate::monitoring::run_power_rule(s, &config, now))
                 .await

@@ -87,6 +87,23 @@ pub async fn login_raw(
     Ok((status, response.json().await.unwrap_or_default()))
 }
 
+/// Logs in as a demo user (password [`server::demo::DEMO_PASSWORD`]) on device `[n; 16]`;
+/// returns the access token.
+///
+/// # Errors
+/// When the login is refused.
+pub async fn demo_token(base: &str, login: &str, n: u8) -> anyhow::Result<String> {
+    let (status, body) = login_raw(
+        base,
+        login,
+        server::demo::DEMO_PASSWORD,
+        DeviceId::from_random_bytes([n; 16]),
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "login {login}: {status} {body}");
+    Ok(body["token"].as_str().unwrap_or_default().to_string())
+}
+
 impl RawSession {
     /// Logs in as `login` on `device`.
     ///

@@ -5,30 +5,10 @@
 use calamine::{Reader, Xlsx};
 use server::AppState;
 use shared::config::Config;
-use shared::model::{DAY_MS, DeviceId, Timestamp};
+use shared::model::DAY_MS;
 use tests::TestServer;
-use tests::raw::login_raw;
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
-}
-
-async fn token(base: &str, login: &str, n: u8) -> anyhow::Result<String> {
-    let (status, body) = login_raw(
-        base,
-        login,
-        server::demo::DEMO_PASSWORD,
-        DeviceId::from_random_bytes([n; 16]),
-    )
-    .await?;
-    anyhow::ensure!(status == 200, "login {login}: {status} {body}");
-    Ok(body["token"].as_str().unwrap_or_default().to_string())
-}
+use tests::device::wall_clock as now;
+use tests::raw::demo_token as token;
 
 #[tokio::test]
 async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> {

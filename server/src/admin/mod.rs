@@ -249,12 +249,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
 /// `demo --db FILE`: seeds the demo district (see [`crate::demo`]) into the database.
 fn demo(db: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
     let mut store = crate::store::SqliteStore::open(db)?;
-    let now = shared::model::Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    );
+    let now = crate::auth::now();
     let s = crate::demo::seed(&mut store, &shared::config::Config::default(), now)
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
     writeln!(

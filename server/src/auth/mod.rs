@@ -97,7 +97,7 @@ impl Default for AuthService {
     }
 }
 
-/// The server's wall clock (the only place auth reads it; everything below takes `now`).
+/// The server's wall clock: the one place the server reads it; everything below takes `now`.
 pub fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -14,7 +14,7 @@ use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 
 use super::error::ApiError;
 use crate::AppState;
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, now};
 use crate::store::{Bulletin, Kpis, OfficerFreshness, SqliteStore, StoreError, Unit};
 
 /// Routes of this module, to be nested under `/api`.
@@ -48,15 +48,6 @@ pub struct IssueRequest {
     pub from: i64,
     /// First instant after the period.
     pub to: i64,
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
 }
 
 fn internal(e: StoreError) -> ApiError {

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::auth::now;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -20,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use shared::config::Config;
-use shared::model::Timestamp;
 use shared::sync::protocol::{self, Outcome, WireError};
 use shared::sync::server::{SyncContext, SyncError, handle_sync};
 use tokio::sync::broadcast;
@@ -89,14 +89,6 @@ impl IntoResponse for SyncApiError {
         )
             .into_response()
     }
-}
-
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp(ms)
 }
 
 impl SyncService {

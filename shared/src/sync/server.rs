@@ -228,6 +228,9 @@ fn merge_push<S: ServerStore>(
         return refuse(Refusal::OutOfScope);
     }
     let before = doc.get_heads();
+    // The role rules compare with the stored version: keep the copy already parsed above
+    // rather than parsing the stored bytes a second time.
+    let stored_copy = (ctx.authorship.is_some() && stored.is_some()).then(|| doc.clone());
     if let Err(e) = doc.load_incremental(&push.data) {
         return refuse(Refusal::Malformed(e.to_string()));
     }
@@ -276,8 +279,8 @@ fn merge_push<S: ServerStore>(
     if let Some(check) = ctx.authorship {
         // The stored document was valid when stored; if it no longer reads (e.g. the
         // configuration changed), the rules see it as new, which is the stricter reading.
-        let before = stored.as_ref().and_then(|s| {
-            RecordDoc::load(&s.bytes, server_actor())
+        let before = stored_copy.and_then(|d| {
+            RecordDoc::from_automerge(d)
                 .ok()
                 .and_then(|r| validate(&push.doc, &r, ctx.config).ok())
         });
