@@ -239,7 +239,31 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         "the server holds both problems: {:?}",
         rows.1
     );
-    let problem = problem_ids(&hrefs)?[0];
+    // The power problem, found by its text: the page lists problems in id order, which is
+    // random, so its position says nothing.
+    let candidates = problem_ids(&hrefs)?;
+    let problem = service
+        .with_store(move |s| -> anyhow::Result<Option<ProblemId>> {
+            for p in candidates {
+                let id = shared::sync::protocol::DocId::new(
+                    shared::doc::DocKind::Problem,
+                    &p.to_string(),
+                );
+                let stored =
+                    shared::sync::server::ServerStore::load_doc(s, &id)?.context("stored")?;
+                let doc = shared::doc::ProblemDoc::load(
+                    &stored.bytes,
+                    shared::doc::ActorId::from([0u8; 16]),
+                )?;
+                if doc.read()?.description.contains("供电线路不足") {
+                    return Ok(Some(p));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .context("store task")??
+        .context("the power problem on the server")?;
 
     // 6. Officer 2, in another browser profile, sees them.
     let b = Browser::launch(&driver).await?;
