@@ -8,13 +8,19 @@ use wasm_bindgen::prelude::Closure;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::bulletins::{BulletinList, BulletinPage};
+use super::dashboard::Dashboard;
 use super::enterprise::EnterprisePage;
 use super::enterprises::EnterpriseList;
 use super::header::{Header, SyncBar};
 use super::history::HistoryPage;
+use super::inbox::Inbox;
 use super::intake::IntakePage;
 use super::login::Login;
+use super::monitoring::MonitoringPage;
+use super::nav::{Nav, home_of};
 use super::problem::ProblemPage;
+use super::problem_list::{FlagBoard, ProblemList};
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
@@ -123,8 +129,15 @@ pub fn App() -> Html {
     let screen = if session.is_none() || notices.auth == Some(AuthTrouble::Expired) {
         html! { <Login /> }
     } else {
-        let screen = match &*route {
-            Route::Enterprises => html! { <EnterpriseList /> },
+        let role = session.as_ref().map(|s| s.user.role);
+        let home = role.map(home_of).unwrap_or(Route::EnterpriseList);
+        let shown = if *route == Route::Enterprises {
+            &home
+        } else {
+            &*route
+        };
+        let screen = match shown {
+            Route::Enterprises | Route::EnterpriseList => html! { <EnterpriseList /> },
             Route::Enterprise(id) => html! { <EnterprisePage id={*id} /> },
             Route::NewVisit(id) => html! { <NewVisit enterprise={*id} /> },
             Route::Visit(id) => html! { <VisitPage id={*id} /> },
@@ -132,8 +145,15 @@ pub fn App() -> Html {
             Route::Intake(enterprise) => html! { <IntakePage enterprise={*enterprise} /> },
             Route::History(doc) => html! { <HistoryPage doc={doc.clone()} /> },
             Route::Sync => html! { <SyncPage /> },
+            Route::Dashboard => html! { <Dashboard /> },
+            Route::Problems(query) => html! { <ProblemList query={query.clone()} /> },
+            Route::Flags => html! { <FlagBoard /> },
+            Route::Inbox => html! { <Inbox /> },
+            Route::Bulletins => html! { <BulletinList /> },
+            Route::Bulletin(id) => html! { <BulletinPage id={id.clone()} /> },
+            Route::Monitoring(id) => html! { <MonitoringPage enterprise={*id} /> },
         };
-        html! { <><SyncBar />{ screen }</> }
+        html! { <><SyncBar /><Nav />{ screen }</> }
     };
 
     let revoked = (notices.auth == Some(AuthTrouble::Revoked)).then(|| {

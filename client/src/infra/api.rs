@@ -53,15 +53,18 @@ pub struct Session {
     pub login: String,
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
+/// The field `key` of a parsed JSON object (`undefined` when absent).
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn get_str(obj: &JsValue, key: &str) -> Option<String> {
+/// The string field `key` of a parsed JSON object.
+pub fn get_str(obj: &JsValue, key: &str) -> Option<String> {
     get(obj, key).as_string()
 }
 
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
+/// A JavaScript object with these fields, for JSON bodies.
+pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
     let obj = Object::new();
     for (key, value) in fields {
         let _ = Reflect::set(&obj, &JsValue::from_str(key), value);
@@ -69,7 +72,8 @@ fn object(fields: &[(&str, JsValue)]) -> JsValue {
     obj.into()
 }
 
-fn text(s: &str) -> JsValue {
+/// A JavaScript string.
+pub fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
@@ -263,10 +267,71 @@ pub async fn sync(
     }
 }
 
+/// `GET path` of a JSON read API (dashboards, lists, timelines) with the session's token;
+/// the parsed JSON answer, or the server's error.
+pub async fn get_json(session: &Session, path: &str) -> Result<JsValue, ApiError> {
+    let (status, bytes) = request(
+        "GET",
+        path,
+        "application/json",
+        None,
+        Some(&session.token),
+        session.device.id,
+        JSON_TIMEOUT_MS,
+    )
+    .await?;
+    json_answer(status, &bytes)
+}
+
+/// `POST path` with a JSON body (a `JSON.stringify`-ed value) and the session's token; the
+/// parsed JSON answer, or the server's error.
+pub async fn post_json(session: &Session, path: &str, body: &JsValue) -> Result<JsValue, ApiError> {
+    let text = stringify(body);
+    let (status, bytes) = post(
+        path,
+        "application/json",
+        text.as_bytes(),
+        Some(&session.token),
+        session.device.id,
+        JSON_TIMEOUT_MS,
+    )
+    .await?;
+    json_answer(status, &bytes)
+}
+
+fn json_answer(status: u16, bytes: &[u8]) -> Result<JsValue, ApiError> {
+    if (200..300).contains(&status) {
+        JSON::parse(&String::from_utf8_lossy(bytes)).map_err(|_| ApiError::BadBody)
+    } else {
+        Err(error_from(status, bytes))
+    }
+}
+
 async fn post(
     path: &str,
     content_type: &str,
     body: &[u8],
+    token: Option<&str>,
+    device: DeviceId,
+    timeout_ms: u32,
+) -> Result<(u16, Vec<u8>), ApiError> {
+    request(
+        "POST",
+        path,
+        content_type,
+        Some(body),
+        token,
+        device,
+        timeout_ms,
+    )
+    .await
+}
+
+async fn request(
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&[u8]>,
     token: Option<&str>,
     device: DeviceId,
     timeout_ms: u32,
@@ -280,12 +345,14 @@ async fn post(
         set("authorization", &format!("Bearer {token}"))?;
     }
     let init = RequestInit::new();
-    init.set_method("POST");
+    init.set_method(method);
     init.set_headers(&headers);
     init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(&AbortSignal::timeout_with_u32(timeout_ms)));
-    let array: JsValue = Uint8Array::from(body).into();
-    init.set_body(&array);
+    if let Some(body) = body {
+        let array: JsValue = Uint8Array::from(body).into();
+        init.set_body(&array);
+    }
 
     let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await

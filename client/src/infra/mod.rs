@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod db;
+pub mod directory;
 pub mod i18n;
 pub mod page;
 pub mod platform;

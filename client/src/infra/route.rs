@@ -10,9 +10,12 @@ use wasm_bindgen::prelude::Closure;
 /// A screen.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Route {
-    /// My enterprises.
+    /// Home: the role's first screen — my enterprises for officers and window clerks, the
+    /// dashboard for leaders and supervisors, the inbox for department handlers.
     #[default]
     Enterprises,
+    /// The enterprise list, whatever the role.
+    EnterpriseList,
     /// One enterprise: profile, visits, problems.
     Enterprise(EnterpriseId),
     /// A new visit to an enterprise.
@@ -27,6 +30,21 @@ pub enum Route {
     History(DocId),
     /// Sync, storage and account.
     Sync,
+    /// The leader dashboard (领导驾驶舱): KPIs and charts of a period and org unit.
+    Dashboard,
+    /// The problem list behind a number, with filters and batch actions; the text is the
+    /// list's query string (`state=open&flag=red…`, the `/api/problems` parameters).
+    Problems(String),
+    /// The board of red, green and black flags (红黄黑牌).
+    Flags,
+    /// A department handler's inbox (待办): problems handed to their department.
+    Inbox,
+    /// Bulletins (通报): issued ones and issuing a new one.
+    Bulletins,
+    /// One issued bulletin, printable.
+    Bulletin(String),
+    /// Economic monitoring of a key enterprise: trend charts and CSV import.
+    Monitoring(EnterpriseId),
 }
 
 impl Route {
@@ -34,6 +52,7 @@ impl Route {
     pub fn hash(&self) -> String {
         match self {
             Route::Enterprises => "#/".into(),
+            Route::EnterpriseList => "#/enterprises".into(),
             Route::Enterprise(id) => format!("#/e/{id}"),
             Route::NewVisit(id) => format!("#/e/{id}/visit"),
             Route::Visit(id) => format!("#/v/{id}"),
@@ -42,12 +61,25 @@ impl Route {
             Route::Intake(Some(id)) => format!("#/intake/{id}"),
             Route::History(doc) => format!("#/h/{doc}"),
             Route::Sync => "#/sync".into(),
+            Route::Dashboard => "#/dash".into(),
+            Route::Problems(query) if query.is_empty() => "#/problems".into(),
+            Route::Problems(query) => format!("#/problems?{query}"),
+            Route::Flags => "#/flags".into(),
+            Route::Inbox => "#/inbox".into(),
+            Route::Bulletins => "#/bulletins".into(),
+            Route::Bulletin(id) => format!("#/b/{id}"),
+            Route::Monitoring(id) => format!("#/m/{id}"),
         }
     }
 
     /// The screen a hash addresses; unknown hashes open the enterprise list.
     pub fn parse(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
+        if let Some(rest) = path.strip_prefix("problems") {
+            if rest.is_empty() || rest.starts_with('?') {
+                return Route::Problems(rest.trim_start_matches('?').to_string());
+            }
+        }
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let route = match parts.as_slice() {
             ["e", id] => EnterpriseId::parse(id).ok().map(Route::Enterprise),
@@ -60,6 +92,13 @@ impl Route {
                 .ok()
                 .map(Route::History),
             ["sync"] => Some(Route::Sync),
+            ["enterprises"] => Some(Route::EnterpriseList),
+            ["dash"] => Some(Route::Dashboard),
+            ["flags"] => Some(Route::Flags),
+            ["inbox"] => Some(Route::Inbox),
+            ["bulletins"] => Some(Route::Bulletins),
+            ["b", id] => Some(Route::Bulletin((*id).to_string())),
+            ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
             _ => None,
         };
         route.unwrap_or_default()

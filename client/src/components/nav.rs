@@ -1,0 +1,58 @@
+//! The role's navigation under the sync bar: leaders and supervisors get the dashboard, the
+//! problem list, the flag board and bulletins; department handlers their inbox; everyone with
+//! more than the officer's one screen gets the enterprise list.
+
+use shared::model::Role;
+use yew::prelude::*;
+
+use super::widgets::use_ctx;
+use crate::infra::route::{self, Route};
+
+/// The navigation links of the logged-in role (nothing for officers and window clerks, whose
+/// home is the enterprise list).
+#[component]
+pub fn Nav() -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let Some(session) = ctx.core.session() else {
+        return html! {};
+    };
+    let links: Vec<(Route, &str)> = match session.user.role {
+        Role::Leader | Role::Supervisor => vec![
+            (Route::Dashboard, lang.pick("驾驶舱", "Dashboard")),
+            (
+                Route::Problems(String::new()),
+                lang.pick("问题", "Problems"),
+            ),
+            (Route::Flags, lang.pick("红黄黑牌", "Flags")),
+            (Route::Bulletins, lang.pick("通报", "Bulletins")),
+            (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
+        ],
+        Role::DepartmentHandler => vec![
+            (Route::Inbox, lang.pick("待办", "Inbox")),
+            (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
+        ],
+        Role::Officer | Role::WindowClerk | Role::Admin => return html! {},
+    };
+    let current = route::current();
+    html! {
+        <nav class="role-nav" aria-label={lang.pick("导航", "Navigation")}>
+            { for links.into_iter().map(|(r, label)| {
+                let here = r == current || (current == Route::Enterprises && home_of(session.user.role) == r);
+                html! {
+                    <a href={r.hash()} class={classes!("nav-link", here.then_some("current"))}
+                        aria-current={here.then_some("page")}>{ label }</a>
+                }
+            }) }
+        </nav>
+    }
+}
+
+/// The screen `#/` opens for a role.
+pub fn home_of(role: Role) -> Route {
+    match role {
+        Role::Leader | Role::Supervisor => Route::Dashboard,
+        Role::DepartmentHandler => Route::Inbox,
+        Role::Officer | Role::WindowClerk | Role::Admin => Route::EnterpriseList,
+    }
+}
