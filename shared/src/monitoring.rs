@@ -1,9 +1,11 @@
 //! Economic-monitoring rules (经济运行监测): finding anomalies in a key enterprise's figures and
 //! the problem each anomaly becomes. Pure: the server's job decides when to run them and stores
 //! the problems; a problem's id is derived from its anomaly, so running a rule twice creates
-//! it once.
+//! it once. [`csv_import`] parses monitoring figures from CSV for the app's import.
 
 use chrono::NaiveDate;
+
+pub mod csv_import;
 
 use crate::config::{Config, MonitoringRules};
 use crate::derive::initial_deadline;
@@ -79,6 +81,25 @@ pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnom
     }
     flush(&mut run, &mut out);
     out
+}
+
+/// The baseline of each recorded day, as the rule sees it: the median of the days recorded in
+/// the `baseline_days` before it, or `None` with fewer than `min_baseline_days` of them. For
+/// the trend chart's "4-week median" line.
+pub fn power_baseline(m: &Monitoring, rules: &MonitoringRules) -> Vec<(NaiveDate, Option<f64>)> {
+    let days: Vec<(NaiveDate, f64)> = m.power.iter().map(|(d, k)| (*d, *k)).collect();
+    days.iter()
+        .enumerate()
+        .map(|(i, (day, _))| {
+            let window: Vec<f64> = days[..i]
+                .iter()
+                .filter(|(d, _)| (*day - *d).num_days() <= i64::from(rules.baseline_days))
+                .map(|(_, k)| *k)
+                .collect();
+            let enough = window.len() >= rules.min_baseline_days as usize && !window.is_empty();
+            (*day, enough.then(|| median(window)))
+        })
+        .collect()
 }
 
 /// The id of the problem an anomaly becomes: the same anomaly always gives the same id.
@@ -186,6 +207,25 @@ mod tests {
             anomaly_problem_id(&c[0]),
             anomaly_problem_id(&a[0]),
             "a longer run is the same anomaly"
+        );
+    }
+
+    #[test]
+    fn the_baseline_line_starts_once_there_is_enough_history_and_follows_the_median() {
+        let mut v = vec![10_000.0; 14];
+        v.extend([20_000.0; 30]);
+        let rules = MonitoringRules::default();
+        let line = power_baseline(&monitoring(&v), &rules);
+        assert_eq!(line.len(), v.len());
+        assert!(
+            line[..14].iter().all(|(_, b)| b.is_none()),
+            "too little history"
+        );
+        assert_eq!(line[14].1, Some(10_000.0));
+        assert_eq!(
+            line[43].1,
+            Some(20_000.0),
+            "after four weeks at the new level the median is the new level"
         );
     }
 }
