@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod directory;
 pub mod error;
 pub mod health;
 pub mod openapi;
@@ -27,6 +28,7 @@ use crate::AppState;
 /// - `GET /api/dashboard/...`, `/api/bulletins...`: leaders' dashboards ([`dashboard`]);
 /// - `GET /api/problems`, `GET /api/enterprises/{id}/timeline`: lists and timelines
 ///   ([`problems`]);
+/// - `GET /api/directory`: names of org units and people for display ([`directory`]);
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
@@ -43,6 +45,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(auth::router())
                 .merge(dashboard::router())
                 .merge(problems::router())
+                .merge(directory::router())
                 .merge(openapi::router())
                 .merge(api::router()),
         )

@@ -246,6 +246,17 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/directory",
+        summary: "Names for display: every org unit {id, name, kind, parent} and every person \
+                  {id, name, role, org_unit, disabled}; no logins. An ETag makes an unchanged \
+                  directory a 304",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
         path: "/openapi.json",
         summary: "This document",
         auth: "none",
@@ -334,6 +345,7 @@ mod tests {
             include_str!("auth.rs"),
             include_str!("dashboard.rs"),
             include_str!("problems.rs"),
+            include_str!("directory.rs"),
             include_str!("api.rs"),
             include_str!("openapi.rs"),
         ];
