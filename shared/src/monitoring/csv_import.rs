@@ -152,12 +152,26 @@ pub struct ImportEffect {
     pub unchanged: usize,
 }
 
-/// Parses a day: `YYYY-MM-DD` or `YYYY/MM/DD`.
+/// Parses a day: `YYYY-MM-DD` or `YYYY/MM/DD` (month and day may have one digit).
 pub fn parse_day(cell: &str) -> Result<NaiveDate, CsvError> {
+    // Parsed by hand: chrono's format parser would add kilobytes to the app's download.
     let s = cell.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
-        .map_err(|_| CsvError::BadDate(s.to_string()))
+    let bad = || CsvError::BadDate(s.to_string());
+    let parts: Vec<&str> = s.split(['-', '/']).collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let number = |part: &str, max_digits: usize| -> Result<u32, CsvError> {
+        if part.is_empty() || part.len() > max_digits || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse().map_err(|_| bad())
+    };
+    if y.len() != 4 {
+        return Err(bad());
+    }
+    let year = i32::try_from(number(y, 4)?).map_err(|_| bad())?;
+    NaiveDate::from_ymd_opt(year, number(m, 2)?, number(d, 2)?).ok_or_else(bad)
 }
 
 /// Parses an ISO week: `YYYY-Www` (`w` in either case).
@@ -708,10 +722,21 @@ mod tests {
     }
 
     #[test]
-    fn numbers_refuse_infinity_nan_exponents_and_fractions_of_people() {
+    fn cells_refuse_impossible_dates_infinity_nan_exponents_and_fractions_of_people() {
         for bad in ["inf", "NaN", "1e5", "", "1.2.3", "-0.5", "五"] {
             assert!(parse_amount("price", bad).is_err(), "{bad:?} accepted");
         }
+        for bad in [
+            "2026-11",
+            "26-11-01",
+            "2026-11-01-01",
+            "2026-111-01",
+            "2026-02-30",
+            "x",
+        ] {
+            assert!(parse_day(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(parse_day(" 2026/2/3 "), Ok(day("2026-02-03")));
         assert_eq!(parse_amount("price", " +1,234.5 "), Ok(1_234.5));
         assert_eq!(parse_count("employees", "1,200"), Ok(1_200));
         assert!(parse_count("employees", "12.5").is_err());
