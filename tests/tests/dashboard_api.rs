@@ -99,3 +99,100 @@ async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> 
     assert_eq!(resp.status(), 403);
     Ok(())
 }
+
+#[tokio::test]
+async fn chart_breakdowns_add_up_to_the_kpis_and_keep_a_town_leader_in_their_town()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let seeded_at = now();
+    service
+        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
+        .await
+        .expect("the store thread ran")?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let http = reqwest::Client::new();
+    let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
+    let get = |token: String, path: String| {
+        let request = http.get(server.url(&path)).bearer_auth(token);
+        async move { request.send().await }
+    };
+    let leader = token(&base, "leader1", 1).await?;
+    let period = format!("from={from}&to={to}");
+
+    // The category bars of the zone add up to the zone's KPI tiles.
+    let kpis: serde_json::Value = get(leader.clone(), format!("/api/dashboard/kpis?{period}"))
+        .await?
+        .json()
+        .await?;
+    let resp = get(
+        leader.clone(),
+        format!("/api/dashboard/breakdown?{period}&by=category"),
+    )
+    .await?;
+    assert_eq!(resp.status(), 200);
+    let by_category: serde_json::Value = resp.json().await?;
+    assert_eq!(by_category["unit"]["kind"], "zone");
+    let rows = by_category["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), Config::default().categories.len());
+    for field in ["problems", "resolved", "overdue"] {
+        let sum: u64 = rows.iter().filter_map(|r| r[field].as_u64()).sum();
+        assert_eq!(Some(sum), kpis[field].as_u64(), "{field}");
+    }
+
+    // The town bars name the zone's three towns; the town leader sees only their own.
+    let by_town: serde_json::Value = get(
+        leader.clone(),
+        format!("/api/dashboard/breakdown?{period}&by=town"),
+    )
+    .await?
+    .json()
+    .await?;
+    let towns = by_town["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(towns.len(), 3);
+    assert!(
+        towns
+            .iter()
+            .all(|t| t["label"].as_str().is_some_and(|l| !l.is_empty()))
+    );
+    let town_leader = token(&base, "leader2", 2).await?;
+    let own: serde_json::Value = get(
+        town_leader.clone(),
+        format!("/api/dashboard/breakdown?{period}&by=town"),
+    )
+    .await?
+    .json()
+    .await?;
+    assert_eq!(own["unit"]["kind"], "town");
+    assert_eq!(own["rows"].as_array().map(Vec::len), Some(1));
+    let other = towns
+        .iter()
+        .filter_map(|t| t["key"].as_str())
+        .find(|k| Some(*k) != own["unit"]["id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let resp = get(
+        town_leader,
+        format!("/api/dashboard/breakdown?{period}&by=town&unit={other}"),
+    )
+    .await?;
+    assert_eq!(resp.status(), 403, "another town's chart is refused");
+
+    // Officers may not; an unknown grouping is a clear 400.
+    let officer = token(&base, "officer1", 3).await?;
+    let resp = get(
+        officer,
+        format!("/api/dashboard/breakdown?{period}&by=tier"),
+    )
+    .await?;
+    assert_eq!(resp.status(), 403);
+    let resp = get(
+        leader,
+        format!("/api/dashboard/breakdown?{period}&by=weather"),
+    )
+    .await?;
+    assert_eq!(resp.status(), 400);
+    Ok(())
+}

@@ -1,4 +1,6 @@
 //! Leaders' read APIs: `GET /api/dashboard/kpis` (campaign KPIs of a period and unit),
+//! `GET /api/dashboard/breakdown` (the period's problems by category, tier, town, department
+//! or month, for the dashboard's charts),
 //! `GET /api/dashboard/freshness` (last sync and clock skew per officer) and bulletins — `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
 //! `GET /api/bulletins/{id}/xlsx|csv` exports it. Leaders and supervisors only; a town's leader
 //! sees their town, a zone leader any unit.
@@ -9,19 +11,23 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 
 use super::error::ApiError;
 use crate::AppState;
 use crate::auth::{Authenticated, now};
-use crate::store::{Bulletin, Kpis, OfficerFreshness, SqliteStore, StoreError, Unit};
+use crate::store::{
+    Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness, OrgUnitEntry,
+    SqliteStore, StoreError, Unit,
+};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dashboard/kpis", get(kpis))
         .route("/dashboard/freshness", get(freshness))
+        .route("/dashboard/breakdown", get(breakdown))
         .route("/bulletins", post(issue))
         .route("/bulletins/{id}", get(read))
         .route("/bulletins/{id}/xlsx", get(xlsx))
@@ -70,6 +76,15 @@ fn resolve_unit(
     user: &User,
     asked: Option<OrgUnitId>,
 ) -> Result<Unit, ApiError> {
+    resolve_unit_entry(store, user, asked).map(|(unit, _)| unit)
+}
+
+/// The unit a person asks for, if they may see it, with its directory entry.
+fn resolve_unit_entry(
+    store: &SqliteStore,
+    user: &User,
+    asked: Option<OrgUnitId>,
+) -> Result<(Unit, OrgUnitEntry), ApiError> {
     let own = store
         .org_unit(user.org_unit)
         .map_err(internal)?
@@ -84,11 +99,12 @@ fn resolve_unit(
             "a town's leader sees their own town".into(),
         ));
     }
-    Ok(match entry.unit.kind {
+    let unit = match entry.unit.kind {
         OrgUnitKind::Zone => Unit::Zone,
         OrgUnitKind::Town => Unit::Town(target),
         OrgUnitKind::Department => Unit::Department(target),
-    })
+    };
+    Ok((unit, entry))
 }
 
 fn period(from: i64, to: i64) -> Result<(Timestamp, Timestamp), ApiError> {
@@ -117,6 +133,100 @@ async fn kpis(
         .await
         .ok_or(ApiError::Internal)??;
     Ok(Json(result))
+}
+
+/// `GET /api/dashboard/breakdown` parameters: the period and unit of the KPIs, a grouping and
+/// the time zone months are counted in.
+#[derive(Debug, Deserialize)]
+pub struct BreakdownParams {
+    /// First instant of the period.
+    pub from: i64,
+    /// First instant after the period.
+    pub to: i64,
+    /// A town or department; the person's own unit when absent.
+    pub unit: Option<OrgUnitId>,
+    /// `category`, `tier`, `town`, `department` or `month`.
+    pub by: String,
+    /// Minutes east of UTC for month boundaries; 480 (China) when absent.
+    pub tz: Option<i32>,
+}
+
+/// The org unit a dashboard answer is about.
+#[derive(Debug, Serialize)]
+pub struct UnitInfo {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `zone`, `town` or `department`: a zone's people may pick any unit.
+    pub kind: &'static str,
+}
+
+/// `GET /api/dashboard/breakdown` answer.
+#[derive(Debug, Serialize)]
+pub struct BreakdownAnswer {
+    /// The unit the rows cover.
+    pub unit: UnitInfo,
+    /// The grouping.
+    pub by: Breakdown,
+    /// One row per key, in display order.
+    pub rows: Vec<BreakdownRow>,
+}
+
+/// `GET /api/dashboard/breakdown`: the problems the `problems` KPI counts, grouped for a chart,
+/// each group with its resolved and overdue counts.
+async fn breakdown(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(q): Query<BreakdownParams>,
+) -> Result<Json<BreakdownAnswer>, ApiError> {
+    require_leader(&auth.user)?;
+    let (from, to) = period(q.from, q.to)?;
+    let by = match q.by.as_str() {
+        "category" => Breakdown::Category,
+        "tier" => Breakdown::Tier,
+        "town" => Breakdown::Town,
+        "department" => Breakdown::Department,
+        "month" => Breakdown::Month,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown breakdown {other:?}: category, tier, town, department or month"
+            )));
+        }
+    };
+    let utc_offset_minutes = q.tz.unwrap_or(480);
+    if !(-720..=840).contains(&utc_offset_minutes) {
+        return Err(ApiError::BadRequest(format!(
+            "tz must be minutes east of UTC, -720..=840, not {utc_offset_minutes}"
+        )));
+    }
+    let user = auth.user.clone();
+    let sync = state.sync().clone();
+    let answer = state
+        .sync()
+        .with_store(move |s| -> Result<BreakdownAnswer, ApiError> {
+            let (unit, entry) = resolve_unit_entry(s, &user, q.unit)?;
+            let query = BreakdownQuery {
+                unit,
+                by,
+                from,
+                to,
+                utc_offset_minutes,
+            };
+            let rows = s.breakdown(query, now(), sync.config()).map_err(internal)?;
+            Ok(BreakdownAnswer {
+                unit: UnitInfo {
+                    id: entry.unit.id.to_string(),
+                    name: entry.unit.name,
+                    kind: entry.unit.kind.code(),
+                },
+                by,
+                rows,
+            })
+        })
+        .await
+        .ok_or(ApiError::Internal)??;
+    Ok(Json(answer))
 }
 
 /// `GET /api/dashboard/freshness`: data freshness of every officer in the caller's unit (the

@@ -87,6 +87,40 @@ const PERIOD: [Param; 3] = [
     ),
 ];
 
+const BREAKDOWN: [Param; 5] = [
+    Param {
+        name: "from",
+        location: "query",
+        kind: "integer",
+        required: true,
+        description: "first instant of the period, ms since the epoch",
+    },
+    Param {
+        name: "to",
+        location: "query",
+        kind: "integer",
+        required: true,
+        description: "first instant after the period, ms since the epoch",
+    },
+    q(
+        "unit",
+        "string",
+        "org unit id (town or department); the caller's own unit when absent",
+    ),
+    Param {
+        name: "by",
+        location: "query",
+        kind: "string",
+        required: true,
+        description: "`category`, `tier`, `town`, `department` or `month`",
+    },
+    q(
+        "tz",
+        "integer",
+        "minutes east of UTC that months are counted in; 480 (China) when absent",
+    ),
+];
+
 const JSON: &str = "application/json";
 const BEARER: &str = "bearer access token";
 const LEADERS: &str = "bearer access token; leaders and supervisors";
@@ -166,6 +200,17 @@ pub const ROUTES: &[Route] = &[
             "string",
             "org unit id; the caller's own unit when absent",
         )],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/dashboard/breakdown",
+        summary: "The period's problems (as the `problems` KPI counts them) by category, tier, \
+                  town, department or month: {unit, by, rows: [{key, label, label_en, problems, \
+                  resolved, overdue, from, to}]}",
+        auth: LEADERS,
+        params: &BREAKDOWN,
         body: None,
         response: JSON,
     },

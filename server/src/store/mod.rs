@@ -17,7 +17,7 @@ pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
     TokenHash, TokenKind, TokenLookup, UserRecord,
 };
-pub use kpi::{Kpis, Unit};
+pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
 pub use problems_query::{
     EnterpriseProfile, MAX_PAGE, OfficerFreshness, ProblemFilter, ProblemListRow, ProblemPage,
     ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
