@@ -1,14 +1,18 @@
-//! The per-field history of a record: every field each change set, with who (person), which
-//! device, and when by that device's clock — history as evidence.
+//! The per-field history of a record: every field each change set, with who (person by name,
+//! from the directory, and role), which device, and when by that device's clock — history as
+//! evidence.
 
 use shared::doc::history::field_history;
+use shared::model::{OrgUnitId, UserId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
 use super::widgets::{back, use_ctx};
-use crate::infra::i18n::{self, Key};
+use crate::infra::directory;
+use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::platform;
 use crate::infra::route::Route;
+use crate::sync::Core;
 
 /// Properties of [`HistoryPage`].
 #[derive(Debug, PartialEq, Properties)]
@@ -39,19 +43,17 @@ pub fn HistoryPage(props: &HistoryPageProps) -> Html {
                 { for changes.iter().filter(|c| shown(&c.field, c.value.as_deref())).map(|c| {
                     let who = match &c.author {
                         Some(a) => {
-                            let person = i18n::person(lang, &core, a.user);
+                            let person = format!("{} ({})", i18n::person(lang, &core, a.user), lang.pick(a.role.zh(), a.role.en()));
                             let dev = if a.device == device {
                                 lang.t(Key::ThisDevice).to_string()
                             } else {
-                                format!("{}{}", lang.t(Key::DeviceShort), &a.device.to_string()[..8])
+                                format!("{}{}", lang.t(Key::DeviceShort), short(&a.device.to_string()))
                             };
                             format!("{person} · {dev}")
                         }
                         None => format!("{}{}", lang.t(Key::ActorShort), c.actor.chars().take(8).collect::<String>()),
                     };
-                    let value = c.value.as_deref()
-                        .map(|v| i18n::field_value(lang, &core.config, &c.field, v).chars().take(160).collect::<String>())
-                        .unwrap_or_else(|| lang.t(Key::Removed).to_string());
+                    let value = value_of(lang, &core, &c.field, c.value.as_deref());
                     html! {
                         <li class="history-entry">
                             <div class="muted">{ platform::format_time(c.device_time) }{ " · " }{ who }</div>
@@ -64,6 +66,45 @@ pub fn HistoryPage(props: &HistoryPageProps) -> Html {
             </ol>
         </main>
     }
+}
+
+/// A history line's value in words: people and departments by name (the directory's, else a
+/// short id), set members named by what was added or removed, codes by their labels.
+fn value_of(lang: Lang, core: &Core, field: &str, value: Option<&str>) -> String {
+    let (root, member) = field.split_once('.').unwrap_or((field, ""));
+    let unit = |id: &str| match OrgUnitId::parse(id) {
+        Ok(id) => directory::unit_name(id).unwrap_or_else(|| {
+            format!("{}{}", lang.pick("部门 ", "unit "), short(&id.to_string()))
+        }),
+        Err(_) => id.to_string(),
+    };
+    let user = |id: &str| match UserId::parse(id) {
+        Ok(id) => i18n::person(lang, core, id),
+        Err(_) => id.to_string(),
+    };
+    let named = match (root, member) {
+        ("handling_units", m) if !m.is_empty() && !m.contains('.') => Some(unit(m)),
+        ("officers", m) if !m.is_empty() && !m.contains('.') => Some(user(m)),
+        ("owner" | "leader", "") => value.map(user),
+        _ => None,
+    };
+    match (named, value) {
+        // A set member: added (`true`) or taken off (no value).
+        (Some(name), _) if !member.is_empty() => match value {
+            Some(_) => format!("{}{name}", lang.pick("加入 ", "added ")),
+            None => format!("{}{name}", lang.pick("移除 ", "removed ")),
+        },
+        (Some(name), _) => name,
+        (None, Some(v)) => i18n::field_value(lang, &core.config, field, v)
+            .chars()
+            .take(160)
+            .collect(),
+        (None, None) => lang.t(Key::Removed).to_string(),
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
 }
 
 /// Whether a history line says something to a person: not the document's header, not the

@@ -729,11 +729,13 @@ pub fn category(lang: Lang, config: &Config, code: &str) -> String {
         .map_or_else(|| code.to_string(), |c| lang.pick(&c.zh, &c.en).to_string())
 }
 
-/// A person's name: the logged-in person's own, else a short id.
+/// A person's name: the logged-in person's own, else the directory's, else a short id.
 pub fn person(lang: Lang, core: &Core, user: UserId) -> String {
     match core.session() {
         Some(s) if s.user.id == user => s.user.name,
-        _ => format!("{}{}", lang.pick("用户 ", "user "), &user.to_string()[..8]),
+        _ => super::directory::user_name(user).unwrap_or_else(|| {
+            format!("{}{}", lang.pick("用户 ", "user "), &user.to_string()[..8])
+        }),
     }
 }
 

@@ -27,6 +27,7 @@ use yew::platform::time::sleep;
 
 use crate::infra::api::{self, ApiError, Session};
 use crate::infra::db::{Db, DbError};
+use crate::infra::directory;
 use crate::infra::platform;
 
 const SESSION_KEY: &str = "session";
@@ -377,8 +378,25 @@ impl Core {
         self.start_session(session)
             .await
             .map_err(|_| ApiError::BadBody)?;
+        self.refresh_directory(true);
         self.notify();
         Ok(())
+    }
+
+    /// Fetches the names of people and units when due (`force`: after a login), and
+    /// re-renders when they changed ([`directory`]).
+    fn refresh_directory(self: &Rc<Self>, force: bool) {
+        let Some(session) = self.session() else {
+            return;
+        };
+        let core = Rc::downgrade(self);
+        spawn_local(async move {
+            if directory::refresh(&session, force).await
+                && let Some(core) = core.upgrade()
+            {
+                core.notify();
+            }
+        });
     }
 
     async fn start_session(self: &Rc<Self>, session: Session) -> Result<(), DbError> {
@@ -462,6 +480,7 @@ impl Core {
         *self.session.borrow_mut() = None;
         self.queue.borrow_mut().clear();
         let keep: &[&str] = if forget_device { &[] } else { &[DEVICE_KEY] };
+        directory::forget();
         if let Err(e) = self.db.wipe(keep).await {
             self.storage_failed(&e);
         }
@@ -511,10 +530,13 @@ impl Core {
                     Effect::Send { body, .. } => {
                         let started = platform::now();
                         let next = match self.send(&body).await {
-                            Ok(body) => Input::Response {
-                                body,
-                                elapsed_ms: platform::now().0 - started.0,
-                            },
+                            Ok(body) => {
+                                self.refresh_directory(false);
+                                Input::Response {
+                                    body,
+                                    elapsed_ms: platform::now().0 - started.0,
+                                }
+                            }
                             Err(failure) => Input::Failed(failure),
                         };
                         self.queue.borrow_mut().push_back(next);
