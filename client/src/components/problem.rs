@@ -1,24 +1,26 @@
-//! One problem: where it stands (state, flag, effective tier and deadline, overdue), edits of
-//! its fields, the response to the enterprise, progress entries, the enterprise's rating, the
-//! workflow actions the person's role may take — with the guard's reason when one is refused —
-//! and links to its visit and per-field history.
+//! One problem: where it stands (state, flag, effective tier and deadline, overdue, handling
+//! units), edits of its fields, the response to the enterprise, progress entries, the
+//! enterprise's rating, the workflow actions the person's role may take — with the guard's
+//! reason when one is refused — hand-out (交办) to a department and supervision instructions
+//! (督办) for leaders and supervisors, and links to its visit and per-field history.
 
 use shared::derive::derive;
 use shared::doc::{DocKind, ProblemDoc};
 use shared::forms::{
-    ActionKind, FieldError, FormError, ProblemInput, actions_for, build_action, parse_date_end,
-    parse_problem, parse_rating,
+    ActionKind, BatchAction, BatchRefusal, FieldError, FormError, ProblemInput, actions_for,
+    apply_batch, build_action, parse_date_end, parse_problem, parse_rating,
 };
-use shared::model::{EntryId, ProblemId, Rating};
+use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
 use shared::sync::protocol::DocId;
 use shared::workflow;
 use yew::prelude::*;
 
 use super::problem_fields::ProblemFields;
+use super::problem_list::unit_picker;
 use super::widgets::{back, bind, bind_select, flag_badge, select, state_badge, use_ctx};
 use crate::infra::i18n::{self, Key, Lang};
-use crate::infra::platform;
 use crate::infra::route::Route;
+use crate::infra::{directory, platform};
 use crate::sync::{Core, SaveError};
 
 /// Properties of [`ProblemPage`].
@@ -109,6 +111,11 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let reason = use_state(String::new);
     let date = use_state(String::new);
     let action_message = use_state(|| None::<(bool, String)>);
+    let supervision = use_state(String::new);
+    let supervision_message = use_state(|| None::<(bool, String)>);
+    let handout_unit = use_state(String::new);
+    let handout_reason = use_state(String::new);
+    let handout_message = use_state(|| None::<(bool, String)>);
 
     // The form follows the record (others' edits arriving by sync) until the person types.
     {
@@ -303,6 +310,91 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         })
     };
 
+    let give_supervision = {
+        let (core, doc_id, supervision, supervision_message) = (
+            core.clone(),
+            doc_id.clone(),
+            supervision.clone(),
+            supervision_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = supervision.trim().to_string();
+            if text.is_empty() {
+                supervision_message
+                    .set(Some((false, i18n::form_error(lang, &FormError::Required))));
+                return;
+            }
+            let config = core.config.clone();
+            let id = EntryId::from_random_bytes(platform::random_bytes());
+            if edit_problem(&core, lang, &doc_id, &supervision_message, |doc, actor| {
+                doc.edit(&config, actor, platform::now(), |p| {
+                    p.add_supervision(id, &text)
+                })
+            }) {
+                supervision.set(String::new());
+            }
+        })
+    };
+
+    // Hand-out (交办): a problem still submitted is triaged first, as in the list's batch.
+    let hand_out = {
+        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (handout_unit, handout_reason, handout_message) = (
+            handout_unit.clone(),
+            handout_reason.clone(),
+            handout_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Ok(unit) = OrgUnitId::parse(handout_unit.trim()) else {
+                handout_message.set(Some((
+                    false,
+                    lang.pick("请选择承办部门。", "Choose a department.").into(),
+                )));
+                return;
+            };
+            let reason = handout_reason.trim().to_string();
+            if edit_problem(&core, lang, &doc_id, &handout_message, |doc, actor| {
+                let event = || EntryId::from_random_bytes(platform::random_bytes());
+                match apply_batch(
+                    doc,
+                    BatchAction::HandOut { unit },
+                    actor,
+                    platform::now(),
+                    &reason,
+                    event,
+                ) {
+                    Ok((edited, _)) => {
+                        *doc = edited;
+                        Ok(())
+                    }
+                    Err(BatchRefusal::Doc(e)) => Err(e),
+                    Err(other) => Err(shared::doc::DocError::BadValue {
+                        field: "handling_units".into(),
+                        error: other.to_string(),
+                    }),
+                }
+            }) {
+                handout_reason.set(String::new());
+            }
+        })
+    };
+
+    let role = actor.map(|a| a.role);
+    let leads = matches!(role, Some(Role::Leader | Role::Supervisor));
+    let can_hand_out = leads
+        && matches!(
+            derived.outcome.state,
+            ProblemState::Submitted
+                | ProblemState::Triaged
+                | ProblemState::Returned
+                | ProblemState::Reopened
+        );
+    let departments = directory::departments();
+    let unit_label = |u: &OrgUnitId| {
+        directory::unit_name(*u).unwrap_or_else(|| u.to_string().chars().take(8).collect())
+    };
     let actions = actor.map(|a| actions_for(a.role)).unwrap_or_default();
     let ratings = Rating::ALL
         .iter()
@@ -336,6 +428,10 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 <dt>{ lang.t(Key::Tier) }</dt><dd>{ lang.pick(&tier_label.zh, &tier_label.en) }</dd>
                 <dt>{ lang.t(Key::Deadline) }</dt><dd>{ platform::format_date(derived.outcome.deadline) }</dd>
                 <dt>{ lang.t(Key::Source) }</dt><dd>{ lang.pick(problem.source.zh(), problem.source.en()) }</dd>
+                if !problem.handling_units.is_empty() {
+                    <dt>{ lang.pick("承办单位", "Handling units") }</dt>
+                    <dd class="handling-units">{ problem.handling_units.iter().map(unit_label).collect::<Vec<_>>().join("、") }</dd>
+                }
                 <dt>{ lang.t(Key::CreatedBy) }</dt>
                 <dd>{ by(problem.created.by) }{ " · " }{ platform::format_time(problem.created.at) }</dd>
                 if let Some(v) = problem.visit {
@@ -400,6 +496,40 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 }
                 { message_line(&action_message) }
             </section>
+
+            if can_hand_out {
+                <section class="card hand-out">
+                    <h2>{ lang.pick("交办", "Hand out") }</h2>
+                    <form class="form" onsubmit={hand_out}>
+                        <label for="handout-unit">{ lang.pick("承办部门", "Department") }</label>
+                        { unit_picker(lang, "handout-unit", &handout_unit, &departments) }
+                        <label for="handout-reason">{ lang.t(Key::ReasonOptional) }</label>
+                        <textarea id="handout-reason" rows="2" value={(*handout_reason).clone()} oninput={bind(&handout_reason)} />
+                        { message_line(&handout_message) }
+                        <button type="submit" class="primary hand-out-apply">{ lang.pick("交办", "Hand out") }</button>
+                    </form>
+                </section>
+            }
+
+            if leads || !problem.supervision.is_empty() {
+                <section class="card supervision">
+                    <h2>{ lang.pick("督办", "Supervision") }</h2>
+                    <ol class="log">
+                        { for problem.supervision.iter().map(|entry| html! {
+                            <li class="supervision-entry"><span class="muted">{ platform::format_time(entry.stamp.at) }{ " · " }{ by(entry.stamp.by) }</span>
+                                <p>{ entry.text.clone() }</p></li>
+                        }) }
+                    </ol>
+                    if leads {
+                        <form class="form" onsubmit={give_supervision}>
+                            <textarea id="supervision" rows="2" placeholder={lang.pick("督办要求，如：请于本周内反馈进展", "Instruction, e.g. report progress this week")}
+                                value={(*supervision).clone()} oninput={bind(&supervision)} />
+                            { message_line(&supervision_message) }
+                            <button type="submit" class="secondary give-supervision">{ lang.pick("下达督办", "Give instruction") }</button>
+                        </form>
+                    }
+                </section>
+            }
 
             <section class="card">
                 <h2>{ lang.t(Key::Response) }</h2>
