@@ -1,7 +1,7 @@
 //! Leaders' read APIs: `GET /api/dashboard/kpis` (campaign KPIs of a period and unit),
 //! `GET /api/dashboard/breakdown` (the period's problems by category, tier, town, department
 //! or month, for the dashboard's charts),
-//! `GET /api/dashboard/freshness` (last sync and clock skew per officer) and bulletins — `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
+//! `GET /api/dashboard/freshness` (last sync and clock skew per officer) and bulletins — `GET /api/bulletins` lists them, `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
 //! `GET /api/bulletins/{id}/xlsx|csv` exports it. Leaders and supervisors only; a town's leader
 //! sees their town, a zone leader any unit.
 
@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
@@ -17,6 +17,7 @@ use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 use super::error::ApiError;
 use crate::AppState;
 use crate::auth::{Authenticated, now};
+use crate::store::BulletinSummary;
 use crate::store::{
     Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness, OrgUnitEntry,
     SqliteStore, StoreError, Unit,
@@ -28,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/kpis", get(kpis))
         .route("/dashboard/freshness", get(freshness))
         .route("/dashboard/breakdown", get(breakdown))
-        .route("/bulletins", post(issue))
+        .route("/bulletins", get(list).post(issue))
         .route("/bulletins/{id}", get(read))
         .route("/bulletins/{id}/xlsx", get(xlsx))
         .route("/bulletins/{id}/csv", get(csv))
@@ -258,6 +259,21 @@ async fn freshness(
 pub struct FreshnessQuery {
     /// A town or department; the person's own unit when absent.
     pub unit: Option<OrgUnitId>,
+}
+
+/// `GET /api/bulletins`: every issued bulletin, newest first. Bulletins cover the whole zone,
+/// so every leader and supervisor reads them all (as `GET /api/bulletins/{id}`).
+async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<BulletinSummary>>, ApiError> {
+    require_leader(&auth.user)?;
+    let rows = state
+        .sync()
+        .with_store(|s| s.bulletins().map_err(internal))
+        .await
+        .ok_or(ApiError::Internal)??;
+    Ok(Json(rows))
 }
 
 async fn issue(

@@ -215,6 +215,16 @@ pub const ROUTES: &[Route] = &[
         response: JSON,
     },
     Route {
+        method: "get",
+        path: "/bulletins",
+        summary: "Issued bulletins, newest first: number, title, period, issued when and by \
+                  whom, the zone's problems, resolution and satisfaction rates",
+        auth: LEADERS,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
         method: "post",
         path: "/bulletins",
         summary: "Issue a bulletin {title, from, to}: a KPI snapshot with rankings, immutable",
@@ -408,6 +418,12 @@ mod tests {
                     .unwrap_or_default()
                     .to_string();
                 out.push((method, path.to_string()));
+                // Methods chained on the same path: `get(list).post(issue)`.
+                let line = rest.lines().next().unwrap_or_default();
+                for chained in line.split(").").skip(1) {
+                    let method = chained.split('(').next().unwrap_or_default();
+                    out.push((method.to_string(), path.to_string()));
+                }
             }
         }
         out

@@ -1,5 +1,6 @@
 //! Bulletins (通报): a KPI snapshot of a period for the zone, with rankings of towns and of
-//! departments, stored immutably once issued (the table refuses updates and deletes).
+//! departments, stored immutably once issued (the table refuses updates and deletes), and the
+//! list of those issued.
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,31 @@ pub struct Bulletin {
     pub towns: Vec<RankRow>,
     /// Departments ranked.
     pub departments: Vec<RankRow>,
+}
+
+/// An issued bulletin as listed: what it is, when and by whom, and its zone headline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulletinSummary {
+    /// Number.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// First instant of the period.
+    pub period_from: Timestamp,
+    /// First instant after the period.
+    pub period_to: Timestamp,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// Who issued it.
+    pub issued_by: UserId,
+    /// Their name, if they are still in the directory.
+    pub issued_by_name: Option<String>,
+    /// Problems in the zone in the period.
+    pub problems: u64,
+    /// The zone's 问题解决率.
+    pub resolution_rate: Option<f64>,
+    /// The zone's 企业满意率.
+    pub satisfaction_rate: Option<f64>,
 }
 
 /// Higher resolution rate first, then satisfaction, then on-time rate, then name; a unit with
@@ -151,6 +177,57 @@ impl SqliteStore {
                 })
         })
         .transpose()
+    }
+
+    /// Every issued bulletin, newest first (bulletins cover the whole zone, so every leader and
+    /// supervisor may list them all).
+    pub fn bulletins(&self) -> Result<Vec<BulletinSummary>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT b.id, b.title, b.period_from, b.period_to, b.issued_at, b.issued_by, u.name, \
+                    json_extract(b.body, '$.zone.problems'), \
+                    json_extract(b.body, '$.zone.resolution_rate'), \
+                    json_extract(b.body, '$.zone.satisfaction_rate') \
+             FROM bulletins b LEFT JOIN users u ON u.id = b.issued_by \
+             ORDER BY b.issued_at DESC, b.id DESC",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<f64>>(8)?,
+                    r.get::<_, Option<f64>>(9)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(
+                |(id, title, from, to, at, by, name, problems, resolution, satisfaction)| {
+                    let issued_by = UserId::parse(&by).map_err(|e| StoreError::Corrupt {
+                        table: "bulletins",
+                        detail: format!("bulletin {id}: issued_by: {e}"),
+                    })?;
+                    Ok(BulletinSummary {
+                        id,
+                        title,
+                        period_from: Timestamp(from),
+                        period_to: Timestamp(to),
+                        issued_at: Timestamp(at),
+                        issued_by,
+                        issued_by_name: name,
+                        problems: problems.map_or(0, |n| n.max(0) as u64),
+                        resolution_rate: resolution,
+                        satisfaction_rate: satisfaction,
+                    })
+                },
+            )
+            .collect()
     }
 
     /// Tries to change an issued bulletin's title (always refused: for the immutability test

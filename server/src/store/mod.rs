@@ -12,7 +12,7 @@ mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use bulletin::{Bulletin, RankRow};
+pub use bulletin::{Bulletin, BulletinSummary, RankRow};
 pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
     TokenHash, TokenKind, TokenLookup, UserRecord,

@@ -1,0 +1,112 @@
+//! The list of issued bulletins over HTTP (`GET /api/bulletins`), on the demo district: newest
+//! first with its zone headline, the same for every leader (bulletins cover the whole zone),
+//! and refused to everyone else.
+
+use server::AppState;
+use shared::config::Config;
+use shared::model::DAY_MS;
+use tests::TestServer;
+use tests::device::wall_clock as now;
+use tests::raw::demo_token as token;
+
+#[tokio::test]
+async fn leaders_list_issued_bulletins_newest_first_and_others_are_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let seeded_at = now();
+    service
+        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
+        .await
+        .expect("the store thread ran")?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let http = reqwest::Client::new();
+    let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
+    let leader = token(&base, "leader1", 1).await?;
+
+    // Nothing issued yet: an empty list, not an error.
+    let resp = http
+        .get(server.url("/api/bulletins"))
+        .bearer_auth(&leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await?,
+        serde_json::json!([])
+    );
+
+    // Two bulletins issued one after the other.
+    let mut issued = Vec::new();
+    for title in ["十月通报", "第四季度通报"] {
+        let resp = http
+            .post(server.url("/api/bulletins"))
+            .bearer_auth(&leader)
+            .json(&serde_json::json!({"title": title, "from": from, "to": to}))
+            .send()
+            .await?;
+        assert_eq!(resp.status(), 200);
+        let b: serde_json::Value = resp.json().await?;
+        issued.push(b);
+    }
+
+    let resp = http
+        .get(server.url("/api/bulletins"))
+        .bearer_auth(&leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    let list: Vec<serde_json::Value> = resp.json().await?;
+    let titles: Vec<&str> = list.iter().filter_map(|b| b["title"].as_str()).collect();
+    assert_eq!(titles, ["第四季度通报", "十月通报"], "newest first");
+    let newest = &list[0];
+    assert_eq!(newest["id"], issued[1]["id"]);
+    assert_eq!(newest["period_from"], from);
+    assert_eq!(newest["period_to"], to);
+    assert_eq!(newest["issued_at"], issued[1]["issued_at"]);
+    assert_eq!(newest["issued_by"], issued[1]["issued_by"]);
+    assert!(
+        newest["issued_by_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "the issuer is named: {newest}"
+    );
+    assert_eq!(newest["problems"], issued[1]["zone"]["problems"]);
+    assert_eq!(
+        newest["resolution_rate"],
+        issued[1]["zone"]["resolution_rate"]
+    );
+    assert_eq!(
+        newest["satisfaction_rate"],
+        issued[1]["zone"]["satisfaction_rate"]
+    );
+    assert!(
+        newest.get("towns").is_none(),
+        "the list carries headlines, not rankings"
+    );
+
+    // A town's leader sees the same zone-wide bulletins.
+    let town_leader = token(&base, "leader2", 2).await?;
+    let resp = http
+        .get(server.url("/api/bulletins"))
+        .bearer_auth(&town_leader)
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Vec<serde_json::Value>>().await?, list);
+
+    // Officers and department handlers may not list them; without a token nobody may.
+    for (login, n) in [("officer1", 3), ("handler1", 4)] {
+        let t = token(&base, login, n).await?;
+        let resp = http
+            .get(server.url("/api/bulletins"))
+            .bearer_auth(&t)
+            .send()
+            .await?;
+        assert_eq!(resp.status(), 403, "{login}");
+    }
+    let resp = http.get(server.url("/api/bulletins")).send().await?;
+    assert_eq!(resp.status(), 401);
+    Ok(())
+}
