@@ -18,6 +18,11 @@ use crate::model::{
 };
 use crate::workflow::{Action, replay};
 
+mod edit;
+pub use edit::{
+    EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, problem_edit,
+};
+
 /// The longest free text accepted in one field, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// The longest short text (a name, an address, an industry), in characters.
@@ -123,6 +128,8 @@ pub struct ProblemInput {
     pub description: String,
     /// What the enterprise expects.
     pub expectation: String,
+    /// Ids of the departments (承办部门) it is handed to, in the order picked.
+    pub departments: Vec<String>,
 }
 
 /// A valid problem form.
@@ -138,6 +145,8 @@ pub struct ParsedProblem {
     pub description: String,
     /// What the enterprise expects (trimmed, may be empty).
     pub expectation: String,
+    /// The departments it is handed to (may be none).
+    pub departments: BTreeSet<OrgUnitId>,
 }
 
 impl ParsedProblem {
@@ -172,6 +181,18 @@ pub fn parse_problem(
     let tier = errors.code("tier", &input.tier, Tier::from_code);
     let description = errors.text("description", &input.description, true, MAX_TEXT_CHARS);
     let expectation = errors.text("expectation", &input.expectation, false, MAX_TEXT_CHARS);
+    let mut departments = BTreeSet::new();
+    for d in &input.departments {
+        match OrgUnitId::parse(d.trim()) {
+            Ok(id) => {
+                departments.insert(id);
+            }
+            Err(_) => errors.0.push(FieldError::new(
+                "departments",
+                FormError::UnknownChoice(d.chars().take(64).collect()),
+            )),
+        }
+    }
     let parsed = match (category, class, tier) {
         (Some(category), Some(class), Some(tier)) => Some(ParsedProblem {
             category,
@@ -179,6 +200,7 @@ pub fn parse_problem(
             tier,
             description,
             expectation,
+            departments,
         }),
         _ => None,
     };
@@ -698,6 +720,7 @@ mod tests {
             tier: "department".into(),
             description: "  厂房扩建用地指标不足  ".into(),
             expectation: "年底前落实".into(),
+            departments: Vec::new(),
         }
     }
 
@@ -726,6 +749,7 @@ mod tests {
             tier: "mayor".into(),
             description: "   ".into(),
             expectation: "x".repeat(MAX_TEXT_CHARS + 1),
+            departments: vec!["not-an-id".into()],
         };
         let errors = parse_problem(&input, &Config::default()).expect_err("invalid");
         let fields: Vec<_> = errors.iter().map(|e| (e.field, e.error.clone())).collect();
@@ -742,6 +766,7 @@ mod tests {
                         max: MAX_TEXT_CHARS
                     }
                 ),
+                ("departments", FormError::UnknownChoice("not-an-id".into())),
             ]
         );
     }

@@ -11,7 +11,7 @@ use shared::model::{EnterpriseId, ProblemId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::problem_fields::{EnterpriseFields, ProblemFields};
+use super::problem_fields::{EnterpriseFields, ProblemFields, hand_to_departments};
 use super::widgets::{back, bind_select, field_errors, select, use_ctx};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::{self, Route};
@@ -145,7 +145,11 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
                 &actor,
                 actor_id,
                 now,
-            );
+            )
+            .and_then(|mut doc| {
+                hand_to_departments(&mut doc, &core.config, &actor, now, &parsed.departments)?;
+                Ok(doc)
+            });
             match created {
                 Ok(doc) => docs.push((
                     DocId::new(DocKind::Problem, &id.to_string()),

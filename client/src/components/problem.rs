@@ -7,15 +7,15 @@
 use shared::derive::derive;
 use shared::doc::{DocKind, ProblemDoc};
 use shared::forms::{
-    ActionKind, BatchAction, BatchRefusal, FieldError, FormError, ProblemInput, actions_for,
-    apply_batch, build_action, parse_date_end, parse_problem, parse_rating,
+    ActionKind, BatchAction, BatchRefusal, FormError, actions_for, apply_batch, build_action,
+    parse_date_end, parse_rating,
 };
 use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
 use shared::sync::protocol::DocId;
 use shared::workflow;
 use yew::prelude::*;
 
-use super::problem_fields::ProblemFields;
+use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
 use super::widgets::{back, bind, bind_select, flag_badge, select, state_badge, use_ctx};
 use crate::infra::i18n::{self, Key, Lang};
@@ -28,16 +28,6 @@ use crate::sync::{Core, SaveError};
 pub struct ProblemPageProps {
     /// The problem.
     pub id: ProblemId,
-}
-
-fn input_of(p: &shared::model::Problem) -> ProblemInput {
-    ProblemInput {
-        category: p.category.clone(),
-        class: p.class.code().into(),
-        tier: p.tier.code().into(),
-        description: p.description.clone(),
-        expectation: p.expectation.clone(),
-    }
 }
 
 /// Applies `f` to a copy of the problem document and saves it; reports through `message`.
@@ -91,10 +81,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let snapshot = core.snapshot();
     let problem = snapshot.problems.iter().find(|p| p.id == props.id).cloned();
 
-    let initial = use_state(|| problem.as_ref().map(input_of).unwrap_or_default());
-    let form = use_state(|| (*initial).clone());
-    let form_errors = use_state(Vec::<FieldError>::new);
-    let edit_message = use_state(|| None::<(bool, String)>);
     let response = use_state(|| {
         problem
             .as_ref()
@@ -117,20 +103,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let handout_reason = use_state(String::new);
     let handout_message = use_state(|| None::<(bool, String)>);
 
-    // The form follows the record (others' edits arriving by sync) until the person types.
-    {
-        let current = problem.as_ref().map(input_of);
-        let (initial, form) = (initial.clone(), form.clone());
-        use_effect_with(current, move |current| {
-            if let Some(current) = current
-                && *form == *initial
-                && *current != *initial
-            {
-                initial.set(current.clone());
-                form.set(current.clone());
-            }
-        });
-    }
     let Some(problem) = problem else {
         return html! {
             <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
@@ -140,55 +112,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let derived = derive(&problem, &core.config, platform::now());
     let refusal = core.refusal(&doc_id);
     let actor = core.actor();
-
-    // Field edits: only the fields the person changed are written, so concurrent edits of the
-    // others by other people are kept.
-    let save_edits = {
-        let (core, doc_id) = (core.clone(), doc_id.clone());
-        let (initial, form, form_errors, edit_message) = (
-            initial.clone(),
-            form.clone(),
-            form_errors.clone(),
-            edit_message.clone(),
-        );
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let parsed = match parse_problem(&form, &core.config) {
-                Ok(p) => p,
-                Err(errs) => {
-                    form_errors.set(errs);
-                    return;
-                }
-            };
-            form_errors.set(Vec::new());
-            let before = (*initial).clone();
-            let after = (*form).clone();
-            let config = core.config.clone();
-            let saved = edit_problem(&core, lang, &doc_id, &edit_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    if after.category != before.category {
-                        p.set_category(&parsed.category)?;
-                    }
-                    if after.class != before.class {
-                        p.set_class(parsed.class)?;
-                    }
-                    if after.tier != before.tier {
-                        p.set_tier(parsed.tier)?;
-                    }
-                    if after.description != before.description {
-                        p.set_description(&parsed.description)?;
-                    }
-                    if after.expectation != before.expectation {
-                        p.set_expectation(&parsed.expectation)?;
-                    }
-                    Ok(())
-                })
-            });
-            if saved {
-                initial.set(after);
-            }
-        })
-    };
 
     let save_response = {
         let (core, doc_id, response, response_message) = (
@@ -455,15 +378,9 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 </div>
             }
 
-            <details class="card" open={refusal.is_some()}>
-                <summary>{ lang.t(Key::EditProblem) }</summary>
-                <form class="form" onsubmit={save_edits}>
-                    <ProblemFields value={(*form).clone()} onchange={Callback::from({ let form = form.clone(); move |v| form.set(v) })}
-                        errors={(*form_errors).clone()} show_deadline={false} />
-                    { message_line(&edit_message) }
-                    <button type="submit" class="primary">{ lang.t(Key::SaveChanges) }</button>
-                </form>
-            </details>
+            // Field edits: only what the person changed is written; a field someone else
+            // changed meanwhile is merged as text or shown before it is overwritten.
+            <ProblemEditForm problem={problem.clone()} open={refusal.is_some()} />
 
             <section class="card">
                 <h2>{ lang.t(Key::Actions) }</h2>

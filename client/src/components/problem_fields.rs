@@ -1,14 +1,24 @@
-//! The problem form (category, A–D class, tier, the SLA deadline it gets, description, the
-//! enterprise's expectation) and the new-enterprise form, used by the visit form, intake and
-//! the problem page.
+//! The problem form (category, A–D class, tier, the SLA deadline it gets, the departments it
+//! is handed to, description, the enterprise's expectation) and the new-enterprise form, used
+//! by the visit form, intake and the problem page; and the problem page's edit form, which
+//! saves only what the person changed and shows a field someone else changed meanwhile before
+//! overwriting it (`shared::forms::problem_edit`).
 
-use shared::forms::{EnterpriseInput, FieldError, ProblemInput};
-use shared::model::{EnterpriseSize, ProblemClass, Tier};
+use std::rc::Rc;
+
+use shared::doc::{DocError, DocKind, ProblemDoc};
+use shared::forms::{
+    EditConflict, EnterpriseInput, FieldError, ProblemField, ProblemFormEdit, ProblemInput,
+    follow_record, parse_problem, problem_edit,
+};
+use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Role, Tier};
+use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
 use super::widgets::{event_value, field_errors, select, use_ctx};
-use crate::infra::i18n::Key;
-use crate::infra::platform;
+use crate::infra::i18n::{self, Key, Lang};
+use crate::infra::{directory, platform};
+use crate::sync::{Core, SaveError};
 
 /// Properties of [`ProblemFields`].
 #[derive(Debug, PartialEq, Properties)]
@@ -89,9 +99,29 @@ pub fn ProblemFields(props: &ProblemFieldsProps) -> Html {
     });
     let errors = &props.errors;
     let index = props.index;
+    // Department handlers do not change category, class, tier or departments (the server's
+    // role rules refuse it): they return the problem or ask for an extension.
+    let handler = ctx
+        .core
+        .actor()
+        .is_some_and(|a| a.role == Role::DepartmentHandler);
+    let on_departments = {
+        let (value, onchange) = (props.value.clone(), props.onchange.clone());
+        Callback::from(move |departments: Vec<String>| {
+            onchange.emit(ProblemInput {
+                departments,
+                ..value.clone()
+            });
+        })
+    };
 
     html! {
         <div class="problem-fields">
+          <fieldset class="plain" disabled={handler}>
+            if handler {
+                <p class="hint">{ lang.pick("部门经办人员不修改类别、分类、层级和承办部门；如需调整，请退回或申请延期。",
+                    "Department handlers do not change category, class, tier or departments: return the problem or ask for an extension.") }</p>
+            }
             <label for={id("category")}>{ lang.t(Key::Category) }</label>
             { select(&id("category"), &v.category, categories, Some(lang.t(Key::Choose)),
                 on_select(|p, s| p.category = s)) }
@@ -116,6 +146,9 @@ pub fn ProblemFields(props: &ProblemFieldsProps) -> Html {
                     <p class="hint deadline-hint">{ deadline }</p>
                 }
             }
+            { department_picker(lang, &id("departments"), &v.departments, on_departments) }
+            { field_errors(lang, errors, "departments", index) }
+          </fieldset>
 
             <label for={id("description")}>{ lang.t(Key::Description) }</label>
             <textarea id={id("description")} name={id("description")} rows="3"
@@ -191,5 +224,306 @@ pub fn EnterpriseFields(props: &EnterpriseFieldsProps) -> Html {
             { select("size", &v.size, sizes, Some(lang.t(Key::Choose)), on_size) }
             { field_errors(lang, errors, "size", None) }
         </div>
+    }
+}
+
+/// The departments (承办部门) a problem is handed to, as toggles: every department the
+/// directory knows, then any chosen one it does not (by short id).
+fn department_picker(
+    lang: Lang,
+    id: &str,
+    chosen: &[String],
+    onchange: Callback<Vec<String>>,
+) -> Html {
+    let mut options: Vec<(String, String)> = directory::departments()
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
+    for c in chosen {
+        if !options.iter().any(|(id, _)| id == c) {
+            options.push((c.clone(), unit_label(lang, c)));
+        }
+    }
+    let toggle = |code: String| {
+        let (chosen, onchange) = (chosen.to_vec(), onchange.clone());
+        Callback::from(move |_: MouseEvent| {
+            let mut next = chosen.clone();
+            match next.iter().position(|c| *c == code) {
+                Some(i) => {
+                    next.remove(i);
+                }
+                None => next.push(code.clone()),
+            }
+            onchange.emit(next);
+        })
+    };
+    html! {
+        <div class="departments" id={id.to_string()}>
+            <label>{ lang.pick("承办部门", "Handling departments") }</label>
+            if options.is_empty() {
+                <p class="hint">{ lang.pick("部门名单尚未下载，联网同步后可选择。",
+                    "The list of departments has not been downloaded yet; it arrives with the next sync.") }</p>
+            } else {
+                <div class="chips" role="group">
+                    { for options.into_iter().map(|(code, name)| {
+                        let on = chosen.contains(&code);
+                        let class = if on { "chip chosen" } else { "chip" };
+                        let onclick = toggle(code);
+                        html! {
+                            <button type="button" {class} aria-pressed={if on { "true" } else { "false" }} {onclick}>
+                                if on { { "✓ " } }{ name }
+                            </button>
+                        }
+                    }) }
+                </div>
+            }
+        </div>
+    }
+}
+
+/// A department's name, or a short id when the directory does not know it.
+fn unit_label(lang: Lang, id: &str) -> String {
+    OrgUnitId::parse(id)
+        .ok()
+        .and_then(directory::unit_name)
+        .unwrap_or_else(|| {
+            format!(
+                "{}{}",
+                lang.pick("部门 ", "unit "),
+                id.get(..8).unwrap_or(id)
+            )
+        })
+}
+
+/// Names the departments a new problem is handed to (its handling units), as one more change
+/// of the new document; nothing when none was picked.
+pub fn hand_to_departments(
+    doc: &mut ProblemDoc,
+    config: &shared::config::Config,
+    actor: &shared::model::Actor,
+    now: shared::model::Timestamp,
+    departments: &std::collections::BTreeSet<OrgUnitId>,
+) -> Result<(), DocError> {
+    if departments.is_empty() {
+        return Ok(());
+    }
+    doc.edit(config, actor, now, |p| {
+        departments.iter().try_for_each(|d| p.add_handling_unit(*d))
+    })
+}
+
+/// The problem form's values as a record holds them.
+pub fn input_of(p: &Problem) -> ProblemInput {
+    ProblemInput {
+        category: p.category.clone(),
+        class: p.class.code().into(),
+        tier: p.tier.code().into(),
+        description: p.description.clone(),
+        expectation: p.expectation.clone(),
+        departments: p.handling_units.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Writes a form edit into the problem's document as one change by `actor`.
+fn apply_edit(
+    doc: &mut ProblemDoc,
+    core: &Core,
+    actor: &shared::model::Actor,
+    edit: &ProblemFormEdit,
+) -> Result<(), DocError> {
+    let bad = |field: &str, value: &str| DocError::BadValue {
+        field: field.into(),
+        error: format!("{value:?} is not a valid choice"),
+    };
+    doc.edit(&core.config, actor, platform::now(), |p| {
+        for (field, value) in &edit.writes {
+            let value = value.trim();
+            match field {
+                ProblemField::Category => p.set_category(value)?,
+                ProblemField::Class => {
+                    p.set_class(ProblemClass::from_code(value).map_err(|_| bad("class", value))?)?
+                }
+                ProblemField::Tier => {
+                    p.set_tier(Tier::from_code(value).map_err(|_| bad("tier", value))?)?;
+                }
+                ProblemField::Description => p.set_description(value)?,
+                ProblemField::Expectation => p.set_expectation(value)?,
+            }
+        }
+        for d in &edit.add_departments {
+            p.add_handling_unit(OrgUnitId::parse(d).map_err(|_| bad("handling_units", d))?)?;
+        }
+        for d in &edit.remove_departments {
+            p.remove_handling_unit(OrgUnitId::parse(d).map_err(|_| bad("handling_units", d))?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Properties of [`ProblemEditForm`].
+#[derive(Debug, PartialEq, Properties)]
+pub struct ProblemEditFormProps {
+    /// The problem as the device holds it now (sync may move it while the form is open).
+    pub problem: Problem,
+    /// Open the form at once (e.g. the server refused the record and it needs fixing).
+    #[prop_or_default]
+    pub open: bool,
+}
+
+/// The problem page's edit form. Fields the person has not touched follow the record while
+/// the form is open; a save writes only the fields they changed; a field someone else changed
+/// meanwhile merges as text when the edits are apart, and otherwise is shown with both values
+/// and the person chooses, before anything is overwritten.
+#[component]
+pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let core = ctx.core.clone();
+    let current = input_of(&props.problem);
+    let opened = use_state(|| current.clone());
+    let typed = use_state(|| current.clone());
+    let errors = use_state(Vec::<FieldError>::new);
+    let message = use_state(|| None::<(bool, String)>);
+    let conflicts = use_state(Vec::<EditConflict>::new);
+    let doc_id = DocId::new(DocKind::Problem, &props.problem.id.to_string());
+
+    {
+        let (opened, typed) = (opened.clone(), typed.clone());
+        use_effect_with(current.clone(), move |current| {
+            let (o, t) = follow_record(&opened, &typed, current);
+            if o != *opened {
+                opened.set(o);
+            }
+            if t != *typed {
+                typed.set(t);
+            }
+        });
+    }
+
+    // Saves `edit` (already decided) and resets the form to what the record then holds.
+    let write = {
+        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (opened, typed, message, conflicts) = (
+            opened.clone(),
+            typed.clone(),
+            message.clone(),
+            conflicts.clone(),
+        );
+        Rc::new(move |edit: ProblemFormEdit| {
+            conflicts.set(Vec::new());
+            if edit.is_empty() {
+                message.set(Some((
+                    true,
+                    lang.pick("没有修改。", "Nothing changed.").into(),
+                )));
+                return;
+            }
+            let (Some(actor), Some(record)) = (core.actor(), core.doc(&doc_id)) else {
+                message.set(Some((false, lang.t(Key::NotLoggedIn).into())));
+                return;
+            };
+            let edited = ProblemDoc::from_record(record).and_then(|mut d| {
+                apply_edit(&mut d, &core, &actor, &edit)?;
+                let after = d.read()?;
+                Ok((d, after))
+            });
+            match edited {
+                Ok((doc, after)) => {
+                    let saved_form = input_of(&after);
+                    opened.set(saved_form.clone());
+                    typed.set(saved_form);
+                    let message = message.clone();
+                    core.save(
+                        vec![(doc_id.clone(), doc.into_record())],
+                        Callback::from(move |r: Result<(), SaveError>| {
+                            message.set(Some(match r {
+                                Ok(()) => (true, lang.t(Key::SavedOnDevice).to_string()),
+                                Err(e) => (false, i18n::save_error(lang, &e)),
+                            }));
+                        }),
+                    );
+                }
+                Err(e) => message.set(Some((false, i18n::doc_error(lang, &e)))),
+            }
+        })
+    };
+
+    let submit = {
+        let (core, write) = (core.clone(), write.clone());
+        let (opened, typed, errors, conflicts) = (
+            opened.clone(),
+            typed.clone(),
+            errors.clone(),
+            conflicts.clone(),
+        );
+        let current = current.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Err(errs) = parse_problem(&typed, &core.config) {
+                errors.set(errs);
+                return;
+            }
+            errors.set(Vec::new());
+            let edit = problem_edit(&opened, &typed, &current);
+            if edit.conflicts.is_empty() {
+                write(edit);
+            } else {
+                conflicts.set(edit.conflicts);
+            }
+        })
+    };
+    let keep_mine = {
+        let write = write.clone();
+        let (opened, typed) = (opened.clone(), typed.clone());
+        let current = current.clone();
+        Callback::from(move |_: MouseEvent| {
+            write(problem_edit(&opened, &typed, &current).overwriting());
+        })
+    };
+    let take_theirs = {
+        let (opened, typed, conflicts) = (opened.clone(), typed.clone(), conflicts.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (mut o, mut t) = ((*opened).clone(), (*typed).clone());
+            for c in conflicts.iter() {
+                c.field.set(&mut o, c.theirs.clone());
+                c.field.set(&mut t, c.theirs.clone());
+            }
+            opened.set(o);
+            typed.set(t);
+            conflicts.set(Vec::new());
+        })
+    };
+    let config = &core.config;
+
+    html! {
+        <details class="card problem-edit" open={props.open}>
+            <summary>{ lang.t(Key::EditProblem) }</summary>
+            <form class="form" onsubmit={submit}>
+                <ProblemFields value={(*typed).clone()}
+                    onchange={Callback::from({ let typed = typed.clone(); move |v| typed.set(v) })}
+                    errors={(*errors).clone()} show_deadline={false} />
+                if !conflicts.is_empty() {
+                    <div class="notice needs-decision edit-conflict" role="alert">
+                        <strong>{ lang.pick("您修改期间，别人也改了这些内容：", "While you were editing, someone else changed:") }</strong>
+                        { for conflicts.iter().map(|c| html! {
+                            <p>{ i18n::field_name(lang, c.field.name()) }{ ": " }
+                                { lang.pick("对方为「", "theirs: “") }{ i18n::field_value(lang, config, c.field.name(), &c.theirs) }
+                                { lang.pick("」，您的为「", "”, yours: “") }{ i18n::field_value(lang, config, c.field.name(), &c.mine) }
+                                { lang.pick("」", "”") }</p>
+                        }) }
+                        <button type="button" class="secondary keep-mine" onclick={keep_mine}>
+                            { lang.pick("用我的内容覆盖", "Overwrite with mine") }</button>
+                        <button type="button" class="secondary take-theirs" onclick={take_theirs}>
+                            { lang.pick("采用对方的内容", "Take theirs") }</button>
+                    </div>
+                }
+                { match &*message {
+                    Some((true, m)) => html! { <p class="hint saved" role="status">{ m.clone() }</p> },
+                    Some((false, m)) => html! { <p class="field-error" role="alert">{ m.clone() }</p> },
+                    None => html! {},
+                } }
+                <button type="submit" class="primary">{ lang.t(Key::SaveChanges) }</button>
+            </form>
+        </details>
     }
 }

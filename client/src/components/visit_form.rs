@@ -12,7 +12,7 @@ use shared::sync::protocol::DocId;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::problem_fields::ProblemFields;
+use super::problem_fields::{ProblemFields, hand_to_departments};
 use super::widgets::{back, bind, bind_select, field_errors, select, use_ctx};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
@@ -164,8 +164,9 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                             description: p.description.clone(),
                             expectation: p.expectation.clone(),
                         };
-                        let doc =
+                        let mut doc =
                             ProblemDoc::create(&new, &core.config, &actor, actor_id.clone(), now)?;
+                        hand_to_departments(&mut doc, &core.config, &actor, now, &p.departments)?;
                         problem_ids.push(id);
                         docs.push((
                             DocId::new(DocKind::Problem, &id.to_string()),
