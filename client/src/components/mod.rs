@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bulletins;
+pub mod charts;
 pub mod dashboard;
 pub mod enterprise;
 pub mod enterprises;
