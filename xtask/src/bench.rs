@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
+use crate::bench_browser;
 use crate::workspace::{Workspace, cargo, run_checked, show};
 
 /// The peers, in report order.
@@ -41,14 +42,70 @@ pub struct Args {
     /// Where the peer harness is (default: ../shared/bench/peers beside the workspace).
     #[arg(long)]
     pub harness: Option<PathBuf>,
+    /// Only the browser figures (app size, opening offline at 4× CPU throttle, saving a
+    /// visit): builds the release client and server, measures in headless Chromium, and
+    /// rewrites the Browser section of BENCHMARKS.md, leaving the other sections as they are.
+    #[arg(long)]
+    pub browser_only: bool,
+    /// Skip the browser step (keep its last figures).
+    #[arg(long)]
+    pub skip_browser: bool,
 }
 
 fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
+/// Builds the release client, measures the browser figures into
+/// `target/bench/browser.json`, and returns the Browser section's text.
+fn browser_step(workspace: &Workspace, server: &Path, quick: bool) -> anyhow::Result<String> {
+    step("building the release client (cargo xtask build-client)");
+    let site = crate::build_client::build_client(workspace, &crate::build_client::Args::default())?;
+    let runs = if quick { 3 } else { 5 };
+    let out = bench_browser::results_file(workspace);
+    let figures = bench_browser::measure(workspace, server, &site, runs, &out)?;
+    Ok(browser_text(Some(&site_size(&site)), Some(&figures)))
+}
+
+/// The Browser section: the shipped size, then the figures measured in Chromium.
+fn browser_text(site: Option<&Option<String>>, figures: Option<&Value>) -> String {
+    let size = match site {
+        Some(Some(s)) => s.clone(),
+        _ => "No built client in target/site.".into(),
+    };
+    format!("{size}\n\n{}", bench_browser::section(figures))
+}
+
+/// `cargo xtask bench --browser-only`: the browser step alone; only the Browser section of
+/// BENCHMARKS.md changes.
+fn browser_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    step("building the release server (lianxin-server)");
+    run_checked(cargo().current_dir(&workspace.root).args([
+        "build",
+        "--release",
+        "--package",
+        "server",
+        "--bin",
+        "lianxin-server",
+    ]))?;
+    let server = workspace.target_dir.join("release").join("lianxin-server");
+    let text = browser_step(workspace, &server, args.quick)?;
+    let path = workspace.root.join("BENCHMARKS.md");
+    let report = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    fs::write(&path, bench_browser::splice_section(&report, &text))?;
+    eprintln!(
+        "\nwrote the Browser section of BENCHMARKS.md in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
 /// Runs the whole benchmark and writes BENCHMARKS.md.
 pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    if args.browser_only {
+        return browser_only(workspace, args);
+    }
     let started = Instant::now();
     let load_before = load_average();
     let server_at_start = tree_version(workspace);
@@ -157,6 +214,12 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             cmd.arg("--quick");
         }
         run_checked(&mut cmd)?;
+    }
+    if !args.skip_browser {
+        // A failed browser step (no Chromium here) leaves the rest of the report standing.
+        if let Err(e) = browser_step(workspace, &bin_dir.join("lianxin-server"), args.quick) {
+            eprintln!("browser step failed: {e:#}");
+        }
     }
 
     step("writing BENCHMARKS.md");
@@ -444,6 +507,8 @@ struct Report {
     versions: Vec<(String, String)>,
     notes: String,
     site: Option<String>,
+    /// The browser step's figures (`target/bench/browser.json`).
+    browser: Option<Value>,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -611,6 +676,9 @@ impl Report {
             versions,
             notes,
             site: site_size(&workspace.site_dir()),
+            browser: fs::read_to_string(bench_browser::results_file(workspace))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok()),
         })
     }
 
@@ -834,10 +902,11 @@ impl Report {
         }
         writeln!(o, "## Browser")?;
         writeln!(o)?;
-        match &self.site {
-            Some(s) => writeln!(o, "{s}")?,
-            None => writeln!(o, "No built client in target/site.")?,
-        }
+        writeln!(
+            o,
+            "{}",
+            browser_text(Some(&self.site), self.browser.as_ref())
+        )?;
         writeln!(o)?;
         writeln!(o, "## Rerun")?;
         writeln!(o)?;
@@ -853,6 +922,10 @@ impl Report {
         writeln!(
             o,
             "cargo xtask bench --peers lianxin --skip-scale   # only our peer, for iteration"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --browser-only   # only the Browser section (about 5 min)"
         )?;
         writeln!(o, "```")?;
         writeln!(o)?;
@@ -1122,7 +1195,7 @@ impl Report {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC` (Howard Hinnant's civil-from-days).
-fn utc(secs: u64) -> String {
+pub(crate) fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -1198,7 +1271,7 @@ fn locked_version(lock: &str, krate: &str) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn output_of(program: &str, args: &[&str]) -> String {
+pub(crate) fn output_of(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()
@@ -1233,9 +1306,7 @@ fn site_size(site: &Path) -> Option<String> {
     Some(format!(
         "Shipped app as found in `target/site` (written by `cargo xtask build-client`{}; the \
          wasm is {} uncompressed, so this is {}): **{} brotli** in total over wasm + js + css \
-         ({}). Goal: at most 450 KB. Time to the enterprise list offline at 4× CPU throttle \
-         and time to save a visit: pending — they need the officer app (issue 5, another \
-         engineer) and a Chromium run; not measured here.",
+         ({}). Goal: at most 450 KB: {}.",
         built
             .map(|s| format!(", at {}", utc(s)))
             .unwrap_or_default(),
@@ -1246,6 +1317,14 @@ fn site_size(site: &Path) -> Option<String> {
             "a dev build (`--dev`), NOT the shipped size: run `cargo xtask build-client` first"
         },
         kib(brotli as f64),
-        files.join(", ")
+        files.join(", "),
+        {
+            let ratio = brotli as f64 / (450.0 * 1024.0);
+            if ratio <= 1.0 {
+                format!("**met** ({ratio:.2}× the goal)")
+            } else {
+                format!("missed ({ratio:.2}× the goal)")
+            }
+        }
     ))
 }

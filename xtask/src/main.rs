@@ -5,6 +5,7 @@
 //! a task is one `mod` line, one [`Task`] variant and one match arm.
 
 mod bench;
+mod bench_browser;
 mod build_client;
 mod run;
 mod test;
