@@ -102,6 +102,53 @@ pub fn power_baseline(m: &Monitoring, rules: &MonitoringRules) -> Vec<(NaiveDate
         .collect()
 }
 
+/// Positions of periods on a trend chart's x axis (whole numbers, one per day, week or month,
+/// so gaps show as gaps) and the labels of those positions.
+pub mod axis {
+    use chrono::NaiveDate;
+
+    use crate::model::{IsoWeek, Month};
+
+    /// Days since 1970-01-01.
+    pub fn day(d: NaiveDate) -> i64 {
+        i64::from(d.to_epoch_days())
+    }
+
+    /// `MM-DD` of a [`day`] position.
+    pub fn day_label(n: i64) -> String {
+        i32::try_from(n)
+            .ok()
+            .and_then(NaiveDate::from_epoch_days)
+            .map(|d| d.to_string().get(5..).unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Weeks since the Monday of 1969-12-29 (the week of 1970-01-01).
+    pub fn week(w: IsoWeek) -> i64 {
+        NaiveDate::from_isoywd_opt(w.year, w.week, chrono::Weekday::Mon)
+            .map_or(0, |monday| (day(monday) + 3).div_euclid(7))
+    }
+
+    /// `2026-W45` of a [`week`] position.
+    pub fn week_label(n: i64) -> String {
+        i32::try_from(n * 7 - 3)
+            .ok()
+            .and_then(NaiveDate::from_epoch_days)
+            .map(|monday| IsoWeek::of(monday).to_string())
+            .unwrap_or_default()
+    }
+
+    /// Months since January of year 0.
+    pub fn month(m: Month) -> i64 {
+        i64::from(m.year) * 12 + i64::from(m.month) - 1
+    }
+
+    /// `2026-11` of a [`month`] position.
+    pub fn month_label(n: i64) -> String {
+        format!("{}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+    }
+}
+
 /// The id of the problem an anomaly becomes: the same anomaly always gives the same id.
 pub fn anomaly_problem_id(anomaly: &PowerAnomaly) -> ProblemId {
     let mut b = *anomaly.enterprise.as_bytes();
@@ -227,5 +274,25 @@ mod tests {
             Some(20_000.0),
             "after four weeks at the new level the median is the new level"
         );
+    }
+
+    #[test]
+    fn chart_positions_count_days_weeks_and_months_and_label_them_back() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 5).expect("date");
+        let next = NaiveDate::from_ymd_opt(2026, 11, 6).expect("date");
+        assert_eq!(axis::day(next) - axis::day(d), 1);
+        assert_eq!(axis::day_label(axis::day(d)), "11-05");
+        let w52 = crate::model::IsoWeek::parse("2026-W53").expect("2026 has 53 weeks");
+        let w1 = crate::model::IsoWeek::parse("2027-W01").expect("week");
+        assert_eq!(
+            axis::week(w1) - axis::week(w52),
+            1,
+            "weeks run on across the year"
+        );
+        assert_eq!(axis::week_label(axis::week(w1)), "2027-W01");
+        let dec = crate::model::Month::parse("2026-12").expect("month");
+        let jan = crate::model::Month::parse("2027-01").expect("month");
+        assert_eq!(axis::month(jan) - axis::month(dec), 1);
+        assert_eq!(axis::month_label(axis::month(jan)), "2027-01");
     }
 }

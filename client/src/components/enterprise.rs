@@ -63,6 +63,9 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
             <div class="actions-row">
                 <a class="button primary" href={Route::NewVisit(e.id).hash()}>{ lang.t(Key::NewVisit) }</a>
                 <a class="button secondary" href={Route::Intake(Some(e.id)).hash()}>{ lang.t(Key::NewProblem) }</a>
+                if e.key_enterprise {
+                    <a class="button secondary" href={Route::Monitoring(e.id).hash()}>{ lang.pick("经济监测", "Monitoring") }</a>
+                }
             </div>
 
             <h2>{ lang.t(Key::Problems) }{ format!(" ({})", problems.len()) }</h2>

@@ -1,7 +1,30 @@
-//! Economic monitoring of a key enterprise. Placeholder until the screen is built.
+//! Economic monitoring of a key enterprise (经济运行监测): trend charts of its daily power use
+//! (with the four-week median the anomaly rule compares against), weekly prices and monthly
+//! operation figures, drawn as small hand-written SVG line charts from the enterprise's
+//! monitoring document on the device; a form for the day's figures and a CSV import
+//! (`shared::monitoring::csv_import`), each saved as one change that works offline.
 
-use shared::model::EnterpriseId;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use shared::doc::{DocError, DocKind, MonitoringDoc, MonitoringEdit, monitoring_id};
+use shared::model::{EnterpriseId, IsoWeek, Monitoring, Month, OperationFigures, Role};
+use shared::monitoring::csv_import::{
+    CsvError, FigureKind, Figures, LineError, parse_amount, parse_count, parse_csv, parse_day,
+    parse_month, parse_product, parse_week,
+};
+use shared::monitoring::{axis, power_anomalies, power_baseline};
+use shared::sync::protocol::DocId;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use yew::platform::spawn_local;
 use yew::prelude::*;
+
+use super::widgets::{back, bind, use_ctx};
+use crate::infra::i18n::{self, Lang};
+use crate::infra::platform;
+use crate::infra::route::Route;
+use crate::sync::{Core, SaveError};
 
 /// Properties of [`MonitoringPage`].
 #[derive(Debug, PartialEq, Properties)]
@@ -10,8 +33,1047 @@ pub struct MonitoringPageProps {
     pub enterprise: EnterpriseId,
 }
 
+/// Days of power use the chart shows.
+const POWER_DAYS: i64 = 90;
+/// Weeks of prices the chart shows.
+const PRICE_WEEKS: usize = 26;
+/// Months of operation figures the chart shows.
+const OPERATION_MONTHS: usize = 24;
+/// Products drawn in the price chart (the most recently reported).
+const MAX_PRODUCTS: usize = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Words
+
+fn csv_error(lang: Lang, e: &CsvError) -> String {
+    let zh = lang == Lang::ZhHans;
+    match e {
+        CsvError::Empty => lang.pick("内容为空。", "The file is empty.").into(),
+        CsvError::NoRows => lang
+            .pick("只有表头，没有数据行。", "A header and no rows.")
+            .into(),
+        CsvError::UnknownHeader(h) if zh => format!(
+            "无法识别表头“{h}”：应为 date,power_kwh 或 week,product,price 或 month,output_value,revenue,employees。"
+        ),
+        CsvError::Columns { expected, found } if zh => {
+            format!("有 {found} 列，表头为 {expected} 列。")
+        }
+        CsvError::UnclosedQuote => lang
+            .pick("引号没有闭合。", "A quoted cell is not closed.")
+            .into(),
+        CsvError::BadDate(v) if zh => format!("“{v}”不是日期（YYYY-MM-DD）。"),
+        CsvError::BadWeek(v) if zh => format!("“{v}”不是周次（如 2026-W45）。"),
+        CsvError::BadMonth(v) if zh => format!("“{v}”不是月份（YYYY-MM）。"),
+        CsvError::BadNumber { column, value } if zh => {
+            format!("{}：“{value}”不是非负数。", column_name(lang, column))
+        }
+        CsvError::BadCount { column, value } if zh => {
+            format!("{}：“{value}”不是非负整数。", column_name(lang, column))
+        }
+        CsvError::MissingProduct => lang.pick("产品名称为空。", "The product is empty.").into(),
+        CsvError::ProductTooLong => lang
+            .pick("产品名称过长。", "The product name is too long.")
+            .into(),
+        CsvError::Duplicate { period, first_line } if zh => {
+            format!("{period} 已在第 {first_line} 行出现。")
+        }
+        CsvError::TooManyRows => lang
+            .pick(
+                "行数过多，请分成几个文件导入。",
+                "Too many rows: split the file.",
+            )
+            .into(),
+        other => other.to_string(),
+    }
+}
+
+fn line_error(lang: Lang, e: &LineError) -> String {
+    format!(
+        "{}{}{}{}",
+        lang.pick("第 ", "Line "),
+        e.line,
+        lang.pick(" 行：", ": "),
+        csv_error(lang, &e.error)
+    )
+}
+
+fn column_name(lang: Lang, column: &str) -> String {
+    match column {
+        "power_kwh" => lang.pick("用电量", "power (kWh)"),
+        "price" => lang.pick("价格", "price"),
+        "output_value" => lang.pick("产值", "output value"),
+        "revenue" => lang.pick("营业收入", "revenue"),
+        "employees" => lang.pick("用工人数", "employees"),
+        other => other,
+    }
+    .to_string()
+}
+
+fn kind_name(lang: Lang, kind: FigureKind) -> &'static str {
+    match kind {
+        FigureKind::Power => lang.pick("日用电量", "daily power use"),
+        FigureKind::Prices => lang.pick("周价格", "weekly prices"),
+        FigureKind::Operation => lang.pick("月度运行数据", "monthly operation figures"),
+    }
+}
+
+/// A number for an axis or a label: 12800 → "1.28万" (zh) or "12.8k" (en).
+fn short(lang: Lang, v: f64) -> String {
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    match lang {
+        Lang::ZhHans if v >= 10_000.0 => format!("{}万", trim(format!("{:.2}", v / 10_000.0))),
+        Lang::En if v >= 1_000_000.0 => format!("{}M", trim(format!("{:.2}", v / 1_000_000.0))),
+        Lang::En if v >= 1_000.0 => format!("{}k", trim(format!("{:.1}", v / 1_000.0))),
+        _ => trim(format!("{v:.2}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small SVG line chart
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    name: String,
+    /// CSS class giving the colour (`series-0` …, `series-baseline`).
+    class: &'static str,
+    /// Points in chart units; `None` breaks the line.
+    points: Vec<(f64, Option<f64>)>,
+    dashed: bool,
+}
+
+/// Points drawn as marks over the lines (days of an anomaly).
+#[derive(Debug, Clone, PartialEq)]
+struct Marks {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+const W: f64 = 340.0;
+const H: f64 = 170.0;
+const LEFT: f64 = 44.0;
+const RIGHT: f64 = 8.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 24.0;
+
+/// The smallest 1-2-5 step number at least `v`.
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(v.log10().floor());
+    for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if step * magnitude >= v {
+            return step * magnitude;
+        }
+    }
+    10.0 * magnitude
+}
+
+/// Draws `lines` over x in `[x0, x1]`; `x_label` names an x value; `gap` is the largest x step
+/// still joined by a line.
+fn line_chart(
+    lang: Lang,
+    label: &str,
+    lines: &[Line],
+    marks: Option<&Marks>,
+    (x0, x1): (f64, f64),
+    x_label: &dyn Fn(f64) -> String,
+    gap: f64,
+) -> Html {
+    let max = lines
+        .iter()
+        .flat_map(|l| l.points.iter().filter_map(|(_, y)| *y))
+        .fold(0.0f64, f64::max);
+    let y_max = nice_max(max);
+    let span = (x1 - x0).max(1.0);
+    let px = |x: f64| LEFT + (x - x0) / span * (W - LEFT - RIGHT);
+    let py = |y: f64| TOP + (1.0 - y / y_max) * (H - TOP - BOTTOM);
+    let grid: Vec<f64> = (0..=4).map(|i| y_max * f64::from(i) / 4.0).collect();
+    let ticks: Vec<f64> = if x1 > x0 {
+        vec![x0, x0 + (x1 - x0) / 2.0, x1]
+    } else {
+        vec![x0]
+    };
+    let path_of = |points: &[(f64, Option<f64>)]| -> String {
+        let mut d = String::new();
+        let mut last: Option<f64> = None;
+        for (x, y) in points {
+            match y {
+                Some(y) => {
+                    let joined = last.is_some_and(|lx| x - lx <= gap);
+                    d.push_str(&format!(
+                        "{}{:.1} {:.1} ",
+                        if joined { "L" } else { "M" },
+                        px(*x),
+                        py(*y)
+                    ));
+                    last = Some(*x);
+                }
+                None => last = None,
+            }
+        }
+        d
+    };
+    // A lone point (no neighbour to join) is drawn as a dot so it is not lost.
+    let lone = |points: &[(f64, Option<f64>)]| -> Vec<(f64, f64)> {
+        let joined = |i: usize, j: usize| match (points.get(i), points.get(j)) {
+            (Some((a, Some(_))), Some((b, Some(_)))) => (b - a).abs() <= gap,
+            _ => false,
+        };
+        points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (x, y))| {
+                let y = (*y)?;
+                let left = i > 0 && joined(i - 1, i);
+                let right = joined(i, i + 1);
+                (!left && !right).then_some((*x, y))
+            })
+            .collect()
+    };
+    html! {
+        <figure class="line-chart">
+            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={label.to_string()}>
+                { for grid.iter().map(|g| html! {
+                    <>
+                        <line class="grid" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()}
+                            y1={format!("{:.1}", py(*g))} y2={format!("{:.1}", py(*g))} />
+                        <text class="axis" x={(LEFT - 4.0).to_string()} y={format!("{:.1}", py(*g) + 3.5)}
+                            text-anchor="end">{ short(lang, *g) }</text>
+                    </>
+                }) }
+                { for ticks.iter().enumerate().map(|(i, t)| {
+                    let anchor = match i { 0 => "start", _ if i == ticks.len() - 1 => "end", _ => "middle" };
+                    html! {
+                        <text class="axis" x={format!("{:.1}", px(*t))} y={(H - 6.0).to_string()}
+                            text-anchor={anchor}>{ x_label(*t) }</text>
+                    }
+                }) }
+                { for lines.iter().map(|l| html! {
+                    <>
+                        <path class={classes!("series", l.class, l.dashed.then_some("dashed"))} d={path_of(&l.points)} />
+                        { for lone(&l.points).into_iter().map(|(x, y)| html! {
+                            <circle class={classes!("series-dot", l.class)} cx={format!("{:.1}", px(x))}
+                                cy={format!("{:.1}", py(y))} r="2.5" />
+                        }) }
+                    </>
+                }) }
+                if let Some(m) = marks {
+                    { for m.points.iter().map(|(x, y)| html! {
+                        <circle class="mark" cx={format!("{:.1}", px(*x))} cy={format!("{:.1}", py(*y))} r="3.5">
+                            <title>{ format!("{} {}", x_label(*x), short(lang, *y)) }</title>
+                        </circle>
+                    }) }
+                }
+            </svg>
+            <figcaption class="legend">
+                { for lines.iter().map(|l| html! {
+                    <span class="legend-item">
+                        <span class={classes!("swatch", l.class, l.dashed.then_some("dashed"))}></span>{ l.name.clone() }
+                    </span>
+                }) }
+                if let Some(m) = marks.filter(|m| !m.points.is_empty()) {
+                    <span class="legend-item"><span class="swatch mark"></span>{ m.name.clone() }</span>
+                }
+            </figcaption>
+        </figure>
+    }
+}
+
+fn day_of(n: f64) -> String {
+    axis::day_label(n.round() as i64)
+}
+
+fn week_of(n: f64) -> String {
+    axis::week_label(n.round() as i64)
+}
+
+fn month_of(n: f64) -> String {
+    axis::month_label(n.round() as i64)
+}
+
+fn power_chart(lang: Lang, m: &Monitoring, core: &Core) -> Html {
+    let Some(last) = m.power.keys().next_back().copied() else {
+        return html! { <p class="empty">{ lang.pick("还没有用电量数据。", "No power figures yet.") }</p> };
+    };
+    let last_day = axis::day(last);
+    let first_day = (last_day - (POWER_DAYS - 1))
+        .max(m.power.keys().next().map_or(last_day, |d| axis::day(*d)));
+    let rules = &core.config.monitoring;
+    let shown = |d: i64| d >= first_day;
+    let use_line = Line {
+        name: lang.pick("日用电量（kWh）", "kWh per day").into(),
+        class: "series-0",
+        points: m
+            .power
+            .iter()
+            .map(|(d, v)| (axis::day(*d) as f64, Some(*v)))
+            .filter(|(x, _)| shown(*x as i64))
+            .collect(),
+        dashed: false,
+    };
+    let baseline = Line {
+        name: lang.pick("前四周中位数", "4-week median").to_string(),
+        class: "series-baseline",
+        points: power_baseline(m, rules)
+            .into_iter()
+            .map(|(d, b)| (axis::day(d) as f64, b))
+            .filter(|(x, _)| shown(*x as i64))
+            .collect(),
+        dashed: true,
+    };
+    let anomalies = power_anomalies(m, rules);
+    let marks = Marks {
+        name: lang
+            .pick("异常（低于中位数的阈值）", "Anomaly (below the threshold)")
+            .into(),
+        points: anomalies
+            .iter()
+            .flat_map(|a| a.days.iter())
+            .filter(|d| shown(axis::day(**d)))
+            .filter_map(|d| m.power.get(d).map(|v| (axis::day(*d) as f64, *v)))
+            .collect(),
+    };
+    let latest = m.power.get(&last).copied().unwrap_or_default();
+    let alert = anomalies.last().map(|a| {
+        let words = if lang == Lang::ZhHans {
+            format!(
+                "电量异常：自 {} 起连续 {} 天低于前四周中位数（{}）的 {:.0}%，最低 {} kWh。",
+                a.first_day,
+                a.days.len(),
+                short(lang, a.baseline_kwh),
+                rules.power_drop_ratio * 100.0,
+                short(lang, a.lowest_kwh)
+            )
+        } else {
+            format!(
+                "Power anomaly: from {} for {} days below {:.0}% of the 4-week median ({}), lowest {} kWh.",
+                a.first_day,
+                a.days.len(),
+                rules.power_drop_ratio * 100.0,
+                short(lang, a.baseline_kwh),
+                short(lang, a.lowest_kwh)
+            )
+        };
+        html! { <p class="notice anomaly" role="note">{ words }</p> }
+    });
+    let label = format!(
+        "{} {} – {}",
+        lang.pick("日用电量趋势", "Daily power use"),
+        axis::day_label(first_day),
+        axis::day_label(last_day)
+    );
+    html! {
+        <>
+            <p class="latest">
+                { lang.pick("最新：", "Latest: ") }<strong>{ format!("{latest:.0} kWh") }</strong>
+                <span class="muted">{ format!(" ({last})") }</span>
+            </p>
+            { for alert }
+            { line_chart(
+                lang,
+                &label,
+                &[use_line, baseline],
+                Some(&marks),
+                (first_day as f64, last_day as f64),
+                &day_of,
+                1.0,
+            ) }
+        </>
+    }
+}
+
+fn price_chart(lang: Lang, m: &Monitoring) -> Html {
+    let weeks: Vec<&IsoWeek> = m.prices.keys().rev().take(PRICE_WEEKS).collect();
+    let (Some(last), Some(first)) = (weeks.first().copied(), weeks.last().copied()) else {
+        return html! { <p class="empty">{ lang.pick("还没有价格数据。", "No prices yet.") }</p> };
+    };
+    // The products of the most recent reports first.
+    let mut products: Vec<String> = Vec::new();
+    for w in &weeks {
+        for p in m.prices[*w].keys() {
+            if !products.contains(p) {
+                products.push(p.clone());
+            }
+        }
+    }
+    let hidden = products.len().saturating_sub(MAX_PRODUCTS);
+    products.truncate(MAX_PRODUCTS);
+    const CLASSES: [&str; MAX_PRODUCTS] =
+        ["series-0", "series-1", "series-2", "series-3", "series-4"];
+    let lines: Vec<Line> = products
+        .iter()
+        .zip(CLASSES)
+        .map(|(p, class)| Line {
+            name: p.clone(),
+            class,
+            points: m
+                .prices
+                .range(*first..=*last)
+                .filter_map(|(w, row)| row.get(p).map(|v| (axis::week(*w) as f64, Some(*v))))
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    let latest = &m.prices[last];
+    html! {
+        <>
+            <p class="latest">
+                { lang.pick("最新一周 ", "Latest week ") }{ last.to_string() }{ "：" }
+                { for latest.iter().take(MAX_PRODUCTS).map(|(p, v)| html! {
+                    <span class="latest-item">{ format!("{p} {}", short(lang, *v)) }</span>
+                }) }
+            </p>
+            { line_chart(
+                lang,
+                lang.pick("周价格趋势", "Weekly prices"),
+                &lines,
+                None,
+                (axis::week(*first) as f64, axis::week(*last) as f64),
+                &week_of,
+                1.0,
+            ) }
+            if hidden > 0 {
+                <p class="hint">{ format!("{}{hidden}{}", lang.pick("另有 ", "And "), lang.pick(" 种产品未画出。", " more products not drawn.")) }</p>
+            }
+        </>
+    }
+}
+
+fn operation_chart(lang: Lang, m: &Monitoring) -> Html {
+    let months: Vec<(&Month, &OperationFigures)> =
+        m.operation.iter().rev().take(OPERATION_MONTHS).collect();
+    let (Some((last, latest)), Some((first, _))) = (months.first(), months.last()) else {
+        return html! { <p class="empty">{ lang.pick("还没有月度运行数据。", "No monthly figures yet.") }</p> };
+    };
+    let series = |name: &str, class: &'static str, f: fn(&OperationFigures) -> f64| Line {
+        name: name.to_string(),
+        class,
+        points: m
+            .operation
+            .range(**first..=**last)
+            .map(|(k, v)| (axis::month(*k) as f64, Some(f(v))))
+            .collect(),
+        dashed: false,
+    };
+    let lines = [
+        series(
+            lang.pick("产值（万元）", "Output (10k yuan)"),
+            "series-0",
+            |f| f.output_value,
+        ),
+        series(
+            lang.pick("营业收入（万元）", "Revenue (10k yuan)"),
+            "series-1",
+            |f| f.revenue,
+        ),
+    ];
+    let employees = series(lang.pick("用工人数", "Employees"), "series-2", |f| {
+        f.employees as f64
+    });
+    html! {
+        <>
+            <p class="latest">
+                { lang.pick("最新 ", "Latest ") }{ last.to_string() }{ "：" }
+                <span class="latest-item">{ lang.pick("产值 ", "output ") }{ short(lang, latest.output_value) }</span>
+                <span class="latest-item">{ lang.pick("营收 ", "revenue ") }{ short(lang, latest.revenue) }</span>
+                <span class="latest-item">{ lang.pick("用工 ", "employees ") }{ latest.employees }</span>
+            </p>
+            { line_chart(
+                lang,
+                lang.pick("月度产值与营业收入", "Monthly output and revenue"),
+                &lines,
+                None,
+                (axis::month(**first) as f64, axis::month(**last) as f64),
+                &month_of,
+                1.0,
+            ) }
+            { line_chart(
+                lang,
+                lang.pick("月末用工人数", "Employees at month end"),
+                &[employees],
+                None,
+                (axis::month(**first) as f64, axis::month(**last) as f64),
+                &month_of,
+                1.0,
+            ) }
+        </>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saving
+
+/// Whether the role may write monitoring figures at all, and create the document (the server's
+/// rules: officers create any kind in their enterprises; leaders and supervisors edit what
+/// exists in their scope; others write no monitoring documents).
+fn may_write(role: Role, exists: bool) -> bool {
+    match role {
+        Role::Officer => true,
+        Role::Leader | Role::Supervisor => exists,
+        Role::DepartmentHandler | Role::WindowClerk | Role::Admin => false,
+    }
+}
+
+/// Writes figures into the enterprise's monitoring document — created first when the device
+/// has none — as one save, and reports through `message`.
+fn save_figures(
+    core: &Rc<Core>,
+    lang: Lang,
+    enterprise: EnterpriseId,
+    message: &UseStateHandle<Option<(bool, String)>>,
+    done: Callback<()>,
+    f: impl FnOnce(&mut MonitoringEdit<'_, '_>) -> Result<(), DocError>,
+) {
+    let doc_id = DocId::new(DocKind::Monitoring, &monitoring_id(enterprise));
+    let (Some(actor), Some(actor_id)) = (core.actor(), core.actor_id()) else {
+        message.set(Some((
+            false,
+            lang.pick("请先登录。", "Log in first.").into(),
+        )));
+        return;
+    };
+    let now = platform::now();
+    let doc = match core.doc(&doc_id) {
+        Some(record) => MonitoringDoc::from_record(record),
+        None => MonitoringDoc::create(enterprise, &actor, actor_id, now),
+    };
+    let edited = doc.and_then(|mut d| d.edit(&actor, now, f).map(|()| d));
+    match edited {
+        Ok(doc) => {
+            let message = message.clone();
+            core.save(
+                vec![(doc_id, doc.into_record())],
+                Callback::from(move |r: Result<(), SaveError>| match r {
+                    Ok(()) => {
+                        message.set(Some((
+                            true,
+                            lang.pick(
+                                "已保存到本设备，联网后自动同步。",
+                                "Saved on this device; it syncs once online.",
+                            )
+                            .into(),
+                        )));
+                        done.emit(());
+                    }
+                    Err(e) => message.set(Some((false, i18n::save_error(lang, &e)))),
+                }),
+            );
+        }
+        Err(e) => message.set(Some((false, i18n::doc_error(lang, &e)))),
+    }
+}
+
+fn message_line(message: &Option<(bool, String)>) -> Html {
+    match message {
+        Some((true, m)) => html! { <p class="hint saved" role="status">{ m.clone() }</p> },
+        Some((false, m)) => html! { <p class="field-error" role="alert">{ m.clone() }</p> },
+        None => html! {},
+    }
+}
+
+/// The entry form's text fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Entry {
+    day: String,
+    kwh: String,
+    week: String,
+    product: String,
+    price: String,
+    month: String,
+    output_value: String,
+    revenue: String,
+    employees: String,
+}
+
+/// What the entry form writes, one [`Figures`] per group filled in: a group whose fields are
+/// all empty is skipped, a group partly filled is an error.
+fn parse_entry(e: &Entry) -> Result<Vec<Figures>, Vec<(&'static str, CsvError)>> {
+    let mut errors = Vec::new();
+    fn keep<T>(
+        errors: &mut Vec<(&'static str, CsvError)>,
+        field: &'static str,
+        r: Result<T, CsvError>,
+    ) -> Option<T> {
+        r.map_err(|e| errors.push((field, e))).ok()
+    }
+    let power = if e.kwh.trim().is_empty() {
+        None
+    } else {
+        let day = keep(&mut errors, "day", parse_day(&e.day));
+        let kwh = keep(&mut errors, "kwh", parse_amount("power_kwh", &e.kwh));
+        day.zip(kwh).map(|p| Figures::Power(vec![p]))
+    };
+    let price = if e.product.trim().is_empty() && e.price.trim().is_empty() {
+        None
+    } else {
+        let week = keep(&mut errors, "week", parse_week(&e.week));
+        let product = keep(&mut errors, "product", parse_product(&e.product));
+        let price = keep(&mut errors, "price", parse_amount("price", &e.price));
+        match (week, product, price) {
+            (Some(w), Some(p), Some(v)) => Some(Figures::Prices(vec![(w, p, v)])),
+            _ => None,
+        }
+    };
+    let operation = if [&e.output_value, &e.revenue, &e.employees]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    {
+        None
+    } else {
+        let month = keep(&mut errors, "month", parse_month(&e.month));
+        let output_value = keep(
+            &mut errors,
+            "output_value",
+            parse_amount("output_value", &e.output_value),
+        );
+        let revenue = keep(&mut errors, "revenue", parse_amount("revenue", &e.revenue));
+        let employees = keep(
+            &mut errors,
+            "employees",
+            parse_count("employees", &e.employees),
+        );
+        match (month, output_value, revenue, employees) {
+            (Some(m), Some(output_value), Some(revenue), Some(employees)) => {
+                Some(Figures::Operation(vec![(
+                    m,
+                    OperationFigures {
+                        output_value,
+                        revenue,
+                        employees,
+                    },
+                )]))
+            }
+            _ => None,
+        }
+    };
+    if errors.is_empty() {
+        Ok([power, price, operation].into_iter().flatten().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+fn entry_today() -> Entry {
+    let today = platform::format_date(platform::now());
+    let week = parse_day(&today)
+        .map(|d| IsoWeek::of(d).to_string())
+        .unwrap_or_default();
+    Entry {
+        month: today.get(..7).unwrap_or_default().to_string(),
+        day: today,
+        week,
+        ..Entry::default()
+    }
+}
+
+/// Reads the text of the file chosen in a file input (UTF-8, or GB18030 as Excel in Chinese
+/// saves CSV), through the browser's `File` and `TextDecoder` called by name.
+async fn read_chosen_file(input: JsValue) -> Result<String, String> {
+    let files = Reflect::get(&input, &"files".into()).map_err(|_| "files")?;
+    let file = Reflect::get(&files, &0.into()).map_err(|_| "file")?;
+    if file.is_undefined() || file.is_null() {
+        return Err(String::new());
+    }
+    let size = Reflect::get(&file, &"size".into())
+        .ok()
+        .and_then(|s| s.as_f64())
+        .unwrap_or(0.0);
+    if size > 5_000_000.0 {
+        return Err("> 5 MB".into());
+    }
+    let method: Function = Reflect::get(&file, &"arrayBuffer".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("arrayBuffer")?;
+    let promise: Promise = method
+        .call0(&file)
+        .ok()
+        .and_then(|p| p.dyn_into().ok())
+        .ok_or("arrayBuffer")?;
+    let buffer = JsFuture::from(promise).await.map_err(|_| "read")?;
+    let window: JsValue = web_sys::window().ok_or("window")?.into();
+    let decoder_ctor: Function = Reflect::get(&window, &"TextDecoder".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("TextDecoder")?;
+    let decode = |label: &str, fatal: bool| -> Option<String> {
+        let options = Object::new();
+        let _ = Reflect::set(&options, &"fatal".into(), &fatal.into());
+        let args = js_sys::Array::of2(&label.into(), &options);
+        let decoder = Reflect::construct(&decoder_ctor, &args).ok()?;
+        let method: Function = Reflect::get(&decoder, &"decode".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        method.call1(&decoder, &buffer).ok()?.as_string()
+    };
+    decode("utf-8", true)
+        .or_else(|| decode("gb18030", false))
+        .ok_or_else(|| "decode".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
 /// Monitoring figures of one enterprise.
 #[component]
 pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
-    html! { <main class="screen monitoring"><h1>{ props.enterprise.to_string() }</h1></main> }
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let core = ctx.core.clone();
+    let entry = use_state(entry_today);
+    let entry_errors = use_state(Vec::<(&'static str, CsvError)>::new);
+    let entry_message = use_state(|| None::<(bool, String)>);
+    let csv_text = use_state(String::new);
+    let import_message = use_state(|| None::<(bool, String)>);
+    let file_message = use_state(|| None::<String>);
+
+    let enterprise = props.enterprise;
+    let doc_id = DocId::new(DocKind::Monitoring, &monitoring_id(enterprise));
+    let record = core.doc(&doc_id);
+    let exists = record.is_some();
+    let read: Option<Result<Monitoring, DocError>> =
+        record.map(|r| MonitoringDoc::from_record(r).and_then(|d| d.read()));
+    let snapshot = core.snapshot();
+    let profile = snapshot.enterprises.iter().find(|e| e.id == enterprise);
+    let name = profile.map(|e| e.name.clone()).unwrap_or_else(|| {
+        lang.pick("（本设备上没有该企业）", "(enterprise not on this device)")
+            .into()
+    });
+    let role = core.session().map(|s| s.user.role);
+    let writable = role.is_some_and(|r| may_write(r, exists));
+    // Creating needs a device that has synced once, so it has the server's copy if one exists.
+    let synced_once = core.status().last_success.is_some();
+    let can_save = writable && (exists || synced_once);
+
+    let empty = Monitoring {
+        enterprise,
+        power: Default::default(),
+        prices: Default::default(),
+        operation: Default::default(),
+        needs_decision: Vec::new(),
+    };
+    let (figures, unreadable) = match &read {
+        Some(Ok(m)) => (m.clone(), None),
+        Some(Err(e)) => (empty, Some(i18n::doc_error(lang, e))),
+        None => (empty, None),
+    };
+
+    // Entry form.
+    let set = |f: fn(&mut Entry, String)| {
+        let entry = entry.clone();
+        Callback::from(move |e: InputEvent| {
+            let mut next = (*entry).clone();
+            f(&mut next, super::widgets::event_value(&e));
+            entry.set(next);
+        })
+    };
+    let on_entry = {
+        let (core, entry, entry_errors, entry_message) = (
+            core.clone(),
+            entry.clone(),
+            entry_errors.clone(),
+            entry_message.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match parse_entry(&entry) {
+                Err(errors) => {
+                    entry_errors.set(errors);
+                    entry_message.set(None);
+                }
+                Ok(parsed) if parsed.is_empty() => {
+                    entry_errors.set(Vec::new());
+                    entry_message.set(Some((
+                        false,
+                        lang.pick("请至少填写一组数据。", "Fill in at least one group.")
+                            .into(),
+                    )));
+                }
+                Ok(parsed) => {
+                    entry_errors.set(Vec::new());
+                    let entry = entry.clone();
+                    let done = Callback::from(move |()| {
+                        let mut next = (*entry).clone();
+                        next.kwh.clear();
+                        next.product.clear();
+                        next.price.clear();
+                        next.output_value.clear();
+                        next.revenue.clear();
+                        next.employees.clear();
+                        entry.set(next);
+                    });
+                    save_figures(&core, lang, enterprise, &entry_message, done, move |w| {
+                        parsed.iter().try_for_each(|f| f.write(w))
+                    });
+                }
+            }
+        })
+    };
+    let field_error = |field: &str| -> Html {
+        html! {
+            { for entry_errors.iter().filter(|(f, _)| *f == field).map(|(_, e)| html! {
+                <p class="field-error" role="alert">{ csv_error(lang, e) }</p>
+            }) }
+        }
+    };
+
+    // CSV import: parsed as it is typed, imported whole or not at all.
+    let parsed: Option<Result<Figures, Vec<LineError>>> =
+        (!csv_text.trim().is_empty()).then(|| parse_csv(&csv_text));
+    let on_import = {
+        let (core, csv_text, import_message) =
+            (core.clone(), csv_text.clone(), import_message.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Ok(figures) = parse_csv(&csv_text) else {
+                return;
+            };
+            let rows = figures.len();
+            let cleared = csv_text.clone();
+            let message = import_message.clone();
+            let done = Callback::from(move |()| {
+                cleared.set(String::new());
+                message.set(Some((
+                    true,
+                    format!(
+                        "{}{rows}{}",
+                        lang.pick("已导入 ", "Imported "),
+                        lang.pick(
+                            " 行，已保存到本设备，联网后自动同步。",
+                            " rows, saved on this device; they sync once online.",
+                        )
+                    ),
+                )));
+            });
+            save_figures(&core, lang, enterprise, &import_message, done, move |w| {
+                figures.write(w)
+            });
+        })
+    };
+    let on_file = {
+        let (csv_text, file_message) = (csv_text.clone(), file_message.clone());
+        Callback::from(move |e: Event| {
+            let Some(input) = e.target().map(JsValue::from) else {
+                return;
+            };
+            let (csv_text, file_message) = (csv_text.clone(), file_message.clone());
+            spawn_local(async move {
+                match read_chosen_file(input).await {
+                    Ok(text) => {
+                        file_message.set(None);
+                        csv_text.set(text);
+                    }
+                    Err(e) if e.is_empty() => {}
+                    Err(e) => file_message.set(Some(format!(
+                        "{}{e}",
+                        lang.pick("无法读取文件：", "Cannot read the file: ")
+                    ))),
+                }
+            });
+        })
+    };
+    let preview = match &parsed {
+        None => html! {},
+        Some(Ok(f)) => {
+            let effect = f.effect_on(&figures);
+            let span = f
+                .span()
+                .map(|(a, b)| if a == b { a } else { format!("{a} – {b}") })
+                .unwrap_or_default();
+            html! {
+                <div class="import-preview" role="status">
+                    <p>
+                        { lang.pick("识别为", "Recognised as ") }<strong>{ kind_name(lang, f.kind()) }</strong>
+                        { format!("{}{}{}", lang.pick("，共 ", ", "), f.len(), lang.pick(" 行（", " rows (")) }
+                        { span }{ lang.pick("）。", ").") }
+                    </p>
+                    <p class="muted small">
+                        { format!("{}{} · {}{} · {}{}",
+                            lang.pick("新增 ", "new "), effect.new,
+                            lang.pick("修改 ", "changed "), effect.changed,
+                            lang.pick("相同 ", "unchanged "), effect.unchanged) }
+                    </p>
+                    if effect.changed > 0 {
+                        <p class="warn small">{ lang.pick(
+                            "将覆盖已记录的不同数值（原值保留在历史中）。",
+                            "Different recorded values will be replaced (the old ones stay in the history).",
+                        ) }</p>
+                    }
+                    <button type="button" class="primary save" onclick={on_import} disabled={!can_save}>
+                        { format!("{}{}{}", lang.pick("导入 ", "Import "), f.len(), lang.pick(" 行", " rows")) }
+                    </button>
+                </div>
+            }
+        }
+        Some(Err(errors)) => html! {
+            <div class="import-errors" role="alert">
+                <p class="field-error">{ format!("{}{}{}",
+                    lang.pick("文件有 ", "The file has "), errors.len(),
+                    lang.pick(" 处错误，整份文件未导入：", " errors; nothing was imported:")) }</p>
+                <ul>
+                    { for errors.iter().take(20).map(|e| html! { <li>{ line_error(lang, e) }</li> }) }
+                </ul>
+                if errors.len() > 20 {
+                    <p class="muted small">{ format!("{}{}", lang.pick("其余错误未列出：", "Not listed: "), errors.len() - 20) }</p>
+                }
+            </div>
+        },
+    };
+
+    let write_note = match role {
+        None => Some(lang.pick("请先登录。", "Log in first.")),
+        Some(_) if can_save => None,
+        Some(Role::Leader | Role::Supervisor) if !exists => Some(lang.pick(
+            "按服务器规则，监测记录由包联干部首次录入时建立；建立并同步后，领导和督导可以补录。",
+            "By the server's rules the enterprise's officer starts its monitoring record; once it has synced, leaders and supervisors can add figures.",
+        )),
+        Some(r) if !may_write(r, exists) => Some(lang.pick(
+            "你的角色不能录入监测数据。",
+            "Your role does not record monitoring figures.",
+        )),
+        Some(_) => Some(lang.pick(
+            "本设备还没有同步过：请先联网同步一次，再建立该企业的监测记录（以免与服务器上已有的记录冲突）。",
+            "This device has not synced yet: sync once before starting this enterprise's monitoring record (so it does not clash with one the server may already hold).",
+        )),
+    };
+
+    html! {
+        <main class="screen monitoring">
+            { back(lang, &Route::Enterprise(enterprise)) }
+            <h1>{ lang.pick("经济监测", "Economic monitoring") }</h1>
+            <p class="enterprise-name">{ name }
+                if profile.is_some_and(|e| !e.key_enterprise) {
+                    <span class="muted small">{ lang.pick("（非重点企业）", " (not a key enterprise)") }</span>
+                }
+            </p>
+            if let Some(e) = unreadable { <p class="notice refused" role="alert">{ e }</p> }
+            if !exists {
+                <p class="notice">{ lang.pick("本设备上还没有该企业的监测记录。", "No monitoring record of this enterprise on this device yet.") }
+                    if can_save { { lang.pick("首次保存时建立。", " It is created on the first save.") } }
+                </p>
+            }
+            if let Some(note) = write_note { <p class="notice">{ note }</p> }
+            if !figures.needs_decision.is_empty() {
+                <div class="notice needs-decision">
+                    <strong>{ lang.pick("以下数值有并发的不同录入，请核实后重新录入：", "These figures were entered differently at the same time; check and enter them again:") }</strong>
+                    { for figures.needs_decision.iter().map(|n| html! {
+                        <p>{ format!("{}: {} ({})", n.field, n.shown, n.others.join(", ")) }</p>
+                    }) }
+                </div>
+            }
+
+            <section class="monitor-section">
+                <h2>{ lang.pick("电量日监测", "Daily power use") }</h2>
+                { power_chart(lang, &figures, &core) }
+            </section>
+            <section class="monitor-section">
+                <h2>{ lang.pick("价格周报告", "Weekly prices") }</h2>
+                { price_chart(lang, &figures) }
+            </section>
+            <section class="monitor-section">
+                <h2>{ lang.pick("运行月分析", "Monthly operation") }</h2>
+                { operation_chart(lang, &figures) }
+            </section>
+
+            if writable {
+                <section class="monitor-section">
+                    <h2>{ lang.pick("录入数据", "Enter figures") }</h2>
+                    <form class="form monitor-entry" onsubmit={on_entry}>
+                        <fieldset>
+                            <legend>{ lang.pick("日用电量", "Power use of a day") }</legend>
+                            <div class="two-columns">
+                                <div>
+                                    <label for="m-day">{ lang.pick("日期", "Date") }</label>
+                                    <input id="m-day" type="date" value={entry.day.clone()} oninput={set(|e, v| e.day = v)} />
+                                    { field_error("day") }
+                                </div>
+                                <div>
+                                    <label for="m-kwh">{ lang.pick("用电量（kWh）", "kWh") }</label>
+                                    <input id="m-kwh" inputmode="decimal" value={entry.kwh.clone()} oninput={set(|e, v| e.kwh = v)} />
+                                    { field_error("kwh") }
+                                </div>
+                            </div>
+                        </fieldset>
+                        <fieldset>
+                            <legend>{ lang.pick("产品价格（周）", "Price of the week") }</legend>
+                            <label for="m-week">{ lang.pick("周次（如 2026-W45）", "Week (e.g. 2026-W45)") }</label>
+                            <input id="m-week" value={entry.week.clone()} oninput={set(|e, v| e.week = v)} />
+                            { field_error("week") }
+                            <div class="two-columns">
+                                <div>
+                                    <label for="m-product">{ lang.pick("产品", "Product") }</label>
+                                    <input id="m-product" list="m-products" value={entry.product.clone()} oninput={set(|e, v| e.product = v)} />
+                                    <datalist id="m-products">
+                                        { for figures.prices.values().flat_map(|r| r.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().map(|p| html! { <option value={p.clone()} /> }) }
+                                    </datalist>
+                                    { field_error("product") }
+                                </div>
+                                <div>
+                                    <label for="m-price">{ lang.pick("价格", "Price") }</label>
+                                    <input id="m-price" inputmode="decimal" value={entry.price.clone()} oninput={set(|e, v| e.price = v)} />
+                                    { field_error("price") }
+                                </div>
+                            </div>
+                        </fieldset>
+                        <fieldset>
+                            <legend>{ lang.pick("月度运行", "Month's operation") }</legend>
+                            <label for="m-month">{ lang.pick("月份", "Month") }</label>
+                            <input id="m-month" type="month" value={entry.month.clone()} oninput={set(|e, v| e.month = v)} />
+                            { field_error("month") }
+                            <div class="two-columns">
+                                <div>
+                                    <label for="m-output">{ lang.pick("产值（万元）", "Output (10k yuan)") }</label>
+                                    <input id="m-output" inputmode="decimal" value={entry.output_value.clone()} oninput={set(|e, v| e.output_value = v)} />
+                                    { field_error("output_value") }
+                                </div>
+                                <div>
+                                    <label for="m-revenue">{ lang.pick("营业收入（万元）", "Revenue (10k yuan)") }</label>
+                                    <input id="m-revenue" inputmode="decimal" value={entry.revenue.clone()} oninput={set(|e, v| e.revenue = v)} />
+                                    { field_error("revenue") }
+                                </div>
+                            </div>
+                            <label for="m-employees">{ lang.pick("月末用工人数", "Employees at month end") }</label>
+                            <input id="m-employees" inputmode="numeric" value={entry.employees.clone()} oninput={set(|e, v| e.employees = v)} />
+                            { field_error("employees") }
+                        </fieldset>
+                        <p class="hint">{ lang.pick("只填需要的一组或几组；空着的组不保存。", "Fill in only the groups you need; empty groups are not saved.") }</p>
+                        { message_line(&entry_message) }
+                        <button type="submit" class="primary save" disabled={!can_save}>{ lang.pick("保存", "Save") }</button>
+                    </form>
+                </section>
+
+                <section class="monitor-section">
+                    <h2>{ lang.pick("导入 CSV", "Import CSV") }</h2>
+                    <details class="csv-help">
+                        <summary>{ lang.pick("文件格式", "File format") }</summary>
+                        <p>{ lang.pick(
+                            "每个文件一种数据，第一行是表头（中英文列名均可，列的顺序不限）。可直接从 Excel 复制单元格粘贴；任何一行有错，整份文件都不导入。",
+                            "One kind of figure per file, with a header row (Chinese or English column names, any order). Cells copied from a spreadsheet can be pasted directly; any bad row rejects the whole file.",
+                        ) }</p>
+                        <pre class="csv-sample">{ "date,power_kwh\n2026-11-05,12800\n\nweek,product,price\n2026-W45,螺纹钢,3650\n\nmonth,output_value,revenue,employees\n2026-10,1520.5,1380,214" }</pre>
+                        <p class="muted small">{ lang.pick(
+                            "中文表头：日期,用电量 / 周次,产品,价格 / 月份,产值,营业收入,用工人数（产值、收入单位：万元）。",
+                            "Chinese headers: 日期,用电量 / 周次,产品,价格 / 月份,产值,营业收入,用工人数 (output and revenue in 10,000 yuan).",
+                        ) }</p>
+                    </details>
+                    <label for="m-file">{ lang.pick("选择文件", "Choose a file") }</label>
+                    <input id="m-file" type="file" accept=".csv,.txt,text/csv,text/plain" onchange={on_file} />
+                    if let Some(m) = &*file_message { <p class="field-error" role="alert">{ m.clone() }</p> }
+                    <label for="m-csv">{ lang.pick("或粘贴内容", "Or paste the text") }</label>
+                    <textarea id="m-csv" rows="6" class="mono" value={(*csv_text).clone()} oninput={bind(&csv_text)}
+                        placeholder={"date,power_kwh\n2026-11-05,12800"} />
+                    { preview }
+                    { message_line(&import_message) }
+                </section>
+            }
+        </main>
+    }
 }
