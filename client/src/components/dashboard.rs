@@ -397,6 +397,10 @@ fn counted_states() -> String {
         .join(",")
 }
 
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 const RESOLVED_STATES: &str = "signed_off,look_back_passed";
 /// States a problem reaches only once answered (responded or resolved on site): the list
 /// behind the answered-based KPIs (on time, satisfaction, first response). The list has no
@@ -579,15 +583,23 @@ fn months(lang: Lang, data: &Data) -> Vec<Column> {
     data.by_month
         .iter()
         .map(|r| {
-            let month = r.key.split_once('-').map_or(r.key.as_str(), |(_, m)| m);
-            let month = month.trim_start_matches('0');
+            let number = r
+                .key
+                .split_once('-')
+                .and_then(|(_, m)| m.parse::<usize>().ok())
+                .filter(|m| (1..=12).contains(m));
+            let short = match (lang, number) {
+                (Lang::En, Some(m)) => MONTHS_EN[m - 1].to_string(),
+                (_, Some(m)) => format!("{m}月"),
+                (_, None) => r.key.clone(),
+            };
             let label = if lang == Lang::En {
                 r.label_en.clone()
             } else {
                 r.label.clone()
             };
             Column {
-                label: format!("{month}{}", lang.pick("月", "")),
+                label: short,
                 bars: vec![
                     Segment {
                         value: r.problems,
