@@ -75,10 +75,10 @@ impl Route {
     /// The screen a hash addresses; unknown hashes open the enterprise list.
     pub fn parse(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
-        if let Some(rest) = path.strip_prefix("problems") {
-            if rest.is_empty() || rest.starts_with('?') {
-                return Route::Problems(rest.trim_start_matches('?').to_string());
-            }
+        if let Some(rest) = path.strip_prefix("problems")
+            && (rest.is_empty() || rest.starts_with('?'))
+        {
+            return Route::Problems(rest.trim_start_matches('?').to_string());
         }
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let route = match parts.as_slice() {
