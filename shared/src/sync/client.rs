@@ -185,7 +185,7 @@ impl SyncClient {
         self.status.clone()
     }
 
-    /// The current chunk size, in bytes.
+    /// The current chunk size, in bytes on the wire.
     pub fn chunk_size(&self) -> u32 {
         self.chunk.size()
     }
@@ -257,7 +257,7 @@ impl SyncClient {
         if !self.online {
             return Vec::new();
         }
-        let budget = self.chunk.size() as usize;
+        let budget = self.chunk.doc_budget();
         let mut push = Vec::new();
         let mut used = 0usize;
         // After a failure the first request carries no documents: a ~20-byte probe finds out
@@ -294,13 +294,14 @@ impl SyncClient {
             ack: self.replica.ack,
             device_time: now,
             push,
-            max_response_bytes: self.chunk.size().saturating_mul(2),
+            max_response_bytes: u32::try_from(budget.saturating_mul(2)).unwrap_or(u32::MAX),
         };
         let body = protocol::encode(&req);
-        // The chunk sizer judges how full a round was by document bytes, before compression.
+        // The chunk is counted on the wire: learn what the documents compressed to.
+        self.chunk.on_encoded(used, body.len());
         self.phase = Phase::Sending {
             started: now,
-            bytes: used.max(body.len()),
+            bytes: body.len(),
         };
         vec![Effect::Send { body, pushed }]
     }
@@ -376,8 +377,9 @@ impl SyncClient {
         self.replica.cursor = resp.cursor;
         self.replica.ack = resp.delivery;
         let pulled: usize = resp.pulls.iter().map(|p| p.data.len()).sum();
-        self.chunk
-            .on_success(bytes.max(pulled / 2).max(body.len()), elapsed_ms);
+        self.chunk.on_encoded(pulled, body.len());
+        // The response may carry twice the chunk: it counts half.
+        self.chunk.on_success(bytes.max(body.len() / 2), elapsed_ms);
         self.attempt = 0;
         self.status.last_success = Some(now);
         self.status.error = None;

@@ -1,6 +1,6 @@
 //! When to retry and how much to send: exponential backoff with jitter and a cap, and a chunk
-//! size that adapts to the link (start near 32 KiB, grow while requests finish quickly, halve
-//! after a cut).
+//! size that adapts to the link: counted in bytes on the wire, grown while a round's time is
+//! dominated by the link's latency rather than by the transfer, halved after a cut.
 
 /// Exponential backoff with "equal jitter": the delay for attempt `n` is between half and all
 /// of `base · 2ⁿ⁻¹`, capped.
@@ -33,46 +33,147 @@ impl RetryPolicy {
 }
 
 /// Sizes request and response chunks to the link.
+///
+/// The chunk is a number of bytes **on the wire**. A message is deflated as a whole, so the
+/// sizer also learns how many wire bytes a document byte becomes (from the last message that
+/// carried documents) and turns the chunk into a budget of document bytes
+/// ([`ChunkSizer::doc_budget`]). Until it has seen one, it assumes no compression, so a first
+/// request is small on the wire, and its round tells the link's latency.
+///
+/// A round costs a fixed latency (round trip, the server's set-up) plus a time per byte
+/// (transfer, the server's work). The sizer estimates the latency from rounds that carried
+/// almost nothing ([`SMALL_ROUND`]) or from two full rounds of different sizes, and doubles
+/// the chunk while the doubled chunk's transfer would still take no longer than the latency:
+/// up to there a bigger chunk saves round trips; beyond it mostly puts more bytes at risk of a
+/// cut. A full round within [`FAST_MS`] always lets the chunk double (a fast link). A cut
+/// halves the chunk; latency-based growth then doubles only up to the halved size and adds a
+/// quarter per good round above it (a flapping link keeps its chunks small).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     size: u32,
+    /// Wire bytes per 1,000 document bytes, learned from the last message with documents.
+    per_mille: u32,
+    /// Fixed cost of a round in ms, once estimated.
+    latency_ms: Option<i64>,
+    /// The last full round: its bytes on the wire and its time in ms.
+    last_full: Option<(usize, i64)>,
+    /// Latency-based growth doubles the chunk only up to this size.
+    ceiling: u32,
 }
 
-/// Smallest chunk, in bytes.
+/// Smallest chunk, in bytes on the wire.
 pub const MIN_CHUNK: u32 = 4 * 1024;
-/// First chunk, in bytes.
-pub const START_CHUNK: u32 = 32 * 1024;
-/// Largest chunk, in bytes.
+/// First chunk, in bytes on the wire.
+pub const START_CHUNK: u32 = 16 * 1024;
+/// Largest chunk, in bytes on the wire.
 pub const MAX_CHUNK: u32 = 1024 * 1024;
-/// A request that finishes within this many ms lets the chunk grow.
+/// Most document bytes (before the message's deflate) one chunk carries, however well they
+/// compress: bounds the server's work for one request.
+pub const MAX_CHUNK_DOC_BYTES: usize = 2 * 1024 * 1024;
+/// A full round that finishes within this many ms lets the chunk double.
 pub const FAST_MS: i64 = 800;
-/// A request slower than this many ms shrinks the chunk.
+/// A round slower than this many ms halves the chunk.
 pub const SLOW_MS: i64 = 3_000;
+/// A round of at most this many bytes on the wire each way (responses count half) measures
+/// the link's latency.
+pub const SMALL_ROUND: usize = 4 * 1024;
+/// Fewest document bytes in a message to learn the compression from.
+const LEARN_FROM_BYTES: usize = 4 * 1024;
 
 impl Default for ChunkSizer {
     fn default() -> Self {
-        ChunkSizer { size: START_CHUNK }
+        ChunkSizer {
+            size: START_CHUNK,
+            per_mille: 1000,
+            latency_ms: None,
+            last_full: None,
+            ceiling: MAX_CHUNK,
+        }
     }
 }
 
 impl ChunkSizer {
-    /// The current chunk size in bytes.
+    /// The current chunk size in bytes on the wire.
     pub fn size(&self) -> u32 {
         self.size
     }
 
-    /// A request of `bytes` completed in `elapsed_ms`.
+    /// How many document bytes (as the message carries them, before its deflate) one chunk
+    /// holds.
+    pub fn doc_budget(&self) -> usize {
+        let budget = u64::from(self.size) * 1000 / u64::from(self.per_mille.max(1));
+        usize::try_from(budget)
+            .unwrap_or(usize::MAX)
+            .min(MAX_CHUNK_DOC_BYTES)
+    }
+
+    /// The link's latency (fixed cost of a round) in ms, once estimated.
+    pub fn latency_ms(&self) -> Option<i64> {
+        self.latency_ms
+    }
+
+    /// A message carrying `doc_bytes` of documents went over the wire as `wire_bytes`.
+    pub fn on_encoded(&mut self, doc_bytes: usize, wire_bytes: usize) {
+        if doc_bytes >= LEARN_FROM_BYTES {
+            let per_mille = (wire_bytes as u64).saturating_mul(1000) / doc_bytes as u64;
+            self.per_mille = per_mille.clamp(20, 1000) as u32;
+        }
+    }
+
+    /// A round of `bytes` on the wire (the request, or half the response if larger) completed
+    /// in `elapsed_ms`.
     pub fn on_success(&mut self, bytes: usize, elapsed_ms: i64) {
-        if elapsed_ms <= FAST_MS && bytes >= self.size as usize / 2 {
-            self.size = (self.size.saturating_mul(2)).min(MAX_CHUNK);
-        } else if elapsed_ms > SLOW_MS {
+        let elapsed = elapsed_ms.max(0);
+        if bytes <= SMALL_ROUND && bytes < self.size as usize / 2 {
+            self.latency_ms = Some(elapsed);
+        }
+        if bytes < self.size as usize / 2 {
+            // A round that was not full says nothing about a bigger one.
+            return;
+        }
+        if let Some((b0, t0)) = self.last_full {
+            let ((small_b, small_t), (large_b, large_t)) = if b0 < bytes {
+                ((b0, t0), (bytes, elapsed))
+            } else {
+                ((bytes, elapsed), (b0, t0))
+            };
+            // Two sizes at least 1.5× apart: the line through them splits latency from
+            // transfer.
+            if large_b * 2 >= small_b * 3 {
+                let extra_ms = (large_t - small_t).max(0) as i128;
+                let extra_bytes = (large_b - small_b) as i128;
+                let small_transfer = extra_ms * small_b as i128 / extra_bytes;
+                self.latency_ms = Some((small_t as i128 - small_transfer).max(0) as i64);
+            }
+        }
+        self.last_full = Some((bytes, elapsed));
+        // This round's transfer time, beyond the latency (all of it while that is unknown).
+        let transfer = i128::from(elapsed - self.latency_ms.unwrap_or(0).min(elapsed));
+        let latency = self.latency_ms.map(i128::from);
+        if elapsed > SLOW_MS && latency.is_none_or(|l| transfer > l) {
             self.size = (self.size / 2).max(MIN_CHUNK);
+        } else if elapsed <= FAST_MS {
+            self.size = self.size.saturating_mul(2).min(MAX_CHUNK);
+        } else if let Some(latency) = latency {
+            let target = if self.size < self.ceiling {
+                self.size.saturating_mul(2).min(self.ceiling)
+            } else {
+                self.size.saturating_add(self.size / 4)
+            }
+            .min(MAX_CHUNK);
+            // Grow if the grown chunk's transfer (this round's, scaled) stays within the latency.
+            if transfer * i128::from(target) <= latency * bytes as i128 {
+                self.ceiling = self.ceiling.max(target);
+                self.size = target;
+            }
         }
     }
 
     /// A request was cut or timed out.
     pub fn on_cut(&mut self) {
         self.size = (self.size / 2).max(MIN_CHUNK);
+        self.ceiling = self.size;
+        self.last_full = None;
     }
 }
 
@@ -93,8 +194,26 @@ mod tests {
         }
     }
 
+    /// A link of `latency_ms` per round and `kbyte_per_s`: the time a round of `bytes` takes.
+    fn link(latency_ms: i64, kbyte_per_s: i64) -> impl Fn(usize) -> i64 {
+        move |bytes| latency_ms + bytes as i64 / kbyte_per_s
+    }
+
+    /// Runs `rounds` full rounds over `round_ms`, starting with one small round, and returns
+    /// the chunk size after each.
+    fn settle(c: &mut ChunkSizer, round_ms: impl Fn(usize) -> i64, rounds: usize) -> Vec<u32> {
+        c.on_success(600, round_ms(600));
+        (0..rounds)
+            .map(|_| {
+                let bytes = c.size() as usize;
+                c.on_success(bytes, round_ms(bytes));
+                c.size()
+            })
+            .collect()
+    }
+
     #[test]
-    fn chunks_grow_on_fast_full_requests_and_halve_on_cuts() {
+    fn on_a_fast_link_full_chunks_double_up_to_the_maximum() {
         let mut c = ChunkSizer::default();
         c.on_success(START_CHUNK as usize, 200);
         assert_eq!(c.size(), 2 * START_CHUNK);
@@ -102,18 +221,94 @@ mod tests {
         assert_eq!(
             c.size(),
             2 * START_CHUNK,
-            "a small request says nothing about the link"
+            "a small request says nothing about a bigger chunk"
         );
-        c.on_cut();
-        c.on_cut();
+        for _ in 0..20 {
+            let bytes = c.size() as usize;
+            c.on_success(bytes, 10);
+        }
+        assert_eq!(c.size(), MAX_CHUNK);
+    }
+
+    #[test]
+    fn on_a_600_ms_link_chunks_grow_until_their_transfer_takes_as_long_as_the_round_trip() {
+        // 600 ms round trip at 256 kbit/s (32 KB/s): a chunk of ~19 KB takes as long to send
+        // as the round trip.
+        let mut c = ChunkSizer {
+            size: MIN_CHUNK,
+            ..ChunkSizer::default()
+        };
+        let sizes = settle(&mut c, link(600, 32), 10);
+        assert_eq!(sizes.last(), Some(&(16 * 1024)), "{sizes:?}");
+        assert!(
+            sizes.windows(2).skip(3).all(|w| w[0] == w[1]),
+            "it settles: {sizes:?}"
+        );
+        // The same speed with a 2.5 s round trip (a satellite) affords chunks of ~80 KB.
+        let mut far = ChunkSizer::default();
+        let sizes = settle(&mut far, link(2_500, 32), 10);
+        assert_eq!(sizes.last(), Some(&(64 * 1024)), "{sizes:?}");
+    }
+
+    #[test]
+    fn the_latency_is_told_apart_from_the_transfer_by_two_full_rounds_of_different_sizes() {
+        let round = link(600, 32);
+        let mut c = ChunkSizer::default();
+        c.on_success(8 * 1024, round(8 * 1024));
+        c.on_success(16 * 1024, round(16 * 1024));
+        let latency = c.latency_ms().expect("estimated");
+        assert!((590..=610).contains(&latency), "{latency} ms");
+    }
+
+    #[test]
+    fn a_slow_round_halves_the_chunk() {
+        let mut c = ChunkSizer::default();
+        c.on_success(START_CHUNK as usize, SLOW_MS + 1);
         assert_eq!(c.size(), START_CHUNK / 2);
+    }
+
+    #[test]
+    fn a_cut_halves_the_chunk_and_growth_on_a_slow_link_then_stays_gradual() {
+        let round = link(2_500, 32);
+        let mut c = ChunkSizer::default();
+        settle(&mut c, &round, 10);
+        assert_eq!(c.size(), 64 * 1024);
+        c.on_cut();
+        assert_eq!(c.size(), 32 * 1024);
+        let sizes: Vec<u32> = (0..3)
+            .map(|_| {
+                let bytes = c.size() as usize;
+                c.on_success(bytes, round(bytes));
+                c.size()
+            })
+            .collect();
+        assert_eq!(sizes, [40 * 1024, 50 * 1024, 64_000], "a quarter per round");
         for _ in 0..20 {
             c.on_cut();
         }
         assert_eq!(c.size(), MIN_CHUNK);
-        for _ in 0..20 {
-            c.on_success(MAX_CHUNK as usize, 10);
+    }
+
+    #[test]
+    fn the_document_budget_follows_the_compression_learned_from_the_last_message() {
+        let mut c = ChunkSizer::default();
+        assert_eq!(
+            c.doc_budget(),
+            START_CHUNK as usize,
+            "no compression assumed before a message was seen"
+        );
+        c.on_encoded(100_000, 25_000);
+        assert_eq!(c.doc_budget(), 4 * START_CHUNK as usize);
+        c.on_encoded(100, 1);
+        assert_eq!(
+            c.doc_budget(),
+            4 * START_CHUNK as usize,
+            "too few bytes to learn from"
+        );
+        for _ in 0..10 {
+            c.on_success(c.size() as usize, 10);
         }
-        assert_eq!(c.size(), MAX_CHUNK);
+        c.on_encoded(1_000_000, 1_000);
+        assert_eq!(c.doc_budget(), MAX_CHUNK_DOC_BYTES);
     }
 }
