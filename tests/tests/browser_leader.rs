@@ -5,7 +5,8 @@
 //! problem list, opens a problem, its enterprise and its per-field history; hands the ten new
 //! problems out to one department in one batch; the department's handler, in a second browser
 //! profile, finds all ten in the inbox and returns one with a reason; the leader sees it
-//! returned, with the reason, after sync.
+//! returned, with the reason, after sync, and gives a supervision instruction; the flag board
+//! lists the overdue problems under the black flag.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -377,6 +378,18 @@ async fn a_leader_hands_out_a_batch_and_sees_the_handler_return_one() -> anyhow:
             WAIT,
         )
         .await?;
+
+    // 8. The flag board: black, red and green columns, each problem linking to its page.
+    leader.route("#/flags").await?;
+    leader
+        .wait_until(
+            "the flag board's three columns, the overdue problems under the black flag",
+            "document.querySelectorAll('main.screen.flags section.flag-column').length === 3 \
+             && document.querySelector('section.flag-column[data-flag=black] li.problem-row a.problem-link[href^=\"#/p/\"]')",
+            WAIT,
+        )
+        .await?;
+    leader.screenshot("leader-10-flags").await?;
 
     leader.close().await;
     handler.close().await;
