@@ -24,7 +24,7 @@ pub fn Nav() -> Html {
                 Route::Problems(String::new()),
                 lang.pick("问题", "Problems"),
             ),
-            (Route::Flags, lang.pick("红黄黑牌", "Flags")),
+            (Route::Flags, lang.pick("红绿黑旗", "Flags")),
             (Route::Bulletins, lang.pick("通报", "Bulletins")),
             (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
         ],

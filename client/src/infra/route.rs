@@ -35,7 +35,7 @@ pub enum Route {
     /// The problem list behind a number, with filters and batch actions; the text is the
     /// list's query string (`state=open&flag=red…`, the `/api/problems` parameters).
     Problems(String),
-    /// The board of red, green and black flags (红黄黑牌).
+    /// The board of red, green and black flags (红绿黑旗).
     Flags,
     /// A department handler's inbox (待办): problems handed to their department.
     Inbox,
