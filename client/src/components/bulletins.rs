@@ -588,13 +588,13 @@ async fn download(session: &Session, path: &str, filename: &str, mime: &str) -> 
     Ok(())
 }
 
-fn ranking_table(lang: Lang, caption: &str, rows: &[Ranked]) -> Html {
+fn ranking_table(lang: Lang, kind: &str, caption: &str, rows: &[Ranked]) -> Html {
     if rows.is_empty() {
         return html! { <p class="empty">{ lang.pick("无", "None") }</p> };
     }
     html! {
         <div class="bulletin-scroll">
-            <table class="ranking">
+            <table class="ranking" data-kind={kind.to_string()}>
                 <caption class="visually-hidden">{ caption.to_string() }</caption>
                 <thead>
                     <tr>
@@ -692,7 +692,7 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
         .unwrap_or_default();
 
     html! {
-        <main class="screen bulletin">
+        <main class="screen bulletin" data-id={b.id.to_string()}>
             { back(lang, &Route::Bulletins) }
             <header class="bulletin-head">
                 <h1>{ b.title.clone() }</h1>
@@ -729,9 +729,9 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
             </dl>
 
             <h2>{ lang.pick("镇街排名", "Towns ranked") }</h2>
-            { ranking_table(lang, lang.pick("镇街排名", "Towns ranked"), &b.towns) }
+            { ranking_table(lang, "towns", lang.pick("镇街排名", "Towns ranked"), &b.towns) }
             <h2>{ lang.pick("部门排名", "Departments ranked") }</h2>
-            { ranking_table(lang, lang.pick("部门排名", "Departments ranked"), &b.departments) }
+            { ranking_table(lang, "departments", lang.pick("部门排名", "Departments ranked"), &b.departments) }
             <p class="hint">{ lang.pick(
                 "排名依次按问题解决率、企业满意率、按时办结率由高到低；期间内没有问题的单位排在最后。",
                 "Ranked by resolution rate, then satisfaction rate, then on-time rate, highest first; units with no problems in the period rank last.",

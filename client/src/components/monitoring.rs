@@ -196,11 +196,9 @@ fn line_chart(
     let px = |x: f64| LEFT + (x - x0) / span * (W - LEFT - RIGHT);
     let py = |y: f64| TOP + (1.0 - y / y_max) * (H - TOP - BOTTOM);
     let grid: Vec<f64> = (0..=4).map(|i| y_max * f64::from(i) / 4.0).collect();
-    let ticks: Vec<f64> = if x1 > x0 {
-        vec![x0, x0 + (x1 - x0) / 2.0, x1]
-    } else {
-        vec![x0]
-    };
+    // First, middle and last position, each a whole period and named once.
+    let mut ticks: Vec<f64> = vec![x0, ((x0 + x1) / 2.0).round(), x1];
+    ticks.dedup_by(|a, b| x_label(*a) == x_label(*b));
     let path_of = |points: &[(f64, Option<f64>)]| -> String {
         let mut d = String::new();
         let mut last: Option<f64> = None;
@@ -946,7 +944,8 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
     };
 
     html! {
-        <main class="screen monitoring">
+        <main class="screen monitoring" data-power-days={figures.power.len().to_string()}
+            data-price-weeks={figures.prices.len().to_string()} data-months={figures.operation.len().to_string()}>
             { back(lang, &Route::Enterprise(enterprise)) }
             <h1>{ lang.pick("经济监测", "Economic monitoring") }</h1>
             <p class="enterprise-name">{ name }
