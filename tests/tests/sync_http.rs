@@ -9,7 +9,7 @@ use server::sync::SyncService;
 use shared::config::Config;
 use shared::doc::{DocKind, NewProblem, ProblemDoc};
 use shared::model::{EnterpriseId, ProblemClass, ProblemId, ProblemSource, Tier, Timestamp};
-use shared::sync::protocol::{self, DocId, Refusal, SyncRequest};
+use shared::sync::protocol::{self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse};
 use tempfile::TempDir;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes};
@@ -311,6 +311,54 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
     dev.record_visit(enterprise(1), "仍可同步")?;
     dev.sync().await?;
     assert_eq!(doc_count(&s.service).await, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_document_pushed_per_column_compressed_as_earlier_builds_did_is_still_accepted()
+-> anyhow::Result<()> {
+    // Devices now push whole documents uncompressed inside the deflated request; a device
+    // still running an earlier build pushes Automerge's compressed `save()` instead.
+    let s = setup().await?;
+    let mut old = officer(&s, 5, "qian").await?;
+    let notes = "旧版本客户端上传的走访记录，".repeat(40);
+    let id = old.record_visit(enterprise(2), &notes)?;
+    let entry = old
+        .client
+        .replica_mut()
+        .get_mut(&id)
+        .ok_or_else(|| anyhow::anyhow!("recorded"))?;
+    let data = entry.doc.save();
+    assert!(
+        data.len() < entry.doc.automerge().save_nocompress().len(),
+        "the old form is compressed"
+    );
+    let heads = protocol::to_wire(&entry.doc.heads());
+    let request = protocol::encode(&SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: Timestamp(0),
+        push: vec![DocPush {
+            doc: id.clone(),
+            base: vec![],
+            heads: heads.clone(),
+            data,
+        }],
+        max_response_bytes: 65536,
+    });
+    let answer = reqwest::Client::new()
+        .post(s.server.url("/api/sync"))
+        .bearer_auth(old.token.clone().unwrap_or_default())
+        .body(request)
+        .send()
+        .await?;
+    assert_eq!(answer.status().as_u16(), 200);
+    let response: SyncResponse = protocol::decode(&answer.bytes().await?)?;
+    assert_eq!(response.results[0].outcome, Outcome::Accepted { heads });
+
+    let mut li = officer(&s, 6, "li").await?;
+    li.sync().await?;
+    assert_eq!(li.visit_notes(&id)?, notes);
     Ok(())
 }
 

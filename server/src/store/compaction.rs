@@ -27,7 +27,8 @@ impl SqliteStore {
                 table: "docs",
                 detail: format!("{doc_id}: {e}"),
             })?;
-            let compact = doc.save();
+            // Uncompressed, like the snapshots commits write (see `shared::sync::server`).
+            let compact = doc.save_nocompress();
             done += self.conn.execute(
                 "UPDATE docs SET snapshot = ?1, appended = 0 WHERE doc_id = ?2 AND appended = ?3",
                 params![compact, doc_id, appended],

@@ -272,8 +272,10 @@ impl SyncClient {
                 continue;
             };
             let heads = entry.doc.heads();
+            // Without Automerge's own per-column compression: the message is deflated as a
+            // whole, which compresses what documents share (actors, keys, structure) as well.
             let data = if entry.acked.is_empty() {
-                entry.doc.save()
+                entry.doc.automerge().save_nocompress()
             } else {
                 entry.doc.automerge().save_after(&entry.acked)
             };

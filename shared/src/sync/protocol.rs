@@ -4,6 +4,11 @@
 //! the payload is deflate-compressed), then the payload: the message encoded with postcard.
 //! The version sits in the clear so a server can tell an old or new client to update before
 //! trying to decode anything.
+//!
+//! Documents inside a message are Automerge bytes in any form Automerge loads: a saved
+//! document, compressed per column or not, or changes. Senders write whole documents
+//! uncompressed (`save_nocompress`), because the message is deflated as a whole; every reader
+//! accepts both forms, so that choice is not part of the version.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -133,7 +138,8 @@ pub struct DocPush {
     pub base: Vec<Hash>,
     /// The device's heads: after applying `data` the server has at least these.
     pub heads: Vec<Hash>,
-    /// The changes after `base`, as Automerge bytes (a saved document when `base` is empty).
+    /// The changes after `base`, as Automerge bytes (a whole saved document when `base` is
+    /// empty).
     pub data: Vec<u8>,
 }
 

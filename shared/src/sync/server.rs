@@ -46,9 +46,9 @@ pub struct DocCommit {
     pub doc: DocId,
     /// Changes the server did not have.
     pub changes: Vec<NewChange>,
-    /// Loadable bytes of the merged document: a fresh `save()` when `compacted`, otherwise
-    /// the stored bytes followed by the new changes (cheap to write; compacted later in the
-    /// background).
+    /// Loadable bytes of the merged document: a fresh `save_nocompress()` when `compacted`,
+    /// otherwise the stored bytes followed by the new changes (cheap to write; compacted later
+    /// in the background).
     pub snapshot: Vec<u8>,
     /// Whether `snapshot` is a fresh, compacted save.
     pub compacted: bool,
@@ -294,7 +294,9 @@ fn merge_push<S: ServerStore>(
         Some(doc.save_after(&claimed))
     };
     // A new document is saved compacted; an existing one gets its new changes appended to the
-    // stored bytes, which costs no re-encoding on the request path.
+    // stored bytes, which costs no re-encoding on the request path. Snapshots are kept without
+    // Automerge's per-column deflate: they travel as they are in responses, which are deflated
+    // whole, and they load faster.
     let (snapshot_bytes, compacted) = match &stored {
         Some(s) => {
             let mut bytes = s.bytes.clone();
@@ -303,7 +305,7 @@ fn merge_push<S: ServerStore>(
             }
             (bytes, false)
         }
-        None => (doc.save(), true),
+        None => (doc.save_nocompress(), true),
     };
     let commit = if new_changes.is_empty() {
         None
