@@ -3,7 +3,8 @@
 //! (immutable notice, town and department rankings), downloads its CSV through the token-
 //! carrying fetch, and finds it in the list; an officer opens a key enterprise's monitoring
 //! page, sees the power chart, pastes a CSV with a bad row (refused whole, the line named),
-//! then a good one, imports it offline, and the figures reach the server after sync.
+//! then a good one, imports it offline, types the day's power use into the form, and the
+//! figures reach the server after sync.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,12 +213,34 @@ async fn a_leader_issues_a_bulletin_and_an_officer_imports_monitoring_figures() 
         )
         .await?;
     officer.screenshot("monitoring-03-imported").await?;
+
+    // A day's power use typed into the form is saved the same way (a day the demo has not
+    // recorded, whatever the time zone).
+    officer.fill("#m-day", "2020-01-06").await?;
+    officer.fill("#m-kwh", "4 321").await?;
+    officer
+        .click("form.monitor-entry button[type=submit]", "")
+        .await?;
+    officer
+        .wait_text("form.monitor-entry .field-error", "4 321", WAIT)
+        .await?;
+    officer.fill("#m-kwh", "4321").await?;
+    officer
+        .click("form.monitor-entry button[type=submit]", "")
+        .await?;
+    officer
+        .wait_until(
+            "today's power use saved and drawn",
+            "document.querySelector('main.screen.monitoring[data-power-days=\"31\"] form.monitor-entry .hint.saved')",
+            WAIT,
+        )
+        .await?;
     officer.set_offline(false).await?;
     link_officer.set_up(true);
     wait_synced(&officer, "the import to upload").await?;
 
     let prices = service
-        .with_store(move |s| -> anyhow::Result<usize> {
+        .with_store(move |s| -> anyhow::Result<(usize, usize)> {
             let id = shared::sync::protocol::DocId::new(
                 DocKind::Monitoring,
                 &shared::doc::monitoring_id(enterprise),
@@ -225,13 +248,13 @@ async fn a_leader_issues_a_bulletin_and_an_officer_imports_monitoring_figures() 
             let stored = shared::sync::server::ServerStore::load_doc(s, &id)?
                 .context("the monitoring document on the server")?;
             let m = MonitoringDoc::load(&stored.bytes, ActorId::from([0u8; 16]))?.read()?;
-            Ok(m.prices.values().map(|w| w.len()).sum())
+            Ok((m.prices.values().map(|w| w.len()).sum(), m.power.len()))
         })
         .await
         .context("the store thread stopped")??;
     ensure!(
-        prices == 3,
-        "the server holds the three imported prices ({prices})"
+        prices == (3, 31),
+        "the server holds the three imported prices and 31 days of power use ({prices:?})"
     );
 
     leader.close().await;
