@@ -207,38 +207,35 @@ impl SqliteStore {
             v.extend_from_slice(extra);
             v
         };
-        let count = |sql: String, extra: &[Value]| -> Result<u64, StoreError> {
-            let n: i64 = self
-                .conn
-                .query_row(&sql, params_from_iter(params(extra)), |r| r.get(0))?;
-            Ok(n.max(0) as u64)
-        };
-        let problems = count(format!("SELECT COUNT(*) {base}"), &[])?;
-        let resolved = count(
-            format!("SELECT COUNT(*) {base} AND p.state IN ('signed_off', 'look_back_passed')"),
-            &[],
+        // Every count over the period's problems in one pass of the covering index.
+        let mut counts = vec![Value::Integer(now.0)];
+        counts.extend(params(&[]));
+        let (problems, resolved, overdue, rated, satisfied) = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*), \
+                 SUM(CASE WHEN p.state IN ('signed_off', 'look_back_passed') THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN p.state IN ({AWAITING}) AND p.deadline < ? THEN 1 ELSE 0 END), \
+                 COUNT(p.rating), SUM(CASE WHEN p.rating >= 3 THEN 1 ELSE 0 END) {base}"
+            ),
+            params_from_iter(counts),
+            |r| {
+                let n = |i: usize| -> Result<u64, rusqlite::Error> {
+                    Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+                };
+                Ok((n(0)?, n(1)?, n(2)?, n(3)?, n(4)?))
+            },
         )?;
-        let overdue = count(
-            format!("SELECT COUNT(*) {base} AND p.state IN ({AWAITING}) AND p.deadline < ?"),
-            &[Value::Integer(now.0)],
-        )?;
-        let rated = count(
-            format!("SELECT COUNT(*) {base} AND p.rating IS NOT NULL"),
-            &[],
-        )?;
-        let satisfied = count(format!("SELECT COUNT(*) {base} AND p.rating >= 3"), &[])?;
 
-        // First answer and sign-off per problem, from applied workflow events.
+        // First answer and sign-off per problem, from applied workflow events, read through
+        // the event index (action, applied, problem, at).
         let first_at = |actions: &str| -> Result<Vec<(i64, i64, i64)>, StoreError> {
             let sql = format!(
-                "SELECT p.created_at, p.deadline, MIN(e.at) {base_join} AND e.applied = 1 AND e.action IN ({actions}) GROUP BY p.id",
-                base_join = base.replacen(
-                    "FROM problems p WHERE",
-                    "FROM problems p JOIN problem_events e ON e.problem = p.id WHERE",
-                    1
-                )
+                "SELECT p.created_at, p.deadline, MIN(e.at) FROM problem_events e \
+                 JOIN problems p ON p.id = e.problem WHERE {unit_sql} AND p.created_at >= ? \
+                 AND p.created_at < ? AND p.state NOT IN ('withdrawn', 'merged_duplicate') \
+                 AND e.applied = 1 AND e.action IN ({actions}) GROUP BY e.problem"
             );
-            let mut stmt = self.conn.prepare(&sql)?;
+            let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt
                 .query_map(params_from_iter(params(&[])), |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -312,21 +309,17 @@ impl SqliteStore {
             format!("SELECT COUNT(DISTINCT a.user) FROM assignments a WHERE {assigned_where}"),
             &[],
         )?;
-        let period = [Value::Integer(from.0), Value::Integer(to.0)];
-        let visited_enterprises = vcount(
-            format!(
-                "SELECT COUNT(DISTINCT a.enterprise) FROM assignments a WHERE {assigned_where} AND a.enterprise IN \
-                 (SELECT enterprise FROM visits WHERE device_time >= ? AND device_time < ?)"
-            ),
-            &period,
-        )?;
-        let visits = vcount(
-            format!(
-                "SELECT COUNT(*) FROM visits v WHERE v.enterprise IN \
-                 (SELECT a.enterprise FROM assignments a WHERE {assigned_where}) \
+        // Visits in the period to assigned enterprises, and how many enterprises they reached,
+        // read from the period's range of the visit time index (`+` keeps the planner off the
+        // per-enterprise index, which would read every visit ever made).
+        let (visits, visited_enterprises) = self.conn.query_row(
+            &format!(
+                "SELECT COUNT(*), COUNT(DISTINCT v.enterprise) FROM visits v \
+                 WHERE +v.enterprise IN (SELECT a.enterprise FROM assignments a WHERE {assigned_where}) \
                  AND v.device_time >= ? AND v.device_time < ?"
             ),
-            &period,
+            params_from_iter(vparams(&[Value::Integer(from.0), Value::Integer(to.0)])),
+            |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
         )?;
 
         Ok(Kpis {
