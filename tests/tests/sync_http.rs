@@ -362,6 +362,30 @@ async fn a_document_pushed_per_column_compressed_as_earlier_builds_did_is_still_
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_devices_logging_in_at_once_all_get_a_session_and_sync() -> anyhow::Result<()> {
+    // The server checks passwords a few at a time (one per core); the others wait their turn
+    // instead of failing.
+    let s = setup().await?;
+    district::officer(&s.service, "wang", 0..50).await?;
+    let mut logins = tokio::task::JoinSet::new();
+    for n in 0..20u8 {
+        let url = s.server.url("");
+        logins.spawn(async move { NativeDevice::logged_in(20 + n, &url, "wang", PASSWORD).await });
+    }
+    let mut devices = Vec::new();
+    while let Some(device) = logins.join_next().await {
+        devices.push(device??);
+    }
+    assert_eq!(devices.len(), 20);
+    for (n, dev) in devices.iter_mut().enumerate() {
+        dev.record_visit(enterprise(n as u64), &notes(n))?;
+        dev.sync().await?;
+    }
+    assert_eq!(doc_count(&s.service).await, 20);
+    Ok(())
+}
+
 #[tokio::test]
 async fn one_invalid_document_in_a_batch_of_50_is_refused_and_the_49_are_stored()
 -> anyhow::Result<()> {

@@ -214,7 +214,7 @@ pub async fn login(
         .await
         .ok_or(AuthError::Unavailable)??;
     let password = req.password;
-    let verified = tokio::task::spawn_blocking(move || match user {
+    let verified = password::limited(move || match user {
         Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
         _ => {
             password::verify_dummy(&password);
@@ -222,7 +222,7 @@ pub async fn login(
         }
     })
     .await
-    .map_err(|_| AuthError::Unavailable)?;
+    .ok_or(AuthError::Unavailable)?;
     let Some(user) = verified else {
         auth.limiter.record_failure(&keys, now.0);
         tracing::info!(login = %login, "failed login");
