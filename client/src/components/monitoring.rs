@@ -659,6 +659,31 @@ fn parse_entry(e: &Entry) -> Result<Vec<Figures>, Vec<(&'static str, CsvError)>>
     }
 }
 
+/// One labelled input of the entry form: `kind` is `date`, `month`, `decimal`, `numeric`,
+/// `product` (with the known products offered) or `text`.
+fn field(
+    id: &'static str,
+    label: &str,
+    kind: &'static str,
+    value: &str,
+    oninput: Callback<InputEvent>,
+    errors: Html,
+) -> Html {
+    let (input_type, inputmode, list) = match kind {
+        "date" | "month" => (kind, None, None),
+        "decimal" | "numeric" => ("text", Some(kind), None),
+        "product" => ("text", None, Some("m-products")),
+        _ => ("text", None, None),
+    };
+    html! {
+        <div class="field">
+            <label for={id}>{ label.to_string() }</label>
+            <input {id} type={input_type} {inputmode} {list} value={value.to_string()} {oninput} />
+            { errors }
+        </div>
+    }
+}
+
 fn entry_today() -> Entry {
     let today = platform::format_date(platform::now());
     let week = parse_day(&today)
@@ -926,6 +951,8 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
         },
     };
 
+    let products: std::collections::BTreeSet<&String> =
+        figures.prices.values().flat_map(|r| r.keys()).collect();
     let write_note = match role {
         None => Some(lang.pick("请先登录。", "Log in first.")),
         Some(_) if can_save => None,
@@ -989,59 +1016,29 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                         <fieldset>
                             <legend>{ lang.pick("日用电量", "Power use of a day") }</legend>
                             <div class="two-columns">
-                                <div>
-                                    <label for="m-day">{ lang.pick("日期", "Date") }</label>
-                                    <input id="m-day" type="date" value={entry.day.clone()} oninput={set(|e, v| e.day = v)} />
-                                    { field_error("day") }
-                                </div>
-                                <div>
-                                    <label for="m-kwh">{ lang.pick("用电量（kWh）", "kWh") }</label>
-                                    <input id="m-kwh" inputmode="decimal" value={entry.kwh.clone()} oninput={set(|e, v| e.kwh = v)} />
-                                    { field_error("kwh") }
-                                </div>
+                                { field("m-day", lang.pick("日期", "Date"), "date", &entry.day, set(|e, v| e.day = v), field_error("day")) }
+                                { field("m-kwh", lang.pick("用电量（kWh）", "kWh"), "decimal", &entry.kwh, set(|e, v| e.kwh = v), field_error("kwh")) }
                             </div>
                         </fieldset>
                         <fieldset>
                             <legend>{ lang.pick("产品价格（周）", "Price of the week") }</legend>
-                            <label for="m-week">{ lang.pick("周次（如 2026-W45）", "Week (e.g. 2026-W45)") }</label>
-                            <input id="m-week" value={entry.week.clone()} oninput={set(|e, v| e.week = v)} />
-                            { field_error("week") }
+                            { field("m-week", lang.pick("周次（如 2026-W45）", "Week (e.g. 2026-W45)"), "text", &entry.week, set(|e, v| e.week = v), field_error("week")) }
                             <div class="two-columns">
-                                <div>
-                                    <label for="m-product">{ lang.pick("产品", "Product") }</label>
-                                    <input id="m-product" list="m-products" value={entry.product.clone()} oninput={set(|e, v| e.product = v)} />
-                                    <datalist id="m-products">
-                                        { for figures.prices.values().flat_map(|r| r.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().map(|p| html! { <option value={p.clone()} /> }) }
-                                    </datalist>
-                                    { field_error("product") }
-                                </div>
-                                <div>
-                                    <label for="m-price">{ lang.pick("价格", "Price") }</label>
-                                    <input id="m-price" inputmode="decimal" value={entry.price.clone()} oninput={set(|e, v| e.price = v)} />
-                                    { field_error("price") }
-                                </div>
+                                { field("m-product", lang.pick("产品", "Product"), "product", &entry.product, set(|e, v| e.product = v), field_error("product")) }
+                                { field("m-price", lang.pick("价格", "Price"), "decimal", &entry.price, set(|e, v| e.price = v), field_error("price")) }
                             </div>
+                            <datalist id="m-products">
+                                { for products.iter().map(|p| html! { <option value={(*p).clone()} /> }) }
+                            </datalist>
                         </fieldset>
                         <fieldset>
                             <legend>{ lang.pick("月度运行", "Month's operation") }</legend>
-                            <label for="m-month">{ lang.pick("月份", "Month") }</label>
-                            <input id="m-month" type="month" value={entry.month.clone()} oninput={set(|e, v| e.month = v)} />
-                            { field_error("month") }
+                            { field("m-month", lang.pick("月份", "Month"), "month", &entry.month, set(|e, v| e.month = v), field_error("month")) }
                             <div class="two-columns">
-                                <div>
-                                    <label for="m-output">{ lang.pick("产值（万元）", "Output (10k yuan)") }</label>
-                                    <input id="m-output" inputmode="decimal" value={entry.output_value.clone()} oninput={set(|e, v| e.output_value = v)} />
-                                    { field_error("output_value") }
-                                </div>
-                                <div>
-                                    <label for="m-revenue">{ lang.pick("营业收入（万元）", "Revenue (10k yuan)") }</label>
-                                    <input id="m-revenue" inputmode="decimal" value={entry.revenue.clone()} oninput={set(|e, v| e.revenue = v)} />
-                                    { field_error("revenue") }
-                                </div>
+                                { field("m-output", lang.pick("产值（万元）", "Output (10k yuan)"), "decimal", &entry.output_value, set(|e, v| e.output_value = v), field_error("output_value")) }
+                                { field("m-revenue", lang.pick("营业收入（万元）", "Revenue (10k yuan)"), "decimal", &entry.revenue, set(|e, v| e.revenue = v), field_error("revenue")) }
                             </div>
-                            <label for="m-employees">{ lang.pick("月末用工人数", "Employees at month end") }</label>
-                            <input id="m-employees" inputmode="numeric" value={entry.employees.clone()} oninput={set(|e, v| e.employees = v)} />
-                            { field_error("employees") }
+                            { field("m-employees", lang.pick("月末用工人数", "Employees at month end"), "numeric", &entry.employees, set(|e, v| e.employees = v), field_error("employees")) }
                         </fieldset>
                         <p class="hint">{ lang.pick("只填需要的一组或几组；空着的组不保存。", "Fill in only the groups you need; empty groups are not saved.") }</p>
                         { message_line(&entry_message) }

@@ -177,7 +177,7 @@ pub fn parse_day(cell: &str) -> Result<NaiveDate, CsvError> {
 /// Parses an ISO week: `YYYY-Www` (`w` in either case).
 pub fn parse_week(cell: &str) -> Result<IsoWeek, CsvError> {
     let s = cell.trim();
-    IsoWeek::parse(&s.to_uppercase()).ok_or_else(|| CsvError::BadWeek(s.to_string()))
+    IsoWeek::parse(&s.to_ascii_uppercase()).ok_or_else(|| CsvError::BadWeek(s.to_string()))
 }
 
 /// Parses a month: `YYYY-MM` or `YYYY/MM`.
@@ -291,7 +291,7 @@ fn column_name(cell: &str) -> String {
         .find(['(', '（', '['])
         .map_or(cell, |i| &cell[..i])
         .trim()
-        .to_lowercase()
+        .to_ascii_lowercase()
         .replace([' ', '_', '-'], "");
     let name = match cut.as_str() {
         "date" | "day" | "日期" => "date",
