@@ -29,6 +29,19 @@ use crate::sync::Core;
 
 /// How often an open dashboard reads again with nothing else happening.
 const REFRESH_MS: i32 = 30_000;
+/// The least time between the starts of two reads: a busy district syncs every few seconds,
+/// and every read holds the server's store for a moment.
+const MIN_GAP_MS: f64 = 1_500.0;
+
+/// Waits `ms` milliseconds.
+async fn sleep(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
 
 /// The period the dashboard covers, always one that contains today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,7 +354,15 @@ fn read(
         r.running = true;
     }
     spawn_local(async move {
+        let mut last_start: Option<f64> = None;
         loop {
+            if let Some(at) = last_start {
+                let wait = at + MIN_GAP_MS - Date::now();
+                if wait > 0.0 {
+                    sleep(wait).await;
+                }
+            }
+            last_start = Some(Date::now());
             let asked = *choice.borrow();
             let Some(session) = core.session() else {
                 reader.borrow_mut().running = false;
