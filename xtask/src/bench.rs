@@ -60,11 +60,24 @@ fn step(what: &str) {
 /// `target/bench/browser.json`, and returns the Browser section's text.
 fn browser_step(workspace: &Workspace, server: &Path, quick: bool) -> anyhow::Result<String> {
     step("building the release client (cargo xtask build-client)");
-    let site = crate::build_client::build_client(workspace, &crate::build_client::Args::default())?;
+    // Another build-client in the same checkout shares target/site.new: try again after it.
+    let mut attempt = 0;
+    let site = loop {
+        attempt += 1;
+        match crate::build_client::build_client(workspace, &crate::build_client::Args::default()) {
+            Ok(site) => break site,
+            Err(e) if attempt < 3 => {
+                eprintln!("building the client failed ({e:#}); trying again in 30 s");
+                std::thread::sleep(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let runs = if quick { 3 } else { 5 };
     let out = bench_browser::results_file(workspace);
-    let figures = bench_browser::measure(workspace, server, &site, runs, &out)?;
-    Ok(browser_text(Some(&site_size(&site)), Some(&figures)))
+    let (figures, served) = bench_browser::measure(workspace, server, &site, runs, &out)?;
+    // The size of the copy that was measured (target/site may be rebuilt meanwhile).
+    Ok(browser_text(Some(&site_size(&served)), Some(&figures)))
 }
 
 /// The Browser section: the shipped size, then the figures measured in Chromium.

@@ -9,7 +9,7 @@
 //! page with `performance.now()`, so WebDriver round trips do not count. It speaks WebDriver's
 //! JSON over plain HTTP/1.1 (a few requests), which keeps the xtask free of a browser crate.
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -90,14 +90,15 @@ fn step(what: &str) {
 }
 
 /// Runs the browser step and writes its figures to `out` (JSON). `server` is the release
-/// `lianxin-server`; `site` the built client.
+/// `lianxin-server`; `site` the built client, of which a copy is served: its folder is
+/// returned with the figures.
 pub fn measure(
     workspace: &Workspace,
     server: &Path,
     site: &Path,
     runs: usize,
     out: &Path,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<(Value, PathBuf)> {
     for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
         if !Path::new(path).exists() {
             bail!(
@@ -153,7 +154,7 @@ pub fn measure(
     );
     figures["runs"] = json!(runs);
     fs::write(out, serde_json::to_string_pretty(&figures)?)?;
-    Ok(figures)
+    Ok((figures, served_site))
 }
 
 fn run_scenarios(b: &Session, port: u16, runs: usize) -> anyhow::Result<Value> {
@@ -282,11 +283,14 @@ fn run_scenarios(b: &Session, port: u16, runs: usize) -> anyhow::Result<Value> {
     Ok(figures)
 }
 
-/// A child process (server, chromedriver) listening on `port`, stopped when dropped.
+/// A child process (server, chromedriver) listening on `port`, stopped when dropped with the
+/// processes it started (its own process group: chromedriver's Chromium).
 struct Process(Child);
 
 impl Process {
     fn start(cmd: &mut Command, port: u16, name: &str) -> anyhow::Result<Process> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
         let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -306,6 +310,11 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -449,22 +458,8 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> anyhow:
          Connection: close\r\n\r\n{body}",
         body.len()
     )?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
+    let payload = read_answer(&mut stream)
         .with_context(|| format!("reading chromedriver's answer to {method} {path}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, payload) = text
-        .split_once("\r\n\r\n")
-        .context("chromedriver's answer has no header end")?;
-    let payload = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(payload)
-    } else {
-        payload.to_string()
-    };
     let answer: Value = serde_json::from_str(&payload)
         .with_context(|| format!("chromedriver's answer to {method} {path} is not JSON"))?;
     let value = answer["value"].clone();
@@ -482,19 +477,55 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> anyhow:
     Ok(value)
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
+/// Reads one HTTP/1.1 answer: its headers, then exactly its body (`Content-Length` or chunked);
+/// chromedriver keeps connections open, so the end of the stream cannot be waited for.
+fn read_answer(stream: &mut impl std::io::Read) -> anyhow::Result<String> {
+    let mut reader = std::io::BufReader::new(stream);
+    let mut length = None;
+    let mut chunked = false;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            bail!("the answer ended inside its headers");
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
             break;
         }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
+        if let Some((name, value)) = header.split_once(':') {
+            let name = name.trim().to_ascii_lowercase();
+            if name == "content-length" {
+                length = value.trim().parse::<usize>().ok();
+            } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked")
+            {
+                chunked = true;
+            }
+        }
     }
-    out
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .context("a malformed chunk size")?;
+            if size == 0 {
+                break;
+            }
+            let mut chunk = vec![0; size];
+            reader.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk);
+            line.clear();
+            reader.read_line(&mut line)?; // the CRLF after the chunk
+        }
+    } else if let Some(length) = length {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
@@ -671,8 +702,18 @@ mod tests {
     }
 
     #[test]
-    fn a_chunked_answer_is_joined() {
-        assert_eq!(dechunk("4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n"), "{\"a\":1}");
+    fn an_answer_is_read_by_its_length_or_its_chunks_without_waiting_for_the_end() {
+        let sized = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}and more";
+        assert_eq!(
+            read_answer(&mut &sized[..]).ok().as_deref(),
+            Some("{\"a\":1}")
+        );
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                        4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
+        assert_eq!(
+            read_answer(&mut &chunked[..]).ok().as_deref(),
+            Some("{\"a\":1}")
+        );
     }
 
     #[test]
