@@ -3,8 +3,10 @@
 //!
 //! `components/` holds one file per screen or widget; `infra/` holds the browser plumbing
 //! (server calls, IndexedDB, the clock, routes, stored preferences, the UI's words); `sync/`
-//! is the browser driver of the shared sync engine and the device's records around it.
+//! is the browser driver of the shared sync engine and the device's records around it;
+//! `bundle` tells the officer bundle from the full one (the `leader` feature) and switches.
 
+mod bundle;
 mod components;
 mod infra;
 mod sync;

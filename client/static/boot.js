@@ -1,18 +1,49 @@
 // Starts the Lianxin web client. An external module rather than an inline script, because the
-// Content-Security-Policy allows scripts from this origin only. `init()` loads client_bg.wasm;
-// its start function then mounts the app into <div id="app">. Then registers the service
-// worker that keeps the app shell for offline use, and tells the app when a new version has
-// taken over (it offers a reload).
-import init from '/client.js';
+// Content-Security-Policy allows scripts from this origin only.
+//
+// Two builds of the app ship: the officer bundle (/client.js + /client_bg.wasm), small for
+// phones on poor signal and loaded by default, and the full bundle (/client_full.js +
+// /client_full_bg.wasm) with the leader and handler screens. The app writes which one the
+// logged-in role needs into localStorage["lianxin.bundle"] ("full" or "officer"), and reloads
+// from the officer bundle into the full one after a leader or handler logs in. If the full
+// bundle cannot be loaded (offline before it was ever cached), the officer bundle starts and
+// says so on the screens it lacks (window.__lianxinFellBack).
+//
+// `init()` loads the bundle's wasm; its start function then mounts the app into <div id="app">.
+// Then registers the service worker that keeps the app shell for offline use, and tells the app
+// when a new version has taken over (it offers a reload).
 
-init().catch((error) => {
-  console.error('Lianxin failed to start', error);
-  const app = document.getElementById('app');
-  if (app) {
-    app.innerHTML =
-      '<p class="loading">连心无法启动，请刷新页面。· Lianxin could not start: please reload.</p>';
+function wantsFull() {
+  try {
+    return window.localStorage.getItem('lianxin.bundle') === 'full';
+  } catch (error) {
+    return false; // storage blocked: the officer bundle
   }
-});
+}
+
+async function start(full) {
+  const bundle = await import(full ? '/client_full.js' : '/client.js');
+  await bundle.default();
+}
+
+const full = wantsFull();
+start(full)
+  .catch((error) => {
+    if (!full) {
+      throw error;
+    }
+    console.error('Lianxin: the full bundle did not load; starting the officer bundle', error);
+    window.__lianxinFellBack = true;
+    return start(false);
+  })
+  .catch((error) => {
+    console.error('Lianxin failed to start', error);
+    const app = document.getElementById('app');
+    if (app) {
+      app.innerHTML =
+        '<p class="loading">连心无法启动，请刷新页面。· Lianxin could not start: please reload.</p>';
+    }
+  });
 
 if ('serviceWorker' in navigator) {
   const hadController = Boolean(navigator.serviceWorker.controller);

@@ -1,6 +1,12 @@
 // Lianxin's service worker: keeps the app shell (page, script, wasm, styles, icon, manifest) in a
 // cache named after the build, so the app opens with no network after the first visit.
 //
+// Bundles: the shell holds the officer bundle (client.js, client_bg.wasm), which every device
+// downloads at install. The full bundle with the leader and handler screens (client_full.*) is
+// cached the first time a page loads it; a new deploy's worker downloads it at install only if
+// the previous cache held it (so a leader's device stays usable offline across updates, and an
+// officer's phone never downloads it).
+//
 // Updates: `cargo xtask build-client` writes the build id below, so every deploy changes this
 // file. The browser then installs the new worker, which downloads the new shell into a new cache
 // (all or nothing: a failed download keeps the old worker), takes over at once, and deletes the
@@ -20,12 +26,31 @@ const SHELL = [
   '/manifest.webmanifest',
   '/icon.svg',
 ];
+const FULL = ['/client_full.js', '/client_full_bg.wasm'];
+
+// Whether an older build's cache holds the full bundle (this device has used it).
+function fullBundleUsed() {
+  return caches
+    .keys()
+    .then((keys) =>
+      Promise.all(
+        keys
+          .filter((key) => key.startsWith(PREFIX) && key !== CACHE)
+          .map((key) => caches.open(key).then((cache) => cache.match(FULL[1]))),
+      ),
+    )
+    .then((found) => found.some(Boolean));
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+    fullBundleUsed()
+      .then((used) => (used ? SHELL.concat(FULL) : SHELL))
+      .then((urls) =>
+        caches
+          .open(CACHE)
+          .then((cache) => cache.addAll(urls.map((url) => new Request(url, { cache: 'reload' })))),
+      )
       .then(() => self.skipWaiting()),
   );
 });
@@ -66,7 +91,7 @@ self.addEventListener('fetch', (event) => {
           return cached;
         }
         return fetch(request).then((response) => {
-          if (response.ok && SHELL.includes(key)) {
+          if (response.ok && (SHELL.includes(key) || FULL.includes(key))) {
             cache.put(key, response.clone());
           }
           return response;

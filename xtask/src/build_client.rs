@@ -1,6 +1,9 @@
 //! `cargo xtask build-client`: compiles the yew client to wasm, binds it with wasm-bindgen, shrinks
 //! it with wasm-opt, adds the static files and precompressed siblings, and swaps the result into
 //! `target/site` (so a running server never sees a half-written folder), then reports the sizes.
+//! It builds the app twice: the officer bundle (`client.js`, `client_bg.wasm`), which
+//! `index.html` loads by default and the size budget applies to, and the full bundle
+//! (`client_full.*`, the client crate's `leader` feature) with the leader and handler screens.
 
 use std::fs;
 use std::io::Write as _;
@@ -18,7 +21,7 @@ use crate::workspace::{Workspace, cargo, run_checked, show};
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The binaryen release whose wasm-opt reads what today's rustc writes (Debian's v108 cannot).
 const BINARYEN_VERSION: &str = "132";
-/// Brotli bytes of wasm + js + css a phone downloads on first visit.
+/// Brotli bytes of wasm + js + css a phone downloads on first visit with the officer bundle.
 const BUDGET_BYTES: u64 = 450_000;
 /// Files that get `.br` and `.gz` siblings.
 const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "webmanifest", "json"];
@@ -48,43 +51,22 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
         Some(ensure_wasm_opt(&workspace.tools_dir())?)
     };
 
-    step(&format!("compiling the client ({profile} profile)"));
-    run_checked(
-        cargo()
-            .current_dir(&workspace.root)
-            .args(["build", "--package", "client", "--target", WASM_TARGET])
-            .args(["--profile", profile]),
-    )?;
-    let profile_dir = if args.dev { "debug" } else { profile };
-    let wasm = workspace
-        .target_dir
-        .join(WASM_TARGET)
-        .join(profile_dir)
-        .join("client.wasm");
-
     let site = workspace.site_dir();
-    let staging = sibling(&site, "new");
+    // One staging folder per build: two builds at once (several engineers, a bench) must not
+    // write into each other's.
+    let staging = sibling(&site, &format!("new-{}", std::process::id()));
     remove_dir_if_present(&staging)?;
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
 
-    step("generating JS bindings (wasm-bindgen)");
-    Bindgen::new()
-        .input_path(&wasm)
-        .web(true)
-        .context("selecting wasm-bindgen's --target web")?
-        .typescript(false)
-        // The library, unlike the CLI, leaves out `init()`'s default wasm URL.
-        .omit_default_module_path(false)
-        .debug(args.dev)
-        .remove_name_section(!args.dev)
-        .remove_producers_section(!args.dev)
-        .generate(&staging)
-        .with_context(|| format!("running wasm-bindgen on {}", wasm.display()))?;
-
-    let bound_wasm = staging.join("client_bg.wasm");
-    if let Some(wasm_opt) = &wasm_opt {
-        step("shrinking the wasm (wasm-opt -Oz)");
-        shrink(wasm_opt, &bound_wasm)?;
+    for bundle in BUNDLES {
+        build_bundle(
+            workspace,
+            bundle,
+            profile,
+            args.dev,
+            wasm_opt.as_deref(),
+            &staging,
+        )?;
     }
 
     step("copying static files");
@@ -109,6 +91,94 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
         started.elapsed().as_secs_f64()
     );
     Ok(site)
+}
+
+/// One of the app's two builds: the officer bundle, which `index.html` loads by default and
+/// which the budget applies to, and the full bundle with the leader and handler screens, which
+/// `boot.js` loads for those roles.
+struct Bundle {
+    /// What the report calls it.
+    label: &'static str,
+    /// The client crate's features it is built with (comma-separated; empty for none).
+    features: &'static str,
+    /// The file name stem wasm-bindgen writes (`<stem>.js`, `<stem>_bg.wasm`).
+    stem: &'static str,
+}
+
+/// Built in this order; the officer bundle first, so a failure there stops early.
+const BUNDLES: &[Bundle] = &[
+    Bundle {
+        label: "officer bundle (loaded by default; the budget applies to it)",
+        features: "",
+        stem: "client",
+    },
+    Bundle {
+        label: "full bundle (leader and handler screens)",
+        features: "leader",
+        stem: "client_full",
+    },
+];
+
+/// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
+fn build_bundle(
+    workspace: &Workspace,
+    bundle: &Bundle,
+    profile: &str,
+    dev: bool,
+    wasm_opt: Option<&Path>,
+    staging: &Path,
+) -> anyhow::Result<()> {
+    step(&format!(
+        "compiling the {} ({profile} profile)",
+        bundle.stem
+    ));
+    let mut build = cargo();
+    build
+        .current_dir(&workspace.root)
+        .args(["build", "--package", "client", "--target", WASM_TARGET])
+        .args(["--profile", profile]);
+    if !bundle.features.is_empty() {
+        build.args(["--features", bundle.features]);
+    }
+    run_checked(&mut build)?;
+    let profile_dir = if dev { "debug" } else { profile };
+    let wasm = workspace
+        .target_dir
+        .join(WASM_TARGET)
+        .join(profile_dir)
+        .join("client.wasm");
+
+    // rustc's output still has its name section (wasm-bindgen and wasm-opt drop it): keep a
+    // copy per bundle for size tools such as `twiggy top`.
+    let names = workspace.target_dir.join("client-names");
+    fs::create_dir_all(&names).with_context(|| format!("creating {}", names.display()))?;
+    let named = names.join(format!("{}.wasm", bundle.stem));
+    fs::copy(&wasm, &named)
+        .with_context(|| format!("copying {} to {}", wasm.display(), named.display()))?;
+
+    step(&format!(
+        "generating JS bindings for {} (wasm-bindgen)",
+        bundle.stem
+    ));
+    Bindgen::new()
+        .input_path(&wasm)
+        .out_name(bundle.stem)
+        .web(true)
+        .context("selecting wasm-bindgen's --target web")?
+        .typescript(false)
+        // The library, unlike the CLI, leaves out `init()`'s default wasm URL.
+        .omit_default_module_path(false)
+        .debug(dev)
+        .remove_name_section(!dev)
+        .remove_producers_section(!dev)
+        .generate(staging)
+        .with_context(|| format!("running wasm-bindgen on {}", wasm.display()))?;
+
+    if let Some(wasm_opt) = wasm_opt {
+        step(&format!("shrinking {} (wasm-opt -Oz)", bundle.stem));
+        shrink(wasm_opt, &staging.join(format!("{}_bg.wasm", bundle.stem)))?;
+    }
+    Ok(())
 }
 
 /// The placeholder in `sw.js` and `index.html` that becomes the build id.
@@ -404,7 +474,7 @@ fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
 /// Puts `staging` where `site` was with two renames, so a running server sees either the old
 /// client or the new one.
 fn replace_dir(staging: &Path, site: &Path) -> anyhow::Result<()> {
-    let old = sibling(site, "old");
+    let old = sibling(site, &format!("old-{}", std::process::id()));
     remove_dir_if_present(&old)?;
     if site.exists() {
         fs::rename(site, &old)
@@ -419,6 +489,23 @@ fn kb(bytes: u64) -> String {
     // Display only: precision lost above 2^52 bytes does not matter.
     let kb = bytes as f64 / 1000.0;
     format!("{kb:.1} KB")
+}
+
+/// The bundle the download budget applies to: officers on phones with poor signal load it.
+const BUDGETED_STEM: &str = "client";
+
+/// Whether `name` (a wasm, js or css file) is part of what a phone downloads with `bundle`:
+/// every such file except the other bundles' script and wasm.
+fn shipped_with(name: &str, bundle: &Bundle) -> bool {
+    let counted = Path::new(name)
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| matches!(extension, "wasm" | "js" | "css"));
+    let other_bundle = BUNDLES.iter().any(|other| {
+        other.stem != bundle.stem
+            && (name == format!("{}.js", other.stem) || name == format!("{}_bg.wasm", other.stem))
+    });
+    counted && !other_bundle
 }
 
 fn print_report(files: &[FileSizes], dev: bool) {
@@ -440,34 +527,36 @@ fn print_report(files: &[FileSizes], dev: bool) {
     }
     println!("{}", "-".repeat(67));
 
-    let counted = |file: &&FileSizes| {
-        Path::new(&file.name)
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| matches!(extension, "wasm" | "js" | "css"))
-    };
-    let total: u64 = files
-        .iter()
-        .filter(counted)
-        .map(|file| file.brotli.unwrap_or(file.raw))
-        .sum();
-    let verdict = if dev {
-        "not checked for --dev builds"
-    } else if total <= BUDGET_BYTES {
-        "within budget"
-    } else {
-        "OVER BUDGET"
-    };
-    println!(
-        "wasm + js + css, brotli: {} of the {} budget: {verdict}",
-        kb(total),
-        kb(BUDGET_BYTES)
-    );
-    if !dev && total > BUDGET_BYTES {
-        eprintln!(
-            "WARNING: the client is {} over its {} budget",
-            kb(total - BUDGET_BYTES),
+    // What a phone downloads on first visit with each bundle: the shared files plus that
+    // bundle's script and wasm.
+    for bundle in BUNDLES {
+        let total: u64 = files
+            .iter()
+            .filter(|file| shipped_with(&file.name, bundle))
+            .map(|file| file.brotli.unwrap_or(file.raw))
+            .sum();
+        let budgeted = bundle.stem == BUDGETED_STEM;
+        let verdict = if !budgeted {
+            "not budgeted"
+        } else if dev {
+            "not checked for --dev builds"
+        } else if total <= BUDGET_BYTES {
+            "within budget"
+        } else {
+            "OVER BUDGET"
+        };
+        println!(
+            "{}: wasm + js + css, brotli: {} (budget {}): {verdict}",
+            bundle.label,
+            kb(total),
             kb(BUDGET_BYTES)
         );
+        if budgeted && !dev && total > BUDGET_BYTES {
+            eprintln!(
+                "WARNING: the officer bundle is {} over its {} budget",
+                kb(total - BUDGET_BYTES),
+                kb(BUDGET_BYTES)
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The root component: opens the device's storage, owns the language and the current screen,
-//! and lays out the header, the sync status bar, the screen and any blocking notice.
+//! and lays out the header, the sync status bar, the screen and any blocking notice. The
+//! leader and handler screens are routed only in the full bundle (see `crate::bundle`).
 
 use std::rc::Rc;
 
@@ -8,24 +9,29 @@ use wasm_bindgen::prelude::Closure;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+#[cfg(feature = "leader")]
 use super::bulletins::{BulletinList, BulletinPage};
+#[cfg(feature = "leader")]
 use super::dashboard::Dashboard;
 use super::enterprise::EnterprisePage;
 use super::enterprises::EnterpriseList;
 use super::header::{Header, SyncBar};
 use super::history::HistoryPage;
+#[cfg(feature = "leader")]
 use super::inbox::Inbox;
 use super::intake::IntakePage;
 use super::login::Login;
 use super::monitoring::MonitoringPage;
 use super::nav::{Nav, home_of};
 use super::problem::ProblemPage;
+#[cfg(feature = "leader")]
 use super::problem_list::{FlagBoard, ProblemList};
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
 use super::widgets::Ctx;
-use crate::infra::i18n::Key;
+use crate::bundle;
+use crate::infra::i18n::{Key, Lang};
 use crate::infra::route::{self, Route};
 use crate::infra::{page, platform, prefs};
 use crate::sync::{AuthTrouble, Core};
@@ -46,6 +52,20 @@ pub fn App() -> Html {
     let update_ready = use_state(|| false);
 
     use_effect_with(*lang, |lang| page::apply_lang(*lang));
+
+    // The session's role once storage is open (`None` before): keeps boot.js's choice of bundle
+    // in step with it, and moves a leader or handler from the officer bundle to the full one.
+    let role = match &*boot {
+        Boot::Ready(core) => Some(core.session().map(|s| s.user.role)),
+        Boot::Opening | Boot::Failed(_) => None,
+    };
+    use_effect_with(role, |role| {
+        if let Some(role) = *role
+            && bundle::follow(role)
+        {
+            platform::reload();
+        }
+    });
 
     {
         let boot = boot.clone();
@@ -126,7 +146,15 @@ pub fn App() -> Html {
     let notices = core.notices();
     let user = session.as_ref().map(|s| s.user.name.clone());
 
-    let screen = if session.is_none() || notices.auth == Some(AuthTrouble::Expired) {
+    let switching = session
+        .as_ref()
+        .is_some_and(|s| bundle::needs_full(s.user.role))
+        && !bundle::FULL
+        && !bundle::fell_back();
+    let screen = if switching {
+        // The effect above is reloading into the full bundle.
+        html! { <p class="loading">{ lang.t(Key::Opening) }</p> }
+    } else if session.is_none() || notices.auth == Some(AuthTrouble::Expired) {
         html! { <Login /> }
     } else {
         let role = session.as_ref().map(|s| s.user.role);
@@ -145,12 +173,25 @@ pub fn App() -> Html {
             Route::Intake(enterprise) => html! { <IntakePage enterprise={*enterprise} /> },
             Route::History(doc) => html! { <HistoryPage doc={doc.clone()} /> },
             Route::Sync => html! { <SyncPage /> },
+            #[cfg(feature = "leader")]
             Route::Dashboard => html! { <Dashboard /> },
+            #[cfg(feature = "leader")]
             Route::Problems(query) => html! { <ProblemList query={query.clone()} /> },
+            #[cfg(feature = "leader")]
             Route::Flags => html! { <FlagBoard /> },
+            #[cfg(feature = "leader")]
             Route::Inbox => html! { <Inbox /> },
+            #[cfg(feature = "leader")]
             Route::Bulletins => html! { <BulletinList /> },
+            #[cfg(feature = "leader")]
             Route::Bulletin(id) => html! { <BulletinPage id={id.clone()} /> },
+            #[cfg(not(feature = "leader"))]
+            Route::Dashboard
+            | Route::Problems(_)
+            | Route::Flags
+            | Route::Inbox
+            | Route::Bulletins
+            | Route::Bulletin(_) => not_in_this_bundle(lang),
             Route::Monitoring(id) => html! { <MonitoringPage enterprise={*id} /> },
         };
         html! { <><SyncBar /><Nav />{ screen }</> }
@@ -223,6 +264,23 @@ pub fn App() -> Html {
     }
 }
 
-fn i18n_count(lang: crate::infra::i18n::Lang, key: Key, n: usize) -> String {
+/// A leader's or handler's screen in the officer bundle: shown when `boot.js` could not load
+/// the full bundle (offline before it was ever cached), or when an officer opens such a link.
+#[cfg(not(feature = "leader"))]
+fn not_in_this_bundle(lang: Lang) -> Html {
+    html! {
+        <div class="notice" role="status">
+            <p>{ lang.pick(
+                "此页面属于领导和部门版应用，需要联网加载一次。",
+                "This screen belongs to the leaders' and departments' app, which needs the network once to load.",
+            ) }</p>
+            <button type="button" class="secondary" onclick={Callback::from(|_: MouseEvent| platform::reload())}>
+                { lang.t(Key::Reload) }
+            </button>
+        </div>
+    }
+}
+
+fn i18n_count(lang: Lang, key: Key, n: usize) -> String {
     lang.t(key).replace("{n}", &n.to_string())
 }
