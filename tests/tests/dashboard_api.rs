@@ -196,3 +196,97 @@ async fn chart_breakdowns_add_up_to_the_kpis_and_keep_a_town_leader_in_their_tow
     assert_eq!(resp.status(), 400);
     Ok(())
 }
+
+/// A new problem, raised now by `officer` in the first enterprise on their device, synced.
+async fn raise_problem(officer: &mut tests::device::NativeDevice, tag: u64) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use shared::derive::initial_deadline;
+    use shared::doc::{DocKind, NewProblem, ProblemDoc};
+    use shared::model::{EnterpriseId, ProblemClass, ProblemId, ProblemSource, Tier};
+    use shared::sync::protocol::DocId;
+
+    officer.sync().await?;
+    let enterprise = officer
+        .client
+        .replica()
+        .ids()
+        .find(|d| d.kind() == DocKind::Enterprise)
+        .map(|d| EnterpriseId::parse(d.root_id()))
+        .context("the officer has an enterprise")??;
+    let config = Config::default();
+    let at = now();
+    let id = ProblemId::from_random_bytes(tests::device::id_bytes(90, tag));
+    let doc = ProblemDoc::create(
+        &NewProblem {
+            id,
+            enterprise,
+            visit: None,
+            source: ProblemSource::Visit,
+            category: config.categories[0].code.clone(),
+            class: ProblemClass::A,
+            tier: Tier::Department,
+            owner: officer.actor.user,
+            leader: None,
+            deadline: initial_deadline(&config, Tier::Department, at),
+            description: "招工难，缺技术工人".into(),
+            expectation: String::new(),
+        },
+        &config,
+        &officer.actor,
+        officer.actor_id.clone(),
+        at,
+    )?;
+    officer.client.replica_mut().insert_new(
+        DocId::new(DocKind::Problem, &id.to_string()),
+        doc.into_record(),
+    );
+    officer.sync().await
+}
+
+#[tokio::test]
+async fn a_dashboard_read_right_after_an_officers_sync_counts_their_new_problem()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let seeded_at = now();
+    service
+        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
+        .await
+        .expect("the store thread ran")?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let http = reqwest::Client::new();
+    let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
+    let kpis = server.url(&format!("/api/dashboard/kpis?from={from}&to={to}"));
+    let categories = server.url(&format!(
+        "/api/dashboard/breakdown?from={from}&to={to}&by=category"
+    ));
+    let read = |token: String, url: String| {
+        let request = http.get(url).bearer_auth(token);
+        async move { request.send().await?.json::<serde_json::Value>().await }
+    };
+
+    // The leader reads the figures twice (the second read is the shared answer).
+    let leader = token(&base, "leader1", 1).await?;
+    let first = read(leader.clone(), kpis.clone()).await?;
+    assert_eq!(read(leader.clone(), kpis.clone()).await?, first);
+    let bars = read(leader.clone(), categories.clone()).await?;
+
+    // An officer raises a problem now; the very next read counts it.
+    let mut officer =
+        tests::device::NativeDevice::logged_in(7, &base, "officer1", "lianxin-demo").await?;
+    raise_problem(&mut officer, 1).await?;
+    let after = read(leader.clone(), kpis).await?;
+    assert_eq!(
+        after["problems"].as_u64(),
+        first["problems"].as_u64().map(|n| n + 1),
+        "{after}"
+    );
+    let bars_after = read(leader, categories).await?;
+    assert_eq!(
+        bars_after["rows"][0]["problems"].as_u64(),
+        bars["rows"][0]["problems"].as_u64().map(|n| n + 1)
+    );
+    Ok(())
+}

@@ -5,6 +5,10 @@
 //! `GET /api/bulletins/{id}/xlsx|csv` exports it. Leaders and supervisors only; a town's leader
 //! sees their town, a zone leader any unit.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -22,6 +26,7 @@ use crate::store::{
     Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness, OrgUnitEntry,
     SqliteStore, StoreError, Unit,
 };
+use crate::sync::SyncService;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -117,6 +122,74 @@ fn period(from: i64, to: i64) -> Result<(Timestamp, Timestamp), ApiError> {
     Ok((Timestamp(from), Timestamp(to)))
 }
 
+/// How long a shared answer may be given out while the change feed stands still (overdue
+/// status moves with the clock, assignments with the directory).
+const SHARED_FOR: Duration = Duration::from_secs(10);
+/// Most answers kept at one feed position.
+const SHARED_MAX: usize = 256;
+
+/// A KPI or breakdown answer.
+#[derive(Debug, Clone)]
+enum Answer {
+    Kpis(Box<Kpis>),
+    Rows(Vec<BreakdownRow>),
+}
+
+/// Answers computed at one position of the change feed of one server. An officer's sync makes
+/// every open dashboard read again at once; those asking the same question (the zone, a town,
+/// the default period) share one computation under the store's lock instead of repeating it.
+/// The whole set is dropped as soon as the feed moves.
+#[derive(Debug)]
+struct SharedAnswers {
+    /// The server they belong to (a `Weak` keeps its address from being reused).
+    service: Weak<SyncService>,
+    /// The feed position they were computed at.
+    seq: u64,
+    answers: HashMap<String, (Instant, Answer)>,
+}
+
+static SHARED: Mutex<Option<SharedAnswers>> = Mutex::new(None);
+
+/// The answer to `key` at the store's current feed position: shared when someone asked the
+/// same less than [`SHARED_FOR`] ago, else computed and shared.
+fn shared_answer(
+    service: &Arc<SyncService>,
+    store: &mut SqliteStore,
+    key: String,
+    compute: impl FnOnce(&mut SqliteStore) -> Result<Answer, ApiError>,
+) -> Result<Answer, ApiError> {
+    use shared::sync::server::ServerStore as _;
+    let seq = store.latest_seq().map_err(internal)?;
+    let current = |shared: &SharedAnswers| {
+        shared.seq == seq && std::ptr::eq(shared.service.as_ptr(), Arc::as_ptr(service))
+    };
+    {
+        let guard = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = guard.as_ref().filter(|s| current(s))
+            && let Some((at, answer)) = shared.answers.get(&key)
+            && at.elapsed() < SHARED_FOR
+        {
+            return Ok(answer.clone());
+        }
+    }
+    let answer = compute(store)?;
+    let mut guard = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !guard.as_ref().is_some_and(current) {
+        *guard = Some(SharedAnswers {
+            service: Arc::downgrade(service),
+            seq,
+            answers: HashMap::new(),
+        });
+    }
+    if let Some(shared) = guard.as_mut() {
+        if shared.answers.len() >= SHARED_MAX {
+            shared.answers.clear();
+        }
+        shared.answers.insert(key, (Instant::now(), answer.clone()));
+    }
+    Ok(answer)
+}
+
 async fn kpis(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -125,11 +198,20 @@ async fn kpis(
     require_leader(&auth.user)?;
     let (from, to) = period(q.from, q.to)?;
     let user = auth.user.clone();
+    let sync = state.sync().clone();
     let result = state
         .sync()
         .with_store(move |s| -> Result<Kpis, ApiError> {
             let unit = resolve_unit(s, &user, q.unit)?;
-            s.kpis(unit, from, to, now()).map_err(internal)
+            let key = format!("kpis {unit:?} {} {}", from.0, to.0);
+            match shared_answer(&sync, s, key, |s| {
+                s.kpis(unit, from, to, now())
+                    .map(|k| Answer::Kpis(Box::new(k)))
+                    .map_err(internal)
+            })? {
+                Answer::Kpis(k) => Ok(*k),
+                Answer::Rows(_) => Err(ApiError::Internal),
+            }
         })
         .await
         .ok_or(ApiError::Internal)??;
@@ -214,7 +296,15 @@ async fn breakdown(
                 to,
                 utc_offset_minutes,
             };
-            let rows = s.breakdown(query, now(), sync.config()).map_err(internal)?;
+            let key = format!("breakdown {query:?}");
+            let rows = match shared_answer(&sync, s, key, |s| {
+                s.breakdown(query, now(), sync.config())
+                    .map(Answer::Rows)
+                    .map_err(internal)
+            })? {
+                Answer::Rows(rows) => rows,
+                Answer::Kpis(_) => return Err(ApiError::Internal),
+            };
             Ok(BreakdownAnswer {
                 unit: UnitInfo {
                     id: entry.unit.id.to_string(),
