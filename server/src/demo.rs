@@ -345,12 +345,11 @@ pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoErr
                 valid_from: start,
                 valid_to: None,
             });
-            let mut m = MonitoringDoc::create(
-                e.id,
-                &actor(officer),
-                ActorId::from(officer.actor_id.clone()),
-                start,
-            )?;
+            // The server creates every key enterprise's monitoring document (so devices only
+            // edit the one they receive); the officer then entered a month of power use.
+            let (_, mut created) = crate::monitoring::new_monitoring_document(e.id, start)?;
+            let mut m =
+                MonitoringDoc::load(&created.save(), ActorId::from(officer.actor_id.clone()))?;
             m.edit(&actor(officer), now, |w| {
                 for d in 0..30i64 {
                     let day = Timestamp(now.0 - (30 - d) * DAY_MS)

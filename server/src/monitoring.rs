@@ -1,11 +1,13 @@
-//! The economic-monitoring job (经济运行监测): runs the configured rules over every key
-//! enterprise's monitoring document and raises one problem (source: monitoring) per anomaly,
-//! owned by the enterprise's assigned officer. A problem's id comes from its anomaly, so
-//! running the job again never raises it twice.
+//! The economic-monitoring job (经济运行监测): makes sure every key enterprise has its one
+//! monitoring document, created by the server's system identity so devices only ever edit a
+//! document they received (two devices creating it offline would make two histories whose
+//! figures hide each other's), then runs the configured rules over those documents and raises
+//! one problem (source: monitoring) per anomaly, owned by the enterprise's assigned officer. A
+//! problem's id comes from its anomaly, so running the job again never raises it twice.
 
 use shared::config::Config;
-use shared::doc::{DocKind, MonitoringDoc, ProblemDoc};
-use shared::model::{ProblemId, Timestamp};
+use shared::doc::{DocError, DocKind, MonitoringDoc, ProblemDoc, RecordDoc, monitoring_id};
+use shared::model::{EnterpriseId, ProblemId, Timestamp};
 use shared::monitoring::{anomaly_problem, power_anomalies};
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore;
@@ -30,6 +32,68 @@ pub enum MonitoringError {
         /// Why.
         error: String,
     },
+}
+
+/// What one run of the job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobReport {
+    /// Key enterprises whose monitoring document was created this time.
+    pub created: Vec<EnterpriseId>,
+    /// Problems raised this time.
+    pub raised: Vec<ProblemId>,
+}
+
+/// The job the server runs at start-up and every hour: creates missing monitoring documents,
+/// then runs the power rule.
+pub fn run_job(
+    store: &mut SqliteStore,
+    config: &Config,
+    now: Timestamp,
+) -> Result<JobReport, MonitoringError> {
+    let created = ensure_monitoring_documents(store, config, now)?;
+    let raised = run_power_rule(store, config, now)?;
+    Ok(JobReport { created, raised })
+}
+
+/// A key enterprise's new, empty monitoring document, created by the system identity. Only the
+/// server calls this, and only for an enterprise that has none (see
+/// [`ensure_monitoring_documents`]): a second creation would be a second history.
+pub fn new_monitoring_document(
+    enterprise: EnterpriseId,
+    now: Timestamp,
+) -> Result<(DocId, RecordDoc), DocError> {
+    let doc = MonitoringDoc::create(enterprise, &system_actor(), system_actor_id(), now)?;
+    Ok((
+        DocId::new(DocKind::Monitoring, &monitoring_id(enterprise)),
+        doc.into_record(),
+    ))
+}
+
+/// Creates the monitoring document of every key enterprise that has none (idempotent: an
+/// enterprise with one, whoever made it, is left alone); returns the enterprises served.
+pub fn ensure_monitoring_documents(
+    store: &mut SqliteStore,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Vec<EnterpriseId>, MonitoringError> {
+    let missing = store.key_enterprises_without_monitoring()?;
+    let mut docs = missing
+        .iter()
+        .map(|e| {
+            new_monitoring_document(*e, now).map_err(|error| MonitoringError::Doc {
+                doc: DocId::new(DocKind::Monitoring, &monitoring_id(*e)),
+                error: error.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    commit_documents(store, &mut docs, config, now)?;
+    if !missing.is_empty() {
+        tracing::info!(
+            documents = missing.len(),
+            "created monitoring documents of key enterprises"
+        );
+    }
+    Ok(missing)
 }
 
 /// Runs the power rule at `now`; returns the problems it raised this time.
@@ -82,6 +146,74 @@ mod tests {
     use crate::store::test_support::demo_store;
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    #[test]
+    fn the_demo_creates_the_one_monitoring_document_of_each_key_enterprise_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut store, _district) = demo_store(dir.path(), NOW);
+        let created =
+            ensure_monitoring_documents(&mut store, &Config::default(), NOW).expect("runs");
+        assert!(created.is_empty(), "the demo left none out: {created:?}");
+        // 40 enterprises, every fourth a key enterprise.
+        assert_eq!(
+            store
+                .doc_ids_of_kind(DocKind::Monitoring)
+                .expect("lists")
+                .len(),
+            10
+        );
+    }
+
+    #[test]
+    fn the_job_creates_a_missing_monitoring_document_once() {
+        // A key enterprise stored the way imports did before the server created monitoring
+        // documents: a profile and nothing else.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("lianxin.db")).expect("opens");
+        let config = Config::default();
+        let enterprise = EnterpriseId::from_random_bytes([7; 16]);
+        let profile = shared::doc::NewEnterprise {
+            id: enterprise,
+            credit_code: shared::model::CreditCode::from_parts('9', '1', "419001", "20000001")
+                .expect("a valid credit code"),
+            name: "济源市恒通精密机械有限公司".into(),
+            address: String::new(),
+            town: shared::model::OrgUnitId::from_random_bytes([8; 16]),
+            industry: "装备制造".into(),
+            size: shared::model::EnterpriseSize::AboveDesignated,
+            key_enterprise: true,
+            position: None,
+        };
+        let doc =
+            shared::doc::EnterpriseDoc::create(&profile, &system_actor(), system_actor_id(), NOW)
+                .expect("a profile");
+        commit_documents(
+            &mut store,
+            &mut [(
+                DocId::new(DocKind::Enterprise, &enterprise.to_string()),
+                doc.into_record(),
+            )],
+            &config,
+            NOW,
+        )
+        .expect("stored");
+
+        let first = run_job(&mut store, &config, NOW).expect("runs");
+        assert_eq!(first.created, vec![enterprise]);
+        let id = DocId::new(DocKind::Monitoring, &monitoring_id(enterprise));
+        let heads = store.load_doc(&id).expect("loads").expect("created").heads;
+        let again = run_job(&mut store, &config, Timestamp(NOW.0 + 3_600_000)).expect("runs");
+        assert!(again.created.is_empty(), "{again:?}");
+        assert_eq!(
+            store.load_doc(&id).expect("loads").expect("kept").heads,
+            heads,
+            "the stored document is untouched"
+        );
+        assert_eq!(
+            store.doc_ids_of_kind(DocKind::Monitoring).expect("lists"),
+            vec![id]
+        );
+    }
 
     #[test]
     fn a_power_anomaly_raises_exactly_one_problem_once() {

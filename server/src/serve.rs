@@ -153,7 +153,8 @@ const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Background work on the store, each step a short hold of the store lock: compaction of
-/// appended changes, and the monitoring rules that raise problems from anomalies.
+/// appended changes, and the monitoring job (at start-up, then hourly): missing monitoring
+/// documents of key enterprises, then the rules that raise problems from anomalies.
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     config: shared::config::Config,
@@ -177,11 +178,11 @@ fn spawn_background_jobs(
             let config = config.clone();
             let now = crate::auth::now();
             match sync
-                .with_store(move |s| crate::monitoring::run_power_rule(s, &config, now))
+                .with_store(move |s| crate::monitoring::run_job(s, &config, now))
                 .await
             {
-                Some(Ok(raised)) if !raised.is_empty() => {
-                    tracing::info!(problems = raised.len(), "monitoring raised problems")
+                Some(Ok(report)) if !report.raised.is_empty() => {
+                    tracing::info!(problems = report.raised.len(), "monitoring raised problems")
                 }
                 Some(Err(error)) => tracing::warn!(%error, "monitoring rule failed"),
                 _ => {}

@@ -205,7 +205,7 @@ impl World {
         let clerk_may = p.user.role == Role::WindowClerk
             && matches!(kind, DocKind::Problem | DocKind::Enterprise);
         let creates = match p.user.role {
-            Role::Officer => true,
+            Role::Officer => kind != DocKind::Monitoring,
             Role::Leader => matches!(kind, DocKind::Visit | DocKind::Problem),
             Role::WindowClerk => matches!(kind, DocKind::Problem | DocKind::Enterprise),
             _ => false,

@@ -2,7 +2,8 @@
 //! (with the four-week median the anomaly rule compares against), weekly prices and monthly
 //! operation figures, drawn as small hand-written SVG line charts from the enterprise's
 //! monitoring document on the device; a form for the day's figures and a CSV import
-//! (`shared::monitoring::csv_import`), each saved as one change that works offline.
+//! (`shared::monitoring::csv_import`), each saved as one change that works offline. The server
+//! creates the document; until the device has received it, the page says so and offers no entry.
 
 use std::rc::Rc;
 
@@ -509,19 +510,19 @@ fn operation_chart(lang: Lang, m: &Monitoring) -> Html {
 // ---------------------------------------------------------------------------------------------
 // Saving
 
-/// Whether the role may write monitoring figures at all, and create the document (the server's
-/// rules: officers create any kind in their enterprises; leaders and supervisors edit what
-/// exists in their scope; others write no monitoring documents).
-fn may_write(role: Role, exists: bool) -> bool {
+/// Whether the role writes monitoring figures (the server's rules: officers, leaders and
+/// supervisors edit the monitoring documents in their scope; nobody's device creates one —
+/// the server creates each key enterprise's, and devices receive it by sync).
+fn may_write(role: Role) -> bool {
     match role {
-        Role::Officer => true,
-        Role::Leader | Role::Supervisor => exists,
+        Role::Officer | Role::Leader | Role::Supervisor => true,
         Role::DepartmentHandler | Role::WindowClerk | Role::Admin => false,
     }
 }
 
-/// Writes figures into the enterprise's monitoring document — created first when the device
-/// has none — as one save, and reports through `message`.
+/// Writes figures into the enterprise's monitoring document, which the device received from
+/// the server (it never creates one: two devices creating it would make two histories whose
+/// figures hide each other's), as one save, and reports through `message`.
 fn save_figures(
     core: &Rc<Core>,
     lang: Lang,
@@ -531,19 +532,20 @@ fn save_figures(
     f: impl FnOnce(&mut MonitoringEdit<'_, '_>) -> Result<(), DocError>,
 ) {
     let doc_id = DocId::new(DocKind::Monitoring, &monitoring_id(enterprise));
-    let (Some(actor), Some(actor_id)) = (core.actor(), core.actor_id()) else {
+    let Some(actor) = core.actor() else {
         message.set(Some((
             false,
             lang.pick("请先登录。", "Log in first.").into(),
         )));
         return;
     };
-    let now = platform::now();
-    let doc = match core.doc(&doc_id) {
-        Some(record) => MonitoringDoc::from_record(record),
-        None => MonitoringDoc::create(enterprise, &actor, actor_id, now),
+    let Some(record) = core.doc(&doc_id) else {
+        message.set(Some((false, not_yet(lang).into())));
+        return;
     };
-    let edited = doc.and_then(|mut d| d.edit(&actor, now, f).map(|()| d));
+    let now = platform::now();
+    let edited =
+        MonitoringDoc::from_record(record).and_then(|mut d| d.edit(&actor, now, f).map(|()| d));
     match edited {
         Ok(doc) => {
             let message = message.clone();
@@ -567,6 +569,14 @@ fn save_figures(
         }
         Err(e) => message.set(Some((false, i18n::doc_error(lang, &e)))),
     }
+}
+
+/// What the page says while the device has no monitoring document of the enterprise.
+fn not_yet(lang: Lang) -> &'static str {
+    lang.pick(
+        "监测档案将在下次同步后出现。",
+        "The monitoring record appears after the next sync.",
+    )
 }
 
 fn message_line(message: &Option<(bool, String)>) -> Html {
@@ -772,10 +782,8 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
             .into()
     });
     let role = core.session().map(|s| s.user.role);
-    let writable = role.is_some_and(|r| may_write(r, exists));
-    // Creating needs a device that has synced once, so it has the server's copy if one exists.
-    let synced_once = core.status().last_success.is_some();
-    let can_save = writable && (exists || synced_once);
+    // Figures go only into the document the server created and this device received.
+    let writable = exists && role.is_some_and(may_write);
 
     let empty = Monitoring {
         enterprise,
@@ -930,7 +938,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                             "Different recorded values will be replaced (the old ones stay in the history).",
                         ) }</p>
                     }
-                    <button type="button" class="primary save" onclick={on_import} disabled={!can_save}>
+                    <button type="button" class="primary save" onclick={on_import}>
                         { format!("{}{}{}", lang.pick("导入 ", "Import "), f.len(), lang.pick(" 行", " rows")) }
                     </button>
                 </div>
@@ -955,19 +963,11 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
         figures.prices.values().flat_map(|r| r.keys()).collect();
     let write_note = match role {
         None => Some(lang.pick("请先登录。", "Log in first.")),
-        Some(_) if can_save => None,
-        Some(Role::Leader | Role::Supervisor) if !exists => Some(lang.pick(
-            "按服务器规则，监测记录由包联干部首次录入时建立；建立并同步后，领导和督导可以补录。",
-            "By the server's rules the enterprise's officer starts its monitoring record; once it has synced, leaders and supervisors can add figures.",
-        )),
-        Some(r) if !may_write(r, exists) => Some(lang.pick(
+        Some(r) if !may_write(r) => Some(lang.pick(
             "你的角色不能录入监测数据。",
             "Your role does not record monitoring figures.",
         )),
-        Some(_) => Some(lang.pick(
-            "本设备还没有同步过：请先联网同步一次，再建立该企业的监测记录（以免与服务器上已有的记录冲突）。",
-            "This device has not synced yet: sync once before starting this enterprise's monitoring record (so it does not clash with one the server may already hold).",
-        )),
+        Some(_) => None,
     };
 
     html! {
@@ -982,8 +982,13 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
             </p>
             if let Some(e) = unreadable { <p class="notice refused" role="alert">{ e }</p> }
             if !exists {
-                <p class="notice">{ lang.pick("本设备上还没有该企业的监测记录。", "No monitoring record of this enterprise on this device yet.") }
-                    if can_save { { lang.pick("首次保存时建立。", " It is created on the first save.") } }
+                <p class="notice monitoring-pending" role="status">
+                    { lang.pick("本设备上还没有该企业的监测档案。", "No monitoring record of this enterprise on this device yet. ") }
+                    if profile.is_some_and(|e| !e.key_enterprise) {
+                        { lang.pick("监测档案只为重点企业建立。", "Only key enterprises have one.") }
+                    } else {
+                        { not_yet(lang) }
+                    }
                 </p>
             }
             if let Some(note) = write_note { <p class="notice">{ note }</p> }
@@ -1042,7 +1047,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                         </fieldset>
                         <p class="hint">{ lang.pick("只填需要的一组或几组；空着的组不保存。", "Fill in only the groups you need; empty groups are not saved.") }</p>
                         { message_line(&entry_message) }
-                        <button type="submit" class="primary save" disabled={!can_save}>{ lang.pick("保存", "Save") }</button>
+                        <button type="submit" class="primary save">{ lang.pick("保存", "Save") }</button>
                     </form>
                 </section>
 

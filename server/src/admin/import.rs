@@ -1,8 +1,9 @@
 //! CSV imports of org units, enterprises and assignments. Each file is read whole and checked
 //! row by row; every problem is reported with its line number, and nothing is stored unless
 //! the whole file is good (then it is stored in one transaction). Enterprises become enterprise
-//! profile documents, committed through the sync engine like any device's, so devices in scope
-//! receive them at their next sync.
+//! profile documents — and key enterprises also their one monitoring document — committed
+//! through the sync engine like any device's, so devices in scope receive them at their next
+//! sync.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -209,7 +210,8 @@ fn parse_flag(s: &str) -> Option<bool> {
 /// Imports enterprises (`credit_code,name,address,town,industry,size,key_enterprise,lat,lon`;
 /// `town` is an org unit code, `size` above/below (规上/规下), `key_enterprise` yes/no).
 /// Credit codes are checked (both check characters); rows whose code is already stored are
-/// left as they are. The profiles are committed as documents in one transaction.
+/// left as they are. The profiles, and the monitoring documents of new key enterprises, are
+/// committed as documents in one transaction.
 ///
 /// # Errors
 /// [`AdminError::Lines`] listing every bad row; nothing is stored then.
@@ -323,7 +325,8 @@ pub fn import_enterprises(
     })
 }
 
-/// Stores enterprise profiles through the sync engine in one request, hence one transaction;
+/// Stores enterprise profiles (and each key enterprise's monitoring document) through the sync
+/// engine in one request, hence one transaction;
 /// each is validated first so the request cannot be partly refused.
 fn commit_enterprises(
     store: &mut SqliteStore,
@@ -351,6 +354,20 @@ fn commit_enterprises(
             heads: protocol::to_wire(&record.heads()),
             data: record.save(),
         });
+        if e.key_enterprise {
+            // The server creates a key enterprise's one monitoring document; devices only
+            // ever edit the copy they receive (`crate::monitoring`).
+            let (id, mut record) = crate::monitoring::new_monitoring_document(e.id, now)
+                .map_err(|err| AdminError::Invalid(format!("{}: {err}", e.credit_code.as_str())))?;
+            validate(&id, &record, &config)
+                .map_err(|r| AdminError::Invalid(format!("{}: {r}", e.credit_code.as_str())))?;
+            push.push(DocPush {
+                doc: id,
+                base: Vec::new(),
+                heads: protocol::to_wire(&record.heads()),
+                data: record.save(),
+            });
+        }
     }
     let request = SyncRequest {
         cursor: 0,

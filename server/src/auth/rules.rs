@@ -4,8 +4,12 @@
 //! - every new change is made with the device's own Automerge actor, and its message names the
 //!   authenticated user, device and role;
 //! - new records name their author (user and device) as creator;
-//! - which kinds a role creates: officers any kind (in their enterprises), leaders visits and
-//!   problems, window clerks problems and enterprise profiles (any enterprise), others none;
+//! - which kinds a role creates: officers any kind but monitoring (in their enterprises),
+//!   leaders visits and problems, window clerks problems and enterprise profiles (any
+//!   enterprise), others none;
+//! - no device creates a monitoring document, neither a new one nor a second history merged
+//!   into a stored one: the server creates each key enterprise's one (`crate::monitoring`), and
+//!   devices edit the copy they received;
 //! - workflow events, progress entries and supervision instructions record their author's
 //!   user, device (and, for events, role); recorded ones are never changed or removed;
 //! - only a department handler of one of the problem's handling units accepts or returns it;
@@ -18,7 +22,9 @@
 use std::collections::BTreeMap;
 
 use shared::doc::{Author, DocKind};
-use shared::model::{DeviceId, EnterpriseId, LogEntry, Problem, Role, Stamp, Tier, User};
+use shared::model::{
+    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, Role, Stamp, Tier, User,
+};
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::server::WriteCheck;
 use shared::sync::validate::Projection;
@@ -36,6 +42,16 @@ pub struct RoleRules {
 
 fn forbidden(why: impl Into<String>) -> Result<(), Refusal> {
     Err(Refusal::Forbidden(why.into()))
+}
+
+/// Why a device may not create a monitoring document.
+pub const MONITORING_CREATED_BY_SERVER: &str = "the server creates each key enterprise's \
+     monitoring record; sync to receive it, then enter figures in it";
+
+/// Whether a monitoring projection shows two creations merged: its `enterprise`, written once
+/// by the creation, holds concurrent values (two histories, whose figure maps hide each other).
+fn created_twice(m: &Monitoring) -> bool {
+    m.needs_decision.iter().any(|n| n.field == "enterprise")
 }
 
 impl RoleRules {
@@ -56,7 +72,7 @@ impl RoleRules {
     /// what [`WriteCheck::may_create`] allows).
     pub fn creates(role: Role, kind: DocKind) -> bool {
         match role {
-            Role::Officer => true,
+            Role::Officer => kind != DocKind::Monitoring,
             Role::Leader => matches!(kind, DocKind::Visit | DocKind::Problem),
             Role::WindowClerk => matches!(kind, DocKind::Problem | DocKind::Enterprise),
             Role::DepartmentHandler | Role::Supervisor | Role::Admin => false,
@@ -215,6 +231,16 @@ impl WriteCheck for RoleRules {
         before: Option<&Projection>,
         after: &Projection,
     ) -> Result<(), Refusal> {
+        // A device's own monitoring document is refused whether the server has none yet or
+        // has one (then the push would merge as a second history); checked on the merged
+        // document, after the scope checks, so the answer says nothing about other scopes.
+        if doc.kind() == DocKind::Monitoring
+            && (before.is_none()
+                || matches!(after, Projection::Monitoring(m) if created_twice(m))
+                    && !matches!(before, Some(Projection::Monitoring(b)) if created_twice(b)))
+        {
+            return forbidden(MONITORING_CREATED_BY_SERVER);
+        }
         if before.is_none() && !Self::creates(self.role(), doc.kind()) {
             return forbidden(format!(
                 "a {} does not create {} records",

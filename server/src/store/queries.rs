@@ -1,5 +1,6 @@
-//! Small read queries for server-side jobs (monitoring rules): documents of a kind, and the
-//! officer currently assigned to an enterprise.
+//! Small read queries for server-side jobs (monitoring rules): documents of a kind, key
+//! enterprises without a monitoring document, and the officer currently assigned to an
+//! enterprise.
 
 use rusqlite::{OptionalExtension, params};
 use shared::doc::DocKind;
@@ -21,6 +22,25 @@ impl SqliteStore {
             .map(|s| {
                 DocId::parse(&s).map_err(|e| StoreError::Corrupt {
                     table: "docs",
+                    detail: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Key enterprises (重点企业) with no monitoring document yet, in id order.
+    pub fn key_enterprises_without_monitoring(&self) -> Result<Vec<EnterpriseId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id FROM enterprises e WHERE e.key_enterprise <> 0 AND NOT EXISTS \
+             (SELECT 1 FROM docs d WHERE d.enterprise = e.id AND d.kind = ?1) ORDER BY e.id",
+        )?;
+        let ids = stmt
+            .query_map([DocKind::Monitoring.code()], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.iter()
+            .map(|s| {
+                EnterpriseId::parse(s).map_err(|e| StoreError::Corrupt {
+                    table: "enterprises",
                     detail: e.to_string(),
                 })
             })
