@@ -125,7 +125,8 @@ fn read_monitoring(r: &mut Reader<'_>) -> Result<Monitoring, DocError> {
     if let Some(obj) = r.obj(&ROOT, "power")? {
         let keys: Vec<String> = r.set(&ROOT, "power")?;
         for k in keys {
-            let day: chrono::NaiveDate = k.parse().map_err(|_| bad("power", &k))?;
+            // Not `k.parse()`: chrono's parser would add kilobytes to the app's download.
+            let day = crate::monitoring::csv_import::parse_day(&k).map_err(|_| bad("power", &k))?;
             power.insert(day, r.f64(&obj, &k, &format!("power.{k}"))?);
         }
     }

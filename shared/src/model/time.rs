@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds in one day.
@@ -34,7 +34,24 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match DateTime::<Utc>::from_timestamp_millis(self.0) {
-            Some(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M UTC")),
+            // Written by hand, as chrono's `%Y-%m-%d %H:%M` would: its formatter would add
+            // kilobytes to the app's download.
+            Some(t) => {
+                let year = t.year();
+                if (0..=9999).contains(&year) {
+                    write!(f, "{year:04}")?;
+                } else {
+                    write!(f, "{year:+05}")?;
+                }
+                write!(
+                    f,
+                    "-{:02}-{:02} {:02}:{:02} UTC",
+                    t.month(),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            }
             None => write!(f, "@{}ms", self.0),
         }
     }
@@ -104,6 +121,23 @@ impl fmt::Display for Month {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instant_reads_as_chrono_would_format_it() {
+        // The hand-written Display must match chrono's `%Y-%m-%d %H:%M UTC`, far years too.
+        for ms in [
+            0,
+            1_764_300_000_000,
+            -62_135_596_800_001,
+            253_402_300_800_000,
+        ] {
+            let expected = DateTime::<Utc>::from_timestamp_millis(ms)
+                .expect("in range")
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string();
+            assert_eq!(Timestamp(ms).to_string(), expected, "at {ms} ms");
+        }
+    }
 
     #[test]
     fn periods_round_trip_through_their_text_form() {
