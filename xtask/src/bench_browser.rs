@@ -142,6 +142,7 @@ pub fn measure(
         "chromedriver",
     )?;
     let profile = dir.join("profile");
+    let load_before = load_average();
     let browser = Session::open(driver_port, &profile)?;
     let result = run_scenarios(&browser, port, runs);
     browser.close();
@@ -153,6 +154,7 @@ pub fn measure(
             .map_or(0, |d| d.as_secs())
     );
     figures["runs"] = json!(runs);
+    figures["load"] = json!([load_before, load_average()]);
     fs::write(out, serde_json::to_string_pretty(&figures)?)?;
     Ok((figures, served_site))
 }
@@ -318,6 +320,13 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The 1, 5 and 15 minute load averages (other builds share this machine's cores).
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -627,9 +636,13 @@ pub fn section(figures: Option<&Value>) -> String {
          `performance.now()`: opening counts from navigation start until the frame after the \
          first enterprise card entered the document (a MutationObserver installed before any \
          page script); saving counts from the tap on save until the frame after the app said \
-         \"已保存到本机\" and moved to the enterprise page. Medians of {runs} runs, (min–max).\n\n",
+         \"已保存到本机\" and moved to the enterprise page. Medians of {runs} runs, (min–max). \
+         Load average {} before and {} after: other engineers' builds share the 2 cores, so \
+         the times are noisy.\n\n",
         f["chromium"].as_str().unwrap_or("Chromium").trim(),
         f["enterprises"].as_u64().unwrap_or(0),
+        f["load"][0].as_str().unwrap_or("?"),
+        f["load"][1].as_str().unwrap_or("?"),
     ));
     o.push_str("| figure | CPU 4× slower | no throttle | goal |\n| --- | --- | --- | --- |\n");
     o.push_str(&format!(
