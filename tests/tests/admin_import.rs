@@ -127,7 +127,8 @@ async fn a_good_file_imports_everything_and_officers_receive_the_enterprises_by_
             (0, 3),
             "re-importing changes nothing"
         );
-        assert_eq!(store.doc_count()?, 3);
+        // Three profiles and the monitoring documents of the two key enterprises.
+        assert_eq!(store.doc_count()?, 5);
         let rows = store.projection_dump()?;
         assert!(
             rows.iter()
@@ -170,8 +171,8 @@ async fn a_good_file_imports_everything_and_officers_receive_the_enterprises_by_
     wang.sync().await?;
     assert_eq!(
         wang.client.replica().len(),
-        1,
-        "the one enterprise assigned now"
+        2,
+        "the one enterprise assigned now: its profile and (a key enterprise) its monitoring"
     );
     Ok(())
 }
@@ -211,7 +212,8 @@ async fn backup_then_restore_gives_back_identical_data() -> anyhow::Result<()> {
         .with_store(snapshot)
         .await
         .expect("the store thread ran")?;
-    assert_eq!(at_backup.2, 23);
+    // Three profiles, two monitoring documents (key enterprises), twenty visits.
+    assert_eq!(at_backup.2, 25);
 
     // More work after the backup.
     for n in 20..30 {
