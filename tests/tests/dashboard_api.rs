@@ -142,6 +142,48 @@ async fn chart_breakdowns_add_up_to_the_kpis_and_keep_a_town_leader_in_their_tow
         assert_eq!(Some(sum), kpis[field].as_u64(), "{field}");
     }
 
+    // The lists the dashboard links its numbers to hold exactly what the numbers count.
+    let counted: Vec<&str> = shared::model::ProblemState::ALL
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s,
+                shared::model::ProblemState::Withdrawn
+                    | shared::model::ProblemState::MergedDuplicate
+            )
+        })
+        .map(|s| s.code())
+        .collect();
+    let created = format!("created_from={from}&created_to={to}");
+    let listed = |query: String| {
+        let request = http
+            .get(server.url(&format!("/api/problems?{query}&limit=1")))
+            .bearer_auth(leader.clone());
+        async move {
+            let page: serde_json::Value = request.send().await?.json().await?;
+            anyhow::Ok(page["total"].as_u64())
+        }
+    };
+    let state = format!("state={}", counted.join(","));
+    assert_eq!(
+        listed(format!("{state}&{created}")).await?,
+        kpis["problems"].as_u64()
+    );
+    assert_eq!(
+        listed(format!("state=signed_off,look_back_passed&{created}")).await?,
+        kpis["resolved"].as_u64()
+    );
+    assert_eq!(
+        listed(format!("overdue=true&{created}")).await?,
+        kpis["overdue"].as_u64()
+    );
+    let bar = &rows[0];
+    let category = bar["key"].as_str().unwrap_or_default();
+    assert_eq!(
+        listed(format!("category={category}&{state}&{created}")).await?,
+        bar["problems"].as_u64()
+    );
+
     // The town bars name the zone's three towns; the town leader sees only their own.
     let by_town: serde_json::Value = get(
         leader.clone(),
