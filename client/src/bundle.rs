@@ -32,9 +32,15 @@ pub fn fell_back() -> bool {
         == Some(true)
 }
 
+/// Whether this bundle should give way to the full one for `role`: the officer bundle with a
+/// role that needs the full one, unless `boot.js` already tried it and fell back.
+pub fn should_switch(role: Option<Role>) -> bool {
+    role.is_some_and(needs_full) && !FULL && !fell_back()
+}
+
 /// Follows the session's role (`None`: nobody logged in): remembers which bundle the next start
-/// loads, and returns whether this bundle must reload into the full one now — the officer
-/// bundle with a role that needs the full one, unless `boot.js` already tried and fell back.
+/// loads, and returns whether to reload into the full one now ([`should_switch`], and the
+/// choice could be stored for `boot.js` to read).
 pub fn follow(role: Option<Role>) -> bool {
     let full = role.is_some_and(needs_full);
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -46,5 +52,5 @@ pub fn follow(role: Option<Role>) -> bool {
     } else {
         return false;
     }
-    full && !FULL && !fell_back()
+    should_switch(role)
 }

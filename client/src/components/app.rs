@@ -59,13 +59,21 @@ pub fn App() -> Html {
         Boot::Ready(core) => Some(core.session().map(|s| s.user.role)),
         Boot::Opening | Boot::Failed(_) => None,
     };
-    use_effect_with(role, |role| {
-        if let Some(role) = *role
-            && bundle::follow(role)
-        {
-            platform::reload();
-        }
-    });
+    // Set when the switch cannot happen (storage blocked or full): the officer bundle then
+    // shows its own screens, and says so on those it lacks.
+    let switch_failed = use_state(|| false);
+    {
+        let switch_failed = switch_failed.clone();
+        use_effect_with(role, move |role| {
+            if let Some(role) = *role {
+                if bundle::follow(role) {
+                    platform::reload();
+                } else if bundle::should_switch(role) {
+                    switch_failed.set(true);
+                }
+            }
+        });
+    }
 
     {
         let boot = boot.clone();
@@ -146,11 +154,7 @@ pub fn App() -> Html {
     let notices = core.notices();
     let user = session.as_ref().map(|s| s.user.name.clone());
 
-    let switching = session
-        .as_ref()
-        .is_some_and(|s| bundle::needs_full(s.user.role))
-        && !bundle::FULL
-        && !bundle::fell_back();
+    let switching = bundle::should_switch(session.as_ref().map(|s| s.user.role)) && !*switch_failed;
     let screen = if switching {
         // The effect above is reloading into the full bundle.
         html! { <p class="loading">{ lang.t(Key::Opening) }</p> }
