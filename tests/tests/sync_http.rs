@@ -178,6 +178,40 @@ async fn a_no_change_sync_is_one_request_whose_response_does_not_grow_with_docum
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_pushing_edits_of_the_same_visits_at_once_both_keep_their_edits()
+-> anyhow::Result<()> {
+    // The server merges pushed documents outside its store lock; a document the other request
+    // committed meanwhile is merged again before the commit, so neither edit is lost.
+    let s = setup().await?;
+    let mut wang = officer(&s, 1, "wang").await?;
+    let ids: Vec<DocId> = (0..200)
+        .map(|n| wang.record_visit(enterprise(n % 50), &notes(n as usize)))
+        .collect::<Result<_, _>>()?;
+    wang.sync().await?;
+    let mut li = officer(&s, 2, "li").await?;
+    li.sync().await?;
+    for id in &ids {
+        let base_text = wang.visit_notes(id)?;
+        wang.edit_visit_notes(id, &format!("【王】{base_text}"))?;
+        li.edit_visit_notes(id, &format!("{base_text}【李】"))?;
+    }
+    let (a, b) = tokio::join!(wang.sync(), li.sync());
+    a?;
+    b?;
+    wang.sync().await?;
+    li.sync().await?;
+    for id in &ids {
+        let text = wang.visit_notes(id)?;
+        assert!(
+            text.starts_with("【王】") && text.ends_with("【李】"),
+            "{id}: {text}"
+        );
+        assert_eq!(text, li.visit_notes(id)?, "{id}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn two_devices_editing_offline_end_identical_in_either_order_with_identical_rows()
 -> anyhow::Result<()> {

@@ -1,7 +1,8 @@
 //! The server's sync driver: the tokio side of the sans-IO engine. `POST /api/sync` takes a
-//! binary request from a device authenticated by its bearer token, runs
-//! `shared::sync::server::handle_sync` within the user's scopes on a blocking thread against the
-//! SQLite store, and answers only after the store's commit is durable. `GET /api/events` is the
+//! binary request from a device authenticated by its bearer token, runs the engine's server side
+//! (`shared::sync::server`) within the user's scopes on a blocking thread against the SQLite
+//! store — reading under the store lock, merging outside it, committing and reading the feed
+//! under it again — and answers only after the store's commit is durable. `GET /api/events` is the
 //! push channel (server-sent events) telling online devices and browsers that changes wait.
 
 pub mod metrics;
@@ -22,7 +23,10 @@ use axum::routing::{get, post};
 use futures_util::Stream;
 use shared::config::Config;
 use shared::sync::protocol::{self, Outcome, WireError};
-use shared::sync::server::{SyncContext, SyncError, handle_sync};
+use shared::sync::server::{
+    Prepared, ServerStore as _, StoredDoc, SyncContext, SyncError, finish_sync, merge_pushed,
+    read_pushed,
+};
 use tokio::sync::broadcast;
 
 use crate::AppState;
@@ -156,13 +160,26 @@ impl SyncService {
         let request: protocol::SyncRequest = protocol::decode(&body)?;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let mut store = this
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let before = shared::sync::server::ServerStore::latest_seq(&mut *store).ok();
-            let response = scoped_sync(&mut store, &this.config, &who, request);
-            let after = shared::sync::server::ServerStore::latest_seq(&mut *store).ok();
+            let lock = || {
+                this.store
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+            };
+            let now = now();
+            let mut request = request;
+            let read = read_phase(&mut lock(), &who, &mut request, now);
+            let (scoped, stored) = match read {
+                Ok(read) => read,
+                Err(e) => return (Err(e), None, None),
+            };
+            // The merging, most of a request's CPU, runs outside the store lock; finish_sync
+            // merges again whatever another request changed meanwhile.
+            let ctx = scoped.context(&this.config, now);
+            let prepared = merge_pushed(&ctx, &request, stored);
+            let mut store = lock();
+            let before = store.latest_seq().ok();
+            let response = finish_phase(&mut store, &ctx, &scoped, &request, prepared);
+            let after = store.latest_seq().ok();
             (response, before, after)
         })
         .await
@@ -202,15 +219,39 @@ impl SyncService {
     }
 }
 
-/// One sync request within the device's scopes, with the re-scoping rule (see
-/// [`SyncService::sync`]). Runs under the store lock.
-fn scoped_sync(
+/// What the first phase of a sync request read under the store lock: the device's scopes and
+/// rules and its re-scoping state (the stored versions of the pushed documents travel beside).
+struct Scoped {
+    device: shared::model::DeviceId,
+    access: crate::auth::scope::Access,
+    state: crate::store::ScopeState,
+    current: String,
+    rescoped: bool,
+}
+
+impl Scoped {
+    fn context<'a>(&'a self, config: &'a Config, now: shared::model::Timestamp) -> SyncContext<'a> {
+        SyncContext {
+            device: self.device,
+            read: &self.access.read,
+            write: &self.access.write,
+            config,
+            now,
+            max_doc_bytes: MAX_DOC_BYTES,
+            authorship: Some(&self.access.rules),
+        }
+    }
+}
+
+/// Phase one of a sync request, under the store lock: the device's scopes, the re-scoping rule
+/// (see [`SyncService::sync`]; a re-scoped request is served from cursor 0), and the stored
+/// versions of the pushed documents.
+fn read_phase(
     store: &mut SqliteStore,
-    config: &Config,
     who: &Authenticated,
-    mut request: protocol::SyncRequest,
-) -> Result<protocol::SyncResponse, StoreError> {
-    let now = now();
+    request: &mut protocol::SyncRequest,
+    now: shared::model::Timestamp,
+) -> Result<(Scoped, Vec<Option<StoredDoc>>), StoreError> {
     let device = who.device.id;
     let access = access_for(store, &who.user, &who.device, now)?;
     let current = fingerprint(&access.read);
@@ -227,27 +268,39 @@ fn scoped_sync(
     if rescoped {
         request.cursor = 0;
     }
-    let ctx = SyncContext {
-        device,
-        read: &access.read,
-        write: &access.write,
-        config,
-        now,
-        max_doc_bytes: MAX_DOC_BYTES,
-        authorship: Some(&access.rules),
-    };
-    let mut response = match handle_sync(store, &ctx, &request) {
+    let stored = read_pushed(store, request)?;
+    Ok((
+        Scoped {
+            device,
+            access,
+            state,
+            current,
+            rescoped,
+        },
+        stored,
+    ))
+}
+
+/// Phase three, under the store lock: commit, feed and response, then the re-scoping state.
+fn finish_phase(
+    store: &mut SqliteStore,
+    ctx: &SyncContext<'_>,
+    scoped: &Scoped,
+    request: &protocol::SyncRequest,
+    prepared: Prepared,
+) -> Result<protocol::SyncResponse, StoreError> {
+    let mut response = match finish_sync(store, ctx, request, prepared) {
         Ok(r) => r,
         Err(SyncError::Store(e)) => return Err(e),
     };
-    if rescoped {
+    if scoped.rescoped {
         if response.delivery == request.ack {
             // Nothing was delivered, but the device must still say it applied this response.
-            response.delivery =
-                shared::sync::server::ServerStore::record_delivery(store, device, &[])?;
+            response.delivery = store.record_delivery(scoped.device, &[])?;
         }
-        state.pending = Some((current, response.delivery));
-        store.set_scope_state(device, &state)?;
+        let mut state = scoped.state.clone();
+        state.pending = Some((scoped.current.clone(), response.delivery));
+        store.set_scope_state(scoped.device, &state)?;
     }
     Ok(response)
 }

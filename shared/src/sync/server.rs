@@ -1,6 +1,13 @@
 //! The server's side of a sync request: merge each pushed document, validate it, commit every
 //! accepted one durably in one transaction, then answer with per-document outcomes and the
 //! documents the device lacks. Storage is behind [`ServerStore`]; the caller passes the time.
+//!
+//! [`handle_sync`] does it all in one go. A server serving many devices splits it in three so
+//! the merging (most of the CPU) runs outside its store lock: [`read_pushed`] (under the lock)
+//! reads the stored versions, [`merge_pushed`] (no store) merges and checks each pushed document
+//! against them, and [`finish_sync`] (under the lock) merges again any document whose stored
+//! heads moved in between, then commits and reads the feed. The result is the same as if the
+//! whole request had run under the lock at the moment `finish_sync` did.
 
 use std::collections::BTreeSet;
 
@@ -76,9 +83,10 @@ pub struct Commit {
 /// Storage the sync engine needs on the server, named for its use cases. Implementations:
 /// SQLite in `server::store` (PostgreSQL can follow for multi-node deployments).
 ///
-/// Calls of [`handle_sync`] on one store must be serialized (the server holds one lock for the
-/// whole call): the merge reads a document and the commit overwrites its snapshot, and the
-/// response cursor is read after the feed.
+/// Calls of [`handle_sync`], [`read_pushed`] and [`finish_sync`] on one store must be
+/// serialized (the server holds one lock for each call): `finish_sync` checks that what a merge
+/// read is still current before its commit overwrites the snapshot, and the response cursor is
+/// read after the feed.
 pub trait ServerStore {
     /// The store's error.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -202,18 +210,61 @@ struct Merged {
     pull: Option<Vec<u8>>,
 }
 
-fn merge_push<S: ServerStore>(
+/// Pushed documents merged and checked against the stored versions [`read_pushed`] read,
+/// waiting for [`finish_sync`].
+pub struct Prepared {
+    /// Per push, in request order.
+    merges: Vec<PreMerged>,
+}
+
+/// One pushed document merged outside the store lock.
+struct PreMerged {
+    /// The stored heads the merge started from (`None`: the server did not have it).
+    read: Option<Vec<ChangeHash>>,
+    merged: Result<Merged, Outcome>,
+}
+
+/// The stored version of each pushed document, in request order (under the store lock).
+pub fn read_pushed<S: ServerStore>(
     store: &mut S,
+    req: &SyncRequest,
+) -> Result<Vec<Option<StoredDoc>>, S::Error> {
+    req.push.iter().map(|p| store.load_doc(&p.doc)).collect()
+}
+
+/// Merges and checks each pushed document against its stored version as [`read_pushed`] read
+/// it. Needs no store: the server runs it outside its store lock.
+pub fn merge_pushed(
+    ctx: &SyncContext<'_>,
+    req: &SyncRequest,
+    stored: Vec<Option<StoredDoc>>,
+) -> Prepared {
+    let merges = req
+        .push
+        .iter()
+        .zip(stored)
+        .map(|(push, stored)| {
+            let merged = merge_push(ctx, push, stored.as_ref());
+            PreMerged {
+                read: stored.map(|s| s.heads),
+                merged,
+            }
+        })
+        .collect();
+    Prepared { merges }
+}
+
+fn merge_push(
     ctx: &SyncContext<'_>,
     push: &DocPush,
-) -> Result<Result<Merged, Outcome>, S::Error> {
-    let refuse = |r: Refusal| Ok(Err(Outcome::Refused(r)));
+    stored: Option<&StoredDoc>,
+) -> Result<Merged, Outcome> {
+    let refuse = |r: Refusal| Err(Outcome::Refused(r));
     if push.data.len() > ctx.max_doc_bytes as usize {
         return refuse(Refusal::TooLarge {
             limit: ctx.max_doc_bytes,
         });
     }
-    let stored = store.load_doc(&push.doc)?;
     let mut doc = match &stored {
         Some(s) => match AutoCommit::load(&s.bytes) {
             Ok(d) => d,
@@ -240,9 +291,9 @@ fn merge_push<S: ServerStore>(
     {
         let mut server_heads = before.clone();
         server_heads.sort();
-        return Ok(Err(Outcome::Resend {
+        return Err(Outcome::Resend {
             server_heads: to_wire(&server_heads),
-        }));
+        });
     }
     let new_changes = doc.get_changes(&before);
     if let Some(check) = ctx.authorship {
@@ -328,11 +379,11 @@ fn merge_push<S: ServerStore>(
             projection,
         })
     };
-    Ok(Ok(Merged {
+    Ok(Merged {
         commit,
         heads,
         pull,
-    }))
+    })
 }
 
 /// Handles one sync request. Every `Accepted` outcome in the response refers to data that was
@@ -342,6 +393,22 @@ pub fn handle_sync<S: ServerStore>(
     ctx: &SyncContext<'_>,
     req: &SyncRequest,
 ) -> Result<SyncResponse, SyncError<S::Error>> {
+    let stored = read_pushed(store, req).map_err(SyncError::Store)?;
+    let prepared = merge_pushed(ctx, req, stored);
+    finish_sync(store, ctx, req, prepared)
+}
+
+/// Finishes a sync request whose pushes [`merge_pushed`] merged (under the store lock): a
+/// document whose stored heads are no longer those the merge read is merged again here; then
+/// every accepted document is committed in one transaction and the feed is read. Every
+/// `Accepted` outcome refers to data durably committed before this function returned.
+pub fn finish_sync<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    req: &SyncRequest,
+    prepared: Prepared,
+) -> Result<SyncResponse, SyncError<S::Error>> {
+    let mut prepared = prepared.merges.into_iter();
     // A cursor beyond anything this store gave out means the store went back in time (restored
     // from a backup): the device gets its whole scope again rather than silently skipping.
     let mut req_cursor = req.cursor;
@@ -362,6 +429,7 @@ pub fn handle_sync<S: ServerStore>(
     let mut handled: BTreeSet<DocId> = BTreeSet::new();
     let mut seen_in_request: BTreeSet<&DocId> = BTreeSet::new();
     for push in &req.push {
+        let read = prepared.next();
         if !seen_in_request.insert(&push.doc) {
             results.push(DocResult {
                 doc: push.doc.clone(),
@@ -371,7 +439,13 @@ pub fn handle_sync<S: ServerStore>(
             });
             continue;
         }
-        let outcome = match merge_push(store, ctx, push).map_err(SyncError::Store)? {
+        let current = store.load_doc(&push.doc).map_err(SyncError::Store)?;
+        let merged = match read {
+            Some(pre) if pre.read.as_ref() == current.as_ref().map(|c| &c.heads) => pre.merged,
+            // Another request changed the document since it was read: merge again.
+            _ => merge_push(ctx, push, current.as_ref()),
+        };
+        let outcome = match merged {
             Ok(merged) => {
                 handled.insert(push.doc.clone());
                 if let Some(data) = merged.pull {
@@ -481,4 +555,127 @@ pub fn handle_sync<S: ServerStore>(
         pulls,
         server_time: ctx.now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::{DocKind, NewVisit, VisitDoc};
+    use crate::model::{Actor, OperatingStatus, Role, UserId, VisitId, VisitMethod};
+    use crate::sync::memory::MemoryStore;
+    use crate::sync::validate::Scope;
+
+    const T0: Timestamp = Timestamp(1_793_491_200_000);
+
+    fn officer(n: u8) -> (Actor, ActorId) {
+        let id = |tag: u8| {
+            let mut b = [0u8; 16];
+            b[0] = tag;
+            b[15] = n;
+            b
+        };
+        let actor = Actor {
+            user: UserId::from_random_bytes(id(1)),
+            device: DeviceId::from_random_bytes(id(2)),
+            role: Role::Officer,
+        };
+        (actor, ActorId::from(id(3).to_vec()))
+    }
+
+    fn ctx(config: &Config, device: DeviceId) -> SyncContext<'_> {
+        SyncContext {
+            device,
+            read: &Scope::All,
+            write: &Scope::All,
+            config,
+            now: T0,
+            max_doc_bytes: 1 << 20,
+            authorship: None,
+        }
+    }
+
+    /// A request pushing everything of `doc` after `base`.
+    fn pushing(id: &DocId, doc: &mut VisitDoc, base: &[ChangeHash]) -> SyncRequest {
+        let mut record = doc.clone().into_record();
+        SyncRequest {
+            cursor: 0,
+            ack: 0,
+            device_time: T0,
+            push: vec![DocPush {
+                doc: id.clone(),
+                base: to_wire(base),
+                heads: to_wire(&record.heads()),
+                data: record.automerge().save_after(base),
+            }],
+            max_response_bytes: 1 << 20,
+        }
+    }
+
+    fn edit_notes(doc: &mut VisitDoc, who: &Actor, notes: &str) {
+        doc.edit(who, T0, |e| e.set_notes(notes)).expect("edited");
+    }
+
+    #[test]
+    fn a_document_another_request_changed_between_merge_and_commit_is_merged_again() {
+        let config = Config::default();
+        let mut store = MemoryStore::new();
+        let (wang, wang_actor) = officer(1);
+        let (li, li_actor) = officer(2);
+        let visit = NewVisit {
+            id: VisitId::from_random_bytes([7; 16]),
+            enterprise: EnterpriseId::from_random_bytes([5; 16]),
+            method: VisitMethod::Phone,
+            check_in: None,
+            operating_status: OperatingStatus::Normal,
+            notes: "走访".into(),
+        };
+        let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+        let mut wangs = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+        handle_sync(
+            &mut store,
+            &ctx(&config, wang.device),
+            &pushing(&id, &mut wangs, &[]),
+        )
+        .expect("stored");
+        let base = wangs.clone().into_record().heads();
+        let mut lis = VisitDoc::from_record(
+            crate::doc::RecordDoc::load(&wangs.clone().into_record().save(), li_actor)
+                .expect("loads"),
+        )
+        .expect("a visit");
+
+        // Wang's request is read and merged; before it commits, Li's edit of the same visit
+        // is committed by another request.
+        edit_notes(&mut wangs, &wang, "王：已协调供电");
+        let wang_request = pushing(&id, &mut wangs, &base);
+        let stored = read_pushed(&mut store, &wang_request).expect("read");
+        let prepared = merge_pushed(&ctx(&config, wang.device), &wang_request, stored);
+        edit_notes(&mut lis, &li, "李：用工已对接");
+        handle_sync(
+            &mut store,
+            &ctx(&config, li.device),
+            &pushing(&id, &mut lis, &base),
+        )
+        .expect("li's edit stored");
+        let response = finish_sync(
+            &mut store,
+            &ctx(&config, wang.device),
+            &wang_request,
+            prepared,
+        )
+        .expect("wang's edit stored");
+
+        let stored = store.load_doc(&id).expect("memory").expect("stored");
+        assert_eq!(stored.heads.len(), 2, "both edits are kept");
+        assert_eq!(
+            response.results[0].outcome,
+            Outcome::Accepted {
+                heads: to_wire(&stored.heads)
+            }
+        );
+        assert!(
+            response.pulls.iter().any(|p| p.doc == id),
+            "Wang is sent Li's edit"
+        );
+    }
 }
