@@ -1318,7 +1318,9 @@ fn site_size(site: &Path) -> Option<String> {
             if !is_officer {
                 full += len;
             }
-            files.push(format!("{base} {}", kib(len as f64)));
+            if !is_full {
+                files.push(format!("{base} {}", kib(len as f64)));
+            }
         }
     }
     files.sort();
