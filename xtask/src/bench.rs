@@ -1050,6 +1050,9 @@ impl Report {
                 )?;
             }
         }
+        if let Some(row) = self.browser.as_ref().and_then(bench_browser::goal_row) {
+            writeln!(o, "{row}")?;
+        }
         writeln!(o)?;
         Ok(())
     }
