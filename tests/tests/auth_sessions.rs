@@ -189,6 +189,37 @@ async fn the_sixth_bad_password_within_the_window_is_rate_limited() -> anyhow::R
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_simultaneous_bad_passwords_get_only_the_limit_checked_and_the_rest_rate_limited()
+-> anyhow::Result<()> {
+    let s = setup().await?;
+    district::officer(&s.service, "wang", [1]).await?;
+    let base = s.server.url("");
+    let guesses: Vec<_> = (0..20)
+        .map(|n| {
+            let base = base.clone();
+            tokio::spawn(
+                async move { login_raw(&base, "wang", &format!("guess{n}"), device(1)).await },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await??.0);
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, limited),
+        (
+            AuthConfig::default().max_failures,
+            20 - AuthConfig::default().max_failures
+        ),
+        "only the limit's number of guesses are checked: {statuses:?}"
+    );
+    Ok(())
+}
+
 /// The window sliding on is `server::auth::RateLimiter`'s unit test, on a clock it is given.
 #[tokio::test]
 async fn failures_from_one_address_limit_every_login_from_it() -> anyhow::Result<()> {

@@ -56,6 +56,46 @@ impl RateLimiter {
         }
     }
 
+    /// Counts an attempt under every key as a failure before its password is checked, unless
+    /// one of them is already limited (then counts nothing and answers `false`). Checking and
+    /// counting under one lock means simultaneous attempts cannot all slip under the limit;
+    /// [`RateLimiter::forget_attempt`] takes the count back when the password was right.
+    pub fn try_attempt(&self, keys: &[&str], now: i64) -> bool {
+        let mut map = self.lock();
+        if map.len() >= SWEEP_AT {
+            let cutoff = now - self.window_ms;
+            map.retain(|_, q| {
+                prune(q, cutoff);
+                !q.is_empty()
+            });
+        }
+        let limited = keys.iter().any(|k| {
+            map.get_mut(*k).is_some_and(|q| {
+                prune(q, now - self.window_ms);
+                q.len() >= self.max_failures
+            })
+        });
+        if limited {
+            return false;
+        }
+        for k in keys {
+            map.entry((*k).to_string()).or_default().push_back(now);
+        }
+        true
+    }
+
+    /// Takes back one attempt counted at `now` by [`RateLimiter::try_attempt`].
+    pub fn forget_attempt(&self, keys: &[&str], now: i64) {
+        let mut map = self.lock();
+        for k in keys {
+            if let Some(q) = map.get_mut(*k)
+                && let Some(at) = q.iter().rposition(|t| *t == now)
+            {
+                q.remove(at);
+            }
+        }
+    }
+
     /// Forgets a key's failures (after a successful login to that account).
     pub fn clear(&self, key: &str) {
         self.lock().remove(key);
@@ -94,5 +134,18 @@ mod tests {
         );
         l.clear("login:wang");
         assert!(!l.is_limited(&["login:wang"], 11));
+    }
+
+    #[test]
+    fn simultaneous_attempts_are_counted_before_their_check_and_a_right_one_is_taken_back() {
+        let l = RateLimiter::new(2, 1000);
+        assert!(l.try_attempt(&["login:wang", "addr:a"], 5));
+        assert!(l.try_attempt(&["login:wang", "addr:a"], 5));
+        assert!(
+            !l.try_attempt(&["login:wang", "addr:a"], 5),
+            "two attempts still being checked fill the limit"
+        );
+        l.forget_attempt(&["login:wang", "addr:a"], 5);
+        assert!(l.try_attempt(&["login:wang", "addr:a"], 6));
     }
 }

@@ -1,5 +1,6 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes), as PHC
-//! strings with a random salt each, and the limit on how many run at once on the server.
+//! strings with a random salt each, and the limit on how many run at once on the server (a
+//! bounded queue in front of one hashing thread per core).
 
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
@@ -66,13 +67,32 @@ pub fn hash_slots() -> usize {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The queue of the hashing threads, started on first use.
-fn hashers() -> &'static mpsc::Sender<Job> {
-    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (queue, jobs) = mpsc::channel::<Job>();
+/// How many jobs may wait per hashing thread before new ones are turned away: a flood of
+/// logins then costs a quick "busy" answer each instead of an ever longer queue.
+const QUEUED_PER_SLOT: usize = 128;
+
+/// Why a job given to the hashing threads did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HashQueueError {
+    /// Every hashing thread is busy and the queue is full: try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
+    /// The job panicked, or no hashing thread could start.
+    #[error("the password hash failed")]
+    Failed,
+}
+
+/// Hashing threads taking jobs from one bounded queue in arrival order.
+struct HashQueue {
+    jobs: mpsc::SyncSender<Job>,
+}
+
+impl HashQueue {
+    /// Starts `threads` hashing threads behind a queue of `capacity` waiting jobs.
+    fn start(threads: usize, capacity: usize) -> HashQueue {
+        let (queue, jobs) = mpsc::sync_channel::<Job>(capacity);
         let jobs = Arc::new(Mutex::new(jobs));
-        for n in 0..hash_slots() {
+        for n in 0..threads {
             let jobs = jobs.clone();
             let started = std::thread::Builder::new()
                 .name(format!("password-hash-{n}"))
@@ -83,8 +103,8 @@ fn hashers() -> &'static mpsc::Sender<Job> {
                             Err(poisoned) => poisoned.into_inner().recv(),
                         };
                         let Ok(job) = job else { return };
-                        // A panicking job answers nothing (its caller sees `None`); the thread
-                        // stays to serve the next.
+                        // A panicking job answers nothing (its caller sees `Failed`); the
+                        // thread stays to serve the next.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
                 });
@@ -92,20 +112,51 @@ fn hashers() -> &'static mpsc::Sender<Job> {
                 tracing::error!(%error, "cannot start a password hashing thread");
             }
         }
-        queue
-    })
+        HashQueue { jobs: queue }
+    }
+
+    /// Queues `work` without waiting; its answer comes on the receiver. A job whose receiver
+    /// was dropped (its caller stopped waiting) is skipped when its turn comes.
+    fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, HashQueueError> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            if answer.is_closed() {
+                return;
+            }
+            let _ = answer.send(work());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(answered),
+            Err(mpsc::TrySendError::Full(_)) => Err(HashQueueError::Busy),
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(HashQueueError::Failed),
+        }
+    }
+}
+
+/// The server's hashing threads, started on first use.
+fn hashers() -> &'static HashQueue {
+    static QUEUE: OnceLock<HashQueue> = OnceLock::new();
+    QUEUE.get_or_init(|| HashQueue::start(hash_slots(), hash_slots() * QUEUED_PER_SLOT))
 }
 
 /// Runs `work` (a password hash or verification) on one of the [`hash_slots`] hashing
-/// threads. Callers beyond them queue in arrival order rather than fail; a caller that stops
-/// waiting leaves its job to run. `None` if `work` panicked or no hashing thread could start.
-pub async fn limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (answer, answered) = oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = answer.send(work());
-    });
-    hashers().send(job).ok()?;
-    answered.await.ok()
+/// threads. Callers beyond them queue in arrival order, up to [`QUEUED_PER_SLOT`] per thread;
+/// beyond that they are answered [`HashQueueError::Busy`] at once. A caller that stops waiting
+/// takes its job out of the work: it is skipped when its turn comes.
+///
+/// # Errors
+/// [`HashQueueError::Busy`] when the queue is full; [`HashQueueError::Failed`] if `work`
+/// panicked or no hashing thread could start.
+pub async fn limited<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashQueueError> {
+    hashers()
+        .submit(work)?
+        .await
+        .map_err(|_| HashQueueError::Failed)
 }
 
 #[cfg(test)]
@@ -138,12 +189,15 @@ mod tests {
             })
             .collect();
         for caller in callers {
-            assert_eq!(caller.await.expect("joined"), Some(true));
+            assert_eq!(caller.await.expect("joined"), Ok(true));
         }
-        assert_eq!(limited(|| panic!("a bad hash")).await, None::<()>);
+        assert_eq!(
+            limited(|| panic!("a bad hash")).await,
+            Err::<(), _>(HashQueueError::Failed)
+        );
         assert_eq!(
             limited(move || verify(&Secret::new("wrong password"), &stored)).await,
-            Some(false),
+            Ok(false),
             "a panic leaves the hashing threads serving"
         );
         let peak = peak.load(Ordering::SeqCst);
@@ -151,6 +205,41 @@ mod tests {
             (1..=hash_slots()).contains(&peak),
             "{peak} hashes ran at once on {} slots",
             hash_slots()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once_and_a_job_whose_caller_left_is_skipped() {
+        let queue = HashQueue::start(1, 1);
+        let (started, has_started) = mpsc::channel();
+        let (open_gate, gate) = mpsc::channel::<()>();
+        let first = queue
+            .submit(move || {
+                let _ = started.send(());
+                let _ = gate.recv();
+                1
+            })
+            .expect("the thread takes the first job");
+        has_started.recv().expect("the first job runs");
+        let ran = Arc::new(AtomicUsize::new(0));
+        let ran_by_left = ran.clone();
+        let left = queue
+            .submit(move || ran_by_left.fetch_add(1, Ordering::SeqCst))
+            .expect("one job may wait");
+        assert_eq!(
+            queue.submit(|| 3).err(),
+            Some(HashQueueError::Busy),
+            "a second waiting job does not fit"
+        );
+        drop(left);
+        open_gate.send(()).expect("gate");
+        assert_eq!(first.await, Ok(1));
+        let last = queue.submit(|| 4).expect("room again");
+        assert_eq!(last.await, Ok(4));
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            0,
+            "the job whose caller left never ran"
         );
     }
 }

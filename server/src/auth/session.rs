@@ -40,6 +40,9 @@ pub enum AuthError {
     /// The store failed.
     #[error("the server could not reach its database; try again")]
     Unavailable,
+    /// Too many logins are waiting for a password check.
+    #[error("the server is busy checking other logins; try again in a moment")]
+    Busy,
 }
 
 impl AuthError {
@@ -53,6 +56,7 @@ impl AuthError {
             AuthError::Unauthenticated => "unauthenticated",
             AuthError::Malformed(_) => "malformed",
             AuthError::Unavailable => "store_unavailable",
+            AuthError::Busy => "busy",
         }
     }
 
@@ -65,7 +69,7 @@ impl AuthError {
             | AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AuthError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Malformed(_) => StatusCode::BAD_REQUEST,
-            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -88,6 +92,8 @@ impl IntoResponse for AuthError {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
         } else if status == StatusCode::TOO_MANY_REQUESTS {
             (status, [(header::RETRY_AFTER, "900")], body).into_response()
+        } else if matches!(self, AuthError::Busy) {
+            (status, [(header::RETRY_AFTER, "5")], body).into_response()
         } else {
             (status, body).into_response()
         }
@@ -182,6 +188,16 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// What the hashing thread found for a login.
+enum Checked {
+    /// The password is right.
+    Right(crate::store::UserRecord),
+    /// Wrong password, unknown login or disabled account; counted as a failure.
+    Wrong,
+    /// The account or the address reached the limit while the attempt waited.
+    Limited,
+}
+
 /// Most characters kept of a device name.
 const DEVICE_NAME_CHARS: usize = 100;
 
@@ -214,19 +230,46 @@ pub async fn login(
         .await
         .ok_or(AuthError::Unavailable)??;
     let password = req.password;
-    let verified = password::limited(move || match user {
-        Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
-        _ => {
-            password::verify_dummy(&password);
-            None
+    let service = auth.clone();
+    let (account, address) = (account_key.clone(), address_key.clone());
+    // The limit is checked again on the hashing thread, where the attempt is counted as a
+    // failure before the password is checked: many simultaneous guesses queue here, and only
+    // as many as the limit allows are ever checked.
+    let checked = password::limited(move || {
+        let keys = [account.as_str(), address.as_str()];
+        if !service.limiter.try_attempt(&keys, now.0) {
+            return Checked::Limited;
+        }
+        let verified = match user {
+            Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
+            _ => {
+                password::verify_dummy(&password);
+                None
+            }
+        };
+        match verified {
+            Some(u) => {
+                service.limiter.forget_attempt(&keys, now.0);
+                Checked::Right(u)
+            }
+            None => Checked::Wrong,
         }
     })
     .await
-    .ok_or(AuthError::Unavailable)?;
-    let Some(user) = verified else {
-        auth.limiter.record_failure(&keys, now.0);
-        tracing::info!(login = %login, "failed login");
-        return Err(AuthError::BadCredentials);
+    .map_err(|e| match e {
+        password::HashQueueError::Busy => AuthError::Busy,
+        password::HashQueueError::Failed => AuthError::Unavailable,
+    })?;
+    let user = match checked {
+        Checked::Right(user) => user,
+        Checked::Wrong => {
+            tracing::info!(login = %login, "failed login");
+            return Err(AuthError::BadCredentials);
+        }
+        Checked::Limited => {
+            tracing::warn!(login = %login, "login rate limited");
+            return Err(AuthError::RateLimited);
+        }
     };
     auth.limiter.clear(&account_key);
     let mut name: String = req
