@@ -347,7 +347,7 @@ pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoErr
             });
             // The server creates every key enterprise's monitoring document (so devices only
             // edit the one they receive); the officer then entered a month of power use.
-            let (_, mut created) = crate::monitoring::new_monitoring_document(e.id, start)?;
+            let (_, mut created) = crate::monitoring::new_monitoring_document(e.id)?;
             let mut m =
                 MonitoringDoc::load(&created.save(), ActorId::from(officer.actor_id.clone()))?;
             m.edit(&actor(officer), now, |w| {

@@ -55,14 +55,22 @@ pub fn run_job(
     Ok(JobReport { created, raised })
 }
 
+/// The time every monitoring document's creation carries: fixed, never the clock.
+pub const MONITORING_CREATED_AT: Timestamp = Timestamp(0);
+
 /// A key enterprise's new, empty monitoring document, created by the system identity. Only the
 /// server calls this, and only for an enterprise that has none (see
-/// [`ensure_monitoring_documents`]): a second creation would be a second history.
-pub fn new_monitoring_document(
-    enterprise: EnterpriseId,
-    now: Timestamp,
-) -> Result<(DocId, RecordDoc), DocError> {
-    let doc = MonitoringDoc::create(enterprise, &system_actor(), system_actor_id(), now)?;
+/// [`ensure_monitoring_documents`]). Every input of the creation (actor, author message, time,
+/// fields) is fixed by the enterprise alone, so creating it again (e.g. after restoring a
+/// backup taken before the first creation) makes the very same change, which merges with the
+/// devices' copies as nothing new rather than as a second history.
+pub fn new_monitoring_document(enterprise: EnterpriseId) -> Result<(DocId, RecordDoc), DocError> {
+    let doc = MonitoringDoc::create(
+        enterprise,
+        &system_actor(),
+        system_actor_id(),
+        MONITORING_CREATED_AT,
+    )?;
     Ok((
         DocId::new(DocKind::Monitoring, &monitoring_id(enterprise)),
         doc.into_record(),
@@ -80,7 +88,7 @@ pub fn ensure_monitoring_documents(
     let mut docs = missing
         .iter()
         .map(|e| {
-            new_monitoring_document(*e, now).map_err(|error| MonitoringError::Doc {
+            new_monitoring_document(*e).map_err(|error| MonitoringError::Doc {
                 doc: DocId::new(DocKind::Monitoring, &monitoring_id(*e)),
                 error: error.to_string(),
             })
@@ -139,7 +147,8 @@ pub fn run_power_rule(
 
 #[cfg(test)]
 mod tests {
-    use shared::model::{ProblemSource, ProblemState};
+    use shared::doc::ActorId;
+    use shared::model::{Actor, ProblemSource, ProblemState};
     use shared::workflow::replay;
 
     use super::*;
@@ -213,6 +222,48 @@ mod tests {
             store.doc_ids_of_kind(DocKind::Monitoring).expect("lists"),
             vec![id]
         );
+    }
+
+    #[test]
+    fn creating_a_monitoring_document_again_later_makes_the_same_change_and_merges_as_nothing_new()
+    {
+        let enterprise = EnterpriseId::from_random_bytes([7; 16]);
+        let (_, mut first) = new_monitoring_document(enterprise).expect("created");
+        // A device received the first creation and entered a figure.
+        let officer = Actor {
+            user: shared::model::UserId::from_random_bytes([1; 16]),
+            device: shared::model::DeviceId::from_random_bytes([2; 16]),
+            role: shared::model::Role::Officer,
+        };
+        let mut device = MonitoringDoc::load(&first.save(), ActorId::from([3; 16])).expect("loads");
+        device
+            .edit(&officer, NOW, |w| {
+                w.record_power(
+                    chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("a day"),
+                    1200.0,
+                )
+            })
+            .expect("edited");
+        // Later (the restored server had none), the job creates it again.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let (_, mut again) = new_monitoring_document(enterprise).expect("created again");
+        assert_eq!(again.heads(), first.heads());
+        assert_eq!(
+            again.save(),
+            first.save(),
+            "byte for byte the same creation"
+        );
+        let mut device = device.into_record();
+        again.merge(&mut device).expect("merges");
+        let merged = MonitoringDoc::load(&again.save(), system_actor_id())
+            .and_then(|d| d.read())
+            .expect("reads");
+        assert!(
+            merged.needs_decision.is_empty(),
+            "one history, not two creations: {:?}",
+            merged.needs_decision
+        );
+        assert_eq!(merged.power.len(), 1);
     }
 
     #[test]

@@ -357,7 +357,7 @@ fn commit_enterprises(
         if e.key_enterprise {
             // The server creates a key enterprise's one monitoring document; devices only
             // ever edit the copy they receive (`crate::monitoring`).
-            let (id, mut record) = crate::monitoring::new_monitoring_document(e.id, now)
+            let (id, mut record) = crate::monitoring::new_monitoring_document(e.id)
                 .map_err(|err| AdminError::Invalid(format!("{}: {err}", e.credit_code.as_str())))?;
             validate(&id, &record, &config)
                 .map_err(|r| AdminError::Invalid(format!("{}: {r}", e.credit_code.as_str())))?;
