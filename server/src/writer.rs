@@ -63,6 +63,7 @@ pub fn commit_documents<S: ServerStore>(
             device_time: now,
             push,
             max_response_bytes: 0,
+            unsent: None,
         };
         let ctx = SyncContext {
             device: system_actor().device,

@@ -40,6 +40,8 @@ impl Lcg {
 struct Server {
     store: MemoryStore,
     config: Config,
+    /// What each request reported as `unsent`, in order.
+    unsent: Vec<Option<u32>>,
 }
 
 #[derive(Default, Debug)]
@@ -163,11 +165,13 @@ impl Server {
         Server {
             store: MemoryStore::new(),
             config: Config::default(),
+            unsent: Vec::new(),
         }
     }
 
     fn handle(&mut self, device: DeviceId, body: &[u8], now: Timestamp) -> Vec<u8> {
-        let req = shared::sync::protocol::decode(body).expect("a valid request");
+        let (req, _) = shared::sync::protocol::decode_request(body).expect("a valid request");
+        self.unsent.push(req.unsent);
         let ctx = SyncContext {
             device,
             read: &Scope::All,
@@ -216,6 +220,36 @@ fn a_cold_upload_of_200_visits_goes_in_link_sized_chunks_and_lands_whole() {
         wang.counters.bytes_up <= doc_bytes + 200 * 120,
         "{} bytes up for {doc_bytes} bytes of documents",
         wang.counters.bytes_up
+    );
+}
+
+#[test]
+fn each_request_reports_how_many_documents_stay_on_the_device_besides_its_chunk() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..200 {
+        wang.new_visit(n);
+    }
+    let effects = wang.client.handle(Input::SyncNow, wang.now, 1);
+    let Some(Effect::Send { body, pushed }) = effects.into_iter().next() else {
+        panic!("sync now sends a request");
+    };
+    assert!(
+        pushed > 0 && pushed < 200,
+        "{pushed} pushed in the first chunk"
+    );
+    let (first, _) = shared::sync::protocol::decode_request(&body).expect("a valid request");
+    assert_eq!(first.unsent, Some(200 - pushed as u32));
+    wang.client
+        .handle(Input::Failed(Failure::Network), wang.now, 1);
+
+    wang.sync(&mut server);
+    assert!(server.unsent.len() > 1, "{:?}", server.unsent);
+    assert_eq!(server.unsent.last(), Some(&Some(0)), "{:?}", server.unsent);
+    assert!(
+        server.unsent.windows(2).all(|w| w[0] >= w[1]),
+        "the count only falls: {:?}",
+        server.unsent
     );
 }
 

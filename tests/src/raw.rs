@@ -170,6 +170,7 @@ impl RawSession {
                 device_time: Timestamp(0),
                 push,
                 max_response_bytes: 4096,
+                unsent: None,
             })
             .await?
             .response()?;
@@ -192,6 +193,7 @@ impl RawSession {
                 device_time: Timestamp(0),
                 push: Vec::new(),
                 max_response_bytes: 64 * 1024 * 1024,
+                unsent: None,
             })
             .await?
             .response()?;
@@ -269,6 +271,7 @@ pub fn commit_as_server(
             device_time: now,
             push,
             max_response_bytes: 0,
+            unsent: None,
         },
     )?;
     for r in response.results {

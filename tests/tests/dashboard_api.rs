@@ -332,3 +332,149 @@ async fn a_dashboard_read_right_after_an_officers_sync_counts_their_new_problem(
     );
     Ok(())
 }
+
+/// The freshness row of the officer named `name`, read by `leader`.
+async fn freshness_of(base: &str, leader: &str, name: &str) -> anyhow::Result<serde_json::Value> {
+    let rows: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/dashboard/freshness"))
+        .bearer_auth(leader)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    rows.as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == name))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no freshness row for {name}: {rows}"))
+}
+
+/// A zone leader `boss` and officers `wang` (enterprise 1) and `li` (enterprise 2) in a running
+/// server's store; returns the leader's access token.
+async fn leader_and_officers(
+    service: &std::sync::Arc<server::sync::SyncService>,
+    base: &str,
+) -> anyhow::Result<String> {
+    use tests::district;
+    district::officer(service, "wang", [1]).await?;
+    district::officer(service, "li", [2]).await?;
+    service
+        .with_store(|s| -> anyhow::Result<()> {
+            let zone =
+                district::org_unit(s, district::ZONE, shared::model::OrgUnitKind::Zone, None)?;
+            district::user(s, "boss", shared::model::Role::Leader, zone)?;
+            Ok(())
+        })
+        .await
+        .expect("the store thread ran")?;
+    let boss = tests::device::NativeDevice::logged_in(9, base, "boss", district::PASSWORD).await?;
+    Ok(boss.token.clone().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn freshness_shows_the_changes_still_on_an_officers_device_until_a_full_sync()
+-> anyhow::Result<()> {
+    use shared::sync::client::{Effect, Input};
+    use tests::district::{PASSWORD, enterprise};
+
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let boss = leader_and_officers(&service, &base).await?;
+    let mut wang = tests::device::NativeDevice::logged_in(1, &base, "wang", PASSWORD).await?;
+    const VISITS: usize = 80;
+    for n in 0..VISITS {
+        wang.record_visit(
+            enterprise(1),
+            &format!("第{n}次走访：企业反映用电、用工情况"),
+        )?;
+    }
+
+    // One chunk goes up — the first, at the starting chunk size — and its answer is lost.
+    let effects = wang.client.handle(Input::SyncNow, now(), 1);
+    let Some(Effect::Send { body, pushed }) = effects.into_iter().next() else {
+        anyhow::bail!("sync now sends a request");
+    };
+    anyhow::ensure!(
+        pushed > 0 && pushed < VISITS,
+        "{pushed} visits in the first chunk"
+    );
+    let answer = reqwest::Client::new()
+        .post(server.url("/api/sync"))
+        .bearer_auth(wang.token.as_deref().unwrap_or_default())
+        .body(body)
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 200);
+    wang.connection_lost();
+    let row = freshness_of(&base, &boss, "wang").await?;
+    assert_eq!(
+        row["unsent"].as_u64(),
+        Some((VISITS - pushed) as u64),
+        "{row}"
+    );
+    assert_eq!(row["unsent_unknown"], 0, "{row}");
+    assert_eq!(
+        row["device_detail"][0]["unsent"].as_u64(),
+        Some((VISITS - pushed) as u64),
+        "{row}"
+    );
+
+    // A full sync empties the outbox, and the last request says so.
+    wang.sync().await?;
+    let row = freshness_of(&base, &boss, "wang").await?;
+    assert_eq!(row["unsent"].as_u64(), Some(0), "{row}");
+    assert!(row["last_sync"].as_i64().is_some(), "{row}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_phone_on_the_previous_app_still_syncs_and_its_changes_on_device_show_unknown()
+-> anyhow::Result<()> {
+    use shared::model::Timestamp;
+    use shared::sync::protocol::{self, SyncRequestV1, SyncResponse};
+    use tests::district::PASSWORD;
+
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let boss = leader_and_officers(&service, &base).await?;
+    let li = tests::device::NativeDevice::logged_in(2, &base, "li", PASSWORD).await?;
+    let post = |body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(server.url("/api/sync"))
+            .bearer_auth(li.token.clone().unwrap_or_default())
+            .body(body)
+            .send()
+    };
+    let v1 = SyncRequestV1 {
+        cursor: 0,
+        ack: 0,
+        device_time: now(),
+        push: vec![],
+        max_response_bytes: 65_536,
+    };
+
+    // Version 1 is served, and answered in version 1 so the old app can read it.
+    let answer = post(protocol::encode_as(&v1, 1)).await?;
+    assert_eq!(answer.status(), 200);
+    let bytes = answer.bytes().await?;
+    assert_eq!(bytes.get(2), Some(&1), "answered in version 1");
+    let response: SyncResponse = protocol::decode(&bytes)?;
+    assert!(response.server_time >= Timestamp(0));
+    let row = freshness_of(&base, &boss, "li").await?;
+    assert!(row["unsent"].is_null(), "{row}");
+    assert_eq!(row["unsent_unknown"], 1, "{row}");
+    assert!(row["device_detail"][0]["unsent"].is_null(), "{row}");
+
+    // A version this server does not speak is still refused with a 4xx before decoding.
+    let answer = post(protocol::encode_as(&v1, 3)).await?;
+    assert_eq!(answer.status(), 400);
+    let body: serde_json::Value = answer.json().await?;
+    assert_eq!(body["error"], "protocol_version", "{body}");
+    Ok(())
+}

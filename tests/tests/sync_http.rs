@@ -292,6 +292,7 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
         device_time: Timestamp(0),
         push: vec![],
         max_response_bytes: 65536,
+        unsent: Some(0),
     });
 
     let (status, body) = post_raw(&url, b"hello, server".to_vec(), Some(device)).await?;
@@ -309,7 +310,7 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
     );
 
     let mut wrong_version = good.clone();
-    wrong_version[2] = 2;
+    wrong_version[2] = 3;
     let (status, body) = post_raw(&url, wrong_version, Some(device)).await?;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -379,6 +380,7 @@ async fn a_document_pushed_per_column_compressed_as_earlier_builds_did_is_still_
             data,
         }],
         max_response_bytes: 65536,
+        unsent: Some(0),
     });
     let answer = reqwest::Client::new()
         .post(s.server.url("/api/sync"))

@@ -218,6 +218,13 @@ struct Freshness {
     last_sync: Option<i64>,
     last_seen: Option<i64>,
     clock_skew_ms: Option<i64>,
+    /// Documents still on the officer's devices unsent, summed over the devices that
+    /// reported; `None` when none did (apps older than sync protocol version 2).
+    unsent: Option<u64>,
+    /// Devices whose number is unknown.
+    unsent_unknown: u64,
+    /// Each device's name and reported number.
+    device_unsent: Vec<(String, Option<u64>)>,
 }
 
 fn parse_freshness(v: &JsValue) -> Vec<Freshness> {
@@ -230,6 +237,22 @@ fn parse_freshness(v: &JsValue) -> Vec<Freshness> {
             last_sync: at(&r, "last_sync"),
             last_seen: at(&r, "last_seen"),
             clock_skew_ms: at(&r, "clock_skew_ms"),
+            unsent: get(&r, "unsent").as_f64().map(|n| n as u64),
+            unsent_unknown: count(&r, "unsent_unknown"),
+            device_unsent: {
+                let detail = get(&r, "device_detail");
+                if Array::is_array(&detail) {
+                    Array::from(&detail)
+                        .iter()
+                        .map(|d| {
+                            let name = get_str(&d, "name").unwrap_or_default();
+                            (name, get(&d, "unsent").as_f64().map(|n| n as u64))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            },
         })
         .collect()
 }
@@ -674,8 +697,9 @@ fn skew(lang: Lang, ms: i64) -> String {
     }
 }
 
-/// Data freshness per officer: when each last synced changes, and how far their device's
-/// clock is from the server's.
+/// Data freshness per officer: when each last synced changes, how many changes their devices
+/// last reported still holding unsent ("unknown" for apps too old to report), and how far their
+/// device's clock is from the server's.
 fn freshness_table(lang: Lang, data: &Data) -> Html {
     if data.freshness.is_empty() {
         return html! { <p class="empty">{ lang.pick("本单位没有包联干部。", "No officers in this unit.") }</p> };
@@ -688,6 +712,7 @@ fn freshness_table(lang: Lang, data: &Data) -> Html {
                     <tr>
                         <th scope="col">{ lang.pick("干部", "Officer") }</th>
                         <th scope="col">{ lang.pick("最近同步", "Last sync") }</th>
+                        <th scope="col">{ lang.pick("设备上未同步", "Changes on device") }</th>
                         <th scope="col">{ lang.pick("时钟偏差", "Clock skew") }</th>
                         <th scope="col">{ lang.pick("设备", "Devices") }</th>
                     </tr>
@@ -709,6 +734,7 @@ fn freshness_table(lang: Lang, data: &Data) -> Html {
                                         None => html! { <span class="warn">{ lang.pick("从未同步", "never") }</span> },
                                     } }
                                 </td>
+                                { unsent_cell(lang, f) }
                                 <td class={classes!(skewed.then_some("warn"))}>
                                     { f.clock_skew_ms.map_or_else(|| "—".to_string(), |s| skew(lang, s)) }
                                 </td>
@@ -719,6 +745,39 @@ fn freshness_table(lang: Lang, data: &Data) -> Html {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The "changes on device" cell: documents the officer's devices last reported holding unsent,
+/// "unknown" when no device reports it, each device's number in the tooltip.
+fn unsent_cell(lang: Lang, f: &Freshness) -> Html {
+    let unknown = lang.pick("未知", "unknown");
+    let per_device = f
+        .device_unsent
+        .iter()
+        .map(|(name, n)| {
+            format!(
+                "{name}: {}",
+                n.map_or_else(|| unknown.to_string(), |n| n.to_string())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let title = (!per_device.is_empty()).then_some(per_device);
+    match f.unsent {
+        None => html! {
+            <td class="num muted" {title}>{ unknown }</td>
+        },
+        Some(n) => html! {
+            <td class={classes!("num", (n > 0).then_some("warn"))} {title}>
+                { n }
+                if f.unsent_unknown > 0 {
+                    <span class="muted small block">
+                        { format!("{}{}{}", lang.pick("另 ", "+ "), f.unsent_unknown, lang.pick(" 台设备未知", " device(s) unknown")) }
+                    </span>
+                }
+            </td>
+        },
     }
 }
 

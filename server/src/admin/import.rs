@@ -375,6 +375,7 @@ fn commit_enterprises(
         device_time: now,
         push,
         max_response_bytes: 0,
+        unsent: None,
     };
     let ctx = SyncContext {
         device: actor.device,

@@ -1,7 +1,8 @@
 //! Leaders' read APIs: `GET /api/dashboard/kpis` (campaign KPIs of a period and unit),
 //! `GET /api/dashboard/breakdown` (the period's problems by category, tier, town, department
 //! or month, for the dashboard's charts),
-//! `GET /api/dashboard/freshness` (last sync and clock skew per officer) and bulletins — `GET /api/bulletins` lists them, `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
+//! `GET /api/dashboard/freshness` (per officer and device: last sync, changes still on the
+//! device as last reported, clock skew) and bulletins — `GET /api/bulletins` lists them, `POST /api/bulletins` issues one, `GET /api/bulletins/{id}` reads it, and
 //! `GET /api/bulletins/{id}/xlsx|csv` exports it. Leaders and supervisors only; a town's leader
 //! sees their town, a zone leader any unit.
 

@@ -193,7 +193,12 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/dashboard/freshness",
-        summary: "Per officer of the unit: last sync, last contact, clock skew",
+        summary: "Per officer of the unit: last sync, last contact, clock skew, and `unsent` — \
+                  documents still on their devices unsent as each last reported in a sync \
+                  request, summed (null when no device reports it: apps older than sync \
+                  protocol 2), with `unsent_unknown` devices not reporting; `device_detail` \
+                  gives each device's {device, name, last_sync, last_seen, clock_skew_ms, \
+                  unsent}",
         auth: LEADERS,
         params: &[q(
             "unit",

@@ -1,11 +1,11 @@
 //! Read queries behind the leaders' and handlers' screens, in SQL over the projection tables:
 //! the filtered, sorted, paginated problem list, an enterprise's timeline, and data freshness
-//! per officer. Every query takes the caller's read [`Scope`] and never returns a row outside it.
+//! per officer and device (with what each device last reported of its outbox). Every query takes the caller's read [`Scope`] and never returns a row outside it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::params_from_iter;
 use rusqlite::types::Value;
+use rusqlite::{OptionalExtension as _, params_from_iter};
 use serde::Serialize;
 use shared::config::Config;
 use shared::derive::flag_of;
@@ -219,6 +219,32 @@ pub struct OfficerFreshness {
     /// On the device of `last_sync`: server clock − device clock, ms (positive: the device
     /// is behind).
     pub clock_skew_ms: Option<i64>,
+    /// Documents still on the officer's devices unsent, as each device last reported
+    /// (`SyncRequest::unsent`), summed over the devices that reported; `None` when none did.
+    pub unsent: Option<u64>,
+    /// Devices whose number is unknown: their app is older than sync protocol version 2, or
+    /// they have not synced since the server learnt to record it.
+    pub unsent_unknown: u32,
+    /// The same per device, most recently seen first.
+    pub device_detail: Vec<DeviceFreshness>,
+}
+
+/// How fresh one device's data is on the server (a row of [`OfficerFreshness`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceFreshness {
+    /// Device id.
+    pub device: String,
+    /// The name it gave at login.
+    pub name: String,
+    /// Server time of its last sync that committed changes.
+    pub last_sync: Option<i64>,
+    /// Server time of its last authenticated call.
+    pub last_seen: Option<i64>,
+    /// Server clock − device clock at `last_sync`, ms.
+    pub clock_skew_ms: Option<i64>,
+    /// Documents it last reported holding unsent; `None`: unknown (an older app, or no sync
+    /// since the server records it).
+    pub unsent: Option<u32>,
 }
 
 /// The SQL condition (on `p`) and its parameters that keep problems inside `scope`.
@@ -656,10 +682,13 @@ impl SqliteStore {
         };
         params.insert(0, Value::Text(Role::Officer.code().into()));
         let sql = format!(
-            "SELECT u.id, u.name, u.org_unit, d.id, d.last_seen, s.last_seen, s.last_device_time \
+            "SELECT u.id, u.name, u.org_unit, d.id, d.last_seen, s.last_seen, s.last_device_time, \
+             d.name, o.unsent \
              FROM users u LEFT JOIN devices d ON d.user = u.id AND d.revoked_at IS NULL \
              LEFT JOIN device_sync s ON s.device = d.id \
-             WHERE u.role = ? AND u.disabled = 0 AND {cond} ORDER BY u.name, u.id"
+             LEFT JOIN device_outbox o ON o.device = d.id \
+             WHERE u.role = ? AND u.disabled = 0 AND {cond} \
+             ORDER BY u.name, u.id, d.last_seen DESC, d.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(params))?;
@@ -675,25 +704,73 @@ impl SqliteStore {
                     last_sync: None,
                     last_seen: None,
                     clock_skew_ms: None,
+                    unsent: None,
+                    unsent_unknown: 0,
+                    device_detail: Vec::new(),
                 });
             }
             let Some(o) = out.last_mut() else { continue };
-            if r.get::<_, Option<String>>(3)?.is_none() {
+            let Some(device) = r.get::<_, Option<String>>(3)? else {
                 continue;
-            }
+            };
             o.devices += 1;
             let seen: Option<i64> = r.get(4)?;
             o.last_seen = o.last_seen.max(seen);
             let synced: Option<i64> = r.get(5)?;
             let device_time: Option<i64> = r.get(6)?;
-            if let (Some(s), Some(t)) = (synced, device_time)
+            let skew = synced.zip(device_time).map(|(s, t)| s - t);
+            if let (Some(s), Some(skew)) = (synced, skew)
                 && o.last_sync.is_none_or(|l| s > l)
             {
                 o.last_sync = Some(s);
-                o.clock_skew_ms = Some(s - t);
+                o.clock_skew_ms = Some(skew);
             }
+            let unsent = r
+                .get::<_, Option<i64>>(8)?
+                .and_then(|n| u32::try_from(n).ok());
+            match unsent {
+                Some(n) => o.unsent = Some(o.unsent.unwrap_or(0) + u64::from(n)),
+                None => o.unsent_unknown += 1,
+            }
+            o.device_detail.push(DeviceFreshness {
+                device,
+                name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                last_sync: synced,
+                last_seen: seen,
+                clock_skew_ms: skew,
+                unsent,
+            });
         }
         Ok(out)
+    }
+
+    /// Records what `device` reported of its outbox in a sync request at `at`
+    /// ([`OfficerFreshness::unsent`]; `None` from an app older than protocol version 2).
+    /// Writes only when the number differs from the one stored, so an idle device's periodic
+    /// sync costs no write.
+    pub fn record_unsent(
+        &mut self,
+        device: &str,
+        unsent: Option<u32>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let stored: Option<Option<i64>> = self
+            .conn
+            .prepare_cached("SELECT unsent FROM device_outbox WHERE device = ?1")?
+            .query_row([device], |r| r.get(0))
+            .optional()?;
+        let unsent = unsent.map(i64::from);
+        if stored == Some(unsent) {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO device_outbox (device, unsent, changed_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (device) DO UPDATE SET unsent = excluded.unsent, \
+                 changed_at = excluded.changed_at",
+            )?
+            .execute(rusqlite::params![device, unsent, at.0])?;
+        Ok(())
     }
 }
 
@@ -1024,5 +1101,78 @@ mod tests {
                 .expect("reads")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn an_officers_changes_on_device_sum_what_each_device_last_reported() {
+        // Setup: one officer of the demo district with three devices — two on the current
+        // app, one on the app before sync protocol version 2.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut store, district) = demo_store(dir.path(), NOW);
+        let officer = district
+            .users
+            .iter()
+            .find(|u| u.user.role == Role::Officer)
+            .expect("an officer");
+        let id = officer.user.id.to_string();
+        for (n, device) in ["phone", "tablet", "old"].into_iter().enumerate() {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen) \
+                     VALUES (?1, ?2, ?1, ?3, 0, ?4)",
+                    rusqlite::params![device, id, format!("{n:032x}"), n as i64],
+                )
+                .expect("device");
+        }
+        let row = |store: &SqliteStore| {
+            store
+                .officer_freshness(None)
+                .expect("reads")
+                .into_iter()
+                .find(|o| o.user == id)
+                .expect("the officer's row")
+        };
+        assert_eq!(row(&store).unsent, None, "nothing reported yet: unknown");
+
+        store
+            .record_unsent("phone", Some(3), Timestamp(10))
+            .expect("records");
+        store
+            .record_unsent("tablet", Some(4), Timestamp(11))
+            .expect("records");
+        store
+            .record_unsent("old", None, Timestamp(12))
+            .expect("records");
+        let o = row(&store);
+        assert_eq!((o.unsent, o.unsent_unknown), (Some(7), 1));
+        let detail: Vec<(&str, Option<u32>)> = o
+            .device_detail
+            .iter()
+            .map(|d| (d.device.as_str(), d.unsent))
+            .collect();
+        assert_eq!(
+            detail,
+            [("old", None), ("tablet", Some(4)), ("phone", Some(3))],
+            "most recently seen first"
+        );
+
+        // The phone's full sync reports 0; reporting the same number again writes nothing.
+        store
+            .record_unsent("phone", Some(0), Timestamp(20))
+            .expect("records");
+        store
+            .record_unsent("phone", Some(0), Timestamp(30))
+            .expect("records");
+        assert_eq!(row(&store).unsent, Some(4));
+        let changed_at: i64 = store
+            .conn
+            .query_row(
+                "SELECT changed_at FROM device_outbox WHERE device = 'phone'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("a row");
+        assert_eq!(changed_at, 20);
     }
 }

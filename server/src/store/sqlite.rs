@@ -50,6 +50,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0005_dashboard_indexes",
         sql: include_str!("migrations/0005_dashboard_indexes.sql"),
     },
+    Migration {
+        name: "0006_device_outbox",
+        sql: include_str!("migrations/0006_device_outbox.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

@@ -826,6 +826,7 @@ fn sync_a_pushed_visit_is_accepted_stored_and_pulled_by_another_device() {
         device_time: at(0),
         push,
         max_response_bytes: 1 << 20,
+        unsent: None,
     };
 
     // Wang pushes a new visit.
@@ -941,6 +942,7 @@ fn appended_changes_are_compacted_in_the_background_without_changing_the_documen
                 data,
             }],
             max_response_bytes: 1 << 20,
+            unsent: None,
         };
         let ctx = shared::sync::server::SyncContext {
             device,

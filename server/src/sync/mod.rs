@@ -4,6 +4,8 @@
 //! store — reading under the store lock, merging outside it, committing and reading the feed
 //! under it again — and answers only after the store's commit is durable. `GET /api/events` is the
 //! push channel (server-sent events) telling online devices and browsers that changes wait.
+//! Each request's report of what stays unsent on the device is recorded for the leaders'
+//! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
 
 pub mod metrics;
 
@@ -157,7 +159,8 @@ impl SyncService {
         who: Authenticated,
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
-        let request: protocol::SyncRequest = protocol::decode(&body)?;
+        // A phone still on the previous app sends version 1: it is answered in version 1.
+        let (request, version) = protocol::decode_request(&body)?;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             let lock = || {
@@ -210,7 +213,7 @@ impl SyncService {
         {
             let _ = self.changes.send(a);
         }
-        Ok(protocol::encode(&response))
+        Ok(protocol::encode_as(&response, version))
     }
 
     /// A receiver of "changes committed up to seq" notices.
@@ -293,6 +296,8 @@ fn finish_phase(
         Ok(r) => r,
         Err(SyncError::Store(e)) => return Err(e),
     };
+    // For the leaders' freshness table: what stays on the device besides this request's push.
+    store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
     if scoped.rescoped {
         if response.delivery == request.ack {
             // Nothing was delivered, but the device must still say it applied this response.

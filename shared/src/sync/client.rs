@@ -262,10 +262,12 @@ impl SyncClient {
         let mut used = 0usize;
         // After a failure the first request carries no documents: a ~20-byte probe finds out
         // whether the link is back before a whole chunk is spent on a link that is still down.
+        let pending = self.replica.pending();
+        let outbox = pending.len();
         let pending = if self.attempt > 0 {
             Vec::new()
         } else {
-            self.replica.pending()
+            pending
         };
         for id in pending {
             let Some(entry) = self.replica.get_mut(&id) else {
@@ -297,6 +299,8 @@ impl SyncClient {
             device_time: now,
             push,
             max_response_bytes: u32::try_from(budget.saturating_mul(2)).unwrap_or(u32::MAX),
+            // What stays on the device after this chunk, for the leaders' freshness table.
+            unsent: Some(u32::try_from(outbox.saturating_sub(pushed)).unwrap_or(u32::MAX)),
         };
         let body = protocol::encode(&req);
         // The chunk is counted on the wire: learn what the documents compressed to.

@@ -1,9 +1,16 @@
-//! The sync protocol's wire messages (同步协议), version 1.
+//! The sync protocol's wire messages (同步协议), version 2; version-1 requests still decoded.
 //!
 //! A message on the wire is `b"LX"`, one byte of protocol version, one byte of flags (bit 0:
 //! the payload is deflate-compressed), then the payload: the message encoded with postcard.
 //! The version sits in the clear so a server can tell an old or new client to update before
 //! trying to decode anything.
+//!
+//! Versions: postcard is not self-describing, so a message's layout is fixed by its version.
+//! Version 2 added [`SyncRequest::unsent`] at the end of the request; every other message is
+//! laid out the same in versions 1 and 2. The server decodes requests of both versions with
+//! [`decode_request`] (a version-1 request reports `unsent` as unknown) and answers in the
+//! request's version ([`encode_as`]), so a phone still on the previous cached app keeps
+//! syncing. Any other version is refused before decoding.
 //!
 //! Documents inside a message are Automerge bytes in any form Automerge loads: a saved
 //! document, compressed per column or not, or changes. Senders write whole documents
@@ -19,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::doc::DocKind;
 use crate::model::Timestamp;
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this build speaks and sends.
+pub const PROTOCOL_VERSION: u8 = 2;
+/// The oldest version this build still decodes (see the module's notes on versions).
+pub const OLDEST_PROTOCOL_VERSION: u8 = 1;
 const MAGIC: &[u8; 2] = b"LX";
 const FLAG_DEFLATE: u8 = 1;
 /// The largest decoded message accepted, whatever the compressed size (a decompression bomb
@@ -156,6 +165,42 @@ pub struct SyncRequest {
     pub push: Vec<DocPush>,
     /// How many bytes of documents the response may carry (the device's link budget).
     pub max_response_bytes: u32,
+    /// How many documents stay in the device's outbox besides those in `push`: documents with
+    /// changes the server has not acknowledged and that are not in this request, counted when
+    /// the request is built. A document waiting on the correction of a refusal is not counted
+    /// (it is not resent until edited), nor is a pushed one whatever its outcome. So the last
+    /// request of a full sync reports 0, and a probe after a failure (which pushes nothing)
+    /// reports the whole outbox. `None`: not reported (a version-1 app). Added in version 2.
+    pub unsent: Option<u32>,
+}
+
+/// The version-1 layout of [`SyncRequest`] (no `unsent`): decoded from phones still on the
+/// previous app, and encoded by tests that play one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequestV1 {
+    /// See [`SyncRequest::cursor`].
+    pub cursor: u64,
+    /// See [`SyncRequest::ack`].
+    pub ack: u64,
+    /// See [`SyncRequest::device_time`].
+    pub device_time: Timestamp,
+    /// See [`SyncRequest::push`].
+    pub push: Vec<DocPush>,
+    /// See [`SyncRequest::max_response_bytes`].
+    pub max_response_bytes: u32,
+}
+
+impl From<SyncRequestV1> for SyncRequest {
+    fn from(v1: SyncRequestV1) -> Self {
+        SyncRequest {
+            cursor: v1.cursor,
+            ack: v1.ack,
+            device_time: v1.device_time,
+            push: v1.push,
+            max_response_bytes: v1.max_response_bytes,
+            unsent: None,
+        }
+    }
 }
 
 /// Why the server refused a document. The device keeps the record and shows the reason.
@@ -270,12 +315,19 @@ pub enum WireError {
     TooLarge(usize),
 }
 
-/// Encodes a message: header, then the deflated postcard payload.
+/// Encodes a message in this build's version: header, then the deflated postcard payload.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    encode_as(msg, PROTOCOL_VERSION)
+}
+
+/// Encodes a message under the header of `version`. The caller picks a layout that version
+/// has: the server answers a request in the request's version (responses are laid out alike
+/// in every supported version); tests encode a [`SyncRequestV1`] as version 1.
+pub fn encode_as<T: Serialize>(msg: &T, version: u8) -> Vec<u8> {
     let payload = postcard::to_allocvec(msg).unwrap_or_default();
     let mut out = Vec::with_capacity(payload.len() / 2 + 8);
     out.extend_from_slice(MAGIC);
-    out.push(PROTOCOL_VERSION);
+    out.push(version);
     out.push(FLAG_DEFLATE);
     let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
     // Writing to a Vec cannot fail.
@@ -283,37 +335,59 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Checks only the header: is this a sync message of our version?
-pub fn check_header(bytes: &[u8]) -> Result<(), WireError> {
+/// Checks only the header: is this a sync message of a version we decode? Returns the version.
+pub fn check_header(bytes: &[u8]) -> Result<u8, WireError> {
     if bytes.len() < 4 || &bytes[..2] != MAGIC {
         return Err(WireError::NotSync);
     }
-    if bytes[2] != PROTOCOL_VERSION {
+    let version = bytes[2];
+    if !(OLDEST_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
         return Err(WireError::Version {
-            found: bytes[2],
+            found: version,
             supported: PROTOCOL_VERSION,
         });
     }
-    Ok(())
+    Ok(version)
 }
 
-/// Decodes a message, refusing wrong versions, corrupt bytes and decompression bombs.
+/// The postcard payload of a message whose header [`check_header`] accepted, inflated.
+fn payload(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
+    let body = &bytes[4..];
+    if bytes[3] & FLAG_DEFLATE == 0 {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    let mut dec = flate2::read::DeflateDecoder::new(body).take(MAX_DECODED_BYTES as u64 + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|e| WireError::Corrupt(e.to_string()))?;
+    if out.len() > MAX_DECODED_BYTES {
+        return Err(WireError::TooLarge(MAX_DECODED_BYTES));
+    }
+    Ok(out)
+}
+
+/// Decodes a message whose layout is the same in every supported version (a response, or
+/// anything but a [`SyncRequest`], which goes through [`decode_request`]), refusing other
+/// versions, corrupt bytes and decompression bombs.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireError> {
     check_header(bytes)?;
-    let body = &bytes[4..];
-    let payload = if bytes[3] & FLAG_DEFLATE != 0 {
-        let mut out = Vec::new();
-        let mut dec = flate2::read::DeflateDecoder::new(body).take(MAX_DECODED_BYTES as u64 + 1);
-        dec.read_to_end(&mut out)
-            .map_err(|e| WireError::Corrupt(e.to_string()))?;
-        if out.len() > MAX_DECODED_BYTES {
-            return Err(WireError::TooLarge(MAX_DECODED_BYTES));
-        }
-        out
+    postcard::from_bytes(&payload(bytes)?).map_err(|e| WireError::Corrupt(e.to_string()))
+}
+
+/// Decodes a sync request of any supported version; returns it with the version it came in
+/// (to answer in). A version-1 request has `unsent: None`.
+pub fn decode_request(bytes: &[u8]) -> Result<(SyncRequest, u8), WireError> {
+    let version = check_header(bytes)?;
+    let payload = payload(bytes)?;
+    let corrupt = |e: postcard::Error| WireError::Corrupt(e.to_string());
+    let request = if version == 1 {
+        postcard::from_bytes::<SyncRequestV1>(&payload)
+            .map_err(corrupt)?
+            .into()
     } else {
-        body.to_vec()
+        postcard::from_bytes::<SyncRequest>(&payload).map_err(corrupt)?
     };
-    postcard::from_bytes(&payload).map_err(|e| WireError::Corrupt(e.to_string()))
+    Ok((request, version))
 }
 
 #[cfg(test)]
@@ -332,13 +406,67 @@ mod tests {
                 data: vec![1, 2, 3],
             }],
             max_response_bytes: 32 * 1024,
+            unsent: Some(12),
         }
+    }
+
+    /// A request exactly as the version-1 app wrote it, by hand from that layout (header with
+    /// version 1 and no deflate flag, then postcard): cursor 7, ack 3, device time 1, one
+    /// pushed visit, a 32 KiB response budget — and nothing after.
+    fn version_1_request_bytes() -> Vec<u8> {
+        let doc = b"visit/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11";
+        let mut bytes = vec![b'L', b'X', 1, 0];
+        bytes.extend([7, 3, 2, 1, doc.len() as u8]);
+        bytes.extend(doc);
+        bytes.extend([0, 1]);
+        bytes.extend([3; 32]);
+        bytes.extend([3, 1, 2, 3]);
+        bytes.extend([0x80, 0x80, 0x02]);
+        bytes
     }
 
     #[test]
     fn a_request_round_trips_through_the_wire_form() {
         let bytes = encode(&request());
-        assert_eq!(decode::<SyncRequest>(&bytes), Ok(request()));
+        assert_eq!(bytes[2], 2, "this build sends version 2");
+        assert_eq!(decode_request(&bytes), Ok((request(), 2)));
+    }
+
+    #[test]
+    fn a_version_1_request_from_the_previous_app_decodes_with_unsent_unknown() {
+        let bytes = version_1_request_bytes();
+        let expected = SyncRequest {
+            unsent: None,
+            ..request()
+        };
+        assert_eq!(decode_request(&bytes), Ok((expected, 1)));
+        let v1 = SyncRequestV1 {
+            cursor: 7,
+            ack: 3,
+            device_time: Timestamp(1),
+            push: request().push,
+            max_response_bytes: 32 * 1024,
+        };
+        let deflated = encode_as(&v1, 1);
+        assert_eq!(
+            decode_request(&deflated).map(|(r, v)| (r.unsent, v)),
+            Ok((None, 1))
+        );
+    }
+
+    #[test]
+    fn a_response_encoded_as_version_1_is_read_by_both_versions() {
+        let response = SyncResponse {
+            cursor: 9,
+            delivery: 4,
+            more: false,
+            results: vec![],
+            pulls: vec![],
+            server_time: Timestamp(5),
+        };
+        let bytes = encode_as(&response, 1);
+        assert_eq!(bytes[2], 1);
+        assert_eq!(decode::<SyncResponse>(&bytes), Ok(response));
     }
 
     #[test]
@@ -346,25 +474,35 @@ mod tests {
         let bytes = encode(&request());
         for cut in 0..bytes.len() {
             assert!(
-                decode::<SyncRequest>(&bytes[..cut]).is_err(),
+                decode_request(&bytes[..cut]).is_err(),
                 "cut at {cut} decoded"
+            );
+        }
+        let v1 = version_1_request_bytes();
+        for cut in 0..v1.len() {
+            assert!(
+                decode_request(&v1[..cut]).is_err(),
+                "v1 cut at {cut} decoded"
             );
         }
     }
 
     #[test]
     fn another_protocol_version_is_refused_with_an_update_message() {
-        let mut bytes = encode(&request());
-        bytes[2] = 9;
-        let err = decode::<SyncRequest>(&bytes).expect_err("version 9");
-        assert_eq!(
-            err,
-            WireError::Version {
-                found: 9,
-                supported: 1
-            }
-        );
-        assert!(err.to_string().contains("update the app"));
+        for version in [0, 3, 9] {
+            let mut bytes = encode(&request());
+            bytes[2] = version;
+            let err = decode_request(&bytes).expect_err("an unsupported version");
+            assert_eq!(
+                err,
+                WireError::Version {
+                    found: version,
+                    supported: 2
+                }
+            );
+            assert!(err.to_string().contains("update the app"));
+            assert!(decode::<SyncResponse>(&bytes).is_err());
+        }
     }
 
     #[test]

@@ -608,6 +608,7 @@ mod tests {
                 data: record.automerge().save_after(base),
             }],
             max_response_bytes: 1 << 20,
+            unsent: None,
         }
     }
 

@@ -1049,6 +1049,7 @@ fn wire_bytes(
             device_time: Timestamp(0),
             push: std::mem::take(push),
             max_response_bytes: 65_536,
+            unsent: Some(0),
         };
         *requests += 1;
         *total += encode(&req).len();
