@@ -1,6 +1,6 @@
 //! The directory over HTTP, on the demo district: any logged-in person gets every org unit and
-//! every person's display name, role and unit — never a login or a password hash — and an
-//! unchanged directory costs a 304.
+//! every person's display name, role and unit — never a login, a password hash, whether an
+//! account is disabled, or an administrator account — and an unchanged directory costs a 304.
 
 use server::AppState;
 use shared::config::Config;
@@ -9,7 +9,8 @@ use tests::device::wall_clock as now;
 use tests::raw::demo_token as token;
 
 #[tokio::test]
-async fn an_officer_gets_names_of_units_and_people_without_logins() -> anyhow::Result<()> {
+async fn an_officer_gets_names_of_units_and_people_without_logins_account_state_or_admins()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let service = tests::sync_service(dir.path())?;
     let seeded_at = now();
@@ -58,9 +59,28 @@ async fn an_officer_gets_names_of_units_and_people_without_logins() -> anyhow::R
         );
     }
 
-    // Every person by name, role and unit; the system identity too; no login, no hash.
+    // Every person but administrators by name, role and unit; the system identity too; no
+    // login, no hash, no disabled flag.
     let got_users = body["users"].as_array().expect("users");
-    assert_eq!(got_users.len(), users.len() + 1, "people and the system");
+    let admins: Vec<_> = users
+        .iter()
+        .filter(|u| u.user.role == shared::model::Role::Admin)
+        .collect();
+    assert!(!admins.is_empty(), "the demo has an administrator");
+    assert_eq!(
+        got_users.len(),
+        users.len() - admins.len() + 1,
+        "people but administrators, and the system"
+    );
+    for admin in admins {
+        assert!(
+            !got_users
+                .iter()
+                .any(|g| g["id"] == admin.user.id.to_string()),
+            "administrator {} left out",
+            admin.user.login
+        );
+    }
     let handler = users
         .iter()
         .find(|u| u.user.login == "handler1")
@@ -77,7 +97,7 @@ async fn an_officer_gets_names_of_units_and_people_without_logins() -> anyhow::R
         let keys: Vec<&String> = g.as_object().expect("a person").keys().collect();
         assert_eq!(
             keys,
-            ["disabled", "id", "name", "org_unit", "role"],
+            ["id", "name", "org_unit", "role"],
             "only display fields"
         );
     }

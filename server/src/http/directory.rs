@@ -1,16 +1,19 @@
 //! `GET /api/directory`: the names behind the ids records carry — every org unit (id, name,
-//! kind, parent) and every person (id, display name, role, org unit) — for any logged-in
-//! person, so phones show "王芳" instead of a short id in history and offer departments by name
-//! when a problem is handed out.
+//! kind, parent) and every person who can sign a record (id, display name, role, org unit) —
+//! for any logged-in person, so phones show "王芳" instead of a short id in history and offer
+//! departments by name when a problem is handed out.
 //!
 //! Why everyone gets the whole directory: a record in a person's scope can name anyone — its
 //! officers, the handlers of any department it was handed to, the leaders who supervised it —
-//! so limiting the list by scope would mean reading every document in scope on each call. The
-//! answer holds no logins, password hashes, devices or assignments, only what the campaign's
-//! own bulletins already publish (names, roles, units). At district scale (≈600 people, a few
-//! dozen units) it is ≈60 KB of JSON, and an unchanged directory costs one `304` thanks to the
-//! `ETag`. At province scale it should be limited to the caller's town subtree, the
-//! departments and the leaders (TODO when the province deployment is planned).
+//! so limiting the list by scope would mean reading every document in scope on each call. What
+//! the answer shows is therefore kept to what a name in a shared record needs: no logins,
+//! password hashes, devices, assignments or account state (a disabled person stays listed, so
+//! history still names them, but nothing says the account is disabled). Administrator accounts
+//! are left out: they have no scope and sign no records (the server's own identity, 系统, signs
+//! what the server writes, and is listed). At district scale (≈600 people, a few dozen units) it
+//! is ≈60 KB of JSON, and an unchanged directory costs one `304` thanks to the `ETag`. At
+//! province scale it should be limited to the caller's town subtree, the departments and the
+//! leaders (TODO when the province deployment is planned).
 
 use axum::Router;
 use axum::extract::State;
@@ -19,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use shared::model::OrgUnitKind;
+use shared::model::{OrgUnitKind, Role};
 
 use super::error::ApiError;
 use crate::AppState;
@@ -55,8 +58,6 @@ pub struct PersonBody {
     pub role: &'static str,
     /// Their org unit's id.
     pub org_unit: String,
-    /// A disabled account (kept so history still names its person).
-    pub disabled: bool,
 }
 
 /// `GET /api/directory`.
@@ -64,8 +65,9 @@ pub struct PersonBody {
 pub struct Directory {
     /// Every org unit, zone first, then by kind and name.
     pub units: Vec<UnitBody>,
-    /// Every person, by name; the server's own identity (系统) included, as it signs the
-    /// documents it writes (demo, imports, monitoring problems).
+    /// Every person but administrators, by name, disabled accounts included; the server's own
+    /// identity (系统) included, as it signs the documents it writes (demo, imports,
+    /// monitoring problems).
     pub users: Vec<PersonBody>,
 }
 
@@ -84,12 +86,12 @@ pub fn build(units: Vec<OrgUnitEntry>, users: Vec<UserRecord>) -> Directory {
         .map(|u| u.id);
     let mut people: Vec<PersonBody> = users
         .into_iter()
+        .filter(|r| r.user.role != Role::Admin)
         .map(|r| PersonBody {
             id: r.user.id.to_string(),
             name: r.user.name,
             role: r.user.role.code(),
             org_unit: r.user.org_unit.to_string(),
-            disabled: r.disabled,
         })
         .collect();
     if let Some(zone) = zone {
@@ -99,7 +101,6 @@ pub fn build(units: Vec<OrgUnitEntry>, users: Vec<UserRecord>) -> Directory {
             name: "系统".into(),
             role: system.role.code(),
             org_unit: zone.to_string(),
-            disabled: false,
         });
     }
     people.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));

@@ -308,8 +308,8 @@ pub const ROUTES: &[Route] = &[
         method: "get",
         path: "/directory",
         summary: "Names for display: every org unit {id, name, kind, parent} and every person \
-                  {id, name, role, org_unit, disabled}; no logins. An ETag makes an unchanged \
-                  directory a 304",
+                  but administrators {id, name, role, org_unit}; no logins, no account state. \
+                  An ETag makes an unchanged directory a 304",
         auth: BEARER,
         params: &[],
         body: None,
