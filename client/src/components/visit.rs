@@ -1,6 +1,6 @@
 //! One visit: its check-in evidence, method, people met, notes, operating status and the
 //! problems raised, with its notes editable (merged as text with others' edits) and a link to
-//! its per-field history.
+//! its per-field history; for a key enterprise, the way to enter its monitoring figures.
 
 use shared::doc::{DocKind, VisitDoc};
 use shared::model::VisitId;
@@ -36,6 +36,11 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
         };
     };
     let doc_id = DocId::new(DocKind::Visit, &props.id.to_string());
+    // Key enterprises' monitoring figures (power, prices, operation) are entered on a visit.
+    let key_enterprise = snapshot
+        .enterprises
+        .iter()
+        .any(|e| e.id == visit.enterprise && e.key_enterprise);
     let refusal = ctx.core.refusal(&doc_id);
 
     let save = {
@@ -104,6 +109,11 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
                     html! { <li class="card"><a href={Route::Problem(*p).hash()}>{ label }</a></li> }
                 }) }
             </ul>
+            if key_enterprise {
+                <a class="button secondary" href={Route::Monitoring(visit.enterprise).hash()}>
+                    { lang.pick("录入经济监测数据", "Enter monitoring figures") }
+                </a>
+            }
             <a class="button secondary" href={Route::History(doc_id).hash()}>{ lang.t(Key::History) }</a>
         </main>
     }
