@@ -185,7 +185,10 @@ fn spawn_background_jobs(
                     tracing::info!(problems = report.raised.len(), "monitoring raised problems")
                 }
                 Some(Err(error)) => tracing::warn!(%error, "monitoring rule failed"),
-                _ => {}
+                Some(Ok(_)) => {}
+                None => tracing::error!(
+                    "monitoring job did not finish: it panicked or the runtime is shutting down"
+                ),
             }
         }
     });

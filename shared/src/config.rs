@@ -372,6 +372,15 @@ impl Config {
                 "sla days must grow: route ≤ first feedback, on site ≤ routine ≤ major".to_string(),
             );
         }
+        let m = &self.monitoring;
+        for (name, d) in [
+            ("consecutive_days", m.consecutive_days),
+            ("min_baseline_days", m.min_baseline_days),
+        ] {
+            if d == 0 {
+                errors.push(format!("monitoring.{name} is 0: use at least 1 day"));
+            }
+        }
         for (i, rule) in self.flag_rules.iter().enumerate() {
             if rule.flag.is_none() {
                 errors.push(format!("flag rule {} names no flag", i + 1));
@@ -406,6 +415,23 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.categories.len(), 12);
         assert_eq!(c.category("labour").map(|c| c.zh.as_str()), Some("用工"));
+    }
+
+    #[test]
+    fn monitoring_rules_of_zero_days_are_violations() {
+        let mut c = Config::default();
+        c.monitoring.consecutive_days = 0;
+        c.monitoring.min_baseline_days = 0;
+        let Err(ConfigError::Invalid(errors)) = c.validate() else {
+            panic!("zero days accepted");
+        };
+        assert_eq!(
+            errors,
+            vec![
+                "monitoring.consecutive_days is 0: use at least 1 day".to_string(),
+                "monitoring.min_baseline_days is 0: use at least 1 day".to_string(),
+            ]
+        );
     }
 
     #[test]

@@ -45,13 +45,19 @@ pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnom
     let days: Vec<(NaiveDate, f64)> = m.power.iter().map(|(d, k)| (*d, *k)).collect();
     let mut out = Vec::new();
     let mut run: Vec<(NaiveDate, f64, f64)> = Vec::new();
+    // Rules not validated (0 consecutive days, 0 days of baseline) are read as 1: an empty run
+    // is never an anomaly and a day is never judged against no history.
+    let min_run = (rules.consecutive_days as usize).max(1);
+    let min_baseline = (rules.min_baseline_days as usize).max(1);
     let flush = |run: &mut Vec<(NaiveDate, f64, f64)>, out: &mut Vec<PowerAnomaly>| {
-        if run.len() >= rules.consecutive_days as usize {
+        if let Some(first) = run.first()
+            && run.len() >= min_run
+        {
             out.push(PowerAnomaly {
                 enterprise: m.enterprise,
-                first_day: run[0].0,
+                first_day: first.0,
                 days: run.iter().map(|r| r.0).collect(),
-                baseline_kwh: run[0].2,
+                baseline_kwh: first.2,
                 lowest_kwh: run.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
             });
         }
@@ -64,7 +70,7 @@ pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnom
             .filter(|(d, _)| !run.iter().any(|r| r.0 == *d))
             .map(|(_, k)| *k)
             .collect();
-        if window.len() < rules.min_baseline_days as usize {
+        if window.len() < min_baseline {
             flush(&mut run, &mut out);
             continue;
         }
@@ -213,6 +219,21 @@ mod tests {
             operation: BTreeMap::new(),
             needs_decision: Vec::new(),
         }
+    }
+
+    #[test]
+    fn rules_of_zero_days_do_not_panic_and_read_as_one_day() {
+        let mut v = vec![10_000.0; 28];
+        v.extend([6_000.0, 10_000.0]);
+        let rules = MonitoringRules {
+            consecutive_days: 0,
+            min_baseline_days: 0,
+            ..MonitoringRules::default()
+        };
+        let found = power_anomalies(&monitoring(&v), &rules);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].days.len(), 1);
+        assert!(power_anomalies(&monitoring(&[5_000.0]), &rules).is_empty());
     }
 
     #[test]
