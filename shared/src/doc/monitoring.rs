@@ -125,8 +125,14 @@ fn read_monitoring(r: &mut Reader<'_>) -> Result<Monitoring, DocError> {
     if let Some(obj) = r.obj(&ROOT, "power")? {
         let keys: Vec<String> = r.set(&ROOT, "power")?;
         for k in keys {
-            // Not `k.parse()`: chrono's parser would add kilobytes to the app's download.
-            let day = crate::monitoring::csv_import::parse_day(&k).map_err(|_| bad("power", &k))?;
+            // Not `k.parse()`: chrono's parser would add kilobytes to the app's download. Only
+            // the canonical `YYYY-MM-DD` (what `record_power` writes) is a key: the lenient
+            // forms CSV cells may take (`2026/1/2`, spaces) would let two keys hold one day,
+            // one hiding the other.
+            let day = crate::monitoring::csv_import::parse_day(&k)
+                .ok()
+                .filter(|d| d.to_string() == k)
+                .ok_or_else(|| bad("power", &k))?;
             power.insert(day, r.f64(&obj, &k, &format!("power.{k}"))?);
         }
     }
@@ -163,3 +169,54 @@ fn read_monitoring(r: &mut Reader<'_>) -> Result<Monitoring, DocError> {
 }
 
 super::typed_doc!(MonitoringDoc, DocKind::Monitoring, "monitoring");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeviceId, Role, UserId};
+
+    fn officer() -> Actor {
+        Actor {
+            user: UserId::from_random_bytes([1; 16]),
+            device: DeviceId::from_random_bytes([2; 16]),
+            role: Role::Officer,
+        }
+    }
+
+    /// A monitoring document holding 2 January 2026 under the canonical key, plus `key`.
+    fn with_power_key(key: &str) -> MonitoringDoc {
+        let enterprise = EnterpriseId::from_random_bytes([7; 16]);
+        let mut doc =
+            MonitoringDoc::create(enterprise, &officer(), ActorId::from([3; 16]), Timestamp(1))
+                .expect("created");
+        doc.edit(&officer(), Timestamp(2), |w| {
+            w.record_power(
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("a day"),
+                8_100.0,
+            )
+        })
+        .expect("recorded");
+        doc.inner
+            .edit(&officer(), Timestamp(3), |w| {
+                let power = w.map(&ROOT, "power")?;
+                w.put(&power, key, 1.0)
+            })
+            .expect("written");
+        doc
+    }
+
+    #[test]
+    fn a_power_day_under_any_but_the_canonical_key_makes_the_document_unreadable() {
+        for loose in ["2026/1/2", "2026/01/02", "2026-1-2", " 2026-01-02"] {
+            let read = with_power_key(loose).read();
+            assert!(
+                matches!(&read, Err(DocError::BadValue { field, .. }) if field == "power"),
+                "{loose:?}: {read:?}"
+            );
+        }
+        let read = with_power_key("2026-01-03")
+            .read()
+            .expect("canonical keys read");
+        assert_eq!(read.power.len(), 2);
+    }
+}
