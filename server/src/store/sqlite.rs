@@ -751,6 +751,15 @@ impl ServerStore for SqliteStore {
         }))
     }
 
+    fn doc_heads(&mut self, doc: &DocId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let heads = self
+            .conn
+            .prepare_cached("SELECT heads FROM docs WHERE doc_id = ?1")?
+            .query_row([doc.as_str()], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?;
+        heads.map(|h| decode_heads(&h, "docs")).transpose()
+    }
+
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let tx = self
             .conn

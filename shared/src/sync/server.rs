@@ -94,6 +94,12 @@ pub trait ServerStore {
     /// A stored document, or `None` if the server has never seen it.
     fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, Self::Error>;
 
+    /// The heads of a stored document, or `None` if the server has never seen it. The default
+    /// loads the whole document; a store keeping the heads apart answers without the snapshot.
+    fn doc_heads(&mut self, doc: &DocId) -> Result<Option<Vec<ChangeHash>>, Self::Error> {
+        Ok(self.load_doc(doc)?.map(|d| d.heads))
+    }
+
     /// Stores every document of the commit atomically; returns only once it is durable. Each
     /// document gets a new sequence number larger than every earlier one.
     fn commit(&mut self, commit: &Commit) -> Result<(), Self::Error>;
@@ -219,6 +225,8 @@ pub struct Prepared {
 
 /// One pushed document merged outside the store lock.
 struct PreMerged {
+    /// The document merged: a `Prepared` given with another request is merged again.
+    doc: DocId,
     /// The stored heads the merge started from (`None`: the server did not have it).
     read: Option<Vec<ChangeHash>>,
     merged: Result<Merged, Outcome>,
@@ -246,6 +254,7 @@ pub fn merge_pushed(
         .map(|(push, stored)| {
             let merged = merge_push(ctx, push, stored.as_ref());
             PreMerged {
+                doc: push.doc.clone(),
                 read: stored.map(|s| s.heads),
                 merged,
             }
@@ -439,11 +448,15 @@ pub fn finish_sync<S: ServerStore>(
             });
             continue;
         }
-        let current = store.load_doc(&push.doc).map_err(SyncError::Store)?;
+        let current_heads = store.doc_heads(&push.doc).map_err(SyncError::Store)?;
         let merged = match read {
-            Some(pre) if pre.read.as_ref() == current.as_ref().map(|c| &c.heads) => pre.merged,
-            // Another request changed the document since it was read: merge again.
-            _ => merge_push(ctx, push, current.as_ref()),
+            Some(pre) if pre.doc == push.doc && pre.read == current_heads => pre.merged,
+            // Another request changed the document since it was read (or the merge was of
+            // another document): merge again.
+            _ => {
+                let current = store.load_doc(&push.doc).map_err(SyncError::Store)?;
+                merge_push(ctx, push, current.as_ref())
+            }
         };
         let outcome = match merged {
             Ok(merged) => {
@@ -677,6 +690,52 @@ mod tests {
         assert!(
             response.pulls.iter().any(|p| p.doc == id),
             "Wang is sent Li's edit"
+        );
+    }
+
+    #[test]
+    fn merges_prepared_for_another_request_are_not_committed_to_its_documents() {
+        let config = Config::default();
+        let mut store = MemoryStore::new();
+        let (wang, wang_actor) = officer(1);
+        let visit = |tag: u8, notes: &str| NewVisit {
+            id: VisitId::from_random_bytes([tag; 16]),
+            enterprise: EnterpriseId::from_random_bytes([5; 16]),
+            method: VisitMethod::Phone,
+            check_in: None,
+            operating_status: OperatingStatus::Normal,
+            notes: notes.into(),
+        };
+        let (first, second) = (visit(7, "第一次走访"), visit(8, "第二次走访"));
+        let first_id = DocId::new(DocKind::Visit, &first.id.to_string());
+        let second_id = DocId::new(DocKind::Visit, &second.id.to_string());
+        let mut first_doc = VisitDoc::create(&first, &wang, wang_actor.clone(), T0).expect("new");
+        let mut second_doc = VisitDoc::create(&second, &wang, wang_actor, T0).expect("new");
+        let ctx = ctx(&config, wang.device);
+
+        // The merges of a request pushing the first visit are given with a request pushing
+        // the second: as many pushes, other documents.
+        let first_request = pushing(&first_id, &mut first_doc, &[]);
+        let stored = read_pushed(&mut store, &first_request).expect("read");
+        let prepared = merge_pushed(&ctx, &first_request, stored);
+        let second_request = pushing(&second_id, &mut second_doc, &[]);
+        let response = finish_sync(&mut store, &ctx, &second_request, prepared).expect("stored");
+
+        assert!(
+            store.load_doc(&first_id).expect("memory").is_none(),
+            "the first visit was not pushed by this request"
+        );
+        let stored = store.load_doc(&second_id).expect("memory").expect("stored");
+        assert_eq!(
+            stored.heads,
+            second_doc.into_record().heads(),
+            "the second visit is stored as pushed"
+        );
+        assert_eq!(
+            response.results[0].outcome,
+            Outcome::Accepted {
+                heads: to_wire(&stored.heads)
+            }
         );
     }
 }
