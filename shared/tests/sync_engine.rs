@@ -70,6 +70,13 @@ impl Device {
     }
 
     fn new_visit(&mut self, n: u64) -> DocId {
+        self.new_visit_noting(
+            n,
+            format!("第{n}次走访：企业反映用电、用工情况，需协调供电公司"),
+        )
+    }
+
+    fn new_visit_noting(&mut self, n: u64, notes: String) -> DocId {
         let id = VisitId::from_random_bytes(bytes(20 + self.person.n, n));
         let visit = NewVisit {
             id,
@@ -81,7 +88,7 @@ impl Device {
                 photo_hash: None,
             }),
             operating_status: OperatingStatus::Normal,
-            notes: format!("第{n}次走访：企业反映用电、用工情况，需协调供电公司"),
+            notes,
         };
         let doc = VisitDoc::create(&visit, &self.person.actor, self.person.actor_id(), at(0))
             .expect("create");
@@ -178,7 +185,7 @@ impl Server {
             write: &Scope::All,
             config: &self.config,
             now,
-            max_doc_bytes: 1 << 20,
+            max_doc_bytes: shared::sync::protocol::MAX_DOC_BYTES,
             authorship: None,
         };
         let resp = handle_sync(&mut self.store, &ctx, &req).expect("the memory store cannot fail");
@@ -475,4 +482,38 @@ fn two_devices_editing_the_same_documents_offline_converge_in_either_order() {
             assert!(a.starts_with("王：") && a.ends_with("（李补充）"), "{a}");
         }
     }
+}
+
+#[test]
+fn a_new_document_over_the_limit_uncompressed_but_under_it_compressed_still_syncs() {
+    use shared::sync::protocol::MAX_DOC_BYTES;
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    // Long notes drawn from 256 characters: about 3 bytes each uncompressed, about one
+    // per-column compressed.
+    let mut lcg = Lcg(7);
+    let notes: String = (0..800_000)
+        .map(|_| char::from_u32(0x4E00 + (lcg.next() % 256) as u32).unwrap_or('走'))
+        .collect();
+    let id = wang.new_visit_noting(1, notes);
+    let doc = &mut wang.client.replica_mut().get_mut(&id).expect("present").doc;
+    let (plain, compressed) = (
+        doc.automerge().save_nocompress().len(),
+        doc.automerge().save().len(),
+    );
+    let limit = MAX_DOC_BYTES as usize;
+    assert!(plain > limit, "{plain} bytes uncompressed");
+    assert!(
+        compressed > limit / 3 && compressed <= limit,
+        "{compressed} bytes compressed"
+    );
+
+    wang.sync(&mut server);
+    assert_eq!(server.store.doc_count(), 1);
+    assert!(
+        wang.client.replica().refused().is_empty(),
+        "{:?}",
+        wang.client.replica().refused()
+    );
+    assert!(wang.client.replica_mut().pending().is_empty());
 }

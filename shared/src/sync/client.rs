@@ -276,8 +276,15 @@ impl SyncClient {
             let heads = entry.doc.heads();
             // Without Automerge's own per-column compression: the message is deflated as a
             // whole, which compresses what documents share (actors, keys, structure) as well.
+            // A document too large for the server that way goes compressed (the server
+            // accepts both forms), as it fits more often.
             let data = if entry.acked.is_empty() {
-                entry.doc.automerge().save_nocompress()
+                let plain = entry.doc.automerge().save_nocompress();
+                if plain.len() > protocol::MAX_DOC_BYTES as usize {
+                    entry.doc.automerge().save()
+                } else {
+                    plain
+                }
             } else {
                 entry.doc.automerge().save_after(&entry.acked)
             };

@@ -35,6 +35,9 @@ const FLAG_DEFLATE: u8 = 1;
 /// The largest decoded message accepted, whatever the compressed size (a decompression bomb
 /// guard).
 pub const MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
+/// The largest pushed document (`DocPush::data`) a server accepts, in bytes. A device pushes a
+/// new document uncompressed when that fits, per-column compressed otherwise.
+pub const MAX_DOC_BYTES: u32 = 2 * 1024 * 1024;
 
 /// A document's identity on the wire and in stores: its kind and its id, `kind/id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
