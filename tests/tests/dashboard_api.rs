@@ -305,8 +305,18 @@ async fn a_dashboard_read_right_after_an_officers_sync_counts_their_new_problem(
         "/api/dashboard/breakdown?from={from}&to={to}&by=category"
     ));
     let read = |token: String, url: String| {
-        let request = http.get(url).bearer_auth(token);
-        async move { request.send().await?.json::<serde_json::Value>().await }
+        let request = http.get(url.clone()).bearer_auth(token);
+        async move {
+            let resp = request.send().await?;
+            anyhow::ensure!(resp.status() == 200, "{url}: {}", resp.status());
+            Ok::<_, anyhow::Error>(resp.json::<serde_json::Value>().await?)
+        }
+    };
+    let count = |figures: &serde_json::Value, at: &str| {
+        figures
+            .pointer(at)
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| anyhow::anyhow!("no count at {at}: {figures}"))
     };
 
     // The leader reads the figures twice (the second read is the shared answer).
@@ -321,14 +331,15 @@ async fn a_dashboard_read_right_after_an_officers_sync_counts_their_new_problem(
     raise_problem(&mut officer, 1).await?;
     let after = read(leader.clone(), kpis).await?;
     assert_eq!(
-        after["problems"].as_u64(),
-        first["problems"].as_u64().map(|n| n + 1),
+        count(&after, "/problems")?,
+        count(&first, "/problems")? + 1,
         "{after}"
     );
     let bars_after = read(leader, categories).await?;
     assert_eq!(
-        bars_after["rows"][0]["problems"].as_u64(),
-        bars["rows"][0]["problems"].as_u64().map(|n| n + 1)
+        count(&bars_after, "/rows/0/problems")?,
+        count(&bars, "/rows/0/problems")? + 1,
+        "{bars_after}"
     );
     Ok(())
 }
