@@ -446,12 +446,6 @@ const MONTHS_EN: [&str; 12] = [
 ];
 
 const RESOLVED_STATES: &str = "signed_off,look_back_passed";
-/// States a problem reaches only once answered (responded or resolved on site): the list
-/// behind the answered-based KPIs (on time, satisfaction, first response). The list has no
-/// "answered" filter, so a reopened problem back in progress is not in it.
-const ANSWERED_STATES: &str =
-    "responded,confirmed,resolved_on_site,disputed,signed_off,look_back_passed,reopened";
-const LOOK_BACK_STATES: &str = "look_back_passed,reopened";
 
 /// Builds the `#/problems?…` links of one answer: the period and the unit's filter, under
 /// any filter of the number's own (which wins when both name the same parameter).
@@ -492,6 +486,20 @@ impl Links {
     fn period(&self) -> Option<(i64, i64)> {
         Some((self.from, self.to))
     }
+
+    /// The problems with a look-back of `results` (`passed`, `reopened`, or both) that
+    /// happened in the period, whenever they were raised: what the look-back KPIs count.
+    fn look_backs(&self, results: &str) -> String {
+        let (from, to) = (self.from.to_string(), self.to.to_string());
+        self.list(
+            &[
+                ("look_back", results),
+                ("event_from", &from),
+                ("event_to", &to),
+            ],
+            None,
+        )
+    }
 }
 
 fn percent(r: Option<f64>) -> String {
@@ -506,17 +514,18 @@ fn hours(lang: Lang, h: f64) -> String {
     }
 }
 
-/// A KPI tile: the whole tile is the link to the list behind its number.
+/// A KPI tile: the whole tile is the link to the list behind its number, and its tooltip
+/// says which list that is (a count's own problems; a rate's denominator; a time's problems).
 fn tile(
     name: &'static str,
     label: &str,
     value: String,
     sub: Option<String>,
-    href: String,
+    (href, title): (String, String),
     tone: Option<&'static str>,
 ) -> Html {
     html! {
-        <a class={classes!("kpi", tone)} data-kpi={name} {href}>
+        <a class={classes!("kpi", tone)} data-kpi={name} {href} {title}>
             <span class="kpi-label">{ label.to_string() }</span>
             <span class="kpi-value">{ value }</span>
             if let Some(sub) = sub {
@@ -530,13 +539,88 @@ fn tiles(lang: Lang, data: &Data) -> Html {
     let k = &data.kpis;
     let links = Links::of(data);
     let counted = counted_states();
+    // Each tile links to exactly the problems its number counts: a count to its own
+    // problems, a rate to its denominator's (the tooltip says so), a time to the problems it
+    // is measured over. Problems raised in the period, as the `problems` KPI counts them:
+    let raised =
+        |extra: (&str, &str)| links.list(&[("state", counted.as_str()), extra], links.period());
+    let tip = |zh: &str, en: &str| lang.pick(zh, en).to_string();
     let all = links.list(&[("state", &counted)], links.period());
     let resolved = links.list(&[("state", RESOLVED_STATES)], links.period());
-    let answered = links.list(&[("state", ANSWERED_STATES)], links.period());
     let overdue = links.list(&[("overdue", "true")], links.period());
     // Look-backs count by when they happened, not when the problem was raised.
-    let look_backs = links.list(&[("state", LOOK_BACK_STATES)], None);
+    let look_backs = links.look_backs("passed,reopened");
+    let reopened = links.look_backs("reopened");
     let enterprises = Route::EnterpriseList.hash();
+    let problems_link = (
+        all.clone(),
+        tip("本期提出的问题", "Problems raised in the period"),
+    );
+    let resolved_link = (
+        resolved,
+        tip(
+            "本期提出、已销号的问题",
+            "Problems raised in the period and signed off",
+        ),
+    );
+    let resolution_link = (
+        all,
+        tip(
+            "分母：本期提出的问题（其中已解决的见“已解决”）",
+            "Denominator: problems raised in the period (the resolved ones: see Resolved)",
+        ),
+    );
+    let overdue_link = (
+        overdue,
+        tip(
+            "本期提出、现已超期未办结的问题",
+            "Problems raised in the period, now overdue",
+        ),
+    );
+    let on_time_link = (
+        raised(("answered", "true")),
+        tip(
+            "分母：本期提出、已答复的问题（列表可按“按期答复”筛选）",
+            "Denominator: problems raised in the period and answered (filter on_time=true for the on-time ones)",
+        ),
+    );
+    let satisfaction_link = (
+        raised(("rated", "true")),
+        tip(
+            "分母：本期提出、企业已评价的问题（满意：评价3分及以上）",
+            "Denominator: problems raised in the period and rated (satisfied: rated 3 or better)",
+        ),
+    );
+    let look_back_link = (
+        look_backs,
+        tip(
+            "分母：本期做过回头看（通过或重新打开）的问题",
+            "Denominator: problems with a look-back in the period (passed or reopened)",
+        ),
+    );
+    let reopened_link = (
+        reopened,
+        tip(
+            "本期回头看重新打开的问题",
+            "Problems a look-back in the period reopened",
+        ),
+    );
+    let coverage_link = (enterprises.clone(), tip("企业清单", "The enterprise list"));
+    let visits_link = (enterprises, tip("企业清单", "The enterprise list"));
+    let first_link = (
+        raised(("answered", "true")),
+        tip(
+            "用时所计的问题：本期提出、已答复的问题",
+            "Measured over: problems raised in the period and answered",
+        ),
+    );
+    let sign_off_link = (
+        raised(("signed_off", "true")),
+        tip(
+            "用时所计的问题：本期提出、已销号过的问题（含回头看后重新打开的）",
+            "Measured over: problems raised in the period and signed off (including those a look-back reopened since)",
+        ),
+    );
     let of = |n: u64, d: u64| Some(format!("{n} / {d}"));
     let times = |t: Option<(f64, f64)>| match t {
         Some((median, p90)) => (
@@ -552,19 +636,19 @@ fn tiles(lang: Lang, data: &Data) -> Html {
         .map_or_else(|| "—".into(), |v| format!("{v:.1}"));
     html! {
         <section class="kpi-grid" aria-label={lang.pick("考核指标", "KPIs")}>
-            { tile("problems", lang.pick("问题数", "Problems raised"), k.problems.to_string(), None, all.clone(), None) }
-            { tile("resolved", lang.pick("已解决", "Resolved"), k.resolved.to_string(), None, resolved.clone(), None) }
-            { tile("resolution_rate", lang.pick("问题解决率", "Resolution rate"), percent(k.resolution_rate), of(k.resolved, k.problems), all, None) }
-            { tile("overdue", lang.pick("超期未办结", "Overdue"), k.overdue.to_string(), None, overdue, (k.overdue > 0).then_some("bad")) }
-            { tile("on_time_rate", lang.pick("按时办结率", "On-time rate"), percent(k.on_time_rate), of(k.on_time, k.answered), answered.clone(), None) }
-            { tile("satisfaction_rate", lang.pick("企业满意率", "Satisfaction"), percent(k.satisfaction_rate), of(k.satisfied, k.rated), answered.clone(), None) }
+            { tile("problems", lang.pick("问题数", "Problems raised"), k.problems.to_string(), None, problems_link, None) }
+            { tile("resolved", lang.pick("已解决", "Resolved"), k.resolved.to_string(), None, resolved_link, None) }
+            { tile("resolution_rate", lang.pick("问题解决率", "Resolution rate"), percent(k.resolution_rate), of(k.resolved, k.problems), resolution_link, None) }
+            { tile("overdue", lang.pick("超期未办结", "Overdue"), k.overdue.to_string(), None, overdue_link, (k.overdue > 0).then_some("bad")) }
+            { tile("on_time_rate", lang.pick("按时办结率", "On-time rate"), percent(k.on_time_rate), of(k.on_time, k.answered), on_time_link, None) }
+            { tile("satisfaction_rate", lang.pick("企业满意率", "Satisfaction"), percent(k.satisfaction_rate), of(k.satisfied, k.rated), satisfaction_link, None) }
             { tile("look_back_pass_rate", lang.pick("回头看通过率", "Look-back pass rate"), percent(k.look_back_pass_rate),
-                of(k.look_backs_passed, k.look_backs_passed + k.look_backs_reopened), look_backs.clone(), None) }
-            { tile("look_backs_reopened", lang.pick("回头看重新打开", "Reopened by look-back"), k.look_backs_reopened.to_string(), None, look_backs, None) }
-            { tile("visit_coverage", lang.pick("走访覆盖率", "Visit coverage"), percent(k.visit_coverage), of(k.visited_enterprises, k.assigned_enterprises), enterprises.clone(), None) }
-            { tile("visits_per_officer", lang.pick("人均走访", "Visits per officer"), visits_per_officer, of(k.visits, k.officers), enterprises, None) }
-            { tile("first_response_hours", lang.pick("首次答复用时（中位）", "First response (median)"), first_value, first_sub, answered, None) }
-            { tile("sign_off_hours", lang.pick("销号用时（中位）", "Time to sign-off (median)"), sign_value, sign_sub, resolved, None) }
+                of(k.look_backs_passed, k.look_backs_passed + k.look_backs_reopened), look_back_link, None) }
+            { tile("look_backs_reopened", lang.pick("回头看重新打开", "Reopened by look-back"), k.look_backs_reopened.to_string(), None, reopened_link, None) }
+            { tile("visit_coverage", lang.pick("走访覆盖率", "Visit coverage"), percent(k.visit_coverage), of(k.visited_enterprises, k.assigned_enterprises), coverage_link, None) }
+            { tile("visits_per_officer", lang.pick("人均走访", "Visits per officer"), visits_per_officer, of(k.visits, k.officers), visits_link, None) }
+            { tile("first_response_hours", lang.pick("首次答复用时（中位）", "First response (median)"), first_value, first_sub, first_link, None) }
+            { tile("sign_off_hours", lang.pick("销号用时（中位）", "Time to sign-off (median)"), sign_value, sign_sub, sign_off_link, None) }
         </section>
     }
 }

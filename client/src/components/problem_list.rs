@@ -581,6 +581,15 @@ fn filter_label(lang: Lang, key: &str) -> String {
         "source" => ("来源", "Source"),
         "created_from" => ("创建起", "Created from"),
         "created_to" => ("创建止", "Created before"),
+        // The dashboard's KPI lists (`/api/problems` passes them through like any filter).
+        "answered" => ("已答复", "Answered"),
+        "on_time" => ("按期答复", "Answered on time"),
+        "rated" => ("已评价", "Rated"),
+        "satisfied" => ("满意（3分及以上）", "Satisfied (3 or better)"),
+        "signed_off" => ("已销号过", "Signed off"),
+        "look_back" => ("回头看", "Look-back"),
+        "event_from" => ("回头看起", "Look-back from"),
+        "event_to" => ("回头看止", "Look-back before"),
         other => (other, other),
     };
     lang.pick(zh, en).to_string()
@@ -588,10 +597,12 @@ fn filter_label(lang: Lang, key: &str) -> String {
 
 fn filter_value(lang: Lang, core: &Core, key: &str, value: &str) -> String {
     match key {
-        "created_from" | "created_to" => value.parse::<i64>().map_or_else(
-            |_| value.to_string(),
-            |ms| platform::format_date(Timestamp(ms)),
-        ),
+        "created_from" | "created_to" | "event_from" | "event_to" => {
+            value.parse::<i64>().map_or_else(
+                |_| value.to_string(),
+                |ms| platform::format_date(Timestamp(ms)),
+            )
+        }
         "category" => i18n::category(lang, &core.config, value),
         "flag" => Flag::from_code(value)
             .map_or_else(|_| value.to_string(), |f| lang.pick(f.zh(), f.en()).into()),
@@ -608,6 +619,21 @@ fn filter_value(lang: Lang, core: &Core, key: &str, value: &str) -> String {
             .ok()
             .and_then(directory::unit_name)
             .unwrap_or_else(|| value.chars().take(8).collect()),
+        "answered" | "on_time" | "rated" | "satisfied" | "signed_off" if value == "true" => {
+            lang.pick("是", "yes").into()
+        }
+        "answered" | "on_time" | "rated" | "satisfied" | "signed_off" if value == "false" => {
+            lang.pick("否", "no").into()
+        }
+        "look_back" => value
+            .split(',')
+            .map(|c| match c {
+                "passed" => lang.pick("通过", "passed"),
+                "reopened" => lang.pick("重新打开", "reopened"),
+                other => other,
+            })
+            .collect::<Vec<_>>()
+            .join("、"),
         "overdue" if value == "true" => lang.pick("已逾期", "overdue").into(),
         "overdue" => lang.pick("未逾期", "not overdue").into(),
         "state" if value == OPEN => lang.pick("未办结", "open").into(),
@@ -622,6 +648,16 @@ fn filter_value(lang: Lang, core: &Core, key: &str, value: &str) -> String {
             .join("、"),
         _ => value.to_string(),
     }
+}
+
+/// The query string without filter `key` (back to the first page). The look-back period
+/// only bounds a look-back filter, so it goes with it.
+fn without(query: &Query, key: &str) -> String {
+    let mut next = query.with(key, "").with("offset", "");
+    if key == "look_back" {
+        next = next.with("event_from", "").with("event_to", "");
+    }
+    next.to_string()
 }
 
 /// Properties of [`ProblemList`].
@@ -842,7 +878,7 @@ pub fn ProblemList(props: &ProblemListProps) -> Html {
             if !active.is_empty() {
                 <div class="chips">
                     { for active.iter().map(|(k, v)| html! {
-                        <a class="chip" href={Route::Problems(query.with(k, "").with("offset", "").to_string()).hash()}
+                        <a class="chip" href={Route::Problems(without(&query, k)).hash()}
                             title={lang.pick("移除此条件", "Remove this filter")}>
                             { filter_label(lang, k) }{ "：" }{ filter_value(lang, &core, k, v) }{ " ×" }
                         </a>

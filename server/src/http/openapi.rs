@@ -283,6 +283,47 @@ pub const ROUTES: &[Route] = &[
             q("created_from", "integer", "created at or after, ms"),
             q("created_to", "integer", "created before, ms"),
             q(
+                "answered",
+                "boolean",
+                "answered: responded or resolved on site (true) or not yet (false)",
+            ),
+            q(
+                "on_time",
+                "boolean",
+                "first answered by the deadline (true) or after it (false)",
+            ),
+            q(
+                "rated",
+                "boolean",
+                "rated by the enterprise (true) or not (false)",
+            ),
+            q(
+                "satisfied",
+                "boolean",
+                "rated 3 or better (true) or below 3 (false)",
+            ),
+            q(
+                "signed_off",
+                "boolean",
+                "signed off at least once (true) or never (false)",
+            ),
+            q(
+                "look_back",
+                "string",
+                "had a look-back that passed and/or reopened it: passed, reopened or both, \
+                 comma-separated",
+            ),
+            q(
+                "event_from",
+                "integer",
+                "with look_back: the look-back happened at or after, ms",
+            ),
+            q(
+                "event_to",
+                "integer",
+                "with look_back: the look-back happened before, ms",
+            ),
+            q(
                 "sort",
                 "string",
                 "deadline (default), created or days_overdue",

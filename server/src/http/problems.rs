@@ -14,7 +14,9 @@ use shared::model::{
 use super::error::ApiError;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for};
-use crate::store::{MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, StoreError, Timeline};
+use crate::store::{
+    LookBack, MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, StoreError, Timeline,
+};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -46,6 +48,22 @@ pub struct ListQuery {
     pub created_from: Option<i64>,
     /// Created before (ms).
     pub created_to: Option<i64>,
+    /// `true`: answered (responded or resolved on site); `false`: not yet.
+    pub answered: Option<String>,
+    /// `true`: first answered by the deadline; `false`: after it (both: answered).
+    pub on_time: Option<String>,
+    /// `true`: rated by the enterprise; `false`: not rated.
+    pub rated: Option<String>,
+    /// `true`: rated 3 or better; `false`: rated below 3 (both: rated).
+    pub satisfied: Option<String>,
+    /// `true`: signed off at least once; `false`: never.
+    pub signed_off: Option<String>,
+    /// Comma-separated look-back results, `passed` and/or `reopened`: had such a look-back.
+    pub look_back: Option<String>,
+    /// With `look_back`: the look-back happened at or after (ms).
+    pub event_from: Option<i64>,
+    /// With `look_back`: the look-back happened before (ms).
+    pub event_to: Option<i64>,
     /// `deadline` (default), `created` or `days_overdue`.
     pub sort: Option<String>,
     /// `asc` (default) or `desc`.
@@ -63,6 +81,18 @@ fn internal(e: StoreError) -> ApiError {
 
 fn bad(what: &str, value: &str) -> ApiError {
     ApiError::BadRequest(format!("unknown {what} {value:?}"))
+}
+
+/// A `true`/`false` parameter.
+fn flag_param(name: &str, value: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false, not {other:?}"
+        ))),
+    }
 }
 
 impl ListQuery {
@@ -103,6 +133,39 @@ impl ListQuery {
             Some("desc") => true,
             Some(other) => return Err(bad("order", other)),
         };
+        let look_back = match &self.look_back {
+            None => Vec::new(),
+            Some(list) => {
+                let mut found: Vec<LookBack> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| match s {
+                        "passed" => Ok(LookBack::Passed),
+                        "reopened" => Ok(LookBack::Reopened),
+                        other => Err(ApiError::BadRequest(format!(
+                            "unknown look_back {other:?} (passed or reopened)"
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?;
+                found.sort();
+                found.dedup();
+                found
+            }
+        };
+        if look_back.is_empty() && (self.event_from.is_some() || self.event_to.is_some()) {
+            return Err(ApiError::BadRequest(
+                "event_from and event_to bound when a look-back happened: they need look_back"
+                    .into(),
+            ));
+        }
+        if let (Some(f), Some(t)) = (self.event_from, self.event_to)
+            && f > t
+        {
+            return Err(ApiError::BadRequest(format!(
+                "event_from ({f}) is after event_to ({t})"
+            )));
+        }
         let limit = self.limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE {
             return Err(ApiError::BadRequest(format!(
@@ -120,6 +183,14 @@ impl ListQuery {
             source,
             created_from: self.created_from.map(Timestamp),
             created_to: self.created_to.map(Timestamp),
+            answered: flag_param("answered", self.answered.as_deref())?,
+            on_time: flag_param("on_time", self.on_time.as_deref())?,
+            rated: flag_param("rated", self.rated.as_deref())?,
+            satisfied: flag_param("satisfied", self.satisfied.as_deref())?,
+            signed_off: flag_param("signed_off", self.signed_off.as_deref())?,
+            look_back,
+            event_from: self.event_from.map(Timestamp),
+            event_to: self.event_to.map(Timestamp),
             sort,
             desc,
             limit,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::config::Config;
 use shared::model::{OrgUnitId, OrgUnitKind, Tier, Timestamp};
 
+use super::problems_query::{ANSWER_ACTIONS, LookBack, SATISFIED_SQL, SIGN_OFF_ACTIONS};
 use super::{SqliteStore, StoreError};
 
 /// Which problems and visits a KPI query covers.
@@ -215,7 +216,7 @@ impl SqliteStore {
                 "SELECT COUNT(*), \
                  SUM(CASE WHEN p.state IN ('signed_off', 'look_back_passed') THEN 1 ELSE 0 END), \
                  SUM(CASE WHEN p.state IN ({AWAITING}) AND p.deadline < ? THEN 1 ELSE 0 END), \
-                 COUNT(p.rating), SUM(CASE WHEN p.rating >= 3 THEN 1 ELSE 0 END) {base}"
+                 COUNT(p.rating), SUM(CASE WHEN {SATISFIED_SQL} THEN 1 ELSE 0 END) {base}"
             ),
             params_from_iter(counts),
             |r| {
@@ -243,8 +244,8 @@ impl SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         };
-        let answers = first_at("'respond', 'resolve_on_site'")?;
-        let sign_offs = first_at("'sign_off'")?;
+        let answers = first_at(ANSWER_ACTIONS)?;
+        let sign_offs = first_at(SIGN_OFF_ACTIONS)?;
         let hours = |rows: &[(i64, i64, i64)]| {
             rows.iter()
                 .map(|(c, _, at)| (at - c) as f64 / 3_600_000.0)
@@ -270,8 +271,8 @@ impl SqliteStore {
                 .query_row(&sql, params_from_iter(v), |r| r.get(0))?;
             Ok(n.max(0) as u64)
         };
-        let look_backs_passed = look_back("look_back_pass")?;
-        let look_backs_reopened = look_back("look_back_reopen")?;
+        let look_backs_passed = look_back(LookBack::Passed.action())?;
+        let look_backs_reopened = look_back(LookBack::Reopened.action())?;
 
         // Visits and coverage: enterprises assigned during the period within the unit.
         let (ent_sql, ent_param): (&str, Option<String>) = match unit {

@@ -19,8 +19,8 @@ pub use directory::{
 };
 pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
 pub use problems_query::{
-    DeviceFreshness, EnterpriseProfile, MAX_PAGE, OfficerFreshness, ProblemFilter, ProblemListRow,
-    ProblemPage, ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
+    DeviceFreshness, EnterpriseProfile, LookBack, MAX_PAGE, OfficerFreshness, ProblemFilter,
+    ProblemListRow, ProblemPage, ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
 };
 pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
 

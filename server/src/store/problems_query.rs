@@ -25,6 +25,41 @@ const AWAITING: &str =
 /// Most rows one page may hold.
 pub const MAX_PAGE: u32 = 200;
 
+/// Workflow actions that answer a problem (responded, or resolved on site): the `answered` and
+/// `on_time` KPIs and list filters, and the first-response time, take the first applied one.
+pub(crate) const ANSWER_ACTIONS: &str = "'respond', 'resolve_on_site'";
+/// The workflow action that signs a problem off (销号): the sign-off time and `signed_off`.
+pub(crate) const SIGN_OFF_ACTIONS: &str = "'sign_off'";
+/// The lowest rating that counts as satisfied (3: fairly satisfied), as SQL on `p`.
+pub(crate) const SATISFIED_SQL: &str = "p.rating >= 3";
+
+/// What a look-back (回头看) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LookBack {
+    /// It passed (`look_back_pass`).
+    Passed,
+    /// It reopened the problem (`look_back_reopen`).
+    Reopened,
+}
+
+impl LookBack {
+    /// The query parameter's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            LookBack::Passed => "passed",
+            LookBack::Reopened => "reopened",
+        }
+    }
+
+    /// The workflow action recorded for it.
+    pub fn action(self) -> &'static str {
+        match self {
+            LookBack::Passed => "look_back_pass",
+            LookBack::Reopened => "look_back_reopen",
+        }
+    }
+}
+
 /// How the problem list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProblemSort {
@@ -60,6 +95,25 @@ pub struct ProblemFilter {
     pub created_from: Option<Timestamp>,
     /// Created before this instant.
     pub created_to: Option<Timestamp>,
+    /// Answered (an applied respond or resolve-on-site event: `true`) or not yet (`false`).
+    pub answered: Option<bool>,
+    /// First answered by the effective deadline (`true`) or after it (`false`); either way
+    /// answered.
+    pub on_time: Option<bool>,
+    /// Rated by the enterprise (`true`) or not (`false`).
+    pub rated: Option<bool>,
+    /// Rated satisfied, 3 or better (`true`), or rated below 3 (`false`); either way rated.
+    pub satisfied: Option<bool>,
+    /// Signed off at least once (an applied sign-off event: `true`, even if a look-back
+    /// reopened it since) or never (`false`).
+    pub signed_off: Option<bool>,
+    /// Had a look-back with any of these results (none: no look-back filter), in
+    /// `[event_from, event_to)` when those are set.
+    pub look_back: Vec<LookBack>,
+    /// The look-back happened at or after this instant.
+    pub event_from: Option<Timestamp>,
+    /// The look-back happened before this instant.
+    pub event_to: Option<Timestamp>,
     /// Order.
     pub sort: ProblemSort,
     /// Descending instead of ascending.
@@ -339,6 +393,61 @@ impl SqliteStore {
         if let Some(t) = filter.created_to {
             conds.push("p.created_at < ?".into());
             params.push(Value::Integer(t.0));
+        }
+        // The KPI sets (`kpi.rs`), with the same SQL meaning.
+        let not = |b: bool| if b { "" } else { "NOT " };
+        if let Some(a) = filter.answered {
+            conds.push(format!(
+                "p.id {}IN (SELECT problem FROM problem_events WHERE applied = 1 \
+                 AND action IN ({ANSWER_ACTIONS}))",
+                not(a)
+            ));
+        }
+        if let Some(o) = filter.on_time {
+            let cmp = if o { "<=" } else { ">" };
+            conds.push(format!(
+                "(SELECT MIN(a.at) FROM problem_events a WHERE a.problem = p.id \
+                 AND a.applied = 1 AND a.action IN ({ANSWER_ACTIONS})) {cmp} p.deadline"
+            ));
+        }
+        if let Some(r) = filter.rated {
+            conds.push(format!("p.rating IS {}NULL", if r { "NOT " } else { "" }));
+        }
+        if let Some(s) = filter.satisfied {
+            conds.push(format!(
+                "p.rating IS NOT NULL AND {}({SATISFIED_SQL})",
+                not(s)
+            ));
+        }
+        if let Some(s) = filter.signed_off {
+            conds.push(format!(
+                "p.id {}IN (SELECT problem FROM problem_events WHERE applied = 1 \
+                 AND action IN ({SIGN_OFF_ACTIONS}))",
+                not(s)
+            ));
+        }
+        if !filter.look_back.is_empty() {
+            let marks = vec!["?"; filter.look_back.len()].join(", ");
+            let mut sql = format!(
+                "p.id IN (SELECT problem FROM problem_events WHERE applied = 1 \
+                 AND action IN ({marks})"
+            );
+            params.extend(
+                filter
+                    .look_back
+                    .iter()
+                    .map(|l| Value::Text(l.action().into())),
+            );
+            if let Some(f) = filter.event_from {
+                sql.push_str(" AND at >= ?");
+                params.push(Value::Integer(f.0));
+            }
+            if let Some(t) = filter.event_to {
+                sql.push_str(" AND at < ?");
+                params.push(Value::Integer(t.0));
+            }
+            sql.push(')');
+            conds.push(sql);
         }
         let cond = conds.join(" AND ");
         let dir = if filter.desc { "DESC" } else { "ASC" };
@@ -788,6 +897,7 @@ mod tests {
 
     use super::*;
     use crate::demo::DemoDistrict;
+    use crate::store::Unit;
     use crate::store::test_support::demo_store;
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
@@ -1005,6 +1115,181 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Adds a workflow event row to the projection, as a sync of a problem document would.
+    fn add_event(store: &SqliteStore, problem: &str, n: u32, action: &str, at: i64, applied: bool) {
+        store
+            .conn
+            .execute(
+                "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, \
+                 reason, applied) VALUES (?1, ?2, ?3, 'u', 'd', 'officer', ?4, '', ?5)",
+                rusqlite::params![format!("extra-{n}"), problem, action, at, applied],
+            )
+            .expect("event row");
+    }
+
+    #[test]
+    fn the_kpi_lists_count_what_the_kpis_count_even_on_histories_the_demo_lacks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, district) = demo_store(dir.path(), NOW);
+        let config = Config::default();
+        let (from, to) = (Timestamp(NOW.0 - 60 * shared::model::DAY_MS), NOW);
+        let id = |sql: &str| -> String {
+            store
+                .conn
+                .query_row(sql, [from.0], |r| r.get(0))
+                .expect("the demo has such a problem")
+        };
+        // Answered on time, then answered again long after the deadline (after a reopen):
+        // on time by its first answer.
+        let twice = id(
+            "SELECT p.id FROM problems p JOIN problem_events e ON e.problem = p.id \
+             WHERE e.applied = 1 AND e.action = 'respond' AND p.created_at >= ?1 \
+             GROUP BY p.id HAVING MIN(e.at) <= p.deadline ORDER BY p.id LIMIT 1",
+        );
+        let deadline: i64 = store
+            .conn
+            .query_row(
+                "SELECT deadline FROM problems WHERE id = ?1",
+                [&twice],
+                |r| r.get(0),
+            )
+            .expect("deadline");
+        add_event(&store, &twice, 1, "respond", deadline + 1, true);
+        // Never answered, but a superseded (not applied) answer and sign-off are on record.
+        let unanswered = id("SELECT id FROM problems WHERE state = 'in_progress' \
+             AND created_at >= ?1 ORDER BY id LIMIT 1");
+        add_event(&store, &unanswered, 2, "respond", from.0 + 1, false);
+        add_event(&store, &unanswered, 3, "sign_off", from.0 + 2, false);
+        // A superseded look-back in the period, and a passed one before it.
+        let looked = id("SELECT id FROM problems WHERE state = 'signed_off' \
+             AND created_at >= ?1 ORDER BY id LIMIT 1");
+        add_event(&store, &looked, 4, "look_back_reopen", from.0 + 3, false);
+        add_event(&store, &looked, 5, "look_back_pass", from.0 - 1, true);
+
+        let town = district
+            .org_units
+            .iter()
+            .find(|u| u.kind == OrgUnitKind::Town)
+            .expect("a town")
+            .id;
+        for (unit, town) in [(Unit::Zone, None), (Unit::Town(town), Some(town))] {
+            let kpis = store.kpis(unit, from, to, NOW).expect("kpis");
+            let count = |f: ProblemFilter| {
+                store
+                    .list_problems(&Scope::All, &all(ProblemFilter { town, ..f }), &config, NOW)
+                    .expect("lists")
+                    .total
+            };
+            let raised = || ProblemFilter {
+                states: ProblemState::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| {
+                        !matches!(s, ProblemState::Withdrawn | ProblemState::MergedDuplicate)
+                    })
+                    .collect(),
+                created_from: Some(from),
+                created_to: Some(to),
+                ..Default::default()
+            };
+            let look_backs = |l: LookBack| ProblemFilter {
+                look_back: vec![l],
+                event_from: Some(from),
+                event_to: Some(to),
+                ..Default::default()
+            };
+            let pairs = [
+                ("problems", count(raised()), kpis.problems),
+                (
+                    "answered",
+                    count(ProblemFilter {
+                        answered: Some(true),
+                        ..raised()
+                    }),
+                    kpis.answered,
+                ),
+                (
+                    "on_time",
+                    count(ProblemFilter {
+                        on_time: Some(true),
+                        ..raised()
+                    }),
+                    kpis.on_time,
+                ),
+                (
+                    "rated",
+                    count(ProblemFilter {
+                        rated: Some(true),
+                        ..raised()
+                    }),
+                    kpis.rated,
+                ),
+                (
+                    "satisfied",
+                    count(ProblemFilter {
+                        satisfied: Some(true),
+                        ..raised()
+                    }),
+                    kpis.satisfied,
+                ),
+                (
+                    "look_backs_passed",
+                    count(look_backs(LookBack::Passed)),
+                    kpis.look_backs_passed,
+                ),
+                (
+                    "look_backs_reopened",
+                    count(look_backs(LookBack::Reopened)),
+                    kpis.look_backs_reopened,
+                ),
+            ];
+            for (kpi, listed, counted) in pairs {
+                assert_eq!(listed, counted, "{unit:?} {kpi}: {kpis:?}");
+            }
+            // The sign-off time is measured over the problems with an applied sign-off.
+            let signed = store
+                .list_problems(
+                    &Scope::All,
+                    &ProblemFilter {
+                        signed_off: Some(true),
+                        limit: MAX_PAGE,
+                        town,
+                        ..raised()
+                    },
+                    &config,
+                    NOW,
+                )
+                .expect("lists");
+            assert!(signed.total <= u64::from(MAX_PAGE));
+            let hours: Vec<f64> = signed
+                .rows
+                .iter()
+                .map(|r| {
+                    let at: i64 = store
+                        .conn
+                        .query_row(
+                            "SELECT MIN(at) FROM problem_events WHERE problem = ?1 \
+                             AND applied = 1 AND action = 'sign_off'",
+                            [&r.id],
+                            |row| row.get(0),
+                        )
+                        .expect("a sign-off");
+                    (at - r.created_at) as f64 / 3_600_000.0
+                })
+                .collect();
+            let mut sorted = hours.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted
+                .get(sorted.len().div_ceil(2).saturating_sub(1))
+                .copied();
+            assert_eq!(
+                kpis.sign_off_hours.map(|(m, _)| m),
+                median,
+                "{unit:?}: the sign-off median is over the signed_off list"
+            );
         }
     }
 
