@@ -199,6 +199,12 @@ async fn two_devices_pushing_edits_of_the_same_visits_at_once_both_keep_their_ed
     let (a, b) = tokio::join!(wang.sync(), li.sync());
     a?;
     b?;
+    // Requests merge a few at a time (one per core); every slot is free again once answered.
+    let metrics = reqwest::get(s.server.url("/metrics")).await?.text().await?;
+    assert!(
+        metrics.contains("lianxin_sync_merges_running 0\n"),
+        "{metrics}"
+    );
     wang.sync().await?;
     li.sync().await?;
     for id in &ids {

@@ -7,6 +7,7 @@
 //! Each request's report of what stays unsent on the device is recorded for the leaders'
 //! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
 
+pub mod limit;
 pub mod metrics;
 
 use std::convert::Infallible;
@@ -36,6 +37,7 @@ use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
 use crate::store::{SqliteStore, StoreError};
+use limit::MergeSlots;
 use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
@@ -51,6 +53,8 @@ pub struct SyncService {
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
+    /// How many requests are decoded and merged at once.
+    merges: MergeSlots,
     /// Tells `lianxin-server restore` that a server is using the file.
     _lock: Option<crate::admin::DbLock>,
 }
@@ -119,6 +123,7 @@ impl SyncService {
             config,
             changes,
             metrics: Metrics::default(),
+            merges: MergeSlots::per_core(),
             _lock: lock,
         })
     }
@@ -160,10 +165,14 @@ impl SyncService {
         who: Authenticated,
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
+        // One request per core is decoded and merged at once; the others wait their turn
+        // holding only their body. The slot goes with the work to its thread.
+        let slot = self.merges.enter().await;
         // A phone still on the previous app sends version 1: it is answered in version 1.
         let (request, version) = protocol::decode_request(&body)?;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let lock = || {
                 this.store
                     .lock()
@@ -357,7 +366,7 @@ async fn sync_handler(
 pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        service.metrics.render(),
+        service.metrics.render() + &service.merges.render(),
     )
 }
 
