@@ -489,3 +489,31 @@ async fn a_phone_on_the_previous_app_still_syncs_and_its_changes_on_device_show_
     assert_eq!(body["error"], "protocol_version", "{body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_officers_sync_with_nothing_to_push_shows_as_their_last_sync() -> anyhow::Result<()> {
+    use tests::district::PASSWORD;
+
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    let server =
+        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let base = server.url("");
+    let boss = leader_and_officers(&service, &base).await?;
+    let mut li = tests::device::NativeDevice::logged_in(2, &base, "li", PASSWORD).await?;
+    let before = now();
+
+    // Li's phone has nothing to push: the sync commits nothing, yet it is Li's last sync.
+    li.sync().await?;
+    let row = freshness_of(&base, &boss, "li").await?;
+    assert!(
+        row["last_sync"].as_i64().is_some_and(|t| t >= before.0),
+        "{row}"
+    );
+    assert!(row["clock_skew_ms"].as_i64().is_some(), "{row}");
+    assert_eq!(
+        row["device_detail"][0]["last_sync"], row["last_sync"],
+        "{row}"
+    );
+    Ok(())
+}

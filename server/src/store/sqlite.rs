@@ -13,7 +13,7 @@ use rusqlite::{
 };
 use shared::model::{
     DeviceId, Enterprise, EnterpriseId, LogEntry, Monitoring, PositionFix, Problem, ProblemId,
-    Visit,
+    Timestamp, Visit,
 };
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, ServerStore, StoredDoc};
@@ -918,7 +918,50 @@ impl ServerStore for SqliteStore {
     }
 }
 
+/// How long a device's recorded last sync may lag behind while its clock skew holds, ms.
+const SYNC_RECORD_EVERY_MS: i64 = 60_000;
+/// A change of clock skew smaller than this is network delay, not worth a write, ms.
+const SKEW_JITTER_MS: i64 = 1_000;
+
 impl SqliteStore {
+    /// Records a successful sync of `device` received at `at` and sent at the device's
+    /// `device_time` (`device_sync`: the leaders' last sync and clock skew), changes or none.
+    /// Writes only when the stored row is older than a minute or the skew moved by a second
+    /// or more, so an idle device's periodic sync costs no write.
+    pub fn record_sync(
+        &mut self,
+        device: DeviceId,
+        at: Timestamp,
+        device_time: Timestamp,
+    ) -> Result<(), StoreError> {
+        let device = device.to_string();
+        let stored: Option<(i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT last_seen, last_device_time FROM device_sync WHERE device = ?1",
+            )?
+            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let skew = at.0.saturating_sub(device_time.0);
+        if let Some((seen, seen_device_time)) = stored
+            && at.0.saturating_sub(seen) < SYNC_RECORD_EVERY_MS
+            && skew
+                .saturating_sub(seen.saturating_sub(seen_device_time))
+                .abs()
+                < SKEW_JITTER_MS
+        {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO device_sync (device, last_seen, last_device_time) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
+                 last_device_time = excluded.last_device_time",
+            )?
+            .execute(params![device, at.0, device_time.0])?;
+        Ok(())
+    }
+
     /// Feed rows whose `column_in` (an SQL condition ending in `IN`) holds one of `values`,
     /// queried in chunks of bound parameters; each chunk yields its own first `limit`, so
     /// together they hold the first `limit` of the whole set.

@@ -979,3 +979,38 @@ fn appended_changes_are_compacted_in_the_background_without_changing_the_documen
     assert_eq!(notes, "第5次修改备注");
     assert_eq!(store.integrity_check().expect("check"), "ok");
 }
+
+#[test]
+fn a_devices_last_sync_is_rewritten_after_a_minute_or_when_its_clock_skew_moves() {
+    let (_dir, mut store) = fresh();
+    let phone = DeviceId::from_random_bytes(bytes(2, 1));
+    let recorded = |store: &SqliteStore| -> (i64, i64) {
+        store
+            .connection()
+            .query_row(
+                "SELECT last_seen, last_device_time FROM device_sync WHERE device = ?1",
+                [phone.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("a row")
+    };
+    let sync = |store: &mut SqliteStore, after_ms: i64, skew_ms: i64| {
+        let at = T0.0 + after_ms;
+        store
+            .record_sync(phone, Timestamp(at), Timestamp(at - skew_ms))
+            .expect("recorded");
+    };
+
+    // The first sync is recorded even though it committed nothing.
+    sync(&mut store, 0, 500);
+    assert_eq!(recorded(&store), (T0.0, T0.0 - 500));
+    // Half a minute later, the skew moved by network delay only: no write.
+    sync(&mut store, 30_000, 700);
+    assert_eq!(recorded(&store), (T0.0, T0.0 - 500));
+    // The device's clock jumped: written at once.
+    sync(&mut store, 40_000, 5_500);
+    assert_eq!(recorded(&store), (T0.0 + 40_000, T0.0 + 40_000 - 5_500));
+    // A minute after the last write: written.
+    sync(&mut store, 100_000, 5_500);
+    assert_eq!(recorded(&store), (T0.0 + 100_000, T0.0 + 100_000 - 5_500));
+}

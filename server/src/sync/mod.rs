@@ -308,6 +308,8 @@ fn finish_phase(
     };
     // For the leaders' freshness table: what stays on the device besides this request's push.
     store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
+    // And its last sync and clock skew, whether or not this request changed anything.
+    store.record_sync(scoped.device, ctx.now, request.device_time)?;
     if scoped.rescoped {
         if response.delivery == request.ack {
             // Nothing was delivered, but the device must still say it applied this response.
