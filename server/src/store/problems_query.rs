@@ -266,7 +266,7 @@ pub struct OfficerFreshness {
     pub org_unit: String,
     /// Devices not revoked.
     pub devices: u32,
-    /// Server time of the last sync that committed changes, any device (`device_sync.last_seen`).
+    /// Server time of the last successful sync, any device (`device_sync.last_seen`).
     pub last_sync: Option<i64>,
     /// Server time of the last authenticated call, any device (`devices.last_seen`).
     pub last_seen: Option<i64>,
@@ -290,7 +290,7 @@ pub struct DeviceFreshness {
     pub device: String,
     /// The name it gave at login.
     pub name: String,
-    /// Server time of its last sync that committed changes.
+    /// Server time of its last successful sync (kept to the minute).
     pub last_sync: Option<i64>,
     /// Server time of its last authenticated call.
     pub last_seen: Option<i64>,
