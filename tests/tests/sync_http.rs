@@ -169,9 +169,10 @@ async fn a_no_change_sync_is_one_request_whose_response_does_not_grow_with_docum
             dev.traffic.bytes_down - before.bytes_down,
         ));
     }
-    // Only the cursor's varint may be wider.
+    // Only the cursor's varint may be wider, and deflate's codes for the clock's bytes (8 or
+    // 9 bits each, whatever the time) may add a byte or two.
     assert!(
-        sizes[1].0 <= sizes[0].0 + 2 && sizes[1].1 <= sizes[0].1 + 2,
+        sizes[1].0 <= sizes[0].0 + 4 && sizes[1].1 <= sizes[0].1 + 4,
         "{sizes:?}"
     );
     assert!(sizes[1].0 + sizes[1].1 < 1000, "{sizes:?}");
