@@ -16,8 +16,11 @@ pub mod history;
 pub mod inbox;
 pub mod intake;
 pub mod login;
-// Officers enter and import monitoring figures on visits: in both bundles.
+// Officers enter and import monitoring figures on visits: in both bundles; the trend charts
+// are drawn for leaders only.
 pub mod monitoring;
+#[cfg(feature = "leader")]
+pub mod monitoring_charts;
 pub mod nav;
 pub mod problem;
 pub mod problem_fields;
