@@ -1,5 +1,7 @@
 //! One enterprise: its profile, the timeline of visits and its problems with state and flag.
 
+use std::cmp::Reverse;
+
 use shared::derive::derive;
 use shared::forms::visit_time;
 use shared::model::EnterpriseId;
@@ -32,19 +34,21 @@ pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
         };
     };
     let now = platform::now();
-    let mut visits: Vec<_> = snapshot
+    let visits: Vec<_> = snapshot
         .visits
         .iter()
         .filter(|v| v.enterprise == e.id)
         .collect();
-    visits.sort_by_key(|v| std::cmp::Reverse(visit_time(v)));
-    let mut problems: Vec<_> = snapshot
+    let visits = sorted_by(visits, |v| (false, Reverse(visit_time(v).0)));
+    let problems: Vec<_> = snapshot
         .problems
         .iter()
         .filter(|p| p.enterprise == e.id)
         .map(|p| (p, derive(p, &ctx.core.config, now)))
         .collect();
-    problems.sort_by_key(|(p, d)| (d.outcome.state.is_closed(), std::cmp::Reverse(p.created.at)));
+    let problems = sorted_by(problems, |(p, d)| {
+        (d.outcome.state.is_closed(), Reverse(p.created.at.0))
+    });
 
     html! {
         <main class="screen enterprise">
@@ -121,4 +125,16 @@ pub fn excerpt(text: &str, chars: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// `items` in the order of `key`, ties keeping their order — a stable sort, done as an unstable
+/// sort of (key, position) pairs so that the page's lists share one sort in the app's code.
+fn sorted_by<T>(items: Vec<T>, key: impl Fn(&T) -> (bool, Reverse<i64>)) -> Vec<T> {
+    let mut order: Vec<((bool, Reverse<i64>), usize)> = items.iter().map(key).zip(0..).collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, i)| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }

@@ -706,8 +706,11 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
         },
     };
 
-    let products: std::collections::BTreeSet<&String> =
-        figures.prices.values().flat_map(|r| r.keys()).collect();
+    // The products reported so far, in name order (gathered in the document's own row type).
+    let mut products: std::collections::BTreeMap<String, f64> = Default::default();
+    for row in figures.prices.values() {
+        products.extend(row.iter().map(|(p, v)| (p.clone(), *v)));
+    }
     let write_note = match role {
         None => Some(lang.pick("请先登录。", "Log in first.")),
         Some(r) if !may_write(r) => Some(lang.pick(
@@ -769,7 +772,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                                 { field("m-price", lang.pick("价格", "Price"), "decimal", &entry.price, set(|e, v| e.price = v), field_error("price")) }
                             </div>
                             <datalist id="m-products">
-                                { for products.iter().map(|p| html! { <option value={(*p).clone()} /> }) }
+                                { for products.keys().map(|p| html! { <option value={p.clone()} /> }) }
                             </datalist>
                         </fieldset>
                         <fieldset>
