@@ -539,9 +539,9 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
         operation: Default::default(),
         needs_decision: Vec::new(),
     };
-    let (figures, unreadable) = match &read {
-        Some(Ok(m)) => (m.clone(), None),
-        Some(Err(e)) => (empty, Some(i18n::doc_error(lang, e))),
+    let (figures, unreadable) = match read {
+        Some(Ok(m)) => (m, None),
+        Some(Err(e)) => (empty, Some(i18n::doc_error(lang, &e))),
         None => (empty, None),
     };
 
