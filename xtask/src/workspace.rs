@@ -16,9 +16,16 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Finds the workspace this xtask was built from and asks Cargo for its target folder.
+    /// Finds the workspace this xtask runs for and asks Cargo for its target folder.
+    ///
+    /// `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` at run time; that wins
+    /// over the folder the binary was compiled in, because two checkouts sharing one target
+    /// folder share one xtask binary (Cargo's fingerprint ignores the checkout's path).
     pub fn locate() -> anyhow::Result<Self> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = Path::new(&manifest_dir)
             .parent()
             .context("the xtask crate has no parent folder")?
             .to_path_buf();
