@@ -295,8 +295,13 @@ fn merge_push(
         return refuse(Refusal::Malformed(e.to_string()));
     }
     let claimed = from_wire(&push.heads);
+    // Usually the claimed heads are the merged document's heads; only older ones need the
+    // lookup, which builds the whole change.
+    let merged_heads = doc.get_heads();
     if !doc.get_missing_deps(&[]).is_empty()
-        || !claimed.iter().all(|h| doc.get_change_by_hash(h).is_some())
+        || !claimed
+            .iter()
+            .all(|h| merged_heads.contains(h) || doc.get_change_by_hash(h).is_some())
     {
         let mut server_heads = before.clone();
         server_heads.sort();
@@ -627,6 +632,64 @@ mod tests {
 
     fn edit_notes(doc: &mut VisitDoc, who: &Actor, notes: &str) {
         doc.edit(who, T0, |e| e.set_notes(notes)).expect("edited");
+    }
+
+    fn a_visit(n: u8) -> NewVisit {
+        NewVisit {
+            id: VisitId::from_random_bytes([n; 16]),
+            enterprise: EnterpriseId::from_random_bytes([5; 16]),
+            method: VisitMethod::Phone,
+            check_in: None,
+            operating_status: OperatingStatus::Normal,
+            notes: "走访".into(),
+        }
+    }
+
+    #[test]
+    fn a_push_claiming_heads_its_changes_do_not_reach_is_asked_to_resend() {
+        let config = Config::default();
+        let mut store = MemoryStore::new();
+        let (wang, wang_actor) = officer(1);
+        let visit = a_visit(8);
+        let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+        let mut doc = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+        let mut request = pushing(&id, &mut doc, &[]);
+        request.push[0].heads = to_wire(&[ChangeHash([9; 32])]);
+
+        let response =
+            handle_sync(&mut store, &ctx(&config, wang.device), &request).expect("answered");
+
+        assert!(matches!(
+            response.results[0].outcome,
+            Outcome::Resend { .. }
+        ));
+        assert!(
+            store.load_doc(&id).expect("memory").is_none(),
+            "nothing stored"
+        );
+    }
+
+    #[test]
+    fn a_push_claiming_older_heads_than_the_merged_ones_is_accepted() {
+        let config = Config::default();
+        let mut store = MemoryStore::new();
+        let (wang, wang_actor) = officer(1);
+        let visit = a_visit(9);
+        let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+        let mut doc = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+        let first = doc.clone().into_record().heads();
+        edit_notes(&mut doc, &wang, "王：已协调供电");
+        let mut request = pushing(&id, &mut doc, &[]);
+        // Heads the device had before its last edit: in the document, but not its heads.
+        request.push[0].heads = to_wire(&first);
+
+        let response =
+            handle_sync(&mut store, &ctx(&config, wang.device), &request).expect("answered");
+
+        assert!(matches!(
+            response.results[0].outcome,
+            Outcome::Accepted { .. }
+        ));
     }
 
     #[test]
