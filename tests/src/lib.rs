@@ -9,9 +9,12 @@ pub mod proxy;
 pub mod raw;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use server::AppState;
+use server::sync::SyncService;
+use shared::model::Timestamp;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -59,6 +62,53 @@ impl TestServer {
     /// The absolute URL of `path` (which starts with `/`) on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Seeds the demo district (`server::demo::seed`, default configuration) into `service`,
+/// dated now; returns the time it was seeded at.
+///
+/// # Errors
+/// When seeding fails or the store thread has stopped.
+pub async fn seed_demo(service: &Arc<SyncService>) -> anyhow::Result<Timestamp> {
+    let seeded_at = device::wall_clock();
+    service
+        .with_store(move |s| server::demo::seed(s, &shared::config::Config::default(), seeded_at))
+        .await
+        .context("the store thread stopped")??;
+    Ok(seeded_at)
+}
+
+/// The demo district on a fresh SQLite file, served over HTTP without a web client: what the
+/// read-API tests start from.
+#[derive(Debug)]
+pub struct DemoServer {
+    /// The running server.
+    pub server: TestServer,
+    /// Its sync service (and store).
+    pub service: Arc<SyncService>,
+    /// When the district was seeded (its records are dated over the 90 days before).
+    pub seeded_at: Timestamp,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoServer {
+    /// Seeds the demo district into a temporary folder and serves it on a free port.
+    ///
+    /// # Errors
+    /// When the database, the seeding or the port fails.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("creating a temporary folder")?;
+        let service = sync_service(dir.path())?;
+        let seeded_at = seed_demo(&service).await?;
+        let server =
+            TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+        Ok(Self {
+            server,
+            service,
+            seeded_at,
+            _dir: dir,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use shared::config::Config;
 use shared::doc::{ActorId, DocKind, MonitoringDoc};
 use shared::model::EnterpriseId;
 use tests::browser::{Browser, Chromedriver, Link, Served, require_site};
-use tests::device::{NativeDevice, wall_clock};
+use tests::device::NativeDevice;
 
 const WAIT: Duration = Duration::from_secs(40);
 const TITLE: &str = "浏览器测试通报";
@@ -63,10 +63,7 @@ async fn a_leader_issues_a_bulletin_and_an_officer_imports_monitoring_figures() 
         &dir.path().join("lianxin.db"),
         Config::default(),
     )?);
-    service
-        .with_store(|s| server::demo::seed(s, &Config::default(), wall_clock()).map(|_| ()))
-        .await
-        .context("the store thread stopped")??;
+    tests::seed_demo(&service).await?;
     let served = Served::start(server::app(AppState::new(site, service.clone()))).await?;
     let base = format!("http://{}", served.addr);
     let link_leader = Link::start(served.addr).await?;

@@ -2,24 +2,14 @@
 //! first with its zone headline, the same for every leader (bulletins cover the whole zone),
 //! and refused to everyone else.
 
-use server::AppState;
-use shared::config::Config;
 use shared::model::DAY_MS;
-use tests::TestServer;
-use tests::device::wall_clock as now;
 use tests::raw::demo_token as token;
 
 #[tokio::test]
 async fn leaders_list_issued_bulletins_newest_first_and_others_are_refused() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let seeded_at = demo.seeded_at;
     let base = server.url("");
     let http = reqwest::Client::new();
     let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);

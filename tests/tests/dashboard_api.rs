@@ -12,15 +12,9 @@ use tests::raw::demo_token as token;
 
 #[tokio::test]
 async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let seeded_at = demo.seeded_at;
     let base = server.url("");
     let http = reqwest::Client::new();
     let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
@@ -103,15 +97,9 @@ async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> 
 #[tokio::test]
 async fn chart_breakdowns_add_up_to_the_kpis_and_keep_a_town_leader_in_their_town()
 -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let seeded_at = demo.seeded_at;
     let base = server.url("");
     let http = reqwest::Client::new();
     let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);
@@ -288,15 +276,9 @@ async fn raise_problem(officer: &mut tests::device::NativeDevice, tag: u64) -> a
 #[tokio::test]
 async fn a_dashboard_read_right_after_an_officers_sync_counts_their_new_problem()
 -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let seeded_at = demo.seeded_at;
     let base = server.url("");
     let http = reqwest::Client::new();
     let (from, to) = (seeded_at.0 - 90 * DAY_MS, seeded_at.0 + DAY_MS);

@@ -2,28 +2,18 @@
 //! every person's display name, role and unit — never a login, a password hash, whether an
 //! account is disabled, or an administrator account — and an unchanged directory costs a 304.
 
-use server::AppState;
-use shared::config::Config;
-use tests::TestServer;
-use tests::device::wall_clock as now;
 use tests::raw::demo_token as token;
 
 #[tokio::test]
 async fn an_officer_gets_names_of_units_and_people_without_logins_account_state_or_admins()
 -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let (units, users) = service
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let (units, users) = demo
+        .service
         .with_store(|s| anyhow::Ok((s.list_org_units()?, s.list_users()?)))
         .await
         .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
     let http = reqwest::Client::new();
     let officer = token(&server.url(""), "officer1", 1).await?;
 

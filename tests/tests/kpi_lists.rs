@@ -5,11 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use server::AppState;
-use shared::config::Config;
 use shared::model::{DAY_MS, ProblemState};
 use tests::TestServer;
-use tests::device::wall_clock as now;
 use tests::raw::demo_token as token;
 
 /// The states the `problems` KPI counts: all but withdrawn and merged duplicates.
@@ -62,15 +59,9 @@ async fn count_all(
 
 #[tokio::test]
 async fn each_kpi_list_holds_exactly_the_problems_its_number_counts() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let seeded_at = demo.seeded_at;
     let base = server.url("");
     let http = reqwest::Client::new();
     let counted = counted_states();
@@ -113,7 +104,7 @@ async fn each_kpi_list_holds_exactly_the_problems_its_number_counts() -> anyhow:
                 ),
             ];
             for (kpi, query) in lists {
-                let listed = count_all(&http, &server, bearer, query.clone()).await?;
+                let listed = count_all(&http, server, bearer, query.clone()).await?;
                 let number = kpis[kpi].as_u64().unwrap_or(u64::MAX);
                 assert_eq!(
                     listed, number,
@@ -146,19 +137,12 @@ async fn each_kpi_list_holds_exactly_the_problems_its_number_counts() -> anyhow:
 #[tokio::test]
 async fn the_kpi_filters_split_their_sets_and_every_resolved_problem_was_signed_off()
 -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let seeded_at = now();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
     let base = server.url("");
     let http = reqwest::Client::new();
     let leader = token(&base, "leader1", 1).await?;
-    let count = |q: &str| count_all(&http, &server, &leader, q.to_string());
+    let count = |q: &str| count_all(&http, server, &leader, q.to_string());
 
     let all = count("state=").await?;
     for flag in ["answered", "rated", "signed_off"] {
@@ -195,16 +179,10 @@ async fn the_kpi_filters_split_their_sets_and_every_resolved_problem_was_signed_
 
 #[tokio::test]
 async fn a_bad_kpi_filter_value_is_a_clear_400() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
     let base = server.url("");
     let http = reqwest::Client::new();
-    service
-        .with_store(move |s| server::demo::seed(s, &Config::default(), now()).map(|_| ()))
-        .await
-        .expect("the store thread ran")?;
     let leader = token(&base, "leader1", 1).await?;
     for (query, says) in [
         ("answered=yes", "answered must be true or false"),

@@ -25,11 +25,7 @@ impl Demo {
     async fn start() -> anyhow::Result<(Demo, tempfile::TempDir)> {
         let dir = tempfile::tempdir()?;
         let service = tests::sync_service(dir.path())?;
-        let seeded_at = now();
-        service
-            .with_store(move |s| server::demo::seed(s, &Config::default(), seeded_at).map(|_| ()))
-            .await
-            .expect("the store thread ran")?;
+        let seeded_at = tests::seed_demo(&service).await?;
         // The same district, regenerated: the documents the expectations come from.
         let district = server::demo::generate(seeded_at, &Config::default())?;
         let problems = district
