@@ -22,6 +22,19 @@ const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
 const WINDOWS: &[&str] = &["S1", "S2", "S3", "S4-setup", "S4"];
 /// The weak link of the issue: 300 ms one way, 256 kbit/s.
 const SHAPE: &str = "300,256";
+/// The weak link's loss, by default: every open connection is cut every 20 s
+/// (`bench/proxy-cuts.mjs`; the schedule restarts at each measurement window).
+const CUT_EVERY_SECS: u64 = 20;
+/// Written beside the harness's results: the weak link's shape and cuts of those results.
+const WEAK_LINK_FILE: &str = "weak-link.json";
+
+/// The weak link's cuts, in words.
+fn cuts_text(cut_every: u64) -> String {
+    match cut_every {
+        0 => "no loss".into(),
+        s => format!("every connection cut every {s} s"),
+    }
+}
 
 /// Flags of `cargo xtask bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -50,6 +63,10 @@ pub struct Args {
     /// Skip the browser step (keep its last figures).
     #[arg(long)]
     pub skip_browser: bool,
+    /// On the weak link, cut every open connection every this many seconds (0: no cuts, the
+    /// harness's lossless shaper).
+    #[arg(long, default_value_t = CUT_EVERY_SECS)]
+    pub cut_every: u64,
 }
 
 fn step(what: &str) {
@@ -174,13 +191,19 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             .filter(|p| !args.quick || p.as_str() == "lianxin")
             .collect();
         step(&format!(
-            "weak link ({SHAPE}), 1 repetition, S1-S3, side by side: {}",
+            "weak link ({SHAPE}, {}), 1 repetition, S1-S3, side by side: {}",
+            cuts_text(args.cut_every),
             shaped
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        // The report says which link the weak-link results were measured on.
+        fs::write(
+            results.join(WEAK_LINK_FILE),
+            serde_json::json!({ "shape": SHAPE, "cutEverySecs": args.cut_every }).to_string(),
+        )?;
         let mut runs = Vec::new();
         for (i, peer) in shaped.iter().enumerate() {
             let port = 17400 + 10 * i as u16;
@@ -189,7 +212,7 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
                 &bin_dir,
                 peer,
                 1,
-                Some((SHAPE, port)),
+                Some((SHAPE, port, args.cut_every)),
                 "S1,S2,S3",
             )?);
         }
@@ -293,6 +316,17 @@ fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow:
     fs::create_dir_all(dest.join("peers"))?;
     copy_files(source, dest)?;
     copy_files(&source.join("peers"), &dest.join("peers"))?;
+    // The harness's proxy keeps running unchanged under another name; ours (proxy-cuts.mjs)
+    // takes its place, loads it, and adds the connection cuts on the shaped link.
+    let _ = fs::remove_file(dest.join("proxy-harness.mjs"));
+    fs::copy(source.join("proxy.mjs"), dest.join("proxy-harness.mjs"))
+        .context("copying the harness's proxy.mjs")?;
+    let _ = fs::remove_file(dest.join("proxy.mjs"));
+    fs::copy(
+        workspace.root.join("bench").join("proxy-cuts.mjs"),
+        dest.join("proxy.mjs"),
+    )
+    .context("copying bench/proxy-cuts.mjs")?;
     for (file, name) in [
         ("lianxin.mjs", "lianxin.mjs"),
         ("lianxin-server.mjs", "lianxin-server.mjs"),
@@ -353,7 +387,7 @@ fn start_harness(
     bin_dir: &Path,
     peer: &str,
     reps: u32,
-    shape: Option<(&str, u16)>,
+    shape: Option<(&str, u16, u64)>,
     scenarios: &str,
 ) -> anyhow::Result<HarnessRun> {
     let mut cmd = Command::new("node");
@@ -362,9 +396,11 @@ fn start_harness(
         .args(["--scenarios", scenarios])
         .env("LIANXIN_BIN_DIR", bin_dir)
         .stdin(Stdio::null());
-    if let Some((shape, port)) = shape {
+    if let Some((shape, port, cut_every)) = shape {
         cmd.args(["--shape", shape, "--server-port", &port.to_string()])
-            .env("AM_FIND_CONCURRENCY", "100");
+            .env("AM_FIND_CONCURRENCY", "100")
+            // read by proxy-cuts.mjs in the proxy process (bench.mjs passes its environment on)
+            .env("LIANXIN_PROXY_CUT_EVERY_MS", (cut_every * 1000).to_string());
     }
     let shown = show(&cmd);
     let child = cmd.spawn().with_context(|| format!("starting `{shown}`"))?;
@@ -522,6 +558,9 @@ struct Report {
     site: Option<String>,
     /// The browser step's figures (`target/bench/browser.json`).
     browser: Option<Value>,
+    /// Seconds between the weak link's connection cuts (0: none; results from before the cuts
+    /// existed have no weak-link file and count as 0).
+    cut_every: u64,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -681,7 +720,13 @@ impl Report {
         versions.push(("rustc".into(), output_of("rustc", &["--version"])));
         let notes =
             fs::read_to_string(workspace.root.join("bench").join("NOTES.md")).unwrap_or_default();
+        let cut_every = fs::read_to_string(results.join(WEAK_LINK_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["cutEverySecs"].as_u64())
+            .unwrap_or(0);
         Ok(Report {
+            cut_every,
             cells,
             errors,
             scale,
@@ -765,16 +810,16 @@ impl Report {
         }
         writeln!(o)?;
         self.render_goals(&mut o)?;
+        let weak_title = format!(
+            "Weak link (the harness's userspace shaper: 300 ms one way, 256 kbit/s each way, {})",
+            cuts_text(self.cut_every)
+        );
         for (tag, title) in [
             (
                 "loopback",
                 "Loopback (127.0.0.1, through the harness's counting proxy)",
             ),
-            (
-                "shaped",
-                "Weak link (the harness's userspace shaper: 300 ms one way, 256 kbit/s each \
-                 way, no loss)",
-            ),
+            ("shaped", weak_title.as_str()),
         ] {
             if !self.cells.keys().any(|(t, _, _)| t == tag) {
                 continue;
@@ -782,6 +827,19 @@ impl Report {
             let reps = if tag == "loopback" { run.reps } else { 1 };
             writeln!(o, "## {title}")?;
             writeln!(o)?;
+            if tag == "shaped" && self.cut_every > 0 {
+                let s = self.cut_every;
+                writeln!(
+                    o,
+                    "Loss, for every peer alike (`bench/proxy-cuts.mjs` around the harness's \
+                     proxy): every {s} s, counted from the start of each window, every open \
+                     connection is reset on both sides and the data the shaper still holds \
+                     \"on the link\" is lost; peers reconnect (one more handshake round trip) \
+                     and resend. A window of T s holds ⌊T / {s}⌋ cuts. Bytes count what the \
+                     senders put on the link, lost or not."
+                )?;
+                writeln!(o)?;
+            }
             writeln!(
                 o,
                 "Medians of {reps} repetition(s) (time also shows the fastest). Bytes: TCP \
@@ -939,6 +997,10 @@ impl Report {
         writeln!(
             o,
             "cargo xtask bench --browser-only   # only the Browser section (about 5 min)"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --cut-every 0    # the weak link without connection cuts"
         )?;
         writeln!(o, "```")?;
         writeln!(o)?;
