@@ -230,6 +230,64 @@ impl Browser {
         Ok(())
     }
 
+    /// Cuts or restores the browser's network the way a lost signal does: `link` drops every
+    /// connection to the server and DevTools tells the page it is offline.
+    ///
+    /// # Errors
+    /// When DevTools refuses.
+    pub async fn set_network(&self, link: &Link, up: bool) -> anyhow::Result<()> {
+        link.set_up(up);
+        self.set_offline(!up).await
+    }
+
+    /// Logs `login` in with `password` on the app at `url` and waits for the role's home
+    /// screen (`home`, a CSS selector).
+    ///
+    /// # Errors
+    /// When the login form or the home screen does not show within `timeout`.
+    pub async fn log_in(
+        &self,
+        url: &str,
+        login: &str,
+        password: &str,
+        home: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        self.goto(url).await?;
+        self.wait_until(
+            "the login form",
+            "document.querySelector('#login')",
+            timeout,
+        )
+        .await?;
+        self.fill("#login", login).await?;
+        self.fill("#password", password).await?;
+        self.click("form button[type=submit]", "").await?;
+        self.wait_until(
+            &format!("{login}'s home screen"),
+            &format!("document.querySelector({})", json!(home)),
+            timeout,
+        )
+        .await
+    }
+
+    /// Presses "sync now" and waits until the sync bar says nothing waits to upload, nothing
+    /// is refused and no round is running.
+    ///
+    /// # Errors
+    /// When that does not happen within `timeout`; the message names `what`.
+    pub async fn wait_synced(&self, what: &str, timeout: Duration) -> anyhow::Result<()> {
+        self.click(".sync-now", "").await.ok();
+        self.wait_until(
+            what,
+            "document.querySelector('.sync-bar').dataset.waiting === '0' \
+             && document.querySelector('.sync-bar').dataset.refused === '0' \
+             && !document.querySelector('.sync-state.syncing')",
+            timeout,
+        )
+        .await
+    }
+
     /// Opens a URL.
     ///
     /// # Errors

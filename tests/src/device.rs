@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use shared::doc::{ActorId, DocKind, NewVisit, VisitDoc};
+use shared::config::Config;
+use shared::doc::{ActorId, DocKind, NewVisit, ProblemDoc, VisitDoc};
 use shared::model::{
     Actor, CheckIn, DeviceId, EnterpriseId, OperatingStatus, PositionFix, Role, Timestamp, UserId,
     VisitId, VisitMethod,
@@ -261,6 +262,24 @@ impl NativeDevice {
         let mut visit = VisitDoc::from_record(entry.doc.clone())?;
         visit.edit(&actor, wall_clock(), |e| e.set_notes(notes))?;
         entry.doc = visit.into_record();
+        let bytes = entry.doc.save();
+        ready(self.disk.save_local(id, &bytes))?;
+        Ok(())
+    }
+
+    /// Rewrites a problem's description offline, as its own change by this device.
+    pub fn edit_problem_description(&mut self, id: &DocId, text: &str) -> anyhow::Result<()> {
+        let actor = self.actor;
+        let entry = self
+            .client
+            .replica_mut()
+            .get_mut(id)
+            .context("no such document on the device")?;
+        let mut problem = ProblemDoc::from_record(entry.doc.clone())?;
+        problem.edit(&Config::default(), &actor, wall_clock(), |p| {
+            p.set_description(text)
+        })?;
+        entry.doc = problem.into_record();
         let bytes = entry.doc.save();
         ready(self.disk.save_local(id, &bytes))?;
         Ok(())

@@ -63,6 +63,11 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// The address it listens on (for a [`browser::Link`] in front of it).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
 }
 
 /// Seeds the demo district (`server::demo::seed`, default configuration) into `service`,
@@ -79,8 +84,9 @@ pub async fn seed_demo(service: &Arc<SyncService>) -> anyhow::Result<Timestamp> 
     Ok(seeded_at)
 }
 
-/// The demo district on a fresh SQLite file, served over HTTP without a web client: what the
-/// read-API tests start from.
+/// The demo district on a fresh SQLite file, served over HTTP: without a web client, what the
+/// read-API tests start from ([`DemoServer::start`]); with one, what browser tests start from
+/// ([`DemoServer::with_site`]).
 #[derive(Debug)]
 pub struct DemoServer {
     /// The running server.
@@ -98,11 +104,24 @@ impl DemoServer {
     /// # Errors
     /// When the database, the seeding or the port fails.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::serving_site(None).await
+    }
+
+    /// Seeds the demo district the same way and also serves the web client from `site` (the
+    /// browser tests pass [`browser::require_site`]'s folder).
+    ///
+    /// # Errors
+    /// When the database, the seeding or the port fails.
+    pub async fn with_site(site: std::path::PathBuf) -> anyhow::Result<Self> {
+        Self::serving_site(Some(site)).await
+    }
+
+    async fn serving_site(site: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary folder")?;
         let service = sync_service(dir.path())?;
         let seeded_at = seed_demo(&service).await?;
-        let server =
-            TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+        let site = site.unwrap_or_else(|| dir.path().join("no-site"));
+        let server = TestServer::start(AppState::new(site, service.clone())).await?;
         Ok(Self {
             server,
             service,
