@@ -1,6 +1,8 @@
 //! The only place that touches raw Automerge paths: typed reads (with concurrent values
 //! surfaced) and writes of scalars, text, sets and keyed entries.
 
+use std::collections::BTreeSet;
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
@@ -195,6 +197,35 @@ impl<'a> Reader<'a> {
             Some(id) => Ok(self.doc.keys(&id).collect()),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// The members of a set, each parsed into a domain type. Built by insertion, not by
+    /// `collect()`: collecting into a `BTreeSet` sorts first, and every element type's sort is
+    /// its own copy of the standard library's sort in the wasm client.
+    pub fn parsed_set<T: Ord, E: std::fmt::Display>(
+        &self,
+        obj: &ObjId,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<BTreeSet<T>, DocError> {
+        let mut out = BTreeSet::new();
+        for member in self.set(obj, key)? {
+            let value = parse(&member).map_err(|e| DocError::BadValue {
+                field: key.into(),
+                error: e.to_string(),
+            })?;
+            out.insert(value);
+        }
+        Ok(out)
+    }
+
+    /// The members of a set of strings (built by insertion, see [`Reader::parsed_set`]).
+    pub fn string_set(&self, obj: &ObjId, key: &str) -> Result<BTreeSet<String>, DocError> {
+        let mut out = BTreeSet::new();
+        for member in self.set(obj, key)? {
+            out.insert(member);
+        }
+        Ok(out)
     }
 
     /// The keys of an object.

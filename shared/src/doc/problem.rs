@@ -1,7 +1,5 @@
 //! The problem document: one per problem, edited by officers, handlers and leaders over weeks.
 
-use std::collections::BTreeSet;
-
 use automerge::{ObjId, ROOT};
 
 use super::fields::{Reader, Writer};
@@ -263,9 +261,11 @@ fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {
         })?;
         let text = r.str(&obj, "text", &format!("{log}.{key}.text"))?;
         let stamp = read_stamp(r, &obj, "")?;
-        out.push(LogEntry { id, text, stamp });
+        // Kept in (time, id) order as read, equal keys in document order: a stable sort
+        // without a copy of the standard library's sort for `LogEntry`.
+        let at = out.partition_point(|e: &LogEntry| (e.stamp.at, e.id) <= (stamp.at, id));
+        out.insert(at, LogEntry { id, text, stamp });
     }
-    out.sort_by_key(|e| (e.stamp.at, e.id));
     Ok(out)
 }
 
@@ -322,17 +322,6 @@ fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocErro
 }
 
 fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
-    let parse_set = |r: &Reader<'_>, key: &str| -> Result<BTreeSet<OrgUnitId>, DocError> {
-        r.set(&ROOT, key)?
-            .iter()
-            .map(|s| {
-                OrgUnitId::parse(s).map_err(|e| DocError::BadValue {
-                    field: key.into(),
-                    error: e.to_string(),
-                })
-            })
-            .collect()
-    };
     let mut events = Vec::new();
     for (key, obj) in r.entries(&ROOT, "events")? {
         events.push(read_event(r, &key, &obj)?);
@@ -356,7 +345,7 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         class: r.parse(&ROOT, "class", "class", ProblemClass::from_code)?,
         tier: r.parse(&ROOT, "tier", "tier", Tier::from_code)?,
         owner: r.parse(&ROOT, "owner", "owner", UserId::parse)?,
-        handling_units: parse_set(r, "handling_units")?,
+        handling_units: r.parsed_set(&ROOT, "handling_units", OrgUnitId::parse)?,
         leader: r.opt_parse(&ROOT, "leader", "leader", UserId::parse)?,
         deadline: Timestamp(r.i64(&ROOT, "deadline", "deadline")?),
         description: r.text(&ROOT, "description")?,
@@ -366,10 +355,81 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         supervision: read_log(r, "supervision")?,
         events,
         rating,
-        attachments: r.set(&ROOT, "attachments")?.into_iter().collect(),
+        attachments: r.string_set(&ROOT, "attachments")?,
         created: read_stamp(r, &ROOT, "created_")?,
         needs_decision: Vec::new(),
     })
 }
 
 super::typed_doc!(ProblemDoc, DocKind::Problem, "problem");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeviceId;
+
+    fn officer() -> Actor {
+        Actor {
+            user: UserId::from_random_bytes([1; 16]),
+            device: DeviceId::from_random_bytes([2; 16]),
+            role: Role::Officer,
+        }
+    }
+
+    fn entry(n: u8) -> EntryId {
+        EntryId::from_random_bytes([n; 16])
+    }
+
+    fn problem() -> ProblemDoc {
+        let new = NewProblem {
+            id: ProblemId::from_random_bytes([7; 16]),
+            enterprise: EnterpriseId::from_random_bytes([5; 16]),
+            visit: None,
+            source: ProblemSource::Visit,
+            category: "power".into(),
+            class: ProblemClass::C,
+            tier: Tier::Department,
+            owner: officer().user,
+            leader: None,
+            deadline: Timestamp(1_000_000),
+            description: "变压器容量不足".into(),
+            expectation: "增容".into(),
+        };
+        ProblemDoc::create(
+            &new,
+            &Config::default(),
+            &officer(),
+            ActorId::from([3; 16]),
+            Timestamp(1),
+        )
+        .expect("created")
+    }
+
+    #[test]
+    fn progress_entries_read_in_time_order_and_equal_times_in_id_order() {
+        let mut doc = problem();
+        // (id, time): ids sort in another order than the times.
+        for (n, at) in [(1, 30), (2, 10), (4, 20), (3, 20)] {
+            doc.edit(&Config::default(), &officer(), Timestamp(at), |e| {
+                e.add_progress(entry(n), &format!("entry {n}"))
+            })
+            .expect("added");
+        }
+        let read: Vec<_> = doc
+            .read()
+            .expect("reads")
+            .progress
+            .into_iter()
+            .map(|e| (e.id, e.stamp.at.0))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (entry(2), 10),
+                (entry(3), 20),
+                (entry(4), 20),
+                (entry(1), 30)
+            ]
+        );
+    }
+}

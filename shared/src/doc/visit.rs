@@ -1,7 +1,5 @@
 //! The visit document: one per visit (走访), the 连心卡 an officer fills in at the enterprise.
 
-use std::collections::BTreeSet;
-
 use automerge::ROOT;
 
 use super::fields::{Reader, Writer};
@@ -187,26 +185,8 @@ fn read_check_in(r: &mut Reader<'_>) -> Result<Option<CheckIn>, DocError> {
 }
 
 fn read_visit(r: &mut Reader<'_>) -> Result<Visit, DocError> {
-    let officers = r
-        .set(&ROOT, "officers")?
-        .iter()
-        .map(|s| {
-            UserId::parse(s).map_err(|e| DocError::BadValue {
-                field: "officers".into(),
-                error: e.to_string(),
-            })
-        })
-        .collect::<Result<BTreeSet<_>, _>>()?;
-    let problems = r
-        .set(&ROOT, "problems")?
-        .iter()
-        .map(|s| {
-            ProblemId::parse(s).map_err(|e| DocError::BadValue {
-                field: "problems".into(),
-                error: e.to_string(),
-            })
-        })
-        .collect::<Result<BTreeSet<_>, _>>()?;
+    let officers = r.parsed_set(&ROOT, "officers", UserId::parse)?;
+    let problems = r.parsed_set(&ROOT, "problems", ProblemId::parse)?;
     let confirmation = match r.obj(&ROOT, "confirmation")? {
         Some(obj) => Some(VisitConfirmation {
             by_name: r.str(&obj, "by_name", "confirmation.by_name")?,
@@ -220,7 +200,7 @@ fn read_visit(r: &mut Reader<'_>) -> Result<Visit, DocError> {
         officers,
         method: r.parse(&ROOT, "method", "method", VisitMethod::from_code)?,
         check_in: read_check_in(r)?,
-        attendees: r.set(&ROOT, "attendees")?.into_iter().collect(),
+        attendees: r.string_set(&ROOT, "attendees")?,
         notes: r.text(&ROOT, "notes")?,
         operating_status: r.parse(
             &ROOT,

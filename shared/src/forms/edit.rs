@@ -123,10 +123,12 @@ impl ProblemFormEdit {
 }
 
 fn ids(list: &[String]) -> BTreeSet<&str> {
-    list.iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .collect()
+    // By insertion, not `collect()`: collecting sorts first, with its own copy of the sort.
+    let mut out = BTreeSet::new();
+    for id in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        out.insert(id);
+    }
+    out
 }
 
 /// Works out what saving writes, from the form as `opened`, as `typed` and the record's

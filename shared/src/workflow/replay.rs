@@ -61,7 +61,12 @@ impl Outcome {
 /// Replays a problem's events into its state. Pure and deterministic: equal documents give
 /// equal outcomes on every replica.
 pub fn replay(problem: &Problem) -> Outcome {
-    let by_id: BTreeMap<EntryId, &Event> = problem.events.iter().map(|e| (e.id, e)).collect();
+    // By insertion, not `collect()` (which sorts first, with its own copy of the sort in the
+    // wasm client); a repeated id keeps its last event either way.
+    let mut by_id: BTreeMap<EntryId, &Event> = BTreeMap::new();
+    for event in &problem.events {
+        by_id.insert(event.id, event);
+    }
     let mut children: BTreeMap<Option<EntryId>, Vec<&Event>> = BTreeMap::new();
     for event in by_id.values() {
         // An `after` that names no known event can only come from a malformed document;
