@@ -13,16 +13,16 @@ use yew::prelude::*;
 use super::bulletins::{BulletinList, BulletinPage};
 #[cfg(feature = "leader")]
 use super::dashboard::Dashboard;
-use super::enterprise::EnterprisePage;
+use super::enterprise::enterprise_page;
 use super::enterprises::EnterpriseList;
-use super::header::{Header, SyncBar};
-use super::history::HistoryPage;
+use super::header::{header, sync_bar};
+use super::history::history_page;
 #[cfg(feature = "leader")]
 use super::inbox::Inbox;
 use super::intake::IntakePage;
 use super::login::Login;
 use super::monitoring::MonitoringPage;
-use super::nav::{Nav, home_of};
+use super::nav::{home_of, nav};
 use super::problem::ProblemPage;
 #[cfg(feature = "leader")]
 use super::problem_list::{FlagBoard, ProblemList};
@@ -125,7 +125,7 @@ pub fn App() -> Html {
         Boot::Opening => {
             return html! {
                 <div class="app">
-                    <Header {lang} on_switch_lang={on_switch_lang} user={None::<String>} />
+                    { header(lang, &on_switch_lang, None) }
                     <p class="loading">{ lang.t(Key::Opening) }</p>
                 </div>
             };
@@ -133,7 +133,7 @@ pub fn App() -> Html {
         Boot::Failed(error) => {
             return html! {
                 <div class="app">
-                    <Header {lang} on_switch_lang={on_switch_lang} user={None::<String>} />
+                    { header(lang, &on_switch_lang, None) }
                     <div class="notice blocking" role="alert">
                         <h2>{ lang.t(Key::StorageUnavailableTitle) }</h2>
                         <p>{ lang.t(Key::StorageUnavailableBody) }</p>
@@ -152,7 +152,7 @@ pub fn App() -> Html {
     };
     let session = core.session();
     let notices = core.notices();
-    let user = session.as_ref().map(|s| s.user.name.clone());
+    let user = session.as_ref().map(|s| s.user.name.as_str());
 
     let switching = bundle::should_switch(session.as_ref().map(|s| s.user.role)) && !*switch_failed;
     let screen = if switching {
@@ -170,12 +170,12 @@ pub fn App() -> Html {
         };
         let screen = match shown {
             Route::Enterprises | Route::EnterpriseList => html! { <EnterpriseList /> },
-            Route::Enterprise(id) => html! { <EnterprisePage id={*id} /> },
+            Route::Enterprise(id) => enterprise_page(&ctx, *id),
             Route::NewVisit(id) => html! { <NewVisit enterprise={*id} /> },
             Route::Visit(id) => html! { <VisitPage id={*id} /> },
             Route::Problem(id) => html! { <ProblemPage id={*id} /> },
             Route::Intake(enterprise) => html! { <IntakePage enterprise={*enterprise} /> },
-            Route::History(doc) => html! { <HistoryPage doc={doc.clone()} /> },
+            Route::History(doc) => history_page(&ctx, doc),
             Route::Sync => html! { <SyncPage /> },
             #[cfg(feature = "leader")]
             Route::Dashboard => html! { <Dashboard /> },
@@ -198,7 +198,7 @@ pub fn App() -> Html {
             | Route::Bulletin(_) => not_in_this_bundle(lang),
             Route::Monitoring(id) => html! { <MonitoringPage enterprise={*id} /> },
         };
-        html! { <><SyncBar /><Nav />{ screen }</> }
+        html! { <>{ sync_bar(&ctx) }{ nav(&ctx) }{ screen }</> }
     };
 
     let revoked = (notices.auth == Some(AuthTrouble::Revoked)).then(|| {
@@ -258,7 +258,7 @@ pub fn App() -> Html {
     html! {
         <ContextProvider<Ctx> context={ctx}>
             <div class="app">
-                <Header {lang} on_switch_lang={on_switch_lang} {user} />
+                { header(lang, &on_switch_lang, user) }
                 { for update_banner }
                 { screen }
                 { for revoked }

@@ -7,25 +7,17 @@ use shared::forms::visit_time;
 use shared::model::EnterpriseId;
 use yew::prelude::*;
 
-use super::widgets::{back, flag_badge, state_badge, use_ctx};
+use super::widgets::{Ctx, back, flag_badge, state_badge};
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
 use crate::infra::route::Route;
 
-/// Properties of [`EnterprisePage`].
-#[derive(Debug, PartialEq, Properties)]
-pub struct EnterprisePageProps {
-    /// The enterprise.
-    pub id: EnterpriseId,
-}
-
-/// The enterprise page.
-#[component]
-pub fn EnterprisePage(props: &EnterprisePageProps) -> Html {
-    let ctx = use_ctx();
+/// The page of enterprise `id`. A plain function, not a component (no state of its own; each
+/// component type costs its own copy of yew's machinery): the app calls it on every render.
+pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
     let lang = ctx.lang;
     let snapshot = ctx.core.snapshot();
-    let Some(e) = snapshot.enterprises.iter().find(|e| e.id == props.id) else {
+    let Some(e) = snapshot.enterprises.iter().find(|e| e.id == id) else {
         return html! {
             <main class="screen">
                 { back(lang, &Route::Enterprises) }

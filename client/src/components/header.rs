@@ -4,41 +4,34 @@
 
 use yew::prelude::*;
 
-use super::widgets::use_ctx;
+use super::widgets::Ctx;
 use crate::infra::i18n::{Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{page, platform};
 
-/// Properties of [`Header`].
-#[derive(Debug, PartialEq, Properties)]
-pub struct HeaderProps {
-    /// The language shown now.
-    pub lang: Lang,
-    /// Called when the person taps the language switch.
-    pub on_switch_lang: Callback<()>,
-    /// The logged-in person's name.
-    pub user: Option<String>,
-}
+// Plain functions rather than components: each component type is its own copy of yew's
+// component machinery in the wasm, and these have no state of their own. The app calls them
+// on every render.
 
-/// The top bar.
-#[component]
-pub fn Header(props: &HeaderProps) -> Html {
-    let other = props.lang.other();
-    let onclick = props.on_switch_lang.reform(|_: MouseEvent| ());
+/// The top bar in `lang`, with the logged-in person's name (`user`); `on_switch_lang` is
+/// called when the person taps the language switch.
+pub fn header(lang: Lang, on_switch_lang: &Callback<()>, user: Option<&str>) -> Html {
+    let other = lang.other();
+    let onclick = on_switch_lang.reform(|_: MouseEvent| ());
     html! {
         <header class="app-header">
             <a class="brand" href={Route::Enterprises.hash()}>{ shared::PRODUCT_NAME }</a>
             <span class="header-actions">
-                if let Some(user) = &props.user {
-                    <a class="header-link" href={Route::Sync.hash()} aria-label={props.lang.t(Key::SettingsLabel)}>
-                        { user.clone() }
+                if let Some(user) = user {
+                    <a class="header-link" href={Route::Sync.hash()} aria-label={lang.t(Key::SettingsLabel)}>
+                        { user.to_string() }
                     </a>
                 }
                 <button
                     type="button"
                     class="lang-switch"
                     lang={other.tag()}
-                    aria-label={props.lang.t(Key::SwitchLanguage)}
+                    aria-label={lang.t(Key::SwitchLanguage)}
                     {onclick}
                 >
                     { other.native_name() }
@@ -49,9 +42,7 @@ pub fn Header(props: &HeaderProps) -> Html {
 }
 
 /// The sync status bar.
-#[component]
-pub fn SyncBar() -> Html {
-    let ctx = use_ctx();
+pub fn sync_bar(ctx: &Ctx) -> Html {
     let lang = ctx.lang;
     let status = ctx.core.status();
     let notices = ctx.core.notices();

@@ -7,27 +7,19 @@ use shared::model::{OrgUnitId, UserId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::widgets::{back, use_ctx};
+use super::widgets::{Ctx, back};
 use crate::infra::directory;
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::platform;
 use crate::infra::route::Route;
 use crate::sync::Core;
 
-/// Properties of [`HistoryPage`].
-#[derive(Debug, PartialEq, Properties)]
-pub struct HistoryPageProps {
-    /// The record.
-    pub doc: DocId,
-}
-
-/// The history page.
-#[component]
-pub fn HistoryPage(props: &HistoryPageProps) -> Html {
-    let ctx = use_ctx();
+/// The history page of record `doc`. A plain function, not a component (no state of its own;
+/// each component type costs its own copy of yew's machinery): the app calls it on every render.
+pub fn history_page(ctx: &Ctx, doc: &DocId) -> Html {
     let lang = ctx.lang;
     let core = ctx.core.clone();
-    let Some(mut record) = core.doc(&props.doc) else {
+    let Some(mut record) = core.doc(doc) else {
         return html! {
             <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
         };
@@ -37,7 +29,7 @@ pub fn HistoryPage(props: &HistoryPageProps) -> Html {
     let device = core.device();
     html! {
         <main class="screen history">
-            { back(lang, &Route::of_doc(&props.doc)) }
+            { back(lang, &Route::of_doc(doc)) }
             <h1>{ lang.t(Key::History) }</h1>
             <ol class="log history-list">
                 { for changes.iter().filter(|c| shown(&c.field, c.value.as_deref())).map(|c| {

@@ -11,7 +11,9 @@ use shared::model::{EnterpriseId, ProblemId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::problem_fields::{EnterpriseFields, ProblemFields, hand_to_departments};
+use super::problem_fields::{
+    ProblemFieldsProps, enterprise_fields, hand_to_departments, problem_fields,
+};
 use super::widgets::{back, bind_select, field_errors, select, use_ctx};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::{self, Route};
@@ -207,15 +209,19 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
                 if *chosen == NEW_ENTERPRISE {
                     <fieldset class="card">
                         <legend>{ lang.t(Key::RegisterEnterprise) }</legend>
-                        <EnterpriseFields value={(*enterprise).clone()}
-                            onchange={Callback::from({ let enterprise = enterprise.clone(); move |v| enterprise.set(v) })}
-                            errors={(*errors).clone()} />
+                        { enterprise_fields(lang, &enterprise,
+                            &Callback::from({ let enterprise = enterprise.clone(); move |v| enterprise.set(v) }),
+                            &errors) }
                     </fieldset>
                 }
 
-                <ProblemFields value={(*problem).clone()}
-                    onchange={Callback::from({ let problem = problem.clone(); move |v| problem.set(v) })}
-                    errors={(*errors).clone()} />
+                { problem_fields(&ctx, ProblemFieldsProps {
+                    value: &problem,
+                    onchange: Callback::from({ let problem = problem.clone(); move |v| problem.set(v) }),
+                    errors: &errors,
+                    index: None,
+                    show_deadline: true,
+                }) }
                 if let Some(f) = &*failure { <p class="field-error" role="alert">{ f.clone() }</p> }
                 if !errors.is_empty() { <p class="field-error" role="alert">{ lang.t(Key::FixErrors) }</p> }
                 <button type="submit" class="primary save">{ lang.t(Key::SaveProblem) }</button>

@@ -5,14 +5,13 @@
 use shared::model::Role;
 use yew::prelude::*;
 
-use super::widgets::use_ctx;
+use super::widgets::Ctx;
 use crate::infra::route::{self, Route};
 
 /// The navigation links of the logged-in role (nothing for officers and window clerks, whose
-/// home is the enterprise list).
-#[component]
-pub fn Nav() -> Html {
-    let ctx = use_ctx();
+/// home is the enterprise list). A plain function, not a component (no state of its own; each
+/// component type costs its own copy of yew's machinery): the app calls it on every render.
+pub fn nav(ctx: &Ctx) -> Html {
     let lang = ctx.lang;
     let Some(session) = ctx.core.session() else {
         return html! {};

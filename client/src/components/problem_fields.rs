@@ -15,33 +15,31 @@ use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Role, Tier
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::widgets::{event_value, field_errors, select, use_ctx};
+use super::widgets::{Ctx, event_value, field_errors, select, use_ctx};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::{directory, platform};
 use crate::sync::{Core, SaveError};
 
-/// Properties of [`ProblemFields`].
-#[derive(Debug, PartialEq, Properties)]
-pub struct ProblemFieldsProps {
+// The two field sets below are plain functions that their forms call, not components: they
+// have no state of their own, and each component type is its own copy of yew's component
+// machinery in the wasm.
+
+/// What [`problem_fields`] shows and reports to.
+pub struct ProblemFieldsProps<'a> {
     /// The values typed so far.
-    pub value: ProblemInput,
+    pub value: &'a ProblemInput,
     /// Called with the new values on every change.
     pub onchange: Callback<ProblemInput>,
     /// Errors from the last attempt to save.
-    #[prop_or_default]
-    pub errors: Vec<FieldError>,
+    pub errors: &'a [FieldError],
     /// Which problem of a visit this is (for ids and error matching).
-    #[prop_or_default]
     pub index: Option<usize>,
     /// Show the deadline the SLA policy gives (new problems only).
-    #[prop_or(true)]
     pub show_deadline: bool,
 }
 
 /// The problem form's fields.
-#[component]
-pub fn ProblemFields(props: &ProblemFieldsProps) -> Html {
-    let ctx = use_ctx();
+pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
     let lang = ctx.lang;
     let config = &ctx.core.config;
     let v = &props.value;
@@ -97,7 +95,7 @@ pub fn ProblemFields(props: &ProblemFieldsProps) -> Html {
             .replace("{date}", &platform::format_date(due))
             .replace("{days}", &config.sla.days_for(tier).to_string())
     });
-    let errors = &props.errors;
+    let errors = props.errors;
     let index = props.index;
     // Department handlers do not change category, class, tier or departments (the server's
     // role rules refuse it): they return the problem or ask for an extension.
@@ -163,27 +161,19 @@ pub fn ProblemFields(props: &ProblemFieldsProps) -> Html {
     }
 }
 
-/// Properties of [`EnterpriseFields`].
-#[derive(Debug, PartialEq, Properties)]
-pub struct EnterpriseFieldsProps {
-    /// The values typed so far.
-    pub value: EnterpriseInput,
-    /// Called with the new values on every change.
-    pub onchange: Callback<EnterpriseInput>,
-    /// Errors from the last attempt to save.
-    #[prop_or_default]
-    pub errors: Vec<FieldError>,
-}
-
-/// The fields of an enterprise registered on the spot.
-#[component]
-pub fn EnterpriseFields(props: &EnterpriseFieldsProps) -> Html {
-    let ctx = use_ctx();
-    let lang = ctx.lang;
-    let v = &props.value;
+/// The fields of an enterprise registered on the spot: the values typed so far (`value`),
+/// called with the new values on every change (`onchange`), and the errors of the last
+/// attempt to save.
+pub fn enterprise_fields(
+    lang: Lang,
+    value: &EnterpriseInput,
+    onchange: &Callback<EnterpriseInput>,
+    errors: &[FieldError],
+) -> Html {
+    let v = value;
     let update = |f: fn(&mut EnterpriseInput, String)| {
-        let value = props.value.clone();
-        let onchange = props.onchange.clone();
+        let value = value.clone();
+        let onchange = onchange.clone();
         move |text: String| {
             let mut next = value.clone();
             f(&mut next, text);
@@ -202,7 +192,6 @@ pub fn EnterpriseFields(props: &EnterpriseFieldsProps) -> Html {
         .iter()
         .map(|s| (s.code().to_string(), lang.pick(s.zh(), s.en()).to_string()))
         .collect();
-    let errors = &props.errors;
     html! {
         <div class="enterprise-fields">
             <label for="credit_code">{ lang.t(Key::CreditCode) }</label>
@@ -499,9 +488,13 @@ pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
         <details class="card problem-edit" open={props.open}>
             <summary>{ lang.t(Key::EditProblem) }</summary>
             <form class="form" onsubmit={submit}>
-                <ProblemFields value={(*typed).clone()}
-                    onchange={Callback::from({ let typed = typed.clone(); move |v| typed.set(v) })}
-                    errors={(*errors).clone()} show_deadline={false} />
+                { problem_fields(&ctx, ProblemFieldsProps {
+                    value: &typed,
+                    onchange: Callback::from({ let typed = typed.clone(); move |v| typed.set(v) }),
+                    errors: &errors,
+                    index: None,
+                    show_deadline: false,
+                }) }
                 if !conflicts.is_empty() {
                     <div class="notice needs-decision edit-conflict" role="alert">
                         <strong>{ lang.pick("您修改期间，别人也改了这些内容：", "While you were editing, someone else changed:") }</strong>

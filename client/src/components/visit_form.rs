@@ -12,7 +12,7 @@ use shared::sync::protocol::DocId;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::problem_fields::{ProblemFields, hand_to_departments};
+use super::problem_fields::{ProblemFieldsProps, hand_to_departments, problem_fields};
 use super::widgets::{back, bind, bind_select, field_errors, select, use_ctx};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
@@ -293,7 +293,13 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                     html! {
                         <fieldset class="card problem-sub">
                             <legend>{ lang.t(Key::ProblemNumber).replace("{n}", &(i + 1).to_string()) }</legend>
-                            <ProblemFields value={p.clone()} {onchange} errors={(*errors).clone()} index={Some(i)} />
+                            { problem_fields(&ctx, ProblemFieldsProps {
+                                value: p,
+                                onchange,
+                                errors: &errors,
+                                index: Some(i),
+                                show_deadline: true,
+                            }) }
                             <button type="button" class="link danger-text" onclick={remove}>{ lang.t(Key::RemoveProblem) }</button>
                         </fieldset>
                     }
