@@ -9,9 +9,10 @@ use shared::doc::{DocKind, NewProblem, NewVisit, ProblemDoc, VisitDoc};
 use shared::model::*;
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, SyncClient};
 use shared::sync::memory::MemoryStore;
+use shared::sync::policy::GATHER_MS;
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::replica::Replica;
-use shared::sync::server::{SyncContext, handle_sync};
+use shared::sync::server::{ServerStore as _, SyncContext, handle_sync};
 use shared::sync::validate::Scope;
 
 /// What happens to one request on the simulated network.
@@ -50,6 +51,8 @@ struct Counters {
     bytes_up: usize,
     bytes_down: usize,
     persisted: Vec<PersistBatch>,
+    /// Documents pushed by each request, in order.
+    pushed: Vec<usize>,
 }
 
 struct Device {
@@ -125,8 +128,9 @@ impl Device {
             let Some(input) = queue.pop() else { return };
             for effect in self.client.handle(input, self.now, 12_345) {
                 match effect {
-                    Effect::Send { body, .. } => {
+                    Effect::Send { body, pushed } => {
                         self.counters.requests += 1;
+                        self.counters.pushed.push(pushed);
                         self.counters.bytes_up += body.len();
                         self.now = Timestamp(self.now.0 + 100);
                         match fate(self.counters.requests) {
@@ -165,6 +169,44 @@ impl Device {
     fn sync(&mut self, server: &mut Server) {
         self.run(server, Input::SyncNow, &mut |_| Fate::Delivered);
     }
+
+    /// Hands one input to the engine at the device's time and returns its effects, carrying
+    /// none of them out.
+    fn feed(&mut self, input: Input) -> Vec<Effect> {
+        self.client.handle(input, self.now, 12_345)
+    }
+
+    /// An edit of `id` saved `after_ms` later, told to the engine; its effects.
+    fn edit_after(&mut self, after_ms: i64, id: &DocId, notes: &str) -> Vec<Effect> {
+        self.now = Timestamp(self.now.0 + after_ms);
+        self.edit_visit(id, notes);
+        self.feed(Input::LocalEdit)
+    }
+
+    /// The change-feed position the device has applied.
+    fn cursor(&self) -> u64 {
+        self.client.replica().cursor
+    }
+}
+
+/// The one request among `effects`: its body and how many documents it pushes.
+fn the_send(effects: Vec<Effect>) -> (Vec<u8>, usize) {
+    match effects.as_slice() {
+        [Effect::Send { body, pushed }] => (body.clone(), *pushed),
+        other => panic!("expected one request, got {other:?}"),
+    }
+}
+
+/// Wang and Li with `n` visits of Wang's on both devices, all in sync.
+fn two_synced_devices(n: u64) -> (Server, Device, Device, Vec<DocId>) {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..n).map(|i| wang.new_visit(i)).collect();
+    wang.sync(&mut server);
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    wang.sync(&mut server);
+    (server, wang, li, ids)
 }
 
 impl Server {
@@ -516,4 +558,172 @@ fn a_new_document_over_the_limit_uncompressed_but_under_it_compressed_still_sync
         wang.client.replica().refused()
     );
     assert!(wang.client.replica_mut().pending().is_empty());
+}
+
+#[test]
+fn edits_within_the_gather_window_go_in_one_push_when_it_ends() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(3);
+    let start = wang.now;
+    let until = Timestamp(start.0 + GATHER_MS);
+    assert_eq!(
+        wang.edit_after(0, &ids[0], "一"),
+        [Effect::WakeAt(until)],
+        "the first edit opens the window"
+    );
+    assert_eq!(wang.edit_after(100, &ids[1], "二"), [Effect::WakeAt(until)]);
+    assert_eq!(wang.edit_after(100, &ids[2], "三"), [Effect::WakeAt(until)]);
+    assert_eq!(
+        wang.feed(Input::Tick),
+        [Effect::WakeAt(until)],
+        "a tick before the window ends sends nothing"
+    );
+    let before = wang.counters.requests;
+    wang.now = until;
+    wang.run(&mut server, Input::Tick, &mut |_| Fate::Delivered);
+    assert_eq!(wang.counters.requests - before, 1, "one request");
+    assert_eq!(
+        wang.counters.pushed.last(),
+        Some(&3),
+        "with the three edits"
+    );
+    assert!(wang.client.is_settled());
+}
+
+#[test]
+fn an_edit_made_while_a_push_is_in_flight_opens_a_new_window_after_it() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(2);
+    wang.edit_after(0, &ids[0], "第一次修改");
+    wang.now = Timestamp(wang.now.0 + GATHER_MS);
+    let (body, pushed) = the_send(wang.feed(Input::Tick));
+    assert_eq!(pushed, 1);
+    let response = server.handle(wang.person.actor.device, &body, wang.now);
+    assert_eq!(
+        wang.edit_after(30, &ids[1], "第二次修改"),
+        [],
+        "the edit waits for the round in flight"
+    );
+    let edited = wang.now;
+    wang.now = Timestamp(wang.now.0 + 10);
+    let effects = wang.feed(Input::Response {
+        body: response,
+        elapsed_ms: 40,
+    });
+    assert!(
+        matches!(effects.as_slice(), [Effect::Persist(_)]),
+        "{effects:?}"
+    );
+    assert_eq!(
+        wang.feed(Input::Persisted),
+        [Effect::WakeAt(Timestamp(edited.0 + GATHER_MS))],
+        "the next push waits for the window counted from the new edit"
+    );
+    wang.now = Timestamp(edited.0 + GATHER_MS);
+    let (_, pushed) = the_send(wang.feed(Input::Tick));
+    assert_eq!(pushed, 1);
+}
+
+#[test]
+fn sync_now_start_the_network_and_a_server_notice_send_at_once_with_waiting_edits() {
+    for input in [
+        Input::SyncNow,
+        Input::Start,
+        Input::Online(true),
+        Input::PushNotice { seq: None },
+        Input::PushNotice {
+            seq: Some(u64::MAX),
+        },
+    ] {
+        let (_server, mut wang, _li, ids) = two_synced_devices(1);
+        assert!(matches!(
+            wang.edit_after(0, &ids[0], "已复查").as_slice(),
+            [Effect::WakeAt(_)]
+        ));
+        let (_, pushed) = the_send(wang.feed(input.clone()));
+        assert_eq!(pushed, 1, "{input:?} carries the waiting edit");
+    }
+}
+
+#[test]
+fn a_large_outbox_goes_chunk_after_chunk_without_waiting_between_chunks() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..200 {
+        wang.new_visit(n);
+    }
+    let start = wang.now;
+    wang.run(&mut server, Input::LocalEdit, &mut |_| Fate::Delivered);
+    assert_eq!(server.store.doc_count(), 200);
+    let requests = wang.counters.requests as i64;
+    assert!(requests > 2, "{requests} requests");
+    // The simulated network takes 100 ms per request: only the first push waited.
+    assert_eq!(wang.now.0 - start.0, GATHER_MS + 100 * requests);
+}
+
+#[test]
+fn a_notice_the_cursor_already_covers_sends_nothing_and_one_it_does_not_pulls() {
+    let (mut server, mut wang, mut li, ids) = two_synced_devices(1);
+    wang.edit_visit(&ids[0], "已复查：用电问题解决");
+    wang.sync(&mut server);
+    let seq = server
+        .store
+        .latest_seq()
+        .expect("the memory store cannot fail");
+    assert_eq!(wang.cursor(), seq);
+    assert_eq!(
+        wang.feed(Input::PushNotice { seq: Some(seq) }),
+        [],
+        "the notice of Wang's own commit"
+    );
+    assert!(li.cursor() < seq);
+    let before = li.counters.requests;
+    li.run(
+        &mut server,
+        Input::PushNotice { seq: Some(seq) },
+        &mut |_| Fate::Delivered,
+    );
+    assert_eq!(li.counters.requests - before, 1);
+    assert_eq!(li.visit_notes(&ids[0]), "已复查：用电问题解决");
+}
+
+#[test]
+fn a_notice_heard_while_a_round_is_in_flight_costs_no_round_if_the_response_covers_it() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(1);
+    wang.edit_visit(&ids[0], "已复查");
+    let (body, _) = the_send(wang.feed(Input::SyncNow));
+    let response = server.handle(wang.person.actor.device, &body, wang.now);
+    let seq = server
+        .store
+        .latest_seq()
+        .expect("the memory store cannot fail");
+    // The server's notice of this very commit can arrive before its response.
+    assert_eq!(wang.feed(Input::PushNotice { seq: Some(seq) }), []);
+    wang.feed(Input::Response {
+        body: response,
+        elapsed_ms: 10,
+    });
+    let effects = wang.feed(Input::Persisted);
+    assert!(
+        matches!(effects.as_slice(), [Effect::WakeAt(_)]),
+        "no second round: {effects:?}"
+    );
+    // One for a later commit than the response covers does cost a round.
+    let (body, _) = the_send(wang.feed(Input::SyncNow));
+    wang.feed(Input::PushNotice { seq: Some(seq + 1) });
+    let response = server.handle(wang.person.actor.device, &body, wang.now);
+    wang.feed(Input::Response {
+        body: response,
+        elapsed_ms: 10,
+    });
+    the_send(wang.feed(Input::Persisted));
+}
+
+#[test]
+fn offline_edits_wait_for_the_network_however_long_and_then_go_at_once() {
+    let (_server, mut wang, _li, ids) = two_synced_devices(1);
+    assert_eq!(wang.feed(Input::Online(false)), []);
+    assert_eq!(wang.edit_after(0, &ids[0], "离线修改"), []);
+    wang.now = Timestamp(wang.now.0 + 10 * GATHER_MS);
+    assert_eq!(wang.feed(Input::Tick), [], "nothing goes while offline");
+    let (_, pushed) = the_send(wang.feed(Input::Online(true)));
+    assert_eq!(pushed, 1);
 }

@@ -551,11 +551,24 @@ async fn the_push_channel_announces_committed_changes() -> anyhow::Result<()> {
     dev.sync().await?;
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !seen.contains("event: changed") {
+    while !(seen.contains("event: changed") && seen.ends_with("\n\n")) {
         let chunk = tokio::time::timeout_at(deadline, events.chunk()).await??;
         let Some(chunk) = chunk else { break };
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains("event: changed\ndata: 1"), "{seen:?}");
+    // The event carries the feed's sequence, which the sender's cursor already covers: the
+    // notice of its own commit starts no round.
+    let seq = protocol::notice_seq(&seen);
+    assert!(
+        seq.is_some_and(|seq| seq <= dev.client.replica().cursor),
+        "{seen:?}"
+    );
+    let effects = dev.client.handle(
+        shared::sync::client::Input::PushNotice { seq },
+        tests::device::wall_clock(),
+        1,
+    );
+    assert!(effects.is_empty(), "{effects:?}");
     Ok(())
 }

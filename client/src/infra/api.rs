@@ -369,8 +369,12 @@ async fn request(
 
 /// Listens to the push channel `GET /api/events` (server-sent events) with the session's
 /// token — `EventSource` cannot send one, so this reads the stream with `fetch` — and calls
-/// `on_changed` for every `changed` event until the stream ends or fails.
-pub async fn events(session: &Session, mut on_changed: impl FnMut()) -> Result<(), ApiError> {
+/// `on_changed` for every `changed` event, with the feed sequence it announces (if readable),
+/// until the stream ends or fails.
+pub async fn events(
+    session: &Session,
+    mut on_changed: impl FnMut(Option<u64>),
+) -> Result<(), ApiError> {
     let window = web_sys::window().ok_or(ApiError::Unreachable)?;
     let headers = Headers::new().map_err(|_| ApiError::BadBody)?;
     let _ = headers.set("accept", "text/event-stream");
@@ -415,7 +419,7 @@ pub async fn events(session: &Session, mut on_changed: impl FnMut()) -> Result<(
                 .lines()
                 .any(|l| l.trim() == "event: changed" || l.trim() == "event:changed")
             {
-                on_changed();
+                on_changed(shared::sync::protocol::notice_seq(&event));
             }
         }
     }

@@ -652,7 +652,8 @@ impl Core {
     }
 
     /// Keeps the push channel (`GET /api/events`) open while someone is logged in: each
-    /// `changed` event triggers a sync round. A cut stream is reopened after a pause.
+    /// `changed` event is a notice to the engine, which syncs unless its cursor already covers
+    /// the event's sequence. A cut stream is reopened after a pause.
     fn open_push_channel(self: &Rc<Self>) {
         if self.session.borrow().is_none() || self.push_running.replace(true) {
             return;
@@ -667,9 +668,9 @@ impl Core {
                 };
                 drop(core);
                 let notify = weak.clone();
-                let result = api::events(&session, move || {
+                let result = api::events(&session, move |seq| {
                     if let Some(core) = notify.upgrade() {
-                        core.feed(Input::PushNotice);
+                        core.feed(Input::PushNotice { seq });
                     }
                 })
                 .await;

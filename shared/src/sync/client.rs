@@ -9,10 +9,16 @@
 //! outbox before the server's acknowledgement has been persisted. After a failed round the
 //! next request is a document-less probe, so a link that is still down costs bytes of headers,
 //! not a chunk.
+//!
+//! When a round starts: "sync now", the app's start, the network coming back and a server
+//! notice send at once (a notice the device's cursor already covers — its own commit — sends
+//! nothing). A local edit alone waits for the gather window ([`GATHER_MS`]) counted from the
+//! first edit not yet sent, so a burst of edits goes in one push; the outbox's further chunks,
+//! a pull the server said has more, retries and resends are not delayed.
 
 use automerge::ChangeHash;
 
-use super::policy::{ChunkSizer, RetryPolicy};
+use super::policy::{ChunkSizer, GATHER_MS, RetryPolicy};
 use super::protocol::{
     self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
 };
@@ -36,7 +42,12 @@ pub enum Input {
     /// The person pressed "sync now".
     SyncNow,
     /// The server's push channel said changes are waiting.
-    PushNotice,
+    PushNotice {
+        /// The change-feed sequence the server's feed reached (the event's data); `None` when
+        /// unknown (then the device always syncs). A sequence the device's cursor already
+        /// covers — typically the device's own commit — starts no round.
+        seq: Option<u64>,
+    },
     /// The response to the request in flight.
     Response {
         /// The response body.
@@ -121,9 +132,20 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Idle,
-    Sending { started: Timestamp, bytes: usize },
-    Persisting { more: bool },
-    Waiting { until: Timestamp },
+    /// A request is in flight; `left_behind`: outbox documents did not fit in its chunk.
+    Sending {
+        started: Timestamp,
+        bytes: usize,
+        left_behind: bool,
+    },
+    /// A response is being stored; `more`: the server has more to pull, or the outbox more
+    /// than the last chunk carried. Either way the next round goes at once.
+    Persisting {
+        more: bool,
+    },
+    Waiting {
+        until: Timestamp,
+    },
     Stopped,
 }
 
@@ -139,6 +161,12 @@ pub struct SyncClient {
     status: Status,
     /// A trigger arrived while busy: run another round afterwards.
     again: bool,
+    /// When the oldest local edit not yet carried by a request was made: a round that only
+    /// edits call for waits until [`GATHER_MS`] after it.
+    edited_since: Option<Timestamp>,
+    /// The highest feed sequence a notice announced while a round was busy: one more round
+    /// afterwards unless the round's cursor covers it.
+    heard: u64,
 }
 
 impl SyncClient {
@@ -156,6 +184,8 @@ impl SyncClient {
                 ..Status::default()
             },
             again: false,
+            edited_since: None,
+            heard: 0,
         }
     }
 
@@ -202,7 +232,26 @@ impl SyncClient {
                 self.online = on;
                 if on { self.trigger(now) } else { Vec::new() }
             }
-            Input::Start | Input::LocalEdit | Input::SyncNow | Input::PushNotice => {
+            Input::LocalEdit => {
+                self.edited_since.get_or_insert(now);
+                match self.phase {
+                    Phase::Idle => self.gather(now),
+                    // A retry is due anyway: the edit cuts its wait short, as before the
+                    // gather window existed.
+                    Phase::Waiting { .. } => self.trigger(now),
+                    // The edit waits for the round in flight; `Persisted` decides.
+                    _ => Vec::new(),
+                }
+            }
+            Input::PushNotice { seq: Some(seq) } if seq <= self.replica.cursor => Vec::new(),
+            Input::PushNotice { seq: Some(seq) }
+                if matches!(self.phase, Phase::Sending { .. } | Phase::Persisting { .. }) =>
+            {
+                // The round in flight may already cover it (its response is not applied yet).
+                self.heard = self.heard.max(seq);
+                Vec::new()
+            }
+            Input::Start | Input::SyncNow | Input::PushNotice { .. } => {
                 if input == Input::SyncNow && matches!(self.phase, Phase::Stopped) {
                     self.phase = Phase::Idle;
                     self.status.error = None;
@@ -217,7 +266,10 @@ impl SyncClient {
                     self.phase = Phase::Idle;
                     self.send(now)
                 }
-                Phase::Idle => self.send(now),
+                Phase::Idle => match self.gather_until() {
+                    Some(until) if now < until => vec![Effect::WakeAt(until)],
+                    _ => self.send(now),
+                },
                 _ => Vec::new(),
             },
             Input::Response { body, elapsed_ms } => self.on_response(&body, elapsed_ms, now),
@@ -226,14 +278,40 @@ impl SyncClient {
                 Phase::Persisting { more } => {
                     self.phase = Phase::Idle;
                     let again = std::mem::take(&mut self.again);
-                    if more || again || !self.replica.pending().is_empty() {
+                    let heard = std::mem::take(&mut self.heard) > self.replica.cursor;
+                    if more || again || heard {
                         self.send(now)
                     } else {
-                        vec![Effect::WakeAt(Timestamp(now.0 + PERIODIC_MS))]
+                        self.gather(now)
                     }
                 }
                 _ => Vec::new(),
             },
+        }
+    }
+
+    /// The end of the gather window, while local edits wait for a push.
+    fn gather_until(&mut self) -> Option<Timestamp> {
+        let since = self.edited_since?;
+        if self.replica.pending().is_empty() {
+            // The edits went with a request, or changed nothing.
+            self.edited_since = None;
+            return None;
+        }
+        Some(Timestamp(since.0.saturating_add(GATHER_MS)))
+    }
+
+    /// Idle with nothing else calling for a round: local edits are sent once their gather
+    /// window has passed; other waiting documents (a `Resend`) at once; otherwise the engine
+    /// wakes for the periodic check.
+    fn gather(&mut self, now: Timestamp) -> Vec<Effect> {
+        if !self.online {
+            return Vec::new();
+        }
+        match self.gather_until() {
+            Some(until) if now < until => vec![Effect::WakeAt(until)],
+            _ if !self.replica.pending().is_empty() => self.send(now),
+            _ => vec![Effect::WakeAt(Timestamp(now.0 + PERIODIC_MS))],
         }
     }
 
@@ -300,6 +378,11 @@ impl SyncClient {
             });
         }
         let pushed = push.len();
+        if self.attempt == 0 {
+            // Every waiting edit goes in this request or, if the chunk is full, in the next
+            // ones, which follow at once.
+            self.edited_since = None;
+        }
         let req = SyncRequest {
             cursor: self.replica.cursor,
             ack: self.replica.ack,
@@ -315,12 +398,16 @@ impl SyncClient {
         self.phase = Phase::Sending {
             started: now,
             bytes: body.len(),
+            left_behind: pushed < outbox,
         };
         vec![Effect::Send { body, pushed }]
     }
 
     fn on_response(&mut self, body: &[u8], elapsed_ms: i64, now: Timestamp) -> Vec<Effect> {
-        let Phase::Sending { bytes, .. } = self.phase else {
+        let Phase::Sending {
+            bytes, left_behind, ..
+        } = self.phase
+        else {
             return Vec::new();
         };
         let resp: SyncResponse = match protocol::decode(body) {
@@ -397,7 +484,9 @@ impl SyncClient {
         self.status.last_success = Some(now);
         self.status.error = None;
         self.status.clock_skew_ms = Some(resp.server_time.0 - now.0);
-        self.phase = Phase::Persisting { more: resp.more };
+        self.phase = Phase::Persisting {
+            more: resp.more || left_behind,
+        };
         vec![Effect::Persist(batch)]
     }
 

@@ -1,6 +1,16 @@
-//! When to retry and how much to send: exponential backoff with jitter and a cap, and a chunk
-//! size that adapts to the link: counted in bytes on the wire, grown while a round's time is
-//! dominated by the link's latency rather than by the transfer, halved after a cut.
+//! When to send, when to retry and how much to send: the gather window for local edits,
+//! exponential backoff with jitter and a cap, and a chunk size that adapts to the link:
+//! counted in bytes on the wire, grown while a round's time is dominated by the link's latency
+//! rather than by the transfer, halved after a cut.
+
+/// How long a push that only local edits call for waits, in ms, counted from the first edit
+/// not yet sent. The edits of one burst — a form save writes several documents, a person
+/// changes a few fields in a row — then travel in one request instead of one request per
+/// round trip, and each other device gets one notice and one pull for them, not one per
+/// round. A field officer never notices a quarter of a second. "Sync now", the app's start,
+/// the network coming back and a notice from the server still send at once, carrying any
+/// waiting edits along.
+pub const GATHER_MS: i64 = 250;
 
 /// Exponential backoff with "equal jitter": the delay for attempt `n` is between half and all
 /// of `base · 2ⁿ⁻¹`, capped.

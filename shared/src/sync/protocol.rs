@@ -393,6 +393,17 @@ pub fn decode_request(bytes: &[u8]) -> Result<(SyncRequest, u8), WireError> {
     Ok((request, version))
 }
 
+/// The change-feed sequence a push-channel event announces: `GET /api/events` sends
+/// `event: changed` with the feed's latest sequence as its `data`, on the same scale as a
+/// response's `cursor`. `None` when the event carries no readable number (an older server):
+/// the device then syncs as for any notice.
+pub fn notice_seq(event: &str) -> Option<u64> {
+    event
+        .lines()
+        .find_map(|line| line.strip_prefix("data:"))
+        .and_then(|data| data.trim().parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,5 +525,13 @@ mod tests {
         assert!(DocId::parse("monitoring/monitoring-0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").is_ok());
         assert!(DocId::parse("problem/../../etc").is_err());
         assert!(DocId::parse("secret/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").is_err());
+    }
+
+    #[test]
+    fn a_push_notice_tells_its_sequence_or_nothing_when_unreadable() {
+        assert_eq!(notice_seq("event: changed\ndata: 4711\n\n"), Some(4711));
+        assert_eq!(notice_seq("event:changed\r\ndata:12\r\n\r\n"), Some(12));
+        assert_eq!(notice_seq("event: changed\n\n"), None);
+        assert_eq!(notice_seq("event: changed\ndata: soon\n\n"), None);
     }
 }

@@ -37,10 +37,10 @@ use shared::model::{
     ProblemId, ProblemSource, Role, Tier, Timestamp, UserId, VisitId, VisitMethod,
 };
 use shared::sync::client::{Effect, Failure, Input};
-use shared::sync::protocol::DocId;
+use shared::sync::protocol::{DocId, notice_seq};
 use shared::sync::server::ServerStore as _;
 use tests::device::{NativeDevice, wall_clock};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 fn main() -> anyhow::Result<()> {
@@ -507,7 +507,11 @@ struct Device {
     groups: BTreeMap<String, Vec<DocId>>,
     online: bool,
     events: Option<JoinHandle<()>>,
-    notice: Arc<Notify>,
+    /// Push notices from the events listener, each with the sequence it announced.
+    notices: (
+        mpsc::UnboundedSender<Option<u64>>,
+        mpsc::UnboundedReceiver<Option<u64>>,
+    ),
     totals: Arc<Totals>,
     refused: u64,
     login: String,
@@ -545,7 +549,7 @@ impl Device {
             groups: BTreeMap::new(),
             online: false,
             events: None,
-            notice: Arc::new(Notify::new()),
+            notices: mpsc::unbounded_channel(),
             totals,
             refused: 0,
             login,
@@ -620,7 +624,7 @@ impl Device {
                     wake = None;
                     Input::Tick
                 }
-                () = self.notice.notified(), if self.online => Input::PushNotice,
+                Some(seq) = self.notices.1.recv(), if self.online => Input::PushNotice { seq },
             };
             let answered = matches!(input, Input::Response { .. });
             let mut queue = vec![input];
@@ -702,7 +706,7 @@ impl Device {
         let url = format!("{}/api/events", self.base_url);
         let token = self.native.token.clone().unwrap_or_default();
         let http = self.http.clone();
-        let notice = self.notice.clone();
+        let notices = self.notices.0.clone();
         self.events = Some(tokio::spawn(async move {
             loop {
                 let response = http
@@ -712,9 +716,15 @@ impl Device {
                     .send()
                     .await;
                 if let Ok(mut response) = response {
+                    // Events end with a blank line; an unfinished one waits for the next chunk.
+                    let mut pending = String::new();
                     while let Ok(Some(chunk)) = response.chunk().await {
-                        if chunk.windows(6).any(|w| w == b"event:") {
-                            notice.notify_one();
+                        pending.push_str(&String::from_utf8_lossy(&chunk));
+                        while let Some(end) = pending.find("\n\n") {
+                            let event: String = pending.drain(..end + 2).collect();
+                            if event.contains("event:") {
+                                let _ = notices.send(notice_seq(&event));
+                            }
                         }
                     }
                 }
