@@ -551,6 +551,8 @@ struct Report {
     /// (tag, scenario, peer) → cell.
     cells: BTreeMap<(String, String, String), Cell>,
     errors: Vec<String>,
+    /// (peer, tag) of runs with a failed repetition (e.g. stopped at the time limit).
+    failed: Vec<(String, String)>,
     scale: Option<Value>,
     sizes: Option<Value>,
     versions: Vec<(String, String)>,
@@ -581,6 +583,7 @@ impl Report {
     fn load(workspace: &Workspace, harness: &Path, scale_json: &Path) -> anyhow::Result<Report> {
         let mut records: Vec<Value> = Vec::new();
         let mut errors = Vec::new();
+        let mut failed = Vec::new();
         let results = harness.join("results");
         if let Ok(dir) = fs::read_dir(&results) {
             let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -596,6 +599,10 @@ impl Report {
                     let v: Value = serde_json::from_str(line)
                         .with_context(|| format!("a line of {}", f.display()))?;
                     if let Some(e) = v.get("error") {
+                        failed.push((
+                            v["peer"].as_str().unwrap_or("?").to_string(),
+                            v["tag"].as_str().unwrap_or("?").to_string(),
+                        ));
                         errors.push(format!(
                             "{} {} rep {}: {}",
                             v["peer"].as_str().unwrap_or("?"),
@@ -729,6 +736,7 @@ impl Report {
             cut_every,
             cells,
             errors,
+            failed,
             scale,
             sizes,
             versions,
@@ -1034,6 +1042,23 @@ impl Report {
                         ms(v),
                         verdict(factor >= want, &format!("{:.1}× short", want / factor))
                     )?;
+                } else {
+                    // Peers that ran on this link but never finished this window.
+                    let unfinished: Vec<&str> = PEERS
+                        .iter()
+                        .copied()
+                        .filter(|p| *p != "lianxin")
+                        .filter(|p| self.failed.iter().any(|(fp, ft)| fp == p && ft == tag))
+                        .collect();
+                    if !unfinished.is_empty() {
+                        writeln!(
+                            o,
+                            "| {tag} {sc}: ≥ {want}× faster than the best peer | {}; {} did not \
+                             finish it (see Failed repetitions) | no peer to compare |",
+                            ms(l.ms),
+                            unfinished.join(", ")
+                        )?;
+                    }
                 }
                 for (dir, f) in [
                     ("up", (|c: &Cell| c.up) as fn(&Cell) -> f64),
