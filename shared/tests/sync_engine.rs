@@ -571,8 +571,14 @@ fn edits_within_the_gather_window_go_in_one_push_when_it_ends() {
         "the first edit opens the window"
     );
     let step = GATHER_MS / 3;
-    assert_eq!(wang.edit_after(step, &ids[1], "二"), [Effect::WakeAt(until)]);
-    assert_eq!(wang.edit_after(step, &ids[2], "三"), [Effect::WakeAt(until)]);
+    assert_eq!(
+        wang.edit_after(step, &ids[1], "二"),
+        [Effect::WakeAt(until)]
+    );
+    assert_eq!(
+        wang.edit_after(step, &ids[2], "三"),
+        [Effect::WakeAt(until)]
+    );
     assert_eq!(
         wang.feed(Input::Tick),
         [Effect::WakeAt(until)],
