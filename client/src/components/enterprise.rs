@@ -9,8 +9,8 @@ use yew::prelude::*;
 
 use super::widgets::{Ctx, back, flag_badge, state_badge};
 use crate::infra::i18n::{self, Key};
-use crate::infra::platform;
 use crate::infra::route::Route;
+use crate::infra::{order, platform};
 
 /// The page of enterprise `id`. A plain function, not a component (no state of its own; each
 /// component type costs its own copy of yew's machinery): the app calls it on every render.
@@ -119,14 +119,10 @@ pub fn excerpt(text: &str, chars: usize) -> String {
     out
 }
 
-/// `items` in the order of `key`, ties keeping their order — a stable sort, done as an unstable
-/// sort of (key, position) pairs so that the page's lists share one sort in the app's code.
+/// `items` in the order of `key`, ties keeping their order (through the app's one sort,
+/// [`order::stable_order`]).
 fn sorted_by<T>(items: Vec<T>, key: impl Fn(&T) -> (bool, Reverse<i64>)) -> Vec<T> {
-    let mut order: Vec<((bool, Reverse<i64>), usize)> = items.iter().map(key).zip(0..).collect();
-    order.sort_unstable();
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|(_, i)| slots.get_mut(i).and_then(Option::take))
-        .collect()
+    let keys: Vec<(bool, Reverse<i64>)> = items.iter().map(key).collect();
+    let positions = order::stable_order(keys.len(), &|a, b| keys[a].cmp(&keys[b]));
+    order::rearranged(items, &positions)
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod db;
 pub mod directory;
 pub mod i18n;
+pub mod order;
 pub mod page;
 pub mod platform;
 pub mod prefs;

@@ -28,6 +28,7 @@ use yew::platform::time::sleep;
 use crate::infra::api::{self, ApiError, Session};
 use crate::infra::db::{Db, DbError};
 use crate::infra::directory;
+use crate::infra::order;
 use crate::infra::platform;
 
 const SESSION_KEY: &str = "session";
@@ -282,7 +283,12 @@ impl Core {
                 }
             }
         }
-        snapshot.enterprises.sort_by(|a, b| a.name.cmp(&b.name));
+        // By name, equal names in the replica's order (the app's one sort, not a copy of its own).
+        let enterprises = std::mem::take(&mut snapshot.enterprises);
+        let by_name = order::stable_order(enterprises.len(), &|a, b| {
+            enterprises[a].name.cmp(&enterprises[b].name)
+        });
+        snapshot.enterprises = order::rearranged(enterprises, &by_name);
         let snapshot = Rc::new(snapshot);
         *self.snapshot.borrow_mut() = Some((generation, snapshot.clone()));
         snapshot
