@@ -309,6 +309,11 @@ fn shrink(wasm_opt: &Path, wasm: &Path) -> anyhow::Result<()> {
     command
         .arg(wasm_opt)
         .arg(wasm)
+        // Lets wasm-opt fold constant offsets into loads and stores. True of rustc's wasm: the
+        // stack comes first in memory and grows down from 1 MiB toward address 0, and the data
+        // starts at 1 MiB, so the low 1 KiB is only reached by a stack 1023 KiB deep. Saves
+        // ~2 KB brotli and some wasm-opt time (measured 2026-11-29).
+        .arg("--low-memory-unused")
         .arg("-Oz")
         // Features rustc enables by default for wasm32-unknown-unknown.
         .args([
