@@ -271,8 +271,8 @@ impl Browser {
         .await
     }
 
-    /// Presses "sync now" and waits until the sync bar says nothing waits to upload, nothing
-    /// is refused and no round is running.
+    /// Presses "sync now" and waits until the sync bar says the device is online, nothing
+    /// waits to upload, nothing is refused and no round is running.
     ///
     /// # Errors
     /// When that does not happen within `timeout`; the message names `what`.
@@ -282,6 +282,7 @@ impl Browser {
             what,
             "document.querySelector('.sync-bar').dataset.waiting === '0' \
              && document.querySelector('.sync-bar').dataset.refused === '0' \
+             && document.querySelector('.sync-bar').dataset.online === 'true' \
              && !document.querySelector('.sync-state.syncing')",
             timeout,
         )

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
-use serde_json::{Value, json};
+use serde_json::Value;
 use server::AppState;
 use server::demo::DEMO_PASSWORD;
 use server::sync::SyncService;
@@ -25,33 +25,14 @@ const TITLE: &str = "浏览器测试通报";
 
 /// Logs `login` in and waits for the role's home screen (`home`, a CSS selector).
 async fn log_in(browser: &Browser, link: &Link, login: &str, home: &str) -> anyhow::Result<()> {
-    browser.goto(&link.url("/")).await?;
     browser
-        .wait_until("the login form", "document.querySelector('#login')", WAIT)
-        .await?;
-    browser.fill("#login", login).await?;
-    browser.fill("#password", DEMO_PASSWORD).await?;
-    browser.click("form button[type=submit]", "").await?;
-    browser
-        .wait_until(
-            &format!("{login}'s home screen"),
-            &format!("document.querySelector({})", json!(home)),
-            WAIT,
-        )
+        .log_in(&link.url("/"), login, DEMO_PASSWORD, home, WAIT)
         .await
 }
 
 /// Waits until the device has uploaded everything and no round is running.
 async fn wait_synced(browser: &Browser, what: &str) -> anyhow::Result<()> {
-    browser.click(".sync-now", "").await.ok();
-    browser
-        .wait_until(
-            what,
-            "document.querySelector('.sync-bar').dataset.waiting === '0' \
-             && !document.querySelector('.sync-state.syncing')",
-            WAIT,
-        )
-        .await
+    browser.wait_synced(what, WAIT).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,8 +81,7 @@ async fn log_in(browser: &Browser, link: &Link, login: &str) -> anyhow::Result<(
 }
 
 async fn set_network(browser: &Browser, link: &Link, up: bool) -> anyhow::Result<()> {
-    link.set_up(up);
-    browser.set_offline(!up).await
+    browser.set_network(link, up).await
 }
 
 async fn waiting(browser: &Browser) -> anyhow::Result<String> {
@@ -95,18 +94,9 @@ async fn waiting(browser: &Browser) -> anyhow::Result<String> {
     Ok(v.as_str().unwrap_or_default().to_string())
 }
 
+/// Waits until the device has uploaded everything and no round is running.
 async fn wait_synced(browser: &Browser, what: &str) -> anyhow::Result<()> {
-    browser.click(".sync-now", "").await.ok();
-    browser
-        .wait_until(
-            what,
-            "document.querySelector('.sync-bar').dataset.waiting === '0' \
-             && document.querySelector('.sync-bar').dataset.refused === '0' \
-             && document.querySelector('.sync-bar').dataset.online === 'true' \
-             && !document.querySelector('.sync-state.syncing')",
-            WAIT,
-        )
-        .await
+    browser.wait_synced(what, WAIT).await
 }
 
 fn problem_ids(hrefs: &Value) -> anyhow::Result<Vec<ProblemId>> {
