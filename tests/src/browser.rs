@@ -313,6 +313,16 @@ impl Browser {
         })
     }
 
+    /// Runs JavaScript that returns a string (a function body) and returns it; anything else
+    /// reads as the empty string.
+    ///
+    /// # Errors
+    /// When the script throws.
+    pub async fn js_string(&self, script: &str) -> anyhow::Result<String> {
+        let v = self.js(script, vec![]).await?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
     /// Waits until `condition` (a JavaScript expression) is truthy.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use shared::config::Config;
-use shared::doc::{ActorId, DocKind, NewVisit, ProblemDoc, VisitDoc};
+use shared::doc::{ActorId, DocKind, NewVisit, ProblemDoc, RecordDoc, VisitDoc};
 use shared::model::{
     Actor, CheckIn, DeviceId, EnterpriseId, OperatingStatus, PositionFix, Role, Timestamp, UserId,
     VisitId, VisitMethod,
@@ -253,33 +253,38 @@ impl NativeDevice {
 
     /// Rewrites a visit's notes offline.
     pub fn edit_visit_notes(&mut self, id: &DocId, notes: &str) -> anyhow::Result<()> {
-        let actor = self.actor;
-        let entry = self
-            .client
-            .replica_mut()
-            .get_mut(id)
-            .context("no such document on the device")?;
-        let mut visit = VisitDoc::from_record(entry.doc.clone())?;
-        visit.edit(&actor, wall_clock(), |e| e.set_notes(notes))?;
-        entry.doc = visit.into_record();
-        let bytes = entry.doc.save();
-        ready(self.disk.save_local(id, &bytes))?;
-        Ok(())
+        self.edit_offline(id, |doc, actor| {
+            let mut visit = VisitDoc::from_record(doc)?;
+            visit.edit(actor, wall_clock(), |e| e.set_notes(notes))?;
+            Ok(visit.into_record())
+        })
     }
 
     /// Rewrites a problem's description offline, as its own change by this device.
     pub fn edit_problem_description(&mut self, id: &DocId, text: &str) -> anyhow::Result<()> {
+        self.edit_offline(id, |doc, actor| {
+            let mut problem = ProblemDoc::from_record(doc)?;
+            problem.edit(&Config::default(), actor, wall_clock(), |p| {
+                p.set_description(text)
+            })?;
+            Ok(problem.into_record())
+        })
+    }
+
+    /// Replaces a document on the device with `edit`'s result (given a copy of it and this
+    /// device's actor) and saves it as a local change waiting to upload.
+    fn edit_offline(
+        &mut self,
+        id: &DocId,
+        edit: impl FnOnce(RecordDoc, &Actor) -> anyhow::Result<RecordDoc>,
+    ) -> anyhow::Result<()> {
         let actor = self.actor;
         let entry = self
             .client
             .replica_mut()
             .get_mut(id)
             .context("no such document on the device")?;
-        let mut problem = ProblemDoc::from_record(entry.doc.clone())?;
-        problem.edit(&Config::default(), &actor, wall_clock(), |p| {
-            p.set_description(text)
-        })?;
-        entry.doc = problem.into_record();
+        entry.doc = edit(entry.doc.clone(), &actor)?;
         let bytes = entry.doc.save();
         ready(self.disk.save_local(id, &bytes))?;
         Ok(())

@@ -80,18 +80,12 @@ async fn log_in(browser: &Browser, link: &Link, login: &str) -> anyhow::Result<(
         .await
 }
 
-async fn set_network(browser: &Browser, link: &Link, up: bool) -> anyhow::Result<()> {
-    browser.set_network(link, up).await
-}
-
 async fn waiting(browser: &Browser) -> anyhow::Result<String> {
-    let v = browser
-        .js(
+    browser
+        .js_string(
             "const b = document.querySelector('.sync-bar'); return b ? b.dataset.waiting : '';",
-            vec![],
         )
-        .await?;
-    Ok(v.as_str().unwrap_or_default().to_string())
+        .await
 }
 
 /// Waits until the device has uploaded everything and no round is running.
@@ -134,7 +128,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     a.screenshot("02-enterprises").await?;
 
     // 2. The signal is lost.
-    set_network(&a, &link_a, false).await?;
+    a.set_network(&link_a, false).await?;
     a.wait_until(
         "the bar to say offline",
         "document.querySelector('.sync-bar').dataset.online === 'false'",
@@ -210,7 +204,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     ensure!(problems.len() == 2, "two problem links: {hrefs}");
 
     // 5. The signal returns: everything syncs, and the server's database holds it.
-    set_network(&a, &link_a, true).await?;
+    a.set_network(&link_a, true).await?;
     wait_synced(&a, "officer 1's records to sync").await?;
     let rows = service
         .with_store(move |s| {
@@ -276,8 +270,8 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
             .wait_text(".problem-description", "供电线路不足", WAIT)
             .await?;
     }
-    set_network(&a, &link_a, false).await?;
-    set_network(&b, &link_b, false).await?;
+    a.set_network(&link_a, false).await?;
+    b.set_network(&link_b, false).await?;
     for (browser, description, class) in [
         (
             &a,
@@ -298,9 +292,9 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         ensure!(waiting(browser).await? == "1", "the edit waits to upload");
     }
     b.screenshot("07-officer2-edit-offline").await?;
-    set_network(&a, &link_a, true).await?;
+    a.set_network(&link_a, true).await?;
     wait_synced(&a, "officer 1's edit to sync").await?;
-    set_network(&b, &link_b, true).await?;
+    b.set_network(&link_b, true).await?;
     wait_synced(&b, "officer 2's edit to sync").await?;
     a.click(".sync-now", "").await?;
     let merged = "document.querySelector('.problem-description').textContent.includes('【紧急】') \
@@ -389,7 +383,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
 
     // 11. An administrator revokes officer 2's phone while it holds an unsynced change: the
     // app warns about it, then wipes the device and returns to the login screen.
-    set_network(&b, &link_b, false).await?;
+    b.set_network(&link_b, false).await?;
     b.fill("#progress", "已与供电公司约定下周现场勘察。")
         .await?;
     b.click("button.secondary", "添加进展").await?;
@@ -403,7 +397,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         })
         .await
         .context("the store thread stopped")??;
-    set_network(&b, &link_b, true).await?;
+    b.set_network(&link_b, true).await?;
     b.click(".sync-now", "").await?;
     b.wait_text(".overlay", "1 条更改未上传", WAIT).await?;
     b.screenshot("17-revoked").await?;

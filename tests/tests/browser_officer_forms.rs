@@ -106,13 +106,9 @@ async fn server_problem(demo: &DemoServer, id: ProblemId) -> anyhow::Result<Prob
 
 /// The textarea's value in the open problem edit form.
 async fn typed_description(browser: &Browser) -> anyhow::Result<String> {
-    let v = browser
-        .js(
-            "return document.querySelector('details.problem-edit #description').value;",
-            vec![],
-        )
-        .await?;
-    Ok(v.as_str().unwrap_or_default().to_string())
+    browser
+        .js_string("return document.querySelector('details.problem-edit #description').value;")
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,13 +51,9 @@ fn copy_site(from: &Path, to: &Path, build: &str, age: Duration) -> anyhow::Resu
 }
 
 async fn build_shown(browser: &Browser) -> anyhow::Result<String> {
-    let v = browser
-        .js(
-            "const m = document.querySelector('meta[name=lianxin-build]'); return m ? m.content : '';",
-            vec![],
-        )
-        .await?;
-    Ok(v.as_str().unwrap_or_default().to_string())
+    browser
+        .js_string("const m = document.querySelector('meta[name=lianxin-build]'); return m ? m.content : '';")
+        .await
 }
 
 async fn cache_names(browser: &Browser) -> anyhow::Result<Vec<String>> {
