@@ -4,11 +4,20 @@
 //! `components/` holds one file per screen or widget; `infra/` holds the browser plumbing
 //! (server calls, IndexedDB, the clock, routes, stored preferences, the UI's words); `sync/`
 //! is the browser driver of the shared sync engine and the device's records around it;
-//! `bundle` tells the officer bundle from the full one (the `leader` feature) and switches.
+//! `bundle` tells the officer bundle from the full one (the `leader` feature) and switches;
+//! `size_probe` stands in for the app only in the `size-stack` size measurement.
+
+// The size measurements (`size-stack`, `size-core`) leave the app, or most screens, unused.
+#![cfg_attr(
+    any(feature = "size-stack", feature = "size-core"),
+    allow(dead_code, unused_imports)
+)]
 
 mod bundle;
 mod components;
 mod infra;
+#[cfg(feature = "size-stack")]
+mod size_probe;
 mod sync;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -20,8 +29,12 @@ fn start() {
     let root = web_sys::window()
         .and_then(|window| window.document())
         .and_then(|document| document.get_element_by_id("app"));
+    #[cfg(not(feature = "size-stack"))]
+    type Root = components::app::App;
+    #[cfg(feature = "size-stack")]
+    type Root = size_probe::StackProbe;
     match root {
-        Some(root) => yew::Renderer::<components::app::App>::with_root(root).render(),
-        None => yew::Renderer::<components::app::App>::new().render(),
+        Some(root) => yew::Renderer::<Root>::with_root(root).render(),
+        None => yew::Renderer::<Root>::new().render(),
     };
 }

@@ -32,6 +32,11 @@ pub struct Args {
     /// Quick build for development: dev profile, no wasm-opt, light compression.
     #[arg(long)]
     pub dev: bool,
+    /// Also build two measurement-only variants of the officer bundle (the client's
+    /// `size-stack` and `size-core` features) into `target/size-breakdown` and report what
+    /// yew + automerge, Lianxin's core and its other screens each add. The site is unchanged.
+    #[arg(long, conflicts_with = "dev")]
+    pub breakdown: bool,
 }
 
 /// Builds the client into the site folder and returns that folder.
@@ -85,6 +90,9 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
 
     replace_dir(&staging, &site)?;
     print_report(&report, args.dev);
+    if let Some(wasm_opt) = wasm_opt.as_deref().filter(|_| args.breakdown) {
+        print_breakdown(workspace, wasm_opt, &report)?;
+    }
     eprintln!(
         "\nclient built into {} in {:.1} s",
         site.display(),
@@ -118,6 +126,84 @@ const BUNDLES: &[Bundle] = &[
         stem: "client_full",
     },
 ];
+
+/// The measurement-only builds of `--breakdown`, smallest first; never shipped.
+const PROBES: &[Bundle] = &[
+    Bundle {
+        label: "yew + automerge alone (a probe making the device's automerge calls)",
+        features: "size-stack",
+        stem: "probe_stack",
+    },
+    Bundle {
+        label: "+ sync engine, storage, login, enterprise list (every route shows the list)",
+        features: "size-core",
+        stem: "probe_core",
+    },
+];
+
+/// Builds [`PROBES`] into `target/size-breakdown` and prints each beside the officer bundle
+/// (brotli 11 of wasm + js, plus the shipped css for all three, as the budget counts).
+fn print_breakdown(
+    workspace: &Workspace,
+    wasm_opt: &Path,
+    shipped: &[FileSizes],
+) -> anyhow::Result<()> {
+    let dir = workspace.target_dir.join("size-breakdown");
+    remove_dir_if_present(&dir)?;
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let css: u64 = shipped
+        .iter()
+        .filter(|file| file.name.ends_with(".css"))
+        .map(|file| file.brotli.unwrap_or(file.raw))
+        .sum();
+    let mut rows = Vec::new();
+    for probe in PROBES {
+        build_bundle(
+            workspace,
+            probe,
+            "release-wasm",
+            false,
+            Some(wasm_opt),
+            &dir,
+        )?;
+        let mut total = css;
+        for file in [
+            format!("{}.js", probe.stem),
+            format!("{}_bg.wasm", probe.stem),
+        ] {
+            let path = dir.join(&file);
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            total +=
+                len(&brotli(&bytes, Level::Best).with_context(|| format!("compressing {file}"))?);
+        }
+        rows.push((probe.label, total));
+    }
+    let officer = BUNDLES
+        .iter()
+        .find(|bundle| bundle.stem == BUDGETED_STEM)
+        .map(|bundle| {
+            shipped
+                .iter()
+                .filter(|file| shipped_with(&file.name, bundle))
+                .map(|file| file.brotli.unwrap_or(file.raw))
+                .sum::<u64>()
+        })
+        .unwrap_or(0);
+    rows.push(("+ the other officer screens (the officer bundle)", officer));
+
+    println!();
+    println!("size breakdown of the officer bundle (brotli, wasm + js + css):");
+    let mut previous = None;
+    for (label, total) in rows {
+        let added = previous.map_or_else(String::new, |previous: u64| {
+            format!("  ({:+.1} KB)", (total as f64 - previous as f64) / 1000.0)
+        });
+        println!("  {label:<76} {:>10}{added}", kb(total));
+        previous = Some(total);
+    }
+    println!("  budget {}", kb(BUDGET_BYTES));
+    Ok(())
+}
 
 /// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
 fn build_bundle(

@@ -22,7 +22,13 @@ pub struct Args {
 
 /// Builds everything and serves the app until Ctrl-C.
 pub fn run(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
-    let site = build_client(workspace, &build_client::Args { dev: args.dev })?;
+    let site = build_client(
+        workspace,
+        &build_client::Args {
+            dev: args.dev,
+            breakdown: false,
+        },
+    )?;
 
     eprintln!("==> compiling the server");
     run_checked(cargo().current_dir(&workspace.root).args([

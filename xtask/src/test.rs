@@ -132,6 +132,21 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
                 "warnings",
             ]))
         })?;
+        // The full bundle's screens (`leader`) and the size measurements exist only behind
+        // the client's features.
+        step("clippy (wasm32: client with every feature)", || {
+            run_checked(cargo().current_dir(root).args([
+                "clippy",
+                "-p",
+                "client",
+                "--all-features",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
     }
     step("build lianxin-server (spawned by the crash tests)", || {
         run_checked(cargo().current_dir(root).args([

@@ -168,6 +168,14 @@ pub fn App() -> Html {
         } else {
             &*route
         };
+        // `size-core` (measurement only, never shipped): every route shows the enterprise list,
+        // so LTO leaves the other screens out and the build shows what they cost.
+        #[cfg(feature = "size-core")]
+        let screen = {
+            let _ = shown;
+            html! { <EnterpriseList /> }
+        };
+        #[cfg(not(feature = "size-core"))]
         let screen = match shown {
             Route::Enterprises | Route::EnterpriseList => html! { <EnterpriseList /> },
             Route::Enterprise(id) => enterprise_page(&ctx, *id),
