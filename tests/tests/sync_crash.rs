@@ -60,7 +60,6 @@ async fn sigkill_during_20_sync_batches_loses_no_acknowledged_change() -> anyhow
         tests::district::officer_in(&mut store, "wang", 0..7)?;
     }
     let mut server = ServerProcess::start(&db, "127.0.0.1:0".parse()?)?;
-    let addr = server.addr;
     let mut dev =
         NativeDevice::logged_in(7, &server.url(), "wang", tests::district::PASSWORD).await?;
     dev.timeout = Duration::from_secs(5);
@@ -87,7 +86,9 @@ async fn sigkill_during_20_sync_batches_loses_no_acknowledged_change() -> anyhow
         server.kill9()?;
         kills += 1;
         acknowledged_changes_are_stored(&db, &dev)?;
-        server = ServerProcess::start(&db, addr)?;
+        // A fresh port each time: another process on the machine may have taken the old one
+        // while the server was down.
+        server = ServerProcess::start(&db, "127.0.0.1:0".parse()?)?;
         dev.set_base_url(&server.url());
     }
     dev.sync().await?;

@@ -67,8 +67,10 @@ fn notes(n: usize) -> String {
 async fn cold_upload_of_1000_visits_then_catch_up_then_100_small_edits() -> anyhow::Result<()> {
     let s = setup().await?;
 
-    // Cold upload from an offline device.
+    // Cold upload from an offline device. The test counts requests, so a slow debug-build merge on
+    // a loaded machine must not time one out and add a retry.
     let mut wang = officer(&s, 1, "wang").await?;
+    wang.timeout = std::time::Duration::from_secs(120);
     let ids: Vec<DocId> = (0..1000)
         .map(|n| wang.record_visit(enterprise(n as u64 % 40), &notes(n)))
         .collect::<Result<_, _>>()?;
@@ -106,6 +108,7 @@ async fn cold_upload_of_1000_visits_then_catch_up_then_100_small_edits() -> anyh
 
     // Catch-up of a fresh device.
     let mut li = officer(&s, 2, "li").await?;
+    li.timeout = std::time::Duration::from_secs(120);
     li.sync().await?;
     assert_eq!(li.client.replica().len(), 1000);
     for id in ids.iter().step_by(97) {

@@ -283,6 +283,9 @@ pub async fn login(
     }
     let config = auth.config;
     let device_id = req.device_id;
+    // The tokens' lifetimes start now, not when the request arrived: the wait for a hashing
+    // thread and the hash itself must not shorten them.
+    let now = super::now();
     let session = sync
         .with_store(move |s| -> Result<Session, StoreError> {
             let device = register(s, device_id, &user.user, &name, now)?;
