@@ -84,19 +84,22 @@ self.addEventListener('fetch', (event) => {
   }
   // Client-side routes (/, /enterprises/…) all get the app page.
   const key = request.mode === 'navigate' ? '/' : url.pathname;
+  // Neither `caches.match` with a cache name nor `caches.has` creates the cache: a fetch still
+  // running in this worker after a newer one deleted its cache must not bring it back.
   event.respondWith(
-    caches.open(CACHE).then((cache) =>
-      cache.match(key).then((cached) => {
-        if (cached) {
-          return cached;
+    caches.match(key, { cacheName: CACHE }).then((cached) => {
+      if (cached) {
+        return cached;
+      }
+      return fetch(request).then((response) => {
+        if (response.ok && (SHELL.includes(key) || FULL.includes(key))) {
+          const copy = response.clone();
+          caches
+            .has(CACHE)
+            .then((kept) => kept && caches.open(CACHE).then((cache) => cache.put(key, copy)));
         }
-        return fetch(request).then((response) => {
-          if (response.ok && (SHELL.includes(key) || FULL.includes(key))) {
-            cache.put(key, response.clone());
-          }
-          return response;
-        });
-      }),
-    ),
+        return response;
+      });
+    }),
   );
 });

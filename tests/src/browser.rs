@@ -61,6 +61,22 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// Whether chromedriver answers its status request on `port`.
+async fn is_chromedriver(port: u16) -> bool {
+    let status = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/status"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    match status {
+        Ok(response) => response
+            .text()
+            .await
+            .is_ok_and(|body| body.contains("\"ready\"")),
+        Err(_) => false,
+    }
+}
+
 /// A chromedriver process, killed when dropped.
 #[derive(Debug)]
 pub struct Chromedriver {
@@ -82,22 +98,41 @@ impl Chromedriver {
                 );
             }
         }
-        let port = free_port()?;
+        // The port is free when picked but not reserved: if another process takes it first,
+        // chromedriver exits, and another port is tried (a few times, then the error).
+        let mut last_error = None;
+        for _ in 0..3 {
+            match Self::start_on(free_port()?).await {
+                Ok(driver) => return Ok(driver),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("chromedriver did not start")))
+    }
+
+    /// Starts chromedriver on `port` and waits until it answers, or fails if it exits first.
+    async fn start_on(port: u16) -> anyhow::Result<Self> {
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {CHROMEDRIVER}"))?;
-        let driver = Chromedriver { child, port };
+        let mut driver = Chromedriver { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        loop {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                bail!("chromedriver exited ({status}) before listening on port {port}");
+            }
+            // Asks chromedriver itself: something else listening on the port does not count.
+            if is_chromedriver(port).await {
+                return Ok(driver);
+            }
             if Instant::now() > deadline {
                 bail!("chromedriver did not listen on port {port} within 20 s");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(driver)
     }
 
     fn url(&self) -> String {
