@@ -4,6 +4,11 @@
 //! figures hide each other's), then runs the configured rules over those documents and raises
 //! one problem (source: monitoring) per anomaly, owned by the enterprise's assigned officer. A
 //! problem's id comes from its anomaly, so running the job again never raises it twice.
+//! Besides the hourly run, [`follow_commits`] creates a new key enterprise's document about a
+//! second after the commit that made it one.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use shared::config::Config;
 use shared::doc::{DocError, DocKind, MonitoringDoc, ProblemDoc, RecordDoc, monitoring_id};
@@ -13,6 +18,7 @@ use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore;
 
 use crate::store::{SqliteStore, StoreError};
+use crate::sync::SyncService;
 use crate::writer::{WriteError, commit_documents, system_actor, system_actor_id};
 
 /// Why the job failed.
@@ -102,6 +108,54 @@ pub fn ensure_monitoring_documents(
         );
     }
     Ok(missing)
+}
+
+/// How long [`follow_commits`] lets a burst of commits settle before it looks.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Follows the commits devices make and creates the monitoring document of every enterprise
+/// that has become a key enterprise (a window clerk registering one, a profile edit) about a
+/// second later, instead of at the next hourly run; then announces it, so online devices fetch
+/// it at once. One look per burst of commits. Runs until the service stops.
+pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let mut commits = sync.subscribe();
+    loop {
+        if let Err(RecvError::Closed) = commits.recv().await {
+            return;
+        }
+        tokio::time::sleep(SETTLE).await;
+        // Every commit of the burst is covered by the look below.
+        loop {
+            match commits.try_recv() {
+                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => return,
+            }
+        }
+        let config = config.clone();
+        let now = crate::auth::now();
+        let looked = sync
+            .with_store(move |s| -> Result<_, MonitoringError> {
+                let created = ensure_monitoring_documents(s, &config, now)?;
+                let seq = if created.is_empty() {
+                    None
+                } else {
+                    Some(s.latest_seq()?)
+                };
+                Ok(seq)
+            })
+            .await;
+        match looked {
+            Some(Ok(Some(seq))) => sync.announce(seq),
+            Some(Ok(None)) => {}
+            Some(Err(error)) => tracing::warn!(%error, "creating monitoring documents failed"),
+            None => tracing::error!(
+                "creating monitoring documents did not finish: it panicked or the runtime is \
+                 shutting down"
+            ),
+        }
+    }
 }
 
 /// Runs the power rule at `now`; returns the problems it raised this time.

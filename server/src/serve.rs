@@ -153,12 +153,17 @@ const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Background work on the store, each step a short hold of the store lock: compaction of
-/// appended changes, and the monitoring job (at start-up, then hourly): missing monitoring
-/// documents of key enterprises, then the rules that raise problems from anomalies.
+/// appended changes, the monitoring job (at start-up, then hourly): missing monitoring
+/// documents of key enterprises, then the rules that raise problems from anomalies; and the
+/// follower that creates a new key enterprise's monitoring document soon after its commit.
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     config: shared::config::Config,
 ) {
+    tokio::spawn(crate::monitoring::follow_commits(
+        sync.clone(),
+        config.clone(),
+    ));
     let compactor = sync.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);
@@ -177,15 +182,26 @@ fn spawn_background_jobs(
             tick.tick().await;
             let config = config.clone();
             let now = crate::auth::now();
-            match sync
-                .with_store(move |s| crate::monitoring::run_job(s, &config, now))
-                .await
-            {
-                Some(Ok(report)) if !report.raised.is_empty() => {
-                    tracing::info!(problems = report.raised.len(), "monitoring raised problems")
+            let ran = sync
+                .with_store(move |s| -> Result<_, crate::monitoring::MonitoringError> {
+                    let report = crate::monitoring::run_job(s, &config, now)?;
+                    Ok((report, shared::sync::server::ServerStore::latest_seq(s)?))
+                })
+                .await;
+            match ran {
+                Some(Ok((report, seq))) => {
+                    if !report.raised.is_empty() {
+                        tracing::info!(
+                            problems = report.raised.len(),
+                            "monitoring raised problems"
+                        );
+                    }
+                    // Online devices fetch what the job wrote at once.
+                    if !report.raised.is_empty() || !report.created.is_empty() {
+                        sync.announce(seq);
+                    }
                 }
                 Some(Err(error)) => tracing::warn!(%error, "monitoring rule failed"),
-                Some(Ok(_)) => {}
                 None => tracing::error!(
                     "monitoring job did not finish: it panicked or the runtime is shutting down"
                 ),

@@ -2,7 +2,9 @@
 //! enterprise stores its one monitoring document (importing again or restarting the server
 //! adds none); two officers' devices that both received it and recorded different days offline
 //! end with both days, on the server and on both devices; a device's own monitoring document
-//! is refused with its reason, whether or not the server already holds one.
+//! is refused with its reason, whether or not the server already holds one; a key enterprise a
+//! window clerk registers gets its document within seconds of the clerk's sync, not at the
+//! next hourly run.
 
 use std::sync::Arc;
 
@@ -12,13 +14,13 @@ use server::admin;
 use server::store::SqliteStore;
 use server::sync::SyncService;
 use shared::config::Config;
-use shared::doc::{ActorId, DocKind, MonitoringDoc, monitoring_id};
-use shared::model::{CreditCode, EnterpriseId, Monitoring, Role, Timestamp};
+use shared::doc::{ActorId, DocKind, EnterpriseDoc, MonitoringDoc, NewEnterprise, monitoring_id};
+use shared::model::{CreditCode, EnterpriseId, EnterpriseSize, Monitoring, Role, Timestamp};
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::server::ServerStore;
 use tempfile::TempDir;
 use tests::TestServer;
-use tests::device::{NativeDevice, wall_clock};
+use tests::device::{NativeDevice, id_bytes, wall_clock};
 use tests::district::{self, PASSWORD};
 
 const NOW: Timestamp = Timestamp(1_790_000_000_000);
@@ -259,5 +261,69 @@ async fn a_device_creating_a_monitoring_document_is_refused_with_its_reason() ->
         None,
         "nothing stored for the other enterprise"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_key_enterprise_a_window_clerk_registers_gets_its_monitoring_document_within_seconds()
+-> anyhow::Result<()> {
+    let s = setup().await?;
+    tokio::spawn(server::monitoring::follow_commits(
+        s.service.clone(),
+        Config::default(),
+    ));
+    let town = s
+        .service
+        .with_store(|st| -> anyhow::Result<_> {
+            let town = st
+                .org_unit_by_code("yuquan")?
+                .context("the town imported")?
+                .unit
+                .id;
+            district::user(st, "window1", Role::WindowClerk, town)?;
+            Ok(town)
+        })
+        .await
+        .context("the store thread stopped")??;
+    let mut clerk = NativeDevice::logged_in(4, &s.server.url(""), "window1", PASSWORD).await?;
+
+    // At the service center's window: a new key enterprise, registered on the spot.
+    let enterprise = EnterpriseId::from_random_bytes(id_bytes(9, 1));
+    let profile = NewEnterprise {
+        id: enterprise,
+        credit_code: CreditCode::from_parts('9', '1', "419001", "30000003")?,
+        name: "济源市新立精工有限公司".into(),
+        address: "玉泉街道产业园8号".into(),
+        town,
+        industry: "装备制造".into(),
+        size: EnterpriseSize::AboveDesignated,
+        key_enterprise: true,
+        position: None,
+    };
+    let doc = EnterpriseDoc::create(&profile, &clerk.actor, clerk.actor_id.clone(), wall_clock())?;
+    clerk.client.replica_mut().insert_new(
+        DocId::new(DocKind::Enterprise, &enterprise.to_string()),
+        doc.into_record(),
+    );
+    clerk.sync().await?;
+    assert!(
+        clerk.status().refused.is_empty(),
+        "{:?}",
+        clerk.status().refused
+    );
+
+    // Bounded: the follower looks about a second after the commit.
+    let id = monitoring_doc(enterprise);
+    let mut created = on_server(&s.service, &id).await?;
+    for _ in 0..100 {
+        if created.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        created = on_server(&s.service, &id).await?;
+    }
+    let created = created.context("no monitoring document 10 s after the clerk's sync")?;
+    assert_eq!(created.enterprise, enterprise);
+    assert!(created.power.is_empty());
     Ok(())
 }

@@ -230,6 +230,12 @@ impl SyncService {
     pub fn subscribe(&self) -> broadcast::Receiver<u64> {
         self.changes.subscribe()
     }
+
+    /// Tells the subscribed devices and browsers that changes up to `seq` wait: for documents
+    /// the server wrote itself (the background jobs), which no sync request announced.
+    pub fn announce(&self, seq: u64) {
+        let _ = self.changes.send(seq);
+    }
 }
 
 /// What the first phase of a sync request read under the store lock: the device's scopes and
