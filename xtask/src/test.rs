@@ -89,13 +89,9 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         )?;
     if !String::from_utf8_lossy(&out.stdout)
         .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
+        .any(|l| l.trim() == WASM32)
     {
-        run_checked(std::process::Command::new("rustup").args([
-            "target",
-            "add",
-            "wasm32-unknown-unknown",
-        ]))?;
+        run_checked(std::process::Command::new("rustup").args(["target", "add", WASM32]))?;
     }
     Ok(())
 }
@@ -109,43 +105,18 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             run_checked(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
         })?;
         step("clippy (native, all targets)", || {
-            run_checked(cargo().current_dir(root).args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]))
+            clippy(root, &["--workspace", "--all-targets"])
         })?;
         step("clippy (wasm32: shared and client)", || {
-            run_checked(cargo().current_dir(root).args([
-                "clippy",
-                "-p",
-                "shared",
-                "-p",
-                "client",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--",
-                "-D",
-                "warnings",
-            ]))
+            clippy(root, &["-p", "shared", "-p", "client", "--target", WASM32])
         })?;
         // The full bundle's screens (`leader`) and the size measurements exist only behind
         // the client's features.
         step("clippy (wasm32: client with every feature)", || {
-            run_checked(cargo().current_dir(root).args([
-                "clippy",
-                "-p",
-                "client",
-                "--all-features",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--",
-                "-D",
-                "warnings",
-            ]))
+            clippy(
+                root,
+                &["-p", "client", "--all-features", "--target", WASM32],
+            )
         })?;
     }
     step("build lianxin-server (spawned by the crash tests)", || {
@@ -173,4 +144,18 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         )
     })?;
     Ok(())
+}
+
+/// The browser's target.
+const WASM32: &str = "wasm32-unknown-unknown";
+
+/// `cargo clippy <args> -- -D warnings` in `root`: every lint a failure.
+fn clippy(root: &std::path::Path, args: &[&str]) -> anyhow::Result<()> {
+    run_checked(
+        cargo()
+            .current_dir(root)
+            .arg("clippy")
+            .args(args)
+            .args(["--", "-D", "warnings"]),
+    )
 }
