@@ -5,24 +5,27 @@
 mod bulletin;
 mod compaction;
 mod directory;
+mod freshness;
 mod kpi;
 mod problems_query;
 mod queries;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod timeline;
 
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
 pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
     TokenHash, TokenKind, TokenLookup, UserRecord,
 };
+pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
 pub use problems_query::{
-    DeviceFreshness, EnterpriseProfile, LookBack, MAX_PAGE, OfficerFreshness, ProblemFilter,
-    ProblemListRow, ProblemPage, ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
+    LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
+pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -1,19 +1,17 @@
-//! Read queries behind the leaders' and handlers' screens, in SQL over the projection tables:
-//! the filtered, sorted, paginated problem list, an enterprise's timeline, and data freshness
-//! per officer and device (with what each device last reported of its outbox). Every query takes the caller's read [`Scope`] and never returns a row outside it.
+//! The problem list behind the leaders' and handlers' screens, in SQL over the projection
+//! tables: filtered, sorted and paginated, never a row outside the caller's read [`Scope`];
+//! and the SQL pieces the KPI queries share with it (answer, sign-off and look-back actions).
+//! An enterprise's timeline is in `timeline`, data freshness in `freshness`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension as _, params_from_iter};
 use serde::Serialize;
 use shared::config::Config;
 use shared::derive::flag_of;
 use shared::doc::DocKind;
-use shared::model::{
-    EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Role, Tier, Timestamp,
-};
-use shared::sync::protocol::DocId;
+use shared::model::{Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
 use shared::sync::validate::Scope;
 
 use super::{SqliteStore, StoreError};
@@ -183,122 +181,6 @@ pub struct ProblemPage {
     pub limit: u32,
     /// This page.
     pub rows: Vec<ProblemListRow>,
-}
-
-/// An enterprise's profile as stored in the query tables.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EnterpriseProfile {
-    /// Id.
-    pub id: String,
-    /// Unified social credit code.
-    pub credit_code: String,
-    /// Name.
-    pub name: String,
-    /// Address.
-    pub address: String,
-    /// Town.
-    pub town: String,
-    /// Industry.
-    pub industry: String,
-    /// Size code.
-    pub size: String,
-    /// A key enterprise (monitored).
-    pub key_enterprise: bool,
-}
-
-/// One entry of an enterprise's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineEntry {
-    /// When, ms (device clock of the record).
-    pub at: i64,
-    /// `visit`, `problem_created`, `event`, `progress`, `supervision` or `rating`.
-    pub kind: String,
-    /// The visit or problem this entry belongs to.
-    pub record: String,
-    /// The problem, for problem entries.
-    pub problem: Option<String>,
-    /// Who (user id).
-    pub by: String,
-    /// The action (events), the visit method (visits), the category (new problems).
-    pub action: String,
-    /// Free text: notes, description, reason, progress text, rating comment.
-    pub text: String,
-    /// For events: whether replay applied it (false: superseded).
-    pub applied: Option<bool>,
-}
-
-/// A problem's summary on the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineProblem {
-    /// Problem id.
-    pub id: String,
-    /// State.
-    pub state: String,
-    /// Category.
-    pub category: String,
-    /// Effective deadline.
-    pub deadline: i64,
-    /// Creation time.
-    pub created_at: i64,
-    /// Description.
-    pub description: String,
-}
-
-/// An enterprise's whole story, as far as the caller's scope reaches.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timeline {
-    /// The profile, when the caller may read it and it is stored.
-    pub profile: Option<EnterpriseProfile>,
-    /// Problems the caller may read, oldest first.
-    pub problems: Vec<TimelineProblem>,
-    /// Visits, problems, events, progress, supervision and ratings, in time order.
-    pub entries: Vec<TimelineEntry>,
-}
-
-/// How fresh one officer's data is on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OfficerFreshness {
-    /// User id.
-    pub user: String,
-    /// Name.
-    pub name: String,
-    /// Their org unit.
-    pub org_unit: String,
-    /// Devices not revoked.
-    pub devices: u32,
-    /// Server time of the last successful sync, any device (`device_sync.last_seen`).
-    pub last_sync: Option<i64>,
-    /// Server time of the last authenticated call, any device (`devices.last_seen`).
-    pub last_seen: Option<i64>,
-    /// On the device of `last_sync`: server clock − device clock, ms (positive: the device
-    /// is behind).
-    pub clock_skew_ms: Option<i64>,
-    /// Documents still on the officer's devices unsent, as each device last reported
-    /// (`SyncRequest::unsent`), summed over the devices that reported; `None` when none did.
-    pub unsent: Option<u64>,
-    /// Devices whose number is unknown: their app is older than sync protocol version 2, or
-    /// they have not synced since the server learnt to record it.
-    pub unsent_unknown: u32,
-    /// The same per device, most recently seen first.
-    pub device_detail: Vec<DeviceFreshness>,
-}
-
-/// How fresh one device's data is on the server (a row of [`OfficerFreshness`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceFreshness {
-    /// Device id.
-    pub device: String,
-    /// The name it gave at login.
-    pub name: String,
-    /// Server time of its last successful sync (kept to the minute).
-    pub last_sync: Option<i64>,
-    /// Server time of its last authenticated call.
-    pub last_seen: Option<i64>,
-    /// Server clock − device clock at `last_sync`, ms.
-    pub clock_skew_ms: Option<i64>,
-    /// Documents it last reported holding unsent; `None`: unknown (an older app, or no sync
-    /// since the server records it).
-    pub unsent: Option<u32>,
 }
 
 /// The SQL condition (on `p`) and its parameters that keep problems inside `scope`.
@@ -609,327 +491,22 @@ impl SqliteStore {
         }
         Ok(out)
     }
-
-    /// The timeline of `enterprise` as far as `scope` reaches, or `None` when the caller may
-    /// read nothing of it (the same answer as for an enterprise that does not exist).
-    pub fn enterprise_timeline(
-        &self,
-        enterprise: EnterpriseId,
-        scope: &Scope,
-    ) -> Result<Option<Timeline>, StoreError> {
-        let key = enterprise.to_string();
-        let profile_allowed = scope.allows(&DocId::new(DocKind::Enterprise, &key), &enterprise);
-        let profile = if profile_allowed {
-            self.conn
-                .prepare_cached(
-                    "SELECT id, credit_code, name, address, town, industry, size, key_enterprise \
-                     FROM enterprises WHERE id = ?1",
-                )?
-                .query_map([&key], |r| {
-                    Ok(EnterpriseProfile {
-                        id: r.get(0)?,
-                        credit_code: r.get(1)?,
-                        name: r.get(2)?,
-                        address: r.get(3)?,
-                        town: r.get(4)?,
-                        industry: r.get(5)?,
-                        size: r.get(6)?,
-                        key_enterprise: r.get::<_, i64>(7)? != 0,
-                    })
-                })?
-                .next()
-                .transpose()?
-        } else {
-            None
-        };
-        let mut entries = Vec::new();
-        for v in self.visit_rows_for(enterprise)? {
-            if !scope.allows(&DocId::new(DocKind::Visit, &v.id), &enterprise) {
-                continue;
-            }
-            entries.push(TimelineEntry {
-                at: v.device_time,
-                kind: "visit".into(),
-                record: v.id.clone(),
-                problem: None,
-                by: v.created_by.clone(),
-                action: v.method.clone(),
-                text: v.notes.clone(),
-                applied: None,
-            });
-        }
-        let mut problems = Vec::new();
-        let found: Vec<TimelineProblem> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, state, category, deadline, created_at, description, created_by \
-                 FROM problems WHERE enterprise = ?1 ORDER BY created_at, id",
-            )?
-            .query_map([&key], |r| {
-                Ok((
-                    TimelineProblem {
-                        id: r.get(0)?,
-                        state: r.get(1)?,
-                        category: r.get(2)?,
-                        deadline: r.get(3)?,
-                        created_at: r.get(4)?,
-                        description: r.get(5)?,
-                    },
-                    r.get::<_, String>(6)?,
-                ))
-            })?
-            .filter_map(|row| match row {
-                Ok((p, by)) => {
-                    if scope.allows(&DocId::new(DocKind::Problem, &p.id), &enterprise) {
-                        Some(Ok((p, by)))
-                    } else {
-                        None
-                    }
-                }
-                Err(e) => Some(Err(e)),
-            })
-            .map(|row| {
-                row.map(|(p, by)| {
-                    entries.push(TimelineEntry {
-                        at: p.created_at,
-                        kind: "problem_created".into(),
-                        record: p.id.clone(),
-                        problem: Some(p.id.clone()),
-                        by,
-                        action: p.category.clone(),
-                        text: p.description.clone(),
-                        applied: None,
-                    });
-                    p
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let mut events = self.conn.prepare_cached(
-            "SELECT id, action, \"by\", at, reason, applied FROM problem_events WHERE problem = ?1",
-        )?;
-        let mut progress = self
-            .conn
-            .prepare_cached("SELECT id, kind, text, \"by\", at FROM progress WHERE problem = ?1")?;
-        let mut ratings = self
-            .conn
-            .prepare_cached("SELECT level, comment, \"by\", at FROM ratings WHERE problem = ?1")?;
-        for p in found {
-            let pid = Some(p.id.clone());
-            for e in events.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    record: r.get(0)?,
-                    action: r.get(1)?,
-                    by: r.get(2)?,
-                    at: r.get(3)?,
-                    text: r.get(4)?,
-                    applied: Some(r.get::<_, i64>(5)? != 0),
-                    kind: "event".into(),
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            for e in progress.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    record: r.get(0)?,
-                    kind: r.get(1)?,
-                    text: r.get(2)?,
-                    by: r.get(3)?,
-                    at: r.get(4)?,
-                    action: String::new(),
-                    applied: None,
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            for e in ratings.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    action: r.get::<_, i64>(0)?.to_string(),
-                    text: r.get(1)?,
-                    by: r.get(2)?,
-                    at: r.get(3)?,
-                    record: p.id.clone(),
-                    kind: "rating".into(),
-                    applied: None,
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            problems.push(p);
-        }
-        if profile.is_none() && entries.is_empty() {
-            return Ok(None);
-        }
-        entries.sort_by(|a, b| {
-            (a.at, &a.kind, &a.record, &a.problem).cmp(&(b.at, &b.kind, &b.record, &b.problem))
-        });
-        Ok(Some(Timeline {
-            profile,
-            problems,
-            entries,
-        }))
-    }
-
-    /// Data freshness of every officer whose org unit is in `units` (`None`: every officer).
-    pub fn officer_freshness(
-        &self,
-        units: Option<&BTreeSet<OrgUnitId>>,
-    ) -> Result<Vec<OfficerFreshness>, StoreError> {
-        let (cond, mut params) = match units {
-            None => ("1 = 1", Vec::new()),
-            Some(set) => (
-                "u.org_unit IN (SELECT value FROM json_each(?))",
-                vec![Value::Text(
-                    serde_json::Value::from(
-                        set.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    )
-                    .to_string(),
-                )],
-            ),
-        };
-        params.insert(0, Value::Text(Role::Officer.code().into()));
-        let sql = format!(
-            "SELECT u.id, u.name, u.org_unit, d.id, d.last_seen, s.last_seen, s.last_device_time, \
-             d.name, o.unsent \
-             FROM users u LEFT JOIN devices d ON d.user = u.id AND d.revoked_at IS NULL \
-             LEFT JOIN device_sync s ON s.device = d.id \
-             LEFT JOIN device_outbox o ON o.device = d.id \
-             WHERE u.role = ? AND u.disabled = 0 AND {cond} \
-             ORDER BY u.name, u.id, d.last_seen DESC, d.id"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(params))?;
-        let mut out: Vec<OfficerFreshness> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let user: String = r.get(0)?;
-            if out.last().is_none_or(|o| o.user != user) {
-                out.push(OfficerFreshness {
-                    user: user.clone(),
-                    name: r.get(1)?,
-                    org_unit: r.get(2)?,
-                    devices: 0,
-                    last_sync: None,
-                    last_seen: None,
-                    clock_skew_ms: None,
-                    unsent: None,
-                    unsent_unknown: 0,
-                    device_detail: Vec::new(),
-                });
-            }
-            let Some(o) = out.last_mut() else { continue };
-            let Some(device) = r.get::<_, Option<String>>(3)? else {
-                continue;
-            };
-            o.devices += 1;
-            let seen: Option<i64> = r.get(4)?;
-            o.last_seen = o.last_seen.max(seen);
-            let synced: Option<i64> = r.get(5)?;
-            let device_time: Option<i64> = r.get(6)?;
-            let skew = synced.zip(device_time).map(|(s, t)| s - t);
-            if let (Some(s), Some(skew)) = (synced, skew)
-                && o.last_sync.is_none_or(|l| s > l)
-            {
-                o.last_sync = Some(s);
-                o.clock_skew_ms = Some(skew);
-            }
-            let unsent = r
-                .get::<_, Option<i64>>(8)?
-                .and_then(|n| u32::try_from(n).ok());
-            match unsent {
-                Some(n) => o.unsent = Some(o.unsent.unwrap_or(0) + u64::from(n)),
-                None => o.unsent_unknown += 1,
-            }
-            o.device_detail.push(DeviceFreshness {
-                device,
-                name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                last_sync: synced,
-                last_seen: seen,
-                clock_skew_ms: skew,
-                unsent,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Records what `device` reported of its outbox in a sync request at `at`
-    /// ([`OfficerFreshness::unsent`]; `None` from an app older than protocol version 2).
-    /// Writes only when the number differs from the one stored, so an idle device's periodic
-    /// sync costs no write.
-    pub fn record_unsent(
-        &mut self,
-        device: &str,
-        unsent: Option<u32>,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let stored: Option<Option<i64>> = self
-            .conn
-            .prepare_cached("SELECT unsent FROM device_outbox WHERE device = ?1")?
-            .query_row([device], |r| r.get(0))
-            .optional()?;
-        let unsent = unsent.map(i64::from);
-        if stored == Some(unsent) {
-            return Ok(());
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO device_outbox (device, unsent, changed_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (device) DO UPDATE SET unsent = excluded.unsent, \
-                 changed_at = excluded.changed_at",
-            )?
-            .execute(rusqlite::params![device, unsent, at.0])?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
 
     use shared::config::Config;
-    use shared::derive::{Derived, derive};
-    use shared::doc::{DocKind, EnterpriseDoc, ProblemDoc};
-    use shared::model::{
-        EnterpriseId, Flag, OrgUnitId, OrgUnitKind, Problem, ProblemState, Timestamp,
-    };
+    use shared::derive::Derived;
+    use shared::model::{EnterpriseId, Flag, OrgUnitKind, Problem, ProblemState, Timestamp};
     use shared::sync::validate::Scope;
 
     use super::*;
-    use crate::demo::DemoDistrict;
     use crate::store::Unit;
-    use crate::store::test_support::demo_store;
+    use crate::store::test_support::{demo_problems, demo_store};
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
-
-    /// Every problem of the district with what `shared::derive` says of it at `NOW`, and each
-    /// enterprise's town — straight from the documents, independently of SQL.
-    fn documents(d: &DemoDistrict) -> (Vec<(Problem, Derived)>, BTreeMap<EnterpriseId, OrgUnitId>) {
-        let config = Config::default();
-        let mut problems = Vec::new();
-        let mut towns = BTreeMap::new();
-        for (id, doc) in &d.documents {
-            match id.kind() {
-                DocKind::Problem => {
-                    let p = ProblemDoc::from_record(doc.clone())
-                        .expect("problem")
-                        .read()
-                        .expect("reads");
-                    let derived = derive(&p, &config, NOW);
-                    problems.push((p, derived));
-                }
-                DocKind::Enterprise => {
-                    let e = EnterpriseDoc::from_record(doc.clone())
-                        .expect("enterprise")
-                        .read()
-                        .expect("reads");
-                    towns.insert(e.id, e.town);
-                }
-                _ => {}
-            }
-        }
-        (problems, towns)
-    }
 
     fn all(filter: ProblemFilter) -> ProblemFilter {
         ProblemFilter {
@@ -951,7 +528,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, district) = demo_store(dir.path(), NOW);
         let config = Config::default();
-        let (problems, towns) = documents(&district);
+        let (problems, towns) = demo_problems(&district, NOW);
         let list = |f: ProblemFilter| {
             store
                 .list_problems(&Scope::All, &all(f), &config, NOW)
@@ -1062,7 +639,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, district) = demo_store(dir.path(), NOW);
         let config = Config::default();
-        let (problems, _) = documents(&district);
+        let (problems, _) = demo_problems(&district, NOW);
         for (sort, desc) in [
             (ProblemSort::Deadline, false),
             (ProblemSort::Created, true),
@@ -1298,7 +875,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, district) = demo_store(dir.path(), NOW);
         let config = Config::default();
-        let (problems, towns) = documents(&district);
+        let (problems, towns) = demo_problems(&district, NOW);
         let town = district
             .org_units
             .iter()
@@ -1340,124 +917,5 @@ mod tests {
             .expect("lists");
         assert_eq!(page.total, 0);
         assert!(page.rows.is_empty());
-    }
-
-    #[test]
-    fn a_timeline_is_in_time_order_and_respects_the_scope() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, district) = demo_store(dir.path(), NOW);
-        let (problems, _) = documents(&district);
-        // The enterprise with the most problems.
-        let mut count: BTreeMap<EnterpriseId, usize> = BTreeMap::new();
-        for (p, _) in &problems {
-            *count.entry(p.enterprise).or_default() += 1;
-        }
-        let (&enterprise, _) = count.iter().max_by_key(|(_, n)| **n).expect("problems");
-        let t = store
-            .enterprise_timeline(enterprise, &Scope::All)
-            .expect("reads")
-            .expect("visible");
-        assert!(t.profile.is_some());
-        let mine: Vec<&Problem> = problems
-            .iter()
-            .map(|(p, _)| p)
-            .filter(|p| p.enterprise == enterprise)
-            .collect();
-        assert_eq!(t.problems.len(), mine.len());
-        let events: usize = mine.iter().map(|p| p.events.len()).sum();
-        let logs: usize = mine
-            .iter()
-            .map(|p| p.progress.len() + p.supervision.len() + usize::from(p.rating.is_some()))
-            .sum();
-        let visits = t.entries.iter().filter(|e| e.kind == "visit").count();
-        assert!(visits > 0);
-        assert_eq!(t.entries.len(), visits + mine.len() + events + logs);
-        assert!(t.entries.windows(2).all(|w| w[0].at <= w[1].at));
-
-        // Outside the scope it is exactly as missing as an unknown enterprise.
-        let outside = store
-            .enterprise_timeline(enterprise, &Scope::none())
-            .expect("reads");
-        assert!(outside.is_none());
-        let unknown = EnterpriseId::from_random_bytes([7; 16]);
-        assert!(
-            store
-                .enterprise_timeline(unknown, &Scope::All)
-                .expect("reads")
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn an_officers_changes_on_device_sum_what_each_device_last_reported() {
-        // Setup: one officer of the demo district with three devices — two on the current
-        // app, one on the app before sync protocol version 2.
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut store, district) = demo_store(dir.path(), NOW);
-        let officer = district
-            .users
-            .iter()
-            .find(|u| u.user.role == Role::Officer)
-            .expect("an officer");
-        let id = officer.user.id.to_string();
-        for (n, device) in ["phone", "tablet", "old"].into_iter().enumerate() {
-            store
-                .conn
-                .execute(
-                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen) \
-                     VALUES (?1, ?2, ?1, ?3, 0, ?4)",
-                    rusqlite::params![device, id, format!("{n:032x}"), n as i64],
-                )
-                .expect("device");
-        }
-        let row = |store: &SqliteStore| {
-            store
-                .officer_freshness(None)
-                .expect("reads")
-                .into_iter()
-                .find(|o| o.user == id)
-                .expect("the officer's row")
-        };
-        assert_eq!(row(&store).unsent, None, "nothing reported yet: unknown");
-
-        store
-            .record_unsent("phone", Some(3), Timestamp(10))
-            .expect("records");
-        store
-            .record_unsent("tablet", Some(4), Timestamp(11))
-            .expect("records");
-        store
-            .record_unsent("old", None, Timestamp(12))
-            .expect("records");
-        let o = row(&store);
-        assert_eq!((o.unsent, o.unsent_unknown), (Some(7), 1));
-        let detail: Vec<(&str, Option<u32>)> = o
-            .device_detail
-            .iter()
-            .map(|d| (d.device.as_str(), d.unsent))
-            .collect();
-        assert_eq!(
-            detail,
-            [("old", None), ("tablet", Some(4)), ("phone", Some(3))],
-            "most recently seen first"
-        );
-
-        // The phone's full sync reports 0; reporting the same number again writes nothing.
-        store
-            .record_unsent("phone", Some(0), Timestamp(20))
-            .expect("records");
-        store
-            .record_unsent("phone", Some(0), Timestamp(30))
-            .expect("records");
-        assert_eq!(row(&store).unsent, Some(4));
-        let changed_at: i64 = store
-            .conn
-            .query_row(
-                "SELECT changed_at FROM device_outbox WHERE device = 'phone'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("a row");
-        assert_eq!(changed_at, 20);
     }
 }

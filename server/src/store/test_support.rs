@@ -1,8 +1,12 @@
 //! Test fixtures over a real SQLite file: the demo district with its directory rows.
 
+use std::collections::BTreeMap;
+
 use rusqlite::params;
 use shared::config::Config;
-use shared::model::Timestamp;
+use shared::derive::{Derived, derive};
+use shared::doc::{DocKind, EnterpriseDoc, ProblemDoc};
+use shared::model::{EnterpriseId, OrgUnitId, Problem, Timestamp};
 
 use super::SqliteStore;
 use crate::demo;
@@ -49,4 +53,36 @@ pub(crate) fn demo_store(
             .expect("assignment");
     }
     (store, district)
+}
+
+/// The demo district's problems as their documents say, each with what is derived at `now`,
+/// and each enterprise's town: what the query tables must agree with.
+pub(crate) fn demo_problems(
+    d: &demo::DemoDistrict,
+    now: Timestamp,
+) -> (Vec<(Problem, Derived)>, BTreeMap<EnterpriseId, OrgUnitId>) {
+    let config = Config::default();
+    let mut problems = Vec::new();
+    let mut towns = BTreeMap::new();
+    for (id, doc) in &d.documents {
+        match id.kind() {
+            DocKind::Problem => {
+                let p = ProblemDoc::from_record(doc.clone())
+                    .expect("problem")
+                    .read()
+                    .expect("reads");
+                let derived = derive(&p, &config, now);
+                problems.push((p, derived));
+            }
+            DocKind::Enterprise => {
+                let e = EnterpriseDoc::from_record(doc.clone())
+                    .expect("enterprise")
+                    .read()
+                    .expect("reads");
+                towns.insert(e.id, e.town);
+            }
+            _ => {}
+        }
+    }
+    (problems, towns)
 }

@@ -1,0 +1,252 @@
+//! Data freshness (数据新鲜度) per officer and device: when each last synced and was seen, its
+//! clock skew, and how many changes each device last reported still waiting on it.
+
+use std::collections::BTreeSet;
+
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension as _, params_from_iter};
+use serde::Serialize;
+use shared::model::{OrgUnitId, Role, Timestamp};
+
+use super::{SqliteStore, StoreError};
+
+/// How fresh one officer's data is on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfficerFreshness {
+    /// User id.
+    pub user: String,
+    /// Name.
+    pub name: String,
+    /// Their org unit.
+    pub org_unit: String,
+    /// Devices not revoked.
+    pub devices: u32,
+    /// Server time of the last successful sync, any device (`device_sync.last_seen`).
+    pub last_sync: Option<i64>,
+    /// Server time of the last authenticated call, any device (`devices.last_seen`).
+    pub last_seen: Option<i64>,
+    /// On the device of `last_sync`: server clock − device clock, ms (positive: the device
+    /// is behind).
+    pub clock_skew_ms: Option<i64>,
+    /// Documents still on the officer's devices unsent, as each device last reported
+    /// (`SyncRequest::unsent`), summed over the devices that reported; `None` when none did.
+    pub unsent: Option<u64>,
+    /// Devices whose number is unknown: their app is older than sync protocol version 2, or
+    /// they have not synced since the server learnt to record it.
+    pub unsent_unknown: u32,
+    /// The same per device, most recently seen first.
+    pub device_detail: Vec<DeviceFreshness>,
+}
+
+/// How fresh one device's data is on the server (a row of [`OfficerFreshness`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceFreshness {
+    /// Device id.
+    pub device: String,
+    /// The name it gave at login.
+    pub name: String,
+    /// Server time of its last successful sync (kept to the minute).
+    pub last_sync: Option<i64>,
+    /// Server time of its last authenticated call.
+    pub last_seen: Option<i64>,
+    /// Server clock − device clock at `last_sync`, ms.
+    pub clock_skew_ms: Option<i64>,
+    /// Documents it last reported holding unsent; `None`: unknown (an older app, or no sync
+    /// since the server records it).
+    pub unsent: Option<u32>,
+}
+
+impl SqliteStore {
+    /// Data freshness of every officer whose org unit is in `units` (`None`: every officer).
+    pub fn officer_freshness(
+        &self,
+        units: Option<&BTreeSet<OrgUnitId>>,
+    ) -> Result<Vec<OfficerFreshness>, StoreError> {
+        let (cond, mut params) = match units {
+            None => ("1 = 1", Vec::new()),
+            Some(set) => (
+                "u.org_unit IN (SELECT value FROM json_each(?))",
+                vec![Value::Text(
+                    serde_json::Value::from(
+                        set.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    )
+                    .to_string(),
+                )],
+            ),
+        };
+        params.insert(0, Value::Text(Role::Officer.code().into()));
+        let sql = format!(
+            "SELECT u.id, u.name, u.org_unit, d.id, d.last_seen, s.last_seen, s.last_device_time, \
+             d.name, o.unsent \
+             FROM users u LEFT JOIN devices d ON d.user = u.id AND d.revoked_at IS NULL \
+             LEFT JOIN device_sync s ON s.device = d.id \
+             LEFT JOIN device_outbox o ON o.device = d.id \
+             WHERE u.role = ? AND u.disabled = 0 AND {cond} \
+             ORDER BY u.name, u.id, d.last_seen DESC, d.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params))?;
+        let mut out: Vec<OfficerFreshness> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let user: String = r.get(0)?;
+            if out.last().is_none_or(|o| o.user != user) {
+                out.push(OfficerFreshness {
+                    user: user.clone(),
+                    name: r.get(1)?,
+                    org_unit: r.get(2)?,
+                    devices: 0,
+                    last_sync: None,
+                    last_seen: None,
+                    clock_skew_ms: None,
+                    unsent: None,
+                    unsent_unknown: 0,
+                    device_detail: Vec::new(),
+                });
+            }
+            let Some(o) = out.last_mut() else { continue };
+            let Some(device) = r.get::<_, Option<String>>(3)? else {
+                continue;
+            };
+            o.devices += 1;
+            let seen: Option<i64> = r.get(4)?;
+            o.last_seen = o.last_seen.max(seen);
+            let synced: Option<i64> = r.get(5)?;
+            let device_time: Option<i64> = r.get(6)?;
+            let skew = synced.zip(device_time).map(|(s, t)| s - t);
+            if let (Some(s), Some(skew)) = (synced, skew)
+                && o.last_sync.is_none_or(|l| s > l)
+            {
+                o.last_sync = Some(s);
+                o.clock_skew_ms = Some(skew);
+            }
+            let unsent = r
+                .get::<_, Option<i64>>(8)?
+                .and_then(|n| u32::try_from(n).ok());
+            match unsent {
+                Some(n) => o.unsent = Some(o.unsent.unwrap_or(0) + u64::from(n)),
+                None => o.unsent_unknown += 1,
+            }
+            o.device_detail.push(DeviceFreshness {
+                device,
+                name: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                last_sync: synced,
+                last_seen: seen,
+                clock_skew_ms: skew,
+                unsent,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records what `device` reported of its outbox in a sync request at `at`
+    /// ([`OfficerFreshness::unsent`]; `None` from an app older than protocol version 2).
+    /// Writes only when the number differs from the one stored, so an idle device's periodic
+    /// sync costs no write.
+    pub fn record_unsent(
+        &mut self,
+        device: &str,
+        unsent: Option<u32>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let stored: Option<Option<i64>> = self
+            .conn
+            .prepare_cached("SELECT unsent FROM device_outbox WHERE device = ?1")?
+            .query_row([device], |r| r.get(0))
+            .optional()?;
+        let unsent = unsent.map(i64::from);
+        if stored == Some(unsent) {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO device_outbox (device, unsent, changed_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (device) DO UPDATE SET unsent = excluded.unsent, \
+                 changed_at = excluded.changed_at",
+            )?
+            .execute(rusqlite::params![device, unsent, at.0])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::model::{Role, Timestamp};
+
+    use crate::store::SqliteStore;
+    use crate::store::test_support::demo_store;
+
+    const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    #[test]
+    fn an_officers_changes_on_device_sum_what_each_device_last_reported() {
+        // Setup: one officer of the demo district with three devices — two on the current
+        // app, one on the app before sync protocol version 2.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut store, district) = demo_store(dir.path(), NOW);
+        let officer = district
+            .users
+            .iter()
+            .find(|u| u.user.role == Role::Officer)
+            .expect("an officer");
+        let id = officer.user.id.to_string();
+        for (n, device) in ["phone", "tablet", "old"].into_iter().enumerate() {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen) \
+                     VALUES (?1, ?2, ?1, ?3, 0, ?4)",
+                    rusqlite::params![device, id, format!("{n:032x}"), n as i64],
+                )
+                .expect("device");
+        }
+        let row = |store: &SqliteStore| {
+            store
+                .officer_freshness(None)
+                .expect("reads")
+                .into_iter()
+                .find(|o| o.user == id)
+                .expect("the officer's row")
+        };
+        assert_eq!(row(&store).unsent, None, "nothing reported yet: unknown");
+
+        store
+            .record_unsent("phone", Some(3), Timestamp(10))
+            .expect("records");
+        store
+            .record_unsent("tablet", Some(4), Timestamp(11))
+            .expect("records");
+        store
+            .record_unsent("old", None, Timestamp(12))
+            .expect("records");
+        let o = row(&store);
+        assert_eq!((o.unsent, o.unsent_unknown), (Some(7), 1));
+        let detail: Vec<(&str, Option<u32>)> = o
+            .device_detail
+            .iter()
+            .map(|d| (d.device.as_str(), d.unsent))
+            .collect();
+        assert_eq!(
+            detail,
+            [("old", None), ("tablet", Some(4)), ("phone", Some(3))],
+            "most recently seen first"
+        );
+
+        // The phone's full sync reports 0; reporting the same number again writes nothing.
+        store
+            .record_unsent("phone", Some(0), Timestamp(20))
+            .expect("records");
+        store
+            .record_unsent("phone", Some(0), Timestamp(30))
+            .expect("records");
+        assert_eq!(row(&store).unsent, Some(4));
+        let changed_at: i64 = store
+            .conn
+            .query_row(
+                "SELECT changed_at FROM device_outbox WHERE device = 'phone'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("a row");
+        assert_eq!(changed_at, 20);
+    }
+}
