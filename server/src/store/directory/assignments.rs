@@ -1,0 +1,163 @@
+//! Assignments (包联): which officer looks after which enterprise over which period, set,
+//! imported, ended and moved from one officer to another in one step.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use shared::model::{Assignment, EnterpriseId, Timestamp, UserId};
+
+use super::*;
+use crate::store::{SqliteStore, StoreError};
+
+impl SqliteStore {
+    /// Makes `user` responsible for `enterprise` from `valid_from` (until `valid_to`, when
+    /// given). Returns the assignment's row id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user; [`StoreError::Invalid`] when the period is
+    /// empty.
+    pub fn set_assignment(&mut self, a: &Assignment) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = insert_assignment(&tx, a)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Adds many assignments in one transaction: all or nothing.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::set_assignment`]; nothing is stored then.
+    pub fn import_assignments(&mut self, rows: &[Assignment]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for a in rows {
+            insert_assignment(&tx, a)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends `user`'s open assignments to `enterprise` at `at`. Returns how many ended.
+    pub fn end_assignment(
+        &mut self,
+        enterprise: EnterpriseId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE assignments SET valid_to = ?3 WHERE enterprise = ?1 AND user = ?2 \
+                 AND valid_from < ?3 AND (valid_to IS NULL OR valid_to > ?3)",
+            )?
+            .execute(params![enterprise.to_string(), user.to_string(), at.0])?;
+        Ok(n)
+    }
+
+    /// Moves an enterprise from one officer to another at `at`, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when `from` holds no open assignment of it, or `to` is unknown.
+    pub fn move_assignment(
+        &mut self,
+        enterprise: EnterpriseId,
+        from: UserId,
+        to: UserId,
+        at: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ended = tx
+            .prepare_cached(
+                "UPDATE assignments SET valid_to = ?3 WHERE enterprise = ?1 AND user = ?2 \
+                 AND valid_from < ?3 AND (valid_to IS NULL OR valid_to > ?3)",
+            )?
+            .execute(params![enterprise.to_string(), from.to_string(), at.0])?;
+        if ended == 0 {
+            return Err(StoreError::NotFound {
+                what: "assignment",
+                key: format!("{enterprise} of {from}"),
+            });
+        }
+        let id = insert_assignment(
+            &tx,
+            &Assignment {
+                enterprise,
+                user: to,
+                valid_from: at,
+                valid_to: None,
+            },
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The enterprises assigned to `user` at `now`.
+    pub fn active_assignments(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<BTreeSet<EnterpriseId>, StoreError> {
+        let ids = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT enterprise FROM assignments WHERE user = ?1 \
+                 AND valid_from <= ?2 AND (valid_to IS NULL OR ?2 < valid_to)",
+            )?
+            .query_map(params![user.to_string(), now.0], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.iter()
+            .map(|id| EnterpriseId::parse(id).map_err(|e| corrupt("assignments", e)))
+            .collect()
+    }
+
+    /// Every assignment, past, present and future, by enterprise then start.
+    pub fn list_assignments(&self) -> Result<Vec<AssignmentEntry>, StoreError> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT id, enterprise, user, valid_from, valid_to FROM assignments \
+                 ORDER BY enterprise, valid_from, id",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(to_assignment).collect()
+    }
+}
+
+fn insert_assignment(tx: &rusqlite::Transaction<'_>, a: &Assignment) -> Result<i64, StoreError> {
+    if a.valid_to.is_some_and(|to| to <= a.valid_from) {
+        return Err(StoreError::Invalid(format!(
+            "the assignment of {} ends ({}) before it starts ({})",
+            a.enterprise,
+            a.valid_to.map_or(0, |t| t.0),
+            a.valid_from.0
+        )));
+    }
+    let known: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+        .query_row([a.user.to_string()], |r| r.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Err(StoreError::NotFound {
+            what: "user",
+            key: a.user.to_string(),
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO assignments (enterprise, user, valid_from, valid_to) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        a.enterprise.to_string(),
+        a.user.to_string(),
+        a.valid_from.0,
+        a.valid_to.map(|t| t.0)
+    ])?;
+    Ok(tx.last_insert_rowid())
+}

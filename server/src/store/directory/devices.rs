@@ -1,0 +1,313 @@
+//! Registered devices and their session tokens: registration (one actor per device, never
+//! changing hands), revocation, last-seen times, hashed tokens and each device's scope state.
+
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use shared::model::{DeviceId, Timestamp, UserId};
+
+use super::*;
+use crate::store::{SqliteStore, StoreError};
+
+impl SqliteStore {
+    /// Registers `id` for `user` with a new Automerge actor, or, when it is already theirs and
+    /// not revoked, renames it and keeps its actor. Returns the device.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the id belongs to another user or was revoked (the caller
+    /// registers a fresh id instead); [`StoreError::Duplicate`] when the actor is taken.
+    pub fn register_device(
+        &mut self,
+        id: DeviceId,
+        user: UserId,
+        name: &str,
+        new_actor: [u8; 16],
+        now: Timestamp,
+    ) -> Result<Device, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = tx
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+            ))?
+            .query_row([id.to_string()], device_row)
+            .optional()?
+            .map(to_device)
+            .transpose()?;
+        match existing {
+            Some(d) if d.user != user || d.revoked_at.is_some() => {
+                return Err(StoreError::Conflict(format!(
+                    "device {id} is registered to another user or revoked"
+                )));
+            }
+            Some(_) => {
+                tx.prepare_cached("UPDATE devices SET name = ?2, last_seen = ?3 WHERE id = ?1")?
+                    .execute(params![id.to_string(), name, now.0])?;
+            }
+            None => {
+                let actor: String = new_actor.iter().map(|b| format!("{b:02x}")).collect();
+                tx.prepare_cached(
+                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?
+                .execute(params![
+                    id.to_string(),
+                    user.to_string(),
+                    name,
+                    actor,
+                    now.0
+                ])
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate {
+                            what: "device actor",
+                            key: actor.clone(),
+                        }
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+        }
+        let device = tx
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+            ))?
+            .query_row([id.to_string()], device_row)?;
+        tx.commit()?;
+        to_device(device)
+    }
+
+    /// Registers a device with a given actor (the demo district's devices, whose documents
+    /// already name their actors).
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when the id or actor is taken.
+    pub fn add_device(&mut self, device: &Device) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO devices (id, user, name, actor_id, registered_at, revoked_at, \
+                 last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                device.id.to_string(),
+                device.user.to_string(),
+                device.name,
+                device.actor_id,
+                device.registered_at.0,
+                device.revoked_at.map(|t| t.0),
+                device.last_seen.0,
+            ])
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate {
+                        what: "device",
+                        key: device.id.to_string(),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
+    }
+
+    /// The device with this id.
+    pub fn device(&self, id: DeviceId) -> Result<Option<Device>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+            ))?
+            .query_row([id.to_string()], device_row)
+            .optional()?
+            .map(to_device)
+            .transpose()
+    }
+
+    /// Every device with its user's login, most recently seen first; only `login`'s when given.
+    pub fn list_devices(&self, login: Option<&str>) -> Result<Vec<(Device, String)>, StoreError> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.user, d.name, d.actor_id, d.registered_at, d.revoked_at, \
+                 d.last_seen, u.login FROM devices d JOIN users u ON d.user = u.id \
+                 WHERE ?1 IS NULL OR u.login = ?1 ORDER BY d.last_seen DESC, d.id",
+            )?
+            .query_map([login], |r| Ok((device_row(r)?, r.get::<_, String>(7)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(d, login)| Ok((to_device(d)?, login)))
+            .collect()
+    }
+
+    /// Revokes a device and its tokens: its next request is refused with `device_revoked`.
+    /// Revoking a revoked device changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown device.
+    pub fn revoke_device(&mut self, id: DeviceId, now: Timestamp) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx
+            .prepare_cached(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            )?
+            .execute(params![id.to_string(), now.0])?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "device",
+                key: id.to_string(),
+            });
+        }
+        tx.prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1")?
+            .execute([id.to_string()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Notes that a device was seen now.
+    pub fn touch_device(&mut self, id: DeviceId, now: Timestamp) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE devices SET last_seen = MAX(last_seen, ?2) WHERE id = ?1")?
+            .execute(params![id.to_string(), now.0])?;
+        Ok(())
+    }
+
+    /// Stores a token's hash for a device.
+    pub fn store_token(
+        &mut self,
+        hash: &TokenHash,
+        device: DeviceId,
+        kind: TokenKind,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                hash.0.as_slice(),
+                device.to_string(),
+                kind.code(),
+                issued_at.0,
+                expires_at.0
+            ])?;
+        Ok(())
+    }
+
+    /// The token with this hash, with its device and user.
+    pub fn lookup_token(&self, hash: &TokenHash) -> Result<Option<TokenLookup>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT t.kind, t.expires_at, t.revoked, d.id, d.user, d.name, d.actor_id, \
+                 d.registered_at, d.revoked_at, d.last_seen, u.id, u.login, u.name, u.role, \
+                 u.org_unit, u.disabled, u.password_hash FROM tokens t \
+                 JOIN devices d ON t.device = d.id JOIN users u ON d.user = u.id \
+                 WHERE t.hash = ?1",
+            )?
+            .query_row([hash.0.as_slice()], |r| {
+                let token: (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let device: DeviceRow = (
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                );
+                let user: [Value; 7] = [
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
+                    r.get(14)?,
+                    r.get(15)?,
+                    r.get(16)?,
+                ];
+                Ok((token, device, user))
+            })
+            .optional()?;
+        let Some(((kind, expires_at, revoked), device, user)) = row else {
+            return Ok(None);
+        };
+        let kind = match kind.as_str() {
+            "access" => TokenKind::Access,
+            "refresh" => TokenKind::Refresh,
+            other => return Err(corrupt("tokens", format!("token kind {other:?}"))),
+        };
+        Ok(Some(TokenLookup {
+            kind,
+            expires_at: Timestamp(expires_at),
+            revoked: revoked != 0,
+            device: to_device(device)?,
+            user: to_user(user)?,
+        }))
+    }
+
+    /// Revokes one token (logout).
+    pub fn revoke_token(&mut self, hash: &TokenHash) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE tokens SET revoked = 1 WHERE hash = ?1")?
+            .execute([hash.0.as_slice()])?;
+        Ok(())
+    }
+
+    /// Deletes tokens that expired before `now`; returns how many.
+    pub fn purge_expired_tokens(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")?
+            .execute([now.0])?)
+    }
+
+    /// The device's read-scope fingerprints.
+    pub fn scope_state(&self, device: DeviceId) -> Result<ScopeState, StoreError> {
+        let row: Option<(Option<String>, Option<String>, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT scope_confirmed, scope_pending, scope_pending_since FROM devices \
+                 WHERE id = ?1",
+            )?
+            .query_row([device.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((confirmed, pending, since)) = row else {
+            return Ok(ScopeState::default());
+        };
+        Ok(ScopeState {
+            confirmed,
+            pending: match (pending, since) {
+                (Some(p), Some(s)) => Some((p, u64::try_from(s).unwrap_or(0))),
+                _ => None,
+            },
+        })
+    }
+
+    /// Records the device's read-scope fingerprints.
+    pub fn set_scope_state(
+        &mut self,
+        device: DeviceId,
+        state: &ScopeState,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE devices SET scope_confirmed = ?2, scope_pending = ?3, \
+                 scope_pending_since = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
+                device.to_string(),
+                state.confirmed,
+                state.pending.as_ref().map(|(p, _)| p.clone()),
+                state
+                    .pending
+                    .as_ref()
+                    .map(|(_, s)| i64::try_from(*s).unwrap_or(i64::MAX)),
+            ])?;
+        Ok(())
+    }
+}

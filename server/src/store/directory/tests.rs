@@ -1,0 +1,214 @@
+//! The directory's use cases over a real SQLite file: devices, tokens, assignments, org-unit
+//! imports and disabled users.
+
+use super::*;
+use crate::store::SqliteStore;
+
+fn store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = SqliteStore::open(&dir.path().join("d.db")).expect("opens");
+    (dir, store)
+}
+
+fn unit(n: u8, kind: OrgUnitKind, parent: Option<OrgUnitId>) -> OrgUnit {
+    OrgUnit {
+        id: OrgUnitId::from_random_bytes([n; 16]),
+        name: format!("unit {n}"),
+        kind,
+        parent,
+    }
+}
+
+fn user(store: &mut SqliteStore, n: u8, unit: OrgUnitId) -> User {
+    let user = User {
+        id: UserId::from_random_bytes([n; 16]),
+        login: format!("user{n}"),
+        name: format!("User {n}"),
+        role: Role::Officer,
+        org_unit: unit,
+    };
+    store
+        .add_user(
+            &NewUser {
+                user: user.clone(),
+                password_hash: PasswordHash("$argon2id$stand-in".into()),
+            },
+            Timestamp(0),
+        )
+        .expect("added");
+    user
+}
+
+fn setup() -> (tempfile::TempDir, SqliteStore, User, User) {
+    let (dir, mut s) = store();
+    let zone = unit(1, OrgUnitKind::Zone, None);
+    s.add_org_unit("zone", &zone).expect("zone");
+    s.add_org_unit("town", &unit(2, OrgUnitKind::Town, Some(zone.id)))
+        .expect("town");
+    let a = user(&mut s, 10, zone.id);
+    let b = user(&mut s, 11, zone.id);
+    (dir, s, a, b)
+}
+
+#[test]
+fn a_device_keeps_its_actor_across_logins_and_cannot_change_hands() {
+    let (_dir, mut s, a, b) = setup();
+    let id = DeviceId::from_random_bytes([3; 16]);
+    let first = s
+        .register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+        .expect("registered");
+    assert_eq!(first.actor_id, "07".repeat(16));
+    let again = s
+        .register_device(id, a.id, "renamed", [8; 16], Timestamp(2))
+        .expect("again");
+    assert_eq!(
+        (again.actor_id, again.name.as_str()),
+        (first.actor_id, "renamed")
+    );
+    assert!(matches!(
+        s.register_device(id, b.id, "stolen", [9; 16], Timestamp(3)),
+        Err(StoreError::Conflict(_))
+    ));
+    let other = DeviceId::from_random_bytes([4; 16]);
+    assert!(matches!(
+        s.register_device(other, b.id, "same actor", [7; 16], Timestamp(3)),
+        Err(StoreError::Duplicate { .. })
+    ));
+}
+
+#[test]
+fn revoking_a_device_revokes_its_tokens_and_blocks_re_registration() {
+    let (_dir, mut s, a, _) = setup();
+    let id = DeviceId::from_random_bytes([3; 16]);
+    s.register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+        .expect("registered");
+    let hash = TokenHash([5; 32]);
+    s.store_token(&hash, id, TokenKind::Access, Timestamp(1), Timestamp(100))
+        .expect("stored");
+    s.revoke_device(id, Timestamp(50)).expect("revoked");
+    let t = s.lookup_token(&hash).expect("looked up").expect("found");
+    assert!(t.revoked);
+    assert_eq!(t.device.revoked_at, Some(Timestamp(50)));
+    assert!(matches!(
+        s.register_device(id, a.id, "phone", [8; 16], Timestamp(60)),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.revoke_device(DeviceId::from_random_bytes([6; 16]), Timestamp(1)),
+        Err(StoreError::NotFound { what: "device", .. })
+    ));
+}
+
+#[test]
+fn assignments_hold_for_their_period_and_move_in_one_step() {
+    let (_dir, mut s, a, b) = setup();
+    let e = EnterpriseId::from_random_bytes([20; 16]);
+    s.set_assignment(&Assignment {
+        enterprise: e,
+        user: a.id,
+        valid_from: Timestamp(100),
+        valid_to: None,
+    })
+    .expect("assigned");
+    assert!(
+        s.active_assignments(a.id, Timestamp(99))
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        s.active_assignments(a.id, Timestamp(100))
+            .expect("q")
+            .contains(&e)
+    );
+    s.move_assignment(e, a.id, b.id, Timestamp(200))
+        .expect("moved");
+    assert!(
+        s.active_assignments(a.id, Timestamp(200))
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        s.active_assignments(a.id, Timestamp(150))
+            .expect("q")
+            .contains(&e)
+    );
+    assert!(
+        s.active_assignments(b.id, Timestamp(200))
+            .expect("q")
+            .contains(&e)
+    );
+    assert!(matches!(
+        s.move_assignment(e, a.id, b.id, Timestamp(300)),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.set_assignment(&Assignment {
+            enterprise: e,
+            user: a.id,
+            valid_from: Timestamp(10),
+            valid_to: Some(Timestamp(10)),
+        }),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+#[test]
+fn an_org_unit_import_with_an_unknown_parent_stores_nothing() {
+    let (_dir, mut s, _, _) = setup();
+    let row = |code: &str, parent: &str, n: u8| OrgUnitImport {
+        code: code.into(),
+        name: code.into(),
+        kind: OrgUnitKind::Town,
+        parent: Some(parent.into()),
+        new_id: OrgUnitId::from_random_bytes([n; 16]),
+    };
+    let err = s
+        .import_org_units(&[row("a", "zone", 30), row("b", "missing", 31)])
+        .expect_err("unknown parent");
+    assert!(matches!(
+        err,
+        StoreError::NotFound {
+            what: "org unit",
+            ..
+        }
+    ));
+    assert!(s.org_unit_by_code("a").expect("q").is_none());
+    s.import_org_units(&[row("a", "zone", 30), row("b", "a", 31)])
+        .expect("imported");
+    let zone = s
+        .org_unit_by_code("zone")
+        .expect("q")
+        .expect("zone")
+        .unit
+        .id;
+    assert_eq!(s.org_subtree(zone).expect("q").len(), 4);
+}
+
+#[test]
+fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
+    let (_dir, mut s, a, _) = setup();
+    let id = DeviceId::from_random_bytes([3; 16]);
+    s.register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+        .expect("registered");
+    let hash = TokenHash([5; 32]);
+    s.store_token(&hash, id, TokenKind::Refresh, Timestamp(1), Timestamp(100))
+        .expect("stored");
+    s.set_password(&a.login, &PasswordHash("$argon2id$new".into()))
+        .expect("reset");
+    assert!(s.lookup_token(&hash).expect("q").expect("found").revoked);
+    assert_eq!(s.disable_user(&a.login, Timestamp(5)).expect("disabled"), 1);
+    let u = s.find_user_by_login(&a.login).expect("q").expect("found");
+    assert!(u.disabled);
+    assert_eq!(format!("{:?}", u.password_hash), "PasswordHash(<redacted>)");
+    assert!(
+        s.device(id)
+            .expect("q")
+            .expect("found")
+            .revoked_at
+            .is_some()
+    );
+    assert!(matches!(
+        s.disable_user("nobody", Timestamp(5)),
+        Err(StoreError::NotFound { what: "user", .. })
+    ));
+}
