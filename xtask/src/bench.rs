@@ -81,7 +81,12 @@ fn browser_step(workspace: &Workspace, server: &Path, quick: bool) -> anyhow::Re
     let mut attempt = 0;
     let site = loop {
         attempt += 1;
-        match crate::build_client::build_client(workspace, &crate::build_client::Args::default()) {
+        // With the size breakdown (two more builds, about 3 min) unless --quick.
+        let build = crate::build_client::Args {
+            breakdown: !quick,
+            ..crate::build_client::Args::default()
+        };
+        match crate::build_client::build_client(workspace, &build) {
             Ok(site) => break site,
             Err(e) if attempt < 3 => {
                 eprintln!("building the client failed ({e:#}); trying again in 30 s");
@@ -94,7 +99,48 @@ fn browser_step(workspace: &Workspace, server: &Path, quick: bool) -> anyhow::Re
     let out = bench_browser::results_file(workspace);
     let (figures, served) = bench_browser::measure(workspace, server, &site, runs, &out)?;
     // The size of the copy that was measured (target/site may be rebuilt meanwhile).
-    Ok(browser_text(Some(&site_size(&served)), Some(&figures)))
+    let size = site_size(&served).map(|size| match size_breakdown(workspace) {
+        Some(breakdown) => format!("{size}\n\n{breakdown}"),
+        None => size,
+    });
+    Ok(browser_text(Some(&size), Some(&figures)))
+}
+
+/// What the officer bundle is made of, from the `--breakdown` build of this run
+/// (`target/size-breakdown/breakdown.json`); `None` when it did not run (`--quick`).
+fn size_breakdown(workspace: &Workspace) -> Option<String> {
+    let path = workspace
+        .target_dir
+        .join("size-breakdown")
+        .join("breakdown.json");
+    let rows: Value = serde_json::from_str(&fs::read_to_string(path).ok()?).ok()?;
+    let rows: Vec<(String, f64)> = rows
+        .as_array()?
+        .iter()
+        .map(|row| {
+            Some((
+                row["build"].as_str()?.to_owned(),
+                row["brotli_bytes"].as_f64()?,
+            ))
+        })
+        .collect::<Option<_>>()?;
+    let (_, stack) = rows.first()?;
+    let mut parts = Vec::new();
+    let mut previous: Option<f64> = None;
+    for (build, bytes) in &rows {
+        let added = previous.map_or_else(String::new, |p| {
+            format!(" ({:+.0} KiB)", (bytes - p) / 1024.0)
+        });
+        parts.push(format!("{build}: {}{added}", kib(*bytes)));
+        previous = Some(*bytes);
+    }
+    Some(format!(
+        "What the officer bundle is made of (`cargo xtask build-client --breakdown`, the same \
+         build, each row what a phone would download): {}. The stack alone is {:.2}× the goal; \
+         bench/NOTES.md \"Where the 450 KB goes\" has what it means.",
+        parts.join("; "),
+        stack / (450.0 * 1024.0)
+    ))
 }
 
 /// The Browser section: the shipped size, then the figures measured in Chromium.

@@ -34,7 +34,8 @@ pub struct Args {
     pub dev: bool,
     /// Also build two measurement-only variants of the officer bundle (the client's
     /// `size-stack` and `size-core` features) into `target/size-breakdown` and report what
-    /// yew + automerge, Lianxin's core and its other screens each add. The site is unchanged.
+    /// yew + automerge, Lianxin's core and its other screens each add (also written to
+    /// `target/size-breakdown/breakdown.json`). The site is unchanged.
     #[arg(long, conflicts_with = "dev")]
     pub breakdown: bool,
 }
@@ -141,8 +142,10 @@ const PROBES: &[Bundle] = &[
     },
 ];
 
-/// Builds [`PROBES`] into `target/size-breakdown` and prints each beside the officer bundle
-/// (brotli 11 of wasm + js, plus the shipped css for all three, as the budget counts).
+/// Builds [`PROBES`] into `target/size-breakdown`, prints each beside the officer bundle and
+/// writes the figures to `target/size-breakdown/breakdown.json` (for `cargo xtask bench`).
+/// Every row counts what a phone downloads: the files all bundles share (page scripts,
+/// styles) plus that build's script and wasm, brotli 11.
 fn print_breakdown(
     workspace: &Workspace,
     wasm_opt: &Path,
@@ -151,9 +154,23 @@ fn print_breakdown(
     let dir = workspace.target_dir.join("size-breakdown");
     remove_dir_if_present(&dir)?;
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let css: u64 = shipped
+    let officer_bundle = BUNDLES
         .iter()
-        .filter(|file| file.name.ends_with(".css"))
+        .find(|bundle| bundle.stem == BUDGETED_STEM)
+        .context("the budgeted bundle is in BUNDLES")?;
+    let own_files = [
+        format!("{}.js", officer_bundle.stem),
+        format!("{}_bg.wasm", officer_bundle.stem),
+    ];
+    let downloaded = shipped
+        .iter()
+        .filter(|file| shipped_with(&file.name, officer_bundle));
+    let officer: u64 = downloaded
+        .clone()
+        .map(|file| file.brotli.unwrap_or(file.raw))
+        .sum();
+    let common: u64 = downloaded
+        .filter(|file| !own_files.contains(&file.name))
         .map(|file| file.brotli.unwrap_or(file.raw))
         .sum();
     let mut rows = Vec::new();
@@ -166,7 +183,7 @@ fn print_breakdown(
             Some(wasm_opt),
             &dir,
         )?;
-        let mut total = css;
+        let mut total = common;
         for file in [
             format!("{}.js", probe.stem),
             format!("{}_bg.wasm", probe.stem),
@@ -178,31 +195,27 @@ fn print_breakdown(
         }
         rows.push((probe.label, total));
     }
-    let officer = BUNDLES
-        .iter()
-        .find(|bundle| bundle.stem == BUDGETED_STEM)
-        .map(|bundle| {
-            shipped
-                .iter()
-                .filter(|file| shipped_with(&file.name, bundle))
-                .map(|file| file.brotli.unwrap_or(file.raw))
-                .sum::<u64>()
-        })
-        .unwrap_or(0);
     rows.push(("+ the other officer screens (the officer bundle)", officer));
 
     println!();
-    println!("size breakdown of the officer bundle (brotli, wasm + js + css):");
+    println!("size breakdown of the officer bundle (brotli, what a phone downloads):");
     let mut previous = None;
-    for (label, total) in rows {
+    for (label, total) in &rows {
         let added = previous.map_or_else(String::new, |previous: u64| {
-            format!("  ({:+.1} KB)", (total as f64 - previous as f64) / 1000.0)
+            format!("  ({:+.1} KB)", (*total as f64 - previous as f64) / 1000.0)
         });
-        println!("  {label:<76} {:>10}{added}", kb(total));
-        previous = Some(total);
+        println!("  {label:<76} {:>10}{added}", kb(*total));
+        previous = Some(*total);
     }
     println!("  budget {}", kb(BUDGET_BYTES));
-    Ok(())
+
+    let json = serde_json::json!(
+        rows.iter()
+            .map(|(label, total)| serde_json::json!({ "build": label, "brotli_bytes": total }))
+            .collect::<Vec<_>>()
+    );
+    let out = dir.join("breakdown.json");
+    fs::write(&out, json.to_string()).with_context(|| format!("writing {}", out.display()))
 }
 
 /// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
