@@ -84,22 +84,27 @@ self.addEventListener('fetch', (event) => {
   }
   // Client-side routes (/, /enterprises/…) all get the app page.
   const key = request.mode === 'navigate' ? '/' : url.pathname;
-  // Neither `caches.match` with a cache name nor `caches.has` creates the cache: a fetch still
-  // running in this worker after a newer one deleted its cache must not bring it back.
+  // `caches.match` with a cache name does not create the cache.
   event.respondWith(
     caches.match(key, { cacheName: CACHE }).then((cached) => {
       if (cached) {
         return cached;
       }
       return fetch(request).then((response) => {
-        if (response.ok && (SHELL.includes(key) || FULL.includes(key))) {
+        if (response.ok && (SHELL.includes(key) || FULL.includes(key)) && !replaced()) {
           const copy = response.clone();
-          caches
-            .has(CACHE)
-            .then((kept) => kept && caches.open(CACHE).then((cache) => cache.put(key, copy)));
+          caches.open(CACHE).then((cache) => cache.put(key, copy));
         }
         return response;
       });
     }),
   );
 });
+
+// Whether a newer worker has taken over (and deleted this worker's cache): a fetch still
+// running here must not bring that cache back. The current worker does refill its cache as
+// files are fetched, e.g. after the browser evicted it. (Browsers without
+// `self.serviceWorker` refill in both cases; the next update deletes a revived old cache.)
+function replaced() {
+  return self.serviceWorker !== undefined && self.serviceWorker.state === 'redundant';
+}

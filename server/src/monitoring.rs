@@ -116,7 +116,7 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// Follows the commits devices make and creates the monitoring document of every enterprise
 /// that has become a key enterprise (a window clerk registering one, a profile edit) about a
 /// second later, instead of at the next hourly run; then announces it, so online devices fetch
-/// it at once. One look per burst of commits. Runs until the service stops.
+/// it at once. One look per burst of commits. Runs for the life of the server process.
 pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut commits = sync.subscribe();

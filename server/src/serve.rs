@@ -185,7 +185,9 @@ fn spawn_background_jobs(
             let ran = sync
                 .with_store(move |s| -> Result<_, crate::monitoring::MonitoringError> {
                     let report = crate::monitoring::run_job(s, &config, now)?;
-                    Ok((report, shared::sync::server::ServerStore::latest_seq(s)?))
+                    // Without the feed's position the run still counts; only the notice waits.
+                    let seq = shared::sync::server::ServerStore::latest_seq(s).ok();
+                    Ok((report, seq))
                 })
                 .await;
             match ran {
@@ -197,7 +199,9 @@ fn spawn_background_jobs(
                         );
                     }
                     // Online devices fetch what the job wrote at once.
-                    if !report.raised.is_empty() || !report.created.is_empty() {
+                    if let Some(seq) =
+                        seq.filter(|_| !report.raised.is_empty() || !report.created.is_empty())
+                    {
                         sync.announce(seq);
                     }
                 }

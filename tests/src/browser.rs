@@ -125,7 +125,13 @@ impl Chromedriver {
                 bail!("chromedriver exited ({status}) before listening on port {port}");
             }
             // Asks chromedriver itself: something else listening on the port does not count.
+            // Another test's chromedriver may answer on a port taken before ours bound it; ours
+            // then exits at once, so it must still be running a moment after the answer.
             if is_chromedriver(port).await {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                if let Ok(Some(status)) = driver.child.try_wait() {
+                    bail!("chromedriver exited ({status}): port {port} was taken");
+                }
                 return Ok(driver);
             }
             if Instant::now() > deadline {

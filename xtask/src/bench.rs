@@ -99,20 +99,26 @@ fn browser_step(workspace: &Workspace, server: &Path, quick: bool) -> anyhow::Re
     let out = bench_browser::results_file(workspace);
     let (figures, served) = bench_browser::measure(workspace, server, &site, runs, &out)?;
     // The size of the copy that was measured (target/site may be rebuilt meanwhile).
-    let size = site_size(&served).map(|size| match size_breakdown(workspace) {
-        Some(breakdown) => format!("{size}\n\n{breakdown}"),
-        None => size,
-    });
-    Ok(browser_text(Some(&size), Some(&figures)))
+    Ok(browser_text(
+        Some(&shipped_size(workspace, &served)),
+        Some(&figures),
+    ))
 }
 
-/// What the officer bundle is made of, from the `--breakdown` build of this run
-/// (`target/size-breakdown/breakdown.json`); `None` when it did not run (`--quick`).
+/// The shipped size of the client in `site`, followed by what it is made of when the last
+/// client build made the breakdown.
+fn shipped_size(workspace: &Workspace, site: &Path) -> Option<String> {
+    site_size(site).map(|size| match size_breakdown(workspace) {
+        Some(breakdown) => format!("{size}\n\n{breakdown}"),
+        None => size,
+    })
+}
+
+/// What the officer bundle is made of, from `target/size-breakdown/breakdown.json`; `None`
+/// when the last client build did not make it (`--quick`: every build without `--breakdown`
+/// removes the file, so it never describes an older build).
 fn size_breakdown(workspace: &Workspace) -> Option<String> {
-    let path = workspace
-        .target_dir
-        .join("size-breakdown")
-        .join("breakdown.json");
+    let path = crate::build_client::breakdown_file(workspace);
     let rows: Value = serde_json::from_str(&fs::read_to_string(path).ok()?).ok()?;
     let rows: Vec<(String, f64)> = rows
         .as_array()?
@@ -139,7 +145,7 @@ fn size_breakdown(workspace: &Workspace) -> Option<String> {
          build, each row what a phone would download): {}. The stack alone is {:.2}× the goal; \
          bench/NOTES.md \"Where the 450 KB goes\" has what it means.",
         parts.join("; "),
-        stack / (450.0 * 1024.0)
+        stack / 450_000.0
     ))
 }
 
@@ -791,7 +797,7 @@ impl Report {
             sizes,
             versions,
             notes,
-            site: site_size(&workspace.site_dir()),
+            site: shipped_size(workspace, &workspace.site_dir()),
             browser: fs::read_to_string(bench_browser::results_file(workspace))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok()),
@@ -1473,7 +1479,8 @@ fn site_size(site: &Path) -> Option<String> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs());
     let release = raw < 3 * 1024 * 1024;
-    let ratio = officer as f64 / (450.0 * 1024.0);
+    // The goal is 450 KB (450,000 bytes, as `cargo xtask build-client` counts it).
+    let ratio = officer as f64 / 450_000.0;
     Some(format!(
         "Shipped app as built by `cargo xtask build-client`{} (the officer's wasm is {} \
          uncompressed, so this is {}): **{} brotli** over wasm + js + css for {} ({}){}. \

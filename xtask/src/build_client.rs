@@ -91,8 +91,10 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
 
     replace_dir(&staging, &site)?;
     print_report(&report, args.dev);
-    if let Some(wasm_opt) = wasm_opt.as_deref().filter(|_| args.breakdown) {
-        print_breakdown(workspace, wasm_opt, &report)?;
+    match wasm_opt.as_deref().filter(|_| args.breakdown) {
+        Some(wasm_opt) => print_breakdown(workspace, wasm_opt, &report)?,
+        // A breakdown of an earlier build no longer describes the site.
+        None => remove_file_if_present(&breakdown_file(workspace))?,
     }
     eprintln!(
         "\nclient built into {} in {:.1} s",
@@ -214,8 +216,16 @@ fn print_breakdown(
             .map(|(label, total)| serde_json::json!({ "build": label, "brotli_bytes": total }))
             .collect::<Vec<_>>()
     );
-    let out = dir.join("breakdown.json");
+    let out = breakdown_file(workspace);
     fs::write(&out, json.to_string()).with_context(|| format!("writing {}", out.display()))
+}
+
+/// Where `--breakdown` writes its figures.
+pub fn breakdown_file(workspace: &Workspace) -> PathBuf {
+    workspace
+        .target_dir
+        .join("size-breakdown")
+        .join("breakdown.json")
 }
 
 /// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
@@ -568,6 +578,14 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     name.push(".");
     name.push(suffix);
     PathBuf::from(name)
+}
+
+fn remove_file_if_present(file: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(file) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("removing {}", file.display())),
+    }
 }
 
 fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
