@@ -407,16 +407,6 @@ pub fn parse_date_end(text: &str, utc_offset_minutes: i64) -> Result<Timestamp, 
     ))
 }
 
-/// An officer for the form modules' tests.
-#[cfg(test)]
-pub(crate) fn test_officer() -> crate::model::Actor {
-    crate::model::Actor {
-        user: crate::model::UserId::from_random_bytes([1; 16]),
-        device: crate::model::DeviceId::from_random_bytes([2; 16]),
-        role: crate::model::Role::Officer,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

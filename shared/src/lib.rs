@@ -13,3 +13,18 @@ pub mod workflow;
 
 /// The product's name, as shown to people.
 pub const PRODUCT_NAME: &str = "连心 Lianxin";
+
+/// Fixtures the crate's unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::model::{Actor, DeviceId, Role, UserId};
+
+    /// An officer: user `[1; 16]` on device `[2; 16]`.
+    pub(crate) fn officer() -> Actor {
+        Actor {
+            user: UserId::from_random_bytes([1; 16]),
+            device: DeviceId::from_random_bytes([2; 16]),
+            role: Role::Officer,
+        }
+    }
+}

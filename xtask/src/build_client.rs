@@ -164,17 +164,13 @@ fn print_breakdown(
         format!("{}.js", officer_bundle.stem),
         format!("{}_bg.wasm", officer_bundle.stem),
     ];
-    let downloaded = shipped
+    let officer = downloaded_bytes(shipped, officer_bundle);
+    let own: u64 = shipped
         .iter()
-        .filter(|file| shipped_with(&file.name, officer_bundle));
-    let officer: u64 = downloaded
-        .clone()
+        .filter(|file| own_files.contains(&file.name))
         .map(|file| file.brotli.unwrap_or(file.raw))
         .sum();
-    let common: u64 = downloaded
-        .filter(|file| !own_files.contains(&file.name))
-        .map(|file| file.brotli.unwrap_or(file.raw))
-        .sum();
+    let common = officer - own;
     let mut rows = Vec::new();
     for probe in PROBES {
         build_bundle(
@@ -633,6 +629,16 @@ fn shipped_with(name: &str, bundle: &Bundle) -> bool {
     counted && !other_bundle
 }
 
+/// Brotli bytes a phone downloads on first visit with `bundle`: every shared file plus that
+/// bundle's script and wasm.
+fn downloaded_bytes(files: &[FileSizes], bundle: &Bundle) -> u64 {
+    files
+        .iter()
+        .filter(|file| shipped_with(&file.name, bundle))
+        .map(|file| file.brotli.unwrap_or(file.raw))
+        .sum()
+}
+
 fn print_report(files: &[FileSizes], dev: bool) {
     let optional = |size: Option<u64>| size.map_or_else(|| "-".to_owned(), kb);
     println!();
@@ -655,11 +661,7 @@ fn print_report(files: &[FileSizes], dev: bool) {
     // What a phone downloads on first visit with each bundle: the shared files plus that
     // bundle's script and wasm.
     for bundle in BUNDLES {
-        let total: u64 = files
-            .iter()
-            .filter(|file| shipped_with(&file.name, bundle))
-            .map(|file| file.brotli.unwrap_or(file.raw))
-            .sum();
+        let total = downloaded_bytes(files, bundle);
         let budgeted = bundle.stem == BUDGETED_STEM;
         let verdict = if !budgeted {
             "not budgeted"

@@ -3,7 +3,7 @@
 //! enterprise.
 
 use rusqlite::{OptionalExtension, params};
-use shared::doc::{DocKind, monitoring_id};
+use shared::doc::{DocKind, MONITORING_ID_PREFIX};
 use shared::model::{EnterpriseId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 
@@ -32,25 +32,14 @@ impl SqliteStore {
     /// lookup per key enterprise (its document's id is fixed by the enterprise), so the
     /// commit follower can ask often at province scale.
     pub fn key_enterprises_without_monitoring(&self) -> Result<Vec<EnterpriseId>, StoreError> {
-        // The document id is `<prefix><enterprise id>`; the prefix comes from the one function
-        // that names monitoring documents.
-        let sample = EnterpriseId::from_random_bytes([0; 16]);
-        let named = DocId::new(DocKind::Monitoring, &monitoring_id(sample)).to_string();
-        let prefix =
-            named
-                .strip_suffix(&sample.to_string())
-                .ok_or_else(|| StoreError::Corrupt {
-                    table: "docs",
-                    detail: format!(
-                        "a monitoring document id that does not end in its enterprise: {named}"
-                    ),
-                })?;
+        // The document id is `<prefix><enterprise id>`.
+        let prefix = DocId::new(DocKind::Monitoring, MONITORING_ID_PREFIX).to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.id FROM enterprises e WHERE e.key_enterprise <> 0 AND NOT EXISTS \
              (SELECT 1 FROM docs d WHERE d.doc_id = ?1 || e.id) ORDER BY e.id",
         )?;
         let ids = stmt
-            .query_map([prefix], |r| r.get::<_, String>(0))?
+            .query_map([prefix.as_str()], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         ids.iter()
             .map(|s| {

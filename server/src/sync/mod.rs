@@ -221,7 +221,7 @@ impl SyncService {
         if let (Some(b), Some(a)) = (before, after)
             && a > b
         {
-            let _ = self.changes.send(a);
+            self.announce(a);
         }
         Ok(protocol::encode_as(&response, version))
     }
@@ -231,8 +231,8 @@ impl SyncService {
         self.changes.subscribe()
     }
 
-    /// Tells the subscribed devices and browsers that changes up to `seq` wait: for documents
-    /// the server wrote itself (the background jobs), which no sync request announced.
+    /// Tells the subscribed devices and browsers that changes up to `seq` wait: after a sync
+    /// request's commit, and for documents the server wrote itself (the background jobs).
     pub fn announce(&self, seq: u64) {
         let _ = self.changes.send(seq);
     }

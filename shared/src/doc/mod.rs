@@ -55,7 +55,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ROOT};
 
 pub use enterprise::{EnterpriseDoc, EnterpriseEdit, NewEnterprise};
-pub use monitoring::{MonitoringDoc, MonitoringEdit, monitoring_id};
+pub use monitoring::{MONITORING_ID_PREFIX, MonitoringDoc, MonitoringEdit, monitoring_id};
 pub use problem::{NewProblem, ProblemDoc, ProblemEdit};
 pub use visit::{NewVisit, VisitDoc, VisitEdit};
 

@@ -67,9 +67,12 @@ impl MonitoringEdit<'_, '_> {
     }
 }
 
+/// What every monitoring document's id starts with, before its enterprise's id.
+pub const MONITORING_ID_PREFIX: &str = "monitoring-";
+
 /// The document id of an enterprise's monitoring document: one per enterprise.
 pub fn monitoring_id(enterprise: EnterpriseId) -> String {
-    format!("monitoring-{enterprise}")
+    format!("{MONITORING_ID_PREFIX}{enterprise}")
 }
 
 impl MonitoringDoc {
@@ -173,15 +176,7 @@ super::typed_doc!(MonitoringDoc, DocKind::Monitoring, "monitoring");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DeviceId, Role, UserId};
-
-    fn officer() -> Actor {
-        Actor {
-            user: UserId::from_random_bytes([1; 16]),
-            device: DeviceId::from_random_bytes([2; 16]),
-            role: Role::Officer,
-        }
-    }
+    use crate::test_support::officer;
 
     /// A monitoring document holding 2 January 2026 under the canonical key, plus `key`.
     fn with_power_key(key: &str) -> MonitoringDoc {

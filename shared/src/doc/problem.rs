@@ -366,15 +366,7 @@ super::typed_doc!(ProblemDoc, DocKind::Problem, "problem");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::DeviceId;
-
-    fn officer() -> Actor {
-        Actor {
-            user: UserId::from_random_bytes([1; 16]),
-            device: DeviceId::from_random_bytes([2; 16]),
-            role: Role::Officer,
-        }
-    }
+    use crate::test_support::officer;
 
     fn entry(n: u8) -> EntryId {
         EntryId::from_random_bytes([n; 16])

@@ -120,7 +120,7 @@ mod tests {
             category: "power".into(),
             class: ProblemClass::A,
             tier: Tier::Department,
-            owner: crate::forms::test_officer().user,
+            owner: crate::test_support::officer().user,
             leader: None,
             deadline: initial_deadline(&config, Tier::Department, created),
             description: "变压器容量不足".into(),
@@ -129,7 +129,7 @@ mod tests {
         ProblemDoc::create(
             &new,
             &config,
-            &crate::forms::test_officer(),
+            &crate::test_support::officer(),
             crate::doc::ActorId::from([4; 16]),
             created,
         )

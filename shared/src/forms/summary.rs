@@ -111,7 +111,7 @@ mod tests {
             category: "land".into(),
             class: ProblemClass::B,
             tier: Tier::Department,
-            owner: crate::forms::test_officer().user,
+            owner: crate::test_support::officer().user,
             leader: None,
             deadline: initial_deadline(&config, Tier::Department, created),
             description: "用地".into(),
@@ -120,7 +120,7 @@ mod tests {
         crate::doc::ProblemDoc::create(
             &new,
             &config,
-            &crate::forms::test_officer(),
+            &crate::test_support::officer(),
             crate::doc::ActorId::from([n; 16]),
             created,
         )

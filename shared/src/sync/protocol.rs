@@ -23,7 +23,7 @@ use std::io::{Read, Write};
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
-use crate::doc::DocKind;
+use crate::doc::{DocKind, MONITORING_ID_PREFIX};
 use crate::model::Timestamp;
 
 /// The protocol version this build speaks and sends.
@@ -62,7 +62,7 @@ impl DocId {
         let kind = DocKind::from_code(kind).ok_or_else(bad)?;
         let valid = match kind {
             DocKind::Monitoring => id
-                .strip_prefix("monitoring-")
+                .strip_prefix(MONITORING_ID_PREFIX)
                 .is_some_and(|u| uuid::Uuid::parse_str(u).is_ok()),
             _ => uuid::Uuid::parse_str(id).is_ok(),
         };
