@@ -8,8 +8,10 @@
 //! - [`client`]: the device's side: a state machine from inputs to effects over a [`replica::Replica`].
 //! - [`validate`]: the checks every merged document passes before it is stored.
 //! - [`policy`]: retry backoff and adaptive chunk sizing.
+//! - [`limits`]: how much work one request may ask of the server.
 
 pub mod client;
+pub mod limits;
 pub mod memory;
 pub mod policy;
 pub mod protocol;

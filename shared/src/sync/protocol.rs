@@ -32,12 +32,10 @@ pub const PROTOCOL_VERSION: u8 = 2;
 pub const OLDEST_PROTOCOL_VERSION: u8 = 1;
 const MAGIC: &[u8; 2] = b"LX";
 const FLAG_DEFLATE: u8 = 1;
+pub use super::limits::MAX_DOC_BYTES;
 /// The largest decoded message accepted, whatever the compressed size (a decompression bomb
 /// guard).
-pub const MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
-/// The largest pushed document (`DocPush::data`) a server accepts, in bytes. A device pushes a
-/// new document uncompressed when that fits, per-column compressed otherwise.
-pub const MAX_DOC_BYTES: u32 = 2 * 1024 * 1024;
+pub const MAX_DECODED_BYTES: usize = super::limits::MAX_RESPONSE_DECODED_BYTES;
 
 /// A document's identity on the wire and in stores: its kind and its id, `kind/id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,0 +1,81 @@
+//! The sync boundary's limits (同步边界): how much work one request may ask of the server, in
+//! one place. The server checks each before the work it bounds (decoding, loading a stored
+//! document, merging), answers a request-wide limit with HTTP 413 and a code naming it, and
+//! refuses a document over a per-document limit alone; the device keeps its requests inside
+//! them and splits a request the server answered 413.
+
+/// Largest sync request body on the wire (compressed), in bytes.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest decoded (inflated) sync request, in bytes.
+pub const MAX_REQUEST_DECODED_BYTES: usize = 16 * 1024 * 1024;
+
+/// Largest decoded response a device accepts, in bytes (a decompression-bomb guard; a response
+/// carries at most one document over its budget, and documents are at most
+/// [`MAX_STORED_DOC_BYTES`]).
+pub const MAX_RESPONSE_DECODED_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many times its size on the wire a request may inflate to, once it decodes to more than
+/// [`INFLATION_FLOOR`] bytes. Real requests inflate a few times; a deflate bomb about 1,000.
+pub const MAX_INFLATION_RATIO: usize = 64;
+
+/// Decoded size below which the inflation ratio is not checked.
+pub const INFLATION_FLOOR: usize = 1024 * 1024;
+
+/// Most documents one request may push (counting repeats).
+pub const MAX_PUSHES: usize = 500;
+
+/// Largest pushed document (`DocPush::data`), in bytes. A device pushes a new document
+/// uncompressed when that fits, per-column compressed otherwise.
+pub const MAX_DOC_BYTES: u32 = 2 * 1024 * 1024;
+
+/// Largest document the server stores, in bytes of its compacted snapshot: a push that would
+/// make a document larger is refused, so no single document can outgrow what a device accepts
+/// in one response.
+pub const MAX_STORED_DOC_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most bytes of stored documents one request may make the server load to merge its pushes.
+/// Always more than [`MAX_STORED_DOC_BYTES`], so a request pushing one document fits.
+pub const MAX_MERGE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A request-wide limit a request broke: answered with HTTP 413 and [`Limit::code`], before
+/// the work it bounds. The device halves the documents it pushes and tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    /// The body on the wire is larger than [`MAX_REQUEST_BYTES`].
+    #[error("the request is larger than {MAX_REQUEST_BYTES} bytes: send fewer documents")]
+    RequestBytes,
+    /// More than [`MAX_PUSHES`] pushed documents.
+    #[error("the request pushes {0} documents; at most {MAX_PUSHES} are accepted at once")]
+    Pushes(usize),
+    /// Merging the pushes would load more than [`MAX_MERGE_BYTES`] of stored documents.
+    #[error(
+        "the request's documents are {0} bytes on the server; at most {MAX_MERGE_BYTES} are \
+         merged at once: send fewer documents"
+    )]
+    MergeBytes(usize),
+}
+
+impl Limit {
+    /// The stable code in the JSON error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Limit::RequestBytes => "too_large",
+            Limit::Pushes(_) => "too_many_documents",
+            Limit::MergeBytes(_) => "too_much_work",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_document_of_the_largest_size_fits_every_request_wide_limit() {
+        assert!(MAX_STORED_DOC_BYTES < MAX_MERGE_BYTES);
+        assert!((MAX_DOC_BYTES as usize) < MAX_REQUEST_BYTES);
+        assert!(MAX_REQUEST_BYTES <= MAX_REQUEST_DECODED_BYTES);
+        assert!(MAX_STORED_DOC_BYTES * 2 < MAX_RESPONSE_DECODED_BYTES);
+    }
+}
