@@ -71,7 +71,7 @@ pub fn commit_documents<S: ServerStore>(
             write: &Scope::All,
             config,
             now,
-            max_doc_bytes: u32::MAX,
+            limits: shared::sync::limits::Limits::SERVER,
             authorship: None,
         };
         let response =

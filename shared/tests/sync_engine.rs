@@ -227,7 +227,7 @@ impl Server {
             write: &Scope::All,
             config: &self.config,
             now,
-            max_doc_bytes: shared::sync::protocol::MAX_DOC_BYTES,
+            limits: shared::sync::limits::Limits::DEVICE,
             authorship: None,
         };
         let resp = handle_sync(&mut self.store, &ctx, &req).expect("the memory store cannot fail");

@@ -87,6 +87,23 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// The process's peak resident memory so far (`VmHWM` in `/proc/<pid>/status`), in bytes.
+    pub fn peak_rss(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("reading the server's /proc status")?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM line in /proc status")?;
+        Ok(kib * 1024)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: no shutdown, no flush, like a power cut for the process.
     pub fn kill9(mut self) -> anyhow::Result<()> {
         self.child.kill().context("sending SIGKILL")?;

@@ -259,7 +259,7 @@ pub fn commit_as_server(
         write: &Scope::All,
         config: &config,
         now,
-        max_doc_bytes: u32::MAX,
+        limits: shared::sync::limits::Limits::SERVER,
         authorship: None,
     };
     let response = handle_sync(

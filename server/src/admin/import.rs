@@ -383,7 +383,7 @@ fn commit_enterprises(
         write: &Scope::All,
         config: &config,
         now,
-        max_doc_bytes: u32::MAX,
+        limits: shared::sync::limits::Limits::SERVER,
         authorship: None,
     };
     let response = handle_sync(store, &ctx, &request)

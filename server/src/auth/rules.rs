@@ -26,7 +26,7 @@ use shared::model::{
     DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, Role, Stamp, Tier, User,
 };
 use shared::sync::protocol::{DocId, Refusal};
-use shared::sync::server::WriteCheck;
+use shared::sync::server::{ChangeHeader, WriteCheck};
 use shared::sync::validate::Projection;
 use shared::workflow::{Action, Event};
 
@@ -195,14 +195,14 @@ impl RoleRules {
 }
 
 impl WriteCheck for RoleRules {
-    fn change(&self, change: &automerge::Change) -> Result<(), String> {
-        let actor = change.actor_id().to_hex_string();
+    fn change(&self, change: &ChangeHeader) -> Result<(), String> {
+        let actor = change.actor.to_hex_string();
         if actor != self.actor {
             return Err(format!(
                 "change by actor {actor}, which is not this device's"
             ));
         }
-        let Some(author) = change.message().and_then(Author::parse) else {
+        let Some(author) = change.message.as_deref().and_then(Author::parse) else {
             return Err("a change must name its author (lianxin/1 user=… device=… role=…)".into());
         };
         if author.user != self.user.id {

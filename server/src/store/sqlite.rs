@@ -16,7 +16,7 @@ use shared::model::{
     Timestamp, Visit,
 };
 use shared::sync::protocol::DocId;
-use shared::sync::server::{Commit, DocCommit, ServerStore, StoredDoc};
+use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
 use shared::sync::validate::{Projection, Scope};
 use shared::workflow::Outcome;
 
@@ -758,6 +758,48 @@ impl ServerStore for SqliteStore {
             .query_row([doc.as_str()], |r| r.get::<_, Vec<u8>>(0))
             .optional()?;
         heads.map(|h| decode_heads(&h, "docs")).transpose()
+    }
+
+    fn doc_meta(&mut self, doc: &DocId) -> Result<Option<DocMeta>, StoreError> {
+        // length() of a blob reads its size from the record header, not the blob.
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT enterprise, heads, length(snapshot) FROM docs WHERE doc_id = ?1",
+            )?
+            .query_row([doc.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()?;
+        let Some((enterprise, heads, size)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(DocMeta {
+            enterprise: parse_enterprise(&enterprise, "docs")?,
+            heads: decode_heads(&heads, "docs")?,
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+        }))
+    }
+
+    fn known_changes(
+        &mut self,
+        doc: &DocId,
+        hashes: &[ChangeHash],
+    ) -> Result<BTreeSet<ChangeHash>, StoreError> {
+        let mut query = self
+            .conn
+            .prepare_cached("SELECT 1 FROM changes WHERE doc_id = ?1 AND hash = ?2")?;
+        let mut known = BTreeSet::new();
+        for hash in hashes {
+            if query.exists(params![doc.as_str(), hash.0.as_slice()])? {
+                known.insert(*hash);
+            }
+        }
+        Ok(known)
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {

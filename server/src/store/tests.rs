@@ -817,7 +817,7 @@ fn sync_a_pushed_visit_is_accepted_stored_and_pulled_by_another_device() {
         write: &Scope::All,
         config: &config,
         now,
-        max_doc_bytes: 1 << 20,
+        limits: shared::sync::limits::Limits::DEVICE,
         authorship: None,
     };
     let request = |cursor: u64, ack: u64, push: Vec<DocPush>| SyncRequest {
@@ -950,7 +950,7 @@ fn appended_changes_are_compacted_in_the_background_without_changing_the_documen
             write: &ctx_scope,
             config: &config,
             now: Timestamp(round),
-            max_doc_bytes: 1 << 20,
+            limits: shared::sync::limits::Limits::DEVICE,
             authorship: None,
         };
         shared::sync::server::handle_sync(&mut store, &ctx, &req).expect("sync");

@@ -25,10 +25,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use shared::config::Config;
+use shared::sync::limits::{Limit, Limits};
 use shared::sync::protocol::{self, Outcome, WireError};
 use shared::sync::server::{
-    Prepared, ServerStore as _, StoredDoc, SyncContext, SyncError, finish_sync, merge_pushed,
-    read_pushed,
+    ParsedPushes, Prepared, ReadPushes, ServerStore as _, SyncContext, SyncError, finish_sync,
+    merge_pushed, parse_pushes, read_pushed,
 };
 use tokio::sync::broadcast;
 
@@ -71,11 +72,10 @@ pub enum SyncApiError {
     /// The body is not a sync message of a version we speak, or is corrupt.
     #[error("{0}")]
     Wire(#[from] WireError),
-    /// The body is larger than the server accepts.
-    #[error(
-        "the request is larger than {MAX_REQUEST_BYTES} bytes: send fewer documents per request"
-    )]
-    TooLarge,
+    /// The request breaks a request-wide limit (the body's size, the number of documents,
+    /// the stored bytes merging it would load); the device splits it.
+    #[error("{0}")]
+    Limit(#[from] Limit),
     /// The store failed; nothing was acknowledged.
     #[error("the server could not store the changes; nothing was acknowledged, try again")]
     Store,
@@ -88,7 +88,7 @@ impl IntoResponse for SyncApiError {
                 (StatusCode::BAD_REQUEST, "protocol_version")
             }
             SyncApiError::Wire(_) => (StatusCode::BAD_REQUEST, "malformed"),
-            SyncApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            SyncApiError::Limit(limit) => (StatusCode::PAYLOAD_TOO_LARGE, limit.code()),
             SyncApiError::Store => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         };
         (
@@ -166,38 +166,38 @@ impl SyncService {
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
         // One request per core is decoded and merged at once; the others wait their turn
-        // holding only their body. The slot goes with the work to its thread.
+        // holding only their body. The slot goes with the work to its thread, and so does the
+        // decoding (inflation is CPU the async runtime must not spend).
         let slot = self.merges.enter().await;
-        // A phone still on the previous app sends version 1: it is answered in version 1.
-        let (request, version) = protocol::decode_request(&body)?;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             let _slot = slot;
+            // A phone still on the previous app sends version 1: it is answered in version 1.
+            let (mut request, version) = protocol::decode_request(&body)?;
+            drop(body);
+            // Request-wide limits and each push's own changes, before the store is touched.
+            let parsed = parse_pushes(&Limits::DEVICE, &request)?;
             let lock = || {
                 this.store
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
             };
             let now = now();
-            let mut request = request;
-            let read = read_phase(&mut lock(), &who, &mut request, now);
-            let (scoped, stored) = match read {
-                Ok(read) => read,
-                Err(e) => return (Err(e), None, None),
-            };
+            let (scoped, read) =
+                read_phase(&mut lock(), &this.config, &who, &mut request, parsed, now)?;
             // The merging, most of a request's CPU, runs outside the store lock; finish_sync
             // merges again whatever another request changed meanwhile.
             let ctx = scoped.context(&this.config, now);
-            let prepared = merge_pushed(&ctx, &request, stored);
+            let prepared = merge_pushed(&ctx, &request, read);
             let mut store = lock();
             let before = store.latest_seq().ok();
             let response = finish_phase(&mut store, &ctx, &scoped, &request, prepared);
             let after = store.latest_seq().ok();
-            (response, before, after)
+            Ok::<_, SyncApiError>((response, before, after, version))
         })
         .await
-        .map_err(|_| SyncApiError::Store)?;
-        let (response, before, after) = result;
+        .map_err(|_| SyncApiError::Store)??;
+        let (response, before, after, version) = result;
         let response = response.map_err(|e| {
             tracing::error!(error = %e, "sync store failure");
             SyncApiError::Store
@@ -257,7 +257,7 @@ impl Scoped {
             write: &self.access.write,
             config,
             now,
-            max_doc_bytes: MAX_DOC_BYTES,
+            limits: Limits::DEVICE,
             authorship: Some(&self.access.rules),
         }
     }
@@ -268,36 +268,47 @@ impl Scoped {
 /// versions of the pushed documents.
 fn read_phase(
     store: &mut SqliteStore,
+    config: &Config,
     who: &Authenticated,
     request: &mut protocol::SyncRequest,
+    parsed: ParsedPushes,
     now: shared::model::Timestamp,
-) -> Result<(Scoped, Vec<Option<StoredDoc>>), StoreError> {
+) -> Result<(Scoped, ReadPushes), SyncApiError> {
+    let store_failed = |e: StoreError| {
+        tracing::error!(error = %e, "sync store failure");
+        SyncApiError::Store
+    };
     let device = who.device.id;
-    let access = access_for(store, &who.user, &who.device, now)?;
+    let access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
     let current = fingerprint(&access.read);
-    let mut state = store.scope_state(device)?;
+    let mut state = store.scope_state(device).map_err(store_failed)?;
     if let Some((pending, since)) = &state.pending
         && *pending == current
         && request.ack >= *since
     {
         state.confirmed = Some(current.clone());
         state.pending = None;
-        store.set_scope_state(device, &state)?;
+        store
+            .set_scope_state(device, &state)
+            .map_err(store_failed)?;
     }
     let rescoped = state.confirmed.as_deref() != Some(current.as_str());
     if rescoped {
         request.cursor = 0;
     }
-    let stored = read_pushed(store, request)?;
-    Ok((
-        Scoped {
-            device,
-            access,
-            current,
-            rescoped,
-        },
-        stored,
-    ))
+    let scoped = Scoped {
+        device,
+        access,
+        current,
+        rescoped,
+    };
+    let read = read_pushed(store, &scoped.context(config, now), request, parsed);
+    let read = match read {
+        Ok(read) => read,
+        Err(SyncError::Limit(limit)) => return Err(SyncApiError::Limit(limit)),
+        Err(SyncError::Store(e)) => return Err(store_failed(e)),
+    };
+    Ok((scoped, read))
 }
 
 /// Phase three, under the store lock: commit, feed and response, then the re-scoping state.
@@ -308,10 +319,7 @@ fn finish_phase(
     request: &protocol::SyncRequest,
     prepared: Prepared,
 ) -> Result<protocol::SyncResponse, StoreError> {
-    let mut response = match finish_sync(store, ctx, request, prepared) {
-        Ok(r) => r,
-        Err(SyncError::Store(e)) => return Err(e),
-    };
+    let mut response = finish_sync(store, ctx, request, prepared)?;
     // For the leaders' freshness table: what stays on the device besides this request's push.
     store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
     // And its last sync and clock skew, whether or not this request changed anything.
@@ -347,7 +355,7 @@ async fn sync_handler(
 ) -> Response {
     let started = Instant::now();
     let result = async {
-        let body = body.map_err(|_| SyncApiError::TooLarge)?;
+        let body = body.map_err(|_| SyncApiError::Limit(Limit::RequestBytes))?;
         service.metrics.bytes_in(body.len() as u64);
         service.sync(who, body).await
     }
@@ -430,9 +438,11 @@ mod tests {
             max_response_bytes: 1 << 20,
             unsent: Some(0),
         };
-        let (scoped, stored) = read_phase(store, who, &mut request, NOW).expect("read");
         let config = Config::default();
-        let prepared = merge_pushed(&scoped.context(&config, NOW), &request, stored);
+        let parsed = parse_pushes(&Limits::DEVICE, &request).expect("within the limits");
+        let (scoped, read) =
+            read_phase(store, &config, who, &mut request, parsed, NOW).expect("read");
+        let prepared = merge_pushed(&scoped.context(&config, NOW), &request, read);
         (scoped, request, prepared)
     }
 

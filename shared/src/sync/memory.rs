@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use automerge::ChangeHash;
 
 use super::protocol::DocId;
-use super::server::{Commit, ServerStore, StoredDoc};
+use super::server::{Commit, DocMeta, ServerStore, StoredDoc};
 use super::validate::Scope;
 use crate::model::{DeviceId, EnterpriseId};
 
@@ -60,6 +60,26 @@ impl ServerStore for MemoryStore {
             bytes: d.bytes.clone(),
             heads: d.heads.clone(),
         }))
+    }
+
+    fn doc_meta(&mut self, doc: &DocId) -> Result<Option<DocMeta>, Infallible> {
+        Ok(self.docs.get(doc).map(|d| DocMeta {
+            enterprise: d.enterprise,
+            heads: d.heads.clone(),
+            size: d.bytes.len(),
+        }))
+    }
+
+    fn known_changes(
+        &mut self,
+        doc: &DocId,
+        hashes: &[ChangeHash],
+    ) -> Result<BTreeSet<ChangeHash>, Infallible> {
+        Ok(hashes
+            .iter()
+            .filter(|h| self.changes.contains(&(doc.clone(), **h)))
+            .copied()
+            .collect())
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), Infallible> {

@@ -23,6 +23,7 @@ use std::io::{Read, Write};
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
 use crate::doc::{DocKind, MONITORING_ID_PREFIX};
 use crate::model::Timestamp;
 
@@ -314,6 +315,14 @@ pub enum WireError {
     /// The decoded message is too large.
     #[error("the message decodes to more than {0} bytes")]
     TooLarge(usize),
+    /// The message inflates far more than real messages do (a decompression bomb).
+    #[error("the message inflates to more than {ratio} times its {wire} bytes")]
+    Inflation {
+        /// Its size on the wire.
+        wire: usize,
+        /// The largest ratio accepted.
+        ratio: usize,
+    },
 }
 
 /// Encodes a message in this build's version: header, then the deflated postcard payload.
@@ -351,42 +360,94 @@ pub fn check_header(bytes: &[u8]) -> Result<u8, WireError> {
     Ok(version)
 }
 
-/// The postcard payload of a message whose header [`check_header`] accepted, inflated.
-fn payload(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
+/// How far a message may inflate.
+#[derive(Debug, Clone, Copy)]
+struct Inflation {
+    /// Largest decoded payload, in bytes.
+    max: usize,
+    /// Largest ratio of decoded to wire size, checked past the floor (requests only).
+    ratio: Option<(usize, usize)>,
+}
+
+/// What a device accepts in a response.
+const RESPONSE: Inflation = Inflation {
+    max: MAX_DECODED_BYTES,
+    ratio: None,
+};
+
+/// What a server accepts in a request.
+const REQUEST: Inflation = Inflation {
+    max: limits::MAX_REQUEST_DECODED_BYTES,
+    ratio: Some((limits::MAX_INFLATION_RATIO, limits::INFLATION_FLOOR)),
+};
+
+/// The postcard payload of a message whose header [`check_header`] accepted, inflated within
+/// `bound`. Bytes after the end of the deflate stream are refused.
+fn payload(bytes: &[u8], bound: Inflation) -> Result<Vec<u8>, WireError> {
     let body = &bytes[4..];
     if bytes[3] & FLAG_DEFLATE == 0 {
         return Ok(body.to_vec());
     }
+    let mut max = bound.max;
+    if let Some((ratio, floor)) = bound.ratio {
+        max = max.min(floor.max(body.len().saturating_mul(ratio)));
+    }
     let mut out = Vec::new();
-    let mut dec = flate2::read::DeflateDecoder::new(body).take(MAX_DECODED_BYTES as u64 + 1);
-    dec.read_to_end(&mut out)
+    let mut dec = flate2::bufread::DeflateDecoder::new(body);
+    (&mut dec)
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
         .map_err(|e| WireError::Corrupt(e.to_string()))?;
-    if out.len() > MAX_DECODED_BYTES {
-        return Err(WireError::TooLarge(MAX_DECODED_BYTES));
+    if out.len() > max {
+        return Err(if max < bound.max {
+            WireError::Inflation {
+                wire: body.len(),
+                ratio: bound.ratio.map(|(r, _)| r).unwrap_or(0),
+            }
+        } else {
+            WireError::TooLarge(bound.max)
+        });
+    }
+    if !dec.into_inner().is_empty() {
+        return Err(WireError::Corrupt(
+            "bytes after the end of the compressed payload".into(),
+        ));
     }
     Ok(out)
 }
 
+/// Decodes a postcard payload that must be read to its last byte.
+fn whole<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, WireError> {
+    let (value, rest) =
+        postcard::take_from_bytes(payload).map_err(|e| WireError::Corrupt(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(WireError::Corrupt(format!(
+            "{} bytes after the end of the message",
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
 /// Decodes a message whose layout is the same in every supported version (a response, or
 /// anything but a [`SyncRequest`], which goes through [`decode_request`]), refusing other
-/// versions, corrupt bytes and decompression bombs.
+/// versions, corrupt bytes, trailing bytes and decompression bombs.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireError> {
     check_header(bytes)?;
-    postcard::from_bytes(&payload(bytes)?).map_err(|e| WireError::Corrupt(e.to_string()))
+    whole(&payload(bytes, RESPONSE)?)
 }
 
 /// Decodes a sync request of any supported version; returns it with the version it came in
-/// (to answer in). A version-1 request has `unsent: None`.
+/// (to answer in). A version-1 request has `unsent: None`. A request inflating past
+/// [`limits::MAX_REQUEST_DECODED_BYTES`], or more than [`limits::MAX_INFLATION_RATIO`] times
+/// its wire size, or with bytes after its end, is refused.
 pub fn decode_request(bytes: &[u8]) -> Result<(SyncRequest, u8), WireError> {
     let version = check_header(bytes)?;
-    let payload = payload(bytes)?;
-    let corrupt = |e: postcard::Error| WireError::Corrupt(e.to_string());
+    let payload = payload(bytes, REQUEST)?;
     let request = if version == 1 {
-        postcard::from_bytes::<SyncRequestV1>(&payload)
-            .map_err(corrupt)?
-            .into()
+        whole::<SyncRequestV1>(&payload)?.into()
     } else {
-        postcard::from_bytes::<SyncRequest>(&payload).map_err(corrupt)?
+        whole::<SyncRequest>(&payload)?
     };
     Ok((request, version))
 }
@@ -497,6 +558,61 @@ mod tests {
                 "v1 cut at {cut} decoded"
             );
         }
+    }
+
+    /// A request's header (version 2) around a payload, deflated or not.
+    fn framed(payload: &[u8], deflate: bool) -> Vec<u8> {
+        let mut bytes = vec![b'L', b'X', 2, u8::from(deflate)];
+        if deflate {
+            let mut enc = flate2::write::DeflateEncoder::new(bytes, flate2::Compression::best());
+            enc.write_all(payload).expect("to memory");
+            enc.finish().expect("to memory")
+        } else {
+            bytes.extend_from_slice(payload);
+            bytes
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_end_of_a_request_are_refused() {
+        let mut payload = postcard::to_allocvec(&request()).expect("encodes");
+        payload.push(0);
+        for deflate in [false, true] {
+            let err = decode_request(&framed(&payload, deflate)).expect_err("trailing byte");
+            assert!(err.to_string().contains("after the end"), "{err}");
+        }
+        let mut after_stream = encode(&request());
+        after_stream.extend_from_slice(b"garbage");
+        assert!(decode_request(&after_stream).is_err());
+    }
+
+    #[test]
+    fn sixty_four_mebibytes_of_zeros_are_refused_not_read_as_an_empty_request() {
+        let zeros = vec![0u8; 64 * 1024 * 1024];
+        let deflated = framed(&zeros, true);
+        assert!(deflated.len() < limits::MAX_REQUEST_BYTES);
+        assert!(matches!(
+            decode_request(&deflated),
+            Err(WireError::Inflation { .. })
+        ));
+        let plain = framed(&zeros[..1024 * 1024], false);
+        assert!(matches!(decode_request(&plain), Err(WireError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_request_inflating_past_the_ratio_is_refused_but_a_small_one_is_not_checked() {
+        // 2 MiB of one byte repeated deflates about a thousandfold.
+        let mut big = request();
+        big.push[0].data = vec![7; 2 * 1024 * 1024];
+        let bomb = encode(&big);
+        assert!(matches!(
+            decode_request(&bomb),
+            Err(WireError::Inflation { .. })
+        ));
+        // Below the floor, a request may inflate as much as it likes.
+        let mut small = request();
+        small.push[0].data = vec![7; 512 * 1024];
+        assert_eq!(decode_request(&encode(&small)).map(|(r, _)| r), Ok(small));
     }
 
     #[test]

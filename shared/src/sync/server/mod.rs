@@ -8,19 +8,30 @@
 //! against them, and [`finish_sync`] (under the lock) merges again any document whose stored
 //! heads moved in between, then commits and reads the feed. The result is the same as if the
 //! whole request had run under the lock at the moment `finish_sync` did.
+//!
+//! The server trusts no client with its memory: before any of that, [`parse_pushes`] (no
+//! store) holds the request to its [`Limits`], drops repeated documents and parses each push's
+//! changes on their own; `read_pushed` then answers from the stored row and the change table
+//! whatever needs no stored document (out of scope, not the device's own changes, a repeat of
+//! what the server has) and loads only the rest, within [`Limits::merge_bytes`]. A document
+//! Automerge cannot decode (even one that makes its decoder panic) is refused alone.
 
 use std::collections::BTreeSet;
 
 use automerge::{AutoCommit, ChangeHash};
 
+use super::limits::{Limit, Limits, MAX_RESPONSE_DECODED_BYTES};
 use super::protocol::{
-    DocId, DocPull, DocPush, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, from_wire,
-    to_wire,
+    DocId, DocPull, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, to_wire,
 };
-use super::validate::{Projection, Scope, validate};
+use super::validate::{Projection, Scope};
 use crate::config::Config;
-use crate::doc::{ActorId, RecordDoc};
 use crate::model::{DeviceId, EnterpriseId, Timestamp};
+
+mod chunks;
+mod push;
+
+use push::{Merged, Parsed, Plan};
 
 /// A document as the server stores it.
 #[derive(Debug, Clone)]
@@ -33,6 +44,43 @@ pub struct StoredDoc {
     pub heads: Vec<ChangeHash>,
 }
 
+/// What the server knows of a stored document without reading its bytes: enough to refuse a
+/// push out of scope and to count what merging it would load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocMeta {
+    /// The enterprise it belongs to (its scope key).
+    pub enterprise: EnterpriseId,
+    /// Its heads.
+    pub heads: Vec<ChangeHash>,
+    /// Size of its stored bytes.
+    pub size: usize,
+}
+
+/// The header of one change: who made it, when, and its message (which names the person and
+/// device). What the write rules check before any document is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeHeader {
+    /// The change's hash.
+    pub hash: ChangeHash,
+    /// Its Automerge actor.
+    pub actor: automerge::ActorId,
+    /// Its message.
+    pub message: Option<String>,
+    /// The device clock it carries.
+    pub time: Timestamp,
+}
+
+impl ChangeHeader {
+    /// The header of a parsed change.
+    pub fn of(change: &automerge::Change) -> ChangeHeader {
+        ChangeHeader {
+            hash: change.hash(),
+            actor: change.actor_id().clone(),
+            message: change.message().map(str::to_owned),
+            time: Timestamp(change.timestamp()),
+        }
+    }
+}
 /// One change new to the server.
 #[derive(Debug, Clone)]
 pub struct NewChange {
@@ -100,6 +148,37 @@ pub trait ServerStore {
         Ok(self.load_doc(doc)?.map(|d| d.heads))
     }
 
+    /// A stored document's enterprise, heads and size, or `None` if the server has never seen
+    /// it. The default loads the whole document; a real store answers without the snapshot.
+    fn doc_meta(&mut self, doc: &DocId) -> Result<Option<DocMeta>, Self::Error> {
+        Ok(self.load_doc(doc)?.map(|d| DocMeta {
+            enterprise: d.enterprise,
+            size: d.bytes.len(),
+            heads: d.heads,
+        }))
+    }
+
+    /// Which of `hashes` are changes of `doc` the server has stored. Every change the server
+    /// accepts is stored by hash ([`ServerStore::commit`]), so this answers without loading
+    /// the document; the default loads it.
+    fn known_changes(
+        &mut self,
+        doc: &DocId,
+        hashes: &[ChangeHash],
+    ) -> Result<BTreeSet<ChangeHash>, Self::Error> {
+        let Some(stored) = self.load_doc(doc)? else {
+            return Ok(BTreeSet::new());
+        };
+        let Ok(mut loaded) = AutoCommit::load(&stored.bytes) else {
+            return Ok(BTreeSet::new());
+        };
+        Ok(hashes
+            .iter()
+            .filter(|h| loaded.get_change_meta_by_hash(h).is_some())
+            .copied()
+            .collect())
+    }
+
     /// Stores every document of the commit atomically; returns only once it is durable. Each
     /// document gets a new sequence number larger than every earlier one.
     fn commit(&mut self, commit: &Commit) -> Result<(), Self::Error>;
@@ -142,9 +221,9 @@ pub trait ServerStore {
 /// keep. The engine calls it; the server implements it (a closure over changes is the simplest
 /// implementation, checking authorship only).
 pub trait WriteCheck {
-    /// Checks one change new to the server; `Err` says why the document is refused
-    /// ([`Refusal::Forbidden`]).
-    fn change(&self, change: &automerge::Change) -> Result<(), String>;
+    /// Checks the header of one change new to the server; `Err` says why the document is
+    /// refused ([`Refusal::Forbidden`]). Called before the stored document is loaded.
+    fn change(&self, change: &ChangeHeader) -> Result<(), String>;
 
     /// Whether a document the server does not have yet may be created although the write scope
     /// does not hold it (e.g. a window clerk taking in a problem for any enterprise).
@@ -164,8 +243,8 @@ pub trait WriteCheck {
     }
 }
 
-impl<F: Fn(&automerge::Change) -> Result<(), String>> WriteCheck for F {
-    fn change(&self, change: &automerge::Change) -> Result<(), String> {
+impl<F: Fn(&ChangeHeader) -> Result<(), String>> WriteCheck for F {
+    fn change(&self, change: &ChangeHeader) -> Result<(), String> {
         self(change)
     }
 }
@@ -186,34 +265,47 @@ pub struct SyncContext<'a> {
     pub config: &'a Config,
     /// Server clock.
     pub now: Timestamp,
-    /// Largest document accepted, in bytes.
-    pub max_doc_bytes: u32,
+    /// What one request may ask of the server.
+    pub limits: Limits,
     /// Checks each new change's authorship (actor bound to this device) and the role rules
     /// of each merged document; `None` accepts all (server-internal writes and tests).
     pub authorship: Option<AuthorshipCheck<'a>>,
 }
 
-/// A failed sync request (the store failed); nothing was acknowledged.
+/// A failed sync request; nothing was acknowledged.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError<E: std::error::Error + 'static> {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[source] E),
+    /// The request breaks a request-wide limit (answered before the work it bounds).
+    #[error("{0}")]
+    Limit(Limit),
 }
 
 /// Most documents one response lists from the change feed.
 const FEED_LIMIT: usize = 2000;
 
-fn server_actor() -> ActorId {
-    ActorId::from([0u8; 16])
+/// A feed document larger than this is not sent (only documents stored before the stored-size
+/// limit can be): it could not reach a device, and sending it would stop the device's feed.
+const LARGEST_FEED_DOC: usize = MAX_RESPONSE_DECODED_BYTES / 2;
+
+/// Each push parsed on its own, before any store is read ([`parse_pushes`]).
+pub struct ParsedPushes {
+    per_push: Vec<Result<Parsed, Outcome>>,
 }
 
-/// A pushed document merged and checked, ready to commit.
-struct Merged {
-    commit: Option<DocCommit>,
-    heads: Vec<ChangeHash>,
-    /// What the device lacks of the merged document.
-    pull: Option<Vec<u8>>,
+/// What [`read_pushed`] read under the store lock, for [`merge_pushed`].
+pub struct ReadPushes {
+    per_push: Vec<ReadPush>,
+}
+
+enum ReadPush {
+    Decided(Outcome),
+    Merge {
+        parsed: Parsed,
+        stored: Option<StoredDoc>,
+    },
 }
 
 /// Pushed documents merged and checked against the stored versions [`read_pushed`] read,
@@ -229,175 +321,107 @@ struct PreMerged {
     doc: DocId,
     /// The stored heads the merge started from (`None`: the server did not have it).
     read: Option<Vec<ChangeHash>>,
+    /// Decided from the stored row alone, without a merge.
+    decided: bool,
     merged: Result<Merged, Outcome>,
 }
 
-/// The stored version of each pushed document, in request order (under the store lock).
+/// Holds the request to its request-wide limits and parses each push on its own (no store:
+/// the server runs it before taking its store lock). A document pushed twice is refused the
+/// second time without being looked at.
+pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, Limit> {
+    if req.push.len() > limits.pushes {
+        return Err(Limit::Pushes(req.push.len()));
+    }
+    let mut seen: BTreeSet<&DocId> = BTreeSet::new();
+    let per_push = req
+        .push
+        .iter()
+        .map(|push| {
+            if !seen.insert(&push.doc) {
+                return Err(Outcome::Refused(Refusal::Malformed(
+                    "the same document twice in one request".into(),
+                )));
+            }
+            push::parse(limits, push)
+        })
+        .collect();
+    Ok(ParsedPushes { per_push })
+}
+
+/// Under the store lock: decides what the stored rows and the change table can decide, checks
+/// that merging the rest loads at most [`Limits::merge_bytes`] of stored documents, and reads
+/// those documents.
 pub fn read_pushed<S: ServerStore>(
     store: &mut S,
+    ctx: &SyncContext<'_>,
     req: &SyncRequest,
-) -> Result<Vec<Option<StoredDoc>>, S::Error> {
-    req.push.iter().map(|p| store.load_doc(&p.doc)).collect()
+    parsed: ParsedPushes,
+) -> Result<ReadPushes, SyncError<S::Error>> {
+    let mut plans = Vec::with_capacity(req.push.len());
+    for (push, parsed) in req.push.iter().zip(parsed.per_push) {
+        let plan = match parsed {
+            Err(outcome) => Plan::Decided(outcome),
+            Ok(parsed) => push::plan(store, ctx, push, parsed).map_err(SyncError::Store)?,
+        };
+        plans.push(plan);
+    }
+    // A document too large to merge on its own is refused alone; the others must fit together.
+    let mut merge_bytes = 0usize;
+    for plan in &mut plans {
+        if let Plan::Merge { size, .. } = plan {
+            if *size > ctx.limits.merge_bytes {
+                *plan = Plan::Decided(Outcome::Refused(Refusal::TooLarge {
+                    limit: u32::try_from(ctx.limits.merge_bytes).unwrap_or(u32::MAX),
+                }));
+            } else {
+                merge_bytes = merge_bytes.saturating_add(*size);
+            }
+        }
+    }
+    if merge_bytes > ctx.limits.merge_bytes {
+        return Err(SyncError::Limit(Limit::MergeBytes(merge_bytes)));
+    }
+    let mut per_push = Vec::with_capacity(plans.len());
+    for (push, plan) in req.push.iter().zip(plans) {
+        per_push.push(match plan {
+            Plan::Decided(outcome) => ReadPush::Decided(outcome),
+            Plan::Merge { parsed, size } => ReadPush::Merge {
+                parsed,
+                stored: if size == 0 {
+                    None
+                } else {
+                    store.load_doc(&push.doc).map_err(SyncError::Store)?
+                },
+            },
+        });
+    }
+    Ok(ReadPushes { per_push })
 }
 
 /// Merges and checks each pushed document against its stored version as [`read_pushed`] read
 /// it. Needs no store: the server runs it outside its store lock.
-pub fn merge_pushed(
-    ctx: &SyncContext<'_>,
-    req: &SyncRequest,
-    stored: Vec<Option<StoredDoc>>,
-) -> Prepared {
+pub fn merge_pushed(ctx: &SyncContext<'_>, req: &SyncRequest, read: ReadPushes) -> Prepared {
     let merges = req
         .push
         .iter()
-        .zip(stored)
-        .map(|(push, stored)| {
-            let merged = merge_push(ctx, push, stored.as_ref());
-            PreMerged {
+        .zip(read.per_push)
+        .map(|(push, read)| match read {
+            ReadPush::Decided(outcome) => PreMerged {
                 doc: push.doc.clone(),
-                read: stored.map(|s| s.heads),
-                merged,
-            }
+                read: None,
+                decided: true,
+                merged: push::decided(outcome),
+            },
+            ReadPush::Merge { parsed, stored } => PreMerged {
+                doc: push.doc.clone(),
+                read: stored.as_ref().map(|s| s.heads.clone()),
+                decided: false,
+                merged: push::merge(ctx, push, parsed, stored.as_ref()),
+            },
         })
         .collect();
     Prepared { merges }
-}
-
-fn merge_push(
-    ctx: &SyncContext<'_>,
-    push: &DocPush,
-    stored: Option<&StoredDoc>,
-) -> Result<Merged, Outcome> {
-    let refuse = |r: Refusal| Err(Outcome::Refused(r));
-    if push.data.len() > ctx.max_doc_bytes as usize {
-        return refuse(Refusal::TooLarge {
-            limit: ctx.max_doc_bytes,
-        });
-    }
-    let mut doc = match &stored {
-        Some(s) => match AutoCommit::load(&s.bytes) {
-            Ok(d) => d,
-            Err(e) => return refuse(Refusal::Invalid(format!("stored copy unreadable: {e}"))),
-        },
-        None => AutoCommit::new(),
-    }
-    .with_actor(server_actor());
-    if let Some(s) = &stored
-        && !ctx.write.allows(&push.doc, &s.enterprise)
-    {
-        return refuse(Refusal::OutOfScope);
-    }
-    let before = doc.get_heads();
-    // The role rules compare with the stored version: keep the copy already parsed above
-    // rather than parsing the stored bytes a second time.
-    let stored_copy = (ctx.authorship.is_some() && stored.is_some()).then(|| doc.clone());
-    if let Err(e) = doc.load_incremental(&push.data) {
-        return refuse(Refusal::Malformed(e.to_string()));
-    }
-    let claimed = from_wire(&push.heads);
-    // Usually the claimed heads are the merged document's heads; only older ones need the
-    // lookup, which builds the whole change.
-    let merged_heads = doc.get_heads();
-    if !doc.get_missing_deps(&[]).is_empty()
-        || !claimed
-            .iter()
-            .all(|h| merged_heads.contains(h) || doc.get_change_by_hash(h).is_some())
-    {
-        let mut server_heads = before.clone();
-        server_heads.sort();
-        return Err(Outcome::Resend {
-            server_heads: to_wire(&server_heads),
-        });
-    }
-    let new_changes = doc.get_changes(&before);
-    if let Some(check) = ctx.authorship {
-        for c in &new_changes {
-            if let Err(why) = check.change(c) {
-                return refuse(Refusal::Forbidden(why));
-            }
-        }
-    }
-    let mut heads = doc.get_heads();
-    heads.sort();
-    let record = match RecordDoc::from_automerge(doc.clone()) {
-        Ok(r) => r,
-        Err(e) => return refuse(Refusal::Invalid(e.to_string())),
-    };
-    let projection = match validate(&push.doc, &record, ctx.config) {
-        Ok(p) => p,
-        Err(r) => return refuse(r),
-    };
-    let creatable = stored.is_none()
-        && ctx
-            .authorship
-            .is_some_and(|check| check.may_create(&push.doc, &projection.enterprise()));
-    if !ctx.write.allows(&push.doc, &projection.enterprise()) && !creatable {
-        return refuse(Refusal::OutOfScope);
-    }
-    if let Some(s) = &stored
-        && s.enterprise != projection.enterprise()
-    {
-        return refuse(Refusal::Invalid(
-            "a record cannot move to another enterprise".into(),
-        ));
-    }
-    if let Some(check) = ctx.authorship {
-        // The stored document was valid when stored; if it no longer reads (e.g. the
-        // configuration changed), the rules see it as new, which is the stricter reading.
-        let before = stored_copy.and_then(|d| {
-            RecordDoc::from_automerge(d)
-                .ok()
-                .and_then(|r| validate(&push.doc, &r, ctx.config).ok())
-        });
-        if let Err(r) = check.document(&push.doc, before.as_ref(), &projection) {
-            return refuse(r);
-        }
-    }
-    let pull = if heads == claimed {
-        None
-    } else {
-        Some(doc.save_after(&claimed))
-    };
-    // A new document is saved compacted; an existing one gets its new changes appended to the
-    // stored bytes, which costs no re-encoding on the request path. Snapshots are kept without
-    // Automerge's per-column deflate: they travel as they are in responses, which are deflated
-    // whole, and they load faster.
-    let (snapshot_bytes, compacted) = match &stored {
-        Some(s) => {
-            let mut bytes = s.bytes.clone();
-            for c in &new_changes {
-                bytes.extend_from_slice(c.raw_bytes());
-            }
-            (bytes, false)
-        }
-        None => (doc.save_nocompress(), true),
-    };
-    let commit = if new_changes.is_empty() {
-        None
-    } else {
-        Some(DocCommit {
-            doc: push.doc.clone(),
-            changes: new_changes
-                .iter()
-                .map(|c| NewChange {
-                    hash: c.hash(),
-                    bytes: c.raw_bytes().to_vec(),
-                    actor: c.actor_id().to_hex_string(),
-                    device_time: Timestamp(c.timestamp()),
-                })
-                .collect(),
-            snapshot: snapshot_bytes,
-            compacted,
-            heads: heads.clone(),
-            device_heads: claimed,
-            projection,
-        })
-    };
-    Ok(Merged {
-        commit,
-        heads,
-        pull,
-    })
 }
 
 /// Handles one sync request. Every `Accepted` outcome in the response refers to data that was
@@ -407,9 +431,10 @@ pub fn handle_sync<S: ServerStore>(
     ctx: &SyncContext<'_>,
     req: &SyncRequest,
 ) -> Result<SyncResponse, SyncError<S::Error>> {
-    let stored = read_pushed(store, req).map_err(SyncError::Store)?;
-    let prepared = merge_pushed(ctx, req, stored);
-    finish_sync(store, ctx, req, prepared)
+    let parsed = parse_pushes(&ctx.limits, req).map_err(SyncError::Limit)?;
+    let read = read_pushed(store, ctx, req, parsed)?;
+    let prepared = merge_pushed(ctx, req, read);
+    finish_sync(store, ctx, req, prepared).map_err(SyncError::Store)
 }
 
 /// Finishes a sync request whose pushes [`merge_pushed`] merged (under the store lock): a
@@ -421,51 +446,44 @@ pub fn finish_sync<S: ServerStore>(
     ctx: &SyncContext<'_>,
     req: &SyncRequest,
     prepared: Prepared,
-) -> Result<SyncResponse, SyncError<S::Error>> {
+) -> Result<SyncResponse, S::Error> {
     let mut prepared = prepared.merges.into_iter();
     // A cursor beyond anything this store gave out means the store went back in time (restored
     // from a backup): the device gets its whole scope again rather than silently skipping.
     let mut req_cursor = req.cursor;
-    if req_cursor > store.latest_seq().map_err(SyncError::Store)? {
+    if req_cursor > store.latest_seq()? {
         req_cursor = 0;
     }
     let req = &SyncRequest {
         cursor: req_cursor,
         ..req.clone()
     };
-    store
-        .confirm_delivery(ctx.device, req.ack)
-        .map_err(SyncError::Store)?;
+    store.confirm_delivery(ctx.device, req.ack)?;
     let mut results = Vec::with_capacity(req.push.len());
     let mut commits = Vec::new();
     let mut pulls = Vec::new();
     let mut delivered: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
     let mut handled: BTreeSet<DocId> = BTreeSet::new();
-    let mut seen_in_request: BTreeSet<&DocId> = BTreeSet::new();
     for push in &req.push {
         let read = prepared.next();
-        if !seen_in_request.insert(&push.doc) {
-            results.push(DocResult {
-                doc: push.doc.clone(),
-                outcome: Outcome::Refused(Refusal::Malformed(
-                    "the same document twice in one request".into(),
-                )),
-            });
-            continue;
-        }
-        let current_heads = store.doc_heads(&push.doc).map_err(SyncError::Store)?;
         let merged = match read {
-            Some(pre) if pre.doc == push.doc && pre.read == current_heads => pre.merged,
+            // Decided without the stored document (a refusal, a repeat, a resend): what decided
+            // it does not move with the document's later changes.
+            Some(pre) if pre.doc == push.doc && pre.decided => pre.merged,
+            Some(pre) if pre.doc == push.doc && pre.read == store.doc_heads(&push.doc)? => {
+                pre.merged
+            }
             // Another request changed the document since it was read (or the merge was of
             // another document): merge again.
-            _ => {
-                let current = store.load_doc(&push.doc).map_err(SyncError::Store)?;
-                merge_push(ctx, push, current.as_ref())
-            }
+            _ => push::merge_locked(store, ctx, push)?,
         };
         let outcome = match merged {
             Ok(merged) => {
-                handled.insert(push.doc.clone());
+                // A repeat answered from the row leaves the document to the feed if it moved
+                // since (the device then gets what it lacks there).
+                if !merged.from_row || store.doc_heads(&push.doc)?.as_ref() == Some(&merged.heads) {
+                    handled.insert(push.doc.clone());
+                }
                 if let Some(data) = merged.pull {
                     pulls.push(DocPull {
                         doc: push.doc.clone(),
@@ -493,28 +511,28 @@ pub fn finish_sync<S: ServerStore>(
             device_time: req.device_time,
             docs: commits,
         };
-        store.commit(&commit).map_err(SyncError::Store)?;
+        store.commit(&commit)?;
     }
 
     // Then what changed on the server since the device's cursor, within the response budget.
     let budget = req.max_response_bytes.max(4096) as usize;
     let mut used: usize = pulls.iter().map(|p| p.data.len()).sum();
-    let feed = store
-        .changed_since(ctx.read, req.cursor, FEED_LIMIT)
-        .map_err(SyncError::Store)?;
+    let feed = store.changed_since(ctx.read, req.cursor, FEED_LIMIT)?;
     let mut cursor = None;
     let mut more = feed.len() == FEED_LIMIT;
     for (i, (doc, _)) in feed.iter().enumerate() {
         if handled.contains(doc) {
             continue;
         }
-        let Some(stored) = store.load_doc(doc).map_err(SyncError::Store)? else {
+        let known = store.known_heads(ctx.device, doc)?;
+        // What the device is known to have needs no bytes read.
+        if known.is_some() && known == store.doc_heads(doc)? {
+            continue;
+        }
+        let Some(stored) = store.load_doc(doc)? else {
             continue;
         };
-        let known = store
-            .known_heads(ctx.device, doc)
-            .map_err(SyncError::Store)?;
-        if known.as_ref() == Some(&stored.heads) {
+        if known.as_ref() == Some(&stored.heads) || stored.bytes.len() > LARGEST_FEED_DOC {
             continue;
         }
         let data = match &known {
@@ -553,17 +571,12 @@ pub fn finish_sync<S: ServerStore>(
     let cursor = match cursor {
         Some(c) => c,
         None if more => feed.last().map(|(_, s)| *s).unwrap_or(req.cursor),
-        None => store
-            .latest_seq()
-            .map_err(SyncError::Store)?
-            .max(req.cursor),
+        None => store.latest_seq()?.max(req.cursor),
     };
     let delivery = if delivered.is_empty() {
         req.ack
     } else {
-        store
-            .record_delivery(ctx.device, &delivered)
-            .map_err(SyncError::Store)?
+        store.record_delivery(ctx.device, &delivered)?
     };
     Ok(SyncResponse {
         cursor,
@@ -578,9 +591,10 @@ pub fn finish_sync<S: ServerStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::{DocKind, NewVisit, VisitDoc};
+    use crate::doc::{ActorId, DocKind, NewVisit, VisitDoc};
     use crate::model::{Actor, OperatingStatus, Role, UserId, VisitId, VisitMethod};
     use crate::sync::memory::MemoryStore;
+    use crate::sync::protocol::DocPush;
     use crate::sync::validate::Scope;
 
     const T0: Timestamp = Timestamp(1_793_491_200_000);
@@ -607,9 +621,19 @@ mod tests {
             write: &Scope::All,
             config,
             now: T0,
-            max_doc_bytes: 1 << 20,
+            limits: Limits {
+                doc_bytes: 1 << 20,
+                ..Limits::DEVICE
+            },
             authorship: None,
         }
+    }
+
+    /// The first two phases of a request, as the server runs them before committing.
+    fn prepare(store: &mut MemoryStore, ctx: &SyncContext<'_>, req: &SyncRequest) -> Prepared {
+        let parsed = parse_pushes(&ctx.limits, req).expect("within the limits");
+        let read = read_pushed(store, ctx, req, parsed).expect("read");
+        merge_pushed(ctx, req, read)
     }
 
     /// A request pushing everything of `doc` after `base`.
@@ -725,8 +749,7 @@ mod tests {
         // is committed by another request.
         edit_notes(&mut wangs, &wang, "王：已协调供电");
         let wang_request = pushing(&id, &mut wangs, &base);
-        let stored = read_pushed(&mut store, &wang_request).expect("read");
-        let prepared = merge_pushed(&ctx(&config, wang.device), &wang_request, stored);
+        let prepared = prepare(&mut store, &ctx(&config, wang.device), &wang_request);
         edit_notes(&mut lis, &li, "李：用工已对接");
         handle_sync(
             &mut store,
@@ -779,8 +802,7 @@ mod tests {
         // The merges of a request pushing the first visit are given with a request pushing
         // the second: as many pushes, other documents.
         let first_request = pushing(&first_id, &mut first_doc, &[]);
-        let stored = read_pushed(&mut store, &first_request).expect("read");
-        let prepared = merge_pushed(&ctx, &first_request, stored);
+        let prepared = prepare(&mut store, &ctx, &first_request);
         let second_request = pushing(&second_id, &mut second_doc, &[]);
         let response = finish_sync(&mut store, &ctx, &second_request, prepared).expect("stored");
 

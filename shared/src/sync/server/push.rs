@@ -1,0 +1,375 @@
+//! One pushed document's way through the server, cheapest checks first: [`parse`] reads the
+//! push's own changes (no store), [`plan`] decides from the stored row's enterprise and heads
+//! and the change table what can be answered without loading the stored document (refusals,
+//! repeats), and [`merge`] loads, merges and validates only what is left. Every call into
+//! Automerge on pushed bytes runs under `catch_unwind`: a decoder that panics on one crafted
+//! document refuses that document alone.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use automerge::{AutoCommit, Change, ChangeHash};
+
+use super::chunks::{ChunkKind, split};
+use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext};
+use crate::doc::{ActorId, RecordDoc};
+use crate::model::Timestamp;
+use crate::sync::limits::Limits;
+use crate::sync::protocol::{DocPush, Outcome, Refusal, from_wire, to_wire};
+use crate::sync::validate::validate;
+
+/// The actor of changes the server makes itself while merging (never stored: the server
+/// stores only pushed changes).
+fn server_actor() -> ActorId {
+    ActorId::from([0u8; 16])
+}
+
+/// A push's changes, parsed on their own.
+pub(super) struct Parsed {
+    /// Every change the push carries.
+    headers: Vec<ChangeHeader>,
+    body: Body,
+}
+
+enum Body {
+    /// Changes (an incremental push; empty for a heads-only push).
+    Changes(Vec<Change>),
+    /// A whole saved document (a first push), loaded on its own.
+    Document(Box<AutoCommit>),
+}
+
+/// What [`plan`] decided for a push.
+pub(super) enum Plan {
+    /// Answered without loading the stored document.
+    Decided(Outcome),
+    /// To merge; `size` is the stored document's size (0 when new).
+    Merge { parsed: Parsed, size: usize },
+}
+
+/// A pushed document merged and checked, ready to commit.
+pub(super) struct Merged {
+    pub(super) commit: Option<DocCommit>,
+    pub(super) heads: Vec<ChangeHash>,
+    /// What the device lacks of the merged document.
+    pub(super) pull: Option<Vec<u8>>,
+    /// Answered from the stored row (a repeat), without a merge: `heads` are the stored heads
+    /// as that row said.
+    pub(super) from_row: bool,
+}
+
+fn refused(r: Refusal) -> Outcome {
+    Outcome::Refused(r)
+}
+
+/// Why the server's decoder failed on a document (a panic inside Automerge, caught).
+const DECODER_FAILED: &str = "the document's bytes could not be decoded";
+
+/// Parses a push's changes without any stored state: its size, its chunks and each change's
+/// header. Nothing here depends on what the server holds.
+pub(super) fn parse(limits: &Limits, push: &DocPush) -> Result<Parsed, Outcome> {
+    if push.data.len() > limits.doc_bytes as usize {
+        return Err(refused(Refusal::TooLarge {
+            limit: limits.doc_bytes,
+        }));
+    }
+    let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse_chunks(&chunks)));
+    match parsed {
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(why)) => Err(refused(Refusal::Malformed(why))),
+        Err(_) => Err(refused(Refusal::Malformed(DECODER_FAILED.into()))),
+    }
+}
+
+fn parse_chunks(chunks: &[(ChunkKind, &[u8])]) -> Result<Parsed, String> {
+    match chunks {
+        [(ChunkKind::Document, bytes)] => {
+            let mut doc = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
+            let headers = doc
+                .get_changes_meta(&[])
+                .into_iter()
+                .map(|m| ChangeHeader {
+                    hash: m.hash,
+                    actor: m.actor.into_owned(),
+                    message: m.message.map(|s| s.into_owned()),
+                    time: Timestamp(m.timestamp),
+                })
+                .collect();
+            Ok(Parsed {
+                headers,
+                body: Body::Document(Box::new(doc)),
+            })
+        }
+        _ => {
+            let mut changes = Vec::with_capacity(chunks.len());
+            for (kind, bytes) in chunks {
+                if *kind == ChunkKind::Document {
+                    return Err("a saved document must be pushed alone".into());
+                }
+                changes.push(Change::try_from(*bytes).map_err(|e| e.to_string())?);
+            }
+            let headers = changes.iter().map(ChangeHeader::of).collect();
+            Ok(Parsed {
+                headers,
+                body: Body::Changes(changes),
+            })
+        }
+    }
+}
+
+/// Decides what can be decided from the stored row and the change table alone: a push outside
+/// the write scope, a change not the device's own, a repeat of what the server has. What is
+/// left must be merged.
+pub(super) fn plan<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+    parsed: Parsed,
+) -> Result<Plan, S::Error> {
+    let meta = store.doc_meta(&push.doc)?;
+    if let Some(m) = &meta
+        && !ctx.write.allows(&push.doc, &m.enterprise)
+    {
+        return Ok(Plan::Decided(refused(Refusal::OutOfScope)));
+    }
+    let hashes: Vec<ChangeHash> = parsed.headers.iter().map(|h| h.hash).collect();
+    let known = match &meta {
+        Some(_) => store.known_changes(&push.doc, &hashes)?,
+        None => BTreeSet::new(),
+    };
+    let mut new = parsed.headers.iter().filter(|h| !known.contains(&h.hash));
+    if let Some(check) = ctx.authorship {
+        for header in new.clone() {
+            if let Err(why) = check.change(header) {
+                return Ok(Plan::Decided(refused(Refusal::Forbidden(why))));
+            }
+        }
+    }
+    let Some(meta) = meta else {
+        if parsed.headers.is_empty() {
+            // Heads-only, of a document the server does not have: everything is needed.
+            return Ok(Plan::Decided(Outcome::Resend {
+                server_heads: Vec::new(),
+            }));
+        }
+        return Ok(Plan::Merge { parsed, size: 0 });
+    };
+    if new.next().is_none() {
+        let claimed = from_wire(&push.heads);
+        if claimed == meta.heads {
+            // A repeat (a retry after a lost response): nothing to merge, nothing to send.
+            return Ok(Plan::Decided(Outcome::Accepted {
+                heads: to_wire(&meta.heads),
+            }));
+        }
+        let claimed_known = store.known_changes(&push.doc, &claimed)?;
+        if claimed_known.len() < claimed.len() {
+            return Ok(Plan::Decided(resend(&meta)));
+        }
+    }
+    Ok(Plan::Merge {
+        parsed,
+        size: meta.size,
+    })
+}
+
+fn resend(meta: &DocMeta) -> Outcome {
+    Outcome::Resend {
+        server_heads: to_wire(&meta.heads),
+    }
+}
+
+/// Merges a push into the stored document (`None`: new) and checks the result. A panic inside
+/// Automerge refuses this document alone.
+pub(super) fn merge(
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+    parsed: Parsed,
+    stored: Option<&StoredDoc>,
+) -> Result<Merged, Outcome> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        merge_checked(ctx, push, parsed, stored)
+    })) {
+        Ok(result) => result,
+        Err(_) => Err(refused(Refusal::Malformed(DECODER_FAILED.into()))),
+    }
+}
+
+fn merge_checked(
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+    parsed: Parsed,
+    stored: Option<&StoredDoc>,
+) -> Result<Merged, Outcome> {
+    let refuse = |r: Refusal| Err(refused(r));
+    let (mut doc, stored_copy, before) = match (stored, parsed.body) {
+        (Some(s), body) => {
+            let mut doc = match AutoCommit::load(&s.bytes) {
+                Ok(d) => d.with_actor(server_actor()),
+                Err(e) => return refuse(Refusal::Invalid(format!("stored copy unreadable: {e}"))),
+            };
+            let before = doc.get_heads();
+            // The role rules compare with the stored version.
+            let copy = ctx.authorship.is_some().then(|| doc.clone());
+            let applied = match body {
+                Body::Changes(changes) => doc.apply_changes(changes).map(|_| ()),
+                Body::Document(mut pushed) => doc.merge(&mut pushed).map(|_| ()),
+            };
+            if let Err(e) = applied {
+                return refuse(Refusal::Malformed(e.to_string()));
+            }
+            (doc, copy, before)
+        }
+        (None, Body::Document(pushed)) => ((*pushed).with_actor(server_actor()), None, Vec::new()),
+        (None, Body::Changes(changes)) => {
+            let mut doc = AutoCommit::new().with_actor(server_actor());
+            if let Err(e) = doc.apply_changes(changes) {
+                return refuse(Refusal::Malformed(e.to_string()));
+            }
+            (doc, None, Vec::new())
+        }
+    };
+    let claimed = from_wire(&push.heads);
+    // Usually the claimed heads are the merged document's heads; only older ones need the
+    // lookup.
+    let merged_heads = doc.get_heads();
+    if !doc.get_missing_deps(&[]).is_empty()
+        || !claimed
+            .iter()
+            .all(|h| merged_heads.contains(h) || doc.get_change_meta_by_hash(h).is_some())
+    {
+        let mut server_heads = before.clone();
+        server_heads.sort();
+        return Err(Outcome::Resend {
+            server_heads: to_wire(&server_heads),
+        });
+    }
+    let new_changes = doc.get_changes(&before);
+    if let Some(check) = ctx.authorship {
+        for c in &new_changes {
+            if let Err(why) = check.change(&ChangeHeader::of(c)) {
+                return refuse(Refusal::Forbidden(why));
+            }
+        }
+    }
+    let mut heads = doc.get_heads();
+    heads.sort();
+    let record = match RecordDoc::from_automerge(doc.clone()) {
+        Ok(r) => r,
+        Err(e) => return refuse(Refusal::Invalid(e.to_string())),
+    };
+    let projection = match validate(&push.doc, &record, ctx.config) {
+        Ok(p) => p,
+        Err(r) => return refuse(r),
+    };
+    let creatable = stored.is_none()
+        && ctx
+            .authorship
+            .is_some_and(|check| check.may_create(&push.doc, &projection.enterprise()));
+    if !ctx.write.allows(&push.doc, &projection.enterprise()) && !creatable {
+        return refuse(Refusal::OutOfScope);
+    }
+    if let Some(s) = stored
+        && s.enterprise != projection.enterprise()
+    {
+        return refuse(Refusal::Invalid(
+            "a record cannot move to another enterprise".into(),
+        ));
+    }
+    if let Some(check) = ctx.authorship {
+        // The stored document was valid when stored; if it no longer reads (e.g. the
+        // configuration changed), the rules see it as new, which is the stricter reading.
+        let before = stored_copy.and_then(|d| {
+            RecordDoc::from_automerge(d)
+                .ok()
+                .and_then(|r| validate(&push.doc, &r, ctx.config).ok())
+        });
+        if let Err(r) = check.document(&push.doc, before.as_ref(), &projection) {
+            return refuse(r);
+        }
+    }
+    let pull = if heads == claimed {
+        None
+    } else {
+        Some(doc.save_after(&claimed))
+    };
+    // A new document is saved compacted; an existing one gets its new changes appended to the
+    // stored bytes, which costs no re-encoding on the request path. Snapshots are kept without
+    // Automerge's per-column deflate: they travel as they are in responses, which are deflated
+    // whole, and they load faster. A document may not grow past the stored-size limit, counted
+    // compacted (the appended form is compacted at once when it would pass it).
+    let (mut snapshot, mut compacted) = match stored {
+        Some(s) => {
+            let mut bytes = s.bytes.clone();
+            for c in &new_changes {
+                bytes.extend_from_slice(c.raw_bytes());
+            }
+            (bytes, false)
+        }
+        None => (doc.save_nocompress(), true),
+    };
+    if snapshot.len() > ctx.limits.stored_doc_bytes && !compacted {
+        snapshot = doc.save_nocompress();
+        compacted = true;
+    }
+    if snapshot.len() > ctx.limits.stored_doc_bytes {
+        return refuse(Refusal::TooLarge {
+            limit: u32::try_from(ctx.limits.stored_doc_bytes).unwrap_or(u32::MAX),
+        });
+    }
+    let commit = (!new_changes.is_empty()).then(|| DocCommit {
+        doc: push.doc.clone(),
+        changes: new_changes
+            .iter()
+            .map(|c| NewChange {
+                hash: c.hash(),
+                bytes: c.raw_bytes().to_vec(),
+                actor: c.actor_id().to_hex_string(),
+                device_time: Timestamp(c.timestamp()),
+            })
+            .collect(),
+        snapshot,
+        compacted,
+        heads: heads.clone(),
+        device_heads: claimed,
+        projection,
+    });
+    Ok(Merged {
+        commit,
+        heads,
+        pull,
+        from_row: false,
+    })
+}
+
+/// The whole way of one push under the store lock: used when another request changed the
+/// document between the merge outside the lock and the commit.
+pub(super) fn merge_locked<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+) -> Result<Result<Merged, Outcome>, S::Error> {
+    let parsed = match parse(&ctx.limits, push) {
+        Ok(p) => p,
+        Err(outcome) => return Ok(Err(outcome)),
+    };
+    let parsed = match plan(store, ctx, push, parsed)? {
+        Plan::Decided(outcome) => return Ok(decided(outcome)),
+        Plan::Merge { parsed, .. } => parsed,
+    };
+    let stored = store.load_doc(&push.doc)?;
+    Ok(merge(ctx, push, parsed, stored.as_ref()))
+}
+
+/// A decided outcome as a merge result: `Accepted` merges to nothing new.
+pub(super) fn decided(outcome: Outcome) -> Result<Merged, Outcome> {
+    match outcome {
+        Outcome::Accepted { heads } => Ok(Merged {
+            commit: None,
+            heads: from_wire(&heads),
+            pull: None,
+            from_row: true,
+        }),
+        other => Err(other),
+    }
+}
