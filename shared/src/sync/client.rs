@@ -366,7 +366,9 @@ impl SyncClient {
             } else {
                 entry.doc.automerge().save_after(&entry.acked)
             };
-            if !push.is_empty() && used + data.len() > budget {
+            if !push.is_empty() && used + data.len() > budget
+                || push.len() >= super::limits::MAX_PUSHES
+            {
                 break;
             }
             used += data.len();
