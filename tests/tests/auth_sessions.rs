@@ -393,6 +393,28 @@ async fn two_phones_with_one_device_id_get_their_own_devices_and_both_edits_are_
     Ok(())
 }
 
+#[tokio::test]
+async fn a_device_secret_of_a_length_no_app_makes_is_refused_as_malformed() -> anyhow::Result<()> {
+    let s = setup().await?;
+    district::officer(&s.service, "wang", [1]).await?;
+    for secret in ["short".to_string(), "x".repeat(257)] {
+        let response = reqwest::Client::new()
+            .post(s.server.url("/api/login"))
+            .json(&serde_json::json!({
+                "login": "wang",
+                "password": PASSWORD,
+                "device_id": device(1).to_string(),
+                "device_secret": secret,
+            }))
+            .send()
+            .await?;
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await?;
+        assert_eq!(body["error"], "malformed");
+    }
+    Ok(())
+}
+
 /// A logged-in officer `wang` of enterprise 1, speaking the protocol by hand.
 async fn raw_officer(s: &Setup) -> anyhow::Result<RawSession> {
     district::officer(&s.service, "wang", [1]).await?;
