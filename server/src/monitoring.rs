@@ -340,6 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn the_power_rule_holds_the_store_per_document_never_across_loading_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, _district) = demo_store(dir.path(), NOW);
+        let store = std::sync::Mutex::new(store);
+        let mut lock = crate::store::test_support::CountedLock {
+            store: &store,
+            holds: 0,
+        };
+        let raised = run_power_rule(&mut lock, &Config::default(), NOW).expect("runs");
+        assert_eq!(raised.len(), 5, "{raised:?}");
+        // One hold lists the 10 monitoring documents, one reads each, one looks up the owner
+        // and problem of each of the 5 with an anomaly, one commits: each document is loaded
+        // and judged between holds.
+        assert_eq!(lock.holds, 1 + 10 + 5 + 1);
+    }
+
+    #[test]
     fn a_power_anomaly_raises_exactly_one_problem_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut store, _district) = demo_store(dir.path(), NOW);

@@ -1018,19 +1018,6 @@ fn appended_changes_are_compacted_in_the_background_without_changing_the_documen
     assert_eq!(store.integrity_check().expect("check"), "ok");
 }
 
-/// The server's store: one mutex, each hold counted.
-struct CountedLock<'a> {
-    store: &'a std::sync::Mutex<SqliteStore>,
-    holds: usize,
-}
-
-impl super::StoreHold for CountedLock<'_> {
-    fn hold<T>(&mut self, f: impl FnOnce(&mut SqliteStore) -> T) -> T {
-        self.holds += 1;
-        (&mut &*self.store).hold(f)
-    }
-}
-
 #[test]
 fn compaction_reloads_a_document_with_the_store_lock_free_so_requests_take_it_meanwhile() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1040,7 +1027,7 @@ fn compaction_reloads_a_document_with_the_store_lock_free_so_requests_take_it_me
         visit.push(&mut store);
     }
     let store = std::sync::Mutex::new(store);
-    let mut lock = CountedLock {
+    let mut lock = super::test_support::CountedLock {
         store: &store,
         holds: 0,
     };
