@@ -17,7 +17,7 @@ use shared::monitoring::{anomaly_problem, power_anomalies};
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore;
 
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{StoreError, StoreHold};
 use crate::sync::SyncService;
 use crate::writer::{WriteError, commit_documents, system_actor, system_actor_id};
 
@@ -50,14 +50,15 @@ pub struct JobReport {
 }
 
 /// The job the server runs at start-up and every hour: creates missing monitoring documents,
-/// then runs the power rule.
+/// then runs the power rule. The store is held only for short reads and writes; loading
+/// documents and running the rules happen between holds (see [`StoreHold`]).
 pub fn run_job(
-    store: &mut SqliteStore,
+    mut store: impl StoreHold,
     config: &Config,
     now: Timestamp,
 ) -> Result<JobReport, MonitoringError> {
-    let created = ensure_monitoring_documents(store, config, now)?;
-    let raised = run_power_rule(store, config, now)?;
+    let created = ensure_monitoring_documents(&mut store, config, now)?;
+    let raised = run_power_rule(&mut store, config, now)?;
     Ok(JobReport { created, raised })
 }
 
@@ -86,11 +87,14 @@ pub fn new_monitoring_document(enterprise: EnterpriseId) -> Result<(DocId, Recor
 /// Creates the monitoring document of every key enterprise that has none (idempotent: an
 /// enterprise with one, whoever made it, is left alone); returns the enterprises served.
 pub fn ensure_monitoring_documents(
-    store: &mut SqliteStore,
+    mut store: impl StoreHold,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<EnterpriseId>, MonitoringError> {
-    let missing = store.key_enterprises_without_monitoring()?;
+    let missing = store.hold(|s| s.key_enterprises_without_monitoring())?;
+    if missing.is_empty() {
+        return Ok(missing);
+    }
     let mut docs = missing
         .iter()
         .map(|e| {
@@ -100,13 +104,12 @@ pub fn ensure_monitoring_documents(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    commit_documents(store, &mut docs, config, now)?;
-    if !missing.is_empty() {
-        tracing::info!(
-            documents = missing.len(),
-            "created monitoring documents of key enterprises"
-        );
-    }
+    // Another run creating one meanwhile made the very same change: it merges as nothing new.
+    store.hold(|s| commit_documents(s, &mut docs, config, now))?;
+    tracing::info!(
+        documents = missing.len(),
+        "created monitoring documents of key enterprises"
+    );
     Ok(missing)
 }
 
@@ -136,12 +139,12 @@ pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
         let config = config.clone();
         let now = crate::auth::now();
         let looked = sync
-            .with_store(move |s| -> Result<_, MonitoringError> {
-                let created = ensure_monitoring_documents(s, &config, now)?;
+            .with_store_holds(move |mut store| -> Result<_, MonitoringError> {
+                let created = ensure_monitoring_documents(store, &config, now)?;
                 let seq = if created.is_empty() {
                     None
                 } else {
-                    Some(s.latest_seq()?)
+                    Some(store.hold(|s| s.latest_seq())?)
                 };
                 Ok(seq)
             })
@@ -158,16 +161,18 @@ pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
     }
 }
 
-/// Runs the power rule at `now`; returns the problems it raised this time.
+/// Runs the power rule at `now`; returns the problems it raised this time. Each monitoring
+/// document is read in one hold and loaded and judged between holds; its anomalies' owners
+/// and existing problems are looked up in another; the new problems are committed in a last one.
 pub fn run_power_rule(
-    store: &mut SqliteStore,
+    mut store: impl StoreHold,
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<ProblemId>, MonitoringError> {
     let mut new_docs = Vec::new();
     let mut raised = Vec::new();
-    for id in store.doc_ids_of_kind(DocKind::Monitoring)? {
-        let Some(stored) = store.load_doc(&id)? else {
+    for id in store.hold(|s| s.doc_ids_of_kind(DocKind::Monitoring))? {
+        let Some(stored) = store.hold(|s| s.load_doc(&id))? else {
             continue;
         };
         let monitoring = MonitoringDoc::load(&stored.bytes, system_actor_id())
@@ -176,16 +181,27 @@ pub fn run_power_rule(
                 doc: id.clone(),
                 error: e.to_string(),
             })?;
-        for anomaly in power_anomalies(&monitoring, &config.monitoring) {
-            let Some(owner) = store.assigned_officer(anomaly.enterprise, now)? else {
-                tracing::warn!(enterprise = %anomaly.enterprise, "power anomaly without an assigned officer");
-                continue;
-            };
-            let new = anomaly_problem(&anomaly, owner, config, now);
-            let doc_id = DocId::new(DocKind::Problem, &new.id.to_string());
-            if store.load_doc(&doc_id)?.is_some() {
-                continue;
+        let anomalies = power_anomalies(&monitoring, &config.monitoring);
+        if anomalies.is_empty() {
+            continue;
+        }
+        // A problem's id comes from its anomaly: one raised by an earlier run exists already.
+        let wanted = store.hold(|s| -> Result<Vec<_>, StoreError> {
+            let mut wanted = Vec::new();
+            for anomaly in &anomalies {
+                let Some(owner) = s.assigned_officer(anomaly.enterprise, now)? else {
+                    tracing::warn!(enterprise = %anomaly.enterprise, "power anomaly without an assigned officer");
+                    continue;
+                };
+                let new = anomaly_problem(anomaly, owner, config, now);
+                let doc_id = DocId::new(DocKind::Problem, &new.id.to_string());
+                if s.doc_heads(&doc_id)?.is_none() {
+                    wanted.push((doc_id, new));
+                }
             }
+            Ok(wanted)
+        })?;
+        for (doc_id, new) in wanted {
             let problem = ProblemDoc::create(&new, config, &system_actor(), system_actor_id(), now)
                 .map_err(|e| MonitoringError::Doc {
                     doc: doc_id.clone(),
@@ -195,7 +211,9 @@ pub fn run_power_rule(
             new_docs.push((doc_id, problem.into_record()));
         }
     }
-    commit_documents(store, &mut new_docs, config, now)?;
+    if !new_docs.is_empty() {
+        store.hold(|s| commit_documents(s, &mut new_docs, config, now))?;
+    }
     Ok(raised)
 }
 
@@ -206,6 +224,7 @@ mod tests {
     use shared::workflow::replay;
 
     use super::*;
+    use crate::store::SqliteStore;
     use crate::store::test_support::demo_store;
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
@@ -318,6 +337,23 @@ mod tests {
             merged.needs_decision
         );
         assert_eq!(merged.power.len(), 1);
+    }
+
+    #[test]
+    fn the_power_rule_holds_the_store_per_document_never_across_loading_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, _district) = demo_store(dir.path(), NOW);
+        let store = std::sync::Mutex::new(store);
+        let mut lock = crate::store::test_support::CountedLock {
+            store: &store,
+            holds: 0,
+        };
+        let raised = run_power_rule(&mut lock, &Config::default(), NOW).expect("runs");
+        assert_eq!(raised.len(), 5, "{raised:?}");
+        // One hold lists the 10 monitoring documents, one reads each, one looks up the owner
+        // and problem of each of the 5 with an anomaly, one commits: each document is loaded
+        // and judged between holds.
+        assert_eq!(lock.holds, 1 + 10 + 5 + 1);
     }
 
     #[test]

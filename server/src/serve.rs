@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+use crate::monitoring::MonitoringError;
+use crate::store::StoreHold as _;
 use crate::{AppState, app};
+use shared::sync::server::ServerStore as _;
 
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +172,10 @@ fn spawn_background_jobs(
         let mut tick = tokio::time::interval(COMPACT_EVERY);
         loop {
             tick.tick().await;
-            match compactor.with_store(|s| s.compact_pending(200)).await {
+            let compacted = compactor
+                .with_store_holds(|store| crate::store::compact_pending(store, 200))
+                .await;
+            match compacted {
                 Some(Ok(0)) | None => {}
                 Some(Ok(n)) => tracing::debug!(documents = n, "compacted"),
                 Some(Err(error)) => tracing::warn!(%error, "compaction failed"),
@@ -183,10 +189,10 @@ fn spawn_background_jobs(
             let config = config.clone();
             let now = crate::auth::now();
             let ran = sync
-                .with_store(move |s| -> Result<_, crate::monitoring::MonitoringError> {
-                    let report = crate::monitoring::run_job(s, &config, now)?;
+                .with_store_holds(move |mut store| -> Result<_, MonitoringError> {
+                    let report = crate::monitoring::run_job(store, &config, now)?;
                     // Without the feed's position the run still counts; only the notice waits.
-                    let seq = shared::sync::server::ServerStore::latest_seq(s).ok();
+                    let seq = store.hold(|s| s.latest_seq()).ok();
                     Ok((report, seq))
                 })
                 .await;

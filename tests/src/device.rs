@@ -79,6 +79,9 @@ pub struct NativeDevice {
     pub token: Option<String>,
     /// The refresh token from the last login.
     pub refresh_token: Option<String>,
+    /// The secret the device made with its id and sends at login (`None`: an app older than
+    /// device secrets).
+    pub device_secret: Option<String>,
     base_url: String,
     http: reqwest::Client,
     number: u8,
@@ -118,6 +121,7 @@ impl NativeDevice {
             timeout: Duration::from_secs(20),
             token: None,
             refresh_token: None,
+            device_secret: Some(format!("native test device {n} secret")),
             base_url: base_url.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder().build().unwrap_or_default(),
             number: n,
@@ -145,7 +149,7 @@ impl NativeDevice {
         Ok(dev)
     }
 
-    /// `POST /api/login` with this device's id. On success the device takes the user, role,
+    /// `POST /api/login` with this device's id and secret. On success the device takes the user, role,
     /// device id and Automerge actor the server gave it (a device with no documents yet gets a
     /// fresh replica with that actor) and keeps the tokens.
     ///
@@ -160,6 +164,7 @@ impl NativeDevice {
                 "password": password,
                 "device_id": self.actor.device.to_string(),
                 "device_name": format!("test device {}", self.number),
+                "device_secret": self.device_secret,
             }))
             .send()
             .await?;

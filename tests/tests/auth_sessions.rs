@@ -346,6 +346,75 @@ async fn a_revoked_device_is_refused_with_device_revoked_and_its_user_starts_aga
     Ok(())
 }
 
+#[tokio::test]
+async fn two_phones_with_one_device_id_get_their_own_devices_and_both_edits_are_accepted()
+-> anyhow::Result<()> {
+    let s = setup().await?;
+    district::officer(&s.service, "wang", [1]).await?;
+    let base = s.server.url("");
+    let mut phone = NativeDevice::logged_in(1, &base, "wang", PASSWORD).await?;
+    // A copy of the phone's id (a copied browser profile, a restored backup) on a second phone,
+    // with the secret that phone made.
+    let mut copy = NativeDevice::new(2, &base);
+    copy.actor.device = phone.actor.device;
+    assert_ne!(copy.device_secret, phone.device_secret);
+    let info = copy.login("wang", PASSWORD).await?;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert_ne!(copy.actor.device, phone.actor.device, "a device of its own");
+    assert_ne!(copy.actor_id, phone.actor_id, "an actor of its own");
+
+    // Both phones edit one visit offline; both edits are accepted and merge.
+    let visit = phone.record_visit(enterprise(1), "走访")?;
+    phone.sync().await?;
+    copy.sync().await?;
+    phone.edit_visit_notes(&visit, "走访：用工紧张")?;
+    copy.edit_visit_notes(&visit, "走访，企业反映")?;
+    phone.sync().await?;
+    copy.sync().await?;
+    phone.sync().await?;
+    for (name, device) in [("phone", &mut phone), ("copy", &mut copy)] {
+        let status = device.status();
+        assert!(status.refused.is_empty(), "{name}: {:?}", status.refused);
+        assert_eq!(status.waiting, 0, "{name}: every edit acknowledged");
+    }
+    assert_eq!(phone.visit_notes(&visit)?, copy.visit_notes(&visit)?);
+
+    // Each keeps its device at its next login; an app without a secret gets a new one.
+    let (phone_device, copy_device) = (phone.actor.device, copy.actor.device);
+    phone.login("wang", PASSWORD).await?;
+    copy.login("wang", PASSWORD).await?;
+    assert_eq!(
+        (phone.actor.device, copy.actor.device),
+        (phone_device, copy_device)
+    );
+    let (status, old_app) = login_raw(&base, "wang", PASSWORD, phone_device).await?;
+    assert_eq!(status, 200);
+    assert_ne!(old_app["device"]["id"], phone_device.to_string());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_device_secret_of_a_length_no_app_makes_is_refused_as_malformed() -> anyhow::Result<()> {
+    let s = setup().await?;
+    district::officer(&s.service, "wang", [1]).await?;
+    for secret in ["short".to_string(), "x".repeat(257)] {
+        let response = reqwest::Client::new()
+            .post(s.server.url("/api/login"))
+            .json(&serde_json::json!({
+                "login": "wang",
+                "password": PASSWORD,
+                "device_id": device(1).to_string(),
+                "device_secret": secret,
+            }))
+            .send()
+            .await?;
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await?;
+        assert_eq!(body["error"], "malformed");
+    }
+    Ok(())
+}
+
 /// A logged-in officer `wang` of enterprise 1, speaking the protocol by hand.
 async fn raw_officer(s: &Setup) -> anyhow::Result<RawSession> {
     district::officer(&s.service, "wang", [1]).await?;

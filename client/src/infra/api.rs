@@ -168,11 +168,12 @@ pub enum ApiError {
     BadBody,
 }
 
-/// Logs in and registers this device.
+/// Logs in and registers this device (`secret`: the device secret kept beside its id).
 pub async fn login(
     login: &str,
     password: &str,
     device: DeviceId,
+    secret: &str,
     device_name: &str,
 ) -> Result<Session, ApiError> {
     let body = stringify(&object(&[
@@ -180,6 +181,7 @@ pub async fn login(
         ("password", text(password)),
         ("device_id", text(&device.to_string())),
         ("device_name", text(device_name)),
+        ("device_secret", text(secret)),
     ]));
     let (status, bytes) = post(
         "/api/login",

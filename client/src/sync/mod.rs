@@ -34,6 +34,10 @@ use crate::infra::platform;
 const SESSION_KEY: &str = "session";
 const DEVICE_KEY: &str = "device_id";
 const DEVICE_LOCAL_KEY: &str = "lianxin.device";
+/// The device secret, made with the id and kept beside it: sent at login, it binds the id to
+/// this phone (a copy of the id alone gets a device of its own).
+const SECRET_KEY: &str = "device_secret";
+const SECRET_LOCAL_KEY: &str = "lianxin.device_secret";
 
 /// Something about the account the person must act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +99,7 @@ pub struct Core {
     pub config: Config,
     db: Db,
     device: Cell<DeviceId>,
+    secret: RefCell<String>,
     session: RefCell<Option<Session>>,
     engine: RefCell<Option<SyncClient>>,
     queue: RefCell<VecDeque<Input>>,
@@ -133,6 +138,23 @@ impl Core {
             }
         };
         remember_local_device(device);
+        let secret = match db.get_meta(SECRET_KEY).await? {
+            Some(v) => v.as_string(),
+            None => None,
+        };
+        let secret = secret
+            .or_else(|| local_item(SECRET_LOCAL_KEY))
+            .filter(|s| (16..=256).contains(&s.len()));
+        let secret = match secret {
+            Some(s) => s,
+            None => {
+                let s = new_secret();
+                db.put_meta(SECRET_KEY, Some(&JsValue::from_str(&s)))
+                    .await?;
+                s
+            }
+        };
+        remember_local(SECRET_LOCAL_KEY, &secret);
         let session = db
             .get_meta(SESSION_KEY)
             .await?
@@ -142,6 +164,7 @@ impl Core {
             config: Config::default(),
             db,
             device: Cell::new(device),
+            secret: RefCell::new(secret),
             session: RefCell::new(None),
             engine: RefCell::new(None),
             queue: RefCell::new(VecDeque::new()),
@@ -364,7 +387,8 @@ impl Core {
     /// Logs in (or back in after an expired session) and starts syncing.
     pub async fn login(self: &Rc<Self>, login: &str, password: &str) -> Result<(), ApiError> {
         let device_name = device_name();
-        let session = api::login(login, password, self.device(), &device_name).await?;
+        let secret = self.secret.borrow().clone();
+        let session = api::login(login, password, self.device(), &secret, &device_name).await?;
         let previous = self.session();
         if let Some(previous) = &previous
             && previous.user.id != session.user.id
@@ -376,9 +400,13 @@ impl Core {
         }
         if previous.is_some_and(|p| p.user.id != session.user.id) {
             self.db
-                .wipe(&[DEVICE_KEY])
+                .wipe(&[DEVICE_KEY, SECRET_KEY])
                 .await
                 .map_err(|_| ApiError::BadBody)?;
+        }
+        if session.device.id != self.device() {
+            // A device of its own (the id was another phone's or revoked): kept for next time.
+            self.set_device(session.device.id, None).await;
         }
         self.notices.borrow_mut().auth = None;
         self.start_session(session)
@@ -485,22 +513,39 @@ impl Core {
         *self.engine.borrow_mut() = None;
         *self.session.borrow_mut() = None;
         self.queue.borrow_mut().clear();
-        let keep: &[&str] = if forget_device { &[] } else { &[DEVICE_KEY] };
+        let keep: &[&str] = if forget_device {
+            &[]
+        } else {
+            &[DEVICE_KEY, SECRET_KEY]
+        };
         directory::forget();
         if let Err(e) = self.db.wipe(keep).await {
             self.storage_failed(&e);
         }
         if forget_device {
             let device = DeviceId::from_random_bytes(platform::random_bytes());
-            let _ = self
-                .db
-                .put_meta(DEVICE_KEY, Some(&JsValue::from_str(&device.to_string())))
-                .await;
-            remember_local_device(device);
-            self.device.set(device);
+            self.set_device(device, Some(new_secret())).await;
         }
         self.notices.borrow_mut().auth = None;
         self.notify();
+    }
+
+    /// Keeps `device` (and a new `secret`) as this device's, in IndexedDB and `localStorage`.
+    async fn set_device(&self, device: DeviceId, secret: Option<String>) {
+        let _ = self
+            .db
+            .put_meta(DEVICE_KEY, Some(&JsValue::from_str(&device.to_string())))
+            .await;
+        remember_local_device(device);
+        self.device.set(device);
+        if let Some(secret) = secret {
+            let _ = self
+                .db
+                .put_meta(SECRET_KEY, Some(&JsValue::from_str(&secret)))
+                .await;
+            remember_local(SECRET_LOCAL_KEY, &secret);
+            *self.secret.borrow_mut() = secret;
+        }
     }
 
     /// The "sync now" button.
@@ -700,14 +745,31 @@ fn actor_id_from_hex(hex: &str) -> Option<ActorId> {
 }
 
 fn local_device() -> Option<DeviceId> {
-    let storage = web_sys::window()?.local_storage().ok()??;
-    DeviceId::parse(&storage.get_item(DEVICE_LOCAL_KEY).ok()??).ok()
+    DeviceId::parse(&local_item(DEVICE_LOCAL_KEY)?).ok()
 }
 
 fn remember_local_device(device: DeviceId) {
+    remember_local(DEVICE_LOCAL_KEY, &device.to_string());
+}
+
+fn local_item(key: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
+}
+
+fn remember_local(key: &str, value: &str) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.set_item(DEVICE_LOCAL_KEY, &device.to_string());
+        let _ = storage.set_item(key, value);
     }
+}
+
+/// A new device secret: 32 random bytes, hex.
+fn new_secret() -> String {
+    let (a, b) = (platform::random_bytes(), platform::random_bytes());
+    a.iter().chain(&b).map(|x| format!("{x:02x}")).collect()
 }
 
 /// A name for this device, shown to administrators ("Chrome on Android").

@@ -13,7 +13,7 @@ use shared::model::{DeviceId, Timestamp, User};
 
 use super::{AuthService, Secret, password, token};
 use crate::http::error::ErrorBody;
-use crate::store::{Device, SqliteStore, StoreError, TokenKind};
+use crate::store::{Device, SqliteStore, StoreError, TokenHash, TokenKind};
 use crate::sync::SyncService;
 
 /// Why a login, a refresh or an authenticated request was refused.
@@ -112,7 +112,14 @@ pub struct LoginRequest {
     /// A name for the device, e.g. "王芳的手机".
     #[serde(default)]
     pub device_name: String,
+    /// The device's secret, made by the client once with its id and kept beside it: binds the
+    /// id to this phone (only its SHA-256 is stored). Absent from apps older than it.
+    #[serde(default)]
+    pub device_secret: Option<Secret>,
 }
+
+/// Fewest and most characters of a device secret.
+pub const DEVICE_SECRET_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
 
 /// `POST /api/refresh` body.
 #[derive(Debug, Deserialize)]
@@ -204,6 +211,7 @@ const DEVICE_NAME_CHARS: usize = 100;
 /// Logs in: rate limit, password, device registration, tokens.
 ///
 /// # Errors
+/// [`AuthError::Malformed`] for a device secret of a length no client makes;
 /// [`AuthError::RateLimited`] after too many failures for the account or the address;
 /// [`AuthError::BadCredentials`] for an unknown login, a wrong password or a disabled account.
 pub async fn login(
@@ -212,6 +220,17 @@ pub async fn login(
     req: LoginRequest,
     client: Option<IpAddr>,
 ) -> Result<Session, AuthError> {
+    let secret = match &req.device_secret {
+        Some(secret) if !DEVICE_SECRET_CHARS.contains(&secret.expose().chars().count()) => {
+            return Err(AuthError::Malformed(format!(
+                "device_secret must have {} to {} characters",
+                DEVICE_SECRET_CHARS.start(),
+                DEVICE_SECRET_CHARS.end()
+            )));
+        }
+        Some(secret) => Some(token::hash(secret)),
+        None => None,
+    };
     let now = super::now();
     let login = req.login.trim().to_string();
     let account_key = format!("login:{}", login.to_lowercase());
@@ -288,7 +307,7 @@ pub async fn login(
     let now = super::now();
     let session = sync
         .with_store(move |s| -> Result<Session, StoreError> {
-            let device = register(s, device_id, &user.user, &name, now)?;
+            let device = register(s, device_id, secret.as_ref(), &user.user, &name, now)?;
             s.purge_expired_tokens(now)?;
             let (refresh, refresh_hash) = token::new_token();
             s.store_token(
@@ -306,18 +325,21 @@ pub async fn login(
     Ok(session)
 }
 
-/// Registers the client's device id, or a fresh one when that id belongs to someone else or
-/// was revoked.
+/// Registers the client's device id, or a fresh one (with a fresh actor) when that id belongs
+/// to someone else, was revoked, or is bound to another phone's device secret: two phones
+/// presenting one id (a copied browser profile, a restored backup) never share an actor. The
+/// fresh id is bound to the secret presented, so that phone keeps it at its next login.
 fn register(
     s: &mut SqliteStore,
     id: DeviceId,
+    secret: Option<&TokenHash>,
     user: &User,
     name: &str,
     now: Timestamp,
 ) -> Result<Device, StoreError> {
     let mut id = id;
     for _ in 0..4 {
-        match s.register_device(id, user.id, name, token::new_actor(), now) {
+        match s.register_device(id, user.id, name, secret, token::new_actor(), now) {
             Err(StoreError::Conflict(_) | StoreError::Duplicate { .. }) => {
                 id = DeviceId::from_random_bytes(token::random_id_bytes());
             }

@@ -148,7 +148,8 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "post",
         path: "/login",
-        summary: "Log in: {login, password, device_id, device_name} → access and refresh tokens",
+        summary: "Log in: {login, password, device_id, device_name, device_secret} → access and \
+                  refresh tokens",
         auth: "none",
         params: &[],
         body: Some(JSON),
@@ -400,7 +401,11 @@ pub fn document() -> Value {
             op["security"] = json!([{"bearer": []}]);
         }
         if let Some(body) = r.body {
-            op["requestBody"] = json!({"required": true, "content": {body: {}}});
+            let content = match request_schema(r.method, r.path) {
+                Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
+                None => json!({}),
+            };
+            op["requestBody"] = json!({"required": true, "content": {body: content}});
         }
         let path = format!("/api{}", r.path);
         let entry = paths.entry(path).or_insert_with(|| json!({}));
@@ -426,6 +431,43 @@ pub fn document() -> Value {
                         "message": {"type": "string"},
                     },
                 },
+                "LoginRequest": login_request_schema(),
+            },
+        },
+    })
+}
+
+/// The schema (in `components.schemas`) of a route's request body, where one is described.
+fn request_schema(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        ("post", "/login") => Some("LoginRequest"),
+        _ => None,
+    }
+}
+
+/// `POST /api/login`'s body (`crate::auth::session::LoginRequest`).
+fn login_request_schema() -> Value {
+    let secret = crate::auth::session::DEVICE_SECRET_CHARS;
+    json!({
+        "type": "object",
+        "required": ["login", "password", "device_id"],
+        "properties": {
+            "login": {"type": "string"},
+            "password": {"type": "string"},
+            "device_id": {
+                "type": "string",
+                "description": "the device's id, made by the client once and kept; the answer's \
+                                device.id is the one to use from then on",
+            },
+            "device_name": {"type": "string", "description": "e.g. 王芳的手机"},
+            "device_secret": {
+                "type": "string",
+                "minLength": secret.start(),
+                "maxLength": secret.end(),
+                "description": "a random secret the client makes once with its device id and \
+                                keeps beside it; the server keeps its SHA-256. A login with a \
+                                known device id but without its secret is given a new device \
+                                (id and actor).",
             },
         },
     })
@@ -505,5 +547,21 @@ mod tests {
             );
         }
         assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn the_login_body_is_described_with_the_device_secret() {
+        let doc = document();
+        let body = &doc["paths"]["/api/login"]["post"]["requestBody"]["content"][JSON]["schema"];
+        assert_eq!(body["$ref"], "#/components/schemas/LoginRequest");
+        let login = &doc["components"]["schemas"]["LoginRequest"];
+        assert_eq!(login["properties"]["device_secret"]["minLength"], 16);
+        assert!(
+            !login["required"]
+                .as_array()
+                .expect("a list")
+                .contains(&json!("device_secret")),
+            "optional: older apps send none"
+        );
     }
 }

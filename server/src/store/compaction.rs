@@ -2,38 +2,115 @@
 //! (no re-encoding on the request path); this job re-saves the documents that have appended
 //! changes into a compact snapshot. The content and heads do not change, so neither does the
 //! change feed.
+//!
+//! **Invariant:** the store is held only to list the documents, to read one document's bytes
+//! and heads, and to write its compacted bytes back; loading and re-saving (seconds for a large
+//! document) run between holds, so requests are not held up. The write happens only when the
+//! document's heads are still those read; a document committed meanwhile is left for the next
+//! run.
 
 use automerge::AutoCommit;
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
-use super::{SqliteStore, StoreError};
+use super::{SqliteStore, StoreError, StoreHold};
+
+/// A document's stored bytes and heads as compaction read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactionRead {
+    /// The document's id (`kind/id`).
+    pub doc_id: String,
+    /// Its stored bytes.
+    pub bytes: Vec<u8>,
+    /// Its heads, as stored (the write-back's guard).
+    heads: Vec<u8>,
+}
 
 impl SqliteStore {
-    /// Compacts up to `limit` documents with appended changes, most appended first; returns
-    /// how many were compacted. A document committed again meanwhile is left for the next run.
-    pub fn compact_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
-        let rows: Vec<(String, Vec<u8>, i64)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT doc_id, snapshot, appended FROM docs WHERE appended > 0 ORDER BY appended DESC LIMIT ?1",
-            )?;
-            stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?
-        };
-        let mut done = 0;
-        for (doc_id, bytes, appended) in rows {
-            let mut doc = AutoCommit::load(&bytes).map_err(|e| StoreError::Corrupt {
-                table: "docs",
-                detail: format!("{doc_id}: {e}"),
-            })?;
-            // Uncompressed, like the snapshots commits write (see `shared::sync::server`).
-            let compact = doc.save_nocompress();
-            done += self.conn.execute(
-                "UPDATE docs SET snapshot = ?1, appended = 0 WHERE doc_id = ?2 AND appended = ?3",
-                params![compact, doc_id, appended],
-            )?;
-        }
-        Ok(done)
+    /// Up to `limit` documents with appended changes, most appended first.
+    pub fn compaction_candidates(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id FROM docs WHERE appended > 0 ORDER BY appended DESC LIMIT ?1",
+        )?;
+        let ids = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
     }
+
+    /// A candidate's bytes and heads; `None` when it is gone or was compacted meanwhile.
+    pub fn compaction_read(&self, doc_id: &str) -> Result<Option<CompactionRead>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT snapshot, heads FROM docs WHERE doc_id = ?1 AND appended > 0")?
+            .query_row([doc_id], |r| {
+                Ok(CompactionRead {
+                    doc_id: doc_id.to_string(),
+                    bytes: r.get(0)?,
+                    heads: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Writes `compact` as the document's bytes if its heads are still those `read` saw;
+    /// returns whether it did.
+    pub fn compaction_write(
+        &mut self,
+        read: &CompactionRead,
+        compact: &[u8],
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE docs SET snapshot = ?1, appended = 0 WHERE doc_id = ?2 AND heads = ?3",
+            )?
+            .execute(params![compact, read.doc_id, read.heads])?;
+        Ok(n > 0)
+    }
+
+    /// Compacts up to `limit` documents with appended changes (see [`compact_pending`]), the
+    /// store held throughout: for admin commands and tests that own the store.
+    pub fn compact_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
+        compact_pending(self, limit)
+    }
+}
+
+/// Compacts up to `limit` documents with appended changes, most appended first, holding the
+/// store only to list them, to read each one and to write it back (see the module's
+/// invariant); returns how many were compacted.
+///
+/// # Errors
+/// When the store fails or a stored document does not load ([`StoreError::Corrupt`]).
+pub fn compact_pending(mut store: impl StoreHold, limit: usize) -> Result<usize, StoreError> {
+    compact_pending_with(&mut store, limit, resave)
+}
+
+/// [`compact_pending`] with the re-save step given (tests observe what it runs beside).
+pub(super) fn compact_pending_with(
+    store: &mut impl StoreHold,
+    limit: usize,
+    mut compact: impl FnMut(&CompactionRead) -> Result<Vec<u8>, StoreError>,
+) -> Result<usize, StoreError> {
+    let candidates = store.hold(|s| s.compaction_candidates(limit))?;
+    let mut done = 0;
+    for doc_id in candidates {
+        let Some(read) = store.hold(|s| s.compaction_read(&doc_id))? else {
+            continue;
+        };
+        let compacted = compact(&read)?;
+        if store.hold(|s| s.compaction_write(&read, &compacted))? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Loads a document and saves it compactly: uncompressed, like the snapshots commits write
+/// (see `shared::sync::server`).
+pub(super) fn resave(read: &CompactionRead) -> Result<Vec<u8>, StoreError> {
+    let mut doc = AutoCommit::load(&read.bytes).map_err(|e| StoreError::Corrupt {
+        table: "docs",
+        detail: format!("{}: {e}", read.doc_id),
+    })?;
+    Ok(doc.save_nocompress())
 }

@@ -6,6 +6,7 @@ mod bulletin;
 mod compaction;
 mod directory;
 mod freshness;
+mod hold;
 mod kpi;
 mod problems_query;
 mod queries;
@@ -15,11 +16,13 @@ pub(crate) mod test_support;
 mod timeline;
 
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
+pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
     TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
+pub use hold::StoreHold;
 pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
 pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,

@@ -54,6 +54,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0006_device_outbox",
         sql: include_str!("migrations/0006_device_outbox.sql"),
     },
+    Migration {
+        name: "0007_device_secret",
+        sql: include_str!("migrations/0007_device_secret.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

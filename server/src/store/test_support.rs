@@ -1,4 +1,5 @@
-//! Test fixtures over a real SQLite file: the demo district with its directory rows.
+//! Test fixtures over a real SQLite file: the demo district with its directory rows, and a
+//! store lock that counts its holds.
 
 use std::collections::BTreeMap;
 
@@ -85,4 +86,19 @@ pub(crate) fn demo_problems(
         }
     }
     (problems, towns)
+}
+
+/// The server's store: one mutex, each hold counted.
+pub(crate) struct CountedLock<'a> {
+    /// The store.
+    pub store: &'a std::sync::Mutex<SqliteStore>,
+    /// Holds so far.
+    pub holds: usize,
+}
+
+impl super::StoreHold for CountedLock<'_> {
+    fn hold<T>(&mut self, f: impl FnOnce(&mut SqliteStore) -> T) -> T {
+        self.holds += 1;
+        (&mut &*self.store).hold(f)
+    }
 }

@@ -893,69 +893,107 @@ fn the_store_can_move_to_another_thread() {
     assert_send::<SqliteStore>();
 }
 
-#[test]
-fn appended_changes_are_compacted_in_the_background_without_changing_the_document() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
-    let wang = officer_wang();
-    let config = shared::config::Config::default();
-    let device = DeviceId::from_random_bytes([9; 16]);
-    let visit_id = VisitId::from_random_bytes([7; 16]);
-    let id = DocId::new(shared::doc::DocKind::Visit, &visit_id.to_string());
-    let mut dev = shared::doc::VisitDoc::create(
-        &shared::doc::NewVisit {
-            id: visit_id,
-            enterprise: shared::model::EnterpriseId::from_random_bytes([5; 16]),
-            method: shared::model::VisitMethod::OnSite,
-            check_in: None,
-            operating_status: shared::model::OperatingStatus::Normal,
-            notes: "初次走访".into(),
-        },
-        &wang.actor,
-        wang.actor_id(),
-        Timestamp(1),
-    )
-    .expect("create");
-    let ctx_scope = shared::sync::validate::Scope::All;
-    let mut acked = Vec::new();
-    for round in 0..6 {
-        if round > 0 {
-            dev.edit(&wang.actor, Timestamp(round), |e| {
-                e.set_notes(&format!("第{round}次修改备注"))
-            })
-            .expect("edit");
+/// A visit on officer Wang's phone whose edits reach the store one sync request each, so the
+/// store appends them to its bytes (compaction's work).
+struct AppendingVisit {
+    wang: Person,
+    id: DocId,
+    doc: VisitDoc,
+    acked: Vec<ChangeHash>,
+    rounds: i64,
+}
+
+impl AppendingVisit {
+    fn new() -> AppendingVisit {
+        let wang = officer_wang();
+        let visit_id = VisitId::from_random_bytes([7; 16]);
+        let doc = VisitDoc::create(
+            &NewVisit {
+                id: visit_id,
+                enterprise: EnterpriseId::from_random_bytes([5; 16]),
+                method: VisitMethod::OnSite,
+                check_in: None,
+                operating_status: OperatingStatus::Normal,
+                notes: "初次走访".into(),
+            },
+            &wang.actor,
+            wang.actor_id(),
+            Timestamp(1),
+        )
+        .expect("create");
+        AppendingVisit {
+            id: DocId::new(shared::doc::DocKind::Visit, &visit_id.to_string()),
+            wang,
+            doc,
+            acked: Vec::new(),
+            rounds: 0,
         }
-        let record = dev.record();
-        let data = if acked.is_empty() {
+    }
+
+    /// Pushes the visit (the first time whole, then one edit of its notes) in one request.
+    fn push(&mut self, store: &mut SqliteStore) {
+        let round = self.rounds;
+        self.rounds += 1;
+        if round > 0 {
+            self.doc
+                .edit(&self.wang.actor, Timestamp(round), |e| {
+                    e.set_notes(&format!("第{round}次修改备注"))
+                })
+                .expect("edit");
+        }
+        let record = self.doc.record();
+        let data = if self.acked.is_empty() {
             record.save()
         } else {
-            record.automerge().save_after(&acked)
+            record.automerge().save_after(&self.acked)
         };
-        let req = shared::sync::protocol::SyncRequest {
+        let req = SyncRequest {
             cursor: 0,
             ack: 0,
             device_time: Timestamp(round),
-            push: vec![shared::sync::protocol::DocPush {
-                doc: id.clone(),
-                base: shared::sync::protocol::to_wire(&acked),
-                heads: shared::sync::protocol::to_wire(&record.heads()),
+            push: vec![DocPush {
+                doc: self.id.clone(),
+                base: to_wire(&self.acked),
+                heads: to_wire(&record.heads()),
                 data,
             }],
             max_response_bytes: 1 << 20,
             unsent: None,
         };
-        let ctx = shared::sync::server::SyncContext {
-            device,
-            read: &ctx_scope,
-            write: &ctx_scope,
+        let config = Config::default();
+        let ctx = SyncContext {
+            device: DeviceId::from_random_bytes([9; 16]),
+            read: &Scope::All,
+            write: &Scope::All,
             config: &config,
             now: Timestamp(round),
             limits: shared::sync::limits::Limits::DEVICE,
             authorship: None,
         };
-        shared::sync::server::handle_sync(&mut store, &ctx, &req).expect("sync");
-        acked = record.heads();
+        handle_sync(store, &ctx, &req).expect("sync");
+        self.acked = record.heads();
     }
+}
+
+/// How many documents wait for compaction.
+fn appended_docs(store: &SqliteStore) -> i64 {
+    store
+        .connection()
+        .query_row("SELECT COUNT(*) FROM docs WHERE appended > 0", [], |r| {
+            r.get(0)
+        })
+        .expect("counts")
+}
+
+#[test]
+fn appended_changes_are_compacted_in_the_background_without_changing_the_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
+    let mut visit = AppendingVisit::new();
+    for _ in 0..6 {
+        visit.push(&mut store);
+    }
+    let id = visit.id.clone();
     let before = store.load_doc(&id).expect("loads").expect("stored");
     assert_eq!(store.compact_pending(10).expect("compacts"), 1);
     assert_eq!(
@@ -971,13 +1009,71 @@ fn appended_changes_are_compacted_in_the_background_without_changing_the_documen
         before.bytes.len(),
         after.bytes.len()
     );
-    let notes = shared::doc::VisitDoc::load(&after.bytes, wang.actor_id())
+    let notes = VisitDoc::load(&after.bytes, visit.wang.actor_id())
         .expect("loads")
         .read()
         .expect("reads")
         .notes;
     assert_eq!(notes, "第5次修改备注");
     assert_eq!(store.integrity_check().expect("check"), "ok");
+}
+
+#[test]
+fn compaction_reloads_a_document_with_the_store_lock_free_so_requests_take_it_meanwhile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
+    let mut visit = AppendingVisit::new();
+    for _ in 0..6 {
+        visit.push(&mut store);
+    }
+    let store = std::sync::Mutex::new(store);
+    let mut lock = super::test_support::CountedLock {
+        store: &store,
+        holds: 0,
+    };
+    let mut requests_served = 0;
+    let compacted = super::compaction::compact_pending_with(&mut lock, 10, |read| {
+        // The reload and re-save run here. A request-like store call, on this very thread,
+        // gets the lock at once: `try_lock` would fail if compaction still held it.
+        let mut request = store
+            .try_lock()
+            .expect("the store lock is free while re-saving");
+        assert!(request.latest_seq().expect("reads the feed") > 0);
+        requests_served += 1;
+        drop(request);
+        super::compaction::resave(read)
+    })
+    .expect("compacts");
+    assert_eq!(compacted, 1);
+    assert_eq!(requests_served, 1);
+    assert_eq!(
+        lock.holds, 3,
+        "three short holds: list the candidates, read the document, write it back"
+    );
+}
+
+#[test]
+fn a_document_committed_while_it_compacts_is_left_for_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
+    let mut visit = AppendingVisit::new();
+    for _ in 0..3 {
+        visit.push(&mut store);
+    }
+    let store = std::sync::Mutex::new(store);
+    let compacted = super::compaction::compact_pending_with(&mut &store, 10, |read| {
+        // A device's sync commits an edit between the read and the write-back.
+        visit.push(&mut store.lock().expect("lock"));
+        super::compaction::resave(read)
+    })
+    .expect("compacts");
+    let mut store = store.into_inner().expect("lock");
+    assert_eq!(compacted, 0, "the stale re-save is not written");
+    assert_eq!(appended_docs(&store), 1, "the document still waits");
+    let stored = store.load_doc(&visit.id).expect("loads").expect("stored");
+    assert_eq!(stored.heads, visit.acked, "the edit made meanwhile is kept");
+    assert_eq!(store.compact_pending(10).expect("compacts"), 1, "next run");
+    assert_eq!(appended_docs(&store), 0);
 }
 
 #[test]

@@ -150,6 +150,18 @@ impl SyncService {
         .ok()
     }
 
+    /// Runs background work `f` on a blocking thread with the store's lock, which `f` takes
+    /// in short holds ([`crate::store::StoreHold`]) around its long work, never across it.
+    pub async fn with_store_holds<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Mutex<SqliteStore>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(&this.store))
+            .await
+            .ok()
+    }
+
     /// Handles one encoded sync request from an authenticated device; returns the encoded
     /// response. The device reads and writes within its user's scopes, and every change it
     /// pushes must be its own ([`crate::auth::RoleRules`]).

@@ -1,5 +1,6 @@
 //! Registered devices and their session tokens: registration (one actor per device, never
-//! changing hands), revocation, last-seen times, hashed tokens and each device's scope state.
+//! changing hands, bound to the phone that registered it by the hash of its device secret),
+//! revocation, last-seen times, hashed tokens and each device's scope state.
 
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -9,17 +10,24 @@ use super::*;
 use crate::store::{SqliteStore, StoreError};
 
 impl SqliteStore {
-    /// Registers `id` for `user` with a new Automerge actor, or, when it is already theirs and
-    /// not revoked, renames it and keeps its actor. Returns the device.
+    /// Registers `id` for `user` with a new Automerge actor and the hash of the phone's device
+    /// secret, or, when it is already theirs, not revoked and the phone's (see below), renames
+    /// it and keeps its actor. Returns the device.
+    ///
+    /// The phone's: the stored secret hash is `secret`, or none is stored (a device registered
+    /// before secrets, or by an app that sends none) and then a presented secret binds it.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the id belongs to another user or was revoked (the caller
-    /// registers a fresh id instead); [`StoreError::Duplicate`] when the actor is taken.
+    /// [`StoreError::Conflict`] when the id belongs to another user, was revoked, or is bound
+    /// to another secret (another phone presenting the id, or an old app presenting none) —
+    /// the caller registers a fresh id instead; [`StoreError::Duplicate`] when the actor is
+    /// taken.
     pub fn register_device(
         &mut self,
         id: DeviceId,
         user: UserId,
         name: &str,
+        secret: Option<&TokenHash>,
         new_actor: [u8; 16],
         now: Timestamp,
     ) -> Result<Device, StoreError> {
@@ -28,34 +36,46 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = tx
             .prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+                "SELECT {DEVICE_COLUMNS}, secret_hash FROM devices WHERE id = ?1"
             ))?
-            .query_row([id.to_string()], device_row)
+            .query_row([id.to_string()], |r| {
+                Ok((device_row(r)?, r.get::<_, Option<Vec<u8>>>(7)?))
+            })
             .optional()?
-            .map(to_device)
+            .map(|(d, h)| to_device(d).map(|d| (d, h)))
             .transpose()?;
+        let presented = secret.map(|h| h.0.to_vec());
         match existing {
-            Some(d) if d.user != user || d.revoked_at.is_some() => {
+            Some((d, _)) if d.user != user || d.revoked_at.is_some() => {
                 return Err(StoreError::Conflict(format!(
                     "device {id} is registered to another user or revoked"
                 )));
             }
+            Some((_, Some(stored))) if presented.as_ref() != Some(&stored) => {
+                return Err(StoreError::Conflict(format!(
+                    "device {id} is bound to another phone's secret"
+                )));
+            }
             Some(_) => {
-                tx.prepare_cached("UPDATE devices SET name = ?2, last_seen = ?3 WHERE id = ?1")?
-                    .execute(params![id.to_string(), name, now.0])?;
+                tx.prepare_cached(
+                    "UPDATE devices SET name = ?2, last_seen = ?3, \
+                     secret_hash = COALESCE(secret_hash, ?4) WHERE id = ?1",
+                )?
+                .execute(params![id.to_string(), name, now.0, presented])?;
             }
             None => {
                 let actor: String = new_actor.iter().map(|b| format!("{b:02x}")).collect();
                 tx.prepare_cached(
-                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    "INSERT INTO devices (id, user, name, actor_id, registered_at, last_seen, \
+                     secret_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
                 )?
                 .execute(params![
                     id.to_string(),
                     user.to_string(),
                     name,
                     actor,
-                    now.0
+                    now.0,
+                    presented
                 ])
                 .map_err(|e| {
                     if is_unique_violation(&e) {

@@ -55,24 +55,76 @@ fn a_device_keeps_its_actor_across_logins_and_cannot_change_hands() {
     let (_dir, mut s, a, b) = setup();
     let id = DeviceId::from_random_bytes([3; 16]);
     let first = s
-        .register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+        .register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
         .expect("registered");
     assert_eq!(first.actor_id, "07".repeat(16));
     let again = s
-        .register_device(id, a.id, "renamed", [8; 16], Timestamp(2))
+        .register_device(id, a.id, "renamed", None, [8; 16], Timestamp(2))
         .expect("again");
     assert_eq!(
         (again.actor_id, again.name.as_str()),
         (first.actor_id, "renamed")
     );
     assert!(matches!(
-        s.register_device(id, b.id, "stolen", [9; 16], Timestamp(3)),
+        s.register_device(id, b.id, "stolen", None, [9; 16], Timestamp(3)),
         Err(StoreError::Conflict(_))
     ));
     let other = DeviceId::from_random_bytes([4; 16]);
     assert!(matches!(
-        s.register_device(other, b.id, "same actor", [7; 16], Timestamp(3)),
+        s.register_device(other, b.id, "same actor", None, [7; 16], Timestamp(3)),
         Err(StoreError::Duplicate { .. })
+    ));
+}
+
+#[test]
+fn a_device_id_is_bound_to_the_secret_of_the_phone_that_registered_it() {
+    let (_dir, mut s, a, _) = setup();
+    let id = DeviceId::from_random_bytes([3; 16]);
+    let (phone, copy) = (TokenHash([1; 32]), TokenHash([2; 32]));
+    let first = s
+        .register_device(id, a.id, "phone", Some(&phone), [7; 16], Timestamp(1))
+        .expect("registered");
+    let again = s
+        .register_device(id, a.id, "phone", Some(&phone), [8; 16], Timestamp(2))
+        .expect("the same phone again");
+    assert_eq!(again.actor_id, first.actor_id, "the phone keeps its actor");
+    for presented in [Some(&copy), None] {
+        assert!(
+            matches!(
+                s.register_device(id, a.id, "copy", presented, [9; 16], Timestamp(3)),
+                Err(StoreError::Conflict(_))
+            ),
+            "another secret, or none, does not get the device"
+        );
+    }
+    assert_eq!(s.device(id).expect("reads"), Some(again), "nothing changed");
+}
+
+#[test]
+fn a_device_registered_without_a_secret_is_bound_by_the_first_one_presented() {
+    let (_dir, mut s, a, _) = setup();
+    let id = DeviceId::from_random_bytes([3; 16]);
+    let old_app = s
+        .register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
+        .expect("registered by an app without secrets");
+    let same = s
+        .register_device(id, a.id, "phone", None, [8; 16], Timestamp(2))
+        .expect("the old app again");
+    assert_eq!(same.actor_id, old_app.actor_id);
+    let updated = s
+        .register_device(
+            id,
+            a.id,
+            "phone",
+            Some(&TokenHash([1; 32])),
+            [8; 16],
+            Timestamp(3),
+        )
+        .expect("the updated app binds it");
+    assert_eq!(updated.actor_id, old_app.actor_id, "keeping its actor");
+    assert!(matches!(
+        s.register_device(id, a.id, "phone", None, [9; 16], Timestamp(4)),
+        Err(StoreError::Conflict(_))
     ));
 }
 
@@ -80,7 +132,7 @@ fn a_device_keeps_its_actor_across_logins_and_cannot_change_hands() {
 fn revoking_a_device_revokes_its_tokens_and_blocks_re_registration() {
     let (_dir, mut s, a, _) = setup();
     let id = DeviceId::from_random_bytes([3; 16]);
-    s.register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+    s.register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
         .expect("registered");
     let hash = TokenHash([5; 32]);
     s.store_token(&hash, id, TokenKind::Access, Timestamp(1), Timestamp(100))
@@ -90,7 +142,7 @@ fn revoking_a_device_revokes_its_tokens_and_blocks_re_registration() {
     assert!(t.revoked);
     assert_eq!(t.device.revoked_at, Some(Timestamp(50)));
     assert!(matches!(
-        s.register_device(id, a.id, "phone", [8; 16], Timestamp(60)),
+        s.register_device(id, a.id, "phone", None, [8; 16], Timestamp(60)),
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
@@ -188,7 +240,7 @@ fn an_org_unit_import_with_an_unknown_parent_stores_nothing() {
 fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
     let (_dir, mut s, a, _) = setup();
     let id = DeviceId::from_random_bytes([3; 16]);
-    s.register_device(id, a.id, "phone", [7; 16], Timestamp(1))
+    s.register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
         .expect("registered");
     let hash = TokenHash([5; 32]);
     s.store_token(&hash, id, TokenKind::Refresh, Timestamp(1), Timestamp(100))
