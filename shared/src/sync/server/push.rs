@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
-use super::chunks::{ChunkKind, split};
+use super::chunks::{ChunkKind, check_inflation, split};
 use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext};
 use crate::doc::{ActorId, RecordDoc};
 use crate::model::Timestamp;
@@ -73,6 +73,13 @@ pub(super) fn parse(limits: &Limits, push: &DocPush) -> Result<Parsed, Outcome> 
         }));
     }
     let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
+    if limits.stored_doc_bytes < usize::MAX {
+        // What Automerge would inflate, inflated first within the stored-size limit.
+        let mut budget = limits.stored_doc_bytes;
+        for (_, chunk) in &chunks {
+            check_inflation(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
+        }
+    }
     let parsed = catch_unwind(AssertUnwindSafe(|| parse_chunks(&chunks)));
     match parsed {
         Ok(Ok(parsed)) => Ok(parsed),
