@@ -106,6 +106,7 @@ impl NativeDevice {
         let client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
             base_ms: 100,
             cap_ms: 2_000,
+            ..RetryPolicy::default()
         });
         NativeDevice {
             actor,
@@ -216,6 +217,7 @@ impl NativeDevice {
             self.client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
                 base_ms: 100,
                 cap_ms: 2_000,
+                ..RetryPolicy::default()
             });
         }
         self.actor_id = actor_id;
@@ -388,6 +390,7 @@ impl NativeDevice {
         self.client = SyncClient::new(replica).with_retry(RetryPolicy {
             base_ms: 100,
             cap_ms: 2_000,
+            ..RetryPolicy::default()
         });
         Ok(())
     }
