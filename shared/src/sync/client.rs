@@ -586,7 +586,7 @@ impl SyncClient {
     }
 
     fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
-        let Phase::Sending { pushed, .. } = self.phase else {
+        let Phase::Sending { pushed, bytes, .. } = self.phase else {
             return Vec::new();
         };
         let in_flight = std::mem::take(&mut self.in_flight);
@@ -620,7 +620,7 @@ impl SyncClient {
                         self.in_doubt.push(id);
                     }
                 }
-                self.chunk.on_cut();
+                self.chunk.on_cut(bytes);
                 let just_worked = self.attempt == 0;
                 self.attempt += 1;
                 if just_worked {

@@ -102,8 +102,10 @@ impl RetryPolicy {
 /// chunk was and never less than [`MIN_CHUNK`]. A chunk that fits the link keeps its size, so a
 /// flapping link does not shrink every request to one that pays a new connection for a few
 /// bytes; one that takes much longer than the target shrinks at once to one that does not.
-/// Latency-based growth then doubles only up to the size after the cut and adds a quarter per
-/// good round above it.
+/// Only when requests carrying a chunk are cut twice in a row, with no successful round of a
+/// chunk between, is the chunk halved: the link may have become slower than the rounds it was
+/// measured on, and no round would finish to tell. Latency-based growth then doubles only up to
+/// the size after the cut and adds a quarter per good round above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     size: u32,
@@ -118,6 +120,8 @@ pub struct ChunkSizer {
     /// The last [`THROUGHPUT_ROUNDS`] successful rounds over [`SMALL_ROUND`]: bytes on the
     /// wire and ms, oldest first (zeros: none yet).
     recent: [(u32, u32); THROUGHPUT_ROUNDS],
+    /// Requests over [`SMALL_ROUND`] cut since the last successful one.
+    cut_chunks: u32,
 }
 
 /// How many recent rounds the throughput is measured over.
@@ -155,6 +159,7 @@ impl Default for ChunkSizer {
             last_full: None,
             ceiling: MAX_CHUNK,
             recent: [(0, 0); THROUGHPUT_ROUNDS],
+            cut_chunks: 0,
         }
     }
 }
@@ -192,6 +197,7 @@ impl ChunkSizer {
     pub fn on_success(&mut self, bytes: usize, elapsed_ms: i64) {
         let elapsed = elapsed_ms.max(0);
         if bytes > SMALL_ROUND {
+            self.cut_chunks = 0;
             self.recent.rotate_left(1);
             self.recent[THROUGHPUT_ROUNDS - 1] = (
                 u32::try_from(bytes).unwrap_or(u32::MAX),
@@ -252,10 +258,16 @@ impl ChunkSizer {
         (bytes > 0).then(|| bytes.saturating_mul(1000) / ms.max(1))
     }
 
-    /// A request was cut or timed out: the next chunk is what the link carries in
-    /// [`TARGET_ROUND_MS`], if that is less than the chunk (see the type's documentation).
-    pub fn on_cut(&mut self) {
-        if let Some(per_s) = self.throughput() {
+    /// A request of `bytes` on the wire was cut or timed out: the next chunk is what the link
+    /// carries in [`TARGET_ROUND_MS`], if that is less than the chunk; half the chunk when this
+    /// is the second chunk in a row to be cut (see the type's documentation).
+    pub fn on_cut(&mut self, bytes: usize) {
+        if bytes > SMALL_ROUND {
+            self.cut_chunks += 1;
+        }
+        if self.cut_chunks >= 2 {
+            self.size = (self.size / 2).max(MIN_CHUNK);
+        } else if let Some(per_s) = self.throughput() {
             let fits = per_s.saturating_mul(TARGET_ROUND_MS) / 1000;
             let fits = u32::try_from(fits).unwrap_or(u32::MAX).max(MIN_CHUNK);
             self.size = self.size.min(fits);
@@ -379,17 +391,15 @@ mod tests {
         assert_eq!(c.size(), 64 * 1024);
         let per_s = c.throughput().expect("measured");
         assert!((13_000..=16_000).contains(&per_s), "{per_s} B/s");
-        c.on_cut();
+        c.on_cut(c.size() as usize);
         let expected = (per_s * TARGET_ROUND_MS / 1000) as u32;
         assert_eq!(
             c.size(),
             expected,
             "what the link carries in the target time"
         );
-        for _ in 0..20 {
-            c.on_cut();
-        }
-        assert_eq!(c.size(), expected, "cuts alone do not shrink it further");
+        c.on_cut(300);
+        assert_eq!(c.size(), expected, "nor does a probe's cut");
     }
 
     #[test]
@@ -399,11 +409,16 @@ mod tests {
             size: MIN_CHUNK,
             ..ChunkSizer::default()
         };
-        settle(&mut c, link(600, 32), 10);
+        let round = link(600, 32);
+        settle(&mut c, &round, 10);
         let before = c.size();
         assert_eq!(before, 16 * 1024);
         for _ in 0..5 {
-            c.on_cut();
+            // A cut, the probe, then a round that gets through before the next cut.
+            c.on_cut(c.size() as usize);
+            c.on_success(200, round(200));
+            let bytes = c.size() as usize;
+            c.on_success(bytes, round(bytes));
         }
         assert_eq!(c.size(), before, "no halving at every cut");
     }
@@ -413,7 +428,7 @@ mod tests {
         let round = link(2_500, 32);
         let mut c = ChunkSizer::default();
         settle(&mut c, &round, 10);
-        c.on_cut();
+        c.on_cut(c.size() as usize);
         let after_cut = c.size();
         let bytes = c.size() as usize;
         c.on_success(bytes, round(bytes));
@@ -424,13 +439,36 @@ mod tests {
     }
 
     #[test]
+    fn chunks_cut_twice_in_a_row_without_a_good_round_between_are_halved() {
+        // The link was fast; it becomes too slow for the chunk to finish between cuts.
+        let mut c = ChunkSizer::default();
+        for _ in 0..10 {
+            c.on_success(c.size() as usize, 100);
+        }
+        let big = c.size();
+        c.on_cut(big as usize);
+        assert_eq!(c.size(), big, "the measured link carried it quickly");
+        c.on_cut(300);
+        assert_eq!(c.size(), big, "a probe's cut says nothing about the chunk");
+        c.on_cut(big as usize);
+        assert_eq!(c.size(), big / 2);
+        c.on_cut(big as usize / 2);
+        assert_eq!(c.size(), big / 4);
+        // A chunk that gets through ends the streak.
+        c.on_success(c.size() as usize, 1_500);
+        let after = c.size();
+        c.on_cut(after as usize);
+        assert!(c.size() >= after / 2 + 1, "{} after {after}", c.size());
+    }
+
+    #[test]
     fn a_cut_before_any_measured_round_keeps_the_chunk_and_the_floor_holds() {
         let mut c = ChunkSizer::default();
-        c.on_cut();
+        c.on_cut(c.size() as usize);
         assert_eq!(c.size(), START_CHUNK);
         // A link that carried 5 KB in 10 s: far below the floor.
         c.on_success(5_000, 10_000);
-        c.on_cut();
+        c.on_cut(c.size() as usize);
         assert_eq!(c.size(), MIN_CHUNK);
     }
 
