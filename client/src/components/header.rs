@@ -55,7 +55,7 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
         _ if status.syncing => ("sync-state syncing", lang.t(Key::Syncing).to_string()),
         // The network is up, the server is not: say so, and when the next try goes.
         Some(at) if status.unreachable => {
-            let seconds = (at.0 - platform::now().0).max(0).div_ceil(1_000);
+            let seconds = ((at.0 - platform::now().0).max(0) + 999) / 1_000;
             (
                 "sync-state unreachable",
                 lang.t(Key::ServerUnreachable)

@@ -676,22 +676,27 @@ impl Core {
 
     /// Keeps the push channel (`GET /api/events`) open while someone is logged in: each
     /// `changed` event is a notice to the engine, which syncs unless its cursor already covers
-    /// the event's sequence. Every (re)connect starts a sync round, and sends the last event
-    /// id seen as `Last-Event-ID` (the server announces at once what the device missed); a
-    /// dropped stream is reopened after 1 s, a failed connect after 2 s.
+    /// the event's sequence. Every connect sends the last event id seen (or the engine's
+    /// cursor, if later) as `Last-Event-ID`, so the server announces at once what the device
+    /// missed; every reconnect and every drop also starts a sync round. A dropped stream is
+    /// reopened after 1 s, a failed connect after 2 s.
     fn open_push_channel(self: &Rc<Self>) {
         if self.session.borrow().is_none() || self.push_running.replace(true) {
             return;
         }
         let weak = Rc::downgrade(self);
         spawn_local(async move {
+            // The first connect follows the start's own round; every later one syncs.
+            let mut reconnect = false;
             loop {
                 let Some(core) = weak.upgrade() else { return };
                 let Some(session) = core.session() else {
                     core.push_running.set(false);
                     return;
                 };
-                let last_id = core.last_event.get();
+                // The feed position the device knows of: the server announces anything later.
+                let cursor = core.engine.borrow().as_ref().map(|e| e.replica().cursor);
+                let last_id = core.last_event.get().max(cursor);
                 drop(core);
                 let opened = Rc::new(Cell::new(false));
                 let (on_open, on_changed) = (weak.clone(), weak.clone());
@@ -702,7 +707,7 @@ impl Core {
                     move || {
                         open.set(true);
                         // Changes may have landed while the stream was down.
-                        if let Some(core) = on_open.upgrade() {
+                        if let Some(core) = on_open.upgrade().filter(|_| reconnect) {
                             core.feed(Input::PushNotice { seq: None });
                         }
                     },
@@ -716,6 +721,7 @@ impl Core {
                     },
                 )
                 .await;
+                reconnect = true;
                 let Some(core) = weak.upgrade() else { return };
                 let pause = match result {
                     // The stream dropped: a round finds out at once whether the server is
