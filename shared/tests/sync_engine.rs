@@ -8,9 +8,10 @@ use shared::config::Config;
 use shared::doc::{DocKind, NewProblem, NewVisit, ProblemDoc, VisitDoc};
 use shared::model::*;
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, SyncClient};
+use shared::sync::limits::MAX_PUSHES;
 use shared::sync::memory::MemoryStore;
-use shared::sync::policy::GATHER_MS;
-use shared::sync::protocol::{DocId, Refusal};
+use shared::sync::policy::{GATHER_MS, NETWORK_FLAT_ATTEMPTS};
+use shared::sync::protocol::{DocId, Outcome, Refusal, SyncRequest, SyncResponse};
 use shared::sync::replica::Replica;
 use shared::sync::server::{ServerStore as _, SyncContext, handle_sync};
 use shared::sync::validate::Scope;
@@ -289,6 +290,11 @@ fn each_request_reports_how_many_documents_stay_on_the_device_besides_its_chunk(
     );
     let (first, _) = shared::sync::protocol::decode_request(&body).expect("a valid request");
     assert_eq!(first.unsent, Some(200 - pushed as u32));
+    // The first failure after a good round is retried at once; that retry is lost too.
+    the_send(
+        wang.client
+            .handle(Input::Failed(Failure::Network), wang.now, 1),
+    );
     wang.client
         .handle(Input::Failed(Failure::Network), wang.now, 1);
 
@@ -733,4 +739,307 @@ fn offline_edits_wait_for_the_network_however_long_and_then_go_at_once() {
     assert_eq!(wang.feed(Input::Tick), [], "nothing goes while offline");
     let (_, pushed) = the_send(wang.feed(Input::Online(true)));
     assert_eq!(pushed, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries, request limits and resuming on a dropping link
+// ---------------------------------------------------------------------------------------------
+
+/// The one wake-up among `effects`, as a delay from `now`.
+fn the_wait(effects: Vec<Effect>, now: Timestamp) -> i64 {
+    match effects.as_slice() {
+        [Effect::WakeAt(t)] => t.0 - now.0,
+        other => panic!("expected one wake-up, got {other:?}"),
+    }
+}
+
+fn decoded(body: &[u8]) -> SyncRequest {
+    shared::sync::protocol::decode_request(body)
+        .expect("a valid request")
+        .0
+}
+
+fn http(status: u16) -> Input {
+    Input::Failed(Failure::Http {
+        status,
+        message: String::new(),
+    })
+}
+
+#[test]
+fn a_cut_right_after_a_round_that_worked_is_retried_at_once() {
+    let (_server, mut wang, _li, ids) = two_synced_devices(1);
+    wang.edit_visit(&ids[0], "已复查");
+    the_send(wang.feed(Input::SyncNow));
+    let (body, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert!(
+        decoded(&body).push.iter().all(|p| p.data.is_empty()),
+        "the retry carries no data"
+    );
+}
+
+#[test]
+fn network_failures_in_a_row_are_retried_at_a_short_flat_interval_that_never_grows_past_a_few_seconds()
+ {
+    let (_server, mut wang, _li, _ids) = two_synced_devices(1);
+    the_send(wang.feed(Input::SyncNow));
+    the_send(wang.feed(Input::Failed(Failure::Network)));
+    for n in 1..=60u32 {
+        let effects = wang.client.handle(
+            Input::Failed(Failure::Network),
+            wang.now,
+            n.wrapping_mul(2_654_435_761),
+        );
+        let delay = the_wait(effects, wang.now);
+        if n <= NETWORK_FLAT_ATTEMPTS {
+            assert!((500..=1_000).contains(&delay), "retry {n}: {delay} ms");
+        } else {
+            assert!((500..=4_000).contains(&delay), "retry {n}: {delay} ms");
+        }
+        wang.now = Timestamp(wang.now.0 + delay);
+        the_send(wang.feed(Input::Tick));
+    }
+}
+
+#[test]
+fn a_server_that_answers_errors_gets_exponential_backoff_up_to_a_minute() {
+    let (_server, mut wang, _li, _ids) = two_synced_devices(1);
+    the_send(wang.feed(Input::SyncNow));
+    let mut delays = Vec::new();
+    for status in [503, 500, 429, 502, 503, 503, 503, 503, 503, 503] {
+        let delay = the_wait(wang.feed(http(status)), wang.now);
+        delays.push(delay);
+        wang.now = Timestamp(wang.now.0 + delay);
+        the_send(wang.feed(Input::Tick));
+    }
+    for (n, delay) in delays.iter().enumerate() {
+        let full = (1_000i64 << n).min(60_000);
+        assert!(
+            (full / 2..=full).contains(delay),
+            "error {}: {delay} ms of {delays:?}",
+            n + 1
+        );
+    }
+    assert!(
+        (30_000..=60_000).contains(&delays[9]),
+        "capped at a minute: {delays:?}"
+    );
+}
+
+#[test]
+fn the_status_tells_when_the_next_retry_goes_and_that_the_server_is_unreachable_while_online() {
+    let (mut server, mut wang, _li, _ids) = two_synced_devices(1);
+    the_send(wang.feed(Input::SyncNow));
+    the_send(wang.feed(Input::Failed(Failure::Network)));
+    let status = wang.client.status();
+    assert!(!status.unreachable, "a cut retried at once is not news yet");
+    let delay = the_wait(wang.feed(Input::Failed(Failure::Network)), wang.now);
+    let status = wang.client.status();
+    assert!(status.online && status.unreachable, "{status:?}");
+    assert_eq!(status.retry_at, Some(Timestamp(wang.now.0 + delay)));
+
+    wang.feed(Input::Online(false));
+    let offline = wang.client.status();
+    assert!(
+        !offline.unreachable && offline.retry_at.is_none(),
+        "offline is not 'server unreachable': {offline:?}"
+    );
+    wang.now = Timestamp(wang.now.0 + delay);
+    wang.run(&mut server, Input::Online(true), &mut |_| Fate::Delivered);
+    let back = wang.client.status();
+    assert!(!back.unreachable && back.retry_at.is_none(), "{back:?}");
+
+    // A gateway answering 502 for a server that is down is "unreachable" too; a plain 500 is not.
+    the_send(wang.feed(Input::SyncNow));
+    wang.feed(http(502));
+    assert!(wang.client.status().unreachable);
+    wang.now = Timestamp(wang.now.0 + 60_000);
+    the_send(wang.feed(Input::Tick));
+    wang.feed(http(500));
+    assert!(!wang.client.status().unreachable);
+}
+
+#[test]
+fn a_cut_on_a_link_that_carried_the_chunks_quickly_does_not_shrink_the_chunk() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..300 {
+        wang.new_visit(n);
+    }
+    // Fast rounds grow the chunk; a cut then leaves it as it was.
+    wang.sync(&mut server);
+    for n in 300..600 {
+        wang.new_visit(n);
+    }
+    let before = wang.client.chunk_size();
+    the_send(wang.feed(Input::SyncNow));
+    the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert_eq!(wang.client.chunk_size(), before, "no halving at a cut");
+}
+
+#[test]
+fn no_request_pushes_more_than_the_servers_limit_of_documents() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..1_600 {
+        wang.new_visit(n);
+    }
+    wang.sync(&mut server);
+    assert_eq!(server.store.doc_count(), 1_600);
+    let most = wang.counters.pushed.iter().max().copied();
+    assert_eq!(
+        most,
+        Some(MAX_PUSHES),
+        "chunks grew up to the cap: {:?}",
+        wang.counters.pushed
+    );
+}
+
+#[test]
+fn an_http_413_halves_the_documents_per_request_at_once_and_the_halved_cap_holds_for_a_while() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..40 {
+        wang.new_visit(n);
+    }
+    let (_, first) = the_send(wang.feed(Input::SyncNow));
+    assert!(first >= 4, "{first} documents in the first request");
+    let (body, second) = the_send(wang.feed(http(413)));
+    assert_eq!(second, first / 2, "half as many, at once");
+    assert!(decoded(&body).push.iter().all(|p| !p.data.is_empty()));
+    assert_eq!(wang.client.max_pushes(), first / 2);
+    // Delivered from here on: the next rounds keep the halved cap.
+    let response = server.handle(wang.person.actor.device, &body, wang.now);
+    wang.feed(Input::Response {
+        body: response,
+        elapsed_ms: 100,
+    });
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert_eq!(server.store.doc_count(), 40);
+    assert!(
+        wang.counters.pushed.iter().all(|&p| p <= first / 2),
+        "{:?}",
+        wang.counters.pushed
+    );
+}
+
+#[test]
+fn an_http_413_for_a_request_of_one_document_stops_with_the_error() {
+    let (_server, mut wang, _li, ids) = two_synced_devices(1);
+    wang.edit_visit(&ids[0], "很长的记录");
+    let (_, pushed) = the_send(wang.feed(Input::SyncNow));
+    assert_eq!(pushed, 1);
+    assert_eq!(
+        wang.feed(Input::Failed(Failure::Http {
+            status: 413,
+            message: "too_large".into(),
+        })),
+        []
+    );
+    let error = wang.client.status().error.expect("stopped");
+    assert!(error.contains("413"), "{error}");
+}
+
+/// Sends `body` to the server, feeds its response and persists, returning the response.
+fn deliver(wang: &mut Device, server: &mut Server, body: &[u8]) -> SyncResponse {
+    let response = server.handle(wang.person.actor.device, body, wang.now);
+    let decoded: SyncResponse = shared::sync::protocol::decode(&response).expect("a response");
+    let effects = wang.feed(Input::Response {
+        body: response,
+        elapsed_ms: 100,
+    });
+    assert!(matches!(effects.as_slice(), [Effect::Persist(_)]));
+    decoded
+}
+
+#[test]
+fn an_upload_cut_after_the_server_committed_it_is_confirmed_heads_only_without_sending_the_data_again()
+ {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    // Notes that do not compress, as in the field: 300 characters drawn from 4,096.
+    let mut lcg = Lcg(11);
+    for n in 0..10 {
+        let notes: String = (0..300)
+            .map(|_| char::from_u32(0x4E00 + (lcg.next() % 4096) as u32).unwrap_or('走'))
+            .collect();
+        wang.new_visit_noting(n, notes);
+    }
+    let (body, pushed) = the_send(wang.feed(Input::SyncNow));
+    assert_eq!(pushed, 10);
+    // The server commits; the answer is lost in a cut.
+    server.handle(wang.person.actor.device, &body, wang.now);
+    let (resume, again) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert_eq!(again, 10);
+    let request = decoded(&resume);
+    assert!(request.push.iter().all(|p| p.data.is_empty()));
+    assert!(
+        resume.len() * 3 < body.len(),
+        "{} bytes to confirm {} bytes",
+        resume.len(),
+        body.len()
+    );
+    let response = deliver(&mut wang, &mut server, &resume);
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Accepted { .. })),
+        "{:?}",
+        response.results
+    );
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.replica_mut().pending().is_empty());
+    assert_eq!(server.store.change_rows, 10, "each change stored once");
+    assert!(wang.counters.pushed.is_empty(), "nothing pushed again");
+}
+
+#[test]
+fn an_upload_cut_before_the_server_saw_it_resumes_from_the_servers_heads() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(3);
+    for id in &ids {
+        wang.edit_visit(id, "已复查：企业用电恢复正常");
+    }
+    let new = wang.new_visit(99);
+    let (_lost, pushed) = the_send(wang.feed(Input::SyncNow));
+    assert_eq!(pushed, 4);
+    let (resume, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let response = deliver(&mut wang, &mut server, &resume);
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Resend { .. })),
+        "the server has none of them: {:?}",
+        response.results
+    );
+    // The next request pushes what follows the server's heads: the edits, and the new visit
+    // whole (the server has nothing of it).
+    let (body, pushed) = the_send(wang.feed(Input::Persisted));
+    assert_eq!(pushed, 4);
+    let request = decoded(&body);
+    for push in &request.push {
+        if push.doc == new {
+            assert!(push.base.is_empty() && !push.data.is_empty());
+        } else {
+            assert!(
+                !push.base.is_empty(),
+                "{}: from the acknowledged heads",
+                push.doc
+            );
+            assert!(
+                push.data.len() < 400,
+                "{}: {} bytes",
+                push.doc,
+                push.data.len()
+            );
+        }
+    }
+    deliver(&mut wang, &mut server, &body);
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.replica_mut().pending().is_empty());
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    assert_eq!(li.visit_notes(&ids[2]), "已复查：企业用电恢复正常");
+    assert_eq!(li.client.replica().len(), 4);
 }

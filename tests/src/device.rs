@@ -109,6 +109,7 @@ impl NativeDevice {
         let client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
             base_ms: 100,
             cap_ms: 2_000,
+            ..RetryPolicy::default()
         });
         NativeDevice {
             actor,
@@ -221,6 +222,7 @@ impl NativeDevice {
             self.client = SyncClient::new(Replica::new(actor_id.clone())).with_retry(RetryPolicy {
                 base_ms: 100,
                 cap_ms: 2_000,
+                ..RetryPolicy::default()
             });
         }
         self.actor_id = actor_id;
@@ -393,6 +395,7 @@ impl NativeDevice {
         self.client = SyncClient::new(replica).with_retry(RetryPolicy {
             base_ms: 100,
             cap_ms: 2_000,
+            ..RetryPolicy::default()
         });
         Ok(())
     }

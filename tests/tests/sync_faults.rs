@@ -1,11 +1,14 @@
 //! Sync through a hostile network: a proxy that drops, truncates, duplicates and delays
-//! requests and responses (seeded, bounded), and a weak, flapping mobile link (300 ms one way,
-//! 256 kbit/s, cut every 3–10 s and down for 1–5 s, seeded). Documents converge, nothing is
-//! stored twice, and on the weak link the bytes sent stay within 1.5× of loopback.
+//! requests and responses (seeded, bounded), a weak, flapping mobile link (300 ms one way,
+//! 256 kbit/s, cut every 3–10 s and down for 1–5 s, seeded), and a loopback link cut as often
+//! with no shaping. Documents converge, nothing is stored twice, on the weak link the bytes sent
+//! stay within 1.5× of loopback, and 1,000 visits whose notes do not compress all land on the
+//! link that is cut every few seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::{Rng as _, SeedableRng as _};
 use server::AppState;
 use server::sync::SyncService;
 use shared::model::EnterpriseId;
@@ -187,5 +190,60 @@ async fn a_cold_upload_of_1000_visits_completes_on_a_weak_flapping_link_within_1
         stats.bytes_up, phone.traffic.requests, phone.traffic.failures, stats.cuts
     );
     assert!(ratio <= 1.5, "{ratio:.2}× the loopback bytes");
+    Ok(())
+}
+
+/// Notes that do not compress, as officers' free text does not across records: `chars`
+/// characters drawn from 4,096 common CJK ones, seeded by `n`.
+fn incompressible_notes(n: u64, chars: usize) -> String {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n);
+    (0..chars)
+        .map(|_| char::from_u32(0x4E00 + rng.random_range(0..4096u32)).unwrap_or('访'))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_upload_of_1000_incompressible_visits_lands_whole_on_a_link_cut_every_few_seconds()
+-> anyhow::Result<()> {
+    let (server, service, _dir) = start().await?;
+    // Loopback speed, but every connection is cut every 3–10 s and new ones are refused for
+    // 1–5 s after each cut.
+    let link = ShapingProxy::start(
+        server_addr(&server)?,
+        ShapeConfig {
+            cut_every_ms: Some((3_000, 10_000)),
+            down_for_ms: (1_000, 5_000),
+            seed: 12,
+            ..ShapeConfig::transparent()
+        },
+    )
+    .await?;
+    let mut phone = officer(&service, &server, 1, "wang", &link.url("")).await?;
+    phone.fixed_elapsed_ms = None;
+    phone.timeout = Duration::from_secs(15);
+    for n in 0..1000 {
+        phone.record_visit(enterprise(n), &incompressible_notes(n, 1_500))?;
+    }
+    let started = std::time::Instant::now();
+    phone.run(Input::SyncNow, Duration::from_secs(90)).await?;
+    let took = started.elapsed();
+    stored_exactly_once(&service, &phone).await?;
+    let stored = service
+        .with_store(|store| store.doc_count())
+        .await
+        .expect("the store thread ran")?;
+    assert_eq!(stored, 1000, "every visit is stored");
+    let stats = link.stats();
+    eprintln!(
+        "cut link: {:.1} s, {} requests, {} failed, {} bytes up, {stats:?}",
+        took.as_secs_f64(),
+        phone.traffic.requests,
+        phone.traffic.failures,
+        stats.bytes_up
+    );
+    // The first up-period lasts at most 10 s: an upload that took longer met a cut.
+    if took > Duration::from_secs(10) {
+        assert!(stats.cuts >= 1 && phone.traffic.failures >= 1, "{stats:?}");
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The top bar (product name, who is logged in, settings, language switch) and the sync status
-//! bar shown on every screen: online or offline, changes waiting, last successful sync, refused
-//! records with a way to open them, and the "sync now" button.
+//! bar shown on every screen: online, offline or "server unreachable, retrying in N s", changes
+//! waiting, last successful sync, refused records with a way to open them, and the "sync now"
+//! button.
 
 use yew::prelude::*;
 
@@ -50,12 +51,19 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
         let core = ctx.core.clone();
         Callback::from(move |_: MouseEvent| core.sync_now())
     };
-    let (class, state) = if status.syncing {
-        ("sync-state syncing", lang.t(Key::Syncing))
-    } else if status.online {
-        ("sync-state online", lang.t(Key::Online))
-    } else {
-        ("sync-state offline", lang.t(Key::Offline))
+    let (class, state) = match status.retry_at {
+        _ if status.syncing => ("sync-state syncing", lang.t(Key::Syncing).to_string()),
+        // The network is up, the server is not: say so, and when the next try goes.
+        Some(at) if status.unreachable => {
+            let seconds = ((at.0 - platform::now().0).max(0) + 999) / 1_000;
+            (
+                "sync-state unreachable",
+                lang.t(Key::ServerUnreachable)
+                    .replace("{n}", &seconds.to_string()),
+            )
+        }
+        _ if status.online => ("sync-state online", lang.t(Key::Online).to_string()),
+        _ => ("sync-state offline", lang.t(Key::Offline).to_string()),
     };
     let waiting = lang
         .t(Key::WaitingCount)
@@ -66,7 +74,8 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
     };
     html! {
         <section class="sync-bar" aria-live="polite" data-waiting={status.waiting.to_string()}
-            data-refused={status.refused.len().to_string()} data-online={status.online.to_string()}>
+            data-refused={status.refused.len().to_string()} data-online={status.online.to_string()}
+            data-unreachable={status.unreachable.to_string()}>
             <div class="sync-line">
                 <span class={class}><span class="dot" aria-hidden="true"></span>{ state }</span>
                 <span class="sync-waiting">{ waiting }</span>

@@ -372,9 +372,13 @@ async fn request(
 /// Listens to the push channel `GET /api/events` (server-sent events) with the session's
 /// token — `EventSource` cannot send one, so this reads the stream with `fetch` — and calls
 /// `on_changed` for every `changed` event, with the feed sequence it announces (if readable),
-/// until the stream ends or fails.
+/// until the stream ends or fails. `last_id` (the last event id seen) goes as `Last-Event-ID`:
+/// the server then announces at once what the device missed while the stream was down.
+/// `on_open` is called once the stream is open.
 pub async fn events(
     session: &Session,
+    last_id: Option<u64>,
+    on_open: impl FnOnce(),
     mut on_changed: impl FnMut(Option<u64>),
 ) -> Result<(), ApiError> {
     let window = web_sys::window().ok_or(ApiError::Unreachable)?;
@@ -382,6 +386,9 @@ pub async fn events(
     let _ = headers.set("accept", "text/event-stream");
     let _ = headers.set("x-lianxin-device", &session.device.id.to_string());
     let _ = headers.set("authorization", &format!("Bearer {}", session.token));
+    if let Some(id) = last_id {
+        let _ = headers.set("last-event-id", &id.to_string());
+    }
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_headers(&headers);
@@ -399,6 +406,7 @@ pub async fn events(
         .get_reader()
         .dyn_into()
         .map_err(|_| ApiError::BadBody)?;
+    on_open();
     let mut pending = String::new();
     loop {
         let chunk = JsFuture::from(reader.read())

@@ -107,6 +107,8 @@ pub enum Key {
     Online,
     /// Offline state.
     Offline,
+    /// The network is up but the server cannot be reached; `{n}`: seconds to the next retry.
+    ServerUnreachable,
     /// Syncing state.
     Syncing,
     /// Changes waiting.
@@ -403,6 +405,10 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::Reload => ("刷新", "Reload"),
         Key::Online => ("在线", "Online"),
         Key::Offline => ("离线", "Offline"),
+        Key::ServerUnreachable => (
+            "服务器无法连接，{n} 秒后重试",
+            "Server unreachable, retrying in {n} s",
+        ),
         Key::Syncing => ("同步中…", "Syncing…"),
         Key::WaitingCount => ("待上传 {n} 条", "{n} waiting to upload"),
         Key::LastSync => ("上次同步", "Last sync"),

@@ -4,9 +4,9 @@
 //! IndexedDB database and the session. It only moves bytes and carries out the engine's
 //! effects: `Send` → `fetch` `/api/sync`, `Persist` → one IndexedDB transaction, `WakeAt` → a
 //! timer. Triggers: start, the browser's `online` event, a push on `GET /api/events` (read with
-//! `fetch`, which can carry the bearer token that `EventSource` cannot), the
-//! engine's own periodic and backoff timers, local edits and the "sync now" button. Every
-//! decision about documents is the engine's.
+//! `fetch`, which can carry the bearer token that `EventSource` cannot, and `Last-Event-ID`)
+//! and every (re)connect or drop of that stream, the engine's own periodic and retry timers,
+//! local edits and the "sync now" button. Every decision about documents is the engine's.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -110,6 +110,8 @@ pub struct Core {
     notices: RefCell<Notices>,
     snapshot: RefCell<Option<(u64, Rc<Snapshot>)>>,
     push_running: Cell<bool>,
+    /// The last event id the push channel delivered, sent back as `Last-Event-ID`.
+    last_event: Cell<Option<u64>>,
     last_sync: Cell<Option<shared::model::Timestamp>>,
 }
 
@@ -175,6 +177,7 @@ impl Core {
             notices: RefCell::new(Notices::default()),
             snapshot: RefCell::new(None),
             push_running: Cell::new(false),
+            last_event: Cell::new(None),
             last_sync: Cell::new(None),
         });
         core.listen_for_network();
@@ -255,6 +258,7 @@ impl Core {
             .map(SyncClient::status)
             .unwrap_or_default();
         status.online = platform::online() && status.online;
+        status.unreachable &= status.online;
         // After a restart the engine has not synced yet; show when the device last did.
         status.last_success = status.last_success.or(self.last_sync.get());
         status
@@ -673,9 +677,22 @@ impl Core {
         let ticket = self.timer.get() + 1;
         self.timer.set(ticket);
         let core = self.clone();
-        let wait = (at.0 - platform::now().0).max(0) as u64;
+        // While the server is unreachable the sync bar counts down to the retry: a render a
+        // second until then.
+        let status = self.status();
+        let countdown = status.unreachable && status.retry_at == Some(at);
         spawn_local(async move {
-            sleep(Duration::from_millis(wait)).await;
+            loop {
+                let left = at.0 - platform::now().0;
+                if left <= 0 || core.timer.get() != ticket {
+                    break;
+                }
+                let step = if countdown { left.min(1_000) } else { left };
+                sleep(Duration::from_millis(step as u64)).await;
+                if countdown && core.timer.get() == ticket {
+                    core.notify();
+                }
+            }
             if core.timer.get() == ticket {
                 core.feed(Input::Tick);
             }
@@ -704,28 +721,74 @@ impl Core {
 
     /// Keeps the push channel (`GET /api/events`) open while someone is logged in: each
     /// `changed` event is a notice to the engine, which syncs unless its cursor already covers
-    /// the event's sequence. A cut stream is reopened after a pause.
+    /// the event's sequence. Every connect sends the last event id seen (or the engine's
+    /// cursor, if later) as `Last-Event-ID`, so the server announces at once what the device
+    /// missed; every reconnect and every drop also starts a sync round. A dropped stream is
+    /// reopened after 1 s, a failed connect after 2 s.
     fn open_push_channel(self: &Rc<Self>) {
         if self.session.borrow().is_none() || self.push_running.replace(true) {
             return;
         }
         let weak = Rc::downgrade(self);
         spawn_local(async move {
+            // The first connect follows the start's own round; every later one syncs.
+            let mut reconnect = false;
             loop {
                 let Some(core) = weak.upgrade() else { return };
                 let Some(session) = core.session() else {
                     core.push_running.set(false);
                     return;
                 };
+                // The feed position the device knows of: the server announces anything later.
+                let cursor = core.engine.borrow().as_ref().map(|e| e.replica().cursor);
+                let last_id = core.last_event.get().max(cursor);
                 drop(core);
-                let notify = weak.clone();
-                let result = api::events(&session, move |seq| {
-                    if let Some(core) = notify.upgrade() {
-                        core.feed(Input::PushNotice { seq });
-                    }
-                })
+                let opened = Rc::new(Cell::new(false));
+                let (on_open, on_changed) = (weak.clone(), weak.clone());
+                let open = opened.clone();
+                let result = api::events(
+                    &session,
+                    last_id,
+                    move || {
+                        open.set(true);
+                        // Changes may have landed while the stream was down.
+                        if let Some(core) = on_open.upgrade().filter(|_| reconnect) {
+                            core.feed(Input::PushNotice { seq: None });
+                        }
+                    },
+                    move |seq| {
+                        if let Some(core) = on_changed.upgrade() {
+                            if seq.is_some() {
+                                core.last_event.set(seq.max(core.last_event.get()));
+                            }
+                            core.feed(Input::PushNotice { seq });
+                        }
+                    },
+                )
                 .await;
-                let pause = if result.is_ok() { 1_000 } else { 15_000 };
+                reconnect = true;
+                let Some(core) = weak.upgrade() else { return };
+                let pause = match result {
+                    // The stream dropped: a round finds out at once whether the server is
+                    // still there (the sync bar says so if not, and counts down its retries).
+                    _ if opened.get() => {
+                        core.feed(Input::PushNotice { seq: None });
+                        1_000
+                    }
+                    _ if core.notices.borrow().auth.is_some() => 15_000,
+                    // An expired token: the sync round refreshes it for the next connect.
+                    Err(ApiError::TokenExpired) => {
+                        core.feed(Input::PushNotice { seq: None });
+                        2_000
+                    }
+                    Err(
+                        ApiError::DeviceRevoked
+                        | ApiError::NotFound
+                        | ApiError::Status(400..=499, _),
+                    ) => 15_000,
+                    _ => 2_000,
+                };
+                drop(core);
                 sleep(Duration::from_millis(pause)).await;
             }
         });

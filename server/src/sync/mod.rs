@@ -398,25 +398,47 @@ pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl In
     )
 }
 
+/// `GET /api/events`: `event: changed` with `id:` and `data:` the feed's latest sequence,
+/// each time the feed moves. A client that reconnects with `Last-Event-ID` below the feed's
+/// latest sequence missed notices while its stream was down: it gets a `changed` event at once.
 async fn events_handler(
     State(service): State<Arc<SyncService>>,
     _who: Authenticated,
+    headers: axum::http::HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Subscribed before the feed is read, so a commit in between is announced (twice at worst).
     let rx = service.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let seen = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let missed = match seen {
+        Some(seen) => service
+            .with_store(|store| store.latest_seq().ok())
+            .await
+            .flatten()
+            .filter(|latest| *latest > seen),
+        None => None,
+    };
+    let changed = |seq: u64| {
+        Event::default()
+            .event("changed")
+            .data(seq.to_string())
+            .id(seq.to_string())
+    };
+    let live = futures_util::stream::unfold(rx, move |mut rx| async move {
         loop {
             match rx.recv().await {
-                Ok(seq) => {
-                    return Some((
-                        Ok(Event::default().event("changed").data(seq.to_string())),
-                        rx,
-                    ));
-                }
+                Ok(seq) => return Some((Ok(changed(seq)), rx)),
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     });
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::iter(missed.map(|seq| Ok(changed(seq)))),
+        live,
+    );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 

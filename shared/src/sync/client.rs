@@ -10,6 +10,21 @@
 //! next request is a document-less probe, so a link that is still down costs bytes of headers,
 //! not a chunk.
 //!
+//! Retries ([`RetryPolicy`]): after a network failure (a cut, a refused connection, a timeout)
+//! the probe goes at once if the round before succeeded (the link was up a moment ago), then
+//! at a short, flat interval; only a server that answers errors (5xx, 429, 408) gets
+//! exponential backoff. [`Status::retry_at`] and [`Status::unreachable`] tell the sync bar.
+//!
+//! Resuming a cut upload: a request carrying documents whose answer never came may or may not
+//! have been committed. Its documents are "in doubt": the next request pushes them heads-only
+//! (no data; `base` the acknowledged heads, `heads` the device's). The server answers `Accepted`
+//! for those it has and `Resend` with its heads for the others, so acknowledged bytes are never
+//! sent twice and the rest goes from where the server stopped.
+//!
+//! Request limits ([`limits`]): a request pushes at most [`limits::MAX_PUSHES`] documents; an
+//! HTTP 413 halves the documents per request and retries at once, the halved cap doubling back
+//! after [`CAP_HOLD_ROUNDS`] successful rounds; a 413 for a request of one document stops.
+//!
 //! When a round starts: "sync now", the app's start, the network coming back and a server
 //! notice send at once (a notice the device's cursor already covers — its own commit — sends
 //! nothing). A local edit alone waits for the gather window ([`GATHER_MS`]) counted from the
@@ -18,6 +33,7 @@
 
 use automerge::ChangeHash;
 
+use super::limits;
 use super::policy::{ChunkSizer, GATHER_MS, RetryPolicy};
 use super::protocol::{
     self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
@@ -27,6 +43,10 @@ use crate::model::Timestamp;
 
 /// How often an idle, online device checks for news without a push.
 pub const PERIODIC_MS: i64 = 5 * 60 * 1000;
+
+/// Successful rounds that push documents before a cap on documents per request, halved after
+/// an HTTP 413, doubles back (towards [`limits::MAX_PUSHES`]).
+pub const CAP_HOLD_ROUNDS: u32 = 4;
 
 /// Something that happened to the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +84,8 @@ pub enum Input {
 /// How a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// No answer: connection refused or cut, timeout, a truncated body. Retried with backoff
-    /// and a smaller chunk.
+    /// No answer: connection refused or cut, timeout, a truncated body. Retried at once after
+    /// a round that succeeded, then at a short, flat interval; the chunk is sized to the link.
     Network,
     /// The server answered with an error status.
     Http {
@@ -127,6 +147,11 @@ pub struct Status {
     pub error: Option<String>,
     /// Server clock minus device clock at the last response, in ms.
     pub clock_skew_ms: Option<i64>,
+    /// When the next retry of a failed round goes, while the engine waits for it.
+    pub retry_at: Option<Timestamp>,
+    /// The browser says online but the server cannot be reached (the last rounds failed on
+    /// the network or with a gateway error): the sync bar says "server unreachable, retrying".
+    pub unreachable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +162,8 @@ enum Phase {
         started: Timestamp,
         bytes: usize,
         left_behind: bool,
+        /// Documents pushed in it (heads-only ones included).
+        pushed: usize,
     },
     /// A response is being stored; `more`: the server has more to pull, or the outbox more
     /// than the last chunk carried. Either way the next round goes at once.
@@ -167,6 +194,19 @@ pub struct SyncClient {
     /// The highest feed sequence a notice announced while a round was busy: one more round
     /// afterwards unless the round's cursor covers it.
     heard: u64,
+    /// Server errors in a row (5xx, 429, 408): the exponent of the backoff.
+    server_errors: u32,
+    /// The server could not be reached on the last failed rounds.
+    unreachable: bool,
+    /// Documents the request in flight carries data of.
+    in_flight: Vec<DocId>,
+    /// Documents of cut requests that may or may not have been committed: pushed heads-only
+    /// first by the next request.
+    in_doubt: Vec<DocId>,
+    /// Most documents one request pushes: [`limits::MAX_PUSHES`], less after an HTTP 413.
+    max_pushes: usize,
+    /// Successful pushing rounds since `max_pushes` last changed.
+    cap_rounds: u32,
 }
 
 impl SyncClient {
@@ -186,6 +226,12 @@ impl SyncClient {
             again: false,
             edited_since: None,
             heard: 0,
+            server_errors: 0,
+            unreachable: false,
+            in_flight: Vec::new(),
+            in_doubt: Vec::new(),
+            max_pushes: limits::MAX_PUSHES,
+            cap_rounds: 0,
         }
     }
 
@@ -212,7 +258,17 @@ impl SyncClient {
         self.status.refused = self.replica.refused();
         self.status.syncing =
             matches!(self.phase, Phase::Sending { .. } | Phase::Persisting { .. });
+        self.status.retry_at = match self.phase {
+            Phase::Waiting { until } if self.online => Some(until),
+            _ => None,
+        };
+        self.status.unreachable = self.unreachable && self.online;
         self.status.clone()
+    }
+
+    /// Most documents the next request pushes.
+    pub fn max_pushes(&self) -> usize {
+        self.max_pushes
     }
 
     /// The current chunk size, in bytes on the wire.
@@ -338,16 +394,39 @@ impl SyncClient {
         let budget = self.chunk.doc_budget();
         let mut push = Vec::new();
         let mut used = 0usize;
-        // After a failure the first request carries no documents: a ~20-byte probe finds out
-        // whether the link is back before a whole chunk is spent on a link that is still down.
         let pending = self.replica.pending();
         let outbox = pending.len();
-        let pending = if self.attempt > 0 {
+        // Documents a cut request carried go first, heads-only: the answer tells which the
+        // server committed and where the others stopped.
+        // `pending` is in the replica's (sorted) order.
+        self.in_doubt.retain(|id| pending.binary_search(id).is_ok());
+        for id in self.in_doubt.iter().take(self.max_pushes) {
+            let Some(entry) = self.replica.get_mut(id) else {
+                continue;
+            };
+            push.push(DocPush {
+                doc: id.clone(),
+                base: to_wire(&entry.acked),
+                heads: to_wire(&entry.doc.heads()),
+                data: Vec::new(),
+            });
+        }
+        // After a failure the first request carries no data: a ~20-byte probe (with the
+        // heads of documents in doubt) finds out whether the link is back before a whole
+        // chunk is spent on a link that is still down.
+        let pending: Vec<DocId> = if self.attempt > 0 {
             Vec::new()
         } else {
             pending
+                .into_iter()
+                .filter(|id| !self.in_doubt.contains(id))
+                .collect()
         };
+        self.in_flight.clear();
         for id in pending {
+            if push.len() >= self.max_pushes {
+                break;
+            }
             let Some(entry) = self.replica.get_mut(&id) else {
                 continue;
             };
@@ -372,6 +451,7 @@ impl SyncClient {
                 break;
             }
             used += data.len();
+            self.in_flight.push(id.clone());
             push.push(DocPush {
                 doc: id,
                 base: to_wire(&entry.acked),
@@ -401,13 +481,17 @@ impl SyncClient {
             started: now,
             bytes: body.len(),
             left_behind: pushed < outbox,
+            pushed,
         };
         vec![Effect::Send { body, pushed }]
     }
 
     fn on_response(&mut self, body: &[u8], elapsed_ms: i64, now: Timestamp) -> Vec<Effect> {
         let Phase::Sending {
-            bytes, left_behind, ..
+            bytes,
+            left_behind,
+            pushed,
+            ..
         } = self.phase
         else {
             return Vec::new();
@@ -426,6 +510,7 @@ impl SyncClient {
             ..PersistBatch::default()
         };
         for result in &resp.results {
+            self.in_doubt.retain(|id| *id != result.doc);
             let Some(entry) = self.replica.get_mut(&result.doc) else {
                 continue;
             };
@@ -483,6 +568,16 @@ impl SyncClient {
         // The response may carry twice the chunk: it counts half.
         self.chunk.on_success(bytes.max(body.len() / 2), elapsed_ms);
         self.attempt = 0;
+        self.server_errors = 0;
+        self.unreachable = false;
+        self.in_flight.clear();
+        if pushed > 0 && self.max_pushes < limits::MAX_PUSHES {
+            self.cap_rounds += 1;
+            if self.cap_rounds >= CAP_HOLD_ROUNDS {
+                self.max_pushes = self.max_pushes.saturating_mul(2).min(limits::MAX_PUSHES);
+                self.cap_rounds = 0;
+            }
+        }
         self.status.last_success = Some(now);
         self.status.error = None;
         self.status.clock_skew_ms = Some(resp.server_time.0 - now.0);
@@ -493,10 +588,18 @@ impl SyncClient {
     }
 
     fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
-        if !matches!(self.phase, Phase::Sending { .. }) {
+        let Phase::Sending { pushed, bytes, .. } = self.phase else {
             return Vec::new();
-        }
+        };
+        let in_flight = std::mem::take(&mut self.in_flight);
         match failure {
+            Failure::Http { status: 413, .. } if pushed > 1 => {
+                // Too much for one request: half the documents, at once.
+                self.max_pushes = (pushed / 2).max(1);
+                self.cap_rounds = 0;
+                self.phase = Phase::Idle;
+                self.send(now)
+            }
             Failure::Http { status, message }
                 if (400..500).contains(&status) && status != 408 && status != 429 =>
             {
@@ -504,14 +607,41 @@ impl SyncClient {
                     "the server refused the sync request ({status}): {message}"
                 ))
             }
-            _ => {
-                self.chunk.on_cut();
+            Failure::Http { status, .. } => {
+                // The server answered: nothing was committed. Back off, it may be overloaded.
                 self.attempt += 1;
-                let until = Timestamp(now.0 + self.retry.delay_ms(self.attempt, random));
-                self.phase = Phase::Waiting { until };
-                vec![Effect::WakeAt(until)]
+                self.server_errors += 1;
+                self.unreachable = matches!(status, 502..=504);
+                let delay = self.retry.delay_ms(self.server_errors, random);
+                self.wait(Timestamp(now.0 + delay))
+            }
+            Failure::Network => {
+                // The request may have been committed before the answer was lost.
+                for id in in_flight {
+                    if !self.in_doubt.contains(&id) {
+                        self.in_doubt.push(id);
+                    }
+                }
+                self.chunk.on_cut(bytes);
+                let just_worked = self.attempt == 0;
+                self.attempt += 1;
+                if just_worked {
+                    // The link was up a moment ago: try again at once.
+                    self.phase = Phase::Idle;
+                    return self.send(now);
+                }
+                self.unreachable = true;
+                let delay = self
+                    .retry
+                    .network_delay_ms(self.attempt.saturating_sub(1), random);
+                self.wait(Timestamp(now.0 + delay))
             }
         }
+    }
+
+    fn wait(&mut self, until: Timestamp) -> Vec<Effect> {
+        self.phase = Phase::Waiting { until };
+        vec![Effect::WakeAt(until)]
     }
 
     fn stop(&mut self, error: String) -> Vec<Effect> {

@@ -1,7 +1,9 @@
 //! When to send, when to retry and how much to send: the gather window for local edits,
-//! exponential backoff with jitter and a cap, and a chunk size that adapts to the link:
+//! retry delays (short and flat after a network failure, exponential backoff with jitter and a
+//! cap only for a server that answers errors), and a chunk size that adapts to the link:
 //! counted in bytes on the wire, grown while a round's time is dominated by the link's latency
-//! rather than by the transfer, halved after a cut.
+//! rather than by the transfer, and after a cut sized from the throughput measured on recent
+//! rounds.
 
 /// How long a push that only local edits call for waits, in ms, counted from the first edit
 /// not yet sent. The edits of one burst — a form save writes several documents, a person
@@ -14,14 +16,30 @@
 /// window; 100 ms keeps a form save in one request and costs about one extra push per burst.
 pub const GATHER_MS: i64 = 100;
 
-/// Exponential backoff with "equal jitter": the delay for attempt `n` is between half and all
-/// of `base · 2ⁿ⁻¹`, capped.
+/// Network failures in a row retried at the flat [`RetryPolicy::network_ms`] interval before
+/// the interval starts doubling towards [`RetryPolicy::network_cap_ms`].
+pub const NETWORK_FLAT_ATTEMPTS: u32 = 10;
+
+/// When to retry a failed round, with "equal jitter": each delay is between half and all of a
+/// nominal delay.
+///
+/// Two kinds of failure are told apart. A **network failure** (a cut, a refused connection, a
+/// timeout) says nothing about the server's load, and the retry is a ~20-byte probe: it is
+/// retried at a short, flat interval ([`RetryPolicy::network_ms`]) so the device is back the
+/// moment the link is, and the interval only grows, slowly, to a few seconds
+/// ([`RetryPolicy::network_cap_ms`]) when the link stays down. A **server that answers an
+/// error** (5xx, 429, 408) is overloaded or broken: it gets exponential backoff,
+/// [`RetryPolicy::base_ms`] doubling up to [`RetryPolicy::cap_ms`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Delay before the first retry, in ms.
+    /// Backoff before the first retry after a server error, in ms.
     pub base_ms: i64,
-    /// Longest delay, in ms.
+    /// Longest backoff after server errors, in ms.
     pub cap_ms: i64,
+    /// The nominal delay between retries after a network failure, in ms.
+    pub network_ms: i64,
+    /// Longest delay after network failures, in ms.
+    pub network_cap_ms: i64,
 }
 
 impl Default for RetryPolicy {
@@ -29,18 +47,37 @@ impl Default for RetryPolicy {
         RetryPolicy {
             base_ms: 1_000,
             cap_ms: 60_000,
+            network_ms: 1_000,
+            network_cap_ms: 4_000,
         }
     }
 }
 
+/// Between half and all of `full`, drawn with `jitter`.
+fn equal_jitter(full: i64, jitter: u32) -> i64 {
+    let full = full.max(0);
+    let half = full / 2;
+    half + (i64::from(jitter) % (full - half + 1))
+}
+
 impl RetryPolicy {
-    /// The delay before retry number `attempt` (1-based); `jitter` is a random number the
-    /// caller draws.
+    /// The backoff before retry number `attempt` (1-based) after a server answered an error;
+    /// `jitter` is a random number the caller draws.
     pub fn delay_ms(&self, attempt: u32, jitter: u32) -> i64 {
         let exp = attempt.saturating_sub(1).min(30);
         let full = self.base_ms.saturating_mul(1i64 << exp).min(self.cap_ms);
-        let half = full / 2;
-        half + (i64::from(jitter) % (full - half + 1))
+        equal_jitter(full, jitter)
+    }
+
+    /// The delay before retry number `attempt` (1-based) after network failures in a row:
+    /// flat for [`NETWORK_FLAT_ATTEMPTS`], then doubling up to [`RetryPolicy::network_cap_ms`].
+    pub fn network_delay_ms(&self, attempt: u32, jitter: u32) -> i64 {
+        let exp = attempt.saturating_sub(NETWORK_FLAT_ATTEMPTS).min(30);
+        let full = self
+            .network_ms
+            .saturating_mul(1i64 << exp)
+            .min(self.network_cap_ms);
+        equal_jitter(full, jitter)
     }
 }
 
@@ -57,9 +94,18 @@ impl RetryPolicy {
 /// almost nothing ([`SMALL_ROUND`]) or from two full rounds of different sizes, and doubles
 /// the chunk while the doubled chunk's transfer would still take no longer than the latency:
 /// up to there a bigger chunk saves round trips; beyond it mostly puts more bytes at risk of a
-/// cut. A full round within [`FAST_MS`] always lets the chunk double (a fast link). A cut
-/// halves the chunk; latency-based growth then doubles only up to the halved size and adds a
-/// quarter per good round above it (a flapping link keeps its chunks small).
+/// cut. A full round within [`FAST_MS`] always lets the chunk double (a fast link).
+///
+/// A cut does not halve the chunk: the next chunk is what the link carried in
+/// [`TARGET_ROUND_MS`] over the recent successful rounds ([`ChunkSizer::throughput`], bytes
+/// per second of rounds larger than [`SMALL_ROUND`], latency included), never more than the
+/// chunk was and never less than [`MIN_CHUNK`]. A chunk that fits the link keeps its size, so a
+/// flapping link does not shrink every request to one that pays a new connection for a few
+/// bytes; one that takes much longer than the target shrinks at once to one that does not.
+/// Only when requests carrying a chunk are cut twice in a row, with no successful round of a
+/// chunk between, is the chunk halved: the link may have become slower than the rounds it was
+/// measured on, and no round would finish to tell. Latency-based growth then doubles only up to
+/// the size after the cut and adds a quarter per good round above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     size: u32,
@@ -71,7 +117,19 @@ pub struct ChunkSizer {
     last_full: Option<(usize, i64)>,
     /// Latency-based growth doubles the chunk only up to this size.
     ceiling: u32,
+    /// The last [`THROUGHPUT_ROUNDS`] successful rounds over [`SMALL_ROUND`]: bytes on the
+    /// wire and ms, oldest first (zeros: none yet).
+    recent: [(u32, u32); THROUGHPUT_ROUNDS],
+    /// Requests over [`SMALL_ROUND`] cut since the last successful one.
+    cut_chunks: u32,
 }
+
+/// How many recent rounds the throughput is measured over.
+pub const THROUGHPUT_ROUNDS: usize = 4;
+/// How long a round should take after a cut, in ms: the chunk after a cut is the measured
+/// throughput times this. Links that flap are cut every few seconds; a round of about two
+/// seconds usually finishes between cuts and still carries enough to be worth its round trip.
+pub const TARGET_ROUND_MS: u64 = 2_000;
 
 /// Smallest chunk, in bytes on the wire.
 pub const MIN_CHUNK: u32 = 4 * 1024;
@@ -100,6 +158,8 @@ impl Default for ChunkSizer {
             latency_ms: None,
             last_full: None,
             ceiling: MAX_CHUNK,
+            recent: [(0, 0); THROUGHPUT_ROUNDS],
+            cut_chunks: 0,
         }
     }
 }
@@ -136,6 +196,14 @@ impl ChunkSizer {
     /// in `elapsed_ms`.
     pub fn on_success(&mut self, bytes: usize, elapsed_ms: i64) {
         let elapsed = elapsed_ms.max(0);
+        if bytes > SMALL_ROUND {
+            self.cut_chunks = 0;
+            self.recent.rotate_left(1);
+            self.recent[THROUGHPUT_ROUNDS - 1] = (
+                u32::try_from(bytes).unwrap_or(u32::MAX),
+                u32::try_from(elapsed).unwrap_or(u32::MAX),
+            );
+        }
         if bytes <= SMALL_ROUND && bytes < self.size as usize / 2 {
             self.latency_ms = Some(elapsed);
         }
@@ -181,9 +249,29 @@ impl ChunkSizer {
         }
     }
 
-    /// A request was cut or timed out.
-    pub fn on_cut(&mut self) {
-        self.size = (self.size / 2).max(MIN_CHUNK);
+    /// The link's throughput over the recent successful rounds larger than [`SMALL_ROUND`],
+    /// in bytes on the wire per second (each round's latency included); `None` before any.
+    pub fn throughput(&self) -> Option<u64> {
+        let (bytes, ms) = self.recent.iter().fold((0u64, 0u64), |(b, t), &(rb, rt)| {
+            (b + u64::from(rb), t + u64::from(rt))
+        });
+        (bytes > 0).then(|| bytes.saturating_mul(1000) / ms.max(1))
+    }
+
+    /// A request of `bytes` on the wire was cut or timed out: the next chunk is what the link
+    /// carries in [`TARGET_ROUND_MS`], if that is less than the chunk; half the chunk when this
+    /// is the second chunk in a row to be cut (see the type's documentation).
+    pub fn on_cut(&mut self, bytes: usize) {
+        if bytes > SMALL_ROUND {
+            self.cut_chunks += 1;
+        }
+        if self.cut_chunks >= 2 {
+            self.size = (self.size / 2).max(MIN_CHUNK);
+        } else if let Some(per_s) = self.throughput() {
+            let fits = per_s.saturating_mul(TARGET_ROUND_MS) / 1000;
+            let fits = u32::try_from(fits).unwrap_or(u32::MAX).max(MIN_CHUNK);
+            self.size = self.size.min(fits);
+        }
         self.ceiling = self.size;
         self.last_full = None;
     }
@@ -194,7 +282,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_within_jitter_and_stops_at_the_cap() {
+    fn after_network_failures_retries_stay_flat_and_never_exceed_a_few_seconds() {
+        let p = RetryPolicy::default();
+        for jitter in [0, 1, 999, u32::MAX] {
+            for attempt in 1..=NETWORK_FLAT_ATTEMPTS {
+                let d = p.network_delay_ms(attempt, jitter);
+                assert!((500..=1_000).contains(&d), "attempt {attempt}: {d} ms");
+            }
+            for attempt in [NETWORK_FLAT_ATTEMPTS + 1, 50, u32::MAX] {
+                let d = p.network_delay_ms(attempt, jitter);
+                assert!((500..=4_000).contains(&d), "attempt {attempt}: {d} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_after_server_errors_doubles_within_jitter_and_stops_at_the_cap() {
         let p = RetryPolicy::default();
         for jitter in [0, 1, 999, u32::MAX] {
             let d1 = p.delay_ms(1, jitter);
@@ -280,24 +383,92 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_halves_the_chunk_and_growth_on_a_slow_link_then_stays_gradual() {
+    fn a_cut_keeps_a_chunk_the_link_carries_within_the_target_round_time() {
+        // 2.5 s round trip at 32 KB/s: chunks settle at 64 KiB, rounds of ~4.5 s, ~14 KB/s.
         let round = link(2_500, 32);
         let mut c = ChunkSizer::default();
         settle(&mut c, &round, 10);
         assert_eq!(c.size(), 64 * 1024);
-        c.on_cut();
-        assert_eq!(c.size(), 32 * 1024);
-        let sizes: Vec<u32> = (0..3)
-            .map(|_| {
-                let bytes = c.size() as usize;
-                c.on_success(bytes, round(bytes));
-                c.size()
-            })
-            .collect();
-        assert_eq!(sizes, [40 * 1024, 50 * 1024, 64_000], "a quarter per round");
-        for _ in 0..20 {
-            c.on_cut();
+        let per_s = c.throughput().expect("measured");
+        assert!((13_000..=16_000).contains(&per_s), "{per_s} B/s");
+        c.on_cut(c.size() as usize);
+        let expected = (per_s * TARGET_ROUND_MS / 1000) as u32;
+        assert_eq!(
+            c.size(),
+            expected,
+            "what the link carries in the target time"
+        );
+        c.on_cut(300);
+        assert_eq!(c.size(), expected, "nor does a probe's cut");
+    }
+
+    #[test]
+    fn a_cut_on_a_link_that_carries_the_chunk_quickly_leaves_the_chunk_as_it_was() {
+        // 600 ms round trip at 32 KB/s: 16 KiB rounds of ~1.1 s.
+        let mut c = ChunkSizer {
+            size: MIN_CHUNK,
+            ..ChunkSizer::default()
+        };
+        let round = link(600, 32);
+        settle(&mut c, &round, 10);
+        let before = c.size();
+        assert_eq!(before, 16 * 1024);
+        for _ in 0..5 {
+            // A cut, the probe, then a round that gets through before the next cut.
+            c.on_cut(c.size() as usize);
+            c.on_success(200, round(200));
+            let bytes = c.size() as usize;
+            c.on_success(bytes, round(bytes));
         }
+        assert_eq!(c.size(), before, "no halving at every cut");
+    }
+
+    #[test]
+    fn after_a_cut_growth_on_a_slow_link_stays_gradual_and_small_rounds_do_not_count() {
+        let round = link(2_500, 32);
+        let mut c = ChunkSizer::default();
+        settle(&mut c, &round, 10);
+        c.on_cut(c.size() as usize);
+        let after_cut = c.size();
+        let bytes = c.size() as usize;
+        c.on_success(bytes, round(bytes));
+        assert_eq!(c.size(), after_cut + after_cut / 4, "a quarter per round");
+        let per_s = c.throughput();
+        c.on_success(200, 2_500);
+        assert_eq!(c.throughput(), per_s, "a probe is all latency: not counted");
+    }
+
+    #[test]
+    fn chunks_cut_twice_in_a_row_without_a_good_round_between_are_halved() {
+        // The link was fast; it becomes too slow for the chunk to finish between cuts.
+        let mut c = ChunkSizer::default();
+        for _ in 0..10 {
+            c.on_success(c.size() as usize, 100);
+        }
+        let big = c.size();
+        c.on_cut(big as usize);
+        assert_eq!(c.size(), big, "the measured link carried it quickly");
+        c.on_cut(300);
+        assert_eq!(c.size(), big, "a probe's cut says nothing about the chunk");
+        c.on_cut(big as usize);
+        assert_eq!(c.size(), big / 2);
+        c.on_cut(big as usize / 2);
+        assert_eq!(c.size(), big / 4);
+        // A chunk that gets through ends the streak.
+        c.on_success(c.size() as usize, 1_500);
+        let after = c.size();
+        c.on_cut(after as usize);
+        assert!(c.size() >= after / 2 + 1, "{} after {after}", c.size());
+    }
+
+    #[test]
+    fn a_cut_before_any_measured_round_keeps_the_chunk_and_the_floor_holds() {
+        let mut c = ChunkSizer::default();
+        c.on_cut(c.size() as usize);
+        assert_eq!(c.size(), START_CHUNK);
+        // A link that carried 5 KB in 10 s: far below the floor.
+        c.on_success(5_000, 10_000);
+        c.on_cut(c.size() as usize);
         assert_eq!(c.size(), MIN_CHUNK);
     }
 

@@ -701,21 +701,29 @@ impl Device {
         }
     }
 
-    /// Listens to `GET /api/events` while online and turns each event into a push notice.
+    /// Listens to `GET /api/events` while online and turns each event into a push notice, as
+    /// the browser does: each connect sends the last event id seen as `Last-Event-ID`, and a
+    /// reconnect is a notice of its own (changes may have landed while the stream was down).
     fn listen(&mut self) {
         let url = format!("{}/api/events", self.base_url);
         let token = self.native.token.clone().unwrap_or_default();
         let http = self.http.clone();
         let notices = self.notices.0.clone();
+        let mut last_id = Some(self.native.client.replica().cursor);
         self.events = Some(tokio::spawn(async move {
+            let mut reconnect = false;
             loop {
-                let response = http
+                let mut request = http
                     .get(&url)
                     .bearer_auth(&token)
-                    .header("accept", "text/event-stream")
-                    .send()
-                    .await;
-                if let Ok(mut response) = response {
+                    .header("accept", "text/event-stream");
+                if let Some(id) = last_id {
+                    request = request.header("last-event-id", id.to_string());
+                }
+                if let Ok(mut response) = request.send().await {
+                    if reconnect && response.status().is_success() {
+                        let _ = notices.send(None);
+                    }
                     // Events end with a blank line; an unfinished one waits for the next chunk.
                     let mut pending = String::new();
                     while let Ok(Some(chunk)) = response.chunk().await {
@@ -723,11 +731,14 @@ impl Device {
                         while let Some(end) = pending.find("\n\n") {
                             let event: String = pending.drain(..end + 2).collect();
                             if event.contains("event:") {
-                                let _ = notices.send(notice_seq(&event));
+                                let seq = notice_seq(&event);
+                                last_id = last_id.max(seq);
+                                let _ = notices.send(seq);
                             }
                         }
                     }
                 }
+                reconnect = true;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }));
