@@ -445,9 +445,7 @@ impl SyncClient {
             } else {
                 entry.doc.automerge().save_after(&entry.acked)
             };
-            if !push.is_empty() && used + data.len() > budget
-                || push.len() >= super::limits::MAX_PUSHES
-            {
+            if !push.is_empty() && used + data.len() > budget {
                 break;
             }
             used += data.len();
