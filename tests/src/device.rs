@@ -82,6 +82,9 @@ pub struct NativeDevice {
     /// The secret the device made with its id and sends at login (`None`: an app older than
     /// device secrets).
     pub device_secret: Option<String>,
+    /// Effects the engine returned outside [`NativeDevice::run`] (a lost connection's retry),
+    /// carried out at the start of the next run.
+    deferred: Vec<Effect>,
     base_url: String,
     http: reqwest::Client,
     number: u8,
@@ -117,6 +120,7 @@ impl NativeDevice {
             client,
             traffic: Traffic::default(),
             persisted: Vec::new(),
+            deferred: Vec::new(),
             disk: MemoryLocalStore::default(),
             fixed_elapsed_ms: Some(100),
             timeout: Duration::from_secs(20),
@@ -342,12 +346,18 @@ impl NativeDevice {
         let deadline = Instant::now() + budget;
         let mut queue = vec![input];
         let mut random: u32 = 0x9e37_79b9;
+        // What the engine asked for outside a run goes first (e.g. the retry of a round whose
+        // connection was lost), then the input.
+        let mut effects = std::mem::take(&mut self.deferred);
         while Instant::now() < deadline {
-            let Some(input) = queue.pop() else {
-                return Ok(());
-            };
-            random = random.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            for effect in self.client.handle(input, wall_clock(), random) {
+            if effects.is_empty() {
+                let Some(input) = queue.pop() else {
+                    return Ok(());
+                };
+                random = random.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                effects = self.client.handle(input, wall_clock(), random);
+            }
+            for effect in std::mem::take(&mut effects) {
                 match effect {
                     Effect::Send { body, .. } => {
                         self.traffic.requests += 1;
@@ -400,11 +410,13 @@ impl NativeDevice {
         Ok(())
     }
 
-    /// Tells the engine the request in flight was lost (its future was dropped).
+    /// Tells the engine the request in flight was lost (its future was dropped); what it asks
+    /// for then (a retry at once, or a wake-up) is carried out by the next run.
     pub fn connection_lost(&mut self) {
-        let _ = self
+        let effects = self
             .client
             .handle(Input::Failed(Failure::Network), wall_clock(), 7);
+        self.deferred.extend(effects);
     }
 
     /// Points the device at another server address.
