@@ -3,7 +3,7 @@
 //! ```text
 //! lianxin-fuzz --target wire|load|validate|merge|all --execs N [--seed S] [--crashes DIR]
 //!              [--json FILE]
-//! lianxin-fuzz --minimize FILE [--out FILE]
+//! lianxin-fuzz --minimize FILE [--base SEED] [--out FILE]
 //! ```
 //!
 //! A run prints one line per target (executions, executions per second, panics) and one per
@@ -11,8 +11,9 @@
 //! `target/fuzz-crashes`), and exits 1 when a target that must not panic did (wire, validate
 //! after a load that returned, merge); automerge's own panics inside a load are reported but
 //! do not fail. `--execs` is per target. `--minimize` shrinks an input on which automerge's
-//! load panics, keeping the same panic location, and writes it to `--out` (default
-//! `FILE.min`).
+//! load panics (`AutoCommit::load`, or `load_incremental` onto an empty document or onto the
+//! base of the change seed `--base`, named in the crash's `.txt`), keeping the same panic
+//! location, and writes it to `--out` (default `FILE.min`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ struct Args {
     options: Options,
     json: Option<PathBuf>,
     minimize: Option<PathBuf>,
+    base: Option<String>,
     out: Option<PathBuf>,
 }
 
@@ -38,6 +40,7 @@ fn parse() -> anyhow::Result<Args> {
         },
         json: None,
         minimize: None,
+        base: None,
         out: None,
     };
     let mut it = std::env::args().skip(1);
@@ -60,10 +63,11 @@ fn parse() -> anyhow::Result<Args> {
             "--json" => args.json = Some(value()?.into()),
             "--minimize" => args.minimize = Some(value()?.into()),
             "--out" => args.out = Some(value()?.into()),
+            "--base" => args.base = Some(value()?),
             "-h" | "--help" => {
                 println!(
                     "lianxin-fuzz --target wire|load|validate|merge|all --execs N [--seed S] \
-                     [--crashes DIR] [--json FILE]\nlianxin-fuzz --minimize FILE [--out FILE]"
+                     [--crashes DIR] [--json FILE]\nlianxin-fuzz --minimize FILE [--base SEED] [--out FILE]"
                 );
                 std::process::exit(0);
             }
@@ -73,15 +77,28 @@ fn parse() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-fn minimize_file(path: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
+fn minimize_file(path: &PathBuf, base: Option<&str>, out: Option<PathBuf>) -> anyhow::Result<()> {
     let input = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let base = match base {
+        None => None,
+        Some(name) => {
+            let seed = fuzz::seeds::all()
+                .into_iter()
+                .find(|s| s.name == name)
+                .with_context(|| format!("no seed {name}"))?;
+            match seed.form {
+                fuzz::seeds::Form::Changes { base } => Some(automerge::AutoCommit::load(&base)?),
+                _ => bail!("seed {name} is not a change seed (it has no base)"),
+            }
+        }
+    };
     let quiet = QuietPanics::install();
-    let Some(first) = fuzz::load_panic(&input, None) else {
+    let Some(first) = fuzz::load_panic(&input, base.as_ref()) else {
         bail!("automerge does not panic loading {}", path.display());
     };
     let small = minimize(
         &input,
-        |b| fuzz::load_panic(b, None).is_some_and(|c| c.location == first.location),
+        |b| fuzz::load_panic(b, base.as_ref()).is_some_and(|c| c.location == first.location),
         200_000,
     );
     drop(quiet);
@@ -101,7 +118,7 @@ fn minimize_file(path: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let result = parse().and_then(|args| {
         if let Some(path) = &args.minimize {
-            minimize_file(path, args.out.clone())?;
+            minimize_file(path, args.base.as_deref(), args.out.clone())?;
             return Ok(true);
         }
         let mut ok = true;
