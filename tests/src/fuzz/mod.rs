@@ -75,7 +75,7 @@ impl Target {
 pub struct Caught {
     /// `file:line:col`, the file relative to its crate's registry folder or the workspace.
     pub location: String,
-    /// The panic's message (at most 300 characters).
+    /// The panic's message on one line (at most 300 characters).
     pub message: String,
 }
 
@@ -141,7 +141,11 @@ fn caught(info: &PanicHookInfo<'_>) -> Caught {
         .unwrap_or_default();
     Caught {
         location,
-        message: message.chars().take(300).collect(),
+        message: message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(300)
+            .collect(),
     }
 }
 
