@@ -6,6 +6,9 @@
 //!
 //! No coverage instrumentation: a mutant that ends in an outcome not seen before (an error
 //! message with its numbers left out) joins the corpus, a cheap stand-in for new coverage.
+//!
+//! Run it with `lianxin-fuzz` (`tests/src/bin/lianxin-fuzz.rs`); `tests/tests/fuzz_smoke.rs` is
+//! the bounded CI run and `cargo xtask bench --fuzz-only` the long one (10 million executions).
 
 pub mod minimize;
 pub mod mutate;
@@ -198,10 +201,16 @@ struct Context {
     good_bytes: Vec<u8>,
 }
 
-/// An outcome's class: an error message without its numbers, at most 80 characters.
+/// An outcome's class: an error message without its numbers and up to its first quote (hashes
+/// and values are quoted), at most 80 characters.
 fn class(prefix: &str, text: &str) -> String {
     let mut out = String::from(prefix);
-    out.extend(text.chars().filter(|c| !c.is_ascii_digit()).take(80));
+    out.extend(
+        text.chars()
+            .take_while(|&c| c != '"')
+            .filter(|c| !c.is_ascii_digit())
+            .take(80),
+    );
     out
 }
 
