@@ -199,17 +199,19 @@ struct Context {
     device: DeviceId,
     good_id: DocId,
     good_bytes: Vec<u8>,
+    /// The good visit's heads, claimed by its push (so the response carries no copy back).
+    good_heads: Vec<shared::sync::protocol::Hash>,
 }
 
-/// An outcome's class: an error message without its numbers and up to its first quote (hashes
-/// and values are quoted), at most 80 characters.
+/// An outcome's class: an error message up to its first quote or bracket (values, hashes and
+/// ids follow those), without its numbers, at most 60 characters.
 fn class(prefix: &str, text: &str) -> String {
     let mut out = String::from(prefix);
     out.extend(
         text.chars()
-            .take_while(|&c| c != '"')
+            .take_while(|c| !matches!(c, '"' | '(' | '[' | '{'))
             .filter(|c| !c.is_ascii_digit())
-            .take(80),
+            .take(60),
     );
     out
 }
@@ -227,7 +229,7 @@ fn sync_context<'a>(config: &'a Config, device: DeviceId) -> SyncContext<'a> {
 }
 
 /// A request pushing `data` as `doc` (no base, no claimed heads: it goes all the way to
-/// validation) and then the good visit.
+/// validation) and then the good visit with its heads.
 fn request(doc: &DocId, data: &[u8], ctx: &Context) -> SyncRequest {
     SyncRequest {
         cursor: 0,
@@ -243,7 +245,7 @@ fn request(doc: &DocId, data: &[u8], ctx: &Context) -> SyncRequest {
             DocPush {
                 doc: ctx.good_id.clone(),
                 base: vec![],
-                heads: vec![],
+                heads: ctx.good_heads.clone(),
                 data: ctx.good_bytes.clone(),
             },
         ],
@@ -502,6 +504,7 @@ pub fn run(target: Target, options: &Options) -> Report {
         device: DeviceId::from_random_bytes([2; 16]),
         good_id,
         good_bytes: good.automerge().save_nocompress(),
+        good_heads: to_wire(&good.heads()),
     };
     let inputs = target.prepare(&ctx);
     let mut corpus: Vec<(usize, Vec<u8>)> = inputs
@@ -595,6 +598,7 @@ pub fn merge_beside_a_good_visit(doc: &DocId, data: &[u8]) -> (Outcome, Outcome,
         device: DeviceId::from_random_bytes([2; 16]),
         good_id: good_id.clone(),
         good_bytes: good.automerge().save_nocompress(),
+        good_heads: to_wire(&good.heads()),
     };
     let mut store = MemoryStore::new();
     let sync = sync_context(&ctx.config, ctx.device);
