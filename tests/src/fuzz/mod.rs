@@ -586,34 +586,3 @@ pub fn load_panic(data: &[u8], base: Option<&AutoCommit>) -> Option<Caught> {
     let mut doc = base?.clone();
     catching(|| doc.load_incremental(data)).err()
 }
-
-/// Runs `handle_sync` with `data` pushed as `doc` beside a fresh good visit on an empty
-/// memory store: the response's outcomes for the pushed document and the visit, and whether
-/// the visit is stored. A panic propagates.
-pub fn merge_beside_a_good_visit(doc: &DocId, data: &[u8]) -> (Outcome, Outcome, bool) {
-    let (good_id, good) = seeds::new_visit(201);
-    let mut good = good.into_record();
-    let ctx = Context {
-        config: Config::default(),
-        device: DeviceId::from_random_bytes([2; 16]),
-        good_id: good_id.clone(),
-        good_bytes: good.automerge().save_nocompress(),
-        good_heads: to_wire(&good.heads()),
-    };
-    let mut store = MemoryStore::new();
-    let sync = sync_context(&ctx.config, ctx.device);
-    let response = handle_sync(&mut store, &sync, &request(doc, data, &ctx))
-        .expect("the memory store cannot fail");
-    let outcome = |id: &DocId| {
-        response
-            .results
-            .iter()
-            .find(|r| &r.doc == id)
-            .map(|r| r.outcome.clone())
-            .unwrap_or(Outcome::Resend {
-                server_heads: to_wire(&[]),
-            })
-    };
-    let stored = matches!(store.load_doc(&good_id), Ok(Some(_)));
-    (outcome(doc), outcome(&good_id), stored)
-}
