@@ -14,6 +14,11 @@ const HEXANE_UNPACK: &[u8] = include_bytes!("fuzz-crashers/automerge-hexane-unpa
 const HEXANE_UNPACK_WITH_HEAD: &[u8] =
     include_bytes!("fuzz-crashers/automerge-hexane-unpack-with-head.bin");
 
+/// A document automerge 0.12.0 loads, then panics listing its changes (`get_changes`,
+/// `op_set2/change/collector.rs:788`, `finish(..).unwrap()` on `MissingOps`).
+const GET_CHANGES_MISSING_OPS: &[u8] =
+    include_bytes!("fuzz-crashers/automerge-get-changes-missing-ops.bin");
+
 /// What loading came to: `Some(true)` a panic, `Some(false)` an error, `None` a document.
 fn outcome<T, E>(f: impl FnOnce() -> Result<T, E>) -> Option<bool> {
     match catch_unwind(AssertUnwindSafe(f)) {
@@ -59,4 +64,15 @@ fn the_hexane_reproducer_with_a_head_is_not_a_document_for_load() {
 
     // Some(true): automerge 0.12.0 panics (reported upstream); Some(false): fixed upstream.
     assert!(loaded.is_some(), "the corrupt document loaded");
+}
+
+#[test]
+fn the_missing_ops_reproducer_never_lists_its_changes() {
+    // Some(true): automerge 0.12.0 loads it and panics in `get_changes`; Some(false): the load
+    // or the listing fails with an error, as it should.
+    let listed = outcome(|| {
+        AutoCommit::load(GET_CHANGES_MISSING_OPS).map(|mut doc| doc.get_changes(&[]).len())
+    });
+
+    assert!(listed.is_some(), "the corrupt document listed its changes");
 }

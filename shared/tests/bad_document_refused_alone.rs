@@ -19,6 +19,11 @@ const HEXANE_UNPACK: &[u8] = include_bytes!("fuzz-crashers/automerge-hexane-unpa
 const HEXANE_UNPACK_WITH_HEAD: &[u8] =
     include_bytes!("fuzz-crashers/automerge-hexane-unpack-with-head.bin");
 
+/// A profile automerge 0.12.0 loads, then panics listing its changes (`get_changes`), which the
+/// server does after merging: a panic after the load must be caught as well.
+const GET_CHANGES_MISSING_OPS: &[u8] =
+    include_bytes!("fuzz-crashers/automerge-get-changes-missing-ops.bin");
+
 fn visit(n: u64) -> (DocId, VisitDoc) {
     let wang = officer_wang();
     let new = NewVisit {
@@ -139,5 +144,32 @@ fn changes_automerge_panics_on_are_refused_and_the_stored_document_is_unchanged(
     let mut expected = stored_heads;
     expected.sort();
     assert_eq!(kept.heads, expected, "the stored visit is as it was");
+    assert!(store.load_doc(&good).expect("memory").is_some());
+}
+
+#[test]
+fn a_document_automerge_panics_on_after_loading_it_is_refused_alone() {
+    let mut store = MemoryStore::new();
+    let profile = DocId::new(DocKind::Enterprise, &enterprise().to_string());
+    let (good, mut good_doc) = visit(5);
+
+    let response = sync(
+        &mut store,
+        vec![
+            push(&profile, GET_CHANGES_MISSING_OPS.to_vec()),
+            push(&good, good_doc.record().automerge().save_nocompress()),
+        ],
+    );
+
+    assert!(
+        matches!(outcome(&response, &profile), Outcome::Refused(_)),
+        "{:?}",
+        outcome(&response, &profile)
+    );
+    assert!(matches!(
+        outcome(&response, &good),
+        Outcome::Accepted { .. }
+    ));
+    assert!(store.load_doc(&profile).expect("memory").is_none());
     assert!(store.load_doc(&good).expect("memory").is_some());
 }

@@ -42,8 +42,9 @@ use self::seeds::{Form, Seed, T0};
 pub enum Target {
     /// `decode_request` and `decode::<SyncResponse>` on any bytes: must not panic.
     Wire,
-    /// `AutoCommit::load`, and `load_incremental` onto the seed's base: automerge's own panics
-    /// are counted and kept, not failures (automerge 0.12 has some).
+    /// `AutoCommit::load` (then `get_changes` on what it loaded), and `load_incremental` onto
+    /// the seed's base: automerge's own panics are counted and kept, not failures (automerge
+    /// 0.12 has some).
     Load,
     /// Load, then `RecordDoc::from_automerge` and `validate`: after a load that returned, no
     /// panic.
@@ -303,7 +304,13 @@ impl Target {
             Target::Load => {
                 let loaded = match catching(|| AutoCommit::load(data)) {
                     Err(c) => return Verdict::AutomergePanic(c),
-                    Ok(Ok(_)) => "load ok".to_string(),
+                    Ok(Ok(mut doc)) => {
+                        // What the server does next with a loaded push.
+                        if let Err(c) = catching(|| doc.get_changes(&[]).len()) {
+                            return Verdict::AutomergePanic(c);
+                        }
+                        "load ok".to_string()
+                    }
                     Ok(Err(e)) => class("load: ", &e.to_string()),
                 };
                 let mut base = input.base.clone();
@@ -574,11 +581,18 @@ pub fn run(target: Target, options: &Options) -> Report {
     }
 }
 
-/// Automerge's panic on `data` in either load (`AutoCommit::load`, or `load_incremental` onto
-/// an empty document and onto `base`), if any. Call with [`QuietPanics`] installed.
+/// Automerge's panic on `data` in either load (`AutoCommit::load` and `get_changes` on what
+/// it loaded, or `load_incremental` onto an empty document and onto `base`), if any. Call with
+/// [`QuietPanics`] installed.
 pub fn load_panic(data: &[u8], base: Option<&AutoCommit>) -> Option<Caught> {
-    if let Err(c) = catching(|| AutoCommit::load(data)) {
-        return Some(c);
+    match catching(|| AutoCommit::load(data)) {
+        Err(c) => return Some(c),
+        Ok(Ok(mut doc)) => {
+            if let Err(c) = catching(|| doc.get_changes(&[]).len()) {
+                return Some(c);
+            }
+        }
+        Ok(Err(_)) => {}
     }
     if let Err(c) = catching(|| AutoCommit::new().load_incremental(data)) {
         return Some(c);
