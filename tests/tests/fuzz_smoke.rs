@@ -1,5 +1,5 @@
 //! The fuzzer's bounded CI run: each target for a fixed number of executions from a fixed seed
-//! (about 30 s in all in a debug build), no panic where none may happen. Inputs of any panic
+//! (about 20 s in all in a debug build), no panic where none may happen. Inputs of any panic
 //! are saved under the test's temporary folder (`target/tmp/fuzz-smoke`) for `lianxin-fuzz
 //! --minimize`. The bench run (`cargo xtask bench --fuzz-only`) does 10 million and more in
 //! release.
@@ -44,6 +44,8 @@ fn validation_never_panics_on_a_document_automerge_loaded() {
     assert_eq!(report.failures(), 0, "{}", report.summary());
 }
 
+/// Needs the server to refuse a document automerge panics on, alone (issue 12): until then
+/// automerge's panics escape `handle_sync` and this fails.
 #[test]
 fn a_mutated_document_never_fails_the_good_one_pushed_beside_it() {
     let report = fuzz(Target::Merge, 8_000);
