@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod device;
 pub mod district;
+pub mod fuzz;
 pub mod process;
 pub mod proxy;
 pub mod raw;

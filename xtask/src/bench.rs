@@ -2,6 +2,7 @@
 //! harness of `../shared/bench/peers` (copied into `target/bench/harness`, our adapter from
 //! `bench/` added), then Lianxin's own scale scenarios (`tests/src/bin/lianxin-scale.rs`), and
 //! the report: `BENCHMARKS.md` at the workspace root. Not part of the CI test run.
+//! `--fuzz-only` runs the fuzzer's long run instead (`tests/src/bin/lianxin-fuzz.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -60,6 +61,11 @@ pub struct Args {
     /// rewrites the Browser section of BENCHMARKS.md, leaving the other sections as they are.
     #[arg(long)]
     pub browser_only: bool,
+    /// Only the fuzzer (`lianxin-fuzz` in release): 10 million executions over its four
+    /// targets, about 10 minutes (a tenth with --quick), results in target/bench/fuzz-*.json; fails when a target
+    /// that must not panic did. BENCHMARKS.md is left as it is.
+    #[arg(long)]
+    pub fuzz_only: bool,
     /// Skip the browser step (keep its last figures).
     #[arg(long)]
     pub skip_browser: bool,
@@ -183,10 +189,79 @@ fn browser_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Executions per fuzz target in the bench run: 10 million in all, shared so the run takes
+/// about 10 minutes at the rates measured on the 2-core machine in release (wire ~110k/s, load
+/// ~35k/s, validate ~25k/s, merge ~1-2k/s once the corpus has grown).
+const FUZZ_EXECS: &[(&str, u64)] = &[
+    ("wire", 4_200_000),
+    ("load", 4_000_000),
+    ("validate", 1_500_000),
+    ("merge", 300_000),
+];
+
+/// `cargo xtask bench --fuzz-only`: the fuzzer's long run, target by target, each writing
+/// `target/bench/fuzz-<target>.json`; the first inputs of each panic go to
+/// `target/bench/fuzz-crashes`.
+fn fuzz_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    step("building the release fuzzer (lianxin-fuzz)");
+    run_checked(cargo().current_dir(&workspace.root).args([
+        "build",
+        "--release",
+        "--package",
+        "tests",
+        "--bin",
+        "lianxin-fuzz",
+    ]))?;
+    let bin = workspace.target_dir.join("release").join("lianxin-fuzz");
+    let bench_dir = workspace.target_dir.join("bench");
+    fs::create_dir_all(&bench_dir)?;
+    let mut failed = Vec::new();
+    let mut total = 0;
+    for (target, execs) in FUZZ_EXECS {
+        let execs = if args.quick { execs / 10 } else { *execs };
+        total += execs;
+        step(&format!("fuzzing {target}: {execs} executions"));
+        let status = Command::new(&bin)
+            .args([
+                "--target",
+                target,
+                "--execs",
+                &execs.to_string(),
+                "--seed",
+                "1",
+            ])
+            .arg("--crashes")
+            .arg(bench_dir.join("fuzz-crashes"))
+            .arg("--json")
+            .arg(bench_dir.join(format!("fuzz-{target}.json")))
+            .status()
+            .with_context(|| format!("running {}", bin.display()))?;
+        if !status.success() {
+            failed.push(*target);
+        }
+    }
+    eprintln!(
+        "\n{total} fuzz executions in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    if !failed.is_empty() {
+        bail!(
+            "fuzz targets that must not panic panicked: {} (inputs in {})",
+            failed.join(", "),
+            bench_dir.join("fuzz-crashes").display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the whole benchmark and writes BENCHMARKS.md.
 pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     if args.browser_only {
         return browser_only(workspace, args);
+    }
+    if args.fuzz_only {
+        return fuzz_only(workspace, args);
     }
     let started = Instant::now();
     let load_before = load_average();
