@@ -55,7 +55,7 @@ fn sync(store: &mut MemoryStore, push: Vec<DocPush>) -> SyncResponse {
         write: &Scope::All,
         config: &config,
         now: T0,
-        max_doc_bytes: shared::sync::protocol::MAX_DOC_BYTES,
+        limits: shared::sync::limits::Limits::DEVICE,
         authorship: None,
     };
     let request = SyncRequest {

@@ -229,10 +229,17 @@ async fn a_corrupt_document_beside_good_ones_is_refused_alone_and_the_good_ones_
         push.data = bit_flipped(push.data, 37 * usize::from(n) + 11);
         pushes.push(push);
     }
+    // And the 17 bytes that make Automerge's column decoder panic (see the reproducer's README).
+    let (crasher_id, mut crasher) = own_visit(&scene.wang, 99, 3, "走访记录");
+    let mut crasher_push = push_new(crasher_id.clone(), &mut crasher);
+    crasher_push.data = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fuzz-crashers/automerge-hexane-unpack.bin"
+    ))?;
+    pushes.push(crasher_push);
     pushes.push(push_new(other_id.clone(), &mut other));
 
     let answer = scene.wang.sync(&request(pushes)).await?.response()?;
-
     let outcome = |id: &DocId| {
         answer
             .results
@@ -240,6 +247,11 @@ async fn a_corrupt_document_beside_good_ones_is_refused_alone_and_the_good_ones_
             .find(|r| &r.doc == id)
             .map(|r| r.outcome.clone())
     };
+    assert!(matches!(
+        outcome(&crasher_id),
+        Some(Outcome::Refused(Refusal::Malformed(_)))
+    ));
+
     assert!(matches!(outcome(&good_id), Some(Outcome::Accepted { .. })));
     assert!(matches!(outcome(&other_id), Some(Outcome::Accepted { .. })));
     for r in &answer.results[1..21] {

@@ -224,7 +224,7 @@ fn sync_context<'a>(config: &'a Config, device: DeviceId) -> SyncContext<'a> {
         write: &Scope::All,
         config,
         now: T0,
-        max_doc_bytes: 1 << 20,
+        limits: shared::sync::limits::Limits::DEVICE,
         authorship: None,
     }
 }
