@@ -63,11 +63,14 @@ pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnom
         }
         run.clear();
     };
+    // Days are in date order, so the days within the baseline of day `i` are a stretch that
+    // only moves forward (`lo..i`), and the current run is always the last days before `i`:
+    // each day looks at most `baseline_days` others.
+    let mut lo = 0usize;
     for (i, (day, kwh)) in days.iter().enumerate() {
-        let window: Vec<f64> = days[..i]
+        lo = window_start(&days, lo, *day, rules.baseline_days);
+        let window: Vec<f64> = days[lo.min(i - run.len())..i - run.len()]
             .iter()
-            .filter(|(d, _)| (*day - *d).num_days() <= i64::from(rules.baseline_days))
-            .filter(|(d, _)| !run.iter().any(|r| r.0 == *d))
             .map(|(_, k)| *k)
             .collect();
         if window.len() < min_baseline {
@@ -94,18 +97,31 @@ pub fn power_anomalies(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnom
 /// the trend chart's "4-week median" line.
 pub fn power_baseline(m: &Monitoring, rules: &MonitoringRules) -> Vec<(NaiveDate, Option<f64>)> {
     let days: Vec<(NaiveDate, f64)> = m.power.iter().map(|(d, k)| (*d, *k)).collect();
+    let mut lo = 0usize;
     days.iter()
         .enumerate()
         .map(|(i, (day, _))| {
-            let window: Vec<f64> = days[..i]
-                .iter()
-                .filter(|(d, _)| (*day - *d).num_days() <= i64::from(rules.baseline_days))
-                .map(|(_, k)| *k)
-                .collect();
+            lo = window_start(&days, lo, *day, rules.baseline_days);
+            let window: Vec<f64> = days[lo..i].iter().map(|(_, k)| *k).collect();
             let enough = window.len() >= rules.min_baseline_days as usize && !window.is_empty();
             (*day, enough.then(|| median(window)))
         })
         .collect()
+}
+
+/// The first of `days` (in date order) within `baseline_days` before `day`, searching forward
+/// from `from` (the answer for an earlier day).
+fn window_start(
+    days: &[(NaiveDate, f64)],
+    from: usize,
+    day: NaiveDate,
+    baseline_days: u32,
+) -> usize {
+    let mut lo = from;
+    while lo < days.len() && (day - days[lo].0).num_days() > i64::from(baseline_days) {
+        lo += 1;
+    }
+    lo
 }
 
 /// Positions of periods on a trend chart's x axis (whole numbers, one per day, week or month,
@@ -218,6 +234,90 @@ mod tests {
             prices: BTreeMap::new(),
             operation: BTreeMap::new(),
             needs_decision: Vec::new(),
+        }
+    }
+
+    /// The rule as first written, a day at a time over the whole history (quadratic): the
+    /// reference the windowed version must agree with.
+    fn anomalies_by_definition(m: &Monitoring, rules: &MonitoringRules) -> Vec<PowerAnomaly> {
+        let days: Vec<(NaiveDate, f64)> = m.power.iter().map(|(d, k)| (*d, *k)).collect();
+        let mut out = Vec::new();
+        let mut run: Vec<(NaiveDate, f64, f64)> = Vec::new();
+        let min_run = (rules.consecutive_days as usize).max(1);
+        let min_baseline = (rules.min_baseline_days as usize).max(1);
+        let flush = |run: &mut Vec<(NaiveDate, f64, f64)>, out: &mut Vec<PowerAnomaly>| {
+            if let Some(first) = run.first()
+                && run.len() >= min_run
+            {
+                out.push(PowerAnomaly {
+                    enterprise: m.enterprise,
+                    first_day: first.0,
+                    days: run.iter().map(|r| r.0).collect(),
+                    baseline_kwh: first.2,
+                    lowest_kwh: run.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
+                });
+            }
+            run.clear();
+        };
+        for (i, (day, kwh)) in days.iter().enumerate() {
+            let window: Vec<f64> = days[..i]
+                .iter()
+                .filter(|(d, _)| (*day - *d).num_days() <= i64::from(rules.baseline_days))
+                .filter(|(d, _)| !run.iter().any(|r| r.0 == *d))
+                .map(|(_, k)| *k)
+                .collect();
+            if window.len() < min_baseline {
+                flush(&mut run, &mut out);
+                continue;
+            }
+            let baseline = median(window);
+            let consecutive = run.last().is_none_or(|r| (*day - r.0).num_days() == 1);
+            if *kwh < rules.power_drop_ratio * baseline && consecutive {
+                run.push((*day, *kwh, baseline));
+            } else {
+                flush(&mut run, &mut out);
+                if *kwh < rules.power_drop_ratio * baseline {
+                    run.push((*day, *kwh, baseline));
+                }
+            }
+        }
+        flush(&mut run, &mut out);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_windowed_rule_finds_what_the_rule_by_definition_finds(
+            // Days with gaps (a missing report) and dips of every depth and length.
+            series in proptest::collection::vec((0u8..4, 0u32..12_000), 0..160),
+            baseline_days in 1u32..40,
+            min_baseline_days in 0u32..20,
+            consecutive_days in 0u32..5,
+        ) {
+            let start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+            let mut day = start;
+            let mut power = BTreeMap::new();
+            for (gap, kwh) in series {
+                day = day + chrono::Days::new(u64::from(gap) + 1);
+                power.insert(day, f64::from(kwh));
+            }
+            let m = Monitoring { power, ..monitoring(&[]) };
+            let rules = MonitoringRules {
+                baseline_days,
+                min_baseline_days,
+                consecutive_days,
+                ..MonitoringRules::default()
+            };
+            proptest::prop_assert_eq!(power_anomalies(&m, &rules), anomalies_by_definition(&m, &rules));
+            let baseline: Vec<_> = power_baseline(&m, &rules);
+            for (i, (d, b)) in baseline.iter().enumerate() {
+                let window: Vec<f64> = m.power.iter().take(i)
+                    .filter(|(e, _)| (*d - **e).num_days() <= i64::from(baseline_days))
+                    .map(|(_, k)| *k)
+                    .collect();
+                let enough = window.len() >= min_baseline_days as usize && !window.is_empty();
+                proptest::prop_assert_eq!(*b, enough.then(|| median(window)));
+            }
         }
     }
 

@@ -253,7 +253,11 @@ impl ProblemDoc {
 }
 
 fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {
-    let mut out = Vec::new();
+    // Keyed by (time, id, position as read): in (time, id) order, equal keys in document
+    // order, built by insertion (no copy of the standard library's sort for `LogEntry`, and no
+    // shifting of a vector, which is quadratic when entries arrive out of time order).
+    let mut out: std::collections::BTreeMap<(Timestamp, EntryId, usize), LogEntry> =
+        std::collections::BTreeMap::new();
     for (key, obj) in r.entries(&ROOT, log)? {
         let id = EntryId::parse(&key).map_err(|e| DocError::BadValue {
             field: log.into(),
@@ -261,12 +265,10 @@ fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {
         })?;
         let text = r.str(&obj, "text", &format!("{log}.{key}.text"))?;
         let stamp = read_stamp(r, &obj, "")?;
-        // Kept in (time, id) order as read, equal keys in document order: a stable sort
-        // without a copy of the standard library's sort for `LogEntry`.
-        let at = out.partition_point(|e: &LogEntry| (e.stamp.at, e.id) <= (stamp.at, id));
-        out.insert(at, LogEntry { id, text, stamp });
+        let position = out.len();
+        out.insert((stamp.at, id, position), LogEntry { id, text, stamp });
     }
-    Ok(out)
+    Ok(out.into_values().collect())
 }
 
 fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocError> {
