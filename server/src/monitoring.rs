@@ -13,7 +13,7 @@ use std::time::Duration;
 use shared::config::Config;
 use shared::doc::{DocError, DocKind, MonitoringDoc, ProblemDoc, RecordDoc, monitoring_id};
 use shared::model::{EnterpriseId, ProblemId, Timestamp};
-use shared::monitoring::{anomaly_problem, power_anomalies};
+use shared::monitoring::{anomaly_problem, anomaly_problem_id, power_anomalies};
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore;
 
@@ -189,15 +189,17 @@ pub fn run_power_rule(
         let wanted = store.hold(|s| -> Result<Vec<_>, StoreError> {
             let mut wanted = Vec::new();
             for anomaly in &anomalies {
+                // Raised by an earlier run: one primary-key lookup, no owner needed.
+                let id = anomaly_problem_id(anomaly);
+                let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+                if s.doc_heads(&doc_id)?.is_some() {
+                    continue;
+                }
                 let Some(owner) = s.assigned_officer(anomaly.enterprise, now)? else {
                     tracing::warn!(enterprise = %anomaly.enterprise, "power anomaly without an assigned officer");
                     continue;
                 };
-                let new = anomaly_problem(anomaly, owner, config, now);
-                let doc_id = DocId::new(DocKind::Problem, &new.id.to_string());
-                if s.doc_heads(&doc_id)?.is_none() {
-                    wanted.push((doc_id, new));
-                }
+                wanted.push((doc_id, anomaly_problem(anomaly, owner, config, now)));
             }
             Ok(wanted)
         })?;
