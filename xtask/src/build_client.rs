@@ -22,7 +22,9 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The binaryen release whose wasm-opt reads what today's rustc writes (Debian's v108 cannot).
 const BINARYEN_VERSION: &str = "132";
 /// Brotli bytes of wasm + js + css a phone downloads on first visit with the officer bundle.
-const BUDGET_BYTES: u64 = 450_000;
+/// 550 KB since issue 12 retired the 450 KB aim (yew with the device's automerge calls alone
+/// is 355 KB; `--breakdown` shows Lianxin's own share).
+pub const BUDGET_BYTES: u64 = 550_000;
 /// Files that get `.br` and `.gz` siblings.
 const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "webmanifest", "json"];
 
