@@ -482,16 +482,18 @@ fn commit_doc(
         i64::from(!doc.compacted),
         doc.compacted,
     ])?;
+    // A change's bytes are in the document's snapshot; its row keeps what history and the
+    // write checks need (hash, author, device, times), and an empty `bytes` (rows from before
+    // keep theirs).
     let mut insert_change = tx.prepare_cached(
         "INSERT OR IGNORE INTO changes \
          (doc_id, hash, bytes, actor, device, device_time, received_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, x'', ?3, ?4, ?5, ?6)",
     )?;
     for c in &doc.changes {
         insert_change.execute(params![
             doc.doc.as_str(),
             c.hash.0.as_slice(),
-            c.bytes,
             c.actor,
             device,
             c.device_time.0,

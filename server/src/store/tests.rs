@@ -180,7 +180,6 @@ fn doc_commit(record: &mut RecordDoc) -> DocCommit {
         .iter()
         .map(|c| NewChange {
             hash: c.hash(),
-            bytes: c.raw_bytes().to_vec(),
             actor: c.actor_id().to_hex_string(),
             device_time: Timestamp(c.timestamp()),
         })

@@ -133,13 +133,25 @@ impl EnterpriseDoc {
 
     /// Reads the document into an [`Enterprise`], checking every field.
     pub fn read(&self) -> Result<Enterprise, DocError> {
-        let mut r = self.inner.reader();
-        let e = read_enterprise(&mut r)?;
-        Ok(Enterprise {
-            needs_decision: r.needs_decision,
-            ..e
-        })
+        read_record(&self.inner)
     }
+}
+
+/// Reads a record document of this kind in place, like [`EnterpriseDoc::read`] without the wrapper
+/// (the server validates pushed documents this way, without copying them).
+pub(crate) fn read_record(inner: &RecordDoc) -> Result<Enterprise, DocError> {
+    if inner.kind() != DocKind::Enterprise {
+        return Err(DocError::WrongKind {
+            expected: DocKind::Enterprise.code(),
+            found: inner.kind().code().into(),
+        });
+    }
+    let mut r = inner.reader();
+    let v = read_enterprise(&mut r)?;
+    Ok(Enterprise {
+        needs_decision: r.needs_decision,
+        ..v
+    })
 }
 
 fn read_enterprise(r: &mut Reader<'_>) -> Result<Enterprise, DocError> {

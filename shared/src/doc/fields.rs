@@ -40,16 +40,13 @@ impl<'a> Reader<'a> {
         key: &str,
         label: &str,
     ) -> Result<Option<Value<'a>>, DocError> {
-        let all = self.doc.get_all(obj, key)?;
-        let Some((value, id)) = self.doc.get(obj, key)? else {
+        // One seek: Automerge's winner (what `get` answers) is the last of `get_all`'s values.
+        let mut all = self.doc.get_all(obj, key)?;
+        let Some((value, _)) = all.pop() else {
             return Ok(None);
         };
-        if all.len() > 1 {
-            let others = all
-                .iter()
-                .filter(|(_, other)| *other != id)
-                .map(|(v, _)| render(v))
-                .collect();
+        if !all.is_empty() {
+            let others = all.iter().map(|(v, _)| render(v)).collect();
             self.needs_decision.push(NeedsDecision {
                 field: label.to_string(),
                 shown: render(&value),
@@ -238,13 +235,15 @@ impl<'a> Reader<'a> {
         let Some(id) = self.obj(obj, key)? else {
             return Ok(Vec::new());
         };
+        // One pass over the map (its keys in order, each with its winning value), not a seek
+        // per key.
         let mut out = Vec::new();
-        for k in self.doc.keys(&id) {
-            match self.doc.get(&id, k.as_str())? {
-                Some((Value::Object(_), entry)) => out.push((k, entry)),
-                _ => {
+        for item in self.doc.map_range(&id, ..) {
+            match item.value {
+                automerge::ValueRef::Object(_) => out.push((item.key.to_string(), item.id())),
+                automerge::ValueRef::Scalar(_) => {
                     return Err(DocError::WrongType {
-                        field: format!("{key}.{k}"),
+                        field: format!("{key}.{}", item.key),
                         expected: "map",
                     });
                 }

@@ -58,6 +58,11 @@ pub use enterprise::{EnterpriseDoc, EnterpriseEdit, NewEnterprise};
 pub use monitoring::{MONITORING_ID_PREFIX, MonitoringDoc, MonitoringEdit, monitoring_id};
 pub use problem::{NewProblem, ProblemDoc, ProblemEdit};
 pub use visit::{NewVisit, VisitDoc, VisitEdit};
+pub(crate) use {
+    enterprise::read_record as read_enterprise_record,
+    monitoring::read_record as read_monitoring_record, problem::read_record as read_problem_record,
+    visit::read_record as read_visit_record,
+};
 
 use crate::model::{Actor, DeviceId, Role, Timestamp, UserId};
 use crate::workflow::TransitionError;
@@ -235,7 +240,8 @@ pub struct RecordDoc {
 /// Brings a loaded document up to [`SCHEMA_VERSION`]. Each step `n → n+1` is a function of
 /// its own, written when schema `n+1` is introduced; version 1 is the first schema, so the
 /// chain is empty today and `shared/tests/fixtures/` keeps version-1 documents that every
-/// later build must still load.
+/// later build must still load. A document already at [`SCHEMA_VERSION`] is left untouched
+/// ([`RecordDoc::inspect`] relies on it).
 pub fn upgrade(doc: &mut AutoCommit, found: i64) -> Result<(), DocError> {
     match found {
         v if v > SCHEMA_VERSION => Err(DocError::NewerSchema {
@@ -291,6 +297,25 @@ impl RecordDoc {
         let schema = r.i64(&ROOT, "schema", "schema")?;
         upgrade(&mut doc, schema)?;
         Ok(RecordDoc { doc, kind })
+    }
+
+    /// Reads an Automerge document as a record with `read` and gives it back as it was: what
+    /// upgrading writes is never kept. A document at the current schema is read in place (an
+    /// upgrade writes nothing to it); an older one is upgraded in a copy, which `read` sees.
+    /// The server uses it to validate a pushed document without storing changes of its own.
+    pub fn inspect<T>(
+        doc: AutoCommit,
+        read: impl FnOnce(&RecordDoc) -> T,
+    ) -> Result<(T, AutoCommit), DocError> {
+        let current = Reader::new(&doc).i64(&ROOT, "schema", "schema")? == SCHEMA_VERSION;
+        if current {
+            let record = RecordDoc::from_automerge(doc)?;
+            let value = read(&record);
+            Ok((value, record.doc))
+        } else {
+            let record = RecordDoc::from_automerge(doc.clone())?;
+            Ok((read(&record), doc))
+        }
     }
 
     fn load_kind(bytes: &[u8], actor: ActorId, expected: DocKind) -> Result<Self, DocError> {

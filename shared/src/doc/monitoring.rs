@@ -107,13 +107,25 @@ impl MonitoringDoc {
 
     /// Reads the document into [`Monitoring`], checking every field.
     pub fn read(&self) -> Result<Monitoring, DocError> {
-        let mut r = self.inner.reader();
-        let m = read_monitoring(&mut r)?;
-        Ok(Monitoring {
-            needs_decision: r.needs_decision,
-            ..m
-        })
+        read_record(&self.inner)
     }
+}
+
+/// Reads a record document of this kind in place, like [`MonitoringDoc::read`] without the wrapper
+/// (the server validates pushed documents this way, without copying them).
+pub(crate) fn read_record(inner: &RecordDoc) -> Result<Monitoring, DocError> {
+    if inner.kind() != DocKind::Monitoring {
+        return Err(DocError::WrongKind {
+            expected: DocKind::Monitoring.code(),
+            found: inner.kind().code().into(),
+        });
+    }
+    let mut r = inner.reader();
+    let v = read_monitoring(&mut r)?;
+    Ok(Monitoring {
+        needs_decision: r.needs_decision,
+        ..v
+    })
 }
 
 fn bad(field: &str, key: &str) -> DocError {

@@ -243,13 +243,25 @@ impl ProblemDoc {
 
     /// Reads the document into a [`Problem`], checking every field.
     pub fn read(&self) -> Result<Problem, DocError> {
-        let mut r = self.inner.reader();
-        let p = read_problem(&mut r)?;
-        Ok(Problem {
-            needs_decision: r.needs_decision,
-            ..p
-        })
+        read_record(&self.inner)
     }
+}
+
+/// Reads a record document of this kind in place, like [`ProblemDoc::read`] without the wrapper
+/// (the server validates pushed documents this way, without copying them).
+pub(crate) fn read_record(inner: &RecordDoc) -> Result<Problem, DocError> {
+    if inner.kind() != DocKind::Problem {
+        return Err(DocError::WrongKind {
+            expected: DocKind::Problem.code(),
+            found: inner.kind().code().into(),
+        });
+    }
+    let mut r = inner.reader();
+    let v = read_problem(&mut r)?;
+    Ok(Problem {
+        needs_decision: r.needs_decision,
+        ..v
+    })
 }
 
 fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {

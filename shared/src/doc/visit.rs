@@ -138,13 +138,25 @@ impl VisitDoc {
 
     /// Reads the document into a [`Visit`], checking every field.
     pub fn read(&self) -> Result<Visit, DocError> {
-        let mut r = self.inner.reader();
-        let v = read_visit(&mut r)?;
-        Ok(Visit {
-            needs_decision: r.needs_decision,
-            ..v
-        })
+        read_record(&self.inner)
     }
+}
+
+/// Reads a record document of this kind in place, like [`VisitDoc::read`] without the wrapper
+/// (the server validates pushed documents this way, without copying them).
+pub(crate) fn read_record(inner: &RecordDoc) -> Result<Visit, DocError> {
+    if inner.kind() != DocKind::Visit {
+        return Err(DocError::WrongKind {
+            expected: DocKind::Visit.code(),
+            found: inner.kind().code().into(),
+        });
+    }
+    let mut r = inner.reader();
+    let v = read_visit(&mut r)?;
+    Ok(Visit {
+        needs_decision: r.needs_decision,
+        ..v
+    })
 }
 
 fn read_check_in(r: &mut Reader<'_>) -> Result<Option<CheckIn>, DocError> {

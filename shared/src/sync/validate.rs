@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::protocol::{DocId, Refusal};
 use crate::config::Config;
-use crate::doc::{DocKind, EnterpriseDoc, MonitoringDoc, ProblemDoc, RecordDoc, VisitDoc};
+use crate::doc::{DocKind, RecordDoc};
 use crate::model::{Enterprise, EnterpriseId, Monitoring, Problem, Visit};
 use crate::workflow::{Outcome, replay};
 
@@ -107,23 +107,12 @@ pub fn validate(id: &DocId, doc: &RecordDoc, config: &Config) -> Result<Projecti
         )));
     }
     let projection = match id.kind() {
-        DocKind::Enterprise => Projection::Enterprise(
-            EnterpriseDoc::from_record(doc.clone())
-                .map_err(invalid)?
-                .read()
-                .map_err(invalid)?,
-        ),
-        DocKind::Visit => Projection::Visit(
-            VisitDoc::from_record(doc.clone())
-                .map_err(invalid)?
-                .read()
-                .map_err(invalid)?,
-        ),
+        DocKind::Enterprise => {
+            Projection::Enterprise(crate::doc::read_enterprise_record(doc).map_err(invalid)?)
+        }
+        DocKind::Visit => Projection::Visit(crate::doc::read_visit_record(doc).map_err(invalid)?),
         DocKind::Monitoring => {
-            let m = MonitoringDoc::from_record(doc.clone())
-                .map_err(invalid)?
-                .read()
-                .map_err(invalid)?;
+            let m = crate::doc::read_monitoring_record(doc).map_err(invalid)?;
             if root_id != crate::doc::monitoring_id(m.enterprise) {
                 return Err(Refusal::Invalid(format!(
                     "monitoring document {root_id} does not belong to enterprise {}",
@@ -133,10 +122,7 @@ pub fn validate(id: &DocId, doc: &RecordDoc, config: &Config) -> Result<Projecti
             Projection::Monitoring(m)
         }
         DocKind::Problem => {
-            let problem = ProblemDoc::from_record(doc.clone())
-                .map_err(invalid)?
-                .read()
-                .map_err(invalid)?;
+            let problem = crate::doc::read_problem_record(doc).map_err(invalid)?;
             if config.category(&problem.category).is_none() {
                 return Err(Refusal::Invalid(format!(
                     "category {:?} is not configured",

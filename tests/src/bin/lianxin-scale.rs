@@ -417,7 +417,6 @@ fn seed(db: &Path, docs: u64, author: &User, device: DeviceId) -> anyhow::Result
                 .iter()
                 .map(|c| NewChange {
                     hash: c.hash(),
-                    bytes: c.raw_bytes().to_vec(),
                     actor: c.actor_id().to_hex_string(),
                     device_time: Timestamp(c.timestamp()),
                 })

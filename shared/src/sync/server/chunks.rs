@@ -57,11 +57,7 @@ pub(crate) fn split(data: &[u8]) -> Result<Vec<(ChunkKind, &[u8])>, String> {
 pub(crate) fn check_inflation(chunk: &[u8], budget: &mut usize) -> Result<(), String> {
     let cap = *budget;
     let too_much = || format!("the document inflates to more than {cap} bytes");
-    let (len, len_bytes) = uleb128(&chunk[9..]).ok_or("bad chunk length")?;
-    let data = chunk
-        .get(9 + len_bytes..9 + len_bytes + len)
-        .ok_or("chunk cut short")?;
-    let mut inflate = |deflated: &[u8]| -> Result<(), String> {
+    for deflated in deflated_parts(chunk)? {
         let mut out = std::io::sink();
         let read = std::io::copy(
             &mut flate2::bufread::DeflateDecoder::new(deflated).take(*budget as u64 + 1),
@@ -70,10 +66,25 @@ pub(crate) fn check_inflation(chunk: &[u8], budget: &mut usize) -> Result<(), St
         .map_err(|e| format!("a deflated part does not inflate: {e}"))?;
         let read = usize::try_from(read).unwrap_or(usize::MAX);
         *budget = budget.checked_sub(read).ok_or_else(too_much)?;
-        Ok(())
-    };
+    }
+    Ok(())
+}
+
+/// Whether a chunk from [`split`] holds anything deflated (a deflated change, a document saved
+/// with Automerge's per-column compression).
+pub(crate) fn is_deflated(chunk: &[u8]) -> Result<bool, String> {
+    Ok(!deflated_parts(chunk)?.is_empty())
+}
+
+/// The deflated parts of one chunk from [`split`]: a deflated change chunk's data, a
+/// document's deflated columns.
+fn deflated_parts(chunk: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let (len, len_bytes) = uleb128(&chunk[9..]).ok_or("bad chunk length")?;
+    let data = chunk
+        .get(9 + len_bytes..9 + len_bytes + len)
+        .ok_or("chunk cut short")?;
     match chunk[8] {
-        2 => inflate(data),
+        2 => Ok(vec![data]),
         0 => {
             let mut r = Reader { bytes: data, at: 0 };
             for _ in 0..r.number()? {
@@ -89,15 +100,16 @@ pub(crate) fn check_inflation(chunk: &[u8], budget: &mut usize) -> Result<(), St
                     columns.push((spec & 0b1000 != 0, r.number()?));
                 }
             }
+            let mut parts = Vec::new();
             for (deflated, len) in columns {
                 let part = r.take(len)?;
                 if deflated {
-                    inflate(part)?;
+                    parts.push(part);
                 }
             }
-            Ok(())
+            Ok(parts)
         }
-        _ => Ok(()),
+        _ => Ok(Vec::new()),
     }
 }
 
@@ -206,6 +218,15 @@ mod tests {
         assert_eq!(budget, (1 << 20) - 300_000, "what it inflated to was taken");
         let err = check_inflation(chunks[0].1, &mut 100_000).expect_err("over the cap");
         assert!(err.contains("100000"), "{err}");
+    }
+
+    #[test]
+    fn a_document_saved_without_per_column_deflate_is_not_deflated() {
+        let mut doc = repetitive();
+        let plain = doc.save_nocompress();
+        let deflated = doc.save();
+        assert!(!is_deflated(split(&plain).expect("splits")[0].1).expect("a document"));
+        assert!(is_deflated(split(&deflated).expect("splits")[0].1).expect("a document"));
     }
 
     #[test]

@@ -81,13 +81,12 @@ impl ChangeHeader {
         }
     }
 }
-/// One change new to the server.
+/// One change new to the server: what the change table keeps of it (its bytes are in the
+/// document's snapshot).
 #[derive(Debug, Clone)]
 pub struct NewChange {
     /// Its hash: storing a hash twice is a no-op.
     pub hash: ChangeHash,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
     /// Hex of its Automerge actor.
     pub actor: String,
     /// The device clock it carries.
@@ -101,9 +100,10 @@ pub struct DocCommit {
     pub doc: DocId,
     /// Changes the server did not have.
     pub changes: Vec<NewChange>,
-    /// Loadable bytes of the merged document: a fresh `save_nocompress()` when `compacted`,
-    /// otherwise the stored bytes followed by the new changes (cheap to write; compacted later
-    /// in the background).
+    /// Loadable bytes of the merged document: when `compacted`, a fresh `save_nocompress()` or
+    /// a new document's bytes as pushed (a saved document without per-column deflate);
+    /// otherwise the stored bytes followed by the new changes as pushed (cheap to write;
+    /// compacted later in the background).
     pub snapshot: Vec<u8>,
     /// Whether `snapshot` is a fresh, compacted save.
     pub compacted: bool,

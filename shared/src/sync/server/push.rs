@@ -10,13 +10,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
-use super::chunks::{ChunkKind, check_inflation, split};
+use super::chunks::{ChunkKind, check_inflation, is_deflated, split};
 use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext};
 use crate::doc::{ActorId, RecordDoc};
 use crate::model::Timestamp;
 use crate::sync::limits::Limits;
 use crate::sync::protocol::{DocPush, Outcome, Refusal, from_wire, to_wire};
-use crate::sync::validate::validate;
+use crate::sync::validate::{Projection, validate};
 
 /// The actor of changes the server makes itself while merging (never stored: the server
 /// stores only pushed changes).
@@ -32,10 +32,12 @@ pub(super) struct Parsed {
 }
 
 enum Body {
-    /// Changes (an incremental push; empty for a heads-only push).
+    /// Changes (an incremental push; empty for a heads-only push), in the order of `headers`.
     Changes(Vec<Change>),
-    /// A whole saved document (a first push), loaded on its own.
-    Document(Box<AutoCommit>),
+    /// A whole saved document (a first push), loaded on its own; `plain` when saved without
+    /// Automerge's per-column deflate (`save_nocompress`), so its bytes are a snapshot as the
+    /// server keeps them.
+    Document { doc: Box<AutoCommit>, plain: bool },
 }
 
 /// What [`plan`] decided for a push.
@@ -91,6 +93,7 @@ pub(super) fn parse(limits: &Limits, push: &DocPush) -> Result<Parsed, Outcome> 
 fn parse_chunks(chunks: &[(ChunkKind, &[u8])]) -> Result<Parsed, String> {
     match chunks {
         [(ChunkKind::Document, bytes)] => {
+            let plain = !is_deflated(bytes)?;
             let mut doc = AutoCommit::load(bytes).map_err(|e| e.to_string())?;
             let headers = doc
                 .get_changes_meta(&[])
@@ -104,7 +107,10 @@ fn parse_chunks(chunks: &[(ChunkKind, &[u8])]) -> Result<Parsed, String> {
                 .collect();
             Ok(Parsed {
                 headers,
-                body: Body::Document(Box::new(doc)),
+                body: Body::Document {
+                    doc: Box::new(doc),
+                    plain,
+                },
             })
         }
         _ => {
@@ -209,36 +215,96 @@ fn merge_checked(
     stored: Option<&StoredDoc>,
 ) -> Result<Merged, Outcome> {
     let refuse = |r: Refusal| Err(refused(r));
-    let (mut doc, stored_copy, before) = match (stored, parsed.body) {
+    let Parsed { headers, body } = parsed;
+    // What the rules compare with: the stored version's projection (`None`: new, or a stored
+    // version that no longer reads, e.g. after a configuration change; the rules then see the
+    // document as new, which is the stricter reading).
+    let mut stored_projection: Option<Projection> = None;
+    // The merged document, the stored heads, the changes new to the server (their headers:
+    // what the change table keeps) and the snapshot to store, when one is ready without
+    // saving the merged document.
+    let (mut doc, before, new, ready) = match (stored, body) {
         (Some(s), body) => {
             let mut doc = match AutoCommit::load(&s.bytes) {
                 Ok(d) => d.with_actor(server_actor()),
                 Err(e) => return refuse(Refusal::Invalid(format!("stored copy unreadable: {e}"))),
             };
             let before = doc.get_heads();
-            // The role rules compare with the stored version.
-            let copy = ctx.authorship.is_some().then(|| doc.clone());
-            let applied = match body {
-                Body::Changes(changes) => doc.apply_changes(changes).map(|_| ()),
-                Body::Document(mut pushed) => doc.merge(&mut pushed).map(|_| ()),
+            if ctx.authorship.is_some() {
+                doc = match RecordDoc::inspect(doc, |r| validate(&push.doc, r, ctx.config).ok()) {
+                    Ok((projection, doc)) => {
+                        stored_projection = projection;
+                        doc
+                    }
+                    // Not a record any more: read again, compared with as new.
+                    Err(_) => match AutoCommit::load(&s.bytes) {
+                        Ok(d) => d.with_actor(server_actor()),
+                        Err(e) => {
+                            return refuse(Refusal::Invalid(format!(
+                                "stored copy unreadable: {e}"
+                            )));
+                        }
+                    },
+                };
+            }
+            // Only what the stored document lacks is new (a push may repeat changes).
+            let mut seen = BTreeSet::new();
+            let fresh: Vec<bool> = headers
+                .iter()
+                .map(|h| doc.get_change_meta_by_hash(&h.hash).is_none() && seen.insert(h.hash))
+                .collect();
+            let (applied, ready) = match body {
+                Body::Changes(changes) => {
+                    // The new changes' bytes as pushed follow the stored bytes: no re-encoding.
+                    let mut bytes = s.bytes.clone();
+                    for (c, _) in changes.iter().zip(&fresh).filter(|(_, f)| **f) {
+                        bytes.extend_from_slice(c.raw_bytes());
+                    }
+                    (doc.apply_changes(changes).map(|_| ()), Some((bytes, false)))
+                }
+                // A whole document pushed onto a stored one (rare): saved anew below.
+                Body::Document {
+                    doc: mut pushed, ..
+                } => (doc.merge(&mut pushed).map(|_| ()), None),
             };
             if let Err(e) = applied {
                 return refuse(Refusal::Malformed(e.to_string()));
             }
-            (doc, copy, before)
+            let new: Vec<ChangeHeader> = headers
+                .into_iter()
+                .zip(fresh)
+                .filter_map(|(h, f)| f.then_some(h))
+                .collect();
+            (doc, before, new, ready)
         }
-        (None, Body::Document(pushed)) => ((*pushed).with_actor(server_actor()), None, Vec::new()),
+        (None, Body::Document { doc: pushed, plain }) => {
+            // Nothing else is merged: the pushed bytes, which loaded to this very document,
+            // are its snapshot (unless saved with per-column deflate, which the server does
+            // not keep).
+            let ready = plain.then(|| (push.data.clone(), true));
+            (
+                (*pushed).with_actor(server_actor()),
+                Vec::new(),
+                headers,
+                ready,
+            )
+        }
         (None, Body::Changes(changes)) => {
             let mut doc = AutoCommit::new().with_actor(server_actor());
             if let Err(e) = doc.apply_changes(changes) {
                 return refuse(Refusal::Malformed(e.to_string()));
             }
-            (doc, None, Vec::new())
+            let mut seen = BTreeSet::new();
+            let new = headers
+                .into_iter()
+                .filter(|h| seen.insert(h.hash))
+                .collect();
+            (doc, Vec::new(), new, None)
         }
     };
     let claimed = from_wire(&push.heads);
     // Usually the claimed heads are the merged document's heads; only older ones need the
-    // lookup.
+    // lookup (of the change's metadata, not the whole change).
     let merged_heads = doc.get_heads();
     if !doc.get_missing_deps(&[]).is_empty()
         || !claimed
@@ -251,24 +317,22 @@ fn merge_checked(
             server_heads: to_wire(&server_heads),
         });
     }
-    let new_changes = doc.get_changes(&before);
     if let Some(check) = ctx.authorship {
-        for c in &new_changes {
-            if let Err(why) = check.change(&ChangeHeader::of(c)) {
+        for header in &new {
+            if let Err(why) = check.change(header) {
                 return refuse(Refusal::Forbidden(why));
             }
         }
     }
-    let mut heads = doc.get_heads();
+    let mut heads = merged_heads;
     heads.sort();
-    let record = match RecordDoc::from_automerge(doc.clone()) {
-        Ok(r) => r,
-        Err(e) => return refuse(Refusal::Invalid(e.to_string())),
-    };
-    let projection = match validate(&push.doc, &record, ctx.config) {
-        Ok(p) => p,
-        Err(r) => return refuse(r),
-    };
+    // Validated in place: what an upgrade of an older schema writes is never stored.
+    let (projection, mut doc) =
+        match RecordDoc::inspect(doc, |r| validate(&push.doc, r, ctx.config)) {
+            Ok((Ok(p), doc)) => (p, doc),
+            Ok((Err(r), _)) => return refuse(r),
+            Err(e) => return refuse(Refusal::Invalid(e.to_string())),
+        };
     let creatable = stored.is_none()
         && ctx
             .authorship
@@ -283,36 +347,24 @@ fn merge_checked(
             "a record cannot move to another enterprise".into(),
         ));
     }
-    if let Some(check) = ctx.authorship {
-        // The stored document was valid when stored; if it no longer reads (e.g. the
-        // configuration changed), the rules see it as new, which is the stricter reading.
-        let before = stored_copy.and_then(|d| {
-            RecordDoc::from_automerge(d)
-                .ok()
-                .and_then(|r| validate(&push.doc, &r, ctx.config).ok())
-        });
-        if let Err(r) = check.document(&push.doc, before.as_ref(), &projection) {
-            return refuse(r);
-        }
+    if let Some(check) = ctx.authorship
+        && let Err(r) = check.document(&push.doc, stored_projection.as_ref(), &projection)
+    {
+        return refuse(r);
     }
     let pull = if heads == claimed {
         None
     } else {
         Some(doc.save_after(&claimed))
     };
-    // A new document is saved compacted; an existing one gets its new changes appended to the
-    // stored bytes, which costs no re-encoding on the request path. Snapshots are kept without
-    // Automerge's per-column deflate: they travel as they are in responses, which are deflated
-    // whole, and they load faster. A document may not grow past the stored-size limit, counted
-    // compacted (the appended form is compacted at once when it would pass it).
-    let (mut snapshot, mut compacted) = match stored {
-        Some(s) => {
-            let mut bytes = s.bytes.clone();
-            for c in &new_changes {
-                bytes.extend_from_slice(c.raw_bytes());
-            }
-            (bytes, false)
-        }
+    // A new document's snapshot is its pushed bytes, or a compacted save; an existing one
+    // gets its new changes appended to the stored bytes. Neither costs a re-encoding on the
+    // request path. Snapshots are kept without Automerge's per-column deflate: they travel as
+    // they are in responses, which are deflated whole, and they load faster. A document may
+    // not grow past the stored-size limit, counted compacted (the appended form is compacted
+    // at once when it would pass it).
+    let (mut snapshot, mut compacted) = match ready {
+        Some(ready) => ready,
         None => (doc.save_nocompress(), true),
     };
     if snapshot.len() > ctx.limits.stored_doc_bytes && !compacted {
@@ -324,15 +376,14 @@ fn merge_checked(
             limit: u32::try_from(ctx.limits.stored_doc_bytes).unwrap_or(u32::MAX),
         });
     }
-    let commit = (!new_changes.is_empty()).then(|| DocCommit {
+    let commit = (!new.is_empty()).then(|| DocCommit {
         doc: push.doc.clone(),
-        changes: new_changes
+        changes: new
             .iter()
-            .map(|c| NewChange {
-                hash: c.hash(),
-                bytes: c.raw_bytes().to_vec(),
-                actor: c.actor_id().to_hex_string(),
-                device_time: Timestamp(c.timestamp()),
+            .map(|h| NewChange {
+                hash: h.hash,
+                actor: h.actor.to_hex_string(),
+                device_time: h.time,
             })
             .collect(),
         snapshot,
