@@ -779,6 +779,25 @@ fn a_cut_right_after_a_round_that_worked_is_retried_at_once() {
 }
 
 #[test]
+fn a_link_that_cuts_every_upload_is_not_retried_in_a_tight_loop() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(1);
+    wang.edit_visit(&ids[0], "已复查");
+    // An upload is cut and retried at once (heads only); the heads-only round gets through
+    // (the server never saw the upload: it asks for the edit again), and the upload goes
+    // again at once and is cut again.
+    let (body, _) = the_send(wang.feed(Input::SyncNow));
+    assert!(decoded(&body).push.iter().any(|p| !p.data.is_empty()));
+    let (body, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert!(decoded(&body).push.iter().all(|p| p.data.is_empty()));
+    deliver(&mut wang, &mut server, &body);
+    let (body, _) = the_send(wang.feed(Input::Persisted));
+    assert!(decoded(&body).push.iter().any(|p| !p.data.is_empty()));
+    // Two uploads cut in a row without one getting through: the next try waits.
+    let delay = the_wait(wang.feed(Input::Failed(Failure::Network)), wang.now);
+    assert!(delay >= 500, "waited {delay} ms");
+}
+
+#[test]
 fn network_failures_in_a_row_are_retried_at_a_short_flat_interval_that_never_grows_past_a_few_seconds()
  {
     let (_server, mut wang, _li, _ids) = two_synced_devices(1);

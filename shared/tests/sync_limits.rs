@@ -393,3 +393,48 @@ fn bytes_that_are_not_automerge_chunks_are_refused_alone() {
         Outcome::Accepted { .. }
     ));
 }
+
+#[test]
+fn deflated_pushes_inflating_past_the_merge_budget_together_refuse_the_request_before_parsing() {
+    use automerge::transaction::Transactable;
+    let config = Config::default();
+    let mut store = Counting::default();
+    // One change holding 300 KB of one character: a few hundred bytes deflated.
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "notes", "企".repeat(100_000))
+        .expect("put");
+    doc.commit();
+    let deflated = doc.get_changes(&[]).remove(0).bytes().into_owned();
+    assert!(deflated.len() < 2_000, "{} bytes", deflated.len());
+    let pushes: Vec<DocPush> = (0..10)
+        .map(|n| DocPush {
+            doc: wangs_visit(100 + n, "").0,
+            base: Vec::new(),
+            heads: Vec::new(),
+            data: deflated.clone(),
+        })
+        .collect();
+    let limits = Limits {
+        merge_bytes: 1_000_000,
+        ..Limits::DEVICE
+    };
+
+    let result = handle_sync(
+        &mut store,
+        &ctx(&config, &officer_wang(), &Scope::All, limits),
+        &request(pushes.clone()),
+    );
+
+    assert!(
+        matches!(result, Err(SyncError::Limit(Limit::MergeBytes(w))) if w > 1_000_000),
+        "{result:?}"
+    );
+    assert_eq!(store.loads, 0);
+    // Three of them fit.
+    let answer = handle_sync(
+        &mut store,
+        &ctx(&config, &officer_wang(), &Scope::All, limits),
+        &request(pushes[..3].to_vec()),
+    );
+    assert!(answer.is_ok(), "{answer:?}");
+}

@@ -111,9 +111,11 @@ async fn a_stream_reconnecting_with_its_last_event_id_gets_the_notice_it_missed_
     wang.edit_visit_notes(&visit, "王：企业用电已恢复")?;
     wang.sync().await?;
 
-    // Reconnecting with the last id it saw, Li hears of the missed edit at once.
+    // Reconnecting with the last id it saw, Li hears of the missed edit at once (nothing is
+    // committed after the reconnect, so only the resume can bring the notice; the bound leaves
+    // room for a loaded machine).
     let mut stream = open_events(&server, &li, Some(last)).await?;
-    let (id, seq) = next_changed(&mut stream, Duration::from_secs(1))
+    let (id, seq) = next_changed(&mut stream, Duration::from_secs(5))
         .await?
         .expect("the missed notice, at once");
     assert!(id.is_some_and(|id| id > last), "{id:?} after {last}");
@@ -121,7 +123,10 @@ async fn a_stream_reconnecting_with_its_last_event_id_gets_the_notice_it_missed_
     li.run(Input::PushNotice { seq }, Duration::from_secs(10))
         .await?;
     assert_eq!(li.visit_notes(&visit)?, "王：企业用电已恢复");
-    assert!(started.elapsed() < Duration::from_secs(5), "within seconds");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "within seconds"
+    );
     Ok(())
 }
 

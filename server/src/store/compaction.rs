@@ -80,7 +80,7 @@ impl SqliteStore {
 /// invariant); returns how many were compacted.
 ///
 /// # Errors
-/// When the store fails or a stored document does not load ([`StoreError::Corrupt`]).
+/// When the store fails (a document that does not load is skipped and logged).
 pub fn compact_pending(mut store: impl StoreHold, limit: usize) -> Result<usize, StoreError> {
     compact_pending_with(&mut store, limit, resave)
 }
@@ -97,7 +97,20 @@ pub(super) fn compact_pending_with(
         let Some(read) = store.hold(|s| s.compaction_read(&doc_id))? else {
             continue;
         };
-        let compacted = compact(&read)?;
+        // One document that does not load (or makes Automerge panic) is left as it is and
+        // logged; the others are still compacted.
+        let compacted =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compact(&read))) {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, doc = %doc_id, "not compacted");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(doc = %doc_id, "not compacted: its bytes could not be decoded");
+                    continue;
+                }
+            };
         if store.hold(|s| s.compaction_write(&read, &compacted))? {
             done += 1;
         }

@@ -796,13 +796,24 @@ impl ServerStore for SqliteStore {
         doc: &DocId,
         hashes: &[ChangeHash],
     ) -> Result<BTreeSet<ChangeHash>, StoreError> {
+        let asked: BTreeSet<ChangeHash> = hashes.iter().copied().collect();
+        // Many hashes (a whole document pushed again): one pass over the document's rows
+        // instead of a lookup each, so the work is bounded by what the document holds.
+        if asked.len() > 64 {
+            return Ok(self
+                .change_hashes(doc)?
+                .into_iter()
+                .map(ChangeHash)
+                .filter(|h| asked.contains(h))
+                .collect());
+        }
         let mut query = self
             .conn
             .prepare_cached("SELECT 1 FROM changes WHERE doc_id = ?1 AND hash = ?2")?;
         let mut known = BTreeSet::new();
-        for hash in hashes {
+        for hash in asked {
             if query.exists(params![doc.as_str(), hash.0.as_slice()])? {
-                known.insert(*hash);
+                known.insert(hash);
             }
         }
         Ok(known)

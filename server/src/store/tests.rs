@@ -1076,6 +1076,29 @@ fn a_document_committed_while_it_compacts_is_left_for_the_next_run() {
 }
 
 #[test]
+fn a_document_that_cannot_be_resaved_is_skipped_without_failing_the_compaction_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(&dir.path().join("c.db")).expect("opens");
+    let mut visit = AppendingVisit::new();
+    for _ in 0..3 {
+        visit.push(&mut store);
+    }
+    // Automerge panics on it, or it does not load: the run goes on and reports nothing done.
+    let panicked =
+        super::compaction::compact_pending_with(&mut store, 10, |_| panic!("decoder panic"));
+    assert_eq!(panicked.expect("the run survives"), 0);
+    let failed = super::compaction::compact_pending_with(&mut store, 10, |read| {
+        Err(StoreError::Corrupt {
+            table: "docs",
+            detail: read.doc_id.clone(),
+        })
+    });
+    assert_eq!(failed.expect("the run survives"), 0);
+    assert_eq!(appended_docs(&store), 1, "left as it was");
+    assert_eq!(store.compact_pending(10).expect("compacts"), 1);
+}
+
+#[test]
 fn a_devices_last_sync_is_rewritten_after_a_minute_or_when_its_clock_skew_moves() {
     let (_dir, mut store) = fresh();
     let phone = DeviceId::from_random_bytes(bytes(2, 1));

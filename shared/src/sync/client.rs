@@ -164,6 +164,8 @@ enum Phase {
         left_behind: bool,
         /// Documents pushed in it (heads-only ones included).
         pushed: usize,
+        /// Whether it carries document data (not only heads).
+        carried: bool,
     },
     /// A response is being stored; `more`: the server has more to pull, or the outbox more
     /// than the last chunk carried. Either way the next round goes at once.
@@ -196,6 +198,10 @@ pub struct SyncClient {
     heard: u64,
     /// Server errors in a row (5xx, 429, 408): the exponent of the backoff.
     server_errors: u32,
+    /// Requests carrying documents cut since one carrying documents last got through: after
+    /// two, a cut is waited out like any other, so a link that always cuts uploads is not
+    /// tried in a tight loop.
+    data_cuts: u32,
     /// The server could not be reached on the last failed rounds.
     unreachable: bool,
     /// Documents the request in flight carries data of.
@@ -227,6 +233,7 @@ impl SyncClient {
             edited_since: None,
             heard: 0,
             server_errors: 0,
+            data_cuts: 0,
             unreachable: false,
             in_flight: Vec::new(),
             in_doubt: Vec::new(),
@@ -480,6 +487,7 @@ impl SyncClient {
             bytes: body.len(),
             left_behind: pushed < outbox,
             pushed,
+            carried: used > 0,
         };
         vec![Effect::Send { body, pushed }]
     }
@@ -489,6 +497,7 @@ impl SyncClient {
             bytes,
             left_behind,
             pushed,
+            carried,
             ..
         } = self.phase
         else {
@@ -569,6 +578,9 @@ impl SyncClient {
         self.server_errors = 0;
         self.unreachable = false;
         self.in_flight.clear();
+        if carried {
+            self.data_cuts = 0;
+        }
         if pushed > 0 && self.max_pushes < limits::MAX_PUSHES {
             self.cap_rounds += 1;
             if self.cap_rounds >= CAP_HOLD_ROUNDS {
@@ -586,7 +598,13 @@ impl SyncClient {
     }
 
     fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
-        let Phase::Sending { pushed, bytes, .. } = self.phase else {
+        let Phase::Sending {
+            pushed,
+            bytes,
+            carried,
+            ..
+        } = self.phase
+        else {
             return Vec::new();
         };
         let in_flight = std::mem::take(&mut self.in_flight);
@@ -621,7 +639,10 @@ impl SyncClient {
                     }
                 }
                 self.chunk.on_cut(bytes);
-                let just_worked = self.attempt == 0;
+                if carried {
+                    self.data_cuts += 1;
+                }
+                let just_worked = self.attempt == 0 && self.data_cuts < 2;
                 self.attempt += 1;
                 if just_worked {
                     // The link was up a moment ago: try again at once.

@@ -334,18 +334,28 @@ pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, 
         return Err(Limit::Pushes(req.push.len()));
     }
     let mut seen: BTreeSet<&DocId> = BTreeSet::new();
-    let per_push = req
-        .push
-        .iter()
-        .map(|push| {
-            if !seen.insert(&push.doc) {
-                return Err(Outcome::Refused(Refusal::Malformed(
-                    "the same document twice in one request".into(),
-                )));
+    // What Automerge will hold of all the pushes, deflated parts counted inflated: within the
+    // merge budget for the whole request, checked before each push is parsed.
+    let mut weight = 0usize;
+    let mut per_push = Vec::with_capacity(req.push.len());
+    for push in &req.push {
+        if !seen.insert(&push.doc) {
+            per_push.push(Err(Outcome::Refused(Refusal::Malformed(
+                "the same document twice in one request".into(),
+            ))));
+            continue;
+        }
+        match push::weigh(limits, push) {
+            Ok(w) => {
+                weight = weight.saturating_add(w);
+                if weight > limits.merge_bytes {
+                    return Err(Limit::MergeBytes(weight));
+                }
+                per_push.push(push::parse(push));
             }
-            push::parse(limits, push)
-        })
-        .collect();
+            Err(outcome) => per_push.push(Err(outcome)),
+        }
+    }
     Ok(ParsedPushes { per_push })
 }
 
@@ -536,15 +546,23 @@ pub fn finish_sync<S: ServerStore>(
             continue;
         }
         let data = match &known {
-            Some(k) => match AutoCommit::load(&stored.bytes) {
-                Ok(mut d) => {
-                    if k.iter().all(|h| d.get_change_by_hash(h).is_some()) {
-                        d.save_after(k)
-                    } else {
-                        stored.bytes.clone()
+            // Under `catch_unwind`: a stored document Automerge cannot take apart (only one
+            // stored before the server checked for it can be) is skipped, not a failed request
+            // for every device in its scope.
+            Some(k) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                match AutoCommit::load(&stored.bytes) {
+                    Ok(mut d) => {
+                        if k.iter().all(|h| d.get_change_meta_by_hash(h).is_some()) {
+                            d.save_after(k)
+                        } else {
+                            stored.bytes.clone()
+                        }
                     }
+                    Err(_) => stored.bytes.clone(),
                 }
-                Err(_) => stored.bytes.clone(),
+            })) {
+                Ok(data) => data,
+                Err(_) => continue,
             },
             None => stored.bytes.clone(),
         };

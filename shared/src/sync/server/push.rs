@@ -66,22 +66,37 @@ fn refused(r: Refusal) -> Outcome {
 /// Why the server's decoder failed on a document (a panic inside Automerge, caught).
 const DECODER_FAILED: &str = "the document's bytes could not be decoded";
 
-/// Parses a push's changes without any stored state: its size, its chunks and each change's
-/// header. Nothing here depends on what the server holds.
-pub(super) fn parse(limits: &Limits, push: &DocPush) -> Result<Parsed, Outcome> {
+/// Most heads a push may claim: a document's heads are its concurrent branches, a handful.
+const MAX_CLAIMED_HEADS: usize = 1024;
+
+/// Weighs a push before it is parsed: its size, its heads, its chunks, and what Automerge will
+/// hold of it (its bytes, deflated parts counted inflated, within the stored-size limit).
+/// Nothing here depends on what the server holds.
+pub(super) fn weigh(limits: &Limits, push: &DocPush) -> Result<usize, Outcome> {
     if push.data.len() > limits.doc_bytes as usize {
         return Err(refused(Refusal::TooLarge {
             limit: limits.doc_bytes,
         }));
     }
-    let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
-    if limits.stored_doc_bytes < usize::MAX {
-        // What Automerge would inflate, inflated first within the stored-size limit.
-        let mut budget = limits.stored_doc_bytes;
-        for (_, chunk) in &chunks {
-            check_inflation(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
-        }
+    if push.heads.len() > MAX_CLAIMED_HEADS || push.base.len() > MAX_CLAIMED_HEADS {
+        return Err(refused(Refusal::Malformed(format!(
+            "more than {MAX_CLAIMED_HEADS} heads"
+        ))));
     }
+    let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
+    if limits.stored_doc_bytes == usize::MAX {
+        return Ok(push.data.len());
+    }
+    let mut budget = limits.stored_doc_bytes;
+    for (_, chunk) in &chunks {
+        check_inflation(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
+    }
+    Ok(push.data.len() + (limits.stored_doc_bytes - budget))
+}
+
+/// Parses a push's changes on their own, once [`weigh`] let it through.
+pub(super) fn parse(push: &DocPush) -> Result<Parsed, Outcome> {
+    let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
     let parsed = catch_unwind(AssertUnwindSafe(|| parse_chunks(&chunks)));
     match parsed {
         Ok(Ok(parsed)) => Ok(parsed),
@@ -265,7 +280,11 @@ fn merge_checked(
                 // A whole document pushed onto a stored one (rare): saved anew below.
                 Body::Document {
                     doc: mut pushed, ..
-                } => (doc.merge(&mut pushed).map(|_| ()), None),
+                } => {
+                    // Its changes must list (see the new-document case below).
+                    pushed.get_changes(&[]);
+                    (doc.merge(&mut pushed).map(|_| ()), None)
+                }
             };
             if let Err(e) = applied {
                 return refuse(Refusal::Malformed(e.to_string()));
@@ -277,7 +296,17 @@ fn merge_checked(
                 .collect();
             (doc, before, new, ready)
         }
-        (None, Body::Document { doc: pushed, plain }) => {
+        (
+            None,
+            Body::Document {
+                doc: mut pushed,
+                plain,
+            },
+        ) => {
+            // Stored as pushed, then sent to every device in scope as it is: it must pass what
+            // devices do with it, and Automerge can load a document whose changes it then
+            // cannot list (a panic, caught by `merge`; shared/tests/fuzz-crashers).
+            pushed.get_changes(&[]);
             // Nothing else is merged: the pushed bytes, which loaded to this very document,
             // are its snapshot (unless saved with per-column deflate, which the server does
             // not keep).
@@ -407,7 +436,7 @@ pub(super) fn merge_locked<S: ServerStore>(
     ctx: &SyncContext<'_>,
     push: &DocPush,
 ) -> Result<Result<Merged, Outcome>, S::Error> {
-    let parsed = match parse(&ctx.limits, push) {
+    let parsed = match weigh(&ctx.limits, push).and_then(|_| parse(push)) {
         Ok(p) => p,
         Err(outcome) => return Ok(Err(outcome)),
     };
