@@ -43,9 +43,6 @@ use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = shared::sync::limits::MAX_REQUEST_BYTES;
-/// Largest single document accepted, in bytes (devices know it too, to choose the form they
-/// push a large document in).
-pub const MAX_DOC_BYTES: u32 = protocol::MAX_DOC_BYTES;
 
 /// The sync service: the store, the configuration, the push channel and the counters.
 pub struct SyncService {

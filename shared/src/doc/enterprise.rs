@@ -140,12 +140,7 @@ impl EnterpriseDoc {
 /// Reads a record document of this kind in place, like [`EnterpriseDoc::read`] without the wrapper
 /// (the server validates pushed documents this way, without copying them).
 pub(crate) fn read_record(inner: &RecordDoc) -> Result<Enterprise, DocError> {
-    if inner.kind() != DocKind::Enterprise {
-        return Err(DocError::WrongKind {
-            expected: DocKind::Enterprise.code(),
-            found: inner.kind().code().into(),
-        });
-    }
+    inner.expect_kind(DocKind::Enterprise)?;
     let mut r = inner.reader();
     let v = read_enterprise(&mut r)?;
     Ok(Enterprise {

@@ -20,12 +20,7 @@ macro_rules! typed_doc {
 
             /// Wraps a record document, checking its kind.
             pub fn from_record(inner: super::RecordDoc) -> Result<$name, super::DocError> {
-                if inner.kind() != $kind {
-                    return Err(super::DocError::WrongKind {
-                        expected: $kind.code(),
-                        found: inner.kind().code().into(),
-                    });
-                }
+                inner.expect_kind($kind)?;
                 Ok($name { inner })
             }
 
@@ -320,13 +315,19 @@ impl RecordDoc {
 
     fn load_kind(bytes: &[u8], actor: ActorId, expected: DocKind) -> Result<Self, DocError> {
         let doc = RecordDoc::load(bytes, actor)?;
-        if doc.kind != expected {
+        doc.expect_kind(expected)?;
+        Ok(doc)
+    }
+
+    /// `Ok` when the document is of kind `expected`, else [`DocError::WrongKind`].
+    pub(crate) fn expect_kind(&self, expected: DocKind) -> Result<(), DocError> {
+        if self.kind != expected {
             return Err(DocError::WrongKind {
                 expected: expected.code(),
-                found: doc.kind.code().into(),
+                found: self.kind.code().into(),
             });
         }
-        Ok(doc)
+        Ok(())
     }
 
     /// The `id` field of the document's root.

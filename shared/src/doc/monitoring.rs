@@ -114,12 +114,7 @@ impl MonitoringDoc {
 /// Reads a record document of this kind in place, like [`MonitoringDoc::read`] without the wrapper
 /// (the server validates pushed documents this way, without copying them).
 pub(crate) fn read_record(inner: &RecordDoc) -> Result<Monitoring, DocError> {
-    if inner.kind() != DocKind::Monitoring {
-        return Err(DocError::WrongKind {
-            expected: DocKind::Monitoring.code(),
-            found: inner.kind().code().into(),
-        });
-    }
+    inner.expect_kind(DocKind::Monitoring)?;
     let mut r = inner.reader();
     let v = read_monitoring(&mut r)?;
     Ok(Monitoring {

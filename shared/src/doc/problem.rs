@@ -250,12 +250,7 @@ impl ProblemDoc {
 /// Reads a record document of this kind in place, like [`ProblemDoc::read`] without the wrapper
 /// (the server validates pushed documents this way, without copying them).
 pub(crate) fn read_record(inner: &RecordDoc) -> Result<Problem, DocError> {
-    if inner.kind() != DocKind::Problem {
-        return Err(DocError::WrongKind {
-            expected: DocKind::Problem.code(),
-            found: inner.kind().code().into(),
-        });
-    }
+    inner.expect_kind(DocKind::Problem)?;
     let mut r = inner.reader();
     let v = read_problem(&mut r)?;
     Ok(Problem {

@@ -145,12 +145,7 @@ impl VisitDoc {
 /// Reads a record document of this kind in place, like [`VisitDoc::read`] without the wrapper
 /// (the server validates pushed documents this way, without copying them).
 pub(crate) fn read_record(inner: &RecordDoc) -> Result<Visit, DocError> {
-    if inner.kind() != DocKind::Visit {
-        return Err(DocError::WrongKind {
-            expected: DocKind::Visit.code(),
-            found: inner.kind().code().into(),
-        });
-    }
+    inner.expect_kind(DocKind::Visit)?;
     let mut r = inner.reader();
     let v = read_visit(&mut r)?;
     Ok(Visit {

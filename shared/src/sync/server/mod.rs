@@ -346,12 +346,12 @@ pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, 
             continue;
         }
         match push::weigh(limits, push) {
-            Ok(w) => {
-                weight = weight.saturating_add(w);
+            Ok(weighed) => {
+                weight = weight.saturating_add(weighed.weight);
                 if weight > limits.merge_bytes {
                     return Err(Limit::MergeBytes(weight));
                 }
-                per_push.push(push::parse(push));
+                per_push.push(push::parse(&weighed));
             }
             Err(outcome) => per_push.push(Err(outcome)),
         }

@@ -72,7 +72,13 @@ const MAX_CLAIMED_HEADS: usize = 1024;
 /// Weighs a push before it is parsed: its size, its heads, its chunks, and what Automerge will
 /// hold of it (its bytes, deflated parts counted inflated, within the stored-size limit).
 /// Nothing here depends on what the server holds.
-pub(super) fn weigh(limits: &Limits, push: &DocPush) -> Result<usize, Outcome> {
+/// A push weighed: its chunks, split once, and what Automerge will hold of it.
+pub(super) struct Weighed<'a> {
+    pub(super) weight: usize,
+    chunks: Vec<(ChunkKind, &'a [u8])>,
+}
+
+pub(super) fn weigh<'a>(limits: &Limits, push: &'a DocPush) -> Result<Weighed<'a>, Outcome> {
     if push.data.len() > limits.doc_bytes as usize {
         return Err(refused(Refusal::TooLarge {
             limit: limits.doc_bytes,
@@ -85,19 +91,24 @@ pub(super) fn weigh(limits: &Limits, push: &DocPush) -> Result<usize, Outcome> {
     }
     let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
     if limits.stored_doc_bytes == usize::MAX {
-        return Ok(push.data.len());
+        return Ok(Weighed {
+            weight: push.data.len(),
+            chunks,
+        });
     }
     let mut budget = limits.stored_doc_bytes;
     for (_, chunk) in &chunks {
         check_inflation(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
     }
-    Ok(push.data.len() + (limits.stored_doc_bytes - budget))
+    Ok(Weighed {
+        weight: push.data.len() + (limits.stored_doc_bytes - budget),
+        chunks,
+    })
 }
 
 /// Parses a push's changes on their own, once [`weigh`] let it through.
-pub(super) fn parse(push: &DocPush) -> Result<Parsed, Outcome> {
-    let chunks = split(&push.data).map_err(|why| refused(Refusal::Malformed(why)))?;
-    let parsed = catch_unwind(AssertUnwindSafe(|| parse_chunks(&chunks)));
+pub(super) fn parse(weighed: &Weighed<'_>) -> Result<Parsed, Outcome> {
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse_chunks(&weighed.chunks)));
     match parsed {
         Ok(Ok(parsed)) => Ok(parsed),
         Ok(Err(why)) => Err(refused(Refusal::Malformed(why))),
@@ -436,7 +447,7 @@ pub(super) fn merge_locked<S: ServerStore>(
     ctx: &SyncContext<'_>,
     push: &DocPush,
 ) -> Result<Result<Merged, Outcome>, S::Error> {
-    let parsed = match weigh(&ctx.limits, push).and_then(|_| parse(push)) {
+    let parsed = match weigh(&ctx.limits, push).and_then(|w| parse(&w)) {
         Ok(p) => p,
         Err(outcome) => return Ok(Err(outcome)),
     };
