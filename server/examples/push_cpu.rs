@@ -272,7 +272,7 @@ fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases)> {
         role: Role::Officer,
     };
     let mut docs = build(args.records, &actor, &actor_id, config);
-    let rules = RoleRules::new(user, &device);
+    let rules = RoleRules::new(user, &device, Timestamp(T0.0 + 86_400_000));
     let check: &dyn WriteCheck = &rules;
     let ctx = SyncContext {
         device: device.id,

@@ -624,7 +624,11 @@ fn drive(
     }
     step(p, &o, Action::Confirm, "", rng)?;
     p.edit(config, &o, Timestamp(at.0 + 6 * DAY_MS), |e| {
-        e.set_rating(Rating::ALL[(rng.below(3)) as usize], "办理及时，态度好")
+        e.set_rating(
+            Rating::ALL[(rng.below(3)) as usize],
+            "办理及时，态度好",
+            shared::model::RatingChannel::Officer,
+        )
     })?;
     if target == S::Confirmed {
         return Ok(());

@@ -20,7 +20,8 @@ mod actions;
 mod batch;
 mod edit;
 mod summary;
-pub use actions::{ActionKind, actions_for, build_action, parse_rating};
+pub use crate::workflow::ActionKind;
+pub use actions::{actions_for, build_action, parse_rating};
 pub use batch::{BatchAction, BatchRefusal, apply_batch};
 pub use edit::{
     EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, problem_edit,

@@ -94,7 +94,11 @@ fn a_bad_rating_on_an_open_problem_is_black() {
     let cfg = Config::default();
     let mut doc = problem_by_wang();
     doc.edit(&cfg, &officer_wang().actor, at(1), |e| {
-        e.set_rating(Rating::Dissatisfied, "迟迟没有回复")
+        e.set_rating(
+            Rating::Dissatisfied,
+            "迟迟没有回复",
+            shared::model::RatingChannel::Officer,
+        )
     })
     .expect("edit");
     assert_eq!(

@@ -134,7 +134,11 @@ fn apply(doc: &mut ProblemDoc, who: &Person, op: &Op, n: u64) -> Result<(), DocE
                 .map(|_| ())
         }
         Op::Rate(i) => doc.edit(&cfg, &who.actor, now, |e| {
-            e.set_rating(Rating::ALL[*i], "评价")
+            e.set_rating(
+                Rating::ALL[*i],
+                "评价",
+                shared::model::RatingChannel::Officer,
+            )
         }),
         Op::Merge(_) => Ok(()),
     };

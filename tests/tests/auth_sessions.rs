@@ -592,9 +592,10 @@ async fn role_rules_hold_for_tiers_handling_units_and_supervision() -> anyhow::R
         out[0].1
     );
 
-    // A problem handed to d1: h1 may accept it, h2 never sees it, the officer may not accept.
-    let (id, mut doc) = problem_doc(&wang, 3, Tier::Department, Some(d1))?;
-    let out = wang.push(vec![push_new(id.clone(), doc.record())]).await?;
+    // A problem a leader hands to d1: h1 may accept it, h2 never sees it, the officer may not
+    // accept.
+    let (id, mut doc) = problem_doc(&boss, 3, Tier::Department, Some(d1))?;
+    let out = boss.push(vec![push_new(id.clone(), doc.record())]).await?;
     assert!(
         matches!(out[0].1, Outcome::Accepted { .. }),
         "{:?}",
@@ -678,7 +679,7 @@ async fn role_rules_hold_for_tiers_handling_units_and_supervision() -> anyhow::R
         .push(vec![push_edit(id.clone(), doc.record(), &base)])
         .await?;
     assert!(
-        forbidden(&out[0].1, "does not change the owner"),
+        forbidden(&out[0].1, "may not change the owner"),
         "{:?}",
         out[0].1
     );

@@ -12,7 +12,7 @@ use shared::forms::{
 };
 use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
 use shared::sync::protocol::DocId;
-use shared::workflow;
+use shared::workflow::{self, rights};
 use yew::prelude::*;
 
 use super::problem_fields::ProblemEditForm;
@@ -176,7 +176,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let comment = rating_comment.trim().to_string();
             edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
                 doc.edit(&config, actor, platform::now(), |p| {
-                    p.set_rating(value, &comment)
+                    p.set_rating(value, &comment, shared::model::RatingChannel::Officer)
                 })
             });
         })
@@ -193,7 +193,9 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let Some(kind) = *chosen else { return };
-            let Some(actor) = core.actor() else { return };
+            if core.actor().is_none() {
+                return;
+            }
             let Some(record) = core.doc(&doc_id) else {
                 return;
             };
@@ -216,7 +218,18 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 action_message.set(Some((false, lang.t(Key::ActionImpossible).into())));
                 return;
             };
-            if let Err(refused) = workflow::check(&current, &action, actor.role, &reason) {
+            if deadline.is_some_and(|d| d <= platform::now()) {
+                action_message.set(Some((
+                    false,
+                    lang.pick(
+                        "新的期限必须晚于现在。",
+                        "The new deadline must be later than now.",
+                    )
+                    .into(),
+                )));
+                return;
+            }
+            if let Err(refused) = workflow::check(&current, &action, &reason) {
                 action_message.set(Some((false, i18n::transition_error(lang, &refused))));
                 return;
             }
@@ -306,7 +319,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
 
     let role = actor.map(|a| a.role);
     let leads = matches!(role, Some(Role::Leader | Role::Supervisor));
-    let can_hand_out = leads
+    let can_hand_out = role.is_some_and(|r| rights::role_has(r, ActionKind::Assign))
         && matches!(
             derived.outcome.state,
             ProblemState::Submitted
@@ -318,7 +331,18 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let unit_label = |u: &OrgUnitId| {
         directory::unit_name(*u).unwrap_or_else(|| u.to_string().chars().take(8).collect())
     };
-    let actions = actor.map(|a| actions_for(a.role)).unwrap_or_default();
+    let actions = core
+        .session()
+        .map(|s| {
+            actions_for(
+                s.user.role,
+                s.user.id,
+                s.user.org_unit,
+                &problem,
+                derived.outcome.tier,
+            )
+        })
+        .unwrap_or_default();
     let ratings = Rating::ALL
         .iter()
         .map(|r| (r.code().to_string(), lang.pick(r.zh(), r.en()).to_string()))
@@ -349,7 +373,11 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             <dl class="facts">
                 <dt>{ lang.t(Key::Class) }</dt><dd>{ lang.pick(&class_label.zh, &class_label.en) }</dd>
                 <dt>{ lang.t(Key::Tier) }</dt><dd>{ lang.pick(&tier_label.zh, &tier_label.en) }</dd>
-                <dt>{ lang.t(Key::Deadline) }</dt><dd>{ platform::format_date(derived.outcome.deadline) }</dd>
+                <dt>{ lang.t(Key::Deadline) }</dt><dd>{ platform::format_date(derived.outcome.deadline) }
+                    if let Some(asked) = derived.outcome.pending_extension {
+                        <span class="pending-extension">{ format!("{}{}{}", lang.pick("（申请延期至 ", " (extension asked to "), platform::format_date(asked), lang.pick("，待领导审批）", ", awaiting a leader)")) }</span>
+                    }
+                </dd>
                 <dt>{ lang.t(Key::Source) }</dt><dd>{ lang.pick(problem.source.zh(), problem.source.en()) }</dd>
                 if !problem.handling_units.is_empty() {
                     <dt>{ lang.pick("承办单位", "Handling units") }</dt>
@@ -386,10 +414,10 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 <h2>{ lang.t(Key::Actions) }</h2>
                 <div class="action-buttons">
                     { for actions.iter().map(|kind| {
-                        let possible = actor.is_some_and(|a| {
+                        let possible = actor.is_some() && {
                             build_action(*kind, derived.outcome.tier, Some(shared::model::Timestamp(i64::MAX)))
-                                .is_some_and(|action| workflow::check(&problem, &action, a.role, "-").is_ok())
-                        });
+                                .is_some_and(|action| workflow::check(&problem, &action, "-").is_ok())
+                        };
                         let class = if possible { "secondary action" } else { "secondary action unavailable" };
                         let onclick = {
                             let (chosen, action_message) = (chosen.clone(), action_message.clone());

@@ -370,12 +370,10 @@ fn refusal_text(lang: Lang, e: &BatchRefusal) -> String {
                 "Already at the top tier: nothing to escalate to.",
             )
             .into(),
-        BatchRefusal::LeaderOnly => lang
-            .pick(
-                "只有领导可以升级到市领导办。",
-                "Only a leader escalates to the city-leader tier.",
-            )
-            .into(),
+        BatchRefusal::Denied(d) => match lang {
+            Lang::ZhHans => d.zh(),
+            Lang::En => d.en(),
+        },
         BatchRefusal::Doc(d) => i18n::doc_error(lang, d),
     }
 }

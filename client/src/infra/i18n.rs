@@ -672,7 +672,7 @@ pub fn transition_error(lang: Lang, e: &TransitionError) -> String {
         TransitionError::ConfirmationOrWaiverMissing => {
             "销号需要企业确认，或记录免于确认的理由。".into()
         }
-        TransitionError::LeaderRequired => "只有领导可以认定问题无法解决。".into(),
+        TransitionError::NoExtensionRequested => "没有待审批的延期申请。".into(),
         TransitionError::TierNotOnSite(tier) => {
             format!(
                 "只有“当场办”层级的问题可以当场办结，此问题为“{}”。",
@@ -745,52 +745,17 @@ pub fn person(lang: Lang, core: &Core, user: UserId) -> String {
     }
 }
 
-/// An action offered on the problem page.
+/// An action offered on the problem page (its label in the rights table).
 pub fn action(lang: Lang, kind: ActionKind) -> &'static str {
-    let (zh, en) = match kind {
-        ActionKind::Triage => ("分类", "Triage"),
-        ActionKind::Accept => ("受理", "Accept"),
-        ActionKind::Return => ("退回", "Return"),
-        ActionKind::Start => ("开始办理", "Start"),
-        ActionKind::Respond => ("答复企业", "Respond"),
-        ActionKind::ResolveOnSite => ("当场办结", "Resolve on the spot"),
-        ActionKind::Confirm => ("企业确认", "Enterprise confirms"),
-        ActionKind::Dispute => ("企业有异议", "Enterprise disputes"),
-        ActionKind::SignOff => ("销号", "Sign off"),
-        ActionKind::SignOffWaiver => ("免确认销号", "Sign off with waiver"),
-        ActionKind::LookBackPass => ("回头看通过", "Look-back passed"),
-        ActionKind::LookBackReopen => ("回头看重新打开", "Look-back: reopen"),
-        ActionKind::Escalate => ("升级", "Escalate"),
-        ActionKind::Extend => ("延期", "Extend"),
-        ActionKind::Withdraw => ("撤回", "Withdraw"),
-        ActionKind::NotResolvable => ("认定无法解决", "Not resolvable"),
-    };
-    lang.pick(zh, en)
+    lang.pick(kind.zh(), kind.en())
 }
 
-/// A recorded workflow action, by its code.
+/// A recorded workflow action, by its code (the code itself when unknown).
 pub fn action_code(lang: Lang, code: &str) -> String {
-    let (zh, en) = match code {
-        "triage" => ("分类", "triage"),
-        "assign" => ("交办", "hand out"),
-        "accept" => ("受理", "accept"),
-        "return" => ("退回", "return"),
-        "start" => ("开始办理", "start"),
-        "respond" => ("答复", "respond"),
-        "resolve_on_site" => ("当场办结", "resolve on the spot"),
-        "confirm" => ("企业确认", "confirm"),
-        "dispute" => ("企业异议", "dispute"),
-        "sign_off" => ("销号", "sign off"),
-        "look_back_pass" => ("回头看通过", "look-back pass"),
-        "look_back_reopen" => ("回头看重新打开", "look-back reopen"),
-        "extend" => ("延期", "extend"),
-        "escalate" => ("升级", "escalate"),
-        "merge_duplicate" => ("合并重复", "merge as duplicate"),
-        "withdraw" => ("撤回", "withdraw"),
-        "not_resolvable" => ("认定无法解决", "close as not resolvable"),
-        other => (other, other),
-    };
-    lang.pick(zh, en).to_string()
+    match ActionKind::from_code(code) {
+        Ok(kind) => action(lang, kind).to_string(),
+        Err(_) => code.to_string(),
+    }
 }
 
 /// A record field's name, for history and needs-decision lines (dotted paths by their root).

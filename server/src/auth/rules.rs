@@ -12,23 +12,29 @@
 //!   devices edit the copy they received;
 //! - workflow events, progress entries and supervision instructions record their author's
 //!   user, device (and, for events, role); recorded ones are never changed or removed;
-//! - only a department handler of one of the problem's handling units accepts or returns it;
-//! - only a leader closes a problem as not resolvable, sets tier `city_leader` or escalates
-//!   to it;
-//! - only leaders and supervisors add supervision instructions (督办);
-//! - department handlers do not change a problem's owner, tier, leader, deadline, category or
-//!   class.
+//! - who takes each workflow action, and who changes the fields that decide scope, deadlines
+//!   and KPIs (an enterprise's town; a problem's handling departments, owner, leader,
+//!   deadline, tier, category and class, rating), is the rights table's say
+//!   (`shared::workflow::rights`), checked here on every new event and every changed field;
+//! - a new problem arrives with a workflow that replays whole (no event it carries is
+//!   refused by the guards): nobody creates a problem already signed off;
+//! - an extension, or a request for one, names a deadline after the server's clock;
+//! - a rating from a device never claims the enterprise's own channel (the card's page
+//!   records those, as the server);
+//! - only leaders and supervisors add supervision instructions (督办).
 
 use std::collections::BTreeMap;
 
 use shared::doc::{Author, DocKind};
 use shared::model::{
-    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, Role, Stamp, Tier, User,
+    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp, Tier,
+    Timestamp, User,
 };
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::server::{ChangeHeader, WriteCheck};
 use shared::sync::validate::Projection;
-use shared::workflow::{Action, Event};
+use shared::workflow::rights::{self, Denied, GuardedField, Subject};
+use shared::workflow::{Action, Event, Outcome};
 
 use crate::store::Device;
 
@@ -38,10 +44,16 @@ pub struct RoleRules {
     user: User,
     device: DeviceId,
     actor: String,
+    /// The server's clock when the request arrived.
+    now: Timestamp,
 }
 
 fn forbidden(why: impl Into<String>) -> Result<(), Refusal> {
     Err(Refusal::Forbidden(why.into()))
+}
+
+fn denied(d: Denied) -> Refusal {
+    Refusal::Forbidden(d.en())
 }
 
 /// Why a device may not create a monitoring document.
@@ -55,12 +67,28 @@ fn created_twice(m: &Monitoring) -> bool {
 }
 
 impl RoleRules {
-    /// The rules for `user` writing from `device`.
-    pub fn new(user: User, device: &Device) -> RoleRules {
+    /// The rules for `user` writing from `device`, on the server's clock at `now`.
+    pub fn new(user: User, device: &Device, now: Timestamp) -> RoleRules {
         RoleRules {
             user,
             device: device.id,
             actor: device.actor_id.to_lowercase(),
+            now,
+        }
+    }
+
+    /// The person as the rights table sees them, on a problem with `owner` and `units`.
+    fn subject<'a>(
+        &self,
+        owner: Option<shared::model::UserId>,
+        units: &'a std::collections::BTreeSet<shared::model::OrgUnitId>,
+    ) -> Subject<'a> {
+        Subject {
+            role: self.user.role,
+            user: self.user.id,
+            unit: self.user.org_unit,
+            owner,
+            handling_units: units,
         }
     }
 
@@ -83,11 +111,20 @@ impl RoleRules {
         stamp.by == self.user.id && stamp.device == self.device
     }
 
-    fn problem(&self, before: Option<&Problem>, after: &Problem) -> Result<(), Refusal> {
+    fn problem(
+        &self,
+        before: Option<&Problem>,
+        after: &Problem,
+        outcome: &Outcome,
+    ) -> Result<(), Refusal> {
         let role = self.role();
         if before.is_none() && !self.is_author(&after.created) {
             return forbidden("a new problem must name its author as creator");
         }
+        // Conditions (owner, handling departments) are read from the stored problem, so a
+        // change cannot grant itself a right by editing them.
+        let basis = before.unwrap_or(after);
+        let subject = self.subject(Some(basis.owner), &basis.handling_units);
         let old_events: BTreeMap<_, &Event> = before
             .map(|b| b.events.iter().map(|e| (e.id, e)).collect())
             .unwrap_or_default();
@@ -105,25 +142,16 @@ impl RoleRules {
                     role.code()
                 ));
             }
-            match &e.action {
-                Action::Accept | Action::Return
-                    if role != Role::DepartmentHandler
-                        || !after.handling_units.contains(&self.user.org_unit) =>
-                {
-                    return forbidden(format!(
-                        "only a handler of a department the problem is handed to may {}",
-                        e.action.code()
-                    ));
-                }
-                Action::NotResolvable if role != Role::Leader => {
-                    return forbidden("only a leader closes a problem as not resolvable");
-                }
-                Action::Escalate {
-                    to: Tier::CityLeader,
-                } if role != Role::Leader => {
-                    return forbidden("only a leader escalates a problem to the city-leader tier");
-                }
-                _ => {}
+            rights::may_act(&subject, &e.action).map_err(denied)?;
+            if let Action::Extend { deadline } | Action::RequestExtension { deadline } = &e.action
+                && *deadline <= self.now
+            {
+                return forbidden(format!(
+                    "the new deadline ({}) has already passed: choose a later date",
+                    deadline
+                        .day()
+                        .map_or_else(|| deadline.0.to_string(), |d| d.to_string())
+                ));
             }
         }
         if old_events.len() > after.events.len()
@@ -133,11 +161,13 @@ impl RoleRules {
         {
             return forbidden("workflow events cannot be removed");
         }
-        let set_city_leader =
-            after.tier == Tier::CityLeader && before.is_none_or(|b| b.tier != Tier::CityLeader);
-        if set_city_leader && role != Role::Leader {
-            return forbidden("only a leader sets the city-leader tier");
+        if before.is_none() && !outcome.superseded.is_empty() {
+            return forbidden(
+                "a new problem's workflow events must each follow from the one before \
+                 (a problem starts as submitted)",
+            );
         }
+        self.problem_fields(&subject, before, after)?;
         for (log, old, new) in [
             (
                 "progress",
@@ -156,18 +186,59 @@ impl RoleRules {
         if supervised && !matches!(role, Role::Leader | Role::Supervisor) {
             return forbidden("only leaders and supervisors give supervision instructions");
         }
-        if role == Role::DepartmentHandler
-            && let Some(b) = before
-            && (b.owner != after.owner
-                || b.tier != after.tier
-                || b.leader != after.leader
-                || b.deadline != after.deadline
-                || b.category != after.category
-                || b.class != after.class)
-        {
+        Ok(())
+    }
+
+    /// The guarded fields of a problem: each one changed (or, on a new problem, each one a
+    /// creator may not set: the city-leader tier and the rating) must be the person's to
+    /// change.
+    fn problem_fields(
+        &self,
+        subject: &Subject<'_>,
+        before: Option<&Problem>,
+        after: &Problem,
+    ) -> Result<(), Refusal> {
+        let to_city_leader = after.tier == Tier::CityLeader;
+        let changed: Vec<(GuardedField, bool)> = match before {
+            Some(b) => [
+                (
+                    GuardedField::HandlingUnits,
+                    b.handling_units != after.handling_units,
+                ),
+                (GuardedField::Owner, b.owner != after.owner),
+                (GuardedField::Leader, b.leader != after.leader),
+                (GuardedField::Deadline, b.deadline != after.deadline),
+                (GuardedField::Tier, b.tier != after.tier),
+                (
+                    GuardedField::Category,
+                    b.category != after.category || b.class != after.class,
+                ),
+                (GuardedField::Rating, b.rating != after.rating),
+            ]
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(f, _)| (f, f == GuardedField::Tier && to_city_leader))
+            .collect(),
+            None => [
+                (GuardedField::Tier, to_city_leader),
+                (GuardedField::Rating, after.rating.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(f, _)| (f, f == GuardedField::Tier))
+            .collect(),
+        };
+        for (field, city) in changed {
+            rights::may_change(subject, field, city).map_err(denied)?;
+        }
+        let rated = after
+            .rating
+            .as_ref()
+            .filter(|r| before.is_none_or(|b| b.rating.as_ref() != Some(*r)));
+        if rated.is_some_and(|r| r.channel == RatingChannel::Enterprise) {
             return forbidden(
-                "a department handler does not change the owner, tier, leader, deadline, \
-                 category or class: return the problem or ask for an extension",
+                "a rating from a device is recorded as the officer's: the enterprise's own \
+                 ratings come through its card",
             );
         }
         Ok(())
@@ -249,13 +320,21 @@ impl WriteCheck for RoleRules {
             ));
         }
         match after {
-            Projection::Problem(p, _) => {
+            Projection::Problem(p, outcome) => {
                 let before = match before {
                     Some(Projection::Problem(b, _)) => Some(b.as_ref()),
                     _ => None,
                 };
-                self.problem(before, p)
+                self.problem(before, p, outcome)
             }
+            Projection::Enterprise(e) => match before {
+                Some(Projection::Enterprise(b)) if b.town != e.town => {
+                    let none = std::collections::BTreeSet::new();
+                    rights::may_change(&self.subject(None, &none), GuardedField::Town, false)
+                        .map_err(denied)
+                }
+                _ => Ok(()),
+            },
             Projection::Visit(v) if before.is_none() && !self.is_author(&v.created) => {
                 forbidden("a new visit must name its author as creator")
             }

@@ -51,7 +51,7 @@ pub fn access_for(
     device: &Device,
     now: Timestamp,
 ) -> Result<Access, StoreError> {
-    let rules = RoleRules::new(user.clone(), device);
+    let rules = RoleRules::new(user.clone(), device, now);
     let (read, write) = match user.role {
         Role::Officer => {
             let mine = Scope::Enterprises(store.active_assignments(user.id, now)?);

@@ -755,7 +755,11 @@ fn two_stores_given_the_same_documents_in_another_order_have_equal_query_tables(
     problem
         .edit(&config, &wang.actor, at(1), |e| {
             e.add_progress(entry(100), "已联系供电公司")?;
-            e.set_rating(Rating::Satisfied, "响应及时")
+            e.set_rating(
+                Rating::Satisfied,
+                "响应及时",
+                shared::model::RatingChannel::Officer,
+            )
         })
         .expect("edit");
     for record in [visit.record(), problem.record(), monitoring.record()] {

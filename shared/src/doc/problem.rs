@@ -7,9 +7,10 @@ use super::{ActorId, DocError, DocKind, RecordDoc, read_stamp, write_header, wri
 use crate::config::Config;
 use crate::model::{
     Actor, EnterpriseId, EntryId, LogEntry, OrgUnitId, Problem, ProblemClass, ProblemId,
-    ProblemSource, ProblemState, Rating, RatingRecord, Role, Tier, Timestamp, UserId, VisitId,
+    ProblemSource, ProblemState, Rating, RatingChannel, RatingRecord, Role, Tier, Timestamp,
+    UserId, VisitId,
 };
-use crate::workflow::{self, Action, Event};
+use crate::workflow::{self, Action, ActionKind, Event};
 
 /// What is needed to create a problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,10 +132,16 @@ impl ProblemEdit<'_, '_> {
         self.w.put(&entry, "text", text)?;
         write_stamp(self.w, &entry, "", &self.actor.stamp(self.now))
     }
-    /// Records the enterprise's rating (好差评).
-    pub fn set_rating(&mut self, rating: Rating, comment: &str) -> Result<(), DocError> {
+    /// Records the enterprise's rating (好差评) and the channel it came by.
+    pub fn set_rating(
+        &mut self,
+        rating: Rating,
+        comment: &str,
+        channel: RatingChannel,
+    ) -> Result<(), DocError> {
         self.w.put(&ROOT, "rating", rating.code())?;
         self.w.put(&ROOT, "rating_comment", comment)?;
+        self.w.put(&ROOT, "rating_channel", channel.code())?;
         write_stamp(self.w, &ROOT, "rated_", &self.actor.stamp(self.now))
     }
 }
@@ -215,7 +222,7 @@ impl ProblemDoc {
         reason: &str,
     ) -> Result<ProblemState, DocError> {
         let problem = self.read()?;
-        let to = workflow::check(&problem, &action, actor.role, reason)?;
+        let to = workflow::check(&problem, &action, reason)?;
         let tip = workflow::replay(&problem).tip();
         self.inner.edit(actor, now, |w| {
             let e = w.new_entry(&ROOT, "events", &event_id.to_string())?;
@@ -231,7 +238,9 @@ impl ProblemDoc {
                     w.set_add(&ROOT, "handling_units", &unit.to_string())?;
                 }
                 Action::SignOff { waiver } => w.put(&e, "waiver", *waiver)?,
-                Action::Extend { deadline } => w.put(&e, "deadline", deadline.0)?,
+                Action::Extend { deadline } | Action::RequestExtension { deadline } => {
+                    w.put(&e, "deadline", deadline.0)?
+                }
                 Action::Escalate { to } => w.put(&e, "to", to.code())?,
                 Action::MergeDuplicate { into } => w.put(&e, "into", into.to_string())?,
                 _ => {}
@@ -285,38 +294,51 @@ fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocErro
     })?;
     let label = |f: &str| format!("events.{key}.{f}");
     let code = r.str(e, "action", &label("action"))?;
-    let action = match code.as_str() {
-        "triage" => Action::Triage,
-        "assign" => Action::Assign {
+    let kind = ActionKind::from_code(&code).map_err(|err| DocError::BadValue {
+        field: label("action"),
+        error: err.to_string(),
+    })?;
+    let deadline = |r: &mut Reader<'_>| -> Result<Timestamp, DocError> {
+        Ok(Timestamp(r.i64(e, "deadline", &label("deadline"))?))
+    };
+    let action = match kind {
+        ActionKind::Triage => Action::Triage,
+        ActionKind::Assign => Action::Assign {
             unit: r.parse(e, "unit", &label("unit"), OrgUnitId::parse)?,
         },
-        "accept" => Action::Accept,
-        "return" => Action::Return,
-        "start" => Action::Start,
-        "respond" => Action::Respond,
-        "resolve_on_site" => Action::ResolveOnSite,
-        "confirm" => Action::Confirm,
-        "dispute" => Action::Dispute,
-        "sign_off" => Action::SignOff {
+        ActionKind::Accept => Action::Accept,
+        ActionKind::Return => Action::Return,
+        ActionKind::Start => Action::Start,
+        ActionKind::Respond => Action::Respond,
+        ActionKind::ResolveOnSite => Action::ResolveOnSite,
+        ActionKind::Confirm => Action::Confirm,
+        ActionKind::Dispute => Action::Dispute,
+        ActionKind::SignOff => Action::SignOff {
             waiver: r.bool(e, "waiver", &label("waiver"))?,
         },
-        "look_back_pass" => Action::LookBackPass,
-        "look_back_reopen" => Action::LookBackReopen,
-        "extend" => Action::Extend {
-            deadline: Timestamp(r.i64(e, "deadline", &label("deadline"))?),
+        ActionKind::LookBackPass => Action::LookBackPass,
+        ActionKind::LookBackReopen => Action::LookBackReopen,
+        ActionKind::RequestWaiver => Action::RequestWaiver,
+        ActionKind::Extend => Action::Extend {
+            deadline: deadline(r)?,
         },
-        "escalate" => Action::Escalate {
+        ActionKind::RequestExtension => Action::RequestExtension {
+            deadline: deadline(r)?,
+        },
+        ActionKind::RefuseExtension => Action::RefuseExtension,
+        ActionKind::Escalate => Action::Escalate {
             to: r.parse(e, "to", &label("to"), Tier::from_code)?,
         },
-        "merge_duplicate" => Action::MergeDuplicate {
+        ActionKind::MergeDuplicate => Action::MergeDuplicate {
             into: r.parse(e, "into", &label("into"), ProblemId::parse)?,
         },
-        "withdraw" => Action::Withdraw,
-        "not_resolvable" => Action::NotResolvable,
-        other => {
+        ActionKind::Withdraw => Action::Withdraw,
+        ActionKind::NotResolvable => Action::NotResolvable,
+        // Events store both sign-offs as `sign_off` with a `waiver` flag.
+        ActionKind::SignOffWaiver => {
             return Err(DocError::BadValue {
                 field: label("action"),
-                error: format!("unknown action {other:?}"),
+                error: "a waiver sign-off is stored as sign_off with waiver = true".into(),
             });
         }
     };
@@ -341,6 +363,14 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
             comment: r
                 .opt_str(&ROOT, "rating_comment", "rating_comment")?
                 .unwrap_or_default(),
+            channel: r
+                .opt_parse(
+                    &ROOT,
+                    "rating_channel",
+                    "rating_channel",
+                    RatingChannel::from_code,
+                )?
+                .unwrap_or(RatingChannel::Officer),
             stamp: read_stamp(r, &ROOT, "rated_")?,
         }),
         None => None,

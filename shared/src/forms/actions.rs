@@ -1,117 +1,56 @@
-//! The actions a role is offered on a problem's page (progress, response, rating, sign-off,
-//! look-back, escalation …) and the workflow action each builds; the rating a form names.
+//! The actions a person is offered on a problem's page (from the rights table,
+//! `workflow::rights`) and the workflow action each builds; the rating a form names.
 
-use crate::model::{Rating, Role, Tier, Timestamp};
-use crate::workflow::Action;
+use crate::model::{OrgUnitId, Problem, Rating, Role, Tier, Timestamp, UserId};
+use crate::workflow::rights::{self, Subject};
+use crate::workflow::{Action, ActionKind};
 
 use super::{FieldError, FormError};
-
-/// The workflow actions (and edits shaped like actions) a screen offers on a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ActionKind {
-    /// 分类.
-    Triage,
-    /// 受理.
-    Accept,
-    /// 退回.
-    Return,
-    /// 开始办理.
-    Start,
-    /// 答复 (the response text must be written first).
-    Respond,
-    /// 当场办结.
-    ResolveOnSite,
-    /// 企业确认.
-    Confirm,
-    /// 企业异议.
-    Dispute,
-    /// 销号 with the enterprise's confirmation.
-    SignOff,
-    /// 销号 with a recorded waiver of the confirmation.
-    SignOffWaiver,
-    /// 回头看通过.
-    LookBackPass,
-    /// 回头看重新打开.
-    LookBackReopen,
-    /// 升级 one tier.
-    Escalate,
-    /// 延期 to a later date.
-    Extend,
-    /// 撤回.
-    Withdraw,
-    /// 无法解决 (leaders).
-    NotResolvable,
-}
 
 impl ActionKind {
     /// Whether the screen must ask for a reason (the guard refuses an empty one).
     pub fn needs_reason(self) -> bool {
-        matches!(
-            self,
-            ActionKind::Return
-                | ActionKind::Dispute
-                | ActionKind::LookBackReopen
-                | ActionKind::Escalate
-                | ActionKind::Extend
-                | ActionKind::Withdraw
-                | ActionKind::NotResolvable
-                | ActionKind::SignOffWaiver
-        )
+        rights::action_rule(self).needs_reason
     }
 
     /// Whether the screen must ask for a new deadline.
     pub fn needs_date(self) -> bool {
-        self == ActionKind::Extend
+        rights::action_rule(self).needs_date
     }
 }
 
-/// The actions a role is offered on a problem, in the order a screen lists them. The guards
-/// (`workflow::check`) still decide whether each is possible now; the server's per-role rules
-/// have the last word.
-pub fn actions_for(role: Role) -> &'static [ActionKind] {
-    use ActionKind as A;
-    match role {
-        Role::Officer => &[
-            A::Respond,
-            A::ResolveOnSite,
-            A::Confirm,
-            A::Dispute,
-            A::SignOff,
-            A::SignOffWaiver,
-            A::LookBackPass,
-            A::LookBackReopen,
-            A::Escalate,
-            A::Withdraw,
-        ],
-        Role::WindowClerk => &[A::Triage, A::Withdraw],
-        Role::DepartmentHandler => &[
-            A::Accept,
-            A::Return,
-            A::Start,
-            A::Respond,
-            A::Extend,
-            A::Escalate,
-        ],
-        Role::Leader | Role::Supervisor => &[
-            A::Triage,
-            A::Escalate,
-            A::Extend,
-            A::SignOff,
-            A::SignOffWaiver,
-            A::LookBackReopen,
-            A::NotResolvable,
-            A::Withdraw,
-        ],
-        Role::Admin => &[],
-    }
+/// The actions the problem page offers the person (`role`, `user`, in `unit`) on `problem`
+/// (effective tier `tier`), in the rights table's order: what the table grants them there,
+/// less hand-out and merging, which have their own forms. The guards (`workflow::check`)
+/// still decide whether each is possible now; the server enforces the same table.
+pub fn actions_for(
+    role: Role,
+    user: UserId,
+    unit: OrgUnitId,
+    problem: &Problem,
+    tier: Tier,
+) -> Vec<ActionKind> {
+    let subject = Subject {
+        role,
+        user,
+        unit,
+        owner: Some(problem.owner),
+        handling_units: &problem.handling_units,
+    };
+    rights::offered(&subject, tier)
+        .into_iter()
+        .filter(|k| !matches!(k, ActionKind::Assign | ActionKind::MergeDuplicate))
+        .collect()
 }
 
 /// Builds the workflow action for `kind` on a problem whose effective tier is `tier`;
-/// `deadline` is the new deadline an extension asks for. `None` when the action cannot be
-/// built (escalating from the top tier, extending without a date).
+/// `deadline` is the new deadline an extension (or its request) asks for. `None` when the
+/// action cannot be built here (escalating from the top tier, extending without a date, and
+/// hand-out and merging, which need their own forms).
 pub fn build_action(kind: ActionKind, tier: Tier, deadline: Option<Timestamp>) -> Option<Action> {
     Some(match kind {
         ActionKind::Triage => Action::Triage,
+        ActionKind::Assign | ActionKind::MergeDuplicate => return None,
         ActionKind::Accept => Action::Accept,
         ActionKind::Return => Action::Return,
         ActionKind::Start => Action::Start,
@@ -124,9 +63,14 @@ pub fn build_action(kind: ActionKind, tier: Tier, deadline: Option<Timestamp>) -
         ActionKind::LookBackPass => Action::LookBackPass,
         ActionKind::LookBackReopen => Action::LookBackReopen,
         ActionKind::Escalate => Action::Escalate { to: tier.next()? },
+        ActionKind::RequestWaiver => Action::RequestWaiver,
         ActionKind::Extend => Action::Extend {
             deadline: deadline?,
         },
+        ActionKind::RequestExtension => Action::RequestExtension {
+            deadline: deadline?,
+        },
+        ActionKind::RefuseExtension => Action::RefuseExtension,
         ActionKind::Withdraw => Action::Withdraw,
         ActionKind::NotResolvable => Action::NotResolvable,
     })
@@ -146,7 +90,7 @@ pub fn parse_rating(code: &str) -> Result<Rating, FieldError> {
 mod tests {
     use super::*;
 
-    use crate::model::{Rating, Role, Tier};
+    use crate::model::{Rating, Tier};
     use crate::workflow::Action;
 
     #[test]
@@ -164,8 +108,8 @@ mod tests {
         assert_eq!(build_action(ActionKind::Extend, Tier::OnSite, None), None);
         assert!(ActionKind::SignOffWaiver.needs_reason());
         assert!(!ActionKind::SignOff.needs_reason());
-        assert!(actions_for(Role::Officer).contains(&ActionKind::Respond));
-        assert!(actions_for(Role::Admin).is_empty());
+        assert!(ActionKind::RequestExtension.needs_date());
+        assert!(ActionKind::Extend.needs_date());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Batch actions (批处理): one leader's hand-out (交办), extension (延期) or escalation (升级) applied
-//! to many selected problems at once, each step checked by the workflow's guards.
+//! to many selected problems at once, each step checked by the rights table and the workflow's
+//! guards.
 
 use crate::doc::{DocError, ProblemDoc};
 use crate::model::{Actor, EntryId, OrgUnitId, ProblemState, Role, Tier, Timestamp};
+use crate::workflow::rights::{Denied, role_may};
 use crate::workflow::{Action, replay};
 
 /// A batch action (批处理) a leader applies to many selected problems at once.
@@ -28,9 +30,10 @@ pub enum BatchRefusal {
     /// The problem is at the top tier already: there is nothing to escalate to.
     #[error("the problem is at the top tier already")]
     TopTier,
-    /// Only a leader escalates to the city-leader tier (the server refuses anyone else).
-    #[error("only a leader escalates a problem to the city-leader tier")]
-    LeaderOnly,
+    /// The rights table does not give the person this action (e.g. only a leader escalates
+    /// to the city-leader tier, or extends): the server would refuse it.
+    #[error(transparent)]
+    Denied(#[from] Denied),
     /// The document refused the edit: a workflow guard (`DocError::Refused`) or bad data.
     #[error(transparent)]
     Doc(#[from] DocError),
@@ -50,7 +53,7 @@ impl BatchAction {
         tier: Tier,
         role: Role,
     ) -> Result<Vec<Action>, BatchRefusal> {
-        Ok(match self {
+        let steps = match self {
             BatchAction::HandOut { unit } if state == ProblemState::Submitted => {
                 vec![Action::Triage, Action::Assign { unit }]
             }
@@ -58,12 +61,13 @@ impl BatchAction {
             BatchAction::Extend { deadline } => vec![Action::Extend { deadline }],
             BatchAction::Escalate => {
                 let to = tier.next().ok_or(BatchRefusal::TopTier)?;
-                if to == Tier::CityLeader && role != Role::Leader {
-                    return Err(BatchRefusal::LeaderOnly);
-                }
                 vec![Action::Escalate { to }]
             }
-        })
+        };
+        for step in &steps {
+            role_may(role, step)?;
+        }
+        Ok(steps)
     }
 }
 
@@ -250,10 +254,17 @@ mod tests {
                 to: Tier::CityLeader
             }])
         );
-        assert_eq!(
+        assert!(matches!(
             BatchAction::Escalate.steps(ProblemState::Assigned, Tier::Department, Role::Supervisor),
-            Err(BatchRefusal::LeaderOnly)
-        );
+            Err(BatchRefusal::Denied(_))
+        ));
+        assert!(matches!(
+            BatchAction::Extend {
+                deadline: Timestamp(1)
+            }
+            .steps(ProblemState::Assigned, Tier::Department, Role::Supervisor),
+            Err(BatchRefusal::Denied(_))
+        ));
         assert_eq!(
             BatchAction::Escalate.steps(ProblemState::Assigned, Tier::CityLeader, Role::Leader),
             Err(BatchRefusal::TopTier)

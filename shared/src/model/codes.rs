@@ -46,10 +46,10 @@ macro_rules! code_enum {
             }
 
             /// Parses a stable code.
-            pub fn from_code(code: &str) -> Result<Self, UnknownCode> {
+            pub fn from_code(code: &str) -> Result<Self, $crate::model::codes::UnknownCode> {
                 match code {
                     $($code => Ok($name::$variant),)+
-                    _ => Err(UnknownCode { what: $what, code: code.chars().take(64).collect() }),
+                    _ => Err($crate::model::codes::UnknownCode { what: $what, code: code.chars().take(64).collect() }),
                 }
             }
         }
@@ -61,6 +61,7 @@ macro_rules! code_enum {
         }
     };
 }
+pub(crate) use code_enum;
 
 code_enum!(
     /// What a person does in the campaign; decides what they may see and change.
@@ -196,6 +197,19 @@ code_enum!(
         Dissatisfied => "2", "不满意", "Dissatisfied";
         /// 非常不满意.
         VeryDissatisfied => "1", "非常不满意", "Very dissatisfied";
+    }
+);
+
+code_enum!(
+    /// How a rating reached the record: the 满意率 counts each channel apart, so that the
+    /// enterprise's own word is told from what staff typed for it.
+    RatingChannel, "rating channel" {
+        /// The enterprise itself, through its 连心卡 link.
+        Enterprise => "enterprise", "企业自评", "By the enterprise";
+        /// The visiting officer, with the enterprise's signature.
+        OfficerSigned => "officer_signed", "干部代录（企业签字）", "By the officer, signed by the enterprise";
+        /// The visiting officer, without a signature.
+        Officer => "officer", "干部代录", "By the officer";
     }
 );
 

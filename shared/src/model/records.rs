@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{
-    EnterpriseSize, OperatingStatus, ProblemClass, ProblemSource, Rating, Role, Tier, VisitMethod,
+    EnterpriseSize, OperatingStatus, ProblemClass, ProblemSource, Rating, RatingChannel, Role,
+    Tier, VisitMethod,
 };
 use super::credit_code::CreditCode;
 use super::geo::{CheckIn, Position};
@@ -153,6 +154,9 @@ pub struct RatingRecord {
     pub rating: Rating,
     /// The enterprise's words.
     pub comment: String,
+    /// How it reached the record (records made before channels were kept read as
+    /// [`RatingChannel::Officer`]).
+    pub channel: RatingChannel,
     /// Who recorded it.
     pub stamp: Stamp,
 }

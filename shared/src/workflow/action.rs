@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::rights::{ActionKind, action_rule};
 use crate::model::{
     EntryId, OrgUnitId, Problem, ProblemId, ProblemState, Role, Stamp, Tier, Timestamp,
 };
@@ -40,11 +41,21 @@ pub enum Action {
     LookBackPass,
     /// 回头看重新打开: the look-back found it not solved.
     LookBackReopen,
-    /// 延期: a later deadline, with a reason.
+    /// 申请免确认销号: an officer asks a leader for a waiver sign-off, with a reason.
+    RequestWaiver,
+    /// 延期: a later deadline, with a reason (a leader's; approves a pending request).
     Extend {
         /// The new deadline.
         deadline: Timestamp,
     },
+    /// 申请延期: a handler asks for a later deadline, with a reason; the deadline moves only
+    /// when a leader extends it.
+    RequestExtension {
+        /// The deadline asked for.
+        deadline: Timestamp,
+    },
+    /// 驳回延期申请: a leader refuses the pending request, with a reason.
+    RefuseExtension,
     /// 升级: one tier up, with a reason.
     Escalate {
         /// The tier it goes to.
@@ -62,42 +73,45 @@ pub enum Action {
 }
 
 impl Action {
-    /// Stable code of the action's kind.
+    /// The action's kind: its row in the rights table (`workflow::rights`).
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Triage => ActionKind::Triage,
+            Action::Assign { .. } => ActionKind::Assign,
+            Action::Accept => ActionKind::Accept,
+            Action::Return => ActionKind::Return,
+            Action::Start => ActionKind::Start,
+            Action::Respond => ActionKind::Respond,
+            Action::ResolveOnSite => ActionKind::ResolveOnSite,
+            Action::Confirm => ActionKind::Confirm,
+            Action::Dispute => ActionKind::Dispute,
+            Action::SignOff { waiver: false } => ActionKind::SignOff,
+            Action::SignOff { waiver: true } => ActionKind::SignOffWaiver,
+            Action::LookBackPass => ActionKind::LookBackPass,
+            Action::LookBackReopen => ActionKind::LookBackReopen,
+            Action::RequestWaiver => ActionKind::RequestWaiver,
+            Action::Extend { .. } => ActionKind::Extend,
+            Action::RequestExtension { .. } => ActionKind::RequestExtension,
+            Action::RefuseExtension => ActionKind::RefuseExtension,
+            Action::Escalate { .. } => ActionKind::Escalate,
+            Action::MergeDuplicate { .. } => ActionKind::MergeDuplicate,
+            Action::Withdraw => ActionKind::Withdraw,
+            Action::NotResolvable => ActionKind::NotResolvable,
+        }
+    }
+
+    /// The code an event stores: the kind's, except that both sign-offs store `sign_off` (with
+    /// a `waiver` flag beside it).
     pub fn code(&self) -> &'static str {
         match self {
-            Action::Triage => "triage",
-            Action::Assign { .. } => "assign",
-            Action::Accept => "accept",
-            Action::Return => "return",
-            Action::Start => "start",
-            Action::Respond => "respond",
-            Action::ResolveOnSite => "resolve_on_site",
-            Action::Confirm => "confirm",
-            Action::Dispute => "dispute",
-            Action::SignOff { .. } => "sign_off",
-            Action::LookBackPass => "look_back_pass",
-            Action::LookBackReopen => "look_back_reopen",
-            Action::Extend { .. } => "extend",
-            Action::Escalate { .. } => "escalate",
-            Action::MergeDuplicate { .. } => "merge_duplicate",
-            Action::Withdraw => "withdraw",
-            Action::NotResolvable => "not_resolvable",
+            Action::SignOff { .. } => ActionKind::SignOff.code(),
+            other => other.kind().code(),
         }
     }
 
     /// Whether the action must carry a reason.
     pub fn needs_reason(&self) -> bool {
-        matches!(
-            self,
-            Action::Return
-                | Action::Dispute
-                | Action::LookBackReopen
-                | Action::Extend { .. }
-                | Action::Escalate { .. }
-                | Action::Withdraw
-                | Action::NotResolvable
-                | Action::SignOff { waiver: true }
-        )
+        action_rule(self.kind()).needs_reason
     }
 }
 
@@ -145,9 +159,9 @@ pub enum TransitionError {
     /// Sign-off needs the enterprise's confirmation or a recorded waiver.
     #[error("sign-off needs the enterprise's confirmation or a recorded waiver")]
     ConfirmationOrWaiverMissing,
-    /// Only a leader may close a problem as not resolvable.
-    #[error("only a leader may close a problem as not resolvable")]
-    LeaderRequired,
+    /// Refusing an extension needs a pending request.
+    #[error("there is no pending extension request to refuse")]
+    NoExtensionRequested,
     /// Resolving on the spot is only for on-site-tier problems.
     #[error("only on-the-spot tier problems can be resolved on site; this one is {0}")]
     TierNotOnSite(Tier),
@@ -176,6 +190,8 @@ pub(crate) struct GuardContext<'a> {
     pub state: ProblemState,
     pub tier: Tier,
     pub deadline: Timestamp,
+    /// The deadline a handler asked for, while no leader has answered.
+    pub pending_extension: Option<Timestamp>,
     pub problem: &'a Problem,
 }
 
@@ -210,12 +226,15 @@ fn route(action: &Action, from: ProblemState) -> Option<Option<ProblemState>> {
         Action::LookBackReopen if matches!(from, S::SignedOff | S::LookBackPassed) => {
             Some(S::Reopened)
         }
-        Action::Extend { .. }
+        Action::Extend { .. } | Action::RequestExtension { .. } | Action::RefuseExtension
             if matches!(
                 from,
                 S::Assigned | S::Accepted | S::InProgress | S::Reopened
             ) =>
         {
+            return Some(None);
+        }
+        Action::RequestWaiver if matches!(from, S::Responded | S::ResolvedOnSite) => {
             return Some(None);
         }
         Action::Escalate { .. } if open && from != S::ResolvedOnSite => return Some(None),
@@ -231,7 +250,6 @@ fn route(action: &Action, from: ProblemState) -> Option<Option<ProblemState>> {
 pub(crate) fn guard(
     ctx: &GuardContext<'_>,
     action: &Action,
-    role: Role,
     reason: &str,
 ) -> Result<ProblemState, TransitionError> {
     let to = route(action, ctx.state).ok_or(TransitionError::NotAllowedFrom {
@@ -256,22 +274,24 @@ pub(crate) fn guard(
         Action::SignOff { waiver: false } if ctx.state != ProblemState::Confirmed => {
             return Err(TransitionError::ConfirmationOrWaiverMissing);
         }
-        Action::NotResolvable if role != Role::Leader => {
-            return Err(TransitionError::LeaderRequired);
-        }
         Action::Escalate { to } if Some(*to) != ctx.tier.next() => {
             return Err(TransitionError::TierNotNext {
                 from: ctx.tier,
                 to: *to,
             });
         }
-        Action::Extend { deadline } if *deadline <= ctx.deadline => {
+        Action::Extend { deadline } | Action::RequestExtension { deadline }
+            if *deadline <= ctx.deadline =>
+        {
             return Err(TransitionError::DeadlineNotLater {
                 current: ctx.deadline,
             });
         }
         Action::MergeDuplicate { into } if *into == ctx.problem.id => {
             return Err(TransitionError::SameProblem);
+        }
+        Action::RefuseExtension if ctx.pending_extension.is_none() => {
+            return Err(TransitionError::NoExtensionRequested);
         }
         _ => {}
     }

@@ -6,21 +6,26 @@ use std::collections::{BTreeMap, BinaryHeap};
 use serde::Serialize;
 
 use super::action::{Action, Event, GuardContext, TransitionError, guard};
-use crate::model::{EntryId, Problem, ProblemState, Role, Tier, Timestamp};
+use crate::model::{EntryId, Problem, ProblemState, Tier, Timestamp};
 
 /// The resolution rank of an action: when concurrent actions are ready together, the higher
 /// rank is applied first, so the lower one applies only if it still can (see the module table).
 pub fn precedence(action: &Action) -> u8 {
     match action {
         Action::LookBackReopen | Action::Dispute => 4,
-        Action::Return | Action::Escalate { .. } | Action::Extend { .. } => 3,
+        Action::Return
+        | Action::Escalate { .. }
+        | Action::Extend { .. }
+        | Action::RefuseExtension => 3,
         Action::Triage
         | Action::Assign { .. }
         | Action::Accept
         | Action::Start
         | Action::Respond
         | Action::ResolveOnSite
-        | Action::Confirm => 2,
+        | Action::Confirm
+        | Action::RequestExtension { .. }
+        | Action::RequestWaiver => 2,
         Action::SignOff { .. } | Action::LookBackPass => 1,
         Action::MergeDuplicate { .. } | Action::Withdraw | Action::NotResolvable => 0,
     }
@@ -45,6 +50,9 @@ pub struct Outcome {
     pub tier: Tier,
     /// Effective deadline: the set deadline moved by applied extensions.
     pub deadline: Timestamp,
+    /// The deadline a handler asked for that no leader has answered yet (the effective
+    /// deadline still counts).
+    pub pending_extension: Option<Timestamp>,
     /// Applied events, in replay order.
     pub applied: Vec<EntryId>,
     /// Events not applied, in replay order.
@@ -89,6 +97,7 @@ pub fn replay(problem: &Problem) -> Outcome {
         state: ProblemState::Submitted,
         tier: problem.tier,
         deadline: problem.deadline,
+        pending_extension: None,
         applied: Vec::new(),
         superseded: Vec::new(),
     };
@@ -100,14 +109,22 @@ pub fn replay(problem: &Problem) -> Outcome {
             state: out.state,
             tier: out.tier,
             deadline: out.deadline,
+            pending_extension: out.pending_extension,
             problem,
         };
-        match guard(&ctx, &event.action, event.role, &event.reason) {
+        match guard(&ctx, &event.action, &event.reason) {
             Ok(to) => {
                 out.state = to;
                 match event.action {
                     Action::Escalate { to } => out.tier = out.tier.max(to),
-                    Action::Extend { deadline } => out.deadline = deadline,
+                    Action::Extend { deadline } => {
+                        out.deadline = deadline;
+                        out.pending_extension = None;
+                    }
+                    Action::RequestExtension { deadline } => {
+                        out.pending_extension = Some(deadline);
+                    }
+                    Action::RefuseExtension => out.pending_extension = None,
                     _ => {}
                 }
                 out.applied.push(id);
@@ -119,12 +136,11 @@ pub fn replay(problem: &Problem) -> Outcome {
     out
 }
 
-/// Checks whether `action` may be taken now by someone in `role`; returns the state it leads
-/// to, or the guard's typed refusal.
+/// Checks whether the problem's state allows `action` now; returns the state it leads to, or
+/// the guard's typed refusal. Who may take it is the rights table's say (`rights::may_act`).
 pub fn check(
     problem: &Problem,
     action: &Action,
-    role: Role,
     reason: &str,
 ) -> Result<ProblemState, TransitionError> {
     let outcome = replay(problem);
@@ -132,7 +148,8 @@ pub fn check(
         state: outcome.state,
         tier: outcome.tier,
         deadline: outcome.deadline,
+        pending_extension: outcome.pending_extension,
         problem,
     };
-    guard(&ctx, action, role, reason)
+    guard(&ctx, action, reason)
 }
