@@ -1,6 +1,7 @@
 //! Helpers shared by Lianxin's integration tests: the real server, started in-process on a free
 //! loopback port.
 
+pub mod attack;
 pub mod browser;
 pub mod device;
 pub mod district;

@@ -38,7 +38,16 @@ impl ServerProcess {
     /// Starts the server on `db`, listening on `listen` (port 0 picks a free port), and waits
     /// until it answers `/healthz`.
     pub fn start(db: &Path, listen: SocketAddr) -> anyhow::Result<ServerProcess> {
-        let mut child = Command::new(server_binary()?)
+        Self::start_binary(&server_binary()?, db, listen)
+    }
+
+    /// [`ServerProcess::start`] with the binary at `bin` (the bench's release build).
+    pub fn start_binary(
+        bin: &Path,
+        db: &Path,
+        listen: SocketAddr,
+    ) -> anyhow::Result<ServerProcess> {
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", &listen.to_string(), "--site"])
             .arg(db.with_extension("no-site"))
             .arg("--db")
@@ -89,13 +98,28 @@ impl ServerProcess {
 
     /// The process's peak resident memory so far (`VmHWM` in `/proc/<pid>/status`), in bytes.
     pub fn peak_rss(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// The process's resident memory now (`VmRSS`), in bytes.
+    pub fn rss(&self) -> anyhow::Result<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// Starts a new peak: [`ServerProcess::peak_rss`] counts from now (`clear_refs` 5).
+    pub fn reset_peak(&self) -> anyhow::Result<()> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .context("resetting the server's peak memory")
+    }
+
+    fn status_bytes(&self, key: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .context("reading the server's /proc status")?;
         let kib: u64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmHWM line in /proc status")?;
+            .with_context(|| format!("no {key} line in /proc status"))?;
         Ok(kib * 1024)
     }
 

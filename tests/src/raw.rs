@@ -139,11 +139,19 @@ impl RawSession {
     /// # Errors
     /// When the server cannot be reached or answers garbage.
     pub async fn sync(&self, request: &SyncRequest) -> anyhow::Result<Answer> {
+        self.sync_body(protocol::encode(request)).await
+    }
+
+    /// Sends a sync request body as it stands (a crafted one).
+    ///
+    /// # Errors
+    /// When the server cannot be reached or answers garbage.
+    pub async fn sync_body(&self, body: Vec<u8>) -> anyhow::Result<Answer> {
         let response = self
             .http
             .post(format!("{}/api/sync", self.base))
             .bearer_auth(&self.token)
-            .body(protocol::encode(request))
+            .body(body)
             .send()
             .await?;
         let status = response.status().as_u16();

@@ -11,6 +11,7 @@ use shared::doc::{ActorId, DocKind, NewVisit, RecordDoc, VisitDoc};
 use shared::model::{Actor, DeviceId, OperatingStatus, Role, Timestamp, VisitId, VisitMethod};
 use shared::sync::limits::{MAX_DOC_BYTES, MAX_PUSHES};
 use shared::sync::protocol::{self, DocId, DocPush, Outcome, Refusal, SyncRequest};
+use tests::attack::{bit_flipped, cjk};
 use tests::district::{PASSWORD, enterprise, officer_in};
 use tests::process::ServerProcess;
 use tests::raw::{Answer, RawSession, commit_as_server, doc_id, push_edit, push_new};
@@ -19,13 +20,6 @@ const T0: Timestamp = Timestamp(1_795_000_000_000);
 /// How much the server's peak memory may grow over the whole scenario. The same requests
 /// pushed it past 2 GiB before the limits; the bench holds it to 100 MB on a quiet machine.
 const PEAK_GROWTH: u64 = 150 * 1024 * 1024;
-
-/// Random CJK text: notes that do not compress.
-fn cjk(rng: &mut ChaCha8Rng, chars: usize) -> String {
-    (0..chars)
-        .map(|_| char::from_u32(rng.random_range(0x4e00..0x9fa5)).unwrap_or('企'))
-        .collect()
-}
 
 fn visit(n: u8, enterprise_n: u64, notes: String) -> NewVisit {
     NewVisit {
@@ -48,14 +42,7 @@ fn own_visit(session: &RawSession, n: u8, enterprise_n: u64, notes: &str) -> (Do
 }
 
 fn request(push: Vec<DocPush>) -> SyncRequest {
-    SyncRequest {
-        cursor: 0,
-        ack: 0,
-        device_time: T0,
-        push,
-        max_response_bytes: 64 * 1024,
-        unsent: Some(0),
-    }
+    tests::attack::request(push, T0)
 }
 
 /// A district with two officers, Wang (enterprises 0–3) and Li (enterprises 10–11), and one
@@ -192,27 +179,6 @@ async fn a_request_over_the_push_limit_is_answered_413_naming_it() -> anyhow::Re
             .contains(&MAX_PUSHES.to_string())
     );
     Ok(())
-}
-
-/// A visit's saved bytes with one byte of its data changed and the chunk's checksum made valid
-/// again, so the change reaches Automerge's column decoders rather than its checksum check.
-fn bit_flipped(mut bytes: Vec<u8>, at: usize) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    // Header: magic (4), checksum (4), type (1), LEB128 length.
-    let mut i = 9;
-    while bytes[i] & 0x80 != 0 {
-        i += 1;
-    }
-    let header_end = i + 1;
-    let data_start = header_end;
-    let pos = data_start + at % (bytes.len() - data_start);
-    bytes[pos] ^= 0x5a;
-    let mut hasher = Sha256::new();
-    hasher.update(&bytes[8..header_end]);
-    hasher.update(&bytes[data_start..]);
-    let hash = hasher.finalize();
-    bytes[4..8].copy_from_slice(&hash[..4]);
-    bytes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,11 @@ pub struct Args {
     /// that must not panic did. BENCHMARKS.md is left as it is.
     #[arg(long)]
     pub fuzz_only: bool,
+    /// Only these scale scenarios (comma-separated: district,province,weak,hostile,crash):
+    /// rewrites only their section of BENCHMARKS.md (`bench_scale::scale_only`); with
+    /// --skip-scale, only rewrites it from the last run's `target/bench/scale-only.json`.
+    #[arg(long, value_delimiter = ',')]
+    pub scale_only: Option<Vec<String>>,
     /// Skip the browser step (keep its last figures).
     #[arg(long)]
     pub skip_browser: bool,
@@ -262,6 +267,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     }
     if args.fuzz_only {
         return fuzz_only(workspace, args);
+    }
+    if let Some(names) = &args.scale_only {
+        return crate::bench_scale::scale_only(workspace, names, args.quick, args.skip_scale);
     }
     let started = Instant::now();
     let load_before = load_average();
@@ -1271,6 +1279,11 @@ impl Report {
                 )?;
             }
         }
+        if let Some(s) = &self.scale {
+            for row in crate::bench_scale::goal_rows(s) {
+                writeln!(o, "{row}")?;
+            }
+        }
         if let Some(row) = self.browser.as_ref().and_then(bench_browser::goal_row) {
             writeln!(o, "{row}")?;
         }
@@ -1427,6 +1440,7 @@ impl Report {
                 writeln!(o)?;
             }
         }
+        crate::bench_scale::render(s, o)?;
         Ok(())
     }
 }

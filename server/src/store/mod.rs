@@ -6,6 +6,7 @@ mod bulletin;
 mod compaction;
 mod directory;
 mod freshness;
+mod group;
 mod hold;
 mod kpi;
 mod problems_query;
@@ -22,6 +23,7 @@ pub use directory::{
     TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
+pub use group::GroupJob;
 pub use hold::StoreHold;
 pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
 pub use problems_query::{
@@ -59,6 +61,10 @@ pub enum StoreError {
     /// The database refused write-ahead logging (e.g. an in-memory or read-only file).
     #[error("the database cannot use write-ahead logging (journal mode is {0:?})")]
     JournalMode(String),
+    /// A group commit ([`SqliteStore::group`]) could not begin or commit; nothing of it was
+    /// stored.
+    #[error("group commit: {0}")]
+    Group(String),
     /// Nothing of that kind has that key (an unknown login, device or org unit code).
     #[error("no {what} {key:?}")]
     NotFound {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use automerge::ChangeHash;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{
-    Connection, MAIN_DB, OptionalExtension, Row, Transaction, TransactionBehavior, params,
-    params_from_iter,
+    Connection, MAIN_DB, OptionalExtension, Row, TransactionBehavior, params, params_from_iter,
 };
 use shared::model::{
     DeviceId, Enterprise, EnterpriseId, LogEntry, Monitoring, PositionFix, Problem, ProblemId,
@@ -21,6 +20,7 @@ use shared::sync::validate::{Projection, Scope};
 use shared::workflow::Outcome;
 
 use super::StoreError;
+use super::group::write_tx;
 
 /// One embedded schema step: `migrations/NNNN_name.sql`, applied once, in order.
 struct Migration {
@@ -457,7 +457,7 @@ fn doc_and_seq(r: &Row<'_>) -> rusqlite::Result<(String, i64)> {
 /// Stores one document of a commit: the document row under `seq`, its new changes, what the
 /// pushing device now has, and its query rows.
 fn commit_doc(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     commit: &Commit,
     doc: &DocCommit,
     seq: i64,
@@ -513,7 +513,7 @@ fn commit_doc(
 }
 
 /// Replaces a document's rows in the query tables by its current projection.
-fn project(tx: &Transaction<'_>, projection: &Projection) -> Result<(), StoreError> {
+fn project(tx: &Connection, projection: &Projection) -> Result<(), StoreError> {
     match projection {
         Projection::Enterprise(e) => project_enterprise(tx, e),
         Projection::Visit(v) => project_visit(tx, v),
@@ -522,7 +522,7 @@ fn project(tx: &Transaction<'_>, projection: &Projection) -> Result<(), StoreErr
     }
 }
 
-fn project_enterprise(tx: &Transaction<'_>, e: &Enterprise) -> Result<(), StoreError> {
+fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError> {
     let id = e.id.to_string();
     tx.prepare_cached("DELETE FROM enterprises WHERE id = ?1")?
         .execute([&id])?;
@@ -546,7 +546,7 @@ fn project_enterprise(tx: &Transaction<'_>, e: &Enterprise) -> Result<(), StoreE
     Ok(())
 }
 
-fn project_visit(tx: &Transaction<'_>, v: &Visit) -> Result<(), StoreError> {
+fn project_visit(tx: &Connection, v: &Visit) -> Result<(), StoreError> {
     let id = v.id.to_string();
     tx.prepare_cached("DELETE FROM visit_officers WHERE visit = ?1")?
         .execute([&id])?;
@@ -586,7 +586,7 @@ fn project_visit(tx: &Transaction<'_>, v: &Visit) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn project_problem(tx: &Transaction<'_>, p: &Problem, outcome: &Outcome) -> Result<(), StoreError> {
+fn project_problem(tx: &Connection, p: &Problem, outcome: &Outcome) -> Result<(), StoreError> {
     let id = p.id.to_string();
     for table in ["problem_units", "progress", "problem_events", "ratings"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE problem = ?1"))?
@@ -680,7 +680,7 @@ fn project_problem(tx: &Transaction<'_>, p: &Problem, outcome: &Outcome) -> Resu
     Ok(())
 }
 
-fn project_monitoring(tx: &Transaction<'_>, m: &Monitoring) -> Result<(), StoreError> {
+fn project_monitoring(tx: &Connection, m: &Monitoring) -> Result<(), StoreError> {
     let enterprise = m.enterprise.to_string();
     for table in [
         "monitoring_power",
@@ -820,9 +820,7 @@ impl ServerStore for SqliteStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = write_tx(&mut self.conn)?;
         let mut seq = read_seq(&tx)?;
         for doc in &commit.docs {
             seq = seq.checked_add(1).ok_or_else(|| StoreError::Corrupt {
@@ -917,9 +915,7 @@ impl ServerStore for SqliteStore {
 
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
         let device = device.to_string();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = write_tx(&mut self.conn)?;
         // Per document, the latest acknowledged delivery's heads become known.
         tx.prepare_cached(
             "INSERT INTO device_docs (device, doc_id, heads) \
@@ -955,9 +951,7 @@ impl ServerStore for SqliteStore {
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<u64, StoreError> {
         let device = device.to_string();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = write_tx(&mut self.conn)?;
         let delivery: i64 = tx
             .prepare_cached(
                 "INSERT INTO delivery_counters (device, last) VALUES (?1, 1) \

@@ -35,6 +35,11 @@ impl MergeSlots {
         MergeSlots::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 
+    /// How many slots there are.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
     /// Waits for a free slot, in arrival order; never fails.
     pub async fn enter(&self) -> MergeSlot {
         // The semaphore is never closed, so acquiring only waits.

@@ -1,5 +1,6 @@
 //! Prometheus counters of the sync endpoint, kept with atomics and rendered as text at
-//! `/metrics`: requests, errors, bytes in and out, documents merged and refused, latency.
+//! `/metrics`: requests, errors, bytes in and out, documents merged and refused, latency, group
+//! commits and the requests they carried.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct Metrics {
     docs_refused: AtomicU64,
     latency_buckets: [AtomicU64; 10],
     latency_sum_us: AtomicU64,
+    group_commits: AtomicU64,
+    group_commit_requests: AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +40,12 @@ impl Metrics {
     pub fn record_docs(&self, merged: u64, refused: u64) {
         self.docs_merged.fetch_add(merged, Ordering::Relaxed);
         self.docs_refused.fetch_add(refused, Ordering::Relaxed);
+    }
+    /// Counts a group commit of `requests` requests.
+    pub fn group_commit(&self, requests: usize) {
+        self.group_commits.fetch_add(1, Ordering::Relaxed);
+        self.group_commit_requests
+            .fetch_add(requests as u64, Ordering::Relaxed);
     }
     /// Counts a finished request and its latency.
     pub fn observe(&self, elapsed: Duration) {
@@ -89,6 +98,16 @@ impl Metrics {
             "lianxin_sync_documents_refused_total",
             "Pushed documents refused.",
             g(&self.docs_refused),
+        );
+        counter(
+            "lianxin_sync_group_commits_total",
+            "Durable commits of sync requests' writes (each carries one or more requests).",
+            g(&self.group_commits),
+        );
+        counter(
+            "lianxin_sync_group_commit_requests_total",
+            "Sync requests committed in group commits.",
+            g(&self.group_commit_requests),
         );
         out.push_str("# HELP lianxin_sync_latency_seconds Sync request latency.\n# TYPE lianxin_sync_latency_seconds histogram\n");
         for (i, bound) in BUCKETS.iter().enumerate() {

@@ -2,7 +2,8 @@
 //! binary request from a device authenticated by its bearer token, runs the engine's server side
 //! (`shared::sync::server`) within the user's scopes on a blocking thread against the SQLite
 //! store — reading under the store lock, merging outside it, committing and reading the feed
-//! under it again — and answers only after the store's commit is durable. `GET /api/events` is the
+//! under it again, in a group commit with the other requests merged meanwhile — and answers
+//! only after the store's commit is durable. `GET /api/events` is the
 //! push channel (server-sent events) telling online devices and browsers that changes wait.
 //! Each request's report of what stays unsent on the device is recorded for the leaders'
 //! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
@@ -44,15 +45,28 @@ use metrics::Metrics;
 /// Largest sync request body accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = shared::sync::limits::MAX_REQUEST_BYTES;
 
+/// A request's response and the feed's sequence before and after its commit.
+type Finished = (protocol::SyncResponse, Option<u64>, Option<u64>);
+
+/// A request's last phase, run in a group commit.
+type FinishJob = crate::store::GroupJob<'static, Finished>;
+
+/// Where a request's group-committed result goes.
+type FinishDone = std::sync::mpsc::SyncSender<Result<Finished, StoreError>>;
+
 /// The sync service: the store, the configuration, the push channel and the counters.
 pub struct SyncService {
     store: Mutex<SqliteStore>,
+    /// Merged requests waiting for the next group commit, each with where its result goes.
+    pending: Mutex<Vec<(FinishJob, FinishDone)>>,
     config: Config,
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
     /// How many requests are decoded and merged at once.
     merges: MergeSlots,
+    /// How many requests are between decoding and their commit at once.
+    requests: MergeSlots,
     /// Tells `lianxin-server restore` that a server is using the file.
     _lock: Option<crate::admin::DbLock>,
 }
@@ -120,7 +134,9 @@ impl SyncService {
             config,
             changes,
             metrics: Metrics::default(),
+            pending: Mutex::new(Vec::new()),
             merges: MergeSlots::per_core(),
+            requests: MergeSlots::new(MergeSlots::per_core().slots() + 2),
             _lock: lock,
         })
     }
@@ -174,43 +190,53 @@ impl SyncService {
         who: Authenticated,
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
-        // One request per core is decoded and merged at once; the others wait their turn
-        // holding only their body. The slot goes with the work to its thread, and so does the
-        // decoding (inflation is CPU the async runtime must not spend).
+        // At most a few requests are between decoding and their commit (a bound on the
+        // memory they hold); of those, one per core is decoded and merged at once. The merge
+        // slot goes with the work to its thread (so does the decoding: inflation is CPU the
+        // async runtime must not spend) and is handed on once merged, so the next request
+        // merges while this one waits for the group commit.
+        let turn = self.requests.enter().await;
         let slot = self.merges.enter().await;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
+            let _turn = turn;
             // A phone still on the previous app sends version 1: it is answered in version 1.
             let (mut request, version) = protocol::decode_request(&body)?;
             drop(body);
             // Request-wide limits and each push's own changes, before the store is touched.
             let parsed = parse_pushes(&Limits::DEVICE, &request)?;
-            let lock = || {
-                this.store
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-            };
             let now = now();
-            let (scoped, read) =
-                read_phase(&mut lock(), &this.config, &who, &mut request, parsed, now)?;
+            let (scoped, read) = read_phase(
+                &mut this.lock_store(),
+                &this.config,
+                &who,
+                &mut request,
+                parsed,
+                now,
+            )?;
             // The merging, most of a request's CPU, runs outside the store lock; finish_sync
             // merges again whatever another request changed meanwhile.
-            let ctx = scoped.context(&this.config, now);
-            let prepared = merge_pushed(&ctx, &request, read);
-            let mut store = lock();
-            let before = store.latest_seq().ok();
-            let response = finish_phase(&mut store, &ctx, &scoped, &request, prepared);
-            let after = store.latest_seq().ok();
-            Ok::<_, SyncApiError>((response, before, after, version))
+            let prepared = merge_pushed(&scoped.context(&this.config, now), &request, read);
+            drop(slot);
+            let service = this.clone();
+            let finished = this.commit_in_group(Box::new(
+                move |store: &mut SqliteStore| -> Result<Finished, StoreError> {
+                    let ctx = scoped.context(&service.config, now);
+                    let before = store.latest_seq().ok();
+                    let response = finish_phase(store, &ctx, &scoped, &request, prepared)?;
+                    let after = store.latest_seq().ok();
+                    Ok((response, before, after))
+                },
+            ));
+            Ok::<_, SyncApiError>(finished.map(|(r, b, a)| (r, b, a, version)))
         })
         .await
         .map_err(|_| SyncApiError::Store)??;
-        let (response, before, after, version) = result;
-        let response = response.map_err(|e| {
+        let result = result.map_err(|e| {
             tracing::error!(error = %e, "sync store failure");
             SyncApiError::Store
         })?;
+        let (response, before, after, version) = result;
         let accepted = response
             .results
             .iter()
@@ -233,6 +259,43 @@ impl SyncService {
             self.announce(a);
         }
         Ok(protocol::encode_as(&response, version))
+    }
+
+    fn lock_store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Group commit: queues `job` (a request's last phase), then takes the store lock and runs
+    /// every queued job in one transaction with one durable commit
+    /// ([`SqliteStore::group`]), unless the holder before took this one along. Returns once
+    /// the job's writes are durable (or failed).
+    fn commit_in_group(&self, job: FinishJob) -> Result<Finished, StoreError> {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((job, done));
+        {
+            let mut store = self.lock_store();
+            let jobs = std::mem::take(
+                &mut *self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            if !jobs.is_empty() {
+                let (jobs, senders): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+                self.metrics.group_commit(jobs.len());
+                for (r, sender) in store.group(jobs).into_iter().zip(senders) {
+                    let _ = sender.send(r);
+                }
+            }
+        }
+        result
+            .recv()
+            .unwrap_or_else(|_| Err(StoreError::Group("the group commit stopped".into())))
     }
 
     /// A receiver of "changes committed up to seq" notices.

@@ -12,6 +12,11 @@
 //!   (300 ms one way, 256 kbit/s), once on a stable link and once with the link cut every
 //!   3–10 s for 1–5 s (the harness's shaper cannot cut connections).
 //!
+//! - `hostile`: honest devices' sync p99 and the server's peak RSS, alone and while window
+//!   clerks send the worst requests the sync limits allow (`lianxin-scale/hostile.rs`).
+//! - `crash`: 100 SIGKILLs of the server during continuous syncs; integrity and every
+//!   acknowledged change checked after each (`lianxin-scale/crash.rs`).
+//!
 //! `--quick` shrinks every scenario (fewer devices, documents and visits).
 
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -35,6 +40,11 @@ use shared::sync::server::{Commit, DocCommit, NewChange, ServerStore as _};
 use shared::sync::validate::Projection;
 use tests::device::{NativeDevice, id_bytes};
 use tests::proxy::{ShapeConfig, ShapingProxy};
+
+#[path = "lianxin-scale/crash.rs"]
+mod crash;
+#[path = "lianxin-scale/hostile.rs"]
+mod hostile;
 
 /// Phrases of a visit note (as the peer harness's workload uses).
 const PHRASES: &[&str] = &[
@@ -161,6 +171,11 @@ impl Server {
         (kb("VmRSS:"), kb("VmHWM:"))
     }
 
+    /// CPU seconds the process has used (user + system).
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&format!("/proc/{}/stat", self.pid()))
+    }
+
     fn reset_peak(&self) {
         let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
     }
@@ -171,6 +186,21 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU seconds a process has used (user + system), from its `/proc/<pid>/stat`: the fields
+/// after the command name (in parentheses), utime the 12th and stime the 13th, in ticks of
+/// 1/100 s.
+fn cpu_seconds(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    let rest = text.rsplit(')').next().unwrap_or("");
+    let field = |i: usize| -> f64 {
+        rest.split_whitespace()
+            .nth(i)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (field(11) + field(12)) / 100.0
 }
 
 /// Bytes of the database file and of its write-ahead log.
@@ -296,6 +326,8 @@ async fn district(bin: &Path, dir: &Path, devices: u64, visits: u64) -> anyhow::
     eprintln!("   offline edits made; all devices sync now");
     let (rss_before, _) = server.memory();
     server.reset_peak();
+    let cpu_before = server.cpu_seconds();
+    let own_cpu_before = cpu_seconds("/proc/self/stat");
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for (n, mut dev) in devs {
@@ -326,6 +358,8 @@ async fn district(bin: &Path, dir: &Path, devices: u64, visits: u64) -> anyhow::
         done.push((n, dev));
     }
     let all_merged = started.elapsed();
+    let server_cpu = server.cpu_seconds() - cpu_before;
+    let devices_cpu = cpu_seconds("/proc/self/stat") - own_cpu_before;
     let (_, peak) = server.memory();
     // Every edit is on the server: its heads equal the device's.
     let mut store = SqliteStore::open(&db)?;
@@ -350,6 +384,7 @@ async fn district(bin: &Path, dir: &Path, devices: u64, visits: u64) -> anyhow::
         "allMergedMs": all_merged.as_millis() as u64,
         "syncP50Ms": percentile(&latencies, 0.5), "syncP99Ms": percentile(&latencies, 0.99),
         "syncMaxMs": latencies.last().copied().unwrap_or(0.0),
+        "serverCpuSeconds": server_cpu, "devicesCpuSeconds": devices_cpu,
         "requests": requests, "failedRequests": failures, "errors": errors + failures as u64,
         "notMerged": missing, "bytesUp": up, "bytesDown": down,
         "serverRssBeforeKB": rss_before, "serverPeakRssKB": peak, "diskBytes": disk(&db),
@@ -624,6 +659,15 @@ fn main() -> anyhow::Result<()> {
             let visits = if quick { 100 } else { 300 };
             let r = weak(&bin, work.path(), visits).await;
             out.insert("weak".into(), outcome(r));
+        }
+        if wants("hostile") {
+            let r = hostile::hostile(&bin, work.path(), quick).await;
+            out.insert("hostile".into(), outcome(r));
+        }
+        if wants("crash") {
+            let kills = if quick { 20 } else { 100 };
+            let r = crash::crash(&bin, work.path(), kills).await;
+            out.insert("crash".into(), outcome(r));
         }
     });
     let text = serde_json::to_string_pretty(&Value::Object(out))?;
