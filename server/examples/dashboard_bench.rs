@@ -364,10 +364,9 @@ fn fill(conn: &mut Connection, a: &Args, now: Timestamp) -> anyhow::Result<Distr
              VALUES (?1, 'problem', ?2, ?3, x'00', x'00', ?4)",
         )?;
         let mut change = tx.prepare(
-            "INSERT INTO changes (doc_id, hash, bytes, actor, device, device_time, received_at) \
-             VALUES (?1, ?2, ?3, 'actor', 'device', ?4, ?4)",
+            "INSERT INTO changes (doc_id, hash, actor, device, device_time, received_at) \
+             VALUES (?1, ?2, 'actor', 'device', ?3, ?3)",
         )?;
-        let payload = [0x5au8; 96];
         for (i, (d, e)) in doc_ids.iter().enumerate() {
             doc.execute(params![d, e, i as i64 + 1, now.0])?;
         }
@@ -376,7 +375,7 @@ fn fill(conn: &mut Connection, a: &Args, now: Timestamp) -> anyhow::Result<Distr
             let mut hash = [0u8; 32];
             hash[..16].copy_from_slice(&rng.bytes());
             hash[16..].copy_from_slice(&rng.bytes());
-            change.execute(params![d, &hash[..], &payload[..], now.0 - i as i64])?;
+            change.execute(params![d, &hash[..], now.0 - i as i64])?;
         }
         tx.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'seq'",

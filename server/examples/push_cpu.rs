@@ -4,15 +4,25 @@
 //! document once and pushes the edits. Each request goes through the engine's phases as the
 //! server runs them (`parse_pushes`, `read_pushed`, `merge_pushed`, `finish_sync`: together
 //! `handle_sync`), with the server's authorship and role rules, each phase timed with
-//! `Instant`. Building the documents on the "device" is not timed.
+//! `Instant`. Building the documents on the "device" is not timed. Two baselines are measured
+//! in the same run, over the same pushed bytes: Automerge's `load` of each document alone, and
+//! SQLite storing the bytes (one row each, one transaction a request, the store's WAL and
+//! `synchronous=FULL`); the cold upload is reported as ratios to them.
 //!
 //! ```text
 //! cargo run --release -p server --example push_cpu -- [--records N] [--chunk N] [--reps N]
+//!     [--note-chars N] [--keep FILE]
 //! ```
 //!
 //! With `--reps` above 1 each run starts from a new store; the figures printed are the best
 //! run's (the least disturbed by other load on the machine) and the median's.
+//!
+//! It also reports the store's size after the cold upload and after the edits: the database
+//! file and its WAL as they are on disk (what the bench harness counts as the server's data
+//! folder), and each table's and index's share of the file (SQLite's `dbstat`). With
+//! `--note-chars 500` each visit's notes are as long as the harness workload's (S1).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -40,6 +50,10 @@ struct Args {
     records: usize,
     chunk: usize,
     reps: usize,
+    /// Visit notes padded to this many characters (0: a short sentence).
+    note_chars: usize,
+    /// Where to write the store, kept after the run (default: a temporary directory).
+    keep: Option<std::path::PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -47,6 +61,8 @@ fn args() -> anyhow::Result<Args> {
         records: 1000,
         chunk: 100,
         reps: 3,
+        note_chars: 0,
+        keep: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,6 +71,8 @@ fn args() -> anyhow::Result<Args> {
             "--records" => a.records = value.parse()?,
             "--chunk" => a.chunk = value.parse()?,
             "--reps" => a.reps = value.parse()?,
+            "--note-chars" => a.note_chars = value.parse()?,
+            "--keep" => a.keep = Some(value.into()),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -75,8 +93,40 @@ struct DeviceDoc {
     acked: Vec<ChangeHash>,
 }
 
+/// Phrases of an inspection note, as the harness's workload writes them.
+const PHRASES: [&str; 8] = [
+    "企业现场检查发现",
+    "消防通道堆放杂物",
+    "灭火器压力不足",
+    "要求企业立即整改",
+    "限期十五日内完成整改",
+    "负责人已签字确认",
+    "，",
+    "。",
+];
+
+/// Visit `n`'s notes: a sentence, padded with phrases to `chars` characters.
+fn notes(n: usize, chars: usize) -> String {
+    let mut s = format!("第{n}次走访：企业生产正常，用电平稳，反映用工和审批问题。");
+    let mut k = n;
+    while s.chars().count() < chars {
+        k = k.wrapping_mul(2_654_435_761).wrapping_add(1) % 1_000_003;
+        s.push_str(PHRASES[k % PHRASES.len()]);
+    }
+    if chars > 0 {
+        s = s.chars().take(chars).collect();
+    }
+    s
+}
+
 /// The device's records: a visit (two changes, like the harness's) and its problems.
-fn build(records: usize, actor: &Actor, actor_id: &ActorId, config: &Config) -> Vec<DeviceDoc> {
+fn build(
+    records: usize,
+    note_chars: usize,
+    actor: &Actor,
+    actor_id: &ActorId,
+    config: &Config,
+) -> Vec<DeviceDoc> {
     let mut docs = Vec::with_capacity(records * (1 + PROBLEMS_PER_VISIT));
     for n in 0..records {
         let visit_id = VisitId::from_random_bytes(bytes(1, n));
@@ -94,7 +144,7 @@ fn build(records: usize, actor: &Actor, actor_id: &ActorId, config: &Config) -> 
                 photo_hash: None,
             }),
             operating_status: OperatingStatus::Normal,
-            notes: format!("第{n}次走访：企业生产正常，用电平稳，反映用工和审批问题。"),
+            notes: notes(n, note_chars),
         };
         let mut visit =
             VisitDoc::create(&new, actor, actor_id.clone(), created).expect("a new visit");
@@ -246,9 +296,112 @@ fn push_all(
     Ok(phases)
 }
 
-fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases)> {
+/// The store's size on disk, and each table's and index's bytes in the database file.
+struct Disk {
+    file: u64,
+    wal: u64,
+    /// Each table's and index's bytes in the file, and how many of them are unused.
+    by_name: Vec<(String, u64, u64)>,
+}
+
+impl Disk {
+    fn measure(db: &Path) -> anyhow::Result<Disk> {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        let conn = rusqlite::Connection::open(db)?;
+        let mut stmt = conn.prepare(
+            "SELECT name, SUM(pgsize), SUM(unused) FROM dbstat GROUP BY name \
+             HAVING SUM(pgsize) > 16384 ORDER BY 2 DESC",
+        )?;
+        let by_name = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Disk {
+            file: size(db),
+            wal: size(Path::new(&wal)),
+            by_name,
+        })
+    }
+
+    fn lines(&self, name: &str, records: usize) -> String {
+        let kib = |b: u64| b as f64 / 1024.0;
+        let mut out = format!(
+            "{name}: {:.0} KiB on disk ({:.0} KiB database + {:.0} KiB WAL), {:.0} bytes a record",
+            kib(self.file + self.wal),
+            kib(self.file),
+            kib(self.wal),
+            (self.file + self.wal) as f64 / records.max(1) as f64
+        );
+        for (table, bytes, unused) in &self.by_name {
+            out.push_str(&format!(
+                "\n    {table}: {:.0} KiB ({:.0} unused)",
+                kib(*bytes),
+                kib(*unused)
+            ));
+        }
+        out
+    }
+}
+
+/// Baselines measured in the same run, per document of the cold upload: Automerge's `load` of
+/// each pushed document alone, and SQLite storing the same bytes (one row each, keyed by the
+/// document's id, one transaction per request, WAL with `synchronous=FULL` as the store).
+#[derive(Default, Clone, Copy)]
+struct Baselines {
+    load: Duration,
+    insert: Duration,
+    docs: usize,
+}
+
+fn baselines(dir: &Path, docs: &mut [DeviceDoc], chunk: usize) -> anyhow::Result<Baselines> {
+    let pushed: Vec<(String, Vec<u8>)> = docs
+        .iter_mut()
+        .map(|d| (d.id.to_string(), d.doc.automerge().save_nocompress()))
+        .collect();
+    let t = Instant::now();
+    for (_, bytes) in &pushed {
+        std::hint::black_box(automerge::AutoCommit::load(bytes)?);
+    }
+    let load = t.elapsed();
+    let mut conn = rusqlite::Connection::open(dir.join("baseline.db"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch("CREATE TABLE docs (id TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL)")?;
+    let t = Instant::now();
+    for group in pushed.chunks(chunk) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached("INSERT INTO docs (id, bytes) VALUES (?1, ?2)")?;
+            for (id, bytes) in group {
+                insert.execute(rusqlite::params![id, bytes])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(Baselines {
+        load,
+        insert: t.elapsed(),
+        docs: pushed.len(),
+    })
+}
+
+fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases, Disk, Disk, Baselines)> {
     let dir = tempfile::tempdir()?;
-    let mut store = SqliteStore::open(&dir.path().join("push_cpu.db"))?;
+    let db = match &args.keep {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            path.clone()
+        }
+        None => dir.path().join("push_cpu.db"),
+    };
+    let mut store = SqliteStore::open(&db)?;
     let user = User {
         id: UserId::from_random_bytes([11; 16]),
         login: "wang".into(),
@@ -271,7 +424,8 @@ fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases)> {
         device: device.id,
         role: Role::Officer,
     };
-    let mut docs = build(args.records, &actor, &actor_id, config);
+    let mut docs = build(args.records, args.note_chars, &actor, &actor_id, config);
+    let base = baselines(dir.path(), &mut docs, args.chunk)?;
     let rules = RoleRules::new(user, &device, Timestamp(T0.0 + 86_400_000));
     let check: &dyn WriteCheck = &rules;
     let ctx = SyncContext {
@@ -285,6 +439,7 @@ fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases)> {
     };
     let mut at = SyncPosition { cursor: 0, ack: 0 };
     let cold = push_all(&mut store, &ctx, &mut docs, args.chunk, &mut at)?;
+    let cold_disk = Disk::measure(&db)?;
     let later = Timestamp(T0.0 + 2 * 86_400_000);
     for (n, d) in docs.iter_mut().enumerate() {
         let record = d.doc.clone();
@@ -306,7 +461,8 @@ fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases)> {
         };
     }
     let edits = push_all(&mut store, &ctx, &mut docs, args.chunk, &mut at)?;
-    Ok((cold, edits))
+    let edits_disk = Disk::measure(&db)?;
+    Ok((cold, edits, cold_disk, edits_disk, base))
 }
 
 fn median(mut v: Vec<Phases>) -> Phases {
@@ -319,8 +475,12 @@ fn main() -> anyhow::Result<()> {
     let config = Config::default();
     let mut colds = Vec::new();
     let mut edits = Vec::new();
+    let mut disks = None;
+    let mut bases = Vec::new();
     for _ in 0..args.reps.max(1) {
-        let (cold, edit) = run(&args, &config)?;
+        let (cold, edit, cold_disk, edit_disk, base) = run(&args, &config)?;
+        disks = Some((cold_disk, edit_disk));
+        bases.push(base);
         eprintln!("{}", cold.line("  run: cold upload"));
         eprintln!("{}", edit.line("  run: one edit each"));
         colds.push(cold);
@@ -334,9 +494,31 @@ fn main() -> anyhow::Result<()> {
         args.chunk,
         colds.len()
     );
-    println!("{}", best(&colds).line("cold upload, best"));
+    let best_cold = best(&colds);
+    let per_doc = |d: Duration, n: usize| d.as_secs_f64() * 1e3 / n.max(1) as f64;
+    let load = bases
+        .iter()
+        .map(|b| per_doc(b.load, b.docs))
+        .fold(f64::MAX, f64::min);
+    let insert = bases
+        .iter()
+        .map(|b| per_doc(b.insert, b.docs))
+        .fold(f64::MAX, f64::min);
+    let server = best_cold.per_doc_ms(best_cold.total());
+    println!(
+        "baselines, best: Automerge load {load:.4} ms/doc, SQLite insert of the same bytes \
+         {insert:.4} ms/doc; cold upload ÷ load {:.2}, ÷ insert {:.2}, ÷ (load + insert) {:.2}",
+        server / load,
+        server / insert,
+        server / (load + insert)
+    );
+    println!("{}", best_cold.line("cold upload, best"));
     println!("{}", median(colds).line("cold upload, median"));
     println!("{}", best(&edits).line("one edit each, best"));
     println!("{}", median(edits).line("one edit each, median"));
+    if let Some((cold, edits)) = disks {
+        println!("{}", cold.lines("disk after the cold upload", args.records));
+        println!("{}", edits.lines("disk after one edit each", args.records));
+    }
     Ok(())
 }

@@ -438,3 +438,48 @@ fn deflated_pushes_inflating_past_the_merge_budget_together_refuse_the_request_b
     );
     assert!(answer.is_ok(), "{answer:?}");
 }
+
+/// A 74-byte change chunk whose run-length encoded columns claim 4,000,000,000 operations
+/// (every column one run of "set `a` on the root to null"; made by `claiming_ops` in
+/// `shared/src/sync/server/chunks.rs`, which checks these bytes). Automerge decodes every
+/// claimed operation when it parses the change: hours of work for 74 bytes.
+const CLAIMS_FOUR_BILLION_OPS: &[u8] = include_bytes!("fixtures/change-claiming-4e9-ops.bin");
+
+#[test]
+fn a_change_claiming_billions_of_operations_is_refused_from_its_run_headers_alone() {
+    let config = Config::default();
+    let mut store = Counting::default();
+    let (bomb_id, _) = wangs_visit(11, "");
+    let (good_id, mut good) = wangs_visit(12, "好的记录");
+    let bomb = DocPush {
+        doc: bomb_id.clone(),
+        base: Vec::new(),
+        heads: Vec::new(),
+        data: CLAIMS_FOUR_BILLION_OPS.to_vec(),
+    };
+    let started = std::time::Instant::now();
+
+    let answer = handle_sync(
+        &mut store,
+        &ctx(&config, &officer_wang(), &Scope::All, Limits::DEVICE),
+        &request(vec![bomb, push_after(&good_id, &mut good, &[])]),
+    )
+    .expect("answered");
+
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&answer.results[0].outcome,
+            Outcome::Refused(Refusal::Malformed(why)) if why.contains("operations")),
+        "{:?}",
+        answer.results[0].outcome
+    );
+    assert!(matches!(
+        answer.results[1].outcome,
+        Outcome::Accepted { .. }
+    ));
+    assert!(store.inner.load_doc(&bomb_id).expect("memory").is_none());
+}

@@ -12,7 +12,7 @@
 use automerge::AutoCommit;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{SqliteStore, StoreError, StoreHold};
+use super::{SqliteStore, StoreError, StoreHold, snapshot};
 
 /// A document's stored bytes and heads as compaction read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,17 +39,28 @@ impl SqliteStore {
 
     /// A candidate's bytes and heads; `None` when it is gone or was compacted meanwhile.
     pub fn compaction_read(&self, doc_id: &str) -> Result<Option<CompactionRead>, StoreError> {
-        Ok(self
+        let row = self
             .conn
-            .prepare_cached("SELECT snapshot, heads FROM docs WHERE doc_id = ?1 AND appended > 0")?
+            .prepare_cached(
+                "SELECT snapshot, heads, inflated_size FROM docs \
+                 WHERE doc_id = ?1 AND appended > 0",
+            )?
             .query_row([doc_id], |r| {
-                Ok(CompactionRead {
-                    doc_id: doc_id.to_string(),
-                    bytes: r.get(0)?,
-                    heads: r.get(1)?,
-                })
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
             })
-            .optional()?)
+            .optional()?;
+        let Some((bytes, heads, inflated_size)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CompactionRead {
+            doc_id: doc_id.to_string(),
+            bytes: snapshot::load(bytes, inflated_size, doc_id)?,
+            heads,
+        }))
     }
 
     /// Writes `compact` as the document's bytes if its heads are still those `read` saw;
@@ -59,12 +70,19 @@ impl SqliteStore {
         read: &CompactionRead,
         compact: &[u8],
     ) -> Result<bool, StoreError> {
+        let stored = snapshot::store(compact);
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE docs SET snapshot = ?1, appended = 0 WHERE doc_id = ?2 AND heads = ?3",
+                "UPDATE docs SET snapshot = ?1, inflated_size = ?4, appended = 0 \
+                 WHERE doc_id = ?2 AND heads = ?3",
             )?
-            .execute(params![compact, read.doc_id, read.heads])?;
+            .execute(params![
+                stored.bytes,
+                read.doc_id,
+                read.heads,
+                stored.inflated_size
+            ])?;
         Ok(n > 0)
     }
 

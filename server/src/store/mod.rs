@@ -11,6 +11,7 @@ mod hold;
 mod kpi;
 mod problems_query;
 mod queries;
+mod snapshot;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -19,8 +19,8 @@ use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
 use shared::sync::validate::{Projection, Scope};
 use shared::workflow::Outcome;
 
-use super::StoreError;
 use super::group::write_tx;
+use super::{StoreError, snapshot};
 
 /// One embedded schema step: `migrations/NNNN_name.sql`, applied once, in order.
 struct Migration {
@@ -58,6 +58,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0007_device_secret",
         sql: include_str!("migrations/0007_device_secret.sql"),
     },
+    Migration {
+        name: "0008_lean_storage",
+        sql: include_str!("migrations/0008_lean_storage.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).
@@ -65,6 +69,13 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// SQLite page cache of the server's connection, in KiB (as a negative `cache_size`).
 const CACHE_KIB: i64 = -65_536;
+
+/// Pages the WAL may hold before a commit copies them into the database file (SQLite's
+/// default is 1,000 pages, 4 MiB, which the WAL file then keeps for good).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
+
+/// Bytes the WAL file is cut back to after a checkpoint (SQLite's default: never cut).
+const WAL_SIZE_LIMIT: i64 = 1024 * 1024;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -184,6 +195,13 @@ impl SqliteStore {
         // 64 MiB of page cache (the default is 2 MiB): dashboard queries over 100k problems
         // re-read the same index pages on every request (see `examples/dashboard_bench.rs`).
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        // The WAL stays small: at most about 1 MiB beyond the last transaction, on disk too.
+        conn.pragma_update_and_check(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES, |r| {
+            r.get::<_, i64>(0)
+        })?;
+        conn.pragma_update_and_check(None, "journal_size_limit", WAL_SIZE_LIMIT, |r| {
+            r.get::<_, i64>(0)
+        })?;
         migrate(&mut conn)?;
         Ok(SqliteStore { conn })
     }
@@ -463,11 +481,13 @@ fn commit_doc(
     seq: i64,
 ) -> Result<(), StoreError> {
     let device = commit.device.to_string();
+    let snapshot = snapshot::store(&doc.snapshot);
     tx.prepare_cached(
-        "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+        "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended, \
+         inflated_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10) \
          ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, \
          enterprise = excluded.enterprise, seq = excluded.seq, snapshot = excluded.snapshot, \
+         inflated_size = excluded.inflated_size, \
          heads = excluded.heads, updated_at = excluded.updated_at, \
          appended = CASE WHEN ?9 THEN 0 ELSE docs.appended + 1 END",
     )?
@@ -476,19 +496,19 @@ fn commit_doc(
         doc.doc.kind().code(),
         doc.projection.enterprise().to_string(),
         seq,
-        doc.snapshot,
+        snapshot.bytes,
         encode_heads(&doc.heads),
         commit.received_at.0,
         i64::from(!doc.compacted),
         doc.compacted,
+        snapshot.inflated_size,
     ])?;
     // A change's bytes are in the document's snapshot; its row keeps what history and the
-    // write checks need (hash, author, device, times), and an empty `bytes` (rows from before
-    // keep theirs).
+    // write checks need (hash, author, device, times).
     let mut insert_change = tx.prepare_cached(
         "INSERT OR IGNORE INTO changes \
-         (doc_id, hash, bytes, actor, device, device_time, received_at) \
-         VALUES (?1, ?2, x'', ?3, ?4, ?5, ?6)",
+         (doc_id, hash, actor, device, device_time, received_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for c in &doc.changes {
         insert_change.execute(params![
@@ -738,21 +758,24 @@ impl ServerStore for SqliteStore {
     fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, StoreError> {
         let row = self
             .conn
-            .prepare_cached("SELECT enterprise, snapshot, heads FROM docs WHERE doc_id = ?1")?
+            .prepare_cached(
+                "SELECT enterprise, snapshot, heads, inflated_size FROM docs WHERE doc_id = ?1",
+            )?
             .query_row([doc.as_str()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
                 ))
             })
             .optional()?;
-        let Some((enterprise, bytes, heads)) = row else {
+        let Some((enterprise, bytes, heads, inflated_size)) = row else {
             return Ok(None);
         };
         Ok(Some(StoredDoc {
             enterprise: parse_enterprise(&enterprise, "docs")?,
-            bytes,
+            bytes: snapshot::load(bytes, inflated_size, doc.as_str())?,
             heads: decode_heads(&heads, "docs")?,
         }))
     }
@@ -767,11 +790,13 @@ impl ServerStore for SqliteStore {
     }
 
     fn doc_meta(&mut self, doc: &DocId) -> Result<Option<DocMeta>, StoreError> {
-        // length() of a blob reads its size from the record header, not the blob.
+        // length() of a blob reads its size from the record header, not the blob; a deflated
+        // snapshot's size is what it inflates to (what a merge loads).
         let row = self
             .conn
             .prepare_cached(
-                "SELECT enterprise, heads, length(snapshot) FROM docs WHERE doc_id = ?1",
+                "SELECT enterprise, heads, COALESCE(inflated_size, length(snapshot)) FROM docs \
+                 WHERE doc_id = ?1",
             )?
             .query_row([doc.as_str()], |r| {
                 Ok((

@@ -6,8 +6,9 @@
 //! then the data. The checksum is left to Automerge, which verifies it when parsing the chunk.
 //!
 //! Automerge inflates a deflated change chunk, and a document's deflated columns, without a
-//! bound; [`check_inflation`] inflates them first within one, so a small push cannot make the
-//! server allocate gigabytes.
+//! bound, and decodes every row a run-length encoded column claims (a few bytes can claim
+//! billions of operations); [`check_weight`] inflates and counts them first within one budget,
+//! so a small push cannot make the server allocate gigabytes or loop for hours.
 
 use std::io::Read;
 
@@ -51,66 +52,188 @@ pub(crate) fn split(data: &[u8]) -> Result<Vec<(ChunkKind, &[u8])>, String> {
     Ok(chunks)
 }
 
-/// Checks that the deflated parts of one chunk from [`split`] inflate to at most `budget`
-/// bytes (a deflated change chunk's data, a document's deflated columns), and takes what they
-/// inflate to from it: one budget serves every chunk of a push.
-pub(crate) fn check_inflation(chunk: &[u8], budget: &mut usize) -> Result<(), String> {
+/// Weighs one chunk from [`split`] against `budget`, taking from it what Automerge will build
+/// of the chunk before any of our checks see its content: the bytes its deflated parts (a
+/// deflated change chunk's data, a document's deflated columns) inflate to, and one unit per
+/// row its columns claim. Run-length encoding lets a few bytes claim billions of operations
+/// (or changes), which Automerge decodes one by one when it parses the chunk; counting the
+/// runs reads only the encoded bytes. One budget serves every chunk of a push.
+pub(crate) fn check_weight(chunk: &[u8], budget: &mut usize) -> Result<(), String> {
     let cap = *budget;
-    let too_much = || format!("the document inflates to more than {cap} bytes");
-    for deflated in deflated_parts(chunk)? {
-        let mut out = std::io::sink();
-        let read = std::io::copy(
-            &mut flate2::bufread::DeflateDecoder::new(deflated).take(*budget as u64 + 1),
-            &mut out,
-        )
-        .map_err(|e| format!("a deflated part does not inflate: {e}"))?;
-        let read = usize::try_from(read).unwrap_or(usize::MAX);
-        *budget = budget.checked_sub(read).ok_or_else(too_much)?;
+    let data = chunk_data(chunk)?;
+    match chunk[8] {
+        1 => take_rows(change_rows(data)?, budget, cap),
+        2 => {
+            let inflated = inflate(data, budget, cap)?;
+            take_rows(change_rows(&inflated)?, budget, cap)
+        }
+        0 => {
+            // The most rows of any change column (Automerge builds one entry per change) and
+            // of any operation column (one operation per row).
+            let mut most = [0u64; 2];
+            for (set, column) in document_columns(data)? {
+                let rows = if column.deflated {
+                    column_rows(column.spec, &inflate(column.data, budget, cap)?)?
+                } else {
+                    column_rows(column.spec, column.data)?
+                };
+                most[set] = most[set].max(rows);
+            }
+            take_rows(most[0].saturating_add(most[1]), budget, cap)
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether a chunk from [`split`] holds anything deflated (a deflated change, a document saved
 /// with Automerge's per-column compression).
 pub(crate) fn is_deflated(chunk: &[u8]) -> Result<bool, String> {
-    Ok(!deflated_parts(chunk)?.is_empty())
+    match chunk[8] {
+        2 => Ok(true),
+        0 => Ok(document_columns(chunk_data(chunk)?)?
+            .iter()
+            .any(|(_, c)| c.deflated)),
+        _ => Ok(false),
+    }
 }
 
-/// The deflated parts of one chunk from [`split`]: a deflated change chunk's data, a
-/// document's deflated columns.
-fn deflated_parts(chunk: &[u8]) -> Result<Vec<&[u8]>, String> {
-    let (len, len_bytes) = uleb128(&chunk[9..]).ok_or("bad chunk length")?;
-    let data = chunk
-        .get(9 + len_bytes..9 + len_bytes + len)
-        .ok_or("chunk cut short")?;
-    match chunk[8] {
-        2 => Ok(vec![data]),
-        0 => {
-            let mut r = Reader { bytes: data, at: 0 };
-            for _ in 0..r.number()? {
-                let len = r.number()?;
-                r.skip(len)?;
-            }
-            let heads = r.number()?;
-            r.skip(heads.checked_mul(32).ok_or("too many heads")?)?;
-            let mut columns = Vec::new();
-            for _ in 0..2 {
-                for _ in 0..r.number()? {
-                    let spec = r.number()?;
-                    columns.push((spec & 0b1000 != 0, r.number()?));
-                }
-            }
-            let mut parts = Vec::new();
-            for (deflated, len) in columns {
-                let part = r.take(len)?;
-                if deflated {
-                    parts.push(part);
-                }
-            }
-            Ok(parts)
+/// A chunk's data, after its header.
+fn chunk_data(chunk: &[u8]) -> Result<&[u8], String> {
+    let (len, len_bytes) = uleb128(chunk.get(9..).unwrap_or(&[])).ok_or("bad chunk length")?;
+    chunk
+        .get(9 + len_bytes..)
+        .and_then(|rest| rest.get(..len))
+        .ok_or_else(|| "chunk cut short".to_string())
+}
+
+/// Inflates `deflated` within `budget`, taking what it inflated to from it.
+fn inflate(deflated: &[u8], budget: &mut usize, cap: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::bufread::DeflateDecoder::new(deflated)
+        .take(*budget as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("a deflated part does not inflate: {e}"))?;
+    *budget = budget
+        .checked_sub(out.len())
+        .ok_or_else(|| format!("the document inflates to more than {cap} bytes"))?;
+    Ok(out)
+}
+
+fn take_rows(rows: u64, budget: &mut usize, cap: usize) -> Result<(), String> {
+    *budget = usize::try_from(rows)
+        .ok()
+        .and_then(|rows| budget.checked_sub(rows))
+        .ok_or_else(|| {
+            format!("the document claims more operations than its budget of {cap} allows")
+        })?;
+    Ok(())
+}
+
+/// One column of a chunk: its specification (id, type, deflate bit) and its encoded bytes.
+struct Column<'a> {
+    spec: usize,
+    deflated: bool,
+    data: &'a [u8],
+}
+
+/// The columns' metadata (count, then spec and length of each) and then their data, from `r`.
+fn columns<'a>(r: &mut Reader<'a>, sets: usize) -> Result<Vec<(usize, Column<'a>)>, String> {
+    let mut layout = Vec::new();
+    for set in 0..sets {
+        for _ in 0..r.number()? {
+            let spec = r.number()?;
+            layout.push((set, spec, r.number()?));
         }
-        _ => Ok(Vec::new()),
     }
+    let mut columns = Vec::with_capacity(layout.len());
+    for (set, spec, len) in layout {
+        columns.push((
+            set,
+            Column {
+                spec,
+                deflated: spec & 0b1000 != 0,
+                data: r.take(len)?,
+            },
+        ));
+    }
+    Ok(columns)
+}
+
+/// A document chunk's columns: its changes' (set 0) and its operations' (set 1).
+fn document_columns(data: &[u8]) -> Result<Vec<(usize, Column<'_>)>, String> {
+    let mut r = Reader { bytes: data, at: 0 };
+    for _ in 0..r.number()? {
+        let len = r.number()?;
+        r.skip(len)?;
+    }
+    let heads = r.number()?;
+    r.skip(heads.checked_mul(32).ok_or("too many heads")?)?;
+    columns(&mut r, 2)
+}
+
+/// The most rows any operation column of a change's data claims (Automerge reads one operation
+/// per row of the action column; the largest column bounds what it reads).
+fn change_rows(data: &[u8]) -> Result<u64, String> {
+    let mut r = Reader { bytes: data, at: 0 };
+    let deps = r.number()?;
+    r.skip(deps.checked_mul(32).ok_or("too many dependencies")?)?;
+    let actor = r.number()?;
+    r.skip(actor)?;
+    r.number()?; // seq
+    r.number()?; // start op
+    r.number()?; // time (signed: the same bytes to skip)
+    let message = r.number()?;
+    r.skip(message)?;
+    for _ in 0..r.number()? {
+        let len = r.number()?;
+        r.skip(len)?;
+    }
+    let mut most = 0;
+    for (_, column) in columns(&mut r, 1)? {
+        if column.deflated {
+            return Err("a change's columns may not be deflated".into());
+        }
+        most = most.max(column_rows(column.spec, column.data)?);
+    }
+    Ok(most)
+}
+
+/// How many rows an encoded column holds, from its run headers (the values are skipped).
+/// Types (the low three bits of the spec): 0 group, 1 actor, 2 integer and 6 value metadata
+/// (run-length encoded unsigned numbers), 3 delta (run-length encoded signed numbers), 4
+/// boolean (alternating run lengths), 5 string (run-length encoded, length-prefixed), 7 raw
+/// values (no rows of their own: the value metadata counts them).
+fn column_rows(spec: usize, data: &[u8]) -> Result<u64, String> {
+    let mut r = Reader { bytes: data, at: 0 };
+    let mut rows: u64 = 0;
+    let add = |rows: u64, n: u64| rows.checked_add(n).ok_or("a column claims too many rows");
+    match spec & 0b111 {
+        7 => {}
+        4 => {
+            while !r.done() {
+                rows = add(rows, r.number_u64()?)?;
+            }
+        }
+        kind => {
+            let string = kind == 5;
+            while !r.done() {
+                let run = r.signed()?;
+                if run > 0 {
+                    r.value(string)?;
+                    rows = add(rows, run.unsigned_abs())?;
+                } else if run < 0 {
+                    // A literal run: each value is there, at least one byte each.
+                    for _ in 0..run.unsigned_abs() {
+                        r.value(string)?;
+                        rows = add(rows, 1)?;
+                    }
+                } else {
+                    rows = add(rows, r.number_u64()?)?;
+                }
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// Reads a document chunk's numbers and parts, refusing anything cut short.
@@ -141,6 +264,54 @@ impl<'a> Reader<'a> {
     fn skip(&mut self, len: usize) -> Result<(), String> {
         self.take(len).map(|_| ())
     }
+
+    fn done(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    /// An unsigned LEB128 number of up to 64 bits.
+    fn number_u64(&mut self) -> Result<u64, String> {
+        let rest = self.bytes.get(self.at..).unwrap_or(&[]);
+        let (n, used) = leb128(rest, false).ok_or("a column is cut short")?;
+        self.at += used;
+        Ok(n as u64)
+    }
+
+    /// A signed LEB128 number of up to 64 bits.
+    fn signed(&mut self) -> Result<i64, String> {
+        let rest = self.bytes.get(self.at..).unwrap_or(&[]);
+        let (n, used) = leb128(rest, true).ok_or("a column is cut short")?;
+        self.at += used;
+        Ok(n)
+    }
+
+    /// Skips one value of a run: a length-prefixed string, or a LEB128 number.
+    fn value(&mut self, string: bool) -> Result<(), String> {
+        let n = self.number_u64()?;
+        if string {
+            self.skip(usize::try_from(n).map_err(|_| "a string too long")?)?;
+        }
+        Ok(())
+    }
+}
+
+/// A LEB128 number at the start of `bytes` (signed or not) as 64 bits and how many bytes it
+/// took; `None` when it is cut short or longer than ten bytes.
+fn leb128(bytes: &[u8], signed: bool) -> Option<(i64, usize)> {
+    let mut value: u64 = 0;
+    for (i, byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f)
+            .checked_shl(7 * i as u32)
+            .unwrap_or(0);
+        if byte & 0x80 == 0 {
+            let shift = 7 * (i as u32 + 1);
+            if signed && shift < 64 && byte & 0x40 != 0 {
+                value |= u64::MAX << shift;
+            }
+            return Some((value as i64, i + 1));
+        }
+    }
+    None
 }
 
 /// An unsigned LEB128 number at the start of `bytes` and how many bytes it took; `None` when
@@ -214,9 +385,13 @@ mod tests {
         assert!(bytes.len() < 10_000, "deflated: {}", bytes.len());
         let chunks = split(&bytes).expect("splits");
         let mut budget = 1 << 20;
-        assert!(check_inflation(chunks[0].1, &mut budget).is_ok());
-        assert_eq!(budget, (1 << 20) - 300_000, "what it inflated to was taken");
-        let err = check_inflation(chunks[0].1, &mut 100_000).expect_err("over the cap");
+        assert!(check_weight(chunks[0].1, &mut budget).is_ok());
+        assert_eq!(
+            budget,
+            (1 << 20) - 300_000 - 2,
+            "what it inflated to was taken, and its one change and one operation"
+        );
+        let err = check_weight(chunks[0].1, &mut 100_000).expect_err("over the cap");
         assert!(err.contains("100000"), "{err}");
     }
 
@@ -235,14 +410,14 @@ mod tests {
         let mut change = doc.get_changes(&[]).remove(0);
         let deflated = change.bytes().into_owned();
         assert_eq!(deflated[8], 2, "a deflated change chunk");
-        assert!(check_inflation(&deflated, &mut (1 << 20)).is_ok());
-        assert!(check_inflation(&deflated, &mut 100_000).is_err());
+        assert!(check_weight(&deflated, &mut (1 << 20)).is_ok());
+        assert!(check_weight(&deflated, &mut 100_000).is_err());
         // Two of them share one budget.
         let mut budget = 500_000;
-        assert!(check_inflation(&deflated, &mut budget).is_ok());
-        assert!(check_inflation(&deflated, &mut budget).is_err());
+        assert!(check_weight(&deflated, &mut budget).is_ok());
+        assert!(check_weight(&deflated, &mut budget).is_err());
         // A plain change has nothing to inflate.
-        assert!(check_inflation(change.raw_bytes(), &mut 10).is_ok());
+        assert!(check_weight(change.raw_bytes(), &mut 10).is_ok());
     }
 
     #[test]
@@ -259,5 +434,123 @@ mod tests {
         );
         assert!(split(&[0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 0xff, 0xff]).is_err());
         assert_eq!(split(&[]).expect("nothing"), vec![]);
+    }
+
+    /// A change chunk whose columns claim `ops` operations, each "set `a` on the root to null",
+    /// in a few dozen bytes: every column one run.
+    fn claiming_ops(ops: u64) -> Vec<u8> {
+        fn uleb(out: &mut Vec<u8>, mut n: u64) {
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    out.push(byte);
+                    return;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        fn sleb(out: &mut Vec<u8>, n: u64) {
+            // `n` is positive and below 2^62: its LEB128 with a clear sign bit.
+            let mut v = n;
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 && byte & 0x40 == 0 {
+                    out.push(byte);
+                    return;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        let run = |value: &[u8]| {
+            let mut c = Vec::new();
+            sleb(&mut c, ops);
+            c.extend_from_slice(value);
+            c
+        };
+        let mut bools = Vec::new();
+        uleb(&mut bools, ops);
+        // (spec, data): key string "a", insert false, action 1 (set), value null, no preds.
+        let columns: Vec<(u64, Vec<u8>)> = vec![
+            (0x15, run(&[1, b'a'])),
+            (0x34, bools),
+            (0x42, run(&[1])),
+            (0x56, run(&[0])),
+            (0x70, run(&[0])),
+        ];
+        let mut data = vec![0, 16];
+        data.extend_from_slice(&[7; 16]); // actor
+        data.extend_from_slice(&[1, 1, 0, 0, 0]); // seq, start op, time, no message, no actors
+        uleb(&mut data, columns.len() as u64);
+        for (spec, bytes) in &columns {
+            uleb(&mut data, *spec);
+            uleb(&mut data, bytes.len() as u64);
+        }
+        for (_, bytes) in &columns {
+            data.extend_from_slice(bytes);
+        }
+        let mut typed = vec![1u8];
+        uleb(&mut typed, data.len() as u64);
+        typed.extend_from_slice(&data);
+        let hash = <sha2::Sha256 as sha2::Digest>::digest(&typed);
+        let mut chunk = MAGIC.to_vec();
+        chunk.extend_from_slice(&hash[..4]);
+        chunk.extend_from_slice(&typed);
+        chunk
+    }
+
+    #[test]
+    fn a_crafted_change_is_what_automerge_reads_as_that_many_operations() {
+        let chunk = claiming_ops(1_000);
+        let change = automerge::Change::try_from(chunk.as_slice()).expect("automerge parses it");
+        assert_eq!(change.len(), 1_000);
+        assert_eq!(change_rows(chunk_data(&chunk).expect("data")), Ok(1_000));
+    }
+
+    #[test]
+    fn the_rows_counted_are_the_operations_automerge_reads() {
+        let mut doc = AutoCommit::new();
+        let list = doc
+            .put_object(ROOT, "list", automerge::ObjType::List)
+            .expect("a list");
+        for i in 0..500 {
+            doc.insert(&list, i, i as i64).expect("insert");
+        }
+        doc.put(ROOT, "s", "文").expect("put");
+        doc.commit();
+        doc.delete(&list, 10).expect("delete");
+        doc.commit();
+        for change in doc.get_changes(&[]) {
+            assert_eq!(
+                change_rows(chunk_data(change.raw_bytes()).expect("data")),
+                Ok(change.len() as u64)
+            );
+        }
+        let plain = doc.save_nocompress();
+        let mut budget = usize::MAX;
+        check_weight(&plain, &mut budget).expect("weighs");
+        // Two changes and 502 operations: a saved document keeps the deletion as a successor
+        // of the element it deleted, not as an operation row.
+        assert_eq!(usize::MAX - budget, 2 + 502);
+    }
+
+    #[test]
+    fn a_change_claiming_billions_of_operations_is_refused_by_its_run_headers() {
+        let chunk = claiming_ops(4_000_000_000);
+        assert!(chunk.len() < 100, "{} bytes", chunk.len());
+        let started = std::time::Instant::now();
+        let err = check_weight(&chunk, &mut (8 << 20)).expect_err("over the budget");
+        assert!(err.contains("operations"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            chunk,
+            include_bytes!("../../../tests/fixtures/change-claiming-4e9-ops.bin").as_slice(),
+            "the fixture shared/tests/sync_limits.rs pushes"
+        );
+        // Within a budget that holds them, the same bytes are weighed, not refused.
+        let mut budget = 5_000_000_000;
+        check_weight(&chunk, &mut budget).expect("weighs");
+        assert_eq!(budget, 1_000_000_000);
     }
 }

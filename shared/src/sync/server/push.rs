@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
-use super::chunks::{ChunkKind, check_inflation, is_deflated, split};
+use super::chunks::{ChunkKind, check_weight, is_deflated, split};
 use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext};
 use crate::doc::{ActorId, RecordDoc};
 use crate::model::Timestamp;
@@ -98,7 +98,7 @@ pub(super) fn weigh<'a>(limits: &Limits, push: &'a DocPush) -> Result<Weighed<'a
     }
     let mut budget = limits.stored_doc_bytes;
     for (_, chunk) in &chunks {
-        check_inflation(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
+        check_weight(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
     }
     Ok(Weighed {
         weight: push.data.len() + (limits.stored_doc_bytes - budget),
