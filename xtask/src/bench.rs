@@ -15,14 +15,15 @@ use anyhow::{Context as _, bail};
 use serde_json::Value;
 
 use crate::bench_browser;
+use crate::bench_hostile;
 use crate::workspace::{Workspace, cargo, run_checked, show};
 
 /// The peers, in report order.
-const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
+pub(crate) const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
 /// Scenarios in the order the harness opens their windows.
 const WINDOWS: &[&str] = &["S1", "S2", "S3", "S4-setup", "S4"];
 /// The weak link of the issue: 300 ms one way, 256 kbit/s.
-const SHAPE: &str = "300,256";
+pub(crate) const SHAPE: &str = "300,256";
 /// The weak link's loss, by default: every open connection is cut every 20 s
 /// (`bench/proxy-cuts.mjs`; the schedule restarts at each measurement window).
 const CUT_EVERY_SECS: u64 = 20;
@@ -73,9 +74,17 @@ pub struct Args {
     /// harness's lossless shaper).
     #[arg(long, default_value_t = CUT_EVERY_SECS)]
     pub cut_every: u64,
+    /// Only the hostile link of issue 12 (random CJK notes; loopback, the weak link, the weak
+    /// link with cuts every 3–10 s and refusals for 1–5 s; S1-S2 for every peer, about 30 min):
+    /// rewrites the "Hostile link" section of BENCHMARKS.md, leaving the others as they are.
+    #[arg(long)]
+    pub hostile_only: bool,
+    /// Skip the hostile-link runs (keep their last results).
+    #[arg(long)]
+    pub skip_hostile: bool,
 }
 
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
@@ -263,6 +272,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     if args.fuzz_only {
         return fuzz_only(workspace, args);
     }
+    if args.hostile_only {
+        return hostile_only(workspace, args);
+    }
     let started = Instant::now();
     let load_before = load_average();
     let server_at_start = tree_version(workspace);
@@ -272,28 +284,8 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         .join(" ");
     let bench_dir = workspace.target_dir.join("bench");
     let harness = bench_dir.join("harness");
-    let bin_dir = workspace.target_dir.join("release");
-
-    step("building release binaries (lianxin-server, lianxin-bench-client, lianxin-scale)");
-    run_checked(cargo().current_dir(&workspace.root).args([
-        "build",
-        "--release",
-        "--package",
-        "server",
-        "--bin",
-        "lianxin-server",
-        "--package",
-        "tests",
-        "--bin",
-        "lianxin-bench-client",
-        "--bin",
-        "lianxin-scale",
-    ]))?;
-
-    let source = match &args.harness {
-        Some(p) => p.clone(),
-        None => workspace.root.join("..").join("shared/bench/peers"),
-    };
+    let bin_dir = build_binaries(workspace, &bench_dir)?;
+    let source = harness_source(workspace, args);
     let peers: Vec<String> = match &args.peers {
         Some(p) => p.clone(),
         None => PEERS.iter().map(|s| s.to_string()).collect(),
@@ -364,6 +356,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             .context("running node report.mjs")?;
         fs::write(harness.join("RESULTS.md"), &out.stdout)?;
     }
+    if !args.skip_hostile {
+        hostile_step(workspace, args, &source, &bench_dir, &bin_dir, &peers)?;
+    }
     let scale_json = bench_dir.join(if args.quick {
         "scale-quick.json"
     } else {
@@ -431,6 +426,94 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds the release binaries the benchmark runs and copies them to `target/bench/bin`, so
+/// that other worktrees rebuilding `target/release` during a long run do not swap them
+/// underneath it. Returns that directory.
+fn build_binaries(workspace: &Workspace, bench_dir: &Path) -> anyhow::Result<PathBuf> {
+    step("building release binaries (lianxin-server, lianxin-bench-client, lianxin-scale)");
+    run_checked(cargo().current_dir(&workspace.root).args([
+        "build",
+        "--release",
+        "--package",
+        "server",
+        "--bin",
+        "lianxin-server",
+        "--package",
+        "tests",
+        "--bin",
+        "lianxin-bench-client",
+        "--bin",
+        "lianxin-scale",
+    ]))?;
+    let bin_dir = bench_dir.join("bin");
+    fs::create_dir_all(&bin_dir)?;
+    for bin in ["lianxin-server", "lianxin-bench-client", "lianxin-scale"] {
+        let to = bin_dir.join(bin);
+        let _ = fs::remove_file(&to);
+        fs::copy(workspace.target_dir.join("release").join(bin), &to)
+            .with_context(|| format!("copying target/release/{bin}"))?;
+    }
+    Ok(bin_dir)
+}
+
+fn harness_source(workspace: &Workspace, args: &Args) -> PathBuf {
+    match &args.harness {
+        Some(p) => p.clone(),
+        None => workspace.root.join("..").join("shared/bench/peers"),
+    }
+}
+
+/// The hostile-link runs (`bench_hostile`); with --quick, Lianxin's only.
+fn hostile_step(
+    workspace: &Workspace,
+    args: &Args,
+    source: &Path,
+    bench_dir: &Path,
+    bin_dir: &Path,
+    peers: &[String],
+) -> anyhow::Result<()> {
+    let harness = bench_dir.join("harness");
+    prepare_harness(workspace, source, &harness)?;
+    let peers: Vec<String> = peers
+        .iter()
+        .filter(|p| !args.quick || p.as_str() == "lianxin")
+        .cloned()
+        .collect();
+    bench_hostile::run(&workspace.root, &harness, bench_dir, bin_dir, &peers)
+}
+
+/// `cargo xtask bench --hostile-only`: the hostile-link runs alone; only the "Hostile link"
+/// section of BENCHMARKS.md changes.
+fn hostile_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bench_dir = workspace.target_dir.join("bench");
+    let bin_dir = build_binaries(workspace, &bench_dir)?;
+    let peers: Vec<String> = match &args.peers {
+        Some(p) => p.clone(),
+        None => PEERS.iter().map(|s| s.to_string()).collect(),
+    };
+    let source = harness_source(workspace, args);
+    hostile_step(workspace, args, &source, &bench_dir, &bin_dir, &peers)?;
+    let body = bench_hostile::section(&bench_dir)
+        .context("the hostile runs left no results (target/bench/hostile/results)")?;
+    let body = format!(
+        "Measured by `cargo xtask bench --hostile-only` on {} in {:.1} min.\n\n{body}",
+        tree_version(workspace),
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    let path = workspace.root.join("BENCHMARKS.md");
+    let report = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    fs::write(
+        &path,
+        bench_browser::splice_named(&report, bench_hostile::HEADING, &body, "## Browser"),
+    )?;
+    eprintln!(
+        "\nwrote the Hostile link section of BENCHMARKS.md in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
 /// Copies the harness (read-only in shared/) into `dest`, installs its pinned packages when
 /// its lock file changed, and adds our adapter.
 fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow::Result<()> {
@@ -492,7 +575,7 @@ fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow:
     Ok(())
 }
 
-fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
     for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         if entry.file_type()?.is_file() {
@@ -546,20 +629,20 @@ fn start_harness(
 }
 
 /// A run of the harness: the process, its command line, and where it writes its results.
-struct HarnessRun {
+pub(crate) struct HarnessRun {
     /// When the run started: its time limit counts from here, also for runs side by side
     /// that are waited for one after the other.
-    started: Instant,
-    child: std::process::Child,
-    shown: String,
-    peer: String,
-    tag: &'static str,
-    results: PathBuf,
+    pub(crate) started: Instant,
+    pub(crate) child: std::process::Child,
+    pub(crate) shown: String,
+    pub(crate) peer: String,
+    pub(crate) tag: &'static str,
+    pub(crate) results: PathBuf,
 }
 
 /// Waits for a run; one that outlives `limit` is stopped, and a run stopped by a signal is
 /// recorded as a failed repetition, so the report says so.
-fn wait_harness(run: HarnessRun, limit: Duration) -> anyhow::Result<()> {
+pub(crate) fn wait_harness(run: HarnessRun, limit: Duration) -> anyhow::Result<()> {
     let HarnessRun {
         started: t,
         mut child,
@@ -691,6 +774,8 @@ struct Report {
     site: Option<String>,
     /// The browser step's figures (`target/bench/browser.json`).
     browser: Option<Value>,
+    /// The hostile-link section's body (`bench_hostile`), when its runs left results.
+    hostile: Option<String>,
     /// Seconds between the weak link's connection cuts (0: none; results from before the cuts
     /// existed have no weak-link file and count as 0).
     cut_every: u64,
@@ -706,7 +791,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-fn num(v: &Value, key: &str) -> f64 {
+pub(crate) fn num(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
@@ -876,6 +961,7 @@ impl Report {
             browser: fs::read_to_string(bench_browser::results_file(workspace))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok()),
+            hostile: harness.parent().and_then(bench_hostile::section),
         })
     }
 
@@ -1110,6 +1196,12 @@ impl Report {
             }
             writeln!(o)?;
         }
+        if let Some(h) = &self.hostile {
+            writeln!(o, "{}", bench_hostile::HEADING)?;
+            writeln!(o)?;
+            writeln!(o, "{h}")?;
+            writeln!(o)?;
+        }
         writeln!(o, "## Browser")?;
         writeln!(o)?;
         writeln!(
@@ -1140,6 +1232,10 @@ impl Report {
         writeln!(
             o,
             "cargo xtask bench --cut-every 0    # the weak link without connection cuts"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --hostile-only   # only the Hostile link section (about 30 min)"
         )?;
         writeln!(o, "```")?;
         writeln!(o)?;
@@ -1459,7 +1555,7 @@ fn disk_text(v: &Value) -> String {
     )
 }
 
-fn verdict(ok: bool, miss: &str) -> String {
+pub(crate) fn verdict(ok: bool, miss: &str) -> String {
     if ok {
         "**met**".into()
     } else {
@@ -1467,7 +1563,7 @@ fn verdict(ok: bool, miss: &str) -> String {
     }
 }
 
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if !v.is_finite() {
         "–".into()
     } else if v >= 10_000.0 {
@@ -1477,7 +1573,7 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn kib(b: f64) -> String {
+pub(crate) fn kib(b: f64) -> String {
     if !b.is_finite() {
         "–".into()
     } else if b < 10_240.0 {
