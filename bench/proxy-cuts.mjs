@@ -13,7 +13,8 @@
 // - LIANXIN_PROXY_HOSTILE_SEED=N (the hostile link, issue 12): a seeded random schedule. The link
 //   stays up for 3–10 s (uniform), then every open connection is reset, then for 1–5 s every new
 //   connection is refused (reset at accept, before the server is dialled), then up again, and so
-//   on. The same seed gives the same schedule in every window and for every peer.
+//   on. The same seed gives the same schedule in every window and for every peer. It starts at
+//   the first window: the set-up before it (logins, offline creation) meets no cuts.
 //
 // In a cut, data still "on the link" (chunks the shaper holds back for their delay) is lost: the
 // shaper only writes to sockets that are not destroyed. Clients see their connection reset and
@@ -141,7 +142,9 @@ if ((everyMs > 0 || hostile) && shaped) {
       timer = setInterval(cut, everyMs)
     }
   }
-  start()
+  // The 20 s cuts run from the start, as they always did; the hostile schedule waits for the
+  // first window, so the set-up before it (the devices' logins) is not refused.
+  if (!hostile) start()
   process.on('message', (m) => {
     if (m && m.cmd === 'reset') {
       window++

@@ -264,13 +264,21 @@ impl Outcome {
     }
     /// S1's time, or what happened instead.
     fn s1_text(&self) -> String {
-        match (&self.s1, self.arrived) {
-            (Some(v), _) => ms(num(v, "ms")),
-            (None, Some((m, t))) => format!(
-                "did not finish in {} min ({m} of {t} records arrived)",
+        // bench.mjs's words when a window's wait runs out (anything else failed otherwise).
+        let timed_out = self
+            .error
+            .as_ref()
+            .is_none_or(|e| e.contains("timeout waiting for server has all docs"));
+        let arrived = self.arrived.map_or("nothing arrived".into(), |(m, t)| {
+            format!("{m} of {t} records arrived")
+        });
+        match &self.s1 {
+            Some(v) => ms(num(v, "ms")),
+            None if timed_out => format!(
+                "did not finish in {} min ({arrived})",
                 WINDOW_LIMIT_SECS / 60
             ),
-            (None, None) => "did not finish (nothing arrived)".into(),
+            None => format!("failed, see below ({arrived})"),
         }
     }
     fn s2_text(&self) -> String {
