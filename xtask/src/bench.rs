@@ -80,7 +80,7 @@ pub struct Args {
     /// With --skip-peers: only rewrites that section from the last hostile runs' results.
     #[arg(long)]
     pub hostile_only: bool,
-    /// Skip the hostile-link runs (keep their last results).
+    /// Skip the hostile-link runs (keep their last results; --skip-peers skips them too).
     #[arg(long)]
     pub skip_hostile: bool,
 }
@@ -357,7 +357,7 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             .context("running node report.mjs")?;
         fs::write(harness.join("RESULTS.md"), &out.stdout)?;
     }
-    if !args.skip_hostile {
+    if !args.skip_peers && !args.skip_hostile {
         hostile_step(workspace, args, &source, &bench_dir, &bin_dir, &peers)?;
     }
     let scale_json = bench_dir.join(if args.quick {
