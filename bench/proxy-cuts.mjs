@@ -1,70 +1,154 @@
 // Connection cuts for the harness's shaped link. `cargo xtask bench` copies the harness's own
-// proxy to `proxy-harness.mjs` and this file to `proxy.mjs` in its copy of the harness, so
+// proxy to `proxy-harness.mjs` and this file to `proxy.mjs` in its copies of the harness, so
 // bench.mjs starts this file with the same arguments and IPC channel; it loads the harness's
 // proxy unchanged and only adds the cuts. The harness in shared/ is not touched.
 //
-// LIANXIN_PROXY_CUT_EVERY_MS=20000 (environment, inherited from bench.mjs) together with
-// --shape: every 20 s all open connections, client side and server side, are reset (RST) and
-// destroyed. Data still "on the link" (chunks the shaper holds back for their delay) is lost:
-// the shaper only writes to sockets that are not destroyed. Clients see their connection reset
-// and have to reconnect (paying the handshake round trip again) and resend what was lost.
+// Two schedules, both only with --shape (on loopback this file behaves exactly like the
+// harness's proxy), both restarted at every measurement window (the harness's `reset` message),
+// so runs and peers are comparable:
 //
-// The schedule is deterministic, not random, so runs and peers are comparable: it restarts at
-// every measurement window (the harness's `reset` message), so a cut falls at 20 s, 40 s, … into
-// every window, and a window of T ms holds floor(T / 20000) cuts. Without the variable, or
-// without --shape (loopback), this file behaves exactly like the harness's proxy.
+// - LIANXIN_PROXY_CUT_EVERY_MS=20000 (the weak link): every 20 s all open connections, client
+//   side and server side, are reset (RST) and destroyed; a window of T ms holds
+//   floor(T / 20000) cuts.
+// - LIANXIN_PROXY_HOSTILE_SEED=N (the hostile link, issue 12): a seeded random schedule. The link
+//   stays up for 3–10 s (uniform), then every open connection is reset, then for 1–5 s every new
+//   connection is refused (reset at accept, before the server is dialled), then up again, and so
+//   on. The same seed gives the same schedule in every window and for every peer. It starts at
+//   the first window: the set-up before it (logins, offline creation) meets no cuts.
+//
+// In a cut, data still "on the link" (chunks the shaper holds back for their delay) is lost: the
+// shaper only writes to sockets that are not destroyed. Clients see their connection reset and
+// have to reconnect (paying the handshake round trip again) and resend what was lost.
+//
+// LIANXIN_PROXY_LOG=FILE (optional): one JSON line per cut and per end of a refusal, with the
+// window (0 before the first `reset`, then 1, 2, … in the harness's window order), so a report
+// can say how many cuts and refusals fell into each window.
 //
 // Counters are the harness's: bytes are counted when the proxy reads them from the sender,
 // before the shaper delays them, so bytes lost in a cut count as sent (they were on the air),
-// and whatever a peer resends after a cut counts again.
+// and whatever a peer resends after a cut counts again. A refused connection carries no bytes
+// and is not counted as a connection.
+import fs from 'node:fs'
 import net from 'node:net'
 
 const everyMs = Number(process.env.LIANXIN_PROXY_CUT_EVERY_MS || 0)
+const hostileSeed = process.env.LIANXIN_PROXY_HOSTILE_SEED ?? ''
+const hostile = hostileSeed !== ''
 const shaped = process.argv.includes('--shape')
 
-if (everyMs > 0 && shaped) {
+// The hostile schedule's bounds, in ms.
+const UP_MS = [3000, 10000]
+const REFUSE_MS = [1000, 5000]
+
+// mulberry32, as the harness's workload uses.
+function rng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+const between = (r, [lo, hi]) => lo + Math.floor(r() * (hi - lo + 1))
+
+const reset = (socket) => {
+  try {
+    socket.resetAndDestroy()
+  } catch {
+    socket.destroy()
+  }
+}
+
+if ((everyMs > 0 || hostile) && shaped) {
   const open = new Set()
+  let refusing = false
+  let refused = 0
   const track = (socket) => {
     open.add(socket)
     socket.once('close', () => open.delete(socket))
     return socket
   }
   // The harness's proxy makes one server (client side) and one net.connect per client
-  // connection (server side); both are tracked.
+  // connection (server side); both are tracked. While refusing, a new client connection is
+  // reset before the harness's proxy sees it.
   const createServer = net.createServer
   net.createServer = (...args) => {
     const i = args.findIndex((a) => typeof a === 'function')
     if (i >= 0) {
       const listener = args[i]
-      args[i] = (socket) => listener(track(socket))
+      args[i] = (socket) => {
+        if (refusing) {
+          refused++
+          socket.on('error', () => {})
+          reset(socket)
+          return
+        }
+        listener(track(socket))
+      }
     }
     return createServer.apply(net, args)
   }
   const connect = net.connect
   net.connect = (...args) => track(connect.apply(net, args))
 
+  const logFile = process.env.LIANXIN_PROXY_LOG || ''
+  if (logFile) fs.writeFileSync(logFile, '')
+  let window = 0
+  const record = (event) => {
+    if (logFile) fs.appendFileSync(logFile, JSON.stringify({ window, ...event }) + '\n')
+  }
   let cuts = 0
   let windowStart = performance.now()
+  const at = () => ((performance.now() - windowStart) / 1000).toFixed(1)
   const cut = () => {
     cuts++
     const n = open.size
-    for (const socket of [...open]) {
-      try {
-        socket.resetAndDestroy()
-      } catch {
-        socket.destroy()
-      }
-    }
+    for (const socket of [...open]) reset(socket)
     open.clear()
-    const at = ((performance.now() - windowStart) / 1000).toFixed(1)
-    console.error(`[proxy-cuts] cut ${cuts}: ${n} socket(s) reset at +${at} s into the window`)
+    record({ event: 'cut', atMs: Math.round(performance.now() - windowStart), sockets: n })
+    console.error(`[proxy-cuts] cut ${cuts}: ${n} socket(s) reset at +${at()} s into the window`)
   }
-  let timer = setInterval(cut, everyMs)
+  let timer = null
+  // Hostile: up for 3–10 s, cut, refuse for 1–5 s, up again … (bounded by the window's life:
+  // the harness stops the proxy at the end of the run).
+  let r = null
+  const upPhase = () => {
+    timer = setTimeout(() => {
+      cut()
+      refusing = true
+      const refuseMs = between(r, REFUSE_MS)
+      console.error(`[proxy-cuts] refusing new connections for ${(refuseMs / 1000).toFixed(1)} s`)
+      timer = setTimeout(() => {
+        refusing = false
+        record({ event: 'accepting', atMs: Math.round(performance.now() - windowStart), refusedMs: refuseMs, refused })
+        console.error(`[proxy-cuts] accepting again at +${at()} s (${refused} refused so far)`)
+        upPhase()
+      }, refuseMs)
+    }, between(r, UP_MS))
+  }
+  const start = () => {
+    clearTimeout(timer)
+    clearInterval(timer)
+    refusing = false
+    refused = 0
+    cuts = 0
+    windowStart = performance.now()
+    if (hostile) {
+      r = rng(Number(hostileSeed))
+      upPhase()
+    } else {
+      timer = setInterval(cut, everyMs)
+    }
+  }
+  // The 20 s cuts run from the start, as they always did; the hostile schedule waits for the
+  // first window, so the set-up before it (the devices' logins) is not refused.
+  if (!hostile) start()
   process.on('message', (m) => {
     if (m && m.cmd === 'reset') {
-      clearInterval(timer)
-      windowStart = performance.now()
-      timer = setInterval(cut, everyMs)
+      window++
+      start()
     }
   })
 }

@@ -897,6 +897,36 @@ fn a_cut_on_a_link_that_carried_the_chunks_quickly_does_not_shrink_the_chunk() {
 }
 
 #[test]
+fn a_probe_refused_again_and_again_while_the_link_is_down_does_not_shrink_the_chunk() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..300 {
+        wang.new_visit(n);
+    }
+    wang.sync(&mut server);
+    for n in 300..600 {
+        wang.new_visit(n);
+    }
+    // A big upload is cut; the probe that follows carries the heads of every document in
+    // doubt, several KB, and the link refuses it, and every retry, for a while.
+    the_send(wang.feed(Input::SyncNow));
+    let (probe, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert!(decoded(&probe).push.iter().all(|p| p.data.is_empty()));
+    assert!(probe.len() > 4 * 1024, "a probe of {} bytes", probe.len());
+    let after_cut = wang.client.chunk_size();
+    for _ in 0..5 {
+        let delay = the_wait(wang.feed(Input::Failed(Failure::Network)), wang.now);
+        wang.now = Timestamp(wang.now.0 + delay);
+        the_send(wang.feed(Input::Tick));
+    }
+    assert_eq!(
+        wang.client.chunk_size(),
+        after_cut,
+        "refused probes say nothing about the chunk"
+    );
+}
+
+#[test]
 fn no_request_pushes_more_than_the_servers_limit_of_documents() {
     let mut server = Server::new();
     let mut wang = Device::new(officer_wang());

@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -15,14 +15,15 @@ use anyhow::{Context as _, bail};
 use serde_json::Value;
 
 use crate::bench_browser;
+use crate::bench_hostile;
 use crate::workspace::{Workspace, cargo, run_checked, show};
 
 /// The peers, in report order.
-const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
+pub(crate) const PEERS: &[&str] = &["automerge", "pouchdb", "lianxin"];
 /// Scenarios in the order the harness opens their windows.
 const WINDOWS: &[&str] = &["S1", "S2", "S3", "S4-setup", "S4"];
 /// The weak link of the issue: 300 ms one way, 256 kbit/s.
-const SHAPE: &str = "300,256";
+pub(crate) const SHAPE: &str = "300,256";
 /// The weak link's loss, by default: every open connection is cut every 20 s
 /// (`bench/proxy-cuts.mjs`; the schedule restarts at each measurement window).
 const CUT_EVERY_SECS: u64 = 20;
@@ -78,9 +79,18 @@ pub struct Args {
     /// harness's lossless shaper).
     #[arg(long, default_value_t = CUT_EVERY_SECS)]
     pub cut_every: u64,
+    /// Only the hostile link of issue 12 (random CJK notes; loopback, the weak link, the weak
+    /// link with cuts every 3–10 s and refusals for 1–5 s; S1-S2 for every peer, about 30 min):
+    /// rewrites the "Hostile link" section of BENCHMARKS.md, leaving the others as they are.
+    /// With --skip-peers: only rewrites that section from the last hostile runs' results.
+    #[arg(long)]
+    pub hostile_only: bool,
+    /// Skip the hostile-link runs (keep their last results; --skip-peers skips them too).
+    #[arg(long)]
+    pub skip_hostile: bool,
 }
 
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
@@ -271,6 +281,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     if let Some(names) = &args.scale_only {
         return crate::bench_scale::scale_only(workspace, names, args.quick, args.skip_scale);
     }
+    if args.hostile_only {
+        return hostile_only(workspace, args);
+    }
     let started = Instant::now();
     let load_before = load_average();
     let server_at_start = tree_version(workspace);
@@ -280,28 +293,8 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         .join(" ");
     let bench_dir = workspace.target_dir.join("bench");
     let harness = bench_dir.join("harness");
-    let bin_dir = workspace.target_dir.join("release");
-
-    step("building release binaries (lianxin-server, lianxin-bench-client, lianxin-scale)");
-    run_checked(cargo().current_dir(&workspace.root).args([
-        "build",
-        "--release",
-        "--package",
-        "server",
-        "--bin",
-        "lianxin-server",
-        "--package",
-        "tests",
-        "--bin",
-        "lianxin-bench-client",
-        "--bin",
-        "lianxin-scale",
-    ]))?;
-
-    let source = match &args.harness {
-        Some(p) => p.clone(),
-        None => workspace.root.join("..").join("shared/bench/peers"),
-    };
+    let bin_dir = build_binaries(workspace, &bench_dir)?;
+    let source = harness_source(workspace, args);
     let peers: Vec<String> = match &args.peers {
         Some(p) => p.clone(),
         None => PEERS.iter().map(|s| s.to_string()).collect(),
@@ -372,6 +365,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
             .context("running node report.mjs")?;
         fs::write(harness.join("RESULTS.md"), &out.stdout)?;
     }
+    if !args.skip_peers && !args.skip_hostile {
+        hostile_step(workspace, args, &source, &bench_dir, &bin_dir, &peers)?;
+    }
     let scale_json = bench_dir.join(if args.quick {
         "scale-quick.json"
     } else {
@@ -439,6 +435,110 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds the release binaries the benchmark runs and copies them to `target/bench/bin`, so
+/// that other worktrees rebuilding `target/release` during a long run do not swap them
+/// underneath it. Returns that directory.
+fn build_binaries(workspace: &Workspace, bench_dir: &Path) -> anyhow::Result<PathBuf> {
+    step("building release binaries (lianxin-server, lianxin-bench-client, lianxin-scale)");
+    run_checked(cargo().current_dir(&workspace.root).args([
+        "build",
+        "--release",
+        "--package",
+        "server",
+        "--bin",
+        "lianxin-server",
+        "--package",
+        "tests",
+        "--bin",
+        "lianxin-bench-client",
+        "--bin",
+        "lianxin-scale",
+    ]))?;
+    let bin_dir = bench_dir.join("bin");
+    fs::create_dir_all(&bin_dir)?;
+    for bin in ["lianxin-server", "lianxin-bench-client", "lianxin-scale"] {
+        let to = bin_dir.join(bin);
+        let _ = fs::remove_file(&to);
+        fs::copy(workspace.target_dir.join("release").join(bin), &to)
+            .with_context(|| format!("copying target/release/{bin}"))?;
+    }
+    Ok(bin_dir)
+}
+
+fn harness_source(workspace: &Workspace, args: &Args) -> PathBuf {
+    match &args.harness {
+        Some(p) => p.clone(),
+        None => workspace.root.join("..").join("shared/bench/peers"),
+    }
+}
+
+/// The hostile-link runs (`bench_hostile`); with --quick, Lianxin's only.
+fn hostile_step(
+    workspace: &Workspace,
+    args: &Args,
+    source: &Path,
+    bench_dir: &Path,
+    bin_dir: &Path,
+    peers: &[String],
+) -> anyhow::Result<()> {
+    let harness = bench_dir.join("harness");
+    prepare_harness(workspace, source, &harness)?;
+    let peers: Vec<String> = peers
+        .iter()
+        .filter(|p| !args.quick || p.as_str() == "lianxin")
+        .cloned()
+        .collect();
+    bench_hostile::run(&workspace.root, &harness, bench_dir, bin_dir, &peers)
+}
+
+/// `cargo xtask bench --hostile-only`: the hostile-link runs alone; only the "Hostile link"
+/// section of BENCHMARKS.md changes.
+fn hostile_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bench_dir = workspace.target_dir.join("bench");
+    let run_file = bench_hostile::dir(&bench_dir).join("run.json");
+    // With --skip-peers: only the section is rewritten from the last runs' results.
+    if !args.skip_peers {
+        let tree = tree_version(workspace);
+        let bin_dir = build_binaries(workspace, &bench_dir)?;
+        let peers: Vec<String> = match &args.peers {
+            Some(p) => p.clone(),
+            None => PEERS.iter().map(|s| s.to_string()).collect(),
+        };
+        let source = harness_source(workspace, args);
+        hostile_step(workspace, args, &source, &bench_dir, &bin_dir, &peers)?;
+        let saved = serde_json::json!({
+            "tree": tree, "peers": peers.join(","),
+            "minutes": started.elapsed().as_secs_f64() / 60.0,
+        });
+        fs::write(&run_file, saved.to_string())?;
+    }
+    let saved: Value = fs::read_to_string(&run_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .context("no earlier hostile run to report on (target/bench/hostile/run.json)")?;
+    let body = bench_hostile::section(&bench_dir)
+        .context("the hostile runs left no results (target/bench/hostile/results)")?;
+    let body = format!(
+        "Last measured by `cargo xtask bench --hostile-only --peers {}` on {} in {:.1} min \
+         (a peer not in that list keeps the figures of its last run).\n\n{body}",
+        saved["peers"].as_str().unwrap_or("?"),
+        saved["tree"].as_str().unwrap_or("?"),
+        num(&saved, "minutes")
+    );
+    let path = workspace.root.join("BENCHMARKS.md");
+    let report = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    fs::write(
+        &path,
+        bench_browser::splice_named(&report, bench_hostile::HEADING, &body, "## Browser"),
+    )?;
+    eprintln!(
+        "\nwrote the Hostile link section of BENCHMARKS.md in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
 /// Copies the harness (read-only in shared/) into `dest`, installs its pinned packages when
 /// its lock file changed, and adds our adapter.
 fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow::Result<()> {
@@ -500,7 +600,7 @@ fn prepare_harness(workspace: &Workspace, source: &Path, dest: &Path) -> anyhow:
     Ok(())
 }
 
-fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
     for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;
         if entry.file_type()?.is_file() {
@@ -554,20 +654,20 @@ fn start_harness(
 }
 
 /// A run of the harness: the process, its command line, and where it writes its results.
-struct HarnessRun {
+pub(crate) struct HarnessRun {
     /// When the run started: its time limit counts from here, also for runs side by side
     /// that are waited for one after the other.
-    started: Instant,
-    child: std::process::Child,
-    shown: String,
-    peer: String,
-    tag: &'static str,
-    results: PathBuf,
+    pub(crate) started: Instant,
+    pub(crate) child: std::process::Child,
+    pub(crate) shown: String,
+    pub(crate) peer: String,
+    pub(crate) tag: &'static str,
+    pub(crate) results: PathBuf,
 }
 
 /// Waits for a run; one that outlives `limit` is stopped, and a run stopped by a signal is
 /// recorded as a failed repetition, so the report says so.
-fn wait_harness(run: HarnessRun, limit: Duration) -> anyhow::Result<()> {
+pub(crate) fn wait_harness(run: HarnessRun, limit: Duration) -> anyhow::Result<()> {
     let HarnessRun {
         started: t,
         mut child,
@@ -699,6 +799,8 @@ struct Report {
     site: Option<String>,
     /// The browser step's figures (`target/bench/browser.json`).
     browser: Option<Value>,
+    /// The hostile-link section's body (`bench_hostile`), when its runs left results.
+    hostile: Option<String>,
     /// Seconds between the weak link's connection cuts (0: none; results from before the cuts
     /// existed have no weak-link file and count as 0).
     cut_every: u64,
@@ -714,7 +816,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-fn num(v: &Value, key: &str) -> f64 {
+pub(crate) fn num(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
@@ -884,6 +986,7 @@ impl Report {
             browser: fs::read_to_string(bench_browser::results_file(workspace))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok()),
+            hostile: harness.parent().and_then(bench_hostile::section),
         })
     }
 
@@ -1118,6 +1221,12 @@ impl Report {
             }
             writeln!(o)?;
         }
+        if let Some(h) = &self.hostile {
+            writeln!(o, "{}", bench_hostile::HEADING)?;
+            writeln!(o)?;
+            writeln!(o, "{h}")?;
+            writeln!(o)?;
+        }
         writeln!(o, "## Browser")?;
         writeln!(o)?;
         writeln!(
@@ -1131,7 +1240,7 @@ impl Report {
         writeln!(o, "```")?;
         writeln!(
             o,
-            "cargo xtask bench            # full: about 30 min on this machine"
+            "cargo xtask bench            # full: about 55 min on this machine (25 of them the hostile link)"
         )?;
         writeln!(
             o,
@@ -1148,6 +1257,10 @@ impl Report {
         writeln!(
             o,
             "cargo xtask bench --cut-every 0    # the weak link without connection cuts"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --hostile-only   # only the Hostile link section (about 30 min)"
         )?;
         writeln!(o, "```")?;
         writeln!(o)?;
@@ -1473,7 +1586,7 @@ fn disk_text(v: &Value) -> String {
     )
 }
 
-fn verdict(ok: bool, miss: &str) -> String {
+pub(crate) fn verdict(ok: bool, miss: &str) -> String {
     if ok {
         "**met**".into()
     } else {
@@ -1481,7 +1594,7 @@ fn verdict(ok: bool, miss: &str) -> String {
     }
 }
 
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if !v.is_finite() {
         "–".into()
     } else if v >= 10_000.0 {
@@ -1491,7 +1604,7 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn kib(b: f64) -> String {
+pub(crate) fn kib(b: f64) -> String {
     if !b.is_finite() {
         "–".into()
     } else if b < 10_240.0 {

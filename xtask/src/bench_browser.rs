@@ -693,18 +693,25 @@ pub fn goal_row(figures: &Value) -> Option<String> {
 /// Replaces the `## Browser` section of an existing report with `body`, keeping every other
 /// section as it is (or inserts it before `## Rerun` when there is none).
 pub fn splice_section(report: &str, body: &str) -> String {
-    let heading = "## Browser\n";
+    splice_named(report, "## Browser", body, "## Rerun")
+}
+
+/// Replaces the section under `heading` (a `## ` line) of an existing report with `body`,
+/// keeping every other section as it is, or inserts it before the section `before` when there
+/// is none (at the end when neither is there).
+pub fn splice_named(report: &str, heading: &str, body: &str, before: &str) -> String {
+    let heading = format!("{heading}\n");
     let new = format!("{heading}\n{}\n", body.trim_end());
-    if let Some(start) = report.find(heading) {
+    if let Some(start) = report.find(&heading) {
         let after = start + heading.len();
         let end = report[after..]
             .find("\n## ")
             .map_or(report.len(), |i| after + i + 1);
         format!("{}{new}\n{}", &report[..start], &report[end..])
-    } else if let Some(at) = report.find("## Rerun") {
+    } else if let Some(at) = report.find(&format!("{before}\n")) {
         format!("{}{new}\n{}", &report[..at], &report[at..])
     } else {
-        format!("{}\n{new}", report.trim_end())
+        format!("{}\n\n{new}", report.trim_end())
     }
 }
 

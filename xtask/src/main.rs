@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_browser;
+mod bench_hostile;
 mod bench_scale;
 mod build_client;
 mod run;

@@ -572,8 +572,12 @@ impl SyncClient {
         self.replica.ack = resp.delivery;
         let pulled: usize = resp.pulls.iter().map(|p| p.data.len()).sum();
         self.chunk.on_encoded(pulled, body.len());
-        // The response may carry twice the chunk: it counts half.
-        self.chunk.on_success(bytes.max(body.len() / 2), elapsed_ms);
+        // The response may carry twice the chunk: it counts half. A request that carried no
+        // documents (a probe, a pull) is no chunk: a probe's heads of documents in doubt can
+        // make it several KB, all latency, which says nothing about the link's throughput.
+        let request = if carried { bytes } else { 0 };
+        self.chunk
+            .on_success(request.max(body.len() / 2), elapsed_ms);
         self.attempt = 0;
         self.server_errors = 0;
         self.unreachable = false;
@@ -638,7 +642,10 @@ impl SyncClient {
                         self.in_doubt.push(id);
                     }
                 }
-                self.chunk.on_cut(bytes);
+                // Only a cut request that carried documents is a cut chunk: a probe refused
+                // while the link is down (its heads of documents in doubt can make it several
+                // KB) must not halve the chunk at every retry.
+                self.chunk.on_cut(if carried { bytes } else { 0 });
                 if carried {
                     self.data_cuts += 1;
                 }

@@ -516,6 +516,8 @@ struct Device {
     refused: u64,
     login: String,
     logged_in: bool,
+    /// The device's number, as the request trace names it (`tests::trace`).
+    number: u64,
 }
 
 type Sent = Result<(Vec<u8>, i64), Failure>;
@@ -554,6 +556,7 @@ impl Device {
             refused: 0,
             login,
             logged_in: false,
+            number,
         }
     }
 
@@ -609,10 +612,12 @@ impl Device {
                     inflight = None;
                     match sent {
                         Ok(Ok((body, elapsed_ms))) => {
+                            tests::trace::event(self.number, json!({"ev": "ok", "down": body.len(), "ms": elapsed_ms}));
                             self.totals.bytes_down.fetch_add(body.len() as u64, Ordering::Relaxed);
                             Input::Response { body, elapsed_ms }
                         }
                         Ok(Err(f)) => {
+                            tests::trace::event(self.number, json!({"ev": "failed", "why": format!("{f:?}")}));
                             self.totals.failures.fetch_add(1, Ordering::Relaxed);
                             self.native.traffic.failures += 1;
                             Input::Failed(f)
@@ -633,6 +638,10 @@ impl Device {
                 for effect in self.native.client.handle(input, wall_clock(), random) {
                     match effect {
                         Effect::Send { body, .. } => {
+                            tests::trace::event(
+                                self.number,
+                                json!({"ev": "send", "up": body.len()}),
+                            );
                             self.native.traffic.requests += 1;
                             self.native.traffic.bytes_up += body.len();
                             self.totals.requests.fetch_add(1, Ordering::Relaxed);
@@ -650,6 +659,7 @@ impl Device {
                         Effect::Persist(_) => queue.push(Input::Persisted),
                         Effect::WakeAt(t) => {
                             let wait = (t.0 - wall_clock().0).max(0) as u64;
+                            tests::trace::event(self.number, json!({"ev": "wake", "in": wait}));
                             wake = Some(tokio::time::Instant::now() + Duration::from_millis(wait));
                         }
                     }
