@@ -145,12 +145,12 @@ impl Core {
         entry.refused.as_ref().map(|(_, r)| r.clone())
     }
 
-    /// A copy of a document, to edit and then [`Core::save`] (built from its stored bytes if
-    /// nothing has read it yet).
+    /// A copy of a document, to edit and then [`Core::save`]. A screen that opens a document
+    /// builds it from its stored bytes once; it stays built for the next.
     pub fn doc(&self, id: &DocId) -> Option<RecordDoc> {
-        let engine = self.engine.borrow();
-        let doc = engine.as_ref()?.replica().read(id)?;
-        doc.ok().map(|d| d.into_owned())
+        let mut engine = self.engine.borrow_mut();
+        let doc = engine.as_mut()?.replica_mut().doc_mut(id)?;
+        doc.ok().map(|d| d.clone())
     }
 
     /// The parsed records, cached until the next change.
