@@ -12,7 +12,7 @@ use shared::sync::limits::MAX_PUSHES;
 use shared::sync::memory::MemoryStore;
 use shared::sync::policy::{GATHER_MS, NETWORK_FLAT_ATTEMPTS};
 use shared::sync::protocol::{DocId, Outcome, Refusal, SyncRequest, SyncResponse};
-use shared::sync::replica::Replica;
+use shared::sync::replica::{LocalStore as _, MemoryLocalStore, Replica};
 use shared::sync::server::{ServerStore as _, SyncContext, handle_sync};
 use shared::sync::validate::Scope;
 
@@ -104,17 +104,22 @@ impl Device {
     }
 
     fn edit_visit(&mut self, id: &DocId, notes: &str) {
-        let entry = self.client.replica_mut().get_mut(id).expect("present");
-        let mut visit = VisitDoc::from_record(entry.doc.clone()).expect("a visit");
+        let doc = self
+            .client
+            .replica_mut()
+            .doc_mut(id)
+            .expect("present")
+            .expect("builds");
+        let mut visit = VisitDoc::from_record(doc.clone()).expect("a visit");
         visit
             .edit(&self.person.actor, self.now, |e| e.set_notes(notes))
             .expect("edit");
-        entry.doc = visit.into_record();
+        *doc = visit.into_record();
     }
 
     fn visit_notes(&self, id: &DocId) -> String {
-        let entry = self.client.replica().get(id).expect("present");
-        VisitDoc::from_record(entry.doc.clone())
+        let doc = self.client.replica().read(id).expect("present");
+        VisitDoc::from_record(doc.expect("builds").into_owned())
             .expect("a visit")
             .read()
             .expect("reads")
@@ -248,8 +253,7 @@ fn a_cold_upload_of_200_visits_goes_in_link_sized_chunks_and_lands_whole() {
                 .replica_mut()
                 .get_mut(id)
                 .expect("present")
-                .doc
-                .save()
+                .saved()
                 .len()
         })
         .sum();
@@ -324,6 +328,98 @@ fn a_second_device_catches_up_and_sees_the_same_records() {
         li.client.replica_mut().pending().is_empty(),
         "pulled documents are not pushed back"
     );
+}
+
+#[test]
+fn a_device_catching_up_stores_pulled_documents_and_builds_one_only_when_it_is_read() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let ids: Vec<DocId> = (0..50).map(|n| wang.new_visit(n)).collect();
+    wang.sync(&mut server);
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    assert_eq!(li.client.replica().len(), 50);
+    assert_eq!(
+        li.client.replica().loads(),
+        0,
+        "nothing built while pulling"
+    );
+    let stored: usize = li.counters.persisted.iter().map(|b| b.docs.len()).sum();
+    assert_eq!(stored, 50, "each pulled document stored as it came");
+    assert_eq!(li.visit_notes(&ids[7]), wang.visit_notes(&ids[7]));
+    assert_eq!(li.client.replica().loads(), 1, "built when read");
+    // An edit builds it for good; the others stay bytes.
+    li.edit_visit(&ids[3], "李：已回访");
+    li.edit_visit(&ids[3], "李：已回访两次");
+    assert_eq!(li.client.replica().loads(), 2);
+    assert_eq!(
+        ids.iter()
+            .filter(|id| li.client.replica().get(id).is_some_and(|e| e.is_loaded()))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_restarted_device_restores_its_documents_without_building_them_and_knows_its_outbox() {
+    let (mut server, mut wang, _li, ids) = two_synced_devices(5);
+    let mut disk = MemoryLocalStore::default();
+    let mut li = Device::new(officer_li());
+    li.sync(&mut server);
+    for batch in &li.counters.persisted {
+        now_or_never(disk.persist(batch)).expect("stored");
+    }
+    // A local save goes through the engine's batch, like a sync response's.
+    let mut copy = li
+        .client
+        .replica()
+        .read(&ids[1])
+        .expect("present")
+        .expect("builds")
+        .into_owned();
+    let mut visit = VisitDoc::from_record(copy.clone()).expect("a visit");
+    visit
+        .edit(&li.person.actor, li.now, |e| e.set_notes("李：已回访"))
+        .expect("edit");
+    copy = visit.into_record();
+    let batch = li
+        .client
+        .save_local(vec![(ids[1].clone(), copy)])
+        .expect("merges");
+    assert_eq!(batch.docs.len(), 1);
+    assert_eq!(
+        batch.position, None,
+        "a local save leaves the feed position"
+    );
+    now_or_never(disk.persist(&batch)).expect("stored");
+
+    let replica = now_or_never(disk.load(officer_li().actor_id())).expect("restores");
+    let mut restarted = Device::new(officer_li());
+    restarted.client = SyncClient::new(replica);
+    assert_eq!(restarted.client.replica().len(), 5);
+    assert_eq!(
+        restarted.client.replica().loads(),
+        0,
+        "nothing built at start"
+    );
+    assert_eq!(
+        restarted.client.replica_mut().pending(),
+        vec![ids[1].clone()],
+        "the outbox is known from stored heads"
+    );
+    restarted.sync(&mut server);
+    wang.sync(&mut server);
+    assert_eq!(wang.visit_notes(&ids[1]), "李：已回访");
+}
+
+/// Polls a future that never waits (the in-memory store) once.
+fn now_or_never<T>(future: impl std::future::Future<Output = T>) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the memory store waited"),
+    }
 }
 
 #[test]
@@ -544,7 +640,12 @@ fn a_new_document_over_the_limit_uncompressed_but_under_it_compressed_still_sync
         .map(|_| char::from_u32(0x4E00 + (lcg.next() % 256) as u32).unwrap_or('走'))
         .collect();
     let id = wang.new_visit_noting(1, notes);
-    let doc = &mut wang.client.replica_mut().get_mut(&id).expect("present").doc;
+    let doc = wang
+        .client
+        .replica_mut()
+        .doc_mut(&id)
+        .expect("present")
+        .expect("builds");
     let (plain, compressed) = (
         doc.automerge().save_nocompress().len(),
         doc.automerge().save().len(),
@@ -973,20 +1074,79 @@ fn an_http_413_halves_the_documents_per_request_at_once_and_the_halved_cap_holds
 }
 
 #[test]
-fn an_http_413_for_a_request_of_one_document_stops_with_the_error() {
-    let (_server, mut wang, _li, ids) = two_synced_devices(1);
-    wang.edit_visit(&ids[0], "很长的记录");
+fn an_http_413_for_a_request_of_one_document_refuses_that_document_and_the_rest_go_on() {
+    let (mut server, mut wang, mut li, ids) = two_synced_devices(3);
+    for id in &ids {
+        wang.edit_visit(id, "已复查：企业用电恢复正常");
+    }
     let (_, pushed) = the_send(wang.feed(Input::SyncNow));
-    assert_eq!(pushed, 1);
-    assert_eq!(
-        wang.feed(Input::Failed(Failure::Http {
-            status: 413,
-            message: "too_large".into(),
-        })),
-        []
+    assert_eq!(pushed, 3);
+    let (body, pushed) = the_send(wang.feed(http(413)));
+    assert_eq!(pushed, 1, "halved to one document");
+    let big = decoded(&body).push[0].doc.clone();
+    // The document alone is over a limit: refused on the device and the refusal stored.
+    let effects = wang.feed(http(413));
+    let [Effect::Persist(batch)] = effects.as_slice() else {
+        panic!("expected the refusal stored, got {effects:?}");
+    };
+    assert!(
+        matches!(batch.refused.as_slice(), [(id, Some((_, Refusal::TooLarge { .. })))] if *id == big),
+        "{batch:?}"
     );
-    let error = wang.client.status().error.expect("stopped");
-    assert!(error.contains("413"), "{error}");
+    assert_eq!(batch.position, None, "the feed position is left as it was");
+    // The others go on at once; the refused one is not pushed again.
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    let status = wang.client.status();
+    assert_eq!(status.error, None, "sync did not stop");
+    assert!(
+        matches!(status.refused.as_slice(), [(id, Refusal::TooLarge { .. })] if *id == big),
+        "shown for fixing: {:?}",
+        status.refused
+    );
+    assert_eq!(status.waiting, 0);
+    li.sync(&mut server);
+    for id in ids.iter().filter(|id| **id != big) {
+        assert_eq!(li.visit_notes(id), "已复查：企业用电恢复正常");
+    }
+    assert_ne!(li.visit_notes(&big), "已复查：企业用电恢复正常");
+    // Fixed (edited again), it goes.
+    wang.edit_visit(&big, "已复查");
+    wang.sync(&mut server);
+    assert!(wang.client.status().refused.is_empty());
+    li.sync(&mut server);
+    assert_eq!(li.visit_notes(&big), "已复查");
+}
+
+#[test]
+fn a_gateway_error_after_the_server_committed_is_confirmed_heads_only_without_sending_the_data_again()
+ {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..10 {
+        wang.new_visit(n);
+    }
+    let (body, pushed) = the_send(wang.feed(Input::SyncNow));
+    assert_eq!(pushed, 10);
+    // The server commits; the proxy in front of it answers 502 (or 504) all the same.
+    server.handle(wang.person.actor.device, &body, wang.now);
+    let delay = the_wait(wang.feed(http(502)), wang.now);
+    wang.now = Timestamp(wang.now.0 + delay);
+    let (resume, again) = the_send(wang.feed(Input::Tick));
+    assert_eq!(again, 10, "the ten are in doubt");
+    assert!(decoded(&resume).push.iter().all(|p| p.data.is_empty()));
+    let response = deliver(&mut wang, &mut server, &resume);
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Accepted { .. })),
+        "{:?}",
+        response.results
+    );
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.replica_mut().pending().is_empty());
+    assert_eq!(server.store.change_rows, 10, "each change stored once");
+    assert!(wang.counters.pushed.is_empty(), "nothing pushed again");
 }
 
 /// Sends `body` to the server, feeds its response and persists, returning the response.

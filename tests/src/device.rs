@@ -290,25 +290,26 @@ impl NativeDevice {
         edit: impl FnOnce(RecordDoc, &Actor) -> anyhow::Result<RecordDoc>,
     ) -> anyhow::Result<()> {
         let actor = self.actor;
-        let entry = self
+        let copy = self
             .client
-            .replica_mut()
-            .get_mut(id)
-            .context("no such document on the device")?;
-        entry.doc = edit(entry.doc.clone(), &actor)?;
-        let bytes = entry.doc.save();
-        ready(self.disk.save_local(id, &bytes))?;
+            .replica()
+            .read(id)
+            .context("no such document on the device")??
+            .into_owned();
+        let edited = edit(copy, &actor)?;
+        let batch = self.client.save_local(vec![(id.clone(), edited)])?;
+        ready(self.disk.persist(&batch))?;
         Ok(())
     }
 
     /// A visit's notes as the device has them.
     pub fn visit_notes(&self, id: &DocId) -> anyhow::Result<String> {
-        let entry = self
+        let doc = self
             .client
             .replica()
-            .get(id)
-            .context("no such document on the device")?;
-        Ok(VisitDoc::from_record(entry.doc.clone())?.read()?.notes)
+            .read(id)
+            .context("no such document on the device")??;
+        Ok(VisitDoc::from_record(doc.into_owned())?.read()?.notes)
     }
 
     /// What the person would see.

@@ -127,12 +127,12 @@ async fn on_server(service: &Arc<SyncService>, id: &DocId) -> anyhow::Result<Opt
 
 /// A device's copy of a monitoring document, read.
 fn on_device(device: &NativeDevice, id: &DocId) -> anyhow::Result<Monitoring> {
-    let entry = device
+    let doc = device
         .client
         .replica()
-        .get(id)
-        .context("the monitoring document on the device")?;
-    Ok(MonitoringDoc::from_record(entry.doc.clone())?.read()?)
+        .read(id)
+        .context("the monitoring document on the device")??;
+    Ok(MonitoringDoc::from_record(doc.into_owned())?.read()?)
 }
 
 /// Records a day's power use offline in the monitoring document the device received.
@@ -143,14 +143,14 @@ fn record_power(
     kwh: f64,
 ) -> anyhow::Result<()> {
     let actor = device.actor;
-    let entry = device
+    let stored = device
         .client
         .replica_mut()
-        .get_mut(id)
-        .context("the monitoring document on the device")?;
-    let mut doc = MonitoringDoc::from_record(entry.doc.clone())?;
+        .doc_mut(id)
+        .context("the monitoring document on the device")??;
+    let mut doc = MonitoringDoc::from_record(stored.clone())?;
     doc.edit(&actor, wall_clock(), |w| w.record_power(on, kwh))?;
-    entry.doc = doc.into_record();
+    *stored = doc.into_record();
     Ok(())
 }
 

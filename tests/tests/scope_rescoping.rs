@@ -27,10 +27,10 @@ fn authors(dev: &NativeDevice, id: &DocId) -> Vec<String> {
     let mut doc = dev
         .client
         .replica()
-        .get(id)
+        .read(id)
         .expect("on the device")
-        .doc
-        .clone();
+        .expect("builds")
+        .into_owned();
     doc.automerge()
         .get_changes(&[])
         .iter()
@@ -106,10 +106,10 @@ async fn an_enterprise_moved_to_another_officer_arrives_there_with_its_full_hist
         let on_phone = li
             .client
             .replica()
-            .get(id)
+            .read(id)
             .expect("received")
-            .doc
-            .clone()
+            .expect("builds")
+            .into_owned()
             .automerge()
             .get_changes(&[])
             .len();

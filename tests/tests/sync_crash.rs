@@ -112,14 +112,12 @@ async fn sigkill_during_20_sync_batches_loses_no_acknowledged_change() -> anyhow
     let mut store = store;
     for id in docs.iter().step_by(37) {
         let stored = store.load_doc(id)?.expect("stored");
-        let mut local = dev
+        let heads: Vec<ChangeHash> = dev
             .client
-            .replica()
-            .get(id)
+            .replica_mut()
+            .get_mut(id)
             .expect("on the device")
-            .doc
-            .clone();
-        let heads: Vec<ChangeHash> = local.heads();
+            .heads();
         assert_eq!(stored.heads, heads);
     }
     Ok(())

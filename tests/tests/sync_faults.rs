@@ -56,7 +56,13 @@ async fn stored_exactly_once(service: &Arc<SyncService>, dev: &NativeDevice) -> 
     let ids: Vec<DocId> = dev.client.replica().ids().cloned().collect();
     let mut expected = Vec::new();
     for id in &ids {
-        let mut doc = dev.client.replica().get(id).expect("listed").doc.clone();
+        let mut doc = dev
+            .client
+            .replica()
+            .read(id)
+            .expect("listed")
+            .expect("builds")
+            .into_owned();
         expected.push((
             id.clone(),
             doc.heads(),

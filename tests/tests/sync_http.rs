@@ -80,7 +80,7 @@ async fn cold_upload_of_1000_visits_then_catch_up_then_100_small_edits() -> anyh
             wang.client
                 .replica_mut()
                 .get_mut(id)
-                .map(|e| e.doc.save().len())
+                .map(|e| e.saved().len())
                 .unwrap_or(0)
         })
         .sum();
@@ -368,17 +368,17 @@ async fn a_document_pushed_per_column_compressed_as_earlier_builds_did_is_still_
     let mut old = officer(&s, 5, "qian").await?;
     let notes = "旧版本客户端上传的走访记录，".repeat(40);
     let id = old.record_visit(enterprise(2), &notes)?;
-    let entry = old
+    let doc = old
         .client
         .replica_mut()
-        .get_mut(&id)
-        .ok_or_else(|| anyhow::anyhow!("recorded"))?;
-    let data = entry.doc.save();
+        .doc_mut(&id)
+        .ok_or_else(|| anyhow::anyhow!("recorded"))??;
+    let data = doc.save();
     assert!(
-        data.len() < entry.doc.automerge().save_nocompress().len(),
+        data.len() < doc.automerge().save_nocompress().len(),
         "the old form is compressed"
     );
-    let heads = protocol::to_wire(&entry.doc.heads());
+    let heads = protocol::to_wire(&doc.heads());
     let request = protocol::encode(&SyncRequest {
         cursor: 0,
         ack: 0,

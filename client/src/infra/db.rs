@@ -1,8 +1,11 @@
-//! The device's storage: one IndexedDB database, `lianxin`, with four object stores —
-//! `docs` (saved Automerge documents by document id), `acked` (heads the server acknowledged,
-//! 32-byte hashes concatenated), `refused` (the server's refusal and the heads it concerns) and
-//! `meta` (cursor, delivery ack, session, device id). Every write is one transaction that has
-//! committed before the call returns, so the UI says "saved" only for data on the device.
+//! The device's storage: one IndexedDB database, `lianxin`, with five object stores —
+//! `docs` (Automerge bytes by document id, as pulled or saved), `heads` (each stored
+//! document's heads, so the replica is restored without building documents), `acked` (heads
+//! the server acknowledged), `refused` (the server's refusal and the heads it concerns) and
+//! `meta` (cursor, delivery ack, session, device id); heads are 32-byte hashes concatenated.
+//! The sync engine's batches — after a sync response and after a local save — are written by
+//! [`Db::persist`], each one transaction that has committed before the call returns, so the UI
+//! says "saved" only for data on the device.
 
 use automerge::ChangeHash;
 use idb::{Database, DatabaseEvent as _, Factory, ObjectStoreParams, TransactionMode};
@@ -12,12 +15,14 @@ use shared::sync::protocol::{self, DocId, Hash, Refusal};
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "lianxin";
-const DB_VERSION: u32 = 1;
+/// Version 2 added `heads`; documents stored by version 1 have none and are built at start.
+const DB_VERSION: u32 = 2;
 const DOCS: &str = "docs";
+const HEADS: &str = "heads";
 const ACKED: &str = "acked";
 const REFUSED: &str = "refused";
 const META: &str = "meta";
-const ALL: [&str; 4] = [DOCS, ACKED, REFUSED, META];
+const ALL: [&str; 5] = [DOCS, HEADS, ACKED, REFUSED, META];
 
 /// Meta key of the change-feed cursor.
 const CURSOR: &str = "cursor";
@@ -59,8 +64,8 @@ impl std::fmt::Display for DbError {
 /// Everything the sync replica is rebuilt from at start.
 #[derive(Debug, Default)]
 pub struct Stored {
-    /// Saved documents.
-    pub docs: Vec<(DocId, Vec<u8>)>,
+    /// Stored documents and their heads (`None` for one stored before heads were kept).
+    pub docs: Vec<(DocId, Vec<u8>, Option<Vec<ChangeHash>>)>,
     /// Acknowledged heads per document.
     pub acked: Vec<(DocId, Vec<ChangeHash>)>,
     /// Refusals per document, with the heads they concern.
@@ -158,9 +163,16 @@ impl Db {
             .transaction(&ALL, TransactionMode::ReadOnly)
             .map_err(DbError::from_idb)?;
         let mut stored = Stored::default();
+        let mut heads: std::collections::BTreeMap<String, Vec<ChangeHash>> = self
+            .all(&tx, HEADS)
+            .await?
+            .into_iter()
+            .map(|(k, v)| (k, heads_from(&to_bytes(&v))))
+            .collect();
         for (k, v) in self.all(&tx, DOCS).await? {
             if let Ok(id) = DocId::parse(&k) {
-                stored.docs.push((id, to_bytes(&v)));
+                let doc_heads = heads.remove(&k);
+                stored.docs.push((id, to_bytes(&v), doc_heads));
             }
         }
         for (k, v) in self.all(&tx, ACKED).await? {
@@ -187,18 +199,26 @@ impl Db {
         Ok(stored)
     }
 
-    /// Writes one batch the sync engine asked for, atomically, with the time it was stored
-    /// (each batch comes from a successful sync response).
+    /// Writes one batch the sync engine asked for, atomically; a batch from a sync response
+    /// (one with a feed position) also records when it was stored.
     pub async fn persist(&self, batch: &PersistBatch) -> Result<(), DbError> {
         let tx = self
             .db
             .transaction(&ALL, TransactionMode::ReadWrite)
             .map_err(DbError::from_idb)?;
         let store = |name: &str| tx.object_store(name).map_err(DbError::from_idb);
-        let (docs, acked, refused, meta) =
-            (store(DOCS)?, store(ACKED)?, store(REFUSED)?, store(META)?);
-        for (id, data) in &batch.docs {
-            docs.put(&bytes(data), Some(&key(id)))
+        let (docs, heads, acked, refused, meta) = (
+            store(DOCS)?,
+            store(HEADS)?,
+            store(ACKED)?,
+            store(REFUSED)?,
+            store(META)?,
+        );
+        for saved in &batch.docs {
+            docs.put(&bytes(&saved.bytes), Some(&key(&saved.id)))
+                .map_err(DbError::from_idb)?;
+            heads
+                .put(&bytes(&heads_bytes(&saved.heads)), Some(&key(&saved.id)))
                 .map_err(DbError::from_idb)?;
         }
         for (id, heads) in &batch.acked {
@@ -219,34 +239,15 @@ impl Db {
                 }
             }
         }
-        meta.put(
-            &JsValue::from_f64(batch.cursor as f64),
-            Some(&JsValue::from_str(CURSOR)),
-        )
-        .map_err(DbError::from_idb)?;
-        meta.put(
-            &JsValue::from_f64(batch.ack as f64),
-            Some(&JsValue::from_str(ACK)),
-        )
-        .map_err(DbError::from_idb)?;
-        meta.put(
-            &JsValue::from_f64(js_sys::Date::now()),
-            Some(&JsValue::from_str(LAST_SYNC)),
-        )
-        .map_err(DbError::from_idb)?;
-        commit(tx).await
-    }
-
-    /// Writes documents edited on the device, atomically.
-    pub async fn save_docs(&self, saved: &[(DocId, Vec<u8>)]) -> Result<(), DbError> {
-        let tx = self
-            .db
-            .transaction(&[DOCS], TransactionMode::ReadWrite)
-            .map_err(DbError::from_idb)?;
-        let docs = tx.object_store(DOCS).map_err(DbError::from_idb)?;
-        for (id, data) in saved {
-            docs.put(&bytes(data), Some(&key(id)))
-                .map_err(DbError::from_idb)?;
+        if let Some(position) = batch.position {
+            for (name, value) in [
+                (CURSOR, position.cursor as f64),
+                (ACK, position.ack as f64),
+                (LAST_SYNC, js_sys::Date::now()),
+            ] {
+                meta.put(&JsValue::from_f64(value), Some(&JsValue::from_str(name)))
+                    .map_err(DbError::from_idb)?;
+            }
         }
         commit(tx).await
     }

@@ -21,9 +21,18 @@
 //! for those it has and `Resend` with its heads for the others, so acknowledged bytes are never
 //! sent twice and the rest goes from where the server stopped.
 //!
+//! A gateway's 502 or 504 says nothing about whether the server behind it committed: the
+//! documents of such a request are in doubt like those of a cut one.
+//!
 //! Request limits ([`limits`]): a request pushes at most [`limits::MAX_PUSHES`] documents; an
 //! HTTP 413 halves the documents per request and retries at once, the halved cap doubling back
-//! after [`CAP_HOLD_ROUNDS`] successful rounds; a 413 for a request of one document stops.
+//! after [`CAP_HOLD_ROUNDS`] successful rounds. A 413 for a request carrying one document's
+//! data means that document alone is over a limit: it is marked refused (`TooLarge`, shown for
+//! fixing like the server's own refusals, not resent until edited) and the rest go on.
+//!
+//! Local saves ([`SyncClient::save_local`]) merge the edited documents into the replica and
+//! hand back the batch that stores them, which the driver stores like any other before the app
+//! says "saved" and then reports [`Input::LocalEdit`].
 //!
 //! When a round starts: "sync now", the app's start, the network coming back and a server
 //! notice send at once (a notice the device's cursor already covers — its own commit — sends
@@ -39,6 +48,7 @@ use super::protocol::{
     self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
 };
 use super::replica::Replica;
+use crate::doc::RecordDoc;
 use crate::model::Timestamp;
 
 /// How often an idle, online device checks for news without a push.
@@ -99,19 +109,38 @@ pub enum Failure {
 /// A refusal and the heads it concerns; `None` clears an earlier refusal.
 pub type RefusalMark = Option<(Vec<ChangeHash>, Refusal)>;
 
+/// A document's bytes to store, with its heads, so the device restores it without building it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedDoc {
+    /// The document.
+    pub id: DocId,
+    /// Its Automerge bytes (as pulled, or saved).
+    pub bytes: Vec<u8>,
+    /// Its heads, sorted.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Where in the server's feed the device is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncPosition {
+    /// The change-feed cursor.
+    pub cursor: u64,
+    /// The delivery acknowledgement.
+    pub ack: u64,
+}
+
 /// A batch for the driver to store atomically (one IndexedDB or SQLite transaction).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PersistBatch {
-    /// Documents whose bytes changed, saved.
-    pub docs: Vec<(DocId, Vec<u8>)>,
+    /// Documents whose bytes changed.
+    pub docs: Vec<SavedDoc>,
     /// New acknowledged heads.
     pub acked: Vec<(DocId, Vec<ChangeHash>)>,
     /// Refusals set (`Some`) or cleared (`None`), with the heads they concern.
     pub refused: Vec<(DocId, RefusalMark)>,
-    /// The new change-feed cursor.
-    pub cursor: u64,
-    /// The new delivery acknowledgement.
-    pub ack: u64,
+    /// The new feed position after a sync response; `None` (unchanged) for a local save or a
+    /// refusal the device decided itself.
+    pub position: Option<SyncPosition>,
 }
 
 /// What the driver must do.
@@ -414,7 +443,7 @@ impl SyncClient {
             push.push(DocPush {
                 doc: id.clone(),
                 base: to_wire(&entry.acked),
-                heads: to_wire(&entry.doc.heads()),
+                heads: to_wire(&entry.heads()),
                 data: Vec::new(),
             });
         }
@@ -434,32 +463,22 @@ impl SyncClient {
             if push.len() >= self.max_pushes {
                 break;
             }
-            let Some(entry) = self.replica.get_mut(&id) else {
+            let Some((heads, data)) = self.push_data(&id) else {
                 continue;
-            };
-            let heads = entry.doc.heads();
-            // Without Automerge's own per-column compression: the message is deflated as a
-            // whole, which compresses what documents share (actors, keys, structure) as well.
-            // A document too large for the server that way goes compressed (the server
-            // accepts both forms), as it fits more often.
-            let data = if entry.acked.is_empty() {
-                let plain = entry.doc.automerge().save_nocompress();
-                if plain.len() > protocol::MAX_DOC_BYTES as usize {
-                    entry.doc.automerge().save()
-                } else {
-                    plain
-                }
-            } else {
-                entry.doc.automerge().save_after(&entry.acked)
             };
             if !push.is_empty() && used + data.len() > budget {
                 break;
             }
             used += data.len();
             self.in_flight.push(id.clone());
+            let base = self
+                .replica
+                .get(&id)
+                .map(|e| to_wire(&e.acked))
+                .unwrap_or_default();
             push.push(DocPush {
                 doc: id,
-                base: to_wire(&entry.acked),
+                base,
                 heads: to_wire(&heads),
                 data,
             });
@@ -492,6 +511,70 @@ impl SyncClient {
         vec![Effect::Send { body, pushed }]
     }
 
+    /// A waiting document's heads and the bytes to push: what follows the acknowledged heads,
+    /// or the whole document when the server has none of it. Builds the document if it is
+    /// stored as bytes; one that cannot be built is marked refused on the device (shown, not
+    /// pushed) and `None` returned.
+    fn push_data(&mut self, id: &DocId) -> Option<(Vec<ChangeHash>, Vec<u8>)> {
+        let acked = self.replica.get(id)?.acked.clone();
+        let doc = match self.replica.doc_mut(id)? {
+            Ok(doc) => doc,
+            Err(e) => {
+                let entry = self.replica.get_mut(id)?;
+                let heads = entry.heads();
+                entry.refused = Some((heads, Refusal::Malformed(e.to_string())));
+                return None;
+            }
+        };
+        let heads = doc.heads();
+        // Without Automerge's own per-column compression: the message is deflated as a
+        // whole, which compresses what documents share (actors, keys, structure) as well.
+        // A document too large for the server that way goes compressed (the server
+        // accepts both forms), as it fits more often.
+        let data = if acked.is_empty() {
+            let plain = doc.automerge().save_nocompress();
+            if plain.len() > protocol::MAX_DOC_BYTES as usize {
+                doc.automerge().save()
+            } else {
+                plain
+            }
+        } else {
+            doc.automerge().save_after(&acked)
+        };
+        Some((heads, data))
+    }
+
+    /// Merges documents edited on the device (edited copies of replica documents, or new
+    /// ones) into the replica at once, so no pull or other edit slips in between, and returns
+    /// the batch that stores them. The driver stores it, only then says "saved", and reports
+    /// [`Input::LocalEdit`]. On an error nothing after the failing document is merged and
+    /// nothing is to be stored.
+    pub fn save_local(
+        &mut self,
+        docs: Vec<(DocId, RecordDoc)>,
+    ) -> Result<PersistBatch, crate::doc::DocError> {
+        let mut batch = PersistBatch::default();
+        for (id, mut edited) in docs {
+            let doc = match self.replica.doc_mut(&id) {
+                Some(doc) => {
+                    let doc = doc?;
+                    doc.merge(&mut edited)?;
+                    doc
+                }
+                None => {
+                    self.replica.insert_new(id.clone(), edited);
+                    match self.replica.doc_mut(&id) {
+                        Some(doc) => doc?,
+                        None => continue,
+                    }
+                }
+            };
+            let (bytes, heads) = (doc.save(), doc.heads());
+            batch.docs.push(SavedDoc { id, bytes, heads });
+        }
+        Ok(batch)
+    }
+
     fn on_response(&mut self, body: &[u8], elapsed_ms: i64, now: Timestamp) -> Vec<Effect> {
         let Phase::Sending {
             bytes,
@@ -512,8 +595,10 @@ impl SyncClient {
             Err(_) => return self.on_failure(Failure::Network, now, 0),
         };
         let mut batch = PersistBatch {
-            cursor: resp.cursor,
-            ack: resp.delivery,
+            position: Some(SyncPosition {
+                cursor: resp.cursor,
+                ack: resp.delivery,
+            }),
             ..PersistBatch::default()
         };
         for result in &resp.results {
@@ -530,7 +615,7 @@ impl SyncClient {
                     }
                 }
                 Outcome::Refused(reason) => {
-                    let heads = entry.doc.heads();
+                    let heads = entry.heads();
                     entry.refused = Some((heads.clone(), reason.clone()));
                     batch
                         .refused
@@ -538,11 +623,16 @@ impl SyncClient {
                 }
                 Outcome::Resend { server_heads } => {
                     let server = protocol::from_wire(server_heads);
-                    let have_all = server
-                        .iter()
-                        .all(|h| entry.doc.automerge().get_change_by_hash(h).is_some());
-                    entry.acked = if have_all { server } else { Vec::new() };
-                    batch.acked.push((result.doc.clone(), entry.acked.clone()));
+                    let have_all = match self.replica.doc_mut(&result.doc) {
+                        Some(Ok(doc)) => server
+                            .iter()
+                            .all(|h| doc.automerge().get_change_by_hash(h).is_some()),
+                        _ => false,
+                    };
+                    if let Some(entry) = self.replica.get_mut(&result.doc) {
+                        entry.acked = if have_all { server } else { Vec::new() };
+                        batch.acked.push((result.doc.clone(), entry.acked.clone()));
+                    }
                 }
             }
         }
@@ -550,7 +640,11 @@ impl SyncClient {
             match self.replica.apply_pull(pull) {
                 Ok(_) => {
                     if let Some(entry) = self.replica.get_mut(&pull.doc) {
-                        batch.docs.push((pull.doc.clone(), entry.doc.save()));
+                        batch.docs.push(SavedDoc {
+                            id: pull.doc.clone(),
+                            bytes: entry.saved(),
+                            heads: entry.heads(),
+                        });
                         batch.acked.push((pull.doc.clone(), entry.acked.clone()));
                     }
                 }
@@ -558,7 +652,7 @@ impl SyncClient {
                     // A document the device cannot read is left out; the cursor still moves so
                     // one bad document cannot stall the feed. It is shown as refused locally.
                     if let Some(entry) = self.replica.get_mut(&pull.doc) {
-                        let heads = entry.doc.heads();
+                        let heads = entry.heads();
                         entry.refused = Some((heads.clone(), Refusal::Malformed(e.to_string())));
                         batch.refused.push((
                             pull.doc.clone(),
@@ -613,6 +707,10 @@ impl SyncClient {
         };
         let in_flight = std::mem::take(&mut self.in_flight);
         match failure {
+            Failure::Http { status: 413, .. } if pushed == 1 && in_flight.len() == 1 => {
+                // The document alone is over a limit: refused on the device, the rest go on.
+                self.refuse_alone(&in_flight[0], bytes)
+            }
             Failure::Http { status: 413, .. } if pushed > 1 => {
                 // Too much for one request: half the documents, at once.
                 self.max_pushes = (pushed / 2).max(1);
@@ -628,7 +726,12 @@ impl SyncClient {
                 ))
             }
             Failure::Http { status, .. } => {
-                // The server answered: nothing was committed. Back off, it may be overloaded.
+                // Back off, the server may be overloaded. The server itself answers errors
+                // before committing; a gateway's 502 or 504 may come after the server behind
+                // it committed, so that request's documents are in doubt like after a cut.
+                if matches!(status, 502 | 504) {
+                    self.doubt(in_flight);
+                }
                 self.attempt += 1;
                 self.server_errors += 1;
                 self.unreachable = matches!(status, 502..=504);
@@ -637,11 +740,7 @@ impl SyncClient {
             }
             Failure::Network => {
                 // The request may have been committed before the answer was lost.
-                for id in in_flight {
-                    if !self.in_doubt.contains(&id) {
-                        self.in_doubt.push(id);
-                    }
-                }
+                self.doubt(in_flight);
                 // Only a cut request that carried documents is a cut chunk: a probe refused
                 // while the link is down (its heads of documents in doubt can make it several
                 // KB) must not halve the chunk at every retry.
@@ -663,6 +762,40 @@ impl SyncClient {
                 self.wait(Timestamp(now.0 + delay))
             }
         }
+    }
+
+    /// Documents a request carried whose fate is unknown: the next request pushes them
+    /// heads-only first.
+    fn doubt(&mut self, ids: Vec<DocId>) {
+        for id in ids {
+            if !self.in_doubt.contains(&id) {
+                self.in_doubt.push(id);
+            }
+        }
+    }
+
+    /// A 413 for a request carrying one document's data: the document alone is over one of
+    /// the server's limits (its bytes on the wire, or what they inflate to). It is marked
+    /// refused at its current heads — shown for fixing, not resent until edited — and the
+    /// refusal stored; then the rest of the outbox goes on.
+    fn refuse_alone(&mut self, id: &DocId, bytes: usize) -> Vec<Effect> {
+        let limit = if bytes > limits::MAX_REQUEST_BYTES {
+            limits::MAX_REQUEST_BYTES
+        } else {
+            limits::MAX_STORED_DOC_BYTES
+        };
+        let reason = Refusal::TooLarge {
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        };
+        let mut batch = PersistBatch::default();
+        if let Some(entry) = self.replica.get_mut(id) {
+            let heads = entry.heads();
+            entry.refused = Some((heads.clone(), reason.clone()));
+            batch.refused.push((id.clone(), Some((heads, reason))));
+        }
+        self.in_doubt.retain(|d| d != id);
+        self.phase = Phase::Persisting { more: true };
+        vec![Effect::Persist(batch)]
     }
 
     fn wait(&mut self, until: Timestamp) -> Vec<Effect> {

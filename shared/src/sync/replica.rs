@@ -1,18 +1,32 @@
 //! A device's replica: its documents, what the server has acknowledged of each, refusals, and
 //! the change-feed position. The sync client works on it; the app edits documents through it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use automerge::ChangeHash;
 
 use super::protocol::{DocId, DocPull, Refusal, from_wire};
 use crate::doc::{ActorId, DocError, RecordDoc};
 
+/// A document's content on the device: built, or the saved bytes it is built from when first
+/// read or merged into.
+#[derive(Debug, Clone)]
+enum Body {
+    /// Built: read and edited in place (boxed: an Automerge document is large).
+    Loaded(Box<RecordDoc>),
+    /// Saved bytes (as pulled, or as stored on the device) and their heads, not built yet.
+    Stored {
+        bytes: Vec<u8>,
+        heads: Vec<ChangeHash>,
+    },
+}
+
 /// One document on the device.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The document.
-    pub doc: RecordDoc,
+    body: Body,
     /// Heads the server acknowledged having: everything after them is in the outbox.
     pub acked: Vec<ChangeHash>,
     /// The server's refusal and the heads it refused; cleared by an acceptance or a new edit.
@@ -20,10 +34,49 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A built document.
+    pub fn loaded(doc: RecordDoc, acked: Vec<ChangeHash>) -> Self {
+        Entry {
+            body: Body::Loaded(Box::new(doc)),
+            acked,
+            refused: None,
+        }
+    }
+
+    /// A document kept as saved bytes whose heads are `heads`: built when first read.
+    pub fn stored(bytes: Vec<u8>, heads: Vec<ChangeHash>, acked: Vec<ChangeHash>) -> Self {
+        Entry {
+            body: Body::Stored { bytes, heads },
+            acked,
+            refused: None,
+        }
+    }
+
+    /// The document's heads (sorted), known without building it.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        match &mut self.body {
+            Body::Loaded(doc) => doc.heads(),
+            Body::Stored { heads, .. } => heads.clone(),
+        }
+    }
+
+    /// Whether the document has been built (read, edited or merged into since it arrived).
+    pub fn is_loaded(&self) -> bool {
+        matches!(self.body, Body::Loaded(_))
+    }
+
+    /// The bytes to keep on the device: those it arrived as while not built, else a save.
+    pub fn saved(&mut self) -> Vec<u8> {
+        match &mut self.body {
+            Body::Loaded(doc) => doc.save(),
+            Body::Stored { bytes, .. } => bytes.clone(),
+        }
+    }
+
     /// Whether the document has changes the server has not acknowledged and that are not
     /// waiting on a correction of a refusal.
     pub fn is_pending(&mut self) -> bool {
-        let heads = self.doc.heads();
+        let heads = self.heads();
         if heads == self.acked {
             return false;
         }
@@ -32,7 +85,11 @@ impl Entry {
 }
 
 /// The device's documents and sync position.
-#[derive(Debug, Clone)]
+///
+/// A pulled document is kept as the bytes it arrived as, with the heads the server sent, and
+/// built with Automerge only when something reads it ([`Replica::read`]), edits it or merges
+/// into it ([`Replica::doc_mut`]): a fresh device catching up stores bytes, not documents.
+#[derive(Debug)]
 pub struct Replica {
     actor: ActorId,
     docs: BTreeMap<DocId, Entry>,
@@ -40,6 +97,20 @@ pub struct Replica {
     pub cursor: u64,
     /// Delivery number of the last applied response.
     pub ack: u64,
+    /// Documents built from stored bytes so far (tests and benches count them).
+    loads: AtomicU64,
+}
+
+impl Clone for Replica {
+    fn clone(&self) -> Self {
+        Replica {
+            actor: self.actor.clone(),
+            docs: self.docs.clone(),
+            cursor: self.cursor,
+            ack: self.ack,
+            loads: AtomicU64::new(self.loads()),
+        }
+    }
 }
 
 impl Replica {
@@ -50,6 +121,7 @@ impl Replica {
             docs: BTreeMap::new(),
             cursor: 0,
             ack: 0,
+            loads: AtomicU64::new(0),
         }
     }
 
@@ -65,24 +137,54 @@ impl Replica {
 
     /// Adds a document created on this device.
     pub fn insert_new(&mut self, id: DocId, doc: RecordDoc) {
-        self.docs.insert(
-            id,
-            Entry {
-                doc,
-                acked: Vec::new(),
-                refused: None,
-            },
-        );
+        self.docs.insert(id, Entry::loaded(doc, Vec::new()));
     }
 
-    /// A document, if present.
+    /// A document's sync state (heads, acknowledgement, refusal), if present.
     pub fn get(&self, id: &DocId) -> Option<&Entry> {
         self.docs.get(id)
     }
 
-    /// A document to edit, if present.
+    /// A document's sync state to change, if present.
     pub fn get_mut(&mut self, id: &DocId) -> Option<&mut Entry> {
         self.docs.get_mut(id)
+    }
+
+    /// A document to read, if present: built from its bytes for this read if it is not built
+    /// yet (the replica keeps the bytes; a caller reading often keeps what it read).
+    pub fn read(&self, id: &DocId) -> Option<Result<Cow<'_, RecordDoc>, DocError>> {
+        Some(match &self.docs.get(id)?.body {
+            Body::Loaded(doc) => Ok(Cow::Borrowed(&**doc)),
+            Body::Stored { bytes, .. } => self.build(bytes).map(Cow::Owned),
+        })
+    }
+
+    /// A document to edit or merge into, if present: built from its bytes on first use and
+    /// kept built.
+    pub fn doc_mut(&mut self, id: &DocId) -> Option<Result<&mut RecordDoc, DocError>> {
+        let entry = self.docs.get_mut(id)?;
+        if let Body::Stored { bytes, .. } = &entry.body {
+            self.loads.fetch_add(1, Ordering::Relaxed);
+            match RecordDoc::load(bytes, self.actor.clone()) {
+                Ok(doc) => entry.body = Body::Loaded(Box::new(doc)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        match &mut entry.body {
+            Body::Loaded(doc) => Some(Ok(doc)),
+            Body::Stored { .. } => None,
+        }
+    }
+
+    fn build(&self, bytes: &[u8]) -> Result<RecordDoc, DocError> {
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        RecordDoc::load(bytes, self.actor.clone())
+    }
+
+    /// How many documents have been built from stored bytes (by [`Replica::read`] or
+    /// [`Replica::doc_mut`]) since the replica was made.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
     /// Every document id.
@@ -116,41 +218,38 @@ impl Replica {
             .collect()
     }
 
-    /// Applies changes pulled from the server; returns whether the document changed.
+    /// Applies changes pulled from the server; returns whether the document changed. A
+    /// document new to the device is kept as the pulled bytes (built when first read); changes
+    /// to one it has are merged into it, building it.
     pub fn apply_pull(&mut self, pull: &DocPull) -> Result<bool, DocError> {
         let server_heads = from_wire(&pull.heads);
-        match self.docs.get_mut(&pull.doc) {
-            Some(entry) => {
-                let before = entry.doc.heads();
-                entry.doc.automerge().load_incremental(&pull.data)?;
-                entry.acked = server_heads;
-                Ok(entry.doc.heads() != before)
-            }
-            None => {
-                let doc = RecordDoc::load(&pull.data, self.actor.clone())?;
-                if doc.kind() != pull.doc.kind() {
-                    return Err(DocError::WrongKind {
-                        expected: pull.doc.kind().code(),
-                        found: doc.kind().code().into(),
-                    });
-                }
-                self.docs.insert(
-                    pull.doc.clone(),
-                    Entry {
-                        doc,
-                        acked: server_heads,
-                        refused: None,
-                    },
-                );
-                Ok(true)
-            }
+        if !self.docs.contains_key(&pull.doc) {
+            // The server's heads are the document's: the device had nothing of it.
+            self.docs.insert(
+                pull.doc.clone(),
+                Entry::stored(pull.data.clone(), server_heads.clone(), server_heads),
+            );
+            return Ok(true);
         }
+        let doc = match self.doc_mut(&pull.doc) {
+            Some(doc) => doc?,
+            None => return Ok(false),
+        };
+        let before = doc.heads();
+        doc.automerge().load_incremental(&pull.data)?;
+        let changed = doc.heads() != before;
+        if let Some(entry) = self.docs.get_mut(&pull.doc) {
+            entry.acked = server_heads;
+        }
+        Ok(changed)
     }
 }
 
 /// The device's storage behind the engine (IndexedDB in the browser, memory or files in
-/// native clients): it restores the replica at start, stores each [`PersistBatch`] atomically,
-/// and stores local edits before the app says "saved".
+/// native clients): it restores the replica at start (documents as stored bytes with their
+/// heads, built when first read) and stores each [`PersistBatch`] atomically — the engine's
+/// batches after a sync response and after a local save alike, so a local edit is on the
+/// device before the app says "saved".
 ///
 /// [`PersistBatch`]: super::client::PersistBatch
 #[allow(async_fn_in_trait)]
@@ -163,15 +262,12 @@ pub trait LocalStore {
 
     /// Stores one batch atomically: all of it or none of it.
     async fn persist(&mut self, batch: &super::client::PersistBatch) -> Result<(), Self::Error>;
-
-    /// Stores a document after a local edit (its bytes; it joins the outbox).
-    async fn save_local(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), Self::Error>;
 }
 
 /// A [`LocalStore`] in memory: what a device would find on its disk after a restart.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLocalStore {
-    docs: BTreeMap<DocId, Vec<u8>>,
+    docs: BTreeMap<DocId, (Vec<u8>, Vec<ChangeHash>)>,
     acked: BTreeMap<DocId, Vec<ChangeHash>>,
     refused: BTreeMap<DocId, (Vec<ChangeHash>, Refusal)>,
     cursor: u64,
@@ -182,14 +278,14 @@ impl LocalStore for MemoryLocalStore {
     type Error = DocError;
 
     async fn load(&mut self, actor: ActorId) -> Result<Replica, DocError> {
-        let mut replica = Replica::new(actor.clone());
-        for (id, bytes) in &self.docs {
-            let doc = RecordDoc::load(bytes, actor.clone())?;
-            let entry = Entry {
-                doc,
-                acked: self.acked.get(id).cloned().unwrap_or_default(),
-                refused: self.refused.get(id).cloned(),
-            };
+        let mut replica = Replica::new(actor);
+        for (id, (bytes, heads)) in &self.docs {
+            let mut entry = Entry::stored(
+                bytes.clone(),
+                heads.clone(),
+                self.acked.get(id).cloned().unwrap_or_default(),
+            );
+            entry.refused = self.refused.get(id).cloned();
             replica.restore(id.clone(), entry);
         }
         replica.cursor = self.cursor;
@@ -198,8 +294,9 @@ impl LocalStore for MemoryLocalStore {
     }
 
     async fn persist(&mut self, batch: &super::client::PersistBatch) -> Result<(), DocError> {
-        for (id, bytes) in &batch.docs {
-            self.docs.insert(id.clone(), bytes.clone());
+        for saved in &batch.docs {
+            self.docs
+                .insert(saved.id.clone(), (saved.bytes.clone(), saved.heads.clone()));
         }
         for (id, heads) in &batch.acked {
             self.acked.insert(id.clone(), heads.clone());
@@ -210,13 +307,10 @@ impl LocalStore for MemoryLocalStore {
                 None => self.refused.remove(id),
             };
         }
-        self.cursor = batch.cursor;
-        self.ack = batch.ack;
-        Ok(())
-    }
-
-    async fn save_local(&mut self, id: &DocId, bytes: &[u8]) -> Result<(), DocError> {
-        self.docs.insert(id.clone(), bytes.to_vec());
+        if let Some(position) = batch.position {
+            self.cursor = position.cursor;
+            self.ack = position.ack;
+        }
         Ok(())
     }
 }

@@ -828,7 +828,7 @@ impl Device {
         let mut heads: Vec<String> = Vec::new();
         for d in &group {
             match self.native.client.replica_mut().get_mut(d) {
-                Some(entry) => heads.extend(entry.doc.heads().iter().map(|h| h.to_string())),
+                Some(entry) => heads.extend(entry.heads().iter().map(|h| h.to_string())),
                 None => return Ok(json!({"doc": null})),
             }
         }
@@ -839,8 +839,8 @@ impl Device {
         }
         let mut docs = Vec::with_capacity(group.len());
         for d in &group {
-            let entry = self.native.client.replica().get(d).context("vanished")?;
-            docs.push(entry.doc.clone());
+            let doc = self.native.client.replica().read(d).context("vanished")??;
+            docs.push(doc.into_owned());
         }
         Ok(json!({"doc": describe(&mut docs)?}))
     }
@@ -860,11 +860,11 @@ impl Device {
         let status = body.get("status").and_then(Value::as_str);
         let note = body.get("note").and_then(Value::as_str);
         if status.is_some() || note.is_some() {
-            let entry = replica
-                .get_mut(&group[0])
-                .context("no such visit on the device")?;
-            let before = entry.doc.heads();
-            let mut visit = VisitDoc::from_record(entry.doc.clone())?;
+            let stored = replica
+                .doc_mut(&group[0])
+                .context("no such visit on the device")??;
+            let before = stored.heads();
+            let mut visit = VisitDoc::from_record(stored.clone())?;
             visit.edit(&actor, now, |e| {
                 if let Some(s) = status {
                     e.set_operating_status(status_code(s))?;
@@ -874,8 +874,8 @@ impl Device {
                 }
                 Ok(())
             })?;
-            entry.doc = visit.into_record();
-            changed |= entry.doc.heads() != before;
+            *stored = visit.into_record();
+            changed |= stored.heads() != before;
         }
         if let Some(severities) = body.get("severities").and_then(Value::as_array) {
             for pair in severities {
@@ -888,16 +888,16 @@ impl Device {
                     .and_then(Value::as_str)
                     .context("severity value")?;
                 let doc = group.get(1 + k).context("no such problem")?;
-                let entry = replica
-                    .get_mut(doc)
-                    .context("no such problem on the device")?;
-                let before = entry.doc.heads();
-                let mut problem = ProblemDoc::from_record(entry.doc.clone())?;
+                let stored = replica
+                    .doc_mut(doc)
+                    .context("no such problem on the device")??;
+                let before = stored.heads();
+                let mut problem = ProblemDoc::from_record(stored.clone())?;
                 problem.edit(&self.config, &actor, now, |e| {
                     e.set_class(severity_class(sev))
                 })?;
-                entry.doc = problem.into_record();
-                changed |= entry.doc.heads() != before;
+                *stored = problem.into_record();
+                changed |= stored.heads() != before;
             }
         }
         Ok(changed)
@@ -1116,10 +1116,14 @@ fn sizes() -> anyhow::Result<()> {
     let ids: Vec<DocId> = dev.client.replica().ids().cloned().collect();
     let (mut compressed, mut raw) = (Vec::new(), Vec::new());
     for id in ids {
-        let entry = dev.client.replica_mut().get_mut(&id).context("vanished")?;
-        let heads = shared::sync::protocol::to_wire(&entry.doc.heads());
-        compressed.push((id.clone(), entry.doc.save(), heads.clone()));
-        raw.push((id, entry.doc.automerge().save_nocompress(), heads));
+        let doc = dev
+            .client
+            .replica_mut()
+            .doc_mut(&id)
+            .context("vanished")??;
+        let heads = shared::sync::protocol::to_wire(&doc.heads());
+        compressed.push((id.clone(), doc.save(), heads.clone()));
+        raw.push((id, doc.automerge().save_nocompress(), heads));
     }
     let sum = |v: &[(DocId, Vec<u8>, Vec<shared::sync::protocol::Hash>)]| -> usize {
         v.iter().map(|(_, d, _)| d.len()).sum()

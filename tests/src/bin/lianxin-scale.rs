@@ -370,7 +370,7 @@ async fn district(bin: &Path, dir: &Path, devices: u64, visits: u64) -> anyhow::
                 .client
                 .replica_mut()
                 .get_mut(id)
-                .map(|e| e.doc.heads())
+                .map(|e| e.heads())
                 .unwrap_or_default();
             let have = store.load_doc(id)?.map(|s| s.heads).unwrap_or_default();
             if want != have {

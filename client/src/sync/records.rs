@@ -1,0 +1,206 @@
+//! The device's records as the screens read and save them: the parsed records of the replica
+//! ([`Snapshot`], rebuilt per generation from a per-document cache keyed by heads, so a
+//! document is built and read again only when it changed), one document to edit, and local
+//! saves, which go through the engine's own persist batch.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use automerge::ChangeHash;
+use shared::doc::{DocError, DocKind, EnterpriseDoc, ProblemDoc, RecordDoc, VisitDoc};
+use shared::model::{Enterprise, Problem, Visit};
+use shared::sync::client::Input;
+use shared::sync::protocol::{DocId, Refusal};
+use shared::sync::replica::Replica;
+use yew::Callback;
+use yew::platform::spawn_local;
+
+use super::Core;
+use crate::infra::db::DbError;
+use crate::infra::order;
+
+/// The parsed records of the device, rebuilt when anything changed.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Enterprise profiles.
+    pub enterprises: Vec<Enterprise>,
+    /// Visits.
+    pub visits: Vec<Visit>,
+    /// Problems.
+    pub problems: Vec<Problem>,
+    /// Documents this build cannot read, and why.
+    pub unreadable: Vec<(DocId, String)>,
+}
+
+/// Why a local save failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveError {
+    /// The edit itself was refused (a field, the workflow).
+    Doc(DocError),
+    /// Storage failed: nothing was saved.
+    Storage(DbError),
+    /// Nobody is logged in.
+    NoSession,
+}
+
+impl From<DocError> for SaveError {
+    fn from(e: DocError) -> Self {
+        SaveError::Doc(e)
+    }
+}
+
+/// One document read.
+#[derive(Debug, Clone)]
+enum Parsed {
+    Enterprise(Enterprise),
+    Visit(Visit),
+    Problem(Problem),
+    /// A kind the lists do not show (monitoring).
+    Other,
+    Unreadable(String),
+}
+
+/// What the screens were last shown: each document read at its heads, and the snapshot of
+/// one generation.
+#[derive(Debug, Default)]
+pub(super) struct Records {
+    read: BTreeMap<DocId, (Vec<ChangeHash>, Parsed)>,
+    snapshot: Option<(u64, Rc<Snapshot>)>,
+}
+
+impl Records {
+    /// The snapshot of `generation`: documents whose heads moved since they were last read
+    /// are built (if stored as bytes) and read again; the others are taken as read.
+    pub(super) fn snapshot(&mut self, replica: &mut Replica, generation: u64) -> Rc<Snapshot> {
+        if let Some((g, snapshot)) = &self.snapshot
+            && *g == generation
+        {
+            return snapshot.clone();
+        }
+        let ids: Vec<DocId> = replica.ids().cloned().collect();
+        let mut read = BTreeMap::new();
+        let mut snapshot = Snapshot::default();
+        for id in ids {
+            let Some(heads) = replica.get_mut(&id).map(|e| e.heads()) else {
+                continue;
+            };
+            let parsed = match self.read.remove(&id) {
+                Some((h, parsed)) if h == heads => parsed,
+                _ => parse(replica, &id),
+            };
+            match &parsed {
+                Parsed::Enterprise(e) => snapshot.enterprises.push(e.clone()),
+                Parsed::Visit(v) => snapshot.visits.push(v.clone()),
+                Parsed::Problem(p) => snapshot.problems.push(p.clone()),
+                Parsed::Other => {}
+                Parsed::Unreadable(e) => snapshot.unreadable.push((id.clone(), e.clone())),
+            }
+            read.insert(id, (heads, parsed));
+        }
+        self.read = read;
+        // By name, equal names in the replica's order (the app's one sort, not a copy of its own).
+        let enterprises = std::mem::take(&mut snapshot.enterprises);
+        let by_name = order::stable_order(enterprises.len(), &|a, b| {
+            enterprises[a].name.cmp(&enterprises[b].name)
+        });
+        snapshot.enterprises = order::rearranged(enterprises, &by_name);
+        let snapshot = Rc::new(snapshot);
+        self.snapshot = Some((generation, snapshot.clone()));
+        snapshot
+    }
+
+    /// Forgets everything read (logout, wipe).
+    pub(super) fn clear(&mut self) {
+        *self = Records::default();
+    }
+}
+
+/// Reads one document of the replica as its kind's record.
+fn parse(replica: &Replica, id: &DocId) -> Parsed {
+    let doc = match replica.read(id) {
+        Some(Ok(doc)) => doc.into_owned(),
+        Some(Err(e)) => return Parsed::Unreadable(e.to_string()),
+        None => return Parsed::Other,
+    };
+    let read = match id.kind() {
+        DocKind::Enterprise => EnterpriseDoc::from_record(doc)
+            .and_then(|d| d.read())
+            .map(Parsed::Enterprise),
+        DocKind::Visit => VisitDoc::from_record(doc)
+            .and_then(|d| d.read())
+            .map(Parsed::Visit),
+        DocKind::Problem => ProblemDoc::from_record(doc)
+            .and_then(|d| d.read())
+            .map(Parsed::Problem),
+        DocKind::Monitoring => Ok(Parsed::Other),
+    };
+    read.unwrap_or_else(|e| Parsed::Unreadable(e.to_string()))
+}
+
+impl Core {
+    /// The refusal of one document, if the server refused it.
+    pub fn refusal(&self, id: &DocId) -> Option<Refusal> {
+        let engine = self.engine.borrow();
+        let entry = engine.as_ref()?.replica().get(id)?;
+        entry.refused.as_ref().map(|(_, r)| r.clone())
+    }
+
+    /// A copy of a document, to edit and then [`Core::save`]. A screen that opens a document
+    /// builds it from its stored bytes once; it stays built for the next.
+    pub fn doc(&self, id: &DocId) -> Option<RecordDoc> {
+        let mut engine = self.engine.borrow_mut();
+        let doc = engine.as_mut()?.replica_mut().doc_mut(id)?;
+        doc.ok().map(|d| d.clone())
+    }
+
+    /// The parsed records, cached until the next change.
+    pub fn snapshot(&self) -> Rc<Snapshot> {
+        let generation = self.generation.get();
+        let mut engine = self.engine.borrow_mut();
+        let mut records = self.records.borrow_mut();
+        match engine.as_mut() {
+            Some(engine) => records.snapshot(engine.replica_mut(), generation),
+            None => Rc::new(Snapshot::default()),
+        }
+    }
+
+    /// Saves edited or new documents: the engine merges them into the replica at once (so no
+    /// other edit or pull can slip in between) and hands back the batch that stores them,
+    /// which is written to IndexedDB in one transaction like a sync response's; only then is
+    /// `done` called — the moment the UI may say "saved" — and the engine told.
+    pub fn save(
+        self: &Rc<Self>,
+        docs: Vec<(DocId, RecordDoc)>,
+        done: Callback<Result<(), SaveError>>,
+    ) {
+        let batch = {
+            let mut engine = self.engine.borrow_mut();
+            let Some(engine) = engine.as_mut() else {
+                done.emit(Err(SaveError::NoSession));
+                return;
+            };
+            match engine.save_local(docs) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    done.emit(Err(SaveError::Doc(e)));
+                    return;
+                }
+            }
+        };
+        let core = self.clone();
+        spawn_local(async move {
+            match core.db.persist(&batch).await {
+                Ok(()) => {
+                    core.notices.borrow_mut().storage_error = None;
+                    core.notify();
+                    done.emit(Ok(()));
+                    core.feed(Input::LocalEdit);
+                }
+                Err(e) => {
+                    core.storage_failed(&e);
+                    done.emit(Err(SaveError::Storage(e)));
+                }
+            }
+        });
+    }
+}

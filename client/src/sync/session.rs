@@ -1,0 +1,308 @@
+//! Who is using the device: the device id and its secret (kept in IndexedDB and
+//! `localStorage`), login and logout, the session's tokens (refreshed on `token_expired`), a
+//! revoked device's wipe, and the restore of the replica from IndexedDB when a session starts
+//! (documents as stored bytes with their heads; built when first read).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use automerge::ChangeHash;
+
+use shared::doc::{ActorId, RecordDoc};
+use shared::model::DeviceId;
+use shared::sync::client::{Failure, Input, SyncClient};
+use shared::sync::protocol::DocId;
+use shared::sync::replica::{Entry, Replica};
+use wasm_bindgen::JsValue;
+use yew::platform::spawn_local;
+
+use super::Core;
+use crate::infra::api::{self, ApiError, Session};
+use crate::infra::db::{Db, DbError};
+use crate::infra::directory;
+use crate::infra::platform;
+
+pub(super) const SESSION_KEY: &str = "session";
+pub(super) const DEVICE_KEY: &str = "device_id";
+const DEVICE_LOCAL_KEY: &str = "lianxin.device";
+/// The device secret, made with the id and kept beside it: sent at login, it binds the id to
+/// this phone (a copy of the id alone gets a device of its own).
+pub(super) const SECRET_KEY: &str = "device_secret";
+pub(super) const SECRET_LOCAL_KEY: &str = "lianxin.device_secret";
+
+/// Something about the account the person must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthTrouble {
+    /// The session expired and could not be refreshed: log in again (data stays).
+    Expired,
+    /// An administrator revoked this device: local data will be wiped.
+    Revoked,
+}
+
+impl Core {
+    /// Logs in (or back in after an expired session) and starts syncing.
+    pub async fn login(self: &Rc<Self>, login: &str, password: &str) -> Result<(), ApiError> {
+        let device_name = device_name();
+        let secret = self.secret.borrow().clone();
+        let session = api::login(login, password, self.device(), &secret, &device_name).await?;
+        let previous = self.session();
+        if let Some(previous) = &previous
+            && previous.user.id != session.user.id
+            && self.unsynced() > 0
+        {
+            // Another person on a device holding someone's unsynced records: refuse, so
+            // nothing is mixed up or lost.
+            return Err(ApiError::Status(409, String::new()));
+        }
+        if previous.is_some_and(|p| p.user.id != session.user.id) {
+            self.db
+                .wipe(&[DEVICE_KEY, SECRET_KEY])
+                .await
+                .map_err(|_| ApiError::BadBody)?;
+        }
+        if session.device.id != self.device() {
+            // A device of its own (the id was another phone's or revoked): kept for next time.
+            self.set_device(session.device.id, None).await;
+        }
+        self.notices.borrow_mut().auth = None;
+        self.start_session(session)
+            .await
+            .map_err(|_| ApiError::BadBody)?;
+        self.refresh_directory(true);
+        self.notify();
+        Ok(())
+    }
+
+    /// Fetches the names of people and units when due (`force`: after a login), and
+    /// re-renders when they changed ([`directory`]).
+    pub(super) fn refresh_directory(self: &Rc<Self>, force: bool) {
+        let Some(session) = self.session() else {
+            return;
+        };
+        let core = Rc::downgrade(self);
+        spawn_local(async move {
+            if directory::refresh(&session, force).await
+                && let Some(core) = core.upgrade()
+            {
+                core.notify();
+            }
+        });
+    }
+
+    pub(super) async fn start_session(self: &Rc<Self>, session: Session) -> Result<(), DbError> {
+        let json = session.to_json();
+        self.db
+            .put_meta(SESSION_KEY, Some(&JsValue::from_str(&json)))
+            .await?;
+        let actor = actor_id_from_hex(&session.device.actor_id)
+            .unwrap_or_else(|| ActorId::from(session.device.id.as_bytes().as_slice()));
+        *self.session.borrow_mut() = Some(session);
+        let stored = self.db.load().await?;
+        let mut replica = Replica::new(actor.clone());
+        let mut acked: BTreeMap<DocId, Vec<ChangeHash>> = stored.acked.into_iter().collect();
+        let mut refused: BTreeMap<_, _> = stored
+            .refused
+            .into_iter()
+            .map(|(id, heads, refusal)| (id, (heads, refusal)))
+            .collect();
+        for (id, bytes, heads) in stored.docs {
+            let acked = acked.remove(&id).unwrap_or_default();
+            let mut entry = match heads {
+                // Kept as bytes until a screen or a merge needs the document.
+                Some(heads) => Entry::stored(bytes, heads, acked),
+                // Stored before heads were kept beside documents: built now.
+                None => match RecordDoc::load(&bytes, actor.clone()) {
+                    Ok(doc) => Entry::loaded(doc, acked),
+                    Err(e) => {
+                        self.notices.borrow_mut().storage_error = Some(format!("{id}: {e}"));
+                        continue;
+                    }
+                },
+            };
+            entry.refused = refused.remove(&id);
+            replica.restore(id, entry);
+        }
+        self.last_sync
+            .set(stored.last_sync.map(shared::model::Timestamp));
+        replica.cursor = stored.cursor;
+        replica.ack = stored.ack;
+        *self.engine.borrow_mut() = Some(SyncClient::new(replica));
+        self.open_push_channel();
+        self.notify();
+        self.feed(Input::Online(platform::online()));
+        self.feed(Input::Start);
+        Ok(())
+    }
+
+    /// Changes not yet acknowledged by the server, refused ones included.
+    pub fn unsynced(&self) -> usize {
+        let status = self.status();
+        status.waiting + status.refused.len()
+    }
+
+    /// Logs out, unless changes are waiting (they would be lost): returns how many.
+    pub async fn logout(self: &Rc<Self>) -> Result<(), usize> {
+        let unsynced = self.unsynced();
+        if unsynced > 0 {
+            return Err(unsynced);
+        }
+        self.end_session(false).await;
+        Ok(())
+    }
+
+    /// After a revocation: drops every local record and the session, and forgets the device
+    /// id (the server will not take it again).
+    pub async fn wipe_revoked(self: &Rc<Self>) {
+        self.end_session(true).await;
+    }
+
+    async fn end_session(self: &Rc<Self>, forget_device: bool) {
+        self.timer.set(self.timer.get() + 1);
+        *self.engine.borrow_mut() = None;
+        *self.session.borrow_mut() = None;
+        self.records.borrow_mut().clear();
+        self.queue.borrow_mut().clear();
+        let keep: &[&str] = if forget_device {
+            &[]
+        } else {
+            &[DEVICE_KEY, SECRET_KEY]
+        };
+        directory::forget();
+        if let Err(e) = self.db.wipe(keep).await {
+            self.storage_failed(&e);
+        }
+        if forget_device {
+            let device = DeviceId::from_random_bytes(platform::random_bytes());
+            self.set_device(device, Some(new_secret())).await;
+        }
+        self.notices.borrow_mut().auth = None;
+        self.notify();
+    }
+
+    /// Keeps `device` (and a new `secret`) as this device's, in IndexedDB and `localStorage`.
+    async fn set_device(&self, device: DeviceId, secret: Option<String>) {
+        let _ = self
+            .db
+            .put_meta(DEVICE_KEY, Some(&JsValue::from_str(&device.to_string())))
+            .await;
+        remember_local_device(device);
+        self.device.set(device);
+        if let Some(secret) = secret {
+            let _ = self
+                .db
+                .put_meta(SECRET_KEY, Some(&JsValue::from_str(&secret)))
+                .await;
+            remember_local(SECRET_LOCAL_KEY, &secret);
+            *self.secret.borrow_mut() = secret;
+        }
+    }
+
+    pub(super) fn expired(&self) -> Failure {
+        self.notices.borrow_mut().auth = Some(AuthTrouble::Expired);
+        Failure::Http {
+            status: 401,
+            message: "session expired".into(),
+        }
+    }
+
+    pub(super) fn revoked(&self) -> Failure {
+        self.notices.borrow_mut().auth = Some(AuthTrouble::Revoked);
+        Failure::Http {
+            status: 403,
+            message: "device revoked".into(),
+        }
+    }
+}
+
+/// This device's id and secret: from IndexedDB, else from `localStorage`, else made now;
+/// kept in both.
+pub(super) async fn identity(db: &Db) -> Result<(DeviceId, String), DbError> {
+    let device = match db.get_meta(DEVICE_KEY).await? {
+        Some(v) => v.as_string().and_then(|s| DeviceId::parse(&s).ok()),
+        None => None,
+    };
+    let device = match device.or_else(local_device) {
+        Some(d) => d,
+        None => {
+            let d = DeviceId::from_random_bytes(platform::random_bytes());
+            db.put_meta(DEVICE_KEY, Some(&JsValue::from_str(&d.to_string())))
+                .await?;
+            d
+        }
+    };
+    remember_local_device(device);
+    let secret = match db.get_meta(SECRET_KEY).await? {
+        Some(v) => v.as_string(),
+        None => None,
+    };
+    let secret = secret
+        .or_else(|| local_item(SECRET_LOCAL_KEY))
+        .filter(|s| (16..=256).contains(&s.len()));
+    let secret = match secret {
+        Some(s) => s,
+        None => {
+            let s = new_secret();
+            db.put_meta(SECRET_KEY, Some(&JsValue::from_str(&s)))
+                .await?;
+            s
+        }
+    };
+    remember_local(SECRET_LOCAL_KEY, &secret);
+    Ok((device, secret))
+}
+
+fn actor_id_from_hex(hex: &str) -> Option<ActorId> {
+    let hex = hex.trim();
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 64 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    bytes.map(|b| ActorId::from(b.as_slice()))
+}
+
+fn local_device() -> Option<DeviceId> {
+    DeviceId::parse(&local_item(DEVICE_LOCAL_KEY)?).ok()
+}
+
+fn remember_local_device(device: DeviceId) {
+    remember_local(DEVICE_LOCAL_KEY, &device.to_string());
+}
+
+fn local_item(key: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
+}
+
+fn remember_local(key: &str, value: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// A new device secret: 32 random bytes, hex.
+fn new_secret() -> String {
+    let (a, b) = (platform::random_bytes(), platform::random_bytes());
+    a.iter().chain(&b).map(|x| format!("{x:02x}")).collect()
+}
+
+/// A name for this device, shown to administrators ("Chrome on Android").
+fn device_name() -> String {
+    let agent = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default();
+    let browser = ["Edg", "Firefox", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| agent.contains(b))
+        .unwrap_or("Browser");
+    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .into_iter()
+        .find(|s| agent.contains(s))
+        .unwrap_or("");
+    format!("{browser} {system}").trim().to_string()
+}
