@@ -1,6 +1,8 @@
 //! `cargo xtask build-client`: compiles the yew client to wasm, binds it with wasm-bindgen, shrinks
 //! it with wasm-opt, adds the static files and precompressed siblings, and swaps the result into
 //! `target/site` (so a running server never sees a half-written folder), then reports the sizes.
+//! Release builds also shorten the wasm's import names and minify the scripts and styles
+//! (`minify`).
 //! It builds the app twice: the officer bundle (`client.js`, `client_bg.wasm`), which
 //! `index.html` loads by default and the size budget applies to, and the full bundle
 //! (`client_full.*`, the client crate's `leader` feature) with the leader and handler screens.
@@ -16,6 +18,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use wasm_bindgen_cli_support::Bindgen;
 
+use crate::minify;
 use crate::workspace::{Workspace, cargo, run_checked, show};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -48,15 +51,18 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
     let profile = if args.dev { "dev" } else { "release-wasm" };
 
     ensure_wasm_target()?;
-    // Find wasm-opt before the long compile, so a missing npm fails fast.
-    let wasm_opt = if args.dev {
+    // Find wasm-opt and esbuild before the long compile, so a missing npm fails fast.
+    let tools = if args.dev {
         eprintln!();
         eprintln!("WARNING: --dev: wasm-opt is skipped; the wasm is unoptimised and several");
         eprintln!("WARNING: times larger than a release build. Never ship a --dev build.");
         eprintln!();
         None
     } else {
-        Some(ensure_wasm_opt(&workspace.tools_dir())?)
+        Some(Tools {
+            wasm_opt: ensure_wasm_opt(&workspace.tools_dir())?,
+            esbuild: minify::ensure_esbuild(&workspace.tools_dir())?,
+        })
     };
 
     let site = workspace.site_dir();
@@ -72,13 +78,19 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
             bundle,
             profile,
             args.dev,
-            wasm_opt.as_deref(),
+            tools.as_ref(),
             &staging,
         )?;
     }
 
     step("copying static files");
     copy_dir(&workspace.root.join("client").join("static"), &staging)?;
+    if let Some(tools) = &tools {
+        step("minifying the page's scripts and styles (esbuild)");
+        for name in STATIC_MINIFIED {
+            minify::minify(&tools.esbuild, &staging.join(name))?;
+        }
+    }
 
     let build = build_id(&staging)?;
     step(&format!(
@@ -93,8 +105,8 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
 
     replace_dir(&staging, &site)?;
     print_report(&report, args.dev);
-    match wasm_opt.as_deref().filter(|_| args.breakdown) {
-        Some(wasm_opt) => print_breakdown(workspace, wasm_opt, &report)?,
+    match tools.as_ref().filter(|_| args.breakdown) {
+        Some(tools) => print_breakdown(workspace, tools, &report)?,
         // A breakdown of an earlier build no longer describes the site.
         None => remove_file_if_present(&breakdown_file(workspace))?,
     }
@@ -105,6 +117,18 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
     );
     Ok(site)
 }
+
+/// The npm tools a release build runs (dev builds run neither).
+struct Tools {
+    /// binaryen's wasm-opt script (run with node).
+    wasm_opt: PathBuf,
+    /// esbuild's executable, the minifier.
+    esbuild: PathBuf,
+}
+
+/// The page's own scripts and styles under `client/static` that release builds minify (each
+/// bundle's wasm-bindgen script is minified where it is generated).
+const STATIC_MINIFIED: &[&str] = &["boot.js", "sw.js", "style.css"];
 
 /// One of the app's two builds: the officer bundle, which `index.html` loads by default and
 /// which the budget applies to, and the full bundle with the leader and handler screens, which
@@ -152,7 +176,7 @@ const PROBES: &[Bundle] = &[
 /// styles) plus that build's script and wasm, brotli 11.
 fn print_breakdown(
     workspace: &Workspace,
-    wasm_opt: &Path,
+    tools: &Tools,
     shipped: &[FileSizes],
 ) -> anyhow::Result<()> {
     let dir = workspace.target_dir.join("size-breakdown");
@@ -175,14 +199,7 @@ fn print_breakdown(
     let common = officer - own;
     let mut rows = Vec::new();
     for probe in PROBES {
-        build_bundle(
-            workspace,
-            probe,
-            "release-wasm",
-            false,
-            Some(wasm_opt),
-            &dir,
-        )?;
+        build_bundle(workspace, probe, "release-wasm", false, Some(tools), &dir)?;
         let mut total = common;
         for file in [
             format!("{}.js", probe.stem),
@@ -232,7 +249,7 @@ fn build_bundle(
     bundle: &Bundle,
     profile: &str,
     dev: bool,
-    wasm_opt: Option<&Path>,
+    tools: Option<&Tools>,
     staging: &Path,
 ) -> anyhow::Result<()> {
     step(&format!(
@@ -281,9 +298,18 @@ fn build_bundle(
         .generate(staging)
         .with_context(|| format!("running wasm-bindgen on {}", wasm.display()))?;
 
-    if let Some(wasm_opt) = wasm_opt {
+    if let Some(tools) = tools {
+        let wasm = staging.join(format!("{}_bg.wasm", bundle.stem));
+        let script = staging.join(format!("{}.js", bundle.stem));
+        step(&format!(
+            "shortening {}'s import names, minifying its script (esbuild)",
+            bundle.stem
+        ));
+        // Before wasm-opt, which then checks the renamed module.
+        minify::shorten_imports(&wasm, &script, bundle.stem)?;
+        minify::minify(&tools.esbuild, &script)?;
         step(&format!("shrinking {} (wasm-opt -Oz)", bundle.stem));
-        shrink(wasm_opt, &staging.join(format!("{}_bg.wasm", bundle.stem)))?;
+        shrink(&tools.wasm_opt, &wasm)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_browser;
 mod build_client;
+mod minify;
 mod run;
 mod test;
 mod workspace;
