@@ -451,6 +451,11 @@ fn shrink(wasm_opt: &Path, wasm: &Path) -> anyhow::Result<()> {
         // A whole-program pass that finds more constants and dead code; the second -Oz
         // cleans up after it. −0.7 KB brotli for ~8 s per bundle (measured 2026-11-29).
         .args(["--gufa", "-Oz"])
+        // Flattens the code and rebuilds its control flow from scratch (the relooper), which
+        // finds smaller shapes than -Oz alone; -Oz cleans up after it. −1.8 KB brotli for
+        // ~30-60 s more per bundle (measured 2026-12-06, issue 12; a second round: −0.5 KB
+        // more for four times the time, not taken).
+        .args(["--flatten", "--rereloop", "-Oz"])
         // Features rustc enables by default for wasm32-unknown-unknown.
         .args([
             "--enable-bulk-memory",
