@@ -118,7 +118,7 @@ async fn a_new_deploy_replaces_the_cached_shell_after_a_reload() -> anyhow::Resu
                    active: r && r.active && r.active.state, waiting: r && r.waiting && r.waiting.state, \
                    installing: r && r.installing && r.installing.state, flag: window.__lianxinUpdate || null })) \
                    .then(s => caches.keys().then(k => s + ' caches=' + k.join(','))) \
-                   .then(s => fetch('/sw.js', {cache: 'no-store'}).then(r => r.text()).then(t => s + ' sw=' + t.match(/BUILD = .*/)[0])) \
+                   .then(s => fetch('/sw.js', {cache: 'no-store'}).then(r => r.text()).then(t => s + ' sw=' + (t.match(/BUILD ?= ?['\"][^'\"]*['\"]/) || ['no BUILD'])[0])) \
                    .then(s => navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => s + ' update=ok', e => s + ' update=' + e));",
                 vec![],
             )

@@ -1,6 +1,8 @@
 //! `cargo xtask build-client`: compiles the yew client to wasm, binds it with wasm-bindgen, shrinks
 //! it with wasm-opt, adds the static files and precompressed siblings, and swaps the result into
 //! `target/site` (so a running server never sees a half-written folder), then reports the sizes.
+//! Release builds also shorten the wasm's import names and minify the scripts and styles
+//! (`minify`).
 //! It builds the app twice: the officer bundle (`client.js`, `client_bg.wasm`), which
 //! `index.html` loads by default and the size budget applies to, and the full bundle
 //! (`client_full.*`, the client crate's `leader` feature) with the leader and handler screens.
@@ -8,7 +10,7 @@
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -16,6 +18,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use wasm_bindgen_cli_support::Bindgen;
 
+use crate::minify;
 use crate::workspace::{Workspace, cargo, run_checked, show};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -40,6 +43,11 @@ pub struct Args {
     /// `target/size-breakdown/breakdown.json`). The site is unchanged.
     #[arg(long, conflicts_with = "dev")]
     pub breakdown: bool,
+    /// Fail (after writing the site and the report) when the officer bundle is over
+    /// [`BUDGET_BYTES`]. `cargo xtask test`, which CI runs, sets it; `cargo xtask bench` does
+    /// not, so it still measures an oversized build.
+    #[arg(long, conflicts_with = "dev")]
+    pub check_budget: bool,
 }
 
 /// Builds the client into the site folder and returns that folder.
@@ -48,15 +56,18 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
     let profile = if args.dev { "dev" } else { "release-wasm" };
 
     ensure_wasm_target()?;
-    // Find wasm-opt before the long compile, so a missing npm fails fast.
-    let wasm_opt = if args.dev {
+    // Find wasm-opt and esbuild before the long compile, so a missing npm fails fast.
+    let tools = if args.dev {
         eprintln!();
         eprintln!("WARNING: --dev: wasm-opt is skipped; the wasm is unoptimised and several");
         eprintln!("WARNING: times larger than a release build. Never ship a --dev build.");
         eprintln!();
         None
     } else {
-        Some(ensure_wasm_opt(&workspace.tools_dir())?)
+        Some(Tools {
+            wasm_opt: ensure_wasm_opt(&workspace.tools_dir())?,
+            esbuild: minify::ensure_esbuild(&workspace.tools_dir())?,
+        })
     };
 
     let site = workspace.site_dir();
@@ -72,13 +83,19 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
             bundle,
             profile,
             args.dev,
-            wasm_opt.as_deref(),
+            tools.as_ref(),
             &staging,
         )?;
     }
 
     step("copying static files");
     copy_dir(&workspace.root.join("client").join("static"), &staging)?;
+    if let Some(tools) = &tools {
+        step("minifying the page's scripts and styles (esbuild)");
+        for name in STATIC_MINIFIED {
+            minify::minify(&tools.esbuild, &staging.join(name))?;
+        }
+    }
 
     let build = build_id(&staging)?;
     step(&format!(
@@ -93,8 +110,9 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
 
     replace_dir(&staging, &site)?;
     print_report(&report, args.dev);
-    match wasm_opt.as_deref().filter(|_| args.breakdown) {
-        Some(wasm_opt) => print_breakdown(workspace, wasm_opt, &report)?,
+    let officer = downloaded_bytes(&report, budgeted_bundle()?);
+    match tools.as_ref().filter(|_| args.breakdown) {
+        Some(tools) => print_breakdown(workspace, tools, &report)?,
         // A breakdown of an earlier build no longer describes the site.
         None => remove_file_if_present(&breakdown_file(workspace))?,
     }
@@ -103,8 +121,30 @@ pub fn build_client(workspace: &Workspace, args: &Args) -> anyhow::Result<PathBu
         site.display(),
         started.elapsed().as_secs_f64()
     );
+    if args.check_budget && !args.dev && officer > BUDGET_BYTES {
+        bail!(
+            "the officer bundle is {} brotli, {} over its {} budget (BUDGET_BYTES in \
+             xtask/src/build_client.rs; `cargo xtask build-client --breakdown` shows what it is \
+             made of)",
+            kb(officer),
+            kb(officer - BUDGET_BYTES),
+            kb(BUDGET_BYTES)
+        );
+    }
     Ok(site)
 }
+
+/// The npm tools a release build runs (dev builds run neither).
+struct Tools {
+    /// binaryen's wasm-opt script (run with node).
+    wasm_opt: PathBuf,
+    /// esbuild's executable, the minifier.
+    esbuild: PathBuf,
+}
+
+/// The page's own scripts and styles under `client/static` that release builds minify (each
+/// bundle's wasm-bindgen script is minified where it is generated).
+const STATIC_MINIFIED: &[&str] = &["boot.js", "sw.js", "style.css"];
 
 /// One of the app's two builds: the officer bundle, which `index.html` loads by default and
 /// which the budget applies to, and the full bundle with the leader and handler screens, which
@@ -152,16 +192,13 @@ const PROBES: &[Bundle] = &[
 /// styles) plus that build's script and wasm, brotli 11.
 fn print_breakdown(
     workspace: &Workspace,
-    wasm_opt: &Path,
+    tools: &Tools,
     shipped: &[FileSizes],
 ) -> anyhow::Result<()> {
     let dir = workspace.target_dir.join("size-breakdown");
     remove_dir_if_present(&dir)?;
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let officer_bundle = BUNDLES
-        .iter()
-        .find(|bundle| bundle.stem == BUDGETED_STEM)
-        .context("the budgeted bundle is in BUNDLES")?;
+    let officer_bundle = budgeted_bundle()?;
     let own_files = [
         format!("{}.js", officer_bundle.stem),
         format!("{}_bg.wasm", officer_bundle.stem),
@@ -175,14 +212,7 @@ fn print_breakdown(
     let common = officer - own;
     let mut rows = Vec::new();
     for probe in PROBES {
-        build_bundle(
-            workspace,
-            probe,
-            "release-wasm",
-            false,
-            Some(wasm_opt),
-            &dir,
-        )?;
+        build_bundle(workspace, probe, "release-wasm", false, Some(tools), &dir)?;
         let mut total = common;
         for file in [
             format!("{}.js", probe.stem),
@@ -232,7 +262,7 @@ fn build_bundle(
     bundle: &Bundle,
     profile: &str,
     dev: bool,
-    wasm_opt: Option<&Path>,
+    tools: Option<&Tools>,
     staging: &Path,
 ) -> anyhow::Result<()> {
     step(&format!(
@@ -281,9 +311,18 @@ fn build_bundle(
         .generate(staging)
         .with_context(|| format!("running wasm-bindgen on {}", wasm.display()))?;
 
-    if let Some(wasm_opt) = wasm_opt {
+    if let Some(tools) = tools {
+        let wasm = staging.join(format!("{}_bg.wasm", bundle.stem));
+        let script = staging.join(format!("{}.js", bundle.stem));
+        step(&format!(
+            "shortening {}'s import names, minifying its script (esbuild)",
+            bundle.stem
+        ));
+        // Before wasm-opt, which then checks the renamed module.
+        minify::shorten_imports(&wasm, &script, bundle.stem)?;
+        minify::minify(&tools.esbuild, &script)?;
         step(&format!("shrinking {} (wasm-opt -Oz)", bundle.stem));
-        shrink(wasm_opt, &staging.join(format!("{}_bg.wasm", bundle.stem)))?;
+        shrink(&tools.wasm_opt, &wasm)?;
     }
     Ok(())
 }
@@ -409,22 +448,42 @@ fn installed_major(package: &Path) -> Option<String> {
     version.split('.').next().map(str::to_owned)
 }
 
-/// Runs `wasm-opt -Oz` (with the passes below) on `wasm` in place.
+/// Shrinks `wasm` in place with wasm-opt: the passes below, then `-Oz` to convergence.
 fn shrink(wasm_opt: &Path, wasm: &Path) -> anyhow::Result<()> {
+    let passes: &[&str] = &[
+        // Lets wasm-opt fold constant offsets into loads and stores. True of rustc's wasm: the
+        // stack comes first in memory and grows down from 1 MiB toward address 0, and the data
+        // starts at 1 MiB, so the low 1 KiB is only reached by a stack 1023 KiB deep. Saves
+        // ~2 KB brotli and some wasm-opt time (measured 2026-11-29).
+        "--low-memory-unused",
+        "-Oz",
+        // A whole-program pass that finds more constants and dead code; the second -Oz
+        // cleans up after it. −0.7 KB brotli for ~8 s per bundle (measured 2026-11-29).
+        "--gufa",
+        "-Oz",
+        // Flattens the code and rebuilds its control flow from scratch (the relooper), which
+        // finds smaller shapes than -Oz alone; -Oz cleans up after it. −1.8 KB brotli for
+        // ~30-60 s more per bundle (measured 2026-12-06, issue 12; a second round: −0.5 KB
+        // more for four times the time, not taken).
+        "--flatten",
+        "--rereloop",
+        "-Oz",
+    ];
+    run_wasm_opt(wasm_opt, wasm, passes)?;
+    // Then -Oz again and again while the module shrinks (a second run: `--converge` repeats a
+    // run's whole pass list, the flattening included). −1.8 KB brotli for ~60-150 s per
+    // bundle here (measured 2026-12-06, issue 12).
+    run_wasm_opt(wasm_opt, wasm, &["-Oz", "--converge"])
+}
+
+/// Runs wasm-opt's `passes` on `wasm` in place.
+fn run_wasm_opt(wasm_opt: &Path, wasm: &Path, passes: &[&str]) -> anyhow::Result<()> {
     let optimised = wasm.with_extension("opt.wasm");
     let mut command = Command::new("node");
     command
         .arg(wasm_opt)
         .arg(wasm)
-        // Lets wasm-opt fold constant offsets into loads and stores. True of rustc's wasm: the
-        // stack comes first in memory and grows down from 1 MiB toward address 0, and the data
-        // starts at 1 MiB, so the low 1 KiB is only reached by a stack 1023 KiB deep. Saves
-        // ~2 KB brotli and some wasm-opt time (measured 2026-11-29).
-        .arg("--low-memory-unused")
-        .arg("-Oz")
-        // A whole-program pass that finds more constants and dead code; the second -Oz
-        // cleans up after it. −0.7 KB brotli for ~8 s per bundle (measured 2026-11-29).
-        .args(["--gufa", "-Oz"])
+        .args(passes)
         // Features rustc enables by default for wasm32-unknown-unknown.
         .args([
             "--enable-bulk-memory",
@@ -548,18 +607,57 @@ fn gzip(bytes: &[u8], level: Level) -> std::io::Result<Vec<u8>> {
     encoder.finish()
 }
 
+/// Brotli: what ships (`Best`) comes from the reference encoder in Node.js (zlib), quality 11
+/// with 16 MiB blocks, 0.9 KB smaller on the officer bundle than the `brotli` crate at the
+/// same quality (measured 2026-12-06, issue 12); dev builds (`Fast`, quality 4) use the crate
+/// and need no Node.js. Both write standard brotli with a 4 MiB window.
 fn brotli(bytes: &[u8], level: Level) -> std::io::Result<Vec<u8>> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: match level {
-            Level::Best => 11,
-            Level::Fast => 4,
-        },
-        lgwin: 22,
-        ..Default::default()
-    };
-    let mut out = Vec::new();
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
-    Ok(out)
+    match level {
+        Level::Best => brotli_with_node(bytes),
+        Level::Fast => {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 4,
+                lgwin: 22,
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+            Ok(out)
+        }
+    }
+}
+
+/// Reads stdin whole, writes it brotli-compressed to stdout.
+const NODE_BROTLI: &str = "const z = require('zlib'); const c = []; \
+process.stdin.on('data', d => c.push(d)).on('end', () => { const b = Buffer.concat(c); \
+const k = z.constants; process.stdout.write(z.brotliCompressSync(b, { params: { \
+[k.BROTLI_PARAM_QUALITY]: 11, [k.BROTLI_PARAM_LGWIN]: 22, [k.BROTLI_PARAM_LGBLOCK]: 24, \
+[k.BROTLI_PARAM_SIZE_HINT]: b.length } })); });";
+
+fn brotli_with_node(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut child = Command::new("node")
+        .args(["-e", NODE_BROTLI])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("node's stdin is not piped"))?;
+    // Written from another thread while this one reads the output: neither pipe fills up.
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| std::io::Error::other("writing to node panicked"))??;
+    if !output.status.success() || output.stdout.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "node's brotli failed ({})",
+            output.status
+        )));
+    }
+    Ok(output.stdout)
 }
 
 fn write_sibling(path: &Path, extension: &str, bytes: &[u8]) -> anyhow::Result<()> {
@@ -616,6 +714,13 @@ fn kb(bytes: u64) -> String {
 
 /// The bundle the download budget applies to: officers on phones with poor signal load it.
 const BUDGETED_STEM: &str = "client";
+
+fn budgeted_bundle() -> anyhow::Result<&'static Bundle> {
+    BUNDLES
+        .iter()
+        .find(|bundle| bundle.stem == BUDGETED_STEM)
+        .context("the budgeted bundle is in BUNDLES")
+}
 
 /// Whether `name` (a wasm, js or css file) is part of what a phone downloads with `bundle`:
 /// every such file except the other bundles' script and wasm.
@@ -687,5 +792,22 @@ fn print_report(files: &[FileSizes], dev: bool) {
                 kb(BUDGET_BYTES)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_ships_is_brotli_that_decodes_to_the_file() {
+        let file: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let compressed = brotli(&file, Level::Best).expect("node compresses");
+        assert!(compressed.len() < file.len() / 10);
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).expect("decodes");
+        assert_eq!(decoded, file);
     }
 }

@@ -9,6 +9,7 @@ mod bench_browser;
 mod bench_hostile;
 mod bench_scale;
 mod build_client;
+mod minify;
 mod run;
 mod test;
 mod workspace;

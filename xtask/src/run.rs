@@ -26,7 +26,7 @@ pub fn run(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         workspace,
         &build_client::Args {
             dev: args.dev,
-            breakdown: false,
+            ..build_client::Args::default()
         },
     )?;
 

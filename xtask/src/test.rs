@@ -129,8 +129,14 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         ]))
     })?;
     step(
-        "web client (build-client: the browser tests load target/site)",
-        || build_client(workspace, &build_client::Args::default()).map(|_| ()),
+        "web client (build-client: the browser tests load target/site; fails over the budget)",
+        || {
+            let args = build_client::Args {
+                check_budget: true,
+                ..build_client::Args::default()
+            };
+            build_client(workspace, &args).map(|_| ())
+        },
     )?;
     step(
         "headless Chromium and chromedriver (browser tests)",

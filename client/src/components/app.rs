@@ -159,7 +159,7 @@ pub fn App() -> Html {
         // The effect above is reloading into the full bundle.
         html! { <p class="loading">{ lang.t(Key::Opening) }</p> }
     } else if session.is_none() || notices.auth == Some(AuthTrouble::Expired) {
-        html! { <Login /> }
+        html! { <Login ctx={ctx.clone()} /> }
     } else {
         let role = session.as_ref().map(|s| s.user.role);
         let home = role.map(home_of).unwrap_or(Route::EnterpriseList);
@@ -173,30 +173,36 @@ pub fn App() -> Html {
         #[cfg(feature = "size-core")]
         let screen = {
             let _ = shown;
-            html! { <EnterpriseList /> }
+            html! { <EnterpriseList ctx={ctx.clone()} /> }
         };
         #[cfg(not(feature = "size-core"))]
         let screen = match shown {
-            Route::Enterprises | Route::EnterpriseList => html! { <EnterpriseList /> },
+            Route::Enterprises | Route::EnterpriseList => {
+                html! { <EnterpriseList ctx={ctx.clone()} /> }
+            }
             Route::Enterprise(id) => enterprise_page(&ctx, *id),
-            Route::NewVisit(id) => html! { <NewVisit enterprise={*id} /> },
-            Route::Visit(id) => html! { <VisitPage id={*id} /> },
-            Route::Problem(id) => html! { <ProblemPage id={*id} /> },
-            Route::Intake(enterprise) => html! { <IntakePage enterprise={*enterprise} /> },
+            Route::NewVisit(id) => html! { <NewVisit ctx={ctx.clone()} enterprise={*id} /> },
+            Route::Visit(id) => html! { <VisitPage ctx={ctx.clone()} id={*id} /> },
+            Route::Problem(id) => html! { <ProblemPage ctx={ctx.clone()} id={*id} /> },
+            Route::Intake(enterprise) => {
+                html! { <IntakePage ctx={ctx.clone()} enterprise={*enterprise} /> }
+            }
             Route::History(doc) => history_page(&ctx, doc),
-            Route::Sync => html! { <SyncPage /> },
+            Route::Sync => html! { <SyncPage ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
-            Route::Dashboard => html! { <Dashboard /> },
+            Route::Dashboard => html! { <Dashboard ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
-            Route::Problems(query) => html! { <ProblemList query={query.clone()} /> },
+            Route::Problems(query) => {
+                html! { <ProblemList ctx={ctx.clone()} query={query.clone()} /> }
+            }
             #[cfg(feature = "leader")]
-            Route::Flags => html! { <FlagBoard /> },
+            Route::Flags => html! { <FlagBoard ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
-            Route::Inbox => html! { <Inbox /> },
+            Route::Inbox => html! { <Inbox ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
-            Route::Bulletins => html! { <BulletinList /> },
+            Route::Bulletins => html! { <BulletinList ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
-            Route::Bulletin(id) => html! { <BulletinPage id={id.clone()} /> },
+            Route::Bulletin(id) => html! { <BulletinPage ctx={ctx.clone()} id={id.clone()} /> },
             #[cfg(not(feature = "leader"))]
             Route::Dashboard
             | Route::Problems(_)
@@ -204,7 +210,9 @@ pub fn App() -> Html {
             | Route::Inbox
             | Route::Bulletins
             | Route::Bulletin(_) => not_in_this_bundle(lang),
-            Route::Monitoring(id) => html! { <MonitoringPage enterprise={*id} /> },
+            Route::Monitoring(id) => {
+                html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
+            }
         };
         html! { <>{ sync_bar(&ctx) }{ nav(&ctx) }{ screen }</> }
     };
@@ -264,15 +272,13 @@ pub fn App() -> Html {
     });
 
     html! {
-        <ContextProvider<Ctx> context={ctx}>
-            <div class="app">
-                { header(lang, &on_switch_lang, user) }
-                { for update_banner }
-                { screen }
-                { for revoked }
-                { for quota }
-            </div>
-        </ContextProvider<Ctx>>
+        <div class="app">
+            { header(lang, &on_switch_lang, user) }
+            { for update_banner }
+            { screen }
+            { for revoked }
+            { for quota }
+        </div>
     }
 }
 

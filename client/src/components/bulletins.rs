@@ -14,15 +14,17 @@ use web_sys::{Headers, RequestCache, RequestInit, Response};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::widgets::{back, bind, use_ctx};
+use super::widgets::{Ctx, back, bind};
 use crate::infra::api::{self, ApiError, Session, get, get_str, object, text};
 use crate::infra::i18n::{self, Lang};
 use crate::infra::platform;
 use crate::infra::route::{self, Route};
 
 /// Properties of [`BulletinPage`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct BulletinPageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The bulletin's id.
     pub id: String,
 }
@@ -257,12 +259,17 @@ fn api_error(lang: Lang, e: &ApiError) -> String {
 /// Reads `path` with the session's token whenever the key or the last successful sync changes
 /// (a sync refreshes an expired token), keeping the last answer while a new one is read.
 #[hook]
-fn use_server_read<T, K>(path: String, key: K, parse: fn(&JsValue) -> Option<T>) -> Load<T>
+fn use_server_read<T, K>(
+    ctx: &Ctx,
+    path: String,
+    key: K,
+    parse: fn(&JsValue) -> Option<T>,
+) -> Load<T>
 where
     T: Clone + PartialEq + 'static,
     K: PartialEq + 'static,
 {
-    let ctx = use_ctx();
+    let ctx = ctx.clone();
     let lang = ctx.lang;
     let state = use_state(|| Load::<T>::Loading);
     let latest = use_mut_ref(|| 0u64);
@@ -346,14 +353,21 @@ fn confirm(message: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Properties of [`BulletinList`].
+#[derive(PartialEq, Properties)]
+pub struct BulletinListProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// Issued bulletins, newest first, and the form a leader issues one with.
 #[component]
-pub fn BulletinList() -> Html {
-    let ctx = use_ctx();
+pub fn BulletinList(props: &BulletinListProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let refresh = use_state(|| 0u32);
-    let list = use_server_read("/api/bulletins".to_string(), *refresh, parse_list);
+    let list = use_server_read(&ctx, "/api/bulletins".to_string(), *refresh, parse_list);
     let today = platform::format_date(platform::now());
     let title = use_state(|| default_title(&today));
     let from = use_state(|| format!("{}01", today.get(..8).unwrap_or_default()));
@@ -620,12 +634,12 @@ fn ranking_table(lang: Lang, kind: &str, caption: &str, rows: &[Ranked]) -> Html
 /// One issued bulletin: snapshot, rankings, downloads, print.
 #[component]
 pub fn BulletinPage(props: &BulletinPageProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let valid = props.id.parse::<i64>().ok().filter(|n| *n > 0);
     let path = format!("/api/bulletins/{}", valid.unwrap_or(0));
-    let bulletin = use_server_read(path, props.id.clone(), parse_one);
+    let bulletin = use_server_read(&ctx, path, props.id.clone(), parse_one);
     let download_message = use_state(|| None::<String>);
 
     if valid.is_none() {

@@ -19,7 +19,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::charts::{self, BarRow, Column, Segment};
-use super::widgets::{event_value, use_ctx};
+use super::widgets::{Ctx, event_value};
 use crate::infra::api::{self, ApiError, Session, get, get_str};
 use crate::infra::directory;
 use crate::infra::i18n::Lang;
@@ -891,10 +891,17 @@ fn error_text(lang: Lang, e: &ApiError) -> String {
     }
 }
 
+/// Properties of [`Dashboard`].
+#[derive(PartialEq, Properties)]
+pub struct DashboardProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The dashboard.
 #[component]
-pub fn Dashboard() -> Html {
-    let ctx = use_ctx();
+pub fn Dashboard(props: &DashboardProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let period = use_state(|| Period::Last90);
     let unit = use_state(|| None::<OrgUnitId>);

@@ -5,15 +5,22 @@
 use shared::forms::{matches_search, summarize};
 use yew::prelude::*;
 
-use super::widgets::{bind, flag_badge, use_ctx};
+use super::widgets::{Ctx, bind, flag_badge};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
 use crate::infra::route::Route;
 
+/// Properties of [`EnterpriseList`].
+#[derive(PartialEq, Properties)]
+pub struct EnterpriseListProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The enterprise list.
 #[component]
-pub fn EnterpriseList() -> Html {
-    let ctx = use_ctx();
+pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let query = use_state(String::new);
     let snapshot = ctx.core.snapshot();

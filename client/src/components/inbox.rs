@@ -12,7 +12,7 @@ use shared::workflow::Action;
 use yew::prelude::*;
 
 use super::problem_list::{Load, Row, row_excerpt, row_facts, shown, use_problems};
-use super::widgets::{bind, flag_badge, state_badge, use_ctx};
+use super::widgets::{Ctx, bind, flag_badge, state_badge};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{directory, platform};
@@ -29,10 +29,17 @@ const TABS: [(&str, &str, &str); 4] = [
     ("全部", "All", ""),
 ];
 
+/// Properties of [`Inbox`].
+#[derive(PartialEq, Properties)]
+pub struct InboxProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The inbox.
 #[component]
-pub fn Inbox() -> Html {
-    let ctx = use_ctx();
+pub fn Inbox(props: &InboxProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let tab = use_state(|| 0usize);
     let (_, _, states) = TABS[*tab];
@@ -41,7 +48,7 @@ pub fn Inbox() -> Html {
     } else {
         format!("state={states}&sort=deadline&order=asc&limit=100")
     };
-    let page = use_problems(query);
+    let page = use_problems(&ctx, query);
     let department = ctx
         .core
         .session()
@@ -74,7 +81,7 @@ pub fn Inbox() -> Html {
                     <p class="muted small list-total" data-total={p.total.to_string()}>
                         { lang.pick("共 {n} 条", "{n} in all").replace("{n}", &p.total.to_string()) }</p>
                     <ul class="inbox-rows">
-                        { for p.rows.iter().map(|row| html! { <InboxRow key={row.id.to_string()} row={row.clone()} /> }) }
+                        { for p.rows.iter().map(|row| html! { <InboxRow key={row.id.to_string()} ctx={ctx.clone()} row={row.clone()} /> }) }
                     </ul>
                     </>
                 },
@@ -84,8 +91,10 @@ pub fn Inbox() -> Html {
 }
 
 /// Properties of [`InboxRow`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 struct InboxRowProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     row: Row,
 }
 
@@ -132,7 +141,7 @@ fn act(
 /// One problem of the inbox with its quick steps.
 #[component]
 fn InboxRow(props: &InboxRowProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let returning = use_state(|| false);

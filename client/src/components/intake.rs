@@ -14,7 +14,7 @@ use yew::prelude::*;
 use super::problem_fields::{
     ProblemFieldsProps, enterprise_fields, hand_to_departments, problem_fields,
 };
-use super::widgets::{back, bind_select, field_errors, select, use_ctx};
+use super::widgets::{Ctx, back, bind_select, field_errors, select};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::{self, Route};
 use crate::infra::{page, platform};
@@ -23,8 +23,10 @@ use crate::sync::SaveError;
 const NEW_ENTERPRISE: &str = "new";
 
 /// Properties of [`IntakePage`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct IntakePageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The enterprise, when chosen before (from its page).
     pub enterprise: Option<EnterpriseId>,
 }
@@ -32,7 +34,7 @@ pub struct IntakePageProps {
 /// The intake form.
 #[component]
 pub fn IntakePage(props: &IntakePageProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let source = use_state(|| "window".to_string());

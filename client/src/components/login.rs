@@ -4,14 +4,21 @@
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::widgets::{bind, use_ctx};
+use super::widgets::{Ctx, bind};
 use crate::infra::api::ApiError;
 use crate::infra::i18n::Key;
 
+/// Properties of [`Login`].
+#[derive(PartialEq, Properties)]
+pub struct LoginProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The login screen.
 #[component]
-pub fn Login() -> Html {
-    let ctx = use_ctx();
+pub fn Login(props: &LoginProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let previous = ctx.core.session();
     let login = use_state(|| {

@@ -21,15 +21,17 @@ use wasm_bindgen_futures::JsFuture;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::widgets::{back, bind, use_ctx};
+use super::widgets::{Ctx, back, bind};
 use crate::infra::i18n::{self, Lang};
 use crate::infra::platform;
 use crate::infra::route::Route;
 use crate::sync::{Core, SaveError};
 
 /// Properties of [`MonitoringPage`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct MonitoringPageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The enterprise.
     pub enterprise: EnterpriseId,
 }
@@ -506,7 +508,7 @@ async fn read_chosen_file(input: JsValue) -> Result<String, String> {
 /// Monitoring figures of one enterprise.
 #[component]
 pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let entry = use_state(entry_today);

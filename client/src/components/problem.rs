@@ -17,15 +17,17 @@ use yew::prelude::*;
 
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
-use super::widgets::{back, bind, bind_select, flag_badge, select, state_badge, use_ctx};
+use super::widgets::{Ctx, back, bind, bind_select, flag_badge, select, state_badge};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{directory, platform};
 use crate::sync::{Core, SaveError};
 
 /// Properties of [`ProblemPage`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct ProblemPageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The problem.
     pub id: ProblemId,
 }
@@ -75,7 +77,7 @@ fn message_line(message: &Option<(bool, String)>) -> Html {
 /// The problem page.
 #[component]
 pub fn ProblemPage(props: &ProblemPageProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let snapshot = core.snapshot();
@@ -408,7 +410,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
 
             // Field edits: only what the person changed is written; a field someone else
             // changed meanwhile is merged as text or shown before it is overwritten.
-            <ProblemEditForm problem={problem.clone()} open={refusal.is_some()} />
+            <ProblemEditForm ctx={ctx.clone()} problem={problem.clone()} open={refusal.is_some()} />
 
             <section class="card">
                 <h2>{ lang.t(Key::Actions) }</h2>

@@ -15,7 +15,7 @@ use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Role, Tier
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::widgets::{Ctx, event_value, field_errors, select, use_ctx};
+use super::widgets::{Ctx, event_value, field_errors, select};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::{directory, platform};
 use crate::sync::{Core, SaveError};
@@ -350,8 +350,10 @@ fn apply_edit(
 }
 
 /// Properties of [`ProblemEditForm`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct ProblemEditFormProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The problem as the device holds it now (sync may move it while the form is open).
     pub problem: Problem,
     /// Open the form at once (e.g. the server refused the record and it needs fixing).
@@ -365,7 +367,7 @@ pub struct ProblemEditFormProps {
 /// and the person chooses, before anything is overwritten.
 #[component]
 pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let current = input_of(&props.problem);

@@ -23,7 +23,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::enterprise::excerpt;
-use super::widgets::{bind, bind_select, event_value, flag_badge, state_badge, use_ctx};
+use super::widgets::{Ctx, bind, bind_select, event_value, flag_badge, state_badge};
 use crate::infra::api::{self, ApiError, get, get_str};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
@@ -225,8 +225,8 @@ fn api_error(lang: Lang, e: &ApiError) -> String {
 /// One page of `GET /api/problems?<query>`, read again after every sync round (so what
 /// others synced shows without a reload). Keeps the last answer while a new one is read.
 #[hook]
-pub fn use_problems(query: String) -> Load<Rc<Page>> {
-    let ctx = use_ctx();
+pub fn use_problems(ctx: &Ctx, query: String) -> Load<Rc<Page>> {
+    let ctx = ctx.clone();
     let lang = ctx.lang;
     let state = use_state(|| Load::<Rc<Page>>::Loading);
     let latest = use_mut_ref(|| 0u64);
@@ -659,8 +659,10 @@ fn without(query: &Query, key: &str) -> String {
 }
 
 /// Properties of [`ProblemList`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct ProblemListProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The list's query string (`/api/problems` parameters).
     pub query: String,
 }
@@ -668,11 +670,11 @@ pub struct ProblemListProps {
 /// The problem list: filters, sort, pages, and batch actions on the selected rows.
 #[component]
 pub fn ProblemList(props: &ProblemListProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let query = Query::parse(&props.query);
-    let page = use_problems(query.to_string());
+    let page = use_problems(&ctx, query.to_string());
     let selected = use_state(BTreeSet::<ProblemId>::new);
     let action = use_state(String::new);
     let unit = use_state(String::new);
@@ -1030,18 +1032,29 @@ fn batch_result(lang: Lang, o: &BatchOutcome) -> Html {
     }
 }
 
+/// Properties of [`FlagBoard`].
+#[derive(PartialEq, Properties)]
+pub struct FlagBoardProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The flag board (红绿黑旗): black, red and green problems side by side (stacked on a
 /// phone), the worst first, each linking to its problem and to the full list of its flag.
 #[component]
-pub fn FlagBoard() -> Html {
-    let ctx = use_ctx();
+pub fn FlagBoard(props: &FlagBoardProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
-    let black = use_problems("flag=black&sort=days_overdue&order=desc&limit=20".into());
-    let red = use_problems("flag=red&sort=deadline&order=asc&limit=20".into());
-    let green = use_problems(format!(
-        "flag=green&state={OPEN}&sort=deadline&order=asc&limit=20"
-    ));
+    let black = use_problems(
+        &ctx,
+        "flag=black&sort=days_overdue&order=desc&limit=20".into(),
+    );
+    let red = use_problems(&ctx, "flag=red&sort=deadline&order=asc&limit=20".into());
+    let green = use_problems(
+        &ctx,
+        format!("flag=green&state={OPEN}&sort=deadline&order=asc&limit=20"),
+    );
     let columns = [(Flag::Black, black), (Flag::Red, red), (Flag::Green, green)];
     let (snapshot, index) = local_problems(&core);
     html! {

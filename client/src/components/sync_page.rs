@@ -5,15 +5,22 @@
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::widgets::use_ctx;
+use super::widgets::Ctx;
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
 use crate::infra::route::{self, Route};
 
+/// Properties of [`SyncPage`].
+#[derive(PartialEq, Properties)]
+pub struct SyncPageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
+}
+
 /// The sync and account page.
 #[component]
-pub fn SyncPage() -> Html {
-    let ctx = use_ctx();
+pub fn SyncPage(props: &SyncPageProps) -> Html {
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let status = core.status();

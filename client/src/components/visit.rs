@@ -8,15 +8,17 @@ use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
 use super::visit_form::position_text;
-use super::widgets::{back, bind, use_ctx};
+use super::widgets::{Ctx, back, bind};
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
 use crate::infra::route::Route;
 use crate::sync::SaveError;
 
 /// Properties of [`VisitPage`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct VisitPageProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The visit.
     pub id: VisitId,
 }
@@ -24,7 +26,7 @@ pub struct VisitPageProps {
 /// The visit page.
 #[component]
 pub fn VisitPage(props: &VisitPageProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let snapshot = ctx.core.snapshot();
     let visit = snapshot.visits.iter().find(|v| v.id == props.id).cloned();

@@ -13,15 +13,17 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::problem_fields::{ProblemFieldsProps, hand_to_departments, problem_fields};
-use super::widgets::{back, bind, bind_select, field_errors, select, use_ctx};
+use super::widgets::{Ctx, back, bind, bind_select, field_errors, select};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
 use crate::infra::{page, platform};
 use crate::sync::SaveError;
 
 /// Properties of [`NewVisit`].
-#[derive(Debug, PartialEq, Properties)]
+#[derive(PartialEq, Properties)]
 pub struct NewVisitProps {
+    /// The app context (the device, the language, the change counter).
+    pub ctx: Ctx,
     /// The enterprise visited.
     pub enterprise: EnterpriseId,
 }
@@ -45,7 +47,7 @@ pub fn position_text(lang: Lang, fix: Option<&PositionFix>) -> String {
 /// The new-visit form.
 #[component]
 pub fn NewVisit(props: &NewVisitProps) -> Html {
-    let ctx = use_ctx();
+    let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let checked_in = use_state(platform::now);
     let position = use_state(|| None::<PositionFix>);

@@ -12,8 +12,10 @@ use yew::prelude::*;
 use crate::infra::i18n::{self, Key, Lang};
 use crate::sync::Core;
 
-/// What every component reads: the device, the language, and a number that changes with any
-/// change to show.
+/// What every screen reads: the device, the language, and a number that changes with any
+/// change to show. The app passes it to each screen as a property (not a yew context: one
+/// component type and its subscription code fewer in the app), so a screen renders again
+/// whenever it changes.
 #[derive(Clone)]
 pub struct Ctx {
     /// The device.
@@ -24,18 +26,21 @@ pub struct Ctx {
     pub generation: u64,
 }
 
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("lang", &self.lang)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PartialEq for Ctx {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.core, &other.core)
             && self.lang == other.lang
             && self.generation == other.generation
     }
-}
-
-/// The app context; every screen is rendered inside its provider.
-#[hook]
-pub fn use_ctx() -> Ctx {
-    use_context::<Ctx>().expect("screens are rendered inside the context provider")
 }
 
 /// The `value` of the element an event came from (input, textarea or select).

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::patches::PatchAction;
-use automerge::{AutoCommit, Change, ChangeHash, ObjId, Prop, ReadDoc, Value};
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{AutoCommit, Change, ChangeHash, ReadDoc, Value};
 
 use super::{Author, RecordDoc};
 use crate::model::Timestamp;
@@ -40,56 +40,50 @@ fn render(v: &Value<'_>) -> String {
     }
 }
 
-fn prop_str(p: &Prop) -> String {
-    match p {
-        Prop::Map(k) => k.clone(),
-        Prop::Seq(i) => i.to_string(),
-    }
-}
-
 /// The per-field history of a document, oldest change first (in causal order).
+///
+/// Read from each change's own operations (which fields it wrote), with each field's value
+/// read at that change (`get_all_at`), not from Automerge's `diff`: the same entries for the
+/// maps and texts Lianxin writes, and the patch code stays out of the app (−13 KB brotli).
+/// Per change, one entry per field (several text splices collapse into one), by field name.
 pub fn field_history(record: &mut RecordDoc) -> Vec<FieldChange> {
     let doc: &mut AutoCommit = record.automerge();
     let changes: Vec<Change> = doc.get_changes(&[]);
+    // Each object's dotted path, from the operation that made it (changes come in causal
+    // order, so an object's maker comes before any change that writes into it).
+    let mut paths: BTreeMap<ObjectId, String> = BTreeMap::new();
     let mut out = Vec::new();
     for change in &changes {
         let after = [change.hash()];
-        let patches = doc.diff(change.deps(), &after);
-        // One entry per field per change: several text splices collapse into one.
-        let mut seen: BTreeMap<String, (Option<ObjId>, bool, bool)> = BTreeMap::new();
-        for patch in patches {
-            let base: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
-            let (field, text_obj, deleted, conflict) = match &patch.action {
-                PatchAction::PutMap { key, conflict, .. } => {
-                    (join(&base, Some(key)), None, false, *conflict)
-                }
-                PatchAction::DeleteMap { key } => (join(&base, Some(key)), None, true, false),
-                PatchAction::SpliceText { .. } | PatchAction::DeleteSeq { .. } => {
-                    (join(&base, None), Some(patch.obj.clone()), false, false)
-                }
-                PatchAction::Conflict { prop } => {
-                    (join(&base, Some(&prop_str(prop))), None, false, true)
-                }
-                _ => (join(&base, None), None, false, false),
+        let expanded = change.decode();
+        // Field → whether a map key was written (a text splice writes none): only then can
+        // the field hold concurrent values, as Automerge's patches report it.
+        let mut seen: BTreeMap<String, bool> = BTreeMap::new();
+        for (offset, op) in (0u64..).zip(&expanded.operations) {
+            let base = match &op.obj {
+                ObjectId::Root => Some(String::new()),
+                id => paths.get(id).cloned(),
             };
-            let e = seen
-                .entry(field)
-                .or_insert((text_obj.clone(), deleted, conflict));
-            e.1 = deleted;
-            e.2 |= conflict;
+            // An object whose maker is unknown (not one Lianxin writes): nothing to name.
+            let Some(base) = base else { continue };
+            let (field, keyed) = match &op.key {
+                Key::Map(key) if base.is_empty() => (key.to_string(), true),
+                Key::Map(key) => (format!("{base}.{key}"), true),
+                // A text (or list) element: the field is the text itself.
+                Key::Seq(_) => (base, false),
+            };
+            if matches!(op.action, OpType::Make(_)) {
+                let id = OpId(expanded.start_op.get() + offset, expanded.actor_id.clone());
+                paths.insert(ObjectId::Id(id), field.clone());
+            }
+            *seen.entry(field).or_insert(false) |= keyed;
         }
-        for (field, (text_obj, deleted, conflict)) in seen {
-            let value = if deleted {
-                None
-            } else if let Some(obj) = text_obj {
-                doc.text_at(&obj, &after).ok()
-            } else {
-                value_at(doc, &field, &after)
-            };
+        for (field, keyed) in seen {
+            let (value, conflict) = value_at(doc, &field, &after);
             out.push(FieldChange {
                 field,
                 value,
-                conflict,
+                conflict: keyed && conflict,
                 actor: change.actor_id().to_hex_string(),
                 author: change.message().and_then(Author::parse),
                 device_time: Timestamp(change.timestamp()),
@@ -100,29 +94,28 @@ pub fn field_history(record: &mut RecordDoc) -> Vec<FieldChange> {
     out
 }
 
-fn join(base: &[String], key: Option<&String>) -> String {
-    let mut parts: Vec<&str> = base.iter().map(String::as_str).collect();
-    if let Some(k) = key {
-        parts.push(k);
-    }
-    parts.join(".")
-}
-
-/// Reads a dotted map path at the given heads and renders its value.
-fn value_at(doc: &AutoCommit, field: &str, heads: &[ChangeHash]) -> Option<String> {
+/// Reads a dotted map path at the given heads: its value rendered (texts whole; `None` if
+/// the field is not there) and whether it holds concurrent values.
+fn value_at(doc: &AutoCommit, field: &str, heads: &[ChangeHash]) -> (Option<String>, bool) {
     let mut obj = automerge::ROOT;
     let mut parts = field.split('.').peekable();
     while let Some(part) = parts.next() {
-        let (value, id) = doc.get_at(&obj, part, heads).ok()??;
         if parts.peek().is_none() {
-            return Some(match value {
-                Value::Object(automerge::ObjType::Text) => doc.text_at(&id, heads).ok()?,
-                v => render(&v),
+            let values = doc.get_all_at(&obj, part, heads).unwrap_or_default();
+            let conflict = values.len() > 1;
+            // Automerge's winner is the last of the concurrent values.
+            let value = values.last().and_then(|(value, id)| match value {
+                Value::Object(automerge::ObjType::Text) => doc.text_at(id, heads).ok(),
+                v => Some(render(v)),
             });
+            return (value, conflict);
         }
-        obj = id;
+        match doc.get_at(&obj, part, heads) {
+            Ok(Some((_, id))) => obj = id,
+            _ => return (None, false),
+        }
     }
-    None
+    (None, false)
 }
 
 /// Why a document's history is not intact.

@@ -345,10 +345,12 @@ impl RecordDoc {
         self.doc.save()
     }
 
-    /// The current heads (hashes of the latest changes).
+    /// The current heads (hashes of the latest changes), sorted.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         let mut h = self.doc.get_heads();
-        h.sort();
+        // Heads are distinct, so an unstable sort gives the stable order; it is the one
+        // Automerge sorts its heads with, so the app carries no second sort of hashes.
+        h.sort_unstable();
         h
     }
 

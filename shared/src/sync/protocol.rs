@@ -127,15 +127,18 @@ impl From<Hash> for ChangeHash {
 
 /// Converts heads to their wire form, sorted.
 pub fn to_wire(heads: &[ChangeHash]) -> Vec<Hash> {
-    let mut v: Vec<Hash> = heads.iter().map(|h| Hash::from(*h)).collect();
-    v.sort();
-    v
+    // Sorted as `ChangeHash`es (the same byte order as `Hash`), unstable: equal hashes are
+    // identical, so the order is the stable one, and the app reuses Automerge's sort of heads
+    // instead of carrying one per hash type.
+    let mut v = heads.to_vec();
+    v.sort_unstable();
+    v.into_iter().map(Hash::from).collect()
 }
 
 /// Converts wire heads back, sorted.
 pub fn from_wire(heads: &[Hash]) -> Vec<ChangeHash> {
     let mut v: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash::from(*h)).collect();
-    v.sort();
+    v.sort_unstable();
     v
 }
 
