@@ -3,15 +3,11 @@
 //! revoked device's wipe, and the restore of the replica from IndexedDB when a session starts
 //! (documents as stored bytes with their heads; built when first read).
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
-
-use automerge::ChangeHash;
 
 use shared::doc::{ActorId, RecordDoc};
 use shared::model::DeviceId;
 use shared::sync::client::{Failure, Input, SyncClient};
-use shared::sync::protocol::DocId;
 use shared::sync::replica::{Entry, Replica};
 use wasm_bindgen::JsValue;
 use yew::platform::spawn_local;
@@ -99,28 +95,32 @@ impl Core {
         *self.session.borrow_mut() = Some(session);
         let stored = self.db.load().await?;
         let mut replica = Replica::new(actor.clone());
-        let mut acked: BTreeMap<DocId, Vec<ChangeHash>> = stored.acked.into_iter().collect();
-        let mut refused: BTreeMap<_, _> = stored
-            .refused
-            .into_iter()
-            .map(|(id, heads, refusal)| (id, (heads, refusal)))
-            .collect();
         for (id, bytes, heads) in stored.docs {
-            let acked = acked.remove(&id).unwrap_or_default();
-            let mut entry = match heads {
+            let entry = match heads {
                 // Kept as bytes until a screen or a merge needs the document.
-                Some(heads) => Entry::stored(bytes, heads, acked),
+                Some(heads) => Entry::stored(bytes, heads, Vec::new()),
                 // Stored before heads were kept beside documents: built now.
                 None => match RecordDoc::load(&bytes, actor.clone()) {
-                    Ok(doc) => Entry::loaded(doc, acked),
+                    Ok(doc) => Entry::loaded(doc, Vec::new()),
                     Err(e) => {
                         self.notices.borrow_mut().storage_error = Some(format!("{id}: {e}"));
                         continue;
                     }
                 },
             };
-            entry.refused = refused.remove(&id);
             replica.restore(id, entry);
+        }
+        // Acknowledged heads and refusals go onto the entries restored above (no map of
+        // their own: each map type is code the phone downloads).
+        for (id, acked) in stored.acked {
+            if let Some(entry) = replica.get_mut(&id) {
+                entry.acked = acked;
+            }
+        }
+        for (id, heads, refusal) in stored.refused {
+            if let Some(entry) = replica.get_mut(&id) {
+                entry.refused = Some((heads, refusal));
+            }
         }
         self.last_sync
             .set(stored.last_sync.map(shared::model::Timestamp));
