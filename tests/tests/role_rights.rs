@@ -133,26 +133,7 @@ impl World {
         let clerk = self.session(Who::Clerk);
         let wang = self.session(Who::Wang).actor.user;
         let id = ProblemId::from_random_bytes(id_bytes(61, n));
-        let mut doc = ProblemDoc::create(
-            &NewProblem {
-                id,
-                enterprise: enterprise(1),
-                visit: None,
-                source: shared::model::ProblemSource::Window,
-                category: "power".into(),
-                class: ProblemClass::A,
-                tier,
-                owner: wang,
-                leader: None,
-                deadline: now().plus_days(7),
-                description: "变压器容量不足".into(),
-                expectation: "增容".into(),
-            },
-            &Config::default(),
-            &clerk.actor,
-            clerk.actor_id.clone(),
-            now(),
-        )?;
+        let mut doc = window_problem(clerk, id, tier, wang)?;
         let doc_id = doc_id(DocKind::Problem, id);
         let out = clerk
             .push(vec![push_new(doc_id.clone(), doc.record())])
@@ -286,6 +267,35 @@ impl World {
         anyhow::ensure!(reached == state, "reached {reached:?}, not {state:?}");
         Ok(id)
     }
+}
+
+/// A problem of enterprise 1 raised at the window by `clerk`, owned by `owner`, due in a week.
+fn window_problem(
+    clerk: &RawSession,
+    id: ProblemId,
+    tier: Tier,
+    owner: shared::model::UserId,
+) -> anyhow::Result<ProblemDoc> {
+    Ok(ProblemDoc::create(
+        &NewProblem {
+            id,
+            enterprise: enterprise(1),
+            visit: None,
+            source: ProblemSource::Window,
+            category: "power".into(),
+            class: ProblemClass::A,
+            tier,
+            owner,
+            leader: None,
+            deadline: now().plus_days(7),
+            description: "变压器容量不足".into(),
+            expectation: "增容".into(),
+        },
+        &Config::default(),
+        &clerk.actor,
+        clerk.actor_id.clone(),
+        now(),
+    )?)
 }
 
 /// The campaign's rules, as the issue states them: `owner` (the person owns the problem),
@@ -536,26 +546,7 @@ async fn a_window_clerk_cannot_create_a_problem_that_is_already_closed() -> anyh
     let world = World::new().await?;
     let clerk = world.session(Who::Clerk);
     let id = ProblemId::from_random_bytes(id_bytes(64, 1));
-    let mut doc = ProblemDoc::create(
-        &NewProblem {
-            id,
-            enterprise: enterprise(1),
-            visit: None,
-            source: ProblemSource::Window,
-            category: "power".into(),
-            class: ProblemClass::A,
-            tier: Tier::OnSite,
-            owner: world.session(Who::Wang).actor.user,
-            leader: None,
-            deadline: now().plus_days(7),
-            description: "变压器容量不足".into(),
-            expectation: "增容".into(),
-        },
-        &Config::default(),
-        &clerk.actor,
-        clerk.actor_id.clone(),
-        now(),
-    )?;
+    let mut doc = window_problem(clerk, id, Tier::OnSite, world.session(Who::Wang).actor.user)?;
     doc.edit(&Config::default(), &clerk.actor, now(), |p| {
         p.set_response("已解决")
     })?;

@@ -504,18 +504,46 @@ impl Denied {
     }
 }
 
-/// Whether `grants` let `subject` act, with `to_city_leader` telling a
-/// [`Condition::BelowCityLeader`] grant whether the act takes the problem there.
-fn granted(grants: &[(Role, Condition)], subject: &Subject<'_>, to_city_leader: bool) -> bool {
-    grants.iter().any(|(role, condition)| {
-        *role == subject.role
-            && match condition {
-                Always => true,
-                HandlerOfUnit => subject.handling_units.contains(&subject.unit),
-                Owner => subject.owner == Some(subject.user),
-                BelowCityLeader => !to_city_leader,
-            }
-    })
+/// Whether `grants` give `role` the act: `meets` decides each grant's condition.
+fn granted(grants: &[(Role, Condition)], role: Role, meets: impl Fn(Condition) -> bool) -> bool {
+    grants
+        .iter()
+        .any(|(r, condition)| *r == role && meets(*condition))
+}
+
+/// Whether `subject` meets `condition`, for an act that takes the problem to the city-leader
+/// tier when `to_city_leader`.
+fn meets(subject: &Subject<'_>, condition: Condition, to_city_leader: bool) -> bool {
+    match condition {
+        Always => true,
+        HandlerOfUnit => subject.handling_units.contains(&subject.unit),
+        Owner => subject.owner == Some(subject.user),
+        BelowCityLeader => !to_city_leader,
+    }
+}
+
+/// Whether `action` takes the problem to the city-leader tier.
+fn to_city_leader(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Escalate {
+            to: Tier::CityLeader
+        }
+    )
+}
+
+/// `Ok` when granted, else the refusal of `what` for `role` with the row's reason.
+fn answer(
+    granted: bool,
+    role: Role,
+    what: What,
+    why: (&'static str, &'static str),
+) -> Result<(), Denied> {
+    if granted {
+        Ok(())
+    } else {
+        Err(Denied { role, what, why })
+    }
 }
 
 /// Whether `subject` may take `action` (the guards of `workflow::check` still decide whether
@@ -523,21 +551,9 @@ fn granted(grants: &[(Role, Condition)], subject: &Subject<'_>, to_city_leader: 
 pub fn may_act(subject: &Subject<'_>, action: &Action) -> Result<(), Denied> {
     let kind = action.kind();
     let rule = action_rule(kind);
-    let to_city_leader = matches!(
-        action,
-        Action::Escalate {
-            to: Tier::CityLeader
-        }
-    );
-    if granted(rule.grants, subject, to_city_leader) {
-        Ok(())
-    } else {
-        Err(Denied {
-            role: subject.role,
-            what: What::Action(kind),
-            why: rule.why,
-        })
-    }
+    let city = to_city_leader(action);
+    let ok = granted(rule.grants, subject.role, |c| meets(subject, c, city));
+    answer(ok, subject.role, What::Action(kind), rule.why)
 }
 
 /// Whether `subject` may change `field` of an existing record; `to_city_leader`: the change
@@ -548,15 +564,10 @@ pub fn may_change(
     to_city_leader: bool,
 ) -> Result<(), Denied> {
     let rule = field_rule(field);
-    if granted(rule.grants, subject, to_city_leader) {
-        Ok(())
-    } else {
-        Err(Denied {
-            role: subject.role,
-            what: What::Field(field),
-            why: rule.why,
-        })
-    }
+    let ok = granted(rule.grants, subject.role, |c| {
+        meets(subject, c, to_city_leader)
+    });
+    answer(ok, subject.role, What::Field(field), rule.why)
 }
 
 /// The action kinds a screen offers `subject` on a problem whose effective tier is `tier`, in
@@ -566,8 +577,8 @@ pub fn offered(subject: &Subject<'_>, tier: Tier) -> Vec<ActionKind> {
     ACTIONS
         .iter()
         .filter(|rule| {
-            let to_city_leader = rule.kind == ActionKind::Escalate && escalates_to_city_leader;
-            granted(rule.grants, subject, to_city_leader)
+            let city = rule.kind == ActionKind::Escalate && escalates_to_city_leader;
+            granted(rule.grants, subject.role, |c| meets(subject, c, city))
         })
         .map(|rule| rule.kind)
         .collect()
@@ -576,7 +587,7 @@ pub fn offered(subject: &Subject<'_>, tier: Tier) -> Vec<ActionKind> {
 /// Whether some grant of `kind` names `role`, whatever its condition (to show or hide a form
 /// that has its own screen, such as hand-out).
 pub fn role_has(role: Role, kind: ActionKind) -> bool {
-    action_rule(kind).grants.iter().any(|(r, _)| *r == role)
+    granted(action_rule(kind).grants, role, |_| true)
 }
 
 /// Whether `role` may take `action` on any problem, by a grant whose condition does not look
@@ -584,29 +595,13 @@ pub fn role_has(role: Role, kind: ActionKind) -> bool {
 pub fn role_may(role: Role, action: &Action) -> Result<(), Denied> {
     let kind = action.kind();
     let rule = action_rule(kind);
-    let to_city_leader = matches!(
-        action,
-        Action::Escalate {
-            to: Tier::CityLeader
-        }
-    );
-    let granted = rule.grants.iter().any(|(r, condition)| {
-        *r == role
-            && match condition {
-                Always => true,
-                BelowCityLeader => !to_city_leader,
-                HandlerOfUnit | Owner => false,
-            }
+    let city = to_city_leader(action);
+    let ok = granted(rule.grants, role, |c| match c {
+        Always => true,
+        BelowCityLeader => !city,
+        HandlerOfUnit | Owner => false,
     });
-    if granted {
-        Ok(())
-    } else {
-        Err(Denied {
-            role,
-            what: What::Action(kind),
-            why: rule.why,
-        })
-    }
+    answer(ok, role, What::Action(kind), rule.why)
 }
 
 #[cfg(test)]
