@@ -472,8 +472,10 @@ fn a_change_claiming_billions_of_operations_is_refused_from_its_run_headers_alon
         started.elapsed()
     );
     assert!(
-        matches!(&answer.results[0].outcome,
-            Outcome::Refused(Refusal::Malformed(why)) if why.contains("operations")),
+        matches!(
+            &answer.results[0].outcome,
+            Outcome::Refused(Refusal::TooLarge { .. })
+        ),
         "{:?}",
         answer.results[0].outcome
     );
@@ -482,4 +484,67 @@ fn a_change_claiming_billions_of_operations_is_refused_from_its_run_headers_alon
         Outcome::Accepted { .. }
     ));
     assert!(store.inner.load_doc(&bomb_id).expect("memory").is_none());
+}
+
+#[test]
+fn a_valid_visit_holding_more_operations_than_a_push_may_is_refused_as_too_large_alone() {
+    // Each character is a text operation: within 2 MiB on the wire, but more operations than
+    // the server builds for one push.
+    let config = Config::default();
+    let mut store = Counting::default();
+    let ops = usize::try_from(shared::sync::limits::MAX_PUSH_OPS).expect("fits");
+    let huge_notes: String = "用".repeat(ops + 8_000);
+    let (huge_id, mut huge) = wangs_visit(30, &huge_notes);
+    let (good_id, mut good) = wangs_visit(31, "企业反映用工紧张");
+    let huge_push = push_after(&huge_id, &mut huge, &[]);
+    assert!(huge_push.data.len() < Limits::DEVICE.doc_bytes as usize);
+
+    let answer = handle_sync(
+        &mut store,
+        &ctx(&config, &officer_wang(), &Scope::All, Limits::DEVICE),
+        &request(vec![huge_push, push_after(&good_id, &mut good, &[])]),
+    )
+    .expect("answered");
+
+    assert!(
+        matches!(
+            answer.results[0].outcome,
+            Outcome::Refused(Refusal::TooLarge { .. })
+        ),
+        "{:?}",
+        answer.results[0].outcome
+    );
+    assert!(matches!(
+        answer.results[1].outcome,
+        Outcome::Accepted { .. }
+    ));
+}
+
+#[test]
+fn pushes_holding_more_operations_together_than_a_request_may_refuse_it_as_too_much_work() {
+    let config = Config::default();
+    let mut store = Counting::default();
+    // Each document alone is within the per-push limit; together they are not.
+    let limits = Limits {
+        request_ops: 3_000,
+        ..Limits::DEVICE
+    };
+    let pushes: Vec<DocPush> = (0..3)
+        .map(|n| {
+            let (id, mut doc) = wangs_visit(40 + n, &"访".repeat(1_200));
+            push_after(&id, &mut doc, &[])
+        })
+        .collect();
+
+    let result = handle_sync(
+        &mut store,
+        &ctx(&config, &officer_wang(), &Scope::All, limits),
+        &request(pushes),
+    );
+
+    assert!(
+        matches!(result, Err(SyncError::Limit(ref l @ Limit::Ops(_))) if l.code() == "too_much_work"),
+        "{result:?}"
+    );
+    assert_eq!(store.loads, 0);
 }

@@ -38,6 +38,19 @@ pub const MAX_STORED_DOC_BYTES: usize = 8 * 1024 * 1024;
 /// Always more than [`MAX_STORED_DOC_BYTES`], so a request pushing one document fits.
 pub const MAX_MERGE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Most operations one pushed document may hold, counted from its chunks' run headers before
+/// Automerge builds anything. Automerge holds far more of a built document than its encoded
+/// bytes: a valid 2 MiB push of 700,000 random CJK characters moved the server's memory by
+/// about 120 MB. 131,072 operations is a note of that many characters, far past what an
+/// officer types; a document over it is refused alone, as too large.
+pub const MAX_PUSH_OPS: u64 = 131_072;
+
+/// Most operations all of one request's pushes may hold: over it, the request is answered 413
+/// `too_much_work` and the device sends fewer documents. A device's chunk carries at most
+/// 2 MiB of document bytes (`policy::MAX_CHUNK_DOC_BYTES`), a few hundred thousand operations
+/// of text at most, so an honest request stays under it.
+pub const MAX_REQUEST_OPS: u64 = 1_048_576;
+
 /// The limits one sync request is held to. Devices get [`Limits::DEVICE`]; documents the
 /// server writes itself (imports, the demo district, monitoring) [`Limits::SERVER`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +63,10 @@ pub struct Limits {
     pub stored_doc_bytes: usize,
     /// Most bytes of stored documents loaded to merge one request.
     pub merge_bytes: usize,
+    /// Most operations one pushed document holds.
+    pub push_ops: u64,
+    /// Most operations all of one request's pushes hold.
+    pub request_ops: u64,
 }
 
 impl Limits {
@@ -59,6 +76,8 @@ impl Limits {
         doc_bytes: MAX_DOC_BYTES,
         stored_doc_bytes: MAX_STORED_DOC_BYTES,
         merge_bytes: MAX_MERGE_BYTES,
+        push_ops: MAX_PUSH_OPS,
+        request_ops: MAX_REQUEST_OPS,
     };
 
     /// The server's own writes: trusted, not bounded.
@@ -67,6 +86,8 @@ impl Limits {
         doc_bytes: u32::MAX,
         stored_doc_bytes: usize::MAX,
         merge_bytes: usize::MAX,
+        push_ops: u64::MAX,
+        request_ops: u64::MAX,
     };
 }
 
@@ -86,6 +107,12 @@ pub enum Limit {
          merged at once: send fewer documents"
     )]
     MergeBytes(usize),
+    /// The pushes hold more than [`MAX_REQUEST_OPS`] operations.
+    #[error(
+        "the request's documents hold {0} operations; at most {MAX_REQUEST_OPS} are merged at \
+         once: send fewer documents"
+    )]
+    Ops(u64),
 }
 
 impl Limit {
@@ -94,7 +121,7 @@ impl Limit {
         match self {
             Limit::RequestBytes => "too_large",
             Limit::Pushes(_) => "too_many_documents",
-            Limit::MergeBytes(_) => "too_much_work",
+            Limit::MergeBytes(_) | Limit::Ops(_) => "too_much_work",
         }
     }
 }

@@ -12,6 +12,17 @@
 
 use std::io::Read;
 
+/// Why [`check_weight`] refuses a chunk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum WeightError {
+    /// The bytes are not what an Automerge chunk holds.
+    #[error("{0}")]
+    Malformed(String),
+    /// What Automerge would build of it is over the budget.
+    #[error("{0}")]
+    TooHeavy(String),
+}
+
 /// The bytes every Automerge chunk starts with.
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
@@ -58,30 +69,33 @@ pub(crate) fn split(data: &[u8]) -> Result<Vec<(ChunkKind, &[u8])>, String> {
 /// row its columns claim. Run-length encoding lets a few bytes claim billions of operations
 /// (or changes), which Automerge decodes one by one when it parses the chunk; counting the
 /// runs reads only the encoded bytes. One budget serves every chunk of a push.
-pub(crate) fn check_weight(chunk: &[u8], budget: &mut usize) -> Result<(), String> {
+/// Returns how many rows (operations and changes) the chunk claims.
+pub(crate) fn check_weight(chunk: &[u8], budget: &mut usize) -> Result<u64, WeightError> {
     let cap = *budget;
-    let data = chunk_data(chunk)?;
+    let bad = WeightError::Malformed;
+    let data = chunk_data(chunk).map_err(bad)?;
     match chunk[8] {
-        1 => take_rows(change_rows(data)?, budget, cap),
+        1 => take_rows(change_rows(data).map_err(bad)?, budget, cap),
         2 => {
             let inflated = inflate(data, budget, cap)?;
-            take_rows(change_rows(&inflated)?, budget, cap)
+            take_rows(change_rows(&inflated).map_err(bad)?, budget, cap)
         }
         0 => {
             // The most rows of any change column (Automerge builds one entry per change) and
             // of any operation column (one operation per row).
             let mut most = [0u64; 2];
-            for (set, column) in document_columns(data)? {
+            for (set, column) in document_columns(data).map_err(bad)? {
                 let rows = if column.deflated {
-                    column_rows(column.spec, &inflate(column.data, budget, cap)?)?
+                    column_rows(column.spec, &inflate(column.data, budget, cap)?)
                 } else {
-                    column_rows(column.spec, column.data)?
-                };
+                    column_rows(column.spec, column.data)
+                }
+                .map_err(bad)?;
                 most[set] = most[set].max(rows);
             }
             take_rows(most[0].saturating_add(most[1]), budget, cap)
         }
-        _ => Ok(()),
+        _ => Ok(0),
     }
 }
 
@@ -107,26 +121,29 @@ fn chunk_data(chunk: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Inflates `deflated` within `budget`, taking what it inflated to from it.
-fn inflate(deflated: &[u8], budget: &mut usize, cap: usize) -> Result<Vec<u8>, String> {
+fn inflate(deflated: &[u8], budget: &mut usize, cap: usize) -> Result<Vec<u8>, WeightError> {
     let mut out = Vec::new();
     flate2::bufread::DeflateDecoder::new(deflated)
         .take(*budget as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| format!("a deflated part does not inflate: {e}"))?;
-    *budget = budget
-        .checked_sub(out.len())
-        .ok_or_else(|| format!("the document inflates to more than {cap} bytes"))?;
+        .map_err(|e| WeightError::Malformed(format!("a deflated part does not inflate: {e}")))?;
+    *budget = budget.checked_sub(out.len()).ok_or_else(|| {
+        WeightError::TooHeavy(format!("the document inflates to more than {cap} bytes"))
+    })?;
     Ok(out)
 }
 
-fn take_rows(rows: u64, budget: &mut usize, cap: usize) -> Result<(), String> {
+/// Takes one unit of `budget` for each of `rows` (operations or changes); returns `rows`.
+fn take_rows(rows: u64, budget: &mut usize, cap: usize) -> Result<u64, WeightError> {
     *budget = usize::try_from(rows)
         .ok()
         .and_then(|rows| budget.checked_sub(rows))
         .ok_or_else(|| {
-            format!("the document claims more operations than its budget of {cap} allows")
+            WeightError::TooHeavy(format!(
+                "the document claims more operations than its budget of {cap} allows"
+            ))
         })?;
-    Ok(())
+    Ok(rows)
 }
 
 /// One column of a chunk: its specification (id, type, deflate bit) and its encoded bytes.
@@ -392,7 +409,7 @@ mod tests {
             "what it inflated to was taken, and its one change and one operation"
         );
         let err = check_weight(chunks[0].1, &mut 100_000).expect_err("over the cap");
-        assert!(err.contains("100000"), "{err}");
+        assert!(err.to_string().contains("100000"), "{err}");
     }
 
     #[test]
@@ -541,7 +558,8 @@ mod tests {
         assert!(chunk.len() < 100, "{} bytes", chunk.len());
         let started = std::time::Instant::now();
         let err = check_weight(&chunk, &mut (8 << 20)).expect_err("over the budget");
-        assert!(err.contains("operations"), "{err}");
+        assert!(matches!(err, WeightError::TooHeavy(_)), "{err:?}");
+        assert!(err.to_string().contains("operations"), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert_eq!(
             chunk,

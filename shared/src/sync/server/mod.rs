@@ -337,6 +337,7 @@ pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, 
     // What Automerge will hold of all the pushes, deflated parts counted inflated: within the
     // merge budget for the whole request, checked before each push is parsed.
     let mut weight = 0usize;
+    let mut ops = 0u64;
     let mut per_push = Vec::with_capacity(req.push.len());
     for push in &req.push {
         if !seen.insert(&push.doc) {
@@ -350,6 +351,10 @@ pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, 
                 weight = weight.saturating_add(weighed.weight);
                 if weight > limits.merge_bytes {
                     return Err(Limit::MergeBytes(weight));
+                }
+                ops = ops.saturating_add(weighed.ops);
+                if ops > limits.request_ops {
+                    return Err(Limit::Ops(ops));
                 }
                 per_push.push(push::parse(&weighed));
             }

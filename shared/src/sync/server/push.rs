@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
-use super::chunks::{ChunkKind, check_weight, is_deflated, split};
+use super::chunks::{ChunkKind, WeightError, check_weight, is_deflated, split};
 use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext};
 use crate::doc::{ActorId, RecordDoc};
 use crate::model::Timestamp;
@@ -75,6 +75,8 @@ const MAX_CLAIMED_HEADS: usize = 1024;
 /// A push weighed: its chunks, split once, and what Automerge will hold of it.
 pub(super) struct Weighed<'a> {
     pub(super) weight: usize,
+    /// The operations (and changes) its chunks claim.
+    pub(super) ops: u64,
     chunks: Vec<(ChunkKind, &'a [u8])>,
 }
 
@@ -93,15 +95,31 @@ pub(super) fn weigh<'a>(limits: &Limits, push: &'a DocPush) -> Result<Weighed<'a
     if limits.stored_doc_bytes == usize::MAX {
         return Ok(Weighed {
             weight: push.data.len(),
+            ops: 0,
             chunks,
         });
     }
+    let too_large = || {
+        refused(Refusal::TooLarge {
+            limit: u32::try_from(limits.stored_doc_bytes).unwrap_or(u32::MAX),
+        })
+    };
     let mut budget = limits.stored_doc_bytes;
+    let mut ops = 0u64;
     for (_, chunk) in &chunks {
-        check_weight(chunk, &mut budget).map_err(|why| refused(Refusal::Malformed(why)))?;
+        let rows = check_weight(chunk, &mut budget).map_err(|e| match e {
+            WeightError::Malformed(why) => refused(Refusal::Malformed(why)),
+            // What Automerge would build of it is over the stored-document limit.
+            WeightError::TooHeavy(_) => too_large(),
+        })?;
+        ops = ops.saturating_add(rows);
+        if ops > limits.push_ops {
+            return Err(too_large());
+        }
     }
     Ok(Weighed {
         weight: push.data.len() + (limits.stored_doc_bytes - budget),
+        ops,
         chunks,
     })
 }
