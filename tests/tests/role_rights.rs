@@ -298,15 +298,9 @@ fn window_problem(
     )?)
 }
 
-/// The campaign's rules, as the issue states them: `owner` (the person owns the problem),
-/// `handler_of_unit` (their department has it), `to_city_leader` (an escalation to the top).
-fn allowed(
-    role: Role,
-    kind: ActionKind,
-    owner: bool,
-    handler_of_unit: bool,
-    to_city_leader: bool,
-) -> bool {
+/// The campaign's rules, as the issue states them: `handler_of_unit` (their department has
+/// it), `to_city_leader` (an escalation to the top).
+fn allowed(role: Role, kind: ActionKind, handler_of_unit: bool, to_city_leader: bool) -> bool {
     use ActionKind as K;
     use Role as R;
     match (kind, role) {
@@ -328,8 +322,7 @@ fn allowed(
         (K::LookBackReopen, R::Officer | R::Leader | R::Supervisor) => true,
         (K::Escalate, R::Leader) => true,
         (K::Escalate, R::Officer | R::DepartmentHandler | R::Supervisor) => !to_city_leader,
-        (K::Withdraw, R::WindowClerk | R::Leader) => true,
-        (K::Withdraw, R::Officer) => owner,
+        (K::Withdraw, R::Officer | R::WindowClerk | R::Leader) => true,
         _ => false,
     }
 }
@@ -400,7 +393,6 @@ async fn every_action_a_role_may_not_take_is_refused_with_its_reason_and_every_o
         let expected = allowed(
             role,
             kind,
-            who == Who::Wang,
             who == Who::H1 && problem.handling_units.contains(&world.d1),
             matches!(
                 action,
@@ -566,5 +558,63 @@ async fn a_window_clerk_cannot_create_a_problem_that_is_already_closed() -> anyh
         out[0].1
     );
     drop(world.server);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_made_offline_to_a_date_then_ahead_is_accepted_when_it_syncs_after_it()
+-> anyhow::Result<()> {
+    let mut world = World::new().await?;
+    let id = world.problem_in(ProblemState::Accepted).await?;
+    // The problem fell due ten days ago.
+    let out = world
+        .push(Who::Boss, &id, |doc, actor| {
+            doc.edit(&Config::default(), actor, now(), |p| {
+                p.set_deadline(Timestamp(now().0 - 10 * DAY_MS))
+            })?;
+            Ok(())
+        })
+        .await?;
+    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+    // Made five days ago, offline, asking for three days ago: the date was ahead then.
+    let made = Timestamp(now().0 - 5 * DAY_MS);
+    let asked = Timestamp(now().0 - 3 * DAY_MS);
+    let event = EntryId::from_random_bytes(id_bytes(66, 1));
+    let out = world
+        .push(Who::H1, &id, |doc, actor| {
+            doc.act(
+                actor,
+                made,
+                event,
+                Action::RequestExtension { deadline: asked },
+                "等待设备到货",
+            )?;
+            Ok(())
+        })
+        .await?;
+    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_leader_takes_a_problem_down_from_the_city_leader_tier() -> anyhow::Result<()> {
+    let mut world = World::new().await?;
+    let id = world.problem_in(ProblemState::Submitted).await?;
+    let set = |tier: Tier| {
+        move |doc: &mut ProblemDoc, actor: &shared::model::Actor| -> anyhow::Result<()> {
+            doc.edit(&Config::default(), actor, now(), |p| p.set_tier(tier))?;
+            Ok(())
+        }
+    };
+    let out = world.push(Who::Boss, &id, set(Tier::CityLeader)).await?;
+    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+
+    let out = world.push(Who::Wang, &id, set(Tier::Department)).await?;
+    assert!(
+        matches!(&out, Outcome::Refused(Refusal::Forbidden(m)) if m.contains("city-leader tier")),
+        "{out:?}"
+    );
+    let out = world.push(Who::Boss, &id, set(Tier::Department)).await?;
+    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
     Ok(())
 }

@@ -18,7 +18,8 @@
 //!   (`shared::workflow::rights`), checked here on every new event and every changed field;
 //! - a new problem arrives with a workflow that replays whole (no event it carries is
 //!   refused by the guards): nobody creates a problem already signed off;
-//! - an extension, or a request for one, names a deadline after the server's clock;
+//! - an extension, or a request for one, names a deadline after the event's own time (and the
+//!   server's clock, when that is earlier);
 //! - a rating from a device never claims the enterprise's own channel (the card's page
 //!   records those, as the server);
 //! - only leaders and supervisors add supervision instructions (督办).
@@ -77,17 +78,15 @@ impl RoleRules {
         }
     }
 
-    /// The person as the rights table sees them, on a problem with `owner` and `units`.
+    /// The person as the rights table sees them, on a problem handed to `units`.
     fn subject<'a>(
         &self,
-        owner: Option<shared::model::UserId>,
         units: &'a std::collections::BTreeSet<shared::model::OrgUnitId>,
     ) -> Subject<'a> {
         Subject {
             role: self.user.role,
             user: self.user.id,
             unit: self.user.org_unit,
-            owner,
             handling_units: units,
         }
     }
@@ -121,10 +120,10 @@ impl RoleRules {
         if before.is_none() && !self.is_author(&after.created) {
             return forbidden("a new problem must name its author as creator");
         }
-        // Conditions (owner, handling departments) are read from the stored problem, so a
+        // Conditions (the handling departments) are read from the stored problem, so a
         // change cannot grant itself a right by editing them.
         let basis = before.unwrap_or(after);
-        let subject = self.subject(Some(basis.owner), &basis.handling_units);
+        let subject = self.subject(&basis.handling_units);
         let old_events: BTreeMap<_, &Event> = before
             .map(|b| b.events.iter().map(|e| (e.id, e)).collect())
             .unwrap_or_default();
@@ -143,8 +142,10 @@ impl RoleRules {
                 ));
             }
             rights::may_act(&subject, &e.action).map_err(denied)?;
+            // Against the event's own time (capped by the server's clock): an extension made
+            // offline to a date still ahead then stays valid when it syncs after that date.
             if let Action::Extend { deadline } | Action::RequestExtension { deadline } = &e.action
-                && *deadline <= self.now
+                && deadline.0 <= e.stamp.at.0.min(self.now.0)
             {
                 return forbidden(format!(
                     "the new deadline ({}) has already passed: choose a later date",
@@ -198,7 +199,9 @@ impl RoleRules {
         before: Option<&Problem>,
         after: &Problem,
     ) -> Result<(), Refusal> {
-        let to_city_leader = after.tier == Tier::CityLeader;
+        // Setting the city-leader tier, or taking a problem down from it, is a leader's.
+        let to_city_leader = after.tier == Tier::CityLeader
+            || before.is_some_and(|b| b.tier == Tier::CityLeader && after.tier != b.tier);
         let changed: Vec<(GuardedField, bool)> = match before {
             Some(b) => [
                 (
@@ -330,7 +333,7 @@ impl WriteCheck for RoleRules {
             Projection::Enterprise(e) => match before {
                 Some(Projection::Enterprise(b)) if b.town != e.town => {
                     let none = std::collections::BTreeSet::new();
-                    rights::may_change(&self.subject(None, &none), GuardedField::Town, false)
+                    rights::may_change(&self.subject(&none), GuardedField::Town, false)
                         .map_err(denied)
                 }
                 _ => Ok(()),

@@ -71,7 +71,13 @@ impl SqliteStore {
                 .collect();
         }
         let mut results = Vec::with_capacity(jobs.len());
+        let mut broken: Option<String> = None;
         for job in jobs {
+            if broken.is_some() {
+                // The group's transaction is in an unknown state: nothing more runs in it.
+                results.push(Err(StoreError::Group("the group commit failed".into())));
+                continue;
+            }
             let result = match self.conn.execute_batch("SAVEPOINT job") {
                 Ok(()) => {
                     // A job that panics (a document Automerge panics on) fails alone.
@@ -82,15 +88,26 @@ impl SqliteStore {
                     } else {
                         "ROLLBACK TO job; RELEASE job"
                     };
-                    match (r, self.conn.execute_batch(end)) {
-                        (Ok(v), Ok(())) => Ok(v),
-                        (Err(e), _) => Err(e),
-                        (Ok(_), Err(e)) => Err(e.into()),
+                    match self.conn.execute_batch(end) {
+                        Ok(()) => r,
+                        // A savepoint that cannot be closed would commit a failed job's writes
+                        // (or leave it open): the whole group is rolled back below.
+                        Err(e) => {
+                            broken = Some(e.to_string());
+                            Err(e.into())
+                        }
                     }
                 }
                 Err(e) => Err(e.into()),
             };
             results.push(result);
+        }
+        if let Some(why) = broken {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return results
+                .into_iter()
+                .map(|r| r.and_then(|_| Err(StoreError::Group(why.clone()))))
+                .collect();
         }
         match self.conn.execute_batch("COMMIT") {
             Ok(()) => results,

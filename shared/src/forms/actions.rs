@@ -34,7 +34,6 @@ pub fn actions_for(
         role,
         user,
         unit,
-        owner: Some(problem.owner),
         handling_units: &problem.handling_units,
     };
     rights::offered(&subject, tier)

@@ -41,9 +41,11 @@ pub const MAX_MERGE_BYTES: usize = 16 * 1024 * 1024;
 /// Most operations one pushed document may hold, counted from its chunks' run headers before
 /// Automerge builds anything. Automerge holds far more of a built document than its encoded
 /// bytes: a valid 2 MiB push of 700,000 random CJK characters moved the server's memory by
-/// about 120 MB. 131,072 operations is a note of that many characters, far past what an
-/// officer types; a document over it is refused alone, as too large.
-pub const MAX_PUSH_OPS: u64 = 131_072;
+/// about 120 MB. 262,144 operations is a document's whole history of that many typed
+/// characters, far past what an officer's record gathers (a resend carries the whole
+/// document, so the cap must hold a grown one too); a document over it is refused alone, as
+/// too large.
+pub const MAX_PUSH_OPS: u64 = 262_144;
 
 /// Most operations all of one request's pushes may hold: over it, the request is answered 413
 /// `too_much_work` and the device sends fewer documents. A device's chunk carries at most

@@ -79,8 +79,6 @@ pub enum Condition {
     Always,
     /// The actor belongs to one of the departments the problem is handed to.
     HandlerOfUnit,
-    /// The actor is the problem's owner officer.
-    Owner,
     /// Not to (or at) the city-leader tier: only leaders take a problem there.
     BelowCityLeader,
 }
@@ -100,7 +98,7 @@ pub struct ActionRule {
     pub why: (&'static str, &'static str),
 }
 
-use Condition::{Always, BelowCityLeader, HandlerOfUnit, Owner};
+use Condition::{Always, BelowCityLeader, HandlerOfUnit};
 use Role::{DepartmentHandler as Handler, Leader, Officer, Supervisor, WindowClerk as Clerk};
 
 /// The table, one row per [`ActionKind`], in [`ActionKind::ALL`]'s order.
@@ -304,10 +302,10 @@ pub const ACTIONS: &[ActionRule] = &[
         kind: ActionKind::Withdraw,
         needs_reason: true,
         needs_date: false,
-        grants: &[(Officer, Owner), (Clerk, Always), (Leader, Always)],
+        grants: &[(Officer, Always), (Clerk, Always), (Leader, Always)],
         why: (
-            "由问题的包联干部、窗口人员或领导撤回",
-            "the problem's owner officer, the window or a leader withdraws it",
+            "由包联干部、窗口人员或领导撤回",
+            "an officer, the window or a leader withdraws it",
         ),
     },
     ActionRule {
@@ -367,10 +365,10 @@ pub const FIELDS: &[FieldRule] = &[
     },
     FieldRule {
         field: GuardedField::HandlingUnits,
-        grants: &[(Officer, Owner), (Clerk, Always), (Leader, Always)],
+        grants: &[(Officer, Always), (Clerk, Always), (Leader, Always)],
         why: (
-            "承办部门由问题的包联干部、窗口人员或领导调整",
-            "the owner officer, the window or a leader changes the handling departments",
+            "承办部门由包联干部、窗口人员或领导调整",
+            "an officer, the window or a leader changes the handling departments",
         ),
     },
     FieldRule {
@@ -453,8 +451,6 @@ pub struct Subject<'a> {
     pub user: UserId,
     /// The actor's own unit (a handler's department).
     pub unit: OrgUnitId,
-    /// The problem's owner officer (`None` for records that have none).
-    pub owner: Option<UserId>,
     /// The problem's handling departments.
     pub handling_units: &'a BTreeSet<OrgUnitId>,
 }
@@ -517,7 +513,6 @@ fn meets(subject: &Subject<'_>, condition: Condition, to_city_leader: bool) -> b
     match condition {
         Always => true,
         HandlerOfUnit => subject.handling_units.contains(&subject.unit),
-        Owner => subject.owner == Some(subject.user),
         BelowCityLeader => !to_city_leader,
     }
 }
@@ -599,7 +594,7 @@ pub fn role_may(role: Role, action: &Action) -> Result<(), Denied> {
     let ok = granted(rule.grants, role, |c| match c {
         Always => true,
         BelowCityLeader => !city,
-        HandlerOfUnit | Owner => false,
+        HandlerOfUnit => false,
     });
     answer(ok, role, What::Action(kind), rule.why)
 }
@@ -613,7 +608,6 @@ mod tests {
             role,
             user: UserId::from_random_bytes([1; 16]),
             unit: OrgUnitId::from_random_bytes([7; 16]),
-            owner: Some(UserId::from_random_bytes([2; 16])),
             handling_units: units,
         }
     }
