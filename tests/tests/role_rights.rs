@@ -197,6 +197,20 @@ impl World {
         .await
     }
 
+    /// A leader sets the problem's deadline `days` ago (it is overdue).
+    async fn fall_due(&self, id: &DocId, days: i64) -> anyhow::Result<()> {
+        let out = self
+            .push(Who::Boss, id, |doc, actor| {
+                doc.edit(&Config::default(), actor, now(), |p| {
+                    p.set_deadline(Timestamp(now().0 - days * DAY_MS))
+                })?;
+                Ok(())
+            })
+            .await?;
+        anyhow::ensure!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+        Ok(())
+    }
+
     /// A fresh problem brought to `state` by the people whose work each step is.
     async fn problem_in(&mut self, state: ProblemState) -> anyhow::Result<DocId> {
         use ProblemState as S;
@@ -470,15 +484,7 @@ async fn an_extension_of_an_overdue_problem_to_a_date_already_past_is_refused_cl
     let mut world = World::new().await?;
     let id = world.problem_in(ProblemState::Accepted).await?;
     // The problem fell due ten days ago; "yesterday" is later than that, but past.
-    let out = world
-        .push(Who::Boss, &id, |doc, actor| {
-            doc.edit(&Config::default(), actor, now(), |p| {
-                p.set_deadline(Timestamp(now().0 - 10 * DAY_MS))
-            })?;
-            Ok(())
-        })
-        .await?;
-    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+    world.fall_due(&id, 10).await?;
     let yesterday = Timestamp(now().0 - DAY_MS);
     let out = world
         .act(
@@ -567,15 +573,7 @@ async fn an_extension_made_offline_to_a_date_then_ahead_is_accepted_when_it_sync
     let mut world = World::new().await?;
     let id = world.problem_in(ProblemState::Accepted).await?;
     // The problem fell due ten days ago.
-    let out = world
-        .push(Who::Boss, &id, |doc, actor| {
-            doc.edit(&Config::default(), actor, now(), |p| {
-                p.set_deadline(Timestamp(now().0 - 10 * DAY_MS))
-            })?;
-            Ok(())
-        })
-        .await?;
-    assert!(matches!(out, Outcome::Accepted { .. }), "{out:?}");
+    world.fall_due(&id, 10).await?;
     // Made five days ago, offline, asking for three days ago: the date was ahead then.
     let made = Timestamp(now().0 - 5 * DAY_MS);
     let asked = Timestamp(now().0 - 3 * DAY_MS);
