@@ -421,16 +421,7 @@ fn ensure_wasm_opt(tools: &Path) -> anyhow::Result<PathBuf> {
         "installing wasm-opt (npm binaryen@{BINARYEN_VERSION}) into {}",
         tools.display()
     ));
-    fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
-    run_checked(
-        Command::new("npm")
-            .arg("install")
-            .arg("--prefix")
-            .arg(tools)
-            .args(["--no-audit", "--no-fund", "--loglevel", "error"])
-            .arg(format!("binaryen@{BINARYEN_VERSION}")),
-    )
-    .context("installing binaryen from npm")?;
+    npm_install(tools, &format!("binaryen@{BINARYEN_VERSION}"))?;
     if !script.is_file() {
         bail!(
             "npm installed binaryen, but {} is missing",
@@ -441,11 +432,32 @@ fn ensure_wasm_opt(tools: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// The major version of the npm package in `package`, if it is installed.
-fn installed_major(package: &Path) -> Option<String> {
+/// Installs the npm package `spec` (`name@version`) into `tools`.
+pub(crate) fn npm_install(tools: &Path, spec: &str) -> anyhow::Result<()> {
+    fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
+    run_checked(
+        Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(tools)
+            .args(["--no-audit", "--no-fund", "--loglevel", "error"])
+            .arg(spec),
+    )
+    .with_context(|| format!("installing {spec} from npm"))
+}
+
+/// The version an installed npm package's manifest names.
+pub(crate) fn installed_version(package: &Path) -> Option<String> {
     let manifest = fs::read(package.join("package.json")).ok()?;
     let manifest: serde_json::Value = serde_json::from_slice(&manifest).ok()?;
-    let version = manifest["version"].as_str()?;
-    version.split('.').next().map(str::to_owned)
+    manifest["version"].as_str().map(str::to_owned)
+}
+
+fn installed_major(package: &Path) -> Option<String> {
+    installed_version(package)?
+        .split('.')
+        .next()
+        .map(str::to_owned)
 }
 
 /// Shrinks `wasm` in place with wasm-opt: the passes below, then `-Oz` to convergence.

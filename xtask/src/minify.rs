@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail, ensure};
 
+use crate::build_client::{installed_version, npm_install};
 use crate::workspace::{run_checked, show};
 
 /// The esbuild release the minifier comes from (npm; its binary is the `@esbuild/<platform>`
@@ -27,26 +28,11 @@ pub fn ensure_esbuild(tools: &Path) -> anyhow::Result<PathBuf> {
         "==> installing esbuild (npm esbuild@{ESBUILD_VERSION}) into {}",
         tools.display()
     );
-    fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
-    run_checked(
-        Command::new("npm")
-            .arg("install")
-            .arg("--prefix")
-            .arg(tools)
-            .args(["--no-audit", "--no-fund", "--loglevel", "error"])
-            .arg(format!("esbuild@{ESBUILD_VERSION}")),
-    )
-    .context("installing esbuild from npm")?;
+    npm_install(tools, &format!("esbuild@{ESBUILD_VERSION}"))?;
     if !binary.is_file() {
         bail!("npm installed esbuild, but {} is missing", binary.display());
     }
     Ok(binary)
-}
-
-fn installed_version(package: &Path) -> Option<String> {
-    let manifest = fs::read(package.join("package.json")).ok()?;
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest).ok()?;
-    manifest["version"].as_str().map(str::to_owned)
 }
 
 /// Minifies a `.js` or `.css` file in place with esbuild (UTF-8 text kept as it is, not

@@ -335,15 +335,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     };
     let actions = core
         .session()
-        .map(|s| {
-            actions_for(
-                s.user.role,
-                s.user.id,
-                s.user.org_unit,
-                &problem,
-                derived.outcome.tier,
-            )
-        })
+        .map(|s| actions_for(s.user.role, s.user.org_unit, &problem, derived.outcome.tier))
         .unwrap_or_default();
     let ratings = Rating::ALL
         .iter()

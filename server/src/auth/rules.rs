@@ -85,7 +85,6 @@ impl RoleRules {
     ) -> Subject<'a> {
         Subject {
             role: self.user.role,
-            user: self.user.id,
             unit: self.user.org_unit,
             handling_units: units,
         }

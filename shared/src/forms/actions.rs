@@ -1,7 +1,7 @@
 //! The actions a person is offered on a problem's page (from the rights table,
 //! `workflow::rights`) and the workflow action each builds; the rating a form names.
 
-use crate::model::{OrgUnitId, Problem, Rating, Role, Tier, Timestamp, UserId};
+use crate::model::{OrgUnitId, Problem, Rating, Role, Tier, Timestamp};
 use crate::workflow::rights::{self, Subject};
 use crate::workflow::{Action, ActionKind};
 
@@ -19,20 +19,13 @@ impl ActionKind {
     }
 }
 
-/// The actions the problem page offers the person (`role`, `user`, in `unit`) on `problem`
+/// The actions the problem page offers the person (`role`, in `unit`) on `problem`
 /// (effective tier `tier`), in the rights table's order: what the table grants them there,
 /// less hand-out and merging, which have their own forms. The guards (`workflow::check`)
 /// still decide whether each is possible now; the server enforces the same table.
-pub fn actions_for(
-    role: Role,
-    user: UserId,
-    unit: OrgUnitId,
-    problem: &Problem,
-    tier: Tier,
-) -> Vec<ActionKind> {
+pub fn actions_for(role: Role, unit: OrgUnitId, problem: &Problem, tier: Tier) -> Vec<ActionKind> {
     let subject = Subject {
         role,
-        user,
         unit,
         handling_units: &problem.handling_units,
     };

@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::codes::code_enum;
-use crate::model::{OrgUnitId, Role, Tier, UserId};
+use crate::model::{OrgUnitId, Role, Tier};
 use crate::workflow::Action;
 
 use serde::{Deserialize, Serialize};
@@ -447,8 +447,6 @@ pub fn field_rule(field: GuardedField) -> &'static FieldRule {
 pub struct Subject<'a> {
     /// The actor's role.
     pub role: Role,
-    /// The actor.
-    pub user: UserId,
     /// The actor's own unit (a handler's department).
     pub unit: OrgUnitId,
     /// The problem's handling departments.
@@ -606,7 +604,6 @@ mod tests {
     fn subject(role: Role, units: &BTreeSet<OrgUnitId>) -> Subject<'_> {
         Subject {
             role,
-            user: UserId::from_random_bytes([1; 16]),
             unit: OrgUnitId::from_random_bytes([7; 16]),
             handling_units: units,
         }
