@@ -21,7 +21,8 @@ mod batch;
 mod edit;
 mod summary;
 pub use crate::workflow::ActionKind;
-pub use actions::{actions_for, build_action, parse_rating};
+pub use crate::workflow::field_rights::EditLocks;
+pub use actions::{actions_for, build_action, edit_locks, may_save_edit, parse_rating};
 pub use batch::{BatchAction, BatchRefusal, apply_batch};
 pub use edit::{
     EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, problem_edit,

@@ -282,6 +282,35 @@ impl NativeDevice {
         })
     }
 
+    /// Edits a problem offline with `f` (through the problem's own setters), as this
+    /// device's change waiting to upload.
+    pub fn edit_problem(
+        &mut self,
+        id: &DocId,
+        f: impl FnOnce(&mut shared::doc::ProblemEdit<'_, '_>) -> Result<(), shared::doc::DocError>,
+    ) -> anyhow::Result<()> {
+        self.edit_offline(id, |doc, actor| {
+            let mut problem = ProblemDoc::from_record(doc)?;
+            problem.edit(&Config::default(), actor, wall_clock(), f)?;
+            Ok(problem.into_record())
+        })
+    }
+
+    /// Saves a document made on this device (a new record) as waiting to upload.
+    pub fn add_record(&mut self, id: DocId, doc: RecordDoc) -> anyhow::Result<()> {
+        let batch = self.client.save_local(vec![(id, doc)])?;
+        ready(self.disk.persist(&batch))?;
+        Ok(())
+    }
+
+    /// The person discards the device's edits to a record the server refused ("discard my
+    /// changes"); the engine's batch is stored on the device's disk like a local save's.
+    pub fn discard(&mut self, id: &DocId) -> anyhow::Result<()> {
+        let batch = self.client.discard(id)?;
+        ready(self.disk.persist(&batch))?;
+        Ok(())
+    }
+
     /// Replaces a document on the device with `edit`'s result (given a copy of it and this
     /// device's actor) and saves it as a local change waiting to upload.
     fn edit_offline(

@@ -152,13 +152,18 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         .await?;
     a.fill("#expectation-0", "年底前完成增容。").await?;
     a.fill("#category-1", "labour").await?;
-    a.fill("#tier-1", "city_leader").await?;
-    a.fill("#description-1", "熟练焊工缺口约30人。").await?;
-    a.wait_text(".deadline-hint", "30", WAIT).await?;
-    // Only a leader may put a problem at the city-leader tier: the officer keeps it at the
-    // department tier (the server would refuse it otherwise).
     a.fill("#tier-1", "department").await?;
+    a.fill("#description-1", "熟练焊工缺口约30人。").await?;
     a.wait_text(".deadline-hint", "7", WAIT).await?;
+    // Only a leader may put a problem at the city-leader tier: the form does not offer it to
+    // an officer (the server would refuse it), and says why with the rights table's reason.
+    a.wait_until(
+        "no city-leader tier offered to an officer, with the reason",
+        "!document.querySelector('#tier-1 option[value=city_leader]') \
+         && document.querySelector('.field-locked').textContent.includes('市领导')",
+        WAIT,
+    )
+    .await?;
     a.screenshot("03-new-visit").await?;
     a.click("button.save", "").await?;
     a.wait_text(".flash", "已保存到本机", WAIT).await?;

@@ -223,6 +223,7 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
                     errors: &errors,
                     index: None,
                     show_deadline: true,
+                    existing: None,
                 }) }
                 if let Some(f) = &*failure { <p class="field-error" role="alert">{ f.clone() }</p> }
                 if !errors.is_empty() { <p class="field-error" role="alert">{ lang.t(Key::FixErrors) }</p> }

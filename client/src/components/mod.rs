@@ -8,6 +8,7 @@ pub mod bulletins;
 pub mod charts;
 #[cfg(feature = "leader")]
 pub mod dashboard;
+pub mod discard;
 pub mod enterprise;
 pub mod enterprises;
 pub mod header;

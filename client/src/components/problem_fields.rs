@@ -9,9 +9,9 @@ use std::rc::Rc;
 use shared::doc::{DocError, DocKind, ProblemDoc};
 use shared::forms::{
     EditConflict, EnterpriseInput, FieldError, ProblemField, ProblemFormEdit, ProblemInput,
-    follow_record, parse_problem, problem_edit,
+    edit_locks, follow_record, may_save_edit, parse_problem, problem_edit,
 };
-use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Role, Tier};
+use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Tier};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
@@ -36,6 +36,9 @@ pub struct ProblemFieldsProps<'a> {
     pub index: Option<usize>,
     /// Show the deadline the SLA policy gives (new problems only).
     pub show_deadline: bool,
+    /// The problem being edited (`None` for a new one): which fields the person may change
+    /// follows from the rights table for it.
+    pub existing: Option<&'a Problem>,
 }
 
 /// The problem form's fields.
@@ -79,7 +82,7 @@ pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
             )
         })
         .collect();
-    let tiers = Tier::ALL
+    let tiers: Vec<(String, String)> = Tier::ALL
         .iter()
         .map(|t| {
             let label = config.tiers.of(*t);
@@ -97,12 +100,23 @@ pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
     });
     let errors = props.errors;
     let index = props.index;
-    // Department handlers do not change category, class, tier or departments (the server's
-    // role rules refuse it): they return the problem or ask for an extension.
-    let handler = ctx
+    // What the rights table does not let this person change is disabled, with the table's
+    // reason: the server would refuse it.
+    let locks = ctx
         .core
-        .actor()
-        .is_some_and(|a| a.role == Role::DepartmentHandler);
+        .session()
+        .map(|s| edit_locks(s.user.role, s.user.org_unit, props.existing))
+        .unwrap_or_default();
+    let tier_locked = locks.tier.is_some()
+        || (locks.city_leader_tier.is_some() && v.tier == Tier::CityLeader.code());
+    let tiers = if locks.city_leader_tier.is_some() && !tier_locked {
+        tiers
+            .into_iter()
+            .filter(|(code, _)| code != Tier::CityLeader.code())
+            .collect()
+    } else {
+        tiers
+    };
     let on_departments = {
         let (value, onchange) = (props.value.clone(), props.onchange.clone());
         Callback::from(move |departments: Vec<String>| {
@@ -115,35 +129,35 @@ pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
 
     html! {
         <div class="problem-fields">
-          <fieldset class="plain" disabled={handler}>
-            if handler {
-                <p class="hint">{ lang.pick("部门经办人员不修改类别、分类、层级和承办部门；如需调整，请退回或申请延期。",
-                    "Department handlers do not change category, class, tier or departments: return the problem or ask for an extension.") }</p>
-            }
+            { for locks.reasons().into_iter().map(|d| html! {
+                <p class="hint field-locked">{ lang.pick(&d.zh(), &d.en()).to_string() }</p>
+            }) }
+          <fieldset class="plain" disabled={locks.category.is_some()}>
             <label for={id("category")}>{ lang.t(Key::Category) }</label>
             { select(&id("category"), &v.category, categories, Some(lang.t(Key::Choose)),
                 on_select(|p, s| p.category = s)) }
             { field_errors(lang, errors, "category", index) }
-
+          </fieldset>
             <div class="two-columns">
-                <div>
+                <fieldset class="plain" disabled={locks.category.is_some()}>
                     <label for={id("class")}>{ lang.t(Key::Class) }</label>
                     { select(&id("class"), &v.class, classes, Some(lang.t(Key::Choose)),
                         on_select(|p, s| p.class = s)) }
                     { field_errors(lang, errors, "class", index) }
-                </div>
-                <div>
+                </fieldset>
+                <fieldset class="plain" disabled={tier_locked}>
                     <label for={id("tier")}>{ lang.t(Key::Tier) }</label>
                     { select(&id("tier"), &v.tier, tiers, Some(lang.t(Key::Choose)),
                         on_select(|p, s| p.tier = s)) }
                     { field_errors(lang, errors, "tier", index) }
-                </div>
+                </fieldset>
             </div>
             if props.show_deadline {
                 if let Some(deadline) = deadline {
                     <p class="hint deadline-hint">{ deadline }</p>
                 }
             }
+          <fieldset class="plain" disabled={locks.departments.is_some()}>
             { department_picker(lang, &id("departments"), &v.departments, on_departments) }
             { field_errors(lang, errors, "departments", index) }
           </fieldset>
@@ -414,12 +428,26 @@ pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
                 return;
             };
             let edited = ProblemDoc::from_record(record).and_then(|mut d| {
+                let before = d.read()?;
                 apply_edit(&mut d, &core, &actor, &edit)?;
                 let after = d.read()?;
-                Ok((d, after))
+                Ok((d, before, after))
+            });
+            // The device refuses what the server would, before anything is saved.
+            let unit = core.session().map(|s| s.user.org_unit);
+            let edited = edited.map(|(d, before, after)| {
+                let denied =
+                    unit.and_then(|unit| may_save_edit(actor.role, unit, &before, &after).err());
+                (d, after, denied)
             });
             match edited {
-                Ok((doc, after)) => {
+                Ok((_, _, Some(denied))) => {
+                    message.set(Some((
+                        false,
+                        lang.pick(&denied.zh(), &denied.en()).to_string(),
+                    )));
+                }
+                Ok((doc, after, None)) => {
                     let saved_form = input_of(&after);
                     opened.set(saved_form.clone());
                     typed.set(saved_form);
@@ -496,6 +524,7 @@ pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
                     errors: &errors,
                     index: None,
                     show_deadline: false,
+                    existing: Some(&props.problem),
                 }) }
                 if !conflicts.is_empty() {
                     <div class="notice needs-decision edit-conflict" role="alert">

@@ -301,6 +301,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                                 errors: &errors,
                                 index: Some(i),
                                 show_deadline: true,
+                                existing: None,
                             }) }
                             <button type="button" class="link danger-text" onclick={remove}>{ lang.t(Key::RemoveProblem) }</button>
                         </fieldset>

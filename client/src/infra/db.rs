@@ -221,6 +221,11 @@ impl Db {
                 .put(&bytes(&heads_bytes(&saved.heads)), Some(&key(&saved.id)))
                 .map_err(DbError::from_idb)?;
         }
+        for id in &batch.removed {
+            for store in [&docs, &heads, &acked, &refused] {
+                store.delete(key(id)).map_err(DbError::from_idb)?;
+            }
+        }
         for (id, heads) in &batch.acked {
             acked
                 .put(&bytes(&heads_bytes(heads)), Some(&key(id)))

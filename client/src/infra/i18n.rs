@@ -269,6 +269,14 @@ pub enum Key {
     RefusedByServer,
     /// How to fix.
     RefusedFixHint,
+    /// The button that drops the device's refused edits.
+    Discard,
+    /// Asks to confirm the discard.
+    DiscardConfirm,
+    /// Said after the discard.
+    Discarded,
+    /// Backs out of a confirmation.
+    Cancel,
     /// Save.
     Save,
     /// History link.
@@ -528,8 +536,18 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::Visit => ("走访", "Visit"),
         Key::RefusedByServer => ("服务器拒绝了这条记录：", "The server refused this record: "),
         Key::RefusedFixHint => (
-            "记录仍保存在本机。修改后保存，会自动重新提交。",
-            "The record is kept on this device. Correct it and save: it is sent again.",
+            "记录仍保存在本机。修改后保存，会自动重新提交；也可以放弃本机修改。",
+            "The record is kept on this device. Correct it and save: it is sent again. Or discard your changes.",
+        ),
+        Key::Discard => ("放弃本机修改", "Discard my changes"),
+        Key::DiscardConfirm => (
+            "确定放弃？本机对这条记录未被接受的修改将删除，记录恢复为服务器上的版本。",
+            "Discard? This device's refused changes to the record are deleted and it goes back to the server's version.",
+        ),
+        Key::Cancel => ("取消", "Cancel"),
+        Key::Discarded => (
+            "已放弃，记录已恢复为服务器上的版本。",
+            "Discarded: the record is the server's version again.",
         ),
         Key::Save => ("保存", "Save"),
         Key::History => ("修改历史", "History"),
@@ -713,6 +731,7 @@ pub fn save_error(lang: Lang, e: &SaveError) -> String {
             lang.pick("未保存，存储出错：", "NOT saved, storage failed: ")
         ),
         SaveError::NoSession => lang.t(Key::NotLoggedIn).into(),
+        SaveError::Discard(e) => format!("{}{e}", lang.pick("无法放弃修改：", "Cannot discard: ")),
     }
 }
 

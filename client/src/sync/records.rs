@@ -9,7 +9,7 @@ use std::rc::Rc;
 use automerge::ChangeHash;
 use shared::doc::{DocError, DocKind, EnterpriseDoc, ProblemDoc, RecordDoc, VisitDoc};
 use shared::model::{Enterprise, Problem, Visit};
-use shared::sync::client::Input;
+use shared::sync::client::{DiscardError, Input, PersistBatch};
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::replica::Replica;
 use yew::Callback;
@@ -41,6 +41,8 @@ pub enum SaveError {
     Storage(DbError),
     /// Nobody is logged in.
     NoSession,
+    /// A discard could not be made (the record is not refused, or cannot be rebuilt).
+    Discard(DiscardError),
 }
 
 impl From<DocError> for SaveError {
@@ -187,6 +189,33 @@ impl Core {
                 }
             }
         };
+        self.store_local(batch, done);
+    }
+
+    /// Discards this device's edits to a record the server refused ("放弃本机修改"): the
+    /// record goes back to what the server has, or leaves the device if the server never took
+    /// it; stored like a local save before `done` is called.
+    pub fn discard(self: &Rc<Self>, id: &DocId, done: Callback<Result<(), SaveError>>) {
+        let batch = {
+            let mut engine = self.engine.borrow_mut();
+            let Some(engine) = engine.as_mut() else {
+                done.emit(Err(SaveError::NoSession));
+                return;
+            };
+            match engine.discard(id) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    done.emit(Err(SaveError::Discard(e)));
+                    return;
+                }
+            }
+        };
+        self.store_local(batch, done);
+    }
+
+    /// Writes a batch the engine made from a local decision (a save, a discard) to
+    /// IndexedDB; then says so and tells the engine.
+    fn store_local(self: &Rc<Self>, batch: PersistBatch, done: Callback<Result<(), SaveError>>) {
         let core = self.clone();
         spawn_local(async move {
             match core.db.persist(&batch).await {

@@ -28,12 +28,13 @@ use std::collections::BTreeMap;
 
 use shared::doc::{Author, DocKind};
 use shared::model::{
-    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp, Tier,
-    Timestamp, User,
+    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp, Timestamp,
+    User,
 };
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::server::{ChangeHeader, WriteCheck};
 use shared::sync::validate::Projection;
+use shared::workflow::field_rights;
 use shared::workflow::rights::{self, Denied, GuardedField, Subject};
 use shared::workflow::{Action, Event, Outcome};
 
@@ -198,41 +199,7 @@ impl RoleRules {
         before: Option<&Problem>,
         after: &Problem,
     ) -> Result<(), Refusal> {
-        // Setting the city-leader tier, or taking a problem down from it, is a leader's.
-        let to_city_leader = after.tier == Tier::CityLeader
-            || before.is_some_and(|b| b.tier == Tier::CityLeader && after.tier != b.tier);
-        let changed: Vec<(GuardedField, bool)> = match before {
-            Some(b) => [
-                (
-                    GuardedField::HandlingUnits,
-                    b.handling_units != after.handling_units,
-                ),
-                (GuardedField::Owner, b.owner != after.owner),
-                (GuardedField::Leader, b.leader != after.leader),
-                (GuardedField::Deadline, b.deadline != after.deadline),
-                (GuardedField::Tier, b.tier != after.tier),
-                (
-                    GuardedField::Category,
-                    b.category != after.category || b.class != after.class,
-                ),
-                (GuardedField::Rating, b.rating != after.rating),
-            ]
-            .into_iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(f, _)| (f, f == GuardedField::Tier && to_city_leader))
-            .collect(),
-            None => [
-                (GuardedField::Tier, to_city_leader),
-                (GuardedField::Rating, after.rating.is_some()),
-            ]
-            .into_iter()
-            .filter(|(_, set)| *set)
-            .map(|(f, _)| (f, f == GuardedField::Tier))
-            .collect(),
-        };
-        for (field, city) in changed {
-            rights::may_change(subject, field, city).map_err(denied)?;
-        }
+        field_rights::may_change_problem(subject, before, after).map_err(denied)?;
         let rated = after
             .rating
             .as_ref()

@@ -280,6 +280,20 @@ impl RecordDoc {
         Ok(RecordDoc { doc, kind })
     }
 
+    /// The document as it was at `heads` (changes after them left out), whose local changes
+    /// use `actor`: what a device keeps when it discards edits the server refused.
+    pub fn fork_at(&mut self, heads: &[ChangeHash], actor: ActorId) -> Result<Self, DocError> {
+        let doc = self
+            .doc
+            .fork_at(heads)
+            .map_err(|e| DocError::Automerge(e.to_string()))?
+            .with_actor(actor);
+        Ok(RecordDoc {
+            doc,
+            kind: self.kind,
+        })
+    }
+
     /// Wraps an Automerge document already in memory, checking its kind and upgrading its
     /// schema like [`RecordDoc::load`].
     pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {

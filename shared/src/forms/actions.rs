@@ -1,8 +1,11 @@
 //! The actions a person is offered on a problem's page (from the rights table,
 //! `workflow::rights`) and the workflow action each builds; the rating a form names.
 
+use std::collections::BTreeSet;
+
 use crate::model::{OrgUnitId, Problem, Rating, Role, Tier, Timestamp};
-use crate::workflow::rights::{self, Subject};
+use crate::workflow::field_rights::{EditLocks, may_change_problem};
+use crate::workflow::rights::{self, Denied, Subject};
 use crate::workflow::{Action, ActionKind};
 
 use super::{FieldError, FormError};
@@ -33,6 +36,37 @@ pub fn actions_for(role: Role, unit: OrgUnitId, problem: &Problem, tier: Tier) -
         .into_iter()
         .filter(|k| !matches!(k, ActionKind::Assign | ActionKind::MergeDuplicate))
         .collect()
+}
+
+/// The problem form's fields that the person (`role`, in `unit`) may not change: on
+/// `problem` when it exists, on a new problem otherwise (the same table the server enforces).
+pub fn edit_locks(role: Role, unit: OrgUnitId, problem: Option<&Problem>) -> EditLocks {
+    let none = BTreeSet::new();
+    let subject = Subject {
+        role,
+        unit,
+        handling_units: problem.map_or(&none, |p| &p.handling_units),
+    };
+    match problem {
+        Some(_) => EditLocks::of(&subject),
+        None => EditLocks::of_new(&subject),
+    }
+}
+
+/// Whether the person (`role`, in `unit`) may save the edit that takes `before` to `after`:
+/// the device refuses what the server would, with the table's reason.
+pub fn may_save_edit(
+    role: Role,
+    unit: OrgUnitId,
+    before: &Problem,
+    after: &Problem,
+) -> Result<(), Denied> {
+    let subject = Subject {
+        role,
+        unit,
+        handling_units: &before.handling_units,
+    };
+    may_change_problem(&subject, Some(before), after)
 }
 
 /// Builds the workflow action for `kind` on a problem whose effective tier is `tier`;

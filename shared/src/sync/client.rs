@@ -47,7 +47,7 @@ use super::policy::{ChunkSizer, GATHER_MS, RetryPolicy};
 use super::protocol::{
     self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
 };
-use super::replica::Replica;
+use super::replica::{Entry, Replica};
 use crate::doc::RecordDoc;
 use crate::model::Timestamp;
 
@@ -106,6 +106,20 @@ pub enum Failure {
     },
 }
 
+/// Why a refused document's edits could not be discarded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DiscardError {
+    /// The device does not hold the document.
+    #[error("the device does not hold this record")]
+    Unknown,
+    /// The server did not refuse it: its edits are the person's, waiting to upload.
+    #[error("the server has not refused this record: its changes wait to upload")]
+    NotRefused,
+    /// The document could not be rebuilt as the server has it.
+    #[error(transparent)]
+    Doc(#[from] crate::doc::DocError),
+}
+
 /// A refusal and the heads it concerns; `None` clears an earlier refusal.
 pub type RefusalMark = Option<(Vec<ChangeHash>, Refusal)>;
 
@@ -138,6 +152,9 @@ pub struct PersistBatch {
     pub acked: Vec<(DocId, Vec<ChangeHash>)>,
     /// Refusals set (`Some`) or cleared (`None`), with the heads they concern.
     pub refused: Vec<(DocId, RefusalMark)>,
+    /// Documents to delete from the device, with their acknowledgement and refusal (a
+    /// document made here that the server refused and the person discarded).
+    pub removed: Vec<DocId>,
     /// The new feed position after a sync response; `None` (unchanged) for a local save or a
     /// refusal the device decided itself.
     pub position: Option<SyncPosition>,
@@ -571,6 +588,38 @@ impl SyncClient {
             };
             let (bytes, heads) = (doc.save(), doc.heads());
             batch.docs.push(SavedDoc { id, bytes, heads });
+        }
+        Ok(batch)
+    }
+
+    /// Discards the device's edits to a document the server refused: the document goes back
+    /// to what the server acknowledged having (its changes after that are dropped), or, when
+    /// the server never took any of it, leaves the device. Returns the batch that stores it;
+    /// the driver stores it like a local save's. Only a refused document can be discarded,
+    /// so nothing in flight is touched.
+    pub fn discard(&mut self, id: &DocId) -> Result<PersistBatch, DiscardError> {
+        let actor = self.replica.actor().clone();
+        let entry = self.replica.get(id).ok_or(DiscardError::Unknown)?;
+        if entry.refused.is_none() {
+            return Err(DiscardError::NotRefused);
+        }
+        let acked = entry.acked.clone();
+        let mut batch = PersistBatch::default();
+        if acked.is_empty() {
+            self.replica.remove(id);
+            batch.removed.push(id.clone());
+        } else {
+            let doc = self.replica.doc_mut(id).ok_or(DiscardError::Unknown)??;
+            let mut kept = doc.fork_at(&acked, actor)?;
+            let (bytes, heads) = (kept.save(), kept.heads());
+            self.replica
+                .restore(id.clone(), Entry::loaded(kept, acked.clone()));
+            batch.docs.push(SavedDoc {
+                id: id.clone(),
+                bytes,
+                heads,
+            });
+            batch.refused.push((id.clone(), None));
         }
         Ok(batch)
     }

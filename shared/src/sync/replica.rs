@@ -140,6 +140,12 @@ impl Replica {
         self.docs.insert(id, Entry::loaded(doc, Vec::new()));
     }
 
+    /// Removes a document from the device (one created here that the server never took,
+    /// discarded by the person).
+    pub fn remove(&mut self, id: &DocId) -> Option<Entry> {
+        self.docs.remove(id)
+    }
+
     /// A document's sync state (heads, acknowledgement, refusal), if present.
     pub fn get(&self, id: &DocId) -> Option<&Entry> {
         self.docs.get(id)
@@ -297,6 +303,11 @@ impl LocalStore for MemoryLocalStore {
         for saved in &batch.docs {
             self.docs
                 .insert(saved.id.clone(), (saved.bytes.clone(), saved.heads.clone()));
+        }
+        for id in &batch.removed {
+            self.docs.remove(id);
+            self.acked.remove(id);
+            self.refused.remove(id);
         }
         for (id, heads) in &batch.acked {
             self.acked.insert(id.clone(), heads.clone());

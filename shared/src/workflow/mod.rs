@@ -19,9 +19,11 @@
 //! | 1 | sign-off, look-back passed | closing |
 //! | 0 | withdraw, merge as duplicate, not resolvable | closing without a solution |
 //!
-//! Who may take each action is not the guards' business: [`rights`] holds that table.
+//! Who may take each action is not the guards' business: [`rights`] holds that table, and
+//! [`field_rights`] applies its field rows to a problem's change.
 
 mod action;
+pub mod field_rights;
 mod replay;
 pub mod rights;
 
