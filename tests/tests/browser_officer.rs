@@ -3,7 +3,7 @@
 //! opens from the service worker and still shows the records), gets the signal back and syncs;
 //! the server's database holds the records; a second officer in a second browser profile sees
 //! them; both edit the same problem offline and the edits merge as specified; a record the
-//! server refuses stays on the device with its reason shown until it is fixed.
+//! server refuses stays on the device with its reason shown until it is fixed or discarded.
 //!
 //! Everything is real: the officers and their assignments are written into the store as the
 //! admin CLI would, the enterprise is imported from CSV, and the browsers log in with
@@ -364,6 +364,41 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     a.click(".action-form button.primary", "确定").await?;
     a.wait_text(".field-error", "不能", WAIT).await?;
     a.screenshot("12-problem-actions").await?;
+
+    // 9b. Or the person discards a refused record: one the server never took leaves the
+    // device, and nothing is refused or waiting any more.
+    a.route(&format!("#/intake/{enterprise}")).await?;
+    a.wait_until(
+        "the intake form",
+        "document.querySelector('#description')",
+        WAIT,
+    )
+    .await?;
+    a.fill("#source", "hotline").await?;
+    a.fill("#category", "other").await?;
+    a.fill("#description", "热线来电：企业询问展会补贴申报时间。")
+        .await?;
+    a.click("button.save", "").await?;
+    a.wait_until(
+        "the server to refuse the second problem",
+        "document.querySelector('.sync-bar').dataset.refused === '1'",
+        WAIT,
+    )
+    .await?;
+    a.route("#/sync").await?;
+    a.click(".refused-item .discard-ask", "放弃本机修改")
+        .await?;
+    a.wait_text(".discard-confirm", "确定放弃", WAIT).await?;
+    a.click(".refused-item .discard-yes", "放弃本机修改")
+        .await?;
+    a.wait_until(
+        "the discarded record to leave the device",
+        "document.querySelector('.sync-bar').dataset.refused === '0' \
+         && document.querySelector('.sync-bar').dataset.waiting === '0' \
+         && document.querySelector('.refused-item') === null",
+        WAIT,
+    )
+    .await?;
 
     // 10. The other screens, for the record: sync page, English, a bad credit code.
     a.route("#/sync").await?;

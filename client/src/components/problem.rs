@@ -15,7 +15,7 @@ use shared::sync::protocol::DocId;
 use shared::workflow::{self, rights};
 use yew::prelude::*;
 
-use super::discard::DiscardButton;
+use super::discard::discard_button;
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
 use super::widgets::{Ctx, back, bind, bind_select, flag_badge, select, state_badge};
@@ -363,7 +363,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                     <strong>{ lang.t(Key::RefusedByServer) }</strong>
                     <span class="refusal-reason">{ i18n::refusal(lang, r) }</span>
                     <p>{ lang.t(Key::RefusedFixHint) }</p>
-                    <DiscardButton ctx={ctx.clone()} doc={doc_id.clone()} />
+                    { discard_button(&ctx, &doc_id) }
                 </div>
             }
             <dl class="facts">

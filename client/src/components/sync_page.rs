@@ -5,7 +5,7 @@
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::discard::DiscardButton;
+use super::discard::discard_button;
 use super::widgets::Ctx;
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
@@ -75,7 +75,7 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
                             <p><strong>{ i18n::doc_kind(lang, doc.kind()) }</strong>{ " · " }
                                 <span class="refusal-reason">{ i18n::refusal(lang, refusal) }</span></p>
                             <a class="button secondary" href={Route::of_doc(doc).hash()}>{ lang.t(Key::OpenAndFix) }</a>
-                            <DiscardButton ctx={ctx.clone()} doc={doc.clone()} />
+                            { discard_button(&ctx, doc) }
                         </li>
                     }) }
                 </ul>

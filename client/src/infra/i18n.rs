@@ -273,10 +273,7 @@ pub enum Key {
     Discard,
     /// Asks to confirm the discard.
     DiscardConfirm,
-    /// Said after the discard.
-    Discarded,
-    /// Backs out of a confirmation.
-    Cancel,
+
     /// Save.
     Save,
     /// History link.
@@ -543,11 +540,6 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::DiscardConfirm => (
             "确定放弃？本机对这条记录未被接受的修改将删除，记录恢复为服务器上的版本。",
             "Discard? This device's refused changes to the record are deleted and it goes back to the server's version.",
-        ),
-        Key::Cancel => ("取消", "Cancel"),
-        Key::Discarded => (
-            "已放弃，记录已恢复为服务器上的版本。",
-            "Discarded: the record is the server's version again.",
         ),
         Key::Save => ("保存", "Save"),
         Key::History => ("修改历史", "History"),
