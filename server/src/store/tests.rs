@@ -204,6 +204,8 @@ fn commit_by(who: &Person, received_at: Timestamp, docs: Vec<DocCommit>) -> Comm
         received_at,
         device_time: Timestamp(received_at.0 - 1_500),
         docs,
+        sla: Default::default(),
+        clock: Default::default(),
     }
 }
 
@@ -1121,7 +1123,7 @@ fn a_devices_last_sync_is_rewritten_after_a_minute_or_when_its_clock_skew_moves(
     let sync = |store: &mut SqliteStore, after_ms: i64, skew_ms: i64| {
         let at = T0.0 + after_ms;
         store
-            .record_sync(phone, Timestamp(at), Timestamp(at - skew_ms))
+            .record_sync(phone, Timestamp(at), Timestamp(at - skew_ms), false)
             .expect("recorded");
     };
 
