@@ -21,7 +21,7 @@ use tempfile::TempDir;
 use tests::TestServer;
 use tests::device::{id_bytes, wall_clock as now};
 use tests::district::{self, PASSWORD, enterprise};
-use tests::raw::{RawSession, doc_id, push_edit, push_new, stored};
+use tests::raw::{RawSession, commit_as_server, doc_id, push_edit, push_new, stored};
 
 const MINUTE: i64 = 60_000;
 
@@ -345,12 +345,55 @@ async fn a_handlers_extension_request_leaves_the_servers_deadline_until_a_leader
 async fn an_extension_to_a_past_date_is_refused_in_both_languages_even_from_a_phone_set_back()
 -> anyhow::Result<()> {
     let mut world = World::new().await?;
-    let id = world.accepted().await?;
+    // A problem recorded ten days ago (stored as the server stores existing records), handed
+    // to d1 and accepted: it fell due three days ago.
+    let t = now();
+    let id = ProblemId::from_random_bytes(id_bytes(73, 1));
+    let created = Timestamp(t.0 - 10 * DAY_MS);
+    let doc = ProblemDoc::create(
+        &NewProblem {
+            id,
+            enterprise: enterprise(1),
+            visit: None,
+            source: ProblemSource::Visit,
+            category: "power".into(),
+            class: ProblemClass::B,
+            tier: Tier::Department,
+            owner: world.wang.actor.user,
+            leader: None,
+            deadline: created.plus_days(7),
+            description: "变压器容量不足".into(),
+            expectation: "增容".into(),
+        },
+        &Config::default(),
+        &world.wang.actor,
+        world.wang.actor_id.clone(),
+        created,
+    )?;
+    let id = doc_id(DocKind::Problem, id);
+    let record = (id.clone(), doc.into_record());
+    world
+        .service
+        .with_store(move |st| commit_as_server(st, vec![record], t))
+        .await
+        .expect("the store thread ran")?;
+    let (boss, h1) = (world.boss.clone(), world.h1.clone());
+    for (who, action) in [
+        (&boss, Action::Triage),
+        (&boss, Action::Assign { unit: world.d1 }),
+        (&h1, Action::Accept),
+    ] {
+        let out = world.act(who, &id, action.clone(), now()).await?;
+        assert!(
+            matches!(out, Outcome::Accepted { .. }),
+            "{action:?}: {out:?}"
+        );
+    }
+    assert_eq!(world.row(&id).await?["overdue"], true);
+
+    // "Yesterday" is later than the deadline, but past: refused from an honest clock, and
+    // from a phone whose clock says it is three days ago (yesterday would be ahead of it).
     let yesterday = Timestamp(now().0 - DAY_MS);
-    let h1 = world.h1.clone();
-    let boss = world.boss.clone();
-    // Honest clocks, and a phone whose clock says it is three days ago (yesterday would then
-    // be ahead).
     for (who, action, claimed) in [
         (
             &boss,
