@@ -623,11 +623,18 @@ fn drive(
         return step(p, &o, Action::Dispute, "企业认为问题仅部分解决", rng);
     }
     step(p, &o, Action::Confirm, "", rng)?;
+    // About half with the enterprise's signature on the officer's phone (no draw of the
+    // generator, so the rest of the demo stays as it was).
+    let channel = if (at.0 / DAY_MS) % 2 == 0 {
+        shared::model::RatingChannel::OfficerSigned
+    } else {
+        shared::model::RatingChannel::Officer
+    };
     p.edit(config, &o, Timestamp(at.0 + 6 * DAY_MS), |e| {
         e.set_rating(
             Rating::ALL[(rng.below(3)) as usize],
             "办理及时，态度好",
-            shared::model::RatingChannel::Officer,
+            channel,
         )
     })?;
     if target == S::Confirmed {

@@ -3,10 +3,11 @@
 
 use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
 
-use crate::store::{Bulletin, Kpis, RankRow};
+use crate::store::{Bulletin, ChannelCount, Kpis, RankRow};
 
-/// Column headings of a ranking.
-pub const HEADINGS: [&str; 11] = [
+/// Column headings of a ranking; the last three split 满意率 by the rating's channel, each
+/// "satisfied/rated".
+pub const HEADINGS: [&str; 14] = [
     "排名",
     "单位",
     "问题数",
@@ -18,6 +19,9 @@ pub const HEADINGS: [&str; 11] = [
     "回头看通过率",
     "走访覆盖率",
     "走访次数",
+    "企业自评（满意/评价）",
+    "干部代录·企业签字（满意/评价）",
+    "干部代录（满意/评价）",
 ];
 
 fn pct(r: Option<f64>) -> String {
@@ -25,7 +29,13 @@ fn pct(r: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn cells(rank: usize, name: &str, k: &Kpis) -> [String; 11] {
+/// "satisfied/rated" of one channel.
+fn of(c: &ChannelCount) -> String {
+    format!("{}/{}", c.satisfied, c.rated)
+}
+
+fn cells(rank: usize, name: &str, k: &Kpis) -> [String; 14] {
+    let by = &k.rated_by_channel;
     [
         rank.to_string(),
         name.to_string(),
@@ -38,6 +48,9 @@ fn cells(rank: usize, name: &str, k: &Kpis) -> [String; 11] {
         pct(k.look_back_pass_rate),
         pct(k.visit_coverage),
         k.visits.to_string(),
+        of(&by.enterprise),
+        of(&by.officer_signed),
+        of(&by.officer),
     ]
 }
 
@@ -70,6 +83,13 @@ fn write_ranking(sheet: &mut Worksheet, rows: &[RankRow]) -> Result<(), XlsxErro
             };
         }
         sheet.write_number(line, 10, k.visits as f64)?;
+        let by = &k.rated_by_channel;
+        for (i, c) in [&by.enterprise, &by.officer_signed, &by.officer]
+            .into_iter()
+            .enumerate()
+        {
+            sheet.write_string(line, 11 + i as u16, of(c))?;
+        }
     }
     Ok(())
 }
@@ -166,7 +186,13 @@ mod tests {
             assert_eq!(row[1], Data::String(expected.name.clone()));
             assert_eq!(row[2], Data::Float(expected.kpis.problems as f64));
             assert_eq!(row[10], Data::Float(expected.kpis.visits as f64));
+            let signed = &expected.kpis.rated_by_channel.officer_signed;
+            assert_eq!(
+                row[12],
+                Data::String(format!("{}/{}", signed.satisfied, signed.rated))
+            );
         }
+        assert_eq!(rows[0][11], Data::String("企业自评（满意/评价）".into()));
         let depts = book.worksheet_range("部门排名").expect("sheet");
         assert_eq!(depts.rows().count(), 5);
 

@@ -152,6 +152,33 @@ pub struct Config {
     pub default_flag: Flag,
     /// Economic-monitoring rules that turn anomalies into problems.
     pub monitoring: MonitoringRules,
+    /// How far a device's clock is trusted for KPIs.
+    pub clock: ClockRules,
+}
+
+/// 服务器时间: the KPIs count a device's claimed times only within the bounds of what the
+/// server saw (`crate::server_time`); `allowed_skew_minutes` is how much earlier than the
+/// device's previous sync a claimed time may be (clock error and a slow upload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockRules {
+    /// Minutes, 0 to 1,440.
+    pub allowed_skew_minutes: u32,
+}
+
+impl Default for ClockRules {
+    fn default() -> Self {
+        ClockRules {
+            allowed_skew_minutes: 10,
+        }
+    }
+}
+
+impl ClockRules {
+    /// The allowed skew in ms.
+    pub fn allowed_skew_ms(&self) -> i64 {
+        i64::from(self.allowed_skew_minutes) * 60_000
+    }
 }
 
 /// 电量日监测: a key enterprise whose daily power use stays below `drop_ratio` of the median of
@@ -261,6 +288,7 @@ impl Default for Config {
             ],
             default_flag: Flag::Red,
             monitoring: MonitoringRules::default(),
+            clock: ClockRules::default(),
         }
     }
 }
@@ -372,6 +400,12 @@ impl Config {
                 "sla days must grow: route ≤ first feedback, on site ≤ routine ≤ major".to_string(),
             );
         }
+        if self.clock.allowed_skew_minutes > 1_440 {
+            errors.push(format!(
+                "clock.allowed_skew_minutes is {}: use 0 to 1440 minutes",
+                self.clock.allowed_skew_minutes
+            ));
+        }
         let m = &self.monitoring;
         for (name, d) in [
             ("consecutive_days", m.consecutive_days),
@@ -447,6 +481,19 @@ mod tests {
             .expect("valid");
         assert_eq!(c.sla.routine_days, 5);
         assert_eq!(c.categories.len(), 12);
+    }
+
+    #[test]
+    fn the_allowed_clock_skew_is_configured_in_minutes_up_to_a_day() {
+        assert_eq!(Config::default().clock.allowed_skew_ms(), 10 * 60_000);
+        let c = Config::from_toml("[clock]\nallowed_skew_minutes = 30\n").expect("valid");
+        assert_eq!(c.clock.allowed_skew_ms(), 30 * 60_000);
+        let err =
+            Config::from_toml("[clock]\nallowed_skew_minutes = 2000\n").expect_err("too long");
+        assert!(
+            err.to_string().contains("clock.allowed_skew_minutes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -574,9 +574,11 @@ async fn an_extension_made_offline_to_a_date_then_ahead_is_accepted_when_it_sync
     let id = world.problem_in(ProblemState::Accepted).await?;
     // The problem fell due ten days ago.
     world.fall_due(&id, 10).await?;
-    // Made five days ago, offline, asking for three days ago: the date was ahead then.
-    let made = Timestamp(now().0 - 5 * DAY_MS);
-    let asked = Timestamp(now().0 - 3 * DAY_MS);
+    // Made five minutes ago, offline, asking for two minutes ago: the date was ahead then. (The
+    // event's time counts as made, not clamped: it is within the allowed ten minutes of the
+    // phone's previous sync, here its login; a phone offline for days has synced days before.)
+    let made = Timestamp(now().0 - 5 * 60_000);
+    let asked = Timestamp(now().0 - 2 * 60_000);
     let event = EntryId::from_random_bytes(id_bytes(66, 1));
     let out = world
         .push(Who::H1, &id, |doc, actor| {

@@ -741,6 +741,9 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
                     </div>
                 }) }
             </dl>
+            <p class="kpi-notes">
+                { super::kpi_tiles::channel_split(lang, &crate::infra::kpis::rated_by_channel(&b.zone)) }
+            </p>
 
             <h2>{ lang.pick("镇街排名", "Towns ranked") }</h2>
             { ranking_table(lang, "towns", lang.pick("镇街排名", "Towns ranked"), &b.towns) }

@@ -12,19 +12,20 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Date};
-use shared::model::{OrgUnitId, ProblemState};
+use shared::model::OrgUnitId;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::charts::{self, BarRow, Column, Segment};
+use super::kpi_tiles::{Links, RESOLVED_STATES, counted_states, tiles};
 use super::widgets::{Ctx, event_value};
 use crate::infra::api::{self, ApiError, Session, get, get_str};
 use crate::infra::directory;
 use crate::infra::i18n::Lang;
+use crate::infra::kpis::{self, Kpis};
 use crate::infra::platform;
-use crate::infra::route::Route;
 use crate::sync::Core;
 
 /// How often an open dashboard reads again with nothing else happening.
@@ -99,75 +100,8 @@ impl Period {
     }
 }
 
-/// The KPIs as the server sends them (`server::store::Kpis`).
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Kpis {
-    problems: u64,
-    resolved: u64,
-    resolution_rate: Option<f64>,
-    answered: u64,
-    on_time: u64,
-    on_time_rate: Option<f64>,
-    overdue: u64,
-    rated: u64,
-    satisfied: u64,
-    satisfaction_rate: Option<f64>,
-    look_backs_passed: u64,
-    look_backs_reopened: u64,
-    look_back_pass_rate: Option<f64>,
-    assigned_enterprises: u64,
-    visited_enterprises: u64,
-    visit_coverage: Option<f64>,
-    visits: u64,
-    officers: u64,
-    visits_per_officer: Option<f64>,
-    first_response_hours: Option<(f64, f64)>,
-    sign_off_hours: Option<(f64, f64)>,
-}
-
 fn count(v: &JsValue, key: &str) -> u64 {
     get(v, key).as_f64().map_or(0, |n| n.max(0.0) as u64)
-}
-
-fn ratio(v: &JsValue, key: &str) -> Option<f64> {
-    get(v, key).as_f64()
-}
-
-fn median_p90(v: &JsValue, key: &str) -> Option<(f64, f64)> {
-    let pair = get(v, key);
-    if !Array::is_array(&pair) {
-        return None;
-    }
-    let pair = Array::from(&pair);
-    Some((pair.get(0).as_f64()?, pair.get(1).as_f64()?))
-}
-
-fn parse_kpis(v: &JsValue) -> Option<Kpis> {
-    // `problems` is always there; its absence means this is not a KPI answer.
-    get(v, "problems").as_f64()?;
-    Some(Kpis {
-        problems: count(v, "problems"),
-        resolved: count(v, "resolved"),
-        resolution_rate: ratio(v, "resolution_rate"),
-        answered: count(v, "answered"),
-        on_time: count(v, "on_time"),
-        on_time_rate: ratio(v, "on_time_rate"),
-        overdue: count(v, "overdue"),
-        rated: count(v, "rated"),
-        satisfied: count(v, "satisfied"),
-        satisfaction_rate: ratio(v, "satisfaction_rate"),
-        look_backs_passed: count(v, "look_backs_passed"),
-        look_backs_reopened: count(v, "look_backs_reopened"),
-        look_back_pass_rate: ratio(v, "look_back_pass_rate"),
-        assigned_enterprises: count(v, "assigned_enterprises"),
-        visited_enterprises: count(v, "visited_enterprises"),
-        visit_coverage: ratio(v, "visit_coverage"),
-        visits: count(v, "visits"),
-        officers: count(v, "officers"),
-        visits_per_officer: ratio(v, "visits_per_officer"),
-        first_response_hours: median_p90(v, "first_response_hours"),
-        sign_off_hours: median_p90(v, "sign_off_hours"),
-    })
 }
 
 /// One row of a breakdown (`GET /api/dashboard/breakdown`).
@@ -284,8 +218,7 @@ async fn fetch(
     let (from, to) = period.range(Date::now());
     let unit_q = unit.map(|u| format!("&unit={u}")).unwrap_or_default();
     let span = format!("from={from}&to={to}{unit_q}");
-    let answer = api::get_json(session, &format!("/api/dashboard/kpis?{span}")).await?;
-    let kpis = parse_kpis(&answer).ok_or(ApiError::BadBody)?;
+    let kpis = kpis::fetch(session, from, to, unit).await?;
     let tz = platform::utc_offset_minutes();
     let mut unit_info = UnitInfo::default();
     let mut rows: Vec<Vec<Row>> = Vec::with_capacity(5);
@@ -431,232 +364,19 @@ fn read(
     });
 }
 
-/// The states the `problems` KPI counts (all but withdrawn and merged duplicates).
-fn counted_states() -> String {
-    ProblemState::ALL
-        .iter()
-        .filter(|s| !matches!(s, ProblemState::Withdrawn | ProblemState::MergedDuplicate))
-        .map(|s| s.code())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 const MONTHS_EN: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-const RESOLVED_STATES: &str = "signed_off,look_back_passed";
-
-/// Builds the `#/problems?…` links of one answer: the period and the unit's filter, under
-/// any filter of the number's own (which wins when both name the same parameter).
-struct Links {
-    from: i64,
-    to: i64,
-    unit: Option<(&'static str, String)>,
-}
-
-impl Links {
-    fn of(data: &Data) -> Links {
-        let unit = match data.unit.kind.as_str() {
-            "town" => Some(("town", data.unit.id.clone())),
-            "department" => Some(("department", data.unit.id.clone())),
-            _ => None,
-        };
-        Links {
-            from: data.from,
-            to: data.to,
-            unit,
-        }
-    }
-
-    /// The list of problems passing `filters`, created in `[from, to)` (none: any time).
-    fn list(&self, filters: &[(&str, &str)], created: Option<(i64, i64)>) -> String {
-        let mut parts: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if let Some((from, to)) = created {
-            parts.push(format!("created_from={from}&created_to={to}"));
-        }
-        if let Some((key, id)) = &self.unit
-            && !filters.iter().any(|(k, _)| k == key)
-        {
-            parts.push(format!("{key}={id}"));
-        }
-        Route::Problems(parts.join("&")).hash()
-    }
-
-    fn period(&self) -> Option<(i64, i64)> {
-        Some((self.from, self.to))
-    }
-
-    /// The problems with a look-back of `results` (`passed`, `reopened`, or both) that
-    /// happened in the period, whenever they were raised: what the look-back KPIs count.
-    fn look_backs(&self, results: &str) -> String {
-        let (from, to) = (self.from.to_string(), self.to.to_string());
-        self.list(
-            &[
-                ("look_back", results),
-                ("event_from", &from),
-                ("event_to", &to),
-            ],
-            None,
-        )
-    }
-}
-
-fn percent(r: Option<f64>) -> String {
-    r.map_or_else(|| "—".into(), |r| format!("{:.1}%", r * 100.0))
-}
-
-fn hours(lang: Lang, h: f64) -> String {
-    if h < 48.0 {
-        format!("{h:.1}{}", lang.pick(" 小时", " h"))
-    } else {
-        format!("{:.1}{}", h / 24.0, lang.pick(" 天", " d"))
-    }
-}
-
-/// A KPI tile: the whole tile is the link to the list behind its number, and its tooltip
-/// says which list that is (a count's own problems; a rate's denominator; a time's problems).
-fn tile(
-    name: &'static str,
-    label: &str,
-    value: String,
-    sub: Option<String>,
-    (href, title): (String, String),
-    tone: Option<&'static str>,
-) -> Html {
-    html! {
-        <a class={classes!("kpi", tone)} data-kpi={name} {href} {title}>
-            <span class="kpi-label">{ label.to_string() }</span>
-            <span class="kpi-value">{ value }</span>
-            if let Some(sub) = sub {
-                <span class="kpi-sub">{ sub }</span>
-            }
-        </a>
-    }
-}
-
-fn tiles(lang: Lang, data: &Data) -> Html {
-    let k = &data.kpis;
-    let links = Links::of(data);
-    let counted = counted_states();
-    // Each tile links to exactly the problems its number counts: a count to its own
-    // problems, a rate to its denominator's (the tooltip says so), a time to the problems it
-    // is measured over. Problems raised in the period, as the `problems` KPI counts them:
-    let raised =
-        |extra: (&str, &str)| links.list(&[("state", counted.as_str()), extra], links.period());
-    let tip = |zh: &str, en: &str| lang.pick(zh, en).to_string();
-    let all = links.list(&[("state", &counted)], links.period());
-    let resolved = links.list(&[("state", RESOLVED_STATES)], links.period());
-    let overdue = links.list(&[("overdue", "true")], links.period());
-    // Look-backs count by when they happened, not when the problem was raised.
-    let look_backs = links.look_backs("passed,reopened");
-    let reopened = links.look_backs("reopened");
-    let enterprises = Route::EnterpriseList.hash();
-    let problems_link = (
-        all.clone(),
-        tip("本期提出的问题", "Problems raised in the period"),
-    );
-    let resolved_link = (
-        resolved,
-        tip(
-            "本期提出、已销号的问题",
-            "Problems raised in the period and signed off",
-        ),
-    );
-    let resolution_link = (
-        all,
-        tip(
-            "分母：本期提出的问题（其中已解决的见“已解决”）",
-            "Denominator: problems raised in the period (the resolved ones: see Resolved)",
-        ),
-    );
-    let overdue_link = (
-        overdue,
-        tip(
-            "本期提出、现已超期未办结的问题",
-            "Problems raised in the period, now overdue",
-        ),
-    );
-    let on_time_link = (
-        raised(("answered", "true")),
-        tip(
-            "分母：本期提出、已答复的问题（列表可按“按期答复”筛选）",
-            "Denominator: problems raised in the period and answered (filter on_time=true for the on-time ones)",
-        ),
-    );
-    let satisfaction_link = (
-        raised(("rated", "true")),
-        tip(
-            "分母：本期提出、企业已评价的问题（满意：评价3分及以上）",
-            "Denominator: problems raised in the period and rated (satisfied: rated 3 or better)",
-        ),
-    );
-    let look_back_link = (
-        look_backs,
-        tip(
-            "分母：本期做过回头看（通过或重新打开）的问题",
-            "Denominator: problems with a look-back in the period (passed or reopened)",
-        ),
-    );
-    let reopened_link = (
-        reopened,
-        tip(
-            "本期回头看重新打开的问题",
-            "Problems a look-back in the period reopened",
-        ),
-    );
-    let coverage_link = (enterprises.clone(), tip("企业清单", "The enterprise list"));
-    let visits_link = (enterprises, tip("企业清单", "The enterprise list"));
-    let first_link = (
-        raised(("answered", "true")),
-        tip(
-            "用时所计的问题：本期提出、已答复的问题",
-            "Measured over: problems raised in the period and answered",
-        ),
-    );
-    let sign_off_link = (
-        raised(("signed_off", "true")),
-        tip(
-            "用时所计的问题：本期提出、已销号过的问题（含回头看后重新打开的）",
-            "Measured over: problems raised in the period and signed off (including those a look-back reopened since)",
-        ),
-    );
-    let of = |n: u64, d: u64| Some(format!("{n} / {d}"));
-    let times = |t: Option<(f64, f64)>| match t {
-        Some((median, p90)) => (
-            hours(lang, median),
-            Some(format!("P90 {}", hours(lang, p90))),
-        ),
-        None => ("—".to_string(), None),
-    };
-    let (first_value, first_sub) = times(k.first_response_hours);
-    let (sign_value, sign_sub) = times(k.sign_off_hours);
-    let visits_per_officer = k
-        .visits_per_officer
-        .map_or_else(|| "—".into(), |v| format!("{v:.1}"));
-    html! {
-        <section class="kpi-grid" aria-label={lang.pick("考核指标", "KPIs")}>
-            { tile("problems", lang.pick("问题数", "Problems raised"), k.problems.to_string(), None, problems_link, None) }
-            { tile("resolved", lang.pick("已解决", "Resolved"), k.resolved.to_string(), None, resolved_link, None) }
-            { tile("resolution_rate", lang.pick("问题解决率", "Resolution rate"), percent(k.resolution_rate), of(k.resolved, k.problems), resolution_link, None) }
-            { tile("overdue", lang.pick("超期未办结", "Overdue"), k.overdue.to_string(), None, overdue_link, (k.overdue > 0).then_some("bad")) }
-            { tile("on_time_rate", lang.pick("按时办结率", "On-time rate"), percent(k.on_time_rate), of(k.on_time, k.answered), on_time_link, None) }
-            { tile("satisfaction_rate", lang.pick("企业满意率", "Satisfaction"), percent(k.satisfaction_rate), of(k.satisfied, k.rated), satisfaction_link, None) }
-            { tile("look_back_pass_rate", lang.pick("回头看通过率", "Look-back pass rate"), percent(k.look_back_pass_rate),
-                of(k.look_backs_passed, k.look_backs_passed + k.look_backs_reopened), look_back_link, None) }
-            { tile("look_backs_reopened", lang.pick("回头看重新打开", "Reopened by look-back"), k.look_backs_reopened.to_string(), None, reopened_link, None) }
-            { tile("visit_coverage", lang.pick("走访覆盖率", "Visit coverage"), percent(k.visit_coverage), of(k.visited_enterprises, k.assigned_enterprises), coverage_link, None) }
-            { tile("visits_per_officer", lang.pick("人均走访", "Visits per officer"), visits_per_officer, of(k.visits, k.officers), visits_link, None) }
-            { tile("first_response_hours", lang.pick("首次答复用时（中位）", "First response (median)"), first_value, first_sub, first_link, None) }
-            { tile("sign_off_hours", lang.pick("销号用时（中位）", "Time to sign-off (median)"), sign_value, sign_sub, sign_off_link, None) }
-        </section>
-    }
+/// The `#/problems?…` links of one answer.
+fn links(data: &Data) -> Links {
+    Links::new(data.from, data.to, &data.unit.kind, &data.unit.id)
 }
 
 /// The bar rows of a breakdown: the bar links to the key's problems, its green part to the
 /// resolved ones and its red part to the overdue ones.
 fn bars(lang: Lang, data: &Data, rows: &[Row], param: &str) -> Vec<BarRow> {
-    let links = Links::of(data);
+    let links = links(data);
     let counted = counted_states();
     rows.iter()
         .map(|r| {
@@ -706,7 +426,7 @@ fn bars(lang: Lang, data: &Data, rows: &[Row], param: &str) -> Vec<BarRow> {
 
 /// The monthly trend: raised and (of those) resolved per month, each bar linked to its month.
 fn months(lang: Lang, data: &Data) -> Vec<Column> {
-    let links = Links::of(data);
+    let links = links(data);
     let counted = counted_states();
     data.by_month
         .iter()
@@ -1115,7 +835,7 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
         let trend = lang.pick("月度趋势", "Monthly trend");
         html! {
             <div class={classes!("dash-body", stale.then_some("stale"))}>
-                { tiles(lang, d) }
+                { tiles(lang, &d.kpis, &links(d)) }
                 <div class="dash-charts">
                     { chart(trend, charts::trend_chart(trend, &months(lang, d), legend_trend, empty)) }
                     { chart(by_category, charts::bar_chart(by_category, &bars(lang, d, &d.by_category, "category"), legend_bars, empty)) }

@@ -16,6 +16,8 @@ pub mod history;
 #[cfg(feature = "leader")]
 pub mod inbox;
 pub mod intake;
+#[cfg(feature = "leader")]
+pub mod kpi_tiles;
 pub mod login;
 // Officers enter and import monitoring figures on visits: in both bundles; the trend charts
 // are drawn for leaders only.

@@ -6,6 +6,8 @@ pub mod api;
 pub mod db;
 pub mod directory;
 pub mod i18n;
+#[cfg(feature = "leader")]
+pub mod kpis;
 pub mod order;
 pub mod page;
 pub mod platform;

@@ -18,19 +18,22 @@
 //!   (`shared::workflow::rights`), checked here on every new event and every changed field;
 //! - a new problem arrives with a workflow that replays whole (no event it carries is
 //!   refused by the guards): nobody creates a problem already signed off;
-//! - an extension, or a request for one, names a deadline after the event's own time (and the
-//!   server's clock, when that is earlier);
+//! - an extension, or a request for one, names a deadline after the event's time as the KPIs
+//!   count it (its own, bounded by the server's clock and the device's previous sync:
+//!   `shared::server_time::kpi_time`);
 //! - a rating from a device never claims the enterprise's own channel (the card's page
 //!   records those, as the server);
 //! - only leaders and supervisors add supervision instructions (督办).
 
 use std::collections::BTreeMap;
 
+use shared::config::ClockRules;
 use shared::doc::{Author, DocKind};
 use shared::model::{
     DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp, Timestamp,
     User,
 };
+use shared::server_time::{Receipt, kpi_time};
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::server::{ChangeHeader, WriteCheck};
 use shared::sync::validate::Projection;
@@ -48,6 +51,8 @@ pub struct RoleRules {
     actor: String,
     /// The server's clock when the request arrived.
     now: Timestamp,
+    /// When the request's changes could have been made, as the KPIs count it.
+    receipt: Receipt,
 }
 
 fn forbidden(why: impl Into<String>) -> Result<(), Refusal> {
@@ -76,7 +81,19 @@ impl RoleRules {
             device: device.id,
             actor: device.actor_id.to_lowercase(),
             now,
+            receipt: Receipt {
+                received_at: now,
+                not_before: None,
+            },
         }
+    }
+
+    /// The same rules, knowing the device's previous sync after which it had nothing left to
+    /// send (`SqliteStore::previous_sync`): an event's time is then bounded as the KPIs bound
+    /// it (`shared::server_time::kpi_time`), below as well as above.
+    pub fn with_previous_sync(mut self, previous: Option<Timestamp>, clock: &ClockRules) -> Self {
+        self.receipt = Receipt::new(self.now, previous, clock);
+        self
     }
 
     /// The person as the rights table sees them, on a problem handed to `units`.
@@ -142,16 +159,19 @@ impl RoleRules {
                 ));
             }
             rights::may_act(&subject, &e.action).map_err(denied)?;
-            // Against the event's own time (capped by the server's clock): an extension made
-            // offline to a date still ahead then stays valid when it syncs after that date.
+            // Against the event's time as the KPIs count it: its own, bounded by the server's
+            // clock and the device's previous sync. A date already past then is refused (a
+            // phone whose clock is set back gains nothing); an extension made offline to a
+            // date still ahead then stays valid when it syncs after that date.
             if let Action::Extend { deadline } | Action::RequestExtension { deadline } = &e.action
-                && deadline.0 <= e.stamp.at.0.min(self.now.0)
+                && *deadline <= kpi_time(e.stamp.at, Some(&self.receipt)).at
             {
+                let day = deadline
+                    .day()
+                    .map_or_else(|| deadline.0.to_string(), |d| d.to_string());
                 return forbidden(format!(
-                    "the new deadline ({}) has already passed: choose a later date",
-                    deadline
-                        .day()
-                        .map_or_else(|| deadline.0.to_string(), |d| d.to_string())
+                    "新的期限（{day}）已经过去，请选择更晚的日期 / \
+                     the new deadline ({day}) has already passed: choose a later date"
                 ));
             }
         }

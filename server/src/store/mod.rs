@@ -2,6 +2,7 @@
 //! and directory (org units, users, assignments, devices, tokens): the SQLite implementation of
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
+mod breakdown;
 mod bulletin;
 mod compaction;
 mod directory;
@@ -10,6 +11,7 @@ mod group;
 mod hold;
 mod kpi;
 mod problems_query;
+mod projection;
 mod queries;
 mod snapshot;
 mod sqlite;
@@ -17,6 +19,7 @@ mod sqlite;
 pub(crate) mod test_support;
 mod timeline;
 
+pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
@@ -26,7 +29,7 @@ pub use directory::{
 pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;
 pub use hold::StoreHold;
-pub use kpi::{Breakdown, BreakdownQuery, BreakdownRow, Kpis, Unit};
+pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
 pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };

@@ -10,16 +10,13 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{
     Connection, MAIN_DB, OptionalExtension, Row, TransactionBehavior, params, params_from_iter,
 };
-use shared::model::{
-    DeviceId, Enterprise, EnterpriseId, LogEntry, Monitoring, PositionFix, Problem, ProblemId,
-    Timestamp, Visit,
-};
+use shared::model::{DeviceId, EnterpriseId, ProblemId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
-use shared::sync::validate::{Projection, Scope};
-use shared::workflow::Outcome;
+use shared::sync::validate::Scope;
 
 use super::group::write_tx;
+use super::projection::{CommitTimes, project};
 use super::{StoreError, snapshot};
 
 /// One embedded schema step: `migrations/NNNN_name.sql`, applied once, in order.
@@ -61,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "0008_lean_storage",
         sql: include_str!("migrations/0008_lean_storage.sql"),
+    },
+    // 0009 is the enterprise card's (issue 13 item 2), merged from its branch.
+    Migration {
+        name: "0010_server_time",
+        sql: include_str!("migrations/0010_server_time.sql"),
     },
 ];
 
@@ -152,7 +154,8 @@ pub struct VisitRow {
     pub operating_status: String,
     /// Notes.
     pub notes: String,
-    /// Creation time by the device's clock, ms.
+    /// Creation time, ms: the device's claim bounded by the server's receipt
+    /// (`store/projection.rs`).
     pub device_time: i64,
     /// Creator.
     pub created_by: String,
@@ -477,6 +480,7 @@ fn doc_and_seq(r: &Row<'_>) -> rusqlite::Result<(String, i64)> {
 fn commit_doc(
     tx: &Connection,
     commit: &Commit,
+    times: &CommitTimes<'_>,
     doc: &DocCommit,
     seq: i64,
 ) -> Result<(), StoreError> {
@@ -529,216 +533,7 @@ fn commit_doc(
         doc.doc.as_str(),
         encode_heads(&doc.device_heads)
     ])?;
-    project(tx, &doc.projection)
-}
-
-/// Replaces a document's rows in the query tables by its current projection.
-fn project(tx: &Connection, projection: &Projection) -> Result<(), StoreError> {
-    match projection {
-        Projection::Enterprise(e) => project_enterprise(tx, e),
-        Projection::Visit(v) => project_visit(tx, v),
-        Projection::Problem(p, outcome) => project_problem(tx, p, outcome),
-        Projection::Monitoring(m) => project_monitoring(tx, m),
-    }
-}
-
-fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError> {
-    let id = e.id.to_string();
-    tx.prepare_cached("DELETE FROM enterprises WHERE id = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached(
-        "INSERT INTO enterprises \
-         (id, credit_code, name, address, town, industry, size, key_enterprise, lat, lon) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        e.credit_code.as_str(),
-        e.name,
-        e.address,
-        e.town.to_string(),
-        e.industry,
-        e.size.code(),
-        e.key_enterprise,
-        e.position.map(|p| p.lat),
-        e.position.map(|p| p.lon),
-    ])?;
-    Ok(())
-}
-
-fn project_visit(tx: &Connection, v: &Visit) -> Result<(), StoreError> {
-    let id = v.id.to_string();
-    tx.prepare_cached("DELETE FROM visit_officers WHERE visit = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
-        .execute([&id])?;
-    let (check_in_outcome, position) = match v.check_in.as_ref().map(|c| &c.position) {
-        None => (None, None),
-        Some(PositionFix::Fixed(p)) => (Some("fixed"), Some(*p)),
-        Some(PositionFix::PermissionRefused) => (Some("permission_refused"), None),
-        Some(PositionFix::Unavailable(_)) => (Some("unavailable"), None),
-    };
-    tx.prepare_cached(
-        "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
-         created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        id,
-        v.enterprise.to_string(),
-        v.method.code(),
-        v.operating_status.code(),
-        v.notes,
-        v.created.at.0,
-        v.created.by.to_string(),
-        v.created.device.to_string(),
-        check_in_outcome,
-        position.map(|p| p.lat),
-        position.map(|p| p.lon),
-        position.map(|p| p.accuracy_m),
-        v.confirmation.is_some(),
-    ])?;
-    let mut officer =
-        tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;
-    for o in &v.officers {
-        officer.execute(params![id, o.to_string()])?;
-    }
-    Ok(())
-}
-
-fn project_problem(tx: &Connection, p: &Problem, outcome: &Outcome) -> Result<(), StoreError> {
-    let id = p.id.to_string();
-    for table in ["problem_units", "progress", "problem_events", "ratings"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE problem = ?1"))?
-            .execute([&id])?;
-    }
-    tx.prepare_cached("DELETE FROM problems WHERE id = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached(
-        "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
-         owner, leader, deadline, state, description, expectation, response, rating, \
-         created_at, created_by, superseded_events) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19)",
-    )?
-    .execute(params![
-        id,
-        p.enterprise.to_string(),
-        p.visit.map(|v| v.to_string()),
-        p.source.code(),
-        p.category,
-        p.class.code(),
-        outcome.tier.code(),
-        p.tier.code(),
-        p.owner.to_string(),
-        p.leader.map(|l| l.to_string()),
-        outcome.deadline.0,
-        outcome.state.code(),
-        p.description,
-        p.expectation,
-        p.response,
-        p.rating.as_ref().map(|r| r.rating.level()),
-        p.created.at.0,
-        p.created.by.to_string(),
-        i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
-    ])?;
-    let mut unit =
-        tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;
-    for u in &p.handling_units {
-        unit.execute(params![id, u.to_string()])?;
-    }
-    let mut log = tx.prepare_cached(
-        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let logs: [(&str, &[LogEntry]); 2] =
-        [("progress", &p.progress), ("supervision", &p.supervision)];
-    for (kind, entries) in logs {
-        for e in entries {
-            log.execute(params![
-                e.id.to_string(),
-                id,
-                kind,
-                e.text,
-                e.stamp.by.to_string(),
-                e.stamp.device.to_string(),
-                e.stamp.at.0,
-            ])?;
-        }
-    }
-    let applied: BTreeSet<_> = outcome.applied.iter().collect();
-    let mut event = tx.prepare_cached(
-        "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
-         applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for e in &p.events {
-        event.execute(params![
-            e.id.to_string(),
-            id,
-            e.action.code(),
-            e.stamp.by.to_string(),
-            e.stamp.device.to_string(),
-            e.role.code(),
-            e.stamp.at.0,
-            e.reason,
-            applied.contains(&e.id),
-        ])?;
-    }
-    if let Some(r) = &p.rating {
-        tx.prepare_cached(
-            "INSERT INTO ratings (problem, level, comment, \"by\", at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            id,
-            r.rating.level(),
-            r.comment,
-            r.stamp.by.to_string(),
-            r.stamp.at.0,
-        ])?;
-    }
-    Ok(())
-}
-
-fn project_monitoring(tx: &Connection, m: &Monitoring) -> Result<(), StoreError> {
-    let enterprise = m.enterprise.to_string();
-    for table in [
-        "monitoring_power",
-        "monitoring_prices",
-        "monitoring_operation",
-    ] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE enterprise = ?1"))?
-            .execute([&enterprise])?;
-    }
-    let mut power = tx.prepare_cached(
-        "INSERT INTO monitoring_power (enterprise, day, kwh) VALUES (?1, ?2, ?3)",
-    )?;
-    for (day, kwh) in &m.power {
-        power.execute(params![enterprise, day.to_string(), kwh])?;
-    }
-    let mut price = tx.prepare_cached(
-        "INSERT INTO monitoring_prices (enterprise, week, product, price) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (week, products) in &m.prices {
-        for (product, value) in products {
-            price.execute(params![enterprise, week.to_string(), product, value])?;
-        }
-    }
-    let mut operation = tx.prepare_cached(
-        "INSERT INTO monitoring_operation (enterprise, month, output_value, revenue, employees) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (month, f) in &m.operation {
-        operation.execute(params![
-            enterprise,
-            month.to_string(),
-            f.output_value,
-            f.revenue,
-            f.employees,
-        ])?;
-    }
-    Ok(())
+    project(tx, &doc.projection, times)
 }
 
 fn read_seq(conn: &Connection) -> Result<i64, StoreError> {
@@ -847,12 +642,14 @@ impl ServerStore for SqliteStore {
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let tx = write_tx(&mut self.conn)?;
         let mut seq = read_seq(&tx)?;
+        // Read before this commit records the device's sync below.
+        let times = CommitTimes::of(&tx, commit)?;
         for doc in &commit.docs {
             seq = seq.checked_add(1).ok_or_else(|| StoreError::Corrupt {
                 table: "meta",
                 detail: "the sequence counter overflowed".into(),
             })?;
-            commit_doc(&tx, commit, doc, seq)?;
+            commit_doc(&tx, commit, &times, doc, seq)?;
         }
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'seq'")?
             .execute([seq])?;
@@ -1003,40 +800,48 @@ const SKEW_JITTER_MS: i64 = 1_000;
 
 impl SqliteStore {
     /// Records a successful sync of `device` received at `at` and sent at the device's
-    /// `device_time` (`device_sync`: the leaders' last sync and clock skew), changes or none.
-    /// Writes only when the stored row is older than a minute or the skew moved by a second
-    /// or more, so an idle device's periodic sync costs no write.
+    /// `device_time` (`device_sync`: the leaders' last sync and clock skew), changes or none;
+    /// `settled` when the device had nothing left to send after it (it reported nothing
+    /// unsent and every push was accepted), which bounds the times it may claim later
+    /// (`shared::server_time`). Writes only when the stored row is older than a minute or the
+    /// skew moved by a second or more, so an idle device's periodic sync costs no write (a
+    /// settled time up to a minute old only makes the bound more lenient).
     pub fn record_sync(
         &mut self,
         device: DeviceId,
         at: Timestamp,
         device_time: Timestamp,
+        settled: bool,
     ) -> Result<(), StoreError> {
         let device = device.to_string();
-        let stored: Option<(i64, i64)> = self
+        let stored: Option<(i64, i64, Option<i64>)> = self
             .conn
             .prepare_cached(
-                "SELECT last_seen, last_device_time FROM device_sync WHERE device = ?1",
+                "SELECT last_seen, last_device_time, settled_at FROM device_sync WHERE device = ?1",
             )?
-            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let skew = at.0.saturating_sub(device_time.0);
-        if let Some((seen, seen_device_time)) = stored
+        if let Some((seen, seen_device_time, settled_at)) = stored
             && at.0.saturating_sub(seen) < SYNC_RECORD_EVERY_MS
             && skew
                 .saturating_sub(seen.saturating_sub(seen_device_time))
                 .abs()
                 < SKEW_JITTER_MS
+            && (!settled
+                || settled_at.is_some_and(|s| at.0.saturating_sub(s) < SYNC_RECORD_EVERY_MS))
         {
             return Ok(());
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO device_sync (device, last_seen, last_device_time) VALUES (?1, ?2, ?3) \
+                "INSERT INTO device_sync (device, last_seen, last_device_time, settled_at) \
+                 VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END) \
                  ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
-                 last_device_time = excluded.last_device_time",
+                 last_device_time = excluded.last_device_time, \
+                 settled_at = CASE WHEN ?4 THEN excluded.last_seen ELSE device_sync.settled_at END",
             )?
-            .execute(params![device, at.0, device_time.0])?;
+            .execute(params![device, at.0, device_time.0, settled])?;
         Ok(())
     }
 

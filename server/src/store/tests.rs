@@ -204,6 +204,8 @@ fn commit_by(who: &Person, received_at: Timestamp, docs: Vec<DocCommit>) -> Comm
         received_at,
         device_time: Timestamp(received_at.0 - 1_500),
         docs,
+        sla: Default::default(),
+        clock: Default::default(),
     }
 }
 
@@ -616,7 +618,8 @@ fn a_recommit_replaces_the_problems_query_rows() {
     let events = dump_lines(&store, "problem_events");
     assert_eq!(events.len(), 3, "{events:#?}");
     assert!(
-        events.iter().all(|l| l.ends_with("|1")),
+        // `applied`, the column before the claimed time.
+        events.iter().all(|l| l.rsplit('|').nth(1) == Some("1")),
         "all applied: {events:#?}"
     );
     assert_eq!(
@@ -1121,7 +1124,7 @@ fn a_devices_last_sync_is_rewritten_after_a_minute_or_when_its_clock_skew_moves(
     let sync = |store: &mut SqliteStore, after_ms: i64, skew_ms: i64| {
         let at = T0.0 + after_ms;
         store
-            .record_sync(phone, Timestamp(at), Timestamp(at - skew_ms))
+            .record_sync(phone, Timestamp(at), Timestamp(at - skew_ms), false)
             .expect("recorded");
     };
 

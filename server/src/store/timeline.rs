@@ -34,7 +34,8 @@ pub struct EnterpriseProfile {
 /// One entry of an enterprise's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimelineEntry {
-    /// When, ms (device clock of the record).
+    /// When, ms: the device's claim bounded by the server's receipt (`store/projection.rs`),
+    /// except progress entries, which keep the device's clock.
     pub at: i64,
     /// `visit`, `problem_created`, `event`, `progress`, `supervision` or `rating`.
     pub kind: String,

@@ -351,7 +351,9 @@ fn read_phase(
         SyncApiError::Store
     };
     let device = who.device.id;
-    let access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
+    let mut access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
+    let previous = store.previous_sync(device).map_err(store_failed)?;
+    access.rules = access.rules.with_previous_sync(previous, &config.clock);
     let current = fingerprint(&access.read);
     let mut state = store.scope_state(device).map_err(store_failed)?;
     if let Some((pending, since)) = &state.pending
@@ -394,8 +396,14 @@ fn finish_phase(
     let mut response = finish_sync(store, ctx, request, prepared)?;
     // For the leaders' freshness table: what stays on the device besides this request's push.
     store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
-    // And its last sync and clock skew, whether or not this request changed anything.
-    store.record_sync(scoped.device, ctx.now, request.device_time)?;
+    // And its last sync and clock skew, whether or not this request changed anything; and
+    // whether it left nothing to send (what it sends later was made after this).
+    let settled = request.unsent == Some(0)
+        && response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, protocol::Outcome::Accepted { .. }));
+    store.record_sync(scoped.device, ctx.now, request.device_time, settled)?;
     if scoped.rescoped {
         if response.delivery == request.ack {
             // Nothing was delivered, but the device must still say it applied this response.

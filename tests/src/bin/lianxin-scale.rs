@@ -486,6 +486,8 @@ fn seed(db: &Path, docs: u64, author: &User, device: DeviceId) -> anyhow::Result
             received_at: Timestamp(1_793_491_200_000),
             device_time: Timestamp(1_793_491_200_000),
             docs: commit_docs,
+            sla: Default::default(),
+            clock: Default::default(),
         })?;
     }
     Ok(())

@@ -25,7 +25,7 @@ use super::protocol::{
     DocId, DocPull, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, to_wire,
 };
 use super::validate::{Projection, Scope};
-use crate::config::Config;
+use crate::config::{ClockRules, Config, SlaPolicy};
 use crate::model::{DeviceId, EnterpriseId, Timestamp};
 
 mod chunks;
@@ -126,6 +126,10 @@ pub struct Commit {
     pub device_time: Timestamp,
     /// The documents.
     pub docs: Vec<DocCommit>,
+    /// The time limits that problems' deadlines are computed from on the server's clock.
+    pub sla: SlaPolicy,
+    /// How far the device's claimed times are trusted (`crate::server_time`).
+    pub clock: ClockRules,
 }
 
 /// Storage the sync engine needs on the server, named for its use cases. Implementations:
@@ -525,6 +529,8 @@ pub fn finish_sync<S: ServerStore>(
             received_at: ctx.now,
             device_time: req.device_time,
             docs: commits,
+            sla: ctx.config.sla.clone(),
+            clock: ctx.config.clock.clone(),
         };
         store.commit(&commit)?;
     }

@@ -1,0 +1,503 @@
+//! The query tables (查询表), rewritten from a document's projection in the transaction that
+//! stores it, with every time a KPI reads on the server's clock: a stamp new to the server
+//! (a problem's creation, a workflow event, a rating, a visit) is counted at its claimed time
+//! clamped by the receipt of the request that brought it (`shared::server_time::kpi_time`),
+//! the claim is kept beside it, and a stamp already stored keeps the time it was first
+//! counted at. A problem's deadline is the configured SLA's on that clock, moved only by a
+//! leader's extension (`shared::server_time::server_outcome`), whatever deadline the device
+//! wrote.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::config::SlaPolicy;
+use shared::model::{
+    DeviceId, Enterprise, LogEntry, Monitoring, PositionFix, Problem, Timestamp, Visit,
+};
+use shared::server_time::{KpiTime, Receipt, kpi_time, server_outcome};
+use shared::sync::server::Commit;
+use shared::sync::validate::Projection;
+
+use super::StoreError;
+
+/// What the projection of one commit's documents needs of the commit: the bounds of its
+/// device's claimed times and the time limits deadlines come from.
+pub(super) struct CommitTimes<'a> {
+    /// `None` for what the server writes itself (demo, imports, monitoring, the card's page):
+    /// its own clock is the reference.
+    receipt: Option<Receipt>,
+    sla: &'a SlaPolicy,
+}
+
+impl<'a> CommitTimes<'a> {
+    /// The bounds of `commit`: received at its `received_at`; not made before the pushing
+    /// device's previous settled sync (or, failing one, its registration) less the allowed
+    /// skew.
+    pub(super) fn of(tx: &Connection, commit: &'a Commit) -> Result<CommitTimes<'a>, StoreError> {
+        let receipt = if is_system(commit.device) {
+            None
+        } else {
+            Some(Receipt::new(
+                commit.received_at,
+                previous_sync(tx, commit.device)?,
+                &commit.clock,
+            ))
+        };
+        Ok(CommitTimes {
+            receipt,
+            sla: &commit.sla,
+        })
+    }
+
+    /// A stamp's counted time: the one stored for the same claim (a stamp keeps the bounds
+    /// of the request that first brought it), else the claim clamped by this commit's.
+    fn counted(&self, stored: Option<(i64, i64)>, claimed: Timestamp) -> KpiTime {
+        match stored {
+            Some((was_claimed, at)) if was_claimed == claimed.0 => KpiTime {
+                at: Timestamp(at),
+                clamped: at != was_claimed,
+            },
+            _ => kpi_time(claimed, self.receipt.as_ref()),
+        }
+    }
+}
+
+/// The device's previous sync after which it had nothing left to send (`device_sync`'s
+/// `settled_at`), or its registration when later or the only one known: whatever it sends
+/// now was made after that.
+fn previous_sync(conn: &Connection, device: DeviceId) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MAX(t) FROM (SELECT settled_at AS t FROM device_sync WHERE device = ?1 \
+             UNION ALL SELECT registered_at FROM devices WHERE id = ?1)",
+        )?
+        .query_row([device.to_string()], |r| r.get(0))?;
+    Ok(at.map(Timestamp))
+}
+
+impl super::SqliteStore {
+    /// See [`previous_sync`]: the lower bound of the times `device` may claim now.
+    pub fn previous_sync(&self, device: DeviceId) -> Result<Option<Timestamp>, StoreError> {
+        previous_sync(&self.conn, device)
+    }
+}
+
+/// Whether the device is the server's own identity (`crate::writer`).
+fn is_system(device: DeviceId) -> bool {
+    device == crate::writer::system_actor().device
+}
+
+/// Replaces a document's rows in the query tables by its current projection.
+pub(super) fn project(
+    tx: &Connection,
+    projection: &Projection,
+    times: &CommitTimes<'_>,
+) -> Result<(), StoreError> {
+    match projection {
+        Projection::Enterprise(e) => project_enterprise(tx, e),
+        Projection::Visit(v) => project_visit(tx, v, times),
+        // The device's own replay (with the deadline it wrote) is not what the KPIs count.
+        Projection::Problem(p, _) => project_problem(tx, p, times),
+        Projection::Monitoring(m) => project_monitoring(tx, m),
+    }
+}
+
+fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError> {
+    let id = e.id.to_string();
+    tx.prepare_cached("DELETE FROM enterprises WHERE id = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached(
+        "INSERT INTO enterprises \
+         (id, credit_code, name, address, town, industry, size, key_enterprise, lat, lon) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        e.credit_code.as_str(),
+        e.name,
+        e.address,
+        e.town.to_string(),
+        e.industry,
+        e.size.code(),
+        e.key_enterprise,
+        e.position.map(|p| p.lat),
+        e.position.map(|p| p.lon),
+    ])?;
+    Ok(())
+}
+
+fn project_visit(tx: &Connection, v: &Visit, times: &CommitTimes<'_>) -> Result<(), StoreError> {
+    let id = v.id.to_string();
+    let stored: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT coalesce(claimed_time, device_time), device_time FROM visits WHERE id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let made = times.counted(stored, v.created.at);
+    tx.prepare_cached("DELETE FROM visit_officers WHERE visit = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
+        .execute([&id])?;
+    let (check_in_outcome, position) = match v.check_in.as_ref().map(|c| &c.position) {
+        None => (None, None),
+        Some(PositionFix::Fixed(p)) => (Some("fixed"), Some(*p)),
+        Some(PositionFix::PermissionRefused) => (Some("permission_refused"), None),
+        Some(PositionFix::Unavailable(_)) => (Some("unavailable"), None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
+         created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed, \
+         claimed_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        id,
+        v.enterprise.to_string(),
+        v.method.code(),
+        v.operating_status.code(),
+        v.notes,
+        made.at.0,
+        v.created.by.to_string(),
+        v.created.device.to_string(),
+        check_in_outcome,
+        position.map(|p| p.lat),
+        position.map(|p| p.lon),
+        position.map(|p| p.accuracy_m),
+        v.confirmation.is_some(),
+        v.created.at.0,
+    ])?;
+    let mut officer =
+        tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;
+    for o in &v.officers {
+        officer.execute(params![id, o.to_string()])?;
+    }
+    Ok(())
+}
+
+fn project_problem(
+    tx: &Connection,
+    p: &Problem,
+    times: &CommitTimes<'_>,
+) -> Result<(), StoreError> {
+    let id = p.id.to_string();
+    // The times already counted, by claim, before the rows are rewritten.
+    let stored_created: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT coalesce(claimed_created_at, created_at), created_at FROM problems WHERE id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let stored_events: BTreeMap<String, (i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, coalesce(claimed_at, at), at FROM problem_events WHERE problem = ?1",
+        )?
+        .query_map([&id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<Result<_, _>>()?;
+    let stored_rating: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT coalesce(claimed_at, at), at FROM ratings WHERE problem = ?1")?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let created = times.counted(stored_created, p.created.at);
+    let events: Vec<KpiTime> = p
+        .events
+        .iter()
+        .map(|e| times.counted(stored_events.get(&e.id.to_string()).copied(), e.stamp.at))
+        .collect();
+    let rating = p
+        .rating
+        .as_ref()
+        .map(|r| times.counted(stored_rating, r.stamp.at));
+    let clamped = std::iter::once(created)
+        .chain(events.iter().copied())
+        .chain(rating)
+        .filter(|t| t.clamped)
+        .count();
+    let outcome = server_outcome(times.sla, p, created.at);
+    for table in ["problem_units", "progress", "problem_events", "ratings"] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE problem = ?1"))?
+            .execute([&id])?;
+    }
+    tx.prepare_cached("DELETE FROM problems WHERE id = ?1")?
+        .execute([&id])?;
+    tx.prepare_cached(
+        "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
+         owner, leader, deadline, state, description, expectation, response, rating, \
+         created_at, created_by, superseded_events, claimed_created_at, clamped, rating_channel) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19, ?20, ?21, ?22)",
+    )?
+    .execute(params![
+        id,
+        p.enterprise.to_string(),
+        p.visit.map(|v| v.to_string()),
+        p.source.code(),
+        p.category,
+        p.class.code(),
+        outcome.tier.code(),
+        p.tier.code(),
+        p.owner.to_string(),
+        p.leader.map(|l| l.to_string()),
+        outcome.deadline.0,
+        outcome.state.code(),
+        p.description,
+        p.expectation,
+        p.response,
+        p.rating.as_ref().map(|r| r.rating.level()),
+        created.at.0,
+        p.created.by.to_string(),
+        i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
+        p.created.at.0,
+        i64::try_from(clamped).unwrap_or(i64::MAX),
+        p.rating.as_ref().map(|r| r.channel.code()),
+    ])?;
+    let mut unit =
+        tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;
+    for u in &p.handling_units {
+        unit.execute(params![id, u.to_string()])?;
+    }
+    let mut log = tx.prepare_cached(
+        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let logs: [(&str, &[LogEntry]); 2] =
+        [("progress", &p.progress), ("supervision", &p.supervision)];
+    for (kind, entries) in logs {
+        for e in entries {
+            log.execute(params![
+                e.id.to_string(),
+                id,
+                kind,
+                e.text,
+                e.stamp.by.to_string(),
+                e.stamp.device.to_string(),
+                e.stamp.at.0,
+            ])?;
+        }
+    }
+    let applied: BTreeSet<_> = outcome.applied.iter().collect();
+    let mut event = tx.prepare_cached(
+        "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
+         applied, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (e, counted) in p.events.iter().zip(&events) {
+        event.execute(params![
+            e.id.to_string(),
+            id,
+            e.action.code(),
+            e.stamp.by.to_string(),
+            e.stamp.device.to_string(),
+            e.role.code(),
+            counted.at.0,
+            e.reason,
+            applied.contains(&e.id),
+            e.stamp.at.0,
+        ])?;
+    }
+    if let (Some(r), Some(counted)) = (&p.rating, rating) {
+        tx.prepare_cached(
+            "INSERT INTO ratings (problem, level, comment, \"by\", at, claimed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            id,
+            r.rating.level(),
+            r.comment,
+            r.stamp.by.to_string(),
+            counted.at.0,
+            r.stamp.at.0,
+        ])?;
+    }
+    Ok(())
+}
+
+fn project_monitoring(tx: &Connection, m: &Monitoring) -> Result<(), StoreError> {
+    let enterprise = m.enterprise.to_string();
+    for table in [
+        "monitoring_power",
+        "monitoring_prices",
+        "monitoring_operation",
+    ] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE enterprise = ?1"))?
+            .execute([&enterprise])?;
+    }
+    let mut power = tx.prepare_cached(
+        "INSERT INTO monitoring_power (enterprise, day, kwh) VALUES (?1, ?2, ?3)",
+    )?;
+    for (day, kwh) in &m.power {
+        power.execute(params![enterprise, day.to_string(), kwh])?;
+    }
+    let mut price = tx.prepare_cached(
+        "INSERT INTO monitoring_prices (enterprise, week, product, price) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (week, products) in &m.prices {
+        for (product, value) in products {
+            price.execute(params![enterprise, week.to_string(), product, value])?;
+        }
+    }
+    let mut operation = tx.prepare_cached(
+        "INSERT INTO monitoring_operation (enterprise, month, output_value, revenue, employees) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (month, f) in &m.operation {
+        operation.execute(params![
+            enterprise,
+            month.to_string(),
+            f.output_value,
+            f.revenue,
+            f.employees,
+        ])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::config::Config;
+    use shared::doc::{ActorId, NewProblem, ProblemDoc, RecordDoc};
+    use shared::model::{
+        Actor, DAY_MS, EnterpriseId, ProblemClass, ProblemId, ProblemSource, Role, Tier, UserId,
+    };
+    use shared::sync::protocol::DocId;
+    use shared::sync::server::{DocCommit, NewChange, ServerStore as _};
+    use shared::sync::validate::validate;
+
+    use super::*;
+    use crate::store::SqliteStore;
+
+    const T: Timestamp = Timestamp(1_795_000_000_000);
+    const MIN: i64 = 60_000;
+
+    fn officer() -> Actor {
+        Actor {
+            user: UserId::from_random_bytes([1; 16]),
+            device: DeviceId::from_random_bytes([2; 16]),
+            role: Role::Officer,
+        }
+    }
+
+    fn problem(claimed: Timestamp) -> ProblemDoc {
+        let new = NewProblem {
+            id: ProblemId::from_random_bytes([3; 16]),
+            enterprise: EnterpriseId::from_random_bytes([4; 16]),
+            visit: None,
+            source: ProblemSource::Visit,
+            category: "land".into(),
+            class: ProblemClass::B,
+            tier: Tier::Department,
+            owner: officer().user,
+            leader: None,
+            deadline: claimed.plus_days(7),
+            description: "用地指标".into(),
+            expectation: String::new(),
+        };
+        ProblemDoc::create(
+            &new,
+            &Config::default(),
+            &officer(),
+            ActorId::from([5; 16]),
+            claimed,
+        )
+        .expect("created")
+    }
+
+    /// `record` as the officer's device pushes it, received at `received_at`.
+    fn commit(store: &mut SqliteStore, record: &mut RecordDoc, received_at: Timestamp) {
+        let id = DocId::new(record.kind(), &record.root_id().expect("an id"));
+        let projection = validate(&id, record, &Config::default()).expect("valid");
+        let changes = record
+            .automerge()
+            .get_changes(&[])
+            .iter()
+            .map(|c| NewChange {
+                hash: c.hash(),
+                actor: c.actor_id().to_hex_string(),
+                device_time: Timestamp(c.timestamp()),
+            })
+            .collect();
+        let heads = record.heads();
+        let commit = Commit {
+            device: officer().device,
+            received_at,
+            device_time: received_at,
+            docs: vec![DocCommit {
+                doc: id,
+                changes,
+                snapshot: record.save(),
+                compacted: true,
+                heads: heads.clone(),
+                device_heads: heads,
+                projection,
+            }],
+            sla: SlaPolicy::default(),
+            clock: shared::config::ClockRules::default(),
+        };
+        store.commit(&commit).expect("committed");
+    }
+
+    fn created(store: &SqliteStore) -> (i64, i64, i64) {
+        store
+            .conn
+            .query_row(
+                "SELECT created_at, claimed_created_at, clamped FROM problems",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("one problem")
+    }
+
+    #[test]
+    fn a_backdated_creation_counts_at_the_settled_sync_less_the_skew_and_keeps_that_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).expect("opens");
+        // The phone synced with nothing left to send at T, then claims a creation three days
+        // before that.
+        store
+            .record_sync(officer().device, T, T, true)
+            .expect("recorded");
+        let claimed = Timestamp(T.0 - 3 * DAY_MS);
+        let mut doc = problem(claimed);
+        commit(&mut store, doc.record(), Timestamp(T.0 + 60 * MIN));
+        assert_eq!(created(&store), (T.0 - 10 * MIN, claimed.0, 1));
+        let deadline: i64 = store
+            .conn
+            .query_row("SELECT deadline FROM problems", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(
+            deadline,
+            T.0 - 10 * MIN + 7 * DAY_MS,
+            "the SLA from the counted time"
+        );
+
+        // A later edit, received days after, leaves the creation where it was first counted.
+        doc.edit(
+            &Config::default(),
+            &officer(),
+            Timestamp(T.0 + 2 * DAY_MS),
+            |p| p.set_response("已协调"),
+        )
+        .expect("edited");
+        store
+            .record_sync(officer().device, Timestamp(T.0 + 2 * DAY_MS), T, true)
+            .expect("recorded");
+        commit(&mut store, doc.record(), Timestamp(T.0 + 2 * DAY_MS + MIN));
+        assert_eq!(created(&store), (T.0 - 10 * MIN, claimed.0, 1));
+    }
+
+    #[test]
+    fn an_unsettled_sync_does_not_raise_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("t.db")).expect("opens");
+        store
+            .record_sync(officer().device, T, T, true)
+            .expect("recorded");
+        // A sync that left changes on the phone: what comes later may be older than it.
+        store
+            .record_sync(officer().device, Timestamp(T.0 + DAY_MS), T, false)
+            .expect("recorded");
+        let claimed = Timestamp(T.0 + 12 * 3_600_000);
+        let mut doc = problem(claimed);
+        commit(&mut store, doc.record(), Timestamp(T.0 + DAY_MS + MIN));
+        assert_eq!(created(&store), (claimed.0, claimed.0, 0));
+    }
+}
