@@ -152,6 +152,9 @@ pub struct Config {
     pub default_flag: Flag,
     /// Economic-monitoring rules that turn anomalies into problems.
     pub monitoring: MonitoringRules,
+    /// The public hotline (服务热线) printed on every 连心卡 and shown on its page, also when a
+    /// card is no longer valid.
+    pub hotline: String,
 }
 
 /// 电量日监测: a key enterprise whose daily power use stays below `drop_ratio` of the median of
@@ -261,6 +264,8 @@ impl Default for Config {
             ],
             default_flag: Flag::Red,
             monitoring: MonitoringRules::default(),
+            // The demo district's number: the government service hotline of Jiyuan.
+            hotline: "0391-12345".into(),
         }
     }
 }
@@ -391,6 +396,17 @@ impl Config {
                     i + 1
                 ));
             }
+        }
+        let hotline_ok = (3..=32).contains(&self.hotline.chars().count())
+            && self
+                .hotline
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
+        if !hotline_ok {
+            errors.push(format!(
+                "hotline {:?}: use 3-32 digits, spaces, +, -, ( and )",
+                self.hotline
+            ));
         }
         if errors.is_empty() {
             Ok(())

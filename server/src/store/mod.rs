@@ -3,6 +3,7 @@
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
 mod bulletin;
+mod cards;
 mod compaction;
 mod directory;
 mod freshness;
@@ -18,6 +19,7 @@ pub(crate) mod test_support;
 mod timeline;
 
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
+pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,

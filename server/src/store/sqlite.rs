@@ -62,6 +62,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0008_lean_storage",
         sql: include_str!("migrations/0008_lean_storage.sql"),
     },
+    Migration {
+        name: "0009_enterprise_cards",
+        sql: include_str!("migrations/0009_enterprise_cards.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).
