@@ -399,7 +399,7 @@ async fn what_the_enterprise_does_reaches_the_documents_with_its_channel_and_the
     device.sync().await?;
     let id = DocId::new(DocKind::Problem, &problem.id.to_string());
     let on_phone = device.problem(&id)?;
-    ensure!(on_phone.rating.map(|r| r.channel) == Some(RatingChannel::Enterprise));
+    ensure!(on_phone.rating.as_ref().map(|r| r.channel) == Some(RatingChannel::Enterprise));
     ensure!(replay(&on_phone).state == ProblemState::Disputed);
 
     let raised: Vec<Problem> = demo
