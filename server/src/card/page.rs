@@ -111,7 +111,8 @@ fn head(out: &mut String, lang: Lang, title: &str) {
         out,
         "<!doctype html><html lang=\"{html_lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style>\
+         <meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\">\
+         <title>{}</title><style>{STYLE}</style>\
          </head><body>",
         esc(title)
     );
