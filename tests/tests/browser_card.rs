@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
-use serde_json::{Value, json};
+use serde_json::json;
 use server::demo::DEMO_PASSWORD;
 use shared::config::Config;
 use shared::model::{EnterpriseId, Problem};
@@ -234,10 +234,7 @@ async fn the_enterprise_rates_on_its_card_and_a_replaced_card_stops_working() ->
             vec![],
         )
         .await?;
-    ensure!(
-        status == Value::from(410),
-        "the old link answers 410: {status}"
-    );
+    ensure!(status == 410, "the old link answers 410: {status}");
 
     enterprise.close().await;
     officer.close().await;
