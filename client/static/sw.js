@@ -12,6 +12,7 @@
 // (all or nothing: a failed download keeps the old worker), takes over at once, and deletes the
 // old caches. The page is told (`lianxin-update`), and the next load uses the new shell.
 // API calls (/api/…, /healthz, /metrics) always go to the network: records live in IndexedDB.
+// So do the 连心卡's server-rendered pages (/k/…), which are not the app.
 'use strict';
 
 const BUILD = '__LIANXIN_BUILD__';
@@ -72,7 +73,10 @@ self.addEventListener('activate', (event) => {
 
 function isApi(url) {
   return (
-    url.pathname.startsWith('/api/') || url.pathname === '/healthz' || url.pathname === '/metrics'
+    url.pathname.startsWith('/api/') ||
+    url.pathname.startsWith('/k/') ||
+    url.pathname === '/healthz' ||
+    url.pathname === '/metrics'
   );
 }
 

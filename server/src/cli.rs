@@ -87,6 +87,9 @@ pub struct UserAddArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Phone number printed on the 连心卡 of the enterprises the user is assigned to.
+    #[arg(long)]
+    pub phone: Option<String>,
 }
 
 /// A subcommand naming one user.

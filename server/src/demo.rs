@@ -679,6 +679,15 @@ fn unit_code(unit: &OrgUnit) -> String {
         .unwrap_or_else(|| unit.id.to_string())
 }
 
+/// A made-up mobile number for a demo person (138 and eight digits from their id).
+fn demo_phone(user: shared::model::UserId) -> String {
+    let n = user
+        .to_string()
+        .bytes()
+        .fold(0u64, |n, b| (n * 31 + u64::from(b)) % 100_000_000);
+    format!("138{n:08}")
+}
+
 /// Seeds the demo district into an empty database: org units, users (password
 /// [`DEMO_PASSWORD`]) with the devices their demo records name, assignments, every document,
 /// and the problems the monitoring rule raises from the demo's power figures.
@@ -713,6 +722,12 @@ pub fn seed(
                 now,
             )
             .map_err(store_err)?;
+        // Officers and leaders print on their enterprises' cards (连心卡) with a phone number.
+        if matches!(u.user.role, Role::Officer | Role::Leader) {
+            store
+                .set_user_phone(u.user.id, Some(&demo_phone(u.user.id)))
+                .map_err(store_err)?;
+        }
         store
             .add_device(&Device {
                 id: u.device,

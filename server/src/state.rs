@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::auth::{AuthConfig, AuthService};
+use crate::card::{CardLimits, CardService};
 use crate::sync::SyncService;
 
 /// Everything the router needs from the outside world, shared by all handlers.
@@ -16,6 +17,7 @@ pub struct AppState {
     site_dir: Arc<Path>,
     sync: Arc<SyncService>,
     auth: Arc<AuthService>,
+    card: Arc<CardService>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             site_dir: Arc::from(site_dir.into()),
             sync,
             auth: Arc::new(AuthService::default()),
+            card: Arc::new(CardService::default()),
         }
     }
 
@@ -37,6 +40,18 @@ impl AppState {
     pub fn with_auth_config(mut self, config: AuthConfig) -> Self {
         self.auth = Arc::new(AuthService::new(config));
         self
+    }
+
+    /// The same state with other limits on the 连心卡's public page (tests lower them).
+    #[must_use]
+    pub fn with_card_limits(mut self, limits: CardLimits) -> Self {
+        self.card = Arc::new(CardService::new(limits));
+        self
+    }
+
+    /// The 连心卡's public page: its rate limits and turns.
+    pub fn card(&self) -> &CardService {
+        &self.card
     }
 
     /// Authentication: token lifetimes and the login rate limiter.

@@ -1,6 +1,7 @@
 //! Documents the server writes itself — the demo district, imported enterprises, problems
-//! raised by monitoring rules — go through the same path as a device's push: merge, validate,
-//! project, commit in one durable transaction. A well-known system identity signs them.
+//! raised by monitoring rules, what an enterprise does on its 连心卡's page — go through the
+//! same path as a device's push: merge, validate, project, commit in one durable transaction.
+//! A well-known system identity signs them.
 
 use shared::config::Config;
 use shared::doc::{ActorId, RecordDoc};
@@ -16,6 +17,21 @@ pub fn system_actor() -> Actor {
         device: DeviceId::from_random_bytes(*b"lianxin-system-d"),
         role: Role::Admin,
     }
+}
+
+/// The system's identity acting for an enterprise on its 连心卡's page (`crate::card`): the
+/// system user on the card's own device id, so history tells what the enterprise did itself
+/// (its ratings also record [`shared::model::RatingChannel::Enterprise`]).
+pub fn card_actor() -> Actor {
+    Actor {
+        device: card_device(),
+        ..system_actor()
+    }
+}
+
+/// The device id of the 连心卡's page in history.
+pub fn card_device() -> DeviceId {
+    DeviceId::from_random_bytes(*b"lianxin-card-pag")
 }
 
 /// The system's Automerge actor.

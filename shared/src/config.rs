@@ -152,6 +152,9 @@ pub struct Config {
     pub default_flag: Flag,
     /// Economic-monitoring rules that turn anomalies into problems.
     pub monitoring: MonitoringRules,
+    /// The public hotline (服务热线) printed on every 连心卡 and shown on its page, also when a
+    /// card is no longer valid.
+    pub hotline: String,
     /// How far a device's clock is trusted for KPIs.
     pub clock: ClockRules,
 }
@@ -289,6 +292,8 @@ impl Default for Config {
             default_flag: Flag::Red,
             monitoring: MonitoringRules::default(),
             clock: ClockRules::default(),
+            // The demo district's number: the government service hotline of Jiyuan.
+            hotline: "0391-12345".into(),
         }
     }
 }
@@ -425,6 +430,17 @@ impl Config {
                     i + 1
                 ));
             }
+        }
+        let hotline_ok = (3..=32).contains(&self.hotline.chars().count())
+            && self
+                .hotline
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
+        if !hotline_ok {
+            errors.push(format!(
+                "hotline {:?}: use 3-32 digits, spaces, +, -, ( and )",
+                self.hotline
+            ));
         }
         if errors.is_empty() {
             Ok(())

@@ -517,7 +517,11 @@ impl Browser {
     }
 }
 
-fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
+/// Decodes standard base64 (DevTools' screenshots).
+///
+/// # Errors
+/// When `text` is not base64.
+pub fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut buffer = 0u32;

@@ -341,6 +341,16 @@ impl NativeDevice {
         Ok(VisitDoc::from_record(doc.into_owned())?.read()?.notes)
     }
 
+    /// A problem as the device has it.
+    pub fn problem(&self, id: &DocId) -> anyhow::Result<shared::model::Problem> {
+        let doc = self
+            .client
+            .replica()
+            .read(id)
+            .context("no such document on the device")??;
+        Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
+    }
+
     /// What the person would see.
     pub fn status(&mut self) -> Status {
         self.client.status()

@@ -3,6 +3,7 @@
 
 pub mod attack;
 pub mod browser;
+pub mod card;
 pub mod device;
 pub mod district;
 pub mod fuzz;

@@ -1,16 +1,18 @@
-//! One enterprise: its profile, the timeline of visits and its problems with state and flag.
+//! One enterprise: its profile, the timeline of visits and its problems with state and flag,
+//! and its 连心卡 (open it, replace a lost one).
 
 use std::cmp::Reverse;
 
 use shared::derive::derive;
 use shared::forms::visit_time;
 use shared::model::EnterpriseId;
+use shared::workflow::rights;
 use yew::prelude::*;
 
 use super::widgets::{Ctx, back, flag_badge, state_badge};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::Route;
-use crate::infra::{order, platform};
+use crate::infra::{card, order, platform};
 
 /// The page of enterprise `id`. A plain function, not a component (no state of its own; each
 /// component type costs its own copy of yew's machinery): the app calls it on every render.
@@ -63,6 +65,7 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
                     <a class="button secondary" href={Route::Monitoring(e.id).hash()}>{ lang.pick("经济监测", "Monitoring") }</a>
                 }
             </div>
+            { card_buttons(ctx, e.id) }
 
             <h2>{ lang.t(Key::Problems) }{ format!(" ({})", problems.len()) }</h2>
             if problems.is_empty() { <p class="empty">{ lang.t(Key::NoProblems) }</p> }
@@ -107,6 +110,43 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
                 }) }
             </ol>
         </main>
+    }
+}
+
+/// The 连心卡's buttons, for whom the rights table lets manage it: open the card (its
+/// printable page with the QR code) and replace a lost one.
+fn card_buttons(ctx: &Ctx, id: EnterpriseId) -> Html {
+    let Some(session) = ctx.core.session() else {
+        return Html::default();
+    };
+    if rights::may_manage_card(session.user.role).is_err() {
+        return Html::default();
+    }
+    let lang = ctx.lang;
+    let click = |replace: bool| {
+        let session = session.clone();
+        Callback::from(move |_: MouseEvent| {
+            if replace && !card::confirm_replace(lang) {
+                return;
+            }
+            let session = session.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let opened = if replace {
+                    card::replace_card(&session, id).await
+                } else {
+                    card::open_card(&session, id).await
+                };
+                if let Err(e) = opened {
+                    card::report(lang, &e);
+                }
+            });
+        })
+    };
+    html! {
+        <div class="actions-row card-actions">
+            <button class="button secondary open-card" onclick={click(false)}>{ lang.t(Key::EnterpriseCard) }</button>
+            <button class="button secondary replace-card" onclick={click(true)}>{ lang.t(Key::ReplaceCard) }</button>
+        </div>
     }
 }
 

@@ -499,7 +499,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             <section class="card">
                 <h2>{ lang.t(Key::Rating) }</h2>
                 if let Some(r) = &problem.rating {
-                    <p>{ lang.pick(r.rating.zh(), r.rating.en()) }{ " · " }{ r.comment.clone() }</p>
+                    <p class="rating-now">{ lang.pick(r.rating.zh(), r.rating.en()) }{ " · " }{ lang.pick(r.channel.zh(), r.channel.en()) }{ " · " }{ r.comment.clone() }</p>
                 }
                 <form class="form" onsubmit={save_rating}>
                     { select("rating", &rating, ratings, Some(lang.t(Key::Choose)), bind_select(&rating)) }

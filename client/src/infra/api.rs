@@ -286,8 +286,7 @@ pub async fn get_json(session: &Session, path: &str) -> Result<JsValue, ApiError
 }
 
 /// `POST path` with a JSON body (a `JSON.stringify`-ed value) and the session's token; the
-/// parsed JSON answer, or the server's error. Only the full bundle's screens post JSON.
-#[cfg_attr(not(feature = "leader"), allow(dead_code))]
+/// parsed JSON answer, or the server's error.
 pub async fn post_json(session: &Session, path: &str, body: &JsValue) -> Result<JsValue, ApiError> {
     let text = stringify(body);
     let (status, bytes) = post(

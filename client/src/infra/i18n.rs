@@ -193,6 +193,10 @@ pub enum Key {
     NewVisit,
     /// New problem button.
     NewProblem,
+    /// The enterprise's 连心卡 (its printable page with the QR code).
+    EnterpriseCard,
+    /// Replacing a lost 连心卡.
+    ReplaceCard,
     /// Problems heading.
     Problems,
     /// No problems.
@@ -483,6 +487,8 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::Contact => ("联系人", "Contact"),
         Key::NewVisit => ("新增走访", "New visit"),
         Key::NewProblem => ("登记问题", "Record a problem"),
+        Key::EnterpriseCard => ("连心卡", "Lianxin card"),
+        Key::ReplaceCard => ("更换连心卡", "Replace the card"),
         Key::Problems => ("问题", "Problems"),
         Key::NoProblems => ("暂无问题。", "No problems."),
         Key::Deadline => ("办结期限：", "Deadline: "),

@@ -3,6 +3,7 @@
 //! Components use these and never touch `web_sys` themselves (except reading form events).
 
 pub mod api;
+pub mod card;
 pub mod db;
 pub mod directory;
 pub mod i18n;

@@ -72,6 +72,17 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 role,
                 org_unit: unit.unit.id,
             };
+            let phone = a.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+            if phone.is_some_and(|p| {
+                p.chars().count() > 32
+                    || !p
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+'))
+            }) {
+                return Err(AdminError::Invalid(
+                    "a phone number is at most 32 digits, spaces, + and -".into(),
+                ));
+            }
             store.add_user(
                 &NewUser {
                     user: user.clone(),
@@ -79,6 +90,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 },
                 now,
             )?;
+            store.set_user_phone(user.id, phone)?;
             writeln!(
                 out,
                 "added {} ({}, {}) in {} as user {}",

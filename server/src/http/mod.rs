@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod card;
+pub mod card_page;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
@@ -28,6 +30,8 @@ use crate::AppState;
 /// - `GET /api/dashboard/...`, `/api/bulletins...`: leaders' dashboards ([`dashboard`]);
 /// - `GET /api/problems`, `GET /api/enterprises/{id}/timeline`: lists and timelines
 ///   ([`problems`]);
+/// - `/k/{token}...`: the 连心卡's public page, forms, printable card and QR code, and
+///   `/api/enterprises/{id}/card...`: the card's link for its officer ([`card`]);
 /// - `GET /api/directory`: names of org units and people for display ([`directory`]);
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
@@ -46,9 +50,11 @@ pub fn app(state: AppState) -> Router {
                 .merge(dashboard::router())
                 .merge(problems::router())
                 .merge(directory::router())
+                .merge(card::router())
                 .merge(openapi::router())
                 .merge(api::router()),
         )
+        .merge(card_page::router())
         .merge(site::router(state.site_dir()))
         .layer(TraceLayer::new_for_http())
         .with_state(state);

@@ -348,6 +348,38 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/enterprises/{id}/card",
+        summary: "The enterprise's 连心卡: {link, print_url, qr_url, created_at, hotline}; the \
+                  link (a capability URL to the enterprise's public page) is made on first \
+                  use. For the enterprise's officer or a leader (the rights table), within \
+                  their write scope; 404 outside it",
+        auth: BEARER,
+        params: &[path_id("enterprise id")],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/enterprises/{id}/card/rotate",
+        summary: "Replaces the enterprise's card (a lost card): a new link, answered like \
+                  `GET .../card`; the old link answers 410 with the \"no longer valid\" page",
+        auth: BEARER,
+        params: &[path_id("enterprise id")],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/enterprises/{id}/card/revoke",
+        summary: "Revokes the enterprise's card without a new one (204); the next \
+                  `GET .../card` makes one",
+        auth: BEARER,
+        params: &[path_id("enterprise id")],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
         path: "/directory",
         summary: "Names for display: every org unit {id, name, kind, parent} and every person \
                   but administrators {id, name, role, org_unit}; no logins, no account state. \
@@ -489,6 +521,7 @@ mod tests {
             include_str!("dashboard.rs"),
             include_str!("problems.rs"),
             include_str!("directory.rs"),
+            include_str!("card.rs"),
             include_str!("api.rs"),
             include_str!("openapi.rs"),
         ];

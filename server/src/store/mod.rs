@@ -4,6 +4,7 @@
 
 mod breakdown;
 mod bulletin;
+mod cards;
 mod compaction;
 mod directory;
 mod freshness;
@@ -21,6 +22,7 @@ mod timeline;
 
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
+pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
     AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,

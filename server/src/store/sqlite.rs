@@ -59,7 +59,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0008_lean_storage",
         sql: include_str!("migrations/0008_lean_storage.sql"),
     },
-    // 0009 is the enterprise card's (issue 13 item 2), merged from its branch.
+    Migration {
+        name: "0009_enterprise_cards",
+        sql: include_str!("migrations/0009_enterprise_cards.sql"),
+    },
     Migration {
         name: "0010_server_time",
         sql: include_str!("migrations/0010_server_time.sql"),

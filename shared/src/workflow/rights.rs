@@ -14,7 +14,10 @@
 //! - a handler's extension is a request ([`ActionKind::RequestExtension`]) that a leader
 //!   approves (by extending) or refuses; until then the old deadline counts;
 //! - the rating is the enterprise's word: from a device only the visiting officer records it,
-//!   and the record says by which channel it came ([`crate::model::RatingChannel`]).
+//!   and the record says by which channel it came ([`crate::model::RatingChannel`]);
+//! - the enterprise speaks for itself through its 连心卡's page ([`ENTERPRISE_ACTIONS`], and
+//!   the rating): the server records it on its behalf with the enterprise's channel; its
+//!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]).
 
 use std::collections::BTreeSet;
 
@@ -431,6 +434,38 @@ pub const FIELDS: &[FieldRule] = &[
     },
 ];
 
+/// What the enterprise does for itself on its 连心卡's page, besides rating and raising a new
+/// problem (source: self-report): the server records these on its behalf, stamped by the
+/// card's system identity, never a device (the device rows above do not grant them to the
+/// enterprise, who has no account).
+pub const ENTERPRISE_ACTIONS: &[ActionKind] = &[ActionKind::Confirm, ActionKind::Dispute];
+
+/// Who replaces (rotates) or revokes an enterprise's 连心卡 link when a card is lost, for
+/// the enterprises in their write scope.
+#[derive(Debug)]
+pub struct CardRule {
+    /// Who may.
+    pub grants: &'static [(Role, Condition)],
+    /// Why everyone else may not (Chinese, English).
+    pub why: (&'static str, &'static str),
+}
+
+/// The 连心卡's row: its officer (包联干部) or a leader.
+pub const CARD: CardRule = CardRule {
+    grants: &[(Officer, Always), (Leader, Always)],
+    why: (
+        "连心卡由包联干部或领导更换或作废",
+        "the enterprise's officer or a leader replaces or revokes its card",
+    ),
+};
+
+/// Whether `role` may show, replace or revoke an enterprise's card (the caller checks the
+/// enterprise is in the person's write scope).
+pub fn may_manage_card(role: Role) -> Result<(), Denied> {
+    let ok = granted(CARD.grants, role, |c| c == Always);
+    answer(ok, role, What::Card, CARD.why)
+}
+
 /// The row of `kind`.
 pub fn action_rule(kind: ActionKind) -> &'static ActionRule {
     // ACTIONS follows ActionKind::ALL's order (checked by a test), so the index is the kind's.
@@ -460,6 +495,8 @@ pub enum What {
     Action(ActionKind),
     /// Changing a guarded field.
     Field(GuardedField),
+    /// Replacing or revoking an enterprise's 连心卡.
+    Card,
 }
 
 /// A refusal by the table: the role, what it tried, and why not.
@@ -485,6 +522,7 @@ impl Denied {
                 field.en().to_lowercase(),
                 self.why.1
             ),
+            What::Card => format!("a {role} may not replace the card: {}", self.why.1),
         }
     }
 
@@ -494,6 +532,7 @@ impl Denied {
         match self.what {
             What::Action(kind) => format!("{role}不能“{}”：{}", kind.zh(), self.why.0),
             What::Field(field) => format!("{role}不能修改{}：{}", field.zh(), self.why.0),
+            What::Card => format!("{role}不能更换连心卡：{}", self.why.0),
         }
     }
 }
@@ -677,6 +716,15 @@ mod tests {
         assert!(
             offered(&subject(Role::Officer, &units), Tier::OnSite).contains(&ActionKind::Escalate)
         );
+    }
+
+    #[test]
+    fn an_officer_or_a_leader_replaces_a_card_and_a_handler_may_not() {
+        assert!(may_manage_card(Role::Officer).is_ok());
+        assert!(may_manage_card(Role::Leader).is_ok());
+        let denied = may_manage_card(Role::DepartmentHandler).expect_err("refused");
+        assert!(denied.zh().starts_with("部门经办不能更换连心卡"));
+        assert!(ENTERPRISE_ACTIONS.contains(&ActionKind::Confirm));
     }
 
     #[test]

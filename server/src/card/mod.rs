@@ -1,0 +1,541 @@
+//! The 连心卡 (the enterprise's card) on the server: card tokens (capability links), the
+//! bounded work behind the enterprise's public page, and what the enterprise does there —
+//! confirm, dispute, rate, raise a new problem — written to the problem documents on its
+//! behalf by the card's system identity ([`crate::writer::card_actor`]) through the sync
+//! engine, like any device's edit, so officers' phones receive it by sync.
+//!
+//! **Invariant:** a public request does a bounded amount of work: its body is capped, its
+//! token and its address are rate-limited before the store is touched, at most
+//! [`READ_SLOTS`] card requests read the store at once and one writes at a time (which also
+//! keeps the card's one Automerge actor from making two changes with one sequence number), and
+//! a page reads at most [`MAX_PROBLEMS`] problems.
+
+pub mod page;
+pub mod qr;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use shared::config::Config;
+use shared::derive::initial_deadline;
+use shared::doc::{DocKind, NewProblem, ProblemDoc};
+use shared::model::{
+    EnterpriseId, EntryId, Problem, ProblemClass, ProblemId, ProblemSource, Rating, RatingChannel,
+    Tier, Timestamp,
+};
+use shared::sync::protocol::DocId;
+use shared::sync::server::ServerStore as _;
+use shared::workflow::{Action, check};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::auth::RateLimiter;
+use crate::store::{CardFace, CardLookup, LiveCard, StoreError, StoreHold};
+use crate::sync::SyncService;
+use crate::writer::{card_actor, commit_documents, system_actor_id};
+
+/// Most problems a card's page shows (the most recently changed).
+pub const MAX_PROBLEMS: usize = 30;
+
+/// Card requests reading the store at once.
+pub const READ_SLOTS: usize = 2;
+
+/// Longest text the page accepts in a field (characters).
+pub const MAX_TEXT: usize = 1000;
+
+/// Largest form body a card's page accepts, in bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// How long a card request waits for its turn before answering "busy".
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Bytes of randomness in a card token (160 bits), written as 40 hex digits.
+const TOKEN_BYTES: usize = 20;
+
+/// How many requests a card link and a client address may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardLimits {
+    /// Requests per card token within the window (60).
+    pub per_token: usize,
+    /// Requests per client address within the window, whatever the token (300: a factory's
+    /// phones may share one address).
+    pub per_address: usize,
+    /// The window, ms (10 min).
+    pub window_ms: i64,
+}
+
+impl Default for CardLimits {
+    fn default() -> Self {
+        CardLimits {
+            per_token: 60,
+            per_address: 300,
+            window_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+/// The card service: rate limiters and the turns of the public page's store work.
+#[derive(Debug)]
+pub struct CardService {
+    per_token: RateLimiter,
+    per_address: RateLimiter,
+    reads: Semaphore,
+    writes: Mutex<()>,
+}
+
+impl Default for CardService {
+    fn default() -> Self {
+        CardService::new(CardLimits::default())
+    }
+}
+
+/// Why a public card request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    /// The token or the address made too many requests.
+    #[error("too many requests")]
+    Limited,
+    /// Other card requests hold the turns; try again.
+    #[error("busy")]
+    Busy,
+    /// The token is of a card that was replaced or revoked.
+    #[error("the card is no longer valid")]
+    Retired,
+    /// No card has this token.
+    #[error("no such card")]
+    Unknown,
+    /// The problem is not this enterprise's (or does not exist).
+    #[error("no such problem")]
+    NoProblem,
+    /// The body is over [`MAX_BODY`].
+    #[error("too large")]
+    TooLarge,
+    /// The form is wrong; the text says why (shown to the enterprise).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The enterprise has no officer to own a new problem.
+    #[error("no officer assigned")]
+    NoOfficer,
+    /// The store or the engine failed (logged, never shown).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for CardError {
+    fn from(e: StoreError) -> Self {
+        CardError::Internal(e.to_string())
+    }
+}
+
+/// A new card token and its SHA-256.
+pub fn new_token() -> (String, [u8; 32]) {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = crate::auth::token::hex(&bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The stored key of a token.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether `token` has a token's shape (40 lower-case hex digits): anything else is unknown
+/// without a look-up.
+pub fn well_formed(token: &str) -> bool {
+    token.len() == TOKEN_BYTES * 2
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// What the enterprise asks for on its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardRequest {
+    /// 确认已解决.
+    Confirm(ProblemId),
+    /// 有异议, with the reason.
+    Dispute(ProblemId, String),
+    /// 评价, on the five-level scale, with a comment.
+    Rate(ProblemId, Rating, String),
+    /// 反映新问题 (source: self-report).
+    Raise {
+        /// A configured category code.
+        category: String,
+        /// What the problem is.
+        description: String,
+        /// What the enterprise expects.
+        expectation: String,
+    },
+}
+
+/// One problem as the enterprise's page shows it: nothing internal (no progress notes,
+/// supervision, event reasons or staff names).
+#[derive(Debug, Clone)]
+pub struct CardProblem {
+    /// The problem.
+    pub problem: Problem,
+    /// Its state, effective deadline (replayed).
+    pub outcome: shared::workflow::Outcome,
+    /// The enterprise may confirm it now.
+    pub may_confirm: bool,
+    /// The enterprise may dispute it now.
+    pub may_dispute: bool,
+    /// The enterprise may rate it (it was answered).
+    pub may_rate: bool,
+}
+
+/// Everything the page shows.
+#[derive(Debug, Clone)]
+pub struct CardView {
+    /// Whose card it is.
+    pub enterprise: EnterpriseId,
+    /// Its name and officers.
+    pub face: CardFace,
+    /// Its problems, most recently changed first.
+    pub problems: Vec<CardProblem>,
+}
+
+impl CardService {
+    /// A service with these limits.
+    pub fn new(limits: CardLimits) -> CardService {
+        CardService {
+            per_token: RateLimiter::new(limits.per_token, limits.window_ms),
+            per_address: RateLimiter::new(limits.per_address, limits.window_ms),
+            reads: Semaphore::new(READ_SLOTS),
+            writes: Mutex::new(()),
+        }
+    }
+
+    /// Counts a request of `token` from `addr` at `now`; `Err(Limited)` when either is over
+    /// its limit (the address is checked first, so a flood of made-up tokens from one
+    /// address stops at the address's limit).
+    pub fn admit(
+        &self,
+        token: &str,
+        addr: Option<std::net::IpAddr>,
+        now: i64,
+    ) -> Result<(), CardError> {
+        if let Some(addr) = addr
+            && !self
+                .per_address
+                .try_attempt(&[&format!("addr:{addr}")], now)
+        {
+            return Err(CardError::Limited);
+        }
+        // Keyed by a prefix of the hash: the limiter never holds a token.
+        let key = format!("card:{}", crate::auth::token::hex(&token_hash(token)[..12]));
+        if !self.per_token.try_attempt(&[&key], now) {
+            return Err(CardError::Limited);
+        }
+        Ok(())
+    }
+
+    /// Which enterprise's live card `token` is.
+    pub async fn resolve(
+        &self,
+        sync: &Arc<SyncService>,
+        token: &str,
+    ) -> Result<EnterpriseId, CardError> {
+        if !well_formed(token) {
+            return Err(CardError::Unknown);
+        }
+        let _turn = tokio::time::timeout(WAIT, self.reads.acquire())
+            .await
+            .map_err(|_| CardError::Busy)?
+            .map_err(|_| CardError::Busy)?;
+        let hash = token_hash(token);
+        let found = sync
+            .with_store(move |s| s.card_lookup(&hash))
+            .await
+            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        match found {
+            CardLookup::Live(e) => Ok(e),
+            CardLookup::Retired => Err(CardError::Retired),
+            CardLookup::Unknown => Err(CardError::Unknown),
+        }
+    }
+
+    /// What the page of `enterprise`'s card shows at `now`: its face and its problems (read
+    /// from the stored bytes under the store lock, loaded outside it).
+    pub async fn view(
+        &self,
+        sync: &Arc<SyncService>,
+        enterprise: EnterpriseId,
+        now: Timestamp,
+    ) -> Result<CardView, CardError> {
+        let _turn = tokio::time::timeout(WAIT, self.reads.acquire())
+            .await
+            .map_err(|_| CardError::Busy)?
+            .map_err(|_| CardError::Busy)?;
+        let (face, docs) = sync
+            .with_store(move |s| -> Result<_, StoreError> {
+                let face = s.card_face(enterprise, now)?;
+                let docs = s.enterprise_problem_docs(enterprise, MAX_PROBLEMS)?;
+                Ok((face, docs))
+            })
+            .await
+            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        let face = face.ok_or(CardError::Unknown)?;
+        let problems = tokio::task::spawn_blocking(move || {
+            docs.into_iter()
+                .filter_map(|(id, bytes)| {
+                    let read = ProblemDoc::load(&bytes, system_actor_id()).and_then(|d| d.read());
+                    match read {
+                        Ok(p) if p.enterprise == enterprise => Some(card_problem(p)),
+                        Ok(_) => None,
+                        Err(error) => {
+                            tracing::warn!(doc = %id, %error, "a stored problem does not read");
+                            None
+                        }
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| CardError::Internal(e.to_string()))?;
+        Ok(CardView {
+            enterprise,
+            face,
+            problems,
+        })
+    }
+
+    /// Carries out what the enterprise asked on its card's page, as changes by the card's
+    /// system identity committed through the sync engine; announces them to devices.
+    pub async fn act(
+        &self,
+        sync: &Arc<SyncService>,
+        enterprise: EnterpriseId,
+        request: CardRequest,
+        now: Timestamp,
+    ) -> Result<(), CardError> {
+        validate(&request, sync.config())?;
+        let _turn = tokio::time::timeout(WAIT, self.writes.lock())
+            .await
+            .map_err(|_| CardError::Busy)?;
+        let config = sync.config().clone();
+        let seq = sync
+            .with_store_holds(move |lock| write(lock, enterprise, &request, &config, now))
+            .await
+            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        sync.announce(seq);
+        Ok(())
+    }
+
+    /// The enterprise's live card, made (by `by`) if it has none yet.
+    pub async fn live_or_mint(
+        sync: &Arc<SyncService>,
+        enterprise: EnterpriseId,
+        by: shared::model::UserId,
+        now: Timestamp,
+    ) -> Result<LiveCard, StoreError> {
+        sync.with_store(move |s| -> Result<LiveCard, StoreError> {
+            if let Some(card) = s.live_card(enterprise)? {
+                return Ok(card);
+            }
+            let (token, hash) = new_token();
+            s.replace_card(enterprise, &token, &hash, Some(by), now)?;
+            Ok(LiveCard {
+                token,
+                created_at: now,
+            })
+        })
+        .await
+        .ok_or_else(|| StoreError::Group("the store thread stopped".into()))?
+    }
+}
+
+/// Carries out `request` for `enterprise` in short holds of the store: the stored problem is
+/// read in one, edited between holds, and committed through the sync engine (`handle_sync`,
+/// which merges it with whatever was stored meanwhile) in another; returns the feed's
+/// sequence after the commit.
+pub fn write(
+    mut store: impl StoreHold,
+    enterprise: EnterpriseId,
+    request: &CardRequest,
+    config: &Config,
+    now: Timestamp,
+) -> Result<u64, CardError> {
+    let (doc_id, doc) = match request {
+        CardRequest::Raise {
+            category,
+            description,
+            expectation,
+        } => {
+            let owner = store
+                .hold(|s| s.assigned_officer(enterprise, now))?
+                .ok_or(CardError::NoOfficer)?;
+            let id = ProblemId::from_random_bytes(crate::auth::token::random_id_bytes());
+            let tier = Tier::Department;
+            let new = NewProblem {
+                id,
+                enterprise,
+                visit: None,
+                source: ProblemSource::SelfReport,
+                category: category.clone(),
+                class: ProblemClass::B,
+                tier,
+                owner,
+                leader: None,
+                deadline: initial_deadline(config, tier, now),
+                description: description.trim().to_string(),
+                expectation: expectation.trim().to_string(),
+            };
+            let doc = ProblemDoc::create(&new, config, &card_actor(), system_actor_id(), now)
+                .map_err(|e| CardError::Internal(e.to_string()))?;
+            (DocId::new(DocKind::Problem, &id.to_string()), doc)
+        }
+        CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _) => {
+            let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+            let stored = store
+                .hold(|s| s.load_doc(&doc_id))?
+                .filter(|d| d.enterprise == enterprise)
+                .ok_or(CardError::NoProblem)?;
+            let mut doc = ProblemDoc::load(&stored.bytes, system_actor_id())
+                .map_err(|e| CardError::Internal(e.to_string()))?;
+            edit(&mut doc, request, config, now)?;
+            (doc_id, doc)
+        }
+    };
+    let mut docs = vec![(doc_id, doc.into_record())];
+    store.hold(|s| {
+        commit_documents(s, &mut docs, config, now)
+            .map_err(|e| CardError::Internal(e.to_string()))?;
+        Ok(s.latest_seq()?)
+    })
+}
+
+/// Checks a request's texts and choices before anything is loaded.
+fn validate(request: &CardRequest, config: &Config) -> Result<(), CardError> {
+    let long = |t: &str| t.chars().count() > MAX_TEXT;
+    match request {
+        CardRequest::Confirm(_) => Ok(()),
+        CardRequest::Dispute(_, reason) if reason.trim().is_empty() => {
+            Err(CardError::Invalid("请写明异议的理由"))
+        }
+        CardRequest::Dispute(_, t) | CardRequest::Rate(_, _, t) if long(t) => {
+            Err(CardError::Invalid("文字过长"))
+        }
+        CardRequest::Dispute(..) | CardRequest::Rate(..) => Ok(()),
+        CardRequest::Raise { category, .. } if config.category(category).is_none() => {
+            Err(CardError::Invalid("请选择问题类别"))
+        }
+        CardRequest::Raise { description, .. } if description.trim().is_empty() => {
+            Err(CardError::Invalid("请描述遇到的问题"))
+        }
+        CardRequest::Raise {
+            description,
+            expectation,
+            ..
+        } if long(description) || long(expectation) => Err(CardError::Invalid("文字过长")),
+        CardRequest::Raise { .. } => Ok(()),
+    }
+}
+
+/// Applies a request on an existing problem (the guard decides whether the state allows it).
+fn edit(
+    doc: &mut ProblemDoc,
+    request: &CardRequest,
+    config: &Config,
+    now: Timestamp,
+) -> Result<(), CardError> {
+    let actor = card_actor();
+    let event = || EntryId::from_random_bytes(crate::auth::token::random_id_bytes());
+    let refused = |_| CardError::Invalid("这个问题现在不能这样处理，请刷新页面");
+    match request {
+        CardRequest::Confirm(_) => {
+            doc.act(&actor, now, event(), Action::Confirm, "")
+                .map_err(refused)?;
+        }
+        CardRequest::Dispute(_, reason) => {
+            doc.act(&actor, now, event(), Action::Dispute, reason.trim())
+                .map_err(refused)?;
+        }
+        CardRequest::Rate(_, rating, comment) => {
+            let problem = doc.read().map_err(|e| CardError::Internal(e.to_string()))?;
+            if !ratable(&problem) {
+                return Err(CardError::Invalid("问题答复后才能评价"));
+            }
+            doc.edit(config, &actor, now, |e| {
+                e.set_rating(*rating, comment.trim(), RatingChannel::Enterprise)
+            })
+            .map_err(|e| CardError::Internal(e.to_string()))?;
+        }
+        CardRequest::Raise { .. } => {}
+    }
+    Ok(())
+}
+
+/// Whether the enterprise may rate the problem: it has been answered.
+fn ratable(problem: &Problem) -> bool {
+    !problem.response.trim().is_empty()
+}
+
+fn card_problem(problem: Problem) -> CardProblem {
+    let outcome = shared::workflow::replay(&problem);
+    let allowed = |action: &Action, reason: &str| check(&problem, action, reason).is_ok();
+    CardProblem {
+        may_confirm: allowed(&Action::Confirm, ""),
+        may_dispute: allowed(&Action::Dispute, "-"),
+        may_rate: ratable(&problem),
+        outcome,
+        problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_forty_hex_digits_of_fresh_randomness_keyed_by_its_hash() {
+        let (a, hash_a) = new_token();
+        let (b, _) = new_token();
+        assert!(well_formed(&a) && well_formed(&b) && a != b);
+        assert_eq!(token_hash(&a), hash_a);
+        assert!(!well_formed("ABC") && !well_formed(&a.to_uppercase()));
+    }
+
+    #[test]
+    fn a_flood_is_limited_per_token_then_per_address() {
+        let card = CardService::new(CardLimits {
+            per_token: 2,
+            per_address: 3,
+            window_ms: 1000,
+        });
+        let here = Some(std::net::IpAddr::from([10, 0, 0, 1]));
+        let there = Some(std::net::IpAddr::from([10, 0, 0, 2]));
+        assert!(card.admit("a", here, 0).is_ok() && card.admit("a", here, 1).is_ok());
+        assert!(matches!(card.admit("a", there, 2), Err(CardError::Limited)));
+        assert!(
+            card.admit("b", here, 3).is_ok(),
+            "another token from the same address"
+        );
+        assert!(matches!(card.admit("c", here, 4), Err(CardError::Limited)));
+        assert!(card.admit("c", there, 5).is_ok(), "another address");
+    }
+
+    #[test]
+    fn texts_are_checked_before_anything_is_loaded() {
+        let config = Config::default();
+        let id = ProblemId::from_random_bytes([1; 16]);
+        assert!(validate(&CardRequest::Dispute(id, " ".into()), &config).is_err());
+        assert!(
+            validate(
+                &CardRequest::Rate(id, Rating::Satisfied, "好".repeat(MAX_TEXT + 1)),
+                &config
+            )
+            .is_err()
+        );
+        let raise = |category: &str| CardRequest::Raise {
+            category: category.into(),
+            description: "停电".into(),
+            expectation: String::new(),
+        };
+        assert!(validate(&raise("power"), &config).is_ok());
+        assert!(validate(&raise("nonsense"), &config).is_err());
+    }
+}
