@@ -132,6 +132,10 @@ pub struct FlagRule {
     /// The enterprise's rating is at most this level (1–5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_at_most: Option<u8>,
+    /// The problem was signed off after a bad rating and no look-back has passed since
+    /// (`true`), or not (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look_back_owed: Option<bool>,
 }
 
 /// The whole district configuration.
@@ -152,6 +156,39 @@ pub struct Config {
     pub default_flag: Flag,
     /// Economic-monitoring rules that turn anomalies into problems.
     pub monitoring: MonitoringRules,
+    /// What a bad rating sets off, and when look-backs fall due.
+    pub follow_up: FollowUp,
+}
+
+/// 差评重办与回头看: a rating at or below `bad_rating_at_most` reopens the problem for a revisit
+/// (回访) due `revisit_days` after the rating (or a dispute); a look-back (回头看) falls due
+/// `look_back_days` after sign-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowUp {
+    /// The worst-but-one level that still counts as bad, 1–5 (default 2: 不满意 or worse).
+    pub bad_rating_at_most: u8,
+    /// Days from the bad rating or dispute to the revisit's deadline.
+    pub revisit_days: u32,
+    /// Days from sign-off to the look-back.
+    pub look_back_days: u32,
+}
+
+impl Default for FollowUp {
+    fn default() -> Self {
+        FollowUp {
+            bad_rating_at_most: 2,
+            revisit_days: 3,
+            look_back_days: 30,
+        }
+    }
+}
+
+impl FollowUp {
+    /// Whether `rating` is bad enough to reopen the problem.
+    pub fn is_bad(&self, rating: crate::model::Rating) -> bool {
+        rating.level() <= self.bad_rating_at_most
+    }
 }
 
 /// 电量日监测: a key enterprise whose daily power use stays below `drop_ratio` of the median of
@@ -244,6 +281,11 @@ impl Default for Config {
                     ..FlagRule::default()
                 },
                 FlagRule {
+                    flag: Some(Flag::Black),
+                    look_back_owed: Some(true),
+                    ..FlagRule::default()
+                },
+                FlagRule {
                     flag: Some(Flag::Green),
                     states: vec![
                         ProblemState::Confirmed,
@@ -261,6 +303,7 @@ impl Default for Config {
             ],
             default_flag: Flag::Red,
             monitoring: MonitoringRules::default(),
+            follow_up: FollowUp::default(),
         }
     }
 }
@@ -379,6 +422,21 @@ impl Config {
         ] {
             if d == 0 {
                 errors.push(format!("monitoring.{name} is 0: use at least 1 day"));
+            }
+        }
+        let f = &self.follow_up;
+        if !(1..=5).contains(&f.bad_rating_at_most) {
+            errors.push(format!(
+                "follow_up.bad_rating_at_most is {}: use a level from 1 to 5",
+                f.bad_rating_at_most
+            ));
+        }
+        for (name, d) in [
+            ("revisit_days", f.revisit_days),
+            ("look_back_days", f.look_back_days),
+        ] {
+            if d == 0 || d > 366 {
+                errors.push(format!("follow_up.{name} is {d}: use 1 to 366 days"));
             }
         }
         for (i, rule) in self.flag_rules.iter().enumerate() {

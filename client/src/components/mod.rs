@@ -10,6 +10,7 @@ pub mod charts;
 pub mod dashboard;
 pub mod enterprise;
 pub mod enterprises;
+pub mod follow_up;
 pub mod header;
 pub mod history;
 #[cfg(feature = "leader")]

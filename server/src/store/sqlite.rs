@@ -62,6 +62,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0008_lean_storage",
         sql: include_str!("migrations/0008_lean_storage.sql"),
     },
+    Migration {
+        name: "0011_look_back_owed",
+        sql: include_str!("migrations/0011_look_back_owed.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).
@@ -617,9 +621,9 @@ fn project_problem(tx: &Connection, p: &Problem, outcome: &Outcome) -> Result<()
     tx.prepare_cached(
         "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
          owner, leader, deadline, state, description, expectation, response, rating, \
-         created_at, created_by, superseded_events) \
+         created_at, created_by, superseded_events, look_back_owed) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19)",
+         ?18, ?19, ?20)",
     )?
     .execute(params![
         id,
@@ -641,6 +645,7 @@ fn project_problem(tx: &Connection, p: &Problem, outcome: &Outcome) -> Result<()
         p.created.at.0,
         p.created.by.to_string(),
         i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
+        outcome.look_back_owed,
     ])?;
     let mut unit =
         tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;
