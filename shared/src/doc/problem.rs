@@ -270,6 +270,8 @@ impl ProblemDoc {
     /// and recorded: a later rating replaces the field but never the event, so the reopening
     /// and the work done after it stay in every replica's history. Returns whether it
     /// reopened the problem.
+    // The rating's three parts stay apart, as `ProblemEdit::set_rating` takes them.
+    #[allow(clippy::too_many_arguments)]
     pub fn rate(
         &mut self,
         config: &Config,
