@@ -83,20 +83,17 @@ pub fn follow_ups(
     config: &Config,
     now: Timestamp,
 ) -> Vec<(ProblemId, EnterpriseId, Task)> {
-    let mut out: Vec<_> = problems
-        .iter()
-        .filter(|p| p.owner == officer)
-        .flat_map(|p| {
-            let d = derive(p, config, now);
-            let look_back = d.look_back.filter(|t| t.is_due(now));
-            [d.revisit, look_back]
-                .into_iter()
-                .flatten()
-                .map(move |t| (p.id, p.enterprise, t))
-        })
-        .collect();
-    out.sort_by_key(|(id, _, t)| (t.due, *id));
-    out
+    // Ordered by insertion into a map keyed (due, problem, kind), not by a sort: no copy of
+    // the standard library's sort for these tuples in the app's download.
+    let mut out = std::collections::BTreeMap::new();
+    for p in problems.iter().filter(|p| p.owner == officer) {
+        let d = derive(p, config, now);
+        let look_back = d.look_back.filter(|t| t.is_due(now));
+        for t in [d.revisit, look_back].into_iter().flatten() {
+            out.insert((t.due, p.id, t.kind), (p.id, p.enterprise, t));
+        }
+    }
+    out.into_values().collect()
 }
 
 /// Whether an enterprise matches a search: every word of `query` appears in its name, credit
