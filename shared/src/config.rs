@@ -132,6 +132,10 @@ pub struct FlagRule {
     /// The enterprise's rating is at most this level (1–5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_at_most: Option<u8>,
+    /// The problem was signed off after a bad rating and no look-back has passed since
+    /// (`true`), or not (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look_back_owed: Option<bool>,
 }
 
 /// The whole district configuration.
@@ -157,6 +161,8 @@ pub struct Config {
     pub hotline: String,
     /// How far a device's clock is trusted for KPIs.
     pub clock: ClockRules,
+    /// What a bad rating sets off, and when look-backs fall due.
+    pub follow_up: FollowUp,
 }
 
 /// 服务器时间: the KPIs count a device's claimed times only within the bounds of what the
@@ -177,10 +183,41 @@ impl Default for ClockRules {
     }
 }
 
+/// 差评重办与回头看: a rating at or below `bad_rating_at_most` reopens the problem for a revisit
+/// (回访) due `revisit_days` after the rating (or a dispute); a look-back (回头看) falls due
+/// `look_back_days` after sign-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowUp {
+    /// The worst-but-one level that still counts as bad, 1–5 (default 2: 不满意 or worse).
+    pub bad_rating_at_most: u8,
+    /// Days from the bad rating or dispute to the revisit's deadline.
+    pub revisit_days: u32,
+    /// Days from sign-off to the look-back.
+    pub look_back_days: u32,
+}
+
+impl Default for FollowUp {
+    fn default() -> Self {
+        FollowUp {
+            bad_rating_at_most: 2,
+            revisit_days: 3,
+            look_back_days: 30,
+        }
+    }
+}
+
 impl ClockRules {
     /// The allowed skew in ms.
     pub fn allowed_skew_ms(&self) -> i64 {
         i64::from(self.allowed_skew_minutes) * 60_000
+    }
+}
+
+impl FollowUp {
+    /// Whether `rating` is bad enough to reopen the problem.
+    pub fn is_bad(&self, rating: crate::model::Rating) -> bool {
+        rating.level() <= self.bad_rating_at_most
     }
 }
 
@@ -274,6 +311,11 @@ impl Default for Config {
                     ..FlagRule::default()
                 },
                 FlagRule {
+                    flag: Some(Flag::Black),
+                    look_back_owed: Some(true),
+                    ..FlagRule::default()
+                },
+                FlagRule {
                     flag: Some(Flag::Green),
                     states: vec![
                         ProblemState::Confirmed,
@@ -294,6 +336,7 @@ impl Default for Config {
             clock: ClockRules::default(),
             // The demo district's number: the government service hotline of Jiyuan.
             hotline: "0391-12345".into(),
+            follow_up: FollowUp::default(),
         }
     }
 }
@@ -418,6 +461,21 @@ impl Config {
         ] {
             if d == 0 {
                 errors.push(format!("monitoring.{name} is 0: use at least 1 day"));
+            }
+        }
+        let f = &self.follow_up;
+        if !(1..=5).contains(&f.bad_rating_at_most) {
+            errors.push(format!(
+                "follow_up.bad_rating_at_most is {}: use a level from 1 to 5",
+                f.bad_rating_at_most
+            ));
+        }
+        for (name, d) in [
+            ("revisit_days", f.revisit_days),
+            ("look_back_days", f.look_back_days),
+        ] {
+            if d == 0 || d > 366 {
+                errors.push(format!("follow_up.{name} is {d}: use 1 to 366 days"));
             }
         }
         for (i, rule) in self.flag_rules.iter().enumerate() {

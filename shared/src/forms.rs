@@ -27,7 +27,9 @@ pub use batch::{BatchAction, BatchRefusal, apply_batch};
 pub use edit::{
     EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, problem_edit,
 };
-pub use summary::{EnterpriseSummary, flag_rank, matches_search, summarize, visit_time};
+pub use summary::{
+    EnterpriseSummary, flag_rank, follow_ups, matches_search, summarize, visit_time,
+};
 
 /// The longest free text accepted in one field, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;

@@ -93,14 +93,16 @@ fn a_signed_off_problem_is_green_and_never_overdue() {
 fn a_bad_rating_on_an_open_problem_is_black() {
     let cfg = Config::default();
     let mut doc = problem_by_wang();
-    doc.edit(&cfg, &officer_wang().actor, at(1), |e| {
-        e.set_rating(
-            Rating::Dissatisfied,
-            "迟迟没有回复",
-            shared::model::RatingChannel::Officer,
-        )
-    })
-    .expect("edit");
+    doc.rate(
+        &cfg,
+        &officer_wang().actor,
+        at(1),
+        entry(1),
+        Rating::Dissatisfied,
+        "迟迟没有回复",
+        shared::model::RatingChannel::Officer,
+    )
+    .expect("rated");
     assert_eq!(
         derive(&doc.read().expect("reads"), &cfg, at(2)).flag,
         Flag::Black

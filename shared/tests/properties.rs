@@ -133,13 +133,17 @@ fn apply(doc: &mut ProblemDoc, who: &Person, op: &Op, n: u64) -> Result<(), DocE
             doc.act(&who.actor, now, entry(n), action(*i, &problem, n), reason)
                 .map(|_| ())
         }
-        Op::Rate(i) => doc.edit(&cfg, &who.actor, now, |e| {
-            e.set_rating(
+        Op::Rate(i) => doc
+            .rate(
+                &cfg,
+                &who.actor,
+                now,
+                entry(n),
                 Rating::ALL[*i],
                 "评价",
                 shared::model::RatingChannel::Officer,
             )
-        }),
+            .map(|_| ()),
         Op::Merge(_) => Ok(()),
     };
     match result {

@@ -7,15 +7,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use shared::config::Config;
-use shared::doc::{ActorId, DocKind, NewVisit, ProblemDoc, RecordDoc, VisitDoc};
+use shared::derive::initial_deadline;
+use shared::doc::{ActorId, DocKind, NewProblem, NewVisit, ProblemDoc, RecordDoc, VisitDoc};
 use shared::model::{
-    Actor, CheckIn, DeviceId, EnterpriseId, OperatingStatus, PositionFix, Role, Timestamp, UserId,
-    VisitId, VisitMethod,
+    Actor, CheckIn, DeviceId, EnterpriseId, EntryId, OperatingStatus, PositionFix, ProblemClass,
+    ProblemId, ProblemSource, Rating, RatingChannel, Role, Tier, Timestamp, UserId, VisitId,
+    VisitMethod,
 };
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, Status, SyncClient};
 use shared::sync::policy::RetryPolicy;
 use shared::sync::protocol::DocId;
 use shared::sync::replica::{LocalStore, MemoryLocalStore, Replica};
+use shared::workflow::Action;
 
 /// Runs a future that completes without waiting (the in-memory disk never waits).
 fn ready<F: std::future::Future>(f: F) -> F::Output {
@@ -282,33 +285,87 @@ impl NativeDevice {
         })
     }
 
-    /// Edits a problem offline with `f` (through the problem's own setters), as this
-    /// device's change waiting to upload.
+    /// Raises a problem at `enterprise` for `owner` and resolves it on the spot with a
+    /// response, offline (numbered `n` among this device's problems); returns its id.
+    pub fn resolved_on_site(
+        &mut self,
+        n: u64,
+        enterprise: EnterpriseId,
+        owner: UserId,
+    ) -> anyhow::Result<DocId> {
+        let config = Config::default();
+        let now = wall_clock();
+        let id = ProblemId::from_random_bytes(id_bytes(70u8.wrapping_add(self.number), n));
+        let new = NewProblem {
+            id,
+            enterprise,
+            visit: None,
+            source: ProblemSource::Visit,
+            category: "power".into(),
+            class: ProblemClass::B,
+            tier: Tier::OnSite,
+            owner,
+            leader: None,
+            deadline: initial_deadline(&config, Tier::OnSite, now),
+            description: "车间照明线路老化".into(),
+            expectation: "尽快更换".into(),
+        };
+        let mut doc = ProblemDoc::create(&new, &config, &self.actor, self.actor_id.clone(), now)?;
+        doc.edit(&config, &self.actor, now, |p| {
+            p.set_response("已现场联系电工更换线路")
+        })?;
+        let event = EntryId::from_random_bytes(id_bytes(71u8.wrapping_add(self.number), n));
+        doc.act(&self.actor, now, event, Action::ResolveOnSite, "")?;
+        let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+        self.client
+            .replica_mut()
+            .insert_new(doc_id.clone(), doc.into_record());
+        Ok(doc_id)
+    }
+
+    /// Records the enterprise's `rating` of a problem offline, as its visiting officer
+    /// (`ProblemDoc::rate` with the default configuration); whether it reopened the problem.
+    pub fn rate(&mut self, id: &DocId, rating: Rating, comment: &str) -> anyhow::Result<bool> {
+        self.n += 1;
+        let event = EntryId::from_random_bytes(id_bytes(72u8.wrapping_add(self.number), self.n));
+        let mut reopened = false;
+        self.edit_problem(id, |doc, actor| {
+            reopened = doc.rate(
+                &Config::default(),
+                actor,
+                wall_clock(),
+                event,
+                rating,
+                comment,
+                RatingChannel::Officer,
+            )?;
+            Ok(())
+        })?;
+        Ok(reopened)
+    }
+
+    /// Edits a problem offline with `edit` (given the document and this device's actor), as
+    /// this device's own change waiting to upload.
     pub fn edit_problem(
         &mut self,
         id: &DocId,
-        f: impl FnOnce(&mut shared::doc::ProblemEdit<'_, '_>) -> Result<(), shared::doc::DocError>,
+        edit: impl FnOnce(&mut ProblemDoc, &Actor) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         self.edit_offline(id, |doc, actor| {
             let mut problem = ProblemDoc::from_record(doc)?;
-            problem.edit(&Config::default(), actor, wall_clock(), f)?;
+            edit(&mut problem, actor)?;
             Ok(problem.into_record())
         })
     }
 
-    /// Saves a document made on this device (a new record) as waiting to upload.
-    pub fn add_record(&mut self, id: DocId, doc: RecordDoc) -> anyhow::Result<()> {
-        let batch = self.client.save_local(vec![(id, doc)])?;
-        ready(self.disk.persist(&batch))?;
-        Ok(())
-    }
-
-    /// The person discards the device's edits to a record the server refused ("discard my
-    /// changes"); the engine's batch is stored on the device's disk like a local save's.
-    pub fn discard(&mut self, id: &DocId) -> anyhow::Result<()> {
-        let batch = self.client.discard(id)?;
-        ready(self.disk.persist(&batch))?;
-        Ok(())
+    /// A problem as the device has it.
+    pub fn problem(&self, id: &DocId) -> anyhow::Result<shared::model::Problem> {
+        let doc = self
+            .client
+            .replica()
+            .read(id)
+            .context("no such document on the device")??;
+        Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
     }
 
     /// Replaces a document on the device with `edit`'s result (given a copy of it and this

@@ -3,7 +3,8 @@
 //! opens from the service worker and still shows the records), gets the signal back and syncs;
 //! the server's database holds the records; a second officer in a second browser profile sees
 //! them; both edit the same problem offline and the edits merge as specified; a record the
-//! server refuses stays on the device with its reason shown until it is fixed or discarded.
+//! server refuses stays on the device with its reason shown until it is fixed or discarded; a
+//! bad rating recorded on another officer's phone puts a revisit on the owner's home screen.
 //!
 //! Everything is real: the officers and their assignments are written into the store as the
 //! admin CLI would, the enterprise is imported from CSV, and the browsers log in with
@@ -17,9 +18,9 @@ use serde_json::Value;
 use server::AppState;
 use server::sync::SyncService;
 use shared::config::Config;
-use shared::model::{CreditCode, EnterpriseId, ProblemId, Role};
+use shared::model::{CreditCode, EnterpriseId, ProblemId, Rating, Role};
 use tests::browser::{Browser, Chromedriver, Link, Served, require_site};
-use tests::device::wall_clock;
+use tests::device::{NativeDevice, wall_clock};
 use tests::district;
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -399,6 +400,29 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         WAIT,
     )
     .await?;
+
+    // 9c. Officer 2's phone records a bad rating of a problem officer 1 owns: after a sync,
+    // officer 1's home lists the revisit, and the problem says why it was reopened.
+    let owner = service
+        .with_store(|s| s.find_user_by_login(OFFICER_1))
+        .await
+        .context("store task")??
+        .context("officer 1")?
+        .user
+        .id;
+    let base = format!("http://{}", served.addr);
+    let mut phone = NativeDevice::logged_in(9, &base, OFFICER_2, district::PASSWORD).await?;
+    let rated = phone.resolved_on_site(1, enterprise, owner)?;
+    phone.sync().await?;
+    ensure!(phone.rate(&rated, Rating::Dissatisfied, "线路还是经常跳闸")?);
+    phone.sync().await?;
+    a.route("#/").await?;
+    a.click(".sync-now", "").await?;
+    a.wait_text(".follow-up[data-kind=revisit]", ENTERPRISE_NAME, WAIT)
+        .await?;
+    a.screenshot("12b-revisit-task").await?;
+    a.click(".follow-up a", ENTERPRISE_NAME).await?;
+    a.wait_text(".notice.reopened", "企业差评", WAIT).await?;
 
     // 10. The other screens, for the record: sync page, English, a bad credit code.
     a.route("#/sync").await?;

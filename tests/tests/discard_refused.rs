@@ -65,7 +65,12 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
         .context("a second category")?;
 
     // A department handler does not change the category: the server refuses the record.
-    phone.edit_problem(&id, |p| p.set_category(&other))?;
+    phone.edit_problem(&id, |doc, actor| {
+        doc.edit(&Config::default(), actor, wall_clock(), |p| {
+            p.set_category(&other)
+        })?;
+        Ok(())
+    })?;
     phone.sync().await?;
     let why = the_refusal(&mut phone, &id)?;
     ensure_mentions(&why, "category")?;

@@ -1,10 +1,11 @@
-//! "My enterprises": the enterprises this device received, searchable, each with its last
-//! visit, open problems, worst flag and overdue count. Works offline: the list is read from the
-//! device's records.
+//! "My enterprises": the officer's follow-ups (revisits and due look-backs), then the
+//! enterprises this device received, searchable, each with its last visit, open problems, worst
+//! flag and overdue count. Works offline: the list is read from the device's records.
 
 use shared::forms::{matches_search, summarize};
 use yew::prelude::*;
 
+use super::follow_up::FollowUps;
 use super::widgets::{Ctx, bind, flag_badge};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
@@ -37,6 +38,7 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
                 <h1>{ lang.t(Key::MyEnterprises) }</h1>
                 <a class="button secondary" href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
+            <FollowUps ctx={ctx.clone()} />
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
                 aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />
             if snapshot.enterprises.is_empty() {

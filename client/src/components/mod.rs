@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod discard;
 pub mod enterprise;
 pub mod enterprises;
+pub mod follow_up;
 pub mod header;
 pub mod history;
 #[cfg(feature = "leader")]

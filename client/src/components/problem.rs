@@ -16,6 +16,7 @@ use shared::workflow::{self, rights};
 use yew::prelude::*;
 
 use super::discard::discard_button;
+use super::follow_up::follow_up_notice;
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
 use super::widgets::{Ctx, back, bind, bind_select, flag_badge, select, state_badge};
@@ -177,10 +178,19 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             };
             let config = core.config.clone();
             let comment = rating_comment.trim().to_string();
+            let event = EntryId::from_random_bytes(platform::random_bytes());
             edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    p.set_rating(value, &comment, shared::model::RatingChannel::Officer)
-                })
+                let channel = shared::model::RatingChannel::Officer;
+                doc.rate(
+                    &config,
+                    actor,
+                    platform::now(),
+                    event,
+                    value,
+                    &comment,
+                    channel,
+                )
+                .map(|_| ())
             });
         })
     };
@@ -232,14 +242,17 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 )));
                 return;
             }
-            if let Err(refused) = workflow::check(&current, &action, &reason) {
+            let snapshot = core.snapshot();
+            let evidence =
+                workflow::Evidence::of_visits(&core.config, current.enterprise, &snapshot.visits);
+            if let Err(refused) = workflow::check_new(&current, &action, &reason, &evidence) {
                 action_message.set(Some((false, i18n::transition_error(lang, &refused))));
                 return;
             }
             let text = reason.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
             if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
-                doc.act(actor, platform::now(), event, action, &text)
+                doc.act_with(actor, platform::now(), event, action, &text, &evidence)
                     .map(|_| ())
             }) {
                 chosen.set(None);
@@ -358,6 +371,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                     <span class="badge overdue">{ lang.t(Key::DaysOverdue).replace("{n}", &derived.days_overdue.to_string()) }</span>
                 }
             </div>
+            { follow_up_notice(lang, &problem, &derived) }
             if let Some(r) = &refusal {
                 <div class="notice refused" role="alert">
                     <strong>{ lang.t(Key::RefusedByServer) }</strong>

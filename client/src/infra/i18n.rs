@@ -700,6 +700,10 @@ pub fn transition_error(lang: Lang, e: &TransitionError) -> String {
         }
         TransitionError::DeadlineNotLater { .. } => "延期后的期限必须晚于当前期限。".into(),
         TransitionError::SameProblem => "问题不能与自身合并。".into(),
+        TransitionError::LookBackVisitMissing { due } => format!(
+            "回头看通过需要在{}之后到企业走访并签到。",
+            crate::infra::platform::format_date(*due)
+        ),
     }
 }
 

@@ -459,9 +459,16 @@ fn edit(
             if !ratable(&problem) {
                 return Err(CardError::Invalid("问题答复后才能评价"));
             }
-            doc.edit(config, &actor, now, |e| {
-                e.set_rating(*rating, comment.trim(), RatingChannel::Enterprise)
-            })
+            // Through `rate`, like a device's: a bad rating also reopens the problem.
+            doc.rate(
+                config,
+                &actor,
+                now,
+                event(),
+                *rating,
+                comment.trim(),
+                RatingChannel::Enterprise,
+            )
             .map_err(|e| CardError::Internal(e.to_string()))?;
         }
         CardRequest::Raise { .. } => {}

@@ -9,7 +9,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use serde::Serialize;
 use shared::config::Config;
-use shared::derive::flag_of;
+use shared::derive::{FlagFacts, flag_of};
 use shared::doc::DocKind;
 use shared::model::{Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
 use shared::sync::validate::Scope;
@@ -215,8 +215,8 @@ fn scope_sql(scope: &Scope) -> (String, Vec<Value>) {
 const ROW_SELECT: &str = "SELECT p.id, p.enterprise, coalesce(e.name, ''), e.town, p.state, \
      p.category, p.tier, p.source, p.deadline, p.owner, coalesce(u.name, ''), p.created_at, \
      p.rating, (SELECT group_concat(pu.unit || char(31) || coalesce(o.name, ''), char(30)) \
-     FROM problem_units pu LEFT JOIN org_units o ON o.id = pu.unit WHERE pu.problem = p.id) \
-     FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
+     FROM problem_units pu LEFT JOIN org_units o ON o.id = pu.unit WHERE pu.problem = p.id), \
+     p.look_back_owed FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
      LEFT JOIN users u ON u.id = p.owner";
 
 fn corrupt(detail: String) -> StoreError {
@@ -351,7 +351,8 @@ impl SqliteStore {
             // The flag comes from the rule table in Rust: list the candidates' ids in order,
             // keep those with the flag, then read the page's rows.
             let sql = format!(
-                "SELECT p.id, p.state, p.deadline, p.rating {from} WHERE {cond} ORDER BY {order}"
+                "SELECT p.id, p.state, p.deadline, p.rating, p.look_back_owed {from} \
+                 WHERE {cond} ORDER BY {order}"
             );
             let mut all = params.clone();
             all.extend(order_params);
@@ -363,7 +364,13 @@ impl SqliteStore {
                 let state = ProblemState::from_code(&state).map_err(|e| corrupt(e.to_string()))?;
                 let rating: Option<i64> = r.get(3)?;
                 let rating = rating.and_then(|n| u8::try_from(n).ok());
-                let (_, _, f) = flag_of(config, state, Timestamp(r.get(2)?), rating, now);
+                let facts = FlagFacts {
+                    state,
+                    deadline: Timestamp(r.get(2)?),
+                    rating,
+                    look_back_owed: r.get(4)?,
+                };
+                let (_, _, f) = flag_of(config, facts, now);
                 if f == flag {
                     kept.push(r.get::<_, String>(0)?);
                 }
@@ -453,8 +460,13 @@ impl SqliteStore {
             let deadline: i64 = r.get(8)?;
             let rating: Option<i64> = r.get(12)?;
             let rating = rating.and_then(|n| u8::try_from(n).ok());
-            let (overdue, days_overdue, flag) =
-                flag_of(config, state, Timestamp(deadline), rating, now);
+            let facts = FlagFacts {
+                state,
+                deadline: Timestamp(deadline),
+                rating,
+                look_back_owed: r.get(14)?,
+            };
+            let (overdue, days_overdue, flag) = flag_of(config, facts, now);
             let units: Option<String> = r.get(13)?;
             let mut handling_units: Vec<UnitRef> = units
                 .unwrap_or_default()

@@ -222,9 +222,10 @@ fn project_problem(
     tx.prepare_cached(
         "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
          owner, leader, deadline, state, description, expectation, response, rating, \
-         created_at, created_by, superseded_events, claimed_created_at, clamped, rating_channel) \
+         created_at, created_by, superseded_events, claimed_created_at, clamped, rating_channel, \
+         look_back_owed) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, ?22)",
+         ?18, ?19, ?20, ?21, ?22, ?23)",
     )?
     .execute(params![
         id,
@@ -249,6 +250,7 @@ fn project_problem(
         p.created.at.0,
         i64::try_from(clamped).unwrap_or(i64::MAX),
         p.rating.as_ref().map(|r| r.channel.code()),
+        outcome.look_back_owed,
     ])?;
     let mut unit =
         tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;

@@ -67,6 +67,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0010_server_time",
         sql: include_str!("migrations/0010_server_time.sql"),
     },
+    Migration {
+        name: "0011_look_back_owed",
+        sql: include_str!("migrations/0011_look_back_owed.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

@@ -10,7 +10,7 @@ use crate::model::{
     ProblemSource, ProblemState, Rating, RatingChannel, RatingRecord, Role, Tier, Timestamp,
     UserId, VisitId,
 };
-use crate::workflow::{self, Action, ActionKind, Event};
+use crate::workflow::{self, Action, ActionKind, Event, Evidence};
 
 /// What is needed to create a problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +132,9 @@ impl ProblemEdit<'_, '_> {
         self.w.put(&entry, "text", text)?;
         write_stamp(self.w, &entry, "", &self.actor.stamp(self.now))
     }
-    /// Records the enterprise's rating (好差评) and the channel it came by.
+    /// Records the enterprise's rating (好差评) and the channel it came by, and nothing else:
+    /// whoever records what the enterprise said uses [`ProblemDoc::rate`], which also records
+    /// what a bad rating sets off.
     pub fn set_rating(
         &mut self,
         rating: Rating,
@@ -212,7 +214,9 @@ impl ProblemDoc {
     }
 
     /// Takes a workflow action: checks its guard against the current (merged) problem and
-    /// records it as an event after the current tip. Returns the state it leads to.
+    /// records it as an event after the current tip. Returns the state it leads to. Facts
+    /// from outside the document are not judged (a look-back passes without a visit): a
+    /// screen recording what a person does uses [`ProblemDoc::act_with`].
     pub fn act(
         &mut self,
         actor: &Actor,
@@ -221,39 +225,116 @@ impl ProblemDoc {
         action: Action,
         reason: &str,
     ) -> Result<ProblemState, DocError> {
+        self.record_event(actor, now, event_id, action, reason, None)
+    }
+
+    /// [`ProblemDoc::act`], judged also by the outside facts in `evidence` (a look-back passes
+    /// only after a visit with a check-in).
+    pub fn act_with(
+        &mut self,
+        actor: &Actor,
+        now: Timestamp,
+        event_id: EntryId,
+        action: Action,
+        reason: &str,
+        evidence: &Evidence,
+    ) -> Result<ProblemState, DocError> {
+        self.record_event(actor, now, event_id, action, reason, Some(evidence))
+    }
+
+    fn record_event(
+        &mut self,
+        actor: &Actor,
+        now: Timestamp,
+        event_id: EntryId,
+        action: Action,
+        reason: &str,
+        evidence: Option<&Evidence>,
+    ) -> Result<ProblemState, DocError> {
         let problem = self.read()?;
-        let to = workflow::check(&problem, &action, reason)?;
+        let to = match evidence {
+            Some(evidence) => workflow::check_new(&problem, &action, reason, evidence)?,
+            None => workflow::check(&problem, &action, reason)?,
+        };
         let tip = workflow::replay(&problem).tip();
         self.inner.edit(actor, now, |w| {
-            let e = w.new_entry(&ROOT, "events", &event_id.to_string())?;
-            w.put(&e, "action", action.code())?;
-            if let Some(t) = tip {
-                w.put(&e, "after", t.to_string())?;
-            }
-            w.put(&e, "role", actor.role.code())?;
-            w.put(&e, "reason", reason)?;
-            match &action {
-                Action::Assign { unit } => {
-                    w.put(&e, "unit", unit.to_string())?;
-                    w.set_add(&ROOT, "handling_units", &unit.to_string())?;
-                }
-                Action::SignOff { waiver } => w.put(&e, "waiver", *waiver)?,
-                Action::Extend { deadline } | Action::RequestExtension { deadline } => {
-                    w.put(&e, "deadline", deadline.0)?
-                }
-                Action::Escalate { to } => w.put(&e, "to", to.code())?,
-                Action::MergeDuplicate { into } => w.put(&e, "into", into.to_string())?,
-                _ => {}
-            }
-            write_stamp(w, &e, "", &actor.stamp(now))
+            write_event(w, event_id, tip, actor, now, &action, reason)
         })?;
         Ok(to)
+    }
+
+    /// Records the enterprise's rating (好差评) and the channel it came by, in one change with
+    /// what it sets off: a rating at or below `config.follow_up.bad_rating_at_most`, given
+    /// when the problem has been answered or signed off, records a [`Action::BadRating`]
+    /// event (`event_id`) that reopens it for a revisit. The decision is taken here, once,
+    /// and recorded: a later rating replaces the field but never the event, so the reopening
+    /// and the work done after it stay in every replica's history. Returns whether it
+    /// reopened the problem.
+    // The rating's three parts stay apart, as `ProblemEdit::set_rating` takes them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rate(
+        &mut self,
+        config: &Config,
+        actor: &Actor,
+        now: Timestamp,
+        event_id: EntryId,
+        rating: Rating,
+        comment: &str,
+        channel: RatingChannel,
+    ) -> Result<bool, DocError> {
+        let problem = self.read()?;
+        let action = Action::BadRating { rating };
+        let reopens =
+            config.follow_up.is_bad(rating) && workflow::check(&problem, &action, comment).is_ok();
+        let tip = workflow::replay(&problem).tip();
+        self.edit(config, actor, now, |p| {
+            p.set_rating(rating, comment, channel)?;
+            if reopens {
+                write_event(p.w, event_id, tip, actor, now, &action, comment.trim())?;
+            }
+            Ok(())
+        })?;
+        Ok(reopens)
     }
 
     /// Reads the document into a [`Problem`], checking every field.
     pub fn read(&self) -> Result<Problem, DocError> {
         read_record(&self.inner)
     }
+}
+
+/// Writes one workflow event after `tip`.
+fn write_event(
+    w: &mut Writer<'_>,
+    event_id: EntryId,
+    tip: Option<EntryId>,
+    actor: &Actor,
+    now: Timestamp,
+    action: &Action,
+    reason: &str,
+) -> Result<(), DocError> {
+    let e = w.new_entry(&ROOT, "events", &event_id.to_string())?;
+    w.put(&e, "action", action.code())?;
+    if let Some(t) = tip {
+        w.put(&e, "after", t.to_string())?;
+    }
+    w.put(&e, "role", actor.role.code())?;
+    w.put(&e, "reason", reason)?;
+    match &action {
+        Action::Assign { unit } => {
+            w.put(&e, "unit", unit.to_string())?;
+            w.set_add(&ROOT, "handling_units", &unit.to_string())?;
+        }
+        Action::SignOff { waiver } => w.put(&e, "waiver", *waiver)?,
+        Action::Extend { deadline } | Action::RequestExtension { deadline } => {
+            w.put(&e, "deadline", deadline.0)?
+        }
+        Action::Escalate { to } => w.put(&e, "to", to.code())?,
+        Action::MergeDuplicate { into } => w.put(&e, "into", into.to_string())?,
+        Action::BadRating { rating } => w.put(&e, "rating", rating.code())?,
+        _ => {}
+    }
+    write_stamp(w, &e, "", &actor.stamp(now))
 }
 
 /// Reads a record document of this kind in place, like [`ProblemDoc::read`] without the wrapper
@@ -313,6 +394,9 @@ fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocErro
         ActionKind::ResolveOnSite => Action::ResolveOnSite,
         ActionKind::Confirm => Action::Confirm,
         ActionKind::Dispute => Action::Dispute,
+        ActionKind::BadRating => Action::BadRating {
+            rating: r.parse(e, "rating", &label("rating"), Rating::from_code)?,
+        },
         ActionKind::SignOff => Action::SignOff {
             waiver: r.bool(e, "waiver", &label("waiver"))?,
         },

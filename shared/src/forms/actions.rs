@@ -24,7 +24,8 @@ impl ActionKind {
 
 /// The actions the problem page offers the person (`role`, in `unit`) on `problem`
 /// (effective tier `tier`), in the rights table's order: what the table grants them there,
-/// less hand-out and merging, which have their own forms. The guards (`workflow::check`)
+/// less hand-out and merging, which have their own forms, and the bad rating, which the rating
+/// form records (`ProblemDoc::rate`). The guards (`workflow::check`)
 /// still decide whether each is possible now; the server enforces the same table.
 pub fn actions_for(role: Role, unit: OrgUnitId, problem: &Problem, tier: Tier) -> Vec<ActionKind> {
     let subject = Subject {
@@ -34,7 +35,12 @@ pub fn actions_for(role: Role, unit: OrgUnitId, problem: &Problem, tier: Tier) -
     };
     rights::offered(&subject, tier)
         .into_iter()
-        .filter(|k| !matches!(k, ActionKind::Assign | ActionKind::MergeDuplicate))
+        .filter(|k| {
+            !matches!(
+                k,
+                ActionKind::Assign | ActionKind::MergeDuplicate | ActionKind::BadRating
+            )
+        })
         .collect()
 }
 
@@ -72,11 +78,11 @@ pub fn may_save_edit(
 /// Builds the workflow action for `kind` on a problem whose effective tier is `tier`;
 /// `deadline` is the new deadline an extension (or its request) asks for. `None` when the
 /// action cannot be built here (escalating from the top tier, extending without a date, and
-/// hand-out and merging, which need their own forms).
+/// hand-out, merging and the bad rating, which need their own forms).
 pub fn build_action(kind: ActionKind, tier: Tier, deadline: Option<Timestamp>) -> Option<Action> {
     Some(match kind {
         ActionKind::Triage => Action::Triage,
-        ActionKind::Assign | ActionKind::MergeDuplicate => return None,
+        ActionKind::Assign | ActionKind::MergeDuplicate | ActionKind::BadRating => return None,
         ActionKind::Accept => Action::Accept,
         ActionKind::Return => Action::Return,
         ActionKind::Start => Action::Start,

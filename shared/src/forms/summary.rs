@@ -1,9 +1,10 @@
 //! The "my enterprises" list: each enterprise's last visit, open problems, worst flag and
-//! overdue count, and the search over name, credit code and address.
+//! overdue count, the search over name, credit code and address, and the officer's follow-ups
+//! (revisits and due look-backs).
 
 use crate::config::Config;
-use crate::derive::derive;
-use crate::model::{Enterprise, EnterpriseId, Flag, Problem, Timestamp, Visit};
+use crate::derive::{Task, derive};
+use crate::model::{Enterprise, EnterpriseId, Flag, Problem, ProblemId, Timestamp, UserId, Visit};
 
 /// How bad a flag is, for "worst flag": black > red > green.
 pub fn flag_rank(flag: Flag) -> u8 {
@@ -72,6 +73,27 @@ pub fn summarize(
     }
     summary.worst_flag = worst_open.or(worst_closed);
     summary
+}
+
+/// The follow-ups `officer` owes at `now` on the problems they own: every revisit, and every
+/// look-back that has fallen due; earliest due first.
+pub fn follow_ups(
+    officer: UserId,
+    problems: &[Problem],
+    config: &Config,
+    now: Timestamp,
+) -> Vec<(ProblemId, EnterpriseId, Task)> {
+    // Ordered by insertion into a map keyed (due, problem, kind), not by a sort: no copy of
+    // the standard library's sort for these tuples in the app's download.
+    let mut out = std::collections::BTreeMap::new();
+    for p in problems.iter().filter(|p| p.owner == officer) {
+        let d = derive(p, config, now);
+        let look_back = d.look_back.filter(|t| t.is_due(now));
+        for t in [d.revisit, look_back].into_iter().flatten() {
+            out.insert((t.due, p.id, t.kind), (p.id, p.enterprise, t));
+        }
+    }
+    out.into_values().collect()
 }
 
 /// Whether an enterprise matches a search: every word of `query` appears in its name, credit

@@ -3,8 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::rights::{ActionKind, action_rule};
+use crate::config::Config;
 use crate::model::{
-    EntryId, OrgUnitId, Problem, ProblemId, ProblemState, Role, Stamp, Tier, Timestamp,
+    EnterpriseId, EntryId, OrgUnitId, Problem, ProblemId, ProblemState, Rating, Role, Stamp, Tier,
+    Timestamp, Visit,
 };
 
 /// Something a person does to a problem's workflow.
@@ -32,6 +34,12 @@ pub enum Action {
     Confirm,
     /// 企业异议: the enterprise disputes the result, with a reason.
     Dispute,
+    /// 企业差评: the enterprise rated the result at or below the configured level; recorded
+    /// with the rating (`ProblemDoc::rate`), it reopens the problem for a revisit (回访).
+    BadRating {
+        /// The rating given.
+        rating: Rating,
+    },
     /// 销号: signed off; needs a response and the enterprise's confirmation, or a waiver.
     SignOff {
         /// A recorded waiver of the enterprise's confirmation (the reason explains it).
@@ -85,6 +93,7 @@ impl Action {
             Action::ResolveOnSite => ActionKind::ResolveOnSite,
             Action::Confirm => ActionKind::Confirm,
             Action::Dispute => ActionKind::Dispute,
+            Action::BadRating { .. } => ActionKind::BadRating,
             Action::SignOff { waiver: false } => ActionKind::SignOff,
             Action::SignOff { waiver: true } => ActionKind::SignOffWaiver,
             Action::LookBackPass => ActionKind::LookBackPass,
@@ -182,6 +191,56 @@ pub enum TransitionError {
     /// A problem cannot be merged into itself.
     #[error("a problem cannot be merged into itself")]
     SameProblem,
+    /// Passing a look-back needs a visit to the enterprise with a check-in made at or after
+    /// the look-back fell due.
+    #[error(
+        "passing the look-back needs a visit to the enterprise with a check-in on or after {due}"
+    )]
+    LookBackVisitMissing {
+        /// When the look-back fell due.
+        due: Timestamp,
+    },
+}
+
+/// What a new action's guard needs from outside the problem's document: the configured
+/// look-back delay and the check-in times of visits to the problem's enterprise. Whoever
+/// records an action supplies it (the device from its replica, the server from its store);
+/// replay never re-judges recorded events by it, because a replica may not hold the visits
+/// (a handler's device never does) and every replica must reach the same state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Days from sign-off to the look-back (`config.follow_up.look_back_days`).
+    pub look_back_days: u32,
+    /// Check-in times of the enterprise's visits.
+    pub check_ins: Vec<Timestamp>,
+}
+
+impl Evidence {
+    /// The evidence `visits` give about `enterprise` (visits to others are ignored).
+    pub fn of_visits<'v>(
+        config: &Config,
+        enterprise: EnterpriseId,
+        visits: impl IntoIterator<Item = &'v Visit>,
+    ) -> Evidence {
+        Evidence {
+            look_back_days: config.follow_up.look_back_days,
+            check_ins: visits
+                .into_iter()
+                .filter(|v| v.enterprise == enterprise)
+                .filter_map(|v| v.check_in.as_ref().map(|c| c.device_time))
+                .collect(),
+        }
+    }
+
+    /// The one rule of 回头看: a look-back that fell due at `due` passes only after a visit
+    /// checked in at or after `due`.
+    pub fn look_back_visited(&self, due: Timestamp) -> Result<(), TransitionError> {
+        if self.check_ins.iter().any(|at| *at >= due) {
+            Ok(())
+        } else {
+            Err(TransitionError::LookBackVisitMissing { due })
+        }
+    }
 }
 
 /// What a guard looks at besides the action: the state reached so far and the effective tier
@@ -192,7 +251,11 @@ pub(crate) struct GuardContext<'a> {
     pub deadline: Timestamp,
     /// The deadline a handler asked for, while no leader has answered.
     pub pending_extension: Option<Timestamp>,
+    /// When the problem was last signed off, while it stays signed off.
+    pub signed_off_at: Option<Timestamp>,
     pub problem: &'a Problem,
+    /// Outside facts for a new action; `None` on replay (see [`Evidence`]).
+    pub evidence: Option<&'a Evidence>,
 }
 
 /// The states an action may start from, and the state it leads to (`None`: unchanged).
@@ -207,7 +270,12 @@ fn route(action: &Action, from: ProblemState) -> Option<Option<ProblemState>> {
         Action::Accept if from == S::Assigned => Some(S::Accepted),
         Action::Return if matches!(from, S::Assigned | S::Accepted) => Some(S::Returned),
         Action::Start if matches!(from, S::Accepted | S::Reopened) => Some(S::InProgress),
-        Action::Respond if matches!(from, S::Accepted | S::InProgress | S::Disputed) => {
+        Action::Respond
+            if matches!(
+                from,
+                S::Accepted | S::InProgress | S::Disputed | S::Reopened
+            ) =>
+        {
             Some(S::Responded)
         }
         Action::ResolveOnSite if matches!(from, S::Submitted | S::Triaged) => {
@@ -216,6 +284,14 @@ fn route(action: &Action, from: ProblemState) -> Option<Option<ProblemState>> {
         Action::Confirm if matches!(from, S::Responded | S::ResolvedOnSite) => Some(S::Confirmed),
         Action::Dispute if matches!(from, S::Responded | S::ResolvedOnSite | S::Confirmed) => {
             Some(S::Disputed)
+        }
+        Action::BadRating { .. }
+            if matches!(
+                from,
+                S::Responded | S::ResolvedOnSite | S::Confirmed | S::SignedOff | S::LookBackPassed
+            ) =>
+        {
+            Some(S::Reopened)
         }
         Action::SignOff { .. }
             if matches!(from, S::Confirmed | S::Responded | S::ResolvedOnSite) =>
@@ -292,6 +368,11 @@ pub(crate) fn guard(
         }
         Action::RefuseExtension if ctx.pending_extension.is_none() => {
             return Err(TransitionError::NoExtensionRequested);
+        }
+        Action::LookBackPass => {
+            if let (Some(evidence), Some(at)) = (ctx.evidence, ctx.signed_off_at) {
+                evidence.look_back_visited(at.plus_days(evidence.look_back_days))?;
+            }
         }
         _ => {}
     }

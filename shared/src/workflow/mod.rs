@@ -13,7 +13,7 @@
 //!
 //! | precedence | actions | why |
 //! |---|---|---|
-//! | 4 | look-back reopen, dispute | the enterprise's voice and the look-back keep a problem open: no fake closures |
+//! | 4 | look-back reopen, dispute, bad rating | the enterprise's voice and the look-back keep a problem open: no fake closures |
 //! | 3 | return, escalate, extend, refuse an extension | a handler's or leader's correction of the route or deadline |
 //! | 2 | triage, assign, accept, start, respond, resolve on site, confirm, ask for an extension or a waiver | ordinary progress |
 //! | 1 | sign-off, look-back passed | closing |
@@ -27,6 +27,6 @@ pub mod field_rights;
 mod replay;
 pub mod rights;
 
-pub use action::{Action, Event, TransitionError};
-pub use replay::{Outcome, Superseded, check, precedence, replay};
+pub use action::{Action, Event, Evidence, TransitionError};
+pub use replay::{Outcome, Superseded, check, check_new, precedence, replay};
 pub use rights::ActionKind;

@@ -14,7 +14,8 @@
 //! - a handler's extension is a request ([`ActionKind::RequestExtension`]) that a leader
 //!   approves (by extending) or refuses; until then the old deadline counts;
 //! - the rating is the enterprise's word: from a device only the visiting officer records it,
-//!   and the record says by which channel it came ([`crate::model::RatingChannel`]);
+//!   and the record says by which channel it came ([`crate::model::RatingChannel`]); a bad
+//!   one is recorded with a [`ActionKind::BadRating`] event by the same person;
 //! - the enterprise speaks for itself through its 连心卡's page ([`ENTERPRISE_ACTIONS`], and
 //!   the rating): the server records it on its behalf with the enterprise's channel; its
 //!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]).
@@ -48,6 +49,9 @@ code_enum!(
         Confirm => "confirm", "企业确认", "Enterprise confirms";
         /// 企业异议.
         Dispute => "dispute", "企业有异议", "Enterprise disputes";
+        /// 企业差评: a rating at or below the configured level, recorded with the rating; it
+        /// reopens the problem for a revisit.
+        BadRating => "bad_rating", "企业差评", "Rated badly";
         /// 销号 with the enterprise's confirmation.
         SignOff => "sign_off", "销号", "Sign off";
         /// 销号 with a recorded waiver of the confirmation (a leader's approval).
@@ -194,6 +198,16 @@ pub const ACTIONS: &[ActionRule] = &[
         why: (
             "异议是企业的意见，只能由企业本人或走访干部记录",
             "a dispute is the enterprise's word: only the enterprise or its visiting officer records it",
+        ),
+    },
+    ActionRule {
+        kind: ActionKind::BadRating,
+        needs_reason: false,
+        needs_date: false,
+        grants: &[(Officer, Always)],
+        why: (
+            "评价是企业的意见，只能由企业本人或走访干部记录",
+            "the rating is the enterprise's word: only the enterprise or its visiting officer records it",
         ),
     },
     ActionRule {
@@ -438,7 +452,11 @@ pub const FIELDS: &[FieldRule] = &[
 /// problem (source: self-report): the server records these on its behalf, stamped by the
 /// card's system identity, never a device (the device rows above do not grant them to the
 /// enterprise, who has no account).
-pub const ENTERPRISE_ACTIONS: &[ActionKind] = &[ActionKind::Confirm, ActionKind::Dispute];
+pub const ENTERPRISE_ACTIONS: &[ActionKind] = &[
+    ActionKind::Confirm,
+    ActionKind::Dispute,
+    ActionKind::BadRating,
+];
 
 /// Who replaces (rotates) or revokes an enterprise's 连心卡 link when a card is lost, for
 /// the enterprises in their write scope.
