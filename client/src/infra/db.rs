@@ -229,7 +229,9 @@ impl Db {
         for (id, mark) in &batch.refused {
             match mark {
                 Some((heads, refusal)) => {
-                    let encoded = protocol::encode(&(protocol::to_wire(heads), refusal.clone()));
+                    // Not deflated: the app carries no deflate compressor (`encode_plain`).
+                    let encoded =
+                        protocol::encode_plain(&(protocol::to_wire(heads), refusal.clone()));
                     refused
                         .put(&bytes(&encoded), Some(&key(id)))
                         .map_err(DbError::from_idb)?;
