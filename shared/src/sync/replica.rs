@@ -188,7 +188,7 @@ impl Replica {
         self.loads.load(Ordering::Relaxed)
     }
 
-    /// Every document id.
+    /// Every document id, in id order.
     pub fn ids(&self) -> impl Iterator<Item = &DocId> {
         self.docs.keys()
     }
