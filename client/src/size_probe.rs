@@ -1,10 +1,10 @@
 //! Size measurement only, never shipped: the app the `size-stack` feature builds instead of
 //! Lianxin, so `cargo xtask build-client --breakdown` can set the officer bundle beside what
 //! yew and automerge cost on their own. It is a yew component that makes the automerge calls
-//! the device makes (create, put, text splice, commit, save with and without compression, load,
-//! incremental load, merge, changes, heads, and for history a change's operations and a
-//! field's values at a change) and shows their results, so LTO keeps that code and nothing of
-//! Lianxin's.
+//! the device makes (create, put, text splice, commit, save without compression — the device
+//! deflates nothing itself —, load and incremental load, which inflate compressed documents,
+//! merge, changes, heads, and for history a change's operations and a field's values at a
+//! change) and shows their results, so LTO keeps that code and nothing of Lianxin's.
 
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc as _};
@@ -29,7 +29,7 @@ fn round_trip() -> Result<Vec<String>, automerge::AutomergeError> {
     mine.splice_text(&notes, 0, 0, "visited the workshop")?;
     mine.commit();
     let before = mine.get_heads();
-    let mut theirs = AutoCommit::load(&mine.save())?;
+    let mut theirs = AutoCommit::load(&mine.save_nocompress())?;
     theirs.put(ROOT, "tier", 2)?;
     theirs.splice_text(&notes, 0, 0, "2nd: ")?;
     theirs.commit();

@@ -315,6 +315,39 @@ fn each_request_reports_how_many_documents_stay_on_the_device_besides_its_chunk(
     );
 }
 
+/// The documents Wang's second request pushes after a first chunk of 200 visits that went on
+/// the wire as `wire(body)` bytes, as a driver that deflates requests itself (the web client)
+/// reports with `on_wire`.
+fn second_chunk_after_reporting(wire: impl Fn(&[u8]) -> usize) -> usize {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    for n in 0..200 {
+        wang.new_visit(n);
+    }
+    let (body, _) = the_send(wang.feed(Input::SyncNow));
+    wang.client.on_wire(wire(&body));
+    let resp = server.handle(wang.person.actor.device, &body, wang.now);
+    let persist = wang.feed(Input::Response {
+        body: resp,
+        elapsed_ms: 100,
+    });
+    assert!(matches!(persist.as_slice(), [Effect::Persist(_)]));
+    the_send(wang.feed(Input::Persisted)).1
+}
+
+#[test]
+fn a_request_the_driver_deflates_is_counted_by_the_size_it_reports_on_the_wire() {
+    // Wang's visits deflate well: reported as they are, the next chunk carries many of them.
+    let as_sent = second_chunk_after_reporting(|body| body.len());
+    // Reported four times larger (a driver that could not deflate), the chunk's budget of
+    // document bytes shrinks with it.
+    let undeflated = second_chunk_after_reporting(|body| body.len() * 4);
+    assert!(
+        undeflated * 2 < as_sent,
+        "{undeflated} documents after an undeflated report, {as_sent} after the real size"
+    );
+}
+
 #[test]
 fn a_second_device_catches_up_and_sees_the_same_records() {
     let mut server = Server::new();

@@ -163,15 +163,15 @@ impl Db {
             .transaction(&ALL, TransactionMode::ReadOnly)
             .map_err(DbError::from_idb)?;
         let mut stored = Stored::default();
-        let mut heads: std::collections::BTreeMap<String, Vec<ChangeHash>> = self
-            .all(&tx, HEADS)
-            .await?
-            .into_iter()
-            .map(|(k, v)| (k, heads_from(&to_bytes(&v))))
-            .collect();
+        // IndexedDB lists both stores in key order, so a document's heads are found by
+        // walking them alongside (no map: each map type is code the phone downloads).
+        let mut heads = self.all(&tx, HEADS).await?.into_iter().peekable();
         for (k, v) in self.all(&tx, DOCS).await? {
+            while heads.next_if(|(earlier, _)| *earlier < k).is_some() {}
+            let doc_heads = heads
+                .next_if(|(same, _)| *same == k)
+                .map(|(_, h)| heads_from(&to_bytes(&h)));
             if let Ok(id) = DocId::parse(&k) {
-                let doc_heads = heads.remove(&k);
                 stored.docs.push((id, to_bytes(&v), doc_heads));
             }
         }
@@ -234,7 +234,9 @@ impl Db {
         for (id, mark) in &batch.refused {
             match mark {
                 Some((heads, refusal)) => {
-                    let encoded = protocol::encode(&(protocol::to_wire(heads), refusal.clone()));
+                    // Not deflated: the app carries no deflate compressor (`encode_plain`).
+                    let encoded =
+                        protocol::encode_plain(&(protocol::to_wire(heads), refusal.clone()));
                     refused
                         .put(&bytes(&encoded), Some(&key(id)))
                         .map_err(DbError::from_idb)?;

@@ -1,10 +1,11 @@
 //! Small browser facts and services: the clock, randomness, whether the browser is online,
-//! local time for display, geolocation for check-in, persistent storage and its estimate.
+//! local time for display, geolocation for check-in, persistent storage and its estimate,
+//! and the browser's deflate (`CompressionStream`) for sync requests.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Date, Promise, Reflect};
+use js_sys::{Date, Promise, Reflect, Uint8Array};
 use shared::model::{Position, PositionFix, Timestamp};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
@@ -153,6 +154,31 @@ pub fn build_id() -> String {
         .and_then(|d| d.query_selector("meta[name=lianxin-build]").ok().flatten())
         .and_then(|m| m.get_attribute("content"))
         .unwrap_or_default()
+}
+
+/// `bytes` as a raw DEFLATE stream (RFC 1951), compressed by the browser's
+/// `CompressionStream("deflate-raw")`, so the app carries no compressor of its own; `None`
+/// when the browser cannot (the caller then sends the bytes as they are).
+pub async fn deflate_raw(bytes: &[u8]) -> Option<Vec<u8>> {
+    use web_sys::{ReadableWritablePair, Response};
+    // web-sys offers `CompressionStream` only behind its unstable-API flag: looked up instead.
+    let constructor = Reflect::get(&js_sys::global(), &JsValue::from_str("CompressionStream"))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let format = js_sys::Array::of1(&JsValue::from_str("deflate-raw"));
+    let deflate = Reflect::construct(&constructor, &format).ok()?;
+    let source = Response::new_with_opt_u8_array(Some(&mut bytes.to_vec()))
+        .ok()?
+        .body()?;
+    // A `CompressionStream` is a readable/writable pair.
+    let deflated = source.pipe_through(deflate.unchecked_ref::<ReadableWritablePair>());
+    let buffer = Response::new_with_opt_readable_stream(Some(&deflated))
+        .ok()?
+        .array_buffer()
+        .ok()?;
+    let buffer = JsFuture::from(buffer).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
 }
 
 /// Reloads the page.

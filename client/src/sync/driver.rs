@@ -1,7 +1,7 @@
 //! The browser driver of the sync engine: it hands inputs to the [`SyncClient`] one at a
-//! time and carries out its effects — `Send` → `fetch` `/api/sync` with the bearer token
-//! (refreshing it once on `token_expired`), `Persist` → one IndexedDB transaction, then
-//! `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
+//! time and carries out its effects — `Send` → the payload deflated by the browser, then
+//! `fetch` `/api/sync` with the bearer token (refreshing it once on `token_expired`),
+//! `Persist` → one IndexedDB transaction, then `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
 //! push on `GET /api/events` (read with `fetch`, which can carry the token `EventSource`
 //! cannot, and `Last-Event-ID`) and every (re)connect or drop of that stream, the engine's own
 //! timers, local saves and the "sync now" button. Every decision about documents is the
@@ -14,6 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use shared::sync::client::{Effect, Failure, Input};
+use shared::sync::protocol;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use yew::platform::spawn_local;
@@ -56,6 +57,7 @@ impl Core {
             for effect in effects {
                 match effect {
                     Effect::Send { body, .. } => {
+                        let body = self.deflated(body).await;
                         let started = platform::now();
                         let next = match self.send(&body).await {
                             Ok(body) => {
@@ -81,6 +83,23 @@ impl Core {
             }
         }
         self.notify();
+    }
+
+    /// The engine's request with its payload deflated by the browser (the wasm build's
+    /// engine leaves that to the driver; see `shared::sync::client::SyncClient::on_wire`),
+    /// its size on the wire told to the engine. Sent plain if the browser cannot deflate.
+    async fn deflated(&self, body: Vec<u8>) -> Vec<u8> {
+        let body = match protocol::plain_payload(&body) {
+            Some(payload) => match platform::deflate_raw(payload).await {
+                Some(deflated) => protocol::with_deflated_payload(&body, &deflated),
+                None => body,
+            },
+            None => body,
+        };
+        if let Some(engine) = self.engine.borrow_mut().as_mut() {
+            engine.on_wire(body.len());
+        }
+        body
     }
 
     async fn send(self: &Rc<Self>, body: &[u8]) -> Result<Vec<u8>, Failure> {

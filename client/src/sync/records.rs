@@ -3,7 +3,6 @@
 //! document is built and read again only when it changed), one document to edit, and local
 //! saves, which go through the engine's own persist batch.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use automerge::ChangeHash;
@@ -66,7 +65,9 @@ enum Parsed {
 /// one generation.
 #[derive(Debug, Default)]
 pub(super) struct Records {
-    read: BTreeMap<DocId, (Vec<ChangeHash>, Parsed)>,
+    /// In the replica's order (by id), which a snapshot walks alongside: a sorted list, not a
+    /// map, as the app carries no map code of its own for it (smaller download).
+    read: Vec<(DocId, Vec<ChangeHash>, Parsed)>,
     snapshot: Option<(u64, Rc<Snapshot>)>,
 }
 
@@ -80,14 +81,17 @@ impl Records {
             return snapshot.clone();
         }
         let ids: Vec<DocId> = replica.ids().cloned().collect();
-        let mut read = BTreeMap::new();
+        let mut read = Vec::with_capacity(ids.len());
         let mut snapshot = Snapshot::default();
+        // Both in id order: what was read of a document is found by walking alongside.
+        let mut before = std::mem::take(&mut self.read).into_iter().peekable();
         for id in ids {
             let Some(heads) = replica.get_mut(&id).map(|e| e.heads()) else {
                 continue;
             };
-            let parsed = match self.read.remove(&id) {
-                Some((h, parsed)) if h == heads => parsed,
+            while before.next_if(|(earlier, ..)| *earlier < id).is_some() {}
+            let parsed = match before.next_if(|(same, ..)| *same == id) {
+                Some((_, h, parsed)) if h == heads => parsed,
                 _ => parse(replica, &id),
             };
             match &parsed {
@@ -97,7 +101,7 @@ impl Records {
                 Parsed::Other => {}
                 Parsed::Unreadable(e) => snapshot.unreadable.push((id.clone(), e.clone())),
             }
-            read.insert(id, (heads, parsed));
+            read.push((id, heads, parsed));
         }
         self.read = read;
         // By name, equal names in the replica's order (the app's one sort, not a copy of its own).

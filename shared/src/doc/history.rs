@@ -2,7 +2,7 @@
 //! field, what value, which actor, person and device, at what device time — and a check that
 //! the hash chain linking the changes is intact.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{AutoCommit, Change, ChangeHash, ReadDoc, Value};
@@ -50,19 +50,25 @@ pub fn field_history(record: &mut RecordDoc) -> Vec<FieldChange> {
     let doc: &mut AutoCommit = record.automerge();
     let changes: Vec<Change> = doc.get_changes(&[]);
     // Each object's dotted path, from the operation that made it (changes come in causal
-    // order, so an object's maker comes before any change that writes into it).
-    let mut paths: BTreeMap<ObjectId, String> = BTreeMap::new();
+    // order, so an object's maker comes before any change that writes into it). A list, not
+    // a map: a record holds a few dozen objects, and each map type is code the phone
+    // downloads.
+    let mut paths: Vec<(ObjectId, String)> = Vec::new();
     let mut out = Vec::new();
     for change in &changes {
         let after = [change.hash()];
         let expanded = change.decode();
         // Field → whether a map key was written (a text splice writes none): only then can
-        // the field hold concurrent values, as Automerge's patches report it.
-        let mut seen: BTreeMap<String, bool> = BTreeMap::new();
+        // the field hold concurrent values, as Automerge's patches report it. Kept in field
+        // order by insertion (a change writes a few fields).
+        let mut seen: Vec<(String, bool)> = Vec::new();
         for (offset, op) in (0u64..).zip(&expanded.operations) {
             let base = match &op.obj {
                 ObjectId::Root => Some(String::new()),
-                id => paths.get(id).cloned(),
+                id => paths
+                    .iter()
+                    .find(|(made, _)| made == id)
+                    .map(|(_, path)| path.clone()),
             };
             // An object whose maker is unknown (not one Lianxin writes): nothing to name.
             let Some(base) = base else { continue };
@@ -74,9 +80,12 @@ pub fn field_history(record: &mut RecordDoc) -> Vec<FieldChange> {
             };
             if matches!(op.action, OpType::Make(_)) {
                 let id = OpId(expanded.start_op.get() + offset, expanded.actor_id.clone());
-                paths.insert(ObjectId::Id(id), field.clone());
+                paths.push((ObjectId::Id(id), field.clone()));
             }
-            *seen.entry(field).or_insert(false) |= keyed;
+            match seen.binary_search_by(|(known, _)| known.as_str().cmp(&field)) {
+                Ok(at) => seen[at].1 |= keyed,
+                Err(at) => seen.insert(at, (field, keyed)),
+            }
         }
         for (field, keyed) in seen {
             let (value, conflict) = value_at(doc, &field, &after);

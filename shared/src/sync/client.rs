@@ -206,7 +206,10 @@ enum Phase {
     /// A request is in flight; `left_behind`: outbox documents did not fit in its chunk.
     Sending {
         started: Timestamp,
+        /// The request's size on the wire.
         bytes: usize,
+        /// Document bytes it carries (before the message's deflate).
+        doc_bytes: usize,
         left_behind: bool,
         /// Documents pushed in it (heads-only ones included).
         pushed: usize,
@@ -327,6 +330,19 @@ impl SyncClient {
     /// The current chunk size, in bytes on the wire.
     pub fn chunk_size(&self) -> u32 {
         self.chunk.size()
+    }
+
+    /// The request in flight went on the wire as `wire_bytes`: a driver that deflates the
+    /// request itself (the web client, see [`encode_request`]) reports its size after doing
+    /// so, and the round is counted, and the compression learned, by those bytes.
+    pub fn on_wire(&mut self, wire_bytes: usize) {
+        if let Phase::Sending {
+            bytes, doc_bytes, ..
+        } = &mut self.phase
+        {
+            *bytes = wire_bytes;
+            self.chunk.on_encoded(*doc_bytes, wire_bytes);
+        }
     }
 
     /// Whether the engine has nothing in flight and nothing to send.
@@ -515,12 +531,13 @@ impl SyncClient {
             // What stays on the device after this chunk, for the leaders' freshness table.
             unsent: Some(u32::try_from(outbox.saturating_sub(pushed)).unwrap_or(u32::MAX)),
         };
-        let body = protocol::encode(&req);
+        let body = encode_request(&req);
         // The chunk is counted on the wire: learn what the documents compressed to.
         self.chunk.on_encoded(used, body.len());
         self.phase = Phase::Sending {
             started: now,
             bytes: body.len(),
+            doc_bytes: used,
             left_behind: pushed < outbox,
             pushed,
             carried: used > 0,
@@ -551,7 +568,7 @@ impl SyncClient {
         let data = if acked.is_empty() {
             let plain = doc.automerge().save_nocompress();
             if plain.len() > protocol::MAX_DOC_BYTES as usize {
-                doc.automerge().save()
+                compressed_save(doc).unwrap_or(plain)
             } else {
                 plain
             }
@@ -586,7 +603,8 @@ impl SyncClient {
                     }
                 }
             };
-            let (bytes, heads) = (doc.save(), doc.heads());
+            // Stored as pulled documents are: without Automerge's per-column deflate.
+            let (bytes, heads) = (doc.automerge().save_nocompress(), doc.heads());
             batch.docs.push(SavedDoc { id, bytes, heads });
         }
         Ok(batch)
@@ -856,5 +874,30 @@ impl SyncClient {
         self.status.error = Some(error);
         self.phase = Phase::Stopped;
         Vec::new()
+    }
+}
+
+/// A request's bytes. Native devices deflate it here. The web client's build leaves the
+/// payload undeflated ([`protocol::encode_plain`]) for its driver, which deflates it with the
+/// browser's `CompressionStream` and reports the size with [`SyncClient::on_wire`]: the wasm
+/// app then carries no deflate compressor (about 8 KB of its download).
+fn encode_request(req: &SyncRequest) -> Vec<u8> {
+    if cfg!(target_arch = "wasm32") {
+        protocol::encode_plain(req)
+    } else {
+        protocol::encode(req)
+    }
+}
+
+/// The document saved with Automerge's per-column deflate, for a new document too large to
+/// push plain; `None` in the wasm build, which carries no deflate compressor (see
+/// [`encode_request`]): there such a document goes plain and the server refuses it as too large
+/// (typed text is about 3 bytes an operation plain, so a record passes 2 MiB only far past
+/// [`limits::MAX_PUSH_OPS`], which the server refuses anyway).
+fn compressed_save(doc: &mut RecordDoc) -> Option<Vec<u8>> {
+    if cfg!(target_arch = "wasm32") {
+        None
+    } else {
+        Some(doc.save())
     }
 }

@@ -348,6 +348,42 @@ pub fn encode_as<T: Serialize>(msg: &T, version: u8) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// Encodes a message in this build's version with its payload left undeflated (flag clear),
+/// for a sender that deflates the payload itself ([`plain_payload`], [`with_deflated_payload`]):
+/// the web client, whose browser deflates (`CompressionStream`), so the app carries no
+/// deflate compressor; it also stores refusals in this form. Receivers decode it as it is.
+pub fn encode_plain<T: Serialize>(msg: &T) -> Vec<u8> {
+    let payload = postcard::to_allocvec(msg).unwrap_or_default();
+    let mut out = Vec::with_capacity(payload.len() + 4);
+    out.extend_from_slice(MAGIC);
+    out.extend([PROTOCOL_VERSION, 0]);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// The payload of a message whose payload is not deflated (from [`encode_plain`]); `None` for
+/// anything else.
+pub fn plain_payload(message: &[u8]) -> Option<&[u8]> {
+    match message {
+        [b'L', b'X', _, flags, payload @ ..] if flags & FLAG_DEFLATE == 0 => Some(payload),
+        _ => None,
+    }
+}
+
+/// The message `plain` (from [`encode_plain`]) with its payload replaced by `deflated`, that
+/// payload as a raw DEFLATE stream (RFC 1951: what the browser's
+/// `CompressionStream("deflate-raw")` writes): the message [`encode`] writes, deflated by
+/// someone else.
+pub fn with_deflated_payload(plain: &[u8], deflated: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(deflated.len() + 4);
+    out.extend_from_slice(&plain[..plain.len().min(4)]);
+    if let Some(flags) = out.get_mut(3) {
+        *flags |= FLAG_DEFLATE;
+    }
+    out.extend_from_slice(deflated);
+    out
+}
+
 /// Checks only the header: is this a sync message of a version we decode? Returns the version.
 pub fn check_header(bytes: &[u8]) -> Result<u8, WireError> {
     if bytes.len() < 4 || &bytes[..2] != MAGIC {
@@ -574,6 +610,25 @@ mod tests {
             bytes.extend_from_slice(payload);
             bytes
         }
+    }
+
+    #[test]
+    fn a_request_left_plain_and_deflated_by_the_sender_decodes_like_one_deflated_here() {
+        let plain = encode_plain(&request());
+        assert_eq!(decode_request(&plain), Ok((request(), 2)), "plain as it is");
+        let payload = plain_payload(&plain).expect("a plain payload");
+        // What the browser's CompressionStream("deflate-raw") writes: a raw DEFLATE stream.
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(payload).expect("to memory");
+        let deflated = with_deflated_payload(&plain, &enc.finish().expect("to memory"));
+        assert_eq!(
+            &deflated[..4],
+            &encode(&request())[..4],
+            "the header encode writes"
+        );
+        assert_eq!(decode_request(&deflated), Ok((request(), 2)));
+        assert_eq!(plain_payload(&deflated), None, "already deflated");
+        assert_eq!(plain_payload(b"LX"), None, "no header");
     }
 
     #[test]

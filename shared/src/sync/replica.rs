@@ -65,10 +65,11 @@ impl Entry {
         matches!(self.body, Body::Loaded(_))
     }
 
-    /// The bytes to keep on the device: those it arrived as while not built, else a save.
+    /// The bytes to keep on the device: those it arrived as while not built, else a save
+    /// without Automerge's per-column deflate (the form pulled documents arrive in).
     pub fn saved(&mut self) -> Vec<u8> {
         match &mut self.body {
-            Body::Loaded(doc) => doc.save(),
+            Body::Loaded(doc) => doc.automerge().save_nocompress(),
             Body::Stored { bytes, .. } => bytes.clone(),
         }
     }
@@ -193,7 +194,7 @@ impl Replica {
         self.loads.load(Ordering::Relaxed)
     }
 
-    /// Every document id.
+    /// Every document id, in id order.
     pub fn ids(&self) -> impl Iterator<Item = &DocId> {
         self.docs.keys()
     }
