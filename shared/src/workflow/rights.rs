@@ -448,7 +448,8 @@ pub const FIELDS: &[FieldRule] = &[
     },
 ];
 
-/// What the enterprise does for itself on its 连心卡's page, besides rating and raising a new
+/// What the enterprise does for itself on its 连心卡's page, besides rating (a bad rating is
+/// recorded with its `BadRating` event) and raising a new
 /// problem (source: self-report): the server records these on its behalf, stamped by the
 /// card's system identity, never a device (the device rows above do not grant them to the
 /// enterprise, who has no account).
