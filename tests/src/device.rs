@@ -368,6 +368,21 @@ impl NativeDevice {
         Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
     }
 
+    /// Saves a document made on this device (a new record) as waiting to upload.
+    pub fn add_record(&mut self, id: DocId, doc: RecordDoc) -> anyhow::Result<()> {
+        let batch = self.client.save_local(vec![(id, doc)])?;
+        ready(self.disk.persist(&batch))?;
+        Ok(())
+    }
+
+    /// The person discards the device's edits to a record the server refused ("discard my
+    /// changes"); the engine's batch is stored on the device's disk like a local save's.
+    pub fn discard(&mut self, id: &DocId) -> anyhow::Result<()> {
+        let batch = self.client.discard(id)?;
+        ready(self.disk.persist(&batch))?;
+        Ok(())
+    }
+
     /// Replaces a document on the device with `edit`'s result (given a copy of it and this
     /// device's actor) and saves it as a local change waiting to upload.
     fn edit_offline(
@@ -396,16 +411,6 @@ impl NativeDevice {
             .read(id)
             .context("no such document on the device")??;
         Ok(VisitDoc::from_record(doc.into_owned())?.read()?.notes)
-    }
-
-    /// A problem as the device has it.
-    pub fn problem(&self, id: &DocId) -> anyhow::Result<shared::model::Problem> {
-        let doc = self
-            .client
-            .replica()
-            .read(id)
-            .context("no such document on the device")??;
-        Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
     }
 
     /// What the person would see.

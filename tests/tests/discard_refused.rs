@@ -7,21 +7,11 @@ use anyhow::Context as _;
 use server::demo::DEMO_PASSWORD;
 use shared::config::Config;
 use shared::doc::{DocKind, NewProblem, ProblemDoc};
-use shared::model::{EnterpriseId, Problem, ProblemClass, ProblemId, ProblemSource, Tier};
+use shared::model::{EnterpriseId, ProblemClass, ProblemId, ProblemSource, Tier};
 use shared::sync::client::DiscardError;
 use shared::sync::protocol::{DocId, Refusal};
 use tests::DemoServer;
 use tests::device::{NativeDevice, id_bytes, wall_clock};
-
-/// The problem `id` as `device` holds it.
-fn problem(device: &NativeDevice, id: &DocId) -> anyhow::Result<Problem> {
-    let doc = device
-        .client
-        .replica()
-        .read(id)
-        .context("the problem is on the device")??;
-    Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
-}
 
 /// The first problem document on `device`.
 fn some_problem(device: &NativeDevice) -> anyhow::Result<DocId> {
@@ -56,7 +46,7 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
         NativeDevice::logged_in(1, &demo.server.url(""), "handler1", DEMO_PASSWORD).await?;
     phone.sync().await?;
     let id = some_problem(&phone)?;
-    let before = problem(&phone, &id)?;
+    let before = phone.problem(&id)?;
     let other = Config::default()
         .categories
         .iter()
@@ -75,7 +65,7 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
     let why = the_refusal(&mut phone, &id)?;
     ensure_mentions(&why, "category")?;
     anyhow::ensure!(
-        problem(&phone, &id)?.category == other,
+        phone.problem(&id)?.category == other,
         "kept until discarded"
     );
 
@@ -84,12 +74,12 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
     anyhow::ensure!(status.refused.is_empty(), "no refusal left: {status:?}");
     anyhow::ensure!(status.waiting == 0, "nothing waits to upload: {status:?}");
     anyhow::ensure!(
-        problem(&phone, &id)?.category == before.category,
+        phone.problem(&id)?.category == before.category,
         "the record is the server's again"
     );
     phone.restart()?;
     anyhow::ensure!(
-        problem(&phone, &id)?.category == before.category && phone.status().refused.is_empty(),
+        phone.problem(&id)?.category == before.category && phone.status().refused.is_empty(),
         "the discard is on the device's disk"
     );
 
