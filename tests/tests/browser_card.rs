@@ -177,7 +177,22 @@ async fn officer_sees_the_rating(officer: &Browser, problem: &Problem) -> anyhow
         .wait_synced("the officer's phone to sync the rating", WAIT)
         .await?;
     officer.wait_text(".rating-now", "不满意", WAIT).await?;
-    officer.wait_text(".rating-now", "企业自评", WAIT).await
+    officer.wait_text(".rating-now", "企业自评", WAIT).await?;
+    // A bad rating acts: the problem is reopened for a revisit, on the owner's home screen.
+    officer
+        .wait_text(".notice.reopened", "企业差评", WAIT)
+        .await?;
+    officer.route("#/").await?;
+    officer
+        .wait_until(
+            "the revisit task on the officer's home screen",
+            &format!(
+                "document.querySelector('.follow-up[data-kind=revisit][data-problem=\"{}\"]') !== null",
+                problem.id
+            ),
+            WAIT,
+        )
+        .await
 }
 
 #[tokio::test]
