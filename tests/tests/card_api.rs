@@ -404,6 +404,18 @@ async fn what_the_enterprise_does_reaches_the_documents_with_its_channel_and_the
     let on_phone = device.problem(&id)?;
     ensure!(on_phone.rating.as_ref().map(|r| r.channel) == Some(RatingChannel::Enterprise));
     ensure!(replay(&on_phone).state == ProblemState::Disputed);
+    // The enterprise's own word is not the officer's phone's to replace.
+    device.rate(&id, Rating::VerySatisfied, "")?;
+    device.sync().await?;
+    let refused = device.status().refused;
+    ensure!(
+        refused
+            .iter()
+            .any(|(d, r)| *d == id && r.to_string().contains("only the enterprise")),
+        "{refused:?}"
+    );
+    let stored = demo.stored(&problem).await?;
+    ensure!(stored.rating.map(|r| r.rating) == Some(Rating::Dissatisfied));
 
     let raised: Vec<Problem> = demo
         .service

@@ -69,6 +69,20 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
         "kept until discarded"
     );
 
+    // Edited again since the refusal: the new edit waits to upload, and is not discarded
+    // under it; once refused too, it is.
+    phone.edit_problem(&id, |doc, actor| {
+        doc.edit(&Config::default(), actor, wall_clock(), |p| {
+            p.set_description("企业反映的用电问题（补充）")
+        })?;
+        Ok(())
+    })?;
+    anyhow::ensure!(
+        matches!(phone.client.discard(&id), Err(DiscardError::Uploading)),
+        "a record edited since its refusal is not discarded"
+    );
+    phone.sync().await?;
+    the_refusal(&mut phone, &id)?;
     phone.discard(&id)?;
     let status = phone.status();
     anyhow::ensure!(status.refused.is_empty(), "no refusal left: {status:?}");

@@ -45,17 +45,10 @@ pub fn follow_up_notice(lang: Lang, problem: &Problem, derived: &Derived) -> Htm
     }
 }
 
-/// Properties of [`FollowUps`].
-#[derive(PartialEq, Properties)]
-pub struct FollowUpsProps {
-    /// The app context (the device, the language, the change counter).
-    pub ctx: Ctx,
-}
-
-/// The officer's follow-ups, earliest due first; nothing when none is owed.
-#[component]
-pub fn FollowUps(props: &FollowUpsProps) -> Html {
-    let ctx = &props.ctx;
+/// The officer's follow-ups, earliest due first; nothing when none is owed. A plain function,
+/// not a component: it has no state, and each component type is its own copy of yew's
+/// component machinery in the wasm.
+pub fn follow_ups(ctx: &Ctx) -> Html {
     let lang = ctx.lang;
     let Some(session) = ctx.core.session() else {
         return html! {};

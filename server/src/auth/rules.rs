@@ -230,6 +230,15 @@ impl RoleRules {
                  ratings come through its card",
             );
         }
+        let enterprises_own = before
+            .and_then(|b| b.rating.as_ref())
+            .filter(|r| r.channel == RatingChannel::Enterprise);
+        if enterprises_own.is_some_and(|r| after.rating.as_ref() != Some(r)) {
+            return forbidden(
+                "the enterprise rated this problem itself through its card: only the enterprise \
+                 changes its own rating (企业通过连心卡自评，只能由企业本人修改)",
+            );
+        }
         Ok(())
     }
 

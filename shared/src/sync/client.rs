@@ -115,6 +115,14 @@ pub enum DiscardError {
     /// The server did not refuse it: its edits are the person's, waiting to upload.
     #[error("the server has not refused this record: its changes wait to upload")]
     NotRefused,
+    /// It was edited since the refusal (the correction is on its way up) or is in a request
+    /// whose answer has not come back.
+    #[error("this record is being uploaded again: wait for the answer")]
+    Uploading,
+    /// The server acknowledged nothing of it, but it holds changes made elsewhere: removing
+    /// it could lose a record the server has.
+    #[error("this record also holds others' changes: correct it instead")]
+    NotOurs,
     /// The document could not be rebuilt as the server has it.
     #[error(transparent)]
     Doc(#[from] crate::doc::DocError),
@@ -612,24 +620,42 @@ impl SyncClient {
 
     /// Discards the device's edits to a document the server refused: the document goes back
     /// to what the server acknowledged having (its changes after that are dropped), or, when
-    /// the server never took any of it, leaves the device. Returns the batch that stores it;
-    /// the driver stores it like a local save's. Only a refused document can be discarded,
-    /// so nothing in flight is touched.
+    /// the server never took any of it (nothing acknowledged, every change made on this
+    /// device), leaves the device. Returns the batch that stores it; the driver stores it like
+    /// a local save's. Only a document still at the heads the server refused can be
+    /// discarded: one edited since (a correction on its way up) or in a request in flight or
+    /// in doubt is not touched.
     pub fn discard(&mut self, id: &DocId) -> Result<PersistBatch, DiscardError> {
         let actor = self.replica.actor().clone();
-        let entry = self.replica.get(id).ok_or(DiscardError::Unknown)?;
-        if entry.refused.is_none() {
-            return Err(DiscardError::NotRefused);
+        if self.in_flight.contains(id) || self.in_doubt.contains(id) {
+            return Err(DiscardError::Uploading);
+        }
+        let entry = self.replica.get_mut(id).ok_or(DiscardError::Unknown)?;
+        let refused_heads = match &entry.refused {
+            Some((heads, _)) => heads.clone(),
+            None => return Err(DiscardError::NotRefused),
+        };
+        if entry.heads() != refused_heads {
+            return Err(DiscardError::Uploading);
         }
         let acked = entry.acked.clone();
+        let doc = self.replica.doc_mut(id).ok_or(DiscardError::Unknown)??;
         let mut batch = PersistBatch::default();
         if acked.is_empty() {
+            let ours = doc
+                .automerge()
+                .get_changes(&[])
+                .iter()
+                .all(|c| *c.actor_id() == actor);
+            if !ours {
+                return Err(DiscardError::NotOurs);
+            }
             self.replica.remove(id);
             batch.removed.push(id.clone());
         } else {
-            let doc = self.replica.doc_mut(id).ok_or(DiscardError::Unknown)??;
             let mut kept = doc.fork_at(&acked, actor)?;
-            let (bytes, heads) = (kept.save(), kept.heads());
+            // Stored as pulled documents are: without Automerge's per-column deflate.
+            let (bytes, heads) = (kept.automerge().save_nocompress(), kept.heads());
             self.replica
                 .restore(id.clone(), Entry::loaded(kept, acked.clone()));
             batch.docs.push(SavedDoc {
