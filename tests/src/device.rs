@@ -236,8 +236,19 @@ impl NativeDevice {
         Ok(())
     }
 
-    /// Records a new visit offline; returns its document id.
+    /// Records a new visit offline, checked in at a fixed time long before any test runs (so
+    /// the server counts it at the device's registration); returns its document id.
     pub fn record_visit(&mut self, enterprise: EnterpriseId, notes: &str) -> anyhow::Result<DocId> {
+        self.record_visit_at(enterprise, notes, Timestamp(1_793_491_200_000))
+    }
+
+    /// Records a new visit offline, checked in and made at `at`; returns its document id.
+    pub fn record_visit_at(
+        &mut self,
+        enterprise: EnterpriseId,
+        notes: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<DocId> {
         self.n += 1;
         let id = VisitId::from_random_bytes(id_bytes(40u8.wrapping_add(self.number), self.n));
         let visit = NewVisit {
@@ -245,19 +256,14 @@ impl NativeDevice {
             enterprise,
             method: VisitMethod::OnSite,
             check_in: Some(CheckIn {
-                device_time: Timestamp(1_793_491_200_000),
+                device_time: at,
                 position: PositionFix::PermissionRefused,
                 photo_hash: None,
             }),
             operating_status: OperatingStatus::Normal,
             notes: notes.to_string(),
         };
-        let doc = VisitDoc::create(
-            &visit,
-            &self.actor,
-            self.actor_id.clone(),
-            Timestamp(1_793_491_200_000),
-        )?;
+        let doc = VisitDoc::create(&visit, &self.actor, self.actor_id.clone(), at)?;
         let doc_id = DocId::new(DocKind::Visit, &id.to_string());
         self.client
             .replica_mut()
