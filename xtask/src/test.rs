@@ -129,7 +129,7 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         ]))
     })?;
     // The budget is enforced: the build fails when the officer bundle is over 550 KB
-    // (538.6 KB on 2026-12-06 after issue 13's cuts, see bench/NOTES.md).
+    // (538.6 KB after the 2026-12-06 cuts, 549.8 KB with issue 13's screens: see bench/NOTES.md).
     step(
         "web client (build-client --check-budget: the browser tests load target/site)",
         || {
