@@ -94,6 +94,38 @@ async fn wait_synced(browser: &Browser, what: &str) -> anyhow::Result<()> {
     browser.wait_synced(what, WAIT).await
 }
 
+/// Takes in a hotline problem filed as "other" at the window (the server's validation refuses
+/// that category), optionally photographing the filled form, and waits for the refusal.
+async fn intake_refused(
+    browser: &Browser,
+    enterprise: EnterpriseId,
+    description: &str,
+    shot: Option<&str>,
+) -> anyhow::Result<()> {
+    browser.route(&format!("#/intake/{enterprise}")).await?;
+    browser
+        .wait_until(
+            "the intake form",
+            "document.querySelector('#description')",
+            WAIT,
+        )
+        .await?;
+    browser.fill("#source", "hotline").await?;
+    browser.fill("#category", "other").await?;
+    browser.fill("#description", description).await?;
+    if let Some(name) = shot {
+        browser.screenshot(name).await?;
+    }
+    browser.click("button.save", "").await?;
+    browser
+        .wait_until(
+            "the server to refuse the problem",
+            "document.querySelector('.sync-bar').dataset.refused === '1'",
+            WAIT,
+        )
+        .await
+}
+
 fn problem_ids(hrefs: &Value) -> anyhow::Result<Vec<ProblemId>> {
     hrefs
         .as_array()
@@ -322,23 +354,11 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     a.screenshot("09-history").await?;
 
     // 8. A record the server refuses stays on the device with its reason, until fixed.
-    a.route(&format!("#/intake/{enterprise}")).await?;
-    a.wait_until(
-        "the intake form",
-        "document.querySelector('#description')",
-        WAIT,
-    )
-    .await?;
-    a.fill("#source", "hotline").await?;
-    a.fill("#category", "other").await?;
-    a.fill("#description", "热线来电：企业反映园区道路夜间照明不足。")
-        .await?;
-    a.screenshot("10-intake").await?;
-    a.click("button.save", "").await?;
-    a.wait_until(
-        "the server to refuse the problem",
-        "document.querySelector('.sync-bar').dataset.refused === '1'",
-        WAIT,
+    intake_refused(
+        &a,
+        enterprise,
+        "热线来电：企业反映园区道路夜间照明不足。",
+        Some("10-intake"),
     )
     .await?;
     a.client.refresh().await?;
@@ -368,24 +388,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
 
     // 9b. Or the person discards a refused record: one the server never took leaves the
     // device, and nothing is refused or waiting any more.
-    a.route(&format!("#/intake/{enterprise}")).await?;
-    a.wait_until(
-        "the intake form",
-        "document.querySelector('#description')",
-        WAIT,
-    )
-    .await?;
-    a.fill("#source", "hotline").await?;
-    a.fill("#category", "other").await?;
-    a.fill("#description", "热线来电：企业询问展会补贴申报时间。")
-        .await?;
-    a.click("button.save", "").await?;
-    a.wait_until(
-        "the server to refuse the second problem",
-        "document.querySelector('.sync-bar').dataset.refused === '1'",
-        WAIT,
-    )
-    .await?;
+    intake_refused(&a, enterprise, "热线来电：企业询问展会补贴申报时间。", None).await?;
     a.route("#/sync").await?;
     a.click(".refused-item .discard-ask", "放弃本机修改")
         .await?;

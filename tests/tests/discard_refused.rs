@@ -13,13 +13,13 @@ use shared::sync::protocol::{DocId, Refusal};
 use tests::DemoServer;
 use tests::device::{NativeDevice, id_bytes, wall_clock};
 
-/// The first problem document on `device`.
-fn some_problem(device: &NativeDevice) -> anyhow::Result<DocId> {
+/// A problem document on `device` other than `except`.
+fn some_problem(device: &NativeDevice, except: Option<&DocId>) -> anyhow::Result<DocId> {
     device
         .client
         .replica()
         .ids()
-        .find(|id| id.kind() == DocKind::Problem)
+        .find(|d| d.kind() == DocKind::Problem && Some(*d) != except)
         .cloned()
         .context("the device holds a problem")
 }
@@ -45,7 +45,7 @@ async fn a_handlers_refused_category_change_is_discarded_back_to_the_servers_rec
     let mut phone =
         NativeDevice::logged_in(1, &demo.server.url(""), "handler1", DEMO_PASSWORD).await?;
     phone.sync().await?;
-    let id = some_problem(&phone)?;
+    let id = some_problem(&phone, None)?;
     let before = phone.problem(&id)?;
     let other = Config::default()
         .categories
@@ -152,7 +152,7 @@ async fn a_new_problem_the_server_refuses_leaves_the_device_when_discarded() -> 
     ensure_mentions(&the_refusal(&mut phone, &id)?, "tier")?;
 
     // A record the server has not refused is not discarded: its edits wait to upload.
-    let other = some_problem_other_than(&phone, &id)?;
+    let other = some_problem(&phone, Some(&id))?;
     anyhow::ensure!(
         matches!(phone.client.discard(&other), Err(DiscardError::NotRefused)),
         "only a refused record is discarded"
@@ -175,17 +175,6 @@ async fn a_new_problem_the_server_refuses_leaves_the_device_when_discarded() -> 
         "nothing refused or waiting: {status:?}"
     );
     Ok(())
-}
-
-/// A problem on `device` other than `id`.
-fn some_problem_other_than(device: &NativeDevice, id: &DocId) -> anyhow::Result<DocId> {
-    device
-        .client
-        .replica()
-        .ids()
-        .find(|d| d.kind() == DocKind::Problem && *d != id)
-        .cloned()
-        .context("the device holds another problem")
 }
 
 fn ensure_mentions(why: &str, word: &str) -> anyhow::Result<()> {
