@@ -36,9 +36,20 @@ pub struct TestServer {
 pub fn sync_service(
     dir: &std::path::Path,
 ) -> anyhow::Result<std::sync::Arc<server::sync::SyncService>> {
-    let service =
-        server::sync::SyncService::open(&dir.join("lianxin.db"), shared::config::Config::default())
-            .context("opening the test database")?;
+    sync_service_with(dir, shared::config::Config::default())
+}
+
+/// A sync service on a fresh SQLite file in `dir`, with `config` (not validated: a test may
+/// use a value a district file may not).
+///
+/// # Errors
+/// When the database cannot be created.
+pub fn sync_service_with(
+    dir: &std::path::Path,
+    config: shared::config::Config,
+) -> anyhow::Result<std::sync::Arc<server::sync::SyncService>> {
+    let service = server::sync::SyncService::open(&dir.join("lianxin.db"), config)
+        .context("opening the test database")?;
     Ok(std::sync::Arc::new(service))
 }
 

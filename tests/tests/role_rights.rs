@@ -14,10 +14,11 @@ use rand::{Rng as _, SeedableRng as _};
 use server::AppState;
 use server::sync::SyncService;
 use shared::config::Config;
-use shared::doc::{DocKind, NewProblem, ProblemDoc};
+use shared::doc::{DocKind, NewProblem, NewVisit, ProblemDoc, VisitDoc};
 use shared::model::{
-    DAY_MS, DeviceId, EntryId, OrgUnitId, ProblemClass, ProblemId, ProblemSource, ProblemState,
-    Rating, RatingChannel, Role, Tier, Timestamp,
+    CheckIn, DAY_MS, DeviceId, EntryId, OperatingStatus, OrgUnitId, PositionFix, ProblemClass,
+    ProblemId, ProblemSource, ProblemState, Rating, RatingChannel, Role, Tier, Timestamp, VisitId,
+    VisitMethod,
 };
 use shared::sync::protocol::{DocId, Outcome, Refusal};
 use shared::workflow::rights::{ActionKind, action_rule};
@@ -72,7 +73,11 @@ fn now() -> Timestamp {
 impl World {
     async fn new() -> anyhow::Result<World> {
         let dir = tempfile::tempdir()?;
-        let service = tests::sync_service(dir.path())?;
+        // The look-back falls due at sign-off (a district file may not say 0 days): a visit
+        // checked in right after the sign-off lets it pass, which the server checks.
+        let mut config = Config::default();
+        config.follow_up.look_back_days = 0;
+        let service = tests::sync_service_with(dir.path(), config)?;
         let server =
             TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
         district::officer(&service, "wang", [1]).await?;
@@ -197,6 +202,36 @@ impl World {
         .await
     }
 
+    /// `who` visits enterprise 1 and checks in (the look-back's evidence).
+    async fn visit(&mut self, who: Who) -> anyhow::Result<()> {
+        let n = self.id();
+        let session = self.session(who);
+        let id = VisitId::from_random_bytes(id_bytes(63, n));
+        let visit = NewVisit {
+            id,
+            enterprise: enterprise(1),
+            method: VisitMethod::OnSite,
+            check_in: Some(CheckIn {
+                device_time: now(),
+                position: PositionFix::PermissionRefused,
+                photo_hash: None,
+            }),
+            operating_status: OperatingStatus::Normal,
+            notes: "回头看".into(),
+        };
+        let mut doc = VisitDoc::create(&visit, &session.actor, session.actor_id.clone(), now())?
+            .into_record();
+        let out = session
+            .push(vec![push_new(doc_id(DocKind::Visit, id), &mut doc)])
+            .await?;
+        anyhow::ensure!(
+            matches!(out[0].1, Outcome::Accepted { .. }),
+            "{who:?} visits: {:?}",
+            out[0].1
+        );
+        Ok(())
+    }
+
     /// A leader sets the problem's deadline `days` ago (it is overdue).
     async fn fall_due(&self, id: &DocId, days: i64) -> anyhow::Result<()> {
         let out = self
@@ -270,11 +305,15 @@ impl World {
         };
         for (who, action) in steps {
             let code = action.code();
+            let signs_off = matches!(action, Action::SignOff { .. });
             let out = self.act(who, &id, action).await?;
             anyhow::ensure!(
                 matches!(out, Outcome::Accepted { .. }),
                 "{who:?} takes {code} on the way to {state:?}: {out:?}"
             );
+            if signs_off {
+                self.visit(Who::Wang).await?;
+            }
         }
         let (doc, _) = self.load(Who::Boss, &id).await?;
         let reached = workflow::replay(&doc.read()?).state;

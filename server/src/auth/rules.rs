@@ -23,15 +23,20 @@
 //!   `shared::server_time::kpi_time`);
 //! - a rating from a device never claims the enterprise's own channel (the card's page
 //!   records those, as the server);
-//! - only leaders and supervisors add supervision instructions (督办).
+//! - only leaders and supervisors add supervision instructions (督办);
+//! - a look-back (回头看) passes only on a visit to the enterprise with a check-in on or after
+//!   it fell due (`shared::workflow::Evidence`): a visit the server holds, at the time the
+//!   KPIs count it, or one the same request brings (the engine checks a request's visits
+//!   before its other documents).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use shared::config::ClockRules;
 use shared::doc::{Author, DocKind};
 use shared::model::{
-    DeviceId, EnterpriseId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp, Timestamp,
-    User,
+    DeviceId, EnterpriseId, EntryId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp,
+    Timestamp, User,
 };
 use shared::server_time::{Receipt, kpi_time};
 use shared::sync::protocol::{DocId, Refusal};
@@ -39,9 +44,9 @@ use shared::sync::server::{ChangeHeader, WriteCheck};
 use shared::sync::validate::Projection;
 use shared::workflow::field_rights;
 use shared::workflow::rights::{self, Denied, GuardedField, Subject};
-use shared::workflow::{Action, Event, Outcome};
+use shared::workflow::{Action, Event, Evidence, Outcome};
 
-use crate::store::Device;
+use crate::store::{Device, LookBackFacts};
 
 /// The rules for one user on one device.
 #[derive(Debug, Clone)]
@@ -53,6 +58,12 @@ pub struct RoleRules {
     now: Timestamp,
     /// When the request's changes could have been made, as the KPIs count it.
     receipt: Receipt,
+    /// Days from sign-off to the look-back (`config.follow_up.look_back_days`).
+    look_back_days: u32,
+    /// What the server holds that look-back passes are judged by
+    /// ([`RoleRules::with_look_back`]); this request's new check-in visits are added as they
+    /// pass their checks. None known: no look-back passes.
+    look_back: Arc<Mutex<LookBackFacts>>,
 }
 
 fn forbidden(why: impl Into<String>) -> Result<(), Refusal> {
@@ -85,7 +96,75 @@ impl RoleRules {
                 received_at: now,
                 not_before: None,
             },
+            look_back_days: shared::config::FollowUp::default().look_back_days,
+            look_back: Arc::default(),
         }
+    }
+
+    /// The same rules, with the look-back delay and what the server holds that a look-back
+    /// pass is judged by (`SqliteStore::look_back_facts`).
+    pub fn with_look_back(mut self, look_back_days: u32, stored: LookBackFacts) -> Self {
+        self.look_back_days = look_back_days;
+        self.look_back = Arc::new(Mutex::new(stored));
+        self
+    }
+
+    fn look_back(&self) -> std::sync::MutexGuard<'_, LookBackFacts> {
+        self.look_back
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// 回头看: a new look-back pass that the problem's workflow applies stands only on a
+    /// check-in visit on or after the look-back fell due, `look_back_days` after the sign-off
+    /// it follows, every time as the KPIs count it (a stored sign-off at its stored counted
+    /// time, a new one at its bounded claim), so a back-dated sign-off gains nothing.
+    fn look_back_visited(
+        &self,
+        after: &Problem,
+        outcome: &Outcome,
+        old_events: &BTreeMap<EntryId, &Event>,
+        pass: &Event,
+    ) -> Result<(), Refusal> {
+        // A pass the workflow does not apply changes nothing.
+        let Some(at) = outcome.applied.iter().position(|id| *id == pass.id) else {
+            return Ok(());
+        };
+        let sign_off = outcome.applied[..at].iter().rev().find_map(|id| {
+            after
+                .events
+                .iter()
+                .find(|e| e.id == *id && matches!(e.action, Action::SignOff { .. }))
+        });
+        let Some(sign_off) = sign_off else {
+            return Ok(());
+        };
+        let facts = self.look_back();
+        let stored = old_events
+            .contains_key(&sign_off.id)
+            .then(|| facts.event_times.get(&(after.id, sign_off.id)).copied())
+            .flatten();
+        let signed_at =
+            stored.unwrap_or_else(|| kpi_time(sign_off.stamp.at, Some(&self.receipt)).at);
+        let due = signed_at.plus_days(self.look_back_days);
+        let evidence = Evidence {
+            look_back_days: self.look_back_days,
+            check_ins: facts
+                .check_ins
+                .get(&after.enterprise)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        drop(facts);
+        evidence.look_back_visited(due).map_err(|_| {
+            let day = due
+                .day()
+                .map_or_else(|| due.0.to_string(), |d| d.to_string());
+            Refusal::Forbidden(format!(
+                "回头看通过需要在 {day} 当天或之后到企业签到走访 / passing the look-back needs \
+                 a visit to the enterprise with a check-in on or after {day}"
+            ))
+        })
     }
 
     /// The same rules, knowing the device's previous sync after which it had nothing left to
@@ -174,6 +253,13 @@ impl RoleRules {
                      the new deadline ({day}) has already passed: choose a later date"
                 ));
             }
+        }
+        for pass in after
+            .events
+            .iter()
+            .filter(|e| !old_events.contains_key(&e.id) && e.action == Action::LookBackPass)
+        {
+            self.look_back_visited(after, outcome, &old_events, pass)?;
         }
         if old_events.len() > after.events.len()
             || old_events
@@ -333,8 +419,19 @@ impl WriteCheck for RoleRules {
                 }
                 _ => Ok(()),
             },
-            Projection::Visit(v) if before.is_none() && !self.is_author(&v.created) => {
-                forbidden("a new visit must name its author as creator")
+            Projection::Visit(v) if before.is_none() => {
+                if !self.is_author(&v.created) {
+                    return forbidden("a new visit must name its author as creator");
+                }
+                if v.check_in.is_some() {
+                    let at = kpi_time(v.created.at, Some(&self.receipt)).at;
+                    self.look_back()
+                        .check_ins
+                        .entry(v.enterprise)
+                        .or_default()
+                        .push(at);
+                }
+                Ok(())
             }
             _ => Ok(()),
         }

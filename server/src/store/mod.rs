@@ -35,6 +35,7 @@ pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
 pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
+pub use queries::LookBackFacts;
 pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 

@@ -1,10 +1,12 @@
 //! Small read queries for server-side jobs (monitoring rules): documents of a kind, key
-//! enterprises without a monitoring document, and the officer currently assigned to an
-//! enterprise.
+//! enterprises without a monitoring document, the officer currently assigned to an
+//! enterprise; and for the sync rules, the check-in visits a look-back is judged by.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 use shared::doc::{DocKind, MONITORING_ID_PREFIX};
-use shared::model::{EnterpriseId, Timestamp, UserId};
+use shared::model::{EnterpriseId, EntryId, ProblemId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 
 use super::{SqliteStore, StoreError};
@@ -89,4 +91,65 @@ impl SqliteStore {
         })
         .transpose()
     }
+
+    /// What the server holds that a look-back pass (回头看) in one of the problems `problems`
+    /// (their ids) is judged by (`crate::auth::RoleRules`): the check-in visits to their
+    /// enterprises and their workflow events, each at the time the KPIs count it. A visit's
+    /// check-in is made as it is recorded, so its counted creation time stands for the
+    /// check-in.
+    pub fn look_back_facts(&self, problems: &[&str]) -> Result<LookBackFacts, StoreError> {
+        let corrupt = |table: &'static str| {
+            move |e: shared::model::IdError| StoreError::Corrupt {
+                table,
+                detail: e.to_string(),
+            }
+        };
+        let mut facts = LookBackFacts::default();
+        let mut enterprises = std::collections::BTreeSet::new();
+        let mut of_problem = self
+            .conn
+            .prepare_cached("SELECT enterprise FROM problems WHERE id = ?1")?;
+        let mut events = self
+            .conn
+            .prepare_cached("SELECT id, at FROM problem_events WHERE problem = ?1")?;
+        for problem in problems {
+            let Some(e) = of_problem
+                .query_row([problem], |r| r.get::<_, String>(0))
+                .optional()?
+            else {
+                continue;
+            };
+            enterprises.insert(e);
+            let pid = ProblemId::parse(problem).map_err(corrupt("problems"))?;
+            let rows = events
+                .query_map([problem], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            for (id, at) in rows {
+                let id = EntryId::parse(&id).map_err(corrupt("problem_events"))?;
+                facts.event_times.insert((pid, id), Timestamp(at));
+            }
+        }
+        let mut visits = self.conn.prepare_cached(
+            "SELECT device_time FROM visits WHERE enterprise = ?1 AND check_in_outcome IS NOT NULL",
+        )?;
+        for e in enterprises {
+            let times = visits
+                .query_map([&e], |r| r.get::<_, i64>(0).map(Timestamp))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let id = EnterpriseId::parse(&e).map_err(corrupt("problems"))?;
+            facts.check_ins.insert(id, times);
+        }
+        Ok(facts)
+    }
+}
+
+/// See [`SqliteStore::look_back_facts`].
+#[derive(Debug, Clone, Default)]
+pub struct LookBackFacts {
+    /// Counted times of the check-in visits, per enterprise.
+    pub check_ins: BTreeMap<EnterpriseId, Vec<Timestamp>>,
+    /// Counted times of the stored workflow events, per problem and event.
+    pub event_times: BTreeMap<(ProblemId, EntryId), Timestamp>,
 }

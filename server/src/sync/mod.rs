@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use shared::config::Config;
+use shared::doc::DocKind;
 use shared::sync::limits::{Limit, Limits};
 use shared::sync::protocol::{self, Outcome, WireError};
 use shared::sync::server::{
@@ -353,7 +354,18 @@ fn read_phase(
     let device = who.device.id;
     let mut access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
     let previous = store.previous_sync(device).map_err(store_failed)?;
-    access.rules = access.rules.with_previous_sync(previous, &config.clock);
+    // What a look-back pass in one of the pushed problems is judged by.
+    let problems: Vec<&str> = request
+        .push
+        .iter()
+        .filter(|p| p.doc.kind() == DocKind::Problem)
+        .map(|p| p.doc.root_id())
+        .collect();
+    let look_back = store.look_back_facts(&problems).map_err(store_failed)?;
+    access.rules = access
+        .rules
+        .with_previous_sync(previous, &config.clock)
+        .with_look_back(config.follow_up.look_back_days, look_back);
     let current = fingerprint(&access.read);
     let mut state = store.scope_state(device).map_err(store_failed)?;
     if let Some((pending, since)) = &state.pending

@@ -26,6 +26,7 @@ use super::protocol::{
 };
 use super::validate::{Projection, Scope};
 use crate::config::{ClockRules, Config, SlaPolicy};
+use crate::doc::DocKind;
 use crate::model::{DeviceId, EnterpriseId, Timestamp};
 
 mod chunks;
@@ -420,12 +421,21 @@ pub fn read_pushed<S: ServerStore>(
 
 /// Merges and checks each pushed document against its stored version as [`read_pushed`] read
 /// it. Needs no store: the server runs it outside its store lock.
+///
+/// Visits are merged and checked before the request's other documents, so a rule of the
+/// [`WriteCheck`] may rely on the visits of the same request (a look-back passes on a visit
+/// pushed with it); the results stay in request order.
 pub fn merge_pushed(ctx: &SyncContext<'_>, req: &SyncRequest, read: ReadPushes) -> Prepared {
-    let merges = req
-        .push
-        .iter()
-        .zip(read.per_push)
-        .map(|(push, read)| match read {
+    let mut slots: Vec<Option<PreMerged>> = Vec::with_capacity(req.push.len());
+    let mut pending = Vec::with_capacity(req.push.len());
+    for (i, (push, read)) in req.push.iter().zip(read.per_push).enumerate() {
+        slots.push(None);
+        pending.push((i, push, read));
+    }
+    // A stable sort: visits first, the rest in request order.
+    pending.sort_by_key(|(_, push, _)| push.doc.kind() != DocKind::Visit);
+    for (i, push, read) in pending {
+        slots[i] = Some(match read {
             ReadPush::Decided(outcome) => PreMerged {
                 doc: push.doc.clone(),
                 read: None,
@@ -438,9 +448,11 @@ pub fn merge_pushed(ctx: &SyncContext<'_>, req: &SyncRequest, read: ReadPushes) 
                 decided: false,
                 merged: push::merge(ctx, push, parsed, stored.as_ref()),
             },
-        })
-        .collect();
-    Prepared { merges }
+        });
+    }
+    Prepared {
+        merges: slots.into_iter().flatten().collect(),
+    }
 }
 
 /// Handles one sync request. Every `Accepted` outcome in the response refers to data that was
