@@ -7,6 +7,8 @@ pub mod card;
 pub mod device;
 pub mod district;
 pub mod fuzz;
+pub mod kpi_oracle;
+pub mod problem_world;
 pub mod process;
 pub mod proxy;
 pub mod raw;

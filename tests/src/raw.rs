@@ -171,6 +171,21 @@ impl RawSession {
     /// # Errors
     /// When the request fails.
     pub async fn push(&self, push: Vec<DocPush>) -> anyhow::Result<Vec<(DocId, Outcome)>> {
+        Ok(self.push_timed(push, false).await?.0)
+    }
+
+    /// Pushes documents, reporting nothing else unsent when `settled` (so the server counts
+    /// the request as a settled sync if it accepts every push) and not reporting otherwise;
+    /// returns each one's outcome and the server's clock when it received the request
+    /// (`SyncResponse::server_time`).
+    ///
+    /// # Errors
+    /// When the request fails.
+    pub async fn push_timed(
+        &self,
+        push: Vec<DocPush>,
+        settled: bool,
+    ) -> anyhow::Result<(Vec<(DocId, Outcome)>, Timestamp)> {
         let response = self
             .sync(&SyncRequest {
                 cursor: 0,
@@ -178,15 +193,16 @@ impl RawSession {
                 device_time: Timestamp(0),
                 push,
                 max_response_bytes: 4096,
-                unsent: None,
+                unsent: settled.then_some(0),
             })
             .await?
             .response()?;
-        Ok(response
+        let outcomes = response
             .results
             .into_iter()
             .map(|r| (r.doc, r.outcome))
-            .collect())
+            .collect();
+        Ok((outcomes, response.server_time))
     }
 
     /// Every document the device receives from scratch (cursor 0, nothing acknowledged), sorted.
