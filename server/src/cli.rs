@@ -231,8 +231,16 @@ pub struct ServeArgs {
     #[arg(long, env = "LIANXIN_DB")]
     pub db: Option<PathBuf>,
 
-    /// A configuration file (TOML): an optional `[server]` table (listen, db, site) and the
-    /// district configuration; built-in defaults for what it omits.
+    /// Reverse proxies whose `X-Forwarded-For` names the client: addresses or networks,
+    /// comma-separated (e.g. 127.0.0.1,10.0.0.0/8) [default: the config file's, else none:
+    /// the header is ignored and each connection's peer is the client].
+    #[arg(long, env = "LIANXIN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::http::client_addr::Network>,
+
+    /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
+    /// trusted_proxies) and the district configuration, with built-in defaults for what it
+    /// omits except the hotline, which it must give [default: none, and the demo district's
+    /// configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]
     pub config: Option<PathBuf>,
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+use crate::http::client_addr::{Network, TrustedProxies};
 use crate::monitoring::MonitoringError;
 use crate::store::StoreHold as _;
 use crate::{AppState, app};
@@ -48,6 +49,7 @@ pub enum ServeError {
 /// Settings after flags, environment, the configuration file and defaults, in that order.
 struct ResolvedArgs {
     listen: SocketAddr,
+    trusted_proxies: Vec<Network>,
     site: std::path::PathBuf,
     db: std::path::PathBuf,
 }
@@ -63,15 +65,21 @@ pub struct FileSettings {
     pub db: Option<std::path::PathBuf>,
     /// Folder holding the built web client.
     pub site: Option<std::path::PathBuf>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client
+    /// ([`crate::http::client_addr`]); none by default.
+    pub trusted_proxies: Option<Vec<Network>>,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
-/// (every other section, over the built-in defaults). No file: defaults throughout.
+/// (every other section, over the built-in defaults; what has no default, the hotline, must
+/// be in the file). No file: the demo district's configuration ([`Config::demo`]).
+///
+/// [`Config::demo`]: shared::config::Config::demo
 pub fn load_settings(
     path: Option<&std::path::Path>,
 ) -> Result<(shared::config::Config, FileSettings), ServeError> {
     let Some(path) = path else {
-        return Ok((shared::config::Config::default(), FileSettings::default()));
+        return Ok((shared::config::Config::demo(), FileSettings::default()));
     };
     let fail = |message: String| ServeError::Config {
         path: path.into(),
@@ -103,6 +111,12 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<shared::config::Con
 /// When the address cannot be bound or the server fails while running.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (config, file) = load_settings(args.config.as_deref())?;
+    if args.config.is_none() {
+        tracing::warn!(
+            hotline = %config.hotline,
+            "no configuration file: serving with the demo district's configuration (--config)"
+        );
+    }
     let args = ResolvedArgs {
         listen: args
             .listen
@@ -113,7 +127,21 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .or(file.site)
             .unwrap_or_else(|| "target/site".into()),
         db: args.db.or(file.db).unwrap_or_else(|| "lianxin.db".into()),
+        trusted_proxies: if args.trusted_proxies.is_empty() {
+            file.trusted_proxies.unwrap_or_default()
+        } else {
+            args.trusted_proxies
+        },
     };
+    if args.trusted_proxies.is_empty() {
+        tracing::info!("no trusted proxies: each connection's peer is the client's address");
+    } else {
+        let list: Vec<String> = args.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        tracing::info!(
+            proxies = %list.join(", "),
+            "X-Forwarded-For is believed from these proxies only"
+        );
+    }
     let index = args.site.join("index.html");
     if tokio::fs::try_exists(&index).await.unwrap_or(false) {
         tracing::info!(site = %args.site.display(), "serving the web client");
@@ -143,7 +171,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
     spawn_background_jobs(sync.clone(), config);
-    serve_on(listener, AppState::new(args.site, sync), shutdown_signal())
+    let state = AppState::new(args.site, sync)
+        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies));
+    serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
     tracing::info!("stopped");
@@ -230,7 +260,7 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    // Connect info gives the login rate limiter the client's address.
+    // Connect info gives the rate limiters the peer's address (`http::client_addr`).
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -284,7 +314,7 @@ mod tests {
         let path = dir.path().join("lianxin.toml");
         std::fs::write(
             &path,
-            "[server]\nlisten = \"0.0.0.0:9000\"\ndb = \"/var/lib/lianxin/lianxin.db\"\n\n[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n",
+            "hotline = \"0391-1234567\"\n[server]\nlisten = \"0.0.0.0:9000\"\ndb = \"/var/lib/lianxin/lianxin.db\"\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n\n[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n",
         )
         .expect("write");
         let (config, settings) = load_settings(Some(&path)).expect("loads");
@@ -297,6 +327,14 @@ mod tests {
             Some(std::path::Path::new("/var/lib/lianxin/lianxin.db"))
         );
         assert_eq!(settings.site, None);
+        assert_eq!(
+            settings.trusted_proxies,
+            Some(vec![
+                "127.0.0.1".parse().expect("valid"),
+                "10.0.0.0/8".parse().expect("valid")
+            ])
+        );
+        assert_eq!(config.hotline, "0391-1234567");
         assert_eq!(config.sla.routine_days, 5);
         assert_eq!(config.categories.len(), 12);
     }
@@ -308,5 +346,23 @@ mod tests {
         std::fs::write(&path, "[server]\nport = 9000\n").expect("write");
         let err = load_settings(Some(&path)).expect_err("unknown key");
         assert!(err.to_string().contains("port"), "{err}");
+        std::fs::write(
+            &path,
+            "hotline = \"12345\"\n[server]\ntrusted_proxies = [\"proxy\"]\n",
+        )
+        .expect("write");
+        let err = load_settings(Some(&path)).expect_err("not an address");
+        assert!(err.to_string().contains("proxy"), "{err}");
+    }
+
+    #[test]
+    fn a_real_configuration_file_must_give_the_hotline_and_only_no_file_means_the_demo() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lianxin.toml");
+        std::fs::write(&path, "[server]\nlisten = \"0.0.0.0:9000\"\n").expect("write");
+        let err = load_settings(Some(&path)).expect_err("no hotline");
+        assert!(err.to_string().contains("hotline is missing"), "{err}");
+        let (demo, _) = load_settings(None).expect("the demo's");
+        assert_eq!(demo, shared::config::Config::demo());
     }
 }

@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 
 use crate::auth::{AuthConfig, AuthService};
 use crate::card::{CardLimits, CardService};
+use crate::http::client_addr::TrustedProxies;
 use crate::sync::SyncService;
 
 /// Everything the router needs from the outside world, shared by all handlers.
@@ -18,6 +19,7 @@ pub struct AppState {
     sync: Arc<SyncService>,
     auth: Arc<AuthService>,
     card: Arc<CardService>,
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             sync,
             auth: Arc::new(AuthService::default()),
             card: Arc::new(CardService::default()),
+            trusted_proxies: Arc::new(TrustedProxies::default()),
         }
     }
 
@@ -47,6 +50,19 @@ impl AppState {
     pub fn with_card_limits(mut self, limits: CardLimits) -> Self {
         self.card = Arc::new(CardService::new(limits));
         self
+    }
+
+    /// The same state believing `X-Forwarded-For` from these reverse proxies
+    /// ([`crate::http::client_addr`]).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
     }
 
     /// The 连心卡's public page: its rate limits and turns.

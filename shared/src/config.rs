@@ -157,7 +157,9 @@ pub struct Config {
     /// Economic-monitoring rules that turn anomalies into problems.
     pub monitoring: MonitoringRules,
     /// The public hotline (服务热线) printed on every 连心卡 and shown on its page, also when a
-    /// card is no longer valid.
+    /// card is no longer valid. Required: no default fits a real district, so the defaults
+    /// leave it empty and validation refuses a configuration without one; the demo district
+    /// sets its own ([`Config::demo`]).
     pub hotline: String,
     /// How far a device's clock is trusted for KPIs.
     pub clock: ClockRules,
@@ -334,9 +336,21 @@ impl Default for Config {
             default_flag: Flag::Red,
             monitoring: MonitoringRules::default(),
             clock: ClockRules::default(),
-            // The demo district's number: the government service hotline of Jiyuan.
-            hotline: "0391-12345".into(),
+            // Each district's own (see `Config::demo` for the demo's).
+            hotline: String::new(),
             follow_up: FollowUp::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The demo district's configuration: the defaults with the demo's hotline (the
+    /// government service hotline of Jiyuan). What a server runs with when it is given no
+    /// configuration file, and what the demo and the tests use.
+    pub fn demo() -> Config {
+        Config {
+            hotline: "0391-12345".into(),
+            ..Config::default()
         }
     }
 }
@@ -494,7 +508,13 @@ impl Config {
                 .hotline
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
-        if !hotline_ok {
+        if self.hotline.trim().is_empty() {
+            errors.push(
+                "hotline is missing: give the public service number (服务热线) every 连心卡 and \
+                 its pages show, e.g. hotline = \"0391-12345\""
+                    .to_string(),
+            );
+        } else if !hotline_ok {
             errors.push(format!(
                 "hotline {:?}: use 3-32 digits, spaces, +, -, ( and )",
                 self.hotline
@@ -518,8 +538,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_defaults_are_valid_and_have_twelve_categories() {
-        let c = Config::default();
+    fn the_demo_configuration_is_valid_and_has_twelve_categories() {
+        let c = Config::demo();
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.categories.len(), 12);
         assert_eq!(c.category("labour").map(|c| c.zh.as_str()), Some("用工"));
@@ -527,7 +547,7 @@ mod tests {
 
     #[test]
     fn monitoring_rules_of_zero_days_are_violations() {
-        let mut c = Config::default();
+        let mut c = Config::demo();
         c.monitoring.consecutive_days = 0;
         c.monitoring.min_baseline_days = 0;
         let Err(ConfigError::Invalid(errors)) = c.validate() else {
@@ -543,15 +563,15 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_survive_a_round_trip_through_toml() {
-        let c = Config::default();
+    fn the_demo_configuration_survives_a_round_trip_through_toml() {
+        let c = Config::demo();
         let text = c.to_toml().expect("serializable");
         assert_eq!(Config::from_toml(&text), Ok(c));
     }
 
     #[test]
     fn a_partial_file_keeps_the_defaults_for_what_it_omits() {
-        let c = Config::from_toml("[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n")
+        let c = Config::from_toml("hotline = \"12345\"\n[sla]\nroute_days = 1\nfirst_feedback_days = 2\non_site_days = 1\nroutine_days = 5\nmajor_days = 20\n")
             .expect("valid");
         assert_eq!(c.sla.routine_days, 5);
         assert_eq!(c.categories.len(), 12);
@@ -560,7 +580,8 @@ mod tests {
     #[test]
     fn the_allowed_clock_skew_is_configured_in_minutes_up_to_a_day() {
         assert_eq!(Config::default().clock.allowed_skew_ms(), 10 * 60_000);
-        let c = Config::from_toml("[clock]\nallowed_skew_minutes = 30\n").expect("valid");
+        let c = Config::from_toml("hotline = \"12345\"\n[clock]\nallowed_skew_minutes = 30\n")
+            .expect("valid");
         assert_eq!(c.clock.allowed_skew_ms(), 30 * 60_000);
         let err =
             Config::from_toml("[clock]\nallowed_skew_minutes = 2000\n").expect_err("too long");
@@ -574,6 +595,7 @@ mod tests {
     fn every_violation_is_reported_at_once() {
         let text = r#"
             default_flag = "red"
+            hotline = "12345"
             [[categories]]
             code = "Land Use"
             zh = "用地"
@@ -606,6 +628,31 @@ mod tests {
             );
         }
         assert_eq!(errors.len(), 6, "{errors:#?}");
+    }
+
+    #[test]
+    fn a_file_without_a_hotline_is_refused_by_name_with_the_other_errors() {
+        let text = "[sla]\nroute_days = 0\nfirst_feedback_days = 3\non_site_days = 1\n\
+                    routine_days = 7\nmajor_days = 30\n";
+        let Err(ConfigError::Invalid(errors)) = Config::from_toml(text) else {
+            panic!("a configuration without a hotline was accepted");
+        };
+        assert!(
+            errors.iter().any(|e| e.starts_with("hotline is missing")),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("sla.route_days is 0")),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        let with = Config::from_toml("hotline = \"0391-1234567\"\n").expect("valid");
+        assert_eq!(with.hotline, "0391-1234567");
+        assert_ne!(
+            Config::default().hotline,
+            Config::demo().hotline,
+            "the demo's number is the demo's only"
+        );
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn a_bad_rating_on_an_open_problem_is_black() {
 #[test]
 fn flag_rules_come_from_configuration() {
     // A district that wants a red flag only in the last two days before the deadline.
-    let mut cfg = Config::default();
+    let mut cfg = Config::demo();
     cfg.flag_rules.push(FlagRule {
         flag: Some(Flag::Red),
         due_within_days: Some(2),

@@ -31,14 +31,14 @@ pub struct TestServer {
     task: JoinHandle<()>,
 }
 
-/// A sync service on a fresh SQLite file in `dir`, with the default configuration.
+/// A sync service on a fresh SQLite file in `dir`, with the demo district's configuration.
 ///
 /// # Errors
 /// When the database cannot be created.
 pub fn sync_service(
     dir: &std::path::Path,
 ) -> anyhow::Result<std::sync::Arc<server::sync::SyncService>> {
-    sync_service_with(dir, shared::config::Config::default())
+    sync_service_with(dir, shared::config::Config::demo())
 }
 
 /// A sync service on a fresh SQLite file in `dir`, with `config` (not validated: a test may
@@ -87,7 +87,7 @@ impl TestServer {
     }
 }
 
-/// Seeds the demo district (`server::demo::seed`, default configuration) into `service`,
+/// Seeds the demo district (`server::demo::seed`, the demo's configuration) into `service`,
 /// dated now; returns the time it was seeded at.
 ///
 /// # Errors
@@ -95,7 +95,7 @@ impl TestServer {
 pub async fn seed_demo(service: &Arc<SyncService>) -> anyhow::Result<Timestamp> {
     let seeded_at = device::wall_clock();
     service
-        .with_store(move |s| server::demo::seed(s, &shared::config::Config::default(), seeded_at))
+        .with_store(move |s| server::demo::seed(s, &shared::config::Config::demo(), seeded_at))
         .await
         .context("the store thread stopped")??;
     Ok(seeded_at)

@@ -98,7 +98,7 @@ impl World {
     /// # Errors
     /// When the server, the store or a login fails.
     pub async fn new() -> anyhow::Result<World> {
-        World::with_config(Config::default()).await
+        World::with_config(Config::demo()).await
     }
 
     /// [`World::new`] on a server with `config`.

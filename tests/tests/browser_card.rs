@@ -241,7 +241,7 @@ async fn the_enterprise_rates_on_its_card_and_a_replaced_card_stops_working() ->
     enterprise.goto(&link).await?;
     enterprise.wait_text("h1", "此连心卡已失效", WAIT).await?;
     enterprise
-        .wait_text("body", &Config::default().hotline, WAIT)
+        .wait_text("body", &Config::demo().hotline, WAIT)
         .await?;
     let status = enterprise
         .js(

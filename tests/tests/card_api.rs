@@ -143,7 +143,7 @@ impl Demo {
 }
 
 fn hotline() -> String {
-    Config::default().hotline
+    Config::demo().hotline
 }
 
 fn is_the_invalid_page(page: &Page) -> bool {
@@ -506,6 +506,7 @@ async fn floods_answer_429_per_token_and_per_address_without_touching_other_card
         per_token: 5,
         per_address: 14,
         window_ms: 60_000,
+        ..CardLimits::default()
     };
     let demo = Demo::start(limits).await?;
     let (enterprise, problem, officer) = answered(&demo.district)?;

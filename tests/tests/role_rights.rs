@@ -71,7 +71,7 @@ const STATES: [ProblemState; 14] = [
 /// say 0 days): the visit the district records after each sign-off lets a look-back pass,
 /// which the server checks.
 async fn world() -> anyhow::Result<World> {
-    let mut config = Config::default();
+    let mut config = Config::demo();
     config.follow_up.look_back_days = 0;
     World::with_config(config).await
 }

@@ -233,7 +233,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 out,
                 "{} is valid",
                 a.config.as_deref().map_or_else(
-                    || "the default configuration".into(),
+                    || "the demo district's configuration (no file given)".into(),
                     |p| p.display().to_string()
                 )
             )?;
@@ -262,7 +262,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
 fn demo(db: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
     let mut store = crate::store::SqliteStore::open(db)?;
     let now = crate::auth::now();
-    let s = crate::demo::seed(&mut store, &shared::config::Config::default(), now)
+    let s = crate::demo::seed(&mut store, &shared::config::Config::demo(), now)
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
     writeln!(
         out,

@@ -4,11 +4,16 @@
 //! behalf by the card's system identity ([`crate::writer::card_actor`]) through the sync
 //! engine, like any device's edit, so officers' phones receive it by sync.
 //!
-//! **Invariant:** a public request does a bounded amount of work: its body is capped, its
-//! token and its address are rate-limited before the store is touched, at most
-//! [`READ_SLOTS`] card requests read the store at once and one writes at a time (which also
-//! keeps the card's one Automerge actor from making two changes with one sequence number), and
-//! a page reads at most [`MAX_PROBLEMS`] problems.
+//! **Invariant:** a public request does a bounded amount of work and cannot take what
+//! officers' syncs need. Its body is capped; it is counted against its client's address
+//! ([`crate::http::client_addr`]) before anything else, and against its card only once the
+//! token is found to be a live card (a made-up token costs its address, never a new key
+//! per token); the limiters keep a bounded number of keys ([`CardLimits::max_keys`]). All
+//! its store and CPU work happens in a [`Turn`]: at most [`WORK_SLOTS`] card requests work
+//! at once (one blocking thread and short holds of the store lock; never a merge slot), at
+//! most [`QUEUE`] wait for a turn, and any beyond answer "busy" at once; one writes at a time
+//! (which also keeps the card's one Automerge actor from making two changes with one
+//! sequence number); a page reads at most [`MAX_PROBLEMS`] problems.
 
 pub mod page;
 pub mod qr;
@@ -28,7 +33,7 @@ use shared::model::{
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore as _;
 use shared::workflow::{Action, check};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 
 use crate::auth::RateLimiter;
 use crate::store::{CardFace, CardLookup, LiveCard, StoreError, StoreHold};
@@ -38,8 +43,15 @@ use crate::writer::{card_actor, commit_documents, system_actor_id};
 /// Most problems a card's page shows (the most recently changed).
 pub const MAX_PROBLEMS: usize = 30;
 
-/// Card requests reading the store at once.
-pub const READ_SLOTS: usize = 2;
+/// Card requests working (reading the store, loading problems, writing, drawing a QR code)
+/// at once: one, so the public page never takes more than one core or one blocking thread.
+pub const WORK_SLOTS: usize = 1;
+
+/// Card requests waiting for a turn at once; any beyond are answered "busy" without waiting.
+pub const QUEUE: usize = 8;
+
+/// What a "busy" answer tells the browser to wait, in seconds (`Retry-After`).
+pub const BUSY_RETRY_AFTER_S: u64 = 2;
 
 /// Longest text the page accepts in a field (characters).
 pub const MAX_TEXT: usize = 1000;
@@ -48,7 +60,7 @@ pub const MAX_TEXT: usize = 1000;
 pub const MAX_BODY: usize = 16 * 1024;
 
 /// How long a card request waits for its turn before answering "busy".
-const WAIT: Duration = Duration::from_secs(3);
+const WAIT: Duration = Duration::from_secs(2);
 
 /// Bytes of randomness in a card token (160 bits), written as 40 hex digits.
 const TOKEN_BYTES: usize = 20;
@@ -63,6 +75,9 @@ pub struct CardLimits {
     pub per_address: usize,
     /// The window, ms (10 min).
     pub window_ms: i64,
+    /// Addresses, and cards, each limiter keeps at most (the least recently seen is
+    /// forgotten first): 4,096 (at worst about 10 MB of timestamps for the addresses).
+    pub max_keys: usize,
 }
 
 impl Default for CardLimits {
@@ -71,17 +86,27 @@ impl Default for CardLimits {
             per_token: 60,
             per_address: 300,
             window_ms: 10 * 60 * 1000,
+            max_keys: 4096,
         }
     }
 }
 
-/// The card service: rate limiters and the turns of the public page's store work.
+/// The card service: rate limiters and the turns of the public page's work.
 #[derive(Debug)]
 pub struct CardService {
     per_token: RateLimiter,
     per_address: RateLimiter,
-    reads: Semaphore,
+    queue: Semaphore,
+    work: Semaphore,
     writes: Mutex<()>,
+}
+
+/// A card request's turn to work ([`CardService::turn`]); the next waiting request gets it
+/// when this is dropped.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    _working: SemaphorePermit<'a>,
+    _queued: SemaphorePermit<'a>,
 }
 
 impl Default for CardService {
@@ -93,10 +118,11 @@ impl Default for CardService {
 /// Why a public card request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
-    /// The token or the address made too many requests.
+    /// The token or the address made too many requests; it may try again after this many
+    /// seconds.
     #[error("too many requests")]
-    Limited,
-    /// Other card requests hold the turns; try again.
+    Limited(u64),
+    /// Other card requests hold the turns; try again in [`BUSY_RETRY_AFTER_S`].
     #[error("busy")]
     Busy,
     /// The token is of a card that was replaced or revoked.
@@ -202,50 +228,87 @@ impl CardService {
     /// A service with these limits.
     pub fn new(limits: CardLimits) -> CardService {
         CardService {
-            per_token: RateLimiter::new(limits.per_token, limits.window_ms),
-            per_address: RateLimiter::new(limits.per_address, limits.window_ms),
-            reads: Semaphore::new(READ_SLOTS),
+            per_token: RateLimiter::bounded(limits.per_token, limits.window_ms, limits.max_keys),
+            per_address: RateLimiter::bounded(
+                limits.per_address,
+                limits.window_ms,
+                limits.max_keys,
+            ),
+            queue: Semaphore::new(QUEUE + WORK_SLOTS),
+            work: Semaphore::new(WORK_SLOTS),
             writes: Mutex::new(()),
         }
     }
 
-    /// Counts a request of `token` from `addr` at `now`; `Err(Limited)` when either is over
-    /// its limit (the address is checked first, so a flood of made-up tokens from one
-    /// address stops at the address's limit).
-    pub fn admit(
+    /// How many addresses and how many cards the limiters keep now.
+    pub fn tracked(&self) -> (usize, usize) {
+        (self.per_address.len(), self.per_token.len())
+    }
+
+    /// Admits a public request for `token` from `addr` at `now`: counts it against the
+    /// address, waits for a turn, finds the token's live card and counts it against the card.
+    /// `Err(Limited)` when the address or the card is over its limit, `Err(Busy)` when no
+    /// turn comes, `Err(Unknown | Retired)` for a token of no live card.
+    pub async fn admit(
         &self,
+        sync: &Arc<SyncService>,
         token: &str,
         addr: Option<std::net::IpAddr>,
         now: i64,
-    ) -> Result<(), CardError> {
-        if let Some(addr) = addr
-            && !self
-                .per_address
-                .try_attempt(&[&format!("addr:{addr}")], now)
-        {
-            return Err(CardError::Limited);
+    ) -> Result<(Turn<'_>, EnterpriseId), CardError> {
+        self.admit_address(addr, now)?;
+        if !well_formed(token) {
+            return Err(CardError::Unknown);
         }
+        let turn = self.turn().await?;
+        let enterprise = self.resolve(&turn, sync, token).await?;
+        self.admit_card(token, now)?;
+        Ok((turn, enterprise))
+    }
+
+    /// Counts a request from `addr` at `now` (a request with no address, which a served
+    /// connection always has, is counted by its card only).
+    pub fn admit_address(&self, addr: Option<std::net::IpAddr>, now: i64) -> Result<(), CardError> {
+        match addr {
+            Some(addr) => self
+                .per_address
+                .attempt(&[&format!("addr:{addr}")], now)
+                .map_err(limited),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a request for the live card of `token` at `now`.
+    pub fn admit_card(&self, token: &str, now: i64) -> Result<(), CardError> {
         // Keyed by a prefix of the hash: the limiter never holds a token.
         let key = format!("card:{}", crate::auth::token::hex(&token_hash(token)[..12]));
-        if !self.per_token.try_attempt(&[&key], now) {
-            return Err(CardError::Limited);
-        }
-        Ok(())
+        self.per_token.attempt(&[&key], now).map_err(limited)
+    }
+
+    /// A turn to work: at once if no other card request works, after the requests waiting
+    /// before it (at most [`WAIT`]), or `Err(Busy)` at once when [`QUEUE`] already wait.
+    pub async fn turn(&self) -> Result<Turn<'_>, CardError> {
+        let queued = self.queue.try_acquire().map_err(|_| CardError::Busy)?;
+        let working = tokio::time::timeout(WAIT, self.work.acquire())
+            .await
+            .map_err(|_| CardError::Busy)?
+            .map_err(|_| CardError::Busy)?;
+        Ok(Turn {
+            _working: working,
+            _queued: queued,
+        })
     }
 
     /// Which enterprise's live card `token` is.
     pub async fn resolve(
         &self,
+        _turn: &Turn<'_>,
         sync: &Arc<SyncService>,
         token: &str,
     ) -> Result<EnterpriseId, CardError> {
         if !well_formed(token) {
             return Err(CardError::Unknown);
         }
-        let _turn = tokio::time::timeout(WAIT, self.reads.acquire())
-            .await
-            .map_err(|_| CardError::Busy)?
-            .map_err(|_| CardError::Busy)?;
         let hash = token_hash(token);
         let found = sync
             .with_store(move |s| s.card_lookup(&hash))
@@ -262,14 +325,11 @@ impl CardService {
     /// from the stored bytes under the store lock, loaded outside it).
     pub async fn view(
         &self,
+        _turn: &Turn<'_>,
         sync: &Arc<SyncService>,
         enterprise: EnterpriseId,
         now: Timestamp,
     ) -> Result<CardView, CardError> {
-        let _turn = tokio::time::timeout(WAIT, self.reads.acquire())
-            .await
-            .map_err(|_| CardError::Busy)?
-            .map_err(|_| CardError::Busy)?;
         let (face, docs) = sync
             .with_store(move |s| -> Result<_, StoreError> {
                 let face = s.card_face(enterprise, now)?;
@@ -307,13 +367,14 @@ impl CardService {
     /// system identity committed through the sync engine; announces them to devices.
     pub async fn act(
         &self,
+        _turn: &Turn<'_>,
         sync: &Arc<SyncService>,
         enterprise: EnterpriseId,
         request: CardRequest,
         now: Timestamp,
     ) -> Result<(), CardError> {
         validate(&request, sync.config())?;
-        let _turn = tokio::time::timeout(WAIT, self.writes.lock())
+        let _writing = tokio::time::timeout(WAIT, self.writes.lock())
             .await
             .map_err(|_| CardError::Busy)?;
         let config = sync.config().clone();
@@ -346,6 +407,12 @@ impl CardService {
         .await
         .ok_or_else(|| StoreError::Group("the store thread stopped".into()))?
     }
+}
+
+/// The refusal of a request over a limit, with the seconds to wait (rounded up).
+fn limited(retry_after_ms: i64) -> CardError {
+    let ms = u64::try_from(retry_after_ms).unwrap_or(0);
+    CardError::Limited(ms.div_ceil(1000).max(1))
 }
 
 /// Carries out `request` for `enterprise` in short holds of the store: the stored problem is
@@ -507,22 +574,60 @@ mod tests {
     }
 
     #[test]
-    fn a_flood_is_limited_per_token_then_per_address() {
+    fn a_flood_is_limited_per_card_and_per_address() {
         let card = CardService::new(CardLimits {
             per_token: 2,
             per_address: 3,
             window_ms: 1000,
+            max_keys: 100,
         });
         let here = Some(std::net::IpAddr::from([10, 0, 0, 1]));
         let there = Some(std::net::IpAddr::from([10, 0, 0, 2]));
-        assert!(card.admit("a", here, 0).is_ok() && card.admit("a", here, 1).is_ok());
-        assert!(matches!(card.admit("a", there, 2), Err(CardError::Limited)));
+        let (a, _) = new_token();
+        let (b, _) = new_token();
+        assert!(card.admit_address(here, 0).is_ok() && card.admit_card(&a, 0).is_ok());
+        assert!(card.admit_address(here, 1).is_ok() && card.admit_card(&a, 1).is_ok());
+        assert!(card.admit_address(there, 2).is_ok());
         assert!(
-            card.admit("b", here, 3).is_ok(),
-            "another token from the same address"
+            matches!(card.admit_card(&a, 2), Err(CardError::Limited(1))),
+            "the card's limit, whatever the address; again in a second"
         );
-        assert!(matches!(card.admit("c", here, 4), Err(CardError::Limited)));
-        assert!(card.admit("c", there, 5).is_ok(), "another address");
+        assert!(card.admit_address(here, 3).is_ok() && card.admit_card(&b, 3).is_ok());
+        assert!(matches!(
+            card.admit_address(here, 4),
+            Err(CardError::Limited(_))
+        ));
+        assert!(card.admit_address(there, 5).is_ok(), "another address");
+        assert_eq!(card.tracked(), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn past_the_work_slots_and_the_queue_a_request_is_busy_at_once() {
+        let card = CardService::default();
+        let mut turns = Vec::new();
+        for _ in 0..WORK_SLOTS {
+            turns.push(card.turn().await.expect("a free slot"));
+        }
+        let started = std::time::Instant::now();
+        assert!(
+            matches!(card.turn().await, Err(CardError::Busy)),
+            "no slot within the wait"
+        );
+        assert!(started.elapsed() >= WAIT);
+        let waiting: Vec<_> = (0..QUEUE).map(|_| card.turn()).collect();
+        let waiting = futures_util::future::join_all(waiting);
+        let (waited, beyond) = tokio::join!(waiting, async {
+            tokio::task::yield_now().await;
+            let started = std::time::Instant::now();
+            // The queue is full of waiters: one more is refused without waiting.
+            let r = card.turn().await;
+            (r.map(|_| ()), started.elapsed())
+        });
+        let _ = waited;
+        assert!(matches!(beyond.0, Err(CardError::Busy)));
+        assert!(beyond.1 < WAIT / 2, "{:?}", beyond.1);
+        drop(turns);
+        assert!(card.turn().await.is_ok(), "a slot freed is taken");
     }
 
     #[test]

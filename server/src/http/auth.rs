@@ -1,17 +1,15 @@
 //! `POST /api/login`, `POST /api/refresh`, `GET /api/me` and `POST /api/logout`: sessions of
 //! users on their devices (the logic is in [`crate::auth`]).
 
-use std::net::SocketAddr;
-
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
+use super::client_addr::ClientAddr;
 use crate::AppState;
 use crate::auth::session::{DeviceBody, LoginRequest, RefreshRequest, UserBody};
 use crate::auth::{self, AuthError, Authenticated, Session};
@@ -23,22 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/refresh", post(refresh))
         .route("/me", get(me))
         .route("/logout", post(logout))
-}
-
-/// The client's address, when the server was started with connect info.
-pub struct ClientAddr(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
 }
 
 fn no_store(session: Session) -> impl IntoResponse {

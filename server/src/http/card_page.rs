@@ -1,38 +1,66 @@
 //! The 连心卡's public side, under `/k/{token}` (no account: the token is the capability):
 //! the enterprise's page, its forms (confirm, dispute, rate, raise a problem), the printable
-//! card and its QR code — plain HTML, no script, bodies capped, every request counted per token
-//! and per address before the store is touched ([`crate::card`]). A token that was replaced
-//! or revoked answers 410 and an unknown one 404, both with the plain "no longer valid" page
-//! and the hotline. The officers' side is [`super::card`].
-
-use std::sync::Arc;
+//! card and its QR code — plain HTML, no script, bodies capped, every request counted per
+//! address before the store is touched and per card once found, and worked on in turns
+//! ([`crate::card`]); over a limit 429, out of turns 503, both with `Retry-After`. A token
+//! that was replaced or revoked answers 410 and an unknown one (or any other path under
+//! `/k/`) 404, both with a plain page and the hotline. Every response under `/k/` carries
+//! the card's own headers ([`CARD_HEADERS`]): a policy allowing no script, no framing and
+//! forms to this origin only, no referrer (the token is in the URL), no caching. The
+//! officers' side is [`super::card`].
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde::Deserialize;
-use shared::model::{EnterpriseId, ProblemId, Rating, Timestamp};
+use shared::model::{ProblemId, Rating};
+use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::auth::ClientAddr;
 use super::card::{card_link, origin};
+use super::client_addr::ClientAddr;
 use crate::AppState;
 use crate::auth::now;
 use crate::card::page::{self, Done, Lang, Paper};
-use crate::card::{CardError, CardRequest, CardService, qr};
-use crate::sync::SyncService;
+use crate::card::{CardError, CardRequest, qr};
+
+/// The card pages' Content-Security-Policy: nothing but their own inline styles, `data:`
+/// images (the page's empty icon), forms posting to this origin, and no framing; no script
+/// at all.
+pub const CARD_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                            form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The headers of every response under `/k/`, whatever produced it (a page, a refusal, a
+/// redirect, the framework's own 405).
+pub const CARD_HEADERS: [(header::HeaderName, &str); 5] = [
+    (header::CONTENT_SECURITY_POLICY, CARD_CSP),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
 
 /// The public routes, at the root (beside the site).
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/k/{token}", get(enterprise_page))
         .route("/k/{token}/p/{problem}/{op}", post(problem_action))
         .route("/k/{token}/problems", post(raise))
         .route("/k/{token}/card", get(printable))
         .route("/k/{token}/qr.svg", get(qr_code))
-        .layer(DefaultBodyLimit::max(crate::card::MAX_BODY))
+        .route("/k/{token}/{*rest}", any(no_such_page))
+        .layer(DefaultBodyLimit::max(crate::card::MAX_BODY));
+    CARD_HEADERS
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::overriding(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
 /// `lang` and `done` of the public page.
@@ -71,13 +99,18 @@ pub struct RaiseForm {
 fn html(status: StatusCode, body: String) -> Response {
     (
         status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         body,
     )
         .into_response()
+}
+
+/// `html` with `Retry-After: seconds`.
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// The page answering a refused public request: never an error trace.
@@ -91,15 +124,21 @@ fn refusal(e: CardError, lang: Lang, hotline: &str) -> Response {
     match e {
         CardError::Retired => html(StatusCode::GONE, page::invalid(lang, hotline)),
         CardError::Unknown => html(StatusCode::NOT_FOUND, page::invalid(lang, hotline)),
-        CardError::Limited => message(
-            StatusCode::TOO_MANY_REQUESTS,
-            "请求过于频繁，请稍后再试",
-            "Too many requests: please try again later",
+        CardError::Limited(seconds) => retry_after(
+            message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "请求过于频繁，请稍后再试",
+                "Too many requests: please try again later",
+            ),
+            seconds,
         ),
-        CardError::Busy => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "系统繁忙，请稍后再试",
-            "The service is busy: please try again shortly",
+        CardError::Busy => retry_after(
+            message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "系统繁忙，请稍后再试",
+                "The service is busy: please try again shortly",
+            ),
+            crate::card::BUSY_RETRY_AFTER_S,
         ),
         CardError::NoProblem => message(
             StatusCode::NOT_FOUND,
@@ -147,16 +186,18 @@ fn form_error(rejection: FormRejection) -> CardError {
     }
 }
 
-/// Counts the request and finds the token's enterprise.
-async fn admitted(
-    card: &CardService,
-    sync: &Arc<SyncService>,
-    token: &str,
-    addr: Option<std::net::IpAddr>,
-    at: Timestamp,
-) -> Result<EnterpriseId, CardError> {
-    card.admit(token, addr, at.0)?;
-    card.resolve(sync, token).await
+/// Any other path under a card's link: a plain 404 with the hotline.
+async fn no_such_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let lang = Lang::from_param(q.lang.as_deref());
+    html(
+        StatusCode::NOT_FOUND,
+        page::message(
+            lang,
+            lang_t(lang, "没有这个页面", "No such page"),
+            "",
+            &state.sync().config().hotline,
+        ),
+    )
 }
 
 async fn enterprise_page(
@@ -170,8 +211,8 @@ async fn enterprise_page(
     let config = sync.config();
     let at = now();
     let result = async {
-        let enterprise = admitted(state.card(), &sync, &token, addr, at).await?;
-        state.card().view(&sync, enterprise, at).await
+        let (turn, enterprise) = state.card().admit(&sync, &token, addr, at.0).await?;
+        state.card().view(&turn, &sync, enterprise, at).await
     }
     .await;
     match result {
@@ -200,8 +241,11 @@ async fn act(
     let sync = state.sync().clone();
     let at = now();
     let result = async {
-        let enterprise = admitted(state.card(), &sync, token, addr, at).await?;
-        state.card().act(&sync, enterprise, request?, at).await
+        let (turn, enterprise) = state.card().admit(&sync, token, addr, at.0).await?;
+        state
+            .card()
+            .act(&turn, &sync, enterprise, request?, at)
+            .await
     }
     .await;
     match result {
@@ -282,24 +326,28 @@ async fn printable(
     let config = sync.config();
     let at = now();
     let result = async {
-        let enterprise = admitted(state.card(), &sync, &token, addr, at).await?;
+        let (_turn, enterprise) = state.card().admit(&sync, &token, addr, at.0).await?;
         let face = sync
             .with_store(move |s| s.card_face(enterprise, at))
             .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
-        face.ok_or(CardError::Unknown)
+            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??
+            .ok_or(CardError::Unknown)?;
+        // Drawn within the turn: a QR code is CPU work too.
+        let link = card_link(&origin(&headers), &token);
+        let svg = qr::inline_svg(&link).unwrap_or_default();
+        let paper = Paper::from_param(q.size.as_deref());
+        Ok::<_, CardError>(page::printable_card(
+            &face,
+            &link,
+            &svg,
+            &config.hotline,
+            paper,
+            lang,
+        ))
     }
     .await;
     match result {
-        Ok(face) => {
-            let link = card_link(&origin(&headers), &token);
-            let svg = qr::inline_svg(&link).unwrap_or_default();
-            let paper = Paper::from_param(q.size.as_deref());
-            html(
-                StatusCode::OK,
-                page::printable_card(&face, &link, &svg, &config.hotline, paper, lang),
-            )
-        }
+        Ok(body) => html(StatusCode::OK, body),
         Err(e) => refusal(e, lang, &config.hotline),
     }
 }
@@ -312,16 +360,10 @@ async fn qr_code(
 ) -> Response {
     let sync = state.sync().clone();
     let at = now();
-    match admitted(state.card(), &sync, &token, addr, at).await {
-        Ok(_) => match qr::svg(&card_link(&origin(&headers), &token)) {
-            Some(svg) => (
-                [
-                    (header::CONTENT_TYPE, "image/svg+xml"),
-                    (header::CACHE_CONTROL, "no-store"),
-                ],
-                svg,
-            )
-                .into_response(),
+    match state.card().admit(&sync, &token, addr, at.0).await {
+        // Drawn within the turn: a QR code is CPU work too.
+        Ok((_turn, _)) => match qr::svg(&card_link(&origin(&headers), &token)) {
+            Some(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
         Err(e) => refusal(e, Lang::Zh, &sync.config().hotline),

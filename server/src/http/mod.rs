@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod card;
 pub mod card_page;
+pub mod client_addr;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
@@ -38,7 +39,8 @@ use crate::AppState;
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
 ///
-/// Every response carries the [`security`] headers.
+/// Every response carries the [`security`] headers. Requests are traced (at debug level)
+/// with their URI redacted ([`redacted_uri`]).
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
@@ -56,7 +58,99 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(card_page::router())
         .merge(site::router(state.site_dir()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state);
     security::with_headers(router)
+}
+
+/// The span a request is traced in: method, redacted URI, version.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %redacted_uri(request.uri()),
+        version = ?request.version(),
+    )
+}
+
+/// A URI as logs may show it: a 连心卡's link is a capability (its token is the only key to
+/// the enterprise's page), so everything after `/k/` is cut (`/k/…`).
+pub fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    if path == "/k" || path.starts_with("/k/") {
+        "/k/…".to_string()
+    } else {
+        uri.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_link_is_cut_from_traced_uris_and_other_uris_are_kept() {
+        let token = "0123456789abcdef0123456789abcdef01234567";
+        for uri in [
+            format!("/k/{token}"),
+            format!("/k/{token}/p/x/rate?lang=en"),
+            format!("/k/{token}/qr.svg"),
+        ] {
+            let shown = redacted_uri(&uri.parse().expect("a uri"));
+            assert_eq!(shown, "/k/…");
+        }
+        let api = "/api/problems?page=2".parse().expect("a uri");
+        assert_eq!(redacted_uri(&api), "/api/problems?page=2");
+    }
+
+    /// Where the test's subscriber writes.
+    #[derive(Clone, Default)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_debug_trace_of_a_card_request_names_no_token() {
+        use tower::ServiceExt as _;
+        let logs = Capture::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sync = crate::sync::SyncService::open(
+            &dir.path().join("lianxin.db"),
+            shared::config::Config::demo(),
+        )
+        .expect("opens");
+        let app = app(AppState::new(
+            dir.path().join("site"),
+            std::sync::Arc::new(sync),
+        ));
+        let token = "0123456789abcdef0123456789abcdef01234567";
+        let request = axum::http::Request::get(format!("/k/{token}?lang=en"))
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = app.oneshot(request).await.expect("answered");
+        assert_eq!(response.status(), axum::http::StatusCode::NOT_FOUND);
+        let logs =
+            String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+        assert!(logs.contains("uri=/k/…"), "{logs}");
+        assert!(!logs.contains(token), "{logs}");
+    }
 }

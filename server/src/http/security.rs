@@ -1,4 +1,6 @@
-//! Security headers put on every response, whatever produced it.
+//! Security headers put on every response, whatever produced it. The Content-Security-Policy
+//! is the app's unless the response brings its own (the 连心卡's pages,
+//! [`super::card_page::CARD_CSP`]); the other headers are the same everywhere.
 
 use axum::Router;
 use axum::http::HeaderValue;
@@ -12,18 +14,22 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
                        style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
 
-/// Wraps `router` so every response, including fallbacks and errors, carries the security headers.
+/// Wraps `router` so every response, including fallbacks and errors, carries the security
+/// headers; the app's CSP only where a response has none of its own.
 pub fn with_headers(router: Router) -> Router {
     let headers = [
         (X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (REFERRER_POLICY, "no-referrer"),
         (X_FRAME_OPTIONS, "DENY"),
-        (CONTENT_SECURITY_POLICY, CSP),
     ];
-    headers.into_iter().fold(router, |router, (name, value)| {
+    let router = headers.into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::overriding(
             name,
             HeaderValue::from_static(value),
         ))
-    })
+    });
+    router.layer(SetResponseHeaderLayer::if_not_present(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    ))
 }
