@@ -262,8 +262,9 @@ impl Target {
             .into_iter()
             .filter(|s| match self {
                 Target::Wire => true,
-                Target::Load => !matches!(s.form, Form::Wire),
-                Target::Validate | Target::Merge => s.doc.is_some(),
+                Target::Load => s.direct && !matches!(s.form, Form::Wire),
+                Target::Validate => s.direct && s.doc.is_some(),
+                Target::Merge => s.doc.is_some(),
             })
             .map(|seed| {
                 let (base, store) = match &seed.form {
