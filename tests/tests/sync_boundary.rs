@@ -14,7 +14,9 @@ use shared::doc::{ActorId, DocKind, NewVisit, RecordDoc, VisitDoc};
 use shared::model::{Actor, DeviceId, OperatingStatus, Role, Timestamp, VisitId, VisitMethod};
 use shared::sync::limits::{MAX_DOC_BYTES, MAX_PUSHES, MAX_STORED_DOC_BYTES};
 use shared::sync::protocol::{self, DocId, DocPush, Outcome, Refusal, SyncRequest};
-use tests::attack::{CLAIMS_FOUR_BILLION_OPS, bit_flipped, cjk};
+use tests::attack::{
+    CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS, bit_flipped, cjk,
+};
 use tests::district::{PASSWORD, enterprise, officer_in};
 use tests::process::ServerProcess;
 use tests::raw::{Answer, RawSession, commit_as_server, doc_id, push_edit, push_new};
@@ -322,28 +324,34 @@ async fn merge_slots(scene: &Scene) -> anyhow::Result<usize> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_claiming_billions_of_operations_are_refused_alone_while_another_device_syncs()
+async fn chunks_claiming_billions_of_operations_are_refused_alone_while_another_device_syncs()
 -> anyhow::Result<()> {
     let scene = scene(10).await?;
     let slots = merge_slots(&scene).await?;
-    // One request per merge slot, each pushing the 74-byte change beside a good visit: parsed
-    // as they stand, they would hold every slot for hours.
+    // One request per merge slot, each pushing the 74-byte change and the 150-byte document
+    // beside a good visit: parsed as they stand, they would hold every slot for an hour and
+    // the document's load would take the server's memory.
     let mut requests = Vec::new();
     let mut bombs = Vec::new();
     let mut goods = Vec::new();
     for n in 0..u8::try_from(slots)? {
-        let (bomb_id, _) = own_visit(&scene.wang, 40 + n, 1, "");
-        let (good_id, mut good) = own_visit(&scene.wang, 80 + n, 1, "企业反映用电紧张");
-        requests.push(request(vec![
-            DocPush {
+        let mut pushes = Vec::new();
+        for (k, data) in [CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS]
+            .into_iter()
+            .enumerate()
+        {
+            let (bomb_id, _) = own_visit(&scene.wang, 40 + 2 * n + k as u8, 1, "");
+            pushes.push(DocPush {
                 doc: bomb_id.clone(),
                 base: Vec::new(),
                 heads: Vec::new(),
-                data: CLAIMS_FOUR_BILLION_OPS.to_vec(),
-            },
-            push_new(good_id.clone(), &mut good),
-        ]));
-        bombs.push(bomb_id);
+                data: data.to_vec(),
+            });
+            bombs.push(bomb_id);
+        }
+        let (good_id, mut good) = own_visit(&scene.wang, 80 + n, 1, "企业反映用电紧张");
+        pushes.push(push_new(good_id.clone(), &mut good));
+        requests.push(request(pushes));
         goods.push(good_id);
     }
     let hostile: Vec<_> = requests
@@ -354,12 +362,12 @@ async fn changes_claiming_billions_of_operations_are_refused_alone_while_another
         })
         .collect();
 
-    // Meanwhile Li's phone syncs (once the crafted requests are in), and is answered promptly.
+    // Meanwhile Li's phone syncs (once the crafted requests are in) and is answered promptly.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     let li = timeout(BOUND, scene.li.read_all())
         .await
-        .context("Li's sync was not answered while the crafted changes were pushed")?;
+        .context("Li's sync was not answered while the crafted chunks were pushed")?;
     let waited = started.elapsed();
 
     li?;
@@ -367,16 +375,18 @@ async fn changes_claiming_billions_of_operations_are_refused_alone_while_another
     for request in hostile {
         let answer = timeout(BOUND, request)
             .await
-            .context("a request pushing the crafted change was not answered")???
+            .context("a request pushing the crafted chunks was not answered")???
             .response()?;
-        assert_eq!(
-            answer.results[0].outcome,
-            Outcome::Refused(Refusal::TooLarge {
-                limit: u32::try_from(MAX_STORED_DOC_BYTES)?
-            })
-        );
+        for bomb in &answer.results[..2] {
+            assert_eq!(
+                bomb.outcome,
+                Outcome::Refused(Refusal::TooLarge {
+                    limit: u32::try_from(MAX_STORED_DOC_BYTES)?
+                })
+            );
+        }
         assert!(matches!(
-            answer.results[1].outcome,
+            answer.results[2].outcome,
             Outcome::Accepted { .. }
         ));
     }

@@ -2,7 +2,8 @@
 //! taken along its workflow with progress and supervision, an enterprise profile, a monitoring
 //! document with a power series), each saved whole (compressed and not) and as the change
 //! chunks after its first version, and sync messages carrying them; and crafted inputs only
-//! the server's weighing may see first (a change claiming billions of operations).
+//! the server's weighing may see first (a change and a document claiming billions of
+//! operations).
 
 use shared::config::Config;
 use shared::doc::{
@@ -20,7 +21,7 @@ use shared::sync::protocol::{
 };
 use shared::workflow::Action;
 
-use crate::attack::CLAIMS_FOUR_BILLION_OPS;
+use crate::attack::{CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS};
 
 /// 2026-11-01T00:00:00Z.
 pub const T0: Timestamp = Timestamp(1_793_491_200_000);
@@ -421,17 +422,26 @@ pub fn messages(documents: &[Seed]) -> Vec<Seed> {
     out
 }
 
-/// Crafted inputs for the merge target alone (not [`Seed::direct`]): a new visit pushed as
-/// the change claiming 4,000,000,000 operations ([`CLAIMS_FOUR_BILLION_OPS`]).
+/// Crafted inputs for the merge target alone (not [`Seed::direct`]): new visits pushed as the
+/// change and as the document claiming 4,000,000,000 operations ([`CLAIMS_FOUR_BILLION_OPS`],
+/// [`DOCUMENT_CLAIMING_FOUR_BILLION_OPS`]).
 pub fn crafted() -> Vec<Seed> {
-    let (id, _) = new_visit(3);
-    vec![Seed {
-        name: "change-claiming-4e9-ops".into(),
-        doc: Some(id),
-        bytes: CLAIMS_FOUR_BILLION_OPS.to_vec(),
-        form: Form::Changes { base: Vec::new() },
-        direct: false,
-    }]
+    vec![
+        Seed {
+            name: "change-claiming-4e9-ops".into(),
+            doc: Some(new_visit(3).0),
+            bytes: CLAIMS_FOUR_BILLION_OPS.to_vec(),
+            form: Form::Changes { base: Vec::new() },
+            direct: false,
+        },
+        Seed {
+            name: "document-claiming-4e9-ops".into(),
+            doc: Some(new_visit(4).0),
+            bytes: DOCUMENT_CLAIMING_FOUR_BILLION_OPS.to_vec(),
+            form: Form::Document,
+            direct: false,
+        },
+    ]
 }
 
 /// Every seed: documents, then messages, then crafted inputs.

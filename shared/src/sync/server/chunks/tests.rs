@@ -158,9 +158,15 @@ fn claiming_ops(ops: u64) -> Vec<u8> {
     for (_, bytes) in &columns {
         data.extend_from_slice(bytes);
     }
-    let mut typed = vec![1u8];
+    chunk(1, &data)
+}
+
+/// A chunk of type `kind` around `data`, with its valid checksum (the SHA-256 of the type, the
+/// length and the data).
+fn chunk(kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut typed = vec![kind];
     uleb(&mut typed, data.len() as u64);
-    typed.extend_from_slice(&data);
+    typed.extend_from_slice(data);
     let hash = <sha2::Sha256 as sha2::Digest>::digest(&typed);
     let mut chunk = MAGIC.to_vec();
     chunk.extend_from_slice(&hash[..4]);
@@ -223,10 +229,11 @@ fn a_change_claiming_billions_of_operations_is_refused_by_its_run_headers() {
     assert_eq!(budget, 1_000_000_000);
 }
 
-/// `document`'s chunk with its operation column `spec` replaced by one run of `rows` rows
-/// (the value 1, or the boolean run). Only the layout is rewritten: the checksum is left as it
-/// was, since the weigher reads before Automerge checks it.
-fn with_op_column_claiming(document: &[u8], spec: usize, rows: u64) -> Vec<u8> {
+/// A document chunk taken apart: what precedes its columns (actors, heads), its columns as
+/// (set, spec, data), and what follows them (head indexes).
+type DocumentParts = (Vec<u8>, Vec<(usize, usize, Vec<u8>)>, Vec<u8>);
+
+fn document_parts(document: &[u8]) -> DocumentParts {
     let data = chunk_data(document).expect("a chunk");
     let mut r = Reader { bytes: data, at: 0 };
     for _ in 0..r.number().expect("actors") {
@@ -235,42 +242,118 @@ fn with_op_column_claiming(document: &[u8], spec: usize, rows: u64) -> Vec<u8> {
     }
     let heads = r.number().expect("heads");
     r.skip(heads * 32).expect("heads");
-    let prefix = &data[..r.at];
-    let mut columns = columns(&mut r, 2).expect("columns");
-    let suffix = &data[r.at..];
-    let mut claim = Vec::new();
-    if spec & 0b111 == 4 {
-        uleb(&mut claim, rows);
-    } else {
-        sleb(&mut claim, rows);
-        claim.push(1);
-    }
-    let at = columns
-        .iter()
-        .position(|(set, c)| *set == 1 && c.spec == spec)
-        .expect("the document has that column");
-    columns[at].1.data = &claim;
-    let mut out = prefix.to_vec();
+    let prefix = data[..r.at].to_vec();
+    let columns = columns(&mut r, 2)
+        .expect("columns")
+        .into_iter()
+        .map(|(set, c)| (set, c.spec, c.data.to_vec()))
+        .collect();
+    (prefix, columns, data[r.at..].to_vec())
+}
+
+/// The document chunk of `parts`, with a valid checksum.
+fn document_from_parts((prefix, columns, suffix): &DocumentParts) -> Vec<u8> {
+    let mut data = prefix.clone();
     for set in 0..2 {
-        let of_set: Vec<&Column<'_>> = columns
-            .iter()
-            .filter(|(s, _)| *s == set)
-            .map(|(_, c)| c)
-            .collect();
-        uleb(&mut out, of_set.len() as u64);
-        for c in &of_set {
-            uleb(&mut out, c.spec as u64);
-            uleb(&mut out, c.data.len() as u64);
+        let of_set: Vec<_> = columns.iter().filter(|(s, ..)| *s == set).collect();
+        uleb(&mut data, of_set.len() as u64);
+        for (_, spec, bytes) in of_set {
+            uleb(&mut data, *spec as u64);
+            uleb(&mut data, bytes.len() as u64);
         }
     }
-    for (_, c) in &columns {
-        out.extend_from_slice(c.data);
+    for (.., bytes) in columns {
+        data.extend_from_slice(bytes);
     }
-    out.extend_from_slice(suffix);
-    let mut chunk = document[..9].to_vec();
-    uleb(&mut chunk, out.len() as u64);
-    chunk.extend_from_slice(&out);
-    chunk
+    data.extend_from_slice(suffix);
+    chunk(0, &data)
+}
+
+/// One run of `rows` rows: for a boolean column `rows` falses, otherwise `rows` times the
+/// value `value` (its encoded bytes).
+fn run_of(spec: usize, rows: u64, value: &[u8]) -> Vec<u8> {
+    let mut run = Vec::new();
+    if spec & 0b111 == 4 {
+        uleb(&mut run, rows);
+    } else {
+        sleb(&mut run, rows);
+        run.extend_from_slice(value);
+    }
+    run
+}
+
+/// `document`'s chunk with its operation column `spec` alone replaced by one run of `rows`
+/// rows of the value 1.
+fn with_op_column_claiming(document: &[u8], spec: usize, rows: u64) -> Vec<u8> {
+    let mut parts = document_parts(document);
+    for (set, s, bytes) in &mut parts.1 {
+        if *set == 1 && *s == spec {
+            *bytes = run_of(spec, rows, &[1]);
+        }
+    }
+    document_from_parts(&parts)
+}
+
+/// A saved document whose one change ("set `a` on the root to null") claims `ops` operations:
+/// each operation column one run of that change's one operation, and the change's largest
+/// operation `ops`, with a valid checksum. Automerge loads it to the end, walking every
+/// claimed operation, before it finds that the heads do not match (4 million took 2 s and
+/// about 300 MB of a release build).
+fn document_claiming_ops(ops: u64) -> Vec<u8> {
+    // A fixed actor and time: the same bytes every time (the fixture).
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from([7u8; 16]));
+    doc.put(ROOT, "a", automerge::ScalarValue::Null)
+        .expect("put");
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
+    let mut parts = document_parts(&doc.save_nocompress());
+    for (set, spec, bytes) in &mut parts.1 {
+        match (*set, *spec) {
+            // The change's largest operation (a delta column): one literal value.
+            (0, 0x13) => {
+                *bytes = vec![0x7f];
+                sleb(bytes, ops);
+            }
+            (1, spec) if spec & 0b111 == 4 => *bytes = run_of(spec, ops, &[]),
+            // Every other operation column holds one literal value: a run of it instead.
+            (1, spec) if spec & 0b111 != 7 => {
+                assert_eq!(bytes[0], 0x7f, "column {spec:#x} is one literal value");
+                *bytes = run_of(spec, ops, &bytes[1..]);
+            }
+            _ => {}
+        }
+    }
+    document_from_parts(&parts)
+}
+
+#[test]
+fn a_crafted_document_is_what_automerge_loads_to_the_end_as_that_many_operations() {
+    let chunk = document_claiming_ops(1_000);
+    let mut budget = 10_000;
+
+    check_weight(&chunk, &mut budget).expect("weighs");
+
+    assert_eq!(
+        budget,
+        10_000 - 1_000 - 1,
+        "its operations and its one change"
+    );
+    let err = AutoCommit::load(&chunk).expect_err("its heads do not match");
+    assert!(err.to_string().contains("heads"), "{err}");
+}
+
+#[test]
+fn a_document_claiming_billions_of_operations_is_refused_by_its_run_headers() {
+    let chunk = document_claiming_ops(4_000_000_000);
+    assert!(chunk.len() < 200, "{} bytes", chunk.len());
+
+    let err = check_weight(&chunk, &mut (8 << 20)).expect_err("over the budget");
+
+    assert!(matches!(err, WeightError::TooHeavy(_)), "{err:?}");
+    assert_eq!(
+        chunk,
+        include_bytes!("../../../../tests/fixtures/document-claiming-4e9-ops.bin").as_slice(),
+        "the fixture tests/tests/sync_boundary.rs pushes"
+    );
 }
 
 #[test]
