@@ -441,7 +441,7 @@ fn deflated_pushes_inflating_past_the_merge_budget_together_refuse_the_request_b
 
 /// A 74-byte change chunk whose run-length encoded columns claim 4,000,000,000 operations
 /// (every column one run of "set `a` on the root to null"; made by `claiming_ops` in
-/// `shared/src/sync/server/chunks.rs`, which checks these bytes). Automerge decodes every
+/// `shared/src/sync/server/chunks/tests.rs`, which checks these bytes). Automerge decodes every
 /// claimed operation when it parses the change: hours of work for 74 bytes.
 const CLAIMS_FOUR_BILLION_OPS: &[u8] = include_bytes!("fixtures/change-claiming-4e9-ops.bin");
 

@@ -1,7 +1,8 @@
 //! What a hostile client sends at the sync boundary's limits (`shared::sync::limits`): notes
 //! that do not compress, bit-flipped documents with valid checksums, bodies at the wire limit,
-//! bodies that inflate at the allowed ratio, pushes claiming the most heads. Used by the
-//! boundary tests (`tests/sync_boundary.rs`) and the bench's `hostile` scale scenario.
+//! bodies that inflate at the allowed ratio, pushes claiming the most heads, a change and a
+//! document claiming billions of operations. Used by the boundary tests (`tests/sync_boundary.rs`), the fuzzer's
+//! seeds and the bench's `hostile` scale scenario.
 
 use std::io::Write as _;
 
@@ -17,6 +18,22 @@ pub fn cjk(rng: &mut ChaCha8Rng, chars: usize) -> String {
         .map(|_| char::from_u32(rng.random_range(0x4e00..0x9fa5)).unwrap_or('企'))
         .collect()
 }
+
+/// A 74-byte Automerge change chunk with a valid checksum whose run-length encoded operation
+/// columns claim 4,000,000,000 operations, each "set `a` on the root to null" (built and
+/// checked by `claiming_ops` in `shared/src/sync/server/chunks/tests.rs`). Automerge decodes
+/// every claimed operation when it parses a change (`Change::try_from`, `load_incremental`),
+/// ~0.3 µs each in a release build: 20 minutes of CPU for 74 bytes, unless the server counts
+/// the runs first.
+pub const CLAIMS_FOUR_BILLION_OPS: &[u8] =
+    include_bytes!("../../shared/tests/fixtures/change-claiming-4e9-ops.bin");
+
+/// A 150-byte saved document with a valid checksum whose one change claims 4,000,000,000
+/// operations (built and checked by `document_claiming_ops` in
+/// `shared/src/sync/server/chunks/tests.rs`). Automerge's load walks every claimed operation
+/// before it finds the heads do not match: 4 million took 2 s and ~300 MB in a release build.
+pub const DOCUMENT_CLAIMING_FOUR_BILLION_OPS: &[u8] =
+    include_bytes!("../../shared/tests/fixtures/document-claiming-4e9-ops.bin");
 
 /// A saved Automerge document with one byte of its data changed and the chunk's checksum made
 /// valid again, so the change reaches Automerge's column decoders rather than its checksum

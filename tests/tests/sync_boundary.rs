@@ -3,23 +3,33 @@
 //! documents sent beside a bad one are stored, the server stays up, and its peak memory stays
 //! far from what the same requests cost before the limits (over 2 GiB).
 
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
 use automerge::ChangeHash;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use server::store::SqliteStore;
 use shared::doc::{ActorId, DocKind, NewVisit, RecordDoc, VisitDoc};
 use shared::model::{Actor, DeviceId, OperatingStatus, Role, Timestamp, VisitId, VisitMethod};
-use shared::sync::limits::{MAX_DOC_BYTES, MAX_PUSHES};
+use shared::sync::limits::{MAX_DOC_BYTES, MAX_PUSHES, MAX_STORED_DOC_BYTES};
 use shared::sync::protocol::{self, DocId, DocPush, Outcome, Refusal, SyncRequest};
-use tests::attack::{bit_flipped, cjk};
+use tests::attack::{
+    CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS, bit_flipped, cjk,
+};
 use tests::district::{PASSWORD, enterprise, officer_in};
 use tests::process::ServerProcess;
 use tests::raw::{Answer, RawSession, commit_as_server, doc_id, push_edit, push_new};
+use tokio::time::timeout;
 
 const T0: Timestamp = Timestamp(1_795_000_000_000);
 /// How much the server's peak memory may grow over the whole scenario. The same requests
 /// pushed it past 2 GiB before the limits; the bench holds it to 100 MB on a quiet machine.
 const PEAK_GROWTH: u64 = 150 * 1024 * 1024;
+/// How long an honest device may wait for its sync while crafted requests are merged.
+const PROMPT: Duration = Duration::from_secs(5);
+/// How long the test waits for any answer before it fails.
+const BOUND: Duration = Duration::from_secs(60);
 
 fn visit(n: u8, enterprise_n: u64, notes: String) -> NewVisit {
     NewVisit {
@@ -297,5 +307,91 @@ async fn sixty_four_mebibytes_of_zeros_are_refused_as_malformed_and_the_server_s
     let (id, mut doc) = own_visit(&scene.wang, 6, 1, "正常记录");
     let outcomes = scene.wang.push(vec![push_new(id, &mut doc)]).await?;
     assert!(matches!(outcomes[0].1, Outcome::Accepted { .. }));
+    Ok(())
+}
+
+/// How many requests the server merges at once (`lianxin_sync_merge_slots` in `/metrics`).
+async fn merge_slots(scene: &Scene) -> anyhow::Result<usize> {
+    let metrics = reqwest::get(format!("{}/metrics", scene.server.url()))
+        .await?
+        .text()
+        .await?;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lianxin_sync_merge_slots "))
+        .and_then(|n| n.trim().parse().ok())
+        .context("no merge slot gauge in /metrics")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_claiming_billions_of_operations_are_refused_alone_while_another_device_syncs()
+-> anyhow::Result<()> {
+    let scene = scene(10).await?;
+    let slots = merge_slots(&scene).await?;
+    // One request per merge slot, each pushing the 74-byte change and the 150-byte document
+    // beside a good visit: parsed as they stand, they would hold every slot for an hour and
+    // the document's load would take the server's memory.
+    let mut requests = Vec::new();
+    let mut bombs = Vec::new();
+    let mut goods = Vec::new();
+    for n in 0..u8::try_from(slots)? {
+        let mut pushes = Vec::new();
+        for (k, data) in [CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS]
+            .into_iter()
+            .enumerate()
+        {
+            let (bomb_id, _) = own_visit(&scene.wang, 40 + 2 * n + k as u8, 1, "");
+            pushes.push(DocPush {
+                doc: bomb_id.clone(),
+                base: Vec::new(),
+                heads: Vec::new(),
+                data: data.to_vec(),
+            });
+            bombs.push(bomb_id);
+        }
+        let (good_id, mut good) = own_visit(&scene.wang, 80 + n, 1, "企业反映用电紧张");
+        pushes.push(push_new(good_id.clone(), &mut good));
+        requests.push(request(pushes));
+        goods.push(good_id);
+    }
+    let hostile: Vec<_> = requests
+        .into_iter()
+        .map(|r| {
+            let wang = scene.wang.clone();
+            tokio::spawn(async move { wang.sync(&r).await })
+        })
+        .collect();
+
+    // Meanwhile Li's phone syncs (once the crafted requests are in) and is answered promptly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let li = timeout(BOUND, scene.li.read_all())
+        .await
+        .context("Li's sync was not answered while the crafted chunks were pushed")?;
+    let waited = started.elapsed();
+
+    li?;
+    assert!(waited < PROMPT, "Li's sync took {waited:?}");
+    for request in hostile {
+        let answer = timeout(BOUND, request)
+            .await
+            .context("a request pushing the crafted chunks was not answered")???
+            .response()?;
+        for bomb in &answer.results[..2] {
+            assert_eq!(
+                bomb.outcome,
+                Outcome::Refused(Refusal::TooLarge {
+                    limit: u32::try_from(MAX_STORED_DOC_BYTES)?
+                })
+            );
+        }
+        assert!(matches!(
+            answer.results[2].outcome,
+            Outcome::Accepted { .. }
+        ));
+    }
+    let stored = other_phone(&scene).await?.read_all().await?;
+    assert!(goods.iter().all(|g| stored.contains(g)));
+    assert!(!bombs.iter().any(|b| stored.contains(b)));
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The fuzzer's seeds: real documents made with the project's typed API (a visit, a problem
 //! taken along its workflow with progress and supervision, an enterprise profile, a monitoring
 //! document with a power series), each saved whole (compressed and not) and as the change
-//! chunks after its first version, and sync messages carrying them.
+//! chunks after its first version, and sync messages carrying them; and crafted inputs only
+//! the server's weighing may see first (a change and a document claiming billions of
+//! operations).
 
 use shared::config::Config;
 use shared::doc::{
@@ -18,6 +20,8 @@ use shared::sync::protocol::{
     SyncResponse, encode, encode_as, to_wire,
 };
 use shared::workflow::Action;
+
+use crate::attack::{CLAIMS_FOUR_BILLION_OPS, DOCUMENT_CLAIMING_FOUR_BILLION_OPS};
 
 /// 2026-11-01T00:00:00Z.
 pub const T0: Timestamp = Timestamp(1_793_491_200_000);
@@ -48,6 +52,10 @@ pub struct Seed {
     pub bytes: Vec<u8>,
     /// How to read them.
     pub form: Form,
+    /// Whether the targets that hand bytes to Automerge as they stand (load, validate) may
+    /// have it: `false` for a crafted input that only the server's weighing may see first
+    /// (Automerge would spend hours on it).
+    pub direct: bool,
 }
 
 fn tagged(tag: u8, n: u8) -> [u8; 16] {
@@ -113,6 +121,7 @@ fn versions(name: &str, id: &DocId, first: &mut RecordDoc, last: &mut RecordDoc)
         doc: doc.clone(),
         bytes,
         form,
+        direct: true,
     };
     vec![
         seed("first", base.clone(), Form::Document),
@@ -302,6 +311,7 @@ pub fn documents() -> Vec<Seed> {
             doc,
             bytes: bytes.to_vec(),
             form: Form::Document,
+            direct: true,
         });
     }
     seeds
@@ -395,12 +405,14 @@ pub fn messages(documents: &[Seed]) -> Vec<Seed> {
             doc: None,
             bytes: plain(bytes.clone()),
             form: Form::Wire,
+            direct: true,
         });
         out.push(Seed {
             name: name.into(),
             doc: None,
             bytes,
             form: Form::Wire,
+            direct: true,
         });
     };
     add("request-empty", encode(&request(vec![])));
@@ -410,10 +422,33 @@ pub fn messages(documents: &[Seed]) -> Vec<Seed> {
     out
 }
 
-/// Every seed: documents, then messages.
+/// Crafted inputs for the merge target alone (not [`Seed::direct`]): new visits pushed as the
+/// change and as the document claiming 4,000,000,000 operations ([`CLAIMS_FOUR_BILLION_OPS`],
+/// [`DOCUMENT_CLAIMING_FOUR_BILLION_OPS`]).
+pub fn crafted() -> Vec<Seed> {
+    vec![
+        Seed {
+            name: "change-claiming-4e9-ops".into(),
+            doc: Some(new_visit(3).0),
+            bytes: CLAIMS_FOUR_BILLION_OPS.to_vec(),
+            form: Form::Changes { base: Vec::new() },
+            direct: false,
+        },
+        Seed {
+            name: "document-claiming-4e9-ops".into(),
+            doc: Some(new_visit(4).0),
+            bytes: DOCUMENT_CLAIMING_FOUR_BILLION_OPS.to_vec(),
+            form: Form::Document,
+            direct: false,
+        },
+    ]
+}
+
+/// Every seed: documents, then messages, then crafted inputs.
 pub fn all() -> Vec<Seed> {
     let mut seeds = documents();
     let messages = messages(&seeds);
     seeds.extend(messages);
+    seeds.extend(crafted());
     seeds
 }
