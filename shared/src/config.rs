@@ -477,6 +477,12 @@ impl Config {
                 errors.push(format!("monitoring.{name} is 0: use at least 1 day"));
             }
         }
+        if !(m.power_drop_ratio > 0.0 && m.power_drop_ratio <= 1.0) {
+            errors.push(format!(
+                "monitoring.power_drop_ratio is {}: use a ratio above 0 and at most 1",
+                m.power_drop_ratio
+            ));
+        }
         let f = &self.follow_up;
         if !(1..=5).contains(&f.bad_rating_at_most) {
             errors.push(format!(
@@ -559,6 +565,31 @@ mod tests {
                 "monitoring.consecutive_days is 0: use at least 1 day".to_string(),
                 "monitoring.min_baseline_days is 0: use at least 1 day".to_string(),
             ]
+        );
+    }
+
+    #[test]
+    fn a_power_drop_ratio_outside_zero_to_one_is_a_violation() {
+        for ratio in [0.0, 1.5, f64::NAN] {
+            let mut c = Config::demo();
+            c.monitoring.power_drop_ratio = ratio;
+            let Err(ConfigError::Invalid(errors)) = c.validate() else {
+                panic!("ratio {ratio} accepted");
+            };
+            assert!(
+                errors.iter().any(|e| e.contains("power_drop_ratio")),
+                "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_demo_configuration_survives_a_round_trip_through_json() {
+        let c = Config::demo();
+        let text = serde_json::to_string(&c).expect("serializable");
+        assert_eq!(
+            serde_json::from_str::<Config>(&text).expect("reads back"),
+            c
         );
     }
 

@@ -25,7 +25,8 @@ pub use crate::workflow::field_rights::EditLocks;
 pub use actions::{actions_for, build_action, edit_locks, may_save_edit, parse_rating};
 pub use batch::{BatchAction, BatchRefusal, apply_batch};
 pub use edit::{
-    EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, problem_edit,
+    EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, parse_problem_edit,
+    problem_edit,
 };
 pub use summary::{
     EnterpriseSummary, flag_rank, follow_ups, matches_search, summarize, visit_time,

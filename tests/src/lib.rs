@@ -81,6 +81,11 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Stops serving (as dropping it does), for a test that restarts the server.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
     /// The address it listens on (for a [`browser::Link`] in front of it).
     pub fn addr(&self) -> SocketAddr {
         self.addr

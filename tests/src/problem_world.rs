@@ -147,6 +147,27 @@ impl World {
         })
     }
 
+    /// Stops the server and starts another on the same SQLite file with `config` (a district
+    /// that changed its configuration); everyone stays logged in (sessions live in the file).
+    ///
+    /// # Errors
+    /// When the store or the port fails.
+    pub async fn restart(&mut self, config: Config) -> anyhow::Result<()> {
+        self.server.stop();
+        let service = crate::sync_service_with(self._dir.path(), config)?;
+        self.server = TestServer::start(AppState::new(
+            self._dir.path().join("no-site"),
+            service.clone(),
+        ))
+        .await?;
+        self.service = service;
+        let base = self.server.url("");
+        for (_, session) in &mut self.people {
+            session.base.clone_from(&base);
+        }
+        Ok(())
+    }
+
     /// `who`'s session.
     ///
     /// # Panics

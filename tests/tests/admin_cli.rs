@@ -126,6 +126,14 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
 
     let shown = ok(&run(&db, &["config", "show"], None)?);
     assert!(shown.contains("[[categories]]"), "{shown}");
+    // Without a file, the demo district's configuration.
+    let version = server::published_config::PublishedConfig::new(&shared::config::Config::demo());
+    assert!(
+        shown.starts_with(&format!("# version {}", version.version())),
+        "{shown}"
+    );
+    let valid = ok(&run(&db, &["config", "validate"], None)?);
+    assert!(valid.contains(version.version()), "{valid}");
     let bad_config = file("bad.toml", "categories = []\n")?;
     let err = failed(&run(
         &db,

@@ -223,19 +223,22 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             let text = config
                 .to_toml()
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let version = crate::published_config::PublishedConfig::new(&config);
+            writeln!(out, "# version {} (GET /api/config)", version.version())?;
             write!(out, "{text}")?;
             Ok(())
         }
         Command::Config(ConfigCommand::Validate(a)) => {
-            crate::serve::load_config(a.config.as_deref())
+            let config = crate::serve::load_config(a.config.as_deref())
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;
             writeln!(
                 out,
-                "{} is valid",
+                "{} is valid; devices will be told version {}",
                 a.config.as_deref().map_or_else(
                     || "the demo district's configuration (no file given)".into(),
                     |p| p.display().to_string()
-                )
+                ),
+                crate::published_config::PublishedConfig::new(&config).version()
             )?;
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod card;
 pub mod card_page;
 pub mod client_addr;
+pub mod config;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
@@ -34,6 +35,8 @@ use crate::AppState;
 /// - `/k/{token}...`: the 连心卡's public page, forms, printable card and QR code, and
 ///   `/api/enterprises/{id}/card...`: the card's link for its officer ([`card`]);
 /// - `GET /api/directory`: names of org units and people for display ([`directory`]);
+/// - `GET /api/config`: the district's configuration and its version ([`config`]), which
+///   every `/api/sync` answer announces in `X-Lianxin-Config`;
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
@@ -52,6 +55,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(dashboard::router())
                 .merge(problems::router())
                 .merge(directory::router())
+                .merge(config::router())
                 .merge(card::router())
                 .merge(openapi::router())
                 .merge(api::router()),

@@ -61,6 +61,8 @@ pub struct SyncService {
     /// Merged requests waiting for the next group commit, each with where its result goes.
     pending: Mutex<Vec<(FinishJob, FinishDone)>>,
     config: Config,
+    /// The configuration as devices receive it, with its version.
+    published: crate::published_config::PublishedConfig,
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
@@ -132,6 +134,7 @@ impl SyncService {
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
+            published: crate::published_config::PublishedConfig::new(&config),
             config,
             changes,
             metrics: Metrics::default(),
@@ -145,6 +148,11 @@ impl SyncService {
     /// The district configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The district configuration as devices receive it (`GET /api/config`), with its version.
+    pub fn published_config(&self) -> &crate::published_config::PublishedConfig {
+        &self.published
     }
 
     /// Runs `f` with the store on a blocking thread.
@@ -467,6 +475,20 @@ async fn sync_handler(
         }
     };
     service.metrics.observe(started.elapsed());
+    with_config_version(response, &service)
+}
+
+/// Announces the configuration's version on a sync answer ([`CONFIG_HEADER`]): a device that
+/// holds another version fetches `GET /api/config`.
+///
+/// [`CONFIG_HEADER`]: crate::published_config::CONFIG_HEADER
+fn with_config_version(mut response: Response, service: &SyncService) -> Response {
+    if let Ok(version) = header::HeaderValue::from_str(service.published.version()) {
+        response.headers_mut().insert(
+            header::HeaderName::from_static(crate::published_config::CONFIG_HEADER),
+            version,
+        );
+    }
     response
 }
 

@@ -10,7 +10,8 @@
 
 use std::collections::BTreeSet;
 
-use super::ProblemInput;
+use super::{FieldError, ParsedProblem, ProblemInput, parse_problem};
+use crate::config::Config;
 
 /// One field of the problem form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,6 +180,34 @@ pub fn problem_edit(
     edit
 }
 
+/// Parses an edited problem form: [`parse_problem`], except that the category the form opened
+/// with stays valid when the district no longer configures it. Rules apply to values being
+/// set, as on the server (`crate::sync::validate::check_configured`): an older problem of a
+/// removed category can be edited without choosing another one, but no problem can be moved to
+/// a category that is not configured.
+pub fn parse_problem_edit(
+    opened: &ProblemInput,
+    typed: &ProblemInput,
+    config: &Config,
+) -> Result<ParsedProblem, Vec<FieldError>> {
+    let kept = typed.category.trim();
+    let stored_and_dropped =
+        !kept.is_empty() && kept == opened.category.trim() && config.category(kept).is_none();
+    match config.categories.first() {
+        Some(configured) if stored_and_dropped => {
+            // The other fields are judged as usual (a category never affects them).
+            let others = ProblemInput {
+                category: configured.code.clone(),
+                ..typed.clone()
+            };
+            let mut parsed = parse_problem(&others, config)?;
+            parsed.category = kept.to_string();
+            Ok(parsed)
+        }
+        _ => parse_problem(typed, config),
+    }
+}
+
 /// Keeps an open form in step with the record: fields the person has not touched take the
 /// record's value (in both `opened` and `typed`); touched ones keep what was typed and their
 /// `opened` value, so a save still sees what sync changed. Departments: the record's set with
@@ -281,6 +310,27 @@ mod tests {
             expectation: "年底前落实".into(),
             departments: departments.iter().map(|d| (*d).to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_stored_category_the_district_dropped_stays_valid_but_cannot_be_chosen() {
+        let mut config = Config::default();
+        config.categories.retain(|c| c.code != "power");
+        let opened = form("power", "变压器容量不足", &[]);
+        let typed = form("power", "变压器容量不足，已报供电公司", &[]);
+        let parsed = parse_problem_edit(&opened, &typed, &config).expect("kept category");
+        assert_eq!(parsed.category, "power");
+        assert_eq!(parsed.description, "变压器容量不足，已报供电公司");
+
+        let emptied = form("power", " ", &[]);
+        let errors = parse_problem_edit(&opened, &emptied, &config).expect_err("no description");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["description"]);
+
+        let moved = form("power", "用地指标不足", &[]);
+        let errors = parse_problem_edit(&form("land", "用地指标不足", &[]), &moved, &config)
+            .expect_err("moved to a dropped category");
+        assert_eq!(errors[0].field, "category");
     }
 
     #[test]

@@ -15,8 +15,8 @@ use super::{ChangeHeader, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc,
 use crate::doc::{ActorId, RecordDoc};
 use crate::model::Timestamp;
 use crate::sync::limits::Limits;
-use crate::sync::protocol::{DocPush, Outcome, Refusal, from_wire, to_wire};
-use crate::sync::validate::{Projection, validate};
+use crate::sync::protocol::{DocId, DocPush, Outcome, Refusal, from_wire, to_wire};
+use crate::sync::validate::{Projection, check_configured, project};
 
 /// The actor of changes the server makes itself while merging (never stored: the server
 /// stores only pushed changes).
@@ -260,9 +260,10 @@ fn merge_checked(
 ) -> Result<Merged, Outcome> {
     let refuse = |r: Refusal| Err(refused(r));
     let Parsed { headers, body } = parsed;
-    // What the rules compare with: the stored version's projection (`None`: new, or a stored
-    // version that no longer reads, e.g. after a configuration change; the rules then see the
-    // document as new, which is the stricter reading).
+    // What the rules compare with: the stored version's projection, read without the
+    // configuration (which applies to values being set, not to stored ones). `None`: new, or
+    // a stored version that no longer reads; the rules then see the document as new, which is
+    // the stricter reading.
     let mut stored_projection: Option<Projection> = None;
     // The merged document, the stored heads, the changes new to the server (their headers:
     // what the change table keeps) and the snapshot to store, when one is ready without
@@ -275,7 +276,7 @@ fn merge_checked(
             };
             let before = doc.get_heads();
             if ctx.authorship.is_some() {
-                doc = match RecordDoc::inspect(doc, |r| validate(&push.doc, r, ctx.config).ok()) {
+                doc = match RecordDoc::inspect(doc, |r| project(&push.doc, r).ok()) {
                     Ok((projection, doc)) => {
                         stored_projection = projection;
                         doc
@@ -385,12 +386,24 @@ fn merge_checked(
     let mut heads = merged_heads;
     heads.sort();
     // Validated in place: what an upgrade of an older schema writes is never stored.
-    let (projection, mut doc) =
-        match RecordDoc::inspect(doc, |r| validate(&push.doc, r, ctx.config)) {
-            Ok((Ok(p), doc)) => (p, doc),
-            Ok((Err(r), _)) => return refuse(r),
-            Err(e) => return refuse(Refusal::Invalid(e.to_string())),
+    let (projection, mut doc) = match RecordDoc::inspect(doc, |r| project(&push.doc, r)) {
+        Ok((Ok(p), doc)) => (p, doc),
+        Ok((Err(r), _)) => return refuse(r),
+        Err(e) => return refuse(Refusal::Invalid(e.to_string())),
+    };
+    // The configuration judges the values this push sets. Server-internal writes read the
+    // stored version only when a value is not configured (rare: after the district dropped it).
+    if let Err(r) = check_configured(ctx.config, stored_projection.as_ref(), &projection) {
+        let stored_again = match stored {
+            Some(s) if ctx.authorship.is_none() => stored_version(&push.doc, s),
+            _ => None,
         };
+        if stored_again
+            .is_none_or(|before| check_configured(ctx.config, Some(&before), &projection).is_err())
+        {
+            return refuse(r);
+        }
+    }
     let creatable = stored.is_none()
         && ctx
             .authorship
@@ -456,6 +469,14 @@ fn merge_checked(
         pull,
         from_row: false,
     })
+}
+
+/// The stored version's projection, read again from its bytes (`None`: it no longer reads).
+fn stored_version(id: &DocId, stored: &StoredDoc) -> Option<Projection> {
+    let doc = AutoCommit::load(&stored.bytes).ok()?;
+    RecordDoc::inspect(doc, |r| project(id, r).ok())
+        .ok()
+        .and_then(|(p, _)| p)
 }
 
 /// The whole way of one push under the store lock: used when another request changed the
