@@ -170,17 +170,24 @@ pub struct Config {
 /// 服务器时间: the KPIs count a device's claimed times only within the bounds of what the
 /// server saw (`crate::server_time`); `allowed_skew_minutes` is how much earlier than the
 /// device's previous sync a claimed time may be (clock error and a slow upload).
+/// `settle_within_hours` is how long a device back online may keep uploading work it made
+/// offline (the bound stays at its last sync with nothing left to send) before the bound
+/// moves to its previous sync whatever it says is left: a device that never settles cannot
+/// back-date to its last settled sync for ever.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClockRules {
     /// Minutes, 0 to 1,440.
     pub allowed_skew_minutes: u32,
+    /// Hours, 1 to 720.
+    pub settle_within_hours: u32,
 }
 
 impl Default for ClockRules {
     fn default() -> Self {
         ClockRules {
             allowed_skew_minutes: 10,
+            settle_within_hours: 24,
         }
     }
 }
@@ -213,6 +220,11 @@ impl ClockRules {
     /// The allowed skew in ms.
     pub fn allowed_skew_ms(&self) -> i64 {
         i64::from(self.allowed_skew_minutes) * 60_000
+    }
+
+    /// How long a device may upload work left from before it came back, in ms.
+    pub fn settle_within_ms(&self) -> i64 {
+        i64::from(self.settle_within_hours) * 3_600_000
     }
 }
 
@@ -468,6 +480,12 @@ impl Config {
                 self.clock.allowed_skew_minutes
             ));
         }
+        if !(1..=720).contains(&self.clock.settle_within_hours) {
+            errors.push(format!(
+                "clock.settle_within_hours is {}: use 1 to 720 hours",
+                self.clock.settle_within_hours
+            ));
+        }
         let m = &self.monitoring;
         for (name, d) in [
             ("consecutive_days", m.consecutive_days),
@@ -620,6 +638,24 @@ mod tests {
             err.to_string().contains("clock.allowed_skew_minutes"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_settling_window_is_configured_in_hours_up_to_a_month() {
+        assert_eq!(Config::default().clock.settle_within_ms(), 24 * 3_600_000);
+        let c = Config::from_toml("hotline = \"12345\"\n[clock]\nsettle_within_hours = 2\n")
+            .expect("valid");
+        assert_eq!(c.clock.settle_within_ms(), 2 * 3_600_000);
+        for hours in [0, 721] {
+            let err = Config::from_toml(&format!(
+                "hotline = \"12345\"\n[clock]\nsettle_within_hours = {hours}\n"
+            ))
+            .expect_err("outside 1 to 720");
+            assert!(
+                err.to_string().contains("clock.settle_within_hours"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

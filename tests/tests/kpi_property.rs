@@ -106,7 +106,7 @@ impl Run {
         Ok(self
             .world
             .service
-            .with_store(move |st| st.previous_sync(device))
+            .with_store(move |st| st.previous_sync(device, now(), &Config::demo().clock))
             .await
             .context("the store thread stopped")??)
     }

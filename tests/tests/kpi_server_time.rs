@@ -3,7 +3,8 @@
 //! previous sync less the allowed skew, counts at that bound in every KPI and is counted as
 //! clamped; a problem's deadline is the configured SLA's on the server's clock, whatever the
 //! device wrote, and moves only when a leader extends it; an extension to a date already past
-//! is refused with a clear message.
+//! is refused with a clear message; a device that keeps reporting work left to send keeps its
+//! last settled bound only within the settling window.
 
 use std::sync::Arc;
 
@@ -41,9 +42,14 @@ struct World {
 
 impl World {
     async fn new() -> anyhow::Result<World> {
+        World::with_config(Config::demo()).await
+    }
+
+    /// [`World::new`] on a server with `config` (not validated).
+    async fn with_config(config: Config) -> anyhow::Result<World> {
         let started = now();
         let dir = tempfile::tempdir()?;
-        let service = tests::sync_service(dir.path())?;
+        let service = tests::sync_service_with(dir.path(), config)?;
         let server =
             TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
         district::officer(&service, "wang", [1]).await?;
@@ -417,6 +423,43 @@ async fn an_extension_to_a_past_date_is_refused_in_both_languages_even_from_a_ph
         assert!(
             why.contains("已经过去") && why.contains("has already passed"),
             "{why}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_never_settles_keeps_its_old_bound_only_within_the_settling_window()
+-> anyhow::Result<()> {
+    // No skew allowed, so the bound is exactly the recorded time. Wang's phone never reports
+    // that nothing is left to send; its second push claims a time between its registration
+    // and its first push.
+    for (window_hours, clamped) in [(24, 0), (0, 1)] {
+        let mut config = Config::demo();
+        config.clock.allowed_skew_minutes = 0;
+        config.clock.settle_within_hours = window_hours;
+        let mut world = World::with_config(config).await?;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let between = now();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        world
+            .raise(Tier::Department, now(), now().plus_days(7))
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let id = world
+            .raise(Tier::Department, between, between.plus_days(7))
+            .await?;
+
+        let row = world.row(&id).await?;
+        let counted = n(&row["created_at"]);
+        let today = world
+            .kpis(Timestamp(between.0 - DAY_MS), between.plus_days(1))
+            .await?;
+        assert_eq!(
+            (today["clamped"].as_i64(), counted == between.0),
+            (Some(clamped), clamped == 0),
+            "window {window_hours} h: within it the work left from before its first push \
+             counts as claimed; past it the bound is its previous sync: {row} {today}"
         );
     }
     Ok(())

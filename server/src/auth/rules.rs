@@ -167,9 +167,10 @@ impl RoleRules {
         })
     }
 
-    /// The same rules, knowing the device's previous sync after which it had nothing left to
-    /// send (`SqliteStore::previous_sync`): an event's time is then bounded as the KPIs bound
-    /// it (`shared::server_time::kpi_time`), below as well as above.
+    /// The same rules, knowing the lower bound of the device's claims
+    /// (`SqliteStore::previous_sync`: its previous settled sync, within the settling window):
+    /// an event's time is then bounded as the KPIs bound it (`shared::server_time::kpi_time`),
+    /// below as well as above.
     pub fn with_previous_sync(mut self, previous: Option<Timestamp>, clock: &ClockRules) -> Self {
         self.receipt = Receipt::new(self.now, previous, clock);
         self

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use shared::config::SlaPolicy;
+use shared::config::{ClockRules, SlaPolicy};
 use shared::model::{
     DeviceId, Enterprise, LogEntry, Monitoring, PositionFix, Problem, Timestamp, Visit,
 };
@@ -39,7 +39,7 @@ impl<'a> CommitTimes<'a> {
         } else {
             Some(Receipt::new(
                 commit.received_at,
-                previous_sync(tx, commit.device)?,
+                previous_sync(tx, commit.device, commit.received_at, &commit.clock)?,
                 &commit.clock,
             ))
         };
@@ -62,23 +62,56 @@ impl<'a> CommitTimes<'a> {
     }
 }
 
-/// The device's previous sync after which it had nothing left to send (`device_sync`'s
-/// `settled_at`), or its registration when later or the only one known: whatever it sends
-/// now was made after that.
-fn previous_sync(conn: &Connection, device: DeviceId) -> Result<Option<Timestamp>, StoreError> {
-    let at: Option<i64> = conn
+/// The lower bound of what `device` may claim in a request received at `now`: its previous
+/// sync after which it had nothing left to send (`device_sync`'s `settled_at`), or its
+/// registration when later or the only one known, since whatever it sends now was made after
+/// that; but once it has been syncing with work left for longer than `[clock]
+/// settle_within_hours` (since `unsettled_since`, its first sync after the settled one), its
+/// previous sync (`last_seen`), whatever it reports as left: an honest device uploads what it
+/// made offline within hours of coming back, and one that never settles cannot keep an old
+/// bound for ever.
+fn previous_sync(
+    conn: &Connection,
+    device: DeviceId,
+    now: Timestamp,
+    clock: &ClockRules,
+) -> Result<Option<Timestamp>, StoreError> {
+    let (registered, settled, unsettled_since, last_seen): (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ) = conn
         .prepare_cached(
-            "SELECT MAX(t) FROM (SELECT settled_at AS t FROM device_sync WHERE device = ?1 \
-             UNION ALL SELECT registered_at FROM devices WHERE id = ?1)",
+            "SELECT (SELECT registered_at FROM devices WHERE id = ?1), \
+             (SELECT settled_at FROM device_sync WHERE device = ?1), \
+             (SELECT unsettled_since FROM device_sync WHERE device = ?1), \
+             (SELECT last_seen FROM device_sync WHERE device = ?1)",
         )?
-        .query_row([device.to_string()], |r| r.get(0))?;
-    Ok(at.map(Timestamp))
+        .query_row([device.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let settled = registered.max(settled);
+    let overdue = unsettled_since
+        .is_some_and(|since| now.0.saturating_sub(since) > clock.settle_within_ms());
+    let bound = if overdue {
+        settled.max(last_seen)
+    } else {
+        settled
+    };
+    Ok(bound.map(Timestamp))
 }
 
 impl super::SqliteStore {
-    /// See [`previous_sync`]: the lower bound of the times `device` may claim now.
-    pub fn previous_sync(&self, device: DeviceId) -> Result<Option<Timestamp>, StoreError> {
-        previous_sync(&self.conn, device)
+    /// See [`previous_sync`]: the lower bound of the times `device` may claim in a request
+    /// received at `now`.
+    pub fn previous_sync(
+        &self,
+        device: DeviceId,
+        now: Timestamp,
+        clock: &ClockRules,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        previous_sync(&self.conn, device, now, clock)
     }
 }
 

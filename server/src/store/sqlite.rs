@@ -71,6 +71,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0011_look_back_owed",
         sql: include_str!("migrations/0011_look_back_owed.sql"),
     },
+    Migration {
+        name: "0012_settling_window",
+        sql: include_str!("migrations/0012_settling_window.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).
@@ -810,9 +814,12 @@ impl SqliteStore {
     /// `device_time` (`device_sync`: the leaders' last sync and clock skew), changes or none;
     /// `settled` when the device had nothing left to send after it (it reported nothing
     /// unsent and every push was accepted), which bounds the times it may claim later
-    /// (`shared::server_time`). Writes only when the stored row is older than a minute or the
-    /// skew moved by a second or more, so an idle device's periodic sync costs no write (a
-    /// settled time up to a minute old only makes the bound more lenient).
+    /// (`shared::server_time`); the first sync after a settled one that leaves work behind
+    /// starts the device's settling window (`unsettled_since`, see `projection`'s
+    /// `previous_sync`). Writes only when the stored row is older than a minute or the skew
+    /// moved by a second or more, or the device settled or stopped being settled, so an idle
+    /// device's periodic sync costs no write (a settled time up to a minute old only makes the
+    /// bound more lenient).
     pub fn record_sync(
         &mut self,
         device: DeviceId,
@@ -821,20 +828,22 @@ impl SqliteStore {
         settled: bool,
     ) -> Result<(), StoreError> {
         let device = device.to_string();
-        let stored: Option<(i64, i64, Option<i64>)> = self
+        let stored: Option<(i64, i64, Option<i64>, Option<i64>)> = self
             .conn
             .prepare_cached(
-                "SELECT last_seen, last_device_time, settled_at FROM device_sync WHERE device = ?1",
+                "SELECT last_seen, last_device_time, settled_at, unsettled_since \
+                 FROM device_sync WHERE device = ?1",
             )?
-            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
         let skew = at.0.saturating_sub(device_time.0);
-        if let Some((seen, seen_device_time, settled_at)) = stored
+        if let Some((seen, seen_device_time, settled_at, unsettled_since)) = stored
             && at.0.saturating_sub(seen) < SYNC_RECORD_EVERY_MS
             && skew
                 .saturating_sub(seen.saturating_sub(seen_device_time))
                 .abs()
                 < SKEW_JITTER_MS
+            && settled == unsettled_since.is_none()
             && (!settled
                 || settled_at.is_some_and(|s| at.0.saturating_sub(s) < SYNC_RECORD_EVERY_MS))
         {
@@ -842,11 +851,14 @@ impl SqliteStore {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO device_sync (device, last_seen, last_device_time, settled_at) \
-                 VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END) \
+                "INSERT INTO device_sync (device, last_seen, last_device_time, settled_at, \
+                 unsettled_since) \
+                 VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END, CASE WHEN ?4 THEN NULL ELSE ?2 END) \
                  ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
                  last_device_time = excluded.last_device_time, \
-                 settled_at = CASE WHEN ?4 THEN excluded.last_seen ELSE device_sync.settled_at END",
+                 settled_at = CASE WHEN ?4 THEN excluded.last_seen ELSE device_sync.settled_at END, \
+                 unsettled_since = CASE WHEN ?4 THEN NULL \
+                 ELSE coalesce(device_sync.unsettled_since, excluded.last_seen) END",
             )?
             .execute(params![device, at.0, device_time.0, settled])?;
         Ok(())

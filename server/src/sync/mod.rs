@@ -361,7 +361,9 @@ fn read_phase(
     };
     let device = who.device.id;
     let mut access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
-    let previous = store.previous_sync(device).map_err(store_failed)?;
+    let previous = store
+        .previous_sync(device, now, &config.clock)
+        .map_err(store_failed)?;
     // What a look-back pass in one of the pushed problems is judged by.
     let problems: Vec<&str> = request
         .push
