@@ -92,8 +92,8 @@ fn previous_sync(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
     let settled = registered.max(settled);
-    let overdue = unsettled_since
-        .is_some_and(|since| now.0.saturating_sub(since) > clock.settle_within_ms());
+    let overdue =
+        unsettled_since.is_some_and(|since| now.0.saturating_sub(since) > clock.settle_within_ms());
     let bound = if overdue {
         settled.max(last_seen)
     } else {

@@ -834,7 +834,9 @@ impl SqliteStore {
                 "SELECT last_seen, last_device_time, settled_at, unsettled_since \
                  FROM device_sync WHERE device = ?1",
             )?
-            .query_row([&device], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([&device], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
         let skew = at.0.saturating_sub(device_time.0);
         if let Some((seen, seen_device_time, settled_at, unsettled_since)) = stored
