@@ -234,10 +234,7 @@ pub async fn login(
     let now = super::now();
     let login = req.login.trim().to_string();
     let account_key = format!("login:{}", login.to_lowercase());
-    let address_key = format!(
-        "addr:{}",
-        client.map_or_else(|| "unknown".to_string(), |a| a.to_string())
-    );
+    let address_key = crate::http::client_addr::limit_key(client);
     let keys = [account_key.as_str(), address_key.as_str()];
     if auth.limiter.is_limited(&keys, now.0) {
         tracing::warn!(login = %login, "login rate limited");

@@ -270,9 +270,9 @@ impl CardService {
     /// connection always has, is counted by its card only).
     pub fn admit_address(&self, addr: Option<std::net::IpAddr>, now: i64) -> Result<(), CardError> {
         match addr {
-            Some(addr) => self
+            Some(_) => self
                 .per_address
-                .attempt(&[&format!("addr:{addr}")], now)
+                .attempt(&[&crate::http::client_addr::limit_key(addr)], now)
                 .map_err(limited),
             None => Ok(()),
         }

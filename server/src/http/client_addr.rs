@@ -5,6 +5,8 @@
 //! header that is not itself a trusted proxy (the one the last trusted proxy saw; what a
 //! client wrote to the left of it is not believed). From any other peer the header is
 //! ignored, so a forged one changes nothing. No list (the default): the peer's address.
+//! A limit counts an IPv6 client by its /64 ([`limit_key`]): one subscriber's network, any
+//! address of which the client may pick.
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -140,6 +142,20 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     IpAddr::from_str(inner).ok().map(|ip| ip.to_canonical())
 }
 
+/// The key a per-address limit counts `ip` under (`addr:…`): an IPv4 address itself, an IPv6
+/// address by its /64 prefix, since one subscriber gets a whole /64 and picks any address in
+/// it; `None` (no address known) is one key of its own.
+pub fn limit_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("addr:{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let net = std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
+            format!("addr:{net}/64")
+        }
+        None => "addr:unknown".to_string(),
+    }
+}
+
 /// The client's address ([`TrustedProxies::client`]), when the server was started with
 /// connect info.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +181,18 @@ impl FromRequestParts<AppState> for ClientAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_counts_an_ipv6_client_by_its_64_and_an_ipv4_one_by_its_address() {
+        let key = |s: &str| limit_key(Some(IpAddr::from_str(s).expect("an address")));
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:1:2:3"));
+        assert_eq!(key("2001:db8:1:2::1"), "addr:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("10.0.0.1"), "addr:10.0.0.1");
+        assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
+        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"), "a mapped IPv4 address");
+        assert_eq!(limit_key(None), "addr:unknown");
+    }
 
     fn headers(xff: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
