@@ -21,6 +21,7 @@ use tempfile::TempDir;
 use super::{SCHEMA_VERSION, SqliteStore, StoreError};
 
 mod lean_storage;
+mod settling;
 
 /// 2026-11-01T00:00:00Z
 const T0: Timestamp = Timestamp(1_793_491_200_000);
