@@ -31,10 +31,17 @@ fn a_device_keeps_its_settled_bound_within_the_window_and_its_previous_sync_afte
         Some(Timestamp(T0.0 + 10_000)),
         "past the window: the previous sync"
     );
-    // Settled again twenty seconds in: the window closes at once.
+    // Settled again twenty seconds in, then back with work left at thirty: a new window
+    // starts then, not at ten.
     sync(&mut store, 20_000, true);
+    sync(&mut store, 30_000, false);
     assert_eq!(
-        bound(&store, 20_000 + 48 * hour),
-        Some(Timestamp(T0.0 + 20_000))
+        bound(&store, 10_000 + 24 * hour + 1),
+        Some(Timestamp(T0.0 + 20_000)),
+        "the window counts from the first sync after the last settled one"
+    );
+    assert_eq!(
+        bound(&store, 30_000 + 24 * hour + 1),
+        Some(Timestamp(T0.0 + 30_000))
     );
 }
