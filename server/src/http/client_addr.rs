@@ -190,7 +190,11 @@ mod tests {
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("10.0.0.1"), "addr:10.0.0.1");
         assert_ne!(key("10.0.0.1"), key("10.0.0.2"));
-        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"), "a mapped IPv4 address");
+        assert_eq!(
+            key("::ffff:10.0.0.1"),
+            key("10.0.0.1"),
+            "a mapped IPv4 address"
+        );
         assert_eq!(limit_key(None), "addr:unknown");
     }
 
