@@ -11,6 +11,7 @@ mod freshness;
 mod group;
 mod hold;
 mod kpi;
+mod migrate;
 mod problems_query;
 mod projection;
 mod queries;
@@ -36,7 +37,8 @@ pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use queries::LookBackFacts;
-pub use sqlite::{ProblemRow, ProgressRow, SCHEMA_VERSION, SqliteStore, VisitRow};
+pub use migrate::SCHEMA_VERSION;
+pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 
 /// A storage failure.
@@ -53,6 +55,17 @@ pub enum StoreError {
         /// What SQLite said.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The database holds a migration this build does not carry: it was made by another build
+    /// (a newer server, or a branch whose migration of the same number is another).
+    #[error(
+        "the database holds migration {name}, which this server does not know: it was made by \
+         another build (a newer server or a development branch); run that build, or restore a \
+         backup made by this version"
+    )]
+    UnknownMigration {
+        /// The migration's name as the database records it.
+        name: String,
     },
     /// The database was written by a newer server whose schema this build does not know.
     #[error(

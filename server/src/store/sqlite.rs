@@ -17,68 +17,8 @@ use shared::sync::validate::Scope;
 
 use super::group::write_tx;
 use super::projection::{CommitTimes, project};
+use super::migrate::migrate;
 use super::{StoreError, snapshot};
-
-/// One embedded schema step: `migrations/NNNN_name.sql`, applied once, in order.
-struct Migration {
-    name: &'static str,
-    sql: &'static str,
-}
-
-/// Every migration, in order; the database's `user_version` counts how many were applied.
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_initial",
-        sql: include_str!("migrations/0001_initial.sql"),
-    },
-    Migration {
-        name: "0002_directory",
-        sql: include_str!("migrations/0002_directory.sql"),
-    },
-    Migration {
-        name: "0003_bulletins",
-        sql: include_str!("migrations/0003_bulletins.sql"),
-    },
-    Migration {
-        name: "0004_compaction",
-        sql: include_str!("migrations/0004_compaction.sql"),
-    },
-    Migration {
-        name: "0005_dashboard_indexes",
-        sql: include_str!("migrations/0005_dashboard_indexes.sql"),
-    },
-    Migration {
-        name: "0006_device_outbox",
-        sql: include_str!("migrations/0006_device_outbox.sql"),
-    },
-    Migration {
-        name: "0007_device_secret",
-        sql: include_str!("migrations/0007_device_secret.sql"),
-    },
-    Migration {
-        name: "0008_lean_storage",
-        sql: include_str!("migrations/0008_lean_storage.sql"),
-    },
-    Migration {
-        name: "0009_enterprise_cards",
-        sql: include_str!("migrations/0009_enterprise_cards.sql"),
-    },
-    Migration {
-        name: "0010_server_time",
-        sql: include_str!("migrations/0010_server_time.sql"),
-    },
-    Migration {
-        name: "0011_look_back_owed",
-        sql: include_str!("migrations/0011_look_back_owed.sql"),
-    },
-    Migration {
-        name: "0012_settling_window",
-        sql: include_str!("migrations/0012_settling_window.sql"),
-    },
-];
-
-/// The schema version this build creates and understands (the number of migrations).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// SQLite page cache of the server's connection, in KiB (as a negative `cache_size`).
 const CACHE_KIB: i64 = -65_536;
@@ -372,37 +312,6 @@ impl SqliteStore {
         }
         lines.sort();
         Ok(lines)
-    }
-}
-
-/// Applies pending migrations, each in its own immediate transaction that re-reads the
-/// version, so two processes opening the same new file cannot both apply a step.
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let index = usize::try_from(found).map_err(|_| StoreError::Corrupt {
-            table: "user_version",
-            detail: format!("negative schema version {found}"),
-        })?;
-        let Some(step) = MIGRATIONS.get(index) else {
-            tx.commit()?;
-            return Ok(());
-        };
-        let failed = |source| StoreError::Migration {
-            name: step.name,
-            source,
-        };
-        tx.execute_batch(step.sql).map_err(failed)?;
-        tx.pragma_update(None, "user_version", found + 1)
-            .map_err(failed)?;
-        tx.commit().map_err(failed)?;
     }
 }
 

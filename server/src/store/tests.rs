@@ -21,6 +21,7 @@ use tempfile::TempDir;
 use super::{SCHEMA_VERSION, SqliteStore, StoreError};
 
 mod lean_storage;
+mod migrations;
 mod settling;
 
 /// 2026-11-01T00:00:00Z
