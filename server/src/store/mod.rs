@@ -33,11 +33,11 @@ pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;
 pub use hold::StoreHold;
 pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
+pub use migrate::SCHEMA_VERSION;
 pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use queries::LookBackFacts;
-pub use migrate::SCHEMA_VERSION;
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 

@@ -7,17 +7,15 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{
-    Connection, MAIN_DB, OptionalExtension, Row, TransactionBehavior, params, params_from_iter,
-};
+use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params, params_from_iter};
 use shared::model::{DeviceId, EnterpriseId, ProblemId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
 use shared::sync::validate::Scope;
 
 use super::group::write_tx;
-use super::projection::{CommitTimes, project};
 use super::migrate::migrate;
+use super::projection::{CommitTimes, project};
 use super::{StoreError, snapshot};
 
 /// SQLite page cache of the server's connection, in KiB (as a negative `cache_size`).

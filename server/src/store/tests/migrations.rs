@@ -75,7 +75,8 @@ fn a_database_from_before_names_were_recorded_keeps_what_it_has_and_gains_the_re
     ] {
         conn.execute_batch(sql).expect("an old migration");
     }
-    conn.pragma_update(None, "user_version", 11).expect("version");
+    conn.pragma_update(None, "user_version", 11)
+        .expect("version");
     drop(conn);
 
     let store = SqliteStore::open(&path).expect("opens");
