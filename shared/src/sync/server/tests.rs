@@ -1,0 +1,232 @@
+//! Tests of the server side of the sync engine against the in-memory store.
+
+use super::*;
+use crate::doc::{ActorId, DocKind, NewVisit, VisitDoc};
+use crate::model::{Actor, OperatingStatus, Role, UserId, VisitId, VisitMethod};
+use crate::sync::memory::MemoryStore;
+use crate::sync::protocol::DocPush;
+use crate::sync::validate::Scope;
+
+const T0: Timestamp = Timestamp(1_793_491_200_000);
+
+fn officer(n: u8) -> (Actor, ActorId) {
+    let id = |tag: u8| {
+        let mut b = [0u8; 16];
+        b[0] = tag;
+        b[15] = n;
+        b
+    };
+    let actor = Actor {
+        user: UserId::from_random_bytes(id(1)),
+        device: DeviceId::from_random_bytes(id(2)),
+        role: Role::Officer,
+    };
+    (actor, ActorId::from(id(3).to_vec()))
+}
+
+fn ctx(config: &Config, device: DeviceId) -> SyncContext<'_> {
+    SyncContext {
+        device,
+        read: &Scope::All,
+        write: &Scope::All,
+        config,
+        now: T0,
+        limits: Limits {
+            doc_bytes: 1 << 20,
+            ..Limits::DEVICE
+        },
+        authorship: None,
+    }
+}
+
+/// The first two phases of a request, as the server runs them before committing.
+fn prepare(store: &mut MemoryStore, ctx: &SyncContext<'_>, req: &SyncRequest) -> Prepared {
+    let parsed = parse_pushes(&ctx.limits, req).expect("within the limits");
+    let read = read_pushed(store, ctx, req, parsed).expect("read");
+    merge_pushed(ctx, req, read)
+}
+
+/// A request pushing everything of `doc` after `base`.
+fn pushing(id: &DocId, doc: &mut VisitDoc, base: &[ChangeHash]) -> SyncRequest {
+    let mut record = doc.clone().into_record();
+    SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: T0,
+        push: vec![DocPush {
+            doc: id.clone(),
+            base: to_wire(base),
+            heads: to_wire(&record.heads()),
+            data: record.automerge().save_after(base),
+        }],
+        max_response_bytes: 1 << 20,
+        unsent: None,
+    }
+}
+
+fn edit_notes(doc: &mut VisitDoc, who: &Actor, notes: &str) {
+    doc.edit(who, T0, |e| e.set_notes(notes)).expect("edited");
+}
+
+fn a_visit(n: u8) -> NewVisit {
+    NewVisit {
+        id: VisitId::from_random_bytes([n; 16]),
+        enterprise: EnterpriseId::from_random_bytes([5; 16]),
+        method: VisitMethod::Phone,
+        check_in: None,
+        operating_status: OperatingStatus::Normal,
+        notes: "走访".into(),
+    }
+}
+
+#[test]
+fn a_push_claiming_heads_its_changes_do_not_reach_is_asked_to_resend() {
+    let config = Config::default();
+    let mut store = MemoryStore::new();
+    let (wang, wang_actor) = officer(1);
+    let visit = a_visit(8);
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut doc = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+    let mut request = pushing(&id, &mut doc, &[]);
+    request.push[0].heads = to_wire(&[ChangeHash([9; 32])]);
+
+    let response = handle_sync(&mut store, &ctx(&config, wang.device), &request).expect("answered");
+
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Resend { .. }
+    ));
+    assert!(
+        store.load_doc(&id).expect("memory").is_none(),
+        "nothing stored"
+    );
+}
+
+#[test]
+fn a_push_claiming_older_heads_than_the_merged_ones_is_accepted() {
+    let config = Config::default();
+    let mut store = MemoryStore::new();
+    let (wang, wang_actor) = officer(1);
+    let visit = a_visit(9);
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut doc = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+    let first = doc.clone().into_record().heads();
+    edit_notes(&mut doc, &wang, "王：已协调供电");
+    let mut request = pushing(&id, &mut doc, &[]);
+    // Heads the device had before its last edit: in the document, but not its heads.
+    request.push[0].heads = to_wire(&first);
+
+    let response = handle_sync(&mut store, &ctx(&config, wang.device), &request).expect("answered");
+
+    assert!(matches!(
+        response.results[0].outcome,
+        Outcome::Accepted { .. }
+    ));
+}
+
+#[test]
+fn a_document_another_request_changed_between_merge_and_commit_is_merged_again() {
+    let config = Config::default();
+    let mut store = MemoryStore::new();
+    let (wang, wang_actor) = officer(1);
+    let (li, li_actor) = officer(2);
+    let visit = NewVisit {
+        id: VisitId::from_random_bytes([7; 16]),
+        enterprise: EnterpriseId::from_random_bytes([5; 16]),
+        method: VisitMethod::Phone,
+        check_in: None,
+        operating_status: OperatingStatus::Normal,
+        notes: "走访".into(),
+    };
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut wangs = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+    handle_sync(
+        &mut store,
+        &ctx(&config, wang.device),
+        &pushing(&id, &mut wangs, &[]),
+    )
+    .expect("stored");
+    let base = wangs.clone().into_record().heads();
+    let mut lis = VisitDoc::from_record(
+        crate::doc::RecordDoc::load(&wangs.clone().into_record().save(), li_actor).expect("loads"),
+    )
+    .expect("a visit");
+
+    // Wang's request is read and merged; before it commits, Li's edit of the same visit
+    // is committed by another request.
+    edit_notes(&mut wangs, &wang, "王：已协调供电");
+    let wang_request = pushing(&id, &mut wangs, &base);
+    let prepared = prepare(&mut store, &ctx(&config, wang.device), &wang_request);
+    edit_notes(&mut lis, &li, "李：用工已对接");
+    handle_sync(
+        &mut store,
+        &ctx(&config, li.device),
+        &pushing(&id, &mut lis, &base),
+    )
+    .expect("li's edit stored");
+    let response = finish_sync(
+        &mut store,
+        &ctx(&config, wang.device),
+        &wang_request,
+        prepared,
+    )
+    .expect("wang's edit stored");
+
+    let stored = store.load_doc(&id).expect("memory").expect("stored");
+    assert_eq!(stored.heads.len(), 2, "both edits are kept");
+    assert_eq!(
+        response.results[0].outcome,
+        Outcome::Accepted {
+            heads: to_wire(&stored.heads)
+        }
+    );
+    assert!(
+        response.pulls.iter().any(|p| p.doc == id),
+        "Wang is sent Li's edit"
+    );
+}
+
+#[test]
+fn merges_prepared_for_another_request_are_not_committed_to_its_documents() {
+    let config = Config::default();
+    let mut store = MemoryStore::new();
+    let (wang, wang_actor) = officer(1);
+    let visit = |tag: u8, notes: &str| NewVisit {
+        id: VisitId::from_random_bytes([tag; 16]),
+        enterprise: EnterpriseId::from_random_bytes([5; 16]),
+        method: VisitMethod::Phone,
+        check_in: None,
+        operating_status: OperatingStatus::Normal,
+        notes: notes.into(),
+    };
+    let (first, second) = (visit(7, "第一次走访"), visit(8, "第二次走访"));
+    let first_id = DocId::new(DocKind::Visit, &first.id.to_string());
+    let second_id = DocId::new(DocKind::Visit, &second.id.to_string());
+    let mut first_doc = VisitDoc::create(&first, &wang, wang_actor.clone(), T0).expect("new");
+    let mut second_doc = VisitDoc::create(&second, &wang, wang_actor, T0).expect("new");
+    let ctx = ctx(&config, wang.device);
+
+    // The merges of a request pushing the first visit are given with a request pushing
+    // the second: as many pushes, other documents.
+    let first_request = pushing(&first_id, &mut first_doc, &[]);
+    let prepared = prepare(&mut store, &ctx, &first_request);
+    let second_request = pushing(&second_id, &mut second_doc, &[]);
+    let response = finish_sync(&mut store, &ctx, &second_request, prepared).expect("stored");
+
+    assert!(
+        store.load_doc(&first_id).expect("memory").is_none(),
+        "the first visit was not pushed by this request"
+    );
+    let stored = store.load_doc(&second_id).expect("memory").expect("stored");
+    assert_eq!(
+        stored.heads,
+        second_doc.into_record().heads(),
+        "the second visit is stored as pushed"
+    );
+    assert_eq!(
+        response.results[0].outcome,
+        Outcome::Accepted {
+            heads: to_wire(&stored.heads)
+        }
+    );
+}
