@@ -94,7 +94,7 @@ impl SqliteStore {
 
     /// What the server holds that a look-back pass (回头看) in one of the problems `problems`
     /// (their ids) is judged by (`crate::auth::RoleRules`): the check-in visits to their
-    /// enterprises and their workflow events, each at the time the KPIs count it. A visit's
+    /// enterprises and their sign-offs, each at the time the KPIs count it. A visit's
     /// check-in is made as it is recorded, so its counted creation time stands for the
     /// check-in.
     pub fn look_back_facts(&self, problems: &[&str]) -> Result<LookBackFacts, StoreError> {
@@ -109,9 +109,11 @@ impl SqliteStore {
         let mut of_problem = self
             .conn
             .prepare_cached("SELECT enterprise FROM problems WHERE id = ?1")?;
-        let mut events = self
-            .conn
-            .prepare_cached("SELECT id, at FROM problem_events WHERE problem = ?1")?;
+        // Only sign-offs: a look-back falls due from the sign-off it follows.
+        let mut events = self.conn.prepare_cached(
+            "SELECT id, at FROM problem_events WHERE problem = ?1 AND action = ?2",
+        )?;
+        let sign_off = shared::workflow::Action::SignOff { waiver: false }.code();
         for problem in problems {
             let Some(e) = of_problem
                 .query_row([problem], |r| r.get::<_, String>(0))
@@ -122,7 +124,7 @@ impl SqliteStore {
             enterprises.insert(e);
             let pid = ProblemId::parse(problem).map_err(corrupt("problems"))?;
             let rows = events
-                .query_map([problem], |r| {
+                .query_map(params![problem, sign_off], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -150,6 +152,6 @@ impl SqliteStore {
 pub struct LookBackFacts {
     /// Counted times of the check-in visits, per enterprise.
     pub check_ins: BTreeMap<EnterpriseId, Vec<Timestamp>>,
-    /// Counted times of the stored workflow events, per problem and event.
+    /// Counted times of the stored sign-offs, per problem and event.
     pub event_times: BTreeMap<(ProblemId, EntryId), Timestamp>,
 }
