@@ -106,7 +106,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(step.sql).map_err(failed)?;
         tx.execute(
             "INSERT INTO schema_migrations (name, applied_at) VALUES (?1, ?2)",
-            params![step.name, now_ms()],
+            params![step.name, crate::auth::now().0],
         )
         .map_err(failed)?;
         let count = i64::try_from(applied.len() + 1).unwrap_or(i64::MAX);
@@ -142,10 +142,4 @@ fn applied(conn: &Connection, user_version: i64) -> Result<Vec<String>, StoreErr
         .take(legacy)
         .map(|m| m.name.to_string())
         .collect())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
