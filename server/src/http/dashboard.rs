@@ -25,7 +25,7 @@ use crate::auth::{Authenticated, now};
 use crate::store::BulletinSummary;
 use crate::store::{
     Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness, OrgUnitEntry,
-    SqliteStore, StoreError, Unit,
+    SqliteStore, StoreError, TITLE_MAX_CHARS, Unit,
 };
 use crate::sync::SyncService;
 
@@ -379,6 +379,11 @@ async fn issue(
     let title = req.title.trim().to_string();
     if title.is_empty() {
         return Err(ApiError::BadRequest("a bulletin needs a title".into()));
+    }
+    if title.chars().count() > TITLE_MAX_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a bulletin's title has at most {TITLE_MAX_CHARS} characters"
+        )));
     }
     let by = auth.user.id;
     let b = state

@@ -22,7 +22,7 @@ pub(crate) mod test_support;
 mod timeline;
 
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
-pub use bulletin::{Bulletin, BulletinSummary, RankRow};
+pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
