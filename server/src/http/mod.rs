@@ -17,6 +17,8 @@ pub mod security;
 pub mod site;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -42,7 +44,9 @@ use crate::AppState;
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
 ///
-/// Every response carries the [`security`] headers. Requests are traced (at debug level)
+/// Every response carries the [`security`] headers; every `/api` answer that sets no caching
+/// of its own is `Cache-Control: no-store` (records and sessions stay out of shared caches
+/// and the browser's disk). Requests are traced (at debug level)
 /// with their URI redacted ([`redacted_uri`]).
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
@@ -58,7 +62,11 @@ pub fn app(state: AppState) -> Router {
                 .merge(config::router())
                 .merge(card::router())
                 .merge(openapi::router())
-                .merge(api::router()),
+                .merge(api::router())
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                )),
         )
         .merge(card_page::router())
         .merge(site::router(state.site_dir()))
