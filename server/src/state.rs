@@ -9,6 +9,7 @@ use crate::auth::{AuthConfig, AuthService};
 use crate::card::{CardLimits, CardService};
 use crate::http::client_addr::TrustedProxies;
 use crate::sync::SyncService;
+use crate::sync::events::EventStreams;
 
 /// Everything the router needs from the outside world, shared by all handlers.
 ///
@@ -20,6 +21,7 @@ pub struct AppState {
     auth: Arc<AuthService>,
     card: Arc<CardService>,
     trusted_proxies: Arc<TrustedProxies>,
+    events: Arc<EventStreams>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             auth: Arc::new(AuthService::default()),
             card: Arc::new(CardService::default()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
+            events: Arc::new(EventStreams::default()),
         }
     }
 
@@ -58,6 +61,19 @@ impl AppState {
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
         self
+    }
+
+    /// The same state with other limits on the push channel's streams (tests shorten the
+    /// re-check).
+    #[must_use]
+    pub fn with_event_streams(mut self, streams: EventStreams) -> Self {
+        self.events = Arc::new(streams);
+        self
+    }
+
+    /// The push channel's open streams and their limits.
+    pub fn events(&self) -> &Arc<EventStreams> {
+        &self.events
     }
 
     /// The reverse proxies whose `X-Forwarded-For` names the client.

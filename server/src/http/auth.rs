@@ -73,11 +73,12 @@ async fn logout(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<StatusCode, AuthError> {
-    let token = who.token;
+    let device = who.device.id;
     state
         .sync()
-        .with_store(move |s| s.revoke_token(&token))
+        .with_store(move |s| s.revoke_device_tokens(device))
         .await
         .ok_or(AuthError::Unavailable)??;
+    state.auth().end_sessions(device);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,23 +8,21 @@
 //! Each request's report of what stays unsent on the device is recorded for the leaders'
 //! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
 
+pub mod events;
 pub mod limit;
 pub mod metrics;
 
-use std::convert::Infallible;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::auth::now;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures_util::Stream;
 use shared::config::Config;
 use shared::doc::DocKind;
 use shared::sync::limits::{Limit, Limits};
@@ -446,7 +444,7 @@ fn finish_phase(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sync", post(sync_handler))
-        .route("/events", get(events_handler))
+        .route("/events", get(events::events_handler))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
@@ -500,50 +498,6 @@ pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl In
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         service.metrics.render() + &service.merges.render(),
     )
-}
-
-/// `GET /api/events`: `event: changed` with `id:` and `data:` the feed's latest sequence,
-/// each time the feed moves. A client that reconnects with `Last-Event-ID` below the feed's
-/// latest sequence missed notices while its stream was down: it gets a `changed` event at once.
-async fn events_handler(
-    State(service): State<Arc<SyncService>>,
-    _who: Authenticated,
-    headers: axum::http::HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribed before the feed is read, so a commit in between is announced (twice at worst).
-    let rx = service.subscribe();
-    let seen = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let missed = match seen {
-        Some(seen) => service
-            .with_store(|store| store.latest_seq().ok())
-            .await
-            .flatten()
-            .filter(|latest| *latest > seen),
-        None => None,
-    };
-    let changed = |seq: u64| {
-        Event::default()
-            .event("changed")
-            .data(seq.to_string())
-            .id(seq.to_string())
-    };
-    let live = futures_util::stream::unfold(rx, move |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(seq) => return Some((Ok(changed(seq)), rx)),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    let stream = futures_util::StreamExt::chain(
-        futures_util::stream::iter(missed.map(|seq| Ok(changed(seq)))),
-        live,
-    );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
 #[cfg(test)]
