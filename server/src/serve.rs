@@ -35,6 +35,25 @@ pub enum ServeError {
         /// What is wrong.
         message: String,
     },
+    /// Another process (a second server, a restore) holds the database: two servers on one
+    /// file can lose writes, so this one does not start.
+    #[error(
+        "another lianxin-server or a restore is using the database {path} (it holds {path}.lock): \
+         stop it first; two servers on one file can lose writes"
+    )]
+    InUse {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// The database's lock file could not be created.
+    #[error("cannot lock the database {path}")]
+    Lock {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The database could not be opened.
     #[error("cannot open the database {path}")]
     Store {
@@ -153,6 +172,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
 
+    // A second server on the same file stops here, before it listens or opens the database.
+    let lock = crate::admin::lock_db(&args.db)
+        .map_err(|source| ServeError::Lock {
+            path: args.db.clone(),
+            source,
+        })?
+        .ok_or_else(|| ServeError::InUse {
+            path: args.db.clone(),
+        })?;
+
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -162,12 +191,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
 
-    let sync = crate::sync::SyncService::open(&args.db, config.clone()).map_err(|source| {
-        ServeError::Store {
+    let sync = crate::sync::SyncService::open_holding(&args.db, config.clone(), lock).map_err(
+        |source| ServeError::Store {
             path: args.db.clone(),
             source,
-        }
-    })?;
+        },
+    )?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
     spawn_background_jobs(sync.clone(), config);

@@ -115,9 +115,10 @@ impl IntoResponse for SyncApiError {
 }
 
 impl SyncService {
-    /// Opens (or creates) the database file and the service around it.
+    /// Opens (or creates) the database file and the service around it, taking the file's lock
+    /// if it can (a warning if another process holds it; `lianxin-server serve` refuses that
+    /// case first and uses [`SyncService::open_holding`]).
     pub fn open(db: &Path, config: Config) -> Result<SyncService, StoreError> {
-        let store = SqliteStore::open(db)?;
         let lock = match crate::admin::lock_db(db) {
             Ok(Some(lock)) => Some(lock),
             Ok(None) => {
@@ -129,6 +130,24 @@ impl SyncService {
                 None
             }
         };
+        SyncService::open_with(db, config, lock)
+    }
+
+    /// Opens the database file holding its lock: the one server on that file.
+    pub fn open_holding(
+        db: &Path,
+        config: Config,
+        lock: crate::admin::DbLock,
+    ) -> Result<SyncService, StoreError> {
+        SyncService::open_with(db, config, Some(lock))
+    }
+
+    fn open_with(
+        db: &Path,
+        config: Config,
+        lock: Option<crate::admin::DbLock>,
+    ) -> Result<SyncService, StoreError> {
+        let store = SqliteStore::open(db)?;
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
