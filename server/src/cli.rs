@@ -237,8 +237,14 @@ pub struct ServeArgs {
     #[arg(long, env = "LIANXIN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::http::client_addr::Network>,
 
+    /// The bearer token `GET /metrics` asks for, at least 16 characters (from the environment
+    /// or the config file's `[server] metrics_token`, so it stays out of the process list)
+    /// [default: none: `/metrics` is off].
+    #[arg(skip = std::env::var("LIANXIN_METRICS_TOKEN").ok())]
+    pub metrics_token: Option<String>,
+
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies) and the district configuration, with built-in defaults for what it
+    /// trusted_proxies, metrics_token) and the district configuration, with built-in defaults for what it
     /// omits except the hotline, which it must give [default: none, and the demo district's
     /// configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]

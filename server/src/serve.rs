@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::http::client_addr::{Network, TrustedProxies};
+use crate::http::metrics::MetricsToken;
 use crate::monitoring::MonitoringError;
 use crate::store::StoreHold as _;
 use crate::{AppState, app};
@@ -68,6 +69,7 @@ pub enum ServeError {
 /// Settings after flags, environment, the configuration file and defaults, in that order.
 struct ResolvedArgs {
     listen: SocketAddr,
+    metrics_token: Option<MetricsToken>,
     trusted_proxies: Vec<Network>,
     site: std::path::PathBuf,
     db: std::path::PathBuf,
@@ -87,6 +89,8 @@ pub struct FileSettings {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client
     /// ([`crate::http::client_addr`]); none by default.
     pub trusted_proxies: Option<Vec<Network>>,
+    /// The bearer token `/metrics` asks for ([`crate::http::metrics`]); none: `/metrics` is off.
+    pub metrics_token: Option<String>,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -146,6 +150,18 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .or(file.site)
             .unwrap_or_else(|| "target/site".into()),
         db: args.db.or(file.db).unwrap_or_else(|| "lianxin.db".into()),
+        metrics_token: match args.metrics_token.or(file.metrics_token) {
+            Some(token) => Some(MetricsToken::new(&token).map_err(|message| {
+                ServeError::Config {
+                    path: args
+                        .config
+                        .clone()
+                        .unwrap_or_else(|| "LIANXIN_METRICS_TOKEN".into()),
+                    message,
+                }
+            })?),
+            None => None,
+        },
         trusted_proxies: if args.trusted_proxies.is_empty() {
             file.trusted_proxies.unwrap_or_default()
         } else {
@@ -201,7 +217,8 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let sync = std::sync::Arc::new(sync);
     spawn_background_jobs(sync.clone(), config);
     let state = AppState::new(args.site, sync)
-        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies));
+        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
+        .with_metrics_token(args.metrics_token);
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;

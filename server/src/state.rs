@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use crate::auth::{AuthConfig, AuthService};
 use crate::card::{CardLimits, CardService};
 use crate::http::client_addr::TrustedProxies;
+use crate::http::metrics::MetricsToken;
 use crate::sync::SyncService;
 use crate::sync::events::EventStreams;
 
@@ -22,6 +23,7 @@ pub struct AppState {
     card: Arc<CardService>,
     trusted_proxies: Arc<TrustedProxies>,
     events: Arc<EventStreams>,
+    metrics_token: Option<Arc<MetricsToken>>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             card: Arc::new(CardService::default()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             events: Arc::new(EventStreams::default()),
+            metrics_token: None,
         }
     }
 
@@ -69,6 +72,18 @@ impl AppState {
     pub fn with_event_streams(mut self, streams: EventStreams) -> Self {
         self.events = Arc::new(streams);
         self
+    }
+
+    /// The same state serving `/metrics` to this token's bearer (none: `/metrics` is off).
+    #[must_use]
+    pub fn with_metrics_token(mut self, token: Option<MetricsToken>) -> Self {
+        self.metrics_token = token.map(Arc::new);
+        self
+    }
+
+    /// The token `/metrics` asks for, if metrics are on.
+    pub fn metrics_token(&self) -> Option<&MetricsToken> {
+        self.metrics_token.as_deref()
     }
 
     /// The push channel's open streams and their limits.

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod directory;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod problems;
 pub mod security;
@@ -26,7 +27,8 @@ use crate::AppState;
 /// The whole HTTP application, ready to serve; binds nothing, so tests can serve it on any port.
 ///
 /// - `GET /healthz`: liveness and version ([`health`]);
-/// - `GET /metrics`: Prometheus counters of the sync endpoint;
+/// - `GET /metrics`: Prometheus counters of the sync endpoint, for the configured token only
+///   ([`metrics`]);
 /// - `POST /api/login`, `POST /api/refresh`, `GET /api/me`, `POST /api/logout`: sessions
 ///   ([`auth`]);
 /// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]), with a
@@ -51,7 +53,7 @@ use crate::AppState;
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
-        .route("/metrics", axum::routing::get(crate::sync::metrics_handler))
+        .route("/metrics", axum::routing::get(metrics::handler))
         .nest(
             "/api",
             crate::sync::router()

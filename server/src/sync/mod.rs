@@ -162,6 +162,12 @@ impl SyncService {
         })
     }
 
+    /// The sync counters and merge slots as Prometheus text (served by
+    /// [`crate::http::metrics`]).
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render() + &self.merges.render()
+    }
+
     /// The district configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -509,14 +515,6 @@ fn with_config_version(mut response: Response, service: &SyncService) -> Respons
         );
     }
     response
-}
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        service.metrics.render() + &service.merges.render(),
-    )
 }
 
 #[cfg(test)]
