@@ -18,6 +18,7 @@ use crate::auth::{self, Secret, password};
 use crate::cli::{
     Command, ConfigCommand, DevicesCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
 };
+use crate::printable::printable;
 use crate::store::{NewUser, SqliteStore, StoreError};
 
 /// Why an admin command failed.
@@ -114,8 +115,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
-                    u.user.login,
-                    u.user.name,
+                    printable(&u.user.login),
+                    printable(&u.user.name),
                     u.user.role.code(),
                     unit,
                     if u.disabled { "disabled" } else { "active" },
@@ -153,8 +154,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     d.id,
-                    login,
-                    d.name,
+                    printable(&login),
+                    printable(&d.name),
                     d.registered_at,
                     d.last_seen,
                     d.revoked_at
@@ -192,8 +193,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}",
-                    u.code,
-                    u.unit.name,
+                    printable(&u.code),
+                    printable(&u.unit.name),
                     u.unit.kind.code(),
                     parent,
                     u.unit.id

@@ -13,6 +13,7 @@ use shared::model::{DeviceId, Timestamp, User};
 
 use super::{AuthService, Secret, password, token};
 use crate::http::error::ErrorBody;
+use crate::printable::printable;
 use crate::store::{Device, SqliteStore, StoreError, TokenHash, TokenKind};
 use crate::sync::SyncService;
 
@@ -237,7 +238,7 @@ pub async fn login(
     let address_key = crate::http::client_addr::limit_key(client);
     let keys = [account_key.as_str(), address_key.as_str()];
     if auth.limiter.is_limited(&keys, now.0) {
-        tracing::warn!(login = %login, "login rate limited");
+        tracing::warn!(login = %printable(&login), "login rate limited");
         return Err(AuthError::RateLimited);
     }
     let lookup = login.clone();
@@ -279,11 +280,11 @@ pub async fn login(
     let user = match checked {
         Checked::Right(user) => user,
         Checked::Wrong => {
-            tracing::info!(login = %login, "failed login");
+            tracing::info!(login = %printable(&login), "failed login");
             return Err(AuthError::BadCredentials);
         }
         Checked::Limited => {
-            tracing::warn!(login = %login, "login rate limited");
+            tracing::warn!(login = %printable(&login), "login rate limited");
             return Err(AuthError::RateLimited);
         }
     };
@@ -318,7 +319,7 @@ pub async fn login(
         })
         .await
         .ok_or(AuthError::Unavailable)??;
-    tracing::info!(login = %login, device = %session.device.id, "logged in");
+    tracing::info!(login = %printable(&login), device = %session.device.id, "logged in");
     Ok(session)
 }
 

@@ -37,6 +37,7 @@ use crate::AppState;
 use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
+use crate::printable::printable;
 use crate::store::{SqliteStore, StoreError};
 use limit::MergeSlots;
 use metrics::Metrics;
@@ -282,7 +283,7 @@ impl SyncService {
         self.metrics.record_docs(accepted as u64, refused as u64);
         for r in &response.results {
             if let Outcome::Refused(reason) = &r.outcome {
-                tracing::info!(doc = %r.doc, %reason, "document refused");
+                tracing::info!(doc = %r.doc, reason = %printable(&reason.to_string()), "document refused");
             }
         }
         if let (Some(b), Some(a)) = (before, after)
