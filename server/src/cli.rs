@@ -43,6 +43,32 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Seed a demo district (3 towns, 4 departments, 40 enterprises, visits and problems).
     Demo(DbArg),
+    /// Read, verify or export the audit log (审计日志).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `lianxin-server audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the log, oldest first (tab-separated, or CSV with `--csv`).
+    List(AuditListArgs),
+    /// Check the hash chain: exits with an error naming the first entry that does not hold.
+    Verify(DbArg),
+}
+
+/// Flags of `audit list`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only entries after this position.
+    #[arg(long, default_value_t = 0)]
+    pub after: i64,
+    /// Write CSV (UTF-8 with a BOM, for spreadsheet programs) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// The database every admin subcommand works on.

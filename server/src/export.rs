@@ -118,7 +118,7 @@ pub fn bulletin_xlsx(b: &Bulletin) -> Result<Vec<u8>, XlsxError> {
 /// One CSV cell. A cell a spreadsheet program would take for a formula (starting with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return; names come from outside) is neutralized with a
 /// leading `'`, and a cell holding a separator, quote or line break is quoted.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

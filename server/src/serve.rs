@@ -215,6 +215,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     )?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
+    record_config_version(&sync, &args.db).await?;
     spawn_background_jobs(sync.clone(), config);
     let state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
@@ -224,6 +225,38 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Records in the audit log that the server now runs another configuration than the last
+/// time it started (the first start records its first).
+async fn record_config_version(
+    sync: &std::sync::Arc<crate::sync::SyncService>,
+    db: &std::path::Path,
+) -> Result<(), ServeError> {
+    let version = sync.published_config().version().to_string();
+    let recorded = sync
+        .with_store(move |s| -> Result<(), crate::store::StoreError> {
+            use crate::store::AuditAction::ConfigApplied;
+            if s.last_audit_detail(ConfigApplied)?.as_deref() != Some(version.as_str()) {
+                let at = crate::auth::now();
+                s.audit(
+                    at,
+                    "server",
+                    ConfigApplied,
+                    "district configuration",
+                    &version,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .ok_or(ServeError::Serve(io::Error::other(
+            "the store thread stopped",
+        )))?;
+    recorded.map_err(|source| ServeError::Store {
+        path: db.into(),
+        source,
+    })
 }
 
 /// How often documents with appended changes are compacted.

@@ -2,6 +2,7 @@
 //! and directory (org units, users, assignments, devices, tokens): the SQLite implementation of
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
+mod audit;
 mod breakdown;
 mod bulletin;
 mod cards;
@@ -21,6 +22,7 @@ mod sqlite;
 pub(crate) mod test_support;
 mod timeline;
 
+pub use audit::{AuditAction, AuditEntry, AuditVerdict};
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
