@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use shared::model::{DeviceId, EnterpriseId, ProblemId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
@@ -168,11 +168,22 @@ impl SqliteStore {
         Ok(lines.join("\n"))
     }
 
-    /// Copies the whole database to `dest` with SQLite's online backup, consistent even while
-    /// the server keeps writing.
+    /// Copies the whole database to `dest` (a new file), consistent even while the server
+    /// keeps writing.
     pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
-        self.conn
-            .backup(MAIN_DB, dest, None::<fn(rusqlite::backup::Progress)>)?;
+        // `VACUUM INTO` copies one consistent snapshot inside a single read transaction: in WAL
+        // mode it neither blocks the server's writes nor restarts because of them (the online
+        // backup API restarts at every write by another process, forever on a busy server).
+        if dest.exists() {
+            return Err(StoreError::Duplicate {
+                what: "backup file",
+                key: dest.display().to_string(),
+            });
+        }
+        let target = dest.to_str().ok_or_else(|| {
+            StoreError::Invalid(format!("{} is not a UTF-8 path", dest.display()))
+        })?;
+        self.conn.execute("VACUUM INTO ?1", [target])?;
         Ok(())
     }
 
