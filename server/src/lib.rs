@@ -13,6 +13,7 @@ pub mod export;
 pub mod http;
 pub mod monitoring;
 pub mod published_config;
+pub mod remind;
 pub mod serve;
 mod state;
 pub mod store;

@@ -68,6 +68,9 @@ pub struct FileSettings {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client
     /// ([`crate::http::client_addr`]); none by default.
     pub trusted_proxies: Option<Vec<Network>>,
+    /// The file's `[reminders]` section ([`crate::remind::settings`]), read beside `[server]`.
+    #[serde(skip)]
+    pub reminders: crate::remind::Settings,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -95,9 +98,25 @@ pub fn load_settings(
             .map_err(|e| fail(format!("[server]: {e}")))?,
         None => FileSettings::default(),
     };
+    let mut settings = settings;
+    if let Some(v) = table.remove("reminders") {
+        settings.reminders = v
+            .try_into::<crate::remind::Settings>()
+            .map_err(|e| fail(format!("[reminders]: {e}")))?;
+    }
     let rest = toml::to_string(&table).map_err(|e| fail(e.to_string()))?;
-    let config = shared::config::Config::from_toml(&rest).map_err(|e| fail(e.to_string()))?;
-    Ok((config, settings))
+    // The district's errors and the reminders' are listed together.
+    use shared::config::ConfigError;
+    let reminder_errors = settings.reminders.problems();
+    match shared::config::Config::from_toml(&rest) {
+        Ok(config) if reminder_errors.is_empty() => Ok((config, settings)),
+        Ok(_) => Err(fail(ConfigError::Invalid(reminder_errors).to_string())),
+        Err(ConfigError::Invalid(mut errors)) => {
+            errors.extend(reminder_errors);
+            Err(fail(ConfigError::Invalid(errors).to_string()))
+        }
+        Err(e) => Err(fail(e.to_string())),
+    }
 }
 
 /// Loads the district configuration from `path`, or the defaults.
@@ -170,6 +189,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     })?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
+    crate::remind::job::spawn(sync.clone(), config.clone(), file.reminders);
     spawn_background_jobs(sync.clone(), config);
     let state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies));

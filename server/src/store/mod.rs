@@ -15,6 +15,7 @@ mod migrate;
 mod problems_query;
 mod projection;
 mod queries;
+mod reminders;
 mod snapshot;
 mod sqlite;
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use queries::LookBackFacts;
+pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 
