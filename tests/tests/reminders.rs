@@ -279,13 +279,23 @@ fn district_with_every_kind(db: &Path) -> anyhow::Result<(People, Vec<(String, S
 
 /// The district file: the webhook at `url` (1 s per attempt, retries from 1 s) and `extra`.
 fn district_file(dir: &Path, url: &str, extra: &str) -> anyhow::Result<PathBuf> {
+    district_file_timed(dir, url, extra, 1)
+}
+
+/// [`district_file`] with `timeout` seconds per attempt.
+fn district_file_timed(
+    dir: &Path,
+    url: &str,
+    extra: &str,
+    timeout: u32,
+) -> anyhow::Result<PathBuf> {
     let path = dir.join("district.toml");
     std::fs::write(
         &path,
         format!(
             "hotline = \"0391-12345\"\n[reminders]\nchannels = [\"webhook\"]\n\
              retry_first_seconds = 1\nretry_max_seconds = 2\nutc_offset_hours = 0\n{extra}\n\
-             [reminders.webhook]\nurl = \"{url}\"\ntimeout_seconds = 1\n"
+             [reminders.webhook]\nurl = \"{url}\"\ntimeout_seconds = {timeout}\n"
         ),
     )?;
     Ok(path)
@@ -410,14 +420,24 @@ async fn a_receiver_that_hangs_is_timed_out_retried_and_holds_up_nothing() -> an
         wall_clock(),
     )?;
     let (robot, url) = Robot::start(0, 1).await?;
-    let config = district_file(dir.path(), &url, "")?;
+    // Five seconds per attempt: the robot hangs for a minute.
+    let config = district_file_timed(dir.path(), &url, "", 5)?;
 
     let server = ServerProcess::start_configured(&db, "127.0.0.1:0".parse()?, &config)?;
-    // While the first request hangs, the other message goes through and the server answers.
     let until = Instant::now() + Duration::from_secs(20);
     while robot.answered(Answer::Hung).is_empty() && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // While the first request hangs, well within its five seconds, the other message goes
+    // through and the server answers.
+    let hung_at = Instant::now();
+    let other = robot.wait_for(1).await?;
+    assert!(
+        hung_at.elapsed() < Duration::from_secs(3),
+        "the other message waited {:?} for the hung one",
+        hung_at.elapsed()
+    );
+    assert_eq!(other.len(), 1);
     let asked = Instant::now();
     let health = reqwest::get(format!("{}/healthz", server.url())).await?;
     assert_eq!(health.status(), 200);
