@@ -376,6 +376,39 @@ mod tests {
     }
 
     #[test]
+    fn the_reminders_section_is_read_beside_the_district_and_its_errors_listed_with_its() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lianxin.toml");
+        std::fs::write(
+            &path,
+            "hotline = \"0391-12345\"\n[reminders]\nchannels = [\"in_app\", \"webhook\"]\n\
+             [reminders.webhook]\nurl = \"http://10.0.0.5/send?key=k\"\n",
+        )
+        .expect("write");
+        let (_, settings) = load_settings(Some(&path)).expect("loads");
+        assert_eq!(
+            settings.reminders.channels,
+            vec![
+                crate::remind::ChannelKind::InApp,
+                crate::remind::ChannelKind::Webhook
+            ]
+        );
+        std::fs::write(
+            &path,
+            "hotline = \"0391-12345\"\n[clock]\nallowed_skew_minutes = 5000\n\
+             [reminders]\nchannels = [\"webhook\"]\n",
+        )
+        .expect("write");
+        let err = load_settings(Some(&path))
+            .expect_err("two errors")
+            .to_string();
+        assert!(err.contains("clock.allowed_skew_minutes is 5000"), "{err}");
+        assert!(err.contains("gives no url"), "{err}");
+        let (_, none) = load_settings(None).expect("the demo's");
+        assert_eq!(none.reminders, crate::remind::Settings::default());
+    }
+
+    #[test]
     fn a_real_configuration_file_must_give_the_hotline_and_only_no_file_means_the_demo() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("lianxin.toml");

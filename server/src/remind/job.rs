@@ -253,3 +253,56 @@ async fn sleep_until(at: Timestamp, now: Timestamp) {
     let ms = u64::try_from(at.0.saturating_sub(now.0)).unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(ms.clamp(10, IDLE.as_millis() as u64))).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claimed(id: i64, recipient: &str, channel: ChannelKind, text: &str) -> ClaimedReminder {
+        ClaimedReminder {
+            id,
+            recipient: recipient.into(),
+            name: recipient.into(),
+            channel,
+            text: format!("【连心提醒】{recipient}：{text}"),
+        }
+    }
+
+    #[test]
+    fn with_the_digest_a_persons_reminders_of_a_channel_go_as_one_message() {
+        let claim = vec![
+            claimed(1, "wang", ChannelKind::Webhook, "甲"),
+            claimed(2, "h1", ChannelKind::Webhook, "乙"),
+            claimed(3, "wang", ChannelKind::Webhook, "丙"),
+            claimed(4, "wang", ChannelKind::Log, "丁"),
+        ];
+        let out = messages(claim.clone(), true);
+        let summary: Vec<(ChannelKind, &str, Vec<i64>)> = out
+            .iter()
+            .map(|o| (o.channel, o.message.recipient.as_str(), o.ids.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (ChannelKind::Log, "wang", vec![4]),
+                (ChannelKind::Webhook, "h1", vec![2]),
+                (ChannelKind::Webhook, "wang", vec![1, 3]),
+            ]
+        );
+        assert_eq!(
+            out[2].message.text,
+            "【连心提醒】wang，今日提醒 2 条：\n1. 甲\n2. 丙"
+        );
+        assert_eq!(
+            out[1].message.text, "【连心提醒】h1：乙",
+            "one alone stays as it is"
+        );
+
+        let each = messages(claim, false);
+        assert_eq!(
+            each.len(),
+            4,
+            "without the digest, one message per reminder"
+        );
+    }
+}
