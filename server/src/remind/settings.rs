@@ -13,7 +13,7 @@
 //! digest_at = "08:00"
 //! utc_offset_hours = 8                   # local time of quiet hours and the digest
 //! [reminders.webhook]
-//! url = "http://robot.example/send?key=…"  # body fits 企业微信 and 钉钉 group robots
+//! url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"  # 企业微信 or 钉钉 robot
 //! timeout_seconds = 10
 //! ```
 
@@ -143,15 +143,14 @@ impl Settings {
                 "reminders.channels names webhook but [reminders.webhook] gives no url".into(),
             ),
             Some(w) => {
-                if w.url.starts_with("https://") {
+                let host = w
+                    .url
+                    .strip_prefix("https://")
+                    .or_else(|| w.url.strip_prefix("http://"));
+                if host.is_none_or(str::is_empty) {
                     errors.push(format!(
-                        "reminders.webhook.url {:?}: this build sends over plain http only; \
-                         reach an https robot through a local forwarding proxy",
-                        w.url
-                    ));
-                } else if !w.url.starts_with("http://") || w.url.len() <= "http://".len() {
-                    errors.push(format!(
-                        "reminders.webhook.url {:?}: use an http:// address",
+                        "reminders.webhook.url {:?}: use an https:// (or http://) address, e.g. \
+                         https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
                         w.url
                     ));
                 }
@@ -303,6 +302,19 @@ mod tests {
                 "{needle}: {errors:#?}"
             );
         }
+        let url = |u: &str| {
+            parse(&format!(
+                "channels = [\"webhook\"]\nwebhook = {{ url = \"{u}\" }}"
+            ))
+            .problems()
+        };
+        assert_eq!(
+            url("https://oapi.dingtalk.com/robot/send?access_token=t"),
+            Vec::<String>::new()
+        );
+        assert_eq!(url("http://10.0.0.5:8080/send"), Vec::<String>::new());
+        assert_eq!(url("ftp://robot").len(), 1);
+        assert_eq!(url("https://").len(), 1);
         let err = toml::from_str::<Settings>("chanels = [\"log\"]").expect_err("unknown key");
         assert!(err.to_string().contains("chanels"), "{err}");
     }
