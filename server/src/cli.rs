@@ -270,7 +270,8 @@ pub struct ServeArgs {
     pub metrics_token: Option<String>,
 
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies, metrics_token) and the district configuration, with built-in defaults for what it
+    /// trusted_proxies, metrics_token), an optional `[reminders]` table (channels, webhook,
+    /// quiet hours, digest) and the district configuration, with built-in defaults for what it
     /// omits except the hotline, which it must give [default: none, and the demo district's
     /// configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]

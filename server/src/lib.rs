@@ -14,6 +14,7 @@ pub mod http;
 pub mod monitoring;
 pub mod printable;
 pub mod published_config;
+pub mod remind;
 pub mod serve;
 mod state;
 pub mod store;

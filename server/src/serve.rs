@@ -91,6 +91,9 @@ pub struct FileSettings {
     pub trusted_proxies: Option<Vec<Network>>,
     /// The bearer token `/metrics` asks for ([`crate::http::metrics`]); none: `/metrics` is off.
     pub metrics_token: Option<String>,
+    /// The file's `[reminders]` section ([`crate::remind::settings`]), read beside `[server]`.
+    #[serde(skip)]
+    pub reminders: crate::remind::Settings,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -118,9 +121,25 @@ pub fn load_settings(
             .map_err(|e| fail(format!("[server]: {e}")))?,
         None => FileSettings::default(),
     };
+    let mut settings = settings;
+    if let Some(v) = table.remove("reminders") {
+        settings.reminders = v
+            .try_into::<crate::remind::Settings>()
+            .map_err(|e| fail(format!("[reminders]: {e}")))?;
+    }
     let rest = toml::to_string(&table).map_err(|e| fail(e.to_string()))?;
-    let config = shared::config::Config::from_toml(&rest).map_err(|e| fail(e.to_string()))?;
-    Ok((config, settings))
+    // The district's errors and the reminders' are listed together.
+    use shared::config::ConfigError;
+    let reminder_errors = settings.reminders.problems();
+    match shared::config::Config::from_toml(&rest) {
+        Ok(config) if reminder_errors.is_empty() => Ok((config, settings)),
+        Ok(_) => Err(fail(ConfigError::Invalid(reminder_errors).to_string())),
+        Err(ConfigError::Invalid(mut errors)) => {
+            errors.extend(reminder_errors);
+            Err(fail(ConfigError::Invalid(errors).to_string()))
+        }
+        Err(e) => Err(fail(e.to_string())),
+    }
 }
 
 /// Loads the district configuration from `path`, or the defaults.
@@ -216,6 +235,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
     record_config_version(&sync, &args.db).await?;
+    crate::remind::job::spawn(sync.clone(), config.clone(), file.reminders);
     spawn_background_jobs(sync.clone(), config);
     let state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
@@ -432,6 +452,39 @@ mod tests {
         .expect("write");
         let err = load_settings(Some(&path)).expect_err("not an address");
         assert!(err.to_string().contains("proxy"), "{err}");
+    }
+
+    #[test]
+    fn the_reminders_section_is_read_beside_the_district_and_its_errors_listed_with_its() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lianxin.toml");
+        std::fs::write(
+            &path,
+            "hotline = \"0391-12345\"\n[reminders]\nchannels = [\"in_app\", \"webhook\"]\n\
+             [reminders.webhook]\nurl = \"http://10.0.0.5/send?key=k\"\n",
+        )
+        .expect("write");
+        let (_, settings) = load_settings(Some(&path)).expect("loads");
+        assert_eq!(
+            settings.reminders.channels,
+            vec![
+                crate::remind::ChannelKind::InApp,
+                crate::remind::ChannelKind::Webhook
+            ]
+        );
+        std::fs::write(
+            &path,
+            "hotline = \"0391-12345\"\n[clock]\nallowed_skew_minutes = 5000\n\
+             [reminders]\nchannels = [\"webhook\"]\n",
+        )
+        .expect("write");
+        let err = load_settings(Some(&path))
+            .expect_err("two errors")
+            .to_string();
+        assert!(err.contains("clock.allowed_skew_minutes is 5000"), "{err}");
+        assert!(err.contains("gives no url"), "{err}");
+        let (_, none) = load_settings(None).expect("the demo's");
+        assert_eq!(none.reminders, crate::remind::Settings::default());
     }
 
     #[test]

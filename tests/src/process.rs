@@ -50,11 +50,34 @@ impl ServerProcess {
         db: &Path,
         listen: SocketAddr,
     ) -> anyhow::Result<ServerProcess> {
-        let mut child = Command::new(bin)
+        Self::spawn(bin, db, listen, None)
+    }
+
+    /// [`ServerProcess::start`] with the district file `config` (`--config`).
+    pub fn start_configured(
+        db: &Path,
+        listen: SocketAddr,
+        config: &Path,
+    ) -> anyhow::Result<ServerProcess> {
+        Self::spawn(&server_binary()?, db, listen, Some(config))
+    }
+
+    fn spawn(
+        bin: &Path,
+        db: &Path,
+        listen: SocketAddr,
+        config: Option<&Path>,
+    ) -> anyhow::Result<ServerProcess> {
+        let mut command = Command::new(bin);
+        command
             .args(["serve", "--listen", &listen.to_string(), "--site"])
             .arg(db.with_extension("no-site"))
             .arg("--db")
-            .arg(db)
+            .arg(db);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env("LIANXIN_METRICS_TOKEN", METRICS_TOKEN)

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod problems;
 pub mod security;
@@ -41,6 +42,8 @@ use crate::AppState;
 /// - `GET /api/directory`: names of org units and people for display ([`directory`]);
 /// - `GET /api/config`: the district's configuration and its version ([`config`]), which
 ///   every `/api/sync` answer announces in `X-Lianxin-Config`;
+/// - `GET /api/notifications`, `POST /api/notifications/seen`: the caller's in-app reminders
+///   ([`notifications`], [`crate::remind`]);
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
@@ -62,6 +65,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(problems::router())
                 .merge(directory::router())
                 .merge(config::router())
+                .merge(notifications::router())
                 .merge(card::router())
                 .merge(openapi::router())
                 .merge(api::router())

@@ -169,6 +169,27 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/notifications",
+        summary: "The caller's in-app reminders (新交办, 明日到期, 已超期, 督办, 企业差评, 回头看到期) \
+                  not yet seen, earliest due first, at most 100: {notifications: [{id, kind, \
+                  kind_zh, problem, text, due_at}]}",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/notifications/seen",
+        summary: "Marks the caller's in-app reminders seen: {ids: [...]} (at most 500; others' \
+                  ids are ignored) → {seen: n}",
+        auth: BEARER,
+        params: &[],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "get",
         path: "/me",
         summary: "The caller: user, role, org unit, device",
         auth: BEARER,

@@ -11,6 +11,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("problems.rs"),
         include_str!("directory.rs"),
         include_str!("config.rs"),
+        include_str!("notifications.rs"),
         include_str!("card.rs"),
         include_str!("api.rs"),
         include_str!("openapi.rs"),

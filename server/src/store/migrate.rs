@@ -70,6 +70,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0013_audit_log",
         sql: include_str!("migrations/0013_audit_log.sql"),
     },
+    Migration {
+        name: "0014_reminders",
+        sql: include_str!("migrations/0014_reminders.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

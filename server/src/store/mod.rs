@@ -16,6 +16,7 @@ mod migrate;
 mod problems_query;
 mod projection;
 mod queries;
+mod reminders;
 mod snapshot;
 mod sqlite;
 #[cfg(test)]
@@ -40,6 +41,7 @@ pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use queries::LookBackFacts;
+pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 

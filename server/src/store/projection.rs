@@ -312,7 +312,7 @@ fn project_problem(
     let applied: BTreeSet<_> = outcome.applied.iter().collect();
     let mut event = tx.prepare_cached(
         "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
-         applied, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         applied, claimed_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for (e, counted) in p.events.iter().zip(&events) {
         event.execute(params![
@@ -326,6 +326,10 @@ fn project_problem(
             e.reason,
             applied.contains(&e.id),
             e.stamp.at.0,
+            match &e.action {
+                shared::workflow::Action::Assign { unit } => Some(unit.to_string()),
+                _ => None,
+            },
         ])?;
     }
     if let (Some(r), Some(counted)) = (&p.rating, rating) {

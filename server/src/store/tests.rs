@@ -620,9 +620,16 @@ fn a_recommit_replaces_the_problems_query_rows() {
     let events = dump_lines(&store, "problem_events");
     assert_eq!(events.len(), 3, "{events:#?}");
     assert!(
-        // `applied`, the column before the claimed time.
-        events.iter().all(|l| l.rsplit('|').nth(1) == Some("1")),
+        // `applied`, the column before the claimed time and the hand-out's unit.
+        events.iter().all(|l| l.rsplit('|').nth(2) == Some("1")),
         "all applied: {events:#?}"
+    );
+    let units: Vec<&str> = events.iter().filter_map(|l| l.rsplit('|').next()).collect();
+    let d = format!("{:?}", department().to_string());
+    assert_eq!(
+        units.iter().filter(|u| **u == d).count(),
+        1,
+        "the hand-out keeps its department (reminders reach its handlers): {events:#?}"
     );
     assert_eq!(
         dump_lines(&store, "problems").len(),

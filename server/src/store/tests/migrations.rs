@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 13] = [
+const ALL: [&str; 14] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -27,6 +27,7 @@ const ALL: [&str; 13] = [
     "0011_look_back_owed",
     "0012_settling_window",
     "0013_audit_log",
+    "0014_reminders",
 ];
 
 #[test]

@@ -1,0 +1,86 @@
+//! `GET /api/notifications`: the caller's in-app reminders not yet seen (earliest due first, at
+//! most [`MAX_LISTED`]); `POST /api/notifications/seen` with `{"ids": [...]}` marks those of
+//! them seen (another person's ids are ignored). Any logged-in role; the outbox is
+//! `crate::remind`.
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::store::{Notification, StoreError};
+
+/// The most reminders one answer lists.
+pub const MAX_LISTED: usize = 100;
+/// The most ids one `seen` request may name.
+pub const MAX_SEEN: usize = 500;
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(list))
+        .route("/notifications/seen", post(seen))
+}
+
+fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "notifications store failure");
+    ApiError::Internal
+}
+
+/// The answer of `GET /api/notifications`.
+#[derive(Debug, Serialize)]
+pub struct Unseen {
+    /// The reminders, earliest due first.
+    pub notifications: Vec<Notification>,
+}
+
+async fn list(State(state): State<AppState>, who: Authenticated) -> Result<Json<Unseen>, ApiError> {
+    let user = who.user.id.to_string();
+    let notifications = state
+        .sync()
+        .with_store(move |s| s.unseen_notifications(&user, MAX_LISTED))
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    Ok(Json(Unseen { notifications }))
+}
+
+/// The body of `POST /api/notifications/seen`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeenRequest {
+    /// Ids from `GET /api/notifications`.
+    pub ids: Vec<i64>,
+}
+
+/// The answer of `POST /api/notifications/seen`.
+#[derive(Debug, Serialize)]
+pub struct SeenAnswer {
+    /// How many were marked seen now.
+    pub seen: usize,
+}
+
+async fn seen(
+    State(state): State<AppState>,
+    who: Authenticated,
+    body: Result<Json<SeenRequest>, JsonRejection>,
+) -> Result<Json<SeenAnswer>, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if body.ids.len() > MAX_SEEN {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_SEEN} ids at once"
+        )));
+    }
+    let user = who.user.id.to_string();
+    let seen = state
+        .sync()
+        .with_store(move |s| s.mark_notifications_seen(&user, &body.ids, crate::auth::now()))
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    Ok(Json(SeenAnswer { seen }))
+}

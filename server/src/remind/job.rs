@@ -1,0 +1,308 @@
+//! The reminders' two tasks on the tokio runtime: the scan (at start, a second after each burst
+//! of commits, and every minute for deadlines and look-backs that fall due with time) and the
+//! delivery loop, which claims due reminders of the sent channels and sends each message on a
+//! task of its own (at most [`IN_FLIGHT`] at once), so a receiver that fails or hangs delays
+//! only its own messages, never a sync, the scan or other messages. Nothing is sent during
+//! quiet hours; a failed attempt waits the backoff (`Settings::backoff_ms`). Every time is the
+//! server's clock (`auth::now`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::config::Config;
+use shared::model::Timestamp;
+use tokio::sync::{Notify, Semaphore};
+
+use super::channel::{Channel, LogChannel, Message, WebhookChannel};
+use super::text::digest;
+use super::{ChannelKind, Settings};
+use crate::store::ClaimedReminder;
+use crate::sync::SyncService;
+
+/// Messages being sent at once.
+pub const IN_FLIGHT: usize = 8;
+/// How often the scan runs without a commit.
+const SCAN_EVERY: Duration = Duration::from_secs(60);
+/// How long after a commit the scan waits, so a burst is looked at once.
+const SETTLE: Duration = Duration::from_secs(1);
+/// The longest the delivery loop sleeps without looking again.
+const IDLE: Duration = Duration::from_secs(60);
+/// Reminders claimed per step.
+const CLAIM: usize = 100;
+
+/// Starts the scan and the delivery loop.
+pub fn spawn(sync: Arc<SyncService>, config: Config, settings: Settings) {
+    let settings = Arc::new(settings);
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(scan_loop(
+        sync.clone(),
+        Arc::new(config),
+        settings.clone(),
+        wake.clone(),
+    ));
+    tokio::spawn(deliver_loop(sync, settings, wake));
+}
+
+async fn scan_loop(
+    sync: Arc<SyncService>,
+    config: Arc<Config>,
+    settings: Arc<Settings>,
+    wake: Arc<Notify>,
+) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let mut commits = sync.subscribe();
+    loop {
+        loop {
+            let (config, settings) = (config.clone(), settings.clone());
+            let now = crate::auth::now();
+            let scanned = sync
+                .with_store(move |s| s.scan_reminders(now, &settings, &config))
+                .await;
+            match scanned {
+                Some(Ok(report)) => {
+                    if report.created > 0 {
+                        tracing::debug!(created = report.created, "reminders recorded");
+                        wake.notify_one();
+                    }
+                    if !report.more {
+                        break;
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "the reminder scan failed");
+                    break;
+                }
+                None => return,
+            }
+        }
+        tokio::select! {
+            got = commits.recv() => {
+                if let Err(RecvError::Closed) = got {
+                    return;
+                }
+                tokio::time::sleep(SETTLE).await;
+                loop {
+                    match commits.try_recv() {
+                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Closed) => return,
+                    }
+                }
+            }
+            () = tokio::time::sleep(SCAN_EVERY) => {}
+        }
+    }
+}
+
+/// The channels `settings` sends through.
+fn channels(settings: &Settings) -> BTreeMap<ChannelKind, Arc<dyn Channel>> {
+    let mut out: BTreeMap<ChannelKind, Arc<dyn Channel>> = BTreeMap::new();
+    for kind in settings.channels.iter().copied().filter(|c| c.is_sent()) {
+        match (kind, &settings.webhook) {
+            (ChannelKind::Log, _) => {
+                out.insert(kind, Arc::new(LogChannel));
+            }
+            (ChannelKind::Webhook, Some(w)) => {
+                match WebhookChannel::new(&w.url, settings.timeout()) {
+                    Ok(c) => {
+                        out.insert(kind, Arc::new(c));
+                    }
+                    Err(error) => tracing::error!(%error, "the webhook channel cannot start"),
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// One message to send and the reminder rows it carries.
+struct Outgoing {
+    channel: ChannelKind,
+    message: Message,
+    ids: Vec<i64>,
+}
+
+/// The messages of a claim: one per reminder, or with the digest one per person and channel.
+fn messages(claimed: Vec<ClaimedReminder>, digested: bool) -> Vec<Outgoing> {
+    if !digested {
+        return claimed
+            .into_iter()
+            .map(|c| Outgoing {
+                channel: c.channel,
+                message: Message {
+                    recipient: c.recipient,
+                    text: c.text,
+                },
+                ids: vec![c.id],
+            })
+            .collect();
+    }
+    let mut groups: BTreeMap<(ChannelKind, String), Vec<ClaimedReminder>> = BTreeMap::new();
+    for c in claimed {
+        groups
+            .entry((c.channel, c.recipient.clone()))
+            .or_default()
+            .push(c);
+    }
+    groups
+        .into_iter()
+        .map(|((channel, recipient), group)| {
+            let name = group.first().map(|c| c.name.clone()).unwrap_or_default();
+            let ids = group.iter().map(|c| c.id).collect();
+            let mut texts: Vec<String> = group.into_iter().map(|c| c.text).collect();
+            let text = if texts.len() == 1 {
+                texts.pop().unwrap_or_default()
+            } else {
+                digest(&name, &texts)
+            };
+            Outgoing {
+                channel,
+                message: Message { recipient, text },
+                ids,
+            }
+        })
+        .collect()
+}
+
+async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc<Notify>) {
+    let channels = channels(&settings);
+    if channels.is_empty() {
+        return;
+    }
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    loop {
+        let now = crate::auth::now();
+        if let Some(end) = settings.quiet_until(now) {
+            tracing::debug!(until = end.0, "quiet hours: reminders held");
+            sleep_until(end, now).await;
+            continue;
+        }
+        let claim_settings = settings.clone();
+        let claimed = sync
+            .with_store(move |s| s.claim_reminders(now, &claim_settings, CLAIM))
+            .await;
+        let claimed = match claimed {
+            Some(Ok(c)) => c,
+            Some(Err(error)) => {
+                tracing::warn!(%error, "claiming reminders failed");
+                Vec::new()
+            }
+            None => return,
+        };
+        let full = claimed.len() == CLAIM;
+        for Outgoing {
+            channel: kind,
+            message,
+            ids,
+        } in messages(claimed, settings.digest)
+        {
+            let Some(channel) = channels.get(&kind).cloned() else {
+                continue;
+            };
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (sync, settings, wake) = (sync.clone(), settings.clone(), wake.clone());
+            tokio::spawn(async move {
+                let outcome = channel.send(&message).await.map_err(|error| {
+                    tracing::warn!(
+                        %error,
+                        channel = kind.code(),
+                        "a reminder was not delivered; it will be retried"
+                    );
+                    error.to_string()
+                });
+                let failed = outcome.is_err();
+                let recorded = sync
+                    .with_store(move |s| {
+                        s.finish_reminders(&ids, &outcome, crate::auth::now(), &settings)
+                    })
+                    .await;
+                if let Some(Err(error)) = recorded {
+                    tracing::warn!(%error, "recording a reminder's delivery failed");
+                }
+                drop(slot);
+                // Its retry may be sooner than the loop's next look.
+                if failed {
+                    wake.notify_one();
+                }
+            });
+        }
+        if full {
+            continue;
+        }
+        let next_settings = settings.clone();
+        let next = sync
+            .with_store(move |s| s.next_reminder_at(&next_settings))
+            .await;
+        let until = match next {
+            Some(Ok(Some(at))) => at,
+            _ => Timestamp(now.0 + IDLE.as_millis() as i64),
+        };
+        tokio::select! {
+            () = sleep_until(until, now) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Sleeps until `at` on the server's clock (`now` is its reading), at most [`IDLE`].
+async fn sleep_until(at: Timestamp, now: Timestamp) {
+    let ms = u64::try_from(at.0.saturating_sub(now.0)).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(ms.clamp(10, IDLE.as_millis() as u64))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claimed(id: i64, recipient: &str, channel: ChannelKind, text: &str) -> ClaimedReminder {
+        ClaimedReminder {
+            id,
+            recipient: recipient.into(),
+            name: recipient.into(),
+            channel,
+            text: format!("【连心提醒】{recipient}：{text}"),
+        }
+    }
+
+    #[test]
+    fn with_the_digest_a_persons_reminders_of_a_channel_go_as_one_message() {
+        let claim = vec![
+            claimed(1, "wang", ChannelKind::Webhook, "甲"),
+            claimed(2, "h1", ChannelKind::Webhook, "乙"),
+            claimed(3, "wang", ChannelKind::Webhook, "丙"),
+            claimed(4, "wang", ChannelKind::Log, "丁"),
+        ];
+        let out = messages(claim.clone(), true);
+        let summary: Vec<(ChannelKind, &str, Vec<i64>)> = out
+            .iter()
+            .map(|o| (o.channel, o.message.recipient.as_str(), o.ids.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (ChannelKind::Log, "wang", vec![4]),
+                (ChannelKind::Webhook, "h1", vec![2]),
+                (ChannelKind::Webhook, "wang", vec![1, 3]),
+            ]
+        );
+        assert_eq!(
+            out[2].message.text,
+            "【连心提醒】wang，今日提醒 2 条：\n1. 甲\n2. 丙"
+        );
+        assert_eq!(
+            out[1].message.text, "【连心提醒】h1：乙",
+            "one alone stays as it is"
+        );
+
+        let each = messages(claim, false);
+        assert_eq!(
+            each.len(),
+            4,
+            "without the digest, one message per reminder"
+        );
+    }
+}
