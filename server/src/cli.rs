@@ -243,4 +243,9 @@ pub struct ServeArgs {
     /// configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Megabytes of photos one user may upload in any 24 hours [default: the config file's
+    /// upload_daily_mb, else 200].
+    #[arg(long, env = "LIANXIN_UPLOAD_DAILY_MB")]
+    pub upload_daily_mb: Option<u64>,
 }

@@ -52,6 +52,7 @@ struct ResolvedArgs {
     trusted_proxies: Vec<Network>,
     site: std::path::PathBuf,
     db: std::path::PathBuf,
+    blob_limits: crate::blobs::BlobLimits,
 }
 
 /// Server settings a configuration file may give in its `[server]` table; flags and
@@ -68,6 +69,9 @@ pub struct FileSettings {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client
     /// ([`crate::http::client_addr`]); none by default.
     pub trusted_proxies: Option<Vec<Network>>,
+    /// Megabytes of photos one user may upload in any 24 hours
+    /// ([`crate::blobs::BlobLimits`]).
+    pub upload_daily_mb: Option<u64>,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -127,6 +131,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .or(file.site)
             .unwrap_or_else(|| "target/site".into()),
         db: args.db.or(file.db).unwrap_or_else(|| "lianxin.db".into()),
+        blob_limits: args
+            .upload_daily_mb
+            .or(file.upload_daily_mb)
+            .map(crate::blobs::BlobLimits::with_daily_mb)
+            .unwrap_or_default(),
         trusted_proxies: if args.trusted_proxies.is_empty() {
             file.trusted_proxies.unwrap_or_default()
         } else {
@@ -170,9 +179,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     })?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
-    spawn_background_jobs(sync.clone(), config);
-    let state = AppState::new(args.site, sync)
-        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies));
+    let state = AppState::new(args.site, sync.clone())
+        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
+        .with_blob_limits(args.blob_limits);
+    spawn_background_jobs(sync, config, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
@@ -188,11 +198,35 @@ const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Background work on the store, each step a short hold of the store lock: compaction of
 /// appended changes, the monitoring job (at start-up, then hourly): missing monitoring
 /// documents of key enterprises, then the rules that raise problems from anomalies; and the
-/// follower that creates a new key enterprise's monitoring document soon after its commit.
+/// follower that creates a new key enterprise's monitoring document soon after its commit;
+/// and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     config: shared::config::Config,
+    blobs: crate::blobs::BlobService,
 ) {
+    let collector = sync.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::blobs::gc::GC_EVERY);
+        loop {
+            tick.tick().await;
+            let blobs = blobs.clone();
+            let ran = collector
+                .with_store_holds(move |store| {
+                    crate::blobs::gc::run(store, &blobs, crate::auth::now())
+                })
+                .await;
+            match ran {
+                Some(Ok(report)) => tracing::info!(
+                    blobs = report.blobs,
+                    uploads = report.uploads,
+                    "blob garbage collection"
+                ),
+                Some(Err(error)) => tracing::warn!(%error, "blob garbage collection failed"),
+                None => tracing::error!("blob garbage collection did not finish"),
+            }
+        }
+    });
     tokio::spawn(crate::monitoring::follow_commits(
         sync.clone(),
         config.clone(),

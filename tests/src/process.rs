@@ -47,11 +47,30 @@ impl ServerProcess {
         db: &Path,
         listen: SocketAddr,
     ) -> anyhow::Result<ServerProcess> {
+        Self::launch(bin, db, listen, &[])
+    }
+
+    /// [`ServerProcess::start`] with these environment variables set (`LIANXIN_*` settings).
+    pub fn start_with_env(
+        db: &Path,
+        listen: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
+        Self::launch(&server_binary()?, db, listen, env)
+    }
+
+    fn launch(
+        bin: &Path,
+        db: &Path,
+        listen: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
         let mut child = Command::new(bin)
             .args(["serve", "--listen", &listen.to_string(), "--site"])
             .arg(db.with_extension("no-site"))
             .arg("--db")
             .arg(db)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

@@ -66,6 +66,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0012_settling_window",
         sql: include_str!("migrations/0012_settling_window.sql"),
     },
+    Migration {
+        name: "0013_blob_store",
+        sql: include_str!("migrations/0013_blob_store.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

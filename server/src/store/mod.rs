@@ -2,6 +2,7 @@
 //! and directory (org units, users, assignments, devices, tokens): the SQLite implementation of
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
+mod blob_refs;
 mod breakdown;
 mod bulletin;
 mod cards;
@@ -21,6 +22,7 @@ mod sqlite;
 pub(crate) mod test_support;
 mod timeline;
 
+pub use blob_refs::UploadRow;
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow};
 pub use cards::{CardFace, CardLookup, LiveCard};

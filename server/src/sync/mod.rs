@@ -72,6 +72,8 @@ pub struct SyncService {
     requests: MergeSlots,
     /// Tells `lianxin-server restore` that a server is using the file.
     _lock: Option<crate::admin::DbLock>,
+    /// The database file (its blobs are beside it, `crate::blobs::blob_dir`).
+    db: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -142,7 +144,13 @@ impl SyncService {
             merges: MergeSlots::per_core(),
             requests: MergeSlots::new(MergeSlots::per_core().slots() + 2),
             _lock: lock,
+            db: db.to_path_buf(),
         })
+    }
+
+    /// The database file this service opened.
+    pub fn db_path(&self) -> &Path {
+        &self.db
     }
 
     /// The district configuration.
