@@ -56,12 +56,12 @@ async fn tus_js_client_uploads_a_photo_whole_through_a_proxy_that_cuts_connectio
     let proxy = FaultProxy::start(
         server.addr,
         FaultConfig {
-            drop_request: 0.2,
+            drop_request: 0.15,
             drop_response: 0.2,
             truncate_response: 0.1,
-            duplicate_request: 0.1,
+            duplicate_request: 0.25,
             seed: 14,
-            max_faults: Some(12),
+            max_faults: Some(16),
             ..FaultConfig::default()
         },
     )
@@ -386,7 +386,7 @@ async fn garbage_collection_keeps_referenced_photos_and_removes_one_unreferenced
         let conn = rusqlite::Connection::open(&db)?;
         conn.execute("UPDATE blob_orphans SET since = since - ?1", [31 * DAY_MS])?;
         conn.execute(
-            "INSERT INTO blob_orphans (hash, since) VALUES (?1, ?2)",
+            "INSERT OR REPLACE INTO blob_orphans (hash, since) VALUES (?1, ?2)",
             rusqlite::params![kept_hash, server::auth::now().0 - 40 * DAY_MS],
         )?;
         conn.execute(
