@@ -205,17 +205,28 @@ impl Tus {
         offset: u64,
         bytes: &[u8],
     ) -> anyhow::Result<TusAnswer> {
-        let response = self
+        self.patch_checked(location, offset, bytes, None).await
+    }
+
+    /// [`Tus::patch`] with `Upload-Checksum: sha256 <base64 of checksum>` when given.
+    pub async fn patch_checked(
+        &self,
+        location: &str,
+        offset: u64,
+        bytes: &[u8],
+        checksum: Option<&[u8]>,
+    ) -> anyhow::Result<TusAnswer> {
+        let mut request = self
             .http
             .patch(self.url(location))
             .bearer_auth(&self.token)
             .header("tus-resumable", "1.0.0")
             .header("content-type", "application/offset+octet-stream")
-            .header("upload-offset", offset.to_string())
-            .body(bytes.to_vec())
-            .send()
-            .await?;
-        answer(response).await
+            .header("upload-offset", offset.to_string());
+        if let Some(sum) = checksum {
+            request = request.header("upload-checksum", format!("sha256 {}", BASE64.encode(sum)));
+        }
+        answer(request.body(bytes.to_vec()).send().await?).await
     }
 
     /// Uploads `bytes` whole in `chunk`-byte PATCHes, as a PNG; the final answer.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use server::store::SqliteStore;
+use sha2::Digest as _;
 use tests::device::NativeDevice;
 use tests::district::{self, PASSWORD};
 use tests::process::ServerProcess;
@@ -236,6 +237,14 @@ async fn a_photo_is_served_immutable_to_readers_of_its_record_and_is_a_404_to_an
 async fn uploads_for_unreferenced_or_out_of_scope_hashes_too_large_files_and_wrong_bytes_are_refused()
 -> anyhow::Result<()> {
     let (_dir, _db, server, mut wang, li, photo, hash) = one_uploaded_photo().await?;
+    let discovery = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, server.url() + "/api/uploads")
+        .send()
+        .await?;
+    assert_eq!(discovery.status(), 204);
+    assert_eq!(discovery.headers()["tus-version"], "1.0.0");
+    assert_eq!(discovery.headers()["tus-max-size"], "10485760");
+    assert_eq!(discovery.headers()["tus-extension"], "creation,checksum");
     let as_li = Tus::new(&server.url(), &token(&li));
     let refused = as_li.create(photo.len() as u64, &hash, "image/png").await?;
     assert_eq!(
@@ -280,6 +289,28 @@ async fn uploads_for_unreferenced_or_out_of_scope_hashes_too_large_files_and_wro
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await?;
     assert_eq!(body["error"], "not_uploaded");
+
+    // A chunk that does not match its Upload-Checksum is not kept (tus checksum extension).
+    let good = noise_png(64, 64, 11)?;
+    let good_hash = sha256_hex(&good);
+    visit_with_photo(&mut wang, 11, district::enterprise(2), &good_hash)?;
+    wang.sync().await?;
+    let created = as_wang
+        .create(good.len() as u64, &good_hash, "image/png")
+        .await?;
+    let location = created.location.clone().unwrap_or_default();
+    let sum_of_first = sha2::Sha256::digest(&good[..100]);
+    let refused = as_wang
+        .patch_checked(&location, 0, &wrong[..100], Some(sum_of_first.as_slice()))
+        .await?;
+    assert_eq!(
+        (refused.status, refused.error.as_deref(), refused.offset),
+        (460, Some("checksum_mismatch"), Some(0))
+    );
+    let kept = as_wang
+        .patch_checked(&location, 0, &good[..100], Some(sum_of_first.as_slice()))
+        .await?;
+    assert_eq!((kept.status, kept.offset), (204, Some(100)));
 
     // The photo already stored completes at once.
     let again = as_wang
