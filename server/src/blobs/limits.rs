@@ -42,6 +42,11 @@ impl BlobLimits {
     }
 }
 
+/// How long an upload's request body may send nothing before the server takes the connection
+/// for cut: what arrived is kept and the upload's lock is freed for the device's next attempt
+/// (a phone that loses its link often leaves a connection open with no one at the other end).
+pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The media types an upload may declare (`filetype` in its metadata): photos and drawn
 /// signatures.
 pub const ACCEPTED_TYPES: &[&str] = &["image/jpeg", "image/png"];

@@ -21,7 +21,8 @@ use super::BlobHash;
 pub enum Appended {
     /// The whole body was written; the new offset.
     Done(u64),
-    /// The body ended early (the connection was cut); what arrived was kept: the new offset.
+    /// The body ended early (the connection was cut, or sent nothing for
+    /// [`super::limits::UPLOAD_IDLE`]); what arrived was kept: the new offset.
     Cut(u64),
     /// The offset given is not the upload's: its offset.
     Mismatch(u64),
@@ -108,10 +109,10 @@ impl UploadFiles {
         let mut hasher = sha2::Sha256::new();
         let mut stream = body.into_data_stream();
         let outcome = loop {
-            match stream.next().await {
-                None => break Appended::Done(written),
-                Some(Err(_)) => break Appended::Cut(written),
-                Some(Ok(bytes)) => {
+            match tokio::time::timeout(super::limits::UPLOAD_IDLE, stream.next()).await {
+                Ok(None) => break Appended::Done(written),
+                Err(_) | Ok(Some(Err(_))) => break Appended::Cut(written),
+                Ok(Some(Ok(bytes))) => {
                     let room = length.saturating_sub(written);
                     let take = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
                     file.write_all(&bytes[..take]).await?;
