@@ -42,6 +42,10 @@ impl BlobLimits {
     }
 }
 
+/// The least an upload creation counts against the daily budget, in bytes, even for a file
+/// already stored: it bounds how many uploads one person can open in a day.
+pub const MIN_CHARGE: u64 = 64 * 1024;
+
 /// How long an upload's request body may send nothing before the server takes the connection
 /// for cut: what arrived is kept and the upload's lock is freed for the device's next attempt
 /// (a phone that loses its link often leaves a connection open with no one at the other end).

@@ -13,7 +13,8 @@
 //!
 //! Authenticated like the rest of `/api`. Refused: a hash no record in the uploader's read
 //! scope references (403 `unreferenced`: the server is not anonymous storage), a size over the
-//! per-blob limit (413 `too_large`), past the uploader's daily budget (429 `daily_budget`), a
+//! per-blob limit (413 `too_large`), past the uploader's daily budget (429 `daily_budget`;
+//! each creation counts at least `limits::MIN_CHARGE`, so none is free), a
 //! type other than a photo's (415). Errors are the API's JSON errors, with `Tus-Resumable`.
 
 use axum::body::Body;
@@ -29,7 +30,7 @@ use shared::model::Timestamp;
 use super::error::ErrorBody;
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::blobs::limits::{ACCEPTED_TYPES, DAY_MS};
+use crate::blobs::limits::{ACCEPTED_TYPES, DAY_MS, MIN_CHARGE};
 use crate::blobs::uploads::Appended;
 use crate::blobs::{BlobHash, BlobName, BlobService, may_read};
 use crate::store::UploadRow;
@@ -192,6 +193,13 @@ async fn create(
         ));
     }
     let length = number(&headers, "upload-length")?;
+    if length == 0 {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Upload-Length is 0: there is no file to upload",
+        ));
+    }
     let limits = state.blobs().limits;
     if length > limits.max_blob_bytes {
         return Err(refuse(
@@ -244,7 +252,7 @@ async fn create(
                     format!("no record you can read references the file {hash}"),
                 ));
             }
-            let charged = if stored { 0 } else { length };
+            let charged = if stored { 0 } else { length }.max(MIN_CHARGE);
             let since = Timestamp(now.0 - DAY_MS);
             let used = s.upload_bytes_since(who.user.id, since).map_err(internal)?;
             if used.saturating_add(charged) > limits.daily_bytes_per_user {
