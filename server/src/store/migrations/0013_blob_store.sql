@@ -18,7 +18,8 @@ CREATE TABLE blob_orphans (
 
 -- tus uploads (`http/uploads.rs`): the bytes received so far are the partial file's length;
 -- the row says what is expected. `charged` is what counts against the uploader's daily budget
--- (at least 64 KiB, `blobs::limits::MIN_CHARGE`, even for a blob already stored). Finished rows stay a while for the budget.
+-- (at least 64 KiB, `blobs::limits::MIN_CHARGE`, even for a blob already stored). Finished
+-- rows stay a while for the budget.
 CREATE TABLE uploads (
     id TEXT PRIMARY KEY NOT NULL,
     user TEXT NOT NULL,
