@@ -238,7 +238,7 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<crate::http::client_addr::Network>,
 
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies) and the district configuration, with built-in defaults for what it
+    /// trusted_proxies, upload_daily_mb) and the district configuration, with built-in defaults for what it
     /// omits except the hotline, which it must give [default: none, and the demo district's
     /// configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]
