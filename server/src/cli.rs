@@ -43,6 +43,32 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Seed a demo district (3 towns, 4 departments, 40 enterprises, visits and problems).
     Demo(DbArg),
+    /// Read, verify or export the audit log (审计日志).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `lianxin-server audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the log, oldest first (tab-separated, or CSV with `--csv`).
+    List(AuditListArgs),
+    /// Check the hash chain: exits with an error naming the first entry that does not hold.
+    Verify(DbArg),
+}
+
+/// Flags of `audit list`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditListArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only entries after this position.
+    #[arg(long, default_value_t = 0)]
+    pub after: i64,
+    /// Write CSV (UTF-8 with a BOM, for spreadsheet programs) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// The database every admin subcommand works on.
@@ -237,10 +263,16 @@ pub struct ServeArgs {
     #[arg(long, env = "LIANXIN_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<crate::http::client_addr::Network>,
 
+    /// The bearer token `GET /metrics` asks for, at least 16 characters (from the environment
+    /// or the config file's `[server] metrics_token`, so it stays out of the process list)
+    /// [default: none: `/metrics` is off].
+    #[arg(skip = std::env::var("LIANXIN_METRICS_TOKEN").ok())]
+    pub metrics_token: Option<String>,
+
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies, upload_daily_mb) and the district configuration, with built-in defaults for what it
-    /// omits except the hotline, which it must give [default: none, and the demo district's
-    /// configuration].
+    /// trusted_proxies, metrics_token, upload_daily_mb) and the district configuration, with
+    /// built-in defaults for what it omits except the hotline, which it must give [default:
+    /// none, and the demo district's configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]
     pub config: Option<PathBuf>,
 

@@ -115,11 +115,19 @@ pub fn bulletin_xlsx(b: &Bulletin) -> Result<Vec<u8>, XlsxError> {
     wb.save_to_buffer()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// One CSV cell. A cell a spreadsheet program would take for a formula (starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return; names come from outside) is neutralized with a
+/// leading `'`, and a cell holding a separator, quote or line break is quoted.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
     }
 }
 
@@ -152,6 +160,29 @@ mod tests {
     use crate::store::test_support::demo_store;
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
+
+    #[test]
+    fn a_unit_name_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut store, _d) = demo_store(dir.path(), NOW);
+        let by = UserId::from_random_bytes([4; 16]);
+        let mut b = store
+            .issue_bulletin("通报", Timestamp(NOW.0 - 90 * DAY_MS), NOW, NOW, by)
+            .expect("issued");
+        b.towns[0].name = "=HYPERLINK(\"http://x\",\"点我\")".into();
+        b.towns[1].name = "@SUM(A1)".into();
+        b.towns[2].name = "-1+2".into();
+
+        let csv = bulletin_csv(&b);
+        let rows: Vec<&str> = csv.lines().skip(1).take(3).collect();
+        assert!(
+            rows[0].starts_with("镇街,1,\"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\","),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[1].starts_with("镇街,2,'@SUM(A1),"), "{}", rows[1]);
+        assert!(rows[2].starts_with("镇街,3,'-1+2,"), "{}", rows[2]);
+    }
 
     #[test]
     fn an_issued_bulletin_exports_to_xlsx_and_csv_and_never_changes() {

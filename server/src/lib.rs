@@ -13,6 +13,7 @@ pub mod demo;
 pub mod export;
 pub mod http;
 pub mod monitoring;
+pub mod printable;
 pub mod published_config;
 pub mod serve;
 mod state;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
 use crate::http::client_addr::{Network, TrustedProxies};
+use crate::http::metrics::MetricsToken;
 use crate::monitoring::MonitoringError;
 use crate::store::StoreHold as _;
 use crate::{AppState, app};
@@ -35,6 +36,25 @@ pub enum ServeError {
         /// What is wrong.
         message: String,
     },
+    /// Another process (a second server, a restore) holds the database: two servers on one
+    /// file can lose writes, so this one does not start.
+    #[error(
+        "another lianxin-server or a restore is using the database {path} (it holds {path}.lock): \
+         stop it first; two servers on one file can lose writes"
+    )]
+    InUse {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// The database's lock file could not be created.
+    #[error("cannot lock the database {path}")]
+    Lock {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The database could not be opened.
     #[error("cannot open the database {path}")]
     Store {
@@ -49,6 +69,7 @@ pub enum ServeError {
 /// Settings after flags, environment, the configuration file and defaults, in that order.
 struct ResolvedArgs {
     listen: SocketAddr,
+    metrics_token: Option<MetricsToken>,
     trusted_proxies: Vec<Network>,
     site: std::path::PathBuf,
     db: std::path::PathBuf,
@@ -69,6 +90,8 @@ pub struct FileSettings {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client
     /// ([`crate::http::client_addr`]); none by default.
     pub trusted_proxies: Option<Vec<Network>>,
+    /// The bearer token `/metrics` asks for ([`crate::http::metrics`]); none: `/metrics` is off.
+    pub metrics_token: Option<String>,
     /// Megabytes of photos one user may upload in any 24 hours
     /// ([`crate::blobs::BlobLimits`]).
     pub upload_daily_mb: Option<u64>,
@@ -131,6 +154,18 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .or(file.site)
             .unwrap_or_else(|| "target/site".into()),
         db: args.db.or(file.db).unwrap_or_else(|| "lianxin.db".into()),
+        metrics_token: match args.metrics_token.or(file.metrics_token) {
+            Some(token) => Some(MetricsToken::new(&token).map_err(|message| {
+                ServeError::Config {
+                    path: args
+                        .config
+                        .clone()
+                        .unwrap_or_else(|| "LIANXIN_METRICS_TOKEN".into()),
+                    message,
+                }
+            })?),
+            None => None,
+        },
         blob_limits: args
             .upload_daily_mb
             .or(file.upload_daily_mb)
@@ -162,6 +197,16 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
 
+    // A second server on the same file stops here, before it listens or opens the database.
+    let lock = crate::admin::lock_db(&args.db)
+        .map_err(|source| ServeError::Lock {
+            path: args.db.clone(),
+            source,
+        })?
+        .ok_or_else(|| ServeError::InUse {
+            path: args.db.clone(),
+        })?;
+
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -171,16 +216,18 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
 
-    let sync = crate::sync::SyncService::open(&args.db, config.clone()).map_err(|source| {
-        ServeError::Store {
+    let sync = crate::sync::SyncService::open_holding(&args.db, config.clone(), lock).map_err(
+        |source| ServeError::Store {
             path: args.db.clone(),
             source,
-        }
-    })?;
+        },
+    )?;
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
+    record_config_version(&sync, &args.db).await?;
     let state = AppState::new(args.site, sync.clone())
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
+        .with_metrics_token(args.metrics_token)
         .with_blob_limits(args.blob_limits);
     spawn_background_jobs(sync, config, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
@@ -188,6 +235,38 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Records in the audit log that the server now runs another configuration than the last
+/// time it started (the first start records its first).
+async fn record_config_version(
+    sync: &std::sync::Arc<crate::sync::SyncService>,
+    db: &std::path::Path,
+) -> Result<(), ServeError> {
+    let version = sync.published_config().version().to_string();
+    let recorded = sync
+        .with_store(move |s| -> Result<(), crate::store::StoreError> {
+            use crate::store::AuditAction::ConfigApplied;
+            if s.last_audit_detail(ConfigApplied)?.as_deref() != Some(version.as_str()) {
+                let at = crate::auth::now();
+                s.audit(
+                    at,
+                    "server",
+                    ConfigApplied,
+                    "district configuration",
+                    &version,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .ok_or(ServeError::Serve(io::Error::other(
+            "the store thread stopped",
+        )))?;
+    recorded.map_err(|source| ServeError::Store {
+        path: db.into(),
+        source,
+    })
 }
 
 /// How often documents with appended changes are compacted.

@@ -9,7 +9,9 @@ use crate::auth::{AuthConfig, AuthService};
 use crate::blobs::{BlobLimits, BlobService};
 use crate::card::{CardLimits, CardService};
 use crate::http::client_addr::TrustedProxies;
+use crate::http::metrics::MetricsToken;
 use crate::sync::SyncService;
+use crate::sync::events::EventStreams;
 
 /// Everything the router needs from the outside world, shared by all handlers.
 ///
@@ -22,6 +24,8 @@ pub struct AppState {
     card: Arc<CardService>,
     trusted_proxies: Arc<TrustedProxies>,
     blobs: BlobService,
+    events: Arc<EventStreams>,
+    metrics_token: Option<Arc<MetricsToken>>,
 }
 
 impl AppState {
@@ -36,6 +40,8 @@ impl AppState {
             auth: Arc::new(AuthService::default()),
             card: Arc::new(CardService::default()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
+            events: Arc::new(EventStreams::default()),
+            metrics_token: None,
             blobs: BlobService::for_db(sync.db_path(), BlobLimits::default()),
             sync,
         }
@@ -73,6 +79,31 @@ impl AppState {
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
         self
+    }
+
+    /// The same state with other limits on the push channel's streams (tests shorten the
+    /// re-check).
+    #[must_use]
+    pub fn with_event_streams(mut self, streams: EventStreams) -> Self {
+        self.events = Arc::new(streams);
+        self
+    }
+
+    /// The same state serving `/metrics` to this token's bearer (none: `/metrics` is off).
+    #[must_use]
+    pub fn with_metrics_token(mut self, token: Option<MetricsToken>) -> Self {
+        self.metrics_token = token.map(Arc::new);
+        self
+    }
+
+    /// The token `/metrics` asks for, if metrics are on.
+    pub fn metrics_token(&self) -> Option<&MetricsToken> {
+        self.metrics_token.as_deref()
+    }
+
+    /// The push channel's open streams and their limits.
+    pub fn events(&self) -> &Arc<EventStreams> {
+        &self.events
     }
 
     /// The reverse proxies whose `X-Forwarded-For` names the client.

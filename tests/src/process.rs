@@ -27,6 +27,9 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+/// The `/metrics` token every server process started here is given.
+pub const METRICS_TOKEN: &str = "test metrics token, not secret";
+
 /// A running server process, killed when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -73,6 +76,7 @@ impl ServerProcess {
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .env("LIANXIN_METRICS_TOKEN", METRICS_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -188,3 +188,47 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
     assert!(list.contains("disabled"), "{list}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_name_with_control_characters_cannot_forge_a_row_of_devices_list()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let service = tests::sync_service(dir.path())?;
+    tests::seed_demo(&service).await?;
+    let server =
+        tests::TestServer::start(server::AppState::new(dir.path().join("no-site"), service))
+            .await?;
+    let hostile = "王磊的手机\nforged-device\tadmin\tx\u{1b}[2J";
+    let phone = DeviceId::from_random_bytes(id_bytes(2, 7));
+    let login = reqwest::Client::new()
+        .post(server.url("/api/login"))
+        .json(&serde_json::json!({
+            "login": "officer1",
+            "password": "lianxin-demo",
+            "device_id": phone.to_string(),
+            "device_name": hostile,
+        }))
+        .send()
+        .await?;
+    assert_eq!(login.status(), 200);
+
+    let listed = ok(&run(
+        &dir.path().join("lianxin.db"),
+        &["devices", "list", "--user", "officer1"],
+        None,
+    )?);
+    assert!(
+        listed.lines().all(|l| l.split('\t').count() == 6),
+        "a row was broken or forged: {listed}"
+    );
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with(&phone.to_string()))
+        .ok_or_else(|| anyhow::anyhow!("the phone is not listed: {listed}"))?;
+    assert!(
+        row.contains("王磊的手机\\u{a}forged-device\\u{9}admin"),
+        "{row}"
+    );
+    assert!(!listed.contains('\u{1b}'), "{listed}");
+    Ok(())
+}

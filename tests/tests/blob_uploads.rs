@@ -443,7 +443,10 @@ async fn garbage_collection_keeps_referenced_photos_and_removes_one_unreferenced
         Ok(!partial_file.exists())
     })?;
     assert_eq!(tus.head(&partial_at).await?.status, 404);
-    let metrics = reqwest::get(server.url() + "/metrics")
+    let metrics = reqwest::Client::new()
+        .get(server.url() + "/metrics")
+        .bearer_auth(tests::process::METRICS_TOKEN)
+        .send()
         .await?
         .text()
         .await?;

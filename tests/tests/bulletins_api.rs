@@ -100,3 +100,38 @@ async fn leaders_list_issued_bulletins_newest_first_and_others_are_refused() -> 
     assert_eq!(resp.status(), 401);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_bulletin_title_longer_than_the_limit_is_refused_and_nothing_is_issued()
+-> anyhow::Result<()> {
+    let demo = tests::DemoServer::start().await?;
+    let server = &demo.server;
+    let (from, to) = (demo.seeded_at.0 - 30 * DAY_MS, demo.seeded_at.0);
+    let http = reqwest::Client::new();
+    let leader = token(&server.url(""), "leader1", 1).await?;
+    let too_long = "通".repeat(server::store::TITLE_MAX_CHARS + 1);
+
+    let resp = http
+        .post(server.url("/api/bulletins"))
+        .bearer_auth(&leader)
+        .json(&serde_json::json!({"title": too_long, "from": from, "to": to}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await?;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most")),
+        "{body}"
+    );
+    let list: serde_json::Value = http
+        .get(server.url("/api/bulletins"))
+        .bearer_auth(&leader)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(list, serde_json::json!([]));
+    Ok(())
+}

@@ -82,8 +82,10 @@ fn credit_code(n: u64) -> CreditCode {
     CreditCode::from_parts('9', '1', "419001", &body).expect("a valid credit code")
 }
 
+/// What a profile grant (department handlers', window clerks') covers: the profile, not the
+/// economic-monitoring figures.
 fn is_profile(kind: DocKind) -> bool {
-    matches!(kind, DocKind::Enterprise | DocKind::Monitoring)
+    kind == DocKind::Enterprise
 }
 
 impl World {

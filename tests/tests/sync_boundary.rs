@@ -312,7 +312,10 @@ async fn sixty_four_mebibytes_of_zeros_are_refused_as_malformed_and_the_server_s
 
 /// How many requests the server merges at once (`lianxin_sync_merge_slots` in `/metrics`).
 async fn merge_slots(scene: &Scene) -> anyhow::Result<usize> {
-    let metrics = reqwest::get(format!("{}/metrics", scene.server.url()))
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", scene.server.url()))
+        .bearer_auth(tests::process::METRICS_TOKEN)
+        .send()
         .await?
         .text()
         .await?;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use server::AppState;
+use server::http::metrics::MetricsToken;
 use server::sync::SyncService;
 use shared::config::Config;
 use shared::doc::{DocKind, NewProblem, ProblemDoc};
@@ -14,6 +15,7 @@ use tempfile::TempDir;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes};
 use tests::district::{self, PASSWORD};
+use tests::process::METRICS_TOKEN;
 
 struct Setup {
     server: TestServer,
@@ -24,13 +26,30 @@ struct Setup {
 async fn setup() -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let service = tests::sync_service(dir.path())?;
-    let server =
-        TestServer::start(AppState::new(dir.path().join("no-site"), service.clone())).await?;
+    let token = MetricsToken::new(METRICS_TOKEN).map_err(anyhow::Error::msg)?;
+    let state =
+        AppState::new(dir.path().join("no-site"), service.clone()).with_metrics_token(Some(token));
+    let server = TestServer::start(state).await?;
     Ok(Setup {
         server,
         service,
         _dir: dir,
     })
+}
+
+/// `GET /metrics` with the token.
+async fn metrics(s: &Setup) -> anyhow::Result<String> {
+    let response = reqwest::Client::new()
+        .get(s.server.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status() == 200,
+        "/metrics answered {}",
+        response.status()
+    );
+    Ok(response.text().await?)
 }
 
 /// A device of officer `login`, who is assigned the test enterprises 0..50.
@@ -204,7 +223,7 @@ async fn two_devices_pushing_edits_of_the_same_visits_at_once_both_keep_their_ed
     a?;
     b?;
     // Requests merge a few at a time (one per core); every slot is free again once answered.
-    let metrics = reqwest::get(s.server.url("/metrics")).await?.text().await?;
+    let metrics = metrics(&s).await?;
     assert!(
         metrics.contains("lianxin_sync_merges_running 0\n"),
         "{metrics}"
@@ -490,7 +509,7 @@ async fn one_invalid_document_in_a_batch_of_50_is_refused_and_the_49_are_stored(
         dev.client.replica().get(&bad).is_some(),
         "the device keeps the refused record"
     );
-    let metrics = reqwest::get(s.server.url("/metrics")).await?.text().await?;
+    let metrics = metrics(&s).await?;
     assert!(
         metrics.contains("lianxin_sync_documents_refused_total 1"),
         "{metrics}"

@@ -1,8 +1,10 @@
 //! The administrator's command line (`lianxin-server users|devices|org-units|enterprises|
-//! assignments|config|backup|restore|demo`): each subcommand opens the database named by
-//! `--db`, does one job through the store's use-case methods, and prints what it did.
-//! Imports are all-or-nothing and report every error with its line number.
+//! assignments|config|backup|restore|demo|audit`): each subcommand opens the database named by
+//! `--db`, does one job through the store's use-case methods, records it in the audit log
+//! when it changes something, and prints what it did. Imports are all-or-nothing and report
+//! every error with its line number.
 
+mod audit;
 mod backup;
 mod import;
 
@@ -18,7 +20,8 @@ use crate::auth::{self, Secret, password};
 use crate::cli::{
     Command, ConfigCommand, DevicesCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
 };
-use crate::store::{NewUser, SqliteStore, StoreError};
+use crate::printable::printable;
+use crate::store::{AuditAction, NewUser, SqliteStore, StoreError};
 
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +94,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 now,
             )?;
             store.set_user_phone(user.id, phone)?;
+            store.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::UserAdded,
+                &user.login,
+                &format!("{} {} in {}", user.name, role.code(), unit.code),
+            )?;
             writeln!(
                 out,
                 "added {} ({}, {}) in {} as user {}",
@@ -114,8 +124,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
-                    u.user.login,
-                    u.user.name,
+                    printable(&u.user.login),
+                    printable(&u.user.name),
                     u.user.role.code(),
                     unit,
                     if u.disabled { "disabled" } else { "active" },
@@ -127,6 +137,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::Users(UsersCommand::Disable(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
             let revoked = store.disable_user(&a.login, now)?;
+            store.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::UserDisabled,
+                &a.login,
+                &format!("{revoked} device(s) revoked"),
+            )?;
             writeln!(out, "disabled {}; {revoked} device(s) revoked", a.login)?;
             Ok(())
         }
@@ -142,6 +159,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             let secret = read_password(a.password_stdin)?;
             let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
             store.set_password(&a.login, &hash)?;
+            store.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::PasswordReset,
+                &a.login,
+                "",
+            )?;
             writeln!(out, "password of {} reset; their sessions ended", a.login)?;
             Ok(())
         }
@@ -153,8 +177,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     d.id,
-                    login,
-                    d.name,
+                    printable(&login),
+                    printable(&d.name),
                     d.registered_at,
                     d.last_seen,
                     d.revoked_at
@@ -167,6 +191,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             let id = DeviceId::parse(&a.device).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let mut store = SqliteStore::open(&a.db.db)?;
             store.revoke_device(id, now)?;
+            store.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::DeviceRevoked,
+                &id.to_string(),
+                "",
+            )?;
             writeln!(
                 out,
                 "revoked {id}: its next request is refused and it wipes its local data"
@@ -176,6 +207,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::OrgUnits(OrgUnitsCommand::Import(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
             let n = import_org_units(&mut store, &read(&a.file)?)?;
+            audit::imported(&mut store, now, &a.file, &format!("{n} org unit(s)"))?;
             writeln!(out, "imported {n} org unit(s)")?;
             Ok(())
         }
@@ -192,8 +224,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}",
-                    u.code,
-                    u.unit.name,
+                    printable(&u.code),
+                    printable(&u.unit.name),
                     u.unit.kind.code(),
                     parent,
                     u.unit.id
@@ -204,6 +236,11 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::Enterprises(ImportCommand::Import(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
             let report = import_enterprises(&mut store, &read(&a.file)?, now)?;
+            let what = format!(
+                "{} enterprise(s), {} already present",
+                report.imported, report.present
+            );
+            audit::imported(&mut store, now, &a.file, &what)?;
             writeln!(
                 out,
                 "imported {} enterprise(s); {} already present",
@@ -214,6 +251,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::Assignments(ImportCommand::Import(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
             let n = import_assignments(&mut store, &read(&a.file)?)?;
+            audit::imported(&mut store, now, &a.file, &format!("{n} assignment(s)"))?;
             writeln!(out, "imported {n} assignment(s)")?;
             Ok(())
         }
@@ -244,11 +282,25 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         }
         Command::Backup(a) => {
             backup(&a.db.db, &a.to)?;
+            SqliteStore::open(&a.db.db)?.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::BackedUp,
+                &a.to.display().to_string(),
+                "",
+            )?;
             writeln!(out, "backed up {} to {}", a.db.db.display(), a.to.display())?;
             Ok(())
         }
         Command::Restore(a) => {
             restore(&a.db.db, &a.from, a.force)?;
+            SqliteStore::open(&a.db.db)?.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::Restored,
+                &a.from.display().to_string(),
+                "",
+            )?;
             writeln!(
                 out,
                 "restored {} from {}",
@@ -258,6 +310,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Demo(db) => demo(&db.db, out),
+        Command::Audit(command) => audit::run(command, out),
     }
 }
 

@@ -4,11 +4,11 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use shared::model::User;
+use shared::model::{Timestamp, User};
 
 use super::{AuthError, Secret, token};
 use crate::AppState;
-use crate::store::{Device, TokenHash, TokenKind};
+use crate::store::{Device, SqliteStore, TokenHash, TokenKind};
 
 /// Refresh `last_seen` at most this often per device, ms.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -45,29 +45,41 @@ impl FromRequestParts<AppState> for Authenticated {
         state
             .sync()
             .with_store(move |s| -> Result<Authenticated, AuthError> {
-                let found = s.lookup_token(&hash)?;
-                let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
-                    return Err(AuthError::Unauthenticated);
-                };
-                if t.device.revoked_at.is_some() {
-                    return Err(AuthError::DeviceRevoked);
+                let who = check_access(s, hash, now)?;
+                if now.0 - who.device.last_seen.0 > TOUCH_EVERY_MS {
+                    s.touch_device(who.device.id, now)?;
                 }
-                if t.revoked || t.user.disabled {
-                    return Err(AuthError::Unauthenticated);
-                }
-                if now >= t.expires_at {
-                    return Err(AuthError::TokenExpired);
-                }
-                if now.0 - t.device.last_seen.0 > TOUCH_EVERY_MS {
-                    s.touch_device(t.device.id, now)?;
-                }
-                Ok(Authenticated {
-                    user: t.user.user,
-                    device: t.device,
-                    token: hash,
-                })
+                Ok(who)
             })
             .await
             .ok_or(AuthError::Unavailable)?
     }
+}
+
+/// The one rule for an access token: known, of kind access, not revoked, its device not
+/// revoked, its user not disabled, not expired at `now`. The extractor applies it to every
+/// request and the event stream again while it stays open.
+pub fn check_access(
+    s: &SqliteStore,
+    hash: TokenHash,
+    now: Timestamp,
+) -> Result<Authenticated, AuthError> {
+    let found = s.lookup_token(&hash)?;
+    let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
+        return Err(AuthError::Unauthenticated);
+    };
+    if t.device.revoked_at.is_some() {
+        return Err(AuthError::DeviceRevoked);
+    }
+    if t.revoked || t.user.disabled {
+        return Err(AuthError::Unauthenticated);
+    }
+    if now >= t.expires_at {
+        return Err(AuthError::TokenExpired);
+    }
+    Ok(Authenticated {
+        user: t.user.user,
+        device: t.device,
+        token: hash,
+    })
 }

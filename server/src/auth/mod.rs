@@ -16,13 +16,13 @@ pub mod token;
 
 use std::fmt;
 
-pub use extract::Authenticated;
+pub use extract::{Authenticated, check_access};
 pub use limiter::RateLimiter;
 pub use rules::RoleRules;
 pub use scope::{Access, access_for};
 pub use session::{AuthError, Session, login, refresh};
 
-use shared::model::Timestamp;
+use shared::model::{DeviceId, Timestamp};
 
 /// A secret from outside (a password, a token): kept out of `Debug` and logs.
 /// Serializing it is deliberate: the one response that hands a token to its owner.
@@ -72,13 +72,16 @@ impl Default for AuthConfig {
     }
 }
 
-/// The authentication state shared by handlers: configuration and the rate limiter.
+/// The authentication state shared by handlers: configuration, the rate limiter, and the
+/// sessions' end notices that open event streams listen to.
 #[derive(Debug)]
 pub struct AuthService {
     /// Lifetimes and limits.
     pub config: AuthConfig,
     /// Failed logins per account and address.
     pub limiter: RateLimiter,
+    /// Devices whose session just ended on this server (logout).
+    ended: tokio::sync::broadcast::Sender<DeviceId>,
 }
 
 impl AuthService {
@@ -87,7 +90,19 @@ impl AuthService {
         AuthService {
             config,
             limiter: RateLimiter::new(config.max_failures, config.failure_window_ms),
+            ended: tokio::sync::broadcast::channel(64).0,
         }
+    }
+
+    /// Announces that `device`'s session ended, so what it holds open closes at once.
+    pub fn end_sessions(&self, device: DeviceId) {
+        // No receiver means no stream is open: nothing to close.
+        let _ = self.ended.send(device);
+    }
+
+    /// Notices of ended sessions, from now on.
+    pub fn ended_sessions(&self) -> tokio::sync::broadcast::Receiver<DeviceId> {
+        self.ended.subscribe()
     }
 }
 

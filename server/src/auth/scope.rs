@@ -4,9 +4,9 @@
 //! | role | reads | writes |
 //! |---|---|---|
 //! | officer | every document of the enterprises actively assigned to them | the same, new documents included |
-//! | department handler | the problems handed to their department (and units below it), and those enterprises' profiles | those problems |
+//! | department handler | the problems handed to their department (and units below it), and those enterprises' profiles (not their monitoring figures) | those problems |
 //! | leader, supervisor | every document of the enterprises whose town is in their org unit's subtree, plus their own assignments; the zone sees everything | the same |
-//! | window clerk | the profiles of all enterprises, and the problems they own or created | those problems; new problems and new enterprise profiles for any enterprise |
+//! | window clerk | the profiles of all enterprises (not their monitoring figures), and the problems they own or created | those problems; new problems and new enterprise profiles for any enterprise |
 //! | admin | nothing | nothing |
 //!
 //! Which kinds a role may create, and the field rules, are in `rules`.

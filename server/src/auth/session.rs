@@ -13,6 +13,8 @@ use shared::model::{DeviceId, Timestamp, User};
 
 use super::{AuthService, Secret, password, token};
 use crate::http::error::ErrorBody;
+use crate::printable::printable;
+use crate::store::AuditAction;
 use crate::store::{Device, SqliteStore, StoreError, TokenHash, TokenKind};
 use crate::sync::SyncService;
 
@@ -237,7 +239,7 @@ pub async fn login(
     let address_key = crate::http::client_addr::limit_key(client);
     let keys = [account_key.as_str(), address_key.as_str()];
     if auth.limiter.is_limited(&keys, now.0) {
-        tracing::warn!(login = %login, "login rate limited");
+        tracing::warn!(login = %printable(&login), "login rate limited");
         return Err(AuthError::RateLimited);
     }
     let lookup = login.clone();
@@ -279,11 +281,18 @@ pub async fn login(
     let user = match checked {
         Checked::Right(user) => user,
         Checked::Wrong => {
-            tracing::info!(login = %login, "failed login");
+            tracing::info!(login = %printable(&login), "failed login");
+            let (attempted, from) = (login.clone(), from_address(client));
+            let recorded = sync
+                .with_store(move |s| s.audit(now, &from, AuditAction::LoginFailed, &attempted, ""))
+                .await;
+            if !matches!(recorded, Some(Ok(_))) {
+                tracing::error!("a failed login could not be recorded in the audit log");
+            }
             return Err(AuthError::BadCredentials);
         }
         Checked::Limited => {
-            tracing::warn!(login = %login, "login rate limited");
+            tracing::warn!(login = %printable(&login), "login rate limited");
             return Err(AuthError::RateLimited);
         }
     };
@@ -302,9 +311,17 @@ pub async fn login(
     // The tokens' lifetimes start now, not when the request arrived: the wait for a hashing
     // thread and the hash itself must not shorten them.
     let now = super::now();
+    let from = from_address(client);
     let session = sync
         .with_store(move |s| -> Result<Session, StoreError> {
             let device = register(s, device_id, secret.as_ref(), &user.user, &name, now)?;
+            s.audit(
+                now,
+                &user.user.login,
+                AuditAction::Login,
+                &device.id.to_string(),
+                &format!("{name} {from}"),
+            )?;
             s.purge_expired_tokens(now)?;
             let (refresh, refresh_hash) = token::new_token();
             s.store_token(
@@ -318,8 +335,16 @@ pub async fn login(
         })
         .await
         .ok_or(AuthError::Unavailable)??;
-    tracing::info!(login = %login, device = %session.device.id, "logged in");
+    tracing::info!(login = %printable(&login), device = %session.device.id, "logged in");
     Ok(session)
+}
+
+/// How the audit log names where a request came from.
+fn from_address(client: Option<IpAddr>) -> String {
+    client.map_or_else(
+        || "from an unknown address".to_string(),
+        |a| format!("from {a}"),
+    )
 }
 
 /// Registers the client's device id, or a fresh one (with a fresh actor) when that id belongs

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::client_addr::ClientAddr;
 use crate::AppState;
 use crate::auth::session::{DeviceBody, LoginRequest, RefreshRequest, UserBody};
-use crate::auth::{self, AuthError, Authenticated, Session};
+use crate::auth::{self, AuthError, Authenticated, Session, now};
+use crate::store::{AuditAction, StoreError};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -73,11 +74,17 @@ async fn logout(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<StatusCode, AuthError> {
-    let token = who.token;
+    let device = who.device.id;
+    let login = who.user.login.clone();
     state
         .sync()
-        .with_store(move |s| s.revoke_token(&token))
+        .with_store(move |s| -> Result<(), StoreError> {
+            s.revoke_device_tokens(device)?;
+            s.audit(now(), &login, AuditAction::Logout, &device.to_string(), "")?;
+            Ok(())
+        })
         .await
         .ok_or(AuthError::Unavailable)??;
+    state.auth().end_sessions(device);
     Ok(StatusCode::NO_CONTENT)
 }

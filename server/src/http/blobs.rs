@@ -2,7 +2,7 @@
 //! record that references it (the read scope sync uses; anything else is a 404, like a
 //! record). Immutable: `ETag` is the hash, cached for a year; `If-None-Match` answers 304.
 //! `?size=thumb` is the server's ~320 px JPEG thumbnail, made on first request and kept in the
-//! blob store. Also `/metrics`: the sync counters with the blob store's count and bytes.
+//! blob store. [`render_metrics`] is the blob store's part of `/metrics`.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -136,16 +136,9 @@ fn read(blobs: &BlobService, hash: &BlobHash, thumb: bool) -> Result<Option<Vec<
     Ok(Some(small))
 }
 
-/// `GET /metrics`: the sync endpoint's counters, then the blob store's count and bytes.
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let sync = crate::sync::metrics_handler(State(state.sync().clone()))
-        .await
-        .into_response();
-    let text = axum::body::to_bytes(sync.into_body(), usize::MAX)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let blobs = state.blobs().clone();
+/// The blob store's count and bytes as Prometheus gauges (part of `GET /metrics`).
+pub async fn render_metrics(blobs: &BlobService) -> String {
+    let blobs = blobs.clone();
     let listed = tokio::task::spawn_blocking(move || blobs.store.list()).await;
     let (count, bytes) = match listed {
         Ok(Ok(list)) => (list.len() as u64, list.iter().map(|(_, n)| n).sum::<u64>()),
@@ -158,15 +151,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             (0, 0)
         }
     };
-    let gauges = format!(
+    format!(
         "# HELP lianxin_blobs Files in the blob store (photos, signatures).\n\
          # TYPE lianxin_blobs gauge\nlianxin_blobs {count}\n\
          # HELP lianxin_blob_bytes Bytes of the files in the blob store.\n\
          # TYPE lianxin_blob_bytes gauge\nlianxin_blob_bytes {bytes}\n"
-    );
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text + &gauges,
     )
-        .into_response()
 }

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for, now};
 use crate::card::CardService;
-use crate::store::StoreError;
+use crate::store::{AuditAction, StoreError};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -141,11 +141,14 @@ async fn rotate(
     let enterprise = managed(&state, &auth, &id).await?;
     let at = now();
     let by = auth.user.id;
+    let login = auth.user.login.clone();
     let token = state
         .sync()
         .with_store(move |s| -> Result<String, StoreError> {
             let (token, hash) = crate::card::new_token();
             s.replace_card(enterprise, &token, &hash, Some(by), at)?;
+            let subject = enterprise.to_string();
+            s.audit(at, &login, AuditAction::CardChanged, &subject, "replaced")?;
             Ok(token)
         })
         .await
@@ -164,9 +167,16 @@ async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let enterprise = managed(&state, &auth, &id).await?;
     let by = auth.user.id;
+    let login = auth.user.login.clone();
     state
         .sync()
-        .with_store(move |s| s.revoke_card(enterprise, by, now()))
+        .with_store(move |s| -> Result<(), StoreError> {
+            let at = now();
+            s.revoke_card(enterprise, by, at)?;
+            let subject = enterprise.to_string();
+            s.audit(at, &login, AuditAction::CardChanged, &subject, "revoked")?;
+            Ok(())
+        })
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;

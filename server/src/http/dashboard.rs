@@ -24,8 +24,8 @@ use crate::AppState;
 use crate::auth::{Authenticated, now};
 use crate::store::BulletinSummary;
 use crate::store::{
-    Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness, OrgUnitEntry,
-    SqliteStore, StoreError, Unit,
+    AuditAction, Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness,
+    OrgUnitEntry, SqliteStore, StoreError, TITLE_MAX_CHARS, Unit,
 };
 use crate::sync::SyncService;
 
@@ -380,15 +380,30 @@ async fn issue(
     if title.is_empty() {
         return Err(ApiError::BadRequest("a bulletin needs a title".into()));
     }
+    if title.chars().count() > TITLE_MAX_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a bulletin's title has at most {TITLE_MAX_CHARS} characters"
+        )));
+    }
     let by = auth.user.id;
+    let login = auth.user.login.clone();
     let b = state
         .sync()
         .with_store(move |s| {
-            s.issue_bulletin(&title, from, to, now(), by)
-                .map_err(internal)
+            let b = s.issue_bulletin(&title, from, to, now(), by)?;
+            let subject = b.id.to_string();
+            s.audit(
+                b.issued_at,
+                &login,
+                AuditAction::BulletinIssued,
+                &subject,
+                &b.title,
+            )?;
+            Ok(b)
         })
         .await
-        .ok_or(ApiError::Internal)??;
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
     Ok(Json(b))
 }
 

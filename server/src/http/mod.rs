@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod directory;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod problems;
 pub mod security;
@@ -19,6 +20,8 @@ pub mod site;
 pub mod uploads;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -26,7 +29,8 @@ use crate::AppState;
 /// The whole HTTP application, ready to serve; binds nothing, so tests can serve it on any port.
 ///
 /// - `GET /healthz`: liveness and version ([`health`]);
-/// - `GET /metrics`: Prometheus counters of the sync endpoint and the blob store's size;
+/// - `GET /metrics`: Prometheus counters of the sync endpoint and the blob store's size, for
+///   the configured token only ([`metrics`]);
 /// - `POST /api/login`, `POST /api/refresh`, `GET /api/me`, `POST /api/logout`: sessions
 ///   ([`auth`]);
 /// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]), with a
@@ -47,12 +51,14 @@ use crate::AppState;
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
 ///
-/// Every response carries the [`security`] headers. Requests are traced (at debug level)
+/// Every response carries the [`security`] headers; every `/api` answer that sets no caching
+/// of its own is `Cache-Control: no-store` (records and sessions stay out of shared caches
+/// and the browser's disk). Requests are traced (at debug level)
 /// with their URI redacted ([`redacted_uri`]).
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(health::router())
-        .route("/metrics", axum::routing::get(blobs::metrics))
+        .route("/metrics", axum::routing::get(metrics::handler))
         .nest(
             "/api",
             crate::sync::router()
@@ -65,7 +71,11 @@ pub fn app(state: AppState) -> Router {
                 .merge(uploads::router())
                 .merge(blobs::router())
                 .merge(openapi::router())
-                .merge(api::router()),
+                .merge(api::router())
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                )),
         )
         .merge(card_page::router())
         .merge(site::router(state.site_dir()))

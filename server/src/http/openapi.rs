@@ -141,7 +141,8 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/events",
-        summary: "Server-sent events: `changed` whenever the change feed moves",
+        summary: "Server-sent events: `changed` whenever the change feed moves; closes when the \
+                  session ends (logout, revocation, expiry); 429 past the per-user stream limit",
         auth: BEARER,
         params: &[],
         body: None,

@@ -1,4 +1,4 @@
-//! Blobs in the database (migration `0013_blob_store`): which blobs each record references
+//! Blobs in the database (migration `0014_blob_store`): which blobs each record references
 //! (`blob_refs`, rewritten from the record's projection in the transaction that stores it), the
 //! rows of tus uploads (`uploads`) and the stored blobs garbage collection found unreferenced
 //! (`blob_orphans`). Whether a caller may read a blob is [`SqliteStore::blob_references`] (one

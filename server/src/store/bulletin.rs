@@ -9,6 +9,10 @@ use shared::model::{OrgUnitId, OrgUnitKind, Timestamp, UserId};
 use super::kpi::{Kpis, Unit};
 use super::{SqliteStore, StoreError};
 
+/// The longest title a bulletin may have, in characters (a title is one line of a printed
+/// page and one cell of its workbook, whose cells hold at most 32,767).
+pub const TITLE_MAX_CHARS: usize = 100;
+
 /// One ranked unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankRow {

@@ -67,8 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0012_settling_window.sql"),
     },
     Migration {
-        name: "0013_blob_store",
-        sql: include_str!("migrations/0013_blob_store.sql"),
+        name: "0013_audit_log",
+        sql: include_str!("migrations/0013_audit_log.sql"),
+    },
+    Migration {
+        name: "0014_blob_store",
+        sql: include_str!("migrations/0014_blob_store.sql"),
     },
 ];
 

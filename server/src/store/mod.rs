@@ -2,6 +2,7 @@
 //! and directory (org units, users, assignments, devices, tokens): the SQLite implementation of
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
+mod audit;
 mod blob_refs;
 mod breakdown;
 mod bulletin;
@@ -22,9 +23,10 @@ mod sqlite;
 pub(crate) mod test_support;
 mod timeline;
 
+pub use audit::{AuditAction, AuditEntry, AuditVerdict};
 pub use blob_refs::UploadRow;
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
-pub use bulletin::{Bulletin, BulletinSummary, RankRow};
+pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{

@@ -11,7 +11,7 @@ use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params, params_from_
 use shared::model::{DeviceId, EnterpriseId, ProblemId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
-use shared::sync::validate::Scope;
+use shared::sync::validate::{PROFILE_KINDS, Scope};
 
 use super::group::write_tx;
 use super::migrate::migrate;
@@ -625,8 +625,12 @@ impl ServerStore for SqliteStore {
                     after,
                     sql_limit,
                 )?;
+                let profile_kinds: Vec<String> = PROFILE_KINDS
+                    .iter()
+                    .map(|k| format!("'{}'", k.code()))
+                    .collect();
                 rows.extend(self.feed_in(
-                    "kind IN ('enterprise', 'monitoring') AND enterprise IN",
+                    &format!("kind IN ({}) AND enterprise IN", profile_kinds.join(", ")),
                     &profiles.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     after,
                     sql_limit,

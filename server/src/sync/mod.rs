@@ -8,23 +8,21 @@
 //! Each request's report of what stays unsent on the device is recorded for the leaders'
 //! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
 
+pub mod events;
 pub mod limit;
 pub mod metrics;
 
-use std::convert::Infallible;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::auth::now;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures_util::Stream;
 use shared::config::Config;
 use shared::doc::DocKind;
 use shared::sync::limits::{Limit, Limits};
@@ -39,6 +37,7 @@ use crate::AppState;
 use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
+use crate::printable::printable;
 use crate::store::{SqliteStore, StoreError};
 use limit::MergeSlots;
 use metrics::Metrics;
@@ -119,9 +118,10 @@ impl IntoResponse for SyncApiError {
 }
 
 impl SyncService {
-    /// Opens (or creates) the database file and the service around it.
+    /// Opens (or creates) the database file and the service around it, taking the file's lock
+    /// if it can (a warning if another process holds it; `lianxin-server serve` refuses that
+    /// case first and uses [`SyncService::open_holding`]).
     pub fn open(db: &Path, config: Config) -> Result<SyncService, StoreError> {
-        let store = SqliteStore::open(db)?;
         let lock = match crate::admin::lock_db(db) {
             Ok(Some(lock)) => Some(lock),
             Ok(None) => {
@@ -133,6 +133,24 @@ impl SyncService {
                 None
             }
         };
+        SyncService::open_with(db, config, lock)
+    }
+
+    /// Opens the database file holding its lock: the one server on that file.
+    pub fn open_holding(
+        db: &Path,
+        config: Config,
+        lock: crate::admin::DbLock,
+    ) -> Result<SyncService, StoreError> {
+        SyncService::open_with(db, config, Some(lock))
+    }
+
+    fn open_with(
+        db: &Path,
+        config: Config,
+        lock: Option<crate::admin::DbLock>,
+    ) -> Result<SyncService, StoreError> {
+        let store = SqliteStore::open(db)?;
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
@@ -151,6 +169,12 @@ impl SyncService {
     /// The database file this service opened.
     pub fn db_path(&self) -> &Path {
         &self.db
+    }
+
+    /// The sync counters and merge slots as Prometheus text (served by
+    /// [`crate::http::metrics`]).
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render() + &self.merges.render()
     }
 
     /// The district configuration.
@@ -267,7 +291,7 @@ impl SyncService {
         self.metrics.record_docs(accepted as u64, refused as u64);
         for r in &response.results {
             if let Outcome::Refused(reason) = &r.outcome {
-                tracing::info!(doc = %r.doc, %reason, "document refused");
+                tracing::info!(doc = %r.doc, reason = %printable(&reason.to_string()), "document refused");
             }
         }
         if let (Some(b), Some(a)) = (before, after)
@@ -454,7 +478,7 @@ fn finish_phase(
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sync", post(sync_handler))
-        .route("/events", get(events_handler))
+        .route("/events", get(events::events_handler))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
@@ -500,58 +524,6 @@ fn with_config_version(mut response: Response, service: &SyncService) -> Respons
         );
     }
     response
-}
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics_handler(State(service): State<Arc<SyncService>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        service.metrics.render() + &service.merges.render(),
-    )
-}
-
-/// `GET /api/events`: `event: changed` with `id:` and `data:` the feed's latest sequence,
-/// each time the feed moves. A client that reconnects with `Last-Event-ID` below the feed's
-/// latest sequence missed notices while its stream was down: it gets a `changed` event at once.
-async fn events_handler(
-    State(service): State<Arc<SyncService>>,
-    _who: Authenticated,
-    headers: axum::http::HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribed before the feed is read, so a commit in between is announced (twice at worst).
-    let rx = service.subscribe();
-    let seen = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let missed = match seen {
-        Some(seen) => service
-            .with_store(|store| store.latest_seq().ok())
-            .await
-            .flatten()
-            .filter(|latest| *latest > seen),
-        None => None,
-    };
-    let changed = |seq: u64| {
-        Event::default()
-            .event("changed")
-            .data(seq.to_string())
-            .id(seq.to_string())
-    };
-    let live = futures_util::stream::unfold(rx, move |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(seq) => return Some((Ok(changed(seq)), rx)),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    let stream = futures_util::StreamExt::chain(
-        futures_util::stream::iter(missed.map(|seq| Ok(changed(seq)))),
-        live,
-    );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
 #[cfg(test)]

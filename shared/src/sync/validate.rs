@@ -15,6 +15,11 @@ use crate::doc::{DocKind, RecordDoc};
 use crate::model::{Enterprise, EnterpriseId, Monitoring, Problem, Visit};
 use crate::workflow::{Outcome, replay};
 
+/// The kinds a profile grant ([`Scope::Grants`]' `profiles`) covers: the enterprise's profile
+/// only. Its economic-monitoring figures go to the officers and leaders who work with them,
+/// not to the departments and window clerks who only need to know whom a problem concerns.
+pub const PROFILE_KINDS: [DocKind; 1] = [DocKind::Enterprise];
+
 /// Which documents a device may read or write. Who gets which scope is decided by the
 /// identity layer; the engine and stores take it as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +32,7 @@ pub enum Scope {
     Grants {
         /// Every document of these enterprises.
         enterprises: BTreeSet<EnterpriseId>,
-        /// Only the profile and monitoring documents of these enterprises.
+        /// Only the profile documents of these enterprises ([`PROFILE_KINDS`]).
         profiles: BTreeSet<EnterpriseId>,
         /// These single documents (e.g. problems handed to a department).
         docs: BTreeSet<DocId>,
@@ -62,8 +67,7 @@ impl Scope {
             } => {
                 enterprises.contains(enterprise)
                     || docs.contains(doc)
-                    || (matches!(doc.kind(), DocKind::Enterprise | DocKind::Monitoring)
-                        && profiles.contains(enterprise))
+                    || (PROFILE_KINDS.contains(&doc.kind()) && profiles.contains(enterprise))
             }
         }
     }

@@ -268,12 +268,13 @@ impl SqliteStore {
         }))
     }
 
-    /// Revokes one token (logout).
-    pub fn revoke_token(&mut self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE tokens SET revoked = 1 WHERE hash = ?1")?
-            .execute([hash.0.as_slice()])?;
-        Ok(())
+    /// Revokes every token of `device`, access and refresh (logout: the session ends on that
+    /// phone, and a kept refresh token cannot start it again).
+    pub fn revoke_device_tokens(&mut self, device: DeviceId) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1 AND revoked = 0")?
+            .execute([device.to_string()])?)
     }
 
     /// Deletes tokens that expired before `now`; returns how many.

@@ -1,0 +1,342 @@
+//! The audit log (审计日志): who did what to the district's accounts, devices, directory,
+//! configuration, cards, bulletins and backups — logins and failed logins, logouts, admin
+//! commands, revocations, imports, configuration changes. Append-only (the table refuses
+//! updates and deletes) and hash-chained like a record's history: each entry's hash covers the
+//! previous entry's hash and its own fields, so [`SqliteStore::verify_audit`] finds the first
+//! entry changed, removed or inserted behind the server's back.
+
+use rusqlite::{OptionalExtension as _, params};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use shared::model::Timestamp;
+
+use super::{SqliteStore, StoreError};
+
+/// What was done: the one list of audited actions, with their stored codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A login succeeded.
+    Login,
+    /// A login was refused (wrong password, unknown login, disabled account, throttled).
+    LoginFailed,
+    /// A device logged out.
+    Logout,
+    /// An administrator added a user.
+    UserAdded,
+    /// An administrator disabled a user (their devices are revoked).
+    UserDisabled,
+    /// An administrator set a user's password.
+    PasswordReset,
+    /// An administrator revoked a device.
+    DeviceRevoked,
+    /// Org units, enterprises or assignments imported from a file.
+    Imported,
+    /// A backup was written.
+    BackedUp,
+    /// The database was replaced by a backup.
+    Restored,
+    /// The server started with a district configuration of another version than before.
+    ConfigApplied,
+    /// An enterprise's 连心卡 link was replaced or revoked.
+    CardChanged,
+    /// A leader issued a bulletin.
+    BulletinIssued,
+}
+
+impl AuditAction {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::Login => "login",
+            AuditAction::LoginFailed => "login_failed",
+            AuditAction::Logout => "logout",
+            AuditAction::UserAdded => "user_added",
+            AuditAction::UserDisabled => "user_disabled",
+            AuditAction::PasswordReset => "password_reset",
+            AuditAction::DeviceRevoked => "device_revoked",
+            AuditAction::Imported => "imported",
+            AuditAction::BackedUp => "backed_up",
+            AuditAction::Restored => "restored",
+            AuditAction::ConfigApplied => "config_applied",
+            AuditAction::CardChanged => "card_changed",
+            AuditAction::BulletinIssued => "bulletin_issued",
+        }
+    }
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Position in the log, from 1.
+    pub seq: i64,
+    /// When, on the server's clock (ms).
+    pub at: Timestamp,
+    /// Who: a login, `cli` for the administrator's command line, `server` for the server.
+    pub actor: String,
+    /// What ([`AuditAction::code`]).
+    pub action: String,
+    /// On what: a login, a device, a file, an enterprise, a bulletin.
+    pub subject: String,
+    /// Anything else worth knowing (a client address, a count, a version).
+    pub detail: String,
+    /// The entry's hash, hex.
+    pub hash: String,
+}
+
+/// What [`SqliteStore::verify_audit`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum AuditVerdict {
+    /// Every entry's hash holds and links to the one before.
+    Intact {
+        /// How many entries were checked.
+        entries: i64,
+    },
+    /// The first entry whose hash or link does not hold.
+    Broken {
+        /// Its position.
+        seq: i64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The hash before the first entry.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// An entry's hash: SHA-256 over the previous hash and each field, length-prefixed.
+fn entry_hash(prev: &[u8], seq: i64, at: i64, fields: [&str; 4]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(at.to_be_bytes());
+    for field in fields {
+        h.update((field.len() as u64).to_be_bytes());
+        h.update(field.as_bytes());
+    }
+    h.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type Row = (i64, i64, String, String, String, String, Vec<u8>, Vec<u8>);
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+const COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
+
+impl SqliteStore {
+    /// Appends an entry at the end of the chain; returns its position.
+    pub fn audit(
+        &mut self,
+        at: Timestamp,
+        actor: &str,
+        action: AuditAction,
+        subject: &str,
+        detail: &str,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let last: Option<(i64, Vec<u8>)> = tx
+            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (seq, prev) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS.to_vec()),
+        };
+        let hash = entry_hash(&prev, seq, at.0, [actor, action.code(), subject, detail]);
+        tx.prepare_cached(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            seq,
+            at.0,
+            actor,
+            action.code(),
+            subject,
+            detail,
+            prev,
+            hash.as_slice()
+        ])?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// The entries after position `after`, oldest first, at most `limit`.
+    pub fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?
+            .query_map(params![after, limit], read_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(seq, at, actor, action, subject, detail, _, hash)| AuditEntry {
+                    seq,
+                    at: Timestamp(at),
+                    actor,
+                    action,
+                    subject,
+                    detail,
+                    hash: hex(&hash),
+                },
+            )
+            .collect())
+    }
+
+    /// Walks the whole chain: every entry's hash must cover its fields and the entry before
+    /// it, and positions must run 1, 2, 3 … without a gap.
+    pub fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq"))?;
+        let mut rows = statement.query([])?;
+        let mut expected_prev = GENESIS.to_vec();
+        let mut expected_seq = 1;
+        while let Some(row) = rows.next()? {
+            let (seq, at, actor, action, subject, detail, prev, hash) = read_row(row)?;
+            let broken = |reason: &str| AuditVerdict::Broken {
+                seq,
+                reason: reason.to_string(),
+            };
+            if seq != expected_seq {
+                return Ok(AuditVerdict::Broken {
+                    seq: expected_seq,
+                    reason: format!("entry {expected_seq} is missing (next is {seq})"),
+                });
+            }
+            if prev != expected_prev {
+                return Ok(broken("it does not link to the entry before it"));
+            }
+            let computed = entry_hash(&prev, seq, at, [&actor, &action, &subject, &detail]);
+            if computed.as_slice() != hash.as_slice() {
+                return Ok(broken("its contents do not match its hash"));
+            }
+            expected_prev = hash;
+            expected_seq += 1;
+        }
+        Ok(AuditVerdict::Intact {
+            entries: expected_seq - 1,
+        })
+    }
+
+    /// The detail of the last entry of `action`, if any (the configuration version the server
+    /// last started with).
+    pub fn last_audit_detail(&self, action: AuditAction) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT detail FROM audit_log WHERE action = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([action.code()], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("audit.db")).expect("opens");
+        (dir, store)
+    }
+
+    fn three(store: &mut SqliteStore) {
+        for (n, action) in [
+            AuditAction::Login,
+            AuditAction::UserAdded,
+            AuditAction::Logout,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .audit(
+                    Timestamp(1000 + n as i64),
+                    "wang",
+                    action,
+                    "wang",
+                    "203.0.113.1",
+                )
+                .expect("appended");
+        }
+    }
+
+    #[test]
+    fn appended_entries_read_back_in_order_and_the_chain_verifies() {
+        let (_dir, mut s) = store();
+        assert_eq!(
+            s.verify_audit().expect("verifies"),
+            AuditVerdict::Intact { entries: 0 }
+        );
+        three(&mut s);
+        let log = s.audit_log(0, 10).expect("reads");
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["login", "user_added", "logout"]);
+        assert_eq!(s.audit_log(2, 10).expect("reads").len(), 1);
+        assert_eq!(
+            s.verify_audit().expect("verifies"),
+            AuditVerdict::Intact { entries: 3 }
+        );
+    }
+
+    #[test]
+    fn the_table_refuses_updates_and_deletes() {
+        let (_dir, mut s) = store();
+        three(&mut s);
+        assert!(
+            s.conn
+                .execute("UPDATE audit_log SET actor = 'li' WHERE seq = 2", [])
+                .is_err()
+        );
+        assert!(
+            s.conn
+                .execute("DELETE FROM audit_log WHERE seq = 3", [])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_entry_changed_or_removed_behind_the_servers_back_is_found() {
+        let (_dir, mut s) = store();
+        three(&mut s);
+        // Someone with the file drops the triggers and edits the middle entry.
+        s.conn
+            .execute_batch(
+                "DROP TRIGGER audit_log_is_append_only_update; \
+                 DROP TRIGGER audit_log_is_append_only_delete; \
+                 UPDATE audit_log SET actor = 'li' WHERE seq = 2;",
+            )
+            .expect("tampered");
+        assert!(matches!(
+            s.verify_audit().expect("verifies"),
+            AuditVerdict::Broken { seq: 2, .. }
+        ));
+        s.conn
+            .execute("DELETE FROM audit_log WHERE seq = 2", [])
+            .expect("removed");
+        assert!(matches!(
+            s.verify_audit().expect("verifies"),
+            AuditVerdict::Broken { seq: 2, .. }
+        ));
+    }
+}
