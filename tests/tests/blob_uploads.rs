@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use server::store::SqliteStore;
 use sha2::Digest as _;
+use shared::model::{OrgUnitKind, Role};
 use tests::device::NativeDevice;
 use tests::district::{self, PASSWORD};
 use tests::process::ServerProcess;
@@ -21,13 +22,16 @@ use tests::uploads::{
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// A database with officer `wang` (test enterprises 0–2) and officer `li` (5–7).
+/// A database with officer `wang` (test enterprises 0–2), officer `li` (5–7) and `boss`, a
+/// leader of the zone (who reads every record).
 fn district_db() -> anyhow::Result<(tempfile::TempDir, PathBuf)> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lianxin.db");
     let mut store = SqliteStore::open(&db)?;
     district::officer_in(&mut store, "wang", 0..3)?;
     district::officer_in(&mut store, "li", 5..8)?;
+    let zone = district::org_unit(&mut store, district::ZONE, OrgUnitKind::Zone, None)?;
+    district::user(&mut store, "boss", Role::Leader, zone)?;
     Ok((dir, db))
 }
 
@@ -228,6 +232,11 @@ async fn a_photo_is_served_immutable_to_readers_of_its_record_and_is_a_404_to_an
     assert_eq!(thumb.status(), 200);
     assert_eq!(thumb.headers()["content-type"], "image/jpeg");
     assert!(!thumb.bytes().await?.is_empty());
+    let boss = NativeDevice::logged_in(3, &server.url(), "boss", PASSWORD).await?;
+    let leader = Tus::new(&server.url(), &token(&boss))
+        .blob(&hash, true)
+        .await?;
+    assert_eq!(leader.status(), 200, "the zone's leader reads every record");
     let anonymous = reqwest::get(server.url() + &format!("/api/blobs/{hash}")).await?;
     assert_eq!(anonymous.status(), 401);
     Ok(())
