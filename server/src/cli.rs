@@ -270,10 +270,15 @@ pub struct ServeArgs {
     pub metrics_token: Option<String>,
 
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies, metrics_token), an optional `[reminders]` table (channels, webhook,
-    /// quiet hours, digest) and the district configuration, with built-in defaults for what it
-    /// omits except the hotline, which it must give [default: none, and the demo district's
-    /// configuration].
+    /// trusted_proxies, metrics_token, upload_daily_mb), an optional `[reminders]` table
+    /// (channels, webhook, quiet hours, digest) and the district configuration, with built-in
+    /// defaults for what it omits except the hotline, which it must give [default: none, and
+    /// the demo district's configuration].
     #[arg(long, env = "LIANXIN_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Megabytes of photos one user may upload in any 24 hours [default: the config file's
+    /// upload_daily_mb, else 200].
+    #[arg(long, env = "LIANXIN_UPLOAD_DAILY_MB")]
+    pub upload_daily_mb: Option<u64>,
 }

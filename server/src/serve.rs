@@ -73,6 +73,7 @@ struct ResolvedArgs {
     trusted_proxies: Vec<Network>,
     site: std::path::PathBuf,
     db: std::path::PathBuf,
+    blob_limits: crate::blobs::BlobLimits,
 }
 
 /// Server settings a configuration file may give in its `[server]` table; flags and
@@ -94,6 +95,9 @@ pub struct FileSettings {
     /// The file's `[reminders]` section ([`crate::remind::settings`]), read beside `[server]`.
     #[serde(skip)]
     pub reminders: crate::remind::Settings,
+    /// Megabytes of photos one user may upload in any 24 hours
+    /// ([`crate::blobs::BlobLimits`]).
+    pub upload_daily_mb: Option<u64>,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -181,6 +185,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             })?),
             None => None,
         },
+        blob_limits: args
+            .upload_daily_mb
+            .or(file.upload_daily_mb)
+            .map(crate::blobs::BlobLimits::with_daily_mb)
+            .unwrap_or_default(),
         trusted_proxies: if args.trusted_proxies.is_empty() {
             file.trusted_proxies.unwrap_or_default()
         } else {
@@ -236,10 +245,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let sync = std::sync::Arc::new(sync);
     record_config_version(&sync, &args.db).await?;
     crate::remind::job::spawn(sync.clone(), config.clone(), file.reminders);
-    spawn_background_jobs(sync.clone(), config);
-    let state = AppState::new(args.site, sync)
+    let state = AppState::new(args.site, sync.clone())
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
-        .with_metrics_token(args.metrics_token);
+        .with_metrics_token(args.metrics_token)
+        .with_blob_limits(args.blob_limits);
+    spawn_background_jobs(sync, config, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
@@ -287,11 +297,35 @@ const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Background work on the store, each step a short hold of the store lock: compaction of
 /// appended changes, the monitoring job (at start-up, then hourly): missing monitoring
 /// documents of key enterprises, then the rules that raise problems from anomalies; and the
-/// follower that creates a new key enterprise's monitoring document soon after its commit.
+/// follower that creates a new key enterprise's monitoring document soon after its commit;
+/// and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     config: shared::config::Config,
+    blobs: crate::blobs::BlobService,
 ) {
+    let collector = sync.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::blobs::gc::GC_EVERY);
+        loop {
+            tick.tick().await;
+            let blobs = blobs.clone();
+            let ran = collector
+                .with_store_holds(move |store| {
+                    crate::blobs::gc::run(store, &blobs, crate::auth::now())
+                })
+                .await;
+            match ran {
+                Some(Ok(report)) => tracing::info!(
+                    blobs = report.blobs,
+                    uploads = report.uploads,
+                    "blob garbage collection"
+                ),
+                Some(Err(error)) => tracing::warn!(%error, "blob garbage collection failed"),
+                None => tracing::error!("blob garbage collection did not finish"),
+            }
+        }
+    });
     tokio::spawn(crate::monitoring::follow_commits(
         sync.clone(),
         config.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::auth::{AuthConfig, AuthService};
+use crate::blobs::{BlobLimits, BlobService};
 use crate::card::{CardLimits, CardService};
 use crate::http::client_addr::TrustedProxies;
 use crate::http::metrics::MetricsToken;
@@ -22,6 +23,7 @@ pub struct AppState {
     auth: Arc<AuthService>,
     card: Arc<CardService>,
     trusted_proxies: Arc<TrustedProxies>,
+    blobs: BlobService,
     events: Arc<EventStreams>,
     metrics_token: Option<Arc<MetricsToken>>,
 }
@@ -35,13 +37,26 @@ impl AppState {
     pub fn new(site_dir: impl Into<PathBuf>, sync: Arc<SyncService>) -> Self {
         Self {
             site_dir: Arc::from(site_dir.into()),
-            sync,
             auth: Arc::new(AuthService::default()),
             card: Arc::new(CardService::default()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             events: Arc::new(EventStreams::default()),
             metrics_token: None,
+            blobs: BlobService::for_db(sync.db_path(), BlobLimits::default()),
+            sync,
         }
+    }
+
+    /// The same state with other limits on blobs and uploads.
+    #[must_use]
+    pub fn with_blob_limits(mut self, limits: BlobLimits) -> Self {
+        self.blobs = self.blobs.with_limits(limits);
+        self
+    }
+
+    /// Photos and other files by hash, and their uploads.
+    pub fn blobs(&self) -> &BlobService {
+        &self.blobs
     }
 
     /// The same state with other token lifetimes and login limits (tests shorten them).

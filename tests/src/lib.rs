@@ -13,6 +13,7 @@ pub mod process;
 pub mod proxy;
 pub mod raw;
 pub mod trace;
+pub mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -50,7 +50,7 @@ impl ServerProcess {
         db: &Path,
         listen: SocketAddr,
     ) -> anyhow::Result<ServerProcess> {
-        Self::spawn(bin, db, listen, None)
+        Self::spawn(bin, db, listen, None, &[])
     }
 
     /// [`ServerProcess::start`] with the district file `config` (`--config`).
@@ -59,7 +59,16 @@ impl ServerProcess {
         listen: SocketAddr,
         config: &Path,
     ) -> anyhow::Result<ServerProcess> {
-        Self::spawn(&server_binary()?, db, listen, Some(config))
+        Self::spawn(&server_binary()?, db, listen, Some(config), &[])
+    }
+
+    /// [`ServerProcess::start`] with these environment variables set (`LIANXIN_*` settings).
+    pub fn start_with_env(
+        db: &Path,
+        listen: SocketAddr,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
+        Self::spawn(&server_binary()?, db, listen, None, env)
     }
 
     fn spawn(
@@ -67,13 +76,15 @@ impl ServerProcess {
         db: &Path,
         listen: SocketAddr,
         config: Option<&Path>,
+        env: &[(&str, &str)],
     ) -> anyhow::Result<ServerProcess> {
         let mut command = Command::new(bin);
         command
             .args(["serve", "--listen", &listen.to_string(), "--site"])
             .arg(db.with_extension("no-site"))
             .arg("--db")
-            .arg(db);
+            .arg(db)
+            .envs(env.iter().copied());
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }

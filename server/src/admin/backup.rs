@@ -1,5 +1,6 @@
 //! Backup (SQLite's online backup, consistent while the server writes) and restore (checked
-//! first, refused over a running server's file without `--force`). A running server holds an
+//! first, refused over a running server's file without `--force`), each with the database's
+//! blobs (`blobs::backup`). A running server holds an
 //! advisory lock on `<db>.lock`; the operating system releases it when the process dies.
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -58,6 +59,7 @@ pub fn backup(db: &Path, to: &Path) -> Result<(), AdminError> {
             to.display()
         )));
     }
+    crate::blobs::backup::back_up(db, to)?;
     Ok(())
 }
 
@@ -103,6 +105,7 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<(), AdminError> {
     }
     remove_with_sidecars(db)?;
     std::fs::rename(&staged, db)?;
+    crate::blobs::backup::restore(db, from)?;
     drop(lock);
     Ok(())
 }

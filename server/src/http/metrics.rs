@@ -1,4 +1,4 @@
-//! `GET /metrics`: the sync service's Prometheus counters, for the IT department's monitoring
+//! `GET /metrics`: the sync service's Prometheus counters and the blob store's size, for the IT department's monitoring
 //! only. Off unless a token is configured (`[server] metrics_token` or
 //! `LIANXIN_METRICS_TOKEN`): then a scraper sends it as `Authorization: Bearer <token>`;
 //! without it, or with another, the answer is 401, and with none configured, 404.
@@ -73,7 +73,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
             (header::CONTENT_TYPE, "text/plain; version=0.0.4"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        state.sync().render_metrics(),
+        state.sync().render_metrics() + &super::blobs::render_metrics(state.blobs()).await,
     )
         .into_response()
 }

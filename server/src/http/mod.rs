@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod card;
 pub mod card_page;
 pub mod client_addr;
@@ -17,6 +18,7 @@ pub mod openapi;
 pub mod problems;
 pub mod security;
 pub mod site;
+pub mod uploads;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -28,8 +30,8 @@ use crate::AppState;
 /// The whole HTTP application, ready to serve; binds nothing, so tests can serve it on any port.
 ///
 /// - `GET /healthz`: liveness and version ([`health`]);
-/// - `GET /metrics`: Prometheus counters of the sync endpoint, for the configured token only
-///   ([`metrics`]);
+/// - `GET /metrics`: Prometheus counters of the sync endpoint and the blob store's size, for
+///   the configured token only ([`metrics`]);
 /// - `POST /api/login`, `POST /api/refresh`, `GET /api/me`, `POST /api/logout`: sessions
 ///   ([`auth`]);
 /// - `POST /api/sync`, `GET /api/events`: sync and its push channel ([`crate::sync`]), with a
@@ -39,6 +41,9 @@ use crate::AppState;
 ///   ([`problems`]);
 /// - `/k/{token}...`: the 连心卡's public page, forms, printable card and QR code, and
 ///   `/api/enterprises/{id}/card...`: the card's link for its officer ([`card`]);
+/// - `/api/uploads...`: resumable uploads of photos on tus 1.0 ([`uploads`]), and
+///   `GET /api/blobs/{hash}`: a photo or its thumbnail for those who may read a record
+///   referencing it ([`blobs`]);
 /// - `GET /api/directory`: names of org units and people for display ([`directory`]);
 /// - `GET /api/config`: the district's configuration and its version ([`config`]), which
 ///   every `/api/sync` answer announces in `X-Lianxin-Config`;
@@ -67,6 +72,8 @@ pub fn app(state: AppState) -> Router {
                 .merge(config::router())
                 .merge(notifications::router())
                 .merge(card::router())
+                .merge(uploads::router())
+                .merge(blobs::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

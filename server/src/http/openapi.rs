@@ -426,6 +426,74 @@ pub const ROUTES: &[Route] = &[
         response: JSON,
     },
     Route {
+        method: "options",
+        path: "/uploads",
+        summary: "tus 1.0 discovery: Tus-Version, Tus-Extension (creation, checksum), \
+                  Tus-Max-Size (the per-file limit), Tus-Checksum-Algorithm (sha256)",
+        auth: "none",
+        params: &[],
+        body: None,
+        response: "none",
+    },
+    Route {
+        method: "post",
+        path: "/uploads",
+        summary: "tus creation: a new upload of Upload-Length bytes; Upload-Metadata names its \
+                  sha256 (hex) and filetype (image/jpeg, image/png). 201 with Location; a file \
+                  already stored answers Upload-Offset = Upload-Length (stored once). Refused: \
+                  403 unreferenced (no record you can read references the hash), 413 \
+                  too_large, 429 daily_budget, 415 unsupported_type",
+        auth: BEARER,
+        params: &[],
+        body: None,
+        response: "none",
+    },
+    Route {
+        method: "head",
+        path: "/uploads/{id}",
+        summary: "tus: Upload-Offset, the bytes durably received (resume from it)",
+        auth: "bearer access token; the upload's creator",
+        params: &[path_id("the upload's id, from its Location")],
+        body: None,
+        response: "none",
+    },
+    Route {
+        method: "patch",
+        path: "/uploads/{id}",
+        summary: "tus: appends the body at Upload-Offset (409 offset_mismatch with the right \
+                  one); fsynced before the 204. Upload-Checksum sha256 optional (460 when it \
+                  does not match). At the last byte the file is checked against its sha256 \
+                  (422 hash_mismatch: discarded)",
+        auth: "bearer access token; the upload's creator",
+        params: &[path_id("the upload's id, from its Location")],
+        body: Some("application/offset+octet-stream"),
+        response: "none",
+    },
+    Route {
+        method: "get",
+        path: "/blobs/{hash}",
+        summary: "A file (photo, signature) by its SHA-256, for those who may read a record \
+                  referencing it (else 404; 404 not_uploaded while it is still on the phone). \
+                  ETag is the hash, cached a year as immutable; If-None-Match answers 304",
+        auth: BEARER,
+        params: &[
+            Param {
+                name: "hash",
+                location: "path",
+                kind: "string",
+                required: true,
+                description: "the file's SHA-256, 64 hex digits",
+            },
+            q(
+                "size",
+                "string",
+                "thumb: a JPEG of at most 320 px made by the server",
+            ),
+        ],
+        body: None,
+        response: "image/jpeg",
+    },
+    Route {
         method: "get",
         path: "/openapi.json",
         summary: "This document",
@@ -465,10 +533,13 @@ pub fn document() -> Value {
                 },
             },
         });
+        if r.response == "none" {
+            op["responses"]["200"] = json!({"description": "success, no body (tus: 201 or 204)"});
+        }
         if r.auth != "none" {
             op["security"] = json!([{"bearer": []}]);
         }
-        if matches!(r.path, "/config" | "/directory") {
+        if matches!(r.path, "/config" | "/directory" | "/blobs/{hash}") {
             op["responses"]["304"] =
                 json!({"description": "unchanged since the If-None-Match tag"});
             op["responses"]["200"]["headers"] = json!({

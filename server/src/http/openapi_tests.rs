@@ -15,6 +15,8 @@ fn registered() -> Vec<(String, String)> {
         include_str!("card.rs"),
         include_str!("api.rs"),
         include_str!("openapi.rs"),
+        include_str!("uploads.rs"),
+        include_str!("blobs.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {

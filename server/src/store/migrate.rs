@@ -74,6 +74,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0014_reminders",
         sql: include_str!("migrations/0014_reminders.sql"),
     },
+    Migration {
+        name: "0015_blob_store",
+        sql: include_str!("migrations/0015_blob_store.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

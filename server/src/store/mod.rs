@@ -3,6 +3,7 @@
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
 mod audit;
+mod blob_refs;
 mod breakdown;
 mod bulletin;
 mod cards;
@@ -24,6 +25,7 @@ pub(crate) mod test_support;
 mod timeline;
 
 pub use audit::{AuditAction, AuditEntry, AuditVerdict};
+pub use blob_refs::UploadRow;
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};

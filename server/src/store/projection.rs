@@ -126,6 +126,7 @@ pub(super) fn project(
     projection: &Projection,
     times: &CommitTimes<'_>,
 ) -> Result<(), StoreError> {
+    super::blob_refs::project_refs(tx, projection)?;
     match projection {
         Projection::Enterprise(e) => project_enterprise(tx, e),
         Projection::Visit(v) => project_visit(tx, v, times),

@@ -71,6 +71,8 @@ pub struct SyncService {
     requests: MergeSlots,
     /// Tells `lianxin-server restore` that a server is using the file.
     _lock: Option<crate::admin::DbLock>,
+    /// The database file (its blobs are beside it, `crate::blobs::blob_dir`).
+    db: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -160,7 +162,13 @@ impl SyncService {
             merges: MergeSlots::per_core(),
             requests: MergeSlots::new(MergeSlots::per_core().slots() + 2),
             _lock: lock,
+            db: db.to_path_buf(),
         })
+    }
+
+    /// The database file this service opened.
+    pub fn db_path(&self) -> &Path {
+        &self.db
     }
 
     /// The sync counters and merge slots as Prometheus text (served by

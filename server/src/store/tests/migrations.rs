@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 14] = [
+const ALL: [&str; 15] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -28,6 +28,7 @@ const ALL: [&str; 14] = [
     "0012_settling_window",
     "0013_audit_log",
     "0014_reminders",
+    "0015_blob_store",
 ];
 
 #[test]

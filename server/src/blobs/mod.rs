@@ -1,0 +1,120 @@
+//! Files by SHA-256 (photos, signatures): the blob store ([`store`]: the [`BlobStore`] trait
+//! and its filesystem implementation under `<db>.blobs/`), the limits on what may be uploaded
+//! ([`limits`], one place), partial tus uploads kept durable across restarts ([`uploads`]),
+//! server-made thumbnails ([`thumb`]) and garbage collection ([`gc`]). Which blobs records
+//! reference is a query table (`store/blob_refs.rs`); the HTTP routes are
+//! `http/uploads.rs` (tus 1.0) and `http/blobs.rs` (`GET /api/blobs/{hash}`).
+
+pub mod backup;
+pub mod gc;
+pub mod limits;
+pub mod store;
+pub mod thumb;
+pub mod uploads;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use limits::BlobLimits;
+pub use store::{BlobError, BlobName, BlobStore, FsBlobStore, Variant};
+
+/// A blob's name: the SHA-256 of its bytes as 64 lower-case hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobHash(String);
+
+impl BlobHash {
+    /// The hash in `text`, which must be exactly 64 hex digits (upper case is taken as lower).
+    pub fn parse(text: &str) -> Option<BlobHash> {
+        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| BlobHash(text.to_ascii_lowercase()))
+    }
+
+    /// The SHA-256 of `bytes`.
+    pub fn of(bytes: &[u8]) -> BlobHash {
+        use sha2::Digest as _;
+        BlobHash(crate::auth::token::hex(&sha2::Sha256::digest(bytes)))
+    }
+
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The folder of a database file's blobs: `<db>.blobs` beside it (like its `<db>.lock`), so a
+/// backup `X` keeps its blobs in `X.blobs`.
+pub fn blob_dir(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".blobs");
+    PathBuf::from(name)
+}
+
+/// What the HTTP routes and the background job share: the store, where partial uploads are
+/// kept, the limits, and one lock per upload so two requests never append to it at once.
+#[derive(Debug, Clone)]
+pub struct BlobService {
+    /// Finished blobs and thumbnails.
+    pub store: Arc<dyn BlobStore>,
+    /// Partial uploads and temporary files (on the store's file system, so a finished
+    /// upload is renamed into the store, never copied).
+    pub uploads: uploads::UploadFiles,
+    /// Sizes, budget and ages.
+    pub limits: BlobLimits,
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl BlobService {
+    /// The blobs of database file `db`, in [`blob_dir`]; folders are made when first written.
+    pub fn for_db(db: &Path, limits: BlobLimits) -> BlobService {
+        let root = blob_dir(db);
+        BlobService {
+            store: Arc::new(FsBlobStore::new(&root)),
+            uploads: uploads::UploadFiles::new(&root),
+            limits,
+            locks: Arc::default(),
+        }
+    }
+
+    /// The same service with other limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: BlobLimits) -> BlobService {
+        self.limits = limits;
+        self
+    }
+
+    /// The lock of upload `id`: held while a request appends to it or finishes it.
+    pub fn upload_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // Locks nobody holds or waits for are dropped, so the map stays small.
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(id.to_string()).or_default().clone()
+    }
+}
+
+/// Whether `who` may read blob `hash`: a record referencing it is in their read scope, the one
+/// sync uses (`auth::access_for`). One lookup by hash first; the scope only when referenced.
+///
+/// # Errors
+/// When the store fails.
+pub fn may_read(
+    store: &crate::store::SqliteStore,
+    who: &crate::auth::Authenticated,
+    hash: &BlobHash,
+    now: shared::model::Timestamp,
+) -> Result<bool, crate::store::StoreError> {
+    let references = store.blob_references(hash)?;
+    if references.is_empty() {
+        return Ok(false);
+    }
+    let access = crate::auth::access_for(store, &who.user, &who.device, now)?;
+    Ok(references
+        .iter()
+        .any(|(doc, enterprise)| access.read.allows(doc, enterprise)))
+}
