@@ -203,6 +203,17 @@ impl RoleRules {
         }
     }
 
+    /// Whether the role writes documents of `kind` at all, new or stored (its write scope
+    /// and [`RoleRules::creates`]): a push of another kind is refused before it is parsed.
+    pub fn writes(role: Role, kind: DocKind) -> bool {
+        match role {
+            Role::Officer | Role::Leader | Role::Supervisor => true,
+            Role::WindowClerk => matches!(kind, DocKind::Problem | DocKind::Enterprise),
+            Role::DepartmentHandler => kind == DocKind::Problem,
+            Role::Admin => false,
+        }
+    }
+
     fn is_author(&self, stamp: &Stamp) -> bool {
         stamp.by == self.user.id && stamp.device == self.device
     }
@@ -436,5 +447,39 @@ impl WriteCheck for RoleRules {
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [DocKind; 4] = [
+        DocKind::Enterprise,
+        DocKind::Visit,
+        DocKind::Problem,
+        DocKind::Monitoring,
+    ];
+
+    #[test]
+    fn every_role_writes_each_kind_it_creates() {
+        for role in Role::ALL {
+            for kind in KINDS {
+                assert!(
+                    !RoleRules::creates(*role, kind) || RoleRules::writes(*role, kind),
+                    "{role:?} creates {kind:?} records, so it writes them"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_clerk_never_writes_a_visit_and_a_handler_writes_only_problems() {
+        assert!(!RoleRules::writes(Role::WindowClerk, DocKind::Visit));
+        let handler: Vec<DocKind> = KINDS
+            .into_iter()
+            .filter(|k| RoleRules::writes(Role::DepartmentHandler, *k))
+            .collect();
+        assert_eq!(handler, [DocKind::Problem]);
     }
 }

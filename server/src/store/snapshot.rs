@@ -2,11 +2,10 @@
 //! inflates to in `inflated_size`; `inflated_size` NULL means the row holds the Automerge bytes
 //! as they are (rows from before, and snapshots deflate would not shrink).
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 
-use flate2::Compression;
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use super::StoreError;
 
@@ -18,19 +17,63 @@ pub(super) struct Stored {
 
 /// Deflates `snapshot` for its row; keeps it as it is when that would not make it smaller.
 pub(super) fn store(snapshot: &[u8]) -> Stored {
-    let mut encoder =
-        DeflateEncoder::new(Vec::with_capacity(snapshot.len() / 2), Compression::fast());
-    // Writing into a Vec cannot fail.
-    let deflated = encoder.write_all(snapshot).and_then(|()| encoder.finish());
-    match deflated {
-        Ok(bytes) if bytes.len() < snapshot.len() => Stored {
+    store_with(&mut Deflater::default(), snapshot)
+}
+
+/// A deflate stream kept for the next snapshot: setting one up allocates and clears a few
+/// hundred KiB, which cost more than deflating a small document (a tenth of the server's CPU
+/// per edited document in the district benchmark, bench/NOTES.md).
+pub(crate) struct Deflater(Compress);
+
+impl Default for Deflater {
+    fn default() -> Deflater {
+        Deflater(Compress::new(Compression::fast(), false))
+    }
+}
+
+impl std::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deflater")
+    }
+}
+
+/// [`store`] with `deflater`'s stream (raw deflate, fast level, reset first).
+pub(super) fn store_with(deflater: &mut Deflater, snapshot: &[u8]) -> Stored {
+    match deflate(&mut deflater.0, snapshot) {
+        Some(bytes) => Stored {
             bytes,
             inflated_size: i64::try_from(snapshot.len()).ok(),
         },
-        _ => Stored {
+        None => Stored {
             bytes: snapshot.to_vec(),
             inflated_size: None,
         },
+    }
+}
+
+/// The deflated bytes, or `None` when they would not be smaller than `input`.
+fn deflate(stream: &mut Compress, input: &[u8]) -> Option<Vec<u8>> {
+    stream.reset();
+    let mut out = Vec::with_capacity(input.len() / 2 + 64);
+    // Bounded: a round that neither reads, writes nor finds the output full gives up, and
+    // the output may not grow to the input's size.
+    loop {
+        let (read, written) = (stream.total_in(), stream.total_out());
+        let at = usize::try_from(read).ok()?;
+        let status = stream
+            .compress_vec(input.get(at..)?, &mut out, FlushCompress::Finish)
+            .ok()?;
+        if status == Status::StreamEnd {
+            return (out.len() < input.len()).then_some(out);
+        }
+        if out.len() >= input.len() {
+            return None;
+        }
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+        } else if stream.total_in() == read && stream.total_out() == written {
+            return None;
+        }
     }
 }
 
@@ -66,6 +109,29 @@ pub(super) fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_deflate_stream_stores_each_snapshot_as_a_fresh_one_would() {
+        let mut deflater = Deflater::default();
+        let noise: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for snapshot in [
+            "企业现场检查发现消防通道堆放杂物".repeat(50).into_bytes(),
+            "灭火器压力不足".repeat(20_000).into_bytes(),
+            noise,
+            b"x".to_vec(),
+        ] {
+            let kept = store_with(&mut deflater, &snapshot);
+            let fresh = store(&snapshot);
+            assert_eq!(kept.bytes, fresh.bytes);
+            assert_eq!(kept.inflated_size, fresh.inflated_size);
+            assert_eq!(
+                load(kept.bytes, kept.inflated_size, "visit/x").expect("inflates"),
+                snapshot
+            );
+        }
+    }
 
     #[test]
     fn a_snapshot_comes_back_as_it_was_stored() {

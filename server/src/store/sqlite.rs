@@ -28,6 +28,9 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
 /// Bytes the WAL file is cut back to after a checkpoint (SQLite's default: never cut).
 const WAL_SIZE_LIMIT: i64 = 1024 * 1024;
 
+/// Prepared statements kept by the connection (`prepare_cached`).
+const STATEMENT_CACHE: usize = 256;
+
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -57,6 +60,8 @@ const PROJECTION_TABLES: &[&str] = &[
 #[derive(Debug)]
 pub struct SqliteStore {
     pub(super) conn: Connection,
+    /// The deflate stream each committed snapshot goes through.
+    deflater: snapshot::Deflater,
 }
 
 /// A problem's row in the `problems` query table.
@@ -136,6 +141,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every statement of a sync request stays prepared (rusqlite keeps 16 by default; a
+        // request uses more, and each one evicted was parsed again on every request).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -155,7 +163,10 @@ impl SqliteStore {
             r.get::<_, i64>(0)
         })?;
         migrate(&mut conn)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            deflater: snapshot::Deflater::default(),
+        })
     }
 
     /// `PRAGMA integrity_check`: `"ok"` when the file is sound, else SQLite's findings, one a
@@ -408,13 +419,14 @@ fn doc_and_seq(r: &Row<'_>) -> rusqlite::Result<(String, i64)> {
 /// pushing device now has, and its query rows.
 fn commit_doc(
     tx: &Connection,
+    deflater: &mut snapshot::Deflater,
     commit: &Commit,
     times: &CommitTimes<'_>,
     doc: &DocCommit,
     seq: i64,
 ) -> Result<(), StoreError> {
     let device = commit.device.to_string();
-    let snapshot = snapshot::store(&doc.snapshot);
+    let snapshot = snapshot::store_with(deflater, &doc.snapshot);
     tx.prepare_cached(
         "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended, \
          inflated_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10) \
@@ -578,7 +590,7 @@ impl ServerStore for SqliteStore {
                 table: "meta",
                 detail: "the sequence counter overflowed".into(),
             })?;
-            commit_doc(&tx, commit, &times, doc, seq)?;
+            commit_doc(&tx, &mut self.deflater, commit, &times, doc, seq)?;
         }
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'seq'")?
             .execute([seq])?;

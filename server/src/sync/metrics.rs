@@ -1,6 +1,6 @@
 //! Prometheus counters of the sync endpoint, kept with atomics and rendered as text at
 //! `/metrics`: requests, errors, bytes in and out, documents merged and refused, latency, group
-//! commits and the requests they carried.
+//! commits and the requests they carried, requests merged in the heavy lane.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,6 +21,7 @@ pub struct Metrics {
     latency_sum_us: AtomicU64,
     group_commits: AtomicU64,
     group_commit_requests: AtomicU64,
+    heavy: AtomicU64,
 }
 
 impl Metrics {
@@ -46,6 +47,10 @@ impl Metrics {
         self.group_commits.fetch_add(1, Ordering::Relaxed);
         self.group_commit_requests
             .fetch_add(requests as u64, Ordering::Relaxed);
+    }
+    /// Counts a request merged in the heavy lane.
+    pub fn heavy(&self) {
+        self.heavy.fetch_add(1, Ordering::Relaxed);
     }
     /// Counts a finished request and its latency.
     pub fn observe(&self, elapsed: Duration) {
@@ -108,6 +113,11 @@ impl Metrics {
             "lianxin_sync_group_commit_requests_total",
             "Sync requests committed in group commits.",
             g(&self.group_commit_requests),
+        );
+        counter(
+            "lianxin_sync_heavy_requests_total",
+            "Sync requests merged in the heavy lane (one at a time).",
+            g(&self.heavy),
         );
         out.push_str("# HELP lianxin_sync_latency_seconds Sync request latency.\n# TYPE lianxin_sync_latency_seconds histogram\n");
         for (i, bound) in BUCKETS.iter().enumerate() {

@@ -9,6 +9,7 @@
 //! freshness table. Requests of protocol versions 1 and 2 are served, each in its version.
 
 pub mod events;
+pub mod lanes;
 pub mod limit;
 pub mod metrics;
 
@@ -29,7 +30,7 @@ use shared::sync::limits::{Limit, Limits};
 use shared::sync::protocol::{self, Outcome, WireError};
 use shared::sync::server::{
     ParsedPushes, Prepared, ReadPushes, ServerStore as _, SyncContext, SyncError, finish_sync,
-    merge_pushed, parse_pushes, read_pushed,
+    merge_pushed, read_pushed, weigh_pushes,
 };
 use tokio::sync::broadcast;
 
@@ -39,7 +40,7 @@ use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
 use crate::printable::printable;
 use crate::store::{SqliteStore, StoreError};
-use limit::MergeSlots;
+use lanes::Lanes;
 use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
@@ -65,10 +66,8 @@ pub struct SyncService {
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
-    /// How many requests are decoded and merged at once.
-    merges: MergeSlots,
-    /// How many requests are between decoding and their commit at once.
-    requests: MergeSlots,
+    /// When each request decodes and merges (light and heavy lanes, one per user).
+    lanes: Arc<Lanes>,
     /// Tells `lianxin-server restore` that a server is using the file.
     _lock: Option<crate::admin::DbLock>,
     /// The database file (its blobs are beside it, `crate::blobs::blob_dir`).
@@ -159,8 +158,7 @@ impl SyncService {
             changes,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
-            merges: MergeSlots::per_core(),
-            requests: MergeSlots::new(MergeSlots::per_core().slots() + 2),
+            lanes: Lanes::per_core(),
             _lock: lock,
             db: db.to_path_buf(),
         })
@@ -174,7 +172,7 @@ impl SyncService {
     /// The sync counters and merge slots as Prometheus text (served by
     /// [`crate::http::metrics`]).
     pub fn render_metrics(&self) -> String {
-        self.metrics.render() + &self.merges.render()
+        self.metrics.render() + &self.lanes.render()
     }
 
     /// The district configuration.
@@ -231,21 +229,28 @@ impl SyncService {
         who: Authenticated,
         body: Bytes,
     ) -> Result<Vec<u8>, SyncApiError> {
-        // At most a few requests are between decoding and their commit (a bound on the
-        // memory they hold); of those, one per core is decoded and merged at once. The merge
-        // slot goes with the work to its thread (so does the decoding: inflation is CPU the
-        // async runtime must not spend) and is handed on once merged, so the next request
-        // merges while this one waits for the group commit.
-        let turn = self.requests.enter().await;
-        let slot = self.merges.enter().await;
+        // The request's lane (`lanes`): its user's turn, then a light slot, or the one heavy
+        // lane for a large body. The admission goes with the work to its thread (so does the
+        // decoding: inflation is CPU the async runtime must not spend) and frees its slot once
+        // merged, so the next request merges while this one waits for the group commit.
+        let mut admission = self.lanes.admit(who.user.id, body.len()).await;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let _turn = turn;
             // A phone still on the previous app sends version 1: it is answered in version 1.
             let (mut request, version) = protocol::decode_request(&body)?;
             drop(body);
-            // Request-wide limits and each push's own changes, before the store is touched.
-            let parsed = parse_pushes(&Limits::DEVICE, &request)?;
+            // Request-wide limits, and each push weighed from its headers: a request heavier
+            // than the light lane takes leaves it here, before Automerge builds anything.
+            let mut weighed = weigh_pushes(&Limits::DEVICE, &request)?;
+            let pushed = weighed.weight();
+            admission.weighs(lanes::work(pushed, 0));
+            // A kind of document the role never writes is refused unparsed.
+            let role = who.user.role;
+            weighed.refuse(&request, |doc| {
+                (!crate::auth::RoleRules::writes(role, doc.kind()))
+                    .then_some(Outcome::Refused(protocol::Refusal::OutOfScope))
+            });
+            let parsed = weighed.parse();
             let now = now();
             let (scoped, read) = read_phase(
                 &mut this.lock_store(),
@@ -255,10 +260,15 @@ impl SyncService {
                 parsed,
                 now,
             )?;
+            // The stored documents it merges into are known now.
+            admission.weighs(lanes::work(pushed, read.stored_bytes()));
+            if admission.is_heavy() {
+                this.metrics.heavy();
+            }
             // The merging, most of a request's CPU, runs outside the store lock; finish_sync
             // merges again whatever another request changed meanwhile.
             let prepared = merge_pushed(&scoped.context(&this.config, now), &request, read);
-            drop(slot);
+            let _turn = admission.merged();
             let service = this.clone();
             let finished = this.commit_in_group(Box::new(
                 move |store: &mut SqliteStore| -> Result<Finished, StoreError> {

@@ -29,7 +29,8 @@ fn start(
         unsent: Some(0),
     };
     let config = Config::default();
-    let parsed = parse_pushes(&Limits::DEVICE, &request).expect("within the limits");
+    let parsed =
+        shared::sync::server::parse_pushes(&Limits::DEVICE, &request).expect("within the limits");
     let (scoped, read) = read_phase(store, &config, who, &mut request, parsed, NOW).expect("read");
     let prepared = merge_pushed(&scoped.context(&config, NOW), &request, read);
     (scoped, request, prepared)

@@ -305,6 +305,21 @@ pub struct ReadPushes {
     per_push: Vec<ReadPush>,
 }
 
+impl ReadPushes {
+    /// Bytes of the stored documents read to merge the pushes into.
+    pub fn stored_bytes(&self) -> usize {
+        self.per_push
+            .iter()
+            .map(|r| match r {
+                ReadPush::Merge {
+                    stored: Some(s), ..
+                } => s.bytes.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
 enum ReadPush {
     Decided(Outcome),
     Merge {
@@ -331,18 +346,64 @@ struct PreMerged {
     merged: Result<Merged, Outcome>,
 }
 
-/// Holds the request to its request-wide limits and parses each push on its own (no store:
-/// the server runs it before taking its store lock). A document pushed twice is refused the
-/// second time without being looked at.
-pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, Limit> {
+/// A request held to its request-wide limits and each push weighed from its chunks' headers
+/// ([`weigh_pushes`]), before Automerge has built anything: what parsing and merging it will
+/// hold is known, so the server can decide when to let it run.
+pub struct WeighedPushes<'a> {
+    per_push: Vec<Result<push::Weighed<'a>, Outcome>>,
+    weight: Weight,
+}
+
+/// What a request's pushes weigh before they are parsed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Weight {
+    /// The pushes' bytes, deflated parts counted inflated.
+    pub bytes: usize,
+    /// The operations their chunks claim.
+    pub ops: u64,
+}
+
+impl<'a> WeighedPushes<'a> {
+    /// What the pushes weigh together.
+    pub fn weight(&self) -> Weight {
+        self.weight
+    }
+
+    /// Refuses the pushes `refuse` answers for without parsing them (e.g. a kind of document
+    /// the caller never writes).
+    pub fn refuse(&mut self, req: &SyncRequest, refuse: impl Fn(&DocId) -> Option<Outcome>) {
+        for (slot, push) in self.per_push.iter_mut().zip(&req.push) {
+            if slot.is_ok()
+                && let Some(outcome) = refuse(&push.doc)
+            {
+                *slot = Err(outcome);
+            }
+        }
+    }
+
+    /// Parses each push on its own (the first Automerge work on pushed bytes).
+    pub fn parse(self) -> ParsedPushes {
+        ParsedPushes {
+            per_push: self
+                .per_push
+                .into_iter()
+                .map(|w| w.and_then(|w| push::parse(&w)))
+                .collect(),
+        }
+    }
+}
+
+/// Holds the request to its request-wide limits and weighs each push from its chunks' headers
+/// (no store, no Automerge). A document pushed twice is refused the second time without being
+/// looked at.
+pub fn weigh_pushes<'a>(limits: &Limits, req: &'a SyncRequest) -> Result<WeighedPushes<'a>, Limit> {
     if req.push.len() > limits.pushes {
         return Err(Limit::Pushes(req.push.len()));
     }
     let mut seen: BTreeSet<&DocId> = BTreeSet::new();
     // What Automerge will hold of all the pushes, deflated parts counted inflated: within the
     // merge budget for the whole request, checked before each push is parsed.
-    let mut weight = 0usize;
-    let mut ops = 0u64;
+    let mut weight = Weight::default();
     let mut per_push = Vec::with_capacity(req.push.len());
     for push in &req.push {
         if !seen.insert(&push.doc) {
@@ -353,20 +414,27 @@ pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, 
         }
         match push::weigh(limits, push) {
             Ok(weighed) => {
-                weight = weight.saturating_add(weighed.weight);
-                if weight > limits.merge_bytes {
-                    return Err(Limit::MergeBytes(weight));
+                weight.bytes = weight.bytes.saturating_add(weighed.weight);
+                if weight.bytes > limits.merge_bytes {
+                    return Err(Limit::MergeBytes(weight.bytes));
                 }
-                ops = ops.saturating_add(weighed.ops);
-                if ops > limits.request_ops {
-                    return Err(Limit::Ops(ops));
+                weight.ops = weight.ops.saturating_add(weighed.ops);
+                if weight.ops > limits.request_ops {
+                    return Err(Limit::Ops(weight.ops));
                 }
-                per_push.push(push::parse(&weighed));
+                per_push.push(Ok(weighed));
             }
             Err(outcome) => per_push.push(Err(outcome)),
         }
     }
-    Ok(ParsedPushes { per_push })
+    Ok(WeighedPushes { per_push, weight })
+}
+
+/// Holds the request to its request-wide limits and parses each push on its own (no store:
+/// the server runs it before taking its store lock): [`weigh_pushes`], then
+/// [`WeighedPushes::parse`].
+pub fn parse_pushes(limits: &Limits, req: &SyncRequest) -> Result<ParsedPushes, Limit> {
+    Ok(weigh_pushes(limits, req)?.parse())
 }
 
 /// Under the store lock: decides what the stored rows and the change table can decide, checks
