@@ -1,6 +1,7 @@
 //! The district configuration as devices receive it: its canonical JSON (what
-//! `GET /api/config` answers, read back by `serde_json::from_str::<shared::config::Config>`)
-//! and its version, a stable hash of that JSON. The version is announced on every sync answer
+//! `GET /api/config` answers, read back by `serde_json::from_str::<shared::config::Config>`),
+//! its binary form (`shared::config::wire`, what the web app asks for) and its version, a
+//! stable hash of the JSON. The version is announced on every sync answer
 //! ([`CONFIG_HEADER`]), so a device learns of a new configuration after its next sync and
 //! fetches it then; the same configuration always has the same version, across restarts and
 //! servers.
@@ -15,6 +16,7 @@ pub const CONFIG_HEADER: &str = "x-lianxin-config";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedConfig {
     json: String,
+    binary: Vec<u8>,
     version: String,
 }
 
@@ -26,12 +28,21 @@ impl PublishedConfig {
         let json = serde_json::to_string(config).expect("a configuration always serializes");
         let digest = Sha256::digest(json.as_bytes());
         let version = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        PublishedConfig { json, version }
+        PublishedConfig {
+            json,
+            binary: shared::config::wire::encode(config),
+            version,
+        }
     }
 
     /// The configuration as JSON.
     pub fn json(&self) -> &str {
         &self.json
+    }
+
+    /// The configuration in the binary form (`shared::config::wire::MEDIA_TYPE`).
+    pub fn binary(&self) -> &[u8] {
+        &self.binary
     }
 
     /// The version: 32 lowercase hex digits, the first 16 bytes of the JSON's SHA-256.
@@ -54,6 +65,8 @@ mod tests {
         let published = PublishedConfig::new(&Config::default());
         let read: Config = serde_json::from_str(published.json()).expect("reads back");
         assert_eq!(read, Config::default());
+        let binary = shared::config::wire::decode(published.binary()).expect("reads back");
+        assert_eq!(binary, Config::default());
     }
 
     #[test]

@@ -111,30 +111,31 @@ impl SlaPolicy {
 }
 
 /// One row of the flag rule table: when every given condition holds, the problem gets `flag`.
-/// Rules are tried in order; the first match wins.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Rules are tried in order; the first match wins. Written by hand (`wire`): TOML and JSON
+/// leave out the conditions a rule does not set, the binary form writes every field.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlagRule {
     /// The flag this rule gives.
     pub flag: Option<Flag>,
     /// The state is one of these.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub states: Vec<ProblemState>,
     /// The problem is closed (`true`) or open (`false`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub closed: Option<bool>,
     /// The problem is overdue (`true`) or not (`false`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub overdue: Option<bool>,
     /// The deadline is at most this many days away (and the problem is awaiting its result).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub due_within_days: Option<u32>,
     /// The enterprise's rating is at most this level (1–5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub rating_at_most: Option<u8>,
     /// The problem was signed off after a bad rating and no look-back has passed since
     /// (`true`), or not (`false`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub look_back_owed: Option<bool>,
 }
 
@@ -556,6 +557,8 @@ impl Config {
         self.categories.iter().find(|c| c.code == code)
     }
 }
+
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

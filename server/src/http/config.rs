@@ -1,7 +1,8 @@
 //! `GET /api/config`: the district's validated configuration (categories, class labels, tier
 //! names, SLA, flag rules, …) for any logged-in person, as JSON that
-//! `serde_json::from_str::<shared::config::Config>` reads, so a phone and a leader's screen
-//! judge with the same rules. Its version ([`crate::published_config`]) is the answer's `ETag`
+//! `serde_json::from_str::<shared::config::Config>` reads, or in the binary form when the
+//! `Accept` header names `shared::config::wire::MEDIA_TYPE` (the web app's, which carries no
+//! JSON decoder), so a phone and a leader's screen judge with the same rules. Its version ([`crate::published_config`]) is the answer's `ETag`
 //! (quoted) and its `X-Lianxin-Config` header (bare); every sync answer carries the same
 //! header, so a device asks again only when the version it holds is not the one announced.
 //! `If-None-Match` with the current version, quoted or bare, answers `304` with no body.
@@ -16,6 +17,7 @@ use super::error::ApiError;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::published_config::{CONFIG_HEADER, PublishedConfig};
+use shared::config::wire;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -47,6 +49,7 @@ async fn config(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),
         ),
+        (header::VARY, HeaderValue::from_static("accept")),
     ];
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -54,6 +57,21 @@ async fn config(
         .is_some_and(|v| matches(v, published));
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, meta).into_response());
+    }
+    let binary = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(wire::MEDIA_TYPE));
+    if binary {
+        return Ok((
+            meta,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(wire::MEDIA_TYPE),
+            )],
+            published.binary().to_vec(),
+        )
+            .into_response());
     }
     Ok((
         meta,

@@ -419,7 +419,9 @@ pub const ROUTES: &[Route] = &[
         summary: "The district's configuration (categories, class labels, tier names, SLA, flag \
                   rules, monitoring, hotline, clock and follow-up rules) as JSON, with its \
                   version (a hash of it) as the ETag (quoted) and X-Lianxin-Config (bare); \
-                  If-None-Match with the current version answers 304 with no body",
+                  If-None-Match with the current version answers 304 with no body; \
+                  `Accept: application/x-lianxin-config` answers the binary form the web app \
+                  reads (shared::config::wire) instead",
         auth: BEARER,
         params: &[],
         body: None,
