@@ -116,10 +116,6 @@ fn entry_hash(prev: &[u8], seq: i64, at: i64, fields: [&str; 4]) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 type Row = (i64, i64, String, String, String, String, Vec<u8>, Vec<u8>);
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -195,7 +191,7 @@ impl SqliteStore {
                     action,
                     subject,
                     detail,
-                    hash: hex(&hash),
+                    hash: crate::auth::token::hex(&hash),
                 },
             )
             .collect())
