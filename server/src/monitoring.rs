@@ -8,7 +8,6 @@
 //! second after the commit that made it one.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use shared::config::Config;
 use shared::doc::{DocError, DocKind, MonitoringDoc, ProblemDoc, RecordDoc, monitoring_id};
@@ -113,29 +112,14 @@ pub fn ensure_monitoring_documents(
     Ok(missing)
 }
 
-/// How long [`follow_commits`] lets a burst of commits settle before it looks.
-const SETTLE: Duration = Duration::from_secs(1);
-
 /// Follows the commits devices make and creates the monitoring document of every enterprise
 /// that has become a key enterprise (a window clerk registering one, a profile edit) about a
 /// second later, instead of at the next hourly run; then announces it, so online devices fetch
 /// it at once. One look per burst of commits. Runs for the life of the server process.
 pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut commits = sync.subscribe();
-    loop {
-        if let Err(RecvError::Closed) = commits.recv().await {
-            return;
-        }
-        tokio::time::sleep(SETTLE).await;
-        // Every commit of the burst is covered by the look below.
-        loop {
-            match commits.try_recv() {
-                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return,
-            }
-        }
+    // Every commit of a burst is covered by the look below.
+    while crate::sync::next_burst(&mut commits).await {
         let config = config.clone();
         let now = crate::auth::now();
         let looked = sync

@@ -18,14 +18,12 @@ use super::channel::{Channel, LogChannel, Message, WebhookChannel};
 use super::text::digest;
 use super::{ChannelKind, Settings};
 use crate::store::ClaimedReminder;
-use crate::sync::SyncService;
+use crate::sync::{SyncService, next_burst};
 
 /// Messages being sent at once.
 pub const IN_FLIGHT: usize = 8;
 /// How often the scan runs without a commit.
 const SCAN_EVERY: Duration = Duration::from_secs(60);
-/// How long after a commit the scan waits, so a burst is looked at once.
-const SETTLE: Duration = Duration::from_secs(1);
 /// The longest the delivery loop sleeps without looking again.
 const IDLE: Duration = Duration::from_secs(60);
 /// Reminders claimed per step.
@@ -50,7 +48,6 @@ async fn scan_loop(
     settings: Arc<Settings>,
     wake: Arc<Notify>,
 ) {
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let mut commits = sync.subscribe();
     loop {
         loop {
@@ -77,17 +74,9 @@ async fn scan_loop(
             }
         }
         tokio::select! {
-            got = commits.recv() => {
-                if let Err(RecvError::Closed) = got {
+            open = next_burst(&mut commits) => {
+                if !open {
                     return;
-                }
-                tokio::time::sleep(SETTLE).await;
-                loop {
-                    match commits.try_recv() {
-                        Ok(_) | Err(TryRecvError::Lagged(_)) => {}
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Closed) => return,
-                    }
                 }
             }
             () = tokio::time::sleep(SCAN_EVERY) => {}

@@ -15,7 +15,7 @@ pub mod metrics;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::auth::now;
 use axum::Router;
@@ -45,6 +45,27 @@ use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = shared::sync::limits::MAX_REQUEST_BYTES;
+
+/// How long a follower of commits ([`next_burst`]) lets a burst of them settle before it looks.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// Waits for the next commit notice, then lets the burst it starts settle for [`SETTLE`] and
+/// takes every notice of that burst, so a background job looks once per burst; `false` when
+/// the feed has closed (the server is stopping).
+pub async fn next_burst(commits: &mut broadcast::Receiver<u64>) -> bool {
+    use broadcast::error::{RecvError, TryRecvError};
+    if let Err(RecvError::Closed) = commits.recv().await {
+        return false;
+    }
+    tokio::time::sleep(SETTLE).await;
+    loop {
+        match commits.try_recv() {
+            Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+            Err(TryRecvError::Empty) => return true,
+            Err(TryRecvError::Closed) => return false,
+        }
+    }
+}
 
 /// A request's response and the feed's sequence before and after its commit.
 type Finished = (protocol::SyncResponse, Option<u64>, Option<u64>);
