@@ -2,6 +2,7 @@
 //! unexpired access token of a device that is not revoked.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use shared::model::{Timestamp, User};
@@ -31,16 +32,8 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AuthError::Unauthenticated)?;
-        let (scheme, value) = header.split_once(' ').ok_or(AuthError::Unauthenticated)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || value.trim().is_empty() {
-            return Err(AuthError::Unauthenticated);
-        }
-        let hash = token::hash(&Secret::new(value.trim()));
+        let value = bearer(&parts.headers).ok_or(AuthError::Unauthenticated)?;
+        let hash = token::hash(&Secret::new(value));
         let now = super::now();
         state
             .sync()
@@ -54,6 +47,15 @@ impl FromRequestParts<AppState> for Authenticated {
             .await
             .ok_or(AuthError::Unavailable)?
     }
+}
+
+/// The credential of an `Authorization: Bearer <value>` header (scheme in any case), trimmed;
+/// `None` without one or with an empty value.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let header = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, value) = header.split_once(' ')?;
+    let value = value.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !value.is_empty()).then_some(value)
 }
 
 /// The one rule for an access token: known, of kind access, not revoked, its device not

@@ -16,7 +16,7 @@ pub mod token;
 
 use std::fmt;
 
-pub use extract::{Authenticated, check_access};
+pub use extract::{Authenticated, bearer, check_access};
 pub use limiter::RateLimiter;
 pub use rules::RoleRules;
 pub use scope::{Access, access_for};

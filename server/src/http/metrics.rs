@@ -6,17 +6,19 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest as _, Sha256};
 
 use super::error::ErrorBody;
 use crate::AppState;
+use crate::auth::{Secret, bearer, token};
+use crate::store::TokenHash;
 
 /// The shortest token accepted, in characters.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
-/// The configured token, kept as its SHA-256 (compared in full, so timing tells nothing of it).
+/// The configured token, kept as its SHA-256 like session tokens ([`token::hash`]); what a
+/// comparison's timing could tell is of the hash, not of the token.
 #[derive(Clone, PartialEq, Eq)]
-pub struct MetricsToken([u8; 32]);
+pub struct MetricsToken(TokenHash);
 
 impl std::fmt::Debug for MetricsToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,16 +35,12 @@ impl MetricsToken {
                 "metrics_token must have at least {MIN_TOKEN_CHARS} characters"
             ));
         }
-        Ok(MetricsToken(Sha256::digest(token.as_bytes()).into()))
+        Ok(MetricsToken(token::hash(&Secret::new(token))))
     }
 
-    /// Whether `presented` is the token: hashes compared byte by byte without stopping early.
+    /// Whether `presented` is the token.
     fn admits(&self, presented: &str) -> bool {
-        let hash: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
-        hash.iter()
-            .zip(self.0.iter())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
+        token::hash(&Secret::new(presented.trim())) == self.0
     }
 }
 
@@ -55,13 +53,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
             "metrics are off: set [server] metrics_token or LIANXIN_METRICS_TOKEN",
         );
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, value)| value);
-    if !presented.is_some_and(|p| token.admits(p)) {
+    if !bearer(&headers).is_some_and(|p| token.admits(p)) {
         return refusal(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
