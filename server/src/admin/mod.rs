@@ -16,7 +16,7 @@ pub use import::{LineError, import_assignments, import_enterprises, import_org_u
 
 use shared::model::{DeviceId, OrgUnitKind, Role, User, UserId};
 
-use crate::auth::{self, Secret, password};
+use crate::auth::{self, Secret, password, policy};
 use crate::cli::{
     Command, ConfigCommand, DevicesCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
 };
@@ -67,6 +67,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 ));
             }
             let secret = read_password(a.password_stdin)?;
+            policy::check(&secret, &login, None).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let user = User {
                 id: UserId::from_random_bytes(auth::token::random_id_bytes()),
@@ -149,14 +150,16 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         }
         Command::Users(UsersCommand::ResetPassword(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
-            if store.find_user_by_login(&a.login)?.is_none() {
+            let Some(user) = store.find_user_by_login(&a.login)? else {
                 return Err(StoreError::NotFound {
                     what: "user",
                     key: a.login,
                 }
                 .into());
-            }
+            };
             let secret = read_password(a.password_stdin)?;
+            policy::check(&secret, &a.login, Some(&user.password_hash))
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
             let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
             store.set_password(&a.login, &hash)?;
             store.audit(

@@ -224,7 +224,7 @@ impl SqliteStore {
             .prepare_cached(
                 "SELECT t.kind, t.expires_at, t.revoked, d.id, d.user, d.name, d.actor_id, \
                  d.registered_at, d.revoked_at, d.last_seen, u.id, u.login, u.name, u.role, \
-                 u.org_unit, u.disabled, u.password_hash FROM tokens t \
+                 u.org_unit, u.disabled, u.password_hash, t.rotated_at FROM tokens t \
                  JOIN devices d ON t.device = d.id JOIN users u ON d.user = u.id \
                  WHERE t.hash = ?1",
             )?
@@ -248,10 +248,11 @@ impl SqliteStore {
                     r.get(15)?,
                     r.get(16)?,
                 ];
-                Ok((token, device, user))
+                let rotated_at: Option<i64> = r.get(17)?;
+                Ok((token, device, user, rotated_at))
             })
             .optional()?;
-        let Some(((kind, expires_at, revoked), device, user)) = row else {
+        let Some(((kind, expires_at, revoked), device, user, rotated_at)) = row else {
             return Ok(None);
         };
         let kind = match kind.as_str() {
@@ -263,6 +264,7 @@ impl SqliteStore {
             kind,
             expires_at: Timestamp(expires_at),
             revoked: revoked != 0,
+            rotated_at: rotated_at.map(Timestamp),
             device: to_device(device)?,
             user: to_user(user)?,
         }))
