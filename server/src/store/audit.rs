@@ -48,6 +48,8 @@ pub enum AuditAction {
     PasswordChanged,
     /// A user revoked one of their own devices.
     OwnDeviceRevoked,
+    /// A device's handover file (its unsynced changes) was applied.
+    HandoverImported,
 }
 
 impl AuditAction {
@@ -70,6 +72,7 @@ impl AuditAction {
             AuditAction::RefreshTokenReused => "refresh_token_reused",
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::OwnDeviceRevoked => "own_device_revoked",
+            AuditAction::HandoverImported => "handover_imported",
         }
     }
 }

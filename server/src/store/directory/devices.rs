@@ -143,6 +143,23 @@ impl SqliteStore {
             .transpose()
     }
 
+    /// The hash of the device secret `id` is bound to, if any (what a handover file is signed
+    /// with, `admin::handover`).
+    pub fn device_secret_hash(&self, id: DeviceId) -> Result<Option<TokenHash>, StoreError> {
+        let blob: Option<Option<Vec<u8>>> = self
+            .conn
+            .prepare_cached("SELECT secret_hash FROM devices WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        blob.flatten()
+            .map(|b| {
+                <[u8; 32]>::try_from(b.as_slice())
+                    .map(TokenHash)
+                    .map_err(|_| corrupt("devices", "a secret hash of another length than 32"))
+            })
+            .transpose()
+    }
+
     /// Every device with its user's login, most recently seen first; only `login`'s when given.
     pub fn list_devices(&self, login: Option<&str>) -> Result<Vec<(Device, String)>, StoreError> {
         let rows = self
