@@ -575,7 +575,7 @@ pub fn document() -> Value {
         let entry = paths.entry(path).or_insert_with(|| json!({}));
         entry[r.method] = op;
     }
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Lianxin (连心) API",
@@ -598,14 +598,18 @@ pub fn document() -> Value {
                 "LoginRequest": login_request_schema(),
             },
         },
-    })
+    });
+    for (name, schema) in super::openapi_account::schemas() {
+        doc["components"]["schemas"][name] = schema;
+    }
+    doc
 }
 
 /// The schema (in `components.schemas`) of a route's request body, where one is described.
 fn request_schema(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
         ("post", "/login") => Some("LoginRequest"),
-        _ => None,
+        _ => super::openapi_account::request_schema(method, path),
     }
 }
 

@@ -1,7 +1,10 @@
 //! The OpenAPI entries of a user's own account (`/api/account/…`, [`super::account`]), kept
 //! beside [`super::openapi`] (which builds the document from its routes and these).
 
+use serde_json::{Value, json};
+
 use super::openapi::{BEARER, JSON, Param, Route};
+use crate::auth::policy::MIN_PASSWORD_CHARS;
 
 /// The account's routes, documented with the others.
 pub const ROUTES: &[Route] = &[
@@ -45,3 +48,31 @@ pub const ROUTES: &[Route] = &[
         response: "none",
     },
 ];
+
+/// The request body schemas of these routes, by name, for `components.schemas`.
+pub fn schemas() -> [(&'static str, Value); 1] {
+    [(
+        "PasswordChange",
+        json!({
+            "type": "object",
+            "required": ["current_password", "new_password"],
+            "properties": {
+                "current_password": {"type": "string"},
+                "new_password": {
+                    "type": "string",
+                    "minLength": MIN_PASSWORD_CHARS,
+                    "description": "the password policy: at least the minimum length, not the \
+                                    login, not only digits, not the current password",
+                },
+            },
+        }),
+    )]
+}
+
+/// The schema (in `components.schemas`) of one of these routes' request body, if described.
+pub fn request_schema(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        ("post", "/account/password") => Some("PasswordChange"),
+        _ => None,
+    }
+}

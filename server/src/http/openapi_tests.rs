@@ -102,3 +102,16 @@ fn the_login_body_is_described_with_the_device_secret() {
         "optional: older apps send none"
     );
 }
+
+#[test]
+fn the_password_change_body_is_described_with_the_policys_minimum() {
+    let doc = document();
+    let body =
+        &doc["paths"]["/api/account/password"]["post"]["requestBody"]["content"][JSON]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/PasswordChange");
+    let change = &doc["components"]["schemas"]["PasswordChange"];
+    assert_eq!(
+        change["properties"]["new_password"]["minLength"],
+        crate::auth::policy::MIN_PASSWORD_CHARS
+    );
+}
