@@ -1,6 +1,7 @@
 //! The HTTP surface: [`app`] assembles one router per concern, the site fallback and the layers
 //! every response goes through.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -16,6 +17,7 @@ pub mod health;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod openapi_account;
 pub mod openapi_schemas;
 pub mod problems;
 pub mod security;
@@ -68,6 +70,7 @@ pub fn app(state: AppState) -> Router {
             "/api",
             crate::sync::router()
                 .merge(auth::router())
+                .merge(account::router())
                 .merge(dashboard::router())
                 .merge(problems::router())
                 .merge(directory::router())

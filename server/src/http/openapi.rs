@@ -1,5 +1,6 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
-//! department's integrations. [`ROUTES`] is the one list of routes: the document is built from
+//! department's integrations. [`all_routes`] (this file's [`ROUTES`] and the account's in
+//! `openapi_account`) is the one list of routes: the document is built from
 //! it, and a test checks it against every `.route(...)` the API routers register.
 
 use axum::routing::get;
@@ -117,8 +118,8 @@ const BREAKDOWN: [Param; 5] = [
 
 const BULLETIN: [Param; 1] = [path_param("id", "bulletin", "bulletin number")];
 
-const JSON: &str = "application/json";
-const BEARER: &str = "bearer access token";
+pub(super) const JSON: &str = "application/json";
+pub(super) const BEARER: &str = "bearer access token";
 const LEADERS: &str = "bearer access token; leaders and supervisors";
 
 /// Every route under `/api`.
@@ -157,7 +158,11 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "post",
         path: "/refresh",
-        summary: "A new access token for a refresh token",
+        summary: "Exchange a refresh token {refresh_token} for a new access token and a new \
+                  refresh token (rotation: the one presented is used up). A used-up token \
+                  presented again revokes every token of its device (401 \
+                  refresh_token_reused). 429 with Retry-After past the per-device or \
+                  per-address limit",
         auth: "refresh token in the body",
         params: &[],
         body: Some(JSON),
@@ -496,10 +501,15 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The OpenAPI 3.1 document of [`ROUTES`].
+/// Every documented route: [`ROUTES`], then the account's.
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(super::openapi_account::ROUTES)
+}
+
+/// The OpenAPI 3.1 document of [`all_routes`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in all_routes() {
         let mut params: Vec<Value> = r
             .params
             .iter()
@@ -527,7 +537,7 @@ pub fn document() -> Value {
         });
         let (status, success) = match r.response {
             "none" => (
-                openapi_schemas::tus_status(r.method),
+                openapi_schemas::no_body_status(r.method, r.path),
                 json!({"description": "success, no body"}),
             ),
             media => (
@@ -553,7 +563,9 @@ pub fn document() -> Value {
             });
         }
         if let Some(body) = r.body {
-            let content = match openapi_schemas::request_body(r.method, r.path) {
+            let named = openapi_schemas::request_body(r.method, r.path)
+                .or_else(|| super::openapi_account::request_schema(r.method, r.path));
+            let content = match named {
                 Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
                 None => json!({"schema": {"type": "string", "format": "binary"}}),
             };
@@ -564,6 +576,9 @@ pub fn document() -> Value {
         entry[r.method] = op;
     }
     let mut schemas = openapi_schemas::bodies();
+    for (name, schema) in super::openapi_account::schemas() {
+        schemas.insert(name.into(), schema);
+    }
     schemas.insert(
         "Error".into(),
         json!({

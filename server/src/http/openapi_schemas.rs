@@ -159,10 +159,11 @@ fn login_request() -> Value {
     })
 }
 
-/// The success status of a tus route (its answers have no body).
-pub fn tus_status(method: &str) -> &'static str {
+/// The success status of a route whose answer has no body: tus's own (201 created, 200 for
+/// HEAD, 204 otherwise), else 204.
+pub fn no_body_status(method: &str, path: &str) -> &'static str {
     match method {
-        "post" => "201",
+        "post" if path == "/uploads" => "201",
         "head" => "200",
         _ => "204",
     }
