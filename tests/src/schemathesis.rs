@@ -79,8 +79,10 @@ pub struct Run {
 pub fn run(base: &str, token: &str, max_examples: u32, seed: u64) -> anyhow::Result<Run> {
     let st = install()?;
     let dir = config_dir();
+    let scratch = tempfile::tempdir().context("a scratch folder for schemathesis")?;
     let out = Command::new(&st)
-        .current_dir(&dir)
+        .current_dir(scratch.path())
+        .env("SCHEMATHESIS_HOOKS", dir.join("hooks.py"))
         .arg("--no-color")
         .arg("--config-file")
         .arg(dir.join("schemathesis.toml"))
