@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backups;
 pub mod blobs;
 pub mod card;
 pub mod card_page;
@@ -16,6 +17,7 @@ pub mod health;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod openapi_admin;
 pub mod openapi_schemas;
 pub mod problems;
 pub mod security;
@@ -76,6 +78,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(card::router())
                 .merge(uploads::router())
                 .merge(blobs::router())
+                .merge(backups::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

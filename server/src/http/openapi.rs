@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
-//! department's integrations. [`ROUTES`] is the one list of routes: the document is built from
-//! it, and a test checks it against every `.route(...)` the API routers register.
+//! department's integrations. [`ROUTES`] is the one list of routes (the administrator's are in
+//! the sibling `openapi_admin`): the document is built from them, and a test checks them
+//! against every `.route(...)` the API routers register.
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -117,7 +118,7 @@ const BREAKDOWN: [Param; 5] = [
 
 const BULLETIN: [Param; 1] = [path_param("id", "bulletin", "bulletin number")];
 
-const JSON: &str = "application/json";
+pub(super) const JSON: &str = "application/json";
 const BEARER: &str = "bearer access token";
 const LEADERS: &str = "bearer access token; leaders and supervisors";
 
@@ -496,10 +497,16 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The OpenAPI 3.1 document of [`ROUTES`].
+/// Every documented route: [`ROUTES`] and the administrator's
+/// ([`super::openapi_admin::ADMIN_ROUTES`]).
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(super::openapi_admin::ADMIN_ROUTES)
+}
+
+/// The OpenAPI 3.1 document of [`all_routes`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in all_routes() {
         let mut params: Vec<Value> = r
             .params
             .iter()
