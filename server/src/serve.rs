@@ -262,7 +262,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_metrics_token(args.metrics_token)
         .with_blob_limits(args.blob_limits)
         .with_backups(file.backup);
-    crate::backups::job::spawn(state.backups().clone());
+    crate::backups::job::spawn(state.backups().clone(), sync.clone());
     spawn_background_jobs(sync, config, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
         .await

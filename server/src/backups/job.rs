@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{BackupError, Backups};
+use crate::sync::SyncService;
 
 /// Who the job is in the audit log.
 pub const ACTOR: &str = "server";
 
 /// Spawns the job when `[backup]` schedules backups; does nothing otherwise.
-pub fn spawn(backups: Arc<Backups>) {
+pub fn spawn(backups: Arc<Backups>, sync: Arc<SyncService>) {
     let Some(every) = backups.settings().every() else {
         return;
     };
@@ -33,13 +34,9 @@ pub fn spawn(backups: Arc<Backups>) {
         );
         tokio::time::sleep(first).await;
         loop {
-            let job = backups.clone();
-            let taken =
-                tokio::task::spawn_blocking(move || job.run(ACTOR, crate::auth::now())).await;
-            match taken {
-                Ok(Ok(_)) | Ok(Err(BackupError::Running)) => {}
-                Ok(Err(error)) => tracing::error!(%error, "the scheduled backup failed"),
-                Err(error) => tracing::error!(%error, "the scheduled backup stopped"),
+            match backups.run_recorded(&sync, ACTOR.into()).await {
+                Ok(_) | Err(BackupError::Running) => {}
+                Err(error) => tracing::error!(%error, "the scheduled backup failed"),
             }
             tokio::time::sleep(every).await;
         }

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use shared::model::Timestamp;
 
 use crate::admin::AdminError;
-use crate::store::{AuditAction, SqliteStore, StoreError};
+use crate::store::{AuditAction, StoreError};
+use crate::sync::SyncService;
 
 /// The `[backup]` section of the configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -159,13 +160,35 @@ impl Backups {
         }
     }
 
-    /// Takes a backup now (blocking: run it on a blocking thread), verifies it, removes the
-    /// oldest beyond `keep` and records it in the audit log as done by `actor`.
+    /// Takes a backup now on a blocking thread ([`Backups::run`]) and records it in the audit
+    /// log as done by `actor`, through the running server's own connection.
+    ///
+    /// # Errors
+    /// As [`Backups::run`]; a failure to write the audit log after the backup is taken too.
+    pub async fn run_recorded(
+        self: &Arc<Self>,
+        sync: &Arc<SyncService>,
+        actor: String,
+    ) -> Result<BackupFile, BackupError> {
+        let this = self.clone();
+        let now = crate::auth::now();
+        let (file, detail) = tokio::task::spawn_blocking(move || this.run(now))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let subject = file.path.display().to_string();
+        sync.with_store(move |s| s.audit(now, &actor, AuditAction::BackedUp, &subject, &detail))
+            .await
+            .ok_or_else(|| std::io::Error::other("the store thread stopped"))??;
+        Ok(file)
+    }
+
+    /// Takes a backup now (blocking), verifies it and removes the oldest beyond `keep`; returns
+    /// it with the audit log's detail for it (sizes, removed backups).
     ///
     /// # Errors
     /// [`BackupError::Running`] while another runs, [`BackupError::Off`] without a directory,
     /// else why the copy failed (nothing is left under a backup's name then).
-    pub fn run(&self, actor: &str, now: Timestamp) -> Result<BackupFile, BackupError> {
+    pub fn run(&self, now: Timestamp) -> Result<(BackupFile, String), BackupError> {
         let dir = self.settings.directory.as_ref().ok_or(BackupError::Off)?;
         if self.running.swap(true, Ordering::AcqRel) {
             return Err(BackupError::Running);
@@ -195,15 +218,8 @@ impl Backups {
             "{} bytes, {} blob(s), {pruned} older backup(s) removed",
             file.bytes, file.blobs
         );
-        SqliteStore::open(&self.db)?.audit(
-            now,
-            actor,
-            AuditAction::BackedUp,
-            &path.display().to_string(),
-            &detail,
-        )?;
         tracing::info!(backup = %path.display(), %detail, "backup taken and verified");
-        Ok(file)
+        Ok((file, detail))
     }
 }
 
@@ -305,6 +321,7 @@ fn remove_backup(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SqliteStore;
 
     #[test]
     fn backups_are_off_unless_a_directory_is_given_and_bad_settings_are_named() {
@@ -341,7 +358,7 @@ mod tests {
         );
         backups.running.store(true, Ordering::Release);
         assert!(matches!(
-            backups.run("it", Timestamp(1_000)),
+            backups.run(Timestamp(1_000)),
             Err(BackupError::Running)
         ));
         assert!(
@@ -350,7 +367,7 @@ mod tests {
         );
         backups.running.store(false, Ordering::Release);
         for second in 1..=3 {
-            let taken = backups.run("it", Timestamp(second * 1_000)).expect("taken");
+            let (taken, _) = backups.run(Timestamp(second * 1_000)).expect("taken");
             assert_eq!(taken.taken_at, second * 1_000);
         }
         assert!(!backups.is_running());
@@ -366,6 +383,6 @@ mod tests {
         );
         assert!(!blobs_of(&dir.path().join("backups/lianxin-19700101T000001Z.db")).exists());
         let off = Backups::new(&db, Settings::default());
-        assert!(matches!(off.run("it", Timestamp(0)), Err(BackupError::Off)));
+        assert!(matches!(off.run(Timestamp(0)), Err(BackupError::Off)));
     }
 }

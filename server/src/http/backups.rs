@@ -15,7 +15,7 @@ use shared::workflow::rights;
 
 use super::error::{ApiError, ErrorBody};
 use crate::AppState;
-use crate::auth::{Authenticated, now};
+use crate::auth::Authenticated;
 use crate::backups::{BackupError, BackupFile};
 
 /// Routes of this module, to be nested under `/api`.
@@ -72,11 +72,10 @@ async fn list(State(state): State<AppState>, auth: Authenticated) -> Result<Resp
 
 async fn run_now(State(state): State<AppState>, auth: Authenticated) -> Result<Response, ApiError> {
     admin_only(&auth)?;
-    let backups = state.backups().clone();
-    let login = auth.user.login.clone();
-    let taken = tokio::task::spawn_blocking(move || backups.run(&login, now()))
-        .await
-        .map_err(|_| ApiError::Internal)?;
+    let taken = state
+        .backups()
+        .run_recorded(state.sync(), auth.user.login.clone())
+        .await;
     match taken {
         Ok(file) => Ok((StatusCode::CREATED, Json(file)).into_response()),
         Err(e @ (BackupError::Running | BackupError::Off)) => {
