@@ -154,7 +154,7 @@ async fn the_server_takes_verified_backups_on_schedule_keeps_the_newest_and_an_a
     for _ in 0..20 {
         let answer = http.post(&url).bearer_auth(token(&admin)).send().await?;
         match answer.status().as_u16() {
-            201 => {
+            200 => {
                 taken = Some(answer.json::<serde_json::Value>().await?);
                 break;
             }

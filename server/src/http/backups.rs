@@ -77,7 +77,7 @@ async fn run_now(State(state): State<AppState>, auth: Authenticated) -> Result<R
         .run_recorded(state.sync(), auth.user.login.clone())
         .await;
     match taken {
-        Ok(file) => Ok((StatusCode::CREATED, Json(file)).into_response()),
+        Ok(file) => Ok(Json(file).into_response()),
         Err(e @ (BackupError::Running | BackupError::Off)) => {
             let code = if matches!(e, BackupError::Running) {
                 "backup_running"

@@ -19,7 +19,7 @@ pub const ADMIN_ROUTES: &[Route] = &[
         method: "post",
         path: "/admin/backups",
         summary: "Take a backup now (database and blob files, verified, the oldest beyond keep \
-                  removed, audit-logged); answers 201 with it when done, 409 backup_running \
+                  removed, audit-logged); answers 200 with it when done, 409 backup_running \
                   while one is being taken, 409 backups_off without a [backup] directory",
         auth: "bearer access token; administrators",
         params: &[],
