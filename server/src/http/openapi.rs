@@ -1,7 +1,8 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
-//! department's integrations. [`all_routes`] (this file's [`ROUTES`] and the account's in
-//! `openapi_account`) is the one list of routes: the document is built from
-//! it, and a test checks it against every `.route(...)` the API routers register.
+//! department's integrations. [`all_routes`] (this file's [`ROUTES`], the account's in
+//! `openapi_account` and the administrator's in `openapi_admin`) is the one list of routes:
+//! the document is built from it, and a test checks it against every `.route(...)` the API
+//! routers register.
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -501,9 +502,13 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// Every documented route: [`ROUTES`], then the account's.
+/// Every documented route: [`ROUTES`], then the account's and the administrator's
+/// ([`super::openapi_admin::ADMIN_ROUTES`]).
 pub fn all_routes() -> impl Iterator<Item = &'static Route> {
-    ROUTES.iter().chain(super::openapi_account::ROUTES)
+    ROUTES
+        .iter()
+        .chain(super::openapi_account::ROUTES)
+        .chain(super::openapi_admin::ADMIN_ROUTES)
 }
 
 /// The OpenAPI 3.1 document of [`all_routes`].

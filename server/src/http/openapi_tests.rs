@@ -18,6 +18,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("openapi.rs"),
         include_str!("uploads.rs"),
         include_str!("blobs.rs"),
+        include_str!("backups.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
