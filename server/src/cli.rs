@@ -114,6 +114,8 @@ pub enum UsersCommand {
     List(DbArg),
     /// Disable a user: no more logins, and every device of theirs is revoked.
     Disable(LoginArgs),
+    /// Enable a disabled user again (their revoked devices stay revoked).
+    Enable(LoginArgs),
     /// Set a new password (sessions end; devices stay registered).
     ResetPassword(PasswordArgs),
 }

@@ -310,7 +310,7 @@ async fn a_revoked_device_is_refused_with_device_revoked_and_its_user_starts_aga
 
     let lost = phone.actor.device;
     s.service
-        .with_store(move |st| st.revoke_device(lost, Timestamp(NOW.0)))
+        .with_store(move |st| st.revoke_device(lost, Timestamp(NOW.0), "test"))
         .await
         .expect("the store thread ran")?;
 

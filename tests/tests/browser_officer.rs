@@ -458,7 +458,7 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     service
         .with_store(|s| -> anyhow::Result<()> {
             for (device, _) in s.list_devices(Some(OFFICER_2))? {
-                s.revoke_device(device.id, wall_clock())?;
+                s.revoke_device(device.id, wall_clock(), "test")?;
             }
             Ok(())
         })

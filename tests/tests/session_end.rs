@@ -94,7 +94,7 @@ async fn a_device_revoked_in_the_database_loses_its_stream_at_the_next_recheck()
 
     let device = wang.actor.device;
     service
-        .with_store(move |s| s.revoke_device(device, wall_clock()))
+        .with_store(move |s| s.revoke_device(device, wall_clock(), "test"))
         .await
         .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
 

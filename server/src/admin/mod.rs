@@ -4,6 +4,7 @@
 //! when it changes something, and prints what it did. Imports are all-or-nothing and report
 //! every error with its line number.
 
+pub mod accounts;
 mod audit;
 mod backup;
 pub mod handover;
@@ -17,15 +18,15 @@ pub use backup::{backup, restore};
 pub use import::{LineError, import_assignments, import_enterprises, import_org_units, parse_date};
 pub use lock::{DbLock, holder_name, lock_db};
 
-use shared::model::{DeviceId, OrgUnitKind, Role, User, UserId};
+use shared::model::DeviceId;
 
-use crate::auth::{self, Secret, password, policy};
+use crate::auth::{self, Secret};
 use crate::cli::{
     BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, HandoverCommand,
     ImportCommand, OrgUnitsCommand, UsersCommand,
 };
 use crate::printable::printable;
-use crate::store::{AuditAction, NewUser, SqliteStore, StoreError};
+use crate::store::{AuditAction, SqliteStore, StoreError};
 
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,11 +43,16 @@ pub enum AdminError {
     /// The input given is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A new password breaks the password policy (every rule broken is named).
+    #[error("{0}")]
+    Policy(#[from] crate::auth::policy::PolicyError),
     /// A server runs on the database: a command that writes it is refused (`admin::lock`).
     #[error(
-        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器，或在网页管理界面中操作。\n\
+        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户与设备可通过运行中的服务器管理（/api/admin/users、/api/admin/devices）。\n\
          a server ({holder}) is running on {db}: this command writes the database; stop the \
-         server first, or do it through the server (the admin screens)"
+         server first. Users and devices are managed through the running server as an \
+         administrator: /api/admin/users (add, disable, enable, password) and \
+         /api/admin/devices (revoke)"
     )]
     InUse {
         /// The database file.
@@ -71,65 +77,27 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::Serve(_) => Err(AdminError::Invalid("serve is not an admin command".into())),
         Command::Users(UsersCommand::Add(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
-            let role = Role::from_code(&a.role).map_err(|e| {
-                AdminError::Invalid(format!(
-                    "{e}: use one of officer, department_handler, window_clerk, leader, \
-                     supervisor, admin"
-                ))
-            })?;
-            let unit = store
-                .org_unit_by_code(&a.org_unit)?
-                .ok_or_else(|| AdminError::Invalid(format!("no org unit {:?}", a.org_unit)))?;
-            check_unit_for_role(role, unit.unit.kind)?;
-            let login = a.login.trim().to_string();
-            if login.is_empty() || login.chars().any(char::is_whitespace) {
-                return Err(AdminError::Invalid(
-                    "a login is one word without spaces".into(),
-                ));
-            }
-            let secret = read_password(a.password_stdin)?;
-            policy::check(&secret, &login, None).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let user = User {
-                id: UserId::from_random_bytes(auth::token::random_id_bytes()),
-                login,
-                name: a.name.trim().to_string(),
-                role,
-                org_unit: unit.unit.id,
-            };
-            let phone = a.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
-            if phone.is_some_and(|p| {
-                p.chars().count() > 32
-                    || !p
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+'))
-            }) {
-                return Err(AdminError::Invalid(
-                    "a phone number is at most 32 digits, spaces, + and -".into(),
-                ));
-            }
-            store.add_user(
-                &NewUser {
-                    user: user.clone(),
-                    password_hash: hash,
+            let checked = accounts::check_account(
+                &store,
+                &accounts::NewAccount {
+                    login: a.login,
+                    name: a.name,
+                    role: a.role,
+                    org_unit: a.org_unit,
+                    phone: a.phone,
                 },
-                now,
             )?;
-            store.set_user_phone(user.id, phone)?;
-            store.audit(
-                now,
-                &audit::cli_actor(),
-                AuditAction::UserAdded,
-                &user.login,
-                &format!("{} {} in {}", user.name, role.code(), unit.code),
-            )?;
+            let secret = read_password(a.password_stdin)?;
+            let hash = accounts::new_password(&secret, &checked.user.login, None)?;
+            accounts::add_account(&mut store, &checked, hash, now, &audit::cli_actor())?;
+            let user = &checked.user;
             writeln!(
                 out,
                 "added {} ({}, {}) in {} as user {}",
                 user.login,
                 user.name,
-                role.code(),
-                unit.code,
+                user.role.code(),
+                checked.unit_code,
                 user.id
             )?;
             Ok(())
@@ -158,15 +126,19 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         }
         Command::Users(UsersCommand::Disable(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
-            let revoked = store.disable_user(&a.login, now)?;
-            store.audit(
-                now,
-                &audit::cli_actor(),
-                AuditAction::UserDisabled,
-                &a.login,
-                &format!("{revoked} device(s) revoked"),
+            let revoked = store.disable_user(&a.login, now, &audit::cli_actor())?;
+            writeln!(
+                out,
+                "disabled {}; {} device(s) revoked",
+                a.login,
+                revoked.len()
             )?;
-            writeln!(out, "disabled {}; {revoked} device(s) revoked", a.login)?;
+            Ok(())
+        }
+        Command::Users(UsersCommand::Enable(a)) => {
+            let mut store = SqliteStore::open(&a.db.db)?;
+            store.enable_user(&a.login, now, &audit::cli_actor())?;
+            writeln!(out, "enabled {}; they log in with their password", a.login)?;
             Ok(())
         }
         Command::Users(UsersCommand::ResetPassword(a)) => {
@@ -179,17 +151,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 .into());
             };
             let secret = read_password(a.password_stdin)?;
-            policy::check(&secret, &a.login, Some(&user.password_hash))
-                .map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            store.set_password(&a.login, &hash)?;
-            store.audit(
-                now,
-                &audit::cli_actor(),
-                AuditAction::PasswordReset,
-                &a.login,
-                "",
-            )?;
+            let hash = accounts::new_password(&secret, &a.login, Some(&user.password_hash))?;
+            store.set_password(&a.login, &hash, now, &audit::cli_actor())?;
             writeln!(out, "password of {} reset; their sessions ended", a.login)?;
             Ok(())
         }
@@ -214,14 +177,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::Devices(DevicesCommand::Revoke(a)) => {
             let id = DeviceId::parse(&a.device).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let mut store = SqliteStore::open(&a.db.db)?;
-            store.revoke_device(id, now)?;
-            store.audit(
-                now,
-                &audit::cli_actor(),
-                AuditAction::DeviceRevoked,
-                &id.to_string(),
-                "",
-            )?;
+            store.revoke_device(id, now, &audit::cli_actor())?;
             writeln!(
                 out,
                 "revoked {id}: its next request is refused and it wipes its local data"
@@ -382,7 +338,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
 fn writes(command: &Command) -> Option<&Path> {
     match command {
         Command::Users(UsersCommand::Add(a)) => Some(&a.db.db),
-        Command::Users(UsersCommand::Disable(a)) => Some(&a.db.db),
+        Command::Users(UsersCommand::Disable(a) | UsersCommand::Enable(a)) => Some(&a.db.db),
         Command::Users(UsersCommand::ResetPassword(a)) => Some(&a.db.db),
         Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
         Command::OrgUnits(OrgUnitsCommand::Import(a))
@@ -451,28 +407,6 @@ fn demo(db: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
         crate::demo::DEMO_PASSWORD
     )?;
     Ok(())
-}
-
-/// Officers and leaders belong to a town or the zone, handlers to a department.
-fn check_unit_for_role(role: Role, kind: OrgUnitKind) -> Result<(), AdminError> {
-    let ok = match role {
-        Role::DepartmentHandler => kind == OrgUnitKind::Department,
-        Role::Officer | Role::Leader | Role::Supervisor => kind != OrgUnitKind::Department,
-        Role::WindowClerk | Role::Admin => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AdminError::Invalid(format!(
-            "a {} belongs to {}",
-            role.code(),
-            if role == Role::DepartmentHandler {
-                "a department"
-            } else {
-                "a town or the zone"
-            }
-        )))
-    }
 }
 
 fn read(path: &Path) -> Result<String, AdminError> {

@@ -116,6 +116,13 @@ impl AuthService {
         }
     }
 
+    /// Whether logins as `login` are refused for now by the throttle (too many failures for
+    /// the account within the window): the administrator's list shows it.
+    pub fn login_locked(&self, login: &str, now: Timestamp) -> bool {
+        let [account, _] = session::throttle_keys(login, None);
+        self.limiter.is_limited(&[&account], now.0)
+    }
+
     /// Announces that `device`'s session ended, so what it holds open closes at once.
     pub fn end_sessions(&self, device: DeviceId) {
         // No receiver means no stream is open: nothing to close.

@@ -2,6 +2,7 @@
 //! every response goes through.
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backups;
@@ -55,6 +56,8 @@ use crate::AppState;
 ///   every `/api/sync` answer announces in `X-Lianxin-Config`;
 /// - `GET /api/notifications`, `POST /api/notifications/seen`: the caller's in-app reminders
 ///   ([`notifications`], [`crate::remind`]);
+/// - `/api/admin/users…`, `/api/admin/devices…`, `/api/admin/backups`: the administrator's
+///   accounts, devices ([`admin`]) and backups ([`backups`]);
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
@@ -82,6 +85,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(uploads::router())
                 .merge(blobs::router())
                 .merge(backups::router())
+                .merge(admin::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

@@ -569,7 +569,8 @@ pub fn document() -> Value {
         }
         if let Some(body) = r.body {
             let named = openapi_schemas::request_body(r.method, r.path)
-                .or_else(|| super::openapi_account::request_schema(r.method, r.path));
+                .or_else(|| super::openapi_account::request_schema(r.method, r.path))
+                .or_else(|| super::openapi_admin::request_schema(r.method, r.path));
             let content = match named {
                 Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
                 None => json!({"schema": {"type": "string", "format": "binary"}}),
@@ -581,7 +582,10 @@ pub fn document() -> Value {
         entry[r.method] = op;
     }
     let mut schemas = openapi_schemas::bodies();
-    for (name, schema) in super::openapi_account::schemas() {
+    for (name, schema) in super::openapi_account::schemas()
+        .into_iter()
+        .chain(super::openapi_admin::schemas())
+    {
         schemas.insert(name.into(), schema);
     }
     schemas.insert(

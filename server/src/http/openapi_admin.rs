@@ -1,7 +1,23 @@
 //! The administrator's routes in the OpenAPI document (`super::openapi`): the IT department's
-//! operations (backups), kept apart from the reads and the sync routes.
+//! operations (backups, accounts and devices: [`super::backups`], [`super::admin`]), kept
+//! apart from the reads and the sync routes, with their request bodies' schemas.
 
-use super::openapi::{JSON, Route};
+use serde_json::{Value, json};
+use shared::model::Role;
+
+use super::openapi::{JSON, Param, Route};
+use crate::auth::policy::MIN_PASSWORD_CHARS;
+
+/// Who may call the administrator's routes.
+const ADMINS: &str = "bearer access token; administrators (others: 403 forbidden)";
+
+const LOGIN: Param = Param {
+    name: "login",
+    location: "path",
+    kind: "string",
+    required: true,
+    description: "the user's login",
+};
 
 /// The administrator's `/api` routes.
 pub const ADMIN_ROUTES: &[Route] = &[
@@ -26,4 +42,141 @@ pub const ADMIN_ROUTES: &[Route] = &[
         body: None,
         response: JSON,
     },
+    Route {
+        method: "get",
+        path: "/admin/users",
+        summary: "Every user, by login: {users: [{login, name, role, org_unit (its code), \
+                  disabled, locked_out (the login throttle refuses them for now)}]}",
+        auth: ADMINS,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/users",
+        summary: "Add a user: {login, name, role, org_unit (a code), phone?, password} → \
+                  {subject, sessions_ended}; audit-logged. 400 bad_request naming the field, 400 \
+                  password_policy with failures [too_short, same_as_login, only_digits], 409 \
+                  duplicate for a taken login",
+        auth: ADMINS,
+        params: &[],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/users/{login}/disable",
+        summary: "Disable a user: no more logins, every device of theirs revoked and its event \
+                  streams closed → {subject, sessions_ended}; audit-logged; 404 unknown login",
+        auth: ADMINS,
+        params: &[LOGIN],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/users/{login}/enable",
+        summary: "Enable a disabled user again (their revoked devices stay revoked) → {subject, \
+                  sessions_ended}; audit-logged; 404 unknown login",
+        auth: ADMINS,
+        params: &[LOGIN],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/users/{login}/password",
+        summary: "Reset a user's password: {password} → {subject, sessions_ended}; every token \
+                  of their devices is revoked (they log in again); audit-logged. 400 \
+                  password_policy with failures [too_short, same_as_login, only_digits, \
+                  same_as_current], 404 unknown login",
+        auth: ADMINS,
+        params: &[LOGIN],
+        body: Some(JSON),
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/admin/devices",
+        summary: "Every device, most recently seen first: {devices: [{id, user (login), name, \
+                  registered_at, last_seen, last_sync, unsent (as it last reported; null: \
+                  never), revoked, revoked_at}]}",
+        auth: ADMINS,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/devices/{id}/revoke",
+        summary: "Revoke a device (a lost phone): its tokens die, its event stream closes, its \
+                  next request is refused as revoked and it wipes its data → {subject, \
+                  sessions_ended}; audit-logged; 404 unknown device",
+        auth: ADMINS,
+        params: &[Param {
+            name: "id",
+            location: "path",
+            kind: "uuid",
+            required: true,
+            description: "the device id",
+        }],
+        body: None,
+        response: JSON,
+    },
 ];
+
+/// The request body schemas of these routes, by name, for `components.schemas`.
+pub fn schemas() -> [(&'static str, Value); 2] {
+    let password = json!({
+        "type": "string",
+        "minLength": MIN_PASSWORD_CHARS,
+        "description": "the password policy: at least the minimum length, not the login, not \
+                        only digits (and, for a reset, not the current password)",
+    });
+    [
+        (
+            "AddUser",
+            json!({
+                "type": "object",
+                "required": ["login", "name", "role", "org_unit", "password"],
+                "properties": {
+                    "login": {"type": "string", "minLength": 1, "description": "one word"},
+                    "name": {"type": "string", "minLength": 1, "description": "e.g. 王芳"},
+                    "role": {
+                        "type": "string",
+                        "enum": Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>(),
+                    },
+                    "org_unit": {
+                        "type": "string",
+                        "description": "the org unit's code: a department for a \
+                                        department_handler, a town or the zone for officers, \
+                                        leaders and supervisors",
+                    },
+                    "phone": {
+                        "type": ["string", "null"],
+                        "description": "printed on the 连心卡: at most 32 digits, spaces, + and -",
+                    },
+                    "password": password.clone(),
+                },
+            }),
+        ),
+        (
+            "ResetPassword",
+            json!({
+                "type": "object",
+                "required": ["password"],
+                "properties": {"password": password},
+            }),
+        ),
+    ]
+}
+
+/// The schema (in `components.schemas`) of one of these routes' request body, if described.
+pub fn request_schema(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        ("post", "/admin/users") => Some("AddUser"),
+        ("post", "/admin/users/{login}/password") => Some("ResetPassword"),
+        _ => None,
+    }
+}

@@ -25,6 +25,8 @@ pub enum AuditAction {
     UserAdded,
     /// An administrator disabled a user (their devices are revoked).
     UserDisabled,
+    /// An administrator enabled a disabled user again.
+    UserEnabled,
     /// An administrator set a user's password.
     PasswordReset,
     /// An administrator revoked a device.
@@ -61,6 +63,7 @@ impl AuditAction {
             AuditAction::Logout => "logout",
             AuditAction::UserAdded => "user_added",
             AuditAction::UserDisabled => "user_disabled",
+            AuditAction::UserEnabled => "user_enabled",
             AuditAction::PasswordReset => "password_reset",
             AuditAction::DeviceRevoked => "device_revoked",
             AuditAction::Imported => "imported",

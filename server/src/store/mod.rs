@@ -32,8 +32,8 @@ pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
-    AssignmentEntry, Device, FreshTokens, NewUser, OrgUnitEntry, OrgUnitImport, OwnDevice,
-    PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
+    AdminDevice, AssignmentEntry, Device, FreshTokens, NewUser, OrgUnitEntry, OrgUnitImport,
+    OwnDevice, PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;

@@ -19,7 +19,8 @@
 //! - the enterprise speaks for itself through its 连心卡's page ([`ENTERPRISE_ACTIONS`], and
 //!   the rating): the server records it on its behalf with the enterprise's channel; its
 //!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]);
-//! - the server's backups are the administrator's ([`BACKUPS`], [`may_manage_backups`]).
+//! - the server's backups are the administrator's ([`BACKUPS`], [`may_manage_backups`]), and so
+//!   are accounts and devices ([`ACCOUNTS`], [`may_manage_accounts`]).
 
 use std::collections::BTreeSet;
 
@@ -500,6 +501,22 @@ pub const BACKUPS: RoleRule = RoleRule {
 /// Whether `role` may list and run the server's backups.
 pub fn may_manage_backups(role: Role) -> bool {
     granted(BACKUPS.grants, role, |c| c == Always)
+}
+
+/// Who lists, adds, disables, enables users, resets their passwords and lists and revokes
+/// devices (账号与设备管理, `/api/admin/users…`, `/api/admin/devices…`): the IT administrator
+/// alone.
+pub const ACCOUNTS: RoleRule = RoleRule {
+    grants: &[(Role::Admin, Always)],
+    why: (
+        "账号与设备由系统管理员管理",
+        "only an administrator manages accounts and devices",
+    ),
+};
+
+/// Whether `role` may manage accounts and devices.
+pub fn may_manage_accounts(role: Role) -> bool {
+    granted(ACCOUNTS.grants, role, |c| c == Always)
 }
 
 /// The row of `kind`.

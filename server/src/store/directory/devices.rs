@@ -7,7 +7,21 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use shared::model::{DeviceId, Timestamp, UserId};
 
 use super::*;
+use crate::store::audit::{AuditAction, append};
 use crate::store::{SqliteStore, StoreError};
+
+/// A device as the administrator's list shows it ([`SqliteStore::admin_devices`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminDevice {
+    /// The device.
+    pub device: Device,
+    /// Its user's login.
+    pub login: String,
+    /// When it last synchronised, if ever.
+    pub last_sync: Option<Timestamp>,
+    /// Documents it last reported holding unsent; `None`: never reported.
+    pub unsent: Option<u64>,
+}
 
 impl SqliteStore {
     /// Registers `id` for `user` with a new Automerge actor and the hash of the phone's device
@@ -176,30 +190,83 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Revokes a device and its tokens: its next request is refused with `device_revoked`.
-    /// Revoking a revoked device changes nothing.
+    /// Revokes a device and its tokens: its next request is refused with `device_revoked`;
+    /// audited as `actor`'s [`AuditAction::DeviceRevoked`] in the same transaction. Revoking a
+    /// revoked device changes nothing but the log.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown device.
-    pub fn revoke_device(&mut self, id: DeviceId, now: Timestamp) -> Result<(), StoreError> {
+    pub fn revoke_device(
+        &mut self,
+        id: DeviceId,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx
+        let login: Option<String> = tx
             .prepare_cached(
-                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                "SELECT u.login FROM devices d JOIN users u ON d.user = u.id WHERE d.id = ?1",
             )?
-            .execute(params![id.to_string(), now.0])?;
-        if n == 0 {
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(login) = login else {
             return Err(StoreError::NotFound {
                 what: "device",
                 key: id.to_string(),
             });
-        }
+        };
+        tx.prepare_cached(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+        )?
+        .execute(params![id.to_string(), now.0])?;
         tx.prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1")?
             .execute([id.to_string()])?;
+        let detail = format!("of {login}");
+        append(
+            &tx,
+            now,
+            actor,
+            AuditAction::DeviceRevoked,
+            &id.to_string(),
+            &detail,
+        )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Every device for the administrator's list, most recently seen first: its user's login,
+    /// its last sync and the unsent documents it last reported (`device_outbox`).
+    pub fn admin_devices(&self) -> Result<Vec<AdminDevice>, StoreError> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.user, d.name, d.actor_id, d.registered_at, d.revoked_at, \
+                 d.last_seen, u.login, s.last_seen, o.unsent FROM devices d \
+                 JOIN users u ON d.user = u.id LEFT JOIN device_sync s ON s.device = d.id \
+                 LEFT JOIN device_outbox o ON o.device = d.id \
+                 ORDER BY d.last_seen DESC, d.id",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    device_row(r)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(d, login, last_sync, unsent)| {
+                Ok(AdminDevice {
+                    device: to_device(d)?,
+                    login,
+                    last_sync: last_sync.map(Timestamp),
+                    unsent: unsent.and_then(|n| u64::try_from(n).ok()),
+                })
+            })
+            .collect()
     }
 
     /// Notes that a device was seen now.

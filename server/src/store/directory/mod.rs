@@ -288,6 +288,7 @@ mod org_units;
 mod sessions;
 mod users;
 
+pub use devices::AdminDevice;
 pub use sessions::{FreshTokens, OwnDevice, Rotation};
 mod visibility;
 

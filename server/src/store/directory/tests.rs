@@ -137,7 +137,7 @@ fn revoking_a_device_revokes_its_tokens_and_blocks_re_registration() {
     let hash = TokenHash([5; 32]);
     s.store_token(&hash, id, TokenKind::Access, Timestamp(1), Timestamp(100))
         .expect("stored");
-    s.revoke_device(id, Timestamp(50)).expect("revoked");
+    s.revoke_device(id, Timestamp(50), "test").expect("revoked");
     let t = s.lookup_token(&hash).expect("looked up").expect("found");
     assert!(t.revoked);
     assert_eq!(t.device.revoked_at, Some(Timestamp(50)));
@@ -146,7 +146,7 @@ fn revoking_a_device_revokes_its_tokens_and_blocks_re_registration() {
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        s.revoke_device(DeviceId::from_random_bytes([6; 16]), Timestamp(1)),
+        s.revoke_device(DeviceId::from_random_bytes([6; 16]), Timestamp(1), "test"),
         Err(StoreError::NotFound { what: "device", .. })
     ));
 }
@@ -245,10 +245,19 @@ fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
     let hash = TokenHash([5; 32]);
     s.store_token(&hash, id, TokenKind::Refresh, Timestamp(1), Timestamp(100))
         .expect("stored");
-    s.set_password(&a.login, &PasswordHash("$argon2id$new".into()))
-        .expect("reset");
+    s.set_password(
+        &a.login,
+        &PasswordHash("$argon2id$new".into()),
+        Timestamp(4),
+        "test",
+    )
+    .expect("reset");
     assert!(s.lookup_token(&hash).expect("q").expect("found").revoked);
-    assert_eq!(s.disable_user(&a.login, Timestamp(5)).expect("disabled"), 1);
+    assert_eq!(
+        s.disable_user(&a.login, Timestamp(5), "test")
+            .expect("disabled"),
+        vec![id]
+    );
     let u = s.find_user_by_login(&a.login).expect("q").expect("found");
     assert!(u.disabled);
     assert_eq!(format!("{:?}", u.password_hash), "PasswordHash(<redacted>)");
@@ -260,7 +269,7 @@ fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
             .is_some()
     );
     assert!(matches!(
-        s.disable_user("nobody", Timestamp(5)),
+        s.disable_user("nobody", Timestamp(5), "test"),
         Err(StoreError::NotFound { what: "user", .. })
     ));
 }

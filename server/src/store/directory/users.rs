@@ -1,11 +1,57 @@
 //! People: adding, finding and listing users, setting a password (which ends their sessions)
-//! and disabling an account (which revokes its devices).
+//! and disabling an account (which revokes its devices) or enabling it again. An
+//! administrator's change (the command line's or `/api/admin/users…`'s) is written with its
+//! audit entry, naming the acting administrator, in one transaction.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use shared::model::{Timestamp, UserId};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use shared::model::{DeviceId, Timestamp, UserId};
 
 use super::*;
+use crate::store::audit::{AuditAction, append};
 use crate::store::{SqliteStore, StoreError};
+
+/// The devices of `login` (whose tokens an administrator's change revokes).
+fn devices_of(tx: &Connection, login: &str, live_only: bool) -> Result<Vec<DeviceId>, StoreError> {
+    let ids = tx
+        .prepare_cached(
+            "SELECT d.id FROM devices d JOIN users u ON d.user = u.id \
+             WHERE u.login = ?1 AND (?2 = 0 OR d.revoked_at IS NULL) ORDER BY d.id",
+        )?
+        .query_map(params![login, i64::from(live_only)], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.iter()
+        .map(|id| DeviceId::parse(id).map_err(|_| corrupt("devices", format!("device id {id:?}"))))
+        .collect()
+}
+
+fn insert_user(conn: &Connection, new: &NewUser, now: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, login, name, role, org_unit, password_hash, disabled, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    )?
+    .execute(params![
+        new.user.id.to_string(),
+        new.user.login,
+        new.user.name,
+        new.user.role.code(),
+        new.user.org_unit.to_string(),
+        new.password_hash.0,
+        now.0,
+    ])
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate {
+                what: "user",
+                key: new.user.login.clone(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
 
 impl SqliteStore {
     /// Adds a user.
@@ -20,30 +66,41 @@ impl SqliteStore {
                 key: new.user.org_unit.to_string(),
             });
         }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO users (id, login, name, role, org_unit, password_hash, disabled, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-            )?
-            .execute(params![
-                new.user.id.to_string(),
-                new.user.login,
-                new.user.name,
-                new.user.role.code(),
-                new.user.org_unit.to_string(),
-                new.password_hash.0,
-                now.0,
-            ])
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate {
-                        what: "user",
-                        key: new.user.login.clone(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
+        insert_user(&self.conn, new, now)
+    }
+
+    /// Adds a user with their phone number for the cards, audited as `actor`'s
+    /// [`AuditAction::UserAdded`] with `detail`, in one transaction.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::add_user`]; nothing is written then.
+    pub fn create_user(
+        &mut self,
+        new: &NewUser,
+        phone: Option<&str>,
+        now: Timestamp,
+        actor: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        if self.org_unit(new.user.org_unit)?.is_none() {
+            return Err(StoreError::NotFound {
+                what: "org unit",
+                key: new.user.org_unit.to_string(),
+            });
+        }
+        insert_user(&tx, new, now)?;
+        tx.prepare_cached("UPDATE users SET phone = ?2 WHERE id = ?1")?
+            .execute(params![new.user.id.to_string(), phone])?;
+        append(
+            &tx,
+            now,
+            actor,
+            AuditAction::UserAdded,
+            &new.user.login,
+            detail,
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -80,11 +137,18 @@ impl SqliteStore {
     }
 
     /// Replaces a user's password hash and revokes their session tokens (devices stay
-    /// registered; they log in again with the new password).
+    /// registered; they log in again with the new password), audited as `actor`'s
+    /// [`AuditAction::PasswordReset`]. Returns the user's devices, whose sessions ended.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown login.
-    pub fn set_password(&mut self, login: &str, hash: &PasswordHash) -> Result<(), StoreError> {
+    pub fn set_password(
+        &mut self,
+        login: &str,
+        hash: &PasswordHash,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<Vec<DeviceId>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -97,21 +161,30 @@ impl SqliteStore {
                 key: login.to_string(),
             });
         }
+        let devices = devices_of(&tx, login, false)?;
         tx.prepare_cached(
             "UPDATE tokens SET revoked = 1 WHERE device IN (SELECT d.id FROM devices d \
              JOIN users u ON d.user = u.id WHERE u.login = ?1)",
         )?
         .execute([login])?;
+        let detail = format!("sessions ended on {} device(s)", devices.len());
+        append(&tx, now, actor, AuditAction::PasswordReset, login, &detail)?;
         tx.commit()?;
-        Ok(())
+        Ok(devices)
     }
 
     /// Disables a user: they cannot log in, and every device of theirs is revoked (so it wipes
-    /// its local data at its next request). Returns how many devices were revoked.
+    /// its local data at its next request), audited as `actor`'s
+    /// [`AuditAction::UserDisabled`]. Returns the devices it revoked.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown login.
-    pub fn disable_user(&mut self, login: &str, now: Timestamp) -> Result<usize, StoreError> {
+    pub fn disable_user(
+        &mut self,
+        login: &str,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<Vec<DeviceId>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -124,18 +197,49 @@ impl SqliteStore {
                 key: login.to_string(),
             });
         }
-        let revoked = tx
-            .prepare_cached(
-                "UPDATE devices SET revoked_at = ?2 WHERE revoked_at IS NULL AND user = \
-                 (SELECT id FROM users WHERE login = ?1)",
-            )?
-            .execute(params![login, now.0])?;
+        let revoked = devices_of(&tx, login, true)?;
+        tx.prepare_cached(
+            "UPDATE devices SET revoked_at = ?2 WHERE revoked_at IS NULL AND user = \
+             (SELECT id FROM users WHERE login = ?1)",
+        )?
+        .execute(params![login, now.0])?;
         tx.prepare_cached(
             "UPDATE tokens SET revoked = 1 WHERE device IN (SELECT d.id FROM devices d \
              JOIN users u ON d.user = u.id WHERE u.login = ?1)",
         )?
         .execute([login])?;
+        let detail = format!("{} device(s) revoked", revoked.len());
+        append(&tx, now, actor, AuditAction::UserDisabled, login, &detail)?;
         tx.commit()?;
         Ok(revoked)
+    }
+
+    /// Enables a disabled user again, audited as `actor`'s [`AuditAction::UserEnabled`]: they
+    /// log in with their password; their revoked devices stay revoked (a login registers a
+    /// fresh one).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown login.
+    pub fn enable_user(
+        &mut self,
+        login: &str,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx
+            .prepare_cached("UPDATE users SET disabled = 0 WHERE login = ?1")?
+            .execute([login])?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "user",
+                key: login.to_string(),
+            });
+        }
+        append(&tx, now, actor, AuditAction::UserEnabled, login, "")?;
+        tx.commit()?;
+        Ok(())
     }
 }
