@@ -1,8 +1,8 @@
 //! The audit log (审计日志) against the real server and command line on a real database file:
-//! logins (failed and successful), a logout, an administrator's revocation, a disabled user
-//! and a backup are each recorded in order with who did them; `audit verify` finds the chain
-//! intact, `audit list --csv` exports it, and an entry changed behind the server's back is
-//! named by `audit verify`.
+//! logins (failed and successful), a logout, an administrator's revocation and a disabled user
+//! (through the running server's `/api/admin/…`) and a backup are each recorded in order with
+//! who did them; `audit verify` finds the chain intact, `audit list --csv` exports it, and an
+//! entry changed behind the server's back is named by `audit verify`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -69,8 +69,23 @@ async fn each_account_and_admin_action_is_recorded_in_order_and_tampering_is_fou
         .send()
         .await?;
     assert_eq!(logout.status(), 204);
-    stdout(&cli(&db, &["devices", "revoke", &device])?)?;
-    stdout(&cli(&db, &["users", "disable", "officer2"])?)?;
+    // The server runs, so the administrator revokes and disables through it (the command
+    // line refuses to write the file under a running server).
+    let it = DeviceId::from_random_bytes(id_bytes(2, 10));
+    let (status, admin) = login_raw(&server.url(), "admin", DEMO_PASSWORD, it).await?;
+    assert_eq!(status, 200, "{admin}");
+    let admin = admin["token"].as_str().unwrap_or_default().to_string();
+    for path in [
+        format!("/api/admin/devices/{device}/revoke"),
+        "/api/admin/users/officer2/disable".to_string(),
+    ] {
+        let done = reqwest::Client::new()
+            .post(format!("{}{path}", server.url()))
+            .bearer_auth(&admin)
+            .send()
+            .await?;
+        assert_eq!(done.status(), 200, "{path}");
+    }
     let copy = dir.path().join("copy.db");
     let copy_arg = copy.display().to_string();
     stdout(&cli(&db, &["backup", "--to", &copy_arg])?)?;
@@ -85,6 +100,7 @@ async fn each_account_and_admin_action_is_recorded_in_order_and_tampering_is_fou
             "login_failed",
             "login",
             "logout",
+            "login",
             "device_revoked",
             "user_disabled",
             "backed_up"
@@ -102,32 +118,36 @@ async fn each_account_and_admin_action_is_recorded_in_order_and_tampering_is_fou
     );
     assert_eq!(got[3].0, "officer1");
     assert_eq!(
-        (got[4].0.as_str(), got[4].2.as_str()),
-        ("cli:it-admin", device.as_str())
+        (got[5].0.as_str(), got[5].2.as_str()),
+        ("admin", device.as_str())
     );
-    assert_eq!(got[5].2, "officer2");
-    assert_eq!(got[6].2, copy_arg);
+    assert_eq!(
+        (got[6].0.as_str(), got[6].2.as_str()),
+        ("admin", "officer2")
+    );
+    assert_eq!(got[7].0, "cli:it-admin");
+    assert_eq!(got[7].2, copy_arg);
 
     let verified = stdout(&cli(&db, &["audit", "verify"])?)?;
-    assert!(verified.contains("intact: 7 entries"), "{verified}");
+    assert!(verified.contains("intact: 8 entries"), "{verified}");
     let csv = stdout(&cli(&db, &["audit", "list", "--csv"])?)?;
     assert!(
         csv.starts_with("\u{feff}seq,at,actor,action,subject,detail,hash\n"),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 8, "{csv}");
+    assert_eq!(csv.lines().count(), 9, "{csv}");
 
     // Someone with the file drops the guard and rewrites who revoked the device.
     drop(server);
     let conn = rusqlite::Connection::open(&db)?;
     conn.execute_batch(
         "DROP TRIGGER audit_log_is_append_only_update; \
-         UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 5;",
+         UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 6;",
     )?;
     drop(conn);
     let out = cli(&db, &["audit", "verify"])?;
     assert!(!out.status.success(), "a tampered log verified");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("broken at entry 5"), "{err}");
+    assert!(err.contains("broken at entry 6"), "{err}");
     Ok(())
 }
