@@ -188,6 +188,9 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
     ok(&run(&db, &["users", "disable", "wang"], None)?);
     let list = ok(&run(&db, &["users", "list"], None)?);
     assert!(list.contains("disabled"), "{list}");
+    ok(&run(&db, &["users", "enable", "wang"], None)?);
+    let list = ok(&run(&db, &["users", "list"], None)?);
+    assert!(!list.contains("disabled"), "{list}");
     Ok(())
 }
 
