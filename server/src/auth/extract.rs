@@ -9,7 +9,7 @@ use shared::model::{Timestamp, User};
 
 use super::{AuthError, Secret, token};
 use crate::AppState;
-use crate::store::{Device, SqliteStore, TokenHash, TokenKind};
+use crate::store::{Device, SqliteStore, TokenHash, TokenKind, TokenLookup};
 
 /// Refresh `last_seen` at most this often per device, ms.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -38,11 +38,15 @@ impl FromRequestParts<AppState> for Authenticated {
         state
             .sync()
             .with_store(move |s| -> Result<Authenticated, AuthError> {
-                let who = check_access(s, hash, now)?;
-                if now.0 - who.device.last_seen.0 > TOUCH_EVERY_MS {
-                    s.touch_device(who.device.id, now)?;
+                let found = valid_access(s, &hash, now)?;
+                if found.used_at.is_none() {
+                    // Once per token: its pair is no longer a lost refresh answer.
+                    s.mark_token_used(&hash, now)?;
                 }
-                Ok(who)
+                if now.0 - found.device.last_seen.0 > TOUCH_EVERY_MS {
+                    s.touch_device(found.device.id, now)?;
+                }
+                Ok(authenticated(found, hash))
             })
             .await
             .ok_or(AuthError::Unavailable)?
@@ -66,7 +70,16 @@ pub fn check_access(
     hash: TokenHash,
     now: Timestamp,
 ) -> Result<Authenticated, AuthError> {
-    let found = s.lookup_token(&hash)?;
+    valid_access(s, &hash, now).map(|found| authenticated(found, hash))
+}
+
+/// The token hashed `hash` if it passes [`check_access`]'s rule.
+fn valid_access(
+    s: &SqliteStore,
+    hash: &TokenHash,
+    now: Timestamp,
+) -> Result<TokenLookup, AuthError> {
+    let found = s.lookup_token(hash)?;
     let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
         return Err(AuthError::Unauthenticated);
     };
@@ -79,9 +92,13 @@ pub fn check_access(
     if now >= t.expires_at {
         return Err(AuthError::TokenExpired);
     }
-    Ok(Authenticated {
+    Ok(t)
+}
+
+fn authenticated(t: TokenLookup, hash: TokenHash) -> Authenticated {
+    Authenticated {
         user: t.user.user,
         device: t.device,
         token: hash,
-    })
+    }
 }

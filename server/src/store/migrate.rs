@@ -82,6 +82,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0016_refresh_rotation",
         sql: include_str!("migrations/0016_refresh_rotation.sql"),
     },
+    Migration {
+        name: "0017_lost_refresh_answer",
+        sql: include_str!("migrations/0017_lost_refresh_answer.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

@@ -299,8 +299,9 @@ fn two_connections_exchanging_one_refresh_token_at_once_give_one_rotation_and_on
                     refresh_expires_at: Timestamp(1_000_000),
                 };
                 barrier.wait();
+                // No grace window: the loser is never taken for a lost answer's retry.
                 store
-                    .rotate_refresh_token(&presented, &fresh, Timestamp(10), "from a test")
+                    .rotate_refresh_token(&presented, &fresh, Timestamp(10), 0, "from a test")
                     .expect("answered")
             })
         })
