@@ -1,5 +1,6 @@
 //! The bearer-token extractor: a handler that takes [`Authenticated`] runs only for a valid,
-//! unexpired access token of a device that is not revoked.
+//! unexpired access token of a device that is not revoked. It notes a token's first use (once),
+//! which tells a lost refresh answer from a used one.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -95,6 +96,7 @@ fn valid_access(
     Ok(t)
 }
 
+/// Who a valid access token `t` (hashed `hash`) speaks for.
 fn authenticated(t: TokenLookup, hash: TokenHash) -> Authenticated {
     Authenticated {
         user: t.user.user,
