@@ -162,8 +162,11 @@ pub const ROUTES: &[Route] = &[
         summary: "Exchange a refresh token {refresh_token} for a new access token and a new \
                   refresh token (rotation: the one presented is used up). A used-up token \
                   presented again revokes every token of its device (401 \
-                  refresh_token_reused). 429 with Retry-After past the per-device or \
-                  per-address limit",
+                  refresh_token_reused), except a lost answer's retry: the first time it is \
+                  presented again, within 2 minutes of its use, while the pair issued for it \
+                  was never used (refresh token not presented, access token not used), that \
+                  pair is revoked and a new one answered. 429 with Retry-After past the \
+                  per-device or per-address limit",
         auth: "refresh token in the body",
         params: &[],
         body: Some(JSON),

@@ -86,6 +86,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0017_store_epoch",
         sql: include_str!("migrations/0017_store_epoch.sql"),
     },
+    Migration {
+        name: "0018_lost_refresh_answer",
+        sql: include_str!("migrations/0018_lost_refresh_answer.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

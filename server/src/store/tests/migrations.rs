@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 17] = [
+const ALL: [&str; 18] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -31,6 +31,7 @@ const ALL: [&str; 17] = [
     "0015_blob_store",
     "0016_refresh_rotation",
     "0017_store_epoch",
+    "0018_lost_refresh_answer",
 ];
 
 #[test]
