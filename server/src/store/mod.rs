@@ -14,6 +14,7 @@ mod group;
 mod hold;
 mod kpi;
 mod migrate;
+mod out_of_scope;
 mod problems_query;
 mod projection;
 mod queries;
