@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 
 pub mod csv_import;
+mod decimal;
 
 use crate::config::{Config, MonitoringRules};
 use crate::derive::initial_deadline;
