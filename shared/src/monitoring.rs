@@ -31,7 +31,9 @@ pub struct PowerAnomaly {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
+    // Unstable: equal values are interchangeable, and the phone carries no stable sort of
+    // floats for it.
+    v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
         v[n / 2]

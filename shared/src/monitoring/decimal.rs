@@ -53,8 +53,20 @@ mod tests {
     #[test]
     fn plain_decimals_read_as_the_standard_parser_reads_them() {
         for text in [
-            "0", "7", "12800", "1234.5", "0.1", "0.3", ".5", "12.", "3650.25", "1520.5",
-            "9007199254740992", "0.000001", "123456789.123456", "9999999999999.99",
+            "0",
+            "7",
+            "12800",
+            "1234.5",
+            "0.1",
+            "0.3",
+            ".5",
+            "12.",
+            "3650.25",
+            "1520.5",
+            "9007199254740992",
+            "0.000001",
+            "123456789.123456",
+            "9999999999999.99",
         ] {
             assert_eq!(parse(text), text.parse::<f64>().ok(), "{text}");
         }
@@ -62,17 +74,26 @@ mod tests {
 
     #[test]
     fn anything_but_digits_and_one_point_is_refused() {
-        for text in ["", ".", "1.2.3", "+1", "-1", "1e5", "inf", "NaN", "1,5", " 1", "１"] {
+        for text in [
+            "", ".", "1.2.3", "+1", "-1", "1e5", "inf", "NaN", "1,5", " 1", "１",
+        ] {
             assert_eq!(parse(text), None, "{text:?}");
         }
     }
 
     #[test]
     fn a_figure_longer_than_an_exact_double_is_read_closely() {
-        for text in ["123456789012345678901234.5", "99999999999999.99", "0.12345678901234567"] {
+        for text in [
+            "123456789012345678901234.5",
+            "99999999999999.99",
+            "0.12345678901234567",
+        ] {
             let read = parse(text).expect("digits");
             let std: f64 = text.parse().expect("digits");
-            assert!(((read - std) / std).abs() < 1e-14, "{text}: {read} vs {std}");
+            assert!(
+                ((read - std) / std).abs() < 1e-14,
+                "{text}: {read} vs {std}"
+            );
         }
     }
 }
