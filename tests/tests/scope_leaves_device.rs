@@ -27,6 +27,8 @@ async fn an_enterprise_moved_away_leaves_the_old_officers_phone_at_the_next_sync
     let second = wang.record_visit(enterprise(1), "第二次走访：用工缺口")?;
     let kept = wang.record_visit(enterprise(3), "仍归王负责的企业")?;
     wang.sync().await?;
+    // A second sync acknowledges the first's answer: the server confirms this scope.
+    wang.sync().await?;
     assert!(wang.client.replica().get(&first).is_some());
 
     // Enterprise 1 moves to Li.
@@ -58,7 +60,8 @@ async fn an_enterprise_moved_away_leaves_the_old_officers_phone_at_the_next_sync
         "第二次走访：用工缺口"
     );
 
-    // Moved back: Wang's phone receives them again, whole.
+    // Moved back before Wang's phone acknowledged the answer that removed them (a return to
+    // the scope the server had confirmed): it receives them again, whole.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     service
         .with_store(move |s| s.move_assignment(enterprise(1), to, from, wall_clock()))
