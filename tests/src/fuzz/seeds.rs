@@ -317,7 +317,7 @@ pub fn documents() -> Vec<Seed> {
     seeds
 }
 
-/// Sync messages: requests (version 2 and 1, deflated and not) pushing the document seeds,
+/// Sync messages: requests (this version and 1, deflated and not) pushing the document seeds,
 /// an empty request, and responses with every outcome and pulls.
 pub fn messages(documents: &[Seed]) -> Vec<Seed> {
     let pushes: Vec<DocPush> = documents
