@@ -15,6 +15,7 @@ mod group;
 mod hold;
 mod kpi;
 mod migrate;
+mod out_of_scope;
 mod problems_query;
 mod projection;
 mod queries;

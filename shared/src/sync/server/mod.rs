@@ -716,6 +716,9 @@ pub fn finish_sync<S: ServerStore>(
         results,
         pulls,
         server_time: ctx.now,
+        // The server's driver names documents that left the device's scope (it knows what
+        // the device holds and when the scope changed).
+        gone: Vec::new(),
     })
 }
 
