@@ -15,10 +15,12 @@ pub mod health;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod openapi_evidence;
 pub mod problems;
 pub mod security;
 pub mod site;
 pub mod uploads;
+pub mod visits;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -68,6 +70,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(auth::router())
                 .merge(dashboard::router())
                 .merge(problems::router())
+                .merge(visits::router())
                 .merge(directory::router())
                 .merge(config::router())
                 .merge(notifications::router())

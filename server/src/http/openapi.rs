@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
-//! department's integrations. [`ROUTES`] is the one list of routes: the document is built from
-//! it, and a test checks it against every `.route(...)` the API routers register.
+//! department's integrations. [`routes`] is the one list of routes ([`ROUTES`] and the lists of
+//! sibling modules, `openapi_evidence`): the document is built from it, and a test checks it
+//! against every `.route(...)` the API routers register.
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -45,7 +46,7 @@ pub struct Route {
     pub response: &'static str,
 }
 
-const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+pub(super) const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
     Param {
         name,
         location: "query",
@@ -506,10 +507,15 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The OpenAPI 3.1 document of [`ROUTES`].
+/// Every documented route: [`ROUTES`], then those of the sibling modules.
+pub fn routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().chain(super::openapi_evidence::ROUTES)
+}
+
+/// The OpenAPI 3.1 document of [`routes`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in routes() {
         let params: Vec<Value> = r
             .params
             .iter()

@@ -78,6 +78,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0015_blob_store",
         sql: include_str!("migrations/0015_blob_store.sql"),
     },
+    Migration {
+        name: "0016_check_in_evidence",
+        sql: include_str!("migrations/0016_check_in_evidence.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

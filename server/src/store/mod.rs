@@ -23,6 +23,7 @@ mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod timeline;
+mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditVerdict};
 pub use blob_refs::UploadRow;
@@ -46,6 +47,7 @@ pub use queries::LookBackFacts;
 pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
+pub use visits_query::{PersonRef, VisitFilter, VisitListRow, VisitPage};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

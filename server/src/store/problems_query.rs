@@ -183,28 +183,32 @@ pub struct ProblemPage {
     pub rows: Vec<ProblemListRow>,
 }
 
-/// The SQL condition (on `p`) and its parameters that keep problems inside `scope`.
-fn scope_sql(scope: &Scope) -> (String, Vec<Value>) {
+/// The SQL condition (on table alias `alias`, whose rows are records of `kind` with `id` and
+/// `enterprise` columns) and its parameters that keep records inside `scope`: the one reading
+/// of a read scope for the lists (problems, visits), as sync applies it.
+pub(super) fn scope_sql(scope: &Scope, alias: &str, kind: DocKind) -> (String, Vec<Value>) {
     fn json(ids: impl Iterator<Item = String>) -> Value {
         Value::Text(serde_json::Value::from(ids.collect::<Vec<_>>()).to_string())
     }
     match scope {
         Scope::All => ("1 = 1".into(), Vec::new()),
         Scope::Enterprises(set) => (
-            "p.enterprise IN (SELECT value FROM json_each(?))".into(),
+            format!("{alias}.enterprise IN (SELECT value FROM json_each(?))"),
             vec![json(set.iter().map(ToString::to_string))],
         ),
+        // Profiles-only grants hold no record of this kind (`Scope::allows`).
         Scope::Grants {
             enterprises, docs, ..
         } => (
-            "(p.enterprise IN (SELECT value FROM json_each(?)) \
-              OR p.id IN (SELECT value FROM json_each(?)))"
-                .into(),
+            format!(
+                "({alias}.enterprise IN (SELECT value FROM json_each(?)) \
+                 OR {alias}.id IN (SELECT value FROM json_each(?)))"
+            ),
             vec![
                 json(enterprises.iter().map(ToString::to_string)),
                 json(
                     docs.iter()
-                        .filter(|d| d.kind() == DocKind::Problem)
+                        .filter(|d| d.kind() == kind)
                         .map(|d| d.root_id().to_string()),
                 ),
             ],
@@ -236,7 +240,7 @@ impl SqliteStore {
         config: &Config,
         now: Timestamp,
     ) -> Result<ProblemPage, StoreError> {
-        let (scope_cond, mut params) = scope_sql(scope);
+        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
         let mut conds = vec![scope_cond];
         if !filter.states.is_empty() {
             let marks = vec!["?"; filter.states.len()].join(", ");
@@ -765,7 +769,9 @@ mod tests {
             .expect("a town")
             .id;
         for (unit, town) in [(Unit::Zone, None), (Unit::Town(town), Some(town))] {
-            let kpis = store.kpis(unit, from, to, NOW).expect("kpis");
+            let kpis = store
+                .kpis(unit, from, to, NOW, &Default::default())
+                .expect("kpis");
             let count = |f: ProblemFilter| {
                 store
                     .list_problems(&Scope::All, &all(ProblemFilter { town, ..f }), &config, NOW)

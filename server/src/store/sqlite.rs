@@ -163,6 +163,7 @@ impl SqliteStore {
             r.get::<_, i64>(0)
         })?;
         migrate(&mut conn)?;
+        super::projection::measure_after_migration(&mut conn)?;
         Ok(SqliteStore {
             conn,
             deflater: snapshot::Deflater::default(),

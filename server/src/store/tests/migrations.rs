@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 15] = [
+const ALL: [&str; 16] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -29,6 +29,7 @@ const ALL: [&str; 15] = [
     "0013_audit_log",
     "0014_reminders",
     "0015_blob_store",
+    "0016_check_in_evidence",
 ];
 
 #[test]
