@@ -150,6 +150,7 @@ async fn check_ins_are_measured_from_the_first_position_and_marked_outside_the_r
     assert_eq!(first["method"], "on_site");
     assert_eq!(first["check_in"], "fixed");
     assert_eq!(first["officers"][0]["name"], "wang");
+    assert_eq!(first["history_intact"], true, "judged at its commit");
     let second = row(&far);
     let metres = second["distance_m"].as_f64().unwrap_or(f64::NAN);
     assert!((metres - 2_302.0).abs() < 10.0, "{second}");

@@ -82,6 +82,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0016_check_in_evidence",
         sql: include_str!("migrations/0016_check_in_evidence.sql"),
     },
+    Migration {
+        name: "0017_history_verdicts",
+        sql: include_str!("migrations/0017_history_verdicts.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

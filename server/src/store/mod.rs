@@ -11,6 +11,7 @@ mod compaction;
 mod directory;
 mod freshness;
 mod group;
+mod history;
 mod hold;
 mod kpi;
 mod migrate;
@@ -37,6 +38,7 @@ pub use directory::{
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;
+pub use history::{AuditRead, HistoryVerdict};
 pub use hold::StoreHold;
 pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
 pub use migrate::SCHEMA_VERSION;

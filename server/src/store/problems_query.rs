@@ -168,6 +168,10 @@ pub struct ProblemListRow {
     pub created_at: i64,
     /// Rating level 1–5, if rated.
     pub rating: Option<u8>,
+    /// Its history's verdict (`store::history`): intact, broken, or `None` not yet checked.
+    pub history_intact: Option<bool>,
+    /// What is broken in its history, if it is.
+    pub history_broken: Option<String>,
 }
 
 /// One page of the problem list.
@@ -220,8 +224,9 @@ const ROW_SELECT: &str = "SELECT p.id, p.enterprise, coalesce(e.name, ''), e.tow
      p.category, p.tier, p.source, p.deadline, p.owner, coalesce(u.name, ''), p.created_at, \
      p.rating, (SELECT group_concat(pu.unit || char(31) || coalesce(o.name, ''), char(30)) \
      FROM problem_units pu LEFT JOIN org_units o ON o.id = pu.unit WHERE pu.problem = p.id), \
-     p.look_back_owed FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
-     LEFT JOIN users u ON u.id = p.owner";
+     p.look_back_owed, hv.intact, hv.broken FROM problems p \
+     LEFT JOIN enterprises e ON e.id = p.enterprise LEFT JOIN users u ON u.id = p.owner \
+     LEFT JOIN history_verdicts hv ON hv.doc_id = 'problem/' || p.id";
 
 fn corrupt(detail: String) -> StoreError {
     StoreError::Corrupt {
@@ -503,6 +508,8 @@ impl SqliteStore {
                 handling_units,
                 created_at: r.get(11)?,
                 rating,
+                history_intact: r.get(15)?,
+                history_broken: r.get(16)?,
             });
         }
         Ok(out)

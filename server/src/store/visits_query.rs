@@ -96,6 +96,10 @@ pub struct VisitListRow {
     pub outside_radius: bool,
     /// On-site evidence: a photo and a check-in within the radius.
     pub evidence: bool,
+    /// Its history's verdict (`store::history`): intact, broken, or `None` not yet checked.
+    pub history_intact: Option<bool>,
+    /// What is broken in its history, if it is.
+    pub history_broken: Option<String>,
 }
 
 /// One page of the visit list.
@@ -191,7 +195,9 @@ impl SqliteStore {
              v.photos, v.confirmed, v.check_in_outcome, v.distance_m, {OUTSIDE_RADIUS_SQL}, \
              {EVIDENCE_SQL}, (SELECT group_concat(vo.officer || char(31) || \
              coalesce(u.name, ''), char(30)) FROM visit_officers vo LEFT JOIN users u \
-             ON u.id = vo.officer WHERE vo.visit = v.id) \
+             ON u.id = vo.officer WHERE vo.visit = v.id), \
+             (SELECT intact FROM history_verdicts WHERE doc_id = 'visit/' || v.id), \
+             (SELECT broken FROM history_verdicts WHERE doc_id = 'visit/' || v.id) \
              {from} WHERE {cond} ORDER BY v.device_time {dir}, v.id {dir} LIMIT ? OFFSET ?"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -226,6 +232,8 @@ impl SqliteStore {
                 distance_m: r.get(9)?,
                 outside_radius: r.get(10)?,
                 evidence: r.get(11)?,
+                history_intact: r.get(13)?,
+                history_broken: r.get(14)?,
                 officers,
             });
         }

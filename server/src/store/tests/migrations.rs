@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 16] = [
+const ALL: [&str; 17] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -30,6 +30,7 @@ const ALL: [&str; 16] = [
     "0014_reminders",
     "0015_blob_store",
     "0016_check_in_evidence",
+    "0017_history_verdicts",
 ];
 
 #[test]
