@@ -661,6 +661,41 @@ mod tests {
     }
 
     #[test]
+    fn visits_stored_before_check_in_checks_are_measured_once_when_the_file_is_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        // As migration 0016 leaves a database whose visits were stored before it: positions
+        // registered, check-ins not measured, the pending mark set.
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO enterprise_positions (enterprise, lat, lon, accuracy_m, source) \
+                 VALUES ('e1', 35.07, 112.6, NULL, 'profile');
+                 INSERT INTO visits (id, enterprise, method, operating_status, notes, \
+                 device_time, created_by, created_device, check_in_outcome, lat, lon, \
+                 accuracy_m, confirmed) VALUES ('v1', 'e1', 'on_site', 'normal', '', 0, 'u', \
+                 'd', 'fixed', 35.0907, 112.6, 10.0, 0);
+                 INSERT OR REPLACE INTO meta (key, value) VALUES ('check_in_distances_pending', 1);",
+            )
+            .expect("rows as before the migration");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        let (distance, pending): (Option<f64>, i64) = store
+            .conn
+            .query_row(
+                "SELECT distance_m, (SELECT COUNT(*) FROM meta \
+                 WHERE key = 'check_in_distances_pending') FROM visits",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the visit");
+        let metres = distance.expect("measured");
+        assert!((metres - 2_302.0).abs() < 10.0, "{metres}");
+        assert_eq!(pending, 0, "measured once");
+    }
+
+    #[test]
     fn an_unsettled_sync_does_not_raise_the_bound() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = SqliteStore::open(&dir.path().join("t.db")).expect("opens");
