@@ -46,6 +46,31 @@ pub enum Command {
     /// Read, verify or export the audit log (审计日志).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Apply a handover file (交接文件): a phone's unsynced changes, checked like its sync.
+    #[command(subcommand)]
+    Handover(HandoverCommand),
+}
+
+/// `lianxin-server handover …`.
+#[derive(Debug, Subcommand)]
+pub enum HandoverCommand {
+    /// Check a handover file (the device's signature, its user, scopes and rules) and apply
+    /// its changes as the device's own push; refused documents are listed.
+    Import(HandoverArgs),
+}
+
+/// Flags of `handover import`.
+#[derive(Debug, Clone, Args)]
+pub struct HandoverArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The district configuration the server runs with (TOML); the built-in defaults when
+    /// absent.
+    #[arg(long, env = "LIANXIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The handover file the phone exported.
+    pub file: PathBuf,
 }
 
 /// `lianxin-server audit …`.

@@ -12,6 +12,7 @@ pub mod problem_world;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod schemathesis;
 pub mod trace;
 pub mod uploads;
 

@@ -264,7 +264,10 @@ impl Tus {
 }
 
 /// The folder Cargo builds into (`target`), from the test binary's path.
-fn target_dir() -> anyhow::Result<PathBuf> {
+///
+/// # Errors
+/// When the server binary's path has no such folder.
+pub fn target_dir() -> anyhow::Result<PathBuf> {
     let bin = crate::process::server_binary()?;
     bin.parent()
         .and_then(Path::parent)

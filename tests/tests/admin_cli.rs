@@ -87,7 +87,7 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
     assert!(failed(&run(&db, &add, Some("first-password\n"))?).contains("exists already"));
     let mut short = add;
     short[3] = "li";
-    assert!(failed(&run(&db, &short, Some("short\n"))?).contains("at least 8"));
+    assert!(failed(&run(&db, &short, Some("short\n"))?).contains("at least 10"));
     let list = ok(&run(&db, &["users", "list"], None)?);
     assert!(
         list.contains("wang\t王芳\tofficer\tyuquan\tactive"),

@@ -53,7 +53,7 @@ async fn leaders_see_kpis_and_export_an_issued_bulletin() -> anyhow::Result<()> 
         .bearer_auth(&leader)
         .send()
         .await?;
-    assert_eq!(resp.status(), 400, "an inverted period is a clear 400");
+    assert_eq!(resp.status(), 422, "an inverted period is a clear 422");
 
     // Issue a bulletin and export it.
     let resp = http

@@ -178,20 +178,22 @@ async fn the_kpi_filters_split_their_sets_and_every_resolved_problem_was_signed_
 }
 
 #[tokio::test]
-async fn a_bad_kpi_filter_value_is_a_clear_400() -> anyhow::Result<()> {
+async fn a_bad_kpi_filter_value_is_a_clear_400_and_a_contradiction_a_422() -> anyhow::Result<()> {
     let demo = tests::DemoServer::start().await?;
     let server = &demo.server;
     let base = server.url("");
     let http = reqwest::Client::new();
     let leader = token(&base, "leader1", 1).await?;
-    for (query, says) in [
-        ("answered=yes", "answered must be true or false"),
-        ("on_time=1", "on_time must be true or false"),
-        ("satisfied=", "satisfied must be true or false"),
-        ("look_back=failed", "unknown look_back"),
-        ("event_from=0", "they need look_back"),
+    // A value wrong on its own is a 400; values that contradict each other are a 422.
+    for (query, status, says) in [
+        ("answered=yes", 400, "answered must be true or false"),
+        ("on_time=1", 400, "on_time must be true or false"),
+        ("satisfied=", 400, "satisfied must be true or false"),
+        ("look_back=failed", 400, "unknown look_back"),
+        ("event_from=0", 422, "they need look_back"),
         (
             "look_back=passed&event_from=9&event_to=1",
+            422,
             "is after event_to",
         ),
     ] {
@@ -200,7 +202,7 @@ async fn a_bad_kpi_filter_value_is_a_clear_400() -> anyhow::Result<()> {
             .bearer_auth(&leader)
             .send()
             .await?;
-        assert_eq!(resp.status(), 400, "{query}");
+        assert_eq!(resp.status(), status, "{query}");
         let body = resp.text().await?;
         assert!(body.contains(says), "{query}: {body}");
     }

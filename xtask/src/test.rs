@@ -1,6 +1,8 @@
 //! `cargo xtask test`: the whole test suite, exactly as CI runs it — formatting, lints on both
 //! targets, the wasm32 build of the shared core and the client, the web client into
-//! `target/site`, Debian's headless Chromium (installed when missing), then every test in the
+//! `target/site`, Debian's headless Chromium (installed when missing), a check that Node/npm and
+//! Python 3's venv are there (tests install tus-js-client and schemathesis from their
+//! registries into `target/tools`), then every test in the
 //! workspace (unit, property, integration, fault and browser tests against real servers, files
 //! and browsers).
 
@@ -59,6 +61,31 @@ fn ensure_chromium() -> anyhow::Result<()> {
     .with_context(manual)?;
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         anyhow::bail!("apt-get finished but {CHROMIUM} or {CHROMEDRIVER} is still missing");
+    }
+    Ok(())
+}
+
+/// The tools from other registries the tests install for themselves into `target/tools`:
+/// Node with npm (tus-js-client) and Python 3 with venv and pip (schemathesis). Stops with
+/// what to install when one is missing, before an hour of building.
+fn ensure_tool_runtimes() -> anyhow::Result<()> {
+    let works = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !works("npm", &["--version"]) {
+        anyhow::bail!(
+            "the upload tests install tus-js-client with npm: install Node.js with npm \
+             (Debian: `apt-get install -y nodejs npm`) and run the tests again"
+        );
+    }
+    if !works("python3", &["-c", "import venv, ensurepip"]) {
+        anyhow::bail!(
+            "the API conformance test installs schemathesis with Python 3's venv and pip: \
+             install them (Debian: `apt-get install -y python3-venv`) and run the tests again"
+        );
     }
     Ok(())
 }
@@ -143,6 +170,10 @@ pub fn test(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     step(
         "headless Chromium and chromedriver (browser tests)",
         ensure_chromium,
+    )?;
+    step(
+        "Node/npm and Python 3 venv (tus-js-client, schemathesis)",
+        ensure_tool_runtimes,
     )?;
     step("cargo test --workspace", || {
         run_checked(

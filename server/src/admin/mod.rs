@@ -6,6 +6,7 @@
 
 mod audit;
 mod backup;
+pub mod handover;
 mod import;
 
 use std::io::{BufRead as _, Write};
@@ -16,9 +17,10 @@ pub use import::{LineError, import_assignments, import_enterprises, import_org_u
 
 use shared::model::{DeviceId, OrgUnitKind, Role, User, UserId};
 
-use crate::auth::{self, Secret, password};
+use crate::auth::{self, Secret, password, policy};
 use crate::cli::{
-    Command, ConfigCommand, DevicesCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
+    Command, ConfigCommand, DevicesCommand, HandoverCommand, ImportCommand, OrgUnitsCommand,
+    UsersCommand,
 };
 use crate::printable::printable;
 use crate::store::{AuditAction, NewUser, SqliteStore, StoreError};
@@ -67,6 +69,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
                 ));
             }
             let secret = read_password(a.password_stdin)?;
+            policy::check(&secret, &login, None).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let user = User {
                 id: UserId::from_random_bytes(auth::token::random_id_bytes()),
@@ -149,14 +152,16 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         }
         Command::Users(UsersCommand::ResetPassword(a)) => {
             let mut store = SqliteStore::open(&a.db.db)?;
-            if store.find_user_by_login(&a.login)?.is_none() {
+            let Some(user) = store.find_user_by_login(&a.login)? else {
                 return Err(StoreError::NotFound {
                     what: "user",
                     key: a.login,
                 }
                 .into());
-            }
+            };
             let secret = read_password(a.password_stdin)?;
+            policy::check(&secret, &a.login, Some(&user.password_hash))
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
             let hash = password::hash(&secret).map_err(|e| AdminError::Invalid(e.to_string()))?;
             store.set_password(&a.login, &hash)?;
             store.audit(
@@ -311,6 +316,38 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         }
         Command::Demo(db) => demo(&db.db, out),
         Command::Audit(command) => audit::run(command, out),
+        Command::Handover(HandoverCommand::Import(a)) => {
+            let config = crate::serve::load_config(a.config.as_deref())
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let bytes = std::fs::read(&a.file).map_err(|e| {
+                AdminError::Invalid(format!("cannot read {}: {e}", a.file.display()))
+            })?;
+            let mut store = SqliteStore::open(&a.db.db)?;
+            let report = handover::import_handover(&mut store, &config, &bytes, now)?;
+            store.audit(
+                now,
+                &audit::cli_actor(),
+                AuditAction::HandoverImported,
+                &report.device,
+                &format!(
+                    "{}: {} document(s) accepted, {} refused",
+                    a.file.display(),
+                    report.accepted,
+                    report.refused.len()
+                ),
+            )?;
+            writeln!(
+                out,
+                "handover of device {}: {} document(s) accepted, {} refused",
+                report.device,
+                report.accepted,
+                report.refused.len()
+            )?;
+            for refused in &report.refused {
+                writeln!(out, "refused {}", printable(refused))?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -6,9 +6,11 @@
 //! **Invariant:** no password, token or hash is ever logged or shown by `Debug`: secrets are
 //! [`Secret`]s, stored hashes are redacted types.
 
+pub mod account;
 mod extract;
 mod limiter;
 pub mod password;
+pub mod policy;
 mod rules;
 pub mod scope;
 pub mod session;
@@ -57,8 +59,13 @@ pub struct AuthConfig {
     pub refresh_ttl_ms: i64,
     /// Failed logins allowed per account and per client address within the window (5).
     pub max_failures: usize,
-    /// The failure window, ms (15 min).
+    /// The failure window, ms (15 min); also the window of the refresh limits.
     pub failure_window_ms: i64,
+    /// Refreshes allowed per device within the window (10; a phone refreshes about once an
+    /// hour).
+    pub refreshes_per_device: usize,
+    /// Failed refreshes allowed per client address within the window (20).
+    pub refresh_failures_per_address: usize,
 }
 
 impl Default for AuthConfig {
@@ -68,6 +75,8 @@ impl Default for AuthConfig {
             refresh_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             max_failures: 5,
             failure_window_ms: 15 * 60 * 1000,
+            refreshes_per_device: 10,
+            refresh_failures_per_address: 20,
         }
     }
 }
@@ -78,8 +87,13 @@ impl Default for AuthConfig {
 pub struct AuthService {
     /// Lifetimes and limits.
     pub config: AuthConfig,
-    /// Failed logins per account and address.
+    /// Failed logins (and wrong current passwords of a password change) per account and
+    /// address.
     pub limiter: RateLimiter,
+    /// Refreshes per device (`device:…`).
+    pub refresh_devices: RateLimiter,
+    /// Failed refreshes per client address (`addr:…`).
+    pub refresh_addresses: RateLimiter,
     /// Devices whose session just ended on this server (logout).
     ended: tokio::sync::broadcast::Sender<DeviceId>,
 }
@@ -90,6 +104,14 @@ impl AuthService {
         AuthService {
             config,
             limiter: RateLimiter::new(config.max_failures, config.failure_window_ms),
+            refresh_devices: RateLimiter::new(
+                config.refreshes_per_device,
+                config.failure_window_ms,
+            ),
+            refresh_addresses: RateLimiter::new(
+                config.refresh_failures_per_address,
+                config.failure_window_ms,
+            ),
             ended: tokio::sync::broadcast::channel(64).0,
         }
     }

@@ -18,19 +18,12 @@ use crate::store::PasswordHash;
 #[error("hashing the password failed: {0}")]
 pub struct HashError(String);
 
-/// Shortest password accepted for a new account or a reset.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-
-/// Hashes a password with a fresh random salt.
+/// Hashes a password with a fresh random salt. What a new password must be is
+/// [`super::policy`]'s, checked before.
 ///
 /// # Errors
-/// When the password is shorter than [`MIN_PASSWORD_CHARS`] or argon2 fails.
+/// When argon2 fails.
 pub fn hash(password: &Secret) -> Result<PasswordHash, HashError> {
-    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(HashError(format!(
-            "a password needs at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
     Argon2::default()
         .hash_password(password.expose().as_bytes())
         .map(|h| PasswordHash(h.to_string()))

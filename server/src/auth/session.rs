@@ -15,7 +15,7 @@ use super::{AuthService, Secret, password, token};
 use crate::http::error::ErrorBody;
 use crate::printable::printable;
 use crate::store::AuditAction;
-use crate::store::{Device, SqliteStore, StoreError, TokenHash, TokenKind};
+use crate::store::{Device, FreshTokens, Rotation, SqliteStore, StoreError, TokenHash, TokenKind};
 use crate::sync::SyncService;
 
 /// Why a login, a refresh or an authenticated request was refused.
@@ -27,6 +27,22 @@ pub enum AuthError {
     /// Too many failed logins for this account or from this address.
     #[error("too many failed logins: wait a few minutes and try again")]
     RateLimited,
+    /// Too many refreshes for this device, or failed ones from this address; try again after
+    /// this many seconds.
+    #[error("刷新过于频繁，请稍后再试 / too many token refreshes: try again in {0} s")]
+    RefreshLimited(u64),
+    /// A refresh token already exchanged was presented again: the device's session ended.
+    #[error(
+        "此登录凭证已使用过，为安全起见本设备已退出，请重新登录 / this refresh token was \
+         already used: the device's session was ended for safety; log in again"
+    )]
+    RefreshReused,
+    /// The current password given with a password change is wrong.
+    #[error("当前密码不正确 / the current password is wrong")]
+    WrongPassword,
+    /// The new password breaks the policy.
+    #[error("{0}")]
+    Policy(#[from] super::policy::PolicyError),
     /// The access token expired: refresh it.
     #[error("the access token expired: refresh it")]
     TokenExpired,
@@ -52,7 +68,10 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::BadCredentials => "bad_credentials",
-            AuthError::RateLimited => "rate_limited",
+            AuthError::RateLimited | AuthError::RefreshLimited(_) => "rate_limited",
+            AuthError::RefreshReused => "refresh_token_reused",
+            AuthError::WrongPassword => "wrong_password",
+            AuthError::Policy(_) => "password_policy",
             AuthError::TokenExpired => "token_expired",
             AuthError::DeviceRevoked => "device_revoked",
             AuthError::Unauthenticated => "unauthenticated",
@@ -68,9 +87,11 @@ impl AuthError {
             AuthError::BadCredentials
             | AuthError::TokenExpired
             | AuthError::DeviceRevoked
+            | AuthError::RefreshReused
             | AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AuthError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Malformed(_) => StatusCode::BAD_REQUEST,
+            AuthError::RateLimited | AuthError::RefreshLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::WrongPassword => StatusCode::FORBIDDEN,
+            AuthError::Malformed(_) | AuthError::Policy(_) => StatusCode::BAD_REQUEST,
             AuthError::Unavailable | AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -92,10 +113,12 @@ impl IntoResponse for AuthError {
         });
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else if let AuthError::RefreshLimited(seconds) = self {
+            (status, [(header::RETRY_AFTER, seconds.to_string())], body).into_response()
         } else if status == StatusCode::TOO_MANY_REQUESTS {
-            (status, [(header::RETRY_AFTER, "900")], body).into_response()
+            (status, [(header::RETRY_AFTER, "900".to_string())], body).into_response()
         } else if matches!(self, AuthError::Busy) {
-            (status, [(header::RETRY_AFTER, "5")], body).into_response()
+            (status, [(header::RETRY_AFTER, "5".to_string())], body).into_response()
         } else {
             (status, body).into_response()
         }
@@ -197,14 +220,66 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What the hashing thread found for a login.
-enum Checked {
+/// What the hashing thread found for a password check.
+pub(super) enum Checked {
     /// The password is right.
     Right(crate::store::UserRecord),
     /// Wrong password, unknown login or disabled account; counted as a failure.
     Wrong,
     /// The account or the address reached the limit while the attempt waited.
     Limited,
+}
+
+/// Checks `password` against `user`'s on a hashing thread, under the login throttle's `keys`
+/// (the account and the client address): the limit is checked again there, where the attempt
+/// is counted as a failure before the password is checked, so many simultaneous guesses queue
+/// and only as many as the limit allows are ever checked; a right password takes the count
+/// back. Logins and password changes both go through here: one throttle for guessing.
+///
+/// # Errors
+/// [`AuthError::Busy`] when the hashing queue is full; [`AuthError::Unavailable`] when the
+/// hashing thread failed.
+pub(super) async fn check_password(
+    auth: &Arc<AuthService>,
+    keys: [String; 2],
+    user: Option<crate::store::UserRecord>,
+    password: Secret,
+    now: Timestamp,
+) -> Result<Checked, AuthError> {
+    let service = auth.clone();
+    password::limited(move || {
+        let keys = [keys[0].as_str(), keys[1].as_str()];
+        if !service.limiter.try_attempt(&keys, now.0) {
+            return Checked::Limited;
+        }
+        let verified = match user {
+            Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
+            _ => {
+                password::verify_dummy(&password);
+                None
+            }
+        };
+        match verified {
+            Some(u) => {
+                service.limiter.forget_attempt(&keys, now.0);
+                Checked::Right(u)
+            }
+            None => Checked::Wrong,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        password::HashQueueError::Busy => AuthError::Busy,
+        password::HashQueueError::Failed => AuthError::Unavailable,
+    })
+}
+
+/// The login throttle's keys for `login` from `client`: the account and the address.
+pub(super) fn throttle_keys(login: &str, client: Option<IpAddr>) -> [String; 2] {
+    [
+        format!("login:{}", login.trim().to_lowercase()),
+        crate::http::client_addr::limit_key(client),
+    ]
 }
 
 /// Most characters kept of a device name.
@@ -235,8 +310,7 @@ pub async fn login(
     };
     let now = super::now();
     let login = req.login.trim().to_string();
-    let account_key = format!("login:{}", login.to_lowercase());
-    let address_key = crate::http::client_addr::limit_key(client);
+    let [account_key, address_key] = throttle_keys(&login, client);
     let keys = [account_key.as_str(), address_key.as_str()];
     if auth.limiter.is_limited(&keys, now.0) {
         tracing::warn!(login = %printable(&login), "login rate limited");
@@ -247,37 +321,14 @@ pub async fn login(
         .with_store(move |s| s.find_user_by_login(&lookup))
         .await
         .ok_or(AuthError::Unavailable)??;
-    let password = req.password;
-    let service = auth.clone();
-    let (account, address) = (account_key.clone(), address_key.clone());
-    // The limit is checked again on the hashing thread, where the attempt is counted as a
-    // failure before the password is checked: many simultaneous guesses queue here, and only
-    // as many as the limit allows are ever checked.
-    let checked = password::limited(move || {
-        let keys = [account.as_str(), address.as_str()];
-        if !service.limiter.try_attempt(&keys, now.0) {
-            return Checked::Limited;
-        }
-        let verified = match user {
-            Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
-            _ => {
-                password::verify_dummy(&password);
-                None
-            }
-        };
-        match verified {
-            Some(u) => {
-                service.limiter.forget_attempt(&keys, now.0);
-                Checked::Right(u)
-            }
-            None => Checked::Wrong,
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        password::HashQueueError::Busy => AuthError::Busy,
-        password::HashQueueError::Failed => AuthError::Unavailable,
-    })?;
+    let checked = check_password(
+        auth,
+        [account_key.clone(), address_key],
+        user,
+        req.password,
+        now,
+    )
+    .await?;
     let user = match checked {
         Checked::Right(user) => user,
         Checked::Wrong => {
@@ -340,7 +391,7 @@ pub async fn login(
 }
 
 /// How the audit log names where a request came from.
-fn from_address(client: Option<IpAddr>) -> String {
+pub(super) fn from_address(client: Option<IpAddr>) -> String {
     client.map_or_else(
         || "from an unknown address".to_string(),
         |a| format!("from {a}"),
@@ -400,40 +451,83 @@ fn issue(
     })
 }
 
-/// Exchanges a refresh token for a new access token. The refresh token itself is not rotated:
-/// a response lost on a weak link must not log the officer out; it expires 30 days after login.
+/// Exchanges a refresh token for a new access token and a new refresh token (rotation): the
+/// token presented is used up. Presenting a used-up token again means two parties hold it (a
+/// copy was stolen, or the thief refreshed first): every token of the device is revoked, its
+/// open streams close and the reuse is audited; the owner logs in again with their password
+/// (OAuth 2.0 Security BCP, refresh token rotation). The new refresh token keeps the expiry of
+/// the one it replaces: a session still ends 30 days after its login.
+///
+/// Limited per device (every refresh counts) and per client address (failed refreshes count).
 ///
 /// # Errors
-/// [`AuthError::DeviceRevoked`] for a revoked device; [`AuthError::Unauthenticated`] for an
-/// unknown, expired or revoked refresh token.
+/// [`AuthError::RefreshLimited`] over a limit; [`AuthError::DeviceRevoked`] for a revoked
+/// device; [`AuthError::RefreshReused`] for a used-up token; [`AuthError::Unauthenticated`]
+/// for an unknown, expired or revoked refresh token or a disabled user.
 pub async fn refresh(
     sync: &Arc<SyncService>,
     auth: &Arc<AuthService>,
     req: RefreshRequest,
+    client: Option<IpAddr>,
 ) -> Result<Session, AuthError> {
     let now = super::now();
-    let config = auth.config;
-    sync.with_store(move |s| -> Result<Session, AuthError> {
-        let found = s.lookup_token(&token::hash(&req.refresh_token))?;
-        let Some(t) = found.filter(|t| t.kind == TokenKind::Refresh) else {
-            return Err(AuthError::Unauthenticated);
-        };
-        if t.device.revoked_at.is_some() {
-            return Err(AuthError::DeviceRevoked);
+    let address = crate::http::client_addr::limit_key(client);
+    auth.refresh_addresses
+        .attempt(&[&address], now.0)
+        .map_err(refresh_limited)?;
+    let presented = token::hash(&req.refresh_token);
+    let (access, access_hash) = token::new_token();
+    let (refresh, refresh_hash) = token::new_token();
+    let expires_at = now.0.saturating_add(auth.config.access_ttl_ms);
+    let fresh = FreshTokens {
+        access: access_hash,
+        access_expires_at: Timestamp(expires_at),
+        refresh: refresh_hash,
+        refresh_expires_at: Timestamp(now.0.saturating_add(auth.config.refresh_ttl_ms)),
+    };
+    let service = auth.clone();
+    let from = from_address(client);
+    let rotation = sync
+        .with_store(move |s| -> Result<Rotation, AuthError> {
+            if let Some(t) = s.lookup_token(&presented)?
+                && t.kind == TokenKind::Refresh
+            {
+                let key = format!("device:{}", t.device.id);
+                service
+                    .refresh_devices
+                    .attempt(&[&key], now.0)
+                    .map_err(refresh_limited)?;
+            }
+            Ok(s.rotate_refresh_token(&presented, &fresh, now, &from)?)
+        })
+        .await
+        .ok_or(AuthError::Unavailable)??;
+    match rotation {
+        Rotation::Rotated(t) => {
+            auth.refresh_addresses.forget_attempt(&[&address], now.0);
+            Ok(Session {
+                token: access,
+                refresh_token: refresh,
+                expires_at,
+                user: UserBody::from(&t.user.user),
+                device: DeviceBody::from(&t.device),
+            })
         }
-        if t.revoked || t.user.disabled || now >= t.expires_at {
-            return Err(AuthError::Unauthenticated);
+        Rotation::Reused(t) => {
+            tracing::warn!(
+                login = %printable(&t.user.user.login),
+                device = %t.device.id,
+                "a used refresh token was presented again: the device's tokens are revoked"
+            );
+            auth.end_sessions(t.device.id);
+            Err(AuthError::RefreshReused)
         }
-        s.touch_device(t.device.id, now)?;
-        Ok(issue(
-            s,
-            &t.user.user,
-            &t.device,
-            req.refresh_token,
-            config.access_ttl_ms,
-            now,
-        )?)
-    })
-    .await
-    .ok_or(AuthError::Unavailable)?
+        Rotation::Dead(t) if t.device.revoked_at.is_some() => Err(AuthError::DeviceRevoked),
+        Rotation::Dead(_) | Rotation::Unknown => Err(AuthError::Unauthenticated),
+    }
+}
+
+/// The refusal of a refresh over a limit, with the wait in whole seconds (at least one).
+fn refresh_limited(wait_ms: i64) -> AuthError {
+    AuthError::RefreshLimited(u64::try_from(wait_ms.max(1).saturating_add(999) / 1000).unwrap_or(1))
 }

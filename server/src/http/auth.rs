@@ -47,10 +47,11 @@ async fn login(
 
 async fn refresh(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     body: Result<Json<RefreshRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, AuthError> {
     let Json(req) = body.map_err(|e| malformed(&e))?;
-    let session = auth::refresh(state.sync(), state.auth(), req).await?;
+    let session = auth::refresh(state.sync(), state.auth(), req, addr).await?;
     Ok(no_store(session))
 }
 

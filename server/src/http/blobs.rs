@@ -5,7 +5,7 @@
 //! blob store. [`render_metrics`] is the blob store's part of `/metrics`.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiPath, ApiQuery};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::blobs::store::write_temp;
@@ -52,8 +53,8 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 async fn blob(
     State(state): State<AppState>,
     who: Authenticated,
-    Path(hash): Path<String>,
-    Query(query): Query<BlobQuery>,
+    ApiPath(hash): ApiPath<String>,
+    ApiQuery(query): ApiQuery<BlobQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::NotFound(format!("no file {hash}"));

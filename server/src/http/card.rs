@@ -3,7 +3,7 @@
 //! rights table allows (`shared::workflow::rights::may_manage_card`) within their write
 //! scope. The enterprise's public side is [`super::card_page`].
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use shared::model::{EnterpriseId, Timestamp};
 use shared::workflow::rights;
 
 use super::error::ApiError;
+use super::extract::ApiPath;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for, now};
 use crate::card::CardService;
@@ -117,7 +118,7 @@ async fn card_info(
     State(state): State<AppState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let enterprise = managed(&state, &auth, &id).await?;
     let card = CardService::live_or_mint(state.sync(), enterprise, auth.user.id, now())
@@ -136,7 +137,7 @@ async fn rotate(
     State(state): State<AppState>,
     auth: Authenticated,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let enterprise = managed(&state, &auth, &id).await?;
     let at = now();
@@ -163,7 +164,7 @@ async fn rotate(
 async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let enterprise = managed(&state, &auth, &id).await?;
     let by = auth.user.id;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 
 use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
 use crate::auth::{Authenticated, now};
 use crate::store::BulletinSummary;
@@ -58,8 +59,10 @@ pub struct IssueRequest {
     /// Title.
     pub title: String,
     /// First instant of the period.
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub from: i64,
     /// First instant after the period.
+    #[serde(deserialize_with = "super::extract::whole_number")]
     pub to: i64,
 }
 
@@ -116,7 +119,7 @@ fn resolve_unit_entry(
 
 fn period(from: i64, to: i64) -> Result<(Timestamp, Timestamp), ApiError> {
     if from >= to {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Contradictory(format!(
             "the period must start before it ends (from {from}, to {to})"
         )));
     }
@@ -194,7 +197,7 @@ fn shared_answer(
 async fn kpis(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<KpiQuery>,
+    ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<Kpis>, ApiError> {
     require_leader(&auth.user)?;
     let (from, to) = period(q.from, q.to)?;
@@ -235,6 +238,9 @@ pub struct BreakdownParams {
     pub tz: Option<i32>,
 }
 
+/// The time zones months may be counted in: minutes east of UTC (UTC−12 to UTC+14).
+pub const TZ_MINUTES: std::ops::RangeInclusive<i32> = -720..=840;
+
 /// The org unit a dashboard answer is about.
 #[derive(Debug, Serialize)]
 pub struct UnitInfo {
@@ -262,26 +268,22 @@ pub struct BreakdownAnswer {
 async fn breakdown(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<BreakdownParams>,
+    ApiQuery(q): ApiQuery<BreakdownParams>,
 ) -> Result<Json<BreakdownAnswer>, ApiError> {
     require_leader(&auth.user)?;
     let (from, to) = period(q.from, q.to)?;
-    let by = match q.by.as_str() {
-        "category" => Breakdown::Category,
-        "tier" => Breakdown::Tier,
-        "town" => Breakdown::Town,
-        "department" => Breakdown::Department,
-        "month" => Breakdown::Month,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown breakdown {other:?}: category, tier, town, department or month"
-            )));
-        }
-    };
+    let by = Breakdown::from_code(&q.by).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "unknown breakdown {:?}: category, tier, town, department or month",
+            q.by
+        ))
+    })?;
     let utc_offset_minutes = q.tz.unwrap_or(480);
-    if !(-720..=840).contains(&utc_offset_minutes) {
+    if !TZ_MINUTES.contains(&utc_offset_minutes) {
         return Err(ApiError::BadRequest(format!(
-            "tz must be minutes east of UTC, -720..=840, not {utc_offset_minutes}"
+            "tz must be minutes east of UTC, {}..={}, not {utc_offset_minutes}",
+            TZ_MINUTES.start(),
+            TZ_MINUTES.end()
         )));
     }
     let user = auth.user.clone();
@@ -326,7 +328,7 @@ async fn breakdown(
 async fn freshness(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<FreshnessQuery>,
+    ApiQuery(q): ApiQuery<FreshnessQuery>,
 ) -> Result<Json<Vec<OfficerFreshness>>, ApiError> {
     require_leader(&auth.user)?;
     let user = auth.user.clone();
@@ -370,21 +372,22 @@ async fn list(
 async fn issue(
     State(state): State<AppState>,
     auth: Authenticated,
-    Json(req): Json<IssueRequest>,
+    ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<Json<Bulletin>, ApiError> {
     if auth.user.role != Role::Leader {
         return Err(ApiError::Forbidden("only a leader issues bulletins".into()));
     }
-    let (from, to) = period(req.from, req.to)?;
-    let title = req.title.trim().to_string();
-    if title.is_empty() {
-        return Err(ApiError::BadRequest("a bulletin needs a title".into()));
-    }
-    if title.chars().count() > TITLE_MAX_CHARS {
+    // The limit counts the title as sent, so the OpenAPI document's maxLength is the rule.
+    if req.title.chars().count() > TITLE_MAX_CHARS {
         return Err(ApiError::BadRequest(format!(
             "a bulletin's title has at most {TITLE_MAX_CHARS} characters"
         )));
     }
+    let title = req.title.trim().to_string();
+    if title.is_empty() {
+        return Err(ApiError::BadRequest("a bulletin needs a title".into()));
+    }
+    let (from, to) = period(req.from, req.to)?;
     let by = auth.user.id;
     let login = auth.user.login.clone();
     let check_in = state.sync().config().check_in.clone();
@@ -421,7 +424,7 @@ async fn load(state: &AppState, auth: &Authenticated, id: i64) -> Result<Bulleti
 async fn read(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Bulletin>, ApiError> {
     Ok(Json(load(&state, &auth, id).await?))
 }
@@ -429,7 +432,7 @@ async fn read(
 async fn xlsx(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let b = load(&state, &auth, id).await?;
     let bytes = crate::export::bulletin_xlsx(&b).map_err(|e| {
@@ -455,7 +458,7 @@ async fn xlsx(
 async fn csv(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let b = load(&state, &auth, id).await?;
     Ok((

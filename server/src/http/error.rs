@@ -21,6 +21,17 @@ pub enum ApiError {
     /// The request's parameters are invalid; the text says which and why.
     #[error("{0}")]
     BadRequest(String),
+    /// Parameters each valid alone contradict each other (a period that ends before it
+    /// starts); the text says which. Apart from [`ApiError::BadRequest`] so that a client
+    /// (and the OpenAPI document's tester) can tell a bad value from a bad combination.
+    #[error("{0}")]
+    Contradictory(String),
+    /// The body is not of a media type the route reads; the text says which it wants.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is over the route's limit.
+    #[error("the body is too large")]
+    TooLarge,
     /// The server failed; the details are in its log, not in the answer.
     #[error("the server could not answer; try again")]
     Internal,
@@ -34,6 +45,9 @@ impl ApiError {
             Self::ClientNotBuilt => StatusCode::SERVICE_UNAVAILABLE,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Contradictory(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -45,6 +59,9 @@ impl ApiError {
             Self::ClientNotBuilt => "client_not_built",
             Self::Forbidden(_) => "forbidden",
             Self::BadRequest(_) => "bad_request",
+            Self::Contradictory(_) => "contradictory",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooLarge => "too_large",
             Self::Internal => "internal",
         }
     }

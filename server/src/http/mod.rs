@@ -1,6 +1,7 @@
 //! The HTTP surface: [`app`] assembles one router per concern, the site fallback and the layers
 //! every response goes through.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -11,12 +12,15 @@ pub mod config;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod history;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
+pub mod openapi_account;
 pub mod openapi_evidence;
+pub mod openapi_schemas;
 pub mod problems;
 pub mod security;
 pub mod site;
@@ -70,6 +74,7 @@ pub fn app(state: AppState) -> Router {
             "/api",
             crate::sync::router()
                 .merge(auth::router())
+                .merge(account::router())
                 .merge(dashboard::router())
                 .merge(problems::router())
                 .merge(visits::router())

@@ -4,12 +4,12 @@
 //! `crate::remind`.
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::extract::ApiJson;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::store::{Notification, StoreError};
@@ -54,6 +54,7 @@ async fn list(State(state): State<AppState>, who: Authenticated) -> Result<Json<
 #[serde(deny_unknown_fields)]
 pub struct SeenRequest {
     /// Ids from `GET /api/notifications`.
+    #[serde(deserialize_with = "super::extract::whole_numbers")]
     pub ids: Vec<i64>,
 }
 
@@ -67,9 +68,8 @@ pub struct SeenAnswer {
 async fn seen(
     State(state): State<AppState>,
     who: Authenticated,
-    body: Result<Json<SeenRequest>, JsonRejection>,
+    ApiJson(body): ApiJson<SeenRequest>,
 ) -> Result<Json<SeenAnswer>, ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     if body.ids.len() > MAX_SEEN {
         return Err(ApiError::BadRequest(format!(
             "at most {MAX_SEEN} ids at once"

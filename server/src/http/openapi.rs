@@ -1,12 +1,14 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
-//! department's integrations. [`routes`] is the one list of routes ([`ROUTES`] and the lists of
-//! sibling modules, `openapi_evidence`): the document is built from it, and a test checks it
-//! against every `.route(...)` the API routers register.
+//! department's integrations. [`all_routes`] (this file's [`ROUTES`], the account's in
+//! `openapi_account` and on-site evidence's in `openapi_evidence`) is the one list of routes:
+//! the document is built from it, and a test checks it against every `.route(...)` the API
+//! routers register.
 
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::openapi_schemas;
 use crate::AppState;
 
 /// Routes of this module, to be nested under `/api`.
@@ -20,7 +22,8 @@ pub struct Param {
     pub name: &'static str,
     /// `query` or `path`.
     pub location: &'static str,
-    /// JSON schema type: `string`, `integer` or `boolean`.
+    /// What it holds: a JSON schema type (`string`, `integer`, `boolean`) or one of the
+    /// kinds [`openapi_schemas::parameter`] knows (`uuid`, `ms`, `states`, `flag`, …).
     pub kind: &'static str,
     /// Required.
     pub required: bool,
@@ -57,73 +60,67 @@ pub(super) const fn q(name: &'static str, kind: &'static str, description: &'sta
 }
 
 const fn path_id(description: &'static str) -> Param {
+    path_param("id", "string", description)
+}
+
+const fn path_param(name: &'static str, kind: &'static str, description: &'static str) -> Param {
     Param {
-        name: "id",
+        name,
         location: "path",
-        kind: "string",
+        kind,
         required: true,
         description,
     }
 }
 
-const PERIOD: [Param; 3] = [
+const fn required(name: &'static str, kind: &'static str, description: &'static str) -> Param {
     Param {
-        name: "from",
+        name,
         location: "query",
-        kind: "integer",
+        kind,
         required: true,
-        description: "first instant of the period, ms since the epoch",
-    },
-    Param {
-        name: "to",
-        location: "query",
-        kind: "integer",
-        required: true,
-        description: "first instant after the period, ms since the epoch",
-    },
-    q(
-        "unit",
-        "string",
-        "org unit id (town or department); the caller's own unit when absent",
-    ),
-];
+        description,
+    }
+}
+
+const FROM: Param = required(
+    "from",
+    "ms",
+    "first instant of the period, ms since the epoch (before `to`)",
+);
+const TO: Param = required(
+    "to",
+    "ms",
+    "first instant after the period, ms since the epoch",
+);
+const UNIT: Param = q(
+    "unit",
+    "uuid",
+    "org unit id (town or department); the caller's own unit when absent",
+);
+
+const PERIOD: [Param; 3] = [FROM, TO, UNIT];
 
 const BREAKDOWN: [Param; 5] = [
-    Param {
-        name: "from",
-        location: "query",
-        kind: "integer",
-        required: true,
-        description: "first instant of the period, ms since the epoch",
-    },
-    Param {
-        name: "to",
-        location: "query",
-        kind: "integer",
-        required: true,
-        description: "first instant after the period, ms since the epoch",
-    },
-    q(
-        "unit",
-        "string",
-        "org unit id (town or department); the caller's own unit when absent",
+    FROM,
+    TO,
+    UNIT,
+    required(
+        "by",
+        "breakdown",
+        "`category`, `tier`, `town`, `department` or `month`",
     ),
-    Param {
-        name: "by",
-        location: "query",
-        kind: "string",
-        required: true,
-        description: "`category`, `tier`, `town`, `department` or `month`",
-    },
     q(
         "tz",
-        "integer",
+        "tz",
         "minutes east of UTC that months are counted in; 480 (China) when absent",
     ),
 ];
 
-const JSON: &str = "application/json";
-const BEARER: &str = "bearer access token";
+const BULLETIN: [Param; 1] = [path_param("id", "bulletin", "bulletin number")];
+
+pub(super) const JSON: &str = "application/json";
+pub(super) const BEARER: &str = "bearer access token";
 const LEADERS: &str = "bearer access token; leaders and supervisors";
 
 /// Every route under `/api`.
@@ -162,7 +159,11 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "post",
         path: "/refresh",
-        summary: "A new access token for a refresh token",
+        summary: "Exchange a refresh token {refresh_token} for a new access token and a new \
+                  refresh token (rotation: the one presented is used up). A used-up token \
+                  presented again revokes every token of its device (401 \
+                  refresh_token_reused). 429 with Retry-After past the per-device or \
+                  per-address limit",
         auth: "refresh token in the body",
         params: &[],
         body: Some(JSON),
@@ -228,7 +229,7 @@ pub const ROUTES: &[Route] = &[
         auth: LEADERS,
         params: &[q(
             "unit",
-            "string",
+            "uuid",
             "org unit id; the caller's own unit when absent",
         )],
         body: None,
@@ -269,7 +270,7 @@ pub const ROUTES: &[Route] = &[
         path: "/bulletins/{id}",
         summary: "An issued bulletin",
         auth: LEADERS,
-        params: &[path_id("bulletin number")],
+        params: &BULLETIN,
         body: None,
         response: JSON,
     },
@@ -278,7 +279,7 @@ pub const ROUTES: &[Route] = &[
         path: "/bulletins/{id}/xlsx",
         summary: "An issued bulletin as an Excel workbook",
         auth: LEADERS,
-        params: &[path_id("bulletin number")],
+        params: &BULLETIN,
         body: None,
         response: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     },
@@ -287,7 +288,7 @@ pub const ROUTES: &[Route] = &[
         path: "/bulletins/{id}/csv",
         summary: "An issued bulletin as CSV",
         auth: LEADERS,
-        params: &[path_id("bulletin number")],
+        params: &BULLETIN,
         body: None,
         response: "text/csv",
     },
@@ -298,16 +299,16 @@ pub const ROUTES: &[Route] = &[
                   filtered, sorted and paginated, with flags at the time of the request",
         auth: "bearer access token; leaders, supervisors and department handlers",
         params: &[
-            q("state", "string", "comma-separated state codes"),
-            q("flag", "string", "red, green or black"),
-            q("town", "string", "town org unit id"),
-            q("department", "string", "handling department's org unit id"),
+            q("state", "states", "comma-separated state codes"),
+            q("flag", "flag", "red, green or black"),
+            q("town", "uuid", "town org unit id"),
+            q("department", "uuid", "handling department's org unit id"),
             q("category", "string", "category code"),
-            q("tier", "string", "effective tier code"),
+            q("tier", "tier", "effective tier code"),
             q("overdue", "boolean", "overdue (true) or not (false)"),
-            q("source", "string", "source code"),
-            q("created_from", "integer", "created at or after, ms"),
-            q("created_to", "integer", "created before, ms"),
+            q("source", "source", "source code"),
+            q("created_from", "ms", "created at or after, ms"),
+            q("created_to", "ms", "created before, ms"),
             q(
                 "answered",
                 "boolean",
@@ -335,28 +336,28 @@ pub const ROUTES: &[Route] = &[
             ),
             q(
                 "look_back",
-                "string",
+                "look_back",
                 "had a look-back that passed and/or reopened it: passed, reopened or both, \
                  comma-separated",
             ),
             q(
                 "event_from",
-                "integer",
+                "ms",
                 "with look_back: the look-back happened at or after, ms",
             ),
             q(
                 "event_to",
-                "integer",
+                "ms",
                 "with look_back: the look-back happened before, ms",
             ),
             q(
                 "sort",
-                "string",
+                "sort",
                 "deadline (default), created or days_overdue",
             ),
-            q("order", "string", "asc (default) or desc"),
-            q("limit", "integer", "rows per page, 1..=200, default 50"),
-            q("offset", "integer", "rows skipped, default 0"),
+            q("order", "order", "asc (default) or desc"),
+            q("limit", "limit", "rows per page, 1..=200, default 50"),
+            q("offset", "count", "rows skipped, default 0"),
         ],
         body: None,
         response: JSON,
@@ -367,7 +368,7 @@ pub const ROUTES: &[Route] = &[
         summary: "An enterprise's profile, visits and problems with their events, progress, \
                   supervision and ratings in time order; 404 outside the caller's scope",
         auth: BEARER,
-        params: &[path_id("enterprise id")],
+        params: &[path_param("id", "uuid", "enterprise id")],
         body: None,
         response: JSON,
     },
@@ -379,7 +380,7 @@ pub const ROUTES: &[Route] = &[
                   use. For the enterprise's officer or a leader (the rights table), within \
                   their write scope; 404 outside it",
         auth: BEARER,
-        params: &[path_id("enterprise id")],
+        params: &[path_param("id", "uuid", "enterprise id")],
         body: None,
         response: JSON,
     },
@@ -389,7 +390,7 @@ pub const ROUTES: &[Route] = &[
         summary: "Replaces the enterprise's card (a lost card): a new link, answered like \
                   `GET .../card`; the old link answers 410 with the \"no longer valid\" page",
         auth: BEARER,
-        params: &[path_id("enterprise id")],
+        params: &[path_param("id", "uuid", "enterprise id")],
         body: None,
         response: JSON,
     },
@@ -399,7 +400,7 @@ pub const ROUTES: &[Route] = &[
         summary: "Revokes the enterprise's card without a new one (204); the next \
                   `GET .../card` makes one",
         auth: BEARER,
-        params: &[path_id("enterprise id")],
+        params: &[path_param("id", "uuid", "enterprise id")],
         body: None,
         response: JSON,
     },
@@ -480,16 +481,10 @@ pub const ROUTES: &[Route] = &[
                   ETag is the hash, cached a year as immutable; If-None-Match answers 304",
         auth: BEARER,
         params: &[
-            Param {
-                name: "hash",
-                location: "path",
-                kind: "string",
-                required: true,
-                description: "the file's SHA-256, 64 hex digits",
-            },
+            path_param("hash", "sha256", "the file's SHA-256, 64 hex digits"),
             q(
                 "size",
-                "string",
+                "blob_size",
                 "thumb: a JPEG of at most 320 px made by the server",
             ),
         ],
@@ -507,16 +502,19 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// Every documented route: [`ROUTES`], then those of the sibling modules.
-pub fn routes() -> impl Iterator<Item = &'static Route> {
-    ROUTES.iter().chain(super::openapi_evidence::ROUTES)
+/// Every documented route: [`ROUTES`], then the account's and on-site evidence's.
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    ROUTES
+        .iter()
+        .chain(super::openapi_account::ROUTES)
+        .chain(super::openapi_evidence::ROUTES)
 }
 
-/// The OpenAPI 3.1 document of [`routes`].
+/// The OpenAPI 3.1 document of [`all_routes`].
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in routes() {
-        let params: Vec<Value> = r
+    for r in all_routes() {
+        let mut params: Vec<Value> = r
             .params
             .iter()
             .map(|p| {
@@ -525,26 +523,34 @@ pub fn document() -> Value {
                     "in": p.location,
                     "required": p.required,
                     "description": p.description,
-                    "schema": {"type": p.kind},
+                    "schema": openapi_schemas::parameter(p.kind),
                 })
             })
             .collect();
+        params.extend(openapi_schemas::tus_headers(r.method, r.path));
         let mut op = json!({
             "summary": r.summary,
             "description": format!("Authentication: {}.", r.auth),
             "parameters": params,
             "responses": {
-                "200": {"description": "success", "content": {r.response: {}}},
                 "default": {
                     "description": "an error",
                     "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
                 },
             },
         });
-        if r.response == "none" {
-            op["responses"]["200"] = json!({"description": "success, no body (tus: 201 or 204)"});
-        }
-        if r.auth != "none" {
+        let (status, success) = match r.response {
+            "none" => (
+                openapi_schemas::no_body_status(r.method, r.path),
+                json!({"description": "success, no body"}),
+            ),
+            media => (
+                "200",
+                json!({"description": "success", "content": {media: {}}}),
+            ),
+        };
+        op["responses"][status] = success;
+        if r.auth.starts_with("bearer") {
             op["security"] = json!([{"bearer": []}]);
         }
         if matches!(r.path, "/config" | "/directory" | "/blobs/{hash}") {
@@ -561,9 +567,11 @@ pub fn document() -> Value {
             });
         }
         if let Some(body) = r.body {
-            let content = match request_schema(r.method, r.path) {
+            let named = openapi_schemas::request_body(r.method, r.path)
+                .or_else(|| super::openapi_account::request_schema(r.method, r.path));
+            let content = match named {
                 Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
-                None => json!({}),
+                None => json!({"schema": {"type": "string", "format": "binary"}}),
             };
             op["requestBody"] = json!({"required": true, "content": {body: content}});
         }
@@ -571,6 +579,21 @@ pub fn document() -> Value {
         let entry = paths.entry(path).or_insert_with(|| json!({}));
         entry[r.method] = op;
     }
+    let mut schemas = openapi_schemas::bodies();
+    for (name, schema) in super::openapi_account::schemas() {
+        schemas.insert(name.into(), schema);
+    }
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "description": "stable code"},
+                "message": {"type": "string"},
+            },
+        }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -582,53 +605,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message"],
-                    "properties": {
-                        "error": {"type": "string", "description": "stable code"},
-                        "message": {"type": "string"},
-                    },
-                },
-                "LoginRequest": login_request_schema(),
-            },
-        },
-    })
-}
-
-/// The schema (in `components.schemas`) of a route's request body, where one is described.
-fn request_schema(method: &str, path: &str) -> Option<&'static str> {
-    match (method, path) {
-        ("post", "/login") => Some("LoginRequest"),
-        _ => None,
-    }
-}
-
-/// `POST /api/login`'s body (`crate::auth::session::LoginRequest`).
-fn login_request_schema() -> Value {
-    let secret = crate::auth::session::DEVICE_SECRET_CHARS;
-    json!({
-        "type": "object",
-        "required": ["login", "password", "device_id"],
-        "properties": {
-            "login": {"type": "string"},
-            "password": {"type": "string"},
-            "device_id": {
-                "type": "string",
-                "description": "the device's id, made by the client once and kept; the answer's \
-                                device.id is the one to use from then on",
-            },
-            "device_name": {"type": "string", "description": "e.g. 王芳的手机"},
-            "device_secret": {
-                "type": "string",
-                "minLength": secret.start(),
-                "maxLength": secret.end(),
-                "description": "a random secret the client makes once with its device id and \
-                                keeps beside it; the server keeps its SHA-256. A login with a \
-                                known device id but without its secret is given a new device \
-                                (id and actor).",
-            },
+            "schemas": schemas,
         },
     })
 }

@@ -7,6 +7,7 @@ fn registered() -> Vec<(String, String)> {
     let sources = [
         include_str!("../sync/mod.rs"),
         include_str!("auth.rs"),
+        include_str!("account.rs"),
         include_str!("dashboard.rs"),
         include_str!("problems.rs"),
         include_str!("directory.rs"),
@@ -55,12 +56,12 @@ fn every_api_route_is_documented_and_every_documented_route_exists() {
             continue;
         }
         assert!(
-            super::routes().any(|r| r.method == method && r.path == path),
+            all_routes().any(|r| r.method == method && r.path == path),
             "{method} {path} is registered but missing from ROUTES"
         );
     }
     let doc = document();
-    for r in super::routes() {
+    for r in all_routes() {
         assert!(
             routes.iter().any(|(m, p)| m == r.method && p == r.path),
             "{} {} is documented but not registered",
@@ -101,5 +102,18 @@ fn the_login_body_is_described_with_the_device_secret() {
             .expect("a list")
             .contains(&json!("device_secret")),
         "optional: older apps send none"
+    );
+}
+
+#[test]
+fn the_password_change_body_is_described_with_the_policys_minimum() {
+    let doc = document();
+    let body =
+        &doc["paths"]["/api/account/password"]["post"]["requestBody"]["content"][JSON]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/PasswordChange");
+    let change = &doc["components"]["schemas"]["PasswordChange"];
+    assert_eq!(
+        change["properties"]["new_password"]["minLength"],
+        crate::auth::policy::MIN_PASSWORD_CHARS
     );
 }

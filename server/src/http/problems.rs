@@ -3,13 +3,14 @@
 //! department) and `GET /api/enterprises/{id}/timeline`. Both are limited to the caller's read
 //! scope exactly as sync is (`auth::scope`); what lies outside it answers like a missing record.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::model::{EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
 
 use super::error::ApiError;
+use super::extract::{ApiPath, ApiQuery};
 use crate::AppState;
 use crate::auth::{Authenticated, access_for, reads_lists};
 use crate::store::{
@@ -121,10 +122,8 @@ impl ListQuery {
             .map(|s| ProblemSource::from_code(s).map_err(|_| bad("source", s)))
             .transpose()?;
         let sort = match self.sort.as_deref() {
-            None | Some("deadline") => ProblemSort::Deadline,
-            Some("created") => ProblemSort::Created,
-            Some("days_overdue") => ProblemSort::DaysOverdue,
-            Some(other) => return Err(bad("sort", other)),
+            None => ProblemSort::default(),
+            Some(code) => ProblemSort::from_code(code).ok_or_else(|| bad("sort", code))?,
         };
         let desc = match self.order.as_deref() {
             None | Some("asc") => false,
@@ -138,12 +137,12 @@ impl ListQuery {
                     .split(',')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(|s| match s {
-                        "passed" => Ok(LookBack::Passed),
-                        "reopened" => Ok(LookBack::Reopened),
-                        other => Err(ApiError::BadRequest(format!(
-                            "unknown look_back {other:?} (passed or reopened)"
-                        ))),
+                    .map(|s| {
+                        LookBack::from_code(s).ok_or_else(|| {
+                            ApiError::BadRequest(format!(
+                                "unknown look_back {s:?} (passed or reopened)"
+                            ))
+                        })
                     })
                     .collect::<Result<_, _>>()?;
                 found.sort();
@@ -152,7 +151,7 @@ impl ListQuery {
             }
         };
         if look_back.is_empty() && (self.event_from.is_some() || self.event_to.is_some()) {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::Contradictory(
                 "event_from and event_to bound when a look-back happened: they need look_back"
                     .into(),
             ));
@@ -160,7 +159,7 @@ impl ListQuery {
         if let (Some(f), Some(t)) = (self.event_from, self.event_to)
             && f > t
         {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::Contradictory(format!(
                 "event_from ({f}) is after event_to ({t})"
             )));
         }
@@ -214,7 +213,7 @@ pub(super) fn require_list_reader(auth: &Authenticated) -> Result<(), ApiError> 
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ProblemPage>, ApiError> {
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
@@ -235,7 +234,7 @@ async fn list(
 async fn timeline(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Timeline>, ApiError> {
     let missing = || ApiError::NotFound(format!("no enterprise {id}"));
     let enterprise = EnterpriseId::parse(&id).map_err(|_| missing())?;

@@ -36,7 +36,7 @@ use crate::blobs::{BlobHash, BlobName, BlobService, may_read};
 use crate::store::UploadRow;
 
 /// The protocol version spoken.
-const TUS_VERSION: &str = "1.0.0";
+pub const TUS_VERSION: &str = "1.0.0";
 
 /// The extensions served.
 const TUS_EXTENSIONS: &str = "creation,checksum";

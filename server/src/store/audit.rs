@@ -41,6 +41,15 @@ pub enum AuditAction {
     CardChanged,
     /// A leader issued a bulletin.
     BulletinIssued,
+    /// A refresh token already exchanged was presented again (a stolen copy, or the thief's
+    /// use after the owner's): every token of the device was revoked.
+    RefreshTokenReused,
+    /// A user changed their own password (their other devices' sessions ended).
+    PasswordChanged,
+    /// A user revoked one of their own devices.
+    OwnDeviceRevoked,
+    /// A device's handover file (its unsynced changes) was applied.
+    HandoverImported,
 }
 
 impl AuditAction {
@@ -60,6 +69,10 @@ impl AuditAction {
             AuditAction::ConfigApplied => "config_applied",
             AuditAction::CardChanged => "card_changed",
             AuditAction::BulletinIssued => "bulletin_issued",
+            AuditAction::RefreshTokenReused => "refresh_token_reused",
+            AuditAction::PasswordChanged => "password_changed",
+            AuditAction::OwnDeviceRevoked => "own_device_revoked",
+            AuditAction::HandoverImported => "handover_imported",
         }
     }
 }
@@ -133,6 +146,42 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 
 const COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
 
+/// Appends an entry at the end of the chain inside the caller's transaction `tx` (so the
+/// entry is written with what it records, or not at all); returns its position.
+pub(super) fn append(
+    tx: &rusqlite::Connection,
+    at: Timestamp,
+    actor: &str,
+    action: AuditAction,
+    subject: &str,
+    detail: &str,
+) -> Result<i64, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_vec()),
+    };
+    let hash = entry_hash(&prev, seq, at.0, [actor, action.code(), subject, detail]);
+    tx.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        seq,
+        at.0,
+        actor,
+        action.code(),
+        subject,
+        detail,
+        prev,
+        hash.as_slice()
+    ])?;
+    Ok(seq)
+}
+
 impl SqliteStore {
     /// Appends an entry at the end of the chain; returns its position.
     pub fn audit(
@@ -144,29 +193,7 @@ impl SqliteStore {
         detail: &str,
     ) -> Result<i64, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
-        let last: Option<(i64, Vec<u8>)> = tx
-            .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (seq, prev) = match last {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS.to_vec()),
-        };
-        let hash = entry_hash(&prev, seq, at.0, [actor, action.code(), subject, detail]);
-        tx.prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            seq,
-            at.0,
-            actor,
-            action.code(),
-            subject,
-            detail,
-            prev,
-            hash.as_slice()
-        ])?;
+        let seq = append(&tx, at, actor, action, subject, detail)?;
         tx.commit()?;
         Ok(seq)
     }

@@ -30,6 +30,33 @@ pub enum Breakdown {
     Month,
 }
 
+impl Breakdown {
+    /// Every grouping.
+    pub const ALL: [Breakdown; 5] = [
+        Breakdown::Category,
+        Breakdown::Tier,
+        Breakdown::Town,
+        Breakdown::Department,
+        Breakdown::Month,
+    ];
+
+    /// The query parameter's code (also its JSON form).
+    pub fn code(self) -> &'static str {
+        match self {
+            Breakdown::Category => "category",
+            Breakdown::Tier => "tier",
+            Breakdown::Town => "town",
+            Breakdown::Department => "department",
+            Breakdown::Month => "month",
+        }
+    }
+
+    /// The one with `code`.
+    pub fn from_code(code: &str) -> Option<Breakdown> {
+        Self::ALL.into_iter().find(|b| b.code() == code)
+    }
+}
+
 /// One bar of a breakdown: of the problems counted by `Kpis::problems`, those with this key,
 /// how many of them are resolved and how many overdue (the same rules as the KPIs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,12 +79,16 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0015_blob_store.sql"),
     },
     Migration {
-        name: "0016_check_in_evidence",
-        sql: include_str!("migrations/0016_check_in_evidence.sql"),
+        name: "0016_refresh_rotation",
+        sql: include_str!("migrations/0016_refresh_rotation.sql"),
     },
     Migration {
-        name: "0017_history_verdicts",
-        sql: include_str!("migrations/0017_history_verdicts.sql"),
+        name: "0017_check_in_evidence",
+        sql: include_str!("migrations/0017_check_in_evidence.sql"),
+    },
+    Migration {
+        name: "0018_history_verdicts",
+        sql: include_str!("migrations/0018_history_verdicts.sql"),
     },
 ];
 

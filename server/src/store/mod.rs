@@ -33,8 +33,8 @@ pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use directory::{
-    AssignmentEntry, Device, NewUser, OrgUnitEntry, OrgUnitImport, PasswordHash, ScopeState,
-    TokenHash, TokenKind, TokenLookup, UserRecord,
+    AssignmentEntry, Device, FreshTokens, NewUser, OrgUnitEntry, OrgUnitImport, OwnDevice,
+    PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;

@@ -41,6 +41,14 @@ pub enum LookBack {
 }
 
 impl LookBack {
+    /// Every look-back result, in the order the query parameter lists them.
+    pub const ALL: [LookBack; 2] = [LookBack::Passed, LookBack::Reopened];
+
+    /// The one with `code`.
+    pub fn from_code(code: &str) -> Option<LookBack> {
+        Self::ALL.into_iter().find(|l| l.code() == code)
+    }
+
     /// The query parameter's code.
     pub fn code(self) -> &'static str {
         match self {
@@ -68,6 +76,29 @@ pub enum ProblemSort {
     Created,
     /// By days past the deadline (problems not overdue count as 0).
     DaysOverdue,
+}
+
+impl ProblemSort {
+    /// Every order, the default first.
+    pub const ALL: [ProblemSort; 3] = [
+        ProblemSort::Deadline,
+        ProblemSort::Created,
+        ProblemSort::DaysOverdue,
+    ];
+
+    /// The query parameter's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemSort::Deadline => "deadline",
+            ProblemSort::Created => "created",
+            ProblemSort::DaysOverdue => "days_overdue",
+        }
+    }
+
+    /// The one with `code`.
+    pub fn from_code(code: &str) -> Option<ProblemSort> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
 }
 
 /// Filters, order and page of a problem list. Every filter is optional; they combine with AND.

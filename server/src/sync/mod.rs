@@ -407,6 +407,37 @@ impl Scoped {
     }
 }
 
+/// What `device` of `user` may read and write when it pushes `push` at `now`: its role's
+/// scopes and rules, with its previous sync (for the server-time rules) and the look-back facts
+/// of the pushed problems. A sync request and a handover import (`admin::handover`) are judged
+/// by this one rule.
+///
+/// # Errors
+/// The store failed.
+pub fn push_access(
+    store: &SqliteStore,
+    config: &Config,
+    user: &shared::model::User,
+    device: &crate::store::Device,
+    push: &[protocol::DocPush],
+    now: shared::model::Timestamp,
+) -> Result<crate::auth::scope::Access, StoreError> {
+    let mut access = access_for(store, user, device, now)?;
+    let previous = store.previous_sync(device.id, now, &config.clock)?;
+    // What a look-back pass in one of the pushed problems is judged by.
+    let problems: Vec<&str> = push
+        .iter()
+        .filter(|p| p.doc.kind() == DocKind::Problem)
+        .map(|p| p.doc.root_id())
+        .collect();
+    let look_back = store.look_back_facts(&problems)?;
+    access.rules = access
+        .rules
+        .with_previous_sync(previous, &config.clock)
+        .with_look_back(config.follow_up.look_back_days, look_back);
+    Ok(access)
+}
+
 /// Phase one of a sync request, under the store lock: the device's scopes, the re-scoping rule
 /// (see [`SyncService::sync`]; a re-scoped request is served from cursor 0), and the stored
 /// versions of the pushed documents.
@@ -423,22 +454,8 @@ fn read_phase(
         SyncApiError::Store
     };
     let device = who.device.id;
-    let mut access = access_for(store, &who.user, &who.device, now).map_err(store_failed)?;
-    let previous = store
-        .previous_sync(device, now, &config.clock)
+    let access = push_access(store, config, &who.user, &who.device, &request.push, now)
         .map_err(store_failed)?;
-    // What a look-back pass in one of the pushed problems is judged by.
-    let problems: Vec<&str> = request
-        .push
-        .iter()
-        .filter(|p| p.doc.kind() == DocKind::Problem)
-        .map(|p| p.doc.root_id())
-        .collect();
-    let look_back = store.look_back_facts(&problems).map_err(store_failed)?;
-    access.rules = access
-        .rules
-        .with_previous_sync(previous, &config.clock)
-        .with_look_back(config.follow_up.look_back_days, look_back);
     let current = fingerprint(&access.read);
     let mut state = store.scope_state(device).map_err(store_failed)?;
     if let Some((pending, since)) = &state.pending

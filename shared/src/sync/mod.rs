@@ -9,8 +9,10 @@
 //! - [`validate`]: the checks every merged document passes before it is stored.
 //! - [`policy`]: retry backoff and adaptive chunk sizing.
 //! - [`limits`]: how much work one request may ask of the server.
+//! - [`handover`]: the file a phone with no signal hands its unsynced changes over in.
 
 pub mod client;
+pub mod handover;
 pub mod limits;
 pub mod memory;
 pub mod policy;

@@ -143,6 +143,23 @@ impl SqliteStore {
             .transpose()
     }
 
+    /// The hash of the device secret `id` is bound to, if any (what a handover file is signed
+    /// with, `admin::handover`).
+    pub fn device_secret_hash(&self, id: DeviceId) -> Result<Option<TokenHash>, StoreError> {
+        let blob: Option<Option<Vec<u8>>> = self
+            .conn
+            .prepare_cached("SELECT secret_hash FROM devices WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        blob.flatten()
+            .map(|b| {
+                <[u8; 32]>::try_from(b.as_slice())
+                    .map(TokenHash)
+                    .map_err(|_| corrupt("devices", "a secret hash of another length than 32"))
+            })
+            .transpose()
+    }
+
     /// Every device with its user's login, most recently seen first; only `login`'s when given.
     pub fn list_devices(&self, login: Option<&str>) -> Result<Vec<(Device, String)>, StoreError> {
         let rows = self
@@ -224,7 +241,7 @@ impl SqliteStore {
             .prepare_cached(
                 "SELECT t.kind, t.expires_at, t.revoked, d.id, d.user, d.name, d.actor_id, \
                  d.registered_at, d.revoked_at, d.last_seen, u.id, u.login, u.name, u.role, \
-                 u.org_unit, u.disabled, u.password_hash FROM tokens t \
+                 u.org_unit, u.disabled, u.password_hash, t.rotated_at FROM tokens t \
                  JOIN devices d ON t.device = d.id JOIN users u ON d.user = u.id \
                  WHERE t.hash = ?1",
             )?
@@ -248,10 +265,11 @@ impl SqliteStore {
                     r.get(15)?,
                     r.get(16)?,
                 ];
-                Ok((token, device, user))
+                let rotated_at: Option<i64> = r.get(17)?;
+                Ok((token, device, user, rotated_at))
             })
             .optional()?;
-        let Some(((kind, expires_at, revoked), device, user)) = row else {
+        let Some(((kind, expires_at, revoked), device, user, rotated_at)) = row else {
             return Ok(None);
         };
         let kind = match kind.as_str() {
@@ -263,6 +281,7 @@ impl SqliteStore {
             kind,
             expires_at: Timestamp(expires_at),
             revoked: revoked != 0,
+            rotated_at: rotated_at.map(Timestamp),
             device: to_device(device)?,
             user: to_user(user)?,
         }))

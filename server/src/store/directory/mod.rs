@@ -128,6 +128,8 @@ pub struct TokenLookup {
     pub expires_at: Timestamp,
     /// Revoked (logout, device revocation).
     pub revoked: bool,
+    /// When a refresh token was exchanged for its successor (it is used up).
+    pub rotated_at: Option<Timestamp>,
     /// Its device.
     pub device: Device,
     /// The device's user.
@@ -283,7 +285,10 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 mod assignments;
 mod devices;
 mod org_units;
+mod sessions;
 mod users;
+
+pub use sessions::{FreshTokens, OwnDevice, Rotation};
 mod visibility;
 
 #[cfg(test)]

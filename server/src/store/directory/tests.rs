@@ -264,3 +264,58 @@ fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
         Err(StoreError::NotFound { what: "user", .. })
     ));
 }
+
+#[test]
+fn two_connections_exchanging_one_refresh_token_at_once_give_one_rotation_and_one_reuse() {
+    let (dir, mut s) = store();
+    let zone = unit(1, OrgUnitKind::Zone, None);
+    s.add_org_unit("zone", &zone).expect("zone");
+    let a = user(&mut s, 1, zone.id);
+    let id = DeviceId::from_random_bytes([1; 16]);
+    s.register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
+        .expect("registered");
+    let presented = TokenHash([1; 32]);
+    s.store_token(
+        &presented,
+        id,
+        TokenKind::Refresh,
+        Timestamp(1),
+        Timestamp(1_000_000),
+    )
+    .expect("stored");
+    drop(s);
+    // Two processes on one file (a server and a second one, or the CLI), each its own
+    // connection, racing from one barrier.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (2u8..4)
+        .map(|n| {
+            let (path, barrier) = (dir.path().join("d.db"), barrier.clone());
+            std::thread::spawn(move || {
+                let mut store = SqliteStore::open(&path).expect("opens");
+                let fresh = FreshTokens {
+                    access: TokenHash([n; 32]),
+                    access_expires_at: Timestamp(1_000),
+                    refresh: TokenHash([n + 10; 32]),
+                    refresh_expires_at: Timestamp(1_000_000),
+                };
+                barrier.wait();
+                store
+                    .rotate_refresh_token(&presented, &fresh, Timestamp(10), "from a test")
+                    .expect("answered")
+            })
+        })
+        .collect();
+    let outcomes: Vec<Rotation> = racers
+        .into_iter()
+        .map(|r| r.join().expect("joined"))
+        .collect();
+    let rotated = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Rotated(_)))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Reused(_)))
+        .count();
+    assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
+}

@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 17] = [
+const ALL: [&str; 18] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -29,8 +29,9 @@ const ALL: [&str; 17] = [
     "0013_audit_log",
     "0014_reminders",
     "0015_blob_store",
-    "0016_check_in_evidence",
-    "0017_history_verdicts",
+    "0016_refresh_rotation",
+    "0017_check_in_evidence",
+    "0018_history_verdicts",
 ];
 
 #[test]

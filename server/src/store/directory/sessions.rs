@@ -1,0 +1,277 @@
+//! A user's own sessions (会话) in the store: exchanging a refresh token for its successor
+//! (rotation, with reuse detection), changing one's own password, and one's own devices with
+//! their last sync. Each write is one immediate transaction with its audit entry inside it, so
+//! two requests presenting the same refresh token cannot both be answered with tokens.
+
+use rusqlite::{OptionalExtension as _, Transaction, TransactionBehavior, params};
+use shared::model::{DeviceId, Timestamp, UserId};
+
+use super::*;
+use crate::store::audit::{AuditAction, append};
+use crate::store::{SqliteStore, StoreError};
+
+/// New tokens for a device, already hashed, with their expiry.
+#[derive(Debug, Clone, Copy)]
+pub struct FreshTokens {
+    /// The access token's hash.
+    pub access: TokenHash,
+    /// When the access token expires.
+    pub access_expires_at: Timestamp,
+    /// The refresh token's hash.
+    pub refresh: TokenHash,
+    /// When the refresh token expires (ignored by a rotation: the successor keeps the
+    /// expiry of the token it replaces, so a session still ends 30 days after its login).
+    pub refresh_expires_at: Timestamp,
+}
+
+/// What presenting a refresh token did ([`SqliteStore::rotate_refresh_token`]).
+#[derive(Debug)]
+pub enum Rotation {
+    /// It was live: it is now used up, and the fresh tokens are stored for its device.
+    Rotated(TokenLookup),
+    /// It was used up already (a copy presented after the original was exchanged, or the
+    /// other way round): every token of its device is now revoked, and the reuse is in the
+    /// audit log.
+    Reused(TokenLookup),
+    /// No refresh token of the store: nothing changed.
+    Unknown,
+    /// Known, but revoked, expired, of a revoked device or a disabled user: nothing changed.
+    Dead(TokenLookup),
+}
+
+/// One of a user's own devices, as the account screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnDevice {
+    /// The device.
+    pub device: Device,
+    /// When it last synchronised (its last commit or sync), if ever.
+    pub last_sync: Option<Timestamp>,
+}
+
+impl SqliteStore {
+    /// Exchanges the refresh token hashed `presented` for `fresh` tokens at `now`, in one
+    /// immediate transaction: the presented token is marked used (`rotated_at`) only if it was
+    /// not already, so of two simultaneous exchanges one wins and the other is a reuse. A
+    /// reuse revokes every token of the device and is audited (`from`: where the request came
+    /// from).
+    ///
+    /// # Errors
+    /// The store failed; nothing was written.
+    pub fn rotate_refresh_token(
+        &mut self,
+        presented: &TokenHash,
+        fresh: &FreshTokens,
+        now: Timestamp,
+        from: &str,
+    ) -> Result<Rotation, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let Some(found) = self
+            .lookup_token(presented)?
+            .filter(|t| t.kind == TokenKind::Refresh)
+        else {
+            return Ok(Rotation::Unknown);
+        };
+        if found.device.revoked_at.is_some() {
+            return Ok(Rotation::Dead(found));
+        }
+        if found.rotated_at.is_none() {
+            if found.revoked || found.user.disabled || now >= found.expires_at {
+                return Ok(Rotation::Dead(found));
+            }
+            let marked = tx
+                .prepare_cached(
+                    "UPDATE tokens SET rotated_at = ?2 WHERE hash = ?1 AND rotated_at IS NULL \
+                     AND revoked = 0",
+                )?
+                .execute(params![presented.0.as_slice(), now.0])?;
+            if marked == 1 {
+                let device = found.device.id;
+                let issue = |hash: &TokenHash, kind: TokenKind, expires: Timestamp| {
+                    tx.prepare_cached(
+                        "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        hash.0.as_slice(),
+                        device.to_string(),
+                        kind.code(),
+                        now.0,
+                        expires.0
+                    ])
+                };
+                issue(&fresh.refresh, TokenKind::Refresh, found.expires_at)?;
+                issue(&fresh.access, TokenKind::Access, fresh.access_expires_at)?;
+                tx.prepare_cached(
+                    "UPDATE devices SET last_seen = MAX(last_seen, ?2) WHERE id = ?1",
+                )?
+                .execute(params![device.to_string(), now.0])?;
+                tx.commit()?;
+                return Ok(Rotation::Rotated(found));
+            }
+        }
+        let revoked = tx
+            .prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1 AND revoked = 0")?
+            .execute([found.device.id.to_string()])?;
+        append(
+            &tx,
+            now,
+            &found.user.user.login,
+            AuditAction::RefreshTokenReused,
+            &found.device.id.to_string(),
+            &format!("{revoked} token(s) of the device revoked; {from}"),
+        )?;
+        tx.commit()?;
+        Ok(Rotation::Reused(found))
+    }
+
+    /// Sets `user`'s own password hash, ends the sessions of all their devices (every token
+    /// revoked; the devices stay registered and log in again with the new password) and gives
+    /// the calling `device` `fresh` tokens, with the audit entry, in one transaction. Returns
+    /// the user's other devices that are not revoked, whose open streams the caller closes.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user or a device not theirs.
+    pub fn change_own_password(
+        &mut self,
+        user: UserId,
+        hash: &PasswordHash,
+        device: DeviceId,
+        fresh: &FreshTokens,
+        now: Timestamp,
+    ) -> Result<Vec<DeviceId>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let login: Option<String> = tx
+            .prepare_cached("SELECT login FROM users WHERE id = ?1")?
+            .query_row([user.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(login) = login else {
+            return Err(StoreError::NotFound {
+                what: "user",
+                key: user.to_string(),
+            });
+        };
+        let mut devices = Vec::new();
+        let mut own = false;
+        for id in tx
+            .prepare_cached("SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL")?
+            .query_map([user.to_string()], |r| r.get::<_, String>(0))?
+        {
+            let id = DeviceId::parse(&id?).map_err(|e| corrupt("devices", e))?;
+            if id == device {
+                own = true;
+            } else {
+                devices.push(id);
+            }
+        }
+        if !own {
+            return Err(StoreError::NotFound {
+                what: "device",
+                key: device.to_string(),
+            });
+        }
+        tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+            .execute(params![user.to_string(), hash.0])?;
+        tx.prepare_cached(
+            "UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND device IN \
+             (SELECT id FROM devices WHERE user = ?1)",
+        )?
+        .execute([user.to_string()])?;
+        for (hash, kind, expires) in [
+            (fresh.access, TokenKind::Access, fresh.access_expires_at),
+            (fresh.refresh, TokenKind::Refresh, fresh.refresh_expires_at),
+        ] {
+            tx.prepare_cached(
+                "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                hash.0.as_slice(),
+                device.to_string(),
+                kind.code(),
+                now.0,
+                expires.0
+            ])?;
+        }
+        append(
+            &tx,
+            now,
+            &login,
+            AuditAction::PasswordChanged,
+            &login,
+            &format!(
+                "on device {device}; sessions ended on {} other device(s)",
+                devices.len()
+            ),
+        )?;
+        tx.commit()?;
+        Ok(devices)
+    }
+
+    /// `user`'s own devices with their last sync, most recently seen first.
+    pub fn own_devices(&self, user: UserId) -> Result<Vec<OwnDevice>, StoreError> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT d.id, d.user, d.name, d.actor_id, d.registered_at, d.revoked_at, \
+                 d.last_seen, s.last_seen FROM devices d \
+                 LEFT JOIN device_sync s ON s.device = d.id \
+                 WHERE d.user = ?1 ORDER BY d.last_seen DESC, d.id",
+            )?
+            .query_map([user.to_string()], |r| {
+                Ok((device_row(r)?, r.get::<_, Option<i64>>(7)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(d, last_sync)| {
+                Ok(OwnDevice {
+                    device: to_device(d)?,
+                    last_sync: last_sync.map(Timestamp),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes `device` for its own `user` (their lost phone), with the audit entry.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no such device is theirs (another user's device is not
+    /// told apart from an unknown one).
+    pub fn revoke_own_device(
+        &mut self,
+        user: UserId,
+        device: DeviceId,
+        now: Timestamp,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let login: Option<String> = tx
+            .prepare_cached(
+                "SELECT u.login FROM devices d JOIN users u ON d.user = u.id \
+                 WHERE d.id = ?1 AND d.user = ?2",
+            )?
+            .query_row(params![device.to_string(), user.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(login) = login else {
+            return Err(StoreError::NotFound {
+                what: "device",
+                key: device.to_string(),
+            });
+        };
+        tx.prepare_cached(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+        )?
+        .execute(params![device.to_string(), now.0])?;
+        tx.prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1")?
+            .execute([device.to_string()])?;
+        append(
+            &tx,
+            now,
+            &login,
+            AuditAction::OwnDeviceRevoked,
+            &device.to_string(),
+            detail,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
