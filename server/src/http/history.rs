@@ -3,7 +3,7 @@
 //! anyone whose read scope holds the record (`auth::access_for`, as sync); any other record
 //! answers like a missing one (404).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use shared::doc::DocKind;
 use shared::sync::protocol::DocId;
 
 use super::error::ApiError;
+use super::extract::ApiPath;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for};
 use crate::store::{HistoryVerdict, StoreError};
@@ -38,7 +39,7 @@ fn internal(e: StoreError) -> ApiError {
 async fn verdict(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path((kind, id)): Path<(String, String)>,
+    ApiPath((kind, id)): ApiPath<(String, String)>,
 ) -> Result<Json<RecordVerdict>, ApiError> {
     let missing = || ApiError::NotFound(format!("no record {kind}/{id}"));
     let doc = DocKind::from_code(&kind)

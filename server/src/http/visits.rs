@@ -4,13 +4,14 @@
 //! a department handler (whose scope holds problems, not visits) none. Check-ins are judged
 //! with the district's `[check_in] radius_m`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::model::{EnterpriseId, OrgUnitId, Timestamp, UserId, VisitMethod};
 
 use super::error::ApiError;
+use super::extract::ApiQuery;
 use super::problems::require_list_reader;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for};
@@ -93,7 +94,7 @@ impl VisitQuery {
         if let (Some(f), Some(t)) = (self.from, self.to)
             && f > t
         {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::Contradictory(format!(
                 "from ({f}) is after to ({t})"
             )));
         }
@@ -128,7 +129,7 @@ fn internal(e: StoreError) -> ApiError {
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(q): Query<VisitQuery>,
+    ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> Result<Json<VisitPage>, ApiError> {
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
