@@ -37,7 +37,8 @@ pub enum Command {
     /// Show or validate the district configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Copy the database with SQLite's online backup (safe while the server runs).
+    /// Copy the database with `VACUUM INTO` (safe while the server runs), or list the
+    /// scheduled backups (`backup list`).
     Backup(BackupArgs),
     /// Replace the database by a backup (after checking the backup).
     Restore(RestoreArgs),
@@ -240,15 +241,28 @@ pub struct ConfigArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Flags of `backup`.
+/// Flags of `backup`: `backup --to FILE` copies the database now; `backup list` lists the
+/// scheduled backups.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BackupArgs {
+    /// `list`: the backups in the `[backup]` directory.
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
     /// The database.
     #[command(flatten)]
     pub db: DbArg,
     /// Where to write the copy.
-    #[arg(long)]
-    pub to: PathBuf,
+    #[arg(long, required = true)]
+    pub to: Option<PathBuf>,
+}
+
+/// `lianxin-server backup …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BackupCommand {
+    /// List the verified backups in the `[backup] directory` of the configuration file, oldest
+    /// first (name, time taken, size, blob files, path).
+    List(ConfigArgs),
 }
 
 /// Flags of `restore`.

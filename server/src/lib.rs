@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backups;
 pub mod blobs;
 pub mod card;
 pub mod cli;

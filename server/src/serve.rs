@@ -39,12 +39,14 @@ pub enum ServeError {
     /// Another process (a second server, a restore) holds the database: two servers on one
     /// file can lose writes, so this one does not start.
     #[error(
-        "another lianxin-server or a restore is using the database {path} (it holds {path}.lock): \
-         stop it first; two servers on one file can lose writes"
+        "another lianxin-server or a restore ({holder}) is using the database {path} (it holds \
+         {path}.lock): stop it first; two servers on one file can lose writes"
     )]
     InUse {
         /// The file.
         path: std::path::PathBuf,
+        /// The process holding it, as `pid N`.
+        holder: String,
     },
     /// The database's lock file could not be created.
     #[error("cannot lock the database {path}")]
@@ -78,7 +80,7 @@ struct ResolvedArgs {
 
 /// Server settings a configuration file may give in its `[server]` table; flags and
 /// `LIANXIN_*` environment variables take precedence over them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     /// Address and port to listen on.
@@ -98,6 +100,9 @@ pub struct FileSettings {
     /// Megabytes of photos one user may upload in any 24 hours
     /// ([`crate::blobs::BlobLimits`]).
     pub upload_daily_mb: Option<u64>,
+    /// The file's `[backup]` section ([`crate::backups::Settings`]), read beside `[server]`.
+    #[serde(skip)]
+    pub backup: crate::backups::Settings,
 }
 
 /// Loads a configuration file: the optional `[server]` table and the district configuration
@@ -131,10 +136,16 @@ pub fn load_settings(
             .try_into::<crate::remind::Settings>()
             .map_err(|e| fail(format!("[reminders]: {e}")))?;
     }
+    if let Some(v) = table.remove("backup") {
+        settings.backup = v
+            .try_into::<crate::backups::Settings>()
+            .map_err(|e| fail(format!("[backup]: {e}")))?;
+    }
     let rest = toml::to_string(&table).map_err(|e| fail(e.to_string()))?;
-    // The district's errors and the reminders' are listed together.
+    // The district's errors, the reminders' and the backups' are listed together.
     use shared::config::ConfigError;
-    let reminder_errors = settings.reminders.problems();
+    let mut reminder_errors = settings.reminders.problems();
+    reminder_errors.extend(settings.backup.problems());
     match shared::config::Config::from_toml(&rest) {
         Ok(config) if reminder_errors.is_empty() => Ok((config, settings)),
         Ok(_) => Err(fail(ConfigError::Invalid(reminder_errors).to_string())),
@@ -224,6 +235,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         })?
         .ok_or_else(|| ServeError::InUse {
             path: args.db.clone(),
+            holder: crate::admin::holder_name(&args.db),
         })?;
 
     let listener = TcpListener::bind(args.listen)
@@ -248,7 +260,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let state = AppState::new(args.site, sync.clone())
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
         .with_metrics_token(args.metrics_token)
-        .with_blob_limits(args.blob_limits);
+        .with_blob_limits(args.blob_limits)
+        .with_backups(file.backup);
+    crate::backups::job::spawn(state.backups().clone(), sync.clone());
     spawn_background_jobs(sync, config, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
         .await

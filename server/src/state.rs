@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::auth::{AuthConfig, AuthService};
+use crate::backups::Backups;
 use crate::blobs::{BlobLimits, BlobService};
 use crate::card::{CardLimits, CardService};
 use crate::http::client_addr::TrustedProxies;
@@ -26,6 +27,7 @@ pub struct AppState {
     blobs: BlobService,
     events: Arc<EventStreams>,
     metrics_token: Option<Arc<MetricsToken>>,
+    backups: Arc<Backups>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             events: Arc::new(EventStreams::default()),
             metrics_token: None,
             blobs: BlobService::for_db(sync.db_path(), BlobLimits::default()),
+            backups: Backups::new(sync.db_path(), crate::backups::Settings::default()),
             sync,
         }
     }
@@ -52,6 +55,18 @@ impl AppState {
     pub fn with_blob_limits(mut self, limits: BlobLimits) -> Self {
         self.blobs = self.blobs.with_limits(limits);
         self
+    }
+
+    /// The same state with backups as the `[backup]` section says (off by default).
+    #[must_use]
+    pub fn with_backups(mut self, settings: crate::backups::Settings) -> Self {
+        self.backups = Backups::new(self.sync.db_path(), settings);
+        self
+    }
+
+    /// The database's backups.
+    pub fn backups(&self) -> &Arc<Backups> {
+        &self.backups
     }
 
     /// Photos and other files by hash, and their uploads.

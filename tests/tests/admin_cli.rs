@@ -152,7 +152,15 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
         devices.contains(&phone.to_string()) && devices.contains("active"),
         "{devices}"
     );
+    // Writing commands wait until the server is stopped (`cli_while_serving.rs`).
+    server.kill9()?;
     ok(&run(&db, &["devices", "revoke", &phone.to_string()], None)?);
+    ok(&run(
+        &db,
+        &["users", "reset-password", "wang", "--password-stdin"],
+        Some("second-password\n"),
+    )?);
+    let server = ServerProcess::start(&db, "127.0.0.1:0".parse()?)?;
     let me = reqwest::Client::new()
         .get(format!("{}/api/me", server.url()))
         .bearer_auth(session["token"].as_str().unwrap_or_default())
@@ -161,12 +169,6 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
     assert_eq!(me.status(), 401);
     let body: serde_json::Value = me.json().await?;
     assert_eq!(body["error"], "device_revoked");
-
-    ok(&run(
-        &db,
-        &["users", "reset-password", "wang", "--password-stdin"],
-        Some("second-password\n"),
-    )?);
     let (status, _) = login_raw(&server.url(), "wang", "first-password", phone).await?;
     assert_eq!(status, 401);
     let (status, _) = login_raw(&server.url(), "wang", "second-password", phone).await?;
@@ -177,7 +179,7 @@ async fn an_administrator_sets_up_a_district_and_manages_people_and_devices() ->
     let copy_arg = copy.display().to_string();
     ok(&run(&db, &["backup", "--to", &copy_arg], None)?);
     let err = failed(&run(&db, &["restore", "--from", &copy_arg], None)?);
-    assert!(err.contains("a server is running"), "{err}");
+    assert!(err.contains("is running on"), "{err}");
     server.kill9()?;
     assert!(ok(&run(&db, &["restore", "--from", &copy_arg], None)?).contains("restored"));
     let list = ok(&run(&db, &["users", "list"], None)?);

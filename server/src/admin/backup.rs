@@ -3,40 +3,11 @@
 //! blobs (`blobs::backup`). A running server holds an
 //! advisory lock on `<db>.lock`; the operating system releases it when the process dies.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::AdminError;
+use super::lock::{holder_name, lock_db};
 use crate::store::SqliteStore;
-
-/// The held lock of a database file; released when dropped.
-#[derive(Debug)]
-pub struct DbLock {
-    _file: File,
-}
-
-fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
-}
-
-/// Takes the database's lock; `Ok(None)` when another process (a running server) holds it.
-///
-/// # Errors
-/// When the lock file cannot be created.
-pub fn lock_db(db: &Path) -> std::io::Result<Option<DbLock>> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(db))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(DbLock { _file: file })),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(e),
-    }
-}
 
 /// Copies `db` to `to` with SQLite's online backup.
 ///
@@ -79,8 +50,10 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<(), AdminError> {
     let lock = lock_db(db)?;
     if lock.is_none() && !force {
         return Err(AdminError::Invalid(format!(
-            "a server is running on {}: stop it first, or pass --force and restart it after",
-            db.display()
+            "服务器正在使用 {db}（{pid}）：请先停止它，或加 --force 并在之后重启它。\n\
+             a server ({pid}) is running on {db}: stop it first, or pass --force and restart it after",
+            db = db.display(),
+            pid = holder_name(db),
         )));
     }
     let mut staged = db.as_os_str().to_owned();
@@ -88,8 +61,14 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<(), AdminError> {
     let staged = PathBuf::from(staged);
     remove_with_sidecars(&staged)?;
     std::fs::copy(from, &staged)?;
+    // The epoch of the database being replaced, when it still reads: the restored one's is
+    // above it, so devices' cursors from either are known as another epoch's.
+    let replaced = db
+        .exists()
+        .then(|| SqliteStore::open(db).ok()?.store_epoch().ok())
+        .flatten();
     let checked = (|| -> Result<(), AdminError> {
-        let store = SqliteStore::open(&staged)
+        let mut store = SqliteStore::open(&staged)
             .map_err(|e| AdminError::Invalid(format!("the backup does not open: {e}")))?;
         let check = store.integrity_check()?;
         if check != "ok" {
@@ -97,6 +76,8 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<(), AdminError> {
                 "the backup fails the integrity check: {check}"
             )));
         }
+        let [jump, ..] = crate::auth::token::random_id_bytes();
+        store.start_epoch(replaced, u64::from(jump))?;
         Ok(())
     })();
     if let Err(e) = checked {

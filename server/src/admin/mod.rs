@@ -8,19 +8,21 @@ mod audit;
 mod backup;
 pub mod handover;
 mod import;
+mod lock;
 
 use std::io::{BufRead as _, Write};
 use std::path::Path;
 
-pub use backup::{DbLock, backup, lock_db, restore};
+pub use backup::{backup, restore};
 pub use import::{LineError, import_assignments, import_enterprises, import_org_units, parse_date};
+pub use lock::{DbLock, holder_name, lock_db};
 
 use shared::model::{DeviceId, OrgUnitKind, Role, User, UserId};
 
 use crate::auth::{self, Secret, password, policy};
 use crate::cli::{
-    Command, ConfigCommand, DevicesCommand, HandoverCommand, ImportCommand, OrgUnitsCommand,
-    UsersCommand,
+    BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, HandoverCommand,
+    ImportCommand, OrgUnitsCommand, UsersCommand,
 };
 use crate::printable::printable;
 use crate::store::{AuditAction, NewUser, SqliteStore, StoreError};
@@ -40,6 +42,18 @@ pub enum AdminError {
     /// The input given is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A server runs on the database: a command that writes it is refused (`admin::lock`).
+    #[error(
+        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器，或在网页管理界面中操作。\n\
+         a server ({holder}) is running on {db}: this command writes the database; stop the \
+         server first, or do it through the server (the admin screens)"
+    )]
+    InUse {
+        /// The database file.
+        db: std::path::PathBuf,
+        /// The process holding it, as `pid N`.
+        holder: String,
+    },
 }
 
 /// Runs an admin subcommand, printing to `out`. `serve` is not handled here.
@@ -48,6 +62,11 @@ pub enum AdminError {
 /// [`AdminError`], with a message for the administrator.
 pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
     let now = auth::now();
+    // Held for the command's run: no server starts on the file meanwhile.
+    let _lock = match writes(&command) {
+        Some(db) => Some(lock::for_writing(db)?),
+        None => None,
+    };
     match command {
         Command::Serve(_) => Err(AdminError::Invalid("serve is not an admin command".into())),
         Command::Users(UsersCommand::Add(a)) => {
@@ -285,16 +304,22 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             )?;
             Ok(())
         }
+        Command::Backup(BackupArgs {
+            command: Some(BackupCommand::List(a)),
+            ..
+        }) => list_backups(a.config.as_deref(), out),
         Command::Backup(a) => {
-            backup(&a.db.db, &a.to)?;
+            let to =
+                a.to.ok_or_else(|| AdminError::Invalid("backup needs --to FILE".into()))?;
+            backup(&a.db.db, &to)?;
             SqliteStore::open(&a.db.db)?.audit(
                 now,
                 &audit::cli_actor(),
                 AuditAction::BackedUp,
-                &a.to.display().to_string(),
+                &to.display().to_string(),
                 "",
             )?;
-            writeln!(out, "backed up {} to {}", a.db.db.display(), a.to.display())?;
+            writeln!(out, "backed up {} to {}", a.db.db.display(), to.display())?;
             Ok(())
         }
         Command::Restore(a) => {
@@ -349,6 +374,57 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
     }
+}
+
+/// The database a command writes, if it writes one: such a command runs only while no server
+/// holds the file (`admin::lock`). `restore` takes the lock itself (`--force` overrides it);
+/// lists, `audit`, `config` and `backup` only read.
+fn writes(command: &Command) -> Option<&Path> {
+    match command {
+        Command::Users(UsersCommand::Add(a)) => Some(&a.db.db),
+        Command::Users(UsersCommand::Disable(a)) => Some(&a.db.db),
+        Command::Users(UsersCommand::ResetPassword(a)) => Some(&a.db.db),
+        Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
+        Command::OrgUnits(OrgUnitsCommand::Import(a))
+        | Command::Enterprises(ImportCommand::Import(a))
+        | Command::Assignments(ImportCommand::Import(a)) => Some(&a.db.db),
+        Command::Demo(db) => Some(&db.db),
+        Command::Handover(HandoverCommand::Import(a)) => Some(&a.db.db),
+        Command::Serve(_)
+        | Command::Users(UsersCommand::List(_))
+        | Command::Devices(DevicesCommand::List(_))
+        | Command::OrgUnits(OrgUnitsCommand::List(_))
+        | Command::Config(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Audit(_) => None,
+    }
+}
+
+/// `backup list`: the verified backups in the configuration file's `[backup] directory`.
+fn list_backups(config: Option<&Path>, out: &mut dyn Write) -> Result<(), AdminError> {
+    let (_, settings) =
+        crate::serve::load_settings(config).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let Some(dir) = settings.backup.directory else {
+        return Err(AdminError::Invalid(
+            "备份未配置 / no [backup] directory in the configuration file (--config)".into(),
+        ));
+    };
+    writeln!(out, "name\ttaken_at\tbytes\tblobs\tpath")?;
+    for b in crate::backups::list(&dir)? {
+        let at = chrono::DateTime::from_timestamp_millis(b.taken_at)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}\t{at}\t{}\t{}\t{}",
+            b.name,
+            b.bytes,
+            b.blobs,
+            b.path.display()
+        )?;
+    }
+    Ok(())
 }
 
 /// `demo --db FILE`: seeds the demo district (see [`crate::demo`]) into the database.

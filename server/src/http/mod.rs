@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api;
 pub mod auth;
+pub mod backups;
 pub mod blobs;
 pub mod card;
 pub mod card_page;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod openapi_account;
+pub mod openapi_admin;
 pub mod openapi_evidence;
 pub mod openapi_schemas;
 pub mod problems;
@@ -85,6 +87,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(card::router())
                 .merge(uploads::router())
                 .merge(blobs::router())
+                .merge(backups::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

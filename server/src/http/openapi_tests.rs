@@ -18,6 +18,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("openapi.rs"),
         include_str!("uploads.rs"),
         include_str!("blobs.rs"),
+        include_str!("backups.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),
     ];

@@ -1,4 +1,4 @@
-//! Tamper evidence, kept (历史防篡改, migration `0018_history_verdicts`): the verdict on each
+//! Tamper evidence, kept (历史防篡改, migration `0020_history_verdicts`): the verdict on each
 //! record's hash-linked history. A commit judges what it brings in its own transaction
 //! ([`on_commit`]: every new change must carry the Automerge actor of the device its message
 //! names; a history fully checked at the heads this commit builds on stays intact, anything

@@ -83,12 +83,20 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0016_refresh_rotation.sql"),
     },
     Migration {
-        name: "0017_check_in_evidence",
-        sql: include_str!("migrations/0017_check_in_evidence.sql"),
+        name: "0017_store_epoch",
+        sql: include_str!("migrations/0017_store_epoch.sql"),
     },
     Migration {
-        name: "0018_history_verdicts",
-        sql: include_str!("migrations/0018_history_verdicts.sql"),
+        name: "0018_lost_refresh_answer",
+        sql: include_str!("migrations/0018_lost_refresh_answer.sql"),
+    },
+    Migration {
+        name: "0019_check_in_evidence",
+        sql: include_str!("migrations/0019_check_in_evidence.sql"),
+    },
+    Migration {
+        name: "0020_history_verdicts",
+        sql: include_str!("migrations/0020_history_verdicts.sql"),
     },
 ];
 

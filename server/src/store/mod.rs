@@ -9,6 +9,7 @@ mod bulletin;
 mod cards;
 mod compaction;
 mod directory;
+mod epoch;
 mod freshness;
 mod group;
 mod history;

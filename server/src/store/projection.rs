@@ -238,7 +238,7 @@ fn measure_visits(tx: &Connection, enterprise: Option<&str>) -> Result<(), Store
     Ok(())
 }
 
-/// After migration `0017_check_in_evidence`: measures the check-ins of the visits stored before
+/// After migration `0019_check_in_evidence`: measures the check-ins of the visits stored before
 /// it, once (the migration leaves `check_in_distances_pending` in `meta`).
 pub(super) fn measure_after_migration(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -665,7 +665,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.db");
         let store = SqliteStore::open(&path).expect("opens");
-        // As migration 0017 leaves a database whose visits were stored before it: positions
+        // As migration 0019 leaves a database whose visits were stored before it: positions
         // registered, check-ins not measured, the pending mark set.
         store
             .conn

@@ -683,6 +683,10 @@ impl ServerStore for SqliteStore {
         to_u64(read_seq(&self.conn)?, "meta")
     }
 
+    fn epoch(&mut self) -> Result<u64, StoreError> {
+        self.store_epoch()
+    }
+
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
         let device = device.to_string();
         let tx = write_tx(&mut self.conn)?;

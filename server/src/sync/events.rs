@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use shared::model::{DeviceId, UserId};
+use shared::sync::protocol::{cursor_epoch, cursor_of, cursor_seq};
 use shared::sync::server::ServerStore as _;
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -103,11 +104,13 @@ struct Open {
     recheck: tokio::time::Interval,
     device: DeviceId,
     token: TokenHash,
+    /// The database's epoch, which notices name.
+    epoch: u64,
     _held: Held,
 }
 
-/// `GET /api/events`: `event: changed` with `id:` and `data:` the feed's latest sequence,
-/// each time the feed moves. A client that reconnects with `Last-Event-ID` below the feed's
+/// `GET /api/events`: `event: changed` with `id:` and `data:` the feed's latest sequence as a
+/// cursor (with the database's epoch, as sync responses give it), each time the feed moves. A client that reconnects with `Last-Event-ID` below the feed's
 /// latest sequence missed notices while its stream was down: it gets a `changed` event at once.
 pub(super) async fn events_handler(
     State(state): State<AppState>,
@@ -132,12 +135,15 @@ pub(super) async fn events_handler(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    // Ids are cursors (`protocol::EPOCH_SHIFT`): one of another epoch (before a restore)
+    // missed everything.
+    let epoch = service.epoch();
     let missed = match seen {
         Some(seen) => service
             .with_store(|store| store.latest_seq().ok())
             .await
             .flatten()
-            .filter(|latest| *latest > seen),
+            .filter(|latest| cursor_epoch(seen) != epoch || *latest > cursor_seq(seen)),
         None => None,
     };
     let period = state.events().recheck;
@@ -150,11 +156,12 @@ pub(super) async fn events_handler(
         recheck,
         device: who.device.id,
         token: who.token,
+        epoch,
         _held: held,
     };
     let live = futures_util::stream::unfold(open, next_event);
     let stream = futures_util::StreamExt::chain(
-        futures_util::stream::iter(missed.map(|seq| Ok(changed(seq)))),
+        futures_util::stream::iter(missed.map(|seq| Ok(changed(epoch, seq)))),
         live,
     );
     Sse::new(stream)
@@ -162,11 +169,11 @@ pub(super) async fn events_handler(
         .into_response()
 }
 
-fn changed(seq: u64) -> Event {
-    Event::default()
-        .event("changed")
-        .data(seq.to_string())
-        .id(seq.to_string())
+/// The notice that the feed reached `seq`, as a cursor of `epoch` (what a device compares
+/// with its own cursor).
+fn changed(epoch: u64, seq: u64) -> Event {
+    let cursor = cursor_of(epoch, seq).to_string();
+    Event::default().event("changed").data(&cursor).id(cursor)
 }
 
 /// The stream's next event, or its end: the feed closed, the device logged out here, or its
@@ -175,7 +182,7 @@ async fn next_event(mut open: Open) -> Option<(Result<Event, Infallible>, Open)>
     loop {
         tokio::select! {
             seq = open.feed.recv() => match seq {
-                Ok(seq) => return Some((Ok(changed(seq)), open)),
+                Ok(seq) => return Some((Ok(changed(open.epoch, seq)), open)),
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
             },

@@ -93,6 +93,8 @@ pub struct SyncService {
     _lock: Option<crate::admin::DbLock>,
     /// The database file (its blobs are beside it, `crate::blobs::blob_dir`).
     db: std::path::PathBuf,
+    /// The database's epoch (a restore changes it, with no server running).
+    epoch: u64,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -170,7 +172,8 @@ impl SyncService {
         config: Config,
         lock: Option<crate::admin::DbLock>,
     ) -> Result<SyncService, StoreError> {
-        let store = SqliteStore::open(db)?;
+        let mut store = SqliteStore::open(db)?;
+        let epoch = store.epoch()?;
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
@@ -182,7 +185,14 @@ impl SyncService {
             lanes: Lanes::per_core(),
             _lock: lock,
             db: db.to_path_buf(),
+            epoch,
         })
+    }
+
+    /// The database's epoch as this service opened it (`protocol::EPOCH_SHIFT`): push notices
+    /// carry the feed's sequence as a cursor of it.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The database file this service opened.
@@ -267,8 +277,10 @@ impl SyncService {
             admission.weighs(lanes::work(pushed, 0));
             // A kind of document the role never writes is refused unparsed.
             let role = who.user.role;
-            weighed.refuse(&request, |doc| {
-                (!crate::auth::RoleRules::writes(role, doc.kind()))
+            // A push of heads alone goes on: a device offering what it holds again after a
+            // restore (`protocol::EPOCH_SHIFT`) offers documents it only reads.
+            weighed.refuse(&request, |push| {
+                (!push.data.is_empty() && !crate::auth::RoleRules::writes(role, push.doc.kind()))
                     .then_some(Outcome::Refused(protocol::Refusal::OutOfScope))
             });
             let parsed = weighed.parse();
@@ -456,6 +468,9 @@ fn read_phase(
     let device = who.device.id;
     let access = push_access(store, config, &who.user, &who.device, &request.push, now)
         .map_err(store_failed)?;
+    // A cursor of the database a restore replaced counts for nothing here either.
+    let epoch = store.epoch().map_err(store_failed)?;
+    shared::sync::server::in_epoch(request, epoch);
     let current = fingerprint(&access.read);
     let mut state = store.scope_state(device).map_err(store_failed)?;
     if let Some((pending, since)) = &state.pending

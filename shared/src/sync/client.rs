@@ -21,6 +21,12 @@
 //! for those it has and `Resend` with its heads for the others, so acknowledged bytes are never
 //! sent twice and the rest goes from where the server stopped.
 //!
+//! After a restore: a response whose cursor names another epoch than the device's
+//! (`protocol::EPOCH_SHIFT`) comes from a database restored from a backup, which may lack
+//! changes it acknowledged since. The device forgets every acknowledgement and puts every
+//! document in doubt, so each goes heads-only as above and the server asks for what it lacks;
+//! the server serves that first request from the start of its feed.
+//!
 //! A gateway's 502 or 504 says nothing about whether the server behind it committed: the
 //! documents of such a request are in doubt like those of a cut one.
 //!
@@ -694,6 +700,20 @@ impl SyncClient {
             }),
             ..PersistBatch::default()
         };
+        // A response of another epoch: the server's database was restored from a backup and
+        // may lack what it acknowledged since (`protocol::EPOCH_SHIFT`). Every document is
+        // offered again by its heads, as after a cut request, with nothing acknowledged (stored
+        // so, so a restart in between pushes them whole): the server asks for what it lacks.
+        if self.replica.cursor != 0
+            && protocol::cursor_epoch(resp.cursor ^ self.replica.cursor) != 0
+        {
+            self.in_doubt = self.replica.forget_acks();
+            batch.acked = self
+                .in_doubt
+                .iter()
+                .map(|id| (id.clone(), Vec::new()))
+                .collect();
+        }
         for result in &resp.results {
             self.in_doubt.retain(|id| *id != result.doc);
             let Some(entry) = self.replica.get_mut(&result.doc) else {

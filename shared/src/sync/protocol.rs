@@ -109,6 +109,33 @@ impl From<DocId> for String {
     }
 }
 
+/// Bits of a cursor that count the change feed's sequence; the bits above them name the
+/// store's **epoch** (纪元): a number the server's database gets at creation (0) and a new one
+/// at each `restore`. A cursor is the device's opaque echo of the server's, so a database
+/// restored from a backup knows a cursor handed out by the database it replaced (another
+/// epoch): it serves that device from the start of its feed, and the device, seeing a
+/// response from another epoch, offers every document again by its heads (what it had
+/// acknowledged may be lost). So no range is skipped while the restored feed catches up.
+pub const EPOCH_SHIFT: u32 = 40;
+
+/// The largest epoch: cursors stay below 2^63 (SQLite's and JSON's integers).
+pub const MAX_EPOCH: u64 = (1 << (63 - EPOCH_SHIFT)) - 1;
+
+/// The cursor naming sequence `seq` of the feed of epoch `epoch`.
+pub fn cursor_of(epoch: u64, seq: u64) -> u64 {
+    ((epoch & MAX_EPOCH) << EPOCH_SHIFT) | cursor_seq(seq)
+}
+
+/// The epoch a cursor was handed out in.
+pub fn cursor_epoch(cursor: u64) -> u64 {
+    cursor >> EPOCH_SHIFT
+}
+
+/// The feed sequence a cursor counts.
+pub fn cursor_seq(cursor: u64) -> u64 {
+    cursor & ((1 << EPOCH_SHIFT) - 1)
+}
+
 /// A change hash on the wire (32 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Hash(pub [u8; 32]);
@@ -689,6 +716,18 @@ mod tests {
             assert!(err.to_string().contains("update the app"));
             assert!(decode::<SyncResponse>(&bytes).is_err());
         }
+    }
+
+    #[test]
+    fn a_cursor_carries_its_epoch_above_the_feed_sequence() {
+        let c = cursor_of(3, 12_345);
+        assert_eq!((cursor_epoch(c), cursor_seq(c)), (3, 12_345));
+        assert_eq!(
+            cursor_of(0, 77),
+            77,
+            "epoch 0 is the cursor as before epochs"
+        );
+        assert!(cursor_of(MAX_EPOCH, (1 << EPOCH_SHIFT) - 1) < 1 << 63);
     }
 
     #[test]

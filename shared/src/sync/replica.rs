@@ -199,6 +199,17 @@ impl Replica {
         self.docs.keys()
     }
 
+    /// Forgets every acknowledgement (the server's database was restored and may lack what it
+    /// acknowledged); returns every document's id, in id order.
+    pub fn forget_acks(&mut self) -> Vec<DocId> {
+        let mut ids = Vec::with_capacity(self.docs.len());
+        for (id, entry) in &mut self.docs {
+            entry.acked.clear();
+            ids.push(id.clone());
+        }
+        ids
+    }
+
     /// Number of documents.
     pub fn len(&self) -> usize {
         self.docs.len()

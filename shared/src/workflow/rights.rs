@@ -18,7 +18,8 @@
 //!   one is recorded with a [`ActionKind::BadRating`] event by the same person;
 //! - the enterprise speaks for itself through its 连心卡's page ([`ENTERPRISE_ACTIONS`], and
 //!   the rating): the server records it on its behalf with the enterprise's channel; its
-//!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]).
+//!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]);
+//! - the server's backups are the administrator's ([`BACKUPS`], [`may_manage_backups`]).
 
 use std::collections::BTreeSet;
 
@@ -459,18 +460,19 @@ pub const ENTERPRISE_ACTIONS: &[ActionKind] = &[
     ActionKind::BadRating,
 ];
 
-/// Who replaces (rotates) or revokes an enterprise's 连心卡 link when a card is lost, for
-/// the enterprises in their write scope.
+/// A right of roles outside a problem's workflow: the 连心卡 ([`CARD`]), the server's backups
+/// ([`BACKUPS`]).
 #[derive(Debug)]
-pub struct CardRule {
+pub struct RoleRule {
     /// Who may.
     pub grants: &'static [(Role, Condition)],
     /// Why everyone else may not (Chinese, English).
     pub why: (&'static str, &'static str),
 }
 
-/// The 连心卡's row: its officer (包联干部) or a leader.
-pub const CARD: CardRule = CardRule {
+/// Who replaces (rotates) or revokes an enterprise's 连心卡 link when a card is lost, for
+/// the enterprises in their write scope: its officer (包联干部) or a leader.
+pub const CARD: RoleRule = RoleRule {
     grants: &[(Officer, Always), (Leader, Always)],
     why: (
         "连心卡由包联干部或领导更换或作废",
@@ -483,6 +485,21 @@ pub const CARD: CardRule = CardRule {
 pub fn may_manage_card(role: Role) -> Result<(), Denied> {
     let ok = granted(CARD.grants, role, |c| c == Always);
     answer(ok, role, What::Card, CARD.why)
+}
+
+/// Who lists the server's backups (备份) and runs one now (`/api/admin/backups`): the IT
+/// administrator alone.
+pub const BACKUPS: RoleRule = RoleRule {
+    grants: &[(Role::Admin, Always)],
+    why: (
+        "备份由系统管理员管理",
+        "only an administrator manages the server's backups",
+    ),
+};
+
+/// Whether `role` may list and run the server's backups.
+pub fn may_manage_backups(role: Role) -> bool {
+    granted(BACKUPS.grants, role, |c| c == Always)
 }
 
 /// The row of `kind`.

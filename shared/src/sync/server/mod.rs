@@ -22,7 +22,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::limits::{Limit, Limits, MAX_RESPONSE_DECODED_BYTES};
 use super::protocol::{
-    DocId, DocPull, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, to_wire,
+    self, DocId, DocPull, DocPush, DocResult, Outcome, Refusal, SyncRequest, SyncResponse, to_wire,
 };
 use super::validate::{Projection, Scope};
 use crate::config::{ClockRules, Config, SlaPolicy};
@@ -203,6 +203,13 @@ pub trait ServerStore {
     /// The largest sequence number given out so far.
     fn latest_seq(&mut self) -> Result<u64, Self::Error>;
 
+    /// The store's epoch (纪元, [`protocol::EPOCH_SHIFT`]): 0 at creation, a new one after each
+    /// restore from a backup. Cursors carry it; a cursor of another epoch is served from the
+    /// start. A store that is never restored keeps the default, 0.
+    fn epoch(&mut self) -> Result<u64, Self::Error> {
+        Ok(0)
+    }
+
     /// The device has durably applied every response up to delivery number `ack`: what those
     /// responses delivered becomes known; deliveries numbered above `ack` were lost and are
     /// forgotten.
@@ -374,10 +381,10 @@ impl<'a> WeighedPushes<'a> {
 
     /// Refuses the pushes `refuse` answers for without parsing them (e.g. a kind of document
     /// the caller never writes).
-    pub fn refuse(&mut self, req: &SyncRequest, refuse: impl Fn(&DocId) -> Option<Outcome>) {
+    pub fn refuse(&mut self, req: &SyncRequest, refuse: impl Fn(&DocPush) -> Option<Outcome>) {
         for (slot, push) in self.per_push.iter_mut().zip(&req.push) {
             if slot.is_ok()
-                && let Some(outcome) = refuse(&push.doc)
+                && let Some(outcome) = refuse(push)
             {
                 *slot = Err(outcome);
             }
@@ -526,6 +533,20 @@ pub fn merge_pushed(ctx: &SyncContext<'_>, req: &SyncRequest, read: ReadPushes) 
     }
 }
 
+/// Reads a request's cursor in the store's `epoch`: a cursor handed out in another epoch (by
+/// the database a restore replaced) counts for nothing, and neither does its acknowledgement
+/// (the restored database numbers deliveries again from where the backup left them): the
+/// request is served from the start of the feed, where the device's known heads, as the
+/// backup has them, keep what it holds from being sent again. Cursor 0 counts in every epoch.
+/// Idempotent; [`finish_sync`] applies it, and a server that reads the request's cursor or
+/// acknowledgement before that (its own re-scoping) applies it first.
+pub fn in_epoch(req: &mut SyncRequest, epoch: u64) {
+    if req.cursor != 0 && protocol::cursor_epoch(req.cursor) != epoch {
+        req.cursor = 0;
+        req.ack = 0;
+    }
+}
+
 /// Handles one sync request. Every `Accepted` outcome in the response refers to data that was
 /// durably committed before this function returned.
 pub fn handle_sync<S: ServerStore>(
@@ -550,16 +571,17 @@ pub fn finish_sync<S: ServerStore>(
     prepared: Prepared,
 ) -> Result<SyncResponse, S::Error> {
     let mut prepared = prepared.merges.into_iter();
-    // A cursor beyond anything this store gave out means the store went back in time (restored
-    // from a backup): the device gets its whole scope again rather than silently skipping.
-    let mut req_cursor = req.cursor;
-    if req_cursor > store.latest_seq()? {
-        req_cursor = 0;
+    let epoch = store.epoch()?;
+    let mut req = req.clone();
+    in_epoch(&mut req, epoch);
+    // From here on the cursor is a sequence of this store's feed. One beyond anything this
+    // store gave out means the store went back in time without a new epoch (restored by a
+    // build before epochs): the device gets its whole scope again rather than skipping.
+    req.cursor = protocol::cursor_seq(req.cursor);
+    if req.cursor > store.latest_seq()? {
+        req.cursor = 0;
     }
-    let req = &SyncRequest {
-        cursor: req_cursor,
-        ..req.clone()
-    };
+    let req = &req;
     store.confirm_delivery(ctx.device, req.ack)?;
     let mut results = Vec::with_capacity(req.push.len());
     let mut commits = Vec::new();
@@ -691,7 +713,7 @@ pub fn finish_sync<S: ServerStore>(
         store.record_delivery(ctx.device, &delivered)?
     };
     Ok(SyncResponse {
-        cursor,
+        cursor: protocol::cursor_of(epoch, cursor),
         delivery,
         more,
         results,

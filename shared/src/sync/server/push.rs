@@ -187,7 +187,7 @@ pub(super) fn plan<S: ServerStore>(
     if let Some(m) = &meta
         && !ctx.write.allows(&push.doc, &m.enterprise)
     {
-        return Ok(Plan::Decided(refused(Refusal::OutOfScope)));
+        return Ok(Plan::Decided(read_only(store, ctx, push, &parsed, m)?));
     }
     let hashes: Vec<ChangeHash> = parsed.headers.iter().map(|h| h.hash).collect();
     let known = match &meta {
@@ -228,6 +228,29 @@ pub(super) fn plan<S: ServerStore>(
         parsed,
         size: meta.size,
     })
+}
+
+/// A push of a stored document outside the device's write scope: refused, unless it only
+/// offers heads (no changes) of a document the device may read, every one of them a change the
+/// server has. That is a device offering what it holds again after the server's database was
+/// restored (`protocol::EPOCH_SHIFT`): it is acknowledged at those heads, and nothing is
+/// stored; anything the device lacks comes with the feed.
+fn read_only<S: ServerStore>(
+    store: &mut S,
+    ctx: &SyncContext<'_>,
+    push: &DocPush,
+    parsed: &Parsed,
+    meta: &DocMeta,
+) -> Result<Outcome, S::Error> {
+    if parsed.headers.is_empty() && ctx.read.allows(&push.doc, &meta.enterprise) {
+        let claimed = from_wire(&push.heads);
+        if store.known_changes(&push.doc, &claimed)?.len() == claimed.len() {
+            return Ok(Outcome::Accepted {
+                heads: push.heads.clone(),
+            });
+        }
+    }
+    Ok(refused(Refusal::OutOfScope))
 }
 
 fn resend(meta: &DocMeta) -> Outcome {

@@ -230,3 +230,55 @@ fn merges_prepared_for_another_request_are_not_committed_to_its_documents() {
         }
     );
 }
+
+#[test]
+fn heads_offered_again_of_a_document_read_but_not_written_are_acknowledged_not_refused() {
+    // A device that only reads a document offers its heads again after a restore.
+    let config = Config::default();
+    let mut store = MemoryStore::new();
+    let (wang, wang_actor) = officer(1);
+    let visit = a_visit(11);
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut doc = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+    handle_sync(
+        &mut store,
+        &ctx(&config, wang.device),
+        &pushing(&id, &mut doc, &[]),
+    )
+    .expect("stored");
+    let (reader, _) = officer(2);
+    let nothing = Scope::Enterprises(BTreeSet::new());
+    let read_only = SyncContext {
+        write: &nothing,
+        ..ctx(&config, reader.device)
+    };
+    let mut offer = pushing(&id, &mut doc, &[]);
+    offer.push[0].data = Vec::new();
+
+    let known = handle_sync(&mut store, &read_only, &offer).expect("answered");
+    assert_eq!(
+        known.results[0].outcome,
+        Outcome::Accepted {
+            heads: offer.push[0].heads.clone()
+        }
+    );
+
+    // Heads the server lacks are changes the device may not write: refused as before.
+    offer.push[0].heads = to_wire(&[ChangeHash([9; 32])]);
+    let unknown = handle_sync(&mut store, &read_only, &offer).expect("answered");
+    assert_eq!(
+        unknown.results[0].outcome,
+        Outcome::Refused(Refusal::OutOfScope)
+    );
+    // And so is a document it may not even read.
+    let neither = SyncContext {
+        read: &nothing,
+        ..read_only
+    };
+    offer.push[0].heads = to_wire(&doc.clone().into_record().heads());
+    let hidden = handle_sync(&mut store, &neither, &offer).expect("answered");
+    assert_eq!(
+        hidden.results[0].outcome,
+        Outcome::Refused(Refusal::OutOfScope)
+    );
+}
