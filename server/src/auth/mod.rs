@@ -21,7 +21,7 @@ use std::fmt;
 pub use extract::{Authenticated, bearer, check_access};
 pub use limiter::RateLimiter;
 pub use rules::RoleRules;
-pub use scope::{Access, access_for};
+pub use scope::{Access, access_for, reads_lists};
 pub use session::{AuthError, Session, login, refresh};
 
 use shared::model::{DeviceId, Timestamp};

@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
 //! department's integrations. [`all_routes`] (this file's [`ROUTES`], the account's in
-//! `openapi_account` and the administrator's in `openapi_admin`) is the one list of routes:
+//! `openapi_account`, the administrator's in `openapi_admin` and on-site evidence's in
+//! `openapi_evidence`) is the one list of routes:
 //! the document is built from it, and a test checks it against every `.route(...)` the API
 //! routers register.
 
@@ -49,7 +50,7 @@ pub struct Route {
     pub response: &'static str,
 }
 
-const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+pub(super) const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
     Param {
         name,
         location: "query",
@@ -505,13 +506,14 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// Every documented route: [`ROUTES`], then the account's and the administrator's
-/// ([`super::openapi_admin::ADMIN_ROUTES`]).
+/// Every documented route: [`ROUTES`], then the account's, the administrator's
+/// ([`super::openapi_admin::ADMIN_ROUTES`]) and on-site evidence's.
 pub fn all_routes() -> impl Iterator<Item = &'static Route> {
     ROUTES
         .iter()
         .chain(super::openapi_account::ROUTES)
         .chain(super::openapi_admin::ADMIN_ROUTES)
+        .chain(super::openapi_evidence::ROUTES)
 }
 
 /// The OpenAPI 3.1 document of [`all_routes`].
