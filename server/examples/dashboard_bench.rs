@@ -457,24 +457,27 @@ fn main() -> anyhow::Result<()> {
                 .len())
         })
     };
+    let rules = shared::config::CheckInRules::default();
     let queries: Vec<(&str, Query<'_>)> = vec![
         (
             "kpis zone (year)",
             Box::new(|s: &SqliteStore| {
-                Ok(s.kpis(Unit::Zone, year.0, year.1, now)?.problems as usize)
+                Ok(s.kpis(Unit::Zone, year.0, year.1, now, &rules)?.problems as usize)
             }),
         ),
         (
             "kpis zone (quarter)",
             Box::new(|s: &SqliteStore| {
-                Ok(s.kpis(Unit::Zone, quarter, year.1, now)?.problems as usize)
+                Ok(s.kpis(Unit::Zone, quarter, year.1, now, &rules)?.problems as usize)
             }),
         ),
         (
             "kpis town (year)",
             Box::new(|s: &SqliteStore| {
-                Ok(s.kpis(Unit::Town(district.towns[0]), year.0, year.1, now)?
-                    .problems as usize)
+                Ok(
+                    s.kpis(Unit::Town(district.towns[0]), year.0, year.1, now, &rules)?
+                        .problems as usize,
+                )
             }),
         ),
         (
@@ -485,6 +488,7 @@ fn main() -> anyhow::Result<()> {
                     year.0,
                     year.1,
                     now,
+                    &rules,
                 )?
                 .problems as usize)
             }),

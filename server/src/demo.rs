@@ -217,6 +217,13 @@ fn actor(u: &DemoUser) -> Actor {
     }
 }
 
+/// Makes `doc`'s next changes with `u`'s device's Automerge actor: each person's actions are
+/// made with their own actor, as their phone would (the server's authorship rule, and anything
+/// that attributes changes by actor, reads them so).
+fn acting_as(doc: &mut RecordDoc, u: &DemoUser) {
+    doc.automerge().set_actor(ActorId::from(u.actor_id.clone()));
+}
+
 /// Builds the demo district as of `now`: records dated over the 90 days before it.
 pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoError> {
     let mut rng = Lcg(0x006c_6961_6e78_696e);
@@ -318,6 +325,7 @@ pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoErr
             ActorId::from(admin.actor_id.clone()),
             start,
         )?;
+        acting_as(doc.record(), officer);
         doc.edit(&actor(officer), start, |w| {
             w.put_contact(
                 EntryId::from_random_bytes(bytes_for(i as u64, 1)),
@@ -381,10 +389,16 @@ pub fn generate(now: Timestamp, config: &Config) -> Result<DemoDistrict, DemoErr
                 Timestamp(start.0 + ((i as i64 * 7 + v as i64 * 29) % 85) * DAY_MS + 9 * 3_600_000);
             let visit_id = VisitId::from_random_bytes(rng.bytes());
             let refused = visit_no.is_multiple_of(9);
+            // Now and then a check-in 2.3 km from the enterprise (no draw of the generator).
+            let away = visit_no.is_multiple_of(7);
             let check_in = CheckIn {
                 device_time: at,
                 position: match e.position {
-                    Some(p) if !refused => PositionFix::Fixed(p),
+                    Some(p) if !refused => PositionFix::Fixed(if away {
+                        Position::new(p.lat + 0.0207, p.lon, 25.0).unwrap_or(p)
+                    } else {
+                        p
+                    }),
                     _ => PositionFix::PermissionRefused,
                 },
                 photo_hash: None,
@@ -523,6 +537,13 @@ fn drive(
 ) -> Result<(), DemoError> {
     use ProblemState as S;
     let (o, h, l) = (actor(officer), actor(handler), actor(leader));
+    // Each action with its author's own Automerge actor.
+    let people = [officer, handler, leader];
+    let as_author = |p: &mut ProblemDoc, who: &Actor| {
+        if let Some(u) = people.iter().find(|u| u.user.id == who.user) {
+            acting_as(p.record(), u);
+        }
+    };
     let mut day = 0i64;
     let mut step = |p: &mut ProblemDoc,
                     who: &Actor,
@@ -531,6 +552,7 @@ fn drive(
                     rng: &mut Lcg|
      -> Result<(), DemoError> {
         day += 1 + rng.below(3) as i64;
+        as_author(p, who);
         p.act(
             who,
             Timestamp(at.0 + day * DAY_MS),
@@ -541,6 +563,7 @@ fn drive(
         Ok(())
     };
     let respond = |p: &mut ProblemDoc, who: &Actor, text: &str| -> Result<(), DemoError> {
+        as_author(p, who);
         p.edit(config, who, Timestamp(at.0 + 3 * DAY_MS), |e| {
             e.set_response(text)
         })?;
@@ -605,6 +628,7 @@ fn drive(
         return Ok(());
     }
     step(p, &h, Action::Start, "", rng)?;
+    as_author(p, &h);
     p.edit(config, &h, Timestamp(at.0 + 2 * DAY_MS), |e| {
         e.add_progress(
             EntryId::from_random_bytes(rng.bytes()),
@@ -630,6 +654,7 @@ fn drive(
     } else {
         shared::model::RatingChannel::Officer
     };
+    as_author(p, &o);
     p.edit(config, &o, Timestamp(at.0 + 6 * DAY_MS), |e| {
         e.set_rating(
             Rating::ALL[(rng.below(3)) as usize],

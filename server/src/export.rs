@@ -167,7 +167,14 @@ mod tests {
         let (mut store, _d) = demo_store(dir.path(), NOW);
         let by = UserId::from_random_bytes([4; 16]);
         let mut b = store
-            .issue_bulletin("通报", Timestamp(NOW.0 - 90 * DAY_MS), NOW, NOW, by)
+            .issue_bulletin(
+                "通报",
+                Timestamp(NOW.0 - 90 * DAY_MS),
+                NOW,
+                NOW,
+                by,
+                &Default::default(),
+            )
             .expect("issued");
         b.towns[0].name = "=HYPERLINK(\"http://x\",\"点我\")".into();
         b.towns[1].name = "@SUM(A1)".into();
@@ -196,6 +203,7 @@ mod tests {
                 NOW,
                 NOW,
                 by,
+                &Default::default(),
             )
             .expect("issued");
         assert_eq!(b.towns.len(), 3);

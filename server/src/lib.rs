@@ -12,6 +12,7 @@ pub mod card;
 pub mod cli;
 pub mod demo;
 pub mod export;
+pub mod history_audit;
 pub mod http;
 pub mod monitoring;
 pub mod printable;

@@ -312,7 +312,8 @@ const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// appended changes, the monitoring job (at start-up, then hourly): missing monitoring
 /// documents of key enterprises, then the rules that raise problems from anomalies; and the
 /// follower that creates a new key enterprise's monitoring document soon after its commit;
-/// and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
+/// the history audit (`history_audit::run`: after each burst of commits, and a round every
+/// minute); and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     config: shared::config::Config,
@@ -344,6 +345,7 @@ fn spawn_background_jobs(
         sync.clone(),
         config.clone(),
     ));
+    tokio::spawn(crate::history_audit::run(sync.clone()));
     let compactor = sync.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);

@@ -166,6 +166,24 @@ pub struct Config {
     pub clock: ClockRules,
     /// What a bad rating sets off, and when look-backs fall due.
     pub follow_up: FollowUp,
+    /// How far from the enterprise a check-in counts as on site.
+    pub check_in: CheckInRules,
+}
+
+/// 签到核验: an on-site visit's check-in is measured from the enterprise's registered position;
+/// one farther than `radius_m`, or without a position, is marked (and is not on-site
+/// evidence for the KPIs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckInRules {
+    /// Metres, 10 to 50,000 (default 500).
+    pub radius_m: u32,
+}
+
+impl Default for CheckInRules {
+    fn default() -> Self {
+        CheckInRules { radius_m: 500 }
+    }
 }
 
 /// 服务器时间: the KPIs count a device's claimed times only within the bounds of what the
@@ -352,6 +370,7 @@ impl Default for Config {
             // Each district's own (see `Config::demo` for the demo's).
             hotline: String::new(),
             follow_up: FollowUp::default(),
+            check_in: CheckInRules::default(),
         }
     }
 }
@@ -516,6 +535,12 @@ impl Config {
             if d == 0 || d > 366 {
                 errors.push(format!("follow_up.{name} is {d}: use 1 to 366 days"));
             }
+        }
+        if !(10..=50_000).contains(&self.check_in.radius_m) {
+            errors.push(format!(
+                "check_in.radius_m is {}: use 10 to 50000 metres",
+                self.check_in.radius_m
+            ));
         }
         for (i, rule) in self.flag_rules.iter().enumerate() {
             if rule.flag.is_none() {

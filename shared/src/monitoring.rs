@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 
 pub mod csv_import;
+mod decimal;
 
 use crate::config::{Config, MonitoringRules};
 use crate::derive::initial_deadline;
@@ -30,7 +31,9 @@ pub struct PowerAnomaly {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
+    // Unstable: equal values are interchangeable, and the phone carries no stable sort of
+    // floats for it.
+    v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
         v[n / 2]

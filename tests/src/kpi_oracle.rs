@@ -265,6 +265,7 @@ pub fn recompute(
             }
         }
         k.visited_enterprises = visited.len() as u64;
+        k.visits_with_evidence = visits_with_evidence(visits, &enterprise(1), ledger, from, to)?;
     }
     k.resolution_rate = ratio(k.resolved, k.problems);
     k.on_time_rate = ratio(k.on_time, k.answered);
@@ -275,9 +276,60 @@ pub fn recompute(
     );
     k.visit_coverage = ratio(k.visited_enterprises, k.assigned_enterprises);
     k.visits_per_officer = ratio(k.visits, k.officers);
+    k.evidence_rate = ratio(k.visits_with_evidence, k.visits);
     k.first_response_hours = percentiles(answer_ms);
     k.sign_off_hours = percentiles(sign_off_ms);
     Ok(k)
+}
+
+/// Metres between two WGS-84 points on a sphere of 6,371,008.8 m (haversine), written out here
+/// apart from `shared::model::Position::distance_m`.
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let rad = std::f64::consts::PI / 180.0;
+    let (la1, la2) = (a.0 * rad, b.0 * rad);
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * (((b.1 - a.1) * rad) / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+/// Visits to `enterprise` in `[from, to)` with on-site evidence: on site, a photo (a SHA-256 in
+/// hex) and a check-in within the district's radius of the enterprise's registered position,
+/// which (its profile having none) is the first stored visit's check-in with a position.
+/// `visits` come in the order the server accepted them.
+fn visits_with_evidence(
+    visits: &[Visit],
+    enterprise: &shared::model::EnterpriseId,
+    ledger: &Ledger,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<u64> {
+    use shared::model::{PositionFix, VisitMethod};
+    let radius = f64::from(Config::default().check_in.radius_m);
+    let fix = |v: &Visit| match v.check_in.as_ref().map(|c| &c.position) {
+        Some(PositionFix::Fixed(p)) => Some((p.lat, p.lon)),
+        _ => None,
+    };
+    let registered = visits
+        .iter()
+        .filter(|v| v.enterprise == *enterprise)
+        .find_map(fix);
+    let mut n = 0;
+    for v in visits.iter().filter(|v| v.enterprise == *enterprise) {
+        let (at, _) = ledger.counted(&Stamp::Created(v.id.to_string()), v.created.at)?;
+        let photo = v
+            .check_in
+            .as_ref()
+            .and_then(|c| c.photo_hash.as_deref())
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let near = match (fix(v), registered) {
+            (Some(p), Some(r)) => metres(p, r) <= radius,
+            _ => false,
+        };
+        if from <= at && at < to && v.method == VisitMethod::OnSite && photo && near {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 fn zero() -> Kpis {
@@ -305,6 +357,8 @@ fn zero() -> Kpis {
         visits: 0,
         officers: 0,
         visits_per_officer: None,
+        visits_with_evidence: 0,
+        evidence_rate: None,
         first_response_hours: None,
         sign_off_hours: None,
         clamped: 0,

@@ -1,6 +1,7 @@
 //! Helpers shared by Lianxin's integration tests: the real server, started in-process on a free
 //! loopback port.
 
+pub mod account;
 pub mod attack;
 pub mod browser;
 pub mod card;

@@ -181,6 +181,11 @@ impl World {
             .1
     }
 
+    /// The server's SQLite file.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("lianxin.db")
+    }
+
     /// A number not used before in this world (for ids).
     pub fn id(&mut self) -> u64 {
         self.next += 1;

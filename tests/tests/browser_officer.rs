@@ -448,8 +448,9 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
     a.wait_text("h1", "My enterprises", WAIT).await?;
     a.screenshot("15-english").await?;
 
-    // 11. An administrator revokes officer 2's phone while it holds an unsynced change: the
-    // app warns about it, then wipes the device and returns to the login screen.
+    // 11. An administrator revokes officer 2's phone while it holds an unsynced change: at its
+    // next contact the app wipes the device without a tap and the login screen lists the
+    // record whose change was lost, until the officer has read it.
     b.set_network(&link_b, false).await?;
     b.fill("#progress", "已与供电公司约定下周现场勘察。")
         .await?;
@@ -466,12 +467,20 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
         .context("the store thread stopped")??;
     b.set_network(&link_b, true).await?;
     b.click(".sync-now", "").await?;
-    b.wait_text(".overlay", "1 条更改未上传", WAIT).await?;
-    b.screenshot("17-revoked").await?;
-    b.click(".overlay button.danger", "").await?;
     b.wait_until(
         "the wiped device to show the login screen",
-        "document.querySelector('#login') !== null && document.querySelector('.overlay') === null",
+        "document.querySelector('#login') !== null",
+        WAIT,
+    )
+    .await?;
+    b.wait_text(".wiped", "以下 1 条记录的更改未上传", WAIT)
+        .await?;
+    b.wait_text(".wiped .lost li", "问题", WAIT).await?;
+    b.screenshot("17-revoked").await?;
+    b.click(".wiped button", "").await?;
+    b.wait_until(
+        "the notice to go once read",
+        "document.querySelector('.wiped') === null && document.querySelector('#login') !== null",
         WAIT,
     )
     .await?;

@@ -457,7 +457,7 @@ async fn a_phone_on_the_previous_app_still_syncs_and_its_changes_on_device_show_
     assert_eq!(answer.status(), 200);
     let bytes = answer.bytes().await?;
     assert_eq!(bytes.get(2), Some(&1), "answered in version 1");
-    let response: SyncResponse = protocol::decode(&bytes)?;
+    let response: SyncResponse = protocol::decode_response(&bytes)?;
     assert!(response.server_time >= Timestamp(0));
     let row = freshness_of(&base, &boss, "li").await?;
     assert!(row["unsent"].is_null(), "{row}");
@@ -465,7 +465,7 @@ async fn a_phone_on_the_previous_app_still_syncs_and_its_changes_on_device_show_
     assert!(row["device_detail"][0]["unsent"].is_null(), "{row}");
 
     // A version this server does not speak is still refused with a 4xx before decoding.
-    let answer = post(protocol::encode_as(&v1, 3)).await?;
+    let answer = post(protocol::encode_as(&v1, 4)).await?;
     assert_eq!(answer.status(), 400);
     let body: serde_json::Value = answer.json().await?;
     assert_eq!(body["error"], "protocol_version", "{body}");

@@ -18,8 +18,9 @@ use server::store::Kpis;
 use shared::config::Config;
 use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise, NewVisit, VisitDoc};
 use shared::model::{
-    CheckIn, CreditCode, DAY_MS, EnterpriseSize, EntryId, OperatingStatus, OrgUnitId, PositionFix,
-    Problem, ProblemId, Rating, RatingChannel, Tier, Timestamp, Visit, VisitId, VisitMethod,
+    CheckIn, CreditCode, DAY_MS, EnterpriseSize, EntryId, OperatingStatus, OrgUnitId, Position,
+    PositionFix, Problem, ProblemId, Rating, RatingChannel, Tier, Timestamp, Visit, VisitId,
+    VisitMethod,
 };
 use shared::sync::protocol::DocId;
 use shared::workflow::rights::ActionKind;
@@ -176,19 +177,34 @@ impl Run {
         Ok(())
     }
 
-    /// An officer (or someone else) records a visit to enterprise 1.
+    /// An officer (or someone else) records a visit to enterprise 1: mostly on site, checked
+    /// in up to 1.5 km north of the enterprise's gate or without permission, with a photo or
+    /// not (what the on-site evidence KPI judges).
     async fn visit(&mut self) -> anyhow::Result<()> {
         let who = self.person(&[Who::Wang, Who::Li]);
         let (claimed, settled) = (claim(&mut self.rng), self.rng.random_bool(0.3));
-        let id = VisitId::from_random_bytes(id_bytes(81, self.world.id()));
+        let n = self.world.id();
+        let id = VisitId::from_random_bytes(id_bytes(81, n));
+        let method = if self.rng.random_bool(0.8) {
+            VisitMethod::OnSite
+        } else {
+            VisitMethod::Phone
+        };
+        let position = if self.rng.random_bool(0.8) {
+            let north = self.rng.random_range(0.0..0.0135);
+            PositionFix::Fixed(Position::new(35.07 + north, 112.6, 15.0)?)
+        } else {
+            PositionFix::PermissionRefused
+        };
+        let photo_hash = self.rng.random_bool(0.6).then(|| format!("{n:064x}"));
         let new = NewVisit {
             id,
             enterprise: enterprise(1),
-            method: VisitMethod::OnSite,
+            method,
             check_in: Some(CheckIn {
                 device_time: claimed,
-                position: PositionFix::PermissionRefused,
-                photo_hash: None,
+                position,
+                photo_hash,
             }),
             operating_status: OperatingStatus::Normal,
             notes: "走访了解用电情况".into(),
@@ -401,6 +417,7 @@ struct Seen {
     rated_by_enterprise: u64,
     look_backs: u64,
     visits: u64,
+    visits_with_evidence: u64,
 }
 
 impl Seen {
@@ -415,6 +432,7 @@ impl Seen {
         self.rated_by_enterprise += k.rated_by_channel.enterprise.rated;
         self.look_backs += k.look_backs_passed + k.look_backs_reopened;
         self.visits += k.visits;
+        self.visits_with_evidence += k.visits_with_evidence;
     }
 }
 
@@ -548,7 +566,11 @@ async fn the_dashboards_kpis_equal_the_definitions_applied_to_the_documents_and_
     }
     eprintln!("covered: {seen:?}");
     anyhow::ensure!(
-        seen.clamped > 0 && seen.problems > seen.clamped / 10 && seen.answered > 0,
+        seen.clamped > 0
+            && seen.problems > seen.clamped / 10
+            && seen.answered > 0
+            && seen.visits > seen.visits_with_evidence
+            && seen.visits_with_evidence > 0,
         "seed {seed}: the run exercised too little: {seen:?}"
     );
     Ok(())

@@ -1,6 +1,7 @@
 //! Re-scoping: when an enterprise moves from one officer to another, the old officer's phone
-//! stops receiving it (and may no longer write it), and the new officer's phone — which had
-//! already synced past those records — receives them with their full history, once.
+//! stops receiving it (and may no longer write it; its records leave that phone), and the new
+//! officer's phone — which had already synced past those records — receives them with their
+//! full history, once.
 
 use std::sync::Arc;
 
@@ -86,11 +87,15 @@ async fn an_enterprise_moved_to_another_officer_arrives_there_with_its_full_hist
     boss.edit_visit_notes(&first, "领导批示：尽快办结")?;
     boss.sync().await?;
 
-    // Wang no longer receives it, and may no longer write it.
-    wang.sync().await?;
-    assert_eq!(wang.visit_notes(&first)?, "回访：已协调供电公司增容");
+    // Wang may no longer write it: an edit made before his phone heard of the move is refused
+    // (and kept, see scope_leaves_device.rs); the leader's instruction never reaches him and
+    // the enterprise's other record leaves his phone.
     wang.edit_visit_notes(&second, "调岗后的修改")?;
     wang.sync().await?;
+    assert!(
+        wang.client.replica().get(&first).is_none(),
+        "left the phone"
+    );
     let refused = wang.status().refused;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(

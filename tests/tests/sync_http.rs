@@ -342,7 +342,7 @@ async fn bad_messages_get_a_4xx_with_a_clear_message_and_the_server_keeps_servin
     );
 
     let mut wrong_version = good.clone();
-    wrong_version[2] = 3;
+    wrong_version[2] = protocol::PROTOCOL_VERSION + 1;
     let (status, body) = post_raw(&url, wrong_version, Some(device)).await?;
     assert_eq!(
         (status, body["error"].as_str()),

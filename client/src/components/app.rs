@@ -31,7 +31,7 @@ use super::visit::VisitPage;
 use super::visit_form::NewVisit;
 use super::widgets::Ctx;
 use crate::bundle;
-use crate::infra::i18n::{Key, Lang};
+use crate::infra::i18n::Key;
 use crate::infra::route::{self, Route};
 use crate::infra::{page, platform, prefs};
 use crate::sync::{AuthTrouble, Core};
@@ -217,32 +217,6 @@ pub fn App() -> Html {
         html! { <>{ sync_bar(&ctx) }{ nav(&ctx) }{ screen }</> }
     };
 
-    let revoked = (notices.auth == Some(AuthTrouble::Revoked)).then(|| {
-        let unsynced = core.unsynced();
-        let wipe = {
-            let core = core.clone();
-            Callback::from(move |_: MouseEvent| {
-                let core = core.clone();
-                spawn_local(async move {
-                    core.wipe_revoked().await;
-                    route::go(&Route::Enterprises);
-                });
-            })
-        };
-        html! {
-            <div class="overlay" role="alertdialog" aria-modal="true">
-                <div class="notice blocking">
-                    <h2>{ lang.t(Key::RevokedTitle) }</h2>
-                    <p>{ lang.t(Key::RevokedBody) }</p>
-                    if unsynced > 0 {
-                        <p class="warn"><strong>{ i18n_count(lang, Key::RevokedUnsynced, unsynced) }</strong></p>
-                    }
-                    <button type="button" class="danger" onclick={wipe}>{ lang.t(Key::RevokedWipe) }</button>
-                </div>
-            </div>
-        }
-    });
-
     let quota = notices.quota_full.as_ref().map(|detail| {
         let dismiss = {
             let core = core.clone();
@@ -276,7 +250,6 @@ pub fn App() -> Html {
             { header(lang, &on_switch_lang, user) }
             { for update_banner }
             { screen }
-            { for revoked }
             { for quota }
         </div>
     }
@@ -285,7 +258,7 @@ pub fn App() -> Html {
 /// A leader's or handler's screen in the officer bundle: shown when `boot.js` could not load
 /// the full bundle (offline before it was ever cached), or when an officer opens such a link.
 #[cfg(not(feature = "leader"))]
-fn not_in_this_bundle(lang: Lang) -> Html {
+fn not_in_this_bundle(lang: crate::infra::i18n::Lang) -> Html {
     html! {
         <div class="notice" role="status">
             <p>{ lang.pick(
@@ -297,8 +270,4 @@ fn not_in_this_bundle(lang: Lang) -> Html {
             </button>
         </div>
     }
-}
-
-fn i18n_count(lang: Lang, key: Key, n: usize) -> String {
-    lang.t(key).replace("{n}", &n.to_string())
 }

@@ -1,12 +1,13 @@
 //! The login screen. A device that logged in once works offline without logging in again; this
-//! screen also comes back when the session expired, keeping every local record.
+//! screen also comes back when the session expired, keeping every local record, and after a
+//! revoked device wiped itself, listing the records whose unsynced changes were lost.
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::widgets::{Ctx, bind};
 use crate::infra::api::ApiError;
-use crate::infra::i18n::Key;
+use crate::infra::i18n::{self, Key};
 
 /// Properties of [`Login`].
 #[derive(PartialEq, Properties)]
@@ -65,8 +66,29 @@ pub fn Login(props: &LoginProps) -> Html {
         })
     };
 
+    let wiped = ctx.core.notices().wiped.map(|lost| {
+        let core = ctx.core.clone();
+        let dismiss = Callback::from(move |_: MouseEvent| core.dismiss_wiped());
+        html! {
+            <section class="notice blocking wiped" role="alert">
+                <h2>{ lang.t(Key::RevokedTitle) }</h2>
+                <p>{ lang.t(Key::RevokedBody) }</p>
+                if !lost.is_empty() {
+                    <p class="warn"><strong>{ lang.t(Key::RevokedUnsynced).replace("{n}", &lost.len().to_string()) }</strong></p>
+                    <ul class="lost">
+                        { for lost.iter().map(|(doc, name)| html! {
+                            <li>{ i18n::doc_kind(lang, doc.kind()) }{ " · " }{ name.clone() }</li>
+                        }) }
+                    </ul>
+                }
+                <button type="button" class="secondary" onclick={dismiss}>{ lang.t(Key::RevokedUnderstood) }</button>
+            </section>
+        }
+    });
+
     html! {
         <main class="screen login">
+            { for wiped }
             <h1>{ lang.t(Key::LoginTitle) }</h1>
             if previous.is_some() {
                 <p class="notice">{ lang.t(Key::SessionExpired) }</p>

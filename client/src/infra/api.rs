@@ -246,6 +246,31 @@ fn error_from(status: u16, bytes: &[u8]) -> ApiError {
     }
 }
 
+/// `POST /api/logout`: the server revokes every token of the session's device. A token that
+/// expired meanwhile is refreshed first.
+pub async fn logout(session: &Session) -> Result<(), ApiError> {
+    let send = |token: String| async move {
+        let (status, bytes) = post(
+            "/api/logout",
+            "application/json",
+            b"",
+            Some(&token),
+            session.device.id,
+            JSON_TIMEOUT_MS,
+        )
+        .await?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(error_from(status, &bytes))
+        }
+    };
+    match send(session.token.clone()).await {
+        Err(ApiError::TokenExpired) => send(refresh(session).await?.token).await,
+        other => other,
+    }
+}
+
 /// One sync round: posts an encoded request, returns the encoded response.
 pub async fn sync(
     session: Option<&Session>,

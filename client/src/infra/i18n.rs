@@ -85,14 +85,14 @@ pub enum Key {
     StorageUnavailableTitle,
     /// What to do about it.
     StorageUnavailableBody,
-    /// Revoked device dialog title.
+    /// Title of the notice a revoked device's wipe leaves on the login screen.
     RevokedTitle,
     /// Revoked device explanation.
     RevokedBody,
-    /// Warning with the number of unsynced changes.
+    /// The number of records whose unsynced changes the wipe lost, before their list.
     RevokedUnsynced,
-    /// Button that wipes the device.
-    RevokedWipe,
+    /// Button that hides the wipe's notice.
+    RevokedUnderstood,
     /// Storage full dialog title.
     QuotaTitle,
     /// Storage full explanation.
@@ -396,14 +396,14 @@ fn words(key: Key) -> (&'static str, &'static str) {
         ),
         Key::RevokedTitle => ("此设备已被停用", "This device has been revoked"),
         Key::RevokedBody => (
-            "管理员停用了这台设备。为保护企业信息，本机上的记录将被清除。请在其他设备上重新登录，服务器上的数据会重新同步过来。",
-            "An administrator revoked this device. To protect the enterprises' information, the records on it will be wiped. Log in on another device: your records come back from the server.",
+            "管理员停用了这台设备。为保护企业信息，本机上的记录已清除。请重新登录（或在其他设备上登录），服务器上的数据会重新同步过来。",
+            "An administrator revoked this device. To protect the enterprises' information, the records on it were wiped. Log in again (or on another device): your records come back from the server.",
         ),
         Key::RevokedUnsynced => (
-            "注意：还有 {n} 条更改未上传到服务器，清除后将无法找回。",
-            "Warning: {n} changes have not reached the server and will be lost when wiped.",
+            "以下 {n} 条记录的更改未上传到服务器，已随清除丢失：",
+            "These {n} records had changes that never reached the server; they were lost with the wipe:",
         ),
-        Key::RevokedWipe => ("清除本机数据并退出", "Wipe this device and log out"),
+        Key::RevokedUnderstood => ("知道了", "Understood"),
         Key::QuotaTitle => ("存储空间已满", "Storage is full"),
         Key::QuotaBody => (
             "设备存储空间不足，刚才的内容没有保存。请清理手机空间或删除其他网站数据后再保存，已保存的记录不受影响。",

@@ -20,8 +20,8 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 
-use super::Core;
 use super::session::SESSION_KEY;
+use super::{Core, session};
 use crate::infra::api::{self, ApiError};
 use crate::infra::platform;
 
@@ -186,6 +186,7 @@ impl Core {
                     core.feed(Input::Online(on));
                     if on {
                         core.open_push_channel();
+                        spawn_local(session::send_logout());
                     }
                 }
             });

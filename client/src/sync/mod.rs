@@ -12,6 +12,7 @@ use shared::config::Config;
 use shared::doc::ActorId;
 use shared::model::{Actor, DeviceId};
 use shared::sync::client::{Input, Status, SyncClient};
+use shared::sync::protocol::DocId;
 use yew::Callback;
 use yew::platform::spawn_local;
 
@@ -41,6 +42,9 @@ pub struct Notices {
     pub storage_error: Option<String>,
     /// The account needs attention.
     pub auth: Option<AuthTrouble>,
+    /// This device was revoked and wiped: the records whose unsynced changes were lost, each
+    /// with what names it (shown on the login screen until read; kept in `localStorage`).
+    pub wiped: Option<Vec<(DocId, String)>>,
 }
 
 /// The device: storage, session, engine, notices.
@@ -94,13 +98,17 @@ impl Core {
             timer: Cell::new(0),
             generation: Cell::new(0),
             listener: RefCell::new(None),
-            notices: RefCell::new(Notices::default()),
+            notices: RefCell::new(Notices {
+                wiped: session::wiped(),
+                ..Notices::default()
+            }),
             records: RefCell::new(Records::default()),
             push_running: Cell::new(false),
             last_event: Cell::new(None),
             last_sync: Cell::new(None),
         });
         core.listen_for_network();
+        spawn_local(session::send_logout());
         if let Some(session) = session {
             core.start_session(session).await?;
         }

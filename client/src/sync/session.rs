@@ -2,12 +2,19 @@
 //! `localStorage`), login and logout, the session's tokens (refreshed on `token_expired`), a
 //! revoked device's wipe, and the restore of the replica from IndexedDB when a session starts
 //! (documents as stored bytes with their heads; built when first read).
+//!
+//! A revoked device wipes itself as soon as the server says so (a sync or a refresh answering
+//! `device_revoked`), without waiting for a tap: first the records whose changes never reached
+//! the server are noted (their id and what names them, in `localStorage`, which the wipe
+//! leaves), then IndexedDB (records, outbox, session and tokens) is cleared and the device id
+//! forgotten; the login screen lists what was lost until the person has read it.
 
 use std::rc::Rc;
 
 use shared::doc::{ActorId, RecordDoc};
 use shared::model::DeviceId;
 use shared::sync::client::{Failure, Input, SyncClient};
+use shared::sync::protocol::DocId;
 use shared::sync::replica::{Entry, Replica};
 use wasm_bindgen::JsValue;
 use yew::platform::spawn_local;
@@ -21,6 +28,11 @@ use crate::infra::platform;
 pub(super) const SESSION_KEY: &str = "session";
 pub(super) const DEVICE_KEY: &str = "device_id";
 const DEVICE_LOCAL_KEY: &str = "lianxin.device";
+/// A session logged out while the server could not be reached: its `POST /api/logout` goes at
+/// the next connection (the app's start, the browser's `online` event, the next login).
+const LOGOUT_LOCAL_KEY: &str = "lianxin.logout";
+/// The notice of a revoked device's wipe: one line per lost record, `doc-id<TAB>name`.
+const WIPED_LOCAL_KEY: &str = "lianxin.wiped";
 /// The device secret, made with the id and kept beside it: sent at login, it binds the id to
 /// this phone (a copy of the id alone gets a device of its own).
 pub(super) const SECRET_KEY: &str = "device_secret";
@@ -38,6 +50,9 @@ pub enum AuthTrouble {
 impl Core {
     /// Logs in (or back in after an expired session) and starts syncing.
     pub async fn login(self: &Rc<Self>, login: &str, password: &str) -> Result<(), ApiError> {
+        // A logout still owed goes first: sent after this login, it would end the new session
+        // too (the server revokes every token of the device).
+        send_logout().await;
         let device_name = device_name();
         let secret = self.secret.borrow().clone();
         let session = api::login(login, password, self.device(), &secret, &device_name).await?;
@@ -61,6 +76,8 @@ impl Core {
             self.set_device(session.device.id, None).await;
         }
         self.notices.borrow_mut().auth = None;
+        // The notice of an earlier wipe was shown on this login screen.
+        self.dismiss_wiped();
         self.start_session(session)
             .await
             .map_err(|_| ApiError::BadBody)?;
@@ -146,14 +163,101 @@ impl Core {
         if unsynced > 0 {
             return Err(unsynced);
         }
+        if let Some(session) = self.session() {
+            remember_local(LOGOUT_LOCAL_KEY, &session.to_json());
+        }
         self.end_session(false).await;
+        spawn_local(send_logout());
         Ok(())
     }
 
-    /// After a revocation: drops every local record and the session, and forgets the device
-    /// id (the server will not take it again).
-    pub async fn wipe_revoked(self: &Rc<Self>) {
+    /// After a revocation: notes the records whose changes are lost, drops every local record
+    /// and the session, and forgets the device id (the server will not take it again).
+    async fn wipe_revoked(self: &Rc<Self>) {
+        if self.session().is_none() {
+            return;
+        }
+        let lost = self.unsynced_records();
+        let lines: Vec<String> = lost
+            .iter()
+            .map(|(id, name)| format!("{id}\t{name}"))
+            .collect();
+        remember_local(WIPED_LOCAL_KEY, &lines.join("\n"));
         self.end_session(true).await;
+        self.notices.borrow_mut().wiped = Some(lost);
+        self.notify();
+    }
+
+    /// Hides the notice of the wipe once read.
+    pub fn dismiss_wiped(&self) {
+        forget_local(WIPED_LOCAL_KEY);
+        self.notices.borrow_mut().wiped = None;
+        self.notify();
+    }
+
+    /// The records holding changes the server has not taken (waiting or refused), each with
+    /// its enterprise's name and the start of its text.
+    fn unsynced_records(&self) -> Vec<(DocId, String)> {
+        let snapshot = self.snapshot();
+        let ids = match self.engine.borrow_mut().as_mut() {
+            Some(engine) => {
+                let replica = engine.replica_mut();
+                let mut ids = replica.pending();
+                for (id, _) in replica.refused() {
+                    // Refused, then edited: already there as waiting.
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }
+            None => Vec::new(),
+        };
+        let name_of = |enterprise| {
+            snapshot
+                .enterprises
+                .iter()
+                .find(|e| e.id == enterprise)
+                .map(|e| e.name.clone())
+        };
+        let root = |id: &DocId| id.root_id().to_string();
+        ids.into_iter()
+            .map(|id| {
+                let (enterprise, text) = if let Some(v) = snapshot
+                    .visits
+                    .iter()
+                    .find(|v| v.id.to_string() == root(&id))
+                {
+                    (Some(v.enterprise), v.notes.as_str())
+                } else if let Some(p) = snapshot
+                    .problems
+                    .iter()
+                    .find(|p| p.id.to_string() == root(&id))
+                {
+                    (Some(p.enterprise), p.description.as_str())
+                } else {
+                    (
+                        snapshot
+                            .enterprises
+                            .iter()
+                            .find(|e| e.id.to_string() == root(&id))
+                            .map(|e| e.id),
+                        "",
+                    )
+                };
+                let mut name = enterprise.and_then(name_of).unwrap_or_default();
+                // One line each in `localStorage`: no line breaks or tabs of the text.
+                let text: String = text
+                    .chars()
+                    .take(30)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                if !text.is_empty() {
+                    name = format!("{name}：{text}");
+                }
+                (id, name)
+            })
+            .collect()
     }
 
     async fn end_session(self: &Rc<Self>, forget_device: bool) {
@@ -205,13 +309,44 @@ impl Core {
         }
     }
 
-    pub(super) fn revoked(&self) -> Failure {
+    /// The server said this device is revoked: it wipes itself at once (see the module).
+    pub(super) fn revoked(self: &Rc<Self>) -> Failure {
         self.notices.borrow_mut().auth = Some(AuthTrouble::Revoked);
+        let core = self.clone();
+        spawn_local(async move { core.wipe_revoked().await });
         Failure::Http {
             status: 403,
             message: "device revoked".into(),
         }
     }
+}
+
+/// Sends the logout owed (see `LOGOUT_LOCAL_KEY`), if any; kept for the next connection while
+/// the server cannot be reached, forgotten once it answered (a session it already ended
+/// answers an error: nothing left to end).
+pub(super) async fn send_logout() {
+    let Some(json) = local_item(LOGOUT_LOCAL_KEY) else {
+        return;
+    };
+    if let Some(session) = Session::from_json(&json)
+        && matches!(api::logout(&session).await, Err(ApiError::Unreachable))
+    {
+        return;
+    }
+    forget_local(LOGOUT_LOCAL_KEY);
+}
+
+/// The notice of a wipe this device went through, if not read yet.
+pub(super) fn wiped() -> Option<Vec<(DocId, String)>> {
+    let text = local_item(WIPED_LOCAL_KEY)?;
+    Some(
+        text.lines()
+            .filter_map(|line| {
+                let (id, name) = line.split_once('\t')?;
+                Some((DocId::parse(id).ok()?, name.to_string()))
+            })
+            .collect(),
+    )
 }
 
 /// This device's id and secret: from IndexedDB, else from `localStorage`, else made now;
@@ -282,6 +417,12 @@ fn local_item(key: &str) -> Option<String> {
 fn remember_local(key: &str, value: &str) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = storage.set_item(key, value);
+    }
+}
+
+fn forget_local(key: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.remove_item(key);
     }
 }
 

@@ -1,5 +1,6 @@
 //! The bearer-token extractor: a handler that takes [`Authenticated`] runs only for a valid,
-//! unexpired access token of a device that is not revoked.
+//! unexpired access token of a device that is not revoked. It notes a token's first use (once),
+//! which tells a lost refresh answer from a used one.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -9,7 +10,7 @@ use shared::model::{Timestamp, User};
 
 use super::{AuthError, Secret, token};
 use crate::AppState;
-use crate::store::{Device, SqliteStore, TokenHash, TokenKind};
+use crate::store::{Device, SqliteStore, TokenHash, TokenKind, TokenLookup};
 
 /// Refresh `last_seen` at most this often per device, ms.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -38,11 +39,15 @@ impl FromRequestParts<AppState> for Authenticated {
         state
             .sync()
             .with_store(move |s| -> Result<Authenticated, AuthError> {
-                let who = check_access(s, hash, now)?;
-                if now.0 - who.device.last_seen.0 > TOUCH_EVERY_MS {
-                    s.touch_device(who.device.id, now)?;
+                let found = valid_access(s, &hash, now)?;
+                if found.used_at.is_none() {
+                    // Once per token: its pair is no longer a lost refresh answer.
+                    s.mark_token_used(&hash, now)?;
                 }
-                Ok(who)
+                if now.0 - found.device.last_seen.0 > TOUCH_EVERY_MS {
+                    s.touch_device(found.device.id, now)?;
+                }
+                Ok(authenticated(found, hash))
             })
             .await
             .ok_or(AuthError::Unavailable)?
@@ -66,7 +71,16 @@ pub fn check_access(
     hash: TokenHash,
     now: Timestamp,
 ) -> Result<Authenticated, AuthError> {
-    let found = s.lookup_token(&hash)?;
+    valid_access(s, &hash, now).map(|found| authenticated(found, hash))
+}
+
+/// The token hashed `hash` if it passes [`check_access`]'s rule.
+fn valid_access(
+    s: &SqliteStore,
+    hash: &TokenHash,
+    now: Timestamp,
+) -> Result<TokenLookup, AuthError> {
+    let found = s.lookup_token(hash)?;
     let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
         return Err(AuthError::Unauthenticated);
     };
@@ -79,9 +93,14 @@ pub fn check_access(
     if now >= t.expires_at {
         return Err(AuthError::TokenExpired);
     }
-    Ok(Authenticated {
+    Ok(t)
+}
+
+/// Who a valid access token `t` (hashed `hash`) speaks for.
+fn authenticated(t: TokenLookup, hash: TokenHash) -> Authenticated {
+    Authenticated {
         user: t.user.user,
         device: t.device,
         token: hash,
-    })
+    }
 }

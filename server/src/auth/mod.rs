@@ -21,7 +21,7 @@ use std::fmt;
 pub use extract::{Authenticated, bearer, check_access};
 pub use limiter::RateLimiter;
 pub use rules::RoleRules;
-pub use scope::{Access, access_for};
+pub use scope::{Access, access_for, reads_lists};
 pub use session::{AuthError, Session, login, refresh};
 
 use shared::model::{DeviceId, Timestamp};
@@ -66,6 +66,9 @@ pub struct AuthConfig {
     pub refreshes_per_device: usize,
     /// Failed refreshes allowed per client address within the window (20).
     pub refresh_failures_per_address: usize,
+    /// How long after a refresh its old token may be presented again as a lost answer
+    /// (a retry after the answer was cut off), ms (2 min); later it is a reuse.
+    pub refresh_retry_grace_ms: i64,
 }
 
 impl Default for AuthConfig {
@@ -77,6 +80,7 @@ impl Default for AuthConfig {
             failure_window_ms: 15 * 60 * 1000,
             refreshes_per_device: 10,
             refresh_failures_per_address: 20,
+            refresh_retry_grace_ms: 2 * 60 * 1000,
         }
     }
 }

@@ -22,6 +22,16 @@ use shared::sync::validate::Scope;
 use super::RoleRules;
 use crate::store::{Device, SqliteStore, StoreError};
 
+/// Whether `role` reads the lists of records (the problem list, the visit list): leaders and
+/// supervisors (their unit's records), department handlers (their inbox). Each list keeps its
+/// rows inside the caller's read scope ([`access_for`]); this says who asks at all.
+pub fn reads_lists(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Leader | Role::Supervisor | Role::DepartmentHandler
+    )
+}
+
 /// What one request may read and write, and the rules its writes must keep.
 #[derive(Debug, Clone)]
 pub struct Access {

@@ -455,8 +455,12 @@ fn issue(
 /// token presented is used up. Presenting a used-up token again means two parties hold it (a
 /// copy was stolen, or the thief refreshed first): every token of the device is revoked, its
 /// open streams close and the reuse is audited; the owner logs in again with their password
-/// (OAuth 2.0 Security BCP, refresh token rotation). The new refresh token keeps the expiry of
-/// the one it replaces: a session still ends 30 days after its login.
+/// (OAuth 2.0 Security BCP, refresh token rotation). One exception keeps a phone on one bar of
+/// signal logged in: a retry after the answer was lost — the used token presented again once,
+/// within [`super::AuthConfig::refresh_retry_grace_ms`] of its use, while the pair issued for
+/// it was never used — gets a new pair, and the lost one is revoked (audited as a retry). The
+/// new refresh token keeps the expiry of the one it replaces: a session still ends 30 days
+/// after its login.
 ///
 /// Limited per device (every refresh counts) and per client address (failed refreshes count).
 ///
@@ -498,12 +502,20 @@ pub async fn refresh(
                     .attempt(&[&key], now.0)
                     .map_err(refresh_limited)?;
             }
-            Ok(s.rotate_refresh_token(&presented, &fresh, now, &from)?)
+            let grace = service.config.refresh_retry_grace_ms;
+            Ok(s.rotate_refresh_token(&presented, &fresh, now, grace, &from)?)
         })
         .await
         .ok_or(AuthError::Unavailable)??;
+    if let Rotation::Retried(t) = &rotation {
+        tracing::info!(
+            login = %printable(&t.user.user.login),
+            device = %t.device.id,
+            "a refresh answer was lost: the retry gets new tokens"
+        );
+    }
     match rotation {
-        Rotation::Rotated(t) => {
+        Rotation::Rotated(t) | Rotation::Retried(t) => {
             auth.refresh_addresses.forget_attempt(&[&address], now.0);
             Ok(Session {
                 token: access,

@@ -209,7 +209,7 @@ async fn kpis(
             let unit = resolve_unit(s, &user, q.unit)?;
             let key = format!("kpis {unit:?} {} {}", from.0, to.0);
             match shared_answer(&sync, s, key, |s| {
-                s.kpis(unit, from, to, now())
+                s.kpis(unit, from, to, now(), &sync.config().check_in)
                     .map(|k| Answer::Kpis(Box::new(k)))
                     .map_err(internal)
             })? {
@@ -390,10 +390,11 @@ async fn issue(
     let (from, to) = period(req.from, req.to)?;
     let by = auth.user.id;
     let login = auth.user.login.clone();
+    let check_in = state.sync().config().check_in.clone();
     let b = state
         .sync()
         .with_store(move |s| {
-            let b = s.issue_bulletin(&title, from, to, now(), by)?;
+            let b = s.issue_bulletin(&title, from, to, now(), by, &check_in)?;
             let subject = b.id.to_string();
             s.audit(
                 b.issued_at,

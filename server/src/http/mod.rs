@@ -16,16 +16,19 @@ pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod history;
 pub mod metrics;
 pub mod notifications;
 pub mod openapi;
 pub mod openapi_account;
 pub mod openapi_admin;
+pub mod openapi_evidence;
 pub mod openapi_schemas;
 pub mod problems;
 pub mod security;
 pub mod site;
 pub mod uploads;
+pub mod visits;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -45,7 +48,8 @@ use crate::AppState;
 ///   bearer token;
 /// - `GET /api/dashboard/...`, `/api/bulletins...`: leaders' dashboards ([`dashboard`]);
 /// - `GET /api/problems`, `GET /api/enterprises/{id}/timeline`: lists and timelines
-///   ([`problems`]);
+///   ([`problems`]); `GET /api/visits`: the visit list with check-in checks ([`visits`]);
+///   `GET /api/history/{kind}/{id}`: a record's history verdict ([`history`]);
 /// - `/k/{token}...`: the 连心卡's public page, forms, printable card and QR code, and
 ///   `/api/enterprises/{id}/card...`: the card's link for its officer ([`card`]);
 /// - `/api/uploads...`: resumable uploads of photos on tus 1.0 ([`uploads`]), and
@@ -78,6 +82,8 @@ pub fn app(state: AppState) -> Router {
                 .merge(account::router())
                 .merge(dashboard::router())
                 .merge(problems::router())
+                .merge(visits::router())
+                .merge(history::router())
                 .merge(directory::router())
                 .merge(config::router())
                 .merge(notifications::router())

@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: an OpenAPI 3.1 description of every `/api` route, for the IT
 //! department's integrations. [`all_routes`] (this file's [`ROUTES`], the account's in
-//! `openapi_account` and the administrator's in `openapi_admin`) is the one list of routes:
+//! `openapi_account`, the administrator's in `openapi_admin` and on-site evidence's in
+//! `openapi_evidence`) is the one list of routes:
 //! the document is built from it, and a test checks it against every `.route(...)` the API
 //! routers register.
 
@@ -49,7 +50,7 @@ pub struct Route {
     pub response: &'static str,
 }
 
-const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
+pub(super) const fn q(name: &'static str, kind: &'static str, description: &'static str) -> Param {
     Param {
         name,
         location: "query",
@@ -162,8 +163,11 @@ pub const ROUTES: &[Route] = &[
         summary: "Exchange a refresh token {refresh_token} for a new access token and a new \
                   refresh token (rotation: the one presented is used up). A used-up token \
                   presented again revokes every token of its device (401 \
-                  refresh_token_reused). 429 with Retry-After past the per-device or \
-                  per-address limit",
+                  refresh_token_reused), except a lost answer's retry: the first time it is \
+                  presented again, within 2 minutes of its use, while the pair issued for it \
+                  was never used (refresh token not presented, access token not used), that \
+                  pair is revoked and a new one answered. 429 with Retry-After past the \
+                  per-device or per-address limit",
         auth: "refresh token in the body",
         params: &[],
         body: Some(JSON),
@@ -502,13 +506,14 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// Every documented route: [`ROUTES`], then the account's and the administrator's
-/// ([`super::openapi_admin::ADMIN_ROUTES`]).
+/// Every documented route: [`ROUTES`], then the account's, the administrator's
+/// ([`super::openapi_admin::ADMIN_ROUTES`]) and on-site evidence's.
 pub fn all_routes() -> impl Iterator<Item = &'static Route> {
     ROUTES
         .iter()
         .chain(super::openapi_account::ROUTES)
         .chain(super::openapi_admin::ADMIN_ROUTES)
+        .chain(super::openapi_evidence::ROUTES)
 }
 
 /// The OpenAPI 3.1 document of [`all_routes`].

@@ -34,6 +34,16 @@ pub fn parameter(kind: &str) -> Value {
         "order" => one_of(["asc", "desc"]),
         "breakdown" => one_of(Breakdown::ALL.iter().map(|b| b.code())),
         "blob_size" => one_of(["thumb"]),
+        "visit_method" => one_of(shared::model::VisitMethod::ALL.iter().map(|m| m.code())),
+        "record_kind" => one_of(
+            [
+                shared::doc::DocKind::Enterprise,
+                shared::doc::DocKind::Visit,
+                shared::doc::DocKind::Problem,
+                shared::doc::DocKind::Monitoring,
+            ]
+            .map(shared::doc::DocKind::code),
+        ),
         "tus_version" => one_of([super::uploads::TUS_VERSION]),
         "sha256" => json!({"type": "string", "pattern": "^[0-9a-f]{64}$"}),
         "bulletin" => json!({"type": "integer", "minimum": 1, "maximum": SAFE_INTEGER}),

@@ -20,6 +20,8 @@ fn registered() -> Vec<(String, String)> {
         include_str!("blobs.rs"),
         include_str!("backups.rs"),
         include_str!("admin.rs"),
+        include_str!("visits.rs"),
+        include_str!("history.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {

@@ -7,14 +7,12 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::model::{
-    EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Role, Tier, Timestamp,
-};
+use shared::model::{EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
 use crate::AppState;
-use crate::auth::{Authenticated, access_for};
+use crate::auth::{Authenticated, access_for, reads_lists};
 use crate::store::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, StoreError, Timeline,
 };
@@ -198,19 +196,26 @@ impl ListQuery {
     }
 }
 
+/// Refuses a caller whose role reads no lists (`auth::reads_lists`, for the problem and the
+/// visit list alike).
+pub(super) fn require_list_reader(auth: &Authenticated) -> Result<(), ApiError> {
+    if reads_lists(auth.user.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "lists are for leaders, supervisors and department handlers \
+             (列表仅供领导、督查和部门经办人查看)"
+                .into(),
+        ))
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ProblemPage>, ApiError> {
-    if !matches!(
-        auth.user.role,
-        Role::Leader | Role::Supervisor | Role::DepartmentHandler
-    ) {
-        return Err(ApiError::Forbidden(
-            "problem lists are for leaders, supervisors and department handlers".into(),
-        ));
-    }
+    require_list_reader(&auth)?;
     let filter = q.into_filter()?;
     let sync = state.sync().clone();
     let page = state

@@ -46,6 +46,10 @@ pub enum AuditAction {
     /// A refresh token already exchanged was presented again (a stolen copy, or the thief's
     /// use after the owner's): every token of the device was revoked.
     RefreshTokenReused,
+    /// A used refresh token was presented again soon after, while the tokens issued for it
+    /// were never used: a phone retrying after the answer was lost. Those tokens were revoked
+    /// and new ones issued.
+    RefreshRetried,
     /// A user changed their own password (their other devices' sessions ended).
     PasswordChanged,
     /// A user revoked one of their own devices.
@@ -73,6 +77,7 @@ impl AuditAction {
             AuditAction::CardChanged => "card_changed",
             AuditAction::BulletinIssued => "bulletin_issued",
             AuditAction::RefreshTokenReused => "refresh_token_reused",
+            AuditAction::RefreshRetried => "refresh_retried",
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::OwnDeviceRevoked => "own_device_revoked",
             AuditAction::HandoverImported => "handover_imported",

@@ -38,6 +38,12 @@ fn references(projection: &Projection) -> Option<(DocId, EnterpriseId, Vec<BlobH
     Some((doc, enterprise, hashes))
 }
 
+/// How many photos (distinct blobs) the record `projection` is of references: a visit's photo
+/// count on the visit list and in the on-site evidence KPI.
+pub(super) fn photo_count(projection: &Projection) -> usize {
+    references(projection).map_or(0, |(_, _, hashes)| hashes.len())
+}
+
 /// Rewrites the blob references of the record `projection` is of (called by
 /// `projection::project` in the commit's transaction).
 pub(super) fn project_refs(tx: &Connection, projection: &Projection) -> Result<(), StoreError> {

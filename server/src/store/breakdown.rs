@@ -394,7 +394,9 @@ mod tests {
         assert_eq!(by_category[0].label_en, config.categories[0].en);
         assert!(by_category.iter().all(|r| r.from == from.0 && r.to == to.0));
         // The bars add up to the KPI tiles.
-        let kpis = store.kpis(Unit::Zone, from, to, NOW).expect("kpis");
+        let kpis = store
+            .kpis(Unit::Zone, from, to, NOW, &Default::default())
+            .expect("kpis");
         let sum = |f: fn(&BreakdownRow) -> u64| by_category.iter().map(f).sum::<u64>();
         assert_eq!(sum(|r| r.problems), kpis.problems);
         assert_eq!(sum(|r| r.resolved), kpis.resolved);
@@ -497,7 +499,7 @@ mod tests {
         assert_eq!(
             one[0].problems,
             store
-                .kpis(Unit::Town(town.id), from, to, NOW)
+                .kpis(Unit::Town(town.id), from, to, NOW, &Default::default())
                 .expect("kpis")
                 .problems
         );

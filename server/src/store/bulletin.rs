@@ -126,17 +126,30 @@ impl SqliteStore {
         to: Timestamp,
         now: Timestamp,
         by: UserId,
+        check_in: &shared::config::CheckInRules,
     ) -> Result<Bulletin, StoreError> {
-        let zone = self.kpis(Unit::Zone, from, to, now)?;
+        let zone = self.kpis(Unit::Zone, from, to, now, check_in)?;
         let towns = self
             .units_of_kind(OrgUnitKind::Town)?
             .into_iter()
-            .map(|(id, name)| Ok((id, name, self.kpis(Unit::Town(id), from, to, now)?)))
+            .map(|(id, name)| {
+                Ok((
+                    id,
+                    name,
+                    self.kpis(Unit::Town(id), from, to, now, check_in)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let departments = self
             .units_of_kind(OrgUnitKind::Department)?
             .into_iter()
-            .map(|(id, name)| Ok((id, name, self.kpis(Unit::Department(id), from, to, now)?)))
+            .map(|(id, name)| {
+                Ok((
+                    id,
+                    name,
+                    self.kpis(Unit::Department(id), from, to, now, check_in)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut bulletin = Bulletin {
             id: 0,

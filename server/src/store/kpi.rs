@@ -1,15 +1,18 @@
 //! Campaign KPIs (考核指标) for a period and an org unit, computed in SQL over the projection
 //! tables: resolution, on-time and satisfaction rates, overdue count, look-back pass and reopen
-//! rates (满意率 split by rating channel), visit coverage and visits per officer, times to
+//! rates (满意率 split by rating channel), visit coverage, visits per officer and visits with
+//! on-site evidence (a photo and a check-in within the radius), times to
 //! first response and sign-off, and how many of the times they read the server clamped
 //! (`store/projection.rs`). The charts' breakdowns are in `store/breakdown.rs`.
 
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
+use shared::config::CheckInRules;
 use shared::model::{OrgUnitId, RatingChannel, Timestamp};
 
 use super::problems_query::{ANSWER_ACTIONS, LookBack, SATISFIED_SQL, SIGN_OFF_ACTIONS};
+use super::visits_query::EVIDENCE_SQL;
 use super::{SqliteStore, StoreError};
 
 /// Which problems and visits a KPI query covers.
@@ -64,6 +67,13 @@ pub struct Kpis {
     pub officers: u64,
     /// visits / officers.
     pub visits_per_officer: Option<f64>,
+    /// Of the period's visits, those with on-site evidence (现场佐证): on site, with a photo
+    /// and a check-in within the configured radius of the enterprise's registered position.
+    #[serde(default)]
+    pub visits_with_evidence: u64,
+    /// visits_with_evidence / visits.
+    #[serde(default)]
+    pub evidence_rate: Option<f64>,
     /// Hours from submission to the first answer: median and 90th percentile.
     pub first_response_hours: Option<(f64, f64)>,
     /// Hours from submission to sign-off: median and 90th percentile.
@@ -134,13 +144,14 @@ pub(super) fn problems_of(unit: Unit) -> (&'static str, Option<String>) {
 
 impl SqliteStore {
     /// KPIs of problems created and visits made in `[from, to)`, for `unit`, with overdue
-    /// status as of `now`.
+    /// status as of `now` and check-ins judged by `check_in`.
     pub fn kpis(
         &self,
         unit: Unit,
         from: Timestamp,
         to: Timestamp,
         now: Timestamp,
+        check_in: &CheckInRules,
     ) -> Result<Kpis, StoreError> {
         let (unit_sql, unit_param) = problems_of(unit);
         let base = format!(
@@ -290,21 +301,25 @@ impl SqliteStore {
         // Visits in the period to assigned enterprises, and how many enterprises they reached,
         // read from the period's range of the visit time index (`+` keeps the planner off the
         // per-enterprise index, which would read every visit ever made).
-        let (visits, visited_enterprises, clamped_visits) = self.conn.query_row(
-            &format!(
-                "SELECT COUNT(*), COUNT(DISTINCT v.enterprise), \
-                 SUM(CASE WHEN v.claimed_time <> v.device_time THEN 1 ELSE 0 END) FROM visits v \
+        let mut visit_params = vec![Value::Real(f64::from(check_in.radius_m))];
+        visit_params.extend(vparams(&[Value::Integer(from.0), Value::Integer(to.0)]));
+        let (visits, visited_enterprises, clamped_visits, visits_with_evidence) =
+            self.conn.query_row(
+                &format!(
+                    "SELECT COUNT(*), COUNT(DISTINCT v.enterprise), \
+                 SUM(CASE WHEN v.claimed_time <> v.device_time THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN {EVIDENCE_SQL} THEN 1 ELSE 0 END) FROM visits v \
                  WHERE +v.enterprise IN (SELECT a.enterprise FROM assignments a WHERE {assigned_where}) \
                  AND v.device_time >= ? AND v.device_time < ?"
-            ),
-            params_from_iter(vparams(&[Value::Integer(from.0), Value::Integer(to.0)])),
-            |r| {
-                let n = |i: usize| -> Result<u64, rusqlite::Error> {
-                    Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
-                };
-                Ok((n(0)?, n(1)?, n(2)?))
-            },
-        )?;
+                ),
+                params_from_iter(visit_params),
+                |r| {
+                    let n = |i: usize| -> Result<u64, rusqlite::Error> {
+                        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+                    };
+                    Ok((n(0)?, n(1)?, n(2)?, n(3)?))
+                },
+            )?;
 
         Ok(Kpis {
             problems,
@@ -326,6 +341,8 @@ impl SqliteStore {
             visits,
             officers,
             visits_per_officer: rate(visits, officers),
+            visits_with_evidence,
+            evidence_rate: rate(visits_with_evidence, visits),
             first_response_hours: percentiles(hours(&answers)),
             sign_off_hours: percentiles(hours(&sign_offs)),
             clamped: clamped_problems + clamped_visits,
@@ -359,6 +376,7 @@ mod tests {
         to: Timestamp,
     ) -> Kpis {
         let mut towns: BTreeMap<EnterpriseId, shared::model::OrgUnitId> = BTreeMap::new();
+        let mut positions = BTreeMap::new();
         for (id, doc) in &district.documents {
             if id.kind() == DocKind::Enterprise {
                 let e = EnterpriseDoc::from_record(doc.clone())
@@ -366,6 +384,7 @@ mod tests {
                     .read()
                     .expect("reads");
                 towns.insert(e.id, e.town);
+                positions.insert(e.id, e.position);
             }
         }
         let in_unit = |e: &EnterpriseId| town.is_none_or(|t| towns.get(e) == Some(&t));
@@ -478,6 +497,7 @@ mod tests {
             .collect::<std::collections::BTreeSet<_>>()
             .len() as u64;
         let mut visits = 0u64;
+        let mut with_evidence = 0u64;
         let mut visited = std::collections::BTreeSet::new();
         for (id, doc) in &district.documents {
             if id.kind() == DocKind::Visit {
@@ -488,6 +508,18 @@ mod tests {
                 if v.created.at >= from && v.created.at < to && assigned.contains(&v.enterprise) {
                     visits += 1;
                     visited.insert(v.enterprise);
+                    let registered = positions.get(&v.enterprise).copied().flatten();
+                    let evidence = v.method == shared::model::VisitMethod::OnSite
+                        && v.check_in.as_ref().is_some_and(|c| {
+                            let near = match (&c.position, registered) {
+                                (shared::model::PositionFix::Fixed(p), Some(r)) => {
+                                    p.distance_m(&r) <= 500.0
+                                }
+                                _ => false,
+                            };
+                            near && c.photo_hash.is_some()
+                        });
+                    with_evidence += u64::from(evidence);
                 }
             }
         }
@@ -511,6 +543,8 @@ mod tests {
             visits,
             officers: officer_count,
             visits_per_officer: rate(visits, officer_count),
+            visits_with_evidence: with_evidence,
+            evidence_rate: rate(with_evidence, visits),
             first_response_hours: percentiles(answer_hours),
             sign_off_hours: percentiles(sign_off_hours),
             // The demo is the server's own writing: its times are its clock's.
@@ -532,13 +566,16 @@ mod tests {
             .expect("a town")
             .id;
         for (from, to) in [quarter, month] {
-            let zone = store.kpis(Unit::Zone, from, to, NOW).expect("kpis");
+            let rules = shared::config::CheckInRules::default();
+            let zone = store.kpis(Unit::Zone, from, to, NOW, &rules).expect("kpis");
             assert_eq!(zone, expected(&district, None, from, to));
             assert!(
                 zone.problems > 10 && zone.resolved > 0 && zone.overdue > 0,
                 "{zone:?}"
             );
-            let t = store.kpis(Unit::Town(town), from, to, NOW).expect("kpis");
+            let t = store
+                .kpis(Unit::Town(town), from, to, NOW, &rules)
+                .expect("kpis");
             assert_eq!(t, expected(&district, Some(town), from, to));
             assert!(t.problems < zone.problems);
         }

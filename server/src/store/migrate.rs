@@ -86,6 +86,18 @@ const MIGRATIONS: &[Migration] = &[
         name: "0017_store_epoch",
         sql: include_str!("migrations/0017_store_epoch.sql"),
     },
+    Migration {
+        name: "0018_lost_refresh_answer",
+        sql: include_str!("migrations/0018_lost_refresh_answer.sql"),
+    },
+    Migration {
+        name: "0019_check_in_evidence",
+        sql: include_str!("migrations/0019_check_in_evidence.sql"),
+    },
+    Migration {
+        name: "0020_history_verdicts",
+        sql: include_str!("migrations/0020_history_verdicts.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

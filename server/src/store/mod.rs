@@ -12,9 +12,11 @@ mod directory;
 mod epoch;
 mod freshness;
 mod group;
+mod history;
 mod hold;
 mod kpi;
 mod migrate;
+mod out_of_scope;
 mod problems_query;
 mod projection;
 mod queries;
@@ -24,6 +26,7 @@ mod sqlite;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod timeline;
+mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditVerdict};
 pub use blob_refs::UploadRow;
@@ -37,6 +40,7 @@ pub use directory::{
 };
 pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;
+pub use history::{AuditRead, HistoryVerdict};
 pub use hold::StoreHold;
 pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
 pub use migrate::SCHEMA_VERSION;
@@ -47,6 +51,7 @@ pub use queries::LookBackFacts;
 pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
+pub use visits_query::{PersonRef, VisitFilter, VisitListRow, VisitPage};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]

@@ -199,6 +199,10 @@ pub struct ProblemListRow {
     pub created_at: i64,
     /// Rating level 1–5, if rated.
     pub rating: Option<u8>,
+    /// Its history's verdict (`store::history`): intact, broken, or `None` not yet checked.
+    pub history_intact: Option<bool>,
+    /// What is broken in its history, if it is.
+    pub history_broken: Option<String>,
 }
 
 /// One page of the problem list.
@@ -214,28 +218,32 @@ pub struct ProblemPage {
     pub rows: Vec<ProblemListRow>,
 }
 
-/// The SQL condition (on `p`) and its parameters that keep problems inside `scope`.
-fn scope_sql(scope: &Scope) -> (String, Vec<Value>) {
+/// The SQL condition (on table alias `alias`, whose rows are records of `kind` with `id` and
+/// `enterprise` columns) and its parameters that keep records inside `scope`: the one reading
+/// of a read scope for the lists (problems, visits), as sync applies it.
+pub(super) fn scope_sql(scope: &Scope, alias: &str, kind: DocKind) -> (String, Vec<Value>) {
     fn json(ids: impl Iterator<Item = String>) -> Value {
         Value::Text(serde_json::Value::from(ids.collect::<Vec<_>>()).to_string())
     }
     match scope {
         Scope::All => ("1 = 1".into(), Vec::new()),
         Scope::Enterprises(set) => (
-            "p.enterprise IN (SELECT value FROM json_each(?))".into(),
+            format!("{alias}.enterprise IN (SELECT value FROM json_each(?))"),
             vec![json(set.iter().map(ToString::to_string))],
         ),
+        // Profiles-only grants hold no record of this kind (`Scope::allows`).
         Scope::Grants {
             enterprises, docs, ..
         } => (
-            "(p.enterprise IN (SELECT value FROM json_each(?)) \
-              OR p.id IN (SELECT value FROM json_each(?)))"
-                .into(),
+            format!(
+                "({alias}.enterprise IN (SELECT value FROM json_each(?)) \
+                 OR {alias}.id IN (SELECT value FROM json_each(?)))"
+            ),
             vec![
                 json(enterprises.iter().map(ToString::to_string)),
                 json(
                     docs.iter()
-                        .filter(|d| d.kind() == DocKind::Problem)
+                        .filter(|d| d.kind() == kind)
                         .map(|d| d.root_id().to_string()),
                 ),
             ],
@@ -247,8 +255,9 @@ const ROW_SELECT: &str = "SELECT p.id, p.enterprise, coalesce(e.name, ''), e.tow
      p.category, p.tier, p.source, p.deadline, p.owner, coalesce(u.name, ''), p.created_at, \
      p.rating, (SELECT group_concat(pu.unit || char(31) || coalesce(o.name, ''), char(30)) \
      FROM problem_units pu LEFT JOIN org_units o ON o.id = pu.unit WHERE pu.problem = p.id), \
-     p.look_back_owed FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
-     LEFT JOIN users u ON u.id = p.owner";
+     p.look_back_owed, hv.intact, hv.broken FROM problems p \
+     LEFT JOIN enterprises e ON e.id = p.enterprise LEFT JOIN users u ON u.id = p.owner \
+     LEFT JOIN history_verdicts hv ON hv.doc_id = 'problem/' || p.id";
 
 fn corrupt(detail: String) -> StoreError {
     StoreError::Corrupt {
@@ -267,7 +276,7 @@ impl SqliteStore {
         config: &Config,
         now: Timestamp,
     ) -> Result<ProblemPage, StoreError> {
-        let (scope_cond, mut params) = scope_sql(scope);
+        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
         let mut conds = vec![scope_cond];
         if !filter.states.is_empty() {
             let marks = vec!["?"; filter.states.len()].join(", ");
@@ -530,6 +539,8 @@ impl SqliteStore {
                 handling_units,
                 created_at: r.get(11)?,
                 rating,
+                history_intact: r.get(15)?,
+                history_broken: r.get(16)?,
             });
         }
         Ok(out)
@@ -796,7 +807,9 @@ mod tests {
             .expect("a town")
             .id;
         for (unit, town) in [(Unit::Zone, None), (Unit::Town(town), Some(town))] {
-            let kpis = store.kpis(unit, from, to, NOW).expect("kpis");
+            let kpis = store
+                .kpis(unit, from, to, NOW, &Default::default())
+                .expect("kpis");
             let count = |f: ProblemFilter| {
                 store
                     .list_problems(&Scope::All, &all(ProblemFilter { town, ..f }), &config, NOW)

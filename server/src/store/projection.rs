@@ -5,14 +5,15 @@
 //! the claim is kept beside it, and a stamp already stored keeps the time it was first
 //! counted at. A problem's deadline is the configured SLA's on that clock, moved only by a
 //! leader's extension (`shared::server_time::server_outcome`), whatever deadline the device
-//! wrote.
+//! wrote. A visit's check-in is measured from its enterprise's registered position (签到距离,
+//! `enterprise_positions`: the profile's, else the first check-in with a position).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::config::{ClockRules, SlaPolicy};
 use shared::model::{
-    DeviceId, Enterprise, LogEntry, Monitoring, PositionFix, Problem, Timestamp, Visit,
+    DeviceId, Enterprise, LogEntry, Monitoring, Position, PositionFix, Problem, Timestamp, Visit,
 };
 use shared::server_time::{KpiTime, Receipt, kpi_time, server_outcome};
 use shared::sync::server::Commit;
@@ -129,7 +130,10 @@ pub(super) fn project(
     super::blob_refs::project_refs(tx, projection)?;
     match projection {
         Projection::Enterprise(e) => project_enterprise(tx, e),
-        Projection::Visit(v) => project_visit(tx, v, times),
+        Projection::Visit(v) => {
+            let photos = super::blob_refs::photo_count(projection);
+            project_visit(tx, v, photos, times)
+        }
         // The device's own replay (with the deadline it wrote) is not what the KPIs count.
         Projection::Problem(p, _) => project_problem(tx, p, times),
         Projection::Monitoring(m) => project_monitoring(tx, m),
@@ -157,10 +161,137 @@ fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError>
         e.position.map(|p| p.lat),
         e.position.map(|p| p.lon),
     ])?;
+    // The profile's position is the registered one; without one, a position a visit
+    // registered stays.
+    if let Some(p) = e.position {
+        register_position(tx, &id, &p, None)?;
+    }
     Ok(())
 }
 
-fn project_visit(tx: &Connection, v: &Visit, times: &CommitTimes<'_>) -> Result<(), StoreError> {
+/// The enterprise's registered position (签到核验的基准): its profile's, or the first check-in
+/// with a position while the profile has none.
+fn registered_position(tx: &Connection, enterprise: &str) -> Result<Option<Position>, StoreError> {
+    let row: Option<(f64, f64, Option<f64>)> = tx
+        .prepare_cached(
+            "SELECT lat, lon, accuracy_m FROM enterprise_positions WHERE enterprise = ?1",
+        )?
+        .query_row([enterprise], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    // A row that is not a position (written by hand) registers nothing.
+    Ok(row.and_then(|(lat, lon, acc)| Position::new(lat, lon, acc.unwrap_or(0.0)).ok()))
+}
+
+/// Registers `position` as the enterprise's (`visit`: the visit whose check-in it is, else the
+/// profile's) and, when it moved, measures the enterprise's visits from it again.
+fn register_position(
+    tx: &Connection,
+    enterprise: &str,
+    position: &Position,
+    visit: Option<&str>,
+) -> Result<(), StoreError> {
+    let before = registered_position(tx, enterprise)?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO enterprise_positions (enterprise, lat, lon, accuracy_m, source, \
+         visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        enterprise,
+        position.lat,
+        position.lon,
+        position.accuracy_m,
+        if visit.is_some() { "visit" } else { "profile" },
+        visit,
+    ])?;
+    let moved = before.is_none_or(|b| (b.lat, b.lon) != (position.lat, position.lon));
+    if moved {
+        measure_visits(tx, Some(enterprise))?;
+    }
+    Ok(())
+}
+
+/// A visit's check-in (id, lat, lon) and its enterprise's registered position, if any.
+type Measured = (String, f64, f64, Option<f64>, Option<f64>);
+
+/// Measures the check-ins of `enterprise`'s visits (all visits: `None`) from the registered
+/// positions again.
+fn measure_visits(tx: &Connection, enterprise: Option<&str>) -> Result<(), StoreError> {
+    let visits: Vec<Measured> = tx
+        .prepare_cached(
+            "SELECT v.id, v.lat, v.lon, p.lat, p.lon FROM visits v \
+             LEFT JOIN enterprise_positions p ON p.enterprise = v.enterprise \
+             WHERE (?1 IS NULL OR v.enterprise = ?1) AND v.lat IS NOT NULL AND v.lon IS NOT NULL",
+        )?
+        .query_map([enterprise], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare_cached("UPDATE visits SET distance_m = ?2 WHERE id = ?1")?;
+    for (id, lat, lon, plat, plon) in visits {
+        let at = Position::new(lat, lon, 0.0).ok();
+        let registered = plat
+            .zip(plon)
+            .and_then(|(plat, plon)| Position::new(plat, plon, 0.0).ok());
+        let distance = at.zip(registered).map(|(a, r)| a.distance_m(&r));
+        update.execute(params![id, distance])?;
+    }
+    Ok(())
+}
+
+/// After migration `0019_check_in_evidence`: measures the check-ins of the visits stored before
+/// it, once (the migration leaves `check_in_distances_pending` in `meta`).
+pub(super) fn measure_after_migration(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let pending = tx
+        .query_row(
+            "SELECT 1 FROM meta WHERE key = 'check_in_distances_pending'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if pending {
+        measure_visits(&tx, None)?;
+        tx.execute(
+            "DELETE FROM meta WHERE key = 'check_in_distances_pending'",
+            [],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The check-in's distance from the enterprise's registered position, in metres; a check-in
+/// with a position registers it when the enterprise has none (or moves it when this visit is
+/// the one that registered it and its check-in changed).
+fn check_in_distance(
+    tx: &Connection,
+    v: &Visit,
+    position: Option<Position>,
+) -> Result<Option<f64>, StoreError> {
+    let Some(at) = position else {
+        return Ok(None);
+    };
+    let enterprise = v.enterprise.to_string();
+    let id = v.id.to_string();
+    let registered_by: Option<Option<String>> = tx
+        .prepare_cached("SELECT visit FROM enterprise_positions WHERE enterprise = ?1")?
+        .query_row([&enterprise], |r| r.get(0))
+        .optional()?;
+    match registered_by {
+        None => register_position(tx, &enterprise, &at, Some(&id))?,
+        Some(Some(by)) if by == id => register_position(tx, &enterprise, &at, Some(&id))?,
+        Some(_) => {}
+    }
+    Ok(registered_position(tx, &enterprise)?.map(|r| at.distance_m(&r)))
+}
+
+fn project_visit(
+    tx: &Connection,
+    v: &Visit,
+    photos: usize,
+    times: &CommitTimes<'_>,
+) -> Result<(), StoreError> {
     let id = v.id.to_string();
     let stored: Option<(i64, i64)> = tx
         .prepare_cached(
@@ -179,10 +310,12 @@ fn project_visit(tx: &Connection, v: &Visit, times: &CommitTimes<'_>) -> Result<
         Some(PositionFix::PermissionRefused) => (Some("permission_refused"), None),
         Some(PositionFix::Unavailable(_)) => (Some("unavailable"), None),
     };
+    let distance = check_in_distance(tx, v, position)?;
     tx.prepare_cached(
         "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
          created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed, \
-         claimed_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         claimed_time, distance_m, photos) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         id,
@@ -199,6 +332,8 @@ fn project_visit(tx: &Connection, v: &Visit, times: &CommitTimes<'_>) -> Result<
         position.map(|p| p.accuracy_m),
         v.confirmation.is_some(),
         v.created.at.0,
+        distance,
+        i64::try_from(photos).unwrap_or(i64::MAX),
     ])?;
     let mut officer =
         tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;
@@ -453,6 +588,7 @@ mod tests {
                 hash: c.hash(),
                 actor: c.actor_id().to_hex_string(),
                 device_time: Timestamp(c.timestamp()),
+                author: c.message().and_then(shared::doc::Author::parse),
             })
             .collect();
         let heads = record.heads();
@@ -522,6 +658,41 @@ mod tests {
             .expect("recorded");
         commit(&mut store, doc.record(), Timestamp(T.0 + 2 * DAY_MS + MIN));
         assert_eq!(created(&store), (T.0 - 10 * MIN, claimed.0, 1));
+    }
+
+    #[test]
+    fn visits_stored_before_check_in_checks_are_measured_once_when_the_file_is_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).expect("opens");
+        // As migration 0019 leaves a database whose visits were stored before it: positions
+        // registered, check-ins not measured, the pending mark set.
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO enterprise_positions (enterprise, lat, lon, accuracy_m, source) \
+                 VALUES ('e1', 35.07, 112.6, NULL, 'profile');
+                 INSERT INTO visits (id, enterprise, method, operating_status, notes, \
+                 device_time, created_by, created_device, check_in_outcome, lat, lon, \
+                 accuracy_m, confirmed) VALUES ('v1', 'e1', 'on_site', 'normal', '', 0, 'u', \
+                 'd', 'fixed', 35.0907, 112.6, 10.0, 0);
+                 INSERT OR REPLACE INTO meta (key, value) VALUES ('check_in_distances_pending', 1);",
+            )
+            .expect("rows as before the migration");
+        drop(store);
+        let store = SqliteStore::open(&path).expect("opens again");
+        let (distance, pending): (Option<f64>, i64) = store
+            .conn
+            .query_row(
+                "SELECT distance_m, (SELECT COUNT(*) FROM meta \
+                 WHERE key = 'check_in_distances_pending') FROM visits",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the visit");
+        let metres = distance.expect("measured");
+        assert!((metres - 2_302.0).abs() < 10.0, "{metres}");
+        assert_eq!(pending, 0, "measured once");
     }
 
     #[test]

@@ -163,6 +163,7 @@ impl SqliteStore {
             r.get::<_, i64>(0)
         })?;
         migrate(&mut conn)?;
+        super::projection::measure_after_migration(&mut conn)?;
         Ok(SqliteStore {
             conn,
             deflater: snapshot::Deflater::default(),
@@ -354,7 +355,7 @@ fn to_sql_int(n: u64) -> i64 {
 }
 
 /// Heads as stored: sorted, each hash once, concatenated.
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     let sorted: BTreeSet<&ChangeHash> = heads.iter().collect();
     let mut out = Vec::with_capacity(sorted.len() * HASH_LEN);
     for h in sorted {
@@ -426,6 +427,8 @@ fn commit_doc(
     seq: i64,
 ) -> Result<(), StoreError> {
     let device = commit.device.to_string();
+    // Judged before the row is rewritten: the verdict reads the heads this commit builds on.
+    super::history::on_commit(tx, doc, commit.received_at)?;
     let snapshot = snapshot::store_with(deflater, &doc.snapshot);
     tx.prepare_cached(
         "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended, \

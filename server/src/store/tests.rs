@@ -186,6 +186,7 @@ fn doc_commit(record: &mut RecordDoc) -> DocCommit {
             hash: c.hash(),
             actor: c.actor_id().to_hex_string(),
             device_time: Timestamp(c.timestamp()),
+            author: c.message().and_then(shared::doc::Author::parse),
         })
         .collect();
     let heads = record.heads();

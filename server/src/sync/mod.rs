@@ -253,8 +253,11 @@ impl SyncService {
     /// counts in. When the scope changed (an assignment ended or moved, a problem was handed
     /// to the department …), the request is served as if its cursor were 0, so documents that
     /// entered the scope arrive with their full history; known heads keep what the device has
-    /// from being sent again. The new fingerprint is confirmed once the device acknowledges
-    /// the delivery that served it, so a lost response is served from 0 again.
+    /// from being sent again, and the response names the documents the device holds that left
+    /// the scope (`gone`: the device removes them). The new fingerprint is confirmed once the
+    /// device acknowledges the delivery that served it, so a lost response is served from 0
+    /// (and names what is gone) again. A document named is no longer counted as known to the
+    /// device, so it arrives whole if it comes back (`store::out_of_scope`).
     pub async fn sync(
         self: &Arc<Self>,
         who: Authenticated,
@@ -342,7 +345,7 @@ impl SyncService {
         {
             self.announce(a);
         }
-        Ok(protocol::encode_as(&response, version))
+        Ok(protocol::encode_response(&response, version))
     }
 
     fn lock_store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
@@ -482,6 +485,8 @@ fn read_phase(
         store
             .set_scope_state(device, &state)
             .map_err(store_failed)?;
+        // The device applied the answer that named what left its scope.
+        store.drop_gone(device).map_err(store_failed)?;
     }
     let rescoped = state.confirmed.as_deref() != Some(current.as_str());
     if rescoped {
@@ -522,6 +527,9 @@ fn finish_phase(
             .all(|r| matches!(r.outcome, protocol::Outcome::Accepted { .. }));
     store.record_sync(scoped.device, ctx.now, request.device_time, settled)?;
     if scoped.rescoped {
+        // What the device holds that the changed scope no longer allows: it removes them.
+        response.gone = store.out_of_scope(scoped.device, &scoped.access.read)?;
+        store.mark_gone(scoped.device, &response.gone)?;
         if response.delivery == request.ack {
             // Nothing was delivered, but the device must still say it applied this response.
             response.delivery = store.record_delivery(scoped.device, &[])?;
@@ -531,6 +539,9 @@ fn finish_phase(
         let mut state = store.scope_state(scoped.device)?;
         if state.confirmed.as_deref() != Some(scoped.current.as_str()) {
             state.pending = Some((scoped.current.clone(), response.delivery));
+            // What was confirmed before no longer says what the device holds (it removes what
+            // this answer names gone): a return to that scope is re-scoped too.
+            state.confirmed = None;
             store.set_scope_state(scoped.device, &state)?;
         }
     }

@@ -170,3 +170,17 @@ fn unknown_states_and_fields_are_parse_errors_naming_the_problem() {
     let err = Config::from_toml("colour = 1\n").expect_err("unknown field");
     assert!(err.to_string().contains("colour"), "{err}");
 }
+
+#[test]
+fn the_check_in_radius_is_configured_in_metres_within_bounds() {
+    assert_eq!(Config::default().check_in.radius_m, 500);
+    let c = Config::from_toml("hotline = \"12345\"\n[check_in]\nradius_m = 800\n").expect("valid");
+    assert_eq!(c.check_in.radius_m, 800);
+    for metres in [0, 9, 50_001] {
+        let err = Config::from_toml(&format!(
+            "hotline = \"12345\"\n[check_in]\nradius_m = {metres}\n"
+        ))
+        .expect_err("out of bounds");
+        assert!(err.to_string().contains("check_in.radius_m"), "{err}");
+    }
+}

@@ -17,7 +17,7 @@ pub const MEDIA_TYPE: &str = "application/x-lianxin-config";
 /// The layout of [`Config`] in the binary form; raised whenever a field of `Config` (or of
 /// anything in it) is added, removed or reordered, so an app of another layout keeps the
 /// configuration it has instead of misreading one.
-pub const LAYOUT: u8 = 1;
+pub const LAYOUT: u8 = 2;
 
 impl Serialize for FlagRule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -164,7 +164,8 @@ impl Reader<'_> {
 
     fn config(&mut self) -> Option<Config> {
         use super::{
-            Category, ClassLabels, ClockRules, FollowUp, MonitoringRules, SlaPolicy, TierNames,
+            Category, CheckInRules, ClassLabels, ClockRules, FollowUp, MonitoringRules, SlaPolicy,
+            TierNames,
         };
         use crate::model::{Flag, ProblemState};
         Some(Config {
@@ -225,6 +226,9 @@ impl Reader<'_> {
                 revisit_days: self.varint()?,
                 look_back_days: self.varint()?,
             },
+            check_in: CheckInRules {
+                radius_m: self.varint()?,
+            },
         })
     }
 }
@@ -261,6 +265,7 @@ mod tests {
         });
         config.categories.retain(|c| c.code != "power");
         config.sla.routine_days = 10;
+        config.check_in.radius_m = 1_200;
         config
     }
 

@@ -311,7 +311,13 @@ impl Writer<'_> {
             }
             None => self.doc.put_object(obj, key, ObjType::Text)?,
         };
-        self.doc.update_text(&id, value)?;
+        // Not Automerge's `update_text`: its diff is code the phone would download (see
+        // `text_edit`).
+        let old = self.doc.text(&id)?;
+        for s in super::text_edit::splices(&old, value) {
+            let delete = isize::try_from(s.delete).unwrap_or(isize::MAX);
+            self.doc.splice_text(&id, s.at, delete, &s.insert)?;
+        }
         Ok(())
     }
 

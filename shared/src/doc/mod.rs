@@ -43,6 +43,7 @@ mod fields;
 pub mod history;
 mod monitoring;
 mod problem;
+mod text_edit;
 mod visit;
 
 pub use automerge::ActorId;

@@ -49,6 +49,22 @@ impl Position {
     }
 }
 
+/// Mean earth radius (IUGG), in metres.
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+impl Position {
+    /// Great-circle distance to `other` in metres (haversine on a sphere of the mean earth
+    /// radius: within 0.5% of the ellipsoid's, far below a phone's accuracy). What a check-in
+    /// is measured from the enterprise's registered position with (签到距离).
+    pub fn distance_m(&self, other: &Position) -> f64 {
+        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dp = p2 - p1;
+        let dl = (other.lon - self.lon).to_radians();
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+    }
+}
+
 /// What the device could tell about where it was at check-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PositionFix {
@@ -74,6 +90,21 @@ pub struct CheckIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distances_are_great_circle_metres() {
+        let p = |lat, lon| Position::new(lat, lon, 10.0).expect("on earth");
+        assert_eq!(p(35.07, 112.6).distance_m(&p(35.07, 112.6)), 0.0);
+        // A thousandth of a degree of latitude is about 111 m anywhere.
+        let d = p(35.07, 112.6).distance_m(&p(35.071, 112.6));
+        assert!((d - 111.2).abs() < 0.5, "{d}");
+        // Jiyuan to Zhengzhou, about 100 km.
+        let d = p(35.09, 112.60).distance_m(&p(34.75, 113.63));
+        assert!((d - 100_000.0).abs() < 5_000.0, "{d}");
+        // Antipodes: half the circumference, no NaN.
+        let d = p(0.0, 0.0).distance_m(&p(0.0, 180.0));
+        assert!((d - 20_015_114.0).abs() < 10.0, "{d}");
+    }
 
     #[test]
     fn positions_outside_the_earth_are_refused() {

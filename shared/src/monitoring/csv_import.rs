@@ -195,18 +195,9 @@ pub fn parse_amount(column: &'static str, cell: &str) -> Result<f64, CsvError> {
         value: s.to_string(),
     };
     // Only digits, one point and an optional leading plus: no "inf", "NaN" or exponents.
-    let plain = !digits.is_empty()
-        && digits
-            .trim_start_matches('+')
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.')
-        && digits.chars().filter(|c| *c == '.').count() <= 1
-        && digits.chars().any(|c| c.is_ascii_digit());
-    if !plain {
-        return Err(bad());
-    }
-    match digits.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+    let body = digits.strip_prefix('+').unwrap_or(&digits);
+    match super::decimal::parse(body) {
+        Some(v) if v.is_finite() => Ok(v),
         _ => Err(bad()),
     }
 }

@@ -36,6 +36,10 @@
 //! data means that document alone is over a limit: it is marked refused (`TooLarge`, shown for
 //! fixing like the server's own refusals, not resent until edited) and the rest go on.
 //!
+//! Scope changes: a response names the documents that left the device's scope
+//! ([`SyncResponse::gone`]); they leave the replica in that response's batch, except those
+//! holding unacknowledged changes, which stay refused as out of scope.
+//!
 //! Local saves ([`SyncClient::save_local`]) merge the edited documents into the replica and
 //! hand back the batch that stores them, which the driver stores like any other before the app
 //! says "saved" and then reports [`Input::LocalEdit`].
@@ -775,6 +779,7 @@ impl SyncClient {
                 }
             }
         }
+        self.leave_scope(&resp.gone, &mut batch);
         self.replica.cursor = resp.cursor;
         self.replica.ack = resp.delivery;
         let pulled: usize = resp.pulls.iter().map(|p| p.data.len()).sum();
@@ -873,6 +878,29 @@ impl SyncClient {
                     .retry
                     .network_delay_ms(self.attempt.saturating_sub(1), random);
                 self.wait(Timestamp(now.0 + delay))
+            }
+        }
+    }
+
+    /// Documents that left the device's scope ([`SyncResponse::gone`]): removed, unless they
+    /// hold changes the server has not acknowledged, which stay, refused as out of scope (the
+    /// person sees them and may discard them).
+    fn leave_scope(&mut self, gone: &[DocId], batch: &mut PersistBatch) {
+        for id in gone {
+            let Some(entry) = self.replica.get_mut(id) else {
+                continue;
+            };
+            let heads = entry.heads();
+            if heads == entry.acked && !self.in_doubt.contains(id) {
+                self.replica.remove(id);
+                batch.acked.retain(|(d, _)| d != id);
+                batch.refused.retain(|(d, _)| d != id);
+                batch.removed.push(id.clone());
+            } else {
+                entry.refused = Some((heads.clone(), Refusal::OutOfScope));
+                batch
+                    .refused
+                    .push((id.clone(), Some((heads, Refusal::OutOfScope))));
             }
         }
     }

@@ -6,11 +6,12 @@
 //! trying to decode anything.
 //!
 //! Versions: postcard is not self-describing, so a message's layout is fixed by its version.
-//! Version 2 added [`SyncRequest::unsent`] at the end of the request; every other message is
-//! laid out the same in versions 1 and 2. The server decodes requests of both versions with
-//! [`decode_request`] (a version-1 request reports `unsent` as unknown) and answers in the
-//! request's version ([`encode_as`]), so a phone still on the previous cached app keeps
-//! syncing. Any other version is refused before decoding.
+//! Version 2 added [`SyncRequest::unsent`] at the end of the request; version 3 added
+//! [`SyncResponse::gone`] at the end of the response (requests are laid out alike in versions
+//! 2 and 3). The server decodes requests of every supported version with [`decode_request`] (a
+//! version-1 request reports `unsent` as unknown) and answers in the request's version
+//! ([`encode_response`]: an older app's answer leaves `gone` out), so a phone still on a
+//! previous cached app keeps syncing. Any other version is refused before decoding.
 //!
 //! Documents inside a message are Automerge bytes in any form Automerge loads: a saved
 //! document, compressed per column or not, or changes. Senders write whole documents
@@ -28,7 +29,7 @@ use crate::doc::{DocKind, MONITORING_ID_PREFIX};
 use crate::model::Timestamp;
 
 /// The protocol version this build speaks and sends.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 /// The oldest version this build still decodes (see the module's notes on versions).
 pub const OLDEST_PROTOCOL_VERSION: u8 = 1;
 const MAGIC: &[u8; 2] = b"LX";
@@ -321,6 +322,29 @@ pub struct SyncResponse {
     pub pulls: Vec<DocPull>,
     /// The server's clock, to show skew.
     pub server_time: Timestamp,
+    /// Documents that left the device's read scope (an enterprise moved to another officer, an
+    /// assignment ended): the device removes them unless they hold changes the server has not
+    /// acknowledged. Sent by the response that serves a changed scope (and again until the
+    /// device acknowledges it). Added in version 3.
+    pub gone: Vec<DocId>,
+}
+
+/// The layout of [`SyncResponse`] in versions 1 and 2 (no `gone`): how the server answers a
+/// phone still on an older app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponseV2 {
+    /// See [`SyncResponse::cursor`].
+    pub cursor: u64,
+    /// See [`SyncResponse::delivery`].
+    pub delivery: u64,
+    /// See [`SyncResponse::more`].
+    pub more: bool,
+    /// See [`SyncResponse::results`].
+    pub results: Vec<DocResult>,
+    /// See [`SyncResponse::pulls`].
+    pub pulls: Vec<DocPull>,
+    /// See [`SyncResponse::server_time`].
+    pub server_time: Timestamp,
 }
 
 /// A message that could not be decoded.
@@ -411,6 +435,39 @@ pub fn with_deflated_payload(plain: &[u8], deflated: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Encodes a response in the layout of the request's `version` (see the module's notes).
+pub fn encode_response(response: &SyncResponse, version: u8) -> Vec<u8> {
+    if version >= 3 {
+        return encode_as(response, version);
+    }
+    let older = SyncResponseV2 {
+        cursor: response.cursor,
+        delivery: response.delivery,
+        more: response.more,
+        results: response.results.clone(),
+        pulls: response.pulls.clone(),
+        server_time: response.server_time,
+    };
+    encode_as(&older, version)
+}
+
+/// Decodes a response of any supported version (one of version 1 or 2 has no `gone`).
+pub fn decode_response(bytes: &[u8]) -> Result<SyncResponse, WireError> {
+    if check_header(bytes)? >= 3 {
+        return decode(bytes);
+    }
+    let v2: SyncResponseV2 = decode(bytes)?;
+    Ok(SyncResponse {
+        cursor: v2.cursor,
+        delivery: v2.delivery,
+        more: v2.more,
+        results: v2.results,
+        pulls: v2.pulls,
+        server_time: v2.server_time,
+        gone: Vec::new(),
+    })
+}
+
 /// Checks only the header: is this a sync message of a version we decode? Returns the version.
 pub fn check_header(bytes: &[u8]) -> Result<u8, WireError> {
     if bytes.len() < 4 || &bytes[..2] != MAGIC {
@@ -495,8 +552,9 @@ fn whole<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, WireError> {
     Ok(value)
 }
 
-/// Decodes a message whose layout is the same in every supported version (a response, or
-/// anything but a [`SyncRequest`], which goes through [`decode_request`]), refusing other
+/// Decodes a message whose layout is the same in every supported version (anything but a
+/// [`SyncRequest`], which goes through [`decode_request`], or a [`SyncResponse`] of an older
+/// version, which goes through [`decode_response`]), refusing other
 /// versions, corrupt bytes, trailing bytes and decompression bombs.
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, WireError> {
     check_header(bytes)?;
@@ -567,8 +625,8 @@ mod tests {
     #[test]
     fn a_request_round_trips_through_the_wire_form() {
         let bytes = encode(&request());
-        assert_eq!(bytes[2], 2, "this build sends version 2");
-        assert_eq!(decode_request(&bytes), Ok((request(), 2)));
+        assert_eq!(bytes[2], 3, "this build sends version 3");
+        assert_eq!(decode_request(&bytes), Ok((request(), 3)));
     }
 
     #[test]
@@ -594,7 +652,8 @@ mod tests {
     }
 
     #[test]
-    fn a_response_encoded_as_version_1_is_read_by_both_versions() {
+    fn a_response_to_an_older_app_leaves_out_what_its_version_lacks() {
+        let gone = DocId::parse("visit/0b8f5bbe-3b39-4d5e-9d4c-2f7c1b0f0a11").expect("valid");
         let response = SyncResponse {
             cursor: 9,
             delivery: 4,
@@ -602,9 +661,18 @@ mod tests {
             results: vec![],
             pulls: vec![],
             server_time: Timestamp(5),
+            gone: vec![gone],
         };
-        let bytes = encode_as(&response, 1);
-        assert_eq!(bytes[2], 1);
+        for version in [1, 2] {
+            let bytes = encode_response(&response, version);
+            assert_eq!(bytes[2], version);
+            let older: SyncResponseV2 = decode(&bytes).expect("the older layout");
+            assert_eq!(older.cursor, 9);
+            let read = decode_response(&bytes).expect("read by this build");
+            assert!(read.gone.is_empty(), "version {version} has no gone");
+        }
+        let bytes = encode_response(&response, 3);
+        assert_eq!(decode_response(&bytes), Ok(response.clone()));
         assert_eq!(decode::<SyncResponse>(&bytes), Ok(response));
     }
 
@@ -642,7 +710,7 @@ mod tests {
     #[test]
     fn a_request_left_plain_and_deflated_by_the_sender_decodes_like_one_deflated_here() {
         let plain = encode_plain(&request());
-        assert_eq!(decode_request(&plain), Ok((request(), 2)), "plain as it is");
+        assert_eq!(decode_request(&plain), Ok((request(), 3)), "plain as it is");
         let payload = plain_payload(&plain).expect("a plain payload");
         // What the browser's CompressionStream("deflate-raw") writes: a raw DEFLATE stream.
         let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
@@ -653,7 +721,7 @@ mod tests {
             &encode(&request())[..4],
             "the header encode writes"
         );
-        assert_eq!(decode_request(&deflated), Ok((request(), 2)));
+        assert_eq!(decode_request(&deflated), Ok((request(), 3)));
         assert_eq!(plain_payload(&deflated), None, "already deflated");
         assert_eq!(plain_payload(b"LX"), None, "no header");
     }
@@ -702,7 +770,7 @@ mod tests {
 
     #[test]
     fn another_protocol_version_is_refused_with_an_update_message() {
-        for version in [0, 3, 9] {
+        for version in [0, 4, 9] {
             let mut bytes = encode(&request());
             bytes[2] = version;
             let err = decode_request(&bytes).expect_err("an unsupported version");
@@ -710,7 +778,7 @@ mod tests {
                 err,
                 WireError::Version {
                     found: version,
-                    supported: 2
+                    supported: 3
                 }
             );
             assert!(err.to_string().contains("update the app"));

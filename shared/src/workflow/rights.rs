@@ -567,12 +567,12 @@ pub struct Denied {
 impl Denied {
     /// The refusal in English (what the server answers).
     pub fn en(&self) -> String {
-        let role = self.role.en().to_lowercase();
+        let role = self.role.en().to_ascii_lowercase();
         match self.what {
             What::Action(kind) => format!("a {role} may not “{}”: {}", kind.en(), self.why.1),
             What::Field(field) => format!(
                 "a {role} may not change the {}: {}",
-                field.en().to_lowercase(),
+                field.en().to_ascii_lowercase(),
                 self.why.1
             ),
             What::Card => format!("a {role} may not replace the card: {}", self.why.1),

@@ -454,6 +454,7 @@ fn seed(db: &Path, docs: u64, author: &User, device: DeviceId) -> anyhow::Result
                     hash: c.hash(),
                     actor: c.actor_id().to_hex_string(),
                     device_time: Timestamp(c.timestamp()),
+                    author: c.message().and_then(shared::doc::Author::parse),
                 })
                 .collect();
             out.push(DocCommit {

@@ -317,7 +317,7 @@ pub fn documents() -> Vec<Seed> {
     seeds
 }
 
-/// Sync messages: requests (version 2 and 1, deflated and not) pushing the document seeds,
+/// Sync messages: requests (this version and 1, deflated and not) pushing the document seeds,
 /// an empty request, and responses with every outcome and pulls.
 pub fn messages(documents: &[Seed]) -> Vec<Seed> {
     let pushes: Vec<DocPush> = documents
@@ -380,11 +380,12 @@ pub fn messages(documents: &[Seed]) -> Vec<Seed> {
             },
         ],
         pulls: vec![DocPull {
-            doc: visit_id,
+            doc: visit_id.clone(),
             heads: to_wire(&visit.heads()),
             data: visit.automerge().save_nocompress(),
         }],
         server_time: T0,
+        gone: vec![visit_id],
     };
     let plain = |bytes: Vec<u8>| -> Vec<u8> {
         // The same message with its payload stored, not deflated (flag bit 0 clear).

@@ -308,7 +308,8 @@ impl SqliteStore {
             .prepare_cached(
                 "SELECT t.kind, t.expires_at, t.revoked, d.id, d.user, d.name, d.actor_id, \
                  d.registered_at, d.revoked_at, d.last_seen, u.id, u.login, u.name, u.role, \
-                 u.org_unit, u.disabled, u.password_hash, t.rotated_at FROM tokens t \
+                 u.org_unit, u.disabled, u.password_hash, t.rotated_at, t.used_at \
+                 FROM tokens t \
                  JOIN devices d ON t.device = d.id JOIN users u ON d.user = u.id \
                  WHERE t.hash = ?1",
             )?
@@ -332,11 +333,11 @@ impl SqliteStore {
                     r.get(15)?,
                     r.get(16)?,
                 ];
-                let rotated_at: Option<i64> = r.get(17)?;
-                Ok((token, device, user, rotated_at))
+                let used: (Option<i64>, Option<i64>) = (r.get(17)?, r.get(18)?);
+                Ok((token, device, user, used))
             })
             .optional()?;
-        let Some(((kind, expires_at, revoked), device, user, rotated_at)) = row else {
+        let Some(((kind, expires_at, revoked), device, user, (rotated_at, used_at))) = row else {
             return Ok(None);
         };
         let kind = match kind.as_str() {
@@ -349,9 +350,21 @@ impl SqliteStore {
             expires_at: Timestamp(expires_at),
             revoked: revoked != 0,
             rotated_at: rotated_at.map(Timestamp),
+            used_at: used_at.map(Timestamp),
             device: to_device(device)?,
             user: to_user(user)?,
         }))
+    }
+
+    /// Notes that the access token hashed `hash` authenticated a request at `now`, the first
+    /// time only (`used_at` is set once): the bearer check calls it while the token's
+    /// [`TokenLookup::used_at`] is empty, so it is one write per token, not per request. A
+    /// used pair is no longer a lost refresh answer ([`SqliteStore::rotate_refresh_token`]).
+    pub fn mark_token_used(&mut self, hash: &TokenHash, now: Timestamp) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL")?
+            .execute(params![hash.0.as_slice(), now.0])?;
+        Ok(())
     }
 
     /// Revokes every token of `device`, access and refresh (logout: the session ends on that

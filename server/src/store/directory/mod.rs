@@ -130,6 +130,8 @@ pub struct TokenLookup {
     pub revoked: bool,
     /// When a refresh token was exchanged for its successor (it is used up).
     pub rotated_at: Option<Timestamp>,
+    /// When an access token first authenticated a request (set once, by the bearer check).
+    pub used_at: Option<Timestamp>,
     /// Its device.
     pub device: Device,
     /// The device's user.

@@ -1,7 +1,8 @@
 //! A user's own sessions (会话) in the store: exchanging a refresh token for its successor
-//! (rotation, with reuse detection), changing one's own password, and one's own devices with
-//! their last sync. Each write is one immediate transaction with its audit entry inside it, so
-//! two requests presenting the same refresh token cannot both be answered with tokens.
+//! (rotation, with reuse detection that forgives a lost answer once), changing one's own
+//! password, and one's own devices with their last sync. Each write is one immediate
+//! transaction with its audit entry inside it, so of simultaneous requests presenting one
+//! refresh token at most one is a rotation and at most one a forgiven retry.
 
 use rusqlite::{OptionalExtension as _, Transaction, TransactionBehavior, params};
 use shared::model::{DeviceId, Timestamp, UserId};
@@ -29,6 +30,10 @@ pub struct FreshTokens {
 pub enum Rotation {
     /// It was live: it is now used up, and the fresh tokens are stored for its device.
     Rotated(TokenLookup),
+    /// It was used up already, but as a lost answer (丢失的应答): presented again within the
+    /// grace window, once, while the pair issued for it was never used. That pair is revoked,
+    /// the fresh tokens are stored in its place, and the retry is in the audit log.
+    Retried(TokenLookup),
     /// It was used up already (a copy presented after the original was exchanged, or the
     /// other way round): every token of its device is now revoked, and the reuse is in the
     /// audit log.
@@ -51,9 +56,10 @@ pub struct OwnDevice {
 impl SqliteStore {
     /// Exchanges the refresh token hashed `presented` for `fresh` tokens at `now`, in one
     /// immediate transaction: the presented token is marked used (`rotated_at`) only if it was
-    /// not already, so of two simultaneous exchanges one wins and the other is a reuse. A
-    /// reuse revokes every token of the device and is audited (`from`: where the request came
-    /// from).
+    /// not already, and remembers the pair issued for it, so of two simultaneous exchanges one
+    /// wins. A used token presented again is a lost answer ([`Rotation::Retried`]) when
+    /// [`lost_answer`] says so, and otherwise a reuse: every token of the device is revoked.
+    /// Retries and reuses are audited (`from`: where the request came from).
     ///
     /// # Errors
     /// The store failed; nothing was written.
@@ -62,6 +68,7 @@ impl SqliteStore {
         presented: &TokenHash,
         fresh: &FreshTokens,
         now: Timestamp,
+        grace_ms: i64,
         from: &str,
     ) -> Result<Rotation, StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
@@ -80,34 +87,49 @@ impl SqliteStore {
             }
             let marked = tx
                 .prepare_cached(
-                    "UPDATE tokens SET rotated_at = ?2 WHERE hash = ?1 AND rotated_at IS NULL \
-                     AND revoked = 0",
+                    "UPDATE tokens SET rotated_at = ?2, successor_refresh = ?3, \
+                     successor_access = ?4 WHERE hash = ?1 AND rotated_at IS NULL AND revoked = 0",
                 )?
-                .execute(params![presented.0.as_slice(), now.0])?;
+                .execute(params![
+                    presented.0.as_slice(),
+                    now.0,
+                    fresh.refresh.0.as_slice(),
+                    fresh.access.0.as_slice()
+                ])?;
             if marked == 1 {
-                let device = found.device.id;
-                let issue = |hash: &TokenHash, kind: TokenKind, expires: Timestamp| {
-                    tx.prepare_cached(
-                        "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![
-                        hash.0.as_slice(),
-                        device.to_string(),
-                        kind.code(),
-                        now.0,
-                        expires.0
-                    ])
-                };
-                issue(&fresh.refresh, TokenKind::Refresh, found.expires_at)?;
-                issue(&fresh.access, TokenKind::Access, fresh.access_expires_at)?;
-                tx.prepare_cached(
-                    "UPDATE devices SET last_seen = MAX(last_seen, ?2) WHERE id = ?1",
-                )?
-                .execute(params![device.to_string(), now.0])?;
+                issue(&tx, &found, fresh, now)?;
                 tx.commit()?;
                 return Ok(Rotation::Rotated(found));
             }
+        } else if let Some(lost) = lost_answer(&tx, presented, &found, now, grace_ms)? {
+            // The lost pair's refresh token counts as used: should it turn up after all, it
+            // reached someone other than the phone, and that is a reuse.
+            tx.prepare_cached(
+                "UPDATE tokens SET revoked = 1, rotated_at = COALESCE(rotated_at, ?3) \
+                 WHERE hash IN (?1, ?2)",
+            )?
+            .execute(params![lost[0].0.as_slice(), lost[1].0.as_slice(), now.0])?;
+            tx.prepare_cached(
+                "UPDATE tokens SET retried_at = ?2, successor_refresh = ?3, \
+                 successor_access = ?4 WHERE hash = ?1",
+            )?
+            .execute(params![
+                presented.0.as_slice(),
+                now.0,
+                fresh.refresh.0.as_slice(),
+                fresh.access.0.as_slice()
+            ])?;
+            issue(&tx, &found, fresh, now)?;
+            append(
+                &tx,
+                now,
+                &found.user.user.login,
+                AuditAction::RefreshRetried,
+                &found.device.id.to_string(),
+                &format!("the unused tokens of the lost answer revoked, new ones issued; {from}"),
+            )?;
+            tx.commit()?;
+            return Ok(Rotation::Retried(found));
         }
         let revoked = tx
             .prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1 AND revoked = 0")?
@@ -274,4 +296,83 @@ impl SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Stores `fresh` for the device of the refresh token `replaced`: the new refresh token keeps
+/// its expiry (a session still ends 30 days after its login).
+fn issue(
+    tx: &Transaction<'_>,
+    replaced: &TokenLookup,
+    fresh: &FreshTokens,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let device = replaced.device.id.to_string();
+    for (hash, kind, expires) in [
+        (fresh.refresh, TokenKind::Refresh, replaced.expires_at),
+        (fresh.access, TokenKind::Access, fresh.access_expires_at),
+    ] {
+        tx.prepare_cached(
+            "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            hash.0.as_slice(),
+            device,
+            kind.code(),
+            now.0,
+            expires.0
+        ])?;
+    }
+    tx.prepare_cached("UPDATE devices SET last_seen = MAX(last_seen, ?2) WHERE id = ?1")?
+        .execute(params![device, now.0])?;
+    Ok(())
+}
+
+/// The rule that tells a lost answer from a stolen token (OAuth 2.0 Security BCP's grace
+/// period): the used refresh token `found` (hashed `presented`), presented again at `now`, is
+/// a phone retrying after the answer to its refresh was lost when
+/// - it is not revoked, not expired, and its user is not disabled;
+/// - it comes less than `grace_ms` after the token was used (`rotated_at`);
+/// - it was not forgiven before (`retried_at`): a lost answer is forgiven once, so of two
+///   retries one is a reuse;
+/// - the pair issued for it was never used: its refresh token never presented, its access
+///   token never authenticated a request (`used_at`), neither revoked.
+///
+/// Returns that pair's hashes (refresh, access), to be revoked; `None` is a reuse.
+fn lost_answer(
+    tx: &Transaction<'_>,
+    presented: &TokenHash,
+    found: &TokenLookup,
+    now: Timestamp,
+    grace_ms: i64,
+) -> Result<Option<[TokenHash; 2]>, StoreError> {
+    let Some(used) = found.rotated_at else {
+        return Ok(None);
+    };
+    if found.revoked
+        || found.user.disabled
+        || now >= found.expires_at
+        || now.0 >= used.0.saturating_add(grace_ms)
+    {
+        return Ok(None);
+    }
+    let pair: Option<(Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT r.hash, a.hash FROM tokens p \
+             JOIN tokens r ON r.hash = p.successor_refresh \
+             JOIN tokens a ON a.hash = p.successor_access \
+             WHERE p.hash = ?1 AND p.retried_at IS NULL \
+             AND r.rotated_at IS NULL AND r.revoked = 0 AND a.used_at IS NULL AND a.revoked = 0",
+        )?
+        .query_row([presented.0.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((refresh, access)) = pair else {
+        return Ok(None);
+    };
+    let hash = |bytes: Vec<u8>| {
+        <[u8; 32]>::try_from(bytes)
+            .map(TokenHash)
+            .map_err(|_| corrupt("tokens", "a token hash of another length"))
+    };
+    Ok(Some([hash(refresh)?, hash(access)?]))
 }

@@ -308,8 +308,9 @@ fn two_connections_exchanging_one_refresh_token_at_once_give_one_rotation_and_on
                     refresh_expires_at: Timestamp(1_000_000),
                 };
                 barrier.wait();
+                // No grace window: the loser is never taken for a lost answer's retry.
                 store
-                    .rotate_refresh_token(&presented, &fresh, Timestamp(10), "from a test")
+                    .rotate_refresh_token(&presented, &fresh, Timestamp(10), 0, "from a test")
                     .expect("answered")
             })
         })
@@ -327,4 +328,68 @@ fn two_connections_exchanging_one_refresh_token_at_once_give_one_rotation_and_on
         .filter(|o| matches!(o, Rotation::Reused(_)))
         .count();
     assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
+}
+
+#[test]
+fn two_connections_retrying_one_lost_answer_at_once_give_one_retry_and_one_reuse() {
+    let (dir, mut s) = store();
+    let zone = unit(1, OrgUnitKind::Zone, None);
+    s.add_org_unit("zone", &zone).expect("zone");
+    let a = user(&mut s, 1, zone.id);
+    let id = DeviceId::from_random_bytes([1; 16]);
+    s.register_device(id, a.id, "phone", None, [7; 16], Timestamp(1))
+        .expect("registered");
+    let presented = TokenHash([1; 32]);
+    s.store_token(
+        &presented,
+        id,
+        TokenKind::Refresh,
+        Timestamp(1),
+        Timestamp(1_000_000),
+    )
+    .expect("stored");
+    let fresh = |n: u8| FreshTokens {
+        access: TokenHash([n; 32]),
+        access_expires_at: Timestamp(100_000),
+        refresh: TokenHash([n + 10; 32]),
+        refresh_expires_at: Timestamp(1_000_000),
+    };
+    // The refresh whose answer is lost.
+    let lost = s
+        .rotate_refresh_token(&presented, &fresh(2), Timestamp(10), 1_000, "from a test")
+        .expect("rotated");
+    assert!(matches!(lost, Rotation::Rotated(_)), "{lost:?}");
+    drop(s);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (3u8..5)
+        .map(|n| {
+            let (path, barrier) = (dir.path().join("d.db"), barrier.clone());
+            std::thread::spawn(move || {
+                let mut store = SqliteStore::open(&path).expect("opens");
+                barrier.wait();
+                store
+                    .rotate_refresh_token(
+                        &presented,
+                        &fresh(n),
+                        Timestamp(20),
+                        1_000,
+                        "from a test",
+                    )
+                    .expect("answered")
+            })
+        })
+        .collect();
+    let outcomes: Vec<Rotation> = racers
+        .into_iter()
+        .map(|r| r.join().expect("joined"))
+        .collect();
+    let retried = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Retried(_)))
+        .count();
+    let reused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Reused(_)))
+        .count();
+    assert_eq!((retried, reused), (1, 1), "{outcomes:?}");
 }

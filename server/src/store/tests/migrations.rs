@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 17] = [
+const ALL: [&str; 20] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -31,6 +31,9 @@ const ALL: [&str; 17] = [
     "0015_blob_store",
     "0016_refresh_rotation",
     "0017_store_epoch",
+    "0018_lost_refresh_answer",
+    "0019_check_in_evidence",
+    "0020_history_verdicts",
 ];
 
 #[test]

@@ -92,6 +92,9 @@ pub struct NewChange {
     pub actor: String,
     /// The device clock it carries.
     pub device_time: Timestamp,
+    /// The person and device its message names (`None`: no Lianxin author), whose device's
+    /// actor it must carry (the server's history check, `server::store::history`).
+    pub author: Option<crate::doc::Author>,
 }
 
 /// One document's part of a commit.
@@ -716,6 +719,9 @@ pub fn finish_sync<S: ServerStore>(
         results,
         pulls,
         server_time: ctx.now,
+        // The server's driver names documents that left the device's scope (it knows what
+        // the device holds and when the scope changed).
+        gone: Vec::new(),
     })
 }
 

@@ -478,6 +478,7 @@ fn merge_checked(
                 hash: h.hash,
                 actor: h.actor.to_hex_string(),
                 device_time: h.time,
+                author: h.message.as_deref().and_then(crate::doc::Author::parse),
             })
             .collect(),
         snapshot,

@@ -1,0 +1,65 @@
+//! A record's history verdict (历史留痕核验): `GET /api/history/{kind}/{id}` answers whether the
+//! record's hash-linked history is intact, and what is broken if not (`store::history`), to
+//! anyone whose read scope holds the record (`auth::access_for`, as sync); any other record
+//! answers like a missing one (404).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use shared::doc::DocKind;
+use shared::sync::protocol::DocId;
+
+use super::error::ApiError;
+use super::extract::ApiPath;
+use crate::AppState;
+use crate::auth::{Authenticated, access_for};
+use crate::store::{HistoryVerdict, StoreError};
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/history/{kind}/{id}", get(verdict))
+}
+
+/// The answer: the record and its verdict.
+#[derive(Debug, Serialize)]
+pub struct RecordVerdict {
+    /// `kind/id`.
+    pub doc: String,
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: HistoryVerdict,
+}
+
+fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "history verdict store failure");
+    ApiError::Internal
+}
+
+async fn verdict(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath((kind, id)): ApiPath<(String, String)>,
+) -> Result<Json<RecordVerdict>, ApiError> {
+    let missing = || ApiError::NotFound(format!("no record {kind}/{id}"));
+    let doc = DocKind::from_code(&kind)
+        .and_then(|k| DocId::parse(&format!("{}/{id}", k.code())).ok())
+        .ok_or_else(missing)?;
+    let asked = doc.clone();
+    let found = state
+        .sync()
+        .with_store(move |s| -> Result<Option<HistoryVerdict>, StoreError> {
+            let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
+            Ok(s.history_verdict(&asked)?
+                .filter(|(enterprise, _)| access.read.allows(&asked, enterprise))
+                .map(|(_, v)| v))
+        })
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    let verdict = found.ok_or_else(missing)?;
+    Ok(Json(RecordVerdict {
+        doc: doc.as_str().to_string(),
+        verdict,
+    }))
+}
