@@ -223,10 +223,7 @@ async fn backup_then_restore_gives_back_identical_data() -> anyhow::Result<()> {
 
     // Restore refuses while the server holds the file.
     let refused = admin::restore(&db, &copy, false).expect_err("a server is running");
-    assert!(
-        refused.to_string().contains("a server (pid"),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains("a server (pid"), "{refused}");
     drop(wang);
     drop(server);
     drop(service);

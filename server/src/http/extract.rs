@@ -91,6 +91,26 @@ where
     }
 }
 
+/// A query parameter naming a code the server does not know: a 400 saying which.
+pub fn unknown(what: &str, value: &str) -> ApiError {
+    ApiError::BadRequest(format!("unknown {what} {value:?}"))
+}
+
+/// A `true`/`false` query parameter, absent when not given; anything else is a 400.
+///
+/// # Errors
+/// When the value is neither `true` nor `false`.
+pub fn true_or_false(name: &str, value: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{name} must be true or false, not {other:?}"
+        ))),
+    }
+}
+
 /// A JSON integer, also when written with a fraction of zero: `7.0` is the integer 7 in JSON
 /// Schema (what the OpenAPI document's `integer` means) and in JavaScript, which has one
 /// number type.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shared::model::{EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
 
 use super::error::ApiError;
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, true_or_false, unknown};
 use crate::AppState;
 use crate::auth::{Authenticated, access_for, reads_lists};
 use crate::store::{
@@ -78,22 +78,6 @@ fn internal(e: StoreError) -> ApiError {
     ApiError::Internal
 }
 
-fn bad(what: &str, value: &str) -> ApiError {
-    ApiError::BadRequest(format!("unknown {what} {value:?}"))
-}
-
-/// A `true`/`false` parameter.
-fn flag_param(name: &str, value: Option<&str>) -> Result<Option<bool>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "{name} must be true or false, not {other:?}"
-        ))),
-    }
-}
-
 impl ListQuery {
     /// Parses the query into a filter, reporting the first invalid parameter.
     pub fn into_filter(self) -> Result<ProblemFilter, ApiError> {
@@ -103,32 +87,32 @@ impl ListQuery {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| ProblemState::from_code(s).map_err(|_| bad("state", s)))
+                .map(|s| ProblemState::from_code(s).map_err(|_| unknown("state", s)))
                 .collect::<Result<_, _>>()?,
         };
         let flag = self
             .flag
             .as_deref()
-            .map(|f| Flag::from_code(f).map_err(|_| bad("flag", f)))
+            .map(|f| Flag::from_code(f).map_err(|_| unknown("flag", f)))
             .transpose()?;
         let tier = self
             .tier
             .as_deref()
-            .map(|t| Tier::from_code(t).map_err(|_| bad("tier", t)))
+            .map(|t| Tier::from_code(t).map_err(|_| unknown("tier", t)))
             .transpose()?;
         let source = self
             .source
             .as_deref()
-            .map(|s| ProblemSource::from_code(s).map_err(|_| bad("source", s)))
+            .map(|s| ProblemSource::from_code(s).map_err(|_| unknown("source", s)))
             .transpose()?;
         let sort = match self.sort.as_deref() {
             None => ProblemSort::default(),
-            Some(code) => ProblemSort::from_code(code).ok_or_else(|| bad("sort", code))?,
+            Some(code) => ProblemSort::from_code(code).ok_or_else(|| unknown("sort", code))?,
         };
         let desc = match self.order.as_deref() {
             None | Some("asc") => false,
             Some("desc") => true,
-            Some(other) => return Err(bad("order", other)),
+            Some(other) => return Err(unknown("order", other)),
         };
         let look_back = match &self.look_back {
             None => Vec::new(),
@@ -180,11 +164,11 @@ impl ListQuery {
             source,
             created_from: self.created_from.map(Timestamp),
             created_to: self.created_to.map(Timestamp),
-            answered: flag_param("answered", self.answered.as_deref())?,
-            on_time: flag_param("on_time", self.on_time.as_deref())?,
-            rated: flag_param("rated", self.rated.as_deref())?,
-            satisfied: flag_param("satisfied", self.satisfied.as_deref())?,
-            signed_off: flag_param("signed_off", self.signed_off.as_deref())?,
+            answered: true_or_false("answered", self.answered.as_deref())?,
+            on_time: true_or_false("on_time", self.on_time.as_deref())?,
+            rated: true_or_false("rated", self.rated.as_deref())?,
+            satisfied: true_or_false("satisfied", self.satisfied.as_deref())?,
+            signed_off: true_or_false("signed_off", self.signed_off.as_deref())?,
             look_back,
             event_from: self.event_from.map(Timestamp),
             event_to: self.event_to.map(Timestamp),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::model::{EnterpriseId, OrgUnitId, Timestamp, UserId, VisitMethod};
 
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, true_or_false, unknown};
 use super::problems::require_list_reader;
 use crate::AppState;
 use crate::auth::{Authenticated, access_for};
@@ -52,44 +52,28 @@ pub struct VisitQuery {
     pub offset: Option<u64>,
 }
 
-fn bad(what: &str, value: &str) -> ApiError {
-    ApiError::BadRequest(format!("unknown {what} {value:?}"))
-}
-
-/// A `true`/`false` parameter.
-fn flag_param(name: &str, value: Option<&str>) -> Result<Option<bool>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "{name} must be true or false, not {other:?}"
-        ))),
-    }
-}
-
 impl VisitQuery {
     /// Parses the query into a filter, reporting the first invalid parameter.
     pub fn into_filter(self) -> Result<VisitFilter, ApiError> {
         let enterprise = self
             .enterprise
             .as_deref()
-            .map(|e| EnterpriseId::parse(e).map_err(|_| bad("enterprise", e)))
+            .map(|e| EnterpriseId::parse(e).map_err(|_| unknown("enterprise", e)))
             .transpose()?;
         let officer = self
             .officer
             .as_deref()
-            .map(|o| UserId::parse(o).map_err(|_| bad("officer", o)))
+            .map(|o| UserId::parse(o).map_err(|_| unknown("officer", o)))
             .transpose()?;
         let method = self
             .method
             .as_deref()
-            .map(|m| VisitMethod::from_code(m).map_err(|_| bad("method", m)))
+            .map(|m| VisitMethod::from_code(m).map_err(|_| unknown("method", m)))
             .transpose()?;
         let asc = match self.order.as_deref() {
             None | Some("desc") => false,
             Some("asc") => true,
-            Some(other) => return Err(bad("order", other)),
+            Some(other) => return Err(unknown("order", other)),
         };
         if let (Some(f), Some(t)) = (self.from, self.to)
             && f > t
@@ -111,9 +95,9 @@ impl VisitQuery {
             enterprise,
             officer,
             method,
-            outside_radius: flag_param("outside_radius", self.outside_radius.as_deref())?,
-            photos: flag_param("photos", self.photos.as_deref())?,
-            evidence: flag_param("evidence", self.evidence.as_deref())?,
+            outside_radius: true_or_false("outside_radius", self.outside_radius.as_deref())?,
+            photos: true_or_false("photos", self.photos.as_deref())?,
+            evidence: true_or_false("evidence", self.evidence.as_deref())?,
             asc,
             limit,
             offset: self.offset.unwrap_or(0),
