@@ -43,11 +43,7 @@ fn admin_only(auth: &Authenticated) -> Result<(), ApiError> {
     if rights::may_manage_accounts(auth.user.role) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(format!(
-            "{} / {}",
-            rights::ACCOUNTS.why.0,
-            rights::ACCOUNTS.why.1
-        )))
+        Err(ApiError::refused_by(&rights::ACCOUNTS))
     }
 }
 

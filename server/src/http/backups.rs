@@ -42,7 +42,7 @@ fn admin_only(auth: &Authenticated) -> Result<(), ApiError> {
     if rights::may_manage_backups(auth.user.role) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(rights::BACKUPS.why.1.into()))
+        Err(ApiError::refused_by(&rights::BACKUPS))
     }
 }
 

@@ -67,6 +67,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The refusal of a role the rule does not grant, in its Chinese and English words.
+    pub fn refused_by(rule: &shared::workflow::rights::RoleRule) -> ApiError {
+        ApiError::Forbidden(format!("{} / {}", rule.why.0, rule.why.1))
+    }
+}
+
 /// The JSON body of every error response.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
