@@ -2,15 +2,12 @@
 //! hash chain; and how the command line names itself in the log.
 
 use std::io::Write;
-use std::path::Path;
-
-use shared::model::Timestamp;
 
 use super::AdminError;
 use crate::cli::AuditCommand;
 use crate::export::csv_field;
 use crate::printable::printable;
-use crate::store::{AuditAction, AuditVerdict, SqliteStore};
+use crate::store::{AuditVerdict, SqliteStore};
 
 /// How many entries are read at a time.
 const PAGE: usize = 1000;
@@ -21,18 +18,6 @@ pub fn cli_actor() -> String {
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "?".into());
     format!("cli:{user}")
-}
-
-/// Records an import of `file`.
-pub fn imported(
-    store: &mut SqliteStore,
-    now: Timestamp,
-    file: &Path,
-    what: &str,
-) -> Result<(), AdminError> {
-    let subject = file.display().to_string();
-    store.audit(now, &cli_actor(), AuditAction::Imported, &subject, what)?;
-    Ok(())
 }
 
 /// Runs `audit list` or `audit verify`.

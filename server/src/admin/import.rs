@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use shared::config::Config;
 use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise};
 use shared::model::{
-    Assignment, CreditCode, EnterpriseId, EnterpriseSize, OrgUnitId, OrgUnitKind, Position, Role,
+    Assignment, CreditCode, EnterpriseId, EnterpriseSize, OrgUnitId, OrgUnitKind, Position,
     Timestamp,
 };
 use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
@@ -444,17 +444,10 @@ pub fn import_assignments(store: &mut SqliteStore, text: &str) -> Result<usize, 
             }
         };
         let login = field(row, "login");
-        let user = match store.find_user_by_login(login)? {
-            Some(u) if matches!(u.user.role, Role::Officer | Role::Leader) => Some(u.user.id),
-            Some(u) => {
-                err(format!(
-                    "{login} is a {}: only officers and leaders are assigned enterprises",
-                    u.user.role.code()
-                ));
-                None
-            }
-            None => {
-                err(format!("no user {login:?}"));
+        let user = match super::assignments::assignee(store, login)? {
+            Ok(id) => Some(id),
+            Err(why) => {
+                err(why);
                 None
             }
         };
@@ -497,4 +490,108 @@ pub fn import_assignments(store: &mut SqliteStore, text: &str) -> Result<usize, 
     }
     store.import_assignments(&rows)?;
     Ok(rows.len())
+}
+
+/// What an import file holds: the three CSV imports, by the code the command line's
+/// subcommand and the HTTP route (`/api/admin/imports/{kind}`) name it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// Org units (组织机构): `code,name,kind,parent`.
+    OrgUnits,
+    /// Enterprises (企业): `credit_code,name,town,…`.
+    Enterprises,
+    /// Assignments (包联): `credit_code,login,valid_from,valid_to`.
+    Assignments,
+}
+
+impl ImportKind {
+    /// Every kind.
+    pub const ALL: [ImportKind; 3] = [
+        ImportKind::OrgUnits,
+        ImportKind::Enterprises,
+        ImportKind::Assignments,
+    ];
+
+    /// The kind's code: `org-units`, `enterprises`, `assignments`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ImportKind::OrgUnits => "org-units",
+            ImportKind::Enterprises => "enterprises",
+            ImportKind::Assignments => "assignments",
+        }
+    }
+
+    /// The kind named `code`, if one is.
+    pub fn from_code(code: &str) -> Option<ImportKind> {
+        ImportKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportReport {
+    /// What was imported.
+    pub kind: ImportKind,
+    /// Rows stored.
+    pub imported: usize,
+    /// Rows already stored and left as they are (enterprises whose credit code is known).
+    pub present: usize,
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ImportKind::OrgUnits => write!(f, "{} org unit(s)", self.imported),
+            ImportKind::Enterprises => write!(
+                f,
+                "{} enterprise(s), {} already present",
+                self.imported, self.present
+            ),
+            ImportKind::Assignments => write!(f, "{} assignment(s)", self.imported),
+        }
+    }
+}
+
+/// Imports `text` as `kind` and records the import in the audit log as `actor`'s, naming
+/// `subject` (the file, or the route it was sent to): the one import of the command line and
+/// of `POST /api/admin/imports/{kind}`.
+///
+/// # Errors
+/// [`AdminError::Lines`] listing every bad row (nothing is stored); the store's failures.
+pub fn import_audited(
+    store: &mut SqliteStore,
+    kind: ImportKind,
+    text: &str,
+    now: Timestamp,
+    actor: &str,
+    subject: &str,
+) -> Result<ImportReport, AdminError> {
+    let report = match kind {
+        ImportKind::OrgUnits => ImportReport {
+            kind,
+            imported: import_org_units(store, text)?,
+            present: 0,
+        },
+        ImportKind::Enterprises => {
+            let r = import_enterprises(store, text, now)?;
+            ImportReport {
+                kind,
+                imported: r.imported,
+                present: r.present,
+            }
+        }
+        ImportKind::Assignments => ImportReport {
+            kind,
+            imported: import_assignments(store, text)?,
+            present: 0,
+        },
+    };
+    store.audit(
+        now,
+        actor,
+        crate::store::AuditAction::Imported,
+        subject,
+        &report.to_string(),
+    )?;
+    Ok(report)
 }

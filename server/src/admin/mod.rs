@@ -5,6 +5,7 @@
 //! every error with its line number.
 
 pub mod accounts;
+pub mod assignments;
 mod audit;
 mod backup;
 pub mod handover;
@@ -15,7 +16,10 @@ use std::io::{BufRead as _, Write};
 use std::path::Path;
 
 pub use backup::{backup, restore};
-pub use import::{LineError, import_assignments, import_enterprises, import_org_units, parse_date};
+pub use import::{
+    ImportKind, ImportReport, LineError, import_assignments, import_audited, import_enterprises,
+    import_org_units, parse_date,
+};
 pub use lock::{DbLock, holder_name, lock_db};
 
 use shared::model::DeviceId;
@@ -48,11 +52,13 @@ pub enum AdminError {
     Policy(#[from] crate::auth::policy::PolicyError),
     /// A server runs on the database: a command that writes it is refused (`admin::lock`).
     #[error(
-        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户与设备可通过运行中的服务器管理（/api/admin/users、/api/admin/devices）。\n\
+        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户、设备、导入与包联可通过运行中的服务器管理（/api/admin/users、/api/admin/devices、/api/admin/imports、/api/admin/assignments）。\n\
          a server ({holder}) is running on {db}: this command writes the database; stop the \
-         server first. Users and devices are managed through the running server as an \
-         administrator: /api/admin/users (add, disable, enable, password) and \
-         /api/admin/devices (revoke)"
+         server first. Users, devices, imports and assignments are managed through the \
+         running server as an administrator: /api/admin/users (add, disable, enable, \
+         password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
+         assignments}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
+         end|move"
     )]
     InUse {
         /// The database file.
@@ -185,11 +191,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::OrgUnits(OrgUnitsCommand::Import(a)) => {
-            let mut store = SqliteStore::open(&a.db.db)?;
-            let n = import_org_units(&mut store, &read(&a.file)?)?;
-            audit::imported(&mut store, now, &a.file, &format!("{n} org unit(s)"))?;
-            writeln!(out, "imported {n} org unit(s)")?;
-            Ok(())
+            cli_import(ImportKind::OrgUnits, &a, now, out)
         }
         Command::OrgUnits(OrgUnitsCommand::List(db)) => {
             let store = SqliteStore::open(&db.db)?;
@@ -214,26 +216,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Enterprises(ImportCommand::Import(a)) => {
-            let mut store = SqliteStore::open(&a.db.db)?;
-            let report = import_enterprises(&mut store, &read(&a.file)?, now)?;
-            let what = format!(
-                "{} enterprise(s), {} already present",
-                report.imported, report.present
-            );
-            audit::imported(&mut store, now, &a.file, &what)?;
-            writeln!(
-                out,
-                "imported {} enterprise(s); {} already present",
-                report.imported, report.present
-            )?;
-            Ok(())
+            cli_import(ImportKind::Enterprises, &a, now, out)
         }
         Command::Assignments(ImportCommand::Import(a)) => {
-            let mut store = SqliteStore::open(&a.db.db)?;
-            let n = import_assignments(&mut store, &read(&a.file)?)?;
-            audit::imported(&mut store, now, &a.file, &format!("{n} assignment(s)"))?;
-            writeln!(out, "imported {n} assignment(s)")?;
-            Ok(())
+            cli_import(ImportKind::Assignments, &a, now, out)
         }
         Command::Config(ConfigCommand::Show(a)) => {
             let config = crate::serve::load_config(a.config.as_deref())
@@ -406,6 +392,26 @@ fn demo(db: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
         "log in as officer1..officer6, leader1, leader2, handler1..handler4, window1 or admin; password: {}",
         crate::demo::DEMO_PASSWORD
     )?;
+    Ok(())
+}
+
+/// `org-units|enterprises|assignments import FILE`: the import, audited as the command line's.
+fn cli_import(
+    kind: ImportKind,
+    a: &crate::cli::ImportArgs,
+    now: shared::model::Timestamp,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let mut store = SqliteStore::open(&a.db.db)?;
+    let report = import_audited(
+        &mut store,
+        kind,
+        &read(&a.file)?,
+        now,
+        &audit::cli_actor(),
+        &a.file.display().to_string(),
+    )?;
+    writeln!(out, "imported {report}")?;
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! server runs (the command line's writes are refused then, `crate::admin::lock`):
 //! - `GET /api/admin/users`, `POST /api/admin/users` (add; the password policy applies),
 //!   `POST /api/admin/users/{login}/disable|enable|password`;
-//! - `GET /api/admin/devices`, `POST /api/admin/devices/{id}/revoke`.
+//! - `GET /api/admin/devices`, `POST /api/admin/devices/{id}/revoke`;
+//! - the directory's imports, `POST /api/admin/imports/{kind}` (`super::admin_directory`).
 //!
 //! Who may: `shared::workflow::rights::ACCOUNTS` (the admin), checked before the body is
 //! read. The checks and the writes are the command line's ([`crate::admin::accounts`], the
@@ -39,7 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/devices/{id}/revoke", post(revoke))
 }
 
-fn admin_only(auth: &Authenticated) -> Result<(), ApiError> {
+pub(super) fn admin_only(auth: &Authenticated) -> Result<(), ApiError> {
     if rights::may_manage_accounts(auth.user.role) {
         Ok(())
     } else {
@@ -50,7 +51,22 @@ fn admin_only(auth: &Authenticated) -> Result<(), ApiError> {
 /// A refused administrator's change as the API answers it: a policy failure is a 400
 /// `password_policy` with the codes of the rules broken, a taken login a 409 `duplicate`.
 #[derive(Debug)]
-struct Refused(AdminError);
+pub(super) struct Refused(pub(super) AdminError);
+
+/// One bad line of a refused import.
+#[derive(Debug, Serialize)]
+struct LineBody {
+    line: u64,
+    message: String,
+}
+
+/// The body of a refused import: every bad line, nothing stored.
+#[derive(Debug, Serialize)]
+struct LinesBody {
+    error: &'static str,
+    message: String,
+    lines: Vec<LineBody>,
+}
 
 /// The body of a refused password: the stable error body with the rules' codes.
 #[derive(Debug, Serialize)]
@@ -68,6 +84,24 @@ impl IntoResponse for Refused {
                     error: "password_policy",
                     message: policy.to_string(),
                     failures: policy.0.iter().map(|f| f.code()).collect(),
+                };
+                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            AdminError::Lines(lines) => {
+                let body = LinesBody {
+                    error: "import_lines",
+                    message: format!(
+                        "{} 行有误，未导入任何记录 / {} bad line(s); nothing was imported",
+                        lines.len(),
+                        lines.len()
+                    ),
+                    lines: lines
+                        .into_iter()
+                        .map(|l| LineBody {
+                            line: l.line,
+                            message: l.message,
+                        })
+                        .collect(),
                 };
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
@@ -91,7 +125,7 @@ impl IntoResponse for Refused {
 }
 
 /// Runs `f` on the store, mapping its failure.
-async fn on_store<T: Send + 'static>(
+pub(super) async fn on_store<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut crate::store::SqliteStore) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, Response> {

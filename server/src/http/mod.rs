@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_directory;
 pub mod api;
 pub mod auth;
 pub mod backups;
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(blobs::router())
                 .merge(backups::router())
                 .merge(admin::router())
+                .merge(admin_directory::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

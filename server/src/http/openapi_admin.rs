@@ -1,5 +1,6 @@
 //! The administrator's routes in the OpenAPI document (`super::openapi`): the IT department's
-//! operations (backups, accounts and devices: [`super::backups`], [`super::admin`]), kept
+//! operations (backups, accounts and devices, the directory: [`super::backups`],
+//! [`super::admin`], [`super::admin_directory`]), kept
 //! apart from the reads and the sync routes, with their request bodies' schemas.
 
 use serde_json::{Value, json};
@@ -124,10 +125,67 @@ pub const ADMIN_ROUTES: &[Route] = &[
         body: None,
         response: JSON,
     },
+    Route {
+        method: "post",
+        path: "/admin/imports/{kind}",
+        summary: "Import org units (code,name,kind,parent), enterprises (credit_code,name,town,\
+                  address?,industry?,size?,key_enterprise?,lat?,lon?) or assignments \
+                  (credit_code,login,valid_from,valid_to?) from the CSV file the command line \
+                  imports, while the server runs → {kind, imported, present}; all or nothing: \
+                  400 import_lines with lines [{line, message}] naming every bad line, nothing \
+                  stored; audit-logged; devices receive new enterprises and assignments at \
+                  their next sync; 404 unknown kind",
+        auth: ADMINS,
+        params: &[Param {
+            name: "kind",
+            location: "path",
+            kind: "string",
+            required: true,
+            description: "org-units, enterprises or assignments",
+        }],
+        body: Some(CSV),
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/assignments/{enterprise}/end",
+        summary: "End the enterprise's open assignments (包联) now → {enterprise, ended, to: \
+                  null}; the officers' phones drop its records at their next sync; \
+                  audit-logged; 404 unknown enterprise or no open assignment",
+        auth: ADMINS,
+        params: &[ENTERPRISE],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/assignments/{enterprise}/move",
+        summary: "Move the enterprise to another officer or leader now: {to_officer (login), \
+                  from? (login, needed when it has several)} → {enterprise, ended, to}; its \
+                  records, with their whole history, reach the new officer's phone and leave \
+                  the old one's at their next sync; audit-logged; 400 when to_officer is not \
+                  an officer or leader, 404 unknown enterprise, user or open assignment",
+        auth: ADMINS,
+        params: &[ENTERPRISE],
+        body: Some(JSON),
+        response: JSON,
+    },
 ];
 
+/// The enterprise an assignment route names.
+const ENTERPRISE: Param = Param {
+    name: "enterprise",
+    location: "path",
+    kind: "string",
+    required: true,
+    description: "the enterprise's id or its credit code",
+};
+
+/// The media type of an import's body.
+const CSV: &str = "text/csv";
+
 /// The request body schemas of these routes, by name, for `components.schemas`.
-pub fn schemas() -> [(&'static str, Value); 2] {
+pub fn schemas() -> [(&'static str, Value); 4] {
     let password = json!({
         "type": "string",
         "minLength": MIN_PASSWORD_CHARS,
@@ -162,6 +220,25 @@ pub fn schemas() -> [(&'static str, Value); 2] {
             }),
         ),
         (
+            "CsvFile",
+            json!({
+                "type": "string",
+                "description": "a CSV file, UTF-8 (a byte-order mark is allowed), its first line \
+                                the header naming the columns",
+            }),
+        ),
+        (
+            "MoveAssignment",
+            json!({
+                "type": "object",
+                "required": ["to_officer"],
+                "properties": {
+                    "to_officer": {"type": "string", "minLength": 1, "description": "a login"},
+                    "from": {"type": ["string", "null"], "description": "a login"},
+                },
+            }),
+        ),
+        (
             "ResetPassword",
             json!({
                 "type": "object",
@@ -177,6 +254,8 @@ pub fn request_schema(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
         ("post", "/admin/users") => Some("AddUser"),
         ("post", "/admin/users/{login}/password") => Some("ResetPassword"),
+        ("post", "/admin/imports/{kind}") => Some("CsvFile"),
+        ("post", "/admin/assignments/{enterprise}/move") => Some("MoveAssignment"),
         _ => None,
     }
 }

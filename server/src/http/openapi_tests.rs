@@ -20,6 +20,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("blobs.rs"),
         include_str!("backups.rs"),
         include_str!("admin.rs"),
+        include_str!("admin_directory.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),
     ];

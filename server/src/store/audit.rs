@@ -56,6 +56,10 @@ pub enum AuditAction {
     OwnDeviceRevoked,
     /// A device's handover file (its unsynced changes) was applied.
     HandoverImported,
+    /// An administrator ended an enterprise's open assignments (包联结束).
+    AssignmentEnded,
+    /// An administrator moved an enterprise from one officer to another (包联调整).
+    AssignmentMoved,
 }
 
 impl AuditAction {
@@ -81,6 +85,8 @@ impl AuditAction {
             AuditAction::PasswordChanged => "password_changed",
             AuditAction::OwnDeviceRevoked => "own_device_revoked",
             AuditAction::HandoverImported => "handover_imported",
+            AuditAction::AssignmentEnded => "assignment_ended",
+            AuditAction::AssignmentMoved => "assignment_moved",
         }
     }
 }

@@ -20,7 +20,8 @@
 //!   the rating): the server records it on its behalf with the enterprise's channel; its
 //!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]);
 //! - the server's backups are the administrator's ([`BACKUPS`], [`may_manage_backups`]), and so
-//!   are accounts and devices ([`ACCOUNTS`], [`may_manage_accounts`]).
+//!   are accounts and devices, the directory's imports and assignments (包联) changed while
+//!   the server runs ([`ACCOUNTS`], [`may_manage_accounts`]).
 
 use std::collections::BTreeSet;
 
@@ -504,8 +505,9 @@ pub fn may_manage_backups(role: Role) -> bool {
 }
 
 /// Who lists, adds, disables, enables users, resets their passwords and lists and revokes
-/// devices (账号与设备管理, `/api/admin/users…`, `/api/admin/devices…`): the IT administrator
-/// alone.
+/// devices (账号与设备管理, `/api/admin/users…`, `/api/admin/devices…`), imports org units,
+/// enterprises and assignments and ends or moves assignments (`/api/admin/imports/…`,
+/// `/api/admin/assignments/…`): the IT administrator alone.
 pub const ACCOUNTS: RoleRule = RoleRule {
     grants: &[(Role::Admin, Always)],
     why: (

@@ -1,5 +1,6 @@
 //! Assignments (包联): which officer looks after which enterprise over which period, set,
-//! imported, ended and moved from one officer to another in one step.
+//! imported, ended and moved from one officer to another in one step; the administrator's
+//! end and move (`/api/admin/assignments/…`) are written with their audit entry.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +8,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use shared::model::{Assignment, EnterpriseId, Timestamp, UserId};
 
 use super::*;
+use crate::store::audit::{AuditAction, append};
 use crate::store::{SqliteStore, StoreError};
 
 impl SqliteStore {
@@ -47,14 +49,7 @@ impl SqliteStore {
         user: UserId,
         at: Timestamp,
     ) -> Result<usize, StoreError> {
-        let n = self
-            .conn
-            .prepare_cached(
-                "UPDATE assignments SET valid_to = ?3 WHERE enterprise = ?1 AND user = ?2 \
-                 AND valid_from < ?3 AND (valid_to IS NULL OR valid_to > ?3)",
-            )?
-            .execute(params![enterprise.to_string(), user.to_string(), at.0])?;
-        Ok(n)
+        end_in(&self.conn, enterprise, user, at)
     }
 
     /// Moves an enterprise from one officer to another at `at`, in one transaction.
@@ -71,26 +66,88 @@ impl SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let ended = tx
-            .prepare_cached(
-                "UPDATE assignments SET valid_to = ?3 WHERE enterprise = ?1 AND user = ?2 \
-                 AND valid_from < ?3 AND (valid_to IS NULL OR valid_to > ?3)",
-            )?
-            .execute(params![enterprise.to_string(), from.to_string(), at.0])?;
-        if ended == 0 {
+        let id = move_in(&tx, enterprise, from, to, at)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The users assigned `enterprise` at `at` (open assignments, begun before `at`), by id.
+    pub fn assignees(
+        &self,
+        enterprise: EnterpriseId,
+        at: Timestamp,
+    ) -> Result<BTreeSet<UserId>, StoreError> {
+        assignees_in(&self.conn, enterprise, at)
+    }
+
+    /// The administrator's end of `enterprise`'s open assignments at `at`, with its audit
+    /// entry naming `actor` and the logins whose assignment ended, in one transaction. Returns
+    /// those users.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the enterprise has no open assignment.
+    pub fn end_assignments_audited(
+        &mut self,
+        enterprise: EnterpriseId,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<BTreeSet<UserId>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let users = assignees_in(&tx, enterprise, at)?;
+        if users.is_empty() {
             return Err(StoreError::NotFound {
-                what: "assignment",
-                key: format!("{enterprise} of {from}"),
+                what: "open assignment of enterprise",
+                key: enterprise.to_string(),
             });
         }
-        let id = insert_assignment(
+        for user in &users {
+            end_in(&tx, enterprise, *user, at)?;
+        }
+        let logins = logins_of(&tx, &users)?;
+        append(
             &tx,
-            &Assignment {
-                enterprise,
-                user: to,
-                valid_from: at,
-                valid_to: None,
-            },
+            at,
+            actor,
+            AuditAction::AssignmentEnded,
+            &enterprise.to_string(),
+            &logins.join(","),
+        )?;
+        tx.commit()?;
+        Ok(users)
+    }
+
+    /// The administrator's move of `enterprise` from `from` to `to` at `at` (as
+    /// [`SqliteStore::move_assignment`]), with its audit entry naming `actor`, in one
+    /// transaction.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::move_assignment`].
+    pub fn move_assignment_audited(
+        &mut self,
+        enterprise: EnterpriseId,
+        from: UserId,
+        to: UserId,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = move_in(&tx, enterprise, from, to, at)?;
+        let detail = format!(
+            "{} -> {}",
+            logins_of(&tx, &BTreeSet::from([from]))?.concat(),
+            logins_of(&tx, &BTreeSet::from([to]))?.concat()
+        );
+        append(
+            &tx,
+            at,
+            actor,
+            AuditAction::AssignmentMoved,
+            &enterprise.to_string(),
+            &detail,
         )?;
         tx.commit()?;
         Ok(id)
@@ -129,6 +186,82 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(to_assignment).collect()
     }
+}
+
+/// Ends `user`'s open assignments to `enterprise` at `at` inside `tx`; returns how many.
+fn end_in(
+    tx: &rusqlite::Connection,
+    enterprise: EnterpriseId,
+    user: UserId,
+    at: Timestamp,
+) -> Result<usize, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE assignments SET valid_to = ?3 WHERE enterprise = ?1 AND user = ?2 \
+             AND valid_from < ?3 AND (valid_to IS NULL OR valid_to > ?3)",
+        )?
+        .execute(params![enterprise.to_string(), user.to_string(), at.0])?)
+}
+
+/// The move of [`SqliteStore::move_assignment`] inside `tx`.
+fn move_in(
+    tx: &rusqlite::Transaction<'_>,
+    enterprise: EnterpriseId,
+    from: UserId,
+    to: UserId,
+    at: Timestamp,
+) -> Result<i64, StoreError> {
+    if end_in(tx, enterprise, from, at)? == 0 {
+        return Err(StoreError::NotFound {
+            what: "assignment",
+            key: format!("{enterprise} of {from}"),
+        });
+    }
+    insert_assignment(
+        tx,
+        &Assignment {
+            enterprise,
+            user: to,
+            valid_from: at,
+            valid_to: None,
+        },
+    )
+}
+
+/// The users assigned `enterprise` at `at`.
+fn assignees_in(
+    conn: &rusqlite::Connection,
+    enterprise: EnterpriseId,
+    at: Timestamp,
+) -> Result<BTreeSet<UserId>, StoreError> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT DISTINCT user FROM assignments WHERE enterprise = ?1 \
+             AND valid_from < ?2 AND (valid_to IS NULL OR ?2 < valid_to)",
+        )?
+        .query_map(params![enterprise.to_string(), at.0], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.iter()
+        .map(|id| UserId::parse(id).map_err(|e| corrupt("assignments", e)))
+        .collect()
+}
+
+/// The logins of `users`, in their order.
+fn logins_of(
+    conn: &rusqlite::Connection,
+    users: &BTreeSet<UserId>,
+) -> Result<Vec<String>, StoreError> {
+    let mut logins = Vec::with_capacity(users.len());
+    for user in users {
+        let login: Option<String> = conn
+            .prepare_cached("SELECT login FROM users WHERE id = ?1")?
+            .query_row([user.to_string()], |r| r.get(0))
+            .optional()?;
+        logins.push(login.unwrap_or_else(|| user.to_string()));
+    }
+    Ok(logins)
 }
 
 fn insert_assignment(tx: &rusqlite::Transaction<'_>, a: &Assignment) -> Result<i64, StoreError> {

@@ -1,0 +1,166 @@
+//! The directory (org units, enterprises, assignments 包联) over HTTP while the server runs
+//! (issue 17 item 1), where the command line's writes are refused (`crate::admin::lock`).
+//!
+//! Imports: `POST /api/admin/imports/{kind}` with kind `org-units`, `enterprises` or `assignments` and
+//! the CSV file the command line's `… import FILE` reads as the body (`text/csv`). It is the
+//! command line's import ([`crate::admin::import_audited`]): all or nothing, every bad line
+//! answered in a 400 `import_lines`, the import audit-logged as the acting administrator's.
+//! It runs on the running server's store handle, so new enterprise profiles (and key
+//! enterprises' monitoring documents) enter the change feed the devices sync from, and the
+//! event streams are told the feed moved; new assignments change a device's scope, which its
+//! next sync follows (re-scoping, [`crate::sync::SyncService::sync`]).
+//!
+//! Assignments: `POST /api/admin/assignments/{enterprise}/end` ends the enterprise's open
+//! assignments, `…/move` (`{to_officer, from?}`) moves it to another officer or leader
+//! ([`crate::admin::assignments`]), each audited in its transaction; the officers' phones follow
+//! at their next sync, re-scoped: the enterprise's history arrives whole on the new officer's
+//! and leaves the old one's.
+//!
+//! Who may: `shared::workflow::rights::ACCOUNTS` (the administrator), checked before the body
+//! is read.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared::sync::server::ServerStore as _;
+
+use super::admin::{admin_only, on_store};
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiPath};
+use crate::AppState;
+use crate::admin::{ImportKind, assignments, import_audited};
+use crate::auth::{Authenticated, now};
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/imports/{kind}", post(import))
+        .route("/admin/assignments/{enterprise}/end", post(end))
+        .route("/admin/assignments/{enterprise}/move", post(move_to))
+}
+
+/// What an import stored, in its answer.
+#[derive(Debug, Serialize)]
+pub struct Imported {
+    /// The kind imported.
+    pub kind: &'static str,
+    /// Rows stored.
+    pub imported: usize,
+    /// Rows already stored and left as they are (enterprises whose credit code is known).
+    pub present: usize,
+}
+
+async fn import(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    path: Result<ApiPath<String>, ApiError>,
+    body: Bytes,
+) -> Result<Response, Response> {
+    admin_only(&auth).map_err(IntoResponse::into_response)?;
+    let ApiPath(code) = path.map_err(IntoResponse::into_response)?;
+    let kind = ImportKind::from_code(&code).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no import {code:?}: use org-units, enterprises or assignments"
+        ))
+        .into_response()
+    })?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::BadRequest("CSV 文件须为 UTF-8 / the CSV file must be UTF-8".into())
+            .into_response()
+    })?;
+    let actor = auth.user.login.clone();
+    let subject = format!("POST /api/admin/imports/{}", kind.code());
+    let (report, before, after) = on_store(&state, move |s| {
+        let before = s.latest_seq()?;
+        let report = import_audited(s, kind, &text, now(), &actor, &subject)?;
+        Ok((report, before, s.latest_seq()?))
+    })
+    .await?;
+    if after > before {
+        state.sync().announce(after);
+    }
+    Ok(Json(Imported {
+        kind: kind.code(),
+        imported: report.imported,
+        present: report.present,
+    })
+    .into_response())
+}
+
+/// What an end or a move did, in its answer.
+#[derive(Debug, Serialize)]
+pub struct Reassigned {
+    /// The enterprise's id.
+    pub enterprise: String,
+    /// Assignments ended.
+    pub ended: usize,
+    /// Who it is assigned to now (the login moved to; none after an end).
+    pub to: Option<String>,
+}
+
+async fn end(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    path: Result<ApiPath<String>, ApiError>,
+) -> Result<Response, Response> {
+    admin_only(&auth).map_err(IntoResponse::into_response)?;
+    let ApiPath(name) = path.map_err(IntoResponse::into_response)?;
+    let actor = auth.user.login.clone();
+    let (enterprise, ended) = on_store(&state, move |s| {
+        let enterprise = assignments::enterprise(s, &name)?;
+        let ended = assignments::end(s, enterprise, now(), &actor)?;
+        Ok((enterprise, ended.len()))
+    })
+    .await?;
+    Ok(Json(Reassigned {
+        enterprise: enterprise.to_string(),
+        ended,
+        to: None,
+    })
+    .into_response())
+}
+
+/// `POST /api/admin/assignments/{enterprise}/move` body.
+#[derive(Debug, Deserialize)]
+pub struct MoveTo {
+    /// The login of the officer (or leader) it moves to.
+    pub to_officer: String,
+    /// The login it moves from; needed only when the enterprise is assigned to several.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+async fn move_to(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    path: Result<ApiPath<String>, ApiError>,
+    body: Result<ApiJson<MoveTo>, ApiError>,
+) -> Result<Response, Response> {
+    admin_only(&auth).map_err(IntoResponse::into_response)?;
+    let ApiPath(name) = path.map_err(IntoResponse::into_response)?;
+    let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
+    let actor = auth.user.login.clone();
+    let to = req.to_officer.clone();
+    let enterprise = on_store(&state, move |s| {
+        let enterprise = assignments::enterprise(s, &name)?;
+        assignments::move_to(
+            s,
+            enterprise,
+            req.from.as_deref(),
+            &req.to_officer,
+            now(),
+            &actor,
+        )?;
+        Ok(enterprise)
+    })
+    .await?;
+    Ok(Json(Reassigned {
+        enterprise: enterprise.to_string(),
+        ended: 1,
+        to: Some(to),
+    })
+    .into_response())
+}
