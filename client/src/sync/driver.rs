@@ -1,7 +1,7 @@
 //! The browser driver of the sync engine: it hands inputs to the [`SyncClient`] one at a
 //! time and carries out its effects — `Send` → the payload deflated by the browser, then
-//! `fetch` `/api/sync` with the bearer token (refreshing it once on `token_expired`, see `session`),
-//! `Persist` → one IndexedDB transaction, then `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
+//! `fetch` `/api/sync` with the bearer token (refreshing it once on `token_expired`, under
+//! the tabs' lock: see `session`), `Persist` → one IndexedDB transaction, then `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
 //! push on `GET /api/events` (read with `fetch`, which can carry the token `EventSource`
 //! cannot, and `Last-Event-ID`) and every (re)connect or drop of that stream, the engine's own
 //! timers, local saves and the "sync now" button. Every decision about documents is the

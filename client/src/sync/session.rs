@@ -12,7 +12,7 @@
 //! The app's tabs share one session (IndexedDB) and the server rotates refresh tokens (a used
 //! one presented again logs the device out): a tab refreshes holding a lock all tabs share,
 //! and first reads the stored session again — if another tab has refreshed meanwhile, it takes
-//! that session (领用) instead of presenting its own, used, refresh token.
+//! that session instead of presenting its own, used, refresh token.
 
 use std::rc::Rc;
 
