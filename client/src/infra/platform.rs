@@ -1,6 +1,7 @@
 //! Small browser facts and services: the clock, randomness, whether the browser is online,
 //! local time for display, geolocation for check-in, persistent storage and its estimate,
-//! and the browser's deflate (`CompressionStream`) for sync requests.
+//! the browser's deflate (`CompressionStream`) for sync requests, and a lock shared by the
+//! app's tabs (Web Locks).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -186,4 +187,47 @@ pub fn reload() {
     if let Some(w) = web_sys::window() {
         let _ = w.location().reload();
     }
+}
+
+/// Runs `work` holding the lock `name`, which every tab of the app shares (the Web Locks API,
+/// `navigator.locks.request`): a tab asking for it waits until no other tab holds it. Where the
+/// browser has no `navigator.locks` (an insecure origin, an old browser), `work` runs unlocked.
+pub async fn with_tab_lock<T>(name: &str, work: impl Future<Output = T>) -> T {
+    let locks = web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
+        .filter(|l| l.is_object());
+    let request = locks.as_ref().and_then(|l| {
+        Reflect::get(l, &JsValue::from_str("request"))
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()
+    });
+    let (Some(locks), Some(request)) = (locks, request) else {
+        return work.await;
+    };
+    // The lock is held until `held` settles: `release` resolves it once `work` is done.
+    let mut release = None;
+    let held = Promise::new(&mut |resolve, _| release = Some(resolve));
+    let granted = Promise::new(&mut |granted, _| {
+        let held = held.clone();
+        let on_grant = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+            let _ = granted.call0(&JsValue::NULL);
+            held.into()
+        });
+        // A request the browser refuses: the work runs unlocked rather than never.
+        if request
+            .call2(&locks, &JsValue::from_str(name), &on_grant)
+            .is_err()
+        {
+            let _ = on_grant
+                .unchecked_ref::<js_sys::Function>()
+                .call1(&JsValue::NULL, &JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(granted).await;
+    let out = work.await;
+    if let Some(release) = release {
+        let _ = release.call0(&JsValue::NULL);
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! The browser driver of the sync engine: it hands inputs to the [`SyncClient`] one at a
 //! time and carries out its effects — `Send` → the payload deflated by the browser, then
-//! `fetch` `/api/sync` with the bearer token (refreshing it once on `token_expired`),
-//! `Persist` → one IndexedDB transaction, then `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
+//! `fetch` `/api/sync` with the bearer token (refreshing it once on `token_expired`, under
+//! the tabs' lock: see `session`), `Persist` → one IndexedDB transaction, then `Persisted`, `WakeAt` → a timer. Triggers: the browser's `online` and `offline` events, a
 //! push on `GET /api/events` (read with `fetch`, which can carry the token `EventSource`
 //! cannot, and `Last-Event-ID`) and every (re)connect or drop of that stream, the engine's own
 //! timers, local saves and the "sync now" button. Every decision about documents is the
@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use shared::sync::client::{Effect, Failure, Input};
 use shared::sync::protocol;
+use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::Closure;
-use wasm_bindgen::{JsCast as _, JsValue};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 
-use super::session::SESSION_KEY;
 use super::{Core, session};
 use crate::infra::api::{self, ApiError};
 use crate::infra::platform;
@@ -103,7 +102,7 @@ impl Core {
     }
 
     async fn send(self: &Rc<Self>, body: &[u8]) -> Result<Vec<u8>, Failure> {
-        let mut refreshed = false;
+        let (mut refreshed, mut adopted) = (false, false);
         loop {
             let session = self.session();
             let Some(session) = session else {
@@ -114,19 +113,19 @@ impl Core {
                 Err(ApiError::Unreachable | ApiError::BadBody) => return Err(Failure::Network),
                 Err(ApiError::TokenExpired) if !refreshed => {
                     refreshed = true;
-                    match api::refresh(&session).await {
-                        Ok(fresh) => {
-                            let json = fresh.to_json();
-                            let _ = self
-                                .db
-                                .put_meta(SESSION_KEY, Some(&JsValue::from_str(&json)))
-                                .await;
-                            *self.session.borrow_mut() = Some(fresh);
-                        }
+                    match self.refreshed(&session).await {
+                        Ok(()) => {}
                         Err(ApiError::Unreachable) => return Err(Failure::Network),
                         Err(ApiError::DeviceRevoked) => return Err(self.revoked()),
+                        Err(_) if self.adopt_stored(&session).await => {}
                         Err(_) => return Err(self.expired()),
                     }
+                }
+                // Refused again: another tab may have refreshed (or logged in) meanwhile.
+                Err(ApiError::TokenExpired | ApiError::Status(401, _))
+                    if !adopted && self.adopt_stored(&session).await =>
+                {
+                    adopted = true;
                 }
                 Err(ApiError::TokenExpired) => return Err(self.expired()),
                 Err(ApiError::DeviceRevoked) => return Err(self.revoked()),

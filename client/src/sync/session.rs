@@ -8,6 +8,11 @@
 //! the server are noted (their id and what names them, in `localStorage`, which the wipe
 //! leaves), then IndexedDB (records, outbox, session and tokens) is cleared and the device id
 //! forgotten; the login screen lists what was lost until the person has read it.
+//!
+//! The app's tabs share one session (IndexedDB) and the server rotates refresh tokens (a used
+//! one presented again logs the device out): a tab refreshes holding a lock all tabs share,
+//! and first reads the stored session again — if another tab has refreshed meanwhile, it takes
+//! that session instead of presenting its own, used, refresh token.
 
 use std::rc::Rc;
 
@@ -299,6 +304,52 @@ impl Core {
             remember_local(SECRET_LOCAL_KEY, &secret);
             *self.secret.borrow_mut() = secret;
         }
+    }
+
+    /// Replaces `stale`, whose access token the server refused: with the session another tab
+    /// stored since, else by a refresh (under the tabs' lock, see the module).
+    pub(super) async fn refreshed(&self, stale: &Session) -> Result<(), ApiError> {
+        platform::with_tab_lock("lianxin.refresh", async {
+            let newest = match self.stored_session().await {
+                Some(stored)
+                    if stored.refresh_token != stale.refresh_token
+                        && stored.user.id == stale.user.id =>
+                {
+                    stored
+                }
+                _ => stale.clone(),
+            };
+            // Another tab's refresh, still valid: taken as it is.
+            let fresh = if newest.refresh_token != stale.refresh_token
+                && newest.expires_at > platform::now().0
+            {
+                newest
+            } else {
+                let fresh = api::refresh(&newest).await?;
+                let json = JsValue::from_str(&fresh.to_json());
+                let _ = self.db.put_meta(SESSION_KEY, Some(&json)).await;
+                fresh
+            };
+            *self.session.borrow_mut() = Some(fresh);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Takes the session another tab stored since `used` (refreshed it), if any: `true` then.
+    pub(super) async fn adopt_stored(&self, used: &Session) -> bool {
+        match self.stored_session().await {
+            Some(stored) if stored.token != used.token && stored.user.id == used.user.id => {
+                *self.session.borrow_mut() = Some(stored);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn stored_session(&self) -> Option<Session> {
+        let json = self.db.get_meta(SESSION_KEY).await.ok()??.as_string()?;
+        Session::from_json(&json)
     }
 
     pub(super) fn expired(&self) -> Failure {
