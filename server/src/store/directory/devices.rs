@@ -286,19 +286,7 @@ impl SqliteStore {
         issued_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                hash.0.as_slice(),
-                device.to_string(),
-                kind.code(),
-                issued_at.0,
-                expires_at.0
-            ])?;
-        Ok(())
+        insert_token(&self.conn, hash, device, kind, issued_at, expires_at)
     }
 
     /// The token with this hash, with its device and user.
@@ -430,4 +418,28 @@ impl SqliteStore {
             ])?;
         Ok(())
     }
+}
+
+/// Stores a token's hash for a device on `conn` (the store's connection, or a transaction
+/// that issues tokens together with other changes).
+pub(super) fn insert_token(
+    conn: &rusqlite::Connection,
+    hash: &TokenHash,
+    device: DeviceId,
+    kind: TokenKind,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        hash.0.as_slice(),
+        device.to_string(),
+        kind.code(),
+        issued_at.0,
+        expires_at.0
+    ])?;
+    Ok(())
 }

@@ -202,17 +202,7 @@ impl SqliteStore {
             (fresh.access, TokenKind::Access, fresh.access_expires_at),
             (fresh.refresh, TokenKind::Refresh, fresh.refresh_expires_at),
         ] {
-            tx.prepare_cached(
-                "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                hash.0.as_slice(),
-                device.to_string(),
-                kind.code(),
-                now.0,
-                expires.0
-            ])?;
+            super::devices::insert_token(&tx, &hash, device, kind, now, expires)?;
         }
         append(
             &tx,
@@ -306,25 +296,15 @@ fn issue(
     fresh: &FreshTokens,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let device = replaced.device.id.to_string();
+    let device = replaced.device.id;
     for (hash, kind, expires) in [
         (fresh.refresh, TokenKind::Refresh, replaced.expires_at),
         (fresh.access, TokenKind::Access, fresh.access_expires_at),
     ] {
-        tx.prepare_cached(
-            "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            hash.0.as_slice(),
-            device,
-            kind.code(),
-            now.0,
-            expires.0
-        ])?;
+        super::devices::insert_token(tx, &hash, device, kind, now, expires)?;
     }
     tx.prepare_cached("UPDATE devices SET last_seen = MAX(last_seen, ?2) WHERE id = ?1")?
-        .execute(params![device, now.0])?;
+        .execute(params![device.to_string(), now.0])?;
     Ok(())
 }
 
