@@ -2,6 +2,7 @@
 //! loopback port.
 
 pub mod account;
+pub mod admin;
 pub mod attack;
 pub mod browser;
 pub mod card;

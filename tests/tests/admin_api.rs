@@ -6,59 +6,22 @@
 //! officer gets 403 on every administrator's route; every change is in the audit log with the
 //! acting administrator.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use server::AppState;
-use server::sync::SyncService;
-use server::sync::events::EventStreams;
-use shared::model::{DeviceId, Role};
+use shared::model::DeviceId;
 use tests::TestServer;
+use tests::admin::{ADMIN, AdminServer, token};
 use tests::device::{NativeDevice, id_bytes};
 use tests::district::{self, PASSWORD, enterprise};
 use tests::raw::login_raw;
 
-/// The administrator's login: the actor every audit entry of these tests must name.
-const ADMIN: &str = "it";
 const NEW_PASSWORD: &str = "a new horse battery";
 
-struct Setup {
-    server: TestServer,
-    service: Arc<SyncService>,
-    admin: String,
-    _dir: tempfile::TempDir,
-}
+type Setup = AdminServer;
 
 async fn setup() -> anyhow::Result<Setup> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    // A re-check far beyond the tests: only the change itself can close a stream.
-    let state = AppState::new(dir.path().join("no-site"), service.clone())
-        .with_event_streams(EventStreams::new(Duration::from_secs(600), 8));
-    let server = TestServer::start(state).await?;
-    service
-        .with_store(|s| -> anyhow::Result<()> {
-            let town = district::town(s, "town-1")?;
-            district::user(s, ADMIN, Role::Admin, town)?;
-            Ok(())
-        })
-        .await
-        .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
-    let admin = token(&server, ADMIN, PASSWORD, 90).await?;
-    Ok(Setup {
-        server,
-        service,
-        admin,
-        _dir: dir,
-    })
-}
-
-async fn token(server: &TestServer, login: &str, password: &str, n: u64) -> anyhow::Result<String> {
-    let device = DeviceId::from_random_bytes(id_bytes(8, n));
-    let (status, body) = login_raw(&server.url(""), login, password, device).await?;
-    anyhow::ensure!(status == 200, "login as {login}: {status} {body}");
-    Ok(body["token"].as_str().unwrap_or_default().to_string())
+    AdminServer::start(|_, _| Ok(())).await
 }
 
 async fn call(

@@ -6,21 +6,15 @@
 //! nothing.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Value, json};
-use server::AppState;
 use server::sync::SyncService;
-use server::sync::events::EventStreams;
-use shared::model::{DeviceId, EnterpriseId, Role, UserId};
+use shared::model::{EnterpriseId, UserId};
 use shared::sync::protocol::DocId;
 use tests::TestServer;
-use tests::device::{NativeDevice, id_bytes, wall_clock};
+use tests::admin::{ADMIN, AdminServer};
+use tests::device::{NativeDevice, wall_clock};
 use tests::district::{self, PASSWORD, enterprise};
-use tests::raw::login_raw;
-
-/// The administrator's login: the actor the audit entries must name.
-const ADMIN: &str = "it";
 
 struct Setup {
     server: TestServer,
@@ -38,25 +32,17 @@ struct Setup {
 /// A server with the administrator, officer `wang` assigned enterprise 1 and officer `li`
 /// assigned enterprise 2, each of whom recorded a visit of theirs and synced.
 async fn setup() -> anyhow::Result<Setup> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let state = AppState::new(dir.path().join("no-site"), service.clone())
-        .with_event_streams(EventStreams::new(Duration::from_secs(600), 8));
-    let server = TestServer::start(state).await?;
-    district::officer(&service, "wang", [1]).await?;
-    district::officer(&service, "li", [2]).await?;
-    service
-        .with_store(|s| -> anyhow::Result<()> {
-            let town = district::town(s, "town-1")?;
-            district::user(s, ADMIN, Role::Admin, town)?;
-            Ok(())
-        })
-        .await
-        .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
-    let device = DeviceId::from_random_bytes(id_bytes(8, 90));
-    let (status, body) = login_raw(&server.url(""), ADMIN, PASSWORD, device).await?;
-    anyhow::ensure!(status == 200, "login as {ADMIN}: {status} {body}");
-    let admin = body["token"].as_str().unwrap_or_default().to_string();
+    let AdminServer {
+        server,
+        service,
+        admin,
+        dir,
+    } = AdminServer::start(|s, _| {
+        district::officer_in(s, "wang", [1])?;
+        district::officer_in(s, "li", [2])?;
+        Ok(())
+    })
+    .await?;
     let mut wang = NativeDevice::logged_in(1, &server.url(""), "wang", PASSWORD).await?;
     let wangs = wang.record_visit(enterprise(1), "王的企业：用电紧张")?;
     wang.sync().await?;

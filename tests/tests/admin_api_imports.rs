@@ -5,56 +5,24 @@
 //! assigned enterprise at its next sync; a non-administrator gets 403 and nothing is stored;
 //! each import is in the audit log as the acting administrator's.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use server::AppState;
-use server::sync::SyncService;
-use server::sync::events::EventStreams;
 use shared::doc::DocKind;
-use shared::model::{CreditCode, DeviceId, EnterpriseId, Role};
-use tests::TestServer;
-use tests::device::{NativeDevice, id_bytes};
+use shared::model::{CreditCode, EnterpriseId, Role};
+use tests::admin::{ADMIN, AdminServer};
+use tests::device::NativeDevice;
 use tests::district::{self, PASSWORD};
-use tests::raw::login_raw;
 
-/// The administrator's login: the actor the audit entries must name.
-const ADMIN: &str = "it";
-
-struct Setup {
-    server: TestServer,
-    service: Arc<SyncService>,
-    admin: String,
-    _dir: tempfile::TempDir,
-}
+type Setup = AdminServer;
 
 /// A server with town `town-1`, the administrator and officer `wang` (assigned nothing).
 async fn setup() -> anyhow::Result<Setup> {
-    let dir = tempfile::tempdir()?;
-    let service = tests::sync_service(dir.path())?;
-    let state = AppState::new(dir.path().join("no-site"), service.clone())
-        .with_event_streams(EventStreams::new(Duration::from_secs(600), 8));
-    let server = TestServer::start(state).await?;
-    service
-        .with_store(|s| -> anyhow::Result<()> {
-            let town = district::town(s, "town-1")?;
-            district::user(s, ADMIN, Role::Admin, town)?;
-            district::user(s, "wang", Role::Officer, town)?;
-            Ok(())
-        })
-        .await
-        .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
-    let device = DeviceId::from_random_bytes(id_bytes(8, 90));
-    let (status, body) = login_raw(&server.url(""), ADMIN, PASSWORD, device).await?;
-    anyhow::ensure!(status == 200, "login as {ADMIN}: {status} {body}");
-    let admin = body["token"].as_str().unwrap_or_default().to_string();
-    Ok(Setup {
-        server,
-        service,
-        admin,
-        _dir: dir,
+    AdminServer::start(|s, town| {
+        district::user(s, "wang", Role::Officer, town)?;
+        Ok(())
     })
+    .await
 }
 
 /// A valid credit code numbered `n`.
