@@ -206,7 +206,12 @@ impl SqliteStore {
         subject: &str,
         detail: &str,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        // Immediate: the entry reads the chain's last hash and then appends, so it takes the
+        // write lock first (waiting the busy timeout for a running server's commit) instead of
+        // failing at once when a deferred read has to become a write (a backup from the CLI).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let seq = append(&tx, at, actor, action, subject, detail)?;
         tx.commit()?;
         Ok(seq)
