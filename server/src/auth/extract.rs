@@ -36,21 +36,31 @@ impl FromRequestParts<AppState> for Authenticated {
         let value = bearer(&parts.headers).ok_or(AuthError::Unauthenticated)?;
         let hash = token::hash(&Secret::new(value));
         let now = super::now();
-        state
-            .sync()
-            .with_store(move |s| -> Result<Authenticated, AuthError> {
-                let found = valid_access(s, &hash, now)?;
-                if found.used_at.is_none() {
+        let sync = state.sync().clone();
+        // The check reads only, on a reader: a request never waits behind a sync's commit
+        // for its token. The writer is taken only for the two rare notes below.
+        let found = sync
+            .with_reader(move |s| valid_access(s, &hash, now))
+            .await
+            .ok_or(AuthError::Unavailable)??;
+        let first_use = found.used_at.is_none();
+        let touch = now.0 - found.device.last_seen.0 > TOUCH_EVERY_MS;
+        if first_use || touch {
+            let device = found.device.id;
+            sync.with_store(move |s| -> Result<(), AuthError> {
+                if first_use {
                     // Once per token: its pair is no longer a lost refresh answer.
                     s.mark_token_used(&hash, now)?;
                 }
-                if now.0 - found.device.last_seen.0 > TOUCH_EVERY_MS {
-                    s.touch_device(found.device.id, now)?;
+                if touch {
+                    s.touch_device(device, now)?;
                 }
-                Ok(authenticated(found, hash))
+                Ok(())
             })
             .await
-            .ok_or(AuthError::Unavailable)?
+            .ok_or(AuthError::Unavailable)??;
+        }
+        Ok(authenticated(found, hash))
     }
 }
 

@@ -104,7 +104,7 @@ async fn devices(
     let user = who.user.id;
     let rows = state
         .sync()
-        .with_store(move |s| s.own_devices(user))
+        .with_reader(move |s| s.own_devices(user))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(|e| {

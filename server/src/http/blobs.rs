@@ -71,7 +71,7 @@ async fn blob(
     let key = name.clone();
     let readable = state
         .sync()
-        .with_store(move |s| may_read(s, &who, &key, crate::auth::now()))
+        .with_reader(move |s| may_read(s, &who, &key, crate::auth::now()))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;

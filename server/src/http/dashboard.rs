@@ -205,7 +205,7 @@ async fn kpis(
     let sync = state.sync().clone();
     let result = state
         .sync()
-        .with_store(move |s| -> Result<Kpis, ApiError> {
+        .with_reader(move |s| -> Result<Kpis, ApiError> {
             let unit = resolve_unit(s, &user, q.unit)?;
             let key = format!("kpis {unit:?} {} {}", from.0, to.0);
             match shared_answer(&sync, s, key, |s| {
@@ -290,7 +290,7 @@ async fn breakdown(
     let sync = state.sync().clone();
     let answer = state
         .sync()
-        .with_store(move |s| -> Result<BreakdownAnswer, ApiError> {
+        .with_reader(move |s| -> Result<BreakdownAnswer, ApiError> {
             let (unit, entry) = resolve_unit_entry(s, &user, q.unit)?;
             let query = BreakdownQuery {
                 unit,
@@ -334,7 +334,7 @@ async fn freshness(
     let user = auth.user.clone();
     let rows = state
         .sync()
-        .with_store(move |s| -> Result<Vec<OfficerFreshness>, ApiError> {
+        .with_reader(move |s| -> Result<Vec<OfficerFreshness>, ApiError> {
             let unit = resolve_unit(s, &user, q.unit)?;
             let units = match unit {
                 Unit::Zone => None,
@@ -363,7 +363,7 @@ async fn list(
     require_leader(&auth.user)?;
     let rows = state
         .sync()
-        .with_store(|s| s.bulletins().map_err(internal))
+        .with_reader(|s| s.bulletins().map_err(internal))
         .await
         .ok_or(ApiError::Internal)??;
     Ok(Json(rows))
@@ -415,7 +415,7 @@ async fn load(state: &AppState, auth: &Authenticated, id: i64) -> Result<Bulleti
     require_leader(&auth.user)?;
     state
         .sync()
-        .with_store(move |s| s.bulletin(id).map_err(internal))
+        .with_reader(move |s| s.bulletin(id).map_err(internal))
         .await
         .ok_or(ApiError::Internal)??
         .ok_or_else(|| ApiError::NotFound(format!("no bulletin {id}")))

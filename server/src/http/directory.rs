@@ -137,7 +137,7 @@ async fn directory(
 ) -> Result<Response, ApiError> {
     let (units, users) = state
         .sync()
-        .with_store(|s| -> Result<_, ApiError> {
+        .with_reader(|s| -> Result<_, ApiError> {
             let units = s.list_org_units().map_err(|e| internal(&e))?;
             let users = s.list_users().map_err(|e| internal(&e))?;
             Ok((units, users))

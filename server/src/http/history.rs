@@ -48,7 +48,7 @@ async fn verdict(
     let asked = doc.clone();
     let found = state
         .sync()
-        .with_store(move |s| -> Result<Option<HistoryVerdict>, StoreError> {
+        .with_reader(move |s| -> Result<Option<HistoryVerdict>, StoreError> {
             let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
             Ok(s.history_verdict(&asked)?
                 .filter(|(enterprise, _)| access.read.allows(&asked, enterprise))

@@ -42,7 +42,7 @@ async fn list(State(state): State<AppState>, who: Authenticated) -> Result<Json<
     let user = who.user.id.to_string();
     let notifications = state
         .sync()
-        .with_store(move |s| s.unseen_notifications(&user, MAX_LISTED))
+        .with_reader(move |s| s.unseen_notifications(&user, MAX_LISTED))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;

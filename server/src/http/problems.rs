@@ -204,7 +204,7 @@ async fn list(
     let sync = state.sync().clone();
     let page = state
         .sync()
-        .with_store(move |s| -> Result<ProblemPage, StoreError> {
+        .with_reader(move |s| -> Result<ProblemPage, StoreError> {
             let now = crate::auth::now();
             let access = access_for(s, &auth.user, &auth.device, now)?;
             s.list_problems(&access.read, &filter, sync.config(), now)
@@ -224,7 +224,7 @@ async fn timeline(
     let enterprise = EnterpriseId::parse(&id).map_err(|_| missing())?;
     let found = state
         .sync()
-        .with_store(move |s| -> Result<Option<Timeline>, StoreError> {
+        .with_reader(move |s| -> Result<Option<Timeline>, StoreError> {
             let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
             s.enterprise_timeline(enterprise, &access.read)
         })

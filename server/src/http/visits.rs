@@ -120,7 +120,7 @@ async fn list(
     let sync = state.sync().clone();
     let page = state
         .sync()
-        .with_store(move |s| -> Result<VisitPage, StoreError> {
+        .with_reader(move |s| -> Result<VisitPage, StoreError> {
             let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
             s.list_visits(&access.read, &filter, &sync.config().check_in)
         })

@@ -20,6 +20,7 @@ mod out_of_scope;
 mod problems_query;
 mod projection;
 mod queries;
+mod readers;
 mod reminders;
 mod snapshot;
 mod sqlite;
@@ -48,6 +49,7 @@ pub use problems_query::{
     LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
 };
 pub use queries::LookBackFacts;
+pub use readers::Readers;
 pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};

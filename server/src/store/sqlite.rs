@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use automerge::ChangeHash;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params, params_from_iter};
 use shared::model::{DeviceId, EnterpriseId, ProblemId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::{Commit, DocCommit, DocMeta, ServerStore, StoredDoc};
@@ -20,6 +20,9 @@ use super::{StoreError, snapshot};
 
 /// SQLite page cache of the server's connection, in KiB (as a negative `cache_size`).
 const CACHE_KIB: i64 = -65_536;
+
+/// SQLite page cache of each read-only connection ([`super::Readers`]), in KiB.
+const READER_CACHE_KIB: i64 = -16_384;
 
 /// Pages the WAL may hold before a commit copies them into the database file (SQLite's
 /// default is 1,000 pages, 4 MiB, which the WAL file then keeps for good).
@@ -164,6 +167,23 @@ impl SqliteStore {
         })?;
         migrate(&mut conn)?;
         super::projection::measure_after_migration(&mut conn)?;
+        Ok(SqliteStore {
+            conn,
+            deflater: snapshot::Deflater::default(),
+        })
+    }
+
+    /// Opens a read-only connection to a database a writer has already opened and migrated
+    /// ([`super::Readers`]): the same busy timeout and statement cache, a smaller page cache,
+    /// no migrations. Any write through it fails.
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
         Ok(SqliteStore {
             conn,
             deflater: snapshot::Deflater::default(),

@@ -140,7 +140,7 @@ pub(super) async fn events_handler(
     let epoch = service.epoch();
     let missed = match seen {
         Some(seen) => service
-            .with_store(|store| store.latest_seq().ok())
+            .with_reader(|store| store.latest_seq().ok())
             .await
             .flatten()
             .filter(|latest| cursor_epoch(seen) != epoch || *latest > cursor_seq(seen)),
@@ -213,7 +213,7 @@ async fn session_holds(open: &Open) -> bool {
     let verdict = open
         .state
         .sync()
-        .with_store(move |s| check_access(s, token, now()).map(|_| ()))
+        .with_reader(move |s| check_access(s, token, now()).map(|_| ()))
         .await;
     !matches!(
         verdict,

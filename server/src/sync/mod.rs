@@ -39,12 +39,16 @@ use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
 use crate::http::error::ErrorBody;
 use crate::printable::printable;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::{Readers, SqliteStore, StoreError};
 use lanes::Lanes;
 use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = shared::sync::limits::MAX_REQUEST_BYTES;
+
+/// Read-only connections beside the writer: enough for the blocking threads that read at once
+/// on a district's server (a token check is short; a dashboard query is the long one).
+const READERS: usize = 4;
 
 /// How long a follower of commits ([`next_burst`]) lets a burst of them settle before it looks.
 pub const SETTLE: Duration = Duration::from_secs(1);
@@ -78,7 +82,11 @@ type FinishDone = std::sync::mpsc::SyncSender<Result<Finished, StoreError>>;
 
 /// The sync service: the store, the configuration, the push channel and the counters.
 pub struct SyncService {
+    /// The one writer: merges, commits, the directory's changes, background jobs.
     store: Mutex<SqliteStore>,
+    /// Read-only connections for what only reads (token checks, dashboards, lists), so it
+    /// never waits behind the writer ([`crate::store::Readers`]).
+    readers: Readers,
     /// Merged requests waiting for the next group commit, each with where its result goes.
     pending: Mutex<Vec<(FinishJob, FinishDone)>>,
     config: Config,
@@ -174,9 +182,11 @@ impl SyncService {
     ) -> Result<SyncService, StoreError> {
         let mut store = SqliteStore::open(db)?;
         let epoch = store.epoch()?;
+        let readers = Readers::open(db, READERS)?;
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             store: Mutex::new(store),
+            readers,
             published: crate::published_config::PublishedConfig::new(&config),
             config,
             changes,
@@ -231,6 +241,19 @@ impl SyncService {
         })
         .await
         .ok()
+    }
+
+    /// Runs `f` on a blocking thread with a read-only connection ([`crate::store::Readers`]):
+    /// it sees every committed write and never waits for the writer's lock. Anything that
+    /// writes must use [`SyncService::with_store`]; a write here fails.
+    pub async fn with_reader<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut SqliteStore) -> T + Send + 'static,
+    ) -> Option<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.readers.with(f))
+            .await
+            .ok()
     }
 
     /// Runs background work `f` on a blocking thread with the store's lock, which `f` takes
