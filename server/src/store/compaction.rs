@@ -11,6 +11,7 @@
 
 use automerge::AutoCommit;
 use rusqlite::{OptionalExtension as _, params};
+use shared::sync::protocol::DocId;
 
 use super::{SqliteStore, StoreError, StoreHold, snapshot};
 
@@ -42,7 +43,7 @@ impl SqliteStore {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT snapshot, heads, inflated_size FROM docs \
+                "SELECT snapshot, heads, inflated_size, dictionary FROM docs \
                  WHERE doc_id = ?1 AND appended > 0",
             )?
             .query_row([doc_id], |r| {
@@ -50,15 +51,16 @@ impl SqliteStore {
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
                 ))
             })
             .optional()?;
-        let Some((bytes, heads, inflated_size)) = row else {
+        let Some((bytes, heads, inflated_size, dictionary)) = row else {
             return Ok(None);
         };
         Ok(Some(CompactionRead {
             doc_id: doc_id.to_string(),
-            bytes: snapshot::load(bytes, inflated_size, doc_id)?,
+            bytes: snapshot::load(bytes, inflated_size, dictionary, doc_id)?,
             heads,
         }))
     }
@@ -70,18 +72,25 @@ impl SqliteStore {
         read: &CompactionRead,
         compact: &[u8],
     ) -> Result<bool, StoreError> {
-        let stored = snapshot::store(compact);
+        let kind = DocId::parse(&read.doc_id)
+            .map_err(|e| StoreError::Corrupt {
+                table: "docs",
+                detail: e.to_string(),
+            })?
+            .kind();
+        let stored = snapshot::store_with(&mut self.deflater, kind, compact);
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE docs SET snapshot = ?1, inflated_size = ?4, appended = 0 \
-                 WHERE doc_id = ?2 AND heads = ?3",
+                "UPDATE docs SET snapshot = ?1, inflated_size = ?4, dictionary = ?5, \
+                 appended = 0 WHERE doc_id = ?2 AND heads = ?3",
             )?
             .execute(params![
                 stored.bytes,
                 read.doc_id,
                 read.heads,
-                stored.inflated_size
+                stored.inflated_size,
+                stored.dictionary
             ])?;
         Ok(n > 0)
     }

@@ -17,6 +17,7 @@ mod hold;
 mod kpi;
 mod migrate;
 mod out_of_scope;
+mod packed_text;
 mod problems_query;
 mod projection;
 mod queries;

@@ -322,7 +322,7 @@ fn project_visit(
         v.enterprise.to_string(),
         v.method.code(),
         v.operating_status.code(),
-        v.notes,
+        super::packed_text::pack(&v.notes),
         made.at.0,
         v.created.by.to_string(),
         v.created.device.to_string(),

@@ -28,8 +28,12 @@ const READER_CACHE_KIB: i64 = -16_384;
 /// default is 1,000 pages, 4 MiB, which the WAL file then keeps for good).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
 
-/// Bytes the WAL file is cut back to after a checkpoint (SQLite's default: never cut).
-const WAL_SIZE_LIMIT: i64 = 1024 * 1024;
+/// Bytes the WAL file is cut back to after a checkpoint (SQLite's default: never cut). A
+/// quarter of what the checkpoint threshold lets it grow to: the file is cut when the first
+/// write after a checkpoint starts it over, so a server left idle after a burst keeps at most
+/// this much WAL beside the database (1 MiB before; it was up to 1.2 MB of the bench's 1,000
+/// records' disk figure, bench/NOTES.md).
+const WAL_SIZE_LIMIT: i64 = 256 * 1024;
 
 /// Prepared statements kept by the connection (`prepare_cached`).
 const STATEMENT_CACHE: usize = 256;
@@ -64,7 +68,7 @@ const PROJECTION_TABLES: &[&str] = &[
 pub struct SqliteStore {
     pub(super) conn: Connection,
     /// The deflate stream each committed snapshot goes through.
-    deflater: snapshot::Deflater,
+    pub(super) deflater: snapshot::Deflater,
 }
 
 /// A problem's row in the `problems` query table.
@@ -158,7 +162,7 @@ impl SqliteStore {
         // 64 MiB of page cache (the default is 2 MiB): dashboard queries over 100k problems
         // re-read the same index pages on every request (see `examples/dashboard_bench.rs`).
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
-        // The WAL stays small: at most about 1 MiB beyond the last transaction, on disk too.
+        // The WAL stays small: checkpointed past about 1 MiB, cut back to 256 KiB after.
         conn.pragma_update_and_check(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES, |r| {
             r.get::<_, i64>(0)
         })?;
@@ -314,7 +318,13 @@ impl SqliteStore {
                     enterprise: r.get(1)?,
                     method: r.get(2)?,
                     operating_status: r.get(3)?,
-                    notes: r.get(4)?,
+                    notes: super::packed_text::unpack(r.get_ref(4)?, "visits").map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            4,
+                            rusqlite::types::Type::Blob,
+                            Box::new(e),
+                        )
+                    })?,
                     device_time: r.get(5)?,
                     created_by: r.get(6)?,
                     check_in_outcome: r.get(7)?,
@@ -449,13 +459,13 @@ fn commit_doc(
     let device = commit.device.to_string();
     // Judged before the row is rewritten: the verdict reads the heads this commit builds on.
     super::history::on_commit(tx, doc, commit.received_at)?;
-    let snapshot = snapshot::store_with(deflater, &doc.snapshot);
+    let snapshot = snapshot::store_with(deflater, doc.doc.kind(), &doc.snapshot);
     tx.prepare_cached(
         "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended, \
-         inflated_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10) \
+         inflated_size, dictionary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11) \
          ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, \
          enterprise = excluded.enterprise, seq = excluded.seq, snapshot = excluded.snapshot, \
-         inflated_size = excluded.inflated_size, \
+         inflated_size = excluded.inflated_size, dictionary = excluded.dictionary, \
          heads = excluded.heads, updated_at = excluded.updated_at, \
          appended = CASE WHEN ?9 THEN 0 ELSE docs.appended + 1 END",
     )?
@@ -470,6 +480,7 @@ fn commit_doc(
         i64::from(!doc.compacted),
         doc.compacted,
         snapshot.inflated_size,
+        snapshot.dictionary,
     ])?;
     // A change's bytes are in the document's snapshot; its row keeps what history and the
     // write checks need (hash, author, device, times).
@@ -479,11 +490,15 @@ fn commit_doc(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for c in &doc.changes {
+        // The actor's bytes (the hex as it is if it is not hex: not written by the engine).
+        let actor = automerge::ActorId::try_from(c.actor.as_str())
+            .map(|a| a.to_bytes().to_vec())
+            .unwrap_or_else(|_| c.actor.clone().into_bytes());
         insert_change.execute(params![
             doc.doc.as_str(),
             c.hash.0.as_slice(),
-            c.actor,
-            device,
+            actor,
+            commit.device.as_bytes().as_slice(),
             c.device_time.0,
             commit.received_at.0,
         ])?;
@@ -518,7 +533,8 @@ impl ServerStore for SqliteStore {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT enterprise, snapshot, heads, inflated_size FROM docs WHERE doc_id = ?1",
+                "SELECT enterprise, snapshot, heads, inflated_size, dictionary FROM docs \
+                 WHERE doc_id = ?1",
             )?
             .query_row([doc.as_str()], |r| {
                 Ok((
@@ -526,15 +542,16 @@ impl ServerStore for SqliteStore {
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
                     r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
                 ))
             })
             .optional()?;
-        let Some((enterprise, bytes, heads, inflated_size)) = row else {
+        let Some((enterprise, bytes, heads, inflated_size, dictionary)) = row else {
             return Ok(None);
         };
         Ok(Some(StoredDoc {
             enterprise: parse_enterprise(&enterprise, "docs")?,
-            bytes: snapshot::load(bytes, inflated_size, doc.as_str())?,
+            bytes: snapshot::load(bytes, inflated_size, dictionary, doc.as_str())?,
             heads: decode_heads(&heads, "docs")?,
         }))
     }
