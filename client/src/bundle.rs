@@ -3,7 +3,7 @@
 //! screens; the full bundle (the `leader` feature) has every screen. `boot.js` loads the one
 //! that `localStorage["lianxin.bundle"]` names (`full`, else the officer bundle); the app keeps
 //! that key in step with the session's role, and the officer bundle reloads into the full one
-//! when a leader, supervisor or department handler is logged in.
+//! when a leader, supervisor, department handler or administrator is logged in.
 
 use shared::model::Role;
 
@@ -19,7 +19,7 @@ pub const FULL: bool = cfg!(feature = "leader");
 pub fn needs_full(role: Role) -> bool {
     matches!(
         role,
-        Role::Leader | Role::Supervisor | Role::DepartmentHandler
+        Role::Leader | Role::Supervisor | Role::DepartmentHandler | Role::Admin
     )
 }
 

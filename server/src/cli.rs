@@ -118,6 +118,10 @@ pub enum UsersCommand {
     Enable(LoginArgs),
     /// Set a new password (sessions end; devices stay registered).
     ResetPassword(PasswordArgs),
+    /// Add users from a CSV file `login,name,role,org_unit,phone,password` (phone and password
+    /// optional; an empty password is generated and printed once). Every bad line is reported
+    /// and nothing is stored unless the whole file is good.
+    Import(ImportArgs),
 }
 
 /// Flags of `users add`.

@@ -121,39 +121,72 @@ pub fn load_settings(
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    parse_settings(&text).map_err(|e| fail(e.to_string()))
+}
+
+/// Why a configuration file's text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// Not TOML, or a section of the wrong shape: the first such problem.
+    #[error("{0}")]
+    Unreadable(String),
+    /// Read, but breaking rules: every one of them.
+    #[error("{}", shared::config::ConfigError::Invalid(.0.clone()))]
+    Invalid(Vec<String>),
+}
+
+impl SettingsError {
+    /// Each problem as one message.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            SettingsError::Unreadable(one) => vec![one.clone()],
+            SettingsError::Invalid(all) => all.clone(),
+        }
+    }
+}
+
+/// Reads a configuration file's text: the district's configuration and the server's own
+/// sections (`[server]`, `[reminders]`, `[backup]`). What `--config` loads at start and what
+/// `POST /api/admin/config/validate` judges.
+///
+/// # Errors
+/// [`SettingsError`]: a TOML syntax error or a section of the wrong shape; otherwise every
+/// rule of the district's, the reminders' and the backups' broken.
+pub fn parse_settings(text: &str) -> Result<(shared::config::Config, FileSettings), SettingsError> {
+    let unreadable = |e: String| SettingsError::Unreadable(e);
     let mut table: toml::Table = text
         .parse()
-        .map_err(|e: toml::de::Error| fail(e.to_string()))?;
+        .map_err(|e: toml::de::Error| unreadable(e.to_string()))?;
     let settings = match table.remove("server") {
         Some(v) => v
             .try_into::<FileSettings>()
-            .map_err(|e| fail(format!("[server]: {e}")))?,
+            .map_err(|e| unreadable(format!("[server]: {e}")))?,
         None => FileSettings::default(),
     };
     let mut settings = settings;
     if let Some(v) = table.remove("reminders") {
         settings.reminders = v
             .try_into::<crate::remind::Settings>()
-            .map_err(|e| fail(format!("[reminders]: {e}")))?;
+            .map_err(|e| unreadable(format!("[reminders]: {e}")))?;
     }
     if let Some(v) = table.remove("backup") {
         settings.backup = v
             .try_into::<crate::backups::Settings>()
-            .map_err(|e| fail(format!("[backup]: {e}")))?;
+            .map_err(|e| unreadable(format!("[backup]: {e}")))?;
     }
-    let rest = toml::to_string(&table).map_err(|e| fail(e.to_string()))?;
+    let rest = toml::to_string(&table).map_err(|e| unreadable(e.to_string()))?;
     // The district's errors, the reminders' and the backups' are listed together.
     use shared::config::ConfigError;
-    let mut reminder_errors = settings.reminders.problems();
-    reminder_errors.extend(settings.backup.problems());
+    let mut others = settings.reminders.problems();
+    others.extend(settings.backup.problems());
     match shared::config::Config::from_toml(&rest) {
-        Ok(config) if reminder_errors.is_empty() => Ok((config, settings)),
-        Ok(_) => Err(fail(ConfigError::Invalid(reminder_errors).to_string())),
+        Ok(config) if others.is_empty() => Ok((config, settings)),
+        Ok(_) => Err(SettingsError::Invalid(others)),
         Err(ConfigError::Invalid(mut errors)) => {
-            errors.extend(reminder_errors);
-            Err(fail(ConfigError::Invalid(errors).to_string()))
+            errors.extend(others);
+            Err(SettingsError::Invalid(errors))
         }
-        Err(e) => Err(fail(e.to_string())),
+        Err(e) => Err(unreadable(e.to_string())),
     }
 }
 

@@ -3,7 +3,7 @@ on the wire.
 
 tus 1.0's PATCH body has its own media type (application/offset+octet-stream): raw bytes,
 sent as they are, like application/octet-stream. An import's CSV file (text/csv) is text,
-sent as text/plain is.
+sent as text/plain is, and so is a configuration file (application/toml).
 """
 
 import schemathesis
@@ -17,4 +17,9 @@ def offset_octet_stream(ctx, value):
 
 @schemathesis.serializer("text/csv")
 def csv_text(ctx, value):
+    return text_serializer(ctx, value)
+
+
+@schemathesis.serializer("application/toml")
+def toml_text(ctx, value):
     return text_serializer(ctx, value)

@@ -237,3 +237,59 @@ async fn a_device_name_with_control_characters_cannot_forge_a_row_of_devices_lis
     assert!(!listed.contains('\u{1b}'), "{listed}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_import_refuses_a_file_naming_each_bad_line_then_adds_all_and_prints_their_passwords()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lianxin.db");
+    let units = dir.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "code,name,kind,parent\njiyuan,济源示范区,zone,\nyuquan,玉泉街道,town,jiyuan\n",
+    )?;
+    ok(&run(
+        &db,
+        &["org-units", "import", &units.display().to_string()],
+        None,
+    )?);
+    let users = dir.path().join("users.csv");
+    let bad = "login,name,role,org_unit,password\nli,李娜,officer,yuquan,\nzhao,赵强,boss,yuquan,\nqian,钱多,officer,nowhere,\n";
+    std::fs::write(&users, bad)?;
+
+    let refused = failed(&run(
+        &db,
+        &["users", "import", &users.display().to_string()],
+        None,
+    )?);
+    assert!(
+        refused.contains("line 3") && refused.contains("line 4"),
+        "{refused}"
+    );
+    assert!(
+        !ok(&run(&db, &["users", "list"], None)?).contains("li\t"),
+        "nobody added"
+    );
+
+    std::fs::write(
+        &users,
+        bad.replace("boss", "leader").replace("nowhere", "yuquan"),
+    )?;
+    let out = ok(&run(
+        &db,
+        &["users", "import", &users.display().to_string()],
+        None,
+    )?);
+    assert!(
+        out.contains("imported 3 user(s), 3 password(s) generated"),
+        "{out}"
+    );
+    let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("qian\t")).collect();
+    assert_eq!(printed.len(), 1, "qian's password is printed once: {out}");
+    let listed = ok(&run(&db, &["users", "list"], None)?);
+    assert!(
+        listed.contains("zhao") && listed.contains("qian"),
+        "{listed}"
+    );
+    Ok(())
+}

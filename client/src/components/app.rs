@@ -10,6 +10,8 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 #[cfg(feature = "leader")]
+use super::admin::AdminPage;
+#[cfg(feature = "leader")]
 use super::bulletins::{BulletinList, BulletinPage};
 #[cfg(feature = "leader")]
 use super::dashboard::Dashboard;
@@ -203,8 +205,13 @@ pub fn App() -> Html {
             Route::Bulletins => html! { <BulletinList ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
             Route::Bulletin(id) => html! { <BulletinPage ctx={ctx.clone()} id={id.clone()} /> },
+            #[cfg(feature = "leader")]
+            Route::Admin(section) => {
+                html! { <AdminPage ctx={ctx.clone()} section={section.clone()} /> }
+            }
             #[cfg(not(feature = "leader"))]
             Route::Dashboard
+            | Route::Admin(_)
             | Route::Problems(_)
             | Route::Flags
             | Route::Inbox

@@ -5,17 +5,16 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use js_sys::Array;
 use shared::forms::parse_date_end;
 use shared::model::{DAY_MS, Role, Timestamp, UserId};
-use wasm_bindgen::{JsCast as _, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestCache, RequestInit, Response};
+use wasm_bindgen::JsValue;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::widgets::{Ctx, back, bind};
-use crate::infra::api::{self, ApiError, Session, get, get_str, object, text};
+use crate::infra::api::{self, ApiError, get, get_str, object, text};
+use crate::infra::files::download;
 use crate::infra::i18n::{self, Lang};
 use crate::infra::platform;
 use crate::infra::route::{self, Route};
@@ -535,71 +534,6 @@ pub fn BulletinList(props: &BulletinListProps) -> Html {
             { body }
         </main>
     }
-}
-
-/// Fetches `path` with the session's token and hands the bytes to the browser as a download
-/// named `filename` (through a Blob URL: a plain link cannot carry the bearer token).
-async fn download(session: &Session, path: &str, filename: &str, mime: &str) -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let headers = Headers::new().map_err(|_| "headers")?;
-    let _ = headers.set("authorization", &format!("Bearer {}", session.token));
-    let _ = headers.set("x-lianxin-device", &session.device.id.to_string());
-    let init = RequestInit::new();
-    init.set_method("GET");
-    init.set_headers(&headers);
-    init.set_cache(RequestCache::NoStore);
-    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-        .await
-        .map_err(|_| "unreachable")?;
-    let response: Response = response.dyn_into().map_err(|_| "response")?;
-    if !response.ok() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| "body")?)
-        .await
-        .map_err(|_| "unreachable")?;
-    let bytes = Uint8Array::new(&buffer);
-    // new Blob([bytes], {type}) and URL.createObjectURL, called through Reflect so the app
-    // needs no extra web-sys features.
-    let global: JsValue = window.clone().into();
-    let blob_ctor: Function = Reflect::get(&global, &"Blob".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("no Blob")?;
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"type".into(), &mime.into());
-    let blob = Reflect::construct(&blob_ctor, &Array::of2(&Array::of1(&bytes), &options))
-        .map_err(|_| "Blob")?;
-    let url_api = Reflect::get(&global, &"URL".into()).map_err(|_| "no URL")?;
-    let create: Function = Reflect::get(&url_api, &"createObjectURL".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("no createObjectURL")?;
-    let url = create
-        .call1(&url_api, &blob)
-        .ok()
-        .and_then(|u| u.as_string())
-        .ok_or("createObjectURL")?;
-    let document = window.document().ok_or("no document")?;
-    let link = document.create_element("a").map_err(|_| "a")?;
-    let _ = link.set_attribute("href", &url);
-    let _ = link.set_attribute("download", filename);
-    let _ = link.set_attribute("hidden", "");
-    if let Some(root) = document.document_element() {
-        let _ = root.append_child(&link);
-    }
-    if let Ok(click) = Reflect::get(&link, &"click".into()).and_then(|f| f.dyn_into::<Function>()) {
-        let _ = click.call0(&link);
-    }
-    link.remove();
-    // Give the browser time to start the download before the URL is released.
-    yew::platform::time::sleep(std::time::Duration::from_secs(30)).await;
-    if let Ok(revoke) =
-        Reflect::get(&url_api, &"revokeObjectURL".into()).and_then(|f| f.dyn_into::<Function>())
-    {
-        let _ = revoke.call1(&url_api, &url.into());
-    }
-    Ok(())
 }
 
 fn ranking_table(lang: Lang, kind: &str, caption: &str, rows: &[Ranked]) -> Html {

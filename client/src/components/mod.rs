@@ -1,6 +1,8 @@
 //! The app's screens and widgets, one file each. The leader and handler screens compile only
 //! into the full bundle (the `leader` feature); the officer bundle leaves them out.
 
+#[cfg(feature = "leader")]
+pub mod admin;
 pub mod app;
 #[cfg(feature = "leader")]
 pub mod bulletins;

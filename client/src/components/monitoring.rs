@@ -6,7 +6,6 @@
 //! device has received it, the page says so and offers no entry.
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
 use shared::doc::{DocError, DocKind, MonitoringDoc, MonitoringEdit, monitoring_id};
 use shared::model::{EnterpriseId, IsoWeek, Monitoring, OperationFigures, Role};
 #[cfg(not(feature = "leader"))]
@@ -16,12 +15,12 @@ use shared::monitoring::csv_import::{
     parse_month, parse_product, parse_week,
 };
 use shared::sync::protocol::DocId;
-use wasm_bindgen::{JsCast as _, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsValue;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::widgets::{Ctx, back, bind};
+use crate::infra::files::read_chosen_file;
 use crate::infra::i18n::{self, Lang};
 use crate::infra::platform;
 use crate::infra::route::Route;
@@ -454,52 +453,6 @@ fn entry_today() -> Entry {
         week,
         ..Entry::default()
     }
-}
-
-/// Reads the text of the file chosen in a file input (UTF-8, or GB18030 as Excel in Chinese
-/// saves CSV), through the browser's `File` and `TextDecoder` called by name.
-async fn read_chosen_file(input: JsValue) -> Result<String, String> {
-    let files = Reflect::get(&input, &"files".into()).map_err(|_| "files")?;
-    let file = Reflect::get(&files, &0.into()).map_err(|_| "file")?;
-    if file.is_undefined() || file.is_null() {
-        return Err(String::new());
-    }
-    let size = Reflect::get(&file, &"size".into())
-        .ok()
-        .and_then(|s| s.as_f64())
-        .unwrap_or(0.0);
-    if size > 5_000_000.0 {
-        return Err("> 5 MB".into());
-    }
-    let method: Function = Reflect::get(&file, &"arrayBuffer".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("arrayBuffer")?;
-    let promise: Promise = method
-        .call0(&file)
-        .ok()
-        .and_then(|p| p.dyn_into().ok())
-        .ok_or("arrayBuffer")?;
-    let buffer = JsFuture::from(promise).await.map_err(|_| "read")?;
-    let window: JsValue = web_sys::window().ok_or("window")?.into();
-    let decoder_ctor: Function = Reflect::get(&window, &"TextDecoder".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("TextDecoder")?;
-    let decode = |label: &str, fatal: bool| -> Option<String> {
-        let options = Object::new();
-        let _ = Reflect::set(&options, &"fatal".into(), &fatal.into());
-        let args = js_sys::Array::of2(&label.into(), &options);
-        let decoder = Reflect::construct(&decoder_ctor, &args).ok()?;
-        let method: Function = Reflect::get(&decoder, &"decode".into())
-            .ok()?
-            .dyn_into()
-            .ok()?;
-        method.call1(&decoder, &buffer).ok()?.as_string()
-    };
-    decode("utf-8", true)
-        .or_else(|| decode("gb18030", false))
-        .ok_or_else(|| "decode".into())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ pub fn nav(ctx: &Ctx) -> Html {
             (Route::Inbox, lang.pick("待办", "Inbox")),
             (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
         ],
+        // The admin page has its own tabs (`super::admin`).
         Role::Officer | Role::WindowClerk | Role::Admin => return html! {},
     };
     let current = route::current();
@@ -52,6 +53,7 @@ pub fn home_of(role: Role) -> Route {
     match role {
         Role::Leader | Role::Supervisor => Route::Dashboard,
         Role::DepartmentHandler => Route::Inbox,
-        Role::Officer | Role::WindowClerk | Role::Admin => Route::EnterpriseList,
+        Role::Admin => Route::Admin("users".into()),
+        Role::Officer | Role::WindowClerk => Route::EnterpriseList,
     }
 }

@@ -326,7 +326,32 @@ pub async fn post_json(session: &Session, path: &str, body: &JsValue) -> Result<
     json_answer(status, &bytes)
 }
 
-fn json_answer(status: u16, bytes: &[u8]) -> Result<JsValue, ApiError> {
+/// `method path` with the session's token and a body of `content_type` (a CSV file, a
+/// configuration file): the status and the answer's bytes, for callers that read an error's
+/// own fields (an import's bad lines) or an answer that is not JSON (a CSV export). It may
+/// take as long as a sync round: a users import hashes a password per user before it answers.
+#[cfg_attr(not(feature = "leader"), allow(dead_code))]
+pub async fn send(
+    session: &Session,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&[u8]>,
+) -> Result<(u16, Vec<u8>), ApiError> {
+    request(
+        method,
+        path,
+        content_type,
+        body,
+        Some(&session.token),
+        session.device.id,
+        SYNC_TIMEOUT_MS,
+    )
+    .await
+}
+
+/// The parsed JSON of a success, or the error an error status and its body mean.
+pub fn json_answer(status: u16, bytes: &[u8]) -> Result<JsValue, ApiError> {
     if (200..300).contains(&status) {
         JSON::parse(&String::from_utf8_lossy(bytes)).map_err(|_| ApiError::BadBody)
     } else {

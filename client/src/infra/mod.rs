@@ -2,11 +2,16 @@
 //! URL's screens, stored preferences, the document around the app and the UI's words.
 //! Components use these and never touch `web_sys` themselves (except reading form events).
 
+#[cfg(feature = "leader")]
+pub mod admin;
 pub mod api;
 pub mod card;
 pub mod db;
 pub mod directory;
+pub mod files;
 pub mod i18n;
+#[cfg(feature = "leader")]
+pub mod i18n_admin;
 #[cfg(feature = "leader")]
 pub mod kpis;
 pub mod order;

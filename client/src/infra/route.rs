@@ -45,6 +45,8 @@ pub enum Route {
     Bulletin(String),
     /// Economic monitoring of a key enterprise: trend charts and CSV import.
     Monitoring(EnterpriseId),
+    /// The administrator's screens; the text names the section (`users`, `audit`, …).
+    Admin(String),
 }
 
 impl Route {
@@ -69,6 +71,7 @@ impl Route {
             Route::Bulletins => "#/bulletins".into(),
             Route::Bulletin(id) => format!("#/b/{id}"),
             Route::Monitoring(id) => format!("#/m/{id}"),
+            Route::Admin(section) => format!("#/admin/{section}"),
         }
     }
 
@@ -99,6 +102,7 @@ impl Route {
             ["bulletins"] => Some(Route::Bulletins),
             ["b", id] => Some(Route::Bulletin((*id).to_string())),
             ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
+            ["admin", section] => Some(Route::Admin((*section).to_string())),
             _ => None,
         };
         route.unwrap_or_default()

@@ -7,7 +7,7 @@ use super::AdminError;
 use crate::cli::AuditCommand;
 use crate::export::csv_field;
 use crate::printable::printable;
-use crate::store::{AuditVerdict, SqliteStore};
+use crate::store::{AuditEntry, AuditVerdict, SqliteStore};
 
 /// How many entries are read at a time.
 const PAGE: usize = 1000;
@@ -20,14 +20,31 @@ pub fn cli_actor() -> String {
     format!("cli:{user}")
 }
 
+/// The header line of the log as CSV (`audit list --csv`, `GET /api/admin/audit/export`).
+pub const CSV_HEADER: &str = "seq,at,actor,action,subject,detail,hash\n";
+
+/// One entry as a CSV line, cells neutralized for spreadsheets ([`csv_field`]).
+pub fn csv_row(e: &AuditEntry) -> String {
+    let cells = [
+        e.seq.to_string(),
+        e.at.to_string(),
+        e.actor.clone(),
+        e.action.clone(),
+        e.subject.clone(),
+        e.detail.clone(),
+        e.hash.clone(),
+    ];
+    let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+    format!("{}\n", line.join(","))
+}
+
 /// Runs `audit list` or `audit verify`.
 pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<(), AdminError> {
     match command {
         AuditCommand::List(a) => {
             let store = SqliteStore::open(&a.db.db)?;
             if a.csv {
-                write!(out, "\u{feff}")?;
-                writeln!(out, "seq,at,actor,action,subject,detail,hash")?;
+                write!(out, "\u{feff}{CSV_HEADER}")?;
             } else {
                 writeln!(out, "seq\tat\tactor\taction\tsubject\tdetail")?;
             }
@@ -36,17 +53,7 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<(), AdminError>
                 let page = store.audit_log(after, PAGE)?;
                 for e in &page {
                     if a.csv {
-                        let cells = [
-                            e.seq.to_string(),
-                            e.at.to_string(),
-                            e.actor.clone(),
-                            e.action.clone(),
-                            e.subject.clone(),
-                            e.detail.clone(),
-                            e.hash.clone(),
-                        ];
-                        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-                        writeln!(out, "{}", line.join(","))?;
+                        write!(out, "{}", csv_row(e))?;
                     } else {
                         writeln!(
                             out,

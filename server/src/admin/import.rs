@@ -39,11 +39,15 @@ impl fmt::Display for LineError {
 }
 
 /// A parsed CSV file: its rows by column name, each with its line number.
-struct Table {
-    rows: Vec<(u64, BTreeMap<String, String>)>,
+pub(super) struct Table {
+    pub(super) rows: Vec<(u64, BTreeMap<String, String>)>,
 }
 
-fn parse_csv(text: &str, required: &[&str], optional: &[&str]) -> Result<Table, AdminError> {
+pub(super) fn parse_csv(
+    text: &str,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<Table, AdminError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -113,7 +117,7 @@ fn parse_csv(text: &str, required: &[&str], optional: &[&str]) -> Result<Table, 
     }
 }
 
-fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+pub(super) fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a str {
     row.get(name).map_or("", String::as_str)
 }
 
@@ -502,22 +506,26 @@ pub enum ImportKind {
     Enterprises,
     /// Assignments (包联): `credit_code,login,valid_from,valid_to`.
     Assignments,
+    /// Users (用户): `login,name,role,org_unit,phone,password` ([`super::import_users`]).
+    Users,
 }
 
 impl ImportKind {
     /// Every kind.
-    pub const ALL: [ImportKind; 3] = [
+    pub const ALL: [ImportKind; 4] = [
         ImportKind::OrgUnits,
         ImportKind::Enterprises,
         ImportKind::Assignments,
+        ImportKind::Users,
     ];
 
-    /// The kind's code: `org-units`, `enterprises`, `assignments`.
+    /// The kind's code: `org-units`, `enterprises`, `assignments`, `users`.
     pub fn code(self) -> &'static str {
         match self {
             ImportKind::OrgUnits => "org-units",
             ImportKind::Enterprises => "enterprises",
             ImportKind::Assignments => "assignments",
+            ImportKind::Users => "users",
         }
     }
 
@@ -528,7 +536,7 @@ impl ImportKind {
 }
 
 /// What an import stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ImportReport {
     /// What was imported.
     pub kind: ImportKind,
@@ -536,6 +544,8 @@ pub struct ImportReport {
     pub imported: usize,
     /// Rows already stored and left as they are (enterprises whose credit code is known).
     pub present: usize,
+    /// Users' generated passwords by login, told once (a users import).
+    pub generated: Vec<(String, crate::auth::Secret)>,
 }
 
 impl fmt::Display for ImportReport {
@@ -548,13 +558,20 @@ impl fmt::Display for ImportReport {
                 self.imported, self.present
             ),
             ImportKind::Assignments => write!(f, "{} assignment(s)", self.imported),
+            ImportKind::Users => write!(
+                f,
+                "{} user(s), {} password(s) generated",
+                self.imported,
+                self.generated.len()
+            ),
         }
     }
 }
 
 /// Imports `text` as `kind` and records the import in the audit log as `actor`'s, naming
 /// `subject` (the file, or the route it was sent to): the one import of the command line and
-/// of `POST /api/admin/imports/{kind}`.
+/// of `POST /api/admin/imports/{kind}` (where a users import hashes its passwords between two
+/// holds of the store instead: `crate::http::admin_directory`).
 ///
 /// # Errors
 /// [`AdminError::Lines`] listing every bad row (nothing is stored); the store's failures.
@@ -571,6 +588,7 @@ pub fn import_audited(
             kind,
             imported: import_org_units(store, text)?,
             present: 0,
+            generated: Vec::new(),
         },
         ImportKind::Enterprises => {
             let r = import_enterprises(store, text, now)?;
@@ -578,13 +596,27 @@ pub fn import_audited(
                 kind,
                 imported: r.imported,
                 present: r.present,
+                generated: Vec::new(),
             }
         }
         ImportKind::Assignments => ImportReport {
             kind,
             imported: import_assignments(store, text)?,
             present: 0,
+            generated: Vec::new(),
         },
+        ImportKind::Users => {
+            // The users' one transaction carries its own audit entry.
+            let users = super::import_users::check_users(store, text)?;
+            let users = super::import_users::hash_users(users)?;
+            let r = super::import_users::store_users(store, users, now, actor, subject)?;
+            return Ok(ImportReport {
+                kind,
+                imported: r.imported,
+                present: 0,
+                generated: r.generated,
+            });
+        }
     };
     store.audit(
         now,

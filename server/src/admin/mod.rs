@@ -10,11 +10,13 @@ mod audit;
 mod backup;
 pub mod handover;
 mod import;
+pub mod import_users;
 mod lock;
 
 use std::io::{BufRead as _, Write};
 use std::path::Path;
 
+pub use audit::{CSV_HEADER as AUDIT_CSV_HEADER, csv_row as audit_csv_row};
 pub use backup::{backup, restore};
 pub use import::{
     ImportKind, ImportReport, LineError, import_assignments, import_audited, import_enterprises,
@@ -57,7 +59,7 @@ pub enum AdminError {
          server first. Users, devices, imports and assignments are managed through the \
          running server as an administrator: /api/admin/users (add, disable, enable, \
          password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
-         assignments}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
+         assignments,users}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
          end|move"
     )]
     InUse {
@@ -215,6 +217,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             }
             Ok(())
         }
+        Command::Users(UsersCommand::Import(a)) => cli_import(ImportKind::Users, &a, now, out),
         Command::Enterprises(ImportCommand::Import(a)) => {
             cli_import(ImportKind::Enterprises, &a, now, out)
         }
@@ -328,6 +331,7 @@ fn writes(command: &Command) -> Option<&Path> {
         Command::Users(UsersCommand::ResetPassword(a)) => Some(&a.db.db),
         Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
         Command::OrgUnits(OrgUnitsCommand::Import(a))
+        | Command::Users(UsersCommand::Import(a))
         | Command::Enterprises(ImportCommand::Import(a))
         | Command::Assignments(ImportCommand::Import(a)) => Some(&a.db.db),
         Command::Demo(db) => Some(&db.db),
@@ -412,6 +416,13 @@ fn cli_import(
         &a.file.display().to_string(),
     )?;
     writeln!(out, "imported {report}")?;
+    if !report.generated.is_empty() {
+        // Told once: the administrator hands each person theirs.
+        writeln!(out, "login\tpassword (generated; shown once)")?;
+        for (login, secret) in &report.generated {
+            writeln!(out, "{}\t{}", printable(login), secret.expose())?;
+        }
+    }
     Ok(())
 }
 

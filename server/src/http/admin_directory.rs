@@ -1,8 +1,10 @@
 //! The directory (org units, enterprises, assignments 包联) over HTTP while the server runs
 //! (issue 17 item 1), where the command line's writes are refused (`crate::admin::lock`).
 //!
-//! Imports: `POST /api/admin/imports/{kind}` with kind `org-units`, `enterprises` or `assignments` and
-//! the CSV file the command line's `… import FILE` reads as the body (`text/csv`). It is the
+//! Imports: `POST /api/admin/imports/{kind}` with kind `org-units`, `enterprises`,
+//! `assignments` or `users` and the CSV file the command line's `… import FILE` reads as the
+//! body (`text/csv`); a users import answers the passwords it generated, once
+//! ([`crate::admin::import_users`]). It is the
 //! command line's import ([`crate::admin::import_audited`]): all or nothing, every bad line
 //! answered in a 400 `import_lines`, the import audit-logged as the acting administrator's.
 //! It runs on the running server's store handle, so new enterprise profiles (and key
@@ -27,12 +29,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::sync::server::ServerStore as _;
 
-use super::admin::{admin_only, on_store};
+use super::admin::{Refused, admin_only, on_store};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
-use crate::admin::{ImportKind, assignments, import_audited};
-use crate::auth::{Authenticated, now};
+use crate::admin::{ImportKind, assignments, import_audited, import_users};
+use crate::auth::{Authenticated, Secret, now, password};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -51,6 +53,17 @@ pub struct Imported {
     pub imported: usize,
     /// Rows already stored and left as they are (enterprises whose credit code is known).
     pub present: usize,
+    /// A users import's generated passwords, told this once and never stored in clear.
+    pub passwords: Vec<GeneratedPassword>,
+}
+
+/// A password generated for a user the file gave none.
+#[derive(Debug, Serialize)]
+pub struct GeneratedPassword {
+    /// The user's login.
+    pub login: String,
+    /// Their password.
+    pub password: Secret,
 }
 
 async fn import(
@@ -63,7 +76,7 @@ async fn import(
     let ApiPath(code) = path.map_err(IntoResponse::into_response)?;
     let kind = ImportKind::from_code(&code).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no import {code:?}: use org-units, enterprises or assignments"
+            "no import {code:?}: use org-units, enterprises, assignments or users"
         ))
         .into_response()
     })?;
@@ -73,6 +86,9 @@ async fn import(
     })?;
     let actor = auth.user.login.clone();
     let subject = format!("POST /api/admin/imports/{}", kind.code());
+    if kind == ImportKind::Users {
+        return import_users(&state, text, actor, subject).await;
+    }
     let (report, before, after) = on_store(&state, move |s| {
         let before = s.latest_seq()?;
         let report = import_audited(s, kind, &text, now(), &actor, &subject)?;
@@ -86,6 +102,38 @@ async fn import(
         kind: kind.code(),
         imported: report.imported,
         present: report.present,
+        passwords: Vec::new(),
+    })
+    .into_response())
+}
+
+/// A users import: checked on the store, hashed on a hashing thread with the store free (one
+/// argon2 run per user), stored in one transaction with its audit entry.
+async fn import_users(
+    state: &AppState,
+    text: String,
+    actor: String,
+    subject: String,
+) -> Result<Response, Response> {
+    let checked = on_store(state, move |s| import_users::check_users(s, &text)).await?;
+    let hashed = match password::limited(move || import_users::hash_users(checked)).await {
+        Ok(Ok(users)) => users,
+        Ok(Err(e)) => return Err(Refused(e).into_response()),
+        Err(_) => return Err(ApiError::Internal.into_response()),
+    };
+    let report = on_store(state, move |s| {
+        import_users::store_users(s, hashed, now(), &actor, &subject)
+    })
+    .await?;
+    Ok(Json(Imported {
+        kind: ImportKind::Users.code(),
+        imported: report.imported,
+        present: 0,
+        passwords: report
+            .generated
+            .into_iter()
+            .map(|(login, password)| GeneratedPassword { login, password })
+            .collect(),
     })
     .into_response())
 }

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_audit;
+pub mod admin_config;
 pub mod admin_directory;
 pub mod api;
 pub mod auth;
@@ -62,7 +64,8 @@ use crate::AppState;
 /// - `GET /api/notifications`, `POST /api/notifications/seen`: the caller's in-app reminders
 ///   ([`notifications`], [`crate::remind`]);
 /// - `/api/admin/users…`, `/api/admin/devices…`, `/api/admin/backups`: the administrator's
-///   accounts, devices ([`admin`]) and backups ([`backups`]);
+///   accounts, devices ([`admin`]) and backups ([`backups`]); `/api/admin/audit…` the audit
+///   log ([`admin_audit`]), `/api/admin/config…` the configuration ([`admin_config`]);
 /// - `GET /api/openapi.json`: the OpenAPI document of every route above ([`openapi`]);
 /// - `/api/...`: the JSON API; unknown paths answer a JSON 404, never the app page ([`api`]);
 /// - anything else: the built web client from the site folder, with the app page as the
@@ -94,6 +97,8 @@ pub fn app(state: AppState) -> Router {
                 .merge(backups::router())
                 .merge(admin::router())
                 .merge(admin_directory::router())
+                .merge(admin_audit::router())
+                .merge(admin_config::router())
                 .merge(openapi::router())
                 .merge(api::router())
                 .layer(SetResponseHeaderLayer::if_not_present(

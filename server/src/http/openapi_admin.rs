@@ -1,12 +1,13 @@
 //! The administrator's routes in the OpenAPI document (`super::openapi`): the IT department's
-//! operations (backups, accounts and devices, the directory: [`super::backups`],
-//! [`super::admin`], [`super::admin_directory`]), kept
+//! operations (backups, accounts and devices, the directory, the audit log, the
+//! configuration: [`super::backups`], [`super::admin`], [`super::admin_directory`],
+//! [`super::admin_audit`], [`super::admin_config`]), kept
 //! apart from the reads and the sync routes, with their request bodies' schemas.
 
 use serde_json::{Value, json};
 use shared::model::Role;
 
-use super::openapi::{JSON, Param, Route};
+use super::openapi::{JSON, Param, Route, q};
 use crate::auth::policy::MIN_PASSWORD_CHARS;
 
 /// Who may call the administrator's routes.
@@ -129,9 +130,12 @@ pub const ADMIN_ROUTES: &[Route] = &[
         method: "post",
         path: "/admin/imports/{kind}",
         summary: "Import org units (code,name,kind,parent), enterprises (credit_code,name,town,\
-                  address?,industry?,size?,key_enterprise?,lat?,lon?) or assignments \
-                  (credit_code,login,valid_from,valid_to?) from the CSV file the command line \
-                  imports, while the server runs → {kind, imported, present}; all or nothing: \
+                  address?,industry?,size?,key_enterprise?,lat?,lon?), assignments \
+                  (credit_code,login,valid_from,valid_to?) or users (login,name,role,org_unit,\
+                  phone?,password?; an empty password is generated and answered once in \
+                  passwords [{login, password}]) from the CSV file the command line \
+                  imports, while the server runs → {kind, imported, present, passwords}; all \
+                  or nothing: \
                   400 import_lines with lines [{line, message}] naming every bad line, nothing \
                   stored; audit-logged; devices receive new enterprises and assignments at \
                   their next sync; 404 unknown kind",
@@ -141,7 +145,7 @@ pub const ADMIN_ROUTES: &[Route] = &[
             location: "path",
             kind: "string",
             required: true,
-            description: "org-units, enterprises or assignments",
+            description: "org-units, enterprises, assignments or users",
         }],
         body: Some(CSV),
         response: JSON,
@@ -170,7 +174,89 @@ pub const ADMIN_ROUTES: &[Route] = &[
         body: Some(JSON),
         response: JSON,
     },
+    Route {
+        method: "get",
+        path: "/admin/audit",
+        summary: "A page of the audit log, newest first, kept by the filter → {entries: [{seq, \
+                  at, actor, action, subject, detail, hash}], next_before (ask with before = \
+                  it for the next page; null: the last), actions (every action code)}; 400 \
+                  for a limit outside 1 to the page size",
+        auth: ADMINS,
+        params: AUDIT_QUERY,
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/admin/audit/export",
+        summary: "Every entry the filter keeps as CSV (seq,at,actor,action,subject,detail,hash; \
+                  UTF-8 with a BOM, newest first, cells a spreadsheet would read as formulas \
+                  neutralized); limit is ignored",
+        auth: ADMINS,
+        params: AUDIT_QUERY,
+        body: None,
+        response: "text/csv",
+    },
+    Route {
+        method: "get",
+        path: "/admin/audit/verify",
+        summary: "Walk the audit log's hash chain → {intact, entries, broken_at, reason}: the \
+                  first entry changed, removed or inserted behind the server's back",
+        auth: ADMINS,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "get",
+        path: "/admin/config",
+        summary: "The district configuration the server runs with, as TOML, and the version \
+                  devices are told → {version, toml} (the file's [server], [reminders] and \
+                  [backup] sections are not shown)",
+        auth: ADMINS,
+        params: &[],
+        body: None,
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/config/validate",
+        summary: "Check a configuration file (the body, TOML) as the server would at start → \
+                  {valid, version (devices would be told), errors (every problem)}; applying \
+                  it is putting the file in place and restarting the server; 400 when the \
+                  body is not UTF-8",
+        auth: ADMINS,
+        params: &[],
+        body: Some(TOML),
+        response: JSON,
+    },
 ];
+
+/// The filter of the audit log's list and export.
+const AUDIT_QUERY: &[Param] = &[
+    q("action", "string", "only this action code"),
+    q(
+        "actor",
+        "string",
+        "only this actor (a login, server, cli:<user>)",
+    ),
+    q(
+        "q",
+        "string",
+        "only entries whose actor, subject or detail contains this",
+    ),
+    q("from", "ms", "only entries at or after this instant"),
+    q("to", "ms", "only entries before this instant"),
+    q(
+        "before",
+        "ms",
+        "only entries before this position (the last page's next_before)",
+    ),
+    q("limit", "limit", "entries in the page (default 100)"),
+];
+
+/// The media type of a configuration file.
+const TOML: &str = "application/toml";
 
 /// The enterprise an assignment route names.
 const ENTERPRISE: Param = Param {
@@ -185,7 +271,7 @@ const ENTERPRISE: Param = Param {
 const CSV: &str = "text/csv";
 
 /// The request body schemas of these routes, by name, for `components.schemas`.
-pub fn schemas() -> [(&'static str, Value); 4] {
+pub fn schemas() -> [(&'static str, Value); 5] {
     let password = json!({
         "type": "string",
         "minLength": MIN_PASSWORD_CHARS,
@@ -239,6 +325,13 @@ pub fn schemas() -> [(&'static str, Value); 4] {
             }),
         ),
         (
+            "TomlFile",
+            json!({
+                "type": "string",
+                "description": "a configuration file as --config reads it (TOML, UTF-8)",
+            }),
+        ),
+        (
             "ResetPassword",
             json!({
                 "type": "object",
@@ -256,6 +349,7 @@ pub fn request_schema(method: &str, path: &str) -> Option<&'static str> {
         ("post", "/admin/users/{login}/password") => Some("ResetPassword"),
         ("post", "/admin/imports/{kind}") => Some("CsvFile"),
         ("post", "/admin/assignments/{enterprise}/move") => Some("MoveAssignment"),
+        ("post", "/admin/config/validate") => Some("TomlFile"),
         _ => None,
     }
 }

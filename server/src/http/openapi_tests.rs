@@ -21,6 +21,8 @@ fn registered() -> Vec<(String, String)> {
         include_str!("backups.rs"),
         include_str!("admin.rs"),
         include_str!("admin_directory.rs"),
+        include_str!("admin_audit.rs"),
+        include_str!("admin_config.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),
     ];

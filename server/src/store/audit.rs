@@ -31,7 +31,7 @@ pub enum AuditAction {
     PasswordReset,
     /// An administrator revoked a device.
     DeviceRevoked,
-    /// Org units, enterprises or assignments imported from a file.
+    /// Org units, enterprises, assignments or users imported from a file.
     Imported,
     /// A backup was written.
     BackedUp,
@@ -63,6 +63,31 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, in the order they were added.
+    pub const ALL: [AuditAction; 21] = [
+        AuditAction::Login,
+        AuditAction::LoginFailed,
+        AuditAction::Logout,
+        AuditAction::UserAdded,
+        AuditAction::UserDisabled,
+        AuditAction::UserEnabled,
+        AuditAction::PasswordReset,
+        AuditAction::DeviceRevoked,
+        AuditAction::Imported,
+        AuditAction::BackedUp,
+        AuditAction::Restored,
+        AuditAction::ConfigApplied,
+        AuditAction::CardChanged,
+        AuditAction::BulletinIssued,
+        AuditAction::RefreshTokenReused,
+        AuditAction::RefreshRetried,
+        AuditAction::PasswordChanged,
+        AuditAction::OwnDeviceRevoked,
+        AuditAction::HandoverImported,
+        AuditAction::AssignmentEnded,
+        AuditAction::AssignmentMoved,
+    ];
+
     /// The stored code.
     pub fn code(self) -> &'static str {
         match self {
@@ -108,6 +133,22 @@ pub struct AuditEntry {
     pub detail: String,
     /// The entry's hash, hex.
     pub hash: String,
+}
+
+/// Which entries a reader wants ([`SqliteStore::audit_search`]); an unset field filters
+/// nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this action ([`AuditAction::code`]).
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only entries whose actor, subject or detail contains this text.
+    pub text: Option<String>,
+    /// Only entries at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Only entries before this instant.
+    pub to: Option<Timestamp>,
 }
 
 /// What [`SqliteStore::verify_audit`] found.
@@ -156,6 +197,18 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         r.get(6)?,
         r.get(7)?,
     ))
+}
+
+fn to_entry((seq, at, actor, action, subject, detail, _, hash): Row) -> AuditEntry {
+    AuditEntry {
+        seq,
+        at: Timestamp(at),
+        actor,
+        action,
+        subject,
+        detail,
+        hash: crate::auth::token::hex(&hash),
+    }
 }
 
 const COLUMNS: &str = "seq, at, actor, action, subject, detail, prev_hash, hash";
@@ -227,20 +280,42 @@ impl SqliteStore {
             ))?
             .query_map(params![after, limit], read_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(seq, at, actor, action, subject, detail, _, hash)| AuditEntry {
-                    seq,
-                    at: Timestamp(at),
-                    actor,
-                    action,
-                    subject,
-                    detail,
-                    hash: crate::auth::token::hex(&hash),
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(to_entry).collect())
+    }
+
+    /// The entries `filter` keeps before position `before` (none: from the newest), newest
+    /// first, at most `limit`: a page of the log as the audit screen shows it.
+    pub fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM audit_log WHERE (?1 IS NULL OR action = ?1) \
+                 AND (?2 IS NULL OR actor = ?2) \
+                 AND (?3 IS NULL OR instr(actor, ?3) > 0 OR instr(subject, ?3) > 0 \
+                      OR instr(detail, ?3) > 0) \
+                 AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) \
+                 AND (?6 IS NULL OR seq < ?6) ORDER BY seq DESC LIMIT ?7"
+            ))?
+            .query_map(
+                params![
+                    filter.action,
+                    filter.actor,
+                    filter.text,
+                    filter.from.map(|t| t.0),
+                    filter.to.map(|t| t.0),
+                    before,
+                    limit
+                ],
+                read_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().map(to_entry).collect())
     }
 
     /// Walks the whole chain: every entry's hash must cover its fields and the entry before
@@ -339,6 +414,47 @@ mod tests {
             s.verify_audit().expect("verifies"),
             AuditVerdict::Intact { entries: 3 }
         );
+    }
+
+    #[test]
+    fn a_search_pages_newest_first_and_keeps_only_what_the_filter_names() {
+        let (_dir, mut s) = store();
+        three(&mut s);
+        s.audit(
+            Timestamp(2000),
+            "li",
+            AuditAction::Login,
+            "li",
+            "198.51.100.7",
+        )
+        .expect("appended");
+        let seqs = |f: &AuditFilter, before, limit| -> Vec<i64> {
+            s.audit_search(f, before, limit)
+                .expect("reads")
+                .iter()
+                .map(|e| e.seq)
+                .collect()
+        };
+        let all = AuditFilter::default();
+        assert_eq!(seqs(&all, None, 2), [4, 3]);
+        assert_eq!(seqs(&all, Some(3), 10), [2, 1]);
+        let logins = AuditFilter {
+            action: Some("login".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(seqs(&logins, None, 10), [4, 1]);
+        let by_text = AuditFilter {
+            text: Some("198.51".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(seqs(&by_text, None, 10), [4]);
+        let window = AuditFilter {
+            actor: Some("wang".into()),
+            from: Some(Timestamp(1001)),
+            to: Some(Timestamp(1002)),
+            ..AuditFilter::default()
+        };
+        assert_eq!(seqs(&window, None, 10), [2]);
     }
 
     #[test]

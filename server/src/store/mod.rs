@@ -30,7 +30,7 @@ pub(crate) mod test_support;
 mod timeline;
 mod visits_query;
 
-pub use audit::{AuditAction, AuditEntry, AuditVerdict};
+pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 pub use blob_refs::UploadRow;
 pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
 pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};

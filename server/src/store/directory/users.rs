@@ -104,6 +104,37 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Adds many users with their phone numbers at once (a bulk import), audited as `actor`'s
+    /// one [`AuditAction::Imported`] entry naming `subject` with `detail`, in one transaction:
+    /// all of them or none.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::add_user`] for the first user refused; nothing is written then.
+    pub fn create_users(
+        &mut self,
+        users: &[(NewUser, Option<String>)],
+        now: Timestamp,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        for (new, phone) in users {
+            if self.org_unit(new.user.org_unit)?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "org unit",
+                    key: new.user.org_unit.to_string(),
+                });
+            }
+            insert_user(&tx, new, now)?;
+            tx.prepare_cached("UPDATE users SET phone = ?2 WHERE id = ?1")?
+                .execute(params![new.user.id.to_string(), phone])?;
+        }
+        append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The user who logs in as `login`.
     pub fn find_user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
         self.conn
