@@ -136,6 +136,19 @@ pub(super) async fn on_store<T: Send + 'static>(
     }
 }
 
+/// Runs `f`, which only reads, on a read-only connection ([`crate::store::Readers`]): a long
+/// read (the audit chain's verification) never holds the writer.
+pub(super) async fn on_reader<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::store::SqliteStore) -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, Response> {
+    match state.sync().with_reader(f).await {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(Refused(e).into_response()),
+        None => Err(ApiError::Internal.into_response()),
+    }
+}
+
 /// Checks and hashes a new password on a hashing thread.
 async fn hashed(
     new: Secret,

@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::model::Timestamp;
 
-use super::admin::{admin_only, on_store};
+use super::admin::{admin_only, on_reader};
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use crate::AppState;
@@ -98,7 +98,7 @@ async fn list(
     }
     let filter = query.filter();
     let before = query.before;
-    let entries = on_store(&state, move |s| Ok(s.audit_search(&filter, before, limit)?)).await?;
+    let entries = on_reader(&state, move |s| Ok(s.audit_search(&filter, before, limit)?)).await?;
     let next_before = match entries.last() {
         Some(last) if entries.len() == limit => Some(last.seq),
         _ => None,
@@ -120,7 +120,7 @@ async fn export(
     let ApiQuery(query) = query.map_err(IntoResponse::into_response)?;
     let filter = query.filter();
     let mut before = query.before;
-    let text = on_store(&state, move |s| {
+    let text = on_reader(&state, move |s| {
         // Newest first, as the screen shows it; a BOM so spreadsheet programs read Chinese.
         let mut out = format!("\u{feff}{AUDIT_CSV_HEADER}");
         loop {
@@ -163,7 +163,7 @@ pub struct Verified {
 
 async fn verify(State(state): State<AppState>, auth: Authenticated) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
-    let verdict = on_store(&state, |s| Ok(s.verify_audit()?)).await?;
+    let verdict = on_reader(&state, |s| Ok(s.verify_audit()?)).await?;
     let body = match verdict {
         AuditVerdict::Intact { entries } => Verified {
             intact: true,
