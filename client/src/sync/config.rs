@@ -74,8 +74,10 @@ impl Core {
             let answer = api::config(&session, held.as_deref()).await;
             let Some(core) = core.upgrade() else { return };
             match answer {
-                Ok(ConfigAnswer::New { version, bytes }) => match wire::decode(&bytes) {
-                    Ok(config) => {
+                // A layout this app does not read (or damaged bytes) is not taken: the device
+                // keeps what it has.
+                Ok(ConfigAnswer::New { version, bytes }) => {
+                    if let Ok(config) = wire::decode(&bytes) {
                         let value = object(&[
                             ("version", text(&version)),
                             ("bytes", JsValue::from(Uint8Array::from(bytes.as_slice()))),
@@ -89,9 +91,7 @@ impl Core {
                             skipped: None,
                         };
                     }
-                    // A layout this app does not read (or damaged bytes): keep what it has.
-                    Err(_) => {}
-                },
+                }
                 // What the device holds is the server's.
                 Ok(ConfigAnswer::Unchanged) => {}
                 // Not fetched: ask again at the next announcement.
