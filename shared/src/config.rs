@@ -326,45 +326,8 @@ impl Default for Config {
                 routine_days: 7,
                 major_days: 30,
             },
-            flag_rules: vec![
-                FlagRule {
-                    flag: Some(Flag::Black),
-                    states: vec![ProblemState::Reopened, ProblemState::Disputed],
-                    ..FlagRule::default()
-                },
-                FlagRule {
-                    flag: Some(Flag::Black),
-                    overdue: Some(true),
-                    ..FlagRule::default()
-                },
-                FlagRule {
-                    flag: Some(Flag::Black),
-                    closed: Some(false),
-                    rating_at_most: Some(2),
-                    ..FlagRule::default()
-                },
-                FlagRule {
-                    flag: Some(Flag::Black),
-                    look_back_owed: Some(true),
-                    ..FlagRule::default()
-                },
-                FlagRule {
-                    flag: Some(Flag::Green),
-                    states: vec![
-                        ProblemState::Confirmed,
-                        ProblemState::SignedOff,
-                        ProblemState::LookBackPassed,
-                        ProblemState::ResolvedOnSite,
-                    ],
-                    ..FlagRule::default()
-                },
-                FlagRule {
-                    flag: Some(Flag::Green),
-                    closed: Some(true),
-                    ..FlagRule::default()
-                },
-            ],
-            default_flag: Flag::Red,
+            flag_rules: default_flag_rules(),
+            default_flag: Flag::Green,
             monitoring: MonitoringRules::default(),
             clock: ClockRules::default(),
             // Each district's own (see `Config::demo` for the demo's).
@@ -373,6 +336,60 @@ impl Default for Config {
             check_in: CheckInRules::default(),
         }
     }
+}
+
+/// Days before its deadline a problem still waiting for its result is due soon (临期) in the
+/// default rule table.
+pub const DUE_SOON_DAYS: u32 = 2;
+
+/// The default flag rule table (红绿黑旗), read the way Chinese offices read flags: 黑旗 —
+/// reopened or disputed, overdue, rated badly while open, or signed off after a bad rating
+/// with the look-back still owed; 红旗, an honour — solved and the enterprise satisfied
+/// (confirmed, signed off, look-back passed or resolved on the spot, and not rated badly, which
+/// the black rules take first); 临期 — waiting for its result with the deadline less than
+/// [`DUE_SOON_DAYS`] away; 绿旗 (the default flag) — everything else: progressing within its
+/// deadline, and problems closed without a result (withdrawn, merged, not resolvable).
+/// A district's file replaces the whole table (`[[flag_rules]]`) and `default_flag`.
+pub fn default_flag_rules() -> Vec<FlagRule> {
+    let bad = FollowUp::default().bad_rating_at_most;
+    vec![
+        FlagRule {
+            flag: Some(Flag::Black),
+            states: vec![ProblemState::Reopened, ProblemState::Disputed],
+            ..FlagRule::default()
+        },
+        FlagRule {
+            flag: Some(Flag::Black),
+            overdue: Some(true),
+            ..FlagRule::default()
+        },
+        FlagRule {
+            flag: Some(Flag::Black),
+            closed: Some(false),
+            rating_at_most: Some(bad),
+            ..FlagRule::default()
+        },
+        FlagRule {
+            flag: Some(Flag::Black),
+            look_back_owed: Some(true),
+            ..FlagRule::default()
+        },
+        FlagRule {
+            flag: Some(Flag::Red),
+            states: vec![
+                ProblemState::Confirmed,
+                ProblemState::SignedOff,
+                ProblemState::LookBackPassed,
+                ProblemState::ResolvedOnSite,
+            ],
+            ..FlagRule::default()
+        },
+        FlagRule {
+            flag: Some(Flag::DueSoon),
+            due_within_days: Some(DUE_SOON_DAYS),
+            ..FlagRule::default()
+        },
+    ]
 }
 
 impl Config {

@@ -222,14 +222,14 @@ fn a_problem_signed_off_after_a_bad_rating_is_black_until_a_look_back_passes() {
     )
     .expect("the look-back passes after a visit");
     let d = derive(&doc.read().expect("reads"), &config, due);
-    assert_eq!((d.outcome.state, d.flag), (S::LookBackPassed, Flag::Green));
+    assert_eq!((d.outcome.state, d.flag), (S::LookBackPassed, Flag::Red));
 }
 
 #[test]
-fn a_problem_signed_off_without_a_bad_rating_is_green() {
+fn a_problem_signed_off_without_a_bad_rating_is_red() {
     let config = Config::default();
     let d = derive(&signed_off().read().expect("reads"), &config, at(9));
-    assert_eq!((d.flag, d.outcome.look_back_owed), (Flag::Green, false));
+    assert_eq!((d.flag, d.outcome.look_back_owed), (Flag::Red, false));
 }
 
 #[test]

@@ -549,6 +549,7 @@ pub fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
 #[derive(Debug)]
 pub struct Link {
     addr: SocketAddr,
+    upstream: Arc<std::sync::Mutex<SocketAddr>>,
     up: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
     task: JoinHandle<()>,
@@ -567,6 +568,8 @@ impl Link {
         let up = Arc::new(AtomicBool::new(true));
         let (cut, cuts) = watch::channel(0u64);
         let is_up = up.clone();
+        let upstream = Arc::new(std::sync::Mutex::new(upstream));
+        let to = upstream.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !is_up.load(Ordering::SeqCst) {
@@ -576,6 +579,7 @@ impl Link {
                 let mut cuts = cuts.clone();
                 // Only cuts from now on end this connection.
                 cuts.borrow_and_update();
+                let upstream = *to.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(upstream).await else {
                         return;
@@ -589,6 +593,7 @@ impl Link {
         });
         Ok(Link {
             addr,
+            upstream,
             up,
             cut,
             task,
@@ -598,6 +603,16 @@ impl Link {
     /// The URL of `path` through the link.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Points the link at another server (a restarted one: the browser keeps its origin, so
+    /// its storage) and cuts every open connection, which the app then makes again.
+    pub fn redirect(&self, upstream: SocketAddr) {
+        *self
+            .upstream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = upstream;
+        self.cut.send_modify(|n| *n += 1);
     }
 
     /// Cuts the link (and every connection through it) or restores it.

@@ -359,12 +359,14 @@ async fn a_leader_hands_out_a_batch_and_sees_the_handler_return_one() -> anyhow:
         )
         .await?;
 
-    // 8. The flag board: black, red and green columns, each problem linking to its page.
+    // 8. The flag board: black, due-soon, green and red columns, each problem linking to its
+    // page, with the legend of the district's rule table.
     leader.route("#/flags").await?;
     leader
         .wait_until(
-            "the flag board's three columns, the overdue problems under the black flag",
-            "document.querySelectorAll('main.screen.flags section.flag-column').length === 3 \
+            "the flag board's four columns and legend, the overdue problems under the black flag",
+            "document.querySelectorAll('main.screen.flags section.flag-column').length === 4 \
+             && document.querySelector('main.screen.flags .flag-legend li[data-flag=red]') \
              && document.querySelector('section.flag-column[data-flag=black] li.problem-row a.problem-link[href^=\"#/p/\"]')",
             WAIT,
         )

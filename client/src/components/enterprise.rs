@@ -9,7 +9,7 @@ use shared::model::EnterpriseId;
 use shared::workflow::rights;
 use yew::prelude::*;
 
-use super::widgets::{Ctx, back, flag_badge, state_badge};
+use super::widgets::{Ctx, back, flag_badge, flag_legend, state_badge};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::Route;
 use crate::infra::{card, order, platform};
@@ -38,7 +38,7 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
         .problems
         .iter()
         .filter(|p| p.enterprise == e.id)
-        .map(|p| (p, derive(p, &ctx.core.config, now)))
+        .map(|p| (p, derive(p, &ctx.core.config(), now)))
         .collect();
     let problems = sorted_by(problems, |(p, d)| {
         (d.outcome.state.is_closed(), Reverse(p.created.at.0))
@@ -68,13 +68,13 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
             { card_buttons(ctx, e.id) }
 
             <h2>{ lang.t(Key::Problems) }{ format!(" ({})", problems.len()) }</h2>
-            if problems.is_empty() { <p class="empty">{ lang.t(Key::NoProblems) }</p> }
+            if problems.is_empty() { <p class="empty">{ lang.t(Key::NoProblems) }</p> } else { { flag_legend(lang, &ctx.core.config()) } }
             <ul class="cards">
                 { for problems.iter().map(|(p, d)| html! {
                     <li class="card problem-card">
                         <a href={Route::Problem(p.id).hash()}>
                             <div class="card-title">
-                                <strong>{ i18n::category(lang, &ctx.core.config, &p.category) }</strong>
+                                <strong>{ i18n::category(lang, &ctx.core.config(), &p.category) }</strong>
                                 { flag_badge(lang, d.flag) }
                                 { state_badge(lang, d.outcome.state) }
                             </div>

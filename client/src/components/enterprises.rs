@@ -6,7 +6,7 @@ use shared::forms::{matches_search, summarize};
 use yew::prelude::*;
 
 use super::follow_up::follow_ups;
-use super::widgets::{Ctx, bind, flag_badge};
+use super::widgets::{Ctx, bind, flag_badge, flag_legend};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
 use crate::infra::route::Route;
@@ -48,7 +48,7 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
             }
             <ul class="cards">
                 { for shown.into_iter().map(|e| {
-                    let s = summarize(e.id, &snapshot.visits, &snapshot.problems, &ctx.core.config, now);
+                    let s = summarize(e.id, &snapshot.visits, &snapshot.problems, &ctx.core.config(), now);
                     let last = match s.last_visit {
                         Some(t) => platform::format_date(t),
                         None => lang.t(Key::NotVisited).to_string(),
@@ -72,6 +72,7 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
                     }
                 }) }
             </ul>
+            { flag_legend(lang, &ctx.core.config()) }
         </main>
     }
 }

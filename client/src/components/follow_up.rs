@@ -56,7 +56,7 @@ pub fn follow_ups(ctx: &Ctx) -> Html {
     let snapshot = ctx.core.snapshot();
     let now = platform::now();
     let tasks =
-        shared::forms::follow_ups(session.user.id, &snapshot.problems, &ctx.core.config, now);
+        shared::forms::follow_ups(session.user.id, &snapshot.problems, &ctx.core.config(), now);
     if tasks.is_empty() {
         return html! {};
     }

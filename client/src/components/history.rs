@@ -87,7 +87,7 @@ fn value_of(lang: Lang, core: &Core, field: &str, value: Option<&str>) -> String
             None => format!("{}{name}", lang.pick("移除 ", "removed ")),
         },
         (Some(name), _) => name,
-        (None, Some(v)) => i18n::field_value(lang, &core.config, field, v)
+        (None, Some(v)) => i18n::field_value(lang, &core.config(), field, v)
             .chars()
             .take(160)
             .collect(),

@@ -12,7 +12,7 @@ use shared::workflow::Action;
 use yew::prelude::*;
 
 use super::problem_list::{Load, Row, row_excerpt, row_facts, shown, use_problems};
-use super::widgets::{Ctx, bind, flag_badge, state_badge};
+use super::widgets::{Ctx, bind, flag_badge, flag_legend, state_badge};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{directory, platform};
@@ -83,6 +83,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     <ul class="inbox-rows">
                         { for p.rows.iter().map(|row| html! { <InboxRow key={row.id.to_string()} ctx={ctx.clone()} row={row.clone()} /> }) }
                     </ul>
+                    { flag_legend(lang, &ctx.core.config()) }
                     </>
                 },
             } }

@@ -78,7 +78,7 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
                     error: shared::forms::FormError::Required,
                 });
             }
-            let parsed = parse_problem(&problem, &core.config)
+            let parsed = parse_problem(&problem, &core.config())
                 .map_err(|e| errs.extend(e))
                 .ok();
             errors.set(errs.clone());
@@ -141,17 +141,17 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
                     tier: parsed.tier,
                     owner: actor.user,
                     leader: None,
-                    deadline: parsed.deadline(&core.config, now),
+                    deadline: parsed.deadline(&core.config(), now),
                     description: parsed.description.clone(),
                     expectation: parsed.expectation.clone(),
                 },
-                &core.config,
+                &core.config(),
                 &actor,
                 actor_id,
                 now,
             )
             .and_then(|mut doc| {
-                hand_to_departments(&mut doc, &core.config, &actor, now, &parsed.departments)?;
+                hand_to_departments(&mut doc, &core.config(), &actor, now, &parsed.departments)?;
                 Ok(doc)
             });
             match created {

@@ -188,7 +188,7 @@ pub(super) fn power_chart(lang: Lang, m: &Monitoring, core: &Core) -> Html {
     let last_day = axis::day(last);
     let first_day = (last_day - (POWER_DAYS - 1))
         .max(m.power.keys().next().map_or(last_day, |d| axis::day(*d)));
-    let rules = &core.config.monitoring;
+    let rules = &core.config().monitoring;
     let shown = |d: i64| d >= first_day;
     let use_line = Line {
         name: lang.pick("日用电量（kWh）", "kWh per day").into(),

@@ -19,7 +19,7 @@ use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
-use super::widgets::{Ctx, back, bind, bind_select, flag_badge, select, state_badge};
+use super::widgets::{Ctx, back, bind, bind_select, flag_badge, flag_legend, select, state_badge};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{directory, platform};
@@ -113,7 +113,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         };
     };
     let doc_id = DocId::new(DocKind::Problem, &props.id.to_string());
-    let derived = derive(&problem, &core.config, platform::now());
+    let derived = derive(&problem, &core.config(), platform::now());
     let refusal = core.refusal(&doc_id);
     let actor = core.actor();
 
@@ -126,7 +126,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let config = core.config.clone();
+            let config = core.config();
             let text = response.trim().to_string();
             edit_problem(&core, lang, &doc_id, &response_message, |doc, actor| {
                 doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
@@ -148,7 +148,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 progress_message.set(Some((false, i18n::form_error(lang, &FormError::Required))));
                 return;
             }
-            let config = core.config.clone();
+            let config = core.config();
             let id = EntryId::from_random_bytes(platform::random_bytes());
             if edit_problem(&core, lang, &doc_id, &progress_message, |doc, actor| {
                 doc.edit(&config, actor, platform::now(), |p| {
@@ -176,7 +176,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                     return;
                 }
             };
-            let config = core.config.clone();
+            let config = core.config();
             let comment = rating_comment.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
             edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
@@ -244,7 +244,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let snapshot = core.snapshot();
             let evidence =
-                workflow::Evidence::of_visits(&core.config, current.enterprise, &snapshot.visits);
+                workflow::Evidence::of_visits(&core.config(), current.enterprise, &snapshot.visits);
             if let Err(refused) = workflow::check_new(&current, &action, &reason, &evidence) {
                 action_message.set(Some((false, i18n::transition_error(lang, &refused))));
                 return;
@@ -277,7 +277,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                     .set(Some((false, i18n::form_error(lang, &FormError::Required))));
                 return;
             }
-            let config = core.config.clone();
+            let config = core.config();
             let id = EntryId::from_random_bytes(platform::random_bytes());
             if edit_problem(&core, lang, &doc_id, &supervision_message, |doc, actor| {
                 doc.edit(&config, actor, platform::now(), |p| {
@@ -355,7 +355,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         .iter()
         .map(|r| (r.code().to_string(), lang.pick(r.zh(), r.en()).to_string()))
         .collect();
-    let config = &core.config;
+    let config = &core.config();
     let tier_label = config.tiers.of(derived.outcome.tier);
     let class_label = config.classes.of(problem.class);
     let by = |user: shared::model::UserId| i18n::person(lang, &core, user);
@@ -371,6 +371,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                     <span class="badge overdue">{ lang.t(Key::DaysOverdue).replace("{n}", &derived.days_overdue.to_string()) }</span>
                 }
             </div>
+            { flag_legend(lang, config) }
             { follow_up_notice(lang, &problem, &derived) }
             if let Some(r) = &refusal {
                 <div class="notice refused" role="alert">

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use shared::doc::{DocError, DocKind, ProblemDoc};
 use shared::forms::{
     EditConflict, EnterpriseInput, FieldError, ProblemField, ProblemFormEdit, ProblemInput,
-    edit_locks, follow_record, may_save_edit, parse_problem, problem_edit,
+    edit_locks, follow_record, may_save_edit, parse_problem_edit, problem_edit,
 };
 use shared::model::{EnterpriseSize, OrgUnitId, Problem, ProblemClass, Tier};
 use shared::sync::protocol::DocId;
@@ -44,7 +44,7 @@ pub struct ProblemFieldsProps<'a> {
 /// The problem form's fields.
 pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
     let lang = ctx.lang;
-    let config = &ctx.core.config;
+    let config = &ctx.core.config();
     let v = &props.value;
     let suffix = props.index.map(|i| format!("-{i}")).unwrap_or_default();
     let id = |name: &str| format!("{name}{suffix}");
@@ -67,11 +67,17 @@ pub fn problem_fields(ctx: &Ctx, props: ProblemFieldsProps<'_>) -> Html {
         Callback::from(move |e: InputEvent| set(event_value(&e)))
     };
 
-    let categories = config
+    let mut categories: Vec<(String, String)> = config
         .categories
         .iter()
         .map(|c| (c.code.clone(), lang.pick(&c.zh, &c.en).to_string()))
         .collect();
+    // A stored problem's category the district no longer configures stays choosable for it.
+    if let Some(stored) = props.existing.map(|p| &p.category)
+        && config.category(stored).is_none()
+    {
+        categories.push((stored.clone(), i18n::category(lang, config, stored)));
+    }
     let classes = ProblemClass::ALL
         .iter()
         .map(|c| {
@@ -338,7 +344,7 @@ fn apply_edit(
         field: field.into(),
         error: format!("{value:?} is not a valid choice"),
     };
-    doc.edit(&core.config, actor, platform::now(), |p| {
+    doc.edit(&core.config(), actor, platform::now(), |p| {
         for (field, value) in &edit.writes {
             let value = value.trim();
             match field {
@@ -478,7 +484,7 @@ pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
         let current = current.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if let Err(errs) = parse_problem(&typed, &core.config) {
+            if let Err(errs) = parse_problem_edit(&opened, &typed, &core.config()) {
                 errors.set(errs);
                 return;
             }
@@ -512,7 +518,7 @@ pub fn ProblemEditForm(props: &ProblemEditFormProps) -> Html {
             conflicts.set(Vec::new());
         })
     };
-    let config = &core.config;
+    let config = &core.config();
 
     html! {
         <details class="card problem-edit" open={props.open}>

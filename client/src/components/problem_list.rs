@@ -23,7 +23,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::enterprise::excerpt;
-use super::widgets::{Ctx, bind, bind_select, event_value, flag_badge, state_badge};
+use super::widgets::{Ctx, bind, bind_select, event_value, flag_badge, flag_legend, state_badge};
 use crate::infra::api::{self, ApiError, get, get_str};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
@@ -284,7 +284,7 @@ pub struct Shown {
 pub fn shown(row: &Row, local: Option<&Problem>, core: &Core) -> Shown {
     match local {
         Some(p) => {
-            let d = derive(p, &core.config, platform::now());
+            let d = derive(p, &core.config(), platform::now());
             Shown {
                 state: d.outcome.state,
                 flag: d.flag,
@@ -305,7 +305,8 @@ pub fn shown(row: &Row, local: Option<&Problem>, core: &Core) -> Shown {
 
 /// The facts line of a row: tier, deadline, overdue, handling units.
 pub fn row_facts(lang: Lang, core: &Core, row: &Row, s: &Shown) -> Html {
-    let tier = core.config.tiers.of(s.tier);
+    let config = core.config();
+    let tier = config.tiers.of(s.tier);
     html! {
         <div class="card-facts">
             <span class="row-tier">{ lang.pick(&tier.zh, &tier.en) }</span>
@@ -322,7 +323,7 @@ pub fn row_facts(lang: Lang, core: &Core, row: &Row, s: &Shown) -> Html {
 
 /// The description excerpt of a row, or why there is none.
 pub fn row_excerpt(lang: Lang, core: &Core, row: &Row, local: Option<&Problem>) -> Html {
-    let category = i18n::category(lang, &core.config, &row.category);
+    let category = i18n::category(lang, &core.config(), &row.category);
     match local {
         Some(p) => html! {
             <p class="excerpt problem-description">{ category }{ " · " }{ excerpt(&p.description, 50) }</p>
@@ -601,13 +602,14 @@ fn filter_value(lang: Lang, core: &Core, key: &str, value: &str) -> String {
                 |ms| platform::format_date(Timestamp(ms)),
             )
         }
-        "category" => i18n::category(lang, &core.config, value),
+        "category" => i18n::category(lang, &core.config(), value),
         "flag" => Flag::from_code(value)
             .map_or_else(|_| value.to_string(), |f| lang.pick(f.zh(), f.en()).into()),
         "tier" => Tier::from_code(value).map_or_else(
             |_| value.to_string(),
             |t| {
-                let l = core.config.tiers.of(t);
+                let config = core.config();
+                let l = config.tiers.of(t);
                 lang.pick(&l.zh, &l.en).to_string()
             },
         ),
@@ -825,7 +827,7 @@ pub fn ProblemList(props: &ProblemListProps) -> Html {
     ];
 
     let categories: Vec<(String, String)> = core
-        .config
+        .config()
         .categories
         .iter()
         .map(|c| (c.code.clone(), lang.pick(&c.zh, &c.en).to_string()))
@@ -833,7 +835,8 @@ pub fn ProblemList(props: &ProblemListProps) -> Html {
     let tiers: Vec<(String, String)> = Tier::ALL
         .iter()
         .map(|t| {
-            let l = core.config.tiers.of(*t);
+            let config = core.config();
+            let l = config.tiers.of(*t);
             (t.code().to_string(), lang.pick(&l.zh, &l.en).to_string())
         })
         .collect();
@@ -990,6 +993,7 @@ pub fn ProblemList(props: &ProblemListProps) -> Html {
                             <a class="button secondary pager-next" href={page_link(offset + limit).hash()}>{ lang.pick("下一页", "Next") }</a>
                         }
                     </nav>
+                    { flag_legend(lang, &core.config()) }
                     </>
                 },
             } }
@@ -1039,8 +1043,9 @@ pub struct FlagBoardProps {
     pub ctx: Ctx,
 }
 
-/// The flag board (红绿黑旗): black, red and green problems side by side (stacked on a
-/// phone), the worst first, each linking to its problem and to the full list of its flag.
+/// The flag board (红绿黑旗): black, due-soon, green and red problems side by side (stacked
+/// on a phone), the worst first, each linking to its problem and to the full list of its
+/// flag, with the legend of this district's rule table.
 #[component]
 pub fn FlagBoard(props: &FlagBoardProps) -> Html {
     let ctx = props.ctx.clone();
@@ -1050,12 +1055,21 @@ pub fn FlagBoard(props: &FlagBoardProps) -> Html {
         &ctx,
         "flag=black&sort=days_overdue&order=desc&limit=20".into(),
     );
-    let red = use_problems(&ctx, "flag=red&sort=deadline&order=asc&limit=20".into());
+    let due_soon = use_problems(
+        &ctx,
+        "flag=due_soon&sort=deadline&order=asc&limit=20".into(),
+    );
     let green = use_problems(
         &ctx,
         format!("flag=green&state={OPEN}&sort=deadline&order=asc&limit=20"),
     );
-    let columns = [(Flag::Black, black), (Flag::Red, red), (Flag::Green, green)];
+    let red = use_problems(&ctx, "flag=red&sort=deadline&order=desc&limit=20".into());
+    let columns = [
+        (Flag::Black, black),
+        (Flag::DueSoon, due_soon),
+        (Flag::Green, green),
+        (Flag::Red, red),
+    ];
     let (snapshot, index) = local_problems(&core);
     html! {
         <main class="screen flags">
@@ -1063,6 +1077,7 @@ pub fn FlagBoard(props: &FlagBoardProps) -> Html {
             <p class="muted small">{ lang.pick(
                 "旗色由状态、期限和评价按规则自动得出。绿旗只列未办结的问题。",
                 "Flags derive from state, deadline and rating by the rule table. Green lists open problems only.") }</p>
+            { flag_legend(lang, &core.config()) }
             <div class="flag-board">
                 { for columns.iter().map(|(flag, load)| {
                     let all = if *flag == Flag::Green {

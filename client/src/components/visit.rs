@@ -106,7 +106,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
             <ul class="cards">
                 { for visit.problems.iter().map(|p| {
                     let label = snapshot.problems.iter().find(|x| x.id == *p)
-                        .map(|x| i18n::category(lang, &ctx.core.config, &x.category))
+                        .map(|x| i18n::category(lang, &ctx.core.config(), &x.category))
                         .unwrap_or_else(|| lang.t(Key::NotOnDevice).to_string());
                     html! { <li class="card"><a href={Route::Problem(*p).hash()}>{ label }</a></li> }
                 }) }

@@ -125,7 +125,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                 notes: (*notes).clone(),
                 problems: (*problems).clone(),
             };
-            let parsed = match parse_visit(&input, &core.config) {
+            let parsed = match parse_visit(&input, &core.config()) {
                 Ok(p) => p,
                 Err(errs) => {
                     errors.set(errs);
@@ -162,13 +162,18 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                             tier: p.tier,
                             owner: actor.user,
                             leader: None,
-                            deadline: p.deadline(&core.config, now),
+                            deadline: p.deadline(&core.config(), now),
                             description: p.description.clone(),
                             expectation: p.expectation.clone(),
                         };
-                        let mut doc =
-                            ProblemDoc::create(&new, &core.config, &actor, actor_id.clone(), now)?;
-                        hand_to_departments(&mut doc, &core.config, &actor, now, &p.departments)?;
+                        let mut doc = ProblemDoc::create(
+                            &new,
+                            &core.config(),
+                            &actor,
+                            actor_id.clone(),
+                            now,
+                        )?;
+                        hand_to_departments(&mut doc, &core.config(), &actor, now, &p.departments)?;
                         problem_ids.push(id);
                         docs.push((
                             DocId::new(DocKind::Problem, &id.to_string()),

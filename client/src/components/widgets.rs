@@ -104,6 +104,33 @@ pub fn flag_badge(lang: Lang, flag: Flag) -> Html {
     html! { <span {class}>{ lang.pick(flag.zh(), flag.en()) }</span> }
 }
 
+/// The flag legend (旗色说明) shown wherever flags are: each flag with what gives it in this
+/// district's rule table (`i18n::flag_rule`), and the flag when no rule matches.
+pub fn flag_legend(lang: Lang, config: &shared::config::Config) -> Html {
+    let rules = |flag: Flag| -> Vec<String> {
+        let mut said: Vec<String> = config
+            .flag_rules
+            .iter()
+            .filter(|r| r.flag == Some(flag))
+            .map(|r| i18n::flag_rule(lang, r))
+            .collect();
+        if config.default_flag == flag {
+            said.push(lang.pick("其他情况", "otherwise").into());
+        }
+        said
+    };
+    html! {
+        <details class="flag-legend">
+            <summary>{ lang.pick("旗色说明", "What the flags mean") }</summary>
+            <ul>
+                { for Flag::ALL.iter().map(|f| (*f, rules(*f))).filter(|(_, r)| !r.is_empty()).map(|(f, r)| html! {
+                    <li data-flag={f.code()}>{ flag_badge(lang, f) }{ " " }{ r.join(lang.pick("；", "; ")) }</li>
+                }) }
+            </ul>
+        </details>
+    }
+}
+
 /// A problem-state badge.
 pub fn state_badge(lang: Lang, state: ProblemState) -> Html {
     let class = if state.is_closed() {

@@ -1,5 +1,6 @@
-//! Every call the client makes to the server: login and token refresh (JSON), and the sync
-//! round (binary). Requests carry `Authorization: Bearer <token>` when the device has a
+//! Every call the client makes to the server: login and token refresh (JSON), the sync
+//! round (binary, with the configuration version it announces) and the district
+//! configuration (binary, `GET /api/config`). Requests carry `Authorization: Bearer <token>` when the device has a
 //! session and `X-Lianxin-Device: <uuid>` always, so the same client works with servers that
 //! authenticate by token and with those that still identify devices by header.
 
@@ -271,26 +272,71 @@ pub async fn logout(session: &Session) -> Result<(), ApiError> {
     }
 }
 
-/// One sync round: posts an encoded request, returns the encoded response.
+/// One sync round: posts an encoded request, returns the encoded response and the district
+/// configuration's version the server announces (`X-Lianxin-Config`).
 pub async fn sync(
     session: Option<&Session>,
     device: DeviceId,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, Option<String>), ApiError> {
     let token = session.map(|s| s.token.as_str());
-    let (status, bytes) = post(
+    let headers = [("content-type", "application/x-lianxin-sync")];
+    let (status, bytes, announced) = exchange(
+        "POST",
         "/api/sync",
-        "application/x-lianxin-sync",
-        body,
+        &headers,
+        Some(body),
         token,
         device,
         SYNC_TIMEOUT_MS,
     )
     .await?;
     if (200..300).contains(&status) {
-        Ok(bytes)
+        Ok((bytes, announced))
     } else {
         Err(error_from(status, &bytes))
+    }
+}
+
+/// The header that names the district configuration's version.
+const CONFIG_HEADER: &str = "x-lianxin-config";
+
+/// What `GET /api/config` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigAnswer {
+    /// The version the device holds is the server's (304).
+    Unchanged,
+    /// Another configuration: its version and its binary form (`shared::config::wire`).
+    New {
+        /// The version (`X-Lianxin-Config`).
+        version: String,
+        /// The binary form, not yet read.
+        bytes: Vec<u8>,
+    },
+}
+
+/// `GET /api/config` in the binary form, naming the version held (`If-None-Match`).
+pub async fn config(session: &Session, held: Option<&str>) -> Result<ConfigAnswer, ApiError> {
+    let etag = held.map(|v| format!("\"{v}\""));
+    let mut headers = vec![("accept", shared::config::wire::MEDIA_TYPE)];
+    if let Some(etag) = &etag {
+        headers.push(("if-none-match", etag.as_str()));
+    }
+    let (status, bytes, version) = exchange(
+        "GET",
+        "/api/config",
+        &headers,
+        None,
+        Some(&session.token),
+        session.device.id,
+        JSON_TIMEOUT_MS,
+    )
+    .await?;
+    match (status, version) {
+        (304, _) => Ok(ConfigAnswer::Unchanged),
+        (200, Some(version)) => Ok(ConfigAnswer::New { version, bytes }),
+        (200, None) => Err(ApiError::BadBody),
+        _ => Err(error_from(status, &bytes)),
     }
 }
 
@@ -388,10 +434,29 @@ async fn request(
     device: DeviceId,
     timeout_ms: u32,
 ) -> Result<(u16, Vec<u8>), ApiError> {
+    let headers = [("content-type", content_type)];
+    let (status, bytes, _) =
+        exchange(method, path, &headers, body, token, device, timeout_ms).await?;
+    Ok((status, bytes))
+}
+
+/// A request with `headers` (besides the device's and the token); the status, the body and
+/// the configuration version the answer announces (`X-Lianxin-Config`).
+async fn exchange(
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: Option<&[u8]>,
+    token: Option<&str>,
+    device: DeviceId,
+    timeout_ms: u32,
+) -> Result<(u16, Vec<u8>, Option<String>), ApiError> {
     let window = web_sys::window().ok_or(ApiError::Unreachable)?;
     let headers = Headers::new().map_err(|_| ApiError::BadBody)?;
     let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| ApiError::BadBody);
-    set("content-type", content_type)?;
+    for (name, value) in extra {
+        set(name, value)?;
+    }
     set("x-lianxin-device", &device.to_string())?;
     if let Some(token) = token {
         set("authorization", &format!("Bearer {token}"))?;
@@ -410,12 +475,17 @@ async fn request(
         .await
         .map_err(|_| ApiError::Unreachable)?;
     let response: Response = response.dyn_into().map_err(|_| ApiError::BadBody)?;
+    let announced = response.headers().get(CONFIG_HEADER).ok().flatten();
     let buffer = response.array_buffer().map_err(|_| ApiError::Unreachable)?;
     // A body cut off mid-way is a network failure, not a bad answer.
     let buffer = JsFuture::from(buffer)
         .await
         .map_err(|_| ApiError::Unreachable)?;
-    Ok((response.status(), Uint8Array::new(&buffer).to_vec()))
+    Ok((
+        response.status(),
+        Uint8Array::new(&buffer).to_vec(),
+        announced,
+    ))
 }
 
 /// Listens to the push channel `GET /api/events` (server-sent events) with the session's

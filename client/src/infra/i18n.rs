@@ -255,6 +255,8 @@ pub enum Key {
     Category,
     /// Select placeholder.
     Choose,
+    /// After a stored category the district no longer configures.
+    Retired,
     /// Class label.
     Class,
     /// Tier label.
@@ -527,6 +529,7 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::SavedOnDevice => ("已保存到本机", "Saved on this device"),
         Key::Category => ("问题类别", "Category"),
         Key::Choose => ("请选择", "Choose"),
+        Key::Retired => ("（已停用）", " (retired)"),
         Key::Class => ("ABCD分类", "A–D class"),
         Key::Tier => ("办理层级", "Tier"),
         Key::SlaDeadline => (
@@ -751,9 +754,10 @@ pub fn refusal(lang: Lang, r: &Refusal) -> String {
 
 /// A configured category's label (its code when the configuration lacks it).
 pub fn category(lang: Lang, config: &Config, code: &str) -> String {
-    config
-        .category(code)
-        .map_or_else(|| code.to_string(), |c| lang.pick(&c.zh, &c.en).to_string())
+    config.category(code).map_or_else(
+        || format!("{code}{}", lang.t(Key::Retired)),
+        |c| lang.pick(&c.zh, &c.en).to_string(),
+    )
 }
 
 /// A person's name: the logged-in person's own, else the directory's, else a short id.
@@ -836,9 +840,7 @@ pub fn field_value(lang: Lang, config: &Config, field: &str, value: &str) -> Str
     use shared::model::{OperatingStatus, ProblemClass, ProblemSource, Rating, Tier, VisitMethod};
     let root = field.split('.').next().unwrap_or(field);
     let label = match root {
-        "category" => config
-            .category(value)
-            .map(|c| lang.pick(&c.zh, &c.en).to_string()),
+        "category" if !value.is_empty() => Some(category(lang, config, value)),
         "class" => ProblemClass::from_code(value).ok().map(|c| {
             let l = config.classes.of(c);
             lang.pick(&l.zh, &l.en).to_string()
@@ -866,4 +868,59 @@ pub fn field_value(lang: Lang, config: &Config, field: &str, value: &str) -> Str
         _ => None,
     };
     label.unwrap_or_else(|| value.to_string())
+}
+
+/// One flag rule's conditions as a legend line says them ("已超期", "距期限不足2天", …), from
+/// the configured table, so a legend tells what this district's flags mean.
+pub fn flag_rule(lang: Lang, rule: &shared::config::FlagRule) -> String {
+    use shared::model::Rating;
+    let mut parts: Vec<String> = Vec::new();
+    if !rule.states.is_empty() {
+        let states: Vec<&str> = rule
+            .states
+            .iter()
+            .map(|s| lang.pick(s.zh(), s.en()))
+            .collect();
+        parts.push(states.join(lang.pick("或", " or ")));
+    }
+    let yes_no =
+        |v: Option<bool>, yes: (&'static str, &'static str), no: (&'static str, &'static str)| {
+            v.map(|v| {
+                let (zh, en) = if v { yes } else { no };
+                lang.pick(zh, en).to_string()
+            })
+        };
+    parts.extend(yes_no(
+        rule.closed,
+        ("已办结", "closed"),
+        ("未办结", "open"),
+    ));
+    parts.extend(yes_no(
+        rule.overdue,
+        ("已超期", "overdue"),
+        ("未超期", "not overdue"),
+    ));
+    if let Some(days) = rule.due_within_days {
+        parts.push(
+            lang.pick("距期限不足{n}天", "due within {n} days")
+                .replace("{n}", &days.to_string()),
+        );
+    }
+    if let Some(level) = rule.rating_at_most {
+        let rating = Rating::ALL.iter().find(|r| r.level() == level);
+        let name = rating.map_or(String::new(), |r| lang.pick(r.zh(), r.en()).to_string());
+        parts.push(
+            lang.pick("评价为「{r}」或更差", "rated “{r}” or worse")
+                .replace("{r}", &name),
+        );
+    }
+    parts.extend(yes_no(
+        rule.look_back_owed,
+        (
+            "差评后销号、待回头看",
+            "signed off after a bad rating, look-back owed",
+        ),
+        ("无待回头看", "no look-back owed"),
+    ));
+    parts.join(lang.pick("且", " and "))
 }

@@ -109,7 +109,10 @@ impl Core {
                 return Err(Failure::Network);
             };
             match api::sync(Some(&session), session.device.id, body).await {
-                Ok(bytes) => return Ok(bytes),
+                Ok((bytes, announced)) => {
+                    self.config_announced(announced);
+                    return Ok(bytes);
+                }
                 Err(ApiError::Unreachable | ApiError::BadBody) => return Err(Failure::Network),
                 Err(ApiError::TokenExpired) if !refreshed => {
                     refreshed = true;

@@ -2,13 +2,13 @@
 //! database, the session, the sync engine over the device's replica and the notices shown
 //! around the screens. It is split by concern: `driver` carries out the engine's effects
 //! (the browser driver of the sans-IO engine), `session` logs in and out and restores the
-//! replica, `records` gives the screens their records and saves their edits.
+//! replica, `records` gives the screens their records and saves their edits, `config` keeps
+//! the district's configuration the server distributes.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use shared::config::Config;
 use shared::doc::ActorId;
 use shared::model::{Actor, DeviceId};
 use shared::sync::client::{Input, Status, SyncClient};
@@ -20,6 +20,7 @@ use crate::infra::api::Session;
 use crate::infra::db::{Db, DbError};
 use crate::infra::platform;
 
+mod config;
 mod driver;
 mod records;
 mod session;
@@ -49,8 +50,9 @@ pub struct Notices {
 
 /// The device: storage, session, engine, notices.
 pub struct Core {
-    /// The district configuration (built-in defaults until the server distributes one).
-    pub config: Config,
+    /// The district configuration (built-in defaults until the server distributes one; read
+    /// with [`Core::config`]).
+    config: RefCell<config::Held>,
     db: Db,
     device: Cell<DeviceId>,
     secret: RefCell<String>,
@@ -86,8 +88,9 @@ impl Core {
             .await?
             .and_then(|v| v.as_string())
             .and_then(|s| Session::from_json(&s));
+        let held = config::stored(&db).await;
         let core = Rc::new(Core {
-            config: Config::default(),
+            config: RefCell::new(held),
             db,
             device: Cell::new(device),
             secret: RefCell::new(secret),

@@ -72,7 +72,7 @@ impl Core {
         }
         if previous.is_some_and(|p| p.user.id != session.user.id) {
             self.db
-                .wipe(&[DEVICE_KEY, SECRET_KEY])
+                .wipe(&[DEVICE_KEY, SECRET_KEY, super::config::CONFIG_KEY])
                 .await
                 .map_err(|_| ApiError::BadBody)?;
         }
@@ -274,13 +274,14 @@ impl Core {
         let keep: &[&str] = if forget_device {
             &[]
         } else {
-            &[DEVICE_KEY, SECRET_KEY]
+            &[DEVICE_KEY, SECRET_KEY, super::config::CONFIG_KEY]
         };
         directory::forget();
         if let Err(e) = self.db.wipe(keep).await {
             self.storage_failed(&e);
         }
         if forget_device {
+            self.forget_config();
             let device = DeviceId::from_random_bytes(platform::random_bytes());
             self.set_device(device, Some(new_secret())).await;
         }

@@ -16,8 +16,9 @@ pub const MEDIA_TYPE: &str = "application/x-lianxin-config";
 
 /// The layout of [`Config`] in the binary form; raised whenever a field of `Config` (or of
 /// anything in it) is added, removed or reordered, so an app of another layout keeps the
-/// configuration it has instead of misreading one.
-pub const LAYOUT: u8 = 2;
+/// configuration it has instead of misreading one. Layout 3: `Flag` gained 临期 (`due_soon`)
+/// and its variants were reordered.
+pub const LAYOUT: u8 = 3;
 
 impl Serialize for FlagRule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

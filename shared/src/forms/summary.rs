@@ -6,12 +6,14 @@ use crate::config::Config;
 use crate::derive::{Task, derive};
 use crate::model::{Enterprise, EnterpriseId, Flag, Problem, ProblemId, Timestamp, UserId, Visit};
 
-/// How bad a flag is, for "worst flag": black > red > green.
+/// How bad a flag is, for "worst flag": black > due soon > green > red (the order of
+/// [`Flag::ALL`]).
 pub fn flag_rank(flag: Flag) -> u8 {
     match flag {
-        Flag::Green => 0,
-        Flag::Red => 1,
-        Flag::Black => 2,
+        Flag::Red => 0,
+        Flag::Green => 1,
+        Flag::DueSoon => 2,
+        Flag::Black => 3,
     }
 }
 

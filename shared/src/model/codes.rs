@@ -237,13 +237,18 @@ impl Rating {
 }
 
 code_enum!(
-    /// 红/绿/黑旗: a problem's progress flag, always derived, never typed in.
+    /// 红/绿/黑旗 and 临期: a problem's flag, always derived by the configured rule table
+    /// (`config::Config::flag_rules`), never typed in. What each means is the table's; the
+    /// default reads them the way Chinese offices do (a red flag is an honour). Listed from
+    /// best to worst.
     Flag, "flag" {
-        /// 绿旗: solved, or on track.
-        Green => "green", "绿旗", "Green";
-        /// 红旗: needs attention: deadline near, or being worked on.
+        /// 红旗: by default, solved and the enterprise satisfied.
         Red => "red", "红旗", "Red";
-        /// 黑旗: overdue, reopened, disputed or rated badly.
+        /// 绿旗: by default, progressing within its deadline.
+        Green => "green", "绿旗", "Green";
+        /// 临期: by default, its deadline is near.
+        DueSoon => "due_soon", "临期", "Due soon";
+        /// 黑旗: by default, overdue, reopened, disputed or rated badly.
         Black => "black", "黑旗", "Black";
     }
 );
