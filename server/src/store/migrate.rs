@@ -98,6 +98,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0020_history_verdicts",
         sql: include_str!("migrations/0020_history_verdicts.sql"),
     },
+    Migration {
+        name: "0022_supervision",
+        sql: include_str!("migrations/0022_supervision.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

@@ -23,6 +23,7 @@ mod queries;
 mod reminders;
 mod snapshot;
 mod sqlite;
+mod supervision_query;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod timeline;
@@ -50,6 +51,7 @@ pub use problems_query::{
 pub use queries::LookBackFacts;
 pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
+pub use supervision_query::{Named, SupervisionFilter, SupervisionPage, SupervisionRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 pub use visits_query::{PersonRef, VisitFilter, VisitListRow, VisitPage};
 

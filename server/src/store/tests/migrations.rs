@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 20] = [
+const ALL: [&str; 21] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -34,6 +34,7 @@ const ALL: [&str; 20] = [
     "0018_lost_refresh_answer",
     "0019_check_in_evidence",
     "0020_history_verdicts",
+    "0022_supervision",
 ];
 
 #[test]
