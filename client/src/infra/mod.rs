@@ -3,6 +3,7 @@
 //! Components use these and never touch `web_sys` themselves (except reading form events).
 
 pub mod api;
+pub mod badge;
 pub mod card;
 pub mod db;
 pub mod directory;
@@ -14,3 +15,7 @@ pub mod page;
 pub mod platform;
 pub mod prefs;
 pub mod route;
+#[cfg(feature = "leader")]
+pub mod seen;
+#[cfg(feature = "leader")]
+pub mod supervision;

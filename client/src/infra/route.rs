@@ -45,6 +45,8 @@ pub enum Route {
     Bulletin(String),
     /// Economic monitoring of a key enterprise: trend charts and CSV import.
     Monitoring(EnterpriseId),
+    /// Supervision instructions (督办) leaders follow, with their state.
+    Supervision,
 }
 
 impl Route {
@@ -69,6 +71,7 @@ impl Route {
             Route::Bulletins => "#/bulletins".into(),
             Route::Bulletin(id) => format!("#/b/{id}"),
             Route::Monitoring(id) => format!("#/m/{id}"),
+            Route::Supervision => "#/supervision".into(),
         }
     }
 
@@ -97,6 +100,7 @@ impl Route {
             ["flags"] => Some(Route::Flags),
             ["inbox"] => Some(Route::Inbox),
             ["bulletins"] => Some(Route::Bulletins),
+            ["supervision"] => Some(Route::Supervision),
             ["b", id] => Some(Route::Bulletin((*id).to_string())),
             ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
             _ => None,
