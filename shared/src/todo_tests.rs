@@ -232,4 +232,10 @@ fn a_handlers_inbox_counts_new_due_and_overdue_and_what_arrived_since_last_seen(
         2,
         "never looked: everything is unseen"
     );
+    let after_both = Some(START.plus_days(6));
+    assert_eq!(
+        handler_inbox(dept, &problems, &config, now, DUE_SOON_DAYS, after_both).unseen,
+        0,
+        "looked after both arrived"
+    );
 }
