@@ -257,9 +257,11 @@ async fn the_officers_todo_on_the_phone_counts_the_same_as_the_servers() -> anyh
     let rated = wang.resolved_on_site(5, enterprise(1), me.user)?;
     assert!(wang.rate(&rated, Rating::Dissatisfied, "没解决")?);
     wang.sync().await?;
-    // The leader hands one to d1 and supervises Wang on it.
+    // The leader raises one at Wang's enterprise (the leader's own), hands it to d1 and
+    // supervises Wang on it.
     let mut boss = NativeDevice::logged_in(1, &base, "boss", PASSWORD).await?;
-    let supervised = raise(&mut boss, 6, me.user, now.plus_days(7), Some(w.d1))?;
+    let boss_user = boss.actor.user;
+    let supervised = raise(&mut boss, 6, boss_user, now.plus_days(7), Some(w.d1))?;
     boss.edit_problem(&supervised, |doc, actor| {
         doc.edit(&config, actor, wall_clock(), |e| {
             e.supervise(
