@@ -26,8 +26,6 @@ use super::nav::{home_of, nav};
 use super::problem::ProblemPage;
 #[cfg(feature = "leader")]
 use super::problem_list::{FlagBoard, ProblemList};
-#[cfg(feature = "leader")]
-use super::supervision_list::SupervisionList;
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
@@ -205,16 +203,13 @@ pub fn App() -> Html {
             Route::Bulletins => html! { <BulletinList ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
             Route::Bulletin(id) => html! { <BulletinPage ctx={ctx.clone()} id={id.clone()} /> },
-            #[cfg(feature = "leader")]
-            Route::Supervision => html! { <SupervisionList ctx={ctx.clone()} /> },
             #[cfg(not(feature = "leader"))]
             Route::Dashboard
             | Route::Problems(_)
             | Route::Flags
             | Route::Inbox
             | Route::Bulletins
-            | Route::Bulletin(_)
-            | Route::Supervision => not_in_this_bundle(lang),
+            | Route::Bulletin(_) => not_in_this_bundle(lang),
             Route::Monitoring(id) => {
                 html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
             }

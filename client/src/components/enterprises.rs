@@ -6,7 +6,6 @@ use shared::forms::{matches_search, summarize};
 use yew::prelude::*;
 
 use super::follow_up::follow_ups;
-use super::todo::todo_counts;
 use super::widgets::{Ctx, bind, flag_badge};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
@@ -39,7 +38,6 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
                 <h1>{ lang.t(Key::MyEnterprises) }</h1>
                 <a class="button secondary" href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
-            { todo_counts(&ctx) }
             { follow_ups(&ctx) }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
                 aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />

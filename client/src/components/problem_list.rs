@@ -203,7 +203,7 @@ pub enum Load<T> {
     Failed(String),
 }
 
-pub(super) fn api_error(lang: Lang, e: &ApiError) -> String {
+fn api_error(lang: Lang, e: &ApiError) -> String {
     match e {
         ApiError::Unreachable => lang
             .pick(

@@ -3,7 +3,6 @@
 //! Components use these and never touch `web_sys` themselves (except reading form events).
 
 pub mod api;
-pub mod badge;
 pub mod card;
 pub mod db;
 pub mod directory;
@@ -15,7 +14,3 @@ pub mod page;
 pub mod platform;
 pub mod prefs;
 pub mod route;
-#[cfg(feature = "leader")]
-pub mod seen;
-#[cfg(feature = "leader")]
-pub mod supervision;

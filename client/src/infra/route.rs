@@ -45,8 +45,6 @@ pub enum Route {
     Bulletin(String),
     /// Economic monitoring of a key enterprise: trend charts and CSV import.
     Monitoring(EnterpriseId),
-    /// Supervision instructions (督办) leaders follow, with their state.
-    Supervision,
 }
 
 impl Route {
@@ -71,7 +69,6 @@ impl Route {
             Route::Bulletins => "#/bulletins".into(),
             Route::Bulletin(id) => format!("#/b/{id}"),
             Route::Monitoring(id) => format!("#/m/{id}"),
-            Route::Supervision => "#/supervision".into(),
         }
     }
 
@@ -100,7 +97,6 @@ impl Route {
             ["flags"] => Some(Route::Flags),
             ["inbox"] => Some(Route::Inbox),
             ["bulletins"] => Some(Route::Bulletins),
-            ["supervision"] => Some(Route::Supervision),
             ["b", id] => Some(Route::Bulletin((*id).to_string())),
             ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
             _ => None,
