@@ -9,7 +9,9 @@ pub mod forms;
 pub mod model;
 pub mod monitoring;
 pub mod server_time;
+pub mod supervision;
 pub mod sync;
+pub mod todo;
 pub mod workflow;
 
 /// The product's name, as shown to people.

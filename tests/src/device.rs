@@ -374,6 +374,20 @@ impl NativeDevice {
         Ok(ProblemDoc::from_record(doc.into_owned())?.read()?)
     }
 
+    /// Every problem on the device, as it has them (what its home screen's to-do reads).
+    ///
+    /// # Errors
+    /// When a problem document does not read.
+    pub fn problems(&self) -> anyhow::Result<Vec<shared::model::Problem>> {
+        let replica = self.client.replica();
+        let mut out = Vec::new();
+        for id in replica.ids().filter(|id| id.kind() == DocKind::Problem) {
+            let doc = replica.read(id).context("listed but not held")??;
+            out.push(ProblemDoc::from_record(doc.into_owned())?.read()?);
+        }
+        Ok(out)
+    }
+
     /// Saves a document made on this device (a new record) as waiting to upload.
     pub fn add_record(&mut self, id: DocId, doc: RecordDoc) -> anyhow::Result<()> {
         let batch = self.client.save_local(vec![(id, doc)])?;

@@ -289,11 +289,11 @@ async fn the_enterprise_sees_its_own_problems_and_nothing_internal() -> anyhow::
                 "the response is shown"
             );
         }
-        for note in p.progress.iter().chain(&p.supervision) {
+        let notes = p.progress.iter().map(|e| &e.text);
+        for note in notes.chain(p.supervision.iter().map(|s| &s.text)) {
             ensure!(
-                !page.body.contains(&server::card::page::esc(&note.text)),
-                "internal note shown: {}",
-                note.text
+                !page.body.contains(&server::card::page::esc(note)),
+                "internal note shown: {note}",
             );
         }
         for e in p.events.iter().filter(|e| !e.reason.is_empty()) {

@@ -23,7 +23,9 @@
 //!   `shared::server_time::kpi_time`);
 //! - a rating from a device never claims the enterprise's own channel (the card's page
 //!   records those, as the server);
-//! - only leaders and supervisors add supervision instructions (督办);
+//! - only leaders and supervisors add supervision instructions (督办), and only an
+//!   instruction's addressee adds an acknowledgement (签收) to it (`rights::SUPERVISE`,
+//!   `rights::ACKNOWLEDGE`);
 //! - a look-back (回头看) passes only on a visit to the enterprise with a check-in on or after
 //!   it fell due (`shared::workflow::Evidence`): a visit the server holds, at the time the
 //!   KPIs count it, or one the same request brings (the engine checks a request's visits
@@ -36,7 +38,7 @@ use shared::config::ClockRules;
 use shared::doc::{Author, DocKind};
 use shared::model::{
     DeviceId, EnterpriseId, EntryId, LogEntry, Monitoring, Problem, RatingChannel, Role, Stamp,
-    Timestamp, User,
+    Supervision, Timestamp, User,
 };
 use shared::server_time::{Receipt, kpi_time};
 use shared::sync::protocol::{DocId, Refusal};
@@ -287,23 +289,64 @@ impl RoleRules {
             );
         }
         self.problem_fields(&subject, before, after)?;
-        for (log, old, new) in [
-            (
-                "progress",
-                before.map(|b| b.progress.as_slice()),
-                &after.progress,
-            ),
-            (
-                "supervision",
-                before.map(|b| b.supervision.as_slice()),
-                &after.supervision,
-            ),
-        ] {
-            self.log(log, old.unwrap_or_default(), new)?;
+        self.log(
+            "progress",
+            before.map(|b| b.progress.as_slice()).unwrap_or_default(),
+            &after.progress,
+        )?;
+        self.supervision(
+            before.map(|b| b.supervision.as_slice()).unwrap_or_default(),
+            &after.supervision,
+        )
+    }
+
+    /// Supervision instructions (督办): a new one is given by whom `rights::SUPERVISE` names,
+    /// as its author; a recorded one never changes or goes, except that acknowledgements
+    /// (签收) are added, each by its author, who must be the addressee
+    /// (`rights::may_acknowledge`); recorded acknowledgements never change or go either.
+    fn supervision(&self, old: &[Supervision], new: &[Supervision]) -> Result<(), Refusal> {
+        let old: BTreeMap<_, &Supervision> = old.iter().map(|e| (e.id, e)).collect();
+        for e in new {
+            let old_acks: BTreeMap<_, _> = match old.get(&e.id) {
+                Some(o) if o.as_given() != e.as_given() => {
+                    return forbidden(format!("supervision entry {} cannot be changed", e.id));
+                }
+                Some(o) => o.acks.iter().map(|a| (a.id, a)).collect(),
+                None if !self.is_author(&e.stamp) => {
+                    return forbidden(format!("supervision entry {} must name its author", e.id));
+                }
+                None => {
+                    rights::may_supervise(self.role()).map_err(denied)?;
+                    BTreeMap::new()
+                }
+            };
+            for ack in &e.acks {
+                match old_acks.get(&ack.id) {
+                    Some(o) if **o != *ack => {
+                        return forbidden(format!("acknowledgement {} cannot be changed", ack.id));
+                    }
+                    Some(_) => {}
+                    None if !self.is_author(&ack.stamp) => {
+                        return forbidden(format!(
+                            "acknowledgement {} must name its author",
+                            ack.id
+                        ));
+                    }
+                    None => {
+                        rights::may_acknowledge(self.role(), self.user.id, self.user.org_unit, e.to)
+                            .map_err(denied)?
+                    }
+                }
+            }
+            if old_acks
+                .keys()
+                .any(|id| !e.acks.iter().any(|a| a.id == *id))
+            {
+                return forbidden("acknowledgements cannot be removed");
+            }
         }
-        let supervised = after.supervision.len() > before.map_or(0, |b| b.supervision.len());
-        if supervised && !matches!(role, Role::Leader | Role::Supervisor) {
-            return forbidden("only leaders and supervisors give supervision instructions");
+        if old.keys().any(|id| !new.iter().any(|e| e.id == *id)) {
+            return forbidden("supervision entries cannot be removed");
         }
         Ok(())
     }

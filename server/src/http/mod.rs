@@ -27,9 +27,11 @@ pub mod openapi_account;
 pub mod openapi_admin;
 pub mod openapi_evidence;
 pub mod openapi_schemas;
+pub mod openapi_supervision;
 pub mod problems;
 pub mod security;
 pub mod site;
+pub mod supervision;
 pub mod uploads;
 pub mod visits;
 
@@ -88,6 +90,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(problems::router())
                 .merge(visits::router())
                 .merge(history::router())
+                .merge(supervision::router())
                 .merge(directory::router())
                 .merge(config::router())
                 .merge(notifications::router())

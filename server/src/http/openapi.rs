@@ -514,6 +514,7 @@ pub fn all_routes() -> impl Iterator<Item = &'static Route> {
         .chain(super::openapi_account::ROUTES)
         .chain(super::openapi_admin::ADMIN_ROUTES)
         .chain(super::openapi_evidence::ROUTES)
+        .chain(super::openapi_supervision::ROUTES)
 }
 
 /// The OpenAPI 3.1 document of [`all_routes`].

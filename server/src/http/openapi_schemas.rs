@@ -26,6 +26,16 @@ pub fn parameter(kind: &str) -> Value {
             "maximum": super::dashboard::TZ_MINUTES.end(),
         }),
         "states" => comma_list(ProblemState::ALL.iter().map(|s| s.code())),
+        "supervision_states" => comma_list(
+            shared::supervision::SupervisionState::ALL
+                .iter()
+                .map(|s| s.code()),
+        ),
+        "todo_days" => json!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": super::supervision::MAX_TODO_DAYS,
+        }),
         "look_back" => comma_list(crate::store::LookBack::ALL.iter().map(|l| l.code())),
         "flag" => one_of(Flag::ALL.iter().map(|f| f.code())),
         "tier" => one_of(Tier::ALL.iter().map(|t| t.code())),

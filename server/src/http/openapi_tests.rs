@@ -25,6 +25,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("admin_config.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),
+        include_str!("supervision.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {

@@ -6,7 +6,7 @@
 //! | kind | when | to | occasion |
 //! |---|---|---|---|
 //! | `hand_out` 新交办 | an applied hand-out (交办) | the department it names | the event |
-//! | `supervision` 督办 | a supervision instruction | whoever holds the problem | the entry |
+//! | `supervision` 督办 | a supervision instruction | its addressee (a person, or every member of a unit); one given before addressees existed: whoever holds the problem | the entry |
 //! | `bad_rating` 差评 | an applied bad rating | the owner officer (the revisit is theirs) | the event |
 //! | `deadline_tomorrow` 明日到期 | awaiting its result, deadline within a day | whoever holds it | the deadline |
 //! | `overdue` 超期 | awaiting its result, deadline passed | whoever holds it, and its leader | the deadline |
@@ -44,6 +44,8 @@ pub struct EntryFact {
     pub text: String,
     /// When it was given.
     pub at: Timestamp,
+    /// To whom it is addressed (`None`: given before instructions had addressees).
+    pub to: Option<Addressee>,
 }
 
 /// What the reminders of one problem are derived from.
@@ -72,6 +74,8 @@ pub enum Addressee {
     User(String),
     /// A department (org unit id): its handlers.
     Unit(String),
+    /// Every person whose own unit it is (a supervision instruction addressed to a unit).
+    Members(String),
 }
 
 /// One reminder a problem owes.
@@ -161,7 +165,7 @@ pub fn derive(
             kind: ReminderKind::Supervision,
             key: s.id.clone(),
             due_at: s.at,
-            to: vec![holder(f)],
+            to: vec![s.to.clone().unwrap_or_else(|| holder(f))],
             detail: Some(s.text.clone()),
         });
     }

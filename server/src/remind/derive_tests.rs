@@ -71,6 +71,7 @@ fn events_from_before_the_outbox_started_remind_no_one() {
         id: "s1".into(),
         text: "抓紧".into(),
         at: Timestamp(SINCE.0 - 1),
+        to: None,
     }];
     assert_eq!(derive(&p, NOW, SINCE, 30).due, Vec::new());
 }
@@ -96,6 +97,7 @@ fn supervision_goes_to_the_department_holding_the_problem_else_to_the_owner() {
         id: "s1".into(),
         text: "请本周内办结".into(),
         at: Timestamp(NOW.0 - HOUR),
+        to: None,
     }];
     let d = derive(&p, NOW, SINCE, 30);
     let sup: Vec<_> = d
@@ -111,6 +113,45 @@ fn supervision_goes_to_the_department_holding_the_problem_else_to_the_owner() {
     let d = derive(&p, NOW, SINCE, 30);
     let sup = d.due.iter().find(|o| o.kind == ReminderKind::Supervision);
     assert_eq!(sup.map(|o| o.to.clone()), Some(vec![user("wang")]));
+}
+
+#[test]
+fn an_addressed_supervision_instruction_goes_to_its_addressee_not_to_the_holder() {
+    let mut p = problem(ProblemState::InProgress, Timestamp(NOW.0 + 5 * DAY_MS));
+    p.events = vec![event(
+        "a1",
+        ActionKind::Assign,
+        Some("d1"),
+        Timestamp(NOW.0 - 3 * HOUR),
+    )];
+    p.supervision = vec![
+        EntryFact {
+            id: "s1".into(),
+            text: "请镇里协调".into(),
+            at: Timestamp(NOW.0 - HOUR),
+            to: Some(Addressee::Members("town1".into())),
+        },
+        EntryFact {
+            id: "s2".into(),
+            text: "请李科长牵头".into(),
+            at: Timestamp(NOW.0 - HOUR),
+            to: Some(user("li")),
+        },
+    ];
+    let d = derive(&p, NOW, SINCE, 30);
+    let to: Vec<_> = d
+        .due
+        .iter()
+        .filter(|o| o.kind == ReminderKind::Supervision)
+        .map(|o| (o.key.clone(), o.to.clone()))
+        .collect();
+    assert_eq!(
+        to,
+        vec![
+            ("s1".into(), vec![Addressee::Members("town1".into())]),
+            ("s2".into(), vec![user("li")]),
+        ]
+    );
 }
 
 #[test]

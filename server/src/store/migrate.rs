@@ -99,6 +99,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0020_history_verdicts.sql"),
     },
     Migration {
+        name: "0022_supervision",
+        sql: include_str!("migrations/0022_supervision.sql"),
+    },
+    Migration {
         name: "0023_slim_rows",
         sql: include_str!("migrations/0023_slim_rows.sql"),
     },

@@ -25,6 +25,7 @@ mod readers;
 mod reminders;
 mod snapshot;
 mod sqlite;
+mod supervision_query;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod timeline;
@@ -53,6 +54,7 @@ pub use queries::LookBackFacts;
 pub use readers::Readers;
 pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
+pub use supervision_query::{Named, SupervisionFilter, SupervisionPage, SupervisionRow};
 pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 pub use visits_query::{PersonRef, VisitFilter, VisitListRow, VisitPage};
 

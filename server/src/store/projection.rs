@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::config::{ClockRules, SlaPolicy};
 use shared::model::{
-    DeviceId, Enterprise, LogEntry, Monitoring, Position, PositionFix, Problem, Timestamp, Visit,
+    Addressee, DeviceId, Enterprise, Monitoring, Position, PositionFix, Problem, Timestamp, Visit,
 };
 use shared::server_time::{KpiTime, Receipt, kpi_time, server_outcome};
 use shared::sync::server::Commit;
@@ -427,23 +427,46 @@ fn project_problem(
         unit.execute(params![id, u.to_string()])?;
     }
     let mut log = tx.prepare_cached(
-        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at, to_person, to_unit, \
+         due, acked_by, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
-    let logs: [(&str, &[LogEntry]); 2] =
-        [("progress", &p.progress), ("supervision", &p.supervision)];
-    for (kind, entries) in logs {
-        for e in entries {
-            log.execute(params![
-                e.id.to_string(),
-                id,
-                kind,
-                e.text,
-                e.stamp.by.to_string(),
-                e.stamp.device.to_string(),
-                e.stamp.at.0,
-            ])?;
-        }
+    for e in &p.progress {
+        log.execute(params![
+            e.id.to_string(),
+            id,
+            "progress",
+            e.text,
+            e.stamp.by.to_string(),
+            e.stamp.device.to_string(),
+            e.stamp.at.0,
+            None::<String>,
+            None::<String>,
+            None::<i64>,
+            None::<String>,
+            None::<i64>,
+        ])?;
+    }
+    for s in &p.supervision {
+        let (to_person, to_unit) = match s.to {
+            Some(Addressee::Person(u)) => (Some(u.to_string()), None),
+            Some(Addressee::Unit(u)) => (None, Some(u.to_string())),
+            None => (None, None),
+        };
+        let ack = s.acknowledged();
+        log.execute(params![
+            s.id.to_string(),
+            id,
+            "supervision",
+            s.text,
+            s.stamp.by.to_string(),
+            s.stamp.device.to_string(),
+            s.stamp.at.0,
+            to_person,
+            to_unit,
+            s.due.map(|d| d.0),
+            ack.map(|a| a.stamp.by.to_string()),
+            ack.map(|a| a.stamp.at.0),
+        ])?;
     }
     let applied: BTreeSet<_> = outcome.applied.iter().collect();
     let mut event = tx.prepare_cached(

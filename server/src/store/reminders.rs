@@ -148,13 +148,17 @@ fn load_facts(
         .collect::<Result<Vec<_>, _>>()?;
     let supervision = tx
         .prepare_cached(
-            "SELECT id, text, at FROM progress WHERE problem = ?1 AND kind = 'supervision'",
+            "SELECT id, text, at, to_person, to_unit FROM progress \
+             WHERE problem = ?1 AND kind = 'supervision'",
         )?
         .query_map([id], |r| {
+            let person: Option<String> = r.get(3)?;
+            let unit: Option<String> = r.get(4)?;
             Ok(EntryFact {
                 id: r.get(0)?,
                 text: r.get(1)?,
                 at: Timestamp(r.get(2)?),
+                to: person.map(Addressee::User).or(unit.map(Addressee::Members)),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -187,17 +191,18 @@ fn resolve(tx: &Transaction<'_>, to: &Addressee) -> Result<Vec<Person>, StoreErr
             .prepare_cached("SELECT id, name FROM users WHERE id = ?1 AND disabled = 0")?
             .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, None)))?
             .collect::<Result<Vec<_>, _>>()?,
-        Addressee::Unit(unit) => {
+        Addressee::Unit(unit) | Addressee::Members(unit) => {
             let name: String = tx
                 .prepare_cached("SELECT name FROM org_units WHERE id = ?1")?
                 .query_row([unit], |r| r.get(0))
                 .optional()?
                 .unwrap_or_else(|| unit.clone());
+            let handlers_only = matches!(to, Addressee::Unit(_));
             tx.prepare_cached(
-                "SELECT id, name FROM users WHERE org_unit = ?1 AND role = 'department_handler' \
-                 AND disabled = 0 ORDER BY id",
+                "SELECT id, name FROM users WHERE org_unit = ?1 \
+                 AND (?2 = 0 OR role = 'department_handler') AND disabled = 0 ORDER BY id",
             )?
-            .query_map([unit], |r| {
+            .query_map(params![unit, handlers_only], |r| {
                 Ok((r.get(0)?, r.get(1)?, Some((unit.clone(), name.clone()))))
             })?
             .collect::<Result<Vec<_>, _>>()?

@@ -336,6 +336,25 @@ impl Writer<'_> {
         self.delete(&set, member)
     }
 
+    /// The existing entry map `key.id`, if there is one.
+    pub fn entry(&mut self, obj: &ObjId, key: &str, id: &str) -> Result<Option<ObjId>, DocError> {
+        let Some((Value::Object(ObjType::Map), parent)) = self.doc.get(obj, key)? else {
+            return Ok(None);
+        };
+        match self.doc.get(&parent, id)? {
+            Some((Value::Object(ObjType::Map), entry)) => Ok(Some(entry)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether `key` holds a map.
+    pub fn has_map(&mut self, obj: &ObjId, key: &str) -> Result<bool, DocError> {
+        Ok(matches!(
+            self.doc.get(obj, key)?,
+            Some((Value::Object(ObjType::Map), _))
+        ))
+    }
+
     /// A new entry map `key.id`, for logs whose entries are written once.
     pub fn new_entry(&mut self, obj: &ObjId, key: &str, id: &str) -> Result<ObjId, DocError> {
         let parent = self.map(obj, key)?;

@@ -6,9 +6,9 @@ use super::fields::{Reader, Writer};
 use super::{ActorId, DocError, DocKind, RecordDoc, read_stamp, write_header, write_stamp};
 use crate::config::Config;
 use crate::model::{
-    Actor, EnterpriseId, EntryId, LogEntry, OrgUnitId, Problem, ProblemClass, ProblemId,
-    ProblemSource, ProblemState, Rating, RatingChannel, RatingRecord, Role, Tier, Timestamp,
-    UserId, VisitId,
+    Acknowledgement, Actor, Addressee, EnterpriseId, EntryId, LogEntry, OrgUnitId, Problem,
+    ProblemClass, ProblemId, ProblemSource, ProblemState, Rating, RatingChannel, RatingRecord,
+    Role, Supervision, Tier, Timestamp, UserId, VisitId,
 };
 use crate::workflow::{self, Action, ActionKind, Event, Evidence};
 
@@ -123,9 +123,55 @@ impl ProblemEdit<'_, '_> {
     pub fn add_progress(&mut self, id: EntryId, text: &str) -> Result<(), DocError> {
         self.log_entry("progress", id, text)
     }
-    /// Appends a supervision instruction (督办).
+    /// Appends a supervision instruction (督办) with no addressee or due date (as every
+    /// instruction was before they had them).
     pub fn add_supervision(&mut self, id: EntryId, text: &str) -> Result<(), DocError> {
         self.log_entry("supervision", id, text)
+    }
+    /// Gives a supervision instruction (督办) to `to`, due by `due`. Its entry holds an
+    /// `acks` map, made with it, for the addressee's acknowledgements (so two concurrent
+    /// acknowledgements are both kept, never two competing maps).
+    pub fn supervise(
+        &mut self,
+        id: EntryId,
+        text: &str,
+        to: Addressee,
+        due: Timestamp,
+    ) -> Result<(), DocError> {
+        let entry = self.w.new_entry(&ROOT, "supervision", &id.to_string())?;
+        self.w.put(&entry, "text", text)?;
+        match to {
+            Addressee::Person(user) => self.w.put(&entry, "to_person", user.to_string())?,
+            Addressee::Unit(unit) => self.w.put(&entry, "to_unit", unit.to_string())?,
+        }
+        self.w.put(&entry, "due", due.0)?;
+        self.w.map(&entry, "acks")?;
+        write_stamp(self.w, &entry, "", &self.actor.stamp(self.now))
+    }
+    /// Acknowledges (签收) the supervision instruction `instruction` as the acting person,
+    /// recorded as entry `id` of its `acks`. Who may is `rights::may_acknowledge`'s (the
+    /// caller checks it, as the server does); an instruction with no addressee has nothing
+    /// to acknowledge.
+    pub fn acknowledge_supervision(
+        &mut self,
+        instruction: EntryId,
+        id: EntryId,
+    ) -> Result<(), DocError> {
+        let not_addressed = || DocError::BadValue {
+            field: format!("supervision.{instruction}"),
+            error: "no supervision instruction with an addressee has this id".into(),
+        };
+        let entry = self
+            .w
+            .entry(&ROOT, "supervision", &instruction.to_string())?
+            .ok_or_else(not_addressed)?;
+        // Only an instruction given with an addressee holds `acks`; making the map here
+        // could race another device making its own.
+        if !self.w.has_map(&entry, "acks")? {
+            return Err(not_addressed());
+        }
+        let ack = self.w.new_entry(&entry, "acks", &id.to_string())?;
+        write_stamp(self.w, &ack, "", &self.actor.stamp(self.now))
     }
     fn log_entry(&mut self, log: &str, id: EntryId, text: &str) -> Result<(), DocError> {
         let entry = self.w.new_entry(&ROOT, log, &id.to_string())?;
@@ -368,6 +414,46 @@ fn read_log(r: &mut Reader<'_>, log: &str) -> Result<Vec<LogEntry>, DocError> {
     Ok(out.into_values().collect())
 }
 
+fn read_supervision(r: &mut Reader<'_>) -> Result<Vec<Supervision>, DocError> {
+    // In (time, id) order, as `read_log` orders its entries.
+    let mut out = std::collections::BTreeMap::new();
+    for (key, obj) in r.entries(&ROOT, "supervision")? {
+        let label = |f: &str| format!("supervision.{key}.{f}");
+        let id = EntryId::parse(&key).map_err(|e| DocError::BadValue {
+            field: "supervision".into(),
+            error: e.to_string(),
+        })?;
+        let text = r.str(&obj, "text", &label("text"))?;
+        let stamp = read_stamp(r, &obj, "")?;
+        let person = r.opt_parse(&obj, "to_person", &label("to_person"), UserId::parse)?;
+        let unit = r.opt_parse(&obj, "to_unit", &label("to_unit"), OrgUnitId::parse)?;
+        let to = person.map(Addressee::Person).or(unit.map(Addressee::Unit));
+        let due = r.opt_i64(&obj, "due", &label("due"))?.map(Timestamp);
+        let mut acks = std::collections::BTreeMap::new();
+        for (ack_key, ack) in r.entries(&obj, "acks")? {
+            let ack_id = EntryId::parse(&ack_key).map_err(|e| DocError::BadValue {
+                field: label("acks"),
+                error: e.to_string(),
+            })?;
+            let stamp = read_stamp(r, &ack, "")?;
+            acks.insert((stamp.at, ack_id), Acknowledgement { id: ack_id, stamp });
+        }
+        let position = out.len();
+        out.insert(
+            (stamp.at, id, position),
+            Supervision {
+                id,
+                text,
+                stamp,
+                to,
+                due,
+                acks: acks.into_values().collect(),
+            },
+        );
+    }
+    Ok(out.into_values().collect())
+}
+
 fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocError> {
     let id = EntryId::parse(key).map_err(|err| DocError::BadValue {
         field: "events".into(),
@@ -475,7 +561,7 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         expectation: r.text(&ROOT, "expectation")?,
         response: r.text(&ROOT, "response")?,
         progress: read_log(r, "progress")?,
-        supervision: read_log(r, "supervision")?,
+        supervision: read_supervision(r)?,
         events,
         rating,
         attachments: r.string_set(&ROOT, "attachments")?,
@@ -518,6 +604,68 @@ mod tests {
             Timestamp(1),
         )
         .expect("created")
+    }
+
+    fn handler(n: u8) -> Actor {
+        Actor {
+            user: UserId::from_random_bytes([n; 16]),
+            device: crate::model::DeviceId::from_random_bytes([n + 1; 16]),
+            role: Role::DepartmentHandler,
+        }
+    }
+
+    #[test]
+    fn an_addressed_instruction_keeps_concurrent_acknowledgements_and_reads_as_before_for_old_apps()
+    {
+        let config = Config::default();
+        let dept = OrgUnitId::from_random_bytes([9; 16]);
+        let mut doc = problem();
+        doc.edit(&config, &officer(), Timestamp(10), |e| {
+            e.add_supervision(entry(1), "旧督办")?;
+            e.supervise(
+                entry(2),
+                "请三日内反馈",
+                Addressee::Unit(dept),
+                Timestamp(500),
+            )
+        })
+        .expect("given");
+        // Two handlers of the department acknowledge it at once, on their own copies.
+        let mut a = doc.clone();
+        let mut b = ProblemDoc::load(&doc.inner.save(), ActorId::from([4; 16])).expect("copy");
+        a.edit(&config, &handler(20), Timestamp(20), |e| {
+            e.acknowledge_supervision(entry(2), entry(3))
+        })
+        .expect("acknowledged");
+        b.edit(&config, &handler(30), Timestamp(30), |e| {
+            e.acknowledge_supervision(entry(2), entry(4))
+        })
+        .expect("acknowledged");
+        a.inner.merge(&mut b.inner).expect("merged");
+        let read = a.read().expect("reads");
+        let old = &read.supervision[0];
+        assert_eq!((old.to, old.due, old.acks.len()), (None, None, 0));
+        let given = &read.supervision[1];
+        assert_eq!(
+            (given.to, given.due),
+            (Some(Addressee::Unit(dept)), Some(Timestamp(500)))
+        );
+        let acks: Vec<_> = given.acks.iter().map(|k| k.id).collect();
+        assert_eq!(acks, vec![entry(3), entry(4)], "both kept, in time order");
+        // An instruction without an addressee has nothing to acknowledge.
+        let refused = a.edit(&config, &handler(20), Timestamp(40), |e| {
+            e.acknowledge_supervision(entry(1), entry(5))
+        });
+        assert!(
+            matches!(refused, Err(DocError::BadValue { .. })),
+            "{refused:?}"
+        );
+        // The apps before addressees read the supervision log as a plain log: the new entry
+        // still reads there, with its text and author.
+        let mut r = a.inner.reader();
+        let as_old_apps_read = read_log(&mut r, "supervision").expect("reads as a log");
+        let texts: Vec<_> = as_old_apps_read.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, vec!["旧督办", "请三日内反馈"]);
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub struct Visit {
     pub needs_decision: Vec<NeedsDecision>,
 }
 
-/// An entry in a problem's progress log (办理进展) or a supervision instruction (督办).
+/// An entry in a problem's progress log (办理进展).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Identity, made on the device.
@@ -145,6 +145,67 @@ pub struct LogEntry {
     pub text: String,
     /// Who wrote it, where and when.
     pub stamp: Stamp,
+}
+
+/// To whom a supervision instruction (督办) is addressed: a person or an org unit (a
+/// department's handlers, a town's people), picked by the leader from the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Addressee {
+    /// One person.
+    Person(UserId),
+    /// Everyone whose own unit it is.
+    Unit(OrgUnitId),
+}
+
+impl Addressee {
+    /// Whether `user`, whose own unit is `unit`, is (one of) the addressee(s).
+    pub fn includes(&self, user: UserId, unit: OrgUnitId) -> bool {
+        match self {
+            Addressee::Person(p) => *p == user,
+            Addressee::Unit(u) => *u == unit,
+        }
+    }
+}
+
+/// The addressee's acknowledgement (签收) of a supervision instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// Identity, made on the device.
+    pub id: EntryId,
+    /// Who acknowledged it, where and when.
+    pub stamp: Stamp,
+}
+
+/// A supervision instruction (督办): what a leader or supervisor asks, of whom, by when, and
+/// who acknowledged it. Instructions written before addressees existed have none, no due
+/// date and no acknowledgements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervision {
+    /// Identity, made on the device.
+    pub id: EntryId,
+    /// What was asked.
+    pub text: String,
+    /// Who gave it, where and when.
+    pub stamp: Stamp,
+    /// To whom.
+    pub to: Option<Addressee>,
+    /// By when.
+    pub due: Option<Timestamp>,
+    /// Acknowledgements, in time order (concurrent ones are all kept).
+    pub acks: Vec<Acknowledgement>,
+}
+
+impl Supervision {
+    /// The instruction as it was given, without its acknowledgements (what is never changed
+    /// once recorded).
+    pub fn as_given(&self) -> (EntryId, &str, Stamp, Option<Addressee>, Option<Timestamp>) {
+        (self.id, &self.text, self.stamp, self.to, self.due)
+    }
+
+    /// The first acknowledgement, if any.
+    pub fn acknowledged(&self) -> Option<&Acknowledgement> {
+        self.acks.first()
+    }
 }
 
 /// The enterprise's rating of how its problem was handled (好差评).
@@ -194,8 +255,8 @@ pub struct Problem {
     pub response: String,
     /// Progress log.
     pub progress: Vec<LogEntry>,
-    /// Supervision instructions (督办).
-    pub supervision: Vec<LogEntry>,
+    /// Supervision instructions (督办), in time order.
+    pub supervision: Vec<Supervision>,
     /// Workflow events, in id order; `workflow::replay` orders and applies them.
     pub events: Vec<crate::workflow::Event>,
     /// The enterprise's rating, when given.

@@ -91,6 +91,9 @@ pub enum Condition {
     HandlerOfUnit,
     /// Not to (or at) the city-leader tier: only leaders take a problem there.
     BelowCityLeader,
+    /// The actor is the supervision instruction's addressee: the person it names, or one
+    /// whose own unit it names.
+    Addressee,
 }
 
 /// One action kind's row of the table.
@@ -108,7 +111,7 @@ pub struct ActionRule {
     pub why: (&'static str, &'static str),
 }
 
-use Condition::{Always, BelowCityLeader, HandlerOfUnit};
+use Condition::{Addressee, Always, BelowCityLeader, HandlerOfUnit};
 use Role::{DepartmentHandler as Handler, Leader, Officer, Supervisor, WindowClerk as Clerk};
 
 /// The table, one row per [`ActionKind`], in [`ActionKind::ALL`]'s order.
@@ -489,6 +492,50 @@ pub fn may_manage_card(role: Role) -> Result<(), Denied> {
     answer(ok, role, What::Card, CARD.why)
 }
 
+/// Who gives supervision instructions (督办), each with an addressee and a due date: leaders
+/// and supervisors.
+pub const SUPERVISE: RoleRule = RoleRule {
+    grants: &[(Leader, Always), (Supervisor, Always)],
+    why: (
+        "只有领导和督导可以督办",
+        "only leaders and supervisors give supervision instructions",
+    ),
+};
+
+/// Whether `role` may give a supervision instruction.
+pub fn may_supervise(role: Role) -> Result<(), Denied> {
+    let ok = granted(SUPERVISE.grants, role, |c| c == Always);
+    answer(ok, role, What::Supervise, SUPERVISE.why)
+}
+
+/// Who acknowledges (签收) a supervision instruction: its addressee, whatever their role.
+pub const ACKNOWLEDGE: RoleRule = RoleRule {
+    grants: &[
+        (Officer, Addressee),
+        (Handler, Addressee),
+        (Clerk, Addressee),
+        (Leader, Addressee),
+        (Supervisor, Addressee),
+    ],
+    why: (
+        "督办由被督办的人员或单位签收",
+        "only the person or unit a supervision instruction names acknowledges it",
+    ),
+};
+
+/// Whether `user` (role `role`, own unit `unit`) may acknowledge an instruction addressed to
+/// `to` (`None`: an instruction from before addressees, which nobody acknowledges).
+pub fn may_acknowledge(
+    role: Role,
+    user: crate::model::UserId,
+    unit: OrgUnitId,
+    to: Option<crate::model::Addressee>,
+) -> Result<(), Denied> {
+    let is_addressee = to.is_some_and(|to| to.includes(user, unit));
+    let ok = granted(ACKNOWLEDGE.grants, role, |c| c == Addressee && is_addressee);
+    answer(ok, role, What::Acknowledge, ACKNOWLEDGE.why)
+}
+
 /// Who lists the server's backups (备份) and runs one now (`/api/admin/backups`): the IT
 /// administrator alone.
 pub const BACKUPS: RoleRule = RoleRule {
@@ -552,6 +599,10 @@ pub enum What {
     Field(GuardedField),
     /// Replacing or revoking an enterprise's 连心卡.
     Card,
+    /// Giving a supervision instruction (督办).
+    Supervise,
+    /// Acknowledging a supervision instruction (签收督办).
+    Acknowledge,
 }
 
 /// A refusal by the table: the role, what it tried, and why not.
@@ -578,6 +629,11 @@ impl Denied {
                 self.why.1
             ),
             What::Card => format!("a {role} may not replace the card: {}", self.why.1),
+            What::Supervise => format!("a {role} may not supervise: {}", self.why.1),
+            What::Acknowledge => format!(
+                "a {role} may not acknowledge this supervision instruction: {}",
+                self.why.1
+            ),
         }
     }
 
@@ -588,6 +644,8 @@ impl Denied {
             What::Action(kind) => format!("{role}不能“{}”：{}", kind.zh(), self.why.0),
             What::Field(field) => format!("{role}不能修改{}：{}", field.zh(), self.why.0),
             What::Card => format!("{role}不能更换连心卡：{}", self.why.0),
+            What::Supervise => format!("{role}不能督办：{}", self.why.0),
+            What::Acknowledge => format!("{role}不能签收这条督办：{}", self.why.0),
         }
     }
 }
@@ -606,6 +664,8 @@ fn meets(subject: &Subject<'_>, condition: Condition, to_city_leader: bool) -> b
         Always => true,
         HandlerOfUnit => subject.handling_units.contains(&subject.unit),
         BelowCityLeader => !to_city_leader,
+        // Granted by `may_acknowledge`, which knows the instruction; no workflow action.
+        Addressee => false,
     }
 }
 
@@ -686,7 +746,7 @@ pub fn role_may(role: Role, action: &Action) -> Result<(), Denied> {
     let ok = granted(rule.grants, role, |c| match c {
         Always => true,
         BelowCityLeader => !city,
-        HandlerOfUnit => false,
+        HandlerOfUnit | Addressee => false,
     });
     answer(ok, role, What::Action(kind), rule.why)
 }
@@ -780,6 +840,29 @@ mod tests {
         let denied = may_manage_card(Role::DepartmentHandler).expect_err("refused");
         assert!(denied.zh().starts_with("部门经办不能更换连心卡"));
         assert!(ENTERPRISE_ACTIONS.contains(&ActionKind::Confirm));
+    }
+
+    #[test]
+    fn only_the_addressee_acknowledges_a_supervision_instruction() {
+        use crate::model::{Addressee as To, UserId};
+        let (me, other) = (
+            UserId::from_random_bytes([1; 16]),
+            UserId::from_random_bytes([2; 16]),
+        );
+        let (dept, town) = (
+            OrgUnitId::from_random_bytes([3; 16]),
+            OrgUnitId::from_random_bytes([4; 16]),
+        );
+        let handler = Role::DepartmentHandler;
+        assert!(may_acknowledge(handler, me, dept, Some(To::Unit(dept))).is_ok());
+        assert!(may_acknowledge(Role::Officer, me, town, Some(To::Person(me))).is_ok());
+        let denied =
+            may_acknowledge(handler, other, town, Some(To::Unit(dept))).expect_err("not theirs");
+        assert!(denied.zh().starts_with("部门经办不能签收这条督办"));
+        assert!(may_acknowledge(Role::Leader, other, dept, Some(To::Person(me))).is_err());
+        assert!(may_acknowledge(handler, me, dept, None).is_err());
+        assert!(may_supervise(Role::Supervisor).is_ok());
+        assert!(may_supervise(Role::DepartmentHandler).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ const ALL: [&str; 21] = [
     "0018_lost_refresh_answer",
     "0019_check_in_evidence",
     "0020_history_verdicts",
+    "0022_supervision",
     "0023_slim_rows",
 ];
 

@@ -1,0 +1,172 @@
+//! Supervision (督办) and the officer's to-do (待办): `GET /api/supervision`, the supervision
+//! instructions in the caller's read scope with their state (for whoever reads the problem
+//! list: `problems::require_list_reader`), and `GET /api/todo`, the caller's own to-do
+//! counts, computed by `shared::todo::officer_todo` over the problem documents the store holds
+//! — the same function, on the same documents, as the phone's home screen.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared::doc::{ActorId, ProblemDoc};
+use shared::model::{OrgUnitId, Problem, UserId};
+use shared::supervision::SupervisionState;
+use shared::sync::server::ServerStore as _;
+use shared::todo::{DUE_SOON_DAYS, Officer, TodoCounts, officer_todo};
+
+use super::error::ApiError;
+use super::extract::{ApiQuery, unknown};
+use super::problems::require_list_reader;
+use crate::AppState;
+use crate::auth::{Authenticated, access_for};
+use crate::store::{MAX_PAGE, StoreError, StoreHold, SupervisionFilter, SupervisionPage};
+
+/// The longest "due soon" window `GET /api/todo` takes, in days.
+pub const MAX_TODO_DAYS: u32 = 60;
+
+/// Routes of this module, to be nested under `/api`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/supervision", get(list))
+        .route("/todo", get(todo))
+}
+
+/// `GET /api/supervision` parameters; every one is optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct SupervisionQuery {
+    /// Comma-separated states (`issued,acknowledged,overdue,closed`); absent: all but closed.
+    pub state: Option<String>,
+    /// Addressed to this person (user id).
+    pub to_person: Option<UserId>,
+    /// Addressed to this unit (org unit id).
+    pub to_unit: Option<OrgUnitId>,
+    /// The enterprise's town (org unit id).
+    pub town: Option<OrgUnitId>,
+    /// Rows per page, 1..=200 (default 50).
+    pub limit: Option<u32>,
+    /// Rows skipped (default 0).
+    pub offset: Option<u64>,
+}
+
+impl SupervisionQuery {
+    /// Parses the query into a filter, reporting the first invalid parameter.
+    pub fn into_filter(self) -> Result<SupervisionFilter, ApiError> {
+        let states = match &self.state {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| SupervisionState::from_code(s).map_err(|_| unknown("state", s)))
+                .collect::<Result<_, _>>()?,
+        };
+        let limit = self.limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be 1..={MAX_PAGE}, not {limit}"
+            )));
+        }
+        Ok(SupervisionFilter {
+            states,
+            to_person: self.to_person,
+            to_unit: self.to_unit,
+            town: self.town,
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "supervision or to-do store failure");
+    ApiError::Internal
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(q): ApiQuery<SupervisionQuery>,
+) -> Result<Json<SupervisionPage>, ApiError> {
+    require_list_reader(&auth)?;
+    let filter = q.into_filter()?;
+    let page = state
+        .sync()
+        .with_store(move |s| -> Result<SupervisionPage, StoreError> {
+            let now = crate::auth::now();
+            let access = access_for(s, &auth.user, &auth.device, now)?;
+            s.list_supervision(&access.read, &filter, now)
+        })
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    Ok(Json(page))
+}
+
+/// `GET /api/todo` parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct TodoQuery {
+    /// Days ahead that count as due soon, 1..=60 (default `shared::todo::DUE_SOON_DAYS`).
+    pub days: Option<u32>,
+}
+
+/// `GET /api/todo`'s answer.
+#[derive(Debug, Serialize)]
+pub struct TodoAnswer {
+    /// The window used, in days.
+    pub days: u32,
+    /// The counts (no `refused`: the server never stores a refused change).
+    pub counts: TodoCounts,
+}
+
+/// Why a problem document the projection lists could not be read.
+#[derive(Debug, thiserror::Error)]
+enum TodoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored problem does not read: {0}")]
+    Doc(#[from] shared::doc::DocError),
+}
+
+async fn todo(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(q): ApiQuery<TodoQuery>,
+) -> Result<Json<TodoAnswer>, ApiError> {
+    let days = q.days.unwrap_or(DUE_SOON_DAYS);
+    if days == 0 || days > MAX_TODO_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "days must be 1..={MAX_TODO_DAYS}, not {days}"
+        )));
+    }
+    let sync = state.sync().clone();
+    let me = Officer {
+        user: auth.user.id,
+        unit: auth.user.org_unit,
+    };
+    let counts = state
+        .sync()
+        .with_store_holds(move |store| -> Result<TodoCounts, TodoError> {
+            let mut store = store;
+            let now = crate::auth::now();
+            // The problems to read, in one hold; each document in a hold of its own, read
+            // between holds.
+            let ids = store.hold(|s| -> Result<_, StoreError> {
+                let access = access_for(s, &auth.user, &auth.device, now)?;
+                s.todo_problems(&access.read, me.user, me.unit)
+            })?;
+            let mut problems: Vec<Problem> = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(stored) = store.hold(|s| s.load_doc(&id))? else {
+                    continue;
+                };
+                let doc = ProblemDoc::load(&stored.bytes, ActorId::from([0u8; 16]))?;
+                problems.push(doc.read()?);
+            }
+            let items = officer_todo(me, &problems, &[], sync.config(), now, days);
+            Ok(TodoCounts::of(&items, false))
+        })
+        .await
+        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    Ok(Json(TodoAnswer { days, counts }))
+}

@@ -1,0 +1,237 @@
+//! Supervision instructions (督办) as leaders follow them: `GET /api/supervision`'s rows — every
+//! instruction on the problems in the caller's read scope (the lists' one reading of a scope,
+//! `problems_query::scope_sql`), with its addressee, due date, acknowledgement and state
+//! (`shared::supervision::state_of`, the one rule, applied here in Rust rather than restated
+//! in SQL), filtered and paginated — and the problems an officer's to-do is computed from
+//! (`GET /api/todo`).
+
+use rusqlite::types::Value;
+use serde::Serialize;
+use shared::doc::DocKind;
+use shared::model::{OrgUnitId, ProblemState, Timestamp, UserId};
+use shared::supervision::{SupervisionState, state_of};
+use shared::sync::protocol::DocId;
+use shared::sync::validate::Scope;
+
+use super::problems_query::scope_sql;
+use super::{MAX_PAGE, SqliteStore, StoreError};
+
+/// What the supervision list is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct SupervisionFilter {
+    /// States to keep; empty: every state but closed (the open items).
+    pub states: Vec<SupervisionState>,
+    /// Addressed to this person.
+    pub to_person: Option<UserId>,
+    /// Addressed to this unit.
+    pub to_unit: Option<OrgUnitId>,
+    /// The enterprise's town.
+    pub town: Option<OrgUnitId>,
+    /// Rows per page, 1..=[`MAX_PAGE`].
+    pub limit: u32,
+    /// Rows skipped.
+    pub offset: u64,
+}
+
+/// A person or unit by id and name (the name empty when the directory lacks it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Named {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// One supervision instruction in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupervisionRow {
+    /// The instruction's entry id.
+    pub id: String,
+    /// Its problem.
+    pub problem: String,
+    /// The problem's description.
+    pub description: String,
+    /// The problem's state (code).
+    pub problem_state: String,
+    /// The enterprise.
+    pub enterprise: Named,
+    /// What was asked.
+    pub text: String,
+    /// Who gave it.
+    pub by: Named,
+    /// When (the giver's device time, ms).
+    pub at: i64,
+    /// Addressed to a person, if so.
+    pub to_person: Option<Named>,
+    /// Addressed to a unit, if so.
+    pub to_unit: Option<Named>,
+    /// Due (ms), if given.
+    pub due: Option<i64>,
+    /// Who acknowledged it first, if anyone.
+    pub acknowledged_by: Option<Named>,
+    /// When (device time, ms).
+    pub acknowledged_at: Option<i64>,
+    /// Where it stands now.
+    pub state: SupervisionState,
+}
+
+/// One page of the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupervisionPage {
+    /// Rows matching the filters, all pages together.
+    pub total: u64,
+    /// Rows skipped.
+    pub offset: u64,
+    /// Rows asked for.
+    pub limit: u32,
+    /// How many matching rows are in each state (before paging), in the states' order.
+    pub by_state: Vec<(SupervisionState, u64)>,
+    /// This page.
+    pub rows: Vec<SupervisionRow>,
+}
+
+const SELECT: &str = "SELECT s.id, s.problem, p.description, p.state, p.enterprise, \
+     coalesce(e.name, ''), s.text, s.\"by\", coalesce(ub.name, ''), s.at, s.to_person, \
+     coalesce(ut.name, ''), s.to_unit, coalesce(ou.name, ''), s.due, s.acked_by, \
+     coalesce(ua.name, ''), s.acked_at FROM progress s JOIN problems p ON p.id = s.problem \
+     LEFT JOIN enterprises e ON e.id = p.enterprise LEFT JOIN users ub ON ub.id = s.\"by\" \
+     LEFT JOIN users ut ON ut.id = s.to_person LEFT JOIN org_units ou ON ou.id = s.to_unit \
+     LEFT JOIN users ua ON ua.id = s.acked_by";
+
+fn named(id: Option<String>, name: String) -> Option<Named> {
+    id.map(|id| Named { id, name })
+}
+
+impl SqliteStore {
+    /// The supervision instructions in `scope` matching `filter` at `now`: due first (those
+    /// without a due date last), then newest given first.
+    ///
+    /// # Errors
+    /// When the store fails or holds a state code this build does not know.
+    pub fn list_supervision(
+        &self,
+        scope: &Scope,
+        filter: &SupervisionFilter,
+        now: Timestamp,
+    ) -> Result<SupervisionPage, StoreError> {
+        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
+        let mut conds = vec!["s.kind = 'supervision'".to_string(), scope_cond];
+        if let Some(person) = filter.to_person {
+            conds.push("s.to_person = ?".into());
+            params.push(Value::Text(person.to_string()));
+        }
+        if let Some(unit) = filter.to_unit {
+            conds.push("s.to_unit = ?".into());
+            params.push(Value::Text(unit.to_string()));
+        }
+        if let Some(town) = filter.town {
+            conds.push("e.town = ?".into());
+            params.push(Value::Text(town.to_string()));
+        }
+        let sql = format!(
+            "{SELECT} WHERE {} ORDER BY s.due IS NULL, s.due, s.at DESC, s.id",
+            conds.join(" AND ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let found = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((
+                    r.get::<_, String>(3)?,
+                    SupervisionRow {
+                        id: r.get(0)?,
+                        problem: r.get(1)?,
+                        description: r.get(2)?,
+                        problem_state: r.get(3)?,
+                        enterprise: Named {
+                            id: r.get(4)?,
+                            name: r.get(5)?,
+                        },
+                        text: r.get(6)?,
+                        by: Named {
+                            id: r.get(7)?,
+                            name: r.get(8)?,
+                        },
+                        at: r.get(9)?,
+                        to_person: named(r.get(10)?, r.get(11)?),
+                        to_unit: named(r.get(12)?, r.get(13)?),
+                        due: r.get(14)?,
+                        acknowledged_by: named(r.get(15)?, r.get(16)?),
+                        acknowledged_at: r.get(17)?,
+                        state: SupervisionState::Issued,
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut by_state: Vec<(SupervisionState, u64)> =
+            SupervisionState::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut kept = Vec::new();
+        for (code, mut row) in found {
+            let problem_state =
+                ProblemState::from_code(&code).map_err(|e| StoreError::Corrupt {
+                    table: "problems",
+                    detail: e.to_string(),
+                })?;
+            row.state = state_of(
+                problem_state,
+                row.due.map(Timestamp),
+                row.acknowledged_by.is_some(),
+                now,
+            );
+            let wanted = if filter.states.is_empty() {
+                row.state != SupervisionState::Closed
+            } else {
+                filter.states.contains(&row.state)
+            };
+            if wanted {
+                if let Some(count) = by_state.iter_mut().find(|(s, _)| *s == row.state) {
+                    count.1 += 1;
+                }
+                kept.push(row);
+            }
+        }
+        let limit = filter.limit.clamp(1, MAX_PAGE);
+        let total = kept.len() as u64;
+        let rows = kept
+            .into_iter()
+            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .collect();
+        Ok(SupervisionPage {
+            total,
+            offset: filter.offset,
+            limit,
+            by_state,
+            rows,
+        })
+    }
+
+    /// The problems in `scope` an officer's to-do can come from: those `user` owns, and those
+    /// holding a supervision instruction addressed to them or to `unit`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn todo_problems(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        unit: OrgUnitId,
+    ) -> Result<Vec<DocId>, StoreError> {
+        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
+        for v in [user.to_string(), user.to_string(), unit.to_string()] {
+            params.push(Value::Text(v));
+        }
+        let sql = format!(
+            "SELECT p.id FROM problems p WHERE {scope_cond} AND (p.owner = ? OR EXISTS \
+             (SELECT 1 FROM progress s WHERE s.problem = p.id AND s.kind = 'supervision' \
+             AND (s.to_person = ? OR s.to_unit = ?))) ORDER BY p.id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let ids = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(0)
+            })?
+            .map(|id| id.map(|id| DocId::new(DocKind::Problem, &id)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+}
