@@ -1290,3 +1290,45 @@ fn an_upload_cut_before_the_server_saw_it_resumes_from_the_servers_heads() {
     assert_eq!(li.visit_notes(&ids[2]), "已复查：企业用电恢复正常");
     assert_eq!(li.client.replica().len(), 4);
 }
+
+#[test]
+fn a_handover_carries_every_unacknowledged_document_and_the_server_takes_it_as_the_devices_push() {
+    // Wang's phone synced two visits, then, never online again, edited one and made a third.
+    let (mut server, mut wang, mut li, ids) = two_synced_devices(2);
+    wang.edit_visit(&ids[0], "没有信号时补充的走访记录");
+    let third = wang.new_visit(2);
+    let pushes = wang.client.handover_pushes();
+    let mut docs: Vec<&DocId> = pushes.iter().map(|p| &p.doc).collect();
+    docs.sort();
+    let mut expected = vec![&ids[0], &third];
+    expected.sort();
+    assert_eq!(docs, expected, "what the server lacks, and only that");
+
+    // IT applies them as the device's own push: the other phone then sees both.
+    let file = shared::sync::handover::write(
+        &shared::sync::handover::Handover {
+            device: wang.person.actor.device,
+            user: wang.person.actor.user,
+            created_at: wang.now,
+            push: pushes,
+        },
+        "wang's device secret",
+    );
+    let read: shared::sync::handover::HandoverFile =
+        shared::sync::protocol::decode(&file).expect("a handover file");
+    let handover: shared::sync::handover::Handover =
+        postcard::from_bytes(&read.payload).expect("its payload");
+    let request = SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: handover.created_at,
+        push: handover.push,
+        max_response_bytes: 1 << 20,
+        unsent: Some(0),
+    };
+    let body = shared::sync::protocol::encode(&request);
+    server.handle(wang.person.actor.device, &body, wang.now);
+    li.sync(&mut server);
+    assert_eq!(li.visit_notes(&ids[0]), "没有信号时补充的走访记录");
+    assert_eq!(li.visit_notes(&third), wang.visit_notes(&third));
+}

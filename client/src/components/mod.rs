@@ -14,6 +14,7 @@ pub mod discard;
 pub mod enterprise;
 pub mod enterprises;
 pub mod follow_up;
+pub mod handover;
 pub mod header;
 pub mod history;
 #[cfg(feature = "leader")]

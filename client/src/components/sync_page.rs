@@ -1,11 +1,13 @@
 //! Sync, storage and account: what waits to upload, records the server refused (with the
 //! reason and a link to fix each), whether the browser keeps storage persistently, this device,
-//! the app's build, and logout — blocked, with the reason, while changes are unsynced.
+//! the app's build, and logout — blocked, with the reason, while changes are unsynced (a
+//! phone that cannot reach the server again hands them over to IT first: `handover`).
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::discard::discard_button;
+use super::handover::HandoverCard;
 use super::widgets::Ctx;
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
@@ -93,6 +95,8 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
                         .replace("{quota}", &format!("{:.0}", quota as f64 / 1e6)) }</p>
                 }
             </section>
+
+            if core.unsynced() > 0 { <HandoverCard ctx={ctx.clone()} /> }
 
             <section class="card">
                 <h2>{ lang.t(Key::Account) }</h2>

@@ -84,46 +84,5 @@ pub async fn download(
     let buffer = JsFuture::from(response.array_buffer().map_err(|_| "body")?)
         .await
         .map_err(|_| "unreachable")?;
-    let bytes = Uint8Array::new(&buffer);
-    // new Blob([bytes], {type}) and URL.createObjectURL, called through Reflect so the app
-    // needs no extra web-sys features.
-    let global: JsValue = window.clone().into();
-    let blob_ctor: Function = Reflect::get(&global, &"Blob".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("no Blob")?;
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"type".into(), &mime.into());
-    let blob = Reflect::construct(&blob_ctor, &Array::of2(&Array::of1(&bytes), &options))
-        .map_err(|_| "Blob")?;
-    let url_api = Reflect::get(&global, &"URL".into()).map_err(|_| "no URL")?;
-    let create: Function = Reflect::get(&url_api, &"createObjectURL".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or("no createObjectURL")?;
-    let url = create
-        .call1(&url_api, &blob)
-        .ok()
-        .and_then(|u| u.as_string())
-        .ok_or("createObjectURL")?;
-    let document = window.document().ok_or("no document")?;
-    let link = document.create_element("a").map_err(|_| "a")?;
-    let _ = link.set_attribute("href", &url);
-    let _ = link.set_attribute("download", filename);
-    let _ = link.set_attribute("hidden", "");
-    if let Some(root) = document.document_element() {
-        let _ = root.append_child(&link);
-    }
-    if let Ok(click) = Reflect::get(&link, &"click".into()).and_then(|f| f.dyn_into::<Function>()) {
-        let _ = click.call0(&link);
-    }
-    link.remove();
-    // Give the browser time to start the download before the URL is released.
-    yew::platform::time::sleep(std::time::Duration::from_secs(30)).await;
-    if let Ok(revoke) =
-        Reflect::get(&url_api, &"revokeObjectURL".into()).and_then(|f| f.dyn_into::<Function>())
-    {
-        let _ = revoke.call1(&url_api, &url.into());
-    }
-    Ok(())
+    crate::infra::platform::save_file(&Uint8Array::new(&buffer).to_vec(), filename, mime).await
 }

@@ -1,7 +1,7 @@
 //! Small browser facts and services: the clock, randomness, whether the browser is online,
 //! local time for display, geolocation for check-in, persistent storage and its estimate,
-//! the browser's deflate (`CompressionStream`) for sync requests, and a lock shared by the
-//! app's tabs (Web Locks).
+//! the browser's deflate (`CompressionStream`) for sync requests, a lock shared by the
+//! app's tabs (Web Locks), and saving bytes as a file the user downloads.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -230,4 +230,53 @@ pub async fn with_tab_lock<T>(name: &str, work: impl Future<Output = T>) -> T {
         let _ = release.call0(&JsValue::NULL);
     }
     out
+}
+
+/// Hands `bytes` to the browser as a download named `filename` (a Blob URL and a link the app
+/// clicks), then releases the URL. `Err` names what the browser lacked.
+pub async fn save_file(bytes: &[u8], filename: &str, mime: &str) -> Result<(), String> {
+    use js_sys::{Array, Function, Object};
+    let window = web_sys::window().ok_or("no window")?;
+    // new Blob([bytes], {type}) and URL.createObjectURL, called through Reflect so the app
+    // needs no extra web-sys features.
+    let global: JsValue = window.clone().into();
+    let blob_ctor: Function = Reflect::get(&global, &"Blob".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("no Blob")?;
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"type".into(), &mime.into());
+    let data = Uint8Array::from(bytes);
+    let blob = Reflect::construct(&blob_ctor, &Array::of2(&Array::of1(&data), &options))
+        .map_err(|_| "Blob")?;
+    let url_api = Reflect::get(&global, &"URL".into()).map_err(|_| "no URL")?;
+    let create: Function = Reflect::get(&url_api, &"createObjectURL".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("no createObjectURL")?;
+    let url = create
+        .call1(&url_api, &blob)
+        .ok()
+        .and_then(|u| u.as_string())
+        .ok_or("createObjectURL")?;
+    let document = window.document().ok_or("no document")?;
+    let link = document.create_element("a").map_err(|_| "a")?;
+    let _ = link.set_attribute("href", &url);
+    let _ = link.set_attribute("download", filename);
+    let _ = link.set_attribute("hidden", "");
+    if let Some(root) = document.document_element() {
+        let _ = root.append_child(&link);
+    }
+    if let Ok(click) = Reflect::get(&link, &"click".into()).and_then(|f| f.dyn_into::<Function>()) {
+        let _ = click.call0(&link);
+    }
+    link.remove();
+    // Give the browser time to start the download before the URL is released.
+    yew::platform::time::sleep(std::time::Duration::from_secs(30)).await;
+    if let Ok(revoke) =
+        Reflect::get(&url_api, &"revokeObjectURL".into()).and_then(|f| f.dyn_into::<Function>())
+    {
+        let _ = revoke.call1(&url_api, &url.into());
+    }
+    Ok(())
 }

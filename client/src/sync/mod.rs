@@ -3,7 +3,8 @@
 //! around the screens. It is split by concern: `driver` carries out the engine's effects
 //! (the browser driver of the sans-IO engine), `session` logs in and out and restores the
 //! replica, `records` gives the screens their records and saves their edits, `config` keeps
-//! the district's configuration the server distributes.
+//! the district's configuration the server distributes, `handover` exports what a phone that
+//! cannot reach the server again holds for IT.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -22,6 +23,7 @@ use crate::infra::platform;
 
 mod config;
 mod driver;
+mod handover;
 mod records;
 mod session;
 
@@ -69,6 +71,8 @@ pub struct Core {
     /// The last event id the push channel delivered, sent back as `Last-Event-ID`.
     last_event: Cell<Option<u64>>,
     last_sync: Cell<Option<shared::model::Timestamp>>,
+    /// What the last handover file covered (`handover`): each record and its heads.
+    handed_over: RefCell<Option<handover::Covered>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -109,6 +113,7 @@ impl Core {
             push_running: Cell::new(false),
             last_event: Cell::new(None),
             last_sync: Cell::new(None),
+            handed_over: RefCell::new(None),
         });
         core.listen_for_network();
         spawn_local(session::send_logout());

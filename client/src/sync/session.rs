@@ -168,12 +168,18 @@ impl Core {
         if unsynced > 0 {
             return Err(unsynced);
         }
+        self.end_and_log_out().await;
+        Ok(())
+    }
+
+    /// Ends the session on this device (its records leave it) and sends the logout, now or
+    /// at the next connection.
+    pub(super) async fn end_and_log_out(self: &Rc<Self>) {
         if let Some(session) = self.session() {
             remember_local(LOGOUT_LOCAL_KEY, &session.to_json());
         }
         self.end_session(false).await;
         spawn_local(send_logout());
-        Ok(())
     }
 
     /// After a revocation: notes the records whose changes are lost, drops every local record

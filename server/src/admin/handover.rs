@@ -7,10 +7,10 @@
 //! harmless. The file must be signed with the device's secret (HMAC-SHA256 keyed by the hash
 //! the server keeps) and the device must be registered to the user it names and not revoked.
 
-use sha2::{Digest as _, Sha256};
 use shared::config::Config;
 use shared::model::Timestamp;
-use shared::sync::handover::{HANDOVER_DOMAIN, Handover, HandoverFile};
+pub use shared::sync::handover::signature;
+use shared::sync::handover::{Handover, HandoverFile};
 use shared::sync::protocol::{self, Outcome, SyncRequest};
 use shared::sync::server::{SyncContext, handle_sync};
 
@@ -26,31 +26,6 @@ pub struct HandoverReport {
     pub accepted: usize,
     /// Documents refused, with why.
     pub refused: Vec<String>,
-}
-
-/// HMAC-SHA256 (RFC 2104) of `parts` in order, keyed by `key` (at most 64 bytes).
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > block.len() {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let mut inner = Sha256::new();
-    inner.update(pad(0x36));
-    for part in parts {
-        inner.update(part);
-    }
-    let mut outer = Sha256::new();
-    outer.update(pad(0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
-/// The signature of a handover `payload` by the device whose secret hashes to `key`.
-pub fn signature(key: &[u8; 32], payload: &[u8]) -> [u8; 32] {
-    hmac_sha256(key, &[HANDOVER_DOMAIN, payload])
 }
 
 /// Equal, in time independent of where they differ.
@@ -151,19 +126,4 @@ pub fn import_handover(
         }
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hmac_is_rfc_4231s() {
-        // RFC 4231, test case 2.
-        let mac = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(
-            crate::auth::token::hex(&mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 }

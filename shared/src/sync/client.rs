@@ -628,6 +628,33 @@ impl SyncClient {
         Ok(batch)
     }
 
+    /// Every document holding changes the server has not acknowledged, waiting or refused,
+    /// as a push would carry it (base: what the server acknowledged): the content of the
+    /// handover file ([`super::handover`]) of a phone that will not reach the server again.
+    pub fn handover_pushes(&mut self) -> Vec<DocPush> {
+        let ids: Vec<DocId> = self.replica.ids().cloned().collect();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(entry) = self.replica.get_mut(&id) else {
+                continue;
+            };
+            if entry.heads() == entry.acked {
+                continue;
+            }
+            let base = to_wire(&entry.acked);
+            let Some((heads, data)) = self.push_data(&id) else {
+                continue;
+            };
+            out.push(DocPush {
+                doc: id,
+                base,
+                heads: to_wire(&heads),
+                data,
+            });
+        }
+        out
+    }
+
     /// Discards the device's edits to a document the server refused: the document goes back
     /// to what the server acknowledged having (its changes after that are dropped), or, when
     /// the server never took any of it (nothing acknowledged, every change made on this
