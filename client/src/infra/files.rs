@@ -3,7 +3,7 @@
 //! the audit log's CSV). Browser objects are called by name through `Reflect`, so the app
 //! needs no extra web-sys features.
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestCache, RequestInit, Response};

@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 21] = [
+const ALL: [&str; 22] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
