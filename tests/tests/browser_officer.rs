@@ -140,8 +140,10 @@ fn problem_ids(hrefs: &Value) -> anyhow::Result<Vec<ProblemId>> {
 async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow::Result<()> {
     let site = require_site()?;
     let dir = tempfile::tempdir()?;
-    // This district does not use the "other" category; the app offers the built-in list, so a
-    // problem filed as "other" is refused by the server's validation.
+    // This district does not use the "other" category. Officer 1's phone never receives the
+    // district's configuration (its fetch is blocked below), so it offers the built-in list,
+    // and a problem filed as "other" is refused by the server's validation: a phone on an old
+    // configuration.
     let mut config = Config::default();
     config.categories.retain(|c| c.code != "other");
     let service = Arc::new(SyncService::open(&dir.path().join("lianxin.db"), config)?);
@@ -153,6 +155,12 @@ async fn an_officer_works_offline_and_two_officers_merge_their_edits() -> anyhow
 
     // 1. Officer 1 logs in; the enterprise arrives by sync.
     let a = Browser::launch(&driver).await?;
+    a.cdp("Network.enable", serde_json::json!({})).await?;
+    a.cdp(
+        "Network.setBlockedURLs",
+        serde_json::json!({ "urls": ["*/api/config*"] }),
+    )
+    .await?;
     a.goto(&link_a.url("/")).await?;
     a.wait_until("the login form", "document.querySelector('#login')", WAIT)
         .await?;
