@@ -163,3 +163,35 @@ pub async fn officer(
         .await
         .context("the store thread stopped")?
 }
+
+/// Officers `logins` of the town `yuquan`, all assigned one enterprise named `name` imported
+/// from CSV as the admin CLI would (the browser tests' district); the enterprise's id.
+///
+/// # Errors
+/// When the store or an import fails.
+pub fn town_officers_with_enterprise(
+    store: &mut SqliteStore,
+    logins: &[&str],
+    name: &str,
+) -> anyhow::Result<EnterpriseId> {
+    let code = shared::model::CreditCode::from_parts('9', '1', "419001", "MA9F8KXY")?;
+    let code = code.as_str().to_string();
+    let town = town(store, "yuquan")?;
+    let mut assignments = String::from("credit_code,login,valid_from\n");
+    for login in logins {
+        user(store, login, Role::Officer, town)?;
+        assignments.push_str(&format!("{code},{login},2020-01-01\n"));
+    }
+    server::admin::import_enterprises(
+        store,
+        &format!(
+            "credit_code,name,address,town,industry,size,key_enterprise\n\
+             {code},{name},济源市玉泉街道产业集聚区,yuquan,钢铁,above,yes\n"
+        ),
+        crate::device::wall_clock(),
+    )?;
+    server::admin::import_assignments(store, &assignments)?;
+    store
+        .enterprise_by_credit_code(&code)?
+        .context("the imported enterprise")
+}

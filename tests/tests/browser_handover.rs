@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use server::AppState;
 use server::sync::SyncService;
 use shared::config::Config;
-use shared::model::{CreditCode, EnterpriseId, Role};
+use shared::model::EnterpriseId;
 use tests::browser::{Browser, Chromedriver, Link, Served, require_site};
 use tests::device::wall_clock;
 use tests::district;
@@ -23,27 +23,8 @@ const OFFICER: &str = "zhang.wei";
 
 /// A town, its officer and one enterprise assigned to them; the enterprise's id.
 async fn seed(service: &Arc<SyncService>) -> anyhow::Result<EnterpriseId> {
-    let code = CreditCode::from_parts('9', '1', "419001", "MA9F8KXY")?;
-    let code = code.as_str().to_string();
     service
-        .with_store(move |s| -> anyhow::Result<EnterpriseId> {
-            let town = district::town(s, "yuquan")?;
-            district::user(s, OFFICER, Role::Officer, town)?;
-            server::admin::import_enterprises(
-                s,
-                &format!(
-                    "credit_code,name,address,town,industry,size,key_enterprise\n\
-                     {code},{ENTERPRISE_NAME},济源市玉泉街道产业集聚区,yuquan,钢铁,above,yes\n"
-                ),
-                wall_clock(),
-            )?;
-            server::admin::import_assignments(
-                s,
-                &format!("credit_code,login,valid_from\n{code},{OFFICER},2020-01-01\n"),
-            )?;
-            s.enterprise_by_credit_code(&code)?
-                .context("the imported enterprise")
-        })
+        .with_store(|s| district::town_officers_with_enterprise(s, &[OFFICER], ENTERPRISE_NAME))
         .await
         .context("the store thread stopped")?
 }

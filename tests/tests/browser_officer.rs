@@ -18,7 +18,7 @@ use serde_json::Value;
 use server::AppState;
 use server::sync::SyncService;
 use shared::config::Config;
-use shared::model::{CreditCode, EnterpriseId, ProblemId, Rating, Role};
+use shared::model::{EnterpriseId, ProblemId, Rating};
 use tests::browser::{Browser, Chromedriver, Link, Served, require_site};
 use tests::device::{NativeDevice, wall_clock};
 use tests::district;
@@ -30,30 +30,9 @@ const OFFICER_2: &str = "li.na";
 
 /// Two officers of the same town, both assigned one imported enterprise; returns its id.
 async fn seed(service: &Arc<SyncService>) -> anyhow::Result<EnterpriseId> {
-    let code = CreditCode::from_parts('9', '1', "419001", "MA9F8KXY")?;
-    let code = code.as_str().to_string();
     service
-        .with_store(move |s| -> anyhow::Result<EnterpriseId> {
-            let town = district::town(s, "yuquan")?;
-            district::user(s, OFFICER_1, Role::Officer, town)?;
-            district::user(s, OFFICER_2, Role::Officer, town)?;
-            server::admin::import_enterprises(
-                s,
-                &format!(
-                    "credit_code,name,address,town,industry,size,key_enterprise\n\
-                     {code},{ENTERPRISE_NAME},济源市玉泉街道产业集聚区,yuquan,钢铁,above,yes\n"
-                ),
-                wall_clock(),
-            )?;
-            server::admin::import_assignments(
-                s,
-                &format!(
-                    "credit_code,login,valid_from\n{code},{OFFICER_1},2020-01-01\n\
-                     {code},{OFFICER_2},2020-01-01\n"
-                ),
-            )?;
-            s.enterprise_by_credit_code(&code)?
-                .context("the imported enterprise")
+        .with_store(|s| {
+            district::town_officers_with_enterprise(s, &[OFFICER_1, OFFICER_2], ENTERPRISE_NAME)
         })
         .await
         .context("the store thread stopped")?
