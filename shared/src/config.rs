@@ -339,7 +339,8 @@ impl Default for Config {
 }
 
 /// Days before its deadline a problem still waiting for its result is due soon (临期) in the
-/// default rule table.
+/// default rule table, and the due-soon window of a table without a 临期 rule
+/// ([`Config::due_soon_days`]).
 pub const DUE_SOON_DAYS: u32 = 2;
 
 /// The default flag rule table (红绿黑旗), read the way Chinese offices read flags: 黑旗 —
@@ -434,6 +435,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Days before its deadline a problem waiting for its result is due soon: the window of
+    /// the flag table's first 临期 rule, or [`DUE_SOON_DAYS`] when the table has none. The one
+    /// number the flag, the officer's to-do and the handler's inbox share.
+    pub fn due_soon_days(&self) -> u32 {
+        self.flag_rules
+            .iter()
+            .filter(|r| r.flag == Some(Flag::DueSoon))
+            .find_map(|r| r.due_within_days)
+            .unwrap_or(DUE_SOON_DAYS)
+    }
+
     /// Parses TOML over the defaults (absent sections keep their defaults) and validates.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;

@@ -86,6 +86,14 @@ pub fn initial_deadline(config: &Config, tier: Tier, created: Timestamp) -> Time
     created.plus_days(config.sla.days_for(tier))
 }
 
+/// Whether a problem in `state` with `deadline` is due soon at `now`: still waiting for its
+/// result, with the deadline less than `days` away (an overdue one counts too; callers that
+/// tell overdue apart check that first). The one test behind the 临期 flag rule, the
+/// officer's to-do and the handler's inbox; the window is `Config::due_soon_days`.
+pub fn due_soon(state: ProblemState, deadline: Timestamp, now: Timestamp, days: u32) -> bool {
+    awaiting_result(state) && now.days_until(deadline) < i64::from(days)
+}
+
 /// States in which the problem still waits for its result, so a passed deadline makes it
 /// overdue.
 pub fn awaiting_result(state: ProblemState) -> bool {
@@ -134,11 +142,11 @@ fn rule_matches(rule: &FlagRule, facts: FlagFacts, overdue: bool, now: Timestamp
     if rule.overdue.is_some_and(|o| o != overdue) {
         return false;
     }
-    if let Some(days) = rule.due_within_days {
-        let near = awaiting_result(state) && now.days_until(deadline) < i64::from(days);
-        if !near {
-            return false;
-        }
+    if rule
+        .due_within_days
+        .is_some_and(|days| !due_soon(state, deadline, now, days))
+    {
+        return false;
     }
     if let Some(max) = rule.rating_at_most {
         match rating {

@@ -1,6 +1,6 @@
 //! The officer's to-do (待办), the one definition: from the problems a device (or the server)
 //! holds, what an officer has to act on at a given "now" — problems they own that are overdue
-//! or due within N days, answered and waiting for the enterprise's confirmation, revisits
+//! or due soon (the 临期 flag's window, `Config::due_soon_days`), answered and waiting for the enterprise's confirmation, revisits
 //! after a bad rating or dispute, look-backs due; supervision instructions addressed to them
 //! and not yet acknowledged — and the records the server refused (only the device knows
 //! those: a refused change is never stored). The phone's home screen counts
@@ -10,15 +10,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::derive::{awaiting_result, derive};
+use crate::derive::{derive, due_soon};
 use crate::doc::DocKind;
 use crate::model::codes::code_enum;
 use crate::model::{EnterpriseId, OrgUnitId, Problem, ProblemState, Timestamp, UserId};
 use crate::supervision::awaits_acknowledgement;
 use crate::sync::protocol::DocId;
-
-/// Days ahead that count as "due soon" unless the caller says otherwise.
-pub const DUE_SOON_DAYS: u32 = 3;
 
 code_enum!(
     /// A kind of to-do item.
@@ -116,9 +113,19 @@ pub struct Officer {
     pub unit: OrgUnitId,
 }
 
+/// Whether a problem in `state` is settled for good and can put nothing on anyone's to-do:
+/// its look-back passed, or it was merged, withdrawn or found not resolvable. (A signed-off
+/// problem can still owe a look-back.) [`officer_todo`] skips these, and the server leaves
+/// them out before loading any document, so an officer's years of closed problems cost
+/// `GET /api/todo` nothing.
+pub fn settled(state: ProblemState) -> bool {
+    state.is_closed() && state != ProblemState::SignedOff
+}
+
 /// The to-do of `me` at `now` from `problems` (those held, in any order) and `refused` (the
 /// records the server refused, known on the device only): problems due within
-/// `due_within_days` count as due soon. In problem order, each problem's items in
+/// `due_within_days` (normally `Config::due_soon_days`, the window of the 临期 flag) count
+/// as due soon. In problem order, each problem's items in
 /// [`TodoKind`] order, refused records last.
 pub fn officer_todo(
     me: Officer,
@@ -141,13 +148,14 @@ pub fn officer_todo(
         };
         let d = derive(p, config, now);
         let state = d.outcome.state;
+        if settled(state) {
+            continue;
+        }
         if p.owner == me.user {
             let deadline = d.outcome.deadline;
             if d.overdue {
                 push(TodoKind::Overdue, Some(deadline));
-            } else if awaiting_result(state)
-                && now.days_until(deadline) < i64::from(due_within_days)
-            {
+            } else if due_soon(state, deadline, now, due_within_days) {
                 push(TodoKind::DueSoon, Some(deadline));
             }
             if matches!(
@@ -226,9 +234,7 @@ pub fn handler_inbox(
         c.new += u32::from(state == ProblemState::Assigned);
         if d.overdue {
             c.overdue += 1;
-        } else if awaiting_result(state)
-            && now.days_until(d.outcome.deadline) < i64::from(due_within_days)
-        {
+        } else if due_soon(state, d.outcome.deadline, now, due_within_days) {
             c.due_soon += 1;
         }
         let arrived = handed_out_at(p, unit);

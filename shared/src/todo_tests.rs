@@ -129,7 +129,7 @@ fn an_officers_todo_lists_what_they_must_act_on_and_nothing_else() {
         .expect("rated");
     let docs = [
         problem(1, officer().user, START), // 7 days: long overdue
-        problem(2, officer().user, START.plus_days(25)), // due in 2 days
+        problem(2, officer().user, START.plus_days(24)), // due in 1 day: inside 临期's 2
         problem(3, officer().user, START.plus_days(29)), // due in 6 days
         resolved_on_site(4, START.plus_days(29)), // waits for the enterprise
         rated_badly,                       // revisit
@@ -138,7 +138,14 @@ fn an_officers_todo_lists_what_they_must_act_on_and_nothing_else() {
     ];
     let problems: Vec<_> = docs.iter().map(|d| d.read().expect("read")).collect();
     let refused = [DocId::new(DocKind::Visit, "v1")];
-    let items = officer_todo(me(), &problems, &refused, &config, now, DUE_SOON_DAYS);
+    let items = officer_todo(
+        me(),
+        &problems,
+        &refused,
+        &config,
+        now,
+        config.due_soon_days(),
+    );
     assert_eq!(
         kinds(&items),
         vec![
@@ -205,11 +212,11 @@ fn a_handlers_inbox_counts_new_due_and_overdue_and_what_arrived_since_last_seen(
         doc.act(&leader(), at, id(n, 2), Action::Assign { unit }, "")
             .expect("handed out");
     };
-    // Handed out on day 0 (now overdue), day 5 (due in 2 days) and day 6 (to another unit).
+    // Handed out on day 0 (now overdue), day 4 (due in 1 day) and day 6 (to another unit).
     let mut old = problem(1, officer().user, START);
     hand_out(&mut old, 1, dept, START);
-    let mut recent = problem(2, officer().user, START.plus_days(5));
-    hand_out(&mut recent, 2, dept, START.plus_days(5));
+    let mut recent = problem(2, officer().user, START.plus_days(4));
+    hand_out(&mut recent, 2, dept, START.plus_days(4));
     let mut elsewhere = problem(3, officer().user, START.plus_days(6));
     hand_out(&mut elsewhere, 3, other, START.plus_days(6));
     let problems: Vec<_> = [old, recent, elsewhere]
@@ -219,7 +226,7 @@ fn a_handlers_inbox_counts_new_due_and_overdue_and_what_arrived_since_last_seen(
     let now = START.plus_days(10);
     let seen = Some(START.plus_days(3));
     assert_eq!(
-        handler_inbox(dept, &problems, &config, now, DUE_SOON_DAYS, seen),
+        handler_inbox(dept, &problems, &config, now, config.due_soon_days(), seen),
         InboxCounts {
             new: 2,
             due_soon: 1,
@@ -228,14 +235,64 @@ fn a_handlers_inbox_counts_new_due_and_overdue_and_what_arrived_since_last_seen(
         }
     );
     assert_eq!(
-        handler_inbox(dept, &problems, &config, now, DUE_SOON_DAYS, None).unseen,
+        handler_inbox(dept, &problems, &config, now, config.due_soon_days(), None).unseen,
         2,
         "never looked: everything is unseen"
     );
     let after_both = Some(START.plus_days(6));
     assert_eq!(
-        handler_inbox(dept, &problems, &config, now, DUE_SOON_DAYS, after_both).unseen,
+        handler_inbox(
+            dept,
+            &problems,
+            &config,
+            now,
+            config.due_soon_days(),
+            after_both
+        )
+        .unseen,
         0,
         "looked after both arrived"
     );
+}
+
+#[test]
+fn the_to_do_and_the_inbox_count_due_soon_with_the_districts_due_soon_flag_window() {
+    // A problem due in 2 days: outside the default 临期 window (under 2 days), inside a
+    // district's 3-day one. The to-do, the inbox and the flag agree in both districts.
+    let dept = OrgUnitId::from_random_bytes([60; 16]);
+    let now = START.plus_days(30);
+    let created = START.plus_days(25);
+    let mut doc = problem(1, officer().user, created);
+    doc.act(&leader(), created, id(1, 1), Action::Triage, "")
+        .expect("triaged");
+    doc.act(
+        &leader(),
+        created,
+        id(1, 2),
+        Action::Assign { unit: dept },
+        "",
+    )
+    .expect("handed out");
+    let problems = [doc.read().expect("read")];
+    let mut wider = Config::default();
+    for rule in &mut wider.flag_rules {
+        if rule.flag == Some(crate::model::Flag::DueSoon) {
+            rule.due_within_days = Some(3);
+        }
+    }
+    for (config, expected) in [(Config::default(), false), (wider, true)] {
+        let days = config.due_soon_days();
+        let todo = officer_todo(me(), &problems, &[], &config, now, days);
+        let inbox = handler_inbox(dept, &problems, &config, now, days, None);
+        let flag = derive(&problems[0], &config, now).flag;
+        assert_eq!(
+            (
+                todo.iter().any(|i| i.kind == TodoKind::DueSoon),
+                inbox.due_soon == 1,
+                flag == crate::model::Flag::DueSoon,
+            ),
+            (expected, expected, expected),
+            "window {days} days"
+        );
+    }
 }

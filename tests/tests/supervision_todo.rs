@@ -11,7 +11,7 @@ use shared::model::{
     Timestamp, User, UserId,
 };
 use shared::sync::protocol::{DocId, Refusal};
-use shared::todo::{DUE_SOON_DAYS, Officer, TodoCounts, officer_todo};
+use shared::todo::{Officer, TodoCounts, officer_todo};
 use shared::workflow::Action;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes, wall_clock};
@@ -288,7 +288,7 @@ async fn the_officers_todo_on_the_phone_counts_the_same_as_the_servers() -> anyh
             &[],
             &config,
             wall_clock(),
-            DUE_SOON_DAYS,
+            config.due_soon_days(),
         );
         Ok(TodoCounts::of(&items, false))
     };

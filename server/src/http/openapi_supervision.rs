@@ -40,7 +40,7 @@ pub const ROUTES: &[Route] = &[
         params: &[q(
             "days",
             "todo_days",
-            "days ahead that count as due soon, 1 to 60 (default 3)",
+            "days ahead that count as due soon, 1 to 60 (default: the district's 临期 flag window, 2 days in the default table)",
         )],
         body: None,
         response: "application/json",

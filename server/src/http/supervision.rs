@@ -12,7 +12,7 @@ use shared::doc::{ActorId, ProblemDoc};
 use shared::model::{OrgUnitId, Problem, UserId};
 use shared::supervision::SupervisionState;
 use shared::sync::server::ServerStore as _;
-use shared::todo::{DUE_SOON_DAYS, Officer, TodoCounts, officer_todo};
+use shared::todo::{Officer, TodoCounts, officer_todo};
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, unknown};
@@ -105,7 +105,7 @@ async fn list(
 /// `GET /api/todo` parameters.
 #[derive(Debug, Default, Deserialize)]
 pub struct TodoQuery {
-    /// Days ahead that count as due soon, 1..=60 (default `shared::todo::DUE_SOON_DAYS`).
+    /// Days ahead that count as due soon, 1..=60 (default: the district's 临期 window, `Config::due_soon_days`).
     pub days: Option<u32>,
 }
 
@@ -132,7 +132,9 @@ async fn todo(
     auth: Authenticated,
     ApiQuery(q): ApiQuery<TodoQuery>,
 ) -> Result<Json<TodoAnswer>, ApiError> {
-    let days = q.days.unwrap_or(DUE_SOON_DAYS);
+    let days = q
+        .days
+        .unwrap_or_else(|| state.sync().config().due_soon_days());
     if days == 0 || days > MAX_TODO_DAYS {
         return Err(ApiError::BadRequest(format!(
             "days must be 1..={MAX_TODO_DAYS}, not {days}"

@@ -206,7 +206,8 @@ impl SqliteStore {
     }
 
     /// The problems in `scope` an officer's to-do can come from: those `user` owns, and those
-    /// holding a supervision instruction addressed to them or to `unit`.
+    /// holding a supervision instruction addressed to them or to `unit`, leaving out settled
+    /// ones (`shared::todo::settled`: nothing to do, so the documents are never loaded).
     ///
     /// # Errors
     /// When the store fails.
@@ -217,11 +218,22 @@ impl SqliteStore {
         unit: OrgUnitId,
     ) -> Result<Vec<DocId>, StoreError> {
         let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
+        // Settled problems (`shared::todo::settled`) put nothing on a to-do: not loaded.
+        let settled: Vec<&str> = ProblemState::ALL
+            .iter()
+            .filter(|s| shared::todo::settled(**s))
+            .map(|s| s.code())
+            .collect();
+        let marks = vec!["?"; settled.len()].join(",");
+        for v in settled {
+            params.push(Value::Text(v.to_owned()));
+        }
         for v in [user.to_string(), user.to_string(), unit.to_string()] {
             params.push(Value::Text(v));
         }
         let sql = format!(
-            "SELECT p.id FROM problems p WHERE {scope_cond} AND (p.owner = ? OR EXISTS \
+            "SELECT p.id FROM problems p WHERE {scope_cond} AND p.state NOT IN ({marks}) \
+             AND (p.owner = ? OR EXISTS \
              (SELECT 1 FROM progress s WHERE s.problem = p.id AND s.kind = 'supervision' \
              AND (s.to_person = ? OR s.to_unit = ?))) ORDER BY p.id"
         );

@@ -23,6 +23,7 @@ use super::{SCHEMA_VERSION, SqliteStore, StoreError};
 mod lean_storage;
 mod migrations;
 mod settling;
+mod todo;
 
 /// 2026-11-01T00:00:00Z
 const T0: Timestamp = Timestamp(1_793_491_200_000);
