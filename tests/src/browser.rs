@@ -229,13 +229,21 @@ impl Browser {
             _profile: profile,
         };
         // Headless windows report the window size; make the page itself 360 px wide.
-        browser
-            .cdp(
-                "Emulation.setDeviceMetricsOverride",
-                json!({ "width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": true }),
-            )
-            .await?;
+        browser.viewport(360, 780, true).await?;
         Ok(browser)
+    }
+
+    /// Makes the page `width` × `height` px: a desktop's screen (`mobile` false) or a phone's.
+    ///
+    /// # Errors
+    /// When DevTools refuses.
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) -> anyhow::Result<()> {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Sends a DevTools command to the current page.

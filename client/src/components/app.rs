@@ -31,7 +31,9 @@ use super::problem_list::{FlagBoard, ProblemList};
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
-use super::widgets::Ctx;
+#[cfg(feature = "leader")]
+use super::visit_list::VisitList;
+use super::widgets::{Ctx, back};
 use crate::bundle;
 use crate::infra::i18n::Key;
 use crate::infra::route::{self, Route};
@@ -200,6 +202,8 @@ pub fn App() -> Html {
             #[cfg(feature = "leader")]
             Route::Flags => html! { <FlagBoard ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
+            Route::Visits(query) => html! { <VisitList ctx={ctx.clone()} query={query.clone()} /> },
+            #[cfg(feature = "leader")]
             Route::Inbox => html! { <Inbox ctx={ctx.clone()} /> },
             #[cfg(feature = "leader")]
             Route::Bulletins => html! { <BulletinList ctx={ctx.clone()} /> },
@@ -214,12 +218,16 @@ pub fn App() -> Html {
             | Route::Admin(_)
             | Route::Problems(_)
             | Route::Flags
+            | Route::Visits(_)
             | Route::Inbox
             | Route::Bulletins
             | Route::Bulletin(_) => not_in_this_bundle(lang),
             Route::Monitoring(id) => {
                 html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
             }
+            Route::NotFound(_) => html! {
+                <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
+            },
         };
         html! { <>{ sync_bar(&ctx) }{ nav(&ctx) }{ screen }</> }
     };

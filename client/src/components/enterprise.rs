@@ -9,7 +9,7 @@ use shared::model::EnterpriseId;
 use shared::workflow::rights;
 use yew::prelude::*;
 
-use super::widgets::{Ctx, back, flag_badge, flag_legend, state_badge};
+use super::widgets::{Ctx, back, flag_badge, flag_legend, missing, state_badge};
 use crate::infra::i18n::{self, Key};
 use crate::infra::route::Route;
 use crate::infra::{card, order, platform};
@@ -20,12 +20,7 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
     let lang = ctx.lang;
     let snapshot = ctx.core.snapshot();
     let Some(e) = snapshot.enterprises.iter().find(|e| e.id == id) else {
-        return html! {
-            <main class="screen">
-                { back(lang, &Route::Enterprises) }
-                <p class="empty">{ lang.t(Key::NotOnDevice) }</p>
-            </main>
-        };
+        return missing(ctx);
     };
     let now = platform::now();
     let visits: Vec<_> = snapshot

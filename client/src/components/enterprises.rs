@@ -1,8 +1,12 @@
 //! "My enterprises": the officer's follow-ups (revisits and due look-backs), then the
 //! enterprises this device received, searchable, each with its last visit, open problems, worst
-//! flag and overdue count. Works offline: the list is read from the device's records.
+//! flag and overdue count. Works offline: the list is read from the device's records. A window
+//! clerk's home is the window desk (窗口受理): the same searchable list of every enterprise,
+//! each opening an intake for it, with the open problems the clerk registered (a clerk reads
+//! profiles and their own problems, never visits: no "last visit").
 
 use shared::forms::{matches_search, summarize};
+use shared::model::Role;
 use yew::prelude::*;
 
 use super::follow_up::follow_ups;
@@ -26,6 +30,10 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
     let query = use_state(String::new);
     let snapshot = ctx.core.snapshot();
     let now = platform::now();
+    let clerk = ctx
+        .core
+        .session()
+        .is_some_and(|s| s.user.role == Role::WindowClerk);
     let shown: Vec<_> = snapshot
         .enterprises
         .iter()
@@ -33,12 +41,12 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
         .collect();
 
     html! {
-        <main class="screen enterprises">
+        <main class={classes!("screen", "enterprises", clerk.then_some("window-desk"))}>
             <div class="title-row">
-                <h1>{ lang.t(Key::MyEnterprises) }</h1>
-                <a class="button secondary" href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
+                <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
+                <a class={classes!("button", if clerk { "primary" } else { "secondary" })} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
-            { follow_ups(&ctx) }
+            if !clerk { { follow_ups(&ctx) } }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
                 aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />
             if snapshot.enterprises.is_empty() {
@@ -55,13 +63,13 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
                     };
                     html! {
                         <li class="card enterprise-card">
-                            <a href={Route::Enterprise(e.id).hash()}>
+                            <a href={(if clerk { Route::Intake(Some(e.id)) } else { Route::Enterprise(e.id) }).hash()}>
                                 <div class="card-title">
                                     <strong class="enterprise-name">{ e.name.clone() }</strong>
                                     if let Some(flag) = s.worst_flag { { flag_badge(lang, flag) } }
                                 </div>
                                 <div class="card-facts">
-                                    <span>{ lang.t(Key::LastVisit) }{ last }</span>
+                                    if !clerk { <span>{ lang.t(Key::LastVisit) }{ last }</span> }
                                     <span>{ lang.t(Key::OpenProblems) }{ s.open_problems }</span>
                                     if s.overdue > 0 {
                                         <span class="overdue">{ lang.t(Key::Overdue) }{ s.overdue }</span>

@@ -7,7 +7,7 @@ use shared::model::{OrgUnitId, UserId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::widgets::{Ctx, back};
+use super::widgets::{Ctx, back, missing};
 use crate::infra::directory;
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::platform;
@@ -20,9 +20,7 @@ pub fn history_page(ctx: &Ctx, doc: &DocId) -> Html {
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let Some(mut record) = core.doc(doc) else {
-        return html! {
-            <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
-        };
+        return missing(ctx);
     };
     let mut changes = field_history(&mut record);
     changes.reverse();
@@ -31,6 +29,7 @@ pub fn history_page(ctx: &Ctx, doc: &DocId) -> Html {
         <main class="screen history">
             { back(lang, &Route::of_doc(doc)) }
             <h1>{ lang.t(Key::History) }</h1>
+            { verdict(ctx, doc) }
             <ol class="log history-list">
                 { for changes.iter().filter(|c| shown(&c.field, c.value.as_deref())).map(|c| {
                     let who = match &c.author {
@@ -106,4 +105,17 @@ fn shown(field: &str, value: Option<&str>) -> bool {
     !matches!(root, "schema" | "kind" | "id")
         && !root.starts_with("created_")
         && !value.is_some_and(|v| v.starts_with('<'))
+}
+
+/// The server's verdict on the record's history (full bundle: leaders read it; the officer
+/// bundle leaves the request out).
+#[cfg(feature = "leader")]
+fn verdict(ctx: &Ctx, doc: &DocId) -> Html {
+    use super::visit_list::HistoryVerdict;
+    html! { <HistoryVerdict ctx={ctx.clone()} doc={doc.clone()} /> }
+}
+
+#[cfg(not(feature = "leader"))]
+fn verdict(_: &Ctx, _: &DocId) -> Html {
+    Html::default()
 }

@@ -55,6 +55,16 @@ impl Links {
         Route::Problems(parts.join("&")).hash()
     }
 
+    /// The visit list of the period (and the unit when it is a town: visits have no
+    /// department).
+    fn visits(&self) -> String {
+        let mut query = format!("from={}&to={}", self.from, self.to);
+        if let Some(("town", id)) = &self.unit {
+            query.push_str(&format!("&town={id}"));
+        }
+        Route::Visits(query).hash()
+    }
+
     pub(super) fn period(&self) -> Option<(i64, i64)> {
         Some((self.from, self.to))
     }
@@ -123,7 +133,6 @@ pub(super) fn tiles(lang: Lang, k: &Kpis, links: &Links) -> Html {
     // Look-backs count by when they happened, not when the problem was raised.
     let look_backs = links.look_backs("passed,reopened");
     let reopened = links.look_backs("reopened");
-    let enterprises = Route::EnterpriseList.hash();
     let problems_link = (
         all.clone(),
         tip("本期提出的问题", "Problems raised in the period"),
@@ -177,8 +186,14 @@ pub(super) fn tiles(lang: Lang, k: &Kpis, links: &Links) -> Html {
             "Problems a look-back in the period reopened",
         ),
     );
-    let coverage_link = (enterprises.clone(), tip("企业清单", "The enterprise list"));
-    let visits_link = (enterprises, tip("企业清单", "The enterprise list"));
+    let coverage_link = (
+        links.visits(),
+        tip("本期的走访记录", "The visits of the period"),
+    );
+    let visits_link = (
+        links.visits(),
+        tip("本期的走访记录", "The visits of the period"),
+    );
     let first_link = (
         raised(("answered", "true")),
         tip(

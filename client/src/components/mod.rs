@@ -38,4 +38,6 @@ pub mod problem_list;
 pub mod sync_page;
 pub mod visit;
 pub mod visit_form;
+#[cfg(feature = "leader")]
+pub mod visit_list;
 pub mod widgets;

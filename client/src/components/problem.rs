@@ -19,7 +19,9 @@ use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
-use super::widgets::{Ctx, back, bind, bind_select, flag_badge, flag_legend, select, state_badge};
+use super::widgets::{
+    Ctx, back, bind, bind_select, flag_badge, flag_legend, missing, select, state_badge,
+};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
 use crate::infra::{directory, platform};
@@ -108,9 +110,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let handout_message = use_state(|| None::<(bool, String)>);
 
     let Some(problem) = problem else {
-        return html! {
-            <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
-        };
+        return missing(&ctx);
     };
     let doc_id = DocId::new(DocKind::Problem, &props.id.to_string());
     let derived = derive(&problem, &core.config(), platform::now());

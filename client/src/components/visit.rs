@@ -8,7 +8,7 @@ use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
 use super::visit_form::position_text;
-use super::widgets::{Ctx, back, bind};
+use super::widgets::{Ctx, back, bind, missing};
 use crate::infra::i18n::{self, Key};
 use crate::infra::platform;
 use crate::infra::route::Route;
@@ -33,9 +33,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
     let notes = use_state(|| visit.as_ref().map(|v| v.notes.clone()).unwrap_or_default());
     let message = use_state(|| None::<String>);
     let Some(visit) = visit else {
-        return html! {
-            <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty">{ lang.t(Key::NotOnDevice) }</p></main>
-        };
+        return missing(&ctx);
     };
     let doc_id = DocId::new(DocKind::Visit, &props.id.to_string());
     // Key enterprises' monitoring figures (power, prices, operation) are entered on a visit.

@@ -146,3 +146,20 @@ pub fn back(lang: Lang, route: &crate::infra::route::Route) -> Html {
     let href = route.hash();
     html! { <a class="back" {href}>{ "‹ " }{ lang.t(Key::Back) }</a> }
 }
+
+/// The screen of a record this device does not hold. A device caught up with the server holds
+/// every record its account may read, so then the record is outside what the account can see
+/// (or does not exist: the server answers both alike); offline or mid-sync, it may be yet to
+/// arrive.
+pub fn missing(ctx: &Ctx) -> Html {
+    let s = ctx.core.status();
+    let caught_up = s.online && !s.unreachable && !s.syncing && s.last_success.is_some();
+    let (key, class) = if caught_up {
+        (Key::OutOfScope, "empty out-of-scope")
+    } else {
+        (Key::NotOnDevice, "empty")
+    };
+    html! {
+        <main class="screen">{ back(ctx.lang, &crate::infra::route::Route::Enterprises) }<p {class}>{ ctx.lang.t(key) }</p></main>
+    }
+}

@@ -175,8 +175,14 @@ pub enum Key {
     Overdue,
     /// Back link.
     Back,
-    /// Record missing.
+    /// Record missing, the device not caught up with the server (offline or syncing).
     NotOnDevice,
+    /// Record missing though the device is caught up: outside the account's read scope.
+    OutOfScope,
+    /// A link that names no screen.
+    PageNotFound,
+    /// The window clerk's home heading.
+    WindowDesk,
     /// Credit code label.
     CreditCode,
     /// Address label.
@@ -480,7 +486,16 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::OpenProblems => ("未办结问题：", "Open problems: "),
         Key::Overdue => ("超期：", "Overdue: "),
         Key::Back => ("返回", "Back"),
-        Key::NotOnDevice => ("本机上没有这条记录。", "This record is not on this device."),
+        Key::NotOnDevice => (
+            "本机上还没有这条记录，联网同步后再试。",
+            "This record is not on this device yet: try again after a sync.",
+        ),
+        Key::OutOfScope => (
+            "这条记录不在本账号可查看的范围内。",
+            "This record is outside what this account can see.",
+        ),
+        Key::PageNotFound => ("找不到这个页面。", "Page not found."),
+        Key::WindowDesk => ("窗口受理", "Service window"),
         Key::CreditCode => ("统一社会信用代码", "Unified social credit code"),
         Key::Address => ("地址", "Address"),
         Key::Industry => ("行业", "Industry"),

@@ -8,6 +8,8 @@ pub mod api;
 pub mod card;
 pub mod db;
 pub mod directory;
+#[cfg(feature = "leader")]
+pub mod evidence;
 pub mod files;
 pub mod i18n;
 #[cfg(feature = "leader")]

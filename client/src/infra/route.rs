@@ -37,6 +37,9 @@ pub enum Route {
     Problems(String),
     /// The board of red, green and black flags (红绿黑旗).
     Flags,
+    /// The leaders' visit list (走访记录); the text is the list's query string (the
+    /// `/api/visits` parameters).
+    Visits(String),
     /// A department handler's inbox (待办): problems handed to their department.
     Inbox,
     /// Bulletins (通报): issued ones and issuing a new one.
@@ -47,6 +50,9 @@ pub enum Route {
     Monitoring(EnterpriseId),
     /// The administrator's screens; the text names the section (`users`, `audit`, …).
     Admin(String),
+    /// A link that names no screen (an unknown path, or an id that is not one): the hash as
+    /// it came.
+    NotFound(String),
 }
 
 impl Route {
@@ -67,21 +73,30 @@ impl Route {
             Route::Problems(query) if query.is_empty() => "#/problems".into(),
             Route::Problems(query) => format!("#/problems?{query}"),
             Route::Flags => "#/flags".into(),
+            Route::Visits(query) if query.is_empty() => "#/visits".into(),
+            Route::Visits(query) => format!("#/visits?{query}"),
             Route::Inbox => "#/inbox".into(),
             Route::Bulletins => "#/bulletins".into(),
             Route::Bulletin(id) => format!("#/b/{id}"),
             Route::Monitoring(id) => format!("#/m/{id}"),
             Route::Admin(section) => format!("#/admin/{section}"),
+            Route::NotFound(hash) => hash.clone(),
         }
     }
 
-    /// The screen a hash addresses; unknown hashes open the enterprise list.
+    /// The screen a hash addresses: home for an empty one, [`Route::NotFound`] for one that
+    /// names no screen.
     pub fn parse(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         if let Some(rest) = path.strip_prefix("problems")
             && (rest.is_empty() || rest.starts_with('?'))
         {
             return Route::Problems(rest.trim_start_matches('?').to_string());
+        }
+        if let Some(rest) = path.strip_prefix("visits")
+            && (rest.is_empty() || rest.starts_with('?'))
+        {
+            return Route::Visits(rest.trim_start_matches('?').to_string());
         }
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let route = match parts.as_slice() {
@@ -103,9 +118,10 @@ impl Route {
             ["b", id] => Some(Route::Bulletin((*id).to_string())),
             ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
             ["admin", section] => Some(Route::Admin((*section).to_string())),
+            [] => Some(Route::Enterprises),
             _ => None,
         };
-        route.unwrap_or_default()
+        route.unwrap_or_else(|| Route::NotFound(hash.to_string()))
     }
 
     /// The screen of a record.
