@@ -5,11 +5,13 @@
 //! tests can serve it in-process; [`serve::run`] is what the `lianxin-server` binary calls.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod backups;
 pub mod blobs;
 pub mod card;
 pub mod cli;
+pub mod db;
 pub mod demo;
 pub mod export;
 pub mod history_audit;

@@ -7,21 +7,18 @@ use std::collections::BTreeMap;
 
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use serde::Serialize;
 use shared::config::Config;
 use shared::derive::{FlagFacts, flag_of};
 use shared::doc::DocKind;
-use shared::model::{Flag, OrgUnitId, ProblemSource, ProblemState, Tier, Timestamp};
+use shared::model::{ProblemState, Timestamp};
 use shared::sync::validate::Scope;
 
 use super::{SqliteStore, StoreError};
+use crate::api::{MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef};
 
 /// States in which a passed deadline makes a problem overdue (`shared::derive::awaiting_result`).
 const AWAITING: &str =
     "'submitted','triaged','assigned','accepted','in_progress','returned','disputed','reopened'";
-
-/// Most rows one page may hold.
-pub const MAX_PAGE: u32 = 200;
 
 /// Workflow actions that answer a problem (responded, or resolved on site): the `answered` and
 /// `on_time` KPIs and list filters, and the first-response time, take the first applied one.
@@ -30,193 +27,6 @@ pub(crate) const ANSWER_ACTIONS: &str = "'respond', 'resolve_on_site'";
 pub(crate) const SIGN_OFF_ACTIONS: &str = "'sign_off'";
 /// The lowest rating that counts as satisfied (3: fairly satisfied), as SQL on `p`.
 pub(crate) const SATISFIED_SQL: &str = "p.rating >= 3";
-
-/// What a look-back (回头看) found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LookBack {
-    /// It passed (`look_back_pass`).
-    Passed,
-    /// It reopened the problem (`look_back_reopen`).
-    Reopened,
-}
-
-impl LookBack {
-    /// Every look-back result, in the order the query parameter lists them.
-    pub const ALL: [LookBack; 2] = [LookBack::Passed, LookBack::Reopened];
-
-    /// The one with `code`.
-    pub fn from_code(code: &str) -> Option<LookBack> {
-        Self::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    /// The query parameter's code.
-    pub fn code(self) -> &'static str {
-        match self {
-            LookBack::Passed => "passed",
-            LookBack::Reopened => "reopened",
-        }
-    }
-
-    /// The workflow action recorded for it.
-    pub fn action(self) -> &'static str {
-        match self {
-            LookBack::Passed => "look_back_pass",
-            LookBack::Reopened => "look_back_reopen",
-        }
-    }
-}
-
-/// How the problem list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProblemSort {
-    /// By effective deadline.
-    #[default]
-    Deadline,
-    /// By creation time.
-    Created,
-    /// By days past the deadline (problems not overdue count as 0).
-    DaysOverdue,
-}
-
-impl ProblemSort {
-    /// Every order, the default first.
-    pub const ALL: [ProblemSort; 3] = [
-        ProblemSort::Deadline,
-        ProblemSort::Created,
-        ProblemSort::DaysOverdue,
-    ];
-
-    /// The query parameter's code.
-    pub fn code(self) -> &'static str {
-        match self {
-            ProblemSort::Deadline => "deadline",
-            ProblemSort::Created => "created",
-            ProblemSort::DaysOverdue => "days_overdue",
-        }
-    }
-
-    /// The one with `code`.
-    pub fn from_code(code: &str) -> Option<ProblemSort> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
-    }
-}
-
-/// Filters, order and page of a problem list. Every filter is optional; they combine with AND.
-#[derive(Debug, Clone, Default)]
-pub struct ProblemFilter {
-    /// Any of these states (none: all).
-    pub states: Vec<ProblemState>,
-    /// Flag at `now`.
-    pub flag: Option<Flag>,
-    /// The enterprise's town.
-    pub town: Option<OrgUnitId>,
-    /// Handed to this department.
-    pub department: Option<OrgUnitId>,
-    /// Category code.
-    pub category: Option<String>,
-    /// Effective tier.
-    pub tier: Option<Tier>,
-    /// Overdue (`true`) or not (`false`) at `now`.
-    pub overdue: Option<bool>,
-    /// Where it came from.
-    pub source: Option<ProblemSource>,
-    /// Created at or after this instant.
-    pub created_from: Option<Timestamp>,
-    /// Created before this instant.
-    pub created_to: Option<Timestamp>,
-    /// Answered (an applied respond or resolve-on-site event: `true`) or not yet (`false`).
-    pub answered: Option<bool>,
-    /// First answered by the effective deadline (`true`) or after it (`false`); either way
-    /// answered.
-    pub on_time: Option<bool>,
-    /// Rated by the enterprise (`true`) or not (`false`).
-    pub rated: Option<bool>,
-    /// Rated satisfied, 3 or better (`true`), or rated below 3 (`false`); either way rated.
-    pub satisfied: Option<bool>,
-    /// Signed off at least once (an applied sign-off event: `true`, even if a look-back
-    /// reopened it since) or never (`false`).
-    pub signed_off: Option<bool>,
-    /// Had a look-back with any of these results (none: no look-back filter), in
-    /// `[event_from, event_to)` when those are set.
-    pub look_back: Vec<LookBack>,
-    /// The look-back happened at or after this instant.
-    pub event_from: Option<Timestamp>,
-    /// The look-back happened before this instant.
-    pub event_to: Option<Timestamp>,
-    /// Order.
-    pub sort: ProblemSort,
-    /// Descending instead of ascending.
-    pub desc: bool,
-    /// Rows per page, 1..=[`MAX_PAGE`].
-    pub limit: u32,
-    /// Rows skipped.
-    pub offset: u64,
-}
-
-/// A handling unit (承办单位) of a problem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnitRef {
-    /// The org unit's id.
-    pub id: String,
-    /// Its name (empty when the directory does not know it).
-    pub name: String,
-}
-
-/// One row of the problem list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProblemListRow {
-    /// Problem id.
-    pub id: String,
-    /// Enterprise id.
-    pub enterprise: String,
-    /// Enterprise name (empty when its profile is not stored).
-    pub enterprise_name: String,
-    /// The enterprise's town.
-    pub town: Option<String>,
-    /// Workflow state.
-    pub state: ProblemState,
-    /// Category code.
-    pub category: String,
-    /// Effective tier.
-    pub tier: String,
-    /// Source code.
-    pub source: String,
-    /// Effective deadline, ms.
-    pub deadline: i64,
-    /// Past the deadline while awaiting its result.
-    pub overdue: bool,
-    /// Whole days past the deadline.
-    pub days_overdue: i64,
-    /// Red/green/black flag at `now`.
-    pub flag: Flag,
-    /// Owner's user id.
-    pub owner: String,
-    /// Owner's name (empty when unknown).
-    pub owner_name: String,
-    /// Handling units.
-    pub handling_units: Vec<UnitRef>,
-    /// Creation time, ms.
-    pub created_at: i64,
-    /// Rating level 1–5, if rated.
-    pub rating: Option<u8>,
-    /// Its history's verdict (`store::history`): intact, broken, or `None` not yet checked.
-    pub history_intact: Option<bool>,
-    /// What is broken in its history, if it is.
-    pub history_broken: Option<String>,
-}
-
-/// One page of the problem list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProblemPage {
-    /// Rows matching the filters, all pages together.
-    pub total: u64,
-    /// Rows skipped.
-    pub offset: u64,
-    /// Rows asked for.
-    pub limit: u32,
-    /// This page.
-    pub rows: Vec<ProblemListRow>,
-}
 
 /// The SQL condition (on table alias `alias`, whose rows are records of `kind` with `id` and
 /// `enterprise` columns) and its parameters that keep records inside `scope`: the one reading
@@ -557,7 +367,7 @@ mod tests {
     use shared::sync::validate::Scope;
 
     use super::*;
-    use crate::store::Unit;
+    use crate::api::{LookBack, Unit};
     use crate::store::test_support::{demo_problems, demo_store};
 
     const NOW: Timestamp = Timestamp(1_795_000_000_000);
