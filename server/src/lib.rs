@@ -17,6 +17,7 @@ pub mod export;
 pub mod history_audit;
 pub mod http;
 pub mod monitoring;
+pub mod pg;
 pub mod printable;
 pub mod published_config;
 pub mod remind;

@@ -8,6 +8,8 @@
 //! [`Db::holds`].
 
 mod bulletins;
+#[cfg(test)]
+mod conformance;
 mod directory;
 mod queries;
 mod tokens;

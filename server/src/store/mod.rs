@@ -57,6 +57,12 @@ pub enum StoreError {
     /// SQLite failed (I/O, locking, constraint, full disk …).
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed (connection, constraint, statement …).
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool in time.
+    #[error("postgres pool: {0}")]
+    Pool(String),
     /// A schema migration failed; the database stays at the version before it.
     #[error("migration {name} failed: {source}")]
     Migration {
