@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rusqlite::{Connection, params};
+use server::api::{ProblemFilter, ProblemSort, Unit};
 use server::auth::access_for;
-use server::store::{Device, ProblemFilter, ProblemSort, SqliteStore, Unit};
+use server::store::{Device, SqliteStore};
 use shared::config::Config;
 use shared::model::{
     DAY_MS, DeviceId, EnterpriseId, Flag, OrgUnitId, ProblemId, ProblemState, Role, Timestamp,

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
 
-use crate::store::{Bulletin, ChannelCount, Kpis, RankRow};
+use crate::api::{Bulletin, ChannelCount, Kpis, RankRow};
 
 /// Column headings of a ranking; the last three split 满意率 by the rating's channel, each
 /// "satisfied/rated".

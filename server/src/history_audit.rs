@@ -147,7 +147,8 @@ pub async fn run(sync: Arc<SyncService>) {
             _ = round.tick() => (ROUND_PER_RUN, false),
         };
         let ran = sync
-            .with_store_holds(move |store| audit(store, limit, pending_only, crate::auth::now()))
+            .db()
+            .holds(move |store| audit(store, limit, pending_only, crate::auth::now()))
             .await;
         match ran {
             Some(Ok(r)) if r.checked > 0 => {

@@ -5,16 +5,19 @@
 //! tests can serve it in-process; [`serve::run`] is what the `lianxin-server` binary calls.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod backups;
 pub mod blobs;
 pub mod card;
 pub mod cli;
+pub mod db;
 pub mod demo;
 pub mod export;
 pub mod history_audit;
 pub mod http;
 pub mod monitoring;
+pub mod pg;
 pub mod printable;
 pub mod published_config;
 pub mod remind;

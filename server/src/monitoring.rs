@@ -123,7 +123,8 @@ pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
         let config = config.clone();
         let now = crate::auth::now();
         let looked = sync
-            .with_store_holds(move |mut store| -> Result<_, MonitoringError> {
+            .db()
+            .holds(move |mut store| -> Result<_, MonitoringError> {
                 let created = ensure_monitoring_documents(store, &config, now)?;
                 let seq = if created.is_empty() {
                     None

@@ -312,7 +312,8 @@ async fn record_config_version(
 ) -> Result<(), ServeError> {
     let version = sync.published_config().version().to_string();
     let recorded = sync
-        .with_store(move |s| -> Result<(), crate::store::StoreError> {
+        .db()
+        .write(move |s| -> Result<(), crate::store::StoreError> {
             use crate::store::AuditAction::ConfigApplied;
             if s.last_audit_detail(ConfigApplied)?.as_deref() != Some(version.as_str()) {
                 let at = crate::auth::now();
@@ -359,9 +360,8 @@ fn spawn_background_jobs(
             tick.tick().await;
             let blobs = blobs.clone();
             let ran = collector
-                .with_store_holds(move |store| {
-                    crate::blobs::gc::run(store, &blobs, crate::auth::now())
-                })
+                .db()
+                .holds(move |store| crate::blobs::gc::run(store, &blobs, crate::auth::now()))
                 .await;
             match ran {
                 Some(Ok(report)) => tracing::info!(
@@ -385,7 +385,8 @@ fn spawn_background_jobs(
         loop {
             tick.tick().await;
             let compacted = compactor
-                .with_store_holds(|store| crate::store::compact_pending(store, 200))
+                .db()
+                .holds(|store| crate::store::compact_pending(store, 200))
                 .await;
             match compacted {
                 Some(Ok(0)) | None => {}
@@ -401,7 +402,8 @@ fn spawn_background_jobs(
             let config = config.clone();
             let now = crate::auth::now();
             let ran = sync
-                .with_store_holds(move |mut store| -> Result<_, MonitoringError> {
+                .db()
+                .holds(move |mut store| -> Result<_, MonitoringError> {
                     let report = crate::monitoring::run_job(store, &config, now)?;
                     // Without the feed's position the run still counts; only the notice waits.
                     let seq = store.hold(|s| s.latest_seq()).ok();

@@ -9,6 +9,7 @@ use crate::auth::{AuthConfig, AuthService};
 use crate::backups::Backups;
 use crate::blobs::{BlobLimits, BlobService};
 use crate::card::{CardLimits, CardService};
+use crate::db::Db;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::metrics::MetricsToken;
 use crate::sync::SyncService;
@@ -20,6 +21,7 @@ use crate::sync::events::EventStreams;
 #[derive(Debug, Clone)]
 pub struct AppState {
     site_dir: Arc<Path>,
+    db: Db,
     sync: Arc<SyncService>,
     auth: Arc<AuthService>,
     card: Arc<CardService>,
@@ -46,6 +48,7 @@ impl AppState {
             metrics_token: None,
             blobs: BlobService::for_db(sync.db_path(), BlobLimits::default()),
             backups: Backups::new(sync.db_path(), crate::backups::Settings::default()),
+            db: sync.db().clone(),
             sync,
         }
     }
@@ -141,7 +144,12 @@ impl AppState {
         &self.site_dir
     }
 
-    /// The sync service (store, configuration, push channel, counters).
+    /// The database ([`crate::db`]): what handlers read and write through.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The sync service (configuration, push channel, counters, group commit).
     pub fn sync(&self) -> &Arc<SyncService> {
         &self.sync
     }

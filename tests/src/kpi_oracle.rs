@@ -1,5 +1,5 @@
 //! The campaign's KPIs recomputed for tests, from the definitions the issue and the dashboard
-//! state (issue 13; `server::store::Kpis` documents each), apart from the server's SQL and from
+//! state (issue 13; `server::api::Kpis` documents each), apart from the server's SQL and from
 //! `shared::server_time`: from problems' and visits' documents as stored, and what the test saw
 //! of the request that first brought each stamp to the server (its receipt, the device's
 //! previous settled sync). `tests/tests/kpi_property.rs` compares them with the dashboard's.
@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
-use server::store::{ChannelCount, Kpis, RatedByChannel};
+use server::api::{ChannelCount, Kpis, RatedByChannel};
 use shared::config::Config;
 use shared::model::{
     DAY_MS, EntryId, OrgUnitId, Problem, ProblemId, ProblemState, RatingChannel, Timestamp, Visit,

@@ -109,7 +109,7 @@ async fn a_bulletin_title_longer_than_the_limit_is_refused_and_nothing_is_issued
     let (from, to) = (demo.seeded_at.0 - 30 * DAY_MS, demo.seeded_at.0);
     let http = reqwest::Client::new();
     let leader = token(&server.url(""), "leader1", 1).await?;
-    let too_long = "通".repeat(server::store::TITLE_MAX_CHARS + 1);
+    let too_long = "通".repeat(server::api::TITLE_MAX_CHARS + 1);
 
     let resp = http
         .post(server.url("/api/bulletins"))

@@ -14,7 +14,7 @@
 use anyhow::Context as _;
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
-use server::store::Kpis;
+use server::api::Kpis;
 use shared::config::Config;
 use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise, NewVisit, VisitDoc};
 use shared::model::{

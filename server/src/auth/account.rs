@@ -49,7 +49,8 @@ pub async fn change_password(
     }
     let lookup = login.clone();
     let user = sync
-        .with_store(move |s| s.find_user_by_login(&lookup))
+        .db()
+        .write(move |s| s.find_user_by_login(&lookup))
         .await
         .ok_or(AuthError::Unavailable)??;
     let record = match check_password(auth, keys, user, req.current_password, now).await? {
@@ -59,7 +60,8 @@ pub async fn change_password(
             // Recorded as a failed login is (by address, on the login).
             let (attempted, from) = (login.clone(), from_address(client));
             let recorded = sync
-                .with_store(move |s| {
+                .db()
+                .write(move |s| {
                     let detail = "wrong current password for a password change";
                     s.audit(now, &from, AuditAction::LoginFailed, &attempted, detail)
                 })
@@ -100,7 +102,8 @@ pub async fn change_password(
     };
     let (user_id, device) = (who.user.id, who.device.id);
     let others = sync
-        .with_store(move |s| s.change_own_password(user_id, &hash, device, &fresh, now))
+        .db()
+        .write(move |s| s.change_own_password(user_id, &hash, device, &fresh, now))
         .await
         .ok_or(AuthError::Unavailable)??;
     for other in others.iter().chain([&device]) {

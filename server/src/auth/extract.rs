@@ -10,7 +10,8 @@ use shared::model::{Timestamp, User};
 
 use super::{AuthError, Secret, token};
 use crate::AppState;
-use crate::store::{Device, SqliteStore, TokenHash, TokenKind, TokenLookup};
+use crate::db::Db;
+use crate::store::{Device, TokenHash, TokenKind, TokenLookup};
 
 /// Refresh `last_seen` at most this often per device, ms.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -36,29 +37,16 @@ impl FromRequestParts<AppState> for Authenticated {
         let value = bearer(&parts.headers).ok_or(AuthError::Unauthenticated)?;
         let hash = token::hash(&Secret::new(value));
         let now = super::now();
-        let sync = state.sync().clone();
-        // The check reads only, on a reader: a request never waits behind a sync's commit
-        // for its token. The writer is taken only for the two rare notes below.
-        let found = sync
-            .with_reader(move |s| valid_access(s, &hash, now))
-            .await
-            .ok_or(AuthError::Unavailable)??;
+        let tokens = state.db().tokens();
+        // The check reads only (on a reader, for SQLite): a request never waits behind a
+        // sync's commit for its token. The writer is taken only for the two rare notes below.
+        let found = valid_access(tokens.lookup_token(hash).await?, now)?;
         let first_use = found.used_at.is_none();
         let touch = now.0 - found.device.last_seen.0 > TOUCH_EVERY_MS;
         if first_use || touch {
-            let device = found.device.id;
-            sync.with_store(move |s| -> Result<(), AuthError> {
-                if first_use {
-                    // Once per token: its pair is no longer a lost refresh answer.
-                    s.mark_token_used(&hash, now)?;
-                }
-                if touch {
-                    s.touch_device(device, now)?;
-                }
-                Ok(())
-            })
-            .await
-            .ok_or(AuthError::Unavailable)??;
+            // Once per token: its pair is no longer a lost refresh answer.
+            let touched = touch.then_some(found.device.id);
+            tokens.note_token_use(hash, first_use, touched, now).await?;
         }
         Ok(authenticated(found, hash))
     }
@@ -76,21 +64,17 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The one rule for an access token: known, of kind access, not revoked, its device not
 /// revoked, its user not disabled, not expired at `now`. The extractor applies it to every
 /// request and the event stream again while it stays open.
-pub fn check_access(
-    s: &SqliteStore,
+pub async fn check_access(
+    db: &Db,
     hash: TokenHash,
     now: Timestamp,
 ) -> Result<Authenticated, AuthError> {
-    valid_access(s, &hash, now).map(|found| authenticated(found, hash))
+    let found = db.tokens().lookup_token(hash).await?;
+    valid_access(found, now).map(|found| authenticated(found, hash))
 }
 
-/// The token hashed `hash` if it passes [`check_access`]'s rule.
-fn valid_access(
-    s: &SqliteStore,
-    hash: &TokenHash,
-    now: Timestamp,
-) -> Result<TokenLookup, AuthError> {
-    let found = s.lookup_token(hash)?;
+/// The token `found` if it passes [`check_access`]'s rule.
+fn valid_access(found: Option<TokenLookup>, now: Timestamp) -> Result<TokenLookup, AuthError> {
     let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
         return Err(AuthError::Unauthenticated);
     };

@@ -318,7 +318,8 @@ pub async fn login(
     }
     let lookup = login.clone();
     let user = sync
-        .with_store(move |s| s.find_user_by_login(&lookup))
+        .db()
+        .write(move |s| s.find_user_by_login(&lookup))
         .await
         .ok_or(AuthError::Unavailable)??;
     let checked = check_password(
@@ -335,7 +336,8 @@ pub async fn login(
             tracing::info!(login = %printable(&login), "failed login");
             let (attempted, from) = (login.clone(), from_address(client));
             let recorded = sync
-                .with_store(move |s| s.audit(now, &from, AuditAction::LoginFailed, &attempted, ""))
+                .db()
+                .write(move |s| s.audit(now, &from, AuditAction::LoginFailed, &attempted, ""))
                 .await;
             if !matches!(recorded, Some(Ok(_))) {
                 tracing::error!("a failed login could not be recorded in the audit log");
@@ -364,7 +366,8 @@ pub async fn login(
     let now = super::now();
     let from = from_address(client);
     let session = sync
-        .with_store(move |s| -> Result<Session, StoreError> {
+        .db()
+        .write(move |s| -> Result<Session, StoreError> {
             let device = register(s, device_id, secret.as_ref(), &user.user, &name, now)?;
             s.audit(
                 now,
@@ -492,7 +495,8 @@ pub async fn refresh(
     let service = auth.clone();
     let from = from_address(client);
     let rotation = sync
-        .with_store(move |s| -> Result<Rotation, AuthError> {
+        .db()
+        .write(move |s| -> Result<Rotation, AuthError> {
             if let Some(t) = s.lookup_token(&presented)?
                 && t.kind == TokenKind::Refresh
             {

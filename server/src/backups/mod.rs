@@ -176,7 +176,8 @@ impl Backups {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??;
         let subject = file.path.display().to_string();
-        sync.with_store(move |s| s.audit(now, &actor, AuditAction::BackedUp, &subject, &detail))
+        sync.db()
+            .write(move |s| s.audit(now, &actor, AuditAction::BackedUp, &subject, &detail))
             .await
             .ok_or_else(|| std::io::Error::other("the store thread stopped"))??;
         Ok(file)

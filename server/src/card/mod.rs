@@ -311,7 +311,8 @@ impl CardService {
         }
         let hash = token_hash(token);
         let found = sync
-            .with_store(move |s| s.card_lookup(&hash))
+            .db()
+            .write(move |s| s.card_lookup(&hash))
             .await
             .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
         match found {
@@ -331,7 +332,8 @@ impl CardService {
         now: Timestamp,
     ) -> Result<CardView, CardError> {
         let (face, docs) = sync
-            .with_store(move |s| -> Result<_, StoreError> {
+            .db()
+            .write(move |s| -> Result<_, StoreError> {
                 let face = s.card_face(enterprise, now)?;
                 let docs = s.enterprise_problem_docs(enterprise, MAX_PROBLEMS)?;
                 Ok((face, docs))
@@ -379,7 +381,8 @@ impl CardService {
             .map_err(|_| CardError::Busy)?;
         let config = sync.config().clone();
         let seq = sync
-            .with_store_holds(move |lock| write(lock, enterprise, &request, &config, now))
+            .db()
+            .holds(move |lock| write(lock, enterprise, &request, &config, now))
             .await
             .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
         sync.announce(seq);
@@ -393,19 +396,20 @@ impl CardService {
         by: shared::model::UserId,
         now: Timestamp,
     ) -> Result<LiveCard, StoreError> {
-        sync.with_store(move |s| -> Result<LiveCard, StoreError> {
-            if let Some(card) = s.live_card(enterprise)? {
-                return Ok(card);
-            }
-            let (token, hash) = new_token();
-            s.replace_card(enterprise, &token, &hash, Some(by), now)?;
-            Ok(LiveCard {
-                token,
-                created_at: now,
+        sync.db()
+            .write(move |s| -> Result<LiveCard, StoreError> {
+                if let Some(card) = s.live_card(enterprise)? {
+                    return Ok(card);
+                }
+                let (token, hash) = new_token();
+                s.replace_card(enterprise, &token, &hash, Some(by), now)?;
+                Ok(LiveCard {
+                    token,
+                    created_at: now,
+                })
             })
-        })
-        .await
-        .ok_or_else(|| StoreError::Group("the store thread stopped".into()))?
+            .await
+            .ok_or_else(|| StoreError::Group("the store thread stopped".into()))?
     }
 }
 

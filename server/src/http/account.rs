@@ -103,10 +103,10 @@ async fn devices(
 ) -> Result<Json<OwnDevices>, ApiError> {
     let user = who.user.id;
     let rows = state
-        .sync()
-        .with_reader(move |s| s.own_devices(user))
+        .db()
+        .directory()
+        .own_devices(user)
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(|e| {
             tracing::error!(error = %e, "listing own devices failed");
             ApiError::Internal
@@ -143,10 +143,10 @@ async fn revoke(
         addr.map_or_else(String::new, |a| format!(" at {a}"))
     );
     let revoked = state
-        .sync()
-        .with_store(move |s| s.revoke_own_device(user, device, now(), &detail))
-        .await
-        .ok_or(ApiError::Internal)?;
+        .db()
+        .directory()
+        .revoke_own_device(user, device, now(), detail)
+        .await;
     match revoked {
         Ok(()) => {
             state.auth().end_sessions(device);

@@ -129,7 +129,7 @@ pub(super) async fn on_store<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut crate::store::SqliteStore) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, Response> {
-    match state.sync().with_store(f).await {
+    match state.db().write(f).await {
         Some(Ok(v)) => Ok(v),
         Some(Err(e)) => Err(Refused(e).into_response()),
         None => Err(ApiError::Internal.into_response()),
@@ -142,7 +142,7 @@ pub(super) async fn on_reader<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut crate::store::SqliteStore) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, Response> {
-    match state.sync().with_reader(f).await {
+    match state.db().read(f).await {
         Some(Ok(v)) => Ok(v),
         Some(Err(e)) => Err(Refused(e).into_response()),
         None => Err(ApiError::Internal.into_response()),

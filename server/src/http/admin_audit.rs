@@ -29,8 +29,8 @@ use crate::store::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 
 /// Entries in a page when the query names no limit.
 const DEFAULT_PAGE: usize = 100;
-/// Most entries in a page: the API's one page size ([`crate::store::MAX_PAGE`]).
-const MAX_PAGE: usize = crate::store::MAX_PAGE as usize;
+/// Most entries in a page: the API's one page size ([`crate::api::MAX_PAGE`]).
+const MAX_PAGE: usize = crate::api::MAX_PAGE as usize;
 /// Entries read at a time for an export.
 const EXPORT_CHUNK: usize = 1_000;
 

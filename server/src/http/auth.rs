@@ -78,8 +78,8 @@ async fn logout(
     let device = who.device.id;
     let login = who.user.login.clone();
     state
-        .sync()
-        .with_store(move |s| -> Result<(), StoreError> {
+        .db()
+        .write(move |s| -> Result<(), StoreError> {
             s.revoke_device_tokens(device)?;
             s.audit(now(), &login, AuditAction::Logout, &device.to_string(), "")?;
             Ok(())

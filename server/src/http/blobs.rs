@@ -70,8 +70,8 @@ async fn blob(
     let name = BlobHash::parse(&hash).ok_or_else(missing)?;
     let key = name.clone();
     let readable = state
-        .sync()
-        .with_reader(move |s| may_read(s, &who, &key, crate::auth::now()))
+        .db()
+        .read(move |s| may_read(s, &who, &key, crate::auth::now()))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;

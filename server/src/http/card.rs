@@ -87,8 +87,8 @@ async fn managed(
     let enterprise = EnterpriseId::parse(id).map_err(|_| missing())?;
     let (user, device) = (auth.user.clone(), auth.device.clone());
     let ok = state
-        .sync()
-        .with_store(move |s| -> Result<bool, StoreError> {
+        .db()
+        .write(move |s| -> Result<bool, StoreError> {
             let access = access_for(s, &user, &device, now())?;
             Ok(access.write.contains(&enterprise) && s.card_face(enterprise, now())?.is_some())
         })
@@ -144,8 +144,8 @@ async fn rotate(
     let by = auth.user.id;
     let login = auth.user.login.clone();
     let token = state
-        .sync()
-        .with_store(move |s| -> Result<String, StoreError> {
+        .db()
+        .write(move |s| -> Result<String, StoreError> {
             let (token, hash) = crate::card::new_token();
             s.replace_card(enterprise, &token, &hash, Some(by), at)?;
             let subject = enterprise.to_string();
@@ -170,8 +170,8 @@ async fn revoke(
     let by = auth.user.id;
     let login = auth.user.login.clone();
     state
-        .sync()
-        .with_store(move |s| -> Result<(), StoreError> {
+        .db()
+        .write(move |s| -> Result<(), StoreError> {
             let at = now();
             s.revoke_card(enterprise, by, at)?;
             let subject = enterprise.to_string();

@@ -328,7 +328,8 @@ async fn printable(
     let result = async {
         let (_turn, enterprise) = state.card().admit(&sync, &token, addr, at.0).await?;
         let face = sync
-            .with_store(move |s| s.card_face(enterprise, at))
+            .db()
+            .write(move |s| s.card_face(enterprise, at))
             .await
             .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??
             .ok_or(CardError::Unknown)?;

@@ -22,12 +22,13 @@ use shared::model::{OrgUnitId, OrgUnitKind, Role, Timestamp, User};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
-use crate::auth::{Authenticated, now};
-use crate::store::BulletinSummary;
-use crate::store::{
-    AuditAction, Breakdown, BreakdownQuery, BreakdownRow, Bulletin, Kpis, OfficerFreshness,
-    OrgUnitEntry, SqliteStore, StoreError, TITLE_MAX_CHARS, Unit,
+use crate::api::{
+    Breakdown, BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, Kpis, OfficerFreshness,
+    TITLE_MAX_CHARS, Unit,
 };
+use crate::auth::{Authenticated, now};
+use crate::db::{Db, NewBulletin};
+use crate::store::{OrgUnitEntry, StoreError};
 use crate::sync::SyncService;
 
 /// Routes of this module, to be nested under `/api`.
@@ -81,27 +82,29 @@ fn require_leader(user: &User) -> Result<(), ApiError> {
 }
 
 /// The unit a person asks for, if they may see it.
-fn resolve_unit(
-    store: &SqliteStore,
-    user: &User,
-    asked: Option<OrgUnitId>,
-) -> Result<Unit, ApiError> {
-    resolve_unit_entry(store, user, asked).map(|(unit, _)| unit)
+async fn resolve_unit(db: &Db, user: &User, asked: Option<OrgUnitId>) -> Result<Unit, ApiError> {
+    resolve_unit_entry(db, user, asked)
+        .await
+        .map(|(unit, _)| unit)
 }
 
 /// The unit a person asks for, if they may see it, with its directory entry.
-fn resolve_unit_entry(
-    store: &SqliteStore,
+async fn resolve_unit_entry(
+    db: &Db,
     user: &User,
     asked: Option<OrgUnitId>,
 ) -> Result<(Unit, OrgUnitEntry), ApiError> {
-    let own = store
+    let own = db
+        .directory()
         .org_unit(user.org_unit)
+        .await
         .map_err(internal)?
         .ok_or_else(|| ApiError::Forbidden("your org unit is unknown".into()))?;
     let target = asked.unwrap_or(user.org_unit);
-    let entry = store
+    let entry = db
+        .directory()
         .org_unit(target)
+        .await
         .map_err(internal)?
         .ok_or_else(|| ApiError::NotFound(format!("no org unit {target}")))?;
     if own.unit.kind != OrgUnitKind::Zone && target != user.org_unit {
@@ -154,16 +157,15 @@ struct SharedAnswers {
 
 static SHARED: Mutex<Option<SharedAnswers>> = Mutex::new(None);
 
-/// The answer to `key` at the store's current feed position: shared when someone asked the
-/// same less than [`SHARED_FOR`] ago, else computed and shared.
-fn shared_answer(
+/// The answer to `key` at the database's current feed position: shared when someone asked
+/// the same less than [`SHARED_FOR`] ago, else computed and shared.
+async fn shared_answer(
     service: &Arc<SyncService>,
-    store: &mut SqliteStore,
+    db: &Db,
     key: String,
-    compute: impl FnOnce(&mut SqliteStore) -> Result<Answer, ApiError>,
+    compute: impl Future<Output = Result<Answer, ApiError>>,
 ) -> Result<Answer, ApiError> {
-    use shared::sync::server::ServerStore as _;
-    let seq = store.latest_seq().map_err(internal)?;
+    let seq = db.queries().feed_position().await.map_err(internal)?;
     let current = |shared: &SharedAnswers| {
         shared.seq == seq && std::ptr::eq(shared.service.as_ptr(), Arc::as_ptr(service))
     };
@@ -176,7 +178,7 @@ fn shared_answer(
             return Ok(answer.clone());
         }
     }
-    let answer = compute(store)?;
+    let answer = compute.await?;
     let mut guard = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
     if !guard.as_ref().is_some_and(current) {
         *guard = Some(SharedAnswers {
@@ -201,25 +203,21 @@ async fn kpis(
 ) -> Result<Json<Kpis>, ApiError> {
     require_leader(&auth.user)?;
     let (from, to) = period(q.from, q.to)?;
-    let user = auth.user.clone();
-    let sync = state.sync().clone();
-    let result = state
-        .sync()
-        .with_reader(move |s| -> Result<Kpis, ApiError> {
-            let unit = resolve_unit(s, &user, q.unit)?;
-            let key = format!("kpis {unit:?} {} {}", from.0, to.0);
-            match shared_answer(&sync, s, key, |s| {
-                s.kpis(unit, from, to, now(), &sync.config().check_in)
-                    .map(|k| Answer::Kpis(Box::new(k)))
-                    .map_err(internal)
-            })? {
-                Answer::Kpis(k) => Ok(*k),
-                Answer::Rows(_) => Err(ApiError::Internal),
-            }
-        })
-        .await
-        .ok_or(ApiError::Internal)??;
-    Ok(Json(result))
+    let db = state.db();
+    let unit = resolve_unit(db, &auth.user, q.unit).await?;
+    let key = format!("kpis {unit:?} {} {}", from.0, to.0);
+    let check_in = state.sync().config().check_in.clone();
+    let compute = async {
+        db.queries()
+            .kpis(unit, from, to, now(), check_in)
+            .await
+            .map(|k| Answer::Kpis(Box::new(k)))
+            .map_err(internal)
+    };
+    match shared_answer(state.sync(), db, key, compute).await? {
+        Answer::Kpis(k) => Ok(Json(*k)),
+        Answer::Rows(_) => Err(ApiError::Internal),
+    }
 }
 
 /// `GET /api/dashboard/breakdown` parameters: the period and unit of the KPIs, a grouping and
@@ -286,41 +284,37 @@ async fn breakdown(
             TZ_MINUTES.end()
         )));
     }
-    let user = auth.user.clone();
-    let sync = state.sync().clone();
-    let answer = state
-        .sync()
-        .with_reader(move |s| -> Result<BreakdownAnswer, ApiError> {
-            let (unit, entry) = resolve_unit_entry(s, &user, q.unit)?;
-            let query = BreakdownQuery {
-                unit,
-                by,
-                from,
-                to,
-                utc_offset_minutes,
-            };
-            let key = format!("breakdown {query:?}");
-            let rows = match shared_answer(&sync, s, key, |s| {
-                s.breakdown(query, now(), sync.config())
-                    .map(Answer::Rows)
-                    .map_err(internal)
-            })? {
-                Answer::Rows(rows) => rows,
-                Answer::Kpis(_) => return Err(ApiError::Internal),
-            };
-            Ok(BreakdownAnswer {
-                unit: UnitInfo {
-                    id: entry.unit.id.to_string(),
-                    name: entry.unit.name,
-                    kind: entry.unit.kind.code(),
-                },
-                by,
-                rows,
-            })
-        })
-        .await
-        .ok_or(ApiError::Internal)??;
-    Ok(Json(answer))
+    let db = state.db();
+    let (unit, entry) = resolve_unit_entry(db, &auth.user, q.unit).await?;
+    let query = BreakdownQuery {
+        unit,
+        by,
+        from,
+        to,
+        utc_offset_minutes,
+    };
+    let key = format!("breakdown {query:?}");
+    let config = state.sync().shared_config();
+    let compute = async {
+        db.queries()
+            .breakdown(query, now(), config)
+            .await
+            .map(Answer::Rows)
+            .map_err(internal)
+    };
+    let rows = match shared_answer(state.sync(), db, key, compute).await? {
+        Answer::Rows(rows) => rows,
+        Answer::Kpis(_) => return Err(ApiError::Internal),
+    };
+    Ok(Json(BreakdownAnswer {
+        unit: UnitInfo {
+            id: entry.unit.id.to_string(),
+            name: entry.unit.name,
+            kind: entry.unit.kind.code(),
+        },
+        by,
+        rows,
+    }))
 }
 
 /// `GET /api/dashboard/freshness`: data freshness of every officer in the caller's unit (the
@@ -331,19 +325,18 @@ async fn freshness(
     ApiQuery(q): ApiQuery<FreshnessQuery>,
 ) -> Result<Json<Vec<OfficerFreshness>>, ApiError> {
     require_leader(&auth.user)?;
-    let user = auth.user.clone();
-    let rows = state
-        .sync()
-        .with_reader(move |s| -> Result<Vec<OfficerFreshness>, ApiError> {
-            let unit = resolve_unit(s, &user, q.unit)?;
-            let units = match unit {
-                Unit::Zone => None,
-                Unit::Town(id) | Unit::Department(id) => Some(s.org_subtree(id).map_err(internal)?),
-            };
-            s.officer_freshness(units.as_ref()).map_err(internal)
-        })
+    let db = state.db();
+    let units = match resolve_unit(db, &auth.user, q.unit).await? {
+        Unit::Zone => None,
+        Unit::Town(id) | Unit::Department(id) => {
+            Some(db.directory().org_subtree(id).await.map_err(internal)?)
+        }
+    };
+    let rows = db
+        .queries()
+        .officer_freshness(units)
         .await
-        .ok_or(ApiError::Internal)??;
+        .map_err(internal)?;
     Ok(Json(rows))
 }
 
@@ -361,11 +354,7 @@ async fn list(
     auth: Authenticated,
 ) -> Result<Json<Vec<BulletinSummary>>, ApiError> {
     require_leader(&auth.user)?;
-    let rows = state
-        .sync()
-        .with_reader(|s| s.bulletins().map_err(internal))
-        .await
-        .ok_or(ApiError::Internal)??;
+    let rows = state.db().bulletins().list().await.map_err(internal)?;
     Ok(Json(rows))
 }
 
@@ -388,36 +377,27 @@ async fn issue(
         return Err(ApiError::BadRequest("a bulletin needs a title".into()));
     }
     let (from, to) = period(req.from, req.to)?;
-    let by = auth.user.id;
-    let login = auth.user.login.clone();
-    let check_in = state.sync().config().check_in.clone();
-    let b = state
-        .sync()
-        .with_store(move |s| {
-            let b = s.issue_bulletin(&title, from, to, now(), by, &check_in)?;
-            let subject = b.id.to_string();
-            s.audit(
-                b.issued_at,
-                &login,
-                AuditAction::BulletinIssued,
-                &subject,
-                &b.title,
-            )?;
-            Ok(b)
-        })
-        .await
-        .ok_or(ApiError::Internal)?
-        .map_err(internal)?;
+    let new = NewBulletin {
+        title,
+        from,
+        to,
+        now: now(),
+        by: auth.user.id,
+        login: auth.user.login.clone(),
+        check_in: state.sync().config().check_in.clone(),
+    };
+    let b = state.db().bulletins().issue(new).await.map_err(internal)?;
     Ok(Json(b))
 }
 
 async fn load(state: &AppState, auth: &Authenticated, id: i64) -> Result<Bulletin, ApiError> {
     require_leader(&auth.user)?;
     state
-        .sync()
-        .with_reader(move |s| s.bulletin(id).map_err(internal))
+        .db()
+        .bulletins()
+        .get(id)
         .await
-        .ok_or(ApiError::Internal)??
+        .map_err(internal)?
         .ok_or_else(|| ApiError::NotFound(format!("no bulletin {id}")))
 }
 

@@ -136,14 +136,11 @@ async fn directory(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (units, users) = state
-        .sync()
-        .with_reader(|s| -> Result<_, ApiError> {
-            let units = s.list_org_units().map_err(|e| internal(&e))?;
-            let users = s.list_users().map_err(|e| internal(&e))?;
-            Ok((units, users))
-        })
+        .db()
+        .directory()
+        .listing()
         .await
-        .ok_or(ApiError::Internal)??;
+        .map_err(|e| internal(&e))?;
     let body = serde_json::to_vec(&build(units, users)).map_err(|e| {
         tracing::error!(error = %e, "directory encoding failed");
         ApiError::Internal

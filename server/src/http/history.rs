@@ -13,8 +13,9 @@ use shared::sync::protocol::DocId;
 use super::error::ApiError;
 use super::extract::ApiPath;
 use crate::AppState;
-use crate::auth::{Authenticated, access_for};
-use crate::store::{HistoryVerdict, StoreError};
+use crate::api::HistoryVerdict;
+use crate::auth::Authenticated;
+use crate::store::StoreError;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -45,18 +46,19 @@ async fn verdict(
     let doc = DocKind::from_code(&kind)
         .and_then(|k| DocId::parse(&format!("{}/{id}", k.code())).ok())
         .ok_or_else(missing)?;
-    let asked = doc.clone();
-    let found = state
-        .sync()
-        .with_reader(move |s| -> Result<Option<HistoryVerdict>, StoreError> {
-            let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
-            Ok(s.history_verdict(&asked)?
-                .filter(|(enterprise, _)| access.read.allows(&asked, enterprise))
-                .map(|(_, v)| v))
-        })
+    let db = state.db();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, crate::auth::now())
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
+    let found = db
+        .queries()
+        .history_verdict(doc.clone())
+        .await
+        .map_err(internal)?
+        .filter(|(enterprise, _)| access.read.allows(&doc, enterprise))
+        .map(|(_, v)| v);
     let verdict = found.ok_or_else(missing)?;
     Ok(Json(RecordVerdict {
         doc: doc.as_str().to_string(),

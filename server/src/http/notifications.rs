@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use crate::AppState;
+use crate::api::Notification;
 use crate::auth::Authenticated;
-use crate::store::{Notification, StoreError};
+use crate::store::StoreError;
 
 /// The most reminders one answer lists.
 pub const MAX_LISTED: usize = 100;
@@ -41,8 +42,8 @@ pub struct Unseen {
 async fn list(State(state): State<AppState>, who: Authenticated) -> Result<Json<Unseen>, ApiError> {
     let user = who.user.id.to_string();
     let notifications = state
-        .sync()
-        .with_reader(move |s| s.unseen_notifications(&user, MAX_LISTED))
+        .db()
+        .read(move |s| s.unseen_notifications(&user, MAX_LISTED))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;
@@ -77,8 +78,8 @@ async fn seen(
     }
     let user = who.user.id.to_string();
     let seen = state
-        .sync()
-        .with_store(move |s| s.mark_notifications_seen(&user, &body.ids, crate::auth::now()))
+        .db()
+        .write(move |s| s.mark_notifications_seen(&user, &body.ids, crate::auth::now()))
         .await
         .ok_or(ApiError::Internal)?
         .map_err(internal)?;

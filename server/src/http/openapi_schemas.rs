@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use shared::model::{Flag, ProblemSource, ProblemState, Tier};
 
-use crate::store::{Breakdown, MAX_PAGE, TITLE_MAX_CHARS};
+use crate::api::{Breakdown, MAX_PAGE, TITLE_MAX_CHARS};
 
 /// The largest integer every JSON reader keeps exactly (2^53 − 1): counters and numbers are
 /// bounded by it.
@@ -36,11 +36,11 @@ pub fn parameter(kind: &str) -> Value {
             "minimum": 1,
             "maximum": super::supervision::MAX_TODO_DAYS,
         }),
-        "look_back" => comma_list(crate::store::LookBack::ALL.iter().map(|l| l.code())),
+        "look_back" => comma_list(crate::api::LookBack::ALL.iter().map(|l| l.code())),
         "flag" => one_of(Flag::ALL.iter().map(|f| f.code())),
         "tier" => one_of(Tier::ALL.iter().map(|t| t.code())),
         "source" => one_of(ProblemSource::ALL.iter().map(|s| s.code())),
-        "sort" => one_of(crate::store::ProblemSort::ALL.iter().map(|s| s.code())),
+        "sort" => one_of(crate::api::ProblemSort::ALL.iter().map(|s| s.code())),
         "order" => one_of(["asc", "desc"]),
         "breakdown" => one_of(Breakdown::ALL.iter().map(|b| b.code())),
         "blob_size" => one_of(["thumb"]),

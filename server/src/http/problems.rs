@@ -12,10 +12,9 @@ use shared::model::{EnterpriseId, Flag, OrgUnitId, ProblemSource, ProblemState, 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery, true_or_false, unknown};
 use crate::AppState;
-use crate::auth::{Authenticated, access_for, reads_lists};
-use crate::store::{
-    LookBack, MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, StoreError, Timeline,
-};
+use crate::api::{LookBack, MAX_PAGE, ProblemFilter, ProblemPage, ProblemSort, Timeline};
+use crate::auth::{Authenticated, reads_lists};
+use crate::store::StoreError;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -201,16 +200,17 @@ async fn list(
 ) -> Result<Json<ProblemPage>, ApiError> {
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
-    let sync = state.sync().clone();
-    let page = state
-        .sync()
-        .with_reader(move |s| -> Result<ProblemPage, StoreError> {
-            let now = crate::auth::now();
-            let access = access_for(s, &auth.user, &auth.device, now)?;
-            s.list_problems(&access.read, &filter, sync.config(), now)
-        })
+    let db = state.db();
+    let now = crate::auth::now();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, now)
         .await
-        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    let page = db
+        .queries()
+        .problems(access.read, filter, state.sync().shared_config(), now)
+        .await
         .map_err(internal)?;
     Ok(Json(page))
 }
@@ -222,14 +222,16 @@ async fn timeline(
 ) -> Result<Json<Timeline>, ApiError> {
     let missing = || ApiError::NotFound(format!("no enterprise {id}"));
     let enterprise = EnterpriseId::parse(&id).map_err(|_| missing())?;
-    let found = state
-        .sync()
-        .with_reader(move |s| -> Result<Option<Timeline>, StoreError> {
-            let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
-            s.enterprise_timeline(enterprise, &access.read)
-        })
+    let db = state.db();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, crate::auth::now())
         .await
-        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    let found = db
+        .queries()
+        .timeline(enterprise, access.read)
+        .await
         .map_err(internal)?;
     found.map(Json).ok_or_else(missing)
 }

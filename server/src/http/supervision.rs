@@ -18,8 +18,9 @@ use super::error::ApiError;
 use super::extract::{ApiQuery, unknown};
 use super::problems::require_list_reader;
 use crate::AppState;
+use crate::api::{MAX_PAGE, SupervisionFilter, SupervisionPage};
 use crate::auth::{Authenticated, access_for};
-use crate::store::{MAX_PAGE, StoreError, StoreHold, SupervisionFilter, SupervisionPage};
+use crate::store::{StoreError, StoreHold};
 
 /// The longest "due soon" window `GET /api/todo` takes, in days.
 pub const MAX_TODO_DAYS: u32 = 60;
@@ -90,8 +91,8 @@ async fn list(
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
     let page = state
-        .sync()
-        .with_store(move |s| -> Result<SupervisionPage, StoreError> {
+        .db()
+        .write(move |s| -> Result<SupervisionPage, StoreError> {
             let now = crate::auth::now();
             let access = access_for(s, &auth.user, &auth.device, now)?;
             s.list_supervision(&access.read, &filter, now)
@@ -146,8 +147,8 @@ async fn todo(
         unit: auth.user.org_unit,
     };
     let counts = state
-        .sync()
-        .with_store_holds(move |store| -> Result<TodoCounts, TodoError> {
+        .db()
+        .holds(move |store| -> Result<TodoCounts, TodoError> {
             let mut store = store;
             let now = crate::auth::now();
             // The problems to read, in one hold; each document in a hold of its own, read

@@ -242,8 +242,8 @@ async fn create(
     let id = crate::auth::token::hex(&rand::random::<[u8; 16]>());
     let row_id = id.clone();
     state
-        .sync()
-        .with_store(move |s| -> Result<(), Refusal> {
+        .db()
+        .write(move |s| -> Result<(), Refusal> {
             let now = crate::auth::now();
             if !may_read(s, &who, &hash, now).map_err(internal)? {
                 return Err(refuse(
@@ -302,8 +302,8 @@ async fn own_upload(state: &AppState, who: &Authenticated, id: &str) -> Result<U
     }
     let key = id.to_string();
     let row = state
-        .sync()
-        .with_store(move |s| s.upload(&key))
+        .db()
+        .write(move |s| s.upload(&key))
         .await
         .ok_or_else(|| internal("the store thread stopped"))?
         .map_err(internal)?;
@@ -354,8 +354,8 @@ async fn settle(state: &AppState, row: &UploadRow) -> Result<u64, Refusal> {
         Ok(Some(at)) => Ok(at),
         Ok(None) => {
             state
-                .sync()
-                .with_store(move |s| s.finish_upload(&id, crate::auth::now()))
+                .db()
+                .write(move |s| s.finish_upload(&id, crate::auth::now()))
                 .await
                 .ok_or_else(|| internal("the store thread stopped"))?
                 .map_err(internal)?;
@@ -363,8 +363,8 @@ async fn settle(state: &AppState, row: &UploadRow) -> Result<u64, Refusal> {
         }
         Err(refusal) => {
             state
-                .sync()
-                .with_store(move |s| s.delete_upload(&id))
+                .db()
+                .write(move |s| s.delete_upload(&id))
                 .await
                 .ok_or_else(|| internal("the store thread stopped"))?
                 .map_err(internal)?;

@@ -14,8 +14,9 @@ use super::error::ApiError;
 use super::extract::{ApiQuery, true_or_false, unknown};
 use super::problems::require_list_reader;
 use crate::AppState;
-use crate::auth::{Authenticated, access_for};
-use crate::store::{MAX_PAGE, StoreError, VisitFilter, VisitPage};
+use crate::api::{MAX_PAGE, VisitFilter, VisitPage};
+use crate::auth::Authenticated;
+use crate::store::StoreError;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -117,15 +118,17 @@ async fn list(
 ) -> Result<Json<VisitPage>, ApiError> {
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
-    let sync = state.sync().clone();
-    let page = state
-        .sync()
-        .with_reader(move |s| -> Result<VisitPage, StoreError> {
-            let access = access_for(s, &auth.user, &auth.device, crate::auth::now())?;
-            s.list_visits(&access.read, &filter, &sync.config().check_in)
-        })
+    let db = state.db();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, crate::auth::now())
         .await
-        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    let check_in = state.sync().config().check_in.clone();
+    let page = db
+        .queries()
+        .visits(access.read, filter, check_in)
+        .await
         .map_err(internal)?;
     Ok(Json(page))
 }

@@ -54,7 +54,8 @@ async fn scan_loop(
             let (config, settings) = (config.clone(), settings.clone());
             let now = crate::auth::now();
             let scanned = sync
-                .with_store(move |s| s.scan_reminders(now, &settings, &config))
+                .db()
+                .write(move |s| s.scan_reminders(now, &settings, &config))
                 .await;
             match scanned {
                 Some(Ok(report)) => {
@@ -170,7 +171,8 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
         }
         let claim_settings = settings.clone();
         let claimed = sync
-            .with_store(move |s| s.claim_reminders(now, &claim_settings, CLAIM))
+            .db()
+            .write(move |s| s.claim_reminders(now, &claim_settings, CLAIM))
             .await;
         let claimed = match claimed {
             Some(Ok(c)) => c,
@@ -205,7 +207,8 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
                 });
                 let failed = outcome.is_err();
                 let recorded = sync
-                    .with_store(move |s| {
+                    .db()
+                    .write(move |s| {
                         s.finish_reminders(&ids, &outcome, crate::auth::now(), &settings)
                     })
                     .await;
@@ -224,7 +227,8 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
         }
         let next_settings = settings.clone();
         let next = sync
-            .with_store(move |s| s.next_reminder_at(&next_settings))
+            .db()
+            .write(move |s| s.next_reminder_at(&next_settings))
             .await;
         let until = match next {
             Some(Ok(Some(at))) => at,

@@ -7,95 +7,12 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use serde::{Deserialize, Serialize};
 use shared::config::Config;
 use shared::model::{OrgUnitKind, Tier, Timestamp};
 
-use super::kpi::{AWAITING, Unit, problems_of};
+use super::kpi::{AWAITING, problems_of};
 use super::{SqliteStore, StoreError};
-
-/// What a breakdown groups the period's problems by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Breakdown {
-    /// The problem's category (config order).
-    Category,
-    /// The effective tier (当场办, 部门办, 市领导办).
-    Tier,
-    /// The enterprise's town.
-    Town,
-    /// Each department the problem was handed to (a problem handed to two counts in both).
-    Department,
-    /// The month it was raised in, in the caller's time zone: the monthly trend.
-    Month,
-}
-
-impl Breakdown {
-    /// Every grouping.
-    pub const ALL: [Breakdown; 5] = [
-        Breakdown::Category,
-        Breakdown::Tier,
-        Breakdown::Town,
-        Breakdown::Department,
-        Breakdown::Month,
-    ];
-
-    /// The query parameter's code (also its JSON form).
-    pub fn code(self) -> &'static str {
-        match self {
-            Breakdown::Category => "category",
-            Breakdown::Tier => "tier",
-            Breakdown::Town => "town",
-            Breakdown::Department => "department",
-            Breakdown::Month => "month",
-        }
-    }
-
-    /// The one with `code`.
-    pub fn from_code(code: &str) -> Option<Breakdown> {
-        Self::ALL.into_iter().find(|b| b.code() == code)
-    }
-}
-
-/// One bar of a breakdown: of the problems counted by `Kpis::problems`, those with this key,
-/// how many of them are resolved and how many overdue (the same rules as the KPIs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BreakdownRow {
-    /// Category or tier code, org unit id, or `YYYY-MM`; empty for problems whose enterprise
-    /// has no town on record.
-    pub key: String,
-    /// Name in Simplified Chinese (category and tier names from the config, org unit names
-    /// from the directory, `2026年11月`).
-    pub label: String,
-    /// Name in English (org units have one name, used for both).
-    pub label_en: String,
-    /// Problems raised (withdrawn and merged duplicates excluded).
-    pub problems: u64,
-    /// Of those, signed off.
-    pub resolved: u64,
-    /// Of those, overdue at `now`.
-    pub overdue: u64,
-    /// First instant of the problems' creation period: the query's, or the month's start.
-    pub from: i64,
-    /// First instant after it: the query's end, or the month's end, within the query's period.
-    pub to: i64,
-}
-
-/// A breakdown request: the same period and unit as [`SqliteStore::kpis`], a grouping, and
-/// the time zone that months are counted in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BreakdownQuery {
-    /// Problems of this unit.
-    pub unit: Unit,
-    /// Grouped by.
-    pub by: Breakdown,
-    /// Created at or after.
-    pub from: Timestamp,
-    /// Created before.
-    pub to: Timestamp,
-    /// Minutes east of UTC that month boundaries are taken in (480 in China).
-    pub utc_offset_minutes: i32,
-}
+use crate::api::{Breakdown, BreakdownQuery, BreakdownRow, Unit};
 
 /// Periods longer than this many months list only the months that have problems.
 const MAX_LISTED_MONTHS: usize = 120;

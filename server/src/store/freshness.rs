@@ -5,56 +5,10 @@ use std::collections::BTreeSet;
 
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension as _, params_from_iter};
-use serde::Serialize;
 use shared::model::{OrgUnitId, Role, Timestamp};
 
 use super::{SqliteStore, StoreError};
-
-/// How fresh one officer's data is on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OfficerFreshness {
-    /// User id.
-    pub user: String,
-    /// Name.
-    pub name: String,
-    /// Their org unit.
-    pub org_unit: String,
-    /// Devices not revoked.
-    pub devices: u32,
-    /// Server time of the last successful sync, any device (`device_sync.last_seen`).
-    pub last_sync: Option<i64>,
-    /// Server time of the last authenticated call, any device (`devices.last_seen`).
-    pub last_seen: Option<i64>,
-    /// On the device of `last_sync`: server clock − device clock, ms (positive: the device
-    /// is behind).
-    pub clock_skew_ms: Option<i64>,
-    /// Documents still on the officer's devices unsent, as each device last reported
-    /// (`SyncRequest::unsent`), summed over the devices that reported; `None` when none did.
-    pub unsent: Option<u64>,
-    /// Devices whose number is unknown: their app is older than sync protocol version 2, or
-    /// they have not synced since the server learnt to record it.
-    pub unsent_unknown: u32,
-    /// The same per device, most recently seen first.
-    pub device_detail: Vec<DeviceFreshness>,
-}
-
-/// How fresh one device's data is on the server (a row of [`OfficerFreshness`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceFreshness {
-    /// Device id.
-    pub device: String,
-    /// The name it gave at login.
-    pub name: String,
-    /// Server time of its last successful sync (kept to the minute).
-    pub last_sync: Option<i64>,
-    /// Server time of its last authenticated call.
-    pub last_seen: Option<i64>,
-    /// Server clock − device clock at `last_sync`, ms.
-    pub clock_skew_ms: Option<i64>,
-    /// Documents it last reported holding unsent; `None`: unknown (an older app, or no sync
-    /// since the server records it).
-    pub unsent: Option<u32>,
-}
+use crate::api::{DeviceFreshness, OfficerFreshness};
 
 impl SqliteStore {
     /// Data freshness of every officer whose org unit is in `units` (`None`: every officer).

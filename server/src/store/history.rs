@@ -8,26 +8,12 @@
 
 use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 use shared::model::{DeviceId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::DocCommit;
 
 use super::{SqliteStore, StoreError};
-
-/// A record's verdict as the lists and the record's page show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HistoryVerdict {
-    /// `true`: intact; `false`: broken (see `broken`); `None`: changes came since the last
-    /// full check and the audit has not looked yet.
-    pub intact: Option<bool>,
-    /// What is broken, in English.
-    pub broken: Option<String>,
-    /// When it was last judged (server time, ms).
-    pub checked_at: i64,
-    /// When the whole history was last checked (`None`: never).
-    pub full_at: Option<i64>,
-}
+use crate::api::HistoryVerdict;
 
 /// The Automerge actor (hex) the changes of `device` must carry: the one the server gave it
 /// at registration, or the system's for the server's own identities (`crate::writer`).

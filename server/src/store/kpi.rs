@@ -7,108 +7,13 @@
 
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
-use serde::{Deserialize, Serialize};
 use shared::config::CheckInRules;
-use shared::model::{OrgUnitId, RatingChannel, Timestamp};
+use shared::model::{RatingChannel, Timestamp};
 
-use super::problems_query::{ANSWER_ACTIONS, LookBack, SATISFIED_SQL, SIGN_OFF_ACTIONS};
+use super::problems_query::{ANSWER_ACTIONS, SATISFIED_SQL, SIGN_OFF_ACTIONS};
 use super::visits_query::EVIDENCE_SQL;
 use super::{SqliteStore, StoreError};
-
-/// Which problems and visits a KPI query covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// The whole zone.
-    Zone,
-    /// One town/street/park: its enterprises.
-    Town(OrgUnitId),
-    /// One department: the problems handed to it (visit KPIs do not apply).
-    Department(OrgUnitId),
-}
-
-/// KPIs of one period and unit. Rates are `None` when their denominator is zero.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Kpis {
-    /// Problems created in the period (withdrawn and merged duplicates excluded).
-    pub problems: u64,
-    /// Of those, signed off (with or without a passed look-back).
-    pub resolved: u64,
-    /// 问题解决率: resolved / problems.
-    pub resolution_rate: Option<f64>,
-    /// Of those, answered (responded or resolved on site).
-    pub answered: u64,
-    /// Of the answered, answered by their effective deadline.
-    pub on_time: u64,
-    /// 按时办结率: on_time / answered.
-    pub on_time_rate: Option<f64>,
-    /// Still awaiting their result past the effective deadline, at `now`.
-    pub overdue: u64,
-    /// Rated by the enterprise.
-    pub rated: u64,
-    /// Rated 3 (fairly satisfied) or better.
-    pub satisfied: u64,
-    /// 企业满意率: satisfied / rated.
-    pub satisfaction_rate: Option<f64>,
-    /// Look-backs passed in the period.
-    pub look_backs_passed: u64,
-    /// Look-backs that reopened a problem in the period.
-    pub look_backs_reopened: u64,
-    /// 回头看通过率.
-    pub look_back_pass_rate: Option<f64>,
-    /// Enterprises assigned (包联) during the period.
-    pub assigned_enterprises: u64,
-    /// Of those, visited in the period.
-    pub visited_enterprises: u64,
-    /// 走访覆盖率: visited / assigned.
-    pub visit_coverage: Option<f64>,
-    /// Visits in the period.
-    pub visits: u64,
-    /// Officers with an assignment in the period.
-    pub officers: u64,
-    /// visits / officers.
-    pub visits_per_officer: Option<f64>,
-    /// Of the period's visits, those with on-site evidence (现场佐证): on site, with a photo
-    /// and a check-in within the configured radius of the enterprise's registered position.
-    #[serde(default)]
-    pub visits_with_evidence: u64,
-    /// visits_with_evidence / visits.
-    #[serde(default)]
-    pub evidence_rate: Option<f64>,
-    /// Hours from submission to the first answer: median and 90th percentile.
-    pub first_response_hours: Option<(f64, f64)>,
-    /// Hours from submission to sign-off: median and 90th percentile.
-    pub sign_off_hours: Option<(f64, f64)>,
-    /// Of the times these KPIs read (the period's problems' creation, workflow events and
-    /// ratings, and its visits), how many a device claimed outside what the server saw and
-    /// are counted at the server's bound instead (`shared::server_time::kpi_time`).
-    #[serde(default)]
-    pub clamped: u64,
-    /// The period's ratings by the channel they came through (满意率 by who spoke).
-    #[serde(default)]
-    pub rated_by_channel: RatedByChannel,
-}
-
-/// Ratings and satisfied ratings of one channel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelCount {
-    /// Rated through this channel.
-    pub rated: u64,
-    /// Of those, rated 3 (fairly satisfied) or better.
-    pub satisfied: u64,
-}
-
-/// The ratings of [`Kpis::rated`] split by `RatingChannel`: the enterprise itself (its
-/// 连心卡 page), the officer with the enterprise's signature, and the officer alone (and
-/// ratings recorded before channels were kept).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RatedByChannel {
-    /// 企业自评.
-    pub enterprise: ChannelCount,
-    /// 干部代录（企业签字）.
-    pub officer_signed: ChannelCount,
-    /// 干部代录.
-    pub officer: ChannelCount,
-}
+use crate::api::{ChannelCount, Kpis, LookBack, RatedByChannel, Unit};
 
 fn rate(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)

@@ -8,6 +8,7 @@ mod breakdown;
 mod bulletin;
 mod cards;
 mod compaction;
+mod database;
 mod directory;
 mod epoch;
 mod freshness;
@@ -29,34 +30,26 @@ mod supervision_query;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod timeline;
+mod use_cases;
 mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 pub use blob_refs::UploadRow;
-pub use breakdown::{Breakdown, BreakdownQuery, BreakdownRow};
-pub use bulletin::{Bulletin, BulletinSummary, RankRow, TITLE_MAX_CHARS};
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
+pub use database::SqliteDb;
 pub use directory::{
     AdminDevice, AssignmentEntry, Device, FreshTokens, NewUser, OrgUnitEntry, OrgUnitImport,
     OwnDevice, PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
-pub use freshness::{DeviceFreshness, OfficerFreshness};
 pub use group::GroupJob;
-pub use history::{AuditRead, HistoryVerdict};
+pub use history::AuditRead;
 pub use hold::StoreHold;
-pub use kpi::{ChannelCount, Kpis, RatedByChannel, Unit};
 pub use migrate::SCHEMA_VERSION;
-pub use problems_query::{
-    LookBack, MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef,
-};
 pub use queries::LookBackFacts;
 pub use readers::Readers;
-pub use reminders::{ClaimedReminder, Notification, ReminderRow, ScanReport};
+pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
-pub use supervision_query::{Named, SupervisionFilter, SupervisionPage, SupervisionRow};
-pub use timeline::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
-pub use visits_query::{PersonRef, VisitFilter, VisitListRow, VisitPage};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +57,12 @@ pub enum StoreError {
     /// SQLite failed (I/O, locking, constraint, full disk …).
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed (connection, constraint, statement …).
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool in time.
+    #[error("postgres pool: {0}")]
+    Pool(String),
     /// A schema migration failed; the database stays at the version before it.
     #[error("migration {name} failed: {source}")]
     Migration {
@@ -124,6 +123,10 @@ pub enum StoreError {
     /// The values given cannot be stored (e.g. an assignment that ends before it starts).
     #[error("{0}")]
     Invalid(String),
+    /// The thread that was to run the statement stopped (it panicked, or the server is
+    /// stopping); nothing of the call is known to be stored.
+    #[error("the database's worker thread stopped")]
+    Unavailable,
     /// A stored value is not what this build wrote (bad heads, id or number).
     #[error("corrupt data in {table}: {detail}")]
     Corrupt {

@@ -19,6 +19,7 @@ use shared::doc::DocKind;
 use shared::model::{ProblemState, Timestamp};
 
 use super::{SqliteStore, StoreError};
+use crate::api::Notification;
 use crate::remind::derive::{Addressee, EntryFact, EventFact, ProblemFacts, derive};
 use crate::remind::text::{ProblemTitle, Wording, compose};
 use crate::remind::{ChannelKind, ReminderKind, Settings};
@@ -50,24 +51,6 @@ pub struct ClaimedReminder {
     pub channel: ChannelKind,
     /// The message.
     pub text: String,
-}
-
-/// An in-app reminder the person has not seen.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Notification {
-    /// Its id (to mark it seen).
-    pub id: i64,
-    /// What it is about (`hand_out`, `deadline_tomorrow`, `overdue`, `supervision`,
-    /// `bad_rating`, `look_back_due`).
-    pub kind: &'static str,
-    /// The kind in Chinese.
-    pub kind_zh: &'static str,
-    /// The problem's id.
-    pub problem: String,
-    /// The message, in Chinese.
-    pub text: String,
-    /// When it became due (ms).
-    pub due_at: i64,
 }
 
 /// A reminder row as stored.

@@ -2,84 +2,13 @@
 //! visit, workflow event, progress entry, supervision note and rating in time order, as far as
 //! the caller's read [`Scope`] reaches.
 
-use serde::Serialize;
 use shared::doc::DocKind;
 use shared::model::EnterpriseId;
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
 use super::{SqliteStore, StoreError};
-
-/// An enterprise's profile as stored in the query tables.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EnterpriseProfile {
-    /// Id.
-    pub id: String,
-    /// Unified social credit code.
-    pub credit_code: String,
-    /// Name.
-    pub name: String,
-    /// Address.
-    pub address: String,
-    /// Town.
-    pub town: String,
-    /// Industry.
-    pub industry: String,
-    /// Size code.
-    pub size: String,
-    /// A key enterprise (monitored).
-    pub key_enterprise: bool,
-}
-
-/// One entry of an enterprise's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineEntry {
-    /// When, ms: the device's claim bounded by the server's receipt (`store/projection.rs`),
-    /// except progress entries, which keep the device's clock.
-    pub at: i64,
-    /// `visit`, `problem_created`, `event`, `progress`, `supervision` or `rating`.
-    pub kind: String,
-    /// The visit or problem this entry belongs to.
-    pub record: String,
-    /// The problem, for problem entries.
-    pub problem: Option<String>,
-    /// Who (user id).
-    pub by: String,
-    /// The action (events), the visit method (visits), the category (new problems).
-    pub action: String,
-    /// Free text: notes, description, reason, progress text, rating comment.
-    pub text: String,
-    /// For events: whether replay applied it (false: superseded).
-    pub applied: Option<bool>,
-}
-
-/// A problem's summary on the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineProblem {
-    /// Problem id.
-    pub id: String,
-    /// State.
-    pub state: String,
-    /// Category.
-    pub category: String,
-    /// Effective deadline.
-    pub deadline: i64,
-    /// Creation time.
-    pub created_at: i64,
-    /// Description.
-    pub description: String,
-}
-
-/// An enterprise's whole story, as far as the caller's scope reaches.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timeline {
-    /// The profile, when the caller may read it and it is stored.
-    pub profile: Option<EnterpriseProfile>,
-    /// Problems the caller may read, oldest first.
-    pub problems: Vec<TimelineProblem>,
-    /// Visits, problems, events, progress, supervision and ratings, in time order.
-    pub entries: Vec<TimelineEntry>,
-}
+use crate::api::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 
 impl SqliteStore {
     /// The timeline of `enterprise` as far as `scope` reaches, or `None` when the caller may

@@ -140,7 +140,8 @@ pub(super) async fn events_handler(
     let epoch = service.epoch();
     let missed = match seen {
         Some(seen) => service
-            .with_reader(|store| store.latest_seq().ok())
+            .db()
+            .read(|store| store.latest_seq().ok())
             .await
             .flatten()
             .filter(|latest| cursor_epoch(seen) != epoch || *latest > cursor_seq(seen)),
@@ -210,16 +211,10 @@ async fn next_event(mut open: Open) -> Option<(Result<Event, Infallible>, Open)>
 /// right now keeps the stream (the next re-check decides).
 async fn session_holds(open: &Open) -> bool {
     let token = open.token;
-    let verdict = open
-        .state
-        .sync()
-        .with_reader(move |s| check_access(s, token, now()).map(|_| ()))
-        .await;
+    let verdict = check_access(open.state.db(), token, now()).await;
     !matches!(
         verdict,
-        Some(Err(AuthError::Unauthenticated
-            | AuthError::DeviceRevoked
-            | AuthError::TokenExpired))
+        Err(AuthError::Unauthenticated | AuthError::DeviceRevoked | AuthError::TokenExpired)
     )
 }
 

@@ -37,18 +37,15 @@ use tokio::sync::broadcast;
 use crate::AppState;
 use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
+use crate::db::Db;
 use crate::http::error::ErrorBody;
 use crate::printable::printable;
-use crate::store::{Readers, SqliteStore, StoreError};
+use crate::store::{SqliteDb, SqliteStore, StoreError};
 use lanes::Lanes;
 use metrics::Metrics;
 
 /// Largest sync request body accepted, in bytes.
 pub const MAX_REQUEST_BYTES: usize = shared::sync::limits::MAX_REQUEST_BYTES;
-
-/// Read-only connections beside the writer: enough for the blocking threads that read at once
-/// on a district's server (a token check is short; a dashboard query is the long one).
-const READERS: usize = 4;
 
 /// How long a follower of commits ([`next_burst`]) lets a burst of them settle before it looks.
 pub const SETTLE: Duration = Duration::from_secs(1);
@@ -80,16 +77,14 @@ type FinishJob = crate::store::GroupJob<'static, Finished>;
 /// Where a request's group-committed result goes.
 type FinishDone = std::sync::mpsc::SyncSender<Result<Finished, StoreError>>;
 
-/// The sync service: the store, the configuration, the push channel and the counters.
+/// The sync service: the configuration, the push channel, the counters and the group commit,
+/// over the database ([`Db`], which the app state holds too).
 pub struct SyncService {
-    /// The one writer: merges, commits, the directory's changes, background jobs.
-    store: Mutex<SqliteStore>,
-    /// Read-only connections for what only reads (token checks, dashboards, lists), so it
-    /// never waits behind the writer ([`crate::store::Readers`]).
-    readers: Readers,
+    /// The database: its one writer merges and commits.
+    db: Db,
     /// Merged requests waiting for the next group commit, each with where its result goes.
     pending: Mutex<Vec<(FinishJob, FinishDone)>>,
-    config: Config,
+    config: Arc<Config>,
     /// The configuration as devices receive it, with its version.
     published: crate::published_config::PublishedConfig,
     changes: broadcast::Sender<u64>,
@@ -97,12 +92,6 @@ pub struct SyncService {
     pub metrics: Metrics,
     /// When each request decodes and merges (light and heavy lanes, one per user).
     lanes: Arc<Lanes>,
-    /// Tells `lianxin-server restore` that a server is using the file.
-    _lock: Option<crate::admin::DbLock>,
-    /// The database file (its blobs are beside it, `crate::blobs::blob_dir`).
-    db: std::path::PathBuf,
-    /// The database's epoch (a restore changes it, with no server running).
-    epoch: u64,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -180,33 +169,31 @@ impl SyncService {
         config: Config,
         lock: Option<crate::admin::DbLock>,
     ) -> Result<SyncService, StoreError> {
-        let mut store = SqliteStore::open(db)?;
-        let epoch = store.epoch()?;
-        let readers = Readers::open(db, READERS)?;
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
-            store: Mutex::new(store),
-            readers,
+            db: Db::sqlite(SqliteDb::open(db, lock)?),
             published: crate::published_config::PublishedConfig::new(&config),
-            config,
+            config: Arc::new(config),
             changes,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
             lanes: Lanes::per_core(),
-            _lock: lock,
-            db: db.to_path_buf(),
-            epoch,
         })
     }
 
     /// The database's epoch as this service opened it (`protocol::EPOCH_SHIFT`): push notices
     /// carry the feed's sequence as a cursor of it.
     pub fn epoch(&self) -> u64 {
-        self.epoch
+        self.db.epoch()
     }
 
     /// The database file this service opened.
     pub fn db_path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// The database the service commits to (the app state's [`Db`]).
+    pub fn db(&self) -> &Db {
         &self.db
     }
 
@@ -221,51 +208,39 @@ impl SyncService {
         &self.config
     }
 
+    /// The district configuration, shared (what a query run elsewhere takes along).
+    pub fn shared_config(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// The district configuration as devices receive it (`GET /api/config`), with its version.
     pub fn published_config(&self) -> &crate::published_config::PublishedConfig {
         &self.published
     }
 
-    /// Runs `f` with the store on a blocking thread.
+    /// Runs `f` with the database's writer on a blocking thread (tests and tools; the server
+    /// reaches the database through [`Db`]).
     pub async fn with_store<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut SqliteStore) -> T + Send + 'static,
     ) -> Option<T> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = this
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut store)
-        })
-        .await
-        .ok()
+        self.db.write(f).await
     }
 
-    /// Runs `f` on a blocking thread with a read-only connection ([`crate::store::Readers`]):
-    /// it sees every committed write and never waits for the writer's lock. Anything that
-    /// writes must use [`SyncService::with_store`]; a write here fails.
+    /// Runs `f` with a read-only connection on a blocking thread ([`Db::read`]).
     pub async fn with_reader<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut SqliteStore) -> T + Send + 'static,
     ) -> Option<T> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.readers.with(f))
-            .await
-            .ok()
+        self.db.read(f).await
     }
 
-    /// Runs background work `f` on a blocking thread with the store's lock, which `f` takes
-    /// in short holds ([`crate::store::StoreHold`]) around its long work, never across it.
+    /// Runs background work `f` that takes the writer in short holds ([`Db::holds`]).
     pub async fn with_store_holds<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Mutex<SqliteStore>) -> T + Send + 'static,
     ) -> Option<T> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || f(&this.store))
-            .await
-            .ok()
+        self.db.holds(f).await
     }
 
     /// Handles one encoded sync request from an authenticated device; returns the encoded
@@ -372,9 +347,7 @@ impl SyncService {
     }
 
     fn lock_store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db.sqlite_db().lock_writer()
     }
 
     /// Group commit: queues `job` (a request's last phase), then takes the store lock and runs

@@ -328,11 +328,8 @@ impl SqliteStore {
         let Some(((kind, expires_at, revoked), device, user, (rotated_at, used_at))) = row else {
             return Ok(None);
         };
-        let kind = match kind.as_str() {
-            "access" => TokenKind::Access,
-            "refresh" => TokenKind::Refresh,
-            other => return Err(corrupt("tokens", format!("token kind {other:?}"))),
-        };
+        let kind = TokenKind::from_code(&kind)
+            .ok_or_else(|| corrupt("tokens", format!("token kind {kind:?}")))?;
         Ok(Some(TokenLookup {
             kind,
             expires_at: Timestamp(expires_at),

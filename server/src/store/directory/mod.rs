@@ -111,11 +111,19 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn code(self) -> &'static str {
+    /// How the database stores it.
+    pub fn code(self) -> &'static str {
         match self {
             TokenKind::Access => "access",
             TokenKind::Refresh => "refresh",
         }
+    }
+
+    /// The kind stored as `code`.
+    pub fn from_code(code: &str) -> Option<TokenKind> {
+        [TokenKind::Access, TokenKind::Refresh]
+            .into_iter()
+            .find(|k| k.code() == code)
     }
 }
 

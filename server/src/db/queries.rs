@@ -1,0 +1,71 @@
+//! Queries and KPIs: the read side leaders, supervisors and handlers see — campaign KPIs and
+//! their breakdowns, data freshness, the problem and visit lists, an enterprise's timeline and
+//! a record's history verdict. Each answer is limited to the read scope the caller passes in
+//! (the caller computes it, [`super::Directory::access`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use shared::config::{CheckInRules, Config};
+use shared::model::{EnterpriseId, OrgUnitId, Timestamp};
+use shared::sync::protocol::DocId;
+use shared::sync::validate::Scope;
+
+use super::DbFuture;
+use crate::api::{
+    BreakdownQuery, BreakdownRow, HistoryVerdict, Kpis, OfficerFreshness, ProblemFilter,
+    ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+};
+
+/// What the HTTP layer reads from the query tables.
+pub trait Queries: Send + Sync + std::fmt::Debug {
+    /// The change feed's position: answers computed at one position may be shared.
+    fn feed_position(&self) -> DbFuture<'_, u64>;
+
+    /// The campaign KPIs of `unit` over `[from, to)` as of `now`.
+    fn kpis(
+        &self,
+        unit: Unit,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, Kpis>;
+
+    /// The period's problems grouped for a chart.
+    fn breakdown(
+        &self,
+        query: BreakdownQuery,
+        now: Timestamp,
+        config: Arc<Config>,
+    ) -> DbFuture<'_, Vec<BreakdownRow>>;
+
+    /// Data freshness of every officer in `units` (all of them: `None`).
+    fn officer_freshness(
+        &self,
+        units: Option<BTreeSet<OrgUnitId>>,
+    ) -> DbFuture<'_, Vec<OfficerFreshness>>;
+
+    /// A page of the problems in `scope` that `filter` selects.
+    fn problems(
+        &self,
+        scope: Scope,
+        filter: ProblemFilter,
+        config: Arc<Config>,
+        now: Timestamp,
+    ) -> DbFuture<'_, ProblemPage>;
+
+    /// A page of the visits in `scope` that `filter` selects.
+    fn visits(
+        &self,
+        scope: Scope,
+        filter: VisitFilter,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, VisitPage>;
+
+    /// `enterprise`'s timeline, if it is in `scope`.
+    fn timeline(&self, enterprise: EnterpriseId, scope: Scope) -> DbFuture<'_, Option<Timeline>>;
+
+    /// The history verdict of `doc` with the enterprise it belongs to, if it has one.
+    fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>>;
+}

@@ -1,0 +1,128 @@
+//! The PostgreSQL backend (issue 16 item 2, first slice): a pool of connections
+//! (deadpool-postgres over tokio-postgres, no ORM), its own migrations (`pg/migrations/`,
+//! recorded by name like SQLite's and refused when the database holds one this build does not
+//! carry), and the use cases implemented so far: session tokens ([`crate::db::Tokens`],
+//! `pg/tokens.rs`) over the directory's people and devices (`pg/directory.rs`). The rest of
+//! the server still runs on SQLite; `serve` does not select this backend yet.
+
+mod directory;
+mod tokens;
+
+use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::store::StoreError;
+
+/// Connections the pool keeps at most.
+const POOL_SIZE: usize = 16;
+
+/// How long a call waits for a connection (from the pool, or a new one) before failing.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The embedded migrations, in order: (name, SQL).
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_directory",
+    include_str!("migrations/0001_directory.sql"),
+)];
+
+/// Key of the advisory lock that migrating servers take, so two starting at once migrate once.
+const MIGRATION_LOCK: i64 = 0x6c69_616e_7869_6e01;
+
+/// A PostgreSQL database as the server uses it: a pool of connections. Cheap to clone.
+#[derive(Clone)]
+pub struct PgDb {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: not shown.
+        f.debug_struct("PgDb").finish_non_exhaustive()
+    }
+}
+
+impl PgDb {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`) and applies the
+    /// migrations it lacks.
+    ///
+    /// # Errors
+    /// As [`PgDb::open`], or the URL is not one.
+    pub async fn connect(url: &str) -> Result<PgDb, StoreError> {
+        PgDb::open(url.parse()?).await
+    }
+
+    /// Opens a pool of connections as `config` says and applies the migrations the database
+    /// lacks.
+    ///
+    /// # Errors
+    /// The database is unreachable, refuses the login, holds a migration this build does not
+    /// know, or a migration fails.
+    pub async fn open(config: tokio_postgres::Config) -> Result<PgDb, StoreError> {
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let db = PgDb { pool };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// A connection from the pool.
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Applies the migrations the database lacks, each in its own transaction under the
+    /// migration lock; refuses a database holding a migration this build does not carry.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+                 name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let applied: Vec<String> = tx
+            .query("SELECT name FROM schema_migrations ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if let Some(unknown) = applied
+            .iter()
+            .find(|name| !MIGRATIONS.iter().any(|(known, _)| known == name))
+        {
+            return Err(StoreError::UnknownMigration {
+                name: unknown.clone(),
+            });
+        }
+        for (name, sql) in MIGRATIONS {
+            if applied.iter().any(|a| a == name) {
+                continue;
+            }
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)",
+                &[name, &crate::auth::now().0],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

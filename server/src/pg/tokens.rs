@@ -1,0 +1,117 @@
+//! Session tokens in PostgreSQL: [`crate::db::Tokens`], the same facts as SQLite's
+//! `store/directory/devices.rs`.
+
+use shared::model::{DeviceId, Timestamp};
+
+use super::PgDb;
+use super::directory::{to_device, to_user};
+use crate::db::{DbFuture, Tokens};
+use crate::store::{StoreError, TokenHash, TokenKind, TokenLookup};
+
+impl Tokens for PgDb {
+    fn store_token(
+        &self,
+        hash: TokenHash,
+        device: DeviceId,
+        kind: TokenKind,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            self.client()
+                .await?
+                .execute(
+                    "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &hash.0.as_slice(),
+                        &device.to_string(),
+                        &kind.code(),
+                        &issued_at.0,
+                        &expires_at.0,
+                    ],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn lookup_token(&self, hash: TokenHash) -> DbFuture<'_, Option<TokenLookup>> {
+        Box::pin(async move {
+            let row = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT t.kind, t.expires_at, t.revoked, t.rotated_at, t.used_at, \
+                     d.id, d.user_id, d.name, d.actor_id, d.registered_at, d.revoked_at, \
+                     d.last_seen, u.id, u.login, u.name, u.role, u.org_unit, u.disabled, \
+                     u.password_hash \
+                     FROM tokens t \
+                     JOIN devices d ON t.device = d.id JOIN users u ON d.user_id = u.id \
+                     WHERE t.hash = $1",
+                    &[&hash.0.as_slice()],
+                )
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let kind: String = row.get(0);
+            let kind = TokenKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt {
+                table: "tokens",
+                detail: format!("token kind {kind:?}"),
+            })?;
+            Ok(Some(TokenLookup {
+                kind,
+                expires_at: Timestamp(row.get(1)),
+                revoked: row.get(2),
+                rotated_at: row.get::<_, Option<i64>>(3).map(Timestamp),
+                used_at: row.get::<_, Option<i64>>(4).map(Timestamp),
+                device: to_device(&row, 5)?,
+                user: to_user(&row, 12)?,
+            }))
+        })
+    }
+
+    fn note_token_use(
+        &self,
+        hash: TokenHash,
+        first_use: bool,
+        touched: Option<DeviceId>,
+        now: Timestamp,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            if first_use {
+                client
+                    .execute(
+                        "UPDATE tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL",
+                        &[&hash.0.as_slice(), &now.0],
+                    )
+                    .await?;
+            }
+            if let Some(device) = touched {
+                client
+                    .execute(
+                        "UPDATE devices SET last_seen = GREATEST(last_seen, $2) WHERE id = $1",
+                        &[&device.to_string(), &now.0],
+                    )
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_device_tokens(&self, device: DeviceId) -> DbFuture<'_, usize> {
+        Box::pin(async move {
+            let revoked = self
+                .client()
+                .await?
+                .execute(
+                    "UPDATE tokens SET revoked = TRUE WHERE device = $1 AND NOT revoked",
+                    &[&device.to_string()],
+                )
+                .await?;
+            Ok(usize::try_from(revoked).unwrap_or(usize::MAX))
+        })
+    }
+}

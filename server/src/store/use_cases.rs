@@ -1,0 +1,204 @@
+//! The SQLite implementation of the storage boundary's use-case traits ([`crate::db`]): each
+//! call runs the store's query on a blocking thread, on a reader when it only reads and on the
+//! writer when it writes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use shared::config::{CheckInRules, Config};
+use shared::model::{DeviceId, EnterpriseId, OrgUnitId, Timestamp, User, UserId};
+use shared::sync::protocol::DocId;
+use shared::sync::server::ServerStore as _;
+use shared::sync::validate::Scope;
+
+use super::{
+    AuditAction, Device, OrgUnitEntry, OwnDevice, SqliteDb, SqliteStore, StoreError, TokenHash,
+    TokenKind, TokenLookup, UserRecord,
+};
+use crate::api::{
+    BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis,
+    OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+};
+use crate::auth::scope::{Access, access_for};
+use crate::db::{Bulletins, DbFuture, Directory, NewBulletin, Queries, Tokens};
+
+/// Runs `f` on one of `db`'s readers.
+fn on_reader<T: Send + 'static>(
+    db: &Arc<SqliteDb>,
+    f: impl FnOnce(&mut SqliteStore) -> Result<T, StoreError> + Send + 'static,
+) -> DbFuture<'static, T> {
+    let db = db.clone();
+    Box::pin(async move { db.read(f).await.unwrap_or(Err(StoreError::Unavailable)) })
+}
+
+/// Runs `f` on `db`'s writer.
+fn on_writer<T: Send + 'static>(
+    db: &Arc<SqliteDb>,
+    f: impl FnOnce(&mut SqliteStore) -> Result<T, StoreError> + Send + 'static,
+) -> DbFuture<'static, T> {
+    let db = db.clone();
+    Box::pin(async move { db.write(f).await.unwrap_or(Err(StoreError::Unavailable)) })
+}
+
+impl Directory for Arc<SqliteDb> {
+    fn access(&self, user: User, device: Device, now: Timestamp) -> DbFuture<'_, Access> {
+        on_reader(self, move |s| access_for(s, &user, &device, now))
+    }
+
+    fn org_unit(&self, id: OrgUnitId) -> DbFuture<'_, Option<OrgUnitEntry>> {
+        on_reader(self, move |s| s.org_unit(id))
+    }
+
+    fn org_subtree(&self, root: OrgUnitId) -> DbFuture<'_, BTreeSet<OrgUnitId>> {
+        on_reader(self, move |s| s.org_subtree(root))
+    }
+
+    fn listing(&self) -> DbFuture<'_, (Vec<OrgUnitEntry>, Vec<UserRecord>)> {
+        on_reader(self, |s| Ok((s.list_org_units()?, s.list_users()?)))
+    }
+
+    fn own_devices(&self, user: UserId) -> DbFuture<'_, Vec<OwnDevice>> {
+        on_reader(self, move |s| s.own_devices(user))
+    }
+
+    fn revoke_own_device(
+        &self,
+        user: UserId,
+        device: DeviceId,
+        now: Timestamp,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.revoke_own_device(user, device, now, &detail)
+        })
+    }
+}
+
+impl Tokens for Arc<SqliteDb> {
+    fn store_token(
+        &self,
+        hash: TokenHash,
+        device: DeviceId,
+        kind: TokenKind,
+        issued_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.store_token(&hash, device, kind, issued_at, expires_at)
+        })
+    }
+
+    fn lookup_token(&self, hash: TokenHash) -> DbFuture<'_, Option<TokenLookup>> {
+        on_reader(self, move |s| s.lookup_token(&hash))
+    }
+
+    fn note_token_use(
+        &self,
+        hash: TokenHash,
+        first_use: bool,
+        touched: Option<DeviceId>,
+        now: Timestamp,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            if first_use {
+                s.mark_token_used(&hash, now)?;
+            }
+            if let Some(device) = touched {
+                s.touch_device(device, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_device_tokens(&self, device: DeviceId) -> DbFuture<'_, usize> {
+        on_writer(self, move |s| s.revoke_device_tokens(device))
+    }
+}
+
+impl Queries for Arc<SqliteDb> {
+    fn feed_position(&self) -> DbFuture<'_, u64> {
+        on_reader(self, |s| s.latest_seq())
+    }
+
+    fn kpis(
+        &self,
+        unit: Unit,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, Kpis> {
+        on_reader(self, move |s| s.kpis(unit, from, to, now, &check_in))
+    }
+
+    fn breakdown(
+        &self,
+        query: BreakdownQuery,
+        now: Timestamp,
+        config: Arc<Config>,
+    ) -> DbFuture<'_, Vec<BreakdownRow>> {
+        on_reader(self, move |s| s.breakdown(query, now, &config))
+    }
+
+    fn officer_freshness(
+        &self,
+        units: Option<BTreeSet<OrgUnitId>>,
+    ) -> DbFuture<'_, Vec<OfficerFreshness>> {
+        on_reader(self, move |s| s.officer_freshness(units.as_ref()))
+    }
+
+    fn problems(
+        &self,
+        scope: Scope,
+        filter: ProblemFilter,
+        config: Arc<Config>,
+        now: Timestamp,
+    ) -> DbFuture<'_, ProblemPage> {
+        on_reader(self, move |s| {
+            s.list_problems(&scope, &filter, &config, now)
+        })
+    }
+
+    fn visits(
+        &self,
+        scope: Scope,
+        filter: VisitFilter,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, VisitPage> {
+        on_reader(self, move |s| s.list_visits(&scope, &filter, &check_in))
+    }
+
+    fn timeline(&self, enterprise: EnterpriseId, scope: Scope) -> DbFuture<'_, Option<Timeline>> {
+        on_reader(self, move |s| s.enterprise_timeline(enterprise, &scope))
+    }
+
+    fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
+        on_reader(self, move |s| s.history_verdict(&doc))
+    }
+}
+
+impl Bulletins for Arc<SqliteDb> {
+    fn list(&self) -> DbFuture<'_, Vec<BulletinSummary>> {
+        on_reader(self, |s| s.bulletins())
+    }
+
+    fn get(&self, id: i64) -> DbFuture<'_, Option<Bulletin>> {
+        on_reader(self, move |s| s.bulletin(id))
+    }
+
+    fn issue(&self, new: NewBulletin) -> DbFuture<'_, Bulletin> {
+        on_writer(self, move |s| {
+            let b =
+                s.issue_bulletin(&new.title, new.from, new.to, new.now, new.by, &new.check_in)?;
+            let subject = b.id.to_string();
+            s.audit(
+                b.issued_at,
+                &new.login,
+                AuditAction::BulletinIssued,
+                &subject,
+                &b.title,
+            )?;
+            Ok(b)
+        })
+    }
+}
