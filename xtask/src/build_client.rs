@@ -1,8 +1,8 @@
 //! `cargo xtask build-client`: compiles the yew client to wasm, binds it with wasm-bindgen, shrinks
 //! it with wasm-opt, adds the static files and precompressed siblings, and swaps the result into
 //! `target/site` (so a running server never sees a half-written folder), then reports the sizes.
-//! Release builds also shorten the wasm's import names and minify the scripts and styles
-//! (`minify`).
+//! Release builds also shorten the wasm's import names, minify the scripts and styles and
+//! bundle the client's own JavaScript modules into each bundle's script (`minify`).
 //! It builds the app twice: the officer bundle (`client.js`, `client_bg.wasm`), which
 //! `index.html` loads by default and the size budget applies to, and the full bundle
 //! (`client_full.*`, the client crate's `leader` feature) with the leader and handler screens.
@@ -315,12 +315,14 @@ fn build_bundle(
         let wasm = staging.join(format!("{}_bg.wasm", bundle.stem));
         let script = staging.join(format!("{}.js", bundle.stem));
         step(&format!(
-            "shortening {}'s import names, minifying its script (esbuild)",
+            "shortening {}'s import names, minifying and bundling its script (esbuild)",
             bundle.stem
         ));
         // Before wasm-opt, which then checks the renamed module.
         minify::shorten_imports(&wasm, &script, bundle.stem)?;
-        minify::minify(&tools.esbuild, &script)?;
+        minify::minify_bundle(&tools.esbuild, &script)?;
+        // Now inside the script (dev builds keep and serve them as wasm-bindgen wrote them).
+        remove_dir_if_present(&staging.join("snippets"))?;
         step(&format!("shrinking {} (wasm-opt -Oz)", bundle.stem));
         shrink(&tools.wasm_opt, &wasm)?;
     }

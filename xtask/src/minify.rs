@@ -1,7 +1,9 @@
 //! Makes the shipped scripts and styles smaller for `cargo xtask build-client`: wasm-bindgen's
 //! import names shortened in a bundle's wasm and its script (each name carries a 16-digit hash
 //! that brotli cannot compress, once in each file), and esbuild's minifier over the scripts
-//! and the style sheet (whitespace, comments, local names). Neither changes what the code does.
+//! and the style sheet (whitespace, comments, local names), which also bundles into each
+//! bundle's script the client's own JavaScript modules it imports. None of it changes what
+//! the code does.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,21 @@ pub fn minify(esbuild: &Path, file: &Path) -> anyhow::Result<()> {
         .arg("--allow-overwrite")
         .arg(format!("--outfile={}", file.display()));
     run_checked(&mut command).with_context(|| format!("minifying with `{}`", show(&command)))
+}
+
+/// Minifies a bundle's wasm-bindgen script in place with esbuild and bundles into it the
+/// JavaScript modules it imports (wasm-bindgen writes the client's own modules, such as
+/// `client/src/infra/db.js`, under `snippets/`): the phone fetches, caches and is counted for
+/// one script per bundle. The script's exports (`default`, `initSync`) are kept.
+pub fn minify_bundle(esbuild: &Path, script: &Path) -> anyhow::Result<()> {
+    let mut command = Command::new(esbuild);
+    command
+        .arg(script)
+        .args(["--bundle", "--format=esm"])
+        .args(["--minify", "--charset=utf8", "--log-level=warning"])
+        .arg("--allow-overwrite")
+        .arg(format!("--outfile={}", script.display()));
+    run_checked(&mut command).with_context(|| format!("bundling with `{}`", show(&command)))
 }
 
 /// Renames every import the wasm takes from its wasm-bindgen script (module `./<stem>_bg.js`,

@@ -5,14 +5,35 @@
 //! `meta` (cursor, delivery ack, session, device id); heads are 32-byte hashes concatenated.
 //! The sync engine's batches — after a sync response and after a local save — are written by
 //! [`Db::persist`], each one transaction that has committed before the call returns, so the UI
-//! says "saved" only for data on the device.
+//! says "saved" only for data on the device. The IndexedDB calls themselves are `db.js`
+//! beside this file, a small JavaScript module (open, read every store, get, one
+//! transaction's writes) that release builds bundle into the app's script.
 
 use automerge::ChangeHash;
-use idb::{Database, DatabaseEvent as _, Factory, ObjectStoreParams, TransactionMode};
-use js_sys::Uint8Array;
+use js_sys::{Array, Uint8Array};
 use shared::sync::client::PersistBatch;
 use shared::sync::protocol::{self, DocId, Hash, Refusal};
 use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+// db.js: much less to download than Rust wrappers over web-sys's IndexedDB bindings. Each
+// call rejects with the error's text.
+#[wasm_bindgen(module = "/src/infra/db.js")]
+extern "C" {
+    /// Opens database `name` at `version`, creating the `stores` it lacks.
+    #[wasm_bindgen(catch)]
+    async fn open(name: &str, version: u32, stores: &Array) -> Result<JsValue, JsValue>;
+    /// Each of `stores`' `[keys, values]`, in key order, from one transaction.
+    #[wasm_bindgen(catch, js_name = readAll)]
+    async fn read_all(db: &JsValue, stores: &Array) -> Result<JsValue, JsValue>;
+    /// The value under `key` in `store`, or undefined.
+    #[wasm_bindgen(catch)]
+    async fn get(db: &JsValue, store: &str, key: &str) -> Result<JsValue, JsValue>;
+    /// Applies `ops` (`[store, key, value]` puts, `[store, key]` deletes, `[store]` clears)
+    /// in one transaction over `stores`, resolving once it has committed.
+    #[wasm_bindgen(catch)]
+    async fn write(db: &JsValue, stores: &Array, ops: &Array) -> Result<JsValue, JsValue>;
+}
 
 const DB_NAME: &str = "lianxin";
 /// Version 2 added `heads`; documents stored by version 1 have none and are built at start.
@@ -43,8 +64,9 @@ pub enum DbError {
 }
 
 impl DbError {
-    fn from_idb(error: idb::Error) -> Self {
-        let text = error.to_string();
+    /// A failed write or read, from db.js's rejection.
+    fn from_js(error: JsValue) -> Self {
+        let text = error.as_string().unwrap_or_default();
         if text.contains("Quota") || text.contains("quota") {
             DbError::Quota(text)
         } else {
@@ -86,10 +108,6 @@ fn to_bytes(value: &JsValue) -> Vec<u8> {
     Uint8Array::new(value).to_vec()
 }
 
-fn key(id: &DocId) -> JsValue {
-    JsValue::from_str(id.as_str())
-}
-
 fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
@@ -102,71 +120,60 @@ fn heads_from(bytes: &[u8]) -> Vec<ChangeHash> {
         .collect()
 }
 
+/// `[store, key, value]` (a put) or, without a value, `[store, key]` (a delete).
+fn op(store: &str, key: &str, value: Option<&JsValue>) -> JsValue {
+    let (store, key) = (JsValue::from_str(store), JsValue::from_str(key));
+    match value {
+        Some(value) => Array::of3(&store, &key, value).into(),
+        None => Array::of2(&store, &key).into(),
+    }
+}
+
+fn names(stores: &[&str]) -> Array {
+    stores.iter().map(|name| JsValue::from_str(name)).collect()
+}
+
+/// A store's `[keys, values]` as (key, value) pairs (string keys only).
+fn entries(pair: JsValue) -> Vec<(String, JsValue)> {
+    let pair = Array::from(&pair);
+    let values = Array::from(&pair.get(1));
+    Array::from(&pair.get(0))
+        .iter()
+        .zip(values.iter())
+        .filter_map(|(k, v)| k.as_string().map(|k| (k, v)))
+        .collect()
+}
+
 /// The open database.
 #[derive(Debug)]
 pub struct Db {
-    db: Database,
+    db: JsValue,
 }
 
 impl Db {
     /// Opens (and on first use creates) the database.
     pub async fn open() -> Result<Db, DbError> {
-        let factory = Factory::new().map_err(|e| DbError::Unavailable(e.to_string()))?;
-        let mut request = factory
-            .open(DB_NAME, Some(DB_VERSION))
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        request.on_upgrade_needed(|event| {
-            let Ok(db) = event.database() else {
-                return;
-            };
-            let existing = db.store_names();
-            for name in ALL {
-                if !existing.iter().any(|n| n == name) {
-                    // A failure here aborts the upgrade, and `open` reports it.
-                    let _ = db.create_object_store(name, ObjectStoreParams::new());
-                }
-            }
-        });
-        let db = request
+        let db = open(DB_NAME, DB_VERSION, &names(&ALL))
             .await
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            .map_err(|e| DbError::Unavailable(e.as_string().unwrap_or_default()))?;
         Ok(Db { db })
-    }
-
-    async fn all(
-        &self,
-        tx: &idb::Transaction,
-        store: &str,
-    ) -> Result<Vec<(String, JsValue)>, DbError> {
-        let store = tx.object_store(store).map_err(DbError::from_idb)?;
-        let keys = store
-            .get_all_keys(None, None)
-            .map_err(DbError::from_idb)?
-            .await
-            .map_err(DbError::from_idb)?;
-        let values = store
-            .get_all(None, None)
-            .map_err(DbError::from_idb)?
-            .await
-            .map_err(DbError::from_idb)?;
-        Ok(keys
-            .into_iter()
-            .zip(values)
-            .filter_map(|(k, v)| k.as_string().map(|k| (k, v)))
-            .collect())
     }
 
     /// Reads everything the replica is rebuilt from.
     pub async fn load(&self) -> Result<Stored, DbError> {
-        let tx = self
-            .db
-            .transaction(&ALL, TransactionMode::ReadOnly)
-            .map_err(DbError::from_idb)?;
+        let all = read_all(&self.db, &names(&ALL))
+            .await
+            .map_err(DbError::from_js)?;
+        // In the order of ALL.
+        let all = Array::from(&all);
+        let mut stores = all.iter().map(entries);
+        let mut next = || stores.next().unwrap_or_default();
+        let (docs, heads, acked, refused, meta) = (next(), next(), next(), next(), next());
         let mut stored = Stored::default();
         // IndexedDB lists both stores in key order, so a document's heads are found by
         // walking them alongside (no map: each map type is code the phone downloads).
-        let mut heads = self.all(&tx, HEADS).await?.into_iter().peekable();
-        for (k, v) in self.all(&tx, DOCS).await? {
+        let mut heads = heads.into_iter().peekable();
+        for (k, v) in docs {
             while heads.next_if(|(earlier, _)| *earlier < k).is_some() {}
             let doc_heads = heads
                 .next_if(|(same, _)| *same == k)
@@ -175,12 +182,12 @@ impl Db {
                 stored.docs.push((id, to_bytes(&v), doc_heads));
             }
         }
-        for (k, v) in self.all(&tx, ACKED).await? {
+        for (k, v) in acked {
             if let Ok(id) = DocId::parse(&k) {
                 stored.acked.push((id, heads_from(&to_bytes(&v))));
             }
         }
-        for (k, v) in self.all(&tx, REFUSED).await? {
+        for (k, v) in refused {
             let Ok(id) = DocId::parse(&k) else { continue };
             if let Ok((heads, refusal)) = protocol::decode::<(Vec<Hash>, Refusal)>(&to_bytes(&v)) {
                 stored
@@ -188,7 +195,7 @@ impl Db {
                     .push((id, protocol::from_wire(&heads), refusal));
             }
         }
-        for (k, v) in self.all(&tx, META).await? {
+        for (k, v) in meta {
             match k.as_str() {
                 CURSOR => stored.cursor = v.as_f64().unwrap_or(0.0) as u64,
                 ACK => stored.ack = v.as_f64().unwrap_or(0.0) as u64,
@@ -202,49 +209,29 @@ impl Db {
     /// Writes one batch the sync engine asked for, atomically; a batch from a sync response
     /// (one with a feed position) also records when it was stored.
     pub async fn persist(&self, batch: &PersistBatch) -> Result<(), DbError> {
-        let tx = self
-            .db
-            .transaction(&ALL, TransactionMode::ReadWrite)
-            .map_err(DbError::from_idb)?;
-        let store = |name: &str| tx.object_store(name).map_err(DbError::from_idb);
-        let (docs, heads, acked, refused, meta) = (
-            store(DOCS)?,
-            store(HEADS)?,
-            store(ACKED)?,
-            store(REFUSED)?,
-            store(META)?,
-        );
+        let ops = Array::new();
         for saved in &batch.docs {
-            docs.put(&bytes(&saved.bytes), Some(&key(&saved.id)))
-                .map_err(DbError::from_idb)?;
-            heads
-                .put(&bytes(&heads_bytes(&saved.heads)), Some(&key(&saved.id)))
-                .map_err(DbError::from_idb)?;
+            let id = saved.id.as_str();
+            ops.push(&op(DOCS, id, Some(&bytes(&saved.bytes))));
+            ops.push(&op(HEADS, id, Some(&bytes(&heads_bytes(&saved.heads)))));
         }
         for id in &batch.removed {
-            for store in [&docs, &heads, &acked, &refused] {
-                store.delete(key(id)).map_err(DbError::from_idb)?;
+            for store in [DOCS, HEADS, ACKED, REFUSED] {
+                ops.push(&op(store, id.as_str(), None));
             }
         }
         for (id, heads) in &batch.acked {
-            acked
-                .put(&bytes(&heads_bytes(heads)), Some(&key(id)))
-                .map_err(DbError::from_idb)?;
+            ops.push(&op(ACKED, id.as_str(), Some(&bytes(&heads_bytes(heads)))));
         }
         for (id, mark) in &batch.refused {
-            match mark {
-                Some((heads, refusal)) => {
-                    // Not deflated: the app carries no deflate compressor (`encode_plain`).
-                    let encoded =
-                        protocol::encode_plain(&(protocol::to_wire(heads), refusal.clone()));
-                    refused
-                        .put(&bytes(&encoded), Some(&key(id)))
-                        .map_err(DbError::from_idb)?;
-                }
-                None => {
-                    refused.delete(key(id)).map_err(DbError::from_idb)?;
-                }
-            }
+            let value = mark.as_ref().map(|(heads, refusal)| {
+                // Not deflated: the app carries no deflate compressor (`encode_plain`).
+                bytes(&protocol::encode_plain(&(
+                    protocol::to_wire(heads),
+                    refusal.clone(),
+                )))
+            });
+            ops.push(&op(REFUSED, id.as_str(), value.as_ref()));
         }
         if let Some(position) = batch.position {
             for (name, value) in [
@@ -252,88 +239,44 @@ impl Db {
                 (ACK, position.ack as f64),
                 (LAST_SYNC, js_sys::Date::now()),
             ] {
-                meta.put(&JsValue::from_f64(value), Some(&JsValue::from_str(name)))
-                    .map_err(DbError::from_idb)?;
+                ops.push(&op(META, name, Some(&JsValue::from_f64(value))));
             }
         }
-        commit(tx).await
+        self.write(&ALL, ops).await
+    }
+
+    /// Writes `ops` in one transaction over `stores`, returning once it has committed.
+    async fn write(&self, stores: &[&str], ops: Array) -> Result<(), DbError> {
+        write(&self.db, &names(stores), &ops)
+            .await
+            .map(drop)
+            .map_err(DbError::from_js)
     }
 
     /// A meta value, if set.
     pub async fn get_meta(&self, name: &str) -> Result<Option<JsValue>, DbError> {
-        let tx = self
-            .db
-            .transaction(&[META], TransactionMode::ReadOnly)
-            .map_err(DbError::from_idb)?;
-        let meta = tx.object_store(META).map_err(DbError::from_idb)?;
-        meta.get(JsValue::from_str(name))
-            .map_err(DbError::from_idb)?
-            .await
-            .map_err(DbError::from_idb)
+        let value = get(&self.db, META, name).await.map_err(DbError::from_js)?;
+        Ok((!value.is_undefined()).then_some(value))
     }
 
     /// Sets (or with `None` removes) a meta value.
     pub async fn put_meta(&self, name: &str, value: Option<&JsValue>) -> Result<(), DbError> {
-        let tx = self
-            .db
-            .transaction(&[META], TransactionMode::ReadWrite)
-            .map_err(DbError::from_idb)?;
-        let meta = tx.object_store(META).map_err(DbError::from_idb)?;
-        match value {
-            Some(v) => {
-                meta.put(v, Some(&JsValue::from_str(name)))
-                    .map_err(DbError::from_idb)?;
-            }
-            None => {
-                meta.delete(JsValue::from_str(name))
-                    .map_err(DbError::from_idb)?;
-            }
-        }
-        commit(tx).await
+        self.write(&[META], Array::of1(&op(META, name, value)))
+            .await
     }
 
     /// Removes every record and the sync position (logout, revoked device); `keep` names meta
     /// values that stay (the device id).
     pub async fn wipe(&self, keep: &[&str]) -> Result<(), DbError> {
-        let kept = {
-            let mut kept = Vec::new();
-            for name in keep {
-                if let Some(v) = self.get_meta(name).await? {
-                    kept.push((*name, v));
-                }
+        let ops: Array = ALL
+            .iter()
+            .map(|name| Array::of1(&JsValue::from_str(name)))
+            .collect();
+        for name in keep {
+            if let Some(v) = self.get_meta(name).await? {
+                ops.push(&op(META, name, Some(&v)));
             }
-            kept
-        };
-        let tx = self
-            .db
-            .transaction(&ALL, TransactionMode::ReadWrite)
-            .map_err(DbError::from_idb)?;
-        for name in ALL {
-            tx.object_store(name)
-                .map_err(DbError::from_idb)?
-                .clear()
-                .map_err(DbError::from_idb)?;
         }
-        let meta = tx.object_store(META).map_err(DbError::from_idb)?;
-        for (name, value) in &kept {
-            meta.put(value, Some(&JsValue::from_str(name)))
-                .map_err(DbError::from_idb)?;
-        }
-        commit(tx).await
-    }
-}
-
-async fn commit(tx: idb::Transaction) -> Result<(), DbError> {
-    let result = tx
-        .commit()
-        .map_err(DbError::from_idb)?
-        .await
-        .map_err(DbError::from_idb)?;
-    if result.is_committed() {
-        Ok(())
-    } else {
-        Err(DbError::Failed(
-            "the storage transaction was aborted".into(),
-        ))
+        self.write(&ALL, ops).await
     }
 }
