@@ -517,7 +517,7 @@ mod tests {
                                 }
                                 _ => false,
                             };
-                            near && c.photo_hash.is_some()
+                            near && !v.photo_hashes().is_empty()
                         });
                     with_evidence += u64::from(evidence);
                 }
