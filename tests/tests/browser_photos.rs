@@ -34,8 +34,8 @@ const COLLEAGUE: &str = "li.na";
 const LEADER: &str = "boss";
 
 /// A link the test cuts: down, it refuses connections and cuts the open ones; armed with a
-/// byte count, it forwards that many more bytes from the browser and then cuts every
-/// connection once (in the middle of whatever request was going up), staying up.
+/// byte count, it forwards that many more bytes from the browser, then cuts every connection
+/// (in the middle of whatever request was going up) and refuses new ones for 1.5 s.
 struct CuttingLink {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
@@ -60,7 +60,7 @@ impl CuttingLink {
                 }
                 let mut cuts = cutter.subscribe();
                 cuts.borrow_and_update();
-                let (cutter, left) = (cutter.clone(), left.clone());
+                let (cutter, left, is_up) = (cutter.clone(), left.clone(), is_up.clone());
                 tokio::spawn(async move {
                     let Ok(outbound) = TcpStream::connect(upstream).await else {
                         return;
@@ -81,6 +81,14 @@ impl CuttingLink {
                                 let _ = to_server.flush().await;
                                 // Let the server take what arrived before the cut.
                                 tokio::time::sleep(Duration::from_millis(200)).await;
+                                // The signal is gone for a moment: the browser's own retry
+                                // of the request fails too, and the app must resume.
+                                is_up.store(false, Ordering::SeqCst);
+                                let back = is_up.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                                    back.store(true, Ordering::SeqCst);
+                                });
                                 cutter.send_modify(|c| *c += 1);
                                 return;
                             }
@@ -349,11 +357,13 @@ fn check_no_acknowledged_byte_sent_twice(log: &Value) -> anyhow::Result<()> {
             off >= *acked,
             "a PATCH at {off} re-sends bytes the server acknowledged up to {acked}: {log}"
         );
-        if status == 204 {
-            *acked = e["ack"].as_u64().context("ack")?;
-            ensure!(*acked == off + e["len"].as_u64().context("len")?, "{log}");
-        } else {
-            cut = true;
+        match status {
+            204 => {
+                *acked = e["ack"].as_u64().context("ack")?;
+                ensure!(*acked == off + e["len"].as_u64().context("len")?, "{log}");
+            }
+            -1 => cut = true,
+            other => anyhow::bail!("a PATCH answered {other}: {log}"),
         }
     }
     ensure!(uploads.len() == 2, "two uploads: {log}");
