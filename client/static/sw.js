@@ -21,6 +21,7 @@ const CACHE = PREFIX + BUILD;
 const SHELL = [
   '/',
   '/boot.js',
+  '/photos.js',
   '/client.js',
   '/client_bg.wasm',
   '/style.css',

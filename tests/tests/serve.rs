@@ -191,7 +191,7 @@ async fn every_response_carries_the_security_headers() -> anyhow::Result<()> {
         assert_eq!(
             headers[CONTENT_SECURITY_POLICY],
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+             style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'",
             "{url}"
         );
     }

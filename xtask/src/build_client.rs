@@ -144,7 +144,7 @@ struct Tools {
 
 /// The page's own scripts and styles under `client/static` that release builds minify (each
 /// bundle's wasm-bindgen script is minified where it is generated).
-const STATIC_MINIFIED: &[&str] = &["boot.js", "sw.js", "style.css"];
+const STATIC_MINIFIED: &[&str] = &["boot.js", "photos.js", "sw.js", "style.css"];
 
 /// One of the app's two builds: the officer bundle, which `index.html` loads by default and
 /// which the budget applies to, and the full bundle with the leader and handler screens, which

@@ -1,14 +1,14 @@
 //! The top bar (product name, who is logged in, settings, language switch) and the sync status
 //! bar shown on every screen: online, offline or "server unreachable, retrying in N s", changes
-//! waiting, last successful sync, refused records with a way to open them, and the "sync now"
-//! button.
+//! waiting, last successful sync, photos uploading ("照片 3/5 上传中"), refused records with a
+//! way to open them, and the "sync now" button.
 
 use yew::prelude::*;
 
 use super::widgets::Ctx;
 use crate::infra::i18n::{Key, Lang};
 use crate::infra::route::Route;
-use crate::infra::{page, platform};
+use crate::infra::{page, photos, platform};
 
 // Plain functions rather than components: each component type is its own copy of yew's
 // component machinery in the wasm, and these have no state of their own. The app calls them
@@ -68,6 +68,7 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
     let waiting = lang
         .t(Key::WaitingCount)
         .replace("{n}", &status.waiting.to_string());
+    let uploading = photos::progress();
     let last = match status.last_success {
         Some(t) => format!("{} {}", lang.t(Key::LastSync), platform::format_time(t)),
         None => lang.t(Key::NeverSynced).to_string(),
@@ -85,6 +86,9 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
             </div>
             <div class="sync-line small">
                 <span class="sync-last">{ last }</span>
+                if !uploading.is_empty() {
+                    <span class="sync-photos">{ lang.t(Key::PhotosUploading).replace("{n}", &uploading) }</span>
+                }
             </div>
             if let Some(text) = page::current_flash() {
                 <p class="flash" role="status">{ text }</p>

@@ -29,6 +29,7 @@ pub mod monitoring;
 #[cfg(feature = "leader")]
 pub mod monitoring_charts;
 pub mod nav;
+pub mod photos;
 pub mod problem;
 pub mod problem_fields;
 // The problem screen uses its unit picker; the list and the flag board are routed only in the

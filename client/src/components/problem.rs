@@ -17,6 +17,7 @@ use yew::prelude::*;
 
 use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
+use super::photos::{photo_section, pick};
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
 use super::widgets::{
@@ -108,6 +109,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let handout_unit = use_state(String::new);
     let handout_reason = use_state(String::new);
     let handout_message = use_state(|| None::<(bool, String)>);
+    let photo_message = use_state(|| None::<(bool, String)>);
 
     let Some(problem) = problem else {
         return missing(&ctx);
@@ -116,6 +118,24 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let derived = derive(&problem, &core.config(), platform::now());
     let refusal = core.refusal(&doc_id);
     let actor = core.actor();
+
+    // Photos of the problem as found: stored on the device, then added in one change.
+    let add_photos = {
+        let (core, doc_id, message) = (core.clone(), doc_id.clone(), photo_message.clone());
+        Callback::from(move |e: Event| {
+            let (core, doc_id, message) = (core.clone(), doc_id.clone(), message.clone());
+            pick(e, None, lang, move |r| match r {
+                Ok(new) => {
+                    edit_problem(&core, lang, &doc_id, &message, |d, actor| {
+                        d.edit(&core.config(), actor, platform::now(), |p| {
+                            new.iter().try_for_each(|photo| p.add_photo(photo))
+                        })
+                    });
+                }
+                Err(m) => message.set(Some((false, m.to_string()))),
+            });
+        })
+    };
 
     let save_response = {
         let (core, doc_id, response, response_message) = (
@@ -406,6 +426,8 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 <h3>{ lang.t(Key::Expectation) }</h3>
                 <p class="problem-expectation">{ problem.expectation.clone() }</p>
             </div>
+            { photo_section(lang, &problem.photos, "problem-photos", Some(add_photos), None) }
+            { message_line(&photo_message) }
             if !problem.needs_decision.is_empty() {
                 <div class="notice needs-decision" role="status">
                     <strong>{ lang.t(Key::NeedsDecision) }</strong>

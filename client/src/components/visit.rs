@@ -7,6 +7,7 @@ use shared::model::VisitId;
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
+use super::photos::photo_section;
 use super::visit_form::position_text;
 use super::widgets::{Ctx, back, bind, missing};
 use crate::infra::i18n::{self, Key};
@@ -94,6 +95,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
                 <dt>{ lang.t(Key::Attendees) }</dt>
                 <dd>{ visit.attendees.iter().cloned().collect::<Vec<_>>().join("、") }</dd>
             </dl>
+            { photo_section(lang, &visit.photos, "photos", None, None) }
             <form class="form" onsubmit={save}>
                 <label for="notes">{ lang.t(Key::Notes) }</label>
                 <textarea id="notes" name="notes" rows="4" value={(*notes).clone()} oninput={bind(&notes)} />

@@ -5,13 +5,14 @@
 use shared::doc::{DocKind, NewProblem, NewVisit as NewVisitDoc, ProblemDoc, VisitDoc};
 use shared::forms::{FieldError, ProblemInput, VisitInput, parse_visit};
 use shared::model::{
-    CheckIn, EnterpriseId, OperatingStatus, PositionFix, ProblemId, ProblemSource, Timestamp,
-    VisitId, VisitMethod,
+    CheckIn, EnterpriseId, OperatingStatus, Photo, PositionFix, ProblemId, ProblemSource,
+    Timestamp, VisitId, VisitMethod,
 };
 use shared::sync::protocol::DocId;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::photos::{photo_section, pick};
 use super::problem_fields::{ProblemFieldsProps, hand_to_departments, problem_fields};
 use super::widgets::{Ctx, back, bind, bind_select, field_errors, select};
 use crate::infra::i18n::{self, Key, Lang};
@@ -59,6 +60,8 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
     let errors = use_state(Vec::<FieldError>::new);
     let failure = use_state(|| None::<String>);
     let saving = use_state(|| false);
+    let photos = use_state(Vec::<Photo>::new);
+    let photo_error = use_state(|| None::<&'static str>);
 
     let locate = {
         let position = position.clone();
@@ -96,8 +99,34 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
         })
     };
 
+    // 现场照片: stored on the device as they are chosen, written into the visit on save.
+    let add_photos = {
+        let (photos, photo_error, position) =
+            (photos.clone(), photo_error.clone(), position.clone());
+        Callback::from(move |e: Event| {
+            let at = match &*position {
+                Some(PositionFix::Fixed(p)) => Some(*p),
+                _ => None,
+            };
+            let (photos, photo_error) = (photos.clone(), photo_error.clone());
+            pick(e, at, lang, move |r| match r {
+                Ok(new) => {
+                    let mut all = (*photos).clone();
+                    all.extend(
+                        new.into_iter()
+                            .filter(|p| !photos.iter().any(|q| q.hash == p.hash)),
+                    );
+                    photos.set(all);
+                    photo_error.set(None);
+                }
+                Err(m) => photo_error.set(Some(m)),
+            });
+        })
+    };
+
     let save = {
         let core = ctx.core.clone();
+        let photos = photos.clone();
         let enterprise = props.enterprise;
         let (method, status, attendees, notes, problems) = (
             method.clone(),
@@ -144,7 +173,8 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                 position: (*position)
                     .clone()
                     .unwrap_or_else(|| PositionFix::Unavailable("no fix before saving".into())),
-                photo_hash: None,
+                // The first photo, as older apps and servers read the check-in's photo.
+                photo_hash: photos.first().map(|p| p.hash.clone()),
             });
             let build =
                 || -> Result<Vec<(DocId, shared::doc::RecordDoc)>, shared::doc::DocError> {
@@ -193,10 +223,14 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                         actor_id.clone(),
                         now,
                     )?;
-                    if !parsed.attendees.is_empty() || !problem_ids.is_empty() {
+                    if !parsed.attendees.is_empty() || !problem_ids.is_empty() || !photos.is_empty()
+                    {
                         visit.edit(&actor, now, |v| {
                             for a in &parsed.attendees {
                                 v.add_attendee(a)?;
+                            }
+                            for p in photos.iter() {
+                                v.add_photo(p)?;
                             }
                             for p in &problem_ids {
                                 v.add_problem(*p)?;
@@ -261,6 +295,8 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                         { lang.t(Key::LocateAgain) }
                     </button>
                 </section>
+
+                { photo_section(lang, &photos, "photos", Some(add_photos), *photo_error) }
 
                 <label for="method">{ lang.t(Key::Method) }</label>
                 { select("method", &method, methods, None, bind_select(&method)) }

@@ -257,6 +257,20 @@ pub enum Key {
     NotLoggedIn,
     /// Saved confirmation.
     SavedOnDevice,
+    /// The photos of a visit (现场照片) or a problem, and the button adding them.
+    Photos,
+    /// Adds photos from the camera or the gallery.
+    AddPhotos,
+    /// A chosen file is not an image.
+    NotAnImage,
+    /// The device's storage is full: the photo was not stored.
+    PhotoQuota,
+    /// The photo could not be stored on the device.
+    PhotoStoreFailed,
+    /// On the sync bar while photo n of m uploads (`{n}` is `n/m`).
+    PhotosUploading,
+    /// A photo the server does not have yet.
+    PhotoOnPhone,
     /// Category label.
     Category,
     /// Select placeholder.
@@ -542,6 +556,22 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::SaveVisit => ("保存走访", "Save visit"),
         Key::NotLoggedIn => ("请先登录。", "Please log in first."),
         Key::SavedOnDevice => ("已保存到本机", "Saved on this device"),
+        Key::Photos => ("现场照片", "Photos"),
+        Key::AddPhotos => ("拍照或选择照片", "Take or choose photos"),
+        Key::NotAnImage => (
+            "所选文件不是图片，未添加",
+            "That file is not an image: not added",
+        ),
+        Key::PhotoQuota => (
+            "手机存储已满，照片未保存：请清理空间后重试",
+            "The phone's storage is full: the photo was not saved. Free some space and try again",
+        ),
+        Key::PhotoStoreFailed => (
+            "照片未能保存到本机",
+            "The photo could not be saved on this device",
+        ),
+        Key::PhotosUploading => ("照片 {n} 上传中", "Photos {n} uploading"),
+        Key::PhotoOnPhone => ("正在从干部手机上传", "Uploading from the officer's phone"),
         Key::Category => ("问题类别", "Category"),
         Key::Choose => ("请选择", "Choose"),
         Key::Retired => ("（已停用）", " (retired)"),

@@ -18,6 +18,7 @@ pub mod i18n_admin;
 pub mod kpis;
 pub mod order;
 pub mod page;
+pub mod photos;
 pub mod platform;
 pub mod prefs;
 pub mod route;

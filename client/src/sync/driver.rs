@@ -45,6 +45,7 @@ impl Core {
     }
 
     async fn run(self: &Rc<Self>) {
+        let mut synced = false;
         loop {
             let input = self.queue.borrow_mut().pop_front();
             let Some(input) = input else { break };
@@ -60,6 +61,7 @@ impl Core {
                         let started = platform::now();
                         let next = match self.send(&body).await {
                             Ok(body) => {
+                                synced = true;
                                 self.refresh_directory(false);
                                 Input::Response {
                                     body,
@@ -80,6 +82,10 @@ impl Core {
                     Effect::WakeAt(at) => self.wake_at(at),
                 }
             }
+        }
+        if synced {
+            // The records went first; their photos follow in the background.
+            self.upload_photos();
         }
         self.notify();
     }

@@ -24,6 +24,7 @@ use crate::infra::platform;
 mod config;
 mod driver;
 mod handover;
+mod photos;
 mod records;
 mod session;
 
@@ -116,6 +117,12 @@ impl Core {
             handed_over: RefCell::new(None),
         });
         core.listen_for_network();
+        let weak = Rc::downgrade(&core);
+        crate::infra::photos::on_progress(move || {
+            if let Some(core) = weak.upgrade() {
+                core.notify();
+            }
+        });
         spawn_local(session::send_logout());
         if let Some(session) = session {
             core.start_session(session).await?;

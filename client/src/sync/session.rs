@@ -6,7 +6,8 @@
 //! A revoked device wipes itself as soon as the server says so (a sync or a refresh answering
 //! `device_revoked`), without waiting for a tap: first the records whose changes never reached
 //! the server are noted (their id and what names them, in `localStorage`, which the wipe
-//! leaves), then IndexedDB (records, outbox, session and tokens) is cleared and the device id
+//! leaves), then IndexedDB (records, outbox, session and tokens, and the photo store
+//! `lianxin-photos`) is cleared and the device id
 //! forgotten; the login screen lists what was lost until the person has read it.
 //!
 //! The app's tabs share one session (IndexedDB) and the server rotates refresh tokens (a used
@@ -71,6 +72,7 @@ impl Core {
             return Err(ApiError::Status(409, String::new()));
         }
         if previous.is_some_and(|p| p.user.id != session.user.id) {
+            crate::infra::photos::wipe().await;
             self.db
                 .wipe(&[DEVICE_KEY, SECRET_KEY, super::config::CONFIG_KEY])
                 .await
@@ -283,6 +285,8 @@ impl Core {
             &[DEVICE_KEY, SECRET_KEY, super::config::CONFIG_KEY]
         };
         directory::forget();
+        // The photo store goes with the records (its own IndexedDB database).
+        crate::infra::photos::wipe().await;
         if let Err(e) = self.db.wipe(keep).await {
             self.storage_failed(&e);
         }

@@ -10,9 +10,10 @@ use axum::http::header::{
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy: only our own origin, plus what the wasm app needs
-/// (`'wasm-unsafe-eval'` to compile WebAssembly, inline styles set by the UI, `data:` images).
+/// (`'wasm-unsafe-eval'` to compile WebAssembly, inline styles set by the UI, `data:` images,
+/// `blob:` images: photos shown from the device's store or fetched with the token).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-                       style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
+                       style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'";
 
 /// Wraps `router` so every response, including fallbacks and errors, carries the security
 /// headers; the app's CSP only where a response has none of its own.

@@ -13,22 +13,19 @@ use shared::sync::validate::Projection;
 use super::{SqliteStore, StoreError};
 use crate::blobs::BlobHash;
 
-/// The record a projection is of and the blobs it references (hashes that are not 64 hex
-/// digits are no blob's and are left out).
+/// The record a projection is of and the blobs it references (`Visit::photo_hashes`,
+/// `Problem::photo_hashes`: the one list, hashes that are not 64 hex digits left out).
 fn references(projection: &Projection) -> Option<(DocId, EnterpriseId, Vec<BlobHash>)> {
     let (doc, enterprise, hashes): (DocId, EnterpriseId, Vec<&str>) = match projection {
         Projection::Visit(v) => (
             DocId::new(DocKind::Visit, &v.id.to_string()),
             v.enterprise,
-            v.check_in
-                .iter()
-                .filter_map(|c| c.photo_hash.as_deref())
-                .collect(),
+            v.photo_hashes(),
         ),
         Projection::Problem(p, _) => (
             DocId::new(DocKind::Problem, &p.id.to_string()),
             p.enterprise,
-            p.attachments.iter().map(String::as_str).collect(),
+            p.photo_hashes(),
         ),
         Projection::Enterprise(_) | Projection::Monitoring(_) => return None,
     };

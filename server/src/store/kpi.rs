@@ -422,7 +422,7 @@ mod tests {
                                 }
                                 _ => false,
                             };
-                            near && c.photo_hash.is_some()
+                            near && !v.photo_hashes().is_empty()
                         });
                     with_evidence += u64::from(evidence);
                 }

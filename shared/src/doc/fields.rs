@@ -230,6 +230,23 @@ impl<'a> Reader<'a> {
         self.doc.keys(obj).collect()
     }
 
+    /// The entries of every concurrent map under `key` (two devices that each made the map
+    /// before seeing the other's keep both's entries), as (key, entry object) pairs; entries
+    /// that are not maps are left out.
+    pub fn entries_of_all(&self, obj: &ObjId, key: &str) -> Result<Vec<(String, ObjId)>, DocError> {
+        let mut out = Vec::new();
+        for (value, id) in self.doc.get_all(obj, key)? {
+            if let Value::Object(ObjType::Map) = value {
+                for item in self.doc.map_range(&id, ..) {
+                    if let automerge::ValueRef::Object(_) = item.value {
+                        out.push((item.key.to_string(), item.id()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The entries of a keyed map of maps, as (key, entry object) pairs in key order.
     pub fn entries(&self, obj: &ObjId, key: &str) -> Result<Vec<(String, ObjId)>, DocError> {
         let Some(id) = self.obj(obj, key)? else {

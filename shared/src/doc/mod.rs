@@ -42,6 +42,7 @@ mod enterprise;
 mod fields;
 pub mod history;
 mod monitoring;
+mod photos;
 mod problem;
 mod text_edit;
 mod visit;

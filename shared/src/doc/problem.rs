@@ -115,6 +115,10 @@ impl ProblemEdit<'_, '_> {
         self.w
             .set_remove(&ROOT, "handling_units", &unit.to_string())
     }
+    /// Adds a photo of the problem as found; the same photo again rewrites its entry.
+    pub fn add_photo(&mut self, photo: &crate::model::Photo) -> Result<(), DocError> {
+        super::photos::add(self.w, photo)
+    }
     /// Attaches a file by hash.
     pub fn add_attachment(&mut self, hash: &str) -> Result<(), DocError> {
         self.w.set_add(&ROOT, "attachments", hash)
@@ -565,6 +569,7 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         events,
         rating,
         attachments: r.string_set(&ROOT, "attachments")?,
+        photos: super::photos::read(r)?,
         created: read_stamp(r, &ROOT, "created_")?,
         needs_decision: Vec::new(),
     })

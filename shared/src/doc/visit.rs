@@ -92,6 +92,10 @@ impl VisitEdit<'_, '_> {
     pub fn add_problem(&mut self, problem: ProblemId) -> Result<(), DocError> {
         self.w.set_add(&ROOT, "problems", &problem.to_string())
     }
+    /// Adds a photo taken on site (现场照片); the same photo again rewrites its entry.
+    pub fn add_photo(&mut self, photo: &crate::model::Photo) -> Result<(), DocError> {
+        super::photos::add(self.w, photo)
+    }
     /// Records the enterprise's confirmation of the visit.
     pub fn confirm(&mut self, by_name: &str, at: Timestamp) -> Result<(), DocError> {
         let obj = self.w.map(&ROOT, "confirmation")?;
@@ -217,6 +221,7 @@ fn read_visit(r: &mut Reader<'_>) -> Result<Visit, DocError> {
         )?,
         problems,
         confirmation,
+        photos: super::photos::read(r)?,
         created: read_stamp(r, &ROOT, "created_")?,
         needs_decision: Vec::new(),
     })

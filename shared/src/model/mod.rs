@@ -6,6 +6,7 @@ pub mod credit_code;
 pub mod geo;
 pub mod ids;
 pub mod org;
+pub mod photo;
 pub mod records;
 pub mod time;
 
@@ -14,5 +15,6 @@ pub use credit_code::{CreditCode, CreditCodeError};
 pub use geo::{CheckIn, Position, PositionError, PositionFix};
 pub use ids::*;
 pub use org::{Assignment, OrgUnit, User};
+pub use photo::{Photo, PhotoError};
 pub use records::*;
 pub use time::{DAY_MS, IsoWeek, Month, Timestamp};

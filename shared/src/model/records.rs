@@ -130,6 +130,9 @@ pub struct Visit {
     pub problems: BTreeSet<ProblemId>,
     /// Optional confirmation by the enterprise.
     pub confirmation: Option<VisitConfirmation>,
+    /// Photos taken on site (现场照片), in the order taken (none in older documents).
+    #[serde(default)]
+    pub photos: Vec<super::Photo>,
     /// Who created the record.
     pub created: Stamp,
     /// Scalar fields with unresolved concurrent values.
@@ -263,6 +266,9 @@ pub struct Problem {
     pub rating: Option<RatingRecord>,
     /// Hashes of attached files (a set).
     pub attachments: BTreeSet<String>,
+    /// Photos of the problem as found, in the order taken (none in older documents).
+    #[serde(default)]
+    pub photos: Vec<super::Photo>,
     /// Who created it.
     pub created: Stamp,
     /// Scalar fields with unresolved concurrent values.

@@ -146,6 +146,12 @@ pub fn project(id: &DocId, doc: &RecordDoc) -> Result<Projection, Refusal> {
             Projection::Problem(Box::new(problem), outcome)
         }
     };
+    let photos = match &projection {
+        Projection::Visit(v) => v.photos.as_slice(),
+        Projection::Problem(p, _) => p.photos.as_slice(),
+        Projection::Enterprise(_) | Projection::Monitoring(_) => &[],
+    };
+    crate::model::photo::check_photos(photos).map_err(|e| Refusal::Invalid(e.to_string()))?;
     Ok(projection)
 }
 

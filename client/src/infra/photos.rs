@@ -1,0 +1,93 @@
+//! Photos on the phone: the typed face of `static/photos.js` (`globalThis.lxp`, loaded by
+//! `index.html` before the app), which does the browser-heavy work in a few KB of JS instead
+//! of wasm: decode with orientation, downscale to 1600 px, JPEG, SHA-256, the photo store (the
+//! IndexedDB database `lianxin-photos`, apart from the records'), the tus upload loop and the
+//! thumbnails of `.ph[data-h]` elements (`components::photos`).
+
+use js_sys::Promise;
+use shared::model::{Photo, Position, Timestamp};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(js_namespace = lxp)]
+extern "C" {
+    #[wasm_bindgen(js_name = pick)]
+    fn js_pick(input: &web_sys::HtmlInputElement) -> Promise;
+    #[wasm_bindgen(js_name = up)]
+    fn js_up(token: &str, hashes: &str);
+    #[wasm_bindgen(js_name = st)]
+    fn js_status() -> String;
+    #[wasm_bindgen(js_name = on)]
+    fn js_on(f: &Closure<dyn Fn()>);
+    #[wasm_bindgen(js_name = wipe)]
+    fn js_wipe() -> Promise;
+}
+
+/// Why chosen files were not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickError {
+    /// A file is not an image the browser can decode.
+    NotImage,
+    /// The device's storage is full: that photo was not stored.
+    Quota,
+    /// Another storage failure.
+    Storage,
+}
+
+/// The photos chosen in `input`, each downscaled and stored on the device before it is
+/// returned (taken where `position` says, if known).
+pub async fn take(
+    input: &web_sys::HtmlInputElement,
+    position: Option<Position>,
+) -> Result<Vec<Photo>, PickError> {
+    let lines = match JsFuture::from(js_pick(input)).await {
+        Ok(v) => v.as_string().unwrap_or_default(),
+        Err(e) => {
+            return Err(match e.as_string().as_deref() {
+                Some("type") => PickError::NotImage,
+                Some("quota") => PickError::Quota,
+                _ => PickError::Storage,
+            });
+        }
+    };
+    Ok(lines
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split(' ');
+            let hash = parts.next()?.to_string();
+            let size = parts.next()?.parse().ok()?;
+            let taken_at = Timestamp(parts.next()?.parse().ok()?);
+            Some(Photo {
+                hash,
+                size,
+                media_type: "image/jpeg".into(),
+                caption: String::new(),
+                taken_at,
+                position,
+            })
+        })
+        .collect())
+}
+
+/// Uploads, in the background, the stored photos among `hashes` (photos of records the server
+/// has) that the server lacks.
+pub fn upload(token: &str, hashes: &str) {
+    js_up(token, hashes);
+}
+
+/// `n/m` while photo n of m uploads, else empty.
+pub fn progress() -> String {
+    js_status()
+}
+
+/// Calls `f` whenever the upload progress changes.
+pub fn on_progress(f: impl Fn() + 'static) {
+    let closure = Closure::<dyn Fn()>::new(f);
+    js_on(&closure);
+    closure.forget();
+}
+
+/// Deletes every stored photo (a revoked device's wipe, a logout).
+pub async fn wipe() {
+    let _ = JsFuture::from(js_wipe()).await;
+}

@@ -1,0 +1,44 @@
+//! Photos follow the records: after each successful sync round the device asks `photos.js`
+//! to upload the stored photos of the records the server has (records with changes waiting
+//! are left until they are taken, since the server accepts only photos a record references),
+//! with the session's token. Documents always go first; photos never hold them up.
+
+use shared::doc::DocKind;
+use shared::sync::protocol::DocId;
+
+use super::Core;
+use crate::infra::photos;
+
+impl Core {
+    /// Starts (or re-aims) the background upload of this device's photos.
+    pub(super) fn upload_photos(&self) {
+        let Some(session) = self.session() else {
+            return;
+        };
+        let pending = match self.engine.borrow_mut().as_mut() {
+            Some(engine) => engine.replica_mut().pending(),
+            None => return,
+        };
+        let snapshot = self.snapshot();
+        let mut hashes = String::new();
+        let mut add = |kind, id: String, list: Vec<&str>| {
+            if !list.is_empty() && !pending.contains(&DocId::new(kind, &id)) {
+                for h in list {
+                    hashes.push_str(h);
+                    hashes.push(' ');
+                }
+            }
+        };
+        for v in &snapshot.visits {
+            if !v.photos.is_empty() || v.check_in.as_ref().is_some_and(|c| c.photo_hash.is_some()) {
+                add(DocKind::Visit, v.id.to_string(), v.photo_hashes());
+            }
+        }
+        for p in &snapshot.problems {
+            if !p.photos.is_empty() {
+                add(DocKind::Problem, p.id.to_string(), p.photo_hashes());
+            }
+        }
+        photos::upload(&session.token, &hashes);
+    }
+}

@@ -1,0 +1,243 @@
+// Photos on the phone (issue 14): the browser-heavy half, in plain JS so the wasm stays small.
+// The app (client/src/infra/photos.rs) calls `globalThis.lxp`:
+//
+// - `pick(input)`: each chosen file must be an image (else rejects 'type'); it is decoded with
+//   its orientation applied, downscaled to at most 1600 px on its longest edge, encoded as
+//   JPEG 0.8, named by its SHA-256 and stored in the IndexedDB database `lianxin-photos`
+//   (apart from the records' database) before the record refers to it. A full quota rejects
+//   'quota' and stores nothing of that photo. Resolves with one line per photo:
+//   `hash size taken-at-ms`.
+// - `up(token, hashes)`: uploads the stored photos among `hashes` (the photos of records the
+//   server has) that the server does not have yet, one after the other, on tus 1.0 at
+//   /api/uploads: POST creates (Upload-Length, Upload-Metadata sha256 and filetype), PATCH
+//   sends chunks from the server's offset with Upload-Checksum; after a cut (or a reload) HEAD
+//   asks the server for its offset and the upload continues there, so no acknowledged byte is
+//   sent again. The chunk doubles after each acknowledged one (64 KiB to 1 MiB) and halves
+//   after a failure; a failure retries after 3 s, doubling to a minute.
+// - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
+// - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
+//
+// Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
+// store, else the server's thumbnail (GET /api/blobs/<hash>?size=thumb with the token); a 404
+// there (the photo is still on the officer's phone) sets data-s="up", which the stylesheet
+// shows as the element's data-t text.
+'use strict';
+
+const DB = 'lianxin-photos';
+const S = 'p';
+let dbp = null;
+let tok = '';
+let want = [];
+let run = null;
+let again = false;
+let prog = '';
+let onp = () => {};
+let chunk = 65536;
+let pause = 3000;
+const urls = {};
+
+function db() {
+  if (!dbp) {
+    dbp = new Promise((ok, no) => {
+      const r = indexedDB.open(DB, 1);
+      r.onupgradeneeded = () => r.result.createObjectStore(S);
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => no(r.error);
+    });
+    dbp.catch(() => (dbp = null));
+  }
+  return dbp;
+}
+
+// One transaction on the store; resolves with the request's result once committed.
+function tx(mode, f) {
+  return db().then(
+    (d) =>
+      new Promise((ok, no) => {
+        const t = d.transaction(S, mode);
+        const q = f(t.objectStore(S));
+        t.oncomplete = () => ok(q.result);
+        t.onerror = t.onabort = () => no(t.error);
+      }),
+  );
+}
+const get = (h) => tx('readonly', (s) => s.get(h));
+const put = (h, v) => tx('readwrite', (s) => s.put(v, h));
+
+const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+const sha = async (blob) => crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+
+async function prep(f) {
+  if (!/^image\//.test(f.type)) throw 'type';
+  let bm;
+  try {
+    bm = await createImageBitmap(f, { imageOrientation: 'from-image' });
+  } catch (e) {
+    throw 'type';
+  }
+  const k = Math.min(1, 1600 / Math.max(bm.width, bm.height));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(bm.width * k));
+  c.height = Math.max(1, Math.round(bm.height * k));
+  c.getContext('2d').drawImage(bm, 0, 0, c.width, c.height);
+  bm.close();
+  const b = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.8));
+  if (!b) throw 'type';
+  const h = hex(await sha(b));
+  try {
+    if (!(await get(h))) await put(h, { b, t: 'image/jpeg', n: b.size, u: '', d: 0 });
+  } catch (e) {
+    throw e && e.name === 'QuotaExceededError' ? 'quota' : 'store';
+  }
+  urls[h] = urls[h] || URL.createObjectURL(b);
+  return h + ' ' + b.size + ' ' + (f.lastModified || Date.now());
+}
+
+async function pick(input) {
+  const out = [];
+  try {
+    for (const f of input.files) out.push(await prep(f));
+  } finally {
+    input.value = '';
+  }
+  return out.join('\n');
+}
+
+const auth = () => ({ Authorization: 'Bearer ' + tok, 'Tus-Resumable': '1.0.0' });
+
+// Sends one photo; true once the server has all of it.
+async function send(h, e) {
+  let off = -1;
+  if (e.u) {
+    const r = await fetch(e.u, { method: 'HEAD', headers: auth(), cache: 'no-store' });
+    if (r.ok) off = +r.headers.get('Upload-Offset');
+    else if (r.status !== 404 && r.status !== 410) return false;
+  }
+  if (!(off >= 0)) {
+    const r = await fetch('/api/uploads', {
+      method: 'POST',
+      headers: Object.assign(auth(), {
+        'Upload-Length': String(e.n),
+        'Upload-Metadata': 'sha256 ' + btoa(h) + ',filetype ' + btoa(e.t),
+      }),
+    });
+    if (!r.ok) return false;
+    e.u = new URL(r.headers.get('Location'), location.href).href;
+    off = +(r.headers.get('Upload-Offset') || 0);
+    await put(h, e);
+  }
+  while (off < e.n) {
+    const body = e.b.slice(off, off + chunk);
+    const sum = btoa(String.fromCharCode.apply(null, new Uint8Array(await sha(body))));
+    const r = await fetch(e.u, {
+      method: 'PATCH',
+      headers: Object.assign(auth(), {
+        'Content-Type': 'application/offset+octet-stream',
+        'Upload-Offset': String(off),
+        'Upload-Checksum': 'sha256 ' + sum,
+      }),
+      body,
+    });
+    if (!r.ok && r.status !== 409) return false;
+    const next = +r.headers.get('Upload-Offset');
+    if (!(next >= 0)) return false;
+    off = next;
+    if (r.ok) chunk = Math.min(chunk * 2, 1 << 20);
+  }
+  e.d = 1;
+  await put(h, e);
+  return true;
+}
+
+async function loop() {
+  const todo = [];
+  const held = new Set(await tx('readonly', (s) => s.getAllKeys()));
+  for (const h of want) {
+    const e = held.has(h) && (await get(h));
+    if (e && !e.d) todo.push([h, e]);
+  }
+  let ok = true;
+  for (let i = 0; i < todo.length && ok; i++) {
+    prog = i + 1 + '/' + todo.length;
+    onp();
+    ok = await send(todo[i][0], todo[i][1]).catch(() => false);
+  }
+  prog = '';
+  onp();
+  if (ok) {
+    pause = 3000;
+  } else {
+    chunk = Math.max(chunk >> 1, 16384);
+    setTimeout(() => up(tok, want.join(' ')), pause);
+    pause = Math.min(pause * 2, 60000);
+  }
+  scan(true);
+}
+
+function up(token, hashes) {
+  tok = token;
+  want = hashes.split(' ').filter(Boolean);
+  if (run) {
+    again = true;
+    return;
+  }
+  run = loop()
+    .catch(() => {})
+    .finally(() => {
+      run = null;
+      if (again) {
+        again = false;
+        up(tok, want.join(' '));
+      }
+    });
+}
+
+async function show(el) {
+  const h = el.dataset.h;
+  el.dataset.s = 'ld';
+  let u = urls[h];
+  if (!u) {
+    const e = await get(h).catch(() => null);
+    if (e) u = urls[h] = URL.createObjectURL(e.b);
+  }
+  if (!u && tok) {
+    const r = await fetch('/api/blobs/' + h + '?size=thumb', {
+      headers: { Authorization: 'Bearer ' + tok },
+    }).catch(() => null);
+    if (r && r.ok) u = urls[h] = URL.createObjectURL(await r.blob());
+    else if (r && r.status === 404) return (el.dataset.s = 'up');
+  }
+  if (u) {
+    el.firstElementChild.src = u;
+    el.dataset.s = 'ok';
+  } else {
+    delete el.dataset.s; // no token or no network yet: tried again at the next scan
+  }
+}
+
+function scan(all) {
+  const q = all ? '.ph[data-h]:not([data-s=ok]):not([data-s=ld])' : '.ph[data-h]:not([data-s])';
+  document.querySelectorAll(q).forEach(show);
+}
+
+new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });
+
+globalThis.lxp = {
+  pick,
+  up,
+  st: () => prog,
+  on: (f) => (onp = f),
+  wipe: () => {
+    const d = dbp;
+    dbp = null;
+    want = [];
+    tok = '';
+    return (d ? d.then((x) => x.close()) : Promise.resolve()).then(
+      () =>
+        new Promise((ok) => {
+          const r = indexedDB.deleteDatabase(DB);
+          r.onsuccess = r.onerror = r.onblocked = () => ok();
+        }),
+    ).catch(() => {});
+  },
+};
