@@ -35,6 +35,8 @@ let onp = () => {};
 let chunk = 65536;
 let pause = 3000;
 const urls = {};
+// Hashes the server has taken: later rounds skip them without reading their bytes again.
+const sent = new Set();
 
 function db() {
   if (!dbp) {
@@ -146,6 +148,7 @@ async function send(h, e) {
   }
   e.d = 1;
   await put(h, e);
+  sent.add(h);
   return true;
 }
 
@@ -153,8 +156,10 @@ async function loop() {
   const todo = [];
   const held = new Set(await tx('readonly', (s) => s.getAllKeys()));
   for (const h of want) {
-    const e = held.has(h) && (await get(h));
-    if (e && !e.d) todo.push([h, e]);
+    if (sent.has(h) || !held.has(h)) continue;
+    const e = await get(h);
+    if (e.d) sent.add(h);
+    else todo.push([h, e]);
   }
   let ok = true;
   for (let i = 0; i < todo.length && ok; i++) {
@@ -232,6 +237,7 @@ globalThis.lxp = {
     dbp = null;
     want = [];
     tok = '';
+    sent.clear();
     return (d ? d.then((x) => x.close()) : Promise.resolve()).then(
       () =>
         new Promise((ok) => {
