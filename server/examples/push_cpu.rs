@@ -429,6 +429,7 @@ fn run(args: &Args, config: &Config) -> anyhow::Result<(Phases, Phases, Disk, Di
     let rules = RoleRules::new(user, &device, Timestamp(T0.0 + 86_400_000));
     let check: &dyn WriteCheck = &rules;
     let ctx = SyncContext {
+        declared: None,
         device: device.id,
         read: &Scope::All,
         write: &Scope::All,

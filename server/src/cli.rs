@@ -237,6 +237,24 @@ pub enum ConfigCommand {
     Show(ConfigArgs),
     /// Check a configuration file; every problem is listed.
     Validate(ConfigArgs),
+    /// Validate FILE and put it in place of the server's configuration file (`--config`),
+    /// recording the change in the audit log; refused while a server runs on the database
+    /// (the running server applies through `POST /api/admin/config` or reloads its file on
+    /// SIGHUP).
+    Apply(ApplyArgs),
+}
+
+/// Flags of `config apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The new configuration file (TOML).
+    pub file: PathBuf,
+    /// The configuration file the server starts with, which FILE replaces.
+    #[arg(long, env = "LIANXIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The database (its audit log records the change).
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 /// Flags of `config show|validate`.

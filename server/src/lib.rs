@@ -16,6 +16,7 @@ pub mod demo;
 pub mod export;
 pub mod history_audit;
 pub mod http;
+pub mod live_config;
 pub mod monitoring;
 pub mod pg;
 pub mod printable;

@@ -116,11 +116,12 @@ pub fn ensure_monitoring_documents(
 /// that has become a key enterprise (a window clerk registering one, a profile edit) about a
 /// second later, instead of at the next hourly run; then announces it, so online devices fetch
 /// it at once. One look per burst of commits. Runs for the life of the server process.
-pub async fn follow_commits(sync: Arc<SyncService>, config: Config) {
+pub async fn follow_commits(sync: Arc<SyncService>) {
     let mut commits = sync.subscribe();
     // Every commit of a burst is covered by the look below.
     while crate::sync::next_burst(&mut commits).await {
-        let config = config.clone();
+        // The configuration running now (one applied since start included).
+        let config = sync.config();
         let now = crate::auth::now();
         let looked = sync
             .db()

@@ -201,6 +201,13 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<shared::config::Con
 /// When the address cannot be bound or the server fails while running.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (config, file) = load_settings(args.config.as_deref())?;
+    let config_file = args
+        .config
+        .clone()
+        .map(|path| crate::live_config::ConfigFile {
+            path,
+            started: file.clone(),
+        });
     if args.config.is_none() {
         tracing::warn!(
             hotline = %config.hotline,
@@ -280,23 +287,28 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
 
-    let sync = crate::sync::SyncService::open_holding(&args.db, config.clone(), lock).map_err(
-        |source| ServeError::Store {
-            path: args.db.clone(),
-            source,
-        },
-    )?;
+    let mut sync =
+        crate::sync::SyncService::open_holding(&args.db, config, lock).map_err(|source| {
+            ServeError::Store {
+                path: args.db.clone(),
+                source,
+            }
+        })?;
+    if let Some(config_file) = config_file {
+        sync = sync.with_config_file(config_file);
+    }
     tracing::info!(db = %args.db.display(), "database open (WAL, synchronous=FULL)");
     let sync = std::sync::Arc::new(sync);
     record_config_version(&sync, &args.db).await?;
-    crate::remind::job::spawn(sync.clone(), config.clone(), file.reminders);
+    crate::remind::job::spawn(sync.clone(), file.reminders);
+    reload_on_hangup(sync.clone());
     let state = AppState::new(args.site, sync.clone())
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
         .with_metrics_token(args.metrics_token)
         .with_blob_limits(args.blob_limits)
         .with_backups(file.backup);
     crate::backups::job::spawn(state.backups().clone(), sync.clone());
-    spawn_background_jobs(sync, config, state.blobs().clone());
+    spawn_background_jobs(sync, state.blobs().clone());
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
@@ -305,25 +317,24 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
 }
 
 /// Records in the audit log that the server now runs another configuration than the last
-/// time it started (the first start records its first).
+/// one applied or started with (the first start records its first), and keeps it among the
+/// published configurations (`live_config`).
 async fn record_config_version(
     sync: &std::sync::Arc<crate::sync::SyncService>,
     db: &std::path::Path,
 ) -> Result<(), ServeError> {
-    let version = sync.published_config().version().to_string();
+    let published = sync.published_config();
     let recorded = sync
         .db()
         .write(move |s| -> Result<(), crate::store::StoreError> {
+            use crate::live_config::{AUDIT_SUBJECT, applied_version};
             use crate::store::AuditAction::ConfigApplied;
-            if s.last_audit_detail(ConfigApplied)?.as_deref() != Some(version.as_str()) {
-                let at = crate::auth::now();
-                s.audit(
-                    at,
-                    "server",
-                    ConfigApplied,
-                    "district configuration",
-                    &version,
-                )?;
+            let version = published.version();
+            let at = crate::auth::now();
+            s.remember_config(version, published.json(), at)?;
+            let last = s.last_audit_detail(ConfigApplied)?;
+            if last.as_deref().map(applied_version) != Some(version) {
+                s.audit(at, "server", ConfigApplied, AUDIT_SUBJECT, version)?;
             }
             Ok(())
         })
@@ -350,7 +361,6 @@ const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// minute); and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
-    config: shared::config::Config,
     blobs: crate::blobs::BlobService,
 ) {
     let collector = sync.clone();
@@ -374,10 +384,7 @@ fn spawn_background_jobs(
             }
         }
     });
-    tokio::spawn(crate::monitoring::follow_commits(
-        sync.clone(),
-        config.clone(),
-    ));
+    tokio::spawn(crate::monitoring::follow_commits(sync.clone()));
     tokio::spawn(crate::history_audit::run(sync.clone()));
     let compactor = sync.clone();
     tokio::spawn(async move {
@@ -399,7 +406,8 @@ fn spawn_background_jobs(
         let mut tick = tokio::time::interval(MONITOR_EVERY);
         loop {
             tick.tick().await;
-            let config = config.clone();
+            // The configuration running now (one applied since start included).
+            let config = sync.config();
             let now = crate::auth::now();
             let ran = sync
                 .db()
@@ -432,6 +440,59 @@ fn spawn_background_jobs(
             }
         }
     });
+}
+
+/// Applies the configuration file again on each SIGHUP ([`crate::live_config`]): validated
+/// first; on any error the running configuration stays and the log lists every error. The
+/// signal is taken over here, before the server answers anything (SIGHUP's default action
+/// would stop the process).
+fn reload_on_hangup(sync: std::sync::Arc<crate::sync::SyncService>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGHUP: no configuration reload");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                reload(&sync).await;
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(sync);
+}
+
+/// One SIGHUP's reload, logged.
+async fn reload(sync: &std::sync::Arc<crate::sync::SyncService>) {
+    match sync.reload_config().await {
+        Ok(applied) if applied.previous == applied.version => {
+            tracing::info!(version = %applied.version, "SIGHUP: the configuration is unchanged");
+        }
+        Ok(applied) => tracing::info!(
+            previous = %applied.previous,
+            version = %applied.version,
+            restart_needed = %applied.restart_needed.join(", "),
+            "SIGHUP: configuration reloaded"
+        ),
+        Err(crate::live_config::ApplyError::Invalid(errors)) => {
+            for error in &errors {
+                tracing::error!(
+                    error = %crate::printable::printable(error),
+                    "SIGHUP: configuration error"
+                );
+            }
+            tracing::error!(
+                errors = errors.len(),
+                "SIGHUP: the configuration file has errors; the running configuration stays"
+            );
+        }
+        Err(error) => tracing::error!(%error, "SIGHUP: the configuration was not reloaded"),
+    }
 }
 
 /// Serves [`app`] on an already bound `listener` until `shutdown` resolves, then lets requests

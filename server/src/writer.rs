@@ -82,6 +82,7 @@ pub fn commit_documents<S: ServerStore>(
             unsent: None,
         };
         let ctx = SyncContext {
+            declared: None,
             device: system_actor().device,
             read: &Scope::none(),
             write: &Scope::All,

@@ -143,6 +143,7 @@ fn serve(
 ) -> Vec<u8> {
     let (req, _) = protocol::decode_request(body).expect("a request");
     let ctx = SyncContext {
+        declared: None,
         device: person.actor.device,
         read: &Scope::All,
         write: &Scope::All,

@@ -59,6 +59,7 @@ fn push(doc: &DocId, data: Vec<u8>) -> DocPush {
 fn sync(store: &mut MemoryStore, push: Vec<DocPush>) -> SyncResponse {
     let config = Config::default();
     let ctx = SyncContext {
+        declared: None,
         device: officer_wang().actor.device,
         read: &Scope::All,
         write: &Scope::All,

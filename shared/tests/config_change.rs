@@ -2,7 +2,7 @@
 //! configuration is still accepted, edited, by a server whose configuration dropped its
 //! category — also for the server's own writes (no authorship check, e.g. the 连心卡's page),
 //! which read the stored version only when a value is not configured — while a new problem of
-//! that category is refused.
+//! that category is refused — unless the device declares an older configuration that had it.
 
 mod common;
 
@@ -22,7 +22,18 @@ fn without_power() -> Config {
 
 /// Pushes what `data` holds after `base` as a server-internal write under `config`.
 fn push(store: &mut MemoryStore, config: &Config, push: DocPush) -> Outcome {
+    push_declaring(store, config, None, push)
+}
+
+/// [`push`] from a device that declares it holds `declared`.
+fn push_declaring(
+    store: &mut MemoryStore,
+    config: &Config,
+    declared: Option<&Config>,
+    push: DocPush,
+) -> Outcome {
     let ctx = SyncContext {
+        declared,
         device: officer_wang().actor.device,
         read: &Scope::All,
         write: &Scope::All,
@@ -77,5 +88,39 @@ fn a_stored_problem_of_a_dropped_category_is_still_edited_and_a_new_one_refused(
     assert!(
         matches!(out, Outcome::Accepted { .. }),
         "the edit of a stored problem: {out:?}"
+    );
+}
+
+#[test]
+fn a_new_problem_of_a_dropped_category_is_accepted_from_a_device_declaring_the_older_configuration()
+{
+    let doc = problem_by_wang();
+    let id = DocId::new(DocKind::Problem, &doc.read().expect("reads").id.to_string());
+    let mut doc = doc;
+    let new = DocPush {
+        doc: id,
+        base: vec![],
+        heads: to_wire(&doc.record().heads()),
+        data: doc.record().automerge().save_after(&[]),
+    };
+    let out = push_declaring(
+        &mut MemoryStore::new(),
+        &without_power(),
+        Some(&without_power()),
+        new.clone(),
+    );
+    assert!(
+        matches!(&out, Outcome::Refused(Refusal::Invalid(why)) if why.contains("\"power\"")),
+        "declaring the current configuration: {out:?}"
+    );
+    let out = push_declaring(
+        &mut MemoryStore::new(),
+        &without_power(),
+        Some(&Config::default()),
+        new,
+    );
+    assert!(
+        matches!(out, Outcome::Accepted { .. }),
+        "declaring the configuration that had the category: {out:?}"
     );
 }

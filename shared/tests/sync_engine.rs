@@ -231,6 +231,7 @@ impl Server {
         let (req, _) = shared::sync::protocol::decode_request(body).expect("a valid request");
         self.unsent.push(req.unsent);
         let ctx = SyncContext {
+            declared: None,
             device,
             read: &Scope::All,
             write: &Scope::All,

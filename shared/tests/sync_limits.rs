@@ -83,6 +83,7 @@ static READS_NOTHING: std::sync::LazyLock<Scope> = std::sync::LazyLock::new(Scop
 
 fn ctx<'a>(config: &'a Config, who: &Person, write: &'a Scope, limits: Limits) -> SyncContext<'a> {
     SyncContext {
+        declared: None,
         device: who.actor.device,
         read: &READS_NOTHING,
         write,

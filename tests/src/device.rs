@@ -20,6 +20,10 @@ use shared::sync::protocol::DocId;
 use shared::sync::replica::{LocalStore, MemoryLocalStore, Replica};
 use shared::workflow::Action;
 
+/// The header a sync request declares the device's configuration version in, and its answer
+/// announces the server's.
+const CONFIG_HEADER: &str = "x-lianxin-config";
+
 /// Runs a future that completes without waiting (the in-memory disk never waits).
 fn ready<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -85,6 +89,14 @@ pub struct NativeDevice {
     /// The secret the device made with its id and sends at login (`None`: an app older than
     /// device secrets).
     pub device_secret: Option<String>,
+    /// The district configuration the device holds ([`NativeDevice::fetch_config`]; the
+    /// built-in defaults until then), what it makes new problems with.
+    pub config: Config,
+    /// The configuration version the device declares on each sync (`X-Lianxin-Config`);
+    /// `None`: none, as an app from before declarations.
+    pub config_version: Option<String>,
+    /// The version the last sync answer announced.
+    pub announced_config: Option<String>,
     /// Effects the engine returned outside [`NativeDevice::run`] (a lost connection's retry),
     /// carried out at the start of the next run.
     deferred: Vec<Effect>,
@@ -130,6 +142,9 @@ impl NativeDevice {
             token: None,
             refresh_token: None,
             device_secret: Some(format!("native test device {n} secret")),
+            config: Config::default(),
+            config_version: None,
+            announced_config: None,
             base_url: base_url.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder().build().unwrap_or_default(),
             number: n,
@@ -291,6 +306,68 @@ impl NativeDevice {
         })
     }
 
+    /// Fetches the district configuration (`GET /api/config`) as the app does after a sync
+    /// announces another version: the device holds it and declares its version from then on.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses.
+    pub async fn fetch_config(&mut self) -> anyhow::Result<()> {
+        let mut request = self.http.get(format!("{}/api/config", self.base_url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "GET /api/config: {}",
+            response.status()
+        );
+        let version = response
+            .headers()
+            .get(CONFIG_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .context("no configuration version")?
+            .to_string();
+        self.config = serde_json::from_str(&response.text().await?)?;
+        self.config_version = Some(version);
+        Ok(())
+    }
+
+    /// Raises a problem of `category` at `enterprise` for `owner` offline, judged and dated
+    /// by the configuration the device holds (numbered `n` among this device's problems);
+    /// returns its id.
+    ///
+    /// # Errors
+    /// When the device's configuration does not allow it.
+    pub fn raise_problem(
+        &mut self,
+        n: u64,
+        enterprise: EnterpriseId,
+        owner: UserId,
+        category: &str,
+    ) -> anyhow::Result<DocId> {
+        let now = wall_clock();
+        let id = ProblemId::from_random_bytes(id_bytes(73u8.wrapping_add(self.number), n));
+        let new = NewProblem {
+            id,
+            enterprise,
+            visit: None,
+            source: ProblemSource::Visit,
+            category: category.into(),
+            class: ProblemClass::C,
+            tier: Tier::Department,
+            owner,
+            leader: None,
+            deadline: initial_deadline(&self.config, Tier::Department, now),
+            description: "用电报装进度慢".into(),
+            expectation: "尽快接电".into(),
+        };
+        let doc = ProblemDoc::create(&new, &self.config, &self.actor, self.actor_id.clone(), now)?;
+        let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+        self.add_record(doc_id.clone(), doc.into_record())?;
+        Ok(doc_id)
+    }
+
     /// Raises a problem at `enterprise` for `owner` and resolves it on the spot with a
     /// response, offline (numbered `n` among this device's problems); returns its id.
     pub fn resolved_on_site(
@@ -444,6 +521,9 @@ impl NativeDevice {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
+        if let Some(version) = &self.config_version {
+            request = request.header(CONFIG_HEADER, version);
+        }
         let response = request
             .header("content-type", "application/x-lianxin-sync")
             .timeout(self.timeout)
@@ -452,6 +532,11 @@ impl NativeDevice {
             .await
             .map_err(|_| Failure::Network)?;
         let status = response.status();
+        self.announced_config = response
+            .headers()
+            .get(CONFIG_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response.bytes().await.map_err(|_| Failure::Network)?;
         if !status.is_success() {
             return Err(Failure::Http {

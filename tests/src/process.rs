@@ -30,9 +30,14 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
 /// The `/metrics` token every server process started here is given.
 pub const METRICS_TOKEN: &str = "test metrics token, not secret";
 
+/// How many of its latest log lines a [`ServerProcess`] keeps.
+pub const LOG_LINES: usize = 10_000;
+
 /// A running server process, killed when dropped.
 pub struct ServerProcess {
     child: Child,
+    /// Its log (standard output), the latest [`LOG_LINES`] lines.
+    log: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -98,8 +103,17 @@ impl ServerProcess {
             .context("starting lianxin-server")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                {
+                    let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+                    if kept.len() == LOG_LINES {
+                        kept.pop_front();
+                    }
+                    kept.push_back(line.clone());
+                }
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     let addr = rest
                         .split(|c: char| c == '/' || c.is_whitespace())
@@ -121,7 +135,7 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(ServerProcess { child, addr });
+                return Ok(ServerProcess { child, addr, log });
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -159,6 +173,12 @@ impl ServerProcess {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .with_context(|| format!("no {key} line in /proc status"))?;
         Ok(kib * 1024)
+    }
+
+    /// Its log so far (standard output, the latest [`LOG_LINES`] lines).
+    pub fn log(&self) -> Vec<String> {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().cloned().collect()
     }
 
     /// The process id.

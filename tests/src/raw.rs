@@ -24,6 +24,9 @@ pub struct RawSession {
     pub actor: Actor,
     /// The device's Automerge actor.
     pub actor_id: ActorId,
+    /// The configuration version the device declares on each sync (`X-Lianxin-Config`);
+    /// `None`: none, as an app from before declarations.
+    pub config_version: Option<String>,
     http: reqwest::Client,
 }
 
@@ -130,6 +133,7 @@ impl RawSession {
                 role: Role::from_code(&s(&body["user"]["role"])?)?,
             },
             actor_id: hex_actor(&s(&body["device"]["actor_id"])?)?,
+            config_version: None,
             http: reqwest::Client::new(),
         })
     }
@@ -147,13 +151,14 @@ impl RawSession {
     /// # Errors
     /// When the server cannot be reached or answers garbage.
     pub async fn sync_body(&self, body: Vec<u8>) -> anyhow::Result<Answer> {
-        let response = self
+        let mut request = self
             .http
             .post(format!("{}/api/sync", self.base))
-            .bearer_auth(&self.token)
-            .body(body)
-            .send()
-            .await?;
+            .bearer_auth(&self.token);
+        if let Some(version) = &self.config_version {
+            request = request.header("x-lianxin-config", version);
+        }
+        let response = request.body(body).send().await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
         if status == 200 {
@@ -278,6 +283,7 @@ pub fn commit_as_server(
         .collect();
     let config = Config::default();
     let ctx = SyncContext {
+        declared: None,
         device: DeviceId::from_random_bytes([0x5e; 16]),
         read: &Scope::none(),
         write: &Scope::All,

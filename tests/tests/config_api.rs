@@ -76,7 +76,7 @@ async fn every_role_reads_the_configuration_and_an_unchanged_one_costs_a_304() -
     let (config, etag) = served(&world).await?;
     assert_eq!(
         &config,
-        world.service.config(),
+        &*world.service.config(),
         "the server's own configuration"
     );
     let version = world.service.published_config().version().to_string();

@@ -268,10 +268,7 @@ async fn a_device_creating_a_monitoring_document_is_refused_with_its_reason() ->
 async fn a_key_enterprise_a_window_clerk_registers_gets_its_monitoring_document_within_seconds()
 -> anyhow::Result<()> {
     let s = setup().await?;
-    tokio::spawn(server::monitoring::follow_commits(
-        s.service.clone(),
-        Config::default(),
-    ));
+    tokio::spawn(server::monitoring::follow_commits(s.service.clone()));
     let town = s
         .service
         .with_store(|st| -> anyhow::Result<_> {

@@ -523,7 +523,7 @@ async fn in_app_reminders_are_listed_to_their_person_and_marked_seen() -> anyhow
         .await
         .expect("the store thread ran")?;
     let settings: server::remind::Settings = serde_json::from_str(r#"{"channels": ["in_app"]}"#)?;
-    server::remind::job::spawn(service.clone(), Config::demo(), settings);
+    server::remind::job::spawn(service.clone(), settings);
 
     let base = server.url("");
     let h1 = RawSession::login(&base, "h1", PASSWORD, DeviceId::from_random_bytes([1; 16])).await?;

@@ -339,6 +339,45 @@ pub async fn validate_config(
     })
 }
 
+/// A configuration applied: the version running now and the sections of the file the server
+/// reads at start only that changed (they take effect at its next restart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub version: String,
+    pub restart_needed: Vec<String>,
+}
+
+/// Applies a configuration file without a restart: `Ok(applied)` or every problem (the
+/// running configuration stays).
+pub async fn apply_config(
+    session: &Session,
+    toml: &str,
+) -> Result<Result<Applied, Vec<String>>, AdminError> {
+    let (status, bytes) = api::send(
+        session,
+        "POST",
+        "/api/admin/config",
+        "application/toml",
+        Some(toml.as_bytes()),
+    )
+    .await?;
+    if status == 422 {
+        let body = JSON::parse(&String::from_utf8_lossy(&bytes)).unwrap_or(JsValue::NULL);
+        return Ok(Err(list(&body, "errors")
+            .iter()
+            .filter_map(JsValue::as_string)
+            .collect()));
+    }
+    let v = api::json_answer(status, &bytes)?;
+    Ok(Ok(Applied {
+        version: string(&v, "version"),
+        restart_needed: list(&v, "restart_needed")
+            .iter()
+            .filter_map(JsValue::as_string)
+            .collect(),
+    }))
+}
+
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

@@ -272,15 +272,22 @@ pub async fn logout(session: &Session) -> Result<(), ApiError> {
     }
 }
 
-/// One sync round: posts an encoded request, returns the encoded response and the district
-/// configuration's version the server announces (`X-Lianxin-Config`).
+/// One sync round: posts an encoded request declaring the configuration version the device
+/// holds (`config`, in `X-Lianxin-Config`), returns the encoded response and the district
+/// configuration's version the server announces (the same header).
 pub async fn sync(
     session: Option<&Session>,
     device: DeviceId,
     body: &[u8],
+    config: Option<&str>,
 ) -> Result<(Vec<u8>, Option<String>), ApiError> {
     let token = session.map(|s| s.token.as_str());
-    let headers = [("content-type", "application/x-lianxin-sync")];
+    // The configuration version the device holds: the server also accepts what it allowed.
+    let declared = config.map(|v| (CONFIG_HEADER, v));
+    let headers: Vec<_> = [("content-type", "application/x-lianxin-sync")]
+        .into_iter()
+        .chain(declared)
+        .collect();
     let (status, bytes, announced) = exchange(
         "POST",
         "/api/sync",

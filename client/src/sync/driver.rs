@@ -114,7 +114,8 @@ impl Core {
             let Some(session) = session else {
                 return Err(Failure::Network);
             };
-            match api::sync(Some(&session), session.device.id, body).await {
+            let held = self.config.borrow().version.clone();
+            match api::sync(Some(&session), session.device.id, body, held.as_deref()).await {
                 Ok((bytes, announced)) => {
                     self.config_announced(announced);
                     return Ok(bytes);

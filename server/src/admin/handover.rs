@@ -99,6 +99,7 @@ pub fn import_handover(
         unsent: Some(0),
     };
     let ctx = SyncContext {
+        declared: None,
         device: device.id,
         read: &access.read,
         write: &access.write,

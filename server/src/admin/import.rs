@@ -382,6 +382,7 @@ fn commit_enterprises(
         unsent: None,
     };
     let ctx = SyncContext {
+        declared: None,
         device: actor.device,
         read: &Scope::none(),
         write: &Scope::All,

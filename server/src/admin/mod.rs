@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod assignments;
 mod audit;
 mod backup;
+mod config_apply;
 pub mod handover;
 mod import;
 pub mod import_users;
@@ -54,9 +55,11 @@ pub enum AdminError {
     Policy(#[from] crate::auth::policy::PolicyError),
     /// A server runs on the database: a command that writes it is refused (`admin::lock`).
     #[error(
-        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户、设备、导入与包联可通过运行中的服务器管理（/api/admin/users、/api/admin/devices、/api/admin/imports、/api/admin/assignments）。\n\
+        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户、设备、导入与包联可通过运行中的服务器管理（/api/admin/users、/api/admin/devices、/api/admin/imports、/api/admin/assignments）；区县配置可通过 /api/admin/config 应用，或发送 SIGHUP 让服务器重新读取其配置文件。\n\
          a server ({holder}) is running on {db}: this command writes the database; stop the \
-         server first. Users, devices, imports and assignments are managed through the \
+         server first. The running server applies a district configuration through \
+         POST /api/admin/config (the admin screen), or reloads its --config file on SIGHUP \
+         (kill -HUP PID). Users, devices, imports and assignments are managed through the \
          running server as an administrator: /api/admin/users (add, disable, enable, \
          password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
          assignments,users}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
@@ -76,6 +79,11 @@ pub enum AdminError {
 /// [`AdminError`], with a message for the administrator.
 pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
     let now = auth::now();
+    // A configuration is validated before anything else: its errors are listed even while a
+    // server runs.
+    if let Command::Config(ConfigCommand::Apply(a)) = &command {
+        config_apply::validate(a)?;
+    }
     // Held for the command's run: no server starts on the file meanwhile.
     let _lock = match writes(&command) {
         Some(db) => Some(lock::for_writing(db)?),
@@ -235,6 +243,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             write!(out, "{text}")?;
             Ok(())
         }
+        Command::Config(ConfigCommand::Apply(a)) => config_apply::apply(&a, now, out),
         Command::Config(ConfigCommand::Validate(a)) => {
             let config = crate::serve::load_config(a.config.as_deref())
                 .map_err(|e| AdminError::Invalid(e.to_string()))?;
@@ -336,6 +345,7 @@ fn writes(command: &Command) -> Option<&Path> {
         | Command::Assignments(ImportCommand::Import(a)) => Some(&a.db.db),
         Command::Demo(db) => Some(&db.db),
         Command::Handover(HandoverCommand::Import(a)) => Some(&a.db.db),
+        Command::Config(ConfigCommand::Apply(a)) => Some(&a.db.db),
         Command::Serve(_)
         | Command::Users(UsersCommand::List(_))
         | Command::Devices(DevicesCommand::List(_))

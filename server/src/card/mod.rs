@@ -375,11 +375,12 @@ impl CardService {
         request: CardRequest,
         now: Timestamp,
     ) -> Result<(), CardError> {
-        validate(&request, sync.config())?;
+        // One configuration from the check to the write.
+        let config = sync.config();
+        validate(&request, &config)?;
         let _writing = tokio::time::timeout(WAIT, self.writes.lock())
             .await
             .map_err(|_| CardError::Busy)?;
-        let config = sync.config().clone();
         let seq = sync
             .db()
             .holds(move |lock| write(lock, enterprise, &request, &config, now))

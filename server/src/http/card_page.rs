@@ -222,7 +222,7 @@ async fn enterprise_page(
                 &view,
                 &token,
                 lang,
-                config,
+                &config,
                 Done::from_param(q.done.as_deref()),
             ),
         ),

@@ -54,7 +54,7 @@ async fn config(
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| matches(v, published));
+        .is_some_and(|v| matches(v, &published));
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, meta).into_response());
     }

@@ -131,7 +131,8 @@ pub const ROUTES: &[Route] = &[
         path: "/sync",
         summary: "One sync round: push changes, pull what the device lacks (binary wire format); \
                   every answer's `X-Lianxin-Config` header is the district configuration's \
-                  version (see GET /api/config)",
+                  version (see GET /api/config); a request may declare in the same header the \
+                  version the device holds, so values that version allowed are accepted too",
         auth: BEARER,
         params: &[],
         body: Some("application/octet-stream"),

@@ -222,9 +222,23 @@ pub const ADMIN_ROUTES: &[Route] = &[
         method: "post",
         path: "/admin/config/validate",
         summary: "Check a configuration file (the body, TOML) as the server would at start → \
-                  {valid, version (devices would be told), errors (every problem)}; applying \
-                  it is putting the file in place and restarting the server; 400 when the \
-                  body is not UTF-8",
+                  {valid, version (devices would be told), errors (every problem)}; 400 when \
+                  the body is not UTF-8",
+        auth: ADMINS,
+        params: &[],
+        body: Some(TOML),
+        response: JSON,
+    },
+    Route {
+        method: "post",
+        path: "/admin/config",
+        summary: "Apply a configuration file (the body, TOML) without a restart: validated as \
+                  at start, written over the server's --config file (atomically), audit-logged \
+                  with both versions, then run at once → {previous, version, restart_needed \
+                  (sections read at start only that changed: server, reminders, backup)}; \
+                  devices get it after their next sync. 422 invalid with {errors (every \
+                  problem), version (still running)}; 409 no_config_file when the server was \
+                  started without --config; 400 when the body is not UTF-8",
         auth: ADMINS,
         params: &[],
         body: Some(TOML),
@@ -349,7 +363,7 @@ pub fn request_schema(method: &str, path: &str) -> Option<&'static str> {
         ("post", "/admin/users/{login}/password") => Some("ResetPassword"),
         ("post", "/admin/imports/{kind}") => Some("CsvFile"),
         ("post", "/admin/assignments/{enterprise}/move") => Some("MoveAssignment"),
-        ("post", "/admin/config/validate") => Some("TomlFile"),
+        ("post", "/admin/config/validate" | "/admin/config") => Some("TomlFile"),
         _ => None,
     }
 }

@@ -165,7 +165,7 @@ async fn todo(
                 let doc = ProblemDoc::load(&stored.bytes, ActorId::from([0u8; 16]))?;
                 problems.push(doc.read()?);
             }
-            let items = officer_todo(me, &problems, &[], sync.config(), now, days);
+            let items = officer_todo(me, &problems, &[], &sync.config(), now, days);
             Ok(TodoCounts::of(&items, false))
         })
         .await

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::config::Config;
 use shared::model::Timestamp;
 use tokio::sync::{Notify, Semaphore};
 
@@ -30,28 +29,19 @@ const IDLE: Duration = Duration::from_secs(60);
 const CLAIM: usize = 100;
 
 /// Starts the scan and the delivery loop.
-pub fn spawn(sync: Arc<SyncService>, config: Config, settings: Settings) {
+pub fn spawn(sync: Arc<SyncService>, settings: Settings) {
     let settings = Arc::new(settings);
     let wake = Arc::new(Notify::new());
-    tokio::spawn(scan_loop(
-        sync.clone(),
-        Arc::new(config),
-        settings.clone(),
-        wake.clone(),
-    ));
+    tokio::spawn(scan_loop(sync.clone(), settings.clone(), wake.clone()));
     tokio::spawn(deliver_loop(sync, settings, wake));
 }
 
-async fn scan_loop(
-    sync: Arc<SyncService>,
-    config: Arc<Config>,
-    settings: Arc<Settings>,
-    wake: Arc<Notify>,
-) {
+async fn scan_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc<Notify>) {
     let mut commits = sync.subscribe();
     loop {
         loop {
-            let (config, settings) = (config.clone(), settings.clone());
+            // The configuration running now (one applied since start included).
+            let (config, settings) = (sync.config(), settings.clone());
             let now = crate::auth::now();
             let scanned = sync
                 .db()

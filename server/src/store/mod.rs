@@ -21,6 +21,7 @@ mod out_of_scope;
 mod packed_text;
 mod problems_query;
 mod projection;
+mod published_configs;
 mod queries;
 mod readers;
 mod reminders;

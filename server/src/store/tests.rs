@@ -831,6 +831,7 @@ fn sync_a_pushed_visit_is_accepted_stored_and_pulled_by_another_device() {
     let (wang, li) = (officer_wang(), officer_li());
     let config = Config::default();
     let ctx = |device: DeviceId, now: Timestamp| SyncContext {
+        declared: None,
         device,
         read: &Scope::All,
         write: &Scope::All,
@@ -981,6 +982,7 @@ impl AppendingVisit {
         };
         let config = Config::default();
         let ctx = SyncContext {
+            declared: None,
             device: DeviceId::from_random_bytes([9; 16]),
             read: &Scope::All,
             write: &Scope::All,

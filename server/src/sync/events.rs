@@ -3,7 +3,10 @@
 //! closes at once when its device logs out on this server, and when a re-check (every
 //! [`EventStreams::recheck`]) finds its token revoked or expired, its device revoked or its
 //! user disabled — whoever did it (the admin CLI works on the file). Each user may hold at
-//! most [`EventStreams::per_user`] streams open; one more is refused with 429.
+//! most [`EventStreams::per_user`] streams open; one more is refused with 429. When another
+//! district configuration is applied (`live_config`), each stream gets a `changed` event
+//! whose data is `config VERSION` (no sequence a device could read, so it syncs, and that
+//! answer's `X-Lianxin-Config` makes it fetch the configuration).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -101,6 +104,8 @@ struct Open {
     state: AppState,
     feed: broadcast::Receiver<u64>,
     ended: broadcast::Receiver<DeviceId>,
+    /// The running configuration's version, told when another is applied.
+    config: tokio::sync::watch::Receiver<String>,
     recheck: tokio::time::Interval,
     device: DeviceId,
     token: TokenHash,
@@ -131,6 +136,8 @@ pub(super) async fn events_handler(
     // Subscribed before the feed is read, so a commit in between is announced (twice at worst).
     let feed = service.subscribe();
     let ended = state.auth().ended_sessions();
+    // Subscribed with the running version seen: only a later apply is told.
+    let config = service.live().subscribe();
     let seen = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -154,6 +161,7 @@ pub(super) async fn events_handler(
         state,
         feed,
         ended,
+        config,
         recheck,
         device: who.device.id,
         token: who.token,
@@ -186,6 +194,15 @@ async fn next_event(mut open: Open) -> Option<(Result<Event, Infallible>, Open)>
                 Ok(seq) => return Some((Ok(changed(open.epoch, seq)), open)),
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
+            },
+            changed = open.config.changed() => match changed {
+                Ok(()) => {
+                    let version = open.config.borrow_and_update().clone();
+                    let event = Event::default().event("changed").data(format!("config {version}"));
+                    return Some((Ok(event), open));
+                }
+                // The service is gone: the feed closes too.
+                Err(_) => return None,
             },
             device = open.ended.recv() => match device {
                 Ok(device) if device == open.device => return None,

@@ -84,9 +84,8 @@ pub struct SyncService {
     db: Db,
     /// Merged requests waiting for the next group commit, each with where its result goes.
     pending: Mutex<Vec<(FinishJob, FinishDone)>>,
-    config: Arc<Config>,
-    /// The configuration as devices receive it, with its version.
-    published: crate::published_config::PublishedConfig,
+    /// The district configuration, swappable while the server runs ([`crate::live_config`]).
+    live: crate::live_config::LiveConfig,
     changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
@@ -172,8 +171,7 @@ impl SyncService {
         let (changes, _) = broadcast::channel(64);
         Ok(SyncService {
             db: Db::sqlite(SqliteDb::open(db, lock)?),
-            published: crate::published_config::PublishedConfig::new(&config),
-            config: Arc::new(config),
+            live: crate::live_config::LiveConfig::new(config),
             changes,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
@@ -203,19 +201,33 @@ impl SyncService {
         self.metrics.render() + &self.lanes.render()
     }
 
-    /// The district configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The same service keeping applied configurations in `file` (the `--config` file).
+    #[must_use]
+    pub fn with_config_file(mut self, file: crate::live_config::ConfigFile) -> SyncService {
+        self.live = self.live.with_file(file);
+        self
+    }
+
+    /// The district configuration running now. Taken at each use: an applied configuration
+    /// replaces it ([`crate::live_config`]).
+    pub fn config(&self) -> Arc<Config> {
+        self.live.running().config.clone()
     }
 
     /// The district configuration, shared (what a query run elsewhere takes along).
     pub fn shared_config(&self) -> Arc<Config> {
-        self.config.clone()
+        self.config()
     }
 
     /// The district configuration as devices receive it (`GET /api/config`), with its version.
-    pub fn published_config(&self) -> &crate::published_config::PublishedConfig {
-        &self.published
+    pub fn published_config(&self) -> Arc<crate::published_config::PublishedConfig> {
+        self.live.running().published.clone()
+    }
+
+    /// The running configuration's handle: what applies a new one and what devices' declared
+    /// versions are looked up in.
+    pub fn live(&self) -> &crate::live_config::LiveConfig {
+        &self.live
     }
 
     /// Runs `f` with the database's writer on a blocking thread (tests and tools; the server
@@ -256,10 +268,15 @@ impl SyncService {
     /// device acknowledges the delivery that served it, so a lost response is served from 0
     /// (and names what is gone) again. A document named is no longer counted as known to the
     /// device, so it arrives whole if it comes back (`store::out_of_scope`).
+    ///
+    /// Configuration: the request is judged by the configuration running when it starts, to
+    /// its commit; a device declaring an older published version (`declared`, the request's
+    /// `X-Lianxin-Config`) may also set what that version allowed ([`crate::live_config`]).
     pub async fn sync(
         self: &Arc<Self>,
         who: Authenticated,
         body: Bytes,
+        declared: Option<String>,
     ) -> Result<Vec<u8>, SyncApiError> {
         // The request's lane (`lanes`): its user's turn, then a light slot, or the one heavy
         // lane for a large body. The admission goes with the work to its thread (so does the
@@ -286,14 +303,16 @@ impl SyncService {
             });
             let parsed = weighed.parse();
             let now = now();
-            let (scoped, read) = read_phase(
-                &mut this.lock_store(),
-                &this.config,
-                &who,
-                &mut request,
-                parsed,
-                now,
-            )?;
+            let running = this.live.running();
+            let (scoped, read) = {
+                let mut store = this.lock_store();
+                let declared = declared.and_then(|v| this.live.declared(&store, &v));
+                let config = Judged {
+                    current: running.config.clone(),
+                    declared,
+                };
+                read_phase(&mut store, config, &who, &mut request, parsed, now)?
+            };
             // The stored documents it merges into are known now.
             admission.weighs(lanes::work(pushed, read.stored_bytes()));
             if admission.is_heavy() {
@@ -301,12 +320,11 @@ impl SyncService {
             }
             // The merging, most of a request's CPU, runs outside the store lock; finish_sync
             // merges again whatever another request changed meanwhile.
-            let prepared = merge_pushed(&scoped.context(&this.config, now), &request, read);
+            let prepared = merge_pushed(&scoped.context(now), &request, read);
             let _turn = admission.merged();
-            let service = this.clone();
             let finished = this.commit_in_group(Box::new(
                 move |store: &mut SqliteStore| -> Result<Finished, StoreError> {
-                    let ctx = scoped.context(&service.config, now);
+                    let ctx = scoped.context(now);
                     let before = store.latest_seq().ok();
                     let response = finish_phase(store, &ctx, &scoped, &request, prepared)?;
                     let after = store.latest_seq().ok();
@@ -397,6 +415,8 @@ impl SyncService {
 /// rules and whether it is re-scoped (the stored versions of the pushed documents travel
 /// beside).
 struct Scoped {
+    /// The configurations the request is judged by.
+    config: Judged,
     device: shared::model::DeviceId,
     access: crate::auth::scope::Access,
     /// The fingerprint of `access.read`, the scope the feed is read in.
@@ -404,13 +424,20 @@ struct Scoped {
     rescoped: bool,
 }
 
+/// The configuration running when a request started, and the older one its device declared.
+struct Judged {
+    current: Arc<Config>,
+    declared: Option<Arc<Config>>,
+}
+
 impl Scoped {
-    fn context<'a>(&'a self, config: &'a Config, now: shared::model::Timestamp) -> SyncContext<'a> {
+    fn context(&self, now: shared::model::Timestamp) -> SyncContext<'_> {
         SyncContext {
+            declared: self.config.declared.as_deref(),
             device: self.device,
             read: &self.access.read,
             write: &self.access.write,
-            config,
+            config: &self.config.current,
             now,
             limits: Limits::DEVICE,
             authorship: Some(&self.access.rules),
@@ -454,7 +481,7 @@ pub fn push_access(
 /// versions of the pushed documents.
 fn read_phase(
     store: &mut SqliteStore,
-    config: &Config,
+    config: Judged,
     who: &Authenticated,
     request: &mut protocol::SyncRequest,
     parsed: ParsedPushes,
@@ -465,8 +492,15 @@ fn read_phase(
         SyncApiError::Store
     };
     let device = who.device.id;
-    let access = push_access(store, config, &who.user, &who.device, &request.push, now)
-        .map_err(store_failed)?;
+    let access = push_access(
+        store,
+        &config.current,
+        &who.user,
+        &who.device,
+        &request.push,
+        now,
+    )
+    .map_err(store_failed)?;
     // A cursor of the database a restore replaced counts for nothing here either.
     let epoch = store.epoch().map_err(store_failed)?;
     shared::sync::server::in_epoch(request, epoch);
@@ -489,12 +523,13 @@ fn read_phase(
         request.cursor = 0;
     }
     let scoped = Scoped {
+        config,
         device,
         access,
         current,
         rescoped,
     };
-    let read = read_pushed(store, &scoped.context(config, now), request, parsed);
+    let read = read_pushed(store, &scoped.context(now), request, parsed);
     let read = match read {
         Ok(read) => read,
         Err(SyncError::Limit(limit)) => return Err(SyncApiError::Limit(limit)),
@@ -555,13 +590,19 @@ pub fn router() -> Router<AppState> {
 async fn sync_handler(
     State(service): State<Arc<SyncService>>,
     who: Authenticated,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    // The configuration version the device holds (an app before declarations sends none).
+    let declared = headers
+        .get(crate::published_config::CONFIG_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().chars().take(64).collect::<String>());
     let started = Instant::now();
     let result = async {
         let body = body.map_err(|_| SyncApiError::Limit(Limit::RequestBytes))?;
         service.metrics.bytes_in(body.len() as u64);
-        service.sync(who, body).await
+        service.sync(who, body, declared).await
     }
     .await;
     let response = match result {
@@ -587,7 +628,7 @@ async fn sync_handler(
 ///
 /// [`CONFIG_HEADER`]: crate::published_config::CONFIG_HEADER
 fn with_config_version(mut response: Response, service: &SyncService) -> Response {
-    if let Ok(version) = header::HeaderValue::from_str(service.published.version()) {
+    if let Ok(version) = header::HeaderValue::from_str(service.published_config().version()) {
         response.headers_mut().insert(
             header::HeaderName::from_static(crate::published_config::CONFIG_HEADER),
             version,

@@ -28,11 +28,14 @@ fn start(
         max_response_bytes: 1 << 20,
         unsent: Some(0),
     };
-    let config = Config::default();
+    let config = Judged {
+        current: Arc::new(Config::default()),
+        declared: None,
+    };
     let parsed =
         shared::sync::server::parse_pushes(&Limits::DEVICE, &request).expect("within the limits");
-    let (scoped, read) = read_phase(store, &config, who, &mut request, parsed, NOW).expect("read");
-    let prepared = merge_pushed(&scoped.context(&config, NOW), &request, read);
+    let (scoped, read) = read_phase(store, config, who, &mut request, parsed, NOW).expect("read");
+    let prepared = merge_pushed(&scoped.context(NOW), &request, read);
     (scoped, request, prepared)
 }
 
@@ -40,8 +43,7 @@ fn finish(
     store: &mut SqliteStore,
     (scoped, request, prepared): (Scoped, SyncRequest, Prepared),
 ) -> u64 {
-    let config = Config::default();
-    let ctx = scoped.context(&config, NOW);
+    let ctx = scoped.context(NOW);
     finish_phase(store, &ctx, &scoped, &request, prepared)
         .expect("finished")
         .delivery

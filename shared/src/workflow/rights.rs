@@ -21,7 +21,8 @@
 //!   officer or a leader replaces or revokes a lost card ([`CARD`], [`may_manage_card`]);
 //! - the server's backups are the administrator's ([`BACKUPS`], [`may_manage_backups`]), and so
 //!   are accounts and devices, the directory's imports and assignments (包联) changed while
-//!   the server runs ([`ACCOUNTS`], [`may_manage_accounts`]).
+//!   the server runs ([`ACCOUNTS`], [`may_manage_accounts`]), and the district configuration
+//!   the server runs with ([`CONFIGURATION`], [`may_manage_configuration`]).
 
 use std::collections::BTreeSet;
 
@@ -566,6 +567,21 @@ pub const ACCOUNTS: RoleRule = RoleRule {
 /// Whether `role` may manage accounts and devices.
 pub fn may_manage_accounts(role: Role) -> bool {
     granted(ACCOUNTS.grants, role, |c| c == Always)
+}
+
+/// Who views, validates and applies the district configuration while the server runs (配置,
+/// `/api/admin/config…`): the IT administrator alone.
+pub const CONFIGURATION: RoleRule = RoleRule {
+    grants: &[(Role::Admin, Always)],
+    why: (
+        "区县配置由系统管理员管理",
+        "only an administrator manages the district configuration",
+    ),
+};
+
+/// Whether `role` may view, validate and apply the district configuration.
+pub fn may_manage_configuration(role: Role) -> bool {
+    granted(CONFIGURATION.grants, role, |c| c == Always)
 }
 
 /// The row of `kind`.

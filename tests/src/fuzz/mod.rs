@@ -115,6 +115,7 @@ fn class(prefix: &str, text: &str) -> String {
 
 fn sync_context<'a>(config: &'a Config, device: DeviceId) -> SyncContext<'a> {
     SyncContext {
+        declared: None,
         device,
         read: &Scope::All,
         write: &Scope::All,

@@ -1,9 +1,11 @@
-//! Configuration (配置): the district configuration the server runs with, and the check of a
-//! new file, pasted or chosen, listing every problem. Applying it is a restart (said on screen).
+//! Configuration (配置): the district configuration the server runs with, the check of a new
+//! file, pasted or chosen, listing every problem, and — once that very text was found valid —
+//! applying it without a restart, after a confirmation (a second tap). The server validates
+//! again and lists every problem if it refuses; the running configuration then stays.
 
 use yew::prelude::*;
 
-use super::{Load, pending, run, use_load};
+use super::{Load, outcome, pending, run, use_load};
 use crate::components::widgets::{Ctx, bind};
 use crate::infra::admin;
 use crate::infra::files::read_chosen_file;
@@ -21,9 +23,15 @@ pub struct ConfigSectionProps {
 pub fn ConfigSection(props: &ConfigSectionProps) -> Html {
     let ctx = props.ctx.clone();
     let lang = ctx.lang;
-    let current = use_load(&ctx, 0, |s| async move { admin::config(&s).await });
+    // Bumped after an apply: the running configuration is read again.
+    let reloads = use_state(|| 0u32);
+    let current = use_load(&ctx, *reloads, |s| async move { admin::config(&s).await });
     let text = use_state(String::new);
     let verdict = use_state(|| None::<Result<String, Vec<String>>>);
+    // The text last found valid: only that text may be applied.
+    let validated = use_state(|| None::<String>);
+    let confirming = use_state(|| false);
+    let applied = use_state(|| None::<Result<String, String>>);
     let on_file = {
         let text = text.clone();
         Callback::from(move |e: Event| {
@@ -37,17 +45,95 @@ pub fn ConfigSection(props: &ConfigSectionProps) -> Html {
         })
     };
     let on_validate = {
-        let (ctx, text, verdict) = (ctx.clone(), text.clone(), verdict.clone());
+        let (ctx, text, verdict, validated) = (
+            ctx.clone(),
+            text.clone(),
+            verdict.clone(),
+            validated.clone(),
+        );
         Callback::from(move |_: MouseEvent| {
-            let (t, verdict) = ((*text).clone(), verdict.clone());
+            let (t, verdict, validated) = ((*text).clone(), verdict.clone(), validated.clone());
+            let checked = t.clone();
             run(
                 &ctx,
                 move |s| async move { admin::validate_config(&s, &t).await },
                 move |r| {
-                    verdict.set(Some(r.unwrap_or_else(|e| Err(vec![error_text(lang, &e)]))));
+                    let r = r.unwrap_or_else(|e| Err(vec![error_text(lang, &e)]));
+                    validated.set(r.is_ok().then_some(checked));
+                    verdict.set(Some(r));
                 },
             );
         })
+    };
+    let on_apply = {
+        let (ctx, text, verdict, validated, confirming, applied, reloads) = (
+            ctx.clone(),
+            text.clone(),
+            verdict.clone(),
+            validated.clone(),
+            confirming.clone(),
+            applied.clone(),
+            reloads.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            confirming.set(false);
+            let t = (*text).clone();
+            let (verdict, validated, applied, reloads) = (
+                verdict.clone(),
+                validated.clone(),
+                applied.clone(),
+                reloads.clone(),
+            );
+            run(
+                &ctx,
+                move |s| async move { admin::apply_config(&s, &t).await },
+                move |r| match r {
+                    Ok(Ok(done)) => {
+                        let mut line = format!("{} {}", lang.a(A::Applied), done.version);
+                        if !done.restart_needed.is_empty() {
+                            line = format!(
+                                "{line}. {} {}",
+                                lang.a(A::RestartNeeded),
+                                done.restart_needed.join(", ")
+                            );
+                        }
+                        applied.set(Some(Ok(line)));
+                        validated.set(None);
+                        verdict.set(None);
+                        reloads.set(*reloads + 1);
+                    }
+                    Ok(Err(errors)) => {
+                        validated.set(None);
+                        applied.set(None);
+                        verdict.set(Some(Err(errors)));
+                    }
+                    Err(e) => applied.set(Some(Err(error_text(lang, &e)))),
+                },
+            );
+        })
+    };
+    let apply = if validated.as_deref() == Some(text.as_str()) {
+        if *confirming {
+            let cancel = {
+                let confirming = confirming.clone();
+                Callback::from(move |_: MouseEvent| confirming.set(false))
+            };
+            html! {
+                <div class="apply-confirm" role="alertdialog">
+                    <p class="warn">{ lang.a(A::ApplyConfirm) }</p>
+                    <button type="button" id="config-apply-confirm" class="primary" onclick={on_apply}>{ lang.a(A::ConfirmApply) }</button>
+                    <button type="button" onclick={cancel}>{ lang.a(A::Cancel) }</button>
+                </div>
+            }
+        } else {
+            let ask = {
+                let confirming = confirming.clone();
+                Callback::from(move |_: MouseEvent| confirming.set(true))
+            };
+            html! { <button type="button" id="config-apply" onclick={ask}>{ lang.a(A::ApplyConfig) }</button> }
+        }
+    } else {
+        html! {}
     };
     let shown = match &*verdict {
         None => html! {},
@@ -80,8 +166,10 @@ pub fn ConfigSection(props: &ConfigSectionProps) -> Html {
                 <h2>{ lang.a(A::ValidateConfig) }</h2>
                 <input type="file" accept=".toml,.txt,text/plain" aria-label={lang.a(A::ChooseFile)} onchange={on_file} />
                 <textarea id="config-text" rows="16" value={(*text).clone()} oninput={bind(&text)} />
-                <button type="button" class="primary" onclick={on_validate}>{ lang.a(A::Validate) }</button>
+                <button type="button" id="config-validate" class="primary" onclick={on_validate}>{ lang.a(A::Validate) }</button>
                 { shown }
+                { apply }
+                { outcome(&applied) }
                 <p class="muted">{ lang.a(A::ApplyHint) }</p>
             </section>
         </div>

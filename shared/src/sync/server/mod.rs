@@ -278,6 +278,11 @@ pub struct SyncContext<'a> {
     pub write: &'a Scope,
     /// District configuration.
     pub config: &'a Config,
+    /// The configuration the device declares it holds, when it is an older one the server
+    /// published: a value being set is accepted when this one or `config` allows it (issue
+    /// 15, bad input: an offline phone's edits are judged by what it was given). `None`: no
+    /// declaration, the current one, or one the server does not know.
+    pub declared: Option<&'a Config>,
     /// Server clock.
     pub now: Timestamp,
     /// What one request may ask of the server.

@@ -414,9 +414,14 @@ fn merge_checked(
         Ok((Err(r), _)) => return refuse(r),
         Err(e) => return refuse(Refusal::Invalid(e.to_string())),
     };
-    // The configuration judges the values this push sets. Server-internal writes read the
-    // stored version only when a value is not configured (rare: after the district dropped it).
-    if let Err(r) = check_configured(ctx.config, stored_projection.as_ref(), &projection) {
+    // The configuration judges the values this push sets: the current one, or the older one
+    // the device declares it holds. Server-internal writes read the stored version only when
+    // a value is not configured (rare: after the district dropped it).
+    if let Err(r) = check_configured(ctx.config, stored_projection.as_ref(), &projection)
+        && ctx.declared.is_none_or(|declared| {
+            check_configured(declared, stored_projection.as_ref(), &projection).is_err()
+        })
+    {
         let stored_again = match stored {
             Some(s) if ctx.authorship.is_none() => stored_version(&push.doc, s),
             _ => None,

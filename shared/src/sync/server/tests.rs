@@ -26,6 +26,7 @@ fn officer(n: u8) -> (Actor, ActorId) {
 
 fn ctx(config: &Config, device: DeviceId) -> SyncContext<'_> {
     SyncContext {
+        declared: None,
         device,
         read: &Scope::All,
         write: &Scope::All,
@@ -249,6 +250,7 @@ fn heads_offered_again_of_a_document_read_but_not_written_are_acknowledged_not_r
     let (reader, _) = officer(2);
     let nothing = Scope::Enterprises(BTreeSet::new());
     let read_only = SyncContext {
+        declared: None,
         write: &nothing,
         ..ctx(&config, reader.device)
     };
@@ -272,6 +274,7 @@ fn heads_offered_again_of_a_document_read_but_not_written_are_acknowledged_not_r
     );
     // And so is a document it may not even read.
     let neither = SyncContext {
+        declared: None,
         read: &nothing,
         ..read_only
     };
