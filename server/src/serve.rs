@@ -317,8 +317,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
 }
 
 /// Records in the audit log that the server now runs another configuration than the last
-/// one applied or started with (the first start records its first), and keeps it among the
-/// published configurations (`live_config`).
+/// one applied or started with (the first start records its first).
 async fn record_config_version(
     sync: &std::sync::Arc<crate::sync::SyncService>,
     db: &std::path::Path,
@@ -331,7 +330,6 @@ async fn record_config_version(
             use crate::store::AuditAction::ConfigApplied;
             let version = published.version();
             let at = crate::auth::now();
-            s.remember_config(version, published.json(), at)?;
             let last = s.last_audit_detail(ConfigApplied)?;
             if last.as_deref().map(applied_version) != Some(version) {
                 s.audit(at, "server", ConfigApplied, AUDIT_SUBJECT, version)?;

@@ -169,9 +169,19 @@ impl SyncService {
         lock: Option<crate::admin::DbLock>,
     ) -> Result<SyncService, StoreError> {
         let (changes, _) = broadcast::channel(64);
+        let db = Db::sqlite(SqliteDb::open(db, lock)?);
+        let live = crate::live_config::LiveConfig::new(config);
+        // Kept among the published configurations: a device that holds it may declare it
+        // after another is applied.
+        let published = live.running().published.clone();
+        db.sqlite_db().lock_writer().remember_config(
+            published.version(),
+            published.json(),
+            now(),
+        )?;
         Ok(SyncService {
-            db: Db::sqlite(SqliteDb::open(db, lock)?),
-            live: crate::live_config::LiveConfig::new(config),
+            db,
+            live,
             changes,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
