@@ -3,9 +3,8 @@
 //! imports 50 users from a file with two bad lines — both reported by number, nobody added —
 //! fixes them and imports all 50 (a generated password logs in); ends one of officer1's
 //! assignments and moves another of officer1's enterprises to officer2; the officers' phones
-//! (native test devices) follow at their next sync; applies a district configuration that
-//! drops a category after validating it and confirming, and officer1's phone is told at its
-//! next sync; the audit screen lists each step and verifies the chain.
+//! (native test devices) follow at their next sync; the audit screen lists each step and
+//! verifies the chain.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,6 @@ use fantoccini::Locator;
 use serde_json::json;
 use server::AppState;
 use server::demo::DEMO_PASSWORD;
-use server::live_config::ConfigFile;
 use server::sync::SyncService;
 use shared::config::Config;
 use shared::doc::DocKind;
@@ -25,14 +23,6 @@ use tests::device::{NativeDevice, id_bytes, wall_clock};
 use tests::raw::login_raw;
 
 const WAIT: Duration = Duration::from_secs(40);
-
-/// The configuration file the server starts with: the built-in categories.
-const FIRST_CONFIG: &str = "hotline = \"0391-1234567\"\n";
-
-/// The one the administrator applies: two categories, 电力 (power) gone.
-const SECOND_CONFIG: &str = "hotline = \"0391-1234567\"\n\n[[categories]]\ncode = \"land\"\n\
-                             zh = \"土地要素\"\nen = \"Land use\"\n\n[[categories]]\n\
-                             code = \"energy\"\nzh = \"能源保障\"\nen = \"Energy supply\"\n";
 /// 50 users hash 50 passwords (argon2) before the answer.
 const IMPORT_WAIT: Duration = Duration::from_secs(120);
 const USERS: usize = 50;
@@ -96,17 +86,10 @@ async fn an_administrator_imports_users_reassigns_enterprises_and_audits_it_all(
 -> anyhow::Result<()> {
     let site = require_site()?;
     let dir = tempfile::tempdir()?;
-    // Started with a configuration file, which an apply replaces.
-    let file = dir.path().join("lianxin.toml");
-    std::fs::write(&file, FIRST_CONFIG)?;
-    let (config, started) =
-        server::serve::parse_settings(FIRST_CONFIG).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let service = Arc::new(
-        SyncService::open(&dir.path().join("lianxin.db"), config)?.with_config_file(ConfigFile {
-            path: file.clone(),
-            started,
-        }),
-    );
+    let service = Arc::new(SyncService::open(
+        &dir.path().join("lianxin.db"),
+        Config::default(),
+    )?);
     let (ended, moved) = service
         .with_store(|s| -> anyhow::Result<(EnterpriseId, EnterpriseId)> {
             server::demo::seed(s, &Config::default(), wall_clock())?;
@@ -225,43 +208,9 @@ async fn an_administrator_imports_users_reassigns_enterprises_and_audits_it_all(
     );
     assert!(two.contains(&moved_id), "and reached officer2's");
 
-    // 5. A configuration without 电力 (power): validated, applied after a confirmation; the
-    // phone is told at its next sync.
-    admin.route("#/admin/config").await?;
-    admin
-        .wait_until(
-            "the configuration form",
-            "document.querySelector('#config-text')",
-            WAIT,
-        )
-        .await?;
-    admin.fill("#config-text", SECOND_CONFIG).await?;
-    admin.click("#config-validate", "").await?;
-    admin
-        .wait_until(
-            "the apply button",
-            "document.querySelector('#config-apply')",
-            WAIT,
-        )
-        .await?;
-    admin.click("#config-apply", "").await?;
-    admin.click("#config-apply-confirm", "").await?;
-    admin.wait_text(".config .ok", "已应用", WAIT).await?;
-    assert_eq!(std::fs::read_to_string(&file)?, SECOND_CONFIG);
-    let version = service.published_config().version().to_string();
-    officer1.sync().await?;
-    assert_eq!(officer1.announced_config.as_deref(), Some(version.as_str()));
-    officer1.fetch_config().await?;
-    assert!(officer1.config.category("power").is_none());
-
-    // 6. The audit screen shows each step and verifies the chain.
+    // 5. The audit screen shows each step and verifies the chain.
     admin.route("#/admin/audit").await?;
-    for action in [
-        "imported",
-        "assignment_ended",
-        "assignment_moved",
-        "config_applied",
-    ] {
+    for action in ["imported", "assignment_ended", "assignment_moved"] {
         admin
             .wait_until(
                 &format!("an audit row {action}"),
