@@ -8,10 +8,13 @@ pub mod accounts;
 pub mod assignments;
 mod audit;
 mod backup;
+pub mod enterprises;
+mod enterprises_cli;
 pub mod handover;
 mod import;
 pub mod import_users;
 mod lock;
+pub mod xlsx;
 
 use std::io::{BufRead as _, Write};
 use std::path::Path;
@@ -19,8 +22,8 @@ use std::path::Path;
 pub use audit::{CSV_HEADER as AUDIT_CSV_HEADER, csv_row as audit_csv_row};
 pub use backup::{backup, restore};
 pub use import::{
-    ImportKind, ImportReport, LineError, import_assignments, import_audited, import_enterprises,
-    import_org_units, parse_date,
+    ImportFile, ImportKind, ImportReport, LineError, import_assignments, import_audited,
+    import_enterprises, import_org_units, parse_date,
 };
 pub use lock::{DbLock, holder_name, lock_db};
 
@@ -28,8 +31,8 @@ use shared::model::DeviceId;
 
 use crate::auth::{self, Secret};
 use crate::cli::{
-    BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, HandoverCommand,
-    ImportCommand, OrgUnitsCommand, UsersCommand,
+    BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, EnterprisesCommand,
+    HandoverCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
 };
 use crate::printable::printable;
 use crate::store::{AuditAction, SqliteStore, StoreError};
@@ -59,8 +62,8 @@ pub enum AdminError {
          server first. Users, devices, imports and assignments are managed through the \
          running server as an administrator: /api/admin/users (add, disable, enable, \
          password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
-         assignments,users}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
-         end|move"
+         assignments,users}} (the CSV or .xlsx file as the body), /api/admin/assignments/\
+         {{enterprise}}/end|move and /api/admin/enterprises/{{id}}/edit|merge"
     )]
     InUse {
         /// The database file.
@@ -218,9 +221,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Users(UsersCommand::Import(a)) => cli_import(ImportKind::Users, &a, now, out),
-        Command::Enterprises(ImportCommand::Import(a)) => {
+        Command::Enterprises(EnterprisesCommand::Import(a)) => {
             cli_import(ImportKind::Enterprises, &a, now, out)
         }
+        Command::Enterprises(EnterprisesCommand::List(a)) => enterprises_cli::list(&a, out),
+        Command::Enterprises(EnterprisesCommand::Show(a)) => enterprises_cli::show(&a, out),
+        Command::Enterprises(EnterprisesCommand::Edit(a)) => enterprises_cli::edit(&a, now, out),
+        Command::Enterprises(EnterprisesCommand::Merge(a)) => enterprises_cli::merge(&a, now, out),
         Command::Assignments(ImportCommand::Import(a)) => {
             cli_import(ImportKind::Assignments, &a, now, out)
         }
@@ -332,14 +339,17 @@ fn writes(command: &Command) -> Option<&Path> {
         Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
         Command::OrgUnits(OrgUnitsCommand::Import(a))
         | Command::Users(UsersCommand::Import(a))
-        | Command::Enterprises(ImportCommand::Import(a))
+        | Command::Enterprises(EnterprisesCommand::Import(a))
         | Command::Assignments(ImportCommand::Import(a)) => Some(&a.db.db),
+        Command::Enterprises(EnterprisesCommand::Edit(a)) => Some(&a.db.db),
+        Command::Enterprises(EnterprisesCommand::Merge(a)) => Some(&a.db.db),
         Command::Demo(db) => Some(&db.db),
         Command::Handover(HandoverCommand::Import(a)) => Some(&a.db.db),
         Command::Serve(_)
         | Command::Users(UsersCommand::List(_))
         | Command::Devices(DevicesCommand::List(_))
         | Command::OrgUnits(OrgUnitsCommand::List(_))
+        | Command::Enterprises(EnterprisesCommand::List(_) | EnterprisesCommand::Show(_))
         | Command::Config(_)
         | Command::Backup(_)
         | Command::Restore(_)
@@ -407,10 +417,11 @@ fn cli_import(
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let mut store = SqliteStore::open(&a.db.db)?;
+    let bytes = read(&a.file)?;
     let report = import_audited(
         &mut store,
         kind,
-        &read(&a.file)?,
+        ImportFile::sniff(&bytes)?,
         now,
         &audit::cli_actor(),
         &a.file.display().to_string(),
@@ -426,8 +437,8 @@ fn cli_import(
     Ok(())
 }
 
-fn read(path: &Path) -> Result<String, AdminError> {
-    std::fs::read_to_string(path)
+fn read(path: &Path) -> Result<Vec<u8>, AdminError> {
+    std::fs::read(path)
         .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", path.display())))
 }
 
