@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod assignments;
 mod audit;
 mod backup;
+mod enterprise_input;
 pub mod enterprises;
 mod enterprises_cli;
 pub mod handover;
