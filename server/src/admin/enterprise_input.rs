@@ -80,7 +80,6 @@ pub struct EnterpriseEdit {
     pub contacts: Option<Vec<ContactInput>>,
 }
 
-
 /// A text field checked: trimmed, no control characters, within `max` characters, not empty
 /// when `required`.
 fn text(field: &str, value: &str, max: usize, required: bool) -> Result<String, String> {
@@ -119,7 +118,10 @@ fn phone(field: &str, value: &str) -> Result<String, String> {
 
 /// Checks an edit against the stored profile; returns the profile as it would be, or every
 /// problem found.
-pub(super) fn checked(current: &Enterprise, edit: &EnterpriseEdit) -> Result<Enterprise, AdminError> {
+pub(super) fn checked(
+    current: &Enterprise,
+    edit: &EnterpriseEdit,
+) -> Result<Enterprise, AdminError> {
     let mut errors = Vec::new();
     let mut next = current.clone();
     let mut take = |r: Result<String, String>, slot: &mut String| match r {
@@ -257,7 +259,6 @@ pub(super) fn write_differences(
     Ok(true)
 }
 
-
 pub(super) fn changed_fields(a: &Enterprise, b: &Enterprise) -> Vec<&'static str> {
     let mut out = Vec::new();
     for (changed, name) in [
@@ -275,4 +276,3 @@ pub(super) fn changed_fields(a: &Enterprise, b: &Enterprise) -> Vec<&'static str
     }
     out
 }
-

@@ -126,7 +126,11 @@ fn csv_records(text: &str) -> Result<(u64, Vec<String>, Vec<Record>), AdminError
 /// An .xlsx file's header and rows, each row cut to the header's width where the cells past
 /// it are empty.
 fn xlsx_records(bytes: &[u8]) -> Result<(u64, Vec<String>, Vec<Record>), AdminError> {
-    let (line, header, rows) = super::xlsx::rows(bytes)?;
+    let super::xlsx::SheetRows {
+        header_line,
+        header,
+        rows,
+    } = super::xlsx::rows(bytes)?;
     let width = header.len();
     let records = rows
         .into_iter()
@@ -137,7 +141,7 @@ fn xlsx_records(bytes: &[u8]) -> Result<(u64, Vec<String>, Vec<Record>), AdminEr
             Ok((line, fields))
         })
         .collect();
-    Ok((line, header, records))
+    Ok((header_line, header, records))
 }
 
 pub(super) fn parse_table(

@@ -134,13 +134,25 @@ fn date_text(serial: f64) -> Option<String> {
     })
 }
 
+/// A sheet read as text: its header row and number, and every later non-empty row with its
+/// number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRows {
+    /// The header's row number.
+    pub header_line: u64,
+    /// The header's cells.
+    pub header: Vec<String>,
+    /// Each later row: its number and cells.
+    pub rows: Vec<(u64, Vec<String>)>,
+}
+
 /// The first sheet of an .xlsx file: the header (the first row with a cell) and each later row
 /// with its spreadsheet row number, every row as wide as the widest; empty rows left out.
 ///
 /// # Errors
 /// [`AdminError::Lines`] when the file breaks a bound, cannot be read, or has cells that
 /// cannot be read (every such cell listed by row).
-pub fn rows(bytes: &[u8]) -> Result<(u64, Vec<String>, Vec<(u64, Vec<String>)>), AdminError> {
+pub fn rows(bytes: &[u8]) -> Result<SheetRows, AdminError> {
     check_archive(bytes)?;
     let unreadable = |e: calamine::XlsxError| {
         refused(format!(
@@ -212,5 +224,9 @@ pub fn rows(bytes: &[u8]) -> Result<(u64, Vec<String>, Vec<(u64, Vec<String>)>),
     while header.last().is_some_and(String::is_empty) {
         header.pop();
     }
-    Ok((header_line, header, rows.collect()))
+    Ok(SheetRows {
+        header_line,
+        header,
+        rows: rows.collect(),
+    })
 }
