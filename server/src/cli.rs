@@ -28,9 +28,10 @@ pub enum Command {
     /// Org units (zone, towns, departments) from CSV.
     #[command(subcommand, name = "org-units")]
     OrgUnits(OrgUnitsCommand),
-    /// Enterprises from CSV (stored as enterprise profile documents).
+    /// Enterprises: import from CSV or .xlsx (stored as enterprise profile documents), list,
+    /// show, edit, merge two profiles of one enterprise.
     #[command(subcommand)]
-    Enterprises(ImportCommand),
+    Enterprises(EnterprisesCommand),
     /// Assignments (包联) from CSV.
     #[command(subcommand)]
     Assignments(ImportCommand),
@@ -212,7 +213,108 @@ pub enum OrgUnitsCommand {
     List(DbArg),
 }
 
-/// `lianxin-server enterprises|assignments import FILE.csv`.
+/// `lianxin-server enterprises …`.
+#[derive(Debug, Subcommand)]
+pub enum EnterprisesCommand {
+    /// Import a CSV or .xlsx file; every error is reported with its line (row) number and
+    /// nothing is stored unless the whole file is good.
+    Import(ImportArgs),
+    /// List profiles by name (merged ones left out), with how many others share each one's
+    /// credit code.
+    List(EnterpriseListArgs),
+    /// Show one profile: fields, position, contacts with their ids, merges.
+    Show(EnterpriseIdArgs),
+    /// Edit a profile (each flag given is set; contacts added or removed), audit-logged.
+    Edit(EnterpriseEditArgs),
+    /// Merge two profiles with the same credit code: `--absorb` goes into `--keep` with its
+    /// visits, problems, contacts and assignments; it stays stored, marked merged.
+    Merge(EnterpriseMergeArgs),
+}
+
+/// Flags of `enterprises list`.
+#[derive(Debug, Clone, Args)]
+pub struct EnterpriseListArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only profiles whose name, credit code or address contains this text.
+    #[arg(long, default_value = "")]
+    pub q: String,
+    /// Only profiles whose credit code another profile shares (merge candidates).
+    #[arg(long)]
+    pub duplicates: bool,
+    /// Also profiles merged into another.
+    #[arg(long)]
+    pub merged: bool,
+}
+
+/// Flags of `enterprises show`.
+#[derive(Debug, Clone, Args)]
+pub struct EnterpriseIdArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The profile's id (`enterprises list` prints it).
+    pub id: String,
+}
+
+/// Flags of `enterprises edit`.
+#[derive(Debug, Clone, Args)]
+pub struct EnterpriseEditArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The district configuration the server runs with (TOML); the built-in defaults when
+    /// absent.
+    #[arg(long, env = "LIANXIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The profile's id.
+    pub id: String,
+    /// New name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// New address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// New industry.
+    #[arg(long)]
+    pub industry: Option<String>,
+    /// `above` or `below` (规上/规下).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Key enterprise (重点企业): `yes` or `no`.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Position as `LAT,LON,ACCURACY_M`.
+    #[arg(long)]
+    pub position: Option<String>,
+    /// Add a contact, `NAME,ROLE,PHONE` (repeatable).
+    #[arg(long = "add-contact")]
+    pub add_contact: Vec<String>,
+    /// Remove the contact with this id (repeatable; `enterprises show` prints the ids).
+    #[arg(long = "remove-contact")]
+    pub remove_contact: Vec<String>,
+}
+
+/// Flags of `enterprises merge`.
+#[derive(Debug, Clone, Args)]
+pub struct EnterpriseMergeArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The district configuration the server runs with (TOML); the built-in defaults when
+    /// absent.
+    #[arg(long, env = "LIANXIN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The id of the profile that stays.
+    #[arg(long)]
+    pub keep: String,
+    /// The id of the profile merged into it.
+    #[arg(long)]
+    pub absorb: String,
+}
+
+/// `lianxin-server assignments import FILE`.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import a CSV file; every error is reported with its line number and nothing is stored
@@ -226,7 +328,8 @@ pub struct ImportArgs {
     /// The database.
     #[command(flatten)]
     pub db: DbArg,
-    /// The CSV file (UTF-8, with a header row).
+    /// The CSV file (UTF-8, with a header row) or .xlsx workbook (its first sheet, the same
+    /// columns in its first row).
     pub file: PathBuf,
 }
 

@@ -383,6 +383,7 @@ fn spawn_background_jobs(
         }
     });
     tokio::spawn(crate::monitoring::follow_commits(sync.clone()));
+    tokio::spawn(crate::admin::enterprises::follow_merges(sync.clone()));
     tokio::spawn(crate::history_audit::run(sync.clone()));
     let compactor = sync.clone();
     tokio::spawn(async move {

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use shared::config::Config;
 use shared::derive::initial_deadline;
-use shared::doc::{ActorId, DocKind, NewProblem, NewVisit, ProblemDoc, RecordDoc, VisitDoc};
+use shared::doc::{
+    ActorId, DocKind, EnterpriseDoc, NewProblem, NewVisit, ProblemDoc, RecordDoc, VisitDoc,
+};
 use shared::model::{
-    Actor, CheckIn, DeviceId, EnterpriseId, EntryId, OperatingStatus, PositionFix, ProblemClass,
-    ProblemId, ProblemSource, Rating, RatingChannel, Role, Tier, Timestamp, UserId, VisitId,
-    VisitMethod,
+    Actor, CheckIn, DeviceId, Enterprise, EnterpriseId, EntryId, OperatingStatus, PositionFix,
+    ProblemClass, ProblemId, ProblemSource, Rating, RatingChannel, Role, Tier, Timestamp, UserId,
+    VisitId, VisitMethod,
 };
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, Status, SyncClient};
 use shared::sync::policy::RetryPolicy;
@@ -498,6 +500,31 @@ impl NativeDevice {
         let batch = self.client.save_local(vec![(id.clone(), edited)])?;
         ready(self.disk.persist(&batch))?;
         Ok(())
+    }
+
+    /// An enterprise's profile as the device has it, if it holds one.
+    pub fn profile(&self, enterprise: EnterpriseId) -> anyhow::Result<Option<Enterprise>> {
+        let id = DocId::new(DocKind::Enterprise, &enterprise.to_string());
+        match self.client.replica().read(&id) {
+            None => Ok(None),
+            Some(doc) => Ok(Some(EnterpriseDoc::from_record(doc?.into_owned())?.read()?)),
+        }
+    }
+
+    /// The notes of every visit the device holds for `enterprise`, sorted: what its enterprise
+    /// page lists.
+    pub fn visits_of(&self, enterprise: EnterpriseId) -> anyhow::Result<Vec<String>> {
+        let replica = self.client.replica();
+        let mut out = Vec::new();
+        for id in replica.ids().filter(|id| id.kind() == DocKind::Visit) {
+            let doc = replica.read(id).context("listed but not held")??;
+            let visit = VisitDoc::from_record(doc.into_owned())?.read()?;
+            if visit.enterprise == enterprise {
+                out.push(visit.notes);
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// A visit's notes as the device has them.

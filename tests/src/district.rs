@@ -195,3 +195,64 @@ pub fn town_officers_with_enterprise(
         .enterprise_by_credit_code(&code)?
         .context("the imported enterprise")
 }
+
+/// A profile of test enterprise `n` (its id [`enterprise`]) with credit code `code`, in town
+/// `town`, named `name`, committed through the server's write path as a window clerk's
+/// registration would be: two calls with one code make the duplicate an administrator merges.
+///
+/// # Errors
+/// When the code is not valid or the store refuses the document.
+pub fn profile(
+    store: &mut SqliteStore,
+    n: u64,
+    code: &str,
+    name: &str,
+    town: OrgUnitId,
+) -> anyhow::Result<EnterpriseId> {
+    let id = enterprise(n);
+    let new = shared::doc::NewEnterprise {
+        id,
+        credit_code: shared::model::CreditCode::parse(code)?,
+        name: name.to_string(),
+        address: format!("{name}路{n}号"),
+        town,
+        industry: "制造业".into(),
+        size: shared::model::EnterpriseSize::AboveDesignated,
+        key_enterprise: false,
+        position: None,
+    };
+    let now = crate::device::wall_clock();
+    let doc = shared::doc::EnterpriseDoc::create(
+        &new,
+        &server::writer::system_actor(),
+        server::writer::system_actor_id(),
+        now,
+    )?;
+    let doc_id =
+        shared::sync::protocol::DocId::new(shared::doc::DocKind::Enterprise, &id.to_string());
+    server::writer::commit_documents(
+        store,
+        &mut [(doc_id, doc.into_record())],
+        &shared::config::Config::default(),
+        now,
+    )?;
+    Ok(id)
+}
+
+/// A valid credit code numbered `n` (`91419001MA9F8KX` and a letter chosen by `n`, its
+/// check characters computed).
+///
+/// # Errors
+/// When the parts make no valid code.
+pub fn credit_code(n: u8) -> anyhow::Result<String> {
+    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRTUWXY";
+    let body = format!(
+        "MA9F8KX{}",
+        char::from(LETTERS[usize::from(n) % LETTERS.len()])
+    );
+    Ok(
+        shared::model::CreditCode::from_parts('9', '1', "419001", &body)?
+            .as_str()
+            .to_string(),
+    )
+}

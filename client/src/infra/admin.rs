@@ -1,5 +1,6 @@
 //! The administrator's server calls, typed (`/api/admin/…`): users, devices, imports,
-//! assignments, backups, the configuration and the audit log. The admin screens call these
+//! assignments, backups, the configuration and the audit log (enterprise profiles:
+//! `super::admin_enterprises`). The admin screens call these
 //! and never build a URL or read JSON themselves. Full bundle only.
 
 use js_sys::{Array, JSON};
@@ -22,7 +23,7 @@ impl From<ApiError> for AdminError {
     }
 }
 
-fn list(v: &JsValue, key: &str) -> Vec<JsValue> {
+pub(super) fn list(v: &JsValue, key: &str) -> Vec<JsValue> {
     let items = get(v, key);
     if Array::is_array(&items) {
         Array::from(&items).iter().collect()
@@ -31,24 +32,28 @@ fn list(v: &JsValue, key: &str) -> Vec<JsValue> {
     }
 }
 
-fn int(v: &JsValue, key: &str) -> Option<i64> {
+pub(super) fn int(v: &JsValue, key: &str) -> Option<i64> {
     get(v, key).as_f64().map(|n| n as i64)
 }
 
-fn string(v: &JsValue, key: &str) -> String {
+pub(super) fn string(v: &JsValue, key: &str) -> String {
     get_str(v, key).unwrap_or_default()
 }
 
-fn flag(v: &JsValue, key: &str) -> bool {
+pub(super) fn flag(v: &JsValue, key: &str) -> bool {
     get(v, key).as_bool() == Some(true)
 }
 
 /// `path` segment: a login, an id or a credit code, percent-encoded.
-fn seg(s: &str) -> String {
+pub(super) fn seg(s: &str) -> String {
     js_sys::encode_uri_component(s).into()
 }
 
-async fn post(session: &Session, path: &str, body: &JsValue) -> Result<JsValue, AdminError> {
+pub(super) async fn post(
+    session: &Session,
+    path: &str,
+    body: &JsValue,
+) -> Result<JsValue, AdminError> {
     Ok(api::post_json(session, path, body).await?)
 }
 
@@ -202,15 +207,36 @@ pub struct Imported {
     pub passwords: Vec<(String, String)>,
 }
 
-/// Imports a CSV file: all of it, or [`AdminError::Lines`] naming every bad line.
+/// An import file as chosen: CSV text (decoded from UTF-8 or GB18030), or an .xlsx workbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportData {
+    Csv(String),
+    Xlsx(Vec<u8>),
+}
+
+impl ImportData {
+    /// Whether these bytes are an .xlsx workbook (a zip archive's first bytes).
+    pub fn is_xlsx(bytes: &[u8]) -> bool {
+        bytes.starts_with(b"PK\x03\x04")
+    }
+}
+
+/// Imports a CSV or .xlsx file: all of it, or [`AdminError::Lines`] naming every bad line
+/// (an .xlsx file's rows by their number in the sheet).
 pub async fn import(
     session: &Session,
     kind: ImportKind,
-    csv: &str,
+    file: &ImportData,
 ) -> Result<Imported, AdminError> {
     let path = format!("/api/admin/imports/{}", kind.code());
-    let (status, bytes) =
-        api::send(session, "POST", &path, "text/csv", Some(csv.as_bytes())).await?;
+    let (mime, body) = match file {
+        ImportData::Csv(text) => ("text/csv", text.as_bytes()),
+        ImportData::Xlsx(bytes) => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            bytes.as_slice(),
+        ),
+    };
+    let (status, bytes) = api::send(session, "POST", &path, mime, Some(body)).await?;
     if status == 400 {
         let body = JSON::parse(&String::from_utf8_lossy(&bytes)).unwrap_or(JsValue::NULL);
         if get_str(&body, "error").as_deref() == Some("import_lines") {

@@ -10,6 +10,36 @@ use web_sys::{Headers, RequestCache, RequestInit, Response};
 
 use super::api::Session;
 
+/// The bytes of the file chosen in a file input, as they are (an .xlsx workbook, a CSV file),
+/// at most 5 MB. Full bundle only: written apart from [`read_chosen_file`] so the officer
+/// bundle carries none of it.
+#[cfg(feature = "leader")]
+pub async fn read_chosen_bytes(input: JsValue) -> Result<Vec<u8>, String> {
+    let files = Reflect::get(&input, &"files".into()).map_err(|_| "files")?;
+    let file = Reflect::get(&files, &0.into()).map_err(|_| "file")?;
+    if file.is_undefined() || file.is_null() {
+        return Err(String::new());
+    }
+    let size = Reflect::get(&file, &"size".into())
+        .ok()
+        .and_then(|s| s.as_f64())
+        .unwrap_or(0.0);
+    if size > 5_000_000.0 {
+        return Err("> 5 MB".into());
+    }
+    let method: Function = Reflect::get(&file, &"arrayBuffer".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("arrayBuffer")?;
+    let promise: Promise = method
+        .call0(&file)
+        .ok()
+        .and_then(|p| p.dyn_into().ok())
+        .ok_or("arrayBuffer")?;
+    let buffer = JsFuture::from(promise).await.map_err(|_| "read")?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
 /// Reads the text of the file chosen in a file input (UTF-8, or GB18030 as Excel in Chinese
 /// saves CSV), through the browser's `File` and `TextDecoder` called by name.
 pub async fn read_chosen_file(input: JsValue) -> Result<String, String> {

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "leader")]
 pub mod admin;
+#[cfg(feature = "leader")]
+pub mod admin_enterprises;
 pub mod api;
 pub mod card;
 pub mod db;

@@ -1,5 +1,5 @@
-//! CSV imports of org units, enterprises and assignments. Each file is read whole and checked
-//! row by row; every problem is reported with its line number, and nothing is stored unless
+//! Imports of org units, enterprises and assignments from CSV or .xlsx files (`super::xlsx`:
+//! the first sheet, the same columns). Each file is read whole and checked row by row; every problem is reported with its line number, and nothing is stored unless
 //! the whole file is good (then it is stored in one transaction). Enterprises become enterprise
 //! profile documents — and key enterprises also their one monitoring document — committed
 //! through the sync engine like any device's, so devices in scope receive them at their next
@@ -38,16 +38,60 @@ impl fmt::Display for LineError {
     }
 }
 
-/// A parsed CSV file: its rows by column name, each with its line number.
+/// An import file: CSV text, or an .xlsx workbook whose first sheet holds the same columns
+/// (`super::xlsx`). Either way every error names its line, the spreadsheet's row number.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportFile<'a> {
+    /// UTF-8 CSV text, its first line the header.
+    Csv(&'a str),
+    /// An .xlsx workbook's bytes.
+    Xlsx(&'a [u8]),
+}
+
+impl<'a> ImportFile<'a> {
+    /// The file these bytes are: an .xlsx workbook when they start as a zip archive does,
+    /// else UTF-8 CSV text.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] for bytes that are neither.
+    pub fn sniff(bytes: &'a [u8]) -> Result<ImportFile<'a>, AdminError> {
+        if bytes.starts_with(super::xlsx::MAGIC) {
+            return Ok(ImportFile::Xlsx(bytes));
+        }
+        std::str::from_utf8(bytes)
+            .map(ImportFile::Csv)
+            .map_err(|_| {
+                AdminError::Invalid(
+                    "文件须为 UTF-8 的 CSV 文件或 .xlsx 工作簿 / the file must be a CSV file \
+                 (UTF-8) or an .xlsx workbook"
+                        .into(),
+                )
+            })
+    }
+}
+
+impl<'a> From<&'a str> for ImportFile<'a> {
+    fn from(text: &'a str) -> Self {
+        ImportFile::Csv(text)
+    }
+}
+
+impl<'a> From<&'a String> for ImportFile<'a> {
+    fn from(text: &'a String) -> Self {
+        ImportFile::Csv(text)
+    }
+}
+
+/// A parsed import file: its rows by column name, each with its line number.
 pub(super) struct Table {
     pub(super) rows: Vec<(u64, BTreeMap<String, String>)>,
 }
 
-pub(super) fn parse_csv(
-    text: &str,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<Table, AdminError> {
+/// A row read from a file: its line and fields, or why it could not be read.
+type Record = Result<(u64, Vec<String>), LineError>;
+
+/// A CSV file's header and rows.
+fn csv_records(text: &str) -> Result<(u64, Vec<String>, Vec<Record>), AdminError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -60,13 +104,61 @@ pub(super) fn parse_csv(
                 message: format!("unreadable header: {e}"),
             }])
         })?
-        .clone();
-    let names: Vec<String> = headers.iter().map(str::to_lowercase).collect();
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let records = reader
+        .records()
+        .map(|record| match record {
+            Ok(rec) => Ok((
+                rec.position().map_or(0, csv::Position::line),
+                rec.iter().map(str::to_string).collect(),
+            )),
+            Err(e) => Err(LineError {
+                line: e.position().map_or(0, csv::Position::line),
+                message: format!("unreadable row: {e}"),
+            }),
+        })
+        .collect();
+    Ok((1, headers, records))
+}
+
+/// An .xlsx file's header and rows, each row cut to the header's width where the cells past
+/// it are empty.
+fn xlsx_records(bytes: &[u8]) -> Result<(u64, Vec<String>, Vec<Record>), AdminError> {
+    let super::xlsx::SheetRows {
+        header_line,
+        header,
+        rows,
+    } = super::xlsx::rows(bytes)?;
+    let width = header.len();
+    let records = rows
+        .into_iter()
+        .map(|(line, mut fields)| {
+            while fields.len() > width && fields.last().is_some_and(String::is_empty) {
+                fields.pop();
+            }
+            Ok((line, fields))
+        })
+        .collect();
+    Ok((header_line, header, records))
+}
+
+pub(super) fn parse_table(
+    file: ImportFile<'_>,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<Table, AdminError> {
+    let (header_line, headers, records) = match file {
+        ImportFile::Csv(text) => csv_records(text)?,
+        ImportFile::Xlsx(bytes) => xlsx_records(bytes)?,
+    };
+    let names: Vec<String> = headers.iter().map(|h| h.to_lowercase()).collect();
     let mut errors = Vec::new();
     for r in required {
         if !names.iter().any(|n| n == r) {
             errors.push(LineError {
-                line: 1,
+                line: header_line,
                 message: format!(
                     "the header has no column {r:?} (columns: {})",
                     [required, optional].concat().join(",")
@@ -77,37 +169,28 @@ pub(super) fn parse_csv(
     for n in &names {
         if !required.contains(&n.as_str()) && !optional.contains(&n.as_str()) {
             errors.push(LineError {
-                line: 1,
+                line: header_line,
                 message: format!("unknown column {n:?}"),
             });
         }
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for record in records {
         match record {
-            Ok(rec) => {
-                let line = rec.position().map_or(0, csv::Position::line);
-                if rec.iter().all(str::is_empty) {
+            Ok((line, fields)) => {
+                if fields.iter().all(String::is_empty) {
                     continue;
                 }
-                if rec.len() != names.len() {
+                if fields.len() != names.len() {
                     errors.push(LineError {
                         line,
-                        message: format!("{} fields, the header has {}", rec.len(), names.len()),
+                        message: format!("{} fields, the header has {}", fields.len(), names.len()),
                     });
                     continue;
                 }
-                let map = names
-                    .iter()
-                    .cloned()
-                    .zip(rec.iter().map(str::to_string))
-                    .collect();
-                rows.push((line, map));
+                rows.push((line, names.iter().cloned().zip(fields).collect()));
             }
-            Err(e) => errors.push(LineError {
-                line: e.position().map_or(0, csv::Position::line),
-                message: format!("unreadable row: {e}"),
-            }),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
@@ -126,8 +209,11 @@ pub(super) fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a st
 ///
 /// # Errors
 /// [`AdminError::Lines`] listing every bad row; nothing is stored then.
-pub fn import_org_units(store: &mut SqliteStore, text: &str) -> Result<usize, AdminError> {
-    let table = parse_csv(text, &["code", "name", "kind"], &["parent"])?;
+pub fn import_org_units<'a>(
+    store: &mut SqliteStore,
+    file: impl Into<ImportFile<'a>>,
+) -> Result<usize, AdminError> {
+    let table = parse_table(file.into(), &["code", "name", "kind"], &["parent"])?;
     let mut errors = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut rows = Vec::new();
@@ -219,13 +305,13 @@ fn parse_flag(s: &str) -> Option<bool> {
 ///
 /// # Errors
 /// [`AdminError::Lines`] listing every bad row; nothing is stored then.
-pub fn import_enterprises(
+pub fn import_enterprises<'a>(
     store: &mut SqliteStore,
-    text: &str,
+    file: impl Into<ImportFile<'a>>,
     now: Timestamp,
 ) -> Result<EnterpriseReport, AdminError> {
-    let table = parse_csv(
-        text,
+    let table = parse_table(
+        file.into(),
         &["credit_code", "name", "town"],
         &[
             "address",
@@ -421,8 +507,15 @@ pub fn parse_date(s: &str) -> Option<Timestamp> {
 ///
 /// # Errors
 /// [`AdminError::Lines`] listing every bad row; nothing is stored then.
-pub fn import_assignments(store: &mut SqliteStore, text: &str) -> Result<usize, AdminError> {
-    let table = parse_csv(text, &["credit_code", "login", "valid_from"], &["valid_to"])?;
+pub fn import_assignments<'a>(
+    store: &mut SqliteStore,
+    file: impl Into<ImportFile<'a>>,
+) -> Result<usize, AdminError> {
+    let table = parse_table(
+        file.into(),
+        &["credit_code", "login", "valid_from"],
+        &["valid_to"],
+    )?;
     let mut errors = Vec::new();
     let mut rows = Vec::new();
     for (line, row) in &table.rows {
@@ -569,7 +662,7 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Imports `text` as `kind` and records the import in the audit log as `actor`'s, naming
+/// Imports `file` as `kind` and records the import in the audit log as `actor`'s, naming
 /// `subject` (the file, or the route it was sent to): the one import of the command line and
 /// of `POST /api/admin/imports/{kind}` (where a users import hashes its passwords between two
 /// holds of the store instead: `crate::http::admin_directory`).
@@ -579,7 +672,7 @@ impl fmt::Display for ImportReport {
 pub fn import_audited(
     store: &mut SqliteStore,
     kind: ImportKind,
-    text: &str,
+    file: ImportFile<'_>,
     now: Timestamp,
     actor: &str,
     subject: &str,
@@ -587,12 +680,12 @@ pub fn import_audited(
     let report = match kind {
         ImportKind::OrgUnits => ImportReport {
             kind,
-            imported: import_org_units(store, text)?,
+            imported: import_org_units(store, file)?,
             present: 0,
             generated: Vec::new(),
         },
         ImportKind::Enterprises => {
-            let r = import_enterprises(store, text, now)?;
+            let r = import_enterprises(store, file, now)?;
             ImportReport {
                 kind,
                 imported: r.imported,
@@ -602,13 +695,13 @@ pub fn import_audited(
         }
         ImportKind::Assignments => ImportReport {
             kind,
-            imported: import_assignments(store, text)?,
+            imported: import_assignments(store, file)?,
             present: 0,
             generated: Vec::new(),
         },
         ImportKind::Users => {
             // The users' one transaction carries its own audit entry.
-            let users = super::import_users::check_users(store, text)?;
+            let users = super::import_users::check_users(store, file)?;
             let users = super::import_users::hash_users(users)?;
             let r = super::import_users::store_users(store, users, now, actor, subject)?;
             return Ok(ImportReport {

@@ -19,7 +19,7 @@ use shared::model::Timestamp;
 
 use super::AdminError;
 use super::accounts::{CheckedAccount, NewAccount, check_account};
-use super::import::{LineError, field, parse_csv};
+use super::import::{ImportFile, LineError, field, parse_table};
 use crate::auth::{Secret, password, policy};
 use crate::store::{NewUser, PasswordHash, SqliteStore};
 
@@ -69,9 +69,12 @@ pub struct UsersReport {
 /// # Errors
 /// [`AdminError::Lines`] naming every bad line (a field `users add` refuses, a login taken
 /// or given twice, a password the policy refuses); [`AdminError::Store`].
-pub fn check_users(store: &SqliteStore, text: &str) -> Result<Vec<CheckedUser>, AdminError> {
-    let table = parse_csv(
-        text,
+pub fn check_users(
+    store: &SqliteStore,
+    file: ImportFile<'_>,
+) -> Result<Vec<CheckedUser>, AdminError> {
+    let table = parse_table(
+        file,
         &["login", "name", "role", "org_unit"],
         &["phone", "password"],
     )?;

@@ -9,10 +9,14 @@ pub mod assignments;
 mod audit;
 mod backup;
 mod config_apply;
+mod enterprise_input;
+pub mod enterprises;
+mod enterprises_cli;
 pub mod handover;
 mod import;
 pub mod import_users;
 mod lock;
+pub mod xlsx;
 
 use std::io::{BufRead as _, Write};
 use std::path::Path;
@@ -20,8 +24,8 @@ use std::path::Path;
 pub use audit::{CSV_HEADER as AUDIT_CSV_HEADER, csv_row as audit_csv_row};
 pub use backup::{backup, restore};
 pub use import::{
-    ImportKind, ImportReport, LineError, import_assignments, import_audited, import_enterprises,
-    import_org_units, parse_date,
+    ImportFile, ImportKind, ImportReport, LineError, import_assignments, import_audited,
+    import_enterprises, import_org_units, parse_date,
 };
 pub use lock::{DbLock, holder_name, lock_db};
 
@@ -29,8 +33,8 @@ use shared::model::DeviceId;
 
 use crate::auth::{self, Secret};
 use crate::cli::{
-    BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, HandoverCommand,
-    ImportCommand, OrgUnitsCommand, UsersCommand,
+    BackupArgs, BackupCommand, Command, ConfigCommand, DevicesCommand, EnterprisesCommand,
+    HandoverCommand, ImportCommand, OrgUnitsCommand, UsersCommand,
 };
 use crate::printable::printable;
 use crate::store::{AuditAction, SqliteStore, StoreError};
@@ -62,8 +66,8 @@ pub enum AdminError {
          (kill -HUP PID). Users, devices, imports and assignments are managed through the \
          running server as an administrator: /api/admin/users (add, disable, enable, \
          password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
-         assignments,users}} (the CSV file as the body) and /api/admin/assignments/{{enterprise}}/\
-         end|move"
+         assignments,users}} (the CSV or .xlsx file as the body), /api/admin/assignments/\
+         {{enterprise}}/end|move and /api/admin/enterprises/{{id}}/edit|merge"
     )]
     InUse {
         /// The database file.
@@ -226,9 +230,13 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Users(UsersCommand::Import(a)) => cli_import(ImportKind::Users, &a, now, out),
-        Command::Enterprises(ImportCommand::Import(a)) => {
+        Command::Enterprises(EnterprisesCommand::Import(a)) => {
             cli_import(ImportKind::Enterprises, &a, now, out)
         }
+        Command::Enterprises(EnterprisesCommand::List(a)) => enterprises_cli::list(&a, out),
+        Command::Enterprises(EnterprisesCommand::Show(a)) => enterprises_cli::show(&a, out),
+        Command::Enterprises(EnterprisesCommand::Edit(a)) => enterprises_cli::edit(&a, now, out),
+        Command::Enterprises(EnterprisesCommand::Merge(a)) => enterprises_cli::merge(&a, now, out),
         Command::Assignments(ImportCommand::Import(a)) => {
             cli_import(ImportKind::Assignments, &a, now, out)
         }
@@ -341,8 +349,10 @@ fn writes(command: &Command) -> Option<&Path> {
         Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
         Command::OrgUnits(OrgUnitsCommand::Import(a))
         | Command::Users(UsersCommand::Import(a))
-        | Command::Enterprises(ImportCommand::Import(a))
+        | Command::Enterprises(EnterprisesCommand::Import(a))
         | Command::Assignments(ImportCommand::Import(a)) => Some(&a.db.db),
+        Command::Enterprises(EnterprisesCommand::Edit(a)) => Some(&a.db.db),
+        Command::Enterprises(EnterprisesCommand::Merge(a)) => Some(&a.db.db),
         Command::Demo(db) => Some(&db.db),
         Command::Handover(HandoverCommand::Import(a)) => Some(&a.db.db),
         Command::Config(ConfigCommand::Apply(a)) => Some(&a.db.db),
@@ -350,6 +360,7 @@ fn writes(command: &Command) -> Option<&Path> {
         | Command::Users(UsersCommand::List(_))
         | Command::Devices(DevicesCommand::List(_))
         | Command::OrgUnits(OrgUnitsCommand::List(_))
+        | Command::Enterprises(EnterprisesCommand::List(_) | EnterprisesCommand::Show(_))
         | Command::Config(_)
         | Command::Backup(_)
         | Command::Restore(_)
@@ -417,10 +428,11 @@ fn cli_import(
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let mut store = SqliteStore::open(&a.db.db)?;
+    let bytes = read(&a.file)?;
     let report = import_audited(
         &mut store,
         kind,
-        &read(&a.file)?,
+        ImportFile::sniff(&bytes)?,
         now,
         &audit::cli_actor(),
         &a.file.display().to_string(),
@@ -436,8 +448,8 @@ fn cli_import(
     Ok(())
 }
 
-fn read(path: &Path) -> Result<String, AdminError> {
-    std::fs::read_to_string(path)
+fn read(path: &Path) -> Result<Vec<u8>, AdminError> {
+    std::fs::read(path)
         .map_err(|e| AdminError::Invalid(format!("cannot read {}: {e}", path.display())))
 }
 

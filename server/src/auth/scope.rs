@@ -3,11 +3,14 @@
 //!
 //! | role | reads | writes |
 //! |---|---|---|
-//! | officer | every document of the enterprises actively assigned to them | the same, new documents included |
+//! | officer | every document of the enterprises actively assigned to them | the same, new documents included, and the profiles merged into them (what a phone recorded before a merge) |
 //! | department handler | the problems handed to their department (and units below it), and those enterprises' profiles (not their monitoring figures) | those problems |
-//! | leader, supervisor | every document of the enterprises whose town is in their org unit's subtree, plus their own assignments; the zone sees everything | the same |
+//! | leader, supervisor | every document of the enterprises whose town is in their org unit's subtree, plus their own assignments; the zone sees everything | the same, and the profiles merged into them |
 //! | window clerk | the profiles of all enterprises (not their monitoring figures), and the problems they own or created | those problems; new problems and new enterprise profiles for any enterprise |
 //! | admin | nothing | nothing |
+//!
+//! Profiles an administrator merged into another (`store/directory/merges.rs`) are in no read
+//! scope but the zone's.
 //!
 //! Which kinds a role may create, and the field rules, are in `rules`.
 
@@ -15,7 +18,7 @@ use std::collections::BTreeSet;
 
 use sha2::{Digest as _, Sha256};
 use shared::doc::DocKind;
-use shared::model::{OrgUnitKind, Role, Timestamp, User};
+use shared::model::{EnterpriseId, OrgUnitKind, Role, Timestamp, User};
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
@@ -64,8 +67,9 @@ pub fn access_for(
     let rules = RoleRules::new(user.clone(), device, now);
     let (read, write) = match user.role {
         Role::Officer => {
-            let mine = Scope::Enterprises(store.active_assignments(user.id, now)?);
-            (mine.clone(), mine)
+            let mine = store.active_assignments(user.id, now)?;
+            let write = with_absorbed(store, &mine)?;
+            (Scope::Enterprises(mine), write)
         }
         Role::DepartmentHandler => {
             let units = store.org_subtree(user.org_unit)?;
@@ -90,8 +94,8 @@ pub fn access_for(
                 let towns = store.org_subtree(user.org_unit)?;
                 let mut set = store.enterprises_in(&towns)?;
                 set.extend(store.active_assignments(user.id, now)?);
-                let scope = Scope::Enterprises(set);
-                (scope.clone(), scope)
+                let write = with_absorbed(store, &set)?;
+                (Scope::Enterprises(set), write)
             }
         }
         Role::WindowClerk => {
@@ -108,6 +112,19 @@ pub fn access_for(
         Role::Admin => (Scope::none(), Scope::none()),
     };
     Ok(Access { read, write, rules })
+}
+
+/// A write scope of `enterprises` and the profiles merged into them: a phone that recorded a
+/// visit or problem for a profile before an administrator merged it into another may still
+/// push it (the server re-points it to the survivor: `crate::admin::enterprises`), while its
+/// read scope leaves the absorbed profile out, so the profile leaves the phone.
+fn with_absorbed(
+    store: &SqliteStore,
+    enterprises: &BTreeSet<EnterpriseId>,
+) -> Result<Scope, StoreError> {
+    let mut set = enterprises.clone();
+    set.extend(store.absorbed_into(enterprises)?);
+    Ok(Scope::Enterprises(set))
 }
 
 /// A short, stable fingerprint of a scope: equal scopes give equal fingerprints.

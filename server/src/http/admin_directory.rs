@@ -2,8 +2,9 @@
 //! (issue 17 item 1), where the command line's writes are refused (`crate::admin::lock`).
 //!
 //! Imports: `POST /api/admin/imports/{kind}` with kind `org-units`, `enterprises`,
-//! `assignments` or `users` and the CSV file the command line's `… import FILE` reads as the
-//! body (`text/csv`); a users import answers the passwords it generated, once
+//! `assignments` or `users` and the file the command line's `… import FILE` reads as the
+//! body: CSV (`text/csv`) or an .xlsx workbook (its first sheet, the same columns; told apart
+//! by its first bytes, `crate::admin::ImportFile::sniff`); a users import answers the passwords it generated, once
 //! ([`crate::admin::import_users`]). It is the
 //! command line's import ([`crate::admin::import_audited`]): all or nothing, every bad line
 //! answered in a 400 `import_lines`, the import audit-logged as the acting administrator's.
@@ -33,7 +34,7 @@ use super::admin::{Refused, admin_only, on_store};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
-use crate::admin::{ImportKind, assignments, import_audited, import_users};
+use crate::admin::{ImportFile, ImportKind, assignments, import_audited, import_users};
 use crate::auth::{Authenticated, Secret, now, password};
 
 /// Routes of this module, to be nested under `/api`.
@@ -80,18 +81,16 @@ async fn import(
         ))
         .into_response()
     })?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::BadRequest("CSV 文件须为 UTF-8 / the CSV file must be UTF-8".into())
-            .into_response()
-    })?;
+    // Told apart here, before the store is taken: CSV text or an .xlsx workbook.
+    ImportFile::sniff(&body).map_err(|e| Refused(e).into_response())?;
     let actor = auth.user.login.clone();
     let subject = format!("POST /api/admin/imports/{}", kind.code());
     if kind == ImportKind::Users {
-        return import_users(&state, text, actor, subject).await;
+        return import_users(&state, body, actor, subject).await;
     }
     let (report, before, after) = on_store(&state, move |s| {
         let before = s.latest_seq()?;
-        let report = import_audited(s, kind, &text, now(), &actor, &subject)?;
+        let report = import_audited(s, kind, ImportFile::sniff(&body)?, now(), &actor, &subject)?;
         Ok((report, before, s.latest_seq()?))
     })
     .await?;
@@ -111,11 +110,14 @@ async fn import(
 /// argon2 run per user), stored in one transaction with its audit entry.
 async fn import_users(
     state: &AppState,
-    text: String,
+    body: Bytes,
     actor: String,
     subject: String,
 ) -> Result<Response, Response> {
-    let checked = on_store(state, move |s| import_users::check_users(s, &text)).await?;
+    let checked = on_store(state, move |s| {
+        import_users::check_users(s, ImportFile::sniff(&body)?)
+    })
+    .await?;
     let hashed = match password::limited(move || import_users::hash_users(checked)).await {
         Ok(Ok(users)) => users,
         Ok(Err(e)) => return Err(Refused(e).into_response()),

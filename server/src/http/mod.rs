@@ -6,6 +6,7 @@ pub mod admin;
 pub mod admin_audit;
 pub mod admin_config;
 pub mod admin_directory;
+pub mod admin_enterprises;
 pub mod api;
 pub mod auth;
 pub mod backups;
@@ -25,6 +26,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod openapi_account;
 pub mod openapi_admin;
+pub mod openapi_enterprises;
 pub mod openapi_evidence;
 pub mod openapi_schemas;
 pub mod openapi_supervision;
@@ -101,6 +103,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(admin::router())
                 .merge(admin_directory::router())
                 .merge(admin_audit::router())
+                .merge(admin_enterprises::router())
                 .merge(admin_config::router())
                 .merge(openapi::router())
                 .merge(api::router())

@@ -514,6 +514,7 @@ pub fn all_routes() -> impl Iterator<Item = &'static Route> {
         .iter()
         .chain(super::openapi_account::ROUTES)
         .chain(super::openapi_admin::ADMIN_ROUTES)
+        .chain(super::openapi_enterprises::ROUTES)
         .chain(super::openapi_evidence::ROUTES)
         .chain(super::openapi_supervision::ROUTES)
 }
@@ -577,7 +578,8 @@ pub fn document() -> Value {
         if let Some(body) = r.body {
             let named = openapi_schemas::request_body(r.method, r.path)
                 .or_else(|| super::openapi_account::request_schema(r.method, r.path))
-                .or_else(|| super::openapi_admin::request_schema(r.method, r.path));
+                .or_else(|| super::openapi_admin::request_schema(r.method, r.path))
+                .or_else(|| super::openapi_enterprises::request_schema(r.method, r.path));
             let content = match named {
                 Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
                 None => json!({"schema": {"type": "string", "format": "binary"}}),
@@ -592,6 +594,7 @@ pub fn document() -> Value {
     for (name, schema) in super::openapi_account::schemas()
         .into_iter()
         .chain(super::openapi_admin::schemas())
+        .chain(super::openapi_enterprises::schemas())
     {
         schemas.insert(name.into(), schema);
     }

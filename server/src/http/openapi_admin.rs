@@ -134,7 +134,10 @@ pub const ADMIN_ROUTES: &[Route] = &[
                   (credit_code,login,valid_from,valid_to?) or users (login,name,role,org_unit,\
                   phone?,password?; an empty password is generated and answered once in \
                   passwords [{login, password}]) from the CSV file the command line \
-                  imports, while the server runs → {kind, imported, present, passwords}; all \
+                  imports, or an .xlsx workbook (its first sheet, the same columns, told \
+                  apart by its first bytes; bounded in size, parts, inflated bytes and cells; \
+                  formulas read as their saved values, never evaluated; lines are the \
+                  sheet's row numbers), while the server runs → {kind, imported, present, passwords}; all \
                   or nothing: \
                   400 import_lines with lines [{line, message}] naming every bad line, nothing \
                   stored; audit-logged; devices receive new enterprises and assignments at \

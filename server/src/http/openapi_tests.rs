@@ -22,6 +22,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("admin.rs"),
         include_str!("admin_directory.rs"),
         include_str!("admin_audit.rs"),
+        include_str!("admin_enterprises.rs"),
         include_str!("admin_config.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),

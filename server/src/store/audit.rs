@@ -60,11 +60,15 @@ pub enum AuditAction {
     AssignmentEnded,
     /// An administrator moved an enterprise from one officer to another (包联调整).
     AssignmentMoved,
+    /// An administrator edited an enterprise's profile (name, address, contacts …).
+    EnterpriseEdited,
+    /// An administrator merged two profiles of one enterprise (same credit code).
+    EnterpriseMerged,
 }
 
 impl AuditAction {
     /// Every action, in the order they were added.
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -86,6 +90,8 @@ impl AuditAction {
         AuditAction::HandoverImported,
         AuditAction::AssignmentEnded,
         AuditAction::AssignmentMoved,
+        AuditAction::EnterpriseEdited,
+        AuditAction::EnterpriseMerged,
     ];
 
     /// The stored code.
@@ -112,6 +118,8 @@ impl AuditAction {
             AuditAction::HandoverImported => "handover_imported",
             AuditAction::AssignmentEnded => "assignment_ended",
             AuditAction::AssignmentMoved => "assignment_moved",
+            AuditAction::EnterpriseEdited => "enterprise_edited",
+            AuditAction::EnterpriseMerged => "enterprise_merged",
         }
     }
 }
@@ -262,9 +270,9 @@ impl SqliteStore {
         // Immediate: the entry reads the chain's last hash and then appends, so it takes the
         // write lock first (waiting the busy timeout for a running server's commit) instead of
         // failing at once when a deferred read has to become a write (a backup from the CLI).
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Inside a group commit (an administrator's edit of a document and its entry, one
+        // transaction) it is a savepoint of the group's transaction.
+        let tx = super::group::write_tx(&mut self.conn)?;
         let seq = append(&tx, at, actor, action, subject, detail)?;
         tx.commit()?;
         Ok(seq)

@@ -107,6 +107,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0023_slim_rows.sql"),
     },
     Migration {
+        name: "0024_enterprise_merges",
+        sql: include_str!("migrations/0024_enterprise_merges.sql"),
+    },
+    Migration {
         name: "0025_published_configs",
         sql: include_str!("migrations/0025_published_configs.sql"),
     },

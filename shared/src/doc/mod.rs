@@ -382,6 +382,27 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// Re-points a visit or a problem to `enterprise` as one change by `actor` at `now`: what
+    /// the server writes when an administrator merges two profiles of one enterprise (a device
+    /// is refused such a change by the sync engine). Other kinds are refused.
+    pub fn move_to_enterprise(
+        &mut self,
+        enterprise: crate::model::EnterpriseId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(), DocError> {
+        if !matches!(self.kind, DocKind::Visit | DocKind::Problem) {
+            return Err(DocError::WrongKind {
+                expected: "visit or problem",
+                found: self.kind.code().into(),
+            });
+        }
+        self.edit(actor, now, |w| {
+            w.put(&ROOT, "enterprise", enterprise.to_string())
+        })?;
+        Ok(())
+    }
+
     /// The underlying Automerge document, for the sync engine and history only.
     pub fn automerge(&mut self) -> &mut AutoCommit {
         &mut self.doc

@@ -554,8 +554,9 @@ pub fn may_manage_backups(role: Role) -> bool {
 
 /// Who lists, adds, disables, enables users, resets their passwords and lists and revokes
 /// devices (账号与设备管理, `/api/admin/users…`, `/api/admin/devices…`), imports org units,
-/// enterprises and assignments and ends or moves assignments (`/api/admin/imports/…`,
-/// `/api/admin/assignments/…`): the IT administrator alone.
+/// enterprises and assignments, ends or moves assignments and edits and merges enterprise
+/// profiles (`/api/admin/imports/…`, `/api/admin/assignments/…`, `/api/admin/enterprises…`):
+/// the IT administrator alone.
 pub const ACCOUNTS: RoleRule = RoleRule {
     grants: &[(Role::Admin, Always)],
     why: (

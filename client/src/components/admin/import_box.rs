@@ -1,4 +1,5 @@
-//! A CSV import (users, org units, enterprises, assignments): a file picker, the import, and
+//! An import (users, org units, enterprises, assignments) from a CSV or .xlsx file: a file
+//! picker, the import, and
 //! its outcome — every bad line by number (nothing imported), or what was stored and the
 //! passwords generated for users, shown this once. And the imports section holding the
 //! directory's three.
@@ -7,8 +8,8 @@ use yew::prelude::*;
 
 use super::{outcome, run};
 use crate::components::widgets::Ctx;
-use crate::infra::admin::{self, AdminError, ImportKind, Imported};
-use crate::infra::files::read_chosen_file;
+use crate::infra::admin::{self, AdminError, ImportData, ImportKind, Imported};
+use crate::infra::files::{read_chosen_bytes, read_chosen_file};
 use crate::infra::i18n_admin::{A, error_text, line_label};
 
 /// Properties of an import box.
@@ -37,7 +38,7 @@ pub fn ImportBox(props: &ImportBoxProps) -> Html {
     let ctx = props.ctx.clone();
     let lang = ctx.lang;
     let kind = props.kind;
-    let file_text = use_state(|| None::<String>);
+    let file_text = use_state(|| None::<ImportData>);
     let result = use_state(|| None::<Outcome>);
     let busy = use_state(|| false);
     let id = format!("import-{}", kind.code());
@@ -50,9 +51,16 @@ pub fn ImportBox(props: &ImportBoxProps) -> Html {
             let file_text = file_text.clone();
             let result = result.clone();
             yew::platform::spawn_local(async move {
-                match read_chosen_file(input.into()).await {
-                    Ok(text) => {
-                        file_text.set(Some(text));
+                let input: wasm_bindgen::JsValue = input.into();
+                // An .xlsx workbook goes as it is; a CSV file as text (UTF-8 or GB18030).
+                let chosen = match read_chosen_bytes(input.clone()).await {
+                    Ok(bytes) if ImportData::is_xlsx(&bytes) => Ok(ImportData::Xlsx(bytes)),
+                    Ok(_) => read_chosen_file(input).await.map(ImportData::Csv),
+                    Err(why) => Err(why),
+                };
+                match chosen {
+                    Ok(file) => {
+                        file_text.set(Some(file));
                         result.set(None);
                     }
                     Err(why) => result.set(Some(Outcome::Failed(why))),
@@ -133,7 +141,7 @@ pub fn ImportBox(props: &ImportBoxProps) -> Html {
         <section class="import-box">
             <label for={id.clone()}>{ lang.a(label) }</label>
             <div class="row">
-                <input id={id.clone()} type="file" accept=".csv,.txt,text/csv,text/plain" onchange={on_file} />
+                <input id={id.clone()} type="file" accept=".csv,.txt,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" onchange={on_file} />
                 <button type="button" class="primary" id={format!("{id}-go")}
                     disabled={file_text.is_none() || *busy} onclick={on_import}>{ lang.a(A::Import) }</button>
             </div>

@@ -1,5 +1,6 @@
 //! The administrator's screens (系统管理, full bundle only), for a desktop browser: one tab
-//! per section — users, devices, imports, assignments, backups, configuration, audit log —
+//! per section — users, devices, imports, enterprises, assignments, backups, configuration,
+//! audit log —
 //! addressed as `#/admin/<section>`. Every call goes through `crate::infra::admin`.
 
 mod assignments;
@@ -7,6 +8,8 @@ mod audit;
 mod backups;
 mod config;
 mod devices;
+mod enterprise_form;
+mod enterprises;
 mod import_box;
 mod users;
 
@@ -27,6 +30,7 @@ pub enum Section {
     Users,
     Devices,
     Imports,
+    Enterprises,
     Assignments,
     Backups,
     Config,
@@ -35,10 +39,11 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the tabs' order.
-    pub const ALL: [Section; 7] = [
+    pub const ALL: [Section; 8] = [
         Section::Users,
         Section::Devices,
         Section::Imports,
+        Section::Enterprises,
         Section::Assignments,
         Section::Backups,
         Section::Config,
@@ -51,6 +56,7 @@ impl Section {
             Section::Users => "users",
             Section::Devices => "devices",
             Section::Imports => "imports",
+            Section::Enterprises => "enterprises",
             Section::Assignments => "assignments",
             Section::Backups => "backups",
             Section::Config => "config",
@@ -63,6 +69,7 @@ impl Section {
             Section::Users => A::Users,
             Section::Devices => A::Devices,
             Section::Imports => A::Imports,
+            Section::Enterprises => A::Enterprises,
             Section::Assignments => A::Assignments,
             Section::Backups => A::Backups,
             Section::Config => A::Config,
@@ -98,6 +105,7 @@ pub fn AdminPage(props: &AdminPageProps) -> Html {
         Section::Users => html! { <users::UsersSection ctx={ctx.clone()} /> },
         Section::Devices => html! { <devices::DevicesSection ctx={ctx.clone()} /> },
         Section::Imports => html! { <import_box::ImportsSection ctx={ctx.clone()} /> },
+        Section::Enterprises => html! { <enterprises::EnterprisesSection ctx={ctx.clone()} /> },
         Section::Assignments => html! { <assignments::AssignmentsSection ctx={ctx.clone()} /> },
         Section::Backups => html! { <backups::BackupsSection ctx={ctx.clone()} /> },
         Section::Config => html! { <config::ConfigSection ctx={ctx.clone()} /> },

@@ -189,7 +189,7 @@ impl SqliteStore {
 }
 
 /// Ends `user`'s open assignments to `enterprise` at `at` inside `tx`; returns how many.
-fn end_in(
+pub(super) fn end_in(
     tx: &rusqlite::Connection,
     enterprise: EnterpriseId,
     user: UserId,
@@ -229,7 +229,7 @@ fn move_in(
 }
 
 /// The users assigned `enterprise` at `at`.
-fn assignees_in(
+pub(super) fn assignees_in(
     conn: &rusqlite::Connection,
     enterprise: EnterpriseId,
     at: Timestamp,
@@ -249,7 +249,7 @@ fn assignees_in(
 }
 
 /// The logins of `users`, in their order.
-fn logins_of(
+pub(super) fn logins_of(
     conn: &rusqlite::Connection,
     users: &BTreeSet<UserId>,
 ) -> Result<Vec<String>, StoreError> {
@@ -264,7 +264,10 @@ fn logins_of(
     Ok(logins)
 }
 
-fn insert_assignment(tx: &rusqlite::Transaction<'_>, a: &Assignment) -> Result<i64, StoreError> {
+pub(super) fn insert_assignment(
+    tx: &rusqlite::Connection,
+    a: &Assignment,
+) -> Result<i64, StoreError> {
     if a.valid_to.is_some_and(|to| to <= a.valid_from) {
         return Err(StoreError::Invalid(format!(
             "the assignment of {} ends ({}) before it starts ({})",

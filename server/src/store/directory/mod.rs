@@ -294,11 +294,13 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 mod assignments;
 mod devices;
+mod merges;
 mod org_units;
 mod sessions;
 mod users;
 
 pub use devices::AdminDevice;
+pub use merges::{EnterpriseQuery, EnterpriseRow, MergeRows};
 pub use sessions::{FreshTokens, OwnDevice, Rotation};
 mod visibility;
 

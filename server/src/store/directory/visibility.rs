@@ -12,23 +12,31 @@ use super::*;
 use crate::store::{SqliteStore, StoreError};
 
 impl SqliteStore {
-    /// Enterprises whose profile puts them in one of `towns`.
+    /// Enterprises whose profile puts them in one of `towns` (profiles merged into another
+    /// left out: `merges.rs`).
     pub fn enterprises_in(
         &self,
         towns: &BTreeSet<OrgUnitId>,
     ) -> Result<BTreeSet<EnterpriseId>, StoreError> {
         let towns: Vec<String> = towns.iter().map(ToString::to_string).collect();
-        self.ids_in("SELECT id FROM enterprises WHERE town IN", &towns)?
-            .iter()
-            .map(|id| EnterpriseId::parse(id).map_err(|e| corrupt("enterprises", e)))
-            .collect()
+        self.ids_in(
+            "SELECT id FROM enterprises WHERE id NOT IN (SELECT absorbed FROM \
+             enterprise_merges) AND town IN",
+            &towns,
+        )?
+        .iter()
+        .map(|id| EnterpriseId::parse(id).map_err(|e| corrupt("enterprises", e)))
+        .collect()
     }
 
-    /// Every enterprise with a profile.
+    /// Every enterprise with a profile, profiles merged into another left out.
     pub fn all_enterprises(&self) -> Result<BTreeSet<EnterpriseId>, StoreError> {
         let ids = self
             .conn
-            .prepare_cached("SELECT id FROM enterprises")?
+            .prepare_cached(
+                "SELECT id FROM enterprises WHERE id NOT IN (SELECT absorbed FROM \
+                 enterprise_merges)",
+            )?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         ids.iter()
@@ -36,14 +44,18 @@ impl SqliteStore {
             .collect()
     }
 
-    /// The enterprise with this credit code, if its profile is stored.
+    /// The enterprise with this credit code, if its profile is stored (never a profile merged
+    /// into another).
     pub fn enterprise_by_credit_code(
         &self,
         credit_code: &str,
     ) -> Result<Option<EnterpriseId>, StoreError> {
         let id: Option<String> = self
             .conn
-            .prepare_cached("SELECT id FROM enterprises WHERE credit_code = ?1 LIMIT 1")?
+            .prepare_cached(
+                "SELECT id FROM enterprises WHERE credit_code = ?1 AND id NOT IN \
+                 (SELECT absorbed FROM enterprise_merges) ORDER BY id LIMIT 1",
+            )?
             .query_row([credit_code], |r| r.get(0))
             .optional()?;
         id.map(|id| EnterpriseId::parse(&id).map_err(|e| corrupt("enterprises", e)))

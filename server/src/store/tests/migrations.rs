@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 23] = [
+const ALL: [&str; 24] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -36,6 +36,7 @@ const ALL: [&str; 23] = [
     "0020_history_verdicts",
     "0022_supervision",
     "0023_slim_rows",
+    "0024_enterprise_merges",
     "0025_published_configs",
 ];
 

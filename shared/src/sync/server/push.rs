@@ -439,8 +439,12 @@ fn merge_checked(
     if !ctx.write.allows(&push.doc, &projection.enterprise()) && !creatable {
         return refuse(Refusal::OutOfScope);
     }
+    // A device never moves a record to another enterprise (its scope key). The server's own
+    // writes may: an administrator's merge of two profiles of one enterprise re-points the
+    // absorbed profile's records to the survivor (`server/src/admin/enterprises.rs`).
     if let Some(s) = stored
         && s.enterprise != projection.enterprise()
+        && ctx.authorship.is_some()
     {
         return refuse(Refusal::Invalid(
             "a record cannot move to another enterprise".into(),
