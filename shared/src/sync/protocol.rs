@@ -539,6 +539,12 @@ fn payload(bytes: &[u8], bound: Inflation) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
+/// The postcard payload of a request (or of what arrived of one), inflated within a whole
+/// request's bounds ([`decode_request`]).
+pub(crate) fn request_payload(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
+    payload(bytes, REQUEST)
+}
+
 /// Decodes a postcard payload that must be read to its last byte.
 fn whole<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, WireError> {
     let (value, rest) =
