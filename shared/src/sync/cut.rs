@@ -37,7 +37,7 @@ struct Opening {
 /// before the number of pushes.
 pub fn decode_cut_request(bytes: &[u8]) -> Result<(SyncRequest, u8), WireError> {
     let version = protocol::check_header(bytes)?;
-    let payload = protocol::request_payload(bytes)?;
+    let payload = protocol::request_prefix_payload(bytes)?;
     let corrupt = |e: postcard::Error| WireError::Corrupt(e.to_string());
     let (opening, rest): (Opening, &[u8]) = postcard::take_from_bytes(&payload).map_err(corrupt)?;
     let (count, mut rest): (usize, &[u8]) = postcard::take_from_bytes(rest).map_err(corrupt)?;
@@ -76,7 +76,7 @@ mod tests {
                     .expect("valid"),
                 base: vec![],
                 heads: vec![Hash([n; 32])],
-                data: (0..3000u32)
+                data: (0..600u32)
                     .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ n)
                     .collect(),
             })
