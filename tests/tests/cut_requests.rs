@@ -13,10 +13,10 @@ use shared::sync::client::{Effect, Input};
 use shared::sync::cut::decode_cut_request;
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore as _;
-use tokio::io::AsyncWriteExt as _;
 use tests::TestServer;
 use tests::device::{NativeDevice, id_bytes, wall_clock};
 use tests::district::{self, PASSWORD};
+use tokio::io::AsyncWriteExt as _;
 
 async fn start() -> anyhow::Result<(TestServer, Arc<SyncService>, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
@@ -129,7 +129,10 @@ async fn a_request_cut_inside_its_fourth_push_keeps_the_first_three_and_nothing_
     // The three were committed together; a moment more changes nothing.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for doc in &order[3..] {
-        assert!(!stored(&service, doc).await?, "{doc}: nothing of it is kept");
+        assert!(
+            !stored(&service, doc).await?,
+            "{doc}: nothing of it is kept"
+        );
     }
 
     // The device never got an answer: it probes, learns the server has three, sends the rest.

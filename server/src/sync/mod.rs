@@ -670,7 +670,11 @@ async fn sync_handler(
                 let kept = service.sync_cut(who, received).await;
                 match &kept {
                     Ok(kept) => {
-                        tracing::info!(bytes, kept, "sync request cut in transit: kept its complete pushes");
+                        tracing::info!(
+                            bytes,
+                            kept,
+                            "sync request cut in transit: kept its complete pushes"
+                        );
                     }
                     Err(e) => {
                         tracing::info!(bytes, error = %e, "sync request cut in transit: nothing kept");

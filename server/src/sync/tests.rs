@@ -109,7 +109,10 @@ fn a_body_read_to_its_end_is_whole_and_one_whose_connection_fails_is_cut_with_wh
         Received::Whole(Bytes::from_static(b"LX\x03\x01"))
     );
     assert_eq!(
-        received(Some(9), vec![Ok(b"LX"), Ok(b"\x03\x01"), Err(()), Ok(b"late")]),
+        received(
+            Some(9),
+            vec![Ok(b"LX"), Ok(b"\x03\x01"), Err(()), Ok(b"late")]
+        ),
         Received::Cut(Bytes::from_static(b"LX\x03\x01"))
     );
 }
@@ -125,6 +128,12 @@ fn a_body_over_the_limit_is_refused_whole_whether_declared_or_read_and_cut_or_no
     };
     assert!(over(Some(MAX_REQUEST_BYTES as u64 + 1), vec![]));
     let big = Bytes::from(vec![0u8; MAX_REQUEST_BYTES]);
-    assert!(over(None, vec![Ok(big.clone()), Ok(Bytes::from_static(b"1"))]));
-    assert!(over(None, vec![Ok(big), Ok(Bytes::from_static(b"1")), Err(())]));
+    assert!(over(
+        None,
+        vec![Ok(big.clone()), Ok(Bytes::from_static(b"1"))]
+    ));
+    assert!(over(
+        None,
+        vec![Ok(big), Ok(Bytes::from_static(b"1")), Err(())]
+    ));
 }

@@ -106,7 +106,11 @@ mod tests {
                 assert_eq!((got.max_response_bytes, got.unsent), (0, None));
                 assert!(got.push.len() >= seen, "a longer prefix never yields fewer");
                 seen = got.push.len();
-                assert_eq!(got.push[..], whole.push[..seen], "each push exactly as sent");
+                assert_eq!(
+                    got.push[..],
+                    whole.push[..seen],
+                    "each push exactly as sent"
+                );
             }
             assert_eq!(seen, 5, "the whole body yields every push");
         }
@@ -145,7 +149,11 @@ mod tests {
         many.push = vec![one; MAX_PUSHES + 50];
         let bytes = encode(&many);
         let (got, _) = decode_cut_request(&bytes[..bytes.len() - 100]).expect("a prefix");
-        assert_eq!(got.push.len(), MAX_PUSHES + 1, "refused later by the weighing");
+        assert_eq!(
+            got.push.len(),
+            MAX_PUSHES + 1,
+            "refused later by the weighing"
+        );
     }
 
     #[test]

@@ -548,9 +548,7 @@ pub(crate) fn request_prefix_payload(bytes: &[u8]) -> Result<Vec<u8>, WireError>
         return Ok(body.to_vec());
     }
     let (ratio, floor) = (limits::MAX_INFLATION_RATIO, limits::INFLATION_FLOOR);
-    let max = REQUEST
-        .max
-        .min(floor.max(body.len().saturating_mul(ratio)));
+    let max = REQUEST.max.min(floor.max(body.len().saturating_mul(ratio)));
     let mut inflate = flate2::Decompress::new(false);
     let mut out: Vec<u8> = Vec::new();
     loop {
