@@ -8,6 +8,7 @@ use shared::config::Config;
 use shared::doc::{DocKind, NewProblem, NewVisit, ProblemDoc, VisitDoc};
 use shared::model::*;
 use shared::sync::client::{Effect, Failure, Input, PersistBatch, SyncClient};
+use shared::sync::cut::decode_cut_request;
 use shared::sync::limits::MAX_PUSHES;
 use shared::sync::memory::MemoryStore;
 use shared::sync::policy::{GATHER_MS, NETWORK_FLAT_ATTEMPTS};
@@ -242,6 +243,28 @@ impl Server {
         };
         let resp = handle_sync(&mut self.store, &ctx, &req).expect("the memory store cannot fail");
         shared::sync::protocol::encode(&resp)
+    }
+
+    /// Takes what arrived of a request cut in transit, as the server does: its complete
+    /// pushes through the same path as a whole request; the answer goes nowhere. Returns the
+    /// documents accepted.
+    fn handle_cut(&mut self, device: DeviceId, received: &[u8], now: Timestamp) -> Vec<DocId> {
+        let (req, _) = decode_cut_request(received).expect("a request's start");
+        let ctx = SyncContext {
+            device,
+            read: &Scope::All,
+            write: &Scope::All,
+            config: &self.config,
+            now,
+            limits: self.limits,
+            authorship: None,
+        };
+        let resp = handle_sync(&mut self.store, &ctx, &req).expect("the memory store cannot fail");
+        resp.results
+            .into_iter()
+            .filter(|r| matches!(r.outcome, Outcome::Accepted { .. }))
+            .map(|r| r.doc)
+            .collect()
     }
 }
 
@@ -1240,6 +1263,64 @@ fn an_upload_cut_after_the_server_committed_it_is_confirmed_heads_only_without_s
         body.len()
     );
     confirmed_once(&mut wang, &mut server, &resume);
+}
+
+/// The shortest prefix of `body` in which `pushes` pushes arrived whole.
+fn prefix_with(body: &[u8], pushes: usize) -> usize {
+    let arrived = |cut: usize| decode_cut_request(&body[..cut]).map_or(0, |(r, _)| r.push.len());
+    let (mut lo, mut hi) = (0, body.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if arrived(mid) >= pushes {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+#[test]
+fn after_an_upload_cut_midway_the_device_sends_again_only_what_the_server_did_not_keep() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let mut lcg = Lcg(12);
+    for n in 0..10 {
+        let notes: String = (0..300)
+            .map(|_| char::from_u32(0x4E00 + (lcg.next() % 4096) as u32).unwrap_or('走'))
+            .collect();
+        wang.new_visit_noting(n, notes);
+    }
+    let (body, pushed) = the_send(wang.feed(Input::SyncNow));
+    assert_eq!(pushed, 10);
+    let order: Vec<DocId> = decoded(&body).push.into_iter().map(|p| p.doc).collect();
+    // The link is cut one byte before the fifth push's end: the server keeps the four before.
+    let cut = prefix_with(&body, 5) - 1;
+    let kept = server.handle_cut(wang.person.actor.device, &body[..cut], wang.now);
+    assert_eq!(kept, order[..4]);
+    // No answer came: the probe carries the heads of all ten.
+    let (probe, in_doubt) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    assert_eq!(in_doubt, 10);
+    assert!(decoded(&probe).push.iter().all(|p| p.data.is_empty()));
+    let response = deliver(&mut wang, &mut server, &probe);
+    let accepted: Vec<&DocId> = response
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Accepted { .. }))
+        .map(|r| &r.doc)
+        .collect();
+    assert_eq!(accepted, order[..4].iter().collect::<Vec<_>>());
+    // The next chunk carries the six the server lacks, whole, and nothing of the four.
+    let (rest, pushed) = the_send(wang.feed(Input::Persisted));
+    assert_eq!(pushed, 6);
+    let request = decoded(&rest);
+    let sent: Vec<DocId> = request.push.iter().map(|p| p.doc.clone()).collect();
+    assert_eq!(sent, order[4..]);
+    assert!(request.push.iter().all(|p| !p.data.is_empty()));
+    deliver(&mut wang, &mut server, &rest);
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.replica_mut().pending().is_empty());
+    assert_eq!(server.store.change_rows, 10, "each change stored once");
 }
 
 #[test]

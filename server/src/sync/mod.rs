@@ -288,6 +288,46 @@ impl SyncService {
         body: Bytes,
         declared: Option<String>,
     ) -> Result<Vec<u8>, SyncApiError> {
+        let (response, version) = self
+            .serve(who, body, declared, false)
+            .await?
+            .ok_or(SyncApiError::Store)?;
+        Ok(protocol::encode_response(&response, version))
+    }
+
+    /// Keeps what arrived whole of a request whose body was cut in transit: the complete
+    /// pushes in `received` ([`shared::sync::cut`]) go through the same weighing, checks,
+    /// merge and group commit as a whole request's, and nothing of a push cut short is
+    /// stored. Nobody reads the answer: the device, which got none, learns what was kept from
+    /// its next request (the heads of the documents in doubt). Returns how many pushes were
+    /// accepted (0 when none arrived whole).
+    pub async fn sync_cut(
+        self: &Arc<Self>,
+        who: Authenticated,
+        received: Bytes,
+        declared: Option<String>,
+    ) -> Result<usize, SyncApiError> {
+        Ok(self
+            .serve(who, received, declared, true)
+            .await?
+            .map_or(0, |(response, _)| {
+                response
+                    .results
+                    .iter()
+                    .filter(|r| matches!(r.outcome, Outcome::Accepted { .. }))
+                    .count()
+            }))
+    }
+
+    /// Decodes a request (what arrived of it, when `cut`) and runs it through the engine;
+    /// its response and version, or `None` for a cut request of which no push arrived whole.
+    async fn serve(
+        self: &Arc<Self>,
+        who: Authenticated,
+        body: Bytes,
+        declared: Option<String>,
+        cut: bool,
+    ) -> Result<Option<(protocol::SyncResponse, u8)>, SyncApiError> {
         // The request's lane (`lanes`): its user's turn, then a light slot, or the one heavy
         // lane for a large body. The admission goes with the work to its thread (so does the
         // decoding: inflation is CPU the async runtime must not spend) and frees its slot once
@@ -296,8 +336,16 @@ impl SyncService {
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             // A phone still on the previous app sends version 1: it is answered in version 1.
-            let (mut request, version) = protocol::decode_request(&body)?;
+            // What arrived of a cut request is its complete pushes, held to the same bounds.
+            let (mut request, version) = if cut {
+                shared::sync::cut::decode_cut_request(&body)?
+            } else {
+                protocol::decode_request(&body)?
+            };
             drop(body);
+            if cut && request.push.is_empty() {
+                return Ok(None);
+            }
             // Request-wide limits, and each push weighed from its headers: a request heavier
             // than the light lane takes leaves it here, before Automerge builds anything.
             let mut weighed = weigh_pushes(&Limits::DEVICE, &request)?;
@@ -336,15 +384,18 @@ impl SyncService {
                 move |store: &mut SqliteStore| -> Result<Finished, StoreError> {
                     let ctx = scoped.context(now);
                     let before = store.latest_seq().ok();
-                    let response = finish_phase(store, &ctx, &scoped, &request, prepared)?;
+                    let response = finish_phase(store, &ctx, &scoped, &request, prepared, cut)?;
                     let after = store.latest_seq().ok();
                     Ok((response, before, after))
                 },
             ));
-            Ok::<_, SyncApiError>(finished.map(|(r, b, a)| (r, b, a, version)))
+            Ok::<_, SyncApiError>(Some(finished.map(|(r, b, a)| (r, b, a, version))))
         })
         .await
         .map_err(|_| SyncApiError::Store)??;
+        let Some(result) = result else {
+            return Ok(None);
+        };
         let result = result.map_err(|e| {
             tracing::error!(error = %e, "sync store failure");
             SyncApiError::Store
@@ -371,7 +422,7 @@ impl SyncService {
         {
             self.announce(a);
         }
-        Ok(protocol::encode_response(&response, version))
+        Ok(Some((response, version)))
     }
 
     fn lock_store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
@@ -555,10 +606,14 @@ fn finish_phase(
     scoped: &Scoped,
     request: &protocol::SyncRequest,
     prepared: Prepared,
+    cut: bool,
 ) -> Result<protocol::SyncResponse, StoreError> {
     let mut response = finish_sync(store, ctx, request, prepared)?;
-    // For the leaders' freshness table: what stays on the device besides this request's push.
-    store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
+    // For the leaders' freshness table: what stays on the device besides this request's push
+    // (a cut request's count never arrived: the last one stands).
+    if !cut {
+        store.record_unsent(&scoped.device.to_string(), request.unsent, ctx.now)?;
+    }
     // And its last sync and clock skew, whether or not this request changed anything; and
     // whether it left nothing to send (what it sends later was made after this).
     let settled = request.unsent == Some(0)
@@ -597,11 +652,51 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
+/// A sync request's body as it arrived.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// The whole body.
+    Whole(Bytes),
+    /// The connection failed before the body's end: what arrived before.
+    Cut(Bytes),
+}
+
+/// Reads a request body to its end, at most [`MAX_REQUEST_BYTES`] (over it, or declared
+/// over it, the request is refused whole, cut or not); a body whose connection fails first is
+/// [`Received::Cut`] with what arrived.
+///
+/// # Errors
+/// [`Limit::RequestBytes`] for a body over the limit.
+pub async fn receive<S, E>(declared: Option<u64>, mut body: S) -> Result<Received, SyncApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    use futures_util::StreamExt as _;
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+        return Err(SyncApiError::Limit(Limit::RequestBytes));
+    }
+    // Grown as bytes arrive: a declared length costs nothing until they do.
+    let mut received = Vec::new();
+    while let Some(frame) = body.next().await {
+        let Ok(bytes) = frame else {
+            return Ok(Received::Cut(received.into()));
+        };
+        if received.len() + bytes.len() > MAX_REQUEST_BYTES {
+            return Err(SyncApiError::Limit(Limit::RequestBytes));
+        }
+        received.extend_from_slice(&bytes);
+    }
+    Ok(Received::Whole(received.into()))
+}
+
+/// `POST /api/sync`. The body is read and the request served in a task of its own, so a
+/// request whose connection is cut (the connection's task then stops) still has its complete
+/// pushes kept ([`SyncService::sync_cut`]); the answer goes back if the connection lasts.
 async fn sync_handler(
     State(service): State<Arc<SyncService>>,
     who: Authenticated,
     headers: axum::http::HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     // The configuration version the device holds (an app before declarations sends none).
     let declared = headers
@@ -609,14 +704,41 @@ async fn sync_handler(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().chars().take(64).collect::<String>());
     let started = Instant::now();
-    let result = async {
-        let body = body.map_err(|_| SyncApiError::Limit(Limit::RequestBytes))?;
-        service.metrics.bytes_in(body.len() as u64);
-        service.sync(who, body, declared).await
-    }
-    .await;
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let serving = service.clone();
+    let task = tokio::spawn(async move {
+        let service = serving;
+        match receive(length, body.into_data_stream()).await? {
+            Received::Whole(body) => {
+                service.metrics.bytes_in(body.len() as u64);
+                service.sync(who, body, declared).await.map(Some)
+            }
+            Received::Cut(received) => {
+                service.metrics.bytes_in(received.len() as u64);
+                let bytes = received.len();
+                let kept = service.sync_cut(who, received, declared).await;
+                match &kept {
+                    Ok(kept) => {
+                        tracing::info!(
+                            bytes,
+                            kept,
+                            "sync request cut in transit: kept its complete pushes"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::info!(bytes, error = %e, "sync request cut in transit: nothing kept");
+                    }
+                }
+                kept.map(|_| None)
+            }
+        }
+    });
+    let result = task.await.unwrap_or(Err(SyncApiError::Store));
     let response = match result {
-        Ok(bytes) => {
+        Ok(Some(bytes)) => {
             service.metrics.bytes_out(bytes.len() as u64);
             (
                 [(header::CONTENT_TYPE, "application/x-lianxin-sync")],
@@ -624,6 +746,11 @@ async fn sync_handler(
             )
                 .into_response()
         }
+        // Cut: nobody is there to read an answer, as a rule.
+        Ok(None) => SyncApiError::Wire(WireError::Corrupt(
+            "the body ended before its length; its complete documents were kept".into(),
+        ))
+        .into_response(),
         Err(e) => {
             service.metrics.error();
             e.into_response()

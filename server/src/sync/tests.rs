@@ -44,7 +44,7 @@ fn finish(
     (scoped, request, prepared): (Scoped, SyncRequest, Prepared),
 ) -> u64 {
     let ctx = scoped.context(NOW);
-    finish_phase(store, &ctx, &scoped, &request, prepared)
+    finish_phase(store, &ctx, &scoped, &request, prepared, false)
         .expect("finished")
         .delivery
 }
@@ -94,4 +94,48 @@ fn a_request_read_before_another_confirmed_the_scope_does_not_undo_the_confirmat
         confirmed,
         "the confirmation stays"
     );
+}
+
+/// Hands `frames` to [`receive`] as a body declaring `declared` bytes.
+fn received(declared: Option<u64>, frames: Vec<Result<&'static [u8], ()>>) -> Received {
+    let stream = futures_util::stream::iter(frames.into_iter().map(|f| f.map(Bytes::from_static)));
+    futures_util::FutureExt::now_or_never(receive(declared, stream))
+        .expect("the frames are all there")
+        .expect("within the limit")
+}
+
+#[test]
+fn a_body_read_to_its_end_is_whole_and_one_whose_connection_fails_is_cut_with_what_arrived() {
+    assert_eq!(
+        received(Some(6), vec![Ok(b"LX"), Ok(b"\x03\x01")]),
+        Received::Whole(Bytes::from_static(b"LX\x03\x01"))
+    );
+    assert_eq!(
+        received(
+            Some(9),
+            vec![Ok(b"LX"), Ok(b"\x03\x01"), Err(()), Ok(b"late")]
+        ),
+        Received::Cut(Bytes::from_static(b"LX\x03\x01"))
+    );
+}
+
+#[test]
+fn a_body_over_the_limit_is_refused_whole_whether_declared_or_read_and_cut_or_not() {
+    let over = |declared: Option<u64>, frames: Vec<Result<Bytes, ()>>| {
+        let stream = futures_util::stream::iter(frames);
+        matches!(
+            futures_util::FutureExt::now_or_never(receive(declared, stream)),
+            Some(Err(SyncApiError::Limit(Limit::RequestBytes)))
+        )
+    };
+    assert!(over(Some(MAX_REQUEST_BYTES as u64 + 1), vec![]));
+    let big = Bytes::from(vec![0u8; MAX_REQUEST_BYTES]);
+    assert!(over(
+        None,
+        vec![Ok(big.clone()), Ok(Bytes::from_static(b"1"))]
+    ));
+    assert!(over(
+        None,
+        vec![Ok(big), Ok(Bytes::from_static(b"1")), Err(())]
+    ));
 }

@@ -4,6 +4,7 @@
 //! tests) move bytes, persist what the engine asks, and pass the time in.
 //!
 //! - [`protocol`]: versioned wire messages.
+//! - [`cut`]: the complete pushes in what arrived of a request cut in transit.
 //! - [`server`]: the server's side of one sync request over a [`server::ServerStore`].
 //! - [`client`]: the device's side: a state machine from inputs to effects over a [`replica::Replica`].
 //! - [`validate`]: the checks every merged document passes before it is stored.
@@ -12,6 +13,7 @@
 //! - [`handover`]: the file a phone with no signal hands its unsynced changes over in.
 
 pub mod client;
+pub mod cut;
 pub mod handover;
 pub mod limits;
 pub mod memory;

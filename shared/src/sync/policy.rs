@@ -106,6 +106,12 @@ impl RetryPolicy {
 /// chunk between, is the chunk halved: the link may have become slower than the rounds it was
 /// measured on, and no round would finish to tell. Latency-based growth then doubles only up to
 /// the size after the cut and adds a quarter per good round above it.
+///
+/// Full rounds slower than [`SLOW_MS`] whose transfer outweighs the latency halve the chunk
+/// only two in a row: growth by latency stops short of where a grown chunk's transfer would
+/// outweigh the latency, so a chunk halved by one slow round would stay halved for the rest of
+/// the upload, and one round just over the limit is as often the link's or the server's jitter
+/// as a slower link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSizer {
     size: u32,
@@ -122,6 +128,8 @@ pub struct ChunkSizer {
     recent: [(u32, u32); THROUGHPUT_ROUNDS],
     /// Requests over [`SMALL_ROUND`] cut since the last successful one.
     cut_chunks: u32,
+    /// The last full round took longer than [`SLOW_MS`] and outweighed the latency.
+    slow: bool,
 }
 
 /// How many recent rounds the throughput is measured over.
@@ -160,6 +168,7 @@ impl Default for ChunkSizer {
             ceiling: MAX_CHUNK,
             recent: [(0, 0); THROUGHPUT_ROUNDS],
             cut_chunks: 0,
+            slow: false,
         }
     }
 }
@@ -230,8 +239,14 @@ impl ChunkSizer {
         // This round's transfer time, beyond the latency (all of it while that is unknown).
         let transfer = i128::from(elapsed - self.latency_ms.unwrap_or(0).min(elapsed));
         let latency = self.latency_ms.map(i128::from);
-        if elapsed > SLOW_MS && latency.is_none_or(|l| transfer > l) {
-            self.size = (self.size / 2).max(MIN_CHUNK);
+        let slow = elapsed > SLOW_MS && latency.is_none_or(|l| transfer > l);
+        let was_slow = std::mem::replace(&mut self.slow, slow);
+        if slow {
+            // Hysteresis: one slow round (a round just over the limit on a link whose rounds
+            // sit near it, a stall on the server) changes nothing; the second in a row halves.
+            if was_slow {
+                self.size = (self.size / 2).max(MIN_CHUNK);
+            }
         } else if elapsed <= FAST_MS {
             self.size = self.size.saturating_mul(2).min(MAX_CHUNK);
         } else if let Some(latency) = latency {
@@ -376,10 +391,30 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_round_halves_the_chunk() {
+    fn two_slow_rounds_in_a_row_halve_the_chunk() {
         let mut c = ChunkSizer::default();
         c.on_success(START_CHUNK as usize, SLOW_MS + 1);
-        assert_eq!(c.size(), START_CHUNK / 2);
+        assert_eq!(c.size(), START_CHUNK, "one slow round changes nothing");
+        c.on_success(START_CHUNK as usize, SLOW_MS + 1);
+        assert_eq!(c.size(), START_CHUNK / 2, "the second in a row halves it");
+    }
+
+    #[test]
+    fn one_round_just_over_the_slow_limit_leaves_the_chunk_where_the_link_keeps_it() {
+        // 2.5 s round trip at 32 KB/s: chunks settle at 64 KiB, rounds of ~4.5 s.
+        let round = link(2_500, 32);
+        let mut c = ChunkSizer::default();
+        let sizes = settle(&mut c, &round, 10);
+        let settled = c.size();
+        assert_eq!(settled, 64 * 1024, "{sizes:?}");
+        // One round takes 3.1 s more than the link's usual (jitter, a busy server).
+        c.on_success(settled as usize, round(settled as usize) + 3_100);
+        assert_eq!(c.size(), settled);
+        for _ in 0..5 {
+            let bytes = c.size() as usize;
+            c.on_success(bytes, round(bytes));
+        }
+        assert_eq!(c.size(), settled, "the rounds after it keep the chunk");
     }
 
     #[test]

@@ -539,6 +539,45 @@ fn payload(bytes: &[u8], bound: Inflation) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
+/// What the received prefix of a request's body (its header accepted by [`check_header`])
+/// inflates to, as far as it goes, within a whole request's bounds ([`decode_request`]): a
+/// deflate stream cut short is not an error here, corrupt bytes are.
+pub(crate) fn request_prefix_payload(bytes: &[u8]) -> Result<Vec<u8>, WireError> {
+    let body = &bytes[4..];
+    if bytes[3] & FLAG_DEFLATE == 0 {
+        return Ok(body.to_vec());
+    }
+    let (ratio, floor) = (limits::MAX_INFLATION_RATIO, limits::INFLATION_FLOOR);
+    let max = REQUEST.max.min(floor.max(body.len().saturating_mul(ratio)));
+    let mut inflate = flate2::Decompress::new(false);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        if out.len() == out.capacity() {
+            // Doubling, from 64 KiB, never past one byte over the bound.
+            out.reserve(out.len().max(64 * 1024).min(max + 1 - out.len()));
+        }
+        let (read, written) = (inflate.total_in(), out.len());
+        let at = usize::try_from(read).unwrap_or(usize::MAX).min(body.len());
+        let status = inflate
+            .decompress_vec(&body[at..], &mut out, flate2::FlushDecompress::None)
+            .map_err(|e| WireError::Corrupt(e.to_string()))?;
+        if out.len() > max {
+            return Err(if max < REQUEST.max {
+                WireError::Inflation {
+                    wire: body.len(),
+                    ratio,
+                }
+            } else {
+                WireError::TooLarge(REQUEST.max)
+            });
+        }
+        let stuck = inflate.total_in() == read && out.len() == written;
+        if status == flate2::Status::StreamEnd || (stuck && out.len() < out.capacity()) {
+            return Ok(out);
+        }
+    }
+}
+
 /// Decodes a postcard payload that must be read to its last byte.
 fn whole<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, WireError> {
     let (value, rest) =
