@@ -251,6 +251,7 @@ impl Server {
     fn handle_cut(&mut self, device: DeviceId, received: &[u8], now: Timestamp) -> Vec<DocId> {
         let (req, _) = decode_cut_request(received).expect("a request's start");
         let ctx = SyncContext {
+            declared: None,
             device,
             read: &Scope::All,
             write: &Scope::All,
