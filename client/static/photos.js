@@ -1,4 +1,4 @@
-// Photos on the phone (issue 14): the browser-heavy half, in plain JS so the wasm stays small.
+// Photos and the enterprise's signature on the phone (issue 14): the browser-heavy half, in plain JS so the wasm stays small.
 // The app (client/src/infra/photos.rs) calls `globalThis.lxp`:
 //
 // - `pick(input)`: each chosen file must be an image (else rejects 'type'); it is decoded with
@@ -15,6 +15,12 @@
 //   sent again. The chunk doubles after each acknowledged one (64 KiB to 1 MiB) and halves
 //   after a failure; a failure retries after 3 s, doubling to a minute.
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
+// - `sig(id)`: the signature drawn on the pad `canvas.sg#id` (every such canvas is made a pad:
+//   pointer events draw on a white ground, its `.sgx` button wipes it) as a PNG, stored and
+//   named like a photo (and uploaded like one once a record references it); resolves
+//   `hash size`, or '' when nothing is drawn.
+// - `un(hashes)`: those of `hashes` stored here that the server has not taken (the logout
+//   guard and a revoked device's list of what was lost).
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
@@ -85,14 +91,74 @@ async function prep(f) {
   bm.close();
   const b = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.8));
   if (!b) throw 'type';
+  return (await keep(b, 'image/jpeg')) + ' ' + (f.lastModified || Date.now());
+}
+
+// Stores blob b (type t) by its hash, unless stored already: 'hash size'.
+async function keep(b, t) {
   const h = hex(await sha(b));
   try {
-    if (!(await get(h))) await put(h, { b, t: 'image/jpeg', n: b.size, u: '', d: 0 });
+    if (!(await get(h))) await put(h, { b, t, n: b.size, u: '', d: 0 });
   } catch (e) {
     throw e && e.name === 'QuotaExceededError' ? 'quota' : 'store';
   }
   urls[h] = urls[h] || URL.createObjectURL(b);
-  return h + ' ' + b.size + ' ' + (f.lastModified || Date.now());
+  return h + ' ' + b.size;
+}
+
+// A signature pad: a finger (any pointer) draws black on white; the .sgx button beside it
+// wipes it. data-n is set once something is drawn.
+function pad(c) {
+  c.dataset.w = 1;
+  const x = c.getContext('2d');
+  const blank = () => {
+    x.fillStyle = '#fff';
+    x.fillRect(0, 0, c.width, c.height);
+    delete c.dataset.n;
+  };
+  blank();
+  x.lineWidth = 4;
+  x.lineCap = x.lineJoin = 'round';
+  let on = 0;
+  const at = (e) => {
+    const r = c.getBoundingClientRect();
+    return [((e.clientX - r.left) * c.width) / r.width, ((e.clientY - r.top) * c.height) / r.height];
+  };
+  c.onpointerdown = (e) => {
+    on = 1;
+    x.beginPath();
+    x.moveTo(...at(e));
+    e.preventDefault();
+  };
+  c.onpointermove = (e) => {
+    if (!on) return;
+    x.lineTo(...at(e));
+    x.stroke();
+    c.dataset.n = 1;
+  };
+  c.onpointerup = c.onpointerleave = c.onpointercancel = () => (on = 0);
+  const b = c.parentNode.querySelector('.sgx');
+  if (b) b.onclick = blank;
+}
+
+// The pad `id` as a stored PNG, 'hash size'; '' when nothing is drawn.
+async function sig(id) {
+  const c = document.getElementById(id);
+  if (!c || !c.dataset.n) return '';
+  const b = await new Promise((ok) => c.toBlob(ok, 'image/png'));
+  if (!b) throw 'store';
+  return keep(b, 'image/png');
+}
+
+// The hashes among `hs` stored here that the server has not taken yet.
+async function un(hs) {
+  const out = [];
+  for (const h of hs.split(' ')) {
+    if (!h || sent.has(h)) continue;
+    const e = await get(h).catch(() => null);
+    if (e && !e.d) out.push(h);
+  }
+  return out.join(' ');
 }
 
 async function pick(input) {
@@ -223,12 +289,15 @@ async function show(el) {
 function scan(all) {
   const q = all ? '.ph[data-h]:not([data-s=ok]):not([data-s=ld])' : '.ph[data-h]:not([data-s])';
   document.querySelectorAll(q).forEach(show);
+  document.querySelectorAll('canvas.sg:not([data-w])').forEach(pad);
 }
 
 new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });
 
 globalThis.lxp = {
   pick,
+  sig,
+  un,
   up,
   st: () => prog,
   on: (f) => (onp = f),

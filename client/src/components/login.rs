@@ -1,6 +1,6 @@
 //! The login screen. A device that logged in once works offline without logging in again; this
 //! screen also comes back when the session expired, keeping every local record, and after a
-//! revoked device wiped itself, listing the records whose unsynced changes were lost.
+//! revoked device wiped itself, listing the records whose unsynced changes or photos were lost.
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -76,8 +76,10 @@ pub fn Login(props: &LoginProps) -> Html {
                 if !lost.is_empty() {
                     <p class="warn"><strong>{ lang.t(Key::RevokedUnsynced).replace("{n}", &lost.len().to_string()) }</strong></p>
                     <ul class="lost">
-                        { for lost.iter().map(|(doc, name)| html! {
-                            <li>{ i18n::doc_kind(lang, doc.kind()) }{ " · " }{ name.clone() }</li>
+                        { for lost.iter().map(|(doc, name, photos)| html! {
+                            <li>{ i18n::doc_kind(lang, doc.kind()) }{ " · " }{ name.clone() }
+                                if *photos > 0 { { " · " }{ lang.t(Key::PhotosUnsent).replace("{n}", &photos.to_string()) } }
+                            </li>
                         }) }
                     </ul>
                 }

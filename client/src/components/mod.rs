@@ -36,6 +36,7 @@ pub mod problem_fields;
 // full bundle, so the officer bundle leaves them unused (and the linker drops them).
 #[cfg_attr(not(feature = "leader"), allow(dead_code))]
 pub mod problem_list;
+pub mod signature;
 pub mod sync_page;
 pub mod visit;
 pub mod visit_form;

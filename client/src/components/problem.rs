@@ -13,6 +13,7 @@ use shared::forms::{
 use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
 use shared::sync::protocol::DocId;
 use shared::workflow::{self, rights};
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::discard::discard_button;
@@ -20,6 +21,7 @@ use super::follow_up::follow_up_notice;
 use super::photos::{photo_section, pick};
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
+use super::signature;
 use super::widgets::{
     Ctx, back, bind, bind_select, flag_badge, flag_legend, missing, select, state_badge,
 };
@@ -102,6 +104,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let rating_message = use_state(|| None::<(bool, String)>);
     let chosen = use_state(|| None::<ActionKind>);
     let reason = use_state(String::new);
+    let signer = use_state(String::new);
     let date = use_state(String::new);
     let action_message = use_state(|| None::<(bool, String)>);
     let supervision = use_state(String::new);
@@ -216,7 +219,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     };
 
     let take_action = {
-        let (core, doc_id) = (core.clone(), doc_id.clone());
+        let (core, doc_id, signer) = (core.clone(), doc_id.clone(), signer.clone());
         let (chosen, reason, date, action_message) = (
             chosen.clone(),
             reason.clone(),
@@ -271,14 +274,36 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let text = reason.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
-                doc.act_with(actor, platform::now(), event, action, &text, &evidence)
-                    .map(|_| ())
-            }) {
-                chosen.set(None);
-                reason.set(String::new());
-                date.set(String::new());
-            }
+            let (core, doc_id, signer) = (core.clone(), doc_id.clone(), signer.clone());
+            let (chosen, reason, date, action_message) = (
+                chosen.clone(),
+                reason.clone(),
+                date.clone(),
+                action_message.clone(),
+            );
+            // The enterprise's confirmation carries its signature when one is drawn.
+            spawn_local(async move {
+                let signed = match kind {
+                    ActionKind::Confirm => signature::read("confirm-sig", &signer, lang).await,
+                    _ => Ok(None),
+                };
+                let signed = match signed {
+                    Ok(signed) => signed,
+                    Err(m) => return action_message.set(Some((false, m.into()))),
+                };
+                if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
+                    let now = platform::now();
+                    let taken = match &signed {
+                        Some((name, sig)) => doc.confirm_signed(actor, now, event, name, sig),
+                        None => doc.act_with(actor, now, event, action, &text, &evidence),
+                    };
+                    taken.map(|_| ())
+                }) {
+                    chosen.set(None);
+                    reason.set(String::new());
+                    date.set(String::new());
+                }
+            });
         })
     };
 
@@ -467,6 +492,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                             <label for="new_deadline">{ lang.t(Key::NewDeadline) }</label>
                             <input id="new_deadline" type="date" value={(*date).clone()} oninput={bind(&date)} />
                         }
+                        if kind == ActionKind::Confirm { { signature::signature_pad(lang, "confirm-sig", &signer) } }
                         <label for="reason">{ if kind.needs_reason() { lang.t(Key::ReasonRequired) } else { lang.t(Key::ReasonOptional) } }</label>
                         <textarea id="reason" rows="2" value={(*reason).clone()} oninput={bind(&reason)} />
                         <button type="submit" class="primary">{ lang.t(Key::Confirm) }</button>
@@ -556,6 +582,9 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                                 <span class="muted">{ platform::format_time(ev.stamp.at) }{ " · " }{ by(ev.stamp.by) }</span>
                                 <p>{ i18n::action_code(lang, ev.action.code()) }
                                     if !ev.reason.is_empty() { { " · " }{ ev.reason.clone() } }</p>
+                                if let Some(s) = problem.signatures.iter().find(|s| s.event == ev.id) {
+                                    { signature::signed_line(lang, &s.by_name, s.at, &s.signature) }
+                                }
                                 if let Some(s) = superseded {
                                     <p class="muted">{ lang.t(Key::Superseded) }{ i18n::transition_error(lang, &s.error) }</p>
                                 }

@@ -1,6 +1,7 @@
-//! One visit: its check-in evidence, method, people met, notes, operating status and the
-//! problems raised, with its notes editable (merged as text with others' edits) and a link to
-//! its per-field history; for a key enterprise, the way to enter its monitoring figures.
+//! One visit: its check-in evidence, method, people met, notes, operating status, photos,
+//! the enterprise's signature (or the pad where it signs) and the problems raised, with its
+//! notes editable (merged as text with others' edits) and a link to its per-field history;
+//! for a key enterprise, the way to enter its monitoring figures.
 
 use shared::doc::{DocKind, VisitDoc};
 use shared::model::VisitId;
@@ -33,6 +34,8 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
     let visit = snapshot.visits.iter().find(|v| v.id == props.id).cloned();
     let notes = use_state(|| visit.as_ref().map(|v| v.notes.clone()).unwrap_or_default());
     let message = use_state(|| None::<String>);
+    let signer = use_state(String::new);
+    let sign_message = use_state(|| None::<String>);
     let Some(visit) = visit else {
         return missing(&ctx);
     };
@@ -96,6 +99,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
                 <dd>{ visit.attendees.iter().cloned().collect::<Vec<_>>().join("、") }</dd>
             </dl>
             { photo_section(lang, &visit.photos, "photos", None, None) }
+            { super::signature::visit_card(&ctx, &visit, &signer, &sign_message) }
             <form class="form" onsubmit={save}>
                 <label for="notes">{ lang.t(Key::Notes) }</label>
                 <textarea id="notes" name="notes" rows="4" value={(*notes).clone()} oninput={bind(&notes)} />

@@ -5,7 +5,7 @@
 //! thumbnails of `.ph[data-h]` elements (`components::photos`).
 
 use js_sys::Promise;
-use shared::model::{Photo, Position, Timestamp};
+use shared::model::{Photo, Position, SIGNATURE_TYPE, Signature, Timestamp};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -15,6 +15,10 @@ extern "C" {
     fn js_pick(input: &web_sys::HtmlInputElement) -> Promise;
     #[wasm_bindgen(js_name = up)]
     fn js_up(token: &str, hashes: &str);
+    #[wasm_bindgen(js_name = sig)]
+    fn js_sig(id: &str) -> Promise;
+    #[wasm_bindgen(js_name = un)]
+    fn js_unsent(hashes: &str) -> Promise;
     #[wasm_bindgen(js_name = st)]
     fn js_status() -> String;
     #[wasm_bindgen(js_name = on)]
@@ -42,13 +46,7 @@ pub async fn take(
 ) -> Result<Vec<Photo>, PickError> {
     let lines = match JsFuture::from(js_pick(input)).await {
         Ok(v) => v.as_string().unwrap_or_default(),
-        Err(e) => {
-            return Err(match e.as_string().as_deref() {
-                Some("type") => PickError::NotImage,
-                Some("quota") => PickError::Quota,
-                _ => PickError::Storage,
-            });
-        }
+        Err(e) => return Err(pick_error(&e)),
     };
     Ok(lines
         .lines()
@@ -67,6 +65,45 @@ pub async fn take(
             })
         })
         .collect())
+}
+
+fn pick_error(e: &JsValue) -> PickError {
+    match e.as_string().as_deref() {
+        Some("type") => PickError::NotImage,
+        Some("quota") => PickError::Quota,
+        _ => PickError::Storage,
+    }
+}
+
+/// The signature drawn on the pad `canvas.sg#id`, stored on the device as a PNG like a photo;
+/// `None` when nothing is drawn.
+pub async fn signature(id: &str) -> Result<Option<Signature>, PickError> {
+    let line = JsFuture::from(js_sig(id))
+        .await
+        .map_err(|e| pick_error(&e))?
+        .as_string()
+        .unwrap_or_default();
+    let mut parts = line.split(' ');
+    Ok(
+        match (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
+            (Some(hash), Some(size)) => Some(Signature {
+                hash: hash.to_string(),
+                size,
+                media_type: SIGNATURE_TYPE.into(),
+            }),
+            _ => None,
+        },
+    )
+}
+
+/// Those of `hashes` (space-separated) stored on this device that the server has not taken.
+pub async fn unsent(hashes: &str) -> Vec<String> {
+    let list = JsFuture::from(js_unsent(hashes)).await.ok();
+    let list = list.and_then(|v| v.as_string()).unwrap_or_default();
+    list.split(' ')
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Uploads, in the background, the stored photos among `hashes` (photos of records the server

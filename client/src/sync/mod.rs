@@ -46,9 +46,10 @@ pub struct Notices {
     pub storage_error: Option<String>,
     /// The account needs attention.
     pub auth: Option<AuthTrouble>,
-    /// This device was revoked and wiped: the records whose unsynced changes were lost, each
-    /// with what names it (shown on the login screen until read; kept in `localStorage`).
-    pub wiped: Option<Vec<(DocId, String)>>,
+    /// This device was revoked and wiped: the records whose unsynced changes or photos were
+    /// lost, each with what names it and how many of its photos never reached the server
+    /// (shown on the login screen until read; kept in `localStorage`).
+    pub wiped: Option<Vec<(DocId, String, usize)>>,
 }
 
 /// The device: storage, session, engine, notices.

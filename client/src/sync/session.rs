@@ -4,9 +4,9 @@
 //! (documents as stored bytes with their heads; built when first read).
 //!
 //! A revoked device wipes itself as soon as the server says so (a sync or a refresh answering
-//! `device_revoked`), without waiting for a tap: first the records whose changes never reached
-//! the server are noted (their id and what names them, in `localStorage`, which the wipe
-//! leaves), then IndexedDB (records, outbox, session and tokens, and the photo store
+//! `device_revoked`), without waiting for a tap: first the records whose changes or photos
+//! never reached the server are noted (their id, what names them and how many photos, in
+//! `localStorage`, which the wipe leaves), then IndexedDB (records, outbox, session and tokens, and the photo store
 //! `lianxin-photos`) is cleared and the device id
 //! forgotten; the login screen lists what was lost until the person has read it.
 //!
@@ -65,7 +65,7 @@ impl Core {
         let previous = self.session();
         if let Some(previous) = &previous
             && previous.user.id != session.user.id
-            && self.unsynced() > 0
+            && (self.unsynced() > 0 || !self.unsent_photos().await.is_empty())
         {
             // Another person on a device holding someone's unsynced records: refuse, so
             // nothing is mixed up or lost.
@@ -164,11 +164,13 @@ impl Core {
         status.waiting + status.refused.len()
     }
 
-    /// Logs out, unless changes are waiting (they would be lost): returns how many.
-    pub async fn logout(self: &Rc<Self>) -> Result<(), usize> {
+    /// Logs out, unless changes or photos are waiting (they would be lost): returns how many
+    /// changes and how many photos (signatures included).
+    pub async fn logout(self: &Rc<Self>) -> Result<(), (usize, usize)> {
         let unsynced = self.unsynced();
-        if unsynced > 0 {
-            return Err(unsynced);
+        let photos: usize = self.unsent_photos().await.iter().map(|(_, n)| n).sum();
+        if unsynced > 0 || photos > 0 {
+            return Err((unsynced, photos));
         }
         self.end_and_log_out().await;
         Ok(())
@@ -190,10 +192,19 @@ impl Core {
         if self.session().is_none() {
             return;
         }
-        let lost = self.unsynced_records();
+        let mut lost = self.unsynced_records();
+        for (id, n) in self.unsent_photos().await {
+            match lost.iter_mut().find(|(doc, ..)| *doc == id) {
+                Some(entry) => entry.2 = n,
+                None => {
+                    let name = self.record_name(&id);
+                    lost.push((id, name, n));
+                }
+            }
+        }
         let lines: Vec<String> = lost
             .iter()
-            .map(|(id, name)| format!("{id}\t{name}"))
+            .map(|(id, name, n)| format!("{id}\t{name}\t{n}"))
             .collect();
         remember_local(WIPED_LOCAL_KEY, &lines.join("\n"));
         self.end_session(true).await;
@@ -209,9 +220,8 @@ impl Core {
     }
 
     /// The records holding changes the server has not taken (waiting or refused), each with
-    /// its enterprise's name and the start of its text.
-    fn unsynced_records(&self) -> Vec<(DocId, String)> {
-        let snapshot = self.snapshot();
+    /// its enterprise's name and the start of its text (and no photos counted yet).
+    fn unsynced_records(&self) -> Vec<(DocId, String, usize)> {
         let ids = match self.engine.borrow_mut().as_mut() {
             Some(engine) => {
                 let replica = engine.replica_mut();
@@ -226,6 +236,18 @@ impl Core {
             }
             None => Vec::new(),
         };
+        ids.into_iter()
+            .map(|id| {
+                let name = self.record_name(&id);
+                (id, name, 0)
+            })
+            .collect()
+    }
+
+    /// What names record `id` in the list of what was lost: its enterprise's name and the
+    /// start of its text.
+    fn record_name(&self, id: &DocId) -> String {
+        let snapshot = self.snapshot();
         let name_of = |enterprise| {
             snapshot
                 .enterprises
@@ -233,44 +255,33 @@ impl Core {
                 .find(|e| e.id == enterprise)
                 .map(|e| e.name.clone())
         };
-        let root = |id: &DocId| id.root_id().to_string();
-        ids.into_iter()
-            .map(|id| {
-                let (enterprise, text) = if let Some(v) = snapshot
-                    .visits
-                    .iter()
-                    .find(|v| v.id.to_string() == root(&id))
-                {
-                    (Some(v.enterprise), v.notes.as_str())
-                } else if let Some(p) = snapshot
-                    .problems
-                    .iter()
-                    .find(|p| p.id.to_string() == root(&id))
-                {
-                    (Some(p.enterprise), p.description.as_str())
-                } else {
-                    (
-                        snapshot
-                            .enterprises
-                            .iter()
-                            .find(|e| e.id.to_string() == root(&id))
-                            .map(|e| e.id),
-                        "",
-                    )
-                };
-                let mut name = enterprise.and_then(name_of).unwrap_or_default();
-                // One line each in `localStorage`: no line breaks or tabs of the text.
-                let text: String = text
-                    .chars()
-                    .take(30)
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-                if !text.is_empty() {
-                    name = format!("{name}：{text}");
-                }
-                (id, name)
-            })
-            .collect()
+        let root = id.root_id().to_string();
+        let (enterprise, text) =
+            if let Some(v) = snapshot.visits.iter().find(|v| v.id.to_string() == root) {
+                (Some(v.enterprise), v.notes.as_str())
+            } else if let Some(p) = snapshot.problems.iter().find(|p| p.id.to_string() == root) {
+                (Some(p.enterprise), p.description.as_str())
+            } else {
+                (
+                    snapshot
+                        .enterprises
+                        .iter()
+                        .find(|e| e.id.to_string() == root)
+                        .map(|e| e.id),
+                    "",
+                )
+            };
+        let mut name = enterprise.and_then(name_of).unwrap_or_default();
+        // One line each in `localStorage`: no line breaks or tabs of the text.
+        let text: String = text
+            .chars()
+            .take(30)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if !text.is_empty() {
+            name = format!("{name}：{text}");
+        }
+        name
     }
 
     async fn end_session(self: &Rc<Self>, forget_device: bool) {
@@ -398,14 +409,18 @@ pub(super) async fn send_logout() {
     forget_local(LOGOUT_LOCAL_KEY);
 }
 
-/// The notice of a wipe this device went through, if not read yet.
-pub(super) fn wiped() -> Option<Vec<(DocId, String)>> {
+/// The notice of a wipe this device went through, if not read yet: each lost record, what
+/// names it and how many of its photos (signatures included) never reached the server.
+pub(super) fn wiped() -> Option<Vec<(DocId, String, usize)>> {
     let text = local_item(WIPED_LOCAL_KEY)?;
     Some(
         text.lines()
             .filter_map(|line| {
-                let (id, name) = line.split_once('\t')?;
-                Some((DocId::parse(id).ok()?, name.to_string()))
+                let mut parts = line.split('\t');
+                let id = DocId::parse(parts.next()?).ok()?;
+                let name = parts.next()?.to_string();
+                let photos = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                Some((id, name, photos))
             })
             .collect(),
     )

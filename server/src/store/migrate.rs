@@ -106,6 +106,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0023_slim_rows",
         sql: include_str!("migrations/0023_slim_rows.sql"),
     },
+    Migration {
+        name: "0027_visit_signature",
+        sql: include_str!("migrations/0027_visit_signature.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

@@ -36,6 +36,7 @@ const ALL: [&str; 22] = [
     "0020_history_verdicts",
     "0022_supervision",
     "0023_slim_rows",
+    "0027_visit_signature",
 ];
 
 #[test]
