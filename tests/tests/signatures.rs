@@ -186,7 +186,7 @@ async fn a_signature_slipped_onto_a_recorded_confirmation_later_is_refused() -> 
                 am.get(e, "action")
                     .ok()
                     .flatten()
-                    .is_some_and(|(v, _)| v.to_str() == Some("confirm"))
+                    .is_some_and(|(v, _)| v.as_str() == Some("confirm"))
             })
             .ok_or_else(|| anyhow::anyhow!("no confirm event"))?;
         am.put(&confirm, "sig_name", "张经理")?;

@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 22] = [
+const ALL: [&str; 23] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
