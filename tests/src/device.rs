@@ -484,7 +484,7 @@ impl NativeDevice {
 
     /// Replaces a document on the device with `edit`'s result (given a copy of it and this
     /// device's actor) and saves it as a local change waiting to upload.
-    fn edit_offline(
+    pub fn edit_offline(
         &mut self,
         id: &DocId,
         edit: impl FnOnce(RecordDoc, &Actor) -> anyhow::Result<RecordDoc>,

@@ -355,3 +355,36 @@ pub fn upload_with_tus_js(
     );
     Ok(stdout)
 }
+
+/// Records a visit offline on `dev` (the `n`th of the test, as [`visit_with_photo`] numbers
+/// them) that the enterprise's `by_name` confirmed by `signature`; returns its id. Sync to
+/// send it.
+pub fn signed_visit(
+    dev: &mut NativeDevice,
+    n: u64,
+    enterprise: EnterpriseId,
+    by_name: &str,
+    signature: &shared::model::Signature,
+) -> anyhow::Result<DocId> {
+    let id = VisitId::from_random_bytes(id_bytes(90, n));
+    let at = Timestamp(1_793_491_200_000);
+    let visit = NewVisit {
+        id,
+        enterprise,
+        method: VisitMethod::OnSite,
+        check_in: Some(CheckIn {
+            device_time: at,
+            position: PositionFix::PermissionRefused,
+            photo_hash: None,
+        }),
+        operating_status: OperatingStatus::Normal,
+        notes: "企业签字确认".into(),
+    };
+    let mut doc = VisitDoc::create(&visit, &dev.actor, dev.actor_id.clone(), at)?;
+    doc.edit(&dev.actor, at, |v| v.sign(by_name, at, signature))?;
+    let doc_id = DocId::new(DocKind::Visit, &id.to_string());
+    dev.client
+        .replica_mut()
+        .insert_new(doc_id.clone(), doc.into_record());
+    Ok(doc_id)
+}

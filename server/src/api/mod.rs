@@ -21,4 +21,4 @@ pub use problems::{
     ProblemPage, ProblemSort, Timeline, TimelineEntry, TimelineProblem, UnitRef,
 };
 pub use supervision::{Named, SupervisionFilter, SupervisionPage, SupervisionRow};
-pub use visits::{PersonRef, VisitFilter, VisitListRow, VisitPage};
+pub use visits::{PersonRef, VisitFilter, VisitListRow, VisitPage, VisitSignature};

@@ -61,8 +61,10 @@ pub struct VisitListRow {
     pub method: String,
     /// Photos the record references.
     pub photos: u32,
-    /// The enterprise confirmed the visit by name (the record holds no signature image yet).
+    /// The enterprise confirmed the visit (by name, or signed).
     pub confirmed: bool,
+    /// The enterprise's signature on the visit, if its representative signed.
+    pub signature: Option<VisitSignature>,
     /// What the check-in found: `fixed`, `permission_refused`, `unavailable`; `None`: no
     /// check-in.
     pub check_in: Option<String>,
@@ -77,6 +79,18 @@ pub struct VisitListRow {
     pub history_intact: Option<bool>,
     /// What is broken in its history, if it is.
     pub history_broken: Option<String>,
+}
+
+/// The enterprise's signature on a visit: who signed, when (the device's clock) and the
+/// image's hash (`GET /api/blobs/{hash}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitSignature {
+    /// The signer's name.
+    pub by_name: String,
+    /// When, ms (the officer's device's clock).
+    pub at: i64,
+    /// The PNG's SHA-256.
+    pub hash: String,
 }
 
 /// One page of the visit list.

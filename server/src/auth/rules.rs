@@ -11,7 +11,8 @@
 //!   into a stored one: the server creates each key enterprise's one (`crate::monitoring`), and
 //!   devices edit the copy they received;
 //! - workflow events, progress entries and supervision instructions record their author's
-//!   user, device (and, for events, role); recorded ones are never changed or removed;
+//!   user, device (and, for events, role); recorded ones are never changed or removed, nor
+//!   is the enterprise's signature on a recorded confirm event;
 //! - who takes each workflow action, and who changes the fields that decide scope, deadlines
 //!   and KPIs (an enterprise's town; a problem's handling departments, owner, leader,
 //!   deadline, tier, category and class, rating), is the rights table's say
@@ -267,6 +268,20 @@ impl RoleRules {
                      the new deadline ({day}) has already passed: choose a later date"
                 ));
             }
+        }
+        // The enterprise's signature is written with its confirm event: one on a recorded
+        // event is never added, changed or removed later.
+        let old_signed = before.map(|b| b.signatures.as_slice()).unwrap_or_default();
+        if after
+            .signatures
+            .iter()
+            .any(|s| old_events.contains_key(&s.event) && !old_signed.contains(s))
+            || old_signed.iter().any(|s| !after.signatures.contains(s))
+        {
+            return forbidden(
+                "the enterprise's signature is recorded with its confirmation and never \
+                 added, changed or removed later",
+            );
         }
         for pass in after
             .events

@@ -12,7 +12,8 @@ pub const ROUTES: &[Route] = &[
         path: "/visits",
         summary: "Visits in the caller's scope, newest first by default, filtered and paginated: \
               date (the server's counted time), enterprise, officers, method, photo count, \
-              the enterprise's confirmation, check-in distance from the enterprise's \
+              the enterprise's confirmation and its signature (signer, time and the PNG's \
+              hash, read at /api/blobs/{hash}), check-in distance from the enterprise's \
               registered position and whether it is outside the district's radius",
         auth: "bearer access token; leaders, supervisors and department handlers",
         params: &[

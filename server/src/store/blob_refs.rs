@@ -13,19 +13,31 @@ use shared::sync::validate::Projection;
 use super::{SqliteStore, StoreError};
 use crate::blobs::BlobHash;
 
-/// The record a projection is of and the blobs it references (`Visit::photo_hashes`,
-/// `Problem::photo_hashes`: the one list, hashes that are not 64 hex digits left out).
-fn references(projection: &Projection) -> Option<(DocId, EnterpriseId, Vec<BlobHash>)> {
+/// The record a projection is of and the blobs it references (`Visit::blob_hashes`,
+/// `Problem::blob_hashes`: the one list, photos and the enterprise's signatures, hashes that
+/// are not 64 hex digits left out); `photos_only` keeps the photos alone.
+fn references(
+    projection: &Projection,
+    photos_only: bool,
+) -> Option<(DocId, EnterpriseId, Vec<BlobHash>)> {
     let (doc, enterprise, hashes): (DocId, EnterpriseId, Vec<&str>) = match projection {
         Projection::Visit(v) => (
             DocId::new(DocKind::Visit, &v.id.to_string()),
             v.enterprise,
-            v.photo_hashes(),
+            if photos_only {
+                v.photo_hashes()
+            } else {
+                v.blob_hashes()
+            },
         ),
         Projection::Problem(p, _) => (
             DocId::new(DocKind::Problem, &p.id.to_string()),
             p.enterprise,
-            p.photo_hashes(),
+            if photos_only {
+                p.photo_hashes()
+            } else {
+                p.blob_hashes()
+            },
         ),
         Projection::Enterprise(_) | Projection::Monitoring(_) => return None,
     };
@@ -35,16 +47,16 @@ fn references(projection: &Projection) -> Option<(DocId, EnterpriseId, Vec<BlobH
     Some((doc, enterprise, hashes))
 }
 
-/// How many photos (distinct blobs) the record `projection` is of references: a visit's photo
-/// count on the visit list and in the on-site evidence KPI.
+/// How many photos (distinct blobs, signatures not counted) the record `projection` is of
+/// references: a visit's photo count on the visit list and in the on-site evidence KPI.
 pub(super) fn photo_count(projection: &Projection) -> usize {
-    references(projection).map_or(0, |(_, _, hashes)| hashes.len())
+    references(projection, true).map_or(0, |(_, _, hashes)| hashes.len())
 }
 
 /// Rewrites the blob references of the record `projection` is of (called by
 /// `projection::project` in the commit's transaction).
 pub(super) fn project_refs(tx: &Connection, projection: &Projection) -> Result<(), StoreError> {
-    let Some((doc, enterprise, hashes)) = references(projection) else {
+    let Some((doc, enterprise, hashes)) = references(projection, false) else {
         return Ok(());
     };
     tx.prepare_cached("DELETE FROM blob_refs WHERE doc = ?1")?

@@ -114,6 +114,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0025_published_configs",
         sql: include_str!("migrations/0025_published_configs.sql"),
     },
+    Migration {
+        name: "0027_visit_signature",
+        sql: include_str!("migrations/0027_visit_signature.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands (the number of migrations).

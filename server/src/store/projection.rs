@@ -311,11 +311,15 @@ fn project_visit(
         Some(PositionFix::Unavailable(_)) => (Some("unavailable"), None),
     };
     let distance = check_in_distance(tx, v, position)?;
+    // The enterprise's signed confirmation, if it signed (a confirmation by name alone is
+    // `confirmed` only).
+    let signed = v.confirmation.as_ref().filter(|c| c.signature.is_some());
     tx.prepare_cached(
         "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
          created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed, \
-         claimed_time, distance_m, photos) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         claimed_time, distance_m, photos, signed_by, signed_at, signature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19)",
     )?
     .execute(params![
         id,
@@ -334,6 +338,11 @@ fn project_visit(
         v.created.at.0,
         distance,
         i64::try_from(photos).unwrap_or(i64::MAX),
+        signed.map(|c| c.by_name.as_str()),
+        signed.map(|c| c.at.0),
+        signed
+            .and_then(|c| c.signature.as_ref())
+            .map(|s| s.hash.as_str()),
     ])?;
     let mut officer =
         tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;

@@ -12,7 +12,7 @@ use shared::sync::validate::Scope;
 
 use super::problems_query::scope_sql;
 use super::{SqliteStore, StoreError};
-use crate::api::{MAX_PAGE, PersonRef, VisitFilter, VisitListRow, VisitPage};
+use crate::api::{MAX_PAGE, PersonRef, VisitFilter, VisitListRow, VisitPage, VisitSignature};
 
 /// An on-site visit whose check-in has no position, or none to measure it from, or one
 /// farther than the radius (`?` is the radius in metres), as SQL on `v`. Visits by phone or at
@@ -105,7 +105,8 @@ impl SqliteStore {
              coalesce(u.name, ''), char(30)) FROM visit_officers vo LEFT JOIN users u \
              ON u.id = vo.officer WHERE vo.visit = v.id), \
              (SELECT intact FROM history_verdicts WHERE doc_id = 'visit/' || v.id), \
-             (SELECT broken FROM history_verdicts WHERE doc_id = 'visit/' || v.id) \
+             (SELECT broken FROM history_verdicts WHERE doc_id = 'visit/' || v.id), \
+             v.signed_by, v.signed_at, v.signature \
              {from} WHERE {cond} ORDER BY v.device_time {dir}, v.id {dir} LIMIT ? OFFSET ?"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -142,6 +143,16 @@ impl SqliteStore {
                 evidence: r.get(11)?,
                 history_intact: r.get(13)?,
                 history_broken: r.get(14)?,
+                signature: match (
+                    r.get::<_, Option<String>>(15)?,
+                    r.get::<_, Option<i64>>(16)?,
+                    r.get::<_, Option<String>>(17)?,
+                ) {
+                    (Some(by_name), Some(at), Some(hash)) => {
+                        Some(VisitSignature { by_name, at, hash })
+                    }
+                    _ => None,
+                },
                 officers,
             });
         }

@@ -44,6 +44,7 @@ pub mod history;
 mod monitoring;
 mod photos;
 mod problem;
+mod signature;
 mod text_edit;
 mod visit;
 

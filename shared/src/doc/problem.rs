@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::model::{
     Acknowledgement, Actor, Addressee, EnterpriseId, EntryId, LogEntry, OrgUnitId, Problem,
     ProblemClass, ProblemId, ProblemSource, ProblemState, Rating, RatingChannel, RatingRecord,
-    Role, Supervision, Tier, Timestamp, UserId, VisitId,
+    Role, SignedConfirmation, Supervision, Tier, Timestamp, UserId, VisitId,
 };
 use crate::workflow::{self, Action, ActionKind, Event, Evidence};
 
@@ -275,7 +275,22 @@ impl ProblemDoc {
         action: Action,
         reason: &str,
     ) -> Result<ProblemState, DocError> {
-        self.record_event(actor, now, event_id, action, reason, None)
+        self.record_event(actor, now, event_id, action, reason, None, None)
+    }
+
+    /// Records the enterprise's confirmation (`confirm`) with its representative `by_name`'s
+    /// signature drawn on the officer's screen, in one change: the event carries the
+    /// signature, so it is judged, ordered and kept as the confirmation is.
+    pub fn confirm_signed(
+        &mut self,
+        actor: &Actor,
+        now: Timestamp,
+        event_id: EntryId,
+        by_name: &str,
+        signature: &crate::model::Signature,
+    ) -> Result<ProblemState, DocError> {
+        let signed = Some((by_name.trim(), signature));
+        self.record_event(actor, now, event_id, Action::Confirm, "", None, signed)
     }
 
     /// [`ProblemDoc::act`], judged also by the outside facts in `evidence` (a look-back passes
@@ -289,9 +304,10 @@ impl ProblemDoc {
         reason: &str,
         evidence: &Evidence,
     ) -> Result<ProblemState, DocError> {
-        self.record_event(actor, now, event_id, action, reason, Some(evidence))
+        self.record_event(actor, now, event_id, action, reason, Some(evidence), None)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record_event(
         &mut self,
         actor: &Actor,
@@ -300,6 +316,7 @@ impl ProblemDoc {
         action: Action,
         reason: &str,
         evidence: Option<&Evidence>,
+        signed: Option<(&str, &crate::model::Signature)>,
     ) -> Result<ProblemState, DocError> {
         let problem = self.read()?;
         let to = match evidence {
@@ -308,7 +325,12 @@ impl ProblemDoc {
         };
         let tip = workflow::replay(&problem).tip();
         self.inner.edit(actor, now, |w| {
-            write_event(w, event_id, tip, actor, now, &action, reason)
+            let e = write_event(w, event_id, tip, actor, now, &action, reason)?;
+            if let Some((by_name, signature)) = signed {
+                w.put(&e, "sig_name", by_name)?;
+                super::signature::write(w, &e, signature)?;
+            }
+            Ok(())
         })?;
         Ok(to)
     }
@@ -353,7 +375,7 @@ impl ProblemDoc {
     }
 }
 
-/// Writes one workflow event after `tip`.
+/// Writes one workflow event after `tip`; returns its entry.
 fn write_event(
     w: &mut Writer<'_>,
     event_id: EntryId,
@@ -362,7 +384,7 @@ fn write_event(
     now: Timestamp,
     action: &Action,
     reason: &str,
-) -> Result<(), DocError> {
+) -> Result<ObjId, DocError> {
     let e = w.new_entry(&ROOT, "events", &event_id.to_string())?;
     w.put(&e, "action", action.code())?;
     if let Some(t) = tip {
@@ -384,7 +406,8 @@ fn write_event(
         Action::BadRating { rating } => w.put(&e, "rating", rating.code())?,
         _ => {}
     }
-    write_stamp(w, &e, "", &actor.stamp(now))
+    write_stamp(w, &e, "", &actor.stamp(now))?;
+    Ok(e)
 }
 
 /// Reads a record document of this kind in place, like [`ProblemDoc::read`] without the wrapper
@@ -528,8 +551,27 @@ fn read_event(r: &mut Reader<'_>, key: &str, e: &ObjId) -> Result<Event, DocErro
 
 fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
     let mut events = Vec::new();
+    let mut signatures = Vec::new();
     for (key, obj) in r.entries(&ROOT, "events")? {
-        events.push(read_event(r, &key, &obj)?);
+        let event = read_event(r, &key, &obj)?;
+        let label = format!("events.{key}");
+        if event.action == Action::Confirm
+            && let Some(signature) = super::signature::read(r, &obj, &label)?
+        {
+            let signed = SignedConfirmation {
+                event: event.id,
+                by_name: r.str(&obj, "sig_name", &format!("{label}.sig_name"))?,
+                at: event.stamp.at,
+                signature,
+            };
+            // In time order by insertion (no sort of its own for the phone to download).
+            let at = signatures
+                .iter()
+                .position(|s: &SignedConfirmation| (s.at, s.event) > (signed.at, signed.event))
+                .unwrap_or(signatures.len());
+            signatures.insert(at, signed);
+        }
+        events.push(event);
     }
     let rating = match r.opt_parse(&ROOT, "rating", "rating", Rating::from_code)? {
         Some(rating) => Some(RatingRecord {
@@ -570,6 +612,7 @@ fn read_problem(r: &mut Reader<'_>) -> Result<Problem, DocError> {
         rating,
         attachments: r.string_set(&ROOT, "attachments")?,
         photos: super::photos::read(r)?,
+        signatures,
         created: read_stamp(r, &ROOT, "created_")?,
         needs_decision: Vec::new(),
     })

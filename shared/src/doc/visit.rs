@@ -5,8 +5,8 @@ use automerge::ROOT;
 use super::fields::{Reader, Writer};
 use super::{ActorId, DocError, DocKind, RecordDoc, read_stamp, write_header, write_stamp};
 use crate::model::{
-    Actor, CheckIn, EnterpriseId, OperatingStatus, Position, PositionFix, ProblemId, Timestamp,
-    UserId, Visit, VisitConfirmation, VisitId, VisitMethod,
+    Actor, CheckIn, EnterpriseId, OperatingStatus, Position, PositionFix, ProblemId, Signature,
+    Timestamp, UserId, Visit, VisitConfirmation, VisitId, VisitMethod,
 };
 
 /// What is needed to create a visit.
@@ -101,6 +101,18 @@ impl VisitEdit<'_, '_> {
         let obj = self.w.map(&ROOT, "confirmation")?;
         self.w.put(&obj, "by_name", by_name)?;
         self.w.put(&obj, "at", at.0)
+    }
+    /// Records the enterprise's confirmation of the visit by `by_name`'s signature, drawn on
+    /// the officer's screen (the PNG kept by hash, like a photo).
+    pub fn sign(
+        &mut self,
+        by_name: &str,
+        at: Timestamp,
+        signature: &Signature,
+    ) -> Result<(), DocError> {
+        self.confirm(by_name.trim(), at)?;
+        let obj = self.w.map(&ROOT, "confirmation")?;
+        super::signature::write(self.w, &obj, signature)
     }
 }
 
@@ -202,6 +214,7 @@ fn read_visit(r: &mut Reader<'_>) -> Result<Visit, DocError> {
         Some(obj) => Some(VisitConfirmation {
             by_name: r.str(&obj, "by_name", "confirmation.by_name")?,
             at: Timestamp(r.i64(&obj, "at", "confirmation.at")?),
+            signature: super::signature::read(r, &obj, "confirmation")?,
         }),
         None => None,
     };

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod org;
 pub mod photo;
 pub mod records;
+pub mod signature;
 pub mod time;
 
 pub use codes::*;
@@ -17,4 +18,5 @@ pub use ids::*;
 pub use org::{Assignment, OrgUnit, User};
 pub use photo::{Photo, PhotoError};
 pub use records::*;
+pub use signature::{SIGNATURE_TYPE, Signature, SignatureError, SignedConfirmation};
 pub use time::{DAY_MS, IsoWeek, Month, Timestamp};

@@ -1,7 +1,9 @@
 //! Photos on records (现场照片 on a visit, the problem as found): what a record's document
 //! holds of each photo (its SHA-256, size, type, caption, when and where it was taken; the
 //! bytes travel apart, by tus, and are kept by hash), the bounds the server checks, and the one
-//! list of the blobs a record references ([`Visit::photo_hashes`], [`Problem::photo_hashes`]).
+//! list of the blobs a record references ([`Visit::blob_hashes`], [`Problem::blob_hashes`]:
+//! its photos ([`Visit::photo_hashes`], [`Problem::photo_hashes`]) and the enterprise's
+//! signatures).
 
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +101,7 @@ fn hashes<'a>(candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 impl Visit {
-    /// Every blob the visit references: the check-in photo of older apps, then its photos.
+    /// Every photo the visit references: the check-in photo of older apps, then its photos.
     pub fn photo_hashes(&self) -> Vec<&str> {
         let check_in = self.check_in.iter().filter_map(|c| c.photo_hash.as_deref());
         hashes(check_in.chain(self.photos.iter().map(|p| p.hash.as_str())))
@@ -107,9 +109,31 @@ impl Visit {
 }
 
 impl Problem {
-    /// Every blob the problem references: its attachments, then its photos.
+    /// Every photo the problem references: its attachments, then its photos.
     pub fn photo_hashes(&self) -> Vec<&str> {
         let attached = self.attachments.iter().map(String::as_str);
         hashes(attached.chain(self.photos.iter().map(|p| p.hash.as_str())))
+    }
+
+    /// Every blob the problem references: its photos, then the enterprise's signatures.
+    /// Uploads, reads and garbage collection follow this list; photo counts do not.
+    pub fn blob_hashes(&self) -> Vec<&str> {
+        let mut out = self.photo_hashes();
+        out.extend(self.signatures.iter().map(|s| s.signature.hash.as_str()));
+        hashes(out.into_iter())
+    }
+}
+
+impl Visit {
+    /// Every blob the visit references: its photos, then the enterprise's signature.
+    /// Uploads, reads and garbage collection follow this list; photo counts do not.
+    pub fn blob_hashes(&self) -> Vec<&str> {
+        let mut out = self.photo_hashes();
+        let signed = self
+            .confirmation
+            .as_ref()
+            .and_then(|c| c.signature.as_ref());
+        out.extend(signed.map(|s| s.hash.as_str()));
+        hashes(out.into_iter())
     }
 }

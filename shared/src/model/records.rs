@@ -105,6 +105,10 @@ pub struct VisitConfirmation {
     pub by_name: String,
     /// When, by the device's clock.
     pub at: Timestamp,
+    /// The signature they drew on the officer's screen (none: confirmed by name only, as
+    /// every confirmation before signatures).
+    #[serde(default)]
+    pub signature: Option<super::Signature>,
 }
 
 /// A visit (走访): what one 连心卡 records.
@@ -269,6 +273,10 @@ pub struct Problem {
     /// Photos of the problem as found, in the order taken (none in older documents).
     #[serde(default)]
     pub photos: Vec<super::Photo>,
+    /// The enterprise's signatures on its confirmations (`confirm` events), in time order
+    /// (none in older documents).
+    #[serde(default)]
+    pub signatures: Vec<super::SignedConfirmation>,
     /// Who created it.
     pub created: Stamp,
     /// Scalar fields with unresolved concurrent values.

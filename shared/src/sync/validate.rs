@@ -152,6 +152,13 @@ pub fn project(id: &DocId, doc: &RecordDoc) -> Result<Projection, Refusal> {
         Projection::Enterprise(_) | Projection::Monitoring(_) => &[],
     };
     crate::model::photo::check_photos(photos).map_err(|e| Refusal::Invalid(e.to_string()))?;
+    let (visit, problem) = match &projection {
+        Projection::Visit(v) => (Some(v), None),
+        Projection::Problem(p, _) => (None, Some(p.as_ref())),
+        Projection::Enterprise(_) | Projection::Monitoring(_) => (None, None),
+    };
+    crate::model::signature::check_signed(visit, problem)
+        .map_err(|e| Refusal::Invalid(e.to_string()))?;
     Ok(projection)
 }
 
