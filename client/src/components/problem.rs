@@ -38,12 +38,13 @@ pub struct ProblemPageProps {
 }
 
 /// Applies `f` to a copy of the problem document and saves it; reports through `message`.
+/// `f` is a `dyn` closure, so every action of the page shares one copy of this code.
 fn edit_problem(
     core: &std::rc::Rc<Core>,
     lang: Lang,
     doc_id: &DocId,
     message: &UseStateHandle<Option<(bool, String)>>,
-    f: impl FnOnce(&mut ProblemDoc, &shared::model::Actor) -> Result<(), shared::doc::DocError>,
+    f: &mut dyn FnMut(&mut ProblemDoc, &shared::model::Actor) -> Result<(), shared::doc::DocError>,
 ) -> bool {
     let (Some(actor), Some(record)) = (core.actor(), core.doc(doc_id)) else {
         message.set(Some((false, lang.t(Key::NotLoggedIn).into())));
@@ -126,7 +127,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let (core, doc_id, message) = (core.clone(), doc_id.clone(), message.clone());
             pick(e, None, lang, move |r| match r {
                 Ok(new) => {
-                    edit_problem(&core, lang, &doc_id, &message, |d, actor| {
+                    edit_problem(&core, lang, &doc_id, &message, &mut |d, actor| {
                         d.edit(&core.config(), actor, platform::now(), |p| {
                             new.iter().try_for_each(|photo| p.add_photo(photo))
                         })
@@ -148,9 +149,15 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             e.prevent_default();
             let config = core.config();
             let text = response.trim().to_string();
-            edit_problem(&core, lang, &doc_id, &response_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
-            });
+            edit_problem(
+                &core,
+                lang,
+                &doc_id,
+                &response_message,
+                &mut |doc, actor| {
+                    doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
+                },
+            );
         })
     };
 
@@ -170,11 +177,17 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let config = core.config();
             let id = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &progress_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    p.add_progress(id, &text)
-                })
-            }) {
+            if edit_problem(
+                &core,
+                lang,
+                &doc_id,
+                &progress_message,
+                &mut |doc, actor| {
+                    doc.edit(&config, actor, platform::now(), |p| {
+                        p.add_progress(id, &text)
+                    })
+                },
+            ) {
                 progress.set(String::new());
             }
         })
@@ -199,7 +212,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let config = core.config();
             let comment = rating_comment.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
+            edit_problem(&core, lang, &doc_id, &rating_message, &mut |doc, actor| {
                 let channel = shared::model::RatingChannel::Officer;
                 doc.rate(
                     &config,
@@ -271,9 +284,16 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let text = reason.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
-                doc.act_with(actor, platform::now(), event, action, &text, &evidence)
-                    .map(|_| ())
+            if edit_problem(&core, lang, &doc_id, &action_message, &mut |doc, actor| {
+                doc.act_with(
+                    actor,
+                    platform::now(),
+                    event,
+                    action.clone(),
+                    &text,
+                    &evidence,
+                )
+                .map(|_| ())
             }) {
                 chosen.set(None);
                 reason.set(String::new());
@@ -299,11 +319,17 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let config = core.config();
             let id = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &supervision_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    p.add_supervision(id, &text)
-                })
-            }) {
+            if edit_problem(
+                &core,
+                lang,
+                &doc_id,
+                &supervision_message,
+                &mut |doc, actor| {
+                    doc.edit(&config, actor, platform::now(), |p| {
+                        p.add_supervision(id, &text)
+                    })
+                },
+            ) {
                 supervision.set(String::new());
             }
         })
@@ -327,7 +353,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 return;
             };
             let reason = handout_reason.trim().to_string();
-            if edit_problem(&core, lang, &doc_id, &handout_message, |doc, actor| {
+            if edit_problem(&core, lang, &doc_id, &handout_message, &mut |doc, actor| {
                 let event = || EntryId::from_random_bytes(platform::random_bytes());
                 match apply_batch(
                     doc,
