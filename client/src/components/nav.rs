@@ -24,6 +24,7 @@ pub fn nav(ctx: &Ctx) -> Html {
                 lang.pick("问题", "Problems"),
             ),
             (Route::Flags, lang.pick("红绿黑旗", "Flags")),
+            (Route::Supervision, lang.pick("督办", "Supervision")),
             (Route::Bulletins, lang.pick("通报", "Bulletins")),
             (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
         ],

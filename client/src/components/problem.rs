@@ -10,7 +10,7 @@ use shared::forms::{
     ActionKind, BatchAction, BatchRefusal, FormError, actions_for, apply_batch, build_action,
     parse_date_end, parse_rating,
 };
-use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
+use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating};
 use shared::sync::protocol::DocId;
 use shared::workflow::{self, rights};
 use yew::prelude::*;
@@ -20,6 +20,7 @@ use super::follow_up::follow_up_notice;
 use super::photos::{photo_section, pick};
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
+use super::supervision::supervision_card;
 use super::widgets::{
     Ctx, back, bind, bind_select, flag_badge, flag_legend, missing, select, state_badge,
 };
@@ -39,7 +40,7 @@ pub struct ProblemPageProps {
 
 /// Applies `f` to a copy of the problem document and saves it; reports through `message`.
 /// `f` is a `dyn` closure, so every action of the page shares one copy of this code.
-fn edit_problem(
+pub(super) fn edit_problem(
     core: &std::rc::Rc<Core>,
     lang: Lang,
     doc_id: &DocId,
@@ -72,7 +73,8 @@ fn edit_problem(
     }
 }
 
-fn message_line(message: &Option<(bool, String)>) -> Html {
+/// A form's result line: saved, or what went wrong.
+pub(super) fn message_line(message: &Option<(bool, String)>) -> Html {
     match message {
         Some((true, m)) => html! { <p class="hint saved" role="status">{ m.clone() }</p> },
         Some((false, m)) => html! { <p class="field-error" role="alert">{ m.clone() }</p> },
@@ -105,7 +107,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let reason = use_state(String::new);
     let date = use_state(String::new);
     let action_message = use_state(|| None::<(bool, String)>);
-    let supervision = use_state(String::new);
     let supervision_message = use_state(|| None::<(bool, String)>);
     let handout_unit = use_state(String::new);
     let handout_reason = use_state(String::new);
@@ -302,39 +303,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
         })
     };
 
-    let give_supervision = {
-        let (core, doc_id, supervision, supervision_message) = (
-            core.clone(),
-            doc_id.clone(),
-            supervision.clone(),
-            supervision_message.clone(),
-        );
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let text = supervision.trim().to_string();
-            if text.is_empty() {
-                supervision_message
-                    .set(Some((false, i18n::form_error(lang, &FormError::Required))));
-                return;
-            }
-            let config = core.config();
-            let id = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(
-                &core,
-                lang,
-                &doc_id,
-                &supervision_message,
-                &mut |doc, actor| {
-                    doc.edit(&config, actor, platform::now(), |p| {
-                        p.add_supervision(id, &text)
-                    })
-                },
-            ) {
-                supervision.set(String::new());
-            }
-        })
-    };
-
     // Hand-out (交办): a problem still submitted is triaged first, as in the list's batch.
     let hand_out = {
         let (core, doc_id) = (core.clone(), doc_id.clone());
@@ -380,7 +348,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     };
 
     let role = actor.map(|a| a.role);
-    let leads = matches!(role, Some(Role::Leader | Role::Supervisor));
     let can_hand_out = role.is_some_and(|r| rights::role_has(r, ActionKind::Assign))
         && matches!(
             derived.outcome.state,
@@ -515,25 +482,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 </section>
             }
 
-            if leads || !problem.supervision.is_empty() {
-                <section class="card supervision">
-                    <h2>{ lang.pick("督办", "Supervision") }</h2>
-                    <ol class="log">
-                        { for problem.supervision.iter().map(|entry| html! {
-                            <li class="supervision-entry"><span class="muted">{ platform::format_time(entry.stamp.at) }{ " · " }{ by(entry.stamp.by) }</span>
-                                <p>{ entry.text.clone() }</p></li>
-                        }) }
-                    </ol>
-                    if leads {
-                        <form class="form" onsubmit={give_supervision}>
-                            <textarea id="supervision" rows="2" placeholder={lang.pick("督办要求，如：请于本周内反馈进展", "Instruction, e.g. report progress this week")}
-                                value={(*supervision).clone()} oninput={bind(&supervision)} />
-                            { message_line(&supervision_message) }
-                            <button type="submit" class="secondary give-supervision">{ lang.pick("下达督办", "Give instruction") }</button>
-                        </form>
-                    }
-                </section>
-            }
+            { supervision_card(&ctx, &problem, derived.outcome.state, &supervision_message) }
 
             <section class="card">
                 <h2>{ lang.t(Key::Response) }</h2>

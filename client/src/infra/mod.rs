@@ -22,3 +22,7 @@ pub mod photos;
 pub mod platform;
 pub mod prefs;
 pub mod route;
+#[cfg(feature = "leader")]
+pub mod seen;
+#[cfg(feature = "leader")]
+pub mod supervision;
