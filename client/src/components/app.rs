@@ -28,6 +28,8 @@ use super::nav::{home_of, nav};
 use super::problem::ProblemPage;
 #[cfg(feature = "leader")]
 use super::problem_list::{FlagBoard, ProblemList};
+#[cfg(feature = "leader")]
+use super::supervision_list::SupervisionList;
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
@@ -210,6 +212,8 @@ pub fn App() -> Html {
             #[cfg(feature = "leader")]
             Route::Bulletin(id) => html! { <BulletinPage ctx={ctx.clone()} id={id.clone()} /> },
             #[cfg(feature = "leader")]
+            Route::Supervision => html! { <SupervisionList ctx={ctx.clone()} /> },
+            #[cfg(feature = "leader")]
             Route::Admin(section) => {
                 html! { <AdminPage ctx={ctx.clone()} section={section.clone()} /> }
             }
@@ -221,7 +225,8 @@ pub fn App() -> Html {
             | Route::Visits(_)
             | Route::Inbox
             | Route::Bulletins
-            | Route::Bulletin(_) => not_in_this_bundle(lang),
+            | Route::Bulletin(_)
+            | Route::Supervision => not_in_this_bundle(lang),
             Route::Monitoring(id) => {
                 html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
             }

@@ -15,7 +15,11 @@ use crate::infra::route::Route;
 
 /// "Due on …", marked when overdue.
 fn due_line(lang: Lang, task: &Task) -> Html {
-    let class = classes!("task-due", task.overdue.then_some("overdue"));
+    let class = if task.overdue {
+        "task-due overdue"
+    } else {
+        "task-due"
+    };
     html! {
         <span {class}>{ lang.pick("期限 ", "Due ") }{ platform::format_date(task.due) }
             if task.overdue { { lang.pick("（已逾期）", " (overdue)") } }</span>

@@ -3,7 +3,11 @@
 //! refetched after every sync round. Tabs split what waits for acceptance from what is being
 //! worked on; each row offers the quick steps — accept (受理), return with a reason (退回),
 //! start (开始办理) — recorded on the problem's document on this device, and links to the
-//! problem page for progress, the response and extension requests.
+//! problem page for progress, the response and extension requests. Above the tabs, counts
+//! from the department's problems on this device (`shared::todo::handler_inbox`, with the
+//! district's 临期 window): to accept, due soon, overdue, and how many were handed out since
+//! the person last opened the inbox (kept per user in this browser, `infra::seen`); those
+//! rows are marked 新.
 
 use shared::doc::{DocKind, ProblemDoc};
 use shared::model::{EntryId, ProblemState};
@@ -15,7 +19,9 @@ use super::problem_list::{Load, Row, row_excerpt, row_facts, shown, use_problems
 use super::widgets::{Ctx, bind, flag_badge, flag_legend, state_badge};
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
-use crate::infra::{directory, platform};
+use crate::infra::{directory, platform, seen};
+use shared::model::Timestamp;
+use shared::todo::{handed_out_at, handler_inbox};
 
 /// The inbox's tabs: label and the states they list.
 const TABS: [(&str, &str, &str); 4] = [
@@ -49,15 +55,46 @@ pub fn Inbox(props: &InboxProps) -> Html {
         format!("state={states}&sort=deadline&order=asc&limit=100")
     };
     let page = use_problems(&ctx, query);
-    let department = ctx
-        .core
-        .session()
+    let session = ctx.core.session();
+    let department = session
+        .as_ref()
         .and_then(|s| directory::unit_name(s.user.org_unit));
+    // The last look before this visit, read once; this visit is the new last look.
+    let last_seen = {
+        let user = session.as_ref().map(|s| s.user.id);
+        use_state(move || {
+            let before = user.and_then(seen::load);
+            if let Some(user) = user {
+                seen::save(user, platform::now());
+            }
+            before
+        })
+    };
+    let counts = session.as_ref().map(|s| {
+        let snapshot = ctx.core.snapshot();
+        let config = ctx.core.config();
+        handler_inbox(
+            s.user.org_unit,
+            &snapshot.problems,
+            &config,
+            platform::now(),
+            config.due_soon_days(),
+            *last_seen,
+        )
+    });
 
     html! {
         <main class="screen inbox">
             <h1>{ lang.pick("待办", "Inbox") }
                 if let Some(d) = department { <span class="muted small">{ " · " }{ d }</span> }</h1>
+            if let Some(c) = counts {
+                <ul class="inbox-counts">
+                    <li data-kind="new"><strong>{ c.new }</strong>{ lang.pick(" 待受理", " to accept") }</li>
+                    <li data-kind="due_soon"><strong>{ c.due_soon }</strong>{ lang.pick(" 即将到期", " due soon") }</li>
+                    <li data-kind="overdue" class={classes!((c.overdue > 0).then_some("overdue"))}><strong>{ c.overdue }</strong>{ lang.pick(" 已超期", " overdue") }</li>
+                    <li data-kind="unseen"><strong>{ c.unseen }</strong>{ lang.pick(" 条上次查看后新到", " new since last seen") }</li>
+                </ul>
+            }
             <div class="tabs" role="tablist">
                 { for TABS.iter().enumerate().map(|(i, (zh, en, states))| {
                     let onclick = { let tab = tab.clone(); Callback::from(move |_: MouseEvent| tab.set(i)) };
@@ -81,7 +118,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
                     <p class="muted small list-total" data-total={p.total.to_string()}>
                         { lang.pick("共 {n} 条", "{n} in all").replace("{n}", &p.total.to_string()) }</p>
                     <ul class="inbox-rows">
-                        { for p.rows.iter().map(|row| html! { <InboxRow key={row.id.to_string()} ctx={ctx.clone()} row={row.clone()} /> }) }
+                        { for p.rows.iter().map(|row| html! { <InboxRow key={row.id.to_string()} ctx={ctx.clone()} row={row.clone()} seen={*last_seen} /> }) }
                     </ul>
                     { flag_legend(lang, &ctx.core.config()) }
                     </>
@@ -97,6 +134,8 @@ struct InboxRowProps {
     /// The app context (the device, the language, the change counter).
     pub ctx: Ctx,
     row: Row,
+    /// The person's last look at the inbox before this visit.
+    seen: Option<Timestamp>,
 }
 
 /// Records a workflow action on the problem's document on this device and saves it.
@@ -187,11 +226,15 @@ fn InboxRow(props: &InboxRowProps) -> Html {
         })
     };
     let on_device = local.is_some();
+    let unit = core.session().map(|s| s.user.org_unit);
+    let arrived = local.zip(unit).and_then(|(p, u)| handed_out_at(p, u));
+    let unseen = arrived.is_some_and(|at| props.seen.is_none_or(|s| at > s));
 
     html! {
         <li class="card inbox-row" data-id={row.id.to_string()} data-state={s.state.code()}>
             <a class="problem-link" href={Route::Problem(row.id).hash()}>
                 <div class="card-title">
+                    if unseen { <span class="badge overdue unseen">{ lang.pick("新", "New") }</span> }
                     <strong class="row-enterprise">{ row.enterprise_name.clone() }</strong>
                     { flag_badge(lang, s.flag) }
                     { state_badge(lang, s.state) }

@@ -36,6 +36,11 @@ pub mod problem_fields;
 // full bundle, so the officer bundle leaves them unused (and the linker drops them).
 #[cfg_attr(not(feature = "leader"), allow(dead_code))]
 pub mod problem_list;
+pub mod supervision;
+#[cfg(feature = "leader")]
+pub mod supervision_form;
+#[cfg(feature = "leader")]
+pub mod supervision_list;
 pub mod sync_page;
 pub mod visit;
 pub mod visit_form;

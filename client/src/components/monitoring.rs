@@ -335,66 +335,110 @@ fn message_line(message: &Option<(bool, String)>) -> Html {
     }
 }
 
-/// The entry form's text fields.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Entry {
-    day: String,
-    kwh: String,
-    week: String,
-    product: String,
-    price: String,
-    month: String,
-    output_value: String,
-    revenue: String,
-    employees: String,
-}
+/// The entry form's inputs, one per text field of [`Entry`] (its index): id, label, and kind
+/// (`date`, `month`, `decimal`, `numeric`, `product` with the known products offered, `text`).
+/// The form is drawn from this table and [`GROUPS`] by one loop, not one expanded block per
+/// input (smaller download).
+const INPUTS: [(&str, &str, &str, &str); 9] = [
+    ("m-day", "日期", "Date", "date"),
+    ("m-kwh", "用电量（kWh）", "kWh", "decimal"),
+    (
+        "m-week",
+        "周次（如 2026-W45）",
+        "Week (e.g. 2026-W45)",
+        "text",
+    ),
+    ("m-product", "产品", "Product", "product"),
+    ("m-price", "价格", "Price", "decimal"),
+    ("m-month", "月份", "Month", "month"),
+    ("m-output", "产值（万元）", "Output (10k yuan)", "decimal"),
+    (
+        "m-revenue",
+        "营业收入（万元）",
+        "Revenue (10k yuan)",
+        "decimal",
+    ),
+    (
+        "m-employees",
+        "月末用工人数",
+        "Employees at month end",
+        "numeric",
+    ),
+];
+const DAY: usize = 0;
+const KWH: usize = 1;
+const WEEK: usize = 2;
+const PRODUCT: usize = 3;
+const PRICE: usize = 4;
+const MONTH: usize = 5;
+const OUTPUT: usize = 6;
+const REVENUE: usize = 7;
+const EMPLOYEES: usize = 8;
+/// The inputs a save clears (the periods stay for the next figures).
+const CLEARED: [usize; 6] = [KWH, PRODUCT, PRICE, OUTPUT, REVENUE, EMPLOYEES];
+
+/// The entry form's groups: legend and rows of inputs (a row of two side by side).
+const GROUPS: [(&str, &str, &[&[usize]]); 3] = [
+    ("日用电量", "Power use of a day", &[&[DAY, KWH]]),
+    (
+        "产品价格（周）",
+        "Price of the week",
+        &[&[WEEK], &[PRODUCT, PRICE]],
+    ),
+    (
+        "月度运行",
+        "Month's operation",
+        &[&[MONTH], &[OUTPUT, REVENUE], &[EMPLOYEES]],
+    ),
+];
+
+/// The entry form's text, by [`INPUTS`] index.
+type Entry = [String; 9];
 
 /// What the entry form writes, one [`Figures`] per group filled in: a group whose fields are
-/// all empty is skipped, a group partly filled is an error.
-fn parse_entry(e: &Entry) -> Result<Vec<Figures>, Vec<(&'static str, CsvError)>> {
+/// all empty is skipped, a group partly filled is an error (by [`INPUTS`] index).
+fn parse_entry(e: &Entry) -> Result<Vec<Figures>, Vec<(usize, CsvError)>> {
     let mut errors = Vec::new();
     fn keep<T>(
-        errors: &mut Vec<(&'static str, CsvError)>,
-        field: &'static str,
+        errors: &mut Vec<(usize, CsvError)>,
+        field: usize,
         r: Result<T, CsvError>,
     ) -> Option<T> {
         r.map_err(|e| errors.push((field, e))).ok()
     }
-    let power = if e.kwh.trim().is_empty() {
+    let blank = |fields: &[usize]| fields.iter().all(|&i| e[i].trim().is_empty());
+    let power = if blank(&[KWH]) {
         None
     } else {
-        let day = keep(&mut errors, "day", parse_day(&e.day));
-        let kwh = keep(&mut errors, "kwh", parse_amount("power_kwh", &e.kwh));
+        let day = keep(&mut errors, DAY, parse_day(&e[DAY]));
+        let kwh = keep(&mut errors, KWH, parse_amount("power_kwh", &e[KWH]));
         day.zip(kwh).map(|p| Figures::Power(vec![p]))
     };
-    let price = if e.product.trim().is_empty() && e.price.trim().is_empty() {
+    let price = if blank(&[PRODUCT, PRICE]) {
         None
     } else {
-        let week = keep(&mut errors, "week", parse_week(&e.week));
-        let product = keep(&mut errors, "product", parse_product(&e.product));
-        let price = keep(&mut errors, "price", parse_amount("price", &e.price));
+        let week = keep(&mut errors, WEEK, parse_week(&e[WEEK]));
+        let product = keep(&mut errors, PRODUCT, parse_product(&e[PRODUCT]));
+        let price = keep(&mut errors, PRICE, parse_amount("price", &e[PRICE]));
         match (week, product, price) {
             (Some(w), Some(p), Some(v)) => Some(Figures::Prices(vec![(w, p, v)])),
             _ => None,
         }
     };
-    let operation = if [&e.output_value, &e.revenue, &e.employees]
-        .iter()
-        .all(|v| v.trim().is_empty())
-    {
+    let operation = if blank(&[OUTPUT, REVENUE, EMPLOYEES]) {
         None
     } else {
-        let month = keep(&mut errors, "month", parse_month(&e.month));
+        let month = keep(&mut errors, MONTH, parse_month(&e[MONTH]));
         let output_value = keep(
             &mut errors,
-            "output_value",
-            parse_amount("output_value", &e.output_value),
+            OUTPUT,
+            parse_amount("output_value", &e[OUTPUT]),
         );
-        let revenue = keep(&mut errors, "revenue", parse_amount("revenue", &e.revenue));
+        let revenue = keep(&mut errors, REVENUE, parse_amount("revenue", &e[REVENUE]));
         let employees = keep(
             &mut errors,
-            "employees",
-            parse_count("employees", &e.employees),
+            EMPLOYEES,
+            parse_count("employees", &e[EMPLOYEES]),
         );
         match (month, output_value, revenue, employees) {
             (Some(m), Some(output_value), Some(revenue), Some(employees)) => {
@@ -417,42 +461,68 @@ fn parse_entry(e: &Entry) -> Result<Vec<Figures>, Vec<(&'static str, CsvError)>>
     }
 }
 
-/// One labelled input of the entry form: `kind` is `date`, `month`, `decimal`, `numeric`,
-/// `product` (with the known products offered) or `text`.
-fn field(
-    id: &'static str,
-    label: &str,
-    kind: &'static str,
-    value: &str,
-    oninput: Callback<InputEvent>,
-    errors: Html,
+/// The entry form's fieldsets, drawn from [`GROUPS`] and [`INPUTS`]; the products reported so
+/// far are offered in the price group.
+fn entry_fields(
+    lang: Lang,
+    entry: &UseStateHandle<Entry>,
+    errors: &[(usize, CsvError)],
+    products: &std::collections::BTreeMap<String, f64>,
 ) -> Html {
-    let (input_type, inputmode, list) = match kind {
-        "date" | "month" => (kind, None, None),
-        "decimal" | "numeric" => ("text", Some(kind), None),
-        "product" => ("text", None, Some("m-products")),
-        _ => ("text", None, None),
+    let input = |i: usize| -> Html {
+        let (id, zh, en, kind) = INPUTS[i];
+        let (input_type, inputmode, list) = match kind {
+            "date" | "month" => (kind, None, None),
+            "decimal" | "numeric" => ("text", Some(kind), None),
+            "product" => ("text", None, Some("m-products")),
+            _ => ("text", None, None),
+        };
+        let oninput = {
+            let entry = entry.clone();
+            Callback::from(move |e: InputEvent| {
+                let mut next = (*entry).clone();
+                next[i] = super::widgets::event_value(&e);
+                entry.set(next);
+            })
+        };
+        html! {
+            <div class="field">
+                <label for={id}>{ lang.pick(zh, en) }</label>
+                <input {id} type={input_type} {inputmode} {list} value={entry[i].clone()} {oninput} />
+                { for errors.iter().filter(|(f, _)| *f == i).map(|(_, e)| html! {
+                    <p class="field-error" role="alert">{ csv_error(lang, e) }</p>
+                }) }
+            </div>
+        }
     };
     html! {
-        <div class="field">
-            <label for={id}>{ label.to_string() }</label>
-            <input {id} type={input_type} {inputmode} {list} value={value.to_string()} {oninput} />
-            { errors }
-        </div>
+        { for GROUPS.iter().enumerate().map(|(g, (zh, en, rows))| html! {
+            <fieldset>
+                <legend>{ lang.pick(zh, en) }</legend>
+                { for rows.iter().map(|row| if row.len() > 1 {
+                    html! { <div class="two-columns">{ for row.iter().map(|&i| input(i)) }</div> }
+                } else {
+                    input(row[0])
+                }) }
+                if g == 1 {
+                    <datalist id="m-products">
+                        { for products.keys().map(|p| html! { <option value={p.clone()} /> }) }
+                    </datalist>
+                }
+            </fieldset>
+        }) }
     }
 }
 
 fn entry_today() -> Entry {
     let today = platform::format_date(platform::now());
-    let week = parse_day(&today)
+    let mut e = Entry::default();
+    e[WEEK] = parse_day(&today)
         .map(|d| IsoWeek::of(d).to_string())
         .unwrap_or_default();
-    Entry {
-        month: today.get(..7).unwrap_or_default().to_string(),
-        day: today,
-        week,
-        ..Entry::default()
-    }
+    e[MONTH] = today.get(..7).unwrap_or_default().to_string();
+    e[DAY] = today;
+    e
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +535,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
     let lang = ctx.lang;
     let core = ctx.core.clone();
     let entry = use_state(entry_today);
-    let entry_errors = use_state(Vec::<(&'static str, CsvError)>::new);
+    let entry_errors = use_state(Vec::<(usize, CsvError)>::new);
     let entry_message = use_state(|| None::<(bool, String)>);
     let csv_text = use_state(String::new);
     let import_message = use_state(|| None::<(bool, String)>);
@@ -501,14 +571,6 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
     };
 
     // Entry form.
-    let set = |f: fn(&mut Entry, String)| {
-        let entry = entry.clone();
-        Callback::from(move |e: InputEvent| {
-            let mut next = (*entry).clone();
-            f(&mut next, super::widgets::event_value(&e));
-            entry.set(next);
-        })
-    };
     let on_entry = {
         let (core, entry, entry_errors, entry_message) = (
             core.clone(),
@@ -536,12 +598,9 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                     let entry = entry.clone();
                     let done = Callback::from(move |()| {
                         let mut next = (*entry).clone();
-                        next.kwh.clear();
-                        next.product.clear();
-                        next.price.clear();
-                        next.output_value.clear();
-                        next.revenue.clear();
-                        next.employees.clear();
+                        for i in CLEARED {
+                            next[i].clear();
+                        }
                         entry.set(next);
                     });
                     save_figures(&core, lang, enterprise, &entry_message, done, move |w| {
@@ -551,14 +610,6 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
             }
         })
     };
-    let field_error = |field: &str| -> Html {
-        html! {
-            { for entry_errors.iter().filter(|(f, _)| *f == field).map(|(_, e)| html! {
-                <p class="field-error" role="alert">{ csv_error(lang, e) }</p>
-            }) }
-        }
-    };
-
     // CSV import: parsed as it is typed, imported whole or not at all.
     let parsed: Option<Result<Figures, Vec<LineError>>> =
         (!csv_text.trim().is_empty()).then(|| parse_csv(&csv_text));
@@ -712,33 +763,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
                 <section class="monitor-section">
                     <h2>{ lang.pick("录入数据", "Enter figures") }</h2>
                     <form class="form monitor-entry" onsubmit={on_entry}>
-                        <fieldset>
-                            <legend>{ lang.pick("日用电量", "Power use of a day") }</legend>
-                            <div class="two-columns">
-                                { field("m-day", lang.pick("日期", "Date"), "date", &entry.day, set(|e, v| e.day = v), field_error("day")) }
-                                { field("m-kwh", lang.pick("用电量（kWh）", "kWh"), "decimal", &entry.kwh, set(|e, v| e.kwh = v), field_error("kwh")) }
-                            </div>
-                        </fieldset>
-                        <fieldset>
-                            <legend>{ lang.pick("产品价格（周）", "Price of the week") }</legend>
-                            { field("m-week", lang.pick("周次（如 2026-W45）", "Week (e.g. 2026-W45)"), "text", &entry.week, set(|e, v| e.week = v), field_error("week")) }
-                            <div class="two-columns">
-                                { field("m-product", lang.pick("产品", "Product"), "product", &entry.product, set(|e, v| e.product = v), field_error("product")) }
-                                { field("m-price", lang.pick("价格", "Price"), "decimal", &entry.price, set(|e, v| e.price = v), field_error("price")) }
-                            </div>
-                            <datalist id="m-products">
-                                { for products.keys().map(|p| html! { <option value={p.clone()} /> }) }
-                            </datalist>
-                        </fieldset>
-                        <fieldset>
-                            <legend>{ lang.pick("月度运行", "Month's operation") }</legend>
-                            { field("m-month", lang.pick("月份", "Month"), "month", &entry.month, set(|e, v| e.month = v), field_error("month")) }
-                            <div class="two-columns">
-                                { field("m-output", lang.pick("产值（万元）", "Output (10k yuan)"), "decimal", &entry.output_value, set(|e, v| e.output_value = v), field_error("output_value")) }
-                                { field("m-revenue", lang.pick("营业收入（万元）", "Revenue (10k yuan)"), "decimal", &entry.revenue, set(|e, v| e.revenue = v), field_error("revenue")) }
-                            </div>
-                            { field("m-employees", lang.pick("月末用工人数", "Employees at month end"), "numeric", &entry.employees, set(|e, v| e.employees = v), field_error("employees")) }
-                        </fieldset>
+                        { entry_fields(lang, &entry, &entry_errors, &products) }
                         <p class="hint">{ lang.pick("只填需要的一组或几组；空着的组不保存。", "Fill in only the groups you need; empty groups are not saved.") }</p>
                         { message_line(&entry_message) }
                         <button type="submit" class="primary save">{ lang.pick("保存", "Save") }</button>

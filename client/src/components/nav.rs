@@ -24,6 +24,7 @@ pub fn nav(ctx: &Ctx) -> Html {
                 lang.pick("问题", "Problems"),
             ),
             (Route::Flags, lang.pick("红绿黑旗", "Flags")),
+            (Route::Supervision, lang.pick("督办", "Supervision")),
             (Route::Bulletins, lang.pick("通报", "Bulletins")),
             (Route::EnterpriseList, lang.pick("企业", "Enterprises")),
         ],
@@ -40,7 +41,7 @@ pub fn nav(ctx: &Ctx) -> Html {
             { for links.into_iter().map(|(r, label)| {
                 let here = r == current || (current == Route::Enterprises && home_of(session.user.role) == r);
                 html! {
-                    <a href={r.hash()} class={classes!("nav-link", here.then_some("current"))}
+                    <a href={r.hash()} class={if here { "nav-link current" } else { "nav-link" }}
                         aria-current={here.then_some("page")}>{ label }</a>
                 }
             }) }

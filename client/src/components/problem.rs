@@ -10,7 +10,7 @@ use shared::forms::{
     ActionKind, BatchAction, BatchRefusal, FormError, actions_for, apply_batch, build_action,
     parse_date_end, parse_rating,
 };
-use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating, Role};
+use shared::model::{EntryId, OrgUnitId, ProblemId, ProblemState, Rating};
 use shared::sync::protocol::DocId;
 use shared::workflow::{self, rights};
 use yew::prelude::*;
@@ -20,6 +20,7 @@ use super::follow_up::follow_up_notice;
 use super::photos::{photo_section, pick};
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
+use super::supervision::supervision_card;
 use super::widgets::{
     Ctx, back, bind, bind_select, flag_badge, flag_legend, missing, select, state_badge,
 };
@@ -38,12 +39,13 @@ pub struct ProblemPageProps {
 }
 
 /// Applies `f` to a copy of the problem document and saves it; reports through `message`.
-fn edit_problem(
+/// `f` is a `dyn` closure, so every action of the page shares one copy of this code.
+pub(super) fn edit_problem(
     core: &std::rc::Rc<Core>,
     lang: Lang,
     doc_id: &DocId,
     message: &UseStateHandle<Option<(bool, String)>>,
-    f: impl FnOnce(&mut ProblemDoc, &shared::model::Actor) -> Result<(), shared::doc::DocError>,
+    f: &mut dyn FnMut(&mut ProblemDoc, &shared::model::Actor) -> Result<(), shared::doc::DocError>,
 ) -> bool {
     let (Some(actor), Some(record)) = (core.actor(), core.doc(doc_id)) else {
         message.set(Some((false, lang.t(Key::NotLoggedIn).into())));
@@ -71,7 +73,8 @@ fn edit_problem(
     }
 }
 
-fn message_line(message: &Option<(bool, String)>) -> Html {
+/// A form's result line: saved, or what went wrong.
+pub(super) fn message_line(message: &Option<(bool, String)>) -> Html {
     match message {
         Some((true, m)) => html! { <p class="hint saved" role="status">{ m.clone() }</p> },
         Some((false, m)) => html! { <p class="field-error" role="alert">{ m.clone() }</p> },
@@ -104,7 +107,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let reason = use_state(String::new);
     let date = use_state(String::new);
     let action_message = use_state(|| None::<(bool, String)>);
-    let supervision = use_state(String::new);
     let supervision_message = use_state(|| None::<(bool, String)>);
     let handout_unit = use_state(String::new);
     let handout_reason = use_state(String::new);
@@ -126,7 +128,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let (core, doc_id, message) = (core.clone(), doc_id.clone(), message.clone());
             pick(e, None, lang, move |r| match r {
                 Ok(new) => {
-                    edit_problem(&core, lang, &doc_id, &message, |d, actor| {
+                    edit_problem(&core, lang, &doc_id, &message, &mut |d, actor| {
                         d.edit(&core.config(), actor, platform::now(), |p| {
                             new.iter().try_for_each(|photo| p.add_photo(photo))
                         })
@@ -148,9 +150,15 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             e.prevent_default();
             let config = core.config();
             let text = response.trim().to_string();
-            edit_problem(&core, lang, &doc_id, &response_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
-            });
+            edit_problem(
+                &core,
+                lang,
+                &doc_id,
+                &response_message,
+                &mut |doc, actor| {
+                    doc.edit(&config, actor, platform::now(), |p| p.set_response(&text))
+                },
+            );
         })
     };
 
@@ -170,11 +178,17 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let config = core.config();
             let id = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &progress_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    p.add_progress(id, &text)
-                })
-            }) {
+            if edit_problem(
+                &core,
+                lang,
+                &doc_id,
+                &progress_message,
+                &mut |doc, actor| {
+                    doc.edit(&config, actor, platform::now(), |p| {
+                        p.add_progress(id, &text)
+                    })
+                },
+            ) {
                 progress.set(String::new());
             }
         })
@@ -199,7 +213,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let config = core.config();
             let comment = rating_comment.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            edit_problem(&core, lang, &doc_id, &rating_message, |doc, actor| {
+            edit_problem(&core, lang, &doc_id, &rating_message, &mut |doc, actor| {
                 let channel = shared::model::RatingChannel::Officer;
                 doc.rate(
                     &config,
@@ -271,40 +285,20 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let text = reason.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &action_message, |doc, actor| {
-                doc.act_with(actor, platform::now(), event, action, &text, &evidence)
-                    .map(|_| ())
+            if edit_problem(&core, lang, &doc_id, &action_message, &mut |doc, actor| {
+                doc.act_with(
+                    actor,
+                    platform::now(),
+                    event,
+                    action.clone(),
+                    &text,
+                    &evidence,
+                )
+                .map(|_| ())
             }) {
                 chosen.set(None);
                 reason.set(String::new());
                 date.set(String::new());
-            }
-        })
-    };
-
-    let give_supervision = {
-        let (core, doc_id, supervision, supervision_message) = (
-            core.clone(),
-            doc_id.clone(),
-            supervision.clone(),
-            supervision_message.clone(),
-        );
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let text = supervision.trim().to_string();
-            if text.is_empty() {
-                supervision_message
-                    .set(Some((false, i18n::form_error(lang, &FormError::Required))));
-                return;
-            }
-            let config = core.config();
-            let id = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &supervision_message, |doc, actor| {
-                doc.edit(&config, actor, platform::now(), |p| {
-                    p.add_supervision(id, &text)
-                })
-            }) {
-                supervision.set(String::new());
             }
         })
     };
@@ -327,7 +321,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 return;
             };
             let reason = handout_reason.trim().to_string();
-            if edit_problem(&core, lang, &doc_id, &handout_message, |doc, actor| {
+            if edit_problem(&core, lang, &doc_id, &handout_message, &mut |doc, actor| {
                 let event = || EntryId::from_random_bytes(platform::random_bytes());
                 match apply_batch(
                     doc,
@@ -354,7 +348,6 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     };
 
     let role = actor.map(|a| a.role);
-    let leads = matches!(role, Some(Role::Leader | Role::Supervisor));
     let can_hand_out = role.is_some_and(|r| rights::role_has(r, ActionKind::Assign))
         && matches!(
             derived.outcome.state,
@@ -489,25 +482,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                 </section>
             }
 
-            if leads || !problem.supervision.is_empty() {
-                <section class="card supervision">
-                    <h2>{ lang.pick("督办", "Supervision") }</h2>
-                    <ol class="log">
-                        { for problem.supervision.iter().map(|entry| html! {
-                            <li class="supervision-entry"><span class="muted">{ platform::format_time(entry.stamp.at) }{ " · " }{ by(entry.stamp.by) }</span>
-                                <p>{ entry.text.clone() }</p></li>
-                        }) }
-                    </ol>
-                    if leads {
-                        <form class="form" onsubmit={give_supervision}>
-                            <textarea id="supervision" rows="2" placeholder={lang.pick("督办要求，如：请于本周内反馈进展", "Instruction, e.g. report progress this week")}
-                                value={(*supervision).clone()} oninput={bind(&supervision)} />
-                            { message_line(&supervision_message) }
-                            <button type="submit" class="secondary give-supervision">{ lang.pick("下达督办", "Give instruction") }</button>
-                        </form>
-                    }
-                </section>
-            }
+            { supervision_card(&ctx, &problem, derived.outcome.state, &supervision_message) }
 
             <section class="card">
                 <h2>{ lang.t(Key::Response) }</h2>

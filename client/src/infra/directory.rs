@@ -7,7 +7,6 @@
 //! an in-memory copy that every lookup reads.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, JSON, Uint8Array};
@@ -41,8 +40,10 @@ struct Unit {
 struct Directory {
     /// In the server's order: zone, towns, departments, each by name.
     units: Vec<Unit>,
-    /// Display names of people.
-    people: HashMap<UserId, String>,
+    /// Display names of people, in the server's order: a list searched from the start, not a
+    /// map (the app carries no hash map code of its own; a district's few hundred people are
+    /// found quickly enough).
+    people: Vec<(UserId, String)>,
 }
 
 thread_local! {
@@ -78,7 +79,7 @@ fn parse(text: &str) -> Option<Directory> {
         ) else {
             continue;
         };
-        dir.people.insert(id, name);
+        dir.people.push((id, name));
     }
     Some(dir)
 }
@@ -96,7 +97,11 @@ fn current() -> Option<Rc<Directory>> {
 
 /// A person's display name, when the directory knows them.
 pub fn user_name(id: UserId) -> Option<String> {
-    current()?.people.get(&id).cloned()
+    current()?
+        .people
+        .iter()
+        .find(|(p, _)| *p == id)
+        .map(|(_, name)| name.clone())
 }
 
 /// An org unit's display name, when the directory knows it.

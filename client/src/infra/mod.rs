@@ -24,3 +24,7 @@ pub mod photos;
 pub mod platform;
 pub mod prefs;
 pub mod route;
+#[cfg(feature = "leader")]
+pub mod seen;
+#[cfg(feature = "leader")]
+pub mod supervision;

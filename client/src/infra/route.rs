@@ -48,6 +48,8 @@ pub enum Route {
     Bulletin(String),
     /// Economic monitoring of a key enterprise: trend charts and CSV import.
     Monitoring(EnterpriseId),
+    /// Supervision instructions (督办) leaders follow, with their state.
+    Supervision,
     /// The administrator's screens; the text names the section (`users`, `audit`, …).
     Admin(String),
     /// A link that names no screen (an unknown path, or an id that is not one): the hash as
@@ -79,6 +81,7 @@ impl Route {
             Route::Bulletins => "#/bulletins".into(),
             Route::Bulletin(id) => format!("#/b/{id}"),
             Route::Monitoring(id) => format!("#/m/{id}"),
+            Route::Supervision => "#/supervision".into(),
             Route::Admin(section) => format!("#/admin/{section}"),
             Route::NotFound(hash) => hash.clone(),
         }
@@ -115,6 +118,7 @@ impl Route {
             ["flags"] => Some(Route::Flags),
             ["inbox"] => Some(Route::Inbox),
             ["bulletins"] => Some(Route::Bulletins),
+            ["supervision"] => Some(Route::Supervision),
             ["b", id] => Some(Route::Bulletin((*id).to_string())),
             ["m", id] => EnterpriseId::parse(id).ok().map(Route::Monitoring),
             ["admin", section] => Some(Route::Admin((*section).to_string())),

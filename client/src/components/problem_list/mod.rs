@@ -30,7 +30,7 @@ use batch::{BatchOutcome, batch_result, run_batch};
 pub use flags::FlagBoard;
 pub use query::Query;
 #[cfg_attr(not(feature = "leader"), allow(unused_imports))]
-pub use rows::{Load, Row, local_problems, row_excerpt, row_facts, shown, use_problems};
+pub use rows::{Load, Row, api_error, local_problems, row_excerpt, row_facts, shown, use_problems};
 
 /// Properties of [`ProblemList`].
 #[derive(PartialEq, Properties)]

@@ -116,7 +116,8 @@ pub enum Load<T> {
     Failed(String),
 }
 
-fn api_error(lang: Lang, e: &ApiError) -> String {
+/// A failed server read in words.
+pub fn api_error(lang: Lang, e: &ApiError) -> String {
     match e {
         ApiError::Unreachable => lang
             .pick(
