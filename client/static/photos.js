@@ -15,6 +15,8 @@
 //   sent again. The chunk doubles after each acknowledged one (64 KiB to 1 MiB) and halves
 //   after a failure; a failure retries after 3 s, doubling to a minute.
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
+// - `un(hashes)`: how many of `hashes` are stored here and not yet taken by the server (the
+//   logout guard: a logout would lose them).
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
@@ -227,8 +229,20 @@ function scan(all) {
 
 new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });
 
+// How many of the hashes `hs` are stored here and not yet taken by the server.
+async function un(hs) {
+  let n = 0;
+  for (const h of hs.split(' ')) {
+    if (!h || sent.has(h)) continue;
+    const e = await get(h).catch(() => null);
+    if (e && !e.d) n++;
+  }
+  return n;
+}
+
 globalThis.lxp = {
   pick,
+  un,
   up,
   st: () => prog,
   on: (f) => (onp = f),

@@ -1,6 +1,6 @@
 //! Sync, storage and account: what waits to upload, records the server refused (with the
 //! reason and a link to fix each), whether the browser keeps storage persistently, this device,
-//! the app's build, and logout — blocked, with the reason, while changes are unsynced (a
+//! the app's build, and logout — blocked, with the reason, while changes or photos are unsent (a
 //! phone that cannot reach the server again hands them over to IT first: `handover`).
 
 use yew::platform::spawn_local;
@@ -29,7 +29,7 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
     let status = core.status();
     let notices = core.notices();
     let session = core.session();
-    let logout_blocked = use_state(|| None::<usize>);
+    let logout_blocked = use_state(|| None::<(usize, usize)>);
 
     let logout = {
         let core = core.clone();
@@ -105,8 +105,11 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
                 }
                 <p class="muted small">{ lang.t(Key::DeviceLabel) }{ core.device().to_string() }</p>
                 <p class="muted small build-id">{ lang.t(Key::Build) }{ platform::build_id() }</p>
-                if let Some(n) = *logout_blocked {
-                    <p class="field-error" role="alert">{ lang.t(Key::LogoutBlocked).replace("{n}", &n.to_string()) }</p>
+                if let Some((n, photos)) = *logout_blocked {
+                    <p class="field-error logout-blocked" role="alert">
+                        if n > 0 { { lang.t(Key::LogoutBlocked).replace("{n}", &n.to_string()) } }
+                        if photos > 0 { { lang.t(Key::LogoutPhotosBlocked).replace("{n}", &photos.to_string()) } }
+                    </p>
                 }
                 <button type="button" class="danger" onclick={logout}>{ lang.t(Key::LogOut) }</button>
             </section>

@@ -398,6 +398,7 @@ pub enum Key {
     Build,
     /// Logout blocked.
     LogoutBlocked,
+    LogoutPhotosBlocked,
     /// Log out.
     LogOut,
 }
@@ -667,6 +668,10 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::LogoutBlocked => (
             "还有 {n} 条更改未上传（或被拒绝待修改），现在退出会丢失它们。请先联网同步。",
             "{n} changes have not been accepted by the server yet; logging out now would lose them. Sync first.",
+        ),
+        Key::LogoutPhotosBlocked => (
+            "{n} 张照片尚未上传，现在退出会丢失它们。请先联网，等照片上传完成。",
+            "{n} photos have not been uploaded yet; logging out now would lose them. Go online and let them upload first.",
         ),
         Key::LogOut => ("退出登录", "Log out"),
     }

@@ -15,6 +15,8 @@ extern "C" {
     fn js_pick(input: &web_sys::HtmlInputElement) -> Promise;
     #[wasm_bindgen(js_name = up)]
     fn js_up(token: &str, hashes: &str);
+    #[wasm_bindgen(js_name = un)]
+    fn js_unsent(hashes: &str) -> Promise;
     #[wasm_bindgen(js_name = st)]
     fn js_status() -> String;
     #[wasm_bindgen(js_name = on)]
@@ -90,4 +92,13 @@ pub fn on_progress(f: impl Fn() + 'static) {
 /// Deletes every stored photo (a revoked device's wipe, a logout).
 pub async fn wipe() {
     let _ = JsFuture::from(js_wipe()).await;
+}
+
+/// How many of `hashes` (space-separated) are stored on this device and not yet taken by the
+/// server (a storage failure counts none: the guard cannot see them).
+pub async fn unsent(hashes: &str) -> usize {
+    match JsFuture::from(js_unsent(hashes)).await {
+        Ok(n) => n.as_f64().map_or(0, |n| n as usize),
+        Err(_) => 0,
+    }
 }

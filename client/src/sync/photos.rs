@@ -1,7 +1,8 @@
 //! Photos follow the records: after each successful sync round the device asks `photos.js`
 //! to upload the stored photos of the records the server has (records with changes waiting
 //! are left until they are taken, since the server accepts only photos a record references),
-//! with the session's token. Documents always go first; photos never hold them up.
+//! with the session's token. Documents always go first; photos never hold them up. Until the
+//! server has them they hold back a logout like unsent changes (`unsent_photos`).
 
 use shared::doc::DocKind;
 use shared::sync::protocol::DocId;
@@ -40,5 +41,23 @@ impl Core {
             }
         }
         photos::upload(&session.token, &hashes);
+    }
+
+    /// How many photos of the records on this device the server has not taken yet (a logout
+    /// or another person's login would delete them).
+    pub async fn unsent_photos(&self) -> usize {
+        let snapshot = self.snapshot();
+        let mut hashes = String::new();
+        let visits = snapshot.visits.iter().map(|v| v.photo_hashes());
+        for list in visits.chain(snapshot.problems.iter().map(|p| p.photo_hashes())) {
+            for h in list {
+                hashes.push_str(h);
+                hashes.push(' ');
+            }
+        }
+        if hashes.is_empty() {
+            return 0;
+        }
+        photos::unsent(&hashes).await
     }
 }

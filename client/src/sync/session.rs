@@ -65,7 +65,7 @@ impl Core {
         let previous = self.session();
         if let Some(previous) = &previous
             && previous.user.id != session.user.id
-            && self.unsynced() > 0
+            && (self.unsynced() > 0 || self.unsent_photos().await > 0)
         {
             // Another person on a device holding someone's unsynced records: refuse, so
             // nothing is mixed up or lost.
@@ -164,11 +164,13 @@ impl Core {
         status.waiting + status.refused.len()
     }
 
-    /// Logs out, unless changes are waiting (they would be lost): returns how many.
-    pub async fn logout(self: &Rc<Self>) -> Result<(), usize> {
+    /// Logs out, unless changes or photos are waiting (they would be lost): returns how many
+    /// changes and how many photos.
+    pub async fn logout(self: &Rc<Self>) -> Result<(), (usize, usize)> {
         let unsynced = self.unsynced();
-        if unsynced > 0 {
-            return Err(unsynced);
+        let photos = self.unsent_photos().await;
+        if unsynced > 0 || photos > 0 {
+            return Err((unsynced, photos));
         }
         self.end_and_log_out().await;
         Ok(())
