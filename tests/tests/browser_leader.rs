@@ -339,10 +339,25 @@ async fn a_leader_hands_out_a_batch_and_sees_the_handler_return_one() -> anyhow:
         .await?;
     leader.screenshot("leader-09-returned").await?;
 
-    // 7. A supervision instruction (督办) on it is kept and accepted by the server.
+    // 7. A supervision instruction (督办) on it, to the first addressee offered and due in a
+    //    week, is kept and accepted by the server.
     leader
         .fill("#supervision", "请三日内重新明确承办单位并反馈企业")
         .await?;
+    leader
+        .js(
+            "const s = document.querySelector('#supervision-to'); s.selectedIndex = 1; \
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![],
+        )
+        .await?;
+    let due = chrono::DateTime::from_timestamp_millis(
+        tests::device::wall_clock().0 + 7 * shared::model::DAY_MS,
+    )
+    .context("a date a week ahead")?
+    .format("%Y-%m-%d")
+    .to_string();
+    leader.fill("#supervision-due", &due).await?;
     leader.click("button.give-supervision", "").await?;
     leader
         .wait_text(".supervision-entry", "三日内重新明确承办单位", WAIT)
