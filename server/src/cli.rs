@@ -25,7 +25,8 @@ pub enum Command {
     /// Manage devices: list, revoke a lost phone.
     #[command(subcommand)]
     Devices(DevicesCommand),
-    /// Org units (zone, towns, departments) from CSV.
+    /// Org units (zone, towns, departments): import from CSV, list as a tree, add one, rename
+    /// one, put one under another parent.
     #[command(subcommand, name = "org-units")]
     OrgUnits(OrgUnitsCommand),
     /// Enterprises: import from CSV or .xlsx (stored as enterprise profile documents), list,
@@ -211,6 +212,58 @@ pub enum OrgUnitsCommand {
     Import(ImportArgs),
     /// List org units.
     List(DbArg),
+    /// Add one org unit, audit-logged.
+    Add(OrgUnitAddArgs),
+    /// Rename an org unit, audit-logged.
+    Rename(OrgUnitRenameArgs),
+    /// Put an org unit under another parent (never under itself or a unit below it),
+    /// audit-logged.
+    Move(OrgUnitMoveArgs),
+}
+
+/// Flags of `org-units add`.
+#[derive(Debug, Args)]
+pub struct OrgUnitAddArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Its code, one word, unique (the key import files use).
+    #[arg(long)]
+    pub code: String,
+    /// Its name, e.g. 新区街道.
+    #[arg(long)]
+    pub name: String,
+    /// zone, town or department.
+    #[arg(long)]
+    pub kind: String,
+    /// The parent's code (none only for the zone).
+    #[arg(long)]
+    pub parent: Option<String>,
+}
+
+/// Arguments of `org-units rename`.
+#[derive(Debug, Args)]
+pub struct OrgUnitRenameArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The unit's code.
+    pub code: String,
+    /// Its new name.
+    pub name: String,
+}
+
+/// Arguments of `org-units move`.
+#[derive(Debug, Args)]
+pub struct OrgUnitMoveArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArg,
+    /// The unit's code.
+    pub code: String,
+    /// The code of the unit it goes under.
+    #[arg(long)]
+    pub parent: String,
 }
 
 /// `lianxin-server enterprises …`.

@@ -1,7 +1,7 @@
 //! The administrator's users import, audit log and configuration check over HTTP (issue 17
 //! items 1 and 3), against a real server and SQLite file: a users file with bad lines is
-//! refused naming every one and adds nobody; the corrected file adds everyone, in one audit
-//! entry, and a password it generated logs in; the audit log is read a page at a time with a
+//! refused naming every one and adds nobody; the corrected file adds everyone, each user with
+//! their own audit entry beside the file's, and a password it generated logs in; the audit log is read a page at a time with a
 //! filter, exported as CSV and its chain verified; a configuration file is judged with every
 //! problem listed; none of it for anyone but the administrator.
 
@@ -104,7 +104,7 @@ async fn a_users_file_with_two_bad_lines_is_refused_naming_both_and_adds_nobody(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_corrected_file_adds_everyone_in_one_audit_entry_and_a_generated_password_logs_in()
+async fn the_corrected_file_adds_everyone_each_audited_and_a_generated_password_logs_in()
 -> anyhow::Result<()> {
     let s = setup().await?;
 
@@ -145,6 +145,32 @@ async fn the_corrected_file_adds_everyone_in_one_audit_entry_and_a_generated_pas
     assert_eq!(entries.len(), 1, "{page}");
     assert_eq!(entries[0]["actor"], ADMIN);
     assert_eq!(entries[0]["detail"], "5 user(s), 5 password(s) generated");
+    // One entry per user, as `users add` writes it, naming the import.
+    let (_, page) = call(
+        &s,
+        &s.admin,
+        "GET",
+        "/api/admin/audit?action=user_added",
+        None,
+    )
+    .await?;
+    let added = page["entries"].as_array().cloned().unwrap_or_default();
+    let mut subjects: Vec<&str> = added.iter().filter_map(|e| e["subject"].as_str()).collect();
+    subjects.sort_unstable();
+    assert_eq!(
+        subjects,
+        ["user-1", "user-2", "user-3", "user-4", "user-5"],
+        "{page}"
+    );
+    assert!(added.iter().all(|e| e["actor"] == ADMIN), "{page}");
+    assert_eq!(
+        added
+            .iter()
+            .find(|e| e["subject"] == "user-3")
+            .map(|e| e["detail"].clone()),
+        Some("干部3 officer in town-1 (POST /api/admin/imports/users)".into()),
+        "{page}"
+    );
     Ok(())
 }
 

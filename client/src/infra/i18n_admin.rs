@@ -126,6 +126,21 @@ pub enum A {
     Records,
     Saved,
     NotANumber,
+    OrgUnits,
+    Code,
+    Kind,
+    KindZone,
+    KindTown,
+    KindDepartment,
+    Members,
+    Parent,
+    AddOrgUnit,
+    Rename,
+    MoveUnder,
+    Renamed,
+    UnitMoved,
+    NewName,
+    ChooseParent,
 }
 
 impl Lang {
@@ -310,6 +325,21 @@ fn words(key: A) -> (&'static str, &'static str) {
         Records => ("走访与问题", "Visits and problems"),
         Saved => ("已保存", "Saved"),
         NotANumber => ("不是数字：", "Not a number:"),
+        OrgUnits => ("组织机构", "Org units"),
+        Code => ("代码", "Code"),
+        Kind => ("类型", "Kind"),
+        KindZone => ("示范区", "Zone"),
+        KindTown => ("镇街", "Town"),
+        KindDepartment => ("部门", "Department"),
+        Members => ("人数", "Members"),
+        Parent => ("上级单位", "Parent"),
+        AddOrgUnit => ("添加单位", "Add a unit"),
+        Rename => ("重命名", "Rename"),
+        MoveUnder => ("调整上级", "Change parent"),
+        Renamed => ("已重命名", "Renamed"),
+        UnitMoved => ("已调整上级单位", "Parent changed"),
+        NewName => ("新名称", "New name"),
+        ChooseParent => ("选择上级单位", "Choose a parent"),
     }
 }
 
@@ -339,6 +369,9 @@ pub fn action_label(lang: Lang, code: &str) -> String {
         "assignment_moved" => ("调整包联", "assignment moved"),
         "enterprise_edited" => ("修改企业档案", "enterprise edited"),
         "enterprise_merged" => ("合并重复企业", "enterprises merged"),
+        "org_unit_added" => ("添加单位", "org unit added"),
+        "org_unit_renamed" => ("单位重命名", "org unit renamed"),
+        "org_unit_moved" => ("调整上级单位", "org unit moved"),
         _ => return code.to_string(),
     };
     lang.pick(pair.0, pair.1).to_string()

@@ -6,6 +6,8 @@
 pub mod admin;
 #[cfg(feature = "leader")]
 pub mod admin_enterprises;
+#[cfg(feature = "leader")]
+pub mod admin_org_units;
 pub mod api;
 pub mod card;
 pub mod db;

@@ -128,7 +128,7 @@ pub fn add_account(
     now: shared::model::Timestamp,
     actor: &str,
 ) -> Result<(), AdminError> {
-    let detail = format!("{} {} in {}", a.user.name, a.user.role.code(), a.unit_code);
+    let detail = added_detail(a);
     store.create_user(
         &NewUser {
             user: a.user.clone(),
@@ -140,6 +140,11 @@ pub fn add_account(
         &detail,
     )?;
     Ok(())
+}
+
+/// What a `user_added` audit entry says of the user: name, role and org unit.
+pub fn added_detail(a: &CheckedAccount) -> String {
+    format!("{} {} in {}", a.user.name, a.user.role.code(), a.unit_code)
 }
 
 /// Officers and leaders belong to a town or the zone, handlers to a department.

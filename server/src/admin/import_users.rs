@@ -2,7 +2,8 @@
 //! password` (`phone` and `password` optional), for `users import FILE` and
 //! `POST /api/admin/imports/users`: every line checked as `users add` checks one user
 //! ([`super::accounts::check_account`], the password policy), every bad line reported by its
-//! number, and all users stored in one transaction or none.
+//! number, and all users stored in one transaction or none, with one `user_added` audit entry
+//! per user and one `imported` entry for the file in that same transaction.
 //!
 //! Passwords: a `password` cell is checked by the policy like any new password; an empty one
 //! (or no column) gets a generated password ([`generate_password`], 12 characters from an
@@ -21,7 +22,7 @@ use super::AdminError;
 use super::accounts::{CheckedAccount, NewAccount, check_account};
 use super::import::{ImportFile, LineError, field, parse_table};
 use crate::auth::{Secret, password, policy};
-use crate::store::{NewUser, PasswordHash, SqliteStore};
+use crate::store::{ImportedUser, NewUser, PasswordHash, SqliteStore};
 
 /// Most users one file may add (a province's largest district has a few thousand people).
 pub const MAX_USERS: usize = 5_000;
@@ -190,8 +191,9 @@ pub fn hash_users(users: Vec<CheckedUser>) -> Result<Vec<HashedUser>, AdminError
         .collect()
 }
 
-/// Stores every user in one transaction with one audit entry (`imported`, as `actor`'s,
-/// naming `subject`).
+/// Stores every user in one transaction with their audit entries, as `actor`'s: one
+/// `user_added` per user (as `users add` writes it, saying which import added them), then one
+/// `imported` naming `subject` with the counts.
 ///
 /// # Errors
 /// [`AdminError::Store`]: a login taken since the check (`Duplicate`); nothing is stored then.
@@ -213,13 +215,15 @@ pub fn store_users(
                 .generated
                 .push((u.account.user.login.clone(), secret));
         }
-        rows.push((
-            NewUser {
+        let detail = format!("{} ({subject})", super::accounts::added_detail(&u.account));
+        rows.push(ImportedUser {
+            new: NewUser {
                 user: u.account.user,
                 password_hash: u.hash,
             },
-            u.account.phone,
-        ));
+            phone: u.account.phone,
+            detail,
+        });
     }
     let detail = format!(
         "{} user(s), {} password(s) generated",

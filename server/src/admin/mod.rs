@@ -16,6 +16,8 @@ pub mod handover;
 mod import;
 pub mod import_users;
 mod lock;
+pub mod org_units;
+mod org_units_cli;
 pub mod xlsx;
 
 use std::io::{BufRead as _, Write};
@@ -59,13 +61,14 @@ pub enum AdminError {
     Policy(#[from] crate::auth::policy::PolicyError),
     /// A server runs on the database: a command that writes it is refused (`admin::lock`).
     #[error(
-        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户、设备、导入与包联可通过运行中的服务器管理（/api/admin/users、/api/admin/devices、/api/admin/imports、/api/admin/assignments）；区县配置可通过 /api/admin/config 应用，或发送 SIGHUP 让服务器重新读取其配置文件。\n\
+        "服务器正在使用数据库 {db}（{holder}）：此命令会写入数据库，请先停止服务器；用户、设备、组织机构、导入与包联可通过运行中的服务器管理（/api/admin/users、/api/admin/devices、/api/admin/org-units、/api/admin/imports、/api/admin/assignments）；区县配置可通过 /api/admin/config 应用，或发送 SIGHUP 让服务器重新读取其配置文件。\n\
          a server ({holder}) is running on {db}: this command writes the database; stop the \
          server first. The running server applies a district configuration through \
          POST /api/admin/config (the admin screen), or reloads its --config file on SIGHUP \
-         (kill -HUP PID). Users, devices, imports and assignments are managed through the \
-         running server as an administrator: /api/admin/users (add, disable, enable, \
-         password), /api/admin/devices (revoke), /api/admin/imports/{{org-units,enterprises,\
+         (kill -HUP PID). Users, devices, org units, imports and assignments are managed \
+         through the running server as an administrator: /api/admin/users (add, disable, \
+         enable, password), /api/admin/devices (revoke), /api/admin/org-units (add, rename, \
+         move), /api/admin/imports/{{org-units,enterprises,\
          assignments,users}} (the CSV or .xlsx file as the body), /api/admin/assignments/\
          {{enterprise}}/end|move and /api/admin/enterprises/{{id}}/edit|merge"
     )]
@@ -207,28 +210,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
         Command::OrgUnits(OrgUnitsCommand::Import(a)) => {
             cli_import(ImportKind::OrgUnits, &a, now, out)
         }
-        Command::OrgUnits(OrgUnitsCommand::List(db)) => {
-            let store = SqliteStore::open(&db.db)?;
-            let units = store.list_org_units()?;
-            writeln!(out, "code\tname\tkind\tparent\tid")?;
-            for u in &units {
-                let parent = u
-                    .unit
-                    .parent
-                    .and_then(|p| units.iter().find(|o| o.unit.id == p))
-                    .map_or("", |o| o.code.as_str());
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}\t{}",
-                    printable(&u.code),
-                    printable(&u.unit.name),
-                    u.unit.kind.code(),
-                    parent,
-                    u.unit.id
-                )?;
-            }
-            Ok(())
-        }
+        Command::OrgUnits(OrgUnitsCommand::List(db)) => org_units_cli::list(&db.db, out),
+        Command::OrgUnits(OrgUnitsCommand::Add(a)) => org_units_cli::add(&a, now, out),
+        Command::OrgUnits(OrgUnitsCommand::Rename(a)) => org_units_cli::rename(&a, now, out),
+        Command::OrgUnits(OrgUnitsCommand::Move(a)) => org_units_cli::move_to(&a, now, out),
         Command::Users(UsersCommand::Import(a)) => cli_import(ImportKind::Users, &a, now, out),
         Command::Enterprises(EnterprisesCommand::Import(a)) => {
             cli_import(ImportKind::Enterprises, &a, now, out)
@@ -347,6 +332,9 @@ fn writes(command: &Command) -> Option<&Path> {
         Command::Users(UsersCommand::Disable(a) | UsersCommand::Enable(a)) => Some(&a.db.db),
         Command::Users(UsersCommand::ResetPassword(a)) => Some(&a.db.db),
         Command::Devices(DevicesCommand::Revoke(a)) => Some(&a.db.db),
+        Command::OrgUnits(OrgUnitsCommand::Add(a)) => Some(&a.db.db),
+        Command::OrgUnits(OrgUnitsCommand::Rename(a)) => Some(&a.db.db),
+        Command::OrgUnits(OrgUnitsCommand::Move(a)) => Some(&a.db.db),
         Command::OrgUnits(OrgUnitsCommand::Import(a))
         | Command::Users(UsersCommand::Import(a))
         | Command::Enterprises(EnterprisesCommand::Import(a))

@@ -157,6 +157,12 @@ struct SharedAnswers {
 
 static SHARED: Mutex<Option<SharedAnswers>> = Mutex::new(None);
 
+/// Drops every shared answer: the org units' names or tree changed (an administrator's
+/// rename or move), which the change feed does not see, and breakdowns name units.
+pub(super) fn forget_shared_answers() {
+    *SHARED.lock().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
 /// The answer to `key` at the database's current feed position: shared when someone asked
 /// the same less than [`SHARED_FOR`] ago, else computed and shared.
 async fn shared_answer(

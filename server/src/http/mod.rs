@@ -7,6 +7,7 @@ pub mod admin_audit;
 pub mod admin_config;
 pub mod admin_directory;
 pub mod admin_enterprises;
+pub mod admin_org_units;
 pub mod api;
 pub mod auth;
 pub mod backups;
@@ -27,6 +28,7 @@ pub mod openapi;
 pub mod openapi_account;
 pub mod openapi_admin;
 pub mod openapi_enterprises;
+pub mod openapi_org_units;
 pub mod openapi_evidence;
 pub mod openapi_schemas;
 pub mod openapi_supervision;
@@ -104,6 +106,7 @@ pub fn app(state: AppState) -> Router {
                 .merge(admin_directory::router())
                 .merge(admin_audit::router())
                 .merge(admin_enterprises::router())
+                .merge(admin_org_units::router())
                 .merge(admin_config::router())
                 .merge(openapi::router())
                 .merge(api::router())

@@ -515,6 +515,7 @@ pub fn all_routes() -> impl Iterator<Item = &'static Route> {
         .chain(super::openapi_account::ROUTES)
         .chain(super::openapi_admin::ADMIN_ROUTES)
         .chain(super::openapi_enterprises::ROUTES)
+        .chain(super::openapi_org_units::ROUTES)
         .chain(super::openapi_evidence::ROUTES)
         .chain(super::openapi_supervision::ROUTES)
 }
@@ -579,7 +580,8 @@ pub fn document() -> Value {
             let named = openapi_schemas::request_body(r.method, r.path)
                 .or_else(|| super::openapi_account::request_schema(r.method, r.path))
                 .or_else(|| super::openapi_admin::request_schema(r.method, r.path))
-                .or_else(|| super::openapi_enterprises::request_schema(r.method, r.path));
+                .or_else(|| super::openapi_enterprises::request_schema(r.method, r.path))
+                .or_else(|| super::openapi_org_units::request_schema(r.method, r.path));
             let content = match named {
                 Some(name) => json!({"schema": {"$ref": format!("#/components/schemas/{name}")}}),
                 None => json!({"schema": {"type": "string", "format": "binary"}}),
@@ -595,6 +597,7 @@ pub fn document() -> Value {
         .into_iter()
         .chain(super::openapi_admin::schemas())
         .chain(super::openapi_enterprises::schemas())
+        .chain(super::openapi_org_units::schemas())
     {
         schemas.insert(name.into(), schema);
     }

@@ -23,6 +23,7 @@ fn registered() -> Vec<(String, String)> {
         include_str!("admin_directory.rs"),
         include_str!("admin_audit.rs"),
         include_str!("admin_enterprises.rs"),
+        include_str!("admin_org_units.rs"),
         include_str!("admin_config.rs"),
         include_str!("visits.rs"),
         include_str!("history.rs"),

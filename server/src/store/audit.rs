@@ -64,11 +64,17 @@ pub enum AuditAction {
     EnterpriseEdited,
     /// An administrator merged two profiles of one enterprise (same credit code).
     EnterpriseMerged,
+    /// An administrator added an org unit (a town, a department).
+    OrgUnitAdded,
+    /// An administrator renamed an org unit.
+    OrgUnitRenamed,
+    /// An administrator put an org unit under another parent.
+    OrgUnitMoved,
 }
 
 impl AuditAction {
     /// Every action, in the order they were added.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::Logout,
@@ -92,6 +98,9 @@ impl AuditAction {
         AuditAction::AssignmentMoved,
         AuditAction::EnterpriseEdited,
         AuditAction::EnterpriseMerged,
+        AuditAction::OrgUnitAdded,
+        AuditAction::OrgUnitRenamed,
+        AuditAction::OrgUnitMoved,
     ];
 
     /// The stored code.
@@ -120,6 +129,9 @@ impl AuditAction {
             AuditAction::AssignmentMoved => "assignment_moved",
             AuditAction::EnterpriseEdited => "enterprise_edited",
             AuditAction::EnterpriseMerged => "enterprise_merged",
+            AuditAction::OrgUnitAdded => "org_unit_added",
+            AuditAction::OrgUnitRenamed => "org_unit_renamed",
+            AuditAction::OrgUnitMoved => "org_unit_moved",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The administrator's screens (系统管理, full bundle only), for a desktop browser: one tab
-//! per section — users, devices, imports, enterprises, assignments, backups, configuration,
-//! audit log —
+//! per section — users, devices, org units, imports, enterprises, assignments, backups,
+//! configuration, audit log —
 //! addressed as `#/admin/<section>`. Every call goes through `crate::infra::admin`.
 
 mod assignments;
@@ -11,6 +11,7 @@ mod devices;
 mod enterprise_form;
 mod enterprises;
 mod import_box;
+mod org_units;
 mod users;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ use crate::infra::route::Route;
 pub enum Section {
     Users,
     Devices,
+    OrgUnits,
     Imports,
     Enterprises,
     Assignments,
@@ -39,9 +41,10 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the tabs' order.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Users,
         Section::Devices,
+        Section::OrgUnits,
         Section::Imports,
         Section::Enterprises,
         Section::Assignments,
@@ -55,6 +58,7 @@ impl Section {
         match self {
             Section::Users => "users",
             Section::Devices => "devices",
+            Section::OrgUnits => "org-units",
             Section::Imports => "imports",
             Section::Enterprises => "enterprises",
             Section::Assignments => "assignments",
@@ -68,6 +72,7 @@ impl Section {
         match self {
             Section::Users => A::Users,
             Section::Devices => A::Devices,
+            Section::OrgUnits => A::OrgUnits,
             Section::Imports => A::Imports,
             Section::Enterprises => A::Enterprises,
             Section::Assignments => A::Assignments,
@@ -104,6 +109,7 @@ pub fn AdminPage(props: &AdminPageProps) -> Html {
     let body = match section {
         Section::Users => html! { <users::UsersSection ctx={ctx.clone()} /> },
         Section::Devices => html! { <devices::DevicesSection ctx={ctx.clone()} /> },
+        Section::OrgUnits => html! { <org_units::OrgUnitsSection ctx={ctx.clone()} /> },
         Section::Imports => html! { <import_box::ImportsSection ctx={ctx.clone()} /> },
         Section::Enterprises => html! { <enterprises::EnterprisesSection ctx={ctx.clone()} /> },
         Section::Assignments => html! { <assignments::AssignmentsSection ctx={ctx.clone()} /> },

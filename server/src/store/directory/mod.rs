@@ -71,6 +71,17 @@ pub struct NewUser {
     pub password_hash: PasswordHash,
 }
 
+/// One user of a bulk import with their phone number and their audit entry's detail.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    /// The user and their password's hash.
+    pub new: NewUser,
+    /// Their phone number for the cards.
+    pub phone: Option<String>,
+    /// Their `user_added` entry's detail.
+    pub detail: String,
+}
+
 /// A user as the directory keeps them.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
@@ -301,6 +312,7 @@ mod users;
 
 pub use devices::AdminDevice;
 pub use merges::{EnterpriseQuery, EnterpriseRow, MergeRows};
+pub use org_units::OrgUnitAudit;
 pub use sessions::{FreshTokens, OwnDevice, Rotation};
 mod visibility;
 

@@ -237,6 +237,65 @@ fn an_org_unit_import_with_an_unknown_parent_stores_nothing() {
 }
 
 #[test]
+fn a_users_import_audits_each_user_and_the_file_or_stores_nothing() {
+    let (_dir, mut s, taken, _) = setup();
+    let zone = taken.org_unit;
+    let imported = |n: u8, login: &str| ImportedUser {
+        new: NewUser {
+            user: User {
+                id: UserId::from_random_bytes([n; 16]),
+                login: login.into(),
+                name: format!("User {n}"),
+                role: Role::Officer,
+                org_unit: zone,
+            },
+            password_hash: PasswordHash("$argon2id$stand-in".into()),
+        },
+        phone: None,
+        detail: format!("{login} (users.csv)"),
+    };
+    let entries = |s: &SqliteStore| s.audit_log(0, 100).expect("log");
+
+    // The second login is taken: neither user nor any entry is stored.
+    let err = s
+        .create_users(
+            &[imported(40, "new-a"), imported(41, &taken.login)],
+            Timestamp(5),
+            "it",
+            "users.csv",
+            "2 user(s)",
+        )
+        .expect_err("a taken login");
+    assert!(matches!(err, StoreError::Duplicate { .. }), "{err:?}");
+    assert!(s.find_user_by_login("new-a").expect("q").is_none());
+    assert!(entries(&s).is_empty());
+
+    s.create_users(
+        &[imported(40, "new-a"), imported(42, "new-b")],
+        Timestamp(6),
+        "it",
+        "users.csv",
+        "2 user(s)",
+    )
+    .expect("imported");
+    let logged: Vec<(String, String, String, String)> = entries(&s)
+        .into_iter()
+        .map(|e| (e.actor, e.action, e.subject, e.detail))
+        .collect();
+    let entry = |action: &str, subject: &str, detail: &str| {
+        ("it".to_string(), action.to_string(), subject.to_string(), detail.to_string())
+    };
+    assert_eq!(
+        logged,
+        [
+            entry("user_added", "new-a", "new-a (users.csv)"),
+            entry("user_added", "new-b", "new-b (users.csv)"),
+            entry("imported", "users.csv", "2 user(s)"),
+        ]
+    );
+}
+
+#[test]
 fn disabling_a_user_revokes_every_device_and_a_new_password_ends_sessions() {
     let (_dir, mut s, a, _) = setup();
     let id = DeviceId::from_random_bytes([3; 16]);

@@ -104,31 +104,40 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Adds many users with their phone numbers at once (a bulk import), audited as `actor`'s
-    /// one [`AuditAction::Imported`] entry naming `subject` with `detail`, in one transaction:
-    /// all of them or none.
+    /// Adds many users with their phone numbers at once (a bulk import), each audited as
+    /// `actor`'s [`AuditAction::UserAdded`] with its own detail, then the import as one
+    /// [`AuditAction::Imported`] entry naming `subject` with `detail`, all in one transaction:
+    /// every user and every entry, or none.
     ///
     /// # Errors
     /// As [`SqliteStore::add_user`] for the first user refused; nothing is written then.
     pub fn create_users(
         &mut self,
-        users: &[(NewUser, Option<String>)],
+        users: &[ImportedUser],
         now: Timestamp,
         actor: &str,
         subject: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        for (new, phone) in users {
-            if self.org_unit(new.user.org_unit)?.is_none() {
+        for u in users {
+            if self.org_unit(u.new.user.org_unit)?.is_none() {
                 return Err(StoreError::NotFound {
                     what: "org unit",
-                    key: new.user.org_unit.to_string(),
+                    key: u.new.user.org_unit.to_string(),
                 });
             }
-            insert_user(&tx, new, now)?;
+            insert_user(&tx, &u.new, now)?;
             tx.prepare_cached("UPDATE users SET phone = ?2 WHERE id = ?1")?
-                .execute(params![new.user.id.to_string(), phone])?;
+                .execute(params![u.new.user.id.to_string(), u.phone])?;
+            append(
+                &tx,
+                now,
+                actor,
+                AuditAction::UserAdded,
+                &u.new.user.login,
+                &u.detail,
+            )?;
         }
         append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
         tx.commit()?;
