@@ -86,13 +86,11 @@ async fn audited(s: &AdminServer, action: &str) -> anyhow::Result<Vec<(String, S
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_administrator_adds_renames_and_moves_units_each_in_the_audit_log()
--> anyhow::Result<()> {
+async fn an_administrator_adds_renames_and_moves_units_each_in_the_audit_log() -> anyhow::Result<()>
+{
     let s = setup().await?;
 
-    let add = |code: &str, name: &str, kind: &str, parent: &str| {
-        json!({"code": code, "name": name, "kind": kind, "parent": parent})
-    };
+    let add = |code: &str, name: &str, kind: &str, parent: &str| json!({"code": code, "name": name, "kind": kind, "parent": parent});
     let (status, body) = call(
         &s,
         &s.admin,
@@ -148,7 +146,10 @@ async fn an_administrator_adds_renames_and_moves_units_each_in_the_audit_log()
             2
         ))
     );
-    assert_eq!(listed[0].0, "zone", "the tree starts at the zone: {listed:?}");
+    assert_eq!(
+        listed[0].0, "zone",
+        "the tree starts at the zone: {listed:?}"
+    );
     let under_town = listed.iter().position(|u| u.0 == "xinqu-office");
     let town = listed.iter().position(|u| u.0 == "town-1");
     assert_eq!(under_town, town.map(|t| t + 1), "listed under its parent");

@@ -61,7 +61,15 @@ fn units_are_added_renamed_and_moved_from_the_command_line_and_a_cycle_is_refuse
         run(
             &db,
             &[
-                "org-units", "add", "--code", code, "--name", name, "--kind", kind, "--parent",
+                "org-units",
+                "add",
+                "--code",
+                code,
+                "--name",
+                name,
+                "--kind",
+                kind,
+                "--parent",
                 parent,
             ],
         )
@@ -88,14 +96,24 @@ fn units_are_added_renamed_and_moved_from_the_command_line_and_a_cycle_is_refuse
         listed,
         [
             ("zone".into(), "zone".into(), String::new(), "0".into()),
-            ("town-1".into(), "  town-1".into(), "zone".into(), "1".into()),
+            (
+                "town-1".into(),
+                "  town-1".into(),
+                "zone".into(),
+                "1".into()
+            ),
             (
                 "xinqu-office".into(),
                 "    新区办事处".into(),
                 "town-1".into(),
                 "0".into()
             ),
-            ("xinqu".into(), "  新区街道".into(), "zone".into(), "0".into()),
+            (
+                "xinqu".into(),
+                "  新区街道".into(),
+                "zone".into(),
+                "0".into()
+            ),
         ],
         "depth first, indented, with wang counted in town-1"
     );
@@ -139,14 +157,23 @@ fn writing_commands_are_refused_while_a_server_runs_and_the_list_works() -> anyh
     for args in [
         &["org-units", "rename", "town-1", "玉泉街道"][..],
         &[
-            "org-units", "add", "--code", "b", "--name", "乙镇", "--kind", "town", "--parent",
+            "org-units",
+            "add",
+            "--code",
+            "b",
+            "--name",
+            "乙镇",
+            "--kind",
+            "town",
+            "--parent",
             "zone",
         ],
         &["org-units", "move", "town-1", "--parent", "zone"],
     ] {
         let said = failed(&run(&db, args)?);
         assert!(
-            said.contains(&format!("pid {}", server.pid())) && said.contains("/api/admin/org-units"),
+            said.contains(&format!("pid {}", server.pid()))
+                && said.contains("/api/admin/org-units"),
             "{args:?}: {said}"
         );
     }

@@ -107,7 +107,9 @@ async fn an_administrator_adds_and_renames_a_town_and_is_told_a_cycle_is_refused
         .await?;
     admin.fill("#org-unit-new-name", "新区街道").await?;
     admin.click("#org-unit-save", "").await?;
-    admin.wait_text(".org-units > .ok", "已重命名", WAIT).await?;
+    admin
+        .wait_text(".org-units > .ok", "已重命名", WAIT)
+        .await?;
     admin
         .wait_text(
             "#admin-org-units tr[data-code=xinqu] .unit-name",
@@ -129,7 +131,11 @@ async fn an_administrator_adds_and_renames_a_town_and_is_told_a_cycle_is_refused
     admin.fill("#org-unit-parent", "xinqu").await?;
     admin.click("#org-unit-add", "").await?;
     admin
-        .wait_text("#admin-org-units tr[data-code=xinqu-office]", "新区办事处", WAIT)
+        .wait_text(
+            "#admin-org-units tr[data-code=xinqu-office]",
+            "新区办事处",
+            WAIT,
+        )
         .await?;
     admin
         .click("#admin-org-units tr[data-code=xinqu] button.move", "")
@@ -154,7 +160,11 @@ async fn an_administrator_adds_and_renames_a_town_and_is_told_a_cycle_is_refused
         })
         .await
         .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
-    assert_eq!(stored, ("新区街道".into(), Some("zone".into())), "not moved");
+    assert_eq!(
+        stored,
+        ("新区街道".into(), Some("zone".into())),
+        "not moved"
+    );
     admin.close().await;
     Ok(())
 }
@@ -177,9 +187,7 @@ async fn an_administrator_validates_and_applies_a_configuration_in_the_browser()
     let (_served, base) = serve(&service).await?;
     let driver = Chromedriver::start().await?;
     let admin = admin_on(&driver, &base, "config").await?;
-    admin
-        .wait_text(".config", &first_version, WAIT)
-        .await?;
+    admin.wait_text(".config", &first_version, WAIT).await?;
 
     // A broken file: every error, and nothing to apply.
     admin.fill("#config-text", BROKEN).await?;
@@ -206,11 +214,17 @@ async fn an_administrator_validates_and_applies_a_configuration_in_the_browser()
             WAIT,
         )
         .await?;
-    admin.fill("#config-text", &format!("{SECOND}# edited\n")).await?;
+    admin
+        .fill("#config-text", &format!("{SECOND}# edited\n"))
+        .await?;
     let offered = admin
         .js("return !!document.querySelector('#config-apply');", vec![])
         .await?;
-    assert_eq!(offered, json!(false), "an edited text must be checked again");
+    assert_eq!(
+        offered,
+        json!(false),
+        "an edited text must be checked again"
+    );
     admin.fill("#config-text", SECOND).await?;
     admin.click("#config-validate", "").await?;
     admin

@@ -70,10 +70,8 @@ fn invalid(zh: &str, en: &str) -> AdminError {
 pub fn tree(store: &SqliteStore) -> Result<Vec<TreeRow>, AdminError> {
     let units = store.list_org_units()?;
     let members = store.org_unit_members()?;
-    let code_of: BTreeMap<OrgUnitId, String> = units
-        .iter()
-        .map(|u| (u.unit.id, u.code.clone()))
-        .collect();
+    let code_of: BTreeMap<OrgUnitId, String> =
+        units.iter().map(|u| (u.unit.id, u.code.clone())).collect();
     let rank = |k: OrgUnitKind| match k {
         OrgUnitKind::Zone => 0,
         OrgUnitKind::Town => 1,
@@ -86,7 +84,11 @@ pub fn tree(store: &SqliteStore) -> Result<Vec<TreeRow>, AdminError> {
     }
     for list in children.values_mut() {
         list.sort_by(|a, b| {
-            (rank(a.unit.kind), &a.unit.name, &a.code).cmp(&(rank(b.unit.kind), &b.unit.name, &b.code))
+            (rank(a.unit.kind), &a.unit.name, &a.code).cmp(&(
+                rank(b.unit.kind),
+                &b.unit.name,
+                &b.code,
+            ))
         });
     }
     let mut rows = Vec::with_capacity(units.len());
@@ -218,7 +220,10 @@ pub fn add(
         .filter(|p| !p.is_empty());
     let parent = match (kind, parent_code) {
         (OrgUnitKind::Zone, Some(_)) => {
-            return Err(invalid("示范区（zone）没有上级单位", "a zone has no parent"));
+            return Err(invalid(
+                "示范区（zone）没有上级单位",
+                "a zone has no parent",
+            ));
         }
         (OrgUnitKind::Zone, None) => {
             if store
@@ -322,7 +327,10 @@ pub fn move_to(
 ) -> Result<OrgUnitEntry, AdminError> {
     let mut entry = unit(store, code)?;
     if entry.unit.kind == OrgUnitKind::Zone {
-        return Err(invalid("示范区（zone）没有上级单位", "the zone has no parent"));
+        return Err(invalid(
+            "示范区（zone）没有上级单位",
+            "the zone has no parent",
+        ));
     }
     let target = parent_unit(store, to.trim())?;
     if store.org_subtree(entry.unit.id)?.contains(&target.unit.id) {

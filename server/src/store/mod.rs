@@ -40,9 +40,9 @@ pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use database::SqliteDb;
 pub use directory::{
-    AdminDevice, AssignmentEntry, Device, EnterpriseQuery, EnterpriseRow, FreshTokens, ImportedUser, MergeRows,
-    NewUser, OrgUnitAudit, OrgUnitEntry, OrgUnitImport, OwnDevice, PasswordHash, Rotation, ScopeState, TokenHash,
-    TokenKind, TokenLookup, UserRecord,
+    AdminDevice, AssignmentEntry, Device, EnterpriseQuery, EnterpriseRow, FreshTokens,
+    ImportedUser, MergeRows, NewUser, OrgUnitAudit, OrgUnitEntry, OrgUnitImport, OwnDevice,
+    PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub use group::GroupJob;
 pub use history::AuditRead;

@@ -214,8 +214,12 @@ fn AddOrgUnit(props: &AddOrgUnitProps) -> Html {
                 kind: (*kind).clone(),
                 parent: (*parent).clone(),
             };
-            let (message, on_added, code, name) =
-                (message.clone(), on_added.clone(), code.clone(), name.clone());
+            let (message, on_added, code, name) = (
+                message.clone(),
+                on_added.clone(),
+                code.clone(),
+                name.clone(),
+            );
             run(
                 &ctx,
                 move |s| async move { api::add_org_unit(&s, &unit).await },

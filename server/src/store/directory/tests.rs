@@ -283,7 +283,12 @@ fn a_users_import_audits_each_user_and_the_file_or_stores_nothing() {
         .map(|e| (e.actor, e.action, e.subject, e.detail))
         .collect();
     let entry = |action: &str, subject: &str, detail: &str| {
-        ("it".to_string(), action.to_string(), subject.to_string(), detail.to_string())
+        (
+            "it".to_string(),
+            action.to_string(),
+            subject.to_string(),
+            detail.to_string(),
+        )
     };
     assert_eq!(
         logged,
