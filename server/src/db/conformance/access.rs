@@ -112,7 +112,7 @@ fn grants(profiles: &[u8], problems: &[u8]) -> Scope {
 }
 
 async fn a_handler_reads_the_problems_handed_to_their_department_or_below(b: &Seeded) {
-    b.problem(1, 1, "zhao", "zhao", &["d1"]).await;
+    b.problem(1, 1, "zhao", "zhao", &["d2"]).await;
     b.problem(2, 2, "zhao", "zhao", &["b"]).await;
     b.problem(3, 3, "zhao", "zhao", &["a", "d"]).await;
     let sun = person("sun");

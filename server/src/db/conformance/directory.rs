@@ -23,9 +23,10 @@ async fn an_org_unit_is_found_with_its_code_kind_and_parent(b: &Seeded) {
 async fn a_subtree_holds_its_root_and_every_unit_below_it_and_nothing_beside(b: &Seeded) {
     let ids = |codes: &[&str]| codes.iter().map(|c| unit_id(c)).collect::<BTreeSet<_>>();
     for (root, expected) in [
-        ("zone", ids(&["zone", "a", "a1", "b", "d", "d1"])),
+        ("zone", ids(&["zone", "a", "a1", "b", "d", "d1", "d2"])),
         ("a", ids(&["a", "a1"])),
-        ("d", ids(&["d", "d1"])),
+        ("d", ids(&["d", "d1", "d2"])),
+        ("d2", ids(&["d2"])),
         ("b", ids(&["b"])),
     ] {
         let subtree = b.directory.org_subtree(unit_id(root)).await;

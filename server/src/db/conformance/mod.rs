@@ -24,14 +24,15 @@ const T0: Timestamp = Timestamp(1_700_000_000_000);
 
 /// The seeded directory: org units by code, parent code and kind. The zone holds two towns
 /// and a department; town `a` holds a department of its own and the department `d` a
-/// sub-department, so a subtree one level deep is told from the whole one.
-const UNITS: [(&str, Option<&str>, OrgUnitKind); 6] = [
+/// sub-department with one of its own, so a subtree one level deep is told from the whole one.
+const UNITS: [(&str, Option<&str>, OrgUnitKind); 7] = [
     ("zone", None, OrgUnitKind::Zone),
     ("a", Some("zone"), OrgUnitKind::Town),
     ("a1", Some("a"), OrgUnitKind::Department),
     ("b", Some("zone"), OrgUnitKind::Town),
     ("d", Some("zone"), OrgUnitKind::Department),
     ("d1", Some("d"), OrgUnitKind::Department),
+    ("d2", Some("d1"), OrgUnitKind::Department),
 ];
 
 /// The seeded people: login, role, org unit code. `qian` is disabled.
