@@ -21,9 +21,13 @@ fn server() -> tokio_postgres::Config {
 
 /// Stops the test: PostgreSQL is needed and not reachable.
 fn unreachable(url: &str, e: &tokio_postgres::Error) -> ! {
+    // tokio-postgres shows only its kind ("error connecting to server"); the cause says why.
+    let cause = std::error::Error::source(e)
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
     panic!(
         "PostgreSQL is needed by the storage conformance tests and is not reachable at {url} \
-         ({e}); start it (it listens on 127.0.0.1:5432 on the project's machines) or set \
+         ({e}{cause}); start it (it listens on 127.0.0.1:5432 on the project's machines) or set \
          LIANXIN_TEST_PG to a URL of a role that may create databases"
     )
 }
