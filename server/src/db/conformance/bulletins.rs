@@ -121,3 +121,38 @@ on_both_backends!(
     bulletins_are_listed_newest_first_with_their_zone_headline,
     an_issued_bulletin_cannot_be_updated_or_deleted,
 );
+
+/// The bulletin `Db::issue_bulletin` composes through the use cases (`db::compose`) says
+/// what the SQLite store's own `issue_bulletin` says (SQLite only: `Queries` is not yet on
+/// PostgreSQL).
+#[tokio::test]
+async fn a_composed_bulletin_ranks_every_town_and_department_as_the_store_does() {
+    let b = super::sqlite().await;
+    let super::Backend::Sqlite(db) = &b.backend else {
+        unreachable!("a SQLite backend")
+    };
+    let new = crate::db::NewBulletin {
+        title: "通报".into(),
+        from: Timestamp(T0.0 - 86_400_000),
+        to: T0,
+        now: T0,
+        by: person("li").id,
+        login: "li".into(),
+        check_in: shared::config::CheckInRules::default(),
+    };
+    let composed = crate::db::compose(db, db, &new).await.expect("compose");
+    let stored = db
+        .write(move |s| {
+            s.issue_bulletin(&new.title, new.from, new.to, new.now, new.by, &new.check_in)
+        })
+        .await
+        .expect("writer")
+        .expect("issue");
+    assert_eq!(composed, Bulletin { id: 0, ..stored });
+    let names = |rows: &[RankRow]| rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&composed.towns), ["单位a", "单位b"]);
+    assert_eq!(
+        names(&composed.departments),
+        ["单位a1", "单位d", "单位d1", "单位d2"]
+    );
+}
