@@ -16,7 +16,7 @@ pub enum Unit {
 }
 
 /// KPIs of one period and unit. Rates are `None` when their denominator is zero.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {
     /// Problems created in the period (withdrawn and merged duplicates excluded).
     pub problems: u64,

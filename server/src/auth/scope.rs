@@ -15,10 +15,15 @@
 //! Which kinds a role may create, and the field rules, are in `rules`.
 
 use std::collections::BTreeSet;
+use std::future::ready;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use sha2::{Digest as _, Sha256};
 use shared::doc::DocKind;
-use shared::model::{EnterpriseId, OrgUnitKind, Role, Timestamp, User};
+use shared::model::{
+    EnterpriseId, OrgUnitId, OrgUnitKind, ProblemId, Role, Timestamp, User, UserId,
+};
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
@@ -54,7 +59,115 @@ fn grants(profiles: BTreeSet<shared::model::EnterpriseId>, docs: BTreeSet<DocId>
     }
 }
 
-/// The scopes and rules of `user` on `device` at `now`.
+/// The facts the access rule ([`access_with`]) is judged on, as a database answers them: the
+/// rule is written once, for every backend. SQLite answers at once ([`access_for`]),
+/// PostgreSQL over its pool (`pg/access.rs`).
+pub trait ScopeFacts {
+    /// The enterprises assigned to `user` at `now`.
+    fn assigned(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send;
+
+    /// The unit `root` and every unit under it.
+    fn subtree(
+        &self,
+        root: OrgUnitId,
+    ) -> impl Future<Output = Result<BTreeSet<OrgUnitId>, StoreError>> + Send;
+
+    /// Whether `unit` is a zone (an unknown unit is not).
+    fn is_zone(&self, unit: OrgUnitId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The enterprises whose profile puts them in one of `towns`, merged profiles left out.
+    fn enterprises_of(
+        &self,
+        towns: &BTreeSet<OrgUnitId>,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send;
+
+    /// Every enterprise with a profile, merged profiles left out.
+    fn every_enterprise(
+        &self,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send;
+
+    /// The problems handed to one of `units`, with their enterprises.
+    fn handed_to(
+        &self,
+        units: &BTreeSet<OrgUnitId>,
+    ) -> impl Future<Output = Result<Vec<(ProblemId, EnterpriseId)>, StoreError>> + Send;
+
+    /// The problems `user` owns or created, with their enterprises.
+    fn owned_or_created(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<(ProblemId, EnterpriseId)>, StoreError>> + Send;
+
+    /// The profiles merged into any of `survivors`.
+    fn absorbed(
+        &self,
+        survivors: &BTreeSet<EnterpriseId>,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send;
+}
+
+impl ScopeFacts for SqliteStore {
+    fn assigned(
+        &self,
+        user: UserId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send {
+        ready(self.active_assignments(user, now))
+    }
+
+    fn subtree(
+        &self,
+        root: OrgUnitId,
+    ) -> impl Future<Output = Result<BTreeSet<OrgUnitId>, StoreError>> + Send {
+        ready(self.org_subtree(root))
+    }
+
+    fn is_zone(&self, unit: OrgUnitId) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        ready(
+            self.org_unit(unit)
+                .map(|u| u.is_some_and(|u| u.unit.kind == OrgUnitKind::Zone)),
+        )
+    }
+
+    fn enterprises_of(
+        &self,
+        towns: &BTreeSet<OrgUnitId>,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send {
+        ready(self.enterprises_in(towns))
+    }
+
+    fn every_enterprise(
+        &self,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send {
+        ready(self.all_enterprises())
+    }
+
+    fn handed_to(
+        &self,
+        units: &BTreeSet<OrgUnitId>,
+    ) -> impl Future<Output = Result<Vec<(ProblemId, EnterpriseId)>, StoreError>> + Send {
+        ready(self.problems_handed_to(units))
+    }
+
+    fn owned_or_created(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<(ProblemId, EnterpriseId)>, StoreError>> + Send {
+        ready(self.problems_of(user))
+    }
+
+    fn absorbed(
+        &self,
+        survivors: &BTreeSet<EnterpriseId>,
+    ) -> impl Future<Output = Result<BTreeSet<EnterpriseId>, StoreError>> + Send {
+        ready(self.absorbed_into(survivors))
+    }
+}
+
+/// The scopes and rules of `user` on `device` at `now`, from the SQLite store ([`access_with`]).
 ///
 /// # Errors
 /// When the store fails.
@@ -64,16 +177,37 @@ pub fn access_for(
     device: &Device,
     now: Timestamp,
 ) -> Result<Access, StoreError> {
+    let mut answer = pin!(access_with(store, user, device, now));
+    match answer
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(access) => access,
+        // SQLite answers every fact at once (`ready`), so the rule never waits.
+        Poll::Pending => Err(StoreError::Unavailable),
+    }
+}
+
+/// The scopes and rules of `user` on `device` at `now`, judged on `facts`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn access_with<F: ScopeFacts + ?Sized>(
+    facts: &F,
+    user: &User,
+    device: &Device,
+    now: Timestamp,
+) -> Result<Access, StoreError> {
     let rules = RoleRules::new(user.clone(), device, now);
     let (read, write) = match user.role {
         Role::Officer => {
-            let mine = store.active_assignments(user.id, now)?;
-            let write = with_absorbed(store, &mine)?;
+            let mine = facts.assigned(user.id, now).await?;
+            let write = with_absorbed(facts, &mine).await?;
             (Scope::Enterprises(mine), write)
         }
         Role::DepartmentHandler => {
-            let units = store.org_subtree(user.org_unit)?;
-            let handed = store.problems_handed_to(&units)?;
+            let units = facts.subtree(user.org_unit).await?;
+            let handed = facts.handed_to(&units).await?;
             let docs: BTreeSet<DocId> = handed
                 .iter()
                 .map(|(p, _)| DocId::new(DocKind::Problem, &p.to_string()))
@@ -85,27 +219,25 @@ pub fn access_for(
             )
         }
         Role::Leader | Role::Supervisor => {
-            let zone = store
-                .org_unit(user.org_unit)?
-                .is_some_and(|u| u.unit.kind == OrgUnitKind::Zone);
-            if zone {
+            if facts.is_zone(user.org_unit).await? {
                 (Scope::All, Scope::All)
             } else {
-                let towns = store.org_subtree(user.org_unit)?;
-                let mut set = store.enterprises_in(&towns)?;
-                set.extend(store.active_assignments(user.id, now)?);
-                let write = with_absorbed(store, &set)?;
+                let towns = facts.subtree(user.org_unit).await?;
+                let mut set = facts.enterprises_of(&towns).await?;
+                set.extend(facts.assigned(user.id, now).await?);
+                let write = with_absorbed(facts, &set).await?;
                 (Scope::Enterprises(set), write)
             }
         }
         Role::WindowClerk => {
-            let own: BTreeSet<DocId> = store
-                .problems_of(user.id)?
+            let own: BTreeSet<DocId> = facts
+                .owned_or_created(user.id)
+                .await?
                 .iter()
                 .map(|(p, _)| DocId::new(DocKind::Problem, &p.to_string()))
                 .collect();
             (
-                grants(store.all_enterprises()?, own.clone()),
+                grants(facts.every_enterprise().await?, own.clone()),
                 grants(BTreeSet::new(), own),
             )
         }
@@ -118,12 +250,12 @@ pub fn access_for(
 /// visit or problem for a profile before an administrator merged it into another may still
 /// push it (the server re-points it to the survivor: `crate::admin::enterprises`), while its
 /// read scope leaves the absorbed profile out, so the profile leaves the phone.
-fn with_absorbed(
-    store: &SqliteStore,
+async fn with_absorbed<F: ScopeFacts + ?Sized>(
+    facts: &F,
     enterprises: &BTreeSet<EnterpriseId>,
 ) -> Result<Scope, StoreError> {
     let mut set = enterprises.clone();
-    set.extend(store.absorbed_into(enterprises)?);
+    set.extend(facts.absorbed(enterprises).await?);
     Ok(Scope::Enterprises(set))
 }
 

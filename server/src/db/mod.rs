@@ -19,11 +19,13 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-pub use bulletins::{Bulletins, NewBulletin};
+pub(crate) use bulletins::rank;
+pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
 pub use queries::Queries;
 pub use tokens::Tokens;
 
+use crate::api::Bulletin;
 use crate::store::{SqliteDb, SqliteStore, StoreError};
 
 /// What a use-case trait's method returns: a future of its answer (object-safe, so the app
@@ -71,6 +73,15 @@ impl Db {
     /// Bulletins.
     pub fn bulletins(&self) -> &dyn Bulletins {
         &*self.bulletins
+    }
+
+    /// Computes the bulletin `new` asks for ([`compose`]) and issues it.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn issue_bulletin(&self, new: NewBulletin) -> Result<Bulletin, StoreError> {
+        let bulletin = compose(self.queries(), self.directory(), &new).await?;
+        self.bulletins().issue(bulletin, new.login).await
     }
 
     /// The SQLite database itself: the sync engine's store and what is not yet behind a

@@ -392,7 +392,7 @@ async fn issue(
         login: auth.user.login.clone(),
         check_in: state.sync().config().check_in.clone(),
     };
-    let b = state.db().bulletins().issue(new).await.map_err(internal)?;
+    let b = state.db().issue_bulletin(new).await.map_err(internal)?;
     Ok(Json(b))
 }
 

@@ -1,10 +1,15 @@
-//! The PostgreSQL backend (issue 16 item 2, first slice): a pool of connections
-//! (deadpool-postgres over tokio-postgres, no ORM), its own migrations (`pg/migrations/`,
-//! recorded by name like SQLite's and refused when the database holds one this build does not
-//! carry), and the use cases implemented so far: session tokens ([`crate::db::Tokens`],
-//! `pg/tokens.rs`) over the directory's people and devices (`pg/directory.rs`). The rest of
-//! the server still runs on SQLite; `serve` does not select this backend yet.
+//! The PostgreSQL backend (issue 16 item 2): a pool of connections (deadpool-postgres over
+//! tokio-postgres, no ORM), its own migrations (`pg/migrations/`, recorded by name like
+//! SQLite's and refused when the database holds one this build does not carry), and the use
+//! cases implemented so far: session tokens ([`crate::db::Tokens`], `pg/tokens.rs`), the
+//! directory ([`crate::db::Directory`], `pg/directory.rs`, with the facts a person's access is
+//! judged on in `pg/access.rs`), bulletins ([`crate::db::Bulletins`], `pg/bulletins.rs`) and
+//! the hash-chained audit log their writes append to (`pg/audit.rs`). The rest of the server
+//! still runs on SQLite; `serve` does not select this backend yet.
 
+mod access;
+mod audit;
+mod bulletins;
 mod directory;
 mod tokens;
 
@@ -20,10 +25,16 @@ const POOL_SIZE: usize = 16;
 const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The embedded migrations, in order: (name, SQL).
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_directory",
-    include_str!("migrations/0001_directory.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_directory",
+        include_str!("migrations/0001_directory.sql"),
+    ),
+    (
+        "0002_directory_bulletins",
+        include_str!("migrations/0002_directory_bulletins.sql"),
+    ),
+];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.
 const MIGRATION_LOCK: i64 = 0x6c69_616e_7869_6e01;
@@ -75,6 +86,13 @@ impl PgDb {
         let db = PgDb { pool };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// Runs `sql` as it is; how many rows it changed (a conformance test's seed of the query
+    /// tables, or its attempt at what the database must refuse).
+    #[cfg(test)]
+    pub(crate) async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(self.client().await?.execute(sql, &[]).await?)
     }
 
     /// A connection from the pool.

@@ -189,10 +189,10 @@ pub enum AuditVerdict {
 }
 
 /// The hash before the first entry.
-const GENESIS: [u8; 32] = [0; 32];
+pub(crate) const GENESIS: [u8; 32] = [0; 32];
 
 /// An entry's hash: SHA-256 over the previous hash and each field, length-prefixed.
-fn entry_hash(prev: &[u8], seq: i64, at: i64, fields: [&str; 4]) -> [u8; 32] {
+pub(crate) fn entry_hash(prev: &[u8], seq: i64, at: i64, fields: [&str; 4]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(seq.to_be_bytes());

@@ -6,29 +6,8 @@ use rusqlite::{OptionalExtension, params};
 use shared::model::{OrgUnitId, OrgUnitKind, Timestamp, UserId};
 
 use super::{SqliteStore, StoreError};
-use crate::api::{Bulletin, BulletinSummary, Kpis, RankRow, Unit};
-
-/// Higher resolution rate first, then satisfaction, then on-time rate, then name; a unit with
-/// no problems ranks after those with some.
-fn rank(mut rows: Vec<(OrgUnitId, String, Kpis)>) -> Vec<RankRow> {
-    let key = |r: Option<f64>| r.unwrap_or(-1.0);
-    rows.sort_by(|a, b| {
-        key(b.2.resolution_rate)
-            .total_cmp(&key(a.2.resolution_rate))
-            .then(key(b.2.satisfaction_rate).total_cmp(&key(a.2.satisfaction_rate)))
-            .then(key(b.2.on_time_rate).total_cmp(&key(a.2.on_time_rate)))
-            .then(a.1.cmp(&b.1))
-    });
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, (unit, name, kpis))| RankRow {
-            rank: i + 1,
-            unit,
-            name,
-            kpis,
-        })
-        .collect()
-}
+use crate::api::{Bulletin, BulletinSummary, Unit};
+use crate::db::rank;
 
 impl SqliteStore {
     fn units_of_kind(&self, kind: OrgUnitKind) -> Result<Vec<(OrgUnitId, String)>, StoreError> {
@@ -96,16 +75,28 @@ impl SqliteStore {
             towns: rank(towns),
             departments: rank(departments),
         };
-        let body = serde_json::to_string(&bulletin).map_err(|e| StoreError::Corrupt {
+        bulletin.id = self.store_bulletin(&bulletin)?;
+        Ok(bulletin)
+    }
+
+    /// Stores a computed bulletin as issued; its number. It can never change afterwards.
+    pub fn store_bulletin(&mut self, bulletin: &Bulletin) -> Result<i64, StoreError> {
+        let body = serde_json::to_string(bulletin).map_err(|e| StoreError::Corrupt {
             table: "bulletins",
             detail: e.to_string(),
         })?;
         self.conn.execute(
             "INSERT INTO bulletins (title, unit, period_from, period_to, issued_at, issued_by, body) VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
-            params![title, from.0, to.0, now.0, by.to_string(), body],
+            params![
+                bulletin.title,
+                bulletin.period_from.0,
+                bulletin.period_to.0,
+                bulletin.issued_at.0,
+                bulletin.issued_by.to_string(),
+                body
+            ],
         )?;
-        bulletin.id = self.conn.last_insert_rowid();
-        Ok(bulletin)
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// An issued bulletin, as it was issued.

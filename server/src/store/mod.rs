@@ -35,6 +35,7 @@ mod use_cases;
 mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
+pub(crate) use audit::{GENESIS, entry_hash};
 pub use blob_refs::UploadRow;
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
@@ -53,14 +54,23 @@ pub use readers::Readers;
 pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 
+/// A PostgreSQL error with the server's own message (tokio-postgres shows only "db error").
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite failed (I/O, locking, constraint, full disk …).
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
-    /// PostgreSQL failed (connection, constraint, statement …).
-    #[error("postgres: {0}")]
+    /// PostgreSQL failed (connection, constraint, statement …); shown with the server's
+    /// message when it sent one (a trigger's refusal, a violated constraint).
+    #[error("postgres: {}", postgres_detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool in time.
     #[error("postgres pool: {0}")]

@@ -102,3 +102,9 @@ impl super::StoreHold for CountedLock<'_> {
         (&mut &*self.store).hold(f)
     }
 }
+
+/// Runs one SQL statement on `store` as it is (a conformance test's seed of query tables, or
+/// its attempt at what the database must refuse); how many rows it changed.
+pub(crate) fn execute_raw(store: &SqliteStore, sql: &str) -> Result<usize, super::StoreError> {
+    Ok(store.conn.execute(sql, [])?)
+}

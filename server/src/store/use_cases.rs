@@ -20,7 +20,7 @@ use crate::api::{
     OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
 };
 use crate::auth::scope::{Access, access_for};
-use crate::db::{Bulletins, DbFuture, Directory, NewBulletin, Queries, Tokens};
+use crate::db::{Bulletins, DbFuture, Directory, Queries, Tokens};
 
 /// Runs `f` on one of `db`'s readers.
 fn on_reader<T: Send + 'static>(
@@ -186,14 +186,13 @@ impl Bulletins for Arc<SqliteDb> {
         on_reader(self, move |s| s.bulletin(id))
     }
 
-    fn issue(&self, new: NewBulletin) -> DbFuture<'_, Bulletin> {
+    fn issue(&self, mut b: Bulletin, login: String) -> DbFuture<'_, Bulletin> {
         on_writer(self, move |s| {
-            let b =
-                s.issue_bulletin(&new.title, new.from, new.to, new.now, new.by, &new.check_in)?;
+            b.id = s.store_bulletin(&b)?;
             let subject = b.id.to_string();
             s.audit(
                 b.issued_at,
-                &new.login,
+                &login,
                 AuditAction::BulletinIssued,
                 &subject,
                 &b.title,
