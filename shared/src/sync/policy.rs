@@ -193,6 +193,14 @@ impl ChunkSizer {
         self.latency_ms
     }
 
+    /// Whether a request that failed `elapsed_ms` after it was sent may have reached the
+    /// server: not when it failed in less than half the link's latency (a one-way trip), as a
+    /// connection refused at once does; always while the latency is unknown.
+    pub fn could_have_arrived(&self, elapsed_ms: i64) -> bool {
+        self.latency_ms
+            .is_none_or(|latency| elapsed_ms.saturating_mul(2) >= latency)
+    }
+
     /// A message carrying `doc_bytes` of documents went over the wire as `wire_bytes`.
     pub fn on_encoded(&mut self, doc_bytes: usize, wire_bytes: usize) {
         if doc_bytes >= LEARN_FROM_BYTES {
@@ -505,6 +513,24 @@ mod tests {
         c.on_success(5_000, 10_000);
         c.on_cut(c.size() as usize);
         assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn a_request_that_failed_within_half_the_latency_cannot_have_reached_the_server() {
+        let mut c = ChunkSizer::default();
+        assert!(
+            c.could_have_arrived(0),
+            "any failure may have while the latency is unknown"
+        );
+        // A round of 600 bytes in 600 ms: the link's latency.
+        c.on_success(600, 600);
+        assert_eq!(c.latency_ms(), Some(600));
+        assert!(!c.could_have_arrived(3), "a connection refused at once");
+        assert!(!c.could_have_arrived(299));
+        assert!(
+            c.could_have_arrived(300),
+            "a one-way trip: it may have arrived"
+        );
     }
 
     #[test]
