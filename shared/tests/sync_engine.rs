@@ -979,7 +979,7 @@ fn a_link_that_cuts_every_upload_is_not_retried_in_a_tight_loop() {
     // Two uploads cut in a row without one getting through: the next try waits, and is a
     // probe.
     let delay = the_wait(wang.cut(), wang.now);
-    assert!(delay >= 500, "waited {delay} ms");
+    assert!(delay >= 250, "waited {delay} ms");
     wang.now = Timestamp(wang.now.0 + delay);
     let (body, _) = the_send(wang.feed(Input::Tick));
     assert!(decoded(&body).push.iter().all(|p| p.data.is_empty()));
@@ -999,9 +999,9 @@ fn network_failures_in_a_row_are_retried_at_a_short_flat_interval_that_never_gro
         );
         let delay = the_wait(effects, wang.now);
         if n <= NETWORK_FLAT_ATTEMPTS {
-            assert!((500..=1_000).contains(&delay), "retry {n}: {delay} ms");
+            assert!((250..=500).contains(&delay), "retry {n}: {delay} ms");
         } else {
-            assert!((500..=4_000).contains(&delay), "retry {n}: {delay} ms");
+            assert!((250..=4_000).contains(&delay), "retry {n}: {delay} ms");
         }
         wang.now = Timestamp(wang.now.0 + delay);
         the_send(wang.feed(Input::Tick));
@@ -1138,7 +1138,7 @@ fn when_the_retry_with_a_chunk_is_cut_too_the_next_try_waits_and_carries_no_data
     // Two chunks cut in a row: the link may not carry a chunk now. The next try waits and
     // only confirms both chunks by their heads.
     let delay = the_wait(wang.cut(), wang.now);
-    assert!(delay >= 500, "waited {delay} ms");
+    assert!(delay >= 250, "waited {delay} ms");
     wang.now = Timestamp(wang.now.0 + delay);
     let (probe, _) = the_send(wang.feed(Input::Tick));
     let (heads, data) = heads_and_data(&probe);
@@ -1160,7 +1160,7 @@ fn connections_refused_while_the_link_is_down_leave_the_chunk_and_put_nothing_mo
     // data, not a probe.
     for _ in 0..5 {
         let delay = the_wait(wang.refused(), wang.now);
-        assert!(delay >= 500, "waited {delay} ms");
+        assert!(delay >= 250, "waited {delay} ms");
         wang.now = Timestamp(wang.now.0 + delay);
         let (again, _) = the_send(wang.feed(Input::Tick));
         let (heads, data) = heads_and_data(&again);

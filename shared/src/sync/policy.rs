@@ -17,16 +17,19 @@
 pub const GATHER_MS: i64 = 100;
 
 /// Network failures in a row retried at the flat [`RetryPolicy::network_ms`] interval before
-/// the interval starts doubling towards [`RetryPolicy::network_cap_ms`].
-pub const NETWORK_FLAT_ATTEMPTS: u32 = 10;
+/// the interval starts doubling towards [`RetryPolicy::network_cap_ms`]: with the default
+/// policy, 5–10 s of retries every 250–500 ms.
+pub const NETWORK_FLAT_ATTEMPTS: u32 = 20;
 
 /// When to retry a failed round, with "equal jitter": each delay is between half and all of a
 /// nominal delay.
 ///
 /// Two kinds of failure are told apart. A **network failure** (a cut, a refused connection, a
-/// timeout) says nothing about the server's load, and the retry is a ~20-byte probe: it is
-/// retried at a short, flat interval ([`RetryPolicy::network_ms`]) so the device is back the
-/// moment the link is, and the interval only grows, slowly, to a few seconds
+/// timeout) says nothing about the server's load, and a link that is still down refuses the
+/// retry's connection before any of its body goes: it is retried at a short, flat interval
+/// ([`RetryPolicy::network_ms`]) so the device is back the moment the link is (a link that
+/// flaps is down for seconds at a time, and half the interval is lost on average at each
+/// return), and the interval only grows, slowly, to a few seconds
 /// ([`RetryPolicy::network_cap_ms`]) when the link stays down. A **server that answers an
 /// error** (5xx, 429, 408) is overloaded or broken: it gets exponential backoff,
 /// [`RetryPolicy::base_ms`] doubling up to [`RetryPolicy::cap_ms`].
@@ -47,7 +50,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             base_ms: 1_000,
             cap_ms: 60_000,
-            network_ms: 1_000,
+            network_ms: 500,
             network_cap_ms: 4_000,
         }
     }
@@ -310,11 +313,11 @@ mod tests {
         for jitter in [0, 1, 999, u32::MAX] {
             for attempt in 1..=NETWORK_FLAT_ATTEMPTS {
                 let d = p.network_delay_ms(attempt, jitter);
-                assert!((500..=1_000).contains(&d), "attempt {attempt}: {d} ms");
+                assert!((250..=500).contains(&d), "attempt {attempt}: {d} ms");
             }
             for attempt in [NETWORK_FLAT_ATTEMPTS + 1, 50, u32::MAX] {
                 let d = p.network_delay_ms(attempt, jitter);
-                assert!((500..=4_000).contains(&d), "attempt {attempt}: {d} ms");
+                assert!((250..=4_000).contains(&d), "attempt {attempt}: {d} ms");
             }
         }
     }
