@@ -17,8 +17,10 @@
 //! only finding out that the link is back. After a server error, or after chunks were cut
 //! twice in a row, the retry is a document-less probe, so a server or a link that cannot take
 //! a chunk costs bytes of headers, not a chunk. A request that fails sooner than it could have
-//! reached the server (in less than half the link's measured latency: a refused connection)
-//! is neither a cut chunk nor leaves its documents in doubt.
+//! reached the server (within a quarter of the shortest round seen: a refused connection) is
+//! neither a cut chunk nor leaves its documents in doubt. The first round after a failure
+//! (on a new connection, which pays its set-up) counts for the link's throughput but not for
+//! its latency or the chunk's growth ([`ChunkSizer::on_success_after_failure`]).
 //!
 //! Resuming a cut upload: a request carrying documents whose answer never came may or may not
 //! have been committed. Its documents are "in doubt": the next request pushes them heads-only
@@ -824,8 +826,14 @@ impl SyncClient {
         // documents (a probe, a pull) is no chunk: a probe's heads of documents in doubt can
         // make it several KB, all latency, which says nothing about the link's throughput.
         let request = if carried { bytes } else { 0 };
-        self.chunk
-            .on_success(request.max(body.len() / 2), elapsed_ms);
+        if self.attempt > 0 {
+            // The first round after a failure: on a new connection, which paid its set-up.
+            self.chunk
+                .on_success_after_failure(request.max(body.len() / 2), elapsed_ms);
+        } else {
+            self.chunk
+                .on_success(request.max(body.len() / 2), elapsed_ms);
+        }
         self.attempt = 0;
         self.server_errors = 0;
         self.unreachable = false;
