@@ -31,6 +31,10 @@
 import fs from 'node:fs'
 import net from 'node:net'
 
+// This file's own timers (the schedules) use Node's; the harness's proxy gets the ordered
+// timers below.
+const realSetTimeout = globalThis.setTimeout
+
 const everyMs = Number(process.env.LIANXIN_PROXY_CUT_EVERY_MS || 0)
 const hostileSeed = process.env.LIANXIN_PROXY_HOSTILE_SEED ?? ''
 const hostile = hostileSeed !== ''
@@ -115,12 +119,12 @@ if ((everyMs > 0 || hostile) && shaped) {
   // the harness stops the proxy at the end of the run).
   let r = null
   const upPhase = () => {
-    timer = setTimeout(() => {
+    timer = realSetTimeout(() => {
       cut()
       refusing = true
       const refuseMs = between(r, REFUSE_MS)
       console.error(`[proxy-cuts] refusing new connections for ${(refuseMs / 1000).toFixed(1)} s`)
-      timer = setTimeout(() => {
+      timer = realSetTimeout(() => {
         refusing = false
         record({ event: 'accepting', atMs: Math.round(performance.now() - windowStart), refusedMs: refuseMs, refused })
         console.error(`[proxy-cuts] accepting again at +${at()} s (${refused} refused so far)`)
@@ -151,6 +155,44 @@ if ((everyMs > 0 || hostile) && shaped) {
       start()
     }
   })
+}
+
+// In order delivery. The harness's shaper delivers each chunk of a connection at an absolute
+// time, never before the connection's previous chunk (`at = max(…, conn[dir])`), through
+// `setTimeout(f, at - now)`. Two chunks due at the same time can fire out of order (Node keys a
+// timer by a start time rounded to the millisecond plus a fractional delay): a connection's
+// bytes then reach the other side reordered. It happens when a connection's first request is
+// read in two chunks (the first pays the handshake's extra round trip, so the second is due at
+// the same time): in the hostile run of 7 Dec 06:32 the server read a request's body before its
+// head and answered 400, which stops a device. Here the harness's timers fire in the order of
+// their due times, those due within a millisecond of each other in the order they were set.
+if (shaped) {
+  const queue = [] // { due, fn, args }, in firing order
+  let armed = null
+  let armedDue = Infinity
+  const fire = () => {
+    armed = null
+    armedDue = Infinity
+    while (queue.length && queue[0].due <= performance.now() + 1) {
+      const t = queue.shift()
+      t.fn(...t.args)
+    }
+    arm()
+  }
+  const arm = () => {
+    if (!queue.length || (armed && armedDue <= queue[0].due)) return
+    if (armed) clearTimeout(armed)
+    armedDue = queue[0].due
+    armed = realSetTimeout(fire, Math.max(0, armedDue - performance.now()))
+  }
+  globalThis.setTimeout = (fn, ms = 0, ...args) => {
+    const t = { due: performance.now() + Math.max(0, Number(ms) || 0), fn, args }
+    let i = queue.length
+    while (i > 0 && queue[i - 1].due > t.due + 1) i--
+    queue.splice(i, 0, t)
+    arm()
+    return t
+  }
 }
 
 await import('./proxy-harness.mjs')

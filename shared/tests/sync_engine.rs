@@ -59,6 +59,10 @@ struct Counters {
     pushed: Vec<usize>,
 }
 
+/// How long after it went a request is cut in the tests that cut one: longer than the
+/// simulated link's latency (the 100 ms each delivered round takes).
+const CUT_AFTER_MS: i64 = 1_000;
+
 struct Device {
     person: Person,
     client: SyncClient,
@@ -177,6 +181,19 @@ impl Device {
 
     fn sync(&mut self, server: &mut Server) {
         self.run(server, Input::SyncNow, &mut |_| Fate::Delivered);
+    }
+
+    /// The request in flight is cut [`CUT_AFTER_MS`] after it went, long enough to have
+    /// reached the server: the engine's effects.
+    fn cut(&mut self) -> Vec<Effect> {
+        self.now = Timestamp(self.now.0 + CUT_AFTER_MS);
+        self.feed(Input::Failed(Failure::Network))
+    }
+
+    /// The request in flight fails at once, as a connection refused by a link that is down:
+    /// the engine's effects.
+    fn refused(&mut self) -> Vec<Effect> {
+        self.feed(Input::Failed(Failure::Network))
     }
 
     /// Hands one input to the engine at the device's time and returns its effects, carrying
@@ -322,15 +339,12 @@ fn each_request_reports_how_many_documents_stay_on_the_device_besides_its_chunk(
     );
     let (first, _) = shared::sync::protocol::decode_request(&body).expect("a valid request");
     assert_eq!(first.unsent, Some(200 - pushed as u32));
-    // The first failure after a good round is retried at once; that retry is lost too.
-    the_send(
-        wang.client
-            .handle(Input::Failed(Failure::Network), wang.now, 1),
-    );
-    wang.client
-        .handle(Input::Failed(Failure::Network), wang.now, 1);
-
-    wang.sync(&mut server);
+    // The first request is cut and retried at once: the heads of its documents, which the
+    // server never saw and asks for again, and the next chunk.
+    let (retry, _) = the_send(wang.cut());
+    deliver(&mut wang, &mut server, &retry);
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.is_settled());
     assert!(server.unsent.len() > 1, "{:?}", server.unsent);
     assert_eq!(server.unsent.last(), Some(&Some(0)), "{:?}", server.unsent);
     assert!(
@@ -941,10 +955,10 @@ fn a_cut_right_after_a_round_that_worked_is_retried_at_once() {
     let (_server, mut wang, _li, ids) = two_synced_devices(1);
     wang.edit_visit(&ids[0], "已复查");
     the_send(wang.feed(Input::SyncNow));
-    let (body, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let (body, _) = the_send(wang.cut());
     assert!(
         decoded(&body).push.iter().all(|p| p.data.is_empty()),
-        "the retry carries no data"
+        "the document in doubt goes heads-only"
     );
 }
 
@@ -957,14 +971,18 @@ fn a_link_that_cuts_every_upload_is_not_retried_in_a_tight_loop() {
     // again at once and is cut again.
     let (body, _) = the_send(wang.feed(Input::SyncNow));
     assert!(decoded(&body).push.iter().any(|p| !p.data.is_empty()));
-    let (body, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let (body, _) = the_send(wang.cut());
     assert!(decoded(&body).push.iter().all(|p| p.data.is_empty()));
     deliver(&mut wang, &mut server, &body);
     let (body, _) = the_send(wang.feed(Input::Persisted));
     assert!(decoded(&body).push.iter().any(|p| !p.data.is_empty()));
-    // Two uploads cut in a row without one getting through: the next try waits.
-    let delay = the_wait(wang.feed(Input::Failed(Failure::Network)), wang.now);
-    assert!(delay >= 500, "waited {delay} ms");
+    // Two uploads cut in a row without one getting through: the next try waits, and is a
+    // probe.
+    let delay = the_wait(wang.cut(), wang.now);
+    assert!(delay >= 250, "waited {delay} ms");
+    wang.now = Timestamp(wang.now.0 + delay);
+    let (body, _) = the_send(wang.feed(Input::Tick));
+    assert!(decoded(&body).push.iter().all(|p| p.data.is_empty()));
 }
 
 #[test]
@@ -981,9 +999,9 @@ fn network_failures_in_a_row_are_retried_at_a_short_flat_interval_that_never_gro
         );
         let delay = the_wait(effects, wang.now);
         if n <= NETWORK_FLAT_ATTEMPTS {
-            assert!((500..=1_000).contains(&delay), "retry {n}: {delay} ms");
+            assert!((250..=500).contains(&delay), "retry {n}: {delay} ms");
         } else {
-            assert!((500..=4_000).contains(&delay), "retry {n}: {delay} ms");
+            assert!((250..=4_000).contains(&delay), "retry {n}: {delay} ms");
         }
         wang.now = Timestamp(wang.now.0 + delay);
         the_send(wang.feed(Input::Tick));
@@ -1062,37 +1080,101 @@ fn a_cut_on_a_link_that_carried_the_chunks_quickly_does_not_shrink_the_chunk() {
     }
     let before = wang.client.chunk_size();
     the_send(wang.feed(Input::SyncNow));
-    the_send(wang.feed(Input::Failed(Failure::Network)));
+    the_send(wang.cut());
     assert_eq!(wang.client.chunk_size(), before, "no halving at a cut");
 }
 
+/// Wang with 20 visits synced (the round tells the link's latency) and 600 more waiting,
+/// more than one chunk, and the first chunk of those in flight: the documents it pushes.
+fn an_upload_in_flight(server: &mut Server, wang: &mut Device) -> Vec<DocId> {
+    for n in 0..20 {
+        wang.new_visit(n);
+    }
+    wang.sync(server);
+    for n in 20..620 {
+        wang.new_visit(n);
+    }
+    let (chunk, _) = the_send(wang.feed(Input::SyncNow));
+    decoded(&chunk).push.into_iter().map(|p| p.doc).collect()
+}
+
+/// The documents a request pushes heads-only and those it pushes with data.
+fn heads_and_data(body: &[u8]) -> (Vec<DocId>, Vec<DocId>) {
+    let (heads, data): (Vec<_>, Vec<_>) = decoded(body)
+        .push
+        .into_iter()
+        .partition(|p| p.data.is_empty());
+    (
+        heads.into_iter().map(|p| p.doc).collect(),
+        data.into_iter().map(|p| p.doc).collect(),
+    )
+}
+
 #[test]
-fn a_probe_refused_again_and_again_while_the_link_is_down_does_not_shrink_the_chunk() {
+fn the_retry_after_a_cut_carries_the_next_chunk_beside_the_heads_of_the_documents_in_doubt() {
     let mut server = Server::new();
     let mut wang = Device::new(officer_wang());
-    for n in 0..300 {
-        wang.new_visit(n);
-    }
-    wang.sync(&mut server);
-    for n in 300..600 {
-        wang.new_visit(n);
-    }
-    // A big upload is cut; the probe that follows carries the heads of every document in
-    // doubt, several KB, and the link refuses it, and every retry, for a while.
-    the_send(wang.feed(Input::SyncNow));
-    let (probe, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
-    assert!(decoded(&probe).push.iter().all(|p| p.data.is_empty()));
-    assert!(probe.len() > 4 * 1024, "a probe of {} bytes", probe.len());
+    let cut = an_upload_in_flight(&mut server, &mut wang);
+    // The chunk is cut on the way; the link comes back at once. The retry does not spend a
+    // round finding that out: it confirms the cut chunk by its heads and uploads the next one.
+    let (retry, _) = the_send(wang.cut());
+    let (heads, data) = heads_and_data(&retry);
+    assert_eq!(heads, cut, "the cut chunk's documents, heads only");
+    assert!(!data.is_empty(), "and the next chunk's, with their data");
+    assert!(data.iter().all(|d| !cut.contains(d)), "{data:?}");
+    deliver(&mut wang, &mut server, &retry);
+    wang.run(&mut server, Input::Persisted, &mut |_| Fate::Delivered);
+    assert!(wang.client.replica_mut().pending().is_empty());
+}
+
+#[test]
+fn when_the_retry_with_a_chunk_is_cut_too_the_next_try_waits_and_carries_no_data() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let first = an_upload_in_flight(&mut server, &mut wang);
+    let (retry, _) = the_send(wang.cut());
+    let (_, second) = heads_and_data(&retry);
+    assert!(!second.is_empty());
+    // Two chunks cut in a row: the link may not carry a chunk now. The next try waits and
+    // only confirms both chunks by their heads.
+    let delay = the_wait(wang.cut(), wang.now);
+    assert!(delay >= 250, "waited {delay} ms");
+    wang.now = Timestamp(wang.now.0 + delay);
+    let (probe, _) = the_send(wang.feed(Input::Tick));
+    let (heads, data) = heads_and_data(&probe);
+    assert!(data.is_empty(), "a probe: {data:?}");
+    assert_eq!(heads, [first, second].concat());
+}
+
+#[test]
+fn connections_refused_while_the_link_is_down_leave_the_chunk_and_put_nothing_more_in_doubt() {
+    let mut server = Server::new();
+    let mut wang = Device::new(officer_wang());
+    let cut = an_upload_in_flight(&mut server, &mut wang);
+    let (retry, _) = the_send(wang.cut());
+    let (_, next) = heads_and_data(&retry);
     let after_cut = wang.client.chunk_size();
+    // The link refuses every connection for a while: each retry fails at once, before any of
+    // it could reach the server. None is a cut chunk, and none of their documents is in doubt:
+    // each retry carries the same heads and, from the same document on, a chunk with its
+    // data, not a probe.
     for _ in 0..5 {
-        let delay = the_wait(wang.feed(Input::Failed(Failure::Network)), wang.now);
+        let delay = the_wait(wang.refused(), wang.now);
+        assert!(delay >= 250, "waited {delay} ms");
         wang.now = Timestamp(wang.now.0 + delay);
-        the_send(wang.feed(Input::Tick));
+        let (again, _) = the_send(wang.feed(Input::Tick));
+        let (heads, data) = heads_and_data(&again);
+        assert!(heads == cut, "{} in doubt, not {}", heads.len(), cut.len());
+        assert!(
+            !data.is_empty() && data[0] == next[0],
+            "{} documents with data",
+            data.len()
+        );
     }
     assert_eq!(
         wang.client.chunk_size(),
         after_cut,
-        "refused probes say nothing about the chunk"
+        "refused connections say nothing about the chunk"
     );
 }
 
@@ -1253,7 +1335,7 @@ fn an_upload_cut_after_the_server_committed_it_is_confirmed_heads_only_without_s
     assert_eq!(pushed, 10);
     // The server commits; the answer is lost in a cut.
     server.handle(wang.person.actor.device, &body, wang.now);
-    let (resume, again) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let (resume, again) = the_send(wang.cut());
     assert_eq!(again, 10);
     let request = decoded(&resume);
     assert!(request.push.iter().all(|p| p.data.is_empty()));
@@ -1300,7 +1382,7 @@ fn after_an_upload_cut_midway_the_device_sends_again_only_what_the_server_did_no
     let kept = server.handle_cut(wang.person.actor.device, &body[..cut], wang.now);
     assert_eq!(kept, order[..4]);
     // No answer came: the probe carries the heads of all ten.
-    let (probe, in_doubt) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let (probe, in_doubt) = the_send(wang.cut());
     assert_eq!(in_doubt, 10);
     assert!(decoded(&probe).push.iter().all(|p| p.data.is_empty()));
     let response = deliver(&mut wang, &mut server, &probe);
@@ -1333,7 +1415,7 @@ fn an_upload_cut_before_the_server_saw_it_resumes_from_the_servers_heads() {
     let new = wang.new_visit(99);
     let (_lost, pushed) = the_send(wang.feed(Input::SyncNow));
     assert_eq!(pushed, 4);
-    let (resume, _) = the_send(wang.feed(Input::Failed(Failure::Network)));
+    let (resume, _) = the_send(wang.cut());
     let response = deliver(&mut wang, &mut server, &resume);
     assert!(
         response

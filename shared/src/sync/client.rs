@@ -6,14 +6,21 @@
 //! `Response` or `Failed` → on a response the engine applies it to the replica and asks to
 //! `Persist` one atomic batch (documents, acknowledgements, refusals, cursor) → the driver
 //! answers `Persisted` → the engine sends the next chunk, or goes idle. Nothing leaves the
-//! outbox before the server's acknowledgement has been persisted. After a failed round the
-//! next request is a document-less probe, so a link that is still down costs bytes of headers,
-//! not a chunk.
+//! outbox before the server's acknowledgement has been persisted.
 //!
 //! Retries ([`RetryPolicy`]): after a network failure (a cut, a refused connection, a timeout)
-//! the probe goes at once if the round before succeeded (the link was up a moment ago), then
+//! the retry goes at once if the round before succeeded (the link was up a moment ago), then
 //! at a short, flat interval; only a server that answers errors (5xx, 429, 408) gets
 //! exponential backoff. [`Status::retry_at`] and [`Status::unreachable`] tell the sync bar.
+//! A retry after a cut carries a chunk: a link that is still down refuses the connection
+//! before any of it goes, and the first round on a link that is back carries data instead of
+//! only finding out that the link is back. After a server error, or after chunks were cut
+//! twice in a row, the retry is a document-less probe, so a server or a link that cannot take
+//! a chunk costs bytes of headers, not a chunk. A request that fails sooner than it could have
+//! reached the server (within a quarter of the shortest round seen: a refused connection) is
+//! neither a cut chunk nor leaves its documents in doubt. The first round after a failure
+//! (on a new connection, which pays its set-up) counts for the link's throughput but not for
+//! its latency or the chunk's growth ([`ChunkSizer::on_success_after_failure`]).
 //!
 //! Resuming a cut upload: a request carrying documents whose answer never came may or may not
 //! have been committed. Its documents are "in doubt": the next request pushes them heads-only
@@ -498,10 +505,14 @@ impl SyncClient {
                 data: Vec::new(),
             });
         }
-        // After a failure the first request carries no data: a ~20-byte probe (with the
-        // heads of documents in doubt) finds out whether the link is back before a whole
-        // chunk is spent on a link that is still down.
-        let pending: Vec<DocId> = if self.attempt > 0 {
+        // A retry after a cut carries a chunk beside the heads of the documents in doubt:
+        // a link that is still down refuses the connection before any of it is sent, and
+        // one that is back has the whole round for data instead of a round for a probe
+        // and then one for the chunk. After a server error, or when chunks were cut twice
+        // in a row, the retry carries no data: a probe (with those heads) finds out whether
+        // the server or the link can take a chunk before one is spent on it.
+        let probe = self.attempt > 0 && (self.server_errors > 0 || self.data_cuts >= 2);
+        let pending: Vec<DocId> = if probe {
             Vec::new()
         } else {
             pending
@@ -535,7 +546,7 @@ impl SyncClient {
             });
         }
         let pushed = push.len();
-        if self.attempt == 0 {
+        if !probe {
             // Every waiting edit goes in this request or, if the chunk is full, in the next
             // ones, which follow at once.
             self.edited_since = None;
@@ -815,8 +826,14 @@ impl SyncClient {
         // documents (a probe, a pull) is no chunk: a probe's heads of documents in doubt can
         // make it several KB, all latency, which says nothing about the link's throughput.
         let request = if carried { bytes } else { 0 };
-        self.chunk
-            .on_success(request.max(body.len() / 2), elapsed_ms);
+        if self.attempt > 0 {
+            // The first round after a failure: on a new connection, which paid its set-up.
+            self.chunk
+                .on_success_after_failure(request.max(body.len() / 2), elapsed_ms);
+        } else {
+            self.chunk
+                .on_success(request.max(body.len() / 2), elapsed_ms);
+        }
         self.attempt = 0;
         self.server_errors = 0;
         self.unreachable = false;
@@ -842,6 +859,7 @@ impl SyncClient {
 
     fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
         let Phase::Sending {
+            started,
             pushed,
             bytes,
             carried,
@@ -883,6 +901,14 @@ impl SyncClient {
                 let delay = self.retry.delay_ms(self.server_errors, random);
                 self.wait(Timestamp(now.0 + delay))
             }
+            Failure::Network if !self.chunk.could_have_arrived(now.0 - started.0) => {
+                // Failed sooner than the request could reach the server: a connection refused
+                // at once (a link still down), or a cut that came first. Its documents are not
+                // in doubt (they go again with their data; should some have arrived after
+                // all, the server acknowledges the repeat), and it says nothing about the
+                // chunk: the link did not have it long enough to cut it.
+                self.retry_network(now, random)
+            }
             Failure::Network => {
                 // The request may have been committed before the answer was lost.
                 self.doubt(in_flight);
@@ -893,20 +919,27 @@ impl SyncClient {
                 if carried {
                     self.data_cuts += 1;
                 }
-                let just_worked = self.attempt == 0 && self.data_cuts < 2;
-                self.attempt += 1;
-                if just_worked {
-                    // The link was up a moment ago: try again at once.
-                    self.phase = Phase::Idle;
-                    return self.send(now);
-                }
-                self.unreachable = true;
-                let delay = self
-                    .retry
-                    .network_delay_ms(self.attempt.saturating_sub(1), random);
-                self.wait(Timestamp(now.0 + delay))
+                self.retry_network(now, random)
             }
         }
+    }
+
+    /// The retry after a network failure: at once when the round before succeeded (the link
+    /// was up a moment ago) and chunks are not being cut again and again, otherwise after the
+    /// short network interval.
+    fn retry_network(&mut self, now: Timestamp, random: u32) -> Vec<Effect> {
+        let just_worked = self.attempt == 0 && self.data_cuts < 2;
+        self.attempt += 1;
+        if just_worked {
+            // The link was up a moment ago: try again at once.
+            self.phase = Phase::Idle;
+            return self.send(now);
+        }
+        self.unreachable = true;
+        let delay = self
+            .retry
+            .network_delay_ms(self.attempt.saturating_sub(1), random);
+        self.wait(Timestamp(now.0 + delay))
     }
 
     /// Documents that left the device's scope ([`SyncResponse::gone`]): removed, unless they

@@ -17,16 +17,19 @@
 pub const GATHER_MS: i64 = 100;
 
 /// Network failures in a row retried at the flat [`RetryPolicy::network_ms`] interval before
-/// the interval starts doubling towards [`RetryPolicy::network_cap_ms`].
-pub const NETWORK_FLAT_ATTEMPTS: u32 = 10;
+/// the interval starts doubling towards [`RetryPolicy::network_cap_ms`]: with the default
+/// policy, 5–10 s of retries every 250–500 ms.
+pub const NETWORK_FLAT_ATTEMPTS: u32 = 20;
 
 /// When to retry a failed round, with "equal jitter": each delay is between half and all of a
 /// nominal delay.
 ///
 /// Two kinds of failure are told apart. A **network failure** (a cut, a refused connection, a
-/// timeout) says nothing about the server's load, and the retry is a ~20-byte probe: it is
-/// retried at a short, flat interval ([`RetryPolicy::network_ms`]) so the device is back the
-/// moment the link is, and the interval only grows, slowly, to a few seconds
+/// timeout) says nothing about the server's load, and a link that is still down refuses the
+/// retry's connection before any of its body goes: it is retried at a short, flat interval
+/// ([`RetryPolicy::network_ms`]) so the device is back the moment the link is (a link that
+/// flaps is down for seconds at a time, and half the interval is lost on average at each
+/// return), and the interval only grows, slowly, to a few seconds
 /// ([`RetryPolicy::network_cap_ms`]) when the link stays down. A **server that answers an
 /// error** (5xx, 429, 408) is overloaded or broken: it gets exponential backoff,
 /// [`RetryPolicy::base_ms`] doubling up to [`RetryPolicy::cap_ms`].
@@ -47,7 +50,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             base_ms: 1_000,
             cap_ms: 60_000,
-            network_ms: 1_000,
+            network_ms: 500,
             network_cap_ms: 4_000,
         }
     }
@@ -130,6 +133,8 @@ pub struct ChunkSizer {
     cut_chunks: u32,
     /// The last full round took longer than [`SLOW_MS`] and outweighed the latency.
     slow: bool,
+    /// The shortest successful round, in ms: at least a round trip.
+    min_round_ms: Option<i64>,
 }
 
 /// How many recent rounds the throughput is measured over.
@@ -169,6 +174,7 @@ impl Default for ChunkSizer {
             recent: [(0, 0); THROUGHPUT_ROUNDS],
             cut_chunks: 0,
             slow: false,
+            min_round_ms: None,
         }
     }
 }
@@ -193,6 +199,35 @@ impl ChunkSizer {
         self.latency_ms
     }
 
+    /// Whether a request that failed `elapsed_ms` after it was sent may have reached the
+    /// server: not when it failed within a quarter of the shortest round seen (a round is at
+    /// least a round trip, so this is well within a one-way trip), as a connection refused at
+    /// once does; always before any round. The shortest round, not the latency estimate:
+    /// rounds that pay a connection's set-up can inflate that.
+    pub fn could_have_arrived(&self, elapsed_ms: i64) -> bool {
+        self.min_round_ms
+            .is_none_or(|shortest| elapsed_ms.saturating_mul(4) >= shortest)
+    }
+
+    /// A round that followed a failed one (on a new connection, which paid its set-up: a
+    /// handshake's round trip, on a link that flaps) carried `bytes` in `elapsed_ms`. It counts
+    /// for the throughput, as every round after a cut pays that set-up, but not for the
+    /// latency or the chunk's growth: its set-up made it slower than the rounds that follow on
+    /// the same connection, and taken for latency it would grow the chunk past what those
+    /// rounds carry within their latency, putting more bytes at risk at each cut.
+    pub fn on_success_after_failure(&mut self, bytes: usize, elapsed_ms: i64) {
+        let elapsed = elapsed_ms.max(0);
+        self.min_round_ms = Some(self.min_round_ms.map_or(elapsed, |m| m.min(elapsed)));
+        if bytes > SMALL_ROUND {
+            self.cut_chunks = 0;
+            self.recent.rotate_left(1);
+            self.recent[THROUGHPUT_ROUNDS - 1] = (
+                u32::try_from(bytes).unwrap_or(u32::MAX),
+                u32::try_from(elapsed).unwrap_or(u32::MAX),
+            );
+        }
+    }
+
     /// A message carrying `doc_bytes` of documents went over the wire as `wire_bytes`.
     pub fn on_encoded(&mut self, doc_bytes: usize, wire_bytes: usize) {
         if doc_bytes >= LEARN_FROM_BYTES {
@@ -205,6 +240,7 @@ impl ChunkSizer {
     /// in `elapsed_ms`.
     pub fn on_success(&mut self, bytes: usize, elapsed_ms: i64) {
         let elapsed = elapsed_ms.max(0);
+        self.min_round_ms = Some(self.min_round_ms.map_or(elapsed, |m| m.min(elapsed)));
         if bytes > SMALL_ROUND {
             self.cut_chunks = 0;
             self.recent.rotate_left(1);
@@ -302,11 +338,11 @@ mod tests {
         for jitter in [0, 1, 999, u32::MAX] {
             for attempt in 1..=NETWORK_FLAT_ATTEMPTS {
                 let d = p.network_delay_ms(attempt, jitter);
-                assert!((500..=1_000).contains(&d), "attempt {attempt}: {d} ms");
+                assert!((250..=500).contains(&d), "attempt {attempt}: {d} ms");
             }
             for attempt in [NETWORK_FLAT_ATTEMPTS + 1, 50, u32::MAX] {
                 let d = p.network_delay_ms(attempt, jitter);
-                assert!((500..=4_000).contains(&d), "attempt {attempt}: {d} ms");
+                assert!((250..=4_000).contains(&d), "attempt {attempt}: {d} ms");
             }
         }
     }
@@ -505,6 +541,52 @@ mod tests {
         c.on_success(5_000, 10_000);
         c.on_cut(c.size() as usize);
         assert_eq!(c.size(), MIN_CHUNK);
+    }
+
+    #[test]
+    fn a_request_that_failed_within_a_quarter_of_the_shortest_round_cannot_have_reached_the_server()
+    {
+        let mut c = ChunkSizer::default();
+        assert!(
+            c.could_have_arrived(0),
+            "any failure may have before any round"
+        );
+        // Rounds of 600 ms, then one of 1,900 ms that paid a new connection's handshake.
+        c.on_success(600, 600);
+        c.on_success(8 * 1024, 1_900);
+        assert!(!c.could_have_arrived(3), "a connection refused at once");
+        assert!(!c.could_have_arrived(149));
+        assert!(c.could_have_arrived(150), "it may have arrived");
+        assert!(c.could_have_arrived(900));
+    }
+
+    #[test]
+    fn a_round_after_a_failure_counts_for_the_throughput_but_not_for_the_latency_or_growth() {
+        // 600 ms round trip at 32 KB/s: chunks settle at 16 KiB, rounds of ~1.1 s.
+        let round = link(600, 32);
+        let mut c = ChunkSizer {
+            size: MIN_CHUNK,
+            ..ChunkSizer::default()
+        };
+        settle(&mut c, &round, 10);
+        let (size, latency) = (c.size(), c.latency_ms());
+        assert_eq!(size, 16 * 1024);
+        let per_s = c.throughput();
+        // A cut, then a round on a new connection: half a chunk, and a handshake's round trip
+        // more. Taken with the last full round for latency, it would make it ~1.5 s.
+        c.on_cut(size as usize);
+        c.on_success_after_failure(8 * 1024, 600 + round(8 * 1024));
+        assert_eq!(c.latency_ms(), latency, "the latency is the warm rounds'");
+        assert_eq!(c.size(), size);
+        assert!(
+            c.throughput() < per_s,
+            "the set-up counts for the throughput"
+        );
+        for _ in 0..5 {
+            let bytes = c.size() as usize;
+            c.on_success(bytes, round(bytes));
+        }
+        assert_eq!(c.size(), size, "the rounds that follow keep the chunk");
     }
 
     #[test]
