@@ -144,7 +144,13 @@ struct Tools {
 
 /// The page's own scripts and styles under `client/static` that release builds minify (each
 /// bundle's wasm-bindgen script is minified where it is generated).
-const STATIC_MINIFIED: &[&str] = &["boot.js", "photos.js", "sw.js", "style.css"];
+const STATIC_MINIFIED: &[&str] = &[
+    "boot.js",
+    "photos.js",
+    "sw.js",
+    "style.css",
+    "client_full.css",
+];
 
 /// One of the app's two builds: the officer bundle, which `index.html` loads by default and
 /// which the budget applies to, and the full bundle with the leader and handler screens, which
@@ -737,7 +743,8 @@ fn budgeted_bundle() -> anyhow::Result<&'static Bundle> {
 }
 
 /// Whether `name` (a wasm, js or css file) is part of what a phone downloads with `bundle`:
-/// every such file except the other bundles' script and wasm.
+/// every such file except the other bundles' script, wasm and style sheet (`client_full.css`,
+/// which `boot.js` adds only when it starts the full bundle).
 fn shipped_with(name: &str, bundle: &Bundle) -> bool {
     let counted = Path::new(name)
         .extension()
@@ -745,7 +752,9 @@ fn shipped_with(name: &str, bundle: &Bundle) -> bool {
         .is_some_and(|extension| matches!(extension, "wasm" | "js" | "css"));
     let other_bundle = BUNDLES.iter().any(|other| {
         other.stem != bundle.stem
-            && (name == format!("{}.js", other.stem) || name == format!("{}_bg.wasm", other.stem))
+            && (name == format!("{}.js", other.stem)
+                || name == format!("{}_bg.wasm", other.stem)
+                || name == format!("{}.css", other.stem))
     });
     counted && !other_bundle
 }
