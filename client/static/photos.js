@@ -1,4 +1,5 @@
-// Photos on the phone (issue 14): the browser-heavy half, in plain JS so the wasm stays small.
+// Photos and the enterprise's signature on the phone (issue 14): the browser-heavy half, in
+// plain JS so the wasm stays small.
 // The app (client/src/infra/photos.rs) calls `globalThis.lxp`:
 //
 // - `pick(input)`: each chosen file must be an image (else rejects 'type'); it is decoded with
@@ -17,6 +18,11 @@
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
 // - `un(hashes)`: how many of `hashes` are stored here and not yet taken by the server (the
 //   logout guard: a logout would lose them).
+// - `sig(id)`: the signature drawn on the pad `canvas.sg#id` (every such canvas is made a pad:
+//   a finger or any pointer draws black on white; the `.sgx` button beside it wipes it) as a
+//   PNG, stored and named like a photo (and uploaded like one once a record references it),
+//   with the signer's name from the input `#id-name`: resolves `hash size name`; rejects
+//   'none' when nothing is drawn, 'name' without a name (1 to 50 characters), 'quota', 'store'.
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
@@ -87,14 +93,66 @@ async function prep(f) {
   bm.close();
   const b = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.8));
   if (!b) throw 'type';
+  return (await keep(b, 'image/jpeg')) + ' ' + (f.lastModified || Date.now());
+}
+
+// Stores blob b (type t) by its SHA-256, unless stored already: 'hash size'.
+async function keep(b, t) {
   const h = hex(await sha(b));
   try {
-    if (!(await get(h))) await put(h, { b, t: 'image/jpeg', n: b.size, u: '', d: 0 });
+    if (!(await get(h))) await put(h, { b, t, n: b.size, u: '', d: 0 });
   } catch (e) {
     throw e && e.name === 'QuotaExceededError' ? 'quota' : 'store';
   }
   urls[h] = urls[h] || URL.createObjectURL(b);
-  return h + ' ' + b.size + ' ' + (f.lastModified || Date.now());
+  return h + ' ' + b.size;
+}
+
+// Makes canvas c a signature pad: any pointer draws black on white; the .sgx button beside it
+// wipes it. data-n is set once something is drawn.
+function pad(c) {
+  c.dataset.w = 1;
+  const x = c.getContext('2d');
+  const blank = () => {
+    x.fillStyle = '#fff';
+    x.fillRect(0, 0, c.width, c.height);
+    delete c.dataset.n;
+  };
+  blank();
+  x.lineWidth = 4;
+  x.lineCap = x.lineJoin = 'round';
+  let on = 0;
+  const at = (e) => {
+    const r = c.getBoundingClientRect();
+    return [((e.clientX - r.left) * c.width) / r.width, ((e.clientY - r.top) * c.height) / r.height];
+  };
+  c.onpointerdown = (e) => {
+    on = 1;
+    x.beginPath();
+    x.moveTo(...at(e));
+    e.preventDefault();
+  };
+  c.onpointermove = (e) => {
+    if (!on) return;
+    x.lineTo(...at(e));
+    x.stroke();
+    c.dataset.n = 1;
+  };
+  c.onpointerup = c.onpointerleave = c.onpointercancel = () => (on = 0);
+  const b = c.parentNode.querySelector('.sgx');
+  if (b) b.onclick = blank;
+}
+
+// The pad `id` as a stored PNG with its signer: 'hash size name'.
+async function sig(id) {
+  const c = document.getElementById(id);
+  const i = document.getElementById(id + '-name');
+  const n = i ? i.value.trim() : '';
+  if (!c || !c.dataset.n) throw 'none';
+  if (!n || [...n].length > 50) throw 'name';
+  const b = await new Promise((ok) => c.toBlob(ok, 'image/png'));
+  if (!b) throw 'store';
+  return (await keep(b, 'image/png')) + ' ' + n;
 }
 
 async function pick(input) {
@@ -225,6 +283,7 @@ async function show(el) {
 function scan(all) {
   const q = all ? '.ph[data-h]:not([data-s=ok]):not([data-s=ld])' : '.ph[data-h]:not([data-s])';
   document.querySelectorAll(q).forEach(show);
+  document.querySelectorAll('canvas.sg:not([data-w])').forEach(pad);
 }
 
 new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });
@@ -242,6 +301,7 @@ async function un(hs) {
 
 globalThis.lxp = {
   pick,
+  sig,
   un,
   up,
   st: () => prog,

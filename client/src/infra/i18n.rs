@@ -271,6 +271,22 @@ pub enum Key {
     PhotosUploading,
     /// A photo the server does not have yet.
     PhotoOnPhone,
+    /// The enterprise's signature, as a record shows it ("企业签字：").
+    Signed,
+    /// The card where the enterprise's representative signs a visit.
+    SignVisit,
+    /// The signer's name field.
+    Signer,
+    /// Under the pad: where to sign.
+    SignHere,
+    /// Wipes the pad.
+    SignAgain,
+    /// Saves the signature.
+    SignSave,
+    /// A drawn signature without the signer's name.
+    SignerMissing,
+    /// Saving a signature with nothing drawn.
+    NothingSigned,
     /// Category label.
     Category,
     /// Select placeholder.
@@ -573,6 +589,20 @@ fn words(key: Key) -> (&'static str, &'static str) {
         ),
         Key::PhotosUploading => ("照片 {n} 上传中", "Photos {n} uploading"),
         Key::PhotoOnPhone => ("正在从干部手机上传", "Uploading from the officer's phone"),
+        Key::Signed => ("企业签字：", "Enterprise's signature: "),
+        Key::SignVisit => ("企业签字确认", "The enterprise signs"),
+        Key::Signer => ("签字人姓名", "Signer's name"),
+        Key::SignHere => (
+            "请企业负责人在框内签字",
+            "The enterprise's representative signs in the box",
+        ),
+        Key::SignAgain => ("重签", "Clear"),
+        Key::SignSave => ("保存签字", "Save signature"),
+        Key::SignerMissing => (
+            "请填写签字人姓名（最多 50 字）",
+            "Enter the signer's name (at most 50 characters)",
+        ),
+        Key::NothingSigned => ("请先在框内签字", "Sign in the box first"),
         Key::Category => ("问题类别", "Category"),
         Key::Choose => ("请选择", "Choose"),
         Key::Retired => ("（已停用）", " (retired)"),
