@@ -18,11 +18,12 @@
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
 // - `un(hashes)`: how many of `hashes` are stored here and not yet taken by the server (the
 //   logout guard: a logout would lose them).
-// - `sig(id)`: the signature drawn on the pad `canvas.sg#id` (every such canvas is made a pad:
-//   a finger or any pointer draws black on white; the `.sgx` button beside it wipes it) as a
-//   PNG, stored and named like a photo (and uploaded like one once a record references it),
-//   with the signer's name from the input `#id-name`: resolves `hash size name`; rejects
-//   'none' when nothing is drawn, 'name' without a name (1 to 50 characters), 'quota', 'store'.
+// - `sig(id)`: the signature drawn on the pad `.sig#id` as a PNG, stored and named like a
+//   photo (and uploaded like one once a record references it), with the signer's name from
+//   the pad's input `#id-name`: resolves `hash size name`; rejects 'none' when nothing is
+//   drawn, 'name' without a name, 'quota', 'store'. Every `.sig[data-t]` element the app
+//   renders is made a pad here (its words in data-t, `|`-separated): the name field, the
+//   canvas where a finger (any pointer) draws black on white, and a button that wipes it.
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
@@ -108,10 +109,13 @@ async function keep(b, t) {
   return h + ' ' + b.size;
 }
 
-// Makes canvas c a signature pad: any pointer draws black on white; the .sgx button beside it
-// wipes it. data-n is set once something is drawn.
-function pad(c) {
-  c.dataset.w = 1;
+// Fills d with a signature pad; the canvas's data-n is set once something is drawn.
+function pad(d) {
+  d.dataset.w = 1;
+  const t = d.dataset.t.split('|');
+  const i = d.id + '-name';
+  d.innerHTML = `<label for=${i}>${t[0]}</label><input id=${i} maxlength=50><p class="muted small">${t[1]}</p><canvas class=sg width=600 height=220></canvas><button type=button class=secondary>${t[2]}</button>`;
+  const c = d.querySelector('canvas');
   const x = c.getContext('2d');
   const blank = () => {
     x.fillStyle = '#fff';
@@ -139,17 +143,16 @@ function pad(c) {
     c.dataset.n = 1;
   };
   c.onpointerup = c.onpointerleave = c.onpointercancel = () => (on = 0);
-  const b = c.parentNode.querySelector('.sgx');
-  if (b) b.onclick = blank;
+  d.querySelector('button').onclick = blank;
 }
 
 // The pad `id` as a stored PNG with its signer: 'hash size name'.
 async function sig(id) {
-  const c = document.getElementById(id);
+  const c = document.querySelector('#' + id + ' canvas');
   const i = document.getElementById(id + '-name');
   const n = i ? i.value.trim() : '';
   if (!c || !c.dataset.n) throw 'none';
-  if (!n || [...n].length > 50) throw 'name';
+  if (!n) throw 'name';
   const b = await new Promise((ok) => c.toBlob(ok, 'image/png'));
   if (!b) throw 'store';
   return (await keep(b, 'image/png')) + ' ' + n;
@@ -283,7 +286,7 @@ async function show(el) {
 function scan(all) {
   const q = all ? '.ph[data-h]:not([data-s=ok]):not([data-s=ld])' : '.ph[data-h]:not([data-s])';
   document.querySelectorAll(q).forEach(show);
-  document.querySelectorAll('canvas.sg:not([data-w])').forEach(pad);
+  document.querySelectorAll('.sig[data-t]:not([data-w])').forEach(pad);
 }
 
 new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });

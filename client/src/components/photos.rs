@@ -62,19 +62,11 @@ pub fn pick(
     });
 }
 
-/// The signature pad `canvas.sg#id` (drawn on by `photos.js`, which also wires its `.sgx`
-/// clear button) with the signer's name field `{id}-name` (read by `photos.js` too: no state).
+/// The signature pad `.sig#id`: an empty element with the pad's words, which `photos.js`
+/// fills (the signer's name field `{id}-name`, the canvas, the clear button) and reads when
+/// the signature is saved: no markup, state or callbacks of its own in the wasm.
 pub fn signature_pad(lang: Lang, id: &'static str) -> Html {
-    let name_id = format!("{id}-name");
-    html! {
-        <div class="sig">
-            <label for={name_id.clone()}>{ lang.t(Key::Signer) }</label>
-            <input id={name_id} type="text" maxlength="50" />
-            <p class="muted small">{ lang.t(Key::SignHere) }</p>
-            <canvas class="sg" {id} width="600" height="220" />
-            <button type="button" class="secondary sgx">{ lang.t(Key::SignAgain) }</button>
-        </div>
-    }
+    html! { <div class="sig" {id} data-t={lang.t(Key::SignPad)} /> }
 }
 
 /// A confirmation as records show it: "企业签字：name, time" and the signature's image

@@ -275,12 +275,9 @@ pub enum Key {
     Signed,
     /// The card where the enterprise's representative signs a visit.
     SignVisit,
-    /// The signer's name field.
-    Signer,
-    /// Under the pad: where to sign.
-    SignHere,
-    /// Wipes the pad.
-    SignAgain,
+    /// The signature pad's words (`photos.js` draws it): the signer's name field, where to
+    /// sign, the button that wipes it; `|`-separated.
+    SignPad,
     /// Saves the signature.
     SignSave,
     /// A drawn signature without the signer's name.
@@ -591,12 +588,10 @@ fn words(key: Key) -> (&'static str, &'static str) {
         Key::PhotoOnPhone => ("正在从干部手机上传", "Uploading from the officer's phone"),
         Key::Signed => ("企业签字：", "Enterprise's signature: "),
         Key::SignVisit => ("企业签字确认", "The enterprise signs"),
-        Key::Signer => ("签字人姓名", "Signer's name"),
-        Key::SignHere => (
-            "请企业负责人在框内签字",
-            "The enterprise's representative signs in the box",
+        Key::SignPad => (
+            "签字人姓名|请企业负责人在框内签字|重签",
+            "Signer's name|The enterprise's representative signs in the box|Clear",
         ),
-        Key::SignAgain => ("重签", "Clear"),
         Key::SignSave => ("保存签字", "Save signature"),
         Key::SignerMissing => (
             "请填写签字人姓名（最多 50 字）",

@@ -77,8 +77,8 @@ pub async fn take(
         .collect())
 }
 
-/// The signature drawn on the pad `canvas.sg#id`, with its signer's name (the input
-/// `#id-name`), stored on the device as a PNG like a photo, handed to `done`; else what is
+/// The signature drawn on the pad `.sig#id` (`components::photos::signature_pad`), with its
+/// signer's name (the input `#id-name`), stored on the device as a PNG like a photo, handed to `done`; else what is
 /// missing or failed: [`Key::NothingSigned`] (nothing drawn), [`Key::SignerMissing`],
 /// [`Key::PhotoQuota`], [`Key::PhotoStoreFailed`]. One boxed callback, not a generic one: each
 /// caller's code is not copied into its own future.
