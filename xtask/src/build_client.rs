@@ -833,4 +833,24 @@ mod tests {
         brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).expect("decodes");
         assert_eq!(decoded, file);
     }
+
+    #[test]
+    fn the_officer_bundle_counts_the_shared_files_but_not_the_full_bundles_script_wasm_or_styles() {
+        let officer = budgeted_bundle().expect("the officer bundle");
+        for shared in ["style.css", "photos.js", "boot.js", "sw.js"] {
+            assert!(shipped_with(shared, officer), "{shared}");
+        }
+        assert!(shipped_with("client.js", officer));
+        assert!(shipped_with("client_bg.wasm", officer));
+        for full_only in ["client_full.js", "client_full_bg.wasm", "client_full.css"] {
+            assert!(!shipped_with(full_only, officer), "{full_only}");
+        }
+        let full = BUNDLES
+            .iter()
+            .find(|bundle| bundle.stem != BUDGETED_STEM)
+            .expect("the full bundle");
+        assert!(shipped_with("client_full.css", full));
+        assert!(shipped_with("style.css", full));
+        assert!(!shipped_with("client_bg.wasm", full));
+    }
 }

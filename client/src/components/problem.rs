@@ -290,7 +290,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             let (chosen, reason, date) = (chosen.clone(), reason.clone(), date.clone());
             // The enterprise's confirmation carries its signature when one is drawn on the
             // pad (`photos.js` stores the PNG first); else it is taken as before.
-            let take = move |signed: Result<(String, shared::model::Signature), Key>| {
+            let take = move |signed: photos::Signed| {
                 let signed = match signed {
                     Ok(signed) => Some(signed),
                     Err(Key::NothingSigned) => None,

@@ -85,7 +85,9 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
         let (notes, message, doc_id) = (notes.clone(), message.clone(), doc_id.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            edit_visit(&core, lang, &doc_id, &message, &|v| v.set_notes(notes.trim()));
+            edit_visit(&core, lang, &doc_id, &message, &|v| {
+                v.set_notes(notes.trim())
+            });
         })
     };
 

@@ -77,18 +77,25 @@ pub async fn take(
         .collect())
 }
 
+/// A signature read from a pad: the signer's name and the stored PNG, or what went wrong.
+pub type Signed = Result<(String, Signature), Key>;
+
 /// The signature drawn on the pad `.sig#id` (`components::photos::signature_pad`), with its
 /// signer's name (the input `#id-name`), stored on the device as a PNG like a photo, handed to `done`; else what is
 /// missing or failed: [`Key::NothingSigned`] (nothing drawn), [`Key::SignerMissing`],
 /// [`Key::PhotoQuota`], [`Key::PhotoStoreFailed`]. One boxed callback, not a generic one: each
 /// caller's code is not copied into its own future.
-pub fn signature(id: &'static str, done: Box<dyn FnOnce(Result<(String, Signature), Key>)>) {
+pub fn signature(id: &'static str, done: Box<dyn FnOnce(Signed)>) {
     spawn_local(async move {
         done(match JsFuture::from(js_sig(id)).await {
             Ok(line) => {
                 let line = line.as_string().unwrap_or_default();
                 let mut parts = line.splitn(3, ' ');
-                match (parts.next(), parts.next().and_then(|n| n.parse().ok()), parts.next()) {
+                match (
+                    parts.next(),
+                    parts.next().and_then(|n| n.parse().ok()),
+                    parts.next(),
+                ) {
                     (Some(hash), Some(size), Some(name)) => Ok((
                         name.to_string(),
                         Signature {
