@@ -262,6 +262,34 @@ pub fn breakdown_file(workspace: &Workspace) -> PathBuf {
         .join("breakdown.json")
 }
 
+/// The rustc flags of a shipped build: the caller's own (`CARGO_ENCODED_RUSTFLAGS` or
+/// `RUSTFLAGS`), then one `--remap-path-prefix` per crate registry under `$CARGO_HOME/registry/src`
+/// so that the source paths a panic location keeps read `automerge-0.12.0/src/…` instead of
+/// `/root/.cargo/registry/src/index.crates.io-…/automerge-0.12.0/src/…`: about a hundred such
+/// paths are in the officer bundle's data (bench/NOTES.md, "Room for the enterprise's
+/// signature"). Only the `release-wasm` profile gets them, so no other build is invalidated.
+fn shipped_rustflags() -> String {
+    let mut flags: Vec<String> = match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        Ok(encoded) if !encoded.is_empty() => encoded.split('\x1f').map(str::to_string).collect(),
+        _ => std::env::var("RUSTFLAGS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(Ok(registries)) = cargo_home.map(|h| fs::read_dir(h.join("registry").join("src"))) {
+        let mut dirs: Vec<PathBuf> = registries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs {
+            flags.push(format!("--remap-path-prefix={}/=", dir.display()));
+        }
+    }
+    flags.join("\x1f")
+}
+
 /// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
 fn build_bundle(
     workspace: &Workspace,
@@ -282,6 +310,9 @@ fn build_bundle(
         .args(["--profile", profile]);
     if !bundle.features.is_empty() {
         build.args(["--features", bundle.features]);
+    }
+    if !dev {
+        build.env("CARGO_ENCODED_RUSTFLAGS", shipped_rustflags());
     }
     run_checked(&mut build)?;
     let profile_dir = if dev { "debug" } else { profile };
