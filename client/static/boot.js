@@ -7,7 +7,8 @@
 // logged-in role needs into localStorage["lianxin.bundle"] ("full" or "officer"), and reloads
 // from the officer bundle into the full one after a leader or handler logs in. If the full
 // bundle cannot be loaded (offline before it was ever cached), the officer bundle starts and
-// says so on the screens it lacks (window.__lianxinFellBack).
+// says so on the screens it lacks (window.__lianxinFellBack). The full bundle's screens also
+// have their own style sheet (/client_full.css), added here before that bundle starts.
 //
 // `init()` loads the bundle's wasm; its start function then mounts the app into <div id="app">.
 // Then registers the service worker that keeps the app shell for offline use, and tells the app
@@ -22,6 +23,12 @@ function wantsFull() {
 }
 
 async function start(full) {
+  if (full) {
+    const sheet = document.createElement('link');
+    sheet.rel = 'stylesheet';
+    sheet.href = '/client_full.css';
+    document.head.append(sheet);
+  }
   const bundle = await import(full ? '/client_full.js' : '/client.js');
   await bundle.default();
 }

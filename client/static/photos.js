@@ -1,4 +1,5 @@
-// Photos on the phone (issue 14): the browser-heavy half, in plain JS so the wasm stays small.
+// Photos and the enterprise's signature on the phone (issue 14): the browser-heavy half, in
+// plain JS so the wasm stays small.
 // The app (client/src/infra/photos.rs) calls `globalThis.lxp`:
 //
 // - `pick(input)`: each chosen file must be an image (else rejects 'type'); it is decoded with
@@ -17,6 +18,12 @@
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
 // - `un(hashes)`: how many of `hashes` are stored here and not yet taken by the server (the
 //   logout guard: a logout would lose them).
+// - `sig(id)`: the signature drawn on the pad `.sig#id` as a PNG, stored and named like a
+//   photo (and uploaded like one once a record references it), with the signer's name from
+//   the pad's input `#id-name`: resolves `hash size name`; rejects 'none' when nothing is
+//   drawn, 'name' without a name, 'quota', 'store'. Every `.sig[data-t]` element the app
+//   renders is made a pad here (its words in data-t, `|`-separated): the name field, the
+//   canvas where a finger (any pointer) draws black on white, and a button that wipes it.
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
@@ -87,14 +94,68 @@ async function prep(f) {
   bm.close();
   const b = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.8));
   if (!b) throw 'type';
+  return (await keep(b, 'image/jpeg')) + ' ' + (f.lastModified || Date.now());
+}
+
+// Stores blob b (type t) by its SHA-256, unless stored already: 'hash size'.
+async function keep(b, t) {
   const h = hex(await sha(b));
   try {
-    if (!(await get(h))) await put(h, { b, t: 'image/jpeg', n: b.size, u: '', d: 0 });
+    if (!(await get(h))) await put(h, { b, t, n: b.size, u: '', d: 0 });
   } catch (e) {
     throw e && e.name === 'QuotaExceededError' ? 'quota' : 'store';
   }
   urls[h] = urls[h] || URL.createObjectURL(b);
-  return h + ' ' + b.size + ' ' + (f.lastModified || Date.now());
+  return h + ' ' + b.size;
+}
+
+// Fills d with a signature pad; the canvas's data-n is set once something is drawn.
+function pad(d) {
+  d.dataset.w = 1;
+  const t = d.dataset.t.split('|');
+  const i = d.id + '-name';
+  d.innerHTML = `<label for=${i}>${t[0]}</label><input id=${i} maxlength=50><p class="muted small">${t[1]}</p><canvas class=sg width=600 height=220></canvas><button type=button class=secondary>${t[2]}</button>`;
+  const c = d.querySelector('canvas');
+  const x = c.getContext('2d');
+  const blank = () => {
+    x.fillStyle = '#fff';
+    x.fillRect(0, 0, c.width, c.height);
+    delete c.dataset.n;
+  };
+  blank();
+  x.lineWidth = 4;
+  x.lineCap = x.lineJoin = 'round';
+  let on = 0;
+  const at = (e) => {
+    const r = c.getBoundingClientRect();
+    return [((e.clientX - r.left) * c.width) / r.width, ((e.clientY - r.top) * c.height) / r.height];
+  };
+  c.onpointerdown = (e) => {
+    on = 1;
+    x.beginPath();
+    x.moveTo(...at(e));
+    e.preventDefault();
+  };
+  c.onpointermove = (e) => {
+    if (!on) return;
+    x.lineTo(...at(e));
+    x.stroke();
+    c.dataset.n = 1;
+  };
+  c.onpointerup = c.onpointerleave = c.onpointercancel = () => (on = 0);
+  d.querySelector('button').onclick = blank;
+}
+
+// The pad `id` as a stored PNG with its signer: 'hash size name'.
+async function sig(id) {
+  const c = document.querySelector('#' + id + ' canvas');
+  const i = document.getElementById(id + '-name');
+  const n = i ? i.value.trim() : '';
+  if (!c || !c.dataset.n) throw 'none';
+  if (!n) throw 'name';
+  const b = await new Promise((ok) => c.toBlob(ok, 'image/png'));
+  if (!b) throw 'store';
+  return (await keep(b, 'image/png')) + ' ' + n;
 }
 
 async function pick(input) {
@@ -225,6 +286,7 @@ async function show(el) {
 function scan(all) {
   const q = all ? '.ph[data-h]:not([data-s=ok]):not([data-s=ld])' : '.ph[data-h]:not([data-s])';
   document.querySelectorAll(q).forEach(show);
+  document.querySelectorAll('.sig[data-t]:not([data-w])').forEach(pad);
 }
 
 new MutationObserver(() => scan(false)).observe(document, { subtree: true, childList: true });
@@ -242,6 +304,7 @@ async function un(hs) {
 
 globalThis.lxp = {
   pick,
+  sig,
   un,
   up,
   st: () => prog,

@@ -2,10 +2,10 @@
 // cache named after the build, so the app opens with no network after the first visit.
 //
 // Bundles: the shell holds the officer bundle (client.js, client_bg.wasm), which every device
-// downloads at install. The full bundle with the leader and handler screens (client_full.*) is
-// cached the first time a page loads it; a new deploy's worker downloads it at install only if
-// the previous cache held it (so a leader's device stays usable offline across updates, and an
-// officer's phone never downloads it).
+// downloads at install. The full bundle with the leader and handler screens (client_full.*: its
+// script, wasm and style sheet) is cached the first time a page loads it; a new deploy's worker
+// downloads it at install only if the previous cache held it (so a leader's device stays usable
+// offline across updates, and an officer's phone never downloads it).
 //
 // Updates: `cargo xtask build-client` writes the build id below, so every deploy changes this
 // file. The browser then installs the new worker, which downloads the new shell into a new cache
@@ -28,7 +28,7 @@ const SHELL = [
   '/manifest.webmanifest',
   '/icon.svg',
 ];
-const FULL = ['/client_full.js', '/client_full_bg.wasm'];
+const FULL = ['/client_full.js', '/client_full_bg.wasm', '/client_full.css'];
 
 // Whether an older build's cache holds the full bundle (this device has used it).
 function fullBundleUsed() {

@@ -144,7 +144,13 @@ struct Tools {
 
 /// The page's own scripts and styles under `client/static` that release builds minify (each
 /// bundle's wasm-bindgen script is minified where it is generated).
-const STATIC_MINIFIED: &[&str] = &["boot.js", "photos.js", "sw.js", "style.css"];
+const STATIC_MINIFIED: &[&str] = &[
+    "boot.js",
+    "photos.js",
+    "sw.js",
+    "style.css",
+    "client_full.css",
+];
 
 /// One of the app's two builds: the officer bundle, which `index.html` loads by default and
 /// which the budget applies to, and the full bundle with the leader and handler screens, which
@@ -256,6 +262,34 @@ pub fn breakdown_file(workspace: &Workspace) -> PathBuf {
         .join("breakdown.json")
 }
 
+/// The rustc flags of a shipped build: the caller's own (`CARGO_ENCODED_RUSTFLAGS` or
+/// `RUSTFLAGS`), then one `--remap-path-prefix` per crate registry under `$CARGO_HOME/registry/src`
+/// so that the source paths a panic location keeps read `automerge-0.12.0/src/…` instead of
+/// `/root/.cargo/registry/src/index.crates.io-…/automerge-0.12.0/src/…`: about a hundred such
+/// paths are in the officer bundle's data (bench/NOTES.md, "Room for the enterprise's
+/// signature"). Only the `release-wasm` profile gets them, so no other build is invalidated.
+fn shipped_rustflags() -> String {
+    let mut flags: Vec<String> = match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        Ok(encoded) if !encoded.is_empty() => encoded.split('\x1f').map(str::to_string).collect(),
+        _ => std::env::var("RUSTFLAGS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    if let Some(Ok(registries)) = cargo_home.map(|h| fs::read_dir(h.join("registry").join("src"))) {
+        let mut dirs: Vec<PathBuf> = registries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs {
+            flags.push(format!("--remap-path-prefix={}/=", dir.display()));
+        }
+    }
+    flags.join("\x1f")
+}
+
 /// Compiles one bundle, binds it into `staging` under its stem and shrinks it.
 fn build_bundle(
     workspace: &Workspace,
@@ -276,6 +310,9 @@ fn build_bundle(
         .args(["--profile", profile]);
     if !bundle.features.is_empty() {
         build.args(["--features", bundle.features]);
+    }
+    if !dev {
+        build.env("CARGO_ENCODED_RUSTFLAGS", shipped_rustflags());
     }
     run_checked(&mut build)?;
     let profile_dir = if dev { "debug" } else { profile };
@@ -737,7 +774,8 @@ fn budgeted_bundle() -> anyhow::Result<&'static Bundle> {
 }
 
 /// Whether `name` (a wasm, js or css file) is part of what a phone downloads with `bundle`:
-/// every such file except the other bundles' script and wasm.
+/// every such file except the other bundles' script, wasm and style sheet (`client_full.css`,
+/// which `boot.js` adds only when it starts the full bundle).
 fn shipped_with(name: &str, bundle: &Bundle) -> bool {
     let counted = Path::new(name)
         .extension()
@@ -745,7 +783,9 @@ fn shipped_with(name: &str, bundle: &Bundle) -> bool {
         .is_some_and(|extension| matches!(extension, "wasm" | "js" | "css"));
     let other_bundle = BUNDLES.iter().any(|other| {
         other.stem != bundle.stem
-            && (name == format!("{}.js", other.stem) || name == format!("{}_bg.wasm", other.stem))
+            && (name == format!("{}.js", other.stem)
+                || name == format!("{}_bg.wasm", other.stem)
+                || name == format!("{}.css", other.stem))
     });
     counted && !other_bundle
 }
@@ -823,5 +863,25 @@ mod tests {
         let mut decoded = Vec::new();
         brotli::BrotliDecompress(&mut &compressed[..], &mut decoded).expect("decodes");
         assert_eq!(decoded, file);
+    }
+
+    #[test]
+    fn the_officer_bundle_counts_the_shared_files_but_not_the_full_bundles_script_wasm_or_styles() {
+        let officer = budgeted_bundle().expect("the officer bundle");
+        for shared in ["style.css", "photos.js", "boot.js", "sw.js"] {
+            assert!(shipped_with(shared, officer), "{shared}");
+        }
+        assert!(shipped_with("client.js", officer));
+        assert!(shipped_with("client_bg.wasm", officer));
+        for full_only in ["client_full.js", "client_full_bg.wasm", "client_full.css"] {
+            assert!(!shipped_with(full_only, officer), "{full_only}");
+        }
+        let full = BUNDLES
+            .iter()
+            .find(|bundle| bundle.stem != BUDGETED_STEM)
+            .expect("the full bundle");
+        assert!(shipped_with("client_full.css", full));
+        assert!(shipped_with("style.css", full));
+        assert!(!shipped_with("client_bg.wasm", full));
     }
 }

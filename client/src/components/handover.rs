@@ -23,9 +23,10 @@ pub struct HandoverCardProps {
 pub fn HandoverCard(props: &HandoverCardProps) -> Html {
     let ctx = &props.ctx;
     let lang = ctx.lang;
-    // What the last export saved (file name, records), or why it failed.
-    let exported = use_state(|| None::<Result<(String, usize), String>>);
-    let refused = use_state(|| None::<usize>);
+    // What the last export saved (true: records and file name, in words), or why it failed;
+    // the same state type as other screens' result lines (each type costs its own code).
+    let exported = use_state(|| None::<(bool, String)>);
+    let refused = use_state(|| None::<(bool, String)>);
     let export = {
         let (core, exported) = (ctx.core.clone(), exported.clone());
         Callback::from(move |_: MouseEvent| {
@@ -37,9 +38,11 @@ pub fn HandoverCard(props: &HandoverCardProps) -> Html {
                 let saved =
                     platform::save_file(&file.bytes, &file.filename, "application/octet-stream");
                 // The link is clicked before the URL's release is awaited: say it at once.
-                exported.set(Some(Ok((file.filename.clone(), file.records))));
+                let done = lang.pick("已导出 {n} 条记录：", "Exported {n} records: ");
+                let done = done.replace("{n}", &file.records.to_string()) + &file.filename;
+                exported.set(Some((true, done)));
                 if let Err(e) = saved.await {
-                    exported.set(Some(Err(e)));
+                    exported.set(Some((false, e)));
                 }
             });
         })
@@ -51,7 +54,9 @@ pub fn HandoverCard(props: &HandoverCardProps) -> Html {
             spawn_local(async move {
                 match core.log_out_handed_over().await {
                     Ok(()) => route::go(&Route::Enterprises),
-                    Err(n) => refused.set(Some(n)),
+                    Err(n) => refused.set(Some((false, lang.pick(
+                        "导出后又有修改：请重新导出（{n} 条记录未上传）。",
+                        "Records changed after the export: export again ({n} records not uploaded).").replace("{n}", &n.to_string())))),
                 }
             });
         })
@@ -64,17 +69,15 @@ pub fn HandoverCard(props: &HandoverCardProps) -> Html {
                 "If this phone will never reach the server again: export the records not yet uploaded (refused ones included), give the file to IT to import, then log out.") }</p>
             <button type="button" class="secondary export-handover" onclick={export}>{ lang.pick("导出交接文件", "Export handover file") }</button>
             { match &*exported {
-                Some(Ok((name, n))) => html! { <>
-                    <p class="handover-done" role="status">{ lang.pick("已导出 {n} 条记录：", "Exported {n} records: ").replace("{n}", &n.to_string()) }<code>{ name.clone() }</code></p>
+                Some((true, done)) => html! { <>
+                    <p class="handover-done" role="status">{ done.clone() }</p>
                     <button type="button" class="danger logout-handed-over" onclick={log_out}>{ lang.pick("交接后退出登录", "Log out after handover") }</button>
                 </> },
-                Some(Err(e)) => html! { <p class="field-error" role="alert">{ e.clone() }</p> },
+                Some((false, e)) => html! { <p class="field-error" role="alert">{ e.clone() }</p> },
                 None => html! {},
             } }
-            if let Some(n) = *refused {
-                <p class="field-error" role="alert">{ lang.pick(
-                    "导出后又有修改：请重新导出（{n} 条记录未上传）。",
-                    "Records changed after the export: export again ({n} records not uploaded).").replace("{n}", &n.to_string()) }</p>
+            if let Some((_, why)) = &*refused {
+                <p class="field-error" role="alert">{ why.clone() }</p>
             }
         </section>
     }

@@ -1,12 +1,14 @@
 //! The per-field history of a record: every field each change set, with who (person by name,
 //! from the directory, and role), which device, and when by that device's clock — history as
-//! evidence.
+//! evidence — under the enterprise's signatures on the record (the visit's confirmation, a
+//! problem's confirmations), with their images.
 
 use shared::doc::history::field_history;
 use shared::model::{OrgUnitId, UserId};
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
+use super::photos::signed_line;
 use super::widgets::{Ctx, back, missing};
 use crate::infra::directory;
 use crate::infra::i18n::{self, Key, Lang};
@@ -30,6 +32,7 @@ pub fn history_page(ctx: &Ctx, doc: &DocId) -> Html {
             { back(lang, &Route::of_doc(doc)) }
             <h1>{ lang.t(Key::History) }</h1>
             { verdict(ctx, doc) }
+            { signatures(ctx, doc) }
             <ol class="log history-list">
                 { for changes.iter().filter(|c| shown(&c.field, c.value.as_deref())).map(|c| {
                     let who = match &c.author {
@@ -96,6 +99,22 @@ fn value_of(lang: Lang, core: &Core, field: &str, value: Option<&str>) -> String
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// The enterprise's signatures on the record: what its history is evidence of.
+fn signatures(ctx: &Ctx, doc: &DocId) -> Html {
+    let lang = ctx.lang;
+    let snapshot = ctx.core.snapshot();
+    let root = doc.root_id();
+    let visit = snapshot.visits.iter().find(|v| v.id.to_string() == root);
+    let visit = visit.and_then(|v| v.confirmation.as_ref());
+    let problem = snapshot.problems.iter().find(|p| p.id.to_string() == root);
+    html! {
+        <div class="history-signatures">
+            { for visit.and_then(|c| Some(signed_line(lang, &c.by_name, c.at, Some(&c.signature.as_ref()?.hash)))) }
+            { for problem.into_iter().flat_map(|p| &p.signatures).map(|s| signed_line(lang, &s.by_name, s.at, Some(&s.signature.hash))) }
+        </div>
+    }
 }
 
 /// Whether a history line says something to a person: not the document's header, not the

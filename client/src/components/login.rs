@@ -29,7 +29,7 @@ pub fn Login(props: &LoginProps) -> Html {
             .unwrap_or_default()
     });
     let password = use_state(String::new);
-    let error = use_state(|| None::<Key>);
+    let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
 
     let onsubmit = {
@@ -39,7 +39,7 @@ pub fn Login(props: &LoginProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if login.trim().is_empty() || password.is_empty() {
-                error.set(Some(Key::LoginMissing));
+                error.set(Some(lang.t(Key::LoginMissing).into()));
                 return;
             }
             busy.set(true);
@@ -51,14 +51,17 @@ pub fn Login(props: &LoginProps) -> Html {
                 let result = core.login(&login, &password).await;
                 busy.set(false);
                 if let Err(e) = result {
-                    error.set(Some(match e {
-                        ApiError::BadCredentials => Key::LoginBadCredentials,
-                        ApiError::RateLimited => Key::LoginRateLimited,
-                        ApiError::Unreachable => Key::LoginOffline,
-                        ApiError::DeviceRevoked => Key::LoginRevoked,
-                        ApiError::Status(409, _) => Key::LoginOtherUserUnsynced,
-                        _ => Key::LoginFailed,
-                    }));
+                    error.set(Some(
+                        lang.t(match e {
+                            ApiError::BadCredentials => Key::LoginBadCredentials,
+                            ApiError::RateLimited => Key::LoginRateLimited,
+                            ApiError::Unreachable => Key::LoginOffline,
+                            ApiError::DeviceRevoked => Key::LoginRevoked,
+                            ApiError::Status(409, _) => Key::LoginOtherUserUnsynced,
+                            _ => Key::LoginFailed,
+                        })
+                        .into(),
+                    ));
                 } else {
                     password.set(String::new());
                 }
@@ -102,8 +105,8 @@ pub fn Login(props: &LoginProps) -> Html {
                 <label for="password">{ lang.t(Key::Password) }</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     value={(*password).clone()} oninput={bind(&password)} />
-                if let Some(key) = *error {
-                    <p class="field-error" role="alert">{ lang.t(key) }</p>
+                if let Some(m) = &*error {
+                    <p class="field-error" role="alert">{ m.clone() }</p>
                 }
                 <button type="submit" class="primary" disabled={*busy}>
                     { if *busy { lang.t(Key::LoggingIn) } else { lang.t(Key::LogIn) } }

@@ -1,13 +1,15 @@
 //! Photos on a record's screen (the visit form, the visit, the problem): the thumbnails and
-//! the camera/gallery picker, as plain functions (no component type of their own: smaller
-//! download). The pictures themselves are filled in by `static/photos.js`.
+//! the camera/gallery picker; and the enterprise's signature: the pad where it signs and a
+//! signature as records show it. Plain functions (no component type of their own: smaller
+//! download). The pictures and the pad's drawing are `static/photos.js`'s.
 
-use shared::model::{Photo, Position};
+use shared::model::{Photo, Position, Timestamp};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::infra::i18n::{Key, Lang};
 use crate::infra::photos::{self, PickError};
+use crate::infra::platform;
 
 /// The photos `photos`, the picker (when `onpick` is given; `id` names its input) and the
 /// last picking error.
@@ -58,4 +60,24 @@ pub fn pick(
             })
         }));
     });
+}
+
+/// The signature pad `.sig#id`: an empty element with the pad's words, which `photos.js`
+/// fills (the signer's name field `{id}-name`, the canvas, the clear button) and reads when
+/// the signature is saved: no markup, state or callbacks of its own in the wasm.
+pub fn signature_pad(lang: Lang, id: &'static str) -> Html {
+    html! { <div class="sig" {id} data-t={lang.t(Key::SignPad)} /> }
+}
+
+/// A confirmation as records show it: "企业签字：name, time" and the signature's image
+/// (`hash`), from the device or the server like a photo (none: confirmed by name only).
+pub fn signed_line(lang: Lang, by_name: &str, at: Timestamp, hash: Option<&str>) -> Html {
+    html! {
+        <div class="signed">
+            <p>{ lang.t(Key::Signed) }{ by_name.to_string() }{ "，" }{ platform::format_time(at) }</p>
+            if let Some(h) = hash {
+                <span class="ph sig-img" data-h={h.to_string()} data-t={lang.t(Key::PhotoOnPhone)}><img alt={by_name.to_string()} /></span>
+            }
+        </div>
+    }
 }

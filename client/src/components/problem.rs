@@ -17,7 +17,7 @@ use yew::prelude::*;
 
 use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
-use super::photos::{photo_section, pick};
+use super::photos::{photo_section, pick, signed_line};
 use super::problem_fields::ProblemEditForm;
 use super::problem_list::unit_picker;
 use super::supervision::supervision_card;
@@ -531,6 +531,9 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                                 <span class="muted">{ platform::format_time(ev.stamp.at) }{ " · " }{ by(ev.stamp.by) }</span>
                                 <p>{ i18n::action_code(lang, ev.action.code()) }
                                     if !ev.reason.is_empty() { { " · " }{ ev.reason.clone() } }</p>
+                                if let Some(s) = problem.signatures.iter().find(|s| s.event == ev.id) {
+                                    { signed_line(lang, &s.by_name, s.at, Some(&s.signature.hash)) }
+                                }
                                 if let Some(s) = superseded {
                                     <p class="muted">{ lang.t(Key::Superseded) }{ i18n::transition_error(lang, &s.error) }</p>
                                 }

@@ -29,7 +29,8 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
     let status = core.status();
     let notices = core.notices();
     let session = core.session();
-    let logout_blocked = use_state(|| None::<(usize, usize)>);
+    // Why logout was refused (changes, photos not yet on the server), in words.
+    let logout_blocked = use_state(|| None::<String>);
 
     let logout = {
         let core = core.clone();
@@ -40,7 +41,18 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
             spawn_local(async move {
                 match core.logout().await {
                     Ok(()) => route::go(&Route::Enterprises),
-                    Err(n) => logout_blocked.set(Some(n)),
+                    Err((n, photos)) => {
+                        let mut why = String::new();
+                        if n > 0 {
+                            why += &lang.t(Key::LogoutBlocked).replace("{n}", &n.to_string());
+                        }
+                        if photos > 0 {
+                            why += &lang
+                                .t(Key::LogoutPhotosBlocked)
+                                .replace("{n}", &photos.to_string());
+                        }
+                        logout_blocked.set(Some(why));
+                    }
                 }
             });
         })
@@ -105,11 +117,8 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
                 }
                 <p class="muted small">{ lang.t(Key::DeviceLabel) }{ core.device().to_string() }</p>
                 <p class="muted small build-id">{ lang.t(Key::Build) }{ platform::build_id() }</p>
-                if let Some((n, photos)) = *logout_blocked {
-                    <p class="field-error logout-blocked" role="alert">
-                        if n > 0 { { lang.t(Key::LogoutBlocked).replace("{n}", &n.to_string()) } }
-                        if photos > 0 { { lang.t(Key::LogoutPhotosBlocked).replace("{n}", &photos.to_string()) } }
-                    </p>
+                if let Some(why) = &*logout_blocked {
+                    <p class="field-error logout-blocked" role="alert">{ why.clone() }</p>
                 }
                 <button type="button" class="danger" onclick={logout}>{ lang.t(Key::LogOut) }</button>
             </section>

@@ -1,19 +1,54 @@
-//! One visit: its check-in evidence, method, people met, notes, operating status and the
+//! One visit: its check-in evidence, method, people met, notes, operating status, photos,
+//! the enterprise's confirmation (its signature, or the pad where its representative signs:
+//! the visit record, the 连心卡, confirmed on the officer's screen, offline too) and the
 //! problems raised, with its notes editable (merged as text with others' edits) and a link to
 //! its per-field history; for a key enterprise, the way to enter its monitoring figures.
 
-use shared::doc::{DocKind, VisitDoc};
+use std::rc::Rc;
+
+use shared::doc::{DocError, DocKind, VisitDoc, VisitEdit};
 use shared::model::VisitId;
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
 
-use super::photos::photo_section;
+use super::photos::{photo_section, signature_pad, signed_line};
 use super::visit_form::position_text;
 use super::widgets::{Ctx, back, bind, missing};
-use crate::infra::i18n::{self, Key};
-use crate::infra::platform;
+use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
-use crate::sync::SaveError;
+use crate::infra::{photos, platform};
+use crate::sync::{Core, SaveError};
+
+/// Edits visit `doc_id` on the device by `change` and says how it went in `message` (one
+/// copy for the notes and the signature).
+fn edit_visit(
+    core: &Rc<Core>,
+    lang: Lang,
+    doc_id: &DocId,
+    message: &UseStateHandle<Option<String>>,
+    change: &dyn Fn(&mut VisitEdit<'_, '_>) -> Result<(), DocError>,
+) {
+    let (Some(actor), Some(record)) = (core.actor(), core.doc(doc_id)) else {
+        return;
+    };
+    let edited = VisitDoc::from_record(record)
+        .and_then(|mut d| d.edit(&actor, platform::now(), change).map(|()| d));
+    match edited {
+        Ok(doc) => {
+            let message = message.clone();
+            core.save(
+                vec![(doc_id.clone(), doc.into_record())],
+                Callback::from(move |r: Result<(), SaveError>| {
+                    message.set(Some(match r {
+                        Ok(()) => lang.t(Key::SavedOnDevice).to_string(),
+                        Err(e) => i18n::save_error(lang, &e),
+                    }));
+                }),
+            );
+        }
+        Err(e) => message.set(Some(i18n::doc_error(lang, &e))),
+    }
+}
 
 /// Properties of [`VisitPage`].
 #[derive(PartialEq, Properties)]
@@ -33,6 +68,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
     let visit = snapshot.visits.iter().find(|v| v.id == props.id).cloned();
     let notes = use_state(|| visit.as_ref().map(|v| v.notes.clone()).unwrap_or_default());
     let message = use_state(|| None::<String>);
+    let sign_message = use_state(|| None::<String>);
     let Some(visit) = visit else {
         return missing(&ctx);
     };
@@ -49,28 +85,31 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
         let (notes, message, doc_id) = (notes.clone(), message.clone(), doc_id.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (Some(actor), Some(record)) = (core.actor(), core.doc(&doc_id)) else {
-                return;
-            };
-            let edited = VisitDoc::from_record(record).and_then(|mut d| {
-                d.edit(&actor, platform::now(), |v| v.set_notes(notes.trim()))
-                    .map(|()| d)
+            edit_visit(&core, lang, &doc_id, &message, &|v| {
+                v.set_notes(notes.trim())
             });
-            match edited {
-                Ok(doc) => {
-                    let message = message.clone();
-                    core.save(
-                        vec![(doc_id.clone(), doc.into_record())],
-                        Callback::from(move |r: Result<(), SaveError>| {
-                            message.set(Some(match r {
-                                Ok(()) => lang.t(Key::SavedOnDevice).to_string(),
-                                Err(e) => i18n::save_error(lang, &e),
-                            }));
-                        }),
-                    );
-                }
-                Err(e) => message.set(Some(i18n::doc_error(lang, &e))),
-            }
+        })
+    };
+
+    // The enterprise's representative signs on the pad: the PNG is stored like a photo, then
+    // the confirmation written with it.
+    let sign = {
+        let core = ctx.core.clone();
+        let (message, doc_id) = (sign_message.clone(), doc_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (core, message, doc_id) = (core.clone(), message.clone(), doc_id.clone());
+            photos::signature(
+                "visit-sig",
+                Box::new(move |signed| match signed {
+                    Ok((name, signature)) => {
+                        let now = platform::now();
+                        edit_visit(&core, lang, &doc_id, &message, &|v| {
+                            v.sign(&name, now, &signature)
+                        });
+                    }
+                    Err(key) => message.set(Some(lang.t(key).into())),
+                }),
+            );
         })
     };
 
@@ -96,6 +135,16 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
                 <dd>{ visit.attendees.iter().cloned().collect::<Vec<_>>().join("、") }</dd>
             </dl>
             { photo_section(lang, &visit.photos, "photos", None, None) }
+            if let Some(c) = &visit.confirmation {
+                { signed_line(lang, &c.by_name, c.at, c.signature.as_ref().map(|s| s.hash.as_str())) }
+            } else {
+                <section class="card sign-visit">
+                    <h2>{ lang.t(Key::SignVisit) }</h2>
+                    { signature_pad(lang, "visit-sig") }
+                    if let Some(m) = &*sign_message { <p class="hint" role="status">{ m.clone() }</p> }
+                    <button type="button" class="primary sign-save" onclick={sign}>{ lang.t(Key::SignSave) }</button>
+                </section>
+            }
             <form class="form" onsubmit={save}>
                 <label for="notes">{ lang.t(Key::Notes) }</label>
                 <textarea id="notes" name="notes" rows="4" value={(*notes).clone()} oninput={bind(&notes)} />

@@ -61,7 +61,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
     let failure = use_state(|| None::<String>);
     let saving = use_state(|| false);
     let photos = use_state(Vec::<Photo>::new);
-    let photo_error = use_state(|| None::<&'static str>);
+    let photo_error = use_state(|| None::<String>);
 
     let locate = {
         let position = position.clone();
@@ -119,7 +119,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                     photos.set(all);
                     photo_error.set(None);
                 }
-                Err(m) => photo_error.set(Some(m)),
+                Err(m) => photo_error.set(Some(m.into())),
             });
         })
     };
@@ -296,7 +296,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
                     </button>
                 </section>
 
-                { photo_section(lang, &photos, "photos", Some(add_photos), *photo_error) }
+                { photo_section(lang, &photos, "photos", Some(add_photos), photo_error.as_deref()) }
 
                 <label for="method">{ lang.t(Key::Method) }</label>
                 { select("method", &method, methods, None, bind_select(&method)) }

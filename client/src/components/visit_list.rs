@@ -9,6 +9,7 @@ use shared::model::{Timestamp, VisitMethod};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::photos::signed_line;
 use super::problem_list::{Load, Query};
 use super::widgets::{Ctx, event_value};
 use crate::infra::evidence::{self, Verdict, VisitPage, VisitRow};
@@ -100,6 +101,11 @@ fn row(lang: Lang, r: &VisitRow) -> Html {
             <td>{ r.officers.join("、") }</td>
             <td>{ method }</td>
             <td class="photos">{ r.photos }</td>
+            <td class="signature">
+                if let Some((by_name, at, hash)) = &r.signature {
+                    { signed_line(lang, by_name, Timestamp(*at), Some(hash)) }
+                } else { { "—" } }
+            </td>
             <td class={classes!("distance", r.outside_radius.then_some("bad"))}>{ checked_in }</td>
             <td class="evidence">{ if r.evidence { lang.pick("有", "yes") } else { lang.pick("无", "no") } }</td>
             <td class={classes!("history", class)}>{ history }</td>
@@ -192,6 +198,7 @@ pub fn VisitList(props: &VisitListProps) -> Html {
                                 <th>{ lang.pick("走访干部", "Officers") }</th>
                                 <th>{ lang.pick("方式", "Method") }</th>
                                 <th>{ lang.pick("照片", "Photos") }</th>
+                                <th>{ lang.pick("企业签字", "Signature") }</th>
                                 <th>{ lang.pick("签到距企业", "Check-in distance") }</th>
                                 <th>{ lang.pick("现场佐证", "On-site evidence") }</th>
                                 <th>{ lang.pick("留痕核验", "History") }</th>

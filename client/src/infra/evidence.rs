@@ -1,6 +1,6 @@
 //! Evidence as the server judges it, typed (full bundle): the leaders' visit list (`GET
-//! /api/visits`: each visit's officers, method, photos, check-in distance, on-site evidence
-//! and history verdict) and a record's history verdict (`GET /api/history/{kind}/{id}`). The
+//! /api/visits`: each visit's officers, method, photos, the enterprise's signature, check-in
+//! distance, on-site evidence and history verdict) and a record's history verdict (`GET /api/history/{kind}/{id}`). The
 //! screens read these, never the JSON.
 
 use js_sys::Array;
@@ -40,6 +40,9 @@ pub struct VisitRow {
     pub officers: Vec<String>,
     pub method: Option<VisitMethod>,
     pub photos: u32,
+    /// The enterprise's signature: who signed, when (ms, the device's clock) and the image's
+    /// hash.
+    pub signature: Option<(String, i64, String)>,
     /// Metres from the enterprise's registered position (`None`: no position to measure).
     pub distance_m: Option<f64>,
     /// An on-site visit outside the radius or without position.
@@ -57,6 +60,14 @@ pub struct VisitPage {
     /// The radius the rows were judged with, in metres.
     pub radius_m: u32,
     pub rows: Vec<VisitRow>,
+}
+
+fn signature(v: &JsValue) -> Option<(String, i64, String)> {
+    Some((
+        get_str(v, "by_name")?,
+        get(v, "at").as_f64()? as i64,
+        get_str(v, "hash")?,
+    ))
 }
 
 fn row(v: &JsValue) -> Option<VisitRow> {
@@ -78,6 +89,7 @@ fn row(v: &JsValue) -> Option<VisitRow> {
         officers,
         method: get_str(v, "method").and_then(|m| VisitMethod::from_code(&m).ok()),
         photos: get(v, "photos").as_f64().unwrap_or(0.0) as u32,
+        signature: signature(&get(v, "signature")),
         distance_m: get(v, "distance_m").as_f64(),
         outside_radius: get(v, "outside_radius").as_bool().unwrap_or(false),
         evidence: get(v, "evidence").as_bool().unwrap_or(false),

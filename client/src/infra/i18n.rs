@@ -271,6 +271,19 @@ pub enum Key {
     PhotosUploading,
     /// A photo the server does not have yet.
     PhotoOnPhone,
+    /// The enterprise's signature, as a record shows it ("企业签字：").
+    Signed,
+    /// The card where the enterprise's representative signs a visit.
+    SignVisit,
+    /// The signature pad's words (`photos.js` draws it): the signer's name field, where to
+    /// sign, the button that wipes it; `|`-separated.
+    SignPad,
+    /// Saves the signature.
+    SignSave,
+    /// A drawn signature without the signer's name.
+    SignerMissing,
+    /// Saving a signature with nothing drawn.
+    NothingSigned,
     /// Category label.
     Category,
     /// Select placeholder.
@@ -573,6 +586,18 @@ fn words(key: Key) -> (&'static str, &'static str) {
         ),
         Key::PhotosUploading => ("照片 {n} 上传中", "Photos {n} uploading"),
         Key::PhotoOnPhone => ("正在从干部手机上传", "Uploading from the officer's phone"),
+        Key::Signed => ("企业签字：", "Enterprise's signature: "),
+        Key::SignVisit => ("企业签字确认", "The enterprise signs"),
+        Key::SignPad => (
+            "签字人姓名|请企业负责人在框内签字|重签",
+            "Signer's name|The enterprise's representative signs in the box|Clear",
+        ),
+        Key::SignSave => ("保存签字", "Save signature"),
+        Key::SignerMissing => (
+            "请填写签字人姓名（最多 50 字）",
+            "Enter the signer's name (at most 50 characters)",
+        ),
+        Key::NothingSigned => ("请先在框内签字", "Sign in the box first"),
         Key::Category => ("问题类别", "Category"),
         Key::Choose => ("请选择", "Choose"),
         Key::Retired => ("（已停用）", " (retired)"),

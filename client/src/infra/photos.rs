@@ -2,12 +2,16 @@
 //! `index.html` before the app), which does the browser-heavy work in a few KB of JS instead
 //! of wasm: decode with orientation, downscale to 1600 px, JPEG, SHA-256, the photo store (the
 //! IndexedDB database `lianxin-photos`, apart from the records'), the tus upload loop and the
-//! thumbnails of `.ph[data-h]` elements (`components::photos`).
+//! thumbnails of `.ph[data-h]` elements (`components::photos`), and the enterprise's
+//! signature pads (`canvas.sg`: the drawing, the PNG, stored like a photo).
 
 use js_sys::Promise;
-use shared::model::{Photo, Position, Timestamp};
+use shared::model::{Photo, Position, SIGNATURE_TYPE, Signature, Timestamp};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+use yew::platform::spawn_local;
+
+use super::i18n::Key;
 
 #[wasm_bindgen(js_namespace = lxp)]
 extern "C" {
@@ -15,6 +19,8 @@ extern "C" {
     fn js_pick(input: &web_sys::HtmlInputElement) -> Promise;
     #[wasm_bindgen(js_name = up)]
     fn js_up(token: &str, hashes: &str);
+    #[wasm_bindgen(js_name = sig)]
+    fn js_sig(id: &str) -> Promise;
     #[wasm_bindgen(js_name = un)]
     fn js_unsent(hashes: &str) -> Promise;
     #[wasm_bindgen(js_name = st)]
@@ -69,6 +75,46 @@ pub async fn take(
             })
         })
         .collect())
+}
+
+/// A signature read from a pad: the signer's name and the stored PNG, or what went wrong.
+pub type Signed = Result<(String, Signature), Key>;
+
+/// The signature drawn on the pad `.sig#id` (`components::photos::signature_pad`), with its
+/// signer's name (the input `#id-name`), stored on the device as a PNG like a photo, handed to `done`; else what is
+/// missing or failed: [`Key::NothingSigned`] (nothing drawn), [`Key::SignerMissing`],
+/// [`Key::PhotoQuota`], [`Key::PhotoStoreFailed`]. One boxed callback, not a generic one: each
+/// caller's code is not copied into its own future.
+pub fn signature(id: &'static str, done: Box<dyn FnOnce(Signed)>) {
+    spawn_local(async move {
+        done(match JsFuture::from(js_sig(id)).await {
+            Ok(line) => {
+                let line = line.as_string().unwrap_or_default();
+                let mut parts = line.splitn(3, ' ');
+                match (
+                    parts.next(),
+                    parts.next().and_then(|n| n.parse().ok()),
+                    parts.next(),
+                ) {
+                    (Some(hash), Some(size), Some(name)) => Ok((
+                        name.to_string(),
+                        Signature {
+                            hash: hash.to_string(),
+                            size,
+                            media_type: SIGNATURE_TYPE.into(),
+                        },
+                    )),
+                    _ => Err(Key::PhotoStoreFailed),
+                }
+            }
+            Err(e) => Err(match e.as_string().as_deref() {
+                Some("none") => Key::NothingSigned,
+                Some("name") => Key::SignerMissing,
+                Some("quota") => Key::PhotoQuota,
+                _ => Key::PhotoStoreFailed,
+            }),
+        });
+    });
 }
 
 /// Uploads, in the background, the stored photos among `hashes` (photos of records the server

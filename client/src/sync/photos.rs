@@ -1,5 +1,6 @@
 //! Photos follow the records: after each successful sync round the device asks `photos.js`
-//! to upload the stored photos of the records the server has (records with changes waiting
+//! to upload the stored photos (and the enterprise's signatures, stored like photos) of the
+//! records the server has (records with changes waiting
 //! are left until they are taken, since the server accepts only photos a record references),
 //! with the session's token. Documents always go first; photos never hold them up. Until the
 //! server has them they hold back a logout like unsent changes (`unsent_photos`).
@@ -31,14 +32,10 @@ impl Core {
             }
         };
         for v in &snapshot.visits {
-            if !v.photos.is_empty() || v.check_in.as_ref().is_some_and(|c| c.photo_hash.is_some()) {
-                add(DocKind::Visit, v.id.to_string(), v.photo_hashes());
-            }
+            add(DocKind::Visit, v.id.to_string(), v.blob_hashes());
         }
         for p in &snapshot.problems {
-            if !p.photos.is_empty() {
-                add(DocKind::Problem, p.id.to_string(), p.photo_hashes());
-            }
+            add(DocKind::Problem, p.id.to_string(), p.blob_hashes());
         }
         photos::upload(&session.token, &hashes);
     }
@@ -48,8 +45,8 @@ impl Core {
     pub async fn unsent_photos(&self) -> usize {
         let snapshot = self.snapshot();
         let mut hashes = String::new();
-        let visits = snapshot.visits.iter().map(|v| v.photo_hashes());
-        for list in visits.chain(snapshot.problems.iter().map(|p| p.photo_hashes())) {
+        let visits = snapshot.visits.iter().map(|v| v.blob_hashes());
+        for list in visits.chain(snapshot.problems.iter().map(|p| p.blob_hashes())) {
             for h in list {
                 hashes.push_str(h);
                 hashes.push(' ');
