@@ -111,6 +111,32 @@ fn a_file_with_errors_reports_each_with_its_line_number_and_imports_nothing() ->
     Ok(())
 }
 
+#[test]
+fn an_org_units_file_that_would_put_a_unit_under_itself_or_below_it_is_refused_whole()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut store = SqliteStore::open(&dir.path().join("lianxin.db"))?;
+    admin::import_org_units(&mut store, ORG_UNITS)?;
+    let before = store.list_org_units()?;
+
+    // Line 2 adds a department under the town yuquan; line 3 moves yuquan under that new
+    // department: each would be under itself. Line 4 is fine on its own.
+    let err = admin::import_org_units(
+        &mut store,
+        "code,name,kind,parent
+         yq-office,玉泉办事处,department,yuquan
+         yuquan,玉泉街道,town,yq-office
+         kejing,克井镇,town,jiyuan
+",
+    )
+    .expect_err("a cycle");
+    let message = err.to_string();
+    assert_eq!(lines(err), vec![2, 3], "{message}");
+    assert!(message.contains("cycle"), "{message}");
+    assert_eq!(store.list_org_units()?, before, "nothing imported");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_good_file_imports_everything_and_officers_receive_the_enterprises_by_sync()
 -> anyhow::Result<()> {

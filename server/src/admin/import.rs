@@ -265,11 +265,61 @@ pub fn import_org_units<'a>(
             new_id: OrgUnitId::from_random_bytes(random_id_bytes()),
         });
     }
+    if errors.is_empty() {
+        errors = org_unit_cycles(store, &table.rows, &rows)?;
+    }
     if !errors.is_empty() {
         return Err(AdminError::Lines(errors));
     }
     store.import_org_units(&rows)?;
     Ok(rows.len())
+}
+
+/// The rows of an org units import that would put a unit under itself or under a unit below
+/// it, once the file's parents replace the stored ones (an existing code given a new parent
+/// moves it, like `org-units move`, which refuses the same).
+fn org_unit_cycles(
+    store: &SqliteStore,
+    lines: &[(u64, BTreeMap<String, String>)],
+    rows: &[OrgUnitImport],
+) -> Result<Vec<LineError>, AdminError> {
+    let stored = store.list_org_units()?;
+    let code_of: BTreeMap<OrgUnitId, &str> = stored
+        .iter()
+        .map(|u| (u.unit.id, u.code.as_str()))
+        .collect();
+    let mut parent_of: BTreeMap<&str, Option<&str>> = stored
+        .iter()
+        .map(|u| {
+            let parent = u.unit.parent.and_then(|p| code_of.get(&p).copied());
+            (u.code.as_str(), parent)
+        })
+        .collect();
+    for row in rows {
+        parent_of.insert(row.code.as_str(), row.parent.as_deref());
+    }
+    let mut errors = Vec::new();
+    for ((line, _), row) in lines.iter().zip(rows) {
+        let mut at = row.parent.as_deref();
+        // Each step climbs one unit; more steps than units means a loop above this one.
+        for _ in 0..=parent_of.len() {
+            match at {
+                Some(code) if code == row.code => {
+                    errors.push(LineError {
+                        line: *line,
+                        message: format!(
+                            "{:?} would be under itself or a unit below it (a cycle)",
+                            row.code
+                        ),
+                    });
+                    break;
+                }
+                Some(code) => at = parent_of.get(code).copied().flatten(),
+                None => break,
+            }
+        }
+    }
+    Ok(errors)
 }
 
 /// What an enterprise import did.
