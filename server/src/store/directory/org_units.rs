@@ -29,28 +29,7 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Duplicate`] when the code or id is taken.
     pub fn add_org_unit(&mut self, code: &str, unit: &OrgUnit) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                unit.id.to_string(),
-                code,
-                unit.name,
-                unit.kind.code(),
-                unit.parent.map(|p| p.to_string()),
-            ])
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate {
-                        what: "org unit",
-                        key: code.to_string(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(())
+        insert_org_unit(&self.conn, code, unit)
     }
 
     /// Adds or updates org units by code, all in one transaction: all or nothing. Parents may
@@ -149,26 +128,7 @@ impl SqliteStore {
         audit: OrgUnitAudit<'_>,
     ) -> Result<(), StoreError> {
         let tx = write_tx(&mut self.conn)?;
-        tx.prepare_cached(
-            "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            unit.id.to_string(),
-            code,
-            unit.name,
-            unit.kind.code(),
-            unit.parent.map(|p| p.to_string()),
-        ])
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    what: "org unit",
-                    key: code.to_string(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        insert_org_unit(&tx, code, unit)?;
         append(
             &tx,
             audit.now,
@@ -254,4 +214,34 @@ impl SqliteStore {
             })
             .collect()
     }
+}
+
+/// Inserts one org unit under its code on `conn` (the store's connection or a transaction on
+/// it): [`StoreError::Duplicate`] when the code or id is taken.
+fn insert_org_unit(
+    conn: &rusqlite::Connection,
+    code: &str,
+    unit: &OrgUnit,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        unit.id.to_string(),
+        code,
+        unit.name,
+        unit.kind.code(),
+        unit.parent.map(|p| p.to_string()),
+    ])
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate {
+                what: "org unit",
+                key: code.to_string(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
 }
