@@ -14,6 +14,7 @@ pub mod enterprises;
 mod enterprises_cli;
 pub mod handover;
 mod import;
+mod import_org_units;
 pub mod import_users;
 mod lock;
 pub mod org_units;
@@ -27,8 +28,9 @@ pub use audit::{CSV_HEADER as AUDIT_CSV_HEADER, csv_row as audit_csv_row};
 pub use backup::{backup, restore};
 pub use import::{
     ImportFile, ImportKind, ImportReport, LineError, import_assignments, import_audited,
-    import_enterprises, import_org_units, parse_date,
+    import_enterprises, parse_date,
 };
+pub use import_org_units::import_org_units;
 pub use lock::{DbLock, holder_name, lock_db};
 
 use shared::model::DeviceId;
