@@ -634,6 +634,7 @@ mod tests {
                 snapshot: record.save(),
                 compacted: true,
                 heads: heads.clone(),
+                base: None,
                 device_heads: heads,
                 projection,
             }],

@@ -197,6 +197,7 @@ fn doc_commit(record: &mut RecordDoc) -> DocCommit {
         snapshot: record.save(),
         compacted: true,
         heads: heads.clone(),
+        base: None,
         device_heads: heads,
         projection,
     }

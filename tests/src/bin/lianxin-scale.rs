@@ -463,6 +463,7 @@ fn seed(db: &Path, docs: u64, author: &User, device: DeviceId) -> anyhow::Result
                 snapshot: record.save(),
                 compacted: true,
                 heads: heads.clone(),
+                base: None,
                 device_heads: heads,
                 projection: Projection::Visit(visit),
             });

@@ -113,6 +113,11 @@ pub struct DocCommit {
     pub compacted: bool,
     /// Heads after the merge.
     pub heads: Vec<ChangeHash>,
+    /// The stored heads the merge started from (`None`: the server did not have the
+    /// document). A store several servers commit to refuses the commit when the stored heads
+    /// are no longer these (another server committed in between: see [`ServerStore`]); a
+    /// store behind one lock (SQLite's, the in-memory one) has nothing to check.
+    pub base: Option<Vec<ChangeHash>>,
     /// Heads the pushing device is now known to have.
     pub device_heads: Vec<ChangeHash>,
     /// Rows for the query tables.
@@ -137,12 +142,17 @@ pub struct Commit {
 }
 
 /// Storage the sync engine needs on the server, named for its use cases. Implementations:
-/// SQLite in `server::store` (PostgreSQL can follow for multi-node deployments).
+/// SQLite in `server::store`, PostgreSQL in `server::pg` (several servers on one database),
+/// the in-memory store of the engine's tests.
 ///
 /// Calls of [`handle_sync`], [`read_pushed`] and [`finish_sync`] on one store must be
 /// serialized (the server holds one lock for each call): `finish_sync` checks that what a merge
-/// read is still current before its commit overwrites the snapshot, and the response cursor is
-/// read after the feed.
+/// read is still current before its commit overwrites the snapshot. A store that other
+/// servers commit to at the same time must keep two more promises: a commit whose
+/// [`DocCommit::base`] is no longer the stored heads stores nothing and fails (the caller
+/// merges again), and a sequence number becomes visible to [`ServerStore::changed_since`] and
+/// [`ServerStore::latest_seq`] only after every smaller one (the feed a reader sees is always
+/// a prefix: a cursor never passes a document it did not see).
 pub trait ServerStore {
     /// The store's error.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -648,6 +658,10 @@ pub fn finish_sync<S: ServerStore>(
     // Then what changed on the server since the device's cursor, within the response budget.
     let budget = req.max_response_bytes.max(4096) as usize;
     let mut used: usize = pulls.iter().map(|p| p.data.len()).sum();
+    // The feed's horizon, read before the feed: every sequence number up to it is in the feed
+    // read next. Read after, it could pass a document another server committed in between,
+    // which the device would then never be sent.
+    let horizon = store.latest_seq()?;
     let feed = store.changed_since(ctx.read, req.cursor, FEED_LIMIT)?;
     let mut cursor = None;
     let mut more = feed.len() == FEED_LIMIT;
@@ -710,7 +724,7 @@ pub fn finish_sync<S: ServerStore>(
     let cursor = match cursor {
         Some(c) => c,
         None if more => feed.last().map(|(_, s)| *s).unwrap_or(req.cursor),
-        None => store.latest_seq()?.max(req.cursor),
+        None => horizon.max(req.cursor),
     };
     let delivery = if delivered.is_empty() {
         req.ack

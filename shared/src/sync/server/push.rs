@@ -493,6 +493,7 @@ fn merge_checked(
         snapshot,
         compacted,
         heads: heads.clone(),
+        base: stored.map(|s| s.heads.clone()),
         device_heads: claimed,
         projection,
     });

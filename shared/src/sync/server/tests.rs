@@ -285,3 +285,96 @@ fn heads_offered_again_of_a_document_read_but_not_written_are_acknowledged_not_r
         Outcome::Refused(Refusal::OutOfScope)
     );
 }
+
+/// The in-memory store with another server committing to it: the first time the feed is read,
+/// the other server's request (`theirs`, of device `their_device`) commits just after.
+struct AnotherServer {
+    inner: MemoryStore,
+    config: Config,
+    theirs: Option<(DeviceId, SyncRequest)>,
+}
+
+impl ServerStore for AnotherServer {
+    type Error = std::convert::Infallible;
+    fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, Self::Error> {
+        self.inner.load_doc(doc)
+    }
+    fn doc_meta(&mut self, doc: &DocId) -> Result<Option<DocMeta>, Self::Error> {
+        self.inner.doc_meta(doc)
+    }
+    fn commit(&mut self, commit: &Commit) -> Result<(), Self::Error> {
+        self.inner.commit(commit)
+    }
+    fn changed_since(
+        &mut self,
+        scope: &Scope,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(DocId, u64)>, Self::Error> {
+        let feed = self.inner.changed_since(scope, after, limit)?;
+        if let Some((device, req)) = self.theirs.take() {
+            handle_sync(&mut self.inner, &ctx(&self.config, device), &req)
+                .expect("the other server's commit");
+        }
+        Ok(feed)
+    }
+    fn latest_seq(&mut self) -> Result<u64, Self::Error> {
+        self.inner.latest_seq()
+    }
+    fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), Self::Error> {
+        self.inner.confirm_delivery(device, ack)
+    }
+    fn known_heads(
+        &mut self,
+        device: DeviceId,
+        doc: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, Self::Error> {
+        self.inner.known_heads(device, doc)
+    }
+    fn record_delivery(
+        &mut self,
+        device: DeviceId,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<u64, Self::Error> {
+        self.inner.record_delivery(device, docs)
+    }
+}
+
+#[test]
+fn a_document_another_server_commits_while_the_feed_is_read_reaches_the_device_next_time() {
+    let config = Config::default();
+    let (wang, _) = officer(1);
+    let (li, li_actor) = officer(2);
+    let visit = a_visit(21);
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut lis = VisitDoc::create(&visit, &li, li_actor, T0).expect("created");
+    let mut store = AnotherServer {
+        inner: MemoryStore::new(),
+        config: config.clone(),
+        theirs: Some((li.device, pushing(&id, &mut lis, &[]))),
+    };
+    let idle = SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: T0,
+        push: Vec::new(),
+        max_response_bytes: 1 << 20,
+        unsent: None,
+    };
+
+    // Wang's feed is read before Li's visit lands on the other server, and the response's
+    // cursor is handed out after.
+    let first = handle_sync(&mut store, &ctx(&config, wang.device), &idle).expect("answered");
+    let next = SyncRequest {
+        cursor: first.cursor,
+        ack: first.delivery,
+        ..idle
+    };
+    let second = handle_sync(&mut store, &ctx(&config, wang.device), &next).expect("answered");
+
+    assert!(
+        first.pulls.iter().chain(&second.pulls).any(|p| p.doc == id),
+        "Li's visit never reaches Wang: the cursor {} passed it",
+        first.cursor
+    );
+}
