@@ -4,14 +4,20 @@
 //! cases implemented so far: session tokens ([`crate::db::Tokens`], `pg/tokens.rs`), the
 //! directory ([`crate::db::Directory`], `pg/directory.rs`, with the facts a person's access is
 //! judged on in `pg/access.rs`), bulletins ([`crate::db::Bulletins`], `pg/bulletins.rs`) and
-//! the hash-chained audit log their writes append to (`pg/audit.rs`). The rest of the server
-//! still runs on SQLite; `serve` does not select this backend yet.
+//! the hash-chained audit log their writes append to (`pg/audit.rs`), and the sync store
+//! ([`PgSyncStore`], the engine's `ServerStore`, `pg/sync_store.rs`: documents, changes and a
+//! change feed several servers commit to without gaps or lost changes; no query-table
+//! projections yet). The rest of the server still runs on SQLite; `serve` does not select
+//! this backend yet.
 
 mod access;
 mod audit;
 mod bulletins;
 mod directory;
+mod sync_store;
 mod tokens;
+
+pub use sync_store::{PgSyncStore, handle_sync};
 
 use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
@@ -33,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_directory_bulletins",
         include_str!("migrations/0002_directory_bulletins.sql"),
+    ),
+    (
+        "0003_sync_store",
+        include_str!("migrations/0003_sync_store.sql"),
     ),
 ];
 

@@ -53,6 +53,9 @@ pub use queries::LookBackFacts;
 pub use readers::Readers;
 pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
+pub(crate) use sqlite::{
+    decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
+};
 
 /// A PostgreSQL error with the server's own message (tokio-postgres shows only "db error").
 fn postgres_detail(e: &tokio_postgres::Error) -> String {
@@ -132,6 +135,14 @@ pub enum StoreError {
     /// The request contradicts what is stored (e.g. a device id bound to another user).
     #[error("{0}")]
     Conflict(String),
+    /// Another server committed to a document between this request's read of it and its
+    /// commit (`shared::sync::server::DocCommit::base`); nothing of the commit was stored, and
+    /// the request is merged again (`pg/sync_store.rs`).
+    #[error("{doc} changed on another server since it was read")]
+    Moved {
+        /// The document.
+        doc: String,
+    },
     /// The values given cannot be stored (e.g. an assignment that ends before it starts).
     #[error("{0}")]
     Invalid(String),

@@ -371,7 +371,7 @@ fn count(conn: &Connection, sql: &str, table: &'static str) -> Result<u64, Store
     to_u64(n, table)
 }
 
-fn to_u64(n: i64, table: &'static str) -> Result<u64, StoreError> {
+pub(crate) fn to_u64(n: i64, table: &'static str) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| StoreError::Corrupt {
         table,
         detail: format!("negative number {n}"),
@@ -380,12 +380,12 @@ fn to_u64(n: i64, table: &'static str) -> Result<u64, StoreError> {
 
 /// A `u64` from the protocol as an SQLite integer; values past `i64::MAX` saturate (no stored
 /// number is that large).
-fn to_sql_int(n: u64) -> i64 {
+pub(crate) fn to_sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Heads as stored: sorted, each hash once, concatenated.
-pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     let sorted: BTreeSet<&ChangeHash> = heads.iter().collect();
     let mut out = Vec::with_capacity(sorted.len() * HASH_LEN);
     for h in sorted {
@@ -394,7 +394,10 @@ pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     out
 }
 
-fn decode_heads(blob: &[u8], table: &'static str) -> Result<Vec<ChangeHash>, StoreError> {
+pub(crate) fn decode_heads(
+    blob: &[u8],
+    table: &'static str,
+) -> Result<Vec<ChangeHash>, StoreError> {
     let corrupt = || StoreError::Corrupt {
         table,
         detail: format!(
@@ -414,14 +417,17 @@ fn decode_heads(blob: &[u8], table: &'static str) -> Result<Vec<ChangeHash>, Sto
         .collect()
 }
 
-fn parse_doc_id(text: &str, table: &'static str) -> Result<DocId, StoreError> {
+pub(crate) fn parse_doc_id(text: &str, table: &'static str) -> Result<DocId, StoreError> {
     DocId::parse(text).map_err(|e| StoreError::Corrupt {
         table,
         detail: e.to_string(),
     })
 }
 
-fn parse_enterprise(text: &str, table: &'static str) -> Result<EnterpriseId, StoreError> {
+pub(crate) fn parse_enterprise(
+    text: &str,
+    table: &'static str,
+) -> Result<EnterpriseId, StoreError> {
     EnterpriseId::parse(text).map_err(|e| StoreError::Corrupt {
         table,
         detail: e.to_string(),
