@@ -52,7 +52,7 @@ enum Backend {
 /// One server's sync store.
 enum Store {
     Sqlite(Arc<SqliteDb>),
-    Postgres(PgSyncStore),
+    Postgres(Box<PgSyncStore>),
 }
 
 /// Runs `$body` with `$s`, the store as a `ServerStore` (SQLite's under its lock).
@@ -65,7 +65,7 @@ macro_rules! with_store {
                 $body
             }
             Store::Postgres(pg) => {
-                let $s = pg;
+                let $s = &mut **pg;
                 $body
             }
         }
@@ -77,11 +77,11 @@ impl Backend {
     fn store(&self) -> Store {
         match self {
             Backend::Sqlite { db, .. } => Store::Sqlite(db.clone()),
-            Backend::Postgres { db, runtime, .. } => Store::Postgres(
+            Backend::Postgres { db, runtime, .. } => Store::Postgres(Box::new(
                 runtime
                     .block_on(db.sync_store())
                     .expect("a connection from the pool"),
-            ),
+            )),
         }
     }
 
@@ -547,9 +547,11 @@ fn two_servers_committing_to_one_document_both_land(b: &Backend) {
                         copy.edit(&who, T0, |e| e.set_notes(&format!("{n}：第{k}次")))
                             .expect("edited");
                         let response = store.sync(&ctx, &pushing(copy.record(), &pushed));
+                        // Pushed after what the server accepted: anything but `Accepted` (a
+                        // `Resend`) says the server lost a change it had accepted.
                         assert!(
                             matches!(response.results[0].outcome, Outcome::Accepted { .. }),
-                            "{id}: {:?}",
+                            "officer {n}'s edit {k} of {id}: {:?}",
                             response.results[0].outcome
                         );
                         pushed = copy.record().heads();
