@@ -4,13 +4,12 @@
 //! turns at SQLite's one writer) neither lose a change of one document nor let a reader of
 //! the feed skip a number.
 //!
-//! The store's trait is synchronous: each behaviour runs on a blocking thread, as the server
+//! Two servers at once are in `races.rs`. The store's trait is synchronous: each behaviour runs on a blocking thread, as the server
 //! runs its sync work, with the runtime's worker threads free to drive the PostgreSQL
 //! connections.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use automerge::{AutoCommit, ChangeHash};
 use shared::config::Config;
@@ -19,8 +18,7 @@ use shared::model::{
     Actor, CreditCode, DeviceId, EnterpriseId, EnterpriseSize, OperatingStatus, OrgUnitId, Role,
     Timestamp, UserId, VisitId, VisitMethod,
 };
-use shared::sync::limits::Limits;
-use shared::sync::protocol::{DocId, DocPush, Outcome, SyncRequest, SyncResponse, to_wire};
+use shared::sync::protocol::{DocId, SyncRequest, SyncResponse};
 use shared::sync::server::{
     Commit, DocCommit, DocMeta, NewChange, ServerStore, StoredDoc, SyncContext,
 };
@@ -199,7 +197,11 @@ macro_rules! on_both_sync_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $behaviour() {
-                    super::run(super::sqlite().await, super::$behaviour).await;
+                    crate::db::conformance::sync_store::run(
+                        crate::db::conformance::sync_store::sqlite().await,
+                        super::$behaviour,
+                    )
+                    .await;
                 }
             )*
         }
@@ -207,7 +209,11 @@ macro_rules! on_both_sync_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $behaviour() {
-                    super::run(super::postgres().await, super::$behaviour).await;
+                    crate::db::conformance::sync_store::run(
+                        crate::db::conformance::sync_store::postgres().await,
+                        super::$behaviour,
+                    )
+                    .await;
                 }
             )*
         }
@@ -493,177 +499,13 @@ fn a_commit_that_fails_stores_nothing(b: &Backend) {
     assert!(store.feed(&Scope::All, 0, 100).is_empty());
 }
 
-/// A request pushing what `doc` holds after `base`.
-fn pushing(doc: &mut RecordDoc, base: &[ChangeHash]) -> SyncRequest {
-    SyncRequest {
-        cursor: 0,
-        ack: 0,
-        device_time: T0,
-        push: vec![DocPush {
-            doc: doc_id(doc),
-            base: to_wire(base),
-            heads: to_wire(&doc.heads()),
-            data: doc.automerge().save_after(base),
-        }],
-        max_response_bytes: 1 << 20,
-        unsent: None,
-    }
-}
-
-fn two_servers_committing_to_one_document_both_land(b: &Backend) {
-    const EDITS: usize = 15;
-    let mut visit = visit(1, 1);
-    let id = doc_id(visit.record());
-    b.store()
-        .commit(&commit_of(vec![doc_commit(visit.record(), None)]))
-        .expect("the visit stored");
-    let bytes = visit.record().save();
-    let start = Barrier::new(2);
-
-    // Officers 1 and 2 edit their own copies, each pushing through a server of their own.
-    let made: Vec<Vec<ChangeHash>> = std::thread::scope(|s| {
-        let threads: Vec<_> = [1u8, 2]
-            .into_iter()
-            .map(|n| {
-                let (start, bytes, id) = (&start, &bytes, &id);
-                let mut store = b.store();
-                s.spawn(move || {
-                    let (who, actor) = officer(n);
-                    let mut copy = VisitDoc::load(bytes, actor).expect("a copy");
-                    let mut pushed = copy.record().heads();
-                    let config = Config::default();
-                    let ctx = SyncContext {
-                        device: who.device,
-                        read: &Scope::All,
-                        write: &Scope::All,
-                        config: &config,
-                        declared: None,
-                        now: T0,
-                        limits: Limits::DEVICE,
-                        authorship: None,
-                    };
-                    start.wait();
-                    for k in 0..EDITS {
-                        copy.edit(&who, T0, |e| e.set_notes(&format!("{n}：第{k}次")))
-                            .expect("edited");
-                        let response = store.sync(&ctx, &pushing(copy.record(), &pushed));
-                        // Pushed after what the server accepted: anything but `Accepted` (a
-                        // `Resend`) says the server lost a change it had accepted.
-                        assert!(
-                            matches!(response.results[0].outcome, Outcome::Accepted { .. }),
-                            "officer {n}'s edit {k} of {id}: {:?}",
-                            response.results[0].outcome
-                        );
-                        pushed = copy.record().heads();
-                    }
-                    copy.record()
-                        .automerge()
-                        .get_changes(&[])
-                        .iter()
-                        .map(|c| c.hash())
-                        .collect()
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| t.join().expect("an officer's thread"))
-            .collect()
-    });
-
-    let stored = b.store().load(&id).expect("stored");
-    let mut merged = AutoCommit::load(&stored.bytes).expect("loadable");
-    for (n, hashes) in made.iter().enumerate() {
-        let lost = hashes
-            .iter()
-            .filter(|h| merged.get_change_meta_by_hash(h).is_none())
-            .count();
-        assert_eq!(
-            lost,
-            0,
-            "officer {}'s changes lost from the document",
-            n + 1
-        );
-        assert_eq!(
-            b.store().known(&id, hashes).len(),
-            hashes.len(),
-            "officer {}'s changes missing from the change table",
-            n + 1
-        );
-    }
-}
-
-fn a_reader_polling_the_feed_while_two_servers_commit_skips_no_number(b: &Backend) {
-    const EACH: u16 = 100;
-    // Every visit is new and committed once: numbers 1 to 2 × EACH, each kept by its visit.
-    let batches: Vec<Vec<Commit>> = (0..2u16)
-        .map(|server| {
-            (0..EACH)
-                .map(|n| {
-                    let mut v = visit(server * EACH + n, 1);
-                    commit_of(vec![doc_commit(v.record(), None)])
-                })
-                .collect()
-        })
-        .collect();
-    let done = AtomicBool::new(false);
-    let start = Barrier::new(3);
-
-    let seen: Vec<u64> = std::thread::scope(|s| {
-        let reader = {
-            let (done, start) = (&done, &start);
-            let mut store = b.store();
-            s.spawn(move || {
-                let mut seen = Vec::new();
-                let mut cursor = 0;
-                start.wait();
-                // Bounded: each pass either reads something new or comes after the last commit.
-                for _ in 0..1_000_000 {
-                    let finished = done.load(Ordering::SeqCst);
-                    let feed = store.feed(&Scope::All, cursor, 1000);
-                    if let Some((_, last)) = feed.last() {
-                        cursor = *last;
-                    }
-                    seen.extend(feed.into_iter().map(|(_, seq)| seq));
-                    if finished {
-                        break;
-                    }
-                }
-                seen
-            })
-        };
-        let committers: Vec<_> = batches
-            .iter()
-            .map(|batch| {
-                let start = &start;
-                let mut store = b.store();
-                s.spawn(move || {
-                    start.wait();
-                    for commit in batch {
-                        store.commit(commit).expect("committed");
-                    }
-                })
-            })
-            .collect();
-        for c in committers {
-            c.join().expect("a committer");
-        }
-        done.store(true, Ordering::SeqCst);
-        reader.join().expect("the reader")
-    });
-
-    let all: Vec<u64> = (1..=u64::from(2 * EACH)).collect();
-    let missed: Vec<&u64> = all.iter().filter(|n| !seen.contains(n)).collect();
-    assert!(missed.is_empty(), "the reader skipped {missed:?}");
-    assert_eq!(seen, all, "each number once, in order");
-}
-
 on_both_sync_stores!(
     a_committed_document_loads_back_as_committed,
     each_document_committed_gets_a_larger_sequence_number,
     the_feed_keeps_to_its_scope_cursor_and_limit,
     known_changes_are_those_stored_for_that_document,
     a_commit_that_fails_stores_nothing,
-    two_servers_committing_to_one_document_both_land,
-    a_reader_polling_the_feed_while_two_servers_commit_skips_no_number,
 );
+
+// After the macro, which it uses.
+mod races;
