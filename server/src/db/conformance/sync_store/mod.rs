@@ -4,9 +4,9 @@
 //! turns at SQLite's one writer) neither lose a change of one document nor let a reader of
 //! the feed skip a number.
 //!
-//! Two servers at once are in `races.rs`. The store's trait is synchronous: each behaviour runs on a blocking thread, as the server
-//! runs its sync work, with the runtime's worker threads free to drive the PostgreSQL
-//! connections.
+//! Two servers at once are in `races.rs`. The store's trait is synchronous: each behaviour
+//! runs on a blocking thread, as the server runs its sync work, with the runtime's worker
+//! threads free to drive the PostgreSQL connections.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
