@@ -1084,7 +1084,9 @@ impl Report {
                     "Loss, for every peer alike (`bench/proxy-cuts.mjs` around the harness's \
                      proxy): every {s} s, counted from the start of each window, every open \
                      connection is reset on both sides and the data the shaper still holds \
-                     \"on the link\" is lost; peers reconnect (one more handshake round trip) \
+                     \"on the link\" is lost (reads arrive segment by segment, 1,460 B each \
+                     when its last byte is due, so only what is still on the link); peers \
+                     reconnect (one more handshake round trip) \
                      and resend. A window of T s holds ⌊T / {s}⌋ cuts. Bytes count what the \
                      senders put on the link, lost or not."
                 )?;

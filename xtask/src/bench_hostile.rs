@@ -323,7 +323,9 @@ fn render(hostile: &Path) -> anyhow::Result<String> {
          the harness's shaper (300 ms one way, 256 kbit/s) without loss; the same with a seeded \
          schedule (seed {SEED}, the same in every window and for every peer, \
          `bench/proxy-cuts.mjs`): up for 3–10 s, then every open connection is reset, then every \
-         new connection is refused (reset at accept) for 1–5 s, and again. Bytes lost in a cut \
+         new connection is refused (reset at accept) for 1–5 s, and again. The shaper's reads \
+         arrive segment by segment (1,460 B, each when its last byte is due; a link without cuts \
+         is as fast as before), so a cut loses what is still on the link. Bytes lost in a cut \
          count as sent. The six shaped runs ran side by side (each on its own link), the \
          loopback runs one after the other. Server memory is not reported here (the harness \
          measures a logging wrapper).",
