@@ -18,7 +18,7 @@ use yew::prelude::*;
 use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
 use super::photos::{photo_section, pick, signed_line};
-use super::problem_fields::ProblemEditForm;
+use super::problem_edit::{input_of, problem_edit_form, use_edit_form};
 use super::problem_list::unit_picker;
 use super::supervision::supervision_card;
 use super::widgets::{
@@ -112,6 +112,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let handout_reason = use_state(String::new);
     let handout_message = use_state(|| None::<(bool, String)>);
     let photo_message = use_state(|| None::<(bool, String)>);
+    let edit_form = use_edit_form(problem.as_ref().map(input_of).unwrap_or_default());
 
     let Some(problem) = problem else {
         return missing(&ctx);
@@ -434,7 +435,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
 
             // Field edits: only what the person changed is written; a field someone else
             // changed meanwhile is merged as text or shown before it is overwritten.
-            <ProblemEditForm ctx={ctx.clone()} problem={problem.clone()} open={refusal.is_some()} />
+            { problem_edit_form(&ctx, &problem, refusal.is_some(), &edit_form) }
 
             <section class="card">
                 <h2>{ lang.t(Key::Actions) }</h2>
