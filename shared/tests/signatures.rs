@@ -81,7 +81,10 @@ fn a_problems_confirmation_carries_its_signature_on_the_confirm_event() {
         .iter()
         .find(|e| e.action == Action::Confirm)
         .expect("the confirm event");
-    assert_eq!(confirm.reason, "线路已更换", "the officer's words kept with it");
+    assert_eq!(
+        confirm.reason, "线路已更换",
+        "the officer's words kept with it"
+    );
     assert_eq!(problem.signatures.len(), 1);
     let signed = &problem.signatures[0];
     assert_eq!(
