@@ -30,7 +30,8 @@ fn signed_visit(name: &str, signature: &Signature) -> VisitDoc {
     doc
 }
 
-/// Wang's problem, answered by the department and confirmed by `name`'s signature.
+/// Wang's problem, answered by the department and confirmed by `name`'s signature, with
+/// Wang's words "线路已更换".
 fn confirmed_problem(name: &str, signature: &Signature) -> ProblemDoc {
     let (wang, zhao, chen) = (officer_wang(), handler_zhao(), leader_chen());
     let mut doc = problem_by_wang();
@@ -50,7 +51,7 @@ fn confirmed_problem(name: &str, signature: &Signature) -> ProblemDoc {
     doc.act(&zhao.actor, at(6), entry(1), Action::Respond, "")
         .expect("answered");
     let state = doc
-        .confirm_signed(&wang.actor, at(7), entry(2), name, signature)
+        .confirm_signed(&wang.actor, at(7), entry(2), "线路已更换", name, signature)
         .expect("confirmed with a signature");
     assert_eq!(state, ProblemState::Confirmed);
     doc
@@ -80,6 +81,10 @@ fn a_problems_confirmation_carries_its_signature_on_the_confirm_event() {
         .iter()
         .find(|e| e.action == Action::Confirm)
         .expect("the confirm event");
+    assert_eq!(
+        confirm.reason, "线路已更换",
+        "the officer's words kept with it"
+    );
     assert_eq!(problem.signatures.len(), 1);
     let signed = &problem.signatures[0];
     assert_eq!(

@@ -1,8 +1,9 @@
 //! The enterprise's signature (issue 14 item 4), in headless Chromium against the real
-//! server. An officer with no signal has the enterprise's representative sign a visit on the
-//! screen (a finger drawn by WebDriver touch actions): it shows at once, after an offline
-//! reload and in the history, reaches the server when the signal returns, and a leader's visit
-//! list (the full bundle, with its own style sheet) shows it.
+//! server. An officer with no signal has the enterprise's representative sign on the screen
+//! (a finger drawn by WebDriver touch actions) a visit, or the confirmation of a problem's
+//! resolution: it shows at once and after an offline reload, reaches the server when the
+//! signal returns, and a leader (the full bundle, with its own style sheet) sees it: the
+//! visit's on the leaders' visit list, the problem's in the problem's log.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +99,41 @@ async fn record_visit(b: &Browser, w: &World, notes: &str) -> anyhow::Result<()>
     b.click(".visit-card a", notes).await
 }
 
+/// Draws a short stroke with a finger on the canvas `css`.
+async fn draw(b: &Browser, css: &str) -> anyhow::Result<()> {
+    b.js(
+        "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+        vec![serde_json::json!(css)],
+    )
+    .await?;
+    let pad = b.client.find(Locator::Css(css)).await?;
+    let finger = TouchActions::new("finger".into())
+        .then(PointerAction::MoveToElement {
+            element: pad,
+            duration: None,
+            x: -100.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 40.0,
+            y: -25.0,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 40.0,
+            y: 30.0,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 60.0,
+            y: -20.0,
+        })
+        .then(PointerAction::Up { button: 0 });
+    b.client.perform_actions(finger).await.context("drawing")
+}
+
 /// Whether the signature image shows (loaded) and is signed by 张经理.
 const SIGNATURE_SHOWN: &str = "(() => { const s = document.querySelector('.signed'); \
     const i = s && s.querySelector('.ph[data-s=ok] img'); \
@@ -107,11 +143,34 @@ const SIGNATURE_SHOWN: &str = "(() => { const s = document.querySelector('.signe
 const FULL_SHEET: &str = "[...document.styleSheets].some(s => (s.href || '').endsWith('/client_full.css') \
     && s.cssRules.length > 0)";
 
+/// A leader logged in, with the full bundle and its style sheet.
+async fn leader(w: &World) -> anyhow::Result<Browser> {
+    let leader = Browser::launch(&w.driver).await?;
+    leader
+        .log_in(
+            &w.link.url("/"),
+            LEADER,
+            district::PASSWORD,
+            "main.screen",
+            WAIT,
+        )
+        .await?;
+    leader
+        .wait_until("the full bundle's style sheet", FULL_SHEET, WAIT)
+        .await?;
+    Ok(leader)
+}
+
+/// The district leader's own device, logged in straight to the server (past the link).
+async fn leaders_device(w: &World) -> anyhow::Result<NativeDevice> {
+    let direct = format!("http://{}", w.served.addr);
+    NativeDevice::logged_in(9, &direct, LEADER, district::PASSWORD).await
+}
+
 /// Waits until blob `hash` is on the server, read as the district's leader.
 async fn on_server(w: &World, hash: &str) -> anyhow::Result<()> {
+    let leader = leaders_device(w).await?;
     let direct = format!("http://{}", w.served.addr);
-    let mut leader = NativeDevice::new(9, &direct);
-    ensure!(leader.login(LEADER, district::PASSWORD).await?.status == 200);
     let tus = Tus::new(&direct, leader.token.as_deref().context("token")?);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -157,32 +216,7 @@ async fn a_visit_signed_offline_shows_after_a_reload_and_reaches_the_leaders_vis
     a.wait_text(".sign-visit .hint", "请先在框内签字", WAIT)
         .await?;
     a.fill("#visit-sig-name", "张经理").await?;
-    let pad = a.client.find(Locator::Css("#visit-sig canvas")).await?;
-    let finger = TouchActions::new("finger".into())
-        .then(PointerAction::MoveToElement {
-            element: pad,
-            duration: None,
-            x: -100.0,
-            y: 10.0,
-        })
-        .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 40.0,
-            y: -25.0,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 40.0,
-            y: 30.0,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 60.0,
-            y: -20.0,
-        })
-        .then(PointerAction::Up { button: 0 });
-    a.client.perform_actions(finger).await.context("drawing")?;
+    draw(&a, "#visit-sig canvas").await?;
     a.click("button.sign-save", "").await?;
     a.wait_until("the signature on the visit", SIGNATURE_SHOWN, WAIT)
         .await?;
@@ -215,19 +249,7 @@ async fn a_visit_signed_offline_shows_after_a_reload_and_reaches_the_leaders_vis
     on_server(&w, &hash).await?;
 
     // 4. A leader's visit list shows who signed, and the signature.
-    let leader = Browser::launch(&w.driver).await?;
-    leader
-        .log_in(
-            &w.link.url("/"),
-            LEADER,
-            district::PASSWORD,
-            "main.screen",
-            WAIT,
-        )
-        .await?;
-    leader
-        .wait_until("the full bundle's style sheet", FULL_SHEET, WAIT)
-        .await?;
+    let leader = leader(&w).await?;
     leader.route("#/visits").await?;
     leader
         .wait_text("tr.visit-row td.signature", "企业签字：张经理", WAIT)
@@ -237,6 +259,78 @@ async fn a_visit_signed_offline_shows_after_a_reload_and_reaches_the_leaders_vis
             "the signature's image on the leader's list",
             "(() => { const i = document.querySelector('td.signature .ph[data-s=ok] img'); \
              return !!i && i.complete && i.naturalWidth > 0; })()",
+            WAIT,
+        )
+        .await?;
+    leader.close().await;
+    a.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_problems_resolution_confirmed_offline_with_a_signature_reaches_the_server_and_a_leader()
+-> anyhow::Result<()> {
+    let w = world().await?;
+    // The officer's other phone resolved a problem on the spot and synced it.
+    let direct = format!("http://{}", w.served.addr);
+    let mut other_phone = NativeDevice::logged_in(8, &direct, OFFICER, district::PASSWORD).await?;
+    let owner = other_phone.actor.user;
+    let problem = other_phone.resolved_on_site(1, w.enterprise, owner)?;
+    other_phone.sync().await?;
+    let a = officer(&w).await?;
+
+    // 1. No signal: the enterprise's representative confirms the resolution and signs.
+    a.set_network(&w.link, false).await?;
+    a.route(&format!("#/p/{}", problem.root_id())).await?;
+    a.wait_text("button.action", "企业确认", WAIT).await?;
+    a.click("button.action", "企业确认").await?;
+    a.wait_until(
+        "the confirmation's signature pad",
+        "document.querySelector('#confirm-sig[data-w] canvas')",
+        WAIT,
+    )
+    .await?;
+    a.fill("#confirm-sig-name", "张经理").await?;
+    draw(&a, "#confirm-sig canvas").await?;
+    a.fill("#reason", "线路已更换，确认解决").await?;
+    a.click(".action-form button.primary", "").await?;
+    a.wait_text(".badge", "企业已确认", WAIT).await?;
+    a.wait_until("the signature in the problem's log", SIGNATURE_SHOWN, WAIT)
+        .await?;
+    let hash = a
+        .js_string("return document.querySelector('.signed .ph').dataset.h;")
+        .await?;
+
+    // 2. Reloaded with no network: the signature shows from the device.
+    a.client.refresh().await.context("reloading offline")?;
+    a.wait_until(
+        "the signature after an offline reload",
+        SIGNATURE_SHOWN,
+        WAIT,
+    )
+    .await?;
+
+    // 3. The signal returns: the confirmation reaches the server with its signer, and the
+    // signature's image follows with the right hash.
+    a.set_network(&w.link, true).await?;
+    a.wait_synced("the signed confirmation to sync", WAIT)
+        .await?;
+    on_server(&w, &hash).await?;
+    let mut boss = leaders_device(&w).await?;
+    boss.sync().await?;
+    let signed = boss.problem(&problem)?.signatures;
+    ensure!(
+        signed.len() == 1 && signed[0].by_name == "张经理" && signed[0].signature.hash == hash,
+        "the server's confirmation: {signed:?}"
+    );
+
+    // 4. A leader's browser shows who signed, and the signature, in the problem's log.
+    let leader = leader(&w).await?;
+    leader.route(&format!("#/p/{}", problem.root_id())).await?;
+    leader
+        .wait_until(
+            "the signature on the leader's screen",
+            SIGNATURE_SHOWN,
             WAIT,
         )
         .await?;

@@ -31,6 +31,7 @@ pub mod monitoring_charts;
 pub mod nav;
 pub mod photos;
 pub mod problem;
+pub mod problem_edit;
 pub mod problem_fields;
 // The problem screen uses its unit picker; the list and the flag board are routed only in the
 // full bundle, so the officer bundle leaves them unused (and the linker drops them).

@@ -17,8 +17,8 @@ use yew::prelude::*;
 
 use super::discard::discard_button;
 use super::follow_up::follow_up_notice;
-use super::photos::{photo_section, pick, signed_line};
-use super::problem_fields::ProblemEditForm;
+use super::photos::{photo_section, pick, signature_pad, signed_line};
+use super::problem_edit::{input_of, problem_edit_form, use_edit_form};
 use super::problem_list::unit_picker;
 use super::supervision::supervision_card;
 use super::widgets::{
@@ -26,7 +26,7 @@ use super::widgets::{
 };
 use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::Route;
-use crate::infra::{directory, platform};
+use crate::infra::{directory, photos, platform};
 use crate::sync::{Core, SaveError};
 
 /// Properties of [`ProblemPage`].
@@ -112,6 +112,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let handout_reason = use_state(String::new);
     let handout_message = use_state(|| None::<(bool, String)>);
     let photo_message = use_state(|| None::<(bool, String)>);
+    let edit_form = use_edit_form(problem.as_ref().map(input_of).unwrap_or_default());
 
     let Some(problem) = problem else {
         return missing(&ctx);
@@ -285,21 +286,39 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
             }
             let text = reason.trim().to_string();
             let event = EntryId::from_random_bytes(platform::random_bytes());
-            if edit_problem(&core, lang, &doc_id, &action_message, &mut |doc, actor| {
-                doc.act_with(
-                    actor,
-                    platform::now(),
-                    event,
-                    action.clone(),
-                    &text,
-                    &evidence,
-                )
-                .map(|_| ())
-            }) {
-                chosen.set(None);
-                reason.set(String::new());
-                date.set(String::new());
-            }
+            let (core, doc_id, action_message) =
+                (core.clone(), doc_id.clone(), action_message.clone());
+            let (chosen, reason, date) = (chosen.clone(), reason.clone(), date.clone());
+            // Every action reads the confirm form's pad first: only that form has one, so
+            // the enterprise's confirmation carries its signature when one is drawn there
+            // (`photos.js` stores the PNG before the event refers to it); any other action,
+            // or a confirmation with nothing drawn, is taken unsigned as before.
+            photos::signature(
+                "confirm-sig",
+                Box::new(move |signed| {
+                    let signed = match signed {
+                        Ok(signed) => Some(signed),
+                        Err(Key::NothingSigned) => None,
+                        Err(key) => return action_message.set(Some((false, lang.t(key).into()))),
+                    };
+                    if edit_problem(&core, lang, &doc_id, &action_message, &mut |doc, actor| {
+                        let now = platform::now();
+                        match &signed {
+                            Some((name, sig)) => {
+                                doc.confirm_signed(actor, now, event, &text, name, sig)
+                            }
+                            None => {
+                                doc.act_with(actor, now, event, action.clone(), &text, &evidence)
+                            }
+                        }
+                        .map(|_| ())
+                    }) {
+                        chosen.set(None);
+                        reason.set(String::new());
+                        date.set(String::new());
+                    }
+                }),
+            );
         })
     };
 
@@ -434,7 +453,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
 
             // Field edits: only what the person changed is written; a field someone else
             // changed meanwhile is merged as text or shown before it is overwritten.
-            <ProblemEditForm ctx={ctx.clone()} problem={problem.clone()} open={refusal.is_some()} />
+            { problem_edit_form(&ctx, &problem, refusal.is_some(), &edit_form) }
 
             <section class="card">
                 <h2>{ lang.t(Key::Actions) }</h2>
@@ -460,6 +479,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                             <label for="new_deadline">{ lang.t(Key::NewDeadline) }</label>
                             <input id="new_deadline" type="date" value={(*date).clone()} oninput={bind(&date)} />
                         }
+                        if kind == ActionKind::Confirm { { signature_pad(lang, "confirm-sig") } }
                         <label for="reason">{ if kind.needs_reason() { lang.t(Key::ReasonRequired) } else { lang.t(Key::ReasonOptional) } }</label>
                         <textarea id="reason" rows="2" value={(*reason).clone()} oninput={bind(&reason)} />
                         <button type="submit" class="primary">{ lang.t(Key::Confirm) }</button>

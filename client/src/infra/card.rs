@@ -70,7 +70,11 @@ pub fn report(lang: Lang, e: &ApiError) {
             )
             .to_string(),
         ApiError::Status(_, m) => format!("{}{m}", lang.pick("服务器：", "Server: ")),
-        other => format!("{}{other:?}", lang.pick("打开失败：", "Could not open: ")),
+        other => format!(
+            "{}{}",
+            lang.pick("打开失败：", "Could not open: "),
+            other.name()
+        ),
     };
     if let Some(w) = web_sys::window() {
         let _ = w.alert_with_message(&text);

@@ -151,7 +151,7 @@ impl Core {
                 Err(other) => {
                     return Err(Failure::Http {
                         status: 400,
-                        message: format!("{other:?}"),
+                        message: other.name().into(),
                     });
                 }
             }

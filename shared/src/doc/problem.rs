@@ -278,19 +278,21 @@ impl ProblemDoc {
         self.record_event(actor, now, event_id, action, reason, None, None)
     }
 
-    /// Records the enterprise's confirmation (`confirm`) with its representative `by_name`'s
-    /// signature drawn on the officer's screen, in one change: the event carries the
-    /// signature, so it is judged, ordered and kept as the confirmation is.
+    /// Records the enterprise's confirmation (`confirm`, with the officer's optional
+    /// `reason`) with its representative `by_name`'s signature drawn on the officer's screen,
+    /// in one change: the event carries the signature, so it is judged, ordered and kept as
+    /// the confirmation is.
     pub fn confirm_signed(
         &mut self,
         actor: &Actor,
         now: Timestamp,
         event_id: EntryId,
+        reason: &str,
         by_name: &str,
         signature: &crate::model::Signature,
     ) -> Result<ProblemState, DocError> {
         let signed = Some((by_name.trim(), signature));
-        self.record_event(actor, now, event_id, Action::Confirm, "", None, signed)
+        self.record_event(actor, now, event_id, Action::Confirm, reason, None, signed)
     }
 
     /// [`ProblemDoc::act`], judged also by the outside facts in `evidence` (a look-back passes
