@@ -2,7 +2,9 @@
 //! headless Chromium on a 1280 px desktop against the real server seeded with the demo
 //! district: the dashboard's visit tiles open the visit list of the period, which counts the
 //! visits the tile counts and shows each visit's check-in distance, evidence and history
-//! verdict; a record's history page says "history intact" when the server found it so.
+//! verdict; a record's history page says "history intact" when the server found it so. The
+//! leaders' navigation opens the visit list (走访), and the on-site evidence tile opens the
+//! period's visits without evidence, as many as the tile says lack it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,6 +153,106 @@ async fn the_dashboards_visit_tiles_open_the_visit_list_and_history_pages_show_t
     leader
         .wait_text(".history-verdict[data-verdict=intact]", "留痕完整", WAIT)
         .await?;
+    leader.close().await;
+    Ok(())
+}
+
+/// The fraction in a tile's sub-line (`n / d`) as `(n, d)`.
+fn fraction(sub: &str) -> anyhow::Result<(u64, u64)> {
+    let (n, d) = sub.split_once('/').context("a fraction n / d")?;
+    Ok((
+        n.trim().parse().with_context(|| format!("{sub:?}"))?,
+        d.trim().parse().with_context(|| format!("{sub:?}"))?,
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_navigation_opens_the_visit_list_and_the_evidence_tile_its_visits_without_evidence()
+-> anyhow::Result<()> {
+    let site = require_site()?;
+    let dir = tempfile::tempdir()?;
+    let service = Arc::new(SyncService::open(
+        &dir.path().join("lianxin.db"),
+        Config::default(),
+    )?);
+    service
+        .with_store(|s| server::demo::seed(s, &Config::default(), wall_clock()))
+        .await
+        .context("the store thread stopped")??;
+    let served = Served::start(server::app(AppState::new(site, service))).await?;
+    let link = Link::start(served.addr).await?;
+    let driver = Chromedriver::start().await?;
+    let leader = Browser::launch(&driver).await?;
+    leader.viewport(1280, 900, false).await?;
+    leader
+        .log_in(
+            &link.url("/"),
+            "leader1",
+            DEMO_PASSWORD,
+            "main.screen.dashboard[data-loaded=true] a.kpi[data-kpi=evidence_rate]",
+            WAIT,
+        )
+        .await?;
+
+    // The tile: the rate of the period's visits with on-site evidence, "with / visits".
+    let (with, visits) = fraction(
+        &leader
+            .text("a.kpi[data-kpi=evidence_rate] .kpi-sub")
+            .await?,
+    )?;
+    ensure!(visits > 0, "the demo district's period holds visits");
+    leader.click("a.kpi[data-kpi=evidence_rate]", "").await?;
+    leader
+        .wait_until(
+            "the visit list",
+            "document.querySelector('main.screen.visits .list-total')",
+            WAIT,
+        )
+        .await?;
+    let hash = leader.js_string("return location.hash;").await?;
+    ensure!(
+        hash.starts_with("#/visits?from=") && hash.contains("evidence=false"),
+        "the evidence tile opened {hash}"
+    );
+    let total = leader
+        .js_string("return document.querySelector('.list-total').dataset.total;")
+        .await?;
+    ensure!(
+        total == (visits - with).to_string(),
+        "the list holds {total} visits without evidence; the tile says {with} of {visits} have it"
+    );
+    let all_without = leader
+        .js(
+            "return Array.from(document.querySelectorAll('tr.visit-row')).every(r => \
+               r.dataset.evidence === 'false');",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        all_without == serde_json::Value::Bool(true),
+        "every row lacks evidence"
+    );
+
+    // The navigation's 走访 opens the whole visit list.
+    leader.route("#/dash").await?;
+    leader
+        .wait_until(
+            "the dashboard",
+            "document.querySelector('main.screen.dashboard')",
+            WAIT,
+        )
+        .await?;
+    leader.click("nav.role-nav a.nav-link", "走访").await?;
+    leader
+        .wait_until(
+            "the visit list from the navigation",
+            "document.querySelector('main.screen.visits .list-total') \
+             && document.querySelector('nav.role-nav a.nav-link.current')?.textContent === '走访'",
+            WAIT,
+        )
+        .await?;
+    let hash = leader.js_string("return location.hash;").await?;
+    ensure!(hash == "#/visits", "the navigation opened {hash}");
     leader.close().await;
     Ok(())
 }

@@ -9,14 +9,14 @@ use std::collections::BTreeSet;
 use shared::config::Config;
 use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise, NewVisit, VisitDoc};
 use shared::model::{
-    CheckIn, CreditCode, EnterpriseSize, OperatingStatus, Position, PositionFix, VisitId,
-    VisitMethod,
+    CheckIn, CreditCode, DeviceId, EnterpriseSize, OperatingStatus, OrgUnitKind, Position,
+    PositionFix, Role, VisitId, VisitMethod,
 };
 use shared::sync::protocol::Outcome;
 use tests::device::id_bytes;
 use tests::district::{self, enterprise};
 use tests::problem_world::{Who, World, now};
-use tests::raw::{doc_id, push_new};
+use tests::raw::{RawSession, doc_id, push_new};
 
 /// The first check-in's position: the enterprise's gate.
 fn gate() -> Position {
@@ -38,11 +38,22 @@ async fn visit(
     fix: Option<PositionFix>,
     photo: bool,
 ) -> anyhow::Result<String> {
-    let session = world.session(who);
+    visit_to(world.session(who), 1, n, method, fix, photo).await
+}
+
+/// [`visit`] by `session` to the test enterprise numbered `to`.
+async fn visit_to(
+    session: &RawSession,
+    to: u64,
+    n: u64,
+    method: VisitMethod,
+    fix: Option<PositionFix>,
+    photo: bool,
+) -> anyhow::Result<String> {
     let id = VisitId::from_random_bytes(id_bytes(71, n));
     let new = NewVisit {
         id,
-        enterprise: enterprise(1),
+        enterprise: enterprise(to),
         method,
         check_in: fix.map(|position| CheckIn {
             device_time: now(),
@@ -66,9 +77,18 @@ async fn visit(
 
 /// `GET /api/visits?<query>` as `who`: the status and the body.
 async fn list(world: &World, who: Who, query: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+    list_as(world, world.session(who), query).await
+}
+
+/// [`list`] with `session`'s token.
+async fn list_as(
+    world: &World,
+    session: &RawSession,
+    query: &str,
+) -> anyhow::Result<(u16, serde_json::Value)> {
     let resp = reqwest::Client::new()
         .get(world.server.url(&format!("/api/visits?{query}")))
-        .bearer_auth(&world.session(who).token)
+        .bearer_auth(&session.token)
         .send()
         .await?;
     let status = resp.status().as_u16();
@@ -77,7 +97,16 @@ async fn list(world: &World, who: Who, query: &str) -> anyhow::Result<(u16, serd
 
 /// The ids a leader's list holds under `query`.
 async fn ids(world: &World, query: &str) -> anyhow::Result<BTreeSet<String>> {
-    let (status, page) = list(world, Who::Boss, query).await?;
+    ids_as(world, world.session(Who::Boss), query).await
+}
+
+/// The ids `session`'s list holds under `query`.
+async fn ids_as(
+    world: &World,
+    session: &RawSession,
+    query: &str,
+) -> anyhow::Result<BTreeSet<String>> {
+    let (status, page) = list_as(world, session, query).await?;
     anyhow::ensure!(status == 200, "{query}: {status} {page}");
     let rows = page["rows"].as_array().cloned().unwrap_or_default();
     anyhow::ensure!(page["total"].as_u64() == Some(rows.len() as u64), "{page}");
@@ -310,4 +339,83 @@ async fn the_profile_position_wins_and_the_radius_is_the_districts() -> anyhow::
 
 fn k_evidence(k: &serde_json::Value) -> Option<u64> {
     k["visits_with_evidence"].as_u64()
+}
+
+#[tokio::test]
+async fn the_unit_filter_keeps_the_visits_of_a_units_officers_and_never_widens_a_scope()
+-> anyhow::Result<()> {
+    let world = World::new().await?;
+    // Wang and Li are officers of town-1; Zhao of town-2, assigned enterprise 2; town-2's
+    // leader is assigned enterprise 2 as well (their scope: enterprise 2's records only).
+    let (town1, town2, zone) = world
+        .service
+        .with_store(|s| -> anyhow::Result<_> {
+            let town1 = district::town(s, "town-1")?;
+            let town2 = district::town(s, "town-2")?;
+            let zone = district::org_unit(s, district::ZONE, OrgUnitKind::Zone, None)?;
+            let zhao = district::user(s, "zhao", Role::Officer, town2)?;
+            let leader = district::user(s, "leader2", Role::Leader, town2)?;
+            district::assign(s, zhao.id, [enterprise(2)])?;
+            district::assign(s, leader.id, [enterprise(2)])?;
+            Ok((town1, town2, zone))
+        })
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))??;
+    let base = world.server.url("");
+    let login = |name: &'static str, n: u64| {
+        let base = base.clone();
+        async move {
+            RawSession::login(
+                &base,
+                name,
+                district::PASSWORD,
+                DeviceId::from_random_bytes(id_bytes(72, n)),
+            )
+            .await
+        }
+    };
+    let zhao = login("zhao", 1).await?;
+    let leader2 = login("leader2", 2).await?;
+    let [at_gate, far, refused, phone] = four_visits(&world).await?;
+    let town2_visit = visit_to(
+        &zhao,
+        2,
+        5,
+        VisitMethod::OnSite,
+        Some(PositionFix::Fixed(gate())),
+        true,
+    )
+    .await?;
+    let town1_visits = set([&at_gate, &far, &refused, &phone]);
+    let every = set([&at_gate, &far, &refused, &phone, &town2_visit]);
+
+    // The zone's leader: a town's officers, a department's (none visit), the whole zone.
+    for (query, want) in [
+        (format!("unit={town1}"), town1_visits.clone()),
+        (format!("unit={town2}"), set([&town2_visit])),
+        (format!("unit={}", world.d1), BTreeSet::new()),
+        (format!("unit={zone}"), every.clone()),
+        (format!("unit={town1}&method=phone"), set([&phone])),
+        (String::new(), every),
+    ] {
+        assert_eq!(ids(&world, &query).await?, want, "the zone leader, {query}");
+    }
+    // Town-2's leader reads enterprise 2's visits only, whichever unit the filter names.
+    for (query, want) in [
+        (String::new(), set([&town2_visit])),
+        (format!("unit={town1}"), BTreeSet::new()),
+        (format!("unit={zone}"), set([&town2_visit])),
+    ] {
+        assert_eq!(
+            ids_as(&world, &leader2, &query).await?,
+            want,
+            "town-2's leader, {query}"
+        );
+    }
+    assert_eq!(
+        list(&world, Who::Boss, "unit=town-1").await?.0,
+        400,
+        "not an org unit id"
+    );
+    Ok(())
 }

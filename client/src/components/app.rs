@@ -28,14 +28,14 @@ use super::nav::{home_of, nav};
 use super::problem::ProblemPage;
 #[cfg(feature = "leader")]
 use super::problem_list::{FlagBoard, ProblemList};
-#[cfg(feature = "leader")]
-use super::supervision_list::SupervisionList;
 use super::sync_page::SyncPage;
 use super::visit::VisitPage;
 use super::visit_form::NewVisit;
 #[cfg(feature = "leader")]
 use super::visit_list::VisitList;
 use super::widgets::{Ctx, back};
+#[cfg(feature = "leader")]
+use super::{reminders::Reminders, supervision_list::SupervisionList};
 use crate::bundle;
 use crate::infra::i18n::Key;
 use crate::infra::route::{self, Route};
@@ -234,6 +234,10 @@ pub fn App() -> Html {
                 <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
             },
         };
+        // The full bundle's reminders (提醒) go right under the navigation, ahead of the
+        // screen; the officer bundle's page stays the same code (its size budget).
+        #[cfg(feature = "leader")]
+        let screen = html! { <><Reminders ctx={ctx.clone()} />{ screen }</> };
         html! { <>{ sync_bar(&ctx) }{ nav(&ctx) }{ screen }</> }
     };
 

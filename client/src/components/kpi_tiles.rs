@@ -1,4 +1,4 @@
-//! The dashboard's KPI tiles (考核指标): each number a link to the problem list behind it,
+//! The dashboard's KPI tiles (考核指标): each number a link to the problem or visit list behind it,
 //! with the satisfaction rate's split by rating channel and the count of times the server
 //! clamped (KPIs count server-bounded times: `shared::server_time`).
 
@@ -55,12 +55,15 @@ impl Links {
         Route::Problems(parts.join("&")).hash()
     }
 
-    /// The visit list of the period (and the unit when it is a town: visits have no
-    /// department).
-    fn visits(&self) -> String {
+    /// The visit list of the period (and the unit when it is a town: the visit KPIs count no
+    /// visits for a department), under `filters`.
+    fn visits(&self, filters: &[(&str, &str)]) -> String {
         let mut query = format!("from={}&to={}", self.from, self.to);
         if let Some(("town", id)) = &self.unit {
             query.push_str(&format!("&town={id}"));
+        }
+        for (k, v) in filters {
+            query.push_str(&format!("&{k}={v}"));
         }
         Route::Visits(query).hash()
     }
@@ -187,12 +190,21 @@ pub(super) fn tiles(lang: Lang, k: &Kpis, links: &Links) -> Html {
         ),
     );
     let coverage_link = (
-        links.visits(),
+        links.visits(&[]),
         tip("本期的走访记录", "The visits of the period"),
     );
     let visits_link = (
-        links.visits(),
+        links.visits(&[]),
         tip("本期的走访记录", "The visits of the period"),
+    );
+    // The visits a leader follows up (不弄虚作假): those without on-site evidence. The rate's
+    // denominator is the visits tile's list, and the list's filter shows those with it.
+    let evidence_link = (
+        links.visits(&[("evidence", "false")]),
+        tip(
+            "本期没有现场佐证（现场照片且签到在范围内）的走访",
+            "The period's visits without on-site evidence (a photo and a check-in within the radius)",
+        ),
     );
     let first_link = (
         raised(("answered", "true")),
@@ -235,6 +247,7 @@ pub(super) fn tiles(lang: Lang, k: &Kpis, links: &Links) -> Html {
             { tile("look_backs_reopened", lang.pick("回头看重新打开", "Reopened by look-back"), k.look_backs_reopened.to_string(), None, reopened_link, None) }
             { tile("visit_coverage", lang.pick("走访覆盖率", "Visit coverage"), percent(k.visit_coverage), of(k.visited_enterprises, k.assigned_enterprises), coverage_link, None) }
             { tile("visits_per_officer", lang.pick("人均走访", "Visits per officer"), visits_per_officer, of(k.visits, k.officers), visits_link, None) }
+            { tile("evidence_rate", lang.pick("现场佐证率", "On-site evidence"), percent(k.evidence_rate), of(k.visits_with_evidence, k.visits), evidence_link, None) }
             { tile("first_response_hours", lang.pick("首次答复用时（中位）", "First response (median)"), first_value, first_sub, first_link, None) }
             { tile("sign_off_hours", lang.pick("销号用时（中位）", "Time to sign-off (median)"), sign_value, sign_sub, sign_off_link, None) }
         </section>

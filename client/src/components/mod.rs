@@ -37,6 +37,8 @@ pub mod problem_fields;
 // full bundle, so the officer bundle leaves them unused (and the linker drops them).
 #[cfg_attr(not(feature = "leader"), allow(dead_code))]
 pub mod problem_list;
+#[cfg(feature = "leader")]
+pub mod reminders;
 pub mod supervision;
 #[cfg(feature = "leader")]
 pub mod supervision_form;

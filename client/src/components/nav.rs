@@ -1,6 +1,7 @@
 //! The role's navigation under the sync bar: leaders and supervisors get the dashboard, the
-//! problem list, the flag board and bulletins; department handlers their inbox; everyone with
-//! more than the officer's one screen gets the enterprise list.
+//! problem list, the flag board, the visit list (full bundle), supervision and bulletins;
+//! department handlers their inbox; everyone with more than the officer's one screen gets the
+//! enterprise list.
 
 use shared::model::Role;
 use yew::prelude::*;
@@ -35,6 +36,9 @@ pub fn nav(ctx: &Ctx) -> Html {
         // The admin page has its own tabs (`super::admin`).
         Role::Officer | Role::WindowClerk | Role::Admin => return html! {},
     };
+    // The visit list is a full-bundle screen: the officer bundle's navigation stays as it was.
+    #[cfg(feature = "leader")]
+    let links = with_visits(links, lang);
     let current = route::current();
     html! {
         <nav class="role-nav" aria-label={lang.pick("导航", "Navigation")}>
@@ -47,6 +51,21 @@ pub fn nav(ctx: &Ctx) -> Html {
             }) }
         </nav>
     }
+}
+
+/// Leaders' and supervisors' links with the visit list (走访记录) after the flag board.
+#[cfg(feature = "leader")]
+fn with_visits(
+    mut links: Vec<(Route, &str)>,
+    lang: crate::infra::i18n::Lang,
+) -> Vec<(Route, &str)> {
+    if let Some(at) = links.iter().position(|(r, _)| *r == Route::Flags) {
+        links.insert(
+            at + 1,
+            (Route::Visits(String::new()), lang.pick("走访", "Visits")),
+        );
+    }
+    links
 }
 
 /// The screen `#/` opens for a role.

@@ -1,7 +1,9 @@
 //! The leaders' visit list (走访记录, full bundle) behind the dashboard's visit tiles: rows
 //! from `GET /api/visits` (`infra::evidence`) — date, enterprise, officers, method, photos,
 //! check-in distance, on-site evidence and the history verdict — filtered by the route's
-//! query string (the endpoint's parameters), read again after every sync round.
+//! query string (the endpoint's parameters: the officers' unit, method, evidence, check-in,
+//! photos), read again after every sync round. Opened from the leaders' navigation (走访) and
+//! the dashboard's visit tiles.
 
 use std::rc::Rc;
 
@@ -14,8 +16,8 @@ use super::problem_list::{Load, Query};
 use super::widgets::{Ctx, event_value};
 use crate::infra::evidence::{self, Verdict, VisitPage, VisitRow};
 use crate::infra::i18n::Lang;
-use crate::infra::platform;
 use crate::infra::route::{self, Route};
+use crate::infra::{directory, platform};
 
 /// Rows per page unless the query says otherwise (the server's default).
 const PAGE: u64 = 50;
@@ -150,6 +152,17 @@ pub fn VisitList(props: &VisitListProps) -> Html {
         .iter()
         .map(|m| (m.code(), lang.pick(m.zh(), m.en())))
         .collect();
+    // The `unit` filter: visits by the officers of a unit or of one below it (the zone, towns,
+    // departments, as the directory names them).
+    let units: Vec<(String, String)> = directory::towns()
+        .into_iter()
+        .chain(directory::departments())
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
+    let units: Vec<(&str, &str)> = units
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_str()))
+        .collect();
     let limit = query.get("limit").parse::<u64>().unwrap_or(PAGE).max(1);
     let offset = query.get("offset").parse::<u64>().unwrap_or(0);
     let link = |to: u64| Route::Visits(query.with("offset", &to.to_string()).to_string()).hash();
@@ -178,6 +191,7 @@ pub fn VisitList(props: &VisitListProps) -> Html {
                 <p class="muted period">{ lang.pick("期间：", "Period: ") }{ period }</p>
             }
             <div class="card filters filter-grid">
+                { filter(lang, &query, "unit", lang.pick("走访干部所在单位", "Officers' unit"), &units) }
                 { filter(lang, &query, "method", lang.pick("方式", "Method"), &methods) }
                 { filter(lang, &query, "evidence", lang.pick("现场佐证", "On-site evidence"), &yes_no) }
                 { filter(lang, &query, "outside_radius", lang.pick("签到超出范围或无定位", "Check-in outside the radius or without position"), &yes_no) }

@@ -50,6 +50,10 @@ pub struct Kpis {
     pub visits: u64,
     pub officers: u64,
     pub visits_per_officer: Option<f64>,
+    /// On-site visits with a photo and a check-in within the radius (现场佐证).
+    pub visits_with_evidence: u64,
+    /// visits_with_evidence / visits.
+    pub evidence_rate: Option<f64>,
     pub first_response_hours: Option<(f64, f64)>,
     pub sign_off_hours: Option<(f64, f64)>,
     /// Times a device claimed outside what the server saw, counted at the server's bound.
@@ -116,6 +120,8 @@ pub fn parse(v: &JsValue) -> Option<Kpis> {
         visits: count(v, "visits"),
         officers: count(v, "officers"),
         visits_per_officer: ratio(v, "visits_per_officer"),
+        visits_with_evidence: count(v, "visits_with_evidence"),
+        evidence_rate: ratio(v, "evidence_rate"),
         first_response_hours: median_p90(v, "first_response_hours"),
         sign_off_hours: median_p90(v, "sign_off_hours"),
         clamped: count(v, "clamped"),

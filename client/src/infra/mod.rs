@@ -25,6 +25,8 @@ pub mod page;
 pub mod photos;
 pub mod platform;
 pub mod prefs;
+#[cfg(feature = "leader")]
+pub mod reminders;
 pub mod route;
 #[cfg(feature = "leader")]
 pub mod seen;

@@ -1,5 +1,7 @@
 //! The visit list (走访记录): its filters, rows and page.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use shared::model::{EnterpriseId, OrgUnitId, Timestamp, UserId, VisitMethod};
 
@@ -16,6 +18,10 @@ pub struct VisitFilter {
     pub enterprise: Option<EnterpriseId>,
     /// Made by this officer (one of the visit's officers).
     pub officer: Option<UserId>,
+    /// Made by an officer whose org unit is one of these: the `unit` parameter's subtree (the
+    /// unit and every unit below it, `Directory::org_subtree`), read from the officers' current
+    /// org units. Narrows the caller's scope like every filter, never widens it.
+    pub officer_units: Option<BTreeSet<OrgUnitId>>,
     /// How.
     pub method: Option<VisitMethod>,
     /// Outside the radius or without position (`true`), or not (`false`).

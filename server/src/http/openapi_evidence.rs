@@ -26,6 +26,12 @@ pub const ROUTES: &[Route] = &[
             q("town", "uuid", "the enterprise's town org unit id"),
             q("enterprise", "uuid", "enterprise id"),
             q("officer", "uuid", "one of the visit's officers (user id)"),
+            q(
+                "unit",
+                "uuid",
+                "an org unit (zone, town or department): visits by officers of it or of a unit \
+             below it; narrows the caller's scope, never widens it",
+            ),
             q("method", "visit_method", "on_site, phone or window"),
             q(
                 "outside_radius",

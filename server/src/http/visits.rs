@@ -2,7 +2,10 @@
 //! (`problems::require_list_reader`), limited to the caller's read scope exactly as sync and the
 //! problem list are (`auth::access_for`): a leader sees the visits to their unit's enterprises,
 //! a department handler (whose scope holds problems, not visits) none. Check-ins are judged
-//! with the district's `[check_in] radius_m`.
+//! with the district's `[check_in] radius_m`. The `unit` filter keeps the visits made by
+//! officers of an org unit's subtree (as the dashboard's freshness reads a unit's officers);
+//! like every filter it narrows the scope and never widens it: a town's leader asking for
+//! another town's unit gets none of its visits.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -36,6 +39,8 @@ pub struct VisitQuery {
     pub enterprise: Option<String>,
     /// An officer of the visit (user id).
     pub officer: Option<String>,
+    /// An org unit (zone, town or department): visits by officers of it or of a unit below it.
+    pub unit: Option<OrgUnitId>,
     /// Method code: `on_site`, `phone`, `window`.
     pub method: Option<String>,
     /// `true`: only on-site visits outside the radius or without position; `false`: the rest.
@@ -95,6 +100,8 @@ impl VisitQuery {
             town: self.town,
             enterprise,
             officer,
+            // Resolved to the unit's subtree by the handler (`list`), which reads the directory.
+            officer_units: None,
             method,
             outside_radius: true_or_false("outside_radius", self.outside_radius.as_deref())?,
             photos: true_or_false("photos", self.photos.as_deref())?,
@@ -117,8 +124,12 @@ async fn list(
     ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> Result<Json<VisitPage>, ApiError> {
     require_list_reader(&auth)?;
-    let filter = q.into_filter()?;
+    let unit = q.unit;
+    let mut filter = q.into_filter()?;
     let db = state.db();
+    if let Some(unit) = unit {
+        filter.officer_units = Some(db.directory().org_subtree(unit).await.map_err(internal)?);
+    }
     let access = db
         .directory()
         .access(auth.user, auth.device, crate::auth::now())

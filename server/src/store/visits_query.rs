@@ -63,6 +63,15 @@ impl SqliteStore {
                 o.to_string(),
             );
         }
+        if let Some(units) = &filter.officer_units {
+            let ids: Vec<String> = units.iter().map(ToString::to_string).collect();
+            text(
+                &mut conds,
+                "v.id IN (SELECT vo.visit FROM visit_officers vo JOIN users u ON u.id = vo.officer \
+                 WHERE u.org_unit IN (SELECT value FROM json_each(?)))",
+                serde_json::Value::from(ids).to_string(),
+            );
+        }
         if let Some(m) = filter.method {
             text(&mut conds, "v.method = ?", m.code().to_string());
         }
