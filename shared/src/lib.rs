@@ -8,6 +8,7 @@ pub mod doc;
 pub mod forms;
 pub mod model;
 pub mod monitoring;
+pub mod reminder;
 pub mod server_time;
 pub mod supervision;
 pub mod sync;

@@ -81,7 +81,7 @@ impl Handles {
         }
         if k.read_once {
             for r in got.iter().filter(|r| !k.ids.contains(&r.id)) {
-                let (zh, en) = r.kind.names();
+                let (zh, en) = r.kind_names();
                 let title = format!(
                     "{} · {}",
                     self.lang.pick("连心提醒", "Lianxin"),
@@ -185,7 +185,7 @@ pub fn Reminders(props: &RemindersProps) -> Html {
         })
     };
     let item = |r: &Reminder| {
-        let (zh, en) = r.kind.names();
+        let (zh, en) = r.kind_names();
         let onclick = {
             let mark = mark.clone();
             let open = open.clone();

@@ -5,63 +5,19 @@
 
 use js_sys::{Array, Function, Promise, Reflect};
 use shared::model::ProblemId;
+use shared::reminder::ReminderKind;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::api::{self, ApiError, Session, get, get_str, object, text};
-
-/// What a reminder is about (`server::remind::ReminderKind`'s codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// 新交办: a problem handed out to the person's department.
-    HandOut,
-    /// 明日到期: its deadline is within a day.
-    DeadlineTomorrow,
-    /// 已超期: its deadline passed.
-    Overdue,
-    /// 督办: a supervision instruction.
-    Supervision,
-    /// 企业差评: rated badly, the revisit is due.
-    BadRating,
-    /// 回头看到期: the look-back is due.
-    LookBackDue,
-    /// A kind this client does not know (a newer server).
-    Other,
-}
-
-impl Kind {
-    fn from_code(code: &str) -> Kind {
-        match code {
-            "hand_out" => Kind::HandOut,
-            "deadline_tomorrow" => Kind::DeadlineTomorrow,
-            "overdue" => Kind::Overdue,
-            "supervision" => Kind::Supervision,
-            "bad_rating" => Kind::BadRating,
-            "look_back_due" => Kind::LookBackDue,
-            _ => Kind::Other,
-        }
-    }
-
-    /// Its name: Chinese, English.
-    pub fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Kind::HandOut => ("新交办", "New hand-out"),
-            Kind::DeadlineTomorrow => ("明日到期", "Due tomorrow"),
-            Kind::Overdue => ("已超期", "Overdue"),
-            Kind::Supervision => ("督办", "Supervision"),
-            Kind::BadRating => ("企业差评", "Rated badly"),
-            Kind::LookBackDue => ("回头看到期", "Look-back due"),
-            Kind::Other => ("提醒", "Reminder"),
-        }
-    }
-}
 
 /// One unseen reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
     /// Its id (to mark it seen).
     pub id: i64,
-    pub kind: Kind,
+    /// What it is about (`None`: a kind this client does not know, from a newer server).
+    pub kind: Option<ReminderKind>,
     /// The problem it is about.
     pub problem: ProblemId,
     /// The server's message, in Chinese (names the enterprise, the problem and its deadline).
@@ -70,10 +26,17 @@ pub struct Reminder {
     pub due_at: i64,
 }
 
+impl Reminder {
+    /// The name of what it is about: Chinese, English.
+    pub fn kind_names(&self) -> (&'static str, &'static str) {
+        self.kind.map_or(("提醒", "Reminder"), ReminderKind::names)
+    }
+}
+
 fn reminder(v: &JsValue) -> Option<Reminder> {
     Some(Reminder {
         id: get(v, "id").as_f64()? as i64,
-        kind: Kind::from_code(&get_str(v, "kind")?),
+        kind: ReminderKind::from_code(&get_str(v, "kind")?),
         problem: ProblemId::parse(&get_str(v, "problem")?).ok()?,
         text: get_str(v, "text").unwrap_or_default(),
         due_at: get(v, "due_at").as_f64()? as i64,
