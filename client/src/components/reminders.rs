@@ -5,7 +5,8 @@
 //! server's commit notices) and every minute (the server records deadline and look-back
 //! reminders as time passes, and a commit's reminders a second after it). Reminders that
 //! arrive while the app is open also show as system notifications once the person has turned
-//! them on with the list's button (never asked for on load).
+//! them on with the list's button (never asked for on load); a click on one opens its problem
+//! and marks it seen, as opening it from the list does. Texts follow the language switch.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -22,7 +23,7 @@ use crate::infra::api::Session;
 use crate::infra::i18n::Lang;
 use crate::infra::platform;
 use crate::infra::reminders::{self, Permission, Reminder};
-use crate::infra::route::Route;
+use crate::infra::route::{self, Route};
 
 /// How often the list is read again while the app is open.
 const EVERY: Duration = Duration::from_secs(60);
@@ -87,7 +88,15 @@ impl Handles {
                     self.lang.pick("连心提醒", "Lianxin"),
                     self.lang.pick(zh, en)
                 );
-                reminders::show(&title, &r.text, &r.id.to_string());
+                let opened = {
+                    let (handles, session) = (self.clone(), session.clone());
+                    let (id, problem) = (r.id, r.problem);
+                    move || {
+                        route::go(&Route::Problem(problem));
+                        spawn_local(handles.seen(session, vec![id]));
+                    }
+                };
+                reminders::show(&title, r.text(self.lang), &r.id.to_string(), opened);
             }
         }
         k.ids.extend(got.iter().map(|r| r.id));
@@ -95,6 +104,14 @@ impl Handles {
         drop(k);
         self.list.set(got);
         self.read.set(true);
+    }
+
+    /// Marks `ids` seen on the server, then reads the list again (what the count shows is
+    /// what the server keeps).
+    async fn seen(self, session: Session, ids: Vec<i64>) {
+        if reminders::mark_seen(&session, &ids).await.is_ok() {
+            Box::pin(self.refresh(session)).await;
+        }
     }
 }
 
@@ -158,19 +175,10 @@ pub fn Reminders(props: &RemindersProps) -> Html {
         let open = open.clone();
         Callback::from(move |_: MouseEvent| open.set(!*open))
     };
-    // Marks `ids` seen on the server, then reads the list again (what the count shows is
-    // what the server keeps).
     let mark = {
         let handles = handles.clone();
         let session = session.clone();
-        move |ids: Vec<i64>| {
-            let (handles, session) = (handles.clone(), session.clone());
-            spawn_local(async move {
-                if reminders::mark_seen(&session, &ids).await.is_ok() {
-                    handles.refresh(session).await;
-                }
-            });
-        }
+        move |ids: Vec<i64>| spawn_local(handles.clone().seen(session.clone(), ids))
     };
     let all_seen = {
         let mark = mark.clone();
@@ -198,7 +206,7 @@ pub fn Reminders(props: &RemindersProps) -> Html {
         html! {
             <li class="reminder" data-id={r.id.to_string()}>
                 <span class="reminder-kind">{ lang.pick(zh, en) }</span>
-                <a class="reminder-link" href={Route::Problem(r.problem).hash()} {onclick}>{ r.text.clone() }</a>
+                <a class="reminder-link" href={Route::Problem(r.problem).hash()} {onclick}>{ r.text(lang).to_string() }</a>
                 <span class="muted small reminder-due">{ platform::format_time(Timestamp(r.due_at)) }</span>
             </li>
         }

@@ -1,15 +1,18 @@
 //! In-app reminders (提醒, full bundle), typed: the server's outbox as its person reads it (`GET
 //! /api/notifications`: the unseen ones, earliest due first; `POST /api/notifications/seen`),
 //! and the browser's Notification API that shows new ones while the app is open (asked for
-//! only from a person's click). Screens read these, never the JSON or `web_sys`.
+//! only from a person's click; a click on one runs what the screen gave it). Screens read
+//! these, never the JSON or `web_sys`.
 
 use js_sys::{Array, Function, Promise, Reflect};
 use shared::model::ProblemId;
 use shared::reminder::ReminderKind;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::api::{self, ApiError, Session, get, get_str, object, text};
+use super::i18n::Lang;
 
 /// One unseen reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,8 @@ pub struct Reminder {
     pub problem: ProblemId,
     /// The server's message, in Chinese (names the enterprise, the problem and its deadline).
     pub text: String,
+    /// The same in English (`None` from a server that kept only the Chinese).
+    pub text_en: Option<String>,
     /// When it became due (ms).
     pub due_at: i64,
 }
@@ -31,6 +36,11 @@ impl Reminder {
     pub fn kind_names(&self) -> (&'static str, &'static str) {
         self.kind.map_or(("提醒", "Reminder"), ReminderKind::names)
     }
+
+    /// The message in `lang` (the Chinese where the server kept no English).
+    pub fn text(&self, lang: Lang) -> &str {
+        lang.pick(&self.text, self.text_en.as_deref().unwrap_or(&self.text))
+    }
 }
 
 fn reminder(v: &JsValue) -> Option<Reminder> {
@@ -39,6 +49,7 @@ fn reminder(v: &JsValue) -> Option<Reminder> {
         kind: ReminderKind::from_code(&get_str(v, "kind")?),
         problem: ProblemId::parse(&get_str(v, "problem")?).ok()?,
         text: get_str(v, "text").unwrap_or_default(),
+        text_en: get_str(v, "text_en"),
         due_at: get(v, "due_at").as_f64()? as i64,
     })
 }
@@ -124,11 +135,25 @@ pub async fn ask_permission() -> Permission {
 }
 
 /// Shows `title` and `body` as a system notification when the browser allows it (nothing
-/// otherwise); `tag` keeps one notification per reminder.
-pub fn show(title: &str, body: &str, tag: &str) {
+/// otherwise); `tag` keeps one notification per reminder. A click on it brings the app's window
+/// forward, closes the notification and runs `on_click`.
+pub fn show(title: &str, body: &str, tag: &str, on_click: impl FnOnce() + 'static) {
     let Some(n) = constructor().filter(|_| permission() == Permission::Granted) else {
         return;
     };
     let options = object(&[("body", text(body)), ("tag", text(tag))]);
-    let _ = Reflect::construct(&n, &Array::of2(&text(title), &options));
+    let Ok(shown) = Reflect::construct(&n, &Array::of2(&text(title), &options)) else {
+        return;
+    };
+    let this = shown.clone();
+    let click = Closure::once_into_js(move || {
+        if let Some(w) = web_sys::window() {
+            let _ = w.focus();
+        }
+        if let Ok(close) = get(&this, "close").dyn_into::<Function>() {
+            let _ = close.call0(&this);
+        }
+        on_click();
+    });
+    let _ = Reflect::set(&shown, &text("onclick"), &click);
 }

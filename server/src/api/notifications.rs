@@ -14,6 +14,8 @@ pub struct Notification {
     pub problem: String,
     /// The message, in Chinese.
     pub text: String,
+    /// The message, in English (absent for reminders recorded before it was kept).
+    pub text_en: Option<String>,
     /// When it became due (ms).
     pub due_at: i64,
 }

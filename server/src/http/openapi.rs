@@ -179,7 +179,8 @@ pub const ROUTES: &[Route] = &[
         path: "/notifications",
         summary: "The caller's in-app reminders (新交办, 明日到期, 已超期, 督办, 企业差评, 回头看到期) \
                   not yet seen, earliest due first, at most 100: {notifications: [{id, kind, \
-                  kind_zh, problem, text, due_at}]}",
+                  kind_zh, problem, text, text_en, due_at}]} (text in Chinese, text_en in \
+                  English or null for older reminders)",
         auth: BEARER,
         params: &[],
         body: None,

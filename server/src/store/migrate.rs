@@ -115,6 +115,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0025_published_configs.sql"),
     },
     Migration {
+        name: "0026_reminder_text_en",
+        sql: include_str!("migrations/0026_reminder_text_en.sql"),
+    },
+    Migration {
         name: "0027_visit_signature",
         sql: include_str!("migrations/0027_visit_signature.sql"),
     },

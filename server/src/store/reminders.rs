@@ -21,7 +21,7 @@ use shared::model::{ProblemState, Timestamp};
 use super::{SqliteStore, StoreError};
 use crate::api::Notification;
 use crate::remind::derive::{Addressee, EntryFact, EventFact, ProblemFacts, derive};
-use crate::remind::text::{ProblemTitle, Wording, compose};
+use crate::remind::text::{Lang, ProblemTitle, Wording, compose};
 use crate::remind::{ChannelKind, ReminderKind, Settings};
 
 /// Problems looked at per scan step (changed ones, and as many whose watch time came).
@@ -145,11 +145,11 @@ fn load_facts(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let label = config.category(&category);
     let title = ProblemTitle {
         enterprise,
-        category: config
-            .category(&category)
-            .map_or(category.clone(), |c| c.zh.clone()),
+        category: label.map_or(category.clone(), |c| c.zh.clone()),
+        category_en: label.map_or(category.clone(), |c| c.en.clone()),
         description,
         deadline: Timestamp(deadline),
     };
@@ -286,14 +286,16 @@ impl SqliteStore {
                     if !seen.insert(user.clone()) {
                         continue;
                     }
-                    let text = compose(&Wording {
+                    let wording = Wording {
                         name: &name,
                         unit: unit.as_ref().map(|(_, n)| n.as_str()),
                         kind: occasion.kind,
                         problem: &title,
                         detail: occasion.detail.as_deref(),
                         offset_ms: settings.offset_ms(),
-                    });
+                    };
+                    let (text, text_en) =
+                        (compose(&wording, Lang::Zh), compose(&wording, Lang::En));
                     for channel in &settings.channels {
                         let first = if channel.is_sent() {
                             settings.first_send(now)
@@ -304,8 +306,8 @@ impl SqliteStore {
                             .prepare_cached(
                                 "INSERT OR IGNORE INTO reminders (recipient, via_unit, kind, \
                                  problem, occasion, due_at, created_at, channel, text, \
-                                 next_attempt_at) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                 text_en, next_attempt_at) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                             )?
                             .execute(params![
                                 user,
@@ -317,6 +319,7 @@ impl SqliteStore {
                                 now.0,
                                 channel.code(),
                                 text,
+                                text_en,
                                 first.0,
                             ])?;
                     }
@@ -460,18 +463,27 @@ impl SqliteStore {
         user: &str,
         limit: usize,
     ) -> Result<Vec<Notification>, StoreError> {
-        let rows: Vec<(i64, String, String, String, i64)> = self
+        type Row = (i64, String, String, String, Option<String>, i64);
+        let rows: Vec<Row> = self
             .conn
             .prepare_cached(
-                "SELECT id, kind, problem, text, due_at FROM reminders WHERE recipient = ?1 \
+                "SELECT id, kind, problem, text, text_en, due_at FROM reminders \
+                 WHERE recipient = ?1 \
                  AND channel = 'in_app' AND delivered_at IS NULL ORDER BY due_at, id LIMIT ?2",
             )?
             .query_map(params![user, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(id, kind, problem, text, due_at)| {
+            .map(|(id, kind, problem, text, text_en, due_at)| {
                 let kind = ReminderKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt {
                     table: "reminders",
                     detail: format!("unknown kind {kind:?}"),
@@ -482,6 +494,7 @@ impl SqliteStore {
                     kind_zh: kind.zh(),
                     problem,
                     text,
+                    text_en,
                     due_at,
                 })
             })

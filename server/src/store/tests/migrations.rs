@@ -13,7 +13,7 @@ fn names(path: &Path) -> Vec<String> {
         .expect("names")
 }
 
-const ALL: [&str; 25] = [
+const ALL: [&str; 26] = [
     "0001_initial",
     "0002_directory",
     "0003_bulletins",
@@ -38,6 +38,7 @@ const ALL: [&str; 25] = [
     "0023_slim_rows",
     "0024_enterprise_merges",
     "0025_published_configs",
+    "0026_reminder_text_en",
     "0027_visit_signature",
 ];
 
