@@ -146,6 +146,9 @@ pub async fn run(sync: Arc<SyncService>) {
             }
             _ = round.tick() => (ROUND_PER_RUN, false),
         };
+        let Some(_run) = sync.db().job_run(crate::db::Job::HistoryAudit).await else {
+            continue;
+        };
         let ran = sync
             .db()
             .holds(move |store| audit(store, limit, pending_only, crate::auth::now()))

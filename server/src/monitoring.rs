@@ -120,6 +120,10 @@ pub async fn follow_commits(sync: Arc<SyncService>) {
     let mut commits = sync.subscribe();
     // Every commit of a burst is covered by the look below.
     while crate::sync::next_burst(&mut commits).await {
+        // Another server's run looks at this burst too: it hears of the same commits.
+        let Some(_run) = sync.db().job_run(crate::db::Job::MonitoringDocuments).await else {
+            continue;
+        };
         // The configuration running now (one applied since start included).
         let config = sync.config();
         let now = crate::auth::now();

@@ -356,16 +356,22 @@ const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// documents of key enterprises, then the rules that raise problems from anomalies; and the
 /// follower that creates a new key enterprise's monitoring document soon after its commit;
 /// the history audit (`history_audit::run`: after each burst of commits, and a round every
-/// minute); and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`).
+/// minute); and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`). Each run
+/// first takes its job's lock (`db::JobLocks`): one run at a time across the servers of a
+/// database.
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     blobs: crate::blobs::BlobService,
 ) {
+    use crate::db::Job;
     let collector = sync.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::blobs::gc::GC_EVERY);
         loop {
             tick.tick().await;
+            let Some(_run) = collector.db().job_run(Job::BlobCollection).await else {
+                continue;
+            };
             let blobs = blobs.clone();
             let ran = collector
                 .db()
@@ -390,6 +396,9 @@ fn spawn_background_jobs(
         let mut tick = tokio::time::interval(COMPACT_EVERY);
         loop {
             tick.tick().await;
+            let Some(_run) = compactor.db().job_run(Job::Compaction).await else {
+                continue;
+            };
             let compacted = compactor
                 .db()
                 .holds(|store| crate::store::compact_pending(store, 200))
@@ -405,6 +414,9 @@ fn spawn_background_jobs(
         let mut tick = tokio::time::interval(MONITOR_EVERY);
         loop {
             tick.tick().await;
+            let Some(_run) = sync.db().job_run(Job::Monitoring).await else {
+                continue;
+            };
             // The configuration running now (one applied since start included).
             let config = sync.config();
             let now = crate::auth::now();

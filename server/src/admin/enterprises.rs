@@ -416,6 +416,9 @@ pub fn repoint_strays(
 pub async fn follow_merges(sync: Arc<SyncService>) {
     let mut commits = sync.subscribe();
     while crate::sync::next_burst(&mut commits).await {
+        let Some(_run) = sync.db().job_run(crate::db::Job::EnterpriseMerges).await else {
+            continue;
+        };
         let config = sync.config().clone();
         let now = crate::auth::now();
         let done = sync

@@ -43,7 +43,7 @@ pub async fn change_password(
     let now = super::now();
     let login = who.user.login.clone();
     let keys = throttle_keys(&login, client);
-    if auth.limiter.is_limited(&[&keys[0], &keys[1]], now.0) {
+    if !auth.throttle().limited(&keys, now).await?.is_empty() {
         tracing::warn!(login = %printable(&login), "password change rate limited");
         return Err(AuthError::RateLimited);
     }

@@ -17,6 +17,9 @@ pub mod session;
 pub mod token;
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::db::LoginThrottle;
 
 pub use extract::{Authenticated, bearer, check_access};
 pub use limiter::RateLimiter;
@@ -92,8 +95,8 @@ pub struct AuthService {
     /// Lifetimes and limits.
     pub config: AuthConfig,
     /// Failed logins (and wrong current passwords of a password change) per account and
-    /// address.
-    pub limiter: RateLimiter,
+    /// address: in memory, or shared by the servers of a database ([`AuthService::with_login_throttle`]).
+    throttle: Arc<dyn LoginThrottle>,
     /// Refreshes per device (`device:…`).
     pub refresh_devices: RateLimiter,
     /// Failed refreshes per client address (`addr:…`).
@@ -107,7 +110,10 @@ impl AuthService {
     pub fn new(config: AuthConfig) -> AuthService {
         AuthService {
             config,
-            limiter: RateLimiter::new(config.max_failures, config.failure_window_ms),
+            throttle: Arc::new(RateLimiter::new(
+                config.max_failures,
+                config.failure_window_ms,
+            )),
             refresh_devices: RateLimiter::new(
                 config.refreshes_per_device,
                 config.failure_window_ms,
@@ -120,11 +126,38 @@ impl AuthService {
         }
     }
 
-    /// Whether logins as `login` are refused for now by the throttle (too many failures for
-    /// the account within the window): the administrator's list shows it.
-    pub fn login_locked(&self, login: &str, now: Timestamp) -> bool {
-        let [account, _] = session::throttle_keys(login, None);
-        self.limiter.is_limited(&[&account], now.0)
+    /// The same service counting failed logins in `throttle` (several servers on one
+    /// database share the count; its limit and window are the throttle's own).
+    pub fn with_login_throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> AuthService {
+        self.throttle = throttle;
+        self
+    }
+
+    /// The login throttle's count.
+    pub fn throttle(&self) -> &dyn LoginThrottle {
+        &*self.throttle
+    }
+
+    /// Those of `logins` whose logins are refused for now by the throttle (too many failures
+    /// for the account within the window): the administrator's list shows it.
+    ///
+    /// # Errors
+    /// The throttle's count could not be read.
+    pub async fn locked_logins<'a>(
+        &self,
+        logins: impl IntoIterator<Item = &'a str>,
+        now: Timestamp,
+    ) -> Result<std::collections::BTreeSet<String>, crate::store::StoreError> {
+        let keys: std::collections::BTreeMap<String, &str> = logins
+            .into_iter()
+            .map(|login| (session::throttle_keys(login, None)[0].clone(), login))
+            .collect();
+        let asked: Vec<String> = keys.keys().cloned().collect();
+        let limited = self.throttle.limited(&asked, now).await?;
+        Ok(limited
+            .iter()
+            .filter_map(|key| keys.get(key).map(|login| (*login).to_string()))
+            .collect())
     }
 
     /// Announces that `device`'s session ended, so what it holds open closes at once.

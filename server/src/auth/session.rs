@@ -231,14 +231,16 @@ pub(super) enum Checked {
 }
 
 /// Checks `password` against `user`'s on a hashing thread, under the login throttle's `keys`
-/// (the account and the client address): the limit is checked again there, where the attempt
-/// is counted as a failure before the password is checked, so many simultaneous guesses queue
-/// and only as many as the limit allows are ever checked; a right password takes the count
-/// back. Logins and password changes both go through here: one throttle for guessing.
+/// (the account and the client address): the limit is checked again first, where the attempt
+/// is counted as a failure before the password is checked (`db::LoginThrottle::attempt`), so
+/// of many simultaneous guesses — on this server or others sharing the count — only as many as
+/// the limit allows are ever checked; a right password, or one never checked (the hashing
+/// queue full), takes the count back. Logins and password changes both go through here: one
+/// throttle for guessing.
 ///
 /// # Errors
 /// [`AuthError::Busy`] when the hashing queue is full; [`AuthError::Unavailable`] when the
-/// hashing thread failed.
+/// hashing thread failed or the throttle's count could not be read.
 pub(super) async fn check_password(
     auth: &Arc<AuthService>,
     keys: [String; 2],
@@ -246,32 +248,32 @@ pub(super) async fn check_password(
     password: Secret,
     now: Timestamp,
 ) -> Result<Checked, AuthError> {
-    let service = auth.clone();
-    password::limited(move || {
-        let keys = [keys[0].as_str(), keys[1].as_str()];
-        if !service.limiter.try_attempt(&keys, now.0) {
-            return Checked::Limited;
-        }
-        let verified = match user {
-            Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
-            _ => {
-                password::verify_dummy(&password);
-                None
-            }
-        };
-        match verified {
-            Some(u) => {
-                service.limiter.forget_attempt(&keys, now.0);
-                Checked::Right(u)
-            }
-            None => Checked::Wrong,
+    let throttle = auth.throttle();
+    if throttle.attempt(&keys, now).await?.is_err() {
+        return Ok(Checked::Limited);
+    }
+    let verified = password::limited(move || match user {
+        Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
+        _ => {
+            password::verify_dummy(&password);
+            None
         }
     })
-    .await
-    .map_err(|e| match e {
-        password::HashQueueError::Busy => AuthError::Busy,
-        password::HashQueueError::Failed => AuthError::Unavailable,
-    })
+    .await;
+    match verified {
+        Ok(Some(u)) => {
+            throttle.forget_attempt(&keys, now).await?;
+            Ok(Checked::Right(u))
+        }
+        Ok(None) => Ok(Checked::Wrong),
+        Err(e) => {
+            throttle.forget_attempt(&keys, now).await?;
+            Err(match e {
+                password::HashQueueError::Busy => AuthError::Busy,
+                password::HashQueueError::Failed => AuthError::Unavailable,
+            })
+        }
+    }
 }
 
 /// The login throttle's keys for `login` from `client`: the account and the address.
@@ -311,8 +313,8 @@ pub async fn login(
     let now = super::now();
     let login = req.login.trim().to_string();
     let [account_key, address_key] = throttle_keys(&login, client);
-    let keys = [account_key.as_str(), address_key.as_str()];
-    if auth.limiter.is_limited(&keys, now.0) {
+    let keys = [account_key.clone(), address_key.clone()];
+    if !auth.throttle().limited(&keys, now).await?.is_empty() {
         tracing::warn!(login = %printable(&login), "login rate limited");
         return Err(AuthError::RateLimited);
     }
@@ -349,7 +351,7 @@ pub async fn login(
             return Err(AuthError::RateLimited);
         }
     };
-    auth.limiter.clear(&account_key);
+    auth.throttle().clear(&account_key).await?;
     let mut name: String = req
         .device_name
         .trim()

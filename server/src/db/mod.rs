@@ -1,7 +1,9 @@
 //! The storage boundary: [`Db`], the handle to the server's database that the app state holds
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Queries`] (queries
-//! and KPIs), [`Bulletins`]. The sync store is the engine's own trait
+//! and KPIs), [`Bulletins`]; and what several servers on one database share: the push
+//! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
+//! ([`LoginThrottle`]). The sync store is the engine's own trait
 //! (`shared::sync::server::ServerStore`) and blobs are [`crate::blobs::BlobStore`]. Today one
 //! SQLite database ([`crate::store::SqliteDb`]: one writer, several readers) implements them
 //! all; what no trait covers yet reaches it through [`Db::write`], [`Db::read`] and
@@ -11,7 +13,10 @@ mod bulletins;
 #[cfg(test)]
 mod conformance;
 mod directory;
+mod jobs;
+mod notices;
 mod queries;
+mod throttle;
 mod tokens;
 
 use std::future::Future;
@@ -22,7 +27,10 @@ use std::sync::{Arc, Mutex};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
+pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
+pub use notices::{LocalNotices, Notice, Notices};
 pub use queries::Queries;
+pub use throttle::LoginThrottle;
 pub use tokens::Tokens;
 
 use crate::api::Bulletin;
@@ -40,6 +48,8 @@ pub struct Db {
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
     bulletins: Arc<dyn Bulletins>,
+    notices: Arc<dyn Notices>,
+    jobs: Arc<dyn JobLocks>,
 }
 
 impl Db {
@@ -51,6 +61,9 @@ impl Db {
             tokens: Arc::new(sqlite.clone()),
             queries: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
+            // The file's lock means one server: it tells its own subscribers.
+            notices: Arc::new(LocalNotices::default()),
+            jobs: Arc::new(LocalJobLocks::default()),
             sqlite,
         }
     }
@@ -73,6 +86,36 @@ impl Db {
     /// Bulletins.
     pub fn bulletins(&self) -> &dyn Bulletins {
         &*self.bulletins
+    }
+
+    /// Push notices: what this server tells after its commits, and hears of every server's.
+    pub fn notices(&self) -> &dyn Notices {
+        &*self.notices
+    }
+
+    /// The background jobs' locks.
+    pub fn jobs(&self) -> &dyn JobLocks {
+        &*self.jobs
+    }
+
+    /// Takes `job`'s lock for one run ([`JobLocks::take`]): `None`, so this run is skipped,
+    /// while another run of it holds the lock (on any server) or when the lock could not be
+    /// asked for (logged).
+    pub async fn job_run(&self, job: Job) -> Option<JobRun> {
+        match self.jobs.take(job).await {
+            Ok(Some(run)) => Some(run),
+            Ok(None) => {
+                tracing::debug!(
+                    job = job.name(),
+                    "another run holds the job: this one skipped"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, job = job.name(), "the job's lock could not be taken: this run skipped");
+                None
+            }
+        }
     }
 
     /// Computes the bulletin `new` asks for ([`compose`]) and issues it.

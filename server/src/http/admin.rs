@@ -203,7 +203,14 @@ async fn users(State(state): State<AppState>, auth: Authenticated) -> Result<Res
     })
     .await?;
     let (units, users) = listed;
-    let at = now();
+    let locked = state
+        .auth()
+        .locked_logins(users.iter().map(|u| u.user.login.as_str()), now())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "the login throttle's count could not be read");
+            ApiError::Internal.into_response()
+        })?;
     let users = users
         .into_iter()
         .map(|u| AdminUserBody {
@@ -211,7 +218,7 @@ async fn users(State(state): State<AppState>, auth: Authenticated) -> Result<Res
                 .iter()
                 .find(|o| o.unit.id == u.user.org_unit)
                 .map_or_else(String::new, |o| o.code.clone()),
-            locked_out: state.auth().login_locked(&u.user.login, at),
+            locked_out: locked.contains(&u.user.login),
             login: u.user.login,
             name: u.user.name,
             role: u.user.role.code().into(),

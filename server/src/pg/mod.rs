@@ -7,17 +7,26 @@
 //! the hash-chained audit log their writes append to (`pg/audit.rs`), and the sync store
 //! ([`PgSyncStore`], the engine's `ServerStore`, `pg/sync_store.rs`: documents, changes and a
 //! change feed several servers commit to without gaps or lost changes; no query-table
-//! projections yet). The rest of the server still runs on SQLite; `serve` does not select
+//! projections yet); and what lets several servers share the database: push notices through
+//! `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`), background jobs run once across them
+//! (advisory locks, `pg/jobs.rs`) and the login throttle's shared count (`pg/throttle.rs`). The rest of the server still runs on SQLite; `serve` does not select
 //! this backend yet.
 
 mod access;
 mod audit;
 mod bulletins;
 mod directory;
+mod jobs;
+mod notices;
 mod sync_store;
+mod throttle;
 mod tokens;
 
+pub use notices::{APPLICATION as NOTICES_APPLICATION, PgNotices};
 pub use sync_store::{PgSyncStore, handle_sync};
+pub use throttle::PgLoginThrottle;
+
+use std::sync::Arc;
 
 use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
@@ -44,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_sync_store",
         include_str!("migrations/0003_sync_store.sql"),
     ),
+    (
+        "0005_login_throttle",
+        include_str!("migrations/0005_login_throttle.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.
@@ -53,6 +66,9 @@ const MIGRATION_LOCK: i64 = 0x6c69_616e_7869_6e01;
 #[derive(Clone)]
 pub struct PgDb {
     pool: Pool,
+    /// How to connect, for the connections kept outside the pool (the notices' listener, the
+    /// job locks).
+    config: Arc<tokio_postgres::Config>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -80,7 +96,7 @@ impl PgDb {
     /// know, or a migration fails.
     pub async fn open(config: tokio_postgres::Config) -> Result<PgDb, StoreError> {
         let manager = deadpool_postgres::Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -93,7 +109,10 @@ impl PgDb {
             .create_timeout(Some(WAIT))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let db = PgDb { pool };
+        let db = PgDb {
+            pool,
+            config: Arc::new(config),
+        };
         db.migrate().await?;
         Ok(db)
     }

@@ -32,6 +32,9 @@
 //! commit fails with [`StoreError::Moved`]; [`handle_sync`] then runs the request again,
 //! merging into what the other server stored.
 //!
+//! **Every server hears of a commit:** the transaction sends `NOTIFY` with the feed's new
+//! number just before it commits (`pg/notices.rs`).
+//!
 //! **Durable before it returns.** Each commit runs with `synchronous_commit = on` (set for its
 //! transaction, whatever the database's default): `COMMIT` returns once the write-ahead log
 //! is flushed.
@@ -391,6 +394,13 @@ async fn commit_all(client: &mut Object, commit: &Commit) -> Result<(), StoreErr
         ],
     )
     .await?;
+    // Every server's listener hears of it once it lands, and never of a commit rolled back
+    // (`pg/notices.rs`).
+    if count > 0 {
+        let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+        tx.execute(&notify, &[&super::notices::CHANNEL, &last.to_string()])
+            .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

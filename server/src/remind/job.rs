@@ -16,6 +16,7 @@ use tokio::sync::{Notify, Semaphore};
 use super::channel::{Channel, LogChannel, Message, WebhookChannel};
 use super::text::digest;
 use super::{ChannelKind, Settings};
+use crate::db::Job;
 use crate::store::ClaimedReminder;
 use crate::sync::{SyncService, next_burst};
 
@@ -27,6 +28,8 @@ const SCAN_EVERY: Duration = Duration::from_secs(60);
 const IDLE: Duration = Duration::from_secs(60);
 /// Reminders claimed per step.
 const CLAIM: usize = 100;
+/// How long the delivery loop waits when another server's claim holds the outbox.
+const OUTBOX_HELD: Duration = Duration::from_secs(1);
 
 /// Starts the scan and the delivery loop.
 pub fn spawn(sync: Arc<SyncService>, settings: Settings) {
@@ -39,29 +42,31 @@ pub fn spawn(sync: Arc<SyncService>, settings: Settings) {
 async fn scan_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc<Notify>) {
     let mut commits = sync.subscribe();
     loop {
-        loop {
-            // The configuration running now (one applied since start included).
-            let (config, settings) = (sync.config(), settings.clone());
-            let now = crate::auth::now();
-            let scanned = sync
-                .db()
-                .write(move |s| s.scan_reminders(now, &settings, &config))
-                .await;
-            match scanned {
-                Some(Ok(report)) => {
-                    if report.created > 0 {
-                        tracing::debug!(created = report.created, "reminders recorded");
-                        wake.notify_one();
+        if let Some(_run) = sync.db().job_run(Job::ReminderScan).await {
+            loop {
+                // The configuration running now (one applied since start included).
+                let (config, settings) = (sync.config(), settings.clone());
+                let now = crate::auth::now();
+                let scanned = sync
+                    .db()
+                    .write(move |s| s.scan_reminders(now, &settings, &config))
+                    .await;
+                match scanned {
+                    Some(Ok(report)) => {
+                        if report.created > 0 {
+                            tracing::debug!(created = report.created, "reminders recorded");
+                            wake.notify_one();
+                        }
+                        if !report.more {
+                            break;
+                        }
                     }
-                    if !report.more {
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "the reminder scan failed");
                         break;
                     }
+                    None => return,
                 }
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "the reminder scan failed");
-                    break;
-                }
-                None => return,
             }
         }
         tokio::select! {
@@ -159,11 +164,17 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
             sleep_until(end, now).await;
             continue;
         }
+        let Some(run) = sync.db().job_run(Job::ReminderOutbox).await else {
+            // Another server sends now: look again later.
+            tokio::time::sleep(OUTBOX_HELD).await;
+            continue;
+        };
         let claim_settings = settings.clone();
         let claimed = sync
             .db()
             .write(move |s| s.claim_reminders(now, &claim_settings, CLAIM))
             .await;
+        drop(run);
         let claimed = match claimed {
             Some(Ok(c)) => c,
             Some(Err(error)) => {

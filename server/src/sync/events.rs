@@ -6,7 +6,9 @@
 //! most [`EventStreams::per_user`] streams open; one more is refused with 429. When another
 //! district configuration is applied (`live_config`), each stream gets a `changed` event
 //! whose data is `config VERSION` (no sequence a device could read, so it syncs, and that
-//! answer's `X-Lianxin-Config` makes it fetch the configuration).
+//! answer's `X-Lianxin-Config` makes it fetch the configuration). When notices may have been
+//! missed (several servers on PostgreSQL: this one's listener lost its connection), each
+//! stream gets a `changed` event whose data is `resync`, for the same reason.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -24,6 +26,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::AppState;
 use crate::auth::{AuthError, Authenticated, check_access, now};
+use crate::db::Notice;
 use crate::http::error::ErrorBody;
 use crate::store::TokenHash;
 
@@ -102,7 +105,7 @@ impl Drop for Held {
 /// What an open stream waits on.
 struct Open {
     state: AppState,
-    feed: broadcast::Receiver<u64>,
+    feed: broadcast::Receiver<Notice>,
     ended: broadcast::Receiver<DeviceId>,
     /// The running configuration's version, told when another is applied.
     config: tokio::sync::watch::Receiver<String>,
@@ -185,13 +188,20 @@ fn changed(epoch: u64, seq: u64) -> Event {
     Event::default().event("changed").data(&cursor).id(cursor)
 }
 
+/// The notice that notices may have been missed (`db::Notice::Missed`): a `changed` event
+/// whose data is no sequence, so the device syncs whatever its cursor.
+fn resync() -> Event {
+    Event::default().event("changed").data("resync")
+}
+
 /// The stream's next event, or its end: the feed closed, the device logged out here, or its
 /// session no longer passes [`check_access`].
 async fn next_event(mut open: Open) -> Option<(Result<Event, Infallible>, Open)> {
     loop {
         tokio::select! {
-            seq = open.feed.recv() => match seq {
-                Ok(seq) => return Some((Ok(changed(open.epoch, seq)), open)),
+            notice = open.feed.recv() => match notice {
+                Ok(Notice::Feed(seq)) => return Some((Ok(changed(open.epoch, seq)), open)),
+                Ok(Notice::Missed) => return Some((Ok(resync()), open)),
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
             },

@@ -37,7 +37,7 @@ use tokio::sync::broadcast;
 use crate::AppState;
 use crate::auth::scope::fingerprint;
 use crate::auth::{Authenticated, access_for};
-use crate::db::Db;
+use crate::db::{Db, Notice};
 use crate::http::error::ErrorBody;
 use crate::printable::printable;
 use crate::store::{SqliteDb, SqliteStore, StoreError};
@@ -53,7 +53,7 @@ pub const SETTLE: Duration = Duration::from_secs(1);
 /// Waits for the next commit notice, then lets the burst it starts settle for [`SETTLE`] and
 /// takes every notice of that burst, so a background job looks once per burst; `false` when
 /// the feed has closed (the server is stopping).
-pub async fn next_burst(commits: &mut broadcast::Receiver<u64>) -> bool {
+pub async fn next_burst(commits: &mut broadcast::Receiver<Notice>) -> bool {
     use broadcast::error::{RecvError, TryRecvError};
     if let Err(RecvError::Closed) = commits.recv().await {
         return false;
@@ -86,7 +86,6 @@ pub struct SyncService {
     pending: Mutex<Vec<(FinishJob, FinishDone)>>,
     /// The district configuration, swappable while the server runs ([`crate::live_config`]).
     live: crate::live_config::LiveConfig,
-    changes: broadcast::Sender<u64>,
     /// Request counters and latency, for `/metrics`.
     pub metrics: Metrics,
     /// When each request decodes and merges (light and heavy lanes, one per user).
@@ -168,7 +167,6 @@ impl SyncService {
         config: Config,
         lock: Option<crate::admin::DbLock>,
     ) -> Result<SyncService, StoreError> {
-        let (changes, _) = broadcast::channel(64);
         let db = Db::sqlite(SqliteDb::open(db, lock)?);
         let live = crate::live_config::LiveConfig::new(config);
         // Kept among the published configurations: a device that holds it may declare it
@@ -182,7 +180,6 @@ impl SyncService {
         Ok(SyncService {
             db,
             live,
-            changes,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
             lanes: Lanes::per_core(),
@@ -460,15 +457,15 @@ impl SyncService {
             .unwrap_or_else(|_| Err(StoreError::Group("the group commit stopped".into())))
     }
 
-    /// A receiver of "changes committed up to seq" notices.
-    pub fn subscribe(&self) -> broadcast::Receiver<u64> {
-        self.changes.subscribe()
+    /// A receiver of the push notices of every server on the database ([`Db::notices`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
+        self.db.notices().subscribe()
     }
 
     /// Tells the subscribed devices and browsers that changes up to `seq` wait: after a sync
     /// request's commit, and for documents the server wrote itself (the background jobs).
     pub fn announce(&self, seq: u64) {
-        let _ = self.changes.send(seq);
+        self.db.notices().announce(seq);
     }
 }
 

@@ -323,6 +323,8 @@ mod access;
 mod audit;
 mod bulletins;
 mod directory;
+mod jobs;
 mod sync_store;
+mod throttle;
 mod throwaway;
 mod tokens;

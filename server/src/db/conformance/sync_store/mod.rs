@@ -507,5 +507,6 @@ on_both_sync_stores!(
     a_commit_that_fails_stores_nothing,
 );
 
-// After the macro, which it uses.
+// After the macro, which they use.
+mod notices;
 mod races;
