@@ -863,7 +863,7 @@ fn render(f: &Value) -> anyhow::Result<String> {
          PATCH. The officer bundle served in this run: {}. Raw figures: \
          `target/bench/photos/photos.json` (with every request to /api/uploads as the proxy saw \
          it); proxy logs beside. Rerun alone: `cargo xtask bench --photos-only` \
-         (`--photo-links loopback,weak,hostile` to choose links). bench/NOTES.md \"Photos\" has \
+         (`--photo-links loopback,weak,hostile` to choose links). bench/NOTES.md \"Photos on a cut link\" has \
          what the figures mean.",
         f["site"]
             .as_u64()
