@@ -88,6 +88,23 @@ pub struct Args {
     /// Skip the hostile-link runs (keep their last results; --skip-peers skips them too).
     #[arg(long)]
     pub skip_hostile: bool,
+    /// Only the photo scenario of issue 14 (20 photos of about 250 KB from an offline phone,
+    /// the real app in headless Chromium, on loopback, the weak link and the hostile link;
+    /// about 25 min): rewrites the "Photos" section of BENCHMARKS.md, leaving the others as
+    /// they are.
+    #[arg(long)]
+    pub photos_only: bool,
+    /// Skip the photo scenario (keep its last figures); with --photos-only, only rewrite the
+    /// Photos section from them.
+    #[arg(long)]
+    pub skip_photos: bool,
+    /// The photo scenario's links (comma-separated: loopback,weak,hostile; default all).
+    #[arg(long, value_delimiter = ',')]
+    pub photo_links: Option<Vec<String>>,
+    /// With --photos-only: serve target/site as it is instead of building the client first
+    /// (it must be a release build of this tree: `cargo xtask build-client`).
+    #[arg(long)]
+    pub reuse_site: bool,
 }
 
 pub(crate) fn step(what: &str) {
@@ -214,6 +231,65 @@ const FUZZ_EXECS: &[(&str, u64)] = &[
     ("merge", 300_000),
 ];
 
+/// The photo scenario (`bench_photos`) on the built client in target/site.
+fn photos_step(workspace: &Workspace, args: &Args, server: &Path) -> anyhow::Result<()> {
+    let site = workspace.site_dir();
+    crate::bench_photos::run(
+        &workspace.root,
+        &workspace.target_dir.join("bench"),
+        server,
+        &site,
+        &harness_source(workspace, args).join("proxy.mjs"),
+        args.photo_links.as_deref().unwrap_or_default(),
+    )?;
+    Ok(())
+}
+
+/// `cargo xtask bench --photos-only`: the photo scenario alone (after building the release
+/// server, and the client unless --reuse-site); only the Photos section of BENCHMARKS.md
+/// changes.
+fn photos_only(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let bench_dir = workspace.target_dir.join("bench");
+    // With --skip-photos: only the section is rewritten from the last run's figures.
+    if !args.skip_photos {
+        step("building the release server (lianxin-server)");
+        run_checked(cargo().current_dir(&workspace.root).args([
+            "build",
+            "--release",
+            "--package",
+            "server",
+            "--bin",
+            "lianxin-server",
+        ]))?;
+        if !args.reuse_site {
+            step("building the release client (cargo xtask build-client)");
+            crate::build_client::build_client(workspace, &crate::build_client::Args::default())?;
+        }
+        // Copied: another build may replace target/release meanwhile.
+        fs::create_dir_all(&bench_dir)?;
+        let server = bench_dir.join("photos-server");
+        fs::copy(
+            workspace.target_dir.join("release").join("lianxin-server"),
+            &server,
+        )
+        .context("copying target/release/lianxin-server")?;
+        photos_step(workspace, args, &server)?;
+    }
+    let body = crate::bench_photos::section(crate::bench_photos::load(&bench_dir).as_ref());
+    let path = workspace.root.join("BENCHMARKS.md");
+    let report = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    fs::write(
+        &path,
+        bench_browser::splice_named(&report, crate::bench_photos::HEADING, &body, "## Rerun"),
+    )?;
+    eprintln!(
+        "\nwrote the Photos section of BENCHMARKS.md in {:.1} min",
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
 /// `cargo xtask bench --fuzz-only`: the fuzzer's long run, target by target, each writing
 /// `target/bench/fuzz-<target>.json`; the first inputs of each panic go to
 /// `target/bench/fuzz-crashes`.
@@ -283,6 +359,9 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
     }
     if args.hostile_only {
         return hostile_only(workspace, args);
+    }
+    if args.photos_only {
+        return photos_only(workspace, args);
     }
     let started = Instant::now();
     let load_before = load_average();
@@ -386,6 +465,12 @@ pub fn bench(workspace: &Workspace, args: &Args) -> anyhow::Result<()> {
         // A failed browser step (no Chromium here) leaves the rest of the report standing.
         if let Err(e) = browser_step(workspace, &bin_dir.join("lianxin-server"), args.quick) {
             eprintln!("browser step failed: {e:#}");
+        }
+    }
+    if !args.skip_photos {
+        // Also without Chromium the rest of the report stands.
+        if let Err(e) = photos_step(workspace, args, &bin_dir.join("lianxin-server")) {
+            eprintln!("photo step failed: {e:#}");
         }
     }
 
@@ -801,6 +886,8 @@ struct Report {
     browser: Option<Value>,
     /// The hostile-link section's body (`bench_hostile`), when its runs left results.
     hostile: Option<String>,
+    /// The photo scenario's figures (`bench_photos`), when it ran.
+    photos: Option<Value>,
     /// Seconds between the weak link's connection cuts (0: none; results from before the cuts
     /// existed have no weak-link file and count as 0).
     cut_every: u64,
@@ -987,6 +1074,7 @@ impl Report {
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok()),
             hostile: harness.parent().and_then(bench_hostile::section),
+            photos: harness.parent().and_then(crate::bench_photos::load),
         })
     }
 
@@ -1237,6 +1325,10 @@ impl Report {
             browser_text(Some(&self.site), self.browser.as_ref())
         )?;
         writeln!(o)?;
+        writeln!(o, "{}", crate::bench_photos::HEADING)?;
+        writeln!(o)?;
+        writeln!(o, "{}", crate::bench_photos::section(self.photos.as_ref()))?;
+        writeln!(o)?;
         writeln!(o, "## Rerun")?;
         writeln!(o)?;
         writeln!(o, "```")?;
@@ -1263,6 +1355,10 @@ impl Report {
         writeln!(
             o,
             "cargo xtask bench --hostile-only   # only the Hostile link section (about 30 min)"
+        )?;
+        writeln!(
+            o,
+            "cargo xtask bench --photos-only    # only the Photos section (about 25 min)"
         )?;
         writeln!(o, "```")?;
         writeln!(o)?;

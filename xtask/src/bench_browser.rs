@@ -7,22 +7,20 @@
 //! worker and the records are in IndexedDB), then cuts the network and throttles the CPU with
 //! DevTools commands sent through chromedriver (`goog/cdp/execute`). Times are taken inside the
 //! page with `performance.now()`, so WebDriver round trips do not count. It speaks WebDriver's
-//! JSON over plain HTTP/1.1 (a few requests), which keeps the xtask free of a browser crate.
+//! JSON over plain HTTP/1.1 (`webdriver`).
 
-use std::io::{BufRead as _, Read as _, Write as _};
-use std::net::TcpStream;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use std::{fs, thread};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+use crate::webdriver::{
+    CHROMEDRIVER, CHROMIUM, Process, Session, copy_dir, free_port, load_average,
+};
 use crate::workspace::{Workspace, run_checked};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The demo district's officer whose device is measured, and its password.
 const OFFICER: &str = "officer1";
 const PASSWORD: &str = "lianxin-demo";
@@ -30,8 +28,6 @@ const PASSWORD: &str = "lianxin-demo";
 pub const GOAL_OPEN_MS: f64 = 1000.0;
 /// The CPU slowdown of the goal.
 const THROTTLE: f64 = 4.0;
-/// How long any one wait in the page may take.
-const WAIT: Duration = Duration::from_secs(90);
 
 /// Notes, before any page script runs, when the first enterprise card is in the document and
 /// when the next frame after that starts (the list is then on screen).
@@ -76,14 +72,6 @@ countDocs().then((before) => {
   setTimeout(() => { if (!finished) { finished = true; done({ error: 'no saved message in 30 s' }); } }, 30000);
   document.querySelector('button.save').click();
 });";
-
-/// Fills the new-visit form as a person would (value, then `input` and `change` events).
-const FILL: &str = r"const e = document.querySelector(arguments[0]);
-if (!e) return false;
-e.value = arguments[1];
-e.dispatchEvent(new Event('input', { bubbles: true }));
-e.dispatchEvent(new Event('change', { bubbles: true }));
-return true;";
 
 fn step(what: &str) {
     eprintln!("==> {what}");
@@ -285,269 +273,6 @@ fn run_scenarios(b: &Session, port: u16, runs: usize) -> anyhow::Result<Value> {
     Ok(figures)
 }
 
-/// A child process (server, chromedriver) listening on `port`, stopped when dropped with the
-/// processes it started (its own process group: chromedriver's Chromium).
-struct Process(Child);
-
-impl Process {
-    fn start(cmd: &mut Command, port: u16, name: &str) -> anyhow::Result<Process> {
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(cmd, 0);
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        let process = Process(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("{name} did not listen on port {port} within 30 s");
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        Ok(process)
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{}", self.0.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The 1, 5 and 15 minute load averages (other builds share this machine's cores).
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// One WebDriver session on chromedriver.
-struct Session {
-    port: u16,
-    id: String,
-}
-
-impl Session {
-    fn open(port: u16, profile: &Path) -> anyhow::Result<Session> {
-        let args = [
-            "--headless".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-quic".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--disable-dev-shm-usage".into(),
-            "--window-size=360,800".into(),
-            "--lang=zh-CN".into(),
-            format!("--user-data-dir={}", profile.display()),
-        ];
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
-        } } });
-        let answer = request(port, "POST", "/session", Some(&caps))?;
-        let id = answer["sessionId"]
-            .as_str()
-            .context("chromedriver did not answer a session id")?
-            .to_string();
-        let session = Session { port, id };
-        session.call(
-            "POST",
-            "timeouts",
-            &json!({ "script": 60_000, "pageLoad": 120_000 }),
-        )?;
-        Ok(session)
-    }
-
-    fn call(&self, method: &str, command: &str, body: &Value) -> anyhow::Result<Value> {
-        request(
-            self.port,
-            method,
-            &format!("/session/{}/{command}", self.id),
-            Some(body),
-        )
-    }
-
-    fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
-        self.call(
-            "POST",
-            "goog/cdp/execute",
-            &json!({ "cmd": cmd, "params": params }),
-        )
-        .with_context(|| format!("DevTools {cmd}"))
-    }
-
-    fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.call("POST", "url", &json!({ "url": url }))
-            .with_context(|| format!("opening {url}"))?;
-        Ok(())
-    }
-
-    fn js(&self, script: &str, args: Value) -> anyhow::Result<Value> {
-        self.call(
-            "POST",
-            "execute/sync",
-            &json!({ "script": script, "args": args }),
-        )
-    }
-
-    fn js_async(&self, script: &str) -> anyhow::Result<Value> {
-        self.call(
-            "POST",
-            "execute/async",
-            &json!({ "script": script, "args": [] }),
-        )
-    }
-
-    fn fill(&self, css: &str, value: &str) -> anyhow::Result<()> {
-        if self.js(FILL, json!([css, value]))? != Value::Bool(true) {
-            bail!("no element {css:?} to fill");
-        }
-        Ok(())
-    }
-
-    fn wait_until(&self, what: &str, condition: &str) -> anyhow::Result<()> {
-        let script =
-            format!("try {{ return Boolean({condition}); }} catch (e) {{ return false; }}");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Value::Bool(true)) = self.js(&script, json!([])) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let body = self
-                    .js(
-                        "return document.body ? document.body.innerText : '';",
-                        json!([]),
-                    )
-                    .unwrap_or_default();
-                bail!(
-                    "timed out after {WAIT:?} waiting for {what} ({condition}); the page shows: {}",
-                    body.as_str()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(600)
-                        .collect::<String>()
-                );
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn close(&self) {
-        let _ = request(self.port, "DELETE", &format!("/session/{}", self.id), None);
-    }
-}
-
-/// One WebDriver request: JSON in, the answer's `value` out (a WebDriver error is an error).
-fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
-        .with_context(|| format!("connecting to chromedriver on port {port}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(180)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
-         Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let payload = read_answer(&mut stream)
-        .with_context(|| format!("reading chromedriver's answer to {method} {path}"))?;
-    let answer: Value = serde_json::from_str(&payload)
-        .with_context(|| format!("chromedriver's answer to {method} {path} is not JSON"))?;
-    let value = answer["value"].clone();
-    if let Some(error) = value.get("error").and_then(Value::as_str) {
-        bail!(
-            "{method} {path}: {error}: {}",
-            value["message"]
-                .as_str()
-                .unwrap_or_default()
-                .lines()
-                .next()
-                .unwrap_or_default()
-        );
-    }
-    Ok(value)
-}
-
-/// Reads one HTTP/1.1 answer: its headers, then exactly its body (`Content-Length` or chunked);
-/// chromedriver keeps connections open, so the end of the stream cannot be waited for.
-fn read_answer(stream: &mut impl std::io::Read) -> anyhow::Result<String> {
-    let mut reader = std::io::BufReader::new(stream);
-    let mut length = None;
-    let mut chunked = false;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            bail!("the answer ended inside its headers");
-        }
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let name = name.trim().to_ascii_lowercase();
-            if name == "content-length" {
-                length = value.trim().parse::<usize>().ok();
-            } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked")
-            {
-                chunked = true;
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                .context("a malformed chunk size")?;
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size];
-            reader.read_exact(&mut chunk)?;
-            body.extend_from_slice(&chunk);
-            line.clear();
-            reader.read_line(&mut line)?; // the CRLF after the chunk
-        }
-    } else if let Some(length) = length {
-        body.resize(length, 0);
-        reader.read_exact(&mut body)?;
-    } else {
-        reader.read_to_end(&mut body)?;
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            fs::copy(entry.path(), to.join(entry.file_name()))?;
-        }
-    }
-    Ok(())
-}
-
 fn numbers(v: &Value) -> Vec<f64> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
@@ -731,21 +456,6 @@ mod tests {
         assert_eq!(
             splice_section(without, "new"),
             "# B\n\n## Scale\n\nx\n\n## Browser\n\nnew\n\n## Rerun\n\ncmd\n"
-        );
-    }
-
-    #[test]
-    fn an_answer_is_read_by_its_length_or_its_chunks_without_waiting_for_the_end() {
-        let sized = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}and more";
-        assert_eq!(
-            read_answer(&mut &sized[..]).ok().as_deref(),
-            Some("{\"a\":1}")
-        );
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-                        4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
-        assert_eq!(
-            read_answer(&mut &chunked[..]).ok().as_deref(),
-            Some("{\"a\":1}")
         );
     }
 

@@ -800,6 +800,26 @@ fn downloaded_bytes(files: &[FileSizes], bundle: &Bundle) -> u64 {
         .sum()
 }
 
+/// Brotli bytes a phone downloads with the officer bundle from the built site `site`, counted
+/// as the build counts them (the `.br` beside each file, else the file), or None when `site`
+/// cannot be read.
+pub fn officer_bytes(site: &Path) -> Option<u64> {
+    let bundle = budgeted_bundle().ok()?;
+    let mut total = 0;
+    for entry in fs::read_dir(site).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !shipped_with(&name, bundle) {
+            continue;
+        }
+        let compressed = site.join(format!("{name}.br"));
+        total += fs::metadata(&compressed)
+            .or_else(|_| entry.metadata())
+            .ok()?
+            .len();
+    }
+    Some(total)
+}
+
 fn print_report(files: &[FileSizes], dev: bool) {
     let optional = |size: Option<u64>| size.map_or_else(|| "-".to_owned(), kb);
     println!();

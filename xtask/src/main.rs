@@ -7,11 +7,13 @@
 mod bench;
 mod bench_browser;
 mod bench_hostile;
+mod bench_photos;
 mod bench_scale;
 mod build_client;
 mod minify;
 mod run;
 mod test;
+mod webdriver;
 mod workspace;
 
 use std::process::ExitCode;
