@@ -27,9 +27,13 @@
 // - `wipe()`: deletes the photo database (a revoked device's wipe, a logout).
 //
 // Every element `.ph[data-h=<hash>]` with an <img> inside gets its picture: from this device's
-// store, else the server's thumbnail (GET /api/blobs/<hash>?size=thumb with the token); a 404
-// there (the photo is still on the officer's phone) sets data-s="up", which the stylesheet
-// shows as the element's data-t text.
+// store, else the server's thumbnail (GET /api/blobs/<hash>?size=thumb with the token), which
+// is then kept in the store too (so it shows offline); a 404 there (the photo is still on the
+// officer's phone) sets data-s="up", which the stylesheet shows as the element's data-t text.
+// The store is budgeted (`localStorage.lxpb` bytes, else 100 MB): past it, the photos
+// the server has (others' cached thumbnails, this officer's sent photos) go, least recently
+// shown first; photos not yet sent are never evicted. An evicted photo is fetched again when
+// shown.
 'use strict';
 
 const DB = 'lianxin-photos';
@@ -106,7 +110,24 @@ async function keep(b, t) {
     throw e && e.name === 'QuotaExceededError' ? 'quota' : 'store';
   }
   urls[h] = urls[h] || URL.createObjectURL(b);
+  fit().catch(() => {});
   return h + ' ' + b.size;
+}
+
+// Evicts the photos the server has, least recently shown first, until the store is within
+// its budget.
+async function fit() {
+  let ks;
+  const vs = await tx('readonly', (s) => ((ks = s.getAllKeys()), s.getAll()));
+  let n = vs.reduce((t, e) => t + e.n, 0);
+  const old = ks.result.map((k, i) => [k, vs[i]]).filter((x) => x[1].d).sort((x, y) => (x[1].a || 0) - (y[1].a || 0));
+  for (const [h, e] of old) {
+    if (n <= (+localStorage.lxpb || 1e8)) break;
+    await tx('readwrite', (s) => s.delete(h));
+    n -= e.n;
+    URL.revokeObjectURL(urls[h]);
+    delete urls[h];
+  }
 }
 
 // Fills d with a signature pad; the canvas's data-n is set once something is drawn.
@@ -264,16 +285,24 @@ async function show(el) {
   const h = el.dataset.h;
   el.dataset.s = 'ld';
   let u = urls[h];
-  if (!u) {
-    const e = await get(h).catch(() => null);
-    if (e) u = urls[h] = URL.createObjectURL(e.b);
-  }
-  if (!u && tok) {
+  // Shown now: the last to be evicted (read and marked in one transaction, so an upload's
+  // own write of the entry is never undone).
+  const e = await tx('readwrite', (s) => {
+    const q = s.get(h);
+    q.onsuccess = () => q.result && s.put(Object.assign(q.result, { a: Date.now() }), h);
+    return q;
+  }).catch(() => null);
+  if (e) {
+    u = urls[h] = u || URL.createObjectURL(e.b);
+  } else if (!u && tok) {
     const r = await fetch('/api/blobs/' + h + '?size=thumb', {
       headers: { Authorization: 'Bearer ' + tok },
     }).catch(() => null);
-    if (r && r.ok) u = urls[h] = URL.createObjectURL(await r.blob());
-    else if (r && r.status === 404) return (el.dataset.s = 'up');
+    if (r && r.ok) {
+      const b = await r.blob();
+      u = urls[h] = URL.createObjectURL(b);
+      put(h, { b, t: b.type, n: b.size, u: '', d: 1, a: Date.now() }).then(fit).catch(() => {});
+    } else if (r && r.status === 404) return (el.dataset.s = 'up');
   }
   if (u) {
     el.firstElementChild.src = u;
