@@ -4,13 +4,16 @@
 //! cases implemented so far: session tokens ([`crate::db::Tokens`], `pg/tokens.rs`), the
 //! directory ([`crate::db::Directory`], `pg/directory.rs`, with the facts a person's access is
 //! judged on in `pg/access.rs`), bulletins ([`crate::db::Bulletins`], `pg/bulletins.rs`) and
-//! the hash-chained audit log their writes append to (`pg/audit.rs`), and the sync store
+//! the hash-chained audit log their writes append to (`pg/audit.rs`), the sync store
 //! ([`PgSyncStore`], the engine's `ServerStore`, `pg/sync_store.rs`: documents, changes and a
-//! change feed several servers commit to without gaps or lost changes; no query-table
-//! projections yet); and what lets several servers share the database: push notices through
-//! `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`), background jobs run once across them
-//! (advisory locks, `pg/jobs.rs`) and the login throttle's shared count (`pg/throttle.rs`). The rest of the server still runs on SQLite; `serve` does not select
-//! this backend yet.
+//! change feed several servers commit to without gaps or lost changes, and the query tables
+//! each commit projects), queries and KPIs ([`crate::db::Queries`], `pg/queries.rs`: KPIs
+//! and the problem and visit lists so far; the statements SQLite runs, written once in
+//! `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
+//! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
+//! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
+//! throttle's shared count (`pg/throttle.rs`). The rest of the server still runs on SQLite;
+//! `serve` does not select this backend yet.
 
 mod access;
 mod audit;
@@ -18,6 +21,8 @@ mod bulletins;
 mod directory;
 mod jobs;
 mod notices;
+mod queries;
+pub(crate) mod sql;
 mod sync_store;
 mod throttle;
 mod tokens;
@@ -52,6 +57,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_sync_store",
         include_str!("migrations/0003_sync_store.sql"),
+    ),
+    (
+        "0004_query_tables",
+        include_str!("migrations/0004_query_tables.sql"),
     ),
     (
         "0005_login_throttle",
@@ -122,6 +131,17 @@ impl PgDb {
     #[cfg(test)]
     pub(crate) async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
         Ok(self.client().await?.execute(sql, &[]).await?)
+    }
+
+    /// The rows of `sql` as it is, as values (a conformance test's read of the query tables).
+    #[cfg(test)]
+    pub(crate) async fn query_raw(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<crate::store::sql::SqlRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client.query(sql, &[]).await?;
+        rows.iter().map(sql::row).collect()
     }
 
     /// A connection from the pool.

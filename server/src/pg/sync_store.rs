@@ -39,9 +39,13 @@
 //! transaction, whatever the database's default): `COMMIT` returns once the write-ahead log
 //! is flushed.
 //!
-//! Not yet here (SQLite's commit does them): the query tables' projections, the history
-//! verdicts (`store/history.rs`), the device's settling window (`record_sync`), compaction of
-//! appended snapshots.
+//! **The query tables in the same transaction.** Each document's projection is written by
+//! the statements SQLite's commit runs (`store/projection.rs` over `store/sql.rs`, run here
+//! through [`PgSql`]), after its row and before the commit: what the lists and KPIs read is
+//! never behind or ahead of the documents.
+//!
+//! Not yet here (SQLite's commit does them): the history verdicts (`store/history.rs`), the
+//! device's settling window (`record_sync`), compaction of appended snapshots.
 
 use std::collections::BTreeSet;
 
@@ -58,6 +62,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::PgDb;
+use super::sql::PgSql;
+use crate::store::projection::{CommitTimes, project};
 use crate::store::{
     StoreError, decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
 };
@@ -222,7 +228,21 @@ impl ServerStore for PgSyncStore {
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
         let PgSyncStore { client, runtime } = self;
-        runtime.block_on(commit_all(client, commit))
+        let tx = runtime.block_on(client.transaction())?;
+        let mut seq = runtime.block_on(take_numbers(&tx, commit))?;
+        let sql = PgSql {
+            client: &tx,
+            runtime,
+        };
+        // Read before this commit records the device's sync below.
+        let times = CommitTimes::of(&sql, commit)?;
+        for doc in &commit.docs {
+            seq += 1;
+            runtime.block_on(commit_doc(&tx, commit, doc, seq))?;
+            // The query tables, in the same transaction, by the same statements as SQLite's.
+            project(&sql, &doc.projection, &times)?;
+        }
+        runtime.block_on(finish_commit(tx, commit, seq))
     }
 
     fn changed_since(
@@ -352,12 +372,15 @@ impl ServerStore for PgSyncStore {
     }
 }
 
-/// Stores every document of `commit` in one durable transaction, under the feed's lock.
-async fn commit_all(client: &mut Object, commit: &Commit) -> Result<(), StoreError> {
+/// Begins `commit`'s durable transaction under the feed's lock: the number before its first
+/// document's.
+async fn take_numbers(
+    tx: &deadpool_postgres::Transaction<'_>,
+    commit: &Commit,
+) -> Result<i64, StoreError> {
     let count = i64::try_from(commit.docs.len()).map_err(|_| {
         StoreError::Invalid(format!("{} documents in one commit", commit.docs.len()))
     })?;
-    let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL synchronous_commit = on")
         .await?;
     // First the feed's lock, held to the commit: the numbers taken here become visible after
@@ -373,11 +396,16 @@ async fn commit_all(client: &mut Object, commit: &Commit) -> Result<(), StoreErr
             detail: "the sequence counter is missing".into(),
         })?
         .get(0);
-    let mut seq = last - count;
-    for doc in &commit.docs {
-        seq += 1;
-        commit_doc(&tx, commit, doc, seq).await?;
-    }
+    Ok(last - count)
+}
+
+/// Records the pushing device's sync, tells every server of the feed's new number `last`
+/// and commits (durable when it returns).
+async fn finish_commit(
+    tx: deadpool_postgres::Transaction<'_>,
+    commit: &Commit,
+    last: i64,
+) -> Result<(), StoreError> {
     let synced = tx
         .prepare_cached(
             "INSERT INTO device_sync (device, last_seen, last_device_time) VALUES ($1, $2, $3) \
@@ -396,7 +424,7 @@ async fn commit_all(client: &mut Object, commit: &Commit) -> Result<(), StoreErr
     .await?;
     // Every server's listener hears of it once it lands, and never of a commit rolled back
     // (`pg/notices.rs`).
-    if count > 0 {
+    if !commit.docs.is_empty() {
         let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
         tx.execute(&notify, &[&super::notices::CHANNEL, &last.to_string()])
             .await?;

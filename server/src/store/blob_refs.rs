@@ -4,12 +4,13 @@
 //! (`blob_orphans`). Whether a caller may read a blob is [`SqliteStore::blob_references`] (one
 //! lookup by hash) judged by the caller's read scope, the one sync uses (`auth::access_for`).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use shared::doc::DocKind;
 use shared::model::{EnterpriseId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Projection;
 
+use super::sql::{Sql, values};
 use super::{SqliteStore, StoreError};
 use crate::blobs::BlobHash;
 
@@ -54,17 +55,24 @@ pub(super) fn photo_count(projection: &Projection) -> usize {
 }
 
 /// Rewrites the blob references of the record `projection` is of (called by
-/// `projection::project` in the commit's transaction).
-pub(super) fn project_refs(tx: &Connection, projection: &Projection) -> Result<(), StoreError> {
+/// `projection::project` in the commit's transaction, on either backend).
+pub(super) fn project_refs(tx: &dyn Sql, projection: &Projection) -> Result<(), StoreError> {
     let Some((doc, enterprise, hashes)) = references(projection, false) else {
         return Ok(());
     };
-    tx.prepare_cached("DELETE FROM blob_refs WHERE doc = ?1")?
-        .execute([doc.as_str()])?;
-    let mut insert =
-        tx.prepare_cached("INSERT INTO blob_refs (hash, doc, enterprise) VALUES (?1, ?2, ?3)")?;
+    tx.execute(
+        "DELETE FROM blob_refs WHERE doc = ?1",
+        &values![doc.as_str().to_string()],
+    )?;
     for hash in &hashes {
-        insert.execute(params![hash.as_str(), doc.as_str(), enterprise.to_string()])?;
+        tx.execute(
+            "INSERT INTO blob_refs (hash, doc, enterprise) VALUES (?1, ?2, ?3)",
+            &values![
+                hash.as_str().to_string(),
+                doc.as_str().to_string(),
+                enterprise.to_string()
+            ],
+        )?;
     }
     Ok(())
 }

@@ -20,12 +20,13 @@ mod migrate;
 mod out_of_scope;
 mod packed_text;
 mod problems_query;
-mod projection;
+pub(crate) mod projection;
 mod published_configs;
 mod queries;
 mod readers;
 mod reminders;
 mod snapshot;
+pub(crate) mod sql;
 mod sqlite;
 mod supervision_query;
 #[cfg(test)]
@@ -48,7 +49,9 @@ pub use directory::{
 pub use group::GroupJob;
 pub use history::AuditRead;
 pub use hold::StoreHold;
+pub(crate) use kpi::kpis;
 pub use migrate::SCHEMA_VERSION;
+pub(crate) use problems_query::list_problems;
 pub use queries::LookBackFacts;
 pub use readers::Readers;
 pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
@@ -56,6 +59,7 @@ pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
 };
+pub(crate) use visits_query::list_visits;
 
 /// A PostgreSQL error with the server's own message (tokio-postgres shows only "db error").
 fn postgres_detail(e: &tokio_postgres::Error) -> String {
@@ -158,6 +162,10 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// What this database does not answer yet (PostgreSQL: a use case of issue 16 not yet
+    /// built on it).
+    #[error("not yet available on this database: {0}")]
+    NotYet(&'static str),
 }
 
 #[cfg(test)]

@@ -7,10 +7,14 @@
 //! leader's extension (`shared::server_time::server_outcome`), whatever deadline the device
 //! wrote. A visit's check-in is measured from its enterprise's registered position (签到距离,
 //! `enterprise_positions`: the profile's, else the first check-in with a position).
+//!
+//! Written once for both backends over [`Sql`] (`store/sql.rs`): SQLite's commit
+//! (`store/sqlite.rs`) and PostgreSQL's (`pg/sync_store.rs`) run these same statements in
+//! their commit's transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use shared::config::{ClockRules, SlaPolicy};
 use shared::model::{
     Addressee, DeviceId, Enterprise, Monitoring, Position, PositionFix, Problem, Timestamp, Visit,
@@ -20,10 +24,11 @@ use shared::sync::server::Commit;
 use shared::sync::validate::Projection;
 
 use super::StoreError;
+use super::sql::{Lite, Sql, Value, values};
 
 /// What the projection of one commit's documents needs of the commit: the bounds of its
 /// device's claimed times and the time limits deadlines come from.
-pub(super) struct CommitTimes<'a> {
+pub(crate) struct CommitTimes<'a> {
     /// `None` for what the server writes itself (demo, imports, monitoring, the card's page):
     /// its own clock is the reference.
     receipt: Option<Receipt>,
@@ -34,7 +39,7 @@ impl<'a> CommitTimes<'a> {
     /// The bounds of `commit`: received at its `received_at`; not made before the pushing
     /// device's previous settled sync (or, failing one, its registration) less the allowed
     /// skew.
-    pub(super) fn of(tx: &Connection, commit: &'a Commit) -> Result<CommitTimes<'a>, StoreError> {
+    pub(crate) fn of(tx: &dyn Sql, commit: &'a Commit) -> Result<CommitTimes<'a>, StoreError> {
         let receipt = if is_system(commit.device) {
             None
         } else {
@@ -72,26 +77,24 @@ impl<'a> CommitTimes<'a> {
 /// made offline within hours of coming back, and one that never settles cannot keep an old
 /// bound for ever.
 fn previous_sync(
-    conn: &Connection,
+    conn: &dyn Sql,
     device: DeviceId,
     now: Timestamp,
     clock: &ClockRules,
 ) -> Result<Option<Timestamp>, StoreError> {
-    let (registered, settled, unsettled_since, last_seen): (
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-    ) = conn
-        .prepare_cached(
-            "SELECT (SELECT registered_at FROM devices WHERE id = ?1), \
-             (SELECT settled_at FROM device_sync WHERE device = ?1), \
-             (SELECT unsettled_since FROM device_sync WHERE device = ?1), \
-             (SELECT last_seen FROM device_sync WHERE device = ?1)",
-        )?
-        .query_row([device.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
+    let row = conn.query_one(
+        "SELECT (SELECT registered_at FROM devices WHERE id = ?1), \
+         (SELECT settled_at FROM device_sync WHERE device = ?1), \
+         (SELECT unsettled_since FROM device_sync WHERE device = ?1), \
+         (SELECT last_seen FROM device_sync WHERE device = ?1)",
+        &values![device.to_string()],
+    )?;
+    let (registered, settled, unsettled_since, last_seen) = (
+        row.opt_int(0)?,
+        row.opt_int(1)?,
+        row.opt_int(2)?,
+        row.opt_int(3)?,
+    );
     let settled = registered.max(settled);
     let overdue =
         unsettled_since.is_some_and(|since| now.0.saturating_sub(since) > clock.settle_within_ms());
@@ -112,7 +115,7 @@ impl super::SqliteStore {
         now: Timestamp,
         clock: &ClockRules,
     ) -> Result<Option<Timestamp>, StoreError> {
-        previous_sync(&self.conn, device, now, clock)
+        previous_sync(&Lite(&self.conn), device, now, clock)
     }
 }
 
@@ -122,8 +125,8 @@ fn is_system(device: DeviceId) -> bool {
 }
 
 /// Replaces a document's rows in the query tables by its current projection.
-pub(super) fn project(
-    tx: &Connection,
+pub(crate) fn project(
+    tx: &dyn Sql,
     projection: &Projection,
     times: &CommitTimes<'_>,
 ) -> Result<(), StoreError> {
@@ -140,27 +143,29 @@ pub(super) fn project(
     }
 }
 
-fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError> {
+fn project_enterprise(tx: &dyn Sql, e: &Enterprise) -> Result<(), StoreError> {
     let id = e.id.to_string();
-    tx.prepare_cached("DELETE FROM enterprises WHERE id = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached(
+    tx.execute(
+        "DELETE FROM enterprises WHERE id = ?1",
+        &values![id.clone()],
+    )?;
+    tx.execute(
         "INSERT INTO enterprises \
          (id, credit_code, name, address, town, industry, size, key_enterprise, lat, lon) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        e.credit_code.as_str(),
-        e.name,
-        e.address,
-        e.town.to_string(),
-        e.industry,
-        e.size.code(),
-        e.key_enterprise,
-        e.position.map(|p| p.lat),
-        e.position.map(|p| p.lon),
-    ])?;
+        &values![
+            id.clone(),
+            e.credit_code.as_str().to_string(),
+            e.name.clone(),
+            e.address.clone(),
+            e.town.to_string(),
+            e.industry.clone(),
+            e.size.code().to_string(),
+            e.key_enterprise,
+            e.position.map(|p| p.lat),
+            e.position.map(|p| p.lon),
+        ],
+    )?;
     // The profile's position is the registered one; without one, a position a visit
     // registered stays.
     if let Some(p) = e.position {
@@ -171,38 +176,44 @@ fn project_enterprise(tx: &Connection, e: &Enterprise) -> Result<(), StoreError>
 
 /// The enterprise's registered position (签到核验的基准): its profile's, or the first check-in
 /// with a position while the profile has none.
-fn registered_position(tx: &Connection, enterprise: &str) -> Result<Option<Position>, StoreError> {
-    let row: Option<(f64, f64, Option<f64>)> = tx
-        .prepare_cached(
-            "SELECT lat, lon, accuracy_m FROM enterprise_positions WHERE enterprise = ?1",
-        )?
-        .query_row([enterprise], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+fn registered_position(tx: &dyn Sql, enterprise: &str) -> Result<Option<Position>, StoreError> {
+    let row = tx.query_opt(
+        "SELECT lat, lon, accuracy_m FROM enterprise_positions WHERE enterprise = ?1",
+        &values![enterprise.to_string()],
+    )?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (lat, lon, acc) = (row.opt_real(0)?, row.opt_real(1)?, row.opt_real(2)?);
     // A row that is not a position (written by hand) registers nothing.
-    Ok(row.and_then(|(lat, lon, acc)| Position::new(lat, lon, acc.unwrap_or(0.0)).ok()))
+    Ok(lat
+        .zip(lon)
+        .and_then(|(lat, lon)| Position::new(lat, lon, acc.unwrap_or(0.0)).ok()))
 }
 
 /// Registers `position` as the enterprise's (`visit`: the visit whose check-in it is, else the
 /// profile's) and, when it moved, measures the enterprise's visits from it again.
 fn register_position(
-    tx: &Connection,
+    tx: &dyn Sql,
     enterprise: &str,
     position: &Position,
     visit: Option<&str>,
 ) -> Result<(), StoreError> {
     let before = registered_position(tx, enterprise)?;
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO enterprise_positions (enterprise, lat, lon, accuracy_m, source, \
-         visit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        enterprise,
-        position.lat,
-        position.lon,
-        position.accuracy_m,
-        if visit.is_some() { "visit" } else { "profile" },
-        visit,
-    ])?;
+    tx.execute(
+        "INSERT INTO enterprise_positions (enterprise, lat, lon, accuracy_m, source, visit) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (enterprise) DO UPDATE SET \
+         lat = excluded.lat, lon = excluded.lon, accuracy_m = excluded.accuracy_m, \
+         source = excluded.source, visit = excluded.visit",
+        &values![
+            enterprise.to_string(),
+            position.lat,
+            position.lon,
+            position.accuracy_m,
+            if visit.is_some() { "visit" } else { "profile" }.to_string(),
+            visit.map(str::to_string),
+        ],
+    )?;
     let moved = before.is_none_or(|b| (b.lat, b.lon) != (position.lat, position.lon));
     if moved {
         measure_visits(tx, Some(enterprise))?;
@@ -210,30 +221,29 @@ fn register_position(
     Ok(())
 }
 
-/// A visit's check-in (id, lat, lon) and its enterprise's registered position, if any.
-type Measured = (String, f64, f64, Option<f64>, Option<f64>);
-
 /// Measures the check-ins of `enterprise`'s visits (all visits: `None`) from the registered
 /// positions again.
-fn measure_visits(tx: &Connection, enterprise: Option<&str>) -> Result<(), StoreError> {
-    let visits: Vec<Measured> = tx
-        .prepare_cached(
-            "SELECT v.id, v.lat, v.lon, p.lat, p.lon FROM visits v \
-             LEFT JOIN enterprise_positions p ON p.enterprise = v.enterprise \
-             WHERE (?1 IS NULL OR v.enterprise = ?1) AND v.lat IS NOT NULL AND v.lon IS NOT NULL",
-        )?
-        .query_map([enterprise], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut update = tx.prepare_cached("UPDATE visits SET distance_m = ?2 WHERE id = ?1")?;
-    for (id, lat, lon, plat, plon) in visits {
-        let at = Position::new(lat, lon, 0.0).ok();
-        let registered = plat
-            .zip(plon)
+fn measure_visits(tx: &dyn Sql, enterprise: Option<&str>) -> Result<(), StoreError> {
+    let visits = tx.query(
+        "SELECT v.id, v.lat, v.lon, p.lat, p.lon FROM visits v \
+         LEFT JOIN enterprise_positions p ON p.enterprise = v.enterprise \
+         WHERE (CAST(?1 AS TEXT) IS NULL OR v.enterprise = ?1) AND v.lat IS NOT NULL AND v.lon IS NOT NULL",
+        &values![enterprise.map(str::to_string)],
+    )?;
+    for row in visits {
+        let at = row
+            .opt_real(1)?
+            .zip(row.opt_real(2)?)
+            .and_then(|(lat, lon)| Position::new(lat, lon, 0.0).ok());
+        let registered = row
+            .opt_real(3)?
+            .zip(row.opt_real(4)?)
             .and_then(|(plat, plon)| Position::new(plat, plon, 0.0).ok());
         let distance = at.zip(registered).map(|(a, r)| a.distance_m(&r));
-        update.execute(params![id, distance])?;
+        tx.execute(
+            "UPDATE visits SET distance_m = ?2 WHERE id = ?1",
+            &values![row.text(0)?, distance],
+        )?;
     }
     Ok(())
 }
@@ -242,19 +252,18 @@ fn measure_visits(tx: &Connection, enterprise: Option<&str>) -> Result<(), Store
 /// it, once (the migration leaves `check_in_distances_pending` in `meta`).
 pub(super) fn measure_after_migration(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    let pending = tx
-        .query_row(
+    let sql = Lite(&tx);
+    let pending = sql
+        .query_opt(
             "SELECT 1 FROM meta WHERE key = 'check_in_distances_pending'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()?
+            &[],
+        )?
         .is_some();
     if pending {
-        measure_visits(&tx, None)?;
-        tx.execute(
+        measure_visits(&sql, None)?;
+        sql.execute(
             "DELETE FROM meta WHERE key = 'check_in_distances_pending'",
-            [],
+            &[],
         )?;
     }
     tx.commit()?;
@@ -265,7 +274,7 @@ pub(super) fn measure_after_migration(conn: &mut Connection) -> Result<(), Store
 /// with a position registers it when the enterprise has none (or moves it when this visit is
 /// the one that registered it and its check-in changed).
 fn check_in_distance(
-    tx: &Connection,
+    tx: &dyn Sql,
     v: &Visit,
     position: Option<Position>,
 ) -> Result<Option<f64>, StoreError> {
@@ -275,9 +284,12 @@ fn check_in_distance(
     let enterprise = v.enterprise.to_string();
     let id = v.id.to_string();
     let registered_by: Option<Option<String>> = tx
-        .prepare_cached("SELECT visit FROM enterprise_positions WHERE enterprise = ?1")?
-        .query_row([&enterprise], |r| r.get(0))
-        .optional()?;
+        .query_opt(
+            "SELECT visit FROM enterprise_positions WHERE enterprise = ?1",
+            &values![enterprise.clone()],
+        )?
+        .map(|r| r.opt_text(0))
+        .transpose()?;
     match registered_by {
         None => register_position(tx, &enterprise, &at, Some(&id))?,
         Some(Some(by)) if by == id => register_position(tx, &enterprise, &at, Some(&id))?,
@@ -286,24 +298,28 @@ fn check_in_distance(
     Ok(registered_position(tx, &enterprise)?.map(|r| at.distance_m(&r)))
 }
 
+/// The stored (claimed, counted) pair of a row's time, when the row is there.
+fn stored_time(row: Option<super::sql::SqlRow>) -> Result<Option<(i64, i64)>, StoreError> {
+    row.map(|r| Ok((r.int(0)?, r.int(1)?))).transpose()
+}
+
 fn project_visit(
-    tx: &Connection,
+    tx: &dyn Sql,
     v: &Visit,
     photos: usize,
     times: &CommitTimes<'_>,
 ) -> Result<(), StoreError> {
     let id = v.id.to_string();
-    let stored: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "SELECT coalesce(claimed_time, device_time), device_time FROM visits WHERE id = ?1",
-        )?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let stored = stored_time(tx.query_opt(
+        "SELECT coalesce(claimed_time, device_time), device_time FROM visits WHERE id = ?1",
+        &values![id.clone()],
+    )?)?;
     let made = times.counted(stored, v.created.at);
-    tx.prepare_cached("DELETE FROM visit_officers WHERE visit = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
-        .execute([&id])?;
+    tx.execute(
+        "DELETE FROM visit_officers WHERE visit = ?1",
+        &values![id.clone()],
+    )?;
+    tx.execute("DELETE FROM visits WHERE id = ?1", &values![id.clone()])?;
     let (check_in_outcome, position) = match v.check_in.as_ref().map(|c| &c.position) {
         None => (None, None),
         Some(PositionFix::Fixed(p)) => (Some("fixed"), Some(*p)),
@@ -314,23 +330,18 @@ fn project_visit(
     // The enterprise's signed confirmation, if it signed (a confirmation by name alone is
     // `confirmed` only).
     let signed = v.confirmation.as_ref().filter(|c| c.signature.is_some());
-    tx.prepare_cached(
-        "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
-         created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed, \
-         claimed_time, distance_m, photos, signed_by, signed_at, signature) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19)",
-    )?
-    .execute(params![
-        id,
+    let mut row = Vec::from(values![
+        id.clone(),
         v.enterprise.to_string(),
-        v.method.code(),
-        v.operating_status.code(),
-        super::packed_text::pack(&v.notes),
+        v.method.code().to_string(),
+        v.operating_status.code().to_string(),
+    ]);
+    row.push(tx.note(&v.notes));
+    row.extend(values![
         made.at.0,
         v.created.by.to_string(),
         v.created.device.to_string(),
-        check_in_outcome,
+        check_in_outcome.map(str::to_string),
         position.map(|p| p.lat),
         position.map(|p| p.lon),
         position.map(|p| p.accuracy_m),
@@ -338,43 +349,48 @@ fn project_visit(
         v.created.at.0,
         distance,
         i64::try_from(photos).unwrap_or(i64::MAX),
-        signed.map(|c| c.by_name.as_str()),
+        signed.map(|c| c.by_name.clone()),
         signed.map(|c| c.at.0),
         signed
             .and_then(|c| c.signature.as_ref())
-            .map(|s| s.hash.as_str()),
-    ])?;
-    let mut officer =
-        tx.prepare_cached("INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)")?;
+            .map(|s| s.hash.clone()),
+    ]);
+    tx.execute(
+        "INSERT INTO visits (id, enterprise, method, operating_status, notes, device_time, \
+         created_by, created_device, check_in_outcome, lat, lon, accuracy_m, confirmed, \
+         claimed_time, distance_m, photos, signed_by, signed_at, signature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19)",
+        &row,
+    )?;
     for o in &v.officers {
-        officer.execute(params![id, o.to_string()])?;
+        tx.execute(
+            "INSERT INTO visit_officers (visit, officer) VALUES (?1, ?2)",
+            &values![id.clone(), o.to_string()],
+        )?;
     }
     Ok(())
 }
 
-fn project_problem(
-    tx: &Connection,
-    p: &Problem,
-    times: &CommitTimes<'_>,
-) -> Result<(), StoreError> {
+fn project_problem(tx: &dyn Sql, p: &Problem, times: &CommitTimes<'_>) -> Result<(), StoreError> {
     let id = p.id.to_string();
     // The times already counted, by claim, before the rows are rewritten.
-    let stored_created: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "SELECT coalesce(claimed_created_at, created_at), created_at FROM problems WHERE id = ?1",
-        )?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let stored_created = stored_time(tx.query_opt(
+        "SELECT coalesce(claimed_created_at, created_at), created_at FROM problems WHERE id = ?1",
+        &values![id.clone()],
+    )?)?;
     let stored_events: BTreeMap<String, (i64, i64)> = tx
-        .prepare_cached(
+        .query(
             "SELECT id, coalesce(claimed_at, at), at FROM problem_events WHERE problem = ?1",
+            &values![id.clone()],
         )?
-        .query_map([&id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
-        .collect::<Result<_, _>>()?;
-    let stored_rating: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT coalesce(claimed_at, at), at FROM ratings WHERE problem = ?1")?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+        .into_iter()
+        .map(|r| Ok((r.text(0)?, (r.int(1)?, r.int(2)?))))
+        .collect::<Result<_, StoreError>>()?;
+    let stored_rating = stored_time(tx.query_opt(
+        "SELECT coalesce(claimed_at, at), at FROM ratings WHERE problem = ?1",
+        &values![id.clone()],
+    )?)?;
     let created = times.counted(stored_created, p.created.at);
     let events: Vec<KpiTime> = p
         .events
@@ -391,60 +407,68 @@ fn project_problem(
         .filter(|t| t.clamped)
         .count();
     let outcome = server_outcome(times.sla, p, created.at);
-    for table in ["problem_units", "progress", "problem_events", "ratings"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE problem = ?1"))?
-            .execute([&id])?;
+    for sql in [
+        "DELETE FROM problem_units WHERE problem = ?1",
+        "DELETE FROM progress WHERE problem = ?1",
+        "DELETE FROM problem_events WHERE problem = ?1",
+        "DELETE FROM ratings WHERE problem = ?1",
+        "DELETE FROM problems WHERE id = ?1",
+    ] {
+        tx.execute(sql, &values![id.clone()])?;
     }
-    tx.prepare_cached("DELETE FROM problems WHERE id = ?1")?
-        .execute([&id])?;
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO problems (id, enterprise, visit, source, category, class, tier, set_tier, \
          owner, leader, deadline, state, description, expectation, response, rating, \
          created_at, created_by, superseded_events, claimed_created_at, clamped, rating_channel, \
          look_back_owed) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
          ?18, ?19, ?20, ?21, ?22, ?23)",
-    )?
-    .execute(params![
-        id,
-        p.enterprise.to_string(),
-        p.visit.map(|v| v.to_string()),
-        p.source.code(),
-        p.category,
-        p.class.code(),
-        outcome.tier.code(),
-        p.tier.code(),
-        p.owner.to_string(),
-        p.leader.map(|l| l.to_string()),
-        outcome.deadline.0,
-        outcome.state.code(),
-        p.description,
-        p.expectation,
-        p.response,
-        p.rating.as_ref().map(|r| r.rating.level()),
-        created.at.0,
-        p.created.by.to_string(),
-        i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
-        p.created.at.0,
-        i64::try_from(clamped).unwrap_or(i64::MAX),
-        p.rating.as_ref().map(|r| r.channel.code()),
-        outcome.look_back_owed,
-    ])?;
-    let mut unit =
-        tx.prepare_cached("INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)")?;
-    for u in &p.handling_units {
-        unit.execute(params![id, u.to_string()])?;
-    }
-    let mut log = tx.prepare_cached(
-        "INSERT INTO progress (id, problem, kind, text, \"by\", device, at, to_person, to_unit, \
-         due, acked_by, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        &values![
+            id.clone(),
+            p.enterprise.to_string(),
+            p.visit.map(|v| v.to_string()),
+            p.source.code().to_string(),
+            p.category.clone(),
+            p.class.code().to_string(),
+            outcome.tier.code().to_string(),
+            p.tier.code().to_string(),
+            p.owner.to_string(),
+            p.leader.map(|l| l.to_string()),
+            outcome.deadline.0,
+            outcome.state.code().to_string(),
+            p.description.clone(),
+            p.expectation.clone(),
+            p.response.clone(),
+            p.rating.as_ref().map(|r| i64::from(r.rating.level())),
+            created.at.0,
+            p.created.by.to_string(),
+            i64::try_from(outcome.superseded.len()).unwrap_or(i64::MAX),
+            p.created.at.0,
+            i64::try_from(clamped).unwrap_or(i64::MAX),
+            p.rating.as_ref().map(|r| r.channel.code().to_string()),
+            outcome.look_back_owed,
+        ],
     )?;
+    for u in &p.handling_units {
+        tx.execute(
+            "INSERT INTO problem_units (problem, unit) VALUES (?1, ?2)",
+            &values![id.clone(), u.to_string()],
+        )?;
+    }
+    let log = |row: &[Value]| {
+        tx.execute(
+            "INSERT INTO progress (id, problem, kind, text, \"by\", device, at, to_person, \
+             to_unit, due, acked_by, acked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            row,
+        )
+    };
     for e in &p.progress {
-        log.execute(params![
+        log(&values![
             e.id.to_string(),
-            id,
-            "progress",
-            e.text,
+            id.clone(),
+            "progress".to_string(),
+            e.text.clone(),
             e.stamp.by.to_string(),
             e.stamp.device.to_string(),
             e.stamp.at.0,
@@ -462,11 +486,11 @@ fn project_problem(
             None => (None, None),
         };
         let ack = s.acknowledged();
-        log.execute(params![
+        log(&values![
             s.id.to_string(),
-            id,
-            "supervision",
-            s.text,
+            id.clone(),
+            "supervision".to_string(),
+            s.text.clone(),
             s.stamp.by.to_string(),
             s.stamp.device.to_string(),
             s.stamp.at.0,
@@ -478,82 +502,86 @@ fn project_problem(
         ])?;
     }
     let applied: BTreeSet<_> = outcome.applied.iter().collect();
-    let mut event = tx.prepare_cached(
-        "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
-         applied, claimed_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
     for (e, counted) in p.events.iter().zip(&events) {
-        event.execute(params![
-            e.id.to_string(),
-            id,
-            e.action.code(),
-            e.stamp.by.to_string(),
-            e.stamp.device.to_string(),
-            e.role.code(),
-            counted.at.0,
-            e.reason,
-            applied.contains(&e.id),
-            e.stamp.at.0,
-            match &e.action {
-                shared::workflow::Action::Assign { unit } => Some(unit.to_string()),
-                _ => None,
-            },
-        ])?;
+        tx.execute(
+            "INSERT INTO problem_events (id, problem, action, \"by\", device, role, at, reason, \
+             applied, claimed_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            &values![
+                e.id.to_string(),
+                id.clone(),
+                e.action.code().to_string(),
+                e.stamp.by.to_string(),
+                e.stamp.device.to_string(),
+                e.role.code().to_string(),
+                counted.at.0,
+                e.reason.clone(),
+                applied.contains(&e.id),
+                e.stamp.at.0,
+                match &e.action {
+                    shared::workflow::Action::Assign { unit } => Some(unit.to_string()),
+                    _ => None,
+                },
+            ],
+        )?;
     }
     if let (Some(r), Some(counted)) = (&p.rating, rating) {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO ratings (problem, level, comment, \"by\", at, claimed_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            id,
-            r.rating.level(),
-            r.comment,
-            r.stamp.by.to_string(),
-            counted.at.0,
-            r.stamp.at.0,
-        ])?;
+            &values![
+                id,
+                i64::from(r.rating.level()),
+                r.comment.clone(),
+                r.stamp.by.to_string(),
+                counted.at.0,
+                r.stamp.at.0,
+            ],
+        )?;
     }
     Ok(())
 }
 
-fn project_monitoring(tx: &Connection, m: &Monitoring) -> Result<(), StoreError> {
+fn project_monitoring(tx: &dyn Sql, m: &Monitoring) -> Result<(), StoreError> {
     let enterprise = m.enterprise.to_string();
-    for table in [
-        "monitoring_power",
-        "monitoring_prices",
-        "monitoring_operation",
+    for sql in [
+        "DELETE FROM monitoring_power WHERE enterprise = ?1",
+        "DELETE FROM monitoring_prices WHERE enterprise = ?1",
+        "DELETE FROM monitoring_operation WHERE enterprise = ?1",
     ] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE enterprise = ?1"))?
-            .execute([&enterprise])?;
+        tx.execute(sql, &values![enterprise.clone()])?;
     }
-    let mut power = tx.prepare_cached(
-        "INSERT INTO monitoring_power (enterprise, day, kwh) VALUES (?1, ?2, ?3)",
-    )?;
     for (day, kwh) in &m.power {
-        power.execute(params![enterprise, day.to_string(), kwh])?;
+        tx.execute(
+            "INSERT INTO monitoring_power (enterprise, day, kwh) VALUES (?1, ?2, ?3)",
+            &values![enterprise.clone(), day.to_string(), *kwh],
+        )?;
     }
-    let mut price = tx.prepare_cached(
-        "INSERT INTO monitoring_prices (enterprise, week, product, price) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?;
     for (week, products) in &m.prices {
         for (product, value) in products {
-            price.execute(params![enterprise, week.to_string(), product, value])?;
+            tx.execute(
+                "INSERT INTO monitoring_prices (enterprise, week, product, price) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                &values![
+                    enterprise.clone(),
+                    week.to_string(),
+                    product.clone(),
+                    *value
+                ],
+            )?;
         }
     }
-    let mut operation = tx.prepare_cached(
-        "INSERT INTO monitoring_operation (enterprise, month, output_value, revenue, employees) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
     for (month, f) in &m.operation {
-        operation.execute(params![
-            enterprise,
-            month.to_string(),
-            f.output_value,
-            f.revenue,
-            f.employees,
-        ])?;
+        tx.execute(
+            "INSERT INTO monitoring_operation (enterprise, month, output_value, revenue, \
+             employees) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &values![
+                enterprise.clone(),
+                month.to_string(),
+                f.output_value,
+                f.revenue,
+                f.employees,
+            ],
+        )?;
     }
     Ok(())
 }

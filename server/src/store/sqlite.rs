@@ -16,6 +16,7 @@ use shared::sync::validate::{PROFILE_KINDS, Scope};
 use super::group::write_tx;
 use super::migrate::migrate;
 use super::projection::{CommitTimes, project};
+use super::sql::Lite;
 use super::{StoreError, snapshot};
 
 /// SQLite page cache of the server's connection, in KiB (as a negative `cache_size`).
@@ -518,7 +519,7 @@ fn commit_doc(
         doc.doc.as_str(),
         encode_heads(&doc.device_heads)
     ])?;
-    project(tx, &doc.projection, times)
+    project(&Lite(tx), &doc.projection, times)
 }
 
 fn read_seq(conn: &Connection) -> Result<i64, StoreError> {
@@ -630,7 +631,7 @@ impl ServerStore for SqliteStore {
         let tx = write_tx(&mut self.conn)?;
         let mut seq = read_seq(&tx)?;
         // Read before this commit records the device's sync below.
-        let times = CommitTimes::of(&tx, commit)?;
+        let times = CommitTimes::of(&Lite(&tx), commit)?;
         for doc in &commit.docs {
             seq = seq.checked_add(1).ok_or_else(|| StoreError::Corrupt {
                 table: "meta",

@@ -40,7 +40,8 @@ impl SqliteStore {
         filter: &SupervisionFilter,
         now: Timestamp,
     ) -> Result<SupervisionPage, StoreError> {
-        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
+        let (scope_cond, mut params) =
+            scope_sql(super::sql::Dialect::Sqlite, scope, "p", DocKind::Problem);
         let mut conds = vec!["s.kind = 'supervision'".to_string(), scope_cond];
         if let Some(person) = filter.to_person {
             conds.push("s.to_person = ?".into());
@@ -143,7 +144,8 @@ impl SqliteStore {
         user: UserId,
         unit: OrgUnitId,
     ) -> Result<Vec<DocId>, StoreError> {
-        let (scope_cond, mut params) = scope_sql(scope, "p", DocKind::Problem);
+        let (scope_cond, mut params) =
+            scope_sql(super::sql::Dialect::Sqlite, scope, "p", DocKind::Problem);
         // Settled problems (`shared::todo::settled`) put nothing on a to-do: not loaded.
         let settled: Vec<&str> = ProblemState::ALL
             .iter()

@@ -199,16 +199,11 @@ impl Seeded {
     /// Seeds the profile of enterprise `n` in `town` (the query table a projection fills).
     async fn enterprise(&self, n: u8, town: &str) {
         let (id, town) = (enterprise(n), unit_id(town));
-        let sql = match self.backend {
-            Backend::Sqlite(_) => format!(
-                "INSERT INTO enterprises (id, credit_code, name, address, town, industry, size, \
-                 key_enterprise) VALUES ('{id}', '91410100MA00000000', '企业{n}', '', '{town}', \
-                 'other', 'small', 0)"
-            ),
-            Backend::Postgres(_) => {
-                format!("INSERT INTO enterprises (id, town) VALUES ('{id}', '{town}')")
-            }
-        };
+        let sql = format!(
+            "INSERT INTO enterprises (id, credit_code, name, address, town, industry, size, \
+             key_enterprise) VALUES ('{id}', '91410100MA00000000', '企业{n}', '', '{town}', \
+             'other', 'small', 0)"
+        );
         self.execute(&sql).await.expect("seed an enterprise");
     }
 
@@ -217,18 +212,12 @@ impl Seeded {
     async fn problem(&self, n: u8, of: u8, owner: &str, creator: &str, units: &[&str]) {
         let (id, e) = (problem(n), enterprise(of));
         let (owner, creator) = (person(owner).id, person(creator).id);
-        let sql = match self.backend {
-            Backend::Sqlite(_) => format!(
-                "INSERT INTO problems (id, enterprise, source, category, class, tier, set_tier, \
-                 owner, deadline, state, description, expectation, response, created_at, \
-                 created_by, superseded_events) VALUES ('{id}', '{e}', 'visit', 'other', \
-                 'general', 'town', 'town', '{owner}', 0, 'open', '', '', '', 0, '{creator}', 0)"
-            ),
-            Backend::Postgres(_) => format!(
-                "INSERT INTO problems (id, enterprise, owner, created_by) \
-                 VALUES ('{id}', '{e}', '{owner}', '{creator}')"
-            ),
-        };
+        let sql = format!(
+            "INSERT INTO problems (id, enterprise, source, category, class, tier, set_tier, \
+             owner, deadline, state, description, expectation, response, created_at, \
+             created_by, superseded_events) VALUES ('{id}', '{e}', 'visit', 'other', \
+             'general', 'town', 'town', '{owner}', 0, 'open', '', '', '', 0, '{creator}', 0)"
+        );
         self.execute(&sql).await.expect("seed a problem");
         for unit in units {
             let sql = format!(

@@ -4,7 +4,8 @@
 //! turns at SQLite's one writer) neither lose a change of one document nor let a reader of
 //! the feed skip a number.
 //!
-//! Two servers at once are in `races.rs`. The store's trait is synchronous: each behaviour
+//! Two servers at once are in `races.rs`; the query tables a commit writes and the queries
+//! over them in `query_tables.rs`. The store's trait is synchronous: each behaviour
 //! runs on a blocking thread, as the server runs its sync work, with the runtime's worker
 //! threads free to drive the PostgreSQL connections.
 
@@ -94,6 +95,17 @@ impl Backend {
             }
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The rows of a query, as values.
+    fn rows(&self, sql: &str) -> Vec<crate::store::sql::SqlRow> {
+        match self {
+            Backend::Sqlite { db, .. } => {
+                crate::store::test_support::query_raw(&db.lock_writer(), sql)
+            }
+            Backend::Postgres { db, runtime, .. } => runtime.block_on(db.query_raw(sql)),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Makes the database refuse to store the changes of `doc`.
@@ -497,6 +509,10 @@ fn a_commit_that_fails_stores_nothing(b: &Backend) {
     assert!(store.known(&one.doc, &[one.changes[0].hash]).is_empty());
     assert_eq!(store.latest(), 0, "a number was given out");
     assert!(store.feed(&Scope::All, 0, 100).is_empty());
+    assert!(
+        b.rows("SELECT id FROM visits").is_empty(),
+        "the first document's query rows were kept"
+    );
 }
 
 on_both_sync_stores!(
@@ -509,4 +525,5 @@ on_both_sync_stores!(
 
 // After the macro, which they use.
 mod notices;
+mod query_tables;
 mod races;

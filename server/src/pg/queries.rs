@@ -1,0 +1,130 @@
+//! Queries and KPIs on PostgreSQL ([`Queries`]): the KPIs, the problem list and the visit list
+//! are the statements SQLite runs, written once (`store/kpi.rs`, `store/problems_query.rs`,
+//! `store/visits_query.rs` over `store/sql.rs`) and run here through [`PgSql`] on a
+//! connection of the pool, from a blocking thread. Each call reads one snapshot (a read-only
+//! `REPEATABLE READ` transaction): the counts of one answer agree with each other while
+//! servers commit.
+//!
+//! Not yet on PostgreSQL (they answer [`StoreError::NotYet`]): the breakdowns, officer
+//! freshness, an enterprise's timeline and history verdicts (SQLite's `store/breakdown.rs`,
+//! `freshness.rs`, `timeline.rs`, `history.rs`).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use shared::config::{CheckInRules, Config};
+use shared::model::{EnterpriseId, OrgUnitId, Timestamp};
+use shared::sync::protocol::DocId;
+use shared::sync::validate::Scope;
+use tokio::runtime::Handle;
+use tokio_postgres::IsolationLevel;
+
+use super::PgDb;
+use super::sql::PgSql;
+use crate::api::{
+    BreakdownQuery, BreakdownRow, HistoryVerdict, Kpis, OfficerFreshness, ProblemFilter,
+    ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+};
+use crate::db::{DbFuture, Queries};
+use crate::store::StoreError;
+use crate::store::sql::Sql;
+
+impl PgDb {
+    /// Runs `read` over one snapshot of the database, on a blocking thread.
+    fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
+    ) -> DbFuture<'_, T> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let runtime = Handle::current();
+            tokio::task::spawn_blocking(move || {
+                let tx = runtime.block_on(
+                    client
+                        .build_transaction()
+                        .isolation_level(IsolationLevel::RepeatableRead)
+                        .read_only(true)
+                        .start(),
+                )?;
+                let answer = read(&PgSql {
+                    client: &tx,
+                    runtime: &runtime,
+                })?;
+                runtime.block_on(tx.commit())?;
+                Ok(answer)
+            })
+            .await
+            .unwrap_or(Err(StoreError::Unavailable))
+        })
+    }
+}
+
+/// The answer of a query not yet built on PostgreSQL.
+fn not_yet<T: Send + 'static>(what: &'static str) -> DbFuture<'static, T> {
+    Box::pin(async move { Err(StoreError::NotYet(what)) })
+}
+
+impl Queries for PgDb {
+    fn feed_position(&self) -> DbFuture<'_, u64> {
+        self.read(|db| {
+            let seq = db
+                .query_one("SELECT value FROM meta WHERE key = 'seq'", &[])?
+                .int(0)?;
+            crate::store::to_u64(seq, "meta")
+        })
+    }
+
+    fn kpis(
+        &self,
+        unit: Unit,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, Kpis> {
+        self.read(move |db| crate::store::kpis(db, unit, from, to, now, &check_in))
+    }
+
+    fn breakdown(
+        &self,
+        _query: BreakdownQuery,
+        _now: Timestamp,
+        _config: Arc<Config>,
+    ) -> DbFuture<'_, Vec<BreakdownRow>> {
+        not_yet("KPI breakdowns")
+    }
+
+    fn officer_freshness(
+        &self,
+        _units: Option<BTreeSet<OrgUnitId>>,
+    ) -> DbFuture<'_, Vec<OfficerFreshness>> {
+        not_yet("officer freshness")
+    }
+
+    fn problems(
+        &self,
+        scope: Scope,
+        filter: ProblemFilter,
+        config: Arc<Config>,
+        now: Timestamp,
+    ) -> DbFuture<'_, ProblemPage> {
+        self.read(move |db| crate::store::list_problems(db, &scope, &filter, &config, now))
+    }
+
+    fn visits(
+        &self,
+        scope: Scope,
+        filter: VisitFilter,
+        check_in: CheckInRules,
+    ) -> DbFuture<'_, VisitPage> {
+        self.read(move |db| crate::store::list_visits(db, &scope, &filter, &check_in))
+    }
+
+    fn timeline(&self, _enterprise: EnterpriseId, _scope: Scope) -> DbFuture<'_, Option<Timeline>> {
+        not_yet("enterprise timelines")
+    }
+
+    fn history_verdict(&self, _doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
+        not_yet("history verdicts")
+    }
+}
