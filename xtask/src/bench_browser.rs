@@ -156,24 +156,7 @@ fn run_scenarios(b: &Session, port: u16, runs: usize) -> anyhow::Result<Value> {
     step(&format!(
         "logging in as {OFFICER} online; waiting for the first sync"
     ));
-    b.goto(&app)?;
-    b.wait_until("the login form", "document.querySelector('#login')")?;
-    b.fill("#login", OFFICER)?;
-    b.fill("#password", PASSWORD)?;
-    b.js(
-        "document.querySelector('form button[type=submit]').click(); return true;",
-        json!([]),
-    )?;
-    b.wait_until(
-        "the enterprise list after the first sync",
-        "document.querySelectorAll('.enterprise-card').length > 0 \
-         && document.querySelector('.sync-bar').dataset.waiting === '0' \
-         && !document.querySelector('.sync-state.syncing')",
-    )?;
-    b.wait_until(
-        "the service worker to control the page",
-        "navigator.serviceWorker.controller !== null",
-    )?;
+    b.log_in_officer(&app, OFFICER, PASSWORD)?;
     let enterprises = b.js(
         "return document.querySelectorAll('.enterprise-card').length;",
         json!([]),

@@ -476,24 +476,7 @@ fn run_link(
             "Emulation.setDeviceMetricsOverride",
             json!({ "width": 360, "height": 780, "deviceScaleFactor": 1, "mobile": true }),
         )?;
-        b.goto(&format!("http://127.0.0.1:{port}/"))?;
-        b.wait_until("the login form", "document.querySelector('#login')")?;
-        b.fill("#login", OFFICER)?;
-        b.fill("#password", PASSWORD)?;
-        b.js(
-            "document.querySelector('form button[type=submit]').click(); return true;",
-            json!([]),
-        )?;
-        b.wait_until(
-            "the enterprise list after the first sync",
-            "document.querySelectorAll('.enterprise-card').length > 0 \
-             && document.querySelector('.sync-bar').dataset.waiting === '0' \
-             && !document.querySelector('.sync-state.syncing')",
-        )?;
-        b.wait_until(
-            "the service worker to control the page",
-            "navigator.serviceWorker.controller !== null",
-        )?;
+        b.log_in_officer(&format!("http://127.0.0.1:{port}/"), OFFICER, PASSWORD)?;
         let enterprise = b
             .js(
                 "return document.querySelector('.enterprise-card a').getAttribute('href');",

@@ -199,6 +199,34 @@ impl Session {
         Ok(())
     }
 
+    /// Opens the app at `app`, logs in as `login` and waits until the first sync has filled
+    /// the enterprise list and the service worker controls the page (so the app opens offline).
+    pub(crate) fn log_in_officer(
+        &self,
+        app: &str,
+        login: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        self.goto(app)?;
+        self.wait_until("the login form", "document.querySelector('#login')")?;
+        self.fill("#login", login)?;
+        self.fill("#password", password)?;
+        self.js(
+            "document.querySelector('form button[type=submit]').click(); return true;",
+            json!([]),
+        )?;
+        self.wait_until(
+            "the enterprise list after the first sync",
+            "document.querySelectorAll('.enterprise-card').length > 0 \
+             && document.querySelector('.sync-bar').dataset.waiting === '0' \
+             && !document.querySelector('.sync-state.syncing')",
+        )?;
+        self.wait_until(
+            "the service worker to control the page",
+            "navigator.serviceWorker.controller !== null",
+        )
+    }
+
     pub(crate) fn wait_until(&self, what: &str, condition: &str) -> anyhow::Result<()> {
         self.wait_for(what, condition, WAIT)
     }

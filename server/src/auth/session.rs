@@ -231,12 +231,12 @@ pub(super) enum Checked {
 }
 
 /// Checks `password` against `user`'s on a hashing thread, under the login throttle's `keys`
-/// (the account and the client address): the limit is checked again first, where the attempt
-/// is counted as a failure before the password is checked (`db::LoginThrottle::attempt`), so
-/// of many simultaneous guesses — on this server or others sharing the count — only as many as
-/// the limit allows are ever checked; a right password, or one never checked (the hashing
-/// queue full), takes the count back. Logins and password changes both go through here: one
-/// throttle for guessing.
+/// (the account and the client address): on the hashing thread the limit is checked again
+/// and the attempt counted as a failure before the password is checked
+/// (`db::LoginThrottle::attempt`), so of many simultaneous guesses — on this server or others
+/// sharing the count — only as many as the limit allows are ever checked; a right password
+/// takes the count back. Logins and password changes both go through here: one throttle for
+/// guessing.
 ///
 /// # Errors
 /// [`AuthError::Busy`] when the hashing queue is full; [`AuthError::Unavailable`] when the
@@ -248,31 +248,36 @@ pub(super) async fn check_password(
     password: Secret,
     now: Timestamp,
 ) -> Result<Checked, AuthError> {
-    let throttle = auth.throttle();
-    if throttle.attempt(&keys, now).await?.is_err() {
-        return Ok(Checked::Limited);
-    }
-    let verified = password::limited(move || match user {
-        Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
-        _ => {
-            password::verify_dummy(&password);
-            None
+    // The attempt is counted on the hashing thread, when its turn comes: counted before the
+    // queue, every caller waiting in it would count as a failure, and a burst of right
+    // passwords for one account (twenty phones logging in at once) would lock it.
+    let service = auth.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let checked = password::limited(move || -> Result<Checked, StoreError> {
+        let throttle = service.throttle();
+        if runtime.block_on(throttle.attempt(&keys, now))?.is_err() {
+            return Ok(Checked::Limited);
+        }
+        let verified = match user {
+            Some(u) if !u.disabled => password::verify(&password, &u.password_hash).then_some(u),
+            _ => {
+                password::verify_dummy(&password);
+                None
+            }
+        };
+        match verified {
+            Some(u) => {
+                runtime.block_on(throttle.forget_attempt(&keys, now))?;
+                Ok(Checked::Right(u))
+            }
+            None => Ok(Checked::Wrong),
         }
     })
     .await;
-    match verified {
-        Ok(Some(u)) => {
-            throttle.forget_attempt(&keys, now).await?;
-            Ok(Checked::Right(u))
-        }
-        Ok(None) => Ok(Checked::Wrong),
-        Err(e) => {
-            throttle.forget_attempt(&keys, now).await?;
-            Err(match e {
-                password::HashQueueError::Busy => AuthError::Busy,
-                password::HashQueueError::Failed => AuthError::Unavailable,
-            })
-        }
+    match checked {
+        Ok(checked) => Ok(checked?),
+        Err(password::HashQueueError::Busy) => Err(AuthError::Busy),
+        Err(password::HashQueueError::Failed) => Err(AuthError::Unavailable),
     }
 }
 
