@@ -7,9 +7,9 @@
 //! the hash-chained audit log their writes append to (`pg/audit.rs`), the sync store
 //! ([`PgSyncStore`], the engine's `ServerStore`, `pg/sync_store.rs`: documents, changes and a
 //! change feed several servers commit to without gaps or lost changes, and the query tables
-//! each commit projects), queries and KPIs ([`crate::db::Queries`], `pg/queries.rs`: KPIs
-//! and the problem and visit lists so far; the statements SQLite runs, written once in
-//! `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
+//! each commit projects and the history verdicts it judges), queries and KPIs
+//! ([`crate::db::Queries`], `pg/queries.rs`: every one of them, the statements SQLite runs,
+//! written once over `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
 //! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
 //! throttle's shared count (`pg/throttle.rs`). The rest of the server still runs on SQLite;
@@ -65,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_login_throttle",
         include_str!("migrations/0005_login_throttle.sql"),
+    ),
+    (
+        "0008_device_outbox",
+        include_str!("migrations/0008_device_outbox.sql"),
     ),
 ];
 

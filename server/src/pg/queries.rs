@@ -1,13 +1,11 @@
-//! Queries and KPIs on PostgreSQL ([`Queries`]): the KPIs, the problem list and the visit list
-//! are the statements SQLite runs, written once (`store/kpi.rs`, `store/problems_query.rs`,
-//! `store/visits_query.rs` over `store/sql.rs`) and run here through [`PgSql`] on a
-//! connection of the pool, from a blocking thread. Each call reads one snapshot (a read-only
-//! `REPEATABLE READ` transaction): the counts of one answer agree with each other while
-//! servers commit.
-//!
-//! Not yet on PostgreSQL (they answer [`StoreError::NotYet`]): the breakdowns, officer
-//! freshness, an enterprise's timeline and history verdicts (SQLite's `store/breakdown.rs`,
-//! `freshness.rs`, `timeline.rs`, `history.rs`).
+//! Queries and KPIs on PostgreSQL ([`Queries`]): every answer is the statements SQLite runs,
+//! written once over `store/sql.rs` (the KPIs `store/kpi.rs`, their breakdowns
+//! `store/breakdown.rs`, officer freshness `store/freshness.rs`, the problem and visit lists
+//! `store/problems_query.rs` and `store/visits_query.rs`, an enterprise's timeline
+//! `store/timeline.rs`, history verdicts `store/history.rs`) and run here through [`PgSql`]
+//! on a connection of the pool, from a blocking thread. Each call reads one snapshot (a
+//! read-only `REPEATABLE READ` transaction): the counts of one answer agree with each other
+//! while servers commit.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -59,11 +57,6 @@ impl PgDb {
     }
 }
 
-/// The answer of a query not yet built on PostgreSQL.
-fn not_yet<T: Send + 'static>(what: &'static str) -> DbFuture<'static, T> {
-    Box::pin(async move { Err(StoreError::NotYet(what)) })
-}
-
 impl Queries for PgDb {
     fn feed_position(&self) -> DbFuture<'_, u64> {
         self.read(|db| {
@@ -87,18 +80,18 @@ impl Queries for PgDb {
 
     fn breakdown(
         &self,
-        _query: BreakdownQuery,
-        _now: Timestamp,
-        _config: Arc<Config>,
+        query: BreakdownQuery,
+        now: Timestamp,
+        config: Arc<Config>,
     ) -> DbFuture<'_, Vec<BreakdownRow>> {
-        not_yet("KPI breakdowns")
+        self.read(move |db| crate::store::breakdown(db, query, now, &config))
     }
 
     fn officer_freshness(
         &self,
-        _units: Option<BTreeSet<OrgUnitId>>,
+        units: Option<BTreeSet<OrgUnitId>>,
     ) -> DbFuture<'_, Vec<OfficerFreshness>> {
-        not_yet("officer freshness")
+        self.read(move |db| crate::store::officer_freshness(db, units.as_ref()))
     }
 
     fn problems(
@@ -120,11 +113,11 @@ impl Queries for PgDb {
         self.read(move |db| crate::store::list_visits(db, &scope, &filter, &check_in))
     }
 
-    fn timeline(&self, _enterprise: EnterpriseId, _scope: Scope) -> DbFuture<'_, Option<Timeline>> {
-        not_yet("enterprise timelines")
+    fn timeline(&self, enterprise: EnterpriseId, scope: Scope) -> DbFuture<'_, Option<Timeline>> {
+        self.read(move |db| crate::store::enterprise_timeline(db, enterprise, &scope))
     }
 
-    fn history_verdict(&self, _doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
-        not_yet("history verdicts")
+    fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
+        self.read(move |db| crate::store::history_verdict(db, &doc))
     }
 }

@@ -44,14 +44,22 @@
 //! through [`PgSql`]), after its row and before the commit: what the lists and KPIs read is
 //! never behind or ahead of the documents.
 //!
-//! Not yet here (SQLite's commit does them): the history verdicts (`store/history.rs`), the
-//! device's settling window (`record_sync`), compaction of appended snapshots.
+//! **History verdicts in the same transaction.** Before a document's row is rewritten, its
+//! new changes are judged by the statements SQLite's commit runs (`store/history.rs`'s
+//! `on_commit`: each must carry the actor of the device its message names). Commits take turns
+//! under the feed's lock, so the heads it reads are those the row lock then confirms.
+//!
+//! **The settling window.** What bounds a device's claimed times (`device_sync`'s settled and
+//! unsettled marks, read by each commit through `store/projection.rs`) is written by
+//! [`PgSyncStore::record_sync`] with SQLite's statements (`store/device_sync.rs`).
+//!
+//! Not yet here (SQLite's store does it): compaction of appended snapshots.
 
 use std::collections::BTreeSet;
 
 use automerge::ChangeHash;
 use deadpool_postgres::Object;
-use shared::model::DeviceId;
+use shared::model::{DeviceId, Timestamp};
 use shared::sync::protocol::{DocId, SyncRequest, SyncResponse};
 use shared::sync::server::{
     Commit, DocCommit, DocMeta, ServerStore, StoredDoc, SyncContext, SyncError,
@@ -65,7 +73,8 @@ use super::PgDb;
 use super::sql::PgSql;
 use crate::store::projection::{CommitTimes, project};
 use crate::store::{
-    StoreError, decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
+    StoreError, decode_heads, encode_heads, on_commit, parse_doc_id, parse_enterprise, to_sql_int,
+    to_u64,
 };
 
 /// How many times one request is merged again because another server committed one of its
@@ -118,6 +127,45 @@ pub fn handle_sync(
 }
 
 impl PgSyncStore {
+    /// Records what `device` reported of its outbox in a sync request at `at`, as SQLite's
+    /// store does (`store/freshness.rs`'s `record_unsent`, the one definition).
+    ///
+    /// # Errors
+    /// When PostgreSQL fails.
+    pub fn record_unsent(
+        &mut self,
+        device: &str,
+        unsent: Option<u32>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sql = PgSql {
+            client: &self.client,
+            runtime: &self.runtime,
+        };
+        crate::store::record_unsent(&sql, device, unsent, at)
+    }
+
+    /// Records a successful sync of `device` received at `at` and sent at the device's
+    /// `device_time`, `settled` when it had nothing left to send: its last sync and settling
+    /// window, as SQLite's store does (`store/device_sync.rs`, the one definition), which
+    /// bound the times its later commits may claim.
+    ///
+    /// # Errors
+    /// When PostgreSQL fails.
+    pub fn record_sync(
+        &mut self,
+        device: DeviceId,
+        at: Timestamp,
+        device_time: Timestamp,
+        settled: bool,
+    ) -> Result<(), StoreError> {
+        let sql = PgSql {
+            client: &self.client,
+            runtime: &self.runtime,
+        };
+        crate::store::record_sync(&sql, device, at, device_time, settled)
+    }
+
     /// Runs one statement; its rows.
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let PgSyncStore { client, runtime } = self;
@@ -238,6 +286,9 @@ impl ServerStore for PgSyncStore {
         let times = CommitTimes::of(&sql, commit)?;
         for doc in &commit.docs {
             seq += 1;
+            // Judged before the row is rewritten: the verdict reads the heads this commit
+            // builds on.
+            on_commit(&sql, doc, commit.received_at)?;
             runtime.block_on(commit_doc(&tx, commit, doc, seq))?;
             // The query tables, in the same transaction, by the same statements as SQLite's.
             project(&sql, &doc.projection, &times)?;

@@ -1,16 +1,17 @@
 //! The breakdowns the dashboard's charts draw: the period's problems (as `Kpis::problems`
 //! counts them) by category, tier, town, department and month, each with its resolved and
-//! overdue counts, under the same rules as the KPIs.
+//! overdue counts, under the same rules as the KPIs. Written once over [`Sql`] and run on both
+//! backends (SQLite's [`SqliteStore::breakdown`], PostgreSQL's `Queries`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::params_from_iter;
-use rusqlite::types::Value;
 use shared::config::Config;
 use shared::model::{OrgUnitKind, Tier, Timestamp};
 
-use super::kpi::{AWAITING, problems_of};
+use super::kpi::problems_of;
+use super::problems_query::AWAITING;
+use super::sql::{Lite, Sql, Value};
 use super::{SqliteStore, StoreError};
 use crate::api::{Breakdown, BreakdownQuery, BreakdownRow, Unit};
 
@@ -39,161 +40,174 @@ fn next_month((year, month): (i32, u32)) -> (i32, u32) {
 }
 
 impl SqliteStore {
-    /// The problems of `q.unit` created in `[q.from, q.to)` (as `Kpis::problems` counts
-    /// them) grouped by `q.by`, each group with its resolved and overdue (at `now`) counts.
-    /// Every known key is listed, even with no problems — the config's categories and tiers,
-    /// the zone's towns, the departments, each month of the period — in display order, then
-    /// any other key found in the data.
+    /// The problems of `q.unit` created in `[q.from, q.to)` grouped by `q.by`, each group with
+    /// its resolved and overdue (at `now`) counts ([`breakdown`]).
     pub fn breakdown(
         &self,
         q: BreakdownQuery,
         now: Timestamp,
         config: &Config,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
-        let offset_ms = i64::from(q.utc_offset_minutes) * 60_000;
-        let (unit_sql, unit_param) = problems_of(q.unit);
-        let (key_sql, join, key_params): (&str, &str, Vec<Value>) = match q.by {
-            Breakdown::Category => ("p.category", "", vec![]),
-            Breakdown::Tier => ("p.tier", "", vec![]),
-            Breakdown::Town => (
-                "coalesce(e.town, '')",
-                "LEFT JOIN enterprises e ON e.id = p.enterprise",
-                vec![],
-            ),
-            Breakdown::Department => (
-                "pu.unit",
-                "JOIN problem_units pu ON pu.problem = p.id",
-                vec![],
-            ),
-            Breakdown::Month => (
-                "strftime('%Y-%m', (p.created_at + ?) / 1000, 'unixepoch')",
-                "",
-                vec![Value::Integer(offset_ms)],
-            ),
-        };
-        let sql = format!(
-            "SELECT {key_sql}, COUNT(*), \
-             SUM(CASE WHEN p.state IN ('signed_off', 'look_back_passed') THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN p.state IN ({AWAITING}) AND p.deadline < ? THEN 1 ELSE 0 END) \
-             FROM problems p {join} WHERE {unit_sql} AND p.created_at >= ? AND p.created_at < ? \
-             AND p.state NOT IN ('withdrawn', 'merged_duplicate') GROUP BY 1"
-        );
-        let mut params = key_params;
-        params.push(Value::Integer(now.0));
-        params.extend(unit_param.map(Value::Text));
-        params.push(Value::Integer(q.from.0));
-        params.push(Value::Integer(q.to.0));
-        let mut counts: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
-            let key: Option<String> = r.get(0)?;
-            let n = |i: usize| -> Result<u64, rusqlite::Error> {
-                Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
-            };
-            counts.insert(key.unwrap_or_default(), (n(1)?, n(2)?, n(3)?));
-        }
-
-        // The keys to list, in display order, with their names.
-        let mut listed: Vec<(String, String, String)> = Vec::new();
-        let mut unit_names: BTreeMap<String, String> = BTreeMap::new();
-        match q.by {
-            Breakdown::Category => {
-                for c in &config.categories {
-                    listed.push((c.code.clone(), c.zh.clone(), c.en.clone()));
-                }
-            }
-            Breakdown::Tier => {
-                for t in Tier::ALL {
-                    let name = config.tiers.of(*t);
-                    listed.push((t.code().into(), name.zh.clone(), name.en.clone()));
-                }
-            }
-            Breakdown::Town | Breakdown::Department => {
-                let kind = if q.by == Breakdown::Town {
-                    OrgUnitKind::Town
-                } else {
-                    OrgUnitKind::Department
-                };
-                for o in self.list_org_units()? {
-                    let id = o.unit.id.to_string();
-                    let list_it = o.unit.kind == kind
-                        && match q.unit {
-                            Unit::Zone => true,
-                            Unit::Town(t) => kind == OrgUnitKind::Department || o.unit.id == t,
-                            Unit::Department(d) => o.unit.id == d,
-                        };
-                    if list_it {
-                        listed.push((id.clone(), o.unit.name.clone(), o.unit.name.clone()));
-                    }
-                    unit_names.insert(id, o.unit.name);
-                }
-            }
-            Breakdown::Month => {
-                let first = month_of(q.from.0, offset_ms);
-                let last = month_of(q.to.0.saturating_sub(1), offset_ms);
-                if let (Some(mut m), Some(last)) = (first, last) {
-                    while m <= last && listed.len() < MAX_LISTED_MONTHS {
-                        listed.push((
-                            format!("{:04}-{:02}", m.0, m.1),
-                            String::new(),
-                            String::new(),
-                        ));
-                        m = next_month(m);
-                    }
-                    if m <= last {
-                        // Too long to list every month: only those with problems.
-                        listed.clear();
-                    }
-                }
-            }
-        }
-        let known: std::collections::BTreeSet<String> =
-            listed.iter().map(|(k, _, _)| k.clone()).collect();
-        for key in counts.keys().filter(|k| !known.contains(*k)) {
-            let (zh, en) = match (q.by, unit_names.get(key)) {
-                (_, Some(name)) => (name.clone(), name.clone()),
-                (Breakdown::Town, None) if key.is_empty() => {
-                    ("未知镇街".to_string(), "Unknown town".to_string())
-                }
-                _ => (key.clone(), key.clone()),
-            };
-            listed.push((key.clone(), zh, en));
-        }
-
-        let mut out = Vec::with_capacity(listed.len());
-        for (key, mut label, mut label_en) in listed {
-            let (mut from, mut to) = (q.from.0, q.to.0);
-            if q.by == Breakdown::Month {
-                let parsed = key
-                    .split_once('-')
-                    .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)));
-                if let Some((year, month)) = parsed {
-                    if let Some(start) = month_start(year, month, offset_ms) {
-                        from = from.max(start);
-                    }
-                    let (ny, nm) = next_month((year, month));
-                    if let Some(end) = month_start(ny, nm, offset_ms) {
-                        to = to.min(end);
-                    }
-                    label = format!("{year}年{month}月");
-                    label_en = format!("{year}-{month:02}");
-                }
-            }
-            let (problems, resolved, overdue) = counts.get(&key).copied().unwrap_or_default();
-            out.push(BreakdownRow {
-                key,
-                label,
-                label_en,
-                problems,
-                resolved,
-                overdue,
-                from,
-                to,
-            });
-        }
-        Ok(out)
+        breakdown(&Lite(&self.conn), q, now, config)
     }
+}
+
+/// The problems of `q.unit` created in `[q.from, q.to)` (as `Kpis::problems` counts them)
+/// grouped by `q.by`, each group with its resolved and overdue (at `now`) counts. Every known
+/// key is listed, even with no problems — the config's categories and tiers, the zone's
+/// towns, the departments (by code), each month of the period — in display order, then any
+/// other key found in the data (in byte order): the one definition, run on either backend.
+pub(crate) fn breakdown(
+    db: &dyn Sql,
+    q: BreakdownQuery,
+    now: Timestamp,
+    config: &Config,
+) -> Result<Vec<BreakdownRow>, StoreError> {
+    let d = db.dialect();
+    let offset_ms = i64::from(q.utc_offset_minutes) * 60_000;
+    let (unit_sql, unit_param) = problems_of(q.unit);
+    let month = d.month_of("p.created_at");
+    let (key_sql, join, key_params): (&str, &str, Vec<Value>) = match q.by {
+        Breakdown::Category => ("p.category", "", vec![]),
+        Breakdown::Tier => ("p.tier", "", vec![]),
+        Breakdown::Town => (
+            "coalesce(e.town, '')",
+            "LEFT JOIN enterprises e ON e.id = p.enterprise",
+            vec![],
+        ),
+        Breakdown::Department => (
+            "pu.unit",
+            "JOIN problem_units pu ON pu.problem = p.id",
+            vec![],
+        ),
+        Breakdown::Month => (month.as_str(), "", vec![Value::Integer(offset_ms)]),
+    };
+    let sql = format!(
+        "SELECT {key_sql}, COUNT(*), \
+         SUM(CASE WHEN p.state IN ('signed_off', 'look_back_passed') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN p.state IN ({AWAITING}) AND p.deadline < ? THEN 1 ELSE 0 END) \
+         FROM problems p {join} WHERE {unit_sql} AND p.created_at >= ? AND p.created_at < ? \
+         AND p.state NOT IN ('withdrawn', 'merged_duplicate') GROUP BY 1"
+    );
+    let mut params = key_params;
+    params.push(Value::Integer(now.0));
+    params.extend(unit_param.map(Value::Text));
+    params.push(Value::Integer(q.from.0));
+    params.push(Value::Integer(q.to.0));
+    // Keyed in a BTreeMap: the keys found in the data come out in byte order on both backends.
+    let mut counts: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for r in db.query(&sql, &params)? {
+        counts.insert(
+            r.opt_text(0)?.unwrap_or_default(),
+            (r.count(1)?, r.count(2)?, r.count(3)?),
+        );
+    }
+
+    // The keys to list, in display order, with their names.
+    let mut listed: Vec<(String, String, String)> = Vec::new();
+    let mut unit_names: BTreeMap<String, String> = BTreeMap::new();
+    match q.by {
+        Breakdown::Category => {
+            for c in &config.categories {
+                listed.push((c.code.clone(), c.zh.clone(), c.en.clone()));
+            }
+        }
+        Breakdown::Tier => {
+            for t in Tier::ALL {
+                let name = config.tiers.of(*t);
+                listed.push((t.code().into(), name.zh.clone(), name.en.clone()));
+            }
+        }
+        Breakdown::Town | Breakdown::Department => {
+            let kind = if q.by == Breakdown::Town {
+                OrgUnitKind::Town
+            } else {
+                OrgUnitKind::Department
+            };
+            let units = db.query(
+                &format!(
+                    "SELECT id, name, kind FROM org_units ORDER BY {}",
+                    d.bytewise("code")
+                ),
+                &[],
+            )?;
+            for r in units {
+                let (id, name) = (r.text(0)?, r.text(1)?);
+                let list_it = r.text(2)? == kind.code()
+                    && match q.unit {
+                        Unit::Zone => true,
+                        Unit::Town(t) => kind == OrgUnitKind::Department || id == t.to_string(),
+                        Unit::Department(dep) => id == dep.to_string(),
+                    };
+                if list_it {
+                    listed.push((id.clone(), name.clone(), name.clone()));
+                }
+                unit_names.insert(id, name);
+            }
+        }
+        Breakdown::Month => {
+            let first = month_of(q.from.0, offset_ms);
+            let last = month_of(q.to.0.saturating_sub(1), offset_ms);
+            if let (Some(mut m), Some(last)) = (first, last) {
+                while m <= last && listed.len() < MAX_LISTED_MONTHS {
+                    listed.push((
+                        format!("{:04}-{:02}", m.0, m.1),
+                        String::new(),
+                        String::new(),
+                    ));
+                    m = next_month(m);
+                }
+                if m <= last {
+                    // Too long to list every month: only those with problems.
+                    listed.clear();
+                }
+            }
+        }
+    }
+    let known: BTreeSet<String> = listed.iter().map(|(k, _, _)| k.clone()).collect();
+    for key in counts.keys().filter(|k| !known.contains(*k)) {
+        let (zh, en) = match (q.by, unit_names.get(key)) {
+            (_, Some(name)) => (name.clone(), name.clone()),
+            (Breakdown::Town, None) if key.is_empty() => {
+                ("未知镇街".to_string(), "Unknown town".to_string())
+            }
+            _ => (key.clone(), key.clone()),
+        };
+        listed.push((key.clone(), zh, en));
+    }
+
+    let mut out = Vec::with_capacity(listed.len());
+    for (key, mut label, mut label_en) in listed {
+        let (mut from, mut to) = (q.from.0, q.to.0);
+        if q.by == Breakdown::Month {
+            let parsed = key
+                .split_once('-')
+                .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)));
+            if let Some((year, month)) = parsed {
+                if let Some(start) = month_start(year, month, offset_ms) {
+                    from = from.max(start);
+                }
+                let (ny, nm) = next_month((year, month));
+                if let Some(end) = month_start(ny, nm, offset_ms) {
+                    to = to.min(end);
+                }
+                label = format!("{year}年{month}月");
+                label_en = format!("{year}-{month:02}");
+            }
+        }
+        let (problems, resolved, overdue) = counts.get(&key).copied().unwrap_or_default();
+        out.push(BreakdownRow {
+            key,
+            label,
+            label_en,
+            problems,
+            resolved,
+            overdue,
+            from,
+            to,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,37 +4,38 @@
 //! names; a history fully checked at the heads this commit builds on stays intact, anything
 //! else waits for the audit), and the audit (`crate::history_audit`) checks whole records,
 //! a bounded batch at a time, writing what it found only if the record did not change
-//! meanwhile. The lists and `GET /api/history/{kind}/{id}` read the verdicts.
+//! meanwhile. The lists and `GET /api/history/{kind}/{id}` read the verdicts. The commit's
+//! judgement and the verdict's read are written once over [`Sql`] and run on both backends
+//! (PostgreSQL's commit, `pg/sync_store.rs`, and its `Queries`); the audit runs on SQLite.
 
 use automerge::ChangeHash;
-use rusqlite::{Connection, OptionalExtension, params};
-use shared::model::{DeviceId, Timestamp};
+use rusqlite::params;
+use shared::model::{DeviceId, EnterpriseId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::DocCommit;
 
+use super::sql::{Lite, Sql, Value};
 use super::{SqliteStore, StoreError};
 use crate::api::HistoryVerdict;
 
 /// The Automerge actor (hex) the changes of `device` must carry: the one the server gave it
 /// at registration, or the system's for the server's own identities (`crate::writer`).
-pub(crate) fn expected_actor(
-    conn: &Connection,
-    device: DeviceId,
-) -> Result<Option<String>, StoreError> {
+pub(crate) fn expected_actor(db: &dyn Sql, device: DeviceId) -> Result<Option<String>, StoreError> {
     if device == crate::writer::system_actor().device || device == crate::writer::card_device() {
         return Ok(Some(crate::writer::system_actor_id().to_hex_string()));
     }
-    let actor: Option<String> = conn
-        .prepare_cached("SELECT actor_id FROM devices WHERE id = ?1")?
-        .query_row([device.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(actor.map(|a| a.to_lowercase()))
+    db.query_opt(
+        "SELECT actor_id FROM devices WHERE id = ?",
+        &[Value::Text(device.to_string())],
+    )?
+    .map(|r| Ok(r.text(0)?.to_lowercase()))
+    .transpose()
 }
 
 /// Why one change is wrongly attributed, if it is: it names no author, names a device the
 /// server does not know, or carries another actor than the named device's.
 pub(crate) fn misattributed(
-    conn: &Connection,
+    db: &dyn Sql,
     hash: &str,
     actor: &str,
     device: Option<DeviceId>,
@@ -42,7 +43,7 @@ pub(crate) fn misattributed(
     let Some(device) = device else {
         return Ok(Some(format!("change {hash} names no author")));
     };
-    Ok(match expected_actor(conn, device)? {
+    Ok(match expected_actor(db, device)? {
         Some(expected) if expected == actor => None,
         Some(expected) => Some(format!(
             "change {hash} names device {device} but carries actor {actor}, not that \
@@ -58,21 +59,24 @@ pub(crate) fn misattributed(
 /// change wrongly attributed breaks the history; otherwise a history fully checked at the
 /// heads this commit merged into (or a new record, all of whose changes this commit brings,
 /// each hashed and its dependencies present, as the merge requires) stays intact; a broken one
-/// stays broken; anything else is left to the audit.
-pub(super) fn on_commit(
-    tx: &Connection,
-    doc: &DocCommit,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let id = doc.doc.as_str();
-    let stored_heads: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT heads FROM docs WHERE doc_id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    let prior: Option<(Vec<u8>, Option<bool>, Option<String>)> = tx
-        .prepare_cached("SELECT heads, intact, broken FROM history_verdicts WHERE doc_id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+/// stays broken; anything else is left to the audit. The one definition, run by both
+/// backends' commits.
+pub(crate) fn on_commit(tx: &dyn Sql, doc: &DocCommit, now: Timestamp) -> Result<(), StoreError> {
+    let id = Value::Text(doc.doc.as_str().to_string());
+    let stored_heads = tx
+        .query_opt(
+            "SELECT heads FROM docs WHERE doc_id = ?",
+            std::slice::from_ref(&id),
+        )?
+        .map(|r| r.blob(0))
+        .transpose()?;
+    let prior = tx
+        .query_opt(
+            "SELECT heads, intact, broken FROM history_verdicts WHERE doc_id = ?",
+            std::slice::from_ref(&id),
+        )?
+        .map(|r| Ok::<_, StoreError>((r.blob(0)?, r.opt_flag(1)?, r.opt_text(2)?)))
+        .transpose()?;
     let mut found = None;
     for c in &doc.changes {
         found = misattributed(
@@ -92,19 +96,19 @@ pub(super) fn on_commit(
         (None, Some(stored), Some((heads, Some(true), _))) if stored == heads => (Some(true), None),
         (None, _, _) => (None, None),
     };
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO history_verdicts (doc_id, heads, intact, broken, checked_at, full_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL) ON CONFLICT (doc_id) DO UPDATE SET \
+         VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (doc_id) DO UPDATE SET \
          heads = excluded.heads, intact = excluded.intact, broken = excluded.broken, \
          checked_at = excluded.checked_at",
-    )?
-    .execute(params![
-        id,
-        super::sqlite::encode_heads(&doc.heads),
-        intact,
-        broken,
-        now.0
-    ])?;
+        &[
+            id,
+            Value::Blob(super::encode_heads(&doc.heads)),
+            Value::from(intact),
+            Value::from(broken),
+            Value::Integer(now.0),
+        ],
+    )?;
     Ok(())
 }
 
@@ -121,15 +125,6 @@ pub struct AuditRead {
     /// Every change the table recorded for it.
     pub recorded: Vec<ChangeHash>,
 }
-
-/// A record's enterprise and its verdict's columns, as SQLite gives them.
-type VerdictRow = (
-    String,
-    Option<bool>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-);
 
 impl SqliteStore {
     /// Records the audit should look at next, at most `limit`: pending ones (changes since
@@ -215,7 +210,7 @@ impl SqliteStore {
         let mut broken = chain;
         if broken.is_none() {
             for (hash, actor, device) in authors {
-                broken = misattributed(&self.conn, hash, actor, *device)?;
+                broken = misattributed(&Lite(&self.conn), hash, actor, *device)?;
                 if broken.is_some() {
                     break;
                 }
@@ -231,7 +226,7 @@ impl SqliteStore {
             )?
             .execute(params![
                 read.doc.as_str(),
-                super::sqlite::encode_heads(&read.heads),
+                super::encode_heads(&read.heads),
                 intact,
                 broken,
                 now.0
@@ -244,42 +239,46 @@ impl SqliteStore {
         }))
     }
 
-    /// The verdict on `doc`'s history, with the record's enterprise (what a read scope is
-    /// checked against); `None` when the record is not stored.
+    /// The verdict on `doc`'s history, with the record's enterprise ([`history_verdict`]).
     ///
     /// # Errors
     /// When the store fails or holds a bad id.
     pub fn history_verdict(
         &self,
         doc: &DocId,
-    ) -> Result<Option<(shared::model::EnterpriseId, HistoryVerdict)>, StoreError> {
-        let row: Option<VerdictRow> = self
-            .conn
-            .prepare_cached(
-                "SELECT d.enterprise, h.intact, h.broken, h.checked_at, h.full_at FROM docs d \
-                 LEFT JOIN history_verdicts h ON h.doc_id = d.doc_id WHERE d.doc_id = ?1",
-            )?
-            .query_row([doc.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?;
-        row.map(|(enterprise, intact, broken, checked_at, full_at)| {
-            let enterprise = shared::model::EnterpriseId::parse(&enterprise).map_err(|e| {
-                StoreError::Corrupt {
-                    table: "docs",
-                    detail: e.to_string(),
-                }
-            })?;
-            Ok((
-                enterprise,
-                HistoryVerdict {
-                    intact,
-                    broken,
-                    checked_at: checked_at.unwrap_or(0),
-                    full_at,
-                },
-            ))
-        })
-        .transpose()
+    ) -> Result<Option<(EnterpriseId, HistoryVerdict)>, StoreError> {
+        history_verdict(&Lite(&self.conn), doc)
     }
+}
+
+/// The verdict on `doc`'s history, with the record's enterprise (what a read scope is checked
+/// against); `None` when the record is not stored: the one definition, run on either backend.
+///
+/// # Errors
+/// When the store fails or holds a bad id.
+pub(crate) fn history_verdict(
+    db: &dyn Sql,
+    doc: &DocId,
+) -> Result<Option<(EnterpriseId, HistoryVerdict)>, StoreError> {
+    let Some(r) = db.query_opt(
+        "SELECT d.enterprise, h.intact, h.broken, h.checked_at, h.full_at FROM docs d \
+         LEFT JOIN history_verdicts h ON h.doc_id = d.doc_id WHERE d.doc_id = ?",
+        &[Value::Text(doc.as_str().to_string())],
+    )?
+    else {
+        return Ok(None);
+    };
+    let enterprise = EnterpriseId::parse(&r.text(0)?).map_err(|e| StoreError::Corrupt {
+        table: "docs",
+        detail: e.to_string(),
+    })?;
+    Ok(Some((
+        enterprise,
+        HistoryVerdict {
+            intact: r.opt_flag(1)?,
+            broken: r.opt_text(2)?,
+            checked_at: r.opt_int(3)?.unwrap_or(0),
+            full_at: r.opt_int(4)?,
+        },
+    )))
 }

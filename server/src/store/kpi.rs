@@ -10,7 +10,7 @@
 use shared::config::CheckInRules;
 use shared::model::{RatingChannel, Timestamp};
 
-use super::problems_query::{ANSWER_ACTIONS, SATISFIED_SQL, SIGN_OFF_ACTIONS};
+use super::problems_query::{ANSWER_ACTIONS, AWAITING, SATISFIED_SQL, SIGN_OFF_ACTIONS};
 use super::sql::{Lite, Sql, Value};
 use super::visits_query::EVIDENCE_SQL;
 use super::{SqliteStore, StoreError};
@@ -29,9 +29,6 @@ pub(super) fn percentiles(mut v: Vec<f64>) -> Option<(f64, f64)> {
     let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
     Some((rank(0.5), rank(0.9)))
 }
-
-pub(super) const AWAITING: &str =
-    "'submitted','triaged','assigned','accepted','in_progress','returned','disputed','reopened'";
 
 /// The problems of `unit`, as an SQL condition on table alias `p` and its parameter.
 pub(super) fn problems_of(unit: Unit) -> (&'static str, Option<String>) {
@@ -186,7 +183,7 @@ pub(crate) fn kpis(
         ),
         Unit::Department(_) => ("0 = 1", None),
     };
-    let assignee = db.dialect().assignee("a");
+    let assignee = db.dialect().person("a");
     let assigned_where = format!(
         "{ent_sql} AND a.valid_from < ? AND (a.valid_to IS NULL OR a.valid_to > ?) \
          AND {assignee} IN (SELECT id FROM users WHERE role = 'officer')"

@@ -9,6 +9,7 @@ mod bulletin;
 mod cards;
 mod compaction;
 mod database;
+mod device_sync;
 mod directory;
 mod epoch;
 mod freshness;
@@ -38,16 +39,20 @@ mod visits_query;
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 pub(crate) use audit::{GENESIS, entry_hash};
 pub use blob_refs::UploadRow;
+pub(crate) use breakdown::breakdown;
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub use compaction::{CompactionRead, compact_pending};
 pub use database::SqliteDb;
+pub(crate) use device_sync::record_sync;
 pub use directory::{
     AdminDevice, AssignmentEntry, Device, EnterpriseQuery, EnterpriseRow, FreshTokens,
     ImportedUser, MergeRows, NewUser, OrgUnitAudit, OrgUnitEntry, OrgUnitImport, OwnDevice,
     PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
+pub(crate) use freshness::{officer_freshness, record_unsent};
 pub use group::GroupJob;
 pub use history::AuditRead;
+pub(crate) use history::{history_verdict, on_commit};
 pub use hold::StoreHold;
 pub(crate) use kpi::kpis;
 pub use migrate::SCHEMA_VERSION;
@@ -59,6 +64,7 @@ pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
 };
+pub(crate) use timeline::enterprise_timeline;
 pub(crate) use visits_query::list_visits;
 
 /// A PostgreSQL error with the server's own message (tokio-postgres shows only "db error").

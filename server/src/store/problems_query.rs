@@ -15,8 +15,9 @@ use super::sql::{Dialect, Lite, Sql, Value};
 use super::{SqliteStore, StoreError};
 use crate::api::{MAX_PAGE, ProblemFilter, ProblemListRow, ProblemPage, ProblemSort, UnitRef};
 
-/// States in which a passed deadline makes a problem overdue (`shared::derive::awaiting_result`).
-const AWAITING: &str =
+/// States in which a passed deadline makes a problem overdue (`shared::derive::awaiting_result`),
+/// as an SQL list: what the KPIs, the breakdowns and the list's `overdue` filter count.
+pub(crate) const AWAITING: &str =
     "'submitted','triaged','assigned','accepted','in_progress','returned','disputed','reopened'";
 
 /// Workflow actions that answer a problem (responded, or resolved on site): the `answered` and

@@ -46,12 +46,34 @@ impl Dialect {
         }
     }
 
-    /// The person column of the assignments table aliased `alias` (`user` is a reserved word
-    /// in PostgreSQL, whose table names it `user_id`).
-    pub(crate) fn assignee(self, alias: &str) -> String {
+    /// The person column of the assignments or devices table aliased `alias` (`user` is a
+    /// reserved word in PostgreSQL, whose tables name it `user_id`).
+    pub(crate) fn person(self, alias: &str) -> String {
         match self {
             Dialect::Sqlite => format!("{alias}.user"),
             Dialect::Postgres => format!("{alias}.user_id"),
+        }
+    }
+
+    /// A text expression compared by its bytes (code points), as SQLite compares text: what
+    /// an `ORDER BY` on text uses, so both backends list rows in one order whatever
+    /// PostgreSQL database's collation (a `zh_CN` one orders names by pinyin).
+    pub(crate) fn bytewise(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => expr.to_string(),
+            Dialect::Postgres => format!("{expr} COLLATE \"C\""),
+        }
+    }
+
+    /// The month (`YYYY-MM`, UTC) of the instant `ms + ?` milliseconds after the epoch, the
+    /// `?` an offset in milliseconds (a time zone's, to count months there).
+    pub(crate) fn month_of(self, ms: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("strftime('%Y-%m', ({ms} + ?) / 1000, 'unixepoch')"),
+            Dialect::Postgres => format!(
+                "to_char(to_timestamp((({ms} + ?) / 1000)::DOUBLE PRECISION) AT TIME ZONE 'UTC', \
+                 'YYYY-MM')"
+            ),
         }
     }
 
@@ -134,6 +156,19 @@ impl SqlRow {
     /// A text column.
     pub(crate) fn text(&self, i: usize) -> Result<String, StoreError> {
         self.opt_text(i)?.ok_or_else(|| self.wrong(i, "a text"))
+    }
+
+    /// A blob column.
+    pub(crate) fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.at(i)? {
+            Value::Blob(b) => Ok(b.clone()),
+            _ => Err(self.wrong(i, "a blob")),
+        }
+    }
+
+    /// A note column as text: SQLite keeps long ones deflated (`store/packed_text.rs`).
+    pub(crate) fn note(&self, i: usize) -> Result<String, StoreError> {
+        super::packed_text::unpack(self.at(i)?.into(), "query")
     }
 }
 

@@ -465,7 +465,7 @@ fn commit_doc(
 ) -> Result<(), StoreError> {
     let device = commit.device.to_string();
     // Judged before the row is rewritten: the verdict reads the heads this commit builds on.
-    super::history::on_commit(tx, doc, commit.received_at)?;
+    super::history::on_commit(&Lite(tx), doc, commit.received_at)?;
     let snapshot = snapshot::store_with(deflater, doc.doc.kind(), &doc.snapshot);
     tx.prepare_cached(
         "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, appended, \
@@ -789,22 +789,10 @@ impl ServerStore for SqliteStore {
     }
 }
 
-/// How long a device's recorded last sync may lag behind while its clock skew holds, ms.
-const SYNC_RECORD_EVERY_MS: i64 = 60_000;
-/// A change of clock skew smaller than this is network delay, not worth a write, ms.
-const SKEW_JITTER_MS: i64 = 1_000;
-
 impl SqliteStore {
     /// Records a successful sync of `device` received at `at` and sent at the device's
-    /// `device_time` (`device_sync`: the leaders' last sync and clock skew), changes or none;
-    /// `settled` when the device had nothing left to send after it (it reported nothing
-    /// unsent and every push was accepted), which bounds the times it may claim later
-    /// (`shared::server_time`); the first sync after a settled one that leaves work behind
-    /// starts the device's settling window (`unsettled_since`, see `projection`'s
-    /// `previous_sync`). Writes only when the stored row is older than a minute or the skew
-    /// moved by a second or more, or the device settled or stopped being settled, so an idle
-    /// device's periodic sync costs no write (a settled time up to a minute old only makes the
-    /// bound more lenient).
+    /// `device_time`; `settled` when it had nothing left to send after it
+    /// ([`super::device_sync::record_sync`]).
     pub fn record_sync(
         &mut self,
         device: DeviceId,
@@ -812,43 +800,7 @@ impl SqliteStore {
         device_time: Timestamp,
         settled: bool,
     ) -> Result<(), StoreError> {
-        let device = device.to_string();
-        let stored: Option<(i64, i64, Option<i64>, Option<i64>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT last_seen, last_device_time, settled_at, unsettled_since \
-                 FROM device_sync WHERE device = ?1",
-            )?
-            .query_row([&device], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        let skew = at.0.saturating_sub(device_time.0);
-        if let Some((seen, seen_device_time, settled_at, unsettled_since)) = stored
-            && at.0.saturating_sub(seen) < SYNC_RECORD_EVERY_MS
-            && skew
-                .saturating_sub(seen.saturating_sub(seen_device_time))
-                .abs()
-                < SKEW_JITTER_MS
-            && settled == unsettled_since.is_none()
-            && (!settled
-                || settled_at.is_some_and(|s| at.0.saturating_sub(s) < SYNC_RECORD_EVERY_MS))
-        {
-            return Ok(());
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO device_sync (device, last_seen, last_device_time, settled_at, \
-                 unsettled_since) \
-                 VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?2 END, CASE WHEN ?4 THEN NULL ELSE ?2 END) \
-                 ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
-                 last_device_time = excluded.last_device_time, \
-                 settled_at = CASE WHEN ?4 THEN excluded.last_seen ELSE device_sync.settled_at END, \
-                 unsettled_since = CASE WHEN ?4 THEN NULL \
-                 ELSE coalesce(device_sync.unsettled_since, excluded.last_seen) END",
-            )?
-            .execute(params![device, at.0, device_time.0, settled])?;
-        Ok(())
+        super::device_sync::record_sync(&Lite(&self.conn), device, at, device_time, settled)
     }
 
     /// Feed rows whose `column_in` (an SQL condition ending in `IN`) holds one of `values`,

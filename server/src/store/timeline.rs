@@ -1,177 +1,179 @@
 //! An enterprise's timeline (企业档案) from the query tables: its profile, its problems and every
 //! visit, workflow event, progress entry, supervision note and rating in time order, as far as
-//! the caller's read [`Scope`] reaches.
+//! the caller's read [`Scope`] reaches. Written once over [`Sql`] and run on both backends
+//! (SQLite's [`SqliteStore::enterprise_timeline`], PostgreSQL's `Queries`).
 
 use shared::doc::DocKind;
 use shared::model::EnterpriseId;
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
+use super::sql::{Lite, Sql, Value};
 use super::{SqliteStore, StoreError};
 use crate::api::{EnterpriseProfile, Timeline, TimelineEntry, TimelineProblem};
 
 impl SqliteStore {
     /// The timeline of `enterprise` as far as `scope` reaches, or `None` when the caller may
-    /// read nothing of it (the same answer as for an enterprise that does not exist).
+    /// read nothing of it ([`enterprise_timeline`]).
     pub fn enterprise_timeline(
         &self,
         enterprise: EnterpriseId,
         scope: &Scope,
     ) -> Result<Option<Timeline>, StoreError> {
-        let key = enterprise.to_string();
-        let profile_allowed = scope.allows(&DocId::new(DocKind::Enterprise, &key), &enterprise);
-        let profile = if profile_allowed {
-            self.conn
-                .prepare_cached(
-                    "SELECT id, credit_code, name, address, town, industry, size, key_enterprise \
-                     FROM enterprises WHERE id = ?1",
-                )?
-                .query_map([&key], |r| {
-                    Ok(EnterpriseProfile {
-                        id: r.get(0)?,
-                        credit_code: r.get(1)?,
-                        name: r.get(2)?,
-                        address: r.get(3)?,
-                        town: r.get(4)?,
-                        industry: r.get(5)?,
-                        size: r.get(6)?,
-                        key_enterprise: r.get::<_, i64>(7)? != 0,
-                    })
-                })?
-                .next()
-                .transpose()?
-        } else {
-            None
+        enterprise_timeline(&Lite(&self.conn), enterprise, scope)
+    }
+}
+
+/// The timeline of `enterprise` as far as `scope` reaches, or `None` when the caller may read
+/// nothing of it (the same answer as for an enterprise that does not exist); its problems by
+/// creation, its entries by time, then kind, record and problem: the one definition, run on
+/// either backend.
+pub(crate) fn enterprise_timeline(
+    db: &dyn Sql,
+    enterprise: EnterpriseId,
+    scope: &Scope,
+) -> Result<Option<Timeline>, StoreError> {
+    let d = db.dialect();
+    let key = Value::Text(enterprise.to_string());
+    let allows = |kind: DocKind, id: &str| scope.allows(&DocId::new(kind, id), &enterprise);
+    let profile = if allows(DocKind::Enterprise, &enterprise.to_string()) {
+        db.query_opt(
+            "SELECT id, credit_code, name, address, town, industry, size, key_enterprise \
+             FROM enterprises WHERE id = ?",
+            std::slice::from_ref(&key),
+        )?
+        .map(|r| {
+            Ok::<_, StoreError>(EnterpriseProfile {
+                id: r.text(0)?,
+                credit_code: r.text(1)?,
+                name: r.text(2)?,
+                address: r.text(3)?,
+                town: r.text(4)?,
+                industry: r.text(5)?,
+                size: r.text(6)?,
+                key_enterprise: r.flag(7)?,
+            })
+        })
+        .transpose()?
+    } else {
+        None
+    };
+    let mut entries = Vec::new();
+    let visits = db.query(
+        &format!(
+            "SELECT id, device_time, created_by, method, notes FROM visits WHERE enterprise = ? \
+             ORDER BY device_time, {}",
+            d.bytewise("id")
+        ),
+        std::slice::from_ref(&key),
+    )?;
+    for v in visits {
+        let id = v.text(0)?;
+        if !allows(DocKind::Visit, &id) {
+            continue;
+        }
+        entries.push(TimelineEntry {
+            at: v.int(1)?,
+            kind: "visit".into(),
+            record: id,
+            problem: None,
+            by: v.text(2)?,
+            action: v.text(3)?,
+            text: v.note(4)?,
+            applied: None,
+        });
+    }
+    let mut problems = Vec::new();
+    let found = db.query(
+        &format!(
+            "SELECT id, state, category, deadline, created_at, description, created_by \
+             FROM problems WHERE enterprise = ? ORDER BY created_at, {}",
+            d.bytewise("id")
+        ),
+        std::slice::from_ref(&key),
+    )?;
+    for r in found {
+        let p = TimelineProblem {
+            id: r.text(0)?,
+            state: r.text(1)?,
+            category: r.text(2)?,
+            deadline: r.int(3)?,
+            created_at: r.int(4)?,
+            description: r.text(5)?,
         };
-        let mut entries = Vec::new();
-        for v in self.visit_rows_for(enterprise)? {
-            if !scope.allows(&DocId::new(DocKind::Visit, &v.id), &enterprise) {
-                continue;
-            }
+        if !allows(DocKind::Problem, &p.id) {
+            continue;
+        }
+        let pid = Some(p.id.clone());
+        let problem = [Value::Text(p.id.clone())];
+        entries.push(TimelineEntry {
+            at: p.created_at,
+            kind: "problem_created".into(),
+            record: p.id.clone(),
+            problem: pid.clone(),
+            by: r.text(6)?,
+            action: p.category.clone(),
+            text: p.description.clone(),
+            applied: None,
+        });
+        for e in db.query(
+            "SELECT id, action, \"by\", at, reason, applied FROM problem_events WHERE problem = ?",
+            &problem,
+        )? {
             entries.push(TimelineEntry {
-                at: v.device_time,
-                kind: "visit".into(),
-                record: v.id.clone(),
-                problem: None,
-                by: v.created_by.clone(),
-                action: v.method.clone(),
-                text: v.notes.clone(),
-                applied: None,
+                record: e.text(0)?,
+                action: e.text(1)?,
+                by: e.text(2)?,
+                at: e.int(3)?,
+                text: e.text(4)?,
+                applied: Some(e.flag(5)?),
+                kind: "event".into(),
+                problem: pid.clone(),
             });
         }
-        let mut problems = Vec::new();
-        let found: Vec<TimelineProblem> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, state, category, deadline, created_at, description, created_by \
-                 FROM problems WHERE enterprise = ?1 ORDER BY created_at, id",
-            )?
-            .query_map([&key], |r| {
-                Ok((
-                    TimelineProblem {
-                        id: r.get(0)?,
-                        state: r.get(1)?,
-                        category: r.get(2)?,
-                        deadline: r.get(3)?,
-                        created_at: r.get(4)?,
-                        description: r.get(5)?,
-                    },
-                    r.get::<_, String>(6)?,
-                ))
-            })?
-            .filter_map(|row| match row {
-                Ok((p, by)) => {
-                    if scope.allows(&DocId::new(DocKind::Problem, &p.id), &enterprise) {
-                        Some(Ok((p, by)))
-                    } else {
-                        None
-                    }
-                }
-                Err(e) => Some(Err(e)),
-            })
-            .map(|row| {
-                row.map(|(p, by)| {
-                    entries.push(TimelineEntry {
-                        at: p.created_at,
-                        kind: "problem_created".into(),
-                        record: p.id.clone(),
-                        problem: Some(p.id.clone()),
-                        by,
-                        action: p.category.clone(),
-                        text: p.description.clone(),
-                        applied: None,
-                    });
-                    p
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let mut events = self.conn.prepare_cached(
-            "SELECT id, action, \"by\", at, reason, applied FROM problem_events WHERE problem = ?1",
-        )?;
-        let mut progress = self
-            .conn
-            .prepare_cached("SELECT id, kind, text, \"by\", at FROM progress WHERE problem = ?1")?;
-        let mut ratings = self
-            .conn
-            .prepare_cached("SELECT level, comment, \"by\", at FROM ratings WHERE problem = ?1")?;
-        for p in found {
-            let pid = Some(p.id.clone());
-            for e in events.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    record: r.get(0)?,
-                    action: r.get(1)?,
-                    by: r.get(2)?,
-                    at: r.get(3)?,
-                    text: r.get(4)?,
-                    applied: Some(r.get::<_, i64>(5)? != 0),
-                    kind: "event".into(),
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            for e in progress.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    record: r.get(0)?,
-                    kind: r.get(1)?,
-                    text: r.get(2)?,
-                    by: r.get(3)?,
-                    at: r.get(4)?,
-                    action: String::new(),
-                    applied: None,
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            for e in ratings.query_map([&p.id], |r| {
-                Ok(TimelineEntry {
-                    action: r.get::<_, i64>(0)?.to_string(),
-                    text: r.get(1)?,
-                    by: r.get(2)?,
-                    at: r.get(3)?,
-                    record: p.id.clone(),
-                    kind: "rating".into(),
-                    applied: None,
-                    problem: pid.clone(),
-                })
-            })? {
-                entries.push(e?);
-            }
-            problems.push(p);
+        for e in db.query(
+            "SELECT id, kind, text, \"by\", at FROM progress WHERE problem = ?",
+            &problem,
+        )? {
+            entries.push(TimelineEntry {
+                record: e.text(0)?,
+                kind: e.text(1)?,
+                text: e.text(2)?,
+                by: e.text(3)?,
+                at: e.int(4)?,
+                action: String::new(),
+                applied: None,
+                problem: pid.clone(),
+            });
         }
-        if profile.is_none() && entries.is_empty() {
-            return Ok(None);
+        for e in db.query(
+            "SELECT level, comment, \"by\", at FROM ratings WHERE problem = ?",
+            &problem,
+        )? {
+            entries.push(TimelineEntry {
+                action: e.int(0)?.to_string(),
+                text: e.text(1)?,
+                by: e.text(2)?,
+                at: e.int(3)?,
+                record: p.id.clone(),
+                kind: "rating".into(),
+                applied: None,
+                problem: pid.clone(),
+            });
         }
-        entries.sort_by(|a, b| {
-            (a.at, &a.kind, &a.record, &a.problem).cmp(&(b.at, &b.kind, &b.record, &b.problem))
-        });
-        Ok(Some(Timeline {
-            profile,
-            problems,
-            entries,
-        }))
+        problems.push(p);
     }
+    if profile.is_none() && entries.is_empty() {
+        return Ok(None);
+    }
+    entries.sort_by(|a, b| {
+        (a.at, &a.kind, &a.record, &a.problem).cmp(&(b.at, &b.kind, &b.record, &b.problem))
+    });
+    Ok(Some(Timeline {
+        profile,
+        problems,
+        entries,
+    }))
 }
 
 #[cfg(test)]

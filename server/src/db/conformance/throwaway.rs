@@ -50,10 +50,25 @@ pub(super) struct Throwaway {
 impl Throwaway {
     /// Makes a fresh database; it and the configuration to open it.
     pub(super) async fn create() -> (Throwaway, tokio_postgres::Config) {
+        Throwaway::create_with("").await
+    }
+
+    /// Makes a fresh database whose text collation is Chinese (ICU's `zh-Hans-CN`), as a
+    /// province's database may well be made: text sorts by pinyin there, by bytes in SQLite.
+    pub(super) async fn create_chinese() -> (Throwaway, tokio_postgres::Config) {
+        Throwaway::create_with(
+            " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'zh-Hans-CN' \
+             LOCALE 'C.UTF-8'",
+        )
+        .await
+    }
+
+    /// Makes a fresh database with `options` after its name in `CREATE DATABASE`.
+    async fn create_with(options: &str) -> (Throwaway, tokio_postgres::Config) {
         let name = format!("{PREFIX}{:016x}", rand::random::<u64>());
         admin()
             .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name}{options}"))
             .await
             .unwrap_or_else(|e| unreachable(&url(), &e));
         let mut config = server();

@@ -5,7 +5,8 @@
 //! the feed skip a number.
 //!
 //! Two servers at once are in `races.rs`; the query tables a commit writes and the queries
-//! over them in `query_tables.rs`. The store's trait is synchronous: each behaviour
+//! over them in `query_tables.rs`; the leaders' answers compared across the two backends in
+//! `answers.rs`; the settling window a device's syncs set in `settling.rs`. The store's trait is synchronous: each behaviour
 //! runs on a blocking thread, as the server runs its sync work, with the runtime's worker
 //! threads free to drive the PostgreSQL connections.
 
@@ -183,6 +184,17 @@ async fn sqlite() -> Backend {
 
 async fn postgres() -> Backend {
     let (throwaway, config) = Throwaway::create().await;
+    let db = PgDb::open(config).await.expect("open the test database");
+    Backend::Postgres {
+        db,
+        runtime: Handle::current(),
+        _throwaway: throwaway,
+    }
+}
+
+/// PostgreSQL in a database whose text collation is Chinese (`Throwaway::create_chinese`).
+async fn postgres_chinese() -> Backend {
+    let (throwaway, config) = Throwaway::create_chinese().await;
     let db = PgDb::open(config).await.expect("open the test database");
     Backend::Postgres {
         db,
@@ -524,6 +536,8 @@ on_both_sync_stores!(
 );
 
 // After the macro, which they use.
+mod answers;
 mod notices;
 mod query_tables;
 mod races;
+mod settling;

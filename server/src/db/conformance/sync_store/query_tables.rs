@@ -24,7 +24,7 @@ use crate::store::test_support::{demo_kpis, demo_problems, note_text};
 use crate::store::{NewUser, PasswordHash};
 
 /// When the demo district is made and read.
-const NOW: Timestamp = Timestamp(1_795_000_000_000);
+pub(super) const NOW: Timestamp = Timestamp(1_795_000_000_000);
 
 /// The query tables and their columns, in a fixed order (SQLite's and PostgreSQL's tables hold
 /// their columns in different orders).
@@ -73,7 +73,7 @@ const TABLES: &[(&str, &str)] = &[
 impl Backend {
     /// The demo district as of [`NOW`], its documents committed through this backend's sync
     /// store and its directory (org units, people, assignments) added.
-    fn seed_demo(&self) -> DemoDistrict {
+    pub(super) fn seed_demo(&self) -> DemoDistrict {
         let config = Config::default();
         let mut district = demo::generate(NOW, &config).expect("the demo district");
         let mut store = self.store();
@@ -165,7 +165,10 @@ impl Backend {
 }
 
 /// Runs `f` against the backend's queries on the current runtime.
-fn ask<T>(b: &Backend, f: impl for<'q> FnOnce(&'q dyn Queries) -> crate::db::DbFuture<'q, T>) -> T {
+pub(super) fn ask<T>(
+    b: &Backend,
+    f: impl for<'q> FnOnce(&'q dyn Queries) -> crate::db::DbFuture<'q, T>,
+) -> T {
     let queries = b.queries();
     Handle::current()
         .block_on(f(&*queries))
@@ -213,7 +216,7 @@ fn expect_ids<'a>(it: impl Iterator<Item = &'a (Problem, Derived)>) -> BTreeSet<
     it.map(|(p, _)| p.id.to_string()).collect()
 }
 
-fn first_town(d: &DemoDistrict) -> shared::model::OrgUnitId {
+pub(super) fn first_town(d: &DemoDistrict) -> shared::model::OrgUnitId {
     d.org_units
         .iter()
         .find(|o| o.kind == OrgUnitKind::Town)
