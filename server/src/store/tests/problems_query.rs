@@ -427,3 +427,19 @@ fn a_scope_keeps_other_enterprises_out() {
     assert_eq!(page.total, 0);
     assert!(page.rows.is_empty());
 }
+
+#[test]
+fn the_sql_list_of_states_awaiting_a_result_is_the_rule_tables() {
+    // What the KPIs, breakdowns and the list count as overdue-able in SQL is exactly the
+    // states `shared::derive::awaiting_result` names.
+    let in_sql: BTreeSet<String> = AWAITING
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').to_string())
+        .collect();
+    let rule: BTreeSet<String> = ProblemState::ALL
+        .iter()
+        .filter(|s| shared::derive::awaiting_result(**s))
+        .map(|s| s.code().to_string())
+        .collect();
+    assert_eq!(in_sql, rule);
+}
