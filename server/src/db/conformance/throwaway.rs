@@ -66,11 +66,13 @@ impl Throwaway {
     /// Makes a fresh database with `options` after its name in `CREATE DATABASE`.
     async fn create_with(options: &str) -> (Throwaway, tokio_postgres::Config) {
         let name = format!("{PREFIX}{:016x}", rand::random::<u64>());
+        let create = format!("CREATE DATABASE {name}{options}");
+        // Reachable (`admin` stops the test otherwise): a refusal here is the statement's.
         admin()
             .await
-            .batch_execute(&format!("CREATE DATABASE {name}{options}"))
+            .batch_execute(&create)
             .await
-            .unwrap_or_else(|e| unreachable(&url(), &e));
+            .unwrap_or_else(|e| panic!("{create}: {}", crate::store::StoreError::from(e)));
         let mut config = server();
         config.dbname(&name);
         (Throwaway { name }, config)
