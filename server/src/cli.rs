@@ -471,8 +471,9 @@ pub struct ServeArgs {
     #[arg(long, env = "LIANXIN_SITE")]
     pub site: Option<PathBuf>,
 
-    /// The SQLite database file, created when missing [default: the config file's, else
-    /// lianxin.db].
+    /// The SQLite database file, created when missing, or a PostgreSQL database's URL
+    /// (`postgres://user@host:port/db`, migrated at start; several servers may share it)
+    /// [default: the config file's, else lianxin.db].
     #[arg(long, env = "LIANXIN_DB")]
     pub db: Option<PathBuf>,
 
@@ -500,4 +501,10 @@ pub struct ServeArgs {
     /// upload_daily_mb, else 200].
     #[arg(long, env = "LIANXIN_UPLOAD_DAILY_MB")]
     pub upload_daily_mb: Option<u64>,
+
+    /// PostgreSQL only: seed the demo district (password lianxin-demo) into the database at
+    /// start unless it holds it already (`officer1`). On a SQLite file use
+    /// `lianxin-server demo --db FILE` instead.
+    #[arg(long)]
+    pub demo: bool,
 }

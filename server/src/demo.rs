@@ -686,7 +686,7 @@ fn drive(
 }
 
 /// Short codes of the demo's org units, for CSV files and the admin CLI.
-fn unit_code(unit: &OrgUnit) -> String {
+pub(crate) fn unit_code(unit: &OrgUnit) -> String {
     let known = [
         ("济源示范区", "zone"),
         ("玉泉街道", "yuquan"),

@@ -57,6 +57,19 @@ pub enum ServeError {
         #[source]
         source: io::Error,
     },
+    /// The PostgreSQL database could not be reached, refused the login, or could not be
+    /// migrated.
+    #[error(
+        "cannot open the PostgreSQL database {target}: {source} (is PostgreSQL running, and \
+         are the URL's host, port, user and database right?)"
+    )]
+    Postgres {
+        /// The URL, its password hidden.
+        target: String,
+        /// Why.
+        #[source]
+        source: crate::store::StoreError,
+    },
     /// The database could not be opened.
     #[error("cannot open the database {path}")]
     Store {
@@ -85,7 +98,7 @@ struct ResolvedArgs {
 pub struct FileSettings {
     /// Address and port to listen on.
     pub listen: Option<SocketAddr>,
-    /// The SQLite database file.
+    /// The SQLite database file, or a PostgreSQL URL (`postgres://…`).
     pub db: Option<std::path::PathBuf>,
     /// Folder holding the built web client.
     pub site: Option<std::path::PathBuf>,
@@ -201,6 +214,7 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<shared::config::Con
 /// When the address cannot be bound or the server fails while running.
 pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     let (config, file) = load_settings(args.config.as_deref())?;
+    let demo = args.demo;
     let config_file = args
         .config
         .clone()
@@ -257,6 +271,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
     let index = args.site.join("index.html");
+    let postgres = postgres_url(&args.db).map(str::to_string);
     if tokio::fs::try_exists(&index).await.unwrap_or(false) {
         tracing::info!(site = %args.site.display(), "serving the web client");
     } else {
@@ -265,6 +280,18 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             "no index.html in the site folder: pages will answer 503 until you run \
              `cargo xtask build-client`"
         );
+    }
+
+    if let Some(url) = postgres {
+        return run_postgres(&url, args, config, demo).await;
+    }
+    if demo {
+        return Err(ServeError::Config {
+            path: "--demo".into(),
+            message: "--demo seeds a PostgreSQL database; for a SQLite file run \
+                      `lianxin-server demo --db FILE` before serving"
+                .into(),
+        });
     }
 
     // A second server on the same file stops here, before it listens or opens the database.
@@ -309,6 +336,95 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_backups(file.backup);
     crate::backups::job::spawn(state.backups().clone(), sync.clone());
     spawn_background_jobs(sync, state.blobs().clone());
+    serve_on(listener, state, shutdown_signal())
+        .await
+        .map_err(ServeError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The PostgreSQL URL `db` is (`postgres://` or `postgresql://`), if it is one; anything else
+/// is a SQLite file's path.
+pub fn postgres_url(db: &std::path::Path) -> Option<&str> {
+    db.to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// A PostgreSQL URL as logs and errors show it: its password hidden.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// What a server on PostgreSQL does not run yet: logged once at start.
+const NOT_ON_POSTGRES: &str = "background jobs (compaction, blob collection, monitoring and \
+    its follower, enterprise merges, history audit), reminders, scheduled backups, \
+    configuration reload on SIGHUP, the configuration's audit entry; routes not built on \
+    PostgreSQL answer 503 (http::postgres_gate)";
+
+/// `serve` on PostgreSQL: migrates the database, then serves the routes built on it (the rest
+/// answer 503); several servers may run on one database. Nothing of SQLite is opened.
+async fn run_postgres(
+    url: &str,
+    args: ResolvedArgs,
+    config: shared::config::Config,
+    demo: bool,
+) -> Result<(), ServeError> {
+    let target = redacted_url(url);
+    let failed = |source| ServeError::Postgres {
+        target: target.clone(),
+        source,
+    };
+    let pg = crate::pg::PgDb::connect(url).await.map_err(failed)?;
+    let db = crate::db::Db::postgres(pg).await.map_err(failed)?;
+    tracing::info!(db = %target, "PostgreSQL database open and migrated");
+    if demo {
+        let pg = db.postgres_db().cloned();
+        if let Some(pg) = pg {
+            match pg.seed_demo(&config, crate::auth::now()).await {
+                Ok(seeded) => tracing::info!(
+                    users = seeded.users,
+                    enterprises = seeded.enterprises,
+                    "the demo district is seeded (password {})",
+                    crate::demo::DEMO_PASSWORD
+                ),
+                Err(crate::demo::DemoError::AlreadySeeded) => {
+                    tracing::info!("the database holds the demo district already");
+                }
+                Err(error) => {
+                    return Err(ServeError::Config {
+                        path: "--demo".into(),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    tracing::warn!(
+        not_running = NOT_ON_POSTGRES,
+        "on PostgreSQL these do not run yet"
+    );
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
+    let sync = std::sync::Arc::new(crate::sync::SyncService::postgres(db, config));
+    let state = AppState::new(args.site, sync)
+        .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
+        .with_metrics_token(args.metrics_token)
+        .with_blob_limits(args.blob_limits);
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;

@@ -41,7 +41,7 @@ impl AppState {
     pub fn new(site_dir: impl Into<PathBuf>, sync: Arc<SyncService>) -> Self {
         Self {
             site_dir: Arc::from(site_dir.into()),
-            auth: Arc::new(AuthService::default()),
+            auth: Arc::new(auth_service(sync.db(), AuthConfig::default())),
             card: Arc::new(CardService::default()),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             events: Arc::new(EventStreams::default()),
@@ -80,7 +80,7 @@ impl AppState {
     /// The same state with other token lifetimes and login limits (tests shorten them).
     #[must_use]
     pub fn with_auth_config(mut self, config: AuthConfig) -> Self {
-        self.auth = Arc::new(AuthService::new(config));
+        self.auth = Arc::new(auth_service(&self.db, config));
         self
     }
 
@@ -152,6 +152,18 @@ impl AppState {
     /// The sync service (configuration, push channel, counters, group commit).
     pub fn sync(&self) -> &Arc<SyncService> {
         &self.sync
+    }
+}
+
+/// Authentication with `config`, counting failed logins where the database's servers share
+/// the count: in memory on SQLite (one server per file), in the database on PostgreSQL.
+fn auth_service(db: &Db, config: AuthConfig) -> AuthService {
+    let service = AuthService::new(config);
+    match db.postgres_db() {
+        Some(pg) => service.with_login_throttle(Arc::new(
+            pg.login_throttle(config.max_failures, config.failure_window_ms),
+        )),
+        None => service,
     }
 }
 

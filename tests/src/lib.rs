@@ -10,6 +10,7 @@ pub mod device;
 pub mod district;
 pub mod fuzz;
 pub mod kpi_oracle;
+pub mod pg;
 pub mod problem_world;
 pub mod process;
 pub mod proxy;

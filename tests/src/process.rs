@@ -76,6 +76,27 @@ impl ServerProcess {
         Self::spawn(&server_binary()?, db, listen, None, env)
     }
 
+    /// Starts the server on the PostgreSQL database at `url`, listening on `listen`, seeding
+    /// the demo district first when `demo` (`--demo`), in the working directory `cwd`, and
+    /// waits until it answers.
+    pub fn start_postgres(
+        url: &str,
+        listen: SocketAddr,
+        demo: bool,
+        cwd: &Path,
+    ) -> anyhow::Result<ServerProcess> {
+        let mut command = Command::new(server_binary()?);
+        command
+            .current_dir(cwd)
+            .args(["serve", "--listen", &listen.to_string(), "--site"])
+            .arg(std::env::temp_dir().join("lianxin-no-site"))
+            .args(["--db", url]);
+        if demo {
+            command.arg("--demo");
+        }
+        Self::run(command)
+    }
+
     fn spawn(
         bin: &Path,
         db: &Path,
@@ -93,6 +114,11 @@ impl ServerProcess {
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }
+        Self::run(command)
+    }
+
+    /// Runs `command` (a `serve`) and waits until it listens and accepts connections.
+    fn run(mut command: Command) -> anyhow::Result<ServerProcess> {
         let mut child = command
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

@@ -324,11 +324,14 @@ pub async fn login(
         return Err(AuthError::RateLimited);
     }
     let lookup = login.clone();
-    let user = sync
-        .db()
-        .write(move |s| s.find_user_by_login(&lookup))
-        .await
-        .ok_or(AuthError::Unavailable)??;
+    let user = match sync.db().postgres_db() {
+        Some(pg) => pg.find_user_by_login(&lookup).await?,
+        None => sync
+            .db()
+            .write(move |s| s.find_user_by_login(&lookup))
+            .await
+            .ok_or(AuthError::Unavailable)??,
+    };
     let checked = check_password(
         auth,
         [account_key.clone(), address_key],
@@ -342,11 +345,18 @@ pub async fn login(
         Checked::Wrong => {
             tracing::info!(login = %printable(&login), "failed login");
             let (attempted, from) = (login.clone(), from_address(client));
-            let recorded = sync
-                .db()
-                .write(move |s| s.audit(now, &from, AuditAction::LoginFailed, &attempted, ""))
-                .await;
-            if !matches!(recorded, Some(Ok(_))) {
+            let recorded = match sync.db().postgres_db() {
+                Some(pg) => Some(pg.audit_failed_login(now, &from, &attempted).await),
+                None => {
+                    sync.db()
+                        .write(move |s| {
+                            s.audit(now, &from, AuditAction::LoginFailed, &attempted, "")
+                                .map(|_| ())
+                        })
+                        .await
+                }
+            };
+            if !matches!(recorded, Some(Ok(()))) {
                 tracing::error!("a failed login could not be recorded in the audit log");
             }
             return Err(AuthError::BadCredentials);
@@ -372,6 +382,21 @@ pub async fn login(
     // thread and the hash itself must not shorten them.
     let now = super::now();
     let from = from_address(client);
+    if let Some(pg) = sync.db().postgres_db() {
+        let session = on_postgres(
+            pg,
+            device_id,
+            secret.as_ref(),
+            &user.user,
+            &name,
+            &from,
+            config,
+            now,
+        )
+        .await?;
+        tracing::info!(login = %printable(&login), device = %session.device.id, "logged in");
+        return Ok(session);
+    }
     let session = sync
         .db()
         .write(move |s| -> Result<Session, StoreError> {
@@ -398,6 +423,70 @@ pub async fn login(
         .ok_or(AuthError::Unavailable)??;
     tracing::info!(login = %printable(&login), device = %session.device.id, "logged in");
     Ok(session)
+}
+
+/// A login's device, audit entry and tokens on PostgreSQL ([`crate::pg::PgDb::log_in_device`]),
+/// with SQLite's rule for a device id that cannot be this phone's ([`register`]): a fresh one.
+/// Expired tokens are not purged here yet (SQLite's login purges them).
+#[allow(clippy::too_many_arguments)]
+async fn on_postgres(
+    pg: &crate::pg::PgDb,
+    id: DeviceId,
+    secret: Option<&TokenHash>,
+    user: &User,
+    name: &str,
+    from: &str,
+    config: super::AuthConfig,
+    now: Timestamp,
+) -> Result<Session, StoreError> {
+    use crate::pg::{NewDevice, NewToken};
+    let (refresh, refresh_hash) = token::new_token();
+    let (access, access_hash) = token::new_token();
+    let expires_at = now.0.saturating_add(config.access_ttl_ms);
+    let tokens = [
+        NewToken {
+            hash: refresh_hash,
+            kind: TokenKind::Refresh,
+            expires_at: Timestamp(now.0.saturating_add(config.refresh_ttl_ms)),
+        },
+        NewToken {
+            hash: access_hash,
+            kind: TokenKind::Access,
+            expires_at: Timestamp(expires_at),
+        },
+    ];
+    let mut id = id;
+    for _ in 0..4 {
+        let new = NewDevice {
+            id,
+            user: user.id,
+            name,
+            secret,
+            new_actor: token::new_actor(),
+        };
+        let detail = format!("{name} {from}");
+        match pg
+            .log_in_device(new, &user.login, &detail, &tokens, now)
+            .await
+        {
+            Ok(device) => {
+                return Ok(Session {
+                    token: access,
+                    refresh_token: refresh,
+                    expires_at,
+                    user: UserBody::from(user),
+                    device: DeviceBody::from(&device),
+                });
+            }
+            Err(StoreError::Conflict(_)) => {
+                id = DeviceId::from_random_bytes(token::random_id_bytes());
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Conflict(
+        "could not find a free device id".into(),
+    ))
 }
 
 /// How the audit log names where a request came from.

@@ -4,10 +4,18 @@
 //! and KPIs), [`Bulletins`]; and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
 //! ([`LoginThrottle`]). The sync store is the engine's own trait
-//! (`shared::sync::server::ServerStore`) and blobs are [`crate::blobs::BlobStore`]. Today one
-//! SQLite database ([`crate::store::SqliteDb`]: one writer, several readers) implements them
-//! all; what no trait covers yet reaches it through [`Db::write`], [`Db::read`] and
-//! [`Db::holds`].
+//! (`shared::sync::server::ServerStore`) and blobs are [`crate::blobs::BlobStore`].
+//!
+//! Two backends. A SQLite database ([`Db::sqlite`], [`crate::store::SqliteDb`]: one writer,
+//! several readers) implements every use case; what no trait covers yet reaches it through
+//! [`Db::write`], [`Db::read`] and [`Db::holds`]. A PostgreSQL database ([`Db::postgres`],
+//! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, bulletins),
+//! the sync store (`PgSyncStore`, which the sync service runs), the notices (`LISTEN`/`NOTIFY`),
+//! the jobs' locks and the shared login throttle; it has no SQLite behind it, so
+//! [`Db::write`], [`Db::read`] and [`Db::holds`] answer `None` there (logged) and the HTTP layer
+//! answers every route that needs them 503 before reaching them (`http::postgres_gate`).
+//!
+//! **Invariant:** a `Db` on PostgreSQL never opens a SQLite file.
 
 mod bulletins;
 #[cfg(test)]
@@ -34,6 +42,7 @@ pub use throttle::LoginThrottle;
 pub use tokens::Tokens;
 
 use crate::api::Bulletin;
+use crate::pg::PgDb;
 use crate::store::{SqliteDb, SqliteStore, StoreError};
 
 /// What a use-case trait's method returns: a future of its answer (object-safe, so the app
@@ -43,7 +52,7 @@ pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 
 /// The server's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Db {
-    sqlite: Arc<SqliteDb>,
+    backend: Backend,
     directory: Arc<dyn Directory>,
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
@@ -64,8 +73,41 @@ impl Db {
             // The file's lock means one server: it tells its own subscribers.
             notices: Arc::new(LocalNotices::default()),
             jobs: Arc::new(LocalJobLocks::default()),
-            sqlite,
+            backend: Backend::Sqlite(sqlite),
         }
+    }
+
+    /// The handle to a PostgreSQL database (migrated: [`PgDb::connect`]): its use cases, its
+    /// push notices (this server's `LISTEN` connection, started here on the current tokio
+    /// runtime) and its jobs' locks (advisory locks). The login throttle's shared count is
+    /// [`PgDb::login_throttle`], which the app state takes ([`Db::postgres_db`]).
+    ///
+    /// # Errors
+    /// The store's epoch could not be read.
+    pub async fn postgres(db: PgDb) -> Result<Db, StoreError> {
+        let epoch = db.epoch().await?;
+        Ok(Db {
+            directory: Arc::new(db.clone()),
+            tokens: Arc::new(db.clone()),
+            queries: Arc::new(db.clone()),
+            bulletins: Arc::new(db.clone()),
+            notices: Arc::new(db.notices()),
+            jobs: Arc::new(db.clone()),
+            backend: Backend::Postgres { db, epoch },
+        })
+    }
+
+    /// The PostgreSQL database, when this is one.
+    pub fn postgres_db(&self) -> Option<&PgDb> {
+        match &self.backend {
+            Backend::Postgres { db, .. } => Some(db),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Whether this is a PostgreSQL database (what is not built on it yet answers 503).
+    pub fn is_postgres(&self) -> bool {
+        self.postgres_db().is_some()
     }
 
     /// Directory and tokens.
@@ -127,43 +169,86 @@ impl Db {
         self.bulletins().issue(bulletin, new.login).await
     }
 
-    /// The SQLite database itself: the sync engine's store and what is not yet behind a
-    /// use-case trait.
-    pub fn sqlite_db(&self) -> &Arc<SqliteDb> {
-        &self.sqlite
+    /// The SQLite database itself (the sync engine's store and what is not yet behind a
+    /// use-case trait); `None` on PostgreSQL.
+    pub fn sqlite_db(&self) -> Option<&Arc<SqliteDb>> {
+        match &self.backend {
+            Backend::Sqlite(sqlite) => Some(sqlite),
+            Backend::Postgres { .. } => None,
+        }
     }
 
-    /// The database file (its blobs and backups are named after it).
+    /// The database file (its blobs and backups are named after it). On PostgreSQL, where
+    /// blobs and backups are not built yet (their routes answer 503, their jobs do not start),
+    /// [`POSTGRES_FILES`] in the working directory.
     pub fn path(&self) -> &Path {
-        self.sqlite.path()
+        match &self.backend {
+            Backend::Sqlite(sqlite) => sqlite.path(),
+            Backend::Postgres { .. } => Path::new(POSTGRES_FILES),
+        }
     }
 
     /// The database's epoch as opened (`protocol::EPOCH_SHIFT`).
     pub fn epoch(&self) -> u64 {
-        self.sqlite.epoch()
+        match &self.backend {
+            Backend::Sqlite(sqlite) => sqlite.epoch(),
+            Backend::Postgres { epoch, .. } => *epoch,
+        }
     }
 
-    /// Runs `f` with the writer on a blocking thread ([`SqliteDb::write`]).
+    /// Runs `f` with the writer on a blocking thread ([`SqliteDb::write`]); `None` on
+    /// PostgreSQL (logged: a route that needs this answers 503 before it gets here).
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut SqliteStore) -> T + Send + 'static,
     ) -> Option<T> {
-        self.sqlite.write(f).await
+        self.sqlite_or_log()?.write(f).await
     }
 
-    /// Runs `f` with a read-only connection on a blocking thread ([`SqliteDb::read`]).
+    /// Runs `f` with a read-only connection on a blocking thread ([`SqliteDb::read`]); `None`
+    /// on PostgreSQL (logged).
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut SqliteStore) -> T + Send + 'static,
     ) -> Option<T> {
-        self.sqlite.read(f).await
+        self.sqlite_or_log()?.read(f).await
     }
 
-    /// Runs background work `f` that takes the writer in short holds ([`SqliteDb::holds`]).
+    /// Runs background work `f` that takes the writer in short holds ([`SqliteDb::holds`]);
+    /// `None` on PostgreSQL (logged).
     pub async fn holds<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Mutex<SqliteStore>) -> T + Send + 'static,
     ) -> Option<T> {
-        self.sqlite.holds(f).await
+        self.sqlite_or_log()?.holds(f).await
     }
+
+    /// The SQLite database, or `None` with an error logged: code that only SQLite runs was
+    /// reached on PostgreSQL.
+    fn sqlite_or_log(&self) -> Option<&Arc<SqliteDb>> {
+        let sqlite = self.sqlite_db();
+        if sqlite.is_none() {
+            tracing::error!(
+                "code that needs SQLite was reached on PostgreSQL: answered as unavailable"
+            );
+        }
+        sqlite
+    }
+}
+
+/// What [`Db::path`] names on PostgreSQL: nothing is written there yet.
+pub const POSTGRES_FILES: &str = "lianxin-postgres-files";
+
+/// Which database a [`Db`] is.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// A SQLite file.
+    Sqlite(Arc<SqliteDb>),
+    /// A PostgreSQL database, with its epoch as read at start.
+    Postgres {
+        /// Its pool.
+        db: PgDb,
+        /// `store_epoch` when the server started.
+        epoch: u64,
+    },
 }

@@ -68,8 +68,7 @@ pub struct IssueRequest {
 }
 
 fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "dashboard store failure");
-    ApiError::Internal
+    ApiError::from_store(&e, "dashboard store failure")
 }
 
 fn require_leader(user: &User) -> Result<(), ApiError> {

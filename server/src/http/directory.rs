@@ -119,8 +119,7 @@ pub fn build(units: Vec<OrgUnitEntry>, users: Vec<UserRecord>) -> Directory {
 }
 
 fn internal(e: &StoreError) -> ApiError {
-    tracing::error!(error = %e, "directory store failure");
-    ApiError::Internal
+    ApiError::from_store(e, "directory store failure")
 }
 
 /// A strong validator of the body: the first 16 bytes of its SHA-256, quoted.

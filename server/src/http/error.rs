@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::store::StoreError;
+
 /// An error answered to the client as JSON.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -32,6 +34,12 @@ pub enum ApiError {
     /// The body is over the route's limit.
     #[error("the body is too large")]
     TooLarge,
+    /// What this server does not do on PostgreSQL yet (issue 16): the text names it.
+    #[error(
+        "{0} is not available on PostgreSQL yet: this server runs on PostgreSQL, where it is \
+         not built so far; a server on a SQLite file answers it"
+    )]
+    NotOnPostgres(String),
     /// The server failed; the details are in its log, not in the answer.
     #[error("the server could not answer; try again")]
     Internal,
@@ -48,6 +56,7 @@ impl ApiError {
             Self::Contradictory(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotOnPostgres(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,7 +71,21 @@ impl ApiError {
             Self::Contradictory(_) => "contradictory",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooLarge => "too_large",
+            Self::NotOnPostgres(_) => "not_on_postgres",
             Self::Internal => "internal",
+        }
+    }
+
+    /// A store's failure as answered: what the database does not answer yet
+    /// ([`StoreError::NotYet`], PostgreSQL) is [`ApiError::NotOnPostgres`]; anything else is
+    /// logged with `context` and answered [`ApiError::Internal`].
+    pub fn from_store(e: &StoreError, context: &str) -> ApiError {
+        match e {
+            StoreError::NotYet(what) => ApiError::NotOnPostgres((*what).to_string()),
+            _ => {
+                tracing::error!(error = %e, "{context}");
+                ApiError::Internal
+            }
         }
     }
 }

@@ -33,8 +33,7 @@ pub struct RecordVerdict {
 }
 
 fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "history verdict store failure");
-    ApiError::Internal
+    ApiError::from_store(&e, "history verdict store failure")
 }
 
 async fn verdict(

@@ -32,6 +32,7 @@ pub mod openapi_evidence;
 pub mod openapi_org_units;
 pub mod openapi_schemas;
 pub mod openapi_supervision;
+pub mod postgres_gate;
 pub mod problems;
 pub mod security;
 pub mod site;
@@ -77,6 +78,8 @@ use crate::AppState;
 /// - anything else: the built web client from the site folder, with the app page as the
 ///   fallback for client-side routes ([`site`]).
 ///
+/// On PostgreSQL, the routes not built there yet answer 503 ([`postgres_gate`]).
+///
 /// Every response carries the [`security`] headers; every `/api` answer that sets no caching
 /// of its own is `Cache-Control: no-store` (records and sessions stay out of shared caches
 /// and the browser's disk). Requests are traced (at debug level)
@@ -116,6 +119,11 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .merge(card_page::router())
+        // On PostgreSQL, what is not built there answers 503 (the site's files are not routes).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            postgres_gate::gate,
+        ))
         .merge(site::router(state.site_dir()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state);

@@ -73,8 +73,7 @@ pub struct ListQuery {
 }
 
 fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "problem query store failure");
-    ApiError::Internal
+    ApiError::from_store(&e, "problem query store failure")
 }
 
 impl ListQuery {

@@ -114,8 +114,7 @@ impl VisitQuery {
 }
 
 fn internal(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "visit list store failure");
-    ApiError::Internal
+    ApiError::from_store(&e, "visit list store failure")
 }
 
 async fn list(

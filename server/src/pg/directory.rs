@@ -18,7 +18,7 @@ use crate::store::{
 };
 
 /// The columns [`to_user`] reads, in its order.
-const USER_COLUMNS: &str = "id, login, name, role, org_unit, disabled, password_hash";
+pub(super) const USER_COLUMNS: &str = "id, login, name, role, org_unit, disabled, password_hash";
 
 impl PgDb {
     /// Adds an org unit with its CSV code.

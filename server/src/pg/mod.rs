@@ -12,14 +12,17 @@
 //! written once over `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
 //! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
-//! throttle's shared count (`pg/throttle.rs`). The rest of the server still runs on SQLite;
-//! `serve` does not select this backend yet.
+//! throttle's shared count (`pg/throttle.rs`); and what a login writes (`pg/login.rs`).
+//! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
+//! on it yet answers 503 (`http::postgres_gate`).
 
 mod access;
 mod audit;
 mod bulletins;
+mod demo;
 mod directory;
 mod jobs;
+mod login;
 mod notices;
 mod queries;
 pub(crate) mod sql;
@@ -27,6 +30,7 @@ mod sync_store;
 mod throttle;
 mod tokens;
 
+pub use login::{NewDevice, NewToken};
 pub use notices::{APPLICATION as NOTICES_APPLICATION, PgNotices};
 pub use sync_store::{PgSyncStore, handle_sync};
 pub use throttle::PgLoginThrottle;
@@ -65,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_login_throttle",
         include_str!("migrations/0005_login_throttle.sql"),
+    ),
+    (
+        "0006_device_secrets",
+        include_str!("migrations/0006_device_secrets.sql"),
     ),
     (
         "0008_device_outbox",

@@ -21,7 +21,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use shared::model::{DeviceId, UserId};
 use shared::sync::protocol::{cursor_epoch, cursor_of, cursor_seq};
-use shared::sync::server::ServerStore as _;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::AppState;
@@ -151,9 +150,10 @@ pub(super) async fn events_handler(
     let missed = match seen {
         Some(seen) => service
             .db()
-            .read(|store| store.latest_seq().ok())
+            .queries()
+            .feed_position()
             .await
-            .flatten()
+            .ok()
             .filter(|latest| cursor_epoch(seen) != epoch || *latest > cursor_seq(seen)),
         None => None,
     };

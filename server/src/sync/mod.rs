@@ -162,23 +162,39 @@ impl SyncService {
         SyncService::open_with(db, config, Some(lock))
     }
 
+    /// The service over a PostgreSQL database ([`Db::postgres`]): each request runs the engine
+    /// on a [`crate::pg::PgSyncStore`] through [`crate::pg::handle_sync`] (merged again when
+    /// another server committed one of its documents first). Not yet on PostgreSQL: the
+    /// re-scoping of a device whose scope changed (its cursor is served as it is), the
+    /// server-time rules' previous sync and look-back facts (a pushed look-back pass is judged
+    /// without the stored facts), the freshness table's unsent counts, the group commit (each
+    /// request commits alone) and older configuration versions a device declares (it is judged
+    /// by the running one).
+    pub fn postgres(db: Db, config: Config) -> SyncService {
+        SyncService {
+            db,
+            live: crate::live_config::LiveConfig::new(config),
+            metrics: Metrics::default(),
+            pending: Mutex::new(Vec::new()),
+            lanes: Lanes::per_core(),
+        }
+    }
+
     fn open_with(
         db: &Path,
         config: Config,
         lock: Option<crate::admin::DbLock>,
     ) -> Result<SyncService, StoreError> {
-        let db = Db::sqlite(SqliteDb::open(db, lock)?);
+        let sqlite = SqliteDb::open(db, lock)?;
         let live = crate::live_config::LiveConfig::new(config);
         // Kept among the published configurations: a device that holds it may declare it
         // after another is applied.
         let published = live.running().published.clone();
-        db.sqlite_db().lock_writer().remember_config(
-            published.version(),
-            published.json(),
-            now(),
-        )?;
+        sqlite
+            .lock_writer()
+            .remember_config(published.version(), published.json(), now())?;
         Ok(SyncService {
-            db,
+            db: Db::sqlite(sqlite),
             live,
             metrics: Metrics::default(),
             pending: Mutex::new(Vec::new()),
@@ -325,6 +341,10 @@ impl SyncService {
         declared: Option<String>,
         cut: bool,
     ) -> Result<Option<(protocol::SyncResponse, u8)>, SyncApiError> {
+        if let Some(pg) = self.db.postgres_db() {
+            let pg = pg.clone();
+            return self.serve_postgres(&pg, who, body, cut).await;
+        }
         // The request's lane (`lanes`): its user's turn, then a light slot, or the one heavy
         // lane for a large body. The admission goes with the work to its thread (so does the
         // decoding: inflation is CPU the async runtime must not spend) and frees its slot once
@@ -360,7 +380,7 @@ impl SyncService {
             let now = now();
             let running = this.live.running();
             let (scoped, read) = {
-                let mut store = this.lock_store();
+                let mut store = this.lock_store().ok_or(SyncApiError::Store)?;
                 let declared = declared.and_then(|v| this.live.declared(&store, &v));
                 let config = Judged {
                     current: running.config.clone(),
@@ -398,6 +418,17 @@ impl SyncService {
             SyncApiError::Store
         })?;
         let (response, before, after, version) = result;
+        self.count(&response);
+        if let (Some(b), Some(a)) = (before, after)
+            && a > b
+        {
+            self.announce(a);
+        }
+        Ok(Some((response, version)))
+    }
+
+    /// Counts a response's accepted and refused documents and logs each refusal.
+    fn count(&self, response: &protocol::SyncResponse) {
         let accepted = response
             .results
             .iter()
@@ -414,16 +445,102 @@ impl SyncService {
                 tracing::info!(doc = %r.doc, reason = %printable(&reason.to_string()), "document refused");
             }
         }
-        if let (Some(b), Some(a)) = (before, after)
-            && a > b
-        {
-            self.announce(a);
-        }
-        Ok(Some((response, version)))
     }
 
-    fn lock_store(&self) -> std::sync::MutexGuard<'_, SqliteStore> {
-        self.db.sqlite_db().lock_writer()
+    /// [`SyncService::serve`] on PostgreSQL: the device's access read through the directory,
+    /// then on a blocking thread the request decoded and held to the same bounds, the kinds
+    /// its role never writes refused unparsed, and the engine run on a connection of the pool
+    /// ([`crate::pg::handle_sync`]), which answers only after the commit is durable. Every
+    /// server hears of the commit through the database (`pg/notices.rs`).
+    async fn serve_postgres(
+        self: &Arc<Self>,
+        pg: &crate::pg::PgDb,
+        who: Authenticated,
+        body: Bytes,
+        cut: bool,
+    ) -> Result<Option<(protocol::SyncResponse, u8)>, SyncApiError> {
+        let store_failed = |e: StoreError| {
+            tracing::error!(error = %e, "sync store failure");
+            SyncApiError::Store
+        };
+        let mut admission = self.lanes.admit(who.user.id, body.len()).await;
+        let now = now();
+        let access = self
+            .db
+            .directory()
+            .access(who.user.clone(), who.device.clone(), now)
+            .await
+            .map_err(store_failed)?;
+        let mut store = pg.sync_store().await.map_err(store_failed)?;
+        let config = self.config();
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let (mut request, version) = if cut {
+                shared::sync::cut::decode_cut_request(&body)?
+            } else {
+                protocol::decode_request(&body)?
+            };
+            drop(body);
+            if cut && request.push.is_empty() {
+                return Ok(None);
+            }
+            let pushed = weigh_pushes(&Limits::DEVICE, &request)?.weight();
+            admission.weighs(lanes::work(pushed, 0));
+            if admission.is_heavy() {
+                this.metrics.heavy();
+            }
+            // A kind of document the role never writes is refused unparsed.
+            let role = who.user.role;
+            let (refused, pushes): (Vec<_>, Vec<_>) = std::mem::take(&mut request.push)
+                .into_iter()
+                .partition(|push| {
+                    !push.data.is_empty() && !crate::auth::RoleRules::writes(role, push.doc.kind())
+                });
+            request.push = pushes;
+            let ctx = SyncContext {
+                declared: None,
+                device: who.device.id,
+                read: &access.read,
+                write: &access.write,
+                config: &config,
+                now,
+                limits: Limits::DEVICE,
+                authorship: Some(&access.rules),
+            };
+            let mut response = match crate::pg::handle_sync(&mut store, &ctx, &request) {
+                Ok(response) => response,
+                Err(SyncError::Limit(limit)) => return Err(SyncApiError::Limit(limit)),
+                Err(SyncError::Store(e)) => return Err(store_failed(e)),
+            };
+            response
+                .results
+                .extend(refused.into_iter().map(|push| protocol::DocResult {
+                    doc: push.doc,
+                    outcome: Outcome::Refused(protocol::Refusal::OutOfScope),
+                }));
+            // The freshness table's outbox count and the settling window, as on SQLite
+            // (`finish_phase`), after the commit (a cut request's count never arrived).
+            if !cut {
+                store
+                    .record_unsent(&ctx.device.to_string(), request.unsent, now)
+                    .map_err(store_failed)?;
+            }
+            store
+                .record_sync(ctx.device, now, request.device_time, settled(&request, &response))
+                .map_err(store_failed)?;
+            Ok(Some((response, version)))
+        })
+        .await
+        .map_err(|_| SyncApiError::Store)??;
+        if let Some((response, _)) = &result {
+            self.count(response);
+        }
+        Ok(result)
+    }
+
+    /// The SQLite store's writer; `None` on PostgreSQL.
+    fn lock_store(&self) -> Option<std::sync::MutexGuard<'_, SqliteStore>> {
+        self.db.sqlite_db().map(|db| db.lock_writer())
     }
 
     /// Group commit: queues `job` (a request's last phase), then takes the store lock and runs
@@ -431,13 +548,16 @@ impl SyncService {
     /// ([`SqliteStore::group`]), unless the holder before took this one along. Returns once
     /// the job's writes are durable (or failed).
     fn commit_in_group(&self, job: FinishJob) -> Result<Finished, StoreError> {
+        if self.db.sqlite_db().is_none() {
+            // PostgreSQL commits each request alone (`serve_postgres`).
+            return Err(StoreError::NotYet("the group commit"));
+        }
         let (done, result) = std::sync::mpsc::sync_channel(1);
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push((job, done));
-        {
-            let mut store = self.lock_store();
+        if let Some(mut store) = self.lock_store() {
             let jobs = std::mem::take(
                 &mut *self
                     .pending
@@ -596,6 +716,16 @@ fn read_phase(
     Ok((scoped, read))
 }
 
+/// Whether the device had nothing left to send after `request` (what it sends later was
+/// made after this sync): it said its outbox is empty and every push was accepted.
+fn settled(request: &protocol::SyncRequest, response: &protocol::SyncResponse) -> bool {
+    request.unsent == Some(0)
+        && response
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, protocol::Outcome::Accepted { .. }))
+}
+
 /// Phase three, under the store lock: commit, feed and response, then the re-scoping state.
 fn finish_phase(
     store: &mut SqliteStore,
@@ -613,12 +743,12 @@ fn finish_phase(
     }
     // And its last sync and clock skew, whether or not this request changed anything; and
     // whether it left nothing to send (what it sends later was made after this).
-    let settled = request.unsent == Some(0)
-        && response
-            .results
-            .iter()
-            .all(|r| matches!(r.outcome, protocol::Outcome::Accepted { .. }));
-    store.record_sync(scoped.device, ctx.now, request.device_time, settled)?;
+    store.record_sync(
+        scoped.device,
+        ctx.now,
+        request.device_time,
+        settled(request, &response),
+    )?;
     if scoped.rescoped {
         // What the device holds that the changed scope no longer allows: it removes them.
         response.gone = store.out_of_scope(scoped.device, &scoped.access.read)?;

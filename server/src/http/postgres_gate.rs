@@ -1,0 +1,68 @@
+//! What a server on PostgreSQL answers (issue 16): the routes built on the use-case traits and
+//! the PostgreSQL sync store run; every other route answers 503 with
+//! [`ApiError::NotOnPostgres`] naming it, before its handler runs, so no handler reaches code
+//! that needs SQLite ([`crate::db::Db::write`] and its kin answer nothing there). A route let
+//! through whose query is not built on PostgreSQL yet answers the same 503 from
+//! [`crate::store::StoreError::NotYet`] ([`ApiError::from_store`]).
+//!
+//! **Invariant:** on PostgreSQL, a route not in [`ON_POSTGRES`] never runs its handler.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::AppState;
+
+/// The routes a server on PostgreSQL runs (method, path as routed). The web client's pages
+/// and files are not routes (the site's fallback) and are always served.
+pub const ON_POSTGRES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("POST", "/api/login"),
+    ("GET", "/api/me"),
+    ("POST", "/api/sync"),
+    ("GET", "/api/events"),
+    ("GET", "/api/config"),
+    ("GET", "/api/directory"),
+    ("GET", "/api/account/devices"),
+    ("POST", "/api/account/devices/{id}/revoke"),
+    ("GET", "/api/dashboard/kpis"),
+    ("GET", "/api/dashboard/freshness"),
+    ("GET", "/api/dashboard/breakdown"),
+    ("GET", "/api/problems"),
+    ("GET", "/api/enterprises/{id}/timeline"),
+    ("GET", "/api/visits"),
+    ("GET", "/api/history/{kind}/{id}"),
+    ("GET", "/api/bulletins"),
+    ("POST", "/api/bulletins"),
+    ("GET", "/api/bulletins/{id}"),
+    ("GET", "/api/bulletins/{id}/xlsx"),
+    ("GET", "/api/bulletins/{id}/csv"),
+    ("GET", "/api/openapi.json"),
+];
+
+/// Whether a server on PostgreSQL runs `method` on the route `path`.
+pub fn runs_on_postgres(method: &Method, path: &str) -> bool {
+    let method = if *method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    ON_POSTGRES.iter().any(|(m, p)| *m == method && *p == path)
+}
+
+/// The gate: on PostgreSQL, a route not in [`ON_POSTGRES`] answers 503 naming it.
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.db().is_postgres() {
+        let route = request.extensions().get::<MatchedPath>().map_or_else(
+            || request.uri().path().to_string(),
+            |m| m.as_str().to_string(),
+        );
+        if !runs_on_postgres(request.method(), &route) {
+            return ApiError::NotOnPostgres(format!("{} {route}", request.method()))
+                .into_response();
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,107 @@
+//! `lianxin-server serve --db postgres://…` (issue 16 item 2): the real binary on a throwaway
+//! PostgreSQL database. An unreachable database stops it with a clear error; on a reachable one
+//! it migrates, seeds the demo with `--demo`, logs in and lists, answers what is not built on
+//! PostgreSQL yet with a 503 naming the route, and writes no SQLite file anywhere.
+
+use std::net::SocketAddr;
+use tests::pg::Throwaway;
+use tests::process::{ServerProcess, server_binary};
+
+#[test]
+fn an_unreachable_postgres_stops_serve_with_a_clear_error() -> anyhow::Result<()> {
+    let cwd = tempfile::tempdir()?;
+    // Port 1: nothing listens there.
+    let output = std::process::Command::new(server_binary()?)
+        .current_dir(cwd.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "postgres://lianxin:secret@127.0.0.1:1/lianxin",
+        ])
+        .env("NO_COLOR", "1")
+        .output()?;
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it served: {said}");
+    assert!(
+        said.contains(
+            "cannot open the PostgreSQL database postgres://lianxin:***@127.0.0.1:1/lianxin"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("secret"), "the password was shown: {said}");
+    assert_eq!(std::fs::read_dir(cwd.path())?.count(), 0, "it wrote files");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_is_made()
+-> anyhow::Result<()> {
+    let database = Throwaway::create().await?;
+    let cwd = tempfile::tempdir()?;
+    let free: SocketAddr = "127.0.0.1:0".parse()?;
+    let server = ServerProcess::start_postgres(&database.url(), free, true, cwd.path())?;
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/login", server.url()))
+        .json(&serde_json::json!({
+            "login": "leader1",
+            "password": server::demo::DEMO_PASSWORD,
+            "device_id": shared::model::DeviceId::from_random_bytes([7; 16]).to_string(),
+            "device_name": "test",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["token"].as_str().unwrap_or_default().to_string();
+    // Built on PostgreSQL: the seeded demo's problems.
+    let problems: serde_json::Value = http
+        .get(format!("{}/api/problems", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert!(
+        problems["total"].as_u64().unwrap_or(0) > 0,
+        "the demo's problems are not listed: {problems}"
+    );
+    // Not built on PostgreSQL yet: a 503 that says which route, before the handler runs.
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/notifications"),
+        (reqwest::Method::POST, "/api/logout"),
+        (reqwest::Method::GET, "/api/admin/users"),
+    ] {
+        let answer = http
+            .request(method.clone(), format!("{}{path}", server.url()))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        assert_eq!(answer.status().as_u16(), 503, "{method} {path}");
+        let body: serde_json::Value = answer.json().await?;
+        assert_eq!(body["error"], "not_on_postgres", "{method} {path}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("{method} {path}")) && message.contains("PostgreSQL"),
+            "{message}"
+        );
+    }
+    // The session is still good: the 503 ran no handler (logout would have ended it).
+    let me = http
+        .get(format!("{}/api/me", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(me.status().as_u16(), 200);
+    drop(server);
+    assert_eq!(
+        std::fs::read_dir(cwd.path())?.count(),
+        0,
+        "the server wrote files beside it (a SQLite database?)"
+    );
+    Ok(())
+}
