@@ -105,3 +105,65 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phones_sync_on_postgres_shows_in_the_leaders_freshness_table() -> anyhow::Result<()> {
+    let database = Throwaway::create().await?;
+    let cwd = tempfile::tempdir()?;
+    let free: SocketAddr = "127.0.0.1:0".parse()?;
+    let server = ServerProcess::start_postgres(&database.url(), free, true, cwd.path())?;
+    // An officer's phone records a visit and syncs it: nothing is left in its outbox.
+    let mut phone = tests::device::NativeDevice::logged_in(
+        1,
+        &server.url(),
+        "officer1",
+        server::demo::DEMO_PASSWORD,
+    )
+    .await?;
+    phone.sync().await?;
+    let enterprise = phone
+        .client
+        .replica()
+        .ids()
+        .find(|id| id.kind() == shared::doc::DocKind::Enterprise)
+        .map(|id| shared::model::EnterpriseId::parse(id.root_id()))
+        .ok_or_else(|| anyhow::anyhow!("the officer sees no enterprise"))??;
+    phone.record_visit(enterprise, "在 PostgreSQL 上同步")?;
+    phone.sync().await?;
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/login", server.url()))
+        .json(&serde_json::json!({
+            "login": "leader1",
+            "password": server::demo::DEMO_PASSWORD,
+            "device_id": shared::model::DeviceId::from_random_bytes([9; 16]).to_string(),
+            "device_name": "test",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["token"].as_str().unwrap_or_default().to_string();
+    let rows: serde_json::Value = http
+        .get(format!("{}/api/dashboard/freshness", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let phone_id = phone.actor.device.to_string();
+    let device = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["device_detail"].as_array().into_iter().flatten())
+        .find(|d| d["device"] == phone_id.as_str())
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the phone {phone_id} is not in the table: {rows}"))?;
+    // The sync was recorded (its last sync) with the outbox count the phone reported.
+    assert!(device["last_sync"].as_i64().is_some(), "{device}");
+    assert_eq!(device["unsent"], 0, "{device}");
+    Ok(())
+}

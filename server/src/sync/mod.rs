@@ -526,7 +526,12 @@ impl SyncService {
                     .map_err(store_failed)?;
             }
             store
-                .record_sync(ctx.device, now, request.device_time, settled(&request, &response))
+                .record_sync(
+                    ctx.device,
+                    now,
+                    request.device_time,
+                    settled(&request, &response),
+                )
                 .map_err(store_failed)?;
             Ok(Some((response, version)))
         })
