@@ -22,6 +22,13 @@ mod sync;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+/// The allocator: talc, which grows the wasm memory as it needs, instead of the standard
+/// library's dlmalloc (≈7.5 KB of code before wasm-opt). The app is single-threaded (no
+/// `atomics` target feature), which talc's wasm allocator requires.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Mounts the app into `<div id="app">` (or `<body>` if the page has none). wasm-bindgen runs it
 /// when the page's `boot.js` calls `init()`.
 #[wasm_bindgen(start)]

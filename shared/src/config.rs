@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Flag, ProblemClass, ProblemState, Tier};
+use crate::model::{Flag, ProblemClass, ProblemState, Tier, VisitMethod};
 
 /// A label in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +183,16 @@ pub struct CheckInRules {
 impl Default for CheckInRules {
     fn default() -> Self {
         CheckInRules { radius_m: 500 }
+    }
+}
+
+impl CheckInRules {
+    /// Whether a visit made by `method` whose check-in is `distance_m` metres from the
+    /// enterprise (none: no position, or nothing to measure from) is marked: an on-site visit
+    /// farther than the radius or without a distance. The server's lists and KPIs apply the
+    /// same rule in SQL (`OUTSIDE_RADIUS_SQL` in `server/src/store/visits_query.rs`).
+    pub fn marks(&self, method: VisitMethod, distance_m: Option<f64>) -> bool {
+        method == VisitMethod::OnSite && distance_m.is_none_or(|d| d > f64::from(self.radius_m))
     }
 }
 

@@ -1,8 +1,9 @@
 //! The officer app's screen logic, kept here so it is tested natively (the app crate is a
 //! wasm-only `cdylib`): parsing and validating what people type into forms (this file), the
 //! actions a role is offered on a problem (`actions`), batch actions (批处理) on many problems
-//! (`batch`), the per-enterprise summary of the "my enterprises" list (`summary`) and edits
-//! that meet someone else's change (`edit`).
+//! (`batch`), the per-enterprise summary of the "my enterprises" list (`summary`), edits
+//! that meet someone else's change (`edit`) and a check-in's distance from the enterprise
+//! (`check_in`, which the server measures with too).
 //! Nothing here touches the browser; the app turns each [`FieldError`] into words.
 
 use std::collections::BTreeSet;
@@ -18,12 +19,14 @@ use crate::model::{
 
 mod actions;
 mod batch;
+mod check_in;
 mod edit;
 mod summary;
 pub use crate::workflow::ActionKind;
 pub use crate::workflow::field_rights::EditLocks;
 pub use actions::{actions_for, build_action, edit_locks, may_save_edit, parse_rating};
 pub use batch::{BatchAction, BatchRefusal, apply_batch};
+pub use check_in::{check_in_distance, check_in_position, registered_position};
 pub use edit::{
     EditConflict, ProblemField, ProblemFormEdit, follow_record, merge_text, parse_problem_edit,
     problem_edit,

@@ -1,4 +1,5 @@
-//! One visit: its check-in evidence, method, people met, notes, operating status, photos,
+//! One visit: its check-in evidence (with its distance from the enterprise, marked when
+//! outside the district's radius or without a position), method, people met, notes, operating status, photos,
 //! the enterprise's confirmation (its signature, or the pad where its representative signs:
 //! the visit record, the 连心卡, confirmed on the officer's screen, offline too) and the
 //! problems raised, with its notes editable (merged as text with others' edits) and a link to
@@ -7,6 +8,7 @@
 use std::rc::Rc;
 
 use shared::doc::{DocError, DocKind, VisitDoc, VisitEdit};
+use shared::forms;
 use shared::model::VisitId;
 use shared::sync::protocol::DocId;
 use yew::prelude::*;
@@ -79,6 +81,17 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
         .iter()
         .any(|e| e.id == visit.enterprise && e.key_enterprise);
     let refusal = ctx.core.refusal(&doc_id);
+    // 签到核验: the check-in's distance from where the enterprise is registered on the
+    // device, and whether the district's radius marks it (on-site visits only).
+    let profile = snapshot
+        .enterprises
+        .iter()
+        .find(|e| e.id == visit.enterprise);
+    let distance = forms::check_in_distance(
+        forms::check_in_position(&visit),
+        forms::registered_position(profile, &visit, &snapshot.visits),
+    );
+    let marked = ctx.core.config().check_in.marks(visit.method, distance);
 
     let save = {
         let core = ctx.core.clone();
@@ -128,6 +141,13 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
                 if let Some(c) = &visit.check_in {
                     <dt>{ lang.t(Key::CheckIn) }</dt>
                     <dd>{ platform::format_time(c.device_time) }{ " · " }{ position_text(lang, Some(&c.position)) }</dd>
+                }
+                if distance.is_some() || marked {
+                    <dt>{ lang.t(Key::CheckInDistance) }</dt>
+                    <dd class="check-in-distance">
+                        { distance.map_or_else(|| lang.t(Key::NoPosition).to_string(), |m| i18n::distance(lang, m)) }
+                        if marked && distance.is_some() { { " · " }<strong>{ lang.t(Key::OutsideRadius) }</strong> }
+                    </dd>
                 }
                 <dt>{ lang.t(Key::OperatingStatus) }</dt>
                 <dd>{ lang.pick(visit.operating_status.zh(), visit.operating_status.en()) }</dd>

@@ -15,7 +15,7 @@ use super::photos::signed_line;
 use super::problem_list::{Load, Query};
 use super::widgets::{Ctx, event_value};
 use crate::infra::evidence::{self, Verdict, VisitPage, VisitRow};
-use crate::infra::i18n::Lang;
+use crate::infra::i18n::{self, Key, Lang};
 use crate::infra::route::{self, Route};
 use crate::infra::{directory, platform};
 
@@ -29,15 +29,6 @@ pub struct VisitListProps {
     pub ctx: Ctx,
     /// The list's query string (`/api/visits` parameters).
     pub query: String,
-}
-
-/// A check-in's distance in words: metres under a kilometre, else kilometres.
-pub fn distance(lang: Lang, metres: f64) -> String {
-    if metres < 1000.0 {
-        format!("{metres:.0}{}", lang.pick(" 米", " m"))
-    } else {
-        format!("{:.1}{}", metres / 1000.0, lang.pick(" 公里", " km"))
-    }
 }
 
 /// A history verdict in words, with its class (`intact`, `broken`, `unchecked`).
@@ -92,8 +83,8 @@ fn row(lang: Lang, r: &VisitRow) -> Html {
         .map_or("—", |m| lang.pick(m.zh(), m.en()))
         .to_string();
     let checked_in = match (r.method, r.distance_m) {
-        (_, Some(m)) => distance(lang, m),
-        (Some(VisitMethod::OnSite), None) => lang.pick("无定位", "no position").into(),
+        (_, Some(m)) => i18n::distance(lang, m),
+        (Some(VisitMethod::OnSite), None) => lang.t(Key::NoPosition).into(),
         _ => "—".into(),
     };
     html! {
@@ -203,7 +194,7 @@ pub fn VisitList(props: &VisitListProps) -> Html {
                 Load::Ready(p) if p.rows.is_empty() => html! { <p class="empty">{ lang.pick("没有符合条件的走访。", "No visits match.") }</p> },
                 Load::Ready(p) => html! {
                     <>
-                    <p class="muted small">{ lang.pick("签到半径", "Check-in radius ") }{ distance(lang, f64::from(p.radius_m)) }</p>
+                    <p class="muted small">{ lang.pick("签到半径", "Check-in radius ") }{ i18n::distance(lang, f64::from(p.radius_m)) }</p>
                     <div class="scroll-x">
                         <table class="admin-table visit-table">
                             <thead><tr>

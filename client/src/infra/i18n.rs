@@ -227,6 +227,12 @@ pub enum Key {
     PositionUnavailable,
     /// Check-in heading.
     CheckIn,
+    /// The visit page's check-in distance label.
+    CheckInDistance,
+    /// A check-in farther from the enterprise than the district's radius.
+    OutsideRadius,
+    /// An on-site check-in without a position.
+    NoPosition,
     /// Before check-in time.
     CheckInTime,
     /// Relocate button.
@@ -552,6 +558,9 @@ fn words(key: Key) -> (&'static str, &'static str) {
         ),
         Key::PositionUnavailable => ("无法定位（已记录）：", "No position (recorded): "),
         Key::CheckIn => ("签到", "Check-in"),
+        Key::CheckInDistance => ("签到距企业", "Check-in distance"),
+        Key::OutsideRadius => ("超出签到范围", "outside the check-in radius"),
+        Key::NoPosition => ("无定位", "no position"),
         Key::CheckInTime => ("签到时间：", "Checked in at "),
         Key::LocateAgain => ("重新定位", "Locate again"),
         Key::Method => ("走访方式", "Method"),
@@ -782,6 +791,15 @@ pub fn transition_error(lang: Lang, e: &TransitionError) -> String {
             "回头看通过需要在{}之后到企业走访并签到。",
             crate::infra::platform::format_date(*due)
         ),
+    }
+}
+
+/// A check-in's distance in words: metres under a kilometre, else kilometres.
+pub fn distance(lang: Lang, metres: f64) -> String {
+    if metres < 1000.0 {
+        format!("{metres:.0}{}", lang.pick(" 米", " m"))
+    } else {
+        format!("{:.1}{}", metres / 1000.0, lang.pick(" 公里", " km"))
     }
 }
 

@@ -239,7 +239,7 @@ fn measure_visits(tx: &dyn Sql, enterprise: Option<&str>) -> Result<(), StoreErr
             .opt_real(3)?
             .zip(row.opt_real(4)?)
             .and_then(|(plat, plon)| Position::new(plat, plon, 0.0).ok());
-        let distance = at.zip(registered).map(|(a, r)| a.distance_m(&r));
+        let distance = shared::forms::check_in_distance(at.as_ref(), registered.as_ref());
         tx.execute(
             "UPDATE visits SET distance_m = ?2 WHERE id = ?1",
             &values![row.text(0)?, distance],
@@ -295,7 +295,10 @@ fn check_in_distance(
         Some(Some(by)) if by == id => register_position(tx, &enterprise, &at, Some(&id))?,
         Some(_) => {}
     }
-    Ok(registered_position(tx, &enterprise)?.map(|r| at.distance_m(&r)))
+    Ok(shared::forms::check_in_distance(
+        Some(&at),
+        registered_position(tx, &enterprise)?.as_ref(),
+    ))
 }
 
 /// The stored (claimed, counted) pair of a row's time, when the row is there.

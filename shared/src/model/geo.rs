@@ -57,11 +57,35 @@ impl Position {
     /// radius: within 0.5% of the ellipsoid's, far below a phone's accuracy). What a check-in
     /// is measured from the enterprise's registered position with (签到距离).
     pub fn distance_m(&self, other: &Position) -> f64 {
+        use trig::{asin, cos, sin};
         let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
         let dp = p2 - p1;
         let dl = (other.lon - self.lon).to_radians();
-        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-        2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+        let (sp, sl) = (sin(dp / 2.0), sin(dl / 2.0));
+        let h = sp * sp + cos(p1) * cos(p2) * sl * sl;
+        2.0 * EARTH_RADIUS_M * asin(h.sqrt().min(1.0))
+    }
+}
+
+/// Sine, cosine and arcsine for [`Position::distance_m`]: in the browser the JavaScript
+/// engine's `Math` (the phone's download then carries no trigonometry of its own: libm's
+/// `sin`/`cos` bring their argument reduction and its tables), natively the standard
+/// library's.
+#[cfg(target_arch = "wasm32")]
+mod trig {
+    pub use js_sys::Math::{asin, cos, sin};
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod trig {
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+    pub fn asin(x: f64) -> f64 {
+        x.asin()
     }
 }
 
