@@ -353,23 +353,22 @@ impl ServerStore for PgSyncStore {
         let PgSyncStore { client, runtime } = self;
         runtime.block_on(async {
             let tx = client.transaction().await?;
-            // Per document, the latest acknowledged delivery's heads become known.
+            // The acknowledged delivery's heads become known (`ServerStore::confirm_delivery`:
+            // that one only, not every one numbered below it).
             let known = tx
                 .prepare_cached(
                     "INSERT INTO device_docs (device, doc_id, heads) \
-                     SELECT d.device, d.doc_id, d.heads FROM deliveries d \
-                     WHERE d.device = $1 AND d.delivery = (SELECT MAX(m.delivery) \
-                     FROM deliveries m WHERE m.device = $1 AND m.doc_id = d.doc_id \
-                     AND m.delivery <= $2) \
+                     SELECT device, doc_id, heads FROM deliveries \
+                     WHERE device = $1 AND delivery = $2 \
                      ON CONFLICT (device, doc_id) DO UPDATE SET heads = excluded.heads",
                 )
                 .await?;
             tx.execute(&known, &[&device, &ack]).await?;
-            // Acknowledged ones are now known; later ones never reached the device.
+            // Those up to it are settled; later ones wait for their own acknowledgement.
             let forget = tx
-                .prepare_cached("DELETE FROM deliveries WHERE device = $1")
+                .prepare_cached("DELETE FROM deliveries WHERE device = $1 AND delivery <= $2")
                 .await?;
-            tx.execute(&forget, &[&device]).await?;
+            tx.execute(&forget, &[&device, &ack]).await?;
             tx.commit().await?;
             Ok(())
         })

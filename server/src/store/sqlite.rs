@@ -734,18 +734,17 @@ impl ServerStore for SqliteStore {
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
         let device = device.to_string();
         let tx = write_tx(&mut self.conn)?;
-        // Per document, the latest acknowledged delivery's heads become known.
+        // The acknowledged delivery's heads become known (`ServerStore::confirm_delivery`:
+        // that one only, not every one numbered below it).
         tx.prepare_cached(
             "INSERT INTO device_docs (device, doc_id, heads) \
-             SELECT d.device, d.doc_id, d.heads FROM deliveries d \
-             WHERE d.device = ?1 AND d.delivery = (SELECT MAX(m.delivery) FROM deliveries m \
-             WHERE m.device = ?1 AND m.doc_id = d.doc_id AND m.delivery <= ?2) \
+             SELECT device, doc_id, heads FROM deliveries WHERE device = ?1 AND delivery = ?2 \
              ON CONFLICT (device, doc_id) DO UPDATE SET heads = excluded.heads",
         )?
         .execute(params![device, to_sql_int(ack)])?;
-        // Acknowledged ones are now known; later ones never reached the device.
-        tx.prepare_cached("DELETE FROM deliveries WHERE device = ?1")?
-            .execute([&device])?;
+        // Those up to it are settled; later ones wait for their own acknowledgement.
+        tx.prepare_cached("DELETE FROM deliveries WHERE device = ?1 AND delivery <= ?2")?
+            .execute(params![device, to_sql_int(ack)])?;
         tx.commit()?;
         Ok(())
     }

@@ -128,10 +128,16 @@ impl ServerStore for MemoryStore {
 
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), Infallible> {
         let pending = self.pending.remove(&device).unwrap_or_default();
+        let mut later = Vec::new();
         for (n, doc, heads) in pending {
-            if n <= ack {
+            if n == ack {
                 self.known.insert((device, doc), heads);
+            } else if n > ack {
+                later.push((n, doc, heads));
             }
+        }
+        if !later.is_empty() {
+            self.pending.insert(device, later);
         }
         Ok(())
     }

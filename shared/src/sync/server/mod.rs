@@ -220,9 +220,14 @@ pub trait ServerStore {
         Ok(0)
     }
 
-    /// The device has durably applied every response up to delivery number `ack`: what those
-    /// responses delivered becomes known; deliveries numbered above `ack` were lost and are
-    /// forgotten.
+    /// The device has durably applied the response numbered `ack` (and acknowledged each
+    /// earlier one it applied in the request after it): what that response delivered becomes
+    /// known. Only that one: another delivery numbered below it went to a request the device
+    /// gave up on (on several servers, that request may record its delivery after the
+    /// request the device applied began), never reached it, and is forgotten with the others
+    /// up to `ack`. Deliveries above `ack` are kept: a response still on its way (another
+    /// request of the device, confirming an older `ack`, may run at the same time) becomes
+    /// known when the device acknowledges it.
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), Self::Error>;
 
     /// Heads the device is known to have of a document.

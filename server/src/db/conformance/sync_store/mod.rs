@@ -537,6 +537,7 @@ on_both_sync_stores!(
 
 // After the macro, which they use.
 mod answers;
+mod deliveries;
 mod notices;
 mod query_tables;
 mod races;
