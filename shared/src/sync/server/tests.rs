@@ -378,3 +378,45 @@ fn a_document_another_server_commits_while_the_feed_is_read_reaches_the_device_n
         first.cursor
     );
 }
+
+#[test]
+fn a_delivery_numbered_below_the_acknowledged_one_never_reached_the_device() {
+    // As `server/src/db/conformance/sync_store/deliveries.rs` on the real stores: a request
+    // the device gave up on records its delivery after the request it applies began.
+    let mut store = MemoryStore::new();
+    let device = officer(1).0.device;
+    let (abandoned_doc, applied_doc) = (
+        DocId::new(
+            DocKind::Visit,
+            &VisitId::from_random_bytes([1; 16]).to_string(),
+        ),
+        DocId::new(
+            DocKind::Visit,
+            &VisitId::from_random_bytes([2; 16]).to_string(),
+        ),
+    );
+    store.confirm_delivery(device, 0).expect("confirmed");
+    store
+        .record_delivery(
+            device,
+            &[(abandoned_doc.clone(), vec![ChangeHash([1; 32])])],
+        )
+        .expect("recorded");
+    let applied = store
+        .record_delivery(device, &[(applied_doc.clone(), vec![ChangeHash([2; 32])])])
+        .expect("recorded");
+    // An older acknowledgement (the abandoned request's) keeps the one still on its way.
+    store.confirm_delivery(device, 0).expect("confirmed");
+
+    store.confirm_delivery(device, applied).expect("confirmed");
+
+    assert_eq!(
+        store.known_heads(device, &applied_doc).expect("known"),
+        Some(vec![ChangeHash([2; 32])])
+    );
+    assert_eq!(
+        store.known_heads(device, &abandoned_doc).expect("known"),
+        None,
+        "a delivery that never reached the device counts as held"
+    );
+}
