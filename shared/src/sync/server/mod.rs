@@ -16,7 +16,7 @@
 //! what the server has) and loads only the rest, within [`Limits::merge_bytes`]. A document
 //! Automerge cannot decode (even one that makes its decoder panic) is refused alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{AutoCommit, ChangeHash};
 
@@ -607,7 +607,8 @@ pub fn finish_sync<S: ServerStore>(
     let mut commits = Vec::new();
     let mut pulls = Vec::new();
     let mut delivered: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
-    let mut handled: BTreeSet<DocId> = BTreeSet::new();
+    // Pushed documents this response answers, with the heads it gives the device.
+    let mut handled: BTreeMap<DocId, Vec<ChangeHash>> = BTreeMap::new();
     for push in &req.push {
         let read = prepared.next();
         let merged = match read {
@@ -626,7 +627,7 @@ pub fn finish_sync<S: ServerStore>(
                 // A repeat answered from the row leaves the document to the feed if it moved
                 // since (the device then gets what it lacks there).
                 if !merged.from_row || store.doc_heads(&push.doc)?.as_ref() == Some(&merged.heads) {
-                    handled.insert(push.doc.clone());
+                    handled.insert(push.doc.clone(), merged.heads.clone());
                 }
                 if let Some(data) = merged.pull {
                     pulls.push(DocPull {
@@ -671,7 +672,12 @@ pub fn finish_sync<S: ServerStore>(
     let mut cursor = None;
     let mut more = feed.len() == FEED_LIMIT;
     for (i, (doc, _)) in feed.iter().enumerate() {
-        if handled.contains(doc) {
+        // A pushed document this response answers is left out, unless another server
+        // committed it after this request did (the feed lists it once, at that later number,
+        // which the cursor passes): then what is stored now goes instead.
+        if let Some(heads) = handled.get(doc)
+            && store.doc_heads(doc)?.as_ref() == Some(heads)
+        {
             continue;
         }
         let known = store.known_heads(ctx.device, doc)?;
@@ -717,6 +723,16 @@ pub fn finish_sync<S: ServerStore>(
                     .max(req.cursor),
             );
             break;
+        }
+        if handled.contains_key(doc) {
+            // In place of what the push's answer carried of it (the same document once).
+            used -= pulls
+                .iter()
+                .filter(|p| &p.doc == doc)
+                .map(|p| p.data.len())
+                .sum::<usize>();
+            pulls.retain(|p| &p.doc != doc);
+            delivered.retain(|(d, _)| d != doc);
         }
         used += data.len();
         pulls.push(DocPull {

@@ -420,3 +420,108 @@ fn a_delivery_numbered_below_the_acknowledged_one_never_reached_the_device() {
         "a delivery that never reached the device counts as held"
     );
 }
+
+/// The in-memory store with another server committing to it right after this request's
+/// commit, before its feed's horizon is read: the other server's request (`theirs`) lands
+/// between the two, as it can on PostgreSQL.
+struct RightAfterTheCommit {
+    inner: MemoryStore,
+    config: Config,
+    committed: bool,
+    theirs: Option<(DeviceId, SyncRequest)>,
+}
+
+impl ServerStore for RightAfterTheCommit {
+    type Error = std::convert::Infallible;
+    fn load_doc(&mut self, doc: &DocId) -> Result<Option<StoredDoc>, Self::Error> {
+        self.inner.load_doc(doc)
+    }
+    fn commit(&mut self, commit: &Commit) -> Result<(), Self::Error> {
+        self.committed = true;
+        self.inner.commit(commit)
+    }
+    fn changed_since(
+        &mut self,
+        scope: &Scope,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(DocId, u64)>, Self::Error> {
+        self.inner.changed_since(scope, after, limit)
+    }
+    fn latest_seq(&mut self) -> Result<u64, Self::Error> {
+        if self.committed
+            && let Some((device, req)) = self.theirs.take()
+        {
+            handle_sync(&mut self.inner, &ctx(&self.config, device), &req)
+                .expect("the other server's commit");
+        }
+        self.inner.latest_seq()
+    }
+    fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), Self::Error> {
+        self.inner.confirm_delivery(device, ack)
+    }
+    fn known_heads(
+        &mut self,
+        device: DeviceId,
+        doc: &DocId,
+    ) -> Result<Option<Vec<ChangeHash>>, Self::Error> {
+        self.inner.known_heads(device, doc)
+    }
+    fn record_delivery(
+        &mut self,
+        device: DeviceId,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<u64, Self::Error> {
+        self.inner.record_delivery(device, docs)
+    }
+}
+
+#[test]
+fn an_edit_another_server_commits_right_after_a_push_of_the_same_document_reaches_the_pusher() {
+    let config = Config::default();
+    let (wang, wang_actor) = officer(1);
+    let (li, li_actor) = officer(2);
+    let visit = a_visit(23);
+    let id = DocId::new(DocKind::Visit, &visit.id.to_string());
+    let mut wangs = VisitDoc::create(&visit, &wang, wang_actor, T0).expect("created");
+    let mut lis = VisitDoc::from_record(
+        crate::doc::RecordDoc::load(&wangs.clone().into_record().save(), li_actor).expect("loads"),
+    )
+    .expect("a visit");
+    edit_notes(&mut lis, &li, "李：已协调供电");
+    let mut li_heads = lis.clone().into_record().heads();
+    li_heads.sort();
+    let mut store = RightAfterTheCommit {
+        inner: MemoryStore::new(),
+        config: config.clone(),
+        committed: false,
+        theirs: Some((li.device, pushing(&id, &mut lis, &[]))),
+    };
+
+    // Wang pushes the visit; Li's edit of it lands on the other server right after.
+    let first = handle_sync(
+        &mut store,
+        &ctx(&config, wang.device),
+        &pushing(&id, &mut wangs, &[]),
+    )
+    .expect("answered");
+    let next = SyncRequest {
+        cursor: first.cursor,
+        ack: first.delivery,
+        device_time: T0,
+        push: Vec::new(),
+        max_response_bytes: 1 << 20,
+        unsent: None,
+    };
+    let second = handle_sync(&mut store, &ctx(&config, wang.device), &next).expect("answered");
+
+    assert!(
+        first
+            .pulls
+            .iter()
+            .chain(&second.pulls)
+            .any(|p| p.doc == id && protocol::from_wire(&p.heads) == li_heads),
+        "Li's edit never reaches Wang: the cursor {} passed it",
+        first.cursor
+    );
+}
