@@ -20,6 +20,7 @@ mod audit;
 mod bulletins;
 mod directory;
 mod jobs;
+pub mod migrate;
 mod notices;
 mod queries;
 pub(crate) mod sql;
