@@ -13,8 +13,10 @@
 //   /api/uploads: POST creates (Upload-Length, Upload-Metadata sha256 and filetype), PATCH
 //   sends chunks from the server's offset with Upload-Checksum; after a cut (or a reload) HEAD
 //   asks the server for its offset and the upload continues there, so no acknowledged byte is
-//   sent again. The chunk doubles after each acknowledged one (64 KiB to 1 MiB) and halves
-//   after a failure; a failure retries after 3 s, doubling to a minute.
+//   sent again. The chunk is what the link carries in about 3 s, as the last acknowledged
+//   PATCH measured it (16 KiB to 256 KiB; 64 KiB to begin), so a cut costs at most about one
+//   chunk; it halves after a failure. A failure retries after 3 s, doubling to a minute; any
+//   acknowledged PATCH brings the pause back to 3 s.
 // - `st()`: '' or 'n/m' while photo n of m uploads; `on(f)`: f is called when that changes.
 // - `un(hashes)`: how many of `hashes` are stored here and not yet taken by the server (the
 //   logout guard: a logout would lose them).
@@ -215,6 +217,7 @@ async function send(h, e) {
   while (off < e.n) {
     const body = e.b.slice(off, off + chunk);
     const sum = btoa(String.fromCharCode.apply(null, new Uint8Array(await sha(body))));
+    const t = performance.now();
     const r = await fetch(e.u, {
       method: 'PATCH',
       headers: Object.assign(auth(), {
@@ -228,7 +231,13 @@ async function send(h, e) {
     const next = +r.headers.get('Upload-Offset');
     if (!(next >= 0)) return false;
     off = next;
-    if (r.ok) chunk = Math.min(chunk * 2, 1 << 20);
+    if (r.ok) {
+      pause = 3000;
+      // 3 s of the rate this PATCH measured; a short last piece says little, so only a whole
+      // chunk makes it smaller.
+      const c = Math.min(Math.max((body.size * 3000) / (performance.now() - t), 16384), 262144) | 0;
+      if (c > chunk || body.size >= chunk) chunk = c;
+    }
   }
   e.d = 1;
   await put(h, e);

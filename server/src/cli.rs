@@ -52,6 +52,20 @@ pub enum Command {
     /// Apply a handover file (交接文件): a phone's unsynced changes, checked like its sync.
     #[command(subcommand)]
     Handover(HandoverCommand),
+    /// Copy a district's SQLite database into an empty PostgreSQL database and verify the
+    /// copy (counts, each document's heads and hashes); what stays behind is listed.
+    Migrate(MigrateArgs),
+}
+
+/// `lianxin-server migrate --from lianxin.db --to postgres://…`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite database to copy (not changed, beyond its own migrations).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The PostgreSQL database to copy into (`postgres://user@host:port/db`); it must be empty.
+    #[arg(long)]
+    pub to: String,
 }
 
 /// `lianxin-server handover …`.

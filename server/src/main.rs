@@ -35,7 +35,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .context("lianxin-server serve failed"),
         admin => {
-            let mut out = std::io::stdout().lock();
+            // Not locked for the whole command: a PostgreSQL connection's task logs the
+            // server's notices to stdout meanwhile (`migrate`), and would wait for the lock.
+            let mut out = std::io::stdout();
             // Admin commands do blocking work (SQLite, argon2, a password prompt).
             tokio::task::block_in_place(|| server::admin::run(admin, &mut out))
                 .map_err(anyhow::Error::from)

@@ -289,6 +289,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<(), AdminError> {
             Ok(())
         }
         Command::Demo(db) => demo(&db.db, out),
+        Command::Migrate(a) => crate::pg::migrate::run_command(&a, out),
         Command::Audit(command) => audit::run(command, out),
         Command::Handover(HandoverCommand::Import(a)) => {
             let config = crate::serve::load_config(a.config.as_deref())
@@ -344,6 +345,7 @@ fn writes(command: &Command) -> Option<&Path> {
         Command::Enterprises(EnterprisesCommand::Edit(a)) => Some(&a.db.db),
         Command::Enterprises(EnterprisesCommand::Merge(a)) => Some(&a.db.db),
         Command::Demo(db) => Some(&db.db),
+        Command::Migrate(a) => Some(&a.from),
         Command::Handover(HandoverCommand::Import(a)) => Some(&a.db.db),
         Command::Config(ConfigCommand::Apply(a)) => Some(&a.db.db),
         Command::Serve(_)

@@ -57,7 +57,7 @@ pub fn blob_dir(db: &Path) -> PathBuf {
 }
 
 /// What the HTTP routes and the background job share: the store, where partial uploads are
-/// kept, the limits, and one lock per upload so two requests never append to it at once.
+/// kept, the limits, and one turn per upload so two requests never append to it at once.
 #[derive(Debug, Clone)]
 pub struct BlobService {
     /// Finished blobs and thumbnails.
@@ -67,7 +67,35 @@ pub struct BlobService {
     pub uploads: uploads::UploadFiles,
     /// Sizes, budget and ages.
     pub limits: BlobLimits,
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    turns: Arc<Mutex<HashMap<String, Arc<Slot>>>>,
+}
+
+/// One upload's slot: the lock that appending and settling hold, and a count of the requests
+/// that asked for a turn (each new one tells the holder to stop).
+#[derive(Debug)]
+struct Slot {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    asked: tokio::sync::watch::Sender<u64>,
+}
+
+/// A request's turn on an upload ([`BlobService::take_turn`]): no other request appends to it
+/// or finishes it while this is held.
+#[derive(Debug)]
+pub struct Turn {
+    _held: tokio::sync::OwnedMutexGuard<()>,
+    asked: tokio::sync::watch::Receiver<u64>,
+    _slot: Arc<Slot>,
+}
+
+impl Turn {
+    /// Resolves once a newer request for the same upload has asked for a turn: at once if one
+    /// asked while this one waited.
+    pub async fn superseded(&mut self) {
+        if self.asked.changed().await.is_err() {
+            // The slot outlives the turn (`_slot`), so its sender is never dropped before.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl BlobService {
@@ -78,7 +106,7 @@ impl BlobService {
             store: Arc::new(FsBlobStore::new(&root)),
             uploads: uploads::UploadFiles::new(&root),
             limits,
-            locks: Arc::default(),
+            turns: Arc::default(),
         }
     }
 
@@ -89,12 +117,35 @@ impl BlobService {
         self
     }
 
-    /// The lock of upload `id`: held while a request appends to it or finishes it.
-    pub fn upload_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        // Locks nobody holds or waits for are dropped, so the map stays small.
-        locks.retain(|_, l| Arc::strong_count(l) > 1);
-        locks.entry(id.to_string()).or_default().clone()
+    /// Waits for upload `id`'s turn, which the request holds while it appends to the upload
+    /// or finishes it. The newest request wins: asking tells the request holding the turn (a
+    /// PATCH whose link went silent, or one a client gave up on and resent) to stop, keeping
+    /// and fsyncing what it received, so the wait is that fsync, not
+    /// [`limits::UPLOAD_IDLE`].
+    pub async fn take_turn(&self, id: &str) -> Turn {
+        let slot = {
+            let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+            // Slots no request holds or waits for are dropped, so the map stays small.
+            turns.retain(|_, s| Arc::strong_count(s) > 1);
+            turns
+                .entry(id.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Slot {
+                        lock: Arc::default(),
+                        asked: tokio::sync::watch::channel(0).0,
+                    })
+                })
+                .clone()
+        };
+        let mut asked = slot.asked.subscribe();
+        slot.asked.send_modify(|n| *n += 1);
+        asked.borrow_and_update();
+        let held = slot.lock.clone().lock_owned().await;
+        Turn {
+            _held: held,
+            asked,
+            _slot: slot,
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Appended {
     /// The body ended early (the connection was cut, or sent nothing for
     /// [`super::limits::UPLOAD_IDLE`]); what arrived was kept: the new offset.
     Cut(u64),
+    /// A newer request for the upload arrived (`stop`) before the body's end; what arrived
+    /// was kept: the new offset.
+    Stopped(u64),
     /// The offset given is not the upload's: its offset.
     Mismatch(u64),
     /// The body went past the upload's length; the bytes up to it were kept: the new offset.
@@ -65,9 +68,10 @@ impl UploadFiles {
     }
 
     /// Appends `body` to upload `id` if its offset is `offset`, writing nothing past
-    /// `length`; every byte written is fsynced before this returns, whatever the outcome. With
-    /// a `checksum` (the SHA-256 of the whole body), a body that arrived whole but does not
-    /// match it is cut off again.
+    /// `length`, until the body ends or `stop` resolves; every byte written is fsynced before
+    /// this returns, whatever the outcome. The offset is compared before any byte of the body
+    /// is read. With a `checksum` (the SHA-256 of the whole body), a body that arrived whole
+    /// but does not match it is cut off again.
     ///
     /// # Errors
     /// When the file system fails.
@@ -78,6 +82,7 @@ impl UploadFiles {
         length: u64,
         body: Body,
         checksum: Option<[u8; 32]>,
+        stop: impl Future<Output = ()>,
     ) -> io::Result<Appended> {
         if !tokio::fs::try_exists(&self.dir).await? {
             let dir = self.dir.clone();
@@ -108,31 +113,41 @@ impl UploadFiles {
         let mut written = at;
         let mut hasher = sha2::Sha256::new();
         let mut stream = body.into_data_stream();
+        let mut stop = std::pin::pin!(stop);
         let outcome = loop {
-            match tokio::time::timeout(super::limits::UPLOAD_IDLE, stream.next()).await {
-                Ok(None) => break Appended::Done(written),
-                Err(_) | Ok(Some(Err(_))) => break Appended::Cut(written),
+            let next = tokio::select! {
+                biased;
+                () = &mut stop => break Ok(Appended::Stopped(written)),
+                next = tokio::time::timeout(super::limits::UPLOAD_IDLE, stream.next()) => next,
+            };
+            match next {
+                Ok(None) => break Ok(Appended::Done(written)),
+                Err(_) | Ok(Some(Err(_))) => break Ok(Appended::Cut(written)),
                 Ok(Some(Ok(bytes))) => {
                     let room = length.saturating_sub(written);
                     let take = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
-                    file.write_all(&bytes[..take]).await?;
+                    if let Err(e) = file.write_all(&bytes[..take]).await {
+                        break Err(e);
+                    }
                     hasher.update(&bytes[..take]);
                     written += take as u64;
                     if take < bytes.len() {
-                        break Appended::TooLong(written);
+                        break Ok(Appended::TooLong(written));
                     }
                 }
             }
         };
         let outcome = match (outcome, checksum) {
-            (Appended::Done(_), Some(expected)) if hasher.finalize().as_slice() != expected => {
+            (Ok(Appended::Done(_)), Some(expected)) if hasher.finalize().as_slice() != expected => {
                 file.set_len(at).await?;
-                Appended::ChecksumMismatch(at)
+                Ok(Appended::ChecksumMismatch(at))
             }
             (outcome, _) => outcome,
         };
+        // Even after a failed write: whatever part of it the file holds is made durable
+        // before anyone reads the offset from the file's length.
         file.sync_all().await?;
-        Ok(outcome)
+        outcome
     }
 
     /// The SHA-256 of upload `id`'s bytes (blocking: call it off the runtime).

@@ -10,6 +10,13 @@
 //!   every byte is fsynced before the 204 (`blobs::uploads`); the wrong offset is a 409 with
 //!   the right one. At the last byte the whole is checked against the declared hash and moved
 //!   into the blob store; bytes that do not match are discarded (422 `hash_mismatch`).
+//!   Whatever the headers suffice to refuse (the wrong offset included) is answered before any
+//!   of the body is read, with `Connection: close`: a browser that resends a cut PATCH by
+//!   itself on a new connection (Chromium does) stops sending its body at the answer.
+//! - One request at a time per upload, the newest first: a `HEAD` or `PATCH` stops the
+//!   `PATCH` still in progress on the same upload (a link gone silent, a request the client
+//!   gave up on), which keeps and fsyncs what it received and answers its offset
+//!   (`BlobService::take_turn`).
 //!
 //! Authenticated like the rest of `/api`. Refused: a hash no record in the uploader's read
 //! scope references (403 `unreferenced`: the server is not anonymous storage), a size over the
@@ -29,7 +36,7 @@ use shared::model::Timestamp;
 
 use super::error::ErrorBody;
 use crate::AppState;
-use crate::auth::Authenticated;
+use crate::auth::{AuthError, Authenticated};
 use crate::blobs::limits::{ACCEPTED_TYPES, DAY_MS, MIN_CHARGE};
 use crate::blobs::uploads::Appended;
 use crate::blobs::{BlobHash, BlobName, BlobService, may_read};
@@ -380,8 +387,7 @@ async fn offset(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_version(&headers)?;
-    let lock = state.blobs().upload_lock(&id);
-    let _held = lock.lock().await;
+    let _turn = state.blobs().take_turn(&id).await;
     let row = own_upload(&state, &who, &id).await?;
     let at = settle(&state, &row).await?;
     Ok(tus(
@@ -420,26 +426,55 @@ fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, Refusal> {
         })
 }
 
+/// `PATCH`. An answer given before the whole body was read (a refusal the headers suffice
+/// for, the wrong offset, a request stopped by a newer one) says `Connection: close`: the
+/// server reads no more of that body (hyper closes the connection after answering), so the
+/// client stops sending it at once and sends its next request on a new connection rather than
+/// on this one.
 async fn append(
     State(state): State<AppState>,
-    who: Authenticated,
+    who: Result<Authenticated, AuthError>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let mut whole = false;
+    let mut response = match who {
+        Err(refused) => refused.into_response(),
+        Ok(who) => patch(&state, &who, &id, &headers, body, &mut whole)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+    };
+    if !whole {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Appends the PATCH's body; sets `whole` once the body has been read to its end. Every check
+/// the headers suffice for comes before the body is read.
+async fn patch(
+    state: &AppState,
+    who: &Authenticated,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    whole: &mut bool,
 ) -> Result<Response, Refusal> {
-    check_version(&headers)?;
-    if header_str(&headers, "content-type") != Some("application/offset+octet-stream") {
+    check_version(headers)?;
+    if header_str(headers, "content-type") != Some("application/offset+octet-stream") {
         return Err(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_type",
             "PATCH bodies are application/offset+octet-stream",
         ));
     }
-    let offset = number(&headers, "upload-offset")?;
-    let checksum = checksum(&headers)?;
-    let lock = state.blobs().upload_lock(&id);
-    let _held = lock.lock().await;
-    let row = own_upload(&state, &who, &id).await?;
+    let offset = number(headers, "upload-offset")?;
+    let checksum = checksum(headers)?;
+    let mut turn = state.blobs().take_turn(id).await;
+    let row = own_upload(state, who, id).await?;
     if row.finished_at.is_some() {
         // Stored already (this upload or the same file before): nothing more to send.
         return Ok(tus(
@@ -447,7 +482,7 @@ async fn append(
             &[("upload-offset", row.length.to_string())],
         ));
     }
-    if let Some(len) = header_str(&headers, "content-length").and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) = header_str(headers, "content-length").and_then(|v| v.parse::<u64>().ok())
         && offset.saturating_add(len) > row.length
     {
         return Err(refuse(
@@ -462,9 +497,10 @@ async fn append(
     let appended = state
         .blobs()
         .uploads
-        .append(&id, offset, row.length, body, checksum)
+        .append(id, offset, row.length, body, checksum, turn.superseded())
         .await
         .map_err(internal)?;
+    *whole = matches!(appended, Appended::Done(_) | Appended::ChecksumMismatch(_));
     let at = match appended {
         Appended::Mismatch(at) => {
             return Err(Refusal {
@@ -487,7 +523,7 @@ async fn append(
             });
         }
         Appended::TooLong(at) => {
-            settle(&state, &row).await?;
+            settle(state, &row).await?;
             return Err(Refusal {
                 offset: Some(at),
                 ..refuse(
@@ -497,10 +533,10 @@ async fn append(
                 )
             });
         }
-        Appended::Cut(at) | Appended::Done(at) => at,
+        Appended::Cut(at) | Appended::Stopped(at) | Appended::Done(at) => at,
     };
     let at = if at == row.length {
-        settle(&state, &row).await?
+        settle(state, &row).await?
     } else {
         at
     };

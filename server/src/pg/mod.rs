@@ -23,6 +23,7 @@ mod demo;
 mod directory;
 mod jobs;
 mod login;
+pub mod migrate;
 mod notices;
 mod queries;
 pub(crate) mod sql;

@@ -66,6 +66,8 @@ pub(crate) use sqlite::{
 };
 pub(crate) use timeline::enterprise_timeline;
 pub(crate) use visits_query::list_visits;
+/// What `pg/migrate.rs` reads a SQLite row as: a stored snapshot's Automerge bytes, a note's text.
+pub(crate) use {packed_text::unpack as unpack_note, snapshot::load as load_snapshot};
 
 /// A PostgreSQL error with the server's own message (tokio-postgres shows only "db error").
 fn postgres_detail(e: &tokio_postgres::Error) -> String {

@@ -40,7 +40,7 @@ pub(super) fn pack(text: &str) -> Value {
 }
 
 /// The text a column value holds (see [`pack`]); `table` names it in an error.
-pub(super) fn unpack(value: ValueRef<'_>, table: &'static str) -> Result<String, StoreError> {
+pub(crate) fn unpack(value: ValueRef<'_>, table: &'static str) -> Result<String, StoreError> {
     let corrupt = |detail: String| StoreError::Corrupt { table, detail };
     match value {
         ValueRef::Text(text) => String::from_utf8(text.to_vec())

@@ -132,7 +132,7 @@ pub(super) fn deflate(
 
 /// The Automerge bytes of a stored snapshot; a row whose bytes do not inflate to the size it
 /// says, or names a dictionary this build does not have, is corrupt.
-pub(super) fn load(
+pub(crate) fn load(
     bytes: Vec<u8>,
     inflated_size: Option<i64>,
     dictionary_number: Option<i64>,

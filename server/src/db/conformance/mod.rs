@@ -313,6 +313,7 @@ mod audit;
 mod bulletins;
 mod directory;
 mod jobs;
+mod migrate;
 mod sync_store;
 mod throttle;
 mod throwaway;
