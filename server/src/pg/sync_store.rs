@@ -79,7 +79,13 @@ use crate::store::{
 
 /// How many times one request is merged again because another server committed one of its
 /// documents first, before it fails (the device then sends it again later).
-const MERGE_AGAIN: usize = 8;
+const MERGE_AGAIN: u32 = 12;
+
+/// The longest pause before merging again, ms: the pause after the `n`th lost race is drawn
+/// from `0..=min(2^n, MAX_PAUSE_MS)`, so two servers racing for one document stop meeting at
+/// the same instant (without it, the slower one can lose every round under load), and a
+/// request waits at most about half a second in all.
+const MAX_PAUSE_MS: u64 = 64;
 
 /// The sync store over one connection of the pool. Use it from a blocking thread only.
 pub struct PgSyncStore {
@@ -120,10 +126,25 @@ pub fn handle_sync(
     let mut again = 0;
     loop {
         match shared::sync::server::handle_sync(store, ctx, req) {
-            Err(SyncError::Store(StoreError::Moved { .. })) if again < MERGE_AGAIN => again += 1,
+            Err(SyncError::Store(StoreError::Moved { .. })) if again < MERGE_AGAIN => {
+                again += 1;
+                // A blocking thread (`PgSyncStore`): sleeping here holds no runtime worker.
+                std::thread::sleep(pause(again));
+            }
             answer => return answer,
         }
     }
+}
+
+/// The pause before merging again after the `again`th lost race: random within
+/// `0..=min(2^again, MAX_PAUSE_MS)` ms.
+fn pause(again: u32) -> std::time::Duration {
+    let ceiling = 1_u64
+        .checked_shl(again)
+        .unwrap_or(u64::MAX)
+        .min(MAX_PAUSE_MS);
+    let drawn = rand::Rng::random_range(&mut rand::rng(), 0..=ceiling);
+    std::time::Duration::from_millis(drawn)
 }
 
 impl PgSyncStore {
