@@ -78,7 +78,7 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
     // Not built on PostgreSQL yet: a 503 that says which route, before the handler runs.
     for (method, path) in [
         (reqwest::Method::GET, "/api/notifications"),
-        (reqwest::Method::POST, "/api/logout"),
+        (reqwest::Method::POST, "/api/account/password"),
         (reqwest::Method::GET, "/api/admin/users"),
     ] {
         let answer = http
@@ -95,7 +95,7 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
             "{message}"
         );
     }
-    // The session is still good: the 503 ran no handler (logout would have ended it).
+    // The session is still good.
     let me = http
         .get(format!("{}/api/me", server.url()))
         .bearer_auth(&token)
@@ -157,5 +157,41 @@ async fn a_phones_sync_on_postgres_shows_in_the_leaders_freshness_table() -> any
     // The sync was recorded (its last sync) with the outbox count the phone reported.
     assert!(device["last_sync"].as_i64().is_some(), "{device}");
     assert_eq!(device["unsent"], 0, "{device}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_on_postgres_ends_the_session_and_is_audited() -> anyhow::Result<()> {
+    let database = Throwaway::create().await?;
+    let cwd = tempfile::tempdir()?;
+    let free: SocketAddr = "127.0.0.1:0".parse()?;
+    let server = ServerProcess::start_postgres(&database.url(), free, true, cwd.path())?;
+    let http = reqwest::Client::new();
+    let token = leader_token(&http, &server.url(), 5).await?;
+    let out = http
+        .post(format!("{}/api/logout", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(out.status().as_u16(), 204);
+    let me = http
+        .get(format!("{}/api/me", server.url()))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(
+        me.status().as_u16(),
+        401,
+        "the token still works after logout"
+    );
+    let db = tests::pg::connect(&database.url()).await?;
+    let audited: i64 = db
+        .query_one(
+            "SELECT count(*) FROM audit_log WHERE action = 'logout' AND actor = 'leader1'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(audited, 1, "the logout is not in the audit log");
     Ok(())
 }

@@ -36,4 +36,8 @@ pub trait Tokens: Send + Sync + std::fmt::Debug {
 
     /// Revokes every token of `device`, access and refresh; how many were live.
     fn revoke_device_tokens(&self, device: DeviceId) -> DbFuture<'_, usize>;
+
+    /// Logs `device` out: revokes every token of it and records the logout by `login` at `at`
+    /// in the audit log, both or neither.
+    fn log_out(&self, device: DeviceId, login: String, at: Timestamp) -> DbFuture<'_, ()>;
 }

@@ -13,7 +13,6 @@ use super::client_addr::ClientAddr;
 use crate::AppState;
 use crate::auth::session::{DeviceBody, LoginRequest, RefreshRequest, UserBody};
 use crate::auth::{self, AuthError, Authenticated, Session, now};
-use crate::store::{AuditAction, StoreError};
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -76,16 +75,11 @@ async fn logout(
     who: Authenticated,
 ) -> Result<StatusCode, AuthError> {
     let device = who.device.id;
-    let login = who.user.login.clone();
     state
         .db()
-        .write(move |s| -> Result<(), StoreError> {
-            s.revoke_device_tokens(device)?;
-            s.audit(now(), &login, AuditAction::Logout, &device.to_string(), "")?;
-            Ok(())
-        })
-        .await
-        .ok_or(AuthError::Unavailable)??;
+        .tokens()
+        .log_out(device, who.user.login.clone(), now())
+        .await?;
     state.auth().end_sessions(device);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,6 +20,7 @@ use crate::AppState;
 pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("POST", "/api/login"),
+    ("POST", "/api/logout"),
     ("GET", "/api/me"),
     ("POST", "/api/sync"),
     ("GET", "/api/events"),

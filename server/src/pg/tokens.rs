@@ -4,9 +4,10 @@
 use shared::model::{DeviceId, Timestamp};
 
 use super::PgDb;
+use super::audit::append;
 use super::directory::{to_device, to_user};
 use crate::db::{DbFuture, Tokens};
-use crate::store::{StoreError, TokenHash, TokenKind, TokenLookup};
+use crate::store::{AuditAction, StoreError, TokenHash, TokenKind, TokenLookup};
 
 impl Tokens for PgDb {
     fn store_token(
@@ -112,6 +113,29 @@ impl Tokens for PgDb {
                 )
                 .await?;
             Ok(usize::try_from(revoked).unwrap_or(usize::MAX))
+        })
+    }
+
+    fn log_out(&self, device: DeviceId, login: String, at: Timestamp) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            tx.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE device = $1 AND NOT revoked",
+                &[&device.to_string()],
+            )
+            .await?;
+            append(
+                &tx,
+                at,
+                &login,
+                AuditAction::Logout,
+                &device.to_string(),
+                "",
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 }

@@ -113,6 +113,14 @@ impl Tokens for Arc<SqliteDb> {
     fn revoke_device_tokens(&self, device: DeviceId) -> DbFuture<'_, usize> {
         on_writer(self, move |s| s.revoke_device_tokens(device))
     }
+
+    fn log_out(&self, device: DeviceId, login: String, at: Timestamp) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.revoke_device_tokens(device)?;
+            s.audit(at, &login, AuditAction::Logout, &device.to_string(), "")?;
+            Ok(())
+        })
+    }
 }
 
 impl Queries for Arc<SqliteDb> {
