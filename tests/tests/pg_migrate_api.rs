@@ -8,6 +8,7 @@ use std::path::Path;
 
 use tests::pg::Throwaway;
 use tests::process::{ServerProcess, server_binary};
+use tests::raw::demo_token;
 
 /// Runs the server's command line with `args`; fails with its output unless it succeeds.
 fn cli(cwd: &Path, args: &[&str]) -> anyhow::Result<()> {
@@ -23,27 +24,6 @@ fn cli(cwd: &Path, args: &[&str]) -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
-}
-
-/// `login` signs in on the server at `url` from a device made of `seed`; the session token.
-async fn token(http: &reqwest::Client, url: &str, login: &str, seed: u8) -> anyhow::Result<String> {
-    let body: serde_json::Value = http
-        .post(format!("{url}/api/login"))
-        .json(&serde_json::json!({
-            "login": login,
-            "password": server::demo::DEMO_PASSWORD,
-            "device_id": shared::model::DeviceId::from_random_bytes([seed; 16]).to_string(),
-            "device_name": "test",
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    body["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("no token: {body}"))
 }
 
 /// `GET path` on the server at `url` as `token`: status and body.
@@ -87,8 +67,8 @@ async fn the_migrated_demo_district_answers_the_same_on_postgres_as_on_sqlite() 
     let mut asked = 0;
     for (login, seed) in [("leader1", 11), ("leader2", 12)] {
         let (on_sqlite, on_postgres) = (
-            token(&http, &sqlite.url(), login, seed).await?,
-            token(&http, &postgres.url(), login, seed).await?,
+            demo_token(&sqlite.url(), login, seed).await?,
+            demo_token(&postgres.url(), login, seed).await?,
         );
         let (_, problems) =
             get(&http, &sqlite.url(), &on_sqlite, "/api/problems?limit=200").await?;

@@ -6,24 +6,7 @@
 use std::net::SocketAddr;
 use tests::pg::Throwaway;
 use tests::process::{ServerProcess, server_binary};
-
-/// The demo's `leader1` logs in from a device made of `seed`; the session's token.
-async fn leader_token(http: &reqwest::Client, url: &str, seed: u8) -> anyhow::Result<String> {
-    let login: serde_json::Value = http
-        .post(format!("{url}/api/login"))
-        .json(&serde_json::json!({
-            "login": "leader1",
-            "password": server::demo::DEMO_PASSWORD,
-            "device_id": shared::model::DeviceId::from_random_bytes([seed; 16]).to_string(),
-            "device_name": "test",
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(login["token"].as_str().unwrap_or_default().to_string())
-}
+use tests::raw::demo_token;
 
 #[test]
 fn an_unreachable_postgres_stops_serve_with_a_clear_error() -> anyhow::Result<()> {
@@ -61,7 +44,7 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
     let free: SocketAddr = "127.0.0.1:0".parse()?;
     let server = ServerProcess::start_postgres(&database.url(), free, true, cwd.path())?;
     let http = reqwest::Client::new();
-    let token = leader_token(&http, &server.url(), 7).await?;
+    let token = demo_token(&server.url(), "leader1", 7).await?;
     // Built on PostgreSQL: the seeded demo's problems.
     let problems: serde_json::Value = http
         .get(format!("{}/api/problems", server.url()))
@@ -136,7 +119,7 @@ async fn a_phones_sync_on_postgres_shows_in_the_leaders_freshness_table() -> any
     phone.record_visit(enterprise, "在 PostgreSQL 上同步")?;
     phone.sync().await?;
     let http = reqwest::Client::new();
-    let token = leader_token(&http, &server.url(), 9).await?;
+    let token = demo_token(&server.url(), "leader1", 9).await?;
     let rows: serde_json::Value = http
         .get(format!("{}/api/dashboard/freshness", server.url()))
         .bearer_auth(&token)
@@ -167,7 +150,7 @@ async fn logging_out_on_postgres_ends_the_session_and_is_audited() -> anyhow::Re
     let free: SocketAddr = "127.0.0.1:0".parse()?;
     let server = ServerProcess::start_postgres(&database.url(), free, true, cwd.path())?;
     let http = reqwest::Client::new();
-    let token = leader_token(&http, &server.url(), 5).await?;
+    let token = demo_token(&server.url(), "leader1", 5).await?;
     let out = http
         .post(format!("{}/api/logout", server.url()))
         .bearer_auth(&token)

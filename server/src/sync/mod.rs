@@ -352,29 +352,18 @@ impl SyncService {
         let mut admission = self.lanes.admit(who.user.id, body.len()).await;
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            // A phone still on the previous app sends version 1: it is answered in version 1.
-            // What arrived of a cut request is its complete pushes, held to the same bounds.
-            let (mut request, version) = if cut {
-                shared::sync::cut::decode_cut_request(&body)?
-            } else {
-                protocol::decode_request(&body)?
-            };
-            drop(body);
-            if cut && request.push.is_empty() {
+            let Some((mut request, version)) = decode(body, cut)? else {
                 return Ok(None);
-            }
+            };
             // Request-wide limits, and each push weighed from its headers: a request heavier
             // than the light lane takes leaves it here, before Automerge builds anything.
             let mut weighed = weigh_pushes(&Limits::DEVICE, &request)?;
             let pushed = weighed.weight();
             admission.weighs(lanes::work(pushed, 0));
-            // A kind of document the role never writes is refused unparsed.
+            // A kind of document the role never writes is refused unparsed (`role_refuses`).
             let role = who.user.role;
-            // A push of heads alone goes on: a device offering what it holds again after a
-            // restore (`protocol::EPOCH_SHIFT`) offers documents it only reads.
             weighed.refuse(&request, |push| {
-                (!push.data.is_empty() && !crate::auth::RoleRules::writes(role, push.doc.kind()))
-                    .then_some(Outcome::Refused(protocol::Refusal::OutOfScope))
+                role_refuses(role, push).then_some(Outcome::Refused(protocol::Refusal::OutOfScope))
             });
             let parsed = weighed.parse();
             let now = now();
@@ -475,15 +464,9 @@ impl SyncService {
         let config = self.config();
         let this = self.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let (mut request, version) = if cut {
-                shared::sync::cut::decode_cut_request(&body)?
-            } else {
-                protocol::decode_request(&body)?
-            };
-            drop(body);
-            if cut && request.push.is_empty() {
+            let Some((mut request, version)) = decode(body, cut)? else {
                 return Ok(None);
-            }
+            };
             let pushed = weigh_pushes(&Limits::DEVICE, &request)?.weight();
             admission.weighs(lanes::work(pushed, 0));
             if admission.is_heavy() {
@@ -493,9 +476,7 @@ impl SyncService {
             let role = who.user.role;
             let (refused, pushes): (Vec<_>, Vec<_>) = std::mem::take(&mut request.push)
                 .into_iter()
-                .partition(|push| {
-                    !push.data.is_empty() && !crate::auth::RoleRules::writes(role, push.doc.kind())
-                });
+                .partition(|push| role_refuses(role, push));
             request.push = pushes;
             let ctx = SyncContext {
                 declared: None,
@@ -719,6 +700,26 @@ fn read_phase(
         Err(SyncError::Store(e)) => return Err(store_failed(e)),
     };
     Ok((scoped, read))
+}
+
+/// Decodes a sync request's body (a cut request's complete pushes when `cut`), with the
+/// protocol version to answer in (a phone still on the previous app sends version 1);
+/// `None` for a cut request that brought no complete push.
+fn decode(body: Bytes, cut: bool) -> Result<Option<(protocol::SyncRequest, u8)>, SyncApiError> {
+    let (request, version) = if cut {
+        shared::sync::cut::decode_cut_request(&body)?
+    } else {
+        protocol::decode_request(&body)?
+    };
+    drop(body);
+    Ok((!cut || !request.push.is_empty()).then_some((request, version)))
+}
+
+/// Whether a push is refused unparsed because `role` never writes its kind of document (a
+/// push of heads alone goes on: a device offering what it holds again after a restore,
+/// `protocol::EPOCH_SHIFT`, offers documents it only reads).
+fn role_refuses(role: shared::model::Role, push: &protocol::DocPush) -> bool {
+    !push.data.is_empty() && !crate::auth::RoleRules::writes(role, push.doc.kind())
 }
 
 /// Whether the device had nothing left to send after `request` (what it sends later was
