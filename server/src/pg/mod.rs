@@ -172,6 +172,10 @@ impl PgDb {
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
+        // "relation already exists, skipping" is PostgreSQL's NOTICE on every start after the
+        // first; the driver would log it as news.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                  name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
