@@ -22,6 +22,9 @@ use shared::sync::protocol::DocId;
 use shared::sync::replica::{LocalStore, MemoryLocalStore, Replica};
 use shared::workflow::Action;
 
+use crate::feed::{self, Applied};
+use crate::rotation::Rotation;
+
 /// The header a sync request declares the device's configuration version in, and its answer
 /// announces the server's.
 const CONFIG_HEADER: &str = "x-lianxin-config";
@@ -99,10 +102,16 @@ pub struct NativeDevice {
     pub config_version: Option<String>,
     /// The version the last sync answer announced.
     pub announced_config: Option<String>,
+    /// Every sync response the engine was given, with the cursor and pulled heads it then
+    /// held, when recording (`Some`, [`crate::feed`]); `None`: not recorded.
+    pub applied: Option<Vec<Applied>>,
     /// Effects the engine returned outside [`NativeDevice::run`] (a lost connection's retry),
     /// carried out at the start of the next run.
     deferred: Vec<Effect>,
     base_url: String,
+    /// Servers taken in turn, one per request ([`NativeDevice::switch_on_every_request`]);
+    /// none: always `base_url`.
+    rotation: Rotation,
     http: reqwest::Client,
     number: u8,
     n: u64,
@@ -138,6 +147,8 @@ impl NativeDevice {
             traffic: Traffic::default(),
             persisted: Vec::new(),
             deferred: Vec::new(),
+            applied: None,
+            rotation: Rotation::default(),
             disk: MemoryLocalStore::default(),
             fixed_elapsed_ms: Some(100),
             timeout: Duration::from_secs(20),
@@ -543,8 +554,25 @@ impl NativeDevice {
     }
 
     async fn post(&mut self, body: Vec<u8>) -> Result<(Vec<u8>, i64), Failure> {
+        let node = self.rotation.pick();
+        let posted = self
+            .post_to(node.as_ref().map(|(_, url)| url.clone()), body)
+            .await;
+        if let (Some((index, _)), Err(Failure::Network)) = (&node, &posted) {
+            self.rotation.failed(*index);
+        }
+        posted
+    }
+
+    /// Posts `body` to `/api/sync` of `base` (`None`: the device's base URL).
+    async fn post_to(
+        &mut self,
+        base: Option<String>,
+        body: Vec<u8>,
+    ) -> Result<(Vec<u8>, i64), Failure> {
         let started = Instant::now();
-        let mut request = self.http.post(format!("{}/api/sync", self.base_url));
+        let base = base.unwrap_or_else(|| self.base_url.clone());
+        let mut request = self.http.post(format!("{base}/api/sync"));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -580,6 +608,8 @@ impl NativeDevice {
         let deadline = Instant::now() + budget;
         let mut queue = vec![input];
         let mut random: u32 = 0x9e37_79b9;
+        // When the last response arrived (µs since the epoch), for the record of responses.
+        let mut arrived_us = 0;
         // What the engine asked for outside a run goes first (e.g. the retry of a round whose
         // connection was lost), then the input.
         let mut effects = std::mem::take(&mut self.deferred);
@@ -589,7 +619,14 @@ impl NativeDevice {
                     return Ok(());
                 };
                 random = random.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let pulled = match (&self.applied, &input) {
+                    (Some(_), Input::Response { body, .. }) => Some(feed::pulled_by(body)),
+                    _ => None,
+                };
                 effects = self.client.handle(input, wall_clock(), random);
+                if let (Some(applied), Some(pulled)) = (&mut self.applied, pulled) {
+                    applied.push(Applied::after(&mut self.client, arrived_us, pulled));
+                }
             }
             for effect in std::mem::take(&mut effects) {
                 match effect {
@@ -598,6 +635,7 @@ impl NativeDevice {
                         self.traffic.bytes_up += body.len();
                         match self.post(body).await {
                             Ok((resp, elapsed)) => {
+                                arrived_us = feed::now_us();
                                 self.traffic.bytes_down += resp.len();
                                 let elapsed_ms = self.fixed_elapsed_ms.unwrap_or(elapsed);
                                 queue.push(Input::Response {
@@ -656,6 +694,13 @@ impl NativeDevice {
     /// Points the device at another server address.
     pub fn set_base_url(&mut self, base_url: &str) {
         self.base_url = base_url.trim_end_matches('/').to_string();
+    }
+
+    /// Sends each sync request to the next of `base_urls` in turn, as a load balancer that
+    /// switches node on every request does, passing over for a moment a node whose request
+    /// just failed on the network ([`Rotation`]).
+    pub fn switch_on_every_request(&mut self, base_urls: &[String]) {
+        self.rotation = Rotation::new(base_urls);
     }
 
     /// One "sync now" until settled.

@@ -30,6 +30,11 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
 /// The `/metrics` token every server process started here is given.
 pub const METRICS_TOKEN: &str = "test metrics token, not secret";
 
+/// How long a server may take to start listening, and then to accept connections: a server
+/// seeding the demo district into PostgreSQL (`--demo`) takes well over 10 s in a debug build
+/// on busy cores.
+pub const START_WAIT: Duration = Duration::from_secs(60);
+
 /// How many of its latest log lines a [`ServerProcess`] keeps.
 pub const LOG_LINES: usize = 10_000;
 
@@ -149,16 +154,16 @@ impl ServerProcess {
                 }
             }
         });
-        let addr: SocketAddr = match rx.recv_timeout(Duration::from_secs(20)) {
+        let addr: SocketAddr = match rx.recv_timeout(START_WAIT) {
             Ok(a) => a
                 .parse()
                 .with_context(|| format!("parsing the listen address {a:?}"))?,
             Err(_) => {
                 let _ = child.kill();
-                bail!("lianxin-server did not start listening within 20 s");
+                bail!("lianxin-server did not start listening within {START_WAIT:?}");
             }
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + START_WAIT;
         while Instant::now() < deadline {
             if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(ServerProcess { child, addr, log });
@@ -166,7 +171,7 @@ impl ServerProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
-        bail!("lianxin-server at {addr} did not accept connections within 20 s")
+        bail!("lianxin-server at {addr} did not accept connections within {START_WAIT:?}")
     }
 
     /// The base URL.
