@@ -9,6 +9,9 @@
 //! record is still at the heads read. Bounded work per run ([`audit`]'s `limit`); `serve`
 //! runs it a second after each burst of commits for the records commits left pending, and
 //! every minute for those checked longest ago, so every record is checked again in turn.
+//! Written once over [`HistoryAudits`]: the same job on SQLite and on PostgreSQL, where each
+//! minute's round runs on one server of those sharing the database ([`Job::HistoryAudit`]'s
+//! lock, taken only when the round is due, `db::JobLocks::take_due`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,7 +21,8 @@ use shared::doc::history::verify_chain;
 use shared::doc::{Author, RecordDoc};
 use shared::model::{DeviceId, Timestamp};
 
-use crate::store::{AuditRead, StoreError, StoreHold};
+use crate::db::{HistoryAudits, Job};
+use crate::store::{AuditRead, StoreError};
 use crate::sync::SyncService;
 
 /// Records checked a second after a burst of commits, at most (those the commits left
@@ -94,26 +98,25 @@ pub struct AuditReport {
 }
 
 /// Checks at most `limit` records (the pending ones when `pending_only`, else those checked
-/// longest ago), each read and judged in short holds of `store`.
+/// longest ago), each read and judged in short steps of `store` (SQLite: short holds of its
+/// writer; PostgreSQL: a connection of the pool each).
 ///
 /// # Errors
 /// When the store fails.
-pub fn audit(
-    mut store: impl StoreHold,
+pub fn audit<S: HistoryAudits + ?Sized>(
+    store: &mut S,
     limit: usize,
     pending_only: bool,
     now: Timestamp,
 ) -> Result<AuditReport, StoreError> {
-    let batch = store.hold(|s| s.history_audit_batch(limit, pending_only))?;
+    let batch = store.audit_batch(limit, pending_only)?;
     let mut report = AuditReport::default();
     for doc in batch {
-        let Some(read) = store.hold(|s| s.history_audit_read(&doc))? else {
+        let Some(read) = store.audit_read(&doc)? else {
             continue;
         };
         let examined = examine(&read);
-        match store.hold(|s| {
-            s.history_audit_write(&read, examined.broken.clone(), &examined.authors, now)
-        })? {
+        match store.audit_write(&read, examined.broken.clone(), &examined.authors, now)? {
             Some(verdict) => {
                 report.checked += 1;
                 if verdict.intact == Some(false) {
@@ -132,26 +135,32 @@ pub fn audit(
 }
 
 /// Runs the audit for the records commits left pending a second after each burst of commits,
-/// and a round over the records checked longest ago every [`ROUND_EVERY`].
+/// and a round over the records checked longest ago every [`ROUND_EVERY`] (on one server of
+/// those sharing a database: the round is skipped when another server ran it within the
+/// period).
 pub async fn run(sync: Arc<SyncService>) {
     let mut commits = sync.subscribe();
     let mut round = tokio::time::interval(ROUND_EVERY);
     loop {
-        let (limit, pending_only) = tokio::select! {
+        let (limit, pending_only, run) = tokio::select! {
             more = crate::sync::next_burst(&mut commits) => {
                 if !more {
                     return;
                 }
-                (PENDING_PER_RUN, true)
+                (PENDING_PER_RUN, true, sync.db().job_run(Job::HistoryAudit).await)
             }
-            _ = round.tick() => (ROUND_PER_RUN, false),
+            _ = round.tick() => (
+                ROUND_PER_RUN,
+                false,
+                sync.db().job_run_due(Job::HistoryAudit, ROUND_EVERY).await,
+            ),
         };
-        let Some(_run) = sync.db().job_run(crate::db::Job::HistoryAudit).await else {
+        let Some(_run) = run else {
             continue;
         };
         let ran = sync
             .db()
-            .holds(move |store| audit(store, limit, pending_only, crate::auth::now()))
+            .maintain(move |store| audit(store, limit, pending_only, crate::auth::now()))
             .await;
         match ran {
             Some(Ok(r)) if r.checked > 0 => {

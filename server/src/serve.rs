@@ -365,10 +365,10 @@ pub fn redacted_url(url: &str) -> String {
 }
 
 /// What a server on PostgreSQL does not run yet: logged once at start.
-const NOT_ON_POSTGRES: &str = "background jobs (compaction, blob collection, monitoring and \
-    its follower, enterprise merges, history audit), reminders, scheduled backups, \
-    configuration reload on SIGHUP, the configuration's audit entry; routes not built on \
-    PostgreSQL answer 503 (http::postgres_gate)";
+const NOT_ON_POSTGRES: &str = "background jobs (blob collection, monitoring and its \
+    follower, enterprise merges), reminders, scheduled backups, configuration reload on \
+    SIGHUP, the configuration's audit entry; routes not built on PostgreSQL answer 503 \
+    (http::postgres_gate). Running: the history audit and compaction, once across servers";
 
 /// `serve` on PostgreSQL: migrates the database, then serves the routes built on it (the rest
 /// answer 503); several servers may run on one database. Nothing of SQLite is opened.
@@ -421,6 +421,7 @@ async fn run_postgres(
     let addr = listener.local_addr().unwrap_or(args.listen);
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
     let sync = std::sync::Arc::new(crate::sync::SyncService::postgres(db, config));
+    spawn_document_jobs(sync.clone());
     let state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
         .with_metrics_token(args.metrics_token)
@@ -467,14 +468,13 @@ const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often the economic-monitoring rules run.
 const MONITOR_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Background work on the store, each step a short hold of the store lock: compaction of
-/// appended changes, the monitoring job (at start-up, then hourly): missing monitoring
-/// documents of key enterprises, then the rules that raise problems from anomalies; and the
-/// follower that creates a new key enterprise's monitoring document soon after its commit;
-/// the history audit (`history_audit::run`: after each burst of commits, and a round every
-/// minute); and the blobs' garbage collection (at start-up, then hourly, `blobs::gc`). Each run
-/// first takes its job's lock (`db::JobLocks`): one run at a time across the servers of a
-/// database.
+/// Background work on the store, each step a short hold of the store lock: the jobs that
+/// rework stored documents ([`spawn_document_jobs`]: the history audit, compaction), the
+/// monitoring job (at start-up, then hourly): missing monitoring documents of key
+/// enterprises, then the rules that raise problems from anomalies; and the follower that
+/// creates a new key enterprise's monitoring document soon after its commit; and the blobs'
+/// garbage collection (at start-up, then hourly, `blobs::gc`). Each run first takes its job's
+/// lock (`db::JobLocks`): one run at a time across the servers of a database.
 fn spawn_background_jobs(
     sync: std::sync::Arc<crate::sync::SyncService>,
     blobs: crate::blobs::BlobService,
@@ -506,26 +506,7 @@ fn spawn_background_jobs(
     });
     tokio::spawn(crate::monitoring::follow_commits(sync.clone()));
     tokio::spawn(crate::admin::enterprises::follow_merges(sync.clone()));
-    tokio::spawn(crate::history_audit::run(sync.clone()));
-    let compactor = sync.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(COMPACT_EVERY);
-        loop {
-            tick.tick().await;
-            let Some(_run) = compactor.db().job_run(Job::Compaction).await else {
-                continue;
-            };
-            let compacted = compactor
-                .db()
-                .holds(|store| crate::store::compact_pending(store, 200))
-                .await;
-            match compacted {
-                Some(Ok(0)) | None => {}
-                Some(Ok(n)) => tracing::debug!(documents = n, "compacted"),
-                Some(Err(error)) => tracing::warn!(%error, "compaction failed"),
-            }
-        }
-    });
+    spawn_document_jobs(sync.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(MONITOR_EVERY);
         loop {
@@ -564,6 +545,37 @@ fn spawn_background_jobs(
                 None => tracing::error!(
                     "monitoring job did not finish: it panicked or the runtime is shutting down"
                 ),
+            }
+        }
+    });
+}
+
+/// The background jobs that rework stored documents, on either backend ([`crate::db::Maintenance`]):
+/// the history audit (`history_audit::run`: after each burst of commits, and a round every
+/// minute) and compaction of appended changes (every [`COMPACT_EVERY`]). Each run first takes
+/// its job's lock (`db::JobLocks`), the periodic ones only when due: on PostgreSQL, one run
+/// per period across the servers of a database.
+fn spawn_document_jobs(sync: std::sync::Arc<crate::sync::SyncService>) {
+    tokio::spawn(crate::history_audit::run(sync.clone()));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(COMPACT_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(_run) = sync
+                .db()
+                .job_run_due(crate::db::Job::Compaction, COMPACT_EVERY)
+                .await
+            else {
+                continue;
+            };
+            let compacted = sync
+                .db()
+                .maintain(|store| crate::store::compact_pending(store, 200))
+                .await;
+            match compacted {
+                Some(Ok(0)) | None => {}
+                Some(Ok(n)) => tracing::debug!(documents = n, "compacted"),
+                Some(Err(error)) => tracing::warn!(%error, "compaction failed"),
             }
         }
     });

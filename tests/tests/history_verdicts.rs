@@ -45,7 +45,7 @@ async fn list_row(world: &World, doc: &DocId) -> anyhow::Result<serde_json::Valu
 async fn audit(world: &World) -> anyhow::Result<history_audit::AuditReport> {
     world
         .service
-        .with_store_holds(|store| history_audit::audit(store, 10_000, false, now()))
+        .with_store_holds(|mut store| history_audit::audit(&mut store, 10_000, false, now()))
         .await
         .ok_or_else(|| anyhow::anyhow!("the store thread stopped"))?
         .map_err(Into::into)

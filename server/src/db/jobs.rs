@@ -5,6 +5,10 @@
 //! job at a time inside it ([`LocalJobLocks`]); on PostgreSQL it is an advisory lock every
 //! server sees (`pg/jobs.rs`).
 //!
+//! A job that every server runs on a timer (the history audit's round, compaction) asks with
+//! [`JobLocks::take_due`]: on PostgreSQL it also records when the job last started, so each
+//! period's run happens on one server, not once per server.
+//!
 //! **Invariant:** while a [`JobRun`] lives, no other run of its job starts on any server;
 //! dropping it — the run ended, its task panicked, its server died — lets the next one start.
 
@@ -87,6 +91,15 @@ impl JobRun {
 pub trait JobLocks: Send + Sync + std::fmt::Debug {
     /// Takes `job`'s lock for one run; `None` while another run of it holds the lock.
     fn take(&self, job: Job) -> DbFuture<'_, Option<JobRun>>;
+
+    /// Takes `job`'s lock for one run of a job that runs every `every` on each server: `None`
+    /// while another run holds the lock, or when a run of it started within `every` on any
+    /// server sharing the database, so the period's run happens once across them. By default
+    /// [`JobLocks::take`]: one server's own timer already paces its runs.
+    fn take_due(&self, job: Job, every: std::time::Duration) -> DbFuture<'_, Option<JobRun>> {
+        let _ = every;
+        self.take(job)
+    }
 }
 
 /// The jobs' locks of one server process (SQLite: the file's lock means one server).

@@ -3,7 +3,8 @@
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Queries`] (queries
 //! and KPIs), [`Bulletins`]; and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
-//! ([`LoginThrottle`]). The sync store is the engine's own trait
+//! ([`LoginThrottle`]); and the steps of the background jobs that rework stored documents,
+//! the history audit and compaction ([`Maintenance`], run by [`Db::maintain`]). The sync store is the engine's own trait
 //! (`shared::sync::server::ServerStore`) and blobs are [`crate::blobs::BlobStore`].
 //!
 //! Two backends. A SQLite database ([`Db::sqlite`], [`crate::store::SqliteDb`]: one writer,
@@ -22,6 +23,7 @@ mod bulletins;
 mod conformance;
 mod directory;
 mod jobs;
+mod maintenance;
 mod notices;
 mod queries;
 mod throttle;
@@ -36,6 +38,7 @@ pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
 pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
+pub use maintenance::{Authors, Compactions, HistoryAudits, Maintenance};
 pub use notices::{LocalNotices, Notice, Notices};
 pub use queries::Queries;
 pub use throttle::LoginThrottle;
@@ -156,6 +159,42 @@ impl Db {
             Err(error) => {
                 tracing::warn!(%error, job = job.name(), "the job's lock could not be taken: this run skipped");
                 None
+            }
+        }
+    }
+
+    /// Takes `job`'s lock for a periodic run due every `every` ([`JobLocks::take_due`]):
+    /// `None`, so this run is skipped, while another run holds the lock, when a server sharing
+    /// the database ran it within `every`, or when the lock could not be asked for (logged).
+    pub async fn job_run_due(&self, job: Job, every: std::time::Duration) -> Option<JobRun> {
+        match self.jobs.take_due(job, every).await {
+            Ok(run) => {
+                if run.is_none() {
+                    tracing::debug!(job = job.name(), "not due or held elsewhere: skipped");
+                }
+                run
+            }
+            Err(error) => {
+                tracing::warn!(%error, job = job.name(), "the job's lock could not be taken: this run skipped");
+                None
+            }
+        }
+    }
+
+    /// Runs background job `f` on a blocking thread over the steps of the jobs that rework
+    /// stored documents ([`Maintenance`]): SQLite's writer taken in short holds, PostgreSQL's
+    /// pool a connection per step. `None` if the thread failed.
+    pub async fn maintain<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Maintenance) -> T + Send + 'static,
+    ) -> Option<T> {
+        match &self.backend {
+            Backend::Sqlite(sqlite) => sqlite.holds(move |mut writer| f(&mut writer)).await,
+            Backend::Postgres { db, .. } => {
+                let mut steps = db.maintenance();
+                tokio::task::spawn_blocking(move || f(&mut steps))
+                    .await
+                    .ok()
             }
         }
     }

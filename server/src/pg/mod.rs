@@ -12,7 +12,9 @@
 //! written once over `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
 //! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
-//! throttle's shared count (`pg/throttle.rs`); and what a login writes (`pg/login.rs`).
+//! throttle's shared count (`pg/throttle.rs`); what a login writes (`pg/login.rs`); and the
+//! steps of the history audit and compaction ([`crate::db::Maintenance`],
+//! `pg/maintenance.rs`).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
 
@@ -23,6 +25,7 @@ mod demo;
 mod directory;
 mod jobs;
 mod login;
+mod maintenance;
 pub mod migrate;
 mod notices;
 mod queries;
@@ -32,6 +35,7 @@ mod throttle;
 mod tokens;
 
 pub use login::{NewDevice, NewToken};
+pub use maintenance::PgMaintenance;
 pub use notices::{APPLICATION as NOTICES_APPLICATION, PgNotices};
 pub use sync_store::{PgSyncStore, handle_sync};
 pub use throttle::PgLoginThrottle;
@@ -79,6 +83,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_device_outbox",
         include_str!("migrations/0008_device_outbox.sql"),
     ),
+    ("0009_jobs", include_str!("migrations/0009_jobs.sql")),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

@@ -53,7 +53,9 @@
 //! unsettled marks, read by each commit through `store/projection.rs`) is written by
 //! [`PgSyncStore::record_sync`] with SQLite's statements (`store/device_sync.rs`).
 //!
-//! Not yet here (SQLite's store does it): compaction of appended snapshots.
+//! **Compaction.** A commit appends to the stored snapshot (`appended` counts how often);
+//! the compaction job re-saves such snapshots between commits, by a conditional update that
+//! never overwrites a commit (`pg/maintenance.rs`).
 
 use std::collections::BTreeSet;
 

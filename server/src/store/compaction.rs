@@ -1,19 +1,24 @@
 //! Background compaction (后台压缩): commits append new changes to a document's stored bytes
 //! (no re-encoding on the request path); this job re-saves the documents that have appended
 //! changes into a compact snapshot. The content and heads do not change, so neither does the
-//! change feed.
+//! change feed. The job ([`compact_pending`]) is written once over [`Compactions`] and runs on
+//! both backends; SQLite's steps are here (every [`StoreHold`]), PostgreSQL's in
+//! `pg/maintenance.rs`.
 //!
 //! **Invariant:** the store is held only to list the documents, to read one document's bytes
 //! and heads, and to write its compacted bytes back; loading and re-saving (seconds for a large
 //! document) run between holds, so requests are not held up. The write happens only when the
-//! document's heads are still those read; a document committed meanwhile is left for the next
-//! run.
+//! document's heads are still those read (a conditional update; on PostgreSQL it waits for a
+//! commit holding the row and then compares the heads that commit wrote); a document committed
+//! meanwhile, on any server, is left for the next run.
 
 use automerge::AutoCommit;
 use rusqlite::{OptionalExtension as _, params};
 use shared::sync::protocol::DocId;
 
+use super::sql::{Lite, Sql, Value};
 use super::{SqliteStore, StoreError, StoreHold, snapshot};
+use crate::db::Compactions;
 
 /// A document's stored bytes and heads as compaction read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,19 +28,13 @@ pub struct CompactionRead {
     /// Its stored bytes.
     pub bytes: Vec<u8>,
     /// Its heads, as stored (the write-back's guard).
-    heads: Vec<u8>,
+    pub(crate) heads: Vec<u8>,
 }
 
 impl SqliteStore {
     /// Up to `limit` documents with appended changes, most appended first.
     pub fn compaction_candidates(&self, limit: usize) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT doc_id FROM docs WHERE appended > 0 ORDER BY appended DESC LIMIT ?1",
-        )?;
-        let ids = stmt
-            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
+        compaction_candidates(&Lite(&self.conn), limit)
     }
 
     /// A candidate's bytes and heads; `None` when it is gone or was compacted meanwhile.
@@ -102,26 +101,64 @@ impl SqliteStore {
     }
 }
 
+/// Up to `limit` documents with appended changes, most appended first (then by id): the one
+/// definition, run on either backend.
+///
+/// # Errors
+/// When the store fails.
+pub(crate) fn compaction_candidates(db: &dyn Sql, limit: usize) -> Result<Vec<String>, StoreError> {
+    db.query(
+        "SELECT doc_id FROM docs WHERE appended > 0 ORDER BY appended DESC, doc_id LIMIT ?",
+        &[Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX))],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
+}
+
+/// SQLite's compaction steps: each a short hold of the store ([`StoreHold`]), running the
+/// store's own method of that name (named in full: the trait's would call itself).
+impl<S: StoreHold> Compactions for S {
+    fn compaction_candidates(&mut self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.hold(|s| SqliteStore::compaction_candidates(s, limit))
+    }
+
+    fn compaction_read(&mut self, doc_id: &str) -> Result<Option<CompactionRead>, StoreError> {
+        self.hold(|s| SqliteStore::compaction_read(s, doc_id))
+    }
+
+    fn compaction_write(
+        &mut self,
+        read: &CompactionRead,
+        compact: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.hold(|s| SqliteStore::compaction_write(s, read, compact))
+    }
+}
+
 /// Compacts up to `limit` documents with appended changes, most appended first, holding the
 /// store only to list them, to read each one and to write it back (see the module's
 /// invariant); returns how many were compacted.
 ///
 /// # Errors
 /// When the store fails (a document that does not load is skipped and logged).
-pub fn compact_pending(mut store: impl StoreHold, limit: usize) -> Result<usize, StoreError> {
-    compact_pending_with(&mut store, limit, resave)
+pub fn compact_pending<S: Compactions + ?Sized>(
+    store: &mut S,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    compact_pending_with(store, limit, resave)
 }
 
 /// [`compact_pending`] with the re-save step given (tests observe what it runs beside).
-pub(super) fn compact_pending_with(
-    store: &mut impl StoreHold,
+pub(crate) fn compact_pending_with<S: Compactions + ?Sized>(
+    store: &mut S,
     limit: usize,
     mut compact: impl FnMut(&CompactionRead) -> Result<Vec<u8>, StoreError>,
 ) -> Result<usize, StoreError> {
-    let candidates = store.hold(|s| s.compaction_candidates(limit))?;
+    let candidates = store.compaction_candidates(limit)?;
     let mut done = 0;
     for doc_id in candidates {
-        let Some(read) = store.hold(|s| s.compaction_read(&doc_id))? else {
+        let Some(read) = store.compaction_read(&doc_id)? else {
             continue;
         };
         // One document that does not load (or makes Automerge panic) is left as it is and
@@ -138,7 +175,7 @@ pub(super) fn compact_pending_with(
                     continue;
                 }
             };
-        if store.hold(|s| s.compaction_write(&read, &compacted))? {
+        if store.compaction_write(&read, &compacted)? {
             done += 1;
         }
     }
@@ -147,7 +184,7 @@ pub(super) fn compact_pending_with(
 
 /// Loads a document and saves it compactly: uncompressed, like the snapshots commits write
 /// (see `shared::sync::server`).
-pub(super) fn resave(read: &CompactionRead) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn resave(read: &CompactionRead) -> Result<Vec<u8>, StoreError> {
     let mut doc = AutoCommit::load(&read.bytes).map_err(|e| StoreError::Corrupt {
         table: "docs",
         detail: format!("{}: {e}", read.doc_id),

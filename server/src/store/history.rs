@@ -2,21 +2,31 @@
 //! record's hash-linked history. A commit judges what it brings in its own transaction
 //! ([`on_commit`]: every new change must carry the Automerge actor of the device its message
 //! names; a history fully checked at the heads this commit builds on stays intact, anything
-//! else waits for the audit), and the audit (`crate::history_audit`) checks whole records,
-//! a bounded batch at a time, writing what it found only if the record did not change
-//! meanwhile. The lists and `GET /api/history/{kind}/{id}` read the verdicts. The commit's
-//! judgement and the verdict's read are written once over [`Sql`] and run on both backends
-//! (PostgreSQL's commit, `pg/sync_store.rs`, and its `Queries`); the audit runs on SQLite.
+//! else waits for the audit), and the audit (`crate::history_audit`, over
+//! [`crate::db::HistoryAudits`]) checks whole records, a bounded batch at a time, writing what
+//! it found only if the record did not change meanwhile. The lists and
+//! `GET /api/history/{kind}/{id}` read the verdicts. The commit's judgement, the audit's
+//! batch, judgement and write, and the verdict's read are written once over [`Sql`] and run on
+//! both backends (PostgreSQL's commit, `pg/sync_store.rs`, its audit steps,
+//! `pg/maintenance.rs`, and its `Queries`); reading a record for the audit is each backend's
+//! own (SQLite inflates its snapshots).
+//!
+//! **A verdict is never written over a commit it did not see.** On PostgreSQL several servers
+//! commit while another audits: the commit reads the prior verdict under the verdict row's
+//! lock (`Dialect::for_update`) and the audit's write takes that lock before it compares the
+//! record's heads, so either the commit waits and reads the audit's verdict, or the audit
+//! waits and finds the heads moved (and leaves the record for its next run). SQLite's one
+//! writer does both in turn.
 
 use automerge::ChangeHash;
-use rusqlite::params;
 use shared::model::{DeviceId, EnterpriseId, Timestamp};
 use shared::sync::protocol::DocId;
 use shared::sync::server::DocCommit;
 
 use super::sql::{Lite, Sql, Value};
-use super::{SqliteStore, StoreError};
+use super::{SqliteStore, StoreError, StoreHold};
 use crate::api::HistoryVerdict;
+use crate::db::{Authors, HistoryAudits};
 
 /// The Automerge actor (hex) the changes of `device` must carry: the one the server gave it
 /// at registration, or the system's for the server's own identities (`crate::writer`).
@@ -72,7 +82,10 @@ pub(crate) fn on_commit(tx: &dyn Sql, doc: &DocCommit, now: Timestamp) -> Result
         .transpose()?;
     let prior = tx
         .query_opt(
-            "SELECT heads, intact, broken FROM history_verdicts WHERE doc_id = ?",
+            &format!(
+                "SELECT heads, intact, broken FROM history_verdicts WHERE doc_id = ?{}",
+                tx.dialect().for_update()
+            ),
             std::slice::from_ref(&id),
         )?
         .map(|r| Ok::<_, StoreError>((r.blob(0)?, r.opt_flag(1)?, r.opt_text(2)?)))
@@ -138,24 +151,7 @@ impl SqliteStore {
         limit: usize,
         pending_only: bool,
     ) -> Result<Vec<DocId>, StoreError> {
-        let sql = if pending_only {
-            "SELECT doc_id FROM history_verdicts WHERE intact IS NULL LIMIT ?1"
-        } else {
-            "SELECT doc_id FROM history_verdicts ORDER BY full_at LIMIT ?1"
-        };
-        let ids: Vec<String> = self
-            .conn
-            .prepare_cached(sql)?
-            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids.iter()
-            .map(|id| {
-                DocId::parse(id).map_err(|e| StoreError::Corrupt {
-                    table: "history_verdicts",
-                    detail: e.to_string(),
-                })
-            })
-            .collect()
+        audit_batch(&Lite(&self.conn), limit, pending_only)
     }
 
     /// A record as the audit reads it (`None`: no longer stored).
@@ -203,40 +199,9 @@ impl SqliteStore {
         authors: &[(String, String, Option<DeviceId>)],
         now: Timestamp,
     ) -> Result<Option<HistoryVerdict>, StoreError> {
-        use shared::sync::server::ServerStore as _;
-        if self.doc_heads(&read.doc)?.as_deref() != Some(read.heads.as_slice()) {
-            return Ok(None);
-        }
-        let mut broken = chain;
-        if broken.is_none() {
-            for (hash, actor, device) in authors {
-                broken = misattributed(&Lite(&self.conn), hash, actor, *device)?;
-                if broken.is_some() {
-                    break;
-                }
-            }
-        }
-        let intact = broken.is_none();
-        self.conn
-            .prepare_cached(
-                "INSERT INTO history_verdicts (doc_id, heads, intact, broken, checked_at, \
-                 full_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (doc_id) DO UPDATE SET \
-                 heads = excluded.heads, intact = excluded.intact, broken = excluded.broken, \
-                 checked_at = excluded.checked_at, full_at = excluded.full_at",
-            )?
-            .execute(params![
-                read.doc.as_str(),
-                super::encode_heads(&read.heads),
-                intact,
-                broken,
-                now.0
-            ])?;
-        Ok(Some(HistoryVerdict {
-            intact: Some(intact),
-            broken,
-            checked_at: now.0,
-            full_at: Some(now.0),
-        }))
+        let db = Lite(&self.conn);
+        let broken = audit_judge(&db, chain, authors)?;
+        audit_keep(&db, read, broken, now)
     }
 
     /// The verdict on `doc`'s history, with the record's enterprise ([`history_verdict`]).
@@ -281,4 +246,133 @@ pub(crate) fn history_verdict(
             full_at: r.opt_int(4)?,
         },
     )))
+}
+
+/// Records the audit should look at next, at most `limit` ([`HistoryAudits::audit_batch`]):
+/// the one definition, run on either backend.
+///
+/// # Errors
+/// When the store fails or holds a bad id.
+pub(crate) fn audit_batch(
+    db: &dyn Sql,
+    limit: usize,
+    pending_only: bool,
+) -> Result<Vec<DocId>, StoreError> {
+    // Never checked in full (NULL) first on both databases, then by id's bytes: one order
+    // everywhere (PostgreSQL's indexes, `pg/migrations/0009_jobs.sql`, are in this order).
+    let id = db.dialect().bytewise("doc_id");
+    let sql = if pending_only {
+        format!("SELECT doc_id FROM history_verdicts WHERE intact IS NULL ORDER BY {id} LIMIT ?")
+    } else {
+        format!("SELECT doc_id FROM history_verdicts ORDER BY full_at NULLS FIRST, {id} LIMIT ?")
+    };
+    db.query(
+        &sql,
+        &[Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX))],
+    )?
+    .iter()
+    .map(|r| {
+        DocId::parse(&r.text(0)?).map_err(|e| StoreError::Corrupt {
+            table: "history_verdicts",
+            detail: e.to_string(),
+        })
+    })
+    .collect()
+}
+
+/// What breaks a record's history, given what checking its bytes found (`chain`) and who made
+/// each of its changes (`authors`): the chain's break, else the first change wrongly
+/// attributed ([`misattributed`]), else nothing. Reads only the devices (whose actors never
+/// change), so it needs no lock.
+///
+/// # Errors
+/// When the store fails.
+pub(crate) fn audit_judge(
+    db: &dyn Sql,
+    chain: Option<String>,
+    authors: &[(String, String, Option<DeviceId>)],
+) -> Result<Option<String>, StoreError> {
+    if chain.is_some() {
+        return Ok(chain);
+    }
+    for (hash, actor, device) in authors {
+        if let Some(why) = misattributed(db, hash, actor, *device)? {
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
+}
+
+/// Writes the audit's verdict on `read`'s record (`broken`: what breaks it, `None` intact),
+/// in the caller's transaction, only if the record is still at the heads read: first the
+/// verdict row's lock (module doc), then the heads. Returns the verdict written, if any.
+///
+/// # Errors
+/// When the store fails.
+pub(crate) fn audit_keep(
+    tx: &dyn Sql,
+    read: &AuditRead,
+    broken: Option<String>,
+    now: Timestamp,
+) -> Result<Option<HistoryVerdict>, StoreError> {
+    let id = Value::Text(read.doc.as_str().to_string());
+    tx.query_opt(
+        &format!(
+            "SELECT doc_id FROM history_verdicts WHERE doc_id = ?{}",
+            tx.dialect().for_update()
+        ),
+        std::slice::from_ref(&id),
+    )?;
+    let heads = super::encode_heads(&read.heads);
+    let current = tx
+        .query_opt(
+            "SELECT heads FROM docs WHERE doc_id = ?",
+            std::slice::from_ref(&id),
+        )?
+        .map(|r| r.blob(0))
+        .transpose()?;
+    if current.as_ref() != Some(&heads) {
+        return Ok(None);
+    }
+    let intact = broken.is_none();
+    tx.execute(
+        "INSERT INTO history_verdicts (doc_id, heads, intact, broken, checked_at, full_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (doc_id) DO UPDATE SET \
+         heads = excluded.heads, intact = excluded.intact, broken = excluded.broken, \
+         checked_at = excluded.checked_at, full_at = excluded.full_at",
+        &[
+            id,
+            Value::Blob(heads),
+            Value::from(intact),
+            Value::from(broken.clone()),
+            Value::Integer(now.0),
+        ],
+    )?;
+    Ok(Some(HistoryVerdict {
+        intact: Some(intact),
+        broken,
+        checked_at: now.0,
+        full_at: Some(now.0),
+    }))
+}
+
+/// SQLite's audit steps: each a short hold of the store ([`StoreHold`]).
+impl<S: StoreHold> HistoryAudits for S {
+    fn audit_batch(&mut self, limit: usize, pending_only: bool) -> Result<Vec<DocId>, StoreError> {
+        self.hold(|s| s.history_audit_batch(limit, pending_only))
+    }
+
+    fn audit_read(&mut self, doc: &DocId) -> Result<Option<AuditRead>, StoreError> {
+        self.hold(|s| s.history_audit_read(doc))
+    }
+
+    fn audit_write(
+        &mut self,
+        read: &AuditRead,
+        chain: Option<String>,
+        authors: &Authors,
+        now: Timestamp,
+    ) -> Result<Option<HistoryVerdict>, StoreError> {
+        self.hold(|s| s.history_audit_write(read, chain, authors, now))
+    }
 }

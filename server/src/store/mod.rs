@@ -41,7 +41,10 @@ pub(crate) use audit::{GENESIS, entry_hash};
 pub use blob_refs::UploadRow;
 pub(crate) use breakdown::breakdown;
 pub use cards::{CardFace, CardLookup, LiveCard};
+pub(crate) use compaction::compaction_candidates;
 pub use compaction::{CompactionRead, compact_pending};
+#[cfg(test)]
+pub(crate) use compaction::{compact_pending_with, resave};
 pub use database::SqliteDb;
 pub(crate) use device_sync::record_sync;
 pub use directory::{
@@ -52,7 +55,7 @@ pub use directory::{
 pub(crate) use freshness::{officer_freshness, record_unsent};
 pub use group::GroupJob;
 pub use history::AuditRead;
-pub(crate) use history::{history_verdict, on_commit};
+pub(crate) use history::{audit_batch, audit_judge, audit_keep, history_verdict, on_commit};
 pub use hold::StoreHold;
 pub(crate) use kpi::kpis;
 pub use migrate::SCHEMA_VERSION;

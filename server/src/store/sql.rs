@@ -77,6 +77,16 @@ impl Dialect {
         }
     }
 
+    /// What ends a `SELECT` that locks the rows it reads until the transaction ends, against
+    /// other servers' writers (PostgreSQL's `FOR UPDATE`); nothing on SQLite, whose one writer
+    /// already excludes every other.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// A text column the planner must not look up through its index (SQLite reads `+col` so).
     pub(crate) fn unindexed(self, column: &str) -> String {
         match self {

@@ -187,3 +187,37 @@ async fn on_postgres_a_server_that_dies_mid_run_leaves_the_job_to_the_others() {
 
     free_for(&s.two, Job::ReminderOutbox).await;
 }
+
+/// PostgreSQL only (SQLite's one server paces its runs by its own timer): a periodic job run
+/// on one server is not due on another until its period has passed, so each period's run
+/// happens once across the servers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_periodic_run_on_one_server_is_not_due_on_another_within_its_period() {
+    let s = postgres().await;
+    let every = Duration::from_secs(2);
+    let first = s
+        .one
+        .locks()
+        .take_due(Job::HistoryAudit, every)
+        .await
+        .expect("ask");
+    assert!(first.is_some(), "due at first");
+    drop(first);
+    free_for(&s.two, Job::HistoryAudit).await;
+
+    let within = s
+        .two
+        .locks()
+        .take_due(Job::HistoryAudit, every)
+        .await
+        .expect("ask");
+    assert!(within.is_none(), "server one ran it within the period");
+    tokio::time::sleep(every).await;
+    let after = s
+        .two
+        .locks()
+        .take_due(Job::HistoryAudit, every)
+        .await
+        .expect("ask");
+    assert!(after.is_some(), "due again once the period passed");
+}

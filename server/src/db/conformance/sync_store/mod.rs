@@ -538,6 +538,7 @@ on_both_sync_stores!(
 // After the macro, which they use.
 mod answers;
 mod deliveries;
+mod maintenance;
 mod notices;
 mod query_tables;
 mod races;
