@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::session::{Checked, DeviceBody, UserBody, check_password, from_address, throttle_keys};
 use super::{AuthError, AuthService, Authenticated, Secret, Session, password, policy, token};
 use crate::printable::printable;
-use crate::store::{AuditAction, FreshTokens};
+use crate::store::FreshTokens;
 use crate::sync::SyncService;
 use shared::model::Timestamp;
 
@@ -47,26 +47,23 @@ pub async fn change_password(
         tracing::warn!(login = %printable(&login), "password change rate limited");
         return Err(AuthError::RateLimited);
     }
-    let lookup = login.clone();
-    let user = sync
-        .db()
-        .write(move |s| s.find_user_by_login(&lookup))
-        .await
-        .ok_or(AuthError::Unavailable)??;
+    let user = sync.db().directory().user_by_login(login.clone()).await?;
     let record = match check_password(auth, keys, user, req.current_password, now).await? {
         Checked::Right(record) => record,
         Checked::Wrong => {
             tracing::info!(login = %printable(&login), "wrong current password");
             // Recorded as a failed login is (by address, on the login).
-            let (attempted, from) = (login.clone(), from_address(client));
             let recorded = sync
                 .db()
-                .write(move |s| {
-                    let detail = "wrong current password for a password change";
-                    s.audit(now, &from, AuditAction::LoginFailed, &attempted, detail)
-                })
+                .tokens()
+                .audit_failed_login(
+                    now,
+                    from_address(client),
+                    login.clone(),
+                    "wrong current password for a password change".into(),
+                )
                 .await;
-            if !matches!(recorded, Some(Ok(_))) {
+            if recorded.is_err() {
                 tracing::error!("a failed password check could not be recorded in the audit log");
             }
             return Err(AuthError::WrongPassword);
@@ -100,13 +97,12 @@ pub async fn change_password(
         refresh: refresh_hash,
         refresh_expires_at: Timestamp(now.0.saturating_add(auth.config.refresh_ttl_ms)),
     };
-    let (user_id, device) = (who.user.id, who.device.id);
     let others = sync
         .db()
-        .write(move |s| s.change_own_password(user_id, &hash, device, &fresh, now))
-        .await
-        .ok_or(AuthError::Unavailable)??;
-    for other in others.iter().chain([&device]) {
+        .tokens()
+        .change_own_password(who.user.id, hash, who.device.id, fresh, now)
+        .await?;
+    for other in others.iter().chain([&who.device.id]) {
         auth.end_sessions(*other);
     }
     tracing::info!(login = %printable(&login), ended = others.len(), "password changed");

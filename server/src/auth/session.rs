@@ -323,15 +323,7 @@ pub async fn login(
         tracing::warn!(login = %printable(&login), "login rate limited");
         return Err(AuthError::RateLimited);
     }
-    let lookup = login.clone();
-    let user = match sync.db().postgres_db() {
-        Some(pg) => pg.find_user_by_login(&lookup).await?,
-        None => sync
-            .db()
-            .write(move |s| s.find_user_by_login(&lookup))
-            .await
-            .ok_or(AuthError::Unavailable)??,
-    };
+    let user = sync.db().directory().user_by_login(login.clone()).await?;
     let checked = check_password(
         auth,
         [account_key.clone(), address_key],
@@ -344,19 +336,12 @@ pub async fn login(
         Checked::Right(user) => user,
         Checked::Wrong => {
             tracing::info!(login = %printable(&login), "failed login");
-            let (attempted, from) = (login.clone(), from_address(client));
-            let recorded = match sync.db().postgres_db() {
-                Some(pg) => Some(pg.audit_failed_login(now, &from, &attempted).await),
-                None => {
-                    sync.db()
-                        .write(move |s| {
-                            s.audit(now, &from, AuditAction::LoginFailed, &attempted, "")
-                                .map(|_| ())
-                        })
-                        .await
-                }
-            };
-            if !matches!(recorded, Some(Ok(()))) {
+            let recorded = sync
+                .db()
+                .tokens()
+                .audit_failed_login(now, from_address(client), login.clone(), String::new())
+                .await;
+            if recorded.is_err() {
                 tracing::error!("a failed login could not be recorded in the audit log");
             }
             return Err(AuthError::BadCredentials);
@@ -588,25 +573,19 @@ pub async fn refresh(
         refresh: refresh_hash,
         refresh_expires_at: Timestamp(now.0.saturating_add(auth.config.refresh_ttl_ms)),
     };
-    let service = auth.clone();
-    let from = from_address(client);
-    let rotation = sync
-        .db()
-        .write(move |s| -> Result<Rotation, AuthError> {
-            if let Some(t) = s.lookup_token(&presented)?
-                && t.kind == TokenKind::Refresh
-            {
-                let key = format!("device:{}", t.device.id);
-                service
-                    .refresh_devices
-                    .attempt(&[&key], now.0)
-                    .map_err(refresh_limited)?;
-            }
-            let grace = service.config.refresh_retry_grace_ms;
-            Ok(s.rotate_refresh_token(&presented, &fresh, now, grace, &from)?)
-        })
-        .await
-        .ok_or(AuthError::Unavailable)??;
+    let tokens = sync.db().tokens();
+    if let Some(t) = tokens.lookup_token(presented).await?
+        && t.kind == TokenKind::Refresh
+    {
+        let key = format!("device:{}", t.device.id);
+        auth.refresh_devices
+            .attempt(&[&key], now.0)
+            .map_err(refresh_limited)?;
+    }
+    let grace = auth.config.refresh_retry_grace_ms;
+    let rotation = tokens
+        .rotate_refresh_token(presented, fresh, now, grace, from_address(client))
+        .await?;
     if let Rotation::Retried(t) = &rotation {
         tracing::info!(
             login = %printable(&t.user.user.login),

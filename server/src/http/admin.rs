@@ -10,7 +10,9 @@
 //! read. The checks and the writes are the command line's ([`crate::admin::accounts`], the
 //! store's methods), each written with its audit entry naming the acting administrator; a
 //! revocation, a disabling or a password reset closes the affected devices' event streams as
-//! a logout does ([`crate::auth::AuthService::end_sessions`]).
+//! a logout does ([`crate::auth::AuthService::end_sessions`]). The lists, the revocation,
+//! disabling, enabling and the password reset go through [`crate::db::Directory`], so they
+//! run on PostgreSQL too; adding a person is SQLite's only so far.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -149,6 +151,12 @@ pub(super) async fn on_reader<T: Send + 'static>(
     }
 }
 
+/// Awaits a directory call, mapping its failure as [`on_store`] does.
+async fn on_directory<T>(call: crate::db::DbFuture<'_, T>) -> Result<T, Response> {
+    call.await
+        .map_err(|e| Refused(AdminError::Store(e)).into_response())
+}
+
 /// Checks and hashes a new password on a hashing thread.
 async fn hashed(
     new: Secret,
@@ -196,13 +204,7 @@ pub struct AdminUsers {
 
 async fn users(State(state): State<AppState>, auth: Authenticated) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
-    let listed = on_store(&state, |s| {
-        let units = s.list_org_units()?;
-        let users = s.list_users()?;
-        Ok((units, users))
-    })
-    .await?;
-    let (units, users) = listed;
+    let (units, users) = on_directory(state.db().directory().listing()).await?;
     let locked = state
         .auth()
         .locked_logins(users.iter().map(|u| u.user.login.as_str()), now())
@@ -285,7 +287,7 @@ async fn disable(
     let ApiPath(login) = path.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
     let who = login.clone();
-    let revoked = on_store(&state, move |s| Ok(s.disable_user(&who, now(), &actor)?)).await?;
+    let revoked = on_directory(state.db().directory().disable_user(who, now(), actor)).await?;
     ended(&state, &revoked);
     Ok(Json(Done {
         subject: login,
@@ -303,7 +305,7 @@ async fn enable(
     let ApiPath(login) = path.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
     let who = login.clone();
-    on_store(&state, move |s| Ok(s.enable_user(&who, now(), &actor)?)).await?;
+    on_directory(state.db().directory().enable_user(who, now(), actor)).await?;
     Ok(Json(Done {
         subject: login,
         sessions_ended: 0,
@@ -327,22 +329,19 @@ async fn reset_password(
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiPath(login) = path.map_err(IntoResponse::into_response)?;
     let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
-    let who = login.clone();
-    let user = on_store(&state, move |s| {
-        s.find_user_by_login(&who)?
-            .ok_or(AdminError::Store(StoreError::NotFound {
+    let directory = state.db().directory();
+    let user = on_directory(directory.user_by_login(login.clone()))
+        .await?
+        .ok_or_else(|| {
+            Refused(AdminError::Store(StoreError::NotFound {
                 what: "user",
-                key: who,
+                key: login.clone(),
             }))
-    })
-    .await?;
+            .into_response()
+        })?;
     let hash = hashed(req.password, login.clone(), Some(user.password_hash)).await?;
     let actor = auth.user.login.clone();
-    let who = login.clone();
-    let devices = on_store(&state, move |s| {
-        Ok(s.set_password(&who, &hash, now(), &actor)?)
-    })
-    .await?;
+    let devices = on_directory(directory.reset_password(login.clone(), hash, now(), actor)).await?;
     ended(&state, &devices);
     Ok(Json(Done {
         subject: login,
@@ -383,7 +382,7 @@ pub struct AdminDevices {
 
 async fn devices(State(state): State<AppState>, auth: Authenticated) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
-    let rows = on_store(&state, |s| Ok(s.admin_devices()?)).await?;
+    let rows = on_directory(state.db().directory().admin_devices()).await?;
     let devices = rows
         .into_iter()
         .map(|d| AdminDeviceBody {
@@ -411,10 +410,7 @@ async fn revoke(
     let device = DeviceId::parse(&id)
         .map_err(|_| ApiError::NotFound(format!("no device {id:?}")).into_response())?;
     let actor = auth.user.login.clone();
-    on_store(&state, move |s| {
-        Ok(s.revoke_device(device, now(), &actor)?)
-    })
-    .await?;
+    on_directory(state.db().directory().revoke_device(device, now(), actor)).await?;
     ended(&state, &[device]);
     Ok(Json(Done {
         subject: device.to_string(),

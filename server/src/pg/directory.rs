@@ -14,7 +14,8 @@ use super::audit::append;
 use crate::auth::scope::{Access, access_with};
 use crate::db::{DbFuture, Directory};
 use crate::store::{
-    AuditAction, Device, NewUser, OrgUnitEntry, OwnDevice, PasswordHash, StoreError, UserRecord,
+    AdminDevice, AuditAction, Device, NewUser, OrgUnitEntry, OwnDevice, PasswordHash, StoreError,
+    UserRecord,
 };
 
 /// The columns [`to_user`] reads, in its order.
@@ -243,6 +244,10 @@ impl Directory for PgDb {
         Box::pin(self.org_subtree_of(root))
     }
 
+    fn user_by_login(&self, login: String) -> DbFuture<'_, Option<UserRecord>> {
+        Box::pin(async move { self.find_user_by_login(&login).await })
+    }
+
     fn listing(&self) -> DbFuture<'_, (Vec<OrgUnitEntry>, Vec<UserRecord>)> {
         Box::pin(async move {
             let mut client = self.client().await?;
@@ -343,5 +348,36 @@ impl Directory for PgDb {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    fn admin_devices(&self) -> DbFuture<'_, Vec<AdminDevice>> {
+        Box::pin(self.admin_device_list())
+    }
+
+    fn revoke_device(&self, id: DeviceId, now: Timestamp, actor: String) -> DbFuture<'_, ()> {
+        Box::pin(async move { self.revoke_any_device(id, now, &actor).await })
+    }
+
+    fn disable_user(
+        &self,
+        login: String,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        Box::pin(async move { self.disable(&login, now, &actor).await })
+    }
+
+    fn enable_user(&self, login: String, now: Timestamp, actor: String) -> DbFuture<'_, ()> {
+        Box::pin(async move { self.enable(&login, now, &actor).await })
+    }
+
+    fn reset_password(
+        &self,
+        login: String,
+        hash: PasswordHash,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        Box::pin(async move { self.reset(&login, &hash, now, &actor).await })
     }
 }

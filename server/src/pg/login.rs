@@ -148,23 +148,6 @@ impl PgDb {
         Ok(stored)
     }
 
-    /// Appends a failed login's audit entry.
-    ///
-    /// # Errors
-    /// PostgreSQL failed.
-    pub async fn audit_failed_login(
-        &self,
-        at: Timestamp,
-        from: &str,
-        attempted: &str,
-    ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        append(&tx, at, from, AuditAction::LoginFailed, attempted, "").await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The store's epoch (`store_epoch`).
     ///
     /// # Errors

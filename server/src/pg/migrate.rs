@@ -21,7 +21,7 @@
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
 //! does not have yet (uploads and photo files' bookkeeping, enterprise cards, published
 //! configurations, reminders) and columns it does not have (a person's phone number, a
-//! device's scope confirmations and handover secret, a refresh token's successors), each with
+//! device's scope confirmations and handover secret), each with
 //! how many rows or values stay behind. Photos and signatures are files beside the SQLite
 //! database (`blobs/`): PostgreSQL has no table for them yet, and they are not copied.
 //!

@@ -1,7 +1,9 @@
 //! The PostgreSQL backend (issue 16 item 2): a pool of connections (deadpool-postgres over
 //! tokio-postgres, no ORM), its own migrations (`pg/migrations/`, recorded by name like
 //! SQLite's and refused when the database holds one this build does not carry), and the use
-//! cases implemented so far: session tokens ([`crate::db::Tokens`], `pg/tokens.rs`), the
+//! cases implemented so far: session tokens ([`crate::db::Tokens`], `pg/tokens.rs`, with a
+//! refresh token's rotation and a password change in `pg/sessions.rs`), the administrator's
+//! changes to people and devices (`pg/accounts.rs`), the
 //! directory ([`crate::db::Directory`], `pg/directory.rs`, with the facts a person's access is
 //! judged on in `pg/access.rs`), bulletins ([`crate::db::Bulletins`], `pg/bulletins.rs`) and
 //! the hash-chained audit log their writes append to (`pg/audit.rs`), the sync store
@@ -19,6 +21,7 @@
 //! on it yet answers 503 (`http::postgres_gate`).
 
 mod access;
+mod accounts;
 mod audit;
 mod bulletins;
 mod demo;
@@ -29,6 +32,7 @@ mod maintenance;
 pub mod migrate;
 mod notices;
 mod queries;
+mod sessions;
 pub(crate) mod sql;
 mod sync_store;
 mod throttle;
@@ -84,6 +88,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0008_device_outbox.sql"),
     ),
     ("0009_jobs", include_str!("migrations/0009_jobs.sql")),
+    (
+        "0010_token_rotation",
+        include_str!("migrations/0010_token_rotation.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

@@ -1,13 +1,45 @@
 //! Session tokens in PostgreSQL: [`crate::db::Tokens`], the same facts as SQLite's
-//! `store/directory/devices.rs`.
+//! `store/directory/devices.rs`; the session writes (a refresh token's rotation, a password
+//! change) are `pg/sessions.rs`.
 
-use shared::model::{DeviceId, Timestamp};
+use shared::model::{DeviceId, Timestamp, UserId};
+use tokio_postgres::Row;
 
 use super::PgDb;
 use super::audit::append;
 use super::directory::{to_device, to_user};
 use crate::db::{DbFuture, Tokens};
-use crate::store::{AuditAction, StoreError, TokenHash, TokenKind, TokenLookup};
+use crate::store::{
+    AuditAction, FreshTokens, PasswordHash, Rotation, StoreError, TokenHash, TokenKind, TokenLookup,
+};
+
+/// A token hashed `$1` with its device and user, as [`to_lookup`] reads it (`FOR UPDATE OF t`
+/// appended, the token's row is locked).
+pub(super) const LOOKUP: &str = "SELECT t.kind, t.expires_at, t.revoked, t.rotated_at, t.used_at, \
+     d.id, d.user_id, d.name, d.actor_id, d.registered_at, d.revoked_at, \
+     d.last_seen, u.id, u.login, u.name, u.role, u.org_unit, u.disabled, \
+     u.password_hash \
+     FROM tokens t \
+     JOIN devices d ON t.device = d.id JOIN users u ON d.user_id = u.id \
+     WHERE t.hash = $1";
+
+/// A row of [`LOOKUP`].
+pub(super) fn to_lookup(row: &Row) -> Result<TokenLookup, StoreError> {
+    let kind: String = row.get(0);
+    let kind = TokenKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt {
+        table: "tokens",
+        detail: format!("token kind {kind:?}"),
+    })?;
+    Ok(TokenLookup {
+        kind,
+        expires_at: Timestamp(row.get(1)),
+        revoked: row.get(2),
+        rotated_at: row.get::<_, Option<i64>>(3).map(Timestamp),
+        used_at: row.get::<_, Option<i64>>(4).map(Timestamp),
+        device: to_device(row, 5)?,
+        user: to_user(row, 12)?,
+    })
+}
 
 impl Tokens for PgDb {
     fn store_token(
@@ -19,21 +51,8 @@ impl Tokens for PgDb {
         expires_at: Timestamp,
     ) -> DbFuture<'_, ()> {
         Box::pin(async move {
-            self.client()
-                .await?
-                .execute(
-                    "INSERT INTO tokens (hash, device, kind, issued_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        &hash.0.as_slice(),
-                        &device.to_string(),
-                        &kind.code(),
-                        &issued_at.0,
-                        &expires_at.0,
-                    ],
-                )
-                .await?;
-            Ok(())
+            let client = self.client().await?;
+            super::sessions::insert_token(&client, hash, device, kind, issued_at, expires_at).await
         })
     }
 
@@ -42,34 +61,9 @@ impl Tokens for PgDb {
             let row = self
                 .client()
                 .await?
-                .query_opt(
-                    "SELECT t.kind, t.expires_at, t.revoked, t.rotated_at, t.used_at, \
-                     d.id, d.user_id, d.name, d.actor_id, d.registered_at, d.revoked_at, \
-                     d.last_seen, u.id, u.login, u.name, u.role, u.org_unit, u.disabled, \
-                     u.password_hash \
-                     FROM tokens t \
-                     JOIN devices d ON t.device = d.id JOIN users u ON d.user_id = u.id \
-                     WHERE t.hash = $1",
-                    &[&hash.0.as_slice()],
-                )
+                .query_opt(LOOKUP, &[&hash.0.as_slice()])
                 .await?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let kind: String = row.get(0);
-            let kind = TokenKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt {
-                table: "tokens",
-                detail: format!("token kind {kind:?}"),
-            })?;
-            Ok(Some(TokenLookup {
-                kind,
-                expires_at: Timestamp(row.get(1)),
-                revoked: row.get(2),
-                rotated_at: row.get::<_, Option<i64>>(3).map(Timestamp),
-                used_at: row.get::<_, Option<i64>>(4).map(Timestamp),
-                device: to_device(&row, 5)?,
-                user: to_user(&row, 12)?,
-            }))
+            row.map(|row| to_lookup(&row)).transpose()
         })
     }
 
@@ -132,6 +126,57 @@ impl Tokens for PgDb {
                 AuditAction::Logout,
                 &device.to_string(),
                 "",
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        presented: TokenHash,
+        fresh: FreshTokens,
+        now: Timestamp,
+        grace_ms: i64,
+        from: String,
+    ) -> DbFuture<'_, Rotation> {
+        Box::pin(async move {
+            super::sessions::rotate_refresh_token(self, presented, fresh, now, grace_ms, &from)
+                .await
+        })
+    }
+
+    fn change_own_password(
+        &self,
+        user: UserId,
+        hash: PasswordHash,
+        device: DeviceId,
+        fresh: FreshTokens,
+        now: Timestamp,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        Box::pin(async move {
+            super::sessions::change_own_password(self, user, &hash, device, &fresh, now).await
+        })
+    }
+
+    fn audit_failed_login(
+        &self,
+        at: Timestamp,
+        from: String,
+        attempted: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            append(
+                &tx,
+                at,
+                &from,
+                AuditAction::LoginFailed,
+                &attempted,
+                &detail,
             )
             .await?;
             tx.commit().await?;

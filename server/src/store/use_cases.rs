@@ -12,8 +12,8 @@ use shared::sync::server::ServerStore as _;
 use shared::sync::validate::Scope;
 
 use super::{
-    AuditAction, Device, OrgUnitEntry, OwnDevice, SqliteDb, SqliteStore, StoreError, TokenHash,
-    TokenKind, TokenLookup, UserRecord,
+    AdminDevice, AuditAction, Device, FreshTokens, OrgUnitEntry, OwnDevice, PasswordHash, Rotation,
+    SqliteDb, SqliteStore, StoreError, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 use crate::api::{
     BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis,
@@ -53,6 +53,10 @@ impl Directory for Arc<SqliteDb> {
         on_reader(self, move |s| s.org_subtree(root))
     }
 
+    fn user_by_login(&self, login: String) -> DbFuture<'_, Option<UserRecord>> {
+        on_reader(self, move |s| s.find_user_by_login(&login))
+    }
+
     fn listing(&self) -> DbFuture<'_, (Vec<OrgUnitEntry>, Vec<UserRecord>)> {
         on_reader(self, |s| Ok((s.list_org_units()?, s.list_users()?)))
     }
@@ -71,6 +75,37 @@ impl Directory for Arc<SqliteDb> {
         on_writer(self, move |s| {
             s.revoke_own_device(user, device, now, &detail)
         })
+    }
+
+    fn admin_devices(&self) -> DbFuture<'_, Vec<AdminDevice>> {
+        on_reader(self, |s| s.admin_devices())
+    }
+
+    fn revoke_device(&self, id: DeviceId, now: Timestamp, actor: String) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| s.revoke_device(id, now, &actor))
+    }
+
+    fn disable_user(
+        &self,
+        login: String,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        on_writer(self, move |s| s.disable_user(&login, now, &actor))
+    }
+
+    fn enable_user(&self, login: String, now: Timestamp, actor: String) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| s.enable_user(&login, now, &actor))
+    }
+
+    fn reset_password(
+        &self,
+        login: String,
+        hash: PasswordHash,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        on_writer(self, move |s| s.set_password(&login, &hash, now, &actor))
     }
 }
 
@@ -119,6 +154,45 @@ impl Tokens for Arc<SqliteDb> {
             s.revoke_device_tokens(device)?;
             s.audit(at, &login, AuditAction::Logout, &device.to_string(), "")?;
             Ok(())
+        })
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        presented: TokenHash,
+        fresh: FreshTokens,
+        now: Timestamp,
+        grace_ms: i64,
+        from: String,
+    ) -> DbFuture<'_, Rotation> {
+        on_writer(self, move |s| {
+            s.rotate_refresh_token(&presented, &fresh, now, grace_ms, &from)
+        })
+    }
+
+    fn change_own_password(
+        &self,
+        user: UserId,
+        hash: PasswordHash,
+        device: DeviceId,
+        fresh: FreshTokens,
+        now: Timestamp,
+    ) -> DbFuture<'_, Vec<DeviceId>> {
+        on_writer(self, move |s| {
+            s.change_own_password(user, &hash, device, &fresh, now)
+        })
+    }
+
+    fn audit_failed_login(
+        &self,
+        at: Timestamp,
+        from: String,
+        attempted: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.audit(at, &from, AuditAction::LoginFailed, &attempted, &detail)
+                .map(|_| ())
         })
     }
 }

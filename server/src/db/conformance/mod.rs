@@ -1,6 +1,6 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
-//! (`tokens.rs`, `directory.rs`, `access.rs`, `bulletins.rs`, `audit.rs`; the sync store,
+//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `access.rs`, `bulletins.rs`, `audit.rs`; the sync store,
 //! whose trait is synchronous, in `sync_store/` with a runner of its own).
 //!
 //! PostgreSQL is the server at `LIANXIN_TEST_PG` (a URL of a role that may create databases)
@@ -309,11 +309,13 @@ macro_rules! on_both_backends {
 
 // After the macro, which they use.
 mod access;
+mod accounts;
 mod audit;
 mod bulletins;
 mod directory;
 mod jobs;
 mod migrate;
+mod sessions;
 mod sync_store;
 mod throttle;
 mod throwaway;

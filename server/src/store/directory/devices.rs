@@ -23,6 +23,12 @@ pub struct AdminDevice {
     pub unsent: Option<u64>,
 }
 
+/// The audit detail of an administrator's revoking a device of `login` (both backends write
+/// it).
+pub(crate) fn revoked_detail(login: &str) -> String {
+    format!("of {login}")
+}
+
 impl SqliteStore {
     /// Registers `id` for `user` with a new Automerge actor and the hash of the phone's device
     /// secret, or, when it is already theirs, not revoked and the phone's (see below), renames
@@ -223,7 +229,7 @@ impl SqliteStore {
         .execute(params![id.to_string(), now.0])?;
         tx.prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1")?
             .execute([id.to_string()])?;
-        let detail = format!("of {login}");
+        let detail = revoked_detail(&login);
         append(
             &tx,
             now,

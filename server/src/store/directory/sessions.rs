@@ -2,7 +2,9 @@
 //! (rotation, with reuse detection that forgives a lost answer once), changing one's own
 //! password, and one's own devices with their last sync. Each write is one immediate
 //! transaction with its audit entry inside it, so of simultaneous requests presenting one
-//! refresh token at most one is a rotation and at most one a forgiven retry.
+//! refresh token at most one is a rotation and at most one a forgiven retry. The rotation's
+//! rule ([`presented_state`], [`may_be_lost_answer`], [`LOST_PAIR`]) and the audit details
+//! are here once; PostgreSQL's transactions (`pg/sessions.rs`) apply them too.
 
 use rusqlite::{OptionalExtension as _, Transaction, TransactionBehavior, params};
 use shared::model::{DeviceId, Timestamp, UserId};
@@ -25,7 +27,8 @@ pub struct FreshTokens {
     pub refresh_expires_at: Timestamp,
 }
 
-/// What presenting a refresh token did ([`SqliteStore::rotate_refresh_token`]).
+/// What presenting a refresh token did (`db::Tokens::rotate_refresh_token`, on SQLite
+/// [`SqliteStore::rotate_refresh_token`]).
 #[derive(Debug)]
 pub enum Rotation {
     /// It was live: it is now used up, and the fresh tokens are stored for its device.
@@ -78,58 +81,63 @@ impl SqliteStore {
         else {
             return Ok(Rotation::Unknown);
         };
-        if found.device.revoked_at.is_some() {
-            return Ok(Rotation::Dead(found));
-        }
-        if found.rotated_at.is_none() {
-            if found.revoked || found.user.disabled || now >= found.expires_at {
-                return Ok(Rotation::Dead(found));
+        match presented_state(&found, now) {
+            Presented::Dead => return Ok(Rotation::Dead(found)),
+            Presented::Live => {
+                let marked = tx
+                    .prepare_cached(
+                        "UPDATE tokens SET rotated_at = ?2, successor_refresh = ?3, \
+                         successor_access = ?4 WHERE hash = ?1 AND rotated_at IS NULL \
+                         AND revoked = 0",
+                    )?
+                    .execute(params![
+                        presented.0.as_slice(),
+                        now.0,
+                        fresh.refresh.0.as_slice(),
+                        fresh.access.0.as_slice()
+                    ])?;
+                if marked == 1 {
+                    issue(&tx, &found, fresh, now)?;
+                    tx.commit()?;
+                    return Ok(Rotation::Rotated(found));
+                }
             }
-            let marked = tx
-                .prepare_cached(
-                    "UPDATE tokens SET rotated_at = ?2, successor_refresh = ?3, \
-                     successor_access = ?4 WHERE hash = ?1 AND rotated_at IS NULL AND revoked = 0",
-                )?
-                .execute(params![
-                    presented.0.as_slice(),
-                    now.0,
-                    fresh.refresh.0.as_slice(),
-                    fresh.access.0.as_slice()
-                ])?;
-            if marked == 1 {
-                issue(&tx, &found, fresh, now)?;
-                tx.commit()?;
-                return Ok(Rotation::Rotated(found));
+            Presented::Used => {
+                if let Some(lost) = lost_answer(&tx, presented, &found, now, grace_ms)? {
+                    // The lost pair's refresh token counts as used: should it turn up after
+                    // all, it reached someone other than the phone, and that is a reuse.
+                    tx.prepare_cached(
+                        "UPDATE tokens SET revoked = 1, rotated_at = COALESCE(rotated_at, ?3) \
+                         WHERE hash IN (?1, ?2)",
+                    )?
+                    .execute(params![
+                        lost[0].0.as_slice(),
+                        lost[1].0.as_slice(),
+                        now.0
+                    ])?;
+                    tx.prepare_cached(
+                        "UPDATE tokens SET retried_at = ?2, successor_refresh = ?3, \
+                         successor_access = ?4 WHERE hash = ?1",
+                    )?
+                    .execute(params![
+                        presented.0.as_slice(),
+                        now.0,
+                        fresh.refresh.0.as_slice(),
+                        fresh.access.0.as_slice()
+                    ])?;
+                    issue(&tx, &found, fresh, now)?;
+                    append(
+                        &tx,
+                        now,
+                        &found.user.user.login,
+                        AuditAction::RefreshRetried,
+                        &found.device.id.to_string(),
+                        &retried_detail(from),
+                    )?;
+                    tx.commit()?;
+                    return Ok(Rotation::Retried(found));
+                }
             }
-        } else if let Some(lost) = lost_answer(&tx, presented, &found, now, grace_ms)? {
-            // The lost pair's refresh token counts as used: should it turn up after all, it
-            // reached someone other than the phone, and that is a reuse.
-            tx.prepare_cached(
-                "UPDATE tokens SET revoked = 1, rotated_at = COALESCE(rotated_at, ?3) \
-                 WHERE hash IN (?1, ?2)",
-            )?
-            .execute(params![lost[0].0.as_slice(), lost[1].0.as_slice(), now.0])?;
-            tx.prepare_cached(
-                "UPDATE tokens SET retried_at = ?2, successor_refresh = ?3, \
-                 successor_access = ?4 WHERE hash = ?1",
-            )?
-            .execute(params![
-                presented.0.as_slice(),
-                now.0,
-                fresh.refresh.0.as_slice(),
-                fresh.access.0.as_slice()
-            ])?;
-            issue(&tx, &found, fresh, now)?;
-            append(
-                &tx,
-                now,
-                &found.user.user.login,
-                AuditAction::RefreshRetried,
-                &found.device.id.to_string(),
-                &format!("the unused tokens of the lost answer revoked, new ones issued; {from}"),
-            )?;
-            tx.commit()?;
-            return Ok(Rotation::Retried(found));
         }
         let revoked = tx
             .prepare_cached("UPDATE tokens SET revoked = 1 WHERE device = ?1 AND revoked = 0")?
@@ -140,7 +148,7 @@ impl SqliteStore {
             &found.user.user.login,
             AuditAction::RefreshTokenReused,
             &found.device.id.to_string(),
-            &format!("{revoked} token(s) of the device revoked; {from}"),
+            &reused_detail(revoked, from),
         )?;
         tx.commit()?;
         Ok(Rotation::Reused(found))
@@ -210,10 +218,7 @@ impl SqliteStore {
             &login,
             AuditAction::PasswordChanged,
             &login,
-            &format!(
-                "on device {device}; sessions ended on {} other device(s)",
-                devices.len()
-            ),
+            &password_changed_detail(device, devices.len()),
         )?;
         tx.commit()?;
         Ok(devices)
@@ -308,17 +313,92 @@ fn issue(
     Ok(())
 }
 
+/// What a refresh token presented at `now` is, before anything is written: the first half of
+/// the rule both backends' rotations apply (SQLite's [`SqliteStore::rotate_refresh_token`],
+/// PostgreSQL's in `pg/sessions.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presented {
+    /// Of a revoked device; or never used, but revoked, expired or of a disabled user:
+    /// nothing changes ([`Rotation::Dead`]).
+    Dead,
+    /// Never used and valid: it is exchanged ([`Rotation::Rotated`]).
+    Live,
+    /// Used already: a lost answer ([`may_be_lost_answer`] and [`LOST_PAIR`]) or a reuse.
+    Used,
+}
+
+/// What the refresh token `found` presented at `now` is ([`Presented`]).
+pub(crate) fn presented_state(found: &TokenLookup, now: Timestamp) -> Presented {
+    if found.device.revoked_at.is_some() {
+        Presented::Dead
+    } else if found.rotated_at.is_some() {
+        Presented::Used
+    } else if found.revoked || found.user.disabled || now >= found.expires_at {
+        Presented::Dead
+    } else {
+        Presented::Live
+    }
+}
+
 /// The rule that tells a lost answer from a stolen token (OAuth 2.0 Security BCP's grace
-/// period): the used refresh token `found` (hashed `presented`), presented again at `now`, is
-/// a phone retrying after the answer to its refresh was lost when
+/// period), its first half: the used refresh token `found`, presented again at `now`, may be a
+/// phone retrying after the answer to its refresh was lost when
 /// - it is not revoked, not expired, and its user is not disabled;
-/// - it comes less than `grace_ms` after the token was used (`rotated_at`);
-/// - it was not forgiven before (`retried_at`): a lost answer is forgiven once, so of two
-///   retries one is a reuse;
-/// - the pair issued for it was never used: its refresh token never presented, its access
-///   token never authenticated a request (`used_at`), neither revoked.
+/// - it comes less than `grace_ms` after the token was used (`rotated_at`).
 ///
-/// Returns that pair's hashes (refresh, access), to be revoked; `None` is a reuse.
+/// The second half is in the database, [`LOST_PAIR`]; anything else is a reuse.
+pub(crate) fn may_be_lost_answer(found: &TokenLookup, now: Timestamp, grace_ms: i64) -> bool {
+    let Some(used) = found.rotated_at else {
+        return false;
+    };
+    !(found.revoked
+        || found.user.disabled
+        || now >= found.expires_at
+        || now.0 >= used.0.saturating_add(grace_ms))
+}
+
+/// The second half of the lost-answer rule ([`may_be_lost_answer`]), one text both backends
+/// run (PostgreSQL with its placeholder numbered and the pair's rows locked): the pair issued
+/// for the used token hashed `?1` (refresh, access) when
+/// - the used token was not forgiven before (`retried_at`): a lost answer is forgiven once,
+///   so of two retries one is a reuse;
+/// - the pair was never used: its refresh token never presented, its access token never
+///   authenticated a request (`used_at`), neither revoked.
+///
+/// No row is a reuse.
+pub(crate) const LOST_PAIR: &str = "SELECT r.hash, a.hash FROM tokens p \
+     JOIN tokens r ON r.hash = p.successor_refresh \
+     JOIN tokens a ON a.hash = p.successor_access \
+     WHERE p.hash = ?1 AND p.retried_at IS NULL \
+     AND r.rotated_at IS NULL AND NOT r.revoked AND a.used_at IS NULL AND NOT a.revoked";
+
+/// The audit detail of a forgiven lost answer, the request from `from`.
+pub(crate) fn retried_detail(from: &str) -> String {
+    format!("the unused tokens of the lost answer revoked, new ones issued; {from}")
+}
+
+/// The audit detail of a reuse that revoked `revoked` tokens, the request from `from`.
+pub(crate) fn reused_detail(revoked: usize, from: &str) -> String {
+    format!("{revoked} token(s) of the device revoked; {from}")
+}
+
+/// The audit detail of a password change made on `device`, ending the sessions of `others`
+/// other devices.
+pub(crate) fn password_changed_detail(device: DeviceId, others: usize) -> String {
+    format!("on device {device}; sessions ended on {others} other device(s)")
+}
+
+/// A token hash as the database gave it.
+pub(crate) fn token_hash(bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(TokenHash)
+        .map_err(|_| corrupt("tokens", "a token hash of another length"))
+}
+
+/// The used refresh token `found` (hashed `presented`) presented again at `now` is a phone
+/// retrying after the answer to its refresh was lost when [`may_be_lost_answer`] and
+/// [`LOST_PAIR`] say so. Returns that pair's hashes (refresh, access), to be revoked; `None`
+/// is a reuse.
 fn lost_answer(
     tx: &Transaction<'_>,
     presented: &TokenHash,
@@ -326,33 +406,15 @@ fn lost_answer(
     now: Timestamp,
     grace_ms: i64,
 ) -> Result<Option<[TokenHash; 2]>, StoreError> {
-    let Some(used) = found.rotated_at else {
-        return Ok(None);
-    };
-    if found.revoked
-        || found.user.disabled
-        || now >= found.expires_at
-        || now.0 >= used.0.saturating_add(grace_ms)
-    {
+    if !may_be_lost_answer(found, now, grace_ms) {
         return Ok(None);
     }
     let pair: Option<(Vec<u8>, Vec<u8>)> = tx
-        .prepare_cached(
-            "SELECT r.hash, a.hash FROM tokens p \
-             JOIN tokens r ON r.hash = p.successor_refresh \
-             JOIN tokens a ON a.hash = p.successor_access \
-             WHERE p.hash = ?1 AND p.retried_at IS NULL \
-             AND r.rotated_at IS NULL AND r.revoked = 0 AND a.used_at IS NULL AND a.revoked = 0",
-        )?
+        .prepare_cached(LOST_PAIR)?
         .query_row([presented.0.as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((refresh, access)) = pair else {
         return Ok(None);
     };
-    let hash = |bytes: Vec<u8>| {
-        <[u8; 32]>::try_from(bytes)
-            .map(TokenHash)
-            .map_err(|_| corrupt("tokens", "a token hash of another length"))
-    };
-    Ok(Some([hash(refresh)?, hash(access)?]))
+    Ok(Some([token_hash(refresh)?, token_hash(access)?]))
 }

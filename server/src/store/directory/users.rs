@@ -11,6 +11,17 @@ use crate::store::audit::{AuditAction, append};
 use crate::store::{SqliteStore, StoreError};
 
 /// The devices of `login` (whose tokens an administrator's change revokes).
+/// The audit detail of an administrator's password reset that ended the sessions of
+/// `devices` devices (both backends write it).
+pub(crate) fn reset_detail(devices: usize) -> String {
+    format!("sessions ended on {devices} device(s)")
+}
+
+/// The audit detail of disabling a person, which revoked `devices` devices.
+pub(crate) fn disabled_detail(devices: usize) -> String {
+    format!("{devices} device(s) revoked")
+}
+
 fn devices_of(tx: &Connection, login: &str, live_only: bool) -> Result<Vec<DeviceId>, StoreError> {
     let ids = tx
         .prepare_cached(
@@ -207,7 +218,7 @@ impl SqliteStore {
              JOIN users u ON d.user = u.id WHERE u.login = ?1)",
         )?
         .execute([login])?;
-        let detail = format!("sessions ended on {} device(s)", devices.len());
+        let detail = reset_detail(devices.len());
         append(&tx, now, actor, AuditAction::PasswordReset, login, &detail)?;
         tx.commit()?;
         Ok(devices)
@@ -248,7 +259,7 @@ impl SqliteStore {
              JOIN users u ON d.user = u.id WHERE u.login = ?1)",
         )?
         .execute([login])?;
-        let detail = format!("{} device(s) revoked", revoked.len());
+        let detail = disabled_detail(revoked.len());
         append(&tx, now, actor, AuditAction::UserDisabled, login, &detail)?;
         tx.commit()?;
         Ok(revoked)
