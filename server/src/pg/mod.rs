@@ -12,12 +12,15 @@
 //! written once over `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
 //! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
-//! throttle's shared count (`pg/throttle.rs`); and what a login writes (`pg/login.rs`).
+//! throttle's shared count (`pg/throttle.rs`); what a login writes (`pg/login.rs`); and what
+//! uploads and photo reads need ([`crate::db::BlobRecords`], `pg/blob_records.rs`: references,
+//! upload rows, the daily budget counted under a lock per person).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
 
 mod access;
 mod audit;
+mod blob_records;
 mod bulletins;
 mod demo;
 mod directory;
@@ -79,6 +82,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_device_outbox",
         include_str!("migrations/0008_device_outbox.sql"),
     ),
+    ("0009_uploads", include_str!("migrations/0009_uploads.sql")),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.
