@@ -504,7 +504,7 @@ pub struct ServeArgs {
     pub metrics_token: Option<String>,
 
     /// A configuration file (TOML): an optional `[server]` table (listen, db, site,
-    /// trusted_proxies, metrics_token, upload_daily_mb), an optional `[reminders]` table
+    /// trusted_proxies, metrics_token, upload_daily_mb, blobs), an optional `[reminders]` table
     /// (channels, webhook, quiet hours, digest) and the district configuration, with built-in
     /// defaults for what it omits except the hotline, which it must give [default: none, and
     /// the demo district's configuration].
@@ -515,6 +515,14 @@ pub struct ServeArgs {
     /// upload_daily_mb, else 200].
     #[arg(long, env = "LIANXIN_UPLOAD_DAILY_MB")]
     pub upload_daily_mb: Option<u64>,
+
+    /// PostgreSQL only: the folder photos and signatures are kept in (files by SHA-256, partial
+    /// uploads, thumbnails), one folder every server of the database shares (a shared mount when
+    /// they run on several machines) [default: the config file's `blobs`, else none: uploads
+    /// and photo reads answer 503 no_blob_folder]. On a SQLite file they are always beside it,
+    /// in `<db>.blobs`, and this is refused.
+    #[arg(long, env = "LIANXIN_BLOBS")]
+    pub blobs: Option<PathBuf>,
 
     /// PostgreSQL only: seed the demo district (password lianxin-demo) into the database at
     /// start unless it holds it already (`officer1`). On a SQLite file use

@@ -89,6 +89,8 @@ struct ResolvedArgs {
     site: std::path::PathBuf,
     db: std::path::PathBuf,
     blob_limits: crate::blobs::BlobLimits,
+    /// PostgreSQL only: the blob folder the servers share.
+    blobs: Option<std::path::PathBuf>,
 }
 
 /// Server settings a configuration file may give in its `[server]` table; flags and
@@ -113,6 +115,9 @@ pub struct FileSettings {
     /// Megabytes of photos one user may upload in any 24 hours
     /// ([`crate::blobs::BlobLimits`]).
     pub upload_daily_mb: Option<u64>,
+    /// PostgreSQL only: the folder every server of the database keeps photos in (`serve
+    /// --blobs`).
+    pub blobs: Option<std::path::PathBuf>,
     /// The file's `[backup]` section ([`crate::backups::Settings`]), read beside `[server]`.
     #[serde(skip)]
     pub backup: crate::backups::Settings,
@@ -255,6 +260,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
             .or(file.upload_daily_mb)
             .map(crate::blobs::BlobLimits::with_daily_mb)
             .unwrap_or_default(),
+        blobs: args.blobs.or(file.blobs),
         trusted_proxies: if args.trusted_proxies.is_empty() {
             file.trusted_proxies.unwrap_or_default()
         } else {
@@ -284,6 +290,17 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
 
     if let Some(url) = postgres {
         return run_postgres(&url, args, config, demo).await;
+    }
+    if let Some(folder) = &args.blobs {
+        return Err(ServeError::Config {
+            path: "--blobs".into(),
+            message: format!(
+                "--blobs {} is for a server on PostgreSQL; on a SQLite file photos are kept \
+                 beside it, in {}",
+                folder.display(),
+                crate::blobs::blob_dir(&args.db).display()
+            ),
+        });
     }
     if demo {
         return Err(ServeError::Config {
@@ -335,7 +352,9 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_blob_limits(args.blob_limits)
         .with_backups(file.backup);
     crate::backups::job::spawn(state.backups().clone(), sync.clone());
-    spawn_background_jobs(sync, state.blobs().clone());
+    if let Some(blobs) = state.blobs() {
+        spawn_background_jobs(sync, blobs.clone());
+    }
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;
@@ -365,7 +384,7 @@ pub fn redacted_url(url: &str) -> String {
 }
 
 /// What a server on PostgreSQL does not run yet: logged once at start.
-const NOT_ON_POSTGRES: &str = "background jobs (blob collection, monitoring and its \
+const NOT_ON_POSTGRES: &str = "background jobs (blob garbage collection, monitoring and its \
     follower, enterprise merges), reminders, scheduled backups, configuration reload on \
     SIGHUP, the configuration's audit entry; routes not built on PostgreSQL answer 503 \
     (http::postgres_gate). Running: the history audit and compaction, once across servers";
@@ -422,10 +441,22 @@ async fn run_postgres(
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
     let sync = std::sync::Arc::new(crate::sync::SyncService::postgres(db, config));
     spawn_document_jobs(sync.clone());
-    let state = AppState::new(args.site, sync)
+    let mut state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
         .with_metrics_token(args.metrics_token)
         .with_blob_limits(args.blob_limits);
+    match &args.blobs {
+        Some(folder) => {
+            tracing::info!(
+                blobs = %folder.display(),
+                "photos are kept in this folder, which every server of the database must share"
+            );
+            state = state.with_blob_folder(folder);
+        }
+        None => tracing::warn!(
+            "no blob folder (--blobs DIR): uploads and photo reads answer 503 no_blob_folder"
+        ),
+    }
     serve_on(listener, state, shutdown_signal())
         .await
         .map_err(ServeError::Serve)?;

@@ -26,7 +26,9 @@ pub struct AppState {
     auth: Arc<AuthService>,
     card: Arc<CardService>,
     trusted_proxies: Arc<TrustedProxies>,
-    blobs: BlobService,
+    /// `None` on PostgreSQL until a shared folder is given ([`AppState::with_blob_folder`]).
+    blobs: Option<BlobService>,
+    blob_limits: BlobLimits,
     events: Arc<EventStreams>,
     metrics_token: Option<Arc<MetricsToken>>,
     backups: Arc<Backups>,
@@ -46,7 +48,10 @@ impl AppState {
             trusted_proxies: Arc::new(TrustedProxies::default()),
             events: Arc::new(EventStreams::default()),
             metrics_token: None,
-            blobs: BlobService::for_db(sync.db_path(), BlobLimits::default()),
+            blob_limits: BlobLimits::default(),
+            // On SQLite beside the file; on PostgreSQL only in a folder the servers share.
+            blobs: (!sync.db().is_postgres())
+                .then(|| BlobService::for_db(sync.db_path(), BlobLimits::default())),
             backups: Backups::new(sync.db_path(), crate::backups::Settings::default()),
             db: sync.db().clone(),
             sync,
@@ -56,7 +61,16 @@ impl AppState {
     /// The same state with other limits on blobs and uploads.
     #[must_use]
     pub fn with_blob_limits(mut self, limits: BlobLimits) -> Self {
-        self.blobs = self.blobs.with_limits(limits);
+        self.blob_limits = limits;
+        self.blobs = self.blobs.map(|b| b.with_limits(limits));
+        self
+    }
+
+    /// The same state keeping blobs in `folder` (`serve --blobs DIR`, PostgreSQL: one folder
+    /// every server of the database shares).
+    #[must_use]
+    pub fn with_blob_folder(mut self, folder: &Path) -> Self {
+        self.blobs = Some(BlobService::in_folder(folder, self.blob_limits));
         self
     }
 
@@ -72,9 +86,10 @@ impl AppState {
         &self.backups
     }
 
-    /// Photos and other files by hash, and their uploads.
-    pub fn blobs(&self) -> &BlobService {
-        &self.blobs
+    /// Photos and other files by hash, and their uploads; `None` on PostgreSQL without a
+    /// blob folder.
+    pub fn blobs(&self) -> Option<&BlobService> {
+        self.blobs.as_ref()
     }
 
     /// The same state with other token lifetimes and login limits (tests shorten them).

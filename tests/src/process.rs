@@ -102,6 +102,27 @@ impl ServerProcess {
         Self::run(command)
     }
 
+    /// [`ServerProcess::start_postgres`] with these flags added (`--blobs DIR`).
+    pub fn start_postgres_with(
+        url: &str,
+        listen: SocketAddr,
+        demo: bool,
+        cwd: &Path,
+        flags: &[&std::ffi::OsStr],
+    ) -> anyhow::Result<ServerProcess> {
+        let mut command = Command::new(server_binary()?);
+        command
+            .current_dir(cwd)
+            .args(["serve", "--listen", &listen.to_string(), "--site"])
+            .arg(std::env::temp_dir().join("lianxin-no-site"))
+            .args(["--db", url])
+            .args(flags);
+        if demo {
+            command.arg("--demo");
+        }
+        Self::run(command)
+    }
+
     fn spawn(
         bin: &Path,
         db: &Path,

@@ -51,6 +51,14 @@ pub const MIN_CHARGE: u64 = 64 * 1024;
 /// (a phone that loses its link often leaves a connection open with no one at the other end).
 pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a request waits for an upload another server sharing the blob folder holds (a
+/// PATCH to it whose link went silent ends after [`UPLOAD_IDLE`]) before answering 423: the
+/// device asks again.
+pub const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often a request waiting for another server's hold on an upload tries again.
+pub const TURN_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// The media types an upload may declare (`filetype` in its metadata): photos and drawn
 /// signatures.
 pub const ACCEPTED_TYPES: &[&str] = &["image/jpeg", "image/png"];

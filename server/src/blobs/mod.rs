@@ -1,8 +1,10 @@
 //! Files by SHA-256 (photos, signatures): the blob store ([`store`]: the [`BlobStore`] trait
-//! and its filesystem implementation under `<db>.blobs/`), the limits on what may be uploaded
+//! and its filesystem implementation under `<db>.blobs/` on SQLite, or on PostgreSQL under the
+//! folder every server of the database shares, `serve --blobs DIR`), the limits on what may be uploaded
 //! ([`limits`], one place), partial tus uploads kept durable across restarts ([`uploads`]),
-//! server-made thumbnails ([`thumb`]) and garbage collection ([`gc`]). Which blobs records
-//! reference is a query table (`store/blob_refs.rs`); the HTTP routes are
+//! server-made thumbnails ([`thumb`]) and garbage collection ([`gc`], SQLite only so far).
+//! Which blobs records reference, the uploads' rows and the daily budget are the database's
+//! ([`crate::db::BlobRecords`], on either backend); the HTTP routes are
 //! `http/uploads.rs` (tus 1.0) and `http/blobs.rs` (`GET /api/blobs/{hash}`).
 
 pub mod backup;
@@ -48,6 +50,15 @@ impl std::fmt::Display for BlobHash {
     }
 }
 
+/// The code of the 503 that uploads and photo reads answer on a server with no blob folder
+/// (PostgreSQL started without `--blobs`).
+pub const NO_FOLDER_CODE: &str = "no_blob_folder";
+
+/// Its message: what the operator does.
+pub const NO_FOLDER: &str = "photos are not served: this server runs on PostgreSQL without a \
+    blob folder; start every server of the database with --blobs DIR (LIANXIN_BLOBS, or \
+    `blobs` in the [server] section), one folder they all share";
+
 /// The folder of a database file's blobs: `<db>.blobs` beside it (like its `<db>.lock`), so a
 /// backup `X` keeps its blobs in `X.blobs`.
 pub fn blob_dir(db: &Path) -> PathBuf {
@@ -78,13 +89,27 @@ struct Slot {
     asked: tokio::sync::watch::Sender<u64>,
 }
 
-/// A request's turn on an upload ([`BlobService::take_turn`]): no other request appends to it
-/// or finishes it while this is held.
+/// A request's turn on an upload ([`BlobService::take_turn`]): no other request, on this
+/// server or another sharing the folder, appends to it or finishes it while this is held.
 #[derive(Debug)]
 pub struct Turn {
+    // Dropped first: the other servers' turn before this server's next request's.
+    _file: uploads::UploadHold,
     _held: tokio::sync::OwnedMutexGuard<()>,
     asked: tokio::sync::watch::Receiver<u64>,
     _slot: Arc<Slot>,
+}
+
+/// Why a request got no turn on an upload.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    /// Another server sharing the folder held the upload for all of
+    /// [`limits::TURN_WAIT`].
+    #[error("another server is receiving this upload")]
+    Busy,
+    /// The upload's lock file could not be opened or locked.
+    #[error("upload lock: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl Turn {
@@ -101,10 +126,15 @@ impl Turn {
 impl BlobService {
     /// The blobs of database file `db`, in [`blob_dir`]; folders are made when first written.
     pub fn for_db(db: &Path, limits: BlobLimits) -> BlobService {
-        let root = blob_dir(db);
+        BlobService::in_folder(&blob_dir(db), limits)
+    }
+
+    /// The blobs in folder `root` (`serve --blobs DIR` on PostgreSQL: one folder every server
+    /// of the database shares); folders are made when first written.
+    pub fn in_folder(root: &Path, limits: BlobLimits) -> BlobService {
         BlobService {
-            store: Arc::new(FsBlobStore::new(&root)),
-            uploads: uploads::UploadFiles::new(&root),
+            store: Arc::new(FsBlobStore::new(root)),
+            uploads: uploads::UploadFiles::new(root),
             limits,
             turns: Arc::default(),
         }
@@ -118,11 +148,16 @@ impl BlobService {
     }
 
     /// Waits for upload `id`'s turn, which the request holds while it appends to the upload
-    /// or finishes it. The newest request wins: asking tells the request holding the turn (a
-    /// PATCH whose link went silent, or one a client gave up on and resent) to stop, keeping
-    /// and fsyncing what it received, so the wait is that fsync, not
-    /// [`limits::UPLOAD_IDLE`].
-    pub async fn take_turn(&self, id: &str) -> Turn {
+    /// or finishes it. On this server the newest request wins: asking tells the request
+    /// holding the turn (a PATCH whose link went silent, or one a client gave up on and
+    /// resent) to stop, keeping and fsyncing what it received, so the wait is that fsync, not
+    /// [`limits::UPLOAD_IDLE`]. Then the upload's lock in the folder, which another server
+    /// sharing it may hold (a PATCH to it the device gave up on): waited for
+    /// [`limits::TURN_WAIT`] at most.
+    ///
+    /// # Errors
+    /// [`TurnError::Busy`] when another server kept the upload that long; the lock file failed.
+    pub async fn take_turn(&self, id: &str) -> Result<Turn, TurnError> {
         let slot = {
             let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
             // Slots no request holds or waits for are dropped, so the map stays small.
@@ -141,30 +176,49 @@ impl BlobService {
         slot.asked.send_modify(|n| *n += 1);
         asked.borrow_and_update();
         let held = slot.lock.clone().lock_owned().await;
-        Turn {
+        let deadline = tokio::time::Instant::now() + limits::TURN_WAIT;
+        let file = loop {
+            let (files, key) = (self.uploads.clone(), id.to_string());
+            let tried = tokio::task::spawn_blocking(move || files.try_hold(&key))
+                .await
+                .map_err(std::io::Error::other)??;
+            if let Some(file) = tried {
+                break file;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(TurnError::Busy);
+            }
+            tokio::time::sleep(limits::TURN_POLL).await;
+        };
+        Ok(Turn {
+            _file: file,
             _held: held,
             asked,
             _slot: slot,
-        }
+        })
     }
 }
 
 /// Whether `who` may read blob `hash`: a record referencing it is in their read scope, the one
 /// sync uses (`auth::access_for`). One lookup by hash first; the scope only when referenced.
+/// The same rule on either backend ([`crate::db::BlobRecords`], [`crate::db::Directory`]).
 ///
 /// # Errors
-/// When the store fails.
-pub fn may_read(
-    store: &crate::store::SqliteStore,
+/// When the database fails.
+pub async fn may_read(
+    db: &crate::db::Db,
     who: &crate::auth::Authenticated,
     hash: &BlobHash,
     now: shared::model::Timestamp,
 ) -> Result<bool, crate::store::StoreError> {
-    let references = store.blob_references(hash)?;
+    let references = db.blob_records().blob_references(hash.clone()).await?;
     if references.is_empty() {
         return Ok(false);
     }
-    let access = crate::auth::access_for(store, &who.user, &who.device, now)?;
+    let access = db
+        .directory()
+        .access(who.user.clone(), who.device.clone(), now)
+        .await?;
     Ok(references
         .iter()
         .any(|(doc, enterprise)| access.read.allows(doc, enterprise)))

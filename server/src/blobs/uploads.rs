@@ -2,8 +2,14 @@
 //! far, in order, so the upload's offset is the file's length. Every append is fsynced before
 //! it is acknowledged, so an acknowledged offset survives `kill -9` and power loss; bytes
 //! written but not acknowledged (a cut mid-request) are kept too and count, since they are the
-//! uploader's bytes at their place. The upload's row (`store/blob_refs.rs`) says what is
+//! uploader's bytes at their place. The upload's row (`db::BlobRecords`) says what is
 //! expected; its bytes are verified against the hash before they enter the blob store.
+//!
+//! Several servers may share the folder (PostgreSQL, `serve --blobs DIR`): an upload started
+//! on one is continued on another from the same file. While a request appends to an upload or
+//! finishes it, its server holds an exclusive lock on `locks/<id>` ([`UploadFiles::try_hold`],
+//! `flock`, which Linux carries over NFS as a POSIX lock), so two servers never write one
+//! upload at once.
 
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
@@ -40,13 +46,53 @@ pub enum Appended {
 #[derive(Debug, Clone)]
 pub struct UploadFiles {
     dir: PathBuf,
+    locks: PathBuf,
+}
+
+/// An upload held by this process ([`UploadFiles::try_hold`]): released when dropped.
+#[derive(Debug)]
+pub struct UploadHold {
+    _locked: std::fs::File,
+}
+
+/// Whether `id` is an upload id the server makes: 32 hex digits (so never a path).
+pub fn is_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl UploadFiles {
-    /// Partial uploads under `root/uploads`.
+    /// Partial uploads under `root/uploads`, their locks under `root/locks`.
     pub fn new(root: &Path) -> UploadFiles {
         UploadFiles {
             dir: root.join("uploads"),
+            locks: root.join("locks"),
+        }
+    }
+
+    /// Takes upload `id`'s lock if no other holder (another server on the folder) has it:
+    /// `None` while one does (blocking: call it off the runtime).
+    ///
+    /// # Errors
+    /// When the file system fails.
+    pub fn try_hold(&self, id: &str) -> io::Result<Option<UploadHold>> {
+        if !is_upload_id(id) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{id:?} is not an upload id"),
+            ));
+        }
+        if !self.locks.is_dir() {
+            std::fs::create_dir_all(&self.locks)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.locks.join(id))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(UploadHold { _locked: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
         }
     }
 
@@ -168,16 +214,32 @@ impl UploadFiles {
         Ok(BlobHash(crate::auth::token::hex(&hasher.finalize())))
     }
 
-    /// Removes upload `id`'s bytes, if any.
+    /// Removes the lock file of upload `id`, finished (so never written again), if any.
     ///
     /// # Errors
     /// When the file system fails.
-    pub fn remove(&self, id: &str) -> io::Result<()> {
-        match std::fs::remove_file(self.path(id)) {
+    pub fn forget_lock(&self, id: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.locks.join(id)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Removes upload `id`'s bytes and its lock file, if any (a request still waiting for
+    /// that lock then finds the upload's row gone).
+    ///
+    /// # Errors
+    /// When the file system fails.
+    pub fn remove(&self, id: &str) -> io::Result<()> {
+        for path in [self.path(id), self.locks.join(id)] {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Every partial upload file with its last change.

@@ -1,16 +1,19 @@
 //! The storage boundary: [`Db`], the handle to the server's database that the app state holds
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Queries`] (queries
-//! and KPIs), [`Bulletins`]; and what several servers on one database share: the push
+//! and KPIs), [`Bulletins`], [`BlobRecords`] (what uploads and photo reads need: references,
+//! upload rows, the daily budget); and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
 //! ([`LoginThrottle`]); and the steps of the background jobs that rework stored documents,
-//! the history audit and compaction ([`Maintenance`], run by [`Db::maintain`]). The sync store is the engine's own trait
-//! (`shared::sync::server::ServerStore`) and blobs are [`crate::blobs::BlobStore`].
+//! the history audit and compaction ([`Maintenance`], run by [`Db::maintain`]). The sync
+//! store is the engine's own trait (`shared::sync::server::ServerStore`) and the blob files
+//! are [`crate::blobs::BlobStore`]'s.
 //!
 //! Two backends. A SQLite database ([`Db::sqlite`], [`crate::store::SqliteDb`]: one writer,
 //! several readers) implements every use case; what no trait covers yet reaches it through
 //! [`Db::write`], [`Db::read`] and [`Db::holds`]. A PostgreSQL database ([`Db::postgres`],
-//! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, bulletins),
+//! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, bulletins,
+//! blob records),
 //! the sync store (`PgSyncStore`, which the sync service runs), the notices (`LISTEN`/`NOTIFY`),
 //! the jobs' locks and the shared login throttle; it has no SQLite behind it, so
 //! [`Db::write`], [`Db::read`] and [`Db::holds`] answer `None` there (logged) and the HTTP layer
@@ -18,6 +21,7 @@
 //!
 //! **Invariant:** a `Db` on PostgreSQL never opens a SQLite file.
 
+mod blob_records;
 mod bulletins;
 #[cfg(test)]
 mod conformance;
@@ -34,6 +38,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+pub use blob_records::{BlobRecords, Opening, UploadRow, within_budget};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
@@ -60,6 +65,7 @@ pub struct Db {
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
     bulletins: Arc<dyn Bulletins>,
+    blob_records: Arc<dyn BlobRecords>,
     notices: Arc<dyn Notices>,
     jobs: Arc<dyn JobLocks>,
 }
@@ -73,6 +79,7 @@ impl Db {
             tokens: Arc::new(sqlite.clone()),
             queries: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
+            blob_records: Arc::new(sqlite.clone()),
             // The file's lock means one server: it tells its own subscribers.
             notices: Arc::new(LocalNotices::default()),
             jobs: Arc::new(LocalJobLocks::default()),
@@ -94,6 +101,7 @@ impl Db {
             tokens: Arc::new(db.clone()),
             queries: Arc::new(db.clone()),
             bulletins: Arc::new(db.clone()),
+            blob_records: Arc::new(db.clone()),
             notices: Arc::new(db.notices()),
             jobs: Arc::new(db.clone()),
             backend: Backend::Postgres { db, epoch },
@@ -131,6 +139,11 @@ impl Db {
     /// Bulletins.
     pub fn bulletins(&self) -> &dyn Bulletins {
         &*self.bulletins
+    }
+
+    /// What uploads and photo reads need: references, upload rows, the daily budget.
+    pub fn blob_records(&self) -> &dyn BlobRecords {
+        &*self.blob_records
     }
 
     /// Push notices: what this server tells after its commits, and hears of every server's.
@@ -218,7 +231,8 @@ impl Db {
     }
 
     /// The database file (its blobs and backups are named after it). On PostgreSQL, where
-    /// blobs and backups are not built yet (their routes answer 503, their jobs do not start),
+    /// backups are not built yet (their routes answer 503, their jobs do not start) and blobs
+    /// live in the folder `serve --blobs` names (`AppState::with_blob_folder`),
     /// [`POSTGRES_FILES`] in the working directory.
     pub fn path(&self) -> &Path {
         match &self.backend {

@@ -2,7 +2,9 @@
 //! record that references it (the read scope sync uses; anything else is a 404, like a
 //! record). Immutable: `ETag` is the hash, cached for a year; `If-None-Match` answers 304.
 //! `?size=thumb` is the server's ~320 px JPEG thumbnail, made on first request and kept in the
-//! blob store. [`render_metrics`] is the blob store's part of `/metrics`.
+//! blob store. [`render_metrics`] is the blob store's part of `/metrics`. The same on both
+//! backends (`crate::blobs::may_read`); on PostgreSQL without a blob folder, a 503
+//! `no_blob_folder`.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -67,13 +69,19 @@ async fn blob(
             )));
         }
     };
+    let Some(blobs) = state.blobs().cloned() else {
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ErrorBody {
+                error: crate::blobs::NO_FOLDER_CODE,
+                message: crate::blobs::NO_FOLDER.into(),
+            }),
+        )
+            .into_response());
+    };
     let name = BlobHash::parse(&hash).ok_or_else(missing)?;
-    let key = name.clone();
-    let readable = state
-        .db()
-        .read(move |s| may_read(s, &who, &key, crate::auth::now()))
+    let readable = may_read(state.db(), &who, &name, crate::auth::now())
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
     if !readable {
         return Err(missing());
@@ -90,7 +98,6 @@ async fn blob(
     if not_modified(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, cached).into_response());
     }
-    let blobs = state.blobs().clone();
     let bytes = tokio::task::spawn_blocking(move || read(&blobs, &name, thumb))
         .await
         .map_err(internal)??;

@@ -65,7 +65,11 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
             (header::CONTENT_TYPE, "text/plain; version=0.0.4"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        state.sync().render_metrics() + &super::blobs::render_metrics(state.blobs()).await,
+        state.sync().render_metrics()
+            + &match state.blobs() {
+                Some(blobs) => super::blobs::render_metrics(blobs).await,
+                None => String::new(),
+            },
     )
         .into_response()
 }

@@ -452,7 +452,8 @@ pub const ROUTES: &[Route] = &[
                   sha256 (hex) and filetype (image/jpeg, image/png). 201 with Location; a file \
                   already stored answers Upload-Offset = Upload-Length (stored once). Refused: \
                   403 unreferenced (no record you can read references the hash), 413 \
-                  too_large, 429 daily_budget, 415 unsupported_type",
+                  too_large, 429 daily_budget, 415 unsupported_type; 503 no_blob_folder on a \
+                  PostgreSQL server started without --blobs",
         auth: BEARER,
         params: &[],
         body: None,
@@ -461,7 +462,9 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "head",
         path: "/uploads/{id}",
-        summary: "tus: Upload-Offset, the bytes durably received (resume from it)",
+        summary: "tus: Upload-Offset, the bytes durably received (resume from it, on any \
+                  server of the database); 423 upload_busy while another server still \
+                  receives a PATCH to it (ask again)",
         auth: "bearer access token; the upload's creator",
         params: &[path_id("the upload's id, from its Location")],
         body: None,
@@ -473,7 +476,8 @@ pub const ROUTES: &[Route] = &[
         summary: "tus: appends the body at Upload-Offset (409 offset_mismatch with the right \
                   one); fsynced before the 204. Upload-Checksum sha256 optional (460 when it \
                   does not match). At the last byte the file is checked against its sha256 \
-                  (422 hash_mismatch: discarded)",
+                  (422 hash_mismatch: discarded); 423 upload_busy while another server \
+                  still receives a PATCH to it",
         auth: "bearer access token; the upload's creator",
         params: &[path_id("the upload's id, from its Location")],
         body: Some("application/offset+octet-stream"),

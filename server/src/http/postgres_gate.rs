@@ -49,16 +49,18 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/bulletins/{id}/xlsx"),
     ("GET", "/api/bulletins/{id}/csv"),
     ("GET", "/api/openapi.json"),
+    ("OPTIONS", "/api/uploads"),
+    ("POST", "/api/uploads"),
+    ("HEAD", "/api/uploads/{id}"),
+    ("PATCH", "/api/uploads/{id}"),
+    ("GET", "/api/blobs/{hash}"),
 ];
 
-/// Whether a server on PostgreSQL runs `method` on the route `path`.
+/// Whether a server on PostgreSQL runs `method` on the route `path` (a `HEAD` runs where its
+/// own route or the `GET` does).
 pub fn runs_on_postgres(method: &Method, path: &str) -> bool {
-    let method = if *method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    ON_POSTGRES.iter().any(|(m, p)| *m == method && *p == path)
+    let listed = |method: &str| ON_POSTGRES.iter().any(|(m, p)| *m == method && *p == path);
+    listed(method.as_str()) || (*method == Method::HEAD && listed("GET"))
 }
 
 /// The gate: on PostgreSQL, a route not in [`ON_POSTGRES`] answers 503 naming it.

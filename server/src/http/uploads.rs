@@ -23,6 +23,14 @@
 //! per-blob limit (413 `too_large`), past the uploader's daily budget (429 `daily_budget`;
 //! each creation counts at least `limits::MIN_CHARGE`, so none is free), a
 //! type other than a photo's (415). Errors are the API's JSON errors, with `Tus-Resumable`.
+//!
+//! Written once for both backends: what the database keeps goes through
+//! [`crate::db::BlobRecords`] (and the reader's scope through [`crate::db::Directory`]), the
+//! files through the [`BlobService`]. On PostgreSQL the files are in the folder every server
+//! shares (`serve --blobs DIR`), so an upload started on one server continues on another; one
+//! started without that folder answers 503 `no_blob_folder`. While another server holds the
+//! upload (a PATCH to it still in progress there) a request waits `limits::TURN_WAIT`, then
+//! answers 423 `upload_busy`: the device asks again.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -38,9 +46,9 @@ use super::error::ErrorBody;
 use crate::AppState;
 use crate::auth::{AuthError, Authenticated};
 use crate::blobs::limits::{ACCEPTED_TYPES, DAY_MS, MIN_CHARGE};
-use crate::blobs::uploads::Appended;
-use crate::blobs::{BlobHash, BlobName, BlobService, may_read};
-use crate::store::UploadRow;
+use crate::blobs::uploads::{Appended, is_upload_id};
+use crate::blobs::{BlobHash, BlobName, BlobService, Turn, TurnError, may_read};
+use crate::db::{Opening, UploadRow};
 
 /// The protocol version spoken.
 pub const TUS_VERSION: &str = "1.0.0";
@@ -101,6 +109,57 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// The blob folder, or the 503 that says it is missing (PostgreSQL without `--blobs`).
+fn folder(state: &AppState) -> Result<&BlobService, Refusal> {
+    state.blobs().ok_or_else(|| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::blobs::NO_FOLDER_CODE,
+            crate::blobs::NO_FOLDER,
+        )
+    })
+}
+
+/// An upload of the caller as a request finds it: finished (never written again, so no turn
+/// is needed), or open with the request's turn on it.
+enum Found {
+    Finished(UploadRow),
+    Open(Turn, UploadRow),
+}
+
+/// Upload `id` of the caller: a 404 before any file is touched when it is not theirs; when
+/// open, with its turn ([`BlobService::take_turn`]) and as it is once the turn is ours (the
+/// request before may have finished or discarded it).
+async fn find(state: &AppState, who: &Authenticated, id: &str) -> Result<Found, Refusal> {
+    let row = own_upload(state, who, id).await?;
+    if row.finished_at.is_some() {
+        return Ok(Found::Finished(row));
+    }
+    let blobs = folder(state)?;
+    let turn = blobs.take_turn(id).await.map_err(|e| match e {
+        TurnError::Busy => refuse(
+            StatusCode::LOCKED,
+            "upload_busy",
+            "another server is still receiving this upload: ask for its offset again in a moment",
+        ),
+        TurnError::Io(e) => internal(e),
+    })?;
+    let row = own_upload(state, who, id).await?;
+    Ok(if row.finished_at.is_some() {
+        Found::Finished(row)
+    } else {
+        Found::Open(turn, row)
+    })
+}
+
+fn missing(id: &str) -> Refusal {
+    refuse(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no upload {id}"),
+    )
+}
+
 /// A tus answer with no body: `status` and these headers, plus `Tus-Resumable`.
 fn tus(status: StatusCode, headers: &[(&'static str, String)]) -> Response {
     let mut response = status.into_response();
@@ -134,19 +193,17 @@ fn check_version(headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-async fn discover(State(state): State<AppState>) -> Response {
-    tus(
+async fn discover(State(state): State<AppState>) -> Result<Response, Refusal> {
+    let limits = folder(&state)?.limits;
+    Ok(tus(
         StatusCode::NO_CONTENT,
         &[
             ("tus-version", TUS_VERSION.into()),
             ("tus-extension", TUS_EXTENSIONS.into()),
-            (
-                "tus-max-size",
-                state.blobs().limits.max_blob_bytes.to_string(),
-            ),
+            ("tus-max-size", limits.max_blob_bytes.to_string()),
             ("tus-checksum-algorithm", "sha256".into()),
         ],
-    )
+    ))
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs.
@@ -207,7 +264,8 @@ async fn create(
             "Upload-Length is 0: there is no file to upload",
         ));
     }
-    let limits = state.blobs().limits;
+    let blobs = folder(&state)?.clone();
+    let limits = blobs.limits;
     if length > limits.max_blob_bytes {
         return Err(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -238,7 +296,6 @@ async fn create(
             ),
         ));
     }
-    let blobs = state.blobs().clone();
     let stored = {
         let (blobs, hash) = (blobs.clone(), hash.clone());
         tokio::task::spawn_blocking(move || blobs.store.exists(&BlobName::original(&hash)))
@@ -247,46 +304,41 @@ async fn create(
             .map_err(internal)?
     };
     let id = crate::auth::token::hex(&rand::random::<[u8; 16]>());
-    let row_id = id.clone();
-    state
-        .db()
-        .write(move |s| -> Result<(), Refusal> {
-            let now = crate::auth::now();
-            if !may_read(s, &who, &hash, now).map_err(internal)? {
-                return Err(refuse(
-                    StatusCode::FORBIDDEN,
-                    "unreferenced",
-                    format!("no record you can read references the file {hash}"),
-                ));
-            }
-            let charged = if stored { 0 } else { length }.max(MIN_CHARGE);
-            let since = Timestamp(now.0 - DAY_MS);
-            let used = s.upload_bytes_since(who.user.id, since).map_err(internal)?;
-            if used.saturating_add(charged) > limits.daily_bytes_per_user {
-                return Err(refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "daily_budget",
-                    format!(
-                        "you uploaded {used} bytes in the last 24 hours; {} is the most: try \
-                         again later",
-                        limits.daily_bytes_per_user
-                    ),
-                ));
-            }
-            s.create_upload(&UploadRow {
-                id: row_id,
-                user: who.user.id,
-                hash,
-                length,
-                filetype,
-                charged,
-                created_at: now,
-                finished_at: stored.then_some(now),
-            })
-            .map_err(internal)
-        })
+    let db = state.db();
+    let now = crate::auth::now();
+    if !may_read(db, &who, &hash, now).await.map_err(internal)? {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "unreferenced",
+            format!("no record you can read references the file {hash}"),
+        ));
+    }
+    let row = UploadRow {
+        id: id.clone(),
+        user: who.user.id,
+        hash,
+        length,
+        filetype,
+        charged: if stored { 0 } else { length }.max(MIN_CHARGE),
+        created_at: now,
+        finished_at: stored.then_some(now),
+    };
+    let since = Timestamp(now.0 - DAY_MS);
+    let opening = db
+        .blob_records()
+        .open_upload(row, since, limits.daily_bytes_per_user)
         .await
-        .ok_or_else(|| internal("the store thread stopped"))??;
+        .map_err(internal)?;
+    if let Opening::OverBudget { used } = opening {
+        return Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "daily_budget",
+            format!(
+                "you uploaded {used} bytes in the last 24 hours; {} is the most: try again later",
+                limits.daily_bytes_per_user
+            ),
+        ));
+    }
     let mut answer = vec![location(&id)];
     if stored {
         answer.push(("upload-offset", length.to_string()));
@@ -297,24 +349,17 @@ async fn create(
 /// Upload `id` of the caller, or a 404 (another person's upload is no more theirs to see than
 /// a missing one).
 async fn own_upload(state: &AppState, who: &Authenticated, id: &str) -> Result<UploadRow, Refusal> {
-    let missing = || {
-        refuse(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no upload {id}"),
-        )
-    };
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(missing());
+    if !is_upload_id(id) {
+        return Err(missing(id));
     }
-    let key = id.to_string();
     let row = state
         .db()
-        .write(move |s| s.upload(&key))
+        .blob_records()
+        .upload(id.to_string())
         .await
-        .ok_or_else(|| internal("the store thread stopped"))?
         .map_err(internal)?;
-    row.filter(|r| r.user == who.user.id).ok_or_else(missing)
+    row.filter(|r| r.user == who.user.id)
+        .ok_or_else(|| missing(id))
 }
 
 /// The upload's offset after settling it: when all its bytes are in, they are verified and
@@ -323,7 +368,7 @@ async fn settle(state: &AppState, row: &UploadRow) -> Result<u64, Refusal> {
     if row.finished_at.is_some() {
         return Ok(row.length);
     }
-    let blobs: BlobService = state.blobs().clone();
+    let blobs: BlobService = folder(state)?.clone();
     let (id, hash) = (row.id.clone(), row.hash.clone());
     let length = row.length;
     let done = tokio::task::spawn_blocking(move || -> Result<Option<u64>, Refusal> {
@@ -356,25 +401,22 @@ async fn settle(state: &AppState, row: &UploadRow) -> Result<u64, Refusal> {
     })
     .await
     .map_err(internal)?;
-    let id = row.id.clone();
+    let (id, records) = (row.id.clone(), state.db().blob_records());
     match done {
         Ok(Some(at)) => Ok(at),
         Ok(None) => {
-            state
-                .db()
-                .write(move |s| s.finish_upload(&id, crate::auth::now()))
+            records
+                .finish_upload(id.clone(), crate::auth::now())
                 .await
-                .ok_or_else(|| internal("the store thread stopped"))?
                 .map_err(internal)?;
+            // Finished uploads are never written again: their lock is not needed.
+            if let Err(error) = folder(state)?.uploads.forget_lock(&id) {
+                tracing::warn!(%error, upload = %id, "a finished upload's lock file stays");
+            }
             Ok(length)
         }
         Err(refusal) => {
-            state
-                .db()
-                .write(move |s| s.delete_upload(&id))
-                .await
-                .ok_or_else(|| internal("the store thread stopped"))?
-                .map_err(internal)?;
+            records.delete_upload(id).await.map_err(internal)?;
             Err(refusal)
         }
     }
@@ -387,9 +429,10 @@ async fn offset(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     check_version(&headers)?;
-    let _turn = state.blobs().take_turn(&id).await;
-    let row = own_upload(&state, &who, &id).await?;
-    let at = settle(&state, &row).await?;
+    let (at, row) = match find(&state, &who, &id).await? {
+        Found::Finished(row) => (row.length, row),
+        Found::Open(_turn, row) => (settle(&state, &row).await?, row),
+    };
     Ok(tus(
         StatusCode::OK,
         &[
@@ -473,15 +516,16 @@ async fn patch(
     }
     let offset = number(headers, "upload-offset")?;
     let checksum = checksum(headers)?;
-    let mut turn = state.blobs().take_turn(id).await;
-    let row = own_upload(state, who, id).await?;
-    if row.finished_at.is_some() {
-        // Stored already (this upload or the same file before): nothing more to send.
-        return Ok(tus(
-            StatusCode::NO_CONTENT,
-            &[("upload-offset", row.length.to_string())],
-        ));
-    }
+    let (mut turn, row) = match find(state, who, id).await? {
+        Found::Open(turn, row) => (turn, row),
+        Found::Finished(row) => {
+            // Stored already (this upload or the same file before): nothing more to send.
+            return Ok(tus(
+                StatusCode::NO_CONTENT,
+                &[("upload-offset", row.length.to_string())],
+            ));
+        }
+    };
     if let Some(len) = header_str(headers, "content-length").and_then(|v| v.parse::<u64>().ok())
         && offset.saturating_add(len) > row.length
     {
@@ -494,8 +538,7 @@ async fn patch(
             ),
         ));
     }
-    let appended = state
-        .blobs()
+    let appended = folder(state)?
         .uploads
         .append(id, offset, row.length, body, checksum, turn.superseded())
         .await

@@ -8,7 +8,8 @@
 //! is), bulletins (their ids kept), the documents and their changes, what each device is
 //! known to have and its deliveries not yet acknowledged (so no device downloads its scope
 //! again), the change feed's counter and the store's epoch, the query tables and the history
-//! verdicts. Documents move as stored, never merged again: each snapshot's Automerge bytes
+//! verdicts, and the blobs' bookkeeping (which records reference which photo, the tus uploads'
+//! rows with what they charged to the daily budget, the orphans garbage collection noted). Documents move as stored, never merged again: each snapshot's Automerge bytes
 //! (inflated from SQLite's dictionary deflate, `store/snapshot.rs`) and each change's row (its
 //! hash, actor, device, the device's time and the server's receipt) stay identical, so the
 //! history keeps every change's author and time and every device's heads still match. The
@@ -19,11 +20,13 @@
 //! query_tables.rs`). A SQLite note deflated (`store/packed_text.rs`) becomes its text.
 //!
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
-//! does not have yet (uploads and photo files' bookkeeping, enterprise cards, published
-//! configurations, reminders) and columns it does not have (a person's phone number, a
-//! device's scope confirmations and handover secret), each with
-//! how many rows or values stay behind. Photos and signatures are files beside the SQLite
-//! database (`blobs/`): PostgreSQL has no table for them yet, and they are not copied.
+//! does not have yet (enterprise cards, published configurations, reminders) and columns it
+//! does not have (a person's phone number, a device's scope confirmations and handover
+//! secret), each with how many rows or values stay behind.
+//! Photos and signatures are files, never rows: those in the folder beside the SQLite file
+//! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
+//! every server names with `serve --blobs DIR` (its layout is the same: `sha256/`, `thumb/`,
+//! `uploads/`, so unfinished uploads continue too).
 //!
 //! **Nothing half-done.** A target database holding anything (a person, a document, an
 //! audit entry, a counter moved) is refused before anything is written. The copy and its
@@ -77,6 +80,8 @@ const TABLES: &[&str] = &[
     "monitoring_operation",
     "enterprise_positions",
     "blob_refs",
+    "uploads",
+    "blob_orphans",
     "history_verdicts",
     "meta",
     "store_epoch",
@@ -84,8 +89,6 @@ const TABLES: &[&str] = &[
 
 /// SQLite tables PostgreSQL has no table for yet: not copied, their rows counted in the report.
 const NOT_ON_POSTGRES: &[&str] = &[
-    "uploads",
-    "blob_orphans",
     "enterprise_cards",
     "published_configs",
     "reminders",
@@ -101,6 +104,7 @@ const NOT_DATA: &[(&str, &str)] = &[
     ("docs", "dictionary"),
     ("devices", "user"),
     ("assignments", "user"),
+    ("uploads", "user"),
 ];
 
 /// The rows PostgreSQL's migrations seed, which an empty target holds.
@@ -181,13 +185,14 @@ pub(crate) async fn migrate_into(
         .map_err(StoreError::from)?;
     let mut client = target.client().await?;
     let runtime = Handle::current();
+    let from = from.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let tx = runtime
             .block_on(client.transaction())
             .map_err(StoreError::from)?;
         // One read snapshot of the SQLite file for the copy and its verification.
         lite.execute_batch("BEGIN").map_err(StoreError::from)?;
-        let report = copy_and_verify(&lite, &tx, &runtime, progress, tamper)?;
+        let report = copy_and_verify(&from, &lite, &tx, &runtime, progress, tamper)?;
         runtime.block_on(tx.commit()).map_err(StoreError::from)?;
         Ok::<_, MigrateError>(report)
     })
@@ -196,6 +201,7 @@ pub(crate) async fn migrate_into(
 }
 
 fn copy_and_verify(
+    from: &Path,
     lite: &Connection,
     tx: &Transaction<'_>,
     runtime: &Handle,
@@ -209,7 +215,7 @@ fn copy_and_verify(
     let lite_sql = crate::store::sql::Lite(lite);
     refuse_non_empty(&pg)?;
     let mut report = MigrateReport {
-        not_copied: left_behind(lite, &pg)?,
+        not_copied: left_behind(lite, &pg, from)?,
         ..MigrateReport::default()
     };
     // The rows the migrations seeded are replaced by SQLite's.
@@ -300,7 +306,7 @@ fn lite_columns(lite: &Connection, table: &str) -> Result<Vec<String>, StoreErro
 }
 
 /// What stays behind: rows of tables PostgreSQL lacks, values of columns it lacks, photos.
-fn left_behind(lite: &Connection, pg: &impl Sql) -> Result<Vec<String>, StoreError> {
+fn left_behind(lite: &Connection, pg: &impl Sql, from: &Path) -> Result<Vec<String>, StoreError> {
     let mut lines = Vec::new();
     for table in NOT_ON_POSTGRES {
         if lite_columns(lite, table)?.is_empty() {
@@ -334,11 +340,15 @@ fn left_behind(lite: &Connection, pg: &impl Sql) -> Result<Vec<String>, StoreErr
             }
         }
     }
-    lines.push(
-        "photos and signatures (the files in blobs/ beside the SQLite database): PostgreSQL \
-         has no table for them yet"
-            .into(),
-    );
+    let folder = crate::blobs::blob_dir(from);
+    if folder.is_dir() {
+        lines.push(format!(
+            "photos and signatures: the files in {} are not copied; copy its content into the \
+             folder every server names with `serve --blobs DIR` (cp -a {}/. DIR/)",
+            folder.display(),
+            folder.display()
+        ));
+    }
     Ok(lines)
 }
 

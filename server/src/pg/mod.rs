@@ -14,8 +14,9 @@
 //! written once over `store/sql.rs` and run here by `pg/sql.rs`), and what lets several servers share the
 //! database: push notices through `LISTEN`/`NOTIFY` ([`PgNotices`], `pg/notices.rs`),
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
-//! throttle's shared count (`pg/throttle.rs`); what a login writes (`pg/login.rs`); and the
-//! steps of the history audit and compaction ([`crate::db::Maintenance`],
+//! throttle's shared count (`pg/throttle.rs`); what a login writes (`pg/login.rs`); what
+//! uploads and photo reads need ([`crate::db::BlobRecords`], `pg/blob_records.rs`: references,
+//! upload rows, the daily budget counted under a lock per person); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
 //! `pg/maintenance.rs`).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
@@ -23,6 +24,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod blob_records;
 mod bulletins;
 mod demo;
 mod directory;
@@ -92,6 +94,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_token_rotation",
         include_str!("migrations/0010_token_rotation.sql"),
     ),
+    ("0011_uploads", include_str!("migrations/0011_uploads.sql")),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

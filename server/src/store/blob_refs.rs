@@ -13,6 +13,7 @@ use shared::sync::validate::Projection;
 use super::sql::{Sql, values};
 use super::{SqliteStore, StoreError};
 use crate::blobs::BlobHash;
+use crate::db::UploadRow;
 
 /// The record a projection is of and the blobs it references (`Visit::blob_hashes`,
 /// `Problem::blob_hashes`: the one list, photos and the enterprise's signatures, hashes that
@@ -75,27 +76,6 @@ pub(super) fn project_refs(tx: &dyn Sql, projection: &Projection) -> Result<(), 
         )?;
     }
     Ok(())
-}
-
-/// One tus upload's row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadRow {
-    /// Its id (32 hex digits), the last part of its URL.
-    pub id: String,
-    /// Who created it.
-    pub user: UserId,
-    /// The SHA-256 its bytes must have.
-    pub hash: BlobHash,
-    /// How many bytes it will have.
-    pub length: u64,
-    /// The media type the uploader declared.
-    pub filetype: String,
-    /// Bytes counted against the uploader's daily budget.
-    pub charged: u64,
-    /// When it was created, server time.
-    pub created_at: Timestamp,
-    /// When its bytes were verified and stored, if they were.
-    pub finished_at: Option<Timestamp>,
 }
 
 /// An `uploads` row as SQLite gives it: user, hash, length, filetype, charged, created_at,
@@ -207,13 +187,16 @@ impl SqliteStore {
         }))
     }
 
-    /// Marks upload `id` finished: its bytes are in the blob store.
+    /// Marks upload `id` finished: its bytes are in the blob store (a finished one keeps its
+    /// first time).
     ///
     /// # Errors
     /// When the store fails.
     pub fn finish_upload(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.conn
-            .prepare_cached("UPDATE uploads SET finished_at = ?2 WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE uploads SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL",
+            )?
             .execute(params![id, at.0])?;
         Ok(())
     }

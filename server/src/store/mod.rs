@@ -38,7 +38,6 @@ mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 pub(crate) use audit::{GENESIS, entry_hash};
-pub use blob_refs::UploadRow;
 pub(crate) use breakdown::breakdown;
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub(crate) use compaction::compaction_candidates;

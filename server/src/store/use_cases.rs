@@ -20,7 +20,10 @@ use crate::api::{
     OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
 };
 use crate::auth::scope::{Access, access_for};
-use crate::db::{Bulletins, DbFuture, Directory, Queries, Tokens};
+use crate::blobs::BlobHash;
+use crate::db::{
+    BlobRecords, Bulletins, DbFuture, Directory, Opening, Queries, Tokens, UploadRow, within_budget,
+};
 
 /// Runs `f` on one of `db`'s readers.
 fn on_reader<T: Send + 'static>(
@@ -281,5 +284,35 @@ impl Bulletins for Arc<SqliteDb> {
             )?;
             Ok(b)
         })
+    }
+}
+
+impl BlobRecords for Arc<SqliteDb> {
+    fn blob_references(&self, hash: BlobHash) -> DbFuture<'_, Vec<(DocId, EnterpriseId)>> {
+        on_reader(self, move |s| s.blob_references(&hash))
+    }
+
+    fn open_upload(&self, row: UploadRow, since: Timestamp, budget: u64) -> DbFuture<'_, Opening> {
+        // On the one writer: no other upload opens between the count and the record.
+        on_writer(self, move |s| {
+            let used = s.upload_bytes_since(row.user, since)?;
+            if !within_budget(used, row.charged, budget) {
+                return Ok(Opening::OverBudget { used });
+            }
+            s.create_upload(&row)?;
+            Ok(Opening::Opened)
+        })
+    }
+
+    fn upload(&self, id: String) -> DbFuture<'_, Option<UploadRow>> {
+        on_reader(self, move |s| s.upload(&id))
+    }
+
+    fn finish_upload(&self, id: String, at: Timestamp) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| s.finish_upload(&id, at))
+    }
+
+    fn delete_upload(&self, id: String) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| s.delete_upload(&id))
     }
 }

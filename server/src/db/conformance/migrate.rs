@@ -235,3 +235,61 @@ async fn a_copy_whose_change_is_broken_is_refused_and_nothing_is_kept() {
     // And so it takes a clean copy afterwards.
     copy(&file, &pg, None).await.expect("migrated");
 }
+
+/// The blobs' bookkeeping moves with the district: an upload's row (what it charged to the
+/// daily budget, whether it finished) and which records reference a photo read the same on
+/// PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_and_a_photos_references_move_with_the_district() {
+    use crate::blobs::BlobHash;
+    use crate::db::{BlobRecords, Opening, UploadRow};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = demo_file(dir.path()).await;
+    let lite = Arc::new(SqliteDb::open(&file, None).expect("open"));
+    let (_, people) = lite.listing().await.expect("listing");
+    let officer = people
+        .iter()
+        .find(|p| p.user.login == "officer1")
+        .expect("officer1");
+    let photo = BlobHash::of(b"a photo of the workshop");
+    let upload = UploadRow {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        user: officer.user.id,
+        hash: photo.clone(),
+        length: 250_000,
+        filetype: "image/jpeg".into(),
+        charged: 250_000,
+        created_at: NOW,
+        finished_at: Some(Timestamp(NOW.0 + 1_000)),
+    };
+    let opened = lite
+        .open_upload(upload.clone(), Timestamp(NOW.0 - DAY_MS), u64::MAX)
+        .await
+        .expect("open");
+    assert_eq!(opened, Opening::Opened);
+    let visit = shared::sync::protocol::DocId::new(
+        shared::doc::DocKind::Visit,
+        &shared::model::VisitId::from_random_bytes([9; 16]).to_string(),
+    );
+    let enterprise = shared::model::EnterpriseId::from_random_bytes([8; 16]);
+    let sql = format!(
+        "INSERT INTO blob_refs (hash, doc, enterprise) VALUES ('{photo}', '{visit}', \
+         '{enterprise}')"
+    );
+    lite.write(move |s| crate::store::test_support::execute_raw(s, &sql))
+        .await
+        .expect("writer")
+        .expect("a reference");
+    drop(lite);
+    let (_throwaway, pg) = empty_target().await;
+    copy(&file, &pg, None).await.expect("migrated");
+    let lite = Arc::new(SqliteDb::open(&file, None).expect("open"));
+    let moved = pg.upload(upload.id.clone()).await.expect("read");
+    assert_eq!(moved, Some(upload));
+    let (want, got) = (
+        lite.blob_references(photo.clone()).await.expect("SQLite"),
+        pg.blob_references(photo).await.expect("PostgreSQL"),
+    );
+    assert_eq!(want.len(), 1);
+    assert_eq!(got, want);
+}

@@ -1,6 +1,7 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
-//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `access.rs`, `bulletins.rs`, `audit.rs`; the sync store,
+//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `access.rs`, `bulletins.rs`,
+//! `audit.rs`, `blob_records.rs`; the sync store,
 //! whose trait is synchronous, in `sync_store/` with a runner of its own).
 //!
 //! PostgreSQL is the server at `LIANXIN_TEST_PG` (a URL of a role that may create databases)
@@ -16,7 +17,7 @@ use shared::model::{
 };
 
 use self::throwaway::Throwaway;
-use super::{Bulletins, Directory, Tokens};
+use super::{BlobRecords, Bulletins, Directory, Tokens};
 use crate::pg::PgDb;
 use crate::store::{AuditEntry, Device, NewUser, PasswordHash, SqliteDb, StoreError};
 
@@ -131,12 +132,21 @@ enum Backend {
     Postgres(PgDb),
 }
 
+/// The use cases a [`Seeded`] backend is reached through.
+type Handles = (
+    Arc<dyn Tokens>,
+    Arc<dyn Directory>,
+    Arc<dyn Bulletins>,
+    Arc<dyn BlobRecords>,
+);
+
 /// A backend holding the seeded directory ([`UNITS`], [`PEOPLE`], [`devices`]), and what to
 /// clean up.
 struct Seeded {
     tokens: Arc<dyn Tokens>,
     directory: Arc<dyn Directory>,
     bulletins: Arc<dyn Bulletins>,
+    blob_records: Arc<dyn BlobRecords>,
     backend: Backend,
     /// `wang`, the officer most behaviours speak for.
     user: User,
@@ -154,17 +164,15 @@ impl Seeded {
         dir: Option<tempfile::TempDir>,
         throwaway: Option<Throwaway>,
     ) -> Seeded {
-        let (tokens, directory, bulletins): (
-            Arc<dyn Tokens>,
-            Arc<dyn Directory>,
-            Arc<dyn Bulletins>,
-        ) = match &backend {
+        let (tokens, directory, bulletins, blob_records): Handles = match &backend {
             Backend::Sqlite(db) => (
+                Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
             ),
             Backend::Postgres(db) => (
+                Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
@@ -174,6 +182,7 @@ impl Seeded {
             tokens,
             directory,
             bulletins,
+            blob_records,
             backend,
             user: person("wang"),
             devices: devices(),
@@ -311,6 +320,7 @@ macro_rules! on_both_backends {
 mod access;
 mod accounts;
 mod audit;
+mod blob_records;
 mod bulletins;
 mod directory;
 mod jobs;
