@@ -20,8 +20,8 @@ use super::sql::numbered;
 use super::tokens::{LOOKUP, to_lookup};
 use crate::store::{
     AuditAction, FreshTokens, LOST_PAIR, PasswordHash, Presented, Rotation, StoreError, TokenHash,
-    TokenKind, TokenLookup, may_be_lost_answer, password_changed_detail, presented_state,
-    retried_detail, reused_detail, token_hash,
+    TokenKind, TokenLookup, may_be_lost_answer, others_than, password_changed_detail,
+    presented_state, retried_detail, reused_detail, token_hash,
 };
 
 /// [`crate::db::Tokens::rotate_refresh_token`] on PostgreSQL: one transaction, the presented
@@ -228,8 +228,7 @@ pub(super) async fn change_own_password(
         });
     };
     let login: String = row.get(0);
-    let mut others = Vec::new();
-    let mut own = false;
+    let mut live = Vec::new();
     for row in tx
         .query(
             "SELECT id FROM devices WHERE user_id = $1 AND revoked_at IS NULL",
@@ -238,19 +237,9 @@ pub(super) async fn change_own_password(
         .await?
     {
         let id: String = row.get(0);
-        let id = DeviceId::parse(&id).map_err(|e| corrupt("devices", e))?;
-        if id == device {
-            own = true;
-        } else {
-            others.push(id);
-        }
+        live.push(DeviceId::parse(&id).map_err(|e| corrupt("devices", e))?);
     }
-    if !own {
-        return Err(StoreError::NotFound {
-            what: "device",
-            key: device.to_string(),
-        });
-    }
+    let others = others_than(device, live)?;
     tx.execute(
         "UPDATE users SET password_hash = $2 WHERE id = $1",
         &[&user_id, &hash.0],

@@ -52,8 +52,9 @@ pub use directory::{
     PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub(crate) use directory::{
-    LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, password_changed_detail,
-    presented_state, reset_detail, retried_detail, reused_detail, revoked_detail, token_hash,
+    LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, others_than,
+    password_changed_detail, presented_state, reset_detail, retried_detail, reused_detail,
+    revoked_detail, token_hash,
 };
 pub(crate) use freshness::{officer_freshness, record_unsent};
 pub use group::GroupJob;

@@ -316,8 +316,8 @@ pub use merges::{EnterpriseQuery, EnterpriseRow, MergeRows};
 pub use org_units::OrgUnitAudit;
 pub use sessions::{FreshTokens, OwnDevice, Rotation};
 pub(crate) use sessions::{
-    LOST_PAIR, Presented, may_be_lost_answer, password_changed_detail, presented_state,
-    retried_detail, reused_detail, token_hash,
+    LOST_PAIR, Presented, may_be_lost_answer, others_than, password_changed_detail,
+    presented_state, retried_detail, reused_detail, token_hash,
 };
 pub(crate) use users::{disabled_detail, reset_detail};
 mod visibility;

@@ -180,25 +180,14 @@ impl SqliteStore {
                 key: user.to_string(),
             });
         };
-        let mut devices = Vec::new();
-        let mut own = false;
+        let mut live = Vec::new();
         for id in tx
             .prepare_cached("SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL")?
             .query_map([user.to_string()], |r| r.get::<_, String>(0))?
         {
-            let id = DeviceId::parse(&id?).map_err(|e| corrupt("devices", e))?;
-            if id == device {
-                own = true;
-            } else {
-                devices.push(id);
-            }
+            live.push(DeviceId::parse(&id?).map_err(|e| corrupt("devices", e))?);
         }
-        if !own {
-            return Err(StoreError::NotFound {
-                what: "device",
-                key: device.to_string(),
-            });
-        }
+        let devices = others_than(device, live)?;
         tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
             .execute(params![user.to_string(), hash.0])?;
         tx.prepare_cached(
@@ -384,6 +373,24 @@ pub(crate) fn reused_detail(revoked: usize, from: &str) -> String {
 
 /// The audit detail of a password change made on `device`, ending the sessions of `others`
 /// other devices.
+/// A person's live devices other than `device`, which must be among `live` (a password is
+/// changed from one's own unrevoked device).
+///
+/// # Errors
+/// [`StoreError::NotFound`] when `device` is not among them.
+pub(crate) fn others_than(
+    device: DeviceId,
+    live: Vec<DeviceId>,
+) -> Result<Vec<DeviceId>, StoreError> {
+    if !live.contains(&device) {
+        return Err(StoreError::NotFound {
+            what: "device",
+            key: device.to_string(),
+        });
+    }
+    Ok(live.into_iter().filter(|d| *d != device).collect())
+}
+
 pub(crate) fn password_changed_detail(device: DeviceId, others: usize) -> String {
     format!("on device {device}; sessions ended on {others} other device(s)")
 }
