@@ -9,6 +9,11 @@
 //! finds it used: a forgiven retry (once) or a reuse, never a second rotation. A forgiven
 //! retry locks the lost pair's rows too, so a first use of that pair on another server either
 //! lands before (and the retry is a reuse) or after the pair is revoked.
+//!
+//! **Lock order:** the person's row, then tokens. A rotation takes the person's row shared
+//! before its token, a password change takes it exclusively before every token of the person:
+//! a reuse (which revokes the device's other tokens) and a password change at once run one
+//! after the other instead of deadlocking.
 
 use deadpool_postgres::{GenericClient, Transaction};
 use shared::model::{DeviceId, Timestamp, UserId};
@@ -36,6 +41,14 @@ pub(super) async fn rotate_refresh_token(
 ) -> Result<Rotation, StoreError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
+    // The person's row first, shared, as a password change locks it (exclusively) before
+    // their tokens: locked in one order, the two never wait on each other in a circle.
+    tx.execute(
+        "SELECT 1 FROM users WHERE id = (SELECT d.user_id FROM tokens t \
+         JOIN devices d ON d.id = t.device WHERE t.hash = $1) FOR SHARE",
+        &[&presented.0.as_slice()],
+    )
+    .await?;
     let row = tx
         .query_opt(
             &format!("{LOOKUP} FOR UPDATE OF t"),

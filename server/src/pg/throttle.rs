@@ -7,7 +7,8 @@
 //! a transaction-level advisory lock per key (in the keys' order, so two attempts sharing keys
 //! never wait on each other in a circle), then counts the key's rows within the window, and
 //! inserts its own only if no key reached the limit. A second attempt under the same key waits
-//! for the first's commit and counts its row.
+//! for the first's commit and counts its row. Taking an attempt back (a right password) deletes
+//! one of its key's rows under the same locks.
 //!
 //! **Bounded:** an attempt deletes its keys' rows that left the window, and at most one attempt
 //! at a time (a lock tried, never waited for) deletes every other row that left it.
@@ -107,16 +108,28 @@ impl LoginThrottle for PgLoginThrottle {
 
     fn forget_attempt<'a>(&'a self, keys: &'a [String], now: Timestamp) -> DbFuture<'a, ()> {
         Box::pin(async move {
-            let client = self.db.client().await?;
-            for key in keys {
-                client
-                    .execute(
-                        "DELETE FROM login_attempts WHERE ctid IN (SELECT ctid FROM \
-                         login_attempts WHERE key = $1 AND at = $2 LIMIT 1)",
-                        &[key, &now.0],
-                    )
-                    .await?;
+            // Under the keys' locks, as an attempt: two right passwords counted in the same
+            // millisecond are two equal rows, and two deletes of "one of them" running at once
+            // would both pick the first and leave the second counted for the window.
+            let keys: BTreeSet<&String> = keys.iter().collect();
+            let mut client = self.db.client().await?;
+            let tx = client.transaction().await?;
+            for key in &keys {
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&THROTTLE, key],
+                )
+                .await?;
             }
+            for key in &keys {
+                tx.execute(
+                    "DELETE FROM login_attempts WHERE ctid IN (SELECT ctid FROM \
+                     login_attempts WHERE key = $1 AND at = $2 LIMIT 1)",
+                    &[key, &now.0],
+                )
+                .await?;
+            }
+            tx.commit().await?;
             Ok(())
         })
     }

@@ -1,6 +1,7 @@
 //! The session writes of [`crate::db::Tokens`] on both backends: a refresh token's rotation
 //! (reuse detection, the lost answer forgiven once, the expiry kept from the login, of two
-//! simultaneous exchanges one pair left), a password change, a failed password check's audit.
+//! simultaneous exchanges one pair left), a password change (also at once with a reuse), a
+//! failed password check's audit.
 
 use shared::model::{DeviceId, Timestamp};
 
@@ -314,6 +315,46 @@ async fn a_failed_password_check_is_audited_and_a_person_found_by_login(b: &Seed
     assert!(nobody.is_none());
 }
 
+async fn a_reuse_and_a_password_change_of_one_person_at_once_both_finish(b: &Seeded) {
+    let (phone, tablet) = (b.devices[0].id, b.devices[1].id);
+    // Rounds, each with tokens of their own, so the two writes overlap in some.
+    for round in 0..8u8 {
+        let base = 20 + 8 * round;
+        let at = Timestamp(T0.0 + 10_000 * i64::from(round + 1));
+        // An access token stored before the refresh token, so a password change meets it
+        // first among the phone's tokens.
+        super::tokens::access_token(b, base, phone).await;
+        refresh_token(b, base + 1, phone).await;
+        present(b, base + 1, base + 2, at).await;
+        b.tokens
+            .note_token_use(hash(base + 2), true, Some(phone), Timestamp(at.0 + 1))
+            .await
+            .expect("first use");
+        let new = PasswordHash(format!("$argon2id$v=19$m=19456,t=2,p=1$bmV1$round{round}"));
+        let later = Timestamp(at.0 + 2);
+        let (reuse, change) = tokio::join!(
+            b.tokens.rotate_refresh_token(
+                hash(base + 1),
+                fresh(base + 4, later),
+                later,
+                GRACE,
+                "from 10.0.0.7".into(),
+            ),
+            b.tokens
+                .change_own_password(b.user.id, new, tablet, fresh(base + 6, later), later)
+        );
+        let reuse = reuse.unwrap_or_else(|e| panic!("round {round}: the reuse failed: {e}"));
+        assert!(
+            matches!(reuse, Rotation::Reused(_) | Rotation::Dead(_)),
+            "round {round}: {reuse:?}"
+        );
+        change.unwrap_or_else(|e| panic!("round {round}: the password change failed: {e}"));
+        for n in [base, base + 1, base + 2, base + 3] {
+            assert!(!live(b, n).await, "round {round}: token {n} lives");
+        }
+    }
+}
+
 on_both_backends!(
     a_live_refresh_token_is_exchanged_and_its_successor_ends_with_the_login,
     a_used_refresh_token_whose_pair_was_used_is_a_reuse_that_ends_the_device,
@@ -323,5 +364,6 @@ on_both_backends!(
     one_token_exchanged_twice_at_once_leaves_one_live_pair,
     a_password_change_ends_every_session_of_the_person_and_issues_fresh_tokens,
     a_password_change_from_another_persons_device_changes_nothing,
+    a_reuse_and_a_password_change_of_one_person_at_once_both_finish,
     a_failed_password_check_is_audited_and_a_person_found_by_login,
 );

@@ -1,6 +1,7 @@
 //! The login throttle's count on both backends (`db::LoginThrottle`), as two servers see it:
 //! failures counted on one limit the other, the window slides, a right password and a login
-//! take their counts back, and simultaneous guesses on both never slip under the limit.
+//! take their counts back (also several counted in one millisecond and taken back at once),
+//! and simultaneous guesses on both never slip under the limit.
 //! SQLite's one server counts in memory (`auth::RateLimiter`, what `AuthService::new` holds):
 //! its two servers are one count; PostgreSQL's are two [`PgDb`] handles on one database.
 
@@ -166,8 +167,44 @@ async fn simultaneous_guesses_on_two_servers_never_slip_under_the_limit(s: Serve
     assert_eq!(counted, MAX, "guesses checked");
 }
 
+async fn right_passwords_counted_in_the_same_millisecond_on_both_servers_are_all_taken_back(
+    s: Servers,
+) {
+    let wang = keys("wang", "10.0.0.1");
+    for round in 0..20 {
+        let now = at(round * 10);
+        for n in 0..MAX {
+            let counted = s.one.attempt(&wang, now).await.expect("asked");
+            assert_eq!(counted, Ok(()), "round {round}: attempt {n}");
+        }
+        let rights: Vec<_> = (0..MAX)
+            .map(|n| {
+                let server = if n % 2 == 0 { &s.one } else { &s.two }.clone();
+                let keys = wang.clone();
+                tokio::spawn(async move { server.forget_attempt(&keys, now).await })
+            })
+            .collect();
+        for right in rights {
+            right.await.expect("a right password").expect("taken back");
+        }
+
+        for n in 0..MAX {
+            let counted = s.two.attempt(&wang, now).await.expect("asked");
+            assert_eq!(
+                counted,
+                Ok(()),
+                "round {round}: attempt {n} after all were taken back"
+            );
+        }
+        for _ in 0..MAX {
+            s.two.forget_attempt(&wang, now).await.expect("taken back");
+        }
+    }
+}
+
 on_both_counts!(
     failures_on_one_server_limit_the_other_until_they_leave_the_window,
     a_right_password_takes_its_attempt_back_and_a_login_clears_the_account,
     simultaneous_guesses_on_two_servers_never_slip_under_the_limit,
+    right_passwords_counted_in_the_same_millisecond_on_both_servers_are_all_taken_back,
 );
