@@ -168,6 +168,25 @@ impl PgSyncStore {
         crate::store::record_unsent(&sql, device, unsent, at)
     }
 
+    /// What the server-time rules judge a push of `problems` by `device` at `now` by, read with
+    /// SQLite's statements (`store::push_facts`, the one definition).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub fn push_facts(
+        &mut self,
+        device: DeviceId,
+        now: Timestamp,
+        clock: &shared::config::ClockRules,
+        problems: &[&str],
+    ) -> Result<crate::store::PushFacts, StoreError> {
+        let sql = PgSql {
+            client: &self.client,
+            runtime: &self.runtime,
+        };
+        crate::store::push_facts(&sql, device, now, clock, problems)
+    }
+
     /// Records a successful sync of `device` received at `at` and sent at the device's
     /// `device_time`, `settled` when it had nothing left to send: its last sync and settling
     /// window, as SQLite's store does (`store/device_sync.rs`, the one definition), which

@@ -76,7 +76,7 @@ impl<'a> CommitTimes<'a> {
 /// previous sync (`last_seen`), whatever it reports as left: an honest device uploads what it
 /// made offline within hours of coming back, and one that never settles cannot keep an old
 /// bound for ever.
-fn previous_sync(
+pub(crate) fn previous_sync(
     conn: &dyn Sql,
     device: DeviceId,
     now: Timestamp,

@@ -1,14 +1,17 @@
 //! Small read queries for server-side jobs (monitoring rules): documents of a kind, key
 //! enterprises without a monitoring document, the officer currently assigned to an
-//! enterprise; and for the sync rules, the check-in visits a look-back is judged by.
+//! enterprise; and for the sync rules on both backends ([`push_facts`]), a device's previous
+//! sync and the check-in visits and sign-offs a look-back is judged by.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
+use shared::config::ClockRules;
 use shared::doc::{DocKind, MONITORING_ID_PREFIX};
-use shared::model::{EnterpriseId, EntryId, ProblemId, Timestamp, UserId};
+use shared::model::{DeviceId, EnterpriseId, EntryId, ProblemId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 
+use super::sql::{Lite, Sql, values};
 use super::{SqliteStore, StoreError};
 
 impl SqliteStore {
@@ -92,62 +95,108 @@ impl SqliteStore {
         .transpose()
     }
 
-    /// What the server holds that a look-back pass (回头看) in one of the problems `problems`
-    /// (their ids) is judged by (`crate::auth::RoleRules`): the check-in visits to their
-    /// enterprises and their sign-offs, each at the time the KPIs count it. A visit's
-    /// check-in is made as it is recorded, so its counted creation time stands for the
-    /// check-in.
+    /// See [`look_back_facts`].
     pub fn look_back_facts(&self, problems: &[&str]) -> Result<LookBackFacts, StoreError> {
-        let corrupt = |table: &'static str| {
-            move |e: shared::model::IdError| StoreError::Corrupt {
-                table,
-                detail: e.to_string(),
-            }
-        };
-        let mut facts = LookBackFacts::default();
-        let mut enterprises = std::collections::BTreeSet::new();
-        let mut of_problem = self
-            .conn
-            .prepare_cached("SELECT enterprise FROM problems WHERE id = ?1")?;
-        // Only sign-offs: a look-back falls due from the sign-off it follows.
-        let mut events = self.conn.prepare_cached(
-            "SELECT id, at FROM problem_events WHERE problem = ?1 AND action = ?2",
-        )?;
-        let sign_off = shared::workflow::Action::SignOff { waiver: false }.code();
-        for problem in problems {
-            let Some(e) = of_problem
-                .query_row([problem], |r| r.get::<_, String>(0))
-                .optional()?
-            else {
-                continue;
-            };
-            enterprises.insert(e);
-            let pid = ProblemId::parse(problem).map_err(corrupt("problems"))?;
-            let rows = events
-                .query_map(params![problem, sign_off], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            for (id, at) in rows {
-                let id = EntryId::parse(&id).map_err(corrupt("problem_events"))?;
-                facts.event_times.insert((pid, id), Timestamp(at));
-            }
-        }
-        let mut visits = self.conn.prepare_cached(
-            "SELECT device_time FROM visits WHERE enterprise = ?1 AND check_in_outcome IS NOT NULL",
-        )?;
-        for e in enterprises {
-            let times = visits
-                .query_map([&e], |r| r.get::<_, i64>(0).map(Timestamp))?
-                .collect::<Result<Vec<_>, _>>()?;
-            let id = EnterpriseId::parse(&e).map_err(corrupt("problems"))?;
-            facts.check_ins.insert(id, times);
-        }
-        Ok(facts)
+        look_back_facts(&Lite(&self.conn), problems)
+    }
+
+    /// See [`push_facts`].
+    pub fn push_facts(
+        &self,
+        device: DeviceId,
+        now: Timestamp,
+        clock: &ClockRules,
+        problems: &[&str],
+    ) -> Result<PushFacts, StoreError> {
+        push_facts(&Lite(&self.conn), device, now, clock, problems)
     }
 }
 
-/// See [`SqliteStore::look_back_facts`].
+/// What the server holds that the server-time rules judge a device's push by
+/// (`crate::auth::RoleRules`), on either backend: the lower bound of the times the device may
+/// claim (`projection::previous_sync`) and the look-back facts of the pushed problems.
+#[derive(Debug, Clone, Default)]
+pub struct PushFacts {
+    /// The device's previous sync as the settling window counts it.
+    pub previous: Option<Timestamp>,
+    /// What a look-back pass in one of the pushed problems is judged by.
+    pub look_back: LookBackFacts,
+}
+
+/// [`PushFacts`] for a push of `problems` (their ids, among others) by `device` at `now`.
+///
+/// # Errors
+/// The database failed, or holds an id that does not parse.
+pub(crate) fn push_facts(
+    conn: &dyn Sql,
+    device: DeviceId,
+    now: Timestamp,
+    clock: &ClockRules,
+    problems: &[&str],
+) -> Result<PushFacts, StoreError> {
+    Ok(PushFacts {
+        previous: super::projection::previous_sync(conn, device, now, clock)?,
+        look_back: look_back_facts(conn, problems)?,
+    })
+}
+
+/// What the server holds that a look-back pass (回头看) in one of the problems `problems`
+/// (their ids) is judged by (`crate::auth::RoleRules`): the check-in visits to their
+/// enterprises and their sign-offs, each at the time the KPIs count it. A visit's check-in is
+/// made as it is recorded, so its counted creation time stands for the check-in.
+///
+/// # Errors
+/// The database failed, or holds an id that does not parse.
+pub(crate) fn look_back_facts(
+    conn: &dyn Sql,
+    problems: &[&str],
+) -> Result<LookBackFacts, StoreError> {
+    let corrupt = |table: &'static str| {
+        move |e: shared::model::IdError| StoreError::Corrupt {
+            table,
+            detail: e.to_string(),
+        }
+    };
+    let mut facts = LookBackFacts::default();
+    let mut enterprises = std::collections::BTreeSet::new();
+    // Only sign-offs: a look-back falls due from the sign-off it follows.
+    let sign_off = shared::workflow::Action::SignOff { waiver: false }.code();
+    for problem in problems {
+        let Some(row) = conn.query_opt(
+            "SELECT enterprise FROM problems WHERE id = ?1",
+            &values![problem.to_string()],
+        )?
+        else {
+            continue;
+        };
+        enterprises.insert(row.text(0)?);
+        let pid = ProblemId::parse(problem).map_err(corrupt("problems"))?;
+        let rows = conn.query(
+            "SELECT id, at FROM problem_events WHERE problem = ?1 AND action = ?2",
+            &values![problem.to_string(), sign_off.to_string()],
+        )?;
+        for row in rows {
+            let id = EntryId::parse(&row.text(0)?).map_err(corrupt("problem_events"))?;
+            facts.event_times.insert((pid, id), Timestamp(row.int(1)?));
+        }
+    }
+    for e in enterprises {
+        let rows = conn.query(
+            "SELECT device_time FROM visits WHERE enterprise = ?1 \
+             AND check_in_outcome IS NOT NULL",
+            &values![e.clone()],
+        )?;
+        let times = rows
+            .iter()
+            .map(|r| r.int(0).map(Timestamp))
+            .collect::<Result<Vec<_>, _>>()?;
+        let id = EnterpriseId::parse(&e).map_err(corrupt("problems"))?;
+        facts.check_ins.insert(id, times);
+    }
+    Ok(facts)
+}
+
+/// See [`look_back_facts`].
 #[derive(Debug, Clone, Default)]
 pub struct LookBackFacts {
     /// Counted times of the check-in visits, per enterprise.

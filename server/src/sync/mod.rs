@@ -165,11 +165,10 @@ impl SyncService {
     /// The service over a PostgreSQL database ([`Db::postgres`]): each request runs the engine
     /// on a [`crate::pg::PgSyncStore`] through [`crate::pg::handle_sync`] (merged again when
     /// another server committed one of its documents first). Not yet on PostgreSQL: the
-    /// re-scoping of a device whose scope changed (its cursor is served as it is), the
-    /// server-time rules' previous sync and look-back facts (a pushed look-back pass is judged
-    /// without the stored facts), the freshness table's unsent counts, the group commit (each
-    /// request commits alone) and older configuration versions a device declares (it is judged
-    /// by the running one).
+    /// re-scoping of a device whose scope changed (its cursor is served as it is), the group
+    /// commit (each request commits alone) and older configuration versions a device declares
+    /// (it is judged by the running one). The server-time rules' facts (the device's previous
+    /// sync, a look-back's stored check-ins and sign-offs) are read as on SQLite.
     pub fn postgres(db: Db, config: Config) -> SyncService {
         SyncService {
             db,
@@ -478,6 +477,16 @@ impl SyncService {
                 .into_iter()
                 .partition(|push| role_refuses(role, push));
             request.push = pushes;
+            // The server-time rules' facts, as on SQLite (`push_access`).
+            let facts = store
+                .push_facts(
+                    who.device.id,
+                    now,
+                    &config.clock,
+                    &pushed_problems(&request.push),
+                )
+                .map_err(store_failed)?;
+            let access = judged_with(access, &config, facts);
             let ctx = SyncContext {
                 declared: None,
                 device: who.device.id,
@@ -624,20 +633,32 @@ pub fn push_access(
     push: &[protocol::DocPush],
     now: shared::model::Timestamp,
 ) -> Result<crate::auth::scope::Access, StoreError> {
-    let mut access = access_for(store, user, device, now)?;
-    let previous = store.previous_sync(device.id, now, &config.clock)?;
-    // What a look-back pass in one of the pushed problems is judged by.
-    let problems: Vec<&str> = push
-        .iter()
+    let access = access_for(store, user, device, now)?;
+    let facts = store.push_facts(device.id, now, &config.clock, &pushed_problems(push))?;
+    Ok(judged_with(access, config, facts))
+}
+
+/// The problems among `push` (their ids): those whose look-back facts a push is judged by.
+fn pushed_problems(push: &[protocol::DocPush]) -> Vec<&str> {
+    push.iter()
         .filter(|p| p.doc.kind() == DocKind::Problem)
         .map(|p| p.doc.root_id())
-        .collect();
-    let look_back = store.look_back_facts(&problems)?;
+        .collect()
+}
+
+/// `access` whose rules know what the server holds of the push (`facts`): the device's
+/// previous sync bounds the times it claims, and a look-back pass is judged by the stored
+/// check-ins and sign-offs. SQLite's sync and PostgreSQL's apply this one rule.
+fn judged_with(
+    mut access: crate::auth::scope::Access,
+    config: &Config,
+    facts: crate::store::PushFacts,
+) -> crate::auth::scope::Access {
     access.rules = access
         .rules
-        .with_previous_sync(previous, &config.clock)
-        .with_look_back(config.follow_up.look_back_days, look_back);
-    Ok(access)
+        .with_previous_sync(facts.previous, &config.clock)
+        .with_look_back(config.follow_up.look_back_days, facts.look_back);
+    access
 }
 
 /// Phase one of a sync request, under the store lock: the device's scopes, the re-scoping rule

@@ -540,6 +540,7 @@ mod answers;
 mod deliveries;
 mod maintenance;
 mod notices;
+mod push_facts;
 mod query_tables;
 mod races;
 mod settling;
