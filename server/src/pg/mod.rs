@@ -95,6 +95,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_token_rotation.sql"),
     ),
     ("0011_uploads", include_str!("migrations/0011_uploads.sql")),
+    (
+        "0014_scope_marks",
+        include_str!("migrations/0014_scope_marks.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

@@ -253,6 +253,22 @@ fn texts<T: ToString>(set: impl IntoIterator<Item = T>) -> Vec<String> {
     set.into_iter().map(|x| x.to_string()).collect()
 }
 
+impl crate::store::rescope::ScopeStore for PgSyncStore {
+    fn with_sql<T>(
+        &mut self,
+        f: impl FnOnce(&dyn crate::store::sql::Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&PgSql {
+            client: &self.client,
+            runtime: &self.runtime,
+        })
+    }
+
+    fn empty_delivery(&mut self, device: DeviceId) -> Result<u64, StoreError> {
+        ServerStore::record_delivery(self, device, &[])
+    }
+}
+
 impl ServerStore for PgSyncStore {
     type Error = StoreError;
 

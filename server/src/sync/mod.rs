@@ -164,8 +164,7 @@ impl SyncService {
 
     /// The service over a PostgreSQL database ([`Db::postgres`]): each request runs the engine
     /// on a [`crate::pg::PgSyncStore`] through [`crate::pg::handle_sync`] (merged again when
-    /// another server committed one of its documents first). Not yet on PostgreSQL: the
-    /// re-scoping of a device whose scope changed (its cursor is served as it is), the group
+    /// another server committed one of its documents first). Not yet on PostgreSQL: the group
     /// commit (each request commits alone) and older configuration versions a device declares
     /// (it is judged by the running one). The server-time rules' facts (the device's previous
     /// sync, a look-back's stored check-ins and sign-offs) are read as on SQLite.
@@ -487,6 +486,15 @@ impl SyncService {
                 )
                 .map_err(store_failed)?;
             let access = judged_with(access, &config, facts);
+            // Re-scoping, as on SQLite (`read_phase`): a request made in a scope the device has
+            // not confirmed is served from cursor 0.
+            let current = fingerprint(&access.read);
+            let rescoped =
+                crate::store::rescope::begin(&mut store, who.device.id, &current, request.ack)
+                    .map_err(store_failed)?;
+            if rescoped {
+                request.cursor = 0;
+            }
             let ctx = SyncContext {
                 declared: None,
                 device: who.device.id,
@@ -523,6 +531,18 @@ impl SyncService {
                     settled(&request, &response),
                 )
                 .map_err(store_failed)?;
+            if rescoped {
+                // What the device holds that its new scope no longer allows: it removes them.
+                crate::store::rescope::finish(
+                    &mut store,
+                    ctx.device,
+                    &access.read,
+                    &current,
+                    request.ack,
+                    &mut response,
+                )
+                .map_err(store_failed)?;
+            }
             Ok(Some((response, version)))
         })
         .await
@@ -690,20 +710,8 @@ fn read_phase(
     let epoch = store.epoch().map_err(store_failed)?;
     shared::sync::server::in_epoch(request, epoch);
     let current = fingerprint(&access.read);
-    let mut state = store.scope_state(device).map_err(store_failed)?;
-    if let Some((pending, since)) = &state.pending
-        && *pending == current
-        && request.ack >= *since
-    {
-        state.confirmed = Some(current.clone());
-        state.pending = None;
-        store
-            .set_scope_state(device, &state)
-            .map_err(store_failed)?;
-        // The device applied the answer that named what left its scope.
-        store.drop_gone(device).map_err(store_failed)?;
-    }
-    let rescoped = state.confirmed.as_deref() != Some(current.as_str());
+    let rescoped =
+        crate::store::rescope::begin(store, device, &current, request.ack).map_err(store_failed)?;
     if rescoped {
         request.cursor = 0;
     }
@@ -777,23 +785,14 @@ fn finish_phase(
         settled(request, &response),
     )?;
     if scoped.rescoped {
-        // What the device holds that the changed scope no longer allows: it removes them.
-        response.gone = store.out_of_scope(scoped.device, &scoped.access.read)?;
-        store.mark_gone(scoped.device, &response.gone)?;
-        if response.delivery == request.ack {
-            // Nothing was delivered, but the device must still say it applied this response.
-            response.delivery = store.record_delivery(scoped.device, &[])?;
-        }
-        // Read again: another request of the device may have confirmed a scope since phase
-        // one, and writing back what phase one read would undo that.
-        let mut state = store.scope_state(scoped.device)?;
-        if state.confirmed.as_deref() != Some(scoped.current.as_str()) {
-            state.pending = Some((scoped.current.clone(), response.delivery));
-            // What was confirmed before no longer says what the device holds (it removes what
-            // this answer names gone): a return to that scope is re-scoped too.
-            state.confirmed = None;
-            store.set_scope_state(scoped.device, &state)?;
-        }
+        crate::store::rescope::finish(
+            store,
+            scoped.device,
+            &scoped.access.read,
+            &scoped.current,
+            request.ack,
+            &mut response,
+        )?;
     }
     Ok(response)
 }

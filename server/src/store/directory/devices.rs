@@ -375,51 +375,9 @@ impl SqliteStore {
             .execute([now.0])?)
     }
 
-    /// The device's read-scope fingerprints.
+    /// The device's read-scope fingerprints (`store::rescope`).
     pub fn scope_state(&self, device: DeviceId) -> Result<ScopeState, StoreError> {
-        let row: Option<(Option<String>, Option<String>, Option<i64>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT scope_confirmed, scope_pending, scope_pending_since FROM devices \
-                 WHERE id = ?1",
-            )?
-            .query_row([device.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        let Some((confirmed, pending, since)) = row else {
-            return Ok(ScopeState::default());
-        };
-        Ok(ScopeState {
-            confirmed,
-            pending: match (pending, since) {
-                (Some(p), Some(s)) => Some((p, u64::try_from(s).unwrap_or(0))),
-                _ => None,
-            },
-        })
-    }
-
-    /// Records the device's read-scope fingerprints.
-    pub fn set_scope_state(
-        &mut self,
-        device: DeviceId,
-        state: &ScopeState,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "UPDATE devices SET scope_confirmed = ?2, scope_pending = ?3, \
-                 scope_pending_since = ?4 WHERE id = ?1",
-            )?
-            .execute(params![
-                device.to_string(),
-                state.confirmed,
-                state.pending.as_ref().map(|(p, _)| p.clone()),
-                state
-                    .pending
-                    .as_ref()
-                    .map(|(_, s)| i64::try_from(*s).unwrap_or(i64::MAX)),
-            ])?;
-        Ok(())
+        crate::store::rescope::scope_state(&crate::store::sql::Lite(&self.conn), device)
     }
 }
 
