@@ -25,7 +25,7 @@ pub(crate) mod projection;
 mod published_configs;
 mod queries;
 mod readers;
-mod reminders;
+pub(crate) mod reminders;
 mod snapshot;
 pub(crate) mod sql;
 mod sqlite;
@@ -66,7 +66,7 @@ pub use migrate::SCHEMA_VERSION;
 pub(crate) use problems_query::list_problems;
 pub use queries::LookBackFacts;
 pub use readers::Readers;
-pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
+pub use reminders::{ClaimedReminder, Outcome, ReminderRow, ScanReport};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
