@@ -2,8 +2,8 @@
 //! records what falls due, the delivery loop's claims and outcomes (`crate::remind::job`) and a
 //! person's in-app reminders (`http/notifications.rs`). Every rule — which reminders a problem
 //! owes, their idempotency keys, the backoff, the claim that skips rows another claim holds —
-//! is written once over `store/sql.rs` (`store/reminders.rs`); SQLite's writer
-//! (`store/use_cases.rs`) and PostgreSQL's pool (`pg/reminders.rs`) only run it.
+//! is written once over `store/sql.rs` (`store/reminders.rs`, `store/reminder_outbox.rs`);
+//! SQLite's writer (`store/use_cases.rs`) and PostgreSQL's pool (`pg/reminders.rs`) only run it.
 //!
 //! **Invariant:** a reminder is claimed for an attempt by one claim only, on any server: the
 //! claim counts the attempt and moves its next attempt past the time limit and the backoff in

@@ -1,5 +1,5 @@
 //! The reminders' outbox on PostgreSQL ([`Reminders`]): the same rows as SQLite's (migration
-//! `0012_reminders`) and the same statements, written once in `store/reminders.rs` and run
+//! `0012_reminders`) and the same statements, written once in `store/reminders.rs` (the scan) and `store/reminder_outbox.rs` (claims, outcomes, in-app reads) and run
 //! here through [`PgSql`], each call in one transaction on a connection of the pool, from a
 //! blocking thread.
 //!
@@ -21,8 +21,9 @@ use super::sql::PgSql;
 use crate::api::Notification;
 use crate::db::{DbFuture, Reminders};
 use crate::remind::Settings;
+use crate::store::reminder_outbox as outbox;
 use crate::store::sql::Sql;
-use crate::store::{ClaimedReminder, Outcome, ReminderRow, ScanReport, StoreError, reminders};
+use crate::store::{ClaimedReminder, Outcome, ReminderRow, ScanReport, StoreError, scan_reminders};
 
 impl PgDb {
     /// Runs `f` in one transaction (`READ COMMITTED`) on a connection of the pool, on a
@@ -56,7 +57,7 @@ impl Reminders for PgDb {
         settings: Arc<Settings>,
         config: Arc<Config>,
     ) -> DbFuture<'_, ScanReport> {
-        self.in_transaction(move |db| reminders::scan(db, now, &settings, &config))
+        self.in_transaction(move |db| scan_reminders(db, now, &settings, &config))
     }
 
     fn claim_reminders(
@@ -65,7 +66,7 @@ impl Reminders for PgDb {
         settings: Arc<Settings>,
         limit: usize,
     ) -> DbFuture<'_, Vec<ClaimedReminder>> {
-        self.in_transaction(move |db| reminders::claim(db, now, &settings, limit))
+        self.in_transaction(move |db| outbox::claim(db, now, &settings, limit))
     }
 
     fn finish_reminders(
@@ -75,15 +76,15 @@ impl Reminders for PgDb {
         now: Timestamp,
         settings: Arc<Settings>,
     ) -> DbFuture<'_, ()> {
-        self.in_transaction(move |db| reminders::finish(db, &ids, &outcome, now, &settings))
+        self.in_transaction(move |db| outbox::finish(db, &ids, &outcome, now, &settings))
     }
 
     fn next_reminder_at(&self, settings: Arc<Settings>) -> DbFuture<'_, Option<Timestamp>> {
-        self.in_transaction(move |db| reminders::next_at(db, &settings))
+        self.in_transaction(move |db| outbox::next_at(db, &settings))
     }
 
     fn unseen_notifications(&self, user: String, limit: usize) -> DbFuture<'_, Vec<Notification>> {
-        self.in_transaction(move |db| reminders::unseen(db, &user, limit))
+        self.in_transaction(move |db| outbox::unseen(db, &user, limit))
     }
 
     fn mark_notifications_seen(
@@ -92,10 +93,10 @@ impl Reminders for PgDb {
         ids: Vec<i64>,
         now: Timestamp,
     ) -> DbFuture<'_, usize> {
-        self.in_transaction(move |db| reminders::mark_seen(db, &user, &ids, now))
+        self.in_transaction(move |db| outbox::mark_seen(db, &user, &ids, now))
     }
 
     fn reminder_rows(&self) -> DbFuture<'_, Vec<ReminderRow>> {
-        self.in_transaction(reminders::rows)
+        self.in_transaction(outbox::rows)
     }
 }

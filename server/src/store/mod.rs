@@ -25,7 +25,8 @@ pub(crate) mod projection;
 mod published_configs;
 mod queries;
 mod readers;
-pub(crate) mod reminders;
+pub(crate) mod reminder_outbox;
+mod reminders;
 mod snapshot;
 pub(crate) mod sql;
 mod sqlite;
@@ -66,7 +67,9 @@ pub use migrate::SCHEMA_VERSION;
 pub(crate) use problems_query::list_problems;
 pub use queries::LookBackFacts;
 pub use readers::Readers;
-pub use reminders::{ClaimedReminder, Outcome, ReminderRow, ScanReport};
+pub use reminder_outbox::{ClaimedReminder, Outcome, ReminderRow};
+pub use reminders::ScanReport;
+pub(crate) use reminders::scan as scan_reminders;
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
