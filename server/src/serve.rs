@@ -289,7 +289,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
 
     if let Some(url) = postgres {
-        return run_postgres(&url, args, config, demo).await;
+        return run_postgres(&url, args, config, demo, file.reminders).await;
     }
     if let Some(folder) = &args.blobs {
         return Err(ServeError::Config {
@@ -385,9 +385,11 @@ pub fn redacted_url(url: &str) -> String {
 
 /// What a server on PostgreSQL does not run yet: logged once at start.
 const NOT_ON_POSTGRES: &str = "background jobs (blob garbage collection, monitoring and its \
-    follower, enterprise merges), reminders, scheduled backups, configuration reload on \
-    SIGHUP, the configuration's audit entry; routes not built on PostgreSQL answer 503 \
-    (http::postgres_gate). Running: the history audit and compaction, once across servers";
+    follower, enterprise merges), scheduled backups, configuration reload on SIGHUP, the \
+    configuration's audit entry; routes not built on PostgreSQL answer 503 \
+    (http::postgres_gate). Running: the history audit and compaction, once across servers; \
+    the reminders' scan (once across servers) and delivery (every server claims, each \
+    reminder sent by one)";
 
 /// `serve` on PostgreSQL: migrates the database, then serves the routes built on it (the rest
 /// answer 503); several servers may run on one database. Nothing of SQLite is opened.
@@ -396,6 +398,7 @@ async fn run_postgres(
     args: ResolvedArgs,
     config: shared::config::Config,
     demo: bool,
+    reminders: crate::remind::Settings,
 ) -> Result<(), ServeError> {
     let target = redacted_url(url);
     let failed = |source| ServeError::Postgres {
@@ -441,6 +444,7 @@ async fn run_postgres(
     tracing::info!(version = crate::VERSION, "listening on http://{addr}/");
     let sync = std::sync::Arc::new(crate::sync::SyncService::postgres(db, config));
     spawn_document_jobs(sync.clone());
+    crate::remind::job::spawn(sync.clone(), reminders);
     let mut state = AppState::new(args.site, sync)
         .with_trusted_proxies(TrustedProxies::new(args.trusted_proxies))
         .with_metrics_token(args.metrics_token)

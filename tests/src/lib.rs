@@ -16,6 +16,7 @@ pub mod problem_world;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod robot;
 pub mod rotation;
 pub mod schemathesis;
 pub mod trace;

@@ -32,15 +32,15 @@ pub enum Job {
     EnterpriseMerges,
     /// The history audit.
     HistoryAudit,
-    /// The reminders' scan, which records what falls due.
+    /// The reminders' scan, which records what falls due. (Their delivery takes no job lock:
+    /// every server's delivery loop claims at once, each claim skipping the reminders another
+    /// holds, `db/reminders.rs`.)
     ReminderScan,
-    /// The reminders' outbox: claiming due reminders to send.
-    ReminderOutbox,
 }
 
 impl Job {
     /// Every job.
-    pub const ALL: [Job; 8] = [
+    pub const ALL: [Job; 7] = [
         Job::Compaction,
         Job::BlobCollection,
         Job::Monitoring,
@@ -48,7 +48,6 @@ impl Job {
         Job::EnterpriseMerges,
         Job::HistoryAudit,
         Job::ReminderScan,
-        Job::ReminderOutbox,
     ];
 
     /// The job's name: what its lock is keyed by (stable across versions: servers of two
@@ -62,7 +61,6 @@ impl Job {
             Job::EnterpriseMerges => "enterprise-merges",
             Job::HistoryAudit => "history-audit",
             Job::ReminderScan => "reminder-scan",
-            Job::ReminderOutbox => "reminder-outbox",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Queries`] (queries
 //! and KPIs), [`Bulletins`], [`BlobRecords`] (what uploads and photo reads need: references,
-//! upload rows, the daily budget); and what several servers on one database share: the push
+//! upload rows, the daily budget), [`Reminders`] (the reminders' scan, the delivery loop's
+//! claims and a person's in-app reminders); and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
 //! ([`LoginThrottle`]); and the steps of the background jobs that rework stored documents,
 //! the history audit and compaction ([`Maintenance`], run by [`Db::maintain`]). The sync
@@ -13,7 +14,7 @@
 //! several readers) implements every use case; what no trait covers yet reaches it through
 //! [`Db::write`], [`Db::read`] and [`Db::holds`]. A PostgreSQL database ([`Db::postgres`],
 //! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, bulletins,
-//! blob records),
+//! blob records, reminders),
 //! the sync store (`PgSyncStore`, which the sync service runs), the notices (`LISTEN`/`NOTIFY`),
 //! the jobs' locks and the shared login throttle; it has no SQLite behind it, so
 //! [`Db::write`], [`Db::read`] and [`Db::holds`] answer `None` there (logged) and the HTTP layer
@@ -30,6 +31,7 @@ mod jobs;
 mod maintenance;
 mod notices;
 mod queries;
+mod reminders;
 mod throttle;
 mod tokens;
 
@@ -46,6 +48,7 @@ pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
 pub use maintenance::{Authors, Compactions, HistoryAudits, Maintenance};
 pub use notices::{LocalNotices, Notice, Notices};
 pub use queries::Queries;
+pub use reminders::Reminders;
 pub use throttle::LoginThrottle;
 pub use tokens::Tokens;
 
@@ -66,6 +69,7 @@ pub struct Db {
     queries: Arc<dyn Queries>,
     bulletins: Arc<dyn Bulletins>,
     blob_records: Arc<dyn BlobRecords>,
+    reminders: Arc<dyn Reminders>,
     notices: Arc<dyn Notices>,
     jobs: Arc<dyn JobLocks>,
 }
@@ -80,6 +84,7 @@ impl Db {
             queries: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
             blob_records: Arc::new(sqlite.clone()),
+            reminders: Arc::new(sqlite.clone()),
             // The file's lock means one server: it tells its own subscribers.
             notices: Arc::new(LocalNotices::default()),
             jobs: Arc::new(LocalJobLocks::default()),
@@ -102,6 +107,7 @@ impl Db {
             queries: Arc::new(db.clone()),
             bulletins: Arc::new(db.clone()),
             blob_records: Arc::new(db.clone()),
+            reminders: Arc::new(db.clone()),
             notices: Arc::new(db.notices()),
             jobs: Arc::new(db.clone()),
             backend: Backend::Postgres { db, epoch },
@@ -144,6 +150,11 @@ impl Db {
     /// What uploads and photo reads need: references, upload rows, the daily budget.
     pub fn blob_records(&self) -> &dyn BlobRecords {
         &*self.blob_records
+    }
+
+    /// The reminders' outbox: the scan, the delivery loop's claims, in-app reminders.
+    pub fn reminders(&self) -> &dyn Reminders {
+        &*self.reminders
     }
 
     /// Push notices: what this server tells after its commits, and hears of every server's.

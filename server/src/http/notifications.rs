@@ -1,7 +1,7 @@
 //! `GET /api/notifications`: the caller's in-app reminders not yet seen (earliest due first, at
 //! most [`MAX_LISTED`]); `POST /api/notifications/seen` with `{"ids": [...]}` marks those of
-//! them seen (another person's ids are ignored). Any logged-in role; the outbox is
-//! `crate::remind`.
+//! them seen (another person's ids are ignored). Any logged-in role, on either backend; the
+//! outbox is `crate::remind`, stored through [`crate::db::Reminders`].
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -43,9 +43,9 @@ async fn list(State(state): State<AppState>, who: Authenticated) -> Result<Json<
     let user = who.user.id.to_string();
     let notifications = state
         .db()
-        .read(move |s| s.unseen_notifications(&user, MAX_LISTED))
+        .reminders()
+        .unseen_notifications(user, MAX_LISTED)
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
     Ok(Json(Unseen { notifications }))
 }
@@ -79,9 +79,9 @@ async fn seen(
     let user = who.user.id.to_string();
     let seen = state
         .db()
-        .write(move |s| s.mark_notifications_seen(&user, &body.ids, crate::auth::now()))
+        .reminders()
+        .mark_notifications_seen(user, body.ids, crate::auth::now())
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
     Ok(Json(SeenAnswer { seen }))
 }

@@ -54,6 +54,8 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("HEAD", "/api/uploads/{id}"),
     ("PATCH", "/api/uploads/{id}"),
     ("GET", "/api/blobs/{hash}"),
+    ("GET", "/api/notifications"),
+    ("POST", "/api/notifications/seen"),
 ];
 
 /// Whether a server on PostgreSQL runs `method` on the route `path` (a `HEAD` runs where its

@@ -16,7 +16,9 @@
 //! background jobs run once across them (advisory locks, `pg/jobs.rs`) and the login
 //! throttle's shared count (`pg/throttle.rs`); what a login writes (`pg/login.rs`); what
 //! uploads and photo reads need ([`crate::db::BlobRecords`], `pg/blob_records.rs`: references,
-//! upload rows, the daily budget counted under a lock per person); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
+//! upload rows, the daily budget counted under a lock per person); the reminders' outbox
+//! ([`crate::db::Reminders`], `pg/reminders.rs`: the scan, claims several servers make at once,
+//! in-app reminders); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
 //! `pg/maintenance.rs`).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
@@ -34,6 +36,7 @@ mod maintenance;
 pub mod migrate;
 mod notices;
 mod queries;
+mod reminders;
 mod sessions;
 pub(crate) mod sql;
 mod sync_store;
@@ -95,6 +98,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_token_rotation.sql"),
     ),
     ("0011_uploads", include_str!("migrations/0011_uploads.sql")),
+    (
+        "0012_reminders",
+        include_str!("migrations/0012_reminders.sql"),
+    ),
     (
         "0014_scope_marks",
         include_str!("migrations/0014_scope_marks.sql"),

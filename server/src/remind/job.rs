@@ -1,10 +1,14 @@
-//! The reminders' two tasks on the tokio runtime: the scan (at start, a second after each burst
-//! of commits, and every minute for deadlines and look-backs that fall due with time) and the
-//! delivery loop, which claims due reminders of the sent channels and sends each message on a
-//! task of its own (at most [`IN_FLIGHT`] at once), so a receiver that fails or hangs delays
-//! only its own messages, never a sync, the scan or other messages. Nothing is sent during
-//! quiet hours; a failed attempt waits the backoff (`Settings::backoff_ms`). Every time is the
-//! server's clock (`auth::now`).
+//! The reminders' two tasks on the tokio runtime, on either backend (the outbox is
+//! [`crate::db::Reminders`]): the scan (at start, a second after each burst of commits, and
+//! every minute for deadlines and look-backs that fall due with time), one run at a time across
+//! the servers of a database (its job's lock), and the delivery loop, which claims due
+//! reminders of the sent channels and sends each message on a task of its own (at most
+//! [`IN_FLIGHT`] at once), so a receiver that fails or hangs delays only its own messages,
+//! never a sync, the scan or other messages. Every server's delivery loop claims at once: a
+//! claim takes only reminders no other claim holds, and each is due again only after its
+//! attempt's time limit and the backoff, so it is sent once across servers unless a server
+//! dies between sending and recording. Nothing is sent during quiet hours; a failed attempt
+//! waits the backoff (`Settings::backoff_ms`). Every time is the server's clock (`auth::now`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,8 +32,6 @@ const SCAN_EVERY: Duration = Duration::from_secs(60);
 const IDLE: Duration = Duration::from_secs(60);
 /// Reminders claimed per step.
 const CLAIM: usize = 100;
-/// How long the delivery loop waits when another server's claim holds the outbox.
-const OUTBOX_HELD: Duration = Duration::from_secs(1);
 
 /// Starts the scan and the delivery loop.
 pub fn spawn(sync: Arc<SyncService>, settings: Settings) {
@@ -49,10 +51,11 @@ async fn scan_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc<No
                 let now = crate::auth::now();
                 let scanned = sync
                     .db()
-                    .write(move |s| s.scan_reminders(now, &settings, &config))
+                    .reminders()
+                    .scan_reminders(now, settings, config)
                     .await;
                 match scanned {
-                    Some(Ok(report)) => {
+                    Ok(report) => {
                         if report.created > 0 {
                             tracing::debug!(created = report.created, "reminders recorded");
                             wake.notify_one();
@@ -61,11 +64,10 @@ async fn scan_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc<No
                             break;
                         }
                     }
-                    Some(Err(error)) => {
+                    Err(error) => {
                         tracing::warn!(%error, "the reminder scan failed");
                         break;
                     }
-                    None => return,
                 }
             }
         }
@@ -164,24 +166,17 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
             sleep_until(end, now).await;
             continue;
         }
-        let Some(run) = sync.db().job_run(Job::ReminderOutbox).await else {
-            // Another server sends now: look again later.
-            tokio::time::sleep(OUTBOX_HELD).await;
-            continue;
-        };
-        let claim_settings = settings.clone();
         let claimed = sync
             .db()
-            .write(move |s| s.claim_reminders(now, &claim_settings, CLAIM))
+            .reminders()
+            .claim_reminders(now, settings.clone(), CLAIM)
             .await;
-        drop(run);
         let claimed = match claimed {
-            Some(Ok(c)) => c,
-            Some(Err(error)) => {
+            Ok(c) => c,
+            Err(error) => {
                 tracing::warn!(%error, "claiming reminders failed");
                 Vec::new()
             }
-            None => return,
         };
         let full = claimed.len() == CLAIM;
         for Outgoing {
@@ -209,11 +204,10 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
                 let failed = outcome.is_err();
                 let recorded = sync
                     .db()
-                    .write(move |s| {
-                        s.finish_reminders(&ids, &outcome, crate::auth::now(), &settings)
-                    })
+                    .reminders()
+                    .finish_reminders(ids, outcome, crate::auth::now(), settings)
                     .await;
-                if let Some(Err(error)) = recorded {
+                if let Err(error) = recorded {
                     tracing::warn!(%error, "recording a reminder's delivery failed");
                 }
                 drop(slot);
@@ -226,13 +220,13 @@ async fn deliver_loop(sync: Arc<SyncService>, settings: Arc<Settings>, wake: Arc
         if full {
             continue;
         }
-        let next_settings = settings.clone();
         let next = sync
             .db()
-            .write(move |s| s.next_reminder_at(&next_settings))
+            .reminders()
+            .next_reminder_at(settings.clone())
             .await;
         let until = match next {
-            Some(Ok(Some(at))) => at,
+            Ok(Some(at)) => at,
             _ => Timestamp(now.0 + IDLE.as_millis() as i64),
         };
         tokio::select! {

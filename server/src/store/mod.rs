@@ -24,6 +24,7 @@ pub(crate) mod projection;
 mod published_configs;
 mod queries;
 mod readers;
+pub(crate) mod reminder_outbox;
 mod reminders;
 pub(crate) mod rescope;
 mod snapshot;
@@ -67,7 +68,9 @@ pub(crate) use problems_query::list_problems;
 pub(crate) use queries::push_facts;
 pub use queries::{LookBackFacts, PushFacts};
 pub use readers::Readers;
-pub use reminders::{ClaimedReminder, ReminderRow, ScanReport};
+pub use reminder_outbox::{ClaimedReminder, Outcome, ReminderRow};
+pub use reminders::ScanReport;
+pub(crate) use reminders::scan as scan_reminders;
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,

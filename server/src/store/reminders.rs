@@ -1,28 +1,37 @@
-//! The reminders' outbox in SQLite (migration `0014_reminders`): the scan that turns the
-//! projection into reminder rows ([`SqliteStore::scan_reminders`], rules in
-//! `crate::remind::derive`), the delivery loop's claims and outcomes, and a person's unseen
-//! in-app reminders.
+//! The reminders' outbox (SQLite's migration `0014_reminders`, PostgreSQL's
+//! `0012_reminders`): the scan that turns the projection into reminder rows ([`scan`], rules in
+//! `crate::remind::derive`), written once over [`Sql`] and run on both backends (SQLite's
+//! [`SqliteStore`] methods below, PostgreSQL's `crate::db::Reminders`, `pg/reminders.rs`);
+//! the delivery loop's claims and outcomes and a person's in-app reminders are
+//! `store/reminder_outbox.rs`, run the same way. Each function runs inside its caller's
+//! transaction.
 //!
 //! Idempotent: a row's key is (recipient, kind, problem, occasion, channel) and an occasion is
-//! resolved to people once (`reminder_occasions`), so repeated scans and restarts create
-//! nothing twice. Delivery: a claim records the attempt and moves `next_attempt_at` past the
-//! attempt's time limit and the backoff, and commits, before the message is sent; the row is
-//! marked delivered after the receiver acknowledged. A crash between the two resends that
-//! message once, at its `next_attempt_at`: at least once, duplicated only by such a crash (or an
-//! acknowledgement lost on the way back).
+//! resolved to people once (`reminder_occasions`), so repeated scans, restarts and a second
+//! server create nothing twice. Delivery: a claim records the attempt and moves
+//! `next_attempt_at` past the attempt's time limit and the backoff, and commits, before the
+//! message is sent; the row is marked delivered after the receiver acknowledged. A claim
+//! locks the rows it takes and skips those another claim holds, so two servers never claim
+//! one reminder for the same attempt. A crash between claim and acknowledgement resends that
+//! message once, at its `next_attempt_at`: at least once, duplicated only by such a crash (or
+//! an acknowledgement lost on the way back).
 
 use std::collections::BTreeSet;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::TransactionBehavior;
 use shared::config::Config;
 use shared::doc::DocKind;
 use shared::model::{ProblemState, Timestamp};
 
+use super::reminder_outbox::{
+    ClaimedReminder, Outcome, ReminderRow, claim, finish, mark_seen, next_at, rows, unseen,
+};
+use super::sql::{Lite, Sql, Value, values};
 use super::{SqliteStore, StoreError};
 use crate::api::Notification;
+use crate::remind::Settings;
 use crate::remind::derive::{Addressee, EntryFact, EventFact, ProblemFacts, derive};
 use crate::remind::text::{Lang, ProblemTitle, Wording, compose};
-use crate::remind::{ChannelKind, ReminderKind, Settings};
 
 /// Problems looked at per scan step (changed ones, and as many whose watch time came).
 const SCAN_BATCH: usize = 200;
@@ -38,113 +47,75 @@ pub struct ScanReport {
     pub more: bool,
 }
 
-/// A reminder claimed for one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimedReminder {
-    /// Its row.
-    pub id: i64,
-    /// The person's user id.
-    pub recipient: String,
-    /// Their display name.
-    pub name: String,
-    /// The channel.
-    pub channel: ChannelKind,
-    /// The message.
-    pub text: String,
+pub(super) fn int(n: usize) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// A reminder row as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReminderRow {
-    /// The person's user id.
-    pub recipient: String,
-    /// Its kind's code.
-    pub kind: String,
-    /// The problem's id.
-    pub problem: String,
-    /// Its channel's code.
-    pub channel: String,
-    /// The message.
-    pub text: String,
-    /// Attempts so far.
-    pub attempts: u32,
-    /// When it was acknowledged or seen.
-    pub delivered_at: Option<i64>,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
+pub(super) fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// How one attempt ended: acknowledged, or the error.
-pub type Outcome = Result<(), String>;
-
-fn meta(tx: &Transaction<'_>, key: &str, or: i64) -> Result<i64, StoreError> {
-    Ok(tx
-        .prepare_cached("SELECT value FROM reminder_meta WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?
-        .unwrap_or(or))
+pub(super) fn corrupt(detail: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "reminders",
+        detail,
+    }
 }
 
 /// The facts and title of a problem, if it is projected.
 fn load_facts(
-    tx: &Transaction<'_>,
+    db: &dyn Sql,
     id: &str,
     config: &Config,
 ) -> Result<Option<(ProblemFacts, ProblemTitle)>, StoreError> {
-    let row = tx
-        .prepare_cached(
-            "SELECT p.state, p.deadline, p.owner, p.leader, p.category, p.description, \
-             coalesce(e.name, '') FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
-             WHERE p.id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })
-        .optional()?;
-    let Some((state, deadline, owner, leader, category, description, enterprise)) = row else {
+    let Some(row) = db.query_opt(
+        "SELECT p.state, p.deadline, p.owner, p.leader, p.category, p.description, \
+         coalesce(e.name, '') FROM problems p LEFT JOIN enterprises e ON e.id = p.enterprise \
+         WHERE p.id = ?",
+        &values![id.to_string()],
+    )?
+    else {
         return Ok(None);
     };
+    let state = row.text(0)?;
     let state = ProblemState::from_code(&state).map_err(|e| StoreError::Corrupt {
         table: "problems",
         detail: e.to_string(),
     })?;
-    let events = tx
-        .prepare_cached(
-            "SELECT id, action, unit, at FROM problem_events WHERE problem = ?1 AND applied = 1",
+    let (deadline, owner, leader) = (row.int(1)?, row.text(2)?, row.opt_text(3)?);
+    let (category, description, enterprise) = (row.text(4)?, row.text(5)?, row.text(6)?);
+    let events = db
+        .query(
+            "SELECT id, action, unit, at FROM problem_events WHERE problem = ? AND applied = 1",
+            &values![id.to_string()],
         )?
-        .query_map([id], |r| {
+        .iter()
+        .map(|r| {
             Ok(EventFact {
-                id: r.get(0)?,
-                action: r.get(1)?,
-                unit: r.get(2)?,
-                at: Timestamp(r.get(3)?),
+                id: r.text(0)?,
+                action: r.text(1)?,
+                unit: r.opt_text(2)?,
+                at: Timestamp(r.int(3)?),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let supervision = tx
-        .prepare_cached(
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let supervision = db
+        .query(
             "SELECT id, text, at, to_person, to_unit FROM progress \
-             WHERE problem = ?1 AND kind = 'supervision'",
+             WHERE problem = ? AND kind = 'supervision'",
+            &values![id.to_string()],
         )?
-        .query_map([id], |r| {
-            let person: Option<String> = r.get(3)?;
-            let unit: Option<String> = r.get(4)?;
+        .iter()
+        .map(|r| {
+            let (person, unit) = (r.opt_text(3)?, r.opt_text(4)?);
             Ok(EntryFact {
-                id: r.get(0)?,
-                text: r.get(1)?,
-                at: Timestamp(r.get(2)?),
+                id: r.text(0)?,
+                text: r.text(1)?,
+                at: Timestamp(r.int(2)?),
                 to: person.map(Addressee::User).or(unit.map(Addressee::Members)),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let label = config.category(&category);
     let title = ProblemTitle {
         enterprise,
@@ -168,251 +139,224 @@ fn load_facts(
 /// The people an addressee stands for: (user id, name, department id and name).
 type Person = (String, String, Option<(String, String)>);
 
-fn resolve(tx: &Transaction<'_>, to: &Addressee) -> Result<Vec<Person>, StoreError> {
-    Ok(match to {
-        Addressee::User(id) => tx
-            .prepare_cached("SELECT id, name FROM users WHERE id = ?1 AND disabled = 0")?
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, None)))?
-            .collect::<Result<Vec<_>, _>>()?,
-        Addressee::Unit(unit) | Addressee::Members(unit) => {
-            let name: String = tx
-                .prepare_cached("SELECT name FROM org_units WHERE id = ?1")?
-                .query_row([unit], |r| r.get(0))
-                .optional()?
-                .unwrap_or_else(|| unit.clone());
-            let handlers_only = matches!(to, Addressee::Unit(_));
-            tx.prepare_cached(
-                "SELECT id, name FROM users WHERE org_unit = ?1 \
-                 AND (?2 = 0 OR role = 'department_handler') AND disabled = 0 ORDER BY id",
+fn resolve(db: &dyn Sql, to: &Addressee) -> Result<Vec<Person>, StoreError> {
+    match to {
+        Addressee::User(id) => db
+            .query(
+                "SELECT id, name FROM users WHERE id = ? AND NOT disabled",
+                &values![id.clone()],
             )?
-            .query_map(params![unit, handlers_only], |r| {
-                Ok((r.get(0)?, r.get(1)?, Some((unit.clone(), name.clone()))))
-            })?
-            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?, None)))
+            .collect(),
+        Addressee::Unit(unit) | Addressee::Members(unit) => {
+            let name = db
+                .query_opt(
+                    "SELECT name FROM org_units WHERE id = ?",
+                    &values![unit.clone()],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?
+                .unwrap_or_else(|| unit.clone());
+            let handlers = if matches!(to, Addressee::Unit(_)) {
+                " AND role = 'department_handler'"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "SELECT id, name FROM users WHERE org_unit = ?{handlers} AND NOT disabled \
+                 ORDER BY {}",
+                db.dialect().bytewise("id")
+            );
+            db.query(&sql, &values![unit.clone()])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?, Some((unit.clone(), name.clone())))))
+                .collect()
         }
-    })
-}
-
-/// `'log', 'webhook'`: the sent channels of `settings`, for an `IN (…)` (codes, not input).
-fn sent_channels(settings: &Settings) -> String {
-    let codes: Vec<String> = settings
-        .channels
-        .iter()
-        .filter(|c| c.is_sent())
-        .map(|c| format!("'{}'", c.code()))
-        .collect();
-    if codes.is_empty() {
-        "NULL".into()
-    } else {
-        codes.join(", ")
     }
 }
 
+/// When the outbox started: PostgreSQL's migration records it in `reminder_meta` (`since`);
+/// on SQLite it is when `0014_reminders` was applied (by the server's clock).
+fn outbox_start(db: &dyn Sql, now: Timestamp) -> Result<Timestamp, StoreError> {
+    let row = db.query_opt(
+        "SELECT value FROM reminder_meta WHERE key = 'since' \
+         UNION ALL SELECT applied_at FROM schema_migrations WHERE name = '0014_reminders'",
+        &[],
+    )?;
+    Ok(Timestamp(
+        row.map(|r| r.int(0)).transpose()?.unwrap_or(now.0),
+    ))
+}
+
+/// One scan step at `now`: the problems changed since the last step (the change feed)
+/// and those whose watch time came are derived again, and each occasion not yet recorded
+/// becomes a row per person and channel of `settings`. Run in one transaction.
+pub(crate) fn scan(
+    db: &dyn Sql,
+    now: Timestamp,
+    settings: &Settings,
+    config: &Config,
+) -> Result<ScanReport, StoreError> {
+    let since = outbox_start(db, now)?;
+    let cursor = db
+        .query_opt("SELECT value FROM reminder_meta WHERE key = 'cursor'", &[])?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0);
+    let changed: Vec<(i64, String)> = db
+        .query(
+            "SELECT seq, doc_id FROM docs WHERE seq > ? AND kind = ? ORDER BY seq LIMIT ?",
+            &values![cursor, DocKind::Problem.code().to_string(), int(SCAN_BATCH)],
+        )?
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.text(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    let watched: Vec<String> = db
+        .query(
+            "SELECT problem FROM reminder_watch WHERE next_at <= ? ORDER BY next_at LIMIT ?",
+            &values![now.0, int(SCAN_BATCH)],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, StoreError>>()?;
+    let prefix = format!("{}/", DocKind::Problem.code());
+    let problems: BTreeSet<String> = changed
+        .iter()
+        .filter_map(|(_, doc)| doc.strip_prefix(&prefix).map(str::to_string))
+        .chain(watched.iter().cloned())
+        .collect();
+    let mut report = ScanReport {
+        problems: problems.len(),
+        created: 0,
+        more: changed.len() == SCAN_BATCH || watched.len() == SCAN_BATCH,
+    };
+    for id in &problems {
+        let Some((facts, title)) = load_facts(db, id, config)? else {
+            db.execute(
+                "DELETE FROM reminder_watch WHERE problem = ?",
+                &values![id.clone()],
+            )?;
+            continue;
+        };
+        let derived = derive(&facts, now, since, config.follow_up.look_back_days);
+        for occasion in &derived.due {
+            let kind = occasion.kind.code();
+            let recorded = db.execute(
+                "INSERT INTO reminder_occasions (kind, problem, occasion, created_at) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                &values![kind.to_string(), id.clone(), occasion.key.clone(), now.0],
+            )?;
+            if recorded == 0 {
+                continue;
+            }
+            let mut people = Vec::new();
+            for to in &occasion.to {
+                people.extend(resolve(db, to)?);
+            }
+            if people.is_empty() {
+                tracing::warn!(problem = %id, kind, "a reminder has no one to go to");
+            }
+            let mut seen = BTreeSet::new();
+            for (user, name, unit) in people {
+                if !seen.insert(user.clone()) {
+                    continue;
+                }
+                let wording = Wording {
+                    name: &name,
+                    unit: unit.as_ref().map(|(_, n)| n.as_str()),
+                    kind: occasion.kind,
+                    problem: &title,
+                    detail: occasion.detail.as_deref(),
+                    offset_ms: settings.offset_ms(),
+                };
+                let (text, text_en) = (compose(&wording, Lang::Zh), compose(&wording, Lang::En));
+                for channel in &settings.channels {
+                    let first = if channel.is_sent() {
+                        settings.first_send(now)
+                    } else {
+                        now
+                    };
+                    let created = db.execute(
+                        "INSERT INTO reminders (recipient, via_unit, kind, problem, occasion, \
+                         due_at, created_at, channel, text, text_en, next_attempt_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        &values![
+                            user.clone(),
+                            unit.as_ref().map(|(u, _)| u.clone()),
+                            kind.to_string(),
+                            id.clone(),
+                            occasion.key.clone(),
+                            occasion.due_at.0,
+                            now.0,
+                            channel.code().to_string(),
+                            text.clone(),
+                            text_en.clone(),
+                            first.0,
+                        ],
+                    )?;
+                    report.created += count(created);
+                }
+            }
+        }
+        match derived.next_at {
+            Some(at) => db.execute(
+                "INSERT INTO reminder_watch (problem, next_at) VALUES (?, ?) \
+                 ON CONFLICT (problem) DO UPDATE SET next_at = excluded.next_at",
+                &values![id.clone(), at.0],
+            )?,
+            None => db.execute(
+                "DELETE FROM reminder_watch WHERE problem = ?",
+                &values![id.clone()],
+            )?,
+        };
+    }
+    if let Some((seq, _)) = changed.last() {
+        db.execute(
+            "INSERT INTO reminder_meta (key, value) VALUES ('cursor', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &values![*seq],
+        )?;
+    }
+    Ok(report)
+}
+
 impl SqliteStore {
-    /// One scan step at `now`: the problems changed since the last step (the change feed)
-    /// and those whose watch time came are derived again, and each occasion not yet recorded
-    /// becomes a row per person and channel of `settings`, in one transaction.
+    /// Runs `f` in one transaction of the writer (`IMMEDIATE`: the one writer from its start).
+    fn in_reminder_tx<T>(
+        &mut self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// One scan step at `now` ([`scan`]), in one transaction.
     pub fn scan_reminders(
         &mut self,
         now: Timestamp,
         settings: &Settings,
         config: &Config,
     ) -> Result<ScanReport, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The outbox started when its migration was applied (by the server's clock).
-        let since: Option<i64> = tx
-            .prepare_cached(
-                "SELECT applied_at FROM schema_migrations WHERE name = '0014_reminders'",
-            )?
-            .query_row([], |r| r.get(0))
-            .optional()?;
-        let since = Timestamp(since.unwrap_or(now.0));
-        let cursor = meta(&tx, "cursor", 0)?;
-        let changed: Vec<(i64, String)> = tx
-            .prepare_cached(
-                "SELECT seq, doc_id FROM docs WHERE seq > ?1 AND kind = ?2 ORDER BY seq LIMIT ?3",
-            )?
-            .query_map(
-                params![cursor, DocKind::Problem.code(), SCAN_BATCH as i64],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<Result<_, _>>()?;
-        let watched: Vec<String> = tx
-            .prepare_cached(
-                "SELECT problem FROM reminder_watch WHERE next_at <= ?1 ORDER BY next_at LIMIT ?2",
-            )?
-            .query_map(params![now.0, SCAN_BATCH as i64], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let prefix = format!("{}/", DocKind::Problem.code());
-        let problems: BTreeSet<String> = changed
-            .iter()
-            .filter_map(|(_, doc)| doc.strip_prefix(&prefix).map(str::to_string))
-            .chain(watched.iter().cloned())
-            .collect();
-        let mut report = ScanReport {
-            problems: problems.len(),
-            created: 0,
-            more: changed.len() == SCAN_BATCH || watched.len() == SCAN_BATCH,
-        };
-        for id in &problems {
-            let Some((facts, title)) = load_facts(&tx, id, config)? else {
-                tx.prepare_cached("DELETE FROM reminder_watch WHERE problem = ?1")?
-                    .execute([id])?;
-                continue;
-            };
-            let derived = derive(&facts, now, since, config.follow_up.look_back_days);
-            for occasion in &derived.due {
-                let kind = occasion.kind.code();
-                let recorded = tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO reminder_occasions (kind, problem, occasion, \
-                         created_at) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![kind, id, occasion.key, now.0])?;
-                if recorded == 0 {
-                    continue;
-                }
-                let mut people = Vec::new();
-                for to in &occasion.to {
-                    people.extend(resolve(&tx, to)?);
-                }
-                if people.is_empty() {
-                    tracing::warn!(problem = %id, kind, "a reminder has no one to go to");
-                }
-                let mut seen = BTreeSet::new();
-                for (user, name, unit) in people {
-                    if !seen.insert(user.clone()) {
-                        continue;
-                    }
-                    let wording = Wording {
-                        name: &name,
-                        unit: unit.as_ref().map(|(_, n)| n.as_str()),
-                        kind: occasion.kind,
-                        problem: &title,
-                        detail: occasion.detail.as_deref(),
-                        offset_ms: settings.offset_ms(),
-                    };
-                    let (text, text_en) =
-                        (compose(&wording, Lang::Zh), compose(&wording, Lang::En));
-                    for channel in &settings.channels {
-                        let first = if channel.is_sent() {
-                            settings.first_send(now)
-                        } else {
-                            now
-                        };
-                        report.created += tx
-                            .prepare_cached(
-                                "INSERT OR IGNORE INTO reminders (recipient, via_unit, kind, \
-                                 problem, occasion, due_at, created_at, channel, text, \
-                                 text_en, next_attempt_at) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                            )?
-                            .execute(params![
-                                user,
-                                unit.as_ref().map(|(u, _)| u),
-                                kind,
-                                id,
-                                occasion.key,
-                                occasion.due_at.0,
-                                now.0,
-                                channel.code(),
-                                text,
-                                text_en,
-                                first.0,
-                            ])?;
-                    }
-                }
-            }
-            match derived.next_at {
-                Some(at) => tx
-                    .prepare_cached(
-                        "INSERT INTO reminder_watch (problem, next_at) VALUES (?1, ?2) \
-                         ON CONFLICT (problem) DO UPDATE SET next_at = excluded.next_at",
-                    )?
-                    .execute(params![id, at.0])?,
-                None => tx
-                    .prepare_cached("DELETE FROM reminder_watch WHERE problem = ?1")?
-                    .execute([id])?,
-            };
-        }
-        if let Some((seq, _)) = changed.last() {
-            tx.prepare_cached(
-                "INSERT INTO reminder_meta (key, value) VALUES ('cursor', ?1) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute([seq])?;
-        }
-        tx.commit()?;
-        Ok(report)
+        self.in_reminder_tx(|db| scan(db, now, settings, config))
     }
 
-    /// Claims up to `limit` reminders of the sent channels due at `now` for one attempt: each
-    /// counts the attempt and waits past its time limit and the backoff before it can be
-    /// claimed again, committed before anything is sent.
+    /// Claims up to `limit` due reminders for one attempt ([`claim`]), committed before
+    /// anything is sent.
     pub fn claim_reminders(
         &mut self,
         now: Timestamp,
         settings: &Settings,
         limit: usize,
     ) -> Result<Vec<ClaimedReminder>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sql = format!(
-            "SELECT r.id, r.recipient, coalesce(u.name, r.recipient), r.channel, r.text, \
-             r.attempts FROM reminders r LEFT JOIN users u ON u.id = r.recipient \
-             WHERE r.delivered_at IS NULL AND r.next_attempt_at <= ?1 AND r.channel IN ({}) \
-             ORDER BY r.next_attempt_at, r.id LIMIT ?2",
-            sent_channels(settings)
-        );
-        let rows: Vec<(i64, String, String, String, String, u32)> = tx
-            .prepare(&sql)?
-            .query_map(params![now.0, limit as i64], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<Result<_, _>>()?;
-        let attempt_ms = i64::try_from(settings.timeout().as_millis()).unwrap_or(i64::MAX) + 1000;
-        let mut claimed = Vec::with_capacity(rows.len());
-        for (id, recipient, name, channel, text, attempts) in rows {
-            let next = now
-                .0
-                .saturating_add(attempt_ms)
-                .saturating_add(settings.backoff_ms(attempts + 1));
-            tx.prepare_cached(
-                "UPDATE reminders SET attempts = attempts + 1, next_attempt_at = ?2 WHERE id = ?1",
-            )?
-            .execute(params![id, next])?;
-            let Some(channel) = settings
-                .channels
-                .iter()
-                .copied()
-                .find(|c| c.code() == channel)
-            else {
-                continue;
-            };
-            claimed.push(ClaimedReminder {
-                id,
-                recipient,
-                name,
-                channel,
-                text,
-            });
-        }
-        tx.commit()?;
-        Ok(claimed)
+        self.in_reminder_tx(|db| claim(db, now, settings, limit))
     }
 
-    /// Records how an attempt of the reminders `ids` ended at `now`: delivered, or the error
-    /// and the next attempt after the backoff.
+    /// Records how an attempt of the reminders `ids` ended at `now` ([`finish`]).
     pub fn finish_reminders(
         &mut self,
         ids: &[i64],
@@ -420,41 +364,12 @@ impl SqliteStore {
         now: Timestamp,
         settings: &Settings,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        for id in ids {
-            match outcome {
-                Ok(()) => tx
-                    .prepare_cached(
-                        "UPDATE reminders SET delivered_at = ?2, last_error = NULL \
-                         WHERE id = ?1 AND delivered_at IS NULL",
-                    )?
-                    .execute(params![id, now.0])?,
-                Err(error) => {
-                    let attempts: u32 = tx
-                        .prepare_cached("SELECT attempts FROM reminders WHERE id = ?1")?
-                        .query_row([id], |r| r.get(0))?;
-                    let next = now.0.saturating_add(settings.backoff_ms(attempts));
-                    tx.prepare_cached(
-                        "UPDATE reminders SET last_error = ?2, next_attempt_at = ?3 \
-                         WHERE id = ?1 AND delivered_at IS NULL",
-                    )?
-                    .execute(params![id, error, next])?
-                }
-            };
-        }
-        tx.commit()?;
-        Ok(())
+        self.in_reminder_tx(|db| finish(db, ids, outcome, now, settings))
     }
 
     /// When the next reminder of the sent channels may be attempted, if any waits.
     pub fn next_reminder_at(&self, settings: &Settings) -> Result<Option<Timestamp>, StoreError> {
-        let sql = format!(
-            "SELECT min(next_attempt_at) FROM reminders \
-             WHERE delivered_at IS NULL AND channel IN ({})",
-            sent_channels(settings)
-        );
-        let at: Option<i64> = self.conn.prepare(&sql)?.query_row([], |r| r.get(0))?;
-        Ok(at.map(Timestamp))
+        next_at(&Lite(&self.conn), settings)
     }
 
     /// The person's in-app reminders not yet seen, earliest due first, at most `limit`.
@@ -463,86 +378,21 @@ impl SqliteStore {
         user: &str,
         limit: usize,
     ) -> Result<Vec<Notification>, StoreError> {
-        type Row = (i64, String, String, String, Option<String>, i64);
-        let rows: Vec<Row> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, kind, problem, text, text_en, due_at FROM reminders \
-                 WHERE recipient = ?1 \
-                 AND channel = 'in_app' AND delivered_at IS NULL ORDER BY due_at, id LIMIT ?2",
-            )?
-            .query_map(params![user, limit as i64], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<Result<_, _>>()?;
-        rows.into_iter()
-            .map(|(id, kind, problem, text, text_en, due_at)| {
-                let kind = ReminderKind::from_code(&kind).ok_or_else(|| StoreError::Corrupt {
-                    table: "reminders",
-                    detail: format!("unknown kind {kind:?}"),
-                })?;
-                Ok(Notification {
-                    id,
-                    kind: kind.code(),
-                    kind_zh: kind.zh(),
-                    problem,
-                    text,
-                    text_en,
-                    due_at,
-                })
-            })
-            .collect()
+        unseen(&Lite(&self.conn), user, limit)
     }
 
-    /// Marks the person's in-app reminders `ids` seen at `now`; others' ids and ones already
-    /// seen are left alone. How many were marked.
+    /// Marks the person's in-app reminders `ids` seen at `now` ([`mark_seen`]).
     pub fn mark_notifications_seen(
         &mut self,
         user: &str,
         ids: &[i64],
         now: Timestamp,
     ) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
-        let mut marked = 0;
-        for id in ids {
-            marked += tx
-                .prepare_cached(
-                    "UPDATE reminders SET delivered_at = ?3 WHERE id = ?1 AND recipient = ?2 \
-                     AND channel = 'in_app' AND delivered_at IS NULL",
-                )?
-                .execute(params![id, user, now.0])?;
-        }
-        tx.commit()?;
-        Ok(marked)
+        self.in_reminder_tx(|db| mark_seen(db, user, ids, now))
     }
 
     /// Every reminder row, oldest first (for the administrator's eyes and tests).
     pub fn reminder_rows(&self) -> Result<Vec<ReminderRow>, StoreError> {
-        Ok(self
-            .conn
-            .prepare(
-                "SELECT recipient, kind, problem, channel, text, attempts, delivered_at, \
-                 last_error FROM reminders ORDER BY id",
-            )?
-            .query_map([], |r| {
-                Ok(ReminderRow {
-                    recipient: r.get(0)?,
-                    kind: r.get(1)?,
-                    problem: r.get(2)?,
-                    channel: r.get(3)?,
-                    text: r.get(4)?,
-                    attempts: r.get(5)?,
-                    delivered_at: r.get(6)?,
-                    last_error: r.get(7)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?)
+        rows(&Lite(&self.conn))
     }
 }

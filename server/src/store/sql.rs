@@ -87,6 +87,18 @@ impl Dialect {
         }
     }
 
+    /// What ends a claim's `SELECT` of rows of the table aliased `alias` that it is about to
+    /// update: on PostgreSQL the rows are locked until the claim commits and rows another
+    /// claim holds are skipped (`FOR UPDATE OF alias SKIP LOCKED`), so two servers claiming
+    /// at once take different rows and neither waits; nothing on SQLite, whose claim holds the
+    /// one writer from its start (`BEGIN IMMEDIATE`).
+    pub(crate) fn claim_lock(self, alias: &str) -> String {
+        match self {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => format!(" FOR UPDATE OF {alias} SKIP LOCKED"),
+        }
+    }
+
     /// A text column the planner must not look up through its index (SQLite reads `+col` so).
     pub(crate) fn unindexed(self, column: &str) -> String {
         match self {

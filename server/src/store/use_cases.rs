@@ -15,15 +15,18 @@ use super::{
     AdminDevice, AuditAction, Device, FreshTokens, OrgUnitEntry, OwnDevice, PasswordHash, Rotation,
     SqliteDb, SqliteStore, StoreError, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
+use super::{ClaimedReminder, Outcome, ReminderRow, ScanReport};
 use crate::api::{
-    BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis,
+    BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis, Notification,
     OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
 };
 use crate::auth::scope::{Access, access_for};
 use crate::blobs::BlobHash;
 use crate::db::{
-    BlobRecords, Bulletins, DbFuture, Directory, Opening, Queries, Tokens, UploadRow, within_budget,
+    BlobRecords, Bulletins, DbFuture, Directory, Opening, Queries, Reminders, Tokens, UploadRow,
+    within_budget,
 };
+use crate::remind::Settings;
 
 /// Runs `f` on one of `db`'s readers.
 fn on_reader<T: Send + 'static>(
@@ -314,5 +317,58 @@ impl BlobRecords for Arc<SqliteDb> {
 
     fn delete_upload(&self, id: String) -> DbFuture<'_, ()> {
         on_writer(self, move |s| s.delete_upload(&id))
+    }
+}
+
+impl Reminders for Arc<SqliteDb> {
+    fn scan_reminders(
+        &self,
+        now: Timestamp,
+        settings: Arc<Settings>,
+        config: Arc<Config>,
+    ) -> DbFuture<'_, ScanReport> {
+        on_writer(self, move |s| s.scan_reminders(now, &settings, &config))
+    }
+
+    fn claim_reminders(
+        &self,
+        now: Timestamp,
+        settings: Arc<Settings>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<ClaimedReminder>> {
+        on_writer(self, move |s| s.claim_reminders(now, &settings, limit))
+    }
+
+    fn finish_reminders(
+        &self,
+        ids: Vec<i64>,
+        outcome: Outcome,
+        now: Timestamp,
+        settings: Arc<Settings>,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.finish_reminders(&ids, &outcome, now, &settings)
+        })
+    }
+
+    fn next_reminder_at(&self, settings: Arc<Settings>) -> DbFuture<'_, Option<Timestamp>> {
+        on_reader(self, move |s| s.next_reminder_at(&settings))
+    }
+
+    fn unseen_notifications(&self, user: String, limit: usize) -> DbFuture<'_, Vec<Notification>> {
+        on_reader(self, move |s| s.unseen_notifications(&user, limit))
+    }
+
+    fn mark_notifications_seen(
+        &self,
+        user: String,
+        ids: Vec<i64>,
+        now: Timestamp,
+    ) -> DbFuture<'_, usize> {
+        on_writer(self, move |s| s.mark_notifications_seen(&user, &ids, now))
+    }
+
+    fn reminder_rows(&self) -> DbFuture<'_, Vec<ReminderRow>> {
+        on_reader(self, |s| s.reminder_rows())
     }
 }

@@ -172,20 +172,20 @@ async fn on_postgres_a_server_that_dies_mid_run_leaves_the_job_to_the_others() {
             .expect("a runtime");
         runtime.block_on(async {
             let db = PgDb::open(config).await.expect("open the dying server");
-            let run = db.take(Job::ReminderOutbox).await.expect("ask");
+            let run = db.take(Job::ReminderScan).await.expect("ask");
             taken.send(run.is_some()).expect("tell");
             std::mem::forget(run);
             dies.recv().ok();
         });
     });
     assert!(took.recv().expect("told"), "the dying server took the job");
-    let held = s.two.locks().take(Job::ReminderOutbox).await.expect("ask");
+    let held = s.two.locks().take(Job::ReminderScan).await.expect("ask");
     assert!(held.is_none(), "held while the dying server runs it");
 
     die.send(()).expect("kill");
     dying.join().expect("the dying server's thread");
 
-    free_for(&s.two, Job::ReminderOutbox).await;
+    free_for(&s.two, Job::ReminderScan).await;
 }
 
 /// PostgreSQL only (SQLite's one server paces its runs by its own timer): a periodic job run

@@ -1,7 +1,7 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
 //! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `access.rs`, `bulletins.rs`,
-//! `audit.rs`, `blob_records.rs`; the sync store,
+//! `audit.rs`, `blob_records.rs`, `reminders.rs`; the sync store,
 //! whose trait is synchronous, in `sync_store/` with a runner of its own).
 //!
 //! PostgreSQL is the server at `LIANXIN_TEST_PG` (a URL of a role that may create databases)
@@ -17,7 +17,7 @@ use shared::model::{
 };
 
 use self::throwaway::Throwaway;
-use super::{BlobRecords, Bulletins, Directory, Tokens};
+use super::{BlobRecords, Bulletins, Directory, Reminders, Tokens};
 use crate::pg::PgDb;
 use crate::store::{AuditEntry, Device, NewUser, PasswordHash, SqliteDb, StoreError};
 
@@ -138,6 +138,7 @@ type Handles = (
     Arc<dyn Directory>,
     Arc<dyn Bulletins>,
     Arc<dyn BlobRecords>,
+    Arc<dyn Reminders>,
 );
 
 /// A backend holding the seeded directory ([`UNITS`], [`PEOPLE`], [`devices`]), and what to
@@ -147,6 +148,7 @@ struct Seeded {
     directory: Arc<dyn Directory>,
     bulletins: Arc<dyn Bulletins>,
     blob_records: Arc<dyn BlobRecords>,
+    reminders: Arc<dyn Reminders>,
     backend: Backend,
     /// `wang`, the officer most behaviours speak for.
     user: User,
@@ -164,14 +166,16 @@ impl Seeded {
         dir: Option<tempfile::TempDir>,
         throwaway: Option<Throwaway>,
     ) -> Seeded {
-        let (tokens, directory, bulletins, blob_records): Handles = match &backend {
+        let (tokens, directory, bulletins, blob_records, reminders): Handles = match &backend {
             Backend::Sqlite(db) => (
+                Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
             ),
             Backend::Postgres(db) => (
+                Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
                 Arc::new(db.clone()),
@@ -183,6 +187,7 @@ impl Seeded {
             directory,
             bulletins,
             blob_records,
+            reminders,
             backend,
             user: person("wang"),
             devices: devices(),
@@ -325,6 +330,7 @@ mod bulletins;
 mod directory;
 mod jobs;
 mod migrate;
+mod reminders;
 mod sessions;
 mod sync_store;
 mod throttle;
