@@ -15,18 +15,26 @@
 //! A retry after a cut carries a chunk: a link that is still down refuses the connection
 //! before any of it goes, and the first round on a link that is back carries data instead of
 //! only finding out that the link is back. After a server error, or after chunks were cut
-//! twice in a row, the retry is a document-less probe, so a server or a link that cannot take
-//! a chunk costs bytes of headers, not a chunk. A request that fails sooner than it could have
-//! reached the server (within a quarter of the shortest round seen: a refused connection) is
-//! neither a cut chunk nor leaves its documents in doubt. The first round after a failure
-//! (on a new connection, which pays its set-up) counts for the link's throughput but not for
-//! its latency or the chunk's growth ([`ChunkSizer::on_success_after_failure`]).
+//! twice in a row, the retry is a probe without a chunk (only documents in doubt, below), so a
+//! server or a link that cannot take a chunk costs bytes of headers, not a chunk. A request
+//! that fails sooner than it could have reached the server (within a quarter of the shortest
+//! round seen: a refused connection) is neither a cut chunk nor leaves its documents in doubt.
+//! The first round after a failure (on a new connection, which pays its set-up) counts for the
+//! link's throughput but not for its latency or the chunk's growth
+//! ([`ChunkSizer::on_success_after_failure`]).
 //!
 //! Resuming a cut upload: a request carrying documents whose answer never came may or may not
 //! have been committed. Its documents are "in doubt": the next request pushes them heads-only
 //! (no data; `base` the acknowledged heads, `heads` the device's). The server answers `Accepted`
 //! for those it has and `Resend` with its heads for the others, so acknowledged bytes are never
-//! sent twice and the rest goes from where the server stopped.
+//! sent twice and the rest goes from where the server stopped. A document the server asked for
+//! so (`Resend`) that is in doubt again — the push of its data was cut too — goes with its data
+//! in the next request, a probe included, instead of heads-only: after a cut the next request
+//! may be the only kind that gets through (a balancer alternating strictly between a live and
+//! a dead node hands the request after each cut to the live one; heads-only there, the data
+//! would always go to the dead one). Once: cut again, it is confirmed by its heads first again.
+//! A weak link thus sends a document's unconfirmed changes at most twice in a row per
+//! `Resend`, and only after the server said it lacked them.
 //!
 //! After a restore: a response whose cursor names another epoch than the device's
 //! (`protocol::EPOCH_SHIFT`) comes from a database restored from a backup, which may lack
@@ -281,8 +289,12 @@ pub struct SyncClient {
     /// Documents the request in flight carries data of.
     in_flight: Vec<DocId>,
     /// Documents of cut requests that may or may not have been committed: pushed heads-only
-    /// first by the next request.
+    /// first by the next request (with their data if also `asked`).
     in_doubt: Vec<DocId>,
+    /// Documents the server answered `Resend` for (it lacks their changes) and has not
+    /// acknowledged since. In doubt after a cut, such a document goes again with its data
+    /// rather than heads-only, once: carried so and cut again, it leaves this list.
+    asked: Vec<DocId>,
     /// Most documents one request pushes: [`limits::MAX_PUSHES`], less after an HTTP 413.
     max_pushes: usize,
     /// Successful pushing rounds since `max_pushes` last changed.
@@ -311,6 +323,7 @@ impl SyncClient {
             unreachable: false,
             in_flight: Vec::new(),
             in_doubt: Vec::new(),
+            asked: Vec::new(),
             max_pushes: limits::MAX_PUSHES,
             cap_rounds: 0,
         }
@@ -491,17 +504,39 @@ impl SyncClient {
         let pending = self.replica.pending();
         let outbox = pending.len();
         // Documents a cut request carried go first, heads-only: the answer tells which the
-        // server committed and where the others stopped.
+        // server committed and where the others stopped. Those the server already asked for
+        // again (`Resend`) go with their data instead, within the chunk (the first always),
+        // even in a probe: a request after a cut can always be the only one that gets through
+        // (a balancer alternating with a dead node hands every other request to it).
         // `pending` is in the replica's (sorted) order.
         self.in_doubt.retain(|id| pending.binary_search(id).is_ok());
-        for id in self.in_doubt.iter().take(self.max_pushes) {
-            let Some(entry) = self.replica.get_mut(id) else {
+        self.asked.retain(|id| pending.binary_search(id).is_ok());
+        self.in_flight.clear();
+        let in_doubt: Vec<DocId> = self
+            .in_doubt
+            .iter()
+            .take(self.max_pushes)
+            .cloned()
+            .collect();
+        for id in in_doubt {
+            if self.asked.contains(&id) {
+                let Some(with_data) = self.data_push(&id) else {
+                    continue;
+                };
+                if used == 0 || used + with_data.data.len() <= budget {
+                    used += with_data.data.len();
+                    self.in_flight.push(id);
+                    push.push(with_data);
+                    continue;
+                }
+            }
+            let Some(entry) = self.replica.get_mut(&id) else {
                 continue;
             };
             push.push(DocPush {
-                doc: id.clone(),
                 base: to_wire(&entry.acked),
                 heads: to_wire(&entry.heads()),
+                doc: id,
                 data: Vec::new(),
             });
         }
@@ -520,30 +555,19 @@ impl SyncClient {
                 .filter(|id| !self.in_doubt.contains(id))
                 .collect()
         };
-        self.in_flight.clear();
         for id in pending {
             if push.len() >= self.max_pushes {
                 break;
             }
-            let Some((heads, data)) = self.push_data(&id) else {
+            let Some(with_data) = self.data_push(&id) else {
                 continue;
             };
-            if !push.is_empty() && used + data.len() > budget {
+            if !push.is_empty() && used + with_data.data.len() > budget {
                 break;
             }
-            used += data.len();
-            self.in_flight.push(id.clone());
-            let base = self
-                .replica
-                .get(&id)
-                .map(|e| to_wire(&e.acked))
-                .unwrap_or_default();
-            push.push(DocPush {
-                doc: id,
-                base,
-                heads: to_wire(&heads),
-                data,
-            });
+            used += with_data.data.len();
+            self.in_flight.push(id);
+            push.push(with_data);
         }
         let pushed = push.len();
         if !probe {
@@ -572,6 +596,19 @@ impl SyncClient {
             carried: used > 0,
         };
         vec![Effect::Send { body, pushed }]
+    }
+
+    /// A waiting document's push with its data ([`SyncClient::push_data`]), from the
+    /// acknowledged heads; `None` for one that cannot be built.
+    fn data_push(&mut self, id: &DocId) -> Option<DocPush> {
+        let (heads, data) = self.push_data(id)?;
+        let base = self.replica.get(id).map(|e| to_wire(&e.acked))?;
+        Some(DocPush {
+            doc: id.clone(),
+            base,
+            heads: to_wire(&heads),
+            data,
+        })
     }
 
     /// A waiting document's heads and the bytes to push: what follows the acknowledged heads,
@@ -652,16 +689,9 @@ impl SyncClient {
             if entry.heads() == entry.acked {
                 continue;
             }
-            let base = to_wire(&entry.acked);
-            let Some((heads, data)) = self.push_data(&id) else {
-                continue;
-            };
-            out.push(DocPush {
-                doc: id,
-                base,
-                heads: to_wire(&heads),
-                data,
-            });
+            if let Some(with_data) = self.data_push(&id) {
+                out.push(with_data);
+            }
         }
         out
     }
@@ -750,6 +780,7 @@ impl SyncClient {
             && protocol::cursor_epoch(resp.cursor ^ self.replica.cursor) != 0
         {
             self.in_doubt = self.replica.forget_acks();
+            self.asked.clear();
             batch.acked = self
                 .in_doubt
                 .iter()
@@ -758,6 +789,7 @@ impl SyncClient {
         }
         for result in &resp.results {
             self.in_doubt.retain(|id| *id != result.doc);
+            self.asked.retain(|id| *id != result.doc);
             let Some(entry) = self.replica.get_mut(&result.doc) else {
                 continue;
             };
@@ -777,6 +809,7 @@ impl SyncClient {
                         .push((result.doc.clone(), Some((heads, reason.clone()))));
                 }
                 Outcome::Resend { server_heads } => {
+                    self.asked.push(result.doc.clone());
                     let server = protocol::from_wire(server_heads);
                     let have_all = match self.replica.doc_mut(&result.doc) {
                         Some(Ok(doc)) => server
@@ -966,10 +999,14 @@ impl SyncClient {
     }
 
     /// Documents a request carried whose fate is unknown: the next request pushes them
-    /// heads-only first.
+    /// heads-only first. One that was in doubt already went with its data because the server
+    /// had asked for it again (`asked`): cut again, it goes heads-only next, so a weak link
+    /// sends a document's unconfirmed changes at most twice in a row after each `Resend`.
     fn doubt(&mut self, ids: Vec<DocId>) {
         for id in ids {
-            if !self.in_doubt.contains(&id) {
+            if self.in_doubt.contains(&id) {
+                self.asked.retain(|d| *d != id);
+            } else {
                 self.in_doubt.push(id);
             }
         }
@@ -995,6 +1032,7 @@ impl SyncClient {
             batch.refused.push((id.clone(), Some((heads, reason))));
         }
         self.in_doubt.retain(|d| d != id);
+        self.asked.retain(|d| d != id);
         self.phase = Phase::Persisting { more: true };
         vec![Effect::Persist(batch)]
     }
