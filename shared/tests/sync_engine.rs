@@ -964,7 +964,7 @@ fn a_cut_right_after_a_round_that_worked_is_retried_at_once() {
 
 #[test]
 fn a_link_that_cuts_every_upload_is_not_retried_in_a_tight_loop() {
-    let (mut server, mut wang, _li, ids) = two_synced_devices(1);
+    let (mut server, mut wang, _li, ids) = two_synced_devices(2);
     wang.edit_visit(&ids[0], "已复查");
     // An upload is cut and retried at once (heads only); the heads-only round gets through
     // (the server never saw the upload: it asks for the edit again), and the upload goes
@@ -976,13 +976,22 @@ fn a_link_that_cuts_every_upload_is_not_retried_in_a_tight_loop() {
     deliver(&mut wang, &mut server, &body);
     let (body, _) = the_send(wang.feed(Input::Persisted));
     assert!(decoded(&body).push.iter().any(|p| !p.data.is_empty()));
+    wang.edit_visit(&ids[1], "已复查");
     // Two uploads cut in a row without one getting through: the next try waits, and is a
-    // probe.
+    // probe: no chunk (not the other edit), only the document the server asked for again,
+    // whose data goes once more (after a cut the next request may be the only one to get
+    // through, as with a balancer that hands every other request to a dead node).
     let delay = the_wait(wang.cut(), wang.now);
     assert!(delay >= 250, "waited {delay} ms");
     wang.now = Timestamp(wang.now.0 + delay);
     let (body, _) = the_send(wang.feed(Input::Tick));
-    assert!(decoded(&body).push.iter().all(|p| p.data.is_empty()));
+    assert_eq!(heads_and_data(&body), (vec![], vec![ids[0].clone()]));
+    // Cut too: from then on it is confirmed by its heads before its data goes again.
+    let delay = the_wait(wang.cut(), wang.now);
+    assert!(delay >= 250, "waited {delay} ms");
+    wang.now = Timestamp(wang.now.0 + delay);
+    let (body, _) = the_send(wang.feed(Input::Tick));
+    assert_eq!(heads_and_data(&body), (vec![ids[0].clone()], vec![]));
 }
 
 #[test]
@@ -1176,6 +1185,59 @@ fn connections_refused_while_the_link_is_down_leave_the_chunk_and_put_nothing_mo
         after_cut,
         "refused connections say nothing about the chunk"
     );
+}
+
+/// Requests a balancer hands strictly in turn to two nodes on one database, one of them dead
+/// (`dead`: the fate of its requests, which are cut after they could have arrived), starting
+/// with the dead node when `dead_first`; after `GIVE_UP` requests the dead node is taken out.
+/// Returns how many requests went before Wang's outbox was empty, as the counters tell.
+fn alternating_with_a_dead_node(
+    server: &mut Server,
+    wang: &mut Device,
+    dead: Fate,
+    dead_first: bool,
+) -> usize {
+    const GIVE_UP: usize = 40;
+    let mut fate = move |n: usize| {
+        if n > GIVE_UP || n.is_multiple_of(2) == dead_first {
+            Fate::Delivered
+        } else {
+            dead
+        }
+    };
+    wang.run(server, Input::SyncNow, &mut fate);
+    assert!(wang.client.replica_mut().pending().is_empty());
+    wang.counters.requests
+}
+
+#[test]
+fn a_device_whose_requests_alternate_between_a_live_and_a_dead_node_uploads_all_the_same() {
+    for dead in [Fate::RequestLost, Fate::ResponseLost] {
+        for dead_first in [true, false] {
+            let (mut server, mut wang, mut li, ids) = two_synced_devices(3);
+            for id in &ids {
+                wang.edit_visit(id, "已复查：企业用电恢复正常");
+            }
+            let new = wang.new_visit(99);
+            let rows = server.store.change_rows;
+            wang.counters = Counters::default();
+            let requests = alternating_with_a_dead_node(&mut server, &mut wang, dead, dead_first);
+            // Each document is cut at most once on the dead node, confirmed or asked for
+            // again on the live one, and carried there with its data.
+            assert!(
+                requests <= 6,
+                "{dead:?}, dead node first: {dead_first}: {requests} requests"
+            );
+            assert_eq!(
+                server.store.change_rows,
+                rows + 4,
+                "each change stored once"
+            );
+            li.sync(&mut server);
+            assert_eq!(li.visit_notes(&ids[2]), "已复查：企业用电恢复正常");
+            assert_eq!(li.visit_notes(&new), wang.visit_notes(&new));
+        }
+    }
 }
 
 #[test]

@@ -703,6 +703,12 @@ impl NativeDevice {
         self.rotation = Rotation::new(base_urls);
     }
 
+    /// Sends each sync request to the next of `base_urls` strictly in turn, as a load
+    /// balancer without health checks does ([`Rotation::strict`]).
+    pub fn alternate_strictly(&mut self, base_urls: &[String]) {
+        self.rotation = Rotation::strict(base_urls);
+    }
+
     /// One "sync now" until settled.
     pub async fn sync(&mut self) -> anyhow::Result<()> {
         self.run(Input::SyncNow, Duration::from_secs(120)).await

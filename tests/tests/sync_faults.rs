@@ -3,7 +3,8 @@
 //! 256 kbit/s, cut every 3–10 s and down for 1–5 s, seeded), and a 1 Mbit/s link with no delay
 //! cut as often. Documents converge, nothing is stored twice, on the weak link the bytes sent
 //! stay within 1.5× of loopback, and 1,000 visits whose notes do not compress all land on the
-//! link that is cut every few seconds.
+//! link that is cut every few seconds. A phone whose requests a balancer hands strictly in turn
+//! to a live and a dead node uploads all the same.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,6 +142,45 @@ async fn dropped_truncated_duplicated_and_delayed_messages_still_converge_withou
         "{stats:?}"
     );
     assert!(wang.traffic.failures + li.traffic.failures > 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_whose_requests_alternate_strictly_between_a_live_and_a_dead_node_uploads()
+-> anyhow::Result<()> {
+    let (server, service, _dir) = start().await?;
+    // The dead node: each request is read and then cut, none reaching the server, behind a
+    // link 150 ms away: the cut comes late enough that the request could have arrived.
+    let dead = FaultProxy::start(
+        server_addr(&server)?,
+        FaultConfig {
+            drop_request: 1.0,
+            ..FaultConfig::default()
+        },
+    )
+    .await?;
+    let far = ShapingProxy::start(
+        dead.addr(),
+        ShapeConfig {
+            one_way_delay_ms: 150,
+            ..ShapeConfig::transparent()
+        },
+    )
+    .await?;
+    let mut wang = officer(&service, &server, 1, "wang", &server.url("")).await?;
+    wang.sync().await?;
+    for n in 0..5 {
+        wang.record_visit(enterprise(n), &notes(n))?;
+    }
+    // A balancer without health checks: every other request to the dead node, from the first.
+    wang.alternate_strictly(&[far.url(""), server.url("")]);
+    let before = wang.traffic.requests;
+    wang.run(Input::SyncNow, Duration::from_secs(30)).await?;
+    // Cut on the dead node, asked for again by the live one, cut again, and then taken there.
+    let requests = wang.traffic.requests - before;
+    assert!(requests <= 6, "{requests} requests");
+    assert!(dead.stats().dropped_requests >= 2, "{:?}", dead.stats());
+    stored_exactly_once(&service, &wang).await?;
     Ok(())
 }
 

@@ -15,18 +15,26 @@
 //! A retry after a cut carries a chunk: a link that is still down refuses the connection
 //! before any of it goes, and the first round on a link that is back carries data instead of
 //! only finding out that the link is back. After a server error, or after chunks were cut
-//! twice in a row, the retry is a document-less probe, so a server or a link that cannot take
-//! a chunk costs bytes of headers, not a chunk. A request that fails sooner than it could have
-//! reached the server (within a quarter of the shortest round seen: a refused connection) is
-//! neither a cut chunk nor leaves its documents in doubt. The first round after a failure
-//! (on a new connection, which pays its set-up) counts for the link's throughput but not for
-//! its latency or the chunk's growth ([`ChunkSizer::on_success_after_failure`]).
+//! twice in a row, the retry is a probe without a chunk (only documents in doubt, below), so a
+//! server or a link that cannot take a chunk costs bytes of headers, not a chunk. A request
+//! that fails sooner than it could have reached the server (within a quarter of the shortest
+//! round seen: a refused connection) is neither a cut chunk nor leaves its documents in doubt.
+//! The first round after a failure (on a new connection, which pays its set-up) counts for the
+//! link's throughput but not for its latency or the chunk's growth
+//! ([`ChunkSizer::on_success_after_failure`]).
 //!
 //! Resuming a cut upload: a request carrying documents whose answer never came may or may not
 //! have been committed. Its documents are "in doubt": the next request pushes them heads-only
 //! (no data; `base` the acknowledged heads, `heads` the device's). The server answers `Accepted`
 //! for those it has and `Resend` with its heads for the others, so acknowledged bytes are never
-//! sent twice and the rest goes from where the server stopped.
+//! sent twice and the rest goes from where the server stopped. A document the server asked for
+//! so (`Resend`) that is in doubt again — the push of its data was cut too — goes with its data
+//! in the next request, a probe included, instead of heads-only: after a cut the next request
+//! may be the only kind that gets through (a balancer alternating strictly between a live and
+//! a dead node hands the request after each cut to the live one; heads-only there, the data
+//! would always go to the dead one). Once: cut again, it is confirmed by its heads first again.
+//! A weak link thus sends a document's unconfirmed changes at most twice in a row per
+//! `Resend`, and only after the server said it lacked them.
 //!
 //! After a restore: a response whose cursor names another epoch than the device's
 //! (`protocol::EPOCH_SHIFT`) comes from a database restored from a backup, which may lack
@@ -44,8 +52,9 @@
 //! fixing like the server's own refusals, not resent until edited) and the rest go on.
 //!
 //! Scope changes: a response names the documents that left the device's scope
-//! ([`SyncResponse::gone`]); they leave the replica in that response's batch, except those
-//! holding unacknowledged changes, which stay refused as out of scope.
+//! ([`SyncResponse::gone`](super::protocol::SyncResponse::gone)); they leave the replica in
+//! that response's batch, except those holding unacknowledged changes, which stay refused as
+//! out of scope.
 //!
 //! Local saves ([`SyncClient::save_local`]) merge the edited documents into the replica and
 //! hand back the batch that stores them, which the driver stores like any other before the app
@@ -59,11 +68,12 @@
 
 use automerge::ChangeHash;
 
+mod answer;
+mod request;
+
 use super::limits;
 use super::policy::{ChunkSizer, GATHER_MS, RetryPolicy};
-use super::protocol::{
-    self, DocId, DocPush, Outcome, Refusal, SyncRequest, SyncResponse, WireError, to_wire,
-};
+use super::protocol::{DocId, DocPush, Refusal};
 use super::replica::{Entry, Replica};
 use crate::doc::RecordDoc;
 use crate::model::Timestamp;
@@ -281,8 +291,12 @@ pub struct SyncClient {
     /// Documents the request in flight carries data of.
     in_flight: Vec<DocId>,
     /// Documents of cut requests that may or may not have been committed: pushed heads-only
-    /// first by the next request.
+    /// first by the next request (with their data if also `asked`).
     in_doubt: Vec<DocId>,
+    /// Documents the server answered `Resend` for (it lacks their changes) and has not
+    /// acknowledged since. In doubt after a cut, such a document goes again with its data
+    /// rather than heads-only, once: carried so and cut again, it leaves this list.
+    asked: Vec<DocId>,
     /// Most documents one request pushes: [`limits::MAX_PUSHES`], less after an HTTP 413.
     max_pushes: usize,
     /// Successful pushing rounds since `max_pushes` last changed.
@@ -311,6 +325,7 @@ impl SyncClient {
             unreachable: false,
             in_flight: Vec::new(),
             in_doubt: Vec::new(),
+            asked: Vec::new(),
             max_pushes: limits::MAX_PUSHES,
             cap_rounds: 0,
         }
@@ -358,8 +373,9 @@ impl SyncClient {
     }
 
     /// The request in flight went on the wire as `wire_bytes`: a driver that deflates the
-    /// request itself (the web client, see [`encode_request`]) reports its size after doing
-    /// so, and the round is counted, and the compression learned, by those bytes.
+    /// request itself (the web client, see `encode_request` in `client/request.rs`) reports
+    /// its size after doing so, and the round is counted, and the compression learned, by
+    /// those bytes.
     pub fn on_wire(&mut self, wire_bytes: usize) {
         if let Phase::Sending {
             bytes, doc_bytes, ..
@@ -480,133 +496,6 @@ impl SyncClient {
         }
     }
 
-    /// Builds the next request from the outbox, up to one chunk.
-    fn send(&mut self, now: Timestamp) -> Vec<Effect> {
-        if !self.online {
-            return Vec::new();
-        }
-        let budget = self.chunk.doc_budget();
-        let mut push = Vec::new();
-        let mut used = 0usize;
-        let pending = self.replica.pending();
-        let outbox = pending.len();
-        // Documents a cut request carried go first, heads-only: the answer tells which the
-        // server committed and where the others stopped.
-        // `pending` is in the replica's (sorted) order.
-        self.in_doubt.retain(|id| pending.binary_search(id).is_ok());
-        for id in self.in_doubt.iter().take(self.max_pushes) {
-            let Some(entry) = self.replica.get_mut(id) else {
-                continue;
-            };
-            push.push(DocPush {
-                doc: id.clone(),
-                base: to_wire(&entry.acked),
-                heads: to_wire(&entry.heads()),
-                data: Vec::new(),
-            });
-        }
-        // A retry after a cut carries a chunk beside the heads of the documents in doubt:
-        // a link that is still down refuses the connection before any of it is sent, and
-        // one that is back has the whole round for data instead of a round for a probe
-        // and then one for the chunk. After a server error, or when chunks were cut twice
-        // in a row, the retry carries no data: a probe (with those heads) finds out whether
-        // the server or the link can take a chunk before one is spent on it.
-        let probe = self.attempt > 0 && (self.server_errors > 0 || self.data_cuts >= 2);
-        let pending: Vec<DocId> = if probe {
-            Vec::new()
-        } else {
-            pending
-                .into_iter()
-                .filter(|id| !self.in_doubt.contains(id))
-                .collect()
-        };
-        self.in_flight.clear();
-        for id in pending {
-            if push.len() >= self.max_pushes {
-                break;
-            }
-            let Some((heads, data)) = self.push_data(&id) else {
-                continue;
-            };
-            if !push.is_empty() && used + data.len() > budget {
-                break;
-            }
-            used += data.len();
-            self.in_flight.push(id.clone());
-            let base = self
-                .replica
-                .get(&id)
-                .map(|e| to_wire(&e.acked))
-                .unwrap_or_default();
-            push.push(DocPush {
-                doc: id,
-                base,
-                heads: to_wire(&heads),
-                data,
-            });
-        }
-        let pushed = push.len();
-        if !probe {
-            // Every waiting edit goes in this request or, if the chunk is full, in the next
-            // ones, which follow at once.
-            self.edited_since = None;
-        }
-        let req = SyncRequest {
-            cursor: self.replica.cursor,
-            ack: self.replica.ack,
-            device_time: now,
-            push,
-            max_response_bytes: u32::try_from(budget.saturating_mul(2)).unwrap_or(u32::MAX),
-            // What stays on the device after this chunk, for the leaders' freshness table.
-            unsent: Some(u32::try_from(outbox.saturating_sub(pushed)).unwrap_or(u32::MAX)),
-        };
-        let body = encode_request(&req);
-        // The chunk is counted on the wire: learn what the documents compressed to.
-        self.chunk.on_encoded(used, body.len());
-        self.phase = Phase::Sending {
-            started: now,
-            bytes: body.len(),
-            doc_bytes: used,
-            left_behind: pushed < outbox,
-            pushed,
-            carried: used > 0,
-        };
-        vec![Effect::Send { body, pushed }]
-    }
-
-    /// A waiting document's heads and the bytes to push: what follows the acknowledged heads,
-    /// or the whole document when the server has none of it. Builds the document if it is
-    /// stored as bytes; one that cannot be built is marked refused on the device (shown, not
-    /// pushed) and `None` returned.
-    fn push_data(&mut self, id: &DocId) -> Option<(Vec<ChangeHash>, Vec<u8>)> {
-        let acked = self.replica.get(id)?.acked.clone();
-        let doc = match self.replica.doc_mut(id)? {
-            Ok(doc) => doc,
-            Err(e) => {
-                let entry = self.replica.get_mut(id)?;
-                let heads = entry.heads();
-                entry.refused = Some((heads, Refusal::Malformed(e.to_string())));
-                return None;
-            }
-        };
-        let heads = doc.heads();
-        // Without Automerge's own per-column compression: the message is deflated as a
-        // whole, which compresses what documents share (actors, keys, structure) as well.
-        // A document too large for the server that way goes compressed (the server
-        // accepts both forms), as it fits more often.
-        let data = if acked.is_empty() {
-            let plain = doc.automerge().save_nocompress();
-            if plain.len() > protocol::MAX_DOC_BYTES as usize {
-                compressed_save(doc).unwrap_or(plain)
-            } else {
-                plain
-            }
-        } else {
-            doc.automerge().save_after(&acked)
-        };
-        Some((heads, data))
-    }
-
     /// Merges documents edited on the device (edited copies of replica documents, or new
     /// ones) into the replica at once, so no pull or other edit slips in between, and returns
     /// the batch that stores them. The driver stores it, only then says "saved", and reports
@@ -652,16 +541,9 @@ impl SyncClient {
             if entry.heads() == entry.acked {
                 continue;
             }
-            let base = to_wire(&entry.acked);
-            let Some((heads, data)) = self.push_data(&id) else {
-                continue;
-            };
-            out.push(DocPush {
-                doc: id,
-                base,
-                heads: to_wire(&heads),
-                data,
-            });
+            if let Some(with_data) = self.data_push(&id) {
+                out.push(with_data);
+            }
         }
         out
     }
@@ -716,289 +598,6 @@ impl SyncClient {
         Ok(batch)
     }
 
-    fn on_response(&mut self, body: &[u8], elapsed_ms: i64, now: Timestamp) -> Vec<Effect> {
-        let Phase::Sending {
-            bytes,
-            left_behind,
-            pushed,
-            carried,
-            ..
-        } = self.phase
-        else {
-            return Vec::new();
-        };
-        let resp: SyncResponse = match protocol::decode(body) {
-            Ok(r) => r,
-            Err(WireError::Version { .. }) => {
-                return self
-                    .stop("the server speaks another protocol version: update the app".into());
-            }
-            Err(_) => return self.on_failure(Failure::Network, now, 0),
-        };
-        let mut batch = PersistBatch {
-            position: Some(SyncPosition {
-                cursor: resp.cursor,
-                ack: resp.delivery,
-            }),
-            ..PersistBatch::default()
-        };
-        // A response of another epoch: the server's database was restored from a backup and
-        // may lack what it acknowledged since (`protocol::EPOCH_SHIFT`). Every document is
-        // offered again by its heads, as after a cut request, with nothing acknowledged (stored
-        // so, so a restart in between pushes them whole): the server asks for what it lacks.
-        if self.replica.cursor != 0
-            && protocol::cursor_epoch(resp.cursor ^ self.replica.cursor) != 0
-        {
-            self.in_doubt = self.replica.forget_acks();
-            batch.acked = self
-                .in_doubt
-                .iter()
-                .map(|id| (id.clone(), Vec::new()))
-                .collect();
-        }
-        for result in &resp.results {
-            self.in_doubt.retain(|id| *id != result.doc);
-            let Some(entry) = self.replica.get_mut(&result.doc) else {
-                continue;
-            };
-            match &result.outcome {
-                Outcome::Accepted { heads } => {
-                    entry.acked = protocol::from_wire(heads);
-                    batch.acked.push((result.doc.clone(), entry.acked.clone()));
-                    if entry.refused.take().is_some() {
-                        batch.refused.push((result.doc.clone(), None));
-                    }
-                }
-                Outcome::Refused(reason) => {
-                    let heads = entry.heads();
-                    entry.refused = Some((heads.clone(), reason.clone()));
-                    batch
-                        .refused
-                        .push((result.doc.clone(), Some((heads, reason.clone()))));
-                }
-                Outcome::Resend { server_heads } => {
-                    let server = protocol::from_wire(server_heads);
-                    let have_all = match self.replica.doc_mut(&result.doc) {
-                        Some(Ok(doc)) => server
-                            .iter()
-                            .all(|h| doc.automerge().get_change_by_hash(h).is_some()),
-                        _ => false,
-                    };
-                    if let Some(entry) = self.replica.get_mut(&result.doc) {
-                        entry.acked = if have_all { server } else { Vec::new() };
-                        batch.acked.push((result.doc.clone(), entry.acked.clone()));
-                    }
-                }
-            }
-        }
-        for pull in &resp.pulls {
-            match self.replica.apply_pull(pull) {
-                Ok(_) => {
-                    if let Some(entry) = self.replica.get_mut(&pull.doc) {
-                        batch.docs.push(SavedDoc {
-                            id: pull.doc.clone(),
-                            bytes: entry.saved(),
-                            heads: entry.heads(),
-                        });
-                        batch.acked.push((pull.doc.clone(), entry.acked.clone()));
-                    }
-                }
-                Err(e) => {
-                    // A document the device cannot read is left out; the cursor still moves so
-                    // one bad document cannot stall the feed. It is shown as refused locally.
-                    if let Some(entry) = self.replica.get_mut(&pull.doc) {
-                        let heads = entry.heads();
-                        entry.refused = Some((heads.clone(), Refusal::Malformed(e.to_string())));
-                        batch.refused.push((
-                            pull.doc.clone(),
-                            Some((heads, Refusal::Malformed(e.to_string()))),
-                        ));
-                    }
-                }
-            }
-        }
-        self.leave_scope(&resp.gone, &mut batch);
-        self.replica.cursor = resp.cursor;
-        self.replica.ack = resp.delivery;
-        let pulled: usize = resp.pulls.iter().map(|p| p.data.len()).sum();
-        self.chunk.on_encoded(pulled, body.len());
-        // The response may carry twice the chunk: it counts half. A request that carried no
-        // documents (a probe, a pull) is no chunk: a probe's heads of documents in doubt can
-        // make it several KB, all latency, which says nothing about the link's throughput.
-        let request = if carried { bytes } else { 0 };
-        if self.attempt > 0 {
-            // The first round after a failure: on a new connection, which paid its set-up.
-            self.chunk
-                .on_success_after_failure(request.max(body.len() / 2), elapsed_ms);
-        } else {
-            self.chunk
-                .on_success(request.max(body.len() / 2), elapsed_ms);
-        }
-        self.attempt = 0;
-        self.server_errors = 0;
-        self.unreachable = false;
-        self.in_flight.clear();
-        if carried {
-            self.data_cuts = 0;
-        }
-        if pushed > 0 && self.max_pushes < limits::MAX_PUSHES {
-            self.cap_rounds += 1;
-            if self.cap_rounds >= CAP_HOLD_ROUNDS {
-                self.max_pushes = self.max_pushes.saturating_mul(2).min(limits::MAX_PUSHES);
-                self.cap_rounds = 0;
-            }
-        }
-        self.status.last_success = Some(now);
-        self.status.error = None;
-        self.status.clock_skew_ms = Some(resp.server_time.0 - now.0);
-        self.phase = Phase::Persisting {
-            more: resp.more || left_behind,
-        };
-        vec![Effect::Persist(batch)]
-    }
-
-    fn on_failure(&mut self, failure: Failure, now: Timestamp, random: u32) -> Vec<Effect> {
-        let Phase::Sending {
-            started,
-            pushed,
-            bytes,
-            carried,
-            ..
-        } = self.phase
-        else {
-            return Vec::new();
-        };
-        let in_flight = std::mem::take(&mut self.in_flight);
-        match failure {
-            Failure::Http { status: 413, .. } if pushed == 1 && in_flight.len() == 1 => {
-                // The document alone is over a limit: refused on the device, the rest go on.
-                self.refuse_alone(&in_flight[0], bytes)
-            }
-            Failure::Http { status: 413, .. } if pushed > 1 => {
-                // Too much for one request: half the documents, at once.
-                self.max_pushes = (pushed / 2).max(1);
-                self.cap_rounds = 0;
-                self.phase = Phase::Idle;
-                self.send(now)
-            }
-            Failure::Http { status, message }
-                if (400..500).contains(&status) && status != 408 && status != 429 =>
-            {
-                self.stop(format!(
-                    "the server refused the sync request ({status}): {message}"
-                ))
-            }
-            Failure::Http { status, .. } => {
-                // Back off, the server may be overloaded. The server itself answers errors
-                // before committing; a gateway's 502 or 504 may come after the server behind
-                // it committed, so that request's documents are in doubt like after a cut.
-                if matches!(status, 502 | 504) {
-                    self.doubt(in_flight);
-                }
-                self.attempt += 1;
-                self.server_errors += 1;
-                self.unreachable = matches!(status, 502..=504);
-                let delay = self.retry.delay_ms(self.server_errors, random);
-                self.wait(Timestamp(now.0 + delay))
-            }
-            Failure::Network if !self.chunk.could_have_arrived(now.0 - started.0) => {
-                // Failed sooner than the request could reach the server: a connection refused
-                // at once (a link still down), or a cut that came first. Its documents are not
-                // in doubt (they go again with their data; should some have arrived after
-                // all, the server acknowledges the repeat), and it says nothing about the
-                // chunk: the link did not have it long enough to cut it.
-                self.retry_network(now, random)
-            }
-            Failure::Network => {
-                // The request may have been committed before the answer was lost.
-                self.doubt(in_flight);
-                // Only a cut request that carried documents is a cut chunk: a probe refused
-                // while the link is down (its heads of documents in doubt can make it several
-                // KB) must not halve the chunk at every retry.
-                self.chunk.on_cut(if carried { bytes } else { 0 });
-                if carried {
-                    self.data_cuts += 1;
-                }
-                self.retry_network(now, random)
-            }
-        }
-    }
-
-    /// The retry after a network failure: at once when the round before succeeded (the link
-    /// was up a moment ago) and chunks are not being cut again and again, otherwise after the
-    /// short network interval.
-    fn retry_network(&mut self, now: Timestamp, random: u32) -> Vec<Effect> {
-        let just_worked = self.attempt == 0 && self.data_cuts < 2;
-        self.attempt += 1;
-        if just_worked {
-            // The link was up a moment ago: try again at once.
-            self.phase = Phase::Idle;
-            return self.send(now);
-        }
-        self.unreachable = true;
-        let delay = self
-            .retry
-            .network_delay_ms(self.attempt.saturating_sub(1), random);
-        self.wait(Timestamp(now.0 + delay))
-    }
-
-    /// Documents that left the device's scope ([`SyncResponse::gone`]): removed, unless they
-    /// hold changes the server has not acknowledged, which stay, refused as out of scope (the
-    /// person sees them and may discard them).
-    fn leave_scope(&mut self, gone: &[DocId], batch: &mut PersistBatch) {
-        for id in gone {
-            let Some(entry) = self.replica.get_mut(id) else {
-                continue;
-            };
-            let heads = entry.heads();
-            if heads == entry.acked && !self.in_doubt.contains(id) {
-                self.replica.remove(id);
-                batch.acked.retain(|(d, _)| d != id);
-                batch.refused.retain(|(d, _)| d != id);
-                batch.removed.push(id.clone());
-            } else {
-                entry.refused = Some((heads.clone(), Refusal::OutOfScope));
-                batch
-                    .refused
-                    .push((id.clone(), Some((heads, Refusal::OutOfScope))));
-            }
-        }
-    }
-
-    /// Documents a request carried whose fate is unknown: the next request pushes them
-    /// heads-only first.
-    fn doubt(&mut self, ids: Vec<DocId>) {
-        for id in ids {
-            if !self.in_doubt.contains(&id) {
-                self.in_doubt.push(id);
-            }
-        }
-    }
-
-    /// A 413 for a request carrying one document's data: the document alone is over one of
-    /// the server's limits (its bytes on the wire, or what they inflate to). It is marked
-    /// refused at its current heads — shown for fixing, not resent until edited — and the
-    /// refusal stored; then the rest of the outbox goes on.
-    fn refuse_alone(&mut self, id: &DocId, bytes: usize) -> Vec<Effect> {
-        let limit = if bytes > limits::MAX_REQUEST_BYTES {
-            limits::MAX_REQUEST_BYTES
-        } else {
-            limits::MAX_STORED_DOC_BYTES
-        };
-        let reason = Refusal::TooLarge {
-            limit: u32::try_from(limit).unwrap_or(u32::MAX),
-        };
-        let mut batch = PersistBatch::default();
-        if let Some(entry) = self.replica.get_mut(id) {
-            let heads = entry.heads();
-            entry.refused = Some((heads.clone(), reason.clone()));
-            batch.refused.push((id.clone(), Some((heads, reason))));
-        }
-        self.in_doubt.retain(|d| d != id);
-        self.phase = Phase::Persisting { more: true };
-        vec![Effect::Persist(batch)]
-    }
-
     fn wait(&mut self, until: Timestamp) -> Vec<Effect> {
         self.phase = Phase::Waiting { until };
         vec![Effect::WakeAt(until)]
@@ -1008,30 +607,5 @@ impl SyncClient {
         self.status.error = Some(error);
         self.phase = Phase::Stopped;
         Vec::new()
-    }
-}
-
-/// A request's bytes. Native devices deflate it here. The web client's build leaves the
-/// payload undeflated ([`protocol::encode_plain`]) for its driver, which deflates it with the
-/// browser's `CompressionStream` and reports the size with [`SyncClient::on_wire`]: the wasm
-/// app then carries no deflate compressor (about 8 KB of its download).
-fn encode_request(req: &SyncRequest) -> Vec<u8> {
-    if cfg!(target_arch = "wasm32") {
-        protocol::encode_plain(req)
-    } else {
-        protocol::encode(req)
-    }
-}
-
-/// The document saved with Automerge's per-column deflate, for a new document too large to
-/// push plain; `None` in the wasm build, which carries no deflate compressor (see
-/// [`encode_request`]): there such a document goes plain and the server refuses it as too large
-/// (typed text is about 3 bytes an operation plain, so a record passes 2 MiB only far past
-/// [`limits::MAX_PUSH_OPS`], which the server refuses anyway).
-fn compressed_save(doc: &mut RecordDoc) -> Option<Vec<u8>> {
-    if cfg!(target_arch = "wasm32") {
-        None
-    } else {
-        Some(doc.save())
     }
 }
