@@ -21,8 +21,8 @@
 //!
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
 //! does not have yet (enterprise cards, published configurations, reminders) and columns it
-//! does not have (a person's phone number, a device's scope confirmations and handover
-//! secret), each with how many rows or values stay behind.
+//! does not have (a device's scope confirmations and handover secret), each with how many
+//! rows or values stay behind.
 //! Photos and signatures are files, never rows: those in the folder beside the SQLite file
 //! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
 //! every server names with `serve --blobs DIR` (its layout is the same: `sha256/`, `thumb/`,

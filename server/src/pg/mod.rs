@@ -95,6 +95,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_token_rotation.sql"),
     ),
     ("0011_uploads", include_str!("migrations/0011_uploads.sql")),
+    ("0013_people", include_str!("migrations/0013_people.sql")),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

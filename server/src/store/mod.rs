@@ -53,8 +53,8 @@ pub use directory::{
 };
 pub(crate) use directory::{
     LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, others_than,
-    password_changed_detail, presented_state, reset_detail, retried_detail, reused_detail,
-    revoked_detail, token_hash,
+    password_changed_detail, period_checked, presented_state, reset_detail, retried_detail,
+    reused_detail, revoked_detail, token_hash,
 };
 pub(crate) use freshness::{officer_freshness, record_unsent};
 pub use group::GroupJob;
