@@ -18,7 +18,8 @@ use super::{
 };
 use crate::api::{
     BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis,
-    OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+    OfficerFreshness, ProblemFilter, ProblemPage, SupervisionFilter, SupervisionPage, Timeline,
+    Unit, VisitFilter, VisitPage,
 };
 use crate::auth::scope::{Access, access_for};
 use crate::blobs::BlobHash;
@@ -305,6 +306,15 @@ impl Queries for Arc<SqliteDb> {
 
     fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
         on_reader(self, move |s| s.history_verdict(&doc))
+    }
+
+    fn supervision(
+        &self,
+        scope: Scope,
+        filter: SupervisionFilter,
+        now: Timestamp,
+    ) -> DbFuture<'_, SupervisionPage> {
+        on_reader(self, move |s| s.list_supervision(&scope, &filter, now))
     }
 }
 
