@@ -64,7 +64,7 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
     for (method, path) in [
         (reqwest::Method::GET, "/api/supervision"),
         (reqwest::Method::GET, "/api/admin/config"),
-        (reqwest::Method::POST, "/api/admin/users"),
+        (reqwest::Method::POST, "/api/admin/org-units"),
     ] {
         let answer = http
             .request(method.clone(), format!("{}{path}", server.url()))

@@ -1,14 +1,84 @@
 //! Accounts as the administrator manages them (账号管理), one implementation for the command
 //! line (`users add|disable|enable|reset-password`, `devices revoke`) and for the running
-//! server's `/api/admin/users…` (`crate::http::admin`): checking a new user's fields, and a
+//! server's `/api/admin/users…` (`crate::http::admin`) on either database: checking a new
+//! user's fields against the directory's facts ([`DirectoryFacts`]: the SQLite store for the
+//! command line, a [`Listing`] read through [`crate::db::Directory`] for the server), and a
 //! new password against the policy ([`crate::auth::policy`]) before it is hashed. The store
 //! writes each change with its audit entry naming the acting administrator.
 
-use shared::model::{OrgUnitKind, Role, User, UserId};
+use std::collections::BTreeMap;
+
+use shared::model::{EnterpriseId, OrgUnitKind, Role, Timestamp, User, UserId};
 
 use super::AdminError;
 use crate::auth::{self, Secret, password, policy};
-use crate::store::{NewUser, PasswordHash, SqliteStore};
+use crate::store::{
+    ImportedUser, NewUser, OrgUnitEntry, PasswordHash, SqliteStore, StoreError, UserRecord,
+};
+
+/// What the administrator's checks look up in the directory.
+pub trait DirectoryFacts {
+    /// The org unit whose CSV code is `code`, if any.
+    ///
+    /// # Errors
+    /// The store failed.
+    fn org_unit_by_code(&self, code: &str) -> Result<Option<OrgUnitEntry>, StoreError>;
+
+    /// The person whose login is `login`, if any (a disabled one too).
+    ///
+    /// # Errors
+    /// The store failed.
+    fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// The enterprise profile whose credit code is `code` (not one merged into another), if
+    /// any.
+    ///
+    /// # Errors
+    /// The store failed.
+    fn enterprise_by_credit_code(&self, code: &str) -> Result<Option<EnterpriseId>, StoreError>;
+}
+
+impl DirectoryFacts for SqliteStore {
+    fn org_unit_by_code(&self, code: &str) -> Result<Option<OrgUnitEntry>, StoreError> {
+        SqliteStore::org_unit_by_code(self, code)
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.find_user_by_login(login)
+    }
+
+    fn enterprise_by_credit_code(&self, code: &str) -> Result<Option<EnterpriseId>, StoreError> {
+        SqliteStore::enterprise_by_credit_code(self, code)
+    }
+}
+
+/// Every org unit and person as [`crate::db::Directory::listing`] read them (one snapshot),
+/// and the enterprises a file names by credit code
+/// ([`crate::db::Directory::enterprises_by_credit_code`]): what the server checks an addition
+/// against, on either database.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The org units.
+    pub units: Vec<OrgUnitEntry>,
+    /// The people.
+    pub users: Vec<UserRecord>,
+    /// Enterprise profiles by credit code (those asked for).
+    pub enterprises: BTreeMap<String, EnterpriseId>,
+}
+
+impl DirectoryFacts for Listing {
+    fn org_unit_by_code(&self, code: &str) -> Result<Option<OrgUnitEntry>, StoreError> {
+        Ok(self.units.iter().find(|u| u.code == code).cloned())
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users.iter().find(|u| u.user.login == login).cloned())
+    }
+
+    fn enterprise_by_credit_code(&self, code: &str) -> Result<Option<EnterpriseId>, StoreError> {
+        Ok(self.enterprises.get(code).copied())
+    }
+}
 
 /// Most characters of a phone number.
 const PHONE_CHARS: usize = 32;
@@ -45,7 +115,10 @@ pub struct CheckedAccount {
 ///
 /// # Errors
 /// [`AdminError::Invalid`] naming what is wrong; [`AdminError::Store`] when the store fails.
-pub fn check_account(store: &SqliteStore, a: &NewAccount) -> Result<CheckedAccount, AdminError> {
+pub fn check_account(
+    store: &dyn DirectoryFacts,
+    a: &NewAccount,
+) -> Result<CheckedAccount, AdminError> {
     let role = Role::from_code(&a.role).map_err(|e| {
         AdminError::Invalid(format!(
             "{e}: use one of {}",
@@ -125,21 +198,24 @@ pub fn add_account(
     store: &mut SqliteStore,
     a: &CheckedAccount,
     password_hash: PasswordHash,
-    now: shared::model::Timestamp,
+    now: Timestamp,
     actor: &str,
 ) -> Result<(), AdminError> {
-    let detail = added_detail(a);
-    store.create_user(
-        &NewUser {
+    store.create_users(&[added(a, password_hash)], now, actor, None)?;
+    Ok(())
+}
+
+/// The row that adds a checked account with its password hash, audited as `users add` is
+/// ([`added_detail`]).
+pub fn added(a: &CheckedAccount, password_hash: PasswordHash) -> ImportedUser {
+    ImportedUser {
+        new: NewUser {
             user: a.user.clone(),
             password_hash,
         },
-        a.phone.as_deref(),
-        now,
-        actor,
-        &detail,
-    )?;
-    Ok(())
+        phone: a.phone.clone(),
+        detail: added_detail(a),
+    }
 }
 
 /// What a `user_added` audit entry says of the user: name, role and org unit.

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use shared::model::{CreditCode, EnterpriseId, Role, Timestamp, UserId};
 
 use super::AdminError;
+use super::accounts::DirectoryFacts;
 use crate::store::{SqliteStore, StoreError};
 
 /// Whether a user of `role` may be assigned enterprises: officers and leaders.
@@ -22,8 +23,11 @@ pub fn assignable(role: Role) -> bool {
 ///
 /// # Errors
 /// The reason, for the administrator; [`AdminError::Store`] when the store fails.
-pub fn assignee(store: &SqliteStore, login: &str) -> Result<Result<UserId, String>, AdminError> {
-    Ok(match store.find_user_by_login(login)? {
+pub fn assignee(
+    store: &dyn DirectoryFacts,
+    login: &str,
+) -> Result<Result<UserId, String>, AdminError> {
+    Ok(match store.user_by_login(login)? {
         Some(u) if assignable(u.user.role) => Ok(u.user.id),
         Some(u) => Err(format!(
             "{login} is a {}: only officers and leaders are assigned enterprises",
@@ -82,7 +86,7 @@ pub fn move_to(
     now: Timestamp,
     actor: &str,
 ) -> Result<(), AdminError> {
-    let to = assignee(store, to)?.map_err(AdminError::Invalid)?;
+    let to = assignee(&*store, to)?.map_err(AdminError::Invalid)?;
     let from = match from {
         Some(login) => {
             store

@@ -1,19 +1,18 @@
-//! Imports of enterprises and assignments (org units: `super::import_org_units`) from CSV or .xlsx files (`super::xlsx`:
-//! the first sheet, the same columns). Each file is read whole and checked row by row; every problem is reported with its line number, and nothing is stored unless
-//! the whole file is good (then it is stored in one transaction). Enterprises become enterprise
-//! profile documents — and key enterprises also their one monitoring document — committed
-//! through the sync engine like any device's, so devices in scope receive them at their next
-//! sync.
+//! Imports of enterprises (org units: `super::import_org_units`, assignments:
+//! `super::import_assignments`, people: `super::import_users`) from CSV or .xlsx files
+//! (`super::xlsx`: the first sheet, the same columns), and what every import shares: reading
+//! the file as a table. Each file is read whole and checked row by row; every problem is
+//! reported with its line number, and nothing is stored unless the whole file is good (then
+//! it is stored in one transaction). Enterprises become enterprise profile documents — and key
+//! enterprises also their one monitoring document — committed through the sync engine like
+//! any device's, so devices in scope receive them at their next sync.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::NaiveDate;
 use shared::config::Config;
 use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise};
-use shared::model::{
-    Assignment, CreditCode, EnterpriseId, EnterpriseSize, OrgUnitKind, Position, Timestamp,
-};
+use shared::model::{CreditCode, EnterpriseId, EnterpriseSize, OrgUnitKind, Position, Timestamp};
 use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
 use shared::sync::server::{SyncContext, handle_sync};
 use shared::sync::validate::{Scope, validate};
@@ -427,101 +426,6 @@ fn commit_enterprises(
     }
 }
 
-/// A date `YYYY-MM-DD` as the instant its day starts in China (UTC+8).
-pub fn parse_date(s: &str) -> Option<Timestamp> {
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    let midnight = day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
-    Some(Timestamp(midnight - 8 * 60 * 60 * 1000))
-}
-
-/// Imports assignments (`credit_code,login,valid_from,valid_to`; dates `YYYY-MM-DD`, the end
-/// exclusive and optional). The enterprise must be stored and the user an officer or leader.
-///
-/// # Errors
-/// [`AdminError::Lines`] listing every bad row; nothing is stored then.
-pub fn import_assignments<'a>(
-    store: &mut SqliteStore,
-    file: impl Into<ImportFile<'a>>,
-) -> Result<usize, AdminError> {
-    let table = parse_table(
-        file.into(),
-        &["credit_code", "login", "valid_from"],
-        &["valid_to"],
-    )?;
-    let mut errors = Vec::new();
-    let mut rows = Vec::new();
-    for (line, row) in &table.rows {
-        let mut err = |message: String| {
-            errors.push(LineError {
-                line: *line,
-                message,
-            })
-        };
-        let code = field(row, "credit_code");
-        let enterprise = match CreditCode::parse(code) {
-            Ok(c) => match store.enterprise_by_credit_code(c.as_str())? {
-                Some(e) => Some(e),
-                None => {
-                    err(format!(
-                        "no enterprise with credit code {code} (import it first)"
-                    ));
-                    None
-                }
-            },
-            Err(e) => {
-                err(format!("credit code {code:?}: {e}"));
-                None
-            }
-        };
-        let login = field(row, "login");
-        let user = match super::assignments::assignee(store, login)? {
-            Ok(id) => Some(id),
-            Err(why) => {
-                err(why);
-                None
-            }
-        };
-        let from = parse_date(field(row, "valid_from"));
-        if from.is_none() {
-            err(format!(
-                "valid_from {:?} is not a date YYYY-MM-DD",
-                field(row, "valid_from")
-            ));
-        }
-        let to = match field(row, "valid_to") {
-            "" => Ok(None),
-            s => parse_date(s)
-                .map(Some)
-                .ok_or_else(|| format!("valid_to {s:?} is not a date YYYY-MM-DD")),
-        };
-        let to = match to {
-            Ok(t) => t,
-            Err(e) => {
-                err(e);
-                None
-            }
-        };
-        if let (Some(f), Some(t)) = (from, to)
-            && t <= f
-        {
-            err("valid_to must be after valid_from".into());
-        }
-        if let (Some(enterprise), Some(user), Some(valid_from)) = (enterprise, user, from) {
-            rows.push(Assignment {
-                enterprise,
-                user,
-                valid_from,
-                valid_to: to,
-            });
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AdminError::Lines(errors));
-    }
-    store.import_assignments(&rows)?;
-    Ok(rows.len())
-}
-
 /// What an import file holds: the three CSV imports, by the code the command line's
 /// subcommand and the HTTP route (`/api/admin/imports/{kind}`) name it with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -627,13 +531,13 @@ pub fn import_audited(
         }
         ImportKind::Assignments => ImportReport {
             kind,
-            imported: import_assignments(store, file)?,
+            imported: super::import_assignments::import_assignments(store, file)?,
             present: 0,
             generated: Vec::new(),
         },
         ImportKind::Users => {
             // The users' one transaction carries its own audit entry.
-            let users = super::import_users::check_users(store, file)?;
+            let users = super::import_users::check_users(&*store, file)?;
             let users = super::import_users::hash_users(users)?;
             let r = super::import_users::store_users(store, users, now, actor, subject)?;
             return Ok(ImportReport {

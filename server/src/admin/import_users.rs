@@ -9,9 +9,11 @@
 //! (or no column) gets a generated password ([`generate_password`], 12 characters from an
 //! alphabet without look-alikes), answered once in the import's report and never stored in
 //! clear. They are ordinary passwords: the user is told to change theirs with
-//! `POST /api/account/password` (nothing forces it). Checking is quick and needs the store;
-//! hashing is slow (argon2, one per user) and does not ([`hash_users`]), so the server hashes
-//! between two short holds of the store.
+//! `POST /api/account/password` (nothing forces it). Checking is quick and needs the
+//! directory's facts ([`super::accounts::DirectoryFacts`]); hashing is slow (argon2, one per
+//! user) and does not ([`hash_users`]), so the server, on either database, checks against a
+//! listing read through [`crate::db::Directory`], hashes, then stores the rows [`to_store`]
+//! makes with `Directory::add_people`.
 
 use std::collections::BTreeSet;
 
@@ -19,10 +21,10 @@ use rand::RngCore as _;
 use shared::model::Timestamp;
 
 use super::AdminError;
-use super::accounts::{CheckedAccount, NewAccount, check_account};
+use super::accounts::{CheckedAccount, DirectoryFacts, NewAccount, check_account};
 use super::import::{ImportFile, LineError, field, parse_table};
 use crate::auth::{Secret, password, policy};
-use crate::store::{ImportedUser, NewUser, PasswordHash, SqliteStore};
+use crate::store::{ImportedUser, PasswordHash, SqliteStore};
 
 /// Most users one file may add (a province's largest district has a few thousand people).
 pub const MAX_USERS: usize = 5_000;
@@ -71,7 +73,7 @@ pub struct UsersReport {
 /// [`AdminError::Lines`] naming every bad line (a field `users add` refuses, a login taken
 /// or given twice, a password the policy refuses); [`AdminError::Store`].
 pub fn check_users(
-    store: &SqliteStore,
+    store: &dyn DirectoryFacts,
     file: ImportFile<'_>,
 ) -> Result<Vec<CheckedUser>, AdminError> {
     let table = parse_table(
@@ -119,7 +121,7 @@ pub fn check_users(
             err(format!("login {login:?} appears twice"));
             continue;
         }
-        if store.find_user_by_login(&login)?.is_some() {
+        if store.user_by_login(&login)?.is_some() {
             err(format!("login {login:?} is taken"));
             continue;
         }
@@ -191,19 +193,10 @@ pub fn hash_users(users: Vec<CheckedUser>) -> Result<Vec<HashedUser>, AdminError
         .collect()
 }
 
-/// Stores every user in one transaction with their audit entries, as `actor`'s: one
-/// `user_added` per user (as `users add` writes it, saying which import added them), then one
-/// `imported` naming `subject` with the counts.
-///
-/// # Errors
-/// [`AdminError::Store`]: a login taken since the check (`Duplicate`); nothing is stored then.
-pub fn store_users(
-    store: &mut SqliteStore,
-    users: Vec<HashedUser>,
-    now: Timestamp,
-    actor: &str,
-    subject: &str,
-) -> Result<UsersReport, AdminError> {
+/// What a users import stores: one row per user, its `user_added` entry's detail as `users
+/// add` writes it saying which import (`subject`) added them; the report; and the `imported`
+/// entry's detail (the counts).
+pub fn to_store(users: Vec<HashedUser>, subject: &str) -> (Vec<ImportedUser>, UsersReport, String) {
     let mut report = UsersReport {
         imported: users.len(),
         generated: Vec::new(),
@@ -215,21 +208,31 @@ pub fn store_users(
                 .generated
                 .push((u.account.user.login.clone(), secret));
         }
-        let detail = format!("{} ({subject})", super::accounts::added_detail(&u.account));
-        rows.push(ImportedUser {
-            new: NewUser {
-                user: u.account.user,
-                password_hash: u.hash,
-            },
-            phone: u.account.phone,
-            detail,
-        });
+        let mut row = super::accounts::added(&u.account, u.hash);
+        row.detail = format!("{} ({subject})", row.detail);
+        rows.push(row);
     }
     let detail = format!(
         "{} user(s), {} password(s) generated",
         report.imported,
         report.generated.len()
     );
-    store.create_users(&rows, now, actor, subject, &detail)?;
+    (rows, report, detail)
+}
+
+/// Stores every user in one transaction with their audit entries, as `actor`'s: one
+/// `user_added` per user, then one `imported` naming `subject` with the counts ([`to_store`]).
+///
+/// # Errors
+/// [`AdminError::Store`]: a login taken since the check (`Duplicate`); nothing is stored then.
+pub fn store_users(
+    store: &mut SqliteStore,
+    users: Vec<HashedUser>,
+    now: Timestamp,
+    actor: &str,
+    subject: &str,
+) -> Result<UsersReport, AdminError> {
+    let (rows, report, detail) = to_store(users, subject);
+    store.create_users(&rows, now, actor, Some((subject, &detail)))?;
     Ok(report)
 }

@@ -64,7 +64,7 @@ pub struct SupervisionRow {
 }
 
 /// One page of the list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SupervisionPage {
     /// Rows matching the filters, all pages together.
     pub total: u64,

@@ -1,16 +1,18 @@
 //! The directory: what a person may read and write, the org units and people the directory
 //! lists, a person's own devices (their tokens: [`super::Tokens`]), and the administrator's
-//! day-one changes to people and devices (revoke a lost phone, disable a leaver, enable them
-//! again, reset a forgotten password), each one transaction with its audit entry naming the
-//! acting administrator.
+//! day-one changes to people and devices (add people, one or a file's, import assignments,
+//! revoke a lost phone, disable a leaver, enable them again, reset a forgotten password), each
+//! one transaction with its audit entries naming the acting administrator.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use shared::model::{DeviceId, OrgUnitId, Timestamp, User, UserId};
+use shared::model::{Assignment, DeviceId, EnterpriseId, OrgUnitId, Timestamp, User, UserId};
 
 use super::DbFuture;
 use crate::auth::scope::Access;
-use crate::store::{AdminDevice, Device, OrgUnitEntry, OwnDevice, PasswordHash, UserRecord};
+use crate::store::{
+    AdminDevice, Device, ImportedUser, OrgUnitEntry, OwnDevice, PasswordHash, UserRecord,
+};
 
 /// What the HTTP layer needs from the directory. Rules (may this person see that unit) are the
 /// caller's; this answers the facts they are judged on.
@@ -21,6 +23,9 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// The org unit `id`, if it exists.
     fn org_unit(&self, id: OrgUnitId) -> DbFuture<'_, Option<OrgUnitEntry>>;
+
+    /// The org unit whose CSV code is `code`, if it exists.
+    fn org_unit_by_code(&self, code: String) -> DbFuture<'_, Option<OrgUnitEntry>>;
 
     /// The unit `root` and every unit under it.
     fn org_subtree(&self, root: OrgUnitId) -> DbFuture<'_, BTreeSet<OrgUnitId>>;
@@ -75,4 +80,37 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         now: Timestamp,
         actor: String,
     ) -> DbFuture<'_, Vec<DeviceId>>;
+
+    /// Adds `people` (one the administrator added, or a file's), each with their phone number
+    /// and their `user_added` audit entry (its detail given) naming `actor`, then for an import
+    /// (`import`: its subject and detail) one `imported` entry, all in one transaction:
+    /// everyone and every entry, or nothing. `Duplicate` when a login is taken (by a person
+    /// stored, or one added before it in `people`); `NotFound` for an org unit that does not
+    /// exist.
+    fn add_people(
+        &self,
+        people: Vec<ImportedUser>,
+        now: Timestamp,
+        actor: String,
+        import: Option<(String, String)>,
+    ) -> DbFuture<'_, ()>;
+
+    /// The enterprise profiles (not merged into another) whose credit codes are among
+    /// `codes`, by credit code; where several share one, the smallest id (in byte order).
+    fn enterprises_by_credit_code(
+        &self,
+        codes: Vec<String>,
+    ) -> DbFuture<'_, BTreeMap<String, EnterpriseId>>;
+
+    /// Adds `rows` (an administrator's import) with the import's `imported` audit entry
+    /// naming `subject` with `detail`, as `actor`'s, in one transaction: all or nothing.
+    /// `Invalid` for a period that ends before it starts.
+    fn import_assignments(
+        &self,
+        rows: Vec<Assignment>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
+    ) -> DbFuture<'_, ()>;
 }

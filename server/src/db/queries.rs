@@ -1,6 +1,6 @@
 //! Queries and KPIs: the read side leaders, supervisors and handlers see — campaign KPIs and
-//! their breakdowns, data freshness, the problem and visit lists, an enterprise's timeline and
-//! a record's history verdict. Each answer is limited to the read scope the caller passes in
+//! their breakdowns, data freshness, the problem, visit and supervision lists, an enterprise's
+//! timeline and a record's history verdict. Each answer is limited to the read scope the caller passes in
 //! (the caller computes it, [`super::Directory::access`]).
 
 use std::collections::BTreeSet;
@@ -14,7 +14,7 @@ use shared::sync::validate::Scope;
 use super::DbFuture;
 use crate::api::{
     BreakdownQuery, BreakdownRow, HistoryVerdict, Kpis, OfficerFreshness, ProblemFilter,
-    ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+    ProblemPage, SupervisionFilter, SupervisionPage, Timeline, Unit, VisitFilter, VisitPage,
 };
 
 /// What the HTTP layer reads from the query tables.
@@ -68,4 +68,13 @@ pub trait Queries: Send + Sync + std::fmt::Debug {
 
     /// The history verdict of `doc` with the enterprise it belongs to, if it has one.
     fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>>;
+
+    /// A page of the supervision instructions (督办) on the problems in `scope` that `filter`
+    /// selects, each with its state at `now`.
+    fn supervision(
+        &self,
+        scope: Scope,
+        filter: SupervisionFilter,
+        now: Timestamp,
+    ) -> DbFuture<'_, SupervisionPage>;
 }

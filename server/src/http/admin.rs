@@ -10,9 +10,10 @@
 //! read. The checks and the writes are the command line's ([`crate::admin::accounts`], the
 //! store's methods), each written with its audit entry naming the acting administrator; a
 //! revocation, a disabling or a password reset closes the affected devices' event streams as
-//! a logout does ([`crate::auth::AuthService::end_sessions`]). The lists, the revocation,
-//! disabling, enabling and the password reset go through [`crate::db::Directory`], so they
-//! run on PostgreSQL too; adding a person is SQLite's only so far.
+//! a logout does ([`crate::auth::AuthService::end_sessions`]). Every route here goes through
+//! [`crate::db::Directory`], so each runs on PostgreSQL too: a person added is checked against
+//! the directory's facts read through it ([`accounts::Listing`]) and stored with its audit
+//! entry by `Directory::add_people`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -152,7 +153,7 @@ pub(super) async fn on_reader<T: Send + 'static>(
 }
 
 /// Awaits a directory call, mapping its failure as [`on_store`] does.
-async fn on_directory<T>(call: crate::db::DbFuture<'_, T>) -> Result<T, Response> {
+pub(super) async fn on_directory<T>(call: crate::db::DbFuture<'_, T>) -> Result<T, Response> {
     call.await
         .map_err(|e| Refused(AdminError::Store(e)).into_response())
 }
@@ -257,14 +258,20 @@ async fn add(
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
     let account = req.account;
-    let checked = on_store(&state, move |s| accounts::check_account(s, &account)).await?;
+    let directory = state.db().directory();
+    // The facts the check needs: the org unit named (a login taken is the insert's refusal).
+    let unit = on_directory(directory.org_unit_by_code(account.org_unit.clone())).await?;
+    let facts = accounts::Listing {
+        units: unit.into_iter().collect(),
+        ..accounts::Listing::default()
+    };
+    let checked =
+        accounts::check_account(&facts, &account).map_err(|e| Refused(e).into_response())?;
     let hash = hashed(req.password, checked.user.login.clone(), None).await?;
     let actor = auth.user.login.clone();
     let subject = checked.user.login.clone();
-    on_store(&state, move |s| {
-        accounts::add_account(s, &checked, hash, now(), &actor)
-    })
-    .await?;
+    let person = accounts::added(&checked, hash);
+    on_directory(directory.add_people(vec![person], now(), actor, None)).await?;
     Ok(Json(Done {
         subject,
         sessions_ended: 0,

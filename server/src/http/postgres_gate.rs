@@ -19,6 +19,7 @@ use crate::AppState;
 /// and files are not routes (the site's fallback) and are always served.
 pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("POST", "/api/login"),
     ("POST", "/api/refresh"),
     ("POST", "/api/logout"),
@@ -30,6 +31,9 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("POST", "/api/account/password"),
     ("GET", "/api/account/devices"),
     ("GET", "/api/admin/users"),
+    ("POST", "/api/admin/users"),
+    // People's and assignments' imports; the handler answers the others 503 (`admin_directory`).
+    ("POST", "/api/admin/imports/{kind}"),
     ("POST", "/api/admin/users/{login}/disable"),
     ("POST", "/api/admin/users/{login}/enable"),
     ("POST", "/api/admin/users/{login}/password"),
@@ -40,6 +44,7 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/dashboard/freshness"),
     ("GET", "/api/dashboard/breakdown"),
     ("GET", "/api/problems"),
+    ("GET", "/api/supervision"),
     ("GET", "/api/enterprises/{id}/timeline"),
     ("GET", "/api/visits"),
     ("GET", "/api/history/{kind}/{id}"),

@@ -1,6 +1,7 @@
 //! Supervision (督办) and the officer's to-do (待办): `GET /api/supervision`, the supervision
 //! instructions in the caller's read scope with their state (for whoever reads the problem
-//! list: `problems::require_list_reader`), and `GET /api/todo`, the caller's own to-do
+//! list: `problems::require_list_reader`), read through [`crate::db::Queries`] on either
+//! database, and `GET /api/todo` (SQLite's only so far), the caller's own to-do
 //! counts, computed by `shared::todo::officer_todo` over the problem documents the store holds
 //! — the same function, on the same documents, as the phone's home screen.
 
@@ -90,15 +91,17 @@ async fn list(
 ) -> Result<Json<SupervisionPage>, ApiError> {
     require_list_reader(&auth)?;
     let filter = q.into_filter()?;
-    let page = state
-        .db()
-        .write(move |s| -> Result<SupervisionPage, StoreError> {
-            let now = crate::auth::now();
-            let access = access_for(s, &auth.user, &auth.device, now)?;
-            s.list_supervision(&access.read, &filter, now)
-        })
+    let db = state.db();
+    let now = crate::auth::now();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, now)
         .await
-        .ok_or(ApiError::Internal)?
+        .map_err(internal)?;
+    let page = db
+        .queries()
+        .supervision(access.read, filter, now)
+        .await
         .map_err(internal)?;
     Ok(Json(page))
 }

@@ -1,18 +1,20 @@
 //! The administrator's day-one changes to people and devices in PostgreSQL
-//! ([`crate::db::Directory`]'s `admin_devices`, `revoke_device`, `disable_user`,
-//! `enable_user`, `reset_password`), as SQLite's (`store/directory/users.rs`, `devices.rs`):
-//! each one transaction with its audit entry (the same details) naming the acting
-//! administrator.
+//! ([`crate::db::Directory`]'s `add_people`, `import_assignments`, `admin_devices`,
+//! `revoke_device`, `disable_user`, `enable_user`, `reset_password`), as SQLite's
+//! (`store/directory/users.rs`, `assignments.rs`, `devices.rs`): each one transaction with
+//! its audit entries (the same details) naming the acting administrator. Two servers adding
+//! one login at once: the second insert waits for the first's commit on the login's unique
+//! index, then adds nothing and is refused as a duplicate.
 
 use deadpool_postgres::Transaction;
-use shared::model::{DeviceId, Timestamp};
+use shared::model::{Assignment, DeviceId, Timestamp};
 
 use super::PgDb;
 use super::audit::append;
 use super::directory::{corrupt, to_device};
 use crate::store::{
-    AdminDevice, AuditAction, PasswordHash, StoreError, disabled_detail, reset_detail,
-    revoked_detail,
+    AdminDevice, AuditAction, ImportedUser, PasswordHash, StoreError, disabled_detail,
+    period_checked, reset_detail, revoked_detail,
 };
 
 /// `NotFound` for the login `login`.
@@ -56,6 +58,93 @@ async fn revoke_tokens_of(tx: &Transaction<'_>, user: &str) -> Result<(), StoreE
 }
 
 impl PgDb {
+    /// Adds `people` with their phone numbers, each audited as `actor`'s `user_added` with its
+    /// detail, then `import`'s `imported` entry, in one transaction.
+    pub(super) async fn add_persons(
+        &self,
+        people: &[ImportedUser],
+        now: Timestamp,
+        actor: &str,
+        import: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for person in people {
+            let u = &person.new.user;
+            let unit = u.org_unit.to_string();
+            let known = tx
+                .query_opt("SELECT 1 FROM org_units WHERE id = $1", &[&unit])
+                .await?;
+            if known.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "org unit",
+                    key: unit,
+                });
+            }
+            let added = tx
+                .execute(
+                    "INSERT INTO users (id, login, name, role, org_unit, password_hash, \
+                     disabled, created_at, phone) VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) \
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &u.id.to_string(),
+                        &u.login,
+                        &u.name,
+                        &u.role.code(),
+                        &unit,
+                        &person.new.password_hash.0,
+                        &now.0,
+                        &person.phone,
+                    ],
+                )
+                .await?;
+            if added == 0 {
+                return Err(StoreError::Duplicate {
+                    what: "user",
+                    key: u.login.clone(),
+                });
+            }
+            let detail = &person.detail;
+            append(&tx, now, actor, AuditAction::UserAdded, &u.login, detail).await?;
+        }
+        if let Some((subject, detail)) = import {
+            append(&tx, now, actor, AuditAction::Imported, subject, detail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds `rows` with the import's `imported` entry naming `subject`, as `actor`'s, in one
+    /// transaction (each period checked as SQLite checks it).
+    pub(super) async fn import_assigned(
+        &self,
+        rows: &[Assignment],
+        now: Timestamp,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for a in rows {
+            period_checked(a)?;
+            tx.execute(
+                "INSERT INTO assignments (enterprise, user_id, valid_from, valid_to) \
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &a.enterprise.to_string(),
+                    &a.user.to_string(),
+                    &a.valid_from.0,
+                    &a.valid_to.map(|t| t.0),
+                ],
+            )
+            .await?;
+        }
+        append(&tx, now, actor, AuditAction::Imported, subject, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every device with its person's login, last sync and reported outbox, most recently
     /// seen first.
     pub(super) async fn admin_device_list(&self) -> Result<Vec<AdminDevice>, StoreError> {

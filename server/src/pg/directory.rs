@@ -2,10 +2,11 @@
 //! added as SQLite's directory adds them and read back into the same types; a person's access
 //! (the rule over `pg/access.rs`'s facts), the listing, and their own devices.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use shared::model::{
-    Assignment, DeviceId, OrgUnit, OrgUnitId, OrgUnitKind, Role, Timestamp, User, UserId,
+    Assignment, DeviceId, EnterpriseId, OrgUnit, OrgUnitId, OrgUnitKind, Role, Timestamp, User,
+    UserId,
 };
 use tokio_postgres::Row;
 
@@ -14,8 +15,8 @@ use super::audit::append;
 use crate::auth::scope::{Access, access_with};
 use crate::db::{DbFuture, Directory};
 use crate::store::{
-    AdminDevice, AuditAction, Device, NewUser, OrgUnitEntry, OwnDevice, PasswordHash, StoreError,
-    UserRecord,
+    AdminDevice, AuditAction, Device, ImportedUser, NewUser, OrgUnitEntry, OwnDevice, PasswordHash,
+    StoreError, UserRecord,
 };
 
 /// The columns [`to_user`] reads, in its order.
@@ -240,6 +241,21 @@ impl Directory for PgDb {
         })
     }
 
+    fn org_unit_by_code(&self, code: String) -> DbFuture<'_, Option<OrgUnitEntry>> {
+        Box::pin(async move {
+            self.client()
+                .await?
+                .query_opt(
+                    "SELECT id, code, name, kind, parent FROM org_units WHERE code = $1",
+                    &[&code],
+                )
+                .await?
+                .as_ref()
+                .map(to_org_unit)
+                .transpose()
+        })
+    }
+
     fn org_subtree(&self, root: OrgUnitId) -> DbFuture<'_, BTreeSet<OrgUnitId>> {
         Box::pin(self.org_subtree_of(root))
     }
@@ -379,5 +395,58 @@ impl Directory for PgDb {
         actor: String,
     ) -> DbFuture<'_, Vec<DeviceId>> {
         Box::pin(async move { self.reset(&login, &hash, now, &actor).await })
+    }
+
+    fn add_people(
+        &self,
+        people: Vec<ImportedUser>,
+        now: Timestamp,
+        actor: String,
+        import: Option<(String, String)>,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let import = import.as_ref().map(|(s, d)| (s.as_str(), d.as_str()));
+            self.add_persons(&people, now, &actor, import).await
+        })
+    }
+
+    fn enterprises_by_credit_code(
+        &self,
+        codes: Vec<String>,
+    ) -> DbFuture<'_, BTreeMap<String, EnterpriseId>> {
+        Box::pin(async move {
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    "SELECT credit_code, id FROM enterprises WHERE credit_code = ANY($1) \
+                     AND id NOT IN (SELECT absorbed FROM enterprise_merges) \
+                     ORDER BY id COLLATE \"C\" DESC",
+                    &[&codes],
+                )
+                .await?;
+            // By id, largest first: the smallest of a credit code is inserted last.
+            let mut found = BTreeMap::new();
+            for row in &rows {
+                let id: &str = row.get(1);
+                let id = EnterpriseId::parse(id).map_err(|e| corrupt("enterprises", e))?;
+                found.insert(row.get::<_, String>(0), id);
+            }
+            Ok(found)
+        })
+    }
+
+    fn import_assignments(
+        &self,
+        rows: Vec<Assignment>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            self.import_assigned(&rows, now, &actor, &subject, &detail)
+                .await
+        })
     }
 }

@@ -24,8 +24,7 @@
 //! reminders' outbox, whose tables `0012_reminders` made: a migrated district's first scan
 //! reads every problem, events before the copy remind no one, but deadlines and look-backs
 //! already due remind once more) and columns it
-//! does not have (a person's phone number, a device's handover
-//! secret), each with how many rows or values stay behind.
+//! does not have (a device's handover secret), each with how many rows or values stay behind.
 //! Photos and signatures are files, never rows: those in the folder beside the SQLite file
 //! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
 //! every server names with `serve --blobs DIR` (its layout is the same: `sha256/`, `thumb/`,

@@ -102,6 +102,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_reminders",
         include_str!("migrations/0012_reminders.sql"),
     ),
+    ("0013_people", include_str!("migrations/0013_people.sql")),
     (
         "0014_scope_marks",
         include_str!("migrations/0014_scope_marks.sql"),

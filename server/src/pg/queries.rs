@@ -1,7 +1,8 @@
 //! Queries and KPIs on PostgreSQL ([`Queries`]): every answer is the statements SQLite runs,
 //! written once over `store/sql.rs` (the KPIs `store/kpi.rs`, their breakdowns
-//! `store/breakdown.rs`, officer freshness `store/freshness.rs`, the problem and visit lists
-//! `store/problems_query.rs` and `store/visits_query.rs`, an enterprise's timeline
+//! `store/breakdown.rs`, officer freshness `store/freshness.rs`, the problem, visit and
+//! supervision lists `store/problems_query.rs`, `store/visits_query.rs` and
+//! `store/supervision_query.rs`, an enterprise's timeline
 //! `store/timeline.rs`, history verdicts `store/history.rs`) and run here through [`PgSql`]
 //! on a connection of the pool, from a blocking thread. Each call reads one snapshot (a
 //! read-only `REPEATABLE READ` transaction): the counts of one answer agree with each other
@@ -21,7 +22,7 @@ use super::PgDb;
 use super::sql::PgSql;
 use crate::api::{
     BreakdownQuery, BreakdownRow, HistoryVerdict, Kpis, OfficerFreshness, ProblemFilter,
-    ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+    ProblemPage, SupervisionFilter, SupervisionPage, Timeline, Unit, VisitFilter, VisitPage,
 };
 use crate::db::{DbFuture, Queries};
 use crate::store::StoreError;
@@ -119,5 +120,14 @@ impl Queries for PgDb {
 
     fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
         self.read(move |db| crate::store::history_verdict(db, &doc))
+    }
+
+    fn supervision(
+        &self,
+        scope: Scope,
+        filter: SupervisionFilter,
+        now: Timestamp,
+    ) -> DbFuture<'_, SupervisionPage> {
+        self.read(move |db| crate::store::list_supervision(db, &scope, &filter, now))
     }
 }

@@ -54,8 +54,8 @@ pub use directory::{
 };
 pub(crate) use directory::{
     LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, others_than,
-    password_changed_detail, presented_state, reset_detail, retried_detail, reused_detail,
-    revoked_detail, token_hash,
+    password_changed_detail, period_checked, presented_state, reset_detail, retried_detail,
+    reused_detail, revoked_detail, token_hash,
 };
 pub(crate) use freshness::{officer_freshness, record_unsent};
 pub use group::GroupJob;
@@ -75,6 +75,7 @@ pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
 };
+pub(crate) use supervision_query::list_supervision;
 pub(crate) use timeline::enterprise_timeline;
 pub(crate) use visits_query::list_visits;
 /// What `pg/migrate.rs` reads a SQLite row as: a stored snapshot's Automerge bytes, a note's text.

@@ -2,10 +2,10 @@
 //! instruction on the problems in the caller's read scope (the lists' one reading of a scope,
 //! `problems_query::scope_sql`), with its addressee, due date, acknowledgement and state
 //! (`shared::supervision::state_of`, the one rule, applied here in Rust rather than restated
-//! in SQL), filtered and paginated — and the problems an officer's to-do is computed from
-//! (`GET /api/todo`).
+//! in SQL), filtered and paginated, written once over [`Sql`] for both backends
+//! ([`list_supervision`]) — and the problems an officer's to-do is computed from
+//! (`GET /api/todo`, SQLite's only so far).
 
-use rusqlite::types::Value;
 use shared::doc::DocKind;
 use shared::model::{OrgUnitId, ProblemState, Timestamp, UserId};
 use shared::supervision::{SupervisionState, state_of};
@@ -13,6 +13,7 @@ use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
 use super::problems_query::scope_sql;
+use super::sql::{Lite, Sql, Value};
 use super::{SqliteStore, StoreError};
 use crate::api::{MAX_PAGE, Named, SupervisionFilter, SupervisionPage, SupervisionRow};
 
@@ -29,8 +30,8 @@ fn named(id: Option<String>, name: String) -> Option<Named> {
 }
 
 impl SqliteStore {
-    /// The supervision instructions in `scope` matching `filter` at `now`: due first (those
-    /// without a due date last), then newest given first.
+    /// The supervision instructions in `scope` matching `filter` at `now`
+    /// ([`list_supervision`]).
     ///
     /// # Errors
     /// When the store fails or holds a state code this build does not know.
@@ -40,96 +41,7 @@ impl SqliteStore {
         filter: &SupervisionFilter,
         now: Timestamp,
     ) -> Result<SupervisionPage, StoreError> {
-        let (scope_cond, mut params) =
-            scope_sql(super::sql::Dialect::Sqlite, scope, "p", DocKind::Problem);
-        let mut conds = vec!["s.kind = 'supervision'".to_string(), scope_cond];
-        if let Some(person) = filter.to_person {
-            conds.push("s.to_person = ?".into());
-            params.push(Value::Text(person.to_string()));
-        }
-        if let Some(unit) = filter.to_unit {
-            conds.push("s.to_unit = ?".into());
-            params.push(Value::Text(unit.to_string()));
-        }
-        if let Some(town) = filter.town {
-            conds.push("e.town = ?".into());
-            params.push(Value::Text(town.to_string()));
-        }
-        let sql = format!(
-            "{SELECT} WHERE {} ORDER BY s.due IS NULL, s.due, s.at DESC, s.id",
-            conds.join(" AND ")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let found = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| {
-                Ok((
-                    r.get::<_, String>(3)?,
-                    SupervisionRow {
-                        id: r.get(0)?,
-                        problem: r.get(1)?,
-                        description: r.get(2)?,
-                        problem_state: r.get(3)?,
-                        enterprise: Named {
-                            id: r.get(4)?,
-                            name: r.get(5)?,
-                        },
-                        text: r.get(6)?,
-                        by: Named {
-                            id: r.get(7)?,
-                            name: r.get(8)?,
-                        },
-                        at: r.get(9)?,
-                        to_person: named(r.get(10)?, r.get(11)?),
-                        to_unit: named(r.get(12)?, r.get(13)?),
-                        due: r.get(14)?,
-                        acknowledged_by: named(r.get(15)?, r.get(16)?),
-                        acknowledged_at: r.get(17)?,
-                        state: SupervisionState::Issued,
-                    },
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut by_state: Vec<(SupervisionState, u64)> =
-            SupervisionState::ALL.iter().map(|s| (*s, 0)).collect();
-        let mut kept = Vec::new();
-        for (code, mut row) in found {
-            let problem_state =
-                ProblemState::from_code(&code).map_err(|e| StoreError::Corrupt {
-                    table: "problems",
-                    detail: e.to_string(),
-                })?;
-            row.state = state_of(
-                problem_state,
-                row.due.map(Timestamp),
-                row.acknowledged_by.is_some(),
-                now,
-            );
-            let wanted = if filter.states.is_empty() {
-                row.state != SupervisionState::Closed
-            } else {
-                filter.states.contains(&row.state)
-            };
-            if wanted {
-                if let Some(count) = by_state.iter_mut().find(|(s, _)| *s == row.state) {
-                    count.1 += 1;
-                }
-                kept.push(row);
-            }
-        }
-        let limit = filter.limit.clamp(1, MAX_PAGE);
-        let total = kept.len() as u64;
-        let rows = kept
-            .into_iter()
-            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
-            .take(limit as usize)
-            .collect();
-        Ok(SupervisionPage {
-            total,
-            offset: filter.offset,
-            limit,
-            by_state,
-            rows,
-        })
+        list_supervision(&Lite(&self.conn), scope, filter, now)
     }
 
     /// The problems in `scope` an officer's to-do can come from: those `user` owns, and those
@@ -174,4 +86,105 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ids)
     }
+}
+
+/// The supervision instructions in `scope` matching `filter` at `now`: due first (those
+/// without a due date last), then newest given first, then by id (in byte order): the one
+/// definition, run on either backend (SQLite's [`SqliteStore::list_supervision`],
+/// PostgreSQL's `Queries::supervision`).
+///
+/// # Errors
+/// When the database fails or holds a state code this build does not know.
+pub(crate) fn list_supervision(
+    db: &dyn Sql,
+    scope: &Scope,
+    filter: &SupervisionFilter,
+    now: Timestamp,
+) -> Result<SupervisionPage, StoreError> {
+    let d = db.dialect();
+    let (scope_cond, mut params) = scope_sql(d, scope, "p", DocKind::Problem);
+    let mut conds = vec!["s.kind = 'supervision'".to_string(), scope_cond];
+    if let Some(person) = filter.to_person {
+        conds.push("s.to_person = ?".into());
+        params.push(Value::Text(person.to_string()));
+    }
+    if let Some(unit) = filter.to_unit {
+        conds.push("s.to_unit = ?".into());
+        params.push(Value::Text(unit.to_string()));
+    }
+    if let Some(town) = filter.town {
+        conds.push("e.town = ?".into());
+        params.push(Value::Text(town.to_string()));
+    }
+    let sql = format!(
+        "{SELECT} WHERE {} ORDER BY s.due IS NULL, s.due, s.at DESC, {}",
+        conds.join(" AND "),
+        d.bytewise("s.id")
+    );
+    let mut found = Vec::new();
+    for r in db.query(&sql, &params)? {
+        let row = SupervisionRow {
+            id: r.text(0)?,
+            problem: r.text(1)?,
+            description: r.text(2)?,
+            problem_state: r.text(3)?,
+            enterprise: Named {
+                id: r.text(4)?,
+                name: r.text(5)?,
+            },
+            text: r.text(6)?,
+            by: Named {
+                id: r.text(7)?,
+                name: r.text(8)?,
+            },
+            at: r.int(9)?,
+            to_person: named(r.opt_text(10)?, r.text(11)?),
+            to_unit: named(r.opt_text(12)?, r.text(13)?),
+            due: r.opt_int(14)?,
+            acknowledged_by: named(r.opt_text(15)?, r.text(16)?),
+            acknowledged_at: r.opt_int(17)?,
+            state: SupervisionState::Issued,
+        };
+        found.push((r.text(3)?, row));
+    }
+    let mut by_state: Vec<(SupervisionState, u64)> =
+        SupervisionState::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut kept = Vec::new();
+    for (code, mut row) in found {
+        let problem_state = ProblemState::from_code(&code).map_err(|e| StoreError::Corrupt {
+            table: "problems",
+            detail: e.to_string(),
+        })?;
+        row.state = state_of(
+            problem_state,
+            row.due.map(Timestamp),
+            row.acknowledged_by.is_some(),
+            now,
+        );
+        let wanted = if filter.states.is_empty() {
+            row.state != SupervisionState::Closed
+        } else {
+            filter.states.contains(&row.state)
+        };
+        if wanted {
+            if let Some(count) = by_state.iter_mut().find(|(s, _)| *s == row.state) {
+                count.1 += 1;
+            }
+            kept.push(row);
+        }
+    }
+    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let total = kept.len() as u64;
+    let rows = kept
+        .into_iter()
+        .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+        .take(limit as usize)
+        .collect();
+    Ok(SupervisionPage {
+        total,
+        offset: filter.offset,
+        limit,
+        by_state,
+        rows,
+    })
 }

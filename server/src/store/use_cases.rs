@@ -2,23 +2,25 @@
 //! call runs the store's query on a blocking thread, on a reader when it only reads and on the
 //! writer when it writes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use shared::config::{CheckInRules, Config};
-use shared::model::{DeviceId, EnterpriseId, OrgUnitId, Timestamp, User, UserId};
+use shared::model::{Assignment, DeviceId, EnterpriseId, OrgUnitId, Timestamp, User, UserId};
 use shared::sync::protocol::DocId;
 use shared::sync::server::ServerStore as _;
 use shared::sync::validate::Scope;
 
 use super::{
-    AdminDevice, AuditAction, Device, FreshTokens, OrgUnitEntry, OwnDevice, PasswordHash, Rotation,
-    SqliteDb, SqliteStore, StoreError, TokenHash, TokenKind, TokenLookup, UserRecord,
+    AdminDevice, AuditAction, Device, FreshTokens, ImportedUser, OrgUnitEntry, OwnDevice,
+    PasswordHash, Rotation, SqliteDb, SqliteStore, StoreError, TokenHash, TokenKind, TokenLookup,
+    UserRecord,
 };
 use super::{ClaimedReminder, Outcome, ReminderRow, ScanReport};
 use crate::api::{
     BreakdownQuery, BreakdownRow, Bulletin, BulletinSummary, HistoryVerdict, Kpis, Notification,
-    OfficerFreshness, ProblemFilter, ProblemPage, Timeline, Unit, VisitFilter, VisitPage,
+    OfficerFreshness, ProblemFilter, ProblemPage, SupervisionFilter, SupervisionPage, Timeline,
+    Unit, VisitFilter, VisitPage,
 };
 use crate::auth::scope::{Access, access_for};
 use crate::blobs::BlobHash;
@@ -53,6 +55,10 @@ impl Directory for Arc<SqliteDb> {
 
     fn org_unit(&self, id: OrgUnitId) -> DbFuture<'_, Option<OrgUnitEntry>> {
         on_reader(self, move |s| s.org_unit(id))
+    }
+
+    fn org_unit_by_code(&self, code: String) -> DbFuture<'_, Option<OrgUnitEntry>> {
+        on_reader(self, move |s| s.org_unit_by_code(&code))
     }
 
     fn org_subtree(&self, root: OrgUnitId) -> DbFuture<'_, BTreeSet<OrgUnitId>> {
@@ -112,6 +118,47 @@ impl Directory for Arc<SqliteDb> {
         actor: String,
     ) -> DbFuture<'_, Vec<DeviceId>> {
         on_writer(self, move |s| s.set_password(&login, &hash, now, &actor))
+    }
+
+    fn add_people(
+        &self,
+        people: Vec<ImportedUser>,
+        now: Timestamp,
+        actor: String,
+        import: Option<(String, String)>,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            let import = import.as_ref().map(|(s, d)| (s.as_str(), d.as_str()));
+            s.create_users(&people, now, &actor, import)
+        })
+    }
+
+    fn enterprises_by_credit_code(
+        &self,
+        codes: Vec<String>,
+    ) -> DbFuture<'_, BTreeMap<String, EnterpriseId>> {
+        on_reader(self, move |s| {
+            let mut found = BTreeMap::new();
+            for code in codes {
+                if let Some(id) = s.enterprise_by_credit_code(&code)? {
+                    found.insert(code, id);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn import_assignments(
+        &self,
+        rows: Vec<Assignment>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.import_assignments_audited(&rows, now, &actor, &subject, &detail)
+        })
     }
 }
 
@@ -262,6 +309,15 @@ impl Queries for Arc<SqliteDb> {
 
     fn history_verdict(&self, doc: DocId) -> DbFuture<'_, Option<(EnterpriseId, HistoryVerdict)>> {
         on_reader(self, move |s| s.history_verdict(&doc))
+    }
+
+    fn supervision(
+        &self,
+        scope: Scope,
+        filter: SupervisionFilter,
+        now: Timestamp,
+    ) -> DbFuture<'_, SupervisionPage> {
+        on_reader(self, move |s| s.list_supervision(&scope, &filter, now))
     }
 }
 

@@ -510,6 +510,8 @@ impl SyncService {
                 Err(SyncError::Limit(limit)) => return Err(SyncApiError::Limit(limit)),
                 Err(SyncError::Store(e)) => return Err(store_failed(e)),
             };
+            // Each request commits alone on PostgreSQL: a group of one in `/metrics`.
+            this.metrics.group_commit(1);
             response
                 .results
                 .extend(refused.into_iter().map(|push| protocol::DocResult {

@@ -1,8 +1,8 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
-//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `access.rs`, `bulletins.rs`,
-//! `audit.rs`, `blob_records.rs`, `reminders.rs`; the sync store,
-//! whose trait is synchronous, in `sync_store/` with a runner of its own).
+//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `people.rs`, `access.rs`,
+//! `bulletins.rs`, `audit.rs`, `blob_records.rs`, `reminders.rs`; the sync store, whose trait
+//! is synchronous, in `sync_store/` with a runner of its own).
 //!
 //! PostgreSQL is the server at `LIANXIN_TEST_PG` (a URL of a role that may create databases)
 //! or `postgres://postgres@127.0.0.1:5432/postgres`; each test makes a throwaway database of
@@ -330,6 +330,7 @@ mod bulletins;
 mod directory;
 mod jobs;
 mod migrate;
+mod people;
 mod reminders;
 mod sessions;
 mod sync_store;

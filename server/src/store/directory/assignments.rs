@@ -42,6 +42,32 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Adds many assignments (an administrator's import) with the import's
+    /// [`AuditAction::Imported`] entry naming `subject` with `detail`, as `actor`'s, in one
+    /// transaction: all or nothing (PostgreSQL's `Directory::import_assignments` does the
+    /// same).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::set_assignment`]; nothing is stored then.
+    pub fn import_assignments_audited(
+        &mut self,
+        rows: &[Assignment],
+        now: Timestamp,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for a in rows {
+            insert_assignment(&tx, a)?;
+        }
+        append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Ends `user`'s open assignments to `enterprise` at `at`. Returns how many ended.
     pub fn end_assignment(
         &mut self,
@@ -264,10 +290,12 @@ pub(super) fn logins_of(
     Ok(logins)
 }
 
-pub(super) fn insert_assignment(
-    tx: &rusqlite::Connection,
-    a: &Assignment,
-) -> Result<i64, StoreError> {
+/// Refuses an assignment whose period is empty (it ends before it starts): both backends
+/// check it before storing one.
+///
+/// # Errors
+/// [`StoreError::Invalid`] naming the enterprise and the two times.
+pub(crate) fn period_checked(a: &Assignment) -> Result<(), StoreError> {
     if a.valid_to.is_some_and(|to| to <= a.valid_from) {
         return Err(StoreError::Invalid(format!(
             "the assignment of {} ends ({}) before it starts ({})",
@@ -276,6 +304,14 @@ pub(super) fn insert_assignment(
             a.valid_from.0
         )));
     }
+    Ok(())
+}
+
+pub(super) fn insert_assignment(
+    tx: &rusqlite::Connection,
+    a: &Assignment,
+) -> Result<i64, StoreError> {
+    period_checked(a)?;
     let known: Option<i64> = tx
         .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
         .query_row([a.user.to_string()], |r| r.get(0))

@@ -262,8 +262,7 @@ fn a_users_import_audits_each_user_and_the_file_or_stores_nothing() {
             &[imported(40, "new-a"), imported(41, &taken.login)],
             Timestamp(5),
             "it",
-            "users.csv",
-            "2 user(s)",
+            Some(("users.csv", "2 user(s)")),
         )
         .expect_err("a taken login");
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err:?}");
@@ -274,8 +273,7 @@ fn a_users_import_audits_each_user_and_the_file_or_stores_nothing() {
         &[imported(40, "new-a"), imported(42, "new-b")],
         Timestamp(6),
         "it",
-        "users.csv",
-        "2 user(s)",
+        Some(("users.csv", "2 user(s)")),
     )
     .expect("imported");
     let logged: Vec<(String, String, String, String)> = entries(&s)

@@ -80,45 +80,11 @@ impl SqliteStore {
         insert_user(&self.conn, new, now)
     }
 
-    /// Adds a user with their phone number for the cards, audited as `actor`'s
-    /// [`AuditAction::UserAdded`] with `detail`, in one transaction.
-    ///
-    /// # Errors
-    /// As [`SqliteStore::add_user`]; nothing is written then.
-    pub fn create_user(
-        &mut self,
-        new: &NewUser,
-        phone: Option<&str>,
-        now: Timestamp,
-        actor: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        if self.org_unit(new.user.org_unit)?.is_none() {
-            return Err(StoreError::NotFound {
-                what: "org unit",
-                key: new.user.org_unit.to_string(),
-            });
-        }
-        insert_user(&tx, new, now)?;
-        tx.prepare_cached("UPDATE users SET phone = ?2 WHERE id = ?1")?
-            .execute(params![new.user.id.to_string(), phone])?;
-        append(
-            &tx,
-            now,
-            actor,
-            AuditAction::UserAdded,
-            &new.user.login,
-            detail,
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Adds many users with their phone numbers at once (a bulk import), each audited as
-    /// `actor`'s [`AuditAction::UserAdded`] with its own detail, then the import as one
-    /// [`AuditAction::Imported`] entry naming `subject` with `detail`, all in one transaction:
-    /// every user and every entry, or none.
+    /// Adds users with their phone numbers for the cards (one the administrator added, or a
+    /// bulk import's), each audited as `actor`'s [`AuditAction::UserAdded`] with its own
+    /// detail, then for an import (`import`: its subject and detail) one
+    /// [`AuditAction::Imported`] entry, all in one transaction: every user and every entry, or
+    /// none (PostgreSQL's `Directory::add_people` does the same).
     ///
     /// # Errors
     /// As [`SqliteStore::add_user`] for the first user refused; nothing is written then.
@@ -127,8 +93,7 @@ impl SqliteStore {
         users: &[ImportedUser],
         now: Timestamp,
         actor: &str,
-        subject: &str,
-        detail: &str,
+        import: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         for u in users {
@@ -150,7 +115,9 @@ impl SqliteStore {
                 &u.detail,
             )?;
         }
-        append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
+        if let Some((subject, detail)) = import {
+            append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
+        }
         tx.commit()?;
         Ok(())
     }
