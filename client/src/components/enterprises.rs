@@ -41,10 +41,10 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
         .collect();
 
     html! {
-        <main class={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
+        <main ~className={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
             <div class="title-row">
                 <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
-                <a class={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
+                <a ~className={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
             if !clerk { { follow_ups(&ctx) } }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}

@@ -469,7 +469,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                             let kind = *kind;
                             Callback::from(move |_: MouseEvent| { chosen.set(Some(kind)); action_message.set(None); })
                         };
-                        html! { <button type="button" {class} {onclick}>{ i18n::action(lang, *kind) }</button> }
+                        html! { <button type="button" ~className={class} {onclick}>{ i18n::action(lang, *kind) }</button> }
                     }) }
                 </div>
                 if let Some(kind) = *chosen {
