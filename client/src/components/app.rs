@@ -16,7 +16,7 @@ use super::bulletins::{BulletinList, BulletinPage};
 #[cfg(feature = "leader")]
 use super::dashboard::Dashboard;
 use super::enterprise::enterprise_page;
-use super::enterprises::EnterpriseList;
+use super::enterprises::enterprise_list;
 use super::header::{header, sync_bar};
 use super::history::history_page;
 #[cfg(feature = "leader")]
@@ -56,6 +56,8 @@ pub fn App() -> Html {
     let route = use_state(route::current);
     let update = use_force_update();
     let update_ready = use_state(|| false);
+    // The enterprise list's search text (the list is a plain function of the app's state).
+    let search = use_state(String::new);
 
     use_effect_with(*lang, |lang| page::apply_lang(*lang));
 
@@ -179,13 +181,11 @@ pub fn App() -> Html {
         #[cfg(feature = "size-core")]
         let screen = {
             let _ = shown;
-            html! { <EnterpriseList ctx={ctx.clone()} /> }
+            enterprise_list(&ctx, &search)
         };
         #[cfg(not(feature = "size-core"))]
         let screen = match shown {
-            Route::Enterprises | Route::EnterpriseList => {
-                html! { <EnterpriseList ctx={ctx.clone()} /> }
-            }
+            Route::Enterprises | Route::EnterpriseList => enterprise_list(&ctx, &search),
             Route::Enterprise(id) => enterprise_page(&ctx, *id),
             Route::NewVisit(id) => html! { <NewVisit ctx={ctx.clone()} enterprise={*id} /> },
             Route::Visit(id) => html! { <VisitPage ctx={ctx.clone()} id={*id} /> },

@@ -15,19 +15,11 @@ use crate::infra::i18n::Key;
 use crate::infra::platform;
 use crate::infra::route::Route;
 
-/// Properties of [`EnterpriseList`].
-#[derive(PartialEq, Properties)]
-pub struct EnterpriseListProps {
-    /// The app context (the device, the language, the change counter).
-    pub ctx: Ctx,
-}
-
-/// The enterprise list.
-#[component]
-pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
-    let ctx = props.ctx.clone();
+/// The enterprise list. A plain function, not a component (each component type is its own
+/// copy of yew's component machinery in the wasm): the search text is the app's state
+/// (`query`), so it stays as typed while the app is open.
+pub fn enterprise_list(ctx: &Ctx, query: &UseStateHandle<String>) -> Html {
     let lang = ctx.lang;
-    let query = use_state(String::new);
     let snapshot = ctx.core.snapshot();
     let now = platform::now();
     let clerk = ctx
@@ -37,7 +29,7 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
     let shown: Vec<_> = snapshot
         .enterprises
         .iter()
-        .filter(|e| matches_search(e, &query))
+        .filter(|e| matches_search(e, query))
         .collect();
 
     html! {
@@ -46,9 +38,9 @@ pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
                 <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
                 <a ~className={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
-            if !clerk { { follow_ups(&ctx) } }
+            if !clerk { { follow_ups(ctx) } }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
-                aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />
+                aria-label={lang.t(Key::SearchPlaceholder)} value={(**query).clone()} oninput={bind(query)} />
             if snapshot.enterprises.is_empty() {
                 <p class="empty">{ lang.t(Key::NoEnterprises) }</p>
             } else if shown.is_empty() {
