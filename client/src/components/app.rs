@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use shared::model::Role;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::Closure;
 use yew::platform::spawn_local;
@@ -161,6 +162,11 @@ pub fn App() -> Html {
     let session = core.session();
     let notices = core.notices();
     let user = session.as_ref().map(|s| s.user.name.as_str());
+    // The app icon's badge: the officer's to-do (待办) on every change, none for anyone else.
+    let officer = session
+        .as_ref()
+        .is_some_and(|s| s.user.role == Role::Officer);
+    platform::set_badge(if officer { core.todo().len() } else { 0 });
 
     let switching = bundle::should_switch(session.as_ref().map(|s| s.user.role)) && !*switch_failed;
     let screen = if switching {

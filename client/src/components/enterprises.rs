@@ -1,15 +1,16 @@
-//! "My enterprises": the officer's follow-ups (revisits and due look-backs), then the
-//! enterprises this device received, searchable, each with its last visit, open problems, worst
-//! flag and overdue count. Works offline: the list is read from the device's records. A window
-//! clerk's home is the window desk (窗口受理): the same searchable list of every enterprise,
-//! each opening an intake for it, with the open problems the clerk registered (a clerk reads
-//! profiles and their own problems, never visits: no "last visit").
+//! "My enterprises": the officer's to-do counts (待办, `todo`) and follow-ups (revisits and
+//! due look-backs), then the enterprises this device received, searchable, each with its last
+//! visit, open problems, worst flag and overdue count. Works offline: the list is read from the
+//! device's records. A window clerk's home is the window desk (窗口受理): the same searchable
+//! list of every enterprise, each opening an intake for it, with the open problems the clerk
+//! registered (a clerk reads profiles and their own problems, never visits: no "last visit").
 
 use shared::forms::{matches_search, summarize};
 use shared::model::Role;
 use yew::prelude::*;
 
 use super::follow_up::follow_ups;
+use super::todo::todo_counts;
 use super::widgets::{Ctx, bind, flag_badge, flag_legend};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
@@ -22,10 +23,8 @@ pub fn enterprise_list(ctx: &Ctx, query: &UseStateHandle<String>) -> Html {
     let lang = ctx.lang;
     let snapshot = ctx.core.snapshot();
     let now = platform::now();
-    let clerk = ctx
-        .core
-        .session()
-        .is_some_and(|s| s.user.role == Role::WindowClerk);
+    let role = ctx.core.session().map(|s| s.user.role);
+    let clerk = role == Some(Role::WindowClerk);
     let shown: Vec<_> = snapshot
         .enterprises
         .iter()
@@ -38,6 +37,7 @@ pub fn enterprise_list(ctx: &Ctx, query: &UseStateHandle<String>) -> Html {
                 <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
                 <a ~className={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
+            if role == Some(Role::Officer) { { todo_counts(ctx) } }
             if !clerk { { follow_ups(ctx) } }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
                 aria-label={lang.t(Key::SearchPlaceholder)} value={(**query).clone()} oninput={bind(query)} />
