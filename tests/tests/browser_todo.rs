@@ -142,7 +142,45 @@ async fn the_officers_home_shows_the_todo_counts_the_server_gives() -> anyhow::R
             kind.zh()
         );
     }
+    // Each count keeps its space before its label ("7 已超期"), in a <summary> (a flex box,
+    // where the space text between them would vanish) as elsewhere.
+    let cramped = officer
+        .js(
+            "const out = []; \
+             for (const strong of document.querySelectorAll('.todo-counts > li[data-kind] strong')) { \
+                 let label = strong.nextSibling; \
+                 while (label && !label.textContent.trim()) label = label.nextSibling; \
+                 const r = document.createRange(); r.selectNodeContents(label); \
+                 const gap = r.getBoundingClientRect().left - strong.getBoundingClientRect().right; \
+                 if (!(gap >= 2)) out.push(`${strong.closest('li').dataset.kind}: ${gap}`); } \
+             return out;",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        cramped == json!([]),
+        "counts without a space before their label: {cramped}"
+    );
     officer.screenshot("todo-01-home").await?;
+
+    // From the home to an enterprise's page and back: each screen keeps its own classes (yew
+    // must not patch the home's <main> into the enterprise page's, or back).
+    officer.click(".enterprise-card a", "").await?;
+    officer
+        .wait_until(
+            "the enterprise's page with its classes",
+            "location.hash.startsWith('#/e/') && !!document.querySelector('main.screen.enterprise a.button')",
+            WAIT,
+        )
+        .await?;
+    officer.js("history.back(); return null;", vec![]).await?;
+    officer
+        .wait_until(
+            "the home with its classes",
+            "!!document.querySelector('main.screen.enterprises .todo-counts')",
+            WAIT,
+        )
+        .await?;
 
     // The badge on the app icon: the total.
     officer

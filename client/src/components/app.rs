@@ -237,7 +237,7 @@ pub fn App() -> Html {
                 html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
             }
             Route::NotFound(_) => html! {
-                <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
+                <main key="not-found" class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
             },
         };
         // The full bundle's reminders (提醒) go right under the navigation, ahead of the

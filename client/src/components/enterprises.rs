@@ -32,7 +32,7 @@ pub fn enterprise_list(ctx: &Ctx, query: &UseStateHandle<String>) -> Html {
         .collect();
 
     html! {
-        <main ~className={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
+        <main key="enterprises" ~className={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
             <div class="title-row">
                 <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
                 <a ~className={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>

@@ -393,7 +393,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let by = |user: shared::model::UserId| i18n::person(lang, &core, user);
 
     html! {
-        <main class="screen problem">
+        <main key="problem" class="screen problem">
             { back(lang, &Route::Enterprise(problem.enterprise)) }
             <h1>{ i18n::category(lang, config, &problem.category) }</h1>
             <div class="badges">

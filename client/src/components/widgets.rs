@@ -5,7 +5,11 @@
 //! screen of the officer bundle, never as `class={…}`: yew turns a non-literal `class` into its
 //! `Classes` set (an index map with its hash table), code the officer bundle's size budget
 //! does without. Literal classes (`class="…"`) cost nothing; `classes!` stays in the full
-//! bundle's screens.
+//! bundle's screens. yew keeps the two apart (`className` and `class` are different names to
+//! it): patching an element drawn with one into an element drawn with the other sets the new
+//! and then unsets the old, and the class is lost. So every screen's `<main>` has a `key`
+//! naming the screen (`tests/tests/screens_keyed.rs`), which makes a screen switch a new
+//! element, and within a screen one place uses one of the two, never both.
 
 use std::rc::Rc;
 
@@ -166,6 +170,6 @@ pub fn missing(ctx: &Ctx) -> Html {
         (Key::NotOnDevice, "empty")
     };
     html! {
-        <main class="screen">{ back(ctx.lang, &crate::infra::route::Route::Enterprises) }<p ~className={class}>{ ctx.lang.t(key) }</p></main>
+        <main key="missing" class="screen">{ back(ctx.lang, &crate::infra::route::Route::Enterprises) }<p ~className={class}>{ ctx.lang.t(key) }</p></main>
     }
 }
