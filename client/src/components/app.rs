@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use shared::model::Role;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::Closure;
 use yew::platform::spawn_local;
@@ -16,7 +17,7 @@ use super::bulletins::{BulletinList, BulletinPage};
 #[cfg(feature = "leader")]
 use super::dashboard::Dashboard;
 use super::enterprise::enterprise_page;
-use super::enterprises::EnterpriseList;
+use super::enterprises::enterprise_list;
 use super::header::{header, sync_bar};
 use super::history::history_page;
 #[cfg(feature = "leader")]
@@ -56,6 +57,8 @@ pub fn App() -> Html {
     let route = use_state(route::current);
     let update = use_force_update();
     let update_ready = use_state(|| false);
+    // The enterprise list's search text (the list is a plain function of the app's state).
+    let search = use_state(String::new);
 
     use_effect_with(*lang, |lang| page::apply_lang(*lang));
 
@@ -159,6 +162,11 @@ pub fn App() -> Html {
     let session = core.session();
     let notices = core.notices();
     let user = session.as_ref().map(|s| s.user.name.as_str());
+    // The app icon's badge: the officer's to-do (待办) on every change, none for anyone else.
+    let officer = session
+        .as_ref()
+        .is_some_and(|s| s.user.role == Role::Officer);
+    platform::set_badge(if officer { core.todo().len() } else { 0 });
 
     let switching = bundle::should_switch(session.as_ref().map(|s| s.user.role)) && !*switch_failed;
     let screen = if switching {
@@ -179,13 +187,11 @@ pub fn App() -> Html {
         #[cfg(feature = "size-core")]
         let screen = {
             let _ = shown;
-            html! { <EnterpriseList ctx={ctx.clone()} /> }
+            enterprise_list(&ctx, &search)
         };
         #[cfg(not(feature = "size-core"))]
         let screen = match shown {
-            Route::Enterprises | Route::EnterpriseList => {
-                html! { <EnterpriseList ctx={ctx.clone()} /> }
-            }
+            Route::Enterprises | Route::EnterpriseList => enterprise_list(&ctx, &search),
             Route::Enterprise(id) => enterprise_page(&ctx, *id),
             Route::NewVisit(id) => html! { <NewVisit ctx={ctx.clone()} enterprise={*id} /> },
             Route::Visit(id) => html! { <VisitPage ctx={ctx.clone()} id={*id} /> },
@@ -231,7 +237,7 @@ pub fn App() -> Html {
                 html! { <MonitoringPage ctx={ctx.clone()} enterprise={*id} /> }
             }
             Route::NotFound(_) => html! {
-                <main class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
+                <main key="not-found" class="screen">{ back(lang, &Route::Enterprises) }<p class="empty not-found">{ lang.t(Key::PageNotFound) }</p></main>
             },
         };
         // The full bundle's reminders (提醒) go right under the navigation, ahead of the

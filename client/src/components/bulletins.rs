@@ -379,7 +379,7 @@ pub fn BulletinList(props: &BulletinListProps) -> Html {
     };
     if !matches!(session.user.role, Role::Leader | Role::Supervisor) {
         return html! {
-            <main class="screen bulletins">
+            <main key="bulletins" class="screen bulletins">
                 <h1>{ lang.pick("通报", "Bulletins") }</h1>
                 <p class="empty">{ lang.pick("通报仅供领导和督导查看。", "Bulletins are for leaders and supervisors.") }</p>
             </main>
@@ -527,7 +527,7 @@ pub fn BulletinList(props: &BulletinListProps) -> Html {
     };
 
     html! {
-        <main class="screen bulletins">
+        <main key="bulletins" class="screen bulletins">
             <h1>{ lang.pick("通报", "Bulletins") }</h1>
             { for issue_form }
             <h2>{ lang.pick("已发布的通报", "Issued bulletins") }</h2>
@@ -578,7 +578,7 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
 
     if valid.is_none() {
         return html! {
-            <main class="screen bulletin">
+            <main key="bulletin" class="screen bulletin">
                 { back(lang, &Route::Bulletins) }
                 <p class="empty">{ lang.pick("没有这份通报。", "No such bulletin.") }</p>
             </main>
@@ -588,7 +588,7 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
         Load::Ready(b) => b,
         Load::Loading => {
             return html! {
-                <main class="screen bulletin">
+                <main key="bulletin" class="screen bulletin">
                     { back(lang, &Route::Bulletins) }
                     <p class="loading">{ lang.pick("读取中…", "Loading…") }</p>
                 </main>
@@ -596,7 +596,7 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
         }
         Load::Failed(m) => {
             return html! {
-                <main class="screen bulletin">
+                <main key="bulletin" class="screen bulletin">
                     { back(lang, &Route::Bulletins) }
                     <p class="notice" role="alert">{ m }</p>
                 </main>
@@ -640,7 +640,7 @@ pub fn BulletinPage(props: &BulletinPageProps) -> Html {
         .unwrap_or_default();
 
     html! {
-        <main class="screen bulletin" data-id={b.id.to_string()}>
+        <main key="bulletin" class="screen bulletin" data-id={b.id.to_string()}>
             { back(lang, &Route::Bulletins) }
             <header class="bulletin-head">
                 <h1>{ b.title.clone() }</h1>

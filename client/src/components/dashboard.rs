@@ -858,7 +858,7 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
     });
 
     html! {
-        <main class="screen dashboard" data-loaded={if loaded { "true" } else { "false" }}>
+        <main key="dashboard" class="screen dashboard" data-loaded={if loaded { "true" } else { "false" }}>
             <h1>{ lang.pick("领导驾驶舱", "Dashboard") }</h1>
             { controls }
             { status }

@@ -40,7 +40,7 @@ pub fn enterprise_page(ctx: &Ctx, id: EnterpriseId) -> Html {
     });
 
     html! {
-        <main class="screen enterprise">
+        <main key="enterprise" class="screen enterprise">
             { back(lang, &Route::Enterprises) }
             <h1 class="enterprise-name">{ e.name.clone() }</h1>
             <dl class="facts">

@@ -1,54 +1,46 @@
-//! "My enterprises": the officer's follow-ups (revisits and due look-backs), then the
-//! enterprises this device received, searchable, each with its last visit, open problems, worst
-//! flag and overdue count. Works offline: the list is read from the device's records. A window
-//! clerk's home is the window desk (窗口受理): the same searchable list of every enterprise,
-//! each opening an intake for it, with the open problems the clerk registered (a clerk reads
-//! profiles and their own problems, never visits: no "last visit").
+//! "My enterprises": the officer's to-do counts (待办, `todo`) and follow-ups (revisits and
+//! due look-backs), then the enterprises this device received, searchable, each with its last
+//! visit, open problems, worst flag and overdue count. Works offline: the list is read from the
+//! device's records. A window clerk's home is the window desk (窗口受理): the same searchable
+//! list of every enterprise, each opening an intake for it, with the open problems the clerk
+//! registered (a clerk reads profiles and their own problems, never visits: no "last visit").
 
 use shared::forms::{matches_search, summarize};
 use shared::model::Role;
 use yew::prelude::*;
 
 use super::follow_up::follow_ups;
+use super::todo::todo_counts;
 use super::widgets::{Ctx, bind, flag_badge, flag_legend};
 use crate::infra::i18n::Key;
 use crate::infra::platform;
 use crate::infra::route::Route;
 
-/// Properties of [`EnterpriseList`].
-#[derive(PartialEq, Properties)]
-pub struct EnterpriseListProps {
-    /// The app context (the device, the language, the change counter).
-    pub ctx: Ctx,
-}
-
-/// The enterprise list.
-#[component]
-pub fn EnterpriseList(props: &EnterpriseListProps) -> Html {
-    let ctx = props.ctx.clone();
+/// The enterprise list. A plain function, not a component (each component type is its own
+/// copy of yew's component machinery in the wasm): the search text is the app's state
+/// (`query`), so it stays as typed while the app is open.
+pub fn enterprise_list(ctx: &Ctx, query: &UseStateHandle<String>) -> Html {
     let lang = ctx.lang;
-    let query = use_state(String::new);
     let snapshot = ctx.core.snapshot();
     let now = platform::now();
-    let clerk = ctx
-        .core
-        .session()
-        .is_some_and(|s| s.user.role == Role::WindowClerk);
+    let role = ctx.core.session().map(|s| s.user.role);
+    let clerk = role == Some(Role::WindowClerk);
     let shown: Vec<_> = snapshot
         .enterprises
         .iter()
-        .filter(|e| matches_search(e, &query))
+        .filter(|e| matches_search(e, query))
         .collect();
 
     html! {
-        <main class={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
+        <main key="enterprises" ~className={if clerk { "screen enterprises window-desk" } else { "screen enterprises" }}>
             <div class="title-row">
                 <h1>{ lang.t(if clerk { Key::WindowDesk } else { Key::MyEnterprises }) }</h1>
-                <a class={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
+                <a ~className={if clerk { "button primary" } else { "button secondary" }} href={Route::Intake(None).hash()}>{ lang.t(Key::Intake) }</a>
             </div>
-            if !clerk { { follow_ups(&ctx) } }
+            if role == Some(Role::Officer) { { todo_counts(ctx) } }
+            if !clerk { { follow_ups(ctx) } }
             <input class="search" type="search" placeholder={lang.t(Key::SearchPlaceholder)}
-                aria-label={lang.t(Key::SearchPlaceholder)} value={(*query).clone()} oninput={bind(&query)} />
+                aria-label={lang.t(Key::SearchPlaceholder)} value={(**query).clone()} oninput={bind(query)} />
             if snapshot.enterprises.is_empty() {
                 <p class="empty">{ lang.t(Key::NoEnterprises) }</p>
             } else if shown.is_empty() {

@@ -21,7 +21,7 @@ fn due_line(lang: Lang, task: &Task) -> Html {
         "task-due"
     };
     html! {
-        <span {class}>{ lang.pick("期限 ", "Due ") }{ platform::format_date(task.due) }
+        <span ~className={class}>{ lang.pick("期限 ", "Due ") }{ platform::format_date(task.due) }
             if task.overdue { { lang.pick("（已逾期）", " (overdue)") } }</span>
     }
 }

@@ -78,7 +78,7 @@ pub fn sync_bar(ctx: &Ctx) -> Html {
             data-refused={status.refused.len().to_string()} data-online={status.online.to_string()}
             data-unreachable={status.unreachable.to_string()}>
             <div class="sync-line">
-                <span class={class}><span class="dot" aria-hidden="true"></span>{ state }</span>
+                <span ~className={class}><span class="dot" aria-hidden="true"></span>{ state }</span>
                 <span class="sync-waiting">{ waiting }</span>
                 <button type="button" class="sync-now secondary" onclick={sync_now} disabled={status.syncing}>
                     { lang.t(Key::SyncNow) }

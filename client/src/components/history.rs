@@ -28,7 +28,7 @@ pub fn history_page(ctx: &Ctx, doc: &DocId) -> Html {
     changes.reverse();
     let device = core.device();
     html! {
-        <main class="screen history">
+        <main key="history" class="screen history">
             { back(lang, &Route::of_doc(doc)) }
             <h1>{ lang.t(Key::History) }</h1>
             { verdict(ctx, doc) }

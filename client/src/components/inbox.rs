@@ -84,7 +84,7 @@ pub fn Inbox(props: &InboxProps) -> Html {
     });
 
     html! {
-        <main class="screen inbox">
+        <main key="inbox" class="screen inbox">
             <h1>{ lang.pick("待办", "Inbox") }
                 if let Some(d) = department { <span class="muted small">{ " · " }{ d }</span> }</h1>
             if let Some(c) = counts {

@@ -196,7 +196,7 @@ pub fn IntakePage(props: &IntakePageProps) -> Html {
         .map_or(Route::Enterprises, Route::Enterprise);
 
     html! {
-        <main class="screen intake">
+        <main key="intake" class="screen intake">
             { back(lang, &back_to) }
             <h1>{ lang.t(Key::IntakeTitle) }</h1>
             <p class="muted">{ lang.t(Key::IntakeIntro) }</p>

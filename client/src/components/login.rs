@@ -90,7 +90,7 @@ pub fn Login(props: &LoginProps) -> Html {
     });
 
     html! {
-        <main class="screen login">
+        <main key="login" class="screen login">
             { for wiped }
             <h1>{ lang.t(Key::LoginTitle) }</h1>
             if previous.is_some() {

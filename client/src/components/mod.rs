@@ -45,6 +45,7 @@ pub mod supervision_form;
 #[cfg(feature = "leader")]
 pub mod supervision_list;
 pub mod sync_page;
+pub mod todo;
 pub mod visit;
 pub mod visit_form;
 #[cfg(feature = "leader")]

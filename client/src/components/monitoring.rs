@@ -727,7 +727,7 @@ pub fn MonitoringPage(props: &MonitoringPageProps) -> Html {
     };
 
     html! {
-        <main class="screen monitoring" data-power-days={figures.power.len().to_string()}
+        <main key="monitoring" class="screen monitoring" data-power-days={figures.power.len().to_string()}
             data-price-weeks={figures.prices.len().to_string()} data-months={figures.operation.len().to_string()}>
             { back(lang, &Route::Enterprise(enterprise)) }
             <h1>{ lang.pick("经济监测", "Economic monitoring") }</h1>

@@ -45,7 +45,7 @@ pub fn nav(ctx: &Ctx) -> Html {
             { for links.into_iter().map(|(r, label)| {
                 let here = r == current || (current == Route::Enterprises && home_of(session.user.role) == r);
                 html! {
-                    <a href={r.hash()} class={if here { "nav-link current" } else { "nav-link" }}
+                    <a href={r.hash()} ~className={if here { "nav-link current" } else { "nav-link" }}
                         aria-current={here.then_some("page")}>{ label }</a>
                 }
             }) }

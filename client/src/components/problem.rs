@@ -393,7 +393,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
     let by = |user: shared::model::UserId| i18n::person(lang, &core, user);
 
     html! {
-        <main class="screen problem">
+        <main key="problem" class="screen problem">
             { back(lang, &Route::Enterprise(problem.enterprise)) }
             <h1>{ i18n::category(lang, config, &problem.category) }</h1>
             <div class="badges">
@@ -469,7 +469,7 @@ pub fn ProblemPage(props: &ProblemPageProps) -> Html {
                             let kind = *kind;
                             Callback::from(move |_: MouseEvent| { chosen.set(Some(kind)); action_message.set(None); })
                         };
-                        html! { <button type="button" {class} {onclick}>{ i18n::action(lang, *kind) }</button> }
+                        html! { <button type="button" ~className={class} {onclick}>{ i18n::action(lang, *kind) }</button> }
                     }) }
                 </div>
                 if let Some(kind) = *chosen {

@@ -270,7 +270,7 @@ fn department_picker(
                         let class = if on { "chip chosen" } else { "chip" };
                         let onclick = toggle(code);
                         html! {
-                            <button type="button" {class} aria-pressed={if on { "true" } else { "false" }} {onclick}>
+                            <button type="button" ~className={class} aria-pressed={if on { "true" } else { "false" }} {onclick}>
                                 if on { { "✓ " } }{ name }
                             </button>
                         }

@@ -31,7 +31,7 @@ pub(super) fn addressee_name(lang: Lang, ctx: &Ctx, to: Addressee) -> String {
 #[cfg_attr(not(feature = "leader"), allow(dead_code))]
 pub(super) fn state_badge(lang: Lang, s: SupervisionState) -> Html {
     html! {
-        <span class={match s {
+        <span ~className={match s {
             SupervisionState::Overdue => "badge overdue supervision-state",
             SupervisionState::Closed => "badge state closed supervision-state",
             _ => "badge state supervision-state",

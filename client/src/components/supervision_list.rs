@@ -56,7 +56,7 @@ pub fn SupervisionList(props: &SupervisionListProps) -> Html {
     let state_label = |s: SupervisionState| lang.pick(s.zh(), s.en());
 
     html! {
-        <main class="screen supervision-list wide">
+        <main key="supervision-list" class="screen supervision-list wide">
             <h1>{ lang.pick("督办", "Supervision") }</h1>
             <div class="tabs" role="tablist">
                 { for TABS.iter().enumerate().map(|(i, (zh, en, states))| {

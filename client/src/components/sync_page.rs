@@ -65,7 +65,7 @@ pub fn SyncPage(props: &SyncPageProps) -> Html {
     let snapshot = core.snapshot();
 
     html! {
-        <main class="screen sync-page">
+        <main key="sync-page" class="screen sync-page">
             <h1>{ lang.t(Key::SyncAndAccount) }</h1>
             <section class="card">
                 <h2>{ lang.t(Key::SyncStatus) }</h2>

@@ -127,7 +127,7 @@ pub fn VisitPage(props: &VisitPageProps) -> Html {
     };
 
     html! {
-        <main class="screen visit">
+        <main key="visit" class="screen visit">
             { back(lang, &Route::Enterprise(visit.enterprise)) }
             <h1>{ lang.t(Key::Visit) }{ " · " }{ platform::format_time(shared::forms::visit_time(&visit)) }</h1>
             if let Some(r) = refusal {

@@ -282,7 +282,7 @@ pub fn NewVisit(props: &NewVisitProps) -> Html {
         .collect();
 
     html! {
-        <main class="screen visit-form">
+        <main key="visit-form" class="screen visit-form">
             { back(lang, &Route::Enterprise(props.enterprise)) }
             <h1>{ lang.t(Key::NewVisit) }</h1>
             <p class="muted enterprise-name">{ enterprise_name }</p>

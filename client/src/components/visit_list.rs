@@ -169,7 +169,7 @@ pub fn VisitList(props: &VisitListProps) -> Html {
         _ => None,
     };
     html! {
-        <main class="screen visits">
+        <main key="visits" class="screen visits">
             <div class="title-row">
                 <h1>{ lang.pick("走访记录", "Visits") }</h1>
                 if let Load::Ready(p) = &*page {

@@ -1,5 +1,15 @@
 //! Small pieces every screen uses: the app context, form controls bound to state, badges for
 //! flags and states, and field-error lines.
+//!
+//! A class chosen at run time is set as the element's property, `~className={…}`, on every
+//! screen of the officer bundle, never as `class={…}`: yew turns a non-literal `class` into its
+//! `Classes` set (an index map with its hash table), code the officer bundle's size budget
+//! does without. Literal classes (`class="…"`) cost nothing; `classes!` stays in the full
+//! bundle's screens. yew keeps the two apart (`className` and `class` are different names to
+//! it): patching an element drawn with one into an element drawn with the other sets the new
+//! and then unsets the old, and the class is lost. So every screen's `<main>` has a `key`
+//! naming the screen (`tests/tests/screens_keyed.rs`), which makes a screen switch a new
+//! element, and within a screen one place uses one of the two, never both.
 
 use std::rc::Rc;
 
@@ -101,7 +111,7 @@ pub fn field_errors(
 /// A flag badge (红旗/绿旗/黑旗).
 pub fn flag_badge(lang: Lang, flag: Flag) -> Html {
     let class = format!("badge flag-{}", flag.code());
-    html! { <span {class}>{ lang.pick(flag.zh(), flag.en()) }</span> }
+    html! { <span ~className={class}>{ lang.pick(flag.zh(), flag.en()) }</span> }
 }
 
 /// The flag legend (旗色说明) shown wherever flags are: each flag with what gives it in this
@@ -138,7 +148,7 @@ pub fn state_badge(lang: Lang, state: ProblemState) -> Html {
     } else {
         "badge state"
     };
-    html! { <span {class}>{ lang.pick(state.zh(), state.en()) }</span> }
+    html! { <span ~className={class}>{ lang.pick(state.zh(), state.en()) }</span> }
 }
 
 /// A "back" link line.
@@ -160,6 +170,6 @@ pub fn missing(ctx: &Ctx) -> Html {
         (Key::NotOnDevice, "empty")
     };
     html! {
-        <main class="screen">{ back(ctx.lang, &crate::infra::route::Route::Enterprises) }<p {class}>{ ctx.lang.t(key) }</p></main>
+        <main key="missing" class="screen">{ back(ctx.lang, &crate::infra::route::Route::Enterprises) }<p ~className={class}>{ ctx.lang.t(key) }</p></main>
     }
 }

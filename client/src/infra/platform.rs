@@ -1,14 +1,15 @@
 //! Small browser facts and services: the clock, randomness, whether the browser is online,
 //! local time for display, geolocation for check-in, persistent storage and its estimate,
 //! the browser's deflate (`CompressionStream`) for sync requests, a lock shared by the
-//! app's tabs (Web Locks), and saving bytes as a file the user downloads.
+//! app's tabs (Web Locks), saving bytes as a file the user downloads, and the app icon's
+//! badge (`badge.js` beside this file).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Date, Promise, Reflect, Uint8Array};
 use shared::model::{Position, PositionFix, Timestamp};
-use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -180,6 +181,18 @@ pub async fn deflate_raw(bytes: &[u8]) -> Option<Vec<u8>> {
         .ok()?;
     let buffer = JsFuture::from(buffer).await.ok()?;
     Some(Uint8Array::new(&buffer).to_vec())
+}
+
+#[wasm_bindgen(module = "/src/infra/badge.js")]
+extern "C" {
+    /// Shows `n` on the app icon (none for 0) where the browser has the Badging API.
+    fn badge(n: u32);
+}
+
+/// Shows `n` on the app icon (`navigator.setAppBadge`; cleared for 0), only where the browser
+/// has it: elsewhere nothing happens and nothing fails.
+pub fn set_badge(n: usize) {
+    badge(u32::try_from(n).unwrap_or(u32::MAX));
 }
 
 /// Reloads the page.

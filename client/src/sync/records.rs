@@ -11,12 +11,13 @@ use shared::model::{Enterprise, Problem, Visit};
 use shared::sync::client::{DiscardError, Input, PersistBatch};
 use shared::sync::protocol::{DocId, Refusal};
 use shared::sync::replica::Replica;
+use shared::todo::{Officer, TodoItem, officer_todo};
 use yew::Callback;
 use yew::platform::spawn_local;
 
 use super::Core;
 use crate::infra::db::DbError;
-use crate::infra::order;
+use crate::infra::{order, platform};
 
 /// The parsed records of the device, rebuilt when anything changed.
 #[derive(Debug, Default)]
@@ -149,6 +150,35 @@ impl Core {
         let engine = self.engine.borrow();
         let entry = engine.as_ref()?.replica().get(id)?;
         entry.refused.as_ref().map(|(_, r)| r.clone())
+    }
+
+    /// The logged-in person's to-do (待办) now: `shared::todo::officer_todo` (the one
+    /// definition, which the server's `GET /api/todo` runs over its copies) over the problems
+    /// on this device and the records the server refused; nothing when nobody is logged in.
+    pub fn todo(&self) -> Vec<TodoItem> {
+        let Some(session) = self.session() else {
+            return Vec::new();
+        };
+        let me = Officer {
+            user: session.user.id,
+            unit: session.user.org_unit,
+        };
+        let refused: Vec<DocId> = self
+            .status()
+            .refused
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let config = self.config();
+        let days = config.due_soon_days();
+        officer_todo(
+            me,
+            &self.snapshot().problems,
+            &refused,
+            &config,
+            platform::now(),
+            days,
+        )
     }
 
     /// A copy of a document, to edit and then [`Core::save`]. A screen that opens a document

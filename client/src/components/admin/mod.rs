@@ -118,7 +118,7 @@ pub fn AdminPage(props: &AdminPageProps) -> Html {
         Section::Audit => html! { <audit::AuditSection ctx={ctx.clone()} /> },
     };
     html! {
-        <main class="screen admin wide">
+        <main key="admin" class="screen admin wide">
             <h1>{ lang.a(A::Title) }</h1>
             <nav class="admin-tabs" aria-label={lang.a(A::Title)}>
                 { for Section::ALL.into_iter().map(|s| {

@@ -44,7 +44,7 @@ pub fn FlagBoard(props: &FlagBoardProps) -> Html {
     ];
     let (snapshot, index) = local_problems(&core);
     html! {
-        <main class="screen flags">
+        <main key="flags" class="screen flags">
             <h1>{ lang.pick("红绿黑旗", "Flags") }</h1>
             <p class="muted small">{ lang.pick(
                 "旗色由状态、期限和评价按规则自动得出。绿旗只列未办结的问题。",

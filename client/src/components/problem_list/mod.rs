@@ -157,7 +157,7 @@ pub fn ProblemList(props: &ProblemListProps) -> Html {
     };
 
     html! {
-        <main class="screen problems">
+        <main key="problems" class="screen problems">
             <div class="title-row">
                 <h1>{ lang.pick("问题清单", "Problems") }</h1>
                 if let Load::Ready(p) = &page {
