@@ -1,13 +1,14 @@
 //! Queries and KPIs: the read side leaders, supervisors and handlers see — campaign KPIs and
 //! their breakdowns, data freshness, the problem, visit and supervision lists, an enterprise's
-//! timeline and a record's history verdict. Each answer is limited to the read scope the caller passes in
+//! timeline, a record's history verdict and the problem documents an officer's to-do is
+//! computed from. Each answer is limited to the read scope the caller passes in
 //! (the caller computes it, [`super::Directory::access`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use shared::config::{CheckInRules, Config};
-use shared::model::{EnterpriseId, OrgUnitId, Timestamp};
+use shared::model::{EnterpriseId, OrgUnitId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 
@@ -77,4 +78,15 @@ pub trait Queries: Send + Sync + std::fmt::Debug {
         filter: SupervisionFilter,
         now: Timestamp,
     ) -> DbFuture<'_, SupervisionPage>;
+
+    /// The saved documents (their bytes) of the problems in `scope` an officer's to-do can
+    /// come from — those `user` owns or holding a supervision instruction addressed to them
+    /// or to `unit`, settled ones left out (`store::todo_problems`, the one selection) — by
+    /// problem id.
+    fn todo_documents(
+        &self,
+        scope: Scope,
+        user: UserId,
+        unit: OrgUnitId,
+    ) -> DbFuture<'_, Vec<Vec<u8>>>;
 }

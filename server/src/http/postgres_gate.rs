@@ -45,6 +45,7 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/dashboard/breakdown"),
     ("GET", "/api/problems"),
     ("GET", "/api/supervision"),
+    ("GET", "/api/todo"),
     ("GET", "/api/enterprises/{id}/timeline"),
     ("GET", "/api/visits"),
     ("GET", "/api/history/{kind}/{id}"),

@@ -1,8 +1,9 @@
 //! Supervision (督办) and the officer's to-do (待办): `GET /api/supervision`, the supervision
 //! instructions in the caller's read scope with their state (for whoever reads the problem
 //! list: `problems::require_list_reader`), read through [`crate::db::Queries`] on either
-//! database, and `GET /api/todo` (SQLite's only so far), the caller's own to-do
+//! database, and `GET /api/todo` (on either database too), the caller's own to-do
 //! counts, computed by `shared::todo::officer_todo` over the problem documents the store holds
+//! (read through `Queries::todo_documents`)
 //! — the same function, on the same documents, as the phone's home screen.
 
 use axum::extract::State;
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use shared::doc::{ActorId, ProblemDoc};
 use shared::model::{OrgUnitId, Problem, UserId};
 use shared::supervision::SupervisionState;
-use shared::sync::server::ServerStore as _;
 use shared::todo::{Officer, TodoCounts, officer_todo};
 
 use super::error::ApiError;
@@ -20,8 +20,7 @@ use super::extract::{ApiQuery, unknown};
 use super::problems::require_list_reader;
 use crate::AppState;
 use crate::api::{MAX_PAGE, SupervisionFilter, SupervisionPage};
-use crate::auth::{Authenticated, access_for};
-use crate::store::{StoreError, StoreHold};
+use crate::auth::Authenticated;
 
 /// The longest "due soon" window `GET /api/todo` takes, in days.
 pub const MAX_TODO_DAYS: u32 = 60;
@@ -122,15 +121,6 @@ pub struct TodoAnswer {
     pub counts: TodoCounts,
 }
 
-/// Why a problem document the projection lists could not be read.
-#[derive(Debug, thiserror::Error)]
-enum TodoError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored problem does not read: {0}")]
-    Doc(#[from] shared::doc::DocError),
-}
-
 async fn todo(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -144,35 +134,30 @@ async fn todo(
             "days must be 1..={MAX_TODO_DAYS}, not {days}"
         )));
     }
-    let sync = state.sync().clone();
     let me = Officer {
         user: auth.user.id,
         unit: auth.user.org_unit,
     };
-    let counts = state
-        .db()
-        .holds(move |store| -> Result<TodoCounts, TodoError> {
-            let mut store = store;
-            let now = crate::auth::now();
-            // The problems to read, in one hold; each document in a hold of its own, read
-            // between holds.
-            let ids = store.hold(|s| -> Result<_, StoreError> {
-                let access = access_for(s, &auth.user, &auth.device, now)?;
-                s.todo_problems(&access.read, me.user, me.unit)
-            })?;
-            let mut problems: Vec<Problem> = Vec::with_capacity(ids.len());
-            for id in ids {
-                let Some(stored) = store.hold(|s| s.load_doc(&id))? else {
-                    continue;
-                };
-                let doc = ProblemDoc::load(&stored.bytes, ActorId::from([0u8; 16]))?;
-                problems.push(doc.read()?);
-            }
-            let items = officer_todo(me, &problems, &[], &sync.config(), now, days);
-            Ok(TodoCounts::of(&items, false))
-        })
+    let db = state.db();
+    let now = crate::auth::now();
+    let access = db
+        .directory()
+        .access(auth.user, auth.device, now)
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
+    let docs = db
+        .queries()
+        .todo_documents(access.read, me.user, me.unit)
+        .await
+        .map_err(internal)?;
+    let problems = docs
+        .iter()
+        .map(|bytes| -> Result<Problem, shared::doc::DocError> {
+            ProblemDoc::load(bytes, ActorId::from([0u8; 16]))?.read()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    let items = officer_todo(me, &problems, &[], &state.sync().config(), now, days);
+    let counts = TodoCounts::of(&items, false);
     Ok(Json(TodoAnswer { days, counts }))
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use shared::config::{CheckInRules, Config};
-use shared::model::{EnterpriseId, OrgUnitId, Timestamp};
+use shared::model::{EnterpriseId, OrgUnitId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
 use shared::sync::validate::Scope;
 use tokio::runtime::Handle;
@@ -26,7 +26,7 @@ use crate::api::{
 };
 use crate::db::{DbFuture, Queries};
 use crate::store::StoreError;
-use crate::store::sql::Sql;
+use crate::store::sql::{Sql, Value};
 
 impl PgDb {
     /// Runs `read` over one snapshot of the database, on a blocking thread.
@@ -129,5 +129,27 @@ impl Queries for PgDb {
         now: Timestamp,
     ) -> DbFuture<'_, SupervisionPage> {
         self.read(move |db| crate::store::list_supervision(db, &scope, &filter, now))
+    }
+
+    fn todo_documents(
+        &self,
+        scope: Scope,
+        user: UserId,
+        unit: OrgUnitId,
+    ) -> DbFuture<'_, Vec<Vec<u8>>> {
+        self.read(move |db| {
+            let ids = crate::store::todo_problems(db, &scope, user, unit)?;
+            let mut docs = Vec::with_capacity(ids.len());
+            // The snapshot as stored, as the sync store loads it (`sync_store.rs`, `load_doc`).
+            for id in ids {
+                if let Some(row) = db.query_opt(
+                    "SELECT snapshot FROM docs WHERE doc_id = ?",
+                    &[Value::Text(id.as_str().to_owned())],
+                )? {
+                    docs.push(row.blob(0)?);
+                }
+            }
+            Ok(docs)
+        })
     }
 }

@@ -75,7 +75,7 @@ pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,
 };
-pub(crate) use supervision_query::list_supervision;
+pub(crate) use supervision_query::{list_supervision, todo_problems};
 pub(crate) use timeline::enterprise_timeline;
 pub(crate) use visits_query::list_visits;
 /// What `pg/migrate.rs` reads a SQLite row as: a stored snapshot's Automerge bytes, a note's text.

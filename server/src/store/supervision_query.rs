@@ -4,7 +4,7 @@
 //! (`shared::supervision::state_of`, the one rule, applied here in Rust rather than restated
 //! in SQL), filtered and paginated, written once over [`Sql`] for both backends
 //! ([`list_supervision`]) — and the problems an officer's to-do is computed from
-//! (`GET /api/todo`, SQLite's only so far).
+//! (`GET /api/todo`, [`todo_problems`], on both backends).
 
 use shared::doc::DocKind;
 use shared::model::{OrgUnitId, ProblemState, Timestamp, UserId};
@@ -56,36 +56,49 @@ impl SqliteStore {
         user: UserId,
         unit: OrgUnitId,
     ) -> Result<Vec<DocId>, StoreError> {
-        let (scope_cond, mut params) =
-            scope_sql(super::sql::Dialect::Sqlite, scope, "p", DocKind::Problem);
-        // Settled problems (`shared::todo::settled`) put nothing on a to-do: not loaded.
-        let settled: Vec<&str> = ProblemState::ALL
-            .iter()
-            .filter(|s| shared::todo::settled(**s))
-            .map(|s| s.code())
-            .collect();
-        let marks = vec!["?"; settled.len()].join(",");
-        for v in settled {
-            params.push(Value::Text(v.to_owned()));
-        }
-        for v in [user.to_string(), user.to_string(), unit.to_string()] {
-            params.push(Value::Text(v));
-        }
-        let sql = format!(
-            "SELECT p.id FROM problems p WHERE {scope_cond} AND p.state NOT IN ({marks}) \
-             AND (p.owner = ? OR EXISTS \
-             (SELECT 1 FROM progress s WHERE s.problem = p.id AND s.kind = 'supervision' \
-             AND (s.to_person = ? OR s.to_unit = ?))) ORDER BY p.id"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let ids = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| {
-                r.get::<_, String>(0)
-            })?
-            .map(|id| id.map(|id| DocId::new(DocKind::Problem, &id)))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ids)
+        todo_problems(&Lite(&self.conn), scope, user, unit)
     }
+}
+
+/// The problems in `scope` an officer's to-do can come from: those `user` owns, and those
+/// holding a supervision instruction addressed to them or to `unit`, leaving out settled
+/// ones (`shared::todo::settled`: nothing to do, so the documents are never loaded), by id:
+/// the one selection, run on either backend (SQLite's [`SqliteStore::todo_problems`] and
+/// `Queries::todo_documents`, PostgreSQL's `Queries::todo_documents`).
+///
+/// # Errors
+/// When the database fails.
+pub(crate) fn todo_problems(
+    db: &dyn Sql,
+    scope: &Scope,
+    user: UserId,
+    unit: OrgUnitId,
+) -> Result<Vec<DocId>, StoreError> {
+    let (scope_cond, mut params) = scope_sql(db.dialect(), scope, "p", DocKind::Problem);
+    // Settled problems (`shared::todo::settled`) put nothing on a to-do: not loaded.
+    let settled: Vec<&str> = ProblemState::ALL
+        .iter()
+        .filter(|s| shared::todo::settled(**s))
+        .map(|s| s.code())
+        .collect();
+    let marks = vec!["?"; settled.len()].join(",");
+    for v in settled {
+        params.push(Value::Text(v.to_owned()));
+    }
+    for v in [user.to_string(), user.to_string(), unit.to_string()] {
+        params.push(Value::Text(v));
+    }
+    let sql = format!(
+        "SELECT p.id FROM problems p WHERE {scope_cond} AND p.state NOT IN ({marks}) \
+         AND (p.owner = ? OR EXISTS \
+         (SELECT 1 FROM progress s WHERE s.problem = p.id AND s.kind = 'supervision' \
+         AND (s.to_person = ? OR s.to_unit = ?))) ORDER BY {}",
+        db.dialect().bytewise("p.id")
+    );
+    db.query(&sql, &params)?
+        .iter()
+        .map(|r| Ok(DocId::new(DocKind::Problem, &r.text(0)?)))
+        .collect()
 }
 
 /// The supervision instructions in `scope` matching `filter` at `now`: due first (those

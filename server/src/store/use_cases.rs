@@ -319,6 +319,24 @@ impl Queries for Arc<SqliteDb> {
     ) -> DbFuture<'_, SupervisionPage> {
         on_reader(self, move |s| s.list_supervision(&scope, &filter, now))
     }
+
+    fn todo_documents(
+        &self,
+        scope: Scope,
+        user: UserId,
+        unit: OrgUnitId,
+    ) -> DbFuture<'_, Vec<Vec<u8>>> {
+        on_reader(self, move |s| {
+            let ids = s.todo_problems(&scope, user, unit)?;
+            let mut docs = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(stored) = s.load_doc(&id)? {
+                    docs.push(stored.bytes);
+                }
+            }
+            Ok(docs)
+        })
+    }
 }
 
 impl Bulletins for Arc<SqliteDb> {
