@@ -1,8 +1,8 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
 //! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `people.rs`, `access.rs`,
-//! `bulletins.rs`, `audit.rs`, `blob_records.rs`, `reminders.rs`; the sync store, whose trait
-//! is synchronous, in `sync_store/` with a runner of its own).
+//! `bulletins.rs`, `audit.rs`, `blob_records.rs`, `reminders.rs`, `todo.rs`; the sync store,
+//! whose trait is synchronous, in `sync_store/` with a runner of its own).
 //!
 //! PostgreSQL is the server at `LIANXIN_TEST_PG` (a URL of a role that may create databases)
 //! or `postgres://postgres@127.0.0.1:5432/postgres`; each test makes a throwaway database of
@@ -17,7 +17,7 @@ use shared::model::{
 };
 
 use self::throwaway::Throwaway;
-use super::{BlobRecords, Bulletins, Directory, Reminders, Tokens};
+use super::{BlobRecords, Bulletins, Directory, Queries, Reminders, Tokens};
 use crate::pg::PgDb;
 use crate::store::{AuditEntry, Device, NewUser, PasswordHash, SqliteDb, StoreError};
 
@@ -139,6 +139,7 @@ type Handles = (
     Arc<dyn Bulletins>,
     Arc<dyn BlobRecords>,
     Arc<dyn Reminders>,
+    Arc<dyn Queries>,
 );
 
 /// A backend holding the seeded directory ([`UNITS`], [`PEOPLE`], [`devices`]), and what to
@@ -149,6 +150,7 @@ struct Seeded {
     bulletins: Arc<dyn Bulletins>,
     blob_records: Arc<dyn BlobRecords>,
     reminders: Arc<dyn Reminders>,
+    queries: Arc<dyn Queries>,
     backend: Backend,
     /// `wang`, the officer most behaviours speak for.
     user: User,
@@ -166,28 +168,32 @@ impl Seeded {
         dir: Option<tempfile::TempDir>,
         throwaway: Option<Throwaway>,
     ) -> Seeded {
-        let (tokens, directory, bulletins, blob_records, reminders): Handles = match &backend {
-            Backend::Sqlite(db) => (
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-            ),
-            Backend::Postgres(db) => (
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-                Arc::new(db.clone()),
-            ),
-        };
+        let (tokens, directory, bulletins, blob_records, reminders, queries): Handles =
+            match &backend {
+                Backend::Sqlite(db) => (
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                ),
+                Backend::Postgres(db) => (
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                    Arc::new(db.clone()),
+                ),
+            };
         Seeded {
             tokens,
             directory,
             bulletins,
             blob_records,
             reminders,
+            queries,
             backend,
             user: person("wang"),
             devices: devices(),
@@ -336,4 +342,5 @@ mod sessions;
 mod sync_store;
 mod throttle;
 mod throwaway;
+mod todo;
 mod tokens;
