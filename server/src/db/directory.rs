@@ -113,4 +113,29 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         subject: String,
         detail: String,
     ) -> DbFuture<'_, ()>;
+
+    /// Ends every open assignment of `enterprise` at `now`, with its `assignment_ended` audit
+    /// entry naming `actor` and the logins whose assignment ended, in one transaction.
+    /// Returns those users; `NotFound` when it has none.
+    fn end_assignments(
+        &self,
+        enterprise: EnterpriseId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, BTreeSet<UserId>>;
+
+    /// Moves `enterprise` to `to` at `now` from the assignee `crate::store::moved_from` picks
+    /// among its open ones (`from` when given), with its `assignment_moved` audit entry naming
+    /// `actor`, in one transaction. Two moves of one enterprise at once leave one current
+    /// assignment: the later finds the earlier's (PostgreSQL locks the enterprise's current
+    /// assignment rows `FOR UPDATE` first). Errors as `moved_from`; `NotFound` for an
+    /// unknown `to`.
+    fn move_assignment(
+        &self,
+        enterprise: EnterpriseId,
+        from: Option<UserId>,
+        to: UserId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, ()>;
 }

@@ -108,7 +108,9 @@ impl IntoResponse for Refused {
                 };
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
-            AdminError::Invalid(why) => ApiError::BadRequest(why).into_response(),
+            AdminError::Invalid(why) | AdminError::Store(StoreError::Invalid(why)) => {
+                ApiError::BadRequest(why).into_response()
+            }
             AdminError::Store(StoreError::NotFound { what, key }) => {
                 ApiError::NotFound(format!("no {what} {key:?}")).into_response()
             }

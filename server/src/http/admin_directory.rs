@@ -21,9 +21,10 @@
 //!
 //! The users and assignments imports run on either database: checked against the directory's
 //! facts read through [`crate::db::Directory`] (`listing`, `enterprises_by_credit_code`) and
-//! stored by its `add_people` and `import_assignments`. On PostgreSQL the org units' and
-//! enterprises' imports and the assignment changes answer 503 `not_on_postgres` naming
-//! themselves. On either, an officer's phone that synced before an assignment is imported is
+//! stored by its `add_people` and `import_assignments`; so do an enterprise's end and move
+//! (`end_assignments`, `move_assignment`, the enterprise and the people named looked up
+//! through it). On PostgreSQL the org units' and enterprises' imports answer 503
+//! `not_on_postgres` naming themselves. On either, an officer's phone that synced before an assignment is imported is
 //! re-scoped at its next sync (`store/rescope.rs`): the new enterprise's records reach it
 //! whole.
 //!
@@ -43,11 +44,14 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
 use crate::admin::accounts::Listing;
+use crate::admin::assignments::EnterpriseName;
 use crate::admin::import_assignments::{check_assignments, credit_codes};
 use crate::admin::{
-    ImportFile, ImportKind, ImportReport, assignments, import_audited, import_users,
+    AdminError, ImportFile, ImportKind, ImportReport, assignments, import_audited, import_users,
 };
 use crate::auth::{Authenticated, Secret, now, password};
+use crate::store::{StoreError, UserRecord};
+use shared::model::EnterpriseId;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -215,6 +219,29 @@ pub struct Reassigned {
     pub to: Option<String>,
 }
 
+/// The enterprise `name` names (its id, or a stored credit code), through
+/// [`crate::db::Directory`].
+async fn named_enterprise(state: &AppState, name: &str) -> Result<EnterpriseId, Response> {
+    match EnterpriseName::parse(name).map_err(|e| Refused(e).into_response())? {
+        EnterpriseName::Id(id) => Ok(id),
+        EnterpriseName::CreditCode(code) => {
+            let found = state
+                .db()
+                .directory()
+                .enterprises_by_credit_code(vec![code.clone()]);
+            on_directory(found)
+                .await?
+                .remove(&code)
+                .ok_or_else(|| Refused(assignments::no_enterprise(name)).into_response())
+        }
+    }
+}
+
+/// The user `login` names, through [`crate::db::Directory`], if any.
+async fn user_named(state: &AppState, login: &str) -> Result<Option<UserRecord>, Response> {
+    on_directory(state.db().directory().user_by_login(login.to_string())).await
+}
+
 async fn end(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -223,15 +250,17 @@ async fn end(
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiPath(name) = path.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
-    let (enterprise, ended) = on_store(&state, move |s| {
-        let enterprise = assignments::enterprise(s, &name)?;
-        let ended = assignments::end(s, enterprise, now(), &actor)?;
-        Ok((enterprise, ended.len()))
-    })
+    let enterprise = named_enterprise(&state, &name).await?;
+    let ended = on_directory(
+        state
+            .db()
+            .directory()
+            .end_assignments(enterprise, now(), actor),
+    )
     .await?;
     Ok(Json(Reassigned {
         enterprise: enterprise.to_string(),
-        ended,
+        ended: ended.len(),
         to: None,
     })
     .into_response())
@@ -257,24 +286,35 @@ async fn move_to(
     let ApiPath(name) = path.map_err(IntoResponse::into_response)?;
     let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
-    let to = req.to_officer.clone();
-    let enterprise = on_store(&state, move |s| {
-        let enterprise = assignments::enterprise(s, &name)?;
-        assignments::move_to(
-            s,
-            enterprise,
-            req.from.as_deref(),
-            &req.to_officer,
-            now(),
-            &actor,
-        )?;
-        Ok(enterprise)
-    })
-    .await?;
+    let enterprise = named_enterprise(&state, &name).await?;
+    let found = user_named(&state, &req.to_officer).await?;
+    let to = assignments::assignee_of(&req.to_officer, found.as_ref())
+        .map_err(|why| Refused(AdminError::Invalid(why)).into_response())?;
+    let from = match req.from.as_deref() {
+        Some(login) => Some(
+            user_named(&state, login)
+                .await?
+                .ok_or_else(|| {
+                    Refused(AdminError::Store(StoreError::NotFound {
+                        what: "user",
+                        key: login.to_string(),
+                    }))
+                    .into_response()
+                })?
+                .user
+                .id,
+        ),
+        None => None,
+    };
+    let moved = state
+        .db()
+        .directory()
+        .move_assignment(enterprise, from, to, now(), actor);
+    on_directory(moved).await?;
     Ok(Json(Reassigned {
         enterprise: enterprise.to_string(),
         ended: 1,
-        to: Some(to),
+        to: Some(req.to_officer),
     })
     .into_response())
 }

@@ -34,6 +34,8 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("POST", "/api/admin/users"),
     // People's and assignments' imports; the handler answers the others 503 (`admin_directory`).
     ("POST", "/api/admin/imports/{kind}"),
+    ("POST", "/api/admin/assignments/{enterprise}/end"),
+    ("POST", "/api/admin/assignments/{enterprise}/move"),
     ("POST", "/api/admin/users/{login}/disable"),
     ("POST", "/api/admin/users/{login}/enable"),
     ("POST", "/api/admin/users/{login}/password"),

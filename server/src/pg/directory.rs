@@ -449,4 +449,24 @@ impl Directory for PgDb {
                 .await
         })
     }
+
+    fn end_assignments(
+        &self,
+        enterprise: EnterpriseId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, BTreeSet<UserId>> {
+        Box::pin(async move { self.end_assigned(enterprise, now, &actor).await })
+    }
+
+    fn move_assignment(
+        &self,
+        enterprise: EnterpriseId,
+        from: Option<UserId>,
+        to: UserId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move { self.move_assigned(enterprise, from, to, now, &actor).await })
+    }
 }

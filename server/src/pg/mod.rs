@@ -25,6 +25,7 @@
 
 mod access;
 mod accounts;
+mod assignments;
 mod audit;
 mod blob_records;
 mod bulletins;

@@ -53,7 +53,7 @@ pub use directory::{
     PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
 };
 pub(crate) use directory::{
-    LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, others_than,
+    LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, moved_from, others_than,
     password_changed_detail, period_checked, presented_state, reset_detail, retried_detail,
     reused_detail, revoked_detail, token_hash,
 };

@@ -160,6 +160,31 @@ impl Directory for Arc<SqliteDb> {
             s.import_assignments_audited(&rows, now, &actor, &subject, &detail)
         })
     }
+
+    fn end_assignments(
+        &self,
+        enterprise: EnterpriseId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, BTreeSet<UserId>> {
+        on_writer(self, move |s| {
+            s.end_assignments_audited(enterprise, now, &actor)
+        })
+    }
+
+    fn move_assignment(
+        &self,
+        enterprise: EnterpriseId,
+        from: Option<UserId>,
+        to: UserId,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.move_assignment_audited(enterprise, from, to, now, &actor)
+                .map(|_| ())
+        })
+    }
 }
 
 impl Tokens for Arc<SqliteDb> {

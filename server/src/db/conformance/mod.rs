@@ -330,6 +330,7 @@ macro_rules! on_both_backends {
 // After the macro, which they use.
 mod access;
 mod accounts;
+mod assignments;
 mod audit;
 mod blob_records;
 mod bulletins;

@@ -144,16 +144,17 @@ impl SqliteStore {
         Ok(users)
     }
 
-    /// The administrator's move of `enterprise` from `from` to `to` at `at` (as
-    /// [`SqliteStore::move_assignment`]), with its audit entry naming `actor`, in one
-    /// transaction.
+    /// The administrator's move of `enterprise` to `to` at `at`, from the assignee
+    /// [`moved_from`] picks among its open ones (`from` when given), with its audit entry
+    /// naming `actor`, in one transaction (PostgreSQL's `Directory::move_assignment` does the
+    /// same).
     ///
     /// # Errors
-    /// As [`SqliteStore::move_assignment`].
+    /// As [`moved_from`]; [`StoreError::NotFound`] when `to` is unknown.
     pub fn move_assignment_audited(
         &mut self,
         enterprise: EnterpriseId,
-        from: UserId,
+        from: Option<UserId>,
         to: UserId,
         at: Timestamp,
         actor: &str,
@@ -161,6 +162,7 @@ impl SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let from = moved_from(enterprise, &assignees_in(&tx, enterprise, at)?, from, to)?;
         let id = move_in(&tx, enterprise, from, to, at)?;
         let detail = format!(
             "{} -> {}",
@@ -288,6 +290,56 @@ pub(super) fn logins_of(
         logins.push(login.unwrap_or_else(|| user.to_string()));
     }
     Ok(logins)
+}
+
+/// Whom a move of `enterprise` to `to` takes it from, among its `open` assignees at the
+/// move: `from` when given, else its one assignee. Both backends decide a move by it, inside
+/// the move's transaction.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when it has no open assignee, or `from` is not one;
+/// [`StoreError::Invalid`] when it has several and no `from` is given, or it moves to whom it
+/// is already assigned.
+pub(crate) fn moved_from(
+    enterprise: EnterpriseId,
+    open: &BTreeSet<UserId>,
+    from: Option<UserId>,
+    to: UserId,
+) -> Result<UserId, StoreError> {
+    let from = match from {
+        Some(from) if open.contains(&from) => from,
+        Some(from) => {
+            return Err(StoreError::NotFound {
+                what: "assignment",
+                key: format!("{enterprise} of {from}"),
+            });
+        }
+        None => {
+            let mut open = open.iter();
+            match (open.next(), open.next()) {
+                (Some(one), None) => *one,
+                (None, _) => {
+                    return Err(StoreError::NotFound {
+                        what: "open assignment of enterprise",
+                        key: enterprise.to_string(),
+                    });
+                }
+                (Some(_), Some(_)) => {
+                    return Err(StoreError::Invalid(
+                        "该企业有多名包联干部，请指明 from / the enterprise is assigned to \
+                         several users: name the one it moves from (from)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+    };
+    if from == to {
+        return Err(StoreError::Invalid(
+            "已由该干部包联 / the enterprise is already that user's".into(),
+        ));
+    }
+    Ok(from)
 }
 
 /// Refuses an assignment whose period is empty (it ends before it starts): both backends

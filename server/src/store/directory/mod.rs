@@ -310,7 +310,7 @@ mod org_units;
 mod sessions;
 mod users;
 
-pub(crate) use assignments::period_checked;
+pub(crate) use assignments::{moved_from, period_checked};
 pub use devices::AdminDevice;
 pub(crate) use devices::revoked_detail;
 pub use merges::{EnterpriseQuery, EnterpriseRow, MergeRows};
