@@ -9,7 +9,9 @@
 //! known to have and its deliveries not yet acknowledged (so no device downloads its scope
 //! again), the change feed's counter and the store's epoch, the query tables and the history
 //! verdicts, and the blobs' bookkeeping (which records reference which photo, the tus uploads'
-//! rows with what they charged to the daily budget, the orphans garbage collection noted). Documents move as stored, never merged again: each snapshot's Automerge bytes
+//! rows with what they charged to the daily budget, the orphans garbage collection noted), and
+//! the reminders' outbox (below). Documents move as stored, never merged again: each
+//! snapshot's Automerge bytes
 //! (inflated from SQLite's dictionary deflate, `store/snapshot.rs`) and each change's row (its
 //! hash, actor, device, the device's time and the server's receipt) stay identical, so the
 //! history keeps every change's author and time and every device's heads still match. The
@@ -19,12 +21,19 @@
 //! not give back; a PostgreSQL commit writes the same rows (`db/conformance/sync_store/
 //! query_tables.rs`). A SQLite note deflated (`store/packed_text.rs`) becomes its text.
 //!
+//! **The reminders' outbox** (PostgreSQL's `0012_reminders`) moves whole: every reminder row
+//! (its id kept, the serial counter moved past it; attempts, next attempt, delivered or seen,
+//! last error), the occasions already resolved to people, the watch times, the scan's cursor
+//! (the feed's numbers being the same) and when the outbox started (SQLite's `0014_reminders`
+//! applied, kept as `reminder_meta`'s `since` in place of the time PostgreSQL's migration
+//! recorded). So the first scan on PostgreSQL owes nothing SQLite's already recorded (no
+//! deadline, look-back or hand-out reminded twice), reminders waiting to be sent are sent
+//! once, and a person's in-app reminders (`GET /api/notifications`) read the same, those seen
+//! staying seen.
+//!
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
-//! does not have yet (enterprise cards, published configurations) or does not copy yet (the
-//! reminders' outbox, whose tables `0012_reminders` made: a migrated district's first scan
-//! reads every problem, events before the copy remind no one, but deadlines and look-backs
-//! already due remind once more) and columns it
-//! does not have (a device's handover secret), each with how many rows or values stay behind.
+//! does not have yet (enterprise cards, published configurations) and columns it does not
+//! have (a device's handover secret), each with how many rows or values stay behind.
 //! Photos and signatures are files, never rows: those in the folder beside the SQLite file
 //! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
 //! every server names with `serve --blobs DIR` (its layout is the same: `sha256/`, `thumb/`,
@@ -35,22 +44,23 @@
 //! verification run in one transaction, committed only when the verification passes: on any
 //! failure the target is left as it was, empty, and the command can be run again.
 //!
-//! **The verification**, inside that transaction, reads both databases again: every copied
-//! table's row count; per document, its heads, the SHA-256 of its snapshot's bytes, its
-//! change count and the SHA-256 of its change rows.
+//! **The verification** (`migrate/verify.rs`), inside that transaction, reads both databases
+//! again: every copied table's row count; per document, its heads, the SHA-256 of its
+//! snapshot's bytes, its change count and the SHA-256 of its change rows; per table of the
+//! reminders' outbox, the SHA-256 of its rows, and the outbox's start.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use deadpool_postgres::Transaction;
 use rusqlite::{Connection, OpenFlags};
-use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 
 use super::PgDb;
 use super::sql::PgSql;
 use crate::store::sql::{Sql, SqlRow, Value};
-use crate::store::{SqliteStore, StoreError, load_snapshot, unpack_note};
+use crate::store::{SqliteStore, StoreError, load_snapshot, reminders_started, unpack_note};
+
+mod verify;
 
 /// The tables copied, in an order their references allow; `docs` is copied on its own.
 const TABLES: &[&str] = &[
@@ -85,19 +95,26 @@ const TABLES: &[&str] = &[
     "uploads",
     "blob_orphans",
     "history_verdicts",
+    "reminders",
+    "reminder_occasions",
+    "reminder_watch",
+    "reminder_meta",
     "meta",
     "store_epoch",
 ];
 
-/// SQLite tables not copied (PostgreSQL has no table for them yet, or the copy does not fill
-/// them yet: the reminders'), their rows counted in the report.
-const NOT_ON_POSTGRES: &[&str] = &[
-    "enterprise_cards",
-    "published_configs",
-    "reminders",
-    "reminder_meta",
-    "reminder_occasions",
-    "reminder_watch",
+/// SQLite tables not copied (PostgreSQL has no table for them yet), their rows counted in the
+/// report.
+const NOT_ON_POSTGRES: &[&str] = &["enterprise_cards", "published_configs"];
+
+/// The reminders' outbox: besides its row count, each table's rows are compared by their
+/// SHA-256 (`verify::verify_rows`), with the rows each compares (`reminder_meta`'s `since`,
+/// which only PostgreSQL keeps as a row, is compared on its own: [`reminders_started`]).
+const HASHED: &[(&str, &str)] = &[
+    ("reminders", ""),
+    ("reminder_occasions", ""),
+    ("reminder_watch", ""),
+    ("reminder_meta", " WHERE key <> 'since'"),
 ];
 
 /// SQLite columns that are not data PostgreSQL lacks: `docs`' deflate bookkeeping (the
@@ -119,6 +136,10 @@ const SEEDED: &[(&str, &str)] = &[
     (
         "store_epoch",
         "SELECT COUNT(*) FROM store_epoch WHERE epoch <> 0",
+    ),
+    (
+        "reminder_meta",
+        "SELECT COUNT(*) FROM reminder_meta WHERE key <> 'since'",
     ),
 ];
 
@@ -224,6 +245,7 @@ fn copy_and_verify(
     // The rows the migrations seeded are replaced by SQLite's.
     pg.execute("DELETE FROM meta", &[])?;
     pg.execute("DELETE FROM store_epoch", &[])?;
+    pg.execute("DELETE FROM reminder_meta", &[])?;
     for table in TABLES {
         if *table == "docs" {
             report.documents = copy_docs(lite, &pg, &mut progress)?;
@@ -231,11 +253,16 @@ fn copy_and_verify(
             copy_table(&lite_sql, &pg, table)?;
         }
     }
+    copy_outbox_start(&lite_sql, &pg)?;
     if let Some(statement) = tamper {
         pg.execute(&statement, &[])?;
     }
     for table in TABLES {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let filter = HASHED
+            .iter()
+            .find(|(t, _)| t == table)
+            .map_or("", |(_, filter)| *filter);
+        let sql = format!("SELECT COUNT(*) FROM {table}{filter}");
         let (on_lite, on_pg) = (
             lite_sql.query_one(&sql, &[])?.count(0)?,
             pg.query_one(&sql, &[])?.count(0)?,
@@ -247,8 +274,42 @@ fn copy_and_verify(
         }
         report.tables.push(((*table).to_string(), on_pg));
     }
-    verify_docs(lite, &pg)?;
+    verify::verify_docs(lite, &pg)?;
+    for (table, filter) in HASHED {
+        let columns: Vec<(String, String)> = pg_columns(&pg, table)?
+            .into_iter()
+            .map(|c| (lite_column(&c.name).to_string(), c.name))
+            .collect();
+        let columns: Vec<(&str, &str)> = columns
+            .iter()
+            .map(|(l, p)| (l.as_str(), p.as_str()))
+            .collect();
+        verify::verify_rows(&lite_sql, &pg, table, &columns, filter)?;
+    }
+    if reminders_started(&lite_sql)? != reminders_started(&pg)? {
+        return Err(MigrateError::Mismatch(
+            "reminder_meta: the outbox's start differs".into(),
+        ));
+    }
     Ok(report)
+}
+
+/// Records on PostgreSQL when SQLite's outbox started (when its `0014_reminders` was applied):
+/// events from before it remind no one on either, and every occasion the SQLite outbox owed
+/// since is in the copied `reminder_occasions`, so the first scan on PostgreSQL owes nothing
+/// already recorded.
+fn copy_outbox_start(lite: &impl Sql, pg: &impl Sql) -> Result<(), StoreError> {
+    if reminders_started(pg)?.is_some() {
+        return Ok(());
+    }
+    // SQLite's store applies `0014_reminders` on opening, so it has a start; else the copy's
+    // time, as PostgreSQL's migration would have recorded.
+    let since = reminders_started(lite)?.unwrap_or_else(crate::auth::now);
+    pg.execute(
+        "INSERT INTO reminder_meta (key, value) VALUES ('since', ?)",
+        &[Value::Integer(since.0)],
+    )?;
+    Ok(())
 }
 
 /// Refuses a target holding any row of a copied table (beyond what its migrations seed).
@@ -270,26 +331,31 @@ fn refuse_non_empty(pg: &impl Sql) -> Result<(), MigrateError> {
     Ok(())
 }
 
-/// A column of a PostgreSQL table: its name, type and whether it is an identity.
+/// A column of a PostgreSQL table: its name, type, whether it is an identity and whether a
+/// sequence numbers it (an identity, or a `SERIAL`'s default).
 struct PgColumn {
     name: String,
     data_type: String,
     identity: bool,
+    numbered: bool,
 }
 
 fn pg_columns(pg: &impl Sql, table: &str) -> Result<Vec<PgColumn>, StoreError> {
     pg.query(
-        "SELECT column_name::TEXT, data_type::TEXT, is_identity::TEXT FROM \
+        "SELECT column_name::TEXT, data_type::TEXT, is_identity::TEXT, \
+         coalesce(column_default::TEXT, '') FROM \
          information_schema.columns WHERE table_schema = current_schema() AND table_name::TEXT = ? \
          ORDER BY ordinal_position",
         &[Value::Text(table.to_string())],
     )?
     .iter()
     .map(|r| {
+        let identity = r.text(2)? == "YES";
         Ok(PgColumn {
             name: r.text(0)?,
             data_type: r.text(1)?,
-            identity: r.text(2)? == "YES",
+            identity,
+            numbered: identity || r.text(3)?.starts_with("nextval("),
         })
     })
     .collect()
@@ -355,7 +421,8 @@ fn left_behind(lite: &Connection, pg: &impl Sql, from: &Path) -> Result<Vec<Stri
     Ok(lines)
 }
 
-/// Copies every row of `table`; its identity counter then continues after the largest id.
+/// Copies every row of `table`; its identity or serial counter then continues after the
+/// largest id.
 fn copy_table(lite: &impl Sql, pg: &impl Sql, table: &str) -> Result<u64, StoreError> {
     let columns = pg_columns(pg, table)?;
     let select = columns
@@ -380,8 +447,7 @@ fn copy_table(lite: &impl Sql, pg: &impl Sql, table: &str) -> Result<u64, StoreE
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let identity = columns.iter().find(|c| c.identity);
-    let overriding = if identity.is_some() {
+    let overriding = if columns.iter().any(|c| c.identity) {
         " OVERRIDING SYSTEM VALUE"
     } else {
         ""
@@ -399,7 +465,7 @@ fn copy_table(lite: &impl Sql, pg: &impl Sql, table: &str) -> Result<u64, StoreE
             .collect::<Result<Vec<_>, _>>()?;
         pg.execute(&insert, &values)?;
     }
-    if let Some(id) = identity {
+    if let Some(id) = columns.iter().find(|c| c.numbered) {
         pg.query(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{0}'), \
@@ -478,107 +544,6 @@ fn copy_docs(
         }
     }
     Ok(copied)
-}
-
-/// What the verification compares of one document.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct DocFacts {
-    heads: Vec<u8>,
-    snapshot: [u8; 32],
-    changes: u64,
-    change_rows: Vec<u8>,
-}
-
-fn hash(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// Per document: heads, the snapshot's hash, its change count and its change rows' hash.
-fn doc_facts(
-    docs: Vec<SqlRow>,
-    changes: Vec<SqlRow>,
-) -> Result<BTreeMap<String, DocFacts>, StoreError> {
-    let mut facts = BTreeMap::new();
-    for r in docs {
-        facts.insert(
-            r.text(0)?,
-            DocFacts {
-                heads: r.blob(2)?,
-                snapshot: hash(&r.blob(1)?),
-                ..DocFacts::default()
-            },
-        );
-    }
-    let mut rows: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
-    for r in changes {
-        let mut line = r.blob(1)?;
-        line.extend(r.blob(2)?);
-        line.extend(r.blob(3)?);
-        line.extend(r.int(4)?.to_be_bytes());
-        line.extend(r.int(5)?.to_be_bytes());
-        rows.entry(r.text(0)?).or_default().push(line);
-    }
-    for (doc, mut lines) in rows {
-        lines.sort();
-        let f = facts.entry(doc).or_default();
-        f.changes = lines.len() as u64;
-        f.change_rows = hash(&lines.concat()).to_vec();
-    }
-    Ok(facts)
-}
-
-/// Compares every document's facts on both databases; the first that differs is the error.
-fn verify_docs(lite: &Connection, pg: &impl Sql) -> Result<(), MigrateError> {
-    let changes = "SELECT doc_id, hash, actor, device, device_time, received_at FROM changes";
-    let mut stmt = lite
-        .prepare(
-            "SELECT doc_id, snapshot, heads, inflated_size, dictionary FROM docs ORDER BY doc_id",
-        )
-        .map_err(StoreError::from)?;
-    let mut lite_docs = Vec::new();
-    let mut rows = stmt.query([]).map_err(StoreError::from)?;
-    while let Some(r) = rows.next().map_err(StoreError::from)? {
-        let doc_id: String = r.get(0).map_err(StoreError::from)?;
-        let snapshot = load_snapshot(
-            r.get(1).map_err(StoreError::from)?,
-            r.get(3).map_err(StoreError::from)?,
-            r.get(4).map_err(StoreError::from)?,
-            &doc_id,
-        )?;
-        lite_docs.push(SqlRow(vec![
-            Value::Text(doc_id),
-            Value::Blob(snapshot),
-            r.get(2).map_err(StoreError::from)?,
-        ]));
-    }
-    let lite_facts = doc_facts(
-        lite_docs,
-        crate::store::sql::Lite(lite).query(changes, &[])?,
-    )?;
-    let pg_facts = doc_facts(
-        pg.query("SELECT doc_id, snapshot, heads FROM docs", &[])?,
-        pg.query(changes, &[])?,
-    )?;
-    for (doc, want) in &lite_facts {
-        let got = pg_facts.get(doc);
-        let what = match got {
-            None => Some("missing"),
-            Some(g) if g.heads != want.heads => Some("its heads differ"),
-            Some(g) if g.snapshot != want.snapshot => Some("its snapshot's bytes differ"),
-            Some(g) if g.changes != want.changes => Some("its change count differs"),
-            Some(g) if g.change_rows != want.change_rows => Some("its change rows differ"),
-            Some(_) => None,
-        };
-        if let Some(what) = what {
-            return Err(MigrateError::Mismatch(format!("document {doc}: {what}")));
-        }
-    }
-    if let Some(extra) = pg_facts.keys().find(|d| !lite_facts.contains_key(*d)) {
-        return Err(MigrateError::Mismatch(format!(
-            "document {extra} is only on PostgreSQL"
-        )));
-    }
-    Ok(())
 }
 
 /// `lianxin-server migrate`: runs [`migrate`], showing the documents copied as it goes, then

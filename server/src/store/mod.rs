@@ -70,7 +70,7 @@ pub use queries::{LookBackFacts, PushFacts};
 pub use readers::Readers;
 pub use reminder_outbox::{ClaimedReminder, Outcome, ReminderRow};
 pub use reminders::ScanReport;
-pub(crate) use reminders::scan as scan_reminders;
+pub(crate) use reminders::{outbox_started as reminders_started, scan as scan_reminders};
 pub use sqlite::{ProblemRow, ProgressRow, SqliteStore, VisitRow};
 pub(crate) use sqlite::{
     decode_heads, encode_heads, parse_doc_id, parse_enterprise, to_sql_int, to_u64,

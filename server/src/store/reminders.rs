@@ -176,17 +176,21 @@ fn resolve(db: &dyn Sql, to: &Addressee) -> Result<Vec<Person>, StoreError> {
     }
 }
 
-/// When the outbox started: PostgreSQL's migration records it in `reminder_meta` (`since`);
-/// on SQLite it is when `0014_reminders` was applied (by the server's clock).
-fn outbox_start(db: &dyn Sql, now: Timestamp) -> Result<Timestamp, StoreError> {
+/// When the outbox started, if recorded: PostgreSQL's migration records it in
+/// `reminder_meta` (`since`; `lianxin-server migrate` copies SQLite's there); on SQLite it is
+/// when `0014_reminders` was applied (by the server's clock).
+pub(crate) fn outbox_started(db: &dyn Sql) -> Result<Option<Timestamp>, StoreError> {
     let row = db.query_opt(
         "SELECT value FROM reminder_meta WHERE key = 'since' \
          UNION ALL SELECT applied_at FROM schema_migrations WHERE name = '0014_reminders'",
         &[],
     )?;
-    Ok(Timestamp(
-        row.map(|r| r.int(0)).transpose()?.unwrap_or(now.0),
-    ))
+    Ok(row.map(|r| r.int(0)).transpose()?.map(Timestamp))
+}
+
+/// When the outbox started ([`outbox_started`]); `now` if it was never recorded.
+fn outbox_start(db: &dyn Sql, now: Timestamp) -> Result<Timestamp, StoreError> {
+    Ok(outbox_started(db)?.unwrap_or(now))
 }
 
 /// One scan step at `now`: the problems changed since the last step (the change feed)

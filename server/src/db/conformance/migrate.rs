@@ -19,13 +19,13 @@ use crate::pg::migrate::{MigrateError, migrate_into};
 use crate::store::{SqliteDb, SqliteStore, TokenHash, TokenKind};
 
 /// When the demo district is made and read.
-const NOW: Timestamp = Timestamp(1_795_000_000_000);
+pub(super) const NOW: Timestamp = Timestamp(1_795_000_000_000);
 
 /// The token stored for officer1's phone before the copy.
 const TOKEN: TokenHash = TokenHash([7; 32]);
 
 /// The demo district in a SQLite file, with officer1's phone holding a token and one bulletin.
-async fn demo_file(dir: &Path) -> PathBuf {
+pub(super) async fn demo_file(dir: &Path) -> PathBuf {
     let path = dir.join("lianxin.db");
     let mut store = SqliteStore::open(&path).expect("open");
     crate::demo::seed(&mut store, &Config::demo(), NOW).expect("the demo district");
@@ -71,13 +71,13 @@ async fn demo_file(dir: &Path) -> PathBuf {
     path
 }
 
-async fn empty_target() -> (Throwaway, PgDb) {
+pub(super) async fn empty_target() -> (Throwaway, PgDb) {
     let (throwaway, config) = Throwaway::create().await;
     let db = PgDb::open(config).await.expect("open the test database");
     (throwaway, db)
 }
 
-async fn copy(from: &Path, to: &PgDb, tamper: Option<&str>) -> Result<(), MigrateError> {
+pub(super) async fn copy(from: &Path, to: &PgDb, tamper: Option<&str>) -> Result<(), MigrateError> {
     migrate_into(from, to, |_, _| {}, tamper.map(String::from))
         .await
         .map(drop)
