@@ -1,7 +1,7 @@
 //! `lianxin-server migrate --from lianxin.db --to postgres://…` (issue 16 item 2), judged by
 //! the API: the demo district seeded into a SQLite file, migrated into a throwaway PostgreSQL
 //! database, then one server on each; the same people asking the same questions get the same
-//! answers from both.
+//! answers from both, their in-app reminders included.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -107,5 +107,115 @@ async fn the_migrated_demo_district_answers_the_same_on_postgres_as_on_sqlite() 
     }
     // Every question was answered, by both alike.
     assert_eq!(asked, 20, "only {asked} answers compared");
+    Ok(())
+}
+
+/// `GET /api/notifications` as `token`: the unseen in-app reminders.
+async fn notifications(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let (status, body) = get(http, url, token, "/api/notifications").await?;
+    anyhow::ensure!(status == 200, "notifications: {status} {body}");
+    Ok(body["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// The reminders move with the district: the SQLite server's reminder job recorded the demo
+/// district's reminders (in the app too) and a person saw half of theirs; after the
+/// migration a server on PostgreSQL (its own reminder job run at its start) and the SQLite
+/// server list everyone's unseen reminders alike, the seen ones staying seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_app_reminders_read_the_same_on_postgres_after_the_migration() -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("lianxin.db");
+    let file_arg = file.to_string_lossy().to_string();
+    cli(dir.path(), &["demo", "--db", &file_arg])?;
+    let config = dir.path().join("district.toml");
+    std::fs::write(
+        &config,
+        "hotline = \"0391-12345\"\n[reminders]\nchannels = [\"log\", \"in_app\"]\n",
+    )?;
+    let free: SocketAddr = "127.0.0.1:0".parse()?;
+    let http = reqwest::Client::new();
+    let logins = [
+        "leader1", "leader2", "officer1", "officer2", "handler1", "handler2",
+    ];
+    // Each person's token, taken on the SQLite server and copied with the district.
+    let mut tokens = Vec::new();
+    let before = ServerProcess::start_configured(&file, free, &config)?;
+    for (n, login) in (21u8..).zip(logins) {
+        tokens.push((login, demo_token(&before.url(), login, n).await?));
+    }
+    // The reminder job's scan at start, until the lists stop growing.
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut last = 0;
+    let busiest = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut lists = Vec::new();
+        for (_, token) in &tokens {
+            lists.push(notifications(&http, &before.url(), token).await?);
+        }
+        let total: usize = lists.iter().map(Vec::len).sum();
+        if (total > 0 && total == last) || Instant::now() > until {
+            let most = (0..lists.len())
+                .max_by_key(|&i| lists[i].len())
+                .unwrap_or(0);
+            break (most, lists.swap_remove(most));
+        }
+        last = total;
+    };
+    anyhow::ensure!(busiest.1.len() >= 2, "in-app reminders were recorded");
+    let seen = &busiest.1[..busiest.1.len() / 2];
+    let seen_ids: Vec<serde_json::Value> = seen.iter().map(|n| n["id"].clone()).collect();
+    let marked: serde_json::Value = http
+        .post(format!("{}/api/notifications/seen", before.url()))
+        .bearer_auth(&tokens[busiest.0].1)
+        .json(&serde_json::json!({ "ids": seen_ids }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(marked["seen"], seen_ids.len());
+    // What each seen one is about, whatever its id.
+    let about = |n: &serde_json::Value| (n["kind"].clone(), n["problem"].clone());
+    let seen: Vec<_> = seen.iter().map(about).collect();
+    drop(before);
+
+    let database = Throwaway::create().await?;
+    cli(
+        dir.path(),
+        &["migrate", "--from", &file_arg, "--to", &database.url()],
+    )?;
+    let sqlite = ServerProcess::start_configured(&file, free, &config)?;
+    let postgres = ServerProcess::start_postgres_with(
+        &database.url(),
+        free,
+        false,
+        dir.path(),
+        &["--config".as_ref(), config.as_os_str()],
+    )?;
+    // Both servers' reminder jobs scan at start.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut compared = 0;
+    for (i, (login, token)) in tokens.iter().enumerate() {
+        let (want, got) = (
+            notifications(&http, &sqlite.url(), token).await?,
+            notifications(&http, &postgres.url(), token).await?,
+        );
+        if i == busiest.0 {
+            assert!(
+                !got.iter().any(|n| seen.contains(&about(n))),
+                "{login}: a reminder seen on SQLite is listed again on PostgreSQL"
+            );
+        }
+        assert_eq!(got, want, "{login}'s reminders on PostgreSQL and on SQLite");
+        compared += want.len();
+    }
+    assert!(compared > 0, "reminders were compared");
     Ok(())
 }
