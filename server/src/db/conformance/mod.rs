@@ -337,6 +337,7 @@ mod bulletins;
 mod directory;
 mod jobs;
 mod migrate;
+mod org_units;
 mod people;
 mod reminders;
 mod sessions;
