@@ -4,7 +4,7 @@
 //! unit and a taken login refused as on SQLite, and one login sent to two servers at once
 //! added once); a people file over `POST /api/admin/imports/users` adds everyone or no one,
 //! each audited, an assignments file gives a new officer's phone its enterprise at its first
-//! sync, and the imports not built there answer 503 naming themselves.
+//! sync, and the import not built there (enterprises) answers 503 naming itself.
 
 use std::net::SocketAddr;
 
@@ -391,7 +391,8 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing_and_other_im
     );
 
     // The imports not built on PostgreSQL: a 503 naming the import, nothing stored.
-    let (status, body) = import(&base, &admin, "org-units", "code,name,kind,parent\n").await?;
+    let header = "credit_code,name,address,town,industry,size\n";
+    let (status, body) = import(&base, &admin, "enterprises", header).await?;
     assert_eq!(
         (status, &body["error"]),
         (503, &json!("not_on_postgres")),
@@ -399,7 +400,7 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing_and_other_im
     );
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("POST /api/admin/imports/org-units"),
+        message.contains("POST /api/admin/imports/enterprises"),
         "{message}"
     );
     Ok(())

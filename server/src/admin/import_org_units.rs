@@ -3,16 +3,20 @@
 //! of one word, once in the file; a name; a zone without a parent, a town or department with
 //! one defined on an earlier line or already stored; no unit under itself or under a unit
 //! below it), every bad line reported by its number, all rows stored in one transaction or
-//! none. An existing code is updated (its name, kind and parent).
+//! none. An existing code is updated (its name, kind and parent). The check
+//! ([`check_org_units`]) reads the units stored from a list, the SQLite store's for the
+//! command line or [`crate::db::Directory::listing`]'s for the server on either database; the
+//! cycle rule is `crate::store::org_unit_rules::import_cycles`, which the store runs again
+//! when it writes the rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use shared::model::{OrgUnitId, OrgUnitKind};
 
 use super::AdminError;
 use super::import::{ImportFile, LineError, field, parse_table};
 use crate::auth::token::random_id_bytes;
-use crate::store::{OrgUnitImport, SqliteStore};
+use crate::store::{OrgUnitEntry, OrgUnitImport, SqliteStore, org_unit_rules};
 
 /// Imports org units (`code,name,kind,parent`); a parent is defined on an earlier line or is
 /// already stored. An existing code is updated. Returns how many rows were imported.
@@ -23,6 +27,20 @@ pub fn import_org_units<'a>(
     store: &mut SqliteStore,
     file: impl Into<ImportFile<'a>>,
 ) -> Result<usize, AdminError> {
+    let rows = check_org_units(&store.list_org_units()?, file)?;
+    store.import_org_units(&rows)?;
+    Ok(rows.len())
+}
+
+/// The rows of an org units file (`code,name,kind,parent`), every line checked against the
+/// units `stored`.
+///
+/// # Errors
+/// [`AdminError::Lines`] listing every bad row.
+pub fn check_org_units<'a>(
+    stored: &[OrgUnitEntry],
+    file: impl Into<ImportFile<'a>>,
+) -> Result<Vec<OrgUnitImport>, AdminError> {
     let table = parse_table(file.into(), &["code", "name", "kind"], &["parent"])?;
     let mut errors = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -61,7 +79,7 @@ pub fn import_org_units<'a>(
             }
             _ => {}
         }
-        if !parent.is_empty() && !seen.contains(parent) && store.org_unit_by_code(parent)?.is_none()
+        if !parent.is_empty() && !seen.contains(parent) && !stored.iter().any(|u| u.code == parent)
         {
             err(format!(
                 "parent {parent:?} is neither on an earlier line nor in the database"
@@ -76,58 +94,20 @@ pub fn import_org_units<'a>(
         });
     }
     if errors.is_empty() {
-        errors = org_unit_cycles(store, &table.rows, &rows)?;
+        errors = org_unit_rules::import_cycles(stored, &rows)
+            .into_iter()
+            .filter_map(|i| Some((table.rows.get(i)?.0, rows.get(i)?)))
+            .map(|(line, row)| LineError {
+                line,
+                message: format!(
+                    "{:?} would be under itself or a unit below it (a cycle)",
+                    row.code
+                ),
+            })
+            .collect();
     }
     if !errors.is_empty() {
         return Err(AdminError::Lines(errors));
     }
-    store.import_org_units(&rows)?;
-    Ok(rows.len())
-}
-
-/// The rows of an org units import that would put a unit under itself or under a unit below
-/// it, once the file's parents replace the stored ones (an existing code given a new parent
-/// moves it, like `org-units move`, which refuses the same).
-fn org_unit_cycles(
-    store: &SqliteStore,
-    lines: &[(u64, BTreeMap<String, String>)],
-    rows: &[OrgUnitImport],
-) -> Result<Vec<LineError>, AdminError> {
-    let stored = store.list_org_units()?;
-    let code_of: BTreeMap<OrgUnitId, &str> = stored
-        .iter()
-        .map(|u| (u.unit.id, u.code.as_str()))
-        .collect();
-    let mut parent_of: BTreeMap<&str, Option<&str>> = stored
-        .iter()
-        .map(|u| {
-            let parent = u.unit.parent.and_then(|p| code_of.get(&p).copied());
-            (u.code.as_str(), parent)
-        })
-        .collect();
-    for row in rows {
-        parent_of.insert(row.code.as_str(), row.parent.as_deref());
-    }
-    let mut errors = Vec::new();
-    for ((line, _), row) in lines.iter().zip(rows) {
-        let mut at = row.parent.as_deref();
-        // Each step climbs one unit; more steps than units means a loop above this one.
-        for _ in 0..=parent_of.len() {
-            match at {
-                Some(code) if code == row.code => {
-                    errors.push(LineError {
-                        line: *line,
-                        message: format!(
-                            "{:?} would be under itself or a unit below it (a cycle)",
-                            row.code
-                        ),
-                    });
-                    break;
-                }
-                Some(code) => at = parent_of.get(code).copied().flatten(),
-                None => break,
-            }
-        }
-    }
-    Ok(errors)
+    Ok(rows)
 }

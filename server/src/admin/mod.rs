@@ -31,7 +31,7 @@ pub use import::{
     ImportFile, ImportKind, ImportReport, LineError, import_audited, import_enterprises,
 };
 pub use import_assignments::{import_assignments, parse_date};
-pub use import_org_units::import_org_units;
+pub use import_org_units::{check_org_units, import_org_units};
 pub use lock::{DbLock, holder_name, lock_db};
 
 use shared::model::DeviceId;

@@ -11,7 +11,8 @@ use shared::model::{Assignment, DeviceId, EnterpriseId, OrgUnitId, Timestamp, Us
 use super::DbFuture;
 use crate::auth::scope::Access;
 use crate::store::{
-    AdminDevice, Device, ImportedUser, OrgUnitEntry, OwnDevice, PasswordHash, UserRecord,
+    AdminDevice, Device, ImportedUser, OrgUnitEdit, OrgUnitEntry, OrgUnitImport, OwnDevice,
+    PasswordHash, UserRecord,
 };
 
 /// What the HTTP layer needs from the directory. Rules (may this person see that unit) are the
@@ -137,5 +138,30 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         to: UserId,
         now: Timestamp,
         actor: String,
+    ) -> DbFuture<'_, ()>;
+
+    /// An administrator's change to one org unit (`edit`: add, rename, move), judged by
+    /// `crate::store::org_unit_rules::decide` over the units as they are inside its
+    /// transaction and written there with its audit entry naming `actor`; the unit as it is
+    /// after. Two changes at once on two servers are judged one after the other (PostgreSQL
+    /// locks the org units against other changes first). Errors as `decide`.
+    fn edit_org_unit(
+        &self,
+        edit: OrgUnitEdit,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, OrgUnitEntry>;
+
+    /// Adds or updates an import's org units (`rows`, checked line by line before) with the
+    /// import's `imported` audit entry naming `subject` with `detail`, as `actor`'s, in one
+    /// transaction: all or nothing. The rows are checked again over the units as stored then:
+    /// `Invalid` for a cycle, `NotFound` for an unknown parent.
+    fn import_org_units(
+        &self,
+        rows: Vec<OrgUnitImport>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
     ) -> DbFuture<'_, ()>;
 }

@@ -19,12 +19,13 @@
 //! at their next sync, re-scoped: the enterprise's history arrives whole on the new officer's
 //! and leaves the old one's.
 //!
-//! The users and assignments imports run on either database: checked against the directory's
-//! facts read through [`crate::db::Directory`] (`listing`, `enterprises_by_credit_code`) and
-//! stored by its `add_people` and `import_assignments`; so do an enterprise's end and move
+//! The users, assignments and org units imports run on either database: checked against the
+//! directory's facts read through [`crate::db::Directory`] (`listing`,
+//! `enterprises_by_credit_code`) and stored by its `add_people`, `import_assignments` and
+//! `import_org_units` (`super::admin_org_units::import`); so do an enterprise's end and move
 //! (`end_assignments`, `move_assignment`, the enterprise and the people named looked up
-//! through it). On PostgreSQL the org units' and enterprises' imports answer 503
-//! `not_on_postgres` naming themselves. On either, an officer's phone that synced before an assignment is imported is
+//! through it). On PostgreSQL the enterprises' import answers 503 `not_on_postgres` naming
+//! itself. On either, an officer's phone that synced before an assignment is imported is
 //! re-scoped at its next sync (`store/rescope.rs`): the new enterprise's records reach it
 //! whole.
 //!
@@ -106,11 +107,14 @@ async fn import(
         ImportKind::Assignments => {
             return assignments_import(&state, body, actor, subject).await;
         }
-        // Not built on PostgreSQL yet (`postgres_gate`): they answer 503 naming themselves.
-        ImportKind::OrgUnits | ImportKind::Enterprises if state.db().is_postgres() => {
+        ImportKind::OrgUnits => {
+            return super::admin_org_units::import(&state, &body, actor, subject).await;
+        }
+        // Not built on PostgreSQL yet (`postgres_gate`): it answers 503 naming itself.
+        ImportKind::Enterprises if state.db().is_postgres() => {
             return Err(ApiError::NotOnPostgres(subject).into_response());
         }
-        ImportKind::OrgUnits | ImportKind::Enterprises => {}
+        ImportKind::Enterprises => {}
     }
     let (report, before, after) = on_store(&state, move |s| {
         let before = s.latest_seq()?;

@@ -5,8 +5,14 @@
 //! - `POST /api/admin/org-units` (`{code, name, kind, parent?}`) adds one;
 //! - `POST /api/admin/org-units/{code}/rename` (`{name}`) and `…/move` (`{parent}`).
 //!
-//! The checks and the writes are the command line's ([`crate::admin::org_units`]), each
-//! written with its audit entry naming the acting administrator. After a rename or a move the
+//! Each runs on either database through [`crate::db::Directory`]: the list reads
+//! `Directory::listing` (units, and people counted per unit), a change is
+//! `Directory::edit_org_unit`, judged by the command line's rules
+//! (`crate::store::org_unit_rules`) inside its transaction and written with its audit entry
+//! naming the acting administrator. So is the org units' import
+//! (`POST /api/admin/imports/org-units`, [`import`], called by `super::admin_directory`): the
+//! file checked line by line against the listing ([`crate::admin::check_org_units`]), then
+//! `Directory::import_org_units` with its audit entry. After a rename or a move the
 //! dashboards' shared answers are dropped (breakdowns name units, and the change feed does not
 //! move for a directory change), so the next breakdown shows the new name; the directory's
 //! `ETag` is its body's hash, so devices fetch the new names at their next refresh.
@@ -20,13 +26,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{admin_only, on_store};
+use super::admin::{Refused, admin_only, on_directory};
+use super::admin_directory::Imported;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
 use crate::admin::org_units::{self, NewOrgUnit, TreeRow};
+use crate::admin::{ImportFile, ImportKind, ImportReport, check_org_units};
+use crate::auth::token::random_id_bytes;
 use crate::auth::{Authenticated, now};
-use crate::store::OrgUnitEntry;
+use crate::store::{OrgUnitEdit, OrgUnitEntry};
+use shared::model::OrgUnitId;
 
 /// Routes of this module, to be nested under `/api`.
 pub fn router() -> Router<AppState> {
@@ -78,7 +88,8 @@ pub struct UnitsBody {
 
 async fn list(State(state): State<AppState>, auth: Authenticated) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
-    let rows = on_store(&state, |s| org_units::tree(s)).await?;
+    let (units, users) = on_directory(state.db().directory().listing()).await?;
+    let rows = org_units::tree_of(units, &org_units::members_of(&users));
     Ok(Json(UnitsBody {
         units: rows.into_iter().map(UnitBody::from).collect(),
     })
@@ -114,7 +125,11 @@ async fn add(
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiJson(new) = body.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
-    let added = on_store(&state, move |s| org_units::add(s, &new, now(), &actor)).await?;
+    let edit = OrgUnitEdit::Add {
+        new,
+        id: OrgUnitId::from_random_bytes(random_id_bytes()),
+    };
+    let added = edit_unit(&state, edit, actor).await?;
     Ok(Json(Changed::from(added)).into_response())
 }
 
@@ -135,10 +150,11 @@ async fn rename(
     let ApiPath(code) = path.map_err(IntoResponse::into_response)?;
     let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
-    let renamed = on_store(&state, move |s| {
-        org_units::rename(s, &code, &req.name, now(), &actor)
-    })
-    .await?;
+    let edit = OrgUnitEdit::Rename {
+        code,
+        name: req.name,
+    };
+    let renamed = edit_unit(&state, edit, actor).await?;
     super::dashboard::forget_shared_answers();
     Ok(Json(Changed::from(renamed)).into_response())
 }
@@ -160,10 +176,54 @@ async fn move_to(
     let ApiPath(code) = path.map_err(IntoResponse::into_response)?;
     let ApiJson(req) = body.map_err(IntoResponse::into_response)?;
     let actor = auth.user.login.clone();
-    let moved = on_store(&state, move |s| {
-        org_units::move_to(s, &code, &req.parent, now(), &actor)
-    })
-    .await?;
+    let edit = OrgUnitEdit::Move {
+        code,
+        parent: req.parent,
+    };
+    let moved = edit_unit(&state, edit, actor).await?;
     super::dashboard::forget_shared_answers();
     Ok(Json(Changed::from(moved)).into_response())
+}
+
+/// Writes `edit` through [`crate::db::Directory::edit_org_unit`] as `actor`'s.
+async fn edit_unit(
+    state: &AppState,
+    edit: OrgUnitEdit,
+    actor: String,
+) -> Result<OrgUnitEntry, Response> {
+    on_directory(state.db().directory().edit_org_unit(edit, now(), actor)).await
+}
+
+/// `POST /api/admin/imports/org-units` on either database: the file checked line by line
+/// against the units listed, then stored with the import's audit entry (`subject`) in one
+/// transaction. Org units are not documents: the change feed does not move, and no event is
+/// sent.
+pub(super) async fn import(
+    state: &AppState,
+    body: &[u8],
+    actor: String,
+    subject: String,
+) -> Result<Response, Response> {
+    let refused = |e| Refused(e).into_response();
+    let file = ImportFile::sniff(body).map_err(refused)?;
+    let directory = state.db().directory();
+    let (units, _) = on_directory(directory.listing()).await?;
+    let rows = check_org_units(&units, file).map_err(refused)?;
+    let imported = rows.len();
+    let detail = ImportReport {
+        kind: ImportKind::OrgUnits,
+        imported,
+        present: 0,
+        generated: Vec::new(),
+    }
+    .to_string();
+    on_directory(directory.import_org_units(rows, now(), actor, subject, detail)).await?;
+    super::dashboard::forget_shared_answers();
+    Ok(Json(Imported {
+        kind: ImportKind::OrgUnits.code(),
+        imported,
+        present: 0,
+        passwords: Vec::new(),
+    })
+    .into_response())
 }

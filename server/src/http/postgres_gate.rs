@@ -32,10 +32,14 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/account/devices"),
     ("GET", "/api/admin/users"),
     ("POST", "/api/admin/users"),
-    // People's and assignments' imports; the handler answers the others 503 (`admin_directory`).
+    // All but the enterprises' import, which the handler answers 503 (`admin_directory`).
     ("POST", "/api/admin/imports/{kind}"),
     ("POST", "/api/admin/assignments/{enterprise}/end"),
     ("POST", "/api/admin/assignments/{enterprise}/move"),
+    ("GET", "/api/admin/org-units"),
+    ("POST", "/api/admin/org-units"),
+    ("POST", "/api/admin/org-units/{code}/rename"),
+    ("POST", "/api/admin/org-units/{code}/move"),
     ("POST", "/api/admin/users/{login}/disable"),
     ("POST", "/api/admin/users/{login}/enable"),
     ("POST", "/api/admin/users/{login}/password"),

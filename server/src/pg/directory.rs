@@ -15,8 +15,8 @@ use super::audit::append;
 use crate::auth::scope::{Access, access_with};
 use crate::db::{DbFuture, Directory};
 use crate::store::{
-    AdminDevice, AuditAction, Device, ImportedUser, NewUser, OrgUnitEntry, OwnDevice, PasswordHash,
-    StoreError, UserRecord,
+    AdminDevice, AuditAction, Device, ImportedUser, NewUser, OrgUnitEdit, OrgUnitEntry,
+    OrgUnitImport, OwnDevice, PasswordHash, StoreError, UserRecord,
 };
 
 /// The columns [`to_user`] reads, in its order.
@@ -204,7 +204,7 @@ pub(super) fn to_user(row: &Row, at: usize) -> Result<UserRecord, StoreError> {
 }
 
 /// The org unit in `row`'s columns: id, code, name, kind, parent.
-fn to_org_unit(row: &Row) -> Result<OrgUnitEntry, StoreError> {
+pub(super) fn to_org_unit(row: &Row) -> Result<OrgUnitEntry, StoreError> {
     let t = "org_units";
     Ok(OrgUnitEntry {
         unit: OrgUnit {
@@ -468,5 +468,28 @@ impl Directory for PgDb {
         actor: String,
     ) -> DbFuture<'_, ()> {
         Box::pin(async move { self.move_assigned(enterprise, from, to, now, &actor).await })
+    }
+
+    fn edit_org_unit(
+        &self,
+        edit: OrgUnitEdit,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, OrgUnitEntry> {
+        Box::pin(async move { self.edit_unit(&edit, now, &actor).await })
+    }
+
+    fn import_org_units(
+        &self,
+        rows: Vec<OrgUnitImport>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            self.import_units(&rows, now, &actor, &subject, &detail)
+                .await
+        })
     }
 }

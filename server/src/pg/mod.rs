@@ -36,6 +36,7 @@ mod login;
 mod maintenance;
 pub mod migrate;
 mod notices;
+mod org_units;
 mod queries;
 mod reminders;
 mod sessions;

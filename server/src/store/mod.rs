@@ -47,10 +47,12 @@ pub use compaction::{CompactionRead, compact_pending};
 pub(crate) use compaction::{compact_pending_with, resave};
 pub use database::SqliteDb;
 pub(crate) use device_sync::record_sync;
+pub(crate) use directory::org_unit_rules;
 pub use directory::{
-    AdminDevice, AssignmentEntry, Device, EnterpriseQuery, EnterpriseRow, FreshTokens,
-    ImportedUser, MergeRows, NewUser, OrgUnitAudit, OrgUnitEntry, OrgUnitImport, OwnDevice,
-    PasswordHash, Rotation, ScopeState, TokenHash, TokenKind, TokenLookup, UserRecord,
+    AdminDevice, AssignmentEntry, CODE_MAX, Device, EnterpriseQuery, EnterpriseRow, FreshTokens,
+    ImportedUser, MergeRows, NAME_MAX, NewOrgUnit, NewUser, OrgUnitEdit, OrgUnitEntry,
+    OrgUnitImport, OwnDevice, PasswordHash, Rotation, ScopeState, TokenHash, TokenKind,
+    TokenLookup, UserRecord,
 };
 pub(crate) use directory::{
     LOST_PAIR, Presented, disabled_detail, may_be_lost_answer, moved_from, others_than,

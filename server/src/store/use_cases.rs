@@ -12,9 +12,9 @@ use shared::sync::server::ServerStore as _;
 use shared::sync::validate::Scope;
 
 use super::{
-    AdminDevice, AuditAction, Device, FreshTokens, ImportedUser, OrgUnitEntry, OwnDevice,
-    PasswordHash, Rotation, SqliteDb, SqliteStore, StoreError, TokenHash, TokenKind, TokenLookup,
-    UserRecord,
+    AdminDevice, AuditAction, Device, FreshTokens, ImportedUser, OrgUnitEdit, OrgUnitEntry,
+    OrgUnitImport, OwnDevice, PasswordHash, Rotation, SqliteDb, SqliteStore, StoreError, TokenHash,
+    TokenKind, TokenLookup, UserRecord,
 };
 use super::{ClaimedReminder, Outcome, ReminderRow, ScanReport};
 use crate::api::{
@@ -183,6 +183,28 @@ impl Directory for Arc<SqliteDb> {
         on_writer(self, move |s| {
             s.move_assignment_audited(enterprise, from, to, now, &actor)
                 .map(|_| ())
+        })
+    }
+
+    fn edit_org_unit(
+        &self,
+        edit: OrgUnitEdit,
+        now: Timestamp,
+        actor: String,
+    ) -> DbFuture<'_, OrgUnitEntry> {
+        on_writer(self, move |s| s.edit_org_unit_audited(&edit, now, &actor))
+    }
+
+    fn import_org_units(
+        &self,
+        rows: Vec<OrgUnitImport>,
+        now: Timestamp,
+        actor: String,
+        subject: String,
+        detail: String,
+    ) -> DbFuture<'_, ()> {
+        on_writer(self, move |s| {
+            s.import_org_units_audited(&rows, now, &actor, &subject, &detail)
         })
     }
 }

@@ -338,6 +338,7 @@ mod directory;
 mod jobs;
 mod migrate;
 mod migrate_reminders;
+mod org_units;
 mod people;
 mod reminders;
 mod sessions;

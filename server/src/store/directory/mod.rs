@@ -306,6 +306,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 mod assignments;
 mod devices;
 mod merges;
+pub(crate) mod org_unit_rules;
 mod org_units;
 mod sessions;
 mod users;
@@ -314,7 +315,7 @@ pub(crate) use assignments::{moved_from, period_checked};
 pub use devices::AdminDevice;
 pub(crate) use devices::revoked_detail;
 pub use merges::{EnterpriseQuery, EnterpriseRow, MergeRows};
-pub use org_units::OrgUnitAudit;
+pub use org_unit_rules::{CODE_MAX, NAME_MAX, NewOrgUnit, OrgUnitEdit};
 pub use sessions::{FreshTokens, OwnDevice, Rotation};
 pub(crate) use sessions::{
     LOST_PAIR, Presented, may_be_lost_answer, others_than, password_changed_detail,

@@ -1,27 +1,18 @@
 //! Org units (组织机构): the district's towns and departments as a tree, added one by one or
-//! imported whole, renamed or put under another parent by an administrator (each change with
-//! its audit entry in its transaction), and looked up by code, id or subtree.
+//! imported whole, renamed or put under another parent by an administrator (each change judged
+//! by `org_unit_rules` over the units read in its transaction and written with its audit entry
+//! there), and looked up by code, id or subtree.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use shared::model::{OrgUnit, OrgUnitId, Timestamp};
 
+use super::org_unit_rules::{self, OrgUnitEdit};
 use super::*;
 use crate::store::audit::{AuditAction, append};
 use crate::store::group::write_tx;
 use crate::store::{SqliteStore, StoreError};
-
-/// Who made an administrator's change to an org unit, and what the audit entry says.
-#[derive(Debug, Clone, Copy)]
-pub struct OrgUnitAudit<'a> {
-    /// When.
-    pub now: Timestamp,
-    /// The acting administrator's login (`cli:<user>` from the command line).
-    pub actor: &'a str,
-    /// The entry's detail.
-    pub detail: &'a str,
-}
 
 impl SqliteStore {
     /// Adds one org unit under its code.
@@ -36,37 +27,34 @@ impl SqliteStore {
     /// be earlier rows of the same import or stored units.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for a parent code that is neither; nothing is stored then.
+    /// [`StoreError::NotFound`] for a parent code that is neither, [`StoreError::Invalid`]
+    /// for rows that would make a cycle; nothing is stored then.
     pub fn import_org_units(&mut self, rows: &[OrgUnitImport]) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for row in rows {
-            let parent: Option<String> = match &row.parent {
-                None => None,
-                Some(code) => Some(
-                    tx.prepare_cached("SELECT id FROM org_units WHERE code = ?1")?
-                        .query_row([code], |r| r.get(0))
-                        .optional()?
-                        .ok_or_else(|| StoreError::NotFound {
-                            what: "org unit",
-                            key: code.clone(),
-                        })?,
-                ),
-            };
-            tx.prepare_cached(
-                "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
-                 parent = excluded.parent",
-            )?
-            .execute(params![
-                row.new_id.to_string(),
-                row.code,
-                row.name,
-                row.kind.code(),
-                parent
-            ])?;
-        }
+        upsert_org_units(&tx, rows)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An administrator's import of `rows` (as [`SqliteStore::import_org_units`]) with its
+    /// `imported` audit entry naming `subject` with `detail`, as `actor`'s, in one
+    /// transaction (PostgreSQL's `Directory::import_org_units` does the same).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::import_org_units`]; nothing is stored then.
+    pub fn import_org_units_audited(
+        &mut self,
+        rows: &[OrgUnitImport],
+        now: Timestamp,
+        actor: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let tx = write_tx(&mut self.conn)?;
+        upsert_org_units(&tx, rows)?;
+        append(&tx, now, actor, AuditAction::Imported, subject, detail)?;
         tx.commit()?;
         Ok(())
     }
@@ -93,12 +81,7 @@ impl SqliteStore {
 
     /// Every org unit, by code.
     pub fn list_org_units(&self) -> Result<Vec<OrgUnitEntry>, StoreError> {
-        let rows = self
-            .conn
-            .prepare_cached("SELECT id, code, name, kind, parent FROM org_units ORDER BY code")?
-            .query_map([], org_unit_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(to_org_unit).collect()
+        units_in(&self.conn)
     }
 
     /// A unit and every unit below it.
@@ -116,88 +99,36 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Adds one org unit under its code with its audit entry (`org_unit_added`, the code as
-    /// subject), in one transaction.
+    /// An administrator's change to one org unit (`edit`), judged by
+    /// [`org_unit_rules::decide`] over the units read in its transaction and written there
+    /// with its audit entry (`org_unit_added|renamed|moved`, the code as subject) naming
+    /// `actor` (PostgreSQL's `Directory::edit_org_unit` does the same). Returns the unit as it
+    /// is after.
     ///
     /// # Errors
-    /// [`StoreError::Duplicate`] when the code or id is taken; nothing is written then.
-    pub fn add_org_unit_audited(
+    /// As [`org_unit_rules::decide`]; nothing is written then.
+    pub fn edit_org_unit_audited(
         &mut self,
-        code: &str,
-        unit: &OrgUnit,
-        audit: OrgUnitAudit<'_>,
-    ) -> Result<(), StoreError> {
+        edit: &OrgUnitEdit,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<OrgUnitEntry, StoreError> {
         let tx = write_tx(&mut self.conn)?;
-        insert_org_unit(&tx, code, unit)?;
-        append(
-            &tx,
-            audit.now,
-            audit.actor,
-            AuditAction::OrgUnitAdded,
-            code,
-            audit.detail,
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Renames the org unit with this code, with its audit entry (`org_unit_renamed`), in one
-    /// transaction.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown code; nothing is written then.
-    pub fn rename_org_unit_audited(
-        &mut self,
-        code: &str,
-        name: &str,
-        audit: OrgUnitAudit<'_>,
-    ) -> Result<(), StoreError> {
-        self.change_org_unit(code, "name", name, AuditAction::OrgUnitRenamed, audit)
-    }
-
-    /// Puts the org unit with this code under `parent`, with its audit entry
-    /// (`org_unit_moved`), in one transaction. The caller has checked that no cycle results.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown code; nothing is written then.
-    pub fn move_org_unit_audited(
-        &mut self,
-        code: &str,
-        parent: OrgUnitId,
-        audit: OrgUnitAudit<'_>,
-    ) -> Result<(), StoreError> {
-        self.change_org_unit(
-            code,
-            "parent",
-            &parent.to_string(),
-            AuditAction::OrgUnitMoved,
-            audit,
-        )
-    }
-
-    fn change_org_unit(
-        &mut self,
-        code: &str,
-        column: &'static str,
-        value: &str,
-        action: AuditAction,
-        audit: OrgUnitAudit<'_>,
-    ) -> Result<(), StoreError> {
-        let tx = write_tx(&mut self.conn)?;
-        let changed = tx
-            .prepare_cached(&format!(
-                "UPDATE org_units SET {column} = ?2 WHERE code = ?1"
-            ))?
-            .execute(params![code, value])?;
-        if changed == 0 {
-            return Err(StoreError::NotFound {
-                what: "org unit",
-                key: code.to_string(),
-            });
+        let change = org_unit_rules::decide(&units_in(&tx)?, edit)?;
+        let entry = &change.entry;
+        if change.added {
+            insert_org_unit(&tx, &entry.code, &entry.unit)?;
+        } else {
+            tx.prepare_cached("UPDATE org_units SET name = ?2, parent = ?3 WHERE code = ?1")?
+                .execute(params![
+                    entry.code,
+                    entry.unit.name,
+                    entry.unit.parent.map(|p| p.to_string())
+                ])?;
         }
-        append(&tx, audit.now, audit.actor, action, code, audit.detail)?;
+        append(&tx, now, actor, change.action, &entry.code, &change.detail)?;
         tx.commit()?;
-        Ok(())
+        Ok(change.entry)
     }
 
     /// How many users (disabled ones too) belong to each org unit that has any.
@@ -214,6 +145,38 @@ impl SqliteStore {
             })
             .collect()
     }
+}
+
+/// Every org unit on `conn`, by code.
+fn units_in(conn: &rusqlite::Connection) -> Result<Vec<OrgUnitEntry>, StoreError> {
+    let rows = conn
+        .prepare_cached("SELECT id, code, name, kind, parent FROM org_units ORDER BY code")?
+        .query_map([], org_unit_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(to_org_unit).collect()
+}
+
+/// Adds or updates an import's `rows` on `conn` (a transaction), checked again over the units
+/// as stored ([`org_unit_rules::import_checked`]).
+fn upsert_org_units(conn: &rusqlite::Connection, rows: &[OrgUnitImport]) -> Result<(), StoreError> {
+    let stored = units_in(conn)?;
+    org_unit_rules::import_checked(&stored, rows)?;
+    let ids = org_unit_rules::import_ids(&stored, rows)?;
+    for (row, (id, parent)) in rows.iter().zip(ids) {
+        conn.prepare_cached(
+            "INSERT INTO org_units (id, code, name, kind, parent) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+             parent = excluded.parent",
+        )?
+        .execute(params![
+            id.to_string(),
+            row.code,
+            row.name,
+            row.kind.code(),
+            parent.map(|p| p.to_string())
+        ])?;
+    }
+    Ok(())
 }
 
 /// Inserts one org unit under its code on `conn` (the store's connection or a transaction on
