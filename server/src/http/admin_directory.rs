@@ -23,8 +23,8 @@
 //! facts read through [`crate::db::Directory`] (`listing`, `enterprises_by_credit_code`) and
 //! stored by its `add_people` and `import_assignments`; so do an enterprise's end and move
 //! (`end_assignments`, `move_assignment`, the enterprise and the people named looked up
-//! through it). On PostgreSQL the org units' and enterprises' imports answer 503
-//! `not_on_postgres` naming themselves. On either, an officer's phone that synced before an assignment is imported is
+//! through it), and the enterprises' import (`super::admin_enterprises::import`). On
+//! PostgreSQL the org units' import answers 503 `not_on_postgres` naming itself. On either, an officer's phone that synced before an assignment is imported is
 //! re-scoped at its next sync (`store/rescope.rs`): the new enterprise's records reach it
 //! whole.
 //!
@@ -106,11 +106,14 @@ async fn import(
         ImportKind::Assignments => {
             return assignments_import(&state, body, actor, subject).await;
         }
-        // Not built on PostgreSQL yet (`postgres_gate`): they answer 503 naming themselves.
-        ImportKind::OrgUnits | ImportKind::Enterprises if state.db().is_postgres() => {
+        ImportKind::Enterprises => {
+            return super::admin_enterprises::import(&state, body, actor, subject).await;
+        }
+        // Not built on PostgreSQL yet (`postgres_gate`): it answers 503 naming itself.
+        ImportKind::OrgUnits if state.db().is_postgres() => {
             return Err(ApiError::NotOnPostgres(subject).into_response());
         }
-        ImportKind::OrgUnits | ImportKind::Enterprises => {}
+        ImportKind::OrgUnits => {}
     }
     let (report, before, after) = on_store(&state, move |s| {
         let before = s.latest_seq()?;

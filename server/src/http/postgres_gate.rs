@@ -32,8 +32,12 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/account/devices"),
     ("GET", "/api/admin/users"),
     ("POST", "/api/admin/users"),
-    // People's and assignments' imports; the handler answers the others 503 (`admin_directory`).
+    // People's, assignments' and enterprises' imports; the handler answers org units' 503
+    // (`admin_directory`).
     ("POST", "/api/admin/imports/{kind}"),
+    ("GET", "/api/admin/enterprises"),
+    ("GET", "/api/admin/enterprises/{id}"),
+    ("POST", "/api/admin/enterprises/{id}/edit"),
     ("POST", "/api/admin/assignments/{enterprise}/end"),
     ("POST", "/api/admin/assignments/{enterprise}/move"),
     ("POST", "/api/admin/users/{login}/disable"),

@@ -72,7 +72,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::PgDb;
+use super::enterprises::ServerWriteAlso;
 use super::sql::PgSql;
+use crate::store::enterprise_profiles::refuse_taken;
 use crate::store::projection::{CommitTimes, project};
 use crate::store::{
     StoreError, decode_heads, encode_heads, on_commit, parse_doc_id, parse_enterprise, to_sql_int,
@@ -93,6 +95,9 @@ const MAX_PAUSE_MS: u64 = 64;
 pub struct PgSyncStore {
     client: Object,
     runtime: Handle,
+    /// What the server's own write adds to its commit (`pg/enterprises.rs`), if this store
+    /// carries one.
+    pub(super) also: Option<ServerWriteAlso>,
 }
 
 impl std::fmt::Debug for PgSyncStore {
@@ -110,6 +115,7 @@ impl PgDb {
         Ok(PgSyncStore {
             client: self.client().await?,
             runtime: Handle::current(),
+            also: None,
         })
     }
 }
@@ -210,7 +216,9 @@ impl PgSyncStore {
 
     /// Runs one statement; its rows.
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let statement = client.prepare_cached(sql).await?;
             Ok(client.query(&statement, params).await?)
@@ -223,7 +231,9 @@ impl PgSyncStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let statement = client.prepare_cached(sql).await?;
             Ok(client.query_opt(&statement, params).await?)
@@ -333,13 +343,21 @@ impl ServerStore for PgSyncStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client,
+            runtime,
+            also,
+        } = self;
         let tx = runtime.block_on(client.transaction())?;
         let mut seq = runtime.block_on(take_numbers(&tx, commit))?;
         let sql = PgSql {
             client: &tx,
             runtime,
         };
+        // Under the feed's lock: no other commit stores a profile before this one ends.
+        if let Some(also) = also.as_ref() {
+            refuse_taken(&sql, &also.new_credit_codes)?;
+        }
         // Read before this commit records the device's sync below.
         let times = CommitTimes::of(&sql, commit)?;
         for doc in &commit.docs {
@@ -350,6 +368,16 @@ impl ServerStore for PgSyncStore {
             runtime.block_on(commit_doc(&tx, commit, doc, seq))?;
             // The query tables, in the same transaction, by the same statements as SQLite's.
             project(&sql, &doc.projection, &times)?;
+        }
+        if let Some(ServerWriteAlso { audit, .. }) = also.as_ref() {
+            runtime.block_on(super::audit::append(
+                &tx,
+                commit.received_at,
+                &audit.actor,
+                audit.action,
+                &audit.subject,
+                &audit.detail,
+            ))?;
         }
         runtime.block_on(finish_commit(tx, commit, seq))
     }
@@ -408,7 +436,9 @@ impl ServerStore for PgSyncStore {
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
         let device = device.to_string();
         let ack = to_sql_int(ack);
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let tx = client.transaction().await?;
             // The acknowledged delivery's heads become known (`ServerStore::confirm_delivery`:
@@ -451,7 +481,9 @@ impl ServerStore for PgSyncStore {
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<u64, StoreError> {
         let device = device.to_string();
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         let delivery = runtime.block_on(async {
             let tx = client.transaction().await?;
             let next = tx
