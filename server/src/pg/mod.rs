@@ -43,6 +43,7 @@ mod queries;
 mod reminders;
 mod sessions;
 pub(crate) mod sql;
+mod sync_commit;
 mod sync_store;
 mod throttle;
 mod tokens;
