@@ -35,7 +35,7 @@ pub use super::enterprise_input::{
     PositionInput, TEXT_MAX,
 };
 use super::enterprise_input::{changed_fields, checked, write_differences};
-use crate::db::{AuditNote, ServerWrite, StoredProfile};
+use crate::db::{AuditNote, ServerWrite, StoredProfile, WriteCheck};
 use crate::store::enterprise_profiles::server_write;
 use crate::store::{AuditAction, GroupJob, MergeRows, SqliteStore, StoreError, StoreHold};
 use crate::sync::SyncService;
@@ -226,9 +226,8 @@ fn commit_with<T: Send>(
 }
 
 fn merged(id: EnterpriseId, survivor: EnterpriseId) -> AdminError {
-    AdminError::Invalid(format!(
-        "企业 {id} 已并入 {survivor}，请修改保留的档案 / enterprise {id} was merged into \
-         {survivor}: edit that one"
+    AdminError::Invalid(crate::store::enterprise_profiles::merged_message(
+        id, survivor,
     ))
 }
 
@@ -277,7 +276,10 @@ pub fn edited(
             subject: id.to_string(),
             detail: changed_fields(&current, &next).join(","),
         },
-        new_credit_codes: Vec::new(),
+        check: WriteCheck {
+            edited: Some(id),
+            ..WriteCheck::default()
+        },
     }))
 }
 

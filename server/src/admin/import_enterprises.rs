@@ -22,7 +22,7 @@ use super::AdminError;
 use super::accounts::DirectoryFacts;
 use super::import::{ImportFile, ImportKind, ImportReport, LineError, field, parse_table};
 use crate::auth::token::random_id_bytes;
-use crate::db::{AuditNote, ServerWrite};
+use crate::db::{AuditNote, ServerWrite, WriteCheck};
 use crate::store::{AuditAction, SqliteStore};
 
 /// The columns a file must have.
@@ -248,11 +248,14 @@ impl CheckedEnterprises {
                 subject: subject.to_string(),
                 detail: self.report().to_string(),
             },
-            new_credit_codes: self
-                .new
-                .iter()
-                .map(|e| e.credit_code.as_str().to_string())
-                .collect(),
+            check: WriteCheck {
+                new_credit_codes: self
+                    .new
+                    .iter()
+                    .map(|e| e.credit_code.as_str().to_string())
+                    .collect(),
+                edited: None,
+            },
         })
     }
 }

@@ -44,10 +44,21 @@ pub struct ServerWrite {
     pub docs: Vec<(DocId, RecordDoc)>,
     /// The entry written in the same transaction.
     pub audit: AuditNote,
+    /// What the commit checks first.
+    pub check: WriteCheck,
+}
+
+/// What a server write's commit checks before it stores anything, against what other writes
+/// (on any server) stored since the write was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteCheck {
     /// Credit codes the write gives new profiles: when a profile not merged into another holds
-    /// one of them at the commit (another import or server stored it meanwhile), nothing is
-    /// stored and the write answers `Duplicate` naming it.
+    /// one of them (another import stored it meanwhile), nothing is stored and the write
+    /// answers `Duplicate` naming it.
     pub new_credit_codes: Vec<String>,
+    /// The profile an edit changes: when it was merged into another meanwhile, nothing is
+    /// stored and the write answers `Invalid` saying so, as the edit would have been refused.
+    pub edited: Option<EnterpriseId>,
 }
 
 /// What the administrator's enterprise routes need from the database.
@@ -60,11 +71,12 @@ pub trait Enterprises: Send + Sync + std::fmt::Debug {
     fn profile(&self, id: EnterpriseId) -> DbFuture<'_, Option<StoredProfile>>;
 
     /// Commits `write` through the sync engine (validation, projections, feed, history
-    /// verdicts) as the system's device, with its audit entry, in one transaction; answers the
-    /// feed's position after it. Two writes giving one credit code at once, on any server,
-    /// store one: the later answers `Duplicate` (SQLite: its one writer; PostgreSQL: the
-    /// check runs in the commit, under the feed's lock every commit takes first). `Invalid`
-    /// when the engine refused a document (nothing stored).
+    /// verdicts) as the system's device, with its audit entry, in one transaction, after its
+    /// [`WriteCheck`]; answers the feed's position after it. Two writes giving one credit code
+    /// at once, on any server, store one: the later answers `Duplicate` (SQLite: its one
+    /// writer; PostgreSQL: the check runs in the commit, under the feed's lock every commit
+    /// takes first). `Invalid` when the engine refused a document or the edited profile was
+    /// merged (nothing stored).
     fn commit_server_write(
         &self,
         write: ServerWrite,

@@ -46,7 +46,7 @@ pub use blob_records::{BlobRecords, Opening, UploadRow, within_budget};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
-pub use enterprises::{AuditNote, Enterprises, ServerWrite, StoredProfile};
+pub use enterprises::{AuditNote, Enterprises, ServerWrite, StoredProfile, WriteCheck};
 pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
 pub use maintenance::{Authors, Compactions, HistoryAudits, Maintenance};
 pub use notices::{LocalNotices, Notice, Notices};

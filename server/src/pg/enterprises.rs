@@ -15,19 +15,18 @@ use shared::sync::server::ServerStore as _;
 
 use super::PgDb;
 use super::audit::append;
-use crate::db::{AuditNote, DbFuture, Enterprises, ServerWrite, StoredProfile};
+use crate::db::{AuditNote, DbFuture, Enterprises, ServerWrite, StoredProfile, WriteCheck};
 use crate::store::enterprise_profiles::{admin_enterprises, profile_facts};
 use crate::store::sql::Value;
 use crate::store::{EnterpriseQuery, EnterpriseRow, StoreError};
 use crate::writer::commit_at_once;
 
 /// What a server's own write adds to the commit of its documents, in its transaction
-/// ([`super::PgSyncStore`] carries it): the credit codes its new profiles take, checked under
-/// the feed's lock (`store::enterprise_profiles::refuse_taken`), and its audit entry, appended
-/// last.
+/// ([`super::PgSyncStore`] carries it): its check, run under the feed's lock
+/// (`store::enterprise_profiles::check_write`), and its audit entry, appended last.
 #[derive(Debug)]
 pub(super) struct ServerWriteAlso {
-    pub(super) new_credit_codes: Vec<String>,
+    pub(super) check: WriteCheck,
     pub(super) audit: AuditNote,
 }
 
@@ -63,7 +62,7 @@ impl Enterprises for PgDb {
             let ServerWrite {
                 mut docs,
                 audit,
-                new_credit_codes,
+                check,
             } = write;
             if docs.is_empty() {
                 // An import whose every row is present: its entry alone.
@@ -86,10 +85,7 @@ impl Enterprises for PgDb {
                 return crate::store::to_u64(seq, "meta");
             }
             let mut store = self.sync_store().await?;
-            store.also = Some(ServerWriteAlso {
-                new_credit_codes,
-                audit,
-            });
+            store.also = Some(ServerWriteAlso { check, audit });
             // The sync store runs its statements with `block_on`: on a blocking thread.
             tokio::task::spawn_blocking(move || {
                 commit_at_once(&mut store, &mut docs, &config, now, super::handle_sync)?;

@@ -73,7 +73,7 @@ use super::PgDb;
 use super::enterprises::ServerWriteAlso;
 use super::sql::PgSql;
 use super::sync_commit::{commit_doc, finish_commit, take_numbers};
-use crate::store::enterprise_profiles::refuse_taken;
+use crate::store::enterprise_profiles::check_write;
 use crate::store::projection::{CommitTimes, project};
 use crate::store::{
     StoreError, decode_heads, encode_heads, on_commit, parse_doc_id, parse_enterprise, to_sql_int,
@@ -355,7 +355,7 @@ impl ServerStore for PgSyncStore {
         };
         // Under the feed's lock: no other commit stores a profile before this one ends.
         if let Some(also) = also.as_ref() {
-            refuse_taken(&sql, &also.new_credit_codes)?;
+            check_write(&sql, &also.check)?;
         }
         // Read before this commit records the device's sync below.
         let times = CommitTimes::of(&sql, commit)?;

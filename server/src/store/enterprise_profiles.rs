@@ -15,7 +15,7 @@ use shared::sync::server::ServerStore as _;
 use super::sql::{Dialect, Lite, Sql, Value};
 use super::use_cases::{on_reader, on_writer};
 use super::{EnterpriseQuery, EnterpriseRow, GroupJob, SqliteDb, SqliteStore, StoreError};
-use crate::db::{DbFuture, Enterprises, ServerWrite, StoredProfile};
+use crate::db::{DbFuture, Enterprises, ServerWrite, StoredProfile, WriteCheck};
 use crate::writer::commit_at_once;
 
 /// The administrator's list: profiles by name (by bytes, then id), filtered by `query`, with
@@ -169,8 +169,31 @@ pub(crate) fn refuse_taken(sql: &dyn Sql, codes: &[String]) -> Result<(), StoreE
     }
 }
 
+/// Why an edit of profile `id` is refused: it was merged into `survivor`.
+pub(crate) fn merged_message(id: EnterpriseId, survivor: EnterpriseId) -> String {
+    format!(
+        "企业 {id} 已并入 {survivor}，请修改保留的档案 / enterprise {id} was merged into \
+         {survivor}: edit that one"
+    )
+}
+
+/// Runs a server write's [`WriteCheck`] inside its commit ([`refuse_taken`], and an edited
+/// profile merged meanwhile refused as the edit would have been).
+///
+/// # Errors
+/// [`StoreError::Duplicate`], [`StoreError::Invalid`]; the database failed.
+pub(crate) fn check_write(sql: &dyn Sql, check: &WriteCheck) -> Result<(), StoreError> {
+    refuse_taken(sql, &check.new_credit_codes)?;
+    if let Some(id) = check.edited
+        && let Some(survivor) = profile_facts(sql, id)?.merged_into
+    {
+        return Err(StoreError::Invalid(merged_message(id, survivor)));
+    }
+    Ok(())
+}
+
 /// Commits `write` on SQLite's writer: its documents through the sync engine, after
-/// [`refuse_taken`], and its audit entry, in one group transaction. Returns the feed's
+/// [`check_write`], and its audit entry, in one group transaction. Returns the feed's
 /// position after it.
 ///
 /// # Errors
@@ -184,10 +207,10 @@ pub fn server_write(
     let ServerWrite {
         mut docs,
         audit,
-        new_credit_codes,
+        check,
     } = write;
     let job: GroupJob<'_, ()> = Box::new(move |s| {
-        refuse_taken(&Lite(&s.conn), &new_credit_codes)?;
+        check_write(&Lite(&s.conn), &check)?;
         // An import whose every row is present stores its entry alone.
         if !docs.is_empty() {
             commit_at_once(

@@ -4,7 +4,7 @@
 //! ASCII case ignored in a search, duplicates counted, merged profiles hidden) and shown; a
 //! credit code a live profile holds refused with nothing stored; two imports of one code at
 //! once storing it once; an edit committing its changed fields with its entry, a merged
-//! profile's refused.
+//! profile's refused (also when the merge came between the edit and its commit).
 
 use std::sync::Arc;
 
@@ -297,7 +297,15 @@ async fn an_edit_commits_its_changed_fields_with_its_entry(b: &Seeded) {
     };
     assert!(enterprises::edited(id, &stored, &bad, at, &acting).is_err());
 
-    // Merged into another: refused, and hidden from the list unless asked for.
+    // Merged into another: refused, and hidden from the list unless asked for; an edit made
+    // before the merge and committed after it stores nothing.
+    let late = EnterpriseEdit {
+        name: Some("Gamma 3".into()),
+        ..EnterpriseEdit::default()
+    };
+    let late = enterprises::edited(id, &stored, &late, at, &acting)
+        .expect("a good edit")
+        .expect("a change");
     let survivor = EnterpriseId::from_random_bytes([150; 16]);
     b.execute(&format!(
         "INSERT INTO enterprise_merges (absorbed, survivor, merged_at, merged_by) \
@@ -312,6 +320,15 @@ async fn an_edit_commits_its_changed_fields_with_its_entry(b: &Seeded) {
         .expect("stored");
     assert_eq!(stored.merged_into, Some(survivor));
     assert!(enterprises::edited(id, &stored, &edit, at, &acting).is_err());
+    let from = b.queries.feed_position().await.expect("feed");
+    let refused = enterprises(b)
+        .commit_server_write(late, Config::default(), at)
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(why)) if why.contains("merged into")),
+        "{refused:?}"
+    );
+    assert_eq!(b.queries.feed_position().await.expect("feed"), from);
     assert_eq!(names(b, everything()).await, Vec::<String>::new());
     let merged = EnterpriseQuery {
         merged: true,
