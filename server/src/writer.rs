@@ -6,9 +6,11 @@
 use shared::config::Config;
 use shared::doc::{ActorId, RecordDoc};
 use shared::model::{Actor, DeviceId, Role, Timestamp, UserId};
-use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
-use shared::sync::server::{ServerStore, SyncContext, handle_sync};
+use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest, SyncResponse};
+use shared::sync::server::{ServerStore, SyncContext, SyncError, handle_sync};
 use shared::sync::validate::Scope;
+
+use crate::store::StoreError;
 
 /// The system's identity in history (系统).
 pub fn system_actor() -> Actor {
@@ -55,6 +57,64 @@ pub enum WriteError {
     },
 }
 
+/// The sync request that pushes `documents` whole, as the system's device at `now`.
+fn server_request(documents: &mut [(DocId, RecordDoc)], now: Timestamp) -> SyncRequest {
+    let push: Vec<DocPush> = documents
+        .iter_mut()
+        .map(|(id, doc)| DocPush {
+            doc: id.clone(),
+            base: Vec::new(),
+            heads: protocol::to_wire(&doc.heads()),
+            data: doc.save(),
+        })
+        .collect();
+    SyncRequest {
+        cursor: 0,
+        ack: 0,
+        device_time: now,
+        push,
+        max_response_bytes: 0,
+        unsent: None,
+    }
+}
+
+/// Runs `f` with the context the server's own writes are handled in: the system's device,
+/// reading nothing, writing anything, under the server's limits.
+fn in_server_context<T>(
+    config: &Config,
+    now: Timestamp,
+    f: impl FnOnce(&SyncContext<'_>) -> T,
+) -> T {
+    let ctx = SyncContext {
+        declared: None,
+        device: system_actor().device,
+        read: &Scope::none(),
+        write: &Scope::All,
+        config,
+        now,
+        limits: shared::sync::limits::Limits::SERVER,
+        authorship: None,
+    };
+    f(&ctx)
+}
+
+/// How many of `results` were accepted, or the first refusal.
+fn accepted(results: Vec<protocol::DocResult>) -> Result<usize, WriteError> {
+    let mut stored = 0;
+    for r in results {
+        match r.outcome {
+            Outcome::Accepted { .. } => stored += 1,
+            other => {
+                return Err(WriteError::Refused {
+                    doc: r.doc,
+                    outcome: format!("{other:?}"),
+                });
+            }
+        }
+    }
+    Ok(stored)
+}
+
 /// Stores documents through the sync path in batches of 100; returns how many were stored.
 pub fn commit_documents<S: ServerStore>(
     store: &mut S,
@@ -64,46 +124,41 @@ pub fn commit_documents<S: ServerStore>(
 ) -> Result<usize, WriteError> {
     let mut stored = 0;
     for chunk in documents.chunks_mut(100) {
-        let push: Vec<DocPush> = chunk
-            .iter_mut()
-            .map(|(id, doc)| DocPush {
-                doc: id.clone(),
-                base: Vec::new(),
-                heads: protocol::to_wire(&doc.heads()),
-                data: doc.save(),
-            })
-            .collect();
-        let request = SyncRequest {
-            cursor: 0,
-            ack: 0,
-            device_time: now,
-            push,
-            max_response_bytes: 0,
-            unsent: None,
-        };
-        let ctx = SyncContext {
-            declared: None,
-            device: system_actor().device,
-            read: &Scope::none(),
-            write: &Scope::All,
-            config,
-            now,
-            limits: shared::sync::limits::Limits::SERVER,
-            authorship: None,
-        };
-        let response =
-            handle_sync(store, &ctx, &request).map_err(|e| WriteError::Store(e.to_string()))?;
-        for r in response.results {
-            match r.outcome {
-                Outcome::Accepted { .. } => stored += 1,
-                other => {
-                    return Err(WriteError::Refused {
-                        doc: r.doc,
-                        outcome: format!("{other:?}"),
-                    });
-                }
-            }
-        }
+        let request = server_request(chunk, now);
+        let response = in_server_context(config, now, |ctx| handle_sync(store, ctx, &request))
+            .map_err(|e| WriteError::Store(e.to_string()))?;
+        stored += accepted(response.results)?;
     }
     Ok(stored)
+}
+
+/// How a store handles one sync request: `shared::sync::server::handle_sync` on SQLite,
+/// `crate::pg::handle_sync` (which merges again when another server moved a document) on
+/// PostgreSQL.
+pub type Handler<S> =
+    fn(&mut S, &SyncContext<'_>, &SyncRequest) -> Result<SyncResponse, SyncError<StoreError>>;
+
+/// Stores `documents` through the sync path in one request, hence one commit (one
+/// transaction), with `handle`; returns how many were stored. The store's own failure keeps
+/// its kind; a refused document or a broken limit is [`StoreError::Invalid`] (nothing was
+/// stored: the engine commits a request's accepted documents together, and the caller
+/// validated each before).
+///
+/// # Errors
+/// As said.
+pub fn commit_at_once<S: ServerStore<Error = StoreError>>(
+    store: &mut S,
+    documents: &mut [(DocId, RecordDoc)],
+    config: &Config,
+    now: Timestamp,
+    handle: Handler<S>,
+) -> Result<usize, StoreError> {
+    let request = server_request(documents, now);
+    let response = in_server_context(config, now, |ctx| handle(store, ctx, &request)).map_err(
+        |e| match e {
+            SyncError::Store(e) => e,
+            other => StoreError::Invalid(format!("storing the documents: {other}")),
+        },
+    )?;
+    accepted(response.results).map_err(|e| StoreError::Invalid(e.to_string()))
 }

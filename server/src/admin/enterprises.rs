@@ -35,6 +35,8 @@ pub use super::enterprise_input::{
     PositionInput, TEXT_MAX,
 };
 use super::enterprise_input::{changed_fields, checked, write_differences};
+use crate::db::{AuditNote, ServerWrite, StoredProfile, WriteCheck};
+use crate::store::enterprise_profiles::server_write;
 use crate::store::{AuditAction, GroupJob, MergeRows, SqliteStore, StoreError, StoreHold};
 use crate::sync::SyncService;
 use crate::writer::{commit_documents, system_actor, system_actor_id};
@@ -147,20 +149,16 @@ fn load(store: &mut SqliteStore, id: EnterpriseId) -> Result<(DocId, EnterpriseD
     Ok((doc_id, doc))
 }
 
-/// One profile, read from its document.
+/// Profile `id` as the administrator sees it: its stored document read, with the facts
+/// `stored` carries (the rule of `GET /api/admin/enterprises/{id}` and `enterprises show`, on
+/// either database).
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for an unknown id; the store's failures.
-pub fn show(store: &mut SqliteStore, id: EnterpriseId) -> Result<EnterpriseView, AdminError> {
-    let (_, doc) = load(store, id)?;
-    let e = doc
-        .read()
+/// [`AdminError::Invalid`] when the document cannot be read.
+pub fn view_of(id: EnterpriseId, stored: &StoredProfile) -> Result<EnterpriseView, AdminError> {
+    let e = EnterpriseDoc::load(&stored.bytes, system_actor_id())
+        .and_then(|doc| doc.read())
         .map_err(|err| AdminError::Invalid(format!("enterprise {id} cannot be read: {err}")))?;
-    let absorbed = store
-        .absorbed_into(&std::iter::once(id).collect())?
-        .iter()
-        .map(ToString::to_string)
-        .collect();
     Ok(EnterpriseView {
         id: e.id.to_string(),
         credit_code: e.credit_code.as_str().to_string(),
@@ -185,10 +183,26 @@ pub fn show(store: &mut SqliteStore, id: EnterpriseId) -> Result<EnterpriseView,
                 phone: c.phone.clone(),
             })
             .collect(),
-        merged_into: store.merged_into(id)?.map(|s| s.to_string()),
-        absorbed,
-        records: store.records_of_enterprise(id)?.len(),
+        merged_into: stored.merged_into.map(|s| s.to_string()),
+        absorbed: stored.absorbed.iter().map(ToString::to_string).collect(),
+        records: stored.records,
     })
+}
+
+/// Profile `id` as stored, or [`StoreError::NotFound`].
+///
+/// # Errors
+/// As said.
+pub fn found(id: EnterpriseId, stored: Option<StoredProfile>) -> Result<StoredProfile, AdminError> {
+    stored.ok_or_else(|| not_found(&id.to_string()))
+}
+
+/// One profile, read from its document.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown id; the store's failures.
+pub fn show(store: &mut SqliteStore, id: EnterpriseId) -> Result<EnterpriseView, AdminError> {
+    view_of(id, &found(id, store.profile(id)?)?)
 }
 
 /// Commits `docs` through the sync engine and runs `then` (the audit entry, the merge's rows)
@@ -211,23 +225,69 @@ fn commit_with<T: Send>(
     }
 }
 
+fn merged(id: EnterpriseId, survivor: EnterpriseId) -> AdminError {
+    AdminError::Invalid(crate::store::enterprise_profiles::merged_message(
+        id, survivor,
+    ))
+}
+
 fn refuse_merged(store: &SqliteStore, id: EnterpriseId) -> Result<(), AdminError> {
     match store.merged_into(id)? {
-        Some(survivor) => Err(AdminError::Invalid(format!(
-            "企业 {id} 已并入 {survivor}，请修改保留的档案 / enterprise {id} was merged into \
-             {survivor}: edit that one"
-        ))),
+        Some(survivor) => Err(merged(id, survivor)),
         None => Ok(()),
     }
 }
 
-/// Edits profile `id` as `acting`: the fields of `edit` that differ from the stored ones, one
-/// change, committed with its audit entry (`enterprise_edited`). Returns the profile as
-/// stored after.
+/// The write that edits stored profile `id` as `acting` (the rule of
+/// `POST /api/admin/enterprises/{id}/edit` and `enterprises edit`, on either database): the
+/// fields of `edit` that differ from the stored ones, one change, with its audit entry
+/// (`enterprise_edited`, naming the fields). `None` when nothing differs.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for an unknown id; [`AdminError::Invalid`] naming every bad field,
-/// or when the profile was merged into another.
+/// [`AdminError::Invalid`] naming every bad field, or when the profile was merged into
+/// another.
+pub fn edited(
+    id: EnterpriseId,
+    stored: &StoredProfile,
+    edit: &EnterpriseEdit,
+    now: Timestamp,
+    acting: &Acting,
+) -> Result<Option<ServerWrite>, AdminError> {
+    if let Some(survivor) = stored.merged_into {
+        return Err(merged(id, survivor));
+    }
+    let mut doc = EnterpriseDoc::load(&stored.bytes, system_actor_id())
+        .map_err(|e| AdminError::Invalid(format!("enterprise {id} cannot be read: {e}")))?;
+    let current = doc
+        .read()
+        .map_err(|e| AdminError::Invalid(format!("enterprise {id} cannot be read: {e}")))?;
+    let next = checked(&current, edit)?;
+    if !write_differences(&mut doc, &current, &next, &acting.actor(), now)? {
+        return Ok(None);
+    }
+    Ok(Some(ServerWrite {
+        docs: vec![(
+            DocId::new(DocKind::Enterprise, &id.to_string()),
+            doc.into_record(),
+        )],
+        audit: AuditNote {
+            actor: acting.login.clone(),
+            action: AuditAction::EnterpriseEdited,
+            subject: id.to_string(),
+            detail: changed_fields(&current, &next).join(","),
+        },
+        check: WriteCheck {
+            edited: Some(id),
+            ..WriteCheck::default()
+        },
+    }))
+}
+
+/// Edits profile `id` as `acting` on SQLite's store (the command line): [`edited`], committed
+/// with its audit entry in one transaction. Returns the profile as stored after.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown id; as [`edited`]; the store's failures.
 pub fn edit(
     store: &mut SqliteStore,
     id: EnterpriseId,
@@ -236,31 +296,9 @@ pub fn edit(
     now: Timestamp,
     acting: &Acting,
 ) -> Result<EnterpriseView, AdminError> {
-    let (doc_id, mut doc) = load(store, id)?;
-    refuse_merged(store, id)?;
-    let current = doc
-        .read()
-        .map_err(|e| AdminError::Invalid(format!("enterprise {id} cannot be read: {e}")))?;
-    let next = checked(&current, edit)?;
-    if write_differences(&mut doc, &current, &next, &acting.actor(), now)? {
-        let fields = changed_fields(&current, &next).join(",");
-        let login = acting.login.clone();
-        commit_with(
-            store,
-            vec![(doc_id, doc.into_record())],
-            config,
-            now,
-            move |s| {
-                s.audit(
-                    now,
-                    &login,
-                    AuditAction::EnterpriseEdited,
-                    &id.to_string(),
-                    &fields,
-                )
-                .map(|_| ())
-            },
-        )?;
+    let stored = found(id, store.profile(id)?)?;
+    if let Some(write) = edited(id, &stored, edit, now, acting)? {
+        server_write(store, write, config, now)?;
     }
     show(store, id)
 }

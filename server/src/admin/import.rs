@@ -1,26 +1,21 @@
-//! Imports of enterprises (org units: `super::import_org_units`, assignments:
-//! `super::import_assignments`, people: `super::import_users`) from CSV or .xlsx files
-//! (`super::xlsx`: the first sheet, the same columns), and what every import shares: reading
-//! the file as a table. Each file is read whole and checked row by row; every problem is
-//! reported with its line number, and nothing is stored unless the whole file is good (then
-//! it is stored in one transaction). Enterprises become enterprise profile documents — and key
-//! enterprises also their one monitoring document — committed through the sync engine like
-//! any device's, so devices in scope receive them at their next sync.
+//! What every import shares (enterprises: `super::import_enterprises`, org units:
+//! `super::import_org_units`, assignments: `super::import_assignments`, people:
+//! `super::import_users`): reading a CSV or .xlsx file (`super::xlsx`: the first sheet, the
+//! same columns) as a table, the kinds, and the one audited import of the command line. Each
+//! file is read whole and checked row by row; every problem is reported with its line number,
+//! and nothing is stored unless the whole file is good (then it is stored in one transaction).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use shared::config::Config;
-use shared::doc::{DocKind, EnterpriseDoc, NewEnterprise};
-use shared::model::{CreditCode, EnterpriseId, EnterpriseSize, OrgUnitKind, Position, Timestamp};
-use shared::sync::protocol::{self, DocId, DocPush, Outcome, SyncRequest};
-use shared::sync::server::{SyncContext, handle_sync};
-use shared::sync::validate::{Scope, validate};
+use shared::model::Timestamp;
 
 use super::AdminError;
+use super::import_enterprises::check_enterprises;
 use super::import_org_units::import_org_units;
-use crate::auth::token::random_id_bytes;
 use crate::store::SqliteStore;
+use crate::store::enterprise_profiles::server_write;
 
 /// One problem in an import file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,229 +198,6 @@ pub(super) fn field<'a>(row: &'a BTreeMap<String, String>, name: &str) -> &'a st
     row.get(name).map_or("", String::as_str)
 }
 
-/// What an enterprise import did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnterpriseReport {
-    /// New enterprise profiles stored.
-    pub imported: usize,
-    /// Rows whose credit code was already stored (left as they are).
-    pub present: usize,
-}
-
-fn parse_size(s: &str) -> Option<EnterpriseSize> {
-    match s.to_lowercase().as_str() {
-        "above" | "规上" => Some(EnterpriseSize::AboveDesignated),
-        "below" | "规下" | "" => Some(EnterpriseSize::BelowDesignated),
-        _ => None,
-    }
-}
-
-fn parse_flag(s: &str) -> Option<bool> {
-    match s.to_lowercase().as_str() {
-        "yes" | "true" | "1" | "是" | "y" => Some(true),
-        "no" | "false" | "0" | "否" | "n" | "" => Some(false),
-        _ => None,
-    }
-}
-
-/// Imports enterprises (`credit_code,name,address,town,industry,size,key_enterprise,lat,lon`;
-/// `town` is an org unit code, `size` above/below (规上/规下), `key_enterprise` yes/no).
-/// Credit codes are checked (both check characters); rows whose code is already stored are
-/// left as they are. The profiles, and the monitoring documents of new key enterprises, are
-/// committed as documents in one transaction.
-///
-/// # Errors
-/// [`AdminError::Lines`] listing every bad row; nothing is stored then.
-pub fn import_enterprises<'a>(
-    store: &mut SqliteStore,
-    file: impl Into<ImportFile<'a>>,
-    now: Timestamp,
-) -> Result<EnterpriseReport, AdminError> {
-    let table = parse_table(
-        file.into(),
-        &["credit_code", "name", "town"],
-        &[
-            "address",
-            "industry",
-            "size",
-            "key_enterprise",
-            "lat",
-            "lon",
-        ],
-    )?;
-    let mut errors = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut new = Vec::new();
-    let mut present = 0;
-    for (line, row) in &table.rows {
-        let mut err = |message: String| {
-            errors.push(LineError {
-                line: *line,
-                message,
-            })
-        };
-        let code = match CreditCode::parse(field(row, "credit_code")) {
-            Ok(c) => c,
-            Err(e) => {
-                err(format!("credit code {:?}: {e}", field(row, "credit_code")));
-                continue;
-            }
-        };
-        if !seen.insert(code.as_str().to_string()) {
-            err(format!("credit code {} appears twice", code.as_str()));
-            continue;
-        }
-        let name = field(row, "name");
-        if name.is_empty() {
-            err("the name is empty".into());
-        }
-        let town = field(row, "town");
-        let town_id = match store.org_unit_by_code(town)? {
-            Some(u) if u.unit.kind == OrgUnitKind::Town => Some(u.unit.id),
-            Some(u) => {
-                err(format!("{town:?} is a {}, not a town", u.unit.kind.code()));
-                None
-            }
-            None => {
-                err(format!("no town {town:?} (import the org units first)"));
-                None
-            }
-        };
-        let size = parse_size(field(row, "size"));
-        if size.is_none() {
-            err(format!("size {:?}: use above or below", field(row, "size")));
-        }
-        let key = parse_flag(field(row, "key_enterprise"));
-        if key.is_none() {
-            err(format!(
-                "key_enterprise {:?}: use yes or no",
-                field(row, "key_enterprise")
-            ));
-        }
-        let position = match (field(row, "lat"), field(row, "lon")) {
-            ("", "") => Ok(None),
-            (lat, lon) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
-                (Ok(lat), Ok(lon)) => Position::new(lat, lon, 0.0)
-                    .map(Some)
-                    .map_err(|e| e.to_string()),
-                _ => Err(format!("lat {lat:?} and lon {lon:?} must both be numbers")),
-            },
-        };
-        let position = match position {
-            Ok(p) => p,
-            Err(e) => {
-                err(e);
-                None
-            }
-        };
-        if store.enterprise_by_credit_code(code.as_str())?.is_some() {
-            present += 1;
-            continue;
-        }
-        if let (Some(town), Some(size), Some(key_enterprise)) = (town_id, size, key) {
-            new.push(NewEnterprise {
-                id: EnterpriseId::from_random_bytes(random_id_bytes()),
-                credit_code: code,
-                name: name.to_string(),
-                address: field(row, "address").to_string(),
-                town,
-                industry: field(row, "industry").to_string(),
-                size,
-                key_enterprise,
-                position,
-            });
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AdminError::Lines(errors));
-    }
-    commit_enterprises(store, &new, now)?;
-    Ok(EnterpriseReport {
-        imported: new.len(),
-        present,
-    })
-}
-
-/// Stores enterprise profiles (and each key enterprise's monitoring document) through the sync
-/// engine in one request, hence one transaction;
-/// each is validated first so the request cannot be partly refused.
-fn commit_enterprises(
-    store: &mut SqliteStore,
-    new: &[NewEnterprise],
-    now: Timestamp,
-) -> Result<(), AdminError> {
-    if new.is_empty() {
-        return Ok(());
-    }
-    let config = Config::default();
-    // Signed by the system identity every server-written record carries (`crate::writer`).
-    let actor = crate::writer::system_actor();
-    let actor_id = crate::writer::system_actor_id();
-    let mut push = Vec::with_capacity(new.len());
-    for e in new {
-        let mut doc = EnterpriseDoc::create(e, &actor, actor_id.clone(), now)
-            .map_err(|err| AdminError::Invalid(format!("{}: {err}", e.credit_code.as_str())))?;
-        let id = DocId::new(DocKind::Enterprise, &e.id.to_string());
-        let record = doc.record();
-        validate(&id, record, &config)
-            .map_err(|r| AdminError::Invalid(format!("{}: {r}", e.credit_code.as_str())))?;
-        push.push(DocPush {
-            doc: id,
-            base: Vec::new(),
-            heads: protocol::to_wire(&record.heads()),
-            data: record.save(),
-        });
-        if e.key_enterprise {
-            // The server creates a key enterprise's one monitoring document; devices only
-            // ever edit the copy they receive (`crate::monitoring`).
-            let (id, mut record) = crate::monitoring::new_monitoring_document(e.id)
-                .map_err(|err| AdminError::Invalid(format!("{}: {err}", e.credit_code.as_str())))?;
-            validate(&id, &record, &config)
-                .map_err(|r| AdminError::Invalid(format!("{}: {r}", e.credit_code.as_str())))?;
-            push.push(DocPush {
-                doc: id,
-                base: Vec::new(),
-                heads: protocol::to_wire(&record.heads()),
-                data: record.save(),
-            });
-        }
-    }
-    let request = SyncRequest {
-        cursor: 0,
-        ack: 0,
-        device_time: now,
-        push,
-        max_response_bytes: 0,
-        unsent: None,
-    };
-    let ctx = SyncContext {
-        declared: None,
-        device: actor.device,
-        read: &Scope::none(),
-        write: &Scope::All,
-        config: &config,
-        now,
-        limits: shared::sync::limits::Limits::SERVER,
-        authorship: None,
-    };
-    let response = handle_sync(store, &ctx, &request)
-        .map_err(|e| AdminError::Invalid(format!("storing the enterprises: {e}")))?;
-    let refused: Vec<String> = response
-        .results
-        .iter()
-        .filter(|r| !matches!(r.outcome, Outcome::Accepted { .. }))
-        .map(|r| format!("{}: {:?}", r.doc, r.outcome))
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(AdminError::Invalid(format!(
-            "the store refused: {}",
-            refused.join("; ")
-        )))
-    }
-}
-
 /// What an import file holds: the three CSV imports, by the code the command line's
 /// subcommand and the HTTP route (`/api/admin/imports/{kind}`) name it with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -521,13 +293,12 @@ pub fn import_audited(
             generated: Vec::new(),
         },
         ImportKind::Enterprises => {
-            let r = import_enterprises(store, file, now)?;
-            ImportReport {
-                kind,
-                imported: r.imported,
-                present: r.present,
-                generated: Vec::new(),
-            }
+            // The profiles and the import's entry: one transaction.
+            let checked = check_enterprises(&*store, file)?;
+            let report = checked.report();
+            let write = checked.write(now, actor, subject)?;
+            server_write(store, write, &Config::default(), now)?;
+            return Ok(report);
         }
         ImportKind::Assignments => ImportReport {
             kind,

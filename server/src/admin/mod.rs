@@ -15,6 +15,7 @@ mod enterprises_cli;
 pub mod handover;
 mod import;
 pub mod import_assignments;
+pub mod import_enterprises;
 mod import_org_units;
 pub mod import_users;
 mod lock;
@@ -27,10 +28,9 @@ use std::path::Path;
 
 pub use audit::{CSV_HEADER as AUDIT_CSV_HEADER, csv_row as audit_csv_row};
 pub use backup::{backup, restore};
-pub use import::{
-    ImportFile, ImportKind, ImportReport, LineError, import_audited, import_enterprises,
-};
+pub use import::{ImportFile, ImportKind, ImportReport, LineError, import_audited};
 pub use import_assignments::{import_assignments, parse_date};
+pub use import_enterprises::{EnterpriseReport, import_enterprises};
 pub use import_org_units::{check_org_units, import_org_units};
 pub use lock::{DbLock, holder_name, lock_db};
 

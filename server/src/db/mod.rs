@@ -1,6 +1,7 @@
 //! The storage boundary: [`Db`], the handle to the server's database that the app state holds
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
-//! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Queries`] (queries
+//! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Enterprises`] (the
+//! administrator's enterprise profiles and the server's own writes), [`Queries`] (queries
 //! and KPIs), [`Bulletins`], [`BlobRecords`] (what uploads and photo reads need: references,
 //! upload rows, the daily budget), [`Reminders`] (the reminders' scan, the delivery loop's
 //! claims and a person's in-app reminders); and what several servers on one database share: the push
@@ -27,6 +28,7 @@ mod bulletins;
 #[cfg(test)]
 mod conformance;
 mod directory;
+mod enterprises;
 mod jobs;
 mod maintenance;
 mod notices;
@@ -44,6 +46,7 @@ pub use blob_records::{BlobRecords, Opening, UploadRow, within_budget};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
 pub use directory::Directory;
+pub use enterprises::{AuditNote, Enterprises, ServerWrite, StoredProfile, WriteCheck};
 pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
 pub use maintenance::{Authors, Compactions, HistoryAudits, Maintenance};
 pub use notices::{LocalNotices, Notice, Notices};
@@ -65,6 +68,7 @@ pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 
 pub struct Db {
     backend: Backend,
     directory: Arc<dyn Directory>,
+    enterprises: Arc<dyn Enterprises>,
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
     bulletins: Arc<dyn Bulletins>,
@@ -80,6 +84,7 @@ impl Db {
         let sqlite = Arc::new(db);
         Db {
             directory: Arc::new(sqlite.clone()),
+            enterprises: Arc::new(sqlite.clone()),
             tokens: Arc::new(sqlite.clone()),
             queries: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
@@ -103,6 +108,7 @@ impl Db {
         let epoch = db.epoch().await?;
         Ok(Db {
             directory: Arc::new(db.clone()),
+            enterprises: Arc::new(db.clone()),
             tokens: Arc::new(db.clone()),
             queries: Arc::new(db.clone()),
             bulletins: Arc::new(db.clone()),
@@ -130,6 +136,11 @@ impl Db {
     /// Directory and tokens.
     pub fn directory(&self) -> &dyn Directory {
         &*self.directory
+    }
+
+    /// Enterprise profiles for the administrator.
+    pub fn enterprises(&self) -> &dyn Enterprises {
+        &*self.enterprises
     }
 
     /// Session tokens.

@@ -19,13 +19,13 @@
 //! at their next sync, re-scoped: the enterprise's history arrives whole on the new officer's
 //! and leaves the old one's.
 //!
-//! The users, assignments and org units imports run on either database: checked against the
+//! All four imports run on either database: checked against the
 //! directory's facts read through [`crate::db::Directory`] (`listing`,
 //! `enterprises_by_credit_code`) and stored by its `add_people`, `import_assignments` and
 //! `import_org_units` (`super::admin_org_units::import`); so do an enterprise's end and move
 //! (`end_assignments`, `move_assignment`, the enterprise and the people named looked up
-//! through it). On PostgreSQL the enterprises' import answers 503 `not_on_postgres` naming
-//! itself. On either, an officer's phone that synced before an assignment is imported is
+//! through it), and the enterprises' import (`super::admin_enterprises::import`). On either,
+//! an officer's phone that synced before an assignment is imported is
 //! re-scoped at its next sync (`store/rescope.rs`): the new enterprise's records reach it
 //! whole.
 //!
@@ -103,35 +103,15 @@ async fn import(
     let actor = auth.user.login.clone();
     let subject = format!("POST /api/admin/imports/{}", kind.code());
     match kind {
-        ImportKind::Users => return import_users(&state, body, actor, subject).await,
-        ImportKind::Assignments => {
-            return assignments_import(&state, body, actor, subject).await;
-        }
+        ImportKind::Users => import_users(&state, body, actor, subject).await,
+        ImportKind::Assignments => assignments_import(&state, body, actor, subject).await,
         ImportKind::OrgUnits => {
-            return super::admin_org_units::import(&state, &body, actor, subject).await;
+            super::admin_org_units::import(&state, &body, actor, subject).await
         }
-        // Not built on PostgreSQL yet (`postgres_gate`): it answers 503 naming itself.
-        ImportKind::Enterprises if state.db().is_postgres() => {
-            return Err(ApiError::NotOnPostgres(subject).into_response());
+        ImportKind::Enterprises => {
+            super::admin_enterprises::import(&state, body, actor, subject).await
         }
-        ImportKind::Enterprises => {}
     }
-    let (report, before, after) = on_store(&state, move |s| {
-        let before = s.latest_seq()?;
-        let report = import_audited(s, kind, ImportFile::sniff(&body)?, now(), &actor, &subject)?;
-        Ok((report, before, s.latest_seq()?))
-    })
-    .await?;
-    if after > before {
-        state.sync().announce(after);
-    }
-    Ok(Json(Imported {
-        kind: kind.code(),
-        imported: report.imported,
-        present: report.present,
-        passwords: Vec::new(),
-    })
-    .into_response())
 }
 
 /// A users import: checked on the store, hashed on a hashing thread with the store free (one

@@ -9,25 +9,36 @@
 //! - `POST /api/admin/enterprises/{id}/merge` (`{absorb}`): the profile `absorb` goes into
 //!   `{id}` ([`crate::admin::enterprises`]).
 //!
-//! Edits and merges run on the server's writer through the sync engine's commit path with their
-//! audit entry, as the acting administrator; the event streams are told the feed moved, so
-//! online phones fetch the change at once. Who may: `shared::workflow::rights::ACCOUNTS`,
-//! checked before the body is read.
+//! The list, a profile, an edit and the enterprises' import
+//! (`POST /api/admin/imports/enterprises`, [`import`]) run on either database through
+//! [`crate::db::Enterprises`]: edits and imports are written by the one rule
+//! (`crate::admin::enterprises::edited`, `crate::admin::import_enterprises`) and committed
+//! through the backend's sync store with their audit entry in one transaction, as the acting
+//! administrator; the event streams are told the feed moved, so online phones fetch the change
+//! at once. Merges run on SQLite's writer only (503 on PostgreSQL). Who may:
+//! `shared::workflow::rights::ACCOUNTS`, checked before the body is read.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use shared::config::Config;
+use shared::model::EnterpriseId;
 use shared::sync::server::ServerStore as _;
 
-use super::admin::{admin_only, on_reader, on_store};
+use super::admin::{Refused, admin_only, on_directory, on_store};
+use super::admin_directory::Imported;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
-use crate::admin::enterprises::{self, Acting, EnterpriseEdit};
+use crate::admin::accounts::Listing;
+use crate::admin::enterprises::{self, Acting, EnterpriseEdit, EnterpriseView};
+use crate::admin::import_enterprises::{check_enterprises, credit_codes};
+use crate::admin::{AdminError, ImportFile, ImportKind};
 use crate::auth::{Authenticated, now};
-use crate::store::{EnterpriseQuery, EnterpriseRow};
+use crate::store::{EnterpriseQuery, EnterpriseRow, StoreError};
 
 /// Profiles in a page when the query names no limit.
 const DEFAULT_PAGE: u32 = 100;
@@ -105,7 +116,7 @@ async fn list(
         // One more than the page tells whether more follow.
         limit: limit + 1,
     };
-    let mut rows = on_reader(&state, move |s| Ok(s.admin_enterprises(&asked)?)).await?;
+    let mut rows = on_directory(state.db().enterprises().admin_enterprises(asked)).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     Ok(Json(EnterprisePage { rows, more }).into_response())
@@ -118,13 +129,25 @@ async fn show(
 ) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiPath(id) = path.map_err(IntoResponse::into_response)?;
-    let view = on_reader(&state, move |s| {
-        enterprises::show(s, enterprises::parse_id(&id)?)
-    })
-    .await?;
-    Ok(Json(view).into_response())
+    let id = enterprises::parse_id(&id).map_err(refused)?;
+    Ok(Json(view(&state, id).await?).into_response())
 }
 
+/// Profile `id` as stored now, through [`crate::db::Enterprises`].
+async fn view(state: &AppState, id: EnterpriseId) -> Result<EnterpriseView, Response> {
+    let stored = on_directory(state.db().enterprises().profile(id)).await?;
+    enterprises::found(id, stored)
+        .and_then(|stored| enterprises::view_of(id, &stored))
+        .map_err(refused)
+}
+
+fn refused(e: AdminError) -> Response {
+    Refused(e).into_response()
+}
+
+/// An edit on either database: the profile read through [`crate::db::Enterprises`], the
+/// change made by the one rule ([`enterprises::edited`]) and committed with its audit entry
+/// through the backend's sync store.
 async fn edit(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -134,25 +157,73 @@ async fn edit(
     admin_only(&auth).map_err(IntoResponse::into_response)?;
     let ApiPath(id) = path.map_err(IntoResponse::into_response)?;
     let ApiJson(change) = body.map_err(IntoResponse::into_response)?;
-    let acting = acting(&auth);
-    let config = state.sync().config().clone();
-    let (view, before, after) = on_store(&state, move |s| {
-        let before = s.latest_seq()?;
-        let view = enterprises::edit(
-            s,
-            enterprises::parse_id(&id)?,
-            &change,
-            &config,
-            now(),
-            &acting,
-        )?;
-        Ok((view, before, s.latest_seq()?))
-    })
-    .await?;
-    if after > before {
-        state.sync().announce(after);
+    let id = enterprises::parse_id(&id).map_err(refused)?;
+    let db = state.db().enterprises();
+    let stored = enterprises::found(id, on_directory(db.profile(id)).await?).map_err(refused)?;
+    let now = now();
+    if let Some(write) =
+        enterprises::edited(id, &stored, &change, now, &acting(&auth)).map_err(refused)?
+    {
+        let config = (*state.sync().config()).clone();
+        let seq = on_directory(db.commit_server_write(write, config, now)).await?;
+        state.sync().announce(seq);
     }
-    Ok(Json(view).into_response())
+    Ok(Json(view(&state, id).await?).into_response())
+}
+
+/// How many times an enterprises import is checked again after another import stored one of
+/// its credit codes between its check and its commit (each time the code is found present).
+const CHECK_AGAIN: usize = 3;
+
+/// `POST /api/admin/imports/enterprises` on either database: the file's credit codes and the
+/// org units looked up through [`crate::db::Directory`], every line checked
+/// ([`check_enterprises`]), the new profiles' documents committed with the import's audit
+/// entry through [`crate::db::Enterprises`] in one transaction. When another import (on any
+/// server) stored one of its codes meanwhile, the commit stores nothing and the file is
+/// checked again, finding that code present, as it would had it come second.
+pub(super) async fn import(
+    state: &AppState,
+    body: Bytes,
+    actor: String,
+    subject: String,
+) -> Result<Response, Response> {
+    let file = ImportFile::sniff(&body).map_err(refused)?;
+    let codes = credit_codes(file).map_err(refused)?;
+    let directory = state.db().directory();
+    let mut again = 0;
+    loop {
+        let enterprises = on_directory(directory.enterprises_by_credit_code(codes.clone())).await?;
+        let (units, _) = on_directory(directory.listing()).await?;
+        let facts = Listing {
+            units,
+            users: Vec::new(),
+            enterprises,
+        };
+        let checked = check_enterprises(&facts, file).map_err(refused)?;
+        let now = now();
+        let write = checked.write(now, &actor, &subject).map_err(refused)?;
+        let committed = state
+            .db()
+            .enterprises()
+            .commit_server_write(write, Config::default(), now)
+            .await;
+        match committed {
+            Ok(seq) => {
+                if !checked.new.is_empty() {
+                    state.sync().announce(seq);
+                }
+                return Ok(Json(Imported {
+                    kind: ImportKind::Enterprises.code(),
+                    imported: checked.new.len(),
+                    present: checked.present,
+                    passwords: Vec::new(),
+                })
+                .into_response());
+            }
+            Err(StoreError::Duplicate { .. }) if again < CHECK_AGAIN => again += 1,
+            Err(e) => return Err(refused(AdminError::Store(e))),
+        }
+    }
 }
 
 async fn merge(

@@ -32,8 +32,11 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/account/devices"),
     ("GET", "/api/admin/users"),
     ("POST", "/api/admin/users"),
-    // All but the enterprises' import, which the handler answers 503 (`admin_directory`).
+    // All four imports: people, assignments, org units and enterprises.
     ("POST", "/api/admin/imports/{kind}"),
+    ("GET", "/api/admin/enterprises"),
+    ("GET", "/api/admin/enterprises/{id}"),
+    ("POST", "/api/admin/enterprises/{id}/edit"),
     ("POST", "/api/admin/assignments/{enterprise}/end"),
     ("POST", "/api/admin/assignments/{enterprise}/move"),
     ("GET", "/api/admin/org-units"),

@@ -18,7 +18,9 @@
 //! uploads and photo reads need ([`crate::db::BlobRecords`], `pg/blob_records.rs`: references,
 //! upload rows, the daily budget counted under a lock per person); the reminders' outbox
 //! ([`crate::db::Reminders`], `pg/reminders.rs`: the scan, claims several servers make at once,
-//! in-app reminders); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
+//! in-app reminders); the administrator's enterprise profiles ([`crate::db::Enterprises`],
+//! `pg/enterprises.rs`: the list, a profile, the server's own writes committed through the sync
+//! store with their audit entry); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
 //! `pg/maintenance.rs`).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
@@ -31,6 +33,7 @@ mod blob_records;
 mod bulletins;
 mod demo;
 mod directory;
+mod enterprises;
 mod jobs;
 mod login;
 mod maintenance;
@@ -41,6 +44,7 @@ mod queries;
 mod reminders;
 mod sessions;
 pub(crate) mod sql;
+mod sync_commit;
 mod sync_store;
 mod throttle;
 mod tokens;

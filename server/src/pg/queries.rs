@@ -30,7 +30,7 @@ use crate::store::sql::{Sql, Value};
 
 impl PgDb {
     /// Runs `read` over one snapshot of the database, on a blocking thread.
-    fn read<T: Send + 'static>(
+    pub(super) fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&dyn Sql) -> Result<T, StoreError> + Send + 'static,
     ) -> DbFuture<'_, T> {

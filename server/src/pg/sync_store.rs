@@ -63,16 +63,17 @@ use automerge::ChangeHash;
 use deadpool_postgres::Object;
 use shared::model::{DeviceId, Timestamp};
 use shared::sync::protocol::{DocId, SyncRequest, SyncResponse};
-use shared::sync::server::{
-    Commit, DocCommit, DocMeta, ServerStore, StoredDoc, SyncContext, SyncError,
-};
+use shared::sync::server::{Commit, DocMeta, ServerStore, StoredDoc, SyncContext, SyncError};
 use shared::sync::validate::{PROFILE_KINDS, Scope};
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::PgDb;
+use super::enterprises::ServerWriteAlso;
 use super::sql::PgSql;
+use super::sync_commit::{commit_doc, finish_commit, take_numbers};
+use crate::store::enterprise_profiles::check_write;
 use crate::store::projection::{CommitTimes, project};
 use crate::store::{
     StoreError, decode_heads, encode_heads, on_commit, parse_doc_id, parse_enterprise, to_sql_int,
@@ -93,6 +94,9 @@ const MAX_PAUSE_MS: u64 = 64;
 pub struct PgSyncStore {
     client: Object,
     runtime: Handle,
+    /// What the server's own write adds to its commit (`pg/enterprises.rs`), if this store
+    /// carries one.
+    pub(super) also: Option<ServerWriteAlso>,
 }
 
 impl std::fmt::Debug for PgSyncStore {
@@ -110,6 +114,7 @@ impl PgDb {
         Ok(PgSyncStore {
             client: self.client().await?,
             runtime: Handle::current(),
+            also: None,
         })
     }
 }
@@ -210,7 +215,9 @@ impl PgSyncStore {
 
     /// Runs one statement; its rows.
     fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let statement = client.prepare_cached(sql).await?;
             Ok(client.query(&statement, params).await?)
@@ -223,7 +230,9 @@ impl PgSyncStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let statement = client.prepare_cached(sql).await?;
             Ok(client.query_opt(&statement, params).await?)
@@ -333,13 +342,21 @@ impl ServerStore for PgSyncStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<(), StoreError> {
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client,
+            runtime,
+            also,
+        } = self;
         let tx = runtime.block_on(client.transaction())?;
         let mut seq = runtime.block_on(take_numbers(&tx, commit))?;
         let sql = PgSql {
             client: &tx,
             runtime,
         };
+        // Under the feed's lock: no other commit stores a profile before this one ends.
+        if let Some(also) = also.as_ref() {
+            check_write(&sql, &also.check)?;
+        }
         // Read before this commit records the device's sync below.
         let times = CommitTimes::of(&sql, commit)?;
         for doc in &commit.docs {
@@ -350,6 +367,16 @@ impl ServerStore for PgSyncStore {
             runtime.block_on(commit_doc(&tx, commit, doc, seq))?;
             // The query tables, in the same transaction, by the same statements as SQLite's.
             project(&sql, &doc.projection, &times)?;
+        }
+        if let Some(ServerWriteAlso { audit, .. }) = also.as_ref() {
+            runtime.block_on(super::audit::append(
+                &tx,
+                commit.received_at,
+                &audit.actor,
+                audit.action,
+                &audit.subject,
+                &audit.detail,
+            ))?;
         }
         runtime.block_on(finish_commit(tx, commit, seq))
     }
@@ -408,7 +435,9 @@ impl ServerStore for PgSyncStore {
     fn confirm_delivery(&mut self, device: DeviceId, ack: u64) -> Result<(), StoreError> {
         let device = device.to_string();
         let ack = to_sql_int(ack);
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         runtime.block_on(async {
             let tx = client.transaction().await?;
             // The acknowledged delivery's heads become known (`ServerStore::confirm_delivery`:
@@ -451,7 +480,9 @@ impl ServerStore for PgSyncStore {
         docs: &[(DocId, Vec<ChangeHash>)],
     ) -> Result<u64, StoreError> {
         let device = device.to_string();
-        let PgSyncStore { client, runtime } = self;
+        let PgSyncStore {
+            client, runtime, ..
+        } = self;
         let delivery = runtime.block_on(async {
             let tx = client.transaction().await?;
             let next = tx
@@ -478,160 +509,4 @@ impl ServerStore for PgSyncStore {
         })?;
         to_u64(delivery, "delivery_counters")
     }
-}
-
-/// Begins `commit`'s durable transaction under the feed's lock: the number before its first
-/// document's.
-async fn take_numbers(
-    tx: &deadpool_postgres::Transaction<'_>,
-    commit: &Commit,
-) -> Result<i64, StoreError> {
-    let count = i64::try_from(commit.docs.len()).map_err(|_| {
-        StoreError::Invalid(format!("{} documents in one commit", commit.docs.len()))
-    })?;
-    tx.batch_execute("SET LOCAL synchronous_commit = on")
-        .await?;
-    // First the feed's lock, held to the commit: the numbers taken here become visible after
-    // every smaller one and before every larger one (module doc).
-    let take = tx
-        .prepare_cached("UPDATE meta SET value = value + $1 WHERE key = 'seq' RETURNING value")
-        .await?;
-    let last: i64 = tx
-        .query_opt(&take, &[&count])
-        .await?
-        .ok_or_else(|| StoreError::Corrupt {
-            table: "meta",
-            detail: "the sequence counter is missing".into(),
-        })?
-        .get(0);
-    Ok(last - count)
-}
-
-/// Records the pushing device's sync, tells every server of the feed's new number `last`
-/// and commits (durable when it returns).
-async fn finish_commit(
-    tx: deadpool_postgres::Transaction<'_>,
-    commit: &Commit,
-    last: i64,
-) -> Result<(), StoreError> {
-    let synced = tx
-        .prepare_cached(
-            "INSERT INTO device_sync (device, last_seen, last_device_time) VALUES ($1, $2, $3) \
-             ON CONFLICT (device) DO UPDATE SET last_seen = excluded.last_seen, \
-             last_device_time = excluded.last_device_time",
-        )
-        .await?;
-    tx.execute(
-        &synced,
-        &[
-            &commit.device.to_string(),
-            &commit.received_at.0,
-            &commit.device_time.0,
-        ],
-    )
-    .await?;
-    // Every server's listener hears of it once it lands, and never of a commit rolled back
-    // (`pg/notices.rs`).
-    if !commit.docs.is_empty() {
-        let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
-        tx.execute(&notify, &[&super::notices::CHANNEL, &last.to_string()])
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Stores one document of a commit under `seq`, if its stored heads are still those its merge
-/// started from: the document row, its new changes and what the pushing device now has.
-async fn commit_doc(
-    tx: &deadpool_postgres::Transaction<'_>,
-    commit: &Commit,
-    doc: &DocCommit,
-    seq: i64,
-) -> Result<(), StoreError> {
-    let id = doc.doc.as_str();
-    let lock = tx
-        .prepare_cached("SELECT heads FROM docs WHERE doc_id = $1 FOR UPDATE")
-        .await?;
-    let stored: Option<Vec<u8>> = tx.query_opt(&lock, &[&id]).await?.map(|r| r.get(0));
-    if stored != doc.base.as_deref().map(encode_heads) {
-        return Err(StoreError::Moved {
-            doc: id.to_string(),
-        });
-    }
-    let upsert = tx
-        .prepare_cached(
-            "INSERT INTO docs (doc_id, kind, enterprise, seq, snapshot, heads, updated_at, \
-             appended) VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 THEN 0 ELSE 1 END) \
-             ON CONFLICT (doc_id) DO UPDATE SET kind = excluded.kind, \
-             enterprise = excluded.enterprise, seq = excluded.seq, \
-             snapshot = excluded.snapshot, heads = excluded.heads, \
-             updated_at = excluded.updated_at, \
-             appended = CASE WHEN $8 THEN 0 ELSE docs.appended + 1 END",
-        )
-        .await?;
-    tx.execute(
-        &upsert,
-        &[
-            &id,
-            &doc.doc.kind().code(),
-            &doc.projection.enterprise().to_string(),
-            &seq,
-            &doc.snapshot,
-            &encode_heads(&doc.heads),
-            &commit.received_at.0,
-            &doc.compacted,
-        ],
-    )
-    .await?;
-    // A change's bytes are in the snapshot; its row keeps what history and the write checks
-    // need. The actor as its bytes (the text as it is if it is not hex: not written by the
-    // engine), as SQLite keeps it.
-    let hashes: Vec<&[u8]> = doc.changes.iter().map(|c| c.hash.0.as_slice()).collect();
-    let actors: Vec<Vec<u8>> = doc
-        .changes
-        .iter()
-        .map(|c| {
-            automerge::ActorId::try_from(c.actor.as_str())
-                .map(|a| a.to_bytes().to_vec())
-                .unwrap_or_else(|_| c.actor.clone().into_bytes())
-        })
-        .collect();
-    let times: Vec<i64> = doc.changes.iter().map(|c| c.device_time.0).collect();
-    let changes = tx
-        .prepare_cached(
-            "INSERT INTO changes (doc_id, hash, actor, device, device_time, received_at) \
-             SELECT $1::TEXT, h, a, $2::BYTEA, t, $3::BIGINT \
-             FROM unnest($4::BYTEA[], $5::BYTEA[], $6::BIGINT[]) AS u (h, a, t) \
-             ON CONFLICT (doc_id, hash) DO NOTHING",
-        )
-        .await?;
-    tx.execute(
-        &changes,
-        &[
-            &id,
-            &commit.device.as_bytes().as_slice(),
-            &commit.received_at.0,
-            &hashes,
-            &actors,
-            &times,
-        ],
-    )
-    .await?;
-    let device_has = tx
-        .prepare_cached(
-            "INSERT INTO device_docs (device, doc_id, heads) VALUES ($1, $2, $3) \
-             ON CONFLICT (device, doc_id) DO UPDATE SET heads = excluded.heads",
-        )
-        .await?;
-    tx.execute(
-        &device_has,
-        &[
-            &commit.device.to_string(),
-            &id,
-            &encode_heads(&doc.device_heads),
-        ],
-    )
-    .await?;
-    Ok(())
 }

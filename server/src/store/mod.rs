@@ -11,6 +11,7 @@ mod compaction;
 mod database;
 mod device_sync;
 mod directory;
+pub(crate) mod enterprise_profiles;
 mod epoch;
 mod freshness;
 mod group;

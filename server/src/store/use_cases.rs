@@ -31,7 +31,7 @@ use crate::db::{
 use crate::remind::Settings;
 
 /// Runs `f` on one of `db`'s readers.
-fn on_reader<T: Send + 'static>(
+pub(super) fn on_reader<T: Send + 'static>(
     db: &Arc<SqliteDb>,
     f: impl FnOnce(&mut SqliteStore) -> Result<T, StoreError> + Send + 'static,
 ) -> DbFuture<'static, T> {
@@ -40,7 +40,7 @@ fn on_reader<T: Send + 'static>(
 }
 
 /// Runs `f` on `db`'s writer.
-fn on_writer<T: Send + 'static>(
+pub(super) fn on_writer<T: Send + 'static>(
     db: &Arc<SqliteDb>,
     f: impl FnOnce(&mut SqliteStore) -> Result<T, StoreError> + Send + 'static,
 ) -> DbFuture<'static, T> {

@@ -1,6 +1,7 @@
 //! One conformance story, two backends (issue 16 item 3): each behaviour of a use-case trait
 //! is written once, as a function of a seeded backend, and run against SQLite and PostgreSQL
-//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `people.rs`, `access.rs`,
+//! (`tokens.rs`, `sessions.rs`, `directory.rs`, `accounts.rs`, `people.rs`, `enterprises.rs`,
+//! `access.rs`,
 //! `bulletins.rs`, `audit.rs`, `blob_records.rs`, `reminders.rs`, `todo.rs`; the sync store,
 //! whose trait is synchronous, in `sync_store/` with a runner of its own).
 //!
@@ -335,6 +336,7 @@ mod audit;
 mod blob_records;
 mod bulletins;
 mod directory;
+mod enterprises;
 mod jobs;
 mod migrate;
 mod migrate_reminders;

@@ -151,56 +151,16 @@ impl SqliteStore {
             .collect()
     }
 
-    /// The administrator's list: profiles by name, filtered by `query`, with how many other
-    /// live profiles share each one's credit code.
+    /// The administrator's list ([`crate::store::enterprise_profiles::admin_enterprises`],
+    /// the statement both backends run).
     pub fn admin_enterprises(
         &self,
         query: &EnterpriseQuery,
     ) -> Result<Vec<EnterpriseRow>, StoreError> {
-        let like = format!(
-            "%{}%",
-            query
-                .q
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let rows = self
-            .conn
-            .prepare_cached(
-                "SELECT e.id, e.credit_code, e.name, e.address, e.town, COALESCE(o.name, ''), \
-                 e.industry, e.size, e.key_enterprise, m.survivor, \
-                 (SELECT COUNT(*) FROM enterprises d WHERE d.credit_code = e.credit_code \
-                  AND d.id <> e.id AND d.id NOT IN (SELECT absorbed FROM enterprise_merges)) \
-                 FROM enterprises e LEFT JOIN org_units o ON o.id = e.town \
-                 LEFT JOIN enterprise_merges m ON m.absorbed = e.id \
-                 WHERE (?1 = '' OR e.name LIKE ?2 ESCAPE '\\' OR e.credit_code LIKE ?2 ESCAPE '\\' \
-                        OR e.address LIKE ?2 ESCAPE '\\') \
-                 AND (?3 OR m.survivor IS NULL) \
-                 ORDER BY e.name, e.id",
-            )?
-            .query_map(params![query.q, like, query.merged], |r| {
-                Ok(EnterpriseRow {
-                    id: r.get(0)?,
-                    credit_code: r.get(1)?,
-                    name: r.get(2)?,
-                    address: r.get(3)?,
-                    town: r.get(4)?,
-                    town_name: r.get(5)?,
-                    industry: r.get(6)?,
-                    size: r.get(7)?,
-                    key_enterprise: r.get::<_, i64>(8)? != 0,
-                    merged_into: r.get(9)?,
-                    duplicates: r.get(10)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| !query.duplicates || r.duplicates > 0)
-            .skip(query.offset as usize)
-            .take(query.limit as usize)
-            .collect())
+        crate::store::enterprise_profiles::admin_enterprises(
+            &crate::store::sql::Lite(&self.conn),
+            query,
+        )
     }
 
     /// The town of a stored profile, from the query table.
