@@ -3,8 +3,8 @@
 //! only; a person added over `POST /api/admin/users` logs in (the password policy, an unknown
 //! unit and a taken login refused as on SQLite, and one login sent to two servers at once
 //! added once); a people file over `POST /api/admin/imports/users` adds everyone or no one,
-//! each audited, an assignments file gives a new officer's phone its enterprise at its first
-//! sync, and the import not built there (enterprises) answers 503 naming itself.
+//! each audited, and an assignments file gives a new officer's phone its enterprise at its
+//! first sync.
 
 use std::net::SocketAddr;
 
@@ -253,7 +253,7 @@ async fn a_person_added_on_postgres_logs_in_and_one_login_sent_to_two_servers_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_and_assignment_files_on_postgres_add_all_or_nothing_and_other_imports_answer_503()
+async fn people_and_assignment_files_on_postgres_add_all_or_nothing()
 -> anyhow::Result<()> {
     let database = Throwaway::create().await?;
     let cwd = tempfile::tempdir()?;
@@ -390,18 +390,5 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing_and_other_im
         "the new officer's phone holds their enterprise"
     );
 
-    // The imports not built on PostgreSQL: a 503 naming the import, nothing stored.
-    let header = "credit_code,name,address,town,industry,size\n";
-    let (status, body) = import(&base, &admin, "enterprises", header).await?;
-    assert_eq!(
-        (status, &body["error"]),
-        (503, &json!("not_on_postgres")),
-        "{body}"
-    );
-    let message = body["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("POST /api/admin/imports/enterprises"),
-        "{message}"
-    );
     Ok(())
 }
