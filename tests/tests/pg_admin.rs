@@ -253,8 +253,7 @@ async fn a_person_added_on_postgres_logs_in_and_one_login_sent_to_two_servers_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_and_assignment_files_on_postgres_add_all_or_nothing()
--> anyhow::Result<()> {
+async fn people_and_assignment_files_on_postgres_add_all_or_nothing() -> anyhow::Result<()> {
     let database = Throwaway::create().await?;
     let cwd = tempfile::tempdir()?;
     let server = ServerProcess::start_postgres(&database.url(), any_port(), true, cwd.path())?;

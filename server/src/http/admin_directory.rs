@@ -105,9 +105,7 @@ async fn import(
     match kind {
         ImportKind::Users => import_users(&state, body, actor, subject).await,
         ImportKind::Assignments => assignments_import(&state, body, actor, subject).await,
-        ImportKind::OrgUnits => {
-            super::admin_org_units::import(&state, &body, actor, subject).await
-        }
+        ImportKind::OrgUnits => super::admin_org_units::import(&state, &body, actor, subject).await,
         ImportKind::Enterprises => {
             super::admin_enterprises::import(&state, body, actor, subject).await
         }

@@ -248,7 +248,8 @@ pub(crate) fn scan(
             let kind = occasion.kind.code();
             let recorded = db.execute(
                 "INSERT INTO reminder_occasions (kind, problem, occasion, created_at) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (kind, problem, occasion) DO NOTHING",
                 &values![kind.to_string(), id.clone(), occasion.key.clone(), now.0],
             )?;
             if recorded == 0 {
@@ -284,7 +285,8 @@ pub(crate) fn scan(
                     let created = db.execute(
                         "INSERT INTO reminders (recipient, via_unit, kind, problem, occasion, \
                          due_at, created_at, channel, text, text_en, next_attempt_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (recipient, kind, problem, occasion, channel) DO NOTHING",
                         &values![
                             user.clone(),
                             unit.as_ref().map(|(u, _)| u.clone()),

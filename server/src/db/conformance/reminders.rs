@@ -246,9 +246,31 @@ async fn claims_made_at_once_never_take_one_reminder_twice(b: &Seeded) {
     assert_eq!(counted as usize, all.len());
 }
 
+/// A reminder's row id already taken (a copy that left the id counter behind, as `migrate`
+/// once did) makes the scan fail whole, to be retried, rather than record the occasion and
+/// drop the reminder without a word.
+async fn a_reminder_whose_row_id_is_taken_is_never_dropped_silently(b: &Seeded) {
+    let now = now();
+    let sql = "INSERT INTO reminders (id, recipient, kind, problem, occasion, due_at, \
+               created_at, channel, text, next_attempt_at) VALUES (1, 'someone', 'overdue', \
+               'px', '0', 0, 0, 'log', 'x', 0)";
+    b.execute(sql).await.expect("a row past the id counter");
+    overdue_and_handed_out(b, now).await;
+    let scan = b
+        .reminders
+        .scan_reminders(now, settings(), Arc::new(shared::config::Config::default()))
+        .await;
+    let made = b.reminders.reminder_rows().await.expect("rows").len() - 1;
+    match scan {
+        Ok(s) => assert_eq!((s.created, made), (4, 4), "every reminder owed is recorded"),
+        Err(_) => assert_eq!(made, 0, "a failed scan records nothing"),
+    }
+}
+
 on_both_backends!(
     a_scan_records_each_reminder_once_however_often_it_runs,
     in_app_reminders_are_listed_to_their_person_and_marked_seen_once,
     a_claimed_reminder_waits_for_its_outcome_and_a_failed_one_for_the_backoff,
     claims_made_at_once_never_take_one_reminder_twice,
+    a_reminder_whose_row_id_is_taken_is_never_dropped_silently,
 );
