@@ -38,18 +38,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::sync::server::ServerStore as _;
 
-use super::admin::{Refused, admin_only, on_directory, on_store};
+use super::admin::{Refused, admin_only, on_directory};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
 use crate::AppState;
 use crate::admin::accounts::Listing;
 use crate::admin::assignments::EnterpriseName;
 use crate::admin::import_assignments::{check_assignments, credit_codes};
-use crate::admin::{
-    AdminError, ImportFile, ImportKind, ImportReport, assignments, import_audited, import_users,
-};
+use crate::admin::{AdminError, ImportFile, ImportKind, ImportReport, assignments, import_users};
 use crate::auth::{Authenticated, Secret, now, password};
 use crate::store::{StoreError, UserRecord};
 use shared::model::EnterpriseId;
