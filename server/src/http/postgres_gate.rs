@@ -71,6 +71,9 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/blobs/{hash}"),
     ("GET", "/api/notifications"),
     ("POST", "/api/notifications/seen"),
+    ("GET", "/api/enterprises/{id}/card"),
+    ("POST", "/api/enterprises/{id}/card/rotate"),
+    ("POST", "/api/enterprises/{id}/card/revoke"),
 ];
 
 /// Whether a server on PostgreSQL runs `method` on the route `path` (a `HEAD` runs where its
