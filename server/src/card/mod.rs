@@ -357,8 +357,8 @@ impl CardService {
     }
 
     /// Carries out what the enterprise asked on its card's page, as changes by the card's
-    /// system identity committed through the sync engine ([`write`]); announces them to
-    /// devices.
+    /// system identity committed through the sync engine ([`write`] on SQLite, [`write_pg`]
+    /// on PostgreSQL: the same rules); announces them to devices.
     pub async fn act(
         &self,
         _turn: &Turn<'_>,
@@ -373,11 +373,14 @@ impl CardService {
         let _writing = tokio::time::timeout(WAIT, self.writes.lock())
             .await
             .map_err(|_| CardError::Busy)?;
-        let seq = sync
-            .db()
-            .holds(move |lock| write(lock, enterprise, &request, &config, now))
-            .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        let seq = match sync.db().postgres_db() {
+            Some(db) => write_pg(db, enterprise, request, config, now).await?,
+            None => sync
+                .db()
+                .holds(move |lock| write(lock, enterprise, &request, &config, now))
+                .await
+                .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??,
+        };
         sync.announce(seq);
         Ok(())
     }
@@ -432,6 +435,36 @@ pub fn write(
     })
 }
 
+/// [`write`] on PostgreSQL: the stored problem (or the enterprise's officer) read from the
+/// database, the same edit ([`written`]), committed through the sync store's commit path
+/// (`pg::handle_sync`, which merges again when another server moved the problem meanwhile).
+pub async fn write_pg(
+    db: &crate::pg::PgDb,
+    enterprise: EnterpriseId,
+    request: CardRequest,
+    config: std::sync::Arc<Config>,
+    now: Timestamp,
+) -> Result<u64, CardError> {
+    let facts = match &request {
+        CardRequest::Raise { .. } => Facts::Owner(
+            db.assigned_officer(enterprise, now)
+                .await?
+                .ok_or(CardError::NoOfficer)?,
+        ),
+        CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _) => {
+            let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+            Facts::Stored(db.card_problem(doc_id).await?)
+        }
+    };
+    let edit_config = config.clone();
+    let docs = tokio::task::spawn_blocking(move || {
+        written(enterprise, &request, facts, &edit_config, now).map(|d| vec![d])
+    })
+    .await
+    .map_err(|e| CardError::Internal(e.to_string()))??;
+    Ok(db.commit_card_write(docs, (*config).clone(), now).await?)
+}
+
 /// What a card's write is made from: the enterprise's officer (a new problem's owner) or the
 /// stored problem it edits.
 enum Facts {
@@ -440,7 +473,7 @@ enum Facts {
 }
 
 /// The document `request` writes for `enterprise`, from `facts`: a new problem, or the stored
-/// one (the enterprise's, else `NoProblem`) edited.
+/// one (the enterprise's, else `NoProblem`) edited. The one rule of both backends.
 fn written(
     enterprise: EnterpriseId,
     request: &CardRequest,

@@ -2,10 +2,15 @@
 //! over `Sql`), each call one transaction; a change of a card takes a transaction-scoped
 //! advisory lock per enterprise first, so two servers making an enterprise's card at once
 //! leave one live card (the second finds the first's), and its audit entry is appended in the
-//! same transaction.
+//! same transaction. What the enterprise writes through its card is committed by
+//! [`PgDb::commit_card_write`] through the sync store's commit path (`pg::handle_sync`, merged
+//! again when another server moved the problem meanwhile), as a device's push is.
 
+use shared::config::Config;
+use shared::doc::RecordDoc;
 use shared::model::{EnterpriseId, Timestamp, UserId};
 use shared::sync::protocol::DocId;
+use shared::sync::server::ServerStore as _;
 use tokio::runtime::Handle;
 
 use super::PgDb;
@@ -15,6 +20,7 @@ use crate::db::{AuditNote, Cards, DbFuture};
 use crate::store::cards::{face, live, lookup, problem_ids, replace, retire};
 use crate::store::sql::{Sql, Value};
 use crate::store::{CardFace, CardLookup, LiveCard, StoreError};
+use crate::writer::commit_at_once;
 
 /// Key space of the advisory lock a card's change holds on its enterprise.
 const CARD_LOCK: i32 = 0x6c78_6364;
@@ -52,6 +58,55 @@ impl PgDb {
             .await
             .unwrap_or(Err(StoreError::Unavailable))
         })
+    }
+
+    /// Commits `docs`, what the enterprise wrote through its card (`crate::card`), through the
+    /// sync engine as the system's device (`pg::handle_sync`: merged with what other servers
+    /// stored meanwhile); the feed's position after it.
+    ///
+    /// # Errors
+    /// The database failed, or the engine refused a document (`Invalid`; nothing stored).
+    pub async fn commit_card_write(
+        &self,
+        mut docs: Vec<(DocId, RecordDoc)>,
+        config: Config,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut store = self.sync_store().await?;
+        // The sync store runs its statements with `block_on`: on a blocking thread.
+        tokio::task::spawn_blocking(move || {
+            commit_at_once(&mut store, &mut docs, &config, now, super::handle_sync)?;
+            store.latest_seq()
+        })
+        .await
+        .unwrap_or(Err(StoreError::Unavailable))
+    }
+
+    /// The stored problem document `doc` (its enterprise and bytes), if stored.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn card_problem(
+        &self,
+        doc: DocId,
+    ) -> Result<Option<shared::sync::server::StoredDoc>, StoreError> {
+        let mut store = self.sync_store().await?;
+        tokio::task::spawn_blocking(move || store.load_doc(&doc))
+            .await
+            .unwrap_or(Err(StoreError::Unavailable))
+    }
+
+    /// The officer assigned (包联) to `enterprise` at `now`, the longest-standing first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn assigned_officer(
+        &self,
+        enterprise: EnterpriseId,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        self.read(move |sql| crate::store::cards::assigned_officer(sql, enterprise, now))
+            .await
     }
 }
 
