@@ -705,7 +705,7 @@ pub(crate) fn unit_code(unit: &OrgUnit) -> String {
 }
 
 /// A made-up mobile number for a demo person (138 and eight digits from their id).
-fn demo_phone(user: shared::model::UserId) -> String {
+pub(crate) fn demo_phone(user: shared::model::UserId) -> String {
     let n = user
         .to_string()
         .bytes()

@@ -309,12 +309,7 @@ impl CardService {
         if !well_formed(token) {
             return Err(CardError::Unknown);
         }
-        let hash = token_hash(token);
-        let found = sync
-            .db()
-            .write(move |s| s.card_lookup(&hash))
-            .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        let found = sync.db().cards().card_lookup(token_hash(token)).await?;
         match found {
             CardLookup::Live(e) => Ok(e),
             CardLookup::Retired => Err(CardError::Retired),
@@ -322,8 +317,8 @@ impl CardService {
         }
     }
 
-    /// What the page of `enterprise`'s card shows at `now`: its face and its problems (read
-    /// from the stored bytes under the store lock, loaded outside it).
+    /// What the page of `enterprise`'s card shows at `now`: its face and its problems (their
+    /// stored bytes read from the database, loaded on a blocking thread).
     pub async fn view(
         &self,
         _turn: &Turn<'_>,
@@ -331,16 +326,12 @@ impl CardService {
         enterprise: EnterpriseId,
         now: Timestamp,
     ) -> Result<CardView, CardError> {
-        let (face, docs) = sync
-            .db()
-            .write(move |s| -> Result<_, StoreError> {
-                let face = s.card_face(enterprise, now)?;
-                let docs = s.enterprise_problem_docs(enterprise, MAX_PROBLEMS)?;
-                Ok((face, docs))
-            })
-            .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
-        let face = face.ok_or(CardError::Unknown)?;
+        let cards = sync.db().cards();
+        let face = cards
+            .card_face(enterprise, now)
+            .await?
+            .ok_or(CardError::Unknown)?;
+        let docs = cards.card_problems(enterprise, MAX_PROBLEMS).await?;
         let problems = tokio::task::spawn_blocking(move || {
             docs.into_iter()
                 .filter_map(|(id, bytes)| {
@@ -366,7 +357,8 @@ impl CardService {
     }
 
     /// Carries out what the enterprise asked on its card's page, as changes by the card's
-    /// system identity committed through the sync engine; announces them to devices.
+    /// system identity committed through the sync engine ([`write`] on SQLite, [`write_pg`]
+    /// on PostgreSQL: the same rules); announces them to devices.
     pub async fn act(
         &self,
         _turn: &Turn<'_>,
@@ -381,11 +373,14 @@ impl CardService {
         let _writing = tokio::time::timeout(WAIT, self.writes.lock())
             .await
             .map_err(|_| CardError::Busy)?;
-        let seq = sync
-            .db()
-            .holds(move |lock| write(lock, enterprise, &request, &config, now))
-            .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??;
+        let seq = match sync.db().postgres_db() {
+            Some(db) => write_pg(db, enterprise, request, config, now).await?,
+            None => sync
+                .db()
+                .holds(move |lock| write(lock, enterprise, &request, &config, now))
+                .await
+                .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??,
+        };
         sync.announce(seq);
         Ok(())
     }
@@ -398,19 +393,9 @@ impl CardService {
         now: Timestamp,
     ) -> Result<LiveCard, StoreError> {
         sync.db()
-            .write(move |s| -> Result<LiveCard, StoreError> {
-                if let Some(card) = s.live_card(enterprise)? {
-                    return Ok(card);
-                }
-                let (token, hash) = new_token();
-                s.replace_card(enterprise, &token, &hash, Some(by), now)?;
-                Ok(LiveCard {
-                    token,
-                    created_at: now,
-                })
-            })
+            .cards()
+            .live_or_mint(enterprise, new_token(), by, now)
             .await
-            .ok_or_else(|| StoreError::Group("the store thread stopped".into()))?
     }
 }
 
@@ -431,15 +416,80 @@ pub fn write(
     config: &Config,
     now: Timestamp,
 ) -> Result<u64, CardError> {
-    let (doc_id, doc) = match request {
-        CardRequest::Raise {
-            category,
-            description,
-            expectation,
-        } => {
-            let owner = store
+    let facts = match request {
+        CardRequest::Raise { .. } => Facts::Owner(
+            store
                 .hold(|s| s.assigned_officer(enterprise, now))?
-                .ok_or(CardError::NoOfficer)?;
+                .ok_or(CardError::NoOfficer)?,
+        ),
+        CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _) => {
+            let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+            Facts::Stored(store.hold(|s| s.load_doc(&doc_id))?)
+        }
+    };
+    let mut docs = vec![written(enterprise, request, facts, config, now)?];
+    store.hold(|s| {
+        commit_documents(s, &mut docs, config, now)
+            .map_err(|e| CardError::Internal(e.to_string()))?;
+        Ok(s.latest_seq()?)
+    })
+}
+
+/// [`write`] on PostgreSQL: the stored problem (or the enterprise's officer) read from the
+/// database, the same edit ([`written`]), committed through the sync store's commit path
+/// (`pg::handle_sync`, which merges again when another server moved the problem meanwhile).
+pub async fn write_pg(
+    db: &crate::pg::PgDb,
+    enterprise: EnterpriseId,
+    request: CardRequest,
+    config: std::sync::Arc<Config>,
+    now: Timestamp,
+) -> Result<u64, CardError> {
+    let facts = match &request {
+        CardRequest::Raise { .. } => Facts::Owner(
+            db.assigned_officer(enterprise, now)
+                .await?
+                .ok_or(CardError::NoOfficer)?,
+        ),
+        CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _) => {
+            let doc_id = DocId::new(DocKind::Problem, &id.to_string());
+            Facts::Stored(db.card_problem(doc_id).await?)
+        }
+    };
+    let edit_config = config.clone();
+    let docs = tokio::task::spawn_blocking(move || {
+        written(enterprise, &request, facts, &edit_config, now).map(|d| vec![d])
+    })
+    .await
+    .map_err(|e| CardError::Internal(e.to_string()))??;
+    Ok(db.commit_card_write(docs, (*config).clone(), now).await?)
+}
+
+/// What a card's write is made from: the enterprise's officer (a new problem's owner) or the
+/// stored problem it edits.
+enum Facts {
+    Owner(shared::model::UserId),
+    Stored(Option<shared::sync::server::StoredDoc>),
+}
+
+/// The document `request` writes for `enterprise`, from `facts`: a new problem, or the stored
+/// one (the enterprise's, else `NoProblem`) edited. The one rule of both backends.
+fn written(
+    enterprise: EnterpriseId,
+    request: &CardRequest,
+    facts: Facts,
+    config: &Config,
+    now: Timestamp,
+) -> Result<(DocId, shared::doc::RecordDoc), CardError> {
+    let (doc_id, doc) = match (request, facts) {
+        (
+            CardRequest::Raise {
+                category,
+                description,
+                expectation,
+            },
+            Facts::Owner(owner),
+        ) => {
             let id = ProblemId::from_random_bytes(crate::auth::token::random_id_bytes());
             let tier = Tier::Department;
             let new = NewProblem {
@@ -460,10 +510,12 @@ pub fn write(
                 .map_err(|e| CardError::Internal(e.to_string()))?;
             (DocId::new(DocKind::Problem, &id.to_string()), doc)
         }
-        CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _) => {
+        (
+            CardRequest::Confirm(id) | CardRequest::Dispute(id, _) | CardRequest::Rate(id, _, _),
+            Facts::Stored(stored),
+        ) => {
             let doc_id = DocId::new(DocKind::Problem, &id.to_string());
-            let stored = store
-                .hold(|s| s.load_doc(&doc_id))?
+            let stored = stored
                 .filter(|d| d.enterprise == enterprise)
                 .ok_or(CardError::NoProblem)?;
             let mut doc = ProblemDoc::load(&stored.bytes, system_actor_id())
@@ -471,13 +523,9 @@ pub fn write(
             edit(&mut doc, request, config, now)?;
             (doc_id, doc)
         }
+        _ => return Err(CardError::Internal("a card write without its facts".into())),
     };
-    let mut docs = vec![(doc_id, doc.into_record())];
-    store.hold(|s| {
-        commit_documents(s, &mut docs, config, now)
-            .map_err(|e| CardError::Internal(e.to_string()))?;
-        Ok(s.latest_seq()?)
-    })
+    Ok((doc_id, doc.into_record()))
 }
 
 /// Checks a request's texts and choices before anything is loaded.

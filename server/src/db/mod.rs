@@ -2,7 +2,7 @@
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Enterprises`] (the
 //! administrator's enterprise profiles and the server's own writes), [`Queries`] (queries
-//! and KPIs), [`Bulletins`], [`BlobRecords`] (what uploads and photo reads need: references,
+//! and KPIs), [`Bulletins`], [`Cards`] (the 连心卡), [`BlobRecords`] (what uploads and photo reads need: references,
 //! upload rows, the daily budget), [`Reminders`] (the reminders' scan, the delivery loop's
 //! claims and a person's in-app reminders); and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
@@ -25,6 +25,7 @@
 
 mod blob_records;
 mod bulletins;
+mod cards;
 #[cfg(test)]
 mod conformance;
 mod directory;
@@ -45,6 +46,7 @@ use std::sync::{Arc, Mutex};
 pub use blob_records::{BlobRecords, Opening, UploadRow, within_budget};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
+pub use cards::Cards;
 pub use directory::Directory;
 pub use enterprises::{AuditNote, Enterprises, ServerWrite, StoredProfile, WriteCheck};
 pub use jobs::{Job, JobLocks, JobRun, LocalJobLocks};
@@ -72,6 +74,7 @@ pub struct Db {
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
     bulletins: Arc<dyn Bulletins>,
+    cards: Arc<dyn Cards>,
     blob_records: Arc<dyn BlobRecords>,
     reminders: Arc<dyn Reminders>,
     notices: Arc<dyn Notices>,
@@ -88,6 +91,7 @@ impl Db {
             tokens: Arc::new(sqlite.clone()),
             queries: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
+            cards: Arc::new(sqlite.clone()),
             blob_records: Arc::new(sqlite.clone()),
             reminders: Arc::new(sqlite.clone()),
             // The file's lock means one server: it tells its own subscribers.
@@ -112,6 +116,7 @@ impl Db {
             tokens: Arc::new(db.clone()),
             queries: Arc::new(db.clone()),
             bulletins: Arc::new(db.clone()),
+            cards: Arc::new(db.clone()),
             blob_records: Arc::new(db.clone()),
             reminders: Arc::new(db.clone()),
             notices: Arc::new(db.notices()),
@@ -156,6 +161,11 @@ impl Db {
     /// Bulletins.
     pub fn bulletins(&self) -> &dyn Bulletins {
         &*self.bulletins
+    }
+
+    /// The 连心卡: tokens, faces, the public page's problems, the officers' changes.
+    pub fn cards(&self) -> &dyn Cards {
+        &*self.cards
     }
 
     /// What uploads and photo reads need: references, upload rows, the daily budget.

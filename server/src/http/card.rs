@@ -15,8 +15,9 @@ use shared::workflow::rights;
 use super::error::ApiError;
 use super::extract::ApiPath;
 use crate::AppState;
-use crate::auth::{Authenticated, access_for, now};
+use crate::auth::{Authenticated, now};
 use crate::card::CardService;
+use crate::db::AuditNote;
 use crate::store::{AuditAction, StoreError};
 
 /// Routes of this module, to be nested under `/api`.
@@ -85,17 +86,32 @@ async fn managed(
     rights::may_manage_card(auth.user.role).map_err(|d| ApiError::Forbidden(d.en()))?;
     let missing = || ApiError::NotFound(format!("no enterprise {id}"));
     let enterprise = EnterpriseId::parse(id).map_err(|_| missing())?;
-    let (user, device) = (auth.user.clone(), auth.device.clone());
-    let ok = state
+    let at = now();
+    let access = state
         .db()
-        .write(move |s| -> Result<bool, StoreError> {
-            let access = access_for(s, &user, &device, now())?;
-            Ok(access.write.contains(&enterprise) && s.card_face(enterprise, now())?.is_some())
-        })
+        .directory()
+        .access(auth.user.clone(), auth.device.clone(), at)
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
+    let ok = access.write.contains(&enterprise)
+        && state
+            .db()
+            .cards()
+            .card_face(enterprise, at)
+            .await
+            .map_err(internal)?
+            .is_some();
     if ok { Ok(enterprise) } else { Err(missing()) }
+}
+
+/// The audit entry of a card's change by the caller.
+fn card_changed(auth: &Authenticated, enterprise: EnterpriseId, detail: &str) -> AuditNote {
+    AuditNote {
+        actor: auth.user.login.clone(),
+        action: AuditAction::CardChanged,
+        subject: enterprise.to_string(),
+        detail: detail.into(),
+    }
 }
 
 fn info(state: &AppState, headers: &HeaderMap, token: &str, created_at: Timestamp) -> CardInfo {
@@ -142,18 +158,18 @@ async fn rotate(
     let enterprise = managed(&state, &auth, &id).await?;
     let at = now();
     let by = auth.user.id;
-    let login = auth.user.login.clone();
-    let token = state
+    let (token, hash) = crate::card::new_token();
+    state
         .db()
-        .write(move |s| -> Result<String, StoreError> {
-            let (token, hash) = crate::card::new_token();
-            s.replace_card(enterprise, &token, &hash, Some(by), at)?;
-            let subject = enterprise.to_string();
-            s.audit(at, &login, AuditAction::CardChanged, &subject, "replaced")?;
-            Ok(token)
-        })
+        .cards()
+        .replace_card(
+            enterprise,
+            (token.clone(), hash),
+            by,
+            at,
+            card_changed(&auth, enterprise, "replaced"),
+        )
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
     tracing::info!(%enterprise, user = %by, "card replaced");
     Ok(no_store(info(&state, &headers, &token, at)))
@@ -168,18 +184,16 @@ async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     let enterprise = managed(&state, &auth, &id).await?;
     let by = auth.user.id;
-    let login = auth.user.login.clone();
     state
         .db()
-        .write(move |s| -> Result<(), StoreError> {
-            let at = now();
-            s.revoke_card(enterprise, by, at)?;
-            let subject = enterprise.to_string();
-            s.audit(at, &login, AuditAction::CardChanged, &subject, "revoked")?;
-            Ok(())
-        })
+        .cards()
+        .revoke_card(
+            enterprise,
+            by,
+            now(),
+            card_changed(&auth, enterprise, "revoked"),
+        )
         .await
-        .ok_or(ApiError::Internal)?
         .map_err(internal)?;
     tracing::info!(%enterprise, user = %by, "card revoked");
     Ok(StatusCode::NO_CONTENT)

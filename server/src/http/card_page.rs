@@ -329,9 +329,9 @@ async fn printable(
         let (_turn, enterprise) = state.card().admit(&sync, &token, addr, at.0).await?;
         let face = sync
             .db()
-            .write(move |s| s.card_face(enterprise, at))
-            .await
-            .ok_or_else(|| CardError::Internal("the store thread stopped".into()))??
+            .cards()
+            .card_face(enterprise, at)
+            .await?
             .ok_or(CardError::Unknown)?;
         // Drawn within the turn: a QR code is CPU work too.
         let link = card_link(&origin(&headers), &token);

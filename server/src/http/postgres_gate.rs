@@ -71,13 +71,24 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/blobs/{hash}"),
     ("GET", "/api/notifications"),
     ("POST", "/api/notifications/seen"),
+    ("GET", "/api/enterprises/{id}/card"),
+    ("POST", "/api/enterprises/{id}/card/rotate"),
+    ("POST", "/api/enterprises/{id}/card/revoke"),
+    // The 连心卡's public side.
+    ("GET", "/k/{token}"),
+    ("GET", "/k/{token}/card"),
+    ("GET", "/k/{token}/qr.svg"),
+    ("POST", "/k/{token}/problems"),
+    ("POST", "/k/{token}/p/{problem}/{op}"),
+    // Any method: a plain 404 page, nothing stored read.
+    ("*", "/k/{token}/{*rest}"),
 ];
 
 /// Whether a server on PostgreSQL runs `method` on the route `path` (a `HEAD` runs where its
-/// own route or the `GET` does).
+/// own route or the `GET` does; `*` lists a route for every method).
 pub fn runs_on_postgres(method: &Method, path: &str) -> bool {
     let listed = |method: &str| ON_POSTGRES.iter().any(|(m, p)| *m == method && *p == path);
-    listed(method.as_str()) || (*method == Method::HEAD && listed("GET"))
+    listed(method.as_str()) || listed("*") || (*method == Method::HEAD && listed("GET"))
 }
 
 /// The gate: on PostgreSQL, a route not in [`ON_POSTGRES`] answers 503 naming it.

@@ -2,14 +2,15 @@
 //! district `demo::generate` makes — org units, users (password `demo::DEMO_PASSWORD`) with
 //! their devices, assignments and every record document — seeded into an empty database, the
 //! documents committed through the sync store as SQLite's demo commits them
-//! (`writer::commit_documents`). Not here (SQLite's `demo` does them): the officers' phone
-//! numbers and the problems the monitoring rule raises from the demo's power figures.
+//! (`writer::commit_documents`); officers and leaders get SQLite's demo phone numbers (their
+//! enterprises' 连心卡 print them). Not here (SQLite's `demo` does them): the problems the
+//! monitoring rule raises from the demo's power figures.
 
 use shared::config::Config;
-use shared::model::Timestamp;
+use shared::model::{Role, Timestamp};
 
 use super::PgDb;
-use crate::demo::{DemoError, DemoSummary, generate, summary, unit_code};
+use crate::demo::{DemoError, DemoSummary, demo_phone, generate, summary, unit_code};
 use crate::store::{Device, NewUser, StoreError};
 
 fn directory(e: StoreError) -> DemoError {
@@ -52,6 +53,17 @@ impl PgDb {
                 password_hash: hash.clone(),
             };
             self.add_user(&new, now).await.map_err(directory)?;
+            if matches!(u.user.role, Role::Officer | Role::Leader) {
+                self.client()
+                    .await
+                    .map_err(directory)?
+                    .execute(
+                        "UPDATE users SET phone = $2 WHERE id = $1",
+                        &[&u.user.id.to_string(), &demo_phone(u.user.id)],
+                    )
+                    .await
+                    .map_err(|e| directory(e.into()))?;
+            }
             self.add_device(&Device {
                 id: u.device,
                 user: u.user.id,

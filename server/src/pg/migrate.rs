@@ -29,10 +29,12 @@
 //! recorded). So the first scan on PostgreSQL owes nothing SQLite's already recorded (no
 //! deadline, look-back or hand-out reminded twice), reminders waiting to be sent are sent
 //! once, and a person's in-app reminders (`GET /api/notifications`) read the same, those seen
-//! staying seen.
+//! staying seen. **The 连心卡** (PostgreSQL's `0015_enterprise_cards`) moves as stored: live
+//! cards with their tokens (printed cards keep working), retired ones as hashes (their links
+//! still answer "no longer valid"), compared by count and rows' SHA-256.
 //!
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
-//! does not have yet (enterprise cards, published configurations) and columns it does not
+//! does not have yet (published configurations) and columns it does not
 //! have (a device's handover secret), each with how many rows or values stay behind.
 //! Photos and signatures are files, never rows: those in the folder beside the SQLite file
 //! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
@@ -99,22 +101,24 @@ const TABLES: &[&str] = &[
     "reminder_occasions",
     "reminder_watch",
     "reminder_meta",
+    "enterprise_cards",
     "meta",
     "store_epoch",
 ];
 
 /// SQLite tables not copied (PostgreSQL has no table for them yet), their rows counted in the
 /// report.
-const NOT_ON_POSTGRES: &[&str] = &["enterprise_cards", "published_configs"];
+const NOT_ON_POSTGRES: &[&str] = &["published_configs"];
 
-/// The reminders' outbox: besides its row count, each table's rows are compared by their
-/// SHA-256 (`verify::verify_rows`), with the rows each compares (`reminder_meta`'s `since`,
+/// The reminders' outbox and the 连心卡: besides its row count, each table's rows are compared by
+/// their SHA-256 (`verify::verify_rows`), with the rows each compares (`reminder_meta`'s `since`,
 /// which only PostgreSQL keeps as a row, is compared on its own: [`reminders_started`]).
 const HASHED: &[(&str, &str)] = &[
     ("reminders", ""),
     ("reminder_occasions", ""),
     ("reminder_watch", ""),
     ("reminder_meta", " WHERE key <> 'since'"),
+    ("enterprise_cards", ""),
 ];
 
 /// SQLite columns that are not data PostgreSQL lacks: `docs`' deflate bookkeeping (the

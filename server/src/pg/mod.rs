@@ -20,7 +20,8 @@
 //! ([`crate::db::Reminders`], `pg/reminders.rs`: the scan, claims several servers make at once,
 //! in-app reminders); the administrator's enterprise profiles ([`crate::db::Enterprises`],
 //! `pg/enterprises.rs`: the list, a profile, the server's own writes committed through the sync
-//! store with their audit entry); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
+//! store with their audit entry); the 连心卡 ([`crate::db::Cards`], `pg/cards.rs`, with what the
+//! enterprise writes through it, committed through the sync store); and the steps of the history audit and compaction ([`crate::db::Maintenance`],
 //! `pg/maintenance.rs`).
 //! `lianxin-server serve --db postgres://…` runs on it (`db::Db::postgres`); what is not built
 //! on it yet answers 503 (`http::postgres_gate`).
@@ -31,6 +32,7 @@ mod assignments;
 mod audit;
 mod blob_records;
 mod bulletins;
+mod cards;
 mod demo;
 mod directory;
 mod enterprises;
@@ -112,6 +114,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_scope_marks",
         include_str!("migrations/0014_scope_marks.sql"),
+    ),
+    (
+        "0015_enterprise_cards",
+        include_str!("migrations/0015_enterprise_cards.sql"),
     ),
 ];
 

@@ -6,7 +6,7 @@ mod audit;
 mod blob_refs;
 mod breakdown;
 mod bulletin;
-mod cards;
+pub(crate) mod cards;
 mod compaction;
 mod database;
 mod device_sync;

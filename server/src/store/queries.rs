@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
 use shared::config::ClockRules;
 use shared::doc::{DocKind, MONITORING_ID_PREFIX};
 use shared::model::{DeviceId, EnterpriseId, EntryId, ProblemId, Timestamp, UserId};
@@ -75,24 +74,7 @@ impl SqliteStore {
         enterprise: EnterpriseId,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError> {
-        let id: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT a.user FROM assignments a JOIN users u ON u.id = a.user \
-                 WHERE a.enterprise = ?1 AND u.role = 'officer' AND u.disabled = 0 \
-                 AND a.valid_from <= ?2 AND (a.valid_to IS NULL OR a.valid_to > ?2) \
-                 ORDER BY a.valid_from, a.id LIMIT 1",
-                params![enterprise.to_string(), now.0],
-                |r| r.get(0),
-            )
-            .optional()?;
-        id.map(|s| {
-            UserId::parse(&s).map_err(|e| StoreError::Corrupt {
-                table: "assignments",
-                detail: e.to_string(),
-            })
-        })
-        .transpose()
+        super::cards::assigned_officer(&Lite(&self.conn), enterprise, now)
     }
 
     /// See [`look_back_facts`].

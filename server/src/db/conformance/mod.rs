@@ -335,6 +335,7 @@ mod assignments;
 mod audit;
 mod blob_records;
 mod bulletins;
+mod cards;
 mod directory;
 mod enterprises;
 mod jobs;
