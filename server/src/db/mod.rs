@@ -2,7 +2,8 @@
 //! beside (not inside) the sync service, and the use-case traits the HTTP layer reads and
 //! writes through — [`Directory`] and [`Tokens`] (directory and tokens), [`Enterprises`] (the
 //! administrator's enterprise profiles and the server's own writes), [`Queries`] (queries
-//! and KPIs), [`Bulletins`], [`Cards`] (the 连心卡), [`BlobRecords`] (what uploads and photo reads need: references,
+//! and KPIs), [`AuditLog`] (the audit log read and its chain verified), [`Bulletins`],
+//! [`Cards`] (the 连心卡), [`BlobRecords`] (what uploads and photo reads need: references,
 //! upload rows, the daily budget), [`Reminders`] (the reminders' scan, the delivery loop's
 //! claims and a person's in-app reminders); and what several servers on one database share: the push
 //! [`Notices`], the background [`Job`]s' locks ([`JobLocks`]) and the login throttle's count
@@ -14,8 +15,8 @@
 //! Two backends. A SQLite database ([`Db::sqlite`], [`crate::store::SqliteDb`]: one writer,
 //! several readers) implements every use case; what no trait covers yet reaches it through
 //! [`Db::write`], [`Db::read`] and [`Db::holds`]. A PostgreSQL database ([`Db::postgres`],
-//! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, bulletins,
-//! blob records, reminders),
+//! [`crate::pg::PgDb`]) implements the traits (directory, tokens, queries so far, the audit
+//! log, bulletins, blob records, reminders),
 //! the sync store (`PgSyncStore`, which the sync service runs), the notices (`LISTEN`/`NOTIFY`),
 //! the jobs' locks and the shared login throttle; it has no SQLite behind it, so
 //! [`Db::write`], [`Db::read`] and [`Db::holds`] answer `None` there (logged) and the HTTP layer
@@ -23,6 +24,7 @@
 //!
 //! **Invariant:** a `Db` on PostgreSQL never opens a SQLite file.
 
+mod audit_log;
 mod blob_records;
 mod bulletins;
 mod cards;
@@ -43,6 +45,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+pub use audit_log::AuditLog;
 pub use blob_records::{BlobRecords, Opening, UploadRow, within_budget};
 pub(crate) use bulletins::rank;
 pub use bulletins::{Bulletins, NewBulletin, compose};
@@ -73,6 +76,7 @@ pub struct Db {
     enterprises: Arc<dyn Enterprises>,
     tokens: Arc<dyn Tokens>,
     queries: Arc<dyn Queries>,
+    audit_log: Arc<dyn AuditLog>,
     bulletins: Arc<dyn Bulletins>,
     cards: Arc<dyn Cards>,
     blob_records: Arc<dyn BlobRecords>,
@@ -90,6 +94,7 @@ impl Db {
             enterprises: Arc::new(sqlite.clone()),
             tokens: Arc::new(sqlite.clone()),
             queries: Arc::new(sqlite.clone()),
+            audit_log: Arc::new(sqlite.clone()),
             bulletins: Arc::new(sqlite.clone()),
             cards: Arc::new(sqlite.clone()),
             blob_records: Arc::new(sqlite.clone()),
@@ -115,6 +120,7 @@ impl Db {
             enterprises: Arc::new(db.clone()),
             tokens: Arc::new(db.clone()),
             queries: Arc::new(db.clone()),
+            audit_log: Arc::new(db.clone()),
             bulletins: Arc::new(db.clone()),
             cards: Arc::new(db.clone()),
             blob_records: Arc::new(db.clone()),
@@ -156,6 +162,11 @@ impl Db {
     /// Queries and KPIs.
     pub fn queries(&self) -> &dyn Queries {
         &*self.queries
+    }
+
+    /// The audit log: a page by filter, the chain verified.
+    pub fn audit_log(&self) -> &dyn AuditLog {
+        &*self.audit_log
     }
 
     /// Bulletins.

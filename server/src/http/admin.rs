@@ -141,20 +141,8 @@ pub(super) async fn on_store<T: Send + 'static>(
     }
 }
 
-/// Runs `f`, which only reads, on a read-only connection ([`crate::store::Readers`]): a long
-/// read (the audit chain's verification) never holds the writer.
-pub(super) async fn on_reader<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut crate::store::SqliteStore) -> Result<T, AdminError> + Send + 'static,
-) -> Result<T, Response> {
-    match state.db().read(f).await {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(e)) => Err(Refused(e).into_response()),
-        None => Err(ApiError::Internal.into_response()),
-    }
-}
-
-/// Awaits a directory call, mapping its failure as [`on_store`] does.
+/// Awaits a use case's call (the directory's, the audit log's), mapping its failure as
+/// [`on_store`] does.
 pub(super) async fn on_directory<T>(call: crate::db::DbFuture<'_, T>) -> Result<T, Response> {
     call.await
         .map_err(|e| Refused(AdminError::Store(e)).into_response())

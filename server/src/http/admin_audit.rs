@@ -6,7 +6,10 @@
 //! - `GET /api/admin/audit/export` (same filter): every kept entry as CSV, the command line's
 //!   columns, cells neutralized for spreadsheets;
 //! - `GET /api/admin/audit/verify`: the hash chain walked whole
-//!   ([`crate::store::SqliteStore::verify_audit`]).
+//!   ([`crate::db::AuditLog::verify_audit`]).
+//!
+//! Read through [`crate::db::AuditLog`] on either database (SQLite or PostgreSQL), with the
+//! same statements and walk (`store/audit_query.rs`).
 //!
 //! Reading changes nothing, so nothing here is audited. Who may:
 //! `shared::workflow::rights::ACCOUNTS` (the administrator).
@@ -19,7 +22,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::model::Timestamp;
 
-use super::admin::{admin_only, on_reader};
+use super::admin::{admin_only, on_directory};
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use crate::AppState;
@@ -97,8 +100,13 @@ async fn list(
         return Err(ApiError::BadRequest(format!("limit is 1 to {MAX_PAGE}")).into_response());
     }
     let filter = query.filter();
-    let before = query.before;
-    let entries = on_reader(&state, move |s| Ok(s.audit_search(&filter, before, limit)?)).await?;
+    let entries = on_directory(
+        state
+            .db()
+            .audit_log()
+            .search_audit(filter, query.before, limit),
+    )
+    .await?;
     let next_before = match entries.last() {
         Some(last) if entries.len() == limit => Some(last.seq),
         _ => None,
@@ -120,21 +128,20 @@ async fn export(
     let ApiQuery(query) = query.map_err(IntoResponse::into_response)?;
     let filter = query.filter();
     let mut before = query.before;
-    let text = on_reader(&state, move |s| {
-        // Newest first, as the screen shows it; a BOM so spreadsheet programs read Chinese.
-        let mut out = format!("\u{feff}{AUDIT_CSV_HEADER}");
-        loop {
-            let page = s.audit_search(&filter, before, EXPORT_CHUNK)?;
-            for e in &page {
-                out.push_str(&audit_csv_row(e));
-            }
-            match page.last() {
-                Some(last) if page.len() == EXPORT_CHUNK => before = Some(last.seq),
-                _ => return Ok(out),
-            }
+    let log = state.db().audit_log();
+    // Newest first, as the screen shows it; a BOM so spreadsheet programs read Chinese. The
+    // pages follow each other by position, so entries appended meanwhile are left out.
+    let mut text = format!("\u{feff}{AUDIT_CSV_HEADER}");
+    loop {
+        let page = on_directory(log.search_audit(filter.clone(), before, EXPORT_CHUNK)).await?;
+        for e in &page {
+            text.push_str(&audit_csv_row(e));
         }
-    })
-    .await?;
+        match page.last() {
+            Some(last) if page.len() == EXPORT_CHUNK => before = Some(last.seq),
+            _ => break,
+        }
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -163,7 +170,7 @@ pub struct Verified {
 
 async fn verify(State(state): State<AppState>, auth: Authenticated) -> Result<Response, Response> {
     admin_only(&auth).map_err(IntoResponse::into_response)?;
-    let verdict = on_reader(&state, |s| Ok(s.verify_audit()?)).await?;
+    let verdict = on_directory(state.db().audit_log().verify_audit()).await?;
     let body = match verdict {
         AuditVerdict::Intact { entries } => Verified {
             intact: true,

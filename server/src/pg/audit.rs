@@ -1,17 +1,26 @@
 //! The audit log in PostgreSQL: append-only (the table's trigger refuses updates, deletes and
 //! truncation) and hash-chained with SQLite's hash (`store/audit.rs`). Appends from several
-//! servers take a transaction-scoped advisory lock, so the chain never forks.
+//! servers take a transaction-scoped advisory lock, so the chain never forks and positions are
+//! given in the order the appends commit; read ([`AuditLog`]) with SQLite's statements and
+//! walk (`store/audit_query.rs`), each call over one snapshot.
 
 use deadpool_postgres::Transaction;
 use shared::model::Timestamp;
 
 use super::PgDb;
-use crate::store::{AuditAction, AuditEntry, GENESIS, StoreError, entry_hash};
+use crate::db::{AuditLog, DbFuture};
+use crate::store::{
+    AuditAction, AuditEntry, AuditFilter, AuditVerdict, GENESIS, StoreError, entry_hash,
+};
 
 /// Key of the advisory lock an append holds until its transaction ends.
 const AUDIT_LOCK: i64 = 0x6c69_616e_7869_6e02;
 
-/// Appends an entry at the end of the chain inside `tx`; returns its position.
+/// Appends an entry at the end of the chain inside `tx`; returns its position. The lock is
+/// held until `tx` ends, and the last entry is read after it is taken, by a statement of its
+/// own: in a `READ COMMITTED` transaction (every one that appends) that statement sees the
+/// entry the previous holder committed, so each position is one more than the last committed
+/// and a snapshot holds a prefix of the chain.
 pub(super) async fn append(
     tx: &Transaction<'_>,
     at: Timestamp,
@@ -79,5 +88,20 @@ impl PgDb {
                 hash: crate::auth::token::hex(&row.get::<_, Vec<u8>>(6)),
             })
             .collect())
+    }
+}
+
+impl AuditLog for PgDb {
+    fn search_audit(
+        &self,
+        filter: AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> DbFuture<'_, Vec<AuditEntry>> {
+        self.read(move |db| crate::store::search_audit(db, &filter, before, limit))
+    }
+
+    fn verify_audit(&self) -> DbFuture<'_, AuditVerdict> {
+        self.read(crate::store::verify_audit)
     }
 }

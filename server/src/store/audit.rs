@@ -3,7 +3,8 @@
 //! commands, revocations, imports, configuration changes. Append-only (the table refuses
 //! updates and deletes) and hash-chained like a record's history: each entry's hash covers the
 //! previous entry's hash and its own fields, so [`SqliteStore::verify_audit`] finds the first
-//! entry changed, removed or inserted behind the server's back.
+//! entry changed, removed or inserted behind the server's back. Searched and walked on either
+//! backend by `store/audit_query.rs`; here the actions, the hash and SQLite's append.
 
 use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
@@ -155,8 +156,8 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// Which entries a reader wants ([`SqliteStore::audit_search`]); an unset field filters
-/// nothing.
+/// Which entries a reader wants (`store/audit_query.rs`, either backend); an unset field
+/// filters nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// Only this action ([`AuditAction::code`]).
@@ -301,77 +302,6 @@ impl SqliteStore {
             .query_map(params![after, limit], read_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows.into_iter().map(to_entry).collect())
-    }
-
-    /// The entries `filter` keeps before position `before` (none: from the newest), newest
-    /// first, at most `limit`: a page of the log as the audit screen shows it.
-    pub fn audit_search(
-        &self,
-        filter: &AuditFilter,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit_log WHERE (?1 IS NULL OR action = ?1) \
-                 AND (?2 IS NULL OR actor = ?2) \
-                 AND (?3 IS NULL OR instr(actor, ?3) > 0 OR instr(subject, ?3) > 0 \
-                      OR instr(detail, ?3) > 0) \
-                 AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) \
-                 AND (?6 IS NULL OR seq < ?6) ORDER BY seq DESC LIMIT ?7"
-            ))?
-            .query_map(
-                params![
-                    filter.action,
-                    filter.actor,
-                    filter.text,
-                    filter.from.map(|t| t.0),
-                    filter.to.map(|t| t.0),
-                    before,
-                    limit
-                ],
-                read_row,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows.into_iter().map(to_entry).collect())
-    }
-
-    /// Walks the whole chain: every entry's hash must cover its fields and the entry before
-    /// it, and positions must run 1, 2, 3 … without a gap.
-    pub fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq"))?;
-        let mut rows = statement.query([])?;
-        let mut expected_prev = GENESIS.to_vec();
-        let mut expected_seq = 1;
-        while let Some(row) = rows.next()? {
-            let (seq, at, actor, action, subject, detail, prev, hash) = read_row(row)?;
-            let broken = |reason: &str| AuditVerdict::Broken {
-                seq,
-                reason: reason.to_string(),
-            };
-            if seq != expected_seq {
-                return Ok(AuditVerdict::Broken {
-                    seq: expected_seq,
-                    reason: format!("entry {expected_seq} is missing (next is {seq})"),
-                });
-            }
-            if prev != expected_prev {
-                return Ok(broken("it does not link to the entry before it"));
-            }
-            let computed = entry_hash(&prev, seq, at, [&actor, &action, &subject, &detail]);
-            if computed.as_slice() != hash.as_slice() {
-                return Ok(broken("its contents do not match its hash"));
-            }
-            expected_prev = hash;
-            expected_seq += 1;
-        }
-        Ok(AuditVerdict::Intact {
-            entries: expected_seq - 1,
-        })
     }
 
     /// The detail of the last entry of `action`, if any (the configuration version the server

@@ -3,6 +3,7 @@
 //! [`shared::sync::server::ServerStore`] and its migrations.
 
 mod audit;
+mod audit_query;
 mod blob_refs;
 mod breakdown;
 mod bulletin;
@@ -40,6 +41,7 @@ mod visits_query;
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, AuditVerdict};
 pub(crate) use audit::{GENESIS, entry_hash};
+pub(crate) use audit_query::{search_audit, verify_audit};
 pub(crate) use breakdown::breakdown;
 pub use cards::{CardFace, CardLookup, LiveCard};
 pub(crate) use compaction::compaction_candidates;

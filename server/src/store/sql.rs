@@ -99,6 +99,15 @@ impl Dialect {
         }
     }
 
+    /// Whether the text column `column` contains the text bound to the one `?`, character
+    /// for character (no pattern, no case folded): SQLite's `instr`, PostgreSQL's `strpos`.
+    pub(crate) fn contains(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({column}, ?) > 0"),
+            Dialect::Postgres => format!("strpos({column}, ?) > 0"),
+        }
+    }
+
     /// A text column the planner must not look up through its index (SQLite reads `+col` so).
     pub(crate) fn unindexed(self, column: &str) -> String {
         match self {
