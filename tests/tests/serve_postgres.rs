@@ -62,7 +62,7 @@ async fn a_route_not_built_on_postgres_answers_503_naming_it_and_no_sqlite_file_
     );
     // Not built on PostgreSQL yet: a 503 that says which route, before the handler runs.
     for (method, path) in [
-        (reqwest::Method::GET, "/api/admin/config"),
+        (reqwest::Method::POST, "/api/admin/backups"),
         (reqwest::Method::GET, "/api/admin/backups"),
     ] {
         let answer = http

@@ -50,6 +50,9 @@ pub const ON_POSTGRES: &[(&str, &str)] = &[
     ("GET", "/api/admin/audit"),
     ("GET", "/api/admin/audit/export"),
     ("GET", "/api/admin/audit/verify"),
+    // Read and checked, not applied: `POST /api/admin/config` writes the server's own file.
+    ("GET", "/api/admin/config"),
+    ("POST", "/api/admin/config/validate"),
     ("POST", "/api/admin/devices/{id}/revoke"),
     ("POST", "/api/account/devices/{id}/revoke"),
     ("GET", "/api/dashboard/kpis"),
