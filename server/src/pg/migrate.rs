@@ -31,10 +31,12 @@
 //! once, and a person's in-app reminders (`GET /api/notifications`) read the same, those seen
 //! staying seen. **The 连心卡** (PostgreSQL's `0015_enterprise_cards`) moves as stored: live
 //! cards with their tokens (printed cards keep working), retired ones as hashes (their links
-//! still answer "no longer valid"), compared by count and rows' SHA-256.
+//! still answer "no longer valid"), compared by count and rows' SHA-256. **The published
+//! configurations** (PostgreSQL's `0016_published_configs`) move as stored, compared the same
+//! way.
 //!
 //! **What does not move** is named in the report, never left out silently: tables PostgreSQL
-//! does not have yet (published configurations) and columns it does not
+//! does not have yet (none now; [`NOT_ON_POSTGRES`]) and columns it does not
 //! have (a device's handover secret), each with how many rows or values stay behind.
 //! Photos and signatures are files, never rows: those in the folder beside the SQLite file
 //! (`<db>.blobs/`) are not copied; the report says to copy that folder's content into the one
@@ -102,15 +104,16 @@ const TABLES: &[&str] = &[
     "reminder_watch",
     "reminder_meta",
     "enterprise_cards",
+    "published_configs",
     "meta",
     "store_epoch",
 ];
 
 /// SQLite tables not copied (PostgreSQL has no table for them yet), their rows counted in the
 /// report.
-const NOT_ON_POSTGRES: &[&str] = &["published_configs"];
+const NOT_ON_POSTGRES: &[&str] = &[];
 
-/// The reminders' outbox and the 连心卡: besides its row count, each table's rows are compared by
+/// The reminders' outbox, the 连心卡 and the published configurations: besides its row count, each table's rows are compared by
 /// their SHA-256 (`verify::verify_rows`), with the rows each compares (`reminder_meta`'s `since`,
 /// which only PostgreSQL keeps as a row, is compared on its own: [`reminders_started`]).
 const HASHED: &[(&str, &str)] = &[
@@ -119,6 +122,7 @@ const HASHED: &[(&str, &str)] = &[
     ("reminder_watch", ""),
     ("reminder_meta", " WHERE key <> 'since'"),
     ("enterprise_cards", ""),
+    ("published_configs", ""),
 ];
 
 /// SQLite columns that are not data PostgreSQL lacks: `docs`' deflate bookkeeping (the

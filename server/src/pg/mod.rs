@@ -119,6 +119,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_enterprise_cards",
         include_str!("migrations/0015_enterprise_cards.sql"),
     ),
+    (
+        "0016_published_configs",
+        include_str!("migrations/0016_published_configs.sql"),
+    ),
 ];
 
 /// Key of the advisory lock that migrating servers take, so two starting at once migrate once.

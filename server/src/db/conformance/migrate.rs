@@ -293,3 +293,60 @@ async fn an_upload_and_a_photos_references_move_with_the_district() {
     assert_eq!(want.len(), 1);
     assert_eq!(got, want);
 }
+
+/// The district configurations the SQLite server published move as stored (each version's
+/// JSON and when it was first served), compared by count and rows' SHA-256: a copy whose row
+/// differs is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_published_configurations_move_and_a_changed_one_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = demo_file(dir.path()).await;
+    let published = [
+        ("0123456789abcdef0123456789abcdef", "{\"a\":1}", NOW),
+        (
+            "fedcba9876543210fedcba9876543210",
+            "{\"a\":2}",
+            Timestamp(NOW.0 + DAY_MS),
+        ),
+    ];
+    let mut store = SqliteStore::open(&file).expect("open");
+    for (version, json, at) in published {
+        assert!(store.remember_config(version, json, at).expect("kept"));
+    }
+    drop(store);
+    let (_throwaway, pg) = empty_target().await;
+    copy(&file, &pg, None).await.expect("migrated");
+    let rows = pg
+        .query_raw("SELECT version, json, published_at FROM published_configs ORDER BY version")
+        .await
+        .expect("read");
+    let got: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.text(0).expect("version"),
+                r.text(1).expect("json"),
+                r.int(2).expect("at"),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, i64)> = published
+        .iter()
+        .map(|(v, j, at)| (v.to_string(), j.to_string(), at.0))
+        .collect();
+    assert_eq!(got, want);
+
+    let (_throwaway, pg) = empty_target().await;
+    let broken = copy(
+        &file,
+        &pg,
+        Some("UPDATE published_configs SET json = '{\"a\":3}' WHERE json = '{\"a\":2}'"),
+    )
+    .await;
+    match broken {
+        Err(MigrateError::Mismatch(why)) => {
+            assert!(why.starts_with("published_configs:"), "{why}")
+        }
+        other => panic!("the changed copy was accepted: {other:?}"),
+    }
+}
