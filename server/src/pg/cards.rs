@@ -17,7 +17,7 @@ use super::PgDb;
 use super::audit::append;
 use super::sql::PgSql;
 use crate::db::{AuditNote, Cards, DbFuture};
-use crate::store::cards::{face, live, lookup, problem_ids, replace, retire};
+use crate::store::cards::{face, live_or_mint, lookup, problem_ids, replace, retire};
 use crate::store::sql::{Sql, Value};
 use crate::store::{CardFace, CardLookup, LiveCard, StoreError};
 use crate::writer::commit_at_once;
@@ -152,15 +152,7 @@ impl Cards for PgDb {
         now: Timestamp,
     ) -> DbFuture<'_, LiveCard> {
         self.card_transaction(Some(enterprise), None, move |sql| {
-            if let Some(card) = live(sql, enterprise)? {
-                return Ok(card);
-            }
-            let (token, hash) = minted;
-            replace(sql, enterprise, &token, &hash, Some(by), now)?;
-            Ok(LiveCard {
-                token,
-                created_at: now,
-            })
+            live_or_mint(sql, enterprise, minted, by, now)
         })
     }
 

@@ -114,6 +114,26 @@ pub(crate) fn replace(
     Ok(())
 }
 
+/// The enterprise's live card, or `minted` (token, SHA-256) made its first one by `by` at
+/// `now` when it has none. Run in a transaction.
+pub(crate) fn live_or_mint(
+    sql: &dyn Sql,
+    enterprise: EnterpriseId,
+    minted: (String, [u8; 32]),
+    by: UserId,
+    now: Timestamp,
+) -> Result<LiveCard, StoreError> {
+    if let Some(card) = live(sql, enterprise)? {
+        return Ok(card);
+    }
+    let (token, hash) = minted;
+    replace(sql, enterprise, &token, &hash, Some(by), now)?;
+    Ok(LiveCard {
+        token,
+        created_at: now,
+    })
+}
+
 /// Retires the enterprise's live card (by `by` at `now`); how many rows it retired (0 or 1).
 pub(crate) fn retire(
     sql: &dyn Sql,
@@ -218,11 +238,6 @@ impl SqliteStore {
         lookup(&Lite(&self.conn), hash)
     }
 
-    /// The enterprise's live card, if it has one.
-    pub fn live_card(&self, enterprise: EnterpriseId) -> Result<Option<LiveCard>, StoreError> {
-        live(&Lite(&self.conn), enterprise)
-    }
-
     /// Makes `token` (whose SHA-256 is `hash`) the enterprise's live card, retiring the one
     /// it had (if any) as replaced by `by` at `now`, in one transaction.
     pub fn replace_card(
@@ -325,15 +340,12 @@ impl Cards for Arc<SqliteDb> {
         now: Timestamp,
     ) -> DbFuture<'_, LiveCard> {
         on_writer(self, move |s| {
-            if let Some(card) = s.live_card(enterprise)? {
-                return Ok(card);
-            }
-            let (token, hash) = minted;
-            s.replace_card(enterprise, &token, &hash, Some(by), now)?;
-            Ok(LiveCard {
-                token,
-                created_at: now,
-            })
+            let tx = s
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let card = live_or_mint(&Lite(&tx), enterprise, minted, by, now)?;
+            tx.commit()?;
+            Ok(card)
         })
     }
 
