@@ -1,6 +1,7 @@
 //! The admin API tests' common ground: a server whose event streams only a change closes (the
 //! periodic re-check is far beyond a test), the district's first town with its administrator
-//! (`it`), and that administrator's access token.
+//! (`it`), and that administrator's access token; a call of the API and a CSV import, each
+//! read back as status and JSON.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,4 +78,49 @@ pub async fn token(
     let (status, body) = login_raw(&server.url(""), login, password, device).await?;
     anyhow::ensure!(status == 200, "login as {login}: {status} {body}");
     Ok(body["token"].as_str().unwrap_or_default().to_string())
+}
+
+/// `method` on `{base}{path}` as `token`'s bearer, with `body` as JSON if any: the status and
+/// the answer's JSON (`Null` when it has none).
+///
+/// # Errors
+/// When the request cannot be sent.
+pub async fn call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<(u16, serde_json::Value)> {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await?;
+    let status = answer.status().as_u16();
+    Ok((status, answer.json().await.unwrap_or_default()))
+}
+
+/// `POST /api/admin/imports/{kind}` of the CSV `csv` as `token`'s bearer: the status and the
+/// answer's JSON (`Null` when it has none).
+///
+/// # Errors
+/// When the request cannot be sent.
+pub async fn import_csv(
+    base: &str,
+    token: &str,
+    kind: &str,
+    csv: &str,
+) -> anyhow::Result<(u16, serde_json::Value)> {
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/admin/imports/{kind}"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await?;
+    let status = answer.status().as_u16();
+    Ok((status, answer.json().await.unwrap_or_default()))
 }

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
+use tests::admin::{call, import_csv};
 use tests::pg::Throwaway;
 use tests::process::{METRICS_TOKEN, ServerProcess};
 use tests::raw::{demo_token, login_raw};
@@ -35,38 +36,6 @@ fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
-/// `method path` as `token`'s bearer with a JSON `body`: the status and the JSON answer.
-async fn call(
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await?;
-    let status = answer.status().as_u16();
-    Ok((status, answer.json().await.unwrap_or_default()))
-}
-
-/// `POST /api/admin/imports/{kind}` of the CSV `csv` as `token`'s bearer.
-async fn import(base: &str, token: &str, kind: &str, csv: &str) -> anyhow::Result<(u16, Value)> {
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/api/admin/imports/{kind}"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await?;
-    let status = answer.status().as_u16();
-    Ok((status, answer.json().await.unwrap_or_default()))
 }
 
 /// The audit entries of `action` in the database: (actor, subject, detail), oldest first.
@@ -268,7 +237,7 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing() -> anyhow:
     // A bad role, a login taken and one given twice: every line named, nobody added.
     let bad = file.replace("user-2,干部2,officer", "user-2,干部2,boss")
         + "officer1,重名,officer,yuquan,,\nuser-1,又一个,officer,yuquan,,\n";
-    let (status, body) = import(&base, &admin, "users", &bad).await?;
+    let (status, body) = import_csv(&base, &admin, "users", &bad).await?;
     assert_eq!(
         (status, &body["error"]),
         (400, &json!("import_lines")),
@@ -283,7 +252,7 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing() -> anyhow:
     assert_eq!(lines, [3, 5, 6], "{body}");
     assert!(!has_user(&db, "user-1").await?, "a good line was stored");
 
-    let (status, body) = import(&base, &admin, "users", file).await?;
+    let (status, body) = import_csv(&base, &admin, "users", file).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body["kind"].clone(), body["imported"].clone()),
@@ -341,7 +310,7 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing() -> anyhow:
          {code},user-3,2026-01-01,\n\
          {code},user-1,2026-13-01,\n"
     );
-    let (status, body) = import(&base, &admin, "assignments", &bad).await?;
+    let (status, body) = import_csv(&base, &admin, "assignments", &bad).await?;
     assert_eq!(
         (status, &body["error"]),
         (400, &json!("import_lines")),
@@ -355,7 +324,7 @@ async fn people_and_assignment_files_on_postgres_add_all_or_nothing() -> anyhow:
         .collect();
     assert_eq!(lines, [2, 3, 4], "{body}");
     let good = format!("credit_code,login,valid_from,valid_to\n{code},user-1,2026-01-01,\n");
-    let (status, body) = import(&base, &admin, "assignments", &good).await?;
+    let (status, body) = import_csv(&base, &admin, "assignments", &good).await?;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["imported"], 1, "{body}");
     let assigned: i64 = db

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use shared::doc::{DocKind, monitoring_id};
 use shared::model::EnterpriseId;
 use shared::sync::protocol::DocId;
+use tests::admin::{call, import_csv};
 use tests::device::NativeDevice;
 use tests::district::credit_code;
 use tests::pg::{Throwaway, connect};
@@ -22,38 +23,6 @@ use tests::raw::demo_token;
 
 fn any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-/// `method /api{path}` as `token`'s bearer with a JSON `body`: the status and the JSON answer.
-async fn call(
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{base}/api{path}"))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let answer = request.send().await?;
-    let status = answer.status().as_u16();
-    Ok((status, answer.json().await.unwrap_or_default()))
-}
-
-/// `POST /api/admin/imports/{kind}` of the CSV `csv` as `token`'s bearer.
-async fn import(base: &str, token: &str, kind: &str, csv: &str) -> anyhow::Result<(u16, Value)> {
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/api/admin/imports/{kind}"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await?;
-    let status = answer.status().as_u16();
-    Ok((status, answer.json().await.unwrap_or_default()))
 }
 
 const HEADER: &str = "credit_code,name,address,town,industry,size,key_enterprise,lat,lon\n";
@@ -76,7 +45,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         base,
         &admin,
         get.clone(),
-        "/admin/enterprises?limit=3",
+        "/api/admin/enterprises?limit=3",
         None,
     )
     .await?;
@@ -93,21 +62,21 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         "{HEADER}{new_key},甲,,yuquan,,above,yes,,\n{new_key},甲,,yuquan,,,,,\n\
          {new_small},乙,,gongxin,,,,,\n"
     );
-    answers.push(import(base, &admin, "enterprises", &bad).await?);
+    answers.push(import_csv(base, &admin, "enterprises", &bad).await?);
 
     let file = format!(
         "{HEADER}{new_key},新企业甲,科技路1号,yuquan,装备制造,above,yes,35.08,112.59\n\
          {new_small},新企业乙,,kejing,,below,no,,\n{known},已有的企业,,yuquan,,,,,\n"
     );
-    answers.push(import(base, &admin, "enterprises", &file).await?);
+    answers.push(import_csv(base, &admin, "enterprises", &file).await?);
     // Again: both are present now.
-    answers.push(import(base, &admin, "enterprises", &file).await?);
+    answers.push(import_csv(base, &admin, "enterprises", &file).await?);
 
     let (status, found) = call(
         base,
         &admin,
         get.clone(),
-        "/admin/enterprises?q=%E6%96%B0%E4%BC%81%E4%B8%9A",
+        "/api/admin/enterprises?q=%E6%96%B0%E4%BC%81%E4%B8%9A",
         None,
     )
     .await?;
@@ -132,7 +101,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         base,
         &admin,
         get.clone(),
-        &format!("/admin/enterprises?q={lower}"),
+        &format!("/api/admin/enterprises?q={lower}"),
         None,
     )
     .await?;
@@ -142,7 +111,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         base,
         &admin,
         get.clone(),
-        &format!("/admin/enterprises/{key_id}"),
+        &format!("/api/admin/enterprises/{key_id}"),
         None,
     )
     .await?;
@@ -152,7 +121,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         base,
         &admin,
         reqwest::Method::POST,
-        &format!("/admin/enterprises/{key_id}/edit"),
+        &format!("/api/admin/enterprises/{key_id}/edit"),
         Some(edit),
     )
     .await?;
@@ -162,7 +131,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         base,
         &admin,
         reqwest::Method::POST,
-        &format!("/admin/enterprises/{key_id}/edit"),
+        &format!("/api/admin/enterprises/{key_id}/edit"),
         Some(json!({"name": "", "size": "huge"})),
     )
     .await?;
@@ -172,7 +141,7 @@ async fn story(base: &str) -> anyhow::Result<(Vec<(u16, Value)>, EnterpriseId)> 
         &admin,
         get,
         &format!(
-            "/admin/enterprises/{}",
+            "/api/admin/enterprises/{}",
             EnterpriseId::from_random_bytes([7; 16])
         ),
         None,
@@ -257,7 +226,7 @@ async fn enterprises_imported_and_edited_on_postgres_answer_as_on_sqlite_and_rea
         "credit_code,login,valid_from,valid_to\n{},officer1,2020-01-01,\n",
         credit_code(1)?
     );
-    let (status, body) = import(&base, &admin, "assignments", &assignments).await?;
+    let (status, body) = import_csv(&base, &admin, "assignments", &assignments).await?;
     assert_eq!(status, 200, "{body}");
     for _ in 0..2 {
         phone.sync().await?;
@@ -280,7 +249,7 @@ async fn enterprises_imported_and_edited_on_postgres_answer_as_on_sqlite_and_rea
         &base,
         &admin,
         reqwest::Method::POST,
-        &format!("/admin/enterprises/{key_id}/merge"),
+        &format!("/api/admin/enterprises/{key_id}/merge"),
         Some(json!({"absorb": key_id.to_string()})),
     )
     .await?;
@@ -306,8 +275,8 @@ async fn one_credit_code_imported_on_two_postgres_servers_at_once_is_stored_once
         let code = credit_code(10 + round)?;
         let file = format!("{HEADER}{code},同时导入{round},,yuquan,,,yes,,\n");
         let (first, second) = tokio::join!(
-            import(&url_a, &on_a, "enterprises", &file),
-            import(&url_b, &on_b, "enterprises", &file),
+            import_csv(&url_a, &on_a, "enterprises", &file),
+            import_csv(&url_b, &on_b, "enterprises", &file),
         );
         let mut answers = [first?, second?]
             .into_iter()
